@@ -1,0 +1,91 @@
+"""Waybill's Chalice app: routes from the blueprints, plus the non-HTTP entry points.
+
+Queue consumers, the stream publisher and the schedules are declared here so Chalice
+deploys them as Lambda functions; locally, `chalicelib.local` calls these same functions.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.metrics import MetricUnit
+from chalice import Chalice, Rate
+
+from chalicelib.api.auth import auth
+from chalicelib.api.customer import customer_api
+from chalicelib.api.http import translate_gateway_errors
+from chalicelib.api.public import public_api
+from chalicelib.api.staff import staff_api
+from chalicelib.config import settings
+from chalicelib.topology import APP_NAME, NOTIFICATIONS
+
+app = Chalice(app_name=APP_NAME)
+logger = Logger(service=APP_NAME)
+metrics = Metrics(namespace="Waybill", service=APP_NAME)
+
+app.register_blueprint(auth)
+app.register_blueprint(public_api)
+app.register_blueprint(customer_api)
+app.register_blueprint(staff_api)
+app.register_middleware(translate_gateway_errors, "http")
+
+
+@app.middleware("all")
+def observe(event: Any, get_response: Any) -> Any:
+    """Every handler: structured logs with a correlation id, an invocation metric, flushed."""
+    context = getattr(event, "context", None)
+    request_id = getattr(context, "aws_request_id", None)  # Lambda events; HTTP ids are set per request
+    if request_id:
+        logger.set_correlation_id(request_id)
+    handler = type(event).__name__
+    try:
+        response = get_response(event)
+        metrics.add_metric(name="Invocations", unit=MetricUnit.Count, value=1)
+        status = getattr(response, "status_code", 200)
+        if isinstance(status, int) and status >= 500:
+            metrics.add_metric(name="ServerErrors", unit=MetricUnit.Count, value=1)
+        return response
+    except Exception:
+        metrics.add_metric(name="HandlerErrors", unit=MetricUnit.Count, value=1)
+        logger.exception("handler failed", extra={"handler": handler})
+        raise
+    finally:
+        metrics.add_dimension(name="handler", value=handler)
+        metrics.flush_metrics()
+
+
+@app.on_sqs_message(queue=NOTIFICATIONS.name, batch_size=NOTIFICATIONS.batch_size)
+def notifications_consumer(event: Any) -> dict[str, Any]:
+    """Send e-mails for domain events; report failed messages so only they are retried."""
+    from chalicelib.handlers import notifications
+
+    failures = []
+    for record in event:
+        message_id = record.to_dict().get("messageId")
+        try:
+            notifications.handle(notifications.event_from_sqs_body(record.body))
+        except Exception:
+            logger.exception("notification failed", extra={"message_id": message_id})
+            failures.append({"itemIdentifier": message_id})
+    return {"batchItemFailures": failures}
+
+
+@app.on_dynamodb_record(stream_arn=settings().table_stream_arn, batch_size=100, starting_position="TRIM_HORIZON")
+def stream_publisher(event: Any) -> dict[str, int]:
+    """Put the audit events of each stream batch on the bus."""
+    from chalicelib.handlers import publisher
+
+    published = publisher.publish([record.to_dict() for record in event])
+    metrics.add_metric(name="EventsPublished", unit=MetricUnit.Count, value=published)
+    return {"published": published}
+
+
+@app.schedule(Rate(settings().end_campaigns_rate_minutes, unit=Rate.MINUTES))
+def end_campaigns(event: Any) -> dict[str, Any]:
+    """Mark live campaigns whose end has passed as ended."""
+    from chalicelib.handlers import schedules
+
+    ended = schedules.end_campaigns()
+    logger.info("campaigns ended", extra={"campaigns": ended})
+    return {"ended": ended}

@@ -1,0 +1,120 @@
+"""Every key of the single table is spelled here and nowhere else.
+
+Access patterns (pattern -> key / index -> operation):
+
+| pattern | key or index | operation |
+|---|---|---|
+| supplier by id | `SUPPLIER#<id>` / `#META` | GetItem |
+| all suppliers | GSI1 `SUPPLIERS` / `<name>#<id>` | Query |
+| campaign with its products | `CAMPAIGN#<id>` / begins_with `#` (`#META`, `#PRODUCT#<sku>`) | Query on PK |
+| campaigns by status (and the end-campaigns sweep: ends_at <= now) | GSI1 `CAMPAIGNS#<status>` / `<ends_at or created>#<id>` | Query |
+| place order: campaign, its requested products, the customer profile | table keys | BatchGetItem |
+| order with its audit trail (customer timeline, staff detail) | `ORDER#<id>` / (`#META`, `DELIVERY#`, `EVENT#`) | Query on PK |
+| a customer's orders | GSI1 `CUSTOMER#<id>#ORDERS` / `<created>#<order>` | Query |
+| a campaign's orders | GSI2 `CAMPAIGN#<id>#ORDERS` / `<created>#<order>` | Query |
+| orders in a status | GSI3 `ORDERS#<status>` / `<created>#<order>` | Query |
+| all orders by date | GSI4 `ORDERS` / `<created>#<order>` | Query |
+| a supplier's deliveries (staff search by supplier) | GSI1 `SUPPLIER#<id>#DELIVERIES` / `<created>#<order>` | Query |
+| customer profile (flagged) | `CUSTOMER#<id>` / `#PROFILE` | GetItem / BatchGetItem |
+| idempotent request | `IDEMPOTENCY#<scope>#<key>` / `#META` | conditional Put in the transaction |
+| consumer dedupe | `PROCESSED#<consumer>#<event id>` / `#META` | conditional Put (TTL) |
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+META = "#META"
+PROFILE = "#PROFILE"
+
+
+def ts(at: datetime) -> str:
+    """Sortable UTC timestamp used inside sort keys."""
+    return at.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def supplier(supplier_id: str) -> tuple[str, str]:
+    return f"SUPPLIER#{supplier_id}", META
+
+
+def suppliers_index(name: str, supplier_id: str) -> tuple[str, str]:
+    return "SUPPLIERS", f"{name.lower()}#{supplier_id}"
+
+
+def campaign(campaign_id: str) -> tuple[str, str]:
+    return f"CAMPAIGN#{campaign_id}", META
+
+
+def campaign_pk(campaign_id: str) -> str:
+    return f"CAMPAIGN#{campaign_id}"
+
+
+def product(campaign_id: str, sku: str) -> tuple[str, str]:
+    # "#PRODUCT#" sorts beside "#META" and before "EVENT#": begins_with("#") reads the
+    # campaign and its products without its audit trail.
+    return f"CAMPAIGN#{campaign_id}", f"#PRODUCT#{sku}"
+
+
+CAMPAIGN_BODY_PREFIX = "#"
+
+
+def campaigns_by_status(status: str, sort_at: datetime, campaign_id: str) -> tuple[str, str]:
+    return f"CAMPAIGNS#{status}", f"{ts(sort_at)}#{campaign_id}"
+
+
+def campaigns_status_pk(status: str) -> str:
+    return f"CAMPAIGNS#{status}"
+
+
+def order(order_id: str) -> tuple[str, str]:
+    return f"ORDER#{order_id}", META
+
+
+def order_pk(order_id: str) -> str:
+    return f"ORDER#{order_id}"
+
+
+def delivery(order_id: str, supplier_id: str) -> tuple[str, str]:
+    return f"ORDER#{order_id}", f"DELIVERY#{supplier_id}"
+
+
+def created_sk(created_at: datetime, order_id: str) -> str:
+    return f"{ts(created_at)}#{order_id}"
+
+
+def customer_orders_pk(customer_id: str) -> str:
+    return f"CUSTOMER#{customer_id}#ORDERS"
+
+
+def campaign_orders_pk(campaign_id: str) -> str:
+    return f"CAMPAIGN#{campaign_id}#ORDERS"
+
+
+def status_orders_pk(status: str) -> str:
+    return f"ORDERS#{status}"
+
+
+ALL_ORDERS_PK = "ORDERS"
+
+
+def supplier_deliveries_pk(supplier_id: str) -> str:
+    return f"SUPPLIER#{supplier_id}#DELIVERIES"
+
+
+def customer(customer_id: str) -> tuple[str, str]:
+    return f"CUSTOMER#{customer_id}", PROFILE
+
+
+def event_sk(at: datetime, event_id: str) -> str:
+    return f"EVENT#{ts(at)}#{event_id}"
+
+
+EVENT_PREFIX = "EVENT#"
+
+
+def idempotency(scope: str, key: str) -> tuple[str, str]:
+    return f"IDEMPOTENCY#{scope}#{key}", META
+
+
+def processed(consumer: str, event_id: str) -> tuple[str, str]:
+    return f"PROCESSED#{consumer}#{event_id}", META

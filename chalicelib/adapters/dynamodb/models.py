@@ -1,0 +1,189 @@
+"""PynamoDB models of the single table. A `kind` discriminator tells items apart, so a
+query over one partition (an order with its deliveries and events) returns typed items."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pynamodb.attributes import (
+    BooleanAttribute,
+    DiscriminatorAttribute,
+    ListAttribute,
+    MapAttribute,
+    NumberAttribute,
+    UnicodeAttribute,
+    UTCDateTimeAttribute,
+    VersionAttribute,
+)
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
+from pynamodb.models import Model
+
+from ...config import settings
+from ...topology import TABLE
+
+
+def _index(index_name: str, pk: str, sk: str) -> type[GlobalSecondaryIndex[Any]]:
+    meta = type("Meta", (), {"index_name": index_name, "projection": AllProjection()})
+    attrs = {
+        "Meta": meta,
+        pk: UnicodeAttribute(hash_key=True),
+        sk: UnicodeAttribute(range_key=True),
+    }
+    return type(f"{index_name}Index", (GlobalSecondaryIndex,), attrs)
+
+
+_INDEX = {ix.name: ix for ix in TABLE.indexes}
+
+
+class Item(Model):
+    """Base of every item in the table."""
+
+    class Meta:
+        table_name = settings().table_name
+        region = settings().region
+
+    PK = UnicodeAttribute(hash_key=True)
+    SK = UnicodeAttribute(range_key=True)
+    kind = DiscriminatorAttribute()
+    GSI1PK = UnicodeAttribute(null=True)
+    GSI1SK = UnicodeAttribute(null=True)
+    GSI2PK = UnicodeAttribute(null=True)
+    GSI2SK = UnicodeAttribute(null=True)
+    GSI3PK = UnicodeAttribute(null=True)
+    GSI3SK = UnicodeAttribute(null=True)
+    GSI4PK = UnicodeAttribute(null=True)
+    GSI4SK = UnicodeAttribute(null=True)
+    expires_at = NumberAttribute(null=True)  # TTL, epoch seconds
+
+    gsi1 = _index("GSI1", "GSI1PK", "GSI1SK")()
+    gsi2 = _index("GSI2", "GSI2PK", "GSI2SK")()
+    gsi3 = _index("GSI3", "GSI3PK", "GSI3SK")()
+    gsi4 = _index("GSI4", "GSI4PK", "GSI4SK")()
+
+
+assert set(_INDEX) == {"GSI1", "GSI2", "GSI3", "GSI4"}, "models.py must declare every index in topology"
+
+
+class SupplierItem(Item, discriminator="supplier"):
+    id = UnicodeAttribute()
+    name = UnicodeAttribute()
+    contact_emails = ListAttribute(of=UnicodeAttribute, default=list)
+    active = BooleanAttribute(default=True)
+    created_at = UTCDateTimeAttribute()
+    version = VersionAttribute()
+
+
+class CampaignItem(Item, discriminator="campaign"):
+    id = UnicodeAttribute()
+    name = UnicodeAttribute()
+    buyer_id = UnicodeAttribute()
+    buyer_email = UnicodeAttribute(null=True)
+    currency = UnicodeAttribute()
+    status = UnicodeAttribute()
+    created_at = UTCDateTimeAttribute()
+    starts_at = UTCDateTimeAttribute(null=True)
+    ends_at = UTCDateTimeAttribute(null=True)
+    product_count = NumberAttribute(default=0)
+    supplier_ids = ListAttribute(of=UnicodeAttribute, default=list)
+    version = VersionAttribute()
+
+
+class ProductItem(Item, discriminator="product"):
+    campaign_id = UnicodeAttribute()
+    sku = UnicodeAttribute()
+    name = UnicodeAttribute()
+    supplier_id = UnicodeAttribute()
+    unit_price_cents = NumberAttribute()
+    unit_cost_cents = NumberAttribute()
+
+
+class LineMap(MapAttribute[str, Any]):
+    sku = UnicodeAttribute()
+    name = UnicodeAttribute()
+    supplier_id = UnicodeAttribute()
+    quantity = NumberAttribute()
+    unit_price_cents = NumberAttribute()
+
+
+class DeliveryMap(MapAttribute[str, Any]):
+    supplier_id = UnicodeAttribute()
+    status = UnicodeAttribute()
+
+
+class OrderItem(Item, discriminator="order"):
+    id = UnicodeAttribute()
+    campaign_id = UnicodeAttribute()
+    customer_id = UnicodeAttribute()
+    customer_email = UnicodeAttribute(null=True)
+    currency = UnicodeAttribute()
+    payment_mode = UnicodeAttribute()
+    status = UnicodeAttribute()
+    lines = ListAttribute(of=LineMap)
+    deliveries = ListAttribute(of=DeliveryMap)
+    supplier_ids = ListAttribute(of=UnicodeAttribute)
+    hold_reasons = ListAttribute(of=UnicodeAttribute, default=list)
+    hold_rejected = BooleanAttribute(default=False)
+    total_cents = NumberAttribute()
+    created_at = UTCDateTimeAttribute()
+    updated_at = UTCDateTimeAttribute()
+    version = VersionAttribute()
+
+
+class DeliveryIndexItem(Item, discriminator="delivery"):
+    """One per (order, supplier): lets staff search orders by supplier with one query.
+
+    Written in the same transaction as its order, so it never disagrees with it."""
+
+    order_id = UnicodeAttribute()
+    supplier_id = UnicodeAttribute()
+    campaign_id = UnicodeAttribute()
+    customer_id = UnicodeAttribute()
+    customer_email = UnicodeAttribute(null=True)
+    order_status = UnicodeAttribute()
+    delivery_status = UnicodeAttribute()
+    currency = UnicodeAttribute()
+    total_cents = NumberAttribute()
+    created_at = UTCDateTimeAttribute()
+
+
+class ActorMap(MapAttribute[str, Any]):
+    sub = UnicodeAttribute()
+    role = UnicodeAttribute()
+    name = UnicodeAttribute(null=True)
+
+
+class AuditEventItem(Item, discriminator="event"):
+    id = UnicodeAttribute()
+    subject_type = UnicodeAttribute()
+    subject_id = UnicodeAttribute()
+    type = UnicodeAttribute()
+    actor = ActorMap()
+    at = UTCDateTimeAttribute()
+    from_status = UnicodeAttribute(null=True)
+    to_status = UnicodeAttribute(null=True)
+    internal_note = UnicodeAttribute(null=True)
+    customer_note = UnicodeAttribute(null=True)
+    files = ListAttribute(of=UnicodeAttribute, default=list)
+    data = MapAttribute[str, Any](default=dict)
+
+
+class CustomerItem(Item, discriminator="customer"):
+    id = UnicodeAttribute()
+    email = UnicodeAttribute(null=True)
+    flagged = BooleanAttribute(default=False)
+    flag_reason = UnicodeAttribute(null=True)
+    updated_at = UTCDateTimeAttribute()
+    version = VersionAttribute()
+
+
+class IdempotencyItem(Item, discriminator="idempotency"):
+    scope = UnicodeAttribute()
+    request_hash = UnicodeAttribute()
+    result_id = UnicodeAttribute()
+    created_at = UTCDateTimeAttribute()
+
+
+class ProcessedItem(Item, discriminator="processed"):
+    consumer = UnicodeAttribute()
+    event_id = UnicodeAttribute()
+    at = UTCDateTimeAttribute()

@@ -1,0 +1,304 @@
+"""Reads and writes of the single table, in domain terms.
+
+Every change goes through `commit`: one TransactWriteItems holding the aggregate (with its
+version condition), its audit event and any index or idempotency items. Every read is one
+GetItem, one BatchGetItem or one Query page (`query_page` never follows a second page).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Iterable, Sequence, TypeVar
+
+from pynamodb.exceptions import DoesNotExist, PutError, TransactWriteError
+from pynamodb.expressions.condition import Condition
+from pynamodb.transactions import TransactWrite
+
+from ...domain.audit import AuditEvent
+from ...domain.campaigns import Campaign, CampaignStatus, Product
+from ...domain.errors import Conflict, RuleViolation
+from ...domain.orders import Delivery, DeliveryStatus, Order, OrderLine, OrderStatus, PaymentMode
+from ...domain.permissions import Principal, Role
+from . import keys
+from .models import (
+    ActorMap,
+    AuditEventItem,
+    CampaignItem,
+    CustomerItem,
+    DeliveryIndexItem,
+    DeliveryMap,
+    IdempotencyItem,
+    Item,
+    LineMap,
+    OrderItem,
+    ProcessedItem,
+    ProductItem,
+    SupplierItem,
+)
+
+T = TypeVar("T", bound=Item)
+
+
+# ---------------------------------------------------------------- writes
+
+
+@dataclass
+class Write:
+    item: Item
+    condition: Condition | None = None
+
+
+def commit(writes: Sequence[Write], *, what: str) -> None:
+    """Write everything in one transaction; a failed condition anywhere is a Conflict (409)."""
+    if not writes:
+        return
+    try:
+        with TransactWrite(connection=Item._get_connection().connection) as tx:
+            for w in writes:
+                tx.save(w.item, condition=w.condition)
+    except TransactWriteError as exc:
+        reasons = [getattr(r, "code", None) for r in (exc.cancellation_reasons or []) if r is not None]
+        if "ConditionalCheckFailed" in reasons:
+            raise Conflict(f"{what} was changed by someone else; reload and try again") from exc
+        raise
+
+
+def is_idempotency_conflict(exc: TransactWriteError, index: int) -> bool:
+    reasons = exc.cancellation_reasons or []
+    return index < len(reasons) and reasons[index] is not None and reasons[index].code == "ConditionalCheckFailed"
+
+
+def new_item(item: Item) -> Write:
+    """A put that must not overwrite anything."""
+    return Write(item, Item.PK.does_not_exist())
+
+
+# ---------------------------------------------------------------- pages and cursors
+
+
+def encode_cursor(lek: dict[str, Any] | None) -> str | None:
+    if not lek:
+        return None
+    return base64.urlsafe_b64encode(json.dumps(lek, separators=(",", ":")).encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str | None, allowed_keys: Iterable[str]) -> dict[str, Any] | None:
+    if not cursor:
+        return None
+    try:
+        raw = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+        ok = isinstance(raw, dict) and set(raw) <= set(allowed_keys) and all(
+            isinstance(v, dict) and set(v) == {"S"} and isinstance(v["S"], str) for v in raw.values()
+        )
+    except (ValueError, binascii.Error, UnicodeDecodeError):
+        ok = False
+    if not ok:
+        raise RuleViolation("invalid_cursor", "the cursor is not one this listing returned")
+    return raw  # type: ignore[no-any-return]
+
+
+@dataclass
+class Page:
+    items: list[Item]
+    cursor: str | None
+    scanned: int
+
+
+def query_page(
+    source: Any,
+    hash_key: str,
+    *,
+    range_key_condition: Condition | None = None,
+    filter_condition: Condition | None = None,
+    limit: int,
+    cursor: str | None = None,
+    newest_first: bool = True,
+) -> Page:
+    """Exactly one Query request: up to `limit` items evaluated, and a cursor when more may follow."""
+    key_names = ["PK", "SK"]
+    if source is not Item:
+        index_meta = source.Meta.index_name
+        n = index_meta[-1]
+        key_names += [f"GSI{n}PK", f"GSI{n}SK"]
+    results = source.query(
+        hash_key,
+        range_key_condition=range_key_condition,
+        filter_condition=filter_condition,
+        scan_index_forward=not newest_first,
+        limit=limit,
+        page_size=limit,
+        last_evaluated_key=decode_cursor(cursor, key_names),
+    )
+    page = next(results.page_iter)
+    items = [Item.from_raw_data(raw) for raw in page.get("Items", [])]
+    return Page(items=items, cursor=encode_cursor(results.page_iter.last_evaluated_key),
+                scanned=page.get("ScannedCount", len(items)))
+
+
+def query_all(hash_key: str, *, range_key_condition: Condition | None = None) -> list[Item]:
+    """A whole item collection (one partition) — follows pages; item collections here stay small."""
+    return list(Item.query(hash_key, range_key_condition=range_key_condition))
+
+
+def batch_get(keys_: Iterable[tuple[str, str]]) -> list[Item]:
+    return list(Item.batch_get(list(keys_)))
+
+
+def get(key: tuple[str, str], kind: type[T]) -> T | None:
+    try:
+        item = Item.get(*key)
+    except DoesNotExist:
+        return None
+    return item if isinstance(item, kind) else None
+
+
+# ---------------------------------------------------------------- mapping: campaigns and products
+
+
+def with_version(item: T, version: int | None) -> T:
+    """Set the version an update expects (None: a new item, written only if absent)."""
+    if version is not None:
+        item.version = version  # type: ignore[attr-defined]
+    return item
+
+
+def campaign_from_item(item: CampaignItem) -> Campaign:
+    return Campaign(
+        id=item.id, name=item.name, buyer_id=item.buyer_id, currency=item.currency,
+        status=CampaignStatus(item.status), starts_at=item.starts_at, ends_at=item.ends_at,
+        product_count=int(item.product_count), supplier_ids=set(item.supplier_ids or []),
+    )
+
+
+def campaign_item(campaign: Campaign, *, created_at: datetime, buyer_email: str | None,
+                  version: int | None) -> CampaignItem:
+    pk, sk = keys.campaign(campaign.id)
+    gsi1pk, gsi1sk = keys.campaigns_by_status(campaign.status.value, campaign.ends_at or created_at, campaign.id)
+    item = CampaignItem(
+        pk, sk, GSI1PK=gsi1pk, GSI1SK=gsi1sk, id=campaign.id, name=campaign.name, buyer_id=campaign.buyer_id,
+        buyer_email=buyer_email, currency=campaign.currency, status=campaign.status.value,
+        created_at=created_at, starts_at=campaign.starts_at, ends_at=campaign.ends_at,
+        product_count=campaign.product_count, supplier_ids=sorted(campaign.supplier_ids),
+    )
+    return with_version(item, version)
+
+
+def product_from_item(item: ProductItem) -> Product:
+    return Product(sku=item.sku, name=item.name, supplier_id=item.supplier_id,
+                   unit_price_cents=int(item.unit_price_cents), unit_cost_cents=int(item.unit_cost_cents))
+
+
+def product_item(campaign_id: str, p: Product) -> ProductItem:
+    pk, sk = keys.product(campaign_id, p.sku)
+    return ProductItem(pk, sk, campaign_id=campaign_id, sku=p.sku, name=p.name, supplier_id=p.supplier_id,
+                       unit_price_cents=p.unit_price_cents, unit_cost_cents=p.unit_cost_cents)
+
+
+# ---------------------------------------------------------------- mapping: orders
+
+
+def order_from_item(item: OrderItem) -> Order:
+    return Order(
+        id=item.id, campaign_id=item.campaign_id, customer_id=item.customer_id,
+        customer_email=item.customer_email, currency=item.currency,
+        payment_mode=PaymentMode(item.payment_mode),
+        lines=[OrderLine(sku=l.sku, name=l.name, supplier_id=l.supplier_id, quantity=int(l.quantity),
+                         unit_price_cents=int(l.unit_price_cents)) for l in item.lines],
+        deliveries=[Delivery(d.supplier_id, DeliveryStatus(d.status)) for d in item.deliveries],
+        created_at=item.created_at, hold_reasons=list(item.hold_reasons or []),
+        hold_rejected=bool(item.hold_rejected), status=OrderStatus(item.status),
+    )
+
+
+def order_writes(order: Order, *, version: int | None, now: datetime) -> list[Write]:
+    """The order item (version-conditioned) and its per-supplier delivery index items."""
+    pk, sk = keys.order(order.id)
+    created = keys.created_sk(order.created_at, order.id)
+    item = OrderItem(
+        pk, sk,
+        GSI1PK=keys.customer_orders_pk(order.customer_id), GSI1SK=created,
+        GSI2PK=keys.campaign_orders_pk(order.campaign_id), GSI2SK=created,
+        GSI3PK=keys.status_orders_pk(order.status.value), GSI3SK=created,
+        GSI4PK=keys.ALL_ORDERS_PK, GSI4SK=created,
+        id=order.id, campaign_id=order.campaign_id, customer_id=order.customer_id,
+        customer_email=order.customer_email, currency=order.currency, payment_mode=order.payment_mode.value,
+        status=order.status.value,
+        lines=[LineMap(sku=l.sku, name=l.name, supplier_id=l.supplier_id, quantity=l.quantity,
+                       unit_price_cents=l.unit_price_cents) for l in order.lines],
+        deliveries=[DeliveryMap(supplier_id=d.supplier_id, status=d.status.value) for d in order.deliveries],
+        supplier_ids=order.supplier_ids, hold_reasons=order.hold_reasons, hold_rejected=order.hold_rejected,
+        total_cents=order.total_cents, created_at=order.created_at, updated_at=now,
+    )
+    writes = [Write(with_version(item, version))]
+    for d in order.deliveries:
+        dpk, dsk = keys.delivery(order.id, d.supplier_id)
+        writes.append(Write(DeliveryIndexItem(
+            dpk, dsk, GSI1PK=keys.supplier_deliveries_pk(d.supplier_id), GSI1SK=created,
+            order_id=order.id, supplier_id=d.supplier_id, campaign_id=order.campaign_id,
+            customer_id=order.customer_id, customer_email=order.customer_email, order_status=order.status.value,
+            delivery_status=d.status.value, currency=order.currency, total_cents=order.total_cents,
+            created_at=order.created_at,
+        )))
+    return writes
+
+
+# ---------------------------------------------------------------- mapping: audit events
+
+
+def event_write(subject_pk: str, event: AuditEvent) -> Write:
+    item = AuditEventItem(
+        subject_pk, keys.event_sk(event.at, event.id), id=event.id, subject_type=event.subject_type,
+        subject_id=event.subject_id, type=event.type,
+        actor=ActorMap(sub=event.actor.sub, role=event.actor.primary_role.value, name=event.actor.name),
+        at=event.at, from_status=event.from_status, to_status=event.to_status,
+        internal_note=event.internal_note, customer_note=event.customer_note, files=event.files,
+        data=event.data,
+    )
+    return new_item(item)
+
+
+def event_from_item(item: AuditEventItem) -> AuditEvent:
+    actor = Principal(sub=item.actor.sub, roles=frozenset({Role(item.actor.role)}), name=item.actor.name)
+    return AuditEvent(
+        id=item.id, subject_type=item.subject_type, subject_id=item.subject_id, type=item.type, actor=actor,
+        at=item.at, from_status=item.from_status, to_status=item.to_status, internal_note=item.internal_note,
+        customer_note=item.customer_note, files=list(item.files or []),
+        data=item.data.as_dict() if item.data else {},
+    )
+
+
+def idempotency_write(scope: str, key: str, request_hash: str, result_id: str, now: datetime,
+                      ttl_seconds: int = 24 * 3600) -> Write:
+    pk, sk = keys.idempotency(scope, key)
+    return new_item(IdempotencyItem(pk, sk, scope=scope, request_hash=request_hash, result_id=result_id,
+                                    created_at=now, expires_at=int(now.timestamp()) + ttl_seconds))
+
+
+def mark_processed(consumer: str, event_id: str, now: datetime, ttl_seconds: int = 7 * 24 * 3600) -> bool:
+    """Record that `consumer` handled `event_id`; False when it already had (a redelivery)."""
+    pk, sk = keys.processed(consumer, event_id)
+    item = ProcessedItem(pk, sk, consumer=consumer, event_id=event_id, at=now,
+                         expires_at=int(now.timestamp()) + ttl_seconds)
+    try:
+        item.save(condition=Item.PK.does_not_exist())
+    except PutError as exc:
+        if exc.cause_response_code == "ConditionalCheckFailedException":
+            return False
+        raise
+    return True
+
+
+def unmark_processed(consumer: str, event_id: str) -> None:
+    """Forget a marker so a failed side effect can be retried on redelivery."""
+    pk, sk = keys.processed(consumer, event_id)
+    ProcessedItem(pk, sk).delete()
+
+
+__all__ = [
+    "CustomerItem", "SupplierItem", "CampaignItem", "ProductItem", "OrderItem", "DeliveryIndexItem",
+    "AuditEventItem", "IdempotencyItem", "Item",
+]

@@ -1,0 +1,49 @@
+"""E-mail: templates rendered by the app (Jinja2, HTML and text), sent through SES."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from ..config import settings
+from .aws import client
+
+TEMPLATES = Path(__file__).resolve().parent.parent / "templates" / "mail"
+
+
+@dataclass(frozen=True)
+class Mail:
+    to: str
+    subject: str
+    text: str
+    html: str
+
+
+@lru_cache(maxsize=1)
+def _env() -> Any:
+    import jinja2  # lazily: only mail-sending handlers pay for it
+
+    return jinja2.Environment(loader=jinja2.FileSystemLoader(str(TEMPLATES)),
+                              autoescape=jinja2.select_autoescape(["html"]), undefined=jinja2.StrictUndefined)
+
+
+def render(template: str, to: str, **context: Any) -> Mail:
+    """Render `<template>.subject.txt`, `.txt` and `.html` from templates/mail."""
+    env = _env()
+    ctx = {"public_url": settings().public_url, **context}
+    subject = env.get_template(f"{template}.subject.txt").render(**ctx).strip()
+    return Mail(to=to, subject=subject, text=env.get_template(f"{template}.txt").render(**ctx),
+                html=env.get_template(f"{template}.html").render(**ctx))
+
+
+def send(mail: Mail) -> str:
+    response = client("ses").send_email(
+        Source=settings().mail_from,
+        Destination={"ToAddresses": [mail.to]},
+        Message={"Subject": {"Data": mail.subject, "Charset": "UTF-8"},
+                 "Body": {"Text": {"Data": mail.text, "Charset": "UTF-8"},
+                          "Html": {"Data": mail.html, "Charset": "UTF-8"}}},
+    )
+    return str(response["MessageId"])

@@ -1,0 +1,187 @@
+"""The one way a route is declared: parse (pydantic) -> authorize -> service -> response.
+
+`endpoint` registers a Chalice route and records it for the OpenAPI document; it parses
+the JSON body and query string into models, checks the caller's role, calls the handler
+and serialises its response model. Every error leaves through `error_response`, so the
+body is always `{"error": {"code", "message", "details"}}`.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import re
+import uuid
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from aws_lambda_powertools import Logger
+from chalice import Blueprint, Response
+from pydantic import BaseModel, ValidationError
+
+from ..domain.errors import Conflict, DomainError, Forbidden, InvalidTransition, NotFound, RuleViolation
+from ..domain.permissions import Principal, Role
+from .auth import jwt_auth, principal_from_context
+
+logger = Logger(service="waybill")
+
+STATUS_BY_ERROR: dict[type[DomainError], int] = {
+    NotFound: 404,
+    Forbidden: 403,
+    InvalidTransition: 409,
+    Conflict: 409,
+    RuleViolation: 422,
+}
+BAD_REQUEST_CODES = {"invalid_cursor"}
+
+
+def error_response(status: int, code: str, message: str, details: list[Any] | None = None,
+                   headers: dict[str, str] | None = None) -> Response:
+    return Response(body={"error": {"code": code, "message": message, "details": details or []}},
+                    status_code=status, headers={"Content-Type": "application/json", **(headers or {})})
+
+
+def domain_error_response(exc: DomainError) -> Response:
+    status = next((s for cls, s in STATUS_BY_ERROR.items() if isinstance(exc, cls)), 400)
+    if exc.code in BAD_REQUEST_CODES:
+        status = 400
+    return error_response(status, exc.code, exc.message, exc.details)
+
+
+def validation_details(exc: ValidationError, where: str) -> list[dict[str, Any]]:
+    return [{"field": ".".join(str(p) for p in (where, *e["loc"])), "message": e["msg"], "type": e["type"]}
+            for e in exc.errors(include_url=False, include_context=False, include_input=False)]
+
+
+@dataclass
+class EndpointSpec:
+    """What the OpenAPI generator needs to know about a route."""
+
+    method: str
+    path: str
+    summary: str
+    roles: frozenset[Role] | None
+    body: type[BaseModel] | None
+    query: type[BaseModel] | None
+    response: type[BaseModel] | None
+    status: int
+    tag: str
+    errors: tuple[int, ...] = field(default=())
+
+
+REGISTRY: list[EndpointSpec] = []
+
+
+@dataclass
+class Call:
+    """One request as the handler sees it."""
+
+    principal: Principal | None
+    body: Any
+    query: Any
+    headers: dict[str, str]
+
+    @property
+    def actor(self) -> Principal:
+        assert self.principal is not None
+        return self.principal
+
+
+_PATH_PARAM = re.compile(r"{(\w+)}")
+
+
+def endpoint(bp: Blueprint, path: str, method: str, *, summary: str, tag: str,
+             roles: frozenset[Role] | None, response: type[BaseModel] | None = None,
+             body: type[BaseModel] | None = None, query: type[BaseModel] | None = None,
+             status: int = 200) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Declare a route. `roles=None` makes it public (no authorizer)."""
+    errors = (400, 422) if body or query else ()
+    if roles is not None:
+        errors += (401, 403)
+    if _PATH_PARAM.search(path):
+        errors += (404,)
+    REGISTRY.append(EndpointSpec(method, path, summary, roles, body, query, response, status, tag,
+                                 tuple(sorted(set(errors)))))
+
+    def decorate(fn: Callable[..., Any]) -> Callable[..., Any]:
+        @functools.wraps(fn)
+        def view(**path_params: str) -> Response:
+            request = bp.current_request
+            principal = principal_from_context(request.context) if roles is not None else None
+            if roles is not None:
+                if principal is None:
+                    return error_response(401, "unauthorized", "sign in: this route needs a bearer token")
+                if not principal.has_any(roles):
+                    return error_response(403, "forbidden",
+                                          f"this route is for {', '.join(sorted(roles))}; "
+                                          f"your roles: {', '.join(sorted(principal.roles))}")
+            where = "query"
+            try:
+                parsed_query = query.model_validate(dict(request.query_params or {})) if query else None
+                where = "body"
+                parsed_body = _parse_body(request.raw_body, body) if body else None
+            except ValidationError as exc:
+                return error_response(422, "validation_error", f"the request {where} is not valid",
+                                      validation_details(exc, where))
+            except _BadJson as exc:
+                return error_response(400, "invalid_json", str(exc))
+            call = Call(principal, parsed_body, parsed_query, dict(request.headers or {}))
+            try:
+                result = fn(call, **path_params)
+            except DomainError as exc:
+                return domain_error_response(exc)
+            if isinstance(result, Response):
+                return result
+            payload = result.model_dump(mode="json") if isinstance(result, BaseModel) else result
+            return Response(body=payload, status_code=status, headers={"Content-Type": "application/json"})
+
+        # Chalice needs each view to be uniquely named within the app.
+        view.__name__ = fn.__name__
+        kwargs: dict[str, Any] = {"methods": [method]}
+        if roles is not None:
+            kwargs["authorizer"] = jwt_auth
+        if method in ("POST", "PUT", "PATCH"):
+            # Accept any declared type; the body parser says clearly when it is not JSON.
+            kwargs["content_types"] = ["application/json", "text/plain", "application/x-www-form-urlencoded"]
+        bp.route(path, **kwargs)(view)
+        return fn
+
+    return decorate
+
+
+class _BadJson(Exception):
+    pass
+
+
+def _parse_body(raw: bytes | None, model: type[BaseModel]) -> BaseModel:
+    if not raw:
+        raw = b"{}"
+    try:
+        data = json.loads(raw)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise _BadJson(f"the body is not valid JSON: {exc}") from None
+    if not isinstance(data, dict):
+        raise _BadJson("the body must be a JSON object")
+    return model.model_validate(data)
+
+
+def translate_gateway_errors(event: Any, get_response: Callable[[Any], Response]) -> Response:
+    """HTTP middleware: Chalice's own errors (405, 415, 500) get the house error shape, and
+    every request gets a correlation id in the logs and in the response."""
+    request_id = (getattr(event, "context", None) or {}).get("requestId") or uuid.uuid4().hex
+    logger.set_correlation_id(request_id)
+    try:
+        response = get_response(event)
+    except Exception:  # a bug: log it, answer 500 in the house shape
+        logger.exception("unhandled error")
+        response = error_response(500, "internal_error", "an internal error occurred; it has been logged")
+    body = response.body
+    if response.status_code >= 400 and isinstance(body, dict) and {"Code", "Message"} <= set(body):
+        if response.status_code >= 500:
+            logger.error("chalice error", extra={"chalice_error": body})
+        code = re.sub(r"(?<!^)(?=[A-Z])", "_", str(body["Code"])).lower().removesuffix("_error")
+        response = error_response(response.status_code, code, str(body["Message"]), headers=response.headers)
+    response.headers["X-Request-Id"] = request_id
+    logger.info("request", extra={"method": getattr(event, "method", None), "path": getattr(event, "path", None),
+                                  "status": response.status_code})
+    return response

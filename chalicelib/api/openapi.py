@@ -1,0 +1,72 @@
+"""The OpenAPI 3.1 document, generated from the routes' pydantic models (never hand-written)."""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+from typing import Any
+
+from pydantic import BaseModel
+
+from .http import REGISTRY
+from .schemas import ErrorBody
+
+_REF = "#/components/schemas/{model}"
+ERROR_TEXT = {400: "Malformed request", 401: "Missing, expired or invalid token", 403: "Role not allowed",
+              404: "Not found (or not yours)", 409: "Conflict with the current state or version",
+              422: "Well-formed but not acceptable"}
+
+
+def _schema(model: type[BaseModel], components: dict[str, Any]) -> dict[str, Any]:
+    schema = model.model_json_schema(ref_template=_REF)
+    components.update(schema.pop("$defs", {}))
+    components[model.__name__] = schema
+    return {"$ref": _REF.format(model=model.__name__)}
+
+
+def _json(schema: dict[str, Any], description: str) -> dict[str, Any]:
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
+
+
+@lru_cache(maxsize=4)
+def document(version: str) -> dict[str, Any]:
+    components: dict[str, Any] = {}
+    paths: dict[str, Any] = {}
+    error_ref = _schema(ErrorBody, components)
+    for spec in REGISTRY:
+        op: dict[str, Any] = {
+            "operationId": re.sub(r"\W+", "_", f"{spec.method.lower()}{spec.path}").strip("_"),
+            "summary": spec.summary,
+            "tags": [spec.tag],
+            "responses": {},
+        }
+        params = [{"name": n, "in": "path", "required": True, "schema": {"type": "string"}}
+                  for n in re.findall(r"{(\w+)}", spec.path)]
+        if spec.query:
+            qs = spec.query.model_json_schema(ref_template=_REF)
+            components.update(qs.pop("$defs", {}))
+            required = set(qs.get("required", []))
+            params += [{"name": name, "in": "query", "required": name in required, "schema": prop}
+                       for name, prop in qs.get("properties", {}).items()]
+        if params:
+            op["parameters"] = params
+        if spec.body:
+            op["requestBody"] = {"required": True, "content": {"application/json": {"schema": _schema(spec.body, components)}}}
+        ok = _schema(spec.response, components) if spec.response else {"type": "object"}
+        op["responses"][str(spec.status)] = _json(ok, "Success")
+        for status in spec.errors:
+            op["responses"][str(status)] = _json(error_ref, ERROR_TEXT[status])
+        if spec.roles is not None:
+            op["security"] = [{"bearerAuth": []}]
+            op["x-roles"] = sorted(spec.roles)
+        paths.setdefault(spec.path, {})[spec.method.lower()] = op
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "Waybill API", "version": version,
+                 "description": "Order tracking for campaign shops: customers, suppliers and staff."},
+        "paths": paths,
+        "components": {
+            "schemas": components,
+            "securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}},
+        },
+    }

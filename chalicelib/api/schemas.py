@@ -1,0 +1,355 @@
+"""Pydantic models at the edge: requests forbid unknown fields, responses are explicit."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
+
+from ..domain.audit import CUSTOMER_STATUS_TEXT, AuditEvent
+from ..domain.campaigns import CampaignStatus, Product
+from ..domain.orders import OrderStatus, PaymentMode, allowed_actions
+from ..domain.permissions import Principal
+
+Id = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.-]{1,64}$")]
+Sku = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.-]{1,64}$")]
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+Note = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=4000)]
+Email = Annotated[str, StringConstraints(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$", max_length=254)]
+Cents = Annotated[int, Field(strict=True, ge=0, le=100_000_000)]
+Version = Annotated[int, Field(strict=True, ge=1)]
+
+
+class Request(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class View(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+# ---------------------------------------------------------------- errors
+
+
+class ErrorDetail(View):
+    field: str | None = None
+    message: str
+    type: str | None = None
+
+
+class ErrorInfo(View):
+    code: str = Field(description="stable machine-readable code, e.g. validation_error, not_found")
+    message: str = Field(description="what is wrong, for a person")
+    details: list[ErrorDetail] = []
+
+
+class ErrorBody(View):
+    error: ErrorInfo
+
+
+# ---------------------------------------------------------------- queries
+
+
+class PageQuery(Request):
+    limit: int = Field(25, ge=1, le=100)
+    cursor: str | None = Field(None, max_length=2048, description="next_cursor from the previous page")
+
+
+class OrderSearchQuery(PageQuery):
+    status: OrderStatus | None = None
+    campaign_id: Id | None = None
+    supplier_id: Id | None = None
+    customer_id: Id | None = None
+    created_from: AwareDatetime | None = None
+    created_to: AwareDatetime | None = None
+
+
+class CampaignListQuery(PageQuery):
+    status: CampaignStatus = CampaignStatus.LIVE
+
+
+# ---------------------------------------------------------------- requests
+
+
+class OrderLineIn(Request):
+    sku: Sku
+    quantity: int = Field(strict=True, ge=1, le=10_000)
+
+
+class PlaceOrderRequest(Request):
+    campaign_id: Id
+    lines: list[OrderLineIn] = Field(min_length=1, max_length=100)
+    payment_mode: PaymentMode = PaymentMode.PREPAID
+
+
+class OrderTransitionRequest(Request):
+    action: Literal["approve", "reject", "cancel"]
+    internal_note: Note | None = None
+    customer_note: Note | None = None
+    expected_version: Version | None = Field(None, description="refuse with 409 if the order moved on")
+
+
+class NoteRequest(Request):
+    internal_note: Note | None = None
+    customer_note: Note | None = None
+
+
+class SupplierIn(Request):
+    id: Id | None = Field(None, description="optional stable id; generated when absent")
+    name: Name
+    contact_emails: list[Email] = Field(min_length=1, max_length=20)
+
+
+class ProductIn(Request):
+    sku: Sku
+    name: Name
+    supplier_id: Id
+    unit_price_cents: Cents
+    unit_cost_cents: Cents
+
+    def to_domain(self) -> Product:
+        return Product(sku=self.sku, name=self.name, supplier_id=self.supplier_id,
+                       unit_price_cents=self.unit_price_cents, unit_cost_cents=self.unit_cost_cents)
+
+
+class CampaignIn(Request):
+    name: Name
+    currency: Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")] = "EUR"
+    products: list[ProductIn] = Field(default_factory=list, max_length=90)
+
+
+class ProductsIn(Request):
+    products: list[ProductIn] = Field(min_length=1, max_length=90)
+
+
+class GoLiveRequest(Request):
+    ends_at: AwareDatetime | None = Field(None, description="default: now + campaign_default_days")
+    expected_version: Version | None = None
+
+
+class CancelCampaignRequest(Request):
+    reason: Note
+    expected_version: Version | None = None
+
+
+class CustomerFlagRequest(Request):
+    flagged: bool
+    reason: Note | None = None
+
+
+# ---------------------------------------------------------------- views
+
+
+class Page(View):
+    next_cursor: str | None = None
+
+
+class OrderLineView(View):
+    sku: str
+    name: str
+    supplier_id: str
+    quantity: int
+    unit_price_cents: int
+    total_cents: int
+
+
+class DeliveryView(View):
+    supplier_id: str
+    status: str
+
+
+class TimelineEntry(View):
+    at: datetime
+    status: str | None
+    message: str | None
+    note: str | None
+
+
+class ActorView(View):
+    sub: str
+    role: str
+    name: str | None = None
+
+
+class AuditEventView(View):
+    id: str
+    type: str
+    at: datetime
+    actor: ActorView
+    from_status: str | None
+    to_status: str | None
+    internal_note: str | None
+    customer_note: str | None
+    files: list[str]
+
+    @classmethod
+    def of(cls, e: AuditEvent) -> "AuditEventView":
+        return cls(id=e.id, type=e.type, at=e.at,
+                   actor=ActorView(sub=e.actor.sub, role=e.actor.primary_role.value, name=e.actor.name),
+                   from_status=e.from_status, to_status=e.to_status, internal_note=e.internal_note,
+                   customer_note=e.customer_note, files=e.files)
+
+
+class OrderView(View):
+    """An order as its customer sees it: no internal notes, no staff identities."""
+
+    id: str
+    campaign_id: str
+    status: OrderStatus
+    status_text: str
+    payment_mode: PaymentMode
+    currency: str
+    total_cents: int
+    created_at: datetime
+    lines: list[OrderLineView]
+    deliveries: list[DeliveryView]
+    timeline: list[TimelineEntry]
+    allowed_actions: list[str]
+
+    @classmethod
+    def of(cls, record: Any, viewer: Principal) -> "OrderView":
+        o = record.order
+        timeline = [TimelineEntry(**v) for e in record.events if (v := e.customer_view())]
+        return cls(id=o.id, campaign_id=o.campaign_id, status=o.status,
+                   status_text=CUSTOMER_STATUS_TEXT[o.status.value], payment_mode=o.payment_mode,
+                   currency=o.currency, total_cents=o.total_cents, created_at=o.created_at,
+                   lines=[_line(l) for l in o.lines],
+                   deliveries=[DeliveryView(supplier_id=d.supplier_id, status=d.status.value) for d in o.deliveries],
+                   timeline=timeline, allowed_actions=allowed_actions(o, viewer))
+
+
+class StaffOrderView(View):
+    """An order as staff see it: the full audit trail and the actions this role may take now."""
+
+    id: str
+    campaign_id: str
+    customer_id: str
+    customer_email: str | None
+    status: OrderStatus
+    payment_mode: PaymentMode
+    currency: str
+    total_cents: int
+    created_at: datetime
+    updated_at: datetime
+    version: int
+    hold_reasons: list[str]
+    lines: list[OrderLineView]
+    deliveries: list[DeliveryView]
+    events: list[AuditEventView]
+    allowed_actions: list[str]
+
+    @classmethod
+    def of(cls, record: Any, viewer: Principal) -> "StaffOrderView":
+        o = record.order
+        return cls(id=o.id, campaign_id=o.campaign_id, customer_id=o.customer_id, customer_email=o.customer_email,
+                   status=o.status, payment_mode=o.payment_mode, currency=o.currency, total_cents=o.total_cents,
+                   created_at=o.created_at, updated_at=record.updated_at, version=record.version,
+                   hold_reasons=o.hold_reasons, lines=[_line(l) for l in o.lines],
+                   deliveries=[DeliveryView(supplier_id=d.supplier_id, status=d.status.value) for d in o.deliveries],
+                   events=[AuditEventView.of(e) for e in record.events],
+                   allowed_actions=allowed_actions(o, viewer))
+
+
+def _line(l: Any) -> OrderLineView:
+    return OrderLineView(sku=l.sku, name=l.name, supplier_id=l.supplier_id, quantity=l.quantity,
+                         unit_price_cents=l.unit_price_cents, total_cents=l.total_cents)
+
+
+class OrderSummaryView(View):
+    id: str
+    campaign_id: str
+    customer_id: str
+    customer_email: str | None
+    status: str
+    total_cents: int
+    currency: str
+    created_at: datetime
+    supplier_ids: list[str]
+
+
+class OrderPage(Page):
+    items: list[OrderSummaryView]
+
+
+class MyOrderSummary(View):
+    id: str
+    campaign_id: str
+    status: str
+    status_text: str
+    total_cents: int
+    currency: str
+    created_at: datetime
+
+
+class MyOrderPage(Page):
+    items: list[MyOrderSummary]
+
+
+class SupplierView(View):
+    id: str
+    name: str
+    contact_emails: list[str]
+    active: bool
+    created_at: datetime
+
+
+class SupplierPage(Page):
+    items: list[SupplierView]
+
+
+class ProductView(View):
+    sku: str
+    name: str
+    supplier_id: str
+    unit_price_cents: int
+    unit_cost_cents: int
+
+
+class CampaignView(View):
+    id: str
+    name: str
+    status: CampaignStatus
+    currency: str
+    buyer_id: str
+    buyer_email: str | None
+    created_at: datetime
+    starts_at: datetime | None
+    ends_at: datetime | None
+    product_count: int
+    supplier_ids: list[str]
+    version: int
+    products: list[ProductView] | None = None
+
+    @classmethod
+    def of(cls, v: Any, with_products: bool = False) -> "CampaignView":
+        c = v.campaign
+        return cls(id=c.id, name=c.name, status=c.status, currency=c.currency, buyer_id=c.buyer_id,
+                   buyer_email=v.buyer_email, created_at=v.created_at, starts_at=c.starts_at, ends_at=c.ends_at,
+                   product_count=c.product_count, supplier_ids=sorted(c.supplier_ids), version=v.version,
+                   products=[ProductView(**p.__dict__) for p in v.products] if with_products else None)
+
+
+class CampaignPage(Page):
+    items: list[CampaignView]
+
+
+class CustomerProfileView(View):
+    id: str
+    email: str | None
+    flagged: bool
+    flag_reason: str | None
+
+
+class NoteView(View):
+    event: AuditEventView
+
+
+class HealthView(View):
+    status: str
+    stage: str
+    version: str
+
+
+class CustomerCancelRequest(Request):
+    reason: Note | None = Field(None, description="why, in the customer's words")

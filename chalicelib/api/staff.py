@@ -1,0 +1,141 @@
+"""Staff routes: suppliers, campaigns, customer flags, order search, review and notes."""
+
+from __future__ import annotations
+
+from chalice import Blueprint
+
+from ..domain.campaigns import CampaignStatus
+from ..domain.orders import OrderAction
+from ..domain.permissions import MANAGE_CATALOGUE, MANAGE_CUSTOMERS, READ_STAFF, Role, roles
+from ..services import catalogue, orders
+from . import schemas as s
+from .http import Call, endpoint
+
+staff_api = Blueprint(__name__)
+REVIEW = roles(Role.CUSTOMER_CARE, Role.ADMIN)
+
+
+def _supplier(v: catalogue.Supplier) -> s.SupplierView:
+    return s.SupplierView(id=v.id, name=v.name, contact_emails=v.contact_emails, active=v.active,
+                          created_at=v.created_at)
+
+
+# ---------------------------------------------------------------- suppliers
+
+
+@endpoint(staff_api, "/staff/suppliers", "POST", summary="Create a supplier", tag="staff: catalogue",
+          roles=MANAGE_CATALOGUE, body=s.SupplierIn, response=s.SupplierView, status=201)
+def create_supplier(call: Call) -> s.SupplierView:
+    b: s.SupplierIn = call.body
+    return _supplier(catalogue.create_supplier(call.actor, name=b.name, contact_emails=b.contact_emails,
+                                               supplier_id=b.id))
+
+
+@endpoint(staff_api, "/staff/suppliers", "GET", summary="List suppliers by name", tag="staff: catalogue",
+          roles=READ_STAFF, query=s.PageQuery, response=s.SupplierPage)
+def list_suppliers(call: Call) -> s.SupplierPage:
+    items, cursor = catalogue.list_suppliers(call.actor, limit=call.query.limit, cursor=call.query.cursor)
+    return s.SupplierPage(items=[_supplier(i) for i in items], next_cursor=cursor)
+
+
+@endpoint(staff_api, "/staff/suppliers/{supplier_id}", "GET", summary="One supplier", tag="staff: catalogue",
+          roles=READ_STAFF, response=s.SupplierView)
+def get_supplier(call: Call, supplier_id: str) -> s.SupplierView:
+    return _supplier(catalogue.get_supplier(call.actor, supplier_id))
+
+
+# ---------------------------------------------------------------- campaigns
+
+
+@endpoint(staff_api, "/staff/campaigns", "POST", summary="Create a draft campaign with products",
+          tag="staff: catalogue", roles=MANAGE_CATALOGUE, body=s.CampaignIn, response=s.CampaignView, status=201)
+def create_campaign(call: Call) -> s.CampaignView:
+    b: s.CampaignIn = call.body
+    view = catalogue.create_campaign(call.actor, name=b.name, currency=b.currency,
+                                     products=[p.to_domain() for p in b.products])
+    return s.CampaignView.of(view, with_products=True)
+
+
+@endpoint(staff_api, "/staff/campaigns", "GET", summary="List campaigns in a status", tag="staff: catalogue",
+          roles=READ_STAFF, query=s.CampaignListQuery, response=s.CampaignPage)
+def list_campaigns(call: Call) -> s.CampaignPage:
+    q: s.CampaignListQuery = call.query
+    items, cursor = catalogue.list_campaigns(call.actor, status=CampaignStatus(q.status), limit=q.limit,
+                                             cursor=q.cursor)
+    return s.CampaignPage(items=[s.CampaignView.of(v) for v in items], next_cursor=cursor)
+
+
+@endpoint(staff_api, "/staff/campaigns/{campaign_id}", "GET", summary="A campaign with its products",
+          tag="staff: catalogue", roles=READ_STAFF, response=s.CampaignView)
+def get_campaign(call: Call, campaign_id: str) -> s.CampaignView:
+    return s.CampaignView.of(catalogue.get_campaign(call.actor, campaign_id), with_products=True)
+
+
+@endpoint(staff_api, "/staff/campaigns/{campaign_id}/products", "POST", summary="Add products to a draft",
+          tag="staff: catalogue", roles=MANAGE_CATALOGUE, body=s.ProductsIn, response=s.CampaignView)
+def add_products(call: Call, campaign_id: str) -> s.CampaignView:
+    view = catalogue.add_campaign_products(call.actor, campaign_id, [p.to_domain() for p in call.body.products])
+    return s.CampaignView.of(view, with_products=True)
+
+
+@endpoint(staff_api, "/staff/campaigns/{campaign_id}/go-live", "POST", summary="Open a draft campaign for orders",
+          tag="staff: catalogue", roles=MANAGE_CATALOGUE, body=s.GoLiveRequest, response=s.CampaignView)
+def go_live(call: Call, campaign_id: str) -> s.CampaignView:
+    b: s.GoLiveRequest = call.body
+    return s.CampaignView.of(catalogue.go_live(call.actor, campaign_id, ends_at=b.ends_at,
+                                               expected_version=b.expected_version))
+
+
+@endpoint(staff_api, "/staff/campaigns/{campaign_id}/cancel", "POST", summary="Cancel a draft or live campaign",
+          tag="staff: catalogue", roles=MANAGE_CATALOGUE, body=s.CancelCampaignRequest, response=s.CampaignView)
+def cancel_campaign(call: Call, campaign_id: str) -> s.CampaignView:
+    b: s.CancelCampaignRequest = call.body
+    return s.CampaignView.of(catalogue.cancel_campaign(call.actor, campaign_id, reason=b.reason,
+                                                       expected_version=b.expected_version))
+
+
+# ---------------------------------------------------------------- customers
+
+
+@endpoint(staff_api, "/staff/customers/{customer_id}/flag", "PUT", summary="Flag or clear a customer",
+          tag="staff: orders", roles=MANAGE_CUSTOMERS, body=s.CustomerFlagRequest, response=s.CustomerProfileView)
+def flag_customer(call: Call, customer_id: str) -> s.CustomerProfileView:
+    p = catalogue.set_customer_flag(call.actor, customer_id, flagged=call.body.flagged, reason=call.body.reason)
+    return s.CustomerProfileView(id=p.id, email=p.email, flagged=p.flagged, flag_reason=p.flag_reason)
+
+
+# ---------------------------------------------------------------- orders
+
+
+@endpoint(staff_api, "/staff/orders", "GET", summary="Search orders (one query per page)", tag="staff: orders",
+          roles=READ_STAFF, query=s.OrderSearchQuery, response=s.OrderPage)
+def search_orders(call: Call) -> s.OrderPage:
+    q: s.OrderSearchQuery = call.query
+    filters = orders.OrderFilters(status=q.status, campaign_id=q.campaign_id, supplier_id=q.supplier_id,
+                                  customer_id=q.customer_id, created_from=q.created_from, created_to=q.created_to)
+    items, cursor = orders.search_orders(call.actor, filters, limit=q.limit, cursor=q.cursor)
+    return s.OrderPage(items=[s.OrderSummaryView(**o.__dict__) for o in items], next_cursor=cursor)
+
+
+@endpoint(staff_api, "/staff/orders/{order_id}", "GET", summary="An order with its full audit trail",
+          tag="staff: orders", roles=READ_STAFF, response=s.StaffOrderView)
+def get_order(call: Call, order_id: str) -> s.StaffOrderView:
+    return s.StaffOrderView.of(orders.get_order_for_staff(call.actor, order_id), call.actor)
+
+
+@endpoint(staff_api, "/staff/orders/{order_id}/transitions", "POST",
+          summary="Approve or reject an order held for pre-approval, or cancel it before its campaign closes",
+          tag="staff: orders", roles=REVIEW, body=s.OrderTransitionRequest, response=s.StaffOrderView)
+def transition_order(call: Call, order_id: str) -> s.StaffOrderView:
+    b: s.OrderTransitionRequest = call.body
+    orders.change_order(call.actor, order_id, OrderAction(b.action), internal_note=b.internal_note,
+                        customer_note=b.customer_note, expected_version=b.expected_version)
+    return s.StaffOrderView.of(orders.get_order_for_staff(call.actor, order_id), call.actor)
+
+
+@endpoint(staff_api, "/staff/orders/{order_id}/notes", "POST", summary="Add an internal and/or customer-facing note",
+          tag="staff: orders", roles=READ_STAFF, body=s.NoteRequest, response=s.NoteView, status=201)
+def add_note(call: Call, order_id: str) -> s.NoteView:
+    event = orders.add_note(call.actor, order_id, internal_note=call.body.internal_note,
+                            customer_note=call.body.customer_note)
+    return s.NoteView(event=s.AuditEventView.of(event))

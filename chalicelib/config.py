@@ -1,0 +1,59 @@
+"""Settings, read from the environment once. Nothing else in the code reads `os.environ`."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, fields
+from functools import lru_cache
+
+from .topology import TOPOLOGY
+
+
+@dataclass(frozen=True)
+class Settings:
+    stage: str = "local"
+    region: str = "eu-west-1"
+    table_name: str = TOPOLOGY.table.name
+    table_stream_arn: str = "arn:aws:dynamodb:eu-west-1:123456789012:table/waybill-main/stream/local"
+    bus_name: str = TOPOLOGY.bus
+    mail_from: str = TOPOLOGY.email_identities[0]
+    public_url: str = "http://127.0.0.1:8000"
+    # Auth: a JWKS document inline (local dev issuer) or a URL to fetch it from (Cognito).
+    jwks_json: str = ""
+    jwks_url: str = ""
+    jwt_issuer: str = "waybill-local"
+    jwt_audience: str = "waybill"
+    # Business settings.
+    campaign_default_days: int = 7
+    hold_threshold_cents: int = 50_000
+    max_line_quantity: int = 99
+    max_order_lines: int = 50
+    end_campaigns_rate_minutes: int = 5
+    page_size_default: int = 25
+    page_size_max: int = 100
+
+    @property
+    def is_local(self) -> bool:
+        return self.stage == "local"
+
+
+_ENV_PREFIX = "WAYBILL_"
+
+
+def load_settings(environ: dict[str, str] | None = None) -> Settings:
+    """Build settings from `WAYBILL_<FIELD>` variables, falling back to the defaults."""
+    env = os.environ if environ is None else environ
+    values: dict[str, object] = {}
+    for f in fields(Settings):
+        raw = env.get(_ENV_PREFIX + f.name.upper())
+        if raw is None:
+            continue
+        values[f.name] = int(raw) if f.type == "int" else raw
+    if "region" not in values and env.get("AWS_DEFAULT_REGION"):
+        values["region"] = env["AWS_DEFAULT_REGION"]
+    return Settings(**values)  # type: ignore[arg-type]
+
+
+@lru_cache(maxsize=1)
+def settings() -> Settings:
+    return load_settings()

@@ -1,0 +1,76 @@
+"""Audit events: every change records who, when, from -> to, and the notes that go with it.
+
+An audit event is also the domain event the publisher puts on the bus, so its type is the
+bus's detail-type (`order.placed`, `campaign.went_live`, ...).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from .permissions import Principal
+
+# Past-tense event names per action, so the bus speaks of facts.
+EVENT_NAMES: dict[str, str] = {
+    "place": "placed",
+    "approve": "approved",
+    "reject": "rejected",
+    "cancel": "cancelled",
+    "add_note": "note_added",
+    "create": "created",
+    "go_live": "went_live",
+    "end": "ended",
+    "close": "closed",
+    "add_products": "products_added",
+    "flag": "flagged",
+    "unflag": "unflagged",
+    "update": "updated",
+}
+
+# Customer-facing wording for order status changes; internal detail never leaks.
+CUSTOMER_STATUS_TEXT: dict[str, str] = {
+    "on_hold": "Your order is being reviewed before it is confirmed.",
+    "placed": "Your order is confirmed. It goes to the suppliers when the campaign ends.",
+    "rejected": "We could not accept your order. You have not been charged.",
+    "cancelled": "Your order was cancelled.",
+    "ordered": "Your order has been passed to the suppliers.",
+    "partially_dispatched": "Part of your order is on its way.",
+    "dispatched": "Your order is on its way.",
+    "partially_delivered": "Part of your order has been delivered.",
+    "delivered": "Your order has been delivered.",
+    "completed": "Your order is complete.",
+}
+
+
+def event_type(subject_type: str, action: str) -> str:
+    return f"{subject_type}.{EVENT_NAMES.get(action, action)}"
+
+
+@dataclass
+class AuditEvent:
+    """One change to one subject (an order, a campaign, a supplier, a customer)."""
+
+    id: str
+    subject_type: str
+    subject_id: str
+    type: str
+    actor: Principal
+    at: datetime
+    from_status: str | None = None
+    to_status: str | None = None
+    internal_note: str | None = None
+    customer_note: str | None = None
+    files: list[str] = field(default_factory=list)
+    data: dict[str, Any] = field(default_factory=dict)
+
+    def customer_view(self) -> dict[str, Any] | None:
+        """What the customer sees of this event, or None when it is internal only."""
+        message = None
+        if self.to_status and self.to_status != self.from_status:
+            message = CUSTOMER_STATUS_TEXT.get(self.to_status)
+        if message is None and not self.customer_note:
+            return None
+        return {"at": self.at, "status": self.to_status if self.to_status != self.from_status else None,
+                "message": message, "note": self.customer_note}

@@ -1,0 +1,306 @@
+"""Orders and their deliveries.
+
+An order belongs to one customer and one campaign. Its lines may span several suppliers;
+each supplier's share is a *delivery*. Deliveries move through their own statuses and the
+order's status is derived from them (plus the pre-approval decision), never set freely:
+`derive_status` is the single definition, and every command re-derives it.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+
+from .campaigns import Campaign, Product
+from .errors import Forbidden, InvalidTransition, RuleViolation
+from .permissions import STAFF_ROLES, ActionRule, Principal, Role, roles
+
+
+class PaymentMode(StrEnum):
+    PREPAID = "prepaid"
+    AUTHORISE_THEN_CAPTURE = "authorise_then_capture"  # captured when the delivery ships
+    OFFLINE = "offline"
+    PAY_ON_DELIVERY = "pay_on_delivery"
+
+
+class DeliveryStatus(StrEnum):
+    ON_HOLD = "on_hold"  # the whole order waits for staff pre-approval
+    PENDING = "pending"  # waiting for the campaign to close and the PO to go out
+    ORDERED = "ordered"  # on the supplier's purchase order
+    ACCEPTED = "accepted"  # supplier acknowledged the lines
+    REJECTED = "rejected"  # supplier refused (e.g. out of stock); to be refunded
+    DISPATCHED = "dispatched"
+    DELIVERED = "delivered"
+    REFUNDED = "refunded"  # rejected lines paid back
+    CANCELLED = "cancelled"
+
+
+class OrderStatus(StrEnum):
+    ON_HOLD = "on_hold"
+    PLACED = "placed"
+    REJECTED = "rejected"  # pre-approval refused by staff
+    CANCELLED = "cancelled"
+    ORDERED = "ordered"
+    PARTIALLY_DISPATCHED = "partially_dispatched"
+    DISPATCHED = "dispatched"
+    PARTIALLY_DELIVERED = "partially_delivered"
+    DELIVERED = "delivered"
+    COMPLETED = "completed"
+
+
+class OrderAction(StrEnum):
+    APPROVE = "approve"
+    REJECT = "reject"
+    CANCEL = "cancel"
+    ADD_NOTE = "add_note"
+
+
+class DeliveryAction(StrEnum):
+    SEND_PO = "send_po"
+    ACCEPT = "accept"
+    REJECT = "reject"
+    DISPATCH = "dispatch"
+    DELIVER = "deliver"
+    REFUND = "refund"
+
+
+D = DeliveryStatus
+O = OrderStatus  # noqa: E741 - short alias keeps the tables readable
+
+# Delivery transitions as data: action -> (statuses it applies in, status it leads to).
+DELIVERY_TRANSITIONS: dict[DeliveryAction, tuple[frozenset[DeliveryStatus], DeliveryStatus]] = {
+    DeliveryAction.SEND_PO: (frozenset({D.PENDING}), D.ORDERED),
+    DeliveryAction.ACCEPT: (frozenset({D.ORDERED}), D.ACCEPTED),
+    DeliveryAction.REJECT: (frozenset({D.ORDERED}), D.REJECTED),
+    DeliveryAction.DISPATCH: (frozenset({D.ACCEPTED}), D.DISPATCHED),
+    DeliveryAction.DELIVER: (frozenset({D.DISPATCHED}), D.DELIVERED),
+    DeliveryAction.REFUND: (frozenset({D.REJECTED}), D.REFUNDED),
+}
+
+CANCELLABLE = frozenset({O.ON_HOLD, O.PLACED})
+ALL_ORDER_STATUSES = frozenset(OrderStatus)
+
+# Order-level actions: who may take them and in which order statuses (the role x status matrix).
+ORDER_ACTIONS: dict[OrderAction, ActionRule] = {
+    OrderAction.APPROVE: ActionRule(roles(Role.CUSTOMER_CARE, Role.ADMIN), frozenset({O.ON_HOLD}),
+                                    "release an order held for pre-approval"),
+    OrderAction.REJECT: ActionRule(roles(Role.CUSTOMER_CARE, Role.ADMIN), frozenset({O.ON_HOLD}),
+                                   "refuse an order held for pre-approval"),
+    OrderAction.CANCEL: ActionRule(roles(Role.CUSTOMER, Role.CUSTOMER_CARE, Role.ADMIN), CANCELLABLE,
+                                   "cancel before the campaign closes"),
+    OrderAction.ADD_NOTE: ActionRule(STAFF_ROLES, ALL_ORDER_STATUSES, "add an internal or customer-facing note"),
+}
+
+# What each order action does to the deliveries.
+ORDER_ACTION_EFFECTS: dict[OrderAction, tuple[frozenset[DeliveryStatus], DeliveryStatus] | None] = {
+    OrderAction.APPROVE: (frozenset({D.ON_HOLD}), D.PENDING),
+    OrderAction.REJECT: (frozenset({D.ON_HOLD}), D.CANCELLED),
+    OrderAction.CANCEL: (frozenset({D.ON_HOLD, D.PENDING}), D.CANCELLED),
+    OrderAction.ADD_NOTE: None,
+}
+
+
+@dataclass(frozen=True)
+class OrderPolicy:
+    """Settings that shape order placement."""
+
+    hold_threshold_cents: int
+    max_line_quantity: int = 99
+    max_lines: int = 50
+
+
+@dataclass(frozen=True)
+class RequestedLine:
+    sku: str
+    quantity: int
+
+
+@dataclass(frozen=True)
+class OrderLine:
+    sku: str
+    name: str
+    supplier_id: str
+    quantity: int
+    unit_price_cents: int
+
+    @property
+    def total_cents(self) -> int:
+        return self.quantity * self.unit_price_cents
+
+
+@dataclass
+class Delivery:
+    supplier_id: str
+    status: DeliveryStatus
+
+
+@dataclass
+class Order:
+    id: str
+    campaign_id: str
+    customer_id: str
+    customer_email: str | None
+    currency: str
+    payment_mode: PaymentMode
+    lines: list[OrderLine]
+    deliveries: list[Delivery]
+    created_at: datetime
+    hold_reasons: list[str] = field(default_factory=list)
+    hold_rejected: bool = False
+    status: OrderStatus = OrderStatus.PLACED
+
+    @property
+    def total_cents(self) -> int:
+        return sum(line.total_cents for line in self.lines)
+
+    @property
+    def supplier_ids(self) -> list[str]:
+        return [d.supplier_id for d in self.deliveries]
+
+    def delivery(self, supplier_id: str) -> Delivery:
+        for d in self.deliveries:
+            if d.supplier_id == supplier_id:
+                return d
+        raise RuleViolation("unknown_delivery", f"order {self.id} has no delivery from supplier {supplier_id}")
+
+
+@dataclass(frozen=True)
+class Transition:
+    action: str
+    from_status: str
+    to_status: str
+
+
+def derive_status(deliveries: list[Delivery], hold_rejected: bool) -> OrderStatus:
+    """The order's status as a function of its deliveries: the one definition of consistency."""
+    statuses = [d.status for d in deliveries]
+    if not statuses:
+        raise ValueError("an order has at least one delivery")
+    if all(s is D.ON_HOLD for s in statuses):
+        return O.ON_HOLD
+    if all(s is D.CANCELLED for s in statuses):
+        return O.REJECTED if hold_rejected else O.CANCELLED
+    live = [s for s in statuses if s is not D.CANCELLED]
+    if all(s in (D.DELIVERED, D.REFUNDED) for s in live):
+        return O.COMPLETED
+    if all(s is D.PENDING for s in live):
+        return O.PLACED
+    shipped = [s for s in live if s in (D.DISPATCHED, D.DELIVERED)]
+    open_supply = [s for s in live if s in (D.PENDING, D.ORDERED, D.ACCEPTED)]
+    if not shipped:
+        return O.ORDERED
+    if any(s is D.DELIVERED for s in shipped):
+        return O.PARTIALLY_DELIVERED if open_supply or D.DISPATCHED in shipped else O.DELIVERED
+    return O.PARTIALLY_DISPATCHED if open_supply else O.DISPATCHED
+
+
+def hold_reasons(total_cents: int, customer_flagged: bool, policy: OrderPolicy) -> list[str]:
+    reasons = []
+    if total_cents > policy.hold_threshold_cents:
+        reasons.append("total_above_threshold")
+    if customer_flagged:
+        reasons.append("customer_flagged")
+    return reasons
+
+
+def place_order(
+    *,
+    order_id: str,
+    campaign: Campaign,
+    products: dict[str, Product],
+    requested: list[RequestedLine],
+    customer_id: str,
+    customer_email: str | None,
+    customer_flagged: bool,
+    payment_mode: PaymentMode,
+    policy: OrderPolicy,
+    now: datetime,
+) -> Order:
+    """Build a new order, or raise a RuleViolation naming every problem with the request."""
+    if not campaign.is_orderable(now):
+        raise RuleViolation("campaign_not_live",
+                            f"campaign {campaign.id} is {campaign.status.value} and does not take orders")
+    problems: list[dict[str, object]] = []
+    if not 1 <= len(requested) <= policy.max_lines:
+        problems.append({"field": "lines", "message": f"an order has 1 to {policy.max_lines} lines"})
+    counts = Counter(r.sku for r in requested)
+    for i, req in enumerate(requested):
+        where = f"lines[{i}]"
+        if counts[req.sku] > 1:
+            problems.append({"field": f"{where}.sku", "message": f"SKU {req.sku} appears more than once"})
+        if req.sku not in products:
+            problems.append({"field": f"{where}.sku", "message": f"SKU {req.sku} is not sold in campaign {campaign.id}"})
+        if not 1 <= req.quantity <= policy.max_line_quantity:
+            problems.append({"field": f"{where}.quantity",
+                             "message": f"quantity must be between 1 and {policy.max_line_quantity}"})
+    if problems:
+        raise RuleViolation("invalid_order", "the order cannot be placed: " +
+                            "; ".join(str(p["message"]) for p in problems), details=problems)
+
+    lines = [
+        OrderLine(sku=r.sku, name=products[r.sku].name, supplier_id=products[r.sku].supplier_id,
+                  quantity=r.quantity, unit_price_cents=products[r.sku].unit_price_cents)
+        for r in requested
+    ]
+    total = sum(line.total_cents for line in lines)
+    reasons = hold_reasons(total, customer_flagged, policy)
+    first = D.ON_HOLD if reasons else D.PENDING
+    suppliers = list(dict.fromkeys(line.supplier_id for line in lines))  # first-seen order
+    order = Order(
+        id=order_id, campaign_id=campaign.id, customer_id=customer_id, customer_email=customer_email,
+        currency=campaign.currency, payment_mode=payment_mode, lines=lines,
+        deliveries=[Delivery(s, first) for s in suppliers], created_at=now, hold_reasons=reasons,
+    )
+    order.status = derive_status(order.deliveries, order.hold_rejected)
+    return order
+
+
+def check_order_action(order: Order, action: OrderAction, actor: Principal) -> None:
+    rule = ORDER_ACTIONS[action]
+    if not actor.has_any(rule.roles):
+        raise Forbidden(f"your role may not {action.value} orders")
+    if order.status not in rule.from_statuses:
+        allowed = ", ".join(sorted(rule.from_statuses))
+        raise InvalidTransition(f"order {order.id} is {order.status.value}; {action.value} needs {allowed}")
+
+
+def apply_order_action(order: Order, action: OrderAction, actor: Principal) -> Transition:
+    """Check and apply an order-level action in place; return the status transition."""
+    check_order_action(order, action, actor)
+    before = order.status
+    effect = ORDER_ACTION_EFFECTS[action]
+    if effect is not None:
+        applies_to, target = effect
+        for d in order.deliveries:
+            if d.status in applies_to:
+                d.status = target
+        if action is OrderAction.REJECT:
+            order.hold_rejected = True
+    order.status = derive_status(order.deliveries, order.hold_rejected)
+    return Transition(action.value, before.value, order.status.value)
+
+
+def apply_delivery_action(order: Order, supplier_id: str, action: DeliveryAction) -> Transition:
+    """Move one delivery (system and supplier steps); the order status follows."""
+    delivery = order.delivery(supplier_id)
+    applies_to, target = DELIVERY_TRANSITIONS[action]
+    if delivery.status not in applies_to:
+        raise InvalidTransition(
+            f"delivery {order.id}/{supplier_id} is {delivery.status.value}; {action.value} needs "
+            + ", ".join(sorted(applies_to))
+        )
+    before = order.status
+    delivery.status = target
+    order.status = derive_status(order.deliveries, order.hold_rejected)
+    return Transition(action.value, before.value, order.status.value)
+
+
+def allowed_actions(order: Order, actor: Principal) -> list[str]:
+    """Actions this actor may take on this order now: what the admin page shows as buttons."""
+    return [
+        action.value
+        for action, rule in ORDER_ACTIONS.items()
+        if actor.has_any(rule.roles) and order.status in rule.from_statuses
+    ]

@@ -1,0 +1,74 @@
+"""Roles and who may do what: the role half of the role x status matrix, kept as data.
+
+The status half lives beside each aggregate's transition table (`orders.ORDER_ACTIONS`,
+`campaigns.CAMPAIGN_ACTIONS`); `allowed` combines both.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+
+class Role(StrEnum):
+    CUSTOMER = "customer"
+    SUPPLIER = "supplier"
+    BUYER = "buyer"
+    CUSTOMER_CARE = "customer_care"
+    ACCOUNTING = "accounting"
+    LOGISTICS = "logistics"
+    ADMIN = "admin"
+
+
+STAFF_ROLES: frozenset[Role] = frozenset(
+    {Role.BUYER, Role.CUSTOMER_CARE, Role.ACCOUNTING, Role.LOGISTICS, Role.ADMIN}
+)
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is calling: the token's subject, its roles and tenant claims."""
+
+    sub: str
+    roles: frozenset[Role]
+    email: str | None = None
+    supplier_id: str | None = None
+    name: str | None = None
+
+    @property
+    def is_staff(self) -> bool:
+        return bool(self.roles & STAFF_ROLES)
+
+    def has_any(self, roles: frozenset[Role]) -> bool:
+        return bool(self.roles & roles)
+
+    @property
+    def primary_role(self) -> Role:
+        """The role recorded on audit events: the most privileged one the caller holds."""
+        for role in (Role.ADMIN, Role.BUYER, Role.CUSTOMER_CARE, Role.ACCOUNTING,
+                     Role.LOGISTICS, Role.SUPPLIER, Role.CUSTOMER):
+            if role in self.roles:
+                return role
+        raise ValueError("principal has no role")
+
+
+SYSTEM = Principal(sub="system", roles=frozenset({Role.ADMIN}), name="Waybill")
+
+
+@dataclass(frozen=True)
+class ActionRule:
+    """An action on an aggregate: the roles that may take it and the statuses it applies in."""
+
+    roles: frozenset[Role]
+    from_statuses: frozenset[str]
+    description: str = field(default="", compare=False)
+
+
+def roles(*items: Role) -> frozenset[Role]:
+    return frozenset(items)
+
+
+# Read access by audience: the API checks these before calling a service.
+READ_STAFF = STAFF_ROLES
+MANAGE_CATALOGUE = roles(Role.BUYER, Role.ADMIN)
+MANAGE_CUSTOMERS = roles(Role.CUSTOMER_CARE, Role.ADMIN)

@@ -1,0 +1,69 @@
+"""The local dev issuer: an RSA key pair the local stack creates, its JWKS, and tokens.
+
+Stands in for Cognito on the embedded stack; the authorizer verifies its tokens exactly as
+it verifies Cognito's (RS256, JWKS, issuer, audience, expiry, groups)."""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import jwt
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+
+ISSUER = "waybill-local"
+AUDIENCE = "waybill"
+
+
+@dataclass
+class DevIssuer:
+    private_pem: bytes
+    kid: str = "waybill-dev-1"
+    issuer: str = ISSUER
+    audience: str = AUDIENCE
+
+    @classmethod
+    def generate(cls, kid: str = "waybill-dev-1") -> "DevIssuer":
+        key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                serialization.NoEncryption())
+        return cls(private_pem=pem, kid=kid)
+
+    @classmethod
+    def load(cls, path: Path) -> "DevIssuer":
+        data = json.loads(path.read_text())
+        return cls(private_pem=data["private_pem"].encode(), kid=data["kid"])
+
+    def save(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps({"private_pem": self.private_pem.decode(), "kid": self.kid}))
+        path.chmod(0o600)
+
+    def jwks(self) -> dict[str, Any]:
+        private = serialization.load_pem_private_key(self.private_pem, password=None)
+        jwk = json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(private.public_key()))
+        jwk.update({"kid": self.kid, "use": "sig", "alg": "RS256"})
+        return {"keys": [jwk]}
+
+    def token(self, sub: str, roles: list[str], *, email: str | None = None, supplier_id: str | None = None,
+              name: str | None = None, ttl_seconds: int = 12 * 3600, **overrides: Any) -> str:
+        now = int(time.time())
+        claims: dict[str, Any] = {"sub": sub, "iss": self.issuer, "aud": self.audience, "iat": now,
+                                  "exp": now + ttl_seconds, "cognito:groups": roles}
+        if email:
+            claims["email"] = email
+        if supplier_id:
+            claims["custom:supplier_id"] = supplier_id
+        if name:
+            claims["name"] = name
+        claims.update(overrides)
+        return jwt.encode(claims, self.private_pem, algorithm="RS256", headers={"kid": self.kid})
+
+    def environment(self) -> dict[str, str]:
+        """What the API needs to trust this issuer."""
+        return {"WAYBILL_JWKS_JSON": json.dumps(self.jwks()), "WAYBILL_JWT_ISSUER": self.issuer,
+                "WAYBILL_JWT_AUDIENCE": self.audience}

@@ -1,0 +1,255 @@
+"""Use cases for orders: placing, reading, searching and the staff actions on them."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from pynamodb.expressions.condition import Condition
+
+from ..adapters.dynamodb import keys
+from ..adapters.dynamodb import repository as repo
+from ..adapters.dynamodb.models import (
+    AuditEventItem,
+    CampaignItem,
+    CustomerItem,
+    DeliveryIndexItem,
+    IdempotencyItem,
+    Item,
+    OrderItem,
+    ProductItem,
+)
+from ..config import settings
+from ..domain import orders as domain
+from ..domain.audit import AuditEvent, event_type
+from ..domain.errors import NotFound, RuleViolation
+from ..domain.orders import Order, OrderAction, OrderPolicy, OrderStatus, PaymentMode, RequestedLine
+from ..domain.permissions import READ_STAFF, Principal, Role
+from .clock import new_id, now
+from .guard import require
+
+CUSTOMERS = frozenset({Role.CUSTOMER})
+
+
+@dataclass
+class OrderRecord:
+    order: Order
+    version: int
+    updated_at: datetime
+    events: list[AuditEvent] = field(default_factory=list)
+
+
+@dataclass
+class OrderSummary:
+    id: str
+    campaign_id: str
+    customer_id: str
+    customer_email: str | None
+    status: str
+    total_cents: int
+    currency: str
+    created_at: datetime
+    supplier_ids: list[str]
+
+
+def _policy() -> OrderPolicy:
+    s = settings()
+    return OrderPolicy(hold_threshold_cents=s.hold_threshold_cents, max_line_quantity=s.max_line_quantity,
+                       max_lines=s.max_order_lines)
+
+
+def _refs(order: Order) -> dict[str, Any]:
+    """What consumers of order events need without reading the order again."""
+    return {"order_id": order.id, "campaign_id": order.campaign_id, "customer_id": order.customer_id,
+            "customer_email": order.customer_email, "supplier_ids": order.supplier_ids,
+            "total_cents": order.total_cents, "currency": order.currency, "status": order.status.value}
+
+
+def _request_hash(campaign_id: str, lines: list[RequestedLine], payment_mode: PaymentMode) -> str:
+    body = json.dumps([campaign_id, [(l.sku, l.quantity) for l in lines], payment_mode.value])
+    return hashlib.sha256(body.encode()).hexdigest()
+
+
+def place_order(actor: Principal, *, campaign_id: str, lines: list[RequestedLine], payment_mode: PaymentMode,
+                idempotency_key: str | None = None) -> tuple[OrderRecord, bool]:
+    """Place an order: one BatchGetItem (campaign, products, profile, idempotency) + one transaction.
+
+    Returns the order and whether it was created now (False: an earlier request with the
+    same idempotency key already created it)."""
+    require(actor, CUSTOMERS, "place orders")
+    scope = f"orders#{actor.sub}"
+    wanted = [keys.campaign(campaign_id), keys.customer(actor.sub)]
+    wanted += [keys.product(campaign_id, sku) for sku in dict.fromkeys(l.sku for l in lines)][:95]
+    if idempotency_key:
+        wanted.append(keys.idempotency(scope, idempotency_key))
+    found = repo.batch_get(wanted)
+    request_hash = _request_hash(campaign_id, lines, payment_mode)
+    previous = next((i for i in found if isinstance(i, IdempotencyItem)), None)
+    if previous is not None:
+        if previous.request_hash != request_hash:
+            raise RuleViolation("idempotency_key_reused",
+                                "this Idempotency-Key was already used for a different order request")
+        return get_order_for_customer(actor, previous.result_id), False
+
+    campaign_item = next((i for i in found if isinstance(i, CampaignItem)), None)
+    if campaign_item is None:
+        raise RuleViolation("unknown_campaign", f"campaign {campaign_id} does not exist",
+                            details=[{"field": "campaign_id", "message": "no such campaign"}])
+    profile = next((i for i in found if isinstance(i, CustomerItem)), None)
+    products = {p.sku: repo.product_from_item(p) for p in found if isinstance(p, ProductItem)}
+    at = now()
+    order = domain.place_order(
+        order_id=new_id("ord"), campaign=repo.campaign_from_item(campaign_item), products=products,
+        requested=lines, customer_id=actor.sub, customer_email=actor.email,
+        customer_flagged=bool(profile and profile.flagged), payment_mode=payment_mode, policy=_policy(), now=at,
+    )
+    event = AuditEvent(id=new_id("evt"), subject_type="order", subject_id=order.id,
+                       type=event_type("order", "place"), actor=actor, at=at, to_status=order.status.value,
+                       data={**_refs(order), "hold_reasons": order.hold_reasons})
+    writes = [*repo.order_writes(order, version=None, now=at), repo.event_write(keys.order_pk(order.id), event)]
+    if idempotency_key:
+        writes.append(repo.idempotency_write(scope, idempotency_key, request_hash, order.id, at))
+    repo.commit(writes, what=f"order {order.id}")
+    return OrderRecord(order, 1, at, [event]), True
+
+
+def _load(order_id: str) -> OrderRecord:
+    """The order with its audit trail: one query on the order's partition."""
+    items = repo.query_all(keys.order_pk(order_id))
+    meta = next((i for i in items if isinstance(i, OrderItem)), None)
+    if meta is None:
+        raise NotFound(f"order {order_id} not found")
+    events = [repo.event_from_item(i) for i in items if isinstance(i, AuditEventItem)]
+    return OrderRecord(repo.order_from_item(meta), int(meta.version), meta.updated_at, events)
+
+
+def _load_meta(order_id: str) -> OrderRecord:
+    item = repo.get(keys.order(order_id), OrderItem)
+    if item is None:
+        raise NotFound(f"order {order_id} not found")
+    return OrderRecord(repo.order_from_item(item), int(item.version), item.updated_at)
+
+
+def get_order_for_customer(actor: Principal, order_id: str) -> OrderRecord:
+    require(actor, CUSTOMERS, "read customer orders")
+    record = _load(order_id)
+    if record.order.customer_id != actor.sub:
+        raise NotFound(f"order {order_id} not found")  # never confirm another customer's order exists
+    return record
+
+
+def get_order_for_staff(actor: Principal, order_id: str) -> OrderRecord:
+    require(actor, READ_STAFF, "read orders")
+    return _load(order_id)
+
+
+def _summary(item: Item) -> OrderSummary:
+    if isinstance(item, OrderItem):
+        return OrderSummary(item.id, item.campaign_id, item.customer_id, item.customer_email, item.status,
+                            int(item.total_cents), item.currency, item.created_at, list(item.supplier_ids))
+    assert isinstance(item, DeliveryIndexItem)
+    return OrderSummary(item.order_id, item.campaign_id, item.customer_id, item.customer_email, item.order_status,
+                        int(item.total_cents), item.currency, item.created_at, [item.supplier_id])
+
+
+def list_my_orders(actor: Principal, *, limit: int, cursor: str | None) -> tuple[list[OrderSummary], str | None]:
+    require(actor, CUSTOMERS, "list customer orders")
+    page = repo.query_page(Item.gsi1, keys.customer_orders_pk(actor.sub), limit=limit, cursor=cursor)
+    return [_summary(i) for i in page.items], page.cursor
+
+
+@dataclass(frozen=True)
+class OrderFilters:
+    status: OrderStatus | None = None
+    campaign_id: str | None = None
+    supplier_id: str | None = None
+    customer_id: str | None = None
+    created_from: datetime | None = None
+    created_to: datetime | None = None
+
+
+def _and(conditions: list[Condition]) -> Condition | None:
+    result: Condition | None = None
+    for c in conditions:
+        result = c if result is None else result & c
+    return result
+
+
+def search_orders(actor: Principal, filters: OrderFilters, *, limit: int,
+                  cursor: str | None) -> tuple[list[OrderSummary], str | None]:
+    """One query per page: the most selective filter picks the index, the rest filter within it."""
+    require(actor, READ_STAFF, "search orders")
+    f = filters
+    if f.created_from and f.created_to and f.created_from > f.created_to:
+        raise RuleViolation("invalid_range", "created_from must not be after created_to")
+    status_attr = OrderItem.status
+    extra: list[Condition] = []
+    if f.customer_id:
+        source, hash_key, sk = Item.gsi1, keys.customer_orders_pk(f.customer_id), Item.GSI1SK
+    elif f.campaign_id:
+        source, hash_key, sk = Item.gsi2, keys.campaign_orders_pk(f.campaign_id), Item.GSI2SK
+    elif f.supplier_id:
+        source, hash_key, sk = Item.gsi1, keys.supplier_deliveries_pk(f.supplier_id), Item.GSI1SK
+        status_attr = DeliveryIndexItem.order_status
+    elif f.status:
+        source, hash_key, sk = Item.gsi3, keys.status_orders_pk(f.status.value), Item.GSI3SK
+    else:
+        source, hash_key, sk = Item.gsi4, keys.ALL_ORDERS_PK, Item.GSI4SK
+    if f.status and source is not Item.gsi3:
+        extra.append(status_attr == f.status.value)
+    if f.campaign_id and source is not Item.gsi2:
+        extra.append(OrderItem.campaign_id == f.campaign_id)
+    if f.supplier_id and hash_key != keys.supplier_deliveries_pk(f.supplier_id):
+        extra.append(OrderItem.supplier_ids.contains(f.supplier_id))
+    lo = keys.ts(f.created_from) if f.created_from else None
+    hi = keys.ts(f.created_to) + "#~" if f.created_to else None
+    range_condition: Condition | None = None
+    if lo and hi:
+        range_condition = sk.between(lo, hi)
+    elif lo:
+        range_condition = sk >= lo
+    elif hi:
+        range_condition = sk <= hi
+    page = repo.query_page(source, hash_key, range_key_condition=range_condition, filter_condition=_and(extra),
+                           limit=limit, cursor=cursor)
+    return [_summary(i) for i in page.items], page.cursor
+
+
+def change_order(actor: Principal, order_id: str, action: OrderAction, *, internal_note: str | None = None,
+                 customer_note: str | None = None, expected_version: int | None = None) -> OrderRecord:
+    """Approve, reject or cancel: one GetItem, then one transaction (order, deliveries, event)."""
+    record = _load_meta(order_id)
+    order = record.order
+    if actor.roles == CUSTOMERS and order.customer_id != actor.sub:
+        raise NotFound(f"order {order_id} not found")
+    if expected_version is not None and expected_version != record.version:
+        raise repo.Conflict(f"order {order_id} is at version {record.version}, not {expected_version}")
+    transition = domain.apply_order_action(order, action, actor)
+    at = now()
+    event = AuditEvent(id=new_id("evt"), subject_type="order", subject_id=order.id,
+                       type=event_type("order", action.value), actor=actor, at=at,
+                       from_status=transition.from_status, to_status=transition.to_status,
+                       internal_note=internal_note, customer_note=customer_note, data=_refs(order))
+    writes = [*repo.order_writes(order, version=record.version, now=at),
+              repo.event_write(keys.order_pk(order.id), event)]
+    repo.commit(writes, what=f"order {order_id}")
+    return OrderRecord(order, record.version + 1, at, [event])
+
+
+def add_note(actor: Principal, order_id: str, *, internal_note: str | None,
+             customer_note: str | None) -> AuditEvent:
+    """A note changes no status: one GetItem for the checks, one put of the event."""
+    if not (internal_note or customer_note):
+        raise RuleViolation("empty_note", "give an internal note, a customer-facing note, or both")
+    record = _load_meta(order_id)
+    domain.check_order_action(record.order, OrderAction.ADD_NOTE, actor)
+    at = now()
+    event = AuditEvent(id=new_id("evt"), subject_type="order", subject_id=order_id,
+                       type=event_type("order", OrderAction.ADD_NOTE.value), actor=actor, at=at,
+                       from_status=record.order.status.value, to_status=record.order.status.value,
+                       internal_note=internal_note, customer_note=customer_note, data=_refs(record.order))
+    repo.commit([repo.event_write(keys.order_pk(order_id), event)], what=f"order {order_id}")
+    return event

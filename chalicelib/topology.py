@@ -1,0 +1,135 @@
+"""The one declaration of every AWS resource Waybill uses.
+
+Both the embedded local stack (`chalicelib.local.provision`) and the CDK app (`infra/`)
+build their resources from these definitions, and the runtime takes resource names from
+here, so adding a queue or an index happens in exactly one place. Pure data: no boto3.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+APP_NAME = "waybill"
+EVENT_SOURCE = "waybill"
+
+
+@dataclass(frozen=True)
+class Index:
+    name: str
+    pk: str
+    sk: str
+    purpose: str
+
+
+@dataclass(frozen=True)
+class Table:
+    name: str
+    pk: str
+    sk: str
+    indexes: tuple[Index, ...]
+    stream_view: str
+    ttl_attribute: str
+
+
+@dataclass(frozen=True)
+class Queue:
+    """An SQS queue feeding one Chalice consumer, with its dead-letter queue."""
+
+    name: str
+    handler: str
+    max_receive_count: int = 5
+    visibility_timeout_s: int = 60
+    batch_size: int = 10
+
+    @property
+    def dlq_name(self) -> str:
+        return f"{self.name}-dlq"
+
+
+@dataclass(frozen=True)
+class Rule:
+    """An EventBridge rule on the bus that routes matching events to a queue."""
+
+    name: str
+    detail_types: tuple[str, ...]
+    queue: str
+    description: str = ""
+
+    @property
+    def pattern(self) -> dict[str, Any]:
+        return {"source": [EVENT_SOURCE], "detail-type": list(self.detail_types)}
+
+
+@dataclass(frozen=True)
+class Bucket:
+    name: str
+    purpose: str
+    cors: bool = False
+    expire_days: int | None = None
+
+
+@dataclass(frozen=True)
+class Schedule:
+    """A scheduled handler; `rate_setting` names the Settings field holding its rate in minutes."""
+
+    name: str
+    handler: str
+    rate_setting: str
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class Topology:
+    table: Table
+    bus: str
+    queues: tuple[Queue, ...]
+    rules: tuple[Rule, ...]
+    buckets: tuple[Bucket, ...]
+    schedules: tuple[Schedule, ...]
+    email_identities: tuple[str, ...]
+    state_machines: tuple[str, ...] = field(default=())
+
+    def queue(self, name: str) -> Queue:
+        return next(q for q in self.queues if q.name == name)
+
+
+TABLE = Table(
+    name=f"{APP_NAME}-main",
+    pk="PK",
+    sk="SK",
+    indexes=(
+        Index("GSI1", "GSI1PK", "GSI1SK", "owner lists: a customer's orders, campaigns by status, a supplier's deliveries"),
+        Index("GSI2", "GSI2PK", "GSI2SK", "a campaign's orders by creation time"),
+        Index("GSI3", "GSI3PK", "GSI3SK", "orders by status and creation time"),
+        Index("GSI4", "GSI4PK", "GSI4SK", "all orders by creation time"),
+    ),
+    stream_view="NEW_AND_OLD_IMAGES",
+    ttl_attribute="expires_at",
+)
+
+NOTIFICATIONS = Queue(name=f"{APP_NAME}-notifications", handler="notifications_consumer")
+
+TOPOLOGY = Topology(
+    table=TABLE,
+    bus=f"{APP_NAME}-bus",
+    queues=(NOTIFICATIONS,),
+    rules=(
+        Rule(
+            name=f"{APP_NAME}-order-notifications",
+            detail_types=("order.placed", "order.approved", "order.rejected", "order.cancelled", "order.note_added"),
+            queue=NOTIFICATIONS.name,
+            description="order changes the customer is told about",
+        ),
+    ),
+    buckets=(
+        Bucket(name=f"{APP_NAME}-uploads", purpose="supplier invoices and product files", cors=True),
+        Bucket(name=f"{APP_NAME}-exports", purpose="CSV and XLSX exports", expire_days=90),
+    ),
+    schedules=(
+        Schedule(name=f"{APP_NAME}-end-campaigns", handler="end_campaigns",
+                 rate_setting="end_campaigns_rate_minutes",
+                 description="mark live campaigns whose end has passed as ended"),
+    ),
+    email_identities=("noreply@waybill.example",),
+)
