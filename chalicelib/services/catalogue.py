@@ -19,7 +19,6 @@ from ..domain.permissions import MANAGE_CATALOGUE, MANAGE_CUSTOMERS, READ_STAFF,
 from .clock import new_id, now
 from .guard import require
 
-
 # ---------------------------------------------------------------- suppliers
 
 
@@ -199,7 +198,7 @@ def add_campaign_products(actor: Principal, campaign_id: str, products: list[Pro
 def end_due_campaigns(at: datetime | None = None, *, limit: int = 100) -> list[str]:
     """Scheduled: mark live campaigns whose end has passed as ended. Reads only the due ones."""
     cutoff = at or now()
-    condition: Condition = Item.GSI1SK <= keys.ts(cutoff) + "#~"
+    condition: Condition = keys.ts(cutoff) + "#~" >= Item.GSI1SK
     page = repo.query_page(Item.gsi1, keys.campaigns_status_pk(CampaignStatus.LIVE.value),
                            range_key_condition=condition, limit=limit, newest_first=False)
     ended = []

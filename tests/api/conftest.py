@@ -1,0 +1,1 @@
+from tests.aws import api, aws, client  # noqa: F401  (fixtures)

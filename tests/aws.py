@@ -1,0 +1,97 @@
+"""Fixtures for the suites that run against moto (api/, adapters/): a fresh account per
+test with every resource of the topology provisioned, a Chalice test client, tokens."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from moto import mock_aws
+
+from chalicelib.adapters.aws import reset_clients
+from chalicelib.local.provision import Provisioned, provision
+from tests.conftest import ISSUER
+
+SFN_CONFIG = {"stepfunctions": {"execute_state_machine": True}, "lambda": {"use_docker": False}}
+
+
+@pytest.fixture
+def aws() -> Iterator[Provisioned]:
+    with mock_aws(config=SFN_CONFIG):  # type: ignore[arg-type]
+        reset_clients()
+        yield provision()
+    reset_clients()
+
+
+@pytest.fixture
+def client(aws: Provisioned) -> Iterator[Any]:
+    from chalice.test import Client
+
+    from app import app
+
+    with Client(app) as c:
+        yield c
+
+
+def token(sub: str, *roles: str, **claims: Any) -> str:
+    return ISSUER.token(sub, list(roles), **claims)
+
+
+def headers(sub: str, *roles: str, **claims: Any) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token(sub, *roles, **claims)}", "Content-Type": "application/json"}
+
+
+class Api:
+    """Small helper over the Chalice test client: JSON in, (status, JSON) out."""
+
+    def __init__(self, client: Any) -> None:
+        self.client = client
+
+    def call(self, method: str, path: str, who: dict[str, str] | None = None, body: Any = None,
+             extra_headers: dict[str, str] | None = None) -> tuple[int, Any]:
+        hdrs = {**(who or {}), **(extra_headers or {})}
+        raw = body if isinstance(body, (str, bytes)) else (json.dumps(body) if body is not None else b"")
+        r = self.client.http.request(method, path, headers=hdrs, body=raw if isinstance(raw, bytes) else raw.encode())
+        return r.status_code, (json.loads(r.body) if r.body else None)
+
+    def get(self, path: str, who: dict[str, str] | None = None) -> tuple[int, Any]:
+        return self.call("GET", path, who)
+
+    def post(self, path: str, who: dict[str, str] | None = None, body: Any = None, **kw: Any) -> tuple[int, Any]:
+        return self.call("POST", path, who, {} if body is None else body, **kw)
+
+    def put(self, path: str, who: dict[str, str] | None = None, body: Any = None) -> tuple[int, Any]:
+        return self.call("PUT", path, who, {} if body is None else body)
+
+
+@pytest.fixture
+def api(client: Any) -> Api:
+    return Api(client)
+
+
+BUYER = headers("buyer-1", "buyer", email="buyer@waybill.example", name="Bea Buyer")
+CARE = headers("care-1", "customer_care", email="care@waybill.example")
+ADMIN = headers("admin-1", "admin", email="admin@waybill.example")
+ACCOUNTING = headers("acc-1", "accounting")
+ALICE = headers("cust-alice", "customer", email="alice@example.com")
+BOB = headers("cust-bob", "customer", email="bob@example.com")
+
+
+def live_campaign(api: Api, *, prices: tuple[int, ...] = (1200, 2500, 900)) -> dict[str, Any]:
+    """Two suppliers, three products (two from the first supplier), live now."""
+    for sid, name in (("acme", "Acme Mugs"), ("bolt", "Bolt Caps")):
+        status, body = api.post("/staff/suppliers", BUYER, {"id": sid, "name": name,
+                                                            "contact_emails": [f"orders@{sid}.example"]})
+        assert status in (201, 409), body
+    products = [
+        {"sku": "MUG-1", "name": "Mug", "supplier_id": "acme", "unit_price_cents": prices[0], "unit_cost_cents": 500},
+        {"sku": "MUG-2", "name": "Big mug", "supplier_id": "acme", "unit_price_cents": prices[1], "unit_cost_cents": 900},
+        {"sku": "CAP-1", "name": "Cap", "supplier_id": "bolt", "unit_price_cents": prices[2], "unit_cost_cents": 300},
+    ]
+    status, campaign = api.post("/staff/campaigns", BUYER, {"name": "Winter sale", "products": products})
+    assert status == 201, campaign
+    status, campaign = api.post(f"/staff/campaigns/{campaign['id']}/go-live", BUYER, {})
+    assert status == 200, campaign
+    return campaign
