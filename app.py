@@ -18,7 +18,7 @@ from chalicelib.api.http import translate_gateway_errors
 from chalicelib.api.public import public_api
 from chalicelib.api.staff import staff_api
 from chalicelib.config import settings
-from chalicelib.topology import APP_NAME, NOTIFICATIONS
+from chalicelib.topology import APP_NAME, CAMPAIGN_ORDERS, NOTIFICATIONS
 
 app = Chalice(app_name=APP_NAME)
 logger = Logger(service=APP_NAME)
@@ -58,17 +58,17 @@ def observe(event: Any, get_response: Any) -> Any:
 @app.on_sqs_message(queue=NOTIFICATIONS.name, batch_size=NOTIFICATIONS.batch_size)
 def notifications_consumer(event: Any) -> dict[str, Any]:
     """Send e-mails for domain events; report failed messages so only they are retried."""
-    from chalicelib.handlers import notifications
+    from chalicelib.handlers import batch, notifications
 
-    failures = []
-    for record in event:
-        message_id = record.to_dict().get("messageId")
-        try:
-            notifications.handle(notifications.event_from_sqs_body(record.body))
-        except Exception:
-            logger.exception("notification failed", extra={"message_id": message_id})
-            failures.append({"itemIdentifier": message_id})
-    return {"batchItemFailures": failures}
+    return batch.process(event, notifications.handle)
+
+
+@app.on_sqs_message(queue=CAMPAIGN_ORDERS.name, batch_size=CAMPAIGN_ORDERS.batch_size)
+def campaign_orders_consumer(event: Any) -> dict[str, Any]:
+    """Follow-ups of campaign events: a cancelled campaign cancels its open orders."""
+    from chalicelib.handlers import batch, campaigns
+
+    return batch.process(event, campaigns.handle)
 
 
 @app.on_dynamodb_record(stream_arn=settings().table_stream_arn, batch_size=100, starting_position="TRIM_HORIZON")

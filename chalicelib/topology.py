@@ -109,17 +109,25 @@ TABLE = Table(
 )
 
 NOTIFICATIONS = Queue(name=f"{APP_NAME}-notifications", handler="notifications_consumer")
+CAMPAIGN_ORDERS = Queue(name=f"{APP_NAME}-campaign-orders", handler="campaign_orders_consumer", batch_size=1,
+                        visibility_timeout_s=300)
 
 TOPOLOGY = Topology(
     table=TABLE,
     bus=f"{APP_NAME}-bus",
-    queues=(NOTIFICATIONS,),
+    queues=(NOTIFICATIONS, CAMPAIGN_ORDERS),
     rules=(
         Rule(
             name=f"{APP_NAME}-order-notifications",
             detail_types=("order.placed", "order.approved", "order.rejected", "order.cancelled", "order.note_added"),
             queue=NOTIFICATIONS.name,
             description="order changes the customer is told about",
+        ),
+        Rule(
+            name=f"{APP_NAME}-campaign-cancellations",
+            detail_types=("campaign.cancelled",),
+            queue=CAMPAIGN_ORDERS.name,
+            description="a cancelled campaign cancels its open orders",
         ),
     ),
     buckets=(

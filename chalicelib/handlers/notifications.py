@@ -6,7 +6,6 @@ max_receive_count, parks it in the dead-letter queue)."""
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from aws_lambda_powertools import Logger
@@ -49,10 +48,3 @@ def handle(event: dict[str, Any]) -> int:
                 raise
             sent += 1
     return sent
-
-
-def event_from_sqs_body(body: str) -> dict[str, Any]:
-    """EventBridge delivers the whole envelope to SQS; the domain event is its detail."""
-    envelope = json.loads(body)
-    detail = envelope.get("detail", envelope)
-    return detail if isinstance(detail, dict) else json.loads(detail)

@@ -32,7 +32,7 @@ class Supplier:
 
 
 def _supplier(item: SupplierItem) -> Supplier:
-    return Supplier(id=item.id, name=item.name, contact_emails=list(item.contact_emails or []),
+    return Supplier(id=item.id, name=item.name, contact_emails=[str(e) for e in item.contact_emails or []],
                     active=bool(item.active), created_at=item.created_at)
 
 

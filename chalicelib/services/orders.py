@@ -25,9 +25,9 @@ from ..adapters.dynamodb.models import (
 from ..config import settings
 from ..domain import orders as domain
 from ..domain.audit import AuditEvent, event_type
-from ..domain.errors import NotFound, RuleViolation
+from ..domain.errors import Conflict, InvalidTransition, NotFound, RuleViolation
 from ..domain.orders import Order, OrderAction, OrderPolicy, OrderStatus, PaymentMode, RequestedLine
-from ..domain.permissions import READ_STAFF, Principal, Role
+from ..domain.permissions import READ_STAFF, SYSTEM, Principal, Role
 from .clock import new_id, now
 from .guard import require
 
@@ -149,7 +149,7 @@ def get_order_for_staff(actor: Principal, order_id: str) -> OrderRecord:
 def _summary(item: Item) -> OrderSummary:
     if isinstance(item, OrderItem):
         return OrderSummary(item.id, item.campaign_id, item.customer_id, item.customer_email, item.status,
-                            int(item.total_cents), item.currency, item.created_at, list(item.supplier_ids))
+                            int(item.total_cents), item.currency, item.created_at, [str(s) for s in item.supplier_ids])
     assert isinstance(item, DeliveryIndexItem)
     return OrderSummary(item.order_id, item.campaign_id, item.customer_id, item.customer_email, item.order_status,
                         int(item.total_cents), item.currency, item.created_at, [item.supplier_id])
@@ -226,7 +226,7 @@ def change_order(actor: Principal, order_id: str, action: OrderAction, *, intern
     if actor.roles == CUSTOMERS and order.customer_id != actor.sub:
         raise NotFound(f"order {order_id} not found")
     if expected_version is not None and expected_version != record.version:
-        raise repo.Conflict(f"order {order_id} is at version {record.version}, not {expected_version}")
+        raise Conflict(f"order {order_id} is at version {record.version}, not {expected_version}")
     transition = domain.apply_order_action(order, action, actor)
     at = now()
     event = AuditEvent(id=new_id("evt"), subject_type="order", subject_id=order.id,
@@ -253,3 +253,39 @@ def add_note(actor: Principal, order_id: str, *, internal_note: str | None,
                        internal_note=internal_note, customer_note=customer_note, data=_refs(record.order))
     repo.commit([repo.event_write(keys.order_pk(order_id), event)], what=f"order {order_id}")
     return event
+
+
+CAMPAIGN_CANCELLED_NOTE = "The campaign was cancelled, so your order is cancelled. You will not be charged."
+
+
+def cancel_orders_of_campaign(campaign_id: str, *, page_size: int = 100, retries: int = 3) -> int:
+    """After a campaign is cancelled: cancel each of its orders that is still cancellable.
+
+    Pages through the campaign's orders (bounded memory); safe to run again after a
+    redelivery, since orders already cancelled are filtered out or refuse the transition."""
+    cancellable = [s.value for s in domain.CANCELLABLE]
+    cursor: str | None = None
+    cancelled = 0
+    while True:
+        page = repo.query_page(Item.gsi2, keys.campaign_orders_pk(campaign_id),
+                               filter_condition=OrderItem.status.is_in(*cancellable), limit=page_size,
+                               cursor=cursor, newest_first=False)
+        for item in page.items:
+            if isinstance(item, OrderItem) and _cancel_for_campaign(item.id, retries):
+                cancelled += 1
+        if page.cursor is None:
+            return cancelled
+        cursor = page.cursor
+
+
+def _cancel_for_campaign(order_id: str, retries: int) -> bool:
+    for _ in range(retries):
+        try:
+            change_order(SYSTEM, order_id, OrderAction.CANCEL, customer_note=CAMPAIGN_CANCELLED_NOTE,
+                         internal_note="cancelled with its campaign")
+            return True
+        except Conflict:
+            continue  # a concurrent change: reload and try again
+        except InvalidTransition:
+            return False  # it moved on meanwhile (already cancelled or rejected)
+    raise Conflict(f"order {order_id} kept changing; the campaign's cancellation will be retried")
