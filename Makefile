@@ -19,7 +19,7 @@ run: $(STAMP)
 	$(PY) -m chalicelib.local run $(ARGS)
 
 token: $(STAMP)
-	@$(PY) -m chalicelib.local token --role $(or $(ROLE),customer) --sub $(or $(SUB),demo-user) $(if $(SUPPLIER),--supplier-id $(SUPPLIER))
+	@$(PY) -m chalicelib.local token --role $(or $(ROLE),customer) --sub $(or $(SUB),demo-user) $(if $(SUPPLIER),--supplier-id $(SUPPLIER)) $(if $(EMAIL),--email $(EMAIL))
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .

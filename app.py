@@ -33,26 +33,29 @@ app.register_middleware(translate_gateway_errors, "http")
 
 @app.middleware("all")
 def observe(event: Any, get_response: Any) -> Any:
-    """Every handler: structured logs with a correlation id, an invocation metric, flushed."""
+    """Every handler: structured logs with a correlation id, invocation and error metrics."""
     context = getattr(event, "context", None)
     request_id = getattr(context, "aws_request_id", None)  # Lambda events; HTTP ids are set per request
     if request_id:
         logger.set_correlation_id(request_id)
-    handler = type(event).__name__
+    handler = getattr(context, "function_name", None) or type(event).__name__
+    failed = False
     try:
         response = get_response(event)
-        metrics.add_metric(name="Invocations", unit=MetricUnit.Count, value=1)
         status = getattr(response, "status_code", 200)
-        if isinstance(status, int) and status >= 500:
-            metrics.add_metric(name="ServerErrors", unit=MetricUnit.Count, value=1)
+        failed = isinstance(status, int) and status >= 500
         return response
     except Exception:
-        metrics.add_metric(name="HandlerErrors", unit=MetricUnit.Count, value=1)
+        failed = True
         logger.exception("handler failed", extra={"handler": handler})
         raise
     finally:
         metrics.add_dimension(name="handler", value=handler)
+        metrics.add_metric(name="Invocations", unit=MetricUnit.Count, value=1)
+        if failed:
+            metrics.add_metric(name="Errors", unit=MetricUnit.Count, value=1)
         metrics.flush_metrics()
+        metrics.clear_metrics()  # also when publishing is disabled, so dimensions never pile up
 
 
 @app.on_sqs_message(queue=NOTIFICATIONS.name, batch_size=NOTIFICATIONS.batch_size)

@@ -12,7 +12,6 @@ import json
 from functools import lru_cache
 from typing import Any
 
-import jwt
 from chalice import AuthResponse, Blueprint
 
 from ..config import settings
@@ -44,6 +43,8 @@ class TokenRejected(_LocalUnauthorized):  # type: ignore[misc,valid-type]
 
 @lru_cache(maxsize=1)
 def _jwks() -> Any:
+    import jwt  # lazily, here and below: PyJWT loads cryptography (~0.1 s of a cold start)
+
     s = settings()
     if s.jwks_json:
         return jwt.PyJWKSet.from_json(s.jwks_json)
@@ -53,6 +54,8 @@ def _jwks() -> Any:
 
 
 def _signing_key(token: str) -> Any:
+    import jwt
+
     keys = _jwks()
     if isinstance(keys, jwt.PyJWKClient):
         return keys.get_signing_key_from_jwt(token).key
@@ -65,6 +68,8 @@ def _signing_key(token: str) -> Any:
 
 def verify_token(raw: str) -> Principal:
     """Decode and check a bearer token; raise TokenRejected with the reason when it is not good."""
+    import jwt
+
     token = raw[7:] if raw[:7].lower() == "bearer " else raw
     s = settings()
     try:

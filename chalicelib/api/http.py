@@ -14,15 +14,19 @@ import re
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from types import ModuleType
+from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools import Logger
 from chalice import Blueprint, Response
-from pydantic import BaseModel, ValidationError
 
 from ..domain.errors import Conflict, DomainError, Forbidden, InvalidTransition, NotFound, RuleViolation
 from ..domain.permissions import Principal, Role
+from ..lazy import lazy_module
 from .auth import jwt_auth, principal_from_context
+
+if TYPE_CHECKING:
+    from pydantic import BaseModel, ValidationError
 
 logger = Logger(service="waybill")
 
@@ -56,21 +60,29 @@ def validation_details(exc: ValidationError, where: str) -> list[dict[str, Any]]
 
 @dataclass
 class EndpointSpec:
-    """What the OpenAPI generator needs to know about a route."""
+    """What the OpenAPI generator needs to know about a route. Models are named, not held,
+    so declaring a route does not import pydantic (see `chalicelib/lazy.py`)."""
 
     method: str
     path: str
     summary: str
     roles: frozenset[Role] | None
-    body: type[BaseModel] | None
-    query: type[BaseModel] | None
-    response: type[BaseModel] | None
+    body: str | None
+    query: str | None
+    response: str | None
     status: int
     tag: str
     errors: tuple[int, ...] = field(default=())
+    replay_status: int | None = None  # success status of an idempotent replay (Idempotency-Key)
 
 
 REGISTRY: list[EndpointSpec] = []
+_schemas: ModuleType = lazy_module("chalicelib.api.schemas")
+
+
+def model(name: str | None) -> type[BaseModel] | None:
+    """The schema class a route names (in chalicelib.api.schemas)."""
+    return getattr(_schemas, name) if name else None
 
 
 @dataclass
@@ -89,24 +101,33 @@ class Call:
 
 
 _PATH_PARAM = re.compile(r"{(\w+)}")
+# Every id in a path is part of a table key: one that cannot exist is a 404, never a key
+# DynamoDB refuses (over-long keys would be a 500).
+PATH_ID_PATTERN = r"^[A-Za-z0-9_.-]{1,64}$"
+_PATH_ID = re.compile(PATH_ID_PATTERN)
 
 
 def endpoint(bp: Blueprint, path: str, method: str, *, summary: str, tag: str,
-             roles: frozenset[Role] | None, response: type[BaseModel] | None = None,
-             body: type[BaseModel] | None = None, query: type[BaseModel] | None = None,
-             status: int = 200) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    """Declare a route. `roles=None` makes it public (no authorizer)."""
+             roles: frozenset[Role] | None, response: str | None = None,
+             body: str | None = None, query: str | None = None,
+             status: int = 200, replay_status: int | None = None) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Declare a route. `roles=None` makes it public (no authorizer); models are named by
+    their class name in chalicelib.api.schemas."""
     errors = (400, 422) if body or query else ()
     if roles is not None:
         errors += (401, 403)
     if _PATH_PARAM.search(path):
         errors += (404,)
+    if method in ("POST", "PUT", "PATCH", "DELETE") and roles is not None:
+        errors += (409,)  # a change can meet a concurrent one, a status that forbids it, or a duplicate
     REGISTRY.append(EndpointSpec(method, path, summary, roles, body, query, response, status, tag,
-                                 tuple(sorted(set(errors)))))
+                                 tuple(sorted(set(errors))), replay_status))
 
     def decorate(fn: Callable[..., Any]) -> Callable[..., Any]:
         @functools.wraps(fn)
         def view(**path_params: str) -> Response:
+            from pydantic import BaseModel, ValidationError
+
             request = bp.current_request
             principal = principal_from_context(request.context) if roles is not None else None
             if roles is not None:
@@ -116,11 +137,16 @@ def endpoint(bp: Blueprint, path: str, method: str, *, summary: str, tag: str,
                     return error_response(403, "forbidden",
                                           f"this route is for {', '.join(sorted(roles))}; "
                                           f"your roles: {', '.join(sorted(principal.roles))}")
+            bad_ids = [name for name, value in path_params.items() if not _PATH_ID.fullmatch(value)]
+            if bad_ids:
+                return error_response(404, "not_found", f"no such {bad_ids[0].removesuffix('_id')}",
+                                      [{"field": f"path.{n}", "message": "not a valid id"} for n in bad_ids])
             where = "query"
             try:
-                parsed_query = query.model_validate(dict(request.query_params or {})) if query else None
+                query_model, body_model = model(query), model(body)
+                parsed_query = query_model.model_validate(dict(request.query_params or {})) if query_model else None
                 where = "body"
-                parsed_body = _parse_body(request.raw_body, body) if body else None
+                parsed_body = _parse_body(request.raw_body, body_model) if body_model else None
             except ValidationError as exc:
                 return error_response(422, "validation_error", f"the request {where} is not valid",
                                       validation_details(exc, where))

@@ -8,7 +8,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from .http import REGISTRY
+from .http import PATH_ID_PATTERN, REGISTRY, model
 from .schemas import ErrorBody
 
 _REF = "#/components/schemas/{model}"
@@ -17,11 +17,11 @@ ERROR_TEXT = {400: "Malformed request", 401: "Missing, expired or invalid token"
               422: "Well-formed but not acceptable"}
 
 
-def _schema(model: type[BaseModel], components: dict[str, Any]) -> dict[str, Any]:
-    schema = model.model_json_schema(ref_template=_REF)
+def _schema(cls: type[BaseModel], components: dict[str, Any]) -> dict[str, Any]:
+    schema = cls.model_json_schema(ref_template=_REF)
     components.update(schema.pop("$defs", {}))
-    components[model.__name__] = schema
-    return {"$ref": _REF.format(model=model.__name__)}
+    components[cls.__name__] = schema
+    return {"$ref": _REF.format(model=cls.__name__)}
 
 
 def _json(schema: dict[str, Any], description: str) -> dict[str, Any]:
@@ -40,10 +40,14 @@ def document(version: str) -> dict[str, Any]:
             "tags": [spec.tag],
             "responses": {},
         }
-        params = [{"name": n, "in": "path", "required": True, "schema": {"type": "string"}}
+        params = [{"name": n, "in": "path", "required": True, "schema": {"type": "string", "pattern": PATH_ID_PATTERN}}
                   for n in re.findall(r"{(\w+)}", spec.path)]
+        if spec.replay_status:
+            params.append({"name": "Idempotency-Key", "in": "header", "required": False,
+                           "description": "retrying with the same key and body returns the first result",
+                           "schema": {"type": "string", "minLength": 1, "maxLength": 255}})
         if spec.query:
-            qs = spec.query.model_json_schema(ref_template=_REF)
+            qs = model(spec.query).model_json_schema(ref_template=_REF)  # type: ignore[union-attr]
             components.update(qs.pop("$defs", {}))
             required = set(qs.get("required", []))
             params += [{"name": name, "in": "query", "required": name in required, "schema": prop}
@@ -51,9 +55,13 @@ def document(version: str) -> dict[str, Any]:
         if params:
             op["parameters"] = params
         if spec.body:
-            op["requestBody"] = {"required": True, "content": {"application/json": {"schema": _schema(spec.body, components)}}}
-        ok = _schema(spec.response, components) if spec.response else {"type": "object"}
+            body_schema = _schema(model(spec.body), components)  # type: ignore[arg-type]
+            op["requestBody"] = {"required": True, "content": {"application/json": {"schema": body_schema}}}
+        ok = _schema(model(spec.response), components) if spec.response else {"type": "object"}
         op["responses"][str(spec.status)] = _json(ok, "Success")
+        if spec.replay_status:
+            op["responses"][str(spec.replay_status)] = _json(
+                ok, "Replayed: an earlier request with the same Idempotency-Key and body (header Idempotent-Replayed)")
         for status in spec.errors:
             op["responses"][str(status)] = _json(error_ref, ERROR_TEXT[status])
         if spec.roles is not None:

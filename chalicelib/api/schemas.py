@@ -21,12 +21,13 @@ Cents = Annotated[int, Field(strict=True, ge=0, le=100_000_000)]
 Version = Annotated[int, Field(strict=True, ge=1)]
 
 
+# defer_build: each model builds its validator on first use, not at `import app` (cold start).
 class Request(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
 
 class View(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
 
 # ---------------------------------------------------------------- errors

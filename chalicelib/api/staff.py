@@ -7,9 +7,13 @@ from chalice import Blueprint
 from ..domain.campaigns import CampaignStatus
 from ..domain.orders import OrderAction
 from ..domain.permissions import MANAGE_CATALOGUE, MANAGE_CUSTOMERS, READ_STAFF, Role, roles
-from ..services import catalogue, orders
-from . import schemas as s
+from ..lazy import lazy_module
 from .http import Call, endpoint
+
+# Loaded on first use, not at `import app` (see chalicelib/lazy.py).
+s = lazy_module("chalicelib.api.schemas")
+catalogue = lazy_module("chalicelib.services.catalogue")
+orders = lazy_module("chalicelib.services.orders")
 
 staff_api = Blueprint(__name__)
 REVIEW = roles(Role.CUSTOMER_CARE, Role.ADMIN)
@@ -24,7 +28,7 @@ def _supplier(v: catalogue.Supplier) -> s.SupplierView:
 
 
 @endpoint(staff_api, "/staff/suppliers", "POST", summary="Create a supplier", tag="staff: catalogue",
-          roles=MANAGE_CATALOGUE, body=s.SupplierIn, response=s.SupplierView, status=201)
+          roles=MANAGE_CATALOGUE, body="SupplierIn", response="SupplierView", status=201)
 def create_supplier(call: Call) -> s.SupplierView:
     b: s.SupplierIn = call.body
     return _supplier(catalogue.create_supplier(call.actor, name=b.name, contact_emails=b.contact_emails,
@@ -32,14 +36,14 @@ def create_supplier(call: Call) -> s.SupplierView:
 
 
 @endpoint(staff_api, "/staff/suppliers", "GET", summary="List suppliers by name", tag="staff: catalogue",
-          roles=READ_STAFF, query=s.PageQuery, response=s.SupplierPage)
+          roles=READ_STAFF, query="PageQuery", response="SupplierPage")
 def list_suppliers(call: Call) -> s.SupplierPage:
     items, cursor = catalogue.list_suppliers(call.actor, limit=call.query.limit, cursor=call.query.cursor)
     return s.SupplierPage(items=[_supplier(i) for i in items], next_cursor=cursor)
 
 
 @endpoint(staff_api, "/staff/suppliers/{supplier_id}", "GET", summary="One supplier", tag="staff: catalogue",
-          roles=READ_STAFF, response=s.SupplierView)
+          roles=READ_STAFF, response="SupplierView")
 def get_supplier(call: Call, supplier_id: str) -> s.SupplierView:
     return _supplier(catalogue.get_supplier(call.actor, supplier_id))
 
@@ -48,7 +52,7 @@ def get_supplier(call: Call, supplier_id: str) -> s.SupplierView:
 
 
 @endpoint(staff_api, "/staff/campaigns", "POST", summary="Create a draft campaign with products",
-          tag="staff: catalogue", roles=MANAGE_CATALOGUE, body=s.CampaignIn, response=s.CampaignView, status=201)
+          tag="staff: catalogue", roles=MANAGE_CATALOGUE, body="CampaignIn", response="CampaignView", status=201)
 def create_campaign(call: Call) -> s.CampaignView:
     b: s.CampaignIn = call.body
     view = catalogue.create_campaign(call.actor, name=b.name, currency=b.currency,
@@ -57,7 +61,7 @@ def create_campaign(call: Call) -> s.CampaignView:
 
 
 @endpoint(staff_api, "/staff/campaigns", "GET", summary="List campaigns in a status", tag="staff: catalogue",
-          roles=READ_STAFF, query=s.CampaignListQuery, response=s.CampaignPage)
+          roles=READ_STAFF, query="CampaignListQuery", response="CampaignPage")
 def list_campaigns(call: Call) -> s.CampaignPage:
     q: s.CampaignListQuery = call.query
     items, cursor = catalogue.list_campaigns(call.actor, status=CampaignStatus(q.status), limit=q.limit,
@@ -66,20 +70,20 @@ def list_campaigns(call: Call) -> s.CampaignPage:
 
 
 @endpoint(staff_api, "/staff/campaigns/{campaign_id}", "GET", summary="A campaign with its products",
-          tag="staff: catalogue", roles=READ_STAFF, response=s.CampaignView)
+          tag="staff: catalogue", roles=READ_STAFF, response="CampaignView")
 def get_campaign(call: Call, campaign_id: str) -> s.CampaignView:
     return s.CampaignView.of(catalogue.get_campaign(call.actor, campaign_id), with_products=True)
 
 
 @endpoint(staff_api, "/staff/campaigns/{campaign_id}/products", "POST", summary="Add products to a draft",
-          tag="staff: catalogue", roles=MANAGE_CATALOGUE, body=s.ProductsIn, response=s.CampaignView)
+          tag="staff: catalogue", roles=MANAGE_CATALOGUE, body="ProductsIn", response="CampaignView")
 def add_products(call: Call, campaign_id: str) -> s.CampaignView:
     view = catalogue.add_campaign_products(call.actor, campaign_id, [p.to_domain() for p in call.body.products])
     return s.CampaignView.of(view, with_products=True)
 
 
 @endpoint(staff_api, "/staff/campaigns/{campaign_id}/go-live", "POST", summary="Open a draft campaign for orders",
-          tag="staff: catalogue", roles=MANAGE_CATALOGUE, body=s.GoLiveRequest, response=s.CampaignView)
+          tag="staff: catalogue", roles=MANAGE_CATALOGUE, body="GoLiveRequest", response="CampaignView")
 def go_live(call: Call, campaign_id: str) -> s.CampaignView:
     b: s.GoLiveRequest = call.body
     return s.CampaignView.of(catalogue.go_live(call.actor, campaign_id, ends_at=b.ends_at,
@@ -87,7 +91,7 @@ def go_live(call: Call, campaign_id: str) -> s.CampaignView:
 
 
 @endpoint(staff_api, "/staff/campaigns/{campaign_id}/cancel", "POST", summary="Cancel a draft or live campaign",
-          tag="staff: catalogue", roles=MANAGE_CATALOGUE, body=s.CancelCampaignRequest, response=s.CampaignView)
+          tag="staff: catalogue", roles=MANAGE_CATALOGUE, body="CancelCampaignRequest", response="CampaignView")
 def cancel_campaign(call: Call, campaign_id: str) -> s.CampaignView:
     b: s.CancelCampaignRequest = call.body
     return s.CampaignView.of(catalogue.cancel_campaign(call.actor, campaign_id, reason=b.reason,
@@ -98,7 +102,7 @@ def cancel_campaign(call: Call, campaign_id: str) -> s.CampaignView:
 
 
 @endpoint(staff_api, "/staff/customers/{customer_id}/flag", "PUT", summary="Flag or clear a customer",
-          tag="staff: orders", roles=MANAGE_CUSTOMERS, body=s.CustomerFlagRequest, response=s.CustomerProfileView)
+          tag="staff: orders", roles=MANAGE_CUSTOMERS, body="CustomerFlagRequest", response="CustomerProfileView")
 def flag_customer(call: Call, customer_id: str) -> s.CustomerProfileView:
     p = catalogue.set_customer_flag(call.actor, customer_id, flagged=call.body.flagged, reason=call.body.reason)
     return s.CustomerProfileView(id=p.id, email=p.email, flagged=p.flagged, flag_reason=p.flag_reason)
@@ -108,7 +112,7 @@ def flag_customer(call: Call, customer_id: str) -> s.CustomerProfileView:
 
 
 @endpoint(staff_api, "/staff/orders", "GET", summary="Search orders (one query per page)", tag="staff: orders",
-          roles=READ_STAFF, query=s.OrderSearchQuery, response=s.OrderPage)
+          roles=READ_STAFF, query="OrderSearchQuery", response="OrderPage")
 def search_orders(call: Call) -> s.OrderPage:
     q: s.OrderSearchQuery = call.query
     filters = orders.OrderFilters(status=q.status, campaign_id=q.campaign_id, supplier_id=q.supplier_id,
@@ -118,23 +122,23 @@ def search_orders(call: Call) -> s.OrderPage:
 
 
 @endpoint(staff_api, "/staff/orders/{order_id}", "GET", summary="An order with its full audit trail",
-          tag="staff: orders", roles=READ_STAFF, response=s.StaffOrderView)
+          tag="staff: orders", roles=READ_STAFF, response="StaffOrderView")
 def get_order(call: Call, order_id: str) -> s.StaffOrderView:
     return s.StaffOrderView.of(orders.get_order_for_staff(call.actor, order_id), call.actor)
 
 
 @endpoint(staff_api, "/staff/orders/{order_id}/transitions", "POST",
           summary="Approve or reject an order held for pre-approval, or cancel it before its campaign closes",
-          tag="staff: orders", roles=REVIEW, body=s.OrderTransitionRequest, response=s.StaffOrderView)
+          tag="staff: orders", roles=REVIEW, body="OrderTransitionRequest", response="StaffOrderView")
 def transition_order(call: Call, order_id: str) -> s.StaffOrderView:
     b: s.OrderTransitionRequest = call.body
-    orders.change_order(call.actor, order_id, OrderAction(b.action), internal_note=b.internal_note,
-                        customer_note=b.customer_note, expected_version=b.expected_version)
-    return s.StaffOrderView.of(orders.get_order_for_staff(call.actor, order_id), call.actor)
+    record = orders.change_order(call.actor, order_id, OrderAction(b.action), internal_note=b.internal_note,
+                                 customer_note=b.customer_note, expected_version=b.expected_version)
+    return s.StaffOrderView.of(record, call.actor)
 
 
 @endpoint(staff_api, "/staff/orders/{order_id}/notes", "POST", summary="Add an internal and/or customer-facing note",
-          tag="staff: orders", roles=READ_STAFF, body=s.NoteRequest, response=s.NoteView, status=201)
+          tag="staff: orders", roles=READ_STAFF, body="NoteRequest", response="NoteView", status=201)
 def add_note(call: Call, order_id: str) -> s.NoteView:
     event = orders.add_note(call.actor, order_id, internal_note=call.body.internal_note,
                             customer_note=call.body.customer_note)

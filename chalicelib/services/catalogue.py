@@ -141,8 +141,9 @@ def list_campaigns(actor: Principal, *, status: CampaignStatus, limit: int,
 
 def _transition(actor: Principal, campaign_id: str, action: CampaignAction, *, note: str | None = None,
                 mutate: object = None, extra: list[repo.Write] | None = None,
-                expected_version: int | None = None) -> CampaignView:
-    item = repo.get(keys.campaign(campaign_id), CampaignItem)
+                expected_version: int | None = None, item: CampaignItem | None = None) -> CampaignView:
+    """`item`: the campaign as the caller already read it (its version still guards the write)."""
+    item = item or repo.get(keys.campaign(campaign_id), CampaignItem)
     if item is None:
         raise NotFound(f"campaign {campaign_id} not found")
     if expected_version is not None and int(item.version) != expected_version:
@@ -205,7 +206,7 @@ def end_due_campaigns(at: datetime | None = None, *, limit: int = 100) -> list[s
     for item in page.items:
         if isinstance(item, CampaignItem):
             try:
-                _transition(SYSTEM, item.id, CampaignAction.END)
+                _transition(SYSTEM, item.id, CampaignAction.END, item=item)  # no second read per campaign
                 ended.append(item.id)
             except (Conflict, InvalidTransition):
                 continue  # someone else moved it; the next run sees the truth

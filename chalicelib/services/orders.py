@@ -152,7 +152,8 @@ def _summary(item: Item) -> OrderSummary:
                             int(item.total_cents), item.currency, item.created_at, [str(s) for s in item.supplier_ids])
     assert isinstance(item, DeliveryIndexItem)
     return OrderSummary(item.order_id, item.campaign_id, item.customer_id, item.customer_email, item.order_status,
-                        int(item.total_cents), item.currency, item.created_at, [item.supplier_id])
+                        int(item.total_cents), item.currency, item.created_at,
+                        [str(s) for s in item.supplier_ids] or [item.supplier_id])
 
 
 def list_my_orders(actor: Principal, *, limit: int, cursor: str | None) -> tuple[list[OrderSummary], str | None]:
@@ -220,8 +221,9 @@ def search_orders(actor: Principal, filters: OrderFilters, *, limit: int,
 
 def change_order(actor: Principal, order_id: str, action: OrderAction, *, internal_note: str | None = None,
                  customer_note: str | None = None, expected_version: int | None = None) -> OrderRecord:
-    """Approve, reject or cancel: one GetItem, then one transaction (order, deliveries, event)."""
-    record = _load_meta(order_id)
+    """Approve, reject or cancel: one Query (the order with its trail, which the caller shows
+    next), then one transaction (order, delivery index items, event)."""
+    record = _load(order_id)
     order = record.order
     if actor.roles == CUSTOMERS and order.customer_id != actor.sub:
         raise NotFound(f"order {order_id} not found")
@@ -236,7 +238,7 @@ def change_order(actor: Principal, order_id: str, action: OrderAction, *, intern
     writes = [*repo.order_writes(order, version=record.version, now=at),
               repo.event_write(keys.order_pk(order.id), event)]
     repo.commit(writes, what=f"order {order_id}")
-    return OrderRecord(order, record.version + 1, at, [event])
+    return OrderRecord(order, record.version + 1, at, [*record.events, event])
 
 
 def add_note(actor: Principal, order_id: str, *, internal_note: str | None,

@@ -22,7 +22,7 @@ Access patterns (pattern -> key / index -> operation):
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 
 META = "#META"
 PROFILE = "#PROFILE"
@@ -30,6 +30,8 @@ PROFILE = "#PROFILE"
 
 def ts(at: datetime) -> str:
     """Sortable UTC timestamp used inside sort keys."""
+    if at.tzinfo is not None:
+        at = at.astimezone(UTC)  # an offset (e.g. +02:00 from the API) must not shift the key
     return at.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 

@@ -136,6 +136,7 @@ class DeliveryIndexItem(Item, discriminator="delivery"):
 
     order_id = UnicodeAttribute()
     supplier_id = UnicodeAttribute()
+    supplier_ids = ListAttribute(of=UnicodeAttribute, default=list)  # all of the order's suppliers
     campaign_id = UnicodeAttribute()
     customer_id = UnicodeAttribute()
     customer_email = UnicodeAttribute(null=True)

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeVar
 
-from pynamodb.exceptions import DoesNotExist, PutError, TransactWriteError
+from pynamodb.exceptions import DoesNotExist, PutError, QueryError, TransactWriteError
 from pynamodb.expressions.condition import Condition
 from pynamodb.transactions import TransactWrite
 
@@ -87,14 +87,18 @@ def encode_cursor(lek: dict[str, Any] | None) -> str | None:
     return base64.urlsafe_b64encode(json.dumps(lek, separators=(",", ":")).encode()).decode().rstrip("=")
 
 
-def decode_cursor(cursor: str | None, allowed_keys: Iterable[str]) -> dict[str, Any] | None:
+def decode_cursor(cursor: str | None, allowed_keys: Iterable[str],
+                  bound: tuple[str, str] | None = None) -> dict[str, Any] | None:
+    """The start key a cursor encodes. It must name exactly the listing's key attributes and,
+    when `bound` = (attribute, value) is given, belong to that partition: a cursor from another
+    listing (another customer's, another index) is refused, never sent to DynamoDB."""
     if not cursor:
         return None
     try:
         raw = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-        ok = isinstance(raw, dict) and set(raw) <= set(allowed_keys) and all(
+        ok = isinstance(raw, dict) and set(raw) == set(allowed_keys) and all(
             isinstance(v, dict) and set(v) == {"S"} and isinstance(v["S"], str) for v in raw.values()
-        )
+        ) and (bound is None or raw[bound[0]]["S"] == bound[1])
     except (ValueError, binascii.Error, UnicodeDecodeError):
         ok = False
     if not ok:
@@ -125,6 +129,7 @@ def query_page(
         index_meta = source.Meta.index_name
         n = index_meta[-1]
         key_names += [f"GSI{n}PK", f"GSI{n}SK"]
+    hash_name = key_names[2] if source is not Item else "PK"
     results = source.query(
         hash_key,
         range_key_condition=range_key_condition,
@@ -132,9 +137,15 @@ def query_page(
         scan_index_forward=not newest_first,
         limit=limit,
         page_size=limit,
-        last_evaluated_key=decode_cursor(cursor, key_names),
+        last_evaluated_key=decode_cursor(cursor, key_names, bound=(hash_name, hash_key)),
     )
-    page = next(results.page_iter)
+    try:
+        page = next(results.page_iter)
+    except QueryError as exc:
+        # A cursor outside this query's range (e.g. from the same listing with other dates).
+        if cursor and exc.cause_response_code == "ValidationException":
+            raise RuleViolation("invalid_cursor", "the cursor is not one this listing returned") from None
+        raise
     items = [Item.from_raw_data(raw) for raw in page.get("Items", [])]
     return Page(items=items, cursor=encode_cursor(results.page_iter.last_evaluated_key),
                 scanned=page.get("ScannedCount", len(items)))
@@ -239,7 +250,7 @@ def order_writes(order: Order, *, version: int | None, now: datetime) -> list[Wr
         dpk, dsk = keys.delivery(order.id, d.supplier_id)
         writes.append(Write(DeliveryIndexItem(
             dpk, dsk, GSI1PK=keys.supplier_deliveries_pk(d.supplier_id), GSI1SK=created,
-            order_id=order.id, supplier_id=d.supplier_id, campaign_id=order.campaign_id,
+            order_id=order.id, supplier_id=d.supplier_id, supplier_ids=order.supplier_ids, campaign_id=order.campaign_id,
             customer_id=order.customer_id, customer_email=order.customer_email, order_status=order.status.value,
             delivery_status=d.status.value, currency=order.currency, total_cents=order.total_cents,
             created_at=order.created_at,

@@ -1,0 +1,284 @@
+"""Local stand-ins for the AWS event-source mappings: they read SQS and the table's stream
+from the embedded moto server and call the app's handlers exactly as Lambda would, with
+Lambda-shaped events and a Lambda-like context.
+
+They never compute anything themselves: an error in a handler is logged and the batch is
+left for a retry (SQS: the messages stay and come back after their visibility timeout;
+stream: the same records are offered again), the loop goes on.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import logging
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+log = logging.getLogger("chalicelib.local")
+
+Handler = Callable[[dict[str, Any], Any], Any]
+
+
+@dataclass
+class LambdaContext:
+    """The parts of Lambda's context object handlers (and Powertools) use."""
+
+    function_name: str
+    timeout_s: float = 60.0
+    memory_limit_in_mb: int = 512
+    region: str = "eu-west-1"
+    account: str = "123456789012"
+    aws_request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    function_version: str = "$LATEST"
+    _started: float = field(default_factory=time.monotonic)
+
+    @property
+    def invoked_function_arn(self) -> str:
+        return f"arn:aws:lambda:{self.region}:{self.account}:function:{self.function_name}"
+
+    @property
+    def log_group_name(self) -> str:
+        return f"/aws/lambda/{self.function_name}"
+
+    @property
+    def log_stream_name(self) -> str:
+        return f"local/{self.aws_request_id}"
+
+    def get_remaining_time_in_millis(self) -> int:
+        return max(0, int((self.timeout_s - (time.monotonic() - self._started)) * 1000))
+
+
+def function_name(handler: str) -> str:
+    from ..topology import APP_NAME
+
+    return f"{APP_NAME}-dev-{handler}"
+
+
+class Loop(threading.Thread):
+    """A daemon thread running `step()` until stopped; a failing step is logged, then retried."""
+
+    idle_s = 0.5
+
+    def __init__(self, name: str, stop: threading.Event) -> None:
+        super().__init__(name=name, daemon=True)
+        self.stop_event = stop
+        self.invocations = 0
+        self.errors = 0
+
+    def step(self) -> bool:  # pragma: no cover - abstract
+        """Do one unit of work; return whether there was any (else the loop idles briefly)."""
+        raise NotImplementedError
+
+    def run(self) -> None:
+        backoff = self.idle_s
+        while not self.stop_event.is_set():
+            try:
+                busy = self.step()
+                backoff = self.idle_s
+            except Exception:
+                if self.stop_event.is_set():
+                    break
+                self.errors += 1
+                log.exception("%s: poll failed; retrying in %.1f s", self.name, backoff)
+                self.stop_event.wait(backoff)
+                backoff = min(backoff * 2, 10.0)
+                continue
+            if not busy:
+                self.stop_event.wait(self.idle_s)
+
+    def invoke(self, handler_name: str, handler: Handler, event: dict[str, Any], region: str,
+               timeout_s: float = 60.0) -> Any:
+        context = LambdaContext(function_name(handler_name), timeout_s=timeout_s, region=region)
+        self.invocations += 1
+        return handler(event, context)
+
+
+# ---------------------------------------------------------------- SQS
+
+
+def sqs_record(message: dict[str, Any], *, queue_arn: str, region: str) -> dict[str, Any]:
+    """One SQS message as Lambda's SQS event source hands it over."""
+    attributes = {}
+    for name, value in (message.get("MessageAttributes") or {}).items():
+        attr: dict[str, Any] = {"dataType": value.get("DataType"), "stringListValues": [], "binaryListValues": []}
+        if "StringValue" in value:
+            attr["stringValue"] = value["StringValue"]
+        if "BinaryValue" in value:
+            attr["binaryValue"] = base64.b64encode(value["BinaryValue"]).decode()
+        attributes[name] = attr
+    body = message["Body"]
+    return {
+        "messageId": message["MessageId"],
+        "receiptHandle": message["ReceiptHandle"],
+        "body": body,
+        "attributes": dict(message.get("Attributes") or {}),
+        "messageAttributes": attributes,
+        "md5OfBody": message.get("MD5OfBody") or hashlib.md5(body.encode()).hexdigest(),
+        "eventSource": "aws:sqs",
+        "eventSourceARN": queue_arn,
+        "awsRegion": region,
+    }
+
+
+class SqsPoller(Loop):
+    """Long-polls one queue and calls its consumer with up to `batch_size` messages; deletes
+    the messages the consumer did not report in `batchItemFailures`."""
+
+    wait_s = 2  # long poll; short enough that a stop is noticed quickly
+
+    def __init__(self, *, queue_name: str, queue_url: str, queue_arn: str, handler_name: str, handler: Handler,
+                 batch_size: int, visibility_timeout_s: int, sqs: Any, region: str, stop: threading.Event) -> None:
+        super().__init__(f"sqs:{queue_name}", stop)
+        self.queue_url, self.queue_arn, self.region = queue_url, queue_arn, region
+        self.handler_name, self.handler = handler_name, handler
+        self.batch_size, self.timeout_s = min(batch_size, 10), float(visibility_timeout_s)
+        self.sqs = sqs
+        self.deleted = 0
+
+    def step(self) -> bool:
+        messages = self.sqs.receive_message(
+            QueueUrl=self.queue_url, MaxNumberOfMessages=self.batch_size, WaitTimeSeconds=self.wait_s,
+            AttributeNames=["All"], MessageAttributeNames=["All"],
+        ).get("Messages", [])
+        if not messages or self.stop_event.is_set():
+            return False  # a batch received while stopping comes back after its visibility timeout
+        records = [sqs_record(m, queue_arn=self.queue_arn, region=self.region) for m in messages]
+        try:
+            result = self.invoke(self.handler_name, self.handler, {"Records": records}, self.region, self.timeout_s)
+        except Exception:
+            self.errors += 1
+            log.exception("%s: %s failed; %d message(s) will be retried", self.name, self.handler_name, len(records))
+            return True
+        failed = {f.get("itemIdentifier") for f in (result or {}).get("batchItemFailures") or []
+                  if isinstance(f, dict)} if isinstance(result, dict) else set()
+        done = [r for r in records if r["messageId"] not in failed]
+        if failed:
+            log.warning("%s: %d message(s) reported failed, left for retry", self.name, len(failed))
+        if done:
+            response = self.sqs.delete_message_batch(QueueUrl=self.queue_url, Entries=[
+                {"Id": str(i), "ReceiptHandle": r["receiptHandle"]} for i, r in enumerate(done)])
+            for failure in response.get("Failed") or []:
+                log.warning("%s: could not delete a message: %s", self.name, failure)
+            self.deleted += len(done) - len(response.get("Failed") or [])
+        return True
+
+
+# ---------------------------------------------------------------- DynamoDB stream
+
+
+def _lambda_attribute_value(value: Any) -> Any:
+    """boto3 gives binary attribute values as bytes; Lambda's JSON event carries base64 text."""
+    if isinstance(value, (bytes, bytearray)):
+        return base64.b64encode(bytes(value)).decode()
+    if isinstance(value, dict):
+        return {k: _lambda_attribute_value(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_lambda_attribute_value(v) for v in value]
+    return value
+
+
+def stream_record(record: dict[str, Any], *, stream_arn: str, region: str) -> dict[str, Any]:
+    """One stream record (as `GetRecords` returns it) as Lambda's DynamoDB event source hands it over."""
+    ddb = record.get("dynamodb") or {}
+    created = ddb.get("ApproximateCreationDateTime")
+    if isinstance(created, datetime):
+        created = created.timestamp()
+    out: dict[str, Any] = {
+        "ApproximateCreationDateTime": float(created) if created is not None else time.time(),
+        "Keys": _lambda_attribute_value(ddb.get("Keys") or {}),
+        "SequenceNumber": ddb.get("SequenceNumber"),
+        "SizeBytes": ddb.get("SizeBytes", 0),
+        "StreamViewType": ddb.get("StreamViewType"),
+    }
+    for image in ("NewImage", "OldImage"):
+        if image in ddb:
+            out[image] = _lambda_attribute_value(ddb[image])
+    return {
+        "eventID": record.get("eventID") or uuid.uuid4().hex,
+        "eventName": record.get("eventName"),
+        "eventVersion": record.get("eventVersion", "1.1"),
+        "eventSource": "aws:dynamodb",
+        "awsRegion": record.get("awsRegion") or region,
+        "eventSourceARN": stream_arn,
+        "dynamodb": out,
+    }
+
+
+class StreamPoller(Loop):
+    """Follows every shard of the table's stream from TRIM_HORIZON and calls the publisher with
+    batches of up to `batch_size` records. A failed batch is offered again (like Lambda, in
+    order); after `max_retries` it is logged and skipped so the stream does not stall forever."""
+
+    def __init__(self, *, stream_arn: str, handler_name: str, handler: Handler, streams: Any, region: str,
+                 stop: threading.Event, batch_size: int = 100, max_retries: int = 5,
+                 shard_refresh_s: float = 5.0) -> None:
+        super().__init__("stream:" + stream_arn.rsplit("/", 1)[-1], stop)
+        self.stream_arn, self.region = stream_arn, region
+        self.handler_name, self.handler = handler_name, handler
+        self.streams, self.batch_size, self.max_retries = streams, batch_size, max_retries
+        self.shard_refresh_s = shard_refresh_s
+        self.iterators: dict[str, str | None] = {}  # shard id -> next iterator (None: shard closed)
+        self.pending: dict[str, tuple[list[dict[str, Any]], str | None, int]] = {}  # failed batch, next it, tries
+        self._refreshed = 0.0
+        self.records = 0
+
+    def _refresh_shards(self) -> None:
+        self._refreshed = time.monotonic()
+        kwargs: dict[str, Any] = {"StreamArn": self.stream_arn}
+        while True:
+            description = self.streams.describe_stream(**kwargs)["StreamDescription"]
+            for shard in description.get("Shards", []):
+                shard_id = shard["ShardId"]
+                if shard_id not in self.iterators:
+                    self.iterators[shard_id] = self.streams.get_shard_iterator(
+                        StreamArn=self.stream_arn, ShardId=shard_id, ShardIteratorType="TRIM_HORIZON",
+                    )["ShardIterator"]
+            last = description.get("LastEvaluatedShardId")
+            if not last:
+                return
+            kwargs["ExclusiveStartShardId"] = last
+
+    def step(self) -> bool:
+        if not self.iterators or time.monotonic() - self._refreshed > self.shard_refresh_s:
+            self._refresh_shards()
+        busy = False
+        for shard_id, iterator in list(self.iterators.items()):
+            if self.stop_event.is_set():
+                break
+            if shard_id in self.pending:
+                records, next_iterator, tries = self.pending.pop(shard_id)
+            elif iterator is None:
+                continue
+            else:
+                response = self.streams.get_records(ShardIterator=iterator, Limit=self.batch_size)
+                records = [stream_record(r, stream_arn=self.stream_arn, region=self.region)
+                           for r in response.get("Records", [])]
+                next_iterator, tries = response.get("NextShardIterator"), 0
+            if records and not self._deliver(shard_id, records, next_iterator, tries):
+                busy = True
+                continue
+            self.iterators[shard_id] = next_iterator
+            busy = busy or bool(records)
+        return busy
+
+    def _deliver(self, shard_id: str, records: list[dict[str, Any]], next_iterator: str | None, tries: int) -> bool:
+        try:
+            self.invoke(self.handler_name, self.handler, {"Records": records}, self.region)
+        except Exception:
+            self.errors += 1
+            if tries + 1 >= self.max_retries:
+                log.exception("%s: %s failed %d times; skipping %d record(s)", self.name, self.handler_name,
+                              tries + 1, len(records))
+                return True
+            log.exception("%s: %s failed; the batch will be retried", self.name, self.handler_name)
+            self.pending[shard_id] = (records, next_iterator, tries + 1)
+            self.stop_event.wait(min(2 ** tries * 0.5, 10.0))
+            return False
+        self.records += len(records)
+        return True

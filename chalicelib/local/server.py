@@ -1,0 +1,250 @@
+"""The two servers of the local stack: moto (embedded AWS, in this process) and `chalice local`
+(the API, a child process in its own process group).
+
+Both are started and stopped by `chalicelib.local.stack`; nothing here reads the topology.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import logging
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import requests
+
+log = logging.getLogger("chalicelib.local")
+
+LOOPBACK = "127.0.0.1"
+# Step Functions executions run inside moto; Lambda would need Docker, which we never use.
+MOTO_CONFIG = {"stepfunctions": {"execute_state_machine": True}, "lambda": {"use_docker": False}}
+
+
+class PortInUse(RuntimeError):
+    pass
+
+
+def free_port(host: str = LOOPBACK) -> int:
+    """A port nothing listens on right now (the OS picks it)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind((host, 0))
+        return int(s.getsockname()[1])
+
+
+def port_is_free(port: int, host: str = LOOPBACK) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind((host, port))
+        except OSError:
+            return False
+    return True
+
+
+def port_is_listening(port: int, host: str = LOOPBACK) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.settimeout(0.5)
+        return s.connect_ex((host, port)) == 0
+
+
+class SerializeDynamoDB:
+    """WSGI middleware: one DynamoDB (or DynamoDB Streams) request at a time.
+
+    moto's DynamoDB backend is not thread-safe, and here several threads call it at once
+    (the API, the pollers, the seed, Step Functions integrations). A transaction backs the
+    table up with a deep copy and restores it on failure: a write interleaved with that copy
+    either crashes it ("dictionary changed size during iteration", a 500) or is silently
+    undone by the restore. Real DynamoDB has neither problem, so the local stack serializes
+    DynamoDB calls; other services (notably SQS long polls) are not held up."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+        self.lock = threading.RLock()
+
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
+        if environ.get("HTTP_X_AMZ_TARGET", "").startswith("DynamoDB"):
+            with self.lock:
+                return list(self.app(environ, start_response))
+        return self.app(environ, start_response)
+
+
+class _CopyEachTableOnce:
+    """Stands in for the `copy` module inside moto's `transact_write_items` for one call.
+
+    moto 5.2 deep-copies the whole table (items and stream records) once per *item* of a
+    transaction to have a backup; the copies are identical, so one per table is enough.
+    Only Table objects are shared; every other deep copy is a real one."""
+
+    def __init__(self, table_type: type) -> None:
+        self.table_type = table_type
+        self.copies: dict[int, tuple[Any, Any]] = {}
+
+    def deepcopy(self, obj: Any, memo: Any = None) -> Any:
+        if not isinstance(obj, self.table_type):
+            return copy.deepcopy(obj, memo)
+        if id(obj) not in self.copies:
+            self.copies[id(obj)] = (obj, copy.deepcopy(obj, memo))  # keep obj: its id stays unique
+        return self.copies[id(obj)][1]
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(copy, name)
+
+
+def _copy_tables_once_per_transaction(lock: Any) -> None:
+    """Make moto's transactions back each table up once, not once per item (4-5x faster for
+    Waybill's transactions, and growing with the table). Idempotent; needs `lock` held by
+    every DynamoDB request, since it swaps a module global for the duration of a call."""
+    from moto.dynamodb import models
+    from moto.dynamodb.models.table import Table
+
+    original = models.DynamoDBBackend.transact_write_items
+    if getattr(original, "_waybill_patched", False):
+        return
+
+    def transact_write_items(self: Any, transact_items: list[dict[str, Any]]) -> None:
+        with lock:
+            models.copy = _CopyEachTableOnce(Table)  # type: ignore[assignment]
+            try:
+                return original(self, transact_items)
+            finally:
+                models.copy = copy
+
+    transact_write_items._waybill_patched = True  # type: ignore[attr-defined]
+    models.DynamoDBBackend.transact_write_items = transact_write_items  # type: ignore[method-assign]
+
+
+class MotoServer:
+    """moto's server on loopback, in a thread of this process, with Step Functions execution on.
+
+    Built from the same parts as `moto.server.ThreadedMotoServer`, but binds in the calling
+    thread (a taken port raises at once instead of hanging) and serializes DynamoDB calls."""
+
+    def __init__(self, port: int = 0, host: str = LOOPBACK) -> None:
+        self.host, self.requested_port = host, port
+        self._server: Any = None
+        self._thread: threading.Thread | None = None
+        self.port = 0
+
+    @property
+    def endpoint(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    def start(self) -> str:
+        from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
+        from werkzeug.serving import make_server
+
+        app = SerializeDynamoDB(DomainDispatcherApplication(create_backend_app))
+        _copy_tables_once_per_transaction(app.lock)
+        try:
+            self._server = make_server(self.host, self.requested_port, app, threaded=True,
+                                       request_handler=MotoRequestHandler)
+        except (OSError, SystemExit) as exc:  # werkzeug exits on a taken port
+            raise PortInUse(f"moto port {self.requested_port} is already in use") from exc
+        self.port = int(self._server.server_address[1])
+        self._thread = threading.Thread(target=self._server.serve_forever, name="moto-server", daemon=True)
+        self._thread.start()
+        response = requests.post(f"{self.endpoint}/moto-api/config", json=MOTO_CONFIG, timeout=10)
+        response.raise_for_status()
+        return self.endpoint
+
+    def stop(self) -> None:
+        server, self._server = self._server, None
+        if server is None:
+            return
+        with contextlib.suppress(Exception):
+            server.shutdown()
+        with contextlib.suppress(Exception):
+            server.server_close()  # shutdown() stops serving; this closes the listening socket
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+
+
+def _die_with_parent() -> Any:
+    """Linux: a pre-exec hook so the child gets SIGTERM if this process dies without cleaning
+    up (e.g. SIGKILL). libc is resolved here, in the parent: the hook itself only calls it."""
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        import ctypes
+
+        prctl = ctypes.CDLL("libc.so.6", use_errno=True).prctl
+    except (OSError, AttributeError):
+        return None
+    pr_set_pdeathsig, sigterm = 1, int(signal.SIGTERM)
+
+    def hook() -> None:  # pragma: no cover - runs in the child between fork and exec
+        prctl(pr_set_pdeathsig, sigterm)
+
+    return hook
+
+
+class ChaliceProcess:
+    """`chalice local --no-autoreload` serving app.py, in its own process group."""
+
+    def __init__(self, *, project_dir: Path, port: int, env: dict[str, str], host: str = LOOPBACK,
+                 stage: str = "dev") -> None:
+        self.project_dir, self.port, self.host, self.env, self.stage = project_dir, port, host, env, stage
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    def command(self) -> list[str]:
+        chalice = Path(sys.executable).with_name("chalice")
+        exe = [str(chalice)] if chalice.exists() else [sys.executable, "-m", "chalice.cli"]
+        return [*exe, "local", "--no-autoreload", "--stage", self.stage, "--host", self.host, "--port", str(self.port)]
+
+    def start(self) -> None:
+        if not port_is_free(self.port, self.host):
+            raise PortInUse(f"API port {self.port} is already in use (another `make run`?); "
+                            f"pick another with ARGS='--api-port <port>'")
+        self.proc = subprocess.Popen(
+            self.command(), cwd=self.project_dir, env=self.env, stdin=subprocess.DEVNULL,
+            start_new_session=True,  # own process group: a terminal Ctrl-C reaches us, and we stop it
+            preexec_fn=_die_with_parent(),
+        )
+
+    def running(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+    def wait_ready(self, timeout: float, stop: Any = None) -> None:
+        """Until the API answers (any HTTP status), the child exits, or the time is up."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if stop is not None and stop.is_set():
+                raise RuntimeError("stopped while waiting for the API")
+            if not self.running():
+                code = self.proc.returncode if self.proc else None
+                raise RuntimeError(f"chalice local exited with code {code} before serving")
+            with contextlib.suppress(requests.RequestException):
+                requests.get(f"{self.url}/health", timeout=2)
+                return
+            time.sleep(0.2)
+        raise TimeoutError(f"chalice local did not answer on {self.url} within {timeout:.0f} s")
+
+    def stop(self, timeout: float = 10) -> int | None:
+        """SIGTERM the process group, SIGKILL it if it lingers; reap the child."""
+        proc = self.proc
+        if proc is None:
+            return None
+        for sig, wait in ((signal.SIGTERM, timeout), (signal.SIGKILL, 5)):
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(proc.pid, sig)  # pid == pgid: start_new_session made it the group leader
+            try:
+                proc.wait(timeout=wait)
+                break
+            except subprocess.TimeoutExpired:
+                log.warning("chalice local (pid %s) ignored %s", proc.pid, sig.name)
+        # Anything left in the group (there should be nothing) goes too.
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(proc.pid, signal.SIGKILL)
+        return proc.returncode

@@ -1,0 +1,347 @@
+"""The embedded local stack: `make run` (`python -m chalicelib.local run`).
+
+Starts moto's server on loopback (Step Functions execution on), provisions every resource of
+`chalicelib.topology`, creates (or reuses) the dev issuer, seeds demo data, serves the API
+with `chalice local --no-autoreload` in a child process, and runs in this process the stand-ins
+for what AWS would trigger: an SQS poller per queue, a poller on the table's stream, and a
+scheduler for the schedules. SIGINT/SIGTERM stop all of it.
+
+State lives in the state directory (default `.local/`, gitignored): `issuer.json` (the dev
+issuer's key, so `make token` works while and after the stack runs) and `stack.json` (URLs
+and ports, while the stack runs).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+import json
+import logging
+import os
+import signal
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+from ..topology import TOPOLOGY, Topology
+from .issuer import DevIssuer
+from .server import LOOPBACK, ChaliceProcess, MotoServer, PortInUse, port_is_free
+
+log = logging.getLogger("chalicelib.local")
+
+PROJECT_DIR = Path(__file__).resolve().parents[2]
+DEFAULT_STATE_DIR = PROJECT_DIR / ".local"
+ISSUER_FILE = "issuer.json"
+STACK_FILE = "stack.json"
+REGION = "eu-west-1"
+FAKE_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_SESSION_TOKEN": "testing"}
+# Anything that could route boto3 away from the embedded server, or to a real account.
+UNSAFE_AWS_VARIABLES = ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_CONFIG_FILE", "AWS_SHARED_CREDENTIALS_FILE",
+                        "AWS_ROLE_ARN", "AWS_WEB_IDENTITY_TOKEN_FILE", "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
+                        "AWS_CONTAINER_CREDENTIALS_FULL_URI")
+READY_LINE = "Waybill is running"
+
+
+@dataclass
+class Options:
+    api_port: int = 8000
+    moto_port: int = 0  # 0: any free port
+    host: str = LOOPBACK
+    state_dir: Path = DEFAULT_STATE_DIR
+    seed: bool = True
+    schedule_scale: float = 1.0
+    stage: str = "dev"
+    ready_timeout_s: float = 60.0
+
+
+def issuer_path(state_dir: Path) -> Path:
+    return state_dir / ISSUER_FILE
+
+
+def load_or_create_issuer(state_dir: Path) -> DevIssuer:
+    """The dev issuer of this state directory; created once, so tokens outlive restarts."""
+    path = issuer_path(state_dir)
+    if path.exists():
+        try:
+            return DevIssuer.load(path)
+        except (ValueError, KeyError, OSError):
+            log.warning("%s is unreadable; creating a new dev issuer", path)
+    issuer = DevIssuer.generate()
+    issuer.save(path)
+    return issuer
+
+
+def chalice_environment(project_dir: Path, stage: str) -> dict[str, str]:
+    """The environment variables `.chalice/config.json` gives the functions of `stage`
+    (what Lambda would set, and what `chalice local` sets for the API)."""
+    path = project_dir / ".chalice" / "config.json"
+    if not path.exists():
+        return {}
+    config = json.loads(path.read_text())
+    env = dict(config.get("environment_variables") or {})
+    env.update((config.get("stages", {}).get(stage) or {}).get("environment_variables") or {})
+    return {k: str(v) for k, v in env.items()}
+
+
+def running_stack(state_dir: Path) -> dict[str, Any] | None:
+    """The stack.json of a stack that still runs from this state directory, if any."""
+    path = state_dir / STACK_FILE
+    try:
+        info = json.loads(path.read_text())
+        pid = int(info["pid"])
+        os.kill(pid, 0)
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    with contextlib.suppress(OSError):
+        if b"chalicelib.local" not in Path(f"/proc/{pid}/cmdline").read_bytes():
+            return None  # the pid was reused by something else
+    return info if pid != os.getpid() else None
+
+
+@dataclass
+class Stack:
+    options: Options
+    topology: Topology = TOPOLOGY
+    project_dir: Path = PROJECT_DIR
+    stop: threading.Event = field(default_factory=threading.Event)
+    moto: MotoServer | None = None
+    chalice: ChaliceProcess | None = None
+    threads: list[Any] = field(default_factory=list)
+    env: dict[str, str] = field(default_factory=dict)
+    info: dict[str, Any] = field(default_factory=dict)
+    _starting: bool = False
+
+    # ------------------------------------------------------------ signals
+
+    def _on_signal(self, signum: int, frame: FrameType | None) -> None:
+        name = signal.Signals(signum).name
+        if self.stop.is_set():
+            log.info("%s again: still stopping", name)
+            return
+        log.info("%s: stopping", name)
+        self.stop.set()
+        if self._starting:
+            raise KeyboardInterrupt  # abandon start-up; `run` cleans up whatever was started
+
+    # ------------------------------------------------------------ start
+
+    def _environment(self, endpoint: str, moto_port: int) -> dict[str, str]:
+        o = self.options
+        env = {k: v for k, v in os.environ.items()
+               if k not in UNSAFE_AWS_VARIABLES and not k.startswith("AWS_ENDPOINT_URL_")}
+        env.update(FAKE_CREDENTIALS)
+        env.update({
+            "AWS_ENDPOINT_URL": endpoint, "MOTO_PORT": str(moto_port),
+            "AWS_DEFAULT_REGION": REGION, "AWS_REGION": REGION,
+            "WAYBILL_PUBLIC_URL": f"http://{o.host}:{o.api_port}",
+        })
+        env.setdefault("POWERTOOLS_METRICS_DISABLED", "true")  # no EMF lines on the console per call
+        env.update(chalice_environment(self.project_dir, o.stage))
+        return env
+
+    def _apply_environment(self, env: dict[str, str]) -> None:
+        for key in [k for k in os.environ if k not in env]:
+            del os.environ[key]
+        os.environ.update(env)
+        self.env = env
+
+    def start(self) -> None:
+        o = self.options
+        if info := running_stack(o.state_dir):
+            raise RuntimeError(f"a local stack from {o.state_dir} is already running (pid {info['pid']}, "
+                               f"API {info.get('api_url')}); stop it, or use another --state-dir")
+        if not port_is_free(o.api_port, o.host):
+            raise PortInUse(f"API port {o.api_port} is already in use (another `make run`?); "
+                            f"pick another with ARGS='--api-port <port>'")
+        started = time.monotonic()
+
+        self.moto = MotoServer(port=o.moto_port, host=o.host)
+        endpoint = self.moto.start()
+        log.info("moto server on %s (Step Functions execution on)", endpoint)
+        self._apply_environment(self._environment(endpoint, self.moto.port))
+
+        from .provision import provision
+
+        provisioned = provision(self.topology, region=REGION)
+        log.info("provisioned table %s, bus %s, %d queue(s), %d bucket(s)", provisioned.table_name,
+                 self.topology.bus, len(provisioned.queue_urls), len(provisioned.buckets))
+
+        issuer = load_or_create_issuer(o.state_dir)
+        self._apply_environment({**self.env, **issuer.environment(),
+                                 "WAYBILL_TABLE_STREAM_ARN": provisioned.stream_arn})
+
+        self.chalice = ChaliceProcess(project_dir=self.project_dir, port=o.api_port, env=dict(self.env),
+                                      host=o.host, stage=o.stage)
+        self.chalice.start()
+
+        # Only now: settings are read once, at import, from the environment set above.
+        if str(self.project_dir) not in sys.path:
+            sys.path.insert(0, str(self.project_dir))
+        app_module = importlib.import_module("app")
+
+        seeded = None
+        if o.seed:  # before the pollers start: they then work through the seed's events, like any others
+            from .seed import seed
+
+            t0 = time.monotonic()
+            seeded = seed()
+            log.info("seeded %d orders %s in %.1f s", seeded.orders, seeded.statuses, time.monotonic() - t0)
+        self._start_triggers(app_module, provisioned)
+
+        self.chalice.wait_ready(o.ready_timeout_s, self.stop)
+        self.info = {
+            "pid": os.getpid(), "api_url": self.chalice.url, "api_port": o.api_port,
+            "moto_endpoint": endpoint, "moto_port": self.moto.port, "region": REGION,
+            "state_dir": str(o.state_dir), "issuer_file": str(issuer_path(o.state_dir)),
+            "table": provisioned.table_name, "stream_arn": provisioned.stream_arn, "bus": self.topology.bus,
+            "queues": provisioned.queue_urls, "dead_letter_queues": provisioned.dlq_urls,
+            "buckets": provisioned.buckets, "chalice_pid": self.chalice.proc.pid if self.chalice.proc else None,
+            "schedule_scale": o.schedule_scale, "started_at": datetime.now(UTC).isoformat(),
+            "startup_seconds": round(time.monotonic() - started, 2),
+            "seed": seeded.as_dict() if seeded else None,
+        }
+        path = o.state_dir / STACK_FILE
+        path.write_text(json.dumps(self.info, indent=2) + "\n")
+
+    def _start_triggers(self, app_module: Any, provisioned: Any) -> None:
+        import boto3
+
+        from ..config import settings
+        from .pollers import SqsPoller, StreamPoller
+        from .scheduler import Scheduler
+
+        session = boto3.session.Session(region_name=REGION)
+        sqs = session.client("sqs")
+        for queue in self.topology.queues:
+            url = provisioned.queue_urls[queue.name]
+            arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+            self.threads.append(SqsPoller(
+                queue_name=queue.name, queue_url=url, queue_arn=arn, handler_name=queue.handler,
+                handler=getattr(app_module, queue.handler), batch_size=queue.batch_size,
+                visibility_timeout_s=queue.visibility_timeout_s, sqs=session.client("sqs"), region=REGION,
+                stop=self.stop))
+        self.threads.append(StreamPoller(
+            stream_arn=provisioned.stream_arn, handler_name="stream_publisher",
+            handler=app_module.stream_publisher, streams=session.client("dynamodbstreams"), region=REGION,
+            stop=self.stop))
+        scheduler = Scheduler.from_topology(self.topology.schedules, app_module, settings(),
+                                            scale=self.options.schedule_scale, region=REGION, stop=self.stop)
+        self.threads.append(scheduler)
+        for thread in self.threads:
+            thread.start()
+        for job in scheduler.jobs:
+            log.info("schedule %s -> %s every %.1f s", job.name, job.handler_name, job.period_s)
+        log.info("pollers: %s", ", ".join(t.name for t in self.threads))
+
+    # ------------------------------------------------------------ stop
+
+    def shutdown(self) -> None:
+        self.stop.set()
+        if self.chalice is not None:
+            code = self.chalice.stop()
+            log.info("chalice local stopped (exit code %s)", code)
+        for thread in self.threads:
+            thread.join(timeout=10)
+            if thread.is_alive():
+                log.warning("%s did not stop within 10 s", thread.name)
+        if self.moto is not None:
+            self.moto.stop()
+            log.info("moto server stopped")
+        with contextlib.suppress(OSError):
+            path = self.options.state_dir / STACK_FILE
+            if json.loads(path.read_text()).get("pid") == os.getpid():
+                path.unlink()
+
+    # ------------------------------------------------------------ run
+
+    def banner(self) -> str:
+        o, info = self.options, self.info
+        api = info["api_url"]
+        if o.state_dir == DEFAULT_STATE_DIR:
+            token, supplier = "make -s token ROLE={role} SUB={sub}", "SUPPLIER=acme"
+        else:
+            token = f"{sys.executable} -m chalicelib.local token --state-dir {o.state_dir} --role {{role}} --sub {{sub}}"
+            supplier = "--supplier-id acme"
+        seed = info.get("seed") or {}
+        campaign = seed.get("live_campaign_id", "<campaign id>")
+        lines = [
+            "",
+            f"{READY_LINE} (started in {info['startup_seconds']:.1f} s)",
+            f"  API            {api}   (OpenAPI: {api}/openapi.json)",
+            f"  embedded AWS   {info['moto_endpoint']}   (moto; AWS_ENDPOINT_URL={info['moto_endpoint']} aws ...)",
+            f"  state          {o.state_dir}/{STACK_FILE}",
+        ]
+        if seed:
+            lines.append(f"  demo data      live campaign {campaign}, suppliers {', '.join(seed['suppliers'])}, "
+                         f"customers cust-01..cust-{len(seed['customers']):02d} ({seed['orders']} orders)")
+        lines += [
+            "",
+            "  a token:       " + token.format(role="buyer", sub="bea"),
+            f"                 roles: customer, supplier ({supplier}), buyer, customer_care, accounting, logistics, admin",
+            "  try:",
+            f"    curl -s -H \"Authorization: Bearer $({token.format(role='buyer', sub='bea')})\" "
+            f"'{api}/staff/orders?status=on_hold'",
+            f"    curl -s -X POST -H \"Authorization: Bearer $({token.format(role='customer', sub='cust-01')})\" "
+            f"-H 'Content-Type: application/json' "
+            f"-d '{{\"campaign_id\": \"{campaign}\", \"lines\": [{{\"sku\": \"MUG-1\", \"quantity\": 2}}]}}' {api}/orders",
+            "",
+            "Press Ctrl-C to stop.",
+        ]
+        return "\n".join(lines)
+
+    def run(self) -> int:
+        previous = {s: signal.signal(s, self._on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
+        code = 0
+        try:
+            self._starting = True
+            try:
+                self.start()
+            finally:
+                self._starting = False
+            print(self.banner(), flush=True)
+            while not self.stop.wait(0.5):
+                if self.chalice is not None and not self.chalice.running():
+                    log.error("chalice local exited (code %s); stopping the stack", self.chalice.proc.returncode
+                              if self.chalice.proc else None)
+                    code = 1
+                    break
+        except KeyboardInterrupt:
+            code = 0 if self.stop.is_set() else 130
+        except Exception as exc:
+            log.error("the local stack could not start: %s", exc, exc_info=not isinstance(exc, RuntimeError | TimeoutError))
+            code = 1
+        finally:
+            self._starting = False
+            self.stop.set()
+            self.shutdown()
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+        print("Waybill stopped", flush=True)
+        return code
+
+
+def configure_logging() -> None:
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+                        datefmt="%H:%M:%S")
+    logging.getLogger("chalicelib.local").setLevel(logging.INFO)
+    for noisy in ("werkzeug", "botocore", "boto3", "urllib3"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+def run(options: Options) -> int:
+    configure_logging()
+    options.state_dir.mkdir(parents=True, exist_ok=True)
+    code = Stack(options).run()
+    leftovers = [t for t in threading.enumerate()
+                 if t is not threading.main_thread() and t.is_alive() and not t.daemon]
+    if leftovers:  # e.g. a Step Functions execution still waiting inside moto: do not hang on exit
+        log.info("leaving %d background thread(s) behind", len(leftovers))
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+    return code

@@ -1,0 +1,202 @@
+"""Staff order search: every filter and combination is one Query and finds exactly the
+orders it should, newest first; cursors walk a listing without loss or repetition.
+
+The shop is built once for the module (the searches only read it)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta, timezone
+
+import pytest
+from moto import mock_aws
+
+from chalicelib.adapters.aws import reset_clients
+from chalicelib.adapters.dynamodb.metering import metered
+from chalicelib.domain.campaigns import Product
+from chalicelib.domain.errors import Forbidden, RuleViolation
+from chalicelib.domain.orders import OrderAction, OrderStatus
+from chalicelib.local.provision import provision
+from chalicelib.services import orders
+from chalicelib.services.orders import OrderFilters
+from tests.adapters import shop
+from tests.adapters.conftest import _SESSION
+from tests.adapters.shop import ALICE, BOB, CARE
+
+T0 = (datetime.now(UTC) - timedelta(days=1)).replace(microsecond=0)
+
+
+@dataclass(frozen=True)
+class Expected:
+    id: str
+    customer: str
+    campaign: str
+    suppliers: tuple[str, ...]
+    status: str
+    created: datetime
+
+
+@pytest.fixture(scope="module")
+def shop_orders():
+    """Two campaigns, seven orders by two customers over seven minutes, in several statuses."""
+    with mock_aws(), pytest.MonkeyPatch.context() as mp:
+        reset_clients()
+        provision(session=_SESSION)
+        shop.suppliers()
+        winter = shop.live_campaign(name="Winter")
+        spring = shop.live_campaign([Product("PEN-1", "Pen", "cove", 150, 40), Product("MUG-1", "Mug", "acme", 1200, 500)],
+                                    name="Spring")
+        plan = [  # (who, campaign, lines, then)
+            (ALICE, winter, [("MUG-1", 1)], None),
+            (ALICE, winter, [("CAP-1", 1)], None),
+            (BOB, winter, [("MUG-1", 1), ("CAP-1", 1)], OrderAction.CANCEL),
+            (BOB, spring, [("PEN-1", 2)], None),
+            (ALICE, spring, [("MUG-1", 50)], None),  # above the threshold: on hold
+            (BOB, winter, [("MUG-2", 30), ("CAP-1", 1)], None),  # on hold
+            (ALICE, spring, [("PEN-1", 1), ("MUG-1", 1)], None),
+        ]
+        expected = []
+        for i, (who, campaign, lines, then) in enumerate(plan):
+            at = T0 + timedelta(minutes=i)
+            mp.setattr("chalicelib.services.orders.now", lambda at=at: at)
+            record = shop.place(who, campaign, *lines)
+            if then:
+                record = orders.change_order(who, record.order.id, then)
+            o = record.order
+            expected.append(Expected(o.id, o.customer_id, campaign, tuple(o.supplier_ids), o.status.value, at))
+        mp.undo()
+        yield {"winter": winter, "spring": spring, "orders": expected}
+    reset_clients()
+
+
+def _resolve(shop_orders, raw: dict) -> OrderFilters:
+    values = dict(raw)
+    if "campaign_id" in values:
+        values["campaign_id"] = shop_orders[values["campaign_id"]]
+    if "status" in values:
+        values["status"] = OrderStatus(values["status"])
+    for name in ("created_from", "created_to"):
+        if name in values:
+            values[name] = T0 + timedelta(minutes=values[name])
+    return OrderFilters(**values)
+
+
+def _matches(o: Expected, f: OrderFilters) -> bool:
+    return ((f.status is None or o.status == f.status.value)
+            and (f.campaign_id is None or o.campaign == f.campaign_id)
+            and (f.supplier_id is None or f.supplier_id in o.suppliers)
+            and (f.customer_id is None or o.customer == f.customer_id)
+            and (f.created_from is None or o.created >= f.created_from)
+            and (f.created_to is None or o.created <= f.created_to))
+
+
+FILTERS = [
+    {},
+    {"status": "placed"}, {"status": "on_hold"}, {"status": "cancelled"}, {"status": "completed"},
+    {"campaign_id": "winter"}, {"campaign_id": "spring"},
+    {"supplier_id": "acme"}, {"supplier_id": "bolt"}, {"supplier_id": "cove"}, {"supplier_id": "nobody"},
+    {"customer_id": "cust-alice"}, {"customer_id": "cust-bob"},
+    {"created_from": 2}, {"created_to": 2}, {"created_from": 1, "created_to": 4}, {"created_from": 3, "created_to": 3},
+    {"campaign_id": "winter", "status": "placed"},
+    {"supplier_id": "acme", "status": "on_hold"},
+    {"supplier_id": "acme", "campaign_id": "spring"},
+    {"supplier_id": "bolt", "created_from": 2},
+    {"customer_id": "cust-bob", "supplier_id": "bolt"},
+    {"customer_id": "cust-alice", "status": "placed", "created_from": 1, "created_to": 5},
+    {"customer_id": "cust-alice", "campaign_id": "spring"},
+    {"status": "placed", "created_to": 3},
+    {"campaign_id": "spring", "created_from": 4, "created_to": 6},
+    {"status": "placed", "campaign_id": "spring", "supplier_id": "cove", "customer_id": "cust-alice",
+     "created_from": 0, "created_to": 6},
+]
+
+
+@pytest.mark.parametrize("raw", FILTERS, ids=lambda f: ",".join(f"{k}={v}" for k, v in f.items()) or "all")
+def test_each_search_filter_is_one_query_that_finds_exactly_its_orders_newest_first(shop_orders, raw):
+    filters = _resolve(shop_orders, raw)
+    expected = [o for o in reversed(shop_orders["orders"]) if _matches(o, filters)]
+    with metered() as m:
+        found, cursor = orders.search_orders(CARE, filters, limit=50, cursor=None)
+    assert m.requests == {"Query": 1}
+    assert [o.id for o in found] == [o.id for o in expected]
+    assert [(o.status, o.campaign_id, o.customer_id) for o in found] == \
+        [(o.status, o.campaign, o.customer) for o in expected]
+    assert cursor is None
+
+
+def test_the_searched_shop_has_orders_in_several_statuses(shop_orders):
+    statuses = {o.status for o in shop_orders["orders"]}
+    assert statuses == {"placed", "on_hold", "cancelled"}
+
+
+def test_a_supplier_search_summarises_the_whole_order(shop_orders):
+    found, _ = orders.search_orders(CARE, OrderFilters(supplier_id="bolt", status=OrderStatus.CANCELLED), limit=10, cursor=None)
+    (summary,) = found
+    assert summary.supplier_ids == ["acme", "bolt"]
+    assert summary.total_cents == 1200 + 900
+
+
+def test_a_date_range_with_an_offset_finds_the_same_orders_as_in_utc(shop_orders):
+    plus_two = timezone(timedelta(hours=2))
+    utc = OrderFilters(created_from=T0 + timedelta(minutes=1), created_to=T0 + timedelta(minutes=4))
+    local = OrderFilters(created_from=utc.created_from.astimezone(plus_two), created_to=utc.created_to.astimezone(plus_two))
+    in_utc, _ = orders.search_orders(CARE, utc, limit=50, cursor=None)
+    in_local, _ = orders.search_orders(CARE, local, limit=50, cursor=None)
+    assert [o.id for o in in_local] == [o.id for o in in_utc]
+    assert len(in_utc) == 4
+
+
+def test_a_date_range_that_ends_before_it_starts_is_refused(shop_orders):
+    with pytest.raises(RuleViolation) as err:
+        orders.search_orders(CARE, OrderFilters(created_from=T0 + timedelta(minutes=2), created_to=T0), limit=10, cursor=None)
+    assert err.value.code == "invalid_range"
+
+
+def test_customers_cannot_search_orders(shop_orders):
+    with pytest.raises(Forbidden):
+        orders.search_orders(ALICE, OrderFilters(), limit=10, cursor=None)
+
+
+def _walk(fetch, limit):
+    ids, cursor, pages = [], None, 0
+    while True:
+        with metered() as m:
+            page, cursor = fetch(limit, cursor)
+        assert m.requests == {"Query": 1}
+        pages += 1
+        ids += [o.id for o in page]
+        if cursor is None:
+            return ids, pages
+
+
+@pytest.mark.parametrize("raw", [{}, {"status": "placed"}, {"supplier_id": "acme"}, {"campaign_id": "winter"},
+                                 {"customer_id": "cust-alice", "status": "placed"}],
+                         ids=lambda f: ",".join(f"{k}={v}" for k, v in f.items()) or "all")
+@pytest.mark.parametrize("limit", [1, 2, 3])
+def test_paging_through_a_search_returns_every_order_exactly_once(shop_orders, raw, limit):
+    filters = _resolve(shop_orders, raw)
+    expected = [o.id for o in reversed(shop_orders["orders"]) if _matches(o, filters)]
+    ids, pages = _walk(lambda n, c: orders.search_orders(CARE, filters, limit=n, cursor=c), limit)
+    assert ids == expected
+    assert pages >= -(-len(expected) // limit)
+
+
+def test_paging_through_my_orders_returns_each_of_mine_exactly_once(shop_orders):
+    mine = [o.id for o in reversed(shop_orders["orders"]) if o.customer == ALICE.sub]
+    ids, pages = _walk(lambda n, c: orders.list_my_orders(ALICE, limit=n, cursor=c), 2)
+    assert ids == mine and pages >= 2
+
+
+def test_another_customers_cursor_is_refused(shop_orders):
+    _, cursor = orders.list_my_orders(ALICE, limit=1, cursor=None)
+    assert cursor is not None
+    with pytest.raises(RuleViolation) as err:
+        orders.list_my_orders(BOB, limit=1, cursor=cursor)
+    assert err.value.code == "invalid_cursor"
+
+
+def test_a_cursor_from_another_search_is_refused(shop_orders):
+    _, cursor = orders.search_orders(CARE, OrderFilters(supplier_id="acme"), limit=1, cursor=None)
+    with pytest.raises(RuleViolation) as err:
+        orders.search_orders(CARE, OrderFilters(status=OrderStatus.PLACED), limit=1, cursor=cursor)
+    assert err.value.code == "invalid_cursor"

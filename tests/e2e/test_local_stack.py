@@ -1,0 +1,221 @@
+"""The embedded local stack, end to end: started exactly as `make run` starts it (on free
+ports, with its own state directory), used over HTTP like a client would, then stopped with
+Ctrl-C (SIGINT) and checked for leftovers.
+
+The order placed here travels the whole event pipeline: API -> table -> stream poller ->
+publisher -> EventBridge bus -> rule -> SQS -> notifications consumer -> SES (moto).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+
+from chalicelib.local.issuer import DevIssuer
+
+ROOT = Path(__file__).resolve().parents[2]
+READY = "Waybill is running"
+START_TIMEOUT_S = 90
+MAIL_TIMEOUT_S = 20
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def listening(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.settimeout(0.5)
+        return s.connect_ex(("127.0.0.1", port)) == 0
+
+
+def alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    try:  # a zombie is dead for our purposes
+        return Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[0] != "Z"
+    except OSError:
+        return True
+
+
+def processes_mentioning(*needles: str) -> list[str]:
+    found = []
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            cmdline = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        if all(n in cmdline for n in needles):
+            found.append(f"{proc.name}: {cmdline}")
+    return found
+
+
+@dataclass
+class Stack:
+    proc: subprocess.Popen[bytes]
+    log: Path
+    state_dir: Path
+    api_port: int
+    moto_port: int
+    info: dict[str, Any]
+    issuer: DevIssuer
+
+    @property
+    def api(self) -> str:
+        return f"http://127.0.0.1:{self.api_port}"
+
+    @property
+    def moto(self) -> str:
+        return f"http://127.0.0.1:{self.moto_port}"
+
+    def output(self) -> str:
+        return self.log.read_text(errors="replace")
+
+    def headers(self, sub: str, role: str, **claims: Any) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.issuer.token(sub, [role], **claims)}"}
+
+
+def _clean_env() -> dict[str, str]:
+    """The developer's shell, minus what the test suites set for in-process runs."""
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("WAYBILL_", "AWS_", "POWERTOOLS_", "MOTO_"))}
+    env["PYTHONUNBUFFERED"] = "1"
+    return env
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    state_dir = tmp_path_factory.mktemp("waybill-local")
+    log = state_dir / "stack.log"
+    api_port, moto_port = free_port(), free_port()
+    while moto_port == api_port:
+        moto_port = free_port()
+    command = [sys.executable, "-m", "chalicelib.local", "run", "--api-port", str(api_port),
+               "--moto-port", str(moto_port), "--state-dir", str(state_dir), "--schedule-scale", "0.01"]
+    with log.open("wb") as out:
+        proc = subprocess.Popen(command, cwd=ROOT, env=_clean_env(), stdout=out, stderr=subprocess.STDOUT,
+                                stdin=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + START_TIMEOUT_S
+        while READY not in log.read_text(errors="replace"):
+            if proc.poll() is not None:
+                pytest.fail(f"the stack exited with {proc.returncode} before it was ready:\n{log.read_text()}")
+            if time.monotonic() > deadline:
+                pytest.fail(f"the stack was not ready within {START_TIMEOUT_S} s:\n{log.read_text()}")
+            time.sleep(0.2)
+        info = json.loads((state_dir / "stack.json").read_text())
+        yield Stack(proc, log, state_dir, api_port, moto_port, info, DevIssuer.load(state_dir / "issuer.json"))
+    finally:
+        if proc.poll() is None:  # a test failed before the shutdown test: do not leave it running
+            proc.send_signal(signal.SIGINT)
+            try:
+                proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+
+
+def _sent_mail(stack: Stack, to: str) -> list[dict[str, Any]]:
+    data = requests.get(f"{stack.moto}/moto-api/data.json", timeout=10).json()
+    return [m for m in data.get("ses", {}).get("Message", [])
+            if to in (m.get("destinations") or {}).get("ToAddresses", [])]
+
+
+def test_an_order_placed_over_http_is_searchable_and_confirmed_by_mail(stack: Stack) -> None:
+    assert stack.info["api_url"] == stack.api and stack.info["moto_endpoint"] == stack.moto
+    assert requests.get(f"{stack.api}/health", timeout=10).status_code == 200
+
+    buyer = stack.headers("bea", "buyer", email="bea@waybill.example")
+    r = requests.get(f"{stack.api}/staff/campaigns", params={"status": "live"}, headers=buyer, timeout=10)
+    assert r.status_code == 200, r.text
+    live = [c["id"] for c in r.json()["items"]]
+    campaign_id = stack.info["seed"]["live_campaign_id"]
+    assert campaign_id in live
+    r = requests.get(f"{stack.api}/staff/campaigns/{campaign_id}", headers=buyer, timeout=10)
+    assert r.status_code == 200, r.text
+    products = r.json()["products"]
+    assert len(products) >= 2 and len({p["supplier_id"] for p in products}) >= 2
+
+    sub = f"e2e-{uuid.uuid4().hex[:8]}"
+    email = f"{sub}@example.com"
+    customer = stack.headers(sub, "customer", email=email)
+    cheapest = sorted(products, key=lambda p: p["unit_price_cents"])[:2]
+    body = {"campaign_id": campaign_id, "lines": [{"sku": p["sku"], "quantity": 1} for p in cheapest]}
+    r = requests.post(f"{stack.api}/orders", json=body, headers={**customer, "Idempotency-Key": sub}, timeout=10)
+    assert r.status_code == 201, r.text
+    order = r.json()
+    assert order["status"] == "placed"
+    assert order["total_cents"] == sum(p["unit_price_cents"] for p in cheapest)
+
+    r = requests.get(f"{stack.api}/orders/{order['id']}", headers=customer, timeout=10)
+    assert r.status_code == 200, r.text
+    assert r.json()["id"] == order["id"] and r.json()["lines"] == order["lines"]
+    r = requests.get(f"{stack.api}/orders", headers=customer, timeout=10)
+    assert [o["id"] for o in r.json()["items"]] == [order["id"]]
+
+    care = stack.headers("carl", "customer_care", email="carl@waybill.example")
+    r = requests.get(f"{stack.api}/staff/orders", params={"customer_id": sub}, headers=care, timeout=10)
+    assert r.status_code == 200, r.text
+    found = r.json()["items"]
+    assert [o["id"] for o in found] == [order["id"]] and found[0]["customer_email"] == email
+    r = requests.get(f"{stack.api}/staff/orders", params={"campaign_id": campaign_id, "limit": 100},
+                     headers=care, timeout=10)
+    assert order["id"] in [o["id"] for o in r.json()["items"]]
+
+    # The confirmation e-mail comes out of the event pipeline.
+    deadline = time.monotonic() + MAIL_TIMEOUT_S
+    while not (mails := _sent_mail(stack, email)):
+        assert time.monotonic() < deadline, f"no mail to {email} within {MAIL_TIMEOUT_S} s:\n{stack.output()[-5000:]}"
+        time.sleep(0.5)
+    assert len(mails) == 1
+    assert order["id"] in mails[0]["subject"]
+    assert mails[0]["source"] == "noreply@waybill.example"
+
+    # The seed's own events went through the same pipeline.
+    seeded = _sent_mail(stack, "cust-01@example.com")
+    assert seeded, "the seeded orders' confirmations were not sent"
+
+    # Nothing failed on the way: no poller or scheduler errors, no 500s from the embedded AWS.
+    output = stack.output()
+    problems = [line for line in output.splitlines()
+                if "ERROR chalicelib.local" in line or "Error on request" in line or '"level":"ERROR"' in line]
+    assert not problems, "\n".join(problems[:20])
+
+
+def test_ctrl_c_stops_everything_it_started(stack: Stack) -> None:
+    chalice_pid = stack.info["chalice_pid"]
+    assert alive(chalice_pid) and listening(stack.api_port) and listening(stack.moto_port)
+
+    stack.proc.send_signal(signal.SIGINT)
+    try:
+        code = stack.proc.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        pytest.fail(f"the stack did not stop within 30 s of SIGINT:\n{stack.output()[-5000:]}")
+
+    assert code == 0, stack.output()[-5000:]
+    assert "Waybill stopped" in stack.output()
+    assert not alive(chalice_pid), "chalice local outlived the stack"
+    assert not listening(stack.api_port), "the API port is still open"
+    assert not listening(stack.moto_port), "the moto port is still open"
+    assert not processes_mentioning("chalice", "local", f"--port {stack.api_port}")
+    assert not processes_mentioning("chalicelib.local", str(stack.state_dir))
+    assert not (stack.state_dir / "stack.json").exists()

@@ -1,0 +1,56 @@
+"""Settings come from `WAYBILL_*` variables, read once, with typed defaults."""
+
+from __future__ import annotations
+
+from dataclasses import fields
+
+import pytest
+
+from chalicelib.config import Settings, load_settings
+from chalicelib.topology import TOPOLOGY
+
+INT_FIELDS = [f.name for f in fields(Settings) if f.type == "int"]
+
+
+def test_without_variables_the_defaults_apply():
+    s = load_settings({})
+    assert s == Settings()
+    assert (s.table_name, s.bus_name, s.mail_from) == (TOPOLOGY.table.name, TOPOLOGY.bus, TOPOLOGY.email_identities[0])
+    assert s.is_local
+
+
+def test_the_integer_settings_are_the_ones_expected():
+    assert set(INT_FIELDS) == {"campaign_default_days", "hold_threshold_cents", "max_line_quantity", "max_order_lines",
+                               "end_campaigns_rate_minutes", "page_size_default", "page_size_max"}
+
+
+@pytest.mark.parametrize("name", INT_FIELDS)
+def test_integer_settings_are_parsed_as_integers(name):
+    s = load_settings({f"WAYBILL_{name.upper()}": "42"})
+    assert getattr(s, name) == 42
+    assert type(getattr(s, name)) is int
+
+
+def test_string_settings_are_taken_as_given():
+    s = load_settings({"WAYBILL_TABLE_NAME": "other-table", "WAYBILL_STAGE": "prod", "WAYBILL_JWT_AUDIENCE": "123"})
+    assert (s.table_name, s.stage, s.jwt_audience) == ("other-table", "prod", "123")
+    assert not s.is_local
+
+
+def test_a_non_numeric_integer_setting_fails_loudly():
+    with pytest.raises(ValueError):
+        load_settings({"WAYBILL_HOLD_THRESHOLD_CENTS": "lots"})
+
+
+def test_variables_without_the_prefix_are_ignored():
+    assert load_settings({"TABLE_NAME": "x", "HOLD_THRESHOLD_CENTS": "1"}) == Settings()
+
+
+def test_the_region_falls_back_to_the_aws_default_region():
+    assert load_settings({"AWS_DEFAULT_REGION": "us-west-2"}).region == "us-west-2"
+    assert load_settings({"AWS_DEFAULT_REGION": "us-west-2", "WAYBILL_REGION": "eu-central-1"}).region == "eu-central-1"
+
+
+def test_settings_read_from_the_process_environment_by_default(monkeypatch):
+    monkeypatch.setenv("WAYBILL_MAX_ORDER_LINES", "7")
+    assert load_settings().max_order_lines == 7
