@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test test-unit test-aws test-e2e lint typecheck bench token clean
+.PHONY: package run test test-unit test-aws test-e2e lint typecheck bench token clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -40,6 +40,10 @@ test: lint typecheck test-unit test-aws test-e2e
 
 bench: $(STAMP)
 	$(PY) -m bench
+
+# The Lambda zip (chalice package, minus what the runtime provides) in chalice.out/.
+package: $(STAMP)
+	$(PY) -m infra.package chalice.out
 
 clean:
 	rm -rf $(VENV) .local .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -7,19 +7,9 @@ from __future__ import annotations
 
 import os
 
-from chalicelib.local.issuer import DevIssuer
+from chalicelib.local.issuer import DevIssuer, in_process_environment
 
 ISSUER = DevIssuer.generate(kid="waybill-test-1")
 
-os.environ.update({
-    "AWS_DEFAULT_REGION": "eu-west-1",
-    "AWS_ACCESS_KEY_ID": "testing",
-    "AWS_SECRET_ACCESS_KEY": "testing",
-    "AWS_SESSION_TOKEN": "testing",
-    "AWS_ACCOUNT_ID_ENDPOINT_MODE": "disabled",
-    "POWERTOOLS_METRICS_DISABLED": "true",
-    "POWERTOOLS_LOG_LEVEL": "WARNING",
-    "WAYBILL_STAGE": "test",
-    **ISSUER.environment(),
-})
+os.environ.update(in_process_environment(ISSUER))
 os.environ.pop("AWS_ENDPOINT_URL", None)

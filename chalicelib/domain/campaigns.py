@@ -10,8 +10,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from .errors import Forbidden, InvalidTransition, RuleViolation
-from .permissions import ActionRule, Principal, Role, roles
+from .errors import RuleViolation
+from .permissions import ActionRule, Principal, Role, check_rule, roles
 
 
 class CampaignStatus(StrEnum):
@@ -83,14 +83,8 @@ class Campaign:
 
 def check_campaign_action(campaign: Campaign, action: CampaignAction, actor: Principal) -> CampaignStatus:
     """Raise unless `actor` may take `action` now; return the status it leads to."""
-    rule = CAMPAIGN_ACTIONS[action]
-    if not actor.has_any(rule.roles):
-        raise Forbidden(f"role may not {action.value} a campaign")
-    if campaign.status not in rule.from_statuses:
-        allowed = ", ".join(sorted(rule.from_statuses))
-        raise InvalidTransition(
-            f"campaign {campaign.id} is {campaign.status.value}; {action.value} needs {allowed}"
-        )
+    check_rule(CAMPAIGN_ACTIONS[action], action=action.value, noun="campaigns", subject=f"campaign {campaign.id}",
+               status=campaign.status.value, actor=actor)
     return CAMPAIGN_TRANSITIONS.get(action, campaign.status)
 
 

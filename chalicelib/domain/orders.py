@@ -14,8 +14,8 @@ from datetime import datetime
 from enum import StrEnum
 
 from .campaigns import Campaign, Product
-from .errors import Forbidden, InvalidTransition, RuleViolation
-from .permissions import STAFF_ROLES, ActionRule, Principal, Role, roles
+from .errors import InvalidTransition, RuleViolation
+from .permissions import STAFF_ROLES, ActionRule, Principal, Role, check_rule, roles
 
 
 class PaymentMode(StrEnum):
@@ -258,12 +258,8 @@ def place_order(
 
 
 def check_order_action(order: Order, action: OrderAction, actor: Principal) -> None:
-    rule = ORDER_ACTIONS[action]
-    if not actor.has_any(rule.roles):
-        raise Forbidden(f"your role may not {action.value} orders")
-    if order.status not in rule.from_statuses:
-        allowed = ", ".join(sorted(rule.from_statuses))
-        raise InvalidTransition(f"order {order.id} is {order.status.value}; {action.value} needs {allowed}")
+    check_rule(ORDER_ACTIONS[action], action=action.value, noun="orders", subject=f"order {order.id}",
+               status=order.status.value, actor=actor)
 
 
 def apply_order_action(order: Order, action: OrderAction, actor: Principal) -> Transition:

@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+from .errors import Forbidden, InvalidTransition
+
 
 class Role(StrEnum):
     CUSTOMER = "customer"
@@ -62,6 +64,16 @@ class ActionRule:
     roles: frozenset[Role]
     from_statuses: frozenset[str]
     description: str = field(default="", compare=False)
+
+
+def check_rule(rule: ActionRule, *, action: str, noun: str, subject: str, status: str, actor: Principal) -> None:
+    """Raise Forbidden if the actor's role may not take the action, InvalidTransition if the
+    subject's status does not allow it."""
+    if not actor.has_any(rule.roles):
+        raise Forbidden(f"your role may not {action} {noun}")
+    if status not in rule.from_statuses:
+        allowed = ", ".join(sorted(rule.from_statuses))
+        raise InvalidTransition(f"{subject} is {status}; {action} needs {allowed}")
 
 
 def roles(*items: Role) -> frozenset[Role]:

@@ -67,3 +67,19 @@ class DevIssuer:
         """What the API needs to trust this issuer."""
         return {"WAYBILL_JWKS_JSON": json.dumps(self.jwks()), "WAYBILL_JWT_ISSUER": self.issuer,
                 "WAYBILL_JWT_AUDIENCE": self.audience}
+
+
+def in_process_environment(issuer: DevIssuer) -> dict[str, str]:
+    """Environment for running the app against moto in this process (tests, benchmarks):
+    fake credentials, one region, no endpoint override, metrics off, this issuer trusted."""
+    return {
+        "AWS_DEFAULT_REGION": "eu-west-1",
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_SESSION_TOKEN": "testing",
+        "AWS_ACCOUNT_ID_ENDPOINT_MODE": "disabled",  # moto's in-process DynamoDB streams need it
+        "POWERTOOLS_METRICS_DISABLED": "true",
+        "POWERTOOLS_LOG_LEVEL": "WARNING",
+        "WAYBILL_STAGE": "test",
+        **issuer.environment(),
+    }
