@@ -5,13 +5,18 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: package run test test-unit test-aws test-e2e lint typecheck bench token clean
+.PHONY: package synth infra-check run test test-unit test-aws test-e2e lint typecheck bench token clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -r requirements-dev.txt
 	touch $(STAMP)
+
+INFRA_STAMP := $(VENV)/.installed-infra
+$(INFRA_STAMP): $(STAMP) requirements-infra.txt
+	$(PY) -m pip install --quiet -r requirements-infra.txt
+	touch $(INFRA_STAMP)
 
 venv: $(STAMP)
 
@@ -36,7 +41,18 @@ test-aws: $(STAMP)
 test-e2e: $(STAMP)
 	$(PY) -m pytest -q tests/e2e
 
-test: lint typecheck test-unit test-aws test-e2e
+# Synthesize the CDK app (cdk-nag's AwsSolutions pack runs as a validation plugin and fails
+# the synth on any unacknowledged finding), lint the template, run the infra tests.
+INFRA_ENV := AWS_DEFAULT_REGION=eu-west-1 JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION=20 CDK_OUTDIR=cdk.out
+synth: $(INFRA_STAMP)
+	rm -rf cdk.out
+	$(INFRA_ENV) $(PY) infra/app.py
+
+infra-check: synth
+	$(VENV)/bin/cfn-lint --ignore-checks W3005 -- cdk.out/*.template.json
+	$(INFRA_ENV) $(PY) -m pytest -q tests/infra
+
+test: lint typecheck test-unit test-aws test-e2e infra-check
 
 bench: $(STAMP)
 	$(PY) -m bench

@@ -10,7 +10,7 @@ from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
-from chalice import Chalice, Rate
+from chalice import Chalice
 
 from chalicelib.api.auth import auth
 from chalicelib.api.customer import customer_api
@@ -84,9 +84,10 @@ def stream_publisher(event: Any) -> dict[str, int]:
     return {"published": published}
 
 
-@app.schedule(Rate(settings().end_campaigns_rate_minutes, unit=Rate.MINUTES))
-def end_campaigns(event: Any) -> dict[str, Any]:
-    """Mark live campaigns whose end has passed as ended."""
+@app.lambda_function(name="end_campaigns")
+def end_campaigns(event: Any, context: Any) -> dict[str, Any]:
+    """Mark live campaigns whose end has passed as ended. Triggered by an EventBridge Scheduler
+    schedule (declared in chalicelib/topology.py, deployed by infra/), locally by the scheduler loop."""
     from chalicelib.handlers import schedules
 
     ended = schedules.end_campaigns()

@@ -80,6 +80,22 @@ class Schedule:
 
 
 @dataclass(frozen=True)
+class Secret:
+    """A Secrets Manager secret; its value is set by operators, never by code or templates."""
+
+    name: str
+    purpose: str
+
+
+@dataclass(frozen=True)
+class StateMachine:
+    """A Step Functions state machine: `infra/statemachines/<definition>.asl.json`."""
+
+    name: str
+    definition: str
+
+
+@dataclass(frozen=True)
 class Topology:
     table: Table
     bus: str
@@ -88,7 +104,8 @@ class Topology:
     buckets: tuple[Bucket, ...]
     schedules: tuple[Schedule, ...]
     email_identities: tuple[str, ...]
-    state_machines: tuple[str, ...] = field(default=())
+    secrets: tuple[Secret, ...] = field(default=())
+    state_machines: tuple[StateMachine, ...] = field(default=())
 
     def queue(self, name: str) -> Queue:
         return next(q for q in self.queues if q.name == name)
@@ -140,4 +157,16 @@ TOPOLOGY = Topology(
                  description="mark live campaigns whose end has passed as ended"),
     ),
     email_identities=("noreply@waybill.example",),
+    secrets=(
+        Secret(name=f"{APP_NAME}/webhooks/inbound",
+               purpose="per-sender signing secrets of inbound webhooks (carriers, bank, suppliers)"),
+    ),
 )
+
+
+STATE_MACHINE_DIR = "infra/statemachines"
+
+
+def definition_substitutions(topology: Topology, *, bus_arn: str) -> dict[str, str]:
+    """The `${...}` values in the ASL files, the same locally and in the CDK stack."""
+    return {"BusName": topology.bus, "BusArn": bus_arn, "EventSource": EVENT_SOURCE}

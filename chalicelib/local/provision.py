@@ -6,12 +6,15 @@ The CDK app reads the same topology; nothing here lists a resource of its own.
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from dataclasses import dataclass, field
 from typing import Any
 
 import boto3
 
-from ..topology import TOPOLOGY, Topology
+from ..topology import STATE_MACHINE_DIR, TOPOLOGY, Topology, definition_substitutions
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @dataclass
@@ -22,6 +25,8 @@ class Provisioned:
     queue_urls: dict[str, str] = field(default_factory=dict)
     dlq_urls: dict[str, str] = field(default_factory=dict)
     buckets: list[str] = field(default_factory=list)
+    state_machine_arns: dict[str, str] = field(default_factory=dict)
+    secrets: list[str] = field(default_factory=list)
 
 
 def provision(topology: Topology = TOPOLOGY, *, region: str = "eu-west-1", session: Any = None) -> Provisioned:
@@ -80,4 +85,20 @@ def provision(topology: Topology = TOPOLOGY, *, region: str = "eu-west-1", sessi
 
     for identity in topology.email_identities:
         ses.verify_email_identity(EmailAddress=identity)
+
+    secrets = s.client("secretsmanager")
+    for secret in topology.secrets:
+        secrets.create_secret(Name=secret.name, Description=secret.purpose, SecretString="{}")
+        result.secrets.append(secret.name)
+
+    sfn = s.client("stepfunctions")
+    values = definition_substitutions(topology, bus_arn=bus_arn)
+    for machine in topology.state_machines:
+        definition = (ROOT / STATE_MACHINE_DIR / f"{machine.definition}.asl.json").read_text()
+        for key, value in values.items():
+            definition = definition.replace("${" + key + "}", value)
+        result.state_machine_arns[machine.name] = sfn.create_state_machine(
+            name=machine.name, definition=definition,
+            roleArn="arn:aws:iam::123456789012:role/waybill-local-states",  # moto does not check roles
+        )["stateMachineArn"]
     return result

@@ -1,0 +1,433 @@
+"""The Waybill stack: everything the local stack emulates, from the same topology.
+
+Resources come from `chalicelib.topology` (table, indexes, bus, rules, queues, buckets,
+schedules, secrets, state machines), so adding one there adds it here and locally. The
+Chalice app (routes, authorizer, consumers, publisher, scheduled handlers) is packaged by
+`chalice.cdk.Chalice`, slimmed of what the Lambda runtime ships (`infra.package.slim`).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import aws_cdk as cdk
+from aws_cdk import (
+    aws_cloudfront as cloudfront,
+    aws_cloudfront_origins as origins,
+    aws_cloudwatch as cloudwatch,
+    aws_cognito as cognito,
+    aws_dynamodb as dynamodb,
+    aws_events as events,
+    aws_events_targets as targets,
+    aws_iam as iam,
+    aws_s3 as s3,
+    aws_s3_deployment as s3deploy,
+    aws_scheduler as scheduler,
+    aws_secretsmanager as secretsmanager,
+    aws_sqs as sqs,
+    aws_stepfunctions as sfn,
+)
+from chalice.cdk import Chalice
+from constructs import Construct
+
+from chalicelib.config import Settings
+from chalicelib.domain.permissions import Role
+from chalicelib.topology import EVENT_SOURCE, STATE_MACHINE_DIR, TOPOLOGY, Topology, definition_substitutions
+
+from .package import slim
+
+ROOT = Path(__file__).resolve().parent.parent
+ADMIN_DIR = ROOT / "admin"
+# Chalice's logical ids: a handler named `notifications_consumer` becomes `NotificationsConsumer`.
+
+
+def logical_id(handler: str) -> str:
+    return "".join(part.capitalize() for part in handler.split("_"))
+
+
+def acknowledge(construct: Construct, rule: str, reason: str) -> None:
+    """A cdk-nag finding accepted on purpose, with the reason kept beside the code."""
+    cdk.Validations.of(construct).acknowledge(cdk.Acknowledgment(id=rule, reason=reason))
+
+
+def nag_arn(stack: cdk.Stack, arn: str) -> str:
+    """An ARN as cdk-nag prints it in finding ids (tokens shown as <AWS::...>)."""
+    resolved = stack.resolve(arn)
+    if isinstance(resolved, dict) and "Fn::Join" in resolved:
+        parts = []
+        for part in resolved["Fn::Join"][1]:
+            if isinstance(part, dict) and "Ref" in part:
+                parts.append(f"<{part['Ref']}>")
+            else:
+                parts.append(str(part))
+        return "".join(parts)
+    return str(resolved)
+
+
+class WaybillChalice(Chalice):
+    """Chalice's construct, with the deployment zip slimmed before it becomes an asset."""
+
+    def _package_app(self) -> None:
+        super()._package_app()
+        slim(Path(self._sam_package_dir) / "deployment.zip")
+
+
+class WaybillStack(cdk.Stack):
+    def __init__(self, scope: Construct, construct_id: str, *, topology: Topology = TOPOLOGY,
+                 settings: Settings | None = None, cognito_domain_prefix: str = "waybill-auth",
+                 **kwargs: Any) -> None:
+        super().__init__(scope, construct_id, **kwargs)
+        self.topology = topology
+        self.settings = settings or Settings(stage="prod")
+
+        self.logs_bucket = self._logs_bucket()
+        self.table = self._table()
+        self.bus = events.EventBus(self, "Bus", event_bus_name=topology.bus)
+        self.queues = self._queues()
+        self._rules()
+        self.buckets = self._buckets()
+        self.secrets = [
+            secretsmanager.Secret(self, f"Secret{i}", secret_name=s.name, description=s.purpose)
+            for i, s in enumerate(topology.secrets)
+        ]
+        for secret in self.secrets:
+            acknowledge(secret, "AwsSolutions-SMG4",
+                        "webhook signing secrets are shared with each sender; rotation is a coordinated manual step "
+                        "made safe by several active secrets at once (Standard Webhooks), not a Lambda rotation")
+        self.user_pool = self._cognito(cognito_domain_prefix)
+        self.site_bucket, self.distribution = self._admin_site()
+        self.role = self._lambda_role()
+        self.app = self._chalice_app()
+        self._gateway_responses()
+        self._event_source_settings()
+        self.schedules = self._schedules()
+        self.state_machines = self._state_machines()
+        self._outputs()
+
+    # ------------------------------------------------------------ data
+
+    def _table(self) -> dynamodb.Table:
+        t = self.topology.table
+        table = dynamodb.Table(
+            self, "Table", table_name=t.name,
+            partition_key=dynamodb.Attribute(name=t.pk, type=dynamodb.AttributeType.STRING),
+            sort_key=dynamodb.Attribute(name=t.sk, type=dynamodb.AttributeType.STRING),
+            billing_mode=dynamodb.BillingMode.PAY_PER_REQUEST,
+            stream=dynamodb.StreamViewType(t.stream_view),
+            time_to_live_attribute=t.ttl_attribute,
+            point_in_time_recovery_specification=dynamodb.PointInTimeRecoverySpecification(
+                point_in_time_recovery_enabled=True),
+            encryption=dynamodb.TableEncryption.AWS_MANAGED,
+            removal_policy=cdk.RemovalPolicy.RETAIN,
+        )
+        for ix in t.indexes:
+            table.add_global_secondary_index(
+                index_name=ix.name,
+                partition_key=dynamodb.Attribute(name=ix.pk, type=dynamodb.AttributeType.STRING),
+                sort_key=dynamodb.Attribute(name=ix.sk, type=dynamodb.AttributeType.STRING),
+                projection_type=dynamodb.ProjectionType.ALL,
+            )
+        return table
+
+    def _queues(self) -> dict[str, sqs.Queue]:
+        queues = {}
+        for q in self.topology.queues:
+            lid = logical_id(q.handler)
+            dlq = sqs.Queue(self, f"{lid}Dlq", queue_name=q.dlq_name, retention_period=cdk.Duration.days(14),
+                            encryption=sqs.QueueEncryption.SQS_MANAGED, enforce_ssl=True)
+            queue = sqs.Queue(
+                self, f"{lid}Queue", queue_name=q.name,
+                visibility_timeout=cdk.Duration.seconds(q.visibility_timeout_s),
+                encryption=sqs.QueueEncryption.SQS_MANAGED, enforce_ssl=True,
+                dead_letter_queue=sqs.DeadLetterQueue(max_receive_count=q.max_receive_count, queue=dlq),
+            )
+            cloudwatch.Alarm(
+                self, f"{lid}DlqDepth", alarm_name=f"{q.dlq_name}-depth",
+                alarm_description=f"messages {q.handler} gave up on are waiting in {q.dlq_name}",
+                metric=dlq.metric_approximate_number_of_messages_visible(period=cdk.Duration.minutes(1)),
+                threshold=1, evaluation_periods=1,
+                comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+                treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+            )
+            queues[q.name] = queue
+        return queues
+
+    def _rules(self) -> None:
+        for rule in self.topology.rules:
+            events.Rule(
+                self, f"Rule{logical_id(rule.name.replace('-', '_'))}", rule_name=rule.name,
+                description=rule.description or None, event_bus=self.bus,
+                event_pattern=events.EventPattern(source=[EVENT_SOURCE], detail_type=list(rule.detail_types)),
+                targets=[targets.SqsQueue(self.queues[rule.queue])],
+            )
+
+    def _logs_bucket(self) -> s3.Bucket:
+        """S3 server access logs land here (delivered under a bucket policy, no ACLs)."""
+        return s3.Bucket(
+            self, "AccessLogs", encryption=s3.BucketEncryption.S3_MANAGED,
+            block_public_access=s3.BlockPublicAccess.BLOCK_ALL, enforce_ssl=True,
+            lifecycle_rules=[s3.LifecycleRule(expiration=cdk.Duration.days(365))],
+            removal_policy=cdk.RemovalPolicy.RETAIN,
+        )
+
+    def _cdn_logs_bucket(self) -> s3.Bucket:
+        """CloudFront standard logs: delivered with an ACL grant, so this bucket keeps ACLs enabled."""
+        return s3.Bucket(
+            self, "CdnLogs", encryption=s3.BucketEncryption.S3_MANAGED,
+            block_public_access=s3.BlockPublicAccess.BLOCK_ALL, enforce_ssl=True,
+            object_ownership=s3.ObjectOwnership.BUCKET_OWNER_PREFERRED,
+            server_access_logs_bucket=self.logs_bucket, server_access_logs_prefix="s3/cdn-logs/",
+            lifecycle_rules=[s3.LifecycleRule(expiration=cdk.Duration.days(365))],
+            removal_policy=cdk.RemovalPolicy.RETAIN,
+        )
+
+    def _buckets(self) -> dict[str, s3.Bucket]:
+        buckets = {}
+        for b in self.topology.buckets:
+            lid = logical_id(b.name.replace("-", "_"))
+            rules = [s3.LifecycleRule(abort_incomplete_multipart_upload_after=cdk.Duration.days(1))]
+            if b.expire_days:
+                rules.append(s3.LifecycleRule(expiration=cdk.Duration.days(b.expire_days)))
+            cors = [s3.CorsRule(allowed_methods=[s3.HttpMethods.POST, s3.HttpMethods.PUT],
+                                allowed_origins=["*"], allowed_headers=["*"], max_age=3000)] if b.cors else None
+            buckets[b.name] = s3.Bucket(
+                self, lid, encryption=s3.BucketEncryption.S3_MANAGED,
+                block_public_access=s3.BlockPublicAccess.BLOCK_ALL, enforce_ssl=True, versioned=True,
+                server_access_logs_bucket=self.logs_bucket, server_access_logs_prefix=f"s3/{b.name}/",
+                lifecycle_rules=rules, cors=cors, removal_policy=cdk.RemovalPolicy.RETAIN,
+            )
+        return buckets
+
+    # ------------------------------------------------------------ people
+
+    def _cognito(self, domain_prefix: str) -> cognito.UserPool:
+        pool = cognito.UserPool(
+            self, "Users", user_pool_name="waybill-users", self_sign_up_enabled=False,
+            sign_in_aliases=cognito.SignInAliases(email=True), auto_verify=cognito.AutoVerifiedAttrs(email=True),
+            mfa=cognito.Mfa.REQUIRED, mfa_second_factor=cognito.MfaSecondFactor(otp=True, sms=False),
+            password_policy=cognito.PasswordPolicy(min_length=12, require_digits=True, require_lowercase=True,
+                                                   require_uppercase=True, require_symbols=True),
+            custom_attributes={"supplier_id": cognito.StringAttribute(mutable=True)},
+            account_recovery=cognito.AccountRecovery.EMAIL_ONLY,
+            feature_plan=cognito.FeaturePlan.PLUS,
+            standard_threat_protection_mode=cognito.StandardThreatProtectionMode.FULL_FUNCTION,
+            removal_policy=cdk.RemovalPolicy.RETAIN,
+        )
+        for role in Role:
+            cognito.CfnUserPoolGroup(self, f"Group{logical_id(role.value)}", user_pool_id=pool.user_pool_id,
+                                     group_name=role.value, description=f"Waybill role {role.value}")
+        pool.add_domain("HostedUi", cognito_domain=cognito.CognitoDomainOptions(domain_prefix=domain_prefix))
+        return pool  # its app client is added once the site's URL is known (see _admin_site)
+
+    def _admin_site(self) -> tuple[s3.Bucket, cloudfront.Distribution]:
+        bucket = s3.Bucket(
+            self, "AdminSiteBucket", encryption=s3.BucketEncryption.S3_MANAGED,
+            block_public_access=s3.BlockPublicAccess.BLOCK_ALL, enforce_ssl=True,
+            server_access_logs_bucket=self.logs_bucket, server_access_logs_prefix="s3/admin-site/",
+            removal_policy=cdk.RemovalPolicy.DESTROY, auto_delete_objects=False,
+        )
+        distribution = cloudfront.Distribution(
+            self, "AdminSite", comment="Waybill admin page",
+            default_behavior=cloudfront.BehaviorOptions(
+                origin=origins.S3BucketOrigin.with_origin_access_control(bucket),
+                viewer_protocol_policy=cloudfront.ViewerProtocolPolicy.REDIRECT_TO_HTTPS,
+                response_headers_policy=cloudfront.ResponseHeadersPolicy.SECURITY_HEADERS,
+            ),
+            default_root_object="index.html",
+            minimum_protocol_version=cloudfront.SecurityPolicyProtocol.TLS_V1_2_2021,
+            enable_logging=True, log_bucket=self._cdn_logs_bucket(), log_file_prefix="admin/",
+        )
+        self.admin_client: cognito.UserPoolClient
+        for rule, reason in (
+            ("AwsSolutions-CFR1", "staff sign in from wherever they work; the API behind the page authenticates"),
+            ("AwsSolutions-CFR2", "the distribution serves static files only; every API call is authorized by JWT"),
+            ("AwsSolutions-CFR4", "no custom domain yet: the default *.cloudfront.net certificate cannot pin TLS 1.2; "
+                                  "attach a domain and ACM certificate to enforce it"),
+        ):
+            acknowledge(distribution, rule, reason)
+        deployment = s3deploy.BucketDeployment(
+            self, "AdminSiteContent", sources=[s3deploy.Source.asset(str(ADMIN_DIR))],
+            destination_bucket=bucket, distribution=distribution)
+        self._acknowledge_bucket_deployment(deployment, bucket)
+        site_url = f"https://{distribution.distribution_domain_name}"
+        self.admin_client = self.user_pool.add_client(
+            "AdminClient", user_pool_client_name="waybill-admin", generate_secret=False,
+            auth_flows=cognito.AuthFlow(user_srp=True),
+            o_auth=cognito.OAuthSettings(
+                flows=cognito.OAuthFlows(authorization_code_grant=True),  # PKCE: a public client
+                scopes=[cognito.OAuthScope.OPENID, cognito.OAuthScope.EMAIL, cognito.OAuthScope.PROFILE],
+                callback_urls=[f"{site_url}/", "http://127.0.0.1:8001/"],
+                logout_urls=[f"{site_url}/", "http://127.0.0.1:8001/"],
+            ),
+            prevent_user_existence_errors=True,
+        )
+        return bucket, distribution
+
+    def _acknowledge_bucket_deployment(self, deployment: s3deploy.BucketDeployment, bucket: s3.Bucket) -> None:
+        """BucketDeployment's handler is CDK's own singleton Lambda: its role and runtime are CDK's."""
+        stack = cdk.Stack.of(self)
+        handler = next(c for c in stack.node.children if c.node.id.startswith("Custom::CDKBucketDeployment"))
+        reason = "CDK's BucketDeployment handler copies the admin page from the CDK asset bucket into its bucket"
+        acknowledge(handler, "AwsSolutions-L1", "CDK pins the BucketDeployment handler's runtime")
+        acknowledge(handler, "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/"
+                             "AWSLambdaBasicExecutionRole]", reason)
+        bucket_id = stack.resolve(stack.get_logical_id(bucket.node.default_child))
+        assets = f"arn:<AWS::Partition>:s3:::cdk-hnb659fds-assets-<AWS::AccountId>-{stack.region}/*"
+        for finding in ("Action::s3:GetObject*", "Action::s3:GetBucket*", "Action::s3:List*",
+                        "Action::s3:DeleteObject*", "Action::s3:Abort*", f"Resource::{assets}",
+                        f"Resource::<{bucket_id}.Arn>/*", "Resource::*"):
+            acknowledge(handler, f"AwsSolutions-IAM5[{finding}]", reason)
+
+    # ------------------------------------------------------------ compute
+
+    def _lambda_role(self) -> iam.Role:
+        """One role for the app's functions, scoped to its own resources, every action named."""
+        role = iam.Role(self, "AppRole", assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
+                        description="Waybill Lambda functions")
+        stack = cdk.Stack.of(self)
+        allow = role.add_to_policy
+        log_groups = stack.format_arn(service="logs", resource="log-group",
+                                      resource_name="/aws/lambda/*", arn_format=cdk.ArnFormat.COLON_RESOURCE_NAME)
+        allow(iam.PolicyStatement(actions=["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"],
+                                  resources=[log_groups, f"{log_groups}:*"]))
+        table_arn = self.table.table_arn
+        allow(iam.PolicyStatement(
+            actions=["dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query", "dynamodb:PutItem",
+                     "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:ConditionCheckItem",
+                     "dynamodb:DescribeTable"],
+            resources=[table_arn, *(f"{table_arn}/index/{ix.name}" for ix in self.topology.table.indexes)]))
+        allow(iam.PolicyStatement(actions=["dynamodb:DescribeStream", "dynamodb:GetRecords",
+                                           "dynamodb:GetShardIterator"],
+                                  resources=[self.table.table_stream_arn]))
+        allow(iam.PolicyStatement(actions=["dynamodb:ListStreams"], resources=["*"]))
+        allow(iam.PolicyStatement(actions=["events:PutEvents"], resources=[self.bus.event_bus_arn]))
+        allow(iam.PolicyStatement(
+            actions=["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility", "sqs:GetQueueAttributes",
+                     "sqs:GetQueueUrl"],
+            resources=[q.queue_arn for q in self.queues.values()]))
+        buckets = list(self.buckets.values())
+        allow(iam.PolicyStatement(actions=["s3:GetObject", "s3:PutObject", "s3:DeleteObject",
+                                           "s3:AbortMultipartUpload"],
+                                  resources=[b.arn_for_objects("*") for b in buckets]))
+        allow(iam.PolicyStatement(actions=["s3:ListBucket"], resources=[b.bucket_arn for b in buckets]))
+        allow(iam.PolicyStatement(actions=["secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"],
+                                  resources=[secret.secret_arn for secret in self.secrets]))
+        allow(iam.PolicyStatement(
+            actions=["ses:SendEmail", "ses:SendRawEmail"],
+            resources=[stack.format_arn(service="ses", resource="identity", resource_name=identity)
+                       for identity in self.topology.email_identities]))
+        policy = role.node.find_child("DefaultPolicy")
+        acknowledge(policy, "AwsSolutions-IAM5[Resource::*]",
+                    "dynamodb:ListStreams has no resource-level permissions; it is the only action on '*'")
+        for pattern in (log_groups, f"{log_groups}:*"):
+            acknowledge(policy, f"AwsSolutions-IAM5[Resource::{nag_arn(stack, pattern)}]",
+                        "Lambda creates each function's log group on first run; Chalice names the functions")
+        for bucket in buckets:
+            bucket_id = stack.resolve(stack.get_logical_id(bucket.node.default_child))
+            acknowledge(policy, f"AwsSolutions-IAM5[Resource::<{bucket_id}.Arn>/*]",
+                        "objects under this app's own bucket: keys are per supplier and PO, made at run time")
+        return role
+
+    def _chalice_app(self) -> WaybillChalice:
+        issuer = f"https://cognito-idp.{self.region}.amazonaws.com/{self.user_pool.user_pool_id}"
+        s = self.settings
+        env = {
+            "WAYBILL_STAGE": s.stage,
+            "WAYBILL_TABLE_NAME": self.table.table_name,
+            "WAYBILL_BUS_NAME": self.bus.event_bus_name,
+            "WAYBILL_MAIL_FROM": self.topology.email_identities[0],
+            "WAYBILL_JWKS_URL": f"{issuer}/.well-known/jwks.json",
+            "WAYBILL_JWT_ISSUER": issuer,
+            "WAYBILL_JWT_AUDIENCE": self.admin_client.user_pool_client_id,
+            "WAYBILL_PUBLIC_URL": f"https://{self.distribution.distribution_domain_name}",
+            "POWERTOOLS_SERVICE_NAME": "waybill",
+            "POWERTOOLS_METRICS_NAMESPACE": "Waybill",
+        }
+        return WaybillChalice(
+            self, "App", source_dir=str(ROOT),
+            stage_config={
+                "api_gateway_stage": "api",
+                "manage_iam_role": False,
+                "iam_role_arn": self.role.role_arn,
+                "environment_variables": env,
+                "lambda_timeout": 30,
+                "lambda_memory_size": 512,
+                "tags": {"app": "waybill"},
+            },
+        )
+
+    def _gateway_responses(self) -> None:
+        """API Gateway's own refusals (bad or missing token, unknown route) in the house error shape."""
+        rest_api = self.app.get_resource("RestAPI")
+        bodies = {
+            "UNAUTHORIZED": ("unauthorized", "missing, expired or invalid token"),
+            "MISSING_AUTHENTICATION_TOKEN": ("not_found", "no such route"),
+            "ACCESS_DENIED": ("forbidden", "this token may not call this route"),
+            "DEFAULT_4XX": ("bad_request", "$context.error.message"),
+            "DEFAULT_5XX": ("internal_error", "an internal error occurred; it has been logged"),
+        }
+        for response_type, (code, message) in bodies.items():
+            cdk.CfnResource(self, f"GatewayResponse{logical_id(response_type.lower())}",
+                            type="AWS::ApiGateway::GatewayResponse", properties={
+                                "RestApiId": rest_api.ref, "ResponseType": response_type,
+                                "ResponseTemplates": {"application/json": json.dumps(
+                                    {"error": {"code": code, "message": message, "details": []}})},
+                                "ResponseParameters": {"gatewayresponse.header.Content-Type": "'application/json'"},
+                            })
+
+    def _event_source_settings(self) -> None:
+        """What Chalice cannot say: report partial batch failures, and the real stream ARN."""
+        for q in self.topology.queues:
+            fn = self.app.get_resource(logical_id(q.handler))
+            fn.add_override(f"Properties.Events.{logical_id(q.handler)}SqsEventSource.Properties.FunctionResponseTypes",
+                            ["ReportBatchItemFailures"])
+        publisher = self.app.get_resource("StreamPublisher")
+        publisher.add_override("Properties.Events.StreamPublisherDynamodbEventSource.Properties.Stream",
+                               self.table.table_stream_arn)
+
+    def _schedules(self) -> list[scheduler.CfnSchedule]:
+        """EventBridge Scheduler schedules (rates from settings) invoking the scheduled handlers."""
+        role = iam.Role(self, "SchedulerRole", assumed_by=iam.ServicePrincipal("scheduler.amazonaws.com"),
+                        description="EventBridge Scheduler invoking Waybill's scheduled handlers")
+        schedules = []
+        for sched in self.topology.schedules:
+            fn_arn = self.app.get_resource(logical_id(sched.handler)).get_att("Arn").to_string()
+            role.add_to_policy(iam.PolicyStatement(actions=["lambda:InvokeFunction"], resources=[fn_arn]))
+            minutes = int(getattr(self.settings, sched.rate_setting))
+            schedules.append(scheduler.CfnSchedule(
+                self, f"Schedule{logical_id(sched.handler)}", name=sched.name, description=sched.description,
+                schedule_expression=f"rate({minutes} minute{'s' if minutes != 1 else ''})",
+                flexible_time_window=scheduler.CfnSchedule.FlexibleTimeWindowProperty(mode="OFF"),
+                target=scheduler.CfnSchedule.TargetProperty(
+                    arn=fn_arn, role_arn=role.role_arn,
+                    retry_policy=scheduler.CfnSchedule.RetryPolicyProperty(maximum_retry_attempts=2),
+                ),
+            ))
+        return schedules
+
+    def _state_machines(self) -> list[sfn.CfnStateMachine]:
+        """One per topology entry, from its ASL file, with the shared definition substitutions."""
+        machines = []
+        if not self.topology.state_machines:
+            return machines
+        role = iam.Role(self, "StatesRole", assumed_by=iam.ServicePrincipal("states.amazonaws.com"),
+                        description="Waybill state machines: open stages on the bus")
+        self.bus.grant_put_events_to(role)
+        values = definition_substitutions(self.topology, bus_arn=self.bus.event_bus_arn)
+        for machine in self.topology.state_machines:
+            path = ROOT / STATE_MACHINE_DIR / f"{machine.definition}.asl.json"
+            machines.append(sfn.CfnStateMachine(
+                self, f"StateMachine{logical_id(machine.definition)}", state_machine_name=machine.name,
+                definition_string=path.read_text(), definition_substitutions=values, role_arn=role.role_arn,
+                tracing_configuration=sfn.CfnStateMachine.TracingConfigurationProperty(enabled=True),
+            ))
+        return machines
+
+    def _outputs(self) -> None:
+        cdk.CfnOutput(self, "ApiUrl", value=self.app.sam_template.get_output("EndpointURL").value)
+        cdk.CfnOutput(self, "AdminUrl", value=f"https://{self.distribution.distribution_domain_name}")
+        cdk.CfnOutput(self, "UserPoolId", value=self.user_pool.user_pool_id)
+        cdk.CfnOutput(self, "AdminClientId", value=self.admin_client.user_pool_client_id)
+        cdk.CfnOutput(self, "AdminSiteBucketName", value=self.site_bucket.bucket_name)
