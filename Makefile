@@ -45,7 +45,7 @@ test-e2e: $(STAMP)
 # the synth on any unacknowledged finding), lint the template, run the infra tests.
 INFRA_ENV := AWS_DEFAULT_REGION=eu-west-1 JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION=20 CDK_OUTDIR=cdk.out
 synth: $(INFRA_STAMP)
-	rm -rf cdk.out
+	rm -rf cdk.out chalice.out
 	$(INFRA_ENV) $(PY) infra/app.py
 
 infra-check: synth

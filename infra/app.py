@@ -19,7 +19,6 @@ from cdk_nag import AwsSolutionsChecks  # noqa: E402
 
 from infra.stacks import WaybillStack  # noqa: E402
 
-
 # Feature flags this stack relies on (the CDK CLI would read them from cdk.json; set here so
 # a plain `python infra/app.py` synthesizes the same template).
 CONTEXT = {

@@ -19,6 +19,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 # Top-level names in the zip that the Lambda Python runtime provides (with their dist-info).
 RUNTIME_PROVIDED = ("boto3", "botocore", "s3transfer", "jmespath", "dateutil", "urllib3", "six")
+# Our own code that only the development machine runs (the embedded local stack).
+DEV_ONLY = ("chalicelib/local/",)
 
 
 def _snapshot(dest: Path) -> None:
@@ -39,13 +41,16 @@ def _runtime_provided(name: str) -> bool:
 
 
 def slim(zip_path: Path) -> list[str]:
-    """Rewrite the zip without the runtime-provided packages; return the top-level names dropped."""
+    """Rewrite the zip without the runtime-provided packages and dev-only code; return what was dropped."""
     dropped: set[str] = set()
     tmp = zip_path.with_suffix(".slim.zip")
     with zipfile.ZipFile(zip_path) as src, zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as dst:
         for info in src.infolist():
             if _runtime_provided(info.filename):
                 dropped.add(info.filename.split("/", 1)[0])
+                continue
+            if info.filename.startswith(DEV_ONLY):
+                dropped.add(next(p for p in DEV_ONLY if info.filename.startswith(p)))
                 continue
             dst.writestr(info, src.read(info))
     tmp.replace(zip_path)

@@ -15,18 +15,44 @@ from typing import Any
 import aws_cdk as cdk
 from aws_cdk import (
     aws_cloudfront as cloudfront,
+)
+from aws_cdk import (
     aws_cloudfront_origins as origins,
+)
+from aws_cdk import (
     aws_cloudwatch as cloudwatch,
+)
+from aws_cdk import (
     aws_cognito as cognito,
+)
+from aws_cdk import (
     aws_dynamodb as dynamodb,
+)
+from aws_cdk import (
     aws_events as events,
+)
+from aws_cdk import (
     aws_events_targets as targets,
+)
+from aws_cdk import (
     aws_iam as iam,
+)
+from aws_cdk import (
     aws_s3 as s3,
+)
+from aws_cdk import (
     aws_s3_deployment as s3deploy,
+)
+from aws_cdk import (
     aws_scheduler as scheduler,
+)
+from aws_cdk import (
     aws_secretsmanager as secretsmanager,
+)
+from aws_cdk import (
     aws_sqs as sqs,
+)
+from aws_cdk import (
     aws_stepfunctions as sfn,
 )
 from chalice.cdk import Chalice
@@ -378,12 +404,18 @@ class WaybillStack(cdk.Stack):
                             })
 
     def _event_source_settings(self) -> None:
-        """What Chalice cannot say: report partial batch failures, and the real stream ARN."""
+        """What Chalice cannot say: report partial batch failures, the real stream ARN, and that an
+        event source mapping needs its queue and the role's permissions to exist first (Chalice
+        names queues by ARN string, which CloudFormation cannot order by)."""
+        policy = self.role.node.find_child("DefaultPolicy").node.default_child
         for q in self.topology.queues:
             fn = self.app.get_resource(logical_id(q.handler))
             fn.add_override(f"Properties.Events.{logical_id(q.handler)}SqsEventSource.Properties.FunctionResponseTypes",
                             ["ReportBatchItemFailures"])
+            fn.add_resource_dependency(self.queues[q.name].node.default_child)
+            fn.add_resource_dependency(policy)
         publisher = self.app.get_resource("StreamPublisher")
+        publisher.add_resource_dependency(policy)
         publisher.add_override("Properties.Events.StreamPublisherDynamodbEventSource.Properties.Stream",
                                self.table.table_stream_arn)
 

@@ -6,8 +6,8 @@ The CDK app reads the same topology; nothing here lists a resource of its own.
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import boto3

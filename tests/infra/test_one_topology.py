@@ -1,0 +1,86 @@
+"""The synthesized template and the local provisioning agree: both come from chalicelib.topology."""
+
+from __future__ import annotations
+
+import json
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from chalicelib.local.provision import provision
+from chalicelib.topology import TOPOLOGY
+from tests.infra.conftest import resources
+
+
+@pytest.fixture(scope="module")
+def local():
+    """What `make run` creates, described back from moto."""
+    with mock_aws():
+        provision()
+        ddb, sqs, events = boto3.client("dynamodb"), boto3.client("sqs"), boto3.client("events")
+        table = ddb.describe_table(TableName=TOPOLOGY.table.name)["Table"]
+        ttl = ddb.describe_time_to_live(TableName=TOPOLOGY.table.name)["TimeToLiveDescription"]
+        queues = {}
+        for url in sqs.list_queues()["QueueUrls"]:
+            attrs = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
+            queues[url.rsplit("/", 1)[1]] = attrs
+        rules = {r["Name"]: r for r in events.list_rules(EventBusName=TOPOLOGY.bus)["Rules"]}
+        targets = {name: events.list_targets_by_rule(Rule=name, EventBusName=TOPOLOGY.bus)["Targets"]
+                   for name in rules}
+        machines = [m["name"] for m in boto3.client("stepfunctions").list_state_machines()["stateMachines"]]
+        yield {"table": table, "ttl": ttl, "queues": queues, "rules": rules, "targets": targets, "machines": machines}
+
+
+def _table(template):
+    (table,) = resources(template, "AWS::DynamoDB::Table").values()
+    return table["Properties"]
+
+
+def test_the_table_has_the_same_keys_here_and_locally(template, local):
+    cfn, moto = _table(template), local["table"]
+    assert cfn["TableName"] == moto["TableName"]
+    assert cfn["KeySchema"] == moto["KeySchema"]
+    assert sorted(cfn["AttributeDefinitions"], key=lambda a: a["AttributeName"]) == \
+        sorted(moto["AttributeDefinitions"], key=lambda a: a["AttributeName"])
+
+
+def test_the_table_has_the_same_indexes_here_and_locally(template, local):
+    def shape(indexes):
+        return {ix["IndexName"]: (ix["KeySchema"], ix["Projection"]["ProjectionType"]) for ix in indexes}
+
+    assert shape(_table(template)["GlobalSecondaryIndexes"]) == shape(local["table"]["GlobalSecondaryIndexes"])
+    assert set(shape(local["table"]["GlobalSecondaryIndexes"])) == {ix.name for ix in TOPOLOGY.table.indexes}
+
+
+def test_stream_and_ttl_match(template, local):
+    cfn = _table(template)
+    assert cfn["StreamSpecification"]["StreamViewType"] == local["table"]["StreamSpecification"]["StreamViewType"]
+    assert cfn["TimeToLiveSpecification"] == {"AttributeName": local["ttl"]["AttributeName"], "Enabled": True}
+
+
+def test_the_same_queues_exist_with_the_same_dead_letter_redrive(template, local):
+    cfn_queues = {q["Properties"]["QueueName"]: q["Properties"] for q in resources(template, "AWS::SQS::Queue").values()}
+    assert set(cfn_queues) == set(local["queues"])
+    for q in TOPOLOGY.queues:
+        local_redrive = json.loads(local["queues"][q.name]["RedrivePolicy"])
+        assert cfn_queues[q.name]["RedrivePolicy"]["maxReceiveCount"] == local_redrive["maxReceiveCount"]
+        assert local_redrive["deadLetterTargetArn"].endswith(f":{q.dlq_name}")
+        assert cfn_queues[q.name]["VisibilityTimeout"] == int(local["queues"][q.name]["VisibilityTimeout"])
+
+
+def test_the_same_rules_route_the_same_events_to_the_same_queues(template, local):
+    cfn_rules = {r["Properties"]["Name"]: r["Properties"] for r in resources(template, "AWS::Events::Rule").values()}
+    assert set(cfn_rules) == set(local["rules"])
+    queue_ids = {r["Properties"]["QueueName"]: k for k, r in resources(template, "AWS::SQS::Queue").items()}
+    for name, rule in cfn_rules.items():
+        assert rule["EventPattern"] == json.loads(local["rules"][name]["EventPattern"])
+        (target,) = rule["Targets"]
+        (local_target,) = local["targets"][name]
+        queue_name = local_target["Arn"].rsplit(":", 1)[1]
+        assert target["Arn"] == {"Fn::GetAtt": [queue_ids[queue_name], "Arn"]}
+
+
+def test_the_same_state_machines_exist(template, local):
+    cfn = sorted(r["Properties"]["StateMachineName"] for r in resources(template, "AWS::StepFunctions::StateMachine").values())
+    assert cfn == sorted(local["machines"]) == sorted(m.name for m in TOPOLOGY.state_machines)

@@ -1,0 +1,195 @@
+"""What the deployable stack promises: durable data, dead letters watched, private buckets,
+least-privilege IAM, the app wired to its triggers, errors in the house shape."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from chalicelib.config import Settings
+from chalicelib.domain.permissions import Role
+from chalicelib.topology import TOPOLOGY
+from infra.stacks import logical_id
+from tests.infra.conftest import resources
+
+
+def _flat(value: Any) -> str:
+    return json.dumps(value, sort_keys=True)
+
+
+def test_the_table_keeps_point_in_time_recovery_encryption_and_survives_stack_deletion(template):
+    ((table_id, table),) = resources(template, "AWS::DynamoDB::Table").items()
+    props = table["Properties"]
+    assert props["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}
+    assert props["SSESpecification"]["SSEEnabled"] is True
+    assert props["BillingMode"] == "PAY_PER_REQUEST"
+    assert table["DeletionPolicy"] == "Retain"
+
+
+def test_every_dead_letter_queue_has_a_depth_alarm(template):
+    queue_ids = {r["Properties"]["QueueName"]: k for k, r in resources(template, "AWS::SQS::Queue").items()}
+    alarmed = set()
+    for alarm in resources(template, "AWS::CloudWatch::Alarm").values():
+        props = alarm["Properties"]
+        assert props["MetricName"] == "ApproximateNumberOfMessagesVisible"
+        assert props["Threshold"] == 1 and props["ComparisonOperator"] == "GreaterThanOrEqualToThreshold"
+        (dimension,) = props["Dimensions"]
+        alarmed.add(dimension["Value"]["Fn::GetAtt"][0])
+    assert alarmed == {queue_ids[q.dlq_name] for q in TOPOLOGY.queues}
+
+
+def test_every_queue_is_encrypted_and_refuses_plain_http(template):
+    for queue in resources(template, "AWS::SQS::Queue").values():
+        assert queue["Properties"]["SqsManagedSseEnabled"] is True
+    policies = resources(template, "AWS::SQS::QueuePolicy").values()
+    assert all("aws:SecureTransport" in _flat(p) for p in policies)
+
+
+def test_every_bucket_is_encrypted_private_and_tls_only(template):
+    buckets = resources(template, "AWS::S3::Bucket")
+    for bucket in buckets.values():
+        props = bucket["Properties"]
+        assert props["BucketEncryption"]["ServerSideEncryptionConfiguration"][0]["ServerSideEncryptionByDefault"]
+        assert props["PublicAccessBlockConfiguration"] == {
+            "BlockPublicAcls": True, "BlockPublicPolicy": True, "IgnorePublicAcls": True, "RestrictPublicBuckets": True}
+        assert "AccessControl" not in props
+    secured = {p["Properties"]["Bucket"]["Ref"] for p in resources(template, "AWS::S3::BucketPolicy").values()
+               if "aws:SecureTransport" in _flat(p)}
+    assert secured == set(buckets)
+
+
+def test_the_upload_bucket_allows_browser_uploads_and_exports_expire(template):
+    by_prefix = {}
+    for bucket in resources(template, "AWS::S3::Bucket").values():
+        logging = bucket["Properties"].get("LoggingConfiguration", {})
+        by_prefix[logging.get("LogFilePrefix")] = bucket["Properties"]
+    uploads, exports = by_prefix["s3/waybill-uploads/"], by_prefix["s3/waybill-exports/"]
+    assert {"POST", "PUT"} <= set(uploads["CorsConfiguration"]["CorsRules"][0]["AllowedMethods"])
+    assert any(rule.get("ExpirationInDays") == 90 for rule in exports["LifecycleConfiguration"]["Rules"])
+
+
+def test_the_admin_site_is_served_by_cloudfront_through_origin_access_control(template):
+    ((_, dist),) = resources(template, "AWS::CloudFront::Distribution").items()
+    config = dist["Properties"]["DistributionConfig"]
+    assert config["DefaultRootObject"] == "index.html"
+    assert config["DefaultCacheBehavior"]["ViewerProtocolPolicy"] == "redirect-to-https"
+    (origin,) = config["Origins"]
+    assert "OriginAccessControlId" in origin
+    assert origin["S3OriginConfig"] == {"OriginAccessIdentity": ""}
+    assert len(resources(template, "AWS::CloudFront::OriginAccessControl")) == 1
+
+
+def test_cognito_has_one_group_per_role_and_a_public_pkce_client(template):
+    groups = {g["Properties"]["GroupName"] for g in resources(template, "AWS::Cognito::UserPoolGroup").values()}
+    assert groups == {r.value for r in Role}
+    ((_, client),) = resources(template, "AWS::Cognito::UserPoolClient").items()
+    props = client["Properties"]
+    assert props["GenerateSecret"] is False
+    assert props["AllowedOAuthFlows"] == ["code"]
+    ((_, pool),) = resources(template, "AWS::Cognito::UserPool").items()
+    assert pool["Properties"]["AdminCreateUserConfig"]["AllowAdminCreateUserOnly"] is True
+    assert any(a["Name"] == "supplier_id" for a in pool["Properties"]["Schema"])
+
+
+def test_webhook_secrets_live_in_secrets_manager(template):
+    names = {s["Properties"]["Name"] for s in resources(template, "AWS::SecretsManager::Secret").values()}
+    assert names == {s.name for s in TOPOLOGY.secrets}
+    assert all("SecretString" not in s["Properties"] for s in resources(template, "AWS::SecretsManager::Secret").values())
+
+
+def _functions(template):
+    return {r["Properties"]["Handler"]: r["Properties"] for r in resources(template, "AWS::Serverless::Function").values()}
+
+
+def test_the_chalice_app_deploys_every_handler_with_the_api_authorizer(template):
+    handlers = set(_functions(template))
+    assert {"app.app", "chalicelib.api.auth.jwt_auth", "app.stream_publisher"} <= handlers
+    assert {f"app.{q.handler}" for q in TOPOLOGY.queues} <= handlers
+    assert {f"app.{s.handler}" for s in TOPOLOGY.schedules} <= handlers
+    (api,) = resources(template, "AWS::Serverless::Api").values()
+    assert "jwt_auth" in _flat(api["Properties"]["DefinitionBody"]["securityDefinitions"])
+
+
+def test_the_api_reads_cognito_tokens_and_the_real_resource_names(template):
+    env = _functions(template)["app.app"]["Environment"]["Variables"]
+    assert env["WAYBILL_STAGE"] == "prod"
+    assert env["WAYBILL_TABLE_NAME"] == {"Ref": next(iter(resources(template, "AWS::DynamoDB::Table")))}
+    assert "cognito-idp" in _flat(env["WAYBILL_JWKS_URL"]) and _flat(env["WAYBILL_JWKS_URL"]).endswith('jwks.json"]]}')
+    assert env["WAYBILL_JWT_AUDIENCE"] == {"Ref": next(iter(resources(template, "AWS::Cognito::UserPoolClient")))}
+
+
+def test_consumers_report_partial_batch_failures_and_wait_for_their_queue(template):
+    queue_ids = {r["Properties"]["QueueName"]: k for k, r in resources(template, "AWS::SQS::Queue").items()}
+    fns = {k: r for k, r in resources(template, "AWS::Serverless::Function").items()}
+    for q in TOPOLOGY.queues:
+        fn = fns[logical_id(q.handler)]
+        (event,) = fn["Properties"]["Events"].values()
+        assert event["Type"] == "SQS"
+        assert event["Properties"]["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+        assert q.name in _flat(event["Properties"]["Queue"])
+        assert queue_ids[q.name] in fn["DependsOn"]
+
+
+def test_the_publisher_reads_the_tables_stream(template):
+    table_id = next(iter(resources(template, "AWS::DynamoDB::Table")))
+    (event,) = resources(template, "AWS::Serverless::Function")["StreamPublisher"]["Properties"]["Events"].values()
+    assert event["Type"] == "DynamoDB"
+    assert event["Properties"]["Stream"] == {"Fn::GetAtt": [table_id, "StreamArn"]}
+
+
+def test_schedules_are_eventbridge_scheduler_schedules_at_the_configured_rates(template):
+    schedules = {s["Properties"]["Name"]: s["Properties"] for s in resources(template, "AWS::Scheduler::Schedule").values()}
+    assert set(schedules) == {s.name for s in TOPOLOGY.schedules}
+    prod = Settings(stage="prod")
+    for sched in TOPOLOGY.schedules:
+        props = schedules[sched.name]
+        assert props["ScheduleExpression"] == f"rate({getattr(prod, sched.rate_setting)} minutes)"
+        assert props["Target"]["Arn"] == {"Fn::GetAtt": [logical_id(sched.handler), "Arn"]}
+    assert not resources(template, "AWS::Events::Rule").keys() & {"EndCampaignsEvent"}  # no Chalice @schedule rules
+
+
+def test_gateway_refusals_use_the_house_error_shape(template):
+    responses = {r["Properties"]["ResponseType"]: r["Properties"] for r in
+                 resources(template, "AWS::ApiGateway::GatewayResponse").values()}
+    assert {"UNAUTHORIZED", "ACCESS_DENIED", "MISSING_AUTHENTICATION_TOKEN", "DEFAULT_4XX", "DEFAULT_5XX"} <= set(responses)
+    body = json.loads(responses["UNAUTHORIZED"]["ResponseTemplates"]["application/json"])
+    assert body["error"]["code"] == "unauthorized" and body["error"]["message"]
+
+
+def _statements(template, role_id):
+    for policy in resources(template, "AWS::IAM::Policy").values():
+        if {"Ref": role_id} in policy["Properties"]["Roles"]:
+            yield from policy["Properties"]["PolicyDocument"]["Statement"]
+
+
+def test_the_app_role_names_every_action_and_uses_star_only_where_aws_allows_nothing_else(template):
+    (role_id,) = [k for k, r in resources(template, "AWS::IAM::Role").items() if k.startswith("AppRole")]
+    statements = list(_statements(template, role_id))
+    assert statements
+    for st in statements:
+        actions = st["Action"] if isinstance(st["Action"], list) else [st["Action"]]
+        assert all("*" not in a for a in actions), st  # no wildcard actions at all
+        if st["Resource"] == "*":
+            assert actions == ["dynamodb:ListStreams"], st
+    assert "dynamodb:Scan" not in _flat(statements)
+
+
+def test_the_scheduler_may_invoke_only_the_scheduled_functions(template):
+    (role_id,) = [k for k, r in resources(template, "AWS::IAM::Role").items() if k.startswith("SchedulerRole")]
+    (statement,) = _statements(template, role_id)
+    assert statement["Action"] == "lambda:InvokeFunction"
+    assert statement["Resource"] == {"Fn::GetAtt": [logical_id(TOPOLOGY.schedules[0].handler), "Arn"]}
+
+
+def test_the_lambda_package_leaves_out_what_the_runtime_provides(stack):
+    import zipfile
+    from pathlib import Path
+
+    from infra.package import RUNTIME_PROVIDED
+
+    app = stack.node.find_child("App")
+    with zipfile.ZipFile(Path(app._sam_package_dir) / "deployment.zip") as z:
+        tops = {name.split("/", 1)[0] for name in z.namelist()}
+    assert "app.py" in tops and "chalicelib" in tops and "pynamodb" in tops
+    assert not {t for t in tops if t.split("-")[0].removesuffix(".py") in RUNTIME_PROVIDED}
+    assert "local" not in {name.split("/")[1] for name in z.namelist() if name.startswith("chalicelib/")}
