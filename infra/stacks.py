@@ -126,6 +126,7 @@ class WaybillStack(cdk.Stack):
         self.site_bucket, self.distribution = self._admin_site()
         self.role = self._lambda_role()
         self.app = self._chalice_app()
+        self._publish_admin_site()
         self._gateway_responses()
         self._event_source_settings()
         self.schedules = self._schedules()
@@ -244,7 +245,8 @@ class WaybillStack(cdk.Stack):
         for role in Role:
             cognito.CfnUserPoolGroup(self, f"Group{logical_id(role.value)}", user_pool_id=pool.user_pool_id,
                                      group_name=role.value, description=f"Waybill role {role.value}")
-        pool.add_domain("HostedUi", cognito_domain=cognito.CognitoDomainOptions(domain_prefix=domain_prefix))
+        self.hosted_ui = pool.add_domain("HostedUi",
+                                         cognito_domain=cognito.CognitoDomainOptions(domain_prefix=domain_prefix))
         return pool  # its app client is added once the site's URL is known (see _admin_site)
 
     def _admin_site(self) -> tuple[s3.Bucket, cloudfront.Distribution]:
@@ -273,10 +275,6 @@ class WaybillStack(cdk.Stack):
                                   "attach a domain and ACM certificate to enforce it"),
         ):
             acknowledge(distribution, rule, reason)
-        deployment = s3deploy.BucketDeployment(
-            self, "AdminSiteContent", sources=[s3deploy.Source.asset(str(ADMIN_DIR))],
-            destination_bucket=bucket, distribution=distribution)
-        self._acknowledge_bucket_deployment(deployment, bucket)
         site_url = f"https://{distribution.distribution_domain_name}"
         self.admin_client = self.user_pool.add_client(
             "AdminClient", user_pool_client_name="waybill-admin", generate_secret=False,
@@ -290,6 +288,25 @@ class WaybillStack(cdk.Stack):
             prevent_user_existence_errors=True,
         )
         return bucket, distribution
+
+    def _publish_admin_site(self) -> None:
+        """The static page plus a config.json that points it at this stack's API and Cognito."""
+        site_url = f"https://{self.distribution.distribution_domain_name}"
+        config = {
+            "apiUrl": self.app.sam_template.get_output("EndpointURL").value,
+            "auth": {
+                "mode": "cognito",
+                "domain": self.hosted_ui.base_url(),
+                "clientId": self.admin_client.user_pool_client_id,
+                "redirectUri": f"{site_url}/",
+                "scopes": ["openid", "email", "profile"],
+            },
+        }
+        deployment = s3deploy.BucketDeployment(
+            self, "AdminSiteContent",
+            sources=[s3deploy.Source.asset(str(ADMIN_DIR)), s3deploy.Source.json_data("config.json", config)],
+            destination_bucket=self.site_bucket, distribution=self.distribution)
+        self._acknowledge_bucket_deployment(deployment, self.site_bucket)
 
     def _acknowledge_bucket_deployment(self, deployment: s3deploy.BucketDeployment, bucket: s3.Bucket) -> None:
         """BucketDeployment's handler is CDK's own singleton Lambda: its role and runtime are CDK's."""

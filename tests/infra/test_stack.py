@@ -193,3 +193,14 @@ def test_the_lambda_package_leaves_out_what_the_runtime_provides(stack):
     assert "app.py" in tops and "chalicelib" in tops and "pynamodb" in tops
     assert not {t for t in tops if t.split("-")[0].removesuffix(".py") in RUNTIME_PROVIDED}
     assert "local" not in {name.split("/")[1] for name in z.namelist() if name.startswith("chalicelib/")}
+
+
+def test_the_admin_page_is_deployed_with_a_config_pointing_at_this_api_and_cognito(template):
+    (deployment,) = resources(template, "Custom::CDKBucketDeployment").values()
+    props = deployment["Properties"]
+    site = next(k for k in resources(template, "AWS::S3::Bucket") if k.startswith("AdminSiteBucket"))
+    assert props["DestinationBucketName"] == {"Ref": site}
+    markers = _flat(props["SourceMarkers"])
+    assert "${RestAPI}.execute-api" in markers  # apiUrl
+    client = next(iter(resources(template, "AWS::Cognito::UserPoolClient")))
+    assert client in markers and "amazoncognito.com" in markers  # hosted UI and client id
