@@ -38,6 +38,9 @@ from aws_cdk import (
     aws_iam as iam,
 )
 from aws_cdk import (
+    aws_logs as logs,
+)
+from aws_cdk import (
     aws_s3 as s3,
 )
 from aws_cdk import (
@@ -103,9 +106,10 @@ class WaybillChalice(Chalice):
 class WaybillStack(cdk.Stack):
     def __init__(self, scope: Construct, construct_id: str, *, topology: Topology = TOPOLOGY,
                  settings: Settings | None = None, cognito_domain_prefix: str = "waybill-auth",
-                 **kwargs: Any) -> None:
+                 state_machine_dir: Path = ROOT / STATE_MACHINE_DIR, **kwargs: Any) -> None:
         super().__init__(scope, construct_id, **kwargs)
         self.topology = topology
+        self.state_machine_dir = state_machine_dir
         self.settings = settings or Settings(stage="prod")
 
         self.logs_bucket = self._logs_bucket()
@@ -464,13 +468,30 @@ class WaybillStack(cdk.Stack):
         role = iam.Role(self, "StatesRole", assumed_by=iam.ServicePrincipal("states.amazonaws.com"),
                         description="Waybill state machines: open stages on the bus")
         self.bus.grant_put_events_to(role)
+        log_group = logs.LogGroup(self, "StatesLogs", retention=logs.RetentionDays.ONE_YEAR,
+                                  removal_policy=cdk.RemovalPolicy.RETAIN)
+        role.add_to_policy(iam.PolicyStatement(  # log delivery actions take no resource-level permissions
+            actions=["logs:CreateLogDelivery", "logs:GetLogDelivery", "logs:UpdateLogDelivery",
+                     "logs:DeleteLogDelivery", "logs:ListLogDeliveries", "logs:PutResourcePolicy",
+                     "logs:DescribeResourcePolicies", "logs:DescribeLogGroups"],
+            resources=["*"]))
+        role.add_to_policy(iam.PolicyStatement(
+            actions=["xray:PutTraceSegments", "xray:PutTelemetryRecords", "xray:GetSamplingRules",
+                     "xray:GetSamplingTargets"], resources=["*"]))
+        acknowledge(role.node.find_child("DefaultPolicy"), "AwsSolutions-IAM5[Resource::*]",
+                    "CloudWatch Logs delivery and X-Ray actions have no resource-level permissions")
         values = definition_substitutions(self.topology, bus_arn=self.bus.event_bus_arn)
         for machine in self.topology.state_machines:
-            path = ROOT / STATE_MACHINE_DIR / f"{machine.definition}.asl.json"
+            path = self.state_machine_dir / f"{machine.definition}.asl.json"
             machines.append(sfn.CfnStateMachine(
                 self, f"StateMachine{logical_id(machine.definition)}", state_machine_name=machine.name,
                 definition_string=path.read_text(), definition_substitutions=values, role_arn=role.role_arn,
                 tracing_configuration=sfn.CfnStateMachine.TracingConfigurationProperty(enabled=True),
+                logging_configuration=sfn.CfnStateMachine.LoggingConfigurationProperty(
+                    level="ALL", include_execution_data=True,
+                    destinations=[sfn.CfnStateMachine.LogDestinationProperty(
+                        cloud_watch_logs_log_group=sfn.CfnStateMachine.CloudWatchLogsLogGroupProperty(
+                            log_group_arn=log_group.log_group_arn))]),
             ))
         return machines
 

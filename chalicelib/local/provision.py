@@ -29,7 +29,8 @@ class Provisioned:
     secrets: list[str] = field(default_factory=list)
 
 
-def provision(topology: Topology = TOPOLOGY, *, region: str = "eu-west-1", session: Any = None) -> Provisioned:
+def provision(topology: Topology = TOPOLOGY, *, region: str = "eu-west-1", session: Any = None,
+              state_machine_dir: Path | None = None) -> Provisioned:
     s = session or boto3.session.Session(region_name=region)
     ddb, sqs, events = s.client("dynamodb"), s.client("sqs"), s.client("events")
     s3, ses = s.client("s3"), s.client("ses")
@@ -94,7 +95,7 @@ def provision(topology: Topology = TOPOLOGY, *, region: str = "eu-west-1", sessi
     sfn = s.client("stepfunctions")
     values = definition_substitutions(topology, bus_arn=bus_arn)
     for machine in topology.state_machines:
-        definition = (ROOT / STATE_MACHINE_DIR / f"{machine.definition}.asl.json").read_text()
+        definition = ((state_machine_dir or ROOT / STATE_MACHINE_DIR) / f"{machine.definition}.asl.json").read_text()
         for key, value in values.items():
             definition = definition.replace("${" + key + "}", value)
         result.state_machine_arns[machine.name] = sfn.create_state_machine(
