@@ -104,6 +104,7 @@ class Topology:
     buckets: tuple[Bucket, ...]
     schedules: tuple[Schedule, ...]
     email_identities: tuple[str, ...]
+    alerts_topic: str = f"{APP_NAME}-ops-alerts"  # SNS: alarms (dead letters waiting, ...) go here
     secrets: tuple[Secret, ...] = field(default=())
     state_machines: tuple[StateMachine, ...] = field(default=())
 

@@ -23,6 +23,9 @@ from aws_cdk import (
     aws_cloudwatch as cloudwatch,
 )
 from aws_cdk import (
+    aws_cloudwatch_actions as cloudwatch_actions,
+)
+from aws_cdk import (
     aws_cognito as cognito,
 )
 from aws_cdk import (
@@ -38,6 +41,9 @@ from aws_cdk import (
     aws_iam as iam,
 )
 from aws_cdk import (
+    aws_kms as kms,
+)
+from aws_cdk import (
     aws_logs as logs,
 )
 from aws_cdk import (
@@ -51,6 +57,12 @@ from aws_cdk import (
 )
 from aws_cdk import (
     aws_secretsmanager as secretsmanager,
+)
+from aws_cdk import (
+    aws_sns as sns,
+)
+from aws_cdk import (
+    aws_sns_subscriptions as sns_subscriptions,
 )
 from aws_cdk import (
     aws_sqs as sqs,
@@ -106,7 +118,8 @@ class WaybillChalice(Chalice):
 class WaybillStack(cdk.Stack):
     def __init__(self, scope: Construct, construct_id: str, *, topology: Topology = TOPOLOGY,
                  settings: Settings | None = None, cognito_domain_prefix: str = "waybill-auth",
-                 state_machine_dir: Path = ROOT / STATE_MACHINE_DIR, **kwargs: Any) -> None:
+                 state_machine_dir: Path = ROOT / STATE_MACHINE_DIR, alert_email: str | None = None,
+                 **kwargs: Any) -> None:
         super().__init__(scope, construct_id, **kwargs)
         self.topology = topology
         self.state_machine_dir = state_machine_dir
@@ -115,6 +128,7 @@ class WaybillStack(cdk.Stack):
         self.logs_bucket = self._logs_bucket()
         self.table = self._table()
         self.bus = events.EventBus(self, "Bus", event_bus_name=topology.bus)
+        self.alerts = self._alerts_topic(alert_email)
         self.queues = self._queues()
         self._rules()
         self.buckets = self._buckets()
@@ -174,7 +188,7 @@ class WaybillStack(cdk.Stack):
                 encryption=sqs.QueueEncryption.SQS_MANAGED, enforce_ssl=True,
                 dead_letter_queue=sqs.DeadLetterQueue(max_receive_count=q.max_receive_count, queue=dlq),
             )
-            cloudwatch.Alarm(
+            alarm = cloudwatch.Alarm(
                 self, f"{lid}DlqDepth", alarm_name=f"{q.dlq_name}-depth",
                 alarm_description=f"messages {q.handler} gave up on are waiting in {q.dlq_name}",
                 metric=dlq.metric_approximate_number_of_messages_visible(period=cdk.Duration.minutes(1)),
@@ -182,8 +196,20 @@ class WaybillStack(cdk.Stack):
                 comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
                 treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
             )
+            alarm.add_alarm_action(cloudwatch_actions.SnsAction(self.alerts))
             queues[q.name] = queue
         return queues
+
+    def _alerts_topic(self, email: str | None) -> sns.Topic:
+        """Where alarms go. Encrypted with a key CloudWatch may use (the AWS-managed SNS key
+        refuses CloudWatch alarm deliveries)."""
+        key = kms.Key(self, "AlertsKey", enable_key_rotation=True, description="Waybill ops alerts topic",
+                      removal_policy=cdk.RemovalPolicy.RETAIN)
+        key.grant(iam.ServicePrincipal("cloudwatch.amazonaws.com"), "kms:Decrypt", "kms:GenerateDataKey*")
+        topic = sns.Topic(self, "Alerts", topic_name=self.topology.alerts_topic, master_key=key, enforce_ssl=True)
+        if email:
+            topic.add_subscription(sns_subscriptions.EmailSubscription(email))
+        return topic
 
     def _rules(self) -> None:
         for rule in self.topology.rules:

@@ -26,6 +26,7 @@ class Provisioned:
     dlq_urls: dict[str, str] = field(default_factory=dict)
     buckets: list[str] = field(default_factory=list)
     state_machine_arns: dict[str, str] = field(default_factory=dict)
+    alerts_topic_arn: str = ""
     secrets: list[str] = field(default_factory=list)
 
 
@@ -86,6 +87,8 @@ def provision(topology: Topology = TOPOLOGY, *, region: str = "eu-west-1", sessi
 
     for identity in topology.email_identities:
         ses.verify_email_identity(EmailAddress=identity)
+
+    result.alerts_topic_arn = s.client("sns").create_topic(Name=topology.alerts_topic)["TopicArn"]
 
     secrets = s.client("secretsmanager")
     for secret in topology.secrets:

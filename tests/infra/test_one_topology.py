@@ -29,7 +29,10 @@ def local():
         targets = {name: events.list_targets_by_rule(Rule=name, EventBusName=TOPOLOGY.bus)["Targets"]
                    for name in rules}
         machines = [m["name"] for m in boto3.client("stepfunctions").list_state_machines()["stateMachines"]]
-        yield {"table": table, "ttl": ttl, "queues": queues, "rules": rules, "targets": targets, "machines": machines}
+        topics = [t["TopicArn"].rsplit(":", 1)[1] for t in boto3.client("sns").list_topics()["Topics"]]
+        secrets = [s["Name"] for s in boto3.client("secretsmanager").list_secrets()["SecretList"]]
+        yield {"table": table, "ttl": ttl, "queues": queues, "rules": rules, "targets": targets, "machines": machines,
+               "topics": topics, "secrets": secrets}
 
 
 def _table(template):
@@ -84,3 +87,9 @@ def test_the_same_rules_route_the_same_events_to_the_same_queues(template, local
 def test_the_same_state_machines_exist(template, local):
     cfn = sorted(r["Properties"]["StateMachineName"] for r in resources(template, "AWS::StepFunctions::StateMachine").values())
     assert cfn == sorted(local["machines"]) == sorted(m.name for m in TOPOLOGY.state_machines)
+
+
+def test_the_same_alerts_topic_and_secrets_exist(template, local):
+    assert [t["Properties"]["TopicName"] for t in resources(template, "AWS::SNS::Topic").values()] == local["topics"]
+    assert sorted(s["Properties"]["Name"] for s in resources(template, "AWS::SecretsManager::Secret").values()) == \
+        sorted(local["secrets"])

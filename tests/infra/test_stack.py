@@ -26,11 +26,15 @@ def test_the_table_keeps_point_in_time_recovery_encryption_and_survives_stack_de
     assert table["DeletionPolicy"] == "Retain"
 
 
-def test_every_dead_letter_queue_has_a_depth_alarm(template):
+def test_every_dead_letter_queue_has_a_depth_alarm_that_tells_the_ops_topic(template):
     queue_ids = {r["Properties"]["QueueName"]: k for k, r in resources(template, "AWS::SQS::Queue").items()}
+    ((topic_id, topic),) = resources(template, "AWS::SNS::Topic").items()
+    assert topic["Properties"]["TopicName"] == TOPOLOGY.alerts_topic
+    assert "KmsMasterKeyId" in topic["Properties"]
     alarmed = set()
     for alarm in resources(template, "AWS::CloudWatch::Alarm").values():
         props = alarm["Properties"]
+        assert props["AlarmActions"] == [{"Ref": topic_id}]
         assert props["MetricName"] == "ApproximateNumberOfMessagesVisible"
         assert props["Threshold"] == 1 and props["ComparisonOperator"] == "GreaterThanOrEqualToThreshold"
         (dimension,) = props["Dimensions"]
