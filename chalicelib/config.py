@@ -29,12 +29,36 @@ class Settings:
     max_line_quantity: int = 99
     max_order_lines: int = 50
     end_campaigns_rate_minutes: int = 5
+    # Supplier stages: deadlines in seconds (passed to each execution as input), reminders
+    # before escalating to the buyer.
+    deadline_acknowledge_s: int = 2 * 86400
+    deadline_invoice_s: int = 3 * 86400
+    deadline_payment_proposal_s: int = 3 * 86400
+    deadline_payment_approval_s: int = 2 * 86400
+    deadline_bank_payment_s: int = 86400
+    deadline_settlement_s: int = 3 * 86400
+    deadline_shipment_s: int = 7 * 86400
+    max_stage_reminders: int = 2
+    supplier_fulfilment_arn: str = ""  # the state machine (set by the local stack / the CDK stack)
+    uploads_bucket: str = TOPOLOGY.buckets[0].name
+    upload_max_bytes: int = 10 * 1024 * 1024
+    upload_expiry_s: int = 300
+    # The bank: an HTTP API taking payment orders (the local stack runs a sandbox).
+    bank_url: str = ""
+    bank_timeout_s: int = 10
+    bank_retries: int = 3
     page_size_default: int = 25
     page_size_max: int = 100
 
     @property
     def is_local(self) -> bool:
         return self.stage == "local"
+
+    def stage_deadlines(self) -> dict[str, int]:
+        """Seconds per supplier stage, keyed by stage name, as the state machine reads them."""
+        from .domain.purchase_orders import STAGES
+
+        return {stage.value: int(getattr(self, f"deadline_{stage.value}_s")) for stage in STAGES}
 
 
 _ENV_PREFIX = "WAYBILL_"

@@ -127,13 +127,16 @@ TABLE = Table(
 )
 
 NOTIFICATIONS = Queue(name=f"{APP_NAME}-notifications", handler="notifications_consumer")
+PO_STAGES = Queue(name=f"{APP_NAME}-po-stages", handler="po_stages_consumer")
+PURCHASE_ORDERS = Queue(name=f"{APP_NAME}-purchase-orders", handler="purchase_orders_consumer", batch_size=1,
+                        visibility_timeout_s=900)
 CAMPAIGN_ORDERS = Queue(name=f"{APP_NAME}-campaign-orders", handler="campaign_orders_consumer", batch_size=1,
                         visibility_timeout_s=300)
 
 TOPOLOGY = Topology(
     table=TABLE,
     bus=f"{APP_NAME}-bus",
-    queues=(NOTIFICATIONS, CAMPAIGN_ORDERS),
+    queues=(NOTIFICATIONS, CAMPAIGN_ORDERS, PO_STAGES, PURCHASE_ORDERS),
     rules=(
         Rule(
             name=f"{APP_NAME}-order-notifications",
@@ -147,6 +150,18 @@ TOPOLOGY = Topology(
             queue=CAMPAIGN_ORDERS.name,
             description="a cancelled campaign cancels its open orders",
         ),
+        Rule(
+            name=f"{APP_NAME}-po-stages",
+            detail_types=("po.stage_opened", "po.stage_overdue"),
+            queue=PO_STAGES.name,
+            description="the supplier workflow opens a stage (with its task token) or misses a deadline",
+        ),
+        Rule(
+            name=f"{APP_NAME}-campaign-close",
+            detail_types=("campaign.ended", "campaign.closed"),
+            queue=PURCHASE_ORDERS.name,
+            description="an ended campaign is closed: one purchase order per supplier, workflows started",
+        ),
     ),
     buckets=(
         Bucket(name=f"{APP_NAME}-uploads", purpose="supplier invoices and product files", cors=True),
@@ -158,6 +173,7 @@ TOPOLOGY = Topology(
                  description="mark live campaigns whose end has passed as ended"),
     ),
     email_identities=("noreply@waybill.example",),
+    state_machines=(StateMachine(name=f"{APP_NAME}-supplier-fulfilment", definition="supplier_fulfilment"),),
     secrets=(
         Secret(name=f"{APP_NAME}/webhooks/inbound",
                purpose="per-sender signing secrets of inbound webhooks (carriers, bank, suppliers)"),

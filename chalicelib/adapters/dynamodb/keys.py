@@ -120,3 +120,40 @@ def idempotency(scope: str, key: str) -> tuple[str, str]:
 
 def processed(consumer: str, event_id: str) -> tuple[str, str]:
     return f"PROCESSED#{consumer}#{event_id}", META
+
+
+# ---------------------------------------------------------------- purchase orders
+# | a PO with its invoices, proposals, shipments, events | `PO#<id>` / (`#META`, `INVOICE#`, `PROPOSAL#`, `SHIPMENT#`, `EVENT#`) | Query on PK |
+# | a supplier's POs, newest first | GSI1 `SUPPLIER#<id>#POS` / `<created>#<po>` | Query |
+# | a campaign's POs | GSI2 `CAMPAIGN#<id>#POS` / `<supplier>` | Query |
+# | POs waiting in a stage (staff queues) | GSI3 `POS#<stage or status>` / `<created>#<po>` | Query |
+
+
+def po(po_id: str) -> tuple[str, str]:
+    return f"PO#{po_id}", META
+
+
+def po_pk(po_id: str) -> str:
+    return f"PO#{po_id}"
+
+
+def po_child(po_id: str, kind: str, child_id: str) -> tuple[str, str]:
+    """An invoice, payment proposal or shipment of a PO (kind: INVOICE, PROPOSAL, SHIPMENT)."""
+    return f"PO#{po_id}", f"{kind}#{child_id}"
+
+
+def supplier_pos_pk(supplier_id: str) -> str:
+    return f"SUPPLIER#{supplier_id}#POS"
+
+
+def campaign_pos_pk(campaign_id: str) -> str:
+    return f"CAMPAIGN#{campaign_id}#POS"
+
+
+def pos_in_pk(stage_or_status: str) -> str:
+    return f"POS#{stage_or_status}"
+
+
+def refund(order_id: str, po_id: str, sku: str) -> tuple[str, str]:
+    """A refund record for one order line a supplier did not accept (one per line: never twice)."""
+    return f"ORDER#{order_id}", f"REFUND#{po_id}#{sku}"

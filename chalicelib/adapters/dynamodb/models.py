@@ -188,3 +188,51 @@ class ProcessedItem(Item, discriminator="processed"):
     consumer = UnicodeAttribute()
     event_id = UnicodeAttribute()
     at = UTCDateTimeAttribute()
+
+
+class POLineMap(MapAttribute[str, Any]):
+    sku = UnicodeAttribute()
+    name = UnicodeAttribute()
+    ordered_quantity = NumberAttribute()
+    unit_cost_cents = NumberAttribute()
+    accepted_quantity = NumberAttribute(null=True)
+    reject_reason = UnicodeAttribute(null=True)
+
+
+class PurchaseOrderItem(Item, discriminator="purchase_order"):
+    """A PO; the open stage's task token and deadline sit here (set by the stage consumer)."""
+
+    id = UnicodeAttribute()
+    campaign_id = UnicodeAttribute()
+    supplier_id = UnicodeAttribute()
+    currency = UnicodeAttribute()
+    status = UnicodeAttribute()
+    stage = UnicodeAttribute(null=True)
+    lines = ListAttribute(of=POLineMap)
+    order_count = NumberAttribute(default=0)
+    ordered_cents = NumberAttribute(default=0)
+    accepted_cents = NumberAttribute(default=0)
+    invoiced_cents = NumberAttribute(default=0)
+    proposed_cents = NumberAttribute(default=0)
+    paid_cents = NumberAttribute(default=0)
+    reminders = MapAttribute[str, Any](default=dict)
+    task_token = UnicodeAttribute(null=True)
+    stage_deadline = UTCDateTimeAttribute(null=True)
+    execution_arn = UnicodeAttribute(null=True)
+    created_at = UTCDateTimeAttribute()
+    updated_at = UTCDateTimeAttribute()
+    version = VersionAttribute()
+
+
+class RefundItem(Item, discriminator="refund"):
+    """Money owed back to a customer for lines a supplier did not accept."""
+
+    order_id = UnicodeAttribute()
+    po_id = UnicodeAttribute()
+    sku = UnicodeAttribute()
+    quantity = NumberAttribute()
+    amount_cents = NumberAttribute()
+    currency = UnicodeAttribute()
+    reason = UnicodeAttribute()
+    status = UnicodeAttribute(default="pending")
+    created_at = UTCDateTimeAttribute()

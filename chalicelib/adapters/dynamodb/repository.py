@@ -24,6 +24,7 @@ from ...domain.campaigns import Campaign, CampaignStatus, Product
 from ...domain.errors import Conflict, RuleViolation
 from ...domain.orders import Delivery, DeliveryStatus, Order, OrderLine, OrderStatus, PaymentMode
 from ...domain.permissions import Principal, Role
+from ...domain.purchase_orders import POLine, POStatus, PurchaseOrder, RejectReason, Stage
 from . import keys
 from .models import (
     ActorMap,
@@ -36,8 +37,10 @@ from .models import (
     Item,
     LineMap,
     OrderItem,
+    POLineMap,
     ProcessedItem,
     ProductItem,
+    PurchaseOrderItem,
     SupplierItem,
 )
 
@@ -308,6 +311,49 @@ def unmark_processed(consumer: str, event_id: str) -> None:
     """Forget a marker so a failed side effect can be retried on redelivery."""
     pk, sk = keys.processed(consumer, event_id)
     ProcessedItem(pk, sk).delete()
+
+
+# ---------------------------------------------------------------- mapping: purchase orders
+
+
+def po_from_item(item: PurchaseOrderItem) -> PurchaseOrder:
+    return PurchaseOrder(
+        id=item.id, campaign_id=item.campaign_id, supplier_id=item.supplier_id, currency=item.currency,
+        lines=[POLine(sku=l.sku, name=l.name, ordered_quantity=int(l.ordered_quantity),
+                      unit_cost_cents=int(l.unit_cost_cents),
+                      accepted_quantity=None if l.accepted_quantity is None else int(l.accepted_quantity),
+                      reject_reason=RejectReason(l.reject_reason) if l.reject_reason else None)
+               for l in item.lines],
+        created_at=item.created_at, order_count=int(item.order_count), status=POStatus(item.status),
+        stage=Stage(item.stage) if item.stage else None, invoiced_cents=int(item.invoiced_cents),
+        proposed_cents=int(item.proposed_cents), paid_cents=int(item.paid_cents),
+        reminders={k: int(v) for k, v in (item.reminders.as_dict() if item.reminders else {}).items()},
+    )
+
+
+def po_write(po: PurchaseOrder, *, version: int | None, now: datetime, task_token: str | None = None,
+             stage_deadline: datetime | None = None, execution_arn: str | None = None) -> Write:
+    """The PO item with its index entries; `version` None creates it (only if absent)."""
+    pk, sk = keys.po(po.id)
+    created = keys.created_sk(po.created_at, po.id)
+    where = po.stage.value if po.status is POStatus.OPEN and po.stage else po.status.value
+    item = PurchaseOrderItem(
+        pk, sk,
+        GSI1PK=keys.supplier_pos_pk(po.supplier_id), GSI1SK=created,
+        GSI2PK=keys.campaign_pos_pk(po.campaign_id), GSI2SK=po.supplier_id,
+        GSI3PK=keys.pos_in_pk(where), GSI3SK=created,
+        id=po.id, campaign_id=po.campaign_id, supplier_id=po.supplier_id, currency=po.currency,
+        status=po.status.value, stage=po.stage.value if po.stage else None,
+        lines=[POLineMap(sku=l.sku, name=l.name, ordered_quantity=l.ordered_quantity,
+                         unit_cost_cents=l.unit_cost_cents, accepted_quantity=l.accepted_quantity,
+                         reject_reason=l.reject_reason.value if l.reject_reason else None) for l in po.lines],
+        order_count=po.order_count, ordered_cents=po.ordered_cents, accepted_cents=po.accepted_cents,
+        invoiced_cents=po.invoiced_cents, proposed_cents=po.proposed_cents, paid_cents=po.paid_cents,
+        reminders=po.reminders, task_token=task_token, stage_deadline=stage_deadline,
+        execution_arn=execution_arn, created_at=po.created_at, updated_at=now,
+    )
+    with_version(item, version)
+    return Write(item, None if version is not None else Item.PK.does_not_exist())
 
 
 __all__ = [

@@ -1,0 +1,64 @@
+"""Completing a PO's open stage: the one path every stage action takes.
+
+Load the PO, check the stage is open (a task token is stored), apply the domain rule, commit
+the PO without its token under its version condition, then call SendTaskSuccess once. A
+repeated or out-of-stage action fails the check or the version condition (409) and never
+reaches Step Functions."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from ..adapters import workflows
+from ..adapters.dynamodb import keys
+from ..adapters.dynamodb import repository as repo
+from ..adapters.dynamodb.models import PurchaseOrderItem
+from ..domain.audit import AuditEvent
+from ..domain.errors import InvalidTransition, NotFound
+from ..domain.permissions import Principal, Role
+from ..domain.purchase_orders import Decision, PurchaseOrder, Stage
+from .clock import new_id, now
+
+
+@dataclass
+class LoadedPO:
+    po: PurchaseOrder
+    version: int
+    task_token: str | None
+    execution_arn: str | None
+
+
+def load_po(po_id: str, *, for_supplier: str | None = None) -> LoadedPO:
+    """One GetItem. A supplier asking for another supplier's PO gets the same 404 as for none."""
+    item = repo.get(keys.po(po_id), PurchaseOrderItem)
+    if item is None or (for_supplier is not None and item.supplier_id != for_supplier):
+        raise NotFound(f"purchase order {po_id} not found")
+    return LoadedPO(repo.po_from_item(item), int(item.version), item.task_token, item.execution_arn)
+
+
+def supplier_scope(actor: Principal) -> str | None:
+    """The supplier a caller is confined to (None for staff)."""
+    return actor.supplier_id if Role.SUPPLIER in actor.roles and not actor.is_staff else None
+
+
+def complete_stage(actor: Principal, po_id: str, stage: Stage, apply: Callable[[PurchaseOrder], Decision], *,
+                   event_data: dict[str, Any] | None = None, internal_note: str | None = None,
+                   extra_writes: Sequence[repo.Write] = (), loaded: LoadedPO | None = None) -> tuple[PurchaseOrder, Decision]:
+    current = loaded or load_po(po_id, for_supplier=supplier_scope(actor))
+    if current.task_token is None or current.po.stage is not stage:
+        where = current.po.stage.value if current.po.stage else current.po.status.value
+        raise InvalidTransition(f"purchase order {po_id} is at {where}; {stage.value} is not open")
+    po = current.po
+    decision = apply(po)
+    at = now()
+    event = AuditEvent(id=new_id("evt"), subject_type="po", subject_id=po.id, type=f"po.{stage.value}_completed",
+                       actor=actor, at=at, from_status=stage.value, to_status=decision.value,
+                       internal_note=internal_note,
+                       data={"po_id": po.id, "campaign_id": po.campaign_id, "supplier_id": po.supplier_id,
+                             "stage": stage.value, "decision": decision.value, **(event_data or {})})
+    repo.commit([repo.po_write(po, version=current.version, now=at, execution_arn=current.execution_arn),
+                 repo.event_write(keys.po_pk(po.id), event), *extra_writes], what=f"purchase order {po_id}")
+    workflows.send_task_success(current.task_token, {"decision": decision.value, "stage": stage.value})
+    return po, decision
