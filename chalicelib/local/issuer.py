@@ -81,5 +81,8 @@ def in_process_environment(issuer: DevIssuer) -> dict[str, str]:
         "POWERTOOLS_METRICS_DISABLED": "true",
         "POWERTOOLS_LOG_LEVEL": "WARNING",
         "WAYBILL_STAGE": "test",
+        # moto names ARNs after its default account: the state machine provision() creates.
+        "WAYBILL_SUPPLIER_FULFILMENT_ARN":
+            "arn:aws:states:eu-west-1:123456789012:stateMachine:waybill-supplier-fulfilment",
         **issuer.environment(),
     }
