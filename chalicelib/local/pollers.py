@@ -9,6 +9,7 @@ stream: the same records are offered again), the loop goes on.
 
 from __future__ import annotations
 
+import abc
 import base64
 import hashlib
 import logging
@@ -60,7 +61,7 @@ def function_name(handler: str) -> str:
     return f"{APP_NAME}-dev-{handler}"
 
 
-class Loop(threading.Thread):
+class Loop(threading.Thread, abc.ABC):
     """A daemon thread running `step()` until stopped; a failing step is logged, then retried."""
 
     idle_s = 0.5
@@ -71,9 +72,9 @@ class Loop(threading.Thread):
         self.invocations = 0
         self.errors = 0
 
-    def step(self) -> bool:  # pragma: no cover - abstract
+    @abc.abstractmethod
+    def step(self) -> bool:
         """Do one unit of work; return whether there was any (else the loop idles briefly)."""
-        raise NotImplementedError
 
     def run(self) -> None:
         backoff = self.idle_s
