@@ -36,7 +36,8 @@ test-unit: $(STAMP)
 	$(PY) -m pytest -q tests/unit
 
 test-aws: $(STAMP)
-	$(PY) -m pytest -q tests/adapters tests/api
+	$(PY) -m pytest -q -n 2 tests/adapters tests/api
+	$(PY) -m pytest -q tests/workflows
 
 test-e2e: $(STAMP)
 	$(PY) -m pytest -q tests/e2e

@@ -12,13 +12,17 @@ from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 from chalice import Chalice
 
+from chalicelib.api.accounting import accounting_api
 from chalicelib.api.auth import auth
 from chalicelib.api.customer import customer_api
 from chalicelib.api.http import translate_gateway_errors
 from chalicelib.api.public import public_api
 from chalicelib.api.staff import staff_api
+from chalicelib.api.staff_purchase_orders import staff_po_api
+from chalicelib.api.supplier import supplier_api
+from chalicelib.api.webhooks import webhooks_api
 from chalicelib.config import settings
-from chalicelib.topology import APP_NAME, CAMPAIGN_ORDERS, NOTIFICATIONS
+from chalicelib.topology import APP_NAME, CAMPAIGN_ORDERS, NOTIFICATIONS, PO_STAGES, PURCHASE_ORDERS
 
 app = Chalice(app_name=APP_NAME)
 logger = Logger(service=APP_NAME)
@@ -28,6 +32,10 @@ app.register_blueprint(auth)
 app.register_blueprint(public_api)
 app.register_blueprint(customer_api)
 app.register_blueprint(staff_api)
+app.register_blueprint(staff_po_api)
+app.register_blueprint(supplier_api)
+app.register_blueprint(accounting_api)
+app.register_blueprint(webhooks_api)
 app.register_middleware(translate_gateway_errors, "http")
 
 
@@ -93,3 +101,19 @@ def end_campaigns(event: Any, context: Any) -> dict[str, Any]:
     ended = schedules.end_campaigns()
     logger.info("campaigns ended", extra={"campaigns": ended})
     return {"ended": ended}
+
+
+@app.on_sqs_message(queue=PO_STAGES.name, batch_size=PO_STAGES.batch_size)
+def po_stages_consumer(event: Any) -> dict[str, Any]:
+    """The supplier workflow opened a stage (store its token, tell whoever acts) or missed a deadline."""
+    from chalicelib.handlers import batch, po_stages
+
+    return batch.process(event, po_stages.handle)
+
+
+@app.on_sqs_message(queue=PURCHASE_ORDERS.name, batch_size=PURCHASE_ORDERS.batch_size)
+def purchase_orders_consumer(event: Any) -> dict[str, Any]:
+    """Close ended campaigns into POs, e-mail each new PO, settle acknowledged POs (refunds)."""
+    from chalicelib.handlers import batch, purchase_orders
+
+    return batch.process(event, purchase_orders.handle)

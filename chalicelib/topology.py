@@ -158,9 +158,11 @@ TOPOLOGY = Topology(
         ),
         Rule(
             name=f"{APP_NAME}-campaign-close",
-            detail_types=("campaign.ended", "campaign.closed"),
+            detail_types=("campaign.ended", "campaign.closed", "po.created", "po.acknowledge_completed",
+                          "order.lines_rejected"),
             queue=PURCHASE_ORDERS.name,
-            description="an ended campaign is closed: one purchase order per supplier, workflows started",
+            description="an ended campaign is closed into POs; a new PO is e-mailed; an acknowledged one is "
+                        "shared out over its orders and lost lines are refunded",
         ),
     ),
     buckets=(

@@ -14,7 +14,10 @@ from chalicelib.adapters.aws import reset_clients
 from chalicelib.local.provision import Provisioned, provision
 from tests.conftest import ISSUER
 
-SFN_CONFIG = {"stepfunctions": {"execute_state_machine": True}, "lambda": {"use_docker": False}}
+# In-process moto cannot run a state machine's service integrations (they call a moto server:
+# tests/workflows has one), and parsing the ASL for execution costs 0.6 s per account. Here
+# executions are only started and described.
+SFN_CONFIG = {"stepfunctions": {"execute_state_machine": False}, "lambda": {"use_docker": False}}
 
 
 @pytest.fixture

@@ -354,3 +354,258 @@ class HealthView(View):
 
 class CustomerCancelRequest(Request):
     reason: Note | None = Field(None, description="why, in the customer's words")
+
+
+# ---------------------------------------------------------------- staff: purchase orders
+
+
+class StaffPOListQuery(PageQuery):
+    stage: str | None = Field(None, pattern=r"^[a-z_]{1,40}$",
+                              description="a stage (acknowledge ... shipment) or a status (open, rejected, "
+                                          "cancelled, shipped)")
+    campaign_id: Id | None = None
+
+
+class StaffPOSummaryView(View):
+    id: str
+    campaign_id: str
+    supplier_id: str
+    status: str
+    stage: str | None
+    stage_deadline: datetime | None
+    ordered_cents: int
+    accepted_cents: int
+    currency: str
+    created_at: datetime
+
+
+class StaffPOPage(Page):
+    items: list[StaffPOSummaryView]
+
+
+class StaffPOLineView(View):
+    sku: str
+    name: str
+    ordered_quantity: int
+    unit_cost_cents: int
+    accepted_quantity: int | None
+    reject_reason: str | None
+
+
+class StaffPOView(View):
+    id: str
+    campaign_id: str
+    supplier_id: str
+    status: str
+    stage: str | None
+    stage_open: bool = Field(description="a task token is stored: the stage's action is expected now")
+    stage_deadline: datetime | None
+    execution_arn: str | None
+    reminders: dict[str, int]
+    currency: str
+    lines: list[StaffPOLineView]
+    ordered_cents: int
+    accepted_cents: int
+    invoiced_cents: int
+    proposed_cents: int
+    paid_cents: int
+    order_count: int
+    created_at: datetime
+    version: int
+    events: list[AuditEventView]
+
+
+class StaffPOCancelRequest(Request):
+    internal_note: Note | None = None
+
+
+# ---------------------------------------------------------------- supplier API and payments (issue 4)
+
+Currency = Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")]
+PositiveCents = Annotated[int, Field(strict=True, ge=1, le=100_000_000)]
+UploadContentType = Literal["application/pdf", "image/png", "image/jpeg"]
+FileName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.-]{1,100}$")]
+
+
+class SupplierPOListQuery(PageQuery):
+    status: Literal["open", "rejected", "cancelled", "shipped"] | None = None
+    stage: Literal["acknowledge", "invoice", "payment_proposal", "payment_approval", "bank_payment",
+                   "settlement", "shipment"] | None = None
+
+
+class LineAcknowledgementIn(Request):
+    sku: Sku
+    accepted_quantity: int = Field(strict=True, ge=0, le=1_000_000)
+    reason: Literal["out_of_stock", "discontinued", "price_changed", "other"] | None = Field(
+        None, description="why the rest of the line is not accepted (required when short)")
+
+
+class AcknowledgeRequest(Request):
+    lines: list[LineAcknowledgementIn] = Field(min_length=1, max_length=200)
+
+
+class UploadRequest(Request):
+    content_type: UploadContentType
+
+
+class CampaignFileUploadRequest(Request):
+    content_type: UploadContentType
+    filename: FileName
+
+
+class InvoiceIn(Request):
+    number: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
+    amount_cents: PositiveCents
+    currency: Currency
+    file_key: Annotated[str, StringConstraints(min_length=1, max_length=512)]
+
+
+class PaymentProposalIn(Request):
+    amount_cents: PositiveCents
+
+
+class ShipmentIn(Request):
+    carrier: Annotated[str, StringConstraints(pattern=r"^[a-z0-9_-]{2,32}$")]
+    tracking_number: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9-]{4,64}$")]
+    order_ids: list[Id] = Field(min_length=1, max_length=100)
+
+
+class ProposalListQuery(PageQuery):
+    status: Literal["pending", "approved", "rejected", "pushed", "settled", "failed"] = "pending"
+
+
+class ProposalDecisionRequest(Request):
+    note: Note | None = Field(None, description="internal note for the audit trail")
+
+
+class PresignedUploadView(View):
+    url: str
+    fields: dict[str, str]
+    key: str
+    expires_in: int
+    max_bytes: int
+
+
+class SupplierPOSummaryView(View):
+    id: str
+    campaign_id: str
+    status: str
+    stage: str | None
+    stage_deadline: datetime | None
+    currency: str
+    order_count: int
+    ordered_cents: int
+    accepted_cents: int
+    invoiced_cents: int
+    proposed_cents: int
+    paid_cents: int
+    payment_status: str
+    shipment_status: str
+    created_at: datetime
+    updated_at: datetime
+
+    @classmethod
+    def of(cls, v: Any) -> "SupplierPOSummaryView":
+        return cls(**{k: getattr(v, k) for k in cls.model_fields})
+
+
+class SupplierPOPage(Page):
+    items: list[SupplierPOSummaryView]
+
+
+class SupplierPOLineView(View):
+    sku: str
+    name: str
+    ordered_quantity: int
+    unit_cost_cents: int
+    accepted_quantity: int | None
+    reject_reason: str | None
+
+
+class InvoiceView(View):
+    id: str
+    number: str
+    amount_cents: int
+    currency: str
+    file_key: str
+    created_at: datetime
+
+
+class PaymentProposalView(View):
+    id: str
+    po_id: str
+    supplier_id: str
+    campaign_id: str
+    amount_cents: int
+    currency: str
+    status: str
+    note: str | None
+    created_at: datetime
+    updated_at: datetime
+
+    @classmethod
+    def of(cls, v: Any) -> "PaymentProposalView":
+        return cls(**{k: getattr(v, k) for k in cls.model_fields})
+
+
+class PaymentProposalPage(Page):
+    items: list[PaymentProposalView]
+
+
+class POShipmentView(View):
+    id: str
+    carrier: str
+    tracking_number: str
+    order_ids: list[str]
+    created_at: datetime
+
+
+class SupplierPODetailView(SupplierPOSummaryView):
+    lines: list[SupplierPOLineView]
+    invoices: list[InvoiceView]
+    proposals: list[PaymentProposalView]
+    shipments: list[POShipmentView]
+
+    @classmethod
+    def detail(cls, d: Any) -> "SupplierPODetailView":
+        base = {k: getattr(d.summary, k) for k in SupplierPOSummaryView.model_fields}
+        return cls(**base,
+                   lines=[SupplierPOLineView(sku=l.sku, name=l.name, ordered_quantity=l.ordered_quantity,
+                                             unit_cost_cents=l.unit_cost_cents, accepted_quantity=l.accepted_quantity,
+                                             reject_reason=l.reject_reason.value if l.reject_reason else None)
+                          for l in d.lines],
+                   invoices=[InvoiceView(**i.__dict__) for i in d.invoices],
+                   proposals=[PaymentProposalView.of(p) for p in d.proposals],
+                   shipments=[POShipmentView(**s.__dict__) for s in d.shipments])
+
+
+class SupplierCampaignView(View):
+    campaign_id: str
+    name: str | None
+    campaign_status: str | None
+    po_id: str
+    po_status: str
+    stage: str | None
+    payment_status: str = Field(description="none, invoiced, proposed, approved, paid")
+    shipment_status: str = Field(description="pending, awaiting_shipment, shipped, not_applicable")
+
+
+class SupplierCampaignList(View):
+    items: list[SupplierCampaignView]
+
+
+class CampaignFileView(View):
+    key: str
+    name: str
+    size: int
+    last_modified: datetime
+    url: str
+
+
+class CampaignFileList(View):
+    items: list[CampaignFileView]
+
+
+class WebhookAck(View):
+    status: str = Field(description="accepted, or duplicate (already received: no second effect)")
+    webhook_id: str

@@ -14,6 +14,7 @@ from .http import Call, endpoint
 s = lazy_module("chalicelib.api.schemas")
 catalogue = lazy_module("chalicelib.services.catalogue")
 orders = lazy_module("chalicelib.services.orders")
+campaign_close = lazy_module("chalicelib.services.campaign_close")
 
 staff_api = Blueprint(__name__)
 REVIEW = roles(Role.CUSTOMER_CARE, Role.ADMIN)
@@ -96,6 +97,13 @@ def cancel_campaign(call: Call, campaign_id: str) -> s.CampaignView:
     b: s.CancelCampaignRequest = call.body
     return s.CampaignView.of(catalogue.cancel_campaign(call.actor, campaign_id, reason=b.reason,
                                                        expected_version=b.expected_version))
+
+
+@endpoint(staff_api, "/staff/campaigns/{campaign_id}/close", "POST",
+          summary="Close a campaign now: one purchase order per supplier (a live one is ended first)",
+          tag="staff: catalogue", roles=MANAGE_CATALOGUE, response="CampaignView")
+def close_campaign(call: Call, campaign_id: str) -> s.CampaignView:
+    return s.CampaignView.of(campaign_close.close_by_staff(call.actor, campaign_id))
 
 
 # ---------------------------------------------------------------- customers

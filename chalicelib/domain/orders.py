@@ -300,3 +300,53 @@ def allowed_actions(order: Order, actor: Principal) -> list[str]:
         for action, rule in ORDER_ACTIONS.items()
         if actor.has_any(rule.roles) and order.status in rule.from_statuses
     ]
+
+
+@dataclass(frozen=True)
+class LostLine:
+    """Quantity of one order line a supplier did not accept: refunded to the customer."""
+
+    sku: str
+    name: str
+    quantity: int
+    unit_price_cents: int
+
+    @property
+    def amount_cents(self) -> int:
+        return self.quantity * self.unit_price_cents
+
+
+def settle_acknowledgement(order: Order, supplier_id: str, kept: dict[str, int]) -> tuple[Transition, list[LostLine]]:
+    """Apply a supplier's acknowledgement to one ordered delivery: `kept` is the quantity each
+    of its lines keeps. Nothing kept rejects the delivery (its lines stay, as the record of what
+    is refunded); otherwise it is accepted with each line cut to what it keeps (lines keeping
+    nothing are dropped). Returns the transition and what was lost."""
+    lines = [line for line in order.lines if line.supplier_id == supplier_id]
+    for line in lines:
+        if not 0 <= kept.get(line.sku, 0) <= line.quantity:
+            raise RuleViolation("invalid_allocation",
+                                f"order {order.id}: {line.sku} keeps 0 to {line.quantity}, not {kept.get(line.sku)}")
+    lost = [LostLine(line.sku, line.name, line.quantity - kept.get(line.sku, 0), line.unit_price_cents)
+            for line in lines if kept.get(line.sku, 0) < line.quantity]
+    if all(kept.get(line.sku, 0) == 0 for line in lines):
+        return apply_delivery_action(order, supplier_id, DeliveryAction.REJECT), lost
+    transition = apply_delivery_action(order, supplier_id, DeliveryAction.ACCEPT)
+    reduced: list[OrderLine] = []
+    for line in order.lines:
+        if line.supplier_id != supplier_id:
+            reduced.append(line)
+        elif kept.get(line.sku, 0) > 0:
+            reduced.append(OrderLine(line.sku, line.name, line.supplier_id, kept[line.sku], line.unit_price_cents))
+    order.lines = reduced
+    return transition, lost
+
+
+def kept_quantities(order: Order, supplier_id: str) -> dict[str, int] | None:
+    """What an already settled delivery kept per SKU (for replaying an allocation); None while
+    it is not settled yet (still `ordered`) or was never on a purchase order."""
+    status = order.delivery(supplier_id).status
+    if status in (D.REJECTED, D.REFUNDED):
+        return {}
+    if status in (D.ACCEPTED, D.DISPATCHED, D.DELIVERED):
+        return {line.sku: line.quantity for line in order.lines if line.supplier_id == supplier_id}
+    return None

@@ -228,3 +228,20 @@ def cancel(po: PurchaseOrder) -> Decision:
 def overdue_action(reminders_so_far: int, max_reminders: int) -> str:
     """After a missed deadline: remind whoever must act, until the reminders run out; then escalate."""
     return "escalate" if reminders_so_far >= max_reminders else "remind"
+
+
+def record_bank_payment(po: PurchaseOrder, paid: bool, amount_cents: int) -> Decision:
+    """The bank took the payment order (DONE), or refused it: the amount is given back to be
+    proposed again (REJECTED sends the workflow back to the payment proposal)."""
+    require_stage(po, Stage.BANK_PAYMENT)
+    if not paid:
+        po.proposed_cents -= amount_cents
+    po.stage = None
+    return Decision.DONE if paid else Decision.REJECTED
+
+
+def record_settlement(po: PurchaseOrder, amount_cents: int) -> Decision:
+    require_stage(po, Stage.SETTLEMENT)
+    po.paid_cents += amount_cents
+    po.stage = None
+    return Decision.DONE

@@ -111,6 +111,7 @@ class Stack:
     stop: threading.Event = field(default_factory=threading.Event)
     moto: MotoServer | None = None
     chalice: ChaliceProcess | None = None
+    bank: Any = None  # the sandbox bank (chalicelib.local.sandbox_bank)
     threads: list[Any] = field(default_factory=list)
     env: dict[str, str] = field(default_factory=dict)
     info: dict[str, Any] = field(default_factory=dict)
@@ -173,7 +174,10 @@ class Stack:
 
         issuer = load_or_create_issuer(o.state_dir)
         self._apply_environment({**self.env, **issuer.environment(),
-                                 "WAYBILL_TABLE_STREAM_ARN": provisioned.stream_arn})
+                                 "WAYBILL_TABLE_STREAM_ARN": provisioned.stream_arn,
+                                 "WAYBILL_SUPPLIER_FULFILMENT_ARN":
+                                     provisioned.state_machine_arns.get("waybill-supplier-fulfilment", "")})
+        self._apply_environment({**self.env, "WAYBILL_BANK_URL": self._start_sandbox_bank()})
 
         self.chalice = ChaliceProcess(project_dir=self.project_dir, port=o.api_port, env=dict(self.env),
                                       host=o.host, stage=o.stage)
@@ -200,6 +204,7 @@ class Stack:
             "state_dir": str(o.state_dir), "issuer_file": str(issuer_path(o.state_dir)),
             "table": provisioned.table_name, "stream_arn": provisioned.stream_arn, "bus": self.topology.bus,
             "queues": provisioned.queue_urls, "dead_letter_queues": provisioned.dlq_urls,
+            "bank_url": self.bank.url if self.bank else None,
             "buckets": provisioned.buckets, "chalice_pid": self.chalice.proc.pid if self.chalice.proc else None,
             "schedule_scale": o.schedule_scale, "started_at": datetime.now(UTC).isoformat(),
             "startup_seconds": round(time.monotonic() - started, 2),
@@ -207,6 +212,24 @@ class Stack:
         }
         path = o.state_dir / STACK_FILE
         path.write_text(json.dumps(self.info, indent=2) + "\n")
+
+    def _start_sandbox_bank(self) -> str:
+        """A fresh signing secret in the inbound-webhooks secret, and the sandbox bank that uses it
+        to settle payments through the API's POST /webhooks/bank. Returns the bank's URL."""
+        import boto3
+
+        from .sandbox_bank import SandboxBank, new_secret
+
+        secret = new_secret()
+        sm = boto3.session.Session(region_name=REGION).client("secretsmanager")
+        name = self.topology.secrets[0].name  # inbound webhooks: {"<sender>": ["whsec_..."]}
+        current = json.loads(sm.get_secret_value(SecretId=name)["SecretString"] or "{}")
+        sm.put_secret_value(SecretId=name, SecretString=json.dumps({**current, "bank": [secret]}))
+        o = self.options
+        self.bank = SandboxBank(webhook_url=f"http://{o.host}:{o.api_port}/webhooks/bank", secret=secret, host=o.host)
+        url = self.bank.start()
+        log.info("sandbox bank on %s (settles through POST /webhooks/bank)", url)
+        return url
 
     def _start_triggers(self, app_module: Any, provisioned: Any) -> None:
         import boto3
@@ -242,6 +265,8 @@ class Stack:
 
     def shutdown(self) -> None:
         self.stop.set()
+        if self.bank is not None:
+            self.bank.stop()
         if self.chalice is not None:
             code = self.chalice.stop()
             log.info("chalice local stopped (exit code %s)", code)

@@ -20,8 +20,19 @@ def test_without_variables_the_defaults_apply():
 
 
 def test_the_integer_settings_are_the_ones_expected():
-    assert set(INT_FIELDS) == {"campaign_default_days", "hold_threshold_cents", "max_line_quantity", "max_order_lines",
-                               "end_campaigns_rate_minutes", "page_size_default", "page_size_max"}
+    assert set(INT_FIELDS) == {
+        "campaign_default_days", "hold_threshold_cents", "max_line_quantity", "max_order_lines",
+        "end_campaigns_rate_minutes", "page_size_default", "page_size_max",
+        *(f"deadline_{stage}_s" for stage in ("acknowledge", "invoice", "payment_proposal", "payment_approval",
+                                              "bank_payment", "settlement", "shipment")),
+        "max_stage_reminders", "upload_max_bytes", "upload_expiry_s", "bank_timeout_s", "bank_retries",
+    }
+
+
+def test_every_supplier_stage_has_a_deadline_setting():
+    assert load_settings({"WAYBILL_DEADLINE_SHIPMENT_S": "5"}).stage_deadlines()["shipment"] == 5
+    assert set(load_settings({}).stage_deadlines()) == {
+        "acknowledge", "invoice", "payment_proposal", "payment_approval", "bank_payment", "settlement", "shipment"}
 
 
 @pytest.mark.parametrize("name", INT_FIELDS)

@@ -157,3 +157,51 @@ def pos_in_pk(stage_or_status: str) -> str:
 def refund(order_id: str, po_id: str, sku: str) -> tuple[str, str]:
     """A refund record for one order line a supplier did not accept (one per line: never twice)."""
     return f"ORDER#{order_id}", f"REFUND#{po_id}#{sku}"
+
+
+# ---------------------------------------------------------------- exceptions
+# | an exception with its audit events | `EXC#<id>` / (`#META`, `EVENT#`) | Query on PK / GetItem |
+# | open exceptions, ranked (staff queue) | sparse GSI3 `EXCEPTIONS#OPEN` / `<severity rank>#<opened_at>#<id>` | Query |
+
+OPEN_EXCEPTIONS_PK = "EXCEPTIONS#OPEN"
+
+
+def exception(exception_id: str) -> tuple[str, str]:
+    return f"EXC#{exception_id}", META
+
+
+def exception_pk(exception_id: str) -> str:
+    return f"EXC#{exception_id}"
+
+
+def open_exception_sk(severity_rank: int, opened_at: datetime, exception_id: str) -> str:
+    return f"{severity_rank}#{ts(opened_at)}#{exception_id}"
+
+
+# ---------------------------------------------------------------- payments and inbound webhooks
+# | a payment proposal by id (the id embeds its PO) | `PO#<po>` / `PROPOSAL#<id>` | GetItem |
+# | payment proposals in a status (accounting queue) | GSI3 `PROPOSALS#<status>` / `<created>#<id>` | Query |
+# | an inbound webhook (dedupe by webhook-id, raw body kept) | `INBOX#<provider>#<webhook id>` / `#META` | conditional Put (TTL) |
+
+PROPOSAL_ID_SEPARATOR = "."
+
+
+def proposal_id(po_id: str, unique: str) -> str:
+    """A proposal id names its PO, so approving it or settling it by id is one GetItem."""
+    return f"{po_id}{PROPOSAL_ID_SEPARATOR}{unique}"
+
+
+def proposal(proposal_id_: str) -> tuple[str, str] | None:
+    """The key of a proposal from its id; None for an id no proposal can have."""
+    po_id, sep, rest = proposal_id_.partition(PROPOSAL_ID_SEPARATOR)
+    if not (sep and po_id and rest):
+        return None
+    return po_child(po_id, "PROPOSAL", proposal_id_)
+
+
+def proposals_pk(status: str) -> str:
+    return f"PROPOSALS#{status}"
+
+
+def inbox(provider: str, webhook_id: str) -> tuple[str, str]:
+    return f"INBOX#{provider}#{webhook_id}", META

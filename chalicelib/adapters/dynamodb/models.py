@@ -236,3 +236,77 @@ class RefundItem(Item, discriminator="refund"):
     reason = UnicodeAttribute()
     status = UnicodeAttribute(default="pending")
     created_at = UTCDateTimeAttribute()
+
+
+class ExceptionItem(Item, discriminator="exception"):
+    """A problem brought to staff: one open record per (kind, subject), bumped on repeats."""
+
+    id = UnicodeAttribute()
+    kind_name = UnicodeAttribute()
+    subject_type = UnicodeAttribute()
+    subject_id = UnicodeAttribute()
+    severity = UnicodeAttribute()
+    status = UnicodeAttribute(default="open")
+    count = NumberAttribute(default=1)
+    opened_at = UTCDateTimeAttribute()
+    last_seen = UTCDateTimeAttribute()
+    details = MapAttribute[str, Any](default=dict)
+    version = VersionAttribute()
+
+
+class InvoiceItem(Item, discriminator="po_invoice"):
+    """An invoice the supplier submitted for a PO (`PO#<id>` / `INVOICE#<id>`); the file sits in S3."""
+
+    id = UnicodeAttribute()
+    po_id = UnicodeAttribute()
+    supplier_id = UnicodeAttribute()
+    number = UnicodeAttribute()
+    amount_cents = NumberAttribute()
+    currency = UnicodeAttribute()
+    file_key = UnicodeAttribute()
+    created_at = UTCDateTimeAttribute()
+
+
+class PaymentProposalItem(Item, discriminator="po_proposal"):
+    """A payment proposal (`PO#<id>` / `PROPOSAL#<id>`), in GSI3 `PROPOSALS#<status>` for accounting.
+
+    Status: pending -> approved | rejected; approved -> pushed (before the bank is called) ->
+    settled | failed."""
+
+    id = UnicodeAttribute()
+    po_id = UnicodeAttribute()
+    supplier_id = UnicodeAttribute()
+    campaign_id = UnicodeAttribute()
+    amount_cents = NumberAttribute()
+    currency = UnicodeAttribute()
+    status = UnicodeAttribute()
+    note = UnicodeAttribute(null=True)
+    decided_by = UnicodeAttribute(null=True)
+    bank_reference = UnicodeAttribute(null=True)
+    failure = UnicodeAttribute(null=True)
+    created_at = UTCDateTimeAttribute()
+    updated_at = UTCDateTimeAttribute()
+    version = VersionAttribute()
+
+
+class POShipmentItem(Item, discriminator="po_shipment"):
+    """The shipment a supplier recorded for a PO (`PO#<id>` / `SHIPMENT#<id>`)."""
+
+    id = UnicodeAttribute()
+    po_id = UnicodeAttribute()
+    supplier_id = UnicodeAttribute()
+    carrier = UnicodeAttribute()
+    tracking_number = UnicodeAttribute()
+    order_ids = ListAttribute(of=UnicodeAttribute, default=list)
+    created_at = UTCDateTimeAttribute()
+
+
+class InboxItem(Item, discriminator="inbox"):
+    """An inbound webhook, stored raw before it is answered (`INBOX#<provider>#<id>`, TTL)."""
+
+    provider = UnicodeAttribute()
+    webhook_id = UnicodeAttribute()
+    body = UnicodeAttribute()
+    event_type = UnicodeAttribute(null=True)
+    received_at = UTCDateTimeAttribute()
+    processed_at = UTCDateTimeAttribute(null=True)

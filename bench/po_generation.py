@@ -1,0 +1,226 @@
+"""PO generation: closing a campaign of many orders into one purchase order per supplier.
+
+For each campaign size (default 1,000 and 10,000 orders across 5 suppliers) a fresh moto
+account (in-process) is seeded with batched raw writes (the orders as `order_writes` builds
+them: seeding through the service would take far longer and is not what is measured), then
+the campaign is closed through the real service (`services.campaign_close.close_campaign`).
+Printed: DynamoDB requests and items read per order and per order line (metered), and the
+peak memory of the close (tracemalloc). moto keeps its table in this process, so the items
+the close writes (an audit event per order) stay allocated after it: the figure judged is the
+*working* memory, peak minus what is still allocated when the close returns, which must stay
+flat from 1,000 to 10,000 orders if the close never holds the campaign's orders at once.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import random
+import time
+import tracemalloc
+import warnings
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager, redirect_stdout
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from .dynamo import _fmt_requests, _principal, no_table_snapshots
+from .report import FAIL, PASS, Section
+
+SUPPLIERS = [("acme", "Acme Mugs"), ("bolt", "Bolt Caps"), ("cora", "Cora Textiles"), ("dune", "Dune Bags"),
+             ("echo", "Echo Pens")]
+# Campaign sizes; WAYBILL_BENCH_PO_SIZES=200,1000 overrides (10,000 takes minutes on moto in-process).
+SIZES = tuple(int(n) for n in os.environ.get("WAYBILL_BENCH_PO_SIZES", "1000,10000").split(",") if n.strip())
+HELD_SHARE = 0.03  # orders still on hold at close: read (filtered out), never ordered
+PAGE = 100
+ITEMS_PER_LINE_TARGET = 1.1
+MEMORY_RATIO_TARGET = 1.5  # 10x the orders; a close holding its orders would grow ~10x
+
+
+@contextmanager
+def faster_moto_dynamodb() -> Iterator[None]:
+    """Two shortcuts through moto 5.2.5's DynamoDB internals, for this benchmark only:
+    - reads (Query, GetItem, BatchGetItem) are answered with `json.dumps` of moto's result
+      instead of its model-driven serializer, which spends ~20 ms per order item of a Query page
+      walking the botocore shape of every nested attribute value: the same JSON document, so
+      what the client parses and every request count are unchanged;
+    - moto's 400 KB item-size check (re-summing every attribute on each attribute set: O(n^2)
+      per item) is skipped; the items here are a few hundred bytes."""
+    from moto.dynamodb.models.dynamo_type import LimitedSizeDict
+    from moto.dynamodb.responses import DynamoResult
+
+    saved = DynamoResult.__dict__.get("execute_result")
+    original = DynamoResult.execute_result
+    saved_setitem = LimitedSizeDict.__setitem__
+
+    def execute_result(self: Any, context: Any) -> Any:
+        if context.operation_model.name in ("Query", "GetItem", "BatchGetItem"):
+            return 200, {"Content-Type": "application/x-amz-json-1.0"}, json.dumps(self.result)
+        return original(self, context)
+
+    DynamoResult.execute_result = execute_result  # type: ignore[method-assign]
+    LimitedSizeDict.__setitem__ = dict.__setitem__  # type: ignore[assignment]
+    try:
+        yield
+    finally:
+        LimitedSizeDict.__setitem__ = saved_setitem  # type: ignore[method-assign]
+        if saved is None:
+            del DynamoResult.execute_result
+        else:
+            DynamoResult.execute_result = saved  # type: ignore[method-assign]
+
+
+@dataclass
+class Run:
+    orders: int
+    lines: int
+    placed: int
+    requests: dict[str, int]
+    items_read: int
+    pos: int
+    po_lines: int
+    seconds: float
+    seed_seconds: float
+    peak_kib: float
+    retained_kib: float
+
+    @property
+    def working_kib(self) -> float:
+        return self.peak_kib - self.retained_kib
+
+
+def _seed(n: int, rng: random.Random) -> tuple[str, int, int]:
+    """5 suppliers, 10 products, one ended campaign of `n` orders (1-3 lines each), written raw."""
+    from pynamodb.connection import Connection  # noqa: F401 - PynamoDB is already imported by now
+
+    from chalicelib.adapters.dynamodb import repository as repo
+    from chalicelib.adapters.dynamodb.models import Item
+    from chalicelib.domain.campaigns import Product
+    from chalicelib.domain.orders import Delivery, DeliveryStatus, Order, OrderLine, PaymentMode, derive_status
+    from chalicelib.services import catalogue
+
+    buyer = _principal("buyer-1", "buyer")
+    for sid, name in SUPPLIERS:
+        catalogue.create_supplier(buyer, name=name, contact_emails=[f"orders@{sid}.example"], supplier_id=sid)
+    products = [Product(f"{sid.upper()}-{i}", f"{name} {i}", sid, unit_price_cents=1000 + 100 * i,
+                        unit_cost_cents=400 + 50 * i) for sid, name in SUPPLIERS for i in (1, 2)]
+    view = catalogue.create_campaign(buyer, name="Bench sale", currency="EUR", products=products)
+    campaign_id = view.campaign.id
+    catalogue.go_live(buyer, campaign_id)
+
+    start = datetime.now(UTC)
+    lines_total = placed = 0
+    with Item.batch_write() as batch:
+        for i in range(n):
+            picked = rng.sample(products, rng.randint(1, 3))
+            held = rng.random() < HELD_SHARE
+            lines = [OrderLine(p.sku, p.name, p.supplier_id, rng.randint(1, 4), p.unit_price_cents) for p in picked]
+            suppliers = list(dict.fromkeys(line.supplier_id for line in lines))
+            status = DeliveryStatus.ON_HOLD if held else DeliveryStatus.PENDING
+            order = Order(id=f"ord_bench_{i:06d}", campaign_id=campaign_id, customer_id=f"cust-{i % 500:03d}",
+                          customer_email=f"cust-{i % 500:03d}@example.com", currency="EUR",
+                          payment_mode=PaymentMode.PREPAID, lines=lines,
+                          deliveries=[Delivery(s, status) for s in suppliers],
+                          created_at=start + timedelta(milliseconds=i))
+            order.status = derive_status(order.deliveries, False)
+            for write in repo.order_writes(order, version=None, now=order.created_at):
+                if hasattr(write.item, "version"):
+                    write.item.version = 1  # as a conditional create would have left it
+                batch.save(write.item)
+            lines_total += len(lines)
+            placed += 0 if held else 1
+    assert catalogue.end_due_campaigns(start + timedelta(days=30)) == [campaign_id]
+    return campaign_id, lines_total, placed
+
+
+def measure(n: int, seed_value: int = 11) -> Run:
+    from moto import mock_aws
+
+    from chalicelib.adapters.aws import reset_clients
+    from chalicelib.adapters.dynamodb.metering import metered
+    from chalicelib.local.provision import provision
+    from chalicelib.services import campaign_close
+
+    with ExitStack() as stack:
+        stack.enter_context(mock_aws())
+        stack.enter_context(no_table_snapshots())
+        stack.enter_context(faster_moto_dynamodb())
+        reset_clients()
+        provision()
+        t0 = time.perf_counter()
+        campaign_id, lines, placed = _seed(n, random.Random(seed_value))
+        seeded = time.perf_counter() - t0
+
+        tracemalloc.start()
+        before = tracemalloc.get_traced_memory()[0]
+        t0 = time.perf_counter()
+        with metered() as m:
+            result = campaign_close.close_campaign(campaign_id, page_size=PAGE)
+        seconds = time.perf_counter() - t0
+        current, peak = tracemalloc.get_traced_memory()
+        tracemalloc.stop()
+
+        from chalicelib.adapters.dynamodb import keys
+        from chalicelib.adapters.dynamodb.models import Item, PurchaseOrderItem
+
+        pos = [i for i in Item.gsi2.query(keys.campaign_pos_pk(campaign_id)) if isinstance(i, PurchaseOrderItem)]
+        assert result.orders == placed, (result.orders, placed)
+        reset_clients()
+    return Run(orders=n, lines=lines, placed=placed, requests=dict(m.requests), items_read=m.items_read,
+               pos=len(pos), po_lines=sum(len(p.lines) for p in pos), seconds=seconds, seed_seconds=seeded,
+               peak_kib=(peak - before) / 1024, retained_kib=(current - before) / 1024)
+
+
+def run(sizes: tuple[int, ...] | None = None) -> Section:
+    sizes = sizes or SIZES
+    section = Section(
+        "4. PO generation: closing a campaign (moto in-process)",
+        ["orders", "lines", "requests", "requests/order", "items read/order", "items read/line", "POs (lines)",
+         "peak KiB", "working KiB", "close s"],
+    )
+    runs: list[Run] = []
+    with ExitStack() as stack:
+        stack.enter_context(redirect_stdout(io.StringIO()))
+        stack.enter_context(warnings.catch_warnings())
+        warnings.filterwarnings("ignore", message="No application metrics to publish")
+        for n in sizes:
+            runs.append(measure(n))
+    for r in runs:
+        total = sum(r.requests.values())
+        per_line = r.items_read / r.lines
+        section.add(r.orders, r.lines, _fmt_requests(_counter(r.requests)), f"{total / r.orders:.3f}",
+                    f"{r.items_read / r.orders:.3f}", f"{per_line:.3f}", f"{r.pos} ({r.po_lines})",
+                    f"{r.peak_kib:.0f}", f"{r.working_kib:.0f}", f"{r.seconds:.1f}",
+                    verdict=PASS if per_line <= ITEMS_PER_LINE_TARGET and r.pos == len(SUPPLIERS) else FAIL)
+    if len(runs) >= 2:
+        small, big = runs[0], runs[-1]
+        ratio = big.working_kib / max(small.working_kib, 1.0)
+        section.add(f"{small.orders} -> {big.orders}", "", "working memory ratio", "", "", "", "",
+                    "", f"{ratio:.2f}x", "", verdict=PASS if ratio <= MEMORY_RATIO_TARGET else FAIL)
+    section.notes += [
+        f"data: {len(SUPPLIERS)} suppliers, 10 products, 1-3 lines per order, ~{HELD_SHARE:.0%} of orders on hold; "
+        f"orders seeded with batched raw writes ({', '.join(f'{r.seed_seconds:.0f} s' for r in runs)}).",
+        "requests: the close through the service: one query of the campaign, one Query per page of "
+        f"{PAGE} orders, one transaction per placed order (its deliveries to ordered + audit event),",
+        "one per PO (with its po.created event), one per stored execution ARN, the campaign's close transition.",
+        f"target: items read / order lines <= {ITEMS_PER_LINE_TARGET} (DESIGN.md section 9); peak memory flat: "
+        f"working memory (peak - still allocated at the end: moto's table lives in this process) <= "
+        f"{MEMORY_RATIO_TARGET}x for 10x the orders.",
+        "close s: wall time inside moto in-process -- quote only.",
+    ]
+    return section
+
+
+def _counter(requests: dict[str, int]) -> Any:
+    from collections import Counter
+
+    return Counter(requests)
+
+
+if __name__ == "__main__":
+    from .env import setup
+
+    setup()
+    print(run().render())

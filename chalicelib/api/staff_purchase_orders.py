@@ -1,0 +1,57 @@
+"""Staff routes for purchase orders: list by stage, status or campaign; one PO with its
+stage, deadline, reminders and audit trail; cancel."""
+
+from __future__ import annotations
+
+from chalice import Blueprint
+
+from ..domain.permissions import READ_STAFF, Role, roles
+from ..lazy import lazy_module
+from .http import Call, endpoint
+
+s = lazy_module("chalicelib.api.schemas")
+workflow = lazy_module("chalicelib.services.supplier_workflow")
+
+staff_po_api = Blueprint(__name__)
+CANCEL_PO = roles(Role.BUYER, Role.ADMIN)
+TAG = "staff: purchase orders"
+
+
+def _view(d: workflow.PODetail) -> s.StaffPOView:
+    po, item = d.po, d.item
+    return s.StaffPOView(
+        id=po.id, campaign_id=po.campaign_id, supplier_id=po.supplier_id, status=po.status.value,
+        stage=po.stage.value if po.stage else None, stage_open=item.task_token is not None,
+        stage_deadline=item.stage_deadline, execution_arn=item.execution_arn, reminders=po.reminders,
+        currency=po.currency,
+        lines=[s.StaffPOLineView(sku=l.sku, name=l.name, ordered_quantity=l.ordered_quantity,
+                                 unit_cost_cents=l.unit_cost_cents, accepted_quantity=l.accepted_quantity,
+                                 reject_reason=l.reject_reason.value if l.reject_reason else None)
+               for l in po.lines],
+        ordered_cents=po.ordered_cents, accepted_cents=po.accepted_cents, invoiced_cents=po.invoiced_cents,
+        proposed_cents=po.proposed_cents, paid_cents=po.paid_cents, order_count=po.order_count,
+        created_at=po.created_at, version=int(item.version), events=[s.AuditEventView.of(e) for e in d.events],
+    )
+
+
+@endpoint(staff_po_api, "/staff/purchase-orders", "GET", summary="Purchase orders by stage, status or campaign",
+          tag=TAG, roles=READ_STAFF, query="StaffPOListQuery", response="StaffPOPage")
+def list_purchase_orders(call: Call) -> s.StaffPOPage:
+    q = call.query
+    items, cursor = workflow.list_pos(stage_or_status=q.stage, campaign_id=q.campaign_id, limit=q.limit,
+                                      cursor=q.cursor)
+    return s.StaffPOPage(items=[s.StaffPOSummaryView(**i.__dict__) for i in items], next_cursor=cursor)
+
+
+@endpoint(staff_po_api, "/staff/purchase-orders/{po_id}", "GET", summary="A purchase order with its audit trail",
+          tag=TAG, roles=READ_STAFF, response="StaffPOView")
+def get_purchase_order(call: Call, po_id: str) -> s.StaffPOView:
+    return _view(workflow.get_po(po_id))
+
+
+@endpoint(staff_po_api, "/staff/purchase-orders/{po_id}/cancel", "POST",
+          summary="Cancel a purchase order (ends its workflow)", tag=TAG, roles=CANCEL_PO,
+          body="StaffPOCancelRequest", response="StaffPOView")
+def cancel_purchase_order(call: Call, po_id: str) -> s.StaffPOView:
+    workflow.cancel_po(call.actor, po_id, internal_note=call.body.internal_note)
+    return _view(workflow.get_po(po_id))

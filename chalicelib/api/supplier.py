@@ -1,0 +1,102 @@
+"""Supplier routes: own campaigns and purchase orders, stage actions, invoice and product files.
+
+Every route is for role `supplier` and confined to the token's `supplier_id` (services check it)."""
+
+from __future__ import annotations
+
+from chalice import Blueprint
+
+from ..domain.permissions import Role, roles
+from ..lazy import lazy_module
+from .http import Call, endpoint
+
+s = lazy_module("chalicelib.api.schemas")
+portal = lazy_module("chalicelib.services.supplier_portal")
+po_domain = lazy_module("chalicelib.domain.purchase_orders")
+
+supplier_api = Blueprint(__name__)
+SUPPLIER = roles(Role.SUPPLIER)
+TAG = "supplier"
+PO = "/supplier/purchase-orders/{po_id}"
+
+
+def _upload(u: object) -> s.PresignedUploadView:
+    return s.PresignedUploadView(**u.__dict__)
+
+
+@endpoint(supplier_api, "/supplier/campaigns", "GET", summary="My campaigns with payment and shipment status",
+          tag=TAG, roles=SUPPLIER, response="SupplierCampaignList")
+def my_campaigns(call: Call) -> s.SupplierCampaignList:
+    return s.SupplierCampaignList(items=[s.SupplierCampaignView(**c.__dict__)
+                                         for c in portal.list_campaigns(call.actor)])
+
+
+@endpoint(supplier_api, "/supplier/purchase-orders", "GET", summary="My purchase orders, newest first",
+          tag=TAG, roles=SUPPLIER, query="SupplierPOListQuery", response="SupplierPOPage")
+def my_purchase_orders(call: Call) -> s.SupplierPOPage:
+    q: s.SupplierPOListQuery = call.query
+    items, cursor = portal.list_purchase_orders(call.actor, status=q.status, stage=q.stage, limit=q.limit,
+                                                cursor=q.cursor)
+    return s.SupplierPOPage(items=[s.SupplierPOSummaryView.of(i) for i in items], next_cursor=cursor)
+
+
+@endpoint(supplier_api, PO, "GET", summary="A purchase order with its invoices, proposals and shipments",
+          tag=TAG, roles=SUPPLIER, response="SupplierPODetailView")
+def my_purchase_order(call: Call, po_id: str) -> s.SupplierPODetailView:
+    return s.SupplierPODetailView.detail(portal.get_purchase_order(call.actor, po_id))
+
+
+@endpoint(supplier_api, PO + "/acknowledge", "POST", summary="Accept, partially accept or reject the lines",
+          tag=TAG, roles=SUPPLIER, body="AcknowledgeRequest", response="SupplierPOSummaryView")
+def acknowledge(call: Call, po_id: str) -> s.SupplierPOSummaryView:
+    b: s.AcknowledgeRequest = call.body
+    acceptances = [po_domain.LineAcceptance(sku=l.sku, accepted_quantity=l.accepted_quantity,
+                                            reason=po_domain.RejectReason(l.reason) if l.reason else None)
+                   for l in b.lines]
+    return s.SupplierPOSummaryView.of(portal.acknowledge(call.actor, po_id, acceptances))
+
+
+@endpoint(supplier_api, PO + "/invoices/upload", "POST", summary="A presigned S3 POST for an invoice file",
+          tag=TAG, roles=SUPPLIER, body="UploadRequest", response="PresignedUploadView", status=201)
+def invoice_upload(call: Call, po_id: str) -> s.PresignedUploadView:
+    return _upload(portal.invoice_upload(call.actor, po_id, call.body.content_type))
+
+
+@endpoint(supplier_api, PO + "/invoices", "POST", summary="Submit the invoice (after uploading its file)",
+          tag=TAG, roles=SUPPLIER, body="InvoiceIn", response="InvoiceView", status=201)
+def submit_invoice(call: Call, po_id: str) -> s.InvoiceView:
+    b: s.InvoiceIn = call.body
+    invoice = portal.submit_invoice(call.actor, po_id, number=b.number, amount_cents=b.amount_cents,
+                                    currency=b.currency, file_key=b.file_key)
+    return s.InvoiceView(**invoice.__dict__)
+
+
+@endpoint(supplier_api, PO + "/payment-proposals", "POST", summary="Propose a payment (up to what is invoiced)",
+          tag=TAG, roles=SUPPLIER, body="PaymentProposalIn", response="PaymentProposalView", status=201)
+def propose_payment(call: Call, po_id: str) -> s.PaymentProposalView:
+    return s.PaymentProposalView.of(portal.propose_payment(call.actor, po_id, call.body.amount_cents))
+
+
+@endpoint(supplier_api, PO + "/shipments", "POST", summary="Record the shipment and the orders it covers",
+          tag=TAG, roles=SUPPLIER, body="ShipmentIn", response="POShipmentView", status=201)
+def record_shipment(call: Call, po_id: str) -> s.POShipmentView:
+    b: s.ShipmentIn = call.body
+    shipment = portal.record_shipment(call.actor, po_id, carrier=b.carrier, tracking_number=b.tracking_number,
+                                      order_ids=list(b.order_ids))
+    return s.POShipmentView(**shipment.__dict__)
+
+
+@endpoint(supplier_api, "/supplier/campaigns/{campaign_id}/files", "POST",
+          summary="A presigned S3 POST for a product-description file", tag=TAG, roles=SUPPLIER,
+          body="CampaignFileUploadRequest", response="PresignedUploadView", status=201)
+def campaign_file_upload(call: Call, campaign_id: str) -> s.PresignedUploadView:
+    b: s.CampaignFileUploadRequest = call.body
+    return _upload(portal.campaign_file_upload(call.actor, campaign_id, b.content_type, b.filename))
+
+
+@endpoint(supplier_api, "/supplier/campaigns/{campaign_id}/files", "GET",
+          summary="My product-description files of a campaign, with download links", tag=TAG, roles=SUPPLIER,
+          response="CampaignFileList")
+def campaign_files(call: Call, campaign_id: str) -> s.CampaignFileList:
+    return s.CampaignFileList(items=[s.CampaignFileView(**f.__dict__)
+                                     for f in portal.list_campaign_files(call.actor, campaign_id)])

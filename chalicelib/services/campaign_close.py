@@ -1,0 +1,263 @@
+"""Closing a campaign: one purchase order per supplier, deliveries ordered, workflows started,
+and the PO e-mailed to the supplier and the buyer.
+
+Every step can run again after a crash at any point (the consumer's message is redelivered):
+1. page the campaign's orders oldest first; each placed order moves its deliveries to
+   `ordered` in its own transaction (an already ordered one is left as it is); each order's
+   ordered lines are summed per (supplier, SKU) — sums only, so memory stays flat;
+2. create each supplier's PO with its `po.created` event (a conditional put: an existing PO
+   is kept as it is, so a second close creates no duplicate);
+3. start each PO's execution (named after the PO; "already started" is fine) and store its ARN;
+4. mark the campaign closed — last, so a closed campaign means all of the above is done.
+The PO e-mail follows the `po.created` event (`send_po_mail`), once per (PO, recipient).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from aws_lambda_powertools import Logger
+
+from ..adapters import mail, workflows
+from ..adapters.dynamodb import keys
+from ..adapters.dynamodb import repository as repo
+from ..adapters.dynamodb.models import CampaignItem, Item, OrderItem, ProductItem, PurchaseOrderItem, SupplierItem
+from ..config import settings
+from ..domain import campaigns as campaign_rules
+from ..domain import orders as order_rules
+from ..domain.audit import AuditEvent
+from ..domain.campaigns import CampaignAction, CampaignStatus
+from ..domain.errors import Conflict, InvalidTransition, NotFound
+from ..domain.orders import DeliveryAction, DeliveryStatus, Order, OrderStatus
+from ..domain.permissions import MANAGE_CATALOGUE, SYSTEM, Principal
+from ..domain.purchase_orders import PurchaseOrder
+from ..domain.supply import POAggregate
+from . import catalogue
+from .clock import new_id, now
+from .guard import require
+
+logger = Logger(service="waybill")
+MAIL_CONSUMER = "po-mail"
+SENT_TO_SUPPLIERS_NOTE = "sent to the suppliers with the campaign's purchase orders"
+# Orders a close reads: placed ones to order, and those a previous (interrupted) run ordered.
+CLOSE_READS = (OrderStatus.PLACED.value, OrderStatus.ORDERED.value)
+
+
+@dataclass
+class CloseResult:
+    campaign_id: str
+    po_ids: list[str] = field(default_factory=list)
+    orders: int = 0  # orders on the campaign's POs
+    already_closed: bool = False
+
+
+def _load_campaign(campaign_id: str) -> tuple[CampaignItem, dict[str, Any]]:
+    """The campaign and its products: one query on the campaign's partition."""
+    items = repo.query_all(keys.campaign_pk(campaign_id),
+                           range_key_condition=Item.SK.startswith(keys.CAMPAIGN_BODY_PREFIX))
+    meta = next((i for i in items if isinstance(i, CampaignItem)), None)
+    if meta is None:
+        raise NotFound(f"campaign {campaign_id} not found")
+    return meta, {i.sku: repo.product_from_item(i) for i in items if isinstance(i, ProductItem)}
+
+
+def close_campaign(campaign_id: str, *, actor: Principal = SYSTEM, page_size: int = 100) -> CloseResult:
+    """Close an ended campaign (steps in the module docstring). A closed one is left alone."""
+    meta, products = _load_campaign(campaign_id)
+    campaign = repo.campaign_from_item(meta)
+    if campaign.status is CampaignStatus.CLOSED:
+        return CloseResult(campaign_id, already_closed=True)
+    campaign_rules.check_campaign_action(campaign, CampaignAction.CLOSE, actor)
+
+    aggregate = POAggregate()
+    ordered = 0
+    cursor: str | None = None
+    while True:
+        page = repo.query_page(Item.gsi2, keys.campaign_orders_pk(campaign_id),
+                               filter_condition=OrderItem.status.is_in(*CLOSE_READS), limit=page_size,
+                               cursor=cursor, newest_first=False)
+        for item in page.items:
+            if not isinstance(item, OrderItem):
+                continue
+            order = _send_to_suppliers(item, actor)
+            lines = [line for line in order.lines
+                     if order.delivery(line.supplier_id).status is DeliveryStatus.ORDERED]
+            if lines:
+                aggregate.add(lines)
+                ordered += 1
+        if page.cursor is None:
+            break
+        cursor = page.cursor
+
+    for po in aggregate.purchase_orders(campaign_id, campaign.currency, products, now()):
+        _create_po(po, actor)
+    po_ids = _start_workflows(campaign_id)
+    _mark_closed(actor, campaign_id)
+    return CloseResult(campaign_id, po_ids=po_ids, orders=ordered)
+
+
+def close_by_staff(actor: Principal, campaign_id: str) -> catalogue.CampaignView:
+    """Staff close by hand: a live campaign is ended first; a closed one is a 409."""
+    require(actor, MANAGE_CATALOGUE, "close campaigns")
+    item = repo.get(keys.campaign(campaign_id), CampaignItem)
+    if item is None:
+        raise NotFound(f"campaign {campaign_id} not found")
+    if item.status == CampaignStatus.LIVE.value:
+        # Ending is the schedule's action (system only); staff closing early ends it on their behalf.
+        catalogue._transition(SYSTEM, campaign_id, CampaignAction.END, item=item,
+                              note=f"ended early by {actor.sub} to close it")
+    else:
+        campaign_rules.check_campaign_action(repo.campaign_from_item(item), CampaignAction.CLOSE, actor)
+    close_campaign(campaign_id, actor=actor)
+    return catalogue._view(_require(repo.get(keys.campaign(campaign_id), CampaignItem), campaign_id))
+
+
+def _require(item: CampaignItem | None, campaign_id: str) -> CampaignItem:
+    if item is None:
+        raise NotFound(f"campaign {campaign_id} not found")
+    return item
+
+
+# ---------------------------------------------------------------- steps
+
+
+def _send_to_suppliers(item: OrderItem, actor: Principal, retries: int = 3) -> Order:
+    """Move a placed order's deliveries to ordered (one transaction with its audit event);
+    return the order as it now stands. Already ordered, or changed meanwhile: left as it is."""
+    for _ in range(retries):
+        order = repo.order_from_item(item)
+        if order.status is not OrderStatus.PLACED:
+            return order
+        before = order.status
+        for d in order.deliveries:
+            if d.status is DeliveryStatus.PENDING:
+                order_rules.apply_delivery_action(order, d.supplier_id, DeliveryAction.SEND_PO)
+        at = now()
+        event = AuditEvent(id=new_id("evt"), subject_type="order", subject_id=order.id, type="order.sent_to_suppliers",
+                           actor=actor, at=at, from_status=before.value, to_status=order.status.value,
+                           internal_note=SENT_TO_SUPPLIERS_NOTE,
+                           data={"order_id": order.id, "campaign_id": order.campaign_id,
+                                 "supplier_ids": order.supplier_ids, "status": order.status.value})
+        try:
+            repo.commit([*repo.order_writes(order, version=int(item.version), now=at),
+                         repo.event_write(keys.order_pk(order.id), event)], what=f"order {order.id}")
+            return order
+        except Conflict:
+            fresh = repo.get(keys.order(order.id), OrderItem)  # a concurrent change (a cancellation?)
+            if fresh is None:
+                raise
+            item = fresh
+    raise Conflict(f"order {item.id} kept changing; the close will be retried")
+
+
+def _create_po(po: PurchaseOrder, actor: Principal) -> bool:
+    """Create the PO with its `po.created` event; False when it already exists."""
+    event = AuditEvent(id=new_id("evt"), subject_type="po", subject_id=po.id, type="po.created", actor=actor,
+                       at=po.created_at, to_status=po.status.value,
+                       data={"po_id": po.id, "campaign_id": po.campaign_id, "supplier_id": po.supplier_id,
+                             "ordered_cents": po.ordered_cents, "currency": po.currency,
+                             "lines": len(po.lines), "order_count": po.order_count})
+    try:
+        repo.commit([repo.po_write(po, version=None, now=po.created_at),
+                     repo.event_write(keys.po_pk(po.id), event)], what=f"purchase order {po.id}")
+    except Conflict:
+        return False  # created by an earlier run: never a duplicate
+    return True
+
+
+def _execution_arn(po_id: str) -> str:
+    """An execution's ARN from its state machine's and its name (as Step Functions forms it)."""
+    return settings().supplier_fulfilment_arn.replace(":stateMachine:", ":execution:") + f":{po_id}"
+
+
+def _start_workflows(campaign_id: str) -> list[str]:
+    """Start every PO's execution (one query for the campaign's POs); store each ARN once."""
+    items = _campaign_pos(campaign_id)
+    for item in items:
+        arn = workflows.start_supplier_fulfilment(item.id, {"po_id": item.id, "deadlines": settings().stage_deadlines()})
+        if item.execution_arn is None:
+            _store_execution_arn(item, arn or _execution_arn(item.id))
+    return [i.id for i in items]
+
+
+def _campaign_pos(campaign_id: str) -> list[PurchaseOrderItem]:
+    pos: list[PurchaseOrderItem] = []
+    cursor: str | None = None
+    while True:
+        page = repo.query_page(Item.gsi2, keys.campaign_pos_pk(campaign_id), limit=100, cursor=cursor,
+                               newest_first=False)
+        pos += [i for i in page.items if isinstance(i, PurchaseOrderItem)]
+        if page.cursor is None:
+            return pos
+        cursor = page.cursor
+
+
+def _store_execution_arn(item: PurchaseOrderItem, arn: str, retries: int = 3) -> None:
+    for _ in range(retries):
+        at = now()
+        event = AuditEvent(id=new_id("evt"), subject_type="po", subject_id=item.id, type="po.workflow_started",
+                           actor=SYSTEM, at=at, data={"po_id": item.id, "execution_arn": arn})
+        try:
+            repo.commit([repo.po_write(repo.po_from_item(item), version=int(item.version), now=at,
+                                       task_token=item.task_token, stage_deadline=item.stage_deadline,
+                                       execution_arn=arn),
+                         repo.event_write(keys.po_pk(item.id), event)], what=f"purchase order {item.id}")
+            return
+        except Conflict:
+            fresh = repo.get(keys.po(item.id), PurchaseOrderItem)  # the stage consumer stored a token meanwhile
+            if fresh is None or fresh.execution_arn:
+                return
+            item = fresh
+    raise Conflict(f"purchase order {item.id} kept changing; the close will be retried")
+
+
+def _mark_closed(actor: Principal, campaign_id: str) -> None:
+    try:
+        catalogue._transition(actor, campaign_id, CampaignAction.CLOSE, note="purchase orders generated")
+    except (Conflict, InvalidTransition):
+        item = repo.get(keys.campaign(campaign_id), CampaignItem)
+        if item is None or item.status != CampaignStatus.CLOSED.value:
+            raise  # not closed by a concurrent run: let the caller retry
+
+
+# ---------------------------------------------------------------- the PO e-mail
+
+
+def po_mail_recipients(po_id: str) -> tuple[PurchaseOrder, SupplierItem, CampaignItem, list[tuple[str, str]]]:
+    """The PO, its supplier, its campaign and (address, audience) pairs: one BatchGetItem."""
+    po_item = repo.get(keys.po(po_id), PurchaseOrderItem)
+    if po_item is None:
+        raise NotFound(f"purchase order {po_id} not found")
+    found = repo.batch_get([keys.supplier(po_item.supplier_id), keys.campaign(po_item.campaign_id)])
+    supplier = next((i for i in found if isinstance(i, SupplierItem)), None)
+    campaign = next((i for i in found if isinstance(i, CampaignItem)), None)
+    if supplier is None or campaign is None:
+        raise NotFound(f"purchase order {po_id}: supplier or campaign missing")
+    to = [(str(e), "supplier") for e in supplier.contact_emails or []]
+    if campaign.buyer_email and campaign.buyer_email not in {a for a, _ in to}:
+        to.append((campaign.buyer_email, "buyer"))
+    return repo.po_from_item(po_item), supplier, campaign, to
+
+
+def send_po_mail(po_id: str) -> int:
+    """E-mail the PO to the supplier's contacts and the campaign's buyer, once per (PO, recipient).
+
+    The marker is written before sending and removed if SES fails, so a redelivery retries
+    exactly the ones that were not sent. Returns how many were sent now."""
+    po, supplier, campaign, recipients = po_mail_recipients(po_id)
+    sent = 0
+    for to, audience in recipients:
+        marker = f"{po.id}#{to}"
+        if not repo.mark_processed(MAIL_CONSUMER, marker, now()):
+            continue
+        try:
+            path = f"/supplier/purchase-orders/{po.id}" if audience == "supplier" else f"/staff/purchase-orders/{po.id}"
+            mail.send(mail.render("po_created", to, po=po, supplier_name=supplier.name, campaign_name=campaign.name,
+                                  audience=audience, link=settings().public_url + path))
+        except Exception:
+            repo.unmark_processed(MAIL_CONSUMER, marker)
+            raise
+        sent += 1
+    logger.info("purchase order e-mailed", extra={"po_id": po.id, "sent": sent})
+    return sent

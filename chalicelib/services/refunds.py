@@ -1,0 +1,169 @@
+"""After a supplier acknowledges its PO: share out what it accepted, refund what it did not.
+
+The accepted quantity per SKU goes to the campaign's orders first come, first served by
+creation time (`domain.supply.Allocator`). Each order with a delivery on the PO is settled in
+one transaction: the delivery accepted (its lines cut to what they keep) or rejected (nothing
+kept), one refund record per lost line (a conditional put: never twice) and an audit event,
+with a customer-facing note when something was lost. The customer is e-mailed once per
+(PO, order, address).
+
+Redelivery-safe: orders settled by an earlier run are replayed into the allocator (what they
+kept is read off the order), never settled twice, so a rerun shares out exactly as the first.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from aws_lambda_powertools import Logger
+
+from ..adapters import mail
+from ..adapters.dynamodb import keys
+from ..adapters.dynamodb import repository as repo
+from ..adapters.dynamodb.models import Item, OrderItem, RefundItem
+from ..domain import orders as order_rules
+from ..domain.audit import AuditEvent
+from ..domain.errors import Conflict
+from ..domain.orders import DeliveryStatus, LostLine, Order
+from ..domain.permissions import SYSTEM
+from ..domain.purchase_orders import PurchaseOrder, RejectReason
+from ..domain.supply import Allocator, accepted_quantities
+from .clock import new_id, now
+from .stages import load_po
+
+logger = Logger(service="waybill")
+MAIL_CONSUMER = "refund-mail"
+LINES_REJECTED = "order.lines_rejected"
+
+REASON_TEXT: dict[RejectReason | None, str] = {
+    RejectReason.OUT_OF_STOCK: "is out of stock",
+    RejectReason.DISCONTINUED: "is discontinued",
+    RejectReason.PRICE_CHANGED: "is no longer available at the campaign's price",
+    RejectReason.OTHER: "cannot be supplied",
+    None: "cannot be supplied",
+}
+
+
+@dataclass
+class Settlement:
+    po_id: str
+    settled: int = 0  # orders settled now
+    replayed: int = 0  # orders an earlier run had settled
+    refunds: int = 0
+    mails: int = 0
+
+
+def customer_note(lost: list[LostLine], reasons: dict[str, RejectReason | None], currency: str) -> str:
+    parts = [f"{line.quantity} x {line.name} ({REASON_TEXT[reasons.get(line.sku)]})" for line in lost]
+    total = sum(line.amount_cents for line in lost)
+    return (f"The supplier could not supply part of your order: {'; '.join(parts)}. "
+            f"We are refunding {total / 100:.2f} {currency}.")
+
+
+def settle_acknowledgement(po_id: str, *, page_size: int = 100) -> Settlement:
+    """Share out an acknowledged PO over its orders (see the module docstring)."""
+    po = load_po(po_id).po
+    result = Settlement(po_id)
+    if any(line.accepted_quantity is None for line in po.lines):
+        logger.warning("purchase order not acknowledged yet", extra={"po_id": po_id})
+        return result
+    allocator = Allocator(accepted_quantities(po))
+    cursor: str | None = None
+    while True:
+        page = repo.query_page(Item.gsi2, keys.campaign_orders_pk(po.campaign_id),
+                               filter_condition=OrderItem.supplier_ids.contains(po.supplier_id),
+                               limit=page_size, cursor=cursor, newest_first=False)
+        for item in page.items:
+            if isinstance(item, OrderItem):
+                _settle_order(item, po, allocator, result)
+        if page.cursor is None:
+            return result
+        cursor = page.cursor
+
+
+def _settle_order(item: OrderItem, po: PurchaseOrder, allocator: Allocator, result: Settlement,
+                  retries: int = 3) -> None:
+    for _ in range(retries):
+        order = repo.order_from_item(item)
+        kept_before = order_rules.kept_quantities(order, po.supplier_id)
+        if kept_before is not None:  # settled by an earlier run: account for it, change nothing
+            for sku, qty in kept_before.items():
+                allocator.replay(sku, qty)
+            result.replayed += 1
+            return
+        if order.delivery(po.supplier_id).status is not DeliveryStatus.ORDERED:
+            return  # never on the PO (held, cancelled)
+        kept = {line.sku: allocator.offer(line.sku, line.quantity)
+                for line in order.lines if line.supplier_id == po.supplier_id}
+        try:
+            event, refunds = _commit_settlement(order, int(item.version), po, kept)
+        except Conflict:
+            fresh = repo.get(keys.order(order.id), OrderItem)
+            if fresh is None:
+                raise
+            item = fresh
+            continue
+        for sku, qty in kept.items():
+            allocator.replay(sku, qty)
+        result.settled += 1
+        result.refunds += refunds
+        if event is not None:
+            result.mails += notify_lines_rejected(event)
+        return
+    raise Conflict(f"order {item.id} kept changing; the settlement will be retried")
+
+
+def _commit_settlement(order: Order, version: int, po: PurchaseOrder,
+                       kept: dict[str, int]) -> tuple[dict[str, Any] | None, int]:
+    """One transaction: order (+ delivery index), refunds, audit event. Returns the event as the
+    bus would carry it when something was lost (for the customer e-mail), and the refund count."""
+    reasons = {line.sku: line.reject_reason for line in po.lines}
+    transition, lost = order_rules.settle_acknowledgement(order, po.supplier_id, kept)
+    at = now()
+    refund_cents = sum(line.amount_cents for line in lost)
+    note = customer_note(lost, reasons, order.currency) if lost else None
+    data = {"order_id": order.id, "campaign_id": order.campaign_id, "po_id": po.id, "supplier_id": po.supplier_id,
+            "customer_email": order.customer_email, "currency": order.currency, "status": order.status.value,
+            "delivery_status": order.delivery(po.supplier_id).status.value, "refund_cents": refund_cents,
+            "lines": [{"sku": line.sku, "name": line.name, "quantity": line.quantity,
+                       "amount_cents": line.amount_cents} for line in lost]}
+    event = AuditEvent(id=new_id("evt"), subject_type="order", subject_id=order.id,
+                       type=LINES_REJECTED if lost else "order.supplier_accepted", actor=SYSTEM, at=at,
+                       from_status=transition.from_status, to_status=transition.to_status,
+                       internal_note=f"purchase order {po.id} acknowledged", customer_note=note, data=data)
+    writes = [*repo.order_writes(order, version=version, now=at)]
+    for line in lost:
+        pk, sk = keys.refund(order.id, po.id, line.sku)
+        reason = reasons.get(line.sku)
+        writes.append(repo.new_item(RefundItem(
+            pk, sk, order_id=order.id, po_id=po.id, sku=line.sku, quantity=line.quantity,
+            amount_cents=line.amount_cents, currency=order.currency,
+            reason=reason.value if reason else RejectReason.OTHER.value, created_at=at)))
+    writes.append(repo.event_write(keys.order_pk(order.id), event))
+    repo.commit(writes, what=f"order {order.id}")
+    if not lost:
+        return None, 0
+    return {"id": event.id, "type": event.type, "customer_note": note, "data": data}, len(lost)
+
+
+def notify_lines_rejected(event: dict[str, Any]) -> int:
+    """E-mail the customer about lines that will not come, once per (PO, order, address).
+
+    Called right after the settlement and again when its `order.lines_rejected` event comes
+    back from the bus (which covers a crash between the two); the marker makes one of them a no-op."""
+    data = event.get("data") or {}
+    to = data.get("customer_email")
+    if not to:
+        return 0
+    marker = f"{data['po_id']}#{data['order_id']}#{to}"
+    if not repo.mark_processed(MAIL_CONSUMER, marker, now()):
+        return 0
+    try:
+        mail.send(mail.render("order_lines_rejected", to, order_id=data["order_id"], note=event.get("customer_note"),
+                              lines=data.get("lines") or [], refund_cents=int(data.get("refund_cents") or 0),
+                              currency=data.get("currency", "")))
+    except Exception:
+        repo.unmark_processed(MAIL_CONSUMER, marker)
+        raise
+    return 1

@@ -1,0 +1,334 @@
+"""The supplier workflow's side of Step Functions: a stage opens (store its task token and
+deadline on the PO, tell whoever must act) or misses its deadline (count the reminder, raise
+an exception record, remind the actor or escalate to the campaign's buyer).
+
+Both arrive through the po-stages queue at least once and in any order: the token is only
+written when it is new, and each e-mail is sent once per opening / per missed deadline
+(a processed marker keyed on the task token or on the overdue state's entry time)."""
+
+from __future__ import annotations
+
+import hashlib
+import importlib
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from aws_lambda_powertools import Logger
+
+from ..adapters import mail, workflows
+from ..adapters.dynamodb import keys
+from ..adapters.dynamodb import repository as repo
+from ..adapters.dynamodb.models import CampaignItem, Item, ProcessedItem, PurchaseOrderItem, SupplierItem
+from ..config import settings
+from ..domain.audit import AuditEvent
+from ..domain.errors import Conflict, InvalidTransition, NotFound, RuleViolation
+from ..domain.permissions import SYSTEM, Principal
+from ..domain.purchase_orders import (
+    STAGE_ACTOR,
+    Decision,
+    POStatus,
+    PurchaseOrder,
+    Stage,
+    cancel,
+    overdue_action,
+)
+from . import exceptions, stages
+from .clock import new_id, now
+
+logger = Logger(service="waybill")
+CONSUMER = "po_stages"
+RETRIES = 5
+
+# Which exception a missed deadline raises, and how bad it is.
+OVERDUE_KIND: dict[Stage, str] = {
+    Stage.ACKNOWLEDGE: "po_not_acknowledged",
+    Stage.INVOICE: "invoice_missing",
+    Stage.PAYMENT_APPROVAL: "payment_approval_pending",
+}
+OVERDUE_SEVERITY: dict[Stage, str] = {
+    Stage.ACKNOWLEDGE: "high", Stage.BANK_PAYMENT: "high", Stage.SETTLEMENT: "high",
+}
+STAGE_TITLE: dict[Stage, str] = {
+    Stage.ACKNOWLEDGE: "acknowledge the purchase order (accept or reject each line)",
+    Stage.INVOICE: "upload the invoice",
+    Stage.PAYMENT_PROPOSAL: "propose the payment",
+    Stage.PAYMENT_APPROVAL: "approve or reject the payment proposal",
+    Stage.BANK_PAYMENT: "push the payment to the bank",
+    Stage.SETTLEMENT: "wait for the bank to settle the payment",
+    Stage.SHIPMENT: "upload the shipment tracking",
+}
+
+
+def _hash(*parts: str) -> str:
+    return hashlib.sha256("\x00".join(parts).encode()).hexdigest()[:32]
+
+
+def _load(po_id: str) -> PurchaseOrderItem:
+    item = repo.get(keys.po(po_id), PurchaseOrderItem)
+    if item is None:
+        raise NotFound(f"purchase order {po_id} not found")
+    return item
+
+
+def _audit(po: PurchaseOrder, type_: str, at: datetime, data: dict[str, Any],
+           actor: Principal = SYSTEM, note: str | None = None) -> repo.Write:
+    # Not named po.stage_opened / po.stage_overdue: those detail-types route back to this consumer.
+    event = AuditEvent(id=new_id("evt"), subject_type="po", subject_id=po.id, type=type_, actor=actor, at=at,
+                       from_status=data.get("from"), to_status=data.get("to"), internal_note=note,
+                       data={"po_id": po.id, "campaign_id": po.campaign_id, "supplier_id": po.supplier_id, **data})
+    return repo.event_write(keys.po_pk(po.id), event)
+
+
+def _answer(task_token: str, decision: Decision, stage: str) -> bool:
+    """SendTaskSuccess, tolerating a token that is no longer waiting (timed out, already answered)."""
+    try:
+        workflows.send_task_success(task_token, {"decision": decision.value, "stage": stage})
+    except Exception as exc:  # botocore ClientError: TaskTimedOut / TaskDoesNotExist / InvalidToken
+        code = getattr(exc, "response", {}).get("Error", {}).get("Code")
+        if code in {"TaskTimedOut", "TaskDoesNotExist", "InvalidToken"}:
+            logger.info("task token no longer waiting", extra={"code": code})
+            return False
+        raise
+    return True
+
+
+# ---------------------------------------------------------------- who is told
+
+
+def supplier_contacts(supplier_id: str) -> list[str]:
+    item = repo.get(keys.supplier(supplier_id), SupplierItem)
+    return [str(e) for e in item.contact_emails or []] if item else []
+
+
+def buyer_contacts(campaign_id: str) -> list[str]:
+    item = repo.get(keys.campaign(campaign_id), CampaignItem)
+    return [item.buyer_email] if item is not None and item.buyer_email else []
+
+
+def actor_contacts(po: PurchaseOrder, stage: Stage) -> list[str]:
+    """Whoever must act in `stage`. Accounting has no mailbox setting yet: the campaign's buyer
+    stands in for it until one exists."""
+    actor = STAGE_ACTOR[stage]
+    if actor == "supplier":
+        return supplier_contacts(po.supplier_id)
+    if actor == "accounting":
+        return buyer_contacts(po.campaign_id)
+    return []  # system / bank: nobody to tell
+
+
+def _send_once(marker: str, template: str, recipients: list[str], **context: Any) -> int:
+    """One e-mail per (marker, recipient), whatever the redeliveries."""
+    sent = 0
+    for to in recipients:
+        key = f"{marker}#{to}"
+        if not repo.mark_processed(CONSUMER, key, now()):
+            continue
+        try:
+            mail.send(mail.render(template, to, **context))
+        except Exception:
+            repo.unmark_processed(CONSUMER, key)
+            raise
+        sent += 1
+    return sent
+
+
+def _mail_context(po: PurchaseOrder, stage: Stage, deadline: datetime | None) -> dict[str, Any]:
+    return {"po_id": po.id, "campaign_id": po.campaign_id, "supplier_id": po.supplier_id, "stage": stage.value,
+            "stage_title": STAGE_TITLE[stage], "deadline": deadline.isoformat() if deadline else None,
+            "ordered_cents": po.ordered_cents, "currency": po.currency}
+
+
+# ---------------------------------------------------------------- a stage opens
+
+
+@dataclass
+class Outcome:
+    action: str  # stored / cancelled / duplicate / ignored / remind / escalate
+    emails: int = 0
+
+
+def stage_opened(detail: dict[str, Any]) -> Outcome:
+    """Store the stage's task token and deadline on the PO, then tell whoever must act."""
+    po_id, stage, token = str(detail["po_id"]), Stage(detail["stage"]), str(detail["task_token"])
+    deadline_s = int(detail.get("deadline_s") or 0)
+    execution_arn = detail.get("execution_arn")
+    done = f"opened#{_hash(token)}"
+    if repo.get(keys.processed(CONSUMER, done), ProcessedItem) is not None:
+        return Outcome("duplicate")  # stored and told already (or a stale redelivery of an old token)
+    for attempt in range(RETRIES):
+        item = _load(po_id)
+        po = repo.po_from_item(item)
+        if po.status is not POStatus.OPEN:
+            # Cancelled (or otherwise finished) while the machine moved on: end the execution.
+            _answer(token, Decision.CANCELLED, stage.value)
+            return Outcome("cancelled")
+        if item.task_token == token:
+            deadline = item.stage_deadline
+            break  # a redelivery: already stored; only the e-mails may still be missing
+        at = now()
+        deadline = at + timedelta(seconds=deadline_s)
+        previous = po.stage.value if po.stage else None
+        po.stage = stage
+        try:
+            repo.commit([repo.po_write(po, version=int(item.version), now=at, task_token=token,
+                                       stage_deadline=deadline, execution_arn=execution_arn or item.execution_arn),
+                         _audit(po, "po.stage_started", at, {"stage": stage.value, "from": previous,
+                                                             "to": stage.value, "deadline": deadline.isoformat(),
+                                                             "reminders": po.reminders.get(stage.value, 0)})],
+                        what=f"purchase order {po_id}")
+        except Conflict:
+            if attempt == RETRIES - 1:
+                raise
+            continue
+        break
+    emails = 0
+    if stage is Stage.BANK_PAYMENT:
+        # The system acts: push the payment (idempotent per proposal). Imported when needed only.
+        importlib.import_module("chalicelib.services.payments").on_bank_payment_stage(po_id)
+    elif stage is Stage.SETTLEMENT:
+        # The bank's webhook may have come before this stage opened: then complete it now.
+        importlib.import_module("chalicelib.services.payments").on_settlement_stage(po_id)
+    else:  # settlement: the bank's webhook completes it, so actor_contacts is empty
+        emails = _send_once(done, "po_stage_opened", actor_contacts(po, stage), **_mail_context(po, stage, deadline))
+    repo.mark_processed(CONSUMER, done, now())
+    return Outcome("stored", emails)
+
+
+# ---------------------------------------------------------------- a deadline passes
+
+
+def stage_overdue(detail: dict[str, Any]) -> Outcome:
+    """Count the reminder, raise/bump the exception, then remind the actor or escalate to the buyer."""
+    po_id, stage = str(detail["po_id"]), Stage(detail["stage"])
+    marker = f"overdue#{_hash(po_id, stage.value, str(detail.get('execution_arn')), str(detail.get('overdue_at')))}"
+    if not repo.mark_processed(CONSUMER, marker, now()):
+        return Outcome("duplicate")
+    try:
+        return _overdue(po_id, stage, marker)
+    except Exception:
+        repo.unmark_processed(CONSUMER, marker)
+        raise
+
+
+def _overdue(po_id: str, stage: Stage, marker: str) -> Outcome:
+    for attempt in range(RETRIES):
+        item = _load(po_id)
+        po = repo.po_from_item(item)
+        if po.status is not POStatus.OPEN:
+            return Outcome("ignored")
+        so_far = po.reminders.get(stage.value, 0)
+        action = overdue_action(so_far, settings().max_stage_reminders)
+        po.reminders[stage.value] = so_far + 1
+        at = now()
+        try:
+            # The token stays as stored: the machine reopens the stage and the next opening replaces it.
+            repo.commit([repo.po_write(po, version=int(item.version), now=at, task_token=item.task_token,
+                                       stage_deadline=item.stage_deadline, execution_arn=item.execution_arn),
+                         _audit(po, f"po.stage_{'escalated' if action == 'escalate' else 'reminded'}", at,
+                                {"stage": stage.value, "reminders": so_far + 1, "action": action})],
+                        what=f"purchase order {po_id}")
+        except Conflict:
+            if attempt == RETRIES - 1:
+                raise
+            continue
+        break
+    kind = OVERDUE_KIND.get(stage, "stage_overdue")
+    severity = "critical" if action == "escalate" else OVERDUE_SEVERITY.get(stage, "medium")
+    exceptions.raise_or_bump(kind, "po", po_id, severity,
+                             {"stage": stage.value, "reminders": so_far + 1, "supplier_id": po.supplier_id,
+                              "campaign_id": po.campaign_id})
+    context = {**_mail_context(po, stage, item.stage_deadline), "reminders": so_far + 1}
+    if action == "escalate":
+        sent = _send_once(marker, "po_stage_escalated", buyer_contacts(po.campaign_id), **context)
+    else:
+        sent = _send_once(marker, "po_stage_reminder", actor_contacts(po, stage), **context)
+    return Outcome(action, sent)
+
+
+# ---------------------------------------------------------------- staff: cancel
+
+
+def cancel_po(actor: Principal, po_id: str, *, internal_note: str | None = None) -> PurchaseOrder:
+    """Cancel a PO. With a stage open, through the stage path (its 'cancelled' decision ends the
+    execution); between stages, directly (the next opening answers 'cancelled')."""
+    current = stages.load_po(po_id)
+    if current.po.status is not POStatus.OPEN:
+        raise InvalidTransition(f"purchase order {po_id} is {current.po.status.value}")
+    if current.task_token is not None and current.po.stage is not None:
+        po, _ = stages.complete_stage(actor, po_id, current.po.stage, cancel, internal_note=internal_note,
+                                      loaded=current)
+        return po
+    po = current.po
+    from_status = po.status.value
+    cancel(po)
+    at = now()
+    repo.commit([repo.po_write(po, version=current.version, now=at, execution_arn=current.execution_arn),
+                 _audit(po, "po.cancelled", at, {"from": from_status, "to": po.status.value}, actor=actor,
+                        note=internal_note)],
+                what=f"purchase order {po_id}")
+    return po
+
+
+# ---------------------------------------------------------------- staff: read
+
+
+@dataclass
+class POSummary:
+    id: str
+    campaign_id: str
+    supplier_id: str
+    status: str
+    stage: str | None
+    stage_deadline: datetime | None
+    ordered_cents: int
+    accepted_cents: int
+    currency: str
+    created_at: datetime
+
+
+def summary(item: PurchaseOrderItem) -> POSummary:
+    return POSummary(id=item.id, campaign_id=item.campaign_id, supplier_id=item.supplier_id, status=item.status,
+                     stage=item.stage, stage_deadline=item.stage_deadline, ordered_cents=int(item.ordered_cents),
+                     accepted_cents=int(item.accepted_cents), currency=item.currency, created_at=item.created_at)
+
+
+def list_pos(*, stage_or_status: str | None, campaign_id: str | None, limit: int,
+             cursor: str | None) -> tuple[list[POSummary], str | None]:
+    """One query per page: a campaign's POs (GSI2, optionally filtered by stage/status), or the
+    POs waiting in a stage or status (GSI3)."""
+    if campaign_id:
+        flt = None
+        if stage_or_status:
+            flt = (PurchaseOrderItem.stage == stage_or_status) | (PurchaseOrderItem.status == stage_or_status)
+        page = repo.query_page(Item.gsi2, keys.campaign_pos_pk(campaign_id), filter_condition=flt, limit=limit,
+                               cursor=cursor, newest_first=False)
+    elif stage_or_status:
+        page = repo.query_page(Item.gsi3, keys.pos_in_pk(stage_or_status), limit=limit, cursor=cursor)
+    else:
+        raise RuleViolation("filter_required", "filter by stage, status or campaign_id",
+                            details=[{"field": "stage", "message": "give a stage, a status or a campaign_id"}])
+    return [summary(i) for i in page.items if isinstance(i, PurchaseOrderItem)], page.cursor
+
+
+@dataclass
+class PODetail:
+    item: PurchaseOrderItem
+    po: PurchaseOrder
+    events: list[AuditEvent]
+
+
+def get_po(po_id: str) -> PODetail:
+    """One query on the PO partition: the PO, its children and its audit events."""
+    found: PurchaseOrderItem | None = None
+    events: list[AuditEvent] = []
+    from ..adapters.dynamodb.models import AuditEventItem
+
+    for item in repo.query_all(keys.po_pk(po_id)):
+        if isinstance(item, PurchaseOrderItem):
+            found = item
+        elif isinstance(item, AuditEventItem):
+            events.append(repo.event_from_item(item))
+    if found is None:
+        raise NotFound(f"purchase order {po_id} not found")
+    return PODetail(found, repo.po_from_item(found), events)

@@ -1,0 +1,257 @@
+"""Closing a campaign: one PO per supplier, deliveries ordered, workflows started, the PO
+e-mailed once per recipient — through the sweep, the bus and the purchase-orders consumer."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+
+import boto3
+from moto.core import DEFAULT_ACCOUNT_ID
+from moto.ses.models import ses_backends
+
+from chalicelib.adapters.dynamodb import keys
+from chalicelib.adapters.dynamodb import repository as repo
+from chalicelib.adapters.dynamodb.models import CampaignItem, Item, OrderItem, PurchaseOrderItem
+from chalicelib.config import settings
+from chalicelib.domain.orders import OrderAction
+from chalicelib.domain.purchase_orders import po_id
+from chalicelib.handlers import batch, publisher, purchase_orders
+from chalicelib.services import campaign_close, catalogue, orders
+from chalicelib.services.clock import now
+from chalicelib.topology import PURCHASE_ORDERS, TOPOLOGY
+from tests.adapters import shop
+from tests.adapters.events import drain, sqs_event, stream_records
+from tests.adapters.shop import ALICE, BOB, CARE
+
+
+def sent():
+    return ses_backends[DEFAULT_ACCOUNT_ID]["eu-west-1"].sent_messages
+
+
+def deliver(aws, seen: set[str]) -> list[dict]:
+    """Publish the stream's new audit events; return the events the purchase-orders queue got."""
+    records = stream_records(aws.stream_arn)
+    fresh = [r for r in records if r["eventID"] not in seen]
+    seen.update(r["eventID"] for r in records)
+    publisher.publish(fresh)
+    return [batch.domain_event(m["Body"]) for m in drain(aws.queue_urls[PURCHASE_ORDERS.name])]
+
+
+def end_campaign(campaign_id: str) -> None:
+    assert catalogue.end_due_campaigns(now() + timedelta(days=30)) == [campaign_id]
+
+
+def pos_of(campaign_id: str) -> dict[str, PurchaseOrderItem]:
+    items = Item.gsi2.query(keys.campaign_pos_pk(campaign_id))
+    return {i.supplier_id: i for i in items if isinstance(i, PurchaseOrderItem)}
+
+
+def order_status(order_id: str) -> tuple[str, dict[str, str]]:
+    item = repo.get(keys.order(order_id), OrderItem)
+    return item.status, {d.supplier_id: d.status for d in item.deliveries}
+
+
+def shop_with_orders(campaign_id: str) -> dict[str, str]:
+    placed = {
+        "a1": shop.place(ALICE, campaign_id, ("MUG-1", 2), ("CAP-1", 1)),
+        "b1": shop.place(BOB, campaign_id, ("MUG-1", 3), ("MUG-2", 1)),
+        "a2": shop.place(ALICE, campaign_id, ("MUG-2", 2)),
+        "held": shop.place(BOB, campaign_id, ("MUG-2", 30), ("CAP-1", 5)),  # above the hold threshold
+        "gone": shop.place(ALICE, campaign_id, ("PEN-1", 5)),
+    }
+    orders.change_order(ALICE, placed["gone"].order.id, OrderAction.CANCEL)
+    assert placed["held"].order.status.value == "on_hold"
+    return {k: r.order.id for k, r in placed.items()}
+
+
+def test_the_sweep_and_the_consumer_close_a_campaign_into_one_po_per_supplier(aws, campaign_id):
+    ids = shop_with_orders(campaign_id)
+    seen: set[str] = set()
+    deliver(aws, seen)  # the order events so far: not this consumer's
+    end_campaign(campaign_id)
+    (ended,) = deliver(aws, seen)
+    assert ended["type"] == "campaign.ended"
+
+    purchase_orders.handle(ended)
+
+    pos = pos_of(campaign_id)
+    assert set(pos) == {"acme", "bolt"}  # cove's only order was cancelled; the held one is not ordered
+    acme, bolt = pos["acme"], pos["bolt"]
+    assert acme.id == po_id(campaign_id, "acme")
+    assert [(l.sku, int(l.ordered_quantity), int(l.unit_cost_cents)) for l in acme.lines] == [
+        ("MUG-1", 5, 500), ("MUG-2", 3, 900)]
+    assert int(acme.order_count) == 3 and int(acme.ordered_cents) == 5 * 500 + 3 * 900
+    assert [(l.sku, int(l.ordered_quantity)) for l in bolt.lines] == [("CAP-1", 1)]
+    assert acme.status == "open" and acme.currency == "EUR"
+
+    assert order_status(ids["a1"]) == ("ordered", {"acme": "ordered", "bolt": "ordered"})
+    assert order_status(ids["b1"]) == ("ordered", {"acme": "ordered"})
+    assert order_status(ids["held"]) == ("on_hold", {"acme": "on_hold", "bolt": "on_hold"})
+    assert order_status(ids["gone"])[0] == "cancelled"
+    assert repo.get(keys.campaign(campaign_id), CampaignItem).status == "closed"
+
+    sfn = boto3.client("stepfunctions")
+    for po in pos.values():
+        execution = sfn.describe_execution(executionArn=po.execution_arn)
+        assert execution["name"] == po.id
+        assert execution["stateMachineArn"] == settings().supplier_fulfilment_arn
+        assert json.loads(execution["input"]) == {"po_id": po.id, "deadlines": settings().stage_deadlines()}
+
+
+def test_the_customer_timeline_says_the_order_went_to_the_suppliers(aws, campaign_id):
+    record = shop.place(ALICE, campaign_id, ("MUG-1", 1))
+    end_campaign(campaign_id)
+    campaign_close.close_campaign(campaign_id)
+    seen = orders.get_order_for_customer(ALICE, record.order.id)
+    views = [e.customer_view() for e in seen.events]
+    assert views[-1]["status"] == "ordered"
+    assert "internal" not in json.dumps([v for v in views if v], default=str)
+
+
+def test_closing_pages_through_any_number_of_orders(aws, campaign_id):
+    placed = [shop.place(ALICE if i % 2 else BOB, campaign_id, ("PEN-1", i + 1)) for i in range(7)]
+    end_campaign(campaign_id)
+
+    result = campaign_close.close_campaign(campaign_id, page_size=2)  # four pages
+
+    assert result.orders == 7
+    (cove,) = pos_of(campaign_id).values()
+    assert [(l.sku, int(l.ordered_quantity)) for l in cove.lines] == [("PEN-1", sum(range(1, 8)))]
+    assert all(order_status(r.order.id)[0] == "ordered" for r in placed)
+
+
+def test_closing_twice_or_a_redelivered_event_creates_no_duplicate_po_and_no_second_mail(aws, campaign_id):
+    shop_with_orders(campaign_id)
+    seen: set[str] = set()
+    deliver(aws, seen)
+    end_campaign(campaign_id)
+    (ended,) = deliver(aws, seen)
+    purchase_orders.handle(ended)
+    created = [e for e in deliver(aws, seen) if e["type"] == "po.created"]
+    assert len(created) == 2
+    for event in created:
+        purchase_orders.handle(event)
+    first_mails = len(sent())
+    versions = {s: int(p.version) for s, p in pos_of(campaign_id).items()}
+
+    again = purchase_orders.handle(ended)  # the queue delivered it again
+    assert again.already_closed
+    for event in created:  # and the po.created events too
+        assert purchase_orders.handle(event) == 0
+
+    assert {s: int(p.version) for s, p in pos_of(campaign_id).items()} == versions
+    assert [e for e in deliver(aws, seen) if e["type"] == "po.created"] == []
+    assert len(sent()) == first_mails == 2 * 2  # supplier contact + buyer, per PO
+
+
+def test_a_close_interrupted_after_ordering_some_orders_is_finished_by_the_rerun(aws, campaign_id):
+    ids = shop_with_orders(campaign_id)
+    end_campaign(campaign_id)
+    # A first run got as far as ordering one order, then crashed.
+    campaign_close._send_to_suppliers(repo.get(keys.order(ids["b1"]), OrderItem), campaign_close.SYSTEM)
+    assert order_status(ids["b1"])[0] == "ordered"
+
+    campaign_close.close_campaign(campaign_id)
+
+    acme = pos_of(campaign_id)["acme"]
+    assert [(l.sku, int(l.ordered_quantity)) for l in acme.lines] == [("MUG-1", 5), ("MUG-2", 3)]
+
+
+def test_a_close_interrupted_after_creating_the_pos_starts_the_workflows_and_closes_on_rerun(aws, campaign_id):
+    shop_with_orders(campaign_id)
+    end_campaign(campaign_id)
+    campaign_close.close_campaign(campaign_id)
+    # Pretend the first run stopped before closing: put the campaign back to ended.
+    item = repo.get(keys.campaign(campaign_id), CampaignItem)
+    item.status = "ended"
+    item.save()
+
+    result = campaign_close.close_campaign(campaign_id)
+
+    assert sorted(result.po_ids) == sorted(po_id(campaign_id, s) for s in ("acme", "bolt"))
+    assert len(pos_of(campaign_id)) == 2
+    arns = [p.execution_arn for p in pos_of(campaign_id).values()]
+    assert len(boto3.client("stepfunctions").list_executions(
+        stateMachineArn=settings().supplier_fulfilment_arn)["executions"]) == 2
+    assert all(arns)
+    assert repo.get(keys.campaign(campaign_id), CampaignItem).status == "closed"
+
+
+def test_a_live_or_cancelled_campaign_is_not_closed_by_the_consumer(aws, campaign_id):
+    shop.place(ALICE, campaign_id, ("MUG-1", 1))
+    assert purchase_orders.handle({"type": "campaign.ended", "subject_id": campaign_id}) is None
+    assert pos_of(campaign_id) == {}
+    assert repo.get(keys.campaign(campaign_id), CampaignItem).status == "live"
+
+
+def test_the_po_e_mail_lists_lines_unit_costs_and_totals_with_a_link(aws, campaign_id):
+    shop_with_orders(campaign_id)
+    end_campaign(campaign_id)
+    campaign_close.close_campaign(campaign_id)
+    acme = po_id(campaign_id, "acme")
+
+    assert campaign_close.send_po_mail(acme) == 2
+
+    by_to = {m.destinations["ToAddresses"][0]: m for m in sent()}
+    assert set(by_to) == {"orders@acme.example", "buyer@waybill.example"}
+    supplier_mail = by_to["orders@acme.example"]
+    assert supplier_mail.source == TOPOLOGY.email_identities[0]
+    assert supplier_mail.subject == f"Purchase order {acme} for Winter"
+    body = supplier_mail.body  # moto keeps the HTML part
+    assert "MUG-1" in body and "Mug" in body and ">5<" in body and "5.00" in body and "25.00" in body
+    assert "MUG-2" in body and ">3<" in body and "9.00" in body and "27.00" in body
+    assert "52.00 EUR" in body
+    assert f"{settings().public_url}/supplier/purchase-orders/{acme}" in body
+    assert "Acme Mugs" in by_to["buyer@waybill.example"].subject
+    assert f"/staff/purchase-orders/{acme}" in by_to["buyer@waybill.example"].body
+
+
+def test_the_po_e_mail_in_text_carries_the_same_figures(aws, campaign_id):
+    shop_with_orders(campaign_id)
+    end_campaign(campaign_id)
+    campaign_close.close_campaign(campaign_id)
+    po, supplier, campaign, recipients = campaign_close.po_mail_recipients(po_id(campaign_id, "acme"))
+    from chalicelib.adapters import mail
+
+    text = mail.render("po_created", "x@example.com", po=po, supplier_name=supplier.name, campaign_name=campaign.name,
+                       audience="supplier", link="http://here").text
+    assert "MUG-1  Mug  5 x 5.00 = 25.00 EUR" in text
+    assert "MUG-2  Big mug  3 x 9.00 = 27.00 EUR" in text
+    assert "Total: 52.00 EUR" in text
+    assert recipients == [("orders@acme.example", "supplier"), ("buyer@waybill.example", "buyer")]
+
+
+def test_the_consumer_lambda_closes_the_campaign_from_a_queued_event(aws, campaign_id, client):
+    shop.place(ALICE, campaign_id, ("MUG-1", 1))
+    seen: set[str] = set()
+    deliver(aws, seen)
+    end_campaign(campaign_id)
+    publisher.publish([r for r in stream_records(aws.stream_arn) if r["eventID"] not in seen])
+    messages = drain(aws.queue_urls[PURCHASE_ORDERS.name])
+    arn = boto3.client("sqs").get_queue_attributes(QueueUrl=aws.queue_urls[PURCHASE_ORDERS.name],
+                                                   AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+
+    response = client.lambda_.invoke(PURCHASE_ORDERS.handler, sqs_event(messages, arn))
+
+    assert response.payload == {"batchItemFailures": []}
+    assert set(pos_of(campaign_id)) == {"acme"}
+
+
+def test_the_bus_routes_po_events_to_the_purchase_orders_queue(aws):
+    events = boto3.client("events")
+    for kind in ("po.created", "po.acknowledge_completed", "order.lines_rejected"):
+        events.put_events(Entries=[{"Source": "waybill", "DetailType": kind, "EventBusName": TOPOLOGY.bus,
+                                    "Detail": json.dumps({"id": f"evt-{kind}", "type": kind})}])
+    got = {e["type"] for e in (batch.domain_event(m["Body"]) for m in drain(aws.queue_urls[PURCHASE_ORDERS.name]))}
+    assert got == {"po.created", "po.acknowledge_completed", "order.lines_rejected"}
+
+
+def test_a_held_order_approved_after_the_close_stays_off_the_po(aws, campaign_id):
+    ids = shop_with_orders(campaign_id)
+    end_campaign(campaign_id)
+    view = campaign_close.close_by_staff(shop.BUYER, campaign_id)
+    assert view.campaign.status.value == "closed"
+    orders.change_order(CARE, ids["held"], OrderAction.APPROVE)
+    assert order_status(ids["held"])[1] == {"acme": "pending", "bolt": "pending"}
+    assert int(pos_of(campaign_id)["acme"].version) == 2  # created, then its execution ARN stored

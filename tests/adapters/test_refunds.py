@@ -1,0 +1,188 @@
+"""Rejections reach customers: after a supplier acknowledges its PO, what it accepted goes to
+the earliest orders; the rest is refunded exactly once and each affected customer is told."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from moto.core import DEFAULT_ACCOUNT_ID
+from moto.ses.models import ses_backends
+
+from chalicelib.adapters.dynamodb import keys
+from chalicelib.adapters.dynamodb import repository as repo
+from chalicelib.adapters.dynamodb.models import OrderItem, RefundItem
+from chalicelib.domain.purchase_orders import LineAcceptance, RejectReason, Stage, acknowledge, po_id
+from chalicelib.handlers import batch, publisher, purchase_orders
+from chalicelib.services import campaign_close, catalogue, orders, refunds
+from chalicelib.services.clock import now
+from chalicelib.services.stages import load_po
+from chalicelib.topology import PURCHASE_ORDERS
+from tests.adapters import shop
+from tests.adapters.events import drain, stream_records
+from tests.adapters.shop import ALICE, BOB
+
+OOS = RejectReason.OUT_OF_STOCK
+
+
+def sent():
+    return ses_backends[DEFAULT_ACCOUNT_ID]["eu-west-1"].sent_messages
+
+
+def closed_shop(campaign_id: str) -> dict[str, str]:
+    """Three orders, oldest first, then the campaign closed: acme's PO has MUG-1 x6, MUG-2 x1."""
+    ids = {
+        "first": shop.place(ALICE, campaign_id, ("MUG-1", 3)).order.id,
+        "second": shop.place(BOB, campaign_id, ("MUG-1", 2), ("CAP-1", 1)).order.id,
+        "third": shop.place(ALICE, campaign_id, ("MUG-1", 1), ("MUG-2", 1)).order.id,
+    }
+    catalogue.end_due_campaigns(now() + timedelta(days=30))
+    campaign_close.close_campaign(campaign_id)
+    return ids
+
+
+def acknowledged(campaign_id: str, supplier_id: str, *answers: tuple[str, int, RejectReason | None]) -> dict:
+    """The supplier's answer recorded on its PO (as the acknowledge stage would), and the event it makes."""
+    loaded = load_po(po_id(campaign_id, supplier_id))
+    po = loaded.po
+    po.stage = Stage.ACKNOWLEDGE
+    decision = acknowledge(po, [LineAcceptance(sku, qty, reason) for sku, qty, reason in answers])
+    repo.commit([repo.po_write(po, version=loaded.version, now=now(), execution_arn=loaded.execution_arn)], what="po")
+    return {"id": f"evt-ack-{po.id}", "type": "po.acknowledge_completed", "subject_id": po.id,
+            "data": {"po_id": po.id, "campaign_id": campaign_id, "supplier_id": supplier_id,
+                     "stage": "acknowledge", "decision": decision.value}}
+
+
+def refunds_of(order_id: str) -> list[tuple[str, int, int, str]]:
+    items = RefundItem.query(keys.order_pk(order_id), RefundItem.SK.startswith("REFUND#"))
+    return sorted((i.sku, int(i.quantity), int(i.amount_cents), i.reason) for i in items if isinstance(i, RefundItem))
+
+
+def order(order_id: str) -> OrderItem:
+    return repo.get(keys.order(order_id), OrderItem)
+
+
+def lines(order_id: str) -> list[tuple[str, int]]:
+    return [(l.sku, int(l.quantity)) for l in order(order_id).lines]
+
+
+def delivery(order_id: str, supplier_id: str) -> str:
+    return next(d.status for d in order(order_id).deliveries if d.supplier_id == supplier_id)
+
+
+def test_a_short_acceptance_goes_to_the_earliest_orders_and_refunds_exactly_the_rest(aws, campaign_id):
+    ids = closed_shop(campaign_id)
+    event = acknowledged(campaign_id, "acme", ("MUG-1", 4, OOS), ("MUG-2", 0, RejectReason.DISCONTINUED))
+    assert event["data"]["decision"] == "partially_accepted"
+
+    result = purchase_orders.handle(event)
+
+    assert (result.settled, result.refunds, result.mails) == (3, 3, 2)
+    # first keeps its 3; second gets the last one of 2; third keeps nothing from acme
+    assert delivery(ids["first"], "acme") == "accepted" and lines(ids["first"]) == [("MUG-1", 3)]
+    assert delivery(ids["second"], "acme") == "accepted" and lines(ids["second"]) == [("MUG-1", 1), ("CAP-1", 1)]
+    assert delivery(ids["second"], "bolt") == "ordered"
+    assert delivery(ids["third"], "acme") == "rejected"
+    assert int(order(ids["second"]).total_cents) == 1200 + 900
+
+    assert refunds_of(ids["first"]) == []
+    assert refunds_of(ids["second"]) == [("MUG-1", 1, 1200, "out_of_stock")]
+    assert refunds_of(ids["third"]) == [("MUG-1", 1, 1200, "out_of_stock"), ("MUG-2", 1, 2500, "discontinued")]
+
+    by_to = {m.destinations["ToAddresses"][0]: m for m in sent()}
+    assert sorted(m.destinations["ToAddresses"][0] for m in sent()) == ["alice@example.com", "bob@example.com"]
+    assert by_to["bob@example.com"].subject == f"Part of your order {ids['second']} cannot be supplied"
+    assert "12.00 EUR" in by_to["bob@example.com"].body and "out of stock" in by_to["bob@example.com"].body
+    alice = by_to["alice@example.com"]
+    assert ids["third"] in alice.subject and "37.00 EUR" in alice.body and "Big mug" in alice.body
+
+
+def test_the_customer_sees_the_note_in_the_order_timeline_and_staff_detail_stays_internal(aws, campaign_id):
+    ids = closed_shop(campaign_id)
+    purchase_orders.handle(acknowledged(campaign_id, "acme", ("MUG-1", 4, OOS), ("MUG-2", 1, None)))
+    seen = orders.get_order_for_customer(BOB, ids["second"])
+    views = [v for v in (e.customer_view() for e in seen.events) if v]
+    assert views[-1]["note"] == ("The supplier could not supply part of your order: 1 x Mug (is out of stock). "
+                                 "We are refunding 12.00 EUR.")
+    assert "purchase order" not in str(views)
+
+
+def test_a_redelivered_acknowledgement_refunds_and_mails_nothing_more(aws, campaign_id):
+    ids = closed_shop(campaign_id)
+    event = acknowledged(campaign_id, "acme", ("MUG-1", 4, OOS), ("MUG-2", 0, OOS))
+    purchase_orders.handle(event)
+    versions = {k: int(order(v).version) for k, v in ids.items()}
+
+    again = purchase_orders.handle(event)
+
+    assert (again.settled, again.replayed, again.refunds, again.mails) == (0, 3, 0, 0)
+    assert {k: int(order(v).version) for k, v in ids.items()} == versions
+    assert len(refunds_of(ids["third"])) == 2 and len(sent()) == 2
+
+
+def test_a_settlement_interrupted_after_some_orders_shares_out_the_same_on_rerun(aws, campaign_id):
+    ids = closed_shop(campaign_id)
+    event = acknowledged(campaign_id, "acme", ("MUG-1", 4, OOS), ("MUG-2", 1, None))
+    po = load_po(event["data"]["po_id"]).po
+    # The first run settled only the oldest order, then crashed.
+    from chalicelib.domain.supply import Allocator
+
+    refunds._settle_order(order(ids["first"]), po, Allocator({"MUG-1": 4, "MUG-2": 1}), refunds.Settlement(po.id))
+
+    result = refunds.settle_acknowledgement(po.id, page_size=1)  # and page by page
+
+    assert (result.settled, result.replayed) == (2, 1)
+    assert lines(ids["first"]) == [("MUG-1", 3)]
+    assert lines(ids["second"]) == [("MUG-1", 1), ("CAP-1", 1)]
+    assert lines(ids["third"]) == [("MUG-2", 1)]
+    assert refunds_of(ids["second"]) == [("MUG-1", 1, 1200, "out_of_stock")]
+    assert refunds_of(ids["third"]) == [("MUG-1", 1, 1200, "out_of_stock")]
+
+
+def test_a_full_rejection_rejects_every_delivery_and_refunds_every_line(aws, campaign_id):
+    ids = closed_shop(campaign_id)
+    event = acknowledged(campaign_id, "bolt", ("CAP-1", 0, OOS))
+    assert event["data"]["decision"] == "rejected"
+
+    result = purchase_orders.handle(event)
+
+    assert (result.settled, result.refunds, result.mails) == (1, 1, 1)
+    assert delivery(ids["second"], "bolt") == "rejected" and delivery(ids["second"], "acme") == "ordered"
+    assert refunds_of(ids["second"]) == [("CAP-1", 1, 900, "out_of_stock")]
+    assert [m.destinations["ToAddresses"] for m in sent()] == [["bob@example.com"]]
+
+
+def test_a_full_acceptance_accepts_the_deliveries_and_refunds_nothing(aws, campaign_id):
+    ids = closed_shop(campaign_id)
+    result = purchase_orders.handle(acknowledged(campaign_id, "acme", ("MUG-1", 6, None), ("MUG-2", 1, None)))
+    assert (result.settled, result.refunds, result.mails) == (3, 0, 0)
+    assert all(delivery(i, "acme") == "accepted" for i in ids.values())
+    assert sent() == []
+
+
+def test_the_lines_rejected_event_from_the_bus_sends_no_second_mail(aws, campaign_id):
+    closed_shop(campaign_id)
+    seen = {r["eventID"] for r in stream_records(aws.stream_arn)}
+    purchase_orders.handle(acknowledged(campaign_id, "acme", ("MUG-1", 4, OOS), ("MUG-2", 1, None)))
+    publisher.publish([r for r in stream_records(aws.stream_arn) if r["eventID"] not in seen])
+    events = [batch.domain_event(m["Body"]) for m in drain(aws.queue_urls[PURCHASE_ORDERS.name])]
+    rejected = [e for e in events if e["type"] == "order.lines_rejected"]
+    assert len(rejected) == 2 and all(e["customer_note"] for e in rejected)  # second and third lost a mug
+
+    assert [purchase_orders.handle(e) for e in rejected] == [0, 0]
+    assert len(sent()) == 2
+
+
+def test_the_bus_event_sends_the_mail_when_the_first_send_never_happened(aws, campaign_id):
+    ids = closed_shop(campaign_id)
+    seen = {r["eventID"] for r in stream_records(aws.stream_arn)}
+    purchase_orders.handle(acknowledged(campaign_id, "acme", ("MUG-1", 4, OOS), ("MUG-2", 1, None)))
+    # as if the process died between the settlement's commit and Bob's e-mail
+    repo.unmark_processed(refunds.MAIL_CONSUMER, f"{po_id(campaign_id, 'acme')}#{ids['second']}#bob@example.com")
+    ses_backends[DEFAULT_ACCOUNT_ID]["eu-west-1"].sent_messages.clear()
+    publisher.publish([r for r in stream_records(aws.stream_arn) if r["eventID"] not in seen])
+    rejected = [e for e in (batch.domain_event(m["Body"]) for m in drain(aws.queue_urls[PURCHASE_ORDERS.name]))
+                if e["type"] == "order.lines_rejected"]
+
+    assert sorted(purchase_orders.handle(e) for e in rejected) == [0, 1]
+    (mail,) = sent()
+    assert mail.destinations["ToAddresses"] == ["bob@example.com"] and "12.00 EUR" in mail.body
