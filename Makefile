@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: package synth infra-check run test test-unit test-aws test-e2e lint typecheck bench token clean
+.PHONY: demo package synth infra-check run test test-unit test-aws test-e2e lint typecheck bench token clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -25,6 +25,10 @@ run: $(STAMP)
 
 token: $(STAMP)
 	@$(PY) -m chalicelib.local token --role $(or $(ROLE),customer) --sub $(or $(SUB),demo-user) $(if $(SUPPLIER),--supplier-id $(SUPPLIER)) $(if $(EMAIL),--email $(EMAIL))
+
+# Walk the seeded campaign through every supplier stage, against a running `make run`.
+demo: $(STAMP)
+	$(PY) -m chalicelib.local demo $(if $(SUPPLIER),--supplier-id $(SUPPLIER))
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .

@@ -58,6 +58,10 @@ def parser() -> argparse.ArgumentParser:
     tok.add_argument("--ttl", type=int, default=12 * 3600, help="lifetime in seconds (default 12 h)")
     tok.add_argument("--state-dir", type=Path, default=DEFAULT_STATE_DIR,
                      help=f"state directory of the stack (default {DEFAULT_STATE_DIR})")
+    demo = sub.add_parser("demo", help="walk the seeded campaign through every supplier stage (needs `make run`)")
+    demo.add_argument("--supplier-id", default="acme", help="whose purchase order to walk (default acme)")
+    demo.add_argument("--state-dir", type=Path, default=DEFAULT_STATE_DIR,
+                      help=f"state directory of the running stack (default {DEFAULT_STATE_DIR})")
     return p
 
 
@@ -88,6 +92,11 @@ def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     if args.command == "token":
         return token(args)
+    if args.command == "demo":
+        from .demo import Demo
+
+        Demo(args.state_dir.resolve()).run(args.supplier_id)
+        return 0
     from .stack import Options, run
 
     return run(Options(api_port=args.api_port, moto_port=args.moto_port, host=args.host,

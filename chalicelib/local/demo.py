@@ -1,0 +1,96 @@
+"""Walk the seeded campaign through every supplier stage against a running `make run`.
+
+    make demo            # (or: python -m chalicelib.local demo)
+
+Closes the live campaign as the buyer, then for one supplier: acknowledges the PO (one line
+short, out of stock), uploads and submits an invoice, proposes payment; accounting approves;
+the sandbox bank settles by webhook; the supplier uploads tracking. Every call is a plain
+HTTP request with a dev-issuer token, as any client would make it.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+import requests
+
+from .issuer import DevIssuer
+
+
+class Demo:
+    def __init__(self, state_dir: Path) -> None:
+        stack = json.loads((state_dir / "stack.json").read_text())
+        self.api = stack["api_url"].rstrip("/")
+        self.campaign_id = stack["seed"]["live_campaign_id"]
+        self.issuer = DevIssuer.load(state_dir / "issuer.json")
+
+    def who(self, sub: str, role: str, **claims: Any) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.issuer.token(sub, [role], **claims)}"}
+
+    def call(self, method: str, path: str, who: dict[str, str], body: Any = None) -> Any:
+        r = requests.request(method, self.api + path, headers=who, json=body, timeout=30)
+        if not 200 <= r.status_code < 300:
+            raise SystemExit(f"{method} {path} -> {r.status_code}: {r.text}")
+        return r.json()
+
+    def wait_stage(self, po_id: str, stage: str | None, who: dict[str, str], timeout_s: float = 60) -> dict[str, Any]:
+        """The stage opens when the workflow's event has reached the stage consumer (a few seconds)."""
+        deadline = time.monotonic() + timeout_s
+        while True:
+            po = self.call("GET", f"/supplier/purchase-orders/{po_id}", who)
+            if po.get("stage") == stage and (stage is None or po.get("stage_deadline")):
+                return po
+            if time.monotonic() > deadline:
+                raise SystemExit(f"PO {po_id} did not reach stage {stage}; it is at {po.get('stage')} ({po.get('status')})")
+            time.sleep(1)
+
+    def run(self, supplier_id: str = "acme") -> None:
+        buyer = self.who("bea", "buyer", email="bea@waybill.example")
+        supplier = self.who("sam", "supplier", supplier_id=supplier_id, email="sam@acme.example")
+        accounting = self.who("ada", "accounting", email="ada@waybill.example")
+
+        closed = self.call("POST", f"/staff/campaigns/{self.campaign_id}/close", buyer)
+        print(f"1. buyer closed campaign {self.campaign_id}: {closed['status']}")
+        pos = self.call("GET", "/supplier/purchase-orders", supplier)["items"]
+        po_id = pos[0]["id"]
+        po = self.wait_stage(po_id, "acknowledge", supplier)
+        print(f"2. {supplier_id} has PO {po_id} with {len(po['lines'])} lines, waiting for acknowledgement")
+
+        lines = [{"sku": line["sku"], "accepted_quantity": line["ordered_quantity"]} for line in po["lines"]]
+        lines[-1] = {"sku": lines[-1]["sku"], "accepted_quantity": max(0, lines[-1]["accepted_quantity"] - 1),
+                     "reason": "out_of_stock"}
+        self.call("POST", f"/supplier/purchase-orders/{po_id}/acknowledge", supplier, {"lines": lines})
+        print(f"3. acknowledged, one {lines[-1]['sku']} short (out of stock): those customers get refunds")
+
+        po = self.wait_stage(po_id, "invoice", supplier)
+        upload = self.call("POST", f"/supplier/purchase-orders/{po_id}/invoices/upload", supplier,
+                           {"content_type": "application/pdf"})
+        stored = requests.post(upload["url"], data=upload["fields"],
+                               files={"file": ("invoice.pdf", b"%PDF-1.4 demo invoice", "application/pdf")}, timeout=30)
+        stored.raise_for_status()
+        amount = po["accepted_cents"]
+        self.call("POST", f"/supplier/purchase-orders/{po_id}/invoices", supplier,
+                  {"number": "INV-1001", "amount_cents": amount, "currency": po["currency"], "file_key": upload["key"]})
+        print(f"4. invoice INV-1001 uploaded and submitted: {amount / 100:.2f} {po['currency']}")
+
+        self.wait_stage(po_id, "payment_proposal", supplier)
+        proposal = self.call("POST", f"/supplier/purchase-orders/{po_id}/payment-proposals", supplier,
+                             {"amount_cents": amount})
+        print(f"5. payment proposed: {proposal['id']}")
+
+        self.wait_stage(po_id, "payment_approval", supplier)
+        self.call("POST", f"/staff/payment-proposals/{proposal['id']}/approve", accounting,
+                  {"note": "matches the invoice"})
+        print("6. accounting approved; the payment goes to the (sandbox) bank, which settles by webhook")
+
+        self.wait_stage(po_id, "shipment", supplier, timeout_s=90)
+        order_ids = [o["id"] for o in self.call("GET", f"/staff/orders?campaign_id={self.campaign_id}&supplier_id="
+                                                f"{supplier_id}&limit=5", buyer)["items"]]
+        self.call("POST", f"/supplier/purchase-orders/{po_id}/shipments", supplier,
+                  {"carrier": "dhl", "tracking_number": "JD0001234567", "order_ids": order_ids})
+        final = self.call("GET", f"/staff/purchase-orders/{po_id}", buyer)
+        print(f"7. tracking uploaded; the PO is {final['status']}. Its trail: "
+              + ", ".join(e["type"] for e in final.get("events", [])))
