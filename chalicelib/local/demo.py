@@ -24,6 +24,7 @@ class Demo:
     def __init__(self, state_dir: Path) -> None:
         stack = json.loads((state_dir / "stack.json").read_text())
         self.api = stack["api_url"].rstrip("/")
+        self.moto = stack["moto_endpoint"]
         self.campaign_id = stack["seed"]["live_campaign_id"]
         self.issuer = DevIssuer.load(state_dir / "issuer.json")
 
@@ -47,7 +48,22 @@ class Demo:
                 raise SystemExit(f"PO {po_id} did not reach stage {stage}; it is at {po.get('stage')} ({po.get('status')})")
             time.sleep(1)
 
-    def run(self, supplier_id: str = "acme") -> None:
+    def states_entered(self, execution_arn: str) -> int:
+        """State transitions of the PO's execution, from its history (what AWS bills)."""
+        import boto3
+
+        sfn = boto3.client("stepfunctions", endpoint_url=self.moto, region_name="eu-west-1",
+                           aws_access_key_id="testing", aws_secret_access_key="testing")
+        events, kwargs = [], {"executionArn": execution_arn, "maxResults": 1000}
+        while True:
+            page = sfn.get_execution_history(**kwargs)
+            events += page["events"]
+            if not page.get("nextToken"):
+                break
+            kwargs["nextToken"] = page["nextToken"]
+        return sum(1 for e in events if "stateEnteredEventDetails" in e)
+
+    def run(self, supplier_id: str = "acme") -> dict[str, Any]:
         buyer = self.who("bea", "buyer", email="bea@waybill.example")
         supplier = self.who("sam", "supplier", supplier_id=supplier_id, email="sam@acme.example")
         accounting = self.who("ada", "accounting", email="ada@waybill.example")
@@ -94,3 +110,8 @@ class Demo:
         final = self.call("GET", f"/staff/purchase-orders/{po_id}", buyer)
         print(f"7. tracking uploaded; the PO is {final['status']}. Its trail: "
               + ", ".join(e["type"] for e in final.get("events", [])))
+        if final.get("execution_arn"):
+            time.sleep(2)  # the execution takes its last step after the shipment's SendTaskSuccess
+            final["states_entered"] = self.states_entered(final["execution_arn"])
+            print(f"   Step Functions: {final['states_entered']} states entered for this PO")
+        return final
