@@ -143,12 +143,13 @@ class WaybillStack(cdk.Stack):
         self.user_pool = self._cognito(cognito_domain_prefix)
         self.site_bucket, self.distribution = self._admin_site()
         self.role = self._lambda_role()
+        self.state_machines = self._state_machines()
+        self._grant_workflows()
         self.app = self._chalice_app()
         self._publish_admin_site()
         self._gateway_responses()
         self._event_source_settings()
         self.schedules = self._schedules()
-        self.state_machines = self._state_machines()
         self._outputs()
 
     # ------------------------------------------------------------ data
@@ -415,6 +416,12 @@ class WaybillStack(cdk.Stack):
             "WAYBILL_JWT_ISSUER": issuer,
             "WAYBILL_JWT_AUDIENCE": self.admin_client.user_pool_client_id,
             "WAYBILL_PUBLIC_URL": f"https://{self.distribution.distribution_domain_name}",
+            "WAYBILL_BANK_URL": self.node.try_get_context("bank_url") or "",
+            # Generated names reach the app the same way for every bucket and state machine.
+            **{f"WAYBILL_{name.removeprefix('waybill-').upper()}_BUCKET": bucket.bucket_name
+               for name, bucket in self.buckets.items()},
+            **{f"WAYBILL_{definition.upper()}_ARN": machine.attr_arn
+               for definition, machine in self.state_machines.items()},
             "POWERTOOLS_SERVICE_NAME": "waybill",
             "POWERTOOLS_METRICS_NAMESPACE": "Waybill",
         }
@@ -486,9 +493,17 @@ class WaybillStack(cdk.Stack):
             ))
         return schedules
 
-    def _state_machines(self) -> list[sfn.CfnStateMachine]:
+    def _grant_workflows(self) -> None:
+        """The app starts executions and answers their task tokens, for its own state machines only."""
+        arns = [machine.attr_arn for machine in self.state_machines.values()]
+        if arns:
+            self.role.add_to_policy(iam.PolicyStatement(
+                actions=["states:StartExecution", "states:SendTaskSuccess", "states:SendTaskFailure",
+                         "states:SendTaskHeartbeat"], resources=arns))
+
+    def _state_machines(self) -> dict[str, sfn.CfnStateMachine]:
         """One per topology entry, from its ASL file, with the shared definition substitutions."""
-        machines = []
+        machines: dict[str, sfn.CfnStateMachine] = {}
         if not self.topology.state_machines:
             return machines
         role = iam.Role(self, "StatesRole", assumed_by=iam.ServicePrincipal("states.amazonaws.com"),
@@ -509,7 +524,7 @@ class WaybillStack(cdk.Stack):
         values = definition_substitutions(self.topology, bus_arn=self.bus.event_bus_arn)
         for machine in self.topology.state_machines:
             path = self.state_machine_dir / f"{machine.definition}.asl.json"
-            machines.append(sfn.CfnStateMachine(
+            machines[machine.definition] = (sfn.CfnStateMachine(
                 self, f"StateMachine{logical_id(machine.definition)}", state_machine_name=machine.name,
                 definition_string=path.read_text(), definition_substitutions=values, role_arn=role.role_arn,
                 tracing_configuration=sfn.CfnStateMachine.TracingConfigurationProperty(enabled=True),

@@ -208,3 +208,32 @@ def test_the_admin_page_is_deployed_with_a_config_pointing_at_this_api_and_cogni
     assert "${RestAPI}.execute-api" in markers  # apiUrl
     client = next(iter(resources(template, "AWS::Cognito::UserPoolClient")))
     assert client in markers and "amazoncognito.com" in markers  # hosted UI and client id
+
+
+def test_the_app_knows_the_generated_names_of_its_buckets_and_state_machines(template):
+    env = _functions(template)["app.app"]["Environment"]["Variables"]
+    (machine_id,) = resources(template, "AWS::StepFunctions::StateMachine")
+    assert env["WAYBILL_SUPPLIER_FULFILMENT_ARN"] in ({"Fn::GetAtt": [machine_id, "Arn"]}, {"Ref": machine_id})
+    uploads = next(k for k, b in resources(template, "AWS::S3::Bucket").items()
+                   if b["Properties"].get("LoggingConfiguration", {}).get("LogFilePrefix") == "s3/waybill-uploads/")
+    assert env["WAYBILL_UPLOADS_BUCKET"] == {"Ref": uploads}
+    assert Settings().uploads_bucket == TOPOLOGY.buckets[0].name == "waybill-uploads"  # the local default
+
+
+def test_the_app_may_start_and_answer_only_its_own_state_machine(template):
+    (role_id,) = [k for k, r in resources(template, "AWS::IAM::Role").items() if k.startswith("AppRole")]
+    (machine_id,) = resources(template, "AWS::StepFunctions::StateMachine")
+    states = [st for st in _statements(template, role_id) if "states:" in _flat(st["Action"])]
+    assert len(states) == 1
+    assert set(states[0]["Action"]) == {"states:StartExecution", "states:SendTaskSuccess", "states:SendTaskFailure",
+                                        "states:SendTaskHeartbeat"}
+    assert machine_id in _flat(states[0]["Resource"])
+
+
+def test_the_supplier_fulfilment_machine_is_deployed_from_its_asl_file(template):
+    from pathlib import Path
+
+    (machine,) = resources(template, "AWS::StepFunctions::StateMachine").values()
+    asl = (Path(__file__).resolve().parents[2] / "infra/statemachines/supplier_fulfilment.asl.json").read_text()
+    assert json.loads(machine["Properties"]["DefinitionString"]) == json.loads(asl)
+    assert set(machine["Properties"]["DefinitionSubstitutions"]) == {"BusName", "BusArn", "EventSource"}
