@@ -29,19 +29,23 @@ from ..domain import orders as order_rules
 from ..domain.audit import AuditEvent
 from ..domain.campaigns import CampaignAction, CampaignStatus
 from ..domain.errors import Conflict, InvalidTransition, NotFound
-from ..domain.orders import DeliveryAction, DeliveryStatus, Order, OrderStatus
+from ..domain.orders import DeliveryAction, DeliveryStatus, Order, OrderAction, OrderStatus
 from ..domain.permissions import MANAGE_CATALOGUE, SYSTEM, Principal
 from ..domain.purchase_orders import PurchaseOrder
 from ..domain.supply import POAggregate
 from . import catalogue
+from . import orders as order_service
 from .clock import new_id, now
 from .guard import require
 
 logger = Logger(service="waybill")
 MAIL_CONSUMER = "po-mail"
 SENT_TO_SUPPLIERS_NOTE = "sent to the suppliers with the campaign's purchase orders"
-# Orders a close reads: placed ones to order, and those a previous (interrupted) run ordered.
-CLOSE_READS = (OrderStatus.PLACED.value, OrderStatus.ORDERED.value)
+# Orders a close reads: placed ones to order, those a previous (interrupted) run ordered, and
+# those still waiting for pre-approval, which can no longer make it onto a purchase order.
+CLOSE_READS = (OrderStatus.PLACED.value, OrderStatus.ORDERED.value, OrderStatus.ON_HOLD.value)
+HELD_AT_CLOSE_NOTE = ("The campaign closed before your order could be confirmed, so we could not accept it. "
+                      "You have not been charged.")
 
 
 @dataclass
@@ -80,6 +84,9 @@ def close_campaign(campaign_id: str, *, actor: Principal = SYSTEM, page_size: in
         for item in page.items:
             if not isinstance(item, OrderItem):
                 continue
+            if item.status == OrderStatus.ON_HOLD.value:
+                _reject_held(item.id)
+                continue
             order = _send_to_suppliers(item, actor)
             lines = [line for line in order.lines
                      if order.delivery(line.supplier_id).status is DeliveryStatus.ORDERED]
@@ -95,6 +102,20 @@ def close_campaign(campaign_id: str, *, actor: Principal = SYSTEM, page_size: in
     po_ids = _start_workflows(campaign_id)
     _mark_closed(actor, campaign_id)
     return CloseResult(campaign_id, po_ids=po_ids, orders=ordered)
+
+
+def _reject_held(order_id: str, retries: int = 3) -> None:
+    """A held order nobody approved before the close is refused, and its customer told."""
+    for _ in range(retries):
+        try:
+            order_service.change_order(SYSTEM, order_id, OrderAction.REJECT, customer_note=HELD_AT_CLOSE_NOTE,
+                                       internal_note="still waiting for pre-approval when the campaign closed")
+            return
+        except Conflict:
+            continue  # approved or changed meanwhile: read it again
+        except InvalidTransition:
+            return  # decided meanwhile; a placed order is picked up by the next page or run
+    raise Conflict(f"order {order_id} kept changing while its campaign closed; the close will be retried")
 
 
 def close_by_staff(actor: Principal, campaign_id: str) -> catalogue.CampaignView:

@@ -7,6 +7,7 @@ import json
 from datetime import timedelta
 
 import boto3
+import pytest
 from moto.core import DEFAULT_ACCOUNT_ID
 from moto.ses.models import ses_backends
 
@@ -14,6 +15,7 @@ from chalicelib.adapters.dynamodb import keys
 from chalicelib.adapters.dynamodb import repository as repo
 from chalicelib.adapters.dynamodb.models import CampaignItem, Item, OrderItem, PurchaseOrderItem
 from chalicelib.config import settings
+from chalicelib.domain.errors import InvalidTransition
 from chalicelib.domain.orders import OrderAction
 from chalicelib.domain.purchase_orders import po_id
 from chalicelib.handlers import batch, publisher, purchase_orders
@@ -87,7 +89,10 @@ def test_the_sweep_and_the_consumer_close_a_campaign_into_one_po_per_supplier(aw
 
     assert order_status(ids["a1"]) == ("ordered", {"acme": "ordered", "bolt": "ordered"})
     assert order_status(ids["b1"]) == ("ordered", {"acme": "ordered"})
-    assert order_status(ids["held"]) == ("on_hold", {"acme": "on_hold", "bolt": "on_hold"})
+    # still held at the close: it can no longer be ordered, so it is refused and its customer told
+    assert order_status(ids["held"]) == ("rejected", {"acme": "cancelled", "bolt": "cancelled"})
+    held_trail = orders.get_order_for_customer(BOB, ids["held"]).events
+    assert held_trail[-1].customer_note == campaign_close.HELD_AT_CLOSE_NOTE
     assert order_status(ids["gone"])[0] == "cancelled"
     assert repo.get(keys.campaign(campaign_id), CampaignItem).status == "closed"
 
@@ -247,11 +252,12 @@ def test_the_bus_routes_po_events_to_the_purchase_orders_queue(aws):
     assert got == {"po.created", "po.acknowledge_completed", "order.lines_rejected"}
 
 
-def test_a_held_order_approved_after_the_close_stays_off_the_po(aws, campaign_id):
+def test_a_held_order_cannot_be_approved_once_its_campaign_has_closed(aws, campaign_id):
     ids = shop_with_orders(campaign_id)
     end_campaign(campaign_id)
     view = campaign_close.close_by_staff(shop.BUYER, campaign_id)
     assert view.campaign.status.value == "closed"
-    orders.change_order(CARE, ids["held"], OrderAction.APPROVE)
-    assert order_status(ids["held"])[1] == {"acme": "pending", "bolt": "pending"}
+    with pytest.raises(InvalidTransition):
+        orders.change_order(CARE, ids["held"], OrderAction.APPROVE)
+    assert order_status(ids["held"])[0] == "rejected"  # never left waiting for a PO that went out
     assert int(pos_of(campaign_id)["acme"].version) == 2  # created, then its execution ARN stored
