@@ -154,7 +154,7 @@ def shipment_status(item: PurchaseOrderItem) -> str:
     return "awaiting_shipment" if item.stage == Stage.SHIPMENT.value else "pending"
 
 
-def _summary(item: PurchaseOrderItem) -> POSummary:
+def po_summary(item: PurchaseOrderItem) -> POSummary:
     return POSummary(
         id=item.id, campaign_id=item.campaign_id, supplier_id=item.supplier_id, status=item.status,
         stage=item.stage, stage_deadline=item.stage_deadline, currency=item.currency,
@@ -213,7 +213,7 @@ def list_purchase_orders(actor: Principal, *, status: str | None, stage: str | N
         condition = by_stage if condition is None else condition & by_stage
     page = repo.query_page(Item.gsi1, keys.supplier_pos_pk(sid), filter_condition=condition, limit=limit,
                            cursor=cursor)
-    return [_summary(i) for i in page.items if isinstance(i, PurchaseOrderItem)], page.cursor
+    return [po_summary(i) for i in page.items if isinstance(i, PurchaseOrderItem)], page.cursor
 
 
 def get_purchase_order(actor: Principal, po_id: str) -> PODetail:
@@ -225,7 +225,7 @@ def get_purchase_order(actor: Principal, po_id: str) -> PODetail:
         raise NotFound(f"purchase order {po_id} not found")
     po = repo.po_from_item(meta)
     return PODetail(
-        summary=_summary(meta), lines=po.lines,
+        summary=po_summary(meta), lines=po.lines,
         invoices=[_invoice_view(i) for i in items if isinstance(i, InvoiceItem)],
         proposals=[proposal_view(i) for i in items if isinstance(i, PaymentProposalItem)],
         shipments=[_shipment_view(i) for i in items if isinstance(i, POShipmentItem)])
@@ -239,7 +239,7 @@ def _after(loaded: stages.LoadedPO, po: PurchaseOrder) -> POSummary:
     """The PO as committed (the write bumped the version; the token is gone)."""
     item = repo.po_write(po, version=loaded.version + 1, now=now()).item
     assert isinstance(item, PurchaseOrderItem)
-    return _summary(item)
+    return po_summary(item)
 
 
 # ---------------------------------------------------------------- stage actions

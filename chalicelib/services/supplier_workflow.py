@@ -35,6 +35,7 @@ from ..domain.purchase_orders import (
 )
 from . import exceptions, stages
 from .clock import new_id, now
+from .supplier_portal import POSummary, po_summary
 
 logger = Logger(service="waybill")
 CONSUMER = "po_stages"
@@ -273,24 +274,9 @@ def cancel_po(actor: Principal, po_id: str, *, internal_note: str | None = None)
 # ---------------------------------------------------------------- staff: read
 
 
-@dataclass
-class POSummary:
-    id: str
-    campaign_id: str
-    supplier_id: str
-    status: str
-    stage: str | None
-    stage_deadline: datetime | None
-    ordered_cents: int
-    accepted_cents: int
-    currency: str
-    created_at: datetime
-
-
 def summary(item: PurchaseOrderItem) -> POSummary:
-    return POSummary(id=item.id, campaign_id=item.campaign_id, supplier_id=item.supplier_id, status=item.status,
-                     stage=item.stage, stage_deadline=item.stage_deadline, ordered_cents=int(item.ordered_cents),
-                     accepted_cents=int(item.accepted_cents), currency=item.currency, created_at=item.created_at)
+    """The same summary the supplier portal shows; staff views pick their fields from it."""
+    return po_summary(item)
 
 
 def list_pos(*, stage_or_status: str | None, campaign_id: str | None, limit: int,
