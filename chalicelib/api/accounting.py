@@ -23,18 +23,18 @@ TAG = "staff: accounting"
 def list_proposals(call: Call) -> s.PaymentProposalPage:
     q: s.ProposalListQuery = call.query
     items, cursor = payments.list_proposals(call.actor, status=q.status, limit=q.limit, cursor=q.cursor)
-    return s.PaymentProposalPage(items=[s.PaymentProposalView.of(p) for p in items], next_cursor=cursor)
+    return s.PaymentProposalPage(items=[s.PaymentProposalView.pick(p) for p in items], next_cursor=cursor)
 
 
 @endpoint(accounting_api, "/staff/payment-proposals/{proposal_id}/approve", "POST",
           summary="Approve a pending proposal: the payment goes to the bank", tag=TAG, roles=DECIDE,
           body="ProposalDecisionRequest", response="PaymentProposalView")
 def approve(call: Call, proposal_id: str) -> s.PaymentProposalView:
-    return s.PaymentProposalView.of(payments.decide(call.actor, proposal_id, approve=True, note=call.body.note))
+    return s.PaymentProposalView.pick(payments.decide(call.actor, proposal_id, approve=True, note=call.body.note))
 
 
 @endpoint(accounting_api, "/staff/payment-proposals/{proposal_id}/reject", "POST",
           summary="Reject a pending proposal: the supplier proposes again", tag=TAG, roles=DECIDE,
           body="ProposalDecisionRequest", response="PaymentProposalView")
 def reject(call: Call, proposal_id: str) -> s.PaymentProposalView:
-    return s.PaymentProposalView.of(payments.decide(call.actor, proposal_id, approve=False, note=call.body.note))
+    return s.PaymentProposalView.pick(payments.decide(call.actor, proposal_id, approve=False, note=call.body.note))

@@ -29,6 +29,11 @@ class Request(BaseModel):
 class View(BaseModel):
     model_config = ConfigDict(extra="forbid", defer_build=True)
 
+    @classmethod
+    def pick(cls, source: Any) -> Any:
+        """The view of any object that carries (at least) this view's fields as attributes."""
+        return cls(**{k: getattr(source, k) for k in cls.model_fields})
+
 
 # ---------------------------------------------------------------- errors
 
@@ -504,10 +509,6 @@ class SupplierPOSummaryView(View):
     created_at: datetime
     updated_at: datetime
 
-    @classmethod
-    def of(cls, v: Any) -> "SupplierPOSummaryView":
-        return cls(**{k: getattr(v, k) for k in cls.model_fields})
-
 
 class SupplierPOPage(Page):
     items: list[SupplierPOSummaryView]
@@ -543,10 +544,6 @@ class PaymentProposalView(View):
     created_at: datetime
     updated_at: datetime
 
-    @classmethod
-    def of(cls, v: Any) -> "PaymentProposalView":
-        return cls(**{k: getattr(v, k) for k in cls.model_fields})
-
 
 class PaymentProposalPage(Page):
     items: list[PaymentProposalView]
@@ -575,7 +572,7 @@ class SupplierPODetailView(SupplierPOSummaryView):
                                              reject_reason=l.reject_reason.value if l.reject_reason else None)
                           for l in d.lines],
                    invoices=[InvoiceView(**i.__dict__) for i in d.invoices],
-                   proposals=[PaymentProposalView.of(p) for p in d.proposals],
+                   proposals=[PaymentProposalView.pick(p) for p in d.proposals],
                    shipments=[POShipmentView(**s.__dict__) for s in d.shipments])
 
 

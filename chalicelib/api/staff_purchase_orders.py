@@ -40,8 +40,7 @@ def list_purchase_orders(call: Call) -> s.StaffPOPage:
     q = call.query
     items, cursor = workflow.list_pos(stage_or_status=q.stage, campaign_id=q.campaign_id, limit=q.limit,
                                       cursor=q.cursor)
-    return s.StaffPOPage(items=[s.StaffPOSummaryView(**{k: getattr(i, k) for k in s.StaffPOSummaryView.model_fields})
-                                     for i in items], next_cursor=cursor)
+    return s.StaffPOPage(items=[s.StaffPOSummaryView.pick(i) for i in items], next_cursor=cursor)
 
 
 @endpoint(staff_po_api, "/staff/purchase-orders/{po_id}", "GET", summary="A purchase order with its audit trail",

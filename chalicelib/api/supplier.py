@@ -37,7 +37,7 @@ def my_purchase_orders(call: Call) -> s.SupplierPOPage:
     q: s.SupplierPOListQuery = call.query
     items, cursor = portal.list_purchase_orders(call.actor, status=q.status, stage=q.stage, limit=q.limit,
                                                 cursor=q.cursor)
-    return s.SupplierPOPage(items=[s.SupplierPOSummaryView.of(i) for i in items], next_cursor=cursor)
+    return s.SupplierPOPage(items=[s.SupplierPOSummaryView.pick(i) for i in items], next_cursor=cursor)
 
 
 @endpoint(supplier_api, PO, "GET", summary="A purchase order with its invoices, proposals and shipments",
@@ -53,7 +53,7 @@ def acknowledge(call: Call, po_id: str) -> s.SupplierPOSummaryView:
     acceptances = [po_domain.LineAcceptance(sku=l.sku, accepted_quantity=l.accepted_quantity,
                                             reason=po_domain.RejectReason(l.reason) if l.reason else None)
                    for l in b.lines]
-    return s.SupplierPOSummaryView.of(portal.acknowledge(call.actor, po_id, acceptances))
+    return s.SupplierPOSummaryView.pick(portal.acknowledge(call.actor, po_id, acceptances))
 
 
 @endpoint(supplier_api, PO + "/invoices/upload", "POST", summary="A presigned S3 POST for an invoice file",
@@ -74,7 +74,7 @@ def submit_invoice(call: Call, po_id: str) -> s.InvoiceView:
 @endpoint(supplier_api, PO + "/payment-proposals", "POST", summary="Propose a payment (up to what is invoiced)",
           tag=TAG, roles=SUPPLIER, body="PaymentProposalIn", response="PaymentProposalView", status=201)
 def propose_payment(call: Call, po_id: str) -> s.PaymentProposalView:
-    return s.PaymentProposalView.of(portal.propose_payment(call.actor, po_id, call.body.amount_cents))
+    return s.PaymentProposalView.pick(portal.propose_payment(call.actor, po_id, call.body.amount_cents))
 
 
 @endpoint(supplier_api, PO + "/shipments", "POST", summary="Record the shipment and the orders it covers",

@@ -190,7 +190,7 @@ def stage_opened(detail: dict[str, Any]) -> Outcome:
     elif stage is Stage.SETTLEMENT:
         # The bank's webhook may have come before this stage opened: then complete it now.
         importlib.import_module("chalicelib.services.payments").on_settlement_stage(po_id)
-    else:  # settlement: the bank's webhook completes it, so actor_contacts is empty
+    else:  # a person acts: tell them
         emails = _send_once(done, "po_stage_opened", actor_contacts(po, stage), **_mail_context(po, stage, deadline))
     repo.mark_processed(CONSUMER, done, now())
     return Outcome("stored", emails)
