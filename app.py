@@ -22,7 +22,15 @@ from chalicelib.api.staff_purchase_orders import staff_po_api
 from chalicelib.api.supplier import supplier_api
 from chalicelib.api.webhooks import webhooks_api
 from chalicelib.config import settings
-from chalicelib.topology import APP_NAME, CAMPAIGN_ORDERS, NOTIFICATIONS, PO_STAGES, PURCHASE_ORDERS
+from chalicelib.topology import (
+    APP_NAME,
+    CAMPAIGN_ORDERS,
+    INBOUND_WEBHOOKS,
+    NOTIFICATIONS,
+    PO_STAGES,
+    PURCHASE_ORDERS,
+    SHIPMENTS,
+)
 
 app = Chalice(app_name=APP_NAME)
 logger = Logger(service=APP_NAME)
@@ -117,3 +125,19 @@ def purchase_orders_consumer(event: Any) -> dict[str, Any]:
     from chalicelib.handlers import batch, purchase_orders
 
     return batch.process(event, purchase_orders.handle)
+
+
+@app.on_sqs_message(queue=INBOUND_WEBHOOKS.name, batch_size=INBOUND_WEBHOOKS.batch_size)
+def inbound_webhooks_consumer(event: Any) -> dict[str, Any]:
+    """Apply stored inbound webhooks: carrier tracking, bank settlements, supplier acknowledgements and notices."""
+    from chalicelib.handlers import batch, inbound
+
+    return batch.process(event, inbound.handle)
+
+
+@app.on_sqs_message(queue=SHIPMENTS.name, batch_size=SHIPMENTS.batch_size)
+def shipments_consumer(event: Any) -> dict[str, Any]:
+    """Dispatch the orders of a recorded shipment and follow its tracking workflow (wait opened, gone quiet)."""
+    from chalicelib.handlers import batch, shipments
+
+    return batch.process(event, shipments.handle)

@@ -40,6 +40,11 @@ class Settings:
     deadline_shipment_s: int = 7 * 86400
     max_stage_reminders: int = 2
     supplier_fulfilment_arn: str = ""  # the state machine (set by the local stack / the CDK stack)
+    delivery_tracking_arn: str = ""
+    # Tracking: silence from the carrier for this long raises tracking_stale (the execution's
+    # heartbeat); after give_up the execution ends and staff take over.
+    tracking_stale_after_s: int = 3 * 86400
+    tracking_give_up_after_s: int = 60 * 86400
     uploads_bucket: str = TOPOLOGY.buckets[0].name
     upload_max_bytes: int = 10 * 1024 * 1024
     upload_expiry_s: int = 300
@@ -47,6 +52,10 @@ class Settings:
     bank_url: str = ""
     bank_timeout_s: int = 10
     bank_retries: int = 3
+    # The payment gateway: captures (authorise_then_capture orders) and refunds (a sandbox locally).
+    payment_gateway_url: str = ""
+    payment_gateway_timeout_s: int = 10
+    payment_gateway_retries: int = 3
     page_size_default: int = 25
     page_size_max: int = 100
 

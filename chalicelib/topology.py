@@ -117,7 +117,8 @@ TABLE = Table(
     pk="PK",
     sk="SK",
     indexes=(
-        Index("GSI1", "GSI1PK", "GSI1SK", "owner lists: a customer's orders, campaigns by status, a supplier's deliveries"),
+        Index("GSI1", "GSI1PK", "GSI1SK",
+              "owner lists: a customer's orders, campaigns by status, a supplier's deliveries, shipments by tracking number"),
         Index("GSI2", "GSI2PK", "GSI2SK", "a campaign's orders by creation time"),
         Index("GSI3", "GSI3PK", "GSI3SK", "orders by status and creation time"),
         Index("GSI4", "GSI4PK", "GSI4SK", "all orders by creation time"),
@@ -132,15 +133,20 @@ PURCHASE_ORDERS = Queue(name=f"{APP_NAME}-purchase-orders", handler="purchase_or
                         visibility_timeout_s=900)
 CAMPAIGN_ORDERS = Queue(name=f"{APP_NAME}-campaign-orders", handler="campaign_orders_consumer", batch_size=1,
                         visibility_timeout_s=300)
+INBOUND_WEBHOOKS = Queue(name=f"{APP_NAME}-inbound-webhooks", handler="inbound_webhooks_consumer",
+                         visibility_timeout_s=120)
+SHIPMENTS = Queue(name=f"{APP_NAME}-shipments", handler="shipments_consumer", batch_size=5, visibility_timeout_s=300)
 
 TOPOLOGY = Topology(
     table=TABLE,
     bus=f"{APP_NAME}-bus",
-    queues=(NOTIFICATIONS, CAMPAIGN_ORDERS, PO_STAGES, PURCHASE_ORDERS),
+    queues=(NOTIFICATIONS, CAMPAIGN_ORDERS, PO_STAGES, PURCHASE_ORDERS, INBOUND_WEBHOOKS, SHIPMENTS),
     rules=(
         Rule(
             name=f"{APP_NAME}-order-notifications",
-            detail_types=("order.placed", "order.approved", "order.rejected", "order.cancelled", "order.note_added"),
+            detail_types=("order.placed", "order.approved", "order.rejected", "order.cancelled", "order.note_added",
+                          "order.shipped", "order.out_for_delivery", "order.delivered", "order.delayed",
+                          "order.tracking_corrected"),
             queue=NOTIFICATIONS.name,
             description="order changes the customer is told about",
         ),
@@ -164,6 +170,20 @@ TOPOLOGY = Topology(
             description="an ended campaign is closed into POs; a new PO is e-mailed; an acknowledged one is "
                         "shared out over its orders and lost lines are refunded",
         ),
+        Rule(
+            name=f"{APP_NAME}-inbound-webhooks",
+            detail_types=("webhook.received",),
+            queue=INBOUND_WEBHOOKS.name,
+            description="a verified, stored inbound webhook (carrier, bank, supplier system) is processed",
+        ),
+        Rule(
+            name=f"{APP_NAME}-shipments",
+            detail_types=("shipment.recorded", "shipment.corrected", "shipment.tracking_opened",
+                          "shipment.tracking_stale"),
+            queue=SHIPMENTS.name,
+            description="a recorded shipment dispatches its orders and starts tracking; the tracking workflow "
+                        "opens a wait (with its task token) or finds tracking gone quiet",
+        ),
     ),
     buckets=(
         Bucket(name=f"{APP_NAME}-uploads", purpose="supplier invoices and product files", cors=True),
@@ -175,7 +195,8 @@ TOPOLOGY = Topology(
                  description="mark live campaigns whose end has passed as ended"),
     ),
     email_identities=("noreply@waybill.example",),
-    state_machines=(StateMachine(name=f"{APP_NAME}-supplier-fulfilment", definition="supplier_fulfilment"),),
+    state_machines=(StateMachine(name=f"{APP_NAME}-supplier-fulfilment", definition="supplier_fulfilment"),
+                    StateMachine(name=f"{APP_NAME}-delivery-tracking", definition="delivery_tracking")),
     secrets=(
         Secret(name=f"{APP_NAME}/webhooks/inbound",
                purpose="per-sender signing secrets of inbound webhooks (carriers, bank, suppliers)"),

@@ -110,10 +110,11 @@ _PATH_ID = re.compile(PATH_ID_PATTERN)
 def endpoint(bp: Blueprint, path: str, method: str, *, summary: str, tag: str,
              roles: frozenset[Role] | None, response: str | None = None,
              body: str | None = None, query: str | None = None,
-             status: int = 200, replay_status: int | None = None) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+             status: int = 200, replay_status: int | None = None,
+             extra_errors: tuple[int, ...] = ()) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Declare a route. `roles=None` makes it public (no authorizer); models are named by
     their class name in chalicelib.api.schemas."""
-    errors = (400, 422) if body or query else ()
+    errors = ((400, 422) if body or query else ()) + extra_errors
     if roles is not None:
         errors += (401, 403)
     if _PATH_PARAM.search(path):

@@ -160,9 +160,75 @@ class OrderLineView(View):
     total_cents: int
 
 
+class TrackingEntryView(View):
+    at: datetime
+    status: str
+    status_text: str
+    description: str | None = None
+    location: str | None = None
+    carrier_code: str | None = Field(None, description="the carrier's own code (staff views only)")
+
+
+class ParcelView(View):
+    """A shipment carrying (part of) a delivery, with its tracking timeline."""
+
+    id: str
+    carrier: str
+    carrier_name: str
+    tracking_number: str
+    tracking_url: str
+    status: str
+    status_text: str
+    status_at: datetime | None
+    timeline: list[TrackingEntryView]
+
+    @classmethod
+    def of(cls, item: Any, *, staff: bool = False) -> "ParcelView":
+        from ..domain.shipments import CARRIERS, CUSTOMER_TEXT
+
+        return cls(id=item.shipment_id, carrier=item.carrier, carrier_name=CARRIERS[item.carrier].name,
+                   tracking_number=item.tracking_number, tracking_url=item.tracking_url, status=item.status,
+                   status_text=CUSTOMER_TEXT.get(item.status, item.status), status_at=item.status_at,
+                   timeline=[TrackingEntryView(at=t.occurred_at, status=t.status,
+                                               status_text=CUSTOMER_TEXT.get(t.status, t.status),
+                                               description=t.description, location=t.location,
+                                               carrier_code=t.carrier_code if staff else None)
+                             for t in item.timeline or []])
+
+
 class DeliveryView(View):
     supplier_id: str
     status: str
+    shipments: list[ParcelView] = Field(default_factory=list)
+
+    @classmethod
+    def all_of(cls, record: Any, *, staff: bool = False) -> "list[DeliveryView]":
+        return [cls(supplier_id=d.supplier_id, status=d.status.value,
+                    shipments=[ParcelView.of(p, staff=staff) for p in getattr(record, "shipments", [])
+                               if p.supplier_id == d.supplier_id])
+                for d in record.order.deliveries]
+
+
+class PaymentView(View):
+    """One money movement of an order (a capture when a delivery ships)."""
+
+    id: str
+    kind: str
+    supplier_id: str | None
+    amount_cents: int
+    currency: str
+    status: str
+    gateway_reference: str | None
+    failure: str | None = None
+    created_at: datetime
+    updated_at: datetime
+
+    @classmethod
+    def all_of(cls, record: Any, *, staff: bool = False) -> "list[PaymentView]":
+        return [cls(id=p.id, kind=p.payment_kind, supplier_id=p.supplier_id, amount_cents=int(p.amount_cents),
+                    currency=p.currency, status=p.status, gateway_reference=p.gateway_reference,
+                    failure=p.failure if staff else None, created_at=p.created_at, updated_at=p.updated_at)
+                for p in getattr(record, "payments", [])]
 
 
 class TimelineEntry(View):
@@ -210,6 +276,7 @@ class OrderView(View):
     created_at: datetime
     lines: list[OrderLineView]
     deliveries: list[DeliveryView]
+    payments: list[PaymentView]
     timeline: list[TimelineEntry]
     allowed_actions: list[str]
 
@@ -220,9 +287,8 @@ class OrderView(View):
         return cls(id=o.id, campaign_id=o.campaign_id, status=o.status,
                    status_text=CUSTOMER_STATUS_TEXT[o.status.value], payment_mode=o.payment_mode,
                    currency=o.currency, total_cents=o.total_cents, created_at=o.created_at,
-                   lines=[_line(l) for l in o.lines],
-                   deliveries=[DeliveryView(supplier_id=d.supplier_id, status=d.status.value) for d in o.deliveries],
-                   timeline=timeline, allowed_actions=allowed_actions(o, viewer))
+                   lines=[_line(l) for l in o.lines], deliveries=DeliveryView.all_of(record),
+                   payments=PaymentView.all_of(record), timeline=timeline, allowed_actions=allowed_actions(o, viewer))
 
 
 class StaffOrderView(View):
@@ -242,6 +308,7 @@ class StaffOrderView(View):
     hold_reasons: list[str]
     lines: list[OrderLineView]
     deliveries: list[DeliveryView]
+    payments: list[PaymentView]
     events: list[AuditEventView]
     allowed_actions: list[str]
 
@@ -252,7 +319,7 @@ class StaffOrderView(View):
                    status=o.status, payment_mode=o.payment_mode, currency=o.currency, total_cents=o.total_cents,
                    created_at=o.created_at, updated_at=record.updated_at, version=record.version,
                    hold_reasons=o.hold_reasons, lines=[_line(l) for l in o.lines],
-                   deliveries=[DeliveryView(supplier_id=d.supplier_id, status=d.status.value) for d in o.deliveries],
+                   deliveries=DeliveryView.all_of(record, staff=True), payments=PaymentView.all_of(record, staff=True),
                    events=[AuditEventView.of(e) for e in record.events],
                    allowed_actions=allowed_actions(o, viewer))
 
@@ -469,10 +536,19 @@ class PaymentProposalIn(Request):
     amount_cents: PositiveCents
 
 
+Carrier = Literal["dhl", "ups", "gls", "dpd", "postnord"]  # domain.shipments.CARRIERS (a unit test keeps them equal)
+TrackingNumber = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9-]{4,64}$")]
+
+
 class ShipmentIn(Request):
-    carrier: Annotated[str, StringConstraints(pattern=r"^[a-z0-9_-]{2,32}$")]
-    tracking_number: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9-]{4,64}$")]
-    order_ids: list[Id] = Field(min_length=1, max_length=100)
+    carrier: Carrier
+    tracking_number: TrackingNumber
+    order_ids: list[Id] = Field(min_length=1, max_length=20, description="the orders in this parcel (1 to 20)")
+
+
+class ShipmentCorrectionIn(Request):
+    carrier: Carrier
+    tracking_number: TrackingNumber
 
 
 class ProposalListQuery(PageQuery):
@@ -553,6 +629,8 @@ class POShipmentView(View):
     id: str
     carrier: str
     tracking_number: str
+    tracking_url: str
+    status: str
     order_ids: list[str]
     created_at: datetime
 

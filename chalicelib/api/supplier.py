@@ -12,6 +12,7 @@ from .http import Call, endpoint
 
 s = lazy_module("chalicelib.api.schemas")
 portal = lazy_module("chalicelib.services.supplier_portal")
+shipments = lazy_module("chalicelib.services.shipments")
 po_domain = lazy_module("chalicelib.domain.purchase_orders")
 
 supplier_api = Blueprint(__name__)
@@ -77,13 +78,22 @@ def propose_payment(call: Call, po_id: str) -> s.PaymentProposalView:
     return s.PaymentProposalView.pick(portal.propose_payment(call.actor, po_id, call.body.amount_cents))
 
 
-@endpoint(supplier_api, PO + "/shipments", "POST", summary="Record the shipment and the orders it covers",
+@endpoint(supplier_api, PO + "/shipments", "POST",
+          summary="Record a parcel and the orders in it (the shipment stage ends when every accepted order has left)",
           tag=TAG, roles=SUPPLIER, body="ShipmentIn", response="POShipmentView", status=201)
 def record_shipment(call: Call, po_id: str) -> s.POShipmentView:
     b: s.ShipmentIn = call.body
-    shipment = portal.record_shipment(call.actor, po_id, carrier=b.carrier, tracking_number=b.tracking_number,
-                                      order_ids=list(b.order_ids))
-    return s.POShipmentView(**shipment.__dict__)
+    return s.POShipmentView.pick(shipments.record_shipment(
+        call.actor, po_id, carrier=b.carrier, tracking_number=b.tracking_number, order_ids=list(b.order_ids)))
+
+
+@endpoint(supplier_api, PO + "/shipments/{shipment_id}", "PUT",
+          summary="Correct a parcel's carrier or tracking number (each customer is told once)",
+          tag=TAG, roles=SUPPLIER, body="ShipmentCorrectionIn", response="POShipmentView")
+def correct_shipment(call: Call, po_id: str, shipment_id: str) -> s.POShipmentView:
+    b: s.ShipmentCorrectionIn = call.body
+    return s.POShipmentView.pick(shipments.correct_tracking(call.actor, po_id, shipment_id, carrier=b.carrier,
+                                                            tracking_number=b.tracking_number))
 
 
 @endpoint(supplier_api, "/supplier/campaigns/{campaign_id}/files", "POST",

@@ -40,6 +40,13 @@ class Conflict(DomainError):
     code = "conflict"
 
 
+class AlreadyExists(Conflict):
+    """What the request would create exists already (a tracking number recorded before): a 409
+    that retrying can never clear, unlike a lost race."""
+
+    code = "already_exists"
+
+
 class RuleViolation(DomainError):
     """Well-formed input that breaks a business rule (unknown SKU, campaign not live...)."""
 

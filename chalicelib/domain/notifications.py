@@ -41,6 +41,17 @@ RULES: tuple[NotificationRule, ...] = (
                      "Your order was cancelled"),
     NotificationRule("order.note_added", Recipient.CUSTOMER, "order_update", Category.TRANSACTIONAL,
                      "News about your order", needs_customer_note=True),
+    # Parcels: each carries the carrier, the tracking number and the carrier's tracking link.
+    NotificationRule("order.shipped", Recipient.CUSTOMER, "order_shipment", Category.TRANSACTIONAL,
+                     "Your order is on its way"),
+    NotificationRule("order.out_for_delivery", Recipient.CUSTOMER, "order_shipment", Category.TRANSACTIONAL,
+                     "Your parcel is out for delivery"),
+    NotificationRule("order.delivered", Recipient.CUSTOMER, "order_shipment", Category.TRANSACTIONAL,
+                     "Your parcel has been delivered"),
+    NotificationRule("order.delayed", Recipient.CUSTOMER, "order_shipment", Category.TRANSACTIONAL,
+                     "Your parcel is delayed"),
+    NotificationRule("order.tracking_corrected", Recipient.CUSTOMER, "order_shipment", Category.TRANSACTIONAL,
+                     "New tracking number for your parcel"),
 )
 
 

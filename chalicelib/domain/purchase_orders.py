@@ -99,6 +99,8 @@ class PurchaseOrder:
     lines: list[POLine]
     created_at: datetime
     order_count: int = 0
+    orders_to_ship: int | None = None  # orders with an accepted delivery (known once the acknowledgement is shared out)
+    orders_shipped: int = 0
     status: POStatus = POStatus.OPEN
     stage: Stage | None = None  # the stage open now (None between stages and when finished)
     invoiced_cents: int = 0
@@ -210,8 +212,13 @@ def decide_payment(po: PurchaseOrder, approved: bool, amount_cents: int) -> Deci
     return Decision.APPROVED if approved else Decision.REJECTED
 
 
-def record_shipment(po: PurchaseOrder) -> Decision:
+def record_shipment(po: PurchaseOrder, newly_shipped: int) -> Decision | None:
+    """A shipment left with `newly_shipped` orders not shipped before. The stage ends (DONE) when
+    every order with an accepted delivery has left; until then it stays open for more shipments."""
     require_stage(po, Stage.SHIPMENT)
+    po.orders_shipped += newly_shipped
+    if po.orders_to_ship is None or po.orders_shipped < po.orders_to_ship:
+        return None
     po.stage = None
     po.status = POStatus.SHIPPED
     return Decision.DONE

@@ -42,7 +42,7 @@ def handle(event: dict[str, Any]) -> int:
                 mail.send(mail.render(rule.template, to, headline=rule.headline, order_id=data.get("order_id"),
                                       status_text=CUSTOMER_STATUS_TEXT.get(status, status),
                                       total_cents=data.get("total_cents", 0), currency=data.get("currency", ""),
-                                      note=event.get("customer_note")))
+                                      note=event.get("customer_note"), shipment=data))
             except Exception:
                 repo.unmark_processed(CONSUMER, marker)
                 raise

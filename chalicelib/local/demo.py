@@ -4,8 +4,10 @@
 
 Closes the live campaign as the buyer, then for one supplier: acknowledges the PO (one line
 short, out of stock), uploads and submits an invoice, proposes payment; accounting approves;
-the sandbox bank settles by webhook; the supplier uploads tracking. Every call is a plain
-HTTP request with a dev-issuer token, as any client would make it.
+the sandbox bank settles by webhook; the supplier ships each accepted order in its own parcel;
+DHL's (simulated) webhooks carry the first parcel to the customer's door, and the customer's
+view shows it delivered. Every call is a plain HTTP request with a dev-issuer token or a
+Standard Webhooks signature, as any client would make it.
 """
 
 from __future__ import annotations
@@ -27,6 +29,8 @@ class Demo:
         self.moto = stack["moto_endpoint"]
         self.campaign_id = stack["seed"]["live_campaign_id"]
         self.issuer = DevIssuer.load(state_dir / "issuer.json")
+        secrets_file = state_dir / "webhook-secrets.json"
+        self.webhook_secrets = json.loads(secrets_file.read_text()) if secrets_file.exists() else {}
 
     def who(self, sub: str, role: str, **claims: Any) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.issuer.token(sub, [role], **claims)}"}
@@ -103,15 +107,57 @@ class Demo:
         print("6. accounting approved; the payment goes to the (sandbox) bank, which settles by webhook")
 
         self.wait_stage(po_id, "shipment", supplier, timeout_s=90)
-        order_ids = [o["id"] for o in self.call("GET", f"/staff/orders?campaign_id={self.campaign_id}&supplier_id="
-                                                f"{supplier_id}&limit=5", buyer)["items"]]
-        self.call("POST", f"/supplier/purchase-orders/{po_id}/shipments", supplier,
-                  {"carrier": "dhl", "tracking_number": "JD0001234567", "order_ids": order_ids})
+        orders = self.call("GET", f"/staff/orders?campaign_id={self.campaign_id}&supplier_id={supplier_id}&limit=100",
+                           buyer)["items"]
+        to_ship = []
+        for o in orders:
+            detail = self.call("GET", f"/staff/orders/{o['id']}", buyer)
+            if any(d["supplier_id"] == supplier_id and d["status"] == "accepted" for d in detail["deliveries"]):
+                to_ship.append(detail)
+        for n, order in enumerate(to_ship, 1):
+            self.call("POST", f"/supplier/purchase-orders/{po_id}/shipments", supplier,
+                      {"carrier": "dhl", "tracking_number": f"JD{n:010d}", "order_ids": [order["id"]]})
         final = self.call("GET", f"/staff/purchase-orders/{po_id}", buyer)
-        print(f"7. tracking uploaded; the PO is {final['status']}. Its trail: "
-              + ", ".join(e["type"] for e in final.get("events", [])))
+        print(f"7. {len(to_ship)} parcel(s) recorded, one per accepted order; the PO is {final['status']}. Its trail: "
+              + ", ".join(sorted({e["type"] for e in final.get("events", [])})))
         if final.get("execution_arn"):
             time.sleep(2)  # the execution takes its last step after the shipment's SendTaskSuccess
             final["states_entered"] = self.states_entered(final["execution_arn"])
             print(f"   Step Functions: {final['states_entered']} states entered for this PO")
+        if to_ship:
+            final["followed_order"] = self.follow_parcel(to_ship[0], "JD0000000001")
         return final
+
+    def follow_parcel(self, order: dict[str, Any], tracking_number: str) -> dict[str, Any]:
+        """DHL reports the parcel's journey by signed webhooks; the customer sees it arrive."""
+        from datetime import UTC, datetime, timedelta
+
+        from ..domain.shipments import TrackingStatus
+        from .carrier_sim import payload, signed_request
+
+        secret = self.webhook_secrets.get("carrier:dhl")
+        if not secret:
+            print("8. no carrier secrets in the state dir (start the stack with `make run`); skipping tracking")
+            return {}
+        start = datetime.now(UTC) - timedelta(hours=3)
+        for hours, status in ((0, TrackingStatus.IN_TRANSIT), (2, TrackingStatus.OUT_FOR_DELIVERY),
+                              (3, TrackingStatus.DELIVERED)):
+            raw, hdrs = signed_request(payload("dhl", tracking_number, status, start + timedelta(hours=hours),
+                                               description=status.value.replace("_", " "), location="Berlin, DE"),
+                                       secret)
+            r = requests.post(f"{self.api}/webhooks/carriers/dhl", data=raw, headers=hdrs, timeout=30)
+            if r.status_code not in (200, 202):
+                raise SystemExit(f"carrier webhook -> {r.status_code}: {r.text}")
+        customer = self.who(order["customer_id"], "customer", email=order.get("customer_email"))
+        deadline = time.monotonic() + 60
+        while True:
+            view = self.call("GET", f"/orders/{order['id']}", customer)
+            parcels = [p for d in view["deliveries"] for p in d["shipments"] if p["tracking_number"] == tracking_number]
+            if parcels and parcels[0]["status"] == "delivered":
+                break
+            if time.monotonic() > deadline:
+                raise SystemExit(f"parcel {tracking_number} did not arrive: {parcels}")
+            time.sleep(1)
+        print(f"8. DHL reported {tracking_number}: " + " -> ".join(t["status_text"] for t in parcels[0]["timeline"])
+              + f"; order {order['id']} is {view['status']} for its customer")
+        return view

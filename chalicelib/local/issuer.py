@@ -15,6 +15,8 @@ import jwt
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
+from ..topology import TOPOLOGY
+
 ISSUER = "waybill-local"
 AUDIENCE = "waybill"
 
@@ -81,8 +83,8 @@ def in_process_environment(issuer: DevIssuer) -> dict[str, str]:
         "POWERTOOLS_METRICS_DISABLED": "true",
         "POWERTOOLS_LOG_LEVEL": "WARNING",
         "WAYBILL_STAGE": "test",
-        # moto names ARNs after its default account: the state machine provision() creates.
-        "WAYBILL_SUPPLIER_FULFILMENT_ARN":
-            "arn:aws:states:eu-west-1:123456789012:stateMachine:waybill-supplier-fulfilment",
+        # moto names ARNs after its default account: the state machines provision() creates.
+        **{f"WAYBILL_{m.definition.upper()}_ARN": f"arn:aws:states:eu-west-1:123456789012:stateMachine:{m.name}"
+           for m in TOPOLOGY.state_machines},
         **issuer.environment(),
     }

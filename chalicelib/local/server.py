@@ -121,6 +121,36 @@ def _copy_tables_once_per_transaction(lock: Any) -> None:
     models.DynamoDBBackend.transact_write_items = transact_write_items  # type: ignore[method-assign]
 
 
+def _heartbeat_timeouts_as_in_aws() -> None:
+    """moto 5.2.5 reports a missed heartbeat on a callback task as `States.Timeout`; AWS reports
+    `States.HeartbeatTimeout`. The tracking workflow catches the two differently (stale and wait
+    again, versus give up), so the embedded AWS names the error as AWS does."""
+    from moto.stepfunctions.parser.api import HistoryEventType, TaskTimedOutEventDetails
+    from moto.stepfunctions.parser.asl.component.common.error_name.failure_event import FailureEvent
+    from moto.stepfunctions.parser.asl.component.common.error_name.states_error_name import StatesErrorName
+    from moto.stepfunctions.parser.asl.component.common.error_name.states_error_name_type import StatesErrorNameType
+    from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_callback import (
+        StateTaskServiceCallback,
+    )
+    from moto.stepfunctions.parser.asl.eval.callback.callback import HeartbeatTimeoutError
+    from moto.stepfunctions.parser.asl.eval.event.event_detail import EventDetails
+
+    original = StateTaskServiceCallback._from_error
+    if getattr(original, "_waybill_patched", False):
+        return
+
+    def from_error(self: Any, env: Any, ex: Exception) -> Any:
+        if isinstance(ex, HeartbeatTimeoutError):
+            name = StatesErrorNameType.StatesHeartbeatTimeout
+            details = TaskTimedOutEventDetails(error=name.to_name())  # type: ignore[typeddict-item]
+            return FailureEvent(env=env, error_name=StatesErrorName(typ=name), event_type=HistoryEventType.TaskTimedOut,
+                                event_details=EventDetails(taskTimedOutEventDetails=details))
+        return original(self, env, ex)
+
+    from_error._waybill_patched = True  # type: ignore[attr-defined]
+    StateTaskServiceCallback._from_error = from_error  # type: ignore[method-assign]
+
+
 class MotoServer:
     """moto's server on loopback, in a thread of this process, with Step Functions execution on.
 
@@ -143,6 +173,7 @@ class MotoServer:
 
         app = SerializeDynamoDB(DomainDispatcherApplication(create_backend_app))
         _copy_tables_once_per_transaction(app.lock)
+        _heartbeat_timeouts_as_in_aws()
         try:
             self._server = make_server(self.host, self.requested_port, app, threaded=True,
                                        request_handler=MotoRequestHandler)

@@ -38,6 +38,7 @@ PROJECT_DIR = Path(__file__).resolve().parents[2]
 DEFAULT_STATE_DIR = PROJECT_DIR / ".local"
 ISSUER_FILE = "issuer.json"
 STACK_FILE = "stack.json"
+WEBHOOK_SECRETS_FILE = "webhook-secrets.json"
 REGION = "eu-west-1"
 FAKE_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_SESSION_TOKEN": "testing"}
 # Anything that could route boto3 away from the embedded server, or to a real account.
@@ -112,6 +113,7 @@ class Stack:
     moto: MotoServer | None = None
     chalice: ChaliceProcess | None = None
     bank: Any = None  # the sandbox bank (chalicelib.local.sandbox_bank)
+    gateway: Any = None  # the sandbox payment gateway (chalicelib.local.sandbox_gateway)
     threads: list[Any] = field(default_factory=list)
     env: dict[str, str] = field(default_factory=dict)
     info: dict[str, Any] = field(default_factory=dict)
@@ -175,9 +177,11 @@ class Stack:
         issuer = load_or_create_issuer(o.state_dir)
         self._apply_environment({**self.env, **issuer.environment(),
                                  "WAYBILL_TABLE_STREAM_ARN": provisioned.stream_arn,
-                                 "WAYBILL_SUPPLIER_FULFILMENT_ARN":
-                                     provisioned.state_machine_arns.get("waybill-supplier-fulfilment", "")})
-        self._apply_environment({**self.env, "WAYBILL_BANK_URL": self._start_sandbox_bank()})
+                                 **{f"WAYBILL_{m.definition.upper()}_ARN": provisioned.state_machine_arns.get(m.name, "")
+                                    for m in self.topology.state_machines}})
+        self._install_webhook_secrets()
+        self._apply_environment({**self.env, "WAYBILL_BANK_URL": self._start_sandbox_bank(),
+                                 "WAYBILL_PAYMENT_GATEWAY_URL": self._start_sandbox_gateway()})
 
         self.chalice = ChaliceProcess(project_dir=self.project_dir, port=o.api_port, env=dict(self.env),
                                       host=o.host, stage=o.stage)
@@ -205,6 +209,7 @@ class Stack:
             "table": provisioned.table_name, "stream_arn": provisioned.stream_arn, "bus": self.topology.bus,
             "queues": provisioned.queue_urls, "dead_letter_queues": provisioned.dlq_urls,
             "bank_url": self.bank.url if self.bank else None,
+            "payment_gateway_url": self.gateway.url if self.gateway else None,
             "buckets": provisioned.buckets, "chalice_pid": self.chalice.proc.pid if self.chalice.proc else None,
             "schedule_scale": o.schedule_scale, "started_at": datetime.now(UTC).isoformat(),
             "startup_seconds": round(time.monotonic() - started, 2),
@@ -212,6 +217,27 @@ class Stack:
         }
         path = o.state_dir / STACK_FILE
         path.write_text(json.dumps(self.info, indent=2) + "\n")
+
+    def _install_webhook_secrets(self) -> None:
+        """Signing secrets for every carrier and every seeded supplier system, in the inbound-webhooks
+        secret (as operators would set them) and in `<state dir>/webhook-secrets.json`, which the
+        demo, `make track` and the benchmark sign with. Local only: fresh ones every start."""
+        import boto3
+
+        from ..domain.shipments import CARRIERS
+        from .carrier_sim import new_secret
+        from .seed import SUPPLIERS
+
+        senders = [f"carrier:{c}" for c in CARRIERS] + [f"supplier:{sid}" for sid, _, _ in SUPPLIERS]
+        fresh = {sender: [new_secret()] for sender in senders}
+        sm = boto3.session.Session(region_name=REGION).client("secretsmanager")
+        name = self.topology.secrets[0].name
+        current = json.loads(sm.get_secret_value(SecretId=name)["SecretString"] or "{}")
+        sm.put_secret_value(SecretId=name, SecretString=json.dumps({**current, **fresh}))
+        path = self.options.state_dir / WEBHOOK_SECRETS_FILE
+        path.write_text(json.dumps({sender: keys[0] for sender, keys in fresh.items()}, indent=2) + "\n")
+        path.chmod(0o600)
+        log.info("webhook signing secrets for %d sender(s) in %s", len(fresh), path)
 
     def _start_sandbox_bank(self) -> str:
         """A fresh signing secret in the inbound-webhooks secret, and the sandbox bank that uses it
@@ -229,6 +255,15 @@ class Stack:
         self.bank = SandboxBank(webhook_url=f"http://{o.host}:{o.api_port}/webhooks/bank", secret=secret, host=o.host)
         url = self.bank.start()
         log.info("sandbox bank on %s (settles through POST /webhooks/bank)", url)
+        return url
+
+    def _start_sandbox_gateway(self) -> str:
+        """The sandbox payment gateway (captures and refunds, idempotent by key). Returns its URL."""
+        from .sandbox_gateway import SandboxGateway
+
+        self.gateway = SandboxGateway(host=self.options.host)
+        url = self.gateway.start()
+        log.info("sandbox payment gateway on %s (declines a reference containing 'decline')", url)
         return url
 
     def _start_triggers(self, app_module: Any, provisioned: Any) -> None:
@@ -267,6 +302,8 @@ class Stack:
         self.stop.set()
         if self.bank is not None:
             self.bank.stop()
+        if self.gateway is not None:
+            self.gateway.stop()
         if self.chalice is not None:
             code = self.chalice.stop()
             log.info("chalice local stopped (exit code %s)", code)

@@ -94,3 +94,32 @@ def raise_or_bump(kind: str, subject_type: str, subject_id: str, severity: str,
             continue
         return _record(item)
     raise AssertionError("unreachable")
+
+
+def resolve(kind: str, subject_type: str, subject_id: str, *, note: str) -> bool:
+    """Close the open (kind, subject) exception because its condition cleared (it leaves the queue);
+    False when none is open. One GetItem when there is nothing to do."""
+    exc_id = exception_id(kind, subject_type, subject_id)
+    for attempt in range(RETRIES):
+        current = repo.get(keys.exception(exc_id), ExceptionItem)
+        if current is None or current.status != "open":
+            return False
+        at = now()
+        pk, sk = keys.exception(exc_id)
+        item = ExceptionItem(
+            pk, sk, id=exc_id, kind_name=current.kind_name, subject_type=subject_type, subject_id=subject_id,
+            severity=current.severity, status="resolved", count=int(current.count), opened_at=current.opened_at,
+            last_seen=current.last_seen, details=_plain(current.details), resolved_at=at, resolution=note)
+        event = AuditEvent(id=new_id("evt"), subject_type="exception", subject_id=exc_id, type="exception.resolved",
+                           actor=SYSTEM, at=at, from_status="open", to_status="resolved", internal_note=note,
+                           data={"kind": kind, "subject_type": subject_type, "subject_id": subject_id,
+                                 "automatic": True})
+        try:
+            repo.commit([repo.Write(repo.with_version(item, int(current.version))),
+                         repo.event_write(keys.exception_pk(exc_id), event)], what=f"exception {exc_id}")
+        except Conflict:
+            if attempt == RETRIES - 1:
+                raise
+            continue
+        return True
+    raise AssertionError("unreachable")

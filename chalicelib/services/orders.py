@@ -20,6 +20,8 @@ from ..adapters.dynamodb.models import (
     IdempotencyItem,
     Item,
     OrderItem,
+    OrderShipmentItem,
+    PaymentTxnItem,
     ProductItem,
 )
 from ..config import settings
@@ -40,6 +42,8 @@ class OrderRecord:
     version: int
     updated_at: datetime
     events: list[AuditEvent] = field(default_factory=list)
+    shipments: list[OrderShipmentItem] = field(default_factory=list)  # the customer's copies, oldest first
+    payments: list[PaymentTxnItem] = field(default_factory=list)  # payment history, oldest first
 
 
 @dataclass
@@ -123,7 +127,9 @@ def _load(order_id: str) -> OrderRecord:
     if meta is None:
         raise NotFound(f"order {order_id} not found")
     events = [repo.event_from_item(i) for i in items if isinstance(i, AuditEventItem)]
-    return OrderRecord(repo.order_from_item(meta), int(meta.version), meta.updated_at, events)
+    shipments = sorted((i for i in items if isinstance(i, OrderShipmentItem)), key=lambda i: i.created_at)
+    payments = sorted((i for i in items if isinstance(i, PaymentTxnItem)), key=lambda i: i.created_at)
+    return OrderRecord(repo.order_from_item(meta), int(meta.version), meta.updated_at, events, shipments, payments)
 
 
 def _load_meta(order_id: str) -> OrderRecord:

@@ -10,21 +10,20 @@ idempotency key (the bank executes one payment per key)."""
 from __future__ import annotations
 
 import importlib
-import json
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from aws_lambda_powertools import Logger
 
-from ..adapters import bank, secrets
+from ..adapters import bank
 from ..adapters.dynamodb import keys
 from ..adapters.dynamodb import repository as repo
-from ..adapters.dynamodb.models import InboxItem, Item, PaymentProposalItem
+from ..adapters.dynamodb.models import Item, PaymentProposalItem
 from ..config import settings
 from ..domain import purchase_orders as domain
 from ..domain.audit import AuditEvent
-from ..domain.errors import Conflict, DomainError, InvalidTransition, NotFound
+from ..domain.errors import Conflict, InvalidTransition, NotFound
 from ..domain.permissions import SYSTEM, Principal, Role, roles
 from ..domain.purchase_orders import Stage
 from . import stages
@@ -38,8 +37,6 @@ DECIDE = roles(Role.ACCOUNTING)
 READ = roles(Role.ACCOUNTING, Role.ADMIN)
 PENDING, APPROVED, REJECTED, PUSHED, SETTLED, FAILED = "pending", "approved", "rejected", "pushed", "settled", "failed"
 PROPOSAL_STATUSES = (PENDING, APPROVED, REJECTED, PUSHED, SETTLED, FAILED)
-BANK = "bank"
-INBOX_TTL_S = 30 * 86400
 
 
 def _load_proposal(proposal_id: str) -> PaymentProposalItem:
@@ -225,83 +222,13 @@ def on_settlement_stage(po_id: str) -> str:
         return "waiting"
 
 
-# ---------------------------------------------------------------- the bank's webhook
+# ---------------------------------------------------------------- the bank's webhook (applied from the inbound queue)
 
 
-class WebhookRejected(Exception):
-    def __init__(self, status: int, code: str, message: str) -> None:
-        super().__init__(message)
-        self.status, self.code, self.message = status, code, message
-
-
-SIGNATURE_HEADERS = ("webhook-id", "webhook-timestamp", "webhook-signature")
-
-
-def verify(provider: str, raw: bytes, headers: dict[str, str]) -> dict[str, Any]:
-    """Standard Webhooks: HMAC over id, timestamp and raw body with any current secret, ±5 minutes."""
-    from standardwebhooks.webhooks import Webhook, WebhookVerificationError
-
-    lowered = {k.lower(): v for k, v in headers.items()}
-    missing = [h for h in SIGNATURE_HEADERS if not lowered.get(h)]
-    if missing:
-        raise WebhookRejected(400, "missing_signature_headers", f"missing header(s): {', '.join(missing)}")
-    if len(lowered["webhook-id"]) > 200:
-        raise WebhookRejected(400, "invalid_webhook_id", "webhook-id is too long")
-    try:
-        text = raw.decode()
-    except UnicodeDecodeError:
-        raise WebhookRejected(400, "invalid_body", "the body is not UTF-8") from None
-    candidates = secrets.webhook_secrets(provider)
-    for secret in candidates:
-        try:
-            Webhook(secret).verify(text, lowered, json_parse=False)
-        except WebhookVerificationError:
-            continue
-        except (ValueError, TypeError):  # a malformed signature header
-            raise WebhookRejected(401, "invalid_signature", "the signature header is malformed") from None
-        try:
-            body = json.loads(text)
-        except ValueError:
-            raise WebhookRejected(400, "invalid_json", "the body is not JSON") from None
-        if not isinstance(body, dict):
-            raise WebhookRejected(400, "invalid_json", "the body must be a JSON object")
-        return body
-    raise WebhookRejected(401, "invalid_signature",
-                          "the signature does not match, or the timestamp is outside ±5 minutes")
-
-
-@dataclass
-class WebhookResult:
-    status: str  # accepted, duplicate
-    webhook_id: str
-    effect: str | None = None
-
-
-def receive_bank_webhook(raw: bytes, headers: dict[str, str]) -> WebhookResult:
-    """Verify, store the raw event (dedupe by webhook-id), then apply it.
-
-    Applied synchronously after storing (issue 5 moves this behind a queue); a failure to apply
-    is logged and the event stays in the inbox, so the bank is not asked to send it again."""
-    body = verify(BANK, raw, headers)
-    webhook_id = {k.lower(): v for k, v in headers.items()}["webhook-id"]
-    at = now()
-    pk, sk = keys.inbox(BANK, webhook_id)
-    item = InboxItem(pk, sk, provider=BANK, webhook_id=webhook_id, body=raw.decode(),
-                     event_type=str(body.get("type"))[:100], received_at=at,
-                     expires_at=int(at.timestamp()) + INBOX_TTL_S)
-    try:
-        repo.commit([repo.new_item(item)], what=f"webhook {webhook_id}")
-    except Conflict:
-        return WebhookResult("duplicate", webhook_id)
-    effect = None
+def apply_bank_event(body: dict[str, Any]) -> str:
+    """A verified, stored bank webhook (see services.inbound): `payment.settled` settles the payment."""
     data = body.get("data") if isinstance(body.get("data"), dict) else {}
     payment_id = data.get("payment_id") if isinstance(data, dict) else None
-    if body.get("type") == "payment.settled" and isinstance(payment_id, str):
-        try:
-            effect = _settle_retrying(payment_id)
-        except DomainError as exc:
-            logger.warning("bank webhook not applied", extra={"webhook_id": webhook_id, "error": exc.message})
-            effect = f"not_applied: {exc.code}"
-    else:
-        effect = "ignored"
-    return WebhookResult("accepted", webhook_id, effect)
+    if body.get("type") != "payment.settled" or not isinstance(payment_id, str):
+        return "ignored"
+    return _settle_retrying(payment_id)

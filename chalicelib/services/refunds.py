@@ -21,7 +21,7 @@ from aws_lambda_powertools import Logger
 from ..adapters import mail
 from ..adapters.dynamodb import keys
 from ..adapters.dynamodb import repository as repo
-from ..adapters.dynamodb.models import Item, OrderItem, RefundItem
+from ..adapters.dynamodb.models import Item, OrderItem, PurchaseOrderItem, RefundItem
 from ..domain import orders as order_rules
 from ..domain.audit import AuditEvent
 from ..domain.errors import Conflict
@@ -52,6 +52,7 @@ class Settlement:
     replayed: int = 0  # orders an earlier run had settled
     refunds: int = 0
     mails: int = 0
+    accepted: int = 0  # orders whose delivery keeps something: what the supplier must ship
 
 
 def customer_note(lost: list[LostLine], reasons: dict[str, RejectReason | None], currency: str) -> str:
@@ -78,8 +79,27 @@ def settle_acknowledgement(po_id: str, *, page_size: int = 100) -> Settlement:
             if isinstance(item, OrderItem):
                 _settle_order(item, po, allocator, result)
         if page.cursor is None:
+            _set_orders_to_ship(po_id, result.accepted)
             return result
         cursor = page.cursor
+
+
+def _set_orders_to_ship(po_id: str, count: int, retries: int = 5) -> None:
+    """Record how many orders the supplier must ship (the shipment stage ends when all have left)."""
+    for _ in range(retries):
+        item = repo.get(keys.po(po_id), PurchaseOrderItem)
+        if item is None or item.orders_to_ship == count:
+            return
+        po = repo.po_from_item(item)
+        po.orders_to_ship = count
+        try:
+            repo.commit([repo.po_write(po, version=int(item.version), now=now(), task_token=item.task_token,
+                                       stage_deadline=item.stage_deadline, execution_arn=item.execution_arn)],
+                        what=f"purchase order {po_id}")
+            return
+        except Conflict:
+            continue
+    raise Conflict(f"purchase order {po_id} kept changing; the settlement will be retried")
 
 
 def _settle_order(item: OrderItem, po: PurchaseOrder, allocator: Allocator, result: Settlement,
@@ -91,6 +111,7 @@ def _settle_order(item: OrderItem, po: PurchaseOrder, allocator: Allocator, resu
             for sku, qty in kept_before.items():
                 allocator.replay(sku, qty)
             result.replayed += 1
+            result.accepted += 1 if any(kept_before.values()) else 0
             return
         if order.delivery(po.supplier_id).status is not DeliveryStatus.ORDERED:
             return  # never on the PO (held, cancelled)
@@ -107,6 +128,7 @@ def _settle_order(item: OrderItem, po: PurchaseOrder, allocator: Allocator, resu
         for sku, qty in kept.items():
             allocator.replay(sku, qty)
         result.settled += 1
+        result.accepted += 1 if any(kept.values()) else 0
         result.refunds += refunds
         if event is not None:
             result.mails += notify_lines_rejected(event)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from ..adapters import workflows
@@ -28,6 +29,12 @@ class LoadedPO:
     version: int
     task_token: str | None
     execution_arn: str | None
+    stage_deadline: datetime | None = None
+
+    def write(self, at: datetime) -> repo.Write:
+        """The PO as changed in place, under its version, keeping the open stage's token and deadline."""
+        return repo.po_write(self.po, version=self.version, now=at, task_token=self.task_token,
+                             stage_deadline=self.stage_deadline, execution_arn=self.execution_arn)
 
 
 def load_po(po_id: str, *, for_supplier: str | None = None) -> LoadedPO:
@@ -35,7 +42,8 @@ def load_po(po_id: str, *, for_supplier: str | None = None) -> LoadedPO:
     item = repo.get(keys.po(po_id), PurchaseOrderItem)
     if item is None or (for_supplier is not None and item.supplier_id != for_supplier):
         raise NotFound(f"purchase order {po_id} not found")
-    return LoadedPO(repo.po_from_item(item), int(item.version), item.task_token, item.execution_arn)
+    return LoadedPO(repo.po_from_item(item), int(item.version), item.task_token, item.execution_arn,
+                    item.stage_deadline)
 
 
 def supplier_scope(actor: Principal) -> str | None:

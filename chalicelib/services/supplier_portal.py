@@ -17,7 +17,6 @@ from ..adapters.dynamodb import keys
 from ..adapters.dynamodb import repository as repo
 from ..adapters.dynamodb.models import (
     CampaignItem,
-    DeliveryIndexItem,
     InvoiceItem,
     Item,
     PaymentProposalItem,
@@ -28,13 +27,13 @@ from ..domain import purchase_orders as domain
 from ..domain.errors import Forbidden, NotFound, RuleViolation
 from ..domain.permissions import Principal, Role, roles
 from ..domain.purchase_orders import LineAcceptance, POStatus, PurchaseOrder, Stage
-from . import stages
+from ..domain.shipments import tracking_url
+from . import exceptions, stages
 from .clock import new_id, now
 from .guard import require
 
 SUPPLIER = roles(Role.SUPPLIER)
 PROPOSAL_PENDING = "pending"
-MAX_SHIPMENT_ORDERS = 100  # one BatchGetItem
 
 
 def supplier_of(actor: Principal) -> str:
@@ -98,6 +97,8 @@ class Shipment:
     id: str
     carrier: str
     tracking_number: str
+    tracking_url: str
+    status: str
     order_ids: list[str]
     created_at: datetime
 
@@ -178,6 +179,7 @@ def _invoice_view(item: InvoiceItem) -> Invoice:
 
 def _shipment_view(item: POShipmentItem) -> Shipment:
     return Shipment(id=item.id, carrier=item.carrier, tracking_number=item.tracking_number,
+                    tracking_url=tracking_url(item.carrier, item.tracking_number), status=item.status,
                     order_ids=[str(o) for o in item.order_ids or []], created_at=item.created_at)
 
 
@@ -251,7 +253,21 @@ def acknowledge(actor: Principal, po_id: str, acceptances: list[LineAcceptance])
         actor, po_id, Stage.ACKNOWLEDGE, lambda p: domain.acknowledge(p, acceptances), loaded=loaded,
         event_data={"lines": [{"sku": a.sku, "accepted_quantity": a.accepted_quantity,
                                "reason": a.reason.value if a.reason else None} for a in acceptances]})
+    _raise_refusals(po, decision)
     return _after(loaded, po)
+
+
+def _raise_refusals(po: PurchaseOrder, decision: domain.Decision) -> None:
+    """A supplier refusing the whole PO is the most urgent problem staff have; refused lines
+    (out of stock and the like) come next. Same effect whether the answer came by API or webhook."""
+    refused = [{"sku": line.sku, "refused": line.ordered_quantity - (line.accepted_quantity or 0),
+                "reason": line.reject_reason.value if line.reject_reason else None}
+               for line in po.lines if (line.accepted_quantity or 0) < line.ordered_quantity]
+    details = {"po_id": po.id, "campaign_id": po.campaign_id, "supplier_id": po.supplier_id, "lines": refused}
+    if decision is domain.Decision.REJECTED:
+        exceptions.raise_or_bump("supplier_rejected", "po", po.id, "critical", details)
+    elif refused:
+        exceptions.raise_or_bump("out_of_stock", "po", po.id, "high", details)
 
 
 def invoice_prefix(supplier_id: str, po_id: str) -> str:
@@ -317,34 +333,6 @@ def propose_payment(actor: Principal, po_id: str, amount_cents: int) -> Proposal
                           loaded=loaded, extra_writes=[repo.new_item(item)],
                           event_data={"proposal_id": pid, "amount_cents": amount_cents})
     return proposal_view(item)
-
-
-def record_shipment(actor: Principal, po_id: str, *, carrier: str, tracking_number: str,
-                    order_ids: list[str]) -> Shipment:
-    loaded = _load_own(actor, po_id)
-    po = loaded.po
-    domain.require_stage(po, Stage.SHIPMENT)
-    wanted = sorted(set(order_ids))
-    if len(wanted) != len(order_ids) or not 0 < len(wanted) <= MAX_SHIPMENT_ORDERS:
-        raise RuleViolation("invalid_shipment", f"name 1 to {MAX_SHIPMENT_ORDERS} distinct orders",
-                            details=[{"field": "body.order_ids", "message": "distinct, 1 to 100"}])
-    found = {i.order_id for i in repo.batch_get(keys.delivery(o, po.supplier_id) for o in wanted)
-             if isinstance(i, DeliveryIndexItem) and i.campaign_id == po.campaign_id}
-    unknown = [o for o in wanted if o not in found]
-    if unknown:
-        raise RuleViolation("unknown_orders",
-                            f"not orders of this campaign with a delivery from you: {', '.join(unknown)}",
-                            details=[{"field": "body.order_ids", "message": f"unknown order {o}"} for o in unknown])
-    at = now()
-    shipment_id = new_id("shp")
-    pk, sk = keys.po_child(po_id, "SHIPMENT", shipment_id)
-    item = POShipmentItem(pk, sk, id=shipment_id, po_id=po_id, supplier_id=po.supplier_id, carrier=carrier,
-                          tracking_number=tracking_number, order_ids=wanted, created_at=at)
-    stages.complete_stage(actor, po_id, Stage.SHIPMENT, domain.record_shipment, loaded=loaded,
-                          extra_writes=[repo.new_item(item)],
-                          event_data={"shipment_id": shipment_id, "carrier": carrier,
-                                      "tracking_number": tracking_number, "order_ids": wanted})
-    return _shipment_view(item)
 
 
 # ---------------------------------------------------------------- product files per campaign

@@ -21,7 +21,8 @@ from chalicelib.adapters import workflows
 from chalicelib.adapters.aws import reset_clients
 from chalicelib.adapters.dynamodb import keys
 from chalicelib.adapters.dynamodb import repository as repo
-from chalicelib.adapters.dynamodb.models import PurchaseOrderItem
+from chalicelib.adapters.dynamodb.models import OrderItem, PurchaseOrderItem
+from chalicelib.domain.orders import DeliveryAction, apply_delivery_action
 from chalicelib.domain.purchase_orders import POLine, PurchaseOrder, Stage, po_id
 from chalicelib.local.provision import Provisioned, provision
 from chalicelib.services.clock import now
@@ -53,7 +54,8 @@ def sfn_calls(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, dict[str, Any]
 
 
 def make_po(campaign_id: str, supplier_id: str = "acme", *, stage: Stage | None = Stage.ACKNOWLEDGE,
-            token: str | None = "tok", accepted: bool = False, invoiced: int = 0, proposed: int = 0) -> str:
+            token: str | None = "tok", accepted: bool = False, invoiced: int = 0, proposed: int = 0,
+            orders_to_ship: int | None = None) -> str:
     lines = [POLine("MUG-1", "Mug", 4, 500), POLine("MUG-2", "Big mug", 2, 900)] if supplier_id == "acme" \
         else [POLine("CAP-1", "Cap", 3, 300)]
     if accepted:
@@ -61,9 +63,21 @@ def make_po(campaign_id: str, supplier_id: str = "acme", *, stage: Stage | None 
             line.accepted_quantity = line.ordered_quantity
     po = PurchaseOrder(id=po_id(campaign_id, supplier_id), campaign_id=campaign_id, supplier_id=supplier_id,
                        currency="EUR", lines=lines, created_at=now(), order_count=1, stage=stage,
-                       invoiced_cents=invoiced, proposed_cents=proposed)
+                       invoiced_cents=invoiced, proposed_cents=proposed,
+                       orders_to_ship=orders_to_ship if orders_to_ship is not None else (1 if accepted else None))
     repo.commit([repo.po_write(po, version=None, now=now(), task_token=token)], what="test PO")
     return po.id
+
+
+def accept_deliveries(supplier_id: str, *order_ids: str) -> None:
+    """What closing the campaign and sharing out the acknowledgement do to an order's delivery."""
+    for order_id in order_ids:
+        item = repo.get(keys.order(order_id), OrderItem)
+        assert item is not None
+        order = repo.order_from_item(item)
+        apply_delivery_action(order, supplier_id, DeliveryAction.SEND_PO)
+        apply_delivery_action(order, supplier_id, DeliveryAction.ACCEPT)
+        repo.commit(repo.order_writes(order, version=int(item.version), now=now()), what="test order")
 
 
 def po_item(po_id_: str) -> PurchaseOrderItem:

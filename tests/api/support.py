@@ -119,3 +119,14 @@ def follow_pages(api: Api, path: str, who: dict[str, str], limit: int) -> tuple[
         if not cursor:
             return items, pages
         assert pages < 50, "pagination does not terminate"
+
+
+def process_webhooks() -> list[str]:
+    """What the inbound-webhooks consumer does for each stored, unprocessed webhook (the stream ->
+    bus -> queue path that feeds it is tested in tests/adapters/test_inbound_pipeline.py)."""
+    from chalicelib.adapters.dynamodb.models import InboxItem, Item
+    from chalicelib.handlers import inbound
+
+    waiting = [i for i in Item.scan() if isinstance(i, InboxItem) and i.processed_at is None]
+    return [inbound.handle({"type": "webhook.received", "data": {"provider": i.provider, "webhook_id": i.webhook_id}})
+            for i in sorted(waiting, key=lambda i: i.received_at)]

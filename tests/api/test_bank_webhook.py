@@ -17,7 +17,7 @@ from chalicelib.adapters.dynamodb import keys
 from chalicelib.adapters.dynamodb import repository as repo
 from chalicelib.adapters.dynamodb.models import InboxItem, PaymentProposalItem
 from chalicelib.domain.purchase_orders import Stage
-from chalicelib.services import payments
+from chalicelib.services import exceptions, payments
 from tests.api import po_support
 from tests.api.po_support import (
     ACME,
@@ -26,7 +26,7 @@ from tests.api.po_support import (
     open_stage,
     po_item,
 )
-from tests.api.support import assert_error, raw
+from tests.api.support import assert_error, process_webhooks, raw
 from tests.aws import ACCOUNTING, live_campaign
 
 aws, sfn_calls = po_support.aws, po_support.sfn_calls  # fixtures
@@ -97,31 +97,36 @@ def test_a_signed_settlement_is_stored_and_settles_the_payment_once(api, sfn_cal
     po, pid = pushed(api, sfn_calls)
     body = settled_event(pid)
     status, ack = post(api, body, signed(body))
-    assert status == 200, ack
+    assert status == 202, ack
     assert ack == {"status": "accepted", "webhook_id": "msg_1"}
     stored = inbox("msg_1")
     assert stored is not None and stored.body == body and stored.expires_at
+    assert proposal_status(pid) == "pushed"  # acknowledged once stored; applied from the queue
+    assert process_webhooks() == ["completed"]
     assert proposal_status(pid) == "settled"
     assert int(po_item(po).paid_cents) == ORDERED_CENTS and po_item(po).stage is None
     assert sfn_calls == [("tok-settle", {"decision": "done", "stage": "settlement"})]
     # The same delivery again (the bank did not see our answer): acknowledged, no second effect.
     status, ack = post(api, body, signed(body))
     assert status == 200 and ack["status"] == "duplicate"
+    assert process_webhooks() == []
     assert len(sfn_calls) == 1 and int(po_item(po).paid_cents) == ORDERED_CENTS
 
 
 def test_a_second_event_for_a_settled_payment_has_no_second_effect(api, sfn_calls):
     po, pid = pushed(api, sfn_calls)
     body = settled_event(pid)
-    assert post(api, body, signed(body, msg_id="msg_a"))[0] == 200
-    assert post(api, body, signed(body, msg_id="msg_b"))[0] == 200
+    assert post(api, body, signed(body, msg_id="msg_a"))[0] == 202
+    assert post(api, body, signed(body, msg_id="msg_b"))[0] == 202
+    assert process_webhooks() == ["completed", "already_settled"]
     assert len(sfn_calls) == 1 and int(po_item(po).paid_cents) == ORDERED_CENTS
 
 
 def test_a_secret_being_rotated_out_still_verifies(api, sfn_calls):
     _, pid = pushed(api, sfn_calls)
     body = settled_event(pid)
-    assert post(api, body, signed(body, OLD_SECRET))[0] == 200
+    assert post(api, body, signed(body, OLD_SECRET))[0] == 202
+    process_webhooks()
     assert proposal_status(pid) == "settled"
 
 
@@ -157,7 +162,8 @@ def test_a_webhook_without_signature_headers_is_a_400(api, sfn_calls, missing):
 def test_a_settlement_that_overtakes_the_workflow_completes_the_stage_when_it_opens(api, sfn_calls):
     po, pid = pushed(api, sfn_calls, settlement_open=False)
     body = settled_event(pid)
-    assert post(api, body, signed(body))[0] == 200
+    assert post(api, body, signed(body))[0] == 202
+    process_webhooks()
     assert proposal_status(pid) == "settled" and sfn_calls == []
     open_stage(po, Stage.SETTLEMENT, token="tok-late")
     assert payments.on_settlement_stage(po) == "completed"
@@ -169,5 +175,10 @@ def test_a_settlement_that_overtakes_the_workflow_completes_the_stage_when_it_op
 def test_an_event_for_an_unknown_payment_is_stored_and_acknowledged(api, sfn_calls):
     body = settled_event("po_nothing.pp_nothing")
     status, ack = post(api, body, signed(body))
-    assert status == 200 and ack["status"] == "accepted"
-    assert inbox("msg_1") is not None and sfn_calls == []
+    assert status == 202 and ack["status"] == "accepted"
+    [outcome] = process_webhooks()
+    assert outcome.startswith("failed: not_found")
+    stored = inbox("msg_1")
+    assert stored is not None and stored.processed_at is not None and stored.outcome == outcome and sfn_calls == []
+    problem = exceptions.get(exceptions.exception_id("inbound_webhook_failed", "webhook", "bank/msg_1"))
+    assert problem is not None and problem.status == "open" and "po_nothing" in problem.details["error"]

@@ -38,8 +38,9 @@ def test_an_order_across_two_suppliers_gets_one_delivery_per_supplier_and_a_cust
     assert order["status_text"].startswith("Your order is confirmed")
     assert order["payment_mode"] == "prepaid"
     assert order["currency"] == "EUR"
-    assert order["deliveries"] == [{"supplier_id": "acme", "status": "pending"},
-                                   {"supplier_id": "bolt", "status": "pending"}]
+    assert order["deliveries"] == [{"supplier_id": "acme", "status": "pending", "shipments": []},
+                                   {"supplier_id": "bolt", "status": "pending", "shipments": []}]
+    assert order["payments"] == []
     lines = {line["sku"]: line for line in order["lines"]}
     assert lines["MUG-1"] == {"sku": "MUG-1", "name": "Mug", "supplier_id": "acme", "quantity": 2,
                               "unit_price_cents": 1200, "total_cents": 2400}

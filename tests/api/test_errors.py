@@ -109,6 +109,7 @@ VALID_BODIES = {
     "InvoiceIn": {"number": "INV-1", "amount_cents": 1, "currency": "EUR", "file_key": "suppliers/acme/x.pdf"},
     "PaymentProposalIn": {"amount_cents": 1},
     "ShipmentIn": {"carrier": "dhl", "tracking_number": "JD0001", "order_ids": ["ord_x"]},
+    "ShipmentCorrectionIn": {"carrier": "ups", "tracking_number": "1Z0001"},
     "CampaignFileUploadRequest": {"content_type": "image/png", "filename": "a.png"},
     "ProposalDecisionRequest": {"note": "x"},
     "StaffPOCancelRequest": {"internal_note": "x"},

@@ -15,6 +15,7 @@ from tests.api.po_support import (
     ACME,
     BOLT,
     ORDERED_CENTS,
+    accept_deliveries,
     make_po,
     open_stage,
     po_item,
@@ -234,6 +235,11 @@ def test_a_shipment_covers_this_campaigns_orders_with_a_delivery_from_this_suppl
     error = assert_error(*api.post(f"{PO}/{po}/shipments", ACME, body), 422, "unknown_orders")
     assert caps_only["id"] in error["message"] and mugs["id"] not in error["message"]
     assert_error(*api.post(f"{PO}/{po}/shipments", ACME, {**body, "order_ids": []}), 422, "validation_error")
+    assert_error(*api.post(f"{PO}/{po}/shipments", ACME, {**body, "carrier": "pigeon"}), 422, "validation_error")
+    error = assert_error(*api.post(f"{PO}/{po}/shipments", ACME, {**body, "order_ids": [mugs["id"]]}), 422,
+                         "order_not_shippable")
+    assert "pending" in error["message"]  # not on a PO yet: nothing accepted to ship
+    accept_deliveries("acme", mugs["id"])
     status, shipment = api.post(f"{PO}/{po}/shipments", ACME, {**body, "order_ids": [mugs["id"]]})
     assert status == 201, shipment
     assert shipment["order_ids"] == [mugs["id"]] and shipment["tracking_number"] == "JD0001"
@@ -258,6 +264,7 @@ def test_each_stage_action_is_a_409_in_every_other_stage(api, campaign, sfn_call
         assert_error(*api.post(f"{PO}/{po}/{path}", ACME, body), 409, "invalid_transition")
     assert sfn_calls == []
     open_stage(po, Stage.SHIPMENT, token="tok-ship")
+    accept_deliveries("acme", order["id"])
     assert api.post(f"{PO}/{po}/shipments", ACME, {"carrier": "dhl", "tracking_number": "JD0001",
                                                    "order_ids": [order["id"]]})[0] == 201
     assert sfn_calls == [("tok-ship", {"decision": "done", "stage": "shipment"})]

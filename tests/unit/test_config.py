@@ -26,6 +26,7 @@ def test_the_integer_settings_are_the_ones_expected():
         *(f"deadline_{stage}_s" for stage in ("acknowledge", "invoice", "payment_proposal", "payment_approval",
                                               "bank_payment", "settlement", "shipment")),
         "max_stage_reminders", "upload_max_bytes", "upload_expiry_s", "bank_timeout_s", "bank_retries",
+        "payment_gateway_timeout_s", "payment_gateway_retries", "tracking_stale_after_s", "tracking_give_up_after_s",
     }
 
 

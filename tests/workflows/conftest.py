@@ -34,6 +34,7 @@ from chalicelib.topology import PO_STAGES, TOPOLOGY
 
 REGION = "eu-west-1"
 MACHINE = next(m.name for m in TOPOLOGY.state_machines if m.definition == "supplier_fulfilment")
+TRACKING_MACHINE = next(m.name for m in TOPOLOGY.state_machines if m.definition == "delivery_tracking")
 LONG = 120  # a deadline no test waits for
 
 
@@ -51,13 +52,15 @@ def moto_server() -> Iterator[Provisioned]:
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # one line per moto request otherwise
     server = MotoServer(port=0)
     endpoint = server.start()
-    saved = {k: os.environ.get(k) for k in ("AWS_ENDPOINT_URL", "MOTO_PORT", "WAYBILL_SUPPLIER_FULFILMENT_ARN")}
+    saved = {k: os.environ.get(k) for k in ("AWS_ENDPOINT_URL", "MOTO_PORT", "WAYBILL_SUPPLIER_FULFILMENT_ARN",
+                                            "WAYBILL_DELIVERY_TRACKING_ARN")}
     os.environ.update({"AWS_ENDPOINT_URL": endpoint, "MOTO_PORT": str(server.port)})
     reset_clients()
     _reset_connections()
     try:
         provisioned = provision(region=REGION)
         os.environ["WAYBILL_SUPPLIER_FULFILMENT_ARN"] = provisioned.state_machine_arns[MACHINE]
+        os.environ["WAYBILL_DELIVERY_TRACKING_ARN"] = provisioned.state_machine_arns[TRACKING_MACHINE]
         settings.cache_clear()
         yield provisioned
     finally:

@@ -14,6 +14,7 @@ Access patterns (pattern -> key / index -> operation):
 | a campaign's orders | GSI2 `CAMPAIGN#<id>#ORDERS` / `<created>#<order>` | Query |
 | orders in a status | GSI3 `ORDERS#<status>` / `<created>#<order>` | Query |
 | all orders by date | GSI4 `ORDERS` / `<created>#<order>` | Query |
+| an order's payment history | `ORDER#<id>` / `PAYMENT#<id>` | part of the order's Query |
 | a supplier's deliveries (staff search by supplier) | GSI1 `SUPPLIER#<id>#DELIVERIES` / `<created>#<order>` | Query |
 | customer profile (flagged) | `CUSTOMER#<id>` / `#PROFILE` | GetItem / BatchGetItem |
 | idempotent request | `IDEMPOTENCY#<scope>#<key>` / `#META` | conditional Put in the transaction |
@@ -78,6 +79,11 @@ def order_pk(order_id: str) -> str:
 
 def delivery(order_id: str, supplier_id: str) -> tuple[str, str]:
     return f"ORDER#{order_id}", f"DELIVERY#{supplier_id}"
+
+
+def order_payment(order_id: str, payment_id: str) -> tuple[str, str]:
+    """A payment (capture) of an order, kept in the order's partition: its payment history."""
+    return f"ORDER#{order_id}", f"PAYMENT#{payment_id}"
 
 
 def created_sk(created_at: datetime, order_id: str) -> str:
@@ -205,3 +211,43 @@ def proposals_pk(status: str) -> str:
 
 def inbox(provider: str, webhook_id: str) -> tuple[str, str]:
     return f"INBOX#{provider}#{webhook_id}", META
+
+
+def inbox_pk(provider: str, webhook_id: str) -> str:
+    return f"INBOX#{provider}#{webhook_id}"
+
+
+# ---------------------------------------------------------------- shipments and tracking
+# | a shipment by carrier and tracking number, with its carrier events | `SHIPMENT#<carrier>#<tracking>` / (`#META`, `TRACK#<occurred>#<code>`, `EVENT#`) | GetItem / Query on PK |
+# | shipments by tracking number alone (staff search) | GSI1 `TRACKING#<tracking>` / `<carrier>` | Query |
+# | an order's shipments, for the customer's view | `ORDER#<id>` / `SHIPMENT#<shipment id>` | part of the order's Query |
+# | a PO's shipments | `PO#<id>` / `SHIPMENT#<shipment id>` | part of the PO's Query |
+# | orders a PO has shipped (counted once each) | `PO#<id>` / `SHIPPED#<order>` | BatchGetItem, conditional Put |
+
+
+def shipment(carrier: str, tracking_number: str) -> tuple[str, str]:
+    return shipment_pk(carrier, tracking_number), META
+
+
+def shipment_pk(carrier: str, tracking_number: str) -> str:
+    return f"SHIPMENT#{carrier}#{tracking_number}"
+
+
+def track_event(carrier: str, tracking_number: str, event_key: str) -> tuple[str, str]:
+    """One carrier event (`event_key`: occurred time and the carrier's code): written once."""
+    return shipment_pk(carrier, tracking_number), f"{TRACK_PREFIX}{event_key}"
+
+
+TRACK_PREFIX = "TRACK#"
+
+
+def tracking_index(tracking_number: str, carrier: str) -> tuple[str, str]:
+    return f"TRACKING#{tracking_number}", carrier
+
+
+def order_shipment(order_id: str, shipment_id: str) -> tuple[str, str]:
+    return f"ORDER#{order_id}", f"SHIPMENT#{shipment_id}"
+
+
+def po_shipped_order(po_id: str, order_id: str) -> tuple[str, str]:
+    return f"PO#{po_id}", f"SHIPPED#{order_id}"

@@ -210,6 +210,8 @@ class PurchaseOrderItem(Item, discriminator="purchase_order"):
     stage = UnicodeAttribute(null=True)
     lines = ListAttribute(of=POLineMap)
     order_count = NumberAttribute(default=0)
+    orders_to_ship = NumberAttribute(null=True)  # accepted deliveries, once the acknowledgement is shared out
+    orders_shipped = NumberAttribute(default=0)
     ordered_cents = NumberAttribute(default=0)
     accepted_cents = NumberAttribute(default=0)
     invoiced_cents = NumberAttribute(default=0)
@@ -251,6 +253,8 @@ class ExceptionItem(Item, discriminator="exception"):
     opened_at = UTCDateTimeAttribute()
     last_seen = UTCDateTimeAttribute()
     details = MapAttribute[str, Any](default=dict)
+    resolved_at = UTCDateTimeAttribute(null=True)
+    resolution = UnicodeAttribute(null=True)
     version = VersionAttribute()
 
 
@@ -290,7 +294,8 @@ class PaymentProposalItem(Item, discriminator="po_proposal"):
 
 
 class POShipmentItem(Item, discriminator="po_shipment"):
-    """The shipment a supplier recorded for a PO (`PO#<id>` / `SHIPMENT#<id>`)."""
+    """The shipment a supplier recorded for a PO (`PO#<id>` / `SHIPMENT#<id>`); its carrier and
+    tracking number follow corrections, its status follows the carrier (written with the shipment)."""
 
     id = UnicodeAttribute()
     po_id = UnicodeAttribute()
@@ -298,7 +303,87 @@ class POShipmentItem(Item, discriminator="po_shipment"):
     carrier = UnicodeAttribute()
     tracking_number = UnicodeAttribute()
     order_ids = ListAttribute(of=UnicodeAttribute, default=list)
+    status = UnicodeAttribute(default="dispatched")
     created_at = UTCDateTimeAttribute()
+    updated_at = UTCDateTimeAttribute(null=True)
+
+
+class POShippedOrderItem(Item, discriminator="po_shipped"):
+    """`PO#<id>` / `SHIPPED#<order>`: the order has left with one of the PO's shipments (counted once)."""
+
+    po_id = UnicodeAttribute()
+    order_id = UnicodeAttribute()
+    shipment_id = UnicodeAttribute()
+    at = UTCDateTimeAttribute()
+
+
+class TimelineMap(MapAttribute[str, Any]):
+    status = UnicodeAttribute()
+    carrier_code = UnicodeAttribute()
+    occurred_at = UTCDateTimeAttribute()
+    description = UnicodeAttribute(null=True)
+    location = UnicodeAttribute(null=True)
+
+
+class ShipmentItem(Item, discriminator="shipment"):
+    """A parcel followed through its carrier (`SHIPMENT#<carrier>#<tracking>` / `#META`).
+
+    The tracking workflow's task token sits here while an execution waits for carrier events;
+    `timeline` holds the customer-facing events (the full record is the `TRACK#` items)."""
+
+    id = UnicodeAttribute()
+    carrier = UnicodeAttribute()
+    tracking_number = UnicodeAttribute()
+    po_id = UnicodeAttribute()
+    supplier_id = UnicodeAttribute()
+    campaign_id = UnicodeAttribute()
+    order_ids = ListAttribute(of=UnicodeAttribute, default=list)
+    status = UnicodeAttribute()
+    status_at = UTCDateTimeAttribute(null=True)
+    last_event_at = UTCDateTimeAttribute(null=True)
+    timeline = ListAttribute(of=TimelineMap, default=list)
+    corrections = NumberAttribute(default=0)
+    superseded_by = UnicodeAttribute(null=True)  # "<carrier>#<tracking>" of the record that took over
+    task_token = UnicodeAttribute(null=True)
+    execution_arn = UnicodeAttribute(null=True)
+    stale_count = NumberAttribute(default=0)
+    customer_told_delayed = BooleanAttribute(default=False)
+    created_at = UTCDateTimeAttribute()
+    updated_at = UTCDateTimeAttribute()
+    version = VersionAttribute()
+
+
+class TrackEventItem(Item, discriminator="track_event"):
+    """One carrier event as received (`SHIPMENT#<carrier>#<tracking>` / `TRACK#<occurred>#<code>`).
+
+    Kept even when no shipment has the tracking number yet: a later shipment replays them."""
+
+    carrier = UnicodeAttribute()
+    tracking_number = UnicodeAttribute()
+    carrier_code = UnicodeAttribute()
+    status = UnicodeAttribute(null=True)  # None: a carrier code we do not map
+    occurred_at = UTCDateTimeAttribute()
+    description = UnicodeAttribute(null=True)
+    location = UnicodeAttribute(null=True)
+    webhook_id = UnicodeAttribute(null=True)
+    received_at = UTCDateTimeAttribute()
+
+
+class OrderShipmentItem(Item, discriminator="order_shipment"):
+    """The customer's copy of a shipment in the order's partition (`ORDER#<id>` / `SHIPMENT#<id>`),
+    written in the same transaction as the shipment, so the order is still one Query."""
+
+    shipment_id = UnicodeAttribute()
+    order_id = UnicodeAttribute()
+    supplier_id = UnicodeAttribute()
+    carrier = UnicodeAttribute()
+    tracking_number = UnicodeAttribute()
+    tracking_url = UnicodeAttribute()
+    status = UnicodeAttribute()
+    status_at = UTCDateTimeAttribute(null=True)
+    timeline = ListAttribute(of=TimelineMap, default=list)
+    created_at = UTCDateTimeAttribute()
+    updated_at = UTCDateTimeAttribute()
 
 
 class InboxItem(Item, discriminator="inbox"):
@@ -310,3 +395,25 @@ class InboxItem(Item, discriminator="inbox"):
     event_type = UnicodeAttribute(null=True)
     received_at = UTCDateTimeAttribute()
     processed_at = UTCDateTimeAttribute(null=True)
+    outcome = UnicodeAttribute(null=True)  # what processing did (applied, ignored, failed: <reason>)
+
+
+class PaymentTxnItem(Item, discriminator="payment_txn"):
+    """A payment of an order (`ORDER#<id>` / `PAYMENT#<id>`): a capture when a delivery ships.
+
+    Written `pending` (conditional create) before the gateway is called, then `succeeded` or
+    `failed` under its version; `idempotency_key` is what the gateway was (and is again) sent."""
+
+    id = UnicodeAttribute()
+    order_id = UnicodeAttribute()
+    payment_kind = UnicodeAttribute()  # "capture" (`kind` is the table's discriminator)
+    supplier_id = UnicodeAttribute()
+    amount_cents = NumberAttribute()
+    currency = UnicodeAttribute()
+    status = UnicodeAttribute()
+    idempotency_key = UnicodeAttribute()
+    gateway_reference = UnicodeAttribute(null=True)
+    failure = UnicodeAttribute(null=True)
+    created_at = UTCDateTimeAttribute()
+    updated_at = UTCDateTimeAttribute()
+    version = VersionAttribute()

@@ -325,6 +325,8 @@ def po_from_item(item: PurchaseOrderItem) -> PurchaseOrder:
                       reject_reason=RejectReason(l.reject_reason) if l.reject_reason else None)
                for l in item.lines],
         created_at=item.created_at, order_count=int(item.order_count), status=POStatus(item.status),
+        orders_to_ship=None if item.orders_to_ship is None else int(item.orders_to_ship),
+        orders_shipped=int(item.orders_shipped or 0),
         stage=Stage(item.stage) if item.stage else None, invoiced_cents=int(item.invoiced_cents),
         proposed_cents=int(item.proposed_cents), paid_cents=int(item.paid_cents),
         reminders={k: int(v) for k, v in (item.reminders.as_dict() if item.reminders else {}).items()},
@@ -347,7 +349,8 @@ def po_write(po: PurchaseOrder, *, version: int | None, now: datetime, task_toke
         lines=[POLineMap(sku=l.sku, name=l.name, ordered_quantity=l.ordered_quantity,
                          unit_cost_cents=l.unit_cost_cents, accepted_quantity=l.accepted_quantity,
                          reject_reason=l.reject_reason.value if l.reject_reason else None) for l in po.lines],
-        order_count=po.order_count, ordered_cents=po.ordered_cents, accepted_cents=po.accepted_cents,
+        order_count=po.order_count, orders_to_ship=po.orders_to_ship, orders_shipped=po.orders_shipped,
+        ordered_cents=po.ordered_cents, accepted_cents=po.accepted_cents,
         invoiced_cents=po.invoiced_cents, proposed_cents=po.proposed_cents, paid_cents=po.paid_cents,
         reminders=po.reminders, task_token=task_token, stage_deadline=stage_deadline,
         execution_arn=execution_arn, created_at=po.created_at, updated_at=now,

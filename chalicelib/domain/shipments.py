@@ -1,0 +1,251 @@
+"""Shipments and carrier tracking.
+
+A supplier records a shipment (carrier, tracking number, the orders it carries) for its
+purchase order; carriers then report events about it by webhook. Every carrier's own codes
+are normalised to one status set (`TrackingStatus`), the carrier's code kept beside it.
+
+The rule that keeps a shipment from moving backwards (`moves_status`), whatever order events
+arrive in: among scans, the one that happened last wins (on equal times the further status,
+then the status name, so ties do not depend on arrival); `delivered` and `returned_to_sender`
+end the shipment whenever they are reported (a scan stamped later cannot hold a delivery
+back) and nothing moves it afterwards (if a carrier reports both, the first one reported
+stands); `label_created` only ever replaces `dispatched`, and any scan replaces it; a repeat
+of an event already recorded (same time, same carrier code) changes nothing. Events with a
+code we do not map are kept in the record (internal), never shown to the customer and never
+change the status.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from enum import StrEnum
+
+from .errors import InvalidTransition, NotFound
+
+
+class TrackingStatus(StrEnum):
+    LABEL_CREATED = "label_created"
+    IN_TRANSIT = "in_transit"
+    OUT_FOR_DELIVERY = "out_for_delivery"
+    ATTEMPTED = "attempted"
+    DELIVERED = "delivered"
+    EXCEPTION = "exception"
+    RETURNED_TO_SENDER = "returned_to_sender"
+
+
+class ShipmentStatus(StrEnum):
+    DISPATCHED = "dispatched"  # recorded by the supplier; no carrier event yet
+    LABEL_CREATED = "label_created"
+    IN_TRANSIT = "in_transit"
+    OUT_FOR_DELIVERY = "out_for_delivery"
+    ATTEMPTED = "attempted"
+    DELIVERED = "delivered"
+    EXCEPTION = "exception"
+    RETURNED_TO_SENDER = "returned_to_sender"
+    SUPERSEDED = "superseded"  # the supplier corrected the tracking number: a new shipment record took over
+
+
+T = TrackingStatus
+S = ShipmentStatus
+
+# How far along a status is; on equal event times the further one wins.
+RANK: dict[TrackingStatus, int] = {
+    T.LABEL_CREATED: 0, T.IN_TRANSIT: 1, T.EXCEPTION: 1, T.ATTEMPTED: 2, T.OUT_FOR_DELIVERY: 2,
+    T.DELIVERED: 3, T.RETURNED_TO_SENDER: 3,
+}
+FINAL = frozenset({S.DELIVERED, S.RETURNED_TO_SENDER, S.SUPERSEDED})
+ENDS_TRACKING = frozenset({T.DELIVERED, T.RETURNED_TO_SENDER})
+
+# What the customer reads for each status (timeline and e-mails).
+CUSTOMER_TEXT: dict[str, str] = {
+    S.DISPATCHED: "Handed to the carrier",
+    S.LABEL_CREATED: "Shipping label created",
+    S.IN_TRANSIT: "On its way",
+    S.OUT_FOR_DELIVERY: "Out for delivery",
+    S.ATTEMPTED: "Delivery attempted",
+    S.DELIVERED: "Delivered",
+    S.EXCEPTION: "Delayed: the carrier reports a problem",
+    S.RETURNED_TO_SENDER: "Returned to the sender",
+    S.SUPERSEDED: "Tracking number corrected",
+}
+
+MAX_TIMELINE = 50  # entries kept on the shipment for the customer (the full record is kept as TRACK items)
+MAX_ORDERS_PER_SHIPMENT = 20  # one parcel goes to one address; 20 keeps every change in one transaction
+
+
+@dataclass(frozen=True)
+class Carrier:
+    code: str
+    name: str
+    format: str  # which payload format its webhooks use (domain.carrier_formats)
+    tracking_url: str  # with {number}
+
+
+CARRIERS: dict[str, Carrier] = {c.code: c for c in (
+    Carrier("dhl", "DHL", "dhl", "https://www.dhl.com/track?tracking-id={number}"),
+    Carrier("ups", "UPS", "ups", "https://www.ups.com/track?tracknum={number}"),
+    Carrier("gls", "GLS", "generic", "https://gls-group.com/track/{number}"),
+    Carrier("dpd", "DPD", "generic", "https://tracking.dpd.de/status/en_US/parcel/{number}"),
+    Carrier("postnord", "PostNord", "generic", "https://tracking.postnord.com/?id={number}"),
+)}
+
+
+def carrier(code: str) -> Carrier:
+    try:
+        return CARRIERS[code]
+    except KeyError:
+        raise NotFound(f"unknown carrier {code!r}; known: {', '.join(sorted(CARRIERS))}") from None
+
+
+def tracking_url(carrier_code: str, tracking_number: str) -> str:
+    from urllib.parse import quote
+
+    return CARRIERS[carrier_code].tracking_url.format(number=quote(tracking_number, safe=""))
+
+
+def utc(at: datetime) -> datetime:
+    return at.replace(tzinfo=UTC) if at.tzinfo is None else at.astimezone(UTC)
+
+
+@dataclass(frozen=True)
+class CarrierEvent:
+    """One normalised carrier event. `status` is None for a carrier code we do not map."""
+
+    tracking_number: str
+    carrier_code: str
+    status: TrackingStatus | None
+    occurred_at: datetime
+    description: str = ""
+    location: str | None = None
+
+    @property
+    def key(self) -> str:
+        """Identifies the event across redeliveries: when it happened and what the carrier called it."""
+        return f"{utc(self.occurred_at).strftime('%Y-%m-%dT%H:%M:%S.%fZ')}#{self.carrier_code}"
+
+    @property
+    def customer_facing(self) -> bool:
+        return self.status is not None
+
+
+@dataclass(frozen=True)
+class TimelineEntry:
+    status: str
+    carrier_code: str
+    occurred_at: datetime
+    description: str = ""
+    location: str | None = None
+
+    @property
+    def key(self) -> str:
+        return f"{utc(self.occurred_at).strftime('%Y-%m-%dT%H:%M:%S.%fZ')}#{self.carrier_code}"
+
+
+@dataclass
+class Shipment:
+    id: str
+    carrier: str
+    tracking_number: str
+    po_id: str
+    supplier_id: str
+    campaign_id: str
+    order_ids: list[str]
+    created_at: datetime
+    status: ShipmentStatus = ShipmentStatus.DISPATCHED
+    status_at: datetime | None = None  # when the event that set the status happened
+    last_event_at: datetime | None = None  # the latest carrier event seen (any code)
+    timeline: list[TimelineEntry] = field(default_factory=list)
+    corrections: int = 0
+
+    @property
+    def final(self) -> bool:
+        return self.status in FINAL
+
+
+@dataclass(frozen=True)
+class StatusChange:
+    from_status: ShipmentStatus
+    to_status: ShipmentStatus
+    event: CarrierEvent
+
+
+@dataclass(frozen=True)
+class Applied:
+    recorded: bool  # a mapped event new to the timeline, or any unmapped one (deduped by the service)
+    change: StatusChange | None
+
+
+def moves_status(shipment: Shipment, event: CarrierEvent) -> bool:
+    """Whether this event sets the shipment's status (see the module docstring)."""
+    if event.status is None or shipment.final:
+        return False
+    if event.status is T.LABEL_CREATED:
+        return shipment.status is S.DISPATCHED
+    if event.status in ENDS_TRACKING or shipment.status in (S.DISPATCHED, S.LABEL_CREATED):
+        return True
+    if shipment.status_at is None:
+        return True
+    at, current = utc(event.occurred_at), utc(shipment.status_at)
+    if at != current:
+        return at > current
+    now_status = T(shipment.status.value)
+    return (RANK[event.status], event.status.value) > (RANK[now_status], now_status.value)
+
+
+def apply_event(shipment: Shipment, event: CarrierEvent) -> Applied:
+    """Record a carrier event on the shipment (in place); return whether it was new and what moved."""
+    if event.tracking_number != shipment.tracking_number:
+        raise ValueError(f"event for {event.tracking_number} applied to shipment {shipment.tracking_number}")
+    if shipment.status is S.SUPERSEDED:
+        return Applied(False, None)
+    seen = {entry.key for entry in shipment.timeline}
+    is_new = event.key not in seen
+    if event.customer_facing and is_new:
+        entry = TimelineEntry(str(event.status), event.carrier_code, utc(event.occurred_at), event.description,
+                              event.location)
+        shipment.timeline = sorted([*shipment.timeline, entry], key=lambda e: e.occurred_at)[-MAX_TIMELINE:]
+    if shipment.last_event_at is None or utc(event.occurred_at) > utc(shipment.last_event_at):
+        shipment.last_event_at = utc(event.occurred_at)
+    if not is_new or not moves_status(shipment, event):
+        return Applied(is_new, None)
+    assert event.status is not None
+    if event.status.value == shipment.status.value:  # a later scan of the same status: no change to tell
+        shipment.status_at = utc(event.occurred_at)
+        return Applied(True, None)
+    before = shipment.status
+    shipment.status = S(event.status.value)
+    shipment.status_at = utc(event.occurred_at)
+    return Applied(True, StatusChange(before, shipment.status, event))
+
+
+def correct_tracking(shipment: Shipment, carrier_code: str, tracking_number: str) -> Shipment:
+    """The supplier gave the wrong number: the record under the old number is superseded and a
+    fresh one (same id and orders, no events yet) takes over. Not after the parcel arrived."""
+    carrier(carrier_code)
+    if shipment.final:
+        raise InvalidTransition(f"shipment {shipment.id} is {shipment.status.value}; its tracking can no longer change")
+    if (carrier_code, tracking_number) == (shipment.carrier, shipment.tracking_number):
+        raise InvalidTransition(f"shipment {shipment.id} already has tracking number {tracking_number}")
+    successor = Shipment(id=shipment.id, carrier=carrier_code, tracking_number=tracking_number,
+                         po_id=shipment.po_id, supplier_id=shipment.supplier_id, campaign_id=shipment.campaign_id,
+                         order_ids=list(shipment.order_ids), created_at=shipment.created_at,
+                         corrections=shipment.corrections + 1)
+    shipment.status = S.SUPERSEDED
+    return successor
+
+
+def stale(shipment: Shipment, now: datetime, threshold_s: int) -> bool:
+    """Tracking has gone quiet: nothing from the carrier for `threshold_s` (counted from the
+    shipment's creation while nothing has come yet). Final shipments are never stale."""
+    if shipment.final:
+        return False
+    since = shipment.last_event_at or shipment.created_at
+    return (utc(now) - utc(since)).total_seconds() >= threshold_s
+
+
+def delivery_complete(statuses: list[ShipmentStatus]) -> bool:
+    """A delivery (one supplier's share of an order) is delivered when every shipment carrying
+    it (superseded records aside) is delivered."""
+    live = [s for s in statuses if s is not S.SUPERSEDED]
+    return bool(live) and all(s is S.DELIVERED for s in live)

@@ -1,0 +1,257 @@
+"""Inbound webhooks (carriers, the bank, supplier systems): verify, store, acknowledge, then apply
+from a queue.
+
+Receiving (`receive`), before any 2xx:
+1. the Standard Webhooks signature over id, timestamp and raw body, against every active secret of
+   that sender (Secrets Manager, several during a rotation), timestamp within ±5 minutes either way;
+2. the body parses as that sender's format (so a sender learns of a malformed payload at once);
+3. one transaction stores the raw body under `INBOX#<sender>#<webhook-id>` (conditional: the
+   second delivery of an id is a `duplicate`, with no effect) with a `webhook.received` event.
+Nothing is stored for a request that fails 1 or 2.
+
+Applying (`process`, the inbound-webhooks queue, fed by the stream publisher from that event):
+the stored body is applied (tracking events, a bank settlement, a supplier's acknowledgement or
+shipment notice) and the inbox item marked processed with its outcome. A business refusal (the
+PO is not at that stage, say) is recorded and raised as `inbound_webhook_failed` for staff; a
+lost race is retried by the queue.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from aws_lambda_powertools import Logger
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from ..adapters import secrets
+from ..adapters.dynamodb import keys
+from ..adapters.dynamodb import repository as repo
+from ..adapters.dynamodb.models import InboxItem
+from ..domain import carrier_formats
+from ..domain import shipments as shipment_rules
+from ..domain.audit import AuditEvent
+from ..domain.errors import AlreadyExists, Conflict, DomainError, RuleViolation
+from ..domain.permissions import SYSTEM, Principal, Role
+from ..domain.purchase_orders import LineAcceptance, RejectReason
+from . import exceptions
+from .clock import new_id, now
+
+logger = Logger(service="waybill")
+INBOX_TTL_S = 30 * 86400
+BANK = "bank"
+SIGNATURE_HEADERS = ("webhook-id", "webhook-timestamp", "webhook-signature")
+MAX_BODY_BYTES = 256 * 1024
+
+
+def carrier_sender(carrier: str) -> str:
+    return f"carrier:{carrier}"
+
+
+def supplier_sender(supplier_id: str) -> str:
+    return f"supplier:{supplier_id}"
+
+
+class WebhookRejected(Exception):
+    """The request is refused before anything is stored (status 400 or 401)."""
+
+    def __init__(self, status: int, code: str, message: str) -> None:
+        super().__init__(message)
+        self.status, self.code, self.message = status, code, message
+
+
+def verify(sender: str, raw: bytes, headers: dict[str, str]) -> dict[str, Any]:
+    """Standard Webhooks: HMAC over id, timestamp and raw body with any current secret, ±5 minutes."""
+    from standardwebhooks.webhooks import Webhook, WebhookVerificationError
+
+    lowered = {k.lower(): v for k, v in headers.items()}
+    missing = [h for h in SIGNATURE_HEADERS if not lowered.get(h)]
+    if missing:
+        raise WebhookRejected(400, "missing_signature_headers", f"missing header(s): {', '.join(missing)}")
+    if len(lowered["webhook-id"]) > 200:
+        raise WebhookRejected(400, "invalid_webhook_id", "webhook-id is too long")
+    if len(raw) > MAX_BODY_BYTES:
+        raise WebhookRejected(400, "body_too_large", f"the body exceeds {MAX_BODY_BYTES} bytes")
+    try:
+        text = raw.decode()
+    except UnicodeDecodeError:
+        raise WebhookRejected(400, "invalid_body", "the body is not UTF-8") from None
+    for secret in secrets.webhook_secrets(sender):
+        try:
+            Webhook(secret).verify(text, lowered, json_parse=False)
+        except WebhookVerificationError:
+            continue
+        except (ValueError, TypeError):  # a malformed signature header
+            raise WebhookRejected(401, "invalid_signature", "the signature header is malformed") from None
+        try:
+            body = json.loads(text)
+        except ValueError:
+            raise WebhookRejected(400, "invalid_json", "the body is not JSON") from None
+        if not isinstance(body, dict):
+            raise WebhookRejected(400, "invalid_json", "the body must be a JSON object")
+        return body
+    raise WebhookRejected(401, "invalid_signature",
+                          "the signature does not match, or the timestamp is outside ±5 minutes")
+
+
+@dataclass
+class Received:
+    status: str  # accepted, duplicate
+    webhook_id: str
+
+
+def receive(sender: str, raw: bytes, headers: dict[str, str], parse: Callable[[dict[str, Any]], object]) -> Received:
+    """Verify, check the format, store once (see the module docstring)."""
+    body = verify(sender, raw, headers)
+    parse(body)
+    webhook_id = {k.lower(): v for k, v in headers.items()}["webhook-id"]
+    at = now()
+    pk, sk = keys.inbox(sender, webhook_id)
+    event_type = body.get("type")
+    item = InboxItem(pk, sk, provider=sender, webhook_id=webhook_id, body=raw.decode(),
+                     event_type=str(event_type)[:100] if event_type is not None else None, received_at=at,
+                     expires_at=int(at.timestamp()) + INBOX_TTL_S)
+    event = AuditEvent(id=new_id("evt"), subject_type="webhook", subject_id=f"{sender}/{webhook_id}",
+                       type="webhook.received", actor=SYSTEM, at=at, from_status=None, to_status="received",
+                       data={"provider": sender, "webhook_id": webhook_id, "event_type": item.event_type})
+    try:
+        repo.commit([repo.new_item(item), repo.event_write(keys.inbox_pk(sender, webhook_id), event)],
+                    what=f"webhook {webhook_id}")
+    except Conflict:
+        return Received("duplicate", webhook_id)
+    return Received("accepted", webhook_id)
+
+
+# ---------------------------------------------------------------- per-sender formats
+
+
+def parse_carrier(carrier: str) -> Callable[[dict[str, Any]], list[shipment_rules.CarrierEvent]]:
+    fmt = shipment_rules.carrier(carrier).format
+    return lambda body: carrier_formats.parse(fmt, body)
+
+
+def parse_bank(body: dict[str, Any]) -> dict[str, Any]:
+    if not isinstance(body.get("type"), str):
+        raise RuleViolation("invalid_payload", "a bank event has a string `type`",
+                            details=[{"field": "type", "message": "required string"}])
+    return body
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class AckLine(_Strict):
+    sku: str = Field(min_length=1, max_length=64)
+    accepted_quantity: int = Field(ge=0)
+    reason: RejectReason | None = None
+
+
+class AckData(_Strict):
+    po_id: str = Field(min_length=1, max_length=64)
+    lines: list[AckLine] = Field(min_length=1, max_length=500)
+
+
+class NoticeData(_Strict):
+    po_id: str = Field(min_length=1, max_length=64)
+    carrier: str
+    tracking_number: str = Field(min_length=3, max_length=64, pattern=r"^[A-Za-z0-9-]+$")
+    order_ids: list[str] = Field(min_length=1, max_length=shipment_rules.MAX_ORDERS_PER_SHIPMENT)
+
+    @field_validator("carrier")
+    @classmethod
+    def _known_carrier(cls, value: str) -> str:
+        if value not in shipment_rules.CARRIERS:
+            raise ValueError(f"unknown carrier; one of {', '.join(sorted(shipment_rules.CARRIERS))}")
+        return value
+
+
+class Acknowledgement(_Strict):
+    type: Literal["po.acknowledgement"]
+    id: str | None = None
+    data: AckData
+
+
+class ShipmentNotice(_Strict):
+    type: Literal["shipment.notice"]
+    id: str | None = None
+    data: NoticeData
+
+
+SUPPLIER_TYPES: dict[str, type[Acknowledgement] | type[ShipmentNotice]] = {
+    "po.acknowledgement": Acknowledgement, "shipment.notice": ShipmentNotice}
+
+
+def parse_supplier(body: dict[str, Any]) -> Acknowledgement | ShipmentNotice:
+    model = SUPPLIER_TYPES.get(str(body.get("type")))
+    if model is None:
+        raise RuleViolation("invalid_payload", f"`type` must be one of {', '.join(SUPPLIER_TYPES)}",
+                            details=[{"field": "type", "message": f"unknown event type {body.get('type')!r}"}])
+    try:
+        return model.model_validate(body)
+    except ValidationError as exc:
+        problems = [{"field": ".".join(str(p) for p in e["loc"]), "message": e["msg"]} for e in exc.errors()]
+        raise RuleViolation("invalid_payload", "the event does not match its schema: " +
+                            "; ".join(f"{p['field']}: {p['message']}" for p in problems), details=problems) from None
+
+
+# ---------------------------------------------------------------- applying (queue consumer)
+
+
+def process(sender: str, webhook_id: str) -> str:
+    """Apply one stored webhook once; returns its outcome."""
+    item = repo.get(keys.inbox(sender, webhook_id), InboxItem)
+    if item is None:
+        logger.warning("inbound webhook not found (expired?)", extra={"sender": sender, "webhook_id": webhook_id})
+        return "missing"
+    if item.processed_at is not None:
+        return f"already processed: {item.outcome}"
+    try:
+        outcome = _apply(sender, json.loads(item.body), webhook_id)
+    except DomainError as exc:
+        if isinstance(exc, Conflict) and not isinstance(exc, AlreadyExists):
+            raise  # a lost race: the queue redelivers and the retry reads fresh state
+        outcome = f"failed: {exc.code}: {exc.message}"
+        logger.warning("inbound webhook not applied", extra={"sender": sender, "webhook_id": webhook_id,
+                                                             "error": exc.message})
+        exceptions.raise_or_bump("inbound_webhook_failed", "webhook", f"{sender}/{webhook_id}", "medium",
+                                 {"sender": sender, "webhook_id": webhook_id, "event_type": item.event_type,
+                                  "error": exc.message, "code": exc.code})
+    item.processed_at = now()
+    item.outcome = outcome[:500]
+    repo.commit([repo.Write(item)], what=f"webhook {webhook_id}")
+    return outcome
+
+
+def _apply(sender: str, body: dict[str, Any], webhook_id: str) -> str:
+    kind, _, name = sender.partition(":")
+    if sender == BANK:
+        from . import payments
+
+        return payments.apply_bank_event(body)
+    if kind == "carrier":
+        from . import tracking
+
+        outcomes = tracking.apply_events(name, parse_carrier(name)(body), webhook_id=webhook_id)
+        return ", ".join(outcomes) or "no events"
+    if kind == "supplier":
+        return _apply_supplier(name, parse_supplier(body))
+    raise RuleViolation("unknown_sender", f"no webhook sender {sender!r}")
+
+
+def _apply_supplier(supplier_id: str, event: Acknowledgement | ShipmentNotice) -> str:
+    from . import shipments, supplier_portal
+
+    actor = Principal(sub=f"supplier-system:{supplier_id}", roles=frozenset({Role.SUPPLIER}), supplier_id=supplier_id,
+                      name=f"{supplier_id} (supplier system)")
+    if isinstance(event, Acknowledgement):
+        summary = supplier_portal.acknowledge(actor, event.data.po_id, [
+            LineAcceptance(sku=line.sku, accepted_quantity=line.accepted_quantity, reason=line.reason)
+            for line in event.data.lines])
+        return f"acknowledged: {summary.status}"
+    d = event.data
+    shipment = shipments.record_shipment(actor, d.po_id, carrier=d.carrier, tracking_number=d.tracking_number,
+                                         order_ids=d.order_ids)
+    return f"shipment recorded: {shipment.id}"

@@ -1,0 +1,460 @@
+"""Shipments: the supplier records a parcel for its PO (or corrects its tracking number), the
+orders it carries are dispatched, and a tracking execution follows it until delivered.
+
+Write path, in order:
+1. `record_shipment` (supplier API or supplier webhook), one transaction: the shipment record
+   (`SHIPMENT#<carrier>#<tracking>`, which must be new), the PO's pointer to it, a marker per
+   order shipped for the first time (so each order counts once towards the shipment stage), the
+   PO under its version and a `shipment.recorded` event. When every order with an accepted
+   delivery has left, the PO's shipment stage completes (SendTaskSuccess, once).
+2. The `shipment.recorded` event comes back through the shipments queue (`on_recorded`): each
+   order's delivery is dispatched with the customer's copy of the shipment and an `order.shipped`
+   event (the customer's e-mail), authorise-then-capture payments are captured, carrier events
+   that arrived before the shipment was known are replayed, and the tracking execution starts.
+   Every step is safe to run again.
+3. The tracking execution opens a wait (`shipment.tracking_opened`, its task token stored here),
+   and carrier events heartbeat it (`services.tracking`); silence past the heartbeat comes back
+   as `shipment.tracking_stale` (`on_stale`); delivered or returned ends it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from aws_lambda_powertools import Logger
+
+from ..adapters import mail, workflows
+from ..adapters.dynamodb import keys
+from ..adapters.dynamodb import repository as repo
+from ..adapters.dynamodb.models import (
+    DeliveryIndexItem,
+    Item,
+    OrderItem,
+    OrderShipmentItem,
+    POShipmentItem,
+    POShippedOrderItem,
+    ShipmentItem,
+    SupplierItem,
+    TimelineMap,
+    TrackEventItem,
+)
+from ..config import settings
+from ..domain import purchase_orders as po_rules
+from ..domain import shipments as rules
+from ..domain.audit import AuditEvent
+from ..domain.errors import AlreadyExists, Conflict, InvalidTransition, NotFound, RuleViolation
+from ..domain.orders import DeliveryAction, DeliveryStatus, Order, apply_delivery_action
+from ..domain.permissions import SYSTEM, Principal
+from ..domain.purchase_orders import Decision, Stage
+from ..domain.shipments import CarrierEvent, Shipment, ShipmentStatus, TimelineEntry, TrackingStatus
+from . import exceptions, stages
+from .clock import new_id, now
+
+logger = Logger(service="waybill")
+RETRIES = 5
+SHIPPABLE = (DeliveryStatus.ACCEPTED, DeliveryStatus.DISPATCHED)
+
+
+# ---------------------------------------------------------------- mapping
+
+
+def shipment_from_item(item: ShipmentItem) -> Shipment:
+    return Shipment(
+        id=item.id, carrier=item.carrier, tracking_number=item.tracking_number, po_id=item.po_id,
+        supplier_id=item.supplier_id, campaign_id=item.campaign_id,
+        order_ids=[str(o) for o in item.order_ids or []], created_at=item.created_at,
+        status=ShipmentStatus(item.status), status_at=item.status_at, last_event_at=item.last_event_at,
+        timeline=[TimelineEntry(t.status, t.carrier_code, t.occurred_at, t.description or "", t.location)
+                  for t in item.timeline or []],
+        corrections=int(item.corrections or 0))
+
+
+def _timeline(entries: Iterable[TimelineEntry]) -> list[TimelineMap]:
+    return [TimelineMap(status=e.status, carrier_code=e.carrier_code,  # type: ignore[no-untyped-call]
+                        occurred_at=e.occurred_at, description=e.description or None, location=e.location)
+            for e in entries]
+
+
+def shipment_item(s: Shipment, *, at: datetime, version: int | None, previous: ShipmentItem | None = None,
+                  **changes: Any) -> repo.Write:
+    """The shipment record; workflow fields carry over from `previous` unless `changes` say otherwise."""
+    pk, sk = keys.shipment(s.carrier, s.tracking_number)
+    gpk, gsk = keys.tracking_index(s.tracking_number, s.carrier)
+    carried = {name: getattr(previous, name) for name in
+               ("superseded_by", "task_token", "execution_arn", "stale_count", "customer_told_delayed")} \
+        if previous is not None else {}
+    item = ShipmentItem(
+        pk, sk, GSI1PK=gpk, GSI1SK=gsk, id=s.id, carrier=s.carrier, tracking_number=s.tracking_number,
+        po_id=s.po_id, supplier_id=s.supplier_id, campaign_id=s.campaign_id, order_ids=s.order_ids,
+        status=s.status.value, status_at=s.status_at, last_event_at=s.last_event_at, timeline=_timeline(s.timeline),
+        corrections=s.corrections, created_at=s.created_at, updated_at=at, **{**carried, **changes})
+    if version is None:
+        return repo.new_item(item)
+    return repo.Write(repo.with_version(item, version))
+
+
+def order_copy(s: Shipment, order_id: str, at: datetime) -> repo.Write:
+    """The customer's copy of the shipment inside the order's partition."""
+    pk, sk = keys.order_shipment(order_id, s.id)
+    return repo.Write(OrderShipmentItem(
+        pk, sk, shipment_id=s.id, order_id=order_id, supplier_id=s.supplier_id, carrier=s.carrier,
+        tracking_number=s.tracking_number, tracking_url=rules.tracking_url(s.carrier, s.tracking_number),
+        status=s.status.value, status_at=s.status_at, timeline=_timeline(s.timeline), created_at=s.created_at,
+        updated_at=at))
+
+
+def po_pointer(s: Shipment, at: datetime) -> repo.Write:
+    pk, sk = keys.po_child(s.po_id, "SHIPMENT", s.id)
+    return repo.Write(POShipmentItem(pk, sk, id=s.id, po_id=s.po_id, supplier_id=s.supplier_id, carrier=s.carrier,
+                                     tracking_number=s.tracking_number, order_ids=s.order_ids, status=s.status.value,
+                                     created_at=s.created_at, updated_at=at))
+
+
+def refs(s: Shipment) -> dict[str, Any]:
+    """What every shipment event carries (the consumers find the record from it)."""
+    c = rules.carrier(s.carrier)
+    return {"shipment_id": s.id, "carrier": s.carrier, "carrier_name": c.name, "tracking_number": s.tracking_number,
+            "tracking_url": rules.tracking_url(s.carrier, s.tracking_number), "po_id": s.po_id,
+            "supplier_id": s.supplier_id, "campaign_id": s.campaign_id, "order_ids": list(s.order_ids),
+            "status": s.status.value}
+
+
+def shipment_event(s: Shipment, type_: str, at: datetime, *, actor: Principal = SYSTEM,
+                   from_status: str | None = None, data: dict[str, Any] | None = None) -> repo.Write:
+    event = AuditEvent(id=new_id("evt"), subject_type="shipment", subject_id=f"{s.carrier}#{s.tracking_number}",
+                       type=type_, actor=actor, at=at, from_status=from_status, to_status=s.status.value,
+                       data={**refs(s), **(data or {})})
+    return repo.event_write(keys.shipment_pk(s.carrier, s.tracking_number), event)
+
+
+def order_event(order: OrderItem | Order, s: Shipment, type_: str, at: datetime, *, customer_note: str | None = None,
+                from_status: str | None = None, to_status: str | None = None,
+                data: dict[str, Any] | None = None) -> repo.Write:
+    """An event on the order about one of its shipments (the notification rules pick it up)."""
+    status = order.status.value if isinstance(order, Order) else order.status
+    event = AuditEvent(id=new_id("evt"), subject_type="order", subject_id=order.id, type=type_, actor=SYSTEM, at=at,
+                       from_status=from_status or status, to_status=to_status or status,
+                       customer_note=customer_note,
+                       data={"order_id": order.id, "customer_email": order.customer_email, "status": to_status or status,
+                             **refs(s), **(data or {})})
+    return repo.event_write(keys.order_pk(order.id), event)
+
+
+def load(carrier: str, tracking_number: str) -> ShipmentItem | None:
+    return repo.get(keys.shipment(carrier, tracking_number), ShipmentItem)
+
+
+# ---------------------------------------------------------------- recording a shipment
+
+
+@dataclass
+class ShipmentView:
+    id: str
+    po_id: str
+    carrier: str
+    tracking_number: str
+    tracking_url: str
+    order_ids: list[str]
+    status: str
+    created_at: datetime
+    po_shipment_stage_done: bool = False
+    timeline: list[TimelineEntry] = field(default_factory=list)
+
+
+def view(s: Shipment, *, stage_done: bool = False) -> ShipmentView:
+    return ShipmentView(id=s.id, po_id=s.po_id, carrier=s.carrier, tracking_number=s.tracking_number,
+                        tracking_url=rules.tracking_url(s.carrier, s.tracking_number), order_ids=list(s.order_ids),
+                        status=s.status.value, created_at=s.created_at, po_shipment_stage_done=stage_done,
+                        timeline=list(s.timeline))
+
+
+def _invalid(field_: str, message: str, code: str = "invalid_shipment") -> RuleViolation:
+    return RuleViolation(code, message, details=[{"field": field_, "message": message}])
+
+
+def record_shipment(actor: Principal, po_id: str, *, carrier: str, tracking_number: str,
+                    order_ids: list[str]) -> ShipmentView:
+    """Record a parcel of this PO (see the module docstring); 409 if the tracking number is known."""
+    rules.carrier(carrier)
+    wanted = sorted(set(order_ids))
+    if len(wanted) != len(order_ids) or not 0 < len(wanted) <= rules.MAX_ORDERS_PER_SHIPMENT:
+        raise _invalid("body.order_ids", f"name 1 to {rules.MAX_ORDERS_PER_SHIPMENT} distinct orders per parcel")
+    loaded = stages.load_po(po_id, for_supplier=stages.supplier_scope(actor))
+    po = loaded.po
+    po_rules.require_stage(po, Stage.SHIPMENT)
+    if loaded.task_token is None:
+        raise InvalidTransition(f"purchase order {po_id}: the shipment stage is not open yet")
+    found = repo.batch_get([*(keys.delivery(o, po.supplier_id) for o in wanted),
+                            *(keys.po_shipped_order(po_id, o) for o in wanted),
+                            keys.shipment(carrier, tracking_number)])
+    if any(isinstance(i, ShipmentItem) for i in found):
+        raise AlreadyExists(f"tracking number {tracking_number} ({carrier}) is already recorded")
+    deliveries = {i.order_id: i for i in found if isinstance(i, DeliveryIndexItem) and i.campaign_id == po.campaign_id}
+    unknown = [o for o in wanted if o not in deliveries]
+    if unknown:
+        raise RuleViolation("unknown_orders",
+                            f"not orders of this campaign with a delivery from you: {', '.join(unknown)}",
+                            details=[{"field": "body.order_ids", "message": f"unknown order {o}"} for o in unknown])
+    blocked = [o for o in wanted if DeliveryStatus(deliveries[o].delivery_status) not in SHIPPABLE]
+    if blocked:
+        raise RuleViolation("order_not_shippable", "only accepted orders can ship: " + ", ".join(
+            f"{o} is {deliveries[o].delivery_status}" for o in blocked),
+            details=[{"field": "body.order_ids", "message": f"{o} is {deliveries[o].delivery_status}"}
+                     for o in blocked])
+    shipped_before = {i.order_id for i in found if isinstance(i, POShippedOrderItem)}
+    newly = [o for o in wanted if o not in shipped_before]
+    at = now()
+    s = Shipment(id=new_id("shp"), carrier=carrier, tracking_number=tracking_number, po_id=po_id,
+                 supplier_id=po.supplier_id, campaign_id=po.campaign_id, order_ids=wanted, created_at=at)
+    writes = [shipment_item(s, at=at, version=None), po_pointer(s, at),
+              shipment_event(s, "shipment.recorded", at, actor=actor, data={"new_order_ids": newly}),
+              *(repo.new_item(POShippedOrderItem(*keys.po_shipped_order(po_id, o), po_id=po_id, order_id=o,
+                                                  shipment_id=s.id, at=at)) for o in newly)]
+    event_data = {"shipment_id": s.id, "carrier": carrier, "tracking_number": tracking_number, "order_ids": wanted}
+    will_complete = po.orders_to_ship is not None and po.orders_shipped + len(newly) >= po.orders_to_ship
+    if will_complete:
+        def finish(p: po_rules.PurchaseOrder) -> Decision:
+            return po_rules.record_shipment(p, len(newly)) or Decision.DONE
+
+        stages.complete_stage(actor, po_id, Stage.SHIPMENT, finish, loaded=loaded, extra_writes=writes,
+                              event_data=event_data)
+    else:
+        po_rules.record_shipment(po, len(newly))
+        event = AuditEvent(id=new_id("evt"), subject_type="po", subject_id=po_id, type="po.shipment_added",
+                           actor=actor, at=at, from_status=Stage.SHIPMENT.value, to_status=Stage.SHIPMENT.value,
+                           data={"po_id": po_id, "campaign_id": po.campaign_id, "supplier_id": po.supplier_id,
+                                 "orders_shipped": po.orders_shipped, "orders_to_ship": po.orders_to_ship,
+                                 **event_data})
+        repo.commit([loaded.write(at), repo.event_write(keys.po_pk(po_id), event), *writes],
+                    what=f"purchase order {po_id}")
+    return view(s, stage_done=will_complete)
+
+
+def correct_tracking(actor: Principal, po_id: str, shipment_id: str, *, carrier: str,
+                     tracking_number: str) -> ShipmentView:
+    """Replace a wrong tracking number: the old record is superseded, a new one takes over (same id
+    and orders), and each customer is told once (`order.tracking_corrected`)."""
+    stages.load_po(po_id, for_supplier=stages.supplier_scope(actor))  # 404 unless the caller's PO
+    pointer = repo.get(keys.po_child(po_id, "SHIPMENT", shipment_id), POShipmentItem)
+    if pointer is None:
+        raise NotFound(f"shipment {shipment_id} not found on purchase order {po_id}")
+    current = load(pointer.carrier, pointer.tracking_number)
+    if current is None:
+        raise NotFound(f"shipment {shipment_id} not found")
+    if load(carrier, tracking_number) is not None:
+        raise AlreadyExists(f"tracking number {tracking_number} ({carrier}) is already recorded")
+    old = shipment_from_item(current)
+    new = rules.correct_tracking(old, carrier, tracking_number)
+    at = now()
+    orders = [i for i in repo.batch_get(keys.order(o) for o in new.order_ids) if isinstance(i, OrderItem)]
+    note = (f"The supplier corrected the tracking number of your parcel: it is now {tracking_number} "
+            f"with {rules.carrier(carrier).name}.")
+    writes = [shipment_item(old, at=at, version=int(current.version), previous=current,
+                            superseded_by=f"{carrier}#{tracking_number}", task_token=None),
+              shipment_item(new, at=at, version=None), po_pointer(new, at),
+              shipment_event(new, "shipment.corrected", at, actor=actor,
+                             data={"previous_carrier": old.carrier, "previous_tracking_number": old.tracking_number,
+                                   "previous_execution_arn": current.execution_arn}),
+              *(order_copy(new, o.id, at) for o in orders),
+              *(order_event(o, new, "order.tracking_corrected", at, customer_note=note,
+                            data={"previous_tracking_number": old.tracking_number}) for o in orders)]
+    repo.commit(writes, what=f"shipment {shipment_id}")
+    return view(new)
+
+
+# ---------------------------------------------------------------- consumers (shipments queue)
+
+
+def on_recorded(event: dict[str, Any]) -> str:
+    """Dispatch each order carried, capture what is due, replay early carrier events, start tracking."""
+    from . import capture, tracking
+
+    data = event.get("data") or {}
+    item = load(str(data["carrier"]), str(data["tracking_number"]))
+    if item is None:
+        raise NotFound(f"shipment {data.get('carrier')}#{data.get('tracking_number')} not found")
+    s = shipment_from_item(item)
+    for order_id in s.order_ids:
+        _dispatch(order_id, s)
+        capture.capture_delivery(order_id, s.supplier_id)
+    if s.status is ShipmentStatus.SUPERSEDED:
+        return "dispatched"
+    tracking.replay_early_events(s.carrier, s.tracking_number)
+    start_tracking(s)
+    return "dispatched"
+
+
+def on_corrected(event: dict[str, Any]) -> str:
+    from . import tracking
+
+    data = event.get("data") or {}
+    if data.get("previous_execution_arn"):
+        workflows.stop_execution(str(data["previous_execution_arn"]), cause="tracking number corrected")
+    item = load(str(data["carrier"]), str(data["tracking_number"]))
+    if item is None or item.status == ShipmentStatus.SUPERSEDED.value:
+        return "superseded"
+    s = shipment_from_item(item)
+    tracking.replay_early_events(s.carrier, s.tracking_number)
+    start_tracking(s)
+    return "tracking"
+
+
+def start_tracking(s: Shipment) -> str | None:
+    cfg = settings()
+    return workflows.start_delivery_tracking(f"{s.id}-{s.corrections}", {
+        "shipment_id": s.id, "carrier": s.carrier, "tracking_number": s.tracking_number,
+        "stale_after_s": cfg.tracking_stale_after_s, "give_up_after_s": cfg.tracking_give_up_after_s})
+
+
+def _dispatch(order_id: str, s: Shipment) -> None:
+    """Move the order's delivery from this supplier to dispatched (first parcel) and give the customer
+    their copy of the shipment; an order already carrying the copy is left alone."""
+    for attempt in range(RETRIES):
+        items = repo.query_all(keys.order_pk(order_id))
+        meta = next((i for i in items if isinstance(i, OrderItem)), None)
+        if meta is None:
+            logger.warning("order of a shipment not found", extra={"order_id": order_id, "shipment_id": s.id})
+            return
+        if any(isinstance(i, OrderShipmentItem) and i.shipment_id == s.id for i in items):
+            return
+        order = repo.order_from_item(meta)
+        at = now()
+        writes = [order_copy(s, order_id, at)]
+        before = order.status.value
+        if order.delivery(s.supplier_id).status is DeliveryStatus.ACCEPTED:
+            apply_delivery_action(order, s.supplier_id, DeliveryAction.DISPATCH)
+            writes += repo.order_writes(order, version=int(meta.version), now=at)
+        writes.append(order_event(order, s, "order.shipped", at, from_status=before, to_status=order.status.value,
+                                  customer_note=f"Your parcel is on its way with {rules.carrier(s.carrier).name}: "
+                                                f"tracking number {s.tracking_number}."))
+        try:
+            repo.commit(writes, what=f"order {order_id}")
+            return
+        except Conflict:
+            if attempt == RETRIES - 1:
+                raise
+
+
+def complete_deliveries(s: Shipment) -> int:
+    """After a parcel is delivered: each order whose delivery from this supplier has every parcel
+    delivered moves to delivered (the order completes when all its deliveries have). Idempotent."""
+    moved = 0
+    for order_id in s.order_ids:
+        for attempt in range(RETRIES):
+            items = repo.query_all(keys.order_pk(order_id))
+            meta = next((i for i in items if isinstance(i, OrderItem)), None)
+            if meta is None:
+                break
+            order = repo.order_from_item(meta)
+            if order.delivery(s.supplier_id).status is not DeliveryStatus.DISPATCHED:
+                break
+            parcels = [ShipmentStatus(i.status) for i in items
+                       if isinstance(i, OrderShipmentItem) and i.supplier_id == s.supplier_id]
+            if not rules.delivery_complete(parcels):
+                break
+            at = now()
+            before = order.status.value
+            apply_delivery_action(order, s.supplier_id, DeliveryAction.DELIVER)
+            try:
+                repo.commit([*repo.order_writes(order, version=int(meta.version), now=at),
+                             order_event(order, s, "order.delivered", at, from_status=before,
+                                         to_status=order.status.value,
+                                         data={"delivery_status": DeliveryStatus.DELIVERED.value})],
+                            what=f"order {order_id}")
+                moved += 1
+                break
+            except Conflict:
+                if attempt == RETRIES - 1:
+                    raise
+    return moved
+
+
+def on_tracking_opened(event: dict[str, Any]) -> str:
+    """The tracking execution waits for the carrier: keep its token (heartbeats and the end go to it).
+    A shipment already at its end (or superseded) ends the execution at once."""
+    token, arn = str(event["task_token"]), event.get("execution_arn")
+    for attempt in range(RETRIES):
+        item = load(str(event["carrier"]), str(event["tracking_number"]))
+        if item is None or item.id != event.get("shipment_id") or item.status in {s.value for s in rules.FINAL}:
+            outcome = item.status if item is not None else "unknown"
+            workflows.send_task_success(token, {"outcome": outcome})
+            return f"ended: {outcome}"
+        if item.task_token == token:
+            return "already stored"
+        s = shipment_from_item(item)
+        try:
+            repo.commit([shipment_item(s, at=now(), version=int(item.version), previous=item, task_token=token,
+                                       execution_arn=arn)], what=f"shipment {s.id}")
+            return "stored"
+        except Conflict:
+            if attempt == RETRIES - 1:
+                raise
+    raise AssertionError("unreachable")
+
+
+def on_stale(event: dict[str, Any]) -> str:
+    """No carrier event for the stale threshold: raise `tracking_stale`, remind the supplier, tell each
+    customer once that the parcel is delayed. The execution waits again on its own."""
+    item = load(str(event["carrier"]), str(event["tracking_number"]))
+    if item is None or item.id != event.get("shipment_id"):
+        return "unknown"
+    s = shipment_from_item(item)
+    cfg = settings()
+    abandoned = bool(event.get("abandoned"))
+    if not abandoned and not rules.stale(s, now(), cfg.tracking_stale_after_s):
+        return "not stale"
+    marker = f"{s.carrier}#{s.tracking_number}#{event.get('stale_at') or event.get('id')}"
+    if not repo.mark_processed("tracking_stale", marker, now()):
+        return "already handled"
+    exceptions.raise_or_bump(
+        "tracking_stale", "shipment", f"{s.carrier}#{s.tracking_number}", "high" if abandoned else "medium",
+        {**refs(s), "last_event_at": s.last_event_at.isoformat() if s.last_event_at else None,
+         "abandoned": abandoned})
+    _remind_supplier(s, abandoned)
+    if not item.customer_told_delayed:
+        _tell_delayed(s, item)
+    return "abandoned" if abandoned else "stale"
+
+
+def _remind_supplier(s: Shipment, abandoned: bool) -> None:
+    supplier = repo.get(keys.supplier(s.supplier_id), SupplierItem)
+    for to in (supplier.contact_emails if supplier else []) or []:
+        mail.send(mail.render("tracking_stale", str(to), shipment=refs(s), abandoned=abandoned,
+                              last_event_at=s.last_event_at, supplier_name=supplier.name if supplier else ""))
+
+
+def _tell_delayed(s: Shipment, item: ShipmentItem) -> None:
+    at = now()
+    orders = [i for i in repo.batch_get(keys.order(o) for o in s.order_ids) if isinstance(i, OrderItem)]
+    note = (f"Your parcel with {rules.carrier(s.carrier).name} ({s.tracking_number}) has had no tracking update "
+            "for a while. We have asked the supplier and the carrier and will keep you posted.")
+    try:
+        repo.commit([shipment_item(s, at=at, version=int(item.version), previous=item, customer_told_delayed=True,
+                                   stale_count=int(item.stale_count or 0) + 1),
+                     *(order_event(o, s, "order.delayed", at, customer_note=note, data={"reason": "tracking_stale"})
+                       for o in orders)], what=f"shipment {s.id}")
+    except Conflict:
+        logger.info("shipment changed while telling customers of a delay; a carrier event came in",
+                    extra={"shipment_id": s.id})
+
+
+def track_event_write(carrier: str, event: CarrierEvent, webhook_id: str | None, at: datetime) -> repo.Write:
+    pk, sk = keys.track_event(carrier, event.tracking_number, event.key)
+    return repo.Write(TrackEventItem(
+        pk, sk, carrier=carrier, tracking_number=event.tracking_number, carrier_code=event.carrier_code,
+        status=event.status.value if event.status else None, occurred_at=rules.utc(event.occurred_at),
+        description=event.description or None, location=event.location, webhook_id=webhook_id, received_at=at))
+
+
+def track_event_from_item(item: TrackEventItem) -> CarrierEvent:
+    return CarrierEvent(tracking_number=item.tracking_number, carrier_code=item.carrier_code,
+                        status=TrackingStatus(item.status) if item.status else None, occurred_at=item.occurred_at,
+                        description=item.description or "", location=item.location)
+
+
+def order_shipments(items: list[Item]) -> list[OrderShipmentItem]:
+    """The shipment copies in an order partition, oldest first."""
+    return sorted((i for i in items if isinstance(i, OrderShipmentItem)), key=lambda i: i.created_at)

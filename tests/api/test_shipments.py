@@ -1,0 +1,244 @@
+"""Parcels from the supplier to the customer's door: one order across three suppliers moves
+through the partial states to `completed`, authorise-then-capture payments are captured as each
+delivery ships, the customer follows every parcel, and a corrected tracking number is told once.
+
+What the queues would do is done here by calling the same consumers: `shipments.on_recorded`
+(shipments queue), `tracking.apply_event` (inbound-webhooks queue, after parsing) and the
+notifications consumer over the order's published events."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from chalicelib.adapters.aws import client
+from chalicelib.adapters.dynamodb import keys
+from chalicelib.adapters.dynamodb import repository as repo
+from chalicelib.adapters.dynamodb.models import AuditEventItem, PaymentTxnItem
+from chalicelib.config import settings
+from chalicelib.domain.purchase_orders import Stage
+from chalicelib.domain.shipments import CarrierEvent, TrackingStatus
+from chalicelib.handlers import notifications
+from chalicelib.handlers.publisher import domain_event
+from chalicelib.local.sandbox_gateway import SandboxGateway
+from chalicelib.services import shipments, tracking
+from tests.api import po_support
+from tests.api.po_support import ACME, BOLT, accept_deliveries, make_po, po_item
+from tests.api.support import assert_error
+from tests.aws import ALICE, BUYER, CARE, headers
+
+aws, sfn_calls = po_support.aws, po_support.sfn_calls  # fixtures
+
+COBALT = headers("sup-cobalt", "supplier", supplier_id="cobalt")
+SUPPLIERS = {"acme": ACME, "bolt": BOLT, "cobalt": COBALT}
+PRICES = {"MUG-1": 1200, "CAP-1": 900, "TEE-1": 1500}
+T0 = datetime(2026, 11, 20, 8, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def gateway(monkeypatch: pytest.MonkeyPatch) -> Iterator[SandboxGateway]:
+    sandbox = SandboxGateway()
+    monkeypatch.setenv("WAYBILL_PAYMENT_GATEWAY_URL", sandbox.start())
+    monkeypatch.setenv("WAYBILL_PAYMENT_GATEWAY_RETRIES", "0")
+    settings.cache_clear()
+    yield sandbox
+    sandbox.stop()
+    settings.cache_clear()
+
+
+def three_supplier_campaign(api) -> dict[str, Any]:
+    for sid in SUPPLIERS:
+        assert api.post("/staff/suppliers", BUYER, {"id": sid, "name": sid.title(),
+                                                    "contact_emails": [f"orders@{sid}.example"]})[0] in (201, 409)
+    products = [{"sku": sku, "name": sku, "supplier_id": sid, "unit_price_cents": PRICES[sku], "unit_cost_cents": 100}
+                for sku, sid in (("MUG-1", "acme"), ("CAP-1", "bolt"), ("TEE-1", "cobalt"))]
+    status, campaign = api.post("/staff/campaigns", BUYER, {"name": "Three suppliers", "products": products})
+    assert status == 201, campaign
+    assert api.post(f"/staff/campaigns/{campaign['id']}/go-live", BUYER, {})[0] == 200
+    return campaign
+
+
+def order_of(api, campaign_id: str, payment_mode: str = "authorise_then_capture") -> dict[str, Any]:
+    status, order = api.post("/orders", ALICE, {"campaign_id": campaign_id, "payment_mode": payment_mode,
+                                                "lines": [{"sku": "MUG-1", "quantity": 2}, {"sku": "CAP-1", "quantity": 1},
+                                                          {"sku": "TEE-1", "quantity": 1}]})
+    assert status == 201, order
+    return order
+
+
+def ship(api, po_id: str, supplier: str, tracking_number: str, *order_ids: str, carrier: str = "dhl") -> dict[str, Any]:
+    status, shipment = api.post(f"/supplier/purchase-orders/{po_id}/shipments", SUPPLIERS[supplier],
+                                {"carrier": carrier, "tracking_number": tracking_number, "order_ids": list(order_ids)})
+    assert status == 201, shipment
+    shipments.on_recorded({"type": "shipment.recorded",
+                           "data": {"carrier": carrier, "tracking_number": tracking_number}})
+    return shipment
+
+
+def scan(tracking_number: str, status: TrackingStatus | None, hours: float, carrier: str = "dhl",
+         code: str | None = None) -> str:
+    return tracking.apply_event(carrier, CarrierEvent(
+        tracking_number=tracking_number, carrier_code=code or (status.value if status else "??"), status=status,
+        occurred_at=T0 + timedelta(hours=hours), description=f"{status} scan", location="Hub"))
+
+
+def customer_view(api, order_id: str) -> dict[str, Any]:
+    status, order = api.get(f"/orders/{order_id}", ALICE)
+    assert status == 200, order
+    return order
+
+
+def order_events(order_id: str) -> list[dict[str, Any]]:
+    return [domain_event(i) for i in repo.query_all(keys.order_pk(order_id)) if isinstance(i, AuditEventItem)]
+
+
+def send_order_mail(order_id: str) -> list[Any]:
+    """The notifications consumer over every event of the order (twice: a redelivery sends nothing)."""
+    from moto.core import DEFAULT_ACCOUNT_ID
+    from moto.ses.models import ses_backends
+
+    client("ses").verify_email_identity(EmailAddress=settings().mail_from)
+    for _ in range(2):
+        for event in order_events(order_id):
+            notifications.handle(event)
+    return [m for m in ses_backends[DEFAULT_ACCOUNT_ID]["eu-west-1"].sent_messages
+            if "alice@example.com" in m.destinations["ToAddresses"]]
+
+
+def test_an_order_from_three_suppliers_moves_through_the_partial_states_to_completed(api, sfn_calls, gateway):
+    campaign = three_supplier_campaign(api)
+    order = order_of(api, campaign["id"])
+    pos = {sid: make_po(campaign["id"], sid, stage=Stage.SHIPMENT, accepted=True) for sid in SUPPLIERS}
+    for sid in SUPPLIERS:
+        accept_deliveries(sid, order["id"])
+    assert customer_view(api, order["id"])["status"] == "ordered"
+
+    seen = []
+    ship(api, pos["acme"], "acme", "ACME0001", order["id"])
+    seen.append(customer_view(api, order["id"])["status"])
+    ship(api, pos["bolt"], "bolt", "BOLT0001", order["id"])
+    seen.append(customer_view(api, order["id"])["status"])
+    assert scan("ACME0001", TrackingStatus.IN_TRANSIT, 1) == "moved:in_transit"
+    assert scan("ACME0001", TrackingStatus.DELIVERED, 5) == "moved:delivered"
+    seen.append(customer_view(api, order["id"])["status"])  # one delivered, cobalt not shipped yet
+    ship(api, pos["cobalt"], "cobalt", "COBALT01", order["id"])
+    seen.append(customer_view(api, order["id"])["status"])
+    scan("BOLT0001", TrackingStatus.DELIVERED, 6)
+    scan("COBALT01", TrackingStatus.OUT_FOR_DELIVERY, 7)
+    seen.append(customer_view(api, order["id"])["status"])
+    scan("COBALT01", TrackingStatus.DELIVERED, 9)
+    final = customer_view(api, order["id"])
+    seen.append(final["status"])
+    assert seen == ["partially_dispatched", "partially_dispatched", "partially_delivered", "partially_delivered",
+                    "partially_delivered", "completed"]
+    assert [d["status"] for d in final["deliveries"]] == ["delivered"] * 3
+
+    # Each supplier's shipment stage ended with its only order shipped: SendTaskSuccess once each.
+    assert sorted(output["stage"] for _, output in sfn_calls) == ["shipment"] * 3
+    assert all(po_item(p).status == "shipped" for p in pos.values())
+
+    # The customer follows each parcel: carrier, link, status and a customer-facing timeline.
+    acme = next(d for d in final["deliveries"] if d["supplier_id"] == "acme")
+    [parcel] = acme["shipments"]
+    assert parcel["tracking_number"] == "ACME0001" and parcel["carrier_name"] == "DHL"
+    assert parcel["tracking_url"].endswith("ACME0001") and parcel["status"] == "delivered"
+    assert [(t["status"], t["status_text"]) for t in parcel["timeline"]] == [
+        ("in_transit", "On its way"), ("delivered", "Delivered")]
+    assert all(t["carrier_code"] is None for t in parcel["timeline"])  # carrier codes are for staff
+    staff = get_ok(api, f"/staff/orders/{order['id']}", CARE)
+    staff_acme = next(d for d in staff["deliveries"] if d["supplier_id"] == "acme")
+    assert [t["carrier_code"] for t in staff_acme["shipments"][0]["timeline"]] == ["in_transit", "delivered"]
+
+    # Authorise-then-capture: one capture per delivery, as it shipped, each in the payment history.
+    captures = {p["supplier_id"]: p for p in final["payments"]}
+    assert {sid: (p["kind"], p["status"], p["amount_cents"]) for sid, p in captures.items()} == {
+        "acme": ("capture", "succeeded", 2 * 1200), "bolt": ("capture", "succeeded", 900),
+        "cobalt": ("capture", "succeeded", 1500)}
+    assert len(gateway.transactions) == 3
+    assert all(p["gateway_reference"] for p in final["payments"])
+
+    # E-mails: shipped (with carrier, number and link) and delivered for each parcel, out for
+    # delivery once; each exactly once although the consumer ran every event twice.
+    mail = send_order_mail(order["id"])
+    subjects = sorted(m.subject.split(" (")[0] for m in mail if "(" + order["id"] in m.subject)
+    assert subjects.count("Your order is on its way") == 3
+    assert subjects.count("Your parcel has been delivered") == 3
+    assert subjects.count("Your parcel is out for delivery") == 1
+    shipped = next(m for m in mail if "on its way" in m.subject and "BOLT0001" in m.body)
+    assert "https://www.dhl.com/track?tracking-id=BOLT0001" in shipped.body
+
+
+def get_ok(api, path: str, who: dict[str, str]) -> dict[str, Any]:
+    status, body = api.get(path, who)
+    assert status == 200, body
+    return body
+
+
+def test_a_prepaid_order_is_not_captured_and_a_parcel_never_moves_backwards(api, sfn_calls, gateway):
+    campaign = three_supplier_campaign(api)
+    order = order_of(api, campaign["id"], payment_mode="prepaid")
+    po = make_po(campaign["id"], "acme", stage=Stage.SHIPMENT, accepted=True)
+    accept_deliveries("acme", order["id"])
+    ship(api, po, "acme", "ACME0002", order["id"])
+    assert scan("ACME0002", TrackingStatus.OUT_FOR_DELIVERY, 10) == "moved:out_for_delivery"
+    assert scan("ACME0002", TrackingStatus.IN_TRANSIT, 2) == "recorded"  # older: kept in the timeline only
+    assert scan("ACME0002", TrackingStatus.IN_TRANSIT, 2) == "duplicate"
+    assert scan("ACME0002", None, 11, code="XYZ") == "recorded"  # a code nobody maps: internal
+    view = customer_view(api, order["id"])
+    parcel = next(d for d in view["deliveries"] if d["supplier_id"] == "acme")["shipments"][0]
+    assert parcel["status"] == "out_for_delivery"
+    assert [t["status"] for t in parcel["timeline"]] == ["in_transit", "out_for_delivery"]
+    assert view["payments"] == [] and gateway.transactions == []
+    assert not repo.query_all(keys.order_pk(order["id"]), range_key_condition=PaymentTxnItem.SK.startswith("PAYMENT#"))
+
+
+def test_the_shipment_stage_ends_when_every_accepted_order_has_left(api, sfn_calls, gateway):
+    campaign = three_supplier_campaign(api)
+    first, second = order_of(api, campaign["id"], "prepaid"), order_of(api, campaign["id"], "prepaid")
+    po = make_po(campaign["id"], "acme", stage=Stage.SHIPMENT, accepted=True, orders_to_ship=2)
+    accept_deliveries("acme", first["id"], second["id"])
+    ship(api, po, "acme", "SPLIT001", first["id"])
+    assert sfn_calls == [] and po_item(po).stage == "shipment" and int(po_item(po).orders_shipped) == 1
+    ship(api, po, "acme", "SPLIT002", first["id"])  # a second parcel for the same order: counted once
+    assert sfn_calls == [] and int(po_item(po).orders_shipped) == 1
+    ship(api, po, "acme", "SPLIT003", second["id"])
+    assert sfn_calls == [("tok", {"decision": "done", "stage": "shipment"})]
+    assert po_item(po).status == "shipped"
+    assert_error(*api.post(f"/supplier/purchase-orders/{po}/shipments", ACME,
+                           {"carrier": "dhl", "tracking_number": "SPLIT004", "order_ids": [second["id"]]}), 409)
+    # A delivery in two parcels is delivered when both are.
+    scan("SPLIT001", TrackingStatus.DELIVERED, 3)
+    acme = next(d for d in customer_view(api, first["id"])["deliveries"] if d["supplier_id"] == "acme")
+    assert acme["status"] == "dispatched" and [p["status"] for p in acme["shipments"]] == ["delivered", "dispatched"]
+    scan("SPLIT002", TrackingStatus.DELIVERED, 4)
+    acme = next(d for d in customer_view(api, first["id"])["deliveries"] if d["supplier_id"] == "acme")
+    assert acme["status"] == "delivered"
+
+
+def test_a_corrected_tracking_number_is_followed_instead_and_the_customer_told_once(api, sfn_calls, gateway):
+    campaign = three_supplier_campaign(api)
+    order = order_of(api, campaign["id"], "prepaid")
+    po = make_po(campaign["id"], "acme", stage=Stage.SHIPMENT, accepted=True)
+    accept_deliveries("acme", order["id"])
+    shipment = ship(api, po, "acme", "WRONG001", order["id"])
+    path = f"/supplier/purchase-orders/{po}/shipments/{shipment['id']}"
+    assert_error(*api.put(path, BOLT, {"carrier": "ups", "tracking_number": "1ZRIGHT01"}), 404)  # not bolt's PO
+    status, corrected = api.put(path, ACME, {"carrier": "ups", "tracking_number": "1ZRIGHT01"})
+    assert status == 200, corrected
+    assert (corrected["id"], corrected["carrier"], corrected["tracking_number"]) == (shipment["id"], "ups", "1ZRIGHT01")
+    assert_error(*api.put(path, ACME, {"carrier": "ups", "tracking_number": "1ZRIGHT01"}), 409)  # unchanged
+    shipments.on_corrected({"type": "shipment.corrected", "data": {"carrier": "ups", "tracking_number": "1ZRIGHT01"}})
+
+    assert scan("WRONG001", TrackingStatus.IN_TRANSIT, 1) == "superseded"  # the old number no longer counts
+    assert scan("1ZRIGHT01", TrackingStatus.IN_TRANSIT, 2, carrier="ups") == "moved:in_transit"
+    parcel = next(d for d in customer_view(api, order["id"])["deliveries"] if d["supplier_id"] == "acme")["shipments"]
+    assert [(p["carrier"], p["tracking_number"], p["status"]) for p in parcel] == [("ups", "1ZRIGHT01", "in_transit")]
+    assert parcel[0]["tracking_url"] == "https://www.ups.com/track?tracknum=1ZRIGHT01"
+    detail = get_ok(api, f"/supplier/purchase-orders/{po}", ACME)
+    assert [(s["tracking_number"], s["status"]) for s in detail["shipments"]] == [("1ZRIGHT01", "in_transit")]
+
+    mail = [m for m in send_order_mail(order["id"]) if "New tracking number" in m.subject]
+    assert len(mail) == 1 and "1ZRIGHT01" in mail[0].body
