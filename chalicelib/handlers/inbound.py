@@ -9,4 +9,5 @@ from ..services import inbound
 
 def handle(event: dict[str, Any]) -> str:
     data = event.get("data") or {}
-    return inbound.process(str(data["provider"]), str(data["webhook_id"]))
+    body = data.get("body")
+    return inbound.process(str(data["provider"]), str(data["webhook_id"]), body if isinstance(body, str) else None)

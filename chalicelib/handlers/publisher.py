@@ -1,15 +1,19 @@
-"""Stream publisher: each audit event written to the table becomes a domain event on the bus.
+"""Stream publisher: each audit event written to the table becomes a domain event on the bus,
+and so does each newly stored inbound webhook (`webhook.received`).
 
-The audit event is written in the same transaction as the change, so nothing is lost
-between the write and the bus; a failed PutEvents raises and the stream retries the batch
-(consumers deduplicate by event id)."""
+The audit event is written in the same transaction as the change (and the inbox item is its
+own write), so nothing is lost between the write and the bus; a failed PutEvents raises and the
+stream retries the batch (consumers deduplicate by event id)."""
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any
 
 from ..adapters import bus
-from ..adapters.dynamodb.models import AuditEventItem, Item
+from ..adapters.dynamodb.models import AuditEventItem, InboxItem, Item
+
+INLINE_BODY_BYTES = 64 * 1024  # EventBridge takes 256 KB per entry; bigger bodies are read back from the inbox
 
 
 def domain_event(item: AuditEventItem) -> dict[str, Any]:
@@ -23,15 +27,32 @@ def domain_event(item: AuditEventItem) -> dict[str, Any]:
     }
 
 
+def received_event(item: InboxItem) -> dict[str, Any]:
+    """A newly stored inbound webhook, for the inbound-webhooks consumer (with its body when small)."""
+    data: dict[str, Any] = {"provider": item.provider, "webhook_id": item.webhook_id, "event_type": item.event_type}
+    if len(item.body.encode()) <= INLINE_BODY_BYTES:
+        data["body"] = item.body
+    subject = f"{item.provider}/{item.webhook_id}"
+    return {"id": f"whk_{hashlib.sha256(subject.encode()).hexdigest()[:26]}", "type": "webhook.received",
+            "subject_type": "webhook", "subject_id": subject, "at": item.received_at.isoformat(),
+            "actor": {"sub": "system", "role": "admin"}, "from_status": None, "to_status": "received",
+            "customer_note": None, "has_internal_note": False, "data": data}
+
+
+PUBLISHED_KINDS = ("event", "inbox")
+
+
 def events_from_records(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
     events = []
     for record in records:
         image = (record.get("dynamodb") or {}).get("NewImage")
-        if record.get("eventName") != "INSERT" or not image or image.get("kind", {}).get("S") != "event":
+        if record.get("eventName") != "INSERT" or not image or image.get("kind", {}).get("S") not in PUBLISHED_KINDS:
             continue
         item = Item.from_raw_data(image)
         if isinstance(item, AuditEventItem):
             events.append(domain_event(item))
+        elif isinstance(item, InboxItem):
+            events.append(received_event(item))
     return events
 
 

@@ -76,44 +76,80 @@ class SerializeDynamoDB:
         return self.app(environ, start_response)
 
 
-class _CopyEachTableOnce:
-    """Stands in for the `copy` module inside moto's `transact_write_items` for one call.
-
-    moto 5.2 deep-copies the whole table (items and stream records) once per *item* of a
-    transaction to have a backup; the copies are identical, so one per table is enough.
-    Only Table objects are shared; every other deep copy is a real one."""
+class _ShareTables:
+    """Stands in for the `copy` module inside moto's `transact_write_items` for one call: the
+    whole-table backup it takes is skipped (the Table object itself stands in for its copy);
+    every other deep copy is a real one. `_transactions_with_undo_log` rolls back instead."""
 
     def __init__(self, table_type: type) -> None:
         self.table_type = table_type
-        self.copies: dict[int, tuple[Any, Any]] = {}
 
     def deepcopy(self, obj: Any, memo: Any = None) -> Any:
-        if not isinstance(obj, self.table_type):
-            return copy.deepcopy(obj, memo)
-        if id(obj) not in self.copies:
-            self.copies[id(obj)] = (obj, copy.deepcopy(obj, memo))  # keep obj: its id stays unique
-        return self.copies[id(obj)][1]
+        return obj if isinstance(obj, self.table_type) else copy.deepcopy(obj, memo)
 
     def __getattr__(self, name: str) -> Any:
         return getattr(copy, name)
 
 
-def _copy_tables_once_per_transaction(lock: Any) -> None:
-    """Make moto's transactions back each table up once, not once per item (4-5x faster for
-    Waybill's transactions, and growing with the table). Idempotent; needs `lock` held by
-    every DynamoDB request, since it swaps a module global for the duration of a call."""
+def _transactions_with_undo_log(lock: Any) -> None:
+    """Make a moto transaction cost what its items cost, not what the table holds.
+
+    moto 5.2 deep-copies the whole table (items and stream records) once per *item* of a
+    transaction, as a backup to restore when the transaction is cancelled: writes slow down as
+    the table grows (a 400-order seed did not finish in 10 minutes). Here each transaction
+    instead keeps a copy of just the items it touches and the length of each stream, and a
+    cancelled one puts those items back and drops the stream records it added: the same
+    outcome. Idempotent; needs `lock` held by every DynamoDB request (it swaps a module global
+    for the duration of a call)."""
     from moto.dynamodb import models
+    from moto.dynamodb.models.dynamo_type import DynamoType
     from moto.dynamodb.models.table import Table
 
     original = models.DynamoDBBackend.transact_write_items
     if getattr(original, "_waybill_patched", False):
         return
 
+    def touched(backend: Any, transact_items: list[dict[str, Any]]) -> list[tuple[Any, Any, Any, Any]]:
+        undo = []
+        for entry in transact_items:
+            op = next(iter(entry.values())) if len(entry) == 1 else {}
+            if not isinstance(op, dict) or op.get("TableName") not in backend.tables:
+                continue
+            table = backend.tables[op["TableName"]]
+            key = op.get("Item") if "Item" in op else op.get("Key")
+            if not isinstance(key, dict) or table.hash_key_attr not in key:
+                continue
+            hash_value = DynamoType(key[table.hash_key_attr])
+            range_value = DynamoType(key[table.range_key_attr]) if table.has_range_key and \
+                table.range_key_attr in key else None
+            current = table.get_item(hash_value, range_value) if (range_value or not table.has_range_key) else None
+            undo.append((table, hash_value, range_value, copy.deepcopy(current)))
+        return undo
+
+    def roll_back(undo: list[tuple[Any, Any, Any, Any]], streams: dict[int, tuple[Any, int]]) -> None:
+        for table, hash_value, range_value, before in reversed(undo):
+            if table.has_range_key:
+                if before is None:
+                    table.items.get(hash_value, {}).pop(range_value, None)
+                else:
+                    table.items[hash_value][range_value] = before
+            elif before is None:
+                table.items.pop(hash_value, None)
+            else:
+                table.items[hash_value] = before
+        for table, length in streams.values():
+            del table.stream_shard.items[length:]
+
     def transact_write_items(self: Any, transact_items: list[dict[str, Any]]) -> None:
         with lock:
-            models.copy = _CopyEachTableOnce(Table)  # type: ignore[assignment]
+            undo = touched(self, transact_items)
+            streams = {id(t): (t, len(t.stream_shard.items)) for t, *_ in undo if t.stream_shard is not None}
+            models.copy = _ShareTables(Table)  # type: ignore[assignment]
             try:
                 return original(self, transact_items)
+            except Exception:
+                roll_back(undo, streams)
+                raise
             finally:
                 models.copy = copy
 
@@ -172,7 +208,7 @@ class MotoServer:
         from werkzeug.serving import make_server
 
         app = SerializeDynamoDB(DomainDispatcherApplication(create_backend_app))
-        _copy_tables_once_per_transaction(app.lock)
+        _transactions_with_undo_log(app.lock)
         _heartbeat_timeouts_as_in_aws()
         try:
             self._server = make_server(self.host, self.requested_port, app, threaded=True,

@@ -122,3 +122,22 @@ def test_the_stream_publisher_function_publishes_its_batch(aws, campaign_id, cli
     response = client.lambda_.invoke("stream_publisher", {"Records": stream_records(aws.stream_arn)})
     assert response.payload == {"published": 3 + 2 + 1}
     assert [m["detail-type"] for m in bodies(drain(aws.queue_urls[NOTIFICATIONS.name]))] == ["order.placed"]
+
+
+def test_a_stored_inbound_webhook_becomes_one_webhook_received_event_with_its_body_when_small(aws):
+    from datetime import UTC, datetime
+
+    from chalicelib.adapters.dynamodb import repository as repo
+    from chalicelib.adapters.dynamodb.models import InboxItem
+
+    at = datetime.now(UTC)
+    small = InboxItem(*keys.inbox("carrier:dhl", "msg_small"), provider="carrier:dhl", webhook_id="msg_small",
+                      body='{"shipments": []}', event_type=None, received_at=at)
+    large = InboxItem(*keys.inbox("bank", "msg_large"), provider="bank", webhook_id="msg_large",
+                      body="x" * (publisher.INLINE_BODY_BYTES + 1), event_type="payment.settled", received_at=at)
+    assert repo.create(small) and repo.create(large) and not repo.create(small)  # the second put is refused
+    events = [e for e in publisher.events_from_records(stream_records(aws.stream_arn)) if e["type"] == "webhook.received"]
+    assert [(e["subject_id"], e["data"].get("body")) for e in events] == [
+        ("carrier:dhl/msg_small", '{"shipments": []}'), ("bank/msg_large", None)]
+    assert events[0]["id"] == publisher.received_event(small)["id"] != events[1]["id"]  # stable per webhook
+    assert events[1]["data"] == {"provider": "bank", "webhook_id": "msg_large", "event_type": "payment.settled"}

@@ -1,4 +1,4 @@
-"""Counts DynamoDB requests and items read through botocore's event hooks.
+"""Counts DynamoDB requests and items read by wrapping PynamoDB's one call path.
 
 Used by the benchmarks and by tests that assert request counts (never wall time)."""
 
@@ -7,8 +7,6 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
-
-from .models import Item
 
 
 @dataclass
@@ -20,13 +18,9 @@ class Meter:
     def total(self) -> int:
         return sum(self.requests.values())
 
-    def _before(self, model: Any = None, **_: Any) -> None:
-        self.requests[model.name if model is not None else "?"] += 1
-
-    def _after(self, http_response: Any = None, parsed: Any = None, model: Any = None, **_: Any) -> None:
+    def record_read(self, op: str, parsed: Any) -> None:
         if not isinstance(parsed, dict):
             return
-        op = model.name if model is not None else ""
         if op in ("Query", "Scan"):
             self.items_read += int(parsed.get("ScannedCount", parsed.get("Count", 0)))
         elif op == "GetItem":
@@ -38,18 +32,30 @@ class Meter:
 class metered:
     """Context manager: `with metered() as m: ...; m.total, m.requests, m.items_read`.
 
-    Hooks the client PynamoDB uses in this thread (every table access goes through it)."""
+    Wraps PynamoDB's `Connection._make_api_call`, through which every table access of every
+    model class goes (each class keeps its own connection and botocore client, so hooking one
+    client's events would miss the others). Counts calls from every thread while active."""
 
     def __init__(self) -> None:
         self.meter = Meter()
-        self._events: Any = None
+        self._original: Any = None
 
     def __enter__(self) -> Meter:
-        self._events = Item._get_connection().connection.client.meta.events
-        self._events.register("before-call.dynamodb", self.meter._before, unique_id="waybill-meter-before")
-        self._events.register("after-call.dynamodb", self.meter._after, unique_id="waybill-meter-after")
+        from pynamodb.connection.base import Connection
+
+        self._original = original = Connection._make_api_call
+        meter = self.meter
+
+        def counted(connection: Any, operation_name: str, operation_kwargs: Any) -> Any:
+            meter.requests[operation_name] += 1
+            data = original(connection, operation_name, operation_kwargs)
+            meter.record_read(operation_name, data)
+            return data
+
+        Connection._make_api_call = counted  # type: ignore[method-assign]
         return self.meter
 
     def __exit__(self, *exc: Any) -> None:
-        self._events.unregister("before-call.dynamodb", unique_id="waybill-meter-before")
-        self._events.unregister("after-call.dynamodb", unique_id="waybill-meter-after")
+        from pynamodb.connection.base import Connection
+
+        Connection._make_api_call = self._original  # type: ignore[method-assign]

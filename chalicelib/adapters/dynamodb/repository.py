@@ -293,11 +293,8 @@ def idempotency_write(scope: str, key: str, request_hash: str, result_id: str, n
                                     created_at=now, expires_at=int(now.timestamp()) + ttl_seconds))
 
 
-def mark_processed(consumer: str, event_id: str, now: datetime, ttl_seconds: int = 7 * 24 * 3600) -> bool:
-    """Record that `consumer` handled `event_id`; False when it already had (a redelivery)."""
-    pk, sk = keys.processed(consumer, event_id)
-    item = ProcessedItem(pk, sk, consumer=consumer, event_id=event_id, at=now,
-                         expires_at=int(now.timestamp()) + ttl_seconds)
+def create(item: Item) -> bool:
+    """One conditional PutItem: False when an item with that key exists already."""
     try:
         item.save(condition=Item.PK.does_not_exist())
     except PutError as exc:
@@ -305,6 +302,13 @@ def mark_processed(consumer: str, event_id: str, now: datetime, ttl_seconds: int
             return False
         raise
     return True
+
+
+def mark_processed(consumer: str, event_id: str, now: datetime, ttl_seconds: int = 7 * 24 * 3600) -> bool:
+    """Record that `consumer` handled `event_id`; False when it already had (a redelivery)."""
+    pk, sk = keys.processed(consumer, event_id)
+    return create(ProcessedItem(pk, sk, consumer=consumer, event_id=event_id, at=now,
+                                expires_at=int(now.timestamp()) + ttl_seconds))
 
 
 def unmark_processed(consumer: str, event_id: str) -> None:
