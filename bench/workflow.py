@@ -12,6 +12,8 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from chalicelib.local.server import free_port
@@ -23,8 +25,10 @@ READY = "Waybill is running"
 TARGET = 40
 
 
-def run(timeout_s: float = 120) -> Section:
-    section = Section("5. Supplier workflow (Step Functions on moto)", ["figure", "measured", "target"])
+@contextmanager
+def local_stack(timeout_s: float = 120) -> Iterator[Path | None]:
+    """`make run` in a subprocess (its own ports and state directory); yields the state directory
+    once it is up (None if it did not start), stops it afterwards."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("WAYBILL_", "AWS_", "MOTO_"))}
     with tempfile.TemporaryDirectory(prefix="waybill-bench-stack-") as tmp:
         log = Path(tmp) / "stack.log"
@@ -36,18 +40,26 @@ def run(timeout_s: float = 120) -> Section:
             started = time.monotonic()
             while READY not in log.read_text(errors="replace"):
                 if proc.poll() is not None or time.monotonic() - started > timeout_s:
-                    section.add("states entered per PO", "n/a (the local stack did not start)", f"<= {TARGET}",
-                                verdict=NA)
-                    return section
+                    yield None
+                    return
                 time.sleep(0.5)
-            from chalicelib.local.demo import Demo
-
-            walked = time.monotonic()
-            final = Demo(Path(tmp)).run()
-            seconds = time.monotonic() - walked
+            yield Path(tmp)
         finally:
             os.killpg(proc.pid, signal.SIGINT)
             proc.wait(timeout=30)
+
+
+def run() -> Section:
+    section = Section("5. Supplier workflow (Step Functions on moto)", ["figure", "measured", "target"])
+    with local_stack() as state_dir:
+        if state_dir is None:
+            section.add("states entered per PO", "n/a (the local stack did not start)", f"<= {TARGET}", verdict=NA)
+            return section
+        from chalicelib.local.demo import Demo
+
+        walked = time.monotonic()
+        final = Demo(state_dir).run()
+        seconds = time.monotonic() - walked
     entered = int(final.get("states_entered", 0))
     section.add("states entered per PO (happy path)", str(entered), f"<= {TARGET}",
                 verdict=PASS if 0 < entered <= TARGET else FAIL)

@@ -17,6 +17,7 @@ change the status.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -153,7 +154,7 @@ class Shipment:
     order_ids: list[str]
     created_at: datetime
     status: ShipmentStatus = ShipmentStatus.DISPATCHED
-    status_at: datetime | None = None  # when the event that set the status happened
+    status_at: datetime | None = None  # the latest event of the current status (what later events are compared to)
     last_event_at: datetime | None = None  # the latest carrier event seen (any code)
     timeline: list[TimelineEntry] = field(default_factory=list)
     corrections: int = 0
@@ -172,7 +173,7 @@ class StatusChange:
 
 @dataclass(frozen=True)
 class Applied:
-    recorded: bool  # a mapped event new to the timeline, or any unmapped one (deduped by the service)
+    recorded: bool  # the customer's timeline changed
     change: StatusChange | None
 
 
@@ -193,26 +194,57 @@ def moves_status(shipment: Shipment, event: CarrierEvent) -> bool:
     return (RANK[event.status], event.status.value) > (RANK[now_status], now_status.value)
 
 
-def apply_event(shipment: Shipment, event: CarrierEvent) -> Applied:
-    """Record a carrier event on the shipment (in place); return whether it was new and what moved."""
+def _entry(event: CarrierEvent) -> TimelineEntry:
+    return TimelineEntry(str(event.status), event.carrier_code, utc(event.occurred_at), event.description,
+                         event.location)
+
+
+def milestones(events: Iterable[CarrierEvent]) -> list[TimelineEntry]:
+    """The customer's timeline from carrier events: customer-facing ones in time order, a run of
+    scans of one status being one milestone dated by its first scan (carriers scan a parcel at
+    every hub; the customer wants to know it is on its way). Repeats count once."""
+    unique: dict[str, CarrierEvent] = {}
+    for e in events:
+        if e.customer_facing:
+            unique.setdefault(e.key, e)  # a repeat keeps what was recorded first
+    out: list[TimelineEntry] = []
+    for e in sorted(unique.values(), key=lambda e: (utc(e.occurred_at), e.carrier_code)):
+        if not out or out[-1].status != e.status:
+            out.append(_entry(e))
+    return out[-MAX_TIMELINE:]
+
+
+def needs_history(shipment: Shipment, event: CarrierEvent) -> bool:
+    """An event not later than every event seen so far may fall inside the timeline: placing it
+    needs the events already recorded (`apply_event(..., history=...)`)."""
+    return (event.customer_facing and shipment.last_event_at is not None
+            and utc(event.occurred_at) <= utc(shipment.last_event_at))
+
+
+def apply_event(shipment: Shipment, event: CarrierEvent, history: Iterable[CarrierEvent] = ()) -> Applied:
+    """Apply a carrier event to the shipment (in place). `recorded`: the customer's timeline
+    changed; `change`: the status moved. A repeat changes neither (the service also keeps each
+    carrier event once, as its TRACK item). The timeline is `milestones` of every event, whatever
+    order they arrive in: a later event extends it, an earlier one rebuilds it from `history`."""
     if event.tracking_number != shipment.tracking_number:
         raise ValueError(f"event for {event.tracking_number} applied to shipment {shipment.tracking_number}")
     if shipment.status is S.SUPERSEDED:
         return Applied(False, None)
-    seen = {entry.key for entry in shipment.timeline}
-    is_new = event.key not in seen
-    if event.customer_facing and is_new:
-        entry = TimelineEntry(str(event.status), event.carrier_code, utc(event.occurred_at), event.description,
-                              event.location)
-        shipment.timeline = sorted([*shipment.timeline, entry], key=lambda e: e.occurred_at)[-MAX_TIMELINE:]
+    recorded = False
+    if needs_history(shipment, event):
+        rebuilt = milestones([*history, event])
+        recorded, shipment.timeline = rebuilt != shipment.timeline, rebuilt
+    elif event.customer_facing and (not shipment.timeline or shipment.timeline[-1].status != event.status):
+        shipment.timeline = [*shipment.timeline, _entry(event)][-MAX_TIMELINE:]
+        recorded = True
     if shipment.last_event_at is None or utc(event.occurred_at) > utc(shipment.last_event_at):
         shipment.last_event_at = utc(event.occurred_at)
-    if not is_new or not moves_status(shipment, event):
-        return Applied(is_new, None)
+    if not moves_status(shipment, event):
+        return Applied(recorded, None)
     assert event.status is not None
-    if event.status.value == shipment.status.value:  # a later scan of the same status: no change to tell
+    if event.status.value == shipment.status.value:  # a later scan of the same status: nothing to tell
         shipment.status_at = utc(event.occurred_at)
-        return Applied(True, None)
+        return Applied(recorded, None)
     before = shipment.status
     shipment.status = S(event.status.value)
     shipment.status_at = utc(event.occurred_at)

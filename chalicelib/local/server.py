@@ -210,9 +210,15 @@ class MotoServer:
         app = SerializeDynamoDB(DomainDispatcherApplication(create_backend_app))
         _transactions_with_undo_log(app.lock)
         _heartbeat_timeouts_as_in_aws()
+        class KeepAlive(MotoRequestHandler):  # type: ignore[misc, valid-type]
+            """HTTP/1.1: clients keep their connection (a new TCP connection per AWS call cost ~1 ms
+            on each side, and botocore pools connections anyway)."""
+
+            protocol_version = "HTTP/1.1"
+
         try:
             self._server = make_server(self.host, self.requested_port, app, threaded=True,
-                                       request_handler=MotoRequestHandler)
+                                       request_handler=KeepAlive)
         except (OSError, SystemExit) as exc:  # werkzeug exits on a taken port
             raise PortInUse(f"moto port {self.requested_port} is already in use") from exc
         self.port = int(self._server.server_address[1])

@@ -152,6 +152,9 @@ class Stack:
             del os.environ[key]
         os.environ.update(env)
         self.env = env
+        from ..config import settings
+
+        settings.cache_clear()  # settings are read once per process: read them again
 
     def start(self) -> None:
         o = self.options

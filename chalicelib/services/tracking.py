@@ -13,8 +13,6 @@ later replays it.
 
 from __future__ import annotations
 
-from typing import Any
-
 from aws_lambda_powertools import Logger
 
 from ..adapters import workflows
@@ -22,7 +20,7 @@ from ..adapters.dynamodb import keys
 from ..adapters.dynamodb import repository as repo
 from ..adapters.dynamodb.models import Item, OrderItem, ShipmentItem, TrackEventItem
 from ..domain import shipments as rules
-from ..domain.errors import Conflict
+from ..domain.errors import AlreadyExists, Conflict
 from ..domain.shipments import CarrierEvent, ShipmentStatus
 from . import exceptions
 from . import shipments as sh
@@ -47,8 +45,9 @@ def apply_events(carrier: str, events: list[CarrierEvent], *, webhook_id: str | 
     return [apply_event(carrier, event, webhook_id=webhook_id) for event in events]
 
 
-def apply_event(carrier: str, event: CarrierEvent, *, webhook_id: str | None = None) -> str:
-    """Apply one carrier event; returns what happened (applied, moved:<status>, duplicate, ...)."""
+def apply_event(carrier: str, event: CarrierEvent, *, webhook_id: str | None = None, replay: bool = False) -> str:
+    """Apply one carrier event; returns what happened (moved:<status>, recorded, duplicate, ...).
+    `replay`: the event was kept (its TRACK item exists) before the shipment was known."""
     for attempt in range(RETRIES):
         item = sh.load(carrier, event.tracking_number)
         at = now()
@@ -62,16 +61,16 @@ def apply_event(carrier: str, event: CarrierEvent, *, webhook_id: str | None = N
                 return "unknown_tracking"
             return "superseded"
         s = sh.shipment_from_item(item)
-        if event.status is None and repo.get(keys.track_event(carrier, event.tracking_number, event.key),
-                                             TrackEventItem) is not None:
-            return "duplicate"  # internal events are not on the shipment: their TRACK item says
-        applied = rules.apply_event(s, event)
-        if not applied.recorded:
-            _after(s, item, None)  # a redelivery after a crash still finishes what the first run began
-            return "duplicate"
-        writes = [sh.shipment_item(s, at=at, version=int(item.version), previous=item), track,
-                  *(sh.order_copy(s, o, at) for o in s.order_ids)]
+        history = _history(carrier, event.tracking_number) if rules.needs_history(s, event) else []
+        applied = rules.apply_event(s, event, history)
         change = applied.change
+        if replay and not applied.recorded and change is None and s.last_event_at == item.last_event_at:
+            return "duplicate"  # replayed before (the shipment consumer ran again)
+        # The shipment under its version, and the carrier event once (its TRACK item must be new).
+        writes = [sh.shipment_item(s, at=at, version=int(item.version), previous=item),
+                  repo.Write(track.item, None if replay else Item.PK.does_not_exist())]
+        if applied.recorded or change is not None:
+            writes += [sh.order_copy(s, o, at) for o in s.order_ids]
         if change is not None:
             writes += [sh.po_pointer(s, at),
                        sh.shipment_event(s, "shipment.status_changed", at, from_status=change.from_status.value,
@@ -84,7 +83,10 @@ def apply_event(carrier: str, event: CarrierEvent, *, webhook_id: str | None = N
                                           data={"reason": change.to_status.value, "carrier_code": event.carrier_code})
                            for o in orders]
         try:
-            repo.commit(writes, what=f"shipment {s.id}")
+            repo.commit(writes, what=f"shipment {s.id}", unique_at=1)
+        except AlreadyExists:
+            _after(sh.shipment_from_item(item), item, None)  # a redelivery still finishes what a first run began
+            return "duplicate"
         except Conflict:
             if attempt == RETRIES - 1:
                 raise
@@ -92,6 +94,14 @@ def apply_event(carrier: str, event: CarrierEvent, *, webhook_id: str | None = N
         _after(s, item, change)
         return f"moved:{change.to_status.value}" if change else "recorded"
     raise AssertionError("unreachable")
+
+
+def _history(carrier: str, tracking_number: str) -> list[CarrierEvent]:
+    """Every carrier event recorded for the parcel (one Query; only for an event that arrives
+    out of order)."""
+    return [sh.track_event_from_item(i) for i in repo.query_all(
+        keys.shipment_pk(carrier, tracking_number), range_key_condition=Item.SK.startswith(keys.TRACK_PREFIX))
+        if isinstance(i, TrackEventItem)]
 
 
 def _after(s: rules.Shipment, item: ShipmentItem, change: rules.StatusChange | None) -> None:
@@ -122,15 +132,8 @@ def replay_early_events(carrier: str, tracking_number: str) -> int:
                                        range_key_condition=Item.SK.startswith(keys.TRACK_PREFIX))
              if isinstance(i, TrackEventItem)]
     for track in sorted(early, key=lambda t: t.occurred_at):
-        apply_event(carrier, sh.track_event_from_item(track), webhook_id=track.webhook_id)
+        apply_event(carrier, sh.track_event_from_item(track), webhook_id=track.webhook_id, replay=True)
     if early:
         exceptions.resolve("unknown_tracking", "tracking", f"{carrier}#{tracking_number}",
                            note="the supplier recorded the shipment")
     return len(early)
-
-
-def describe(outcomes: list[str]) -> dict[str, Any]:
-    counts: dict[str, int] = {}
-    for o in outcomes:
-        counts[o] = counts.get(o, 0) + 1
-    return counts

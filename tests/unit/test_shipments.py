@@ -37,6 +37,7 @@ from chalicelib.domain.shipments import (
     StatusChange,
     TrackingStatus,
     apply_event,
+    milestones,
     carrier,
     correct_tracking,
     delivery_complete,
@@ -86,15 +87,27 @@ def event(status: TrackingStatus | None, when: datetime, code: str | None = None
     return CarrierEvent(NUMBER, code, status, when, description=f"{code} scan", location="Hub")
 
 
+def apply(s: Shipment, e: CarrierEvent) -> Applied:
+    """`apply_event` as the service calls it: with the events recorded before (its TRACK items)."""
+    seen: list[CarrierEvent] = s.__dict__.setdefault("_recorded", [])
+    result = apply_event(s, e, list(seen))
+    seen.append(e)
+    return result
+
+
 def applied(*events: CarrierEvent, s: Shipment | None = None) -> Shipment:
     s = s or shipment()
     for e in events:
-        apply_event(s, e)
+        apply(s, e)
     return s
 
 
 def timeline_of(s: Shipment) -> list[tuple[datetime, str, str]]:
-    return [(e.occurred_at, e.status, e.carrier_code) for e in s.timeline]
+    return timeline_of_entries(s.timeline)
+
+
+def timeline_of_entries(entries: list[TimelineEntry]) -> list[tuple[datetime, str, str]]:
+    return [(e.occurred_at, e.status, e.carrier_code) for e in entries]
 
 
 # --- the ordering rule, by example ------------------------------------------------------------
@@ -102,8 +115,8 @@ def timeline_of(s: Shipment) -> list[tuple[datetime, str, str]]:
 
 def test_an_earlier_scan_arriving_late_does_not_move_the_status_back_but_joins_the_timeline():
     s = shipment()
-    first = apply_event(s, event(T.OUT_FOR_DELIVERY, at(12)))
-    late = apply_event(s, event(T.IN_TRANSIT, at(10)))
+    first = apply(s, event(T.OUT_FOR_DELIVERY, at(12)))
+    late = apply(s, event(T.IN_TRANSIT, at(10)))
 
     assert first == Applied(True, StatusChange(S.DISPATCHED, S.OUT_FOR_DELIVERY, event(T.OUT_FOR_DELIVERY, at(12))))
     assert late == Applied(True, None)
@@ -122,10 +135,10 @@ def test_a_later_scan_moves_the_status_even_to_a_lower_rank():
 def test_a_repeated_event_is_not_recorded_twice_and_moves_nothing():
     s = shipment()
     e = event(T.IN_TRANSIT, at(10))
-    assert apply_event(s, e).change is not None
+    assert apply(s, e).change is not None
     before = copy.deepcopy(s)
 
-    again = apply_event(s, e)
+    again = apply(s, e)
     assert again == Applied(False, None)
     assert s == before
     assert len(s.timeline) == 1
@@ -135,18 +148,21 @@ def test_a_repeat_is_recognised_by_time_and_code_whatever_else_changed():
     s = applied(event(T.IN_TRANSIT, at(10)), event(T.OUT_FOR_DELIVERY, at(12)))
     # the same carrier event redelivered with another description and a naive-but-equal time
     redelivered = CarrierEvent(NUMBER, "PU", T.IN_TRANSIT, at(10).replace(tzinfo=None), description="other")
-    assert apply_event(s, redelivered) == Applied(False, None)
+    assert apply(s, redelivered) == Applied(False, None)
     assert len(s.timeline) == 2
-    # the same time with another code is a different event
-    assert apply_event(s, event(T.IN_TRANSIT, at(10), code="AF")).recorded is True
-    assert len(s.timeline) == 3
+    # another scan of a milestone already shown (same status, next hub) adds nothing for the customer
+    assert apply(s, event(T.IN_TRANSIT, at(11), code="AF")) == Applied(False, None)
+    assert len(s.timeline) == 2
+    # an earlier scan of it moves the milestone back to when it began
+    assert apply(s, event(T.IN_TRANSIT, at(9), code="AF")).recorded is True
+    assert timeline_of(s)[0] == (at(9), "in_transit", "AF") and len(s.timeline) == 2
 
 
 def test_a_repeat_of_the_event_that_set_the_status_does_not_move_it_again():
     s = shipment()
     e = event(T.DELIVERED, at(12))
-    assert apply_event(s, e).change == StatusChange(S.DISPATCHED, S.DELIVERED, e)
-    assert apply_event(s, e) == Applied(False, None)
+    assert apply(s, e).change == StatusChange(S.DISPATCHED, S.DELIVERED, e)
+    assert apply(s, e) == Applied(False, None)
 
 
 @pytest.mark.parametrize("final", sorted(ENDS_TRACKING))
@@ -155,9 +171,10 @@ def test_a_repeat_of_the_event_that_set_the_status_does_not_move_it_again():
 def test_delivered_and_returned_to_sender_are_final(final, later):
     s = applied(event(T.IN_TRANSIT, at(9)), event(final, at(12)))
     assert s.final
-    result = apply_event(s, event(later, at(20), code=f"{CODE_OF[later]}-late"))
+    result = apply(s, event(later, at(20), code=f"{CODE_OF[later]}-late"))
     assert result.change is None
-    assert result.recorded is True  # still shown on the timeline: the customer sees what the carrier said
+    # still shown on the timeline (the customer sees what the carrier said), unless it repeats the last milestone
+    assert result.recorded is (later.value != final.value)
     assert (s.status, s.status_at) == (S(final.value), at(12))
     assert s.last_event_at == at(20)
 
@@ -173,11 +190,11 @@ def test_label_created_never_overrides_a_scan(scan, label_hours):
 
 def test_label_created_moves_a_freshly_dispatched_shipment_and_a_later_scan_overrides_it():
     s = shipment()
-    assert apply_event(s, event(T.LABEL_CREATED, at(8))).change is not None
+    assert apply(s, event(T.LABEL_CREATED, at(8))).change is not None
     assert (s.status, s.status_at) == (S.LABEL_CREATED, at(8))
     # a second label event changes nothing
-    assert apply_event(s, event(T.LABEL_CREATED, at(7), code="LBL2")).change is None
-    assert apply_event(s, event(T.IN_TRANSIT, at(9))).change is not None
+    assert apply(s, event(T.LABEL_CREATED, at(7), code="LBL2")).change is None
+    assert apply(s, event(T.IN_TRANSIT, at(9))).change is not None
     assert s.status is S.IN_TRANSIT
 
 
@@ -188,14 +205,14 @@ def test_a_scan_at_the_same_time_as_the_label_wins():
 
 def test_an_unmapped_code_stays_out_of_the_timeline_moves_nothing_but_counts_as_news():
     s = applied(event(T.IN_TRANSIT, at(10)))
-    result = apply_event(s, event(None, at(15), code="ZZ9"))
+    result = apply(s, event(None, at(15), code="ZZ9"))
     assert result.change is None
-    assert result.recorded is True
+    assert result.recorded is False
     assert (s.status, s.status_at) == (S.IN_TRANSIT, at(10))
     assert timeline_of(s) == [(at(10), "in_transit", "PU")]
     assert s.last_event_at == at(15)
     # an older unmapped code does not pull last_event_at back
-    apply_event(s, event(None, at(11), code="ZZ8"))
+    apply(s, event(None, at(11), code="ZZ8"))
     assert s.last_event_at == at(15)
 
 
@@ -227,7 +244,7 @@ def test_events_with_naive_and_offset_times_compare_in_utc():
 
     cet = timezone(timedelta(hours=1))
     s = applied(event(T.OUT_FOR_DELIVERY, datetime(2025, 3, 3, 13, 0, tzinfo=cet)))  # 12:00 UTC
-    apply_event(s, event(T.IN_TRANSIT, datetime(2025, 3, 3, 11, 30)))  # naive = UTC, earlier
+    apply(s, event(T.IN_TRANSIT, datetime(2025, 3, 3, 11, 30)))  # naive = UTC, earlier
     assert s.status is S.OUT_FOR_DELIVERY
     assert s.status_at == at(12)
     assert [e.occurred_at for e in s.timeline] == [at(11.5), at(12)]
@@ -311,12 +328,12 @@ def with_repeats(data: st.DataObject, events: list[CarrierEvent]) -> list[Carrie
 def test_timeline_and_last_event_at_never_depend_on_arrival_order(events, data):
     arrived = applied(*with_repeats(data, events))
     in_time_order = applied(*sorted(events, key=lambda e: e.occurred_at))
-    mapped = [e for e in dedup(events) if e.status is not None]
 
-    # the timeline holds each distinct mapped event exactly once, sorted by time
-    assert sorted(timeline_of(arrived)) == sorted(timeline_of(in_time_order)) == sorted(
-        (e.occurred_at, str(e.status), e.carrier_code) for e in mapped)
+    # the timeline is the milestones of every event (each run of one status once, at its first
+    # scan), in time order, whatever order they arrived in
+    assert timeline_of(arrived) == timeline_of(in_time_order) == timeline_of_entries(milestones(events))
     assert [e.occurred_at for e in arrived.timeline] == sorted(e.occurred_at for e in arrived.timeline)
+    assert all(a.status != b.status for a, b in zip(arrived.timeline, arrived.timeline[1:]))
     assert arrived.last_event_at == in_time_order.last_event_at == max((e.occurred_at for e in events), default=None)
 
 
@@ -330,7 +347,7 @@ def test_every_status_change_goes_forwards_whatever_the_input(events, data):
     s = shipment()
     for e in with_repeats(data, events):
         before = (s.status, s.status_at, s.final)
-        result = apply_event(s, e)
+        result = apply(s, e)
         if result.change is None:
             assert s.status == before[0]
             if s.status_at != before[1]:  # a later scan of the same status moves only the time forward
@@ -402,12 +419,12 @@ def test_equal_time_and_rank_is_decided_by_the_status_not_by_arrival():
 
 
 def test_unmapped_events_are_not_kept_on_the_shipment():
-    """Documented: the shipment keeps no list of internal events (the service dedupes them by
-    their TRACK item), so each application reports `recorded` and never moves anything."""
+    """The customer's timeline never shows internal events (the service keeps them, once each, as
+    TRACK items), and they never move anything."""
     s = shipment()
     e = event(None, at(3), code="ZZ9")
-    assert apply_event(s, e) == Applied(True, None)
-    assert apply_event(s, e) == Applied(True, None)
+    assert apply(s, e) == Applied(False, None)
+    assert apply(s, e) == Applied(False, None)
     assert s.timeline == [] and s.status is S.DISPATCHED
 
 
@@ -470,7 +487,7 @@ def test_a_superseded_shipment_ignores_events(e):
     correct_tracking(old, "ups", "1Z999")
     before = copy.deepcopy(old)
 
-    assert apply_event(old, e) == Applied(False, None)
+    assert apply(old, e) == Applied(False, None)
     assert old == before
     assert not moves_status(old, e)
 
@@ -492,7 +509,7 @@ def test_stale_counts_from_the_last_event_of_any_kind_afterwards():
     assert not stale(s, at(20 + 47), 48 * HOUR)  # > 48h after creation, < 48h after the last event
     assert stale(s, at(20 + 48), 48 * HOUR)
     # a late-arriving older event does not reset the clock
-    apply_event(s, event(T.IN_TRANSIT, at(15), code="AF"))
+    apply(s, event(T.IN_TRANSIT, at(15), code="AF"))
     assert stale(s, at(20 + 48), 48 * HOUR)
 
 
@@ -505,9 +522,9 @@ def test_stale_compares_naive_now_as_utc():
 def test_a_final_shipment_is_never_stale(make_final):
     s = shipment()
     if make_final == "delivered":
-        apply_event(s, event(T.DELIVERED, at(1)))
+        apply(s, event(T.DELIVERED, at(1)))
     elif make_final == "returned":
-        apply_event(s, event(T.RETURNED_TO_SENDER, at(1)))
+        apply(s, event(T.RETURNED_TO_SENDER, at(1)))
     else:
         correct_tracking(s, "ups", "1Z999")
     assert s.final

@@ -21,7 +21,7 @@ from pynamodb.transactions import TransactWrite
 
 from ...domain.audit import AuditEvent
 from ...domain.campaigns import Campaign, CampaignStatus, Product
-from ...domain.errors import Conflict, RuleViolation
+from ...domain.errors import AlreadyExists, Conflict, RuleViolation
 from ...domain.orders import Delivery, DeliveryStatus, Order, OrderLine, OrderStatus, PaymentMode
 from ...domain.permissions import Principal, Role
 from ...domain.purchase_orders import POLine, POStatus, PurchaseOrder, RejectReason, Stage
@@ -56,8 +56,9 @@ class Write:
     condition: Condition | None = None
 
 
-def commit(writes: Sequence[Write], *, what: str) -> None:
-    """Write everything in one transaction; a failed condition anywhere is a Conflict (409)."""
+def commit(writes: Sequence[Write], *, what: str, unique_at: int | None = None) -> None:
+    """Write everything in one transaction; a failed condition anywhere is a Conflict (409).
+    `unique_at` names a write whose failed condition means "already recorded" (AlreadyExists)."""
     if not writes:
         return
     try:
@@ -65,6 +66,8 @@ def commit(writes: Sequence[Write], *, what: str) -> None:
             for w in writes:
                 tx.save(w.item, condition=w.condition)
     except TransactWriteError as exc:
+        if unique_at is not None and is_idempotency_conflict(exc, unique_at):
+            raise AlreadyExists(f"{what}: already recorded") from exc
         reasons = [getattr(r, "code", None) for r in (exc.cancellation_reasons or []) if r is not None]
         if "ConditionalCheckFailed" in reasons:
             raise Conflict(f"{what} was changed by someone else; reload and try again") from exc
