@@ -494,12 +494,21 @@ class WaybillStack(cdk.Stack):
         return schedules
 
     def _grant_workflows(self) -> None:
-        """The app starts executions and answers their task tokens, for its own state machines only."""
+        """The app starts executions and answers their task tokens, for its own state machines only,
+        and may stop their executions (a corrected tracking number ends the old one's)."""
         arns = [machine.attr_arn for machine in self.state_machines.values()]
         if arns:
             self.role.add_to_policy(iam.PolicyStatement(
                 actions=["states:StartExecution", "states:SendTaskSuccess", "states:SendTaskFailure",
                          "states:SendTaskHeartbeat"], resources=arns))
+            executions = [cdk.Stack.of(self).format_arn(
+                service="states", resource="execution", resource_name=f"{m.name}:*",
+                arn_format=cdk.ArnFormat.COLON_RESOURCE_NAME) for m in self.topology.state_machines]
+            self.role.add_to_policy(iam.PolicyStatement(actions=["states:StopExecution"], resources=executions))
+            policy = self.role.node.find_child("DefaultPolicy")
+            for arn in executions:
+                acknowledge(policy, f"AwsSolutions-IAM5[Resource::{nag_arn(cdk.Stack.of(self), arn)}]",
+                            "executions of this app's own state machine: each is named at run time (per PO, per parcel)")
 
     def _state_machines(self) -> dict[str, sfn.CfnStateMachine]:
         """One per topology entry, from its ASL file, with the shared definition substitutions."""

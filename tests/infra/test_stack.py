@@ -210,10 +210,17 @@ def test_the_admin_page_is_deployed_with_a_config_pointing_at_this_api_and_cogni
     assert client in markers and "amazoncognito.com" in markers  # hosted UI and client id
 
 
+def _machines(template) -> dict[str, str]:
+    """Topology definition name -> logical id of its deployed state machine."""
+    found = {r["Properties"]["StateMachineName"]: k for k, r in resources(template, "AWS::StepFunctions::StateMachine").items()}
+    assert set(found) == {m.name for m in TOPOLOGY.state_machines}
+    return {m.definition: found[m.name] for m in TOPOLOGY.state_machines}
+
+
 def test_the_app_knows_the_generated_names_of_its_buckets_and_state_machines(template):
     env = _functions(template)["app.app"]["Environment"]["Variables"]
-    (machine_id,) = resources(template, "AWS::StepFunctions::StateMachine")
-    assert env["WAYBILL_SUPPLIER_FULFILMENT_ARN"] in ({"Fn::GetAtt": [machine_id, "Arn"]}, {"Ref": machine_id})
+    for definition, machine_id in _machines(template).items():
+        assert env[f"WAYBILL_{definition.upper()}_ARN"] in ({"Fn::GetAtt": [machine_id, "Arn"]}, {"Ref": machine_id})
     uploads = next(k for k, b in resources(template, "AWS::S3::Bucket").items()
                    if b["Properties"].get("LoggingConfiguration", {}).get("LogFilePrefix") == "s3/waybill-uploads/")
     assert env["WAYBILL_UPLOADS_BUCKET"] == {"Ref": uploads}
@@ -222,18 +229,23 @@ def test_the_app_knows_the_generated_names_of_its_buckets_and_state_machines(tem
 
 def test_the_app_may_start_and_answer_only_its_own_state_machine(template):
     (role_id,) = [k for k, r in resources(template, "AWS::IAM::Role").items() if k.startswith("AppRole")]
-    (machine_id,) = resources(template, "AWS::StepFunctions::StateMachine")
+    machines = _machines(template)
     states = [st for st in _statements(template, role_id) if "states:" in _flat(st["Action"])]
-    assert len(states) == 1
-    assert set(states[0]["Action"]) == {"states:StartExecution", "states:SendTaskSuccess", "states:SendTaskFailure",
-                                        "states:SendTaskHeartbeat"}
-    assert machine_id in _flat(states[0]["Resource"])
+    assert len(states) == 2
+    answer = next(st for st in states if "states:StartExecution" in _flat(st["Action"]))
+    assert set(answer["Action"]) == {"states:StartExecution", "states:SendTaskSuccess", "states:SendTaskFailure",
+                                     "states:SendTaskHeartbeat"}
+    assert all(machine_id in _flat(answer["Resource"]) for machine_id in machines.values())
+    stop = next(st for st in states if st is not answer)
+    assert stop["Action"] == "states:StopExecution"
+    assert all(f":execution:{m.name}:*" in _flat(stop["Resource"]) for m in TOPOLOGY.state_machines)
 
 
-def test_the_supplier_fulfilment_machine_is_deployed_from_its_asl_file(template):
+def test_each_state_machine_is_deployed_from_its_asl_file(template):
     from pathlib import Path
 
-    (machine,) = resources(template, "AWS::StepFunctions::StateMachine").values()
-    asl = (Path(__file__).resolve().parents[2] / "infra/statemachines/supplier_fulfilment.asl.json").read_text()
-    assert json.loads(machine["Properties"]["DefinitionString"]) == json.loads(asl)
-    assert set(machine["Properties"]["DefinitionSubstitutions"]) == {"BusName", "BusArn", "EventSource"}
+    for definition, machine_id in _machines(template).items():
+        machine = resources(template, "AWS::StepFunctions::StateMachine")[machine_id]
+        asl = (Path(__file__).resolve().parents[2] / f"infra/statemachines/{definition}.asl.json").read_text()
+        assert json.loads(machine["Properties"]["DefinitionString"]) == json.loads(asl)
+        assert set(machine["Properties"]["DefinitionSubstitutions"]) == {"BusName", "BusArn", "EventSource"}
