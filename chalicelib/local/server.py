@@ -272,8 +272,7 @@ class ChaliceProcess:
         return f"http://{self.host}:{self.port}"
 
     def command(self) -> list[str]:
-        chalice = Path(sys.executable).with_name("chalice")
-        exe = [str(chalice)] if chalice.exists() else [sys.executable, "-m", "chalice.cli"]
+        exe = [sys.executable, "-m", "chalicelib.local.chalice_local"]  # `chalice local`, Nagle off
         return [*exe, "local", "--no-autoreload", "--stage", self.stage, "--host", self.host, "--port", str(self.port)]
 
     def start(self) -> None:
