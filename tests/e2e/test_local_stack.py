@@ -201,6 +201,45 @@ def test_an_order_placed_over_http_is_searchable_and_confirmed_by_mail(stack: St
     assert not problems, "\n".join(problems[:20])
 
 
+def test_a_signed_carrier_webhook_is_stored_once_and_applied_through_the_queue(stack: Stack) -> None:
+    """Carrier -> API (verified, stored, 202) -> stream poller -> publisher -> bus -> rule -> SQS ->
+    inbound-webhooks consumer: a parcel nobody knows yet is kept and raised for staff."""
+    from datetime import UTC, datetime
+
+    import boto3
+
+    from chalicelib.domain.shipments import TrackingStatus
+    from chalicelib.local.carrier_sim import payload, signed_request
+
+    secret = json.loads((stack.state_dir / "webhook-secrets.json").read_text())["carrier:dhl"]
+    number = f"JDE2E{uuid.uuid4().hex[:8].upper()}"
+    raw, headers = signed_request(payload("dhl", number, TrackingStatus.IN_TRANSIT, datetime.now(UTC),
+                                          description="Arrived at hub", location="Leipzig, DE"), secret)
+    first = requests.post(f"{stack.api}/webhooks/carriers/dhl", data=raw, headers=headers, timeout=10)
+    again = requests.post(f"{stack.api}/webhooks/carriers/dhl", data=raw, headers=headers, timeout=10)
+    tampered = requests.post(f"{stack.api}/webhooks/carriers/dhl", data=raw.replace(b"hub", b"HUB"),
+                             headers=headers, timeout=10)
+    assert (first.status_code, first.json()["status"]) == (202, "accepted")
+    assert (again.status_code, again.json()["status"]) == (200, "duplicate")
+    assert tampered.status_code == 401 and tampered.json()["error"]["code"] == "invalid_signature"
+
+    ddb = boto3.client("dynamodb", endpoint_url=stack.moto, region_name="eu-west-1",
+                       aws_access_key_id="testing", aws_secret_access_key="testing")
+    deadline = time.monotonic() + MAIL_TIMEOUT_S
+    while True:
+        tracks = ddb.query(TableName=stack.info["table"], KeyConditionExpression="PK = :pk",
+                           ExpressionAttributeValues={":pk": {"S": f"SHIPMENT#dhl#{number}"}})["Items"]
+        if tracks:
+            break
+        assert time.monotonic() < deadline, f"the webhook was never applied:\n{stack.output()[-3000:]}"
+        time.sleep(0.3)
+    assert [(t["status"]["S"], t["location"]["S"]) for t in tracks] == [("in_transit", "Leipzig, DE")]
+    problems = ddb.query(TableName=stack.info["table"], IndexName="GSI3", KeyConditionExpression="GSI3PK = :pk",
+                         ExpressionAttributeValues={":pk": {"S": "EXCEPTIONS#OPEN"}})["Items"]
+    assert any(p["kind_name"]["S"] == "unknown_tracking" and p["subject_id"]["S"] == f"dhl#{number}"
+               for p in problems)
+
+
 def test_ctrl_c_stops_everything_it_started(stack: Stack) -> None:
     chalice_pid = stack.info["chalice_pid"]
     assert alive(chalice_pid) and listening(stack.api_port) and listening(stack.moto_port)
