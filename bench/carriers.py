@@ -14,7 +14,6 @@ the local stack against a plain `put_item` loop on the same moto server (DESIGN 
 from __future__ import annotations
 
 import json
-import os
 import time
 from datetime import UTC, datetime, timedelta
 
@@ -22,16 +21,6 @@ from .report import FAIL, INFO, NA, PASS, Section
 
 TARGET = 0.3
 REGION = "eu-west-1"
-
-
-def _reset_connections() -> None:
-    from chalicelib.adapters.dynamodb.models import Item
-
-    stack: list[type] = [Item]
-    while stack:
-        cls = stack.pop()
-        cls._connection = None  # type: ignore[attr-defined]
-        stack.extend(cls.__subclasses__())
 
 
 def run(n: int = 300, parcels: int = 20) -> Section:
@@ -42,29 +31,44 @@ def run(n: int = 300, parcels: int = 20) -> Section:
 
 
 def _count_requests(section: Section, n: int, parcels: int) -> None:
-    from chalicelib.adapters.aws import reset_clients
-    from chalicelib.config import settings
-    from chalicelib.local.server import MotoServer
+    from chalicelib.local.server import MotoServer, pointed_at
 
     server = MotoServer(port=0)
-    endpoint = server.start()
-    saved = {k: os.environ.get(k) for k in ("AWS_ENDPOINT_URL", "MOTO_PORT")}
-    os.environ.update({"AWS_ENDPOINT_URL": endpoint, "MOTO_PORT": str(server.port)})
-    settings.cache_clear()
-    reset_clients()
-    _reset_connections()
     try:
-        _measure(section, n, parcels)
+        with pointed_at(server.start(), MOTO_PORT=str(server.port)):
+            _measure(section, n, parcels)
     finally:
-        for k, v in saved.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
-        settings.cache_clear()
-        reset_clients()
-        _reset_connections()
         server.stop()
+
+
+def put_item_rate(n: int) -> float:
+    """Baseline: a plain put_item loop on the server this process points at; puts per second."""
+    import boto3
+
+    from chalicelib.topology import TOPOLOGY
+
+    ddb = boto3.client("dynamodb", region_name=REGION)
+    started = time.perf_counter()
+    for i in range(n):
+        ddb.put_item(TableName=TOPOLOGY.table.name, Item={"PK": {"S": f"BENCH#{i}"}, "SK": {"S": "#META"},
+                                                          "n": {"N": str(i)}})
+    return n / (time.perf_counter() - started)
+
+
+def tracked_parcels(prefix: str, parcels: int, at: datetime) -> list[str]:
+    """Parcels being tracked, written as the shipment consumer leaves them; their numbers."""
+    from chalicelib.adapters.dynamodb import repository as repo
+    from chalicelib.domain.shipments import Shipment
+    from chalicelib.services import shipments
+
+    numbers = [f"JD{prefix}{i:05d}" for i in range(parcels)]
+    for i, number in enumerate(numbers):
+        order = f"ord_{prefix.lower()}{i}"
+        s = Shipment(id=f"shp_{prefix.lower()}{i}", carrier="dhl", tracking_number=number, po_id="po_bench",
+                     supplier_id="acme", campaign_id="cmp_bench", order_ids=[order], created_at=at)
+        repo.commit([shipments.shipment_item(s, at=at, version=None), shipments.order_copy(s, order, at)],
+                    what="bench shipment")
+    return numbers
 
 
 def _measure(section: Section, n: int, parcels: int) -> None:
@@ -73,15 +77,13 @@ def _measure(section: Section, n: int, parcels: int) -> None:
 
     import app as application
     from chalicelib.adapters import secrets
-    from chalicelib.adapters.dynamodb import repository as repo
     from chalicelib.adapters.dynamodb.metering import metered
     from chalicelib.adapters.dynamodb.models import InboxItem
-    from chalicelib.domain.shipments import Shipment, TrackingStatus
+    from chalicelib.domain.shipments import TrackingStatus
     from chalicelib.handlers import inbound as inbound_handler
     from chalicelib.handlers.publisher import received_event
     from chalicelib.local.carrier_sim import new_secret, payload, signed_request
     from chalicelib.local.provision import provision
-    from chalicelib.services import shipments
     from chalicelib.topology import TOPOLOGY
 
     provision(region=REGION)
@@ -90,22 +92,9 @@ def _measure(section: Section, n: int, parcels: int) -> None:
         SecretId=TOPOLOGY.secrets[0].name, SecretString=json.dumps({"carrier:dhl": [secret]}))
     secrets.forget()
 
-    # Baseline: a plain put_item loop on the same server.
-    ddb = boto3.client("dynamodb", region_name=REGION)
-    started = time.perf_counter()
-    for i in range(n):
-        ddb.put_item(TableName=TOPOLOGY.table.name, Item={"PK": {"S": f"BENCH#{i}"}, "SK": {"S": "#META"},
-                                                          "n": {"N": str(i)}})
-    puts_per_s = n / (time.perf_counter() - started)
-
-    # Parcels being tracked (written as the shipment consumer leaves them).
+    puts_per_s = put_item_rate(n)
     at = datetime.now(UTC) - timedelta(days=1)
-    numbers = [f"JDBENCH{i:05d}" for i in range(parcels)]
-    for i, number in enumerate(numbers):
-        s = Shipment(id=f"shp_bench{i}", carrier="dhl", tracking_number=number, po_id="po_bench", supplier_id="acme",
-                     campaign_id="cmp_bench", order_ids=[f"ord_bench{i}"], created_at=at)
-        repo.commit([shipments.shipment_item(s, at=at, version=None), shipments.order_copy(s, f"ord_bench{i}", at)],
-                    what="bench shipment")
+    numbers = tracked_parcels("BENCH", parcels, at)
 
     requests: list[tuple[bytes, dict[str, str]]] = []
     for i in range(n):
@@ -155,24 +144,10 @@ def _throughput_on_the_local_stack(section: Section, n: int, parcels: int, sende
             return
         stack = json.loads((state_dir / "stack.json").read_text())
         secret = json.loads((state_dir / "webhook-secrets.json").read_text())["carrier:dhl"]
-        saved = os.environ.get("AWS_ENDPOINT_URL")
-        os.environ["AWS_ENDPOINT_URL"] = stack["moto_endpoint"]
-        from chalicelib.adapters.aws import reset_clients
-        from chalicelib.config import settings
+        from chalicelib.local.server import pointed_at
 
-        settings.cache_clear()
-        reset_clients()
-        _reset_connections()
-        try:
+        with pointed_at(stack["moto_endpoint"]):
             figures = _drive(stack["api_url"].rstrip("/"), secret, n, parcels, senders)
-        finally:
-            if saved is None:
-                os.environ.pop("AWS_ENDPOINT_URL", None)
-            else:
-                os.environ["AWS_ENDPOINT_URL"] = saved
-            settings.cache_clear()
-            reset_clients()
-            _reset_connections()
     handled_per_s, puts_per_s, statuses, seconds = figures
     ratio = handled_per_s / puts_per_s
     ok = statuses == {202: n}
@@ -188,31 +163,17 @@ def _drive(api: str, secret: str, n: int, parcels: int, senders: int) -> tuple[f
     import threading
     from concurrent.futures import ThreadPoolExecutor
 
-    import boto3
     import requests
 
     from chalicelib.adapters.dynamodb import keys
     from chalicelib.adapters.dynamodb import repository as repo
     from chalicelib.adapters.dynamodb.models import ShipmentItem
-    from chalicelib.domain.shipments import Shipment, TrackingStatus
+    from chalicelib.domain.shipments import TrackingStatus
     from chalicelib.local.carrier_sim import payload, signed_request
-    from chalicelib.services import shipments
-    from chalicelib.topology import TOPOLOGY
 
-    ddb = boto3.client("dynamodb", region_name=REGION)
-    started = time.perf_counter()
-    for i in range(n):
-        ddb.put_item(TableName=TOPOLOGY.table.name, Item={"PK": {"S": f"BENCH#{i}"}, "SK": {"S": "#META"},
-                                                          "n": {"N": str(i)}})
-    puts_per_s = n / (time.perf_counter() - started)
-
+    puts_per_s = put_item_rate(n)
     at = datetime.now(UTC) - timedelta(days=1)
-    numbers = [f"JDSTACK{i:05d}" for i in range(parcels)]
-    for i, number in enumerate(numbers):
-        s = Shipment(id=f"shp_stack{i}", carrier="dhl", tracking_number=number, po_id="po_bench", supplier_id="acme",
-                     campaign_id="cmp_bench", order_ids=[f"ord_stack{i}"], created_at=at)
-        repo.commit([shipments.shipment_item(s, at=at, version=None), shipments.order_copy(s, f"ord_stack{i}", at)],
-                    what="bench shipment")
+    numbers = tracked_parcels("STACK", parcels, at)
     last = {number: at for number in numbers}
     bodies = []
     for i in range(n):

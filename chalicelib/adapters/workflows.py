@@ -9,24 +9,23 @@ from ..config import settings
 from .aws import client
 
 
-def start_supplier_fulfilment(po_id: str, payload: dict[str, Any]) -> str | None:
-    """Start the PO's execution; None when it already runs (a second start is harmless)."""
+def _start(machine_arn: str, name: str, payload: dict[str, Any]) -> str | None:
+    """Start a named execution; None when it already runs (a second start is harmless)."""
     sfn = client("stepfunctions")
     try:
-        return str(sfn.start_execution(stateMachineArn=settings().supplier_fulfilment_arn, name=po_id,
-                                       input=json.dumps(payload))["executionArn"])
+        return str(sfn.start_execution(stateMachineArn=machine_arn, name=name, input=json.dumps(payload))["executionArn"])
     except sfn.exceptions.ExecutionAlreadyExists:
         return None
+
+
+def start_supplier_fulfilment(po_id: str, payload: dict[str, Any]) -> str | None:
+    """Start the PO's execution (named after it)."""
+    return _start(settings().supplier_fulfilment_arn, po_id, payload)
 
 
 def start_delivery_tracking(name: str, payload: dict[str, Any]) -> str | None:
-    """Start a shipment's tracking execution; None when it already runs."""
-    sfn = client("stepfunctions")
-    try:
-        return str(sfn.start_execution(stateMachineArn=settings().delivery_tracking_arn, name=name,
-                                       input=json.dumps(payload))["executionArn"])
-    except sfn.exceptions.ExecutionAlreadyExists:
-        return None
+    """Start a parcel's tracking execution (named after its shipment and correction count)."""
+    return _start(settings().delivery_tracking_arn, name, payload)
 
 
 def send_task_success(task_token: str, output: dict[str, Any]) -> None:

@@ -109,6 +109,10 @@ def utc(at: datetime) -> datetime:
     return at.replace(tzinfo=UTC) if at.tzinfo is None else at.astimezone(UTC)
 
 
+def event_key(occurred_at: datetime, carrier_code: str) -> str:
+    return f"{utc(occurred_at).strftime('%Y-%m-%dT%H:%M:%S.%fZ')}#{carrier_code}"
+
+
 @dataclass(frozen=True)
 class CarrierEvent:
     """One normalised carrier event. `status` is None for a carrier code we do not map."""
@@ -123,7 +127,7 @@ class CarrierEvent:
     @property
     def key(self) -> str:
         """Identifies the event across redeliveries: when it happened and what the carrier called it."""
-        return f"{utc(self.occurred_at).strftime('%Y-%m-%dT%H:%M:%S.%fZ')}#{self.carrier_code}"
+        return event_key(self.occurred_at, self.carrier_code)
 
     @property
     def customer_facing(self) -> bool:
@@ -140,7 +144,7 @@ class TimelineEntry:
 
     @property
     def key(self) -> str:
-        return f"{utc(self.occurred_at).strftime('%Y-%m-%dT%H:%M:%S.%fZ')}#{self.carrier_code}"
+        return event_key(self.occurred_at, self.carrier_code)
 
 
 @dataclass

@@ -16,6 +16,8 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -320,3 +322,32 @@ class ChaliceProcess:
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(proc.pid, signal.SIGKILL)
         return proc.returncode
+
+
+@contextmanager
+def pointed_at(endpoint: str, **env: str) -> Iterator[None]:
+    """Point this process's AWS calls (boto3 clients, PynamoDB, settings) at `endpoint`, with the
+    extra `WAYBILL_*`/`MOTO_*` variables given, and put everything back afterwards."""
+    from ..adapters.aws import reset_clients
+    from ..adapters.dynamodb.models import reset_connections
+    from ..config import settings
+
+    wanted = {"AWS_ENDPOINT_URL": endpoint, **env}
+    saved = {k: os.environ.get(k) for k in wanted}
+
+    def refresh() -> None:
+        settings.cache_clear()
+        reset_clients()
+        reset_connections()
+
+    os.environ.update(wanted)
+    refresh()
+    try:
+        yield
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+        refresh()

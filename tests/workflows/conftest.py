@@ -9,7 +9,6 @@ each test uses its own PO ids."""
 from __future__ import annotations
 
 import logging
-import os
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -20,31 +19,19 @@ from typing import Any
 import pytest
 
 from chalicelib.adapters import workflows
-from chalicelib.adapters.aws import client, reset_clients
+from chalicelib.adapters.aws import client
 from chalicelib.adapters.dynamodb import keys
 from chalicelib.adapters.dynamodb import repository as repo
-from chalicelib.adapters.dynamodb.models import Item, PurchaseOrderItem
-from chalicelib.config import settings
+from chalicelib.adapters.dynamodb.models import PurchaseOrderItem
 from chalicelib.domain.campaigns import Campaign, CampaignStatus
 from chalicelib.domain.purchase_orders import POLine, PurchaseOrder, Stage
 from chalicelib.local.pollers import LambdaContext, sqs_record
 from chalicelib.local.provision import Provisioned, provision
-from chalicelib.local.server import MotoServer
+from chalicelib.local.server import MotoServer, pointed_at
 from chalicelib.topology import PO_STAGES, TOPOLOGY
 
 REGION = "eu-west-1"
-MACHINE = next(m.name for m in TOPOLOGY.state_machines if m.definition == "supplier_fulfilment")
-TRACKING_MACHINE = next(m.name for m in TOPOLOGY.state_machines if m.definition == "delivery_tracking")
 LONG = 120  # a deadline no test waits for
-
-
-def _reset_connections() -> None:
-    """PynamoDB caches a connection per model class; drop them so the endpoint is re-read."""
-    stack: list[type] = [Item]
-    while stack:
-        cls = stack.pop()
-        cls._connection = None  # type: ignore[attr-defined]
-        stack.extend(cls.__subclasses__())
 
 
 @pytest.fixture(scope="session")
@@ -52,26 +39,14 @@ def moto_server() -> Iterator[Provisioned]:
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # one line per moto request otherwise
     server = MotoServer(port=0)
     endpoint = server.start()
-    saved = {k: os.environ.get(k) for k in ("AWS_ENDPOINT_URL", "MOTO_PORT", "WAYBILL_SUPPLIER_FULFILMENT_ARN",
-                                            "WAYBILL_DELIVERY_TRACKING_ARN")}
-    os.environ.update({"AWS_ENDPOINT_URL": endpoint, "MOTO_PORT": str(server.port)})
-    reset_clients()
-    _reset_connections()
     try:
-        provisioned = provision(region=REGION)
-        os.environ["WAYBILL_SUPPLIER_FULFILMENT_ARN"] = provisioned.state_machine_arns[MACHINE]
-        os.environ["WAYBILL_DELIVERY_TRACKING_ARN"] = provisioned.state_machine_arns[TRACKING_MACHINE]
-        settings.cache_clear()
-        yield provisioned
+        with pointed_at(endpoint, MOTO_PORT=str(server.port)):
+            provisioned = provision(region=REGION)
+            arns = {f"WAYBILL_{m.definition.upper()}_ARN": provisioned.state_machine_arns[m.name]
+                    for m in TOPOLOGY.state_machines}
+            with pointed_at(endpoint, **arns):
+                yield provisioned
     finally:
-        for k, v in saved.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
-        settings.cache_clear()
-        reset_clients()
-        _reset_connections()
         server.stop()
 
 

@@ -417,3 +417,13 @@ class PaymentTxnItem(Item, discriminator="payment_txn"):
     created_at = UTCDateTimeAttribute()
     updated_at = UTCDateTimeAttribute()
     version = VersionAttribute()
+
+
+def reset_connections() -> None:
+    """Forget every model class's cached connection, so the next call re-reads the endpoint
+    (the benchmark and the moto-server suites switch this process between servers)."""
+    stack: list[type] = [Item]
+    while stack:
+        cls = stack.pop()
+        cls._connection = None  # type: ignore[attr-defined]
+        stack.extend(cls.__subclasses__())
