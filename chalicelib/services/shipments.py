@@ -20,7 +20,7 @@ Write path, in order:
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -160,15 +160,12 @@ class ShipmentView:
     order_ids: list[str]
     status: str
     created_at: datetime
-    po_shipment_stage_done: bool = False
-    timeline: list[TimelineEntry] = field(default_factory=list)
 
 
-def view(s: Shipment, *, stage_done: bool = False) -> ShipmentView:
+def view(s: Shipment) -> ShipmentView:
     return ShipmentView(id=s.id, po_id=s.po_id, carrier=s.carrier, tracking_number=s.tracking_number,
                         tracking_url=rules.tracking_url(s.carrier, s.tracking_number), order_ids=list(s.order_ids),
-                        status=s.status.value, created_at=s.created_at, po_shipment_stage_done=stage_done,
-                        timeline=list(s.timeline))
+                        status=s.status.value, created_at=s.created_at)
 
 
 def _invalid(field_: str, message: str, code: str = "invalid_shipment") -> RuleViolation:
@@ -230,7 +227,7 @@ def record_shipment(actor: Principal, po_id: str, *, carrier: str, tracking_numb
                                  **event_data})
         repo.commit([loaded.write(at), repo.event_write(keys.po_pk(po_id), event), *writes],
                     what=f"purchase order {po_id}")
-    return view(s, stage_done=will_complete)
+    return view(s)
 
 
 def correct_tracking(actor: Principal, po_id: str, shipment_id: str, *, carrier: str,
@@ -279,11 +276,13 @@ def on_recorded(event: dict[str, Any]) -> str:
     s = shipment_from_item(item)
     for order_id in s.order_ids:
         _dispatch(order_id, s)
+    if s.status is not ShipmentStatus.SUPERSEDED:
+        tracking.replay_early_events(s.carrier, s.tracking_number)
+        start_tracking(s)
+    # Last: a gateway that does not answer fails the message, and the redelivery (every step above
+    # is idempotent) captures again with the same key; tracking does not wait for the gateway.
+    for order_id in s.order_ids:
         capture.capture_delivery(order_id, s.supplier_id)
-    if s.status is ShipmentStatus.SUPERSEDED:
-        return "dispatched"
-    tracking.replay_early_events(s.carrier, s.tracking_number)
-    start_tracking(s)
     return "dispatched"
 
 
