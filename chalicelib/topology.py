@@ -41,6 +41,9 @@ class Queue:
     max_receive_count: int = 5
     visibility_timeout_s: int = 60
     batch_size: int = 10
+    # Batches consumed at once: the SQS event source's ScalingConfig.MaximumConcurrency in AWS
+    # (2 is its minimum), as many poller threads locally. Consumers are idempotent either way.
+    max_concurrency: int = 2
 
     @property
     def dlq_name(self) -> str:
@@ -134,7 +137,7 @@ PURCHASE_ORDERS = Queue(name=f"{APP_NAME}-purchase-orders", handler="purchase_or
 CAMPAIGN_ORDERS = Queue(name=f"{APP_NAME}-campaign-orders", handler="campaign_orders_consumer", batch_size=1,
                         visibility_timeout_s=300)
 INBOUND_WEBHOOKS = Queue(name=f"{APP_NAME}-inbound-webhooks", handler="inbound_webhooks_consumer",
-                         visibility_timeout_s=120)
+                         visibility_timeout_s=120, max_concurrency=4)
 SHIPMENTS = Queue(name=f"{APP_NAME}-shipments", handler="shipments_consumer", batch_size=5, visibility_timeout_s=300)
 
 TOPOLOGY = Topology(

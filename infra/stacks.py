@@ -458,14 +458,16 @@ class WaybillStack(cdk.Stack):
                             })
 
     def _event_source_settings(self) -> None:
-        """What Chalice cannot say: report partial batch failures, the real stream ARN, and that an
+        """What Chalice cannot say: report partial batch failures, how many batches may run at once,
+        the real stream ARN, and that an
         event source mapping needs its queue and the role's permissions to exist first (Chalice
         names queues by ARN string, which CloudFormation cannot order by)."""
         policy = self.role.node.find_child("DefaultPolicy").node.default_child
         for q in self.topology.queues:
             fn = self.app.get_resource(logical_id(q.handler))
-            fn.add_override(f"Properties.Events.{logical_id(q.handler)}SqsEventSource.Properties.FunctionResponseTypes",
-                            ["ReportBatchItemFailures"])
+            source = f"Properties.Events.{logical_id(q.handler)}SqsEventSource.Properties"
+            fn.add_override(f"{source}.FunctionResponseTypes", ["ReportBatchItemFailures"])
+            fn.add_override(f"{source}.ScalingConfig", {"MaximumConcurrency": q.max_concurrency})
             fn.add_resource_dependency(self.queues[q.name].node.default_child)
             fn.add_resource_dependency(policy)
         publisher = self.app.get_resource("StreamPublisher")

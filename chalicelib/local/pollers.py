@@ -134,8 +134,9 @@ class SqsPoller(Loop):
     wait_s = 2  # long poll; short enough that a stop is noticed quickly
 
     def __init__(self, *, queue_name: str, queue_url: str, queue_arn: str, handler_name: str, handler: Handler,
-                 batch_size: int, visibility_timeout_s: int, sqs: Any, region: str, stop: threading.Event) -> None:
-        super().__init__(f"sqs:{queue_name}", stop)
+                 batch_size: int, visibility_timeout_s: int, sqs: Any, region: str, stop: threading.Event,
+                 worker: int = 0) -> None:
+        super().__init__(f"sqs:{queue_name}" + (f"#{worker + 1}" if worker else ""), stop)
         self.queue_url, self.queue_arn, self.region = queue_url, queue_arn, region
         self.handler_name, self.handler = handler_name, handler
         self.batch_size, self.timeout_s = min(batch_size, 10), float(visibility_timeout_s)

@@ -281,11 +281,12 @@ class Stack:
         for queue in self.topology.queues:
             url = provisioned.queue_urls[queue.name]
             arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-            self.threads.append(SqsPoller(
-                queue_name=queue.name, queue_url=url, queue_arn=arn, handler_name=queue.handler,
-                handler=getattr(app_module, queue.handler), batch_size=queue.batch_size,
-                visibility_timeout_s=queue.visibility_timeout_s, sqs=session.client("sqs"), region=REGION,
-                stop=self.stop))
+            for n in range(queue.max_concurrency):  # as Lambda's event source polls with concurrent batches
+                self.threads.append(SqsPoller(
+                    queue_name=queue.name, queue_url=url, queue_arn=arn, handler_name=queue.handler,
+                    handler=getattr(app_module, queue.handler), batch_size=queue.batch_size,
+                    visibility_timeout_s=queue.visibility_timeout_s, sqs=session.client("sqs"), region=REGION,
+                    stop=self.stop, worker=n))
         self.threads.append(StreamPoller(
             stream_arn=provisioned.stream_arn, handler_name="stream_publisher",
             handler=app_module.stream_publisher, streams=session.client("dynamodbstreams"), region=REGION,

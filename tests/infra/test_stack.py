@@ -122,7 +122,7 @@ def test_the_api_reads_cognito_tokens_and_the_real_resource_names(template):
     assert env["WAYBILL_JWT_AUDIENCE"] == {"Ref": next(iter(resources(template, "AWS::Cognito::UserPoolClient")))}
 
 
-def test_consumers_report_partial_batch_failures_and_wait_for_their_queue(template):
+def test_consumers_report_partial_batch_failures_run_bounded_batches_and_wait_for_their_queue(template):
     queue_ids = {r["Properties"]["QueueName"]: k for k, r in resources(template, "AWS::SQS::Queue").items()}
     fns = {k: r for k, r in resources(template, "AWS::Serverless::Function").items()}
     for q in TOPOLOGY.queues:
@@ -130,6 +130,8 @@ def test_consumers_report_partial_batch_failures_and_wait_for_their_queue(templa
         (event,) = fn["Properties"]["Events"].values()
         assert event["Type"] == "SQS"
         assert event["Properties"]["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+        assert event["Properties"]["ScalingConfig"] == {"MaximumConcurrency": q.max_concurrency}
+        assert 2 <= q.max_concurrency <= 1000  # what AWS accepts
         assert q.name in _flat(event["Properties"]["Queue"])
         assert queue_ids[q.name] in fn["DependsOn"]
 
