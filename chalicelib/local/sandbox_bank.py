@@ -8,35 +8,23 @@ API does not answer 2xx. Standard library plus `standardwebhooks`: nothing AWS-s
 
 from __future__ import annotations
 
-import base64
 import json
 import logging
-import os
 import threading
 import urllib.error
 import urllib.request
 import uuid
 from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+
+from .json_http import JsonServer
+from .signing import new_secret, signed_request
 
 log = logging.getLogger("chalicelib.local.sandbox_bank")
 
+__all__ = ["SandboxBank", "new_secret"]
+
 REQUIRED = ("payment_id", "amount_cents", "currency", "supplier_id", "reference")
-
-
-def new_secret() -> str:
-    """A Standard Webhooks signing secret (`whsec_` + base64 of 24 random bytes)."""
-    return "whsec_" + base64.b64encode(os.urandom(24)).decode()
-
-
-def signed_headers(secret: str, body: str, *, msg_id: str | None = None, at: datetime | None = None) -> dict[str, str]:
-    from standardwebhooks.webhooks import Webhook
-
-    msg_id = msg_id or f"msg_{uuid.uuid4().hex}"
-    at = at or datetime.now(UTC)
-    return {"webhook-id": msg_id, "webhook-timestamp": str(int(at.timestamp())),
-            "webhook-signature": Webhook(secret).sign(msg_id, at, body), "Content-Type": "application/json"}
 
 
 class SandboxBank:
@@ -50,44 +38,21 @@ class SandboxBank:
         self._lock = threading.Lock()
         self._stopped = threading.Event()
         self._timers: list[threading.Timer] = []
-        bank = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 (signature of the base)
-                log.debug(format, *args)
-
-            def _answer(self, status: int, body: dict[str, Any]) -> None:
-                data = json.dumps(body).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-            def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
-                status, body = bank.handle(self.path, self.headers.get("Idempotency-Key"),
-                                           self.rfile.read(int(self.headers.get("Content-Length") or 0)))
-                self._answer(status, body)
-
-        self._server = ThreadingHTTPServer((host, port), Handler)
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, name="sandbox-bank", daemon=True)
+        self._http = JsonServer("sandbox-bank", self.handle, host=host, port=port)
 
     @property
     def url(self) -> str:
-        host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}/payments"
+        return f"{self._http.base_url}/payments"
 
     def start(self) -> str:
-        self._thread.start()
+        self._http.start()
         return self.url
 
     def stop(self) -> None:
         self._stopped.set()
         for timer in self._timers:
             timer.cancel()
-        self._server.shutdown()
-        self._server.server_close()
+        self._http.stop()
 
     # ------------------------------------------------------------ payments
 
@@ -135,8 +100,9 @@ class SandboxBank:
             if self._stopped.is_set():
                 return
             # Signed per attempt: the timestamp must stay within the receiver's tolerance.
-            request = urllib.request.Request(self.webhook_url, data=body.encode(), method="POST",
-                                             headers=signed_headers(self.secret, body, msg_id=msg_id))
+            raw, headers = signed_request(body, self.secret, webhook_id=msg_id)
+            request = urllib.request.Request(self.webhook_url, data=raw, method="POST",
+                                             headers={**headers, "Content-Type": "application/json"})
             try:
                 with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310 (local API)
                     if 200 <= response.status < 300:

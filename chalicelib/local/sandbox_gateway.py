@@ -23,8 +23,9 @@ import json
 import logging
 import threading
 import uuid
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+
+from .json_http import JsonServer
 
 log = logging.getLogger("chalicelib.local.sandbox_gateway")
 
@@ -41,40 +42,19 @@ class SandboxGateway:
         self.requests = 0
         self._answers: dict[str, tuple[str, dict[str, Any], int, dict[str, Any]]] = {}  # key -> (path, body, status, answer)
         self._lock = threading.Lock()
-        gateway = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 (signature of the base)
-                log.debug(format, *args)
-
-            def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
-                status, body = gateway.handle(self.path, self.headers.get("Idempotency-Key"),
-                                              self.rfile.read(int(self.headers.get("Content-Length") or 0)))
-                data = json.dumps(body).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-        self._server = ThreadingHTTPServer((host, port), Handler)
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, name="sandbox-gateway", daemon=True)
+        self._http = JsonServer("sandbox-gateway", self.handle, host=host, port=port)
 
     @property
     def url(self) -> str:
         """The base URL (the port posts to `<url>/captures` and `<url>/refunds`)."""
-        host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
+        return self._http.base_url
 
     def start(self) -> str:
-        self._thread.start()
+        self._http.start()
         return self.url
 
     def stop(self) -> None:
-        if self._thread.is_alive():  # shutdown() waits for serve_forever: only when it runs
-            self._server.shutdown()
-        self._server.server_close()
+        self._http.stop()
 
     def transactions_for(self, key: str) -> list[dict[str, Any]]:
         return [t for t in self.transactions if t["idempotency_key"] == key]
