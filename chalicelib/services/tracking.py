@@ -107,13 +107,14 @@ def _history(carrier: str, tracking_number: str) -> list[CarrierEvent]:
 def _after(s: rules.Shipment, item: ShipmentItem, change: rules.StatusChange | None) -> None:
     """What follows a committed event: tell the tracking execution, finish deliveries, raise or
     clear the problems it shows. Each step is idempotent."""
+    news = change is not None or s.last_event_at != item.last_event_at  # not a repeat
     if item.task_token:
         if s.final:
             workflows.end_wait(item.task_token, {"outcome": s.status.value})
-        elif change is not None or s.last_event_at != item.last_event_at:
+        elif news:
             workflows.heartbeat(item.task_token)
     key = f"{s.carrier}#{s.tracking_number}"
-    if item.customer_told_delayed:
+    if news and item.customer_told_delayed:  # only a parcel that went quiet can have one open
         exceptions.resolve("tracking_stale", "shipment", key, note="the carrier reported again")
     if s.status is ShipmentStatus.DELIVERED:
         sh.complete_deliveries(s)

@@ -72,6 +72,33 @@ def mail_to(address: str, contains: str = "") -> list[Any]:
     return [m for m in sent_mail() if address in m.destinations["ToAddresses"] and contains in m.subject]
 
 
+def pump(provisioned: Provisioned, queue_name: str, consumer: Callable[..., dict[str, Any]], *,
+         wait_s: int = 1) -> list[dict[str, Any]]:
+    """One receive on the queue, handed to its consumer as Lambda would; every message must succeed."""
+    sqs = client("sqs")
+    url = provisioned.queue_urls[queue_name]
+    messages = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=wait_s,
+                                   AttributeNames=["All"]).get("Messages", [])
+    if not messages:
+        return []
+    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    result = consumer({"Records": [sqs_record(m, queue_arn=arn, region=REGION) for m in messages]},
+                      LambdaContext(queue_name))
+    assert not result["batchItemFailures"], result
+    for m in messages:
+        sqs.delete_message(QueueUrl=url, ReceiptHandle=m["ReceiptHandle"])
+    return messages
+
+
+def wait_until(what: Callable[[], bool], step: Callable[[], object], timeout_s: float, why: Callable[[], str]) -> None:
+    """Run `step` (a queue pump) until `what` holds, or fail saying what was awaited."""
+    deadline = time.monotonic() + timeout_s
+    while not what():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {why()}")
+        step()
+
+
 @dataclass
 class Flow:
     """One PO with its supplier and campaign, and the means to drive its execution."""
@@ -94,20 +121,8 @@ class Flow:
         """One receive on the po-stages queue, handed to the consumer as Lambda would."""
         from app import po_stages_consumer
 
-        sqs = client("sqs")
-        url = self.provisioned.queue_urls[PO_STAGES.name]
-        messages = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=wait_s,
-                                       AttributeNames=["All"]).get("Messages", [])
-        if not messages:
-            return 0
-        arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-        event = {"Records": [sqs_record(m, queue_arn=arn, region=REGION) for m in messages]}
-        result = po_stages_consumer(event, LambdaContext("po_stages_consumer"))
-        failed = {f["itemIdentifier"] for f in result["batchItemFailures"]}
-        assert not failed, result
-        for m in messages:
-            self.handled.append(m)
-            sqs.delete_message(QueueUrl=url, ReceiptHandle=m["ReceiptHandle"])
+        messages = pump(self.provisioned, PO_STAGES.name, po_stages_consumer, wait_s=wait_s)
+        self.handled += messages
         return len(messages)
 
     def item(self) -> PurchaseOrderItem:
@@ -116,11 +131,7 @@ class Flow:
         return found
 
     def until(self, what: Callable[[], bool], timeout_s: float = 20, why: str = "") -> None:
-        deadline = time.monotonic() + timeout_s
-        while not what():
-            if time.monotonic() > deadline:
-                raise AssertionError(f"timed out waiting for {why or what}; PO: {self.item().attribute_values}")
-            self.pump()
+        wait_until(what, self.pump, timeout_s, lambda: f"{why or what}; PO: {self.item().attribute_values}")
 
     def wait_open(self, stage: Stage, *, not_token: str | None = None) -> str:
         """Until the stage is open on the PO (its token stored); returns the token."""

@@ -45,12 +45,12 @@ from chalicelib.domain.orders import (
 )
 from chalicelib.domain.shipments import CarrierEvent, Shipment, TrackingStatus
 from chalicelib.local import carrier_sim
-from chalicelib.local.pollers import LambdaContext, sqs_record, stream_record
+from chalicelib.local.pollers import LambdaContext, stream_record
 from chalicelib.local.provision import Provisioned
 from chalicelib.services import inbound, shipments, tracking
 from chalicelib.services.exceptions import exception_id
 from chalicelib.topology import INBOUND_WEBHOOKS, SHIPMENTS
-from tests.workflows.conftest import REGION, mail_to
+from tests.workflows.conftest import REGION, mail_to, pump, wait_until
 
 CARRIER = "dhl"
 CARRIER_SENDER = inbound.carrier_sender(CARRIER)
@@ -62,24 +62,6 @@ CARRIER_SENDER = inbound.carrier_sender(CARRIER)
 def plain(attribute: Any) -> dict[str, Any]:
     """A PynamoDB map attribute as a dict."""
     return dict(attribute.as_dict())
-
-
-def pump(provisioned: Provisioned, queue_name: str, consumer: Callable[..., dict[str, Any]], *,
-         wait_s: int = 1) -> list[dict[str, Any]]:
-    """One receive on the queue, handed to its consumer as Lambda would; every message must succeed."""
-    sqs = client("sqs")
-    url = provisioned.queue_urls[queue_name]
-    messages = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=wait_s,
-                                   AttributeNames=["All"]).get("Messages", [])
-    if not messages:
-        return []
-    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-    result = consumer({"Records": [sqs_record(m, queue_arn=arn, region=REGION) for m in messages]},
-                      LambdaContext(queue_name))
-    assert not result["batchItemFailures"], result
-    for m in messages:
-        sqs.delete_message(QueueUrl=url, ReceiptHandle=m["ReceiptHandle"])
-    return messages
 
 
 def stream_records(provisioned: Provisioned, pk: str) -> list[dict[str, Any]]:
@@ -143,11 +125,7 @@ class Parcel:
         return found
 
     def until(self, what: Callable[[], bool], timeout_s: float = 20, why: str = "") -> None:
-        deadline = time.monotonic() + timeout_s
-        while not what():
-            if time.monotonic() > deadline:
-                raise AssertionError(f"timed out waiting for {why or what}; shipment: {self.item().attribute_values}")
-            self.pump()
+        wait_until(what, self.pump, timeout_s, lambda: f"{why or what}; shipment: {self.item().attribute_values}")
 
     def wait_token(self, *, not_token: str | None = None) -> str:
         """Until the execution's wait is open and its token stored on the shipment; returns the token."""
