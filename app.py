@@ -15,7 +15,9 @@ from chalice import Chalice
 from chalicelib.api.accounting import accounting_api
 from chalicelib.api.auth import auth
 from chalicelib.api.customer import customer_api
+from chalicelib.api.exceptions import exceptions_api
 from chalicelib.api.http import translate_gateway_errors
+from chalicelib.api.notifications import notifications_api
 from chalicelib.api.public import public_api
 from chalicelib.api.staff import staff_api
 from chalicelib.api.staff_purchase_orders import staff_po_api
@@ -41,9 +43,11 @@ app.register_blueprint(public_api)
 app.register_blueprint(customer_api)
 app.register_blueprint(staff_api)
 app.register_blueprint(staff_po_api)
+app.register_blueprint(exceptions_api)
 app.register_blueprint(supplier_api)
 app.register_blueprint(accounting_api)
 app.register_blueprint(webhooks_api)
+app.register_blueprint(notifications_api)
 app.register_middleware(translate_gateway_errors, "http")
 
 
@@ -109,6 +113,28 @@ def end_campaigns(event: Any, context: Any) -> dict[str, Any]:
     ended = schedules.end_campaigns()
     logger.info("campaigns ended", extra={"campaigns": ended})
     return {"ended": ended}
+
+
+@app.lambda_function(name="escalation_sweep")
+def escalation_sweep(event: Any, context: Any) -> dict[str, Any]:
+    """Read the due-deadline index: open exceptions after their grace period, wake snoozed ones,
+    escalate those left open, raise passed deadlines. Scheduled like `end_campaigns`."""
+    from chalicelib.handlers import schedules
+
+    result = schedules.escalation_sweep()
+    metrics.add_metric(name="SweepItemsRead", unit=MetricUnit.Count, value=result["read"])
+    return result
+
+
+@app.lambda_function(name="daily_digest")
+def daily_digest(event: Any, context: Any) -> dict[str, Any]:
+    """Once a day: per team mailbox its open exceptions, per person the mail held for the digest.
+    Sent once per (address, UTC day), so a second run the same day sends nothing new."""
+    from chalicelib.handlers import schedules
+
+    result = schedules.daily_digest()
+    logger.info("daily digest", extra=result)
+    return result
 
 
 @app.on_sqs_message(queue=PO_STAGES.name, batch_size=PO_STAGES.batch_size)

@@ -5,8 +5,12 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, fields
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
 from .topology import TOPOLOGY
+
+if TYPE_CHECKING:
+    from .domain.exceptions import Policy
 
 
 @dataclass(frozen=True)
@@ -56,12 +60,31 @@ class Settings:
     payment_gateway_url: str = ""
     payment_gateway_timeout_s: int = 10
     payment_gateway_retries: int = 3
+    # Exceptions: per-kind severity and grace-period overrides (`kind=value,...`), escalation
+    # thresholds in hours per severity (`critical=1/4/24,...`); see domain/exceptions.py.
+    exception_severities: str = ""
+    exception_graces_s: str = ""
+    exception_escalation_h: str = ""
+    escalation_sweep_rate_minutes: int = 5
+    due_index_shards: int = 4
+    # A parcel not delivered this long after it was dispatched is late (shipment_late).
+    delivery_expected_within_s: int = 7 * 86400
+    # Team mailboxes (notification recipients by role) and the daily digest.
+    mailbox_accounting: str = "accounting@waybill.example"
+    mailbox_logistics: str = "logistics@waybill.example"
+    mailbox_admin: str = "admin@waybill.example"
+    daily_digest_rate_minutes: int = 1440
     page_size_default: int = 25
     page_size_max: int = 100
 
     @property
     def is_local(self) -> bool:
         return self.stage == "local"
+
+    def exception_policy(self) -> Policy:
+        from .domain.exceptions import parse_policy
+
+        return parse_policy(self.exception_severities, self.exception_graces_s, self.exception_escalation_h)
 
     def stage_deadlines(self) -> dict[str, int]:
         """Seconds per supplier stage, keyed by stage name, as the state machine reads them."""
@@ -84,7 +107,9 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         values[f.name] = int(raw) if f.type == "int" else raw
     if "region" not in values and env.get("AWS_DEFAULT_REGION"):
         values["region"] = env["AWS_DEFAULT_REGION"]
-    return Settings(**values)  # type: ignore[arg-type]
+    loaded = Settings(**values)  # type: ignore[arg-type]
+    loaded.exception_policy()  # refuse a malformed exception policy at start, not at the first exception
+    return loaded
 
 
 @lru_cache(maxsize=1)

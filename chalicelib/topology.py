@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from .domain.notifications import event_types as notification_event_types
+
 APP_NAME = "waybill"
 EVENT_SOURCE = "waybill"
 
@@ -123,8 +125,9 @@ TABLE = Table(
         Index("GSI1", "GSI1PK", "GSI1SK",
               "owner lists: a customer's orders, campaigns by status, a supplier's deliveries, shipments by tracking number"),
         Index("GSI2", "GSI2PK", "GSI2SK", "a campaign's orders by creation time"),
-        Index("GSI3", "GSI3PK", "GSI3SK", "orders by status and creation time"),
-        Index("GSI4", "GSI4PK", "GSI4SK", "all orders by creation time"),
+        Index("GSI3", "GSI3PK", "GSI3SK",
+              "work queues: orders by status, POs by stage, proposals by status, open exceptions ranked"),
+        Index("GSI4", "GSI4PK", "GSI4SK", "all orders by creation time; sparse due-deadline shards for the sweep"),
     ),
     stream_view="NEW_AND_OLD_IMAGES",
     ttl_attribute="expires_at",
@@ -146,12 +149,10 @@ TOPOLOGY = Topology(
     queues=(NOTIFICATIONS, CAMPAIGN_ORDERS, PO_STAGES, PURCHASE_ORDERS, INBOUND_WEBHOOKS, SHIPMENTS),
     rules=(
         Rule(
-            name=f"{APP_NAME}-order-notifications",
-            detail_types=("order.placed", "order.approved", "order.rejected", "order.cancelled", "order.note_added",
-                          "order.shipped", "order.out_for_delivery", "order.delivered", "order.delayed",
-                          "order.tracking_corrected"),
+            name=f"{APP_NAME}-notifications",
+            detail_types=notification_event_types(),
             queue=NOTIFICATIONS.name,
-            description="order changes the customer is told about",
+            description="every event a notification rule (domain/notifications.py) turns into e-mail",
         ),
         Rule(
             name=f"{APP_NAME}-campaign-cancellations",
@@ -196,6 +197,13 @@ TOPOLOGY = Topology(
         Schedule(name=f"{APP_NAME}-end-campaigns", handler="end_campaigns",
                  rate_setting="end_campaigns_rate_minutes",
                  description="mark live campaigns whose end has passed as ended"),
+        Schedule(name=f"{APP_NAME}-escalation-sweep", handler="escalation_sweep",
+                 rate_setting="escalation_sweep_rate_minutes",
+                 description="read the due-deadline index: open exceptions after their grace period, wake "
+                             "snoozed ones, escalate those left open, raise overdue deadlines"),
+        Schedule(name=f"{APP_NAME}-daily-digest", handler="daily_digest", rate_setting="daily_digest_rate_minutes",
+                 description="one e-mail per person who chose a digest and per team: open exceptions and "
+                             "what was held back"),
     ),
     email_identities=("noreply@waybill.example",),
     state_machines=(StateMachine(name=f"{APP_NAME}-supplier-fulfilment", definition="supplier_fulfilment"),

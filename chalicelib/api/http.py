@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 import json
 import re
+import urllib.parse
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -105,6 +106,22 @@ _PATH_PARAM = re.compile(r"{(\w+)}")
 # DynamoDB refuses (over-long keys would be a 500).
 PATH_ID_PATTERN = r"^[A-Za-z0-9_.-]{1,64}$"
 _PATH_ID = re.compile(PATH_ID_PATTERN)
+# Path parameters that are not ids, by name: an e-mail address (notification preferences).
+PATH_PATTERNS: dict[str, str] = {"email": r"^[A-Za-z0-9._%+'-]{1,64}@[A-Za-z0-9.-]{1,189}\.[A-Za-z]{2,63}$"}
+_PATH_RES = {name: re.compile(pattern) for name, pattern in PATH_PATTERNS.items()}
+
+
+def path_pattern(name: str) -> str:
+    """The pattern a path parameter must match (an id unless named in PATH_PATTERNS)."""
+    return PATH_PATTERNS.get(name, PATH_ID_PATTERN)
+
+
+def _path_value(name: str, value: str) -> str | None:
+    """The parameter's value when it is valid (addresses may arrive percent-encoded), else None."""
+    if name in _PATH_RES:
+        value = urllib.parse.unquote(value)
+        return value if _PATH_RES[name].fullmatch(value) else None
+    return value if _PATH_ID.fullmatch(value) else None
 
 
 def endpoint(bp: Blueprint, path: str, method: str, *, summary: str, tag: str,
@@ -138,10 +155,12 @@ def endpoint(bp: Blueprint, path: str, method: str, *, summary: str, tag: str,
                     return error_response(403, "forbidden",
                                           f"this route is for {', '.join(sorted(roles))}; "
                                           f"your roles: {', '.join(sorted(principal.roles))}")
-            bad_ids = [name for name, value in path_params.items() if not _PATH_ID.fullmatch(value)]
+            checked = {name: _path_value(name, value) for name, value in path_params.items()}
+            bad_ids = [name for name, value in checked.items() if value is None]
             if bad_ids:
                 return error_response(404, "not_found", f"no such {bad_ids[0].removesuffix('_id')}",
                                       [{"field": f"path.{n}", "message": "not a valid id"} for n in bad_ids])
+            path_params = {name: str(value) for name, value in checked.items()}
             where = "query"
             try:
                 query_model, body_model = model(query), model(body)

@@ -8,7 +8,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from .http import PATH_ID_PATTERN, REGISTRY, model
+from .http import REGISTRY, model, path_pattern
 from .schemas import ErrorBody
 
 _REF = "#/components/schemas/{model}"
@@ -40,7 +40,7 @@ def document(version: str) -> dict[str, Any]:
             "tags": [spec.tag],
             "responses": {},
         }
-        params = [{"name": n, "in": "path", "required": True, "schema": {"type": "string", "pattern": PATH_ID_PATTERN}}
+        params = [{"name": n, "in": "path", "required": True, "schema": {"type": "string", "pattern": path_pattern(n)}}
                   for n in re.findall(r"{(\w+)}", spec.path)]
         if spec.replay_status:
             params.append({"name": "Idempotency-Key", "in": "header", "required": False,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
 from ..domain.audit import CUSTOMER_STATUS_TEXT, AuditEvent
 from ..domain.campaigns import CampaignStatus, Product
@@ -684,3 +684,114 @@ class CampaignFileList(View):
 class WebhookAck(View):
     status: str = Field(description="accepted, or duplicate (already received: no second effect)")
     webhook_id: str
+
+
+# ---------------------------------------------------------------- exceptions (issue 6)
+
+ExceptionKindName = Literal[
+    "supplier_rejected", "out_of_stock", "po_not_acknowledged", "invoice_missing", "payment_approval_pending",
+    "payment_failed", "stage_overdue", "shipment_late", "tracking_stale", "delivery_exception", "unknown_tracking",
+    "webhook_delivery_failing", "inbound_webhook_failed"]
+SeverityName = Literal["critical", "high", "medium", "low"]
+QueueStatus = Literal["open", "acknowledged", "snoozed"]
+
+
+class ExceptionListQuery(PageQuery):
+    kind: list[ExceptionKindName] | None = Field(None, description="one or more kinds, comma-separated")
+    severity: list[SeverityName] | None = Field(None, description="one or more severities, comma-separated")
+    status: list[QueueStatus] | None = Field(None, description="default: open,acknowledged (snoozed hidden)")
+    supplier_id: Id | None = None
+    campaign_id: Id | None = None
+    assignee: Annotated[str, StringConstraints(pattern=r"^(none|[^@\s]+@[^@\s]+\.[^@\s]+)$", max_length=254)] | None \
+        = Field(None, description="an assignee's address, or `none` for the unassigned")
+
+    @field_validator("kind", "severity", "status", mode="before")
+    @classmethod
+    def _comma_list(cls, value: Any) -> Any:
+        return [v.strip() for v in value.split(",") if v.strip()] if isinstance(value, str) else value
+
+
+class ExceptionView(View):
+    id: str
+    kind: str
+    title: str
+    severity: str
+    status: str
+    owner: str = Field(description="the team that handles this kind: buyer, accounting, logistics or admin")
+    subject_type: str
+    subject_id: str
+    supplier_id: str | None
+    campaign_id: str | None
+    count: int = Field(description="how many times it was seen while open")
+    opened_at: datetime
+    last_seen: datetime
+    level: int = Field(description="escalation level reached: 1 assignee, 2 buyer, 3 admins")
+    assignee: str | None
+    acknowledged_by: str | None
+    snoozed_until: datetime | None
+    resolved_at: datetime | None
+    resolution: str | None
+    details: dict[str, Any]
+    allowed_actions: list[str]
+    version: int
+
+
+class ExceptionCounts(View):
+    total: int = Field(description="exceptions matching every filter")
+    by_kind: dict[str, int] = Field(description="per kind, over every filter but kind")
+    by_severity: dict[str, int] = Field(description="per severity, over every filter but severity")
+
+
+class ExceptionPage(Page):
+    items: list[ExceptionView]
+    counts: ExceptionCounts
+
+
+class ExceptionDetailView(ExceptionView):
+    events: list[AuditEventView]
+
+
+class ExceptionAcknowledgeRequest(Request):
+    note: Note | None = None
+    expected_version: Version | None = None
+
+
+class ExceptionAssignRequest(Request):
+    assignee: Email | None = Field(description="the staff member's address; null to unassign")
+    note: Note | None = None
+    expected_version: Version | None = None
+
+
+class ExceptionSnoozeRequest(Request):
+    until: AwareDatetime = Field(description="back in the queue at this time (at most 30 days ahead)")
+    note: Note | None = None
+    expected_version: Version | None = None
+
+
+class ExceptionResolveRequest(Request):
+    note: Note = Field(description="what was done: kept on the exception and on its subject's history")
+    expected_version: Version | None = None
+
+
+# ---------------------------------------------------------------- notification preferences (issue 6)
+
+
+class NotificationPreferencesIn(Request):
+    opt_out: bool = Field(strict=True, description="no alert or digest mail at all (transactional mail - your orders, "
+                                                   "purchase orders, prompts to act - is always sent)")
+    alerts: Literal["immediate", "daily_digest"] = Field(
+        description="alerts as they happen, or gathered in one daily digest")
+
+
+class NotificationPreferencesView(View):
+    email: str
+    opt_out: bool
+    alerts: Literal["immediate", "daily_digest"]
+    transactional: Literal["always"] = Field("always", description="transactional mail cannot be turned off")
+    updated_at: datetime | None = None
+    updated_by: str | None = None
+
+    @classmethod
+    def of(cls, prefs: Any) -> NotificationPreferencesView:
+        return cls(email=prefs.email, opt_out=prefs.opt_out, alerts=prefs.alerts.value, updated_at=prefs.updated_at,
+                   updated_by=prefs.updated_by)

@@ -1,23 +1,105 @@
-"""Notification rules as data: which event tells whom what, with which template.
+"""Notification rules as data: which event tells whom what, with which template, in which category.
 
-Each rule must prompt the recipient to act or inform them of a change to their own
-order; anything else is noise."""
+A rule names an event type, a recipient role, a template and a category, plus conditions on the
+event's fields (`When`). The notifications consumer (`services/notify.py`) is the only sender of
+e-mail: it finds the rules of each bus event here, resolves each role to addresses, applies the
+recipient's preferences by category and sends each (event, address) once.
+
+Categories:
+- transactional: the recipient's own order, a purchase order to its supplier, a stage prompt to
+  whoever must act. Always sent, whatever the preferences.
+- alert: something needs attention (an exception, an escalation). Recipients may opt out of
+  non-transactional mail or take their alerts in the daily digest instead.
+- digest: worth knowing, not urgent: held for the recipient's daily digest.
+
+Each rule must prompt the recipient to act or inform them of a change to their own business;
+anything else is noise."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
 
 class Recipient(StrEnum):
-    CUSTOMER = "customer"
+    CUSTOMER = "customer"  # data.customer_email
+    SUPPLIER = "supplier"  # the supplier's contact_emails (data.supplier_id)
+    BUYER = "buyer"  # the campaign's buyer_email (data.campaign_id)
+    ACCOUNTING = "accounting"  # settings mailbox_accounting
+    LOGISTICS = "logistics"  # settings mailbox_logistics
+    ADMIN = "admin"  # settings mailbox_admin
+    ASSIGNEE = "assignee"  # data.assignee (an address)
+
+
+TEAMS: tuple[Recipient, ...] = (Recipient.BUYER, Recipient.ACCOUNTING, Recipient.LOGISTICS, Recipient.ADMIN)
+MAILBOXES: tuple[Recipient, ...] = (Recipient.ACCOUNTING, Recipient.LOGISTICS, Recipient.ADMIN)
 
 
 class Category(StrEnum):
     TRANSACTIONAL = "transactional"
     ALERT = "alert"
     DIGEST = "digest"
+
+
+class AlertMode(StrEnum):
+    """How a person takes alert-category mail (when not opted out)."""
+
+    IMMEDIATE = "immediate"
+    DAILY_DIGEST = "daily_digest"
+
+
+class Disposition(StrEnum):
+    """What the consumer does with one (rule, address): the outbox record's outcome."""
+
+    SEND = "send"
+    SKIP_OPTED_OUT = "skipped_opted_out"
+    HOLD_FOR_DIGEST = "held_for_digest"
+
+
+def decide(category: Category, *, opted_out: bool, alerts: AlertMode) -> Disposition:
+    """Preferences never touch transactional mail; opting out drops alerts and digests; a digest
+    person gets alerts in the daily digest; digest-category mail always waits for the digest."""
+    if category is Category.TRANSACTIONAL:
+        return Disposition.SEND
+    if opted_out:
+        return Disposition.SKIP_OPTED_OUT
+    if category is Category.DIGEST or alerts is AlertMode.DAILY_DIGEST:
+        return Disposition.HOLD_FOR_DIGEST
+    return Disposition.SEND
+
+
+def normalise_address(address: str) -> str:
+    return address.strip().lower()
+
+
+_MISSING = object()
+
+
+def field_value(event: dict[str, Any], path: str) -> Any:
+    """`subject_type`, `data.stage`, `data.details.abandoned`: a dotted path into the event."""
+    value: Any = event
+    for part in path.split("."):
+        if not isinstance(value, dict) or part not in value:
+            return _MISSING
+        value = value[part]
+    return value
+
+
+@dataclass(frozen=True)
+class When:
+    """A condition: the event field at `path` is one of `values`."""
+
+    path: str
+    values: tuple[Any, ...]
+
+    def holds(self, event: dict[str, Any]) -> bool:
+        value = field_value(event, self.path)
+        return value is not _MISSING and value in self.values
+
+
+def when(path: str, *values: Any) -> When:
+    return When(path, tuple(values))
 
 
 @dataclass(frozen=True)
@@ -28,34 +110,97 @@ class NotificationRule:
     category: Category
     headline: str
     needs_customer_note: bool = False
+    conditions: tuple[When, ...] = field(default=())
+
+    def fires(self, event: dict[str, Any]) -> bool:
+        return (self.event_type == event.get("type")
+                and (not self.needs_customer_note or bool(event.get("customer_note")))
+                and all(c.holds(event) for c in self.conditions))
+
+
+# What a stage asks for, in mail wording; who acts is domain.purchase_orders.STAGE_ACTOR.
+STAGE_TITLE: dict[str, str] = {
+    "acknowledge": "acknowledge the purchase order (accept or reject each line)",
+    "invoice": "upload the invoice",
+    "payment_proposal": "propose the payment",
+    "payment_approval": "approve or reject the payment proposal",
+    "bank_payment": "push the payment to the bank",
+    "settlement": "wait for the bank to settle the payment",
+    "shipment": "upload the shipment tracking",
+}
+SUPPLIER_STAGES = ("acknowledge", "invoice", "payment_proposal", "shipment")
+ACCOUNTING_STAGES = ("payment_approval",)
+
+T, A, D = Category.TRANSACTIONAL, Category.ALERT, Category.DIGEST
+ON_EXCEPTION = when("subject_type", "exception")  # not the mirror events on the subject's partition
+URGENT = ("critical", "high")
+ROUTINE = ("medium", "low")
+
+
+def _order(event_type: str, template: str, headline: str, **kw: Any) -> NotificationRule:
+    return NotificationRule(event_type, Recipient.CUSTOMER, template, T, headline, **kw)
 
 
 RULES: tuple[NotificationRule, ...] = (
-    NotificationRule("order.placed", Recipient.CUSTOMER, "order_update", Category.TRANSACTIONAL,
-                     "We have received your order"),
-    NotificationRule("order.approved", Recipient.CUSTOMER, "order_update", Category.TRANSACTIONAL,
-                     "Your order is confirmed"),
-    NotificationRule("order.rejected", Recipient.CUSTOMER, "order_update", Category.TRANSACTIONAL,
-                     "We could not accept your order"),
-    NotificationRule("order.cancelled", Recipient.CUSTOMER, "order_update", Category.TRANSACTIONAL,
-                     "Your order was cancelled"),
-    NotificationRule("order.note_added", Recipient.CUSTOMER, "order_update", Category.TRANSACTIONAL,
-                     "News about your order", needs_customer_note=True),
+    # ---------------------------------------------------------------- customers: their own orders
+    _order("order.placed", "order_update", "We have received your order"),
+    _order("order.approved", "order_update", "Your order is confirmed"),
+    _order("order.rejected", "order_update", "We could not accept your order"),
+    _order("order.cancelled", "order_update", "Your order was cancelled"),
+    _order("order.note_added", "order_update", "News about your order", needs_customer_note=True),
     # Parcels: each carries the carrier, the tracking number and the carrier's tracking link.
-    NotificationRule("order.shipped", Recipient.CUSTOMER, "order_shipment", Category.TRANSACTIONAL,
-                     "Your order is on its way"),
-    NotificationRule("order.out_for_delivery", Recipient.CUSTOMER, "order_shipment", Category.TRANSACTIONAL,
-                     "Your parcel is out for delivery"),
-    NotificationRule("order.delivered", Recipient.CUSTOMER, "order_shipment", Category.TRANSACTIONAL,
-                     "Your parcel has been delivered"),
-    NotificationRule("order.delayed", Recipient.CUSTOMER, "order_shipment", Category.TRANSACTIONAL,
-                     "Your parcel is delayed"),
-    NotificationRule("order.tracking_corrected", Recipient.CUSTOMER, "order_shipment", Category.TRANSACTIONAL,
-                     "New tracking number for your parcel"),
+    _order("order.shipped", "order_shipment", "Your order is on its way"),
+    _order("order.out_for_delivery", "order_shipment", "Your parcel is out for delivery"),
+    _order("order.delivered", "order_shipment", "Your parcel has been delivered"),
+    _order("order.delayed", "order_shipment", "Your parcel is delayed"),
+    _order("order.tracking_corrected", "order_shipment", "New tracking number for your parcel"),
+    _order("order.lines_rejected", "order_lines_rejected", "Part of your order cannot be supplied"),
+    # ---------------------------------------------------------------- purchase orders
+    NotificationRule("po.created", Recipient.SUPPLIER, "po_created", T, "Your purchase order"),
+    # The buyer's copy informs, it asks nothing: a buyer may take it in the digest.
+    NotificationRule("po.created", Recipient.BUYER, "po_created", A, "Purchase order sent"),
+    # A stage prompt goes to whoever must act in it (nobody for the bank and system stages).
+    NotificationRule("po.stage_started", Recipient.SUPPLIER, "po_stage_opened", T, "Purchase order waiting for you",
+                     conditions=(when("data.stage", *SUPPLIER_STAGES),)),
+    NotificationRule("po.stage_started", Recipient.ACCOUNTING, "po_stage_opened", T,
+                     "Payment proposal waiting for approval", conditions=(when("data.stage", *ACCOUNTING_STAGES),)),
+    NotificationRule("po.stage_reminded", Recipient.SUPPLIER, "po_stage_reminder", T, "Purchase order overdue",
+                     conditions=(when("data.stage", *SUPPLIER_STAGES),)),
+    NotificationRule("po.stage_reminded", Recipient.ACCOUNTING, "po_stage_reminder", T, "Payment approval overdue",
+                     conditions=(when("data.stage", *ACCOUNTING_STAGES),)),
+    NotificationRule("po.stage_escalated", Recipient.BUYER, "po_stage_escalated", A, "Purchase order stuck"),
+    # ---------------------------------------------------------------- exceptions (staff queue)
+    # Raised (entered the staff queue): the owning team, at once when urgent, in the digest otherwise.
+    *(NotificationRule("exception.raised", team, "exception_raised", A, "New exception",
+                       conditions=(ON_EXCEPTION, when("data.owner", team.value), when("data.severity", *URGENT)))
+      for team in TEAMS),
+    *(NotificationRule("exception.raised", team, "exception_raised", D, "New exception",
+                       conditions=(ON_EXCEPTION, when("data.owner", team.value), when("data.severity", *ROUTINE)))
+      for team in TEAMS),
+    # A parcel gone quiet: the supplier is asked to check it (and told when tracking is abandoned).
+    NotificationRule("exception.raised", Recipient.SUPPLIER, "tracking_stale", A, "Please check your parcel",
+                     conditions=(ON_EXCEPTION, when("data.kind", "tracking_stale"))),
+    NotificationRule("exception.repeated", Recipient.SUPPLIER, "tracking_stale", A, "Tracking abandoned",
+                     conditions=(ON_EXCEPTION, when("data.kind", "tracking_stale"),
+                                 when("data.details.abandoned", True))),
+    # Escalated: the level's target (already resolved by the exceptions service).
+    *(NotificationRule("exception.escalated", target, "exception_escalated", A, "Exception escalated",
+                       conditions=(ON_EXCEPTION, when("data.target", target.value)))
+      for target in (Recipient.ASSIGNEE, *TEAMS)),
+    NotificationRule("exception.assigned", Recipient.ASSIGNEE, "exception_assigned", A, "Exception assigned to you",
+                     conditions=(ON_EXCEPTION,)),
 )
 
 
 def rules_for(event: dict[str, Any]) -> list[NotificationRule]:
-    """The rules that fire for a domain event (as published on the bus)."""
-    return [r for r in RULES if r.event_type == event.get("type")
-            and (not r.needs_customer_note or event.get("customer_note"))]
+    """The rules that fire for a domain event (as published on the bus), in declaration order."""
+    return [r for r in RULES if r.fires(event)]
+
+
+def event_types() -> tuple[str, ...]:
+    """Every event type some rule fires on: what the notifications queue subscribes to."""
+    return tuple(sorted({r.event_type for r in RULES}))
+
+
+def templates() -> tuple[str, ...]:
+    return tuple(sorted({r.template for r in RULES} | {"daily_digest"}))

@@ -1,5 +1,6 @@
-"""Purchase-orders consumer: an ended campaign is closed into POs; a created PO is e-mailed;
-an acknowledged PO is shared out over its orders, and customers hear of lost lines.
+"""Purchase-orders consumer: an ended campaign is closed into POs; an acknowledged PO is shared
+out over its orders (refunds). E-mail about both (the PO, lost lines) is the notifications
+consumer's, from the `po.created` and `order.lines_rejected` events.
 
 Every branch is safe to run again on a redelivered message (see the services)."""
 
@@ -24,10 +25,6 @@ def handle(event: dict[str, Any]) -> Any:
         except InvalidTransition as exc:  # cancelled meanwhile, say: nothing to close
             logger.warning("campaign not closed", extra={"campaign_id": event["subject_id"], "reason": exc.message})
             return None
-    if kind == "po.created":
-        return campaign_close.send_po_mail(str(data.get("po_id") or event["subject_id"]))
     if kind == "po.acknowledge_completed":
         return refunds.settle_acknowledgement(str(data.get("po_id") or event["subject_id"]))
-    if kind == refunds.LINES_REJECTED:
-        return refunds.notify_lines_rejected(event)
-    return None  # campaign.closed: nothing left to do here
+    return None  # campaign.closed, po.created, order.lines_rejected: nothing left to do here

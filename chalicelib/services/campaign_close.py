@@ -9,7 +9,8 @@ Every step can run again after a crash at any point (the consumer's message is r
    is kept as it is, so a second close creates no duplicate);
 3. start each PO's execution (named after the PO; "already started" is fine) and store its ARN;
 4. mark the campaign closed — last, so a closed campaign means all of the above is done.
-The PO e-mail follows the `po.created` event (`send_po_mail`), once per (PO, recipient).
+The PO e-mail to the supplier and the buyer follows the `po.created` event (notification rules:
+services/notify.py), once per (event, address).
 """
 
 from __future__ import annotations
@@ -19,10 +20,10 @@ from typing import Any
 
 from aws_lambda_powertools import Logger
 
-from ..adapters import mail, workflows
+from ..adapters import workflows
 from ..adapters.dynamodb import keys
 from ..adapters.dynamodb import repository as repo
-from ..adapters.dynamodb.models import CampaignItem, Item, OrderItem, ProductItem, PurchaseOrderItem, SupplierItem
+from ..adapters.dynamodb.models import CampaignItem, Item, OrderItem, ProductItem, PurchaseOrderItem
 from ..config import settings
 from ..domain import campaigns as campaign_rules
 from ..domain import orders as order_rules
@@ -39,7 +40,6 @@ from .clock import new_id, now
 from .guard import require
 
 logger = Logger(service="waybill")
-MAIL_CONSUMER = "po-mail"
 SENT_TO_SUPPLIERS_NOTE = "sent to the suppliers with the campaign's purchase orders"
 # Orders a close reads: placed ones to order, those a previous (interrupted) run ordered, and
 # those still waiting for pre-approval, which can no longer make it onto a purchase order.
@@ -240,45 +240,3 @@ def _mark_closed(actor: Principal, campaign_id: str) -> None:
         item = repo.get(keys.campaign(campaign_id), CampaignItem)
         if item is None or item.status != CampaignStatus.CLOSED.value:
             raise  # not closed by a concurrent run: let the caller retry
-
-
-# ---------------------------------------------------------------- the PO e-mail
-
-
-def po_mail_recipients(po_id: str) -> tuple[PurchaseOrder, SupplierItem, CampaignItem, list[tuple[str, str]]]:
-    """The PO, its supplier, its campaign and (address, audience) pairs: one BatchGetItem."""
-    po_item = repo.get(keys.po(po_id), PurchaseOrderItem)
-    if po_item is None:
-        raise NotFound(f"purchase order {po_id} not found")
-    found = repo.batch_get([keys.supplier(po_item.supplier_id), keys.campaign(po_item.campaign_id)])
-    supplier = next((i for i in found if isinstance(i, SupplierItem)), None)
-    campaign = next((i for i in found if isinstance(i, CampaignItem)), None)
-    if supplier is None or campaign is None:
-        raise NotFound(f"purchase order {po_id}: supplier or campaign missing")
-    to = [(str(e), "supplier") for e in supplier.contact_emails or []]
-    if campaign.buyer_email and campaign.buyer_email not in {a for a, _ in to}:
-        to.append((campaign.buyer_email, "buyer"))
-    return repo.po_from_item(po_item), supplier, campaign, to
-
-
-def send_po_mail(po_id: str) -> int:
-    """E-mail the PO to the supplier's contacts and the campaign's buyer, once per (PO, recipient).
-
-    The marker is written before sending and removed if SES fails, so a redelivery retries
-    exactly the ones that were not sent. Returns how many were sent now."""
-    po, supplier, campaign, recipients = po_mail_recipients(po_id)
-    sent = 0
-    for to, audience in recipients:
-        marker = f"{po.id}#{to}"
-        if not repo.mark_processed(MAIL_CONSUMER, marker, now()):
-            continue
-        try:
-            path = f"/supplier/purchase-orders/{po.id}" if audience == "supplier" else f"/staff/purchase-orders/{po.id}"
-            mail.send(mail.render("po_created", to, po=po, supplier_name=supplier.name, campaign_name=campaign.name,
-                                  audience=audience, link=settings().public_url + path))
-        except Exception:
-            repo.unmark_processed(MAIL_CONSUMER, marker)
-            raise
-        sent += 1
-    logger.info("purchase order e-mailed", extra={"po_id": po.id, "sent": sent})
-    return sent

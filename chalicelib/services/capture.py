@@ -133,7 +133,7 @@ def _capture(item: PaymentTxnItem) -> PaymentRecord:
         reason = exc.body[:1000] or f"HTTP {exc.status}"
         # Raised before the record is finished: a crash in between leaves it pending, and the
         # rerun (same decline, same key) raises it again rather than never.
-        exceptions.raise_or_bump("payment_failed", "order", item.order_id, "high", {
+        exceptions.raise_or_bump("payment_failed", "order", item.order_id, {
             "payment_id": item.id, "supplier_id": item.supplier_id, "amount_cents": int(item.amount_cents),
             "currency": item.currency, "status": exc.status, "reason": reason[:500]})
         return _finish(item, FAILED, failure=reason, data={"status": exc.status})

@@ -220,7 +220,7 @@ def process(sender: str, webhook_id: str, body: str | None = None) -> str:
         outcome = f"failed: {exc.code}: {exc.message}"
         logger.warning("inbound webhook not applied", extra={"sender": sender, "webhook_id": webhook_id,
                                                              "error": exc.message})
-        exceptions.raise_or_bump("inbound_webhook_failed", "webhook", f"{sender}/{webhook_id}", "medium",
+        exceptions.raise_or_bump("inbound_webhook_failed", "webhook", f"{sender}/{webhook_id}",
                                  {"sender": sender, "webhook_id": webhook_id, "event_type": item.event_type,
                                   "error": exc.message, "code": exc.code})
     item.processed_at = now()

@@ -9,7 +9,6 @@ idempotency key (the bank executes one payment per key)."""
 
 from __future__ import annotations
 
-import importlib
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -26,7 +25,7 @@ from ..domain.audit import AuditEvent
 from ..domain.errors import Conflict, InvalidTransition, NotFound
 from ..domain.permissions import SYSTEM, Principal, Role, roles
 from ..domain.purchase_orders import Stage
-from . import stages
+from . import exceptions, stages
 from .clock import new_id, now
 from .guard import require
 from .supplier_portal import Proposal, proposal_view
@@ -102,12 +101,8 @@ def _lease() -> timedelta:
 
 
 def _raise_payment_failed(po_id: str, details: dict[str, Any]) -> None:
-    try:
-        exceptions = importlib.import_module("chalicelib.services.exceptions")
-    except ImportError:  # the exceptions module is optional for this path
-        logger.error("payment failed", extra={"po_id": po_id, **details})
-        return
-    exceptions.raise_or_bump("payment_failed", "po", po_id, "high", details=details)
+    logger.warning("payment failed", extra={"po_id": po_id, **details})
+    exceptions.raise_or_bump("payment_failed", "po", po_id, details)
 
 
 def _proposal_in(po_id: str, statuses: tuple[str, ...]) -> PaymentProposalItem | None:
@@ -182,6 +177,8 @@ def settle(payment_id: str, *, actor: Principal = SYSTEM) -> str:
     item = _load_proposal(payment_id)
     if item.status not in (PUSHED, SETTLED):
         raise InvalidTransition(f"payment {payment_id} is {item.status}; only a pushed payment settles")
+    if item.status == PUSHED:  # the money went through: an earlier failure is history
+        exceptions.resolve("payment_failed", "po", item.po_id, note=f"payment {payment_id} settled")
     loaded = stages.load_po(item.po_id)
     stage_open = loaded.task_token is not None and loaded.po.stage is Stage.SETTLEMENT
     at = now()

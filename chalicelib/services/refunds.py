@@ -4,8 +4,8 @@ The accepted quantity per SKU goes to the campaign's orders first come, first se
 creation time (`domain.supply.Allocator`). Each order with a delivery on the PO is settled in
 one transaction: the delivery accepted (its lines cut to what they keep) or rejected (nothing
 kept), one refund record per lost line (a conditional put: never twice) and an audit event,
-with a customer-facing note when something was lost. The customer is e-mailed once per
-(PO, order, address).
+with a customer-facing note when something was lost. That `order.lines_rejected` event is what
+e-mails the customer (a notification rule: services/notify.py), once per (event, address).
 
 Redelivery-safe: orders settled by an earlier run are replayed into the allocator (what they
 kept is read off the order), never settled twice, so a rerun shares out exactly as the first.
@@ -14,11 +14,9 @@ kept is read off the order), never settled twice, so a rerun shares out exactly 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 from aws_lambda_powertools import Logger
 
-from ..adapters import mail
 from ..adapters.dynamodb import keys
 from ..adapters.dynamodb import repository as repo
 from ..adapters.dynamodb.models import Item, OrderItem, PurchaseOrderItem, RefundItem
@@ -33,7 +31,6 @@ from .clock import new_id, now
 from .stages import load_po
 
 logger = Logger(service="waybill")
-MAIL_CONSUMER = "refund-mail"
 LINES_REJECTED = "order.lines_rejected"
 
 REASON_TEXT: dict[RejectReason | None, str] = {
@@ -51,7 +48,7 @@ class Settlement:
     settled: int = 0  # orders settled now
     replayed: int = 0  # orders an earlier run had settled
     refunds: int = 0
-    mails: int = 0
+    lost: int = 0  # orders that lost lines (each gets an order.lines_rejected event: the customer's e-mail)
     accepted: int = 0  # orders whose delivery keeps something: what the supplier must ship
 
 
@@ -118,7 +115,7 @@ def _settle_order(item: OrderItem, po: PurchaseOrder, allocator: Allocator, resu
         kept = {line.sku: allocator.offer(line.sku, line.quantity)
                 for line in order.lines if line.supplier_id == po.supplier_id}
         try:
-            event, refunds = _commit_settlement(order, int(item.version), po, kept)
+            lost, refunds = _commit_settlement(order, int(item.version), po, kept)
         except Conflict:
             fresh = repo.get(keys.order(order.id), OrderItem)
             if fresh is None:
@@ -130,16 +127,15 @@ def _settle_order(item: OrderItem, po: PurchaseOrder, allocator: Allocator, resu
         result.settled += 1
         result.accepted += 1 if any(kept.values()) else 0
         result.refunds += refunds
-        if event is not None:
-            result.mails += notify_lines_rejected(event)
+        result.lost += 1 if lost else 0
         return
     raise Conflict(f"order {item.id} kept changing; the settlement will be retried")
 
 
 def _commit_settlement(order: Order, version: int, po: PurchaseOrder,
-                       kept: dict[str, int]) -> tuple[dict[str, Any] | None, int]:
-    """One transaction: order (+ delivery index), refunds, audit event. Returns the event as the
-    bus would carry it when something was lost (for the customer e-mail), and the refund count."""
+                       kept: dict[str, int]) -> tuple[bool, int]:
+    """One transaction: order (+ delivery index), refunds, audit event. Returns whether something was
+    lost, and the refund count."""
     reasons = {line.sku: line.reject_reason for line in po.lines}
     transition, lost = order_rules.settle_acknowledgement(order, po.supplier_id, kept)
     at = now()
@@ -164,28 +160,4 @@ def _commit_settlement(order: Order, version: int, po: PurchaseOrder,
             reason=reason.value if reason else RejectReason.OTHER.value, created_at=at)))
     writes.append(repo.event_write(keys.order_pk(order.id), event))
     repo.commit(writes, what=f"order {order.id}")
-    if not lost:
-        return None, 0
-    return {"id": event.id, "type": event.type, "customer_note": note, "data": data}, len(lost)
-
-
-def notify_lines_rejected(event: dict[str, Any]) -> int:
-    """E-mail the customer about lines that will not come, once per (PO, order, address).
-
-    Called right after the settlement and again when its `order.lines_rejected` event comes
-    back from the bus (which covers a crash between the two); the marker makes one of them a no-op."""
-    data = event.get("data") or {}
-    to = data.get("customer_email")
-    if not to:
-        return 0
-    marker = f"{data['po_id']}#{data['order_id']}#{to}"
-    if not repo.mark_processed(MAIL_CONSUMER, marker, now()):
-        return 0
-    try:
-        mail.send(mail.render("order_lines_rejected", to, order_id=data["order_id"], note=event.get("customer_note"),
-                              lines=data.get("lines") or [], refund_cents=int(data.get("refund_cents") or 0),
-                              currency=data.get("currency", "")))
-    except Exception:
-        repo.unmark_processed(MAIL_CONSUMER, marker)
-        raise
-    return 1
+    return bool(lost), len(lost)

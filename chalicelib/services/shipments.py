@@ -21,12 +21,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from aws_lambda_powertools import Logger
 
-from ..adapters import mail, workflows
+from ..adapters import workflows
 from ..adapters.dynamodb import keys
 from ..adapters.dynamodb import repository as repo
 from ..adapters.dynamodb.models import (
@@ -37,7 +37,6 @@ from ..adapters.dynamodb.models import (
     POShipmentItem,
     POShippedOrderItem,
     ShipmentItem,
-    SupplierItem,
     TimelineMap,
     TrackEventItem,
 )
@@ -50,7 +49,7 @@ from ..domain.orders import DeliveryAction, DeliveryStatus, Order, apply_deliver
 from ..domain.permissions import SYSTEM, Principal
 from ..domain.purchase_orders import Decision, Stage
 from ..domain.shipments import CarrierEvent, Shipment, ShipmentStatus, TimelineEntry, TrackingStatus
-from . import exceptions, stages
+from . import escalations, exceptions, stages
 from .clock import new_id, now
 
 logger = Logger(service="waybill")
@@ -209,7 +208,8 @@ def record_shipment(actor: Principal, po_id: str, *, carrier: str, tracking_numb
     writes = [shipment_item(s, at=at, version=None), po_pointer(s, at),
               shipment_event(s, "shipment.recorded", at, actor=actor, data={"new_order_ids": newly}),
               *(repo.new_item(POShippedOrderItem(*keys.po_shipped_order(po_id, o), po_id=po_id, order_id=o,
-                                                  shipment_id=s.id, at=at)) for o in newly)]
+                                                  shipment_id=s.id, at=at)) for o in newly),
+              late_deadline(s)]
     event_data = {"shipment_id": s.id, "carrier": carrier, "tracking_number": tracking_number, "order_ids": wanted}
     will_complete = po.orders_to_ship is not None and po.orders_shipped + len(newly) >= po.orders_to_ship
     if will_complete:
@@ -228,6 +228,18 @@ def record_shipment(actor: Principal, po_id: str, *, carrier: str, tracking_numb
         repo.commit([loaded.write(at), repo.event_write(keys.po_pk(po_id), event), *writes],
                     what=f"purchase order {po_id}")
     return view(s)
+
+
+def subject_id(s: Shipment) -> str:
+    """How exceptions and deadlines name a parcel."""
+    return f"{s.carrier}#{s.tracking_number}"
+
+
+def late_deadline(s: Shipment) -> repo.Write:
+    """The parcel is late (`shipment_late`) unless delivered within the expected time of its dispatch."""
+    return escalations.deadline_write("shipment", subject_id(s), "shipment_late",
+                                      s.created_at + timedelta(seconds=settings().delivery_expected_within_s),
+                                      refs(s))
 
 
 def correct_tracking(actor: Principal, po_id: str, shipment_id: str, *, carrier: str,
@@ -257,8 +269,10 @@ def correct_tracking(actor: Principal, po_id: str, shipment_id: str, *, carrier:
                                    "previous_execution_arn": current.execution_arn}),
               *(order_copy(new, o.id, at) for o in orders),
               *(order_event(o, new, "order.tracking_corrected", at, customer_note=note,
-                            data={"previous_tracking_number": old.tracking_number}) for o in orders)]
+                            data={"previous_tracking_number": old.tracking_number}) for o in orders),
+              late_deadline(new)]
     repo.commit(writes, what=f"shipment {shipment_id}")
+    escalations.clear_deadline("shipment", subject_id(old), "shipment_late")
     return view(new)
 
 
@@ -395,8 +409,9 @@ def on_tracking_opened(event: dict[str, Any]) -> str:
 
 
 def on_stale(event: dict[str, Any]) -> str:
-    """No carrier event for the stale threshold: raise `tracking_stale`, remind the supplier, tell each
-    customer once that the parcel is delayed. The execution waits again on its own."""
+    """No carrier event for the stale threshold: raise `tracking_stale` (its `exception.raised` event asks
+    the supplier to check the parcel: services/notify.py), tell each customer once that the parcel is
+    delayed. The execution waits again on its own."""
     item = load(str(event["carrier"]), str(event["tracking_number"]))
     if item is None or item.id != event.get("shipment_id"):
         return "unknown"
@@ -409,20 +424,12 @@ def on_stale(event: dict[str, Any]) -> str:
     if not repo.mark_processed("tracking_stale", marker, now()):
         return "already handled"
     exceptions.raise_or_bump(
-        "tracking_stale", "shipment", f"{s.carrier}#{s.tracking_number}", "high" if abandoned else "medium",
+        "tracking_stale", "shipment", f"{s.carrier}#{s.tracking_number}",
         {**refs(s), "last_event_at": s.last_event_at.isoformat() if s.last_event_at else None,
-         "abandoned": abandoned})
-    _remind_supplier(s, abandoned)
+         "abandoned": abandoned}, severity="high" if abandoned else None)
     if not item.customer_told_delayed:
         _tell_delayed(s, item)
     return "abandoned" if abandoned else "stale"
-
-
-def _remind_supplier(s: Shipment, abandoned: bool) -> None:
-    supplier = repo.get(keys.supplier(s.supplier_id), SupplierItem)
-    for to in (supplier.contact_emails if supplier else []) or []:
-        mail.send(mail.render("tracking_stale", str(to), shipment=refs(s), abandoned=abandoned,
-                              last_event_at=s.last_event_at, supplier_name=supplier.name if supplier else ""))
 
 
 def _tell_delayed(s: Shipment, item: ShipmentItem) -> None:

@@ -18,8 +18,10 @@ from ..adapters.dynamodb import repository as repo
 from ..adapters.dynamodb.models import PurchaseOrderItem
 from ..domain.audit import AuditEvent
 from ..domain.errors import InvalidTransition, NotFound
+from ..domain.exceptions import overdue_kind
 from ..domain.permissions import Principal, Role
 from ..domain.purchase_orders import Decision, PurchaseOrder, Stage
+from . import exceptions
 from .clock import new_id, now
 
 
@@ -69,4 +71,6 @@ def complete_stage(actor: Principal, po_id: str, stage: Stage, apply: Callable[[
     repo.commit([repo.po_write(po, version=current.version, now=at, execution_arn=current.execution_arn),
                  repo.event_write(keys.po_pk(po.id), event), *extra_writes], what=f"purchase order {po_id}")
     workflows.send_task_success(current.task_token, {"decision": decision.value, "stage": stage.value})
+    if po.reminders.get(stage.value):  # it went overdue, so its exception may be open: the stage is done now
+        exceptions.resolve(overdue_kind(stage.value), "po", po.id, note=f"the {stage.value} stage completed")
     return po, decision

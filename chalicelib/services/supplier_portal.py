@@ -265,9 +265,9 @@ def _raise_refusals(po: PurchaseOrder, decision: domain.Decision) -> None:
                for line in po.lines if (line.accepted_quantity or 0) < line.ordered_quantity]
     details = {"po_id": po.id, "campaign_id": po.campaign_id, "supplier_id": po.supplier_id, "lines": refused}
     if decision is domain.Decision.REJECTED:
-        exceptions.raise_or_bump("supplier_rejected", "po", po.id, "critical", details)
+        exceptions.raise_or_bump("supplier_rejected", "po", po.id, details)
     elif refused:
-        exceptions.raise_or_bump("out_of_stock", "po", po.id, "high", details)
+        exceptions.raise_or_bump("out_of_stock", "po", po.id, details)
 
 
 def invoice_prefix(supplier_id: str, po_id: str) -> str:

@@ -1,10 +1,11 @@
 """The supplier workflow's side of Step Functions: a stage opens (store its task token and
-deadline on the PO, tell whoever must act) or misses its deadline (count the reminder, raise
-an exception record, remind the actor or escalate to the campaign's buyer).
+deadline on the PO) or misses its deadline (count the reminder, raise an exception record).
 
 Both arrive through the po-stages queue at least once and in any order: the token is only
-written when it is new, and each e-mail is sent once per opening / per missed deadline
-(a processed marker keyed on the task token or on the overdue state's entry time)."""
+written when it is new, and each missed deadline is counted once (a processed marker keyed on
+the task token or on the overdue state's entry time). The audit events written here
+(`po.stage_started`, `po.stage_reminded`, `po.stage_escalated`) are what the notification rules
+turn into e-mail to whoever must act, or to the buyer (services/notify.py): nothing is sent here."""
 
 from __future__ import annotations
 
@@ -16,16 +17,16 @@ from typing import Any
 
 from aws_lambda_powertools import Logger
 
-from ..adapters import mail, workflows
+from ..adapters import workflows
 from ..adapters.dynamodb import keys
 from ..adapters.dynamodb import repository as repo
-from ..adapters.dynamodb.models import CampaignItem, Item, ProcessedItem, PurchaseOrderItem, SupplierItem
+from ..adapters.dynamodb.models import Item, ProcessedItem, PurchaseOrderItem
 from ..config import settings
 from ..domain.audit import AuditEvent
 from ..domain.errors import Conflict, InvalidTransition, NotFound, RuleViolation
+from ..domain.exceptions import overdue_kind
 from ..domain.permissions import SYSTEM, Principal
 from ..domain.purchase_orders import (
-    STAGE_ACTOR,
     Decision,
     POStatus,
     PurchaseOrder,
@@ -42,22 +43,8 @@ CONSUMER = "po_stages"
 RETRIES = 5
 
 # Which exception a missed deadline raises, and how bad it is.
-OVERDUE_KIND: dict[Stage, str] = {
-    Stage.ACKNOWLEDGE: "po_not_acknowledged",
-    Stage.INVOICE: "invoice_missing",
-    Stage.PAYMENT_APPROVAL: "payment_approval_pending",
-}
 OVERDUE_SEVERITY: dict[Stage, str] = {
     Stage.ACKNOWLEDGE: "high", Stage.BANK_PAYMENT: "high", Stage.SETTLEMENT: "high",
-}
-STAGE_TITLE: dict[Stage, str] = {
-    Stage.ACKNOWLEDGE: "acknowledge the purchase order (accept or reject each line)",
-    Stage.INVOICE: "upload the invoice",
-    Stage.PAYMENT_PROPOSAL: "propose the payment",
-    Stage.PAYMENT_APPROVAL: "approve or reject the payment proposal",
-    Stage.BANK_PAYMENT: "push the payment to the bank",
-    Stage.SETTLEMENT: "wait for the bank to settle the payment",
-    Stage.SHIPMENT: "upload the shipment tracking",
 }
 
 
@@ -77,7 +64,8 @@ def _audit(po: PurchaseOrder, type_: str, at: datetime, data: dict[str, Any],
     # Not named po.stage_opened / po.stage_overdue: those detail-types route back to this consumer.
     event = AuditEvent(id=new_id("evt"), subject_type="po", subject_id=po.id, type=type_, actor=actor, at=at,
                        from_status=data.get("from"), to_status=data.get("to"), internal_note=note,
-                       data={"po_id": po.id, "campaign_id": po.campaign_id, "supplier_id": po.supplier_id, **data})
+                       data={"po_id": po.id, "campaign_id": po.campaign_id, "supplier_id": po.supplier_id,
+                             "ordered_cents": po.ordered_cents, "currency": po.currency, **data})
     return repo.event_write(keys.po_pk(po.id), event)
 
 
@@ -94,63 +82,17 @@ def _answer(task_token: str, decision: Decision, stage: str) -> bool:
     return True
 
 
-# ---------------------------------------------------------------- who is told
-
-
-def supplier_contacts(supplier_id: str) -> list[str]:
-    item = repo.get(keys.supplier(supplier_id), SupplierItem)
-    return [str(e) for e in item.contact_emails or []] if item else []
-
-
-def buyer_contacts(campaign_id: str) -> list[str]:
-    item = repo.get(keys.campaign(campaign_id), CampaignItem)
-    return [item.buyer_email] if item is not None and item.buyer_email else []
-
-
-def actor_contacts(po: PurchaseOrder, stage: Stage) -> list[str]:
-    """Whoever must act in `stage`. Accounting has no mailbox setting yet: the campaign's buyer
-    stands in for it until one exists."""
-    actor = STAGE_ACTOR[stage]
-    if actor == "supplier":
-        return supplier_contacts(po.supplier_id)
-    if actor == "accounting":
-        return buyer_contacts(po.campaign_id)
-    return []  # system / bank: nobody to tell
-
-
-def _send_once(marker: str, template: str, recipients: list[str], **context: Any) -> int:
-    """One e-mail per (marker, recipient), whatever the redeliveries."""
-    sent = 0
-    for to in recipients:
-        key = f"{marker}#{to}"
-        if not repo.mark_processed(CONSUMER, key, now()):
-            continue
-        try:
-            mail.send(mail.render(template, to, **context))
-        except Exception:
-            repo.unmark_processed(CONSUMER, key)
-            raise
-        sent += 1
-    return sent
-
-
-def _mail_context(po: PurchaseOrder, stage: Stage, deadline: datetime | None) -> dict[str, Any]:
-    return {"po_id": po.id, "campaign_id": po.campaign_id, "supplier_id": po.supplier_id, "stage": stage.value,
-            "stage_title": STAGE_TITLE[stage], "deadline": deadline.isoformat() if deadline else None,
-            "ordered_cents": po.ordered_cents, "currency": po.currency}
-
-
 # ---------------------------------------------------------------- a stage opens
 
 
 @dataclass
 class Outcome:
     action: str  # stored / cancelled / duplicate / ignored / remind / escalate
-    emails: int = 0
 
 
 def stage_opened(detail: dict[str, Any]) -> Outcome:
-    """Store the stage's task token and deadline on the PO, then tell whoever must act."""
+    """Store the stage's task token and deadline on the PO (its `po.stage_started` event tells whoever
+    must act); the bank-payment and settlement stages are acted on here."""
     po_id, stage, token = str(detail["po_id"]), Stage(detail["stage"]), str(detail["task_token"])
     deadline_s = int(detail.get("deadline_s") or 0)
     execution_arn = detail.get("execution_arn")
@@ -165,8 +107,7 @@ def stage_opened(detail: dict[str, Any]) -> Outcome:
             _answer(token, Decision.CANCELLED, stage.value)
             return Outcome("cancelled")
         if item.task_token == token:
-            deadline = item.stage_deadline
-            break  # a redelivery: already stored; only the e-mails may still be missing
+            break  # a redelivery: already stored; only the system stages' work may still be missing
         at = now()
         deadline = at + timedelta(seconds=deadline_s)
         previous = po.stage.value if po.stage else None
@@ -183,36 +124,34 @@ def stage_opened(detail: dict[str, Any]) -> Outcome:
                 raise
             continue
         break
-    emails = 0
     if stage is Stage.BANK_PAYMENT:
         # The system acts: push the payment (idempotent per proposal). Imported when needed only.
         importlib.import_module("chalicelib.services.payments").on_bank_payment_stage(po_id)
     elif stage is Stage.SETTLEMENT:
         # The bank's webhook may have come before this stage opened: then complete it now.
         importlib.import_module("chalicelib.services.payments").on_settlement_stage(po_id)
-    else:  # a person acts: tell them
-        emails = _send_once(done, "po_stage_opened", actor_contacts(po, stage), **_mail_context(po, stage, deadline))
     repo.mark_processed(CONSUMER, done, now())
-    return Outcome("stored", emails)
+    return Outcome("stored")
 
 
 # ---------------------------------------------------------------- a deadline passes
 
 
 def stage_overdue(detail: dict[str, Any]) -> Outcome:
-    """Count the reminder, raise/bump the exception, then remind the actor or escalate to the buyer."""
+    """Count the reminder and raise/bump the exception; the `po.stage_reminded` / `po.stage_escalated`
+    event reminds the actor or tells the buyer."""
     po_id, stage = str(detail["po_id"]), Stage(detail["stage"])
     marker = f"overdue#{_hash(po_id, stage.value, str(detail.get('execution_arn')), str(detail.get('overdue_at')))}"
     if not repo.mark_processed(CONSUMER, marker, now()):
         return Outcome("duplicate")
     try:
-        return _overdue(po_id, stage, marker)
+        return _overdue(po_id, stage)
     except Exception:
         repo.unmark_processed(CONSUMER, marker)
         raise
 
 
-def _overdue(po_id: str, stage: Stage, marker: str) -> Outcome:
+def _overdue(po_id: str, stage: Stage) -> Outcome:
     for attempt in range(RETRIES):
         item = _load(po_id)
         po = repo.po_from_item(item)
@@ -234,17 +173,12 @@ def _overdue(po_id: str, stage: Stage, marker: str) -> Outcome:
                 raise
             continue
         break
-    kind = OVERDUE_KIND.get(stage, "stage_overdue")
-    severity = "critical" if action == "escalate" else OVERDUE_SEVERITY.get(stage, "medium")
-    exceptions.raise_or_bump(kind, "po", po_id, severity,
+    kind = overdue_kind(stage.value)
+    severity = "critical" if action == "escalate" else OVERDUE_SEVERITY.get(stage)
+    exceptions.raise_or_bump(kind, "po", po_id,
                              {"stage": stage.value, "reminders": so_far + 1, "supplier_id": po.supplier_id,
-                              "campaign_id": po.campaign_id})
-    context = {**_mail_context(po, stage, item.stage_deadline), "reminders": so_far + 1}
-    if action == "escalate":
-        sent = _send_once(marker, "po_stage_escalated", buyer_contacts(po.campaign_id), **context)
-    else:
-        sent = _send_once(marker, "po_stage_reminder", actor_contacts(po, stage), **context)
-    return Outcome(action, sent)
+                              "campaign_id": po.campaign_id}, severity=severity)
+    return Outcome(action)
 
 
 # ---------------------------------------------------------------- staff: cancel

@@ -22,7 +22,7 @@ from ..adapters.dynamodb.models import Item, OrderItem, ShipmentItem, TrackEvent
 from ..domain import shipments as rules
 from ..domain.errors import AlreadyExists, Conflict
 from ..domain.shipments import CarrierEvent, ShipmentStatus
-from . import exceptions
+from . import escalations, exceptions
 from . import shipments as sh
 from .clock import now
 
@@ -56,7 +56,7 @@ def apply_event(carrier: str, event: CarrierEvent, *, webhook_id: str | None = N
             repo.commit([track], what=f"tracking {carrier}#{event.tracking_number}")
             if item is None:
                 exceptions.raise_or_bump("unknown_tracking", "tracking", f"{carrier}#{event.tracking_number}",
-                                         "medium", {"carrier": carrier, "tracking_number": event.tracking_number,
+                                         {"carrier": carrier, "tracking_number": event.tracking_number,
                                                     "carrier_code": event.carrier_code, "webhook_id": webhook_id})
                 return "unknown_tracking"
             return "superseded"
@@ -116,14 +116,17 @@ def _after(s: rules.Shipment, item: ShipmentItem, change: rules.StatusChange | N
     key = f"{s.carrier}#{s.tracking_number}"
     if news and item.customer_told_delayed:  # only a parcel that went quiet can have one open
         exceptions.resolve("tracking_stale", "shipment", key, note="the carrier reported again")
+    if s.final and change is not None:  # delivered or returned: no longer late
+        escalations.clear_deadline("shipment", key, "shipment_late")
+        exceptions.resolve("shipment_late", "shipment", key, note=f"the parcel was {s.status.value}")
     if s.status is ShipmentStatus.DELIVERED:
         sh.complete_deliveries(s)
         exceptions.resolve("delivery_exception", "shipment", key, note="delivered")
     if change is not None and change.to_status in DELIVERY_PROBLEM:
         exceptions.raise_or_bump("delivery_exception", "shipment", key,
-                                 "high" if change.to_status is ShipmentStatus.RETURNED_TO_SENDER else "medium",
                                  {**sh.refs(s), "carrier_code": change.event.carrier_code,
-                                  "description": change.event.description})
+                                  "description": change.event.description},
+                                 severity="high" if change.to_status is ShipmentStatus.RETURNED_TO_SENDER else None)
 
 
 def replay_early_events(carrier: str, tracking_number: str) -> int:

@@ -12,7 +12,7 @@ from jsonschema import Draft202012Validator
 from openapi_spec_validator import validate
 
 from app import app
-from chalicelib.api.http import PATH_ID_PATTERN, REGISTRY, model
+from chalicelib.api.http import PATH_ID_PATTERN, PATH_PATTERNS, REGISTRY, model
 from tests.api.support import CARE_NAMED, assert_error, place_on_hold, raw
 from tests.aws import ADMIN, ALICE, BUYER, CARE, live_campaign
 
@@ -100,7 +100,7 @@ def test_changes_declare_409_and_path_ids_declare_their_pattern(doc):
             assert "409" in op["responses"], spec.path
         for p in op.get("parameters", []):
             if p["in"] == "path":
-                assert p["schema"] == {"type": "string", "pattern": PATH_ID_PATTERN}
+                assert p["schema"] == {"type": "string", "pattern": PATH_PATTERNS.get(p["name"], PATH_ID_PATTERN)}
 
 
 def test_every_reference_resolves_and_operation_ids_are_unique(doc):

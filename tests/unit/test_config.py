@@ -27,7 +27,20 @@ def test_the_integer_settings_are_the_ones_expected():
                                               "bank_payment", "settlement", "shipment")),
         "max_stage_reminders", "upload_max_bytes", "upload_expiry_s", "bank_timeout_s", "bank_retries",
         "payment_gateway_timeout_s", "payment_gateway_retries", "tracking_stale_after_s", "tracking_give_up_after_s",
+        "escalation_sweep_rate_minutes", "due_index_shards", "delivery_expected_within_s", "daily_digest_rate_minutes",
     }
+
+
+def test_a_malformed_exception_policy_is_refused_when_settings_load():
+    with pytest.raises(ValueError, match="unknown exception kind"):
+        load_settings({"WAYBILL_EXCEPTION_SEVERITIES": "no_such_kind=high"})
+    with pytest.raises(ValueError, match="increasing"):
+        load_settings({"WAYBILL_EXCEPTION_ESCALATION_H": "critical=4/1/24"})
+    policy = load_settings({"WAYBILL_EXCEPTION_SEVERITIES": "tracking_stale=critical",
+                            "WAYBILL_EXCEPTION_GRACES_S": "unknown_tracking=0"}).exception_policy()
+    assert policy.severity("tracking_stale").value == "critical"
+    assert policy.grace_s("unknown_tracking") == 0
+    assert policy.severity("out_of_stock").value == "high"  # untouched kinds keep their default
 
 
 def test_every_supplier_stage_has_a_deadline_setting():

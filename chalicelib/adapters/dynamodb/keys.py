@@ -23,6 +23,7 @@ Access patterns (pattern -> key / index -> operation):
 
 from __future__ import annotations
 
+import hashlib
 from datetime import UTC, datetime
 
 META = "#META"
@@ -180,8 +181,52 @@ def exception_pk(exception_id: str) -> str:
     return f"EXC#{exception_id}"
 
 
+def subject_pk(subject_type: str, subject_id: str) -> str:
+    """The partition whose history an exception's subject keeps (staff actions are mirrored there)."""
+    if subject_type == "po":
+        return po_pk(subject_id)
+    if subject_type == "order":
+        return order_pk(subject_id)
+    if subject_type in ("shipment", "tracking"):  # subject id: `<carrier>#<tracking number>`
+        carrier, _, tracking = subject_id.partition("#")
+        return shipment_pk(carrier, tracking)
+    if subject_type == "webhook":  # subject id: `<sender>/<webhook id>`
+        sender, _, webhook_id = subject_id.partition("/")
+        return inbox_pk(sender, webhook_id)
+    return f"{subject_type.upper()}#{subject_id}"
+
+
 def open_exception_sk(severity_rank: int, opened_at: datetime, exception_id: str) -> str:
     return f"{severity_rank}#{ts(opened_at)}#{exception_id}"
+
+
+# ---------------------------------------------------------------- due deadlines (the sweep's index)
+# | what is due by now (exceptions' grace/snooze/escalation times, subject deadlines) | sparse GSI4 `DUE#<shard>` / `<due_at>#<id>` | Query per shard, SK <= now |
+# | a subject's deadline of one kind (e.g. a parcel's expected delivery) | `<subject PK>` / `DUE#<kind>` | Put / Delete |
+
+DUE_PREFIX = "DUE#"
+
+
+def due_shard(item_id: str, shards: int) -> int:
+    """A stable shard per item, so a hot day never lands on one index partition."""
+    return int(hashlib.sha256(item_id.encode()).hexdigest()[:8], 16) % max(1, shards)
+
+
+def due_index(item_id: str, due_at: datetime, shards: int) -> tuple[str, str]:
+    return f"{DUE_PREFIX}{due_shard(item_id, shards)}", f"{ts(due_at)}#{item_id}"
+
+
+def due_shard_pk(shard: int) -> str:
+    return f"{DUE_PREFIX}{shard}"
+
+
+def due_until_sk(at: datetime) -> str:
+    """Upper bound of the sweep's range: every entry due at or before `at`."""
+    return f"{ts(at)}#~"
+
+
+def deadline(subject_pk: str, kind: str) -> tuple[str, str]:
+    return subject_pk, f"{DUE_PREFIX}{kind}"
 
 
 # ---------------------------------------------------------------- payments and inbound webhooks
@@ -251,3 +296,29 @@ def order_shipment(order_id: str, shipment_id: str) -> tuple[str, str]:
 
 def po_shipped_order(po_id: str, order_id: str) -> tuple[str, str]:
     return f"PO#{po_id}", f"SHIPPED#{order_id}"
+
+
+# ---------------------------------------------------------------- notifications: outbox, preferences, digest
+# | the outbox record of one (event, address): each e-mail sent once | `OUTBOX#<event id>` / `TO#<address>` | BatchGetItem, conditional Put / Update (TTL 30 days) |
+# | a person's notification preferences (by address, lower case) | `NOTIFYPREF#<address>` / `#META` | GetItem / BatchGetItem / Put |
+# | mail held for the daily digest | sparse GSI1 `DIGEST#PENDING` / `<address>#<held at>#<event id>` on the outbox record | Query |
+# | the daily digest of one address and UTC day | `OUTBOX#digest#<yyyy-mm-dd>` / `TO#<address>` | as any outbox record |
+
+DIGEST_PENDING_PK = "DIGEST#PENDING"
+
+
+def outbox(event_id: str, address: str) -> tuple[str, str]:
+    return f"OUTBOX#{event_id}", f"TO#{address}"
+
+
+def notification_preferences(address: str) -> tuple[str, str]:
+    return f"NOTIFYPREF#{address}", META
+
+
+def digest_pending_sk(address: str, held_at: datetime, event_id: str) -> str:
+    return f"{address}#{ts(held_at)}#{event_id}"
+
+
+def digest_event_id(day: str) -> str:
+    """The outbox 'event' of one day's digest: one per (address, UTC day)."""
+    return f"digest#{day}"

@@ -255,7 +255,24 @@ class ExceptionItem(Item, discriminator="exception"):
     details = MapAttribute[str, Any](default=dict)
     resolved_at = UTCDateTimeAttribute(null=True)
     resolution = UnicodeAttribute(null=True)
+    level = NumberAttribute(default=0)  # escalation level reached
+    assignee = UnicodeAttribute(null=True)
+    acknowledged_by = UnicodeAttribute(null=True)
+    snoozed_until = UTCDateTimeAttribute(null=True)
+    due_at = UTCDateTimeAttribute(null=True)  # when the sweep next looks (also in GSI4 while set)
     version = VersionAttribute()
+
+
+class DeadlineItem(Item, discriminator="deadline"):
+    """A subject's deadline (`<subject PK>` / `DUE#<kind>`), in the sweep's GSI4 `DUE#<shard>` until it
+    is met (deleted) or passes (the sweep raises `kind` and deletes it)."""
+
+    id = UnicodeAttribute()
+    kind_name = UnicodeAttribute()
+    subject_type = UnicodeAttribute()
+    subject_id = UnicodeAttribute()
+    due_at = UTCDateTimeAttribute()
+    details = MapAttribute[str, Any](default=dict)
 
 
 class InvoiceItem(Item, discriminator="po_invoice"):
@@ -427,3 +444,43 @@ def reset_connections() -> None:
         cls = stack.pop()
         cls._connection = None  # type: ignore[attr-defined]
         stack.extend(cls.__subclasses__())
+
+
+# ---------------------------------------------------------------- notifications (issue 6)
+
+
+class OutboxItem(Item, discriminator="outbox"):
+    """One e-mail of one (event, address) (`OUTBOX#<event id>` / `TO#<address>`), written before it is
+    sent: `sending` (claimed, with a lease), then `sent`, or `failed` (retried on redelivery), or
+    `skipped_opted_out`, or `held_for_digest` (sparse GSI1 `DIGEST#PENDING` until a digest carries it,
+    then `digested`). TTL 30 days."""
+
+    event_id = UnicodeAttribute()
+    event_type = UnicodeAttribute()
+    address = UnicodeAttribute()
+    recipient_role = UnicodeAttribute()
+    template = UnicodeAttribute()
+    category = UnicodeAttribute()
+    status = UnicodeAttribute()
+    attempts = NumberAttribute(default=0)
+    last_error = UnicodeAttribute(null=True)
+    message_id = UnicodeAttribute(null=True)
+    subject = UnicodeAttribute(null=True)  # the rendered subject: a digest line for held mail
+    link = UnicodeAttribute(null=True)
+    lease_until = UTCDateTimeAttribute(null=True)
+    created_at = UTCDateTimeAttribute()
+    updated_at = UTCDateTimeAttribute()
+    sent_at = UTCDateTimeAttribute(null=True)
+    held_at = UTCDateTimeAttribute(null=True)
+    digested_at = UTCDateTimeAttribute(null=True)
+    version = VersionAttribute()
+
+
+class NotificationPreferenceItem(Item, discriminator="notification_preferences"):
+    """A person's choice for non-transactional mail (`NOTIFYPREF#<address>` / `#META`)."""
+
+    address = UnicodeAttribute()
+    opt_out = BooleanAttribute(default=False)
+    alerts = UnicodeAttribute(default="immediate")  # immediate / daily_digest
+    updated_at = UTCDateTimeAttribute()
+    updated_by = UnicodeAttribute(null=True)

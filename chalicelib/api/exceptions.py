@@ -1,0 +1,189 @@
+"""Staff routes for the exceptions queue: ranked list with filters and counts, one exception with its
+history, and the actions (acknowledge, assign, snooze, resolve), each audited."""
+
+from __future__ import annotations
+
+import base64
+import json
+from datetime import datetime
+from typing import Any
+
+from chalice import Blueprint
+
+from ..domain.errors import RuleViolation
+from ..domain.permissions import READ_STAFF
+from ..lazy import lazy_module
+from .http import Call, endpoint
+
+s = lazy_module("chalicelib.api.schemas")
+svc = lazy_module("chalicelib.services.exceptions")
+rules = lazy_module("chalicelib.domain.exceptions")
+
+exceptions_api = Blueprint(__name__)
+TAG = "staff: exceptions"
+
+
+def view(r: Any, cls: Any = None, **extra: Any) -> Any:
+    cls = cls or s.ExceptionView
+    return cls(
+        id=r.id,
+        kind=r.kind,
+        title=r.title,
+        severity=r.severity.value,
+        status=r.status.value,
+        owner=r.owner.value,
+        subject_type=r.subject_type,
+        subject_id=r.subject_id,
+        supplier_id=r.supplier_id,
+        campaign_id=r.campaign_id,
+        count=r.count,
+        opened_at=r.opened_at,
+        last_seen=r.last_seen,
+        level=r.level,
+        assignee=r.assignee,
+        acknowledged_by=r.acknowledged_by,
+        snoozed_until=r.snoozed_until,
+        resolved_at=r.resolved_at,
+        resolution=r.resolution,
+        details=r.details,
+        allowed_actions=rules.allowed_actions(r),
+        version=r.version or 0,
+        **extra,
+    )
+
+
+def _cursor(key: tuple[int, datetime, str]) -> str:
+    raw = json.dumps([key[0], key[1].isoformat(), key[2]]).encode()
+    return base64.urlsafe_b64encode(raw).decode()
+
+
+def _after(cursor: str) -> tuple[int, datetime, str]:
+    try:
+        rank, at, exc_id = json.loads(base64.urlsafe_b64decode(cursor.encode()))
+        return int(rank), datetime.fromisoformat(at), str(exc_id)
+    except (ValueError, TypeError):
+        raise RuleViolation(
+            "invalid_cursor",
+            "the cursor is not one this listing returned",
+            details=[{"field": "cursor", "message": "use next_cursor from the previous page"}],
+        ) from None
+
+
+@endpoint(
+    exceptions_api,
+    "/staff/exceptions",
+    "GET",
+    summary="Open exceptions ranked by severity then age, with counts per kind and severity",
+    tag=TAG,
+    roles=READ_STAFF,
+    query="ExceptionListQuery",
+    response="ExceptionPage",
+)
+def list_exceptions(call: Call) -> Any:
+    q = call.query
+    statuses = (
+        frozenset(rules.Status(v) for v in q.status)
+        if q.status
+        else frozenset({rules.Status.OPEN, rules.Status.ACKNOWLEDGED})
+    )
+    flt = rules.QueueFilter(
+        kinds=frozenset(q.kind or ()),
+        severities=frozenset(rules.Severity(v) for v in q.severity or ()),
+        supplier_id=q.supplier_id,
+        campaign_id=q.campaign_id,
+        assignee=q.assignee.lower() if q.assignee else None,
+        statuses=statuses,
+    )
+    ranked = svc.queue(flt)
+    items = ranked.items
+    if q.cursor:
+        after = _after(q.cursor)
+        items = [r for r in items if rules.rank_key(r) > after]
+    page, more = items[: q.limit], len(items) > q.limit
+    return s.ExceptionPage(
+        items=[view(r) for r in page],
+        next_cursor=_cursor(rules.rank_key(page[-1])) if more and page else None,
+        counts=s.ExceptionCounts(total=ranked.total, by_kind=ranked.by_kind, by_severity=ranked.by_severity),
+    )
+
+
+def _detail(exc_id: str) -> Any:
+    d = svc.detail(exc_id)
+    return view(d.record, s.ExceptionDetailView, events=[s.AuditEventView.of(e) for e in d.events])
+
+
+@endpoint(
+    exceptions_api,
+    "/staff/exceptions/{exception_id}",
+    "GET",
+    summary="An exception with its history",
+    tag=TAG,
+    roles=READ_STAFF,
+    response="ExceptionDetailView",
+)
+def get_exception(call: Call, exception_id: str) -> Any:
+    return _detail(exception_id)
+
+
+@endpoint(
+    exceptions_api,
+    "/staff/exceptions/{exception_id}/acknowledge",
+    "POST",
+    summary="Acknowledge an open exception (someone is on it)",
+    tag=TAG,
+    roles=READ_STAFF,
+    body="ExceptionAcknowledgeRequest",
+    response="ExceptionDetailView",
+)
+def acknowledge_exception(call: Call, exception_id: str) -> Any:
+    b = call.body
+    svc.acknowledge(call.actor, exception_id, note=b.note, expected_version=b.expected_version)
+    return _detail(exception_id)
+
+
+@endpoint(
+    exceptions_api,
+    "/staff/exceptions/{exception_id}/assign",
+    "POST",
+    summary="Assign an exception to a staff member (or unassign); the assignee is told",
+    tag=TAG,
+    roles=READ_STAFF,
+    body="ExceptionAssignRequest",
+    response="ExceptionDetailView",
+)
+def assign_exception(call: Call, exception_id: str) -> Any:
+    b = call.body
+    svc.assign(call.actor, exception_id, b.assignee, note=b.note, expected_version=b.expected_version)
+    return _detail(exception_id)
+
+
+@endpoint(
+    exceptions_api,
+    "/staff/exceptions/{exception_id}/snooze",
+    "POST",
+    summary="Hide an exception until a time; it comes back by itself",
+    tag=TAG,
+    roles=READ_STAFF,
+    body="ExceptionSnoozeRequest",
+    response="ExceptionDetailView",
+)
+def snooze_exception(call: Call, exception_id: str) -> Any:
+    b = call.body
+    svc.snooze(call.actor, exception_id, b.until, note=b.note, expected_version=b.expected_version)
+    return _detail(exception_id)
+
+
+@endpoint(
+    exceptions_api,
+    "/staff/exceptions/{exception_id}/resolve",
+    "POST",
+    summary="Resolve an exception with a note",
+    tag=TAG,
+    roles=READ_STAFF,
+    body="ExceptionResolveRequest",
+    response="ExceptionDetailView",
+)
+def resolve_exception(call: Call, exception_id: str) -> Any:
+    b = call.body
+    svc.resolve_by_staff(call.actor, exception_id, note=b.note, expected_version=b.expected_version)
+    return _detail(exception_id)

@@ -1,0 +1,151 @@
+"""The escalation sweep and subject deadlines.
+
+Everything that must happen by time sits in the sparse due index (GSI4 `DUE#<shard>` /
+`<due_at>#<id>`): exception records (grace end, snooze end, next escalation) and subject
+deadlines (`<subject PK>` / `DUE#<kind>`, e.g. a parcel's expected delivery). The sweep
+queries each shard for entries due by now, so what it reads grows with what is due, never
+with the table. Handling an entry moves or removes its index entry, so the next sweep does
+not read it again."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from aws_lambda_powertools import Logger
+from pynamodb.exceptions import DeleteError
+
+from ..adapters.dynamodb import keys
+from ..adapters.dynamodb import repository as repo
+from ..adapters.dynamodb.models import DeadlineItem, ExceptionItem, Item
+from ..config import settings
+from ..domain import exceptions as rules
+from ..domain.errors import Conflict, InvalidTransition, NotFound
+from ..domain.exceptions import ExceptionRecord, Owner
+from . import exceptions
+from .clock import now
+
+logger = Logger(service="waybill")
+PAGE = 100
+
+
+# ---------------------------------------------------------------- subject deadlines
+
+
+def deadline_write(
+    subject_type: str, subject_id: str, kind: str, due_at: datetime, details: dict[str, Any] | None = None
+) -> repo.Write:
+    """A deadline to put in the subject's own transaction (overwrites the previous one of that kind)."""
+    rules.kind(kind)
+    pk, sk = keys.deadline(keys.subject_pk(subject_type, subject_id), kind)
+    item_id = f"{kind}:{subject_type}:{subject_id}"
+    gpk, gsk = keys.due_index(item_id, due_at, settings().due_index_shards)
+    return repo.Write(
+        DeadlineItem(
+            pk,
+            sk,
+            GSI4PK=gpk,
+            GSI4SK=gsk,
+            id=item_id,
+            kind_name=kind,
+            subject_type=subject_type,
+            subject_id=subject_id,
+            due_at=due_at,
+            details=details or {},
+        )
+    )
+
+
+def clear_deadline(subject_type: str, subject_id: str, kind: str) -> None:
+    """The deadline was met (one DeleteItem; nothing if there was none)."""
+    pk, sk = keys.deadline(keys.subject_pk(subject_type, subject_id), kind)
+    DeadlineItem(pk, sk).delete()
+
+
+# ---------------------------------------------------------------- the sweep
+
+
+@dataclass
+class SweepResult:
+    read: int = 0
+    actions: Counter[str] = field(default_factory=Counter)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"read": self.read, **self.actions}
+
+
+def due_entries(at: datetime, shards: int) -> list[Item]:
+    """Every index entry due by `at`: one Query per shard (more pages only when more is due)."""
+    found: list[Item] = []
+    for shard in range(shards):
+        found += list(Item.gsi4.query(keys.due_shard_pk(shard), keys.due_until_sk(at) >= Item.GSI4SK, page_size=PAGE))
+    return found
+
+
+def sweep(at: datetime | None = None) -> SweepResult:
+    """Open exceptions whose grace has passed, wake snoozed ones, escalate those left open past a
+    threshold, raise the kind of each passed deadline. Safe to run twice and concurrently: every
+    change is conditional on the version it read, and a lost race is left to the winner."""
+    at = at or now()
+    result = SweepResult()
+    for entry in due_entries(at, settings().due_index_shards):
+        result.read += 1
+        try:
+            if isinstance(entry, ExceptionItem):
+                result.actions[_exception_due(entry, at)] += 1
+            elif isinstance(entry, DeadlineItem):
+                result.actions[_deadline_due(entry)] += 1
+        except (Conflict, InvalidTransition):
+            result.actions["lost_race"] += 1  # someone changed it meanwhile; the next sweep sees the new state
+    logger.info("escalation sweep", extra=result.as_dict())
+    return result
+
+
+def _exception_due(entry: ExceptionItem, at: datetime) -> str:
+    policy = settings().exception_policy()
+    outcome: list[str] = ["none"]
+
+    def act(record: ExceptionRecord, when: datetime) -> exceptions.Change | None:
+        due = rules.on_due(record, at, policy)
+        outcome[0] = due.action
+        if due.action == "open":
+            rules.open_(record, when)
+            return exceptions.Change("exception.raised", data={"after_grace": True})
+        if due.action == "wake":
+            rules.wake(record)
+            return exceptions.Change("exception.woke", mirror=True)
+        if due.action == "escalate":
+            record.level = due.level
+            return exceptions.Change("exception.escalated", data={"target": escalation_target(record)})
+        return None
+
+    try:
+        exceptions.change(entry.id, act, retries=1, expected_version=int(entry.version))
+    except NotFound:
+        return "gone"
+    return outcome[0]
+
+
+def escalation_target(record: ExceptionRecord) -> str:
+    """Level 1: the assignee (the owning team while nobody is assigned); level 2: the campaign's buyer
+    (the owning team when the subject has no campaign); level 3: the admins."""
+    if record.level <= 1:
+        return "assignee" if record.assignee else record.owner.value
+    if record.level == 2:
+        return Owner.BUYER.value if record.campaign_id else record.owner.value
+    return Owner.ADMIN.value
+
+
+def _deadline_due(entry: DeadlineItem) -> str:
+    """The deadline passed unmet: raise its kind (dedupes on the subject), then drop the entry."""
+    details = exceptions.plain(entry.details)
+    exceptions.raise_or_bump(
+        entry.kind_name, entry.subject_type, entry.subject_id, {**details, "due_at": entry.due_at.isoformat()}
+    )
+    try:  # unless the subject moved its deadline meanwhile
+        entry.delete(condition=DeadlineItem.due_at == entry.due_at)
+    except DeleteError:
+        return "deadline_moved"
+    return "deadline_passed"

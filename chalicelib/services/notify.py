@@ -1,0 +1,507 @@
+"""The one sender of e-mail: bus events -> notification rules -> recipients -> outbox -> SES.
+
+Every e-mail of the system leaves from here. The notifications consumer hands over each domain
+event; the rules (`domain/notifications.py`) say which roles hear of it, with which template and
+in which category; roles become addresses (the customer on the event, the supplier's contacts
+and the campaign's buyer read with one BatchGetItem, the team mailboxes from the settings, the
+assignee on the event); each address's preferences decide whether the mail is sent, held for
+the daily digest or skipped (opted out; never for transactional mail).
+
+The outbox record of (event id, address) is written BEFORE anything is sent (a conditional put,
+`sending` with a lease), then marked `sent` with SES's message id. If SES fails the record
+becomes `failed` (attempts, last error) and the event is raised again so SQS redelivers it: a
+redelivery reads the outbox records of the event and retries exactly the addresses not yet done.
+A record left `sending` by a consumer that died is taken over once its lease has run out (the only
+window in which one mail could go twice: SES accepted it and the process died before the write).
+
+The daily digest (`daily_digest`) goes out through the same outbox, once per (address, UTC day):
+per team mailbox the open exceptions of the kinds the team owns, plus the mail held for that
+address; people who opted out get nothing."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from aws_lambda_powertools import Logger
+from pynamodb.exceptions import PutError
+
+from ..adapters import mail
+from ..adapters.dynamodb import keys
+from ..adapters.dynamodb import repository as repo
+from ..adapters.dynamodb.models import (
+    CampaignItem,
+    Item,
+    NotificationPreferenceItem,
+    OutboxItem,
+    PurchaseOrderItem,
+    SupplierItem,
+)
+from ..config import settings
+from ..domain.audit import CUSTOMER_STATUS_TEXT
+from ..domain.errors import RuleViolation
+from ..domain.exceptions import SEVERITY_RANK, ExceptionRecord, Severity
+from ..domain.notifications import (
+    STAGE_TITLE,
+    AlertMode,
+    Category,
+    Disposition,
+    NotificationRule,
+    Recipient,
+    decide,
+    normalise_address,
+    rules_for,
+)
+from ..domain.permissions import Principal
+from ..topology import NOTIFICATIONS
+from .clock import now
+
+logger = Logger(service="waybill")
+
+OUTBOX_TTL_S = 30 * 86400
+LEASE_S = NOTIFICATIONS.visibility_timeout_s  # a claim outlives the message's invisibility, no longer
+DONE = frozenset({"sent", "skipped_opted_out", "held_for_digest", "digested"})
+DIGEST_OLDEST = 5  # oldest open exceptions listed (with links) per digest
+ERROR_CHARS = 1000
+
+
+class DeliveryFailed(Exception):
+    """Some e-mails of an event could not be sent now; the message must come back (SQS redelivery)."""
+
+
+# ---------------------------------------------------------------- preferences
+
+
+@dataclass
+class Preferences:
+    email: str
+    opt_out: bool = False
+    alerts: AlertMode = AlertMode.IMMEDIATE
+    updated_at: datetime | None = None
+    updated_by: str | None = None
+
+
+def _preferences(address: str, item: NotificationPreferenceItem | None) -> Preferences:
+    if item is None:
+        return Preferences(address)
+    return Preferences(address, opt_out=bool(item.opt_out), alerts=AlertMode(item.alerts),
+                       updated_at=item.updated_at, updated_by=item.updated_by)
+
+
+def my_address(actor: Principal) -> str:
+    """The caller's address (the token's `email` claim): preferences are kept per address."""
+    if not actor.email:
+        raise RuleViolation("no_email", "your token carries no e-mail address, so there are no preferences to keep",
+                            details=[{"field": "token.email", "message": "the token has no email claim"}])
+    return normalise_address(actor.email)
+
+
+def get_preferences(address: str) -> Preferences:
+    """One GetItem; nobody has chosen anything until they do (immediate alerts, not opted out)."""
+    address = normalise_address(address)
+    return _preferences(address, repo.get(keys.notification_preferences(address), NotificationPreferenceItem))
+
+
+def set_preferences(actor: Principal, address: str, *, opt_out: bool, alerts: AlertMode) -> Preferences:
+    """Replace the address's preferences (one PutItem: the last choice wins)."""
+    address = normalise_address(address)
+    at = now()
+    item = NotificationPreferenceItem(*keys.notification_preferences(address), address=address, opt_out=opt_out,
+                                      alerts=alerts.value, updated_at=at, updated_by=actor.email or actor.sub)
+    item.save()
+    return _preferences(address, item)
+
+
+# ---------------------------------------------------------------- what one event needs
+
+
+@dataclass
+class Loaded:
+    """The event and the items its rules read (one BatchGetItem, only what is needed)."""
+
+    event: dict[str, Any]
+    data: dict[str, Any]
+    supplier: SupplierItem | None = None
+    campaign: CampaignItem | None = None
+    po: PurchaseOrderItem | None = None
+
+
+def _load(event: dict[str, Any], rules: list[NotificationRule]) -> Loaded:
+    data = event.get("data") or {}
+    loaded = Loaded(event, data)
+    roles = {r.recipient for r in rules}
+    templates = {r.template for r in rules}
+    wanted: list[tuple[str, str]] = []
+    if data.get("supplier_id") and (Recipient.SUPPLIER in roles or templates & {"po_created", "tracking_stale"}):
+        wanted.append(keys.supplier(str(data["supplier_id"])))
+    if data.get("campaign_id") and (Recipient.BUYER in roles or "po_created" in templates):
+        wanted.append(keys.campaign(str(data["campaign_id"])))
+    if data.get("po_id") and "po_created" in templates:
+        wanted.append(keys.po(str(data["po_id"])))
+    for item in repo.batch_get(wanted) if wanted else []:
+        if isinstance(item, SupplierItem):
+            loaded.supplier = item
+        elif isinstance(item, CampaignItem):
+            loaded.campaign = item
+        elif isinstance(item, PurchaseOrderItem):
+            loaded.po = item
+    return loaded
+
+
+def addresses(recipient: Recipient, loaded: Loaded) -> list[str]:
+    """The addresses a role stands for on this event (possibly none)."""
+    data, cfg = loaded.data, settings()
+    found: list[Any]
+    if recipient is Recipient.CUSTOMER:
+        found = [data.get("customer_email")]
+    elif recipient is Recipient.SUPPLIER:
+        found = list(loaded.supplier.contact_emails or []) if loaded.supplier else []
+    elif recipient is Recipient.BUYER:
+        found = [loaded.campaign.buyer_email] if loaded.campaign else []
+    elif recipient is Recipient.ASSIGNEE:
+        found = [data.get("assignee")]
+    else:
+        found = [{Recipient.ACCOUNTING: cfg.mailbox_accounting, Recipient.LOGISTICS: cfg.mailbox_logistics,
+                  Recipient.ADMIN: cfg.mailbox_admin}[recipient]]
+    return [normalise_address(str(a)) for a in found if a and "@" in str(a)]
+
+
+# ---------------------------------------------------------------- templates
+
+
+def _url(path: str) -> str:
+    return settings().public_url.rstrip("/") + path
+
+
+def link(rule: NotificationRule, loaded: Loaded) -> str | None:
+    """Where the mail points (kept on held mail: the digest lists it)."""
+    data = loaded.data
+    if rule.event_type.startswith("exception.") and data.get("exception_id"):
+        return _url(f"/staff/exceptions/{data['exception_id']}")
+    if data.get("po_id"):
+        supplier_side = rule.recipient is Recipient.SUPPLIER
+        return _url(f"/supplier/purchase-orders/{data['po_id']}" if supplier_side
+                    else f"/staff/purchase-orders/{data['po_id']}")
+    if data.get("order_id"):
+        return _url(f"/orders/{data['order_id']}")
+    return None
+
+
+def _when(value: Any) -> datetime | None:
+    if isinstance(value, datetime):
+        return value
+    if isinstance(value, str) and value:
+        try:
+            return datetime.fromisoformat(value)
+        except ValueError:
+            return None
+    return None
+
+
+def context(rule: NotificationRule, loaded: Loaded) -> dict[str, Any]:
+    """What the rule's template is rendered with."""
+    data, event = loaded.data, loaded.event
+    ctx: dict[str, Any] = {"headline": rule.headline, "category": rule.category.value, "link": link(rule, loaded),
+                           "preferences_url": _url("/me/notification-preferences")}
+    t = rule.template
+    if t in ("order_update", "order_shipment"):
+        status = data.get("status") or event.get("to_status") or ""
+        ctx.update(order_id=data.get("order_id"), status_text=CUSTOMER_STATUS_TEXT.get(status, status),
+                   total_cents=data.get("total_cents", 0), currency=data.get("currency", ""),
+                   note=event.get("customer_note"), shipment=data)
+    elif t == "order_lines_rejected":
+        ctx.update(order_id=data.get("order_id"), note=event.get("customer_note"), lines=data.get("lines") or [],
+                   refund_cents=int(data.get("refund_cents") or 0), currency=data.get("currency", ""))
+    elif t == "po_created":
+        if loaded.po is None:
+            raise LookupError(f"purchase order {data.get('po_id')} not found")
+        ctx.update(po=repo.po_from_item(loaded.po), supplier_name=loaded.supplier.name if loaded.supplier else "",
+                   campaign_name=loaded.campaign.name if loaded.campaign else "",
+                   audience="supplier" if rule.recipient is Recipient.SUPPLIER else "buyer")
+    elif t.startswith("po_stage_"):
+        stage = str(data.get("stage") or "")
+        ctx.update(po_id=data.get("po_id"), campaign_id=data.get("campaign_id"), supplier_id=data.get("supplier_id"),
+                   stage=stage, stage_title=STAGE_TITLE.get(stage, stage), deadline=data.get("deadline"),
+                   ordered_cents=int(data.get("ordered_cents") or 0), currency=data.get("currency", ""),
+                   reminders=data.get("reminders", 0))
+    elif t == "tracking_stale":
+        details = data.get("details") or {}
+        ctx.update(shipment=details, abandoned=bool(details.get("abandoned")),
+                   last_event_at=_when(details.get("last_event_at")),
+                   supplier_name=loaded.supplier.name if loaded.supplier else "")
+    elif t.startswith("exception_"):
+        ctx.update(exception_id=data.get("exception_id"), kind=data.get("kind"), title=data.get("title"),
+                   severity=data.get("severity"), owner=data.get("owner"), subject_type=data.get("subject_type"),
+                   subject_id=data.get("subject_id"), count=data.get("count", 1), level=data.get("level", 0),
+                   assignee=data.get("assignee"), target=data.get("target"), details=data.get("details") or {},
+                   supplier_id=data.get("supplier_id"), campaign_id=data.get("campaign_id"))
+    return ctx
+
+
+# ---------------------------------------------------------------- the outbox
+
+
+@dataclass
+class Planned:
+    """One e-mail to deliver (or hold, or skip) for one (event, address)."""
+
+    event_id: str
+    event_type: str
+    address: str
+    role: str
+    template: str
+    category: Category
+    disposition: Disposition
+    mail: mail.Mail | None
+    link: str | None = None
+
+
+def _save(item: OutboxItem) -> bool:
+    """Put under the item's version; False when someone else changed it first."""
+    try:
+        item.save()
+    except PutError as exc:
+        if exc.cause_response_code == "ConditionalCheckFailedException":
+            return False
+        raise
+    return True
+
+
+def _hold(item: OutboxItem, at: datetime) -> None:
+    item.held_at = at
+    item.GSI1PK = keys.DIGEST_PENDING_PK
+    item.GSI1SK = keys.digest_pending_sk(item.address, at, item.event_id)
+
+
+def _claim(p: Planned, existing: OutboxItem | None, at: datetime) -> OutboxItem | None:
+    """Write the record before sending. None: already done (or taken by another consumer just now)."""
+    sending = p.disposition is Disposition.SEND
+    status = "sending" if sending else p.disposition.value
+    if existing is None:
+        item = OutboxItem(*keys.outbox(p.event_id, p.address), event_id=p.event_id, event_type=p.event_type,
+                          address=p.address, recipient_role=p.role, template=p.template, category=p.category.value,
+                          status=status, attempts=1 if sending else 0, created_at=at, updated_at=at,
+                          subject=p.mail.subject if p.mail else None, link=p.link,
+                          lease_until=at + timedelta(seconds=LEASE_S) if sending else None,
+                          expires_at=int(at.timestamp()) + OUTBOX_TTL_S)
+        if p.disposition is Disposition.HOLD_FOR_DIGEST:
+            _hold(item, at)
+        return item if repo.create(item) else None
+    if existing.status in DONE:
+        return None
+    if existing.status == "sending" and existing.lease_until is not None and existing.lease_until > at:
+        raise DeliveryFailed(f"{p.event_id} to {p.address} is being sent by another consumer")
+    # Failed before (or claimed by a consumer that died): take it again.
+    existing.status = status
+    existing.attempts = int(existing.attempts or 0) + (1 if sending else 0)
+    existing.lease_until = at + timedelta(seconds=LEASE_S) if sending else None
+    existing.updated_at = at
+    if p.mail is not None:
+        existing.subject = p.mail.subject
+    if p.disposition is Disposition.HOLD_FOR_DIGEST:
+        _hold(existing, at)
+    return existing if _save(existing) else None
+
+
+def deliver(p: Planned, existing: OutboxItem | None) -> str:
+    """Record, then send (or hold, or skip). Returns the outcome: sent / held_for_digest /
+    skipped_opted_out / duplicate. Raises when SES refuses (the record says `failed`)."""
+    at = now()
+    item = _claim(p, existing, at)
+    if item is None:
+        return "duplicate"
+    if p.disposition is not Disposition.SEND:
+        return p.disposition.value
+    assert p.mail is not None
+    try:
+        message_id = mail.send(p.mail)
+    except Exception as exc:
+        item.status, item.lease_until, item.updated_at = "failed", None, now()
+        item.last_error = f"{type(exc).__name__}: {exc}"[:ERROR_CHARS]
+        _save(item)
+        raise
+    item.status, item.message_id, item.lease_until = "sent", message_id, None
+    item.sent_at = item.updated_at = now()
+    if not _save(item):
+        logger.warning("outbox record changed while sending", extra={"event_id": p.event_id, "to": p.address})
+    return "sent"
+
+
+@dataclass
+class Outcome:
+    sent: int = 0
+    held: int = 0
+    skipped: int = 0
+    duplicates: int = 0
+    failed: list[str] = field(default_factory=list)
+
+
+def handle(event: dict[str, Any]) -> Outcome:
+    """Deliver what the rules say for one domain event. Every address is tried; if any failed,
+    DeliveryFailed is raised at the end so the message comes back for exactly those."""
+    rules = rules_for(event)
+    outcome = Outcome()
+    if not rules:
+        return outcome
+    event_id = str(event["id"])  # no id, no dedupe: refuse the message
+    loaded = _load(event, rules)
+    targets: dict[str, NotificationRule] = {}
+    for rule in rules:  # first rule wins for an address two roles share
+        for address in addresses(rule.recipient, loaded):
+            targets.setdefault(address, rule)
+    if not targets:
+        return outcome
+    found = repo.batch_get([k for a in targets for k in (keys.notification_preferences(a), keys.outbox(event_id, a))])
+    prefs = {i.address: i for i in found if isinstance(i, NotificationPreferenceItem)}
+    records = {i.address: i for i in found if isinstance(i, OutboxItem)}
+    for address, rule in targets.items():
+        existing = records.get(address)
+        if existing is not None and existing.status in DONE:
+            outcome.duplicates += 1
+            continue
+        chosen = _preferences(address, prefs.get(address))
+        disposition = decide(rule.category, opted_out=chosen.opt_out, alerts=chosen.alerts)
+        rendered = None if disposition is Disposition.SKIP_OPTED_OUT else \
+            mail.render(rule.template, address, **context(rule, loaded))
+        planned = Planned(event_id, str(event.get("type")), address, rule.recipient.value, rule.template,
+                          rule.category, disposition, rendered, link(rule, loaded))
+        try:
+            result = deliver(planned, existing)
+        except Exception as exc:
+            logger.warning("e-mail not sent; the event will be redelivered",
+                           extra={"event_id": event_id, "to": address, "error": str(exc)})
+            outcome.failed.append(address)
+            continue
+        if result == "sent":
+            outcome.sent += 1
+        elif result == "held_for_digest":
+            outcome.held += 1
+        elif result == "skipped_opted_out":
+            outcome.skipped += 1
+        else:
+            outcome.duplicates += 1
+    if outcome.failed:
+        raise DeliveryFailed(f"event {event_id}: not sent to {', '.join(outcome.failed)}")
+    return outcome
+
+
+# ---------------------------------------------------------------- the daily digest
+
+
+@dataclass
+class KindSummary:
+    kind: str
+    title: str
+    by_severity: dict[str, int]
+    total: int
+
+
+@dataclass
+class DigestResult:
+    day: str
+    sent: list[str] = field(default_factory=list)
+    already_sent: list[str] = field(default_factory=list)
+    opted_out: list[str] = field(default_factory=list)
+    failed: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"day": self.day, "sent": len(self.sent), "already_sent": len(self.already_sent),
+                "opted_out": len(self.opted_out), "failed": len(self.failed)}
+
+
+def summarise(records: list[ExceptionRecord]) -> list[KindSummary]:
+    """Counts per kind and severity, the worst kinds first."""
+    by_kind: dict[str, list[ExceptionRecord]] = defaultdict(list)
+    for r in records:
+        by_kind[r.kind].append(r)
+    out = [KindSummary(kind, rs[0].title, {s.value: sum(1 for r in rs if r.severity is s) for s in Severity}, len(rs))
+           for kind, rs in by_kind.items()]
+    return sorted(out, key=lambda k: (min(SEVERITY_RANK[Severity(s)] for s, n in k.by_severity.items() if n),
+                                      -k.total, k.kind))
+
+
+def _team_exceptions(records: list[ExceptionRecord]) -> dict[str, list[ExceptionRecord]]:
+    """Open exceptions per team address: the mailboxes by owner, the campaign's buyer for buyer kinds
+    (one BatchGetItem of those campaigns)."""
+    cfg = settings()
+    mailbox = {"accounting": cfg.mailbox_accounting, "logistics": cfg.mailbox_logistics, "admin": cfg.mailbox_admin}
+    campaign_ids = sorted({r.campaign_id for r in records if r.owner.value == "buyer" and r.campaign_id})
+    buyers = {i.id: i.buyer_email for i in (repo.batch_get(keys.campaign(c) for c in campaign_ids) if campaign_ids
+                                            else []) if isinstance(i, CampaignItem)}
+    out: dict[str, list[ExceptionRecord]] = defaultdict(list)
+    for r in records:
+        owner = r.owner.value
+        address = buyers.get(r.campaign_id or "") if owner == "buyer" else mailbox.get(owner)
+        if address:
+            out[normalise_address(address)].append(r)
+    return out
+
+
+def _clear(lines: list[OutboxItem], status: str, at: datetime) -> None:
+    for line in lines:
+        line.status, line.digested_at, line.updated_at = status, at, at
+        line.GSI1PK = line.GSI1SK = None
+        if not _save(line):
+            logger.warning("held mail changed while clearing it", extra={"event_id": line.event_id})
+
+
+def daily_digest(at: datetime | None = None) -> DigestResult:
+    """One digest per (address, UTC day): a team's open exceptions and the mail held for it.
+    Reads: one Query of the open exceptions, one Query of the held mail, one BatchGetItem of the
+    buyers' campaigns, one BatchGetItem of preferences and today's digest records."""
+    from . import exceptions as exception_service  # the exceptions service is only needed here
+
+    at = at or now()
+    day = at.astimezone(UTC).date().isoformat()
+    result = DigestResult(day)
+    records = [r for r in exception_service.open_records() if r.status.value != "pending"]
+    teams = _team_exceptions(records)
+    held: dict[str, list[OutboxItem]] = defaultdict(list)
+    for item in Item.gsi1.query(keys.DIGEST_PENDING_PK):
+        if isinstance(item, OutboxItem) and item.status == "held_for_digest":
+            held[item.address].append(item)
+    everyone = sorted(set(teams) | set(held))
+    if not everyone:
+        return result
+    event_id = keys.digest_event_id(day)
+    found = repo.batch_get([k for a in everyone for k in (keys.notification_preferences(a), keys.outbox(event_id, a))])
+    prefs = {i.address: i for i in found if isinstance(i, NotificationPreferenceItem)}
+    sent_today = {i.address: i for i in found if isinstance(i, OutboxItem)}
+    for address in everyone:
+        chosen = _preferences(address, prefs.get(address))
+        lines = sorted(held.get(address, []), key=lambda i: i.held_at or i.created_at)
+        if chosen.opt_out:
+            _clear(lines, "skipped_opted_out", at)
+            result.opted_out.append(address)
+            continue
+        existing = sent_today.get(address)
+        if existing is not None and existing.status in DONE:
+            result.already_sent.append(address)  # what was held since waits for tomorrow's
+            continue
+        open_ = sorted(teams.get(address, []), key=lambda r: (r.opened_at, r.id))
+        rendered = mail.render(
+            "daily_digest", address, day=day, total=len(open_), kinds=summarise(open_),
+            oldest=[{"id": r.id, "title": r.title, "severity": r.severity.value, "status": r.status.value,
+                     "subject_type": r.subject_type, "subject_id": r.subject_id,
+                     "opened_at": r.opened_at.astimezone(UTC).strftime("%Y-%m-%d %H:%M"),
+                     "link": _url(f"/staff/exceptions/{r.id}")} for r in open_[:DIGEST_OLDEST]],
+            held=[{"subject": i.subject or i.template, "link": i.link} for i in lines],
+            category=Category.DIGEST.value, preferences_url=_url("/me/notification-preferences"))
+        planned = Planned(event_id, "daily_digest", address, "digest", "daily_digest", Category.DIGEST,
+                          Disposition.SEND, rendered, _url("/staff/exceptions"))
+        try:
+            outcome = deliver(planned, existing)
+        except Exception as exc:
+            logger.warning("digest not sent", extra={"to": address, "error": str(exc)})
+            result.failed.append(address)
+            continue
+        if outcome == "sent":
+            _clear(lines, "digested", at)
+            result.sent.append(address)
+        else:
+            result.already_sent.append(address)
+    if result.failed:
+        raise DeliveryFailed(f"daily digest {day}: not sent to {', '.join(result.failed)}")
+    return result
