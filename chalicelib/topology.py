@@ -168,11 +168,10 @@ TOPOLOGY = Topology(
         ),
         Rule(
             name=f"{APP_NAME}-campaign-close",
-            detail_types=("campaign.ended", "campaign.closed", "po.created", "po.acknowledge_completed",
-                          "order.lines_rejected"),
+            detail_types=("campaign.ended", "po.acknowledge_completed"),
             queue=PURCHASE_ORDERS.name,
-            description="an ended campaign is closed into POs; a new PO is e-mailed; an acknowledged one is "
-                        "shared out over its orders and lost lines are refunded",
+            description="an ended campaign is closed into POs; an acknowledged PO is shared out over its "
+                        "orders and lost lines are refunded",
         ),
         Rule(
             name=f"{APP_NAME}-inbound-webhooks",

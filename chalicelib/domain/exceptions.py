@@ -248,7 +248,7 @@ def parse_policy(severities: str = "", graces: str = "", escalation: str = "") -
     esc = dict(DEFAULT_ESCALATION_H)
     for name, value in _pairs(escalation, "exception escalation"):
         hours = tuple(int(h) for h in value.split("/"))
-        if len(hours) != LEVELS or any(h <= 0 for h in hours) or list(hours) != sorted(hours):
+        if len(hours) != LEVELS or hours[0] <= 0 or any(b <= a for a, b in zip(hours, hours[1:], strict=False)):
             raise ValueError(f"exception escalation: {name} needs {LEVELS} increasing hours, got {value!r}")
         esc[Severity(name)] = (hours[0], hours[1], hours[2])
     return Policy(severities=sev, graces_s=grace, escalation_h=esc)
@@ -397,24 +397,24 @@ def allowed_actions(record: ExceptionRecord) -> list[str]:
     return [a.value for a, statuses in ALLOWED.items() if record.status in statuses]
 
 
-def _check(record: ExceptionRecord, action: Action) -> None:
+def check(record: ExceptionRecord, action: Action) -> None:
     if record.status not in ALLOWED[action]:
         raise InvalidTransition(f"cannot {action.value} an exception that is {record.status.value}")
 
 
 def acknowledge(record: ExceptionRecord, by: str) -> None:
-    _check(record, Action.ACKNOWLEDGE)
+    check(record, Action.ACKNOWLEDGE)
     record.status = Status.ACKNOWLEDGED
     record.acknowledged_by = by
 
 
 def assign(record: ExceptionRecord, assignee: str | None) -> None:
-    _check(record, Action.ASSIGN)
+    check(record, Action.ASSIGN)
     record.assignee = assignee
 
 
 def snooze(record: ExceptionRecord, until: datetime, at: datetime) -> None:
-    _check(record, Action.SNOOZE)
+    check(record, Action.SNOOZE)
     if until <= at:
         raise RuleViolation(
             "snooze_in_past",

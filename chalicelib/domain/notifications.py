@@ -177,12 +177,11 @@ RULES: tuple[NotificationRule, ...] = (
     *(NotificationRule("exception.raised", team, "exception_raised", D, "New exception",
                        conditions=(ON_EXCEPTION, when("data.owner", team.value), when("data.severity", *ROUTINE)))
       for team in TEAMS),
-    # A parcel gone quiet: the supplier is asked to check it (and told when tracking is abandoned).
-    NotificationRule("exception.raised", Recipient.SUPPLIER, "tracking_stale", A, "Please check your parcel",
-                     conditions=(ON_EXCEPTION, when("data.kind", "tracking_stale"))),
-    NotificationRule("exception.repeated", Recipient.SUPPLIER, "tracking_stale", A, "Tracking abandoned",
-                     conditions=(ON_EXCEPTION, when("data.kind", "tracking_stale"),
-                                 when("data.details.abandoned", True))),
+    # A parcel gone quiet: the supplier is asked to check it, reminded at each further silent spell
+    # (each bumps the exception), and told when tracking is abandoned (the template says which).
+    *(NotificationRule(type_, Recipient.SUPPLIER, "tracking_stale", A, "Please check your parcel",
+                       conditions=(ON_EXCEPTION, when("data.kind", "tracking_stale")))
+      for type_ in ("exception.raised", "exception.repeated")),
     # Escalated: the level's target (already resolved by the exceptions service).
     *(NotificationRule("exception.escalated", target, "exception_escalated", A, "Exception escalated",
                        conditions=(ON_EXCEPTION, when("data.target", target.value)))

@@ -27,4 +27,5 @@ def handle(event: dict[str, Any]) -> Any:
             return None
     if kind == "po.acknowledge_completed":
         return refunds.settle_acknowledgement(str(data.get("po_id") or event["subject_id"]))
-    return None  # campaign.closed, po.created, order.lines_rejected: nothing left to do here
+    logger.info("event not for this consumer", extra={"type": kind})
+    return None

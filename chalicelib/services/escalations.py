@@ -11,11 +11,10 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from aws_lambda_powertools import Logger
-from pynamodb.exceptions import DeleteError
 
 from ..adapters.dynamodb import keys
 from ..adapters.dynamodb import repository as repo
@@ -29,6 +28,7 @@ from .clock import now
 
 logger = Logger(service="waybill")
 PAGE = 100
+RETIRED_KEPT = timedelta(days=30)  # a passed deadline stays on its subject (out of the index) this long
 
 
 # ---------------------------------------------------------------- subject deadlines
@@ -115,6 +115,11 @@ def _exception_due(entry: ExceptionItem, at: datetime) -> str:
             return exceptions.Change("exception.raised", data={"after_grace": True})
         if due.action == "wake":
             rules.wake(record)
+            late = rules.on_due(record, at, policy)  # a threshold passed while it slept: escalate now
+            if late.action == "escalate":
+                record.level = late.level
+                return exceptions.Change("exception.escalated", mirror=True,
+                                         data={"target": escalation_target(record), "woke": True})
             return exceptions.Change("exception.woke", mirror=True)
         if due.action == "escalate":
             record.level = due.level
@@ -122,7 +127,7 @@ def _exception_due(entry: ExceptionItem, at: datetime) -> str:
         return None
 
     try:
-        exceptions.change(entry.id, act, retries=1, expected_version=int(entry.version))
+        exceptions.change(entry.id, act, retries=1, expected_version=int(entry.version), loaded=entry)
     except NotFound:
         return "gone"
     return outcome[0]
@@ -139,13 +144,17 @@ def escalation_target(record: ExceptionRecord) -> str:
 
 
 def _deadline_due(entry: DeadlineItem) -> str:
-    """The deadline passed unmet: raise its kind (dedupes on the subject), then drop the entry."""
+    """The deadline passed unmet: raise its kind (dedupes on the subject) and retire the deadline in
+    the same transaction, on condition it was not moved meanwhile (then the next sweep decides)."""
     details = exceptions.plain(entry.details)
-    exceptions.raise_or_bump(
-        entry.kind_name, entry.subject_type, entry.subject_id, {**details, "due_at": entry.due_at.isoformat()}
-    )
-    try:  # unless the subject moved its deadline meanwhile
-        entry.delete(condition=DeadlineItem.due_at == entry.due_at)
-    except DeleteError:
-        return "deadline_moved"
+    at = now()
+    retired = DeadlineItem(entry.PK, entry.SK, id=entry.id, kind_name=entry.kind_name, subject_type=entry.subject_type,
+                           subject_id=entry.subject_id, due_at=entry.due_at, details=details, fired_at=at,
+                           expires_at=int((at + RETIRED_KEPT).timestamp()))
+    try:
+        exceptions.raise_or_bump(entry.kind_name, entry.subject_type, entry.subject_id,
+                                 {**details, "due_at": entry.due_at.isoformat()}, retries=1,
+                                 with_writes=[repo.Write(retired, DeadlineItem.due_at == entry.due_at)])
+    except Conflict:
+        return "lost_race"
     return "deadline_passed"

@@ -14,7 +14,7 @@ Indexes the record sits in while it matters:
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -139,7 +139,14 @@ class Change:
     data: dict[str, Any] | None = None
 
 
-def _commit(record: ExceptionRecord, change: Change, actor: Principal, from_status: str | None, at: datetime) -> None:
+def _commit(
+    record: ExceptionRecord,
+    change: Change,
+    actor: Principal,
+    from_status: str | None,
+    at: datetime,
+    extra: Sequence[repo.Write] = (),
+) -> None:
     event = AuditEvent(
         id=new_id("evt"),
         subject_type="exception",
@@ -169,7 +176,7 @@ def _commit(record: ExceptionRecord, change: Change, actor: Principal, from_stat
             data={**event_data(record, **(change.data or {})), "mirror": True},
         )
         writes.append(repo.event_write(keys.subject_pk(record.subject_type, record.subject_id), mirror))
-    repo.commit(writes, what=f"exception {record.id}")
+    repo.commit([*writes, *extra], what=f"exception {record.id}")
 
 
 def change(
@@ -179,11 +186,13 @@ def change(
     actor: Principal = SYSTEM,
     retries: int = RETRIES,
     expected_version: int | None = None,
+    loaded: ExceptionItem | None = None,
 ) -> ExceptionRecord | None:
     """Load, mutate, commit under the version read; on a lost race load again (up to `retries`).
-    `mutate` returns None when there is nothing to do (then nothing is written)."""
+    `mutate` returns None when there is nothing to do (then nothing is written). `loaded`: the item
+    as already read (e.g. from an index projecting it whole), used instead of the first read."""
     for attempt in range(retries):
-        item = repo.get(keys.exception(exc_id), ExceptionItem)
+        item = loaded if attempt == 0 and loaded is not None else repo.get(keys.exception(exc_id), ExceptionItem)
         if item is None:
             raise NotFound(f"exception {exc_id} not found")
         record = record_from_item(item)
@@ -216,15 +225,23 @@ def get(exc_id: str) -> ExceptionRecord | None:
 
 
 def raise_or_bump(
-    kind: str, subject_type: str, subject_id: str, details: dict[str, Any] | None = None, *, severity: str | None = None
+    kind: str,
+    subject_type: str,
+    subject_id: str,
+    details: dict[str, Any] | None = None,
+    *,
+    severity: str | None = None,
+    with_writes: Sequence[repo.Write] = (),
+    retries: int = RETRIES,
 ) -> ExceptionRecord:
     """Open the (kind, subject) exception — pending first when its kind has a grace period — or bump
-    the live one. `severity` raises it above its kind's (e.g. an escalated stage); it never lowers it."""
+    the live one. `severity` raises it above its kind's (e.g. an escalated stage); it never lowers it.
+    `with_writes` go in the same transaction (the sweep retires the deadline that raised it)."""
     rules.kind(kind)
     wanted = Severity(severity) if severity else None
     exc_id = exception_id(kind, subject_type, subject_id)
     policy = settings().exception_policy()
-    for attempt in range(RETRIES):
+    for attempt in range(retries):
         item = repo.get(keys.exception(exc_id), ExceptionItem)
         at = now()
         current = record_from_item(item) if item is not None else None
@@ -240,9 +257,9 @@ def raise_or_bump(
             change_ = Change("exception.raised" if record.status is Status.OPEN else "exception.pending")
             from_status = current.status.value if current is not None else None
         try:
-            _commit(record, change_, SYSTEM, from_status, at)
+            _commit(record, change_, SYSTEM, from_status, at, extra=with_writes)
         except Conflict:
-            if attempt == RETRIES - 1:
+            if attempt == retries - 1:
                 raise
             continue
         return record
@@ -328,6 +345,7 @@ def resolve_by_staff(
     _staff(actor)
 
     def done(record: ExceptionRecord, at: datetime) -> Change:
+        rules.check(record, rules.Action.RESOLVE)  # staff resolve what they can see, not a pending blip
         rules.resolve(record, at, note)
         return Change("exception.resolved", mirror=True, note=note, data={"automatic": False})
 

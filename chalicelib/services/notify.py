@@ -128,7 +128,7 @@ class Loaded:
     po: PurchaseOrderItem | None = None
 
 
-def _load(event: dict[str, Any], rules: list[NotificationRule]) -> Loaded:
+def load(event: dict[str, Any], rules: list[NotificationRule]) -> Loaded:
     data = event.get("data") or {}
     loaded = Loaded(event, data)
     roles = {r.recipient for r in rules}
@@ -346,7 +346,7 @@ def handle(event: dict[str, Any]) -> Outcome:
     if not rules:
         return outcome
     event_id = str(event["id"])  # no id, no dedupe: refuse the message
-    loaded = _load(event, rules)
+    loaded = load(event, rules)
     targets: dict[str, NotificationRule] = {}
     for rule in rules:  # first rule wins for an address two roles share
         for address in addresses(rule.recipient, loaded):

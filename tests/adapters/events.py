@@ -51,3 +51,33 @@ def sqs_event(messages: list[dict[str, Any]], queue_arn: str) -> dict[str, Any]:
         "attributes": {"ApproximateReceiveCount": "1"}, "messageAttributes": {}, "md5OfBody": m.get("MD5OfBody", ""),
         "eventSource": "aws:sqs", "eventSourceARN": queue_arn, "awsRegion": "eu-west-1",
     } for m in messages]}
+
+
+def published(aws: Any, queue_name: str, seen: set[str] | None = None) -> list[dict[str, Any]]:
+    """Publish the stream's records not `seen` yet (all when None) and return the domain events
+    the named queue received (drained)."""
+    from chalicelib.handlers import batch, publisher
+
+    records = stream_records(aws.stream_arn)
+    fresh = [r for r in records if seen is None or r["eventID"] not in seen]
+    if seen is not None:
+        seen.update(r["eventID"] for r in records)
+    publisher.publish(fresh)
+    return [batch.domain_event(m["Body"]) for m in drain(aws.queue_urls[queue_name])]
+
+
+def seen_so_far(aws: Any) -> set[str]:
+    """The stream records so far, to leave out of the next `published`."""
+    return {r["eventID"] for r in stream_records(aws.stream_arn)}
+
+
+def deliver_mail(aws: Any, seen: set[str] | None = None) -> list[dict[str, Any]]:
+    """What the notifications queue gets from the stream, handed to the notifications consumer
+    (each event once); returns those events."""
+    from chalicelib.handlers import notifications
+    from chalicelib.topology import NOTIFICATIONS
+
+    events = published(aws, NOTIFICATIONS.name, seen)
+    for event in events:
+        notifications.handle(event)
+    return events

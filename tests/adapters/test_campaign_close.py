@@ -16,14 +16,15 @@ from chalicelib.adapters.dynamodb import repository as repo
 from chalicelib.adapters.dynamodb.models import CampaignItem, Item, OrderItem, PurchaseOrderItem
 from chalicelib.config import settings
 from chalicelib.domain.errors import InvalidTransition
+from chalicelib.domain.notifications import rules_for
 from chalicelib.domain.orders import OrderAction
 from chalicelib.domain.purchase_orders import po_id
-from chalicelib.handlers import batch, publisher, purchase_orders
-from chalicelib.services import campaign_close, catalogue, orders
+from chalicelib.handlers import batch, notifications, publisher, purchase_orders
+from chalicelib.services import campaign_close, catalogue, notify, orders
 from chalicelib.services.clock import now
-from chalicelib.topology import PURCHASE_ORDERS, TOPOLOGY
+from chalicelib.topology import NOTIFICATIONS, PURCHASE_ORDERS, TOPOLOGY
 from tests.adapters import shop
-from tests.adapters.events import drain, sqs_event, stream_records
+from tests.adapters.events import drain, published, sqs_event, stream_records
 from tests.adapters.shop import ALICE, BOB, CARE
 
 
@@ -133,20 +134,21 @@ def test_closing_twice_or_a_redelivered_event_creates_no_duplicate_po_and_no_sec
     end_campaign(campaign_id)
     (ended,) = deliver(aws, seen)
     purchase_orders.handle(ended)
-    created = [e for e in deliver(aws, seen) if e["type"] == "po.created"]
+    created = [e for e in published(aws, NOTIFICATIONS.name, seen) if e["type"] == "po.created"]
     assert len(created) == 2
     for event in created:
-        purchase_orders.handle(event)
+        assert notifications.handle(event) == 2  # the PO to the supplier's contact and the buyer
     first_mails = len(sent())
     versions = {s: int(p.version) for s, p in pos_of(campaign_id).items()}
 
     again = purchase_orders.handle(ended)  # the queue delivered it again
     assert again.already_closed
     for event in created:  # and the po.created events too
-        assert purchase_orders.handle(event) == 0
+        assert purchase_orders.handle(event) is None
+        assert notifications.handle(event) == 0
 
     assert {s: int(p.version) for s, p in pos_of(campaign_id).items()} == versions
-    assert [e for e in deliver(aws, seen) if e["type"] == "po.created"] == []
+    assert [e for e in published(aws, NOTIFICATIONS.name, seen) if e["type"] == "po.created"] == []
     assert len(sent()) == first_mails == 2 * 2  # supplier contact + buyer, per PO
 
 
@@ -190,13 +192,21 @@ def test_a_live_or_cancelled_campaign_is_not_closed_by_the_consumer(aws, campaig
     assert repo.get(keys.campaign(campaign_id), CampaignItem).status == "live"
 
 
+def po_created(aws, campaign_id: str, supplier_id: str) -> dict:
+    """The `po.created` event of a supplier's PO, as the notifications queue receives it."""
+    wanted = po_id(campaign_id, supplier_id)
+    (event,) = [e for e in published(aws, NOTIFICATIONS.name) if e["type"] == "po.created"
+                and e["data"]["po_id"] == wanted]
+    return event
+
+
 def test_the_po_e_mail_lists_lines_unit_costs_and_totals_with_a_link(aws, campaign_id):
     shop_with_orders(campaign_id)
     end_campaign(campaign_id)
     campaign_close.close_campaign(campaign_id)
     acme = po_id(campaign_id, "acme")
 
-    assert campaign_close.send_po_mail(acme) == 2
+    assert notifications.handle(po_created(aws, campaign_id, "acme")) == 2
 
     by_to = {m.destinations["ToAddresses"][0]: m for m in sent()}
     assert set(by_to) == {"orders@acme.example", "buyer@waybill.example"}
@@ -216,15 +226,18 @@ def test_the_po_e_mail_in_text_carries_the_same_figures(aws, campaign_id):
     shop_with_orders(campaign_id)
     end_campaign(campaign_id)
     campaign_close.close_campaign(campaign_id)
-    po, supplier, campaign, recipients = campaign_close.po_mail_recipients(po_id(campaign_id, "acme"))
+    event = po_created(aws, campaign_id, "acme")
+    rules = rules_for(event)
+    loaded = notify.load(event, rules)
     from chalicelib.adapters import mail
 
-    text = mail.render("po_created", "x@example.com", po=po, supplier_name=supplier.name, campaign_name=campaign.name,
-                       audience="supplier", link="http://here").text
+    text = mail.render("po_created", "x@example.com", **notify.context(rules[0], loaded)).text
     assert "MUG-1  Mug  5 x 5.00 = 25.00 EUR" in text
     assert "MUG-2  Big mug  3 x 9.00 = 27.00 EUR" in text
     assert "Total: 52.00 EUR" in text
-    assert recipients == [("orders@acme.example", "supplier"), ("buyer@waybill.example", "buyer")]
+    assert "notification-preferences" not in text  # the supplier's PO is transactional: no opt-out line
+    assert [(a, r.recipient.value) for r in rules for a in notify.addresses(r.recipient, loaded)] == [
+        ("orders@acme.example", "supplier"), ("buyer@waybill.example", "buyer")]
 
 
 def test_the_consumer_lambda_closes_the_campaign_from_a_queued_event(aws, campaign_id, client):
@@ -243,13 +256,17 @@ def test_the_consumer_lambda_closes_the_campaign_from_a_queued_event(aws, campai
     assert set(pos_of(campaign_id)) == {"acme"}
 
 
-def test_the_bus_routes_po_events_to_the_purchase_orders_queue(aws):
+def test_the_bus_routes_po_work_to_the_purchase_orders_queue_and_po_mail_to_the_notifications_queue(aws):
     events = boto3.client("events")
     for kind in ("po.created", "po.acknowledge_completed", "order.lines_rejected"):
         events.put_events(Entries=[{"Source": "waybill", "DetailType": kind, "EventBusName": TOPOLOGY.bus,
                                     "Detail": json.dumps({"id": f"evt-{kind}", "type": kind})}])
-    got = {e["type"] for e in (batch.domain_event(m["Body"]) for m in drain(aws.queue_urls[PURCHASE_ORDERS.name]))}
-    assert got == {"po.created", "po.acknowledge_completed", "order.lines_rejected"}
+
+    def got(queue: str) -> set[str]:
+        return {e["type"] for e in (batch.domain_event(m["Body"]) for m in drain(aws.queue_urls[queue]))}
+
+    assert got(PURCHASE_ORDERS.name) == {"po.acknowledge_completed"}
+    assert got(NOTIFICATIONS.name) == {"po.created", "order.lines_rejected"}
 
 
 def test_a_held_order_cannot_be_approved_once_its_campaign_has_closed(aws, campaign_id):

@@ -6,15 +6,14 @@ import json
 
 import boto3
 import pytest
-from botocore.exceptions import ClientError
 from moto.core import DEFAULT_ACCOUNT_ID
 from moto.ses.models import ses_backends
 
 from chalicelib.adapters.dynamodb import keys
-from chalicelib.adapters.dynamodb.models import ProcessedItem
+from chalicelib.adapters.dynamodb.models import OutboxItem
 from chalicelib.domain.orders import OrderAction
 from chalicelib.handlers import batch, notifications, publisher
-from chalicelib.services import orders
+from chalicelib.services import notify, orders
 from chalicelib.topology import NOTIFICATIONS, TOPOLOGY
 from tests.adapters import shop
 from tests.adapters.events import drain, sqs_event, stream_records
@@ -53,23 +52,26 @@ def test_a_placed_order_e_mails_the_customer_once_even_when_redelivered(aws, cam
     assert len(sent()) == 1
 
 
-def test_a_failed_send_forgets_its_marker_so_the_retry_sends_it(aws, campaign_id):
+def test_a_failed_send_is_recorded_and_the_retry_sends_it_once(aws, campaign_id):
     shop.place(ALICE, campaign_id, ("MUG-1", 1))
     (message,) = published(aws)
     event = batch.domain_event(message["Body"])
     ses = boto3.client("ses")
     ses.delete_identity(Identity=TOPOLOGY.email_identities[0])  # SES now rejects the sender
 
-    with pytest.raises(ClientError):
+    with pytest.raises(notify.DeliveryFailed):
         notifications.handle(event)
     assert sent() == []
-    marker = keys.processed(notifications.CONSUMER, f"{event['id']}#alice@example.com")
-    assert ProcessedItem.count(marker[0]) == 0
+    record = OutboxItem.get(*keys.outbox(event["id"], "alice@example.com"))
+    assert (record.status, int(record.attempts)) == ("failed", 1)
+    assert "MessageRejected" in record.last_error
 
     ses.verify_email_identity(EmailAddress=TOPOLOGY.email_identities[0])
     assert notifications.handle(event) == 1
+    assert notifications.handle(event) == 0
     assert len(sent()) == 1
-    assert ProcessedItem.count(marker[0]) == 1
+    record = OutboxItem.get(*keys.outbox(event["id"], "alice@example.com"))
+    assert (record.status, int(record.attempts), record.message_id) == ("sent", 2, sent()[0].id)
 
 
 def test_a_customer_note_is_e_mailed_and_an_internal_one_is_not(aws, campaign_id):

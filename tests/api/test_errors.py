@@ -113,6 +113,13 @@ VALID_BODIES = {
     "CampaignFileUploadRequest": {"content_type": "image/png", "filename": "a.png"},
     "ProposalDecisionRequest": {"note": "x"},
     "StaffPOCancelRequest": {"internal_note": "x"},
+    # exceptions (issue 6)
+    "ExceptionAcknowledgeRequest": {},
+    "ExceptionAssignRequest": {"assignee": "ops@waybill.example"},
+    "ExceptionSnoozeRequest": {"until": "2099-01-01T00:00:00Z"},
+    "ExceptionResolveRequest": {"note": "x"},
+    # notification preferences (issue 6)
+    "NotificationPreferencesIn": {"opt_out": False, "alerts": "daily_digest"},
 }
 
 

@@ -85,6 +85,6 @@ def test_events_nobody_needs_to_hear_about_notify_nobody(event_type_):
     assert rules_for({"type": event_type_}) == []
 
 
-def test_notification_rules_have_unique_event_types():
-    types = [r.event_type for r in RULES]
-    assert len(types) == len(set(types))
+def test_no_two_notification_rules_say_the_same_thing():
+    said = [(r.event_type, r.recipient, r.needs_customer_note, r.conditions) for r in RULES]
+    assert len(said) == len(set(said))

@@ -9,6 +9,7 @@ each test uses its own PO ids."""
 from __future__ import annotations
 
 import logging
+import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -25,10 +26,10 @@ from chalicelib.adapters.dynamodb import repository as repo
 from chalicelib.adapters.dynamodb.models import PurchaseOrderItem
 from chalicelib.domain.campaigns import Campaign, CampaignStatus
 from chalicelib.domain.purchase_orders import POLine, PurchaseOrder, Stage
-from chalicelib.local.pollers import LambdaContext, sqs_record
+from chalicelib.local.pollers import LambdaContext, StreamPoller, sqs_record
 from chalicelib.local.provision import Provisioned, provision
 from chalicelib.local.server import MotoServer, pointed_at
-from chalicelib.topology import PO_STAGES, TOPOLOGY
+from chalicelib.topology import NOTIFICATIONS, PO_STAGES, TOPOLOGY
 
 REGION = "eu-west-1"
 LONG = 120  # a deadline no test waits for
@@ -45,7 +46,9 @@ def moto_server() -> Iterator[Provisioned]:
             arns = {f"WAYBILL_{m.definition.upper()}_ARN": provisioned.state_machine_arns[m.name]
                     for m in TOPOLOGY.state_machines}
             with pointed_at(endpoint, **arns):
+                _MAIL["provisioned"] = provisioned
                 yield provisioned
+                _MAIL.clear()
     finally:
         server.stop()
 
@@ -61,14 +64,51 @@ def payments_calls(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     return calls
 
 
+_MAIL: dict[str, Any] = {}  # the session's provisioned resources and its stream poller
+
+
+def _publish_mail_events(event: dict[str, Any], context: Any) -> int:
+    """The stream publisher, restricted to the events some notification rule fires on: the other
+    suites' queues (shipments, purchase orders) are driven by their tests, not by this poller."""
+    from chalicelib.domain.notifications import event_types
+    from chalicelib.handlers import publisher
+
+    wanted = set(event_types())
+    records = [r for r in event["Records"]
+               if ((r.get("dynamodb") or {}).get("NewImage") or {}).get("type", {}).get("S") in wanted]
+    return publisher.publish(records) if records else 0
+
+
+def deliver_mail() -> int:
+    """What the local stack's stream poller and notifications poller do: publish the table's new audit
+    events (the poller of chalicelib/local/pollers.py, kept for the session so each record is read
+    once) and hand the notifications queue to its consumer until it is empty. Returns the messages."""
+    from app import notifications_consumer
+
+    provisioned: Provisioned = _MAIL["provisioned"]
+    poller = _MAIL.get("poller")
+    if poller is None:
+        poller = _MAIL["poller"] = StreamPoller(
+            stream_arn=provisioned.stream_arn, handler_name="stream_publisher", handler=_publish_mail_events,
+            streams=client("dynamodbstreams"), region=REGION, stop=threading.Event(), max_retries=1)
+    while poller.step():
+        pass
+    handled = 0
+    while messages := pump(provisioned, NOTIFICATIONS.name, notifications_consumer, wait_s=0):
+        handled += len(messages)
+    return handled
+
+
 def sent_mail() -> list[Any]:
     from moto.core import DEFAULT_ACCOUNT_ID
     from moto.ses.models import ses_backends
 
+    deliver_mail()
     return list(ses_backends[DEFAULT_ACCOUNT_ID][REGION].sent_messages)
 
 
 def mail_to(address: str, contains: str = "") -> list[Any]:
+    """The mail sent to `address` (subject containing `contains`), once everything pending is delivered."""
     return [m for m in sent_mail() if address in m.destinations["ToAddresses"] and contains in m.subject]
 
 

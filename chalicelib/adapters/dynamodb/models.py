@@ -273,6 +273,7 @@ class DeadlineItem(Item, discriminator="deadline"):
     subject_id = UnicodeAttribute()
     due_at = UTCDateTimeAttribute()
     details = MapAttribute[str, Any](default=dict)
+    fired_at = UTCDateTimeAttribute(null=True)  # passed unmet: its exception was raised (out of the index)
 
 
 class InvoiceItem(Item, discriminator="po_invoice"):
