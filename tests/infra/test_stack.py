@@ -182,9 +182,13 @@ def test_the_app_role_names_every_action_and_uses_star_only_where_aws_allows_not
 
 def test_the_scheduler_may_invoke_only_the_scheduled_functions(template):
     (role_id,) = [k for k, r in resources(template, "AWS::IAM::Role").items() if k.startswith("SchedulerRole")]
-    (statement,) = _statements(template, role_id)
-    assert statement["Action"] == "lambda:InvokeFunction"
-    assert statement["Resource"] == {"Fn::GetAtt": [logical_id(TOPOLOGY.schedules[0].handler), "Arn"]}
+    statements = list(_statements(template, role_id))
+    assert {str(st["Action"]) for st in statements} == {"lambda:InvokeFunction"}
+    resources_ = [r for st in statements for r in (st["Resource"] if isinstance(st["Resource"], list)
+                                                    else [st["Resource"]])]
+    assert sorted(resources_, key=str) == sorted(
+        ({"Fn::GetAtt": [logical_id(s.handler), "Arn"]} for s in TOPOLOGY.schedules), key=str)
+    assert len(TOPOLOGY.schedules) == 3  # end campaigns, escalation sweep, daily digest
 
 
 def test_the_lambda_package_leaves_out_what_the_runtime_provides(stack):
