@@ -26,8 +26,8 @@ from datetime import datetime, timedelta
 from typing import Any
 from unittest import mock
 
-from .dynamo import _fmt_requests, _principal, no_table_snapshots
-from .po_generation import faster_moto_dynamodb
+from .dynamo import _fmt_requests, _principal
+from .po_generation import large_table_account
 from .report import FAIL, PASS, Section
 
 # Orders (parcels with a deadline not due); WAYBILL_BENCH_SWEEP_SIZES=1000,10000 overrides.
@@ -137,21 +137,14 @@ def _census(at: datetime) -> tuple[int, int, int]:
 
 
 def measure(n: int) -> Run:
-    from moto import mock_aws
-
     from chalicelib.adapters.aws import reset_clients
     from chalicelib.adapters.dynamodb.metering import metered
     from chalicelib.config import settings
-    from chalicelib.local.provision import provision
     from chalicelib.services import escalations
     from chalicelib.services.clock import now
 
     with ExitStack() as stack:
-        stack.enter_context(mock_aws())
-        stack.enter_context(no_table_snapshots())
-        stack.enter_context(faster_moto_dynamodb())
-        reset_clients()
-        provision()
+        stack.enter_context(large_table_account())
         t0 = time.perf_counter()
         due, batch_seconds = _seed(n)
         seeded = time.perf_counter() - t0
