@@ -205,8 +205,8 @@ def run(sizes: tuple[int, ...] | None = None) -> Section:
             + ", ".join(f"{k} {v}" for k, v in sorted(r.actions.items())) + ".",
             "items read: Query ScannedCount + items GetItem/BatchGetItem returned, all requests of sweep(); "
             "index = the due-range Queries alone (measured apart, = items due when the index is selective), "
-            "records = the rest: the GetItem with which exceptions.change reloads each due exception record",
-            "the index entry already holds in full (GSI4 projects ALL); raising a deadline's kind finds no record (0).",
+            "records = the rest: a due exception is changed from its index entry (GSI4 projects ALL: no reload);",
+            "raising a passed deadline's kind looks for a live record first (GetItem: 0 items when there is none).",
             f"target: items read / items due <= {RATIO_TARGET} (DESIGN.md section 9). 2nd sweep: right after, "
             "items read (its requests): handled entries left the due range.",
             "seeded in " + ", ".join(f"{r.seed_seconds:.0f} s (batch writes {r.batch_seconds:.0f} s)" for r in runs)
