@@ -8,7 +8,7 @@ import pytest
 
 from chalicelib.adapters.dynamodb import keys
 from chalicelib.adapters.dynamodb import repository as repo
-from chalicelib.adapters.dynamodb.models import ExceptionItem
+from chalicelib.adapters.dynamodb.models import AuditEventItem, ExceptionItem
 from chalicelib.config import settings
 from chalicelib.domain.errors import Conflict, InvalidTransition
 from chalicelib.domain.permissions import SYSTEM, Principal, Role
@@ -161,9 +161,13 @@ def test_a_missed_deadline_reminds_then_escalates_and_the_stage_reopens(
         assert exc.GSI3PK == keys.OPEN_EXCEPTIONS_PK
 
         flow.until(lambda: flow.item().reminders.as_dict().get("acknowledge", 0) >= 2, why="an escalation")
-        assert len(mail_to(flow.buyer_email, "Escalation")) == 1
+        # The 1 s deadline keeps passing: a slow machine may already have escalated again. Each
+        # escalation e-mails the buyer exactly once.
+        escalations = [i for i in repo.query_all(keys.po_pk(flow.po_id))
+                       if isinstance(i, AuditEventItem) and i.type == "po.stage_escalated"]
+        assert escalations and len(mail_to(flow.buyer_email, "Escalation")) == len(escalations)
         exc = repo.get(keys.exception(exception_id("po_not_acknowledged", "po", flow.po_id)), ExceptionItem)
-        assert exc is not None and int(exc.count) == 2 and exc.severity == "critical"
+        assert exc is not None and int(exc.count) == 1 + len(escalations) and exc.severity == "critical"
 
         reopened = flow.wait_open(Stage.ACKNOWLEDGE, not_token=first)
         assert reopened != first
