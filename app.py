@@ -16,22 +16,27 @@ from chalicelib.api.accounting import accounting_api
 from chalicelib.api.auth import auth
 from chalicelib.api.customer import customer_api
 from chalicelib.api.exceptions import exceptions_api
+from chalicelib.api.exports import exports_api
 from chalicelib.api.http import translate_gateway_errors
+from chalicelib.api.metrics import metrics_api
 from chalicelib.api.notifications import notifications_api
 from chalicelib.api.public import public_api
 from chalicelib.api.staff import staff_api
 from chalicelib.api.staff_purchase_orders import staff_po_api
 from chalicelib.api.supplier import supplier_api
+from chalicelib.api.webhook_subscriptions import webhook_subscriptions_api
 from chalicelib.api.webhooks import webhooks_api
 from chalicelib.config import settings
 from chalicelib.topology import (
     APP_NAME,
     CAMPAIGN_ORDERS,
+    EXPORTS,
     INBOUND_WEBHOOKS,
     NOTIFICATIONS,
     PO_STAGES,
     PURCHASE_ORDERS,
     SHIPMENTS,
+    WEBHOOKS_OUT,
 )
 
 app = Chalice(app_name=APP_NAME)
@@ -44,10 +49,13 @@ app.register_blueprint(customer_api)
 app.register_blueprint(staff_api)
 app.register_blueprint(staff_po_api)
 app.register_blueprint(exceptions_api)
+app.register_blueprint(exports_api)
 app.register_blueprint(supplier_api)
 app.register_blueprint(accounting_api)
 app.register_blueprint(webhooks_api)
 app.register_blueprint(notifications_api)
+app.register_blueprint(webhook_subscriptions_api)
+app.register_blueprint(metrics_api)
 app.register_middleware(translate_gateway_errors, "http")
 
 
@@ -161,9 +169,35 @@ def inbound_webhooks_consumer(event: Any) -> dict[str, Any]:
     return batch.process(event, inbound.handle)
 
 
+@app.on_sqs_message(queue=EXPORTS.name, batch_size=EXPORTS.batch_size)
+def exports_consumer(event: Any) -> dict[str, Any]:
+    """Run a requested export (POST /staff/exports); a redelivery resumes it from its checkpoint."""
+    from chalicelib.handlers import batch, exports
+
+    return batch.process(event, exports.handle)
+
+
+@app.lambda_function(name="scheduled_exports")
+def scheduled_exports(event: Any, context: Any) -> dict[str, Any]:
+    """Run every exporter, chains in order (an interrupted run is resumed first). Scheduled like `end_campaigns`."""
+    from chalicelib.handlers import schedules
+
+    result = schedules.scheduled_exports()
+    logger.info("scheduled exports", extra={"exporters": result})
+    return result
+
+
 @app.on_sqs_message(queue=SHIPMENTS.name, batch_size=SHIPMENTS.batch_size)
 def shipments_consumer(event: Any) -> dict[str, Any]:
     """Dispatch the orders of a recorded shipment and follow its tracking workflow (wait opened, gone quiet)."""
     from chalicelib.handlers import batch, shipments
 
     return batch.process(event, shipments.handle)
+
+
+@app.on_sqs_message(queue=WEBHOOKS_OUT.name, batch_size=WEBHOOKS_OUT.batch_size)
+def webhooks_out_consumer(event: Any) -> dict[str, Any]:
+    """Deliver offered domain events to webhook subscribers (first attempt; retries run from the sweep)."""
+    from chalicelib.handlers import batch, webhooks_out
+
+    return batch.process(event, webhooks_out.handle)

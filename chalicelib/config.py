@@ -7,7 +7,7 @@ from dataclasses import dataclass, fields
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
-from .topology import TOPOLOGY
+from .topology import EXPORTS_BUCKET, TOPOLOGY
 
 if TYPE_CHECKING:
     from .domain.exceptions import Policy
@@ -52,6 +52,15 @@ class Settings:
     uploads_bucket: str = TOPOLOGY.buckets[0].name
     upload_max_bytes: int = 10 * 1024 * 1024
     upload_expiry_s: int = 300
+    # Exports (issue 7): the scheduled run's rate and how far back by creation time it reads, the
+    # bucket, the S3 part size (>= 5 MiB; a run checkpoints after each part), the Query page size,
+    # how long a download link lives.
+    exports_rate_minutes: int = 60
+    exports_lookback_days: int = 90
+    exports_bucket: str = EXPORTS_BUCKET
+    export_part_bytes: int = 5 * 1024 * 1024
+    export_page_size: int = 100
+    export_link_expiry_s: int = 900
     # The bank: an HTTP API taking payment orders (the local stack runs a sandbox).
     bank_url: str = ""
     bank_timeout_s: int = 10
@@ -60,6 +69,13 @@ class Settings:
     payment_gateway_url: str = ""
     payment_gateway_timeout_s: int = 10
     payment_gateway_retries: int = 3
+    # Outbound webhooks: each attempt's timeout, the Standard Webhooks retry schedule in percent (tests run
+    # it fast), how long a rotated-out secret keeps signing, how long an attempt may run before the sweep
+    # takes it over (a consumer that died mid-send).
+    webhook_timeout_s: int = 10
+    webhook_retry_scale_percent: int = 100
+    webhook_secret_grace_s: int = 86400
+    webhook_attempt_lease_s: int = 120
     # Exceptions: per-kind severity and grace-period overrides (`kind=value,...`), escalation
     # thresholds in hours per severity (`critical=1/4/24,...`); see domain/exceptions.py.
     exception_severities: str = ""

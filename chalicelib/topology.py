@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .domain.notifications import event_types as notification_event_types
+from .domain.webhooks import OFFERED_EVENT_TYPES as webhook_event_types
 
 APP_NAME = "waybill"
 EVENT_SOURCE = "waybill"
@@ -127,7 +128,8 @@ TABLE = Table(
         Index("GSI2", "GSI2PK", "GSI2SK", "a campaign's orders by creation time"),
         Index("GSI3", "GSI3PK", "GSI3SK",
               "work queues: orders by status, POs by stage, proposals by status, open exceptions ranked"),
-        Index("GSI4", "GSI4PK", "GSI4SK", "all orders by creation time; sparse due-deadline shards for the sweep"),
+        Index("GSI4", "GSI4PK", "GSI4SK", "all orders (and POs, payments, shipments: exports) by creation time; "
+                                          "sparse due-deadline shards for the sweep"),
     ),
     stream_view="NEW_AND_OLD_IMAGES",
     ttl_attribute="expires_at",
@@ -142,11 +144,17 @@ CAMPAIGN_ORDERS = Queue(name=f"{APP_NAME}-campaign-orders", handler="campaign_or
 INBOUND_WEBHOOKS = Queue(name=f"{APP_NAME}-inbound-webhooks", handler="inbound_webhooks_consumer",
                          visibility_timeout_s=120, max_concurrency=4)
 SHIPMENTS = Queue(name=f"{APP_NAME}-shipments", handler="shipments_consumer", batch_size=5, visibility_timeout_s=300)
+# Exports run for up to the Lambda maximum (15 min); a redelivery resumes the run from its checkpoint.
+EXPORTS = Queue(name=f"{APP_NAME}-exports", handler="exports_consumer", batch_size=1, visibility_timeout_s=900,
+                max_receive_count=3)
+EXPORTS_BUCKET = f"{APP_NAME}-exports"
+WEBHOOKS_OUT = Queue(name=f"{APP_NAME}-webhooks-out", handler="webhooks_out_consumer", batch_size=5,
+                     visibility_timeout_s=300)
 
 TOPOLOGY = Topology(
     table=TABLE,
     bus=f"{APP_NAME}-bus",
-    queues=(NOTIFICATIONS, CAMPAIGN_ORDERS, PO_STAGES, PURCHASE_ORDERS, INBOUND_WEBHOOKS, SHIPMENTS),
+    queues=(NOTIFICATIONS, CAMPAIGN_ORDERS, PO_STAGES, PURCHASE_ORDERS, INBOUND_WEBHOOKS, SHIPMENTS, EXPORTS, WEBHOOKS_OUT),
     rules=(
         Rule(
             name=f"{APP_NAME}-notifications",
@@ -187,10 +195,23 @@ TOPOLOGY = Topology(
             description="a recorded shipment dispatches its orders and starts tracking; the tracking workflow "
                         "opens a wait (with its task token) or finds tracking gone quiet",
         ),
+        Rule(
+            name=f"{APP_NAME}-exports",
+            detail_types=("export.requested",),
+            queue=EXPORTS.name,
+            description="a requested export (POST /staff/exports) runs: rows streamed to S3, each record marked",
+        ),
+        Rule(
+            name=f"{APP_NAME}-webhooks-out",
+            detail_types=webhook_event_types,
+            queue=WEBHOOKS_OUT.name,
+            description="every event offered to webhook subscribers (domain/webhooks.py) is delivered to those "
+                        "subscribed",
+        ),
     ),
     buckets=(
         Bucket(name=f"{APP_NAME}-uploads", purpose="supplier invoices and product files", cors=True),
-        Bucket(name=f"{APP_NAME}-exports", purpose="CSV and XLSX exports", expire_days=90),
+        Bucket(name=EXPORTS_BUCKET, purpose="CSV and XLSX exports", expire_days=90),
     ),
     schedules=(
         Schedule(name=f"{APP_NAME}-end-campaigns", handler="end_campaigns",
@@ -203,6 +224,9 @@ TOPOLOGY = Topology(
         Schedule(name=f"{APP_NAME}-daily-digest", handler="daily_digest", rate_setting="daily_digest_rate_minutes",
                  description="one e-mail per person who chose a digest and per team: open exceptions and "
                              "what was held back"),
+        Schedule(name=f"{APP_NAME}-exports", handler="scheduled_exports", rate_setting="exports_rate_minutes",
+                 description="run every exporter (resuming an interrupted run first), each chain in order: "
+                             "CSV files in the exports bucket, each exported record marked"),
     ),
     email_identities=("noreply@waybill.example",),
     state_machines=(StateMachine(name=f"{APP_NAME}-supplier-fulfilment", definition="supplier_fulfilment"),

@@ -795,3 +795,219 @@ class NotificationPreferencesView(View):
     def of(cls, prefs: Any) -> NotificationPreferencesView:
         return cls(email=prefs.email, opt_out=prefs.opt_out, alerts=prefs.alerts.value, updated_at=prefs.updated_at,
                    updated_by=prefs.updated_by)
+
+
+# ---------------------------------------------------------------- outbound webhooks (issue 7)
+
+WebhookUrl = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2048)]
+EventTypeName = Annotated[str, StringConstraints(pattern=r"^[a-z_]+\.[a-z_]+$", max_length=64)]
+Description = Annotated[str, StringConstraints(strip_whitespace=True, max_length=500)]
+DeliveryStatusName = Literal["sending", "pending", "succeeded", "failed", "abandoned"]
+
+
+class WebhookSubscriptionIn(Request):
+    url: WebhookUrl = Field(description="https URL (outside local mode) whose host resolves to public addresses only")
+    event_types: list[EventTypeName] = Field(min_length=1, max_length=64,
+                                             description="event types to receive (see domain/webhooks.py)")
+    description: Description | None = None
+    active: bool = Field(True, strict=True)
+
+
+class WebhookSubscriptionUpdate(Request):
+    url: WebhookUrl | None = None
+    event_types: list[EventTypeName] | None = Field(None, min_length=1, max_length=64)
+    description: Description | None = None
+    active: bool | None = Field(None, strict=True, description="true re-enables a disabled subscription")
+    expected_version: Version | None = None
+
+
+class WebhookSubscriptionView(View):
+    id: str
+    url: str
+    event_types: list[str]
+    description: str | None
+    active: bool
+    disabled_reason: str | None
+    disabled_at: datetime | None
+    secret_rotated_at: datetime | None
+    previous_secret_valid_until: datetime | None
+    created_at: datetime
+    updated_at: datetime
+    version: int
+
+    @classmethod
+    def of(cls, item: Any, **extra: Any) -> Any:
+        return cls(id=item.id, url=item.url, event_types=list(item.event_types), description=item.description,
+                   active=bool(item.active), disabled_reason=item.disabled_reason, disabled_at=item.disabled_at,
+                   secret_rotated_at=item.secret_rotated_at,
+                   previous_secret_valid_until=item.previous_secret_expires_at if item.previous_secret else None,
+                   created_at=item.created_at, updated_at=item.updated_at, version=int(item.version), **extra)
+
+
+class WebhookSubscriptionWithSecret(WebhookSubscriptionView):
+    secret: str = Field(description="the whsec_ signing secret: shown now and never again")
+
+
+class WebhookSubscriptionPage(Page):
+    items: list[WebhookSubscriptionView]
+
+
+class WebhookDeliveryListQuery(PageQuery):
+    subscription_id: Id | None = None
+    status: DeliveryStatusName | None = None
+
+
+class WebhookAttemptView(View):
+    number: int
+    at: datetime
+    status_code: int | None
+    latency_ms: int
+    response_excerpt: str | None
+    error: str | None
+
+
+class WebhookDeliveryView(View):
+    id: str = Field(description="the webhook id (webhook-id header) every attempt of this delivery carries")
+    subscription_id: str
+    event_id: str
+    event_type: str
+    status: str
+    attempts_made: int
+    next_attempt_at: datetime | None
+    replay_of: str | None
+    created_at: datetime
+    updated_at: datetime
+
+    @classmethod
+    def of(cls, item: Any, **extra: Any) -> Any:
+        return cls(id=item.id, subscription_id=item.subscription_id, event_id=item.event_id,
+                   event_type=item.event_type, status=item.status, attempts_made=len(item.attempts or []),
+                   next_attempt_at=item.next_attempt_at if item.status in ("pending", "sending") else None,
+                   replay_of=item.replay_of, created_at=item.created_at, updated_at=item.updated_at, **extra)
+
+
+class WebhookDeliveryDetailView(WebhookDeliveryView):
+    payload: dict[str, Any]
+    attempts: list[WebhookAttemptView]
+
+
+class WebhookDeliveryPage(Page):
+    items: list[WebhookDeliveryView]
+
+
+# ---------------------------------------------------------------- exports (issue 7)
+
+
+class ExportRequest(Request):
+    kind: Literal["orders", "purchase_orders", "payments", "shipments"]
+    format: Literal["csv", "xlsx"] = "csv"
+    exporter: Annotated[str, StringConstraints(pattern=r"^[a-z_]{1,40}$")] | None = Field(
+        None, description="an audited exporter (e.g. orders_paid, orders_delivered): each record once per exporter, "
+                          "a chained exporter only after the one before it; none: a plain export of the window")
+    state: Annotated[str, StringConstraints(pattern=r"^[a-z_]{1,40}$")] | None = Field(
+        None, description="only records in this state")
+    created_from: AwareDatetime | None = None
+    created_to: AwareDatetime | None = Field(None, description="default (and at most): when the run is requested")
+
+
+class ExportRunView(View):
+    id: str
+    kind: str
+    format: str
+    exporter: str | None
+    state: str | None
+    created_from: datetime | None
+    window_end: datetime = Field(description="records created after this wait for the next run")
+    status: Literal["queued", "running", "done", "failed"]
+    requested_by: str
+    requested_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+    rows: int = Field(description="rows written (as of the last checkpoint while running)")
+    counts: dict[str, int] = Field(description="records read by outcome: export, again (resumed), done (already "
+                                               "exported by this exporter), state, waiting (chain)")
+    attempts: int
+    error: str | None
+    size_bytes: int | None
+    download_url: str | None = Field(None, description="presigned, when done")
+    download_expires_at: datetime | None = None
+
+    @classmethod
+    def of(cls, item: Any, download_url: str | None = None,
+           download_expires_at: datetime | None = None) -> ExportRunView:
+        counts = item.counts.as_dict() if item.counts else {}
+        return cls(id=item.id, kind=item.export_kind, format=item.format, exporter=item.exporter, state=item.state,
+                   created_from=item.created_from, window_end=item.window_end, status=item.status,
+                   requested_by=item.requested_by, requested_at=item.requested_at, started_at=item.started_at,
+                   finished_at=item.finished_at, rows=int(item.rows or 0),
+                   counts={k: int(v) for k, v in counts.items()}, attempts=int(item.attempts or 0),
+                   error=item.error, size_bytes=None if item.size_bytes is None else int(item.size_bytes),
+                   download_url=download_url, download_expires_at=download_expires_at)
+
+
+class ExportRunPage(Page):
+    items: list[ExportRunView]
+
+
+class ExportRunDetailView(ExportRunView):
+    events: list[AuditEventView]
+
+
+# ---------------------------------------------------------------- metrics (issue 7)
+
+
+class StageMetricsView(View):
+    stage: str
+    completed: int = Field(description="stages completed (cancelled ones do not count)")
+    total_seconds: int
+    avg_seconds: float | None = Field(description="average time in the stage, from first opening to completion")
+    on_time_rate: float | None = Field(description="completed by the deadline first given / completed")
+    late: int
+    late_share: float | None
+    late_seconds: int = Field(description="total time past the deadline, over the late ones")
+    avg_lateness_seconds: float | None = Field(description="how late the late ones were, on average")
+
+    @classmethod
+    def of(cls, f: Any) -> StageMetricsView:
+        return cls(stage=f.stage.value, completed=f.completed, total_seconds=f.seconds, avg_seconds=f.avg_seconds,
+                   on_time_rate=f.on_time_rate, late=f.late, late_share=f.late_share, late_seconds=f.late_seconds,
+                   avg_lateness_seconds=f.avg_lateness_seconds)
+
+
+class StageMetricsReport(View):
+    stages: list[StageMetricsView] = Field(description="every stage, in workflow order")
+    delays: list[StageMetricsView] = Field(description="where delays happen: stages that finished late, most "
+                                                       "total lateness first")
+
+    @classmethod
+    def of(cls, report: Any) -> StageMetricsReport:
+        return cls(stages=[StageMetricsView.of(f) for f in report.stages],
+                   delays=[StageMetricsView.of(f) for f in report.delays])
+
+
+class SupplierMetricsView(StageMetricsReport):
+    supplier_id: str
+
+
+class CampaignSummaryView(View):
+    orders: int = Field(description="orders that stand: placed, less cancelled or refused")
+    orders_placed: int
+    orders_cancelled: int
+    revenue_cents: int = Field(description="standing orders' totals, less refunds for lines suppliers did not accept")
+    refunded_cents: int
+    purchase_orders: int = Field(description="purchase orders acknowledged")
+    cost_cents: int = Field(description="accepted cost of the acknowledged purchase orders")
+    margin_cents: int
+    margin_per_order_cents: int | None
+
+    @classmethod
+    def of(cls, c: Any) -> CampaignSummaryView:
+        return cls(orders=c.orders, orders_placed=c.orders_placed, orders_cancelled=c.orders_cancelled,
+                   revenue_cents=c.revenue_cents, refunded_cents=c.refunded_cents, purchase_orders=c.purchase_orders,
+                   cost_cents=c.cost_cents, margin_cents=c.margin_cents,
+                   margin_per_order_cents=c.margin_per_order_cents)
+
+
+class CampaignMetricsView(StageMetricsReport):
+    campaign_id: str
+    summary: CampaignSummaryView

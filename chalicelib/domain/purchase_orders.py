@@ -107,6 +107,8 @@ class PurchaseOrder:
     proposed_cents: int = 0
     paid_cents: int = 0
     reminders: dict[str, int] = field(default_factory=dict)
+    stage_started_at: datetime | None = None  # when the open stage first opened (a reopening keeps it)
+    stage_due_at: datetime | None = None  # the deadline it was first given: late is judged against this
 
     @property
     def ordered_cents(self) -> int:
@@ -252,3 +254,11 @@ def record_settlement(po: PurchaseOrder, amount_cents: int) -> Decision:
     po.paid_cents += amount_cents
     po.stage = None
     return Decision.DONE
+
+
+def open_stage(po: PurchaseOrder, stage: Stage, *, at: datetime, due_at: datetime) -> None:
+    """The workflow opens `stage`. Reopened after a missed deadline, it keeps when it first opened and
+    the deadline it was first given (time in stage and lateness count from those)."""
+    if po.stage is not stage or po.stage_started_at is None:
+        po.stage_started_at, po.stage_due_at = at, due_at
+    po.stage = stage

@@ -21,3 +21,9 @@ def daily_digest() -> dict[str, Any]:
     from ..services import notify
 
     return notify.daily_digest().as_dict()
+
+
+def scheduled_exports() -> dict[str, Any]:
+    from ..services import exports
+
+    return exports.scheduled()

@@ -18,12 +18,12 @@ from aws_lambda_powertools import Logger
 
 from ..adapters.dynamodb import keys
 from ..adapters.dynamodb import repository as repo
-from ..adapters.dynamodb.models import DeadlineItem, ExceptionItem, Item
+from ..adapters.dynamodb.models import DeadlineItem, ExceptionItem, Item, WebhookDeliveryItem
 from ..config import settings
 from ..domain import exceptions as rules
 from ..domain.errors import Conflict, InvalidTransition, NotFound
 from ..domain.exceptions import ExceptionRecord, Owner
-from . import exceptions
+from . import exceptions, webhooks
 from .clock import now
 
 logger = Logger(service="waybill")
@@ -97,6 +97,8 @@ def sweep(at: datetime | None = None) -> SweepResult:
                 result.actions[_exception_due(entry, at)] += 1
             elif isinstance(entry, DeadlineItem):
                 result.actions[_deadline_due(entry)] += 1
+            elif isinstance(entry, WebhookDeliveryItem):
+                result.actions[webhooks.retry_due(entry, at)] += 1
         except (Conflict, InvalidTransition):
             result.actions["lost_race"] += 1  # someone changed it meanwhile; the next sweep sees the new state
     logger.info("escalation sweep", extra=result.as_dict())

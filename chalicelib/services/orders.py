@@ -25,6 +25,7 @@ from ..adapters.dynamodb.models import (
     ProductItem,
 )
 from ..config import settings
+from ..domain import metrics
 from ..domain import orders as domain
 from ..domain.audit import AuditEvent, event_type
 from ..domain.errors import Conflict, InvalidTransition, NotFound, RuleViolation
@@ -113,9 +114,11 @@ def place_order(actor: Principal, *, campaign_id: str, lines: list[RequestedLine
     event = AuditEvent(id=new_id("evt"), subject_type="order", subject_id=order.id,
                        type=event_type("order", "place"), actor=actor, at=at, to_status=order.status.value,
                        data={**_refs(order), "hold_reasons": order.hold_reasons})
-    writes = [*repo.order_writes(order, version=None, now=at), repo.event_write(keys.order_pk(order.id), event)]
+    writes: list[repo.Write | repo.Update] = [*repo.order_writes(order, version=None, now=at),
+                                              repo.event_write(keys.order_pk(order.id), event)]
     if idempotency_key:
         writes.append(repo.idempotency_write(scope, idempotency_key, request_hash, order.id, at))
+    writes.append(repo.campaign_summary_update(order.campaign_id, order.id, metrics.order_placed(order.total_cents)))
     repo.commit(writes, what=f"order {order.id}")
     return OrderRecord(order, 1, at, [event]), True
 
@@ -241,8 +244,11 @@ def change_order(actor: Principal, order_id: str, action: OrderAction, *, intern
                        type=event_type("order", action.value), actor=actor, at=at,
                        from_status=transition.from_status, to_status=transition.to_status,
                        internal_note=internal_note, customer_note=customer_note, data=_refs(order))
-    writes = [*repo.order_writes(order, version=record.version, now=at),
-              repo.event_write(keys.order_pk(order.id), event)]
+    writes: list[repo.Write | repo.Update] = [*repo.order_writes(order, version=record.version, now=at),
+                                              repo.event_write(keys.order_pk(order.id), event)]
+    withdrawn = metrics.order_changed(transition.from_status, transition.to_status, order.total_cents)
+    if withdrawn:
+        writes.append(repo.campaign_summary_update(order.campaign_id, order.id, withdrawn))
     repo.commit(writes, what=f"order {order_id}")
     return OrderRecord(order, record.version + 1, at, [*record.events, event])
 

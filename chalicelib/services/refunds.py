@@ -20,6 +20,7 @@ from aws_lambda_powertools import Logger
 from ..adapters.dynamodb import keys
 from ..adapters.dynamodb import repository as repo
 from ..adapters.dynamodb.models import Item, OrderItem, PurchaseOrderItem, RefundItem
+from ..domain import metrics
 from ..domain import orders as order_rules
 from ..domain.audit import AuditEvent
 from ..domain.errors import Conflict
@@ -150,7 +151,7 @@ def _commit_settlement(order: Order, version: int, po: PurchaseOrder,
                        type=LINES_REJECTED if lost else "order.supplier_accepted", actor=SYSTEM, at=at,
                        from_status=transition.from_status, to_status=transition.to_status,
                        internal_note=f"purchase order {po.id} acknowledged", customer_note=note, data=data)
-    writes = [*repo.order_writes(order, version=version, now=at)]
+    writes: list[repo.Write | repo.Update] = [*repo.order_writes(order, version=version, now=at)]
     for line in lost:
         pk, sk = keys.refund(order.id, po.id, line.sku)
         reason = reasons.get(line.sku)
@@ -159,5 +160,8 @@ def _commit_settlement(order: Order, version: int, po: PurchaseOrder,
             amount_cents=line.amount_cents, currency=order.currency,
             reason=reason.value if reason else RejectReason.OTHER.value, created_at=at)))
     writes.append(repo.event_write(keys.order_pk(order.id), event))
+    refunded = metrics.lines_refunded(refund_cents)
+    if refunded:
+        writes.append(repo.campaign_summary_update(order.campaign_id, order.id, refunded))
     repo.commit(writes, what=f"order {order.id}")
     return bool(lost), len(lost)

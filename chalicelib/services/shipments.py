@@ -87,6 +87,7 @@ def shipment_item(s: Shipment, *, at: datetime, version: int | None, previous: S
         if previous is not None else {}
     item = ShipmentItem(
         pk, sk, GSI1PK=gpk, GSI1SK=gsk, id=s.id, carrier=s.carrier, tracking_number=s.tracking_number,
+        GSI4PK=keys.ALL_SHIPMENTS_PK, GSI4SK=keys.created_sk(s.created_at, s.id),  # exports, by creation time
         po_id=s.po_id, supplier_id=s.supplier_id, campaign_id=s.campaign_id, order_ids=s.order_ids,
         status=s.status.value, status_at=s.status_at, last_event_at=s.last_event_at, timeline=_timeline(s.timeline),
         corrections=s.corrections, created_at=s.created_at, updated_at=at, **{**carried, **changes})

@@ -16,6 +16,7 @@ from ..adapters import workflows
 from ..adapters.dynamodb import keys
 from ..adapters.dynamodb import repository as repo
 from ..adapters.dynamodb.models import PurchaseOrderItem
+from ..domain import metrics
 from ..domain.audit import AuditEvent
 from ..domain.errors import InvalidTransition, NotFound
 from ..domain.exceptions import overdue_kind
@@ -68,9 +69,25 @@ def complete_stage(actor: Principal, po_id: str, stage: Stage, apply: Callable[[
                        internal_note=internal_note,
                        data={"po_id": po.id, "campaign_id": po.campaign_id, "supplier_id": po.supplier_id,
                              "stage": stage.value, "decision": decision.value, **(event_data or {})})
+    counters = _counters(po, stage, decision, at)
     repo.commit([repo.po_write(po, version=current.version, now=at, execution_arn=current.execution_arn),
-                 repo.event_write(keys.po_pk(po.id), event), *extra_writes], what=f"purchase order {po_id}")
+                 repo.event_write(keys.po_pk(po.id), event), *extra_writes, *counters], what=f"purchase order {po_id}")
     workflows.send_task_success(current.task_token, {"decision": decision.value, "stage": stage.value})
     if po.reminders.get(stage.value):  # it went overdue, so its exception may be open: the stage is done now
         exceptions.resolve(overdue_kind(stage.value), "po", po.id, note=f"the {stage.value} stage completed")
     return po, decision
+
+
+def _counters(po: PurchaseOrder, stage: Stage, decision: Decision, at: datetime) -> list[repo.Update]:
+    """The metrics counters this completion adds, in its own transaction (at most 4 items); the PO
+    forgets the stage's times so the next opening starts afresh."""
+    updates: list[repo.Update] = []
+    timing = metrics.stage_completed(started_at=po.stage_started_at, due_at=po.stage_due_at, completed_at=at,
+                                     decision=decision)
+    if timing:
+        updates += repo.stage_stats_updates(po, stage, timing)
+    cost = metrics.po_acknowledged(po.accepted_cents, decision) if stage is Stage.ACKNOWLEDGE else None
+    if cost:
+        updates.append(repo.campaign_summary_update(po.campaign_id, po.id, cost))
+    po.stage_started_at = po.stage_due_at = None
+    return updates

@@ -327,6 +327,7 @@ def propose_payment(actor: Principal, po_id: str, amount_cents: int) -> Proposal
     pk, sk = keys.po_child(po_id, "PROPOSAL", pid)
     item = PaymentProposalItem(
         pk, sk, GSI3PK=keys.proposals_pk(PROPOSAL_PENDING), GSI3SK=keys.created_sk(at, pid),
+        GSI4PK=keys.ALL_PAYMENTS_PK, GSI4SK=keys.created_sk(at, pid),  # exports read payments by creation time
         id=pid, po_id=po_id, supplier_id=po.supplier_id, campaign_id=po.campaign_id, amount_cents=amount_cents,
         currency=po.currency, status=PROPOSAL_PENDING, created_at=at, updated_at=at)
     stages.complete_stage(actor, po_id, Stage.PAYMENT_PROPOSAL, lambda p: domain.propose_payment(p, amount_cents),

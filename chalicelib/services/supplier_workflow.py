@@ -32,6 +32,7 @@ from ..domain.purchase_orders import (
     PurchaseOrder,
     Stage,
     cancel,
+    open_stage,
     overdue_action,
 )
 from . import exceptions, stages
@@ -111,7 +112,7 @@ def stage_opened(detail: dict[str, Any]) -> Outcome:
         at = now()
         deadline = at + timedelta(seconds=deadline_s)
         previous = po.stage.value if po.stage else None
-        po.stage = stage
+        open_stage(po, stage, at=at, due_at=deadline)
         try:
             repo.commit([repo.po_write(po, version=int(item.version), now=at, task_token=token,
                                        stage_deadline=deadline, execution_arn=execution_arn or item.execution_arn),

@@ -47,7 +47,7 @@ def transactions():
 
 
 def puts(tx: list[dict]) -> list[dict]:
-    return [entry["Put"]["Item"] for entry in tx]
+    return [entry["Put"]["Item"] for entry in tx if "Put" in entry]
 
 
 def partition(pk: str) -> list[Item]:
@@ -127,6 +127,8 @@ def test_placing_an_order_is_one_batch_read_and_one_transaction(campaign_id):
     assert m.requests == {"BatchGetItem": 1, "TransactWriteItems": 1}
     (tx,) = txs
     assert [i["kind"]["S"] for i in puts(tx)] == ["order", "delivery", "delivery", "event", "idempotency"]
+    counters = [entry["Update"] for entry in tx if "Update" in entry]  # the campaign's metrics, ADDed in place
+    assert [c["Key"]["PK"]["S"] for c in counters] == [keys.campaign_stats_pk(campaign_id)]
     event = puts(tx)[3]
     assert event["PK"]["S"] == keys.order_pk(record.order.id)
     assert event["SK"]["S"] == keys.event_sk(record.events[0].at, record.events[0].id)

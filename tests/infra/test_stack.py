@@ -188,7 +188,7 @@ def test_the_scheduler_may_invoke_only_the_scheduled_functions(template):
                                                     else [st["Resource"]])]
     assert sorted(resources_, key=str) == sorted(
         ({"Fn::GetAtt": [logical_id(s.handler), "Arn"]} for s in TOPOLOGY.schedules), key=str)
-    assert len(TOPOLOGY.schedules) == 3  # end campaigns, escalation sweep, daily digest
+    assert len(TOPOLOGY.schedules) == 4  # end campaigns, escalation sweep, daily digest, exports
 
 
 def test_the_lambda_package_leaves_out_what_the_runtime_provides(stack):

@@ -322,3 +322,114 @@ def digest_pending_sk(address: str, held_at: datetime, event_id: str) -> str:
 def digest_event_id(day: str) -> str:
     """The outbox 'event' of one day's digest: one per (address, UTC day)."""
     return f"digest#{day}"
+
+
+# ---------------------------------------------------------------- outbound webhooks (issue 7)
+# | a webhook subscription (its secrets, its audit events, exception mirrors) | `SUBSCRIPTION#<id>` / (`#META`, `EVENT#`) | GetItem / Query on PK |
+# | all subscriptions (staff list) | GSI1 `WEBHOOKSUBS` / `<created>#<id>` | Query |
+# | active subscriptions (the webhooks-out consumer, per event) | sparse GSI2 `WEBHOOKSUBS#ACTIVE` / `<created>#<id>` | Query |
+# | a delivery with its attempts inline (id = the webhook id) | `WHDELIVERY#<id>` / `#META` | conditional Put / GetItem |
+# | a subscription's deliveries, newest first (optionally filtered by status) | GSI1 `WHDELIVERIES#SUB#<id>` / `<created>#<id>` | Query |
+# | deliveries in a status | GSI2 `WHDELIVERIES#STATUS#<status>` / `<created>#<id>` | Query |
+# | all deliveries | GSI3 `WHDELIVERIES` / `<created>#<id>` | Query |
+# | a delivery's next attempt (or its lease while sending) | sparse GSI4 `DUE#<shard>` (due_index) | the sweep's Query |
+
+WEBHOOK_SUBSCRIPTIONS_PK = "WEBHOOKSUBS"
+ACTIVE_WEBHOOK_SUBSCRIPTIONS_PK = "WEBHOOKSUBS#ACTIVE"
+WEBHOOK_DELIVERIES_PK = "WHDELIVERIES"
+
+
+def webhook_subscription_pk(subscription_id: str) -> str:
+    return subject_pk("subscription", subscription_id)  # exceptions about it mirror into its history
+
+
+def webhook_subscription(subscription_id: str) -> tuple[str, str]:
+    return webhook_subscription_pk(subscription_id), META
+
+
+def webhook_delivery(delivery_id: str) -> tuple[str, str]:
+    return f"WHDELIVERY#{delivery_id}", META
+
+
+def subscription_deliveries_pk(subscription_id: str) -> str:
+    return f"WHDELIVERIES#SUB#{subscription_id}"
+
+
+def deliveries_in_status_pk(status: str) -> str:
+    return f"WHDELIVERIES#STATUS#{status}"
+
+
+# ---------------------------------------------------------------- exports (issue 7)
+# | an export run with its audit events | `EXPORT#<id>` / (`#META`, `EVENT#`) | GetItem / Query on PK |
+# | recent export runs, newest first | GSI1 `EXPORTS` / `<created>#<id>` | Query |
+# | the run an exporter is running (one at a time; its chain's next waits) | `EXPORTER#<name>` / `#LOCK` | conditional Put / Delete in the run's transactions, BatchGetItem |
+# | that an exporter exported a record (and in which run) | `<record PK>` / `EXPORTED#<exporter>#<record id>` | BatchGetItem per page, BatchWriteItem |
+# | records to export, by creation time: orders | GSI4 `ORDERS` / `<created>#<order>` (above) | Query page by page |
+# | ... purchase orders | sparse GSI4 `POS` / `<created>#<po>` | Query |
+# | ... payment proposals | sparse GSI4 `PAYMENTS` / `<created>#<proposal>` | Query |
+# | ... shipments (parcels) | sparse GSI4 `SHIPMENTS` / `<created>#<shipment>` | Query |
+
+ALL_EXPORTS_PK = "EXPORTS"
+ALL_POS_PK = "POS"
+ALL_PAYMENTS_PK = "PAYMENTS"
+ALL_SHIPMENTS_PK = "SHIPMENTS"
+
+
+def export_run(run_id: str) -> tuple[str, str]:
+    return export_pk(run_id), META
+
+
+def export_pk(run_id: str) -> str:
+    return f"EXPORT#{run_id}"
+
+
+def exporter_lock(exporter: str) -> tuple[str, str]:
+    return f"EXPORTER#{exporter}", "#LOCK"
+
+
+def exported_marker(record_pk: str, exporter: str, record_id: str) -> tuple[str, str]:
+    return record_pk, f"EXPORTED#{exporter}#{record_id}"
+
+
+def export_source_pk(kind: str) -> str:
+    """The GSI4 partition holding every record of an export kind by creation time."""
+    return {"orders": ALL_ORDERS_PK, "purchase_orders": ALL_POS_PK, "payments": ALL_PAYMENTS_PK,
+            "shipments": ALL_SHIPMENTS_PK}[kind]
+
+
+def created_bound(at: datetime, *, upper: bool) -> str:
+    """A sort-key bound on `<created>#<id>`: every record created at `at` falls inside the range."""
+    return f"{ts(at)}#{'~' if upper else ''}"
+
+
+# ---------------------------------------------------------------- metrics counters (issue 7)
+# | time in stage for a campaign, its summary (orders, revenue, cost) | `STATS#CAMPAIGN#<id>` / (`STAGE#<stage>#<shard>`, `SUMMARY#<shard>`) | atomic ADD in the transition's transaction; Query on PK |
+# | time in stage for a supplier | `STATS#SUPPLIER#<id>` / `STAGE#<stage>#<shard>` | the same |
+# | time in stage over everything | `STATS#ALL` / `STAGE#<stage>#<shard>` | the same |
+# A counter is split over shards picked by the subject's id (order, PO) so that concurrent
+# transactions rarely touch the same item (a transaction conflict); readers sum whatever shards exist.
+
+STATS_SHARDS = 4
+ALL_STATS_PK = "STATS#ALL"
+STATS_STAGE_PREFIX = "STAGE#"
+STATS_SUMMARY_PREFIX = "SUMMARY#"
+
+
+def stats_shard(subject_id: str) -> int:
+    return int(hashlib.sha256(subject_id.encode()).hexdigest()[:8], 16) % STATS_SHARDS
+
+
+def campaign_stats_pk(campaign_id: str) -> str:
+    return f"STATS#CAMPAIGN#{campaign_id}"
+
+
+def supplier_stats_pk(supplier_id: str) -> str:
+    return f"STATS#SUPPLIER#{supplier_id}"
+
+
+def stage_stats_sk(stage: str, shard: int) -> str:
+    return f"{STATS_STAGE_PREFIX}{stage}#{shard}"
+
+
+def summary_stats_sk(shard: int) -> str:
+    return f"{STATS_SUMMARY_PREFIX}{shard}"

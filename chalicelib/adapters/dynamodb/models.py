@@ -220,6 +220,8 @@ class PurchaseOrderItem(Item, discriminator="purchase_order"):
     reminders = MapAttribute[str, Any](default=dict)
     task_token = UnicodeAttribute(null=True)
     stage_deadline = UTCDateTimeAttribute(null=True)
+    stage_started_at = UTCDateTimeAttribute(null=True)  # when the open stage first opened (metrics)
+    stage_due_at = UTCDateTimeAttribute(null=True)  # the deadline it was first given (a reopening keeps it)
     execution_arn = UnicodeAttribute(null=True)
     created_at = UTCDateTimeAttribute()
     updated_at = UTCDateTimeAttribute()
@@ -485,3 +487,132 @@ class NotificationPreferenceItem(Item, discriminator="notification_preferences")
     alerts = UnicodeAttribute(default="immediate")  # immediate / daily_digest
     updated_at = UTCDateTimeAttribute()
     updated_by = UnicodeAttribute(null=True)
+
+
+# ---------------------------------------------------------------- outbound webhooks (issue 7)
+
+
+class WebhookSubscriptionItem(Item, discriminator="webhook_subscription"):
+    """A subscriber (`SUBSCRIPTION#<id>` / `#META`), in GSI1 `WEBHOOKSUBS` and, while active, in sparse
+    GSI2 `WEBHOOKSUBS#ACTIVE`. Secrets sit here (a production deployment would keep them in Secrets
+    Manager or encrypt them with KMS); `previous_secret` keeps signing until `previous_secret_expires_at`."""
+
+    id = UnicodeAttribute()
+    url = UnicodeAttribute()
+    event_types = ListAttribute(of=UnicodeAttribute, default=list)
+    description = UnicodeAttribute(null=True)
+    active = BooleanAttribute(default=True)
+    secret = UnicodeAttribute()
+    previous_secret = UnicodeAttribute(null=True)
+    previous_secret_expires_at = UTCDateTimeAttribute(null=True)
+    secret_rotated_at = UTCDateTimeAttribute(null=True)
+    disabled_reason = UnicodeAttribute(null=True)
+    disabled_at = UTCDateTimeAttribute(null=True)
+    failing = BooleanAttribute(default=False)  # disabled by failures: its webhook_delivery_failing is live
+    created_at = UTCDateTimeAttribute()
+    updated_at = UTCDateTimeAttribute()
+    version = VersionAttribute()
+
+
+class WebhookAttemptMap(MapAttribute[str, Any]):
+    number = NumberAttribute()
+    at = UTCDateTimeAttribute()
+    status_code = NumberAttribute(null=True)
+    latency_ms = NumberAttribute(default=0)
+    response_excerpt = UnicodeAttribute(null=True)
+    error = UnicodeAttribute(null=True)
+
+
+class WebhookDeliveryItem(Item, discriminator="webhook_delivery"):
+    """One (event, subscription) delivery (`WHDELIVERY#<id>` / `#META`; the id is the webhook id), its
+    attempts inline (at most 8). While an attempt is due (or one is under way, until its lease ends)
+    it sits in the sweep's due index."""
+
+    id = UnicodeAttribute()
+    subscription_id = UnicodeAttribute()
+    event_id = UnicodeAttribute()
+    event_type = UnicodeAttribute()
+    payload = UnicodeAttribute()  # the exact body every attempt sends
+    status = UnicodeAttribute()
+    attempts_started = NumberAttribute(default=0)
+    attempts = ListAttribute(of=WebhookAttemptMap, default=list)
+    next_attempt_at = UTCDateTimeAttribute(null=True)
+    replay_of = UnicodeAttribute(null=True)
+    created_at = UTCDateTimeAttribute()
+    updated_at = UTCDateTimeAttribute()
+    version = VersionAttribute()
+
+
+# ---------------------------------------------------------------- exports (issue 7)
+
+
+class ExportRunItem(Item, discriminator="export_run"):
+    """An export run (`EXPORT#<id>` / `#META`, GSI1 `EXPORTS`): what it exports, its window, and its
+    checkpoint (the query cursor after the last page whose rows are in uploaded parts, those parts,
+    the counts at that point), so a run stopped anywhere resumes from its checkpoint."""
+
+    id = UnicodeAttribute()
+    export_kind = UnicodeAttribute()
+    format = UnicodeAttribute()
+    exporter = UnicodeAttribute(null=True)
+    state = UnicodeAttribute(null=True)
+    created_from = UTCDateTimeAttribute(null=True)
+    window_end = UTCDateTimeAttribute()
+    status = UnicodeAttribute()
+    requested_by = UnicodeAttribute()
+    requested_at = UTCDateTimeAttribute()
+    started_at = UTCDateTimeAttribute(null=True)
+    finished_at = UTCDateTimeAttribute(null=True)
+    bucket = UnicodeAttribute()
+    csv_key = UnicodeAttribute()
+    key = UnicodeAttribute()  # the file staff download (the CSV itself, or the XLSX made from it)
+    upload_id = UnicodeAttribute(null=True)
+    parts_json = UnicodeAttribute(default="[]")  # uploaded parts: [{"n": part number, "etag": ...}]
+    cursor = UnicodeAttribute(null=True)
+    rows = NumberAttribute(default=0)
+    counts = MapAttribute[str, Any](default=dict)
+    attempts = NumberAttribute(default=0)
+    error = UnicodeAttribute(null=True)
+    size_bytes = NumberAttribute(null=True)
+    version = VersionAttribute()
+
+
+class ExporterLockItem(Item, discriminator="exporter_lock"):
+    """`EXPORTER#<name>` / `#LOCK`: the run this exporter is running; one run per exporter at a time."""
+
+    exporter = UnicodeAttribute()
+    run_id = UnicodeAttribute()
+    at = UTCDateTimeAttribute()
+
+
+class ExportMarkerItem(Item, discriminator="exported"):
+    """`<record PK>` / `EXPORTED#<exporter>#<record id>`: the record was exported by this exporter, in run
+    `run_id` (claimed when the run read it; written before the run's checkpoint passes it)."""
+
+    exporter = UnicodeAttribute()
+    record_id = UnicodeAttribute()
+    run_id = UnicodeAttribute()
+    at = UTCDateTimeAttribute()
+    status = UnicodeAttribute()  # the record's state as exported
+
+
+# ---------------------------------------------------------------- metrics counters (issue 7)
+
+
+class StatsItem(Item, discriminator="stats"):
+    """One shard of a counter (`STATS#<scope>` / `STAGE#<stage>#<shard>` or `SUMMARY#<shard>`), created and
+    grown only by atomic ADDs in transitions' transactions (domain/metrics.py says what each one adds)."""
+
+    scope = UnicodeAttribute(null=True)
+    stage = UnicodeAttribute(null=True)  # None on a campaign's summary
+    completed = NumberAttribute(null=True)
+    seconds = NumberAttribute(null=True)
+    late = NumberAttribute(null=True)
+    late_seconds = NumberAttribute(null=True)
+    orders = NumberAttribute(null=True)
+    revenue_cents = NumberAttribute(null=True)
+    cancelled = NumberAttribute(null=True)
+    cancelled_cents = NumberAttribute(null=True)
+    refunded_cents = NumberAttribute(null=True)
+    pos = NumberAttribute(null=True)
+    cost_cents = NumberAttribute(null=True)

@@ -17,6 +17,7 @@ from typing import Any, TypeVar
 
 from pynamodb.exceptions import DoesNotExist, PutError, QueryError, TransactWriteError
 from pynamodb.expressions.condition import Condition
+from pynamodb.expressions.update import Action
 from pynamodb.transactions import TransactWrite
 
 from ...domain.audit import AuditEvent
@@ -56,7 +57,15 @@ class Write:
     condition: Condition | None = None
 
 
-def commit(writes: Sequence[Write], *, what: str, unique_at: int | None = None) -> None:
+@dataclass
+class Update:
+    """An in-place UpdateItem in the transaction: `item` only names the key; e.g. counters ADDed."""
+
+    item: Item
+    actions: list[Action]
+
+
+def commit(writes: Sequence[Write | Update], *, what: str, unique_at: int | None = None) -> None:
     """Write everything in one transaction; a failed condition anywhere is a Conflict (409).
     `unique_at` names a write whose failed condition means "already recorded" (AlreadyExists)."""
     if not writes:
@@ -64,12 +73,15 @@ def commit(writes: Sequence[Write], *, what: str, unique_at: int | None = None) 
     try:
         with TransactWrite(connection=Item._get_connection().connection) as tx:
             for w in writes:
-                tx.save(w.item, condition=w.condition)
+                if isinstance(w, Update):
+                    tx.update(w.item, w.actions, add_version_condition=False)
+                else:
+                    tx.save(w.item, condition=w.condition)
     except TransactWriteError as exc:
         if unique_at is not None and is_idempotency_conflict(exc, unique_at):
             raise AlreadyExists(f"{what}: already recorded") from exc
         reasons = [getattr(r, "code", None) for r in (exc.cancellation_reasons or []) if r is not None]
-        if "ConditionalCheckFailed" in reasons:
+        if "ConditionalCheckFailed" in reasons or "TransactionConflict" in reasons:
             raise Conflict(f"{what} was changed by someone else; reload and try again") from exc
         raise
 
@@ -337,6 +349,7 @@ def po_from_item(item: PurchaseOrderItem) -> PurchaseOrder:
         stage=Stage(item.stage) if item.stage else None, invoiced_cents=int(item.invoiced_cents),
         proposed_cents=int(item.proposed_cents), paid_cents=int(item.paid_cents),
         reminders={k: int(v) for k, v in (item.reminders.as_dict() if item.reminders else {}).items()},
+        stage_started_at=item.stage_started_at, stage_due_at=item.stage_due_at,
     )
 
 
@@ -351,6 +364,7 @@ def po_write(po: PurchaseOrder, *, version: int | None, now: datetime, task_toke
         GSI1PK=keys.supplier_pos_pk(po.supplier_id), GSI1SK=created,
         GSI2PK=keys.campaign_pos_pk(po.campaign_id), GSI2SK=po.supplier_id,
         GSI3PK=keys.pos_in_pk(where), GSI3SK=created,
+        GSI4PK=keys.ALL_POS_PK, GSI4SK=created,  # exports read POs by creation time
         id=po.id, campaign_id=po.campaign_id, supplier_id=po.supplier_id, currency=po.currency,
         status=po.status.value, stage=po.stage.value if po.stage else None,
         lines=[POLineMap(sku=l.sku, name=l.name, ordered_quantity=l.ordered_quantity,
@@ -360,6 +374,7 @@ def po_write(po: PurchaseOrder, *, version: int | None, now: datetime, task_toke
         ordered_cents=po.ordered_cents, accepted_cents=po.accepted_cents,
         invoiced_cents=po.invoiced_cents, proposed_cents=po.proposed_cents, paid_cents=po.paid_cents,
         reminders=po.reminders, task_token=task_token, stage_deadline=stage_deadline,
+        stage_started_at=po.stage_started_at, stage_due_at=po.stage_due_at,
         execution_arn=execution_arn, created_at=po.created_at, updated_at=now,
     )
     with_version(item, version)
@@ -370,3 +385,65 @@ __all__ = [
     "CustomerItem", "SupplierItem", "CampaignItem", "ProductItem", "OrderItem", "DeliveryIndexItem",
     "AuditEventItem", "IdempotencyItem", "Item",
 ]
+
+
+# ---------------------------------------------------------------- metrics counters (issue 7)
+
+
+def _counter_update(pk: str, sk: str, scope: str, stage: str | None, deltas: dict[str, int]) -> Update:
+    from .models import StatsItem
+
+    actions: list[Action] = [StatsItem.kind.set(StatsItem), StatsItem.scope.set(scope)]
+    if stage is not None:
+        actions.append(StatsItem.stage.set(stage))
+    actions += [getattr(StatsItem, name).add(value) for name, value in deltas.items()]
+    return Update(StatsItem(pk, sk), actions)
+
+
+def stage_stats_updates(po: PurchaseOrder, stage: Stage, deltas: dict[str, int]) -> list[Update]:
+    """A completed stage's counters, ADDed for its campaign, its supplier and overall (3 items)."""
+    shard = keys.stats_shard(po.id)
+    sk = keys.stage_stats_sk(stage.value, shard)
+    return [_counter_update(keys.campaign_stats_pk(po.campaign_id), sk, f"campaign:{po.campaign_id}", stage.value,
+                            deltas),
+            _counter_update(keys.supplier_stats_pk(po.supplier_id), sk, f"supplier:{po.supplier_id}", stage.value,
+                            deltas),
+            _counter_update(keys.ALL_STATS_PK, sk, "all", stage.value, deltas)]
+
+
+def campaign_summary_update(campaign_id: str, subject_id: str, deltas: dict[str, int]) -> Update:
+    """Counters ADDed to one shard (picked by the order or PO id) of a campaign's summary."""
+    return _counter_update(keys.campaign_stats_pk(campaign_id), keys.summary_stats_sk(keys.stats_shard(subject_id)),
+                           f"campaign:{campaign_id}", None, deltas)
+
+
+@dataclass
+class Counters:
+    """A stats partition's shards, summed: per stage, and the summary (campaigns only)."""
+
+    stages: dict[Stage, dict[str, int]]
+    summary: dict[str, int]
+
+
+def read_counters(pk: str) -> Counters:
+    """One Query on the partition (a few dozen shards at most), summed per counter."""
+    from ...domain.metrics import STAGE_COUNTERS, SUMMARY_COUNTERS
+    from .models import StatsItem
+
+    stages: dict[Stage, dict[str, int]] = {}
+    summary = dict.fromkeys(SUMMARY_COUNTERS, 0)
+    for item in query_all(pk):
+        if not isinstance(item, StatsItem):
+            continue
+        if item.stage is None:
+            for name in SUMMARY_COUNTERS:
+                summary[name] += int(getattr(item, name) or 0)
+            continue
+        try:
+            stage = Stage(item.stage)
+        except ValueError:
+            continue  # a stage since retired
+        row = stages.setdefault(stage, dict.fromkeys(STAGE_COUNTERS, 0))
+        for name in STAGE_COUNTERS:
+            row[name] += int(getattr(item, name) or 0)
+    return Counters(stages, summary)

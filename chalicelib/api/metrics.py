@@ -1,0 +1,42 @@
+"""Staff routes for the metrics dashboard: time in stage and on-time rate overall, per campaign (with
+its orders, revenue, cost and margin) and per supplier, and where delays happen. Each is one Query."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from chalice import Blueprint
+
+from ..domain.permissions import READ_STAFF
+from ..lazy import lazy_module
+from .http import Call, endpoint
+
+s = lazy_module("chalicelib.api.schemas")
+svc = lazy_module("chalicelib.services.metrics")
+
+metrics_api = Blueprint(__name__)
+TAG = "staff: metrics"
+
+
+@endpoint(metrics_api, "/staff/metrics/stages", "GET", summary="Time in stage and on-time rate over all purchase "
+          "orders, and where delays happen", tag=TAG, roles=READ_STAFF, response="StageMetricsReport")
+def stage_metrics(call: Call) -> Any:
+    return s.StageMetricsReport.of(svc.all_stages())
+
+
+@endpoint(metrics_api, "/staff/metrics/campaigns/{campaign_id}", "GET",
+          summary="A campaign's orders, revenue, cost and margin, and its time in stage", tag=TAG, roles=READ_STAFF,
+          response="CampaignMetricsView")
+def campaign_metrics(call: Call, campaign_id: str) -> Any:
+    summary, report = svc.campaign(campaign_id)
+    base = s.StageMetricsReport.of(report)
+    return s.CampaignMetricsView(campaign_id=campaign_id, summary=s.CampaignSummaryView.of(summary),
+                                 stages=base.stages, delays=base.delays)
+
+
+@endpoint(metrics_api, "/staff/metrics/suppliers/{supplier_id}", "GET",
+          summary="A supplier's time in stage and on-time rate per stage", tag=TAG, roles=READ_STAFF,
+          response="SupplierMetricsView")
+def supplier_metrics(call: Call, supplier_id: str) -> Any:
+    base = s.StageMetricsReport.of(svc.supplier(supplier_id))
+    return s.SupplierMetricsView(supplier_id=supplier_id, stages=base.stages, delays=base.delays)

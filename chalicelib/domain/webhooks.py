@@ -1,0 +1,211 @@
+"""Outbound webhooks, as rules: which domain events subscribers may receive, the thin payload each
+gets, how it is signed (Standard Webhooks), when a failed delivery is retried, when a subscriber
+is disabled, and which addresses a webhook may never be sent to. Pure: no I/O, no clock."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import ipaddress
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+from urllib.parse import urlsplit
+
+from .purchase_orders import STAGES
+
+# ---------------------------------------------------------------- what subscribers may receive
+
+OFFERED_EVENT_TYPES: tuple[str, ...] = (
+    # orders (the customer-visible life of an order)
+    "order.placed", "order.approved", "order.rejected", "order.cancelled", "order.lines_rejected",
+    "order.shipped", "order.out_for_delivery", "order.delivered", "order.delivery_attempted",
+    "order.delivery_returned", "order.delayed", "order.tracking_corrected",
+    "order.payment_captured", "order.payment_failed",
+    # purchase orders: created, each supplier stage completed, overdue, cancelled
+    "po.created", "po.cancelled", "po.stage_overdue", "po.shipment_added",
+    *(f"po.{stage.value}_completed" for stage in STAGES),
+    # shipments (parcels)
+    "shipment.recorded", "shipment.corrected", "shipment.status_changed", "shipment.tracking_stale",
+    # campaigns
+    "campaign.went_live", "campaign.ended", "campaign.closed", "campaign.cancelled",
+)
+
+# The ids a thin payload may carry from an event's data (never notes, addresses or amounts).
+PAYLOAD_IDS = ("order_id", "po_id", "campaign_id", "supplier_id", "shipment_id", "carrier", "tracking_number",
+               "stage", "order_ids")
+# Where a subscriber reads the full object (staff API paths under the public URL).
+LINKS = {"order": "/staff/orders/{}", "po": "/staff/purchase-orders/{}", "campaign": "/staff/campaigns/{}"}
+
+MAX_URL_LENGTH = 2048
+MAX_EVENT_TYPES = len(OFFERED_EVENT_TYPES)
+RESPONSE_EXCERPT_CHARS = 500
+SECRET_PREFIX = "whsec_"
+
+
+def subscription_problems(url: str, event_types: Iterable[str], *, local: bool) -> list[dict[str, str]]:
+    """What is wrong with a subscription's URL and event types (empty when nothing), before any
+    address is resolved. Outside local mode only https is accepted."""
+    problems: list[dict[str, str]] = []
+    parts = urlsplit(url)
+    schemes = ("http", "https") if local else ("https",)
+    if len(url) > MAX_URL_LENGTH:
+        problems.append({"field": "url", "message": f"at most {MAX_URL_LENGTH} characters"})
+    elif parts.scheme not in schemes or not parts.hostname:
+        problems.append({"field": "url", "message": f"must be an absolute {' or '.join(schemes)} URL"})
+    elif parts.username or parts.password:
+        problems.append({"field": "url", "message": "must not carry credentials"})
+    types = list(event_types)
+    if not types:
+        problems.append({"field": "event_types", "message": "choose at least one event type"})
+    unknown = sorted(set(types) - set(OFFERED_EVENT_TYPES))
+    if unknown:
+        problems.append({"field": "event_types",
+                         "message": f"not offered to subscribers: {', '.join(unknown)}; "
+                                    f"offered: {', '.join(OFFERED_EVENT_TYPES)}"})
+    return problems
+
+
+def matches(event_type: str, subscribed: Iterable[str]) -> bool:
+    return event_type in OFFERED_EVENT_TYPES and event_type in set(subscribed)
+
+
+# ---------------------------------------------------------------- addresses (SSRF)
+
+
+def refused_address(address: str) -> str | None:
+    """Why a webhook may not go to this IP address (None: a public address)."""
+    try:
+        ip = ipaddress.ip_address(address.split("%", 1)[0])
+    except ValueError:
+        return f"{address} is not an IP address"
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    for name, flag in (("loopback", ip.is_loopback), ("private", ip.is_private), ("link-local", ip.is_link_local),
+                       ("multicast", ip.is_multicast), ("reserved", ip.is_reserved),
+                       ("unspecified", ip.is_unspecified)):
+        if flag:
+            return f"{address} is a {name} address"
+    if not ip.is_global:
+        return f"{address} is not a public address"
+    return None
+
+
+def address_problems(host: str, addresses: Iterable[str]) -> list[dict[str, str]]:
+    """Every resolved address must be public (one private answer is enough for a rebinding attack)."""
+    found = list(addresses)
+    if not found:
+        return [{"field": "url", "message": f"{host} does not resolve"}]
+    return [{"field": "url", "message": f"{host} resolves to a refused address: {why}"}
+            for why in (refused_address(a) for a in found) if why]
+
+
+# ---------------------------------------------------------------- payload and signature
+
+
+def webhook_id(event_id: str, subscription_id: str) -> str:
+    """The id every attempt of one (event, subscription) delivery carries: a retry, a redelivered
+    event or a rerun after a crash sends the same id, so the subscriber can deduplicate."""
+    return "msg_" + hashlib.sha256(f"{event_id}\x00{subscription_id}".encode()).hexdigest()[:26]
+
+
+def thin_payload(event: Mapping[str, Any], public_url: str) -> dict[str, Any]:
+    """Type, ids, status, time and links: the subscriber fetches the rest through the API."""
+    source = event.get("data") or {}
+    data: dict[str, Any] = {"subject_type": event["subject_type"], "subject_id": event["subject_id"],
+                            "status": event.get("to_status")}
+    ids = {k: source[k] for k in PAYLOAD_IDS if source.get(k) is not None}
+    data.update(ids)
+    refs = {f"{event['subject_type']}_id": event["subject_id"], **ids}
+    base = public_url.rstrip("/")
+    links = {kind: base + path.format(refs[f"{kind}_id"]) for kind, path in LINKS.items()
+             if isinstance(refs.get(f"{kind}_id"), str)}
+    if source.get("tracking_url"):
+        links["tracking"] = source["tracking_url"]
+    data["links"] = links
+    return {"type": event["type"], "id": event["id"], "timestamp": event["at"], "data": data}
+
+
+def body(payload: Mapping[str, Any]) -> str:
+    return json.dumps(payload, separators=(",", ":"), sort_keys=True)
+
+
+def secret_key(secret: str) -> bytes:
+    """The signing key: the base64 after `whsec_`."""
+    if not secret.startswith(SECRET_PREFIX):
+        raise ValueError("a webhook secret starts with whsec_")
+    return base64.b64decode(secret[len(SECRET_PREFIX):])
+
+
+def signature(secret: str, msg_id: str, timestamp: int, payload: str) -> str:
+    """Standard Webhooks v1: HMAC-SHA256 over `{id}.{timestamp}.{body}`, base64, prefixed `v1,`."""
+    mac = hmac.new(secret_key(secret), f"{msg_id}.{timestamp}.{payload}".encode(), hashlib.sha256)
+    return "v1," + base64.b64encode(mac.digest()).decode()
+
+
+def headers(secrets: Iterable[str], msg_id: str, timestamp: int, payload: str) -> dict[str, str]:
+    """The three headers; during a secret rotation one signature per valid secret, space-separated."""
+    return {"webhook-id": msg_id, "webhook-timestamp": str(timestamp),
+            "webhook-signature": " ".join(signature(s, msg_id, timestamp, payload) for s in secrets),
+            "content-type": "application/json"}
+
+
+# ---------------------------------------------------------------- retries and disabling
+
+# Standard Webhooks' schedule: attempt 1 at once, then 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h after
+# the previous failure.
+RETRY_SCHEDULE_S: tuple[int, ...] = (0, 5, 5 * 60, 30 * 60, 2 * 3600, 5 * 3600, 10 * 3600, 10 * 3600)
+MAX_ATTEMPTS = len(RETRY_SCHEDULE_S)
+
+
+class Outcome(StrEnum):
+    SUCCEEDED = "succeeded"
+    RETRY = "retry"  # failed; another attempt follows
+    EXHAUSTED = "exhausted"  # the last attempt failed: the subscription is disabled
+    GONE = "gone"  # 410: the subscriber asked to stop; disabled at once
+
+
+class DeliveryStatus(StrEnum):
+    SENDING = "sending"  # an attempt is under way (claimed, with a lease)
+    PENDING = "pending"  # waiting for its next attempt
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"  # gave up (exhausted or 410)
+    ABANDONED = "abandoned"  # its subscription was disabled or deleted before it got through
+
+
+def delay_before(attempt: int, scale_percent: int) -> float | None:
+    """Seconds to wait before `attempt` (1-based) after the previous one failed; None: no such attempt."""
+    if not 1 <= attempt <= MAX_ATTEMPTS:
+        return None
+    return RETRY_SCHEDULE_S[attempt - 1] * max(0, scale_percent) / 100
+
+
+@dataclass(frozen=True)
+class Result:
+    """What one attempt got back: an HTTP status, or an error (timeout, refused address, ...)."""
+
+    status_code: int | None
+    error: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.status_code is not None and 200 <= self.status_code < 300
+
+
+def outcome(result: Result, attempt: int) -> Outcome:
+    if result.ok:
+        return Outcome.SUCCEEDED
+    if result.status_code == 410:
+        return Outcome.GONE
+    return Outcome.RETRY if attempt < MAX_ATTEMPTS else Outcome.EXHAUSTED
+
+
+def disables(o: Outcome) -> bool:
+    return o in (Outcome.EXHAUSTED, Outcome.GONE)
+
+
+def excerpt(text: str) -> str:
+    return text[:RESPONSE_EXCERPT_CHARS]

@@ -1,0 +1,106 @@
+"""Staff routes for outbound webhooks: subscriptions (validation, SSRF refusal, versions, secret shown
+once, rotation), the delivery log with its attempts, and replay."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+import pytest
+from standardwebhooks.webhooks import Webhook
+
+from chalicelib.config import settings
+from chalicelib.domain import webhooks as rules
+from chalicelib.services import webhooks as svc
+from tests.adapters.test_webhooks_out import Receiver, event
+from tests.api.support import assert_error
+from tests.aws import ADMIN, BUYER, CARE
+
+PUBLIC = "https://93.184.216.34/hooks"  # an IP literal: accepted without DNS
+
+
+def create(api: Any, **body: Any) -> dict[str, Any]:
+    status, sub = api.post("/staff/webhook-subscriptions", ADMIN,
+                           {"url": PUBLIC, "event_types": ["order.placed"], **body})
+    assert status == 201, sub
+    return sub
+
+
+def test_admins_create_a_subscription_and_its_secret_is_shown_only_once(api):
+    sub = create(api, description="ERP")
+    assert sub["secret"].startswith("whsec_") and sub["active"] and sub["version"] == 1
+    status, got = api.get(f"/staff/webhook-subscriptions/{sub['id']}", CARE)  # staff read
+    assert status == 200 and "secret" not in got and got["url"] == PUBLIC
+    status, page = api.get("/staff/webhook-subscriptions", CARE)
+    assert status == 200 and [s["id"] for s in page["items"]] == [sub["id"]]
+    assert_error(*api.post("/staff/webhook-subscriptions", BUYER, {"url": PUBLIC, "event_types": ["order.placed"]}),
+                 403, "forbidden")
+
+
+@pytest.mark.parametrize("url", ["https://127.0.0.1/x", "https://localhost/x", "https://169.254.169.254/latest",
+                                 "https://10.0.0.8/x", "https://[::1]/x", "http://93.184.216.34/x",
+                                 "ftp://93.184.216.34/x"])
+def test_outside_local_mode_urls_to_private_addresses_or_without_https_are_refused(api, url):
+    assert not settings().is_local
+    status, body = api.post("/staff/webhook-subscriptions", ADMIN, {"url": url, "event_types": ["order.placed"]})
+    error = assert_error(status, body, 422, "invalid_subscription")
+    assert error["details"][0]["field"] == "url"
+
+
+def test_event_types_must_be_offered_ones(api):
+    status, body = api.post("/staff/webhook-subscriptions", ADMIN,
+                            {"url": PUBLIC, "event_types": ["order.placed", "customer.flagged"]})
+    error = assert_error(status, body, 422, "invalid_subscription")
+    assert "customer.flagged" in error["details"][0]["message"]
+    assert_error(*api.post("/staff/webhook-subscriptions", ADMIN, {"url": PUBLIC, "event_types": []}), 422,
+                 "validation_error")
+
+
+def test_updates_check_the_version_and_the_url_again(api):
+    sub = create(api)
+    path = f"/staff/webhook-subscriptions/{sub['id']}"
+    status, updated = api.put(path, ADMIN, {"event_types": ["order.placed", "po.created"], "expected_version": 1})
+    assert status == 200 and updated["event_types"] == ["order.placed", "po.created"] and updated["version"] == 2
+    assert_error(*api.put(path, ADMIN, {"active": False, "expected_version": 1}), 409, "conflict")
+    assert_error(*api.put(path, ADMIN, {"url": "https://192.168.0.1/x"}), 422, "invalid_subscription")
+    status, off = api.put(path, ADMIN, {"active": False})
+    assert status == 200 and not off["active"] and off["disabled_reason"] == "disabled by staff"
+    assert_error(*api.get("/staff/webhook-subscriptions/whs_nope", CARE), 404, "not_found")
+
+
+def test_rotating_shows_the_new_secret_once_and_keeps_the_old_one_valid_for_a_while(api):
+    sub = create(api)
+    status, rotated = api.post(f"/staff/webhook-subscriptions/{sub['id']}/rotate-secret", ADMIN)
+    assert status == 200 and rotated["secret"] != sub["secret"] and rotated["previous_secret_valid_until"]
+
+
+def test_the_delivery_log_lists_filters_and_shows_attempts_and_staff_replay(api, monkeypatch):
+    monkeypatch.setattr(svc, "settings", lambda: dataclasses.replace(settings(), stage="local"))
+    r = Receiver(500)
+    try:
+        status, sub = api.post("/staff/webhook-subscriptions", ADMIN, {"url": r.url, "event_types": ["order.placed"]})
+        assert status == 201, sub
+        svc.deliver_event(event(1))  # attempt 1 answered 500: pending
+        svc.deliver_event(event(2))  # answered 200
+        first, second = rules.webhook_id("evt_0001", sub["id"]), rules.webhook_id("evt_0002", sub["id"])
+        status, page = api.get(f"/staff/webhook-deliveries?subscription_id={sub['id']}", CARE)
+        assert status == 200 and [d["id"] for d in page["items"]] == [second, first]
+        status, pending = api.get("/staff/webhook-deliveries?status=pending", CARE)
+        assert [d["id"] for d in pending["items"]] == [first] and pending["items"][0]["next_attempt_at"]
+        status, one = api.get(f"/staff/webhook-deliveries?subscription_id={sub['id']}&status=succeeded&limit=1",
+                              CARE)
+        assert [d["id"] for d in one["items"]] == [second]
+        status, all_ = api.get("/staff/webhook-deliveries?limit=1", CARE)
+        assert len(all_["items"]) == 1 and all_["next_cursor"]
+        status, detail = api.get(f"/staff/webhook-deliveries/{first}", CARE)
+        assert status == 200 and detail["payload"]["id"] == "evt_0001"
+        [attempt] = detail["attempts"]
+        assert attempt["status_code"] == 500 and attempt["response_excerpt"] == "not today"
+        assert_error(*api.post(f"/staff/webhook-deliveries/{first}/replay", CARE), 403, "forbidden")
+        status, replayed = api.post(f"/staff/webhook-deliveries/{first}/replay", ADMIN)
+        assert status == 201 and replayed["replay_of"] == first and replayed["id"] not in (first, second)
+        assert replayed["status"] == "succeeded" and r.ids()[-1] == replayed["id"]
+        Webhook(sub["secret"]).verify(r.received[-1][1], r.received[-1][0])
+        assert_error(*api.get("/staff/webhook-deliveries/msg_nope", CARE), 404, "not_found")
+    finally:
+        r.close()

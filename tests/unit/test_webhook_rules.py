@@ -1,0 +1,91 @@
+"""Outbound webhook rules: offered types, retry schedule, disabling, refused addresses, signatures."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import pytest
+from standardwebhooks.webhooks import Webhook
+
+from chalicelib.domain import webhooks as rules
+from chalicelib.domain.webhooks import Outcome, Result
+
+SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+
+
+def test_the_retry_schedule_is_the_standard_webhooks_one_scaled_by_the_setting():
+    assert [rules.delay_before(n, 100) for n in range(1, 9)] == [0, 5, 300, 1800, 7200, 18000, 36000, 36000]
+    assert rules.delay_before(2, 1) == 0.05 and rules.delay_before(8, 10) == 3600
+    assert rules.delay_before(9, 100) is None and rules.delay_before(0, 100) is None
+
+
+@pytest.mark.parametrize("status, attempt, expected", [
+    (200, 1, Outcome.SUCCEEDED), (299, 8, Outcome.SUCCEEDED), (500, 1, Outcome.RETRY), (None, 7, Outcome.RETRY),
+    (301, 3, Outcome.RETRY), (500, 8, Outcome.EXHAUSTED), (410, 1, Outcome.GONE), (404, 8, Outcome.EXHAUSTED),
+])
+def test_an_attempts_outcome(status, attempt, expected):
+    o = rules.outcome(Result(status), attempt)
+    assert o is expected
+    assert rules.disables(o) is (expected in (Outcome.GONE, Outcome.EXHAUSTED))
+
+
+@pytest.mark.parametrize("address", ["127.0.0.1", "10.1.2.3", "172.16.0.9", "192.168.1.1", "169.254.169.254",
+                                     "0.0.0.0", "224.0.0.1", "240.0.0.1", "::1", "fe80::1", "fc00::1",
+                                     "::ffff:127.0.0.1", "100.64.0.1", "::"])
+def test_private_loopback_link_local_multicast_reserved_and_unspecified_addresses_are_refused(address):
+    assert rules.refused_address(address)
+    assert rules.address_problems("hooks.example", ["93.184.216.34", address])
+
+
+def test_public_addresses_are_accepted_and_a_host_that_does_not_resolve_is_not():
+    assert rules.refused_address("93.184.216.34") is None and rules.refused_address("2606:4700::1111") is None
+    assert rules.address_problems("hooks.example", ["93.184.216.34"]) == []
+    assert rules.address_problems("nowhere.example", [])
+
+
+def test_a_subscription_needs_https_outside_local_mode_and_offered_event_types():
+    assert rules.subscription_problems("https://hooks.example/x", ["order.placed"], local=False) == []
+    assert rules.subscription_problems("http://hooks.example/x", ["order.placed"], local=True) == []
+    assert [p["field"] for p in rules.subscription_problems("http://hooks.example/x", ["order.placed"],
+                                                             local=False)] == ["url"]
+    assert rules.subscription_problems("https://u:p@hooks.example/x", ["order.placed"], local=False)
+    problems = rules.subscription_problems("https://hooks.example/x", ["order.placed", "customer.flagged"],
+                                           local=False)
+    assert [p["field"] for p in problems] == ["event_types"] and "customer.flagged" in problems[0]["message"]
+    assert rules.subscription_problems("https://hooks.example/x", [], local=False)
+
+
+def test_the_webhook_id_is_the_same_for_every_run_of_one_event_and_subscription():
+    assert rules.webhook_id("evt_1", "whs_1") == rules.webhook_id("evt_1", "whs_1")
+    assert rules.webhook_id("evt_1", "whs_1") != rules.webhook_id("evt_1", "whs_2")
+    assert rules.webhook_id("evt_1", "whs_1") != rules.webhook_id("evt_2", "whs_1")
+
+
+def test_our_signature_verifies_with_the_standard_webhooks_library_with_one_or_two_secrets():
+    body = rules.body({"type": "order.placed", "id": "evt_1"})
+    other = "whsec_" + "QUJDREVGR0hJSktMTU5PUFFSU1RVVldY"
+    headers = rules.headers([other, SECRET], "msg_1", 1_900_000_000, body)
+    assert len(headers["webhook-signature"].split(" ")) == 2
+    for secret in (SECRET, other):
+        wh = Webhook(secret)
+        assert wh.sign("msg_1", datetime.fromtimestamp(1_900_000_000), body) in \
+            headers["webhook-signature"].split(" ")
+
+
+def test_the_thin_payload_carries_ids_status_and_links_but_no_notes_or_personal_data():
+    event = {"id": "evt_1", "type": "shipment.recorded", "subject_type": "shipment", "subject_id": "dhl#JD1",
+             "at": "2030-01-01T00:00:00+00:00", "to_status": "dispatched", "customer_note": "ring twice",
+             "data": {"po_id": "po_1", "order_ids": ["ord_1"], "tracking_url": "https://dhl.example/JD1",
+                      "customer_email": "a@b.example", "internal_note": "x"}}
+    payload = rules.thin_payload(event, "https://api.example/")
+    assert payload == {"type": "shipment.recorded", "id": "evt_1", "timestamp": "2030-01-01T00:00:00+00:00",
+                       "data": {"subject_type": "shipment", "subject_id": "dhl#JD1", "status": "dispatched",
+                                "po_id": "po_1", "order_ids": ["ord_1"],
+                                "links": {"po": "https://api.example/staff/purchase-orders/po_1",
+                                          "tracking": "https://dhl.example/JD1"}}}
+
+
+def test_only_order_po_shipment_and_campaign_events_are_offered():
+    assert {t.split(".")[0] for t in rules.OFFERED_EVENT_TYPES} == {"order", "po", "shipment", "campaign"}
+    assert "po.acknowledge_completed" in rules.OFFERED_EVENT_TYPES
+    assert rules.matches("order.placed", ["order.placed"]) and not rules.matches("order.placed", ["po.created"])
