@@ -22,13 +22,19 @@ from tests.adapters.shop import ALICE, CARE
 SECRET = "card flagged by the bank, do not tell"
 
 
+def kind_of(record: dict) -> str | None:
+    """The item kind of a stream record. moto 5.2.5 gives an item created by UpdateItem (the metrics
+    counters' ADDs) an INSERT record whose NewImage holds only its keys."""
+    return record["dynamodb"].get("NewImage", {}).get("kind", {}).get("S")
+
+
 def test_audit_events_from_the_stream_reach_the_notifications_queue_without_internal_notes(aws, campaign_id):
     placed = shop.place(ALICE, campaign_id, ("MUG-1", 1), ("CAP-1", 2))
     cancelled = orders.change_order(CARE, placed.order.id, OrderAction.CANCEL, internal_note=SECRET,
                                     customer_note="We cancelled it; you were not charged.")
     records = stream_records(aws.stream_arn)
     event_inserts = [r for r in records if r["eventName"] == "INSERT"
-                     and r["dynamodb"]["NewImage"]["kind"]["S"] == "event"]
+                     and kind_of(r) == "event"]
     assert all(isinstance(r["dynamodb"]["ApproximateCreationDateTime"], float) for r in records)
 
     assert publisher.publish(records) == len(event_inserts) == 3 + 2 + 2  # suppliers, campaign, order
@@ -79,8 +85,8 @@ def test_records_that_are_not_new_audit_events_are_ignored(aws, campaign_id):
     orders.change_order(ALICE, record.order.id, OrderAction.CANCEL)
     records = stream_records(aws.stream_arn)
     event_insert = next(r for r in records if r["eventName"] == "INSERT"
-                        and r["dynamodb"]["NewImage"]["kind"]["S"] == "event")
-    ignored = [r for r in records if r["eventName"] != "INSERT" or r["dynamodb"]["NewImage"]["kind"]["S"] != "event"]
+                        and kind_of(r) == "event")
+    ignored = [r for r in records if r["eventName"] != "INSERT" or kind_of(r) != "event"]
     assert {r["eventName"] for r in ignored} == {"INSERT", "MODIFY"}  # new orders, products...; changed orders
     ignored += [
         {**event_insert, "eventName": "MODIFY"},  # an audit event is never re-published when touched

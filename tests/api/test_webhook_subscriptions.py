@@ -37,11 +37,18 @@ def test_admins_create_a_subscription_and_its_secret_is_shown_only_once(api):
                  403, "forbidden")
 
 
+@pytest.fixture(autouse=True)
+def production_mode(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Address checks apply outside local mode: say so here rather than trust the process environment
+    (a suite that started a local stack in-process may have left WAYBILL_STAGE=local behind)."""
+    monkeypatch.setattr(svc, "settings", lambda: dataclasses.replace(settings(), stage="prod"))
+
+
 @pytest.mark.parametrize("url", ["https://127.0.0.1/x", "https://localhost/x", "https://169.254.169.254/latest",
                                  "https://10.0.0.8/x", "https://[::1]/x", "http://93.184.216.34/x",
                                  "ftp://93.184.216.34/x"])
 def test_outside_local_mode_urls_to_private_addresses_or_without_https_are_refused(api, url):
-    assert not settings().is_local
+    assert not svc.settings().is_local
     status, body = api.post("/staff/webhook-subscriptions", ADMIN, {"url": url, "event_types": ["order.placed"]})
     error = assert_error(status, body, 422, "invalid_subscription")
     assert error["details"][0]["field"] == "url"
