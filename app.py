@@ -14,6 +14,7 @@ from chalice import Chalice
 
 from chalicelib.api.accounting import accounting_api
 from chalicelib.api.auth import auth
+from chalicelib.api.console import console_api
 from chalicelib.api.customer import customer_api
 from chalicelib.api.exceptions import exceptions_api
 from chalicelib.api.exports import exports_api
@@ -56,6 +57,7 @@ app.register_blueprint(webhooks_api)
 app.register_blueprint(notifications_api)
 app.register_blueprint(webhook_subscriptions_api)
 app.register_blueprint(metrics_api)
+app.register_blueprint(console_api)
 app.register_middleware(translate_gateway_errors, "http")
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from chalice import Blueprint
 
-from ..domain.permissions import Role, roles
+from ..domain.permissions import DECIDE_PAYMENTS, READ_PAYMENTS
 from ..lazy import lazy_module
 from .http import Call, endpoint
 
@@ -12,8 +12,8 @@ s = lazy_module("chalicelib.api.schemas")
 payments = lazy_module("chalicelib.services.payments")
 
 accounting_api = Blueprint(__name__)
-READ = roles(Role.ACCOUNTING, Role.ADMIN)
-DECIDE = roles(Role.ACCOUNTING)
+READ = READ_PAYMENTS
+DECIDE = DECIDE_PAYMENTS
 TAG = "staff: accounting"
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from chalice import Blueprint
 
-from ..domain.permissions import Role, roles
+from ..domain.permissions import MANAGE_PREFERENCES, Role
 from ..lazy import lazy_module
 from .http import Call, endpoint
 
@@ -15,7 +15,7 @@ rules = lazy_module("chalicelib.domain.notifications")
 
 notifications_api = Blueprint(__name__)
 ANYONE = frozenset(Role)
-ADMINS = roles(Role.ADMIN)
+ADMINS = MANAGE_PREFERENCES
 TAG = "notifications"
 
 

@@ -63,10 +63,14 @@ class PageQuery(Request):
 
 
 class OrderSearchQuery(PageQuery):
+    q: str | None = Field(None, min_length=1, max_length=254,
+                          description="an order id, a customer's e-mail or a tracking number; "
+                                      "the other filters narrow what it finds")
     status: OrderStatus | None = None
     campaign_id: Id | None = None
     supplier_id: Id | None = None
     customer_id: Id | None = None
+    customer_email: Email | None = None
     created_from: AwareDatetime | None = None
     created_to: AwareDatetime | None = None
 
@@ -1011,3 +1015,32 @@ class CampaignSummaryView(View):
 class CampaignMetricsView(StageMetricsReport):
     campaign_id: str
     summary: CampaignSummaryView
+
+
+# ---------------------------------------------------------------- the signed-in caller and the dashboard (issue 8)
+
+
+class MeView(View):
+    """Who the token says the caller is, and what its roles may do (the admin page shows only that)."""
+
+    sub: str
+    email: str | None
+    name: str | None
+    roles: list[str]
+    supplier_id: str | None
+    capabilities: list[str] = Field(description="names from domain/permissions.CAPABILITIES; `staff` opens the "
+                                                "staff console at all")
+
+
+class SupplierOnTimeView(View):
+    id: str
+    name: str
+    completed: int = Field(description="stages completed over all purchase orders")
+    late: int
+    on_time_rate: float | None
+
+
+class DashboardView(View):
+    orders_by_status: dict[str, int] = Field(description="every order status, from counters kept as orders change")
+    open_exceptions: ExceptionCounts = Field(description="the queue: open, acknowledged and snoozed")
+    suppliers: list[SupplierOnTimeView] = Field(description="on-time rate over all stages, per supplier")

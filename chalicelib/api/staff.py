@@ -6,7 +6,7 @@ from chalice import Blueprint
 
 from ..domain.campaigns import CampaignStatus
 from ..domain.orders import OrderAction
-from ..domain.permissions import MANAGE_CATALOGUE, MANAGE_CUSTOMERS, READ_STAFF, Role, roles
+from ..domain.permissions import MANAGE_CATALOGUE, MANAGE_CUSTOMERS, READ_STAFF, REVIEW_ORDERS
 from ..lazy import lazy_module
 from .http import Call, endpoint
 
@@ -17,7 +17,7 @@ orders = lazy_module("chalicelib.services.orders")
 campaign_close = lazy_module("chalicelib.services.campaign_close")
 
 staff_api = Blueprint(__name__)
-REVIEW = roles(Role.CUSTOMER_CARE, Role.ADMIN)
+REVIEW = REVIEW_ORDERS
 
 
 def _supplier(v: catalogue.Supplier) -> s.SupplierView:
@@ -124,8 +124,12 @@ def flag_customer(call: Call, customer_id: str) -> s.CustomerProfileView:
 def search_orders(call: Call) -> s.OrderPage:
     q: s.OrderSearchQuery = call.query
     filters = orders.OrderFilters(status=q.status, campaign_id=q.campaign_id, supplier_id=q.supplier_id,
-                                  customer_id=q.customer_id, created_from=q.created_from, created_to=q.created_to)
-    items, cursor = orders.search_orders(call.actor, filters, limit=q.limit, cursor=q.cursor)
+                                  customer_id=q.customer_id, customer_email=q.customer_email,
+                                  created_from=q.created_from, created_to=q.created_to)
+    if q.q and q.q.strip():
+        items, cursor = orders.find_orders(call.actor, q.q, filters, limit=q.limit, cursor=q.cursor)
+    else:
+        items, cursor = orders.search_orders(call.actor, filters, limit=q.limit, cursor=q.cursor)
     return s.OrderPage(items=[s.OrderSummaryView(**o.__dict__) for o in items], next_cursor=cursor)
 
 

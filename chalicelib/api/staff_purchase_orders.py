@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from chalice import Blueprint
 
-from ..domain.permissions import READ_STAFF, Role, roles
+from ..domain.permissions import CANCEL_PURCHASE_ORDERS, READ_STAFF
 from ..lazy import lazy_module
 from .http import Call, endpoint
 
@@ -13,7 +13,7 @@ s = lazy_module("chalicelib.api.schemas")
 workflow = lazy_module("chalicelib.services.supplier_workflow")
 
 staff_po_api = Blueprint(__name__)
-CANCEL_PO = roles(Role.BUYER, Role.ADMIN)
+CANCEL_PO = CANCEL_PURCHASE_ORDERS
 TAG = "staff: purchase orders"
 
 

@@ -8,7 +8,7 @@ from typing import Any
 
 from chalice import Blueprint
 
-from ..domain.permissions import READ_STAFF, Role, roles
+from ..domain.permissions import MANAGE_WEBHOOKS, READ_STAFF
 from ..lazy import lazy_module
 from .http import Call, endpoint
 
@@ -16,7 +16,7 @@ s = lazy_module("chalicelib.api.schemas")
 svc = lazy_module("chalicelib.services.webhooks")
 
 webhook_subscriptions_api = Blueprint(__name__)
-ADMINS = roles(Role.ADMIN)
+ADMINS = MANAGE_WEBHOOKS
 TAG = "staff: webhooks"
 
 

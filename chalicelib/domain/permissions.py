@@ -80,7 +80,33 @@ def roles(*items: Role) -> frozenset[Role]:
     return frozenset(items)
 
 
-# Read access by audience: the API checks these before calling a service.
+# Who may do what, by audience: the API checks these before calling a service, and `CAPABILITIES`
+# names them for clients (the admin page shows only what the signed-in role may do).
 READ_STAFF = STAFF_ROLES
 MANAGE_CATALOGUE = roles(Role.BUYER, Role.ADMIN)
 MANAGE_CUSTOMERS = roles(Role.CUSTOMER_CARE, Role.ADMIN)
+REVIEW_ORDERS = roles(Role.CUSTOMER_CARE, Role.ADMIN)
+READ_PAYMENTS = roles(Role.ACCOUNTING, Role.ADMIN)
+DECIDE_PAYMENTS = roles(Role.ACCOUNTING)
+CANCEL_PURCHASE_ORDERS = roles(Role.BUYER, Role.ADMIN)
+MANAGE_WEBHOOKS = roles(Role.ADMIN)
+MANAGE_PREFERENCES = roles(Role.ADMIN)
+
+CAPABILITIES: dict[str, frozenset[Role]] = {
+    "staff": READ_STAFF,  # the staff console at all: orders, campaigns, exceptions, exports, metrics
+    "catalogue.manage": MANAGE_CATALOGUE,
+    "customers.manage": MANAGE_CUSTOMERS,
+    "orders.review": REVIEW_ORDERS,
+    "payments.read": READ_PAYMENTS,
+    "payments.decide": DECIDE_PAYMENTS,
+    "purchase_orders.cancel": CANCEL_PURCHASE_ORDERS,
+    "exceptions.handle": READ_STAFF,
+    "exports.run": READ_STAFF,
+    "webhooks.manage": MANAGE_WEBHOOKS,
+    "preferences.manage": MANAGE_PREFERENCES,
+}
+
+
+def capabilities(actor: Principal) -> list[str]:
+    """The capability names the actor's roles grant, in table order."""
+    return [name for name, allowed in CAPABILITIES.items() if actor.has_any(allowed)]

@@ -162,6 +162,7 @@ def _send_to_suppliers(item: OrderItem, actor: Principal, retries: int = 3) -> O
                                  "supplier_ids": order.supplier_ids, "status": order.status.value})
         try:
             repo.commit([*repo.order_writes(order, version=int(item.version), now=at),
+                         *repo.order_status_counts(order.id, before.value, order.status.value),
                          repo.event_write(keys.order_pk(order.id), event)], what=f"order {order.id}")
             return order
         except Conflict:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -23,6 +23,7 @@ from ..adapters.dynamodb.models import (
     OrderShipmentItem,
     PaymentTxnItem,
     ProductItem,
+    ShipmentItem,
 )
 from ..config import settings
 from ..domain import metrics
@@ -115,6 +116,7 @@ def place_order(actor: Principal, *, campaign_id: str, lines: list[RequestedLine
                        type=event_type("order", "place"), actor=actor, at=at, to_status=order.status.value,
                        data={**_refs(order), "hold_reasons": order.hold_reasons})
     writes: list[repo.Write | repo.Update] = [*repo.order_writes(order, version=None, now=at),
+                                              *repo.order_status_counts(order.id, None, order.status.value),
                                               repo.event_write(keys.order_pk(order.id), event)]
     if idempotency_key:
         writes.append(repo.idempotency_write(scope, idempotency_key, request_hash, order.id, at))
@@ -177,6 +179,7 @@ class OrderFilters:
     campaign_id: str | None = None
     supplier_id: str | None = None
     customer_id: str | None = None
+    customer_email: str | None = None
     created_from: datetime | None = None
     created_to: datetime | None = None
 
@@ -199,6 +202,9 @@ def search_orders(actor: Principal, filters: OrderFilters, *, limit: int,
     extra: list[Condition] = []
     if f.customer_id:
         source, hash_key, sk = Item.gsi1, keys.customer_orders_pk(f.customer_id), Item.GSI1SK
+    elif f.customer_email:
+        source, hash_key, sk = Item.gsi2, keys.customer_email_orders_pk(f.customer_email), Item.GSI2SK
+        status_attr = DeliveryIndexItem.order_status
     elif f.campaign_id:
         source, hash_key, sk = Item.gsi2, keys.campaign_orders_pk(f.campaign_id), Item.GSI2SK
     elif f.supplier_id:
@@ -210,8 +216,10 @@ def search_orders(actor: Principal, filters: OrderFilters, *, limit: int,
         source, hash_key, sk = Item.gsi4, keys.ALL_ORDERS_PK, Item.GSI4SK
     if f.status and source is not Item.gsi3:
         extra.append(status_attr == f.status.value)
-    if f.campaign_id and source is not Item.gsi2:
+    if f.campaign_id and hash_key != keys.campaign_orders_pk(f.campaign_id):
         extra.append(OrderItem.campaign_id == f.campaign_id)
+    if f.customer_email and f.customer_id:
+        extra.append(OrderItem.customer_email == f.customer_email)
     if f.supplier_id and hash_key != keys.supplier_deliveries_pk(f.supplier_id):
         extra.append(OrderItem.supplier_ids.contains(f.supplier_id))
     lo = keys.ts(f.created_from) if f.created_from else None
@@ -226,6 +234,41 @@ def search_orders(actor: Principal, filters: OrderFilters, *, limit: int,
     page = repo.query_page(source, hash_key, range_key_condition=range_condition, filter_condition=_and(extra),
                            limit=limit, cursor=cursor)
     return [_summary(i) for i in page.items], page.cursor
+
+
+ORDER_ID_PREFIX = "ord_"
+
+
+def find_orders(actor: Principal, text: str, filters: OrderFilters, *, limit: int,
+                cursor: str | None) -> tuple[list[OrderSummary], str | None]:
+    """Staff's search box: `text` is an order id, a customer's e-mail or a tracking number.
+
+    An e-mail searches that customer's orders with the other filters (one query per page); an
+    order id is one GetItem, a tracking number one Query on the tracking index plus one
+    BatchGetItem of the parcel's orders, with the other filters applied to that handful."""
+    require(actor, READ_STAFF, "search orders")
+    text = text.strip()
+    if "@" in text:
+        return search_orders(actor, replace(filters, customer_email=text), limit=limit, cursor=cursor)
+    if text.startswith(ORDER_ID_PREFIX):
+        item = repo.get(keys.order(text), OrderItem)
+        found = [item] if item is not None else []
+    else:
+        order_ids = sorted({str(o) for s in Item.gsi1.query(keys.tracking_index_pk(text))
+                            if isinstance(s, ShipmentItem) for o in s.order_ids})
+        found = [i for i in repo.batch_get(keys.order(o) for o in order_ids) if isinstance(i, OrderItem)]
+    summaries = [_summary(i) for i in sorted(found, key=lambda i: i.created_at, reverse=True)]
+    return [s for s in summaries if _matches(s, filters)][:limit], None
+
+
+def _matches(s: OrderSummary, f: OrderFilters) -> bool:
+    return ((f.status is None or s.status == f.status.value)
+            and (f.campaign_id is None or s.campaign_id == f.campaign_id)
+            and (f.supplier_id is None or f.supplier_id in s.supplier_ids)
+            and (f.customer_id is None or s.customer_id == f.customer_id)
+            and (f.customer_email is None or (s.customer_email or "").lower() == f.customer_email.strip().lower())
+            and (f.created_from is None or s.created_at >= f.created_from)
+            and (f.created_to is None or s.created_at <= f.created_to))
 
 
 def change_order(actor: Principal, order_id: str, action: OrderAction, *, internal_note: str | None = None,
@@ -245,6 +288,8 @@ def change_order(actor: Principal, order_id: str, action: OrderAction, *, intern
                        from_status=transition.from_status, to_status=transition.to_status,
                        internal_note=internal_note, customer_note=customer_note, data=_refs(order))
     writes: list[repo.Write | repo.Update] = [*repo.order_writes(order, version=record.version, now=at),
+                                              *repo.order_status_counts(order.id, transition.from_status,
+                                                                        transition.to_status),
                                               repo.event_write(keys.order_pk(order.id), event)]
     withdrawn = metrics.order_changed(transition.from_status, transition.to_status, order.total_cents)
     if withdrawn:

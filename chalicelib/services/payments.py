@@ -23,7 +23,7 @@ from ..config import settings
 from ..domain import purchase_orders as domain
 from ..domain.audit import AuditEvent
 from ..domain.errors import Conflict, InvalidTransition, NotFound
-from ..domain.permissions import SYSTEM, Principal, Role, roles
+from ..domain.permissions import DECIDE_PAYMENTS, READ_PAYMENTS, SYSTEM, Principal
 from ..domain.purchase_orders import Stage
 from . import exceptions, stages
 from .clock import new_id, now
@@ -32,8 +32,8 @@ from .supplier_portal import Proposal, proposal_view
 
 logger = Logger(service="waybill")
 
-DECIDE = roles(Role.ACCOUNTING)
-READ = roles(Role.ACCOUNTING, Role.ADMIN)
+DECIDE = DECIDE_PAYMENTS
+READ = READ_PAYMENTS
 PENDING, APPROVED, REJECTED, PUSHED, SETTLED, FAILED = "pending", "approved", "rejected", "pushed", "settled", "failed"
 PROPOSAL_STATUSES = (PENDING, APPROVED, REJECTED, PUSHED, SETTLED, FAILED)
 

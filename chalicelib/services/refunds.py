@@ -151,7 +151,9 @@ def _commit_settlement(order: Order, version: int, po: PurchaseOrder,
                        type=LINES_REJECTED if lost else "order.supplier_accepted", actor=SYSTEM, at=at,
                        from_status=transition.from_status, to_status=transition.to_status,
                        internal_note=f"purchase order {po.id} acknowledged", customer_note=note, data=data)
-    writes: list[repo.Write | repo.Update] = [*repo.order_writes(order, version=version, now=at)]
+    writes: list[repo.Write | repo.Update] = [*repo.order_writes(order, version=version, now=at),
+                                              *repo.order_status_counts(order.id, transition.from_status,
+                                                                        transition.to_status)]
     for line in lost:
         pk, sk = keys.refund(order.id, po.id, line.sku)
         reason = reasons.get(line.sku)

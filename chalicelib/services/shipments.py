@@ -336,11 +336,12 @@ def _dispatch(order_id: str, s: Shipment) -> None:
             return
         order = repo.order_from_item(meta)
         at = now()
-        writes = [order_copy(s, order_id, at)]
+        writes: list[repo.Write | repo.Update] = [order_copy(s, order_id, at)]
         before = order.status.value
         if order.delivery(s.supplier_id).status is DeliveryStatus.ACCEPTED:
             apply_delivery_action(order, s.supplier_id, DeliveryAction.DISPATCH)
             writes += repo.order_writes(order, version=int(meta.version), now=at)
+            writes += repo.order_status_counts(order_id, before, order.status.value)
         writes.append(order_event(order, s, "order.shipped", at, from_status=before, to_status=order.status.value,
                                   customer_note=f"Your parcel is on its way with {rules.carrier(s.carrier).name}: "
                                                 f"tracking number {s.tracking_number}."))
@@ -374,6 +375,7 @@ def complete_deliveries(s: Shipment) -> int:
             apply_delivery_action(order, s.supplier_id, DeliveryAction.DELIVER)
             try:
                 repo.commit([*repo.order_writes(order, version=int(meta.version), now=at),
+                             *repo.order_status_counts(order_id, before, order.status.value),
                              order_event(order, s, "order.delivered", at, from_status=before,
                                          to_status=order.status.value,
                                          data={"delivery_status": DeliveryStatus.DELIVERED.value})],

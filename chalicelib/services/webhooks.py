@@ -36,14 +36,14 @@ from ..config import settings
 from ..domain import webhooks as rules
 from ..domain.audit import AuditEvent
 from ..domain.errors import Conflict, InvalidTransition, NotFound, RuleViolation
-from ..domain.permissions import SYSTEM, Principal, Role, roles
+from ..domain.permissions import MANAGE_WEBHOOKS, SYSTEM, Principal
 from ..domain.webhooks import DeliveryStatus, Outcome
 from . import exceptions
 from .clock import new_id, now
 from .guard import require
 
 logger = Logger(service="waybill")
-ADMINS = roles(Role.ADMIN)
+ADMINS = MANAGE_WEBHOOKS
 FAILING = "webhook_delivery_failing"
 SUBJECT = "subscription"
 KEPT = timedelta(days=30)  # finished deliveries expire (TTL) after this

@@ -127,8 +127,10 @@ def test_placing_an_order_is_one_batch_read_and_one_transaction(campaign_id):
     assert m.requests == {"BatchGetItem": 1, "TransactWriteItems": 1}
     (tx,) = txs
     assert [i["kind"]["S"] for i in puts(tx)] == ["order", "delivery", "delivery", "event", "idempotency"]
-    counters = [entry["Update"] for entry in tx if "Update" in entry]  # the campaign's metrics, ADDed in place
-    assert [c["Key"]["PK"]["S"] for c in counters] == [keys.campaign_stats_pk(campaign_id)]
+    # counters ADDed in place: one more order in its status, and the campaign's metrics
+    counters = [entry["Update"] for entry in tx if "Update" in entry]
+    assert [(c["Key"]["PK"]["S"], c["Key"]["SK"]["S"].split("#")[0]) for c in counters] == [
+        (keys.ORDER_STATUS_STATS_PK, "STATUS"), (keys.campaign_stats_pk(campaign_id), "SUMMARY")]
     event = puts(tx)[3]
     assert event["PK"]["S"] == keys.order_pk(record.order.id)
     assert event["SK"]["S"] == keys.event_sk(record.events[0].at, record.events[0].id)

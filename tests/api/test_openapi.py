@@ -113,8 +113,8 @@ def test_every_reference_resolves_and_operation_ids_are_unique(doc):
 
 def test_the_order_search_filters_are_documented_with_their_allowed_values(doc):
     params = {p["name"]: p for p in doc["paths"]["/staff/orders"]["get"]["parameters"]}
-    assert set(params) == {"status", "campaign_id", "supplier_id", "customer_id", "created_from", "created_to",
-                           "limit", "cursor"}
+    assert set(params) == {"q", "status", "campaign_id", "supplier_id", "customer_id", "customer_email",
+                           "created_from", "created_to", "limit", "cursor"}
     assert not any(p["required"] for p in params.values())
     statuses = doc["components"]["schemas"]["OrderStatus"]["enum"]
     assert {"on_hold", "placed", "rejected", "cancelled", "completed"} <= set(statuses)

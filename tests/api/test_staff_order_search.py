@@ -181,3 +181,26 @@ def test_invalid_search_filters_are_refused_naming_the_filter(shop, query, field
 def test_a_date_range_that_ends_before_it_starts_is_refused(shop):
     status, body = shop["api"].get("/staff/orders?created_from=2024-02-01T00:00:00Z&created_to=2024-01-01T00:00:00Z", CARE)
     assert_error(status, body, 422, "invalid_range")
+
+
+def test_the_search_box_finds_a_customers_orders_by_email_whatever_its_case(shop):
+    assert search(shop, "q=ALICE%40Example.com") == ids(shop, "a", "c", "e")
+    assert search(shop, "q=bob%40example.com") == ids(shop, "b", "d")
+    # the other filters narrow what the address finds, and the pages follow one another
+    assert search(shop, "q=alice%40example.com&status=on_hold") == ids(shop, "c")
+    assert search(shop, f"q=bob%40example.com&campaign_id={shop['second']}") == ids(shop, "d")
+    assert search(shop, "q=alice%40example.com", limit=1) == ids(shop, "a", "c", "e")
+    assert search(shop, "q=nobody%40example.com") == []
+
+
+def test_the_search_box_finds_an_order_by_its_id_and_the_filters_still_apply(shop):
+    assert search(shop, f"q={shop['b']['id']}") == ids(shop, "b")
+    assert search(shop, f"q={shop['b']['id']}&status=cancelled") == []
+    assert search(shop, "q=ord_doesnotexist") == []
+
+
+def test_an_e_mail_filter_must_be_an_address(shop):
+    status, body = shop["api"].get("/staff/orders?customer_email=not-an-address", CARE)
+    error = assert_error(status, body, 422, "validation_error")
+    assert [d["field"] for d in error["details"]] == ["query.customer_email"]
+    assert search(shop, "customer_email=bob%40example.com") == ids(shop, "b", "d")

@@ -16,6 +16,7 @@ Access patterns (pattern -> key / index -> operation):
 | all orders by date | GSI4 `ORDERS` / `<created>#<order>` | Query |
 | an order's payment history | `ORDER#<id>` / `PAYMENT#<id>` | part of the order's Query |
 | a supplier's deliveries (staff search by supplier) | GSI1 `SUPPLIER#<id>#DELIVERIES` / `<created>#<order>` | Query |
+| orders by customer e-mail (staff search) | sparse GSI2 `EMAIL#<lower email>#ORDERS` / `<created>#<order>` on the order's first delivery index item | Query |
 | customer profile (flagged) | `CUSTOMER#<id>` / `#PROFILE` | GetItem / BatchGetItem |
 | idempotent request | `IDEMPOTENCY#<scope>#<key>` / `#META` | conditional Put in the transaction |
 | consumer dedupe | `PROCESSED#<consumer>#<event id>` / `#META` | conditional Put (TTL) |
@@ -108,6 +109,12 @@ ALL_ORDERS_PK = "ORDERS"
 
 def supplier_deliveries_pk(supplier_id: str) -> str:
     return f"SUPPLIER#{supplier_id}#DELIVERIES"
+
+
+def customer_email_orders_pk(email: str) -> str:
+    """Orders by the customer's e-mail (case-insensitive): sparse GSI2 on each order's first
+    delivery index item, so the partition holds one entry per order."""
+    return f"EMAIL#{email.strip().lower()}#ORDERS"
 
 
 def customer(customer_id: str) -> tuple[str, str]:
@@ -287,7 +294,11 @@ TRACK_PREFIX = "TRACK#"
 
 
 def tracking_index(tracking_number: str, carrier: str) -> tuple[str, str]:
-    return f"TRACKING#{tracking_number}", carrier
+    return tracking_index_pk(tracking_number), carrier
+
+
+def tracking_index_pk(tracking_number: str) -> str:
+    return f"TRACKING#{tracking_number}"
 
 
 def order_shipment(order_id: str, shipment_id: str) -> tuple[str, str]:
@@ -433,3 +444,11 @@ def stage_stats_sk(stage: str, shard: int) -> str:
 
 def summary_stats_sk(shard: int) -> str:
     return f"{STATS_SUMMARY_PREFIX}{shard}"
+
+
+# | orders per status (the staff dashboard) | `STATS#ORDERS` / `STATUS#<status>#<shard>` | Query (a few dozen items) |
+ORDER_STATUS_STATS_PK = "STATS#ORDERS"
+
+
+def order_status_stats_sk(status: str, shard: int) -> str:
+    return f"STATUS#{status}#{shard}"

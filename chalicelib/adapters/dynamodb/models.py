@@ -605,6 +605,7 @@ class StatsItem(Item, discriminator="stats"):
 
     scope = UnicodeAttribute(null=True)
     stage = UnicodeAttribute(null=True)  # None on a campaign's summary
+    order_status = UnicodeAttribute(null=True)  # on `STATS#ORDERS` shards: `orders` in that status
     completed = NumberAttribute(null=True)
     seconds = NumberAttribute(null=True)
     late = NumberAttribute(null=True)

@@ -264,10 +264,13 @@ def order_writes(order: Order, *, version: int | None, now: datetime) -> list[Wr
         total_cents=order.total_cents, created_at=order.created_at, updated_at=now,
     )
     writes = [Write(with_version(item, version))]
-    for d in order.deliveries:
+    for n, d in enumerate(order.deliveries):
         dpk, dsk = keys.delivery(order.id, d.supplier_id)
+        by_email = n == 0 and bool(order.customer_email)  # one entry per order in the e-mail index
         writes.append(Write(DeliveryIndexItem(
             dpk, dsk, GSI1PK=keys.supplier_deliveries_pk(d.supplier_id), GSI1SK=created,
+            GSI2PK=keys.customer_email_orders_pk(order.customer_email or "") if by_email else None,
+            GSI2SK=created if by_email else None,
             order_id=order.id, supplier_id=d.supplier_id, supplier_ids=order.supplier_ids, campaign_id=order.campaign_id,
             customer_id=order.customer_id, customer_email=order.customer_email, order_status=order.status.value,
             delivery_status=d.status.value, currency=order.currency, total_cents=order.total_cents,
@@ -415,6 +418,33 @@ def campaign_summary_update(campaign_id: str, subject_id: str, deltas: dict[str,
     """Counters ADDed to one shard (picked by the order or PO id) of a campaign's summary."""
     return _counter_update(keys.campaign_stats_pk(campaign_id), keys.summary_stats_sk(keys.stats_shard(subject_id)),
                            f"campaign:{campaign_id}", None, deltas)
+
+
+def order_status_counts(order_id: str, previous_status: str | None, status: str) -> list[Update]:
+    """What an order's write adds to the orders-per-status counters: one in its new status, one
+    less in the one it left (nothing when the status stays). Every service that writes an order
+    with `order_writes` adds these to the same transaction."""
+    if previous_status == status:
+        return []
+    from .models import StatsItem
+
+    shard = keys.stats_shard(order_id)
+    moves = [(status, 1)] + ([(previous_status, -1)] if previous_status else [])
+    return [Update(StatsItem(keys.ORDER_STATUS_STATS_PK, keys.order_status_stats_sk(name, shard)),
+                   [StatsItem.kind.set(StatsItem), StatsItem.scope.set("orders"), StatsItem.order_status.set(name),
+                    StatsItem.orders.add(delta)])
+            for name, delta in moves]
+
+
+def read_order_status_counts() -> dict[str, int]:
+    """Orders per status, summed over the shards: one Query."""
+    from .models import StatsItem
+
+    counts: dict[str, int] = {}
+    for item in query_all(keys.ORDER_STATUS_STATS_PK):
+        if isinstance(item, StatsItem) and item.order_status:
+            counts[item.order_status] = counts.get(item.order_status, 0) + int(item.orders or 0)
+    return counts
 
 
 @dataclass
