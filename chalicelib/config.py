@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from functools import lru_cache
 from typing import TYPE_CHECKING
@@ -128,6 +129,31 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
     return loaded
 
 
+SETTINGS_PARAMETER_VARIABLE = "WAYBILL_SETTINGS_PARAMETER"
+
+
+def deployed_variables(environ: Mapping[str, str]) -> dict[str, str]:
+    """The `WAYBILL_*` variables kept in the SSM parameter that `WAYBILL_SETTINGS_PARAMETER` names
+    (a JSON object): values the stack learns only after the functions exist (the Cognito client
+    id, the admin site's URL), which as variables would tie the functions into a dependency cycle.
+    Read only inside Lambda (`AWS_LAMBDA_FUNCTION_NAME`): `chalice package` imports the app with the
+    same variables, and nothing there needs these values."""
+    name = environ.get(SETTINGS_PARAMETER_VARIABLE)
+    if not name or not environ.get("AWS_LAMBDA_FUNCTION_NAME"):
+        return {}
+    import json
+
+    import boto3  # not adapters.aws.client: that reads these settings
+
+    ssm = boto3.session.Session().client("ssm", region_name=environ.get("AWS_REGION") or environ.get("AWS_DEFAULT_REGION"))
+    value = json.loads(ssm.get_parameter(Name=name)["Parameter"]["Value"])
+    if not isinstance(value, dict):
+        raise ValueError(f"SSM parameter {name} must hold a JSON object of WAYBILL_ variables")
+    return {str(k): str(v) for k, v in value.items() if str(k).startswith(_ENV_PREFIX)}
+
+
 @lru_cache(maxsize=1)
 def settings() -> Settings:
-    return load_settings()
+    """The process's settings: its environment, plus the deployed parameter's variables (read
+    once per cold start, and only where the stack set one)."""
+    return load_settings({**os.environ, **deployed_variables(os.environ)})

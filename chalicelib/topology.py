@@ -94,6 +94,15 @@ class Secret:
 
 
 @dataclass(frozen=True)
+class Parameter:
+    """An SSM parameter: configuration the stack knows only once a resource exists (read at cold
+    start), where an environment variable would tie the functions into a dependency cycle."""
+
+    name: str
+    purpose: str
+
+
+@dataclass(frozen=True)
 class StateMachine:
     """A Step Functions state machine: `infra/statemachines/<definition>.asl.json`."""
 
@@ -113,6 +122,7 @@ class Topology:
     alerts_topic: str = f"{APP_NAME}-ops-alerts"  # SNS: alarms (dead letters waiting, ...) go here
     secrets: tuple[Secret, ...] = field(default=())
     state_machines: tuple[StateMachine, ...] = field(default=())
+    parameters: tuple[Parameter, ...] = field(default=())
 
     def queue(self, name: str) -> Queue:
         return next(q for q in self.queues if q.name == name)
@@ -234,6 +244,13 @@ TOPOLOGY = Topology(
     secrets=(
         Secret(name=f"{APP_NAME}/webhooks/inbound",
                purpose="per-sender signing secrets of inbound webhooks (carriers, bank, suppliers)"),
+    ),
+    parameters=(
+        # WAYBILL_ variables the functions read at cold start (config.deployed_variables): the Cognito
+        # client id (the tokens' audience) and the admin site's URL. The client names the site's URL
+        # and the site routes /api/* to the API, so these cannot be environment variables.
+        Parameter(name=f"/{APP_NAME}/deployed-settings",
+                  purpose="WAYBILL_ settings known once the stack exists (JSON): token audience, public URL"),
     ),
 )
 

@@ -68,6 +68,9 @@ from aws_cdk import (
     aws_sqs as sqs,
 )
 from aws_cdk import (
+    aws_ssm as ssm,
+)
+from aws_cdk import (
     aws_stepfunctions as sfn,
 )
 from chalice.cdk import Chalice
@@ -142,11 +145,13 @@ class WaybillStack(cdk.Stack):
                         "made safe by several active secrets at once (Standard Webhooks), not a Lambda rotation")
         self.user_pool = self._cognito(cognito_domain_prefix)
         self.site_bucket, self.distribution = self._admin_site()
+        self.settings_parameter = self.topology.parameters[0]
         self.role = self._lambda_role()
         self.state_machines = self._state_machines()
         self._grant_workflows()
         self.app = self._chalice_app()
         self._publish_admin_site()
+        self._deployed_settings()
         self._gateway_responses()
         self._event_source_settings()
         self.schedules = self._schedules()
@@ -321,10 +326,31 @@ class WaybillStack(cdk.Stack):
         return bucket, distribution
 
     def _publish_admin_site(self) -> None:
-        """The static page plus a config.json that points it at this stack's API and Cognito."""
+        """The static page, its `/config.js` (this stack's Cognito), and `/api/*` routed by the same
+        distribution to API Gateway's `api` stage: the page calls the API on its own origin, so no
+        CORS and no preflight requests (locally, `chalicelib.local.admin_site` does the same)."""
         site_url = f"https://{self.distribution.distribution_domain_name}"
+        rest_api = self.app.get_resource("RestAPI")
+        api_domain = f"{rest_api.ref}.execute-api.{cdk.Stack.of(self).region}.{cdk.Aws.URL_SUFFIX}"
+        no_cache = cloudfront.CachePolicy(
+            self, "ApiCachePolicy", comment="Waybill API: never cached; the token is part of the key",
+            default_ttl=cdk.Duration.seconds(0), min_ttl=cdk.Duration.seconds(0), max_ttl=cdk.Duration.seconds(1),
+            header_behavior=cloudfront.CacheHeaderBehavior.allow_list("Authorization"),
+            query_string_behavior=cloudfront.CacheQueryStringBehavior.all(),
+            cookie_behavior=cloudfront.CacheCookieBehavior.none())
+        forwarded = cloudfront.OriginRequestPolicy(
+            self, "ApiOriginRequestPolicy", comment="Waybill API: the headers and query the routes read",
+            header_behavior=cloudfront.OriginRequestHeaderBehavior.allow_list(
+                "Content-Type", "Idempotency-Key", "Accept", "X-Request-Id"),
+            query_string_behavior=cloudfront.OriginRequestQueryStringBehavior.all(),
+            cookie_behavior=cloudfront.OriginRequestCookieBehavior.none())
+        self.distribution.add_behavior(
+            "/api/*", origins.HttpOrigin(api_domain, protocol_policy=cloudfront.OriginProtocolPolicy.HTTPS_ONLY),
+            viewer_protocol_policy=cloudfront.ViewerProtocolPolicy.HTTPS_ONLY,
+            allowed_methods=cloudfront.AllowedMethods.ALLOW_ALL, cache_policy=no_cache,
+            origin_request_policy=forwarded)
         config = {
-            "apiUrl": self.app.sam_template.get_output("EndpointURL").value,
+            "apiBase": "/api",
             "auth": {
                 "mode": "cognito",
                 "domain": self.hosted_ui.base_url(),
@@ -335,7 +361,8 @@ class WaybillStack(cdk.Stack):
         }
         deployment = s3deploy.BucketDeployment(
             self, "AdminSiteContent",
-            sources=[s3deploy.Source.asset(str(ADMIN_DIR)), s3deploy.Source.json_data("config.json", config)],
+            sources=[s3deploy.Source.asset(str(ADMIN_DIR), exclude=["README.md"]),
+                     s3deploy.Source.data("config.js", f"window.WAYBILL_CONFIG = {json.dumps(config)};\n")],
             destination_bucket=self.site_bucket, distribution=self.distribution)
         self._acknowledge_bucket_deployment(deployment, self.site_bucket)
 
@@ -377,6 +404,8 @@ class WaybillStack(cdk.Stack):
                                   resources=[self.table.table_stream_arn]))
         allow(iam.PolicyStatement(actions=["dynamodb:ListStreams"], resources=["*"]))
         allow(iam.PolicyStatement(actions=["events:PutEvents"], resources=[self.bus.event_bus_arn]))
+        allow(iam.PolicyStatement(actions=["ssm:GetParameter"], resources=[stack.format_arn(
+            service="ssm", resource="parameter", resource_name=p.name.lstrip("/")) for p in self.topology.parameters]))
         allow(iam.PolicyStatement(
             actions=["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility", "sqs:GetQueueAttributes",
                      "sqs:GetQueueUrl"],
@@ -414,8 +443,8 @@ class WaybillStack(cdk.Stack):
             "WAYBILL_MAIL_FROM": self.topology.email_identities[0],
             "WAYBILL_JWKS_URL": f"{issuer}/.well-known/jwks.json",
             "WAYBILL_JWT_ISSUER": issuer,
-            "WAYBILL_JWT_AUDIENCE": self.admin_client.user_pool_client_id,
-            "WAYBILL_PUBLIC_URL": f"https://{self.distribution.distribution_domain_name}",
+            # the Cognito client id and the site's URL come from the SSM parameter (see _deployed_settings)
+            "WAYBILL_SETTINGS_PARAMETER": self.settings_parameter.name,
             "WAYBILL_BANK_URL": self.node.try_get_context("bank_url") or "",
             # Generated names reach the app the same way for every bucket and state machine.
             **{f"WAYBILL_{name.removeprefix('waybill-').upper()}_BUCKET": bucket.bucket_name
@@ -437,6 +466,17 @@ class WaybillStack(cdk.Stack):
                 "tags": {"app": "waybill"},
             },
         )
+
+    def _deployed_settings(self) -> None:
+        """What the functions learn only once the site and its Cognito client exist: the distribution
+        routes /api/* to the API, so these cannot be environment variables (config.deployed_variables)."""
+        ssm.StringParameter(
+            self, "DeployedSettings", parameter_name=self.settings_parameter.name,
+            description=self.settings_parameter.purpose,
+            string_value=cdk.Stack.of(self).to_json_string({
+                "WAYBILL_JWT_AUDIENCE": self.admin_client.user_pool_client_id,
+                "WAYBILL_PUBLIC_URL": f"https://{self.distribution.distribution_domain_name}",
+            }))
 
     def _gateway_responses(self) -> None:
         """API Gateway's own refusals (bad or missing token, unknown route) in the house error shape."""

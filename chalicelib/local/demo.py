@@ -67,14 +67,24 @@ class Demo:
             kwargs["nextToken"] = page["nextToken"]
         return sum(1 for e in events if "stateEnteredEventDetails" in e)
 
-    def run(self, supplier_id: str = "acme") -> dict[str, Any]:
-        buyer = self.who("bea", "buyer", email="bea@waybill.example")
-        supplier = self.who("sam", "supplier", supplier_id=supplier_id, email="sam@acme.example")
-        accounting = self.who("ada", "accounting", email="ada@waybill.example")
+    def actors(self, supplier_id: str) -> tuple[dict[str, str], dict[str, str], dict[str, str]]:
+        """The buyer, the supplier's user and accounting, as dev-issuer tokens."""
+        return (self.who("bea", "buyer", email="bea@waybill.example"),
+                self.who("sam", "supplier", supplier_id=supplier_id, email=f"sam@{supplier_id}.example"),
+                self.who("ada", "accounting", email="ada@waybill.example"))
 
+    def close_campaign(self) -> dict[str, Any]:
+        buyer, _, _ = self.actors("acme")
         closed = self.call("POST", f"/staff/campaigns/{self.campaign_id}/close", buyer)
         print(f"1. buyer closed campaign {self.campaign_id}: {closed['status']}")
-        pos = self.call("GET", "/supplier/purchase-orders", supplier)["items"]
+        return closed
+
+    def to_payment_approval(self, supplier_id: str) -> tuple[str, dict[str, Any]]:
+        """Walk the supplier's PO of the closed campaign to accounting's approval: acknowledged (one
+        line short), invoiced, payment proposed. Returns the PO id and the pending proposal."""
+        _, supplier, _ = self.actors(supplier_id)
+        pos = [p for p in self.call("GET", "/supplier/purchase-orders", supplier)["items"]
+               if p["campaign_id"] == self.campaign_id]
         po_id = pos[0]["id"]
         po = self.wait_stage(po_id, "acknowledge", supplier)
         print(f"2. {supplier_id} has PO {po_id} with {len(po['lines'])} lines, waiting for acknowledgement")
@@ -93,19 +103,21 @@ class Demo:
         stored.raise_for_status()
         amount = po["accepted_cents"]
         self.call("POST", f"/supplier/purchase-orders/{po_id}/invoices", supplier,
-                  {"number": "INV-1001", "amount_cents": amount, "currency": po["currency"], "file_key": upload["key"]})
-        print(f"4. invoice INV-1001 uploaded and submitted: {amount / 100:.2f} {po['currency']}")
+                  {"number": f"INV-{supplier_id.upper()}-1", "amount_cents": amount, "currency": po["currency"],
+                   "file_key": upload["key"]})
+        print(f"4. invoice uploaded and submitted: {amount / 100:.2f} {po['currency']}")
 
         self.wait_stage(po_id, "payment_proposal", supplier)
         proposal = self.call("POST", f"/supplier/purchase-orders/{po_id}/payment-proposals", supplier,
                              {"amount_cents": amount})
         print(f"5. payment proposed: {proposal['id']}")
-
         self.wait_stage(po_id, "payment_approval", supplier)
-        self.call("POST", f"/staff/payment-proposals/{proposal['id']}/approve", accounting,
-                  {"note": "matches the invoice"})
-        print("6. accounting approved; the payment goes to the (sandbox) bank, which settles by webhook")
+        return po_id, proposal
 
+    def ship_accepted(self, supplier_id: str, po_id: str, tracking_prefix: str = "JD") -> list[dict[str, Any]]:
+        """Once the PO is at its shipment stage: one parcel per accepted order, tracking numbers
+        `<prefix>0000000001`, ... Returns the orders shipped (staff's view)."""
+        buyer, supplier, _ = self.actors(supplier_id)
         self.wait_stage(po_id, "shipment", supplier, timeout_s=90)
         orders = self.call("GET", f"/staff/orders?campaign_id={self.campaign_id}&supplier_id={supplier_id}&limit=100",
                            buyer)["items"]
@@ -116,7 +128,18 @@ class Demo:
                 to_ship.append(detail)
         for n, order in enumerate(to_ship, 1):
             self.call("POST", f"/supplier/purchase-orders/{po_id}/shipments", supplier,
-                      {"carrier": "dhl", "tracking_number": f"JD{n:010d}", "order_ids": [order["id"]]})
+                      {"carrier": "dhl", "tracking_number": f"{tracking_prefix}{n:010d}", "order_ids": [order["id"]]})
+        return to_ship
+
+    def run(self, supplier_id: str = "acme") -> dict[str, Any]:
+        buyer, _, accounting = self.actors(supplier_id)
+        self.close_campaign()
+        po_id, proposal = self.to_payment_approval(supplier_id)
+        self.call("POST", f"/staff/payment-proposals/{proposal['id']}/approve", accounting,
+                  {"note": "matches the invoice"})
+        print("6. accounting approved; the payment goes to the (sandbox) bank, which settles by webhook")
+
+        to_ship = self.ship_accepted(supplier_id, po_id)
         final = self.call("GET", f"/staff/purchase-orders/{po_id}", buyer)
         print(f"7. {len(to_ship)} parcel(s) recorded, one per accepted order; the PO is {final['status']}. Its trail: "
               + ", ".join(sorted({e["type"] for e in final.get("events", [])})))

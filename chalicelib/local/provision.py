@@ -28,11 +28,31 @@ class Provisioned:
     state_machine_arns: dict[str, str] = field(default_factory=dict)
     alerts_topic_arn: str = ""
     secrets: list[str] = field(default_factory=list)
+    parameters: list[str] = field(default_factory=list)
+
+
+class _Clients:
+    """A session's clients, made once: the tests provision a fresh mocked account per test, and
+    moto serves whichever account is current to clients made before it."""
+
+    def __init__(self, session: Any) -> None:
+        self.session, self.made = session, {}
+
+    def client(self, service: str) -> Any:
+        if service not in self.made:
+            self.made[service] = self.session.client(service)
+        return self.made[service]
+
+
+_clients: dict[int, _Clients] = {}
 
 
 def provision(topology: Topology = TOPOLOGY, *, region: str = "eu-west-1", session: Any = None,
               state_machine_dir: Path | None = None) -> Provisioned:
-    s = session or boto3.session.Session(region_name=region)
+    if session is None:
+        s: Any = boto3.session.Session(region_name=region)
+    else:
+        s = _clients.setdefault(id(session), _Clients(session))
     ddb, sqs, events = s.client("dynamodb"), s.client("sqs"), s.client("events")
     s3, ses = s.client("s3"), s.client("ses")
 
@@ -94,6 +114,12 @@ def provision(topology: Topology = TOPOLOGY, *, region: str = "eu-west-1", sessi
     for secret in topology.secrets:
         secrets.create_secret(Name=secret.name, Description=secret.purpose, SecretString="{}")
         result.secrets.append(secret.name)
+
+    ssm = s.client("ssm")
+    for parameter in topology.parameters:  # empty locally: the local stack sets its variables directly
+        ssm.put_parameter(Name=parameter.name, Description=parameter.purpose, Type="String", Value="{}",
+                          Overwrite=True)
+        result.parameters.append(parameter.name)
 
     sfn = s.client("stepfunctions")
     values = definition_substitutions(topology, bus_arn=bus_arn)

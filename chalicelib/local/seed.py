@@ -15,6 +15,7 @@ from ..domain.campaigns import Product
 from ..domain.orders import OrderAction, OrderStatus, PaymentMode, RequestedLine
 from ..domain.permissions import Principal, Role
 from ..services import catalogue, orders
+from ..services import exceptions as problems
 
 BUYER = Principal(sub="bea", roles=frozenset({Role.BUYER}), email="bea@waybill.example", name="Bea Buyer")
 CARE = Principal(sub="carl", roles=frozenset({Role.CUSTOMER_CARE}), email="carl@waybill.example", name="Carl Care")
@@ -113,6 +114,15 @@ def seed(rng: random.Random | None = None) -> SeedSummary:
         orders.add_note(CARE, open_orders[1].id, internal_note="customer asked to combine with a later order",
                         customer_note=None)
 
+    # A few problems in the staff queue, one per severity, raised oldest (medium) to newest (critical).
+    problems.raise_or_bump("inbound_webhook_failed", "webhook", "bank#wh_demo_0001",
+                           {"provider": "bank", "error": "no payment proposal pp_unknown"})
+    for order, severity, reason in zip(open_orders[2:4], (None, "critical"),
+                                       ("card declined", "card declined three times; the order is large"),
+                                       strict=False):
+        problems.raise_or_bump("payment_failed", "order", order.id,
+                               {"order_id": order.id, "campaign_id": order.campaign_id, "reason": reason},
+                               severity=severity)
     statuses: dict[str, int] = {}
     for value in status.values():
         statuses[value] = statuses.get(value, 0) + 1

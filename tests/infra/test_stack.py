@@ -77,10 +77,21 @@ def test_the_admin_site_is_served_by_cloudfront_through_origin_access_control(te
     config = dist["Properties"]["DistributionConfig"]
     assert config["DefaultRootObject"] == "index.html"
     assert config["DefaultCacheBehavior"]["ViewerProtocolPolicy"] == "redirect-to-https"
-    (origin,) = config["Origins"]
-    assert "OriginAccessControlId" in origin
-    assert origin["S3OriginConfig"] == {"OriginAccessIdentity": ""}
+    site, api = config["Origins"]
+    assert "OriginAccessControlId" in site
+    assert site["S3OriginConfig"] == {"OriginAccessIdentity": ""}
     assert len(resources(template, "AWS::CloudFront::OriginAccessControl")) == 1
+    # /api/* goes to API Gateway's `api` stage on the same origin (no CORS, no preflights), never cached
+    (behavior,) = config["CacheBehaviors"]
+    assert behavior["PathPattern"] == "/api/*" and behavior["TargetOriginId"] == api["Id"]
+    assert "RestAPI" in _flat(api["DomainName"]) and api["CustomOriginConfig"]["OriginProtocolPolicy"] == "https-only"
+    assert set(behavior["AllowedMethods"]) >= {"GET", "POST", "PUT", "OPTIONS"}
+    policies = resources(template, "AWS::CloudFront::CachePolicy")
+    (cache,) = [p["Properties"]["CachePolicyConfig"] for k, p in policies.items()
+                if {"Ref": k} == behavior["CachePolicyId"]]
+    assert cache["DefaultTTL"] == 0 and cache["MaxTTL"] <= 1
+    key = cache["ParametersInCacheKeyAndForwardedToOrigin"]
+    assert key["HeadersConfig"]["Headers"] == ["Authorization"]
 
 
 def test_cognito_has_one_group_per_role_and_a_public_pkce_client(template):
@@ -119,7 +130,16 @@ def test_the_api_reads_cognito_tokens_and_the_real_resource_names(template):
     assert env["WAYBILL_STAGE"] == "prod"
     assert env["WAYBILL_TABLE_NAME"] == {"Ref": next(iter(resources(template, "AWS::DynamoDB::Table")))}
     assert "cognito-idp" in _flat(env["WAYBILL_JWKS_URL"]) and _flat(env["WAYBILL_JWKS_URL"]).endswith('jwks.json"]]}')
-    assert env["WAYBILL_JWT_AUDIENCE"] == {"Ref": next(iter(resources(template, "AWS::Cognito::UserPoolClient")))}
+    # the token audience and the site's URL come from the deployed-settings parameter (a variable
+    # would make a cycle: function -> client -> site -> API -> function), which the role may read
+    (parameter,) = resources(template, "AWS::SSM::Parameter").values()
+    assert env["WAYBILL_SETTINGS_PARAMETER"] == parameter["Properties"]["Name"] == TOPOLOGY.parameters[0].name
+    value = _flat(parameter["Properties"]["Value"])
+    assert "WAYBILL_JWT_AUDIENCE" in value and "WAYBILL_PUBLIC_URL" in value
+    assert next(iter(resources(template, "AWS::Cognito::UserPoolClient"))) in value
+    assert "WAYBILL_JWT_AUDIENCE" not in env and "WAYBILL_PUBLIC_URL" not in env
+    policy = _flat(resources(template, "AWS::IAM::Policy"))
+    assert '"ssm:GetParameter"' in policy and "parameter/waybill/deployed-settings" in policy
 
 
 def test_consumers_report_partial_batch_failures_run_bounded_batches_and_wait_for_their_queue(template):
@@ -211,9 +231,11 @@ def test_the_admin_page_is_deployed_with_a_config_pointing_at_this_api_and_cogni
     site = next(k for k in resources(template, "AWS::S3::Bucket") if k.startswith("AdminSiteBucket"))
     assert props["DestinationBucketName"] == {"Ref": site}
     markers = _flat(props["SourceMarkers"])
-    assert "${RestAPI}.execute-api" in markers  # apiUrl
+    # config.js: the hosted UI's domain, the client id and the site's own URL (the redirect URI)
     client = next(iter(resources(template, "AWS::Cognito::UserPoolClient")))
-    assert client in markers and "amazoncognito.com" in markers  # hosted UI and client id
+    domain = next(iter(resources(template, "AWS::Cognito::UserPoolDomain")))
+    site_cdn = next(iter(resources(template, "AWS::CloudFront::Distribution")))
+    assert all(ref in markers for ref in (client, domain, site_cdn)), markers
 
 
 def _machines(template) -> dict[str, str]:
