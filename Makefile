@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo package synth infra-check run test test-unit test-aws test-e2e lint typecheck bench token clean
+.PHONY: demo package synth infra-check run test test-unit test-aws test-e2e test-browser lint typecheck bench token clean install
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -19,6 +19,17 @@ $(INFRA_STAMP): $(STAMP) requirements-infra.txt
 	touch $(INFRA_STAMP)
 
 venv: $(STAMP)
+
+# Debian's Chromium for the browser tests (Playwright drives it; it never downloads a browser).
+CHROMIUM := /usr/bin/chromium
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+$(CHROMIUM):
+	$(SUDO) apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium >/dev/null
+
+# Everything the tests need, the Chromium download beside the pip installs.
+install:
+	$(MAKE) -j2 $(STAMP) $(INFRA_STAMP) $(CHROMIUM)
 
 run: $(STAMP)
 	$(PY) -m chalicelib.local run $(ARGS)
@@ -46,6 +57,11 @@ test-aws: $(STAMP)
 test-e2e: $(STAMP)
 	$(PY) -m pytest -q tests/e2e
 
+# The admin page in headless Chromium against the local stack; screenshots of failures land in
+# .test-results/browser/.
+test-browser: $(STAMP) $(CHROMIUM)
+	$(PY) -m pytest -q tests/browser --screenshot only-on-failure --output .test-results/browser
+
 # Synthesize the CDK app (cdk-nag's AwsSolutions pack runs as a validation plugin and fails
 # the synth on any unacknowledged finding), lint the template, run the infra tests.
 INFRA_ENV := AWS_DEFAULT_REGION=eu-west-1 JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION=20 CDK_OUTDIR=cdk.out
@@ -57,7 +73,8 @@ infra-check: synth
 	$(VENV)/bin/cfn-lint --ignore-checks W3005 -- cdk.out/*.template.json
 	$(INFRA_ENV) $(PY) -m pytest -q tests/infra
 
-test: lint typecheck test-unit test-aws test-e2e infra-check
+test: install
+	$(MAKE) lint typecheck test-unit test-aws test-e2e test-browser infra-check
 
 bench: $(STAMP)
 	$(PY) -m bench
@@ -67,4 +84,4 @@ package: $(STAMP)
 	$(PY) -m infra.package chalice.out
 
 clean:
-	rm -rf $(VENV) .local .pytest_cache .mypy_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) .local .pytest_cache .mypy_cache .ruff_cache .hypothesis .test-results

@@ -36,6 +36,7 @@ def parser() -> argparse.ArgumentParser:
 
     run = sub.add_parser("run", help="start the embedded local stack (Ctrl-C stops it)")
     run.add_argument("--api-port", type=_port, default=8000, help="port of the API (default 8000)")
+    run.add_argument("--admin-port", type=_port, default=8001, help="port of the admin page (default 8001; 0: any)")
     run.add_argument("--moto-port", type=_port, default=0, help="port of the embedded AWS (default: any free port)")
     run.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     run.add_argument("--state-dir", type=Path, default=DEFAULT_STATE_DIR,
@@ -99,7 +100,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     from .stack import Options, run
 
-    return run(Options(api_port=args.api_port, moto_port=args.moto_port, host=args.host,
+    return run(Options(api_port=args.api_port, admin_port=args.admin_port, moto_port=args.moto_port, host=args.host,
                        state_dir=args.state_dir.resolve(), seed=args.seed, schedule_scale=args.schedule_scale,
                        stage=args.stage, ready_timeout_s=args.ready_timeout))
 

@@ -51,6 +51,7 @@ READY_LINE = "Waybill is running"
 @dataclass
 class Options:
     api_port: int = 8000
+    admin_port: int = 8001  # the admin page (0: any free port)
     moto_port: int = 0  # 0: any free port
     host: str = LOOPBACK
     state_dir: Path = DEFAULT_STATE_DIR
@@ -114,6 +115,7 @@ class Stack:
     chalice: ChaliceProcess | None = None
     bank: Any = None  # the sandbox bank (chalicelib.local.sandbox_bank)
     gateway: Any = None  # the sandbox payment gateway (chalicelib.local.sandbox_gateway)
+    admin: Any = None  # the admin page's host (chalicelib.local.admin_site)
     threads: list[Any] = field(default_factory=list)
     env: dict[str, str] = field(default_factory=dict)
     info: dict[str, Any] = field(default_factory=dict)
@@ -164,6 +166,8 @@ class Stack:
         if not port_is_free(o.api_port, o.host):
             raise PortInUse(f"API port {o.api_port} is already in use (another `make run`?); "
                             f"pick another with ARGS='--api-port <port>'")
+        if o.admin_port and not port_is_free(o.admin_port, o.host):
+            raise PortInUse(f"admin port {o.admin_port} is already in use; pick another with ARGS='--admin-port <port>'")
         started = time.monotonic()
 
         self.moto = MotoServer(port=o.moto_port, host=o.host)
@@ -205,8 +209,12 @@ class Stack:
         self._start_triggers(app_module, provisioned)
 
         self.chalice.wait_ready(o.ready_timeout_s, self.stop)
+        from .admin_site import DEV_USERS, AdminSite
+
+        self.admin = AdminSite(host=o.host, port=o.admin_port, api_url=self.chalice.url, issuer=issuer, users=DEV_USERS)
+        self.admin.start()
         self.info = {
-            "pid": os.getpid(), "api_url": self.chalice.url, "api_port": o.api_port,
+            "pid": os.getpid(), "api_url": self.chalice.url, "api_port": o.api_port, "admin_url": self.admin.url,
             "moto_endpoint": endpoint, "moto_port": self.moto.port, "region": REGION,
             "state_dir": str(o.state_dir), "issuer_file": str(issuer_path(o.state_dir)),
             "table": provisioned.table_name, "stream_arn": provisioned.stream_arn, "bus": self.topology.bus,
@@ -304,6 +312,8 @@ class Stack:
 
     def shutdown(self) -> None:
         self.stop.set()
+        if self.admin is not None:
+            self.admin.stop()
         if self.bank is not None:
             self.bank.stop()
         if self.gateway is not None:
@@ -339,6 +349,7 @@ class Stack:
             "",
             f"{READY_LINE} (started in {info['startup_seconds']:.1f} s)",
             f"  API            {api}   (OpenAPI: {api}/openapi.json)",
+            f"  admin page     {info['admin_url']}/   (sign in as a demo staff user)",
             f"  embedded AWS   {info['moto_endpoint']}   (moto; AWS_ENDPOINT_URL={info['moto_endpoint']} aws ...)",
             f"  state          {o.state_dir}/{STACK_FILE}",
         ]

@@ -13,29 +13,18 @@ import os
 import signal
 import socket
 import subprocess
-import sys
 import time
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 import requests
 
-from chalicelib.local.issuer import DevIssuer
+from tests.local_stack import Stack, running_stack
 
-ROOT = Path(__file__).resolve().parents[2]
-READY = "Waybill is running"
-START_TIMEOUT_S = 90
 MAIL_TIMEOUT_S = 20
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def listening(port: int) -> bool:
@@ -69,69 +58,10 @@ def processes_mentioning(*needles: str) -> list[str]:
     return found
 
 
-@dataclass
-class Stack:
-    proc: subprocess.Popen[bytes]
-    log: Path
-    state_dir: Path
-    api_port: int
-    moto_port: int
-    info: dict[str, Any]
-    issuer: DevIssuer
-
-    @property
-    def api(self) -> str:
-        return f"http://127.0.0.1:{self.api_port}"
-
-    @property
-    def moto(self) -> str:
-        return f"http://127.0.0.1:{self.moto_port}"
-
-    def output(self) -> str:
-        return self.log.read_text(errors="replace")
-
-    def headers(self, sub: str, role: str, **claims: Any) -> dict[str, str]:
-        return {"Authorization": f"Bearer {self.issuer.token(sub, [role], **claims)}"}
-
-
-def _clean_env() -> dict[str, str]:
-    """The developer's shell, minus what the test suites set for in-process runs."""
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("WAYBILL_", "AWS_", "POWERTOOLS_", "MOTO_"))}
-    env["PYTHONUNBUFFERED"] = "1"
-    return env
-
-
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    state_dir = tmp_path_factory.mktemp("waybill-local")
-    log = state_dir / "stack.log"
-    api_port, moto_port = free_port(), free_port()
-    while moto_port == api_port:
-        moto_port = free_port()
-    command = [sys.executable, "-m", "chalicelib.local", "run", "--api-port", str(api_port),
-               "--moto-port", str(moto_port), "--state-dir", str(state_dir), "--schedule-scale", "0.01"]
-    with log.open("wb") as out:
-        proc = subprocess.Popen(command, cwd=ROOT, env=_clean_env(), stdout=out, stderr=subprocess.STDOUT,
-                                stdin=subprocess.DEVNULL)
-    try:
-        deadline = time.monotonic() + START_TIMEOUT_S
-        while READY not in log.read_text(errors="replace"):
-            if proc.poll() is not None:
-                pytest.fail(f"the stack exited with {proc.returncode} before it was ready:\n{log.read_text()}")
-            if time.monotonic() > deadline:
-                pytest.fail(f"the stack was not ready within {START_TIMEOUT_S} s:\n{log.read_text()}")
-            time.sleep(0.2)
-        info = json.loads((state_dir / "stack.json").read_text())
-        yield Stack(proc, log, state_dir, api_port, moto_port, info, DevIssuer.load(state_dir / "issuer.json"))
-    finally:
-        if proc.poll() is None:  # a test failed before the shutdown test: do not leave it running
-            proc.send_signal(signal.SIGINT)
-            try:
-                proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+    with running_stack(tmp_path_factory.mktemp("waybill-local"), "--schedule-scale", "0.01") as s:
+        yield s
 
 
 def _sent_mail(stack: Stack, to: str) -> list[dict[str, Any]]:
@@ -249,6 +179,7 @@ def test_a_signed_carrier_webhook_is_stored_once_and_applied_through_the_queue(s
 def test_ctrl_c_stops_everything_it_started(stack: Stack) -> None:
     chalice_pid = stack.info["chalice_pid"]
     assert alive(chalice_pid) and listening(stack.api_port) and listening(stack.moto_port)
+    assert listening(stack.admin_port)
 
     stack.proc.send_signal(signal.SIGINT)
     try:
@@ -261,6 +192,7 @@ def test_ctrl_c_stops_everything_it_started(stack: Stack) -> None:
     assert not alive(chalice_pid), "chalice local outlived the stack"
     assert not listening(stack.api_port), "the API port is still open"
     assert not listening(stack.moto_port), "the moto port is still open"
+    assert not listening(stack.admin_port), "the admin page's port is still open"
     assert not processes_mentioning("chalice", "local", f"--port {stack.api_port}")
     assert not processes_mentioning("chalicelib.local", str(stack.state_dir))
     assert not (stack.state_dir / "stack.json").exists()

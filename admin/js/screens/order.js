@@ -1,0 +1,243 @@
+// Order detail: GET /staff/orders/{id} — header, lines, deliveries with their shipments and tracking
+// timelines, payments, the full audit trail (internal and customer-facing notes), the actions this
+// role may take in this status (allowed_actions -> POST .../transitions) and the note form
+// (POST .../notes). Customer care may flag the customer (PUT /staff/customers/{id}/flag).
+
+import * as api from '../api.js';
+import { h, replace } from '../dom.js';
+import { label, money, when } from '../format.js';
+import {
+  act, badge, button, checkbox, code, errorSlot, facts, field, heading, link, muted, notice, section, table, textarea,
+} from '../ui.js';
+
+const ACTION_TEXT = { approve: 'Approve', reject: 'Reject', cancel: 'Cancel order' };
+const ACTION_DONE = { approve: 'approved', reject: 'rejected', cancel: 'cancelled' };
+
+/** One audit event: who, when, what, from -> to, notes (internal and customer-facing told apart). */
+export function auditItem(e) {
+  return h('li', { class: 'event', 'data-testid': 'audit-event', 'data-type': e.type, 'data-id': e.id },
+    h('div', { class: 'event-head' },
+      h('span', { class: 'event-type' }, label(e.type)),
+      (e.from_status || e.to_status) && e.from_status !== e.to_status
+        ? h('span', { class: 'event-move' }, ' ', e.from_status ? [badge(e.from_status, { testid: 'from-status' }), ' '] : null,
+          '→ ', e.to_status ? badge(e.to_status, { testid: 'to-status' }) : '—')
+        : null),
+    h('div', { class: 'event-meta' }, when(e.at), ' · ', e.actor ? `${e.actor.name || e.actor.sub} (${label(e.actor.role)})` : 'system'),
+    e.internal_note
+      ? h('div', { class: 'note note-internal', 'data-testid': 'internal-note' }, h('span', { class: 'note-label' }, 'Internal note'), h('p', {}, e.internal_note))
+      : null,
+    e.customer_note
+      ? h('div', { class: 'note note-customer', 'data-testid': 'customer-note' }, h('span', { class: 'note-label' }, 'Customer-facing note'), h('p', {}, e.customer_note))
+      : null,
+    (e.files || []).length
+      ? h('ul', { class: 'files', 'aria-label': 'Files' }, e.files.map((f) => h('li', {}, code(f))))
+      : null);
+}
+
+/** Events newest first. */
+export function auditTrail(events, { testid = 'audit-trail' } = {}) {
+  const sorted = [...(events || [])].map((e, i) => [e, i])
+    .sort((a, b) => (new Date(b[0].at) - new Date(a[0].at)) || (b[1] - a[1])).map(([e]) => e);
+  if (!sorted.length) return h('p', { class: 'empty' }, 'No events yet.');
+  return h('ol', { class: 'timeline audit', 'data-testid': testid, reversed: true }, sorted.map(auditItem));
+}
+
+function shipmentView(p) {
+  return h('li', { class: 'shipment', 'data-testid': 'shipment', 'data-tracking-number': p.tracking_number },
+    h('div', { class: 'shipment-head' },
+      h('strong', {}, p.carrier_name || p.carrier), ' ',
+      p.tracking_url ? h('a', { href: p.tracking_url, target: '_blank', rel: 'noopener noreferrer' }, p.tracking_number) : code(p.tracking_number),
+      ' ', badge(p.status, { testid: 'shipment-status', text: p.status_text || label(p.status) }),
+      p.status_at ? h('span', { class: 'sub' }, ' since ', when(p.status_at)) : null),
+    (p.timeline || []).length
+      ? h('ol', { class: 'timeline tracking', 'aria-label': `Tracking of ${p.tracking_number}`, 'data-testid': 'tracking-timeline' },
+        [...p.timeline].sort((a, b) => new Date(a.at) - new Date(b.at)).map((t) => h('li', {},
+          when(t.at), ' ', h('strong', {}, t.status_text || label(t.status)),
+          t.description ? ` — ${t.description}` : '',
+          t.location ? h('span', { class: 'sub' }, ` ${t.location}`) : null,
+          t.carrier_code ? h('span', { class: 'sub' }, ' carrier code ', code(t.carrier_code)) : null)))
+      : h('p', { class: 'muted' }, 'No tracking events yet.'));
+}
+
+export default {
+  name: 'order',
+  title: 'Order',
+  async render({ params, signal, setTitle, can }) {
+    const id = params.orderId;
+    const path = `/staff/orders/${encodeURIComponent(id)}`;
+    let order = await api.get(path, undefined, { signal });
+    setTitle(`Order ${order.id}`);
+
+    const statusHost = h('span', { class: 'head-badge' });
+    const headerHost = h('div');
+    const actionsHost = h('div');
+    const linesHost = h('div');
+    const deliveriesHost = h('div');
+    const paymentsHost = h('div');
+    const auditHost = h('div');
+    const feedback = h('div', { class: 'feedback' });
+
+    // -------------------------------------------------------------- sections
+    function renderHeader() {
+      replace(statusHost, badge(order.status, { testid: 'order-status' }));
+      replace(headerHost, facts([
+        ['Customer', [order.customer_email || muted('no e-mail'), ' ', link(`#/orders?customer_id=${encodeURIComponent(order.customer_id)}`, `(${order.customer_id}: all orders)`)]],
+        ['Total', h('span', { 'data-testid': 'order-total' }, money(order.total_cents, order.currency))],
+        ['Payment', label(order.payment_mode)],
+        ['Campaign', link(`#/campaigns/${encodeURIComponent(order.campaign_id)}`, order.campaign_id)],
+        ['Placed', when(order.created_at)],
+        ['Last change', when(order.updated_at)],
+        order.hold_reasons && order.hold_reasons.length ? ['Held because', order.hold_reasons.map(label).join('; ')] : null,
+      ], { testid: 'order-header' }));
+    }
+
+    function renderActions() {
+      const actions = (order.allowed_actions || []).filter((a) => a !== 'add_note');
+      if (!actions.length) {
+        replace(actionsHost, h('p', { class: 'muted', 'data-testid': 'no-actions' },
+          `No status change is open to your role while the order is ${label(order.status).toLowerCase()}.`));
+        return;
+      }
+      const internal = textarea('internal_note', { rows: 2 });
+      const customer = textarea('customer_note', { rows: 2 });
+      const slot = errorSlot();
+      const buttons = actions.map((a) => button(ACTION_TEXT[a] || label(a), { class: a === 'approve' ? 'primary' : 'danger', 'data-action': a }));
+      buttons.forEach((b) => b.addEventListener('click', async () => {
+        const a = b.dataset.action;
+        const body = { action: a, expected_version: order.version };
+        if (internal.value.trim()) body.internal_note = internal.value;
+        if (customer.value.trim()) body.customer_note = customer.value;
+        const updated = await act(buttons, slot, () => api.post(`${path}/transitions`, body),
+          { success: `Order ${ACTION_DONE[a] || a}.` });
+        if (updated) {
+          order = updated;
+          renderAll();
+          replace(feedback, notice(`Order ${ACTION_DONE[a] || a}: it is now ${label(order.status).toLowerCase()}.`));
+        }
+      }));
+      replace(actionsHost, h('form', { class: 'form', 'aria-label': 'Order actions', onsubmit: (e) => e.preventDefault() },
+        field('Internal remark (optional)', internal, { hint: 'Staff only; kept on the audit trail.' }),
+        field('Message to the customer (optional)', customer, { hint: 'Shown on the customer\'s order page.' }),
+        h('div', { class: 'actions' }, buttons),
+        slot));
+    }
+
+    function renderLines() {
+      replace(linesHost, table({
+        caption: 'Order lines', testid: 'order-lines',
+        columns: [
+          { label: 'SKU', cell: (l) => code(l.sku) },
+          { label: 'Product', cell: (l) => l.name },
+          { label: 'Supplier', cell: (l) => l.supplier_id },
+          { label: 'Quantity', class: 'num', cell: (l) => l.quantity },
+          { label: 'Unit price', class: 'num', cell: (l) => money(l.unit_price_cents, order.currency) },
+          { label: 'Total', class: 'num', cell: (l) => money(l.total_cents, order.currency) },
+        ],
+        rows: order.lines || [],
+      }));
+    }
+
+    function renderDeliveries() {
+      const deliveries = order.deliveries || [];
+      replace(deliveriesHost, deliveries.length
+        ? h('ul', { class: 'deliveries', 'data-testid': 'deliveries' }, deliveries.map((d) => h('li', { class: 'delivery', 'data-supplier': d.supplier_id },
+          h('h3', {}, `From ${d.supplier_id} `, badge(d.status, { testid: 'delivery-status' })),
+          (d.shipments || []).length
+            ? h('ul', { class: 'shipments' }, d.shipments.map(shipmentView))
+            : h('p', { class: 'muted' }, 'No shipment yet.'))))
+        : h('p', { class: 'empty' }, 'No deliveries.'));
+    }
+
+    function renderPayments() {
+      replace(paymentsHost, table({
+        caption: 'Payments', testid: 'payments-table', empty: 'No payments recorded for this order.',
+        columns: [
+          { label: 'Payment', cell: (p) => code(p.id) },
+          { label: 'Kind', cell: (p) => label(p.kind) },
+          { label: 'Supplier', cell: (p) => p.supplier_id || '—' },
+          { label: 'Amount', class: 'num', cell: (p) => money(p.amount_cents, p.currency) },
+          { label: 'Status', cell: (p) => badge(p.status) },
+          { label: 'Reference', cell: (p) => p.gateway_reference || '—' },
+          { label: 'Failure', cell: (p) => p.failure || '—' },
+          { label: 'Updated', cell: (p) => when(p.updated_at) },
+        ],
+        rows: order.payments || [],
+      }));
+    }
+
+    function renderAudit() {
+      replace(auditHost, auditTrail(order.events));
+    }
+
+    function renderAll() {
+      renderHeader();
+      renderActions();
+      renderLines();
+      renderDeliveries();
+      renderPayments();
+      renderAudit();
+    }
+    renderAll();
+
+    // -------------------------------------------------------------- the note form
+    let noteForm = null;
+    if ((order.allowed_actions || []).includes('add_note')) {
+      const note = textarea('note', { rows: 3, required: true, maxlength: 4000 });
+      const visible = checkbox('Visible to the customer', { name: 'customer_facing' });
+      const submit = h('button', { type: 'submit', class: 'primary' }, 'Add note');
+      const slot = errorSlot();
+      const done = h('div');
+      noteForm = h('form', { class: 'form note-form', 'data-testid': 'note-form' },
+        field('Note', note, { hint: 'Internal unless it is visible to the customer.' }),
+        visible,
+        h('div', { class: 'actions' }, submit),
+        slot, done);
+      noteForm.addEventListener('submit', async (event) => {
+        event.preventDefault();
+        done.replaceChildren();
+        const text = note.value;
+        const body = visible.input.checked ? { customer_note: text } : { internal_note: text };
+        const result = await act(submit, slot, () => api.post(`${path}/notes`, body));
+        if (!result) return;
+        order = { ...order, events: [...(order.events || []), result.event] };
+        renderAudit();
+        note.value = '';
+        visible.input.checked = false;
+        replace(done, notice(body.customer_note ? 'Note added; the customer can see it.' : 'Internal note added.'));
+        note.focus();
+        // The order may have moved on meanwhile (and its version with it): read it again.
+        api.get(path).then((fresh) => { order = fresh; renderAll(); }).catch(() => {});
+      });
+    }
+
+    // -------------------------------------------------------------- customer flag
+    let flagForm = null;
+    if (can('customers.manage')) {
+      const flagged = checkbox('Flag this customer (their next orders wait for pre-approval)', { name: 'flagged', checked: (order.hold_reasons || []).some((r) => /flag/i.test(r)) });
+      const reason = textarea('reason', { rows: 2 });
+      const submit = h('button', { type: 'submit' }, 'Save flag');
+      const slot = errorSlot();
+      const done = h('div');
+      flagForm = h('details', { class: 'panel-details' }, h('summary', {}, 'Customer flag'),
+        h('form', { class: 'form', 'aria-label': 'Customer flag', onsubmit: async (event) => {
+          event.preventDefault();
+          done.replaceChildren();
+          const body = { flagged: flagged.input.checked };
+          if (reason.value.trim()) body.reason = reason.value;
+          const profile = await act(submit, slot, () => api.put(`/staff/customers/${encodeURIComponent(order.customer_id)}/flag`, body));
+          if (profile) replace(done, notice(profile.flagged ? `Customer ${profile.id} is flagged.` : `Customer ${profile.id} is not flagged.`));
+        } }, flagged, field('Reason', reason), h('div', { class: 'actions' }, submit), slot, done));
+    }
+
+    return [
+      heading(`Order ${order.id}`, statusHost),
+      feedback,
+      headerHost,
+      section('Actions', actionsHost, flagForm),
+      section('Lines', linesHost),
+      section('Deliveries and shipments', deliveriesHost),
+      section('Payments', paymentsHost),
+      section('Audit trail', noteForm, auditHost),
+    ];
+  },
+};

@@ -1,0 +1,92 @@
+// Purchase-order detail: GET /staff/purchase-orders/{id} — stage (and whether it waits for action
+// now), deadline, reminders, amounts, lines, documents (files on its audit events) and its audit
+// trail; Cancel for purchase_orders.cancel (POST .../cancel).
+
+import * as api from '../api.js';
+import { PO_STAGES } from '../constants.js';
+import { h } from '../dom.js';
+import { label, money, number, when } from '../format.js';
+import { act, badge, code, errorSlot, facts, field, heading, link, muted, notice, section, table, textarea } from '../ui.js';
+import { auditTrail } from './order.js';
+
+let flash = null;
+
+/** The stages as an ordered list, the current one marked. */
+function stageProgress(po) {
+  const current = PO_STAGES.indexOf(po.stage);
+  const finished = po.status === 'shipped';
+  return h('ol', { class: 'stages', 'aria-label': 'Stages', 'data-testid': 'po-stages' }, PO_STAGES.map((s, i) => {
+    const state = finished || (current >= 0 && i < current) ? 'done' : i === current ? 'current' : 'todo';
+    return h('li', { class: `stage stage-${state}`, 'aria-current': state === 'current' ? 'step' : null },
+      label(s), state === 'done' ? h('span', { class: 'visually-hidden' }, ' (done)') : null);
+  }));
+}
+
+export default {
+  name: 'purchase-order',
+  title: 'Purchase order',
+  async render({ params, signal, can, reload, setTitle }) {
+    const path = `/staff/purchase-orders/${encodeURIComponent(params.poId)}`;
+    const po = await api.get(path, undefined, { signal });
+    setTitle(`Purchase order ${po.id}`);
+    const shown = flash;
+    flash = null;
+
+    const files = (po.events || []).flatMap((e) => (e.files || []).map((f) => ({ file: f, event: e })));
+    let cancel = null;
+    if (can('purchase_orders.cancel') && po.status === 'open') {
+      const note = textarea('internal_note', { rows: 2 });
+      const submit = h('button', { type: 'submit', class: 'danger' }, 'Cancel purchase order');
+      const slot = errorSlot();
+      const form = h('form', { class: 'form', 'aria-label': 'Cancel purchase order' },
+        field('Internal note (optional)', note), h('div', { class: 'actions' }, submit), slot);
+      form.addEventListener('submit', async (event) => {
+        event.preventDefault();
+        const body = note.value.trim() ? { internal_note: note.value } : {};
+        if (await act(submit, slot, () => api.post(`${path}/cancel`, body))) { flash = 'The purchase order is cancelled.'; reload(); }
+      });
+      cancel = h('details', { class: 'panel-details' }, h('summary', {}, 'Cancel this purchase order'), form);
+    }
+
+    return [
+      heading(`Purchase order ${po.id}`, badge(po.status, { testid: 'po-status' })),
+      shown ? notice(shown) : null,
+      facts([
+        ['Stage', po.stage ? badge(po.stage, { testid: 'po-stage' }) : muted('none')],
+        ['Waiting for', po.stage_open ? `the ${label(po.stage).toLowerCase()} step, now` : muted('the workflow (nothing to do now)')],
+        ['Deadline', when(po.stage_deadline)],
+        ['Reminders sent', Object.entries(po.reminders || {}).map(([s, n]) => `${label(s)}: ${n}`).join('; ') || '—'],
+        ['Supplier', po.supplier_id],
+        ['Campaign', link(`#/campaigns/${encodeURIComponent(po.campaign_id)}`, po.campaign_id)],
+        ['Orders', number(po.order_count)],
+        ['Created', when(po.created_at)],
+      ], { testid: 'po-facts' }),
+      stageProgress(po),
+      section('Amounts', facts([
+        ['Ordered', money(po.ordered_cents, po.currency)],
+        ['Accepted', money(po.accepted_cents, po.currency)],
+        ['Invoiced', money(po.invoiced_cents, po.currency)],
+        ['Proposed for payment', money(po.proposed_cents, po.currency)],
+        ['Paid', money(po.paid_cents, po.currency)],
+      ], { testid: 'po-amounts' })),
+      section('Lines', table({
+        caption: 'Purchase-order lines', testid: 'po-lines',
+        columns: [
+          { label: 'SKU', cell: (l) => code(l.sku) },
+          { label: 'Product', cell: (l) => l.name },
+          { label: 'Ordered', class: 'num', cell: (l) => number(l.ordered_quantity) },
+          { label: 'Accepted', class: 'num', cell: (l) => (l.accepted_quantity === null ? muted('not yet') : number(l.accepted_quantity)) },
+          { label: 'Not accepted because', cell: (l) => (l.reject_reason ? label(l.reject_reason) : '—') },
+          { label: 'Unit cost', class: 'num', cell: (l) => money(l.unit_cost_cents, po.currency) },
+        ],
+        rows: po.lines || [],
+      })),
+      section('Documents', files.length
+        ? h('ul', { class: 'files', 'data-testid': 'po-documents' }, files.map(({ file, event }) => h('li', {},
+          code(file), ' ', h('span', { class: 'sub' }, label(event.type), ', ', when(event.at)))))
+        : h('p', { class: 'empty' }, 'No documents yet (invoices appear here once the supplier uploads them).')),
+      cancel ? section('Cancel', cancel) : null,
+      section('Audit trail', auditTrail(po.events, { testid: 'po-audit-trail' })),
+    ];
+  },
+};

@@ -1,0 +1,197 @@
+// Building blocks shared by the screens: alerts, badges, tables, fields, pagers, busy buttons.
+
+import { h, replace, uid } from './dom.js';
+import { label } from './format.js';
+
+// ------------------------------------------------------------------ status messages
+
+/** Say something to screen-reader users (and show it briefly in the polite live region). */
+export function announce(message) {
+  const region = document.getElementById('status');
+  if (!region) return;
+  region.textContent = '';
+  // A fresh text node after a tick, so repeating the same message is announced again.
+  setTimeout(() => { region.textContent = message; }, 30);
+}
+
+/** A visible confirmation near the control that caused it (role="status"). */
+export function notice(message, { testid = 'notice' } = {}) {
+  return h('div', { class: 'notice', role: 'status', 'data-testid': testid }, message);
+}
+
+// ------------------------------------------------------------------ errors
+
+/**
+ * An API error as the API states it: its message, then each detail (field and message) verbatim,
+ * in an element with role="alert".
+ */
+export function errorAlert(error, { title } = {}) {
+  const message = (error && error.message) || String(error);
+  const details = (error && Array.isArray(error.details)) ? error.details : [];
+  const meta = [];
+  if (error && error.status) meta.push(`HTTP ${error.status}`);
+  if (error && error.code) meta.push(error.code);
+  if (error && error.requestId) meta.push(`request ${error.requestId}`);
+  return h('div', { class: 'alert', role: 'alert', 'data-testid': 'error', 'data-code': error && error.code },
+    title ? h('p', { class: 'alert-title' }, title) : null,
+    h('p', { class: 'alert-message' }, message),
+    details.length
+      ? h('ul', { class: 'alert-details' }, details.map((d) => h('li', {},
+        d.field ? [h('code', {}, d.field), ': '] : null, d.message ?? JSON.stringify(d))))
+      : null,
+    meta.length ? h('p', { class: 'alert-meta' }, meta.join(' · ')) : null);
+}
+
+/** A place for a form's errors, right beside it. */
+export function errorSlot() {
+  const slot = h('div', { class: 'error-slot' });
+  slot.show = (error, options) => replace(slot, errorAlert(error, options));
+  slot.clear = () => slot.replaceChildren();
+  return slot;
+}
+
+/**
+ * Run an action from a button or form: disable the controls while it runs, show its error in
+ * `slot` (if any), announce success. Resolves to the action's result, or undefined on error.
+ */
+export async function act(controls, slot, fn, { success } = {}) {
+  const list = (Array.isArray(controls) ? controls : [controls]).filter(Boolean);
+  list.forEach((c) => { c.disabled = true; c.setAttribute('aria-busy', 'true'); });
+  if (slot) slot.clear();
+  try {
+    const result = await fn();
+    if (success) announce(typeof success === 'function' ? success(result) : success);
+    return result;
+  } catch (error) {
+    if (error && error.name === 'AbortError') return undefined;
+    if (slot) slot.show(error);
+    else announce(error.message);
+    return undefined;
+  } finally {
+    list.forEach((c) => { if (c.isConnected) { c.disabled = false; c.removeAttribute('aria-busy'); } });
+  }
+}
+
+// ------------------------------------------------------------------ badges and text
+
+const TONES = {
+  ok: ['completed', 'delivered', 'settled', 'succeeded', 'done', 'shipped', 'approved', 'live', 'active', 'closed',
+    'paid', 'captured', 'refunded'],
+  warn: ['on_hold', 'pending', 'acknowledged', 'snoozed', 'queued', 'running', 'sending', 'proposed', 'invoiced',
+    'partially_dispatched', 'partially_delivered', 'ended', 'draft', 'medium', 'payment_approval'],
+  bad: ['rejected', 'cancelled', 'failed', 'abandoned', 'critical', 'high', 'returned_to_sender', 'exception',
+    'disabled', 'declined', 'open_exception'],
+  info: ['placed', 'ordered', 'dispatched', 'open', 'in_transit', 'out_for_delivery', 'low'],
+};
+function tone(value) {
+  for (const [name, values] of Object.entries(TONES)) if (values.includes(value)) return name;
+  return 'neutral';
+}
+
+/** A status badge: text plus a tone class; data-status carries the raw value for tests. */
+export function badge(value, { testid = 'status-badge', text } = {}) {
+  return h('span', { class: ['badge', `tone-${tone(value)}`], 'data-testid': testid, 'data-status': value ?? '' },
+    text ?? label(value));
+}
+
+export function muted(text) {
+  return h('span', { class: 'muted' }, text);
+}
+
+export function code(text) {
+  return h('code', { class: 'id' }, text);
+}
+
+// ------------------------------------------------------------------ layout
+
+/** A section with an h2 it is labelled by. */
+export function section(title, ...children) {
+  const id = uid('sec');
+  return h('section', { class: 'panel', 'aria-labelledby': id }, h('h2', { id }, title), children);
+}
+
+/** The screen's heading (one h1; focus lands here after navigation). */
+export function heading(text, ...extra) {
+  return h('div', { class: 'screen-head' }, h('h1', { tabindex: '-1' }, text), extra);
+}
+
+/** A description list of [term, value] pairs (null values skipped). */
+export function facts(pairs, { testid } = {}) {
+  return h('dl', { class: 'facts', 'data-testid': testid },
+    pairs.filter((p) => p && p[1] !== undefined).map(([term, value]) => [h('dt', {}, term), h('dd', {}, value ?? '—')]));
+}
+
+/**
+ * A table inside a horizontally scrolling, keyboard-focusable wrapper.
+ * columns: [{label, cell(row) -> node|string, class}]; rows: array; rowAttrs(row) -> attrs.
+ */
+export function table({ caption, columns, rows, testid, rowAttrs, empty = 'Nothing to show.', showCaption = false }) {
+  if (!rows.length) return h('p', { class: 'empty', 'data-testid': testid ? `${testid}-empty` : null }, empty);
+  const captionId = uid('cap');
+  return h('div', { class: 'table-wrap', role: 'region', tabindex: '0', 'aria-labelledby': captionId },
+    h('table', { 'data-testid': testid },
+      // Captions name the table for assistive tech; on screen the section's heading does.
+      h('caption', { id: captionId, class: showCaption && caption ? null : 'visually-hidden' }, caption || 'Table'),
+      h('thead', {}, h('tr', {}, columns.map((c) => h('th', { scope: 'col', class: c.class }, c.label)))),
+      h('tbody', {}, rows.map((row) => h('tr', rowAttrs ? rowAttrs(row) : {},
+        columns.map((c, i) => (i === 0 && c.header !== false
+          ? h('th', { scope: 'row', class: c.class }, c.cell(row))
+          : h('td', { class: c.class }, c.cell(row)))))))));
+}
+
+// ------------------------------------------------------------------ form fields
+
+/** A labelled control: {label, control, hint}. The control gets an id if it has none. */
+export function field(labelText, control, { hint, class: cls } = {}) {
+  if (!control.id) control.id = uid('in');
+  let hintEl = null;
+  if (hint) {
+    hintEl = h('p', { class: 'hint', id: `${control.id}-hint` }, hint);
+    control.setAttribute('aria-describedby', hintEl.id);
+  }
+  return h('div', { class: ['field', cls] }, h('label', { for: control.id }, labelText), control, hintEl);
+}
+
+/** A checkbox with its label after it. */
+export function checkbox(labelText, attrs = {}) {
+  const input = h('input', { type: 'checkbox', ...attrs });
+  if (!input.id) input.id = uid('cb');
+  const wrap = h('div', { class: 'field checkbox' }, input, h('label', { for: input.id }, labelText));
+  wrap.input = input;
+  return wrap;
+}
+
+/** A <select> from [value, text] pairs (or plain values). */
+export function select(name, options, selected, attrs = {}) {
+  return h('select', { name, ...attrs }, options.map((o) => {
+    const [value, text] = Array.isArray(o) ? o : [o, label(o)];
+    return h('option', { value, selected: String(value) === String(selected ?? '') }, text);
+  }));
+}
+
+export function input(name, attrs = {}) {
+  return h('input', { name, type: 'text', ...attrs });
+}
+
+export function textarea(name, attrs = {}) {
+  return h('textarea', { name, rows: 3, ...attrs });
+}
+
+export function button(text, attrs = {}) {
+  return h('button', { type: 'button', ...attrs }, text);
+}
+
+// ------------------------------------------------------------------ pagination
+
+/** "Previous page" / "Next page" buttons for cursor pagination. */
+export function pager({ hasPrevious, nextCursor, onPrevious, onNext, testid = 'pager' }) {
+  if (!hasPrevious && !nextCursor) return null;
+  return h('nav', { class: 'pager', 'aria-label': 'Pages', 'data-testid': testid },
+    hasPrevious ? button('Previous page', { onclick: onPrevious }) : null,
+    nextCursor ? button('Next page', { onclick: onNext, class: 'primary' }) : null);
+}
+
+/** A link inside the page. */
+export function link(href, text, attrs = {}) {
+  return h('a', { href, ...attrs }, text);
+}
