@@ -34,8 +34,8 @@ def local_stack(timeout_s: float = 120) -> Iterator[Path | None]:
         log = Path(tmp) / "stack.log"
         with log.open("wb") as out:
             proc = subprocess.Popen([sys.executable, "-m", "chalicelib.local", "run", "--api-port", str(free_port()),
-                                     "--state-dir", tmp], cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
-                                    start_new_session=True)
+                                     "--admin-port", "0", "--state-dir", tmp], cwd=ROOT, env=env, stdout=out,
+                                    stderr=subprocess.STDOUT, start_new_session=True)
         try:
             started = time.monotonic()
             while READY not in log.read_text(errors="replace"):
