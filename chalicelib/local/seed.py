@@ -114,15 +114,16 @@ def seed(rng: random.Random | None = None) -> SeedSummary:
         orders.add_note(CARE, open_orders[1].id, internal_note="customer asked to combine with a later order",
                         customer_note=None)
 
-    # A few problems in the staff queue, one per severity, raised oldest (medium) to newest (critical).
-    problems.raise_or_bump("inbound_webhook_failed", "webhook", "bank#wh_demo_0001",
-                           {"provider": "bank", "error": "no payment proposal pp_unknown"})
+    # A few problems in the staff queue, one per severity, raised high, critical, then medium (so
+    # neither oldest- nor newest-first is the severity order).
     for order, severity, reason in zip(open_orders[2:4], (None, "critical"),
                                        ("card declined", "card declined three times; the order is large"),
                                        strict=False):
         problems.raise_or_bump("payment_failed", "order", order.id,
                                {"order_id": order.id, "campaign_id": order.campaign_id, "reason": reason},
                                severity=severity)
+    problems.raise_or_bump("inbound_webhook_failed", "webhook", "bank#wh_demo_0001",
+                           {"provider": "bank", "error": "no payment proposal pp_unknown"})
     statuses: dict[str, int] = {}
     for value in status.values():
         statuses[value] = statuses.get(value, 0) + 1
