@@ -34,7 +34,7 @@ def approve(call: Call, proposal_id: str) -> s.PaymentProposalView:
 
 
 @endpoint(accounting_api, "/staff/payment-proposals/{proposal_id}/reject", "POST",
-          summary="Reject a pending proposal: the supplier proposes again", tag=TAG, roles=DECIDE,
-          body="ProposalDecisionRequest", response="PaymentProposalView")
+          summary="Reject a pending proposal, saying why: the supplier proposes again", tag=TAG, roles=DECIDE,
+          body="ProposalRejectRequest", response="PaymentProposalView")
 def reject(call: Call, proposal_id: str) -> s.PaymentProposalView:
     return s.PaymentProposalView.pick(payments.decide(call.actor, proposal_id, approve=False, note=call.body.note))

@@ -10,6 +10,7 @@ from typing import Any
 
 from chalice import Blueprint
 
+from ..config import settings
 from ..domain.errors import RuleViolation
 from ..domain.permissions import READ_STAFF
 from ..lazy import lazy_module
@@ -43,6 +44,7 @@ def view(r: Any, cls: Any = None, **extra: Any) -> Any:
         assignee=r.assignee,
         acknowledged_by=r.acknowledged_by,
         snoozed_until=r.snoozed_until,
+        due_at=rules.next_due(r, settings().exception_policy()),
         resolved_at=r.resolved_at,
         resolution=r.resolution,
         details=r.details,

@@ -563,6 +563,10 @@ class ProposalDecisionRequest(Request):
     note: Note | None = Field(None, description="internal note for the audit trail")
 
 
+class ProposalRejectRequest(Request):
+    note: Note = Field(description="why it is rejected (required): on the audit trail, for the supplier to act on")
+
+
 class PresignedUploadView(View):
     url: str
     fields: dict[str, str]
@@ -733,6 +737,8 @@ class ExceptionView(View):
     assignee: str | None
     acknowledged_by: str | None
     snoozed_until: datetime | None
+    due_at: datetime | None = Field(description="when time next changes it: it opens (pending), wakes (snoozed) or "
+                                                "escalates a level (open, acknowledged); none once resolved")
     resolved_at: datetime | None
     resolution: str | None
     details: dict[str, Any]

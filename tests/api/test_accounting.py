@@ -75,7 +75,7 @@ def test_approving_completes_the_approval_stage_once_and_moves_the_proposal(api,
     assert body["status"] == "approved" and body["note"] == "matches the invoice"
     assert sfn_calls == [("tok-approval", {"decision": "approved", "stage": "payment_approval"})]
     assert_error(*api.post(f"{PROPOSALS}/{pid}/approve", ACCOUNTING, {}), 409, "invalid_transition")
-    assert_error(*api.post(f"{PROPOSALS}/{pid}/reject", ACCOUNTING, {}), 409)
+    assert_error(*api.post(f"{PROPOSALS}/{pid}/reject", ACCOUNTING, {"note": "too late"}), 409)
     assert len(sfn_calls) == 1
     assert api.get(PROPOSALS, ACCOUNTING)[1]["items"] == []
     assert [p["id"] for p in api.get(f"{PROPOSALS}?status=approved", ACCOUNTING)[1]["items"]] == [pid]
@@ -85,6 +85,9 @@ def test_approving_completes_the_approval_stage_once_and_moves_the_proposal(api,
 def test_rejecting_gives_the_amount_back_for_a_new_proposal(api, sfn_calls):
     po, pid = proposed(api)
     sfn_calls.clear()
+    error = assert_error(*api.post(f"{PROPOSALS}/{pid}/reject", ACCOUNTING, {}), 422, "validation_error")
+    assert [d["field"] for d in error["details"]] == ["body.note"]  # a rejection says why
+    assert sfn_calls == [] and int(po_item(po).proposed_cents) > 0
     status, body = api.post(f"{PROPOSALS}/{pid}/reject", ACCOUNTING, {"note": "wrong amount"})
     assert status == 200 and body["status"] == "rejected"
     assert sfn_calls == [("tok-approval", {"decision": "rejected", "stage": "payment_approval"})]

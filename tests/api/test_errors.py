@@ -112,6 +112,7 @@ VALID_BODIES = {
     "ShipmentCorrectionIn": {"carrier": "ups", "tracking_number": "1Z0001"},
     "CampaignFileUploadRequest": {"content_type": "image/png", "filename": "a.png"},
     "ProposalDecisionRequest": {"note": "x"},
+    "ProposalRejectRequest": {"note": "x"},
     "StaffPOCancelRequest": {"internal_note": "x"},
     # exceptions (issue 6)
     "ExceptionAcknowledgeRequest": {},

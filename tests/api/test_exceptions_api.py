@@ -151,8 +151,12 @@ def test_staff_actions_are_audited_on_the_exception_and_on_its_subject(api):
 def test_a_snoozed_exception_leaves_the_queue_and_comes_back_when_the_snooze_ends(api):
     exc = raise_("payment_failed", "po-5", supplier_id="acme")
     until = datetime.now(UTC) + timedelta(hours=3)
+    _, opened = api.get(f"/staff/exceptions/{exc.id}", CARE)
+    first_escalation = datetime.fromisoformat(opened["due_at"])  # open: due when it escalates a level
+    assert first_escalation > datetime.fromisoformat(opened["opened_at"])
     status, snoozed = api.post(f"/staff/exceptions/{exc.id}/snooze", ADMIN, {"until": until.isoformat()})
     assert status == 200 and snoozed["status"] == "snoozed"
+    assert datetime.fromisoformat(snoozed["due_at"]) == until  # snoozed: due when it wakes
     _, page = api.get("/staff/exceptions", CARE)
     assert page["items"] == []
     _, hidden = api.get("/staff/exceptions?status=snoozed", CARE)
