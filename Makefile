@@ -54,11 +54,11 @@ test-aws: $(STAMP)
 	$(PY) -m pytest -q -n 2 tests/adapters tests/api
 	$(PY) -m pytest -q tests/workflows
 
-test-e2e: $(STAMP)
-	$(PY) -m pytest -q tests/e2e
+# One local stack for both: the admin page in headless Chromium (screenshots of failures land in
+# .test-results/browser/), then the end-to-end tests, whose last one stops the stack with Ctrl-C.
+test-e2e: $(STAMP) $(CHROMIUM)
+	$(PY) -m pytest -q tests/browser tests/e2e --screenshot only-on-failure --output .test-results/browser
 
-# The admin page in headless Chromium against the local stack; screenshots of failures land in
-# .test-results/browser/.
 test-browser: $(STAMP) $(CHROMIUM)
 	$(PY) -m pytest -q tests/browser --screenshot only-on-failure --output .test-results/browser
 
@@ -74,7 +74,7 @@ infra-check: synth
 	$(INFRA_ENV) $(PY) -m pytest -q tests/infra
 
 test: install
-	$(MAKE) lint typecheck test-unit test-aws test-e2e test-browser infra-check
+	$(MAKE) lint typecheck test-unit test-aws test-e2e infra-check
 
 bench: $(STAMP)
 	$(PY) -m bench

@@ -1,4 +1,5 @@
-"""Test environment for every suite: fake credentials, one region, a dev issuer.
+"""Test environment for every suite: fake credentials, one region, a dev issuer; and the local
+stack that tests/browser and tests/e2e share (started once, when one of them first asks).
 
 Set before anything imports `chalicelib.config` (settings are read once). Nothing here
 starts moto: `unit/` must run with no AWS at all; the AWS suites use `tests.aws`."""
@@ -6,6 +7,10 @@ starts moto: `unit/` must run with no AWS at all; the AWS suites use `tests.aws`
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
 
 from chalicelib.local.issuer import DevIssuer, in_process_environment
 
@@ -13,3 +18,13 @@ ISSUER = DevIssuer.generate(kid="waybill-test-1")
 
 os.environ.update(in_process_environment(ISSUER))
 os.environ.pop("AWS_ENDPOINT_URL", None)
+
+
+@pytest.fixture(scope="session")
+def local_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """`make run` in a subprocess on free ports, for the whole session: tests/browser uses it,
+    then tests/e2e, whose last test stops it with Ctrl-C (run them in that order, in one pytest)."""
+    from tests.local_stack import running_stack
+
+    with running_stack(tmp_path_factory.mktemp("waybill-local"), "--schedule-scale", "0.01") as stack:
+        yield stack

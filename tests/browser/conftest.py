@@ -15,12 +15,20 @@ import requests
 from playwright.sync_api import Page, expect
 
 from chalicelib.local.demo import Demo
-from tests.local_stack import Stack, running_stack
+from tests.local_stack import Stack
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_FLAGS = ["--no-sandbox", "--headless", "--disable-gpu", "--disable-quic", "--no-first-run",
                   "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 WALK_TIMEOUT_S = 180
+TIMEOUT_MS = 20_000  # generous: CI shares two cores between Chromium, the stack and moto
+
+expect.set_options(timeout=TIMEOUT_MS)
+
+
+@pytest.fixture(autouse=True)
+def _patient(page: Page) -> None:
+    page.set_default_timeout(TIMEOUT_MS)
 
 
 @pytest.fixture(scope="session")
@@ -29,9 +37,9 @@ def browser_type_launch_args(browser_type_launch_args: dict[str, Any]) -> dict[s
 
 
 @pytest.fixture(scope="session")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    with running_stack(tmp_path_factory.mktemp("waybill-browser")) as s:
-        yield s
+def stack(local_stack: Stack) -> Stack:
+    """The session's local stack (tests/conftest.py), shared with tests/e2e, which runs after."""
+    return local_stack
 
 
 @dataclass
@@ -52,8 +60,9 @@ def _walk(fn: Callable[[], Any]) -> Callable[[], Any]:
     return run
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="session", autouse=True)
 def walks(stack: Stack) -> Iterator[Walks]:
+    """Started before the first browser test, so the walks progress while the others run."""
     demo = Demo(stack.state_dir)
     demo.close_campaign()
     _, _, accounting = demo.actors("bolt")
@@ -82,7 +91,7 @@ def sign_in(page: Page, stack: Stack, role: str) -> None:
 
 def ready(page: Page, screen: str) -> None:
     """Each screen marks `body[data-ready]` with its name once its data is on the page."""
-    expect(page.locator(f"body[data-ready='{screen}']")).to_have_count(1, timeout=15_000)
+    expect(page.locator(f"body[data-ready='{screen}']")).to_have_count(1)
 
 
 def api_get(stack: Stack, path: str, who: dict[str, str]) -> Any:
