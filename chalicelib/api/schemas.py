@@ -488,6 +488,9 @@ class StaffPOView(View):
     order_count: int
     created_at: datetime
     version: int
+    invoices: list[StaffInvoiceView] = Field(description="the supplier's invoices, each with a download link")
+    proposals: list[PaymentProposalView]
+    shipments: list[POShipmentView]
     events: list[AuditEventView]
 
 
@@ -614,6 +617,10 @@ class InvoiceView(View):
     currency: str
     file_key: str
     created_at: datetime
+
+
+class StaffInvoiceView(InvoiceView):
+    download_url: str = Field(description="presigned GET of the invoice's file, valid for upload_expiry_s")
 
 
 class PaymentProposalView(View):

@@ -11,6 +11,7 @@ from .http import Call, endpoint
 
 s = lazy_module("chalicelib.api.schemas")
 workflow = lazy_module("chalicelib.services.supplier_workflow")
+files = lazy_module("chalicelib.adapters.files")
 
 staff_po_api = Blueprint(__name__)
 CANCEL_PO = CANCEL_PURCHASE_ORDERS
@@ -30,7 +31,11 @@ def _view(d: workflow.PODetail) -> s.StaffPOView:
                for l in po.lines],
         ordered_cents=po.ordered_cents, accepted_cents=po.accepted_cents, invoiced_cents=po.invoiced_cents,
         proposed_cents=po.proposed_cents, paid_cents=po.paid_cents, order_count=po.order_count,
-        created_at=po.created_at, version=int(item.version), events=[s.AuditEventView.of(e) for e in d.events],
+        created_at=po.created_at, version=int(item.version),
+        invoices=[s.StaffInvoiceView(**i.__dict__, download_url=files.presigned_get(i.file_key)) for i in d.invoices],
+        proposals=[s.PaymentProposalView.pick(p) for p in d.proposals],
+        shipments=[s.POShipmentView.pick(x) for x in d.shipments],
+        events=[s.AuditEventView.of(e) for e in d.events],
     )
 
 

@@ -172,12 +172,12 @@ def proposal_view(item: PaymentProposalItem) -> Proposal:
                     note=item.note, created_at=item.created_at, updated_at=item.updated_at)
 
 
-def _invoice_view(item: InvoiceItem) -> Invoice:
+def invoice_view(item: InvoiceItem) -> Invoice:
     return Invoice(id=item.id, number=item.number, amount_cents=int(item.amount_cents), currency=item.currency,
                    file_key=item.file_key, created_at=item.created_at)
 
 
-def _shipment_view(item: POShipmentItem) -> Shipment:
+def shipment_view(item: POShipmentItem) -> Shipment:
     return Shipment(id=item.id, carrier=item.carrier, tracking_number=item.tracking_number,
                     tracking_url=tracking_url(item.carrier, item.tracking_number), status=item.status,
                     order_ids=[str(o) for o in item.order_ids or []], created_at=item.created_at)
@@ -228,9 +228,9 @@ def get_purchase_order(actor: Principal, po_id: str) -> PODetail:
     po = repo.po_from_item(meta)
     return PODetail(
         summary=po_summary(meta), lines=po.lines,
-        invoices=[_invoice_view(i) for i in items if isinstance(i, InvoiceItem)],
+        invoices=[invoice_view(i) for i in items if isinstance(i, InvoiceItem)],
         proposals=[proposal_view(i) for i in items if isinstance(i, PaymentProposalItem)],
-        shipments=[_shipment_view(i) for i in items if isinstance(i, POShipmentItem)])
+        shipments=[shipment_view(i) for i in items if isinstance(i, POShipmentItem)])
 
 
 def _load_own(actor: Principal, po_id: str) -> stages.LoadedPO:
@@ -316,7 +316,7 @@ def submit_invoice(actor: Principal, po_id: str, *, number: str, amount_cents: i
                           loaded=loaded, extra_writes=[repo.new_item(item)],
                           event_data={"invoice_id": invoice_id, "number": number, "amount_cents": amount_cents,
                                       "file_key": file_key})
-    return _invoice_view(item)
+    return invoice_view(item)
 
 
 def propose_payment(actor: Principal, po_id: str, amount_cents: int) -> Proposal:

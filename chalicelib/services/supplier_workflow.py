@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import importlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -237,19 +237,31 @@ class PODetail:
     item: PurchaseOrderItem
     po: PurchaseOrder
     events: list[AuditEvent]
+    invoices: list[Any] = field(default_factory=list)  # supplier_portal.Invoice
+    proposals: list[Any] = field(default_factory=list)  # supplier_portal.Proposal
+    shipments: list[Any] = field(default_factory=list)  # supplier_portal.Shipment
 
 
 def get_po(po_id: str) -> PODetail:
-    """One query on the PO partition: the PO, its children and its audit events."""
+    """One query on the PO partition: the PO, its documents (invoices), payment proposals,
+    shipments and audit events."""
+    from ..adapters.dynamodb.models import AuditEventItem, InvoiceItem, PaymentProposalItem, POShipmentItem
+    from . import supplier_portal as portal
+
     found: PurchaseOrderItem | None = None
     events: list[AuditEvent] = []
-    from ..adapters.dynamodb.models import AuditEventItem
-
+    invoices, proposals, shipments = [], [], []
     for item in repo.query_all(keys.po_pk(po_id)):
         if isinstance(item, PurchaseOrderItem):
             found = item
         elif isinstance(item, AuditEventItem):
             events.append(repo.event_from_item(item))
+        elif isinstance(item, InvoiceItem):
+            invoices.append(portal.invoice_view(item))
+        elif isinstance(item, PaymentProposalItem):
+            proposals.append(portal.proposal_view(item))
+        elif isinstance(item, POShipmentItem):
+            shipments.append(portal.shipment_view(item))
     if found is None:
         raise NotFound(f"purchase order {po_id} not found")
-    return PODetail(found, repo.po_from_item(found), events)
+    return PODetail(found, repo.po_from_item(found), events, invoices, proposals, shipments)

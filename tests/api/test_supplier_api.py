@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+from urllib.parse import unquote, urlparse
 
 import boto3
 import pytest
@@ -184,6 +185,16 @@ def test_submitting_the_invoice_records_it_and_completes_the_stage_once(api, cam
     assert len(sfn_calls) == 1
     detail = api.get(f"{PO}/{po}", ACME)[1]
     assert detail["invoiced_cents"] == ORDERED_CENTS and [i["number"] for i in detail["invoices"]] == ["INV-1"]
+
+    # staff see the invoice on the PO, with a link that downloads the supplier's file
+    status, staff = api.get(f"/staff/purchase-orders/{po}", ACCOUNTING)
+    assert status == 200, staff
+    (doc,) = staff["invoices"]
+    assert (doc["number"], doc["amount_cents"], doc["file_key"]) == ("INV-1", ORDERED_CENTS, up["key"])
+    url = urlparse(doc["download_url"])
+    assert url.netloc.startswith(settings().uploads_bucket + ".") and unquote(url.path) == "/" + up["key"]
+    assert "Signature=" in doc["download_url"] or "X-Amz-Signature=" in doc["download_url"]
+    assert staff["proposals"] == [] and staff["shipments"] == []
 
 
 @pytest.mark.parametrize("change, code", [

@@ -3,6 +3,8 @@ need a supplier's PO walked forward come last: the walks run in the background m
 
 from __future__ import annotations
 
+import re
+
 import requests
 from playwright.sync_api import Page, expect
 
@@ -99,6 +101,11 @@ def test_accounting_approves_a_payment_proposal_and_sees_the_po_advance(page: Pa
     ready(page, "purchase-order")
     expect(page.get_by_role("heading", level=1)).to_contain_text(po_id)
     expect(page.get_by_test_id("po-stage").first).not_to_have_attribute("data-status", "payment_approval")
+    # its documents: the supplier's invoice, downloadable from the page's link
+    invoice = page.get_by_test_id("po-documents").get_by_test_id("download-link")
+    expect(invoice).to_have_count(1)
+    assert requests.get(invoice.get_attribute("href"), timeout=10).content.startswith(b"%PDF")
+    expect(page.get_by_test_id("po-proposals")).to_contain_text(re.compile("approved|pushed|settled", re.I))
 
 
 def test_customer_care_finds_an_order_by_tracking_number_and_tells_the_customer(page: Page, stack: Stack,

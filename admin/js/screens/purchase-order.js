@@ -1,6 +1,7 @@
 // Purchase-order detail: GET /staff/purchase-orders/{id} — stage (and whether it waits for action
-// now), deadline, reminders, amounts, lines, documents (files on its audit events) and its audit
-// trail; Cancel for purchase_orders.cancel (POST .../cancel).
+// now), deadline, reminders, amounts, lines, documents (the supplier's invoices, each with a
+// presigned download link), payment proposals, parcels and its audit trail; Cancel for
+// purchase_orders.cancel (POST .../cancel).
 
 import * as api from '../api.js';
 import { PO_STAGES } from '../constants.js';
@@ -32,7 +33,6 @@ export default {
     const shown = flash;
     flash = null;
 
-    const files = (po.events || []).flatMap((e) => (e.files || []).map((f) => ({ file: f, event: e })));
     let cancel = null;
     if (can('purchase_orders.cancel') && po.status === 'open') {
       const note = textarea('internal_note', { rows: 2 });
@@ -81,10 +81,38 @@ export default {
         ],
         rows: po.lines || [],
       })),
-      section('Documents', files.length
-        ? h('ul', { class: 'files', 'data-testid': 'po-documents' }, files.map(({ file, event }) => h('li', {},
-          code(file), ' ', h('span', { class: 'sub' }, label(event.type), ', ', when(event.at)))))
-        : h('p', { class: 'empty' }, 'No documents yet (invoices appear here once the supplier uploads them).')),
+      section('Documents', table({
+        caption: 'Invoices', testid: 'po-documents',
+        columns: [
+          { label: 'Invoice', cell: (i) => link(i.download_url, i.number, { 'data-testid': 'download-link', rel: 'noopener' }) },
+          { label: 'Amount', class: 'num', cell: (i) => money(i.amount_cents, i.currency) },
+          { label: 'Submitted', cell: (i) => when(i.created_at) },
+        ],
+        rows: po.invoices || [],
+        empty: 'No invoices yet: they appear here once the supplier submits them.',
+      })),
+      section('Payment proposals', table({
+        caption: 'Payment proposals', testid: 'po-proposals',
+        columns: [
+          { label: 'Amount', class: 'num', cell: (p) => money(p.amount_cents, p.currency) },
+          { label: 'Status', cell: (p) => badge(p.status) },
+          { label: 'Note', cell: (p) => p.note || '—' },
+          { label: 'Proposed', cell: (p) => when(p.created_at) },
+        ],
+        rows: po.proposals || [],
+        empty: 'No payment proposals yet.',
+      })),
+      section('Parcels', table({
+        caption: 'Parcels', testid: 'po-shipments',
+        columns: [
+          { label: 'Carrier', cell: (x) => x.carrier },
+          { label: 'Tracking number', cell: (x) => link(x.tracking_url, x.tracking_number, { rel: 'noopener' }) },
+          { label: 'Status', cell: (x) => badge(x.status) },
+          { label: 'Orders', cell: (x) => h('span', {}, ...x.order_ids.flatMap((o, n) => [n ? ', ' : '', link(`#/orders/${encodeURIComponent(o)}`, o)])) },
+        ],
+        rows: po.shipments || [],
+        empty: 'No parcels yet.',
+      })),
       cancel ? section('Cancel', cancel) : null,
       section('Audit trail', auditTrail(po.events, { testid: 'po-audit-trail' })),
     ];
