@@ -54,10 +54,11 @@ test-aws: $(STAMP)
 	$(PY) -m pytest -q -n 2 tests/adapters tests/api
 	$(PY) -m pytest -q tests/workflows
 
-# One local stack for both: the admin page in headless Chromium (screenshots of failures land in
-# .test-results/browser/), then the end-to-end tests, whose last one stops the stack with Ctrl-C.
+# One local stack for all three: the end-to-end tests over HTTP, the admin page in headless
+# Chromium (screenshots of failures land in .test-results/browser/), then Ctrl-C stops it all.
 test-e2e: $(STAMP) $(CHROMIUM)
-	$(PY) -m pytest -q tests/browser tests/e2e --screenshot only-on-failure --output .test-results/browser
+	$(PY) -m pytest -q tests/e2e/test_local_stack.py tests/browser tests/e2e/test_shutdown.py \
+	  --screenshot only-on-failure --output .test-results/browser
 
 test-browser: $(STAMP) $(CHROMIUM)
 	$(PY) -m pytest -q tests/browser --screenshot only-on-failure --output .test-results/browser

@@ -61,6 +61,7 @@ class Settings:
     exports_bucket: str = EXPORTS_BUCKET
     export_part_bytes: int = 5 * 1024 * 1024
     export_page_size: int = 100
+    export_lease_s: int = 300  # a running export renews this at each checkpoint; a stale one may be resumed
     export_link_expiry_s: int = 900
     # The bank: an HTTP API taking payment orders (the local stack runs a sandbox).
     bank_url: str = ""

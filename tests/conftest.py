@@ -22,8 +22,9 @@ os.environ.pop("AWS_ENDPOINT_URL", None)
 
 @pytest.fixture(scope="session")
 def local_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
-    """`make run` in a subprocess on free ports, for the whole session: tests/browser uses it,
-    then tests/e2e, whose last test stops it with Ctrl-C (run them in that order, in one pytest)."""
+    """`make run` in a subprocess on free ports, for the whole session: tests/e2e/test_local_stack.py,
+    tests/browser, then tests/e2e/test_shutdown.py stops it with Ctrl-C (one pytest, in that order:
+    `make test-e2e`)."""
     from tests.local_stack import running_stack
 
     with running_stack(tmp_path_factory.mktemp("waybill-local"), "--schedule-scale", "0.01") as stack:

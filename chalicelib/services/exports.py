@@ -20,6 +20,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from aws_lambda_powertools import Logger
+from pynamodb.exceptions import PutError
 
 from ..adapters import export_files
 from ..adapters.dynamodb import keys
@@ -147,25 +148,44 @@ def after_page(run: ExportRunItem, rows_so_far: int) -> None:
     """Called after each page's rows are buffered (tests inject interruptions here)."""
 
 
+class LostRun(Exception):
+    """Another worker took the run over (its lease had lapsed): this one stops without a trace."""
+
+
 def run_export(run_id: str) -> Outcome:
-    """Run a queued run, or resume a running or failed one from its checkpoint; a finished run is left as is."""
+    """Run a queued run, or resume a failed one, or a running one whose worker's lease lapsed (it
+    crashed), from its checkpoint. A run another worker holds, or a finished one, is left as is."""
     item = repo.get(keys.export_run(run_id), ExportRunItem)
     if item is None:
         raise NotFound(f"no export {run_id}")
-    if item.status == RunStatus.DONE:
-        return Outcome(item.id, item.status, int(item.rows), _counts(item))
     at = now()
+    held = item.status == RunStatus.RUNNING and item.lease_until is not None and item.lease_until > at
+    if item.status == RunStatus.DONE or held:
+        return Outcome(item.id, item.status, int(item.rows), _counts(item))
     item.status = RunStatus.RUNNING.value
     item.started_at = item.started_at or at
     item.attempts = int(item.attempts or 0) + 1
     item.error = None
-    item.save()  # under its version: a second worker on the same run loses here
     try:
+        _save(item)  # under its version: of two workers claiming the run at once, one loses here
         _stream(item)
     except Exception as exc:
-        _fail(item, exc)
+        if isinstance(exc, LostRun) or not _fail(item, exc):
+            logger.info("export taken over by another worker", extra={"run": item.id, "error": repr(exc)})
+            return Outcome(item.id, RunStatus.RUNNING.value, int(item.rows), _counts(item))
         raise
     return Outcome(item.id, item.status, int(item.rows), _counts(item))
+
+
+def _save(item: ExportRunItem) -> None:
+    """Save the run under its version, renewing the lease; a lost condition means another worker has it."""
+    item.lease_until = now() + timedelta(seconds=settings().export_lease_s)
+    try:
+        item.save()
+    except PutError as exc:
+        if getattr(exc, "cause_response_code", None) == "ConditionalCheckFailedException":
+            raise LostRun(item.id) from exc
+        raise
 
 
 def _stream(item: ExportRunItem) -> None:
@@ -178,7 +198,7 @@ def _stream(item: ExportRunItem) -> None:
     try:
         if item.upload_id is None:
             item.upload_id = writer.upload_id
-            item.save()
+            _save(item)
         if not writer.parts:  # nothing uploaded yet: the file starts again from its header
             item.cursor, item.rows, item.counts = None, 0, rules.counts_zero()
             writer.write_rows([[c.name for c in rules.COLUMNS[kind]]])
@@ -254,7 +274,7 @@ def _checkpoint(item: ExportRunItem, writer: export_files.MultipartWriter, curso
     item.cursor = cursor
     item.rows = rows
     item.counts = counts
-    item.save()
+    _save(item)
 
 
 def _finish(item: ExportRunItem) -> None:
@@ -262,10 +282,14 @@ def _finish(item: ExportRunItem) -> None:
     item.status = RunStatus.DONE.value
     item.finished_at = at
     item.cursor = None
+    item.lease_until = None
     writes = [repo.Write(item), _event_write(item, "export.completed", SYSTEM, at, rows=int(item.rows),
                                              counts=_counts(item), key=item.key,
                                              size_bytes=int(item.size_bytes or 0), requested_by=item.requested_by)]
-    repo.commit(writes, what=f"export {item.id}")
+    try:
+        repo.commit(writes, what=f"export {item.id}")
+    except Conflict as exc:
+        raise LostRun(item.id) from exc
     _unlock(item)
 
 
@@ -278,19 +302,25 @@ def _unlock(item: ExportRunItem) -> None:
             logger.info("export lock not ours", extra={"run": item.id, "exporter": item.exporter})
 
 
-def _fail(item: ExportRunItem, exc: Exception) -> None:
-    """Record the failure (the lock stays: the exporter's next run resumes this one)."""
+def _fail(item: ExportRunItem, exc: Exception) -> bool:
+    """Record the failure (the lock stays: the exporter's next run resumes this one). False when the
+    run is no longer this worker's (another took it over, and may have finished it): nothing is written,
+    and the error was most likely this worker writing into the file the other one completed."""
     fresh = repo.get(keys.export_run(item.id), ExportRunItem)
     if fresh is None:
-        return
+        return True
+    if fresh.status == RunStatus.DONE or int(fresh.attempts or 0) != int(item.attempts or 0):
+        return False
     at = now()
     fresh.status = RunStatus.FAILED.value
+    fresh.lease_until = None  # the next schedule resumes it
     fresh.error = f"{type(exc).__name__}: {exc}"[:500]
     try:
         repo.commit([repo.Write(fresh), _event_write(fresh, "export.failed", SYSTEM, at, error=fresh.error,
                                                      rows=int(fresh.rows))], what=f"export {item.id}")
     except Exception:  # noqa: BLE001 - the original error matters more
         logger.exception("could not record the export failure", extra={"run": item.id})
+    return True
 
 
 # ---------------------------------------------------------------- the schedule

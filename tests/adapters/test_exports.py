@@ -242,3 +242,37 @@ def test_the_schedule_runs_each_chain_in_order_and_resumes_what_was_interrupted(
     assert result["orders_paid"]["rows"] == 1 and result["orders_delivered"]["rows"] == 1
     assert result["orders_cancelled"]["rows"] == 1 and result["shipments_delivered"]["rows"] == 0
     assert exports.scheduled()["orders_delivered"]["rows"] == 0
+
+
+def test_a_run_another_worker_holds_is_left_alone_and_a_worker_that_lost_its_run_stops_quietly(
+        small: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    for i in range(5):
+        order(i)
+    requested = exports.request_export(ACCOUNTANT, kind=ExportKind.ORDERS, fmt=ExportFormat.CSV,
+                                       exporter="orders_paid")
+    stolen: list[str] = []
+
+    def second_worker_arrives(item: ExportRunItem, rows: int) -> None:
+        if stolen:
+            return
+        # while the first worker streams, a second is started on the same run: its lease holds it off
+        held = exports.run_export(item.id)
+        assert held.status == "running" and held.rows == 0
+        # once the lease has lapsed (as if the first worker had died) the second takes the run over
+        fresh = repo.get(keys.export_run(item.id), ExportRunItem)
+        assert fresh is not None and fresh.lease_until is not None
+        fresh.lease_until = datetime.now(UTC) - timedelta(seconds=1)
+        fresh.save()
+        stolen.append(item.id)
+        monkeypatch.setattr(exports, "after_page", lambda *_: None)
+        assert exports.run_export(item.id).status == "done"
+
+    monkeypatch.setattr(exports, "after_page", second_worker_arrives)
+    first = exports.run_export(requested.id)  # its next checkpoint finds the run taken: it stops, no failure
+
+    assert first.status == "running" and stolen == [requested.id]
+    done = repo.get(keys.export_run(requested.id), ExportRunItem)
+    assert done is not None and done.status == "done" and done.error is None and done.lease_until is None
+    assert ids(done) == [f"ord_{i:03d}" for i in range(5)]  # every row once, none lost to the handover
+    events = [e.type for e in Item.query(keys.export_pk(requested.id)) if isinstance(e, AuditEventItem)]
+    assert "export.failed" not in events

@@ -38,7 +38,7 @@ def browser_type_launch_args(browser_type_launch_args: dict[str, Any]) -> dict[s
 
 @pytest.fixture(scope="session")
 def stack(local_stack: Stack) -> Stack:
-    """The session's local stack (tests/conftest.py), shared with tests/e2e, which runs after."""
+    """The session's local stack (tests/conftest.py), shared with tests/e2e."""
     return local_stack
 
 

@@ -574,6 +574,7 @@ class ExportRunItem(Item, discriminator="export_run"):
     attempts = NumberAttribute(default=0)
     error = UnicodeAttribute(null=True)
     size_bytes = NumberAttribute(null=True)
+    lease_until = UTCDateTimeAttribute(null=True)  # while running: no other worker takes it over before then
     version = VersionAttribute()
 
 
