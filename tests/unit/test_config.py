@@ -26,7 +26,7 @@ def test_the_integer_settings_are_the_ones_expected():
         *(f"deadline_{stage}_s" for stage in ("acknowledge", "invoice", "payment_proposal", "payment_approval",
                                               "bank_payment", "settlement", "shipment")),
         "max_stage_reminders", "upload_max_bytes", "upload_expiry_s", "bank_timeout_s", "bank_retries",
-        "exports_rate_minutes", "exports_lookback_days", "export_part_bytes", "export_page_size",
+        "exports_rate_minutes", "exports_lookback_days", "export_part_bytes", "export_page_size", "export_lease_s",
         "export_link_expiry_s",
         "payment_gateway_timeout_s", "payment_gateway_retries", "webhook_timeout_s", "webhook_retry_scale_percent",
         "webhook_secret_grace_s", "webhook_attempt_lease_s", "tracking_stale_after_s", "tracking_give_up_after_s",
