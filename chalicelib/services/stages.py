@@ -18,7 +18,7 @@ from ..adapters.dynamodb import repository as repo
 from ..adapters.dynamodb.models import PurchaseOrderItem
 from ..domain import metrics
 from ..domain.audit import AuditEvent
-from ..domain.errors import InvalidTransition, NotFound
+from ..domain.errors import Conflict, InvalidTransition, NotFound
 from ..domain.exceptions import overdue_kind
 from ..domain.permissions import Principal, Role
 from ..domain.purchase_orders import Decision, PurchaseOrder, Stage
@@ -57,7 +57,27 @@ def supplier_scope(actor: Principal) -> str | None:
 def complete_stage(actor: Principal, po_id: str, stage: Stage, apply: Callable[[PurchaseOrder], Decision], *,
                    event_data: dict[str, Any] | None = None, internal_note: str | None = None,
                    extra_writes: Sequence[repo.Write] = (), loaded: LoadedPO | None = None) -> tuple[PurchaseOrder, Decision]:
-    current = loaded or load_po(po_id, for_supplier=supplier_scope(actor))
+    """Complete the open stage: the PO (under its version), its event, the caller's `extra_writes` and
+    the metrics counters in one transaction, then answer the workflow's token once. When the PO was
+    loaded here and changed meanwhile (the stage consumer's own bookkeeping), it is read again and
+    the stage checked again, a few times, before the caller gets a 409."""
+    for attempt in range(STAGE_RETRIES):
+        current = loaded or load_po(po_id, for_supplier=supplier_scope(actor))
+        try:
+            return _complete(actor, current, stage, apply, event_data, internal_note, extra_writes)
+        except Conflict:
+            if loaded is not None or attempt == STAGE_RETRIES - 1:
+                raise
+    raise AssertionError("unreachable")
+
+
+STAGE_RETRIES = 3
+
+
+def _complete(actor: Principal, current: LoadedPO, stage: Stage, apply: Callable[[PurchaseOrder], Decision],
+              event_data: dict[str, Any] | None, internal_note: str | None,
+              extra_writes: Sequence[repo.Write]) -> tuple[PurchaseOrder, Decision]:
+    po_id = current.po.id
     if current.task_token is None or current.po.stage is not stage:
         where = current.po.stage.value if current.po.stage else current.po.status.value
         raise InvalidTransition(f"purchase order {po_id} is at {where}; {stage.value} is not open")

@@ -250,3 +250,64 @@ def test_a_consumer_marks_an_event_once_and_can_forget_it(aws):
     raw = boto3.client("dynamodb").get_item(TableName=TOPOLOGY.table.name, Key={
         "PK": {"S": keys.processed("notifications", "evt-1#b@example.com")[0]}, "SK": {"S": keys.META}})["Item"]
     assert int(raw[TOPOLOGY.table.ttl_attribute]["N"]) > at.timestamp()
+
+
+def _cancelled(code: str) -> Exception:
+    """What PynamoDB raises when DynamoDB cancels a transaction for `code` on its one item."""
+    from pynamodb.exceptions import CancellationReason, TransactWriteError, VerboseClientError
+
+    error = VerboseClientError({"Error": {"Code": "TransactionCanceledException", "Message": f"cancelled [{code}]"}},
+                               "TransactWriteItems", cancellation_reasons=[CancellationReason(code=code)])
+    return TransactWriteError("Failed to write transaction items", error)
+
+
+def _order_item(campaign_id: str) -> OrderItem:
+    record = shop.place(ALICE, campaign_id, ("MUG-1", 1))
+    item = repo.get(keys.order(record.order.id), OrderItem)
+    assert item is not None
+    return item
+
+
+@pytest.mark.parametrize("conflicts, commits", [(1, True), (repo.TRANSACTION_CONFLICT_RETRIES, True),
+                                                (repo.TRANSACTION_CONFLICT_RETRIES + 1, False)])
+def test_a_transaction_cancelled_by_another_in_flight_is_sent_again_a_few_times(campaign_id, monkeypatch,
+                                                                                conflicts, commits):
+    from pynamodb.transactions import TransactWrite
+
+    item = _order_item(campaign_id)
+    real, calls = TransactWrite._commit, []
+
+    def busy_then_real(tx):  # another transaction holds an item for the first `conflicts` tries
+        calls.append(1)
+        if len(calls) <= conflicts:
+            raise _cancelled("TransactionConflict")
+        return real(tx)
+
+    monkeypatch.setattr(TransactWrite, "_commit", busy_then_real)
+    monkeypatch.setattr(repo.time, "sleep", lambda s: None)
+    version = int(item.version)
+    item.customer_email = "new@example.com"
+    if commits:
+        repo.commit([repo.Write(item)], what="order")
+        fresh = repo.get(keys.order(item.id), OrderItem)
+        assert fresh is not None and fresh.customer_email == "new@example.com" and int(fresh.version) == version + 1
+    else:
+        with pytest.raises(Conflict):
+            repo.commit([repo.Write(item)], what="order")
+    assert len(calls) == min(conflicts + 1, repo.TRANSACTION_CONFLICT_RETRIES + 1)
+
+
+def test_a_failed_condition_is_a_conflict_at_once_never_retried(campaign_id, monkeypatch):
+    from pynamodb.transactions import TransactWrite
+
+    item = _order_item(campaign_id)
+    calls = []
+
+    def refused(tx):
+        calls.append(1)
+        raise _cancelled("ConditionalCheckFailed")
+
+    monkeypatch.setattr(TransactWrite, "_commit", refused)
+    with pytest.raises(Conflict):
+        repo.commit([repo.Write(item)], what="order")
+    assert calls == [1]

@@ -170,3 +170,27 @@ def test_a_bank_that_does_not_answer_keeps_the_stage_open_and_raises_payment_fai
         assert len(bank.requests) == 2
     assert sfn_calls == [] and po_item(po).stage == "bank_payment" and proposal(pid).status == "pushed"
     assert exceptions.get(exceptions.exception_id("payment_failed", "po", po)) is not None
+
+
+def test_an_approval_racing_the_workflows_own_write_to_the_po_is_applied_once_not_refused(api, sfn_calls,
+                                                                                          monkeypatch):
+    from chalicelib.services import stages
+
+    po, pid = proposed(api)
+    sfn_calls.clear()
+    real_commit, commits = repo.commit, []
+
+    def after_the_stage_consumer_wrote(writes, **kw):
+        commits.append(1)
+        if len(commits) == 1:  # between our read and our write, the workflow's consumer saves the PO
+            item = po_item(po)
+            item.reminders = {"payment_approval": 1}
+            item.save()
+        return real_commit(writes, **kw)
+
+    monkeypatch.setattr(stages.repo, "commit", after_the_stage_consumer_wrote)
+    status, body = api.post(f"{PROPOSALS}/{pid}/approve", ACCOUNTING, {"note": "ok"})
+    assert status == 200 and body["status"] == "approved", body
+    assert len(commits) == 2  # read again, checked again, written once
+    assert sfn_calls == [("tok-approval", {"decision": "approved", "stage": "payment_approval"})]
+    assert po_item(po).stage is None

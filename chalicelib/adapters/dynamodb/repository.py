@@ -10,6 +10,8 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import random
+import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -65,25 +67,38 @@ class Update:
     actions: list[Action]
 
 
+TRANSACTION_CONFLICT_RETRIES = 4  # then a 409: the items stay that contended
+
+
 def commit(writes: Sequence[Write | Update], *, what: str, unique_at: int | None = None) -> None:
     """Write everything in one transaction; a failed condition anywhere is a Conflict (409).
-    `unique_at` names a write whose failed condition means "already recorded" (AlreadyExists)."""
+    `unique_at` names a write whose failed condition means "already recorded" (AlreadyExists).
+
+    A transaction cancelled only because another one held an item at that moment (TransactionConflict:
+    no condition failed; shared counters make it likely under load) is sent again, after a short
+    jittered wait, with the same conditions: it still commits only against what it read."""
     if not writes:
         return
-    try:
-        with TransactWrite(connection=Item._get_connection().connection) as tx:
-            for w in writes:
-                if isinstance(w, Update):
-                    tx.update(w.item, w.actions, add_version_condition=False)
-                else:
-                    tx.save(w.item, condition=w.condition)
-    except TransactWriteError as exc:
-        if unique_at is not None and is_idempotency_conflict(exc, unique_at):
-            raise AlreadyExists(f"{what}: already recorded") from exc
-        reasons = [getattr(r, "code", None) for r in (exc.cancellation_reasons or []) if r is not None]
-        if "ConditionalCheckFailed" in reasons or "TransactionConflict" in reasons:
-            raise Conflict(f"{what} was changed by someone else; reload and try again") from exc
-        raise
+    for attempt in range(TRANSACTION_CONFLICT_RETRIES + 1):
+        try:
+            with TransactWrite(connection=Item._get_connection().connection) as tx:
+                for w in writes:
+                    if isinstance(w, Update):
+                        tx.update(w.item, w.actions, add_version_condition=False)
+                    else:
+                        tx.save(w.item, condition=w.condition)
+            return
+        except TransactWriteError as exc:
+            if unique_at is not None and is_idempotency_conflict(exc, unique_at):
+                raise AlreadyExists(f"{what}: already recorded") from exc
+            reasons = [getattr(r, "code", None) for r in (exc.cancellation_reasons or []) if r is not None]
+            if "TransactionConflict" in reasons and "ConditionalCheckFailed" not in reasons \
+                    and attempt < TRANSACTION_CONFLICT_RETRIES:
+                time.sleep(random.uniform(0.01, 0.05) * 2 ** attempt)
+                continue
+            if "ConditionalCheckFailed" in reasons or "TransactionConflict" in reasons:
+                raise Conflict(f"{what} was changed by someone else; reload and try again") from exc
+            raise
 
 
 def is_idempotency_conflict(exc: TransactWriteError, index: int) -> bool:
