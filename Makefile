@@ -5,7 +5,8 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo package synth infra-check run test test-unit test-aws test-e2e test-browser lint typecheck bench token clean install
+.PHONY: demo package synth infra-check run test test-unit test-aws test-workflows test-e2e test-browser lint typecheck \
+	bench token clean install test-main test-side
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -52,6 +53,8 @@ test-unit: $(STAMP)
 
 test-aws: $(STAMP)
 	$(PY) -m pytest -q -n 2 tests/adapters tests/api
+
+test-workflows: $(STAMP)
 	$(PY) -m pytest -q tests/workflows
 
 # One local stack for all three: the end-to-end tests over HTTP, the admin page in headless
@@ -74,8 +77,18 @@ infra-check: synth
 	$(VENV)/bin/cfn-lint --ignore-checks W3005 -- cdk.out/*.template.json
 	$(INFRA_ENV) $(PY) -m pytest -q tests/infra
 
-test: install
-	$(MAKE) lint typecheck test-unit test-aws test-e2e infra-check
+# Two lines of work at once on the two cores, once the dev packages are in (Chromium downloads
+# beside them): the main line runs the CPU-bound suites; the side line lints, installs the CDK
+# packages and checks the infra, then runs the workflow suite (mostly waiting on Step Functions).
+test:
+	$(MAKE) -j2 $(STAMP) $(CHROMIUM)
+	$(MAKE) -j2 --output-sync=line test-main test-side
+
+test-main: $(STAMP) $(CHROMIUM)
+	$(MAKE) -j1 test-unit test-aws test-e2e
+
+test-side: $(STAMP)
+	$(MAKE) -j1 lint typecheck infra-check test-workflows
 
 bench: $(STAMP)
 	$(PY) -m bench
