@@ -8,7 +8,6 @@ import contextlib
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -19,6 +18,7 @@ from typing import Any
 
 import pytest
 
+from chalicelib.local import server
 from chalicelib.local.issuer import DevIssuer
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -27,12 +27,10 @@ START_TIMEOUT_S = 90
 
 
 def free_port(*taken: int) -> int:
-    while True:
-        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-            s.bind(("127.0.0.1", 0))
-            port = int(s.getsockname()[1])
-        if port not in taken:
-            return port
+    """A free port that is none of `taken` (ports picked before it, not yet listened on)."""
+    while (port := server.free_port()) in taken:
+        pass
+    return port
 
 
 @dataclass
