@@ -44,7 +44,7 @@ from enum import StrEnum
 from typing import Any
 
 from .errors import InvalidTransition, RuleViolation
-from .orders import DeliveryStatus, Order, OrderLine, Transition
+from .orders import DeliveryStatus, Order, OrderLine, RequestedLine, Transition
 from .permissions import ActionRule, Principal, Role, check_rule, roles
 
 
@@ -179,14 +179,6 @@ def delivery_facts(order: Order, supplier_id: str, *, delivered_at: datetime | N
 
 
 @dataclass(frozen=True)
-class RequestedClaim:
-    """A line as the customer names it."""
-
-    sku: str
-    quantity: int
-
-
-@dataclass(frozen=True)
 class ClaimedLine:
     """A claimed line, with the unit price paid (kept so a plan needs nothing else)."""
 
@@ -310,7 +302,7 @@ def already_claimed(complaints: Iterable[Complaint], order_id: str, supplier_id:
     return claimed
 
 
-def line_problems(facts: DeliveryFacts, requested: list[RequestedClaim], claimed: Mapping[str, int]) -> list[dict[str, Any]]:
+def line_problems(facts: DeliveryFacts, requested: list[RequestedLine], claimed: Mapping[str, int]) -> list[dict[str, Any]]:
     if not requested:
         return [{"field": "lines", "message": "name at least one line"}]
     problems: list[dict[str, Any]] = []
@@ -355,7 +347,7 @@ def open_complaint(
     facts: DeliveryFacts,
     reason: ComplaintReason,
     wanted: Resolution,
-    requested: list[RequestedClaim],
+    requested: list[RequestedLine],
     photos: list[Photo],
     earlier: Iterable[Complaint],
     actor: Principal,

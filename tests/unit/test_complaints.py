@@ -28,7 +28,6 @@ from chalicelib.domain.complaints import (
     PlanLine,
     ProposedLine,
     Replacement,
-    RequestedClaim,
     Resolution,
     ReturnAction,
     ReturnAuthorisation,
@@ -59,7 +58,7 @@ from chalicelib.domain.complaints import (
     window_closes_at,
 )
 from chalicelib.domain.errors import Forbidden, InvalidTransition, RuleViolation
-from chalicelib.domain.orders import Delivery, DeliveryStatus, Order, OrderLine, PaymentMode
+from chalicelib.domain.orders import Delivery, DeliveryStatus, Order, OrderLine, PaymentMode, RequestedLine
 from chalicelib.domain.permissions import Principal, Role
 
 R = ComplaintReason
@@ -105,7 +104,7 @@ def opened(*lines: tuple[str, int], reason: ComplaintReason = R.DAMAGED, wanted:
            complaint_id: str = "cmp-1") -> Complaint:
     return open_complaint(
         complaint_id=complaint_id, facts=on or facts(), reason=reason, wanted=wanted,
-        requested=[RequestedClaim(sku, qty) for sku, qty in (lines or (("MUG-1", 2),))],
+        requested=[RequestedLine(sku, qty) for sku, qty in (lines or (("MUG-1", 2),))],
         photos=[photo()] if photos is None else photos, earlier=earlier or [], actor=actor, policy=POLICY, now=now,
         description="the handle came off",
     )
