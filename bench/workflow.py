@@ -6,22 +6,14 @@ states its execution entered. Target (DESIGN §9): at most 40."""
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
-import sys
 import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from chalicelib.local.server import free_port
-
 from .report import FAIL, NA, PASS, Section
 
-ROOT = Path(__file__).resolve().parent.parent
-READY = "Waybill is running"
 TARGET = 40
 
 
@@ -29,24 +21,14 @@ TARGET = 40
 def local_stack(timeout_s: float = 120) -> Iterator[Path | None]:
     """`make run` in a subprocess (its own ports and state directory); yields the state directory
     once it is up (None if it did not start), stops it afterwards."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("WAYBILL_", "AWS_", "MOTO_"))}
+    from chalicelib.local.child import StackDidNotStart, child_stack
+
     with tempfile.TemporaryDirectory(prefix="waybill-bench-stack-") as tmp:
-        log = Path(tmp) / "stack.log"
-        with log.open("wb") as out:
-            proc = subprocess.Popen([sys.executable, "-m", "chalicelib.local", "run", "--api-port", str(free_port()),
-                                     "--admin-port", "0", "--state-dir", tmp], cwd=ROOT, env=env, stdout=out,
-                                    stderr=subprocess.STDOUT, start_new_session=True)
         try:
-            started = time.monotonic()
-            while READY not in log.read_text(errors="replace"):
-                if proc.poll() is not None or time.monotonic() - started > timeout_s:
-                    yield None
-                    return
-                time.sleep(0.5)
-            yield Path(tmp)
-        finally:
-            os.killpg(proc.pid, signal.SIGINT)
-            proc.wait(timeout=30)
+            with child_stack(Path(tmp), timeout_s=timeout_s) as child:
+                yield child.state_dir
+        except StackDidNotStart:
+            yield None
 
 
 def run() -> Section:
