@@ -14,6 +14,7 @@ from chalice import Chalice
 
 from chalicelib.api.accounting import accounting_api
 from chalicelib.api.auth import auth
+from chalicelib.api.complaints import complaints_api
 from chalicelib.api.console import console_api
 from chalicelib.api.customer import customer_api
 from chalicelib.api.exceptions import exceptions_api
@@ -31,6 +32,7 @@ from chalicelib.config import settings
 from chalicelib.topology import (
     APP_NAME,
     CAMPAIGN_ORDERS,
+    COMPLAINTS,
     EXPORTS,
     INBOUND_WEBHOOKS,
     NOTIFICATIONS,
@@ -47,6 +49,7 @@ metrics = Metrics(namespace="Waybill", service=APP_NAME)
 app.register_blueprint(auth)
 app.register_blueprint(public_api)
 app.register_blueprint(customer_api)
+app.register_blueprint(complaints_api)
 app.register_blueprint(staff_api)
 app.register_blueprint(staff_po_api)
 app.register_blueprint(exceptions_api)
@@ -195,6 +198,14 @@ def shipments_consumer(event: Any) -> dict[str, Any]:
     from chalicelib.handlers import batch, shipments
 
     return batch.process(event, shipments.handle)
+
+
+@app.on_sqs_message(queue=COMPLAINTS.name, batch_size=COMPLAINTS.batch_size)
+def complaints_consumer(event: Any) -> dict[str, Any]:
+    """Carry out accepted complaint plans and send the refunds a received return made due."""
+    from chalicelib.handlers import batch, complaints
+
+    return batch.process(event, complaints.handle)
 
 
 @app.on_sqs_message(queue=WEBHOOKS_OUT.name, batch_size=WEBHOOKS_OUT.batch_size)

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 from .topology import EXPORTS_BUCKET, TOPOLOGY
 
 if TYPE_CHECKING:
+    from .domain.complaints import ComplaintPolicy
     from .domain.exceptions import Policy
 
 
@@ -90,8 +91,18 @@ class Settings:
     # Team mailboxes (notification recipients by role) and the daily digest.
     mailbox_accounting: str = "accounting@waybill.example"
     mailbox_logistics: str = "logistics@waybill.example"
+    mailbox_customer_care: str = "care@waybill.example"
     mailbox_admin: str = "admin@waybill.example"
     daily_digest_rate_minutes: int = 1440
+    # Complaints (issue 9): how long after delivery (or a lost parcel's expected date) a customer may
+    # complain, the photos a complaint may carry, the refund total above which an admin approves a plan,
+    # whether a supplier is charged back for a parcel lost in transit (1) or the shop bears it (0).
+    complaint_window_s: int = 30 * 86400
+    complaint_max_photos: int = 6
+    complaint_photo_max_bytes: int = 10 * 1024 * 1024
+    complaint_photo_types: str = "image/jpeg,image/png,image/webp"
+    complaint_approval_threshold_cents: int = 10_000
+    complaint_supplier_bears_lost: int = 1
     page_size_default: int = 25
     page_size_max: int = 100
 
@@ -103,6 +114,15 @@ class Settings:
         from .domain.exceptions import parse_policy
 
         return parse_policy(self.exception_severities, self.exception_graces_s, self.exception_escalation_h)
+
+    def complaint_policy(self) -> ComplaintPolicy:
+        from .domain.complaints import ComplaintPolicy
+
+        types = frozenset(t.strip() for t in self.complaint_photo_types.split(",") if t.strip())
+        return ComplaintPolicy(window_s=self.complaint_window_s, max_photos=self.complaint_max_photos,
+                               max_photo_bytes=self.complaint_photo_max_bytes, photo_types=types,
+                               approval_threshold_cents=self.complaint_approval_threshold_cents,
+                               supplier_bears_lost_in_transit=bool(self.complaint_supplier_bears_lost))
 
     def stage_deadlines(self) -> dict[str, int]:
         """Seconds per supplier stage, keyed by stage name, as the state machine reads them."""
@@ -127,6 +147,7 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         values["region"] = env["AWS_DEFAULT_REGION"]
     loaded = Settings(**values)  # type: ignore[arg-type]
     loaded.exception_policy()  # refuse a malformed exception policy at start, not at the first exception
+    loaded.complaint_policy()
     return loaded
 
 

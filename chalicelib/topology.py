@@ -158,13 +158,16 @@ SHIPMENTS = Queue(name=f"{APP_NAME}-shipments", handler="shipments_consumer", ba
 EXPORTS = Queue(name=f"{APP_NAME}-exports", handler="exports_consumer", batch_size=1, visibility_timeout_s=900,
                 max_receive_count=3)
 EXPORTS_BUCKET = f"{APP_NAME}-exports"
+COMPLAINTS = Queue(name=f"{APP_NAME}-complaints", handler="complaints_consumer", batch_size=1,
+                   visibility_timeout_s=120)
 WEBHOOKS_OUT = Queue(name=f"{APP_NAME}-webhooks-out", handler="webhooks_out_consumer", batch_size=5,
                      visibility_timeout_s=300)
 
 TOPOLOGY = Topology(
     table=TABLE,
     bus=f"{APP_NAME}-bus",
-    queues=(NOTIFICATIONS, CAMPAIGN_ORDERS, PO_STAGES, PURCHASE_ORDERS, INBOUND_WEBHOOKS, SHIPMENTS, EXPORTS, WEBHOOKS_OUT),
+    queues=(NOTIFICATIONS, CAMPAIGN_ORDERS, PO_STAGES, PURCHASE_ORDERS, INBOUND_WEBHOOKS, SHIPMENTS, EXPORTS, WEBHOOKS_OUT,
+            COMPLAINTS),
     rules=(
         Rule(
             name=f"{APP_NAME}-notifications",
@@ -204,6 +207,14 @@ TOPOLOGY = Topology(
             queue=SHIPMENTS.name,
             description="a recorded shipment dispatches its orders and starts tracking; the tracking workflow "
                         "opens a wait (with its task token) or finds tracking gone quiet",
+        ),
+        Rule(
+            name=f"{APP_NAME}-complaints",
+            detail_types=("complaint.plan_accepted", "complaint.return_received"),
+            queue=COMPLAINTS.name,
+            description="an accepted complaint plan is carried out (refunds through the payment gateway, the "
+                        "return authorised, the replacement asked of the supplier); a received return's refunds "
+                        "are sent",
         ),
         Rule(
             name=f"{APP_NAME}-exports",

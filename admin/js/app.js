@@ -9,6 +9,8 @@ import { h, replace } from './dom.js';
 import { button, errorAlert, heading } from './ui.js';
 import campaign from './screens/campaign.js';
 import campaigns from './screens/campaigns.js';
+import complaint from './screens/complaint.js';
+import complaints from './screens/complaints.js';
 import dashboard from './screens/dashboard.js';
 import exceptions from './screens/exceptions.js';
 import exportsScreen from './screens/exports.js';
@@ -28,6 +30,8 @@ const ROUTES = [
   [/^\/campaigns$/, campaigns],
   [/^\/campaigns\/([^/]+)$/, campaign, ['campaignId']],
   [/^\/purchase-orders\/([^/]+)$/, purchaseOrder, ['poId']],
+  [/^\/complaints$/, complaints],
+  [/^\/complaints\/([^/]+)$/, complaint, ['complaintId']],
   [/^\/payments$/, payments],
   [/^\/exports$/, exportsScreen],
   [/^\/webhooks$/, webhooks],
@@ -41,6 +45,7 @@ const NAV = [
   ['#/exceptions', 'Exceptions', 'staff', /^\/exceptions/],
   ['#/orders', 'Orders', 'staff', /^\/orders/],
   ['#/campaigns', 'Campaigns', 'staff', /^\/(campaigns|purchase-orders)/],
+  ['#/complaints', 'Complaints', 'complaints.read', /^\/complaints/],
   ['#/payments', 'Payments', 'payments.read', /^\/payments/],
   ['#/exports', 'Exports', 'exports.run', /^\/exports/],
   ['#/webhooks', 'Webhooks', 'staff', /^\/webhooks/],
@@ -50,10 +55,10 @@ const NAV = [
 // Only if the API has no GET /me yet: what each role may do, as the API's route checks say.
 const ROLE_CAPABILITIES = {
   buyer: ['staff', 'catalogue.manage', 'purchase_orders.cancel', 'exceptions.handle', 'exports.run'],
-  customer_care: ['staff', 'customers.manage', 'orders.review', 'exceptions.handle', 'exports.run'],
+  customer_care: ['staff', 'customers.manage', 'orders.review', 'complaints.read', 'exceptions.handle', 'exports.run'],
   accounting: ['staff', 'payments.read', 'payments.decide', 'exceptions.handle', 'exports.run'],
   logistics: ['staff', 'exceptions.handle', 'exports.run'],
-  admin: ['staff', 'catalogue.manage', 'customers.manage', 'orders.review', 'payments.read',
+  admin: ['staff', 'catalogue.manage', 'customers.manage', 'orders.review', 'complaints.read', 'payments.read',
     'purchase_orders.cancel', 'exceptions.handle', 'exports.run', 'webhooks.manage', 'preferences.manage'],
 };
 

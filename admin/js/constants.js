@@ -29,6 +29,7 @@ export const EXCEPTION_KINDS = {
   unknown_tracking: 'Carrier events for a parcel nobody recorded',
   webhook_delivery_failing: 'Outbound webhooks failing for a subscriber',
   inbound_webhook_failed: 'An inbound webhook could not be applied',
+  complaint_open: 'Customer complaint waiting for customer care',
 };
 // What the queue lists (ExceptionListQuery.status); the API's default is open and acknowledged.
 export const QUEUE_STATUSES = ['open', 'acknowledged', 'snoozed'];
@@ -47,6 +48,13 @@ export const EVENT_TYPES = [
   'shipment.recorded', 'shipment.corrected', 'shipment.status_changed', 'shipment.tracking_stale',
   'campaign.went_live', 'campaign.ended', 'campaign.closed', 'campaign.cancelled',
 ];
+
+export const COMPLAINT_STATUSES = ['open', 'awaiting_supplier', 'supplier_answered', 'plan_proposed', 'needs_approval',
+  'plan_approved', 'accepted', 'disputed', 'in_progress', 'resolved', 'withdrawn'];
+// What the complaints queue shows by default: the complaints waiting for customer care (or an admin).
+export const COMPLAINT_CARE_STATUSES = ['open', 'supplier_answered', 'disputed', 'needs_approval', 'plan_proposed'];
+export const COMPLAINT_REASONS = ['damaged', 'wrong_item', 'missing_item', 'not_as_described', 'lost_in_transit'];
+export const RESOLUTIONS = ['refund', 'replacement', 'return_for_refund'];
 
 export const SHIPMENT_STATUSES = ['dispatched', 'label_created', 'in_transit', 'out_for_delivery', 'attempted',
   'delivered', 'exception', 'returned_to_sender', 'superseded'];
@@ -80,6 +88,7 @@ export function subjectHref(type, id) {
     case 'order': return `#/orders/${enc}`;
     case 'po': case 'purchase_order': return `#/purchase-orders/${enc}`;
     case 'campaign': return `#/campaigns/${enc}`;
+    case 'complaint': return `#/complaints/${enc}`;
     case 'webhook_subscription': case 'subscription': return `#/webhooks/deliveries?subscription_id=${enc}`;
     default: return null;
   }

@@ -76,12 +76,13 @@ export async function act(controls, slot, fn, { success } = {}) {
 
 const TONES = {
   ok: ['completed', 'delivered', 'settled', 'succeeded', 'done', 'shipped', 'approved', 'live', 'active', 'closed',
-    'paid', 'captured', 'refunded'],
+    'paid', 'captured', 'refunded', 'plan_approved', 'accepted', 'resolved'],
   warn: ['on_hold', 'pending', 'acknowledged', 'snoozed', 'queued', 'running', 'sending', 'proposed', 'invoiced',
-    'partially_dispatched', 'partially_delivered', 'ended', 'draft', 'medium', 'payment_approval'],
+    'partially_dispatched', 'partially_delivered', 'ended', 'draft', 'medium', 'payment_approval',
+    'awaiting_supplier', 'supplier_answered', 'plan_proposed', 'needs_approval'],
   bad: ['rejected', 'cancelled', 'failed', 'abandoned', 'critical', 'high', 'returned_to_sender', 'exception',
-    'disabled', 'declined', 'open_exception'],
-  info: ['placed', 'ordered', 'dispatched', 'open', 'in_transit', 'out_for_delivery', 'low'],
+    'disabled', 'declined', 'open_exception', 'disputed'],
+  info: ['placed', 'ordered', 'dispatched', 'open', 'in_transit', 'out_for_delivery', 'low', 'in_progress'],
 };
 function tone(value) {
   for (const [name, values] of Object.entries(TONES)) if (values.includes(value)) return name;

@@ -30,17 +30,19 @@ class StoredFile:
     last_modified: datetime
 
 
-def presigned_post(key: str, content_type: str) -> Upload:
-    """A POST form for exactly this key and content type, at most `upload_max_bytes`, short-lived."""
+def presigned_post(key: str, content_type: str, *, max_bytes: int | None = None) -> Upload:
+    """A POST form for exactly this key and content type, at most `max_bytes` (default
+    `upload_max_bytes`), short-lived."""
     s = settings()
+    limit = s.upload_max_bytes if max_bytes is None else max_bytes
     post = client("s3").generate_presigned_post(
         Bucket=s.uploads_bucket, Key=key,
         Fields={"Content-Type": content_type},
-        Conditions=[{"Content-Type": content_type}, ["content-length-range", 1, s.upload_max_bytes]],
+        Conditions=[{"Content-Type": content_type}, ["content-length-range", 1, limit]],
         ExpiresIn=s.upload_expiry_s,
     )
     return Upload(url=post["url"], fields={k: str(v) for k, v in post["fields"].items()}, key=key,
-                  expires_in=s.upload_expiry_s, max_bytes=s.upload_max_bytes)
+                  expires_in=s.upload_expiry_s, max_bytes=limit)
 
 
 def presigned_get(key: str) -> str:

@@ -179,7 +179,7 @@ def endpoint(bp: Blueprint, path: str, method: str, *, summary: str, tag: str,
                 return domain_error_response(exc)
             if isinstance(result, Response):
                 return result
-            payload = result.model_dump(mode="json") if isinstance(result, BaseModel) else result
+            payload = result.model_dump(mode="json", by_alias=True) if isinstance(result, BaseModel) else result
             return Response(body=payload, status_code=status, headers={"Content-Type": "application/json"})
 
         # Chalice needs each view to be uniquely named within the app.

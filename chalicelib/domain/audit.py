@@ -41,6 +41,8 @@ CUSTOMER_STATUS_TEXT: dict[str, str] = {
     "partially_delivered": "Part of your order has been delivered.",
     "delivered": "Your order has been delivered.",
     "completed": "Your order is complete.",
+    "partially_returned": "Part of your order has been returned.",
+    "returned": "Your order has been returned.",
 }
 
 

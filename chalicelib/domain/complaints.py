@@ -44,7 +44,7 @@ from enum import StrEnum
 from typing import Any
 
 from .errors import InvalidTransition, RuleViolation
-from .orders import DeliveryStatus, Order, OrderLine, RequestedLine, Transition
+from .orders import ARRIVED, DeliveryStatus, Order, OrderLine, RequestedLine, Transition
 from .permissions import ActionRule, Principal, Role, check_rule, roles
 
 
@@ -102,6 +102,8 @@ D = DeliveryStatus
 # Which reasons a delivery's status allows, and what its complaint window counts from.
 REASONS_FOR: dict[DeliveryStatus, frozenset[ComplaintReason]] = {
     D.DELIVERED: frozenset({R.DAMAGED, R.WRONG_ITEM, R.MISSING_ITEM, R.NOT_AS_DESCRIBED}),
+    # After a partial return the rest of the delivery can still be complained about.
+    D.PARTIALLY_RETURNED: frozenset({R.DAMAGED, R.WRONG_ITEM, R.MISSING_ITEM, R.NOT_AS_DESCRIBED}),
     D.DISPATCHED: frozenset({R.LOST_IN_TRANSIT}),
 }
 OPEN_RULE = ActionRule(roles(Role.CUSTOMER), frozenset(REASONS_FOR), "complain about a delivery")
@@ -282,7 +284,7 @@ def check_eligible(facts: DeliveryFacts, reason: ComplaintReason, now: datetime,
         allowed = ", ".join(sorted(REASONS_FOR[facts.status]))
         raise RuleViolation("reason_not_allowed",
                             f"{subject} is {facts.status.value}: the reason can be {allowed}, not {reason.value}")
-    if facts.status is D.DELIVERED:
+    if facts.status is not D.DISPATCHED:
         if facts.delivered_at is None:
             raise ValueError(f"{subject} is delivered without a delivered_at")
         check_window(now, facts.delivered_at, policy)
@@ -674,7 +676,7 @@ class ReturnState(StrEnum):
 
 def delivered_quantities(order: Order, supplier_id: str | None = None) -> Counter[str]:
     """Quantity per SKU on the order's delivered deliveries (one supplier's, or all)."""
-    delivered = {d.supplier_id for d in order.deliveries if d.status is D.DELIVERED}
+    delivered = {d.supplier_id for d in order.deliveries if d.status in ARRIVED}
     wanted = delivered if supplier_id is None else delivered & {supplier_id}
     out: Counter[str] = Counter()
     for line in order.lines:

@@ -13,7 +13,9 @@ An exception is one record per (kind, subject). Its life:
 - A repeat bumps `count` and `last_seen`; it never adds a row.
 - Open, acknowledged and snoozed records escalate while left unresolved: level 1 tells the
   assignee (or the owning team when nobody is assigned), level 2 the campaign's buyer,
-  level 3 the admins. Snoozing pauses escalation until the snooze ends.
+  level 3 the admins. Snoozing pauses escalation until the snooze ends. The hours to each
+  level follow the record's severity, unless its kind has its own SLA (`Kind.escalation_h`,
+  e.g. `complaint_open`) or settings give the kind one.
 - Each record carries its next due time (grace end, snooze end or next escalation), which
   the sweep finds on a sparse index: the sweep reads what is due, never the table.
 """
@@ -59,7 +61,11 @@ class Owner(StrEnum):
     BUYER = "buyer"
     ACCOUNTING = "accounting"
     LOGISTICS = "logistics"
+    CUSTOMER_CARE = "customer_care"
     ADMIN = "admin"
+
+
+Hours = tuple[int, int, int]  # hours after opening at which escalation levels 1, 2 and 3 are reached
 
 
 @dataclass(frozen=True)
@@ -70,6 +76,7 @@ class Kind:
     owner: Owner
     grace_s: int = 0
     clears_when: str = ""
+    escalation_h: Hours | None = None  # its own SLA, instead of its severity's escalation thresholds
 
 
 _H = 3600
@@ -163,6 +170,14 @@ KINDS: dict[str, Kind] = {
             Owner.ADMIN,
             clears_when="resolved by staff",
         ),
+        Kind(
+            "complaint_open",
+            "Customer complaint waiting for customer care",
+            Severity.HIGH,
+            Owner.CUSTOMER_CARE,
+            clears_when="the complaint is resolved or withdrawn",
+            escalation_h=(4, 24, 48),
+        ),
     )
 }
 
@@ -189,23 +204,26 @@ def overdue_kind(stage: str) -> str:
 
 # ---------------------------------------------------------------- policy (from settings)
 
-DEFAULT_ESCALATION_H: dict[Severity, tuple[int, int, int]] = {
+DEFAULT_ESCALATION_H: dict[Severity, Hours] = {
     Severity.CRITICAL: (1, 4, 24),
     Severity.HIGH: (4, 24, 72),
     Severity.MEDIUM: (24, 72, 168),
     Severity.LOW: (72, 168, 336),
 }
 LEVELS = 3
+SEVERITY_NAMES = frozenset(s.value for s in Severity)  # an escalation setting names a severity or a kind
 
 
 @dataclass(frozen=True)
 class Policy:
     """What settings may change: each kind's severity and grace period, and the escalation thresholds
-    (hours after opening at which levels 1, 2 and 3 are reached) per severity."""
+    (hours after opening at which levels 1, 2 and 3 are reached) per severity and per kind. A kind's
+    own thresholds (settings first, then `Kind.escalation_h`) win over its severity's."""
 
     severities: Mapping[str, Severity] = field(default_factory=dict)
     graces_s: Mapping[str, int] = field(default_factory=dict)
-    escalation_h: Mapping[Severity, tuple[int, int, int]] = field(default_factory=lambda: dict(DEFAULT_ESCALATION_H))
+    escalation_h: Mapping[Severity, Hours] = field(default_factory=lambda: dict(DEFAULT_ESCALATION_H))
+    kind_escalation_h: Mapping[str, Hours] = field(default_factory=dict)
 
     def severity(self, kind_name: str) -> Severity:
         return self.severities.get(kind_name, kind(kind_name).severity)
@@ -213,11 +231,22 @@ class Policy:
     def grace_s(self, kind_name: str) -> int:
         return self.graces_s.get(kind_name, kind(kind_name).grace_s)
 
-    def escalation_at(self, severity: Severity, opened_at: datetime, level: int) -> datetime | None:
-        """When the record reaches `level` (1..3); None past the last level."""
+    def escalation_hours(self, severity: Severity, kind_name: str | None = None) -> Hours:
+        """The kind's own SLA when it has one, else its severity's thresholds."""
+        if kind_name is not None:
+            known = KINDS.get(kind_name)
+            own = self.kind_escalation_h.get(kind_name) or (known.escalation_h if known else None)
+            if own is not None:
+                return own
+        return self.escalation_h[severity]
+
+    def escalation_at(
+        self, severity: Severity, opened_at: datetime, level: int, kind_name: str | None = None
+    ) -> datetime | None:
+        """When the record (of `kind_name`, if given) reaches `level` (1..3); None past the last level."""
         if level < 1 or level > LEVELS:
             return None
-        return opened_at + timedelta(hours=self.escalation_h[severity][level - 1])
+        return opened_at + timedelta(hours=self.escalation_hours(severity, kind_name)[level - 1])
 
 
 def _pairs(text: str, what: str) -> list[tuple[str, str]]:
@@ -234,7 +263,7 @@ def _pairs(text: str, what: str) -> list[tuple[str, str]]:
 def parse_policy(severities: str = "", graces: str = "", escalation: str = "") -> Policy:
     """Settings text to a policy, refusing anything unknown:
     severities `tracking_stale=high,...`, graces (seconds) `tracking_stale=3600,...`,
-    escalation (hours per level) `critical=1/4/24,...`."""
+    escalation (hours per level) per severity or per kind `critical=1/4/24,complaint_open=2/8/24,...`."""
     sev: dict[str, Severity] = {}
     for name, value in _pairs(severities, "exception severities"):
         kind(name)
@@ -246,12 +275,18 @@ def parse_policy(severities: str = "", graces: str = "", escalation: str = "") -
         if grace[name] < 0:
             raise ValueError(f"exception graces: {name} must not be negative")
     esc = dict(DEFAULT_ESCALATION_H)
+    per_kind: dict[str, Hours] = {}
     for name, value in _pairs(escalation, "exception escalation"):
+        if name not in SEVERITY_NAMES and name not in KINDS:
+            raise ValueError(f"exception escalation: {name!r} is neither a severity nor an exception kind")
         hours = tuple(int(h) for h in value.split("/"))
         if len(hours) != LEVELS or hours[0] <= 0 or any(b <= a for a, b in zip(hours, hours[1:], strict=False)):
             raise ValueError(f"exception escalation: {name} needs {LEVELS} increasing hours, got {value!r}")
-        esc[Severity(name)] = (hours[0], hours[1], hours[2])
-    return Policy(severities=sev, graces_s=grace, escalation_h=esc)
+        if name in KINDS:
+            per_kind[name] = (hours[0], hours[1], hours[2])
+        else:
+            esc[Severity(name)] = (hours[0], hours[1], hours[2])
+    return Policy(severities=sev, graces_s=grace, escalation_h=esc, kind_escalation_h=per_kind)
 
 
 # ---------------------------------------------------------------- the record
@@ -343,7 +378,7 @@ def next_due(record: ExceptionRecord, policy: Policy) -> datetime | None:
     if record.status is Status.SNOOZED:
         return record.snoozed_until
     if record.status in ACTIVE:
-        return policy.escalation_at(record.severity, record.opened_at, record.level + 1)
+        return policy.escalation_at(record.severity, record.opened_at, record.level + 1, record.kind)
     return None
 
 
@@ -367,7 +402,7 @@ def on_due(record: ExceptionRecord, at: datetime, policy: Policy) -> Due:
         return Due("wake")
     level = record.level
     while level < LEVELS:
-        reached = policy.escalation_at(record.severity, record.opened_at, level + 1)
+        reached = policy.escalation_at(record.severity, record.opened_at, level + 1, record.kind)
         if reached is None or reached > at:
             break
         level += 1

@@ -99,10 +99,14 @@ _O, _P, _S = OrderStatus, POStatus, ShipmentStatus
 EXPORTERS: tuple[Exporter, ...] = (
     Exporter("orders_paid", ExportKind.ORDERS,
              frozenset({_O.PLACED, _O.ORDERED, _O.PARTIALLY_DISPATCHED, _O.DISPATCHED, _O.PARTIALLY_DELIVERED,
-                        _O.DELIVERED, _O.COMPLETED}),
+                        _O.DELIVERED, _O.COMPLETED, _O.PARTIALLY_RETURNED, _O.RETURNED}),
              description="orders that stand (approved, paid or payable): placed and every later status"),
     Exporter("orders_delivered", ExportKind.ORDERS, frozenset({_O.DELIVERED, _O.COMPLETED}), after="orders_paid",
              description="delivered orders, once their paid export has taken them"),
+    Exporter("orders_returned", ExportKind.ORDERS, frozenset({_O.PARTIALLY_RETURNED, _O.RETURNED}),
+             after="orders_paid",
+             description="orders whose goods came back in part or in full (complaints' returns), once their "
+                         "paid export has taken them"),
     Exporter("orders_cancelled", ExportKind.ORDERS, frozenset({_O.CANCELLED, _O.REJECTED}),
              description="cancelled or refused orders"),
     Exporter("purchase_orders_shipped", ExportKind.PURCHASE_ORDERS, frozenset({_P.SHIPPED}),

@@ -28,12 +28,15 @@ class Recipient(StrEnum):
     BUYER = "buyer"  # the campaign's buyer_email (data.campaign_id)
     ACCOUNTING = "accounting"  # settings mailbox_accounting
     LOGISTICS = "logistics"  # settings mailbox_logistics
+    CUSTOMER_CARE = "customer_care"  # settings mailbox_customer_care
     ADMIN = "admin"  # settings mailbox_admin
     ASSIGNEE = "assignee"  # data.assignee (an address)
 
 
-TEAMS: tuple[Recipient, ...] = (Recipient.BUYER, Recipient.ACCOUNTING, Recipient.LOGISTICS, Recipient.ADMIN)
-MAILBOXES: tuple[Recipient, ...] = (Recipient.ACCOUNTING, Recipient.LOGISTICS, Recipient.ADMIN)
+TEAMS: tuple[Recipient, ...] = (Recipient.BUYER, Recipient.ACCOUNTING, Recipient.LOGISTICS, Recipient.CUSTOMER_CARE,
+                                 Recipient.ADMIN)
+MAILBOXES: tuple[Recipient, ...] = (Recipient.ACCOUNTING, Recipient.LOGISTICS, Recipient.CUSTOMER_CARE,
+                                     Recipient.ADMIN)
 
 
 class Category(StrEnum):

@@ -35,6 +35,8 @@ class DeliveryStatus(StrEnum):
     DELIVERED = "delivered"
     REFUNDED = "refunded"  # rejected lines paid back
     CANCELLED = "cancelled"
+    PARTIALLY_RETURNED = "partially_returned"  # some delivered units came back (a complaint's return)
+    RETURNED = "returned"  # every delivered unit came back
 
 
 class OrderStatus(StrEnum):
@@ -48,6 +50,8 @@ class OrderStatus(StrEnum):
     PARTIALLY_DELIVERED = "partially_delivered"
     DELIVERED = "delivered"
     COMPLETED = "completed"
+    PARTIALLY_RETURNED = "partially_returned"  # goods of a delivery came back (complaints)
+    RETURNED = "returned"  # every delivered unit came back
 
 
 class OrderAction(StrEnum):
@@ -64,6 +68,8 @@ class DeliveryAction(StrEnum):
     DISPATCH = "dispatch"
     DELIVER = "deliver"
     REFUND = "refund"
+    RETURN_PART = "return_part"
+    RETURN_ALL = "return_all"
 
 
 D = DeliveryStatus
@@ -77,7 +83,11 @@ DELIVERY_TRANSITIONS: dict[DeliveryAction, tuple[frozenset[DeliveryStatus], Deli
     DeliveryAction.DISPATCH: (frozenset({D.ACCEPTED}), D.DISPATCHED),
     DeliveryAction.DELIVER: (frozenset({D.DISPATCHED}), D.DELIVERED),
     DeliveryAction.REFUND: (frozenset({D.REJECTED}), D.REFUNDED),
+    DeliveryAction.RETURN_PART: (frozenset({D.DELIVERED, D.PARTIALLY_RETURNED}), D.PARTIALLY_RETURNED),
+    DeliveryAction.RETURN_ALL: (frozenset({D.DELIVERED, D.PARTIALLY_RETURNED}), D.RETURNED),
 }
+RETURNED_STATUSES = frozenset({D.PARTIALLY_RETURNED, D.RETURNED})
+ARRIVED = frozenset({D.DELIVERED}) | RETURNED_STATUSES  # the goods reached the customer
 
 CANCELLABLE = frozenset({O.ON_HOLD, O.PLACED})
 ALL_ORDER_STATUSES = frozenset(OrderStatus)
@@ -183,6 +193,8 @@ def derive_status(deliveries: list[Delivery], hold_rejected: bool) -> OrderStatu
     if all(s is D.CANCELLED for s in statuses):
         return O.REJECTED if hold_rejected else O.CANCELLED
     live = [s for s in statuses if s is not D.CANCELLED]
+    if any(s in RETURNED_STATUSES for s in live):  # goods came back: that is what the order shows
+        return O.RETURNED if all(s in (D.RETURNED, D.REFUNDED) for s in live) else O.PARTIALLY_RETURNED
     if all(s in (D.DELIVERED, D.REFUNDED) for s in live):
         return O.COMPLETED
     if all(s is D.PENDING for s in live):
@@ -347,6 +359,6 @@ def kept_quantities(order: Order, supplier_id: str) -> dict[str, int] | None:
     status = order.delivery(supplier_id).status
     if status in (D.REJECTED, D.REFUNDED):
         return {}
-    if status in (D.ACCEPTED, D.DISPATCHED, D.DELIVERED):
+    if status in (D.ACCEPTED, D.DISPATCHED) or status in ARRIVED:
         return {line.sku: line.quantity for line in order.lines if line.supplier_id == supplier_id}
     return None

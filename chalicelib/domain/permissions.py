@@ -91,6 +91,8 @@ DECIDE_PAYMENTS = roles(Role.ACCOUNTING)
 CANCEL_PURCHASE_ORDERS = roles(Role.BUYER, Role.ADMIN)
 MANAGE_WEBHOOKS = roles(Role.ADMIN)
 MANAGE_PREFERENCES = roles(Role.ADMIN)
+HANDLE_COMPLAINTS = roles(Role.CUSTOMER_CARE, Role.ADMIN)
+APPROVE_COMPLAINT_PLANS = roles(Role.ADMIN)
 
 CAPABILITIES: dict[str, frozenset[Role]] = {
     "staff": READ_STAFF,  # the staff console at all: orders, campaigns, exceptions, exports, metrics
@@ -104,6 +106,9 @@ CAPABILITIES: dict[str, frozenset[Role]] = {
     "exports.run": READ_STAFF,
     "webhooks.manage": MANAGE_WEBHOOKS,
     "preferences.manage": MANAGE_PREFERENCES,
+    "complaints.read": READ_STAFF,
+    "complaints.handle": HANDLE_COMPLAINTS,
+    "complaints.approve": APPROVE_COMPLAINT_PLANS,
 }
 
 

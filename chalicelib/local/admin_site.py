@@ -21,6 +21,7 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+import os
 import threading
 import urllib.error
 import urllib.parse
@@ -76,7 +77,7 @@ SECURITY_HEADERS = {
     "X-Frame-Options": "DENY",
     "Referrer-Policy": "no-referrer",
     "Content-Security-Policy": "default-src 'self'; script-src 'self' 'unsafe-eval'; style-src 'self'; "
-                               "img-src 'self' data:; connect-src {connect}; frame-ancestors 'none'; base-uri 'none'; "
+                               "img-src 'self' data: {images}; connect-src {connect}; frame-ancestors 'none'; base-uri 'none'; "
                                "form-action 'self'",
 }
 FORWARDED_REQUEST_HEADERS = ("Authorization", "Content-Type", "Idempotency-Key", "Accept")
@@ -160,8 +161,11 @@ class AdminSite:
         connect = "'self'"
         if self.auth and self.auth.get("mode") == "cognito" and self.auth.get("domain"):
             connect += " " + str(self.auth["domain"]).rstrip("/")
+        # Complaint photos are shown from presigned S3 URLs: locally, the embedded AWS's address.
+        images = os.environ.get("AWS_ENDPOINT_URL", "").rstrip("/")
         return {**SECURITY_HEADERS,
-                "Content-Security-Policy": SECURITY_HEADERS["Content-Security-Policy"].format(connect=connect)}
+                "Content-Security-Policy": SECURITY_HEADERS["Content-Security-Policy"].format(
+                    connect=connect, images=images).replace(" ;", ";")}
 
     def config_js(self) -> bytes:
         data = json.dumps(self.config(), indent=2).replace("</", "<\\/")

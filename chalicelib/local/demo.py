@@ -149,6 +149,8 @@ class Demo:
             print(f"   Step Functions: {final['states_entered']} states entered for this PO")
         if to_ship:
             final["followed_order"] = self.follow_parcel(to_ship[0], "JD0000000001")
+        if len(to_ship) > 1:
+            final["complaint"] = self.complaint_for_approval(to_ship[1], "JD0000000002", supplier_id)
         return final
 
     def follow_parcel(self, order: dict[str, Any], tracking_number: str) -> dict[str, Any]:
@@ -184,3 +186,38 @@ class Demo:
         print(f"8. DHL reported {tracking_number}: " + " -> ".join(t["status_text"] for t in parcels[0]["timeline"])
               + f"; order {order['id']} is {view['status']} for its customer")
         return view
+
+    def complaint_for_approval(self, order: dict[str, Any], tracking_number: str,
+                               supplier_id: str = "bolt") -> dict[str, Any]:
+        """The parcel arrives (carrier webhooks), its customer complains with a photo, customer care
+        proposes refunding everything the delivery cost and submits it: above the approval threshold,
+        the plan waits for an admin. Returns {order_id, complaint_id, refund_cents}."""
+        view = self.follow_parcel(order, tracking_number)
+        if not view:
+            raise SystemExit("the parcel could not be followed; no complaint")
+        customer = self.who(order["customer_id"], "customer", email=order.get("customer_email"))
+        care = self.who("care-demo", "customer_care", email="care@waybill.example", name="Carl Care")
+        lines = [line for line in view["lines"] if line["supplier_id"] == supplier_id]
+        jpeg = b"\xff\xd8\xff\xe0demo photo of a squashed hat"
+        upload = self.call("POST", f"/orders/{order['id']}/complaint-photos", customer,
+                           {"content_type": "image/jpeg", "size_bytes": len(jpeg), "file_name": "squashed.jpg"})
+        r = requests.post(upload["url"], data=upload["fields"], files={"file": ("squashed.jpg", jpeg, "image/jpeg")},
+                          timeout=30)
+        if r.status_code >= 300:
+            raise SystemExit(f"photo upload -> {r.status_code}: {r.text[:300]}")
+        complaint = self.call("POST", f"/orders/{order['id']}/complaints", customer, {
+            "supplier_id": supplier_id, "reason": "damaged", "wanted_resolution": "refund",
+            "lines": [{"sku": line["sku"], "quantity": line["quantity"]} for line in lines],
+            "photos": [{"key": upload["key"], "content_type": "image/jpeg", "size_bytes": len(jpeg)}],
+            "description": "The parcel arrived crushed; everything in it is damaged."})
+        plan = [{"sku": line["sku"], "resolution": "refund", "quantity": line["quantity"],
+                 "refund_cents": line["quantity"] * line["unit_price_cents"]} for line in lines]
+        proposed = self.call("POST", f"/staff/complaints/{complaint['id']}/plan", care,
+                             {"lines": plan, "internal_note": "photos show crush damage: refund in full",
+                              "expected_version": complaint["version"]})
+        submitted = self.call("POST", f"/staff/complaints/{complaint['id']}/submit", care,
+                              {"expected_version": proposed["version"]})
+        print(f"9. {order['id']}: complaint {complaint['id']} is {submitted['status']} "
+              f"(refund {submitted['refund_cents'] / 100:.2f} {submitted['currency']})")
+        return {"order_id": order["id"], "complaint_id": complaint["id"], "refund_cents": submitted["refund_cents"],
+                "status": submitted["status"]}

@@ -146,6 +146,8 @@ class Stack:
             "WAYBILL_PUBLIC_URL": f"http://{o.host}:{o.api_port}",
         })
         env.setdefault("POWERTOOLS_METRICS_DISABLED", "true")  # no EMF lines on the console per call
+        # The demo's orders are small: a lower approval threshold lets a complaint's plan reach an admin.
+        env.setdefault("WAYBILL_COMPLAINT_APPROVAL_THRESHOLD_CENTS", "2000")
         env.update(chalice_environment(self.project_dir, o.stage))
         return env
 

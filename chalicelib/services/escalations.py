@@ -137,11 +137,13 @@ def _exception_due(entry: ExceptionItem, at: datetime) -> str:
 
 def escalation_target(record: ExceptionRecord) -> str:
     """Level 1: the assignee (the owning team while nobody is assigned); level 2: the campaign's buyer
-    (the owning team when the subject has no campaign); level 3: the admins."""
+    (the owning team when the subject has no campaign, and always for customer care: a complaint
+    is care's to answer, not the buyer's); level 3: the admins."""
     if record.level <= 1:
         return "assignee" if record.assignee else record.owner.value
     if record.level == 2:
-        return Owner.BUYER.value if record.campaign_id else record.owner.value
+        via_buyer = bool(record.campaign_id) and record.owner is not Owner.CUSTOMER_CARE
+        return Owner.BUYER.value if via_buyer else record.owner.value
     return Owner.ADMIN.value
 
 

@@ -44,6 +44,7 @@ from ..domain.audit import CUSTOMER_STATUS_TEXT
 from ..domain.errors import RuleViolation
 from ..domain.exceptions import SEVERITY_RANK, ExceptionRecord, Severity
 from ..domain.notifications import (
+    MAILBOXES,
     STAGE_TITLE,
     AlertMode,
     Category,
@@ -150,9 +151,15 @@ def load(event: dict[str, Any], rules: list[NotificationRule]) -> Loaded:
     return loaded
 
 
+def mailboxes() -> dict[Recipient, str]:
+    """Each team mailbox's address, from the settings (`mailbox_<team>`, e.g. `mailbox_customer_care`)."""
+    cfg = settings()
+    return {team: str(getattr(cfg, f"mailbox_{team.value}")) for team in MAILBOXES}
+
+
 def addresses(recipient: Recipient, loaded: Loaded) -> list[str]:
     """The addresses a role stands for on this event (possibly none)."""
-    data, cfg = loaded.data, settings()
+    data = loaded.data
     found: list[Any]
     if recipient is Recipient.CUSTOMER:
         found = [data.get("customer_email")]
@@ -163,8 +170,7 @@ def addresses(recipient: Recipient, loaded: Loaded) -> list[str]:
     elif recipient is Recipient.ASSIGNEE:
         found = [data.get("assignee")]
     else:
-        found = [{Recipient.ACCOUNTING: cfg.mailbox_accounting, Recipient.LOGISTICS: cfg.mailbox_logistics,
-                  Recipient.ADMIN: cfg.mailbox_admin}[recipient]]
+        found = [mailboxes()[recipient]]
     return [normalise_address(str(a)) for a in found if a and "@" in str(a)]
 
 
@@ -180,6 +186,12 @@ def link(rule: NotificationRule, loaded: Loaded) -> str | None:
     data = loaded.data
     if rule.event_type.startswith("exception.") and data.get("exception_id"):
         return _url(f"/staff/exceptions/{data['exception_id']}")
+    if rule.event_type.startswith("complaint.") and data.get("complaint_id"):
+        cid = data["complaint_id"]
+        if rule.recipient is Recipient.CUSTOMER:
+            return _url(f"/orders/{data.get('order_id')}/complaints/{cid}")
+        return _url(f"/supplier/complaints/{cid}" if rule.recipient is Recipient.SUPPLIER
+                    else f"/staff/complaints/{cid}")
     if data.get("po_id"):
         supplier_side = rule.recipient is Recipient.SUPPLIER
         return _url(f"/supplier/purchase-orders/{data['po_id']}" if supplier_side
@@ -214,6 +226,13 @@ def context(rule: NotificationRule, loaded: Loaded) -> dict[str, Any]:
     elif t == "order_lines_rejected":
         ctx.update(order_id=data.get("order_id"), note=event.get("customer_note"), lines=data.get("lines") or [],
                    refund_cents=int(data.get("refund_cents") or 0), currency=data.get("currency", ""))
+    elif t.startswith("complaint_"):
+        ctx.update(complaint_id=data.get("complaint_id"), order_id=data.get("order_id"), po_id=data.get("po_id"),
+                   supplier_id=data.get("supplier_id"), reason=str(data.get("reason") or "").replace("_", " "),
+                   note=event.get("customer_note"),
+                   question=data.get("question"), refund_cents=data.get("refund_cents"),
+                   amount_cents=data.get("amount_cents"), currency=data.get("currency") or "",
+                   carrier=str(data.get("carrier") or "").upper(), tracking_number=data.get("tracking_number"))
     elif t == "po_created":
         if loaded.po is None:
             raise LookupError(f"purchase order {data.get('po_id')} not found")
@@ -425,8 +444,7 @@ def summarise(records: list[ExceptionRecord]) -> list[KindSummary]:
 def _team_exceptions(records: list[ExceptionRecord]) -> dict[str, list[ExceptionRecord]]:
     """Open exceptions per team address: the mailboxes by owner, the campaign's buyer for buyer kinds
     (one BatchGetItem of those campaigns)."""
-    cfg = settings()
-    mailbox = {"accounting": cfg.mailbox_accounting, "logistics": cfg.mailbox_logistics, "admin": cfg.mailbox_admin}
+    mailbox = {role.value: address for role, address in mailboxes().items()}
     campaign_ids = sorted({r.campaign_id for r in records if r.owner.value == "buyer" and r.campaign_id})
     buyers = {i.id: i.buyer_email for i in (repo.batch_get(keys.campaign(c) for c in campaign_ids) if campaign_ids
                                             else []) if isinstance(i, CampaignItem)}

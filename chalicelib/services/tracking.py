@@ -22,7 +22,7 @@ from ..adapters.dynamodb.models import Item, OrderItem, ShipmentItem, TrackEvent
 from ..domain import shipments as rules
 from ..domain.errors import AlreadyExists, Conflict
 from ..domain.shipments import CarrierEvent, ShipmentStatus
-from . import escalations, exceptions
+from . import complaints, escalations, exceptions
 from . import shipments as sh
 from .clock import now
 
@@ -53,6 +53,15 @@ def apply_event(carrier: str, event: CarrierEvent, *, webhook_id: str | None = N
         at = now()
         track = sh.track_event_write(carrier, event, webhook_id, at)
         if item is None or item.status == ShipmentStatus.SUPERSEDED.value:
+            parcel = complaints.parcel_for(carrier, event.tracking_number) if item is None else None
+            if parcel is not None:  # a complaint's return or replacement parcel
+                try:
+                    repo.commit([repo.Write(track.item, None if replay else Item.PK.does_not_exist())],
+                                what=f"tracking {carrier}#{event.tracking_number}", unique_at=0)
+                except AlreadyExists:
+                    if not replay:
+                        return "duplicate"
+                return complaints.on_parcel_event(parcel, event)
             repo.commit([track], what=f"tracking {carrier}#{event.tracking_number}")
             if item is None:
                 exceptions.raise_or_bump("unknown_tracking", "tracking", f"{carrier}#{event.tracking_number}",

@@ -126,6 +126,21 @@ VALID_BODIES = {
     "WebhookSubscriptionUpdate": {"description": "x"},
     # exports (issue 7)
     "ExportRequest": {"kind": "orders", "format": "csv"},
+    # complaints (issue 9)
+    "ComplaintPhotoUploadRequest": {"content_type": "image/jpeg", "size_bytes": 100},
+    "OpenComplaintRequest": {"supplier_id": "acme", "reason": "damaged", "wanted_resolution": "refund",
+                             "lines": [{"sku": "MUG-1", "quantity": 1}]},
+    "ComplaintVersionRequest": {"expected_version": 1},
+    "ComplaintDisputeRequest": {"reason": "too little"},
+    "ComplaintAskRequest": {"question": "was it packed well?"},
+    "ComplaintAnswerRequest": {"answer": "yes"},
+    "ComplaintPlanRequest": {"lines": [{"sku": "MUG-1", "resolution": "refund", "quantity": 1, "refund_cents": 100}]},
+    "ComplaintSubmitRequest": {},
+    "ComplaintApproveRequest": {},
+    "ComplaintRejectRequest": {"note": "offer less"},
+    "ComplaintResolveRequest": {},
+    "ComplaintNoteRequest": {"internal_note": "called the customer"},
+    "ParcelIn": {"carrier": "dhl", "tracking_number": "RET00001"},
 }
 
 

@@ -72,6 +72,8 @@ DELIVERIES_FOR: dict[OrderStatus, tuple[tuple[DeliveryStatus, DeliveryStatus], b
     O.PARTIALLY_DELIVERED: ((D.DELIVERED, D.DISPATCHED), False),
     O.DELIVERED: ((D.DELIVERED, D.REJECTED), False),
     O.COMPLETED: ((D.DELIVERED, D.REFUNDED), False),
+    O.PARTIALLY_RETURNED: ((D.PARTIALLY_RETURNED, D.DELIVERED), False),
+    O.RETURNED: ((D.RETURNED, D.REFUNDED), False),
 }
 
 

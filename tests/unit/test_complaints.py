@@ -142,7 +142,7 @@ def test_delivery_facts_take_the_suppliers_lines_and_delivery_status_from_the_or
     assert err.value.code == "unknown_delivery"
 
 
-@pytest.mark.parametrize("status", sorted(set(DeliveryStatus) - {D.DELIVERED, D.DISPATCHED}))
+@pytest.mark.parametrize("status", sorted(set(DeliveryStatus) - {D.DELIVERED, D.DISPATCHED, D.PARTIALLY_RETURNED}))
 def test_no_complaint_on_a_delivery_neither_delivered_nor_on_its_way(status):
     with pytest.raises(InvalidTransition) as err:
         opened(on=facts(status))

@@ -31,7 +31,21 @@ def test_the_integer_settings_are_the_ones_expected():
         "payment_gateway_timeout_s", "payment_gateway_retries", "webhook_timeout_s", "webhook_retry_scale_percent",
         "webhook_secret_grace_s", "webhook_attempt_lease_s", "tracking_stale_after_s", "tracking_give_up_after_s",
         "escalation_sweep_rate_minutes", "due_index_shards", "delivery_expected_within_s", "daily_digest_rate_minutes",
+        "complaint_window_s", "complaint_max_photos", "complaint_photo_max_bytes",
+        "complaint_approval_threshold_cents", "complaint_supplier_bears_lost",
     }
+
+
+def test_the_complaint_policy_comes_from_the_settings_and_a_malformed_one_is_refused_at_load():
+    policy = load_settings({"WAYBILL_COMPLAINT_WINDOW_S": "3600", "WAYBILL_COMPLAINT_PHOTO_TYPES": "image/png, image/gif",
+                            "WAYBILL_COMPLAINT_APPROVAL_THRESHOLD_CENTS": "2500",
+                            "WAYBILL_COMPLAINT_SUPPLIER_BEARS_LOST": "0"}).complaint_policy()
+    assert policy.window_s == 3600
+    assert policy.photo_types == frozenset({"image/png", "image/gif"})
+    assert policy.approval_threshold_cents == 2500
+    assert policy.supplier_bears_lost_in_transit is False
+    with pytest.raises(ValueError, match="complaint policy"):
+        load_settings({"WAYBILL_COMPLAINT_WINDOW_S": "0"})
 
 
 def test_a_malformed_exception_policy_is_refused_when_settings_load():

@@ -276,8 +276,8 @@ def test_on_due_never_lowers_the_level_and_never_passes_the_last(kind: str, stat
     if due.action == "escalate":
         assert level < due.level <= LEVELS
         # exactly the highest threshold reached
-        assert DEFAULT.escalation_at(r.severity, T0, due.level) <= T0 + after_h * H  # type: ignore[operator]
-        nxt = DEFAULT.escalation_at(r.severity, T0, due.level + 1)
+        assert DEFAULT.escalation_at(r.severity, T0, due.level, kind) <= T0 + after_h * H  # type: ignore[operator]
+        nxt = DEFAULT.escalation_at(r.severity, T0, due.level + 1, kind)
         assert nxt is None or nxt > T0 + after_h * H
     # later never decides a lower level
     later = rules.on_due(r, T0 + (after_h + 50) * H, DEFAULT)

@@ -367,6 +367,11 @@ def test_an_order_cannot_be_cancelled_once_its_purchase_order_went_out():
     ([D.REFUNDED], False, O.COMPLETED),
     ([D.DELIVERED, D.CANCELLED], False, O.COMPLETED),
     ([D.PENDING, D.CANCELLED], False, O.PLACED),
+    ([D.PARTIALLY_RETURNED, D.DELIVERED], False, O.PARTIALLY_RETURNED),
+    ([D.RETURNED, D.DISPATCHED], False, O.PARTIALLY_RETURNED),
+    ([D.PARTIALLY_RETURNED], False, O.PARTIALLY_RETURNED),
+    ([D.RETURNED, D.REFUNDED, D.CANCELLED], False, O.RETURNED),
+    ([D.RETURNED], False, O.RETURNED),
 ])
 def test_the_order_status_is_derived_from_its_deliveries(statuses, hold_rejected, expected):
     assert derive_status([Delivery(f"s{i}", s) for i, s in enumerate(statuses)], hold_rejected) is expected

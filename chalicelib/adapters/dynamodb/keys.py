@@ -452,3 +452,69 @@ ORDER_STATUS_STATS_PK = "STATS#ORDERS"
 
 def order_status_stats_sk(status: str, shard: int) -> str:
     return f"STATUS#{status}#{shard}"
+
+
+# ---------------------------------------------------------------- complaints (issue 9)
+# | a complaint with its return authorisation and audit trail | `COMPLAINT#<id>` / (`#META`, `RETURN#<rma>`, `EVENT#`) | Query on PK |
+# | an order's complaints (the customer's list) | GSI1 `ORDER#<id>#COMPLAINTS` / `<opened>#<complaint>` | Query |
+# | a PO's complaints (the supplier sees them on its PO) | GSI2 `PO#<id>#COMPLAINTS` / `<opened>#<complaint>` | Query |
+# | complaints in a status (the staff queue) | GSI3 `COMPLAINTS#<status>` / `<opened>#<complaint>` | Query |
+# | every complaint, newest first | GSI4 `COMPLAINTS` / `<opened>#<complaint>` | Query |
+# | a complaint's refunds (the order's payment history) | `ORDER#<id>` / `PAYMENT#<refund id>` | part of the order's Query |
+# | what an order has refunded through complaints (the cap) | `ORDER#<id>` / `#REFUNDED` | conditional ADD in the refund's transaction |
+# | a return or replacement parcel, by carrier and tracking number | `SHIPMENT#<carrier>#<tracking>` / `#COMPLAINT` | GetItem when no shipment has the number |
+# | charge-backs of a PO | `PO#<id>` / `CHARGEBACK#<refund id>` | part of the PO's Query |
+# | charge-backs of a campaign, per supplier | GSI1 `CAMPAIGN#<id>#CHARGEBACKS` / `<supplier>#<refund id>` | Query |
+
+
+def complaint(complaint_id: str) -> tuple[str, str]:
+    return complaint_pk(complaint_id), META
+
+
+def complaint_pk(complaint_id: str) -> str:
+    return f"COMPLAINT#{complaint_id}"
+
+
+def complaint_return(complaint_id: str, rma_id: str) -> tuple[str, str]:
+    return complaint_pk(complaint_id), f"RETURN#{rma_id}"
+
+
+def order_complaints_pk(order_id: str) -> str:
+    return f"ORDER#{order_id}#COMPLAINTS"
+
+
+def po_complaints_pk(po_id: str) -> str:
+    return f"PO#{po_id}#COMPLAINTS"
+
+
+def complaints_in_pk(status: str) -> str:
+    return f"COMPLAINTS#{status}"
+
+
+ALL_COMPLAINTS_PK = "COMPLAINTS"
+
+
+def delivery_claims(order_id: str, supplier_id: str) -> tuple[str, str]:
+    """Versioned once per complaint opened on the delivery: concurrent openings cannot over-claim."""
+    return order_pk(order_id), f"CLAIMS#{supplier_id}"
+
+
+def stable_hash(text: str, length: int = 16) -> str:
+    """A short, stable, non-reversible token of a value (e.g. a customer id inside an S3 key)."""
+    return hashlib.sha256(text.encode()).hexdigest()[:length]
+
+
+def refund_ledger(order_id: str) -> tuple[str, str]:
+    return order_pk(order_id), "#REFUNDED"
+
+
+def complaint_parcel(carrier: str, tracking_number: str) -> tuple[str, str]:
+    return shipment_pk(carrier, tracking_number), "#COMPLAINT"
+
+
+def charge_back(po_id: str, refund_id: str) -> tuple[str, str]:
+    return po_pk(po_id), f"CHARGEBACK#{refund_id}"
+
+
+def campaign_charge_backs_pk(campaign_id: str) -> str:
+    return f"CAMPAIGN#{campaign_id}#CHARGEBACKS"

@@ -426,8 +426,10 @@ class PaymentTxnItem(Item, discriminator="payment_txn"):
 
     id = UnicodeAttribute()
     order_id = UnicodeAttribute()
-    payment_kind = UnicodeAttribute()  # "capture" (`kind` is the table's discriminator)
+    payment_kind = UnicodeAttribute()  # "capture" or "refund" (`kind` is the table's discriminator)
     supplier_id = UnicodeAttribute()
+    complaint_id = UnicodeAttribute(null=True)  # a refund: the complaint that decided it
+    sku = UnicodeAttribute(null=True)  # a refund: the line it pays back
     amount_cents = NumberAttribute()
     currency = UnicodeAttribute()
     status = UnicodeAttribute()
@@ -437,6 +439,150 @@ class PaymentTxnItem(Item, discriminator="payment_txn"):
     created_at = UTCDateTimeAttribute()
     updated_at = UTCDateTimeAttribute()
     version = VersionAttribute()
+
+
+class ClaimedLineMap(MapAttribute[str, Any]):
+    sku = UnicodeAttribute()
+    name = UnicodeAttribute()
+    quantity = NumberAttribute()
+    unit_price_cents = NumberAttribute()
+
+
+class PhotoMap(MapAttribute[str, Any]):
+    key = UnicodeAttribute()
+    content_type = UnicodeAttribute()
+    size_bytes = NumberAttribute()
+
+
+class PlanLineMap(MapAttribute[str, Any]):
+    sku = UnicodeAttribute()
+    resolution = UnicodeAttribute()
+    quantity = NumberAttribute()
+    refund_cents = NumberAttribute()
+    paid_cents = NumberAttribute()
+    charge_back_cents = NumberAttribute()
+
+
+class PlanMap(MapAttribute[str, Any]):
+    lines = ListAttribute(of=PlanLineMap)
+    supplier_bears = BooleanAttribute()
+    proposed_by = UnicodeAttribute()
+    proposed_at = UTCDateTimeAttribute()
+    approved_by = UnicodeAttribute(null=True)
+    approved_at = UTCDateTimeAttribute(null=True)
+
+
+class SkuQuantityMap(MapAttribute[str, Any]):
+    sku = UnicodeAttribute()
+    quantity = NumberAttribute()
+
+
+class ParcelMap(MapAttribute[str, Any]):
+    """A return or replacement parcel: where it is, as its carrier reports it."""
+
+    carrier = UnicodeAttribute()
+    tracking_number = UnicodeAttribute()
+    status = UnicodeAttribute()
+    status_at = UTCDateTimeAttribute(null=True)
+
+
+class ComplaintItem(Item, discriminator="complaint"):
+    """A customer's complaint about one delivery (`COMPLAINT#<id>` / `#META`), under its version."""
+
+    id = UnicodeAttribute()
+    order_id = UnicodeAttribute()
+    supplier_id = UnicodeAttribute()
+    customer_id = UnicodeAttribute()
+    customer_email = UnicodeAttribute(null=True)
+    campaign_id = UnicodeAttribute()
+    po_id = UnicodeAttribute(null=True)
+    currency = UnicodeAttribute()
+    reason = UnicodeAttribute()
+    wanted = UnicodeAttribute()
+    description = UnicodeAttribute(default="")
+    lines = ListAttribute(of=ClaimedLineMap)
+    photos = ListAttribute(of=PhotoMap, default=list)
+    status = UnicodeAttribute()
+    plan = PlanMap(null=True)
+    supplier_question = UnicodeAttribute(null=True)
+    supplier_answer = UnicodeAttribute(null=True)
+    supplier_answered_at = UTCDateTimeAttribute(null=True)
+    replacement_lines = ListAttribute(of=SkuQuantityMap, default=list)
+    replacement = ParcelMap(null=True)
+    opened_at = UTCDateTimeAttribute()
+    updated_at = UTCDateTimeAttribute()
+    version = VersionAttribute()
+
+
+class ReturnLineMap(MapAttribute[str, Any]):
+    sku = UnicodeAttribute()
+    quantity = NumberAttribute()
+    refund_cents = NumberAttribute()
+    charge_back_cents = NumberAttribute()
+
+
+class ReturnItem(Item, discriminator="complaint_return"):
+    """A return authorisation (`COMPLAINT#<id>` / `RETURN#<rma>`): what the customer sends back and
+    the parcel it travels in; its receipt makes the return's refunds due."""
+
+    id = UnicodeAttribute()
+    complaint_id = UnicodeAttribute()
+    order_id = UnicodeAttribute()
+    supplier_id = UnicodeAttribute()
+    lines = ListAttribute(of=ReturnLineMap)
+    status = UnicodeAttribute()
+    instructions = UnicodeAttribute()
+    parcel = ParcelMap(null=True)
+    authorised_at = UTCDateTimeAttribute()
+    received_at = UTCDateTimeAttribute(null=True)
+    updated_at = UTCDateTimeAttribute()
+    version = VersionAttribute()
+
+
+class ComplaintParcelItem(Item, discriminator="complaint_parcel"):
+    """Which complaint a return or replacement parcel belongs to (`SHIPMENT#<carrier>#<tracking>` /
+    `#COMPLAINT`): carrier webhooks for the number reach the complaint through it."""
+
+    complaint_id = UnicodeAttribute()
+    order_id = UnicodeAttribute()
+    purpose = UnicodeAttribute()  # "return" or "replacement"
+    carrier = UnicodeAttribute()
+    tracking_number = UnicodeAttribute()
+    created_at = UTCDateTimeAttribute()
+
+
+class DeliveryClaimsItem(Item, discriminator="delivery_claims"):
+    """Counts the complaints opened on one delivery (`ORDER#<id>` / `CLAIMS#<supplier>`); written under
+    its version with each new complaint, so two opened at once cannot both claim the same units."""
+
+    order_id = UnicodeAttribute()
+    supplier_id = UnicodeAttribute()
+    complaints = NumberAttribute(default=0)
+    version = VersionAttribute()
+
+
+class RefundLedgerItem(Item, discriminator="refund_ledger"):
+    """What complaints have refunded on an order (`ORDER#<id>` / `#REFUNDED`): ADDed under the
+    condition that it stays within what was captured, in each refund's transaction."""
+
+    order_id = UnicodeAttribute()
+    refunded_cents = NumberAttribute(default=0)
+
+
+class ChargeBackItem(Item, discriminator="charge_back"):
+    """The supplier's share of a refund (`PO#<id>` / `CHARGEBACK#<refund id>`), written with the
+    refund: what the shop deducts from what it owes the supplier."""
+
+    refund_id = UnicodeAttribute()
+    complaint_id = UnicodeAttribute()
+    order_id = UnicodeAttribute()
+    po_id = UnicodeAttribute()
+    supplier_id = UnicodeAttribute()
+    campaign_id = UnicodeAttribute()
+    sku = UnicodeAttribute()
+    amount_cents = NumberAttribute()
+    currency = UnicodeAttribute()
+    created_at = UTCDateTimeAttribute()
 
 
 def reset_connections() -> None:

@@ -65,6 +65,7 @@ class Update:
 
     item: Item
     actions: list[Action]
+    condition: Condition | None = None
 
 
 TRANSACTION_CONFLICT_RETRIES = 4  # then a 409: the items stay that contended
@@ -84,7 +85,7 @@ def commit(writes: Sequence[Write | Update], *, what: str, unique_at: int | None
             with TransactWrite(connection=Item._get_connection().connection) as tx:
                 for w in writes:
                     if isinstance(w, Update):
-                        tx.update(w.item, w.actions, add_version_condition=False)
+                        tx.update(w.item, w.actions, condition=w.condition, add_version_condition=False)
                     else:
                         tx.save(w.item, condition=w.condition)
             return

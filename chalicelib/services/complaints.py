@@ -1,0 +1,972 @@
+"""Complaints, returns and refunds: the use cases around `domain/complaints.py`.
+
+Storage (keys.py has the access patterns): a complaint is `COMPLAINT#<id>` / `#META` under its
+version, with its return authorisation (`RETURN#<rma>`) and audit trail in the same partition,
+so one Query reads it all. It is indexed by order (the customer's list), by PO (the supplier's),
+by status (the staff queue) and by time.
+
+Every change is one transaction: the complaint under its version plus its audit event, and
+whatever the step decides with it:
+
+- opening also writes the delivery's claims item under its version, so two complaints opened at
+  once on one delivery cannot both claim the same units;
+- carrying out an accepted plan (`carry_out`, the complaints consumer on `complaint.plan_accepted`)
+  writes the return authorisation, the refunds it pays now as `pending` payment records in the
+  order's partition (ids derived from (complaint, SKU): a retried step names the same refund and
+  its conditional create fails), the supplier's charge-backs on its PO, and an ADD to the order's
+  refund ledger under the condition that the total stays within what the order captured;
+- a received return (a carrier webhook for the return parcel, or staff/the supplier by hand) does
+  the same for the return's refunds and moves the delivery to `partially_returned` / `returned`.
+
+Refund records are then sent to the payment gateway with their id as the idempotency key and
+finished `succeeded` or `failed` under their version, as captures are (services/capture.py). A
+complaint whose refunds, return and replacement are all done resolves itself.
+
+Customer care sees complaints waiting for it in the exceptions queue (`complaint_open`), raised
+when a complaint comes to care and resolved when it leaves care's hands."""
+
+from __future__ import annotations
+
+import contextlib
+import re
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from aws_lambda_powertools import Logger
+
+from ..adapters import files, gateway
+from ..adapters.dynamodb import keys
+from ..adapters.dynamodb import repository as repo
+from ..adapters.dynamodb.models import (
+    AuditEventItem,
+    ChargeBackItem,
+    ClaimedLineMap,
+    ComplaintItem,
+    ComplaintParcelItem,
+    DeliveryClaimsItem,
+    Item,
+    OrderItem,
+    OrderShipmentItem,
+    ParcelMap,
+    PaymentTxnItem,
+    PhotoMap,
+    PlanLineMap,
+    PlanMap,
+    PurchaseOrderItem,
+    RefundLedgerItem,
+    ReturnItem,
+    ReturnLineMap,
+    ShipmentItem,
+    SkuQuantityMap,
+)
+from ..config import settings
+from ..domain import complaints as rules
+from ..domain.audit import AuditEvent
+from ..domain.complaints import (
+    ClaimedLine,
+    Complaint,
+    ComplaintAction,
+    ComplaintReason,
+    ComplaintStatus,
+    Photo,
+    Plan,
+    PlanLine,
+    ProposedLine,
+    RefundDue,
+    Resolution,
+    ReturnAction,
+    ReturnAuthorisation,
+    ReturnLine,
+    ReturnStatus,
+)
+from ..domain.errors import Conflict, InvalidTransition, NotFound, RuleViolation
+from ..domain.orders import ARRIVED, DeliveryAction, DeliveryStatus, Order, PaymentMode, RequestedLine
+from ..domain.permissions import READ_STAFF, SYSTEM, Principal, Role
+from ..domain.shipments import CarrierEvent, TrackingStatus
+from . import exceptions
+from .capture import CAPTURE, FAILED, PENDING, SUCCEEDED
+from .clock import new_id, now
+from .guard import require
+
+logger = Logger(service="waybill")
+
+A = ComplaintAction
+C = ComplaintStatus
+REFUND = "refund"
+RETRIES = 4
+EXCEPTION_KIND = "complaint_open"
+# Where the complaint waits for customer care (its `complaint_open` exception is live).
+WITH_CARE = frozenset({C.OPEN, C.SUPPLIER_ANSWERED, C.PLAN_PROPOSED, C.NEEDS_APPROVAL, C.DISPUTED})
+CUSTOMERS = frozenset({Role.CUSTOMER})
+SUPPLIERS = frozenset({Role.SUPPLIER})
+PHOTO_PREFIX = "complaint-photos"
+PHOTO_NAME = re.compile(r"[^A-Za-z0-9._-]+")
+RETURN_PARCEL, REPLACEMENT_PARCEL = "return", "replacement"
+PARCEL_SHIPPED, PARCEL_DELIVERED = "dispatched", "delivered"
+
+
+def policy() -> rules.ComplaintPolicy:
+    return settings().complaint_policy()
+
+
+# ---------------------------------------------------------------- mapping
+
+
+def _plan(m: PlanMap | None) -> Plan | None:
+    if m is None:
+        return None
+    return Plan(tuple(PlanLine(l.sku, Resolution(l.resolution), int(l.quantity), int(l.refund_cents),
+                               int(l.paid_cents), int(l.charge_back_cents)) for l in m.lines),
+                bool(m.supplier_bears), m.proposed_by, m.proposed_at)
+
+
+def _plan_map(plan: Plan) -> PlanMap:
+    return PlanMap(lines=[PlanLineMap(sku=l.sku, resolution=l.resolution.value, quantity=l.quantity,  # type: ignore[no-untyped-call]
+                                      refund_cents=l.refund_cents, paid_cents=l.paid_cents,
+                                      charge_back_cents=l.charge_back_cents) for l in plan.lines],
+                   supplier_bears=plan.supplier_bears, proposed_by=plan.proposed_by, proposed_at=plan.proposed_at)
+
+
+def complaint_from_item(item: ComplaintItem) -> Complaint:
+    return Complaint(
+        id=item.id, order_id=item.order_id, supplier_id=item.supplier_id, customer_id=item.customer_id,
+        reason=ComplaintReason(item.reason), wanted=Resolution(item.wanted),
+        lines=[ClaimedLine(l.sku, int(l.quantity), int(l.unit_price_cents)) for l in item.lines],
+        photos=[Photo(p.key, p.content_type, int(p.size_bytes)) for p in item.photos or []],
+        opened_at=item.opened_at, description=item.description or "", status=ComplaintStatus(item.status),
+        plan=_plan(item.plan))
+
+
+def _index(item: ComplaintItem) -> ComplaintItem:
+    sk = keys.created_sk(item.opened_at, item.id)
+    item.GSI1PK, item.GSI1SK = keys.order_complaints_pk(item.order_id), sk
+    item.GSI2PK, item.GSI2SK = (keys.po_complaints_pk(item.po_id), sk) if item.po_id else (None, None)
+    item.GSI3PK, item.GSI3SK = keys.complaints_in_pk(item.status), sk
+    item.GSI4PK, item.GSI4SK = keys.ALL_COMPLAINTS_PK, sk
+    return item
+
+
+def rma_from_item(item: ReturnItem) -> ReturnAuthorisation:
+    return ReturnAuthorisation(
+        id=item.id, complaint_id=item.complaint_id, order_id=item.order_id, supplier_id=item.supplier_id,
+        lines=tuple(ReturnLine(l.sku, int(l.quantity), int(l.refund_cents), int(l.charge_back_cents))
+                    for l in item.lines),
+        authorised_at=item.authorised_at, status=ReturnStatus(item.status), received_at=item.received_at)
+
+
+# ---------------------------------------------------------------- reading
+
+
+@dataclass
+class Money:
+    captured_cents: int
+    refunded_cents: int  # through complaints (pending and succeeded refunds: the ledger)
+
+    @property
+    def refundable_cents(self) -> int:
+        return rules.refundable_cents(self.captured_cents, self.refunded_cents)
+
+
+@dataclass
+class ComplaintRecord:
+    item: ComplaintItem
+    complaint: Complaint
+    events: list[AuditEvent] = field(default_factory=list)
+    rma: ReturnItem | None = None
+    refunds: list[PaymentTxnItem] = field(default_factory=list)
+    money: Money | None = None
+
+    @property
+    def version(self) -> int:
+        return int(self.item.version)
+
+
+def _load(complaint_id: str, *, with_order: bool = False) -> ComplaintRecord:
+    """The complaint, its return and audit trail (one Query); with the order's money and this
+    complaint's refunds when asked (a second Query, on the order's partition)."""
+    items = repo.query_all(keys.complaint_pk(complaint_id))
+    meta = next((i for i in items if isinstance(i, ComplaintItem)), None)
+    if meta is None:
+        raise NotFound(f"complaint {complaint_id} not found")
+    record = ComplaintRecord(
+        meta, complaint_from_item(meta),
+        sorted((repo.event_from_item(i) for i in items if isinstance(i, AuditEventItem)), key=lambda e: e.at),
+        next((i for i in items if isinstance(i, ReturnItem)), None))
+    if with_order:
+        order_items = repo.query_all(keys.order_pk(meta.order_id))
+        record.refunds = sorted((i for i in order_items if isinstance(i, PaymentTxnItem)
+                                 and i.payment_kind == REFUND and i.complaint_id == complaint_id),
+                                key=lambda i: (i.created_at, i.id))
+        order_item = next((i for i in order_items if isinstance(i, OrderItem)), None)
+        if order_item is not None:
+            record.money = _money(repo.order_from_item(order_item), order_items)
+    return record
+
+
+def captured_cents(order: Order, order_items: Iterable[Item]) -> int:
+    """What the customer has paid for the order and may be paid back: the succeeded captures of an
+    authorise-then-capture order; otherwise the lines of deliveries still standing (paid in advance,
+    offline) or, paid on delivery, of those that arrived."""
+    if order.payment_mode is PaymentMode.AUTHORISE_THEN_CAPTURE:
+        return sum(int(i.amount_cents) for i in order_items if isinstance(i, PaymentTxnItem)
+                   and i.payment_kind == CAPTURE and i.status == SUCCEEDED)
+    gone = {DeliveryStatus.REJECTED, DeliveryStatus.REFUNDED, DeliveryStatus.CANCELLED, DeliveryStatus.ON_HOLD}
+    if order.payment_mode is PaymentMode.PAY_ON_DELIVERY:
+        standing = {d.supplier_id for d in order.deliveries if d.status in ARRIVED}
+    else:
+        standing = {d.supplier_id for d in order.deliveries if d.status not in gone}
+    return sum(line.total_cents for line in order.lines if line.supplier_id in standing)
+
+
+def _money(order: Order, order_items: list[Item]) -> Money:
+    ledger = next((i for i in order_items if isinstance(i, RefundLedgerItem)), None)
+    return Money(captured_cents(order, order_items), int(ledger.refunded_cents or 0) if ledger else 0)
+
+
+def _own(record: ComplaintRecord, actor: Principal, order_id: str | None = None) -> ComplaintRecord:
+    """Another customer's or supplier's complaint is a 404, as if it did not exist."""
+    item = record.item
+    if actor.has_any(CUSTOMERS) and not actor.is_staff:
+        if item.customer_id != actor.sub or (order_id is not None and item.order_id != order_id):
+            raise NotFound(f"complaint {item.id} not found")
+    elif actor.has_any(SUPPLIERS) and not actor.is_staff:
+        if not actor.supplier_id or item.supplier_id != actor.supplier_id:
+            raise NotFound(f"complaint {item.id} not found")
+    elif not actor.is_staff:
+        raise NotFound(f"complaint {item.id} not found")
+    return record
+
+
+def get_for_customer(actor: Principal, order_id: str, complaint_id: str) -> ComplaintRecord:
+    require(actor, CUSTOMERS, "read complaints")
+    return _own(_load(complaint_id, with_order=True), actor, order_id)
+
+
+def get_for_supplier(actor: Principal, complaint_id: str) -> ComplaintRecord:
+    require(actor, SUPPLIERS, "read complaints about its deliveries")
+    return _own(_load(complaint_id), actor)
+
+
+def get_for_staff(actor: Principal, complaint_id: str) -> ComplaintRecord:
+    require(actor, READ_STAFF, "read complaints")
+    return _load(complaint_id, with_order=True)
+
+
+def list_for_order(actor: Principal, order_id: str) -> list[ComplaintItem]:
+    require(actor, CUSTOMERS, "read complaints")
+    order = repo.get(keys.order(order_id), OrderItem)
+    if order is None or order.customer_id != actor.sub:
+        raise NotFound(f"order {order_id} not found")
+    return _complaints_of_order(order_id)
+
+
+def _complaints_of_order(order_id: str) -> list[ComplaintItem]:
+    return [i for i in Item.gsi1.query(keys.order_complaints_pk(order_id)) if isinstance(i, ComplaintItem)]
+
+
+def list_for_po(actor: Principal, po_id: str) -> list[ComplaintItem]:
+    """A PO's complaints: its supplier's (another supplier's PO is a 404) or any for staff."""
+    if not actor.is_staff:
+        require(actor, SUPPLIERS, "read complaints about its deliveries")
+        po = repo.get(keys.po(po_id), PurchaseOrderItem)
+        if po is None or po.supplier_id != actor.supplier_id:
+            raise NotFound(f"purchase order {po_id} not found")
+    return [i for i in Item.gsi2.query(keys.po_complaints_pk(po_id), scan_index_forward=False)
+            if isinstance(i, ComplaintItem)]
+
+
+def search(actor: Principal, *, statuses: list[str] | None, supplier_id: str | None, limit: int,
+           cursor: str | None) -> tuple[list[ComplaintItem], str | None]:
+    """Staff list, newest first: one status (GSI3) or all (GSI4); one Query page. Several statuses
+    are read one Query each (the first page of each; no cursor)."""
+    require(actor, READ_STAFF, "list complaints")
+    flt = ComplaintItem.supplier_id == supplier_id if supplier_id else None
+    if statuses and len(statuses) > 1:
+        found: list[ComplaintItem] = []
+        for status in statuses:
+            page = repo.query_page(Item.gsi3, keys.complaints_in_pk(status), filter_condition=flt, limit=limit)
+            found += [i for i in page.items if isinstance(i, ComplaintItem)]
+        return sorted(found, key=lambda i: i.opened_at, reverse=True)[:limit], None
+    if statuses:
+        page = repo.query_page(Item.gsi3, keys.complaints_in_pk(statuses[0]), filter_condition=flt, limit=limit,
+                               cursor=cursor)
+    else:
+        page = repo.query_page(Item.gsi4, keys.ALL_COMPLAINTS_PK, filter_condition=flt, limit=limit, cursor=cursor)
+    return [i for i in page.items if isinstance(i, ComplaintItem)], page.cursor
+
+
+# ---------------------------------------------------------------- photos
+
+
+def photo_prefix(order_id: str, customer_id: str) -> str:
+    return f"{PHOTO_PREFIX}/{order_id}/{keys.stable_hash(customer_id)}/"
+
+
+def photo_upload(actor: Principal, order_id: str, *, content_type: str, size_bytes: int,
+                 file_name: str | None) -> files.Upload:
+    """A presigned POST for one photo of a complaint about this order (the customer's own order)."""
+    require(actor, CUSTOMERS, "upload complaint photos")
+    order = repo.get(keys.order(order_id), OrderItem)
+    if order is None or order.customer_id != actor.sub:
+        raise NotFound(f"order {order_id} not found")
+    p = policy()
+    problems = rules.photo_problems([Photo("new", content_type, size_bytes)], p)
+    if problems:
+        raise RuleViolation("invalid_photo", "; ".join(str(x["message"]) for x in problems),
+                            details=[{**x, "field": str(x["field"]).replace("photos[0].", "")} for x in problems])
+    name = PHOTO_NAME.sub("-", (file_name or "photo"))[:80].strip("-.") or "photo"
+    key = f"{photo_prefix(order_id, actor.sub)}{new_id('img')}-{name}"
+    return files.presigned_post(key, content_type, max_bytes=p.max_photo_bytes)
+
+
+def _check_photos(photos: list[Photo], order_id: str, customer_id: str) -> list[Photo]:
+    """Each photo is this customer's upload for this order, and S3 holds what was declared."""
+    prefix = photo_prefix(order_id, customer_id)
+    problems: list[dict[str, Any]] = []
+    checked: list[Photo] = []
+    for i, photo in enumerate(photos):
+        where = f"photos[{i}]"
+        if not photo.key.startswith(prefix):
+            problems.append({"field": f"{where}.key", "message": "not a photo uploaded for this order"})
+            continue
+        head = files.head(photo.key)
+        if head is None:
+            problems.append({"field": f"{where}.key", "message": f"nothing was uploaded under {photo.key}"})
+            continue
+        size, stored_type = int(head.get("ContentLength", 0)), str(head.get("ContentType", ""))
+        if stored_type and stored_type != photo.content_type:
+            problems.append({"field": f"{where}.content_type",
+                             "message": f"the upload is {stored_type}, not {photo.content_type}"})
+        checked.append(Photo(photo.key, stored_type or photo.content_type, size or photo.size_bytes))
+    if problems:
+        raise RuleViolation("invalid_complaint", "the complaint cannot be opened: " +
+                            "; ".join(str(p["message"]) for p in problems), details=problems)
+    return checked
+
+
+# ---------------------------------------------------------------- opening
+
+
+def _delivery_times(order_items: list[Item], supplier_id: str) -> tuple[datetime | None, datetime | None]:
+    """(delivered_at, expected_by) of a supplier's delivery, from its parcels in the order's partition:
+    the last parcel's delivery time, and the last dispatch plus the expected delivery time."""
+    parcels = [i for i in order_items if isinstance(i, OrderShipmentItem) and i.supplier_id == supplier_id
+               and i.status != "superseded"]
+    delivered = [i.status_at or i.updated_at for i in parcels if i.status == "delivered"]
+    expected = [i.created_at + timedelta(seconds=settings().delivery_expected_within_s) for i in parcels]
+    return (max(delivered) if delivered else None), (max(expected) if expected else None)
+
+
+def _po_id(campaign_id: str, supplier_id: str) -> str | None:
+    for item in Item.gsi2.query(keys.campaign_pos_pk(campaign_id), Item.GSI2SK == supplier_id):  # noqa: SIM300
+        if isinstance(item, PurchaseOrderItem):
+            return item.id
+    return None
+
+
+def open_complaint(actor: Principal, order_id: str, *, supplier_id: str, reason: ComplaintReason,
+                   wanted: Resolution, lines: list[RequestedLine], photos: list[Photo],
+                   description: str = "") -> ComplaintRecord:
+    require(actor, CUSTOMERS, "open complaints")
+    for attempt in range(RETRIES):
+        order_items = repo.query_all(keys.order_pk(order_id))
+        order_item = next((i for i in order_items if isinstance(i, OrderItem)), None)
+        if order_item is None or order_item.customer_id != actor.sub:
+            raise NotFound(f"order {order_id} not found")
+        order = repo.order_from_item(order_item)
+        delivered_at, expected_by = _delivery_times(order_items, supplier_id)
+        facts = rules.delivery_facts(order, supplier_id, delivered_at=delivered_at, expected_by=expected_by)
+        claims = next((i for i in order_items if isinstance(i, DeliveryClaimsItem) and i.supplier_id == supplier_id),
+                      None)
+        earlier = [complaint_from_item(i) for i in _complaints_of_order(order_id)]
+        at = now()
+        complaint = rules.open_complaint(
+            complaint_id=new_id("cmp"), facts=facts, reason=reason, wanted=wanted, requested=lines, photos=photos,
+            earlier=earlier, actor=actor, policy=policy(), now=at, description=description)
+        complaint.photos = _check_photos(complaint.photos, order_id, actor.sub)
+        names = {line.sku: line.name for line in order.lines}
+        item = _index(ComplaintItem(
+            *keys.complaint(complaint.id), id=complaint.id, order_id=order_id, supplier_id=supplier_id,
+            customer_id=order.customer_id, customer_email=order.customer_email, campaign_id=order.campaign_id,
+            po_id=_po_id(order.campaign_id, supplier_id), currency=order.currency, reason=reason.value,
+            wanted=wanted.value, description=description,
+            lines=[ClaimedLineMap(sku=l.sku, name=names.get(l.sku, l.sku), quantity=l.quantity,  # type: ignore[no-untyped-call]
+                                  unit_price_cents=l.unit_price_cents) for l in complaint.lines],
+            photos=[PhotoMap(key=p.key, content_type=p.content_type, size_bytes=p.size_bytes)  # type: ignore[no-untyped-call]
+                    for p in complaint.photos],
+            status=complaint.status.value, opened_at=at, updated_at=at))
+        count = 1 + (int(claims.complaints) if claims else 0)
+        claims_item = repo.with_version(DeliveryClaimsItem(
+            *keys.delivery_claims(order_id, supplier_id), order_id=order_id, supplier_id=supplier_id,
+            complaints=count), int(claims.version) if claims else None)
+        event = _event(item, "complaint.opened", actor, at, None, C.OPEN.value,
+                       customer_note="We have received your complaint and will get back to you.",
+                       data={"reason": reason.value, "wanted": wanted.value,
+                             "lines": [{"sku": l.sku, "quantity": l.quantity} for l in complaint.lines]})
+        try:
+            repo.commit([repo.new_item(item), repo.Write(claims_item), repo.event_write(item.PK, event)],
+                        what=f"delivery {order_id}/{supplier_id}")
+        except Conflict:
+            if attempt == RETRIES - 1:
+                raise
+            continue  # another complaint on the delivery was opened meanwhile: check the quantities again
+        _sync_exception(item, None)
+        return ComplaintRecord(item, complaint, [event])
+    raise AssertionError("unreachable")
+
+
+# ---------------------------------------------------------------- events
+
+
+def refs(item: ComplaintItem) -> dict[str, Any]:
+    """What every complaint event carries: the notification rules and webhooks read these."""
+    return {"complaint_id": item.id, "order_id": item.order_id, "supplier_id": item.supplier_id,
+            "campaign_id": item.campaign_id, "po_id": item.po_id, "customer_email": item.customer_email,
+            "reason": item.reason, "status": item.status}
+
+
+def _event(item: ComplaintItem, type_: str, actor: Principal, at: datetime, from_status: str | None,
+           to_status: str | None, *, internal_note: str | None = None, customer_note: str | None = None,
+           data: dict[str, Any] | None = None) -> AuditEvent:
+    return AuditEvent(id=new_id("evt"), subject_type="complaint", subject_id=item.id, type=type_, actor=actor,
+                      at=at, from_status=from_status, to_status=to_status, internal_note=internal_note,
+                      customer_note=customer_note, data={**refs(item), **(data or {})})
+
+
+def _sync_exception(item: ComplaintItem, before: str | None) -> None:
+    """`complaint_open` is live while the complaint waits for customer care."""
+    now_with_care = ComplaintStatus(item.status) in WITH_CARE
+    was_with_care = before is not None and ComplaintStatus(before) in WITH_CARE
+    if now_with_care and not was_with_care:
+        exceptions.raise_or_bump(EXCEPTION_KIND, "complaint", item.id, {
+            "complaint_id": item.id, "order_id": item.order_id, "supplier_id": item.supplier_id,
+            "campaign_id": item.campaign_id, "po_id": item.po_id, "reason": item.reason, "status": item.status,
+            "customer_email": item.customer_email})
+    elif was_with_care and not now_with_care:
+        exceptions.resolve(EXCEPTION_KIND, "complaint", item.id, note=f"the complaint is {item.status}")
+
+
+def plan_text(plan: Plan, currency: str, names: dict[str, str]) -> str:
+    """The plan as the customer reads it."""
+    parts = []
+    for line in plan.lines:
+        what = f"{line.quantity} x {names.get(line.sku, line.sku)}"
+        if line.resolution is Resolution.REFUND:
+            parts.append(f"{what}: a refund of {line.refund_cents / 100:.2f} {currency}")
+        elif line.resolution is Resolution.REPLACEMENT:
+            parts.append(f"{what}: a replacement sent by the supplier")
+        else:
+            parts.append(f"{what}: send it back and get {line.refund_cents / 100:.2f} {currency} refunded on receipt")
+    return "We propose: " + "; ".join(parts) + ". Please accept or dispute this plan."
+
+
+# ---------------------------------------------------------------- handling
+
+
+@dataclass(frozen=True)
+class Notes:
+    internal_note: str | None = None
+    customer_note: str | None = None
+
+
+def act(actor: Principal, complaint_id: str, action: ComplaintAction, *, expected_version: int | None,
+        notes: Notes = Notes(), order_id: str | None = None, question: str | None = None,
+        answer: str | None = None, plan: list[ProposedLine] | None = None) -> ComplaintRecord:
+    """One step of the complaint's life (see the domain's table) by a person: the role and status
+    are the domain's checks, the object-level one (own order / own PO) is here. `expected_version`
+    refuses with 409 when the complaint moved on since the caller read it."""
+    for attempt in range(RETRIES):
+        record = _own(_load(complaint_id, with_order=action in (A.SUBMIT_PLAN, A.APPROVE_PLAN)), actor, order_id)
+        item, complaint = record.item, record.complaint
+        if expected_version is not None and expected_version != record.version:
+            raise Conflict(f"complaint {complaint_id} is at version {record.version}, not {expected_version}; "
+                           "reload and try again")
+        at = now()
+        before = item.status
+        data: dict[str, Any] = {}
+        customer_note = notes.customer_note
+        internal_note = notes.internal_note
+        if action is A.PROPOSE_PLAN:
+            rules.propose_plan(complaint, plan or [], actor, policy(), at)
+            assert complaint.plan is not None
+            item.plan = _plan_map(complaint.plan)
+            data = {"refund_cents": complaint.plan.refund_cents,
+                    "needs_approval": rules.needs_approval(complaint.plan, policy())}
+        else:
+            if action in (A.SUBMIT_PLAN, A.APPROVE_PLAN):
+                rules.check_action(complaint, action, actor)  # role and status before the money question
+                assert complaint.plan is not None and record.money is not None
+                rules.check_refund_cap(record.money.captured_cents, record.money.refunded_cents, complaint.plan)
+            if action is A.REJECT_PLAN and not internal_note:
+                raise RuleViolation("note_required", "say why the plan goes back to customer care",
+                                    details=[{"field": "note", "message": "required"}])
+            rules.apply_action(complaint, action, actor, policy())
+        item.status = complaint.status.value
+        names = {l.sku: l.name for l in item.lines}
+        if action is A.ASK_SUPPLIER:
+            item.supplier_question = question
+            data = {"question": question}
+        elif action is A.ANSWER:
+            item.supplier_answer, item.supplier_answered_at = answer, at
+            data = {"answer": answer}
+        elif action is A.APPROVE_PLAN and item.plan is not None:
+            item.plan.approved_by, item.plan.approved_at = actor.sub, at
+        if complaint.status is C.PLAN_APPROVED and complaint.plan is not None:
+            customer_note = customer_note or plan_text(complaint.plan, item.currency, names)
+            data["refund_cents"] = complaint.plan.refund_cents
+        item.updated_at = at
+        _index(item)
+        type_ = EVENT_TYPES.get((action, complaint.status), f"complaint.{action.value}")
+        event = _event(item, type_, actor, at, before, item.status, internal_note=internal_note,
+                       customer_note=customer_note, data=data)
+        try:
+            repo.commit([repo.Write(item), repo.event_write(item.PK, event)], what=f"complaint {complaint_id}")
+        except Conflict:
+            if expected_version is not None or attempt == RETRIES - 1:
+                raise
+            continue
+        _sync_exception(item, before)
+        record.events.append(event)
+        return record
+    raise AssertionError("unreachable")
+
+
+# Event types: `complaint.<action>` unless named here; the plan reaching the customer is one type
+# however it got there (submitted under the threshold, or approved by an admin).
+EVENT_TYPES: dict[tuple[ComplaintAction, ComplaintStatus], str] = {
+    (A.ASK_SUPPLIER, C.AWAITING_SUPPLIER): "complaint.supplier_asked",
+    (A.ANSWER, C.SUPPLIER_ANSWERED): "complaint.supplier_answered",
+    (A.PROPOSE_PLAN, C.PLAN_PROPOSED): "complaint.plan_proposed",
+    (A.SUBMIT_PLAN, C.PLAN_APPROVED): "complaint.plan_offered",
+    (A.SUBMIT_PLAN, C.NEEDS_APPROVAL): "complaint.plan_needs_approval",
+    (A.APPROVE_PLAN, C.PLAN_APPROVED): "complaint.plan_offered",
+    (A.REJECT_PLAN, C.PLAN_PROPOSED): "complaint.plan_rejected",
+    (A.ACCEPT_PLAN, C.ACCEPTED): "complaint.plan_accepted",
+    (A.DISPUTE_PLAN, C.DISPUTED): "complaint.plan_disputed",
+    (A.RESOLVE, C.RESOLVED): "complaint.resolved",
+    (A.WITHDRAW, C.WITHDRAWN): "complaint.withdrawn",
+}
+
+
+def add_note(actor: Principal, complaint_id: str, notes: Notes) -> ComplaintRecord:
+    require(actor, rules.CARE, "add notes to complaints")
+    if not notes.internal_note and not notes.customer_note:
+        raise RuleViolation("invalid_note", "write an internal or a customer-facing note",
+                            details=[{"field": "internal_note", "message": "one of the two notes is required"}])
+    record = _load(complaint_id)
+    event = _event(record.item, "complaint.note_added", actor, now(), record.item.status, record.item.status,
+                   internal_note=notes.internal_note, customer_note=notes.customer_note)
+    repo.commit([repo.event_write(record.item.PK, event)], what=f"complaint {complaint_id}")
+    record.events.append(event)
+    return record
+
+
+# ---------------------------------------------------------------- money: refunds and charge-backs
+
+
+def _refund_writes(item: ComplaintItem, dues: Iterable[RefundDue], captured: int, at: datetime) -> list[Any]:
+    """Pending refund records (conditional creates), the charge-backs, and the ledger's ADD under
+    the cap: one transaction with the step that makes the refunds due."""
+    dues = [d for d in dues if d.amount_cents > 0]
+    if not dues:
+        return []
+    total = sum(d.amount_cents for d in dues)
+    if total > captured:
+        rules.check_refundable(total, captured, 0)
+    writes: list[Any] = []
+    for due in dues:
+        pk, sk = keys.order_payment(item.order_id, due.id)
+        writes.append(repo.new_item(PaymentTxnItem(
+            pk, sk, id=due.id, order_id=item.order_id, payment_kind=REFUND, supplier_id=item.supplier_id,
+            complaint_id=item.id, sku=due.sku, amount_cents=due.amount_cents, currency=item.currency,
+            status=PENDING, idempotency_key=due.id, created_at=at, updated_at=at)))
+        if due.charge_back_cents > 0 and item.po_id:
+            cpk, csk = keys.charge_back(item.po_id, due.id)
+            writes.append(repo.new_item(ChargeBackItem(
+                cpk, csk, refund_id=due.id, complaint_id=item.id, order_id=item.order_id, po_id=item.po_id,
+                supplier_id=item.supplier_id, campaign_id=item.campaign_id, sku=due.sku,
+                amount_cents=due.charge_back_cents, currency=item.currency, created_at=at,
+                GSI1PK=keys.campaign_charge_backs_pk(item.campaign_id), GSI1SK=f"{item.supplier_id}#{due.id}")))
+    lpk, lsk = keys.refund_ledger(item.order_id)
+    ledger = RefundLedgerItem(lpk, lsk)
+    writes.append(repo.Update(
+        ledger, [RefundLedgerItem.refunded_cents.add(total), RefundLedgerItem.order_id.set(item.order_id),
+                 RefundLedgerItem.kind.set(RefundLedgerItem)],
+        condition=RefundLedgerItem.refunded_cents.does_not_exist()
+        | (RefundLedgerItem.refunded_cents <= captured - total)))
+    return writes
+
+
+def _captured(order_id: str) -> tuple[int, int]:
+    """(captured, refunded through complaints) of the order, read now."""
+    order_items = repo.query_all(keys.order_pk(order_id))
+    order_item = next((i for i in order_items if isinstance(i, OrderItem)), None)
+    if order_item is None:
+        raise NotFound(f"order {order_id} not found")
+    money = _money(repo.order_from_item(order_item), order_items)
+    return money.captured_cents, money.refunded_cents
+
+
+def carry_out(complaint_id: str) -> str:
+    """The complaints consumer on `complaint.plan_accepted`: start the accepted plan (refunds due now,
+    the return authorisation, the replacement for the supplier), then issue the refunds. Safe to run
+    again: a started plan is not started twice, and only refunds still pending are sent."""
+    for attempt in range(RETRIES):
+        record = _load(complaint_id)
+        item, complaint = record.item, record.complaint
+        if complaint.status is not C.ACCEPTED:
+            break
+        at = now()
+        execution = rules.carry_out(complaint, at)
+        captured, refunded = _captured(item.order_id)
+        if sum(d.amount_cents for d in execution.refunds) > rules.refundable_cents(captured, refunded):
+            exceptions.raise_or_bump(EXCEPTION_KIND, "complaint", item.id, {
+                **refs(item), "problem": "the plan refunds more than the order can still refund"}, severity="critical")
+            return "refund_exceeds_captured"
+        transition = rules.apply_action(complaint, A.START, SYSTEM, policy())
+        item.status, item.updated_at = complaint.status.value, at
+        item.replacement_lines = [SkuQuantityMap(sku=r.sku, quantity=r.quantity) for r in execution.replacements]  # type: ignore[no-untyped-call]
+        _index(item)
+        writes: list[Any] = [repo.Write(item)]
+        if execution.rma is not None:
+            writes.append(repo.new_item(_rma_item(execution.rma, item, at)))
+        writes += _refund_writes(item, execution.refunds, captured, at)
+        note = started_text(item, execution)
+        writes.append(repo.event_write(item.PK, _event(
+            item, "complaint.started", SYSTEM, at, transition.from_status, transition.to_status, customer_note=note,
+            data={"refunds": [{"refund_id": r.id, "sku": r.sku, "amount_cents": r.amount_cents}
+                              for r in execution.refunds],
+                  "replacements": [{"sku": r.sku, "quantity": r.quantity} for r in execution.replacements],
+                  "return_id": execution.rma.id if execution.rma else None})))
+        try:
+            repo.commit(writes, what=f"complaint {complaint_id}")
+        except Conflict:
+            if attempt == RETRIES - 1:
+                raise
+            continue
+        break
+    issued = issue_refunds(complaint_id)
+    maybe_complete(complaint_id)
+    return f"refunds:{issued}"
+
+
+def started_text(item: ComplaintItem, execution: rules.Execution) -> str:
+    parts = []
+    if execution.refunds:
+        total = sum(r.amount_cents for r in execution.refunds)
+        parts.append(f"we are refunding {total / 100:.2f} {item.currency}")
+    if execution.replacements:
+        parts.append("the supplier will send a replacement")
+    if execution.rma is not None:
+        parts.append(f"please send the goods back quoting return {execution.rma.id}; "
+                     "your refund follows when they arrive")
+    return "Your complaint is being handled: " + "; ".join(parts) + "."
+
+
+def return_instructions(rma_id: str, supplier_id: str) -> str:
+    return (f"Pack the items listed, write {rma_id} on the parcel and send it to supplier {supplier_id}'s "
+            "returns address. Register the carrier and tracking number here once it is on its way.")
+
+
+def _rma_item(rma: ReturnAuthorisation, item: ComplaintItem, at: datetime) -> ReturnItem:
+    return ReturnItem(*keys.complaint_return(item.id, rma.id), id=rma.id, complaint_id=item.id,
+                      order_id=item.order_id, supplier_id=item.supplier_id,
+                      lines=[ReturnLineMap(sku=l.sku, quantity=l.quantity, refund_cents=l.refund_cents,  # type: ignore[no-untyped-call]
+                                           charge_back_cents=l.charge_back_cents) for l in rma.lines],
+                      status=rma.status.value, instructions=return_instructions(rma.id, item.supplier_id),
+                      authorised_at=at, updated_at=at)
+
+
+def issue_refunds(complaint_id: str) -> int:
+    """Send this complaint's pending refunds to the gateway (idempotency key: the refund id) and
+    finish each record. Returns how many succeeded now."""
+    record = _load(complaint_id, with_order=True)
+    done = 0
+    for refund in record.refunds:
+        if refund.status != PENDING:
+            continue
+        capture = _capture_reference(record.item.order_id, record.item.supplier_id)
+        request = gateway.RefundRequest(refund_id=refund.idempotency_key, order_id=refund.order_id,
+                                        amount_cents=int(refund.amount_cents), currency=refund.currency,
+                                        reference=f"complaint {complaint_id} / {refund.sku}", transaction_id=capture)
+        try:
+            result = gateway.refund(request)
+        except gateway.GatewayDeclined as exc:
+            reason = exc.body[:1000] or f"HTTP {exc.status}"
+            exceptions.raise_or_bump("payment_failed", "order", refund.order_id, {
+                "payment_id": refund.id, "supplier_id": refund.supplier_id, "amount_cents": int(refund.amount_cents),
+                "currency": refund.currency, "status": exc.status, "reason": reason[:500],
+                "complaint_id": complaint_id})
+            _finish_refund(record.item, refund, FAILED, failure=reason)
+            continue
+        except gateway.GatewayUnavailable:
+            logger.warning("payment gateway unavailable; the refund stays pending",
+                           extra={"complaint_id": complaint_id, "refund_id": refund.id})
+            raise
+        if _finish_refund(record.item, refund, SUCCEEDED, reference=result.transaction_id):
+            done += 1
+    return done
+
+
+def _capture_reference(order_id: str, supplier_id: str) -> str | None:
+    from .capture import capture_id
+
+    item = repo.get(keys.order_payment(order_id, capture_id(order_id, supplier_id)), PaymentTxnItem)
+    return item.gateway_reference if item is not None and item.status == SUCCEEDED else None
+
+
+def _finish_refund(complaint: ComplaintItem, refund: PaymentTxnItem, status: str, *, reference: str | None = None,
+                   failure: str | None = None) -> bool:
+    at = now()
+    refund.status, refund.updated_at, refund.gateway_reference, refund.failure = status, at, reference, failure
+    amount = f"{int(refund.amount_cents) / 100:.2f} {refund.currency}"
+    writes: list[Any] = [repo.Write(refund), repo.event_write(complaint.PK, _event(
+        complaint, "complaint.refund_issued" if status == SUCCEEDED else "complaint.refund_failed", SYSTEM, at,
+        complaint.status, complaint.status,
+        customer_note=f"We have refunded {amount} to your original payment method." if status == SUCCEEDED else None,
+        internal_note=None if status == SUCCEEDED else f"refund {refund.id} failed: {(failure or '')[:200]}",
+        data={"refund_id": refund.id, "sku": refund.sku, "amount_cents": int(refund.amount_cents),
+              "currency": refund.currency, "gateway_reference": reference}))]
+    if status == FAILED:  # a failed refund gives its amount back to what the order can refund
+        lpk, lsk = keys.refund_ledger(refund.order_id)
+        writes.append(repo.Update(RefundLedgerItem(lpk, lsk),
+                                  [RefundLedgerItem.refunded_cents.add(-int(refund.amount_cents))]))
+    try:
+        repo.commit(writes, what=f"refund {refund.id}")
+    except Conflict:
+        return False  # a concurrent run finished it (same key: the same gateway answer)
+    return True
+
+
+def maybe_complete(complaint_id: str) -> bool:
+    """A started plan whose refunds succeeded, whose return arrived and whose replacement was
+    delivered is resolved (by the system, telling the customer)."""
+    record = _load(complaint_id, with_order=True)
+    item = record.item
+    if item.status != C.IN_PROGRESS.value:
+        return False
+    if any(r.status != SUCCEEDED for r in record.refunds):
+        return False
+    if record.rma is not None and record.rma.status != ReturnStatus.RECEIVED.value:
+        return False
+    if item.replacement_lines and (item.replacement is None or item.replacement.status != PARCEL_DELIVERED):
+        return False
+    try:
+        act(SYSTEM, complaint_id, A.RESOLVE, expected_version=record.version,
+            notes=Notes(customer_note="Your complaint is resolved. Thank you for your patience."))
+    except (Conflict, InvalidTransition):
+        return False
+    return True
+
+
+# ---------------------------------------------------------------- returns
+
+
+def _parcel_pointer(carrier: str, tracking_number: str, item: ComplaintItem, purpose: str,
+                    at: datetime) -> repo.Write:
+    if repo.get(keys.shipment(carrier, tracking_number), ShipmentItem) is not None:
+        raise RuleViolation("tracking_in_use", f"{carrier} {tracking_number} is already a shipment's tracking number",
+                            details=[{"field": "tracking_number", "message": "already used by another parcel"}])
+    pk, sk = keys.complaint_parcel(carrier, tracking_number)
+    return repo.new_item(ComplaintParcelItem(pk, sk, complaint_id=item.id, order_id=item.order_id, purpose=purpose,
+                                             carrier=carrier, tracking_number=tracking_number, created_at=at))
+
+
+def register_return_parcel(actor: Principal, order_id: str, complaint_id: str, *, carrier: str,
+                           tracking_number: str) -> ComplaintRecord:
+    """The customer sent the goods back: the return is in transit, and the carrier's webhooks for
+    the number now reach it (its delivery is the return's receipt)."""
+    require(actor, CUSTOMERS, "send returns")
+    record = _own(_load(complaint_id), actor, order_id)
+    rma = record.rma
+    if rma is None:
+        raise InvalidTransition(f"complaint {complaint_id} has no return authorisation")
+    domain_rma = rma_from_item(rma)
+    at = now()
+    transition = rules.apply_return_action(domain_rma, ReturnAction.SHIP, actor, at)
+    rma.status, rma.updated_at = domain_rma.status.value, at
+    rma.parcel = ParcelMap(carrier=carrier, tracking_number=tracking_number, status=PARCEL_SHIPPED, status_at=at)  # type: ignore[no-untyped-call]
+    event = _event(record.item, "complaint.return_shipped", actor, at, record.item.status, record.item.status,
+                   data={"return_id": rma.id, "carrier": carrier, "tracking_number": tracking_number,
+                         "from_return_status": transition.from_status})
+    try:
+        repo.commit([repo.Write(rma), _parcel_pointer(carrier, tracking_number, record.item, RETURN_PARCEL, at),
+                     repo.event_write(record.item.PK, event)], what=f"return {rma.id}")
+    except Conflict:
+        raise Conflict(f"return {rma.id} or parcel {carrier} {tracking_number} changed meanwhile; "
+                       "reload and try again") from None
+    _replay_early(carrier, tracking_number)
+    return _load(complaint_id, with_order=True)
+
+
+def receive_return(actor: Principal, complaint_id: str, *, expected_version: int | None = None) -> ComplaintRecord:
+    """The returned goods arrived (staff or the supplier by hand; the system on the carrier's
+    delivery): the return's refunds are due, and the delivery shows what came back."""
+    if actor is not SYSTEM and not actor.is_staff:
+        require(actor, SUPPLIERS, "receive returns")
+    for attempt in range(RETRIES):
+        record = _own(_load(complaint_id), actor) if actor is not SYSTEM else _load(complaint_id)
+        item, rma = record.item, record.rma
+        if rma is None:
+            raise InvalidTransition(f"complaint {complaint_id} has no return authorisation")
+        if expected_version is not None and int(rma.version) != expected_version:
+            raise Conflict(f"return {rma.id} is at version {rma.version}, not {expected_version}; reload")
+        domain_rma = rma_from_item(rma)
+        at = now()
+        rules.apply_return_action(domain_rma, ReturnAction.RECEIVE, actor, at)
+        rma.status, rma.received_at, rma.updated_at = domain_rma.status.value, at, at
+        dues = rules.refunds_on_receipt(domain_rma)
+        captured, refunded = _captured(item.order_id)
+        rules.check_refundable(sum(d.amount_cents for d in dues), captured, refunded)
+        writes: list[Any] = [repo.Write(rma), *_refund_writes(item, dues, captured, at)]
+        writes += _returned_delivery_writes(item, domain_rma, at)
+        writes.append(repo.event_write(item.PK, _event(
+            item, "complaint.return_received", actor, at, item.status, item.status,
+            customer_note="Your return has arrived; your refund is on its way.",
+            data={"return_id": rma.id, "refunds": [{"refund_id": d.id, "sku": d.sku, "amount_cents": d.amount_cents}
+                                                   for d in dues]})))
+        try:
+            repo.commit(writes, what=f"return {rma.id}")
+        except Conflict:
+            if expected_version is not None or attempt == RETRIES - 1:
+                raise
+            continue
+        break
+    with contextlib.suppress(gateway.GatewayUnavailable):  # left pending: the complaints consumer
+        issue_refunds(complaint_id)  # sends them on `complaint.return_received`
+    maybe_complete(complaint_id)
+    return _load(complaint_id, with_order=True)
+
+
+def _returned_delivery_writes(item: ComplaintItem, received: ReturnAuthorisation, at: datetime) -> list[Any]:
+    """The order's delivery goes partially_returned or returned: what came back, over every
+    received return of the delivery, against what was delivered."""
+    order_item = repo.get(keys.order(item.order_id), OrderItem)
+    if order_item is None:
+        raise NotFound(f"order {item.order_id} not found")
+    order = repo.order_from_item(order_item)
+    rmas = [received]
+    for other in _complaints_of_order(item.order_id):
+        if other.id != item.id and other.supplier_id == item.supplier_id:
+            rmas += [rma_from_item(i) for i in repo.query_all(keys.complaint_pk(other.id),
+                                                              range_key_condition=Item.SK.startswith("RETURN#"))
+                     if isinstance(i, ReturnItem)]
+    delivered = rules.delivered_quantities(order, item.supplier_id)
+    returned = rules.returned_quantities(rmas)
+    state = rules.return_state(delivered, Counter({k: min(v, delivered.get(k, 0)) for k, v in returned.items()}))
+    if state is None:
+        return []
+    action = DeliveryAction.RETURN_ALL if state is rules.ReturnState.RETURNED else DeliveryAction.RETURN_PART
+    delivery = order.delivery(item.supplier_id)
+    if delivery.status.value == state.value:
+        return []
+    from ..domain.orders import apply_delivery_action
+
+    transition = apply_delivery_action(order, item.supplier_id, action)
+    order_event = AuditEvent(
+        id=new_id("evt"), subject_type="order", subject_id=order.id, type=f"order.{state.value}", actor=SYSTEM, at=at,
+        from_status=transition.from_status, to_status=transition.to_status,
+        data={"order_id": order.id, "supplier_id": item.supplier_id, "complaint_id": item.id,
+              "customer_email": order.customer_email, "delivery_status": state.value})
+    return [*repo.order_writes(order, version=int(order_item.version), now=at),
+            *repo.order_status_counts(order.id, transition.from_status, transition.to_status),
+            repo.event_write(keys.order_pk(order.id), order_event)]
+
+
+# ---------------------------------------------------------------- replacements
+
+
+def ship_replacement(actor: Principal, complaint_id: str, *, carrier: str, tracking_number: str) -> ComplaintRecord:
+    """The supplier sent the replacement: the customer is told, and the carrier's webhooks follow it."""
+    require(actor, SUPPLIERS, "ship replacements")
+    record = _own(_load(complaint_id), actor)
+    item = record.item
+    if item.status != C.IN_PROGRESS.value or not item.replacement_lines:
+        raise InvalidTransition(f"complaint {complaint_id} is {item.status}; a replacement ships once an accepted "
+                                "plan with a replacement is in progress")
+    if item.replacement is not None:
+        raise InvalidTransition(f"complaint {complaint_id}'s replacement was already sent "
+                                f"({item.replacement.carrier} {item.replacement.tracking_number})")
+    at = now()
+    item.replacement = ParcelMap(carrier=carrier, tracking_number=tracking_number, status=PARCEL_SHIPPED, status_at=at)
+    item.updated_at = at
+    event = _event(item, "complaint.replacement_shipped", actor, at, item.status, item.status,
+                   customer_note=f"Your replacement is on its way: {carrier.upper()} {tracking_number}.",
+                   data={"carrier": carrier, "tracking_number": tracking_number})
+    repo.commit([repo.Write(item), _parcel_pointer(carrier, tracking_number, item, REPLACEMENT_PARCEL, at),
+                 repo.event_write(item.PK, event)], what=f"complaint {complaint_id}")
+    _replay_early(carrier, tracking_number)
+    return _load(complaint_id)
+
+
+# ---------------------------------------------------------------- carrier events for complaint parcels
+
+
+def parcel_for(carrier: str, tracking_number: str) -> ComplaintParcelItem | None:
+    return repo.get(keys.complaint_parcel(carrier, tracking_number), ComplaintParcelItem)
+
+
+def on_parcel_event(parcel: ComplaintParcelItem, event: CarrierEvent) -> str:
+    """A carrier event for a return or replacement parcel (tracking.apply_event routes it here; the
+    raw event is kept as a TRACK item there). Delivered: the return is received, or the replacement
+    arrived; earlier statuses only mark the parcel on its way."""
+    if event.status is not TrackingStatus.DELIVERED:
+        return "recorded"
+    if parcel.purpose == RETURN_PARCEL:
+        record = _load(parcel.complaint_id)
+        if record.rma is None or record.rma.status == ReturnStatus.RECEIVED.value:
+            return "duplicate"
+        receive_return(SYSTEM, parcel.complaint_id)
+        return "return_received"
+    for attempt in range(RETRIES):
+        record = _load(parcel.complaint_id)
+        item = record.item
+        if item.replacement is None or item.replacement.status == PARCEL_DELIVERED:
+            return "duplicate"
+        at = now()
+        item.replacement.status, item.replacement.status_at, item.updated_at = PARCEL_DELIVERED, at, at
+        event_ = _event(item, "complaint.replacement_delivered", SYSTEM, at, item.status, item.status,
+                        customer_note="Your replacement has been delivered.",
+                        data={"carrier": parcel.carrier, "tracking_number": parcel.tracking_number})
+        try:
+            repo.commit([repo.Write(item), repo.event_write(item.PK, event_)], what=f"complaint {item.id}")
+        except Conflict:
+            if attempt == RETRIES - 1:
+                raise
+            continue
+        maybe_complete(item.id)
+        return "replacement_delivered"
+    raise AssertionError("unreachable")
+
+
+def _replay_early(carrier: str, tracking_number: str) -> None:
+    """Carrier events for the number that came before it was registered are applied now."""
+    from . import tracking
+
+    tracking.replay_early_events(carrier, tracking_number)
+
+
+# ---------------------------------------------------------------- charge-backs
+
+
+@dataclass(frozen=True)
+class SupplierChargeBacks:
+    supplier_id: str
+    po_id: str
+    amount_cents: int
+    currency: str
+    count: int
+
+
+def charge_backs_of_campaign(actor: Principal, campaign_id: str) -> list[SupplierChargeBacks]:
+    """What each supplier of the campaign is charged back for complaints (one Query)."""
+    require(actor, READ_STAFF, "read charge-backs")
+    totals: dict[str, list[ChargeBackItem]] = {}
+    for item in Item.gsi1.query(keys.campaign_charge_backs_pk(campaign_id)):
+        if isinstance(item, ChargeBackItem):
+            totals.setdefault(item.supplier_id, []).append(item)
+    return [SupplierChargeBacks(s, items[0].po_id, sum(int(i.amount_cents) for i in items), items[0].currency,
+                                len(items)) for s, items in sorted(totals.items())]

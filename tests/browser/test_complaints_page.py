@@ -1,0 +1,67 @@
+"""Complaints in the admin page, in headless Chromium against the local stack: an admin approves a
+plan whose refund total is above the approval threshold, and the customer sees it offered."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from tests.browser.conftest import WALK_TIMEOUT_S, Walks, _walk, api_get, ready, sign_in
+from tests.local_stack import Stack
+
+
+@pytest.fixture(scope="module")
+def for_approval(walks: Walks) -> dict[str, Any]:
+    """A complaint in needs_approval on a delivered parcel: the last bolt order shipped by the session's
+    walk is delivered through carrier webhooks, its customer complains, and customer care proposes and
+    submits a plan above the threshold (`Demo.complaint_for_approval`). The first shipped order is left
+    to the order-search test."""
+    shipped = walks.shipped.result(timeout=WALK_TIMEOUT_S)
+    assert len(shipped) >= 2, "the seed ships at least two bolt orders"
+    n = len(shipped)
+    found = _walk(lambda: walks.demo.complaint_for_approval(shipped[-1], f"BT{n:010d}"))()
+    assert found["status"] == "needs_approval", found
+    return found
+
+
+def test_an_admin_approves_a_plan_above_the_threshold(page: Page, stack: Stack, for_approval: dict[str, Any]):
+    order_id, complaint_id = for_approval["order_id"], for_approval["complaint_id"]
+    sign_in(page, stack, "admin")
+    ready(page, "dashboard")
+    page.get_by_role("link", name="Complaints").click()
+    ready(page, "complaints")
+    page.get_by_label("Status", exact=True).select_option("needs_approval")
+    page.get_by_role("button", name="Filter").click()
+    ready(page, "complaints")
+    row = page.locator(f"[data-testid='complaint-row'][data-id='{complaint_id}']")
+    expect(row).to_have_attribute("data-status", "needs_approval")
+    expect(row).to_have_attribute("data-order", order_id)
+    row.get_by_test_id("complaint-link").click()
+    ready(page, "complaint")
+    expect(page.get_by_role("heading", level=1)).to_contain_text(complaint_id)
+
+    # The plan's total, and that it waits for an admin because of it
+    status = page.get_by_test_id("complaint-status")
+    expect(status).to_have_attribute("data-status", "needs_approval")
+    total = page.get_by_test_id("plan-total")
+    expect(total).to_be_visible()
+    expect(total).to_have_attribute("data-cents", str(for_approval["refund_cents"]))
+    expect(page.get_by_test_id("plan-approval")).to_have_attribute("data-needs-approval", "true")
+
+    page.get_by_role("form", name="Approve plan").get_by_label("Internal note (optional)").fill("Photos are clear.")
+    page.get_by_role("button", name="Approve plan").click()
+    expect(status).to_have_attribute("data-status", "plan_approved")
+    ready(page, "complaint")
+    expect(page.get_by_role("button", name="Approve plan")).to_have_count(0)
+    trail = page.get_by_test_id("complaint-audit-trail")
+    expect(trail.locator("[data-testid='to-status'][data-status='plan_approved']").first).to_be_visible()
+    expect(trail.get_by_test_id("internal-note").filter(has_text="Photos are clear.")).to_have_count(1)
+
+    # The API says the same, to staff and to the customer, whose plan is now on offer
+    staff = api_get(stack, f"/staff/complaints/{complaint_id}", stack.headers("alex", "admin", email="alex@waybill.example"))
+    assert staff["status"] == "plan_approved" and staff["plan"]["approved_at"]
+    customer = stack.headers(staff["customer_id"], "customer", email=staff["customer_email"])
+    view = api_get(stack, f"/orders/{order_id}/complaints/{complaint_id}", customer)
+    assert view["status"] == "plan_approved"
