@@ -144,6 +144,11 @@ def _order(event_type: str, template: str, headline: str, **kw: Any) -> Notifica
     return NotificationRule(event_type, Recipient.CUSTOMER, template, T, headline, **kw)
 
 
+def _complaint(event_type: str, headline: str, **kw: Any) -> NotificationRule:
+    """The customer hears of their complaint's steps (the event's customer_note says what happens)."""
+    return NotificationRule(event_type, Recipient.CUSTOMER, "complaint_update", T, headline, **kw)
+
+
 RULES: tuple[NotificationRule, ...] = (
     # ---------------------------------------------------------------- customers: their own orders
     _order("order.placed", "order_update", "We have received your order"),
@@ -158,6 +163,22 @@ RULES: tuple[NotificationRule, ...] = (
     _order("order.delayed", "order_shipment", "Your parcel is delayed"),
     _order("order.tracking_corrected", "order_shipment", "New tracking number for your parcel"),
     _order("order.lines_rejected", "order_lines_rejected", "Part of your order cannot be supplied"),
+    # ---------------------------------------------------------------- complaints
+    _complaint("complaint.opened", "We have received your complaint"),
+    _complaint("complaint.plan_offered", "Our proposal for your complaint"),
+    _complaint("complaint.started", "Your complaint is being handled"),
+    _complaint("complaint.refund_issued", "Your refund has been issued"),
+    _complaint("complaint.replacement_shipped", "Your replacement is on its way"),
+    _complaint("complaint.return_received", "Your return has arrived"),
+    _complaint("complaint.resolved", "Your complaint is resolved"),
+    _complaint("complaint.note_added", "News about your complaint", needs_customer_note=True),
+    # Whoever must act next: the supplier answers care's question, an admin approves a large plan.
+    # (The supplier's replacement on complaint.started is not mailed: conditions cannot say "a
+    # non-empty list"; the supplier sees it on its complaints list.)
+    NotificationRule("complaint.supplier_asked", Recipient.SUPPLIER, "complaint_supplier_asked", T,
+                     "A question about a complaint"),
+    NotificationRule("complaint.plan_needs_approval", Recipient.ADMIN, "complaint_plan_approval", T,
+                     "Complaint plan waiting for your approval"),
     # ---------------------------------------------------------------- purchase orders
     NotificationRule("po.created", Recipient.SUPPLIER, "po_created", T, "Your purchase order"),
     # The buyer's copy informs, it asks nothing: a buyer may take it in the digest.

@@ -196,6 +196,12 @@ class Demo:
         if not view:
             raise SystemExit("the parcel could not be followed; no complaint")
         customer = self.who(order["customer_id"], "customer", email=order.get("customer_email"))
+        deadline = time.monotonic() + 60  # the shipments queue may dispatch after the carrier delivered
+        while not any(d["supplier_id"] == supplier_id and d["status"] == "delivered" for d in view["deliveries"]):
+            if time.monotonic() > deadline:
+                raise SystemExit(f"the {supplier_id} delivery of {order['id']} never showed delivered")
+            time.sleep(1)
+            view = self.call("GET", f"/orders/{order['id']}", customer)
         care = self.who("care-demo", "customer_care", email="care@waybill.example", name="Carl Care")
         lines = [line for line in view["lines"] if line["supplier_id"] == supplier_id]
         jpeg = b"\xff\xd8\xff\xe0demo photo of a squashed hat"

@@ -425,7 +425,7 @@ def refs(item: ComplaintItem) -> dict[str, Any]:
     """What every complaint event carries: the notification rules and webhooks read these."""
     return {"complaint_id": item.id, "order_id": item.order_id, "supplier_id": item.supplier_id,
             "campaign_id": item.campaign_id, "po_id": item.po_id, "customer_email": item.customer_email,
-            "reason": item.reason, "status": item.status}
+            "reason": item.reason, "status": item.status, "currency": item.currency}
 
 
 def _event(item: ComplaintItem, type_: str, actor: Principal, at: datetime, from_status: str | None,
@@ -516,6 +516,7 @@ def act(actor: Principal, complaint_id: str, action: ComplaintAction, *, expecte
             item.plan.approved_by, item.plan.approved_at = actor.sub, at
         if complaint.status is C.PLAN_APPROVED and complaint.plan is not None:
             customer_note = customer_note or plan_text(complaint.plan, item.currency, names)
+        if complaint.status in (C.PLAN_APPROVED, C.NEEDS_APPROVAL) and complaint.plan is not None:
             data["refund_cents"] = complaint.plan.refund_cents
         item.updated_at = at
         _index(item)

@@ -13,8 +13,8 @@ Applying (`process`, the inbound-webhooks queue): the stream publisher turns eac
 into a `webhook.received` event (carrying the body when it is small). Carrier events are applied
 straight from it: each is idempotent on its own (a TRACK item per carrier event, the shipment's
 version) and names its webhook, so they cost one read and one transaction each. Bank and
-supplier webhooks (stage actions, which must not run twice) are read back from the inbox, applied
-once and marked processed with their outcome. A business refusal (the PO is not at that stage,
+supplier webhooks (stage actions and complaint answers, which must not run twice) are read back
+from the inbox, applied once and marked processed with their outcome. A business refusal (the PO is not at that stage,
 say) is recorded on the inbox item and raised as `inbound_webhook_failed` for staff; a lost race
 is retried by the queue.
 """
@@ -35,6 +35,7 @@ from ..adapters.dynamodb import repository as repo
 from ..adapters.dynamodb.models import InboxItem
 from ..domain import carrier_formats
 from ..domain import shipments as shipment_rules
+from ..domain.complaints import ComplaintAction
 from ..domain.errors import AlreadyExists, Conflict, DomainError, RuleViolation
 from ..domain.permissions import Principal, Role
 from ..domain.purchase_orders import LineAcceptance, RejectReason
@@ -162,6 +163,11 @@ class NoticeData(_Strict):
         return value
 
 
+class AnswerData(_Strict):
+    complaint_id: str = Field(min_length=1, max_length=64)
+    answer: str = Field(min_length=1, max_length=4000)
+
+
 class Acknowledgement(_Strict):
     type: Literal["po.acknowledgement"]
     id: str | None = None
@@ -174,11 +180,21 @@ class ShipmentNotice(_Strict):
     data: NoticeData
 
 
-SUPPLIER_TYPES: dict[str, type[Acknowledgement] | type[ShipmentNotice]] = {
-    "po.acknowledgement": Acknowledgement, "shipment.notice": ShipmentNotice}
+class ComplaintAnswer(_Strict):
+    """The supplier's answer to customer care's question on a complaint (as `POST
+    /supplier/complaints/{id}/answer`)."""
+
+    type: Literal["complaint.answer"]
+    id: str | None = None
+    data: AnswerData
 
 
-def parse_supplier(body: dict[str, Any]) -> Acknowledgement | ShipmentNotice:
+SupplierEvent = Acknowledgement | ShipmentNotice | ComplaintAnswer
+SUPPLIER_TYPES: dict[str, type[Acknowledgement] | type[ShipmentNotice] | type[ComplaintAnswer]] = {
+    "po.acknowledgement": Acknowledgement, "shipment.notice": ShipmentNotice, "complaint.answer": ComplaintAnswer}
+
+
+def parse_supplier(body: dict[str, Any]) -> SupplierEvent:
     model = SUPPLIER_TYPES.get(str(body.get("type")))
     if model is None:
         raise RuleViolation("invalid_payload", f"`type` must be one of {', '.join(SUPPLIER_TYPES)}",
@@ -245,8 +261,8 @@ def _apply(sender: str, body: dict[str, Any], webhook_id: str) -> str:
     raise RuleViolation("unknown_sender", f"no webhook sender {sender!r}")
 
 
-def _apply_supplier(supplier_id: str, event: Acknowledgement | ShipmentNotice) -> str:
-    from . import shipments, supplier_portal
+def _apply_supplier(supplier_id: str, event: SupplierEvent) -> str:
+    from . import complaints, shipments, supplier_portal
 
     actor = Principal(sub=f"supplier-system:{supplier_id}", roles=frozenset({Role.SUPPLIER}), supplier_id=supplier_id,
                       name=f"{supplier_id} (supplier system)")
@@ -255,6 +271,10 @@ def _apply_supplier(supplier_id: str, event: Acknowledgement | ShipmentNotice) -
             LineAcceptance(sku=line.sku, accepted_quantity=line.accepted_quantity, reason=line.reason)
             for line in event.data.lines])
         return f"acknowledged: {summary.status}"
+    if isinstance(event, ComplaintAnswer):  # another supplier's complaint is a NotFound, as in the API
+        record = complaints.act(actor, event.data.complaint_id, ComplaintAction.ANSWER, expected_version=None,
+                                answer=event.data.answer)
+        return f"answered: {record.item.status}"
     d = event.data
     shipment = shipments.record_shipment(actor, d.po_id, carrier=d.carrier, tracking_number=d.tracking_number,
                                          order_ids=d.order_ids)

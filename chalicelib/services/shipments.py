@@ -291,6 +291,8 @@ def on_recorded(event: dict[str, Any]) -> str:
     s = shipment_from_item(item)
     for order_id in s.order_ids:
         _dispatch(order_id, s)
+    if s.status is ShipmentStatus.DELIVERED:  # it arrived before it was dispatched here: finish it
+        complete_deliveries(s)
     if s.status is not ShipmentStatus.SUPERSEDED:
         tracking.replay_early_events(s.carrier, s.tracking_number)
         start_tracking(s)
@@ -332,9 +334,12 @@ def _dispatch(order_id: str, s: Shipment) -> None:
         if meta is None:
             logger.warning("order of a shipment not found", extra={"order_id": order_id, "shipment_id": s.id})
             return
-        if any(isinstance(i, OrderShipmentItem) and i.shipment_id == s.id for i in items):
-            return
         order = repo.order_from_item(meta)
+        has_copy = any(isinstance(i, OrderShipmentItem) and i.shipment_id == s.id for i in items)
+        if has_copy and order.delivery(s.supplier_id).status is not DeliveryStatus.ACCEPTED:
+            return
+        # (A copy with the delivery still accepted: carrier events for the parcel were applied before
+        # this consumer ran; they wrote the copy, and the delivery is dispatched now.)
         at = now()
         writes: list[repo.Write | repo.Update] = [order_copy(s, order_id, at)]
         before = order.status.value

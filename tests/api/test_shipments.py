@@ -242,3 +242,26 @@ def test_a_corrected_tracking_number_is_followed_instead_and_the_customer_told_o
 
     mail = [m for m in send_order_mail(order["id"]) if "New tracking number" in m.subject]
     assert len(mail) == 1 and "1ZRIGHT01" in mail[0].body
+
+
+def test_a_parcel_delivered_before_its_shipment_was_dispatched_still_delivers_the_order(api, sfn_calls, gateway):
+    """The carrier can be faster than the shipments queue: its events reach the parcel (and the
+    customer's copy) before the shipment consumer dispatched the order. The consumer then dispatches
+    and completes the delivery instead of taking the copy for a finished job."""
+    campaign = three_supplier_campaign(api)
+    order = order_of(api, campaign["id"], payment_mode="prepaid")
+    po = make_po(campaign["id"], "acme", stage=Stage.SHIPMENT, accepted=True)
+    accept_deliveries("acme", order["id"])
+    status, _ = api.post(f"/supplier/purchase-orders/{po}/shipments", SUPPLIERS["acme"],
+                         {"carrier": "dhl", "tracking_number": "FAST0001", "order_ids": [order["id"]]})
+    assert status == 201
+    assert scan("FAST0001", TrackingStatus.DELIVERED, 3) == "moved:delivered"
+    early = next(d for d in customer_view(api, order["id"])["deliveries"] if d["supplier_id"] == "acme")
+    assert early["status"] == "accepted" and early["shipments"][0]["status"] == "delivered"
+    shipments.on_recorded({"type": "shipment.recorded", "data": {"carrier": "dhl", "tracking_number": "FAST0001"}})
+    view = customer_view(api, order["id"])
+    acme = next(d for d in view["deliveries"] if d["supplier_id"] == "acme")
+    assert acme["status"] == "delivered" and view["status"] == "partially_delivered"
+    shipments.on_recorded({"type": "shipment.recorded", "data": {"carrier": "dhl", "tracking_number": "FAST0001"}})
+    events = [e["type"] for e in order_events(order["id"])]
+    assert events.count("order.shipped") == 1 and events.count("order.delivered") == 1
