@@ -222,6 +222,13 @@ def charge_backs(call: Call, campaign_id: str) -> s.CampaignChargeBacksView:
                                      suppliers=[s.SupplierChargeBackView.pick(r) for r in rows])
 
 
+@endpoint(complaints_api, "/staff/purchase-orders/{po_id}/complaints", "GET", tag="staff", roles=READ_STAFF,
+          summary="Complaints about deliveries of a purchase order, newest first", response="ComplaintListView")
+def staff_po_complaints(call: Call, po_id: str) -> s.ComplaintListView:
+    items = complaints.list_for_po(call.actor, po_id)
+    return s.ComplaintListView(items=[s.ComplaintSummaryView.of(i, threshold_cents=_threshold()) for i in items])
+
+
 # ---------------------------------------------------------------- supplier
 
 

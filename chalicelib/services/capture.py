@@ -130,18 +130,25 @@ def _capture(item: PaymentTxnItem) -> PaymentRecord:
     try:
         result = gateway.capture(request)
     except gateway.GatewayDeclined as exc:
-        reason = exc.body[:1000] or f"HTTP {exc.status}"
         # Raised before the record is finished: a crash in between leaves it pending, and the
         # rerun (same decline, same key) raises it again rather than never.
-        exceptions.raise_or_bump("payment_failed", "order", item.order_id, {
-            "payment_id": item.id, "supplier_id": item.supplier_id, "amount_cents": int(item.amount_cents),
-            "currency": item.currency, "status": exc.status, "reason": reason[:500]})
+        reason = declined(exc, item)
         return _finish(item, FAILED, failure=reason, data={"status": exc.status})
     except gateway.GatewayUnavailable:
         logger.warning("payment gateway unavailable; the capture stays pending",
                        extra={"order_id": item.order_id, "payment_id": item.id})
         raise
     return _finish(item, SUCCEEDED, reference=result.transaction_id, data={"transaction_id": result.transaction_id})
+
+
+def declined(exc: gateway.GatewayDeclined, item: PaymentTxnItem, **details: Any) -> str:
+    """The gateway refused a capture or refund: `payment_failed` on the order for accounting.
+    Returns the reason to record on the payment."""
+    reason = exc.body[:1000] or f"HTTP {exc.status}"
+    exceptions.raise_or_bump("payment_failed", "order", item.order_id, {
+        "payment_id": item.id, "supplier_id": item.supplier_id, "amount_cents": int(item.amount_cents),
+        "currency": item.currency, "status": exc.status, "reason": reason[:500], **details})
+    return reason
 
 
 def _finish(item: PaymentTxnItem, status: str, *, reference: str | None = None, failure: str | None = None,

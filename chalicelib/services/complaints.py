@@ -87,7 +87,7 @@ from ..domain.orders import ARRIVED, DeliveryAction, DeliveryStatus, Order, Paym
 from ..domain.permissions import READ_STAFF, SYSTEM, Principal, Role
 from ..domain.shipments import CarrierEvent, TrackingStatus
 from . import exceptions
-from .capture import CAPTURE, FAILED, PENDING, SUCCEEDED
+from .capture import CAPTURE, FAILED, PENDING, SUCCEEDED, declined
 from .clock import new_id, now
 from .guard import require
 
@@ -696,12 +696,7 @@ def issue_refunds(complaint_id: str) -> int:
         try:
             result = gateway.refund(request)
         except gateway.GatewayDeclined as exc:
-            reason = exc.body[:1000] or f"HTTP {exc.status}"
-            exceptions.raise_or_bump("payment_failed", "order", refund.order_id, {
-                "payment_id": refund.id, "supplier_id": refund.supplier_id, "amount_cents": int(refund.amount_cents),
-                "currency": refund.currency, "status": exc.status, "reason": reason[:500],
-                "complaint_id": complaint_id})
-            _finish_refund(record.item, refund, FAILED, failure=reason)
+            _finish_refund(record.item, refund, FAILED, failure=declined(exc, refund, complaint_id=complaint_id))
             continue
         except gateway.GatewayUnavailable:
             logger.warning("payment gateway unavailable; the refund stays pending",

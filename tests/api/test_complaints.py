@@ -16,6 +16,7 @@ import pytest
 from chalicelib.adapters.aws import client
 from chalicelib.adapters.dynamodb import keys
 from chalicelib.adapters.dynamodb import repository as repo
+from chalicelib.adapters.dynamodb.metering import metered
 from chalicelib.adapters.dynamodb.models import (
     ChargeBackItem,
     ExceptionItem,
@@ -155,6 +156,8 @@ def test_a_refund_complaint_runs_from_the_customer_to_the_gateway_once(api, sfn_
     owed = ok(api.get(f"/staff/campaigns/{order['campaign_id']}/charge-backs", CARE))
     assert [(s["supplier_id"], s["po_id"], s["amount_cents"], s["count"]) for s in owed["suppliers"]] == [
         ("acme", order["po_id"], 1200, 1)]
+    on_po = ok(api.get(f"/staff/purchase-orders/{order['po_id']}/complaints", CARE))
+    assert [(c["id"], c["status"], c["refund_cents"]) for c in on_po["items"]] == [(cid, "resolved", 1200)]
     staff = ok(api.get(f"/staff/complaints/{cid}", CARE))
     assert staff["money"] == {"captured_cents": 2400, "refunded_cents": 1200, "refundable_cents": 1200}
     types = [e["type"] for e in staff["events"]]
@@ -386,3 +389,89 @@ def test_the_customer_disputes_and_withdraws_and_bad_requests_say_what_is_wrong(
     listed = ok(api.get("/staff/complaints?status=withdrawn", CARE))
     assert [c["id"] for c in listed["items"]] == [cid]
     assert_error(*api.get("/staff/complaints", ALICE), 403)
+
+
+def test_a_parcel_lost_in_transit_can_be_claimed_once_overdue_and_the_shop_may_bear_it(api, sfn_calls, gateway,
+                                                                                     monkeypatch):
+    campaign = three_supplier_campaign(api)
+    order = order_of(api, campaign["id"])
+    po = make_po(campaign["id"], "acme", stage=Stage.SHIPMENT, accepted=True)
+    accept_deliveries("acme", order["id"])
+    ship(api, po, "acme", "LOST0001", order["id"])
+    assert scan("LOST0001", TrackingStatus.IN_TRANSIT, 1) == "moved:in_transit"
+    # On its way and not late yet (expected within 7 days of dispatch): not lost.
+    body = assert_error(*open_complaint(api, order, reason="lost_in_transit", quantity=2), 422, "not_overdue")
+    assert "not lost yet" in body["message"]
+    assert_error(*open_complaint(api, order, reason="damaged"), 422, "reason_not_allowed")
+    # Past its expected date it is lost; here the shop, not the supplier, bears lost parcels.
+    monkeypatch.setenv("WAYBILL_DELIVERY_EXPECTED_WITHIN_S", "0")
+    monkeypatch.setenv("WAYBILL_COMPLAINT_SUPPLIER_BEARS_LOST", "0")
+    settings.cache_clear()
+    cid = ok(open_complaint(api, order, reason="lost_in_transit", quantity=2), 201)["id"]
+    offered = propose_and_offer(api, cid, [{"sku": "MUG-1", "resolution": "refund", "quantity": 2,
+                                            "refund_cents": 2400}])
+    assert offered["plan"]["supplier_bears"] is False and offered["plan"]["charge_back_cents"] == 0
+    accept(api, order["id"], cid)
+    assert carried_out(cid) == "refunds:1"
+    assert ok(api.get(f"/orders/{order['id']}/complaints/{cid}", ALICE))["status"] == "resolved"
+    assert not [i for i in repo.query_all(keys.po_pk(po)) if isinstance(i, ChargeBackItem)]
+    assert ok(api.get(f"/staff/campaigns/{campaign['id']}/charge-backs", CARE))["suppliers"] == []
+
+
+def test_every_unit_back_makes_the_delivery_returned(api, sfn_calls, gateway):
+    order = delivered_order(api)
+    cid = ok(open_complaint(api, order, reason="damaged", wanted="return_for_refund", quantity=2), 201)["id"]
+    propose_and_offer(api, cid, [{"sku": "MUG-1", "resolution": "return_for_refund", "quantity": 2,
+                                  "refund_cents": 2400}])
+    accept(api, order["id"], cid)
+    carried_out(cid)
+    # The goods arrive without the customer registering a parcel: the supplier records the receipt.
+    view = ok(api.get(f"/supplier/complaints/{cid}", ACME))
+    received = ok(api.post(f"/supplier/complaints/{cid}/return/receive", ACME,
+                           {"expected_version": view["return"]["version"]}))
+    assert received["return"]["status"] == "received" and received["status"] == "resolved"
+    assert_error(*api.post(f"/supplier/complaints/{cid}/return/receive", ACME, {}), 409)  # once
+    customer = ok(api.get(f"/orders/{order['id']}", ALICE))
+    acme = next(d for d in customer["deliveries"] if d["supplier_id"] == "acme")
+    assert acme["status"] == "returned"
+    assert customer["status"] == "partially_returned"  # bolt's and cobalt's deliveries are still to come
+    assert [t["amount_cents"] for t in gateway.transactions if t["kind"] == "refund"] == [2400]
+    owed = ok(api.get(f"/staff/campaigns/{order['campaign_id']}/charge-backs", CARE))
+    assert [(s["supplier_id"], s["amount_cents"]) for s in owed["suppliers"]] == [("acme", 2400)]
+
+
+def test_reading_a_complaint_and_opening_one_cost_a_fixed_number_of_requests(api, sfn_calls, gateway):
+    order = delivered_order(api)
+    with metered() as opening:
+        cid = ok(open_complaint(api, order), 201)["id"]
+    # The order's partition, its complaints, the PO by campaign, one transaction, then the exception's
+    # GetItem and its own transaction.
+    assert opening.requests["Query"] == 3 and opening.requests["TransactWriteItems"] == 2, opening.requests
+    with metered() as reading:
+        ok(api.get(f"/orders/{order['id']}/complaints/{cid}", ALICE))
+    assert dict(reading.requests) == {"Query": 2}  # the complaint's partition, then the order's (money, refunds)
+    with metered() as listing:
+        ok(api.get("/staff/complaints?status=open", CARE))
+    assert dict(listing.requests) == {"Query": 1}
+
+
+def test_a_declined_refund_is_recorded_failed_for_accounting_and_gives_its_amount_back(api, sfn_calls, gateway):
+    order = delivered_order(api)
+    # The gateway no longer knows the capture it would refund: it answers 404, a decline.
+    capture = repo.get(keys.order_payment(order["id"], capture_id(order["id"], "acme")), PaymentTxnItem)
+    capture.gateway_reference = "txn_forgotten"
+    repo.commit([repo.Write(capture)], what="test: a capture the gateway forgot")
+    cid = ok(open_complaint(api, order), 201)["id"]
+    propose_and_offer(api, cid, [{"sku": "MUG-1", "resolution": "refund", "quantity": 1, "refund_cents": 1200}])
+    accept(api, order["id"], cid)
+    assert carried_out(cid) == "refunds:0"
+    staff = ok(api.get(f"/staff/complaints/{cid}", CARE))
+    assert [(r["amount_cents"], r["status"]) for r in staff["refunds"]] == [(1200, "failed")]
+    assert staff["status"] == "in_progress"  # not resolved: the money did not go back
+    assert staff["money"]["refunded_cents"] == 0  # the ledger gave the failed amount back
+    assert "complaint.refund_failed" in [e["type"] for e in staff["events"]]
+    from chalicelib.services.exceptions import exception_id
+
+    failed = repo.get(keys.exception(exception_id("payment_failed", "order", order["id"])), ExceptionItem)
+    assert failed is not None and failed.details["complaint_id"] == cid and failed.details["status"] == 404
+    assert not [t for t in gateway.transactions if t["kind"] == "refund"]

@@ -7,13 +7,11 @@ from __future__ import annotations
 import json
 from typing import Any
 
-import boto3
 import pytest
 
-from chalicelib.adapters import secrets
 from chalicelib.local import carrier_sim
 from chalicelib.services import exceptions
-from tests.api import po_support, test_complaints
+from tests.api import po_support, test_complaints, test_supplier_webhooks
 from tests.api.support import assert_error, process_webhooks, raw
 from tests.api.test_complaints import delivered_order, ok, open_complaint
 from tests.aws import CARE
@@ -21,19 +19,10 @@ from tests.aws import CARE
 aws, sfn_calls = po_support.aws, po_support.sfn_calls  # fixtures
 gateway = test_complaints.gateway  # fixture: the sandbox payment gateway
 
-ACME_SECRET, BOLT_SECRET = carrier_sim.new_secret(), carrier_sim.new_secret()
+ACME_SECRET, BOLT_SECRET = test_supplier_webhooks.ACME_SECRET, test_supplier_webhooks.BOLT_SECRET
+supplier_secrets = test_supplier_webhooks.supplier_secrets  # autouse fixture: the suppliers' signing secrets
 SYSTEM_SUB = "supplier-system:acme"
 QUESTION = "Was this mug packed in bubble wrap?"
-
-
-@pytest.fixture(autouse=True)
-def supplier_secrets(aws):
-    boto3.client("secretsmanager", region_name="eu-west-1").put_secret_value(
-        SecretId="waybill/webhooks/inbound",
-        SecretString=json.dumps({"supplier:acme": [ACME_SECRET], "supplier:bolt": [BOLT_SECRET]}))
-    secrets.forget()
-    yield
-    secrets.forget()
 
 
 def send(api, body: dict[str, Any], *, supplier: str = "acme", secret: str = ACME_SECRET,

@@ -3,9 +3,11 @@ plan whose refund total is above the approval threshold, and the customer sees i
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import pytest
+import requests
 from playwright.sync_api import Page, expect
 
 from tests.browser.conftest import WALK_TIMEOUT_S, Walks, _walk, api_get, ready, sign_in
@@ -65,3 +67,22 @@ def test_an_admin_approves_a_plan_above_the_threshold(page: Page, stack: Stack, 
     customer = stack.headers(staff["customer_id"], "customer", email=staff["customer_email"])
     view = api_get(stack, f"/orders/{order_id}/complaints/{complaint_id}", customer)
     assert view["status"] == "plan_approved"
+
+    # The customer accepts: the complaints consumer refunds through the (sandbox) gateway, and the
+    # supplier's share shows against its PO on the campaign's page and the complaint on the PO's page.
+    r = requests.post(f"{stack.api}/orders/{order_id}/complaints/{complaint_id}/accept", headers=customer,
+                      json={"expected_version": view["version"]}, timeout=30)
+    assert r.status_code == 200, r.text
+    deadline = time.monotonic() + 90
+    while (done := api_get(stack, f"/orders/{order_id}/complaints/{complaint_id}", customer))["status"] != "resolved":
+        assert time.monotonic() < deadline, done
+        time.sleep(1)
+    assert [(x["amount_cents"], x["status"]) for x in done["refunds"]] == [(for_approval["refund_cents"], "succeeded")]
+    page.goto(f"{stack.admin}/#/campaigns/{staff['campaign_id']}")
+    ready(page, "campaign")
+    row = page.locator(f"[data-testid='charge-back-row'][data-supplier='{staff['supplier_id']}']")
+    expect(row).to_have_attribute("data-cents", str(for_approval["refund_cents"]))
+    page.goto(f"{stack.admin}/#/purchase-orders/{staff['po_id']}")
+    ready(page, "purchase-order")
+    complaint_row = page.locator(f"[data-testid='po-complaint-row'][data-id='{complaint_id}']")
+    expect(complaint_row).to_have_attribute("data-status", "resolved")

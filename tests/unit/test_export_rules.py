@@ -51,6 +51,17 @@ def test_a_chained_exporter_waits_for_the_one_before_it() -> None:
     assert take("placed") is Take.STATE
 
 
+def test_returned_orders_feed_the_returned_exporter_once_the_paid_one_took_them() -> None:
+    returned = rules.exporter("orders_returned")
+    assert rules.chain("orders_returned") == (PAID, returned)
+    for status in ("partially_returned", "returned"):
+        assert take(status, PAID) is Take.EXPORT  # still an order that stands (paid)
+        assert take(status, returned, previous_done=False) is Take.WAITING
+        assert take(status, returned) is Take.EXPORT
+        assert take(status, DELIVERED) is Take.STATE  # not a delivered order any more
+    assert take("completed", returned) is Take.STATE
+
+
 def test_a_plain_export_takes_every_record_or_those_in_the_requested_state() -> None:
     assert take("cancelled", None) is Take.EXPORT
     assert take("cancelled", None, state="placed") is Take.STATE

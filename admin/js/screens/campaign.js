@@ -1,5 +1,6 @@
-// Campaign detail: GET /staff/campaigns/{id}, GET /staff/purchase-orders?campaign_id=... and
-// GET /staff/metrics/campaigns/{id}, all at once. For catalogue.manage and per status: add products
+// Campaign detail: GET /staff/campaigns/{id}, GET /staff/purchase-orders?campaign_id=...,
+// GET /staff/metrics/campaigns/{id} and GET /staff/campaigns/{id}/charge-backs (what each supplier
+// is charged back for complaints), all at once. For catalogue.manage and per status: add products
 // (draft), Go live (draft), Close (live or ended), Cancel campaign (draft or live).
 
 import * as api from '../api.js';
@@ -22,6 +23,7 @@ export default {
       campaign: api.get(base, undefined, { signal }),
       pos: api.get('/staff/purchase-orders', { campaign_id: id, limit: 100 }, { signal }),
       metrics: api.get(`/staff/metrics/campaigns/${encodeURIComponent(id)}`, undefined, { signal }),
+      chargeBacks: api.get(`${base}/charge-backs`, undefined, { signal }),
       suppliers: can('catalogue.manage') ? api.get('/staff/suppliers', { limit: 100 }, { signal }) : Promise.resolve({ items: [] }),
     });
     if (!r.campaign.ok) throw r.campaign.error;
@@ -102,6 +104,58 @@ export default {
       })
       : errorAlert(r.pos.error);
 
+    // -------------------------------------------------------------- charge-backs
+    // Owed after charge-backs: the PO's accepted amount (from the PO list above, no call per PO)
+    // minus what its supplier is charged back; only when that PO is in the list, in the same currency.
+    const posById = new Map(r.pos.ok ? r.pos.value.items.map((p) => [p.id, p]) : []);
+    const poOf = (x) => {
+      const p = posById.get(x.po_id);
+      return p && p.currency === x.currency ? p : null;
+    };
+    const acceptedCell = (x) => {
+      const p = poOf(x);
+      return p ? money(p.accepted_cents, p.currency) : '—';
+    };
+    const owedCell = (x) => {
+      const p = poOf(x);
+      if (!p) return '—';
+      const owed = Number(p.accepted_cents || 0) - Number(x.amount_cents || 0);
+      return h('span', { 'data-testid': 'owed-after-charge-backs', 'data-cents': owed }, money(owed, p.currency));
+    };
+    let chargeBacks;
+    if (r.chargeBacks.ok) {
+      const rows = r.chargeBacks.value.suppliers || [];
+      const currencies = [...new Set(rows.map((x) => x.currency))];
+      const total = rows.reduce((sum, x) => sum + Number(x.amount_cents || 0), 0);
+      const complaintsCount = rows.reduce((sum, x) => sum + Number(x.count || 0), 0);
+      chargeBacks = [
+        rows.length && currencies.length === 1
+          ? h('p', { class: 'summary', 'data-testid': 'charge-backs-summary' },
+            `${money(total, currencies[0])} charged back for ${number(complaintsCount)} complaint${complaintsCount === 1 ? '' : 's'}`
+            + ` to ${number(rows.length)} supplier${rows.length === 1 ? '' : 's'}.`)
+          : null,
+        table({
+          caption: 'Charge-backs per supplier', testid: 'charge-backs',
+          empty: 'Nothing has been charged back to this campaign\'s suppliers for complaints.',
+          columns: [
+            { label: 'Supplier', cell: (x) => x.supplier_id },
+            { label: 'Purchase order', cell: (x) => (x.po_id ? link(`#/purchase-orders/${encodeURIComponent(x.po_id)}`, x.po_id) : '—') },
+            { label: 'Complaints', class: 'num', cell: (x) => number(x.count) },
+            { label: 'Charged back', class: 'num', cell: (x) => money(x.amount_cents, x.currency) },
+            { label: 'Accepted', class: 'num', cell: acceptedCell },
+            { label: 'Owed after charge-backs', class: 'num', cell: owedCell },
+          ],
+          rows,
+          rowAttrs: (x) => ({
+            'data-testid': 'charge-back-row', 'data-supplier': x.supplier_id, 'data-po': x.po_id, 'data-cents': x.amount_cents,
+          }),
+        }),
+        rows.length ? h('p', { class: 'hint' }, 'Owed after charge-backs: the purchase order\'s accepted amount less what its supplier is charged back.') : null,
+      ];
+    } else {
+      chargeBacks = errorAlert(r.chargeBacks.error);
+    }
+
     let metrics;
     if (r.metrics.ok) {
       const m = r.metrics.value;
@@ -160,6 +214,7 @@ export default {
         }),
         addProducts),
       section('Purchase orders', pos),
+      section('Charge-backs', chargeBacks),
       section('Figures', metrics),
     ];
   },

@@ -1,13 +1,16 @@
 // Purchase-order detail: GET /staff/purchase-orders/{id} — stage (and whether it waits for action
 // now), deadline, reminders, amounts, lines, documents (the supplier's invoices, each with a
 // presigned download link), payment proposals, parcels and its audit trail; Cancel for
-// purchase_orders.cancel (POST .../cancel).
+// purchase_orders.cancel (POST .../cancel). GET .../complaints (the complaints about its deliveries)
+// loads at the same time.
 
 import * as api from '../api.js';
 import { PO_STAGES } from '../constants.js';
 import { h } from '../dom.js';
 import { label, money, number, when } from '../format.js';
-import { act, badge, code, errorSlot, facts, field, heading, link, muted, notice, section, table, textarea } from '../ui.js';
+import {
+  act, badge, code, errorAlert, errorSlot, facts, field, heading, link, muted, notice, section, table, textarea,
+} from '../ui.js';
 import { auditTrail } from './order.js';
 
 let flash = null;
@@ -28,7 +31,12 @@ export default {
   title: 'Purchase order',
   async render({ params, signal, can, reload, setTitle }) {
     const path = `/staff/purchase-orders/${encodeURIComponent(params.poId)}`;
-    const po = await api.get(path, undefined, { signal });
+    const r = await api.parallel({
+      po: api.get(path, undefined, { signal }),
+      complaints: api.get(`${path}/complaints`, undefined, { signal }),
+    });
+    if (!r.po.ok) throw r.po.error;
+    const po = r.po.value;
     setTitle(`Purchase order ${po.id}`);
     const shown = flash;
     flash = null;
@@ -47,6 +55,23 @@ export default {
       });
       cancel = h('details', { class: 'panel-details' }, h('summary', {}, 'Cancel this purchase order'), form);
     }
+
+    const complaints = r.complaints.ok
+      ? table({
+        caption: 'Complaints about this purchase order', testid: 'po-complaints',
+        empty: 'No complaints about this purchase order\'s deliveries.',
+        columns: [
+          { label: 'Complaint', cell: (x) => link(`#/complaints/${encodeURIComponent(x.id)}`, x.id, { 'data-testid': 'complaint-link' }) },
+          { label: 'Order', cell: (x) => link(`#/orders/${encodeURIComponent(x.order_id)}`, x.order_id) },
+          { label: 'Reason', cell: (x) => label(x.reason) },
+          { label: 'Status', cell: (x) => badge(x.status, { testid: 'complaint-status' }) },
+          { label: 'Refund', class: 'num', cell: (x) => (x.refund_cents ? money(x.refund_cents, x.currency) : '—') },
+          { label: 'Opened', cell: (x) => when(x.opened_at) },
+        ],
+        rows: r.complaints.value.items || [],
+        rowAttrs: (x) => ({ 'data-testid': 'po-complaint-row', 'data-id': x.id, 'data-status': x.status }),
+      })
+      : errorAlert(r.complaints.error);
 
     return [
       heading(`Purchase order ${po.id}`, badge(po.status, { testid: 'po-status' })),
@@ -113,6 +138,7 @@ export default {
         rows: po.shipments || [],
         empty: 'No parcels yet.',
       })),
+      section('Complaints', complaints),
       cancel ? section('Cancel', cancel) : null,
       section('Audit trail', auditTrail(po.events, { testid: 'po-audit-trail' })),
     ];
