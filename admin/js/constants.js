@@ -3,7 +3,7 @@
 // (allowed_actions, GET /me capabilities).
 
 export const ORDER_STATUSES = ['on_hold', 'placed', 'rejected', 'cancelled', 'ordered', 'partially_dispatched',
-  'dispatched', 'partially_delivered', 'delivered', 'completed'];
+  'dispatched', 'partially_delivered', 'delivered', 'completed', 'partially_returned', 'returned'];
 
 export const CAMPAIGN_STATUSES = ['draft', 'live', 'ended', 'closed', 'cancelled'];
 

@@ -79,7 +79,7 @@ const TONES = {
     'paid', 'captured', 'refunded', 'plan_approved', 'accepted', 'resolved'],
   warn: ['on_hold', 'pending', 'acknowledged', 'snoozed', 'queued', 'running', 'sending', 'proposed', 'invoiced',
     'partially_dispatched', 'partially_delivered', 'ended', 'draft', 'medium', 'payment_approval',
-    'awaiting_supplier', 'supplier_answered', 'plan_proposed', 'needs_approval'],
+    'awaiting_supplier', 'supplier_answered', 'plan_proposed', 'needs_approval', 'partially_returned', 'returned'],
   bad: ['rejected', 'cancelled', 'failed', 'abandoned', 'critical', 'high', 'returned_to_sender', 'exception',
     'disabled', 'declined', 'open_exception', 'disputed'],
   info: ['placed', 'ordered', 'dispatched', 'open', 'in_transit', 'out_for_delivery', 'low', 'in_progress'],
