@@ -47,6 +47,10 @@ export const EVENT_TYPES = [
   ...PO_STAGES.map((s) => `po.${s}_completed`),
   'shipment.recorded', 'shipment.corrected', 'shipment.status_changed', 'shipment.tracking_stale',
   'campaign.went_live', 'campaign.ended', 'campaign.closed', 'campaign.cancelled',
+  'order.partially_returned', 'order.returned',
+  'complaint.opened', 'complaint.supplier_asked', 'complaint.plan_offered', 'complaint.plan_accepted',
+  'complaint.plan_disputed', 'complaint.replacement_requested', 'complaint.refund_issued',
+  'complaint.return_received', 'complaint.resolved', 'complaint.withdrawn',
 ];
 
 export const COMPLAINT_STATUSES = ['open', 'awaiting_supplier', 'supplier_answered', 'plan_proposed', 'needs_approval',

@@ -173,10 +173,10 @@ RULES: tuple[NotificationRule, ...] = (
     _complaint("complaint.resolved", "Your complaint is resolved"),
     _complaint("complaint.note_added", "News about your complaint", needs_customer_note=True),
     # Whoever must act next: the supplier answers care's question, an admin approves a large plan.
-    # (The supplier's replacement on complaint.started is not mailed: conditions cannot say "a
-    # non-empty list"; the supplier sees it on its complaints list.)
     NotificationRule("complaint.supplier_asked", Recipient.SUPPLIER, "complaint_supplier_asked", T,
                      "A question about a complaint"),
+    NotificationRule("complaint.replacement_requested", Recipient.SUPPLIER, "complaint_replacement", T,
+                     "Please send a replacement"),
     NotificationRule("complaint.plan_needs_approval", Recipient.ADMIN, "complaint_plan_approval", T,
                      "Complaint plan waiting for your approval"),
     # ---------------------------------------------------------------- purchase orders

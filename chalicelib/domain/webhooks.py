@@ -32,13 +32,19 @@ OFFERED_EVENT_TYPES: tuple[str, ...] = (
     "shipment.recorded", "shipment.corrected", "shipment.status_changed", "shipment.tracking_stale",
     # campaigns
     "campaign.went_live", "campaign.ended", "campaign.closed", "campaign.cancelled",
+    # complaints, returns and refunds (issue 9)
+    "order.partially_returned", "order.returned",
+    "complaint.opened", "complaint.supplier_asked", "complaint.plan_offered", "complaint.plan_accepted",
+    "complaint.plan_disputed", "complaint.replacement_requested", "complaint.refund_issued",
+    "complaint.return_received", "complaint.resolved", "complaint.withdrawn",
 )
 
 # The ids a thin payload may carry from an event's data (never notes, addresses or amounts).
 PAYLOAD_IDS = ("order_id", "po_id", "campaign_id", "supplier_id", "shipment_id", "carrier", "tracking_number",
-               "stage", "order_ids")
+               "stage", "order_ids", "complaint_id")
 # Where a subscriber reads the full object (staff API paths under the public URL).
-LINKS = {"order": "/staff/orders/{}", "po": "/staff/purchase-orders/{}", "campaign": "/staff/campaigns/{}"}
+LINKS = {"order": "/staff/orders/{}", "po": "/staff/purchase-orders/{}", "campaign": "/staff/campaigns/{}",
+         "complaint": "/staff/complaints/{}"}
 
 MAX_URL_LENGTH = 2048
 MAX_EVENT_TYPES = len(OFFERED_EVENT_TYPES)

@@ -642,6 +642,11 @@ def carry_out(complaint_id: str) -> str:
                               for r in execution.refunds],
                   "replacements": [{"sku": r.sku, "quantity": r.quantity} for r in execution.replacements],
                   "return_id": execution.rma.id if execution.rma else None})))
+        if execution.replacements:  # the supplier is asked to ship (its own event: its own e-mail)
+            writes.append(repo.event_write(item.PK, _event(
+                item, "complaint.replacement_requested", SYSTEM, at, item.status, item.status,
+                data={"replacements": [{"sku": r.sku, "quantity": r.quantity} for r in execution.replacements],
+                      "lines_text": ", ".join(f"{r.quantity} x {r.sku}" for r in execution.replacements)})))
         try:
             repo.commit(writes, what=f"complaint {complaint_id}")
         except Conflict:

@@ -232,7 +232,8 @@ def context(rule: NotificationRule, loaded: Loaded) -> dict[str, Any]:
                    note=event.get("customer_note"),
                    question=data.get("question"), refund_cents=data.get("refund_cents"),
                    amount_cents=data.get("amount_cents"), currency=data.get("currency") or "",
-                   carrier=str(data.get("carrier") or "").upper(), tracking_number=data.get("tracking_number"))
+                   carrier=str(data.get("carrier") or "").upper(), tracking_number=data.get("tracking_number"),
+                   lines_text=data.get("lines_text") or "")
     elif t == "po_created":
         if loaded.po is None:
             raise LookupError(f"purchase order {data.get('po_id')} not found")

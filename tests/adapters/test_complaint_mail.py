@@ -144,9 +144,9 @@ def test_a_replacement_and_a_customer_note_reach_the_customer_an_internal_note_d
     order = delivered_order(api)
     cid = ok(open_complaint(api, order, reason="wrong_item", wanted="replacement"), 201)["id"]
     propose_and_offer(api, cid, [{"sku": "MUG-1", "resolution": "replacement", "quantity": 1, "refund_cents": 0}])
+    seen = seen_so_far(aws)
     accept(api, order["id"], cid)
     assert carried_out(cid) == "refunds:0"
-    seen = seen_so_far(aws)
 
     ok(api.post(f"/staff/complaints/{cid}/notes", CARE, {"internal_note": "Supplier says stock is low."}))
     ok(api.post(f"/staff/complaints/{cid}/notes", CARE, {"customer_note": "The supplier ships it this week."}))
@@ -154,6 +154,9 @@ def test_a_replacement_and_a_customer_note_reach_the_customer_an_internal_note_d
                 {"carrier": "dhl", "tracking_number": "REPL0001"}))
     deliver_mail(aws, seen)
 
+    asked = one(SUPPLIER, f"Complaint {cid}: please send a replacement")  # once, when the plan started
+    assert "1 x MUG-1" in asked.body and f"/supplier/complaints/{cid}/replacement-shipment" in asked.body
+    assert "alice" not in asked.body.lower()  # no customer details for the supplier
     noted = one(CUSTOMER, "News about your complaint")
     assert "The supplier ships it this week." in noted.body and "stock is low" not in noted.body
     shipped = one(CUSTOMER, "Your replacement is on its way")

@@ -86,6 +86,18 @@ def test_the_thin_payload_carries_ids_status_and_links_but_no_notes_or_personal_
 
 
 def test_only_order_po_shipment_and_campaign_events_are_offered():
-    assert {t.split(".")[0] for t in rules.OFFERED_EVENT_TYPES} == {"order", "po", "shipment", "campaign"}
+    assert {t.split(".")[0] for t in rules.OFFERED_EVENT_TYPES} == {"order", "po", "shipment", "campaign", "complaint"}
     assert "po.acknowledge_completed" in rules.OFFERED_EVENT_TYPES
     assert rules.matches("order.placed", ["order.placed"]) and not rules.matches("order.placed", ["po.created"])
+
+
+def test_a_complaint_event_is_offered_thin_with_a_link_to_the_complaint_and_no_customer_details():
+    event = {"type": "complaint.resolved", "id": "evt_1", "at": "2026-12-03T10:00:00+00:00", "subject_type": "complaint",
+             "subject_id": "cmp_1", "to_status": "resolved",
+             "data": {"complaint_id": "cmp_1", "order_id": "ord_1", "supplier_id": "acme", "po_id": "po_1",
+                      "customer_email": "alice@example.com", "refund_cents": 1200}}
+    payload = rules.thin_payload(event, "https://waybill.example")
+    assert "complaint.resolved" in rules.OFFERED_EVENT_TYPES
+    assert payload["data"]["links"]["complaint"] == "https://waybill.example/staff/complaints/cmp_1"
+    assert payload["data"]["links"]["order"] == "https://waybill.example/staff/orders/ord_1"
+    assert "customer_email" not in payload["data"] and "refund_cents" not in payload["data"]
