@@ -134,7 +134,8 @@ def return_shipment(call: Call, order_id: str, complaint_id: str) -> s.Complaint
 def list_complaints(call: Call) -> s.ComplaintPage:
     q: s.ComplaintListQuery = call.query
     items, cursor = complaints.search(call.actor, statuses=q.status.split(",") if q.status else None,
-                                      supplier_id=q.supplier_id, limit=q.limit, cursor=q.cursor)
+                                      supplier_id=q.supplier_id, limit=q.limit, cursor=q.cursor,
+                                      order_id=q.order_id)
     return s.ComplaintPage(items=[s.ComplaintSummaryView.of(i, threshold_cents=_threshold()) for i in items],
                            next_cursor=cursor)
 

@@ -1155,6 +1155,7 @@ class ComplaintListQuery(PageQuery):
     status: str | None = Field(None, pattern=r"^[a-z_]+(,[a-z_]+)*$", max_length=400,
                                description="one status, or several separated by commas (first page of each)")
     supplier_id: Id | None = None
+    order_id: Id | None = Field(None, description="one order's complaints")
 
     @field_validator("status")
     @classmethod

@@ -279,10 +279,15 @@ def list_for_po(actor: Principal, po_id: str) -> list[ComplaintItem]:
 
 
 def search(actor: Principal, *, statuses: list[str] | None, supplier_id: str | None, limit: int,
-           cursor: str | None) -> tuple[list[ComplaintItem], str | None]:
+           cursor: str | None, order_id: str | None = None) -> tuple[list[ComplaintItem], str | None]:
     """Staff list, newest first: one status (GSI3) or all (GSI4); one Query page. Several statuses
-    are read one Query each (the first page of each; no cursor)."""
+    are read one Query each (the first page of each; no cursor). One order's complaints are one
+    Query of its index partition (an order has a handful), the other filters applied to them."""
     require(actor, READ_STAFF, "list complaints")
+    if order_id:
+        found = [i for i in _complaints_of_order(order_id)
+                 if (not statuses or i.status in statuses) and (not supplier_id or i.supplier_id == supplier_id)]
+        return sorted(found, key=lambda i: i.opened_at, reverse=True)[:limit], None
     flt = ComplaintItem.supplier_id == supplier_id if supplier_id else None
     if statuses and len(statuses) > 1:
         found: list[ComplaintItem] = []

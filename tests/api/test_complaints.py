@@ -388,6 +388,12 @@ def test_the_customer_disputes_and_withdraws_and_bad_requests_say_what_is_wrong(
     assert_error(*api.get("/staff/complaints?status=nope", CARE), 422)
     listed = ok(api.get("/staff/complaints?status=withdrawn", CARE))
     assert [c["id"] for c in listed["items"]] == [cid]
+    second = ok(open_complaint(api, order), 201)["id"]
+    of_order = ok(api.get(f"/staff/complaints?order_id={order['id']}", CARE))
+    assert [c["id"] for c in of_order["items"]] == [second, cid]  # newest first
+    assert [c["id"] for c in ok(api.get(f"/staff/complaints?order_id={order['id']}&status=open", CARE))["items"]] \
+        == [second]
+    assert ok(api.get("/staff/complaints?order_id=ord_none", CARE))["items"] == []
     assert_error(*api.get("/staff/complaints", ALICE), 403)
 
 
