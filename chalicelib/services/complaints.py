@@ -285,9 +285,9 @@ def search(actor: Principal, *, statuses: list[str] | None, supplier_id: str | N
     Query of its index partition (an order has a handful), the other filters applied to them."""
     require(actor, READ_STAFF, "list complaints")
     if order_id:
-        found = [i for i in _complaints_of_order(order_id)
-                 if (not statuses or i.status in statuses) and (not supplier_id or i.supplier_id == supplier_id)]
-        return sorted(found, key=lambda i: i.opened_at, reverse=True)[:limit], None
+        of_order = [i for i in _complaints_of_order(order_id)
+                    if (not statuses or i.status in statuses) and (not supplier_id or i.supplier_id == supplier_id)]
+        return sorted(of_order, key=lambda i: i.opened_at, reverse=True)[:limit], None
     flt = ComplaintItem.supplier_id == supplier_id if supplier_id else None
     if statuses and len(statuses) > 1:
         found: list[ComplaintItem] = []
