@@ -481,3 +481,22 @@ def test_a_declined_refund_is_recorded_failed_for_accounting_and_gives_its_amoun
     failed = repo.get(keys.exception(exception_id("payment_failed", "order", order["id"])), ExceptionItem)
     assert failed is not None and failed.details["complaint_id"] == cid and failed.details["status"] == 404
     assert not [t for t in gateway.transactions if t["kind"] == "refund"]
+
+
+def test_returns_of_two_complaints_add_up_to_a_returned_delivery(api, sfn_calls, gateway):
+    order = delivered_order(api)
+    statuses = []
+    for reason in ("damaged", "not_as_described"):
+        cid = ok(open_complaint(api, order, reason=reason, wanted="return_for_refund"), 201)["id"]
+        propose_and_offer(api, cid, [{"sku": "MUG-1", "resolution": "return_for_refund", "quantity": 1,
+                                      "refund_cents": 1200}])
+        accept(api, order["id"], cid)
+        carried_out(cid)
+        rma = ok(api.get(f"/staff/complaints/{cid}", CARE))["return"]
+        ok(api.post(f"/staff/complaints/{cid}/return/receive", CARE, {"expected_version": rma["version"]}))
+        view = ok(api.get(f"/orders/{order['id']}", ALICE))
+        statuses.append(next(d["status"] for d in view["deliveries"] if d["supplier_id"] == "acme"))
+    assert statuses == ["partially_returned", "returned"]
+    assert sorted(t["amount_cents"] for t in gateway.transactions if t["kind"] == "refund") == [1200, 1200]
+    staff = ok(api.get(f"/staff/complaints/{cid}", CARE))
+    assert staff["money"] == {"captured_cents": 2400, "refunded_cents": 2400, "refundable_cents": 0}
