@@ -500,3 +500,34 @@ def test_returns_of_two_complaints_add_up_to_a_returned_delivery(api, sfn_calls,
     assert sorted(t["amount_cents"] for t in gateway.transactions if t["kind"] == "refund") == [1200, 1200]
     staff = ok(api.get(f"/staff/complaints/{cid}", CARE))
     assert staff["money"] == {"captured_cents": 2400, "refunded_cents": 2400, "refundable_cents": 0}
+
+
+def test_dispatch_delivery_and_return_move_the_orders_per_status_counters(api, sfn_calls, gateway):
+    """The dashboard's counters move with each of these writes."""
+    def counts() -> dict[str, int]:
+        return ok(api.get("/staff/dashboard", CARE))["orders_by_status"]
+
+    def moved(before: dict[str, int], after: dict[str, int]) -> dict[str, int]:
+        return {k: after[k] - before.get(k, 0) for k in after if after[k] != before.get(k, 0)}
+
+    campaign = three_supplier_campaign(api)
+    order = order_of(api, campaign["id"], payment_mode="prepaid")
+    po = make_po(campaign["id"], "acme", stage=Stage.SHIPMENT, accepted=True)
+    accept_deliveries("acme", order["id"])
+    # What the acknowledgement's settlement counts when it accepts the delivery (the helper does not).
+    repo.commit(repo.order_status_counts(order["id"], "placed", "ordered"), what="test: the settlement's counters")
+    c0 = counts()
+    ship(api, po, "acme", "CNT00001", order["id"])
+    c1 = counts()
+    assert moved(c0, c1) == {"ordered": -1, "partially_dispatched": 1}  # bolt and cobalt still to come
+    scan("CNT00001", TrackingStatus.DELIVERED, 4)
+    c2 = counts()
+    assert moved(c1, c2) == {"partially_dispatched": -1, "partially_delivered": 1}
+    cid = ok(open_complaint(api, order, wanted="return_for_refund"), 201)["id"]
+    propose_and_offer(api, cid, [{"sku": "MUG-1", "resolution": "return_for_refund", "quantity": 1,
+                                  "refund_cents": 1200}])
+    accept(api, order["id"], cid)
+    carried_out(cid)
+    rma = ok(api.get(f"/staff/complaints/{cid}", CARE))["return"]
+    ok(api.post(f"/staff/complaints/{cid}/return/receive", CARE, {"expected_version": rma["version"]}))
+    assert moved(c2, counts()) == {"partially_delivered": -1, "partially_returned": 1}
