@@ -468,6 +468,24 @@ class StaffPOLineView(View):
     reject_reason: str | None
 
 
+class ChargeBackView(View):
+    """The supplier's share of a complaint's refund, deducted from what the shop owes it."""
+
+    refund_id: str
+    complaint_id: str
+    order_id: str
+    sku: str
+    amount_cents: int
+    currency: str
+    created_at: datetime
+
+    @classmethod
+    def all_of(cls, items: Any) -> "list[ChargeBackView]":
+        return sorted((cls(refund_id=i.refund_id, complaint_id=i.complaint_id, order_id=i.order_id, sku=i.sku,
+                           amount_cents=int(i.amount_cents), currency=i.currency, created_at=i.created_at)
+                       for i in items), key=lambda c: (c.created_at, c.refund_id))
+
+
 class StaffPOView(View):
     id: str
     campaign_id: str
@@ -491,6 +509,8 @@ class StaffPOView(View):
     invoices: list[StaffInvoiceView] = Field(description="the supplier's invoices, each with a download link")
     proposals: list[PaymentProposalView]
     shipments: list[POShipmentView]
+    charge_backs: list[ChargeBackView] = Field(description="complaint refunds charged back to the supplier")
+    charge_back_cents: int = Field(description="their sum: deducted from what the shop owes the supplier")
     events: list[AuditEventView]
 
 
@@ -655,6 +675,8 @@ class SupplierPODetailView(SupplierPOSummaryView):
     invoices: list[InvoiceView]
     proposals: list[PaymentProposalView]
     shipments: list[POShipmentView]
+    charge_backs: list[ChargeBackView] = Field(description="complaint refunds charged back to you")
+    charge_back_cents: int
 
     @classmethod
     def detail(cls, d: Any) -> "SupplierPODetailView":
@@ -666,7 +688,9 @@ class SupplierPODetailView(SupplierPOSummaryView):
                           for l in d.lines],
                    invoices=[InvoiceView(**i.__dict__) for i in d.invoices],
                    proposals=[PaymentProposalView.pick(p) for p in d.proposals],
-                   shipments=[POShipmentView(**s.__dict__) for s in d.shipments])
+                   shipments=[POShipmentView(**s.__dict__) for s in d.shipments],
+                   charge_backs=ChargeBackView.all_of(d.charge_backs),
+                   charge_back_cents=sum(int(c.amount_cents) for c in d.charge_backs))
 
 
 class SupplierCampaignView(View):

@@ -35,6 +35,8 @@ def _view(d: workflow.PODetail) -> s.StaffPOView:
         invoices=[s.StaffInvoiceView(**i.__dict__, download_url=files.presigned_get(i.file_key)) for i in d.invoices],
         proposals=[s.PaymentProposalView.pick(p) for p in d.proposals],
         shipments=[s.POShipmentView.pick(x) for x in d.shipments],
+        charge_backs=s.ChargeBackView.all_of(d.charge_backs),
+        charge_back_cents=sum(int(c.amount_cents) for c in d.charge_backs),
         events=[s.AuditEventView.of(e) for e in d.events],
     )
 

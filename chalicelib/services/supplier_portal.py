@@ -17,6 +17,7 @@ from ..adapters.dynamodb import keys
 from ..adapters.dynamodb import repository as repo
 from ..adapters.dynamodb.models import (
     CampaignItem,
+    ChargeBackItem,
     InvoiceItem,
     Item,
     PaymentProposalItem,
@@ -110,6 +111,7 @@ class PODetail:
     invoices: list[Invoice] = field(default_factory=list)
     proposals: list[Proposal] = field(default_factory=list)
     shipments: list[Shipment] = field(default_factory=list)
+    charge_backs: list[ChargeBackItem] = field(default_factory=list)  # complaint refunds the supplier bears
 
 
 @dataclass
@@ -230,7 +232,8 @@ def get_purchase_order(actor: Principal, po_id: str) -> PODetail:
         summary=po_summary(meta), lines=po.lines,
         invoices=[invoice_view(i) for i in items if isinstance(i, InvoiceItem)],
         proposals=[proposal_view(i) for i in items if isinstance(i, PaymentProposalItem)],
-        shipments=[shipment_view(i) for i in items if isinstance(i, POShipmentItem)])
+        shipments=[shipment_view(i) for i in items if isinstance(i, POShipmentItem)],
+        charge_backs=[i for i in items if isinstance(i, ChargeBackItem)])
 
 
 def _load_own(actor: Principal, po_id: str) -> stages.LoadedPO:

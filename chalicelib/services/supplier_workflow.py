@@ -240,17 +240,24 @@ class PODetail:
     invoices: list[Any] = field(default_factory=list)  # supplier_portal.Invoice
     proposals: list[Any] = field(default_factory=list)  # supplier_portal.Proposal
     shipments: list[Any] = field(default_factory=list)  # supplier_portal.Shipment
+    charge_backs: list[Any] = field(default_factory=list)  # ChargeBackItem: complaint refunds the supplier bears
 
 
 def get_po(po_id: str) -> PODetail:
     """One query on the PO partition: the PO, its documents (invoices), payment proposals,
     shipments and audit events."""
-    from ..adapters.dynamodb.models import AuditEventItem, InvoiceItem, PaymentProposalItem, POShipmentItem
+    from ..adapters.dynamodb.models import (
+        AuditEventItem,
+        ChargeBackItem,
+        InvoiceItem,
+        PaymentProposalItem,
+        POShipmentItem,
+    )
     from . import supplier_portal as portal
 
     found: PurchaseOrderItem | None = None
     events: list[AuditEvent] = []
-    invoices, proposals, shipments = [], [], []
+    invoices, proposals, shipments, charge_backs = [], [], [], []
     for item in repo.query_all(keys.po_pk(po_id)):
         if isinstance(item, PurchaseOrderItem):
             found = item
@@ -262,6 +269,8 @@ def get_po(po_id: str) -> PODetail:
             proposals.append(portal.proposal_view(item))
         elif isinstance(item, POShipmentItem):
             shipments.append(portal.shipment_view(item))
+        elif isinstance(item, ChargeBackItem):
+            charge_backs.append(item)
     if found is None:
         raise NotFound(f"purchase order {po_id} not found")
-    return PODetail(found, repo.po_from_item(found), events, invoices, proposals, shipments)
+    return PODetail(found, repo.po_from_item(found), events, invoices, proposals, shipments, charge_backs)

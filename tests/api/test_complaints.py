@@ -156,6 +156,12 @@ def test_a_refund_complaint_runs_from_the_customer_to_the_gateway_once(api, sfn_
     owed = ok(api.get(f"/staff/campaigns/{order['campaign_id']}/charge-backs", CARE))
     assert [(s["supplier_id"], s["po_id"], s["amount_cents"], s["count"]) for s in owed["suppliers"]] == [
         ("acme", order["po_id"], 1200, 1)]
+    staff_po = ok(api.get(f"/staff/purchase-orders/{order['po_id']}", CARE))
+    supplier_po = ok(api.get(f"/supplier/purchase-orders/{order['po_id']}", ACME))
+    for po_view in (staff_po, supplier_po):
+        assert po_view["charge_back_cents"] == 1200
+        assert [(c["complaint_id"], c["sku"], c["amount_cents"]) for c in po_view["charge_backs"]] == [
+            (cid, "MUG-1", 1200)]
     on_po = ok(api.get(f"/staff/purchase-orders/{order['po_id']}/complaints", CARE))
     assert [(c["id"], c["status"], c["refund_cents"]) for c in on_po["items"]] == [(cid, "resolved", 1200)]
     staff = ok(api.get(f"/staff/complaints/{cid}", CARE))

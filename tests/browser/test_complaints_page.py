@@ -90,3 +90,4 @@ def test_an_admin_approves_a_plan_above_the_threshold(page: Page, stack: Stack, 
     ready(page, "purchase-order")
     complaint_row = page.locator(f"[data-testid='po-complaint-row'][data-id='{complaint_id}']")
     expect(complaint_row).to_have_attribute("data-status", "resolved")
+    expect(page.get_by_test_id("po-charge-back")).to_have_attribute("data-cents", str(for_approval["refund_cents"]))

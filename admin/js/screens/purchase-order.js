@@ -93,6 +93,9 @@ export default {
         ['Invoiced', money(po.invoiced_cents, po.currency)],
         ['Proposed for payment', money(po.proposed_cents, po.currency)],
         ['Paid', money(po.paid_cents, po.currency)],
+        ['Charged back', h('span', { 'data-testid': 'po-charge-back', 'data-cents': String(po.charge_back_cents || 0) },
+          money(po.charge_back_cents || 0, po.currency), po.charge_backs && po.charge_backs.length
+            ? ` (${po.charge_backs.length} complaint refund${po.charge_backs.length === 1 ? '' : 's'})` : '')],
       ], { testid: 'po-amounts' })),
       section('Lines', table({
         caption: 'Purchase-order lines', testid: 'po-lines',
