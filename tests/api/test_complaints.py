@@ -93,6 +93,15 @@ def carried_out(cid: str) -> str:
     return consumer.handle({"type": "complaint.plan_accepted", "subject_id": cid, "data": {"complaint_id": cid}})
 
 
+def change_capture(order_id: str, **attrs: Any) -> None:
+    """Put the acme delivery's capture record in a state the gateway could have left it in."""
+    item = repo.get(keys.order_payment(order_id, capture_id(order_id, "acme")), PaymentTxnItem)
+    assert item is not None
+    for name, value in attrs.items():
+        setattr(item, name, value)
+    repo.commit([repo.Write(item)], what="test: the capture's record")
+
+
 def exception_of(cid: str) -> ExceptionItem | None:
     from chalicelib.services.exceptions import exception_id
 
@@ -260,9 +269,7 @@ def test_a_plan_above_the_threshold_needs_an_admin_and_a_rejection_needs_a_reaso
 def test_a_plan_never_refunds_more_than_was_captured(api, sfn_calls, gateway):
     order = delivered_order(api)
     # The capture was declined: nothing was taken, so nothing can be given back.
-    item = repo.get(keys.order_payment(order["id"], capture_id(order["id"], "acme")), PaymentTxnItem)
-    item.status = "failed"
-    repo.commit([repo.Write(item)], what="test: a declined capture")
+    change_capture(order["id"], status="failed")
     cid = ok(open_complaint(api, order), 201)["id"]
     view = ok(api.get(f"/staff/complaints/{cid}", CARE))
     ok(api.post(f"/staff/complaints/{cid}/plan", CARE, {"lines": [
@@ -470,9 +477,7 @@ def test_reading_a_complaint_and_opening_one_cost_a_fixed_number_of_requests(api
 def test_a_declined_refund_is_recorded_failed_for_accounting_and_gives_its_amount_back(api, sfn_calls, gateway):
     order = delivered_order(api)
     # The gateway no longer knows the capture it would refund: it answers 404, a decline.
-    capture = repo.get(keys.order_payment(order["id"], capture_id(order["id"], "acme")), PaymentTxnItem)
-    capture.gateway_reference = "txn_forgotten"
-    repo.commit([repo.Write(capture)], what="test: a capture the gateway forgot")
+    change_capture(order["id"], gateway_reference="txn_forgotten")
     cid = ok(open_complaint(api, order), 201)["id"]
     propose_and_offer(api, cid, [{"sku": "MUG-1", "resolution": "refund", "quantity": 1, "refund_cents": 1200}])
     accept(api, order["id"], cid)

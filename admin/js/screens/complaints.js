@@ -6,7 +6,29 @@ import * as api from '../api.js';
 import { COMPLAINT_CARE_STATUSES, COMPLAINT_STATUSES } from '../constants.js';
 import { h } from '../dom.js';
 import { label, money, when } from '../format.js';
-import { badge, button, errorSlot, field, heading, input, link, pager, select, table } from '../ui.js';
+import { badge, button, errorAlert, errorSlot, field, heading, input, link, pager, select, table } from '../ui.js';
+
+/** The complaints of one order or PO, as a table (`testid`, rows `<testid>-row`... see rowTestid). The
+ * first column after the complaint names the other side: the supplier on an order, the order on a PO. */
+export function complaintTable(result, { caption, testid, rowTestid, empty, other }) {
+  if (!result.ok) return errorAlert(result.error);
+  const otherColumn = other === 'order'
+    ? { label: 'Order', cell: (x) => link(`#/orders/${encodeURIComponent(x.order_id)}`, x.order_id) }
+    : { label: 'Supplier', cell: (x) => x.supplier_id };
+  return table({
+    caption, testid, empty,
+    columns: [
+      { label: 'Complaint', cell: (x) => link(`#/complaints/${encodeURIComponent(x.id)}`, x.id, { 'data-testid': 'complaint-link' }) },
+      otherColumn,
+      { label: 'Reason', cell: (x) => label(x.reason) },
+      { label: 'Status', cell: (x) => badge(x.status, { testid: 'complaint-status' }) },
+      { label: 'Refund', class: 'num', cell: (x) => (x.refund_cents ? money(x.refund_cents, x.currency) : '—') },
+      { label: 'Opened', cell: (x) => when(x.opened_at) },
+    ],
+    rows: result.value.items || [],
+    rowAttrs: (x) => ({ 'data-testid': rowTestid, 'data-id': x.id, 'data-status': x.status }),
+  });
+}
 
 const PAGE_SIZE = 25;
 const CARE = 'care'; // the default filter: every status in COMPLAINT_CARE_STATUSES

@@ -7,9 +7,9 @@ import * as api from '../api.js';
 import { h, replace } from '../dom.js';
 import { label, money, when } from '../format.js';
 import {
-  act, badge, button, checkbox, code, errorAlert, errorSlot, facts, field, heading, link, muted, notice, section, table,
-  textarea,
+  act, badge, button, checkbox, code, errorSlot, facts, field, heading, link, muted, notice, section, table, textarea,
 } from '../ui.js';
+import { complaintTable } from './complaints.js';
 
 const ACTION_TEXT = { approve: 'Approve', reject: 'Reject', cancel: 'Cancel order' };
 const ACTION_DONE = { approve: 'approved', reject: 'rejected', cancel: 'cancelled' };
@@ -73,22 +73,10 @@ export default {
     if (!loaded.order.ok) throw loaded.order.error;
     let order = loaded.order.value;
     setTitle(`Order ${order.id}`);
-    const complaints = loaded.complaints.ok
-      ? table({
-        caption: 'Complaints about this order', testid: 'order-complaints',
-        empty: 'The customer has not complained about this order.',
-        columns: [
-          { label: 'Complaint', cell: (x) => link(`#/complaints/${encodeURIComponent(x.id)}`, x.id, { 'data-testid': 'complaint-link' }) },
-          { label: 'Supplier', cell: (x) => x.supplier_id },
-          { label: 'Reason', cell: (x) => label(x.reason) },
-          { label: 'Status', cell: (x) => badge(x.status, { testid: 'complaint-status' }) },
-          { label: 'Refund', class: 'num', cell: (x) => (x.refund_cents ? money(x.refund_cents, x.currency) : '—') },
-          { label: 'Opened', cell: (x) => when(x.opened_at) },
-        ],
-        rows: loaded.complaints.value.items || [],
-        rowAttrs: (x) => ({ 'data-testid': 'order-complaint-row', 'data-id': x.id, 'data-status': x.status }),
-      })
-      : errorAlert(loaded.complaints.error);
+    const complaints = complaintTable(loaded.complaints, {
+      caption: 'Complaints about this order', testid: 'order-complaints', rowTestid: 'order-complaint-row',
+      empty: 'The customer has not complained about this order.', other: 'supplier',
+    });
 
     const statusHost = h('span', { class: 'head-badge' });
     const headerHost = h('div');

@@ -11,6 +11,7 @@ import { label, money, number, when } from '../format.js';
 import {
   act, badge, code, errorAlert, errorSlot, facts, field, heading, link, muted, notice, section, table, textarea,
 } from '../ui.js';
+import { complaintTable } from './complaints.js';
 import { auditTrail } from './order.js';
 
 let flash = null;
@@ -56,22 +57,10 @@ export default {
       cancel = h('details', { class: 'panel-details' }, h('summary', {}, 'Cancel this purchase order'), form);
     }
 
-    const complaints = r.complaints.ok
-      ? table({
-        caption: 'Complaints about this purchase order', testid: 'po-complaints',
-        empty: 'No complaints about this purchase order\'s deliveries.',
-        columns: [
-          { label: 'Complaint', cell: (x) => link(`#/complaints/${encodeURIComponent(x.id)}`, x.id, { 'data-testid': 'complaint-link' }) },
-          { label: 'Order', cell: (x) => link(`#/orders/${encodeURIComponent(x.order_id)}`, x.order_id) },
-          { label: 'Reason', cell: (x) => label(x.reason) },
-          { label: 'Status', cell: (x) => badge(x.status, { testid: 'complaint-status' }) },
-          { label: 'Refund', class: 'num', cell: (x) => (x.refund_cents ? money(x.refund_cents, x.currency) : '—') },
-          { label: 'Opened', cell: (x) => when(x.opened_at) },
-        ],
-        rows: r.complaints.value.items || [],
-        rowAttrs: (x) => ({ 'data-testid': 'po-complaint-row', 'data-id': x.id, 'data-status': x.status }),
-      })
-      : errorAlert(r.complaints.error);
+    const complaints = complaintTable(r.complaints, {
+      caption: 'Complaints about this purchase order', testid: 'po-complaints', rowTestid: 'po-complaint-row',
+      empty: 'No complaints about this purchase order\'s deliveries.', other: 'order',
+    });
 
     return [
       heading(`Purchase order ${po.id}`, badge(po.status, { testid: 'po-status' })),
