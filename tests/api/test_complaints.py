@@ -494,17 +494,23 @@ def test_a_declined_refund_is_recorded_failed_for_accounting_and_gives_its_amoun
     assert not [t for t in gateway.transactions if t["kind"] == "refund"]
 
 
+def one_unit_returned(api, order: dict[str, Any], reason: str = "damaged") -> str:
+    """A complaint whose accepted plan takes one mug back for a refund, received by customer care."""
+    cid = ok(open_complaint(api, order, reason=reason, wanted="return_for_refund"), 201)["id"]
+    propose_and_offer(api, cid, [{"sku": "MUG-1", "resolution": "return_for_refund", "quantity": 1,
+                                  "refund_cents": 1200}])
+    accept(api, order["id"], cid)
+    carried_out(cid)
+    rma = ok(api.get(f"/staff/complaints/{cid}", CARE))["return"]
+    ok(api.post(f"/staff/complaints/{cid}/return/receive", CARE, {"expected_version": rma["version"]}))
+    return cid
+
+
 def test_returns_of_two_complaints_add_up_to_a_returned_delivery(api, sfn_calls, gateway):
     order = delivered_order(api)
     statuses = []
     for reason in ("damaged", "not_as_described"):
-        cid = ok(open_complaint(api, order, reason=reason, wanted="return_for_refund"), 201)["id"]
-        propose_and_offer(api, cid, [{"sku": "MUG-1", "resolution": "return_for_refund", "quantity": 1,
-                                      "refund_cents": 1200}])
-        accept(api, order["id"], cid)
-        carried_out(cid)
-        rma = ok(api.get(f"/staff/complaints/{cid}", CARE))["return"]
-        ok(api.post(f"/staff/complaints/{cid}/return/receive", CARE, {"expected_version": rma["version"]}))
+        cid = one_unit_returned(api, order, reason)
         view = ok(api.get(f"/orders/{order['id']}", ALICE))
         statuses.append(next(d["status"] for d in view["deliveries"] if d["supplier_id"] == "acme"))
     assert statuses == ["partially_returned", "returned"]
@@ -534,11 +540,5 @@ def test_dispatch_delivery_and_return_move_the_orders_per_status_counters(api, s
     scan("CNT00001", TrackingStatus.DELIVERED, 4)
     c2 = counts()
     assert moved(c1, c2) == {"partially_dispatched": -1, "partially_delivered": 1}
-    cid = ok(open_complaint(api, order, wanted="return_for_refund"), 201)["id"]
-    propose_and_offer(api, cid, [{"sku": "MUG-1", "resolution": "return_for_refund", "quantity": 1,
-                                  "refund_cents": 1200}])
-    accept(api, order["id"], cid)
-    carried_out(cid)
-    rma = ok(api.get(f"/staff/complaints/{cid}", CARE))["return"]
-    ok(api.post(f"/staff/complaints/{cid}/return/receive", CARE, {"expected_version": rma["version"]}))
+    one_unit_returned(api, order)
     assert moved(c2, counts()) == {"partially_delivered": -1, "partially_returned": 1}
