@@ -389,7 +389,7 @@ def open_complaint(actor: Principal, order_id: str, *, supplier_id: str, reason:
         earlier = [complaint_from_item(i) for i in _complaints_of_order(order_id)]
         at = now()
         complaint = rules.open_complaint(
-            complaint_id=new_id("cmp"), facts=facts, reason=reason, wanted=wanted, requested=lines, photos=photos,
+            complaint_id=new_id("cpl"), facts=facts, reason=reason, wanted=wanted, requested=lines, photos=photos,
             earlier=earlier, actor=actor, policy=policy(), now=at, description=description)
         complaint.photos = _check_photos(complaint.photos, order_id, actor.sub)
         names = {line.sku: line.name for line in order.lines}
