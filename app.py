@@ -33,6 +33,7 @@ from chalicelib.topology import (
     APP_NAME,
     CAMPAIGN_ORDERS,
     COMPLAINTS,
+    PAYMENTS,
     EXPORTS,
     INBOUND_WEBHOOKS,
     NOTIFICATIONS,
@@ -101,7 +102,8 @@ def notifications_consumer(event: Any) -> dict[str, Any]:
 
 @app.on_sqs_message(queue=CAMPAIGN_ORDERS.name, batch_size=CAMPAIGN_ORDERS.batch_size)
 def campaign_orders_consumer(event: Any) -> dict[str, Any]:
-    """Follow-ups of campaign events: a cancelled campaign cancels its open orders."""
+    """Follow-ups of campaign events (a cancelled campaign cancels its open orders) and of held orders
+    decided (their exception resolved, a waiting close resumed)."""
     from chalicelib.handlers import batch, campaigns
 
     return batch.process(event, campaigns.handle)
@@ -206,6 +208,14 @@ def complaints_consumer(event: Any) -> dict[str, Any]:
     from chalicelib.handlers import batch, complaints
 
     return batch.process(event, complaints.handle)
+
+
+@app.on_sqs_message(queue=PAYMENTS.name, batch_size=PAYMENTS.batch_size)
+def payments_consumer(event: Any) -> dict[str, Any]:
+    """Send refunds that fell due to the payment gateway, once each."""
+    from chalicelib.handlers import batch, payments
+
+    return batch.process(event, payments.handle)
 
 
 @app.on_sqs_message(queue=WEBHOOKS_OUT.name, batch_size=WEBHOOKS_OUT.batch_size)

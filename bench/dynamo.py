@@ -72,6 +72,8 @@ CAMPAIGN_PRODUCTS = {
 }
 CUSTOMERS = [f"cust-{i:02d}" for i in range(1, 51)]
 FLAGGED = CUSTOMERS[-2:]  # their orders wait for pre-approval
+SHIP_TO = {"name": "Bench Customer", "lines": ["1 Measurement Street"], "city": "Paris", "postal_code": "75001",
+           "country": "FR"}  # every order ships somewhere (POST /orders needs an address)
 SEED_ORDERS = 400
 ME = "cust-07"  # the customer whose order and list are read
 
@@ -116,7 +118,7 @@ def seed(rng: random.Random) -> DataSet:
         skus = rng.sample(data.skus[campaign_id], rng.randint(1, 3))
         record, _ = orders.place_order(_principal(sub, "customer"), campaign_id=campaign_id,
                                        lines=[RequestedLine(s, rng.randint(1, 4)) for s in skus],
-                                       payment_mode=rng.choice(modes))
+                                       payment_mode=rng.choice(modes), shipping_address=SHIP_TO)
         data.orders.append((record.order.id, sub, len(record.order.deliveries)))
         data.status_counts[record.order.status.value] += 1
     return data
@@ -133,7 +135,7 @@ def held_orders(data: DataSet, n: int) -> Iterator[str]:
     for _ in range(n):
         record, _ = orders.place_order(who, campaign_id=campaign_id,
                                        lines=[RequestedLine("MUG-1", 1), RequestedLine("CAP-1", 2)],
-                                       payment_mode=PaymentMode.PREPAID)
+                                       payment_mode=PaymentMode.PREPAID, shipping_address=SHIP_TO)
         assert record.order.status.value == "on_hold", record.order.status
         ids.append(record.order.id)
     return iter(ids)
@@ -280,10 +282,12 @@ def operations(data: DataSet, api: Http, runs: int) -> list[Op]:
         return lambda: len(api.call("GET", f"/staff/orders?{qs}", ("care-1", "customer_care"))["items"])
 
     def place() -> None:
-        orders.place_order(me, campaign_id=campaign, lines=lines, payment_mode=PaymentMode.PREPAID)
+        orders.place_order(me, campaign_id=campaign, lines=lines, payment_mode=PaymentMode.PREPAID,
+                           shipping_address=SHIP_TO)
 
     def place_http() -> None:
-        api.call("POST", "/orders", (ME, "customer"), {"campaign_id": campaign, "lines": body_lines}, expect=201)
+        api.call("POST", "/orders", (ME, "customer"), {"campaign_id": campaign, "lines": body_lines,
+                                                       "shipping_address": SHIP_TO}, expect=201)
 
     def approve() -> None:
         orders.change_order(care, next(held_service), OrderAction.APPROVE, internal_note="checked")

@@ -13,6 +13,7 @@ from .topology import EXPORTS_BUCKET, TOPOLOGY
 if TYPE_CHECKING:
     from .domain.complaints import ComplaintPolicy
     from .domain.exceptions import Policy
+    from .domain.holds import HeldAtClose
 
 
 @dataclass(frozen=True)
@@ -32,6 +33,11 @@ class Settings:
     # Business settings.
     campaign_default_days: int = 7
     hold_threshold_cents: int = 50_000
+    # Held orders (domain/holds.py): staff should decide one this long before its campaign ends (the
+    # order_on_hold exception's deadline, when the buyer is warned); one still held at the close is
+    # rejected (`reject`: the customer told, not charged) or keeps the close waiting (`wait`).
+    hold_decide_before_close_s: int = 86400
+    held_at_close: str = "reject"
     max_line_quantity: int = 99
     max_order_lines: int = 50
     end_campaigns_rate_minutes: int = 5
@@ -68,6 +74,7 @@ class Settings:
     bank_url: str = ""
     bank_timeout_s: int = 10
     bank_retries: int = 3
+    refund_max_attempts: int = 4  # queue deliveries of a refund the gateway never answers, then refund_failed
     # The payment gateway: captures (authorise_then_capture orders) and refunds (a sandbox locally).
     payment_gateway_url: str = ""
     payment_gateway_timeout_s: int = 10
@@ -115,6 +122,11 @@ class Settings:
 
         return parse_policy(self.exception_severities, self.exception_graces_s, self.exception_escalation_h)
 
+    def held_at_close_policy(self) -> HeldAtClose:
+        from .domain.holds import held_at_close
+
+        return held_at_close(self.held_at_close)
+
     def complaint_policy(self) -> ComplaintPolicy:
         from .domain.complaints import ComplaintPolicy
 
@@ -148,6 +160,9 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
     loaded = Settings(**values)  # type: ignore[arg-type]
     loaded.exception_policy()  # refuse a malformed exception policy at start, not at the first exception
     loaded.complaint_policy()
+    loaded.held_at_close_policy()
+    if loaded.hold_decide_before_close_s < 0:
+        raise ValueError("WAYBILL_HOLD_DECIDE_BEFORE_CLOSE_S must not be negative")
     return loaded
 
 

@@ -160,6 +160,7 @@ EXPORTS = Queue(name=f"{APP_NAME}-exports", handler="exports_consumer", batch_si
 EXPORTS_BUCKET = f"{APP_NAME}-exports"
 COMPLAINTS = Queue(name=f"{APP_NAME}-complaints", handler="complaints_consumer", batch_size=1,
                    visibility_timeout_s=120)
+PAYMENTS = Queue(name=f"{APP_NAME}-payments", handler="payments_consumer", batch_size=1, visibility_timeout_s=120)
 WEBHOOKS_OUT = Queue(name=f"{APP_NAME}-webhooks-out", handler="webhooks_out_consumer", batch_size=5,
                      visibility_timeout_s=300)
 
@@ -167,7 +168,7 @@ TOPOLOGY = Topology(
     table=TABLE,
     bus=f"{APP_NAME}-bus",
     queues=(NOTIFICATIONS, CAMPAIGN_ORDERS, PO_STAGES, PURCHASE_ORDERS, INBOUND_WEBHOOKS, SHIPMENTS, EXPORTS, WEBHOOKS_OUT,
-            COMPLAINTS),
+            COMPLAINTS, PAYMENTS),
     rules=(
         Rule(
             name=f"{APP_NAME}-notifications",
@@ -177,9 +178,10 @@ TOPOLOGY = Topology(
         ),
         Rule(
             name=f"{APP_NAME}-campaign-cancellations",
-            detail_types=("campaign.cancelled",),
+            detail_types=("campaign.cancelled", "order.approved", "order.rejected", "order.cancelled"),
             queue=CAMPAIGN_ORDERS.name,
-            description="a cancelled campaign cancels its open orders",
+            description="a cancelled campaign cancels its open orders; an order leaving on_hold resolves its "
+                        "exception and, when it was the last one a campaign's close waited for, resumes the close",
         ),
         Rule(
             name=f"{APP_NAME}-po-stages",
@@ -189,10 +191,10 @@ TOPOLOGY = Topology(
         ),
         Rule(
             name=f"{APP_NAME}-campaign-close",
-            detail_types=("campaign.ended", "po.acknowledge_completed"),
+            detail_types=("campaign.ended", "campaign.close_resumed", "po.acknowledge_completed"),
             queue=PURCHASE_ORDERS.name,
-            description="an ended campaign is closed into POs; an acknowledged PO is shared out over its "
-                        "orders and lost lines are refunded",
+            description="an ended campaign is closed into POs (again once the held orders it waited for are "
+                        "decided); an acknowledged PO is shared out over its orders and lost lines are refunded",
         ),
         Rule(
             name=f"{APP_NAME}-inbound-webhooks",
@@ -215,6 +217,13 @@ TOPOLOGY = Topology(
             description="an accepted complaint plan is carried out (refunds through the payment gateway, the "
                         "return authorised, the replacement asked of the supplier); a received return's refunds "
                         "are sent",
+        ),
+        Rule(
+            name=f"{APP_NAME}-payments",
+            detail_types=("order.refund_due",),
+            queue=PAYMENTS.name,
+            description="a refund to a customer fell due (lines a supplier refused on a prepaid order, a cancelled "
+                        "prepaid order, a staff refund): sent through the payment gateway once",
         ),
         Rule(
             name=f"{APP_NAME}-exports",

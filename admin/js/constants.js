@@ -3,7 +3,8 @@
 // (allowed_actions, GET /me capabilities).
 
 export const ORDER_STATUSES = ['on_hold', 'placed', 'rejected', 'cancelled', 'ordered', 'partially_dispatched',
-  'dispatched', 'partially_delivered', 'delivered', 'completed', 'partially_returned', 'returned'];
+  'dispatched', 'partially_delivered', 'delivered', 'completed', 'partially_returned', 'returned',
+  'not_supplied'];
 
 export const CAMPAIGN_STATUSES = ['draft', 'live', 'ended', 'closed', 'cancelled'];
 
@@ -30,6 +31,9 @@ export const EXCEPTION_KINDS = {
   webhook_delivery_failing: 'Outbound webhooks failing for a subscriber',
   inbound_webhook_failed: 'An inbound webhook could not be applied',
   complaint_open: 'Customer complaint waiting for customer care',
+  refund_failed: 'A refund to a customer failed',
+  order_on_hold: 'Order waiting for pre-approval',
+  campaign_close_waiting: 'Campaign close waiting for held orders',
 };
 // What the queue lists (ExceptionListQuery.status); the API's default is open and acknowledged.
 export const QUEUE_STATUSES = ['open', 'acknowledged', 'snoozed'];

@@ -145,3 +145,9 @@ def copy_to(stream: IO[bytes], bucket: str, key: str) -> None:
     """Download an object into a stream (tests and tools)."""
     body = client("s3").get_object(Bucket=bucket, Key=key)["Body"]
     shutil.copyfileobj(body, stream)
+
+
+def put_small(bucket: str, key: str, body: bytes, content_type: str) -> int:
+    """A small file (a packing list) in one PutObject; its size."""
+    client("s3").put_object(Bucket=bucket, Key=key, Body=body, ContentType=content_type)
+    return len(body)

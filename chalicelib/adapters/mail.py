@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from ..config import settings
+from ..domain.audit import words
 from .aws import client
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates" / "mail"
@@ -25,8 +26,10 @@ class Mail:
 def _env() -> Any:
     import jinja2  # lazily: only mail-sending handlers pay for it
 
-    return jinja2.Environment(loader=jinja2.FileSystemLoader(str(TEMPLATES)),
-                              autoescape=jinja2.select_autoescape(["html"]), undefined=jinja2.StrictUndefined)
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(TEMPLATES)),
+                             autoescape=jinja2.select_autoescape(["html"]), undefined=jinja2.StrictUndefined)
+    env.filters["words"] = words  # `{{ stage|words }}`: a code is never shown raw
+    return env
 
 
 def render(template: str, to: str, **context: Any) -> Mail:

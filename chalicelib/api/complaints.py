@@ -73,7 +73,8 @@ def open_complaint(call: Call, order_id: str) -> s.ComplaintView:
           summary="My complaints about this order", response="ComplaintListView")
 def list_my_complaints(call: Call, order_id: str) -> s.ComplaintListView:
     items = complaints.list_for_order(_customer(call), order_id)
-    return s.ComplaintListView(items=[s.ComplaintSummaryView.of(i, threshold_cents=_threshold(), staff=False)
+    return s.ComplaintListView(items=[s.ComplaintSummaryView.of(i, threshold_cents=_threshold(), staff=False,
+                                                                customer=True)
                                       for i in sorted(items, key=lambda i: i.opened_at, reverse=True)])
 
 

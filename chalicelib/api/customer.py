@@ -1,4 +1,4 @@
-"""Customer routes: place orders, list mine, follow one."""
+"""Customer routes: place orders, list mine, follow one; keep an address book."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import re
 
 from chalice import Blueprint
 
+from ..domain.addresses import MAX_BOOK_ENTRIES, order_reference
 from ..domain.audit import CUSTOMER_STATUS_TEXT
 from ..domain.orders import OrderAction, RequestedLine
 from ..domain.permissions import Principal, Role, roles
@@ -16,6 +17,7 @@ from .http import Call, endpoint, error_response
 # Loaded on first use, not at `import app` (see chalicelib/lazy.py).
 s = lazy_module("chalicelib.api.schemas")
 orders = lazy_module("chalicelib.services.orders")
+addresses = lazy_module("chalicelib.services.addresses")
 
 customer_api = Blueprint(__name__)
 CUSTOMER = roles(Role.CUSTOMER)
@@ -36,9 +38,10 @@ def place_order(call: Call) -> object:
     if key is not None and not IDEMPOTENCY_KEY.fullmatch(key):
         return error_response(400, "invalid_idempotency_key",
                               "the Idempotency-Key header must be 1 to 255 visible ASCII characters")
+    ship_to = body.shipping_address.model_dump() if body.shipping_address is not None else None
     record, created = orders.place_order(
         _me(call), campaign_id=body.campaign_id, lines=[RequestedLine(l.sku, l.quantity) for l in body.lines],
-        payment_mode=body.payment_mode, idempotency_key=key)
+        payment_mode=body.payment_mode, idempotency_key=key, shipping_address=ship_to, address_id=body.address_id)
     view = s.OrderView.of(record, _me(call))
     return view if created else _replayed(view)
 
@@ -55,7 +58,7 @@ def _replayed(view: s.OrderView) -> object:
 def list_orders(call: Call) -> s.MyOrderPage:
     items, cursor = orders.list_my_orders(_me(call), limit=call.query.limit, cursor=call.query.cursor)
     return s.MyOrderPage(next_cursor=cursor, items=[
-        s.MyOrderSummary(id=o.id, campaign_id=o.campaign_id, status=o.status,
+        s.MyOrderSummary(id=o.id, reference=order_reference(o.id), campaign_id=o.campaign_id, status=o.status,
                          status_text=CUSTOMER_STATUS_TEXT[o.status], total_cents=o.total_cents,
                          currency=o.currency, created_at=o.created_at) for o in items])
 
@@ -71,3 +74,64 @@ def get_order(call: Call, order_id: str) -> s.OrderView:
 def cancel_order(call: Call, order_id: str) -> s.OrderView:
     record = orders.change_order(_me(call), order_id, OrderAction.CANCEL, customer_note=call.body.reason)
     return s.OrderView.of(record, _me(call))
+
+
+# ---------------------------------------------------------------- the address book
+
+ADDRESSES_TAG = "customer: addresses"
+
+
+def _book(call: Call) -> s.AddressBookView:
+    items = addresses.list_addresses(_me(call))
+    return s.AddressBookView(items=[s.SavedAddressView.of(a) for a in items],
+                             default_address_id=next((a.id for a in items if a.is_default), None),
+                             max_addresses=MAX_BOOK_ENTRIES)
+
+
+@endpoint(customer_api, "/me/addresses", "GET", summary="My address book (the default marked)", tag=ADDRESSES_TAG,
+          roles=CUSTOMER, response="AddressBookView")
+def list_addresses(call: Call) -> s.AddressBookView:
+    return _book(call)
+
+
+@endpoint(customer_api, "/me/addresses", "POST", summary="Save an address (the first one becomes the default)",
+          tag=ADDRESSES_TAG, roles=CUSTOMER, body="SavedAddressIn", response="SavedAddressView", status=201)
+def add_address(call: Call) -> s.SavedAddressView:
+    b: s.SavedAddressIn = call.body
+    fields = b.model_dump(include=set(s.AddressIn.model_fields))
+    return s.SavedAddressView.of(addresses.add_address(_me(call), fields, label=b.label, make_default=b.is_default))
+
+
+@endpoint(customer_api, "/me/addresses/{address_id}", "GET", summary="One of my saved addresses", tag=ADDRESSES_TAG,
+          roles=CUSTOMER, response="SavedAddressView")
+def get_address(call: Call, address_id: str) -> s.SavedAddressView:
+    return s.SavedAddressView.of(addresses.get_address(_me(call), address_id))
+
+
+@endpoint(customer_api, "/me/addresses/{address_id}", "PUT",
+          summary="Replace a saved address (orders already placed keep theirs)", tag=ADDRESSES_TAG, roles=CUSTOMER,
+          body="SavedAddressReplace", response="SavedAddressView")
+def replace_address(call: Call, address_id: str) -> s.SavedAddressView:
+    b: s.SavedAddressReplace = call.body
+    fields = b.model_dump(include=set(s.AddressIn.model_fields))
+    return s.SavedAddressView.of(addresses.update_address(
+        _me(call), address_id, fields, label=b.label, is_default=b.is_default, expected_version=b.expected_version))
+
+
+@endpoint(customer_api, "/me/addresses/{address_id}", "PATCH",
+          summary="Change some fields of a saved address, or make it the default", tag=ADDRESSES_TAG, roles=CUSTOMER,
+          body="SavedAddressPatch", response="SavedAddressView")
+def patch_address(call: Call, address_id: str) -> s.SavedAddressView:
+    b: s.SavedAddressPatch = call.body
+    extra = {"label": b.label} if "label" in b.model_fields_set else {}
+    return s.SavedAddressView.of(addresses.update_address(
+        _me(call), address_id, b.address_changes(), is_default=b.is_default, expected_version=b.expected_version,
+        **extra))
+
+
+@endpoint(customer_api, "/me/addresses/{address_id}", "DELETE",
+          summary="Delete a saved address (deleting the default makes the oldest other one the default)",
+          tag=ADDRESSES_TAG, roles=CUSTOMER, query="AddressDeleteQuery", response="AddressBookView")
+def delete_address(call: Call, address_id: str) -> s.AddressBookView:
+    addresses.delete_address(_me(call), address_id, expected_version=call.query.expected_version)
+    return _book(call)

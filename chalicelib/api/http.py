@@ -8,6 +8,7 @@ body is always `{"error": {"code", "message", "details"}}`.
 
 from __future__ import annotations
 
+import decimal
 import functools
 import json
 import re
@@ -75,6 +76,7 @@ class EndpointSpec:
     tag: str
     errors: tuple[int, ...] = field(default=())
     replay_status: int | None = None  # success status of an idempotent replay (Idempotency-Key)
+    signed: bool = False  # an inbound webhook: Standard Webhooks headers over the raw body it parses itself
 
 
 REGISTRY: list[EndpointSpec] = []
@@ -127,10 +129,10 @@ def _path_value(name: str, value: str) -> str | None:
 def endpoint(bp: Blueprint, path: str, method: str, *, summary: str, tag: str,
              roles: frozenset[Role] | None, response: str | None = None,
              body: str | None = None, query: str | None = None,
-             status: int = 200, replay_status: int | None = None,
+             status: int = 200, replay_status: int | None = None, signed: bool = False,
              extra_errors: tuple[int, ...] = ()) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Declare a route. `roles=None` makes it public (no authorizer); models are named by
-    their class name in chalicelib.api.schemas."""
+    their class name in chalicelib.api.schemas. `signed`: an inbound webhook (see EndpointSpec)."""
     errors = ((400, 422) if body or query else ()) + extra_errors
     if roles is not None:
         errors += (401, 403)
@@ -139,7 +141,7 @@ def endpoint(bp: Blueprint, path: str, method: str, *, summary: str, tag: str,
     if method in ("POST", "PUT", "PATCH", "DELETE") and roles is not None:
         errors += (409,)  # a change can meet a concurrent one, a status that forbids it, or a duplicate
     REGISTRY.append(EndpointSpec(method, path, summary, roles, body, query, response, status, tag,
-                                 tuple(sorted(set(errors))), replay_status))
+                                 tuple(sorted(set(errors))), replay_status, signed))
 
     def decorate(fn: Callable[..., Any]) -> Callable[..., Any]:
         @functools.wraps(fn)
@@ -171,7 +173,7 @@ def endpoint(bp: Blueprint, path: str, method: str, *, summary: str, tag: str,
                 return error_response(422, "validation_error", f"the request {where} is not valid",
                                       validation_details(exc, where))
             except _BadJson as exc:
-                return error_response(400, "invalid_json", str(exc))
+                return error_response(400, exc.code, str(exc), exc.details)
             call = Call(principal, parsed_body, parsed_query, dict(request.headers or {}))
             try:
                 result = fn(call, **path_params)
@@ -197,14 +199,35 @@ def endpoint(bp: Blueprint, path: str, method: str, *, summary: str, tag: str,
 
 
 class _BadJson(Exception):
-    pass
+    def __init__(self, message: str, code: str = "invalid_json", details: list[Any] | None = None) -> None:
+        super().__init__(message)
+        self.code, self.details = code, details
+
+
+def required_fields(model: type[BaseModel]) -> list[str]:
+    """The body fields a request must name: a body is required (and documented so) when there are any."""
+    return [f.alias or name for name, f in model.model_fields.items() if f.is_required()]
+
+
+def _number(text: str) -> int | float:
+    """A JSON number with no fraction is an integer, as JSON Schema's `integer` (and so the OpenAPI
+    document) says: `414.0` and `4.14e2` reach an integer field as 414; `414.5` stays a float, which
+    an integer field refuses."""
+    value = decimal.Decimal(text)
+    if value.is_finite() and value.adjusted() < 19 and value == value.to_integral_value():  # no 1e999999999 ints
+        return int(value)
+    return float(text)
 
 
 def _parse_body(raw: bytes | None, model: type[BaseModel]) -> BaseModel:
-    if not raw:
+    if not raw:  # no body: the same as {} for a route whose fields are all optional
+        needed = required_fields(model)
+        if needed:
+            raise _BadJson(f"the request body is missing: send a JSON object with {', '.join(needed)}",
+                           "missing_body", [{"field": f"body.{n}", "message": "required"} for n in needed])
         raw = b"{}"
     try:
-        data = json.loads(raw)
+        data = json.loads(raw, parse_float=_number)
     except (ValueError, UnicodeDecodeError) as exc:
         raise _BadJson(f"the body is not valid JSON: {exc}") from None
     if not isinstance(data, dict):

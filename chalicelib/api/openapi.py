@@ -8,10 +8,16 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from .http import REGISTRY, model, path_pattern
+from .http import REGISTRY, model, path_pattern, required_fields
 from .schemas import ErrorBody
 
 _REF = "#/components/schemas/{model}"
+# Standard Webhooks (https://www.standardwebhooks.com): what a signed inbound webhook carries.
+SIGNATURE_HEADERS = {
+    "webhook-id": "the message id: the same on every retry of one message (a repeat is acknowledged, not applied)",
+    "webhook-timestamp": "when it was sent, in Unix seconds; refused beyond 5 minutes either way",
+    "webhook-signature": "`v1,<base64 HMAC-SHA256 of id.timestamp.body>`, space-separated during a secret rotation",
+}
 ERROR_TEXT = {400: "Malformed request", 401: "Missing, expired or invalid token", 403: "Role not allowed",
               404: "Not found (or not yours)", 409: "Conflict with the current state or version",
               422: "Well-formed but not acceptable"}
@@ -52,11 +58,19 @@ def document(version: str) -> dict[str, Any]:
             required = set(qs.get("required", []))
             params += [{"name": name, "in": "query", "required": name in required, "schema": prop}
                        for name, prop in qs.get("properties", {}).items()]
+        if spec.signed:
+            params += [{"name": name, "in": "header", "required": True, "description": text, "schema": {"type": "string"}}
+                       for name, text in SIGNATURE_HEADERS.items()]
+            op["requestBody"] = {"required": True, "description": "the sender's event, signed byte for byte as sent",
+                                 "content": {"application/json": {"schema": {"type": "object"}}}}
         if params:
             op["parameters"] = params
         if spec.body:
-            body_schema = _schema(model(spec.body), components)  # type: ignore[arg-type]
-            op["requestBody"] = {"required": True, "content": {"application/json": {"schema": body_schema}}}
+            body_model = model(spec.body)
+            body_schema = _schema(body_model, components)  # type: ignore[arg-type]
+            # Required exactly when the route refuses a missing body (api/http.py `_parse_body`).
+            op["requestBody"] = {"required": bool(required_fields(body_model)),  # type: ignore[arg-type]
+                                 "content": {"application/json": {"schema": body_schema}}}
         ok = _schema(model(spec.response), components) if spec.response else {"type": "object"}
         op["responses"][str(spec.status)] = _json(ok, "Success")
         if spec.replay_status:

@@ -7,6 +7,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
+from ..domain.addresses import CITY_MAX, LABEL_MAX, LINE_MAX, MAX_LINES, NAME_MAX, Address, order_reference
 from ..domain.audit import CUSTOMER_STATUS_TEXT, AuditEvent
 from ..domain.campaigns import CampaignStatus, Product
 from ..domain.orders import OrderStatus, PaymentMode, allowed_actions
@@ -82,6 +83,19 @@ class CampaignListQuery(PageQuery):
 # ---------------------------------------------------------------- requests
 
 
+class AddressIn(Request):
+    """A shipping address. Beyond these types, the domain checks each field (a country must be an ISO
+    3166-1 alpha-2 code, a phone 6 to 15 digits, ...) and answers 422 `invalid_address` naming each."""
+
+    name: Annotated[str, StringConstraints(max_length=NAME_MAX)] = Field(description="who receives the parcel")
+    lines: list[Annotated[str, StringConstraints(max_length=LINE_MAX)]] = Field(
+        min_length=1, max_length=MAX_LINES, description="street, number, building: 1 to 3 lines")
+    city: Annotated[str, StringConstraints(max_length=CITY_MAX)]
+    postal_code: Annotated[str, StringConstraints(max_length=16)]
+    country: Annotated[str, StringConstraints(max_length=60)] = Field(description="ISO 3166-1 alpha-2, e.g. FR")
+    phone: Annotated[str, StringConstraints(max_length=30)] | None = Field(None, description="for the carrier")
+
+
 class OrderLineIn(Request):
     sku: Sku
     quantity: int = Field(strict=True, ge=1, le=10_000)
@@ -91,6 +105,8 @@ class PlaceOrderRequest(Request):
     campaign_id: Id
     lines: list[OrderLineIn] = Field(min_length=1, max_length=100)
     payment_mode: PaymentMode = PaymentMode.PREPAID
+    shipping_address: AddressIn | None = Field(None, description="where the order ships (or give address_id)")
+    address_id: Id | None = Field(None, description="an address of your address book (or give shipping_address)")
 
 
 class OrderTransitionRequest(Request):
@@ -144,7 +160,7 @@ class CancelCampaignRequest(Request):
 
 
 class CustomerFlagRequest(Request):
-    flagged: bool
+    flagged: bool = Field(strict=True)  # true or false, as documented: not "yes" or 1
     reason: Note | None = None
 
 
@@ -153,6 +169,19 @@ class CustomerFlagRequest(Request):
 
 class Page(View):
     next_cursor: str | None = None
+
+
+class AddressView(View):
+    name: str
+    lines: list[str]
+    city: str
+    postal_code: str
+    country: str
+    phone: str | None
+
+    @classmethod
+    def of(cls, a: Address | None) -> "AddressView | None":
+        return None if a is None else cls(**a.as_dict())
 
 
 class OrderLineView(View):
@@ -214,12 +243,14 @@ class DeliveryView(View):
 
 
 class PaymentView(View):
-    """One money movement of an order: a capture when a delivery ships, a refund a complaint decided."""
+    """One money movement of an order (kinds: domain/payments.PaymentKind): a payment at checkout, a capture
+    when a delivery ships, a refund, money received offline or collected on delivery, an adjustment."""
 
     id: str
     kind: str
     supplier_id: str | None
     amount_cents: int
+    reason: str | None = None
     currency: str
     status: str
     gateway_reference: str | None
@@ -231,8 +262,31 @@ class PaymentView(View):
     def all_of(cls, record: Any, *, staff: bool = False) -> "list[PaymentView]":
         return [cls(id=p.id, kind=p.payment_kind, supplier_id=p.supplier_id, amount_cents=int(p.amount_cents),
                     currency=p.currency, status=p.status, gateway_reference=p.gateway_reference,
-                    failure=p.failure if staff else None, created_at=p.created_at, updated_at=p.updated_at)
+                    reason=p.reason if staff else None, failure=p.failure if staff else None,
+                    created_at=p.created_at, updated_at=p.updated_at)
                 for p in getattr(record, "payments", [])]
+
+
+class OrderMoneyView(View):
+    """The order's money in one place; the customer's view and the staff view show the same figures."""
+
+    ordered_cents: int = Field(description="what was ordered (never changes)")
+    payable_cents: int = Field(description="what the deliveries that still stand cost: refused and cancelled "
+                                           "deliveries cost nothing")
+    paid_cents: int = Field(description="money taken or received (succeeded payments, captures, transfers, cash)")
+    refunded_cents: int = Field(description="money paid back (succeeded refunds)")
+    refund_pending_cents: int = Field(description="refunds on their way")
+    balance_cents: int = Field(description="what the customer still owes (negative: is still owed back)")
+
+    @classmethod
+    def of(cls, record: Any) -> "OrderMoneyView":
+        from ..domain.payments import Movement, money
+
+        m = money(record.order, [Movement(p.payment_kind, p.status, int(p.amount_cents))
+                                 for p in getattr(record, "payments", [])])
+        return cls(ordered_cents=m.ordered_cents, payable_cents=m.payable_cents, paid_cents=m.paid_cents,
+                   refunded_cents=m.refunded_cents, refund_pending_cents=m.refund_pending_cents,
+                   balance_cents=m.balance_cents)
 
 
 class TimelineEntry(View):
@@ -271,6 +325,7 @@ class OrderView(View):
     """An order as its customer sees it: no internal notes, no staff identities."""
 
     id: str
+    reference: str = Field(description="the short reference people read out and type, e.g. WB-7KQ2-M9XD")
     campaign_id: str
     status: OrderStatus
     status_text: str
@@ -279,8 +334,10 @@ class OrderView(View):
     total_cents: int
     created_at: datetime
     lines: list[OrderLineView]
+    shipping_address: AddressView | None = Field(description="where it ships (null: placed before addresses)")
     deliveries: list[DeliveryView]
     payments: list[PaymentView]
+    money: OrderMoneyView
     timeline: list[TimelineEntry]
     allowed_actions: list[str]
 
@@ -288,17 +345,20 @@ class OrderView(View):
     def of(cls, record: Any, viewer: Principal) -> "OrderView":
         o = record.order
         timeline = [TimelineEntry(**v) for e in record.events if (v := e.customer_view())]
-        return cls(id=o.id, campaign_id=o.campaign_id, status=o.status,
+        return cls(id=o.id, reference=order_reference(o.id), shipping_address=AddressView.of(o.shipping_address),
+                   campaign_id=o.campaign_id, status=o.status,
                    status_text=CUSTOMER_STATUS_TEXT[o.status.value], payment_mode=o.payment_mode,
                    currency=o.currency, total_cents=o.total_cents, created_at=o.created_at,
                    lines=[_line(l) for l in o.lines], deliveries=DeliveryView.all_of(record),
-                   payments=PaymentView.all_of(record), timeline=timeline, allowed_actions=allowed_actions(o, viewer))
+                   payments=PaymentView.all_of(record), money=OrderMoneyView.of(record), timeline=timeline,
+                   allowed_actions=allowed_actions(o, viewer))
 
 
 class StaffOrderView(View):
     """An order as staff see it: the full audit trail and the actions this role may take now."""
 
     id: str
+    reference: str
     campaign_id: str
     customer_id: str
     customer_email: str | None
@@ -311,20 +371,23 @@ class StaffOrderView(View):
     version: int
     hold_reasons: list[str]
     lines: list[OrderLineView]
+    shipping_address: AddressView | None
     deliveries: list[DeliveryView]
     payments: list[PaymentView]
+    money: OrderMoneyView
     events: list[AuditEventView]
     allowed_actions: list[str]
 
     @classmethod
     def of(cls, record: Any, viewer: Principal) -> "StaffOrderView":
         o = record.order
-        return cls(id=o.id, campaign_id=o.campaign_id, customer_id=o.customer_id, customer_email=o.customer_email,
+        return cls(id=o.id, reference=order_reference(o.id), shipping_address=AddressView.of(o.shipping_address),
+                   campaign_id=o.campaign_id, customer_id=o.customer_id, customer_email=o.customer_email,
                    status=o.status, payment_mode=o.payment_mode, currency=o.currency, total_cents=o.total_cents,
                    created_at=o.created_at, updated_at=record.updated_at, version=record.version,
                    hold_reasons=o.hold_reasons, lines=[_line(l) for l in o.lines],
                    deliveries=DeliveryView.all_of(record, staff=True), payments=PaymentView.all_of(record, staff=True),
-                   events=[AuditEventView.of(e) for e in record.events],
+                   money=OrderMoneyView.of(record), events=[AuditEventView.of(e) for e in record.events],
                    allowed_actions=allowed_actions(o, viewer))
 
 
@@ -335,6 +398,7 @@ def _line(l: Any) -> OrderLineView:
 
 class OrderSummaryView(View):
     id: str
+    reference: str
     campaign_id: str
     customer_id: str
     customer_email: str | None
@@ -351,6 +415,7 @@ class OrderPage(Page):
 
 class MyOrderSummary(View):
     id: str
+    reference: str
     campaign_id: str
     status: str
     status_text: str
@@ -730,7 +795,8 @@ class WebhookAck(View):
 ExceptionKindName = Literal[
     "supplier_rejected", "out_of_stock", "po_not_acknowledged", "invoice_missing", "payment_approval_pending",
     "payment_failed", "stage_overdue", "shipment_late", "tracking_stale", "delivery_exception", "unknown_tracking",
-    "webhook_delivery_failing", "inbound_webhook_failed", "complaint_open"]
+    "webhook_delivery_failing", "inbound_webhook_failed", "complaint_open", "refund_failed", "order_on_hold",
+    "campaign_close_waiting"]
 SeverityName = Literal["critical", "high", "medium", "low"]
 QueueStatus = Literal["open", "acknowledged", "snoozed"]
 
@@ -1035,19 +1101,27 @@ class CampaignSummaryView(View):
     orders: int = Field(description="orders that stand: placed, less cancelled or refused")
     orders_placed: int
     orders_cancelled: int
-    revenue_cents: int = Field(description="standing orders' totals, less refunds for lines suppliers did not accept")
-    refunded_cents: int
+    ordered_cents: int = Field(description="what the standing orders were placed for (not money received)")
+    received_cents: int = Field(description="money received from customers: paid in advance, captured, "
+                                            "received offline, collected on delivery")
+    refunded_cents: int = Field(description="money paid back to customers (refunds that succeeded)")
+    revenue_cents: int = Field(description="money that moved: received less refunded")
+    purchase_orders_created: int
     purchase_orders: int = Field(description="purchase orders acknowledged")
     cost_cents: int = Field(description="accepted cost of the acknowledged purchase orders")
     margin_cents: int
     margin_per_order_cents: int | None
+    margin_provisional: bool = Field(description="true while a purchase order is not yet acknowledged: its cost "
+                                                 "is unknown and the margin will move")
 
     @classmethod
     def of(cls, c: Any) -> CampaignSummaryView:
         return cls(orders=c.orders, orders_placed=c.orders_placed, orders_cancelled=c.orders_cancelled,
+                   ordered_cents=c.ordered_cents, received_cents=c.received_cents,
                    revenue_cents=c.revenue_cents, refunded_cents=c.refunded_cents, purchase_orders=c.purchase_orders,
-                   cost_cents=c.cost_cents, margin_cents=c.margin_cents,
-                   margin_per_order_cents=c.margin_per_order_cents)
+                   purchase_orders_created=c.purchase_orders_created, cost_cents=c.cost_cents,
+                   margin_cents=c.margin_cents, margin_per_order_cents=c.margin_per_order_cents,
+                   margin_provisional=c.margin_provisional)
 
 
 class CampaignMetricsView(StageMetricsReport):
@@ -1301,13 +1375,18 @@ class ComplaintSummaryView(View):
     version: int
 
     @classmethod
-    def of(cls, item: Any, *, threshold_cents: int, staff: bool = True) -> "ComplaintSummaryView":
-        refund = sum(int(l.refund_cents) for l in item.plan.lines) if item.plan else 0
+    def of(cls, item: Any, *, threshold_cents: int, staff: bool = True,
+           customer: bool = False) -> "ComplaintSummaryView":
+        from ..domain.complaints import PLAN_WITH_STAFF
+
+        draft = customer and item.status in PLAN_WITH_STAFF  # the customer sees a plan once it is offered
+        refund = sum(int(l.refund_cents) for l in item.plan.lines) if item.plan and not draft else 0
         return cls(id=item.id, order_id=item.order_id, supplier_id=item.supplier_id, campaign_id=item.campaign_id,
                    po_id=item.po_id, customer_email=item.customer_email if staff else None, reason=item.reason,
                    wanted_resolution=item.wanted, status=item.status, opened_at=item.opened_at,
                    updated_at=item.updated_at, refund_cents=refund, currency=item.currency,
-                   needs_approval=item.plan is not None and refund > threshold_cents, version=int(item.version))
+                   needs_approval=item.plan is not None and not draft and refund > threshold_cents,
+                   version=int(item.version))
 
 
 class ComplaintPage(View):
@@ -1345,14 +1424,15 @@ class ComplaintView(ComplaintSummaryView):
     def of(cls, record: Any, viewer: Principal, *, threshold_cents: int,  # type: ignore[override]
            staff: bool = True) -> "ComplaintView":
         from ..adapters import files
+        from ..domain.complaints import PLAN_WITH_STAFF
         from ..domain.complaints import allowed_actions as complaint_actions
 
         item = record.item
         supplier = not staff and viewer.supplier_id is not None
         customer = not staff and not supplier
-        summary = ComplaintSummaryView.of(item, threshold_cents=threshold_cents, staff=staff)
+        summary = ComplaintSummaryView.of(item, threshold_cents=threshold_cents, staff=staff, customer=customer)
         plan = None
-        if item.plan is not None and not (customer and item.status in ("plan_proposed", "needs_approval")):
+        if item.plan is not None and not (customer and item.status in PLAN_WITH_STAFF):
             lines = [PlanLineView(sku=l.sku, resolution=l.resolution, quantity=int(l.quantity),
                                   refund_cents=int(l.refund_cents), paid_cents=int(l.paid_cents),
                                   charge_back_cents=None if customer else int(l.charge_back_cents))
@@ -1423,3 +1503,110 @@ class SupplierChargeBackView(View):
 class CampaignChargeBacksView(View):
     campaign_id: str
     suppliers: list[SupplierChargeBackView]
+
+
+# ---------------------------------------------------------------- address book and packing list (issue 16)
+
+Label = Annotated[str, StringConstraints(max_length=LABEL_MAX)]
+QueryVersion = Annotated[int, Field(ge=1)]  # from a query string: "3" is 3
+
+
+class SavedAddressIn(AddressIn):
+    label: Label | None = Field(None, description='e.g. "Home", "Work"')
+    is_default: bool = Field(False, description="make it the default (the first address saved always is)")
+
+
+class SavedAddressReplace(AddressIn):
+    """PUT: the whole address again; label and is_default as for a new one."""
+
+    label: Label | None = None
+    is_default: bool | None = Field(None, description="true moves the default here; false on the default is a 422")
+    expected_version: Version | None = Field(None, description="refuse with 409 if it changed since")
+
+
+class SavedAddressPatch(Request):
+    """PATCH: only the fields given change (label: null clears it)."""
+
+    name: Annotated[str, StringConstraints(max_length=NAME_MAX)] | None = None
+    lines: list[Annotated[str, StringConstraints(max_length=LINE_MAX)]] | None = Field(
+        None, min_length=1, max_length=MAX_LINES)
+    city: Annotated[str, StringConstraints(max_length=CITY_MAX)] | None = None
+    postal_code: Annotated[str, StringConstraints(max_length=16)] | None = None
+    country: Annotated[str, StringConstraints(max_length=60)] | None = None
+    phone: Annotated[str, StringConstraints(max_length=30)] | None = None
+    label: Label | None = None
+    is_default: bool | None = None
+    expected_version: Version | None = None
+
+    def address_changes(self) -> dict[str, Any]:
+        return {k: getattr(self, k) for k in AddressIn.model_fields if k in self.model_fields_set}
+
+
+class AddressDeleteQuery(Request):
+    expected_version: QueryVersion | None = Field(None, description="refuse with 409 if it changed since")
+
+
+class SavedAddressView(View):
+    id: str
+    label: str | None
+    address: AddressView
+    is_default: bool
+    version: int
+    created_at: datetime
+    updated_at: datetime
+
+    @classmethod
+    def of(cls, a: Any) -> "SavedAddressView":
+        return cls(id=a.id, label=a.label, address=AddressView(**a.address.as_dict()), is_default=a.is_default,
+                   version=a.version, created_at=a.created_at, updated_at=a.updated_at)
+
+
+class AddressBookView(View):
+    items: list[SavedAddressView] = Field(description="oldest first")
+    default_address_id: str | None
+    max_addresses: int
+
+
+class PackingLineView(View):
+    sku: str
+    name: str
+    quantity: int
+
+
+class PackingEntryView(View):
+    reference: str = Field(description="the order's short reference: write it on the parcel")
+    order_id: str = Field(description="what POST .../shipments takes in order_ids")
+    delivery_status: str
+    has_left: bool = Field(description="dispatched or delivered: a parcel with it has been recorded")
+    lines: list[PackingLineView] = Field(description="what to pack: the lines and quantities you accepted")
+    ship_to: AddressView | None = Field(description="null when address_visible is false")
+    address_visible: bool = Field(description="a supplier sees the address only while the delivery is open: "
+                                              "until it is delivered and the complaint window has passed")
+    delivered_at: datetime | None
+    ordered_at: datetime
+
+    @classmethod
+    def of(cls, e: Any) -> "PackingEntryView":
+        return cls(reference=e.reference, order_id=e.order_id, delivery_status=e.status.value, has_left=e.has_left,
+                   lines=[PackingLineView(sku=l.sku, name=l.name, quantity=l.quantity) for l in e.lines],
+                   ship_to=AddressView.of(e.ship_to), address_visible=e.address_visible,
+                   delivered_at=e.delivered_at, ordered_at=e.ordered_at)
+
+
+class PackingListPage(Page):
+    po_id: str
+    items: list[PackingEntryView] = Field(description="orders with an accepted (or later) delivery, oldest first")
+
+    @classmethod
+    def of(cls, page: Any) -> "PackingListPage":
+        return cls(po_id=page.po_id, items=[PackingEntryView.of(e) for e in page.entries], next_cursor=page.cursor)
+
+
+class PackingListFileView(View):
+    url: str = Field(description="presigned GET of the CSV, valid for expires_in seconds")
+    key: str
+    file_name: str
+    rows: int = Field(description="one row per (order, line)")
+    orders: int
+    size_bytes: int
+    expires_in: int

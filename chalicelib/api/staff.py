@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from chalice import Blueprint
 
+from ..domain.addresses import order_reference
 from ..domain.campaigns import CampaignStatus
 from ..domain.orders import OrderAction
 from ..domain.permissions import MANAGE_CATALOGUE, MANAGE_CUSTOMERS, READ_STAFF, REVIEW_ORDERS
@@ -130,7 +131,8 @@ def search_orders(call: Call) -> s.OrderPage:
         items, cursor = orders.find_orders(call.actor, q.q, filters, limit=q.limit, cursor=q.cursor)
     else:
         items, cursor = orders.search_orders(call.actor, filters, limit=q.limit, cursor=q.cursor)
-    return s.OrderPage(items=[s.OrderSummaryView(**o.__dict__) for o in items], next_cursor=cursor)
+    return s.OrderPage(items=[s.OrderSummaryView(**o.__dict__, reference=order_reference(o.id)) for o in items],
+                       next_cursor=cursor)
 
 
 @endpoint(staff_api, "/staff/orders/{order_id}", "GET", summary="An order with its full audit trail",

@@ -1,5 +1,5 @@
 """Staff routes for purchase orders: list by stage, status or campaign; one PO with its
-stage, deadline, reminders and audit trail; cancel."""
+stage, deadline, reminders and audit trail; its packing list; cancel."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from .http import Call, endpoint
 s = lazy_module("chalicelib.api.schemas")
 workflow = lazy_module("chalicelib.services.supplier_workflow")
 files = lazy_module("chalicelib.adapters.files")
+packing = lazy_module("chalicelib.services.packing")
 
 staff_po_api = Blueprint(__name__)
 CANCEL_PO = CANCEL_PURCHASE_ORDERS
@@ -62,3 +63,18 @@ def get_purchase_order(call: Call, po_id: str) -> s.StaffPOView:
 def cancel_purchase_order(call: Call, po_id: str) -> s.StaffPOView:
     workflow.cancel_po(call.actor, po_id, internal_note=call.body.internal_note)
     return _view(workflow.get_po(po_id))
+
+
+@endpoint(staff_po_api, "/staff/purchase-orders/{po_id}/orders", "GET",
+          summary="The PO's packing list, as its supplier sees it but always with the ship-to address", tag=TAG,
+          roles=READ_STAFF, query="PageQuery", response="PackingListPage")
+def packing_list(call: Call, po_id: str) -> s.PackingListPage:
+    return s.PackingListPage.of(packing.staff_packing_list(call.actor, po_id, limit=call.query.limit,
+                                                           cursor=call.query.cursor))
+
+
+@endpoint(staff_po_api, "/staff/purchase-orders/{po_id}/packing-list", "POST",
+          summary="The PO's packing list as a CSV file: a presigned download link", tag=TAG, roles=READ_STAFF,
+          response="PackingListFileView", status=201)
+def packing_list_file(call: Call, po_id: str) -> s.PackingListFileView:
+    return s.PackingListFileView(**packing.packing_list_file(call.actor, po_id, staff=True).__dict__)

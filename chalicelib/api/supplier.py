@@ -13,6 +13,7 @@ from .http import Call, endpoint
 s = lazy_module("chalicelib.api.schemas")
 portal = lazy_module("chalicelib.services.supplier_portal")
 shipments = lazy_module("chalicelib.services.shipments")
+packing = lazy_module("chalicelib.services.packing")
 po_domain = lazy_module("chalicelib.domain.purchase_orders")
 
 supplier_api = Blueprint(__name__)
@@ -47,6 +48,21 @@ def my_purchase_order(call: Call, po_id: str) -> s.SupplierPODetailView:
     return s.SupplierPODetailView.detail(portal.get_purchase_order(call.actor, po_id))
 
 
+@endpoint(supplier_api, PO + "/orders", "GET",
+          summary="The packing list: each order to pack, its reference, lines, ship-to address and whether it has left",
+          tag=TAG, roles=SUPPLIER, query="PageQuery", response="PackingListPage")
+def packing_list(call: Call, po_id: str) -> s.PackingListPage:
+    return s.PackingListPage.of(packing.supplier_packing_list(call.actor, po_id, limit=call.query.limit,
+                                                              cursor=call.query.cursor))
+
+
+@endpoint(supplier_api, PO + "/packing-list", "POST",
+          summary="The packing list as a CSV file: a presigned download link", tag=TAG, roles=SUPPLIER,
+          response="PackingListFileView", status=201)
+def packing_list_file(call: Call, po_id: str) -> s.PackingListFileView:
+    return s.PackingListFileView(**packing.packing_list_file(call.actor, po_id, staff=False).__dict__)
+
+
 @endpoint(supplier_api, PO + "/acknowledge", "POST", summary="Accept, partially accept or reject the lines",
           tag=TAG, roles=SUPPLIER, body="AcknowledgeRequest", response="SupplierPOSummaryView")
 def acknowledge(call: Call, po_id: str) -> s.SupplierPOSummaryView:
@@ -79,7 +95,8 @@ def propose_payment(call: Call, po_id: str) -> s.PaymentProposalView:
 
 
 @endpoint(supplier_api, PO + "/shipments", "POST",
-          summary="Record a parcel and the orders in it (the shipment stage ends when every accepted order has left)",
+          summary="Record a parcel and the orders in it, by the order ids of the packing list (the shipment stage "
+                  "ends when every accepted order has left)",
           tag=TAG, roles=SUPPLIER, body="ShipmentIn", response="POShipmentView", status=201)
 def record_shipment(call: Call, po_id: str) -> s.POShipmentView:
     b: s.ShipmentIn = call.body

@@ -387,6 +387,9 @@ CUSTOMER = roles(Role.CUSTOMER)
 CARE = roles(Role.CUSTOMER_CARE, Role.ADMIN)
 ADMIN = roles(Role.ADMIN)
 WITH_CARE = frozenset({C.OPEN, C.AWAITING_SUPPLIER, C.SUPPLIER_ANSWERED, C.DISPUTED})  # no plan on offer
+# A plan in these statuses is staff's draft: the customer sees neither it, nor its amount, nor what
+# staff wrote to go with it, until it is offered (submitted under the threshold, or approved).
+PLAN_WITH_STAFF = frozenset({C.PLAN_PROPOSED, C.NEEDS_APPROVAL})
 FINAL = frozenset({C.RESOLVED, C.WITHDRAWN})
 
 COMPLAINT_ACTIONS: dict[ComplaintAction, ActionRule] = {

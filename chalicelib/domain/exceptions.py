@@ -16,6 +16,11 @@ An exception is one record per (kind, subject). Its life:
   level 3 the admins. Snoozing pauses escalation until the snooze ends. The hours to each
   level follow the record's severity, unless its kind has its own SLA (`Kind.escalation_h`,
   e.g. `complaint_open`) or settings give the kind one.
+- A record may carry a decision deadline (`details["decide_by"]`, e.g. an order held for
+  pre-approval must be decided before its campaign closes): then level 1 comes after its hours or
+  at the deadline, whichever is first, level 2 at the deadline, and level 3 as long after the
+  deadline as level 3 follows level 2 in hours. A kind may name who hears at level 2
+  (`Kind.escalates_to`) instead of the default.
 - Each record carries its next due time (grace end, snooze end or next escalation), which
   the sweep finds on a sparse index: the sweep reads what is due, never the table.
 """
@@ -77,6 +82,8 @@ class Kind:
     grace_s: int = 0
     clears_when: str = ""
     escalation_h: Hours | None = None  # its own SLA, instead of its severity's escalation thresholds
+    # Who hears at level 2 instead of the default (the campaign's buyer, but care keeps care's kinds).
+    escalates_to: Owner | None = None
 
 
 _H = 3600
@@ -120,6 +127,10 @@ KINDS: dict[str, Kind] = {
         ),
         Kind(
             "payment_failed", "Payment failed", Severity.HIGH, Owner.ACCOUNTING, clears_when="the payment goes through"
+        ),
+        Kind(
+            "refund_failed", "A refund to a customer failed", Severity.HIGH, Owner.ACCOUNTING,
+            clears_when="the refund goes through",
         ),
         Kind(
             "stage_overdue", "Supplier stage overdue", Severity.MEDIUM, Owner.BUYER, clears_when="the stage completes"
@@ -178,8 +189,28 @@ KINDS: dict[str, Kind] = {
             clears_when="the complaint is resolved or withdrawn",
             escalation_h=(4, 24, 48),
         ),
+        # Care decides a held order; the campaign's buyer hears when its decision deadline passes,
+        # since the close will reject it or wait for it (WAYBILL_HELD_AT_CLOSE).
+        Kind(
+            "order_on_hold",
+            "Order waiting for pre-approval",
+            Severity.HIGH,
+            Owner.CUSTOMER_CARE,
+            clears_when="the order is approved, rejected or cancelled",
+            escalates_to=Owner.BUYER,
+        ),
+        Kind(
+            "campaign_close_waiting",
+            "Campaign close waiting for held orders",
+            Severity.CRITICAL,
+            Owner.BUYER,
+            clears_when="every held order is decided and the campaign closes",
+        ),
     )
 }
+
+# The detail that carries a record's decision deadline (ISO 8601), when its kind has one.
+DEADLINE_DETAIL = "decide_by"
 
 
 def kind(name: str) -> Kind:
@@ -241,12 +272,26 @@ class Policy:
         return self.escalation_h[severity]
 
     def escalation_at(
-        self, severity: Severity, opened_at: datetime, level: int, kind_name: str | None = None
+        self,
+        severity: Severity,
+        opened_at: datetime,
+        level: int,
+        kind_name: str | None = None,
+        deadline: datetime | None = None,
     ) -> datetime | None:
-        """When the record (of `kind_name`, if given) reaches `level` (1..3); None past the last level."""
+        """When the record (of `kind_name`, if given) reaches `level` (1..3); None past the last level.
+        With a decision `deadline`: level 1 after its hours or at the deadline, whichever is first;
+        level 2 at the deadline; level 3 as long after it as level 3 follows level 2 in hours."""
         if level < 1 or level > LEVELS:
             return None
-        return opened_at + timedelta(hours=self.escalation_hours(severity, kind_name)[level - 1])
+        hours = self.escalation_hours(severity, kind_name)
+        if deadline is None:
+            return opened_at + timedelta(hours=hours[level - 1])
+        if level == 1:
+            return min(opened_at + timedelta(hours=hours[0]), deadline)
+        if level == 2:
+            return deadline
+        return deadline + timedelta(hours=hours[2] - hours[1])
 
 
 def _pairs(text: str, what: str) -> list[tuple[str, str]]:
@@ -330,6 +375,17 @@ class ExceptionRecord:
         value = self.details.get("campaign_id")
         return str(value) if value else None
 
+    @property
+    def deadline(self) -> datetime | None:
+        """The decision deadline its details carry (`decide_by`), if any: escalation follows it."""
+        value = self.details.get(DEADLINE_DETAIL)
+        if not value:
+            return None
+        try:
+            return datetime.fromisoformat(str(value))
+        except ValueError:
+            return None
+
 
 def new_record(
     exc_id: str,
@@ -378,7 +434,7 @@ def next_due(record: ExceptionRecord, policy: Policy) -> datetime | None:
     if record.status is Status.SNOOZED:
         return record.snoozed_until
     if record.status in ACTIVE:
-        return policy.escalation_at(record.severity, record.opened_at, record.level + 1, record.kind)
+        return policy.escalation_at(record.severity, record.opened_at, record.level + 1, record.kind, record.deadline)
     return None
 
 
@@ -402,7 +458,7 @@ def on_due(record: ExceptionRecord, at: datetime, policy: Policy) -> Due:
         return Due("wake")
     level = record.level
     while level < LEVELS:
-        reached = policy.escalation_at(record.severity, record.opened_at, level + 1, record.kind)
+        reached = policy.escalation_at(record.severity, record.opened_at, level + 1, record.kind, record.deadline)
         if reached is None or reached > at:
             break
         level += 1

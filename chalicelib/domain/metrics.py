@@ -7,8 +7,9 @@ transaction), so no figure here ever needs the history. Two kinds:
   `completed` stages, `seconds` spent in them, how many finished `late` (after the deadline
   set when the stage first opened), and by how much in total (`late_seconds`);
 - a campaign summary: `orders` placed and their `revenue_cents`; `cancelled` orders (cancelled
-  or refused at pre-approval) and their `cancelled_cents`; `refunded_cents` for lines a supplier
-  did not accept; `pos` acknowledged and their accepted `cost_cents`.
+  or refused at pre-approval) and their `cancelled_cents`; money that moved: `received_cents`
+  from customers and `refunded_cents` back to them (refunds that succeeded only); `pos_created`,
+  and `pos` acknowledged with their accepted `cost_cents`.
 """
 
 from __future__ import annotations
@@ -21,7 +22,8 @@ from .orders import OrderStatus
 from .purchase_orders import STAGES, Decision, Stage
 
 STAGE_COUNTERS = ("completed", "seconds", "late", "late_seconds")
-SUMMARY_COUNTERS = ("orders", "revenue_cents", "cancelled", "cancelled_cents", "refunded_cents", "pos", "cost_cents")
+SUMMARY_COUNTERS = ("orders", "revenue_cents", "cancelled", "cancelled_cents", "refunded_cents", "pos", "cost_cents",
+                    "received_cents", "pos_created")
 
 
 # ---------------------------------------------------------------- what a transition adds
@@ -53,8 +55,18 @@ def order_changed(from_status: str, to_status: str, total_cents: int) -> dict[st
     return None
 
 
-def lines_refunded(amount_cents: int) -> dict[str, int] | None:
-    return {"refunded_cents": amount_cents} if amount_cents else None
+def money_received(amount_cents: int) -> dict[str, int]:
+    """Money that came in from a customer (paid at checkout, captured, received offline, cash on delivery)."""
+    return {"received_cents": amount_cents}
+
+
+def po_created() -> dict[str, int]:
+    return {"pos_created": 1}
+
+
+def refund_succeeded(amount_cents: int) -> dict[str, int]:
+    """Money that went back to a customer (a refund the gateway executed): only then is it counted."""
+    return {"refunded_cents": amount_cents}
 
 
 def po_acknowledged(accepted_cents: int, decision: Decision) -> dict[str, int] | None:
@@ -125,13 +137,16 @@ class CampaignSummary:
     refunded_cents: int = 0
     purchase_orders: int = 0
     cost_cents: int = 0
+    received_cents: int = 0
+    purchase_orders_created: int = 0
 
     @classmethod
     def of(cls, totals: Mapping[str, int]) -> CampaignSummary:
         t = add_up([totals], SUMMARY_COUNTERS)
         return cls(orders_placed=t["orders"], orders_cancelled=t["cancelled"], revenue_placed_cents=t["revenue_cents"],
                    cancelled_cents=t["cancelled_cents"], refunded_cents=t["refunded_cents"], purchase_orders=t["pos"],
-                   cost_cents=t["cost_cents"])
+                   cost_cents=t["cost_cents"], received_cents=t["received_cents"],
+                   purchase_orders_created=t["pos_created"])
 
     @property
     def orders(self) -> int:
@@ -139,13 +154,24 @@ class CampaignSummary:
         return self.orders_placed - self.orders_cancelled
 
     @property
+    def ordered_cents(self) -> int:
+        """What the standing orders were placed for (not money: what was asked for)."""
+        return self.revenue_placed_cents - self.cancelled_cents
+
+    @property
     def revenue_cents(self) -> int:
-        """What the standing orders bring in, less refunds for lines suppliers did not accept."""
-        return self.revenue_placed_cents - self.cancelled_cents - self.refunded_cents
+        """Money that moved: received from customers (paid in advance, captured, received offline, cash on
+        delivery), less what went back to them (refunds that succeeded)."""
+        return self.received_cents - self.refunded_cents
 
     @property
     def margin_cents(self) -> int:
         return self.revenue_cents - self.cost_cents
+
+    @property
+    def margin_provisional(self) -> bool:
+        """While a purchase order is not acknowledged its cost is unknown, and money may still move."""
+        return self.purchase_orders < self.purchase_orders_created
 
     @property
     def margin_per_order_cents(self) -> int | None:

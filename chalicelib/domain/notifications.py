@@ -163,6 +163,9 @@ RULES: tuple[NotificationRule, ...] = (
     _order("order.delayed", "order_shipment", "Your parcel is delayed"),
     _order("order.tracking_corrected", "order_shipment", "New tracking number for your parcel"),
     _order("order.lines_rejected", "order_lines_rejected", "Part of your order cannot be supplied"),
+    # Money that moved back (or could not yet): the amount and what happens next.
+    _order("order.refund_succeeded", "order_refund", "Your refund has been paid"),
+    _order("order.refund_failed", "order_refund", "Your refund is delayed"),
     # ---------------------------------------------------------------- complaints
     _complaint("complaint.opened", "We have received your complaint"),
     _complaint("complaint.plan_offered", "Our proposal for your complaint"),
@@ -206,6 +209,13 @@ RULES: tuple[NotificationRule, ...] = (
     *(NotificationRule(type_, Recipient.SUPPLIER, "tracking_stale", A, "Please check your parcel",
                        conditions=(ON_EXCEPTION, when("data.kind", "tracking_stale")))
       for type_ in ("exception.raised", "exception.repeated")),
+    # A held order's decision deadline passed (level 2 of `order_on_hold`): the campaign's buyer is
+    # warned before the close, with the order and what the close will do with it. Transactional: it
+    # asks for a decision before a date, which a digest could deliver too late. Before the generic
+    # escalation rule, so the buyer's address takes this one.
+    NotificationRule("exception.escalated", Recipient.BUYER, "held_order_warning", T,
+                     "An order still waits for pre-approval",
+                     conditions=(ON_EXCEPTION, when("data.kind", "order_on_hold"), when("data.target", "buyer"))),
     # Escalated: the level's target (already resolved by the exceptions service).
     *(NotificationRule("exception.escalated", target, "exception_escalated", A, "Exception escalated",
                        conditions=(ON_EXCEPTION, when("data.target", target.value)))

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 
+from .addresses import Address
 from .campaigns import Campaign, Product
 from .errors import InvalidTransition, RuleViolation
 from .permissions import STAFF_ROLES, ActionRule, Principal, Role, check_rule, roles
@@ -30,10 +31,11 @@ class DeliveryStatus(StrEnum):
     PENDING = "pending"  # waiting for the campaign to close and the PO to go out
     ORDERED = "ordered"  # on the supplier's purchase order
     ACCEPTED = "accepted"  # supplier acknowledged the lines
-    REJECTED = "rejected"  # supplier refused (e.g. out of stock); to be refunded
+    REJECTED = "rejected"  # supplier refused every line (e.g. out of stock): final; its money is settled
+    #                        per payment mode by payment records (refund, nothing captured, less due)
     DISPATCHED = "dispatched"
     DELIVERED = "delivered"
-    REFUNDED = "refunded"  # rejected lines paid back
+    REFUNDED = "refunded"  # kept for orders written before `rejected` became final; nothing moves here now
     CANCELLED = "cancelled"
     PARTIALLY_RETURNED = "partially_returned"  # some delivered units came back (a complaint's return)
     RETURNED = "returned"  # every delivered unit came back
@@ -48,10 +50,11 @@ class OrderStatus(StrEnum):
     PARTIALLY_DISPATCHED = "partially_dispatched"
     DISPATCHED = "dispatched"
     PARTIALLY_DELIVERED = "partially_delivered"
-    DELIVERED = "delivered"
+    DELIVERED = "delivered"  # legacy: every delivery arrived but a refused one; that is `completed` now
     COMPLETED = "completed"
     PARTIALLY_RETURNED = "partially_returned"  # goods of a delivery came back (complaints)
     RETURNED = "returned"  # every delivered unit came back
+    NOT_SUPPLIED = "not_supplied"  # every supplier refused its delivery: nothing will ship
 
 
 class OrderAction(StrEnum):
@@ -67,7 +70,6 @@ class DeliveryAction(StrEnum):
     REJECT = "reject"
     DISPATCH = "dispatch"
     DELIVER = "deliver"
-    REFUND = "refund"
     RETURN_PART = "return_part"
     RETURN_ALL = "return_all"
 
@@ -82,15 +84,31 @@ DELIVERY_TRANSITIONS: dict[DeliveryAction, tuple[frozenset[DeliveryStatus], Deli
     DeliveryAction.REJECT: (frozenset({D.ORDERED}), D.REJECTED),
     DeliveryAction.DISPATCH: (frozenset({D.ACCEPTED}), D.DISPATCHED),
     DeliveryAction.DELIVER: (frozenset({D.DISPATCHED}), D.DELIVERED),
-    DeliveryAction.REFUND: (frozenset({D.REJECTED}), D.REFUNDED),
     DeliveryAction.RETURN_PART: (frozenset({D.DELIVERED, D.PARTIALLY_RETURNED}), D.PARTIALLY_RETURNED),
     DeliveryAction.RETURN_ALL: (frozenset({D.DELIVERED, D.PARTIALLY_RETURNED}), D.RETURNED),
 }
 RETURNED_STATUSES = frozenset({D.PARTIALLY_RETURNED, D.RETURNED})
 ARRIVED = frozenset({D.DELIVERED}) | RETURNED_STATUSES  # the goods reached the customer
+REFUSED = frozenset({D.REJECTED, D.REFUNDED})  # the supplier supplies nothing: final, nothing is owed for it
+# A delivery in one of these has reached its end; every other one still moves.
+FINAL_DELIVERY_STATUSES = ARRIVED | REFUSED | {D.CANCELLED}
+# An order in one of these has nothing left to happen to it (a complaint may still bring goods back,
+# which moves `completed` to a returned status, itself final).
+FINAL_ORDER_STATUSES = frozenset({O.REJECTED, O.CANCELLED, O.NOT_SUPPLIED, O.COMPLETED, O.PARTIALLY_RETURNED,
+                                  O.RETURNED})
 
+# Statuses older orders may hold that `derive_status` no longer produces.
+LEGACY_ORDER_STATUSES = frozenset({O.DELIVERED})
 CANCELLABLE = frozenset({O.ON_HOLD, O.PLACED})
 ALL_ORDER_STATUSES = frozenset(OrderStatus)
+
+# How a delivery that still moves can go on, one step at a time: every path ends in a final status.
+FINISHING_STEPS: dict[DeliveryStatus, tuple[DeliveryAction, ...]] = {
+    D.PENDING: (DeliveryAction.SEND_PO,),
+    D.ORDERED: (DeliveryAction.ACCEPT, DeliveryAction.REJECT),
+    D.ACCEPTED: (DeliveryAction.DISPATCH,),
+    D.DISPATCHED: (DeliveryAction.DELIVER,),
+}
 
 # Order-level actions: who may take them and in which order statuses (the role x status matrix).
 ORDER_ACTIONS: dict[OrderAction, ActionRule] = {
@@ -144,6 +162,9 @@ class OrderLine:
 class Delivery:
     supplier_id: str
     status: DeliveryStatus
+    # When it arrived (stamped by the repository on the first write that shows it arrived): the
+    # supplier's view of the ship-to address closes a complaint window after it (domain.packing).
+    delivered_at: datetime | None = None
 
 
 @dataclass
@@ -160,10 +181,23 @@ class Order:
     hold_reasons: list[str] = field(default_factory=list)
     hold_rejected: bool = False
     status: OrderStatus = OrderStatus.PLACED
+    ordered_cents: int | None = None  # what was ordered, fixed at placement (None: the lines' sum)
+    shipping_address: Address | None = None  # a snapshot taken at placement (None: placed before addresses)
 
     @property
     def total_cents(self) -> int:
-        return sum(line.total_cents for line in self.lines)
+        """What the customer ordered: never changes, whatever suppliers later refuse."""
+        return self.ordered_cents if self.ordered_cents is not None else sum(line.total_cents for line in self.lines)
+
+    @property
+    def payable_cents(self) -> int:
+        """What the customer owes now: the lines of the deliveries that still stand (cut to what their
+        supplier accepted); refused and cancelled deliveries cost nothing."""
+        standing = {d.supplier_id for d in self.deliveries if d.status not in REFUSED and d.status is not D.CANCELLED}
+        return sum(line.total_cents for line in self.lines if line.supplier_id in standing)
+
+    def delivery_cents(self, supplier_id: str) -> int:
+        return sum(line.total_cents for line in self.lines if line.supplier_id == supplier_id)
 
     @property
     def supplier_ids(self) -> list[str]:
@@ -184,7 +218,11 @@ class Transition:
 
 
 def derive_status(deliveries: list[Delivery], hold_rejected: bool) -> OrderStatus:
-    """The order's status as a function of its deliveries: the one definition of consistency."""
+    """The order's status as a function of its deliveries: the one definition of consistency.
+
+    Refused deliveries (`rejected`) are final and count for nothing: an order whose other deliveries
+    all arrived is `completed`, one with nothing left to supply is `not_supplied`. A returned status
+    shows only once every standing delivery has arrived (until then the order shows its progress)."""
     statuses = [d.status for d in deliveries]
     if not statuses:
         raise ValueError("an order has at least one delivery")
@@ -193,18 +231,20 @@ def derive_status(deliveries: list[Delivery], hold_rejected: bool) -> OrderStatu
     if all(s is D.CANCELLED for s in statuses):
         return O.REJECTED if hold_rejected else O.CANCELLED
     live = [s for s in statuses if s is not D.CANCELLED]
-    if any(s in RETURNED_STATUSES for s in live):  # goods came back: that is what the order shows
-        return O.RETURNED if all(s in (D.RETURNED, D.REFUNDED) for s in live) else O.PARTIALLY_RETURNED
-    if all(s in (D.DELIVERED, D.REFUNDED) for s in live):
+    goods = [s for s in live if s not in REFUSED]
+    if not goods:
+        return O.NOT_SUPPLIED
+    if all(s in ARRIVED for s in goods):
+        if any(s in RETURNED_STATUSES for s in goods):
+            return O.RETURNED if all(s is D.RETURNED for s in goods) else O.PARTIALLY_RETURNED
         return O.COMPLETED
-    if all(s is D.PENDING for s in live):
+    if all(s is D.PENDING for s in live):  # a refused delivery was on a PO: the order is past `placed`
         return O.PLACED
-    shipped = [s for s in live if s in (D.DISPATCHED, D.DELIVERED)]
-    open_supply = [s for s in live if s in (D.PENDING, D.ORDERED, D.ACCEPTED)]
-    if not shipped:
+    if not any(s is D.DISPATCHED or s in ARRIVED for s in goods):
         return O.ORDERED
-    if any(s is D.DELIVERED for s in shipped):
-        return O.PARTIALLY_DELIVERED if open_supply or D.DISPATCHED in shipped else O.DELIVERED
+    open_supply = any(s in (D.PENDING, D.ORDERED, D.ACCEPTED) for s in goods)
+    if any(s in ARRIVED for s in goods):
+        return O.PARTIALLY_DELIVERED  # something arrived, something has not: not everything arrived
     return O.PARTIALLY_DISPATCHED if open_supply else O.DISPATCHED
 
 
@@ -229,6 +269,7 @@ def place_order(
     payment_mode: PaymentMode,
     policy: OrderPolicy,
     now: datetime,
+    shipping_address: Address | None = None,
 ) -> Order:
     """Build a new order, or raise a RuleViolation naming every problem with the request."""
     if not campaign.is_orderable(now):
@@ -264,6 +305,7 @@ def place_order(
         id=order_id, campaign_id=campaign.id, customer_id=customer_id, customer_email=customer_email,
         currency=campaign.currency, payment_mode=payment_mode, lines=lines,
         deliveries=[Delivery(s, first) for s in suppliers], created_at=now, hold_reasons=reasons,
+        ordered_cents=total, shipping_address=shipping_address,
     )
     order.status = derive_status(order.deliveries, order.hold_rejected)
     return order

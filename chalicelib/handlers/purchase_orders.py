@@ -1,6 +1,7 @@
-"""Purchase-orders consumer: an ended campaign is closed into POs; an acknowledged PO is shared
-out over its orders (refunds). E-mail about both (the PO, lost lines) is the notifications
-consumer's, from the `po.created` and `order.lines_rejected` events.
+"""Purchase-orders consumer: an ended campaign is closed into POs (again when a close that waited
+for held orders resumes); an acknowledged PO is shared out over its orders (refunds). E-mail about
+both (the PO, lost lines) is the notifications consumer's, from the `po.created` and
+`order.lines_rejected` events.
 
 Every branch is safe to run again on a redelivered message (see the services)."""
 
@@ -19,7 +20,7 @@ logger = Logger(service="waybill")
 def handle(event: dict[str, Any]) -> Any:
     kind = event.get("type")
     data = event.get("data") or {}
-    if kind == "campaign.ended":
+    if kind in ("campaign.ended", "campaign.close_resumed"):
         try:
             return campaign_close.close_campaign(str(event["subject_id"]))
         except InvalidTransition as exc:  # cancelled meanwhile, say: nothing to close

@@ -6,7 +6,8 @@ Closes the live campaign as the buyer, then for one supplier: acknowledges the P
 short, out of stock), uploads and submits an invoice, proposes payment; accounting approves;
 the sandbox bank settles by webhook; the supplier ships each accepted order in its own parcel;
 DHL's (simulated) webhooks carry the first parcel to the customer's door, and the customer's
-view shows it delivered. Every call is a plain HTTP request with a dev-issuer token or a
+view shows it delivered. The supplier packs from its packing list (order references, lines,
+ship-to addresses) with its own token: it never needs a staff route. Every call is a plain HTTP request with a dev-issuer token or a
 Standard Webhooks signature, as any client would make it.
 """
 
@@ -114,22 +115,37 @@ class Demo:
         self.wait_stage(po_id, "payment_approval", supplier)
         return po_id, proposal
 
+    def packing_list(self, po_id: str, supplier: dict[str, str], page_size: int = 25) -> list[dict[str, Any]]:
+        """Every entry of the PO's packing list, as the supplier reads it (page by page)."""
+        entries: list[dict[str, Any]] = []
+        cursor: str | None = None
+        while True:
+            page = self.call("GET", f"/supplier/purchase-orders/{po_id}/orders?limit={page_size}"
+                             + (f"&cursor={cursor}" if cursor else ""), supplier)
+            entries += page["items"]
+            cursor = page["next_cursor"]
+            if not cursor:
+                return entries
+
     def ship_accepted(self, supplier_id: str, po_id: str, tracking_prefix: str = "JD") -> list[dict[str, Any]]:
-        """Once the PO is at its shipment stage: one parcel per accepted order, tracking numbers
-        `<prefix>0000000001`, ... Returns the orders shipped (staff's view)."""
+        """Once the PO is at its shipment stage, the supplier packs from its packing list (its own token
+        only): one parcel per order not yet left, labelled with the order's reference and ship-to
+        address, tracking numbers `<prefix>0000000001`, ... Returns the orders shipped, as staff see
+        them (the demo follows their parcels as their customers)."""
         buyer, supplier, _ = self.actors(supplier_id)
         self.wait_stage(po_id, "shipment", supplier, timeout_s=90)
-        orders = self.call("GET", f"/staff/orders?campaign_id={self.campaign_id}&supplier_id={supplier_id}&limit=100",
-                           buyer)["items"]
-        to_ship = []
-        for o in orders:
-            detail = self.call("GET", f"/staff/orders/{o['id']}", buyer)
-            if any(d["supplier_id"] == supplier_id and d["status"] == "accepted" for d in detail["deliveries"]):
-                to_ship.append(detail)
-        for n, order in enumerate(to_ship, 1):
+        to_pack = [e for e in self.packing_list(po_id, supplier) if not e["has_left"]]
+        for n, entry in enumerate(to_pack, 1):
             self.call("POST", f"/supplier/purchase-orders/{po_id}/shipments", supplier,
-                      {"carrier": "dhl", "tracking_number": f"{tracking_prefix}{n:010d}", "order_ids": [order["id"]]})
-        return to_ship
+                      {"carrier": "dhl", "tracking_number": f"{tracking_prefix}{n:010d}",
+                       "order_ids": [entry["order_id"]]})
+        if to_pack:
+            first = to_pack[0]
+            where = first["ship_to"] or {}
+            print(f"   packed {len(to_pack)} parcel(s) from the packing list, e.g. {first['reference']} to "
+                  f"{where.get('name')}, {where.get('city')} ({where.get('country')}): "
+                  + ", ".join(f"{line['quantity']} x {line['sku']}" for line in first["lines"]))
+        return [self.call("GET", f"/staff/orders/{e['order_id']}", buyer) for e in to_pack]
 
     def run(self, supplier_id: str = "acme") -> dict[str, Any]:
         buyer, _, accounting = self.actors(supplier_id)

@@ -14,7 +14,7 @@ from typing import Any
 from ..domain.campaigns import Product
 from ..domain.orders import OrderAction, OrderStatus, PaymentMode, RequestedLine
 from ..domain.permissions import Principal, Role
-from ..services import catalogue, orders
+from ..services import addresses, catalogue, orders
 from ..services import exceptions as problems
 
 BUYER = Principal(sub="bea", roles=frozenset({Role.BUYER}), email="bea@waybill.example", name="Bea Buyer")
@@ -48,10 +48,45 @@ CUSTOMER_COUNT = 20
 ORDER_COUNT = 50
 FLAGGED_CUSTOMER = "cust-07"
 
+# Customers' names and homes (made up, in the shape each country writes them); every fourth customer
+# also saved a work address, and some orders ship there.
+NAMES = ("Camille Durand", "Jonas Becker", "Sanne de Vries", "Lucía Fernández", "Marco Rossi", "Emma Johansson",
+         "Liam O'Brien", "Zoé Lambert", "Felix Huber", "Ana Sousa")
+HOMES = (
+    (["12 rue des Lilas", "Bâtiment B, 3e étage"], "Paris", "75011", "FR", "+33 6 12 34 56 78"),
+    (["Schönhauser Allee 148"], "Berlin", "10435", "DE", "+49 30 1234567"),
+    (["Prinsengracht 263-2"], "Amsterdam", "1016 GV", "NL", None),
+    (["Calle de Alcalá 95, 4º izq."], "Madrid", "28009", "ES", "+34 612 345 678"),
+    (["Via Roma 22", "Scala C, interno 7"], "Torino", "10123", "IT", None),
+    (["Götgatan 48"], "Stockholm", "118 26", "SE", "+46 70 123 45 67"),
+    (["14 Pembroke Road", "Ballsbridge"], "Dublin", "D04 V1W6", "IE", None),
+    (["Rue de la Loi 155"], "Bruxelles", "1040", "BE", "+32 470 12 34 56"),
+    (["Mariahilfer Straße 77/12"], "Wien", "1060", "AT", None),
+    (["Rua Augusta 210, 2º Dto"], "Lisboa", "1100-053", "PT", "+351 912 345 678"),
+)
+WORKPLACES = (
+    (["c/o Atelier Nord", "8 quai de la Loire"], "Paris", "75019", "FR"),
+    (["Torstraße 1", "Empfang, 2. OG"], "Berlin", "10119", "DE"),
+    (["Keizersgracht 320"], "Amsterdam", "1016 EZ", "NL"),
+)
+
 
 def customer(n: int) -> Principal:
     sub = f"cust-{n:02d}"
     return Principal(sub=sub, roles=frozenset({Role.CUSTOMER}), email=f"{sub}@example.com")
+
+
+def address_book(who: Principal, n: int) -> list[str]:
+    """Save the customer's home (the default) and, for every fourth one, a work address; their ids."""
+    name = NAMES[n % len(NAMES)]
+    lines, city, postal_code, country, phone = HOMES[n % len(HOMES)]
+    saved = [addresses.add_address(who, {"name": name, "lines": lines, "city": city, "postal_code": postal_code,
+                                         "country": country, "phone": phone}, label="Home").id]
+    if n % 4 == 0:
+        lines, city, postal_code, country = WORKPLACES[n % len(WORKPLACES)]
+        saved.append(addresses.add_address(who, {"name": name, "lines": lines, "city": city,
+                                                 "postal_code": postal_code, "country": country}, label="Work").id)
+    return saved
 
 
 @dataclass
@@ -84,6 +119,7 @@ def seed(rng: random.Random | None = None) -> SeedSummary:
     catalogue.set_customer_flag(CARE, FLAGGED_CUSTOMER, flagged=True, reason="two chargebacks last season")
 
     customers = [customer(n) for n in range(1, CUSTOMER_COUNT + 1)]
+    books = {c.sub: address_book(c, n) for n, c in enumerate(customers, 1)}
     placed = []
     for i in range(ORDER_COUNT):
         who = customers[i % CUSTOMER_COUNT]
@@ -94,7 +130,8 @@ def seed(rng: random.Random | None = None) -> SeedSummary:
             lines.append(RequestedLine("JKT-1", 3))
         mode = rng.choice((PaymentMode.PREPAID, PaymentMode.PREPAID, PaymentMode.AUTHORISE_THEN_CAPTURE,
                            PaymentMode.OFFLINE, PaymentMode.PAY_ON_DELIVERY))
-        record, _ = orders.place_order(who, campaign_id=live.campaign.id, lines=lines, payment_mode=mode)
+        record, _ = orders.place_order(who, campaign_id=live.campaign.id, lines=lines, payment_mode=mode,
+                                       address_id=rng.choice(books[who.sub]))
         placed.append(record.order)
 
     status = {o.id: o.status.value for o in placed}

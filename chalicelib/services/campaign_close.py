@@ -1,6 +1,13 @@
 """Closing a campaign: one purchase order per supplier, deliveries ordered, workflows started,
 and the PO e-mailed to the supplier and the buyer.
 
+Orders still held for pre-approval are settled first, as `WAYBILL_HELD_AT_CLOSE` says
+(domain/holds.py): `reject` refuses each (its customer told why and what happens to the money; the
+audit event's internal note names the setting; its exception resolved with both notes); `wait` stops here, before
+any order moves, raising `campaign_close_waiting` for the buyer and each held order's exception to
+critical: the campaign stays `ended` until staff have decided the last held order; then a
+`campaign.close_resumed` event (services/holds.py) has the purchase-orders consumer run it again.
+
 Every step can run again after a crash at any point (the consumer's message is redelivered):
 1. page the campaign's orders oldest first; each placed order moves its deliveries to
    `ordered` in its own transaction (an already ordered one is left as it is); each order's
@@ -26,15 +33,18 @@ from ..adapters.dynamodb import repository as repo
 from ..adapters.dynamodb.models import CampaignItem, Item, OrderItem, ProductItem, PurchaseOrderItem
 from ..config import settings
 from ..domain import campaigns as campaign_rules
+from ..domain import holds as hold_rules
+from ..domain import metrics
 from ..domain import orders as order_rules
 from ..domain.audit import AuditEvent
-from ..domain.campaigns import CampaignAction, CampaignStatus
-from ..domain.errors import Conflict, InvalidTransition, NotFound
+from ..domain.campaigns import Campaign, CampaignAction, CampaignStatus
+from ..domain.errors import Conflict, InvalidTransition, NotFound, RuleViolation
+from ..domain.holds import CLOSE_WAITING_KIND, HOLD_KIND, HeldAtClose
 from ..domain.orders import DeliveryAction, DeliveryStatus, Order, OrderAction, OrderStatus
 from ..domain.permissions import MANAGE_CATALOGUE, SYSTEM, Principal
 from ..domain.purchase_orders import PurchaseOrder
 from ..domain.supply import POAggregate
-from . import catalogue
+from . import catalogue, exceptions, holds
 from . import orders as order_service
 from .clock import new_id, now
 from .guard import require
@@ -42,10 +52,10 @@ from .guard import require
 logger = Logger(service="waybill")
 SENT_TO_SUPPLIERS_NOTE = "sent to the suppliers with the campaign's purchase orders"
 # Orders a close reads: placed ones to order, those a previous (interrupted) run ordered, and
-# those still waiting for pre-approval, which can no longer make it onto a purchase order.
+# those still waiting for pre-approval (settled first; one the status index had not shown yet is met here).
 CLOSE_READS = (OrderStatus.PLACED.value, OrderStatus.ORDERED.value, OrderStatus.ON_HOLD.value)
-HELD_AT_CLOSE_NOTE = ("The campaign closed before your order could be confirmed, so we could not accept it. "
-                      "You have not been charged.")
+HELD_AT_CLOSE_NOTE = hold_rules.REJECTED_AT_CLOSE_CUSTOMER_NOTE  # how each such customer note begins
+MAX_LISTED = 20  # held order ids named on the waiting exception (its count says how many in all)
 
 
 @dataclass
@@ -54,6 +64,7 @@ class CloseResult:
     po_ids: list[str] = field(default_factory=list)
     orders: int = 0  # orders on the campaign's POs
     already_closed: bool = False
+    waiting_for: list[str] = field(default_factory=list)  # held orders the close waits for (`wait`)
 
 
 def _load_campaign(campaign_id: str) -> tuple[CampaignItem, dict[str, Any]]:
@@ -73,9 +84,16 @@ def close_campaign(campaign_id: str, *, actor: Principal = SYSTEM, page_size: in
     if campaign.status is CampaignStatus.CLOSED:
         return CloseResult(campaign_id, already_closed=True)
     campaign_rules.check_campaign_action(campaign, CampaignAction.CLOSE, actor)
+    waits = settings().held_at_close_policy() is HeldAtClose.WAIT
+    held = holds.held_orders(campaign_id)
+    if held and waits:
+        return _wait_for(campaign, held)
+    for order in held:
+        _reject_held(order)
 
     aggregate = POAggregate()
     ordered = 0
+    late_held: list[Order] = []
     cursor: str | None = None
     while True:
         page = repo.query_page(Item.gsi2, keys.campaign_orders_pk(campaign_id),
@@ -85,7 +103,10 @@ def close_campaign(campaign_id: str, *, actor: Principal = SYSTEM, page_size: in
             if not isinstance(item, OrderItem):
                 continue
             if item.status == OrderStatus.ON_HOLD.value:
-                _reject_held(item.id)
+                if waits:
+                    late_held.append(repo.order_from_item(item))
+                else:
+                    _reject_held(repo.order_from_item(item))
                 continue
             order = _send_to_suppliers(item, actor)
             lines = [line for line in order.lines
@@ -96,26 +117,53 @@ def close_campaign(campaign_id: str, *, actor: Principal = SYSTEM, page_size: in
         if page.cursor is None:
             break
         cursor = page.cursor
+    if late_held:  # placed in the campaign's last moment: the index had not shown it yet
+        return _wait_for(campaign, late_held)
 
     for po in aggregate.purchase_orders(campaign_id, campaign.currency, products, now()):
         _create_po(po, actor)
     po_ids = _start_workflows(campaign_id)
     _mark_closed(actor, campaign_id)
+    exceptions.resolve(CLOSE_WAITING_KIND, "campaign", campaign_id,
+                       note="no order is held any more: the campaign closed into its purchase orders")
     return CloseResult(campaign_id, po_ids=po_ids, orders=ordered)
 
 
-def _reject_held(order_id: str, retries: int = 3) -> None:
-    """A held order nobody approved before the close is refused, and its customer told."""
+def _reject_held(order: Order, retries: int = 3) -> None:
+    """A held order nobody decided before the close is refused (`reject`): its customer told why and
+    what happens to the money, the internal note naming the setting, its exception resolved with both."""
     for _ in range(retries):
         try:
-            order_service.change_order(SYSTEM, order_id, OrderAction.REJECT, customer_note=HELD_AT_CLOSE_NOTE,
-                                       internal_note="still waiting for pre-approval when the campaign closed")
-            return
+            record = order_service.change_order(
+                SYSTEM, order.id, OrderAction.REJECT, internal_note=hold_rules.REJECTED_AT_CLOSE_NOTE,
+                customer_note=hold_rules.rejected_at_close_customer_note(order.payment_mode))
         except Conflict:
             continue  # approved or changed meanwhile: read it again
         except InvalidTransition:
-            return  # decided meanwhile; a placed order is picked up by the next page or run
-    raise Conflict(f"order {order_id} kept changing while its campaign closed; the close will be retried")
+            return  # decided meanwhile (its consumer resolves the exception); a placed order is closed normally
+        told = record.events[-1].customer_note  # with the refund the order service promised, if any
+        holds.resolve(order.id, f"{hold_rules.REJECTED_AT_CLOSE_NOTE} The customer was told: {told}")
+        return
+    raise Conflict(f"order {order.id} kept changing while its campaign closed; the close will be retried")
+
+
+def _wait_for(campaign: Campaign, held: list[Order]) -> CloseResult:
+    """`wait`: nothing moves while an order is held. The buyer gets a critical `campaign_close_waiting`
+    (bumped on each retry), each held order's exception turns critical (and is raised now for an order
+    held before held orders raised exceptions)."""
+    ids = [o.id for o in held]
+    note = hold_rules.close_waiting_note(len(held))
+    exceptions.raise_or_bump(CLOSE_WAITING_KIND, "campaign", campaign.id, {
+        "campaign_id": campaign.id, "campaign_name": campaign.name, "held_count": len(ids),
+        "held_order_ids": ids[:MAX_LISTED], "setting": f"{hold_rules.HELD_AT_CLOSE_SETTING}={HeldAtClose.WAIT.value}",
+        "reason": note})
+    at = now()
+    for order in held:
+        exceptions.raise_or_bump(HOLD_KIND, "order", order.id,
+                                 {**holds.details(order, campaign.ends_at, at, with_deadline=False),
+                                  "close_waiting": True}, severity="critical")
+    logger.info("campaign close waits for held orders", extra={"campaign_id": campaign.id, "held": len(ids)})
+    return CloseResult(campaign.id, waiting_for=ids)
 
 
 def close_by_staff(actor: Principal, campaign_id: str) -> catalogue.CampaignView:
@@ -130,7 +178,13 @@ def close_by_staff(actor: Principal, campaign_id: str) -> catalogue.CampaignView
                               note=f"ended early by {actor.sub} to close it")
     else:
         campaign_rules.check_campaign_action(repo.campaign_from_item(item), CampaignAction.CLOSE, actor)
-    close_campaign(campaign_id, actor=actor)
+    result = close_campaign(campaign_id, actor=actor)
+    if result.waiting_for:
+        raise RuleViolation(
+            "held_orders_undecided",
+            f"campaign {campaign_id} has ended but cannot close yet: "
+            + hold_rules.close_waiting_note(len(result.waiting_for)),
+            details=[{"field": "order_id", "message": f"order {o} is still on hold"} for o in result.waiting_for])
     return catalogue._view(_require(repo.get(keys.campaign(campaign_id), CampaignItem), campaign_id))
 
 
@@ -182,7 +236,9 @@ def _create_po(po: PurchaseOrder, actor: Principal) -> bool:
                              "lines": len(po.lines), "order_count": po.order_count})
     try:
         repo.commit([repo.po_write(po, version=None, now=po.created_at),
-                     repo.event_write(keys.po_pk(po.id), event)], what=f"purchase order {po.id}")
+                     repo.event_write(keys.po_pk(po.id), event),
+                     repo.campaign_summary_update(po.campaign_id, po.id, metrics.po_created())],
+                    what=f"purchase order {po.id}")
     except Conflict:
         return False  # created by an earlier run: never a duplicate
     return True

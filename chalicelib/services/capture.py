@@ -29,6 +29,7 @@ from ..adapters import gateway
 from ..adapters.dynamodb import keys
 from ..adapters.dynamodb import repository as repo
 from ..adapters.dynamodb.models import Item, OrderItem, PaymentTxnItem
+from ..domain import metrics
 from ..domain.audit import AuditEvent
 from ..domain.errors import Conflict, NotFound
 from ..domain.orders import Order, PaymentMode
@@ -103,7 +104,7 @@ def capture_delivery(order_id: str, supplier_id: str) -> PaymentRecord | None:
         item = _open(order, supplier_id, pay_id, amount)
     if item.status != PENDING:
         return payment_record(item)  # done before (succeeded), or left to staff (failed)
-    return _capture(item)
+    return _capture(item, order.campaign_id)
 
 
 def _open(order: Order, supplier_id: str, pay_id: str, amount: int) -> PaymentTxnItem:
@@ -123,7 +124,7 @@ def _open(order: Order, supplier_id: str, pay_id: str, amount: int) -> PaymentTx
     return item
 
 
-def _capture(item: PaymentTxnItem) -> PaymentRecord:
+def _capture(item: PaymentTxnItem, campaign_id: str) -> PaymentRecord:
     request = gateway.CaptureRequest(capture_id=item.idempotency_key, order_id=item.order_id,
                                      amount_cents=int(item.amount_cents), currency=item.currency,
                                      reference=f"order {item.order_id} / supplier {item.supplier_id}")
@@ -138,7 +139,8 @@ def _capture(item: PaymentTxnItem) -> PaymentRecord:
         logger.warning("payment gateway unavailable; the capture stays pending",
                        extra={"order_id": item.order_id, "payment_id": item.id})
         raise
-    return _finish(item, SUCCEEDED, reference=result.transaction_id, data={"transaction_id": result.transaction_id})
+    return _finish(item, SUCCEEDED, reference=result.transaction_id, data={"transaction_id": result.transaction_id},
+                   campaign_id=campaign_id)
 
 
 def declined(exc: gateway.GatewayDeclined, item: PaymentTxnItem, **details: Any) -> str:
@@ -152,7 +154,7 @@ def declined(exc: gateway.GatewayDeclined, item: PaymentTxnItem, **details: Any)
 
 
 def _finish(item: PaymentTxnItem, status: str, *, reference: str | None = None, failure: str | None = None,
-            data: dict[str, Any]) -> PaymentRecord:
+            data: dict[str, Any], campaign_id: str | None = None) -> PaymentRecord:
     """The final status and the order's audit event, one transaction under the record's version."""
     at = now()
     item.status, item.updated_at = status, at
@@ -162,9 +164,12 @@ def _finish(item: PaymentTxnItem, status: str, *, reference: str | None = None, 
                        internal_note=None if status == SUCCEEDED else f"payment capture failed: {(failure or '')[:200]}",
                        data={"payment_id": item.id, "supplier_id": item.supplier_id,
                              "amount_cents": int(item.amount_cents), "currency": item.currency, **data})
+    writes: list[repo.Write | repo.Update] = [repo.Write(item), repo.event_write(keys.order_pk(item.order_id), event)]
+    if status == SUCCEEDED and campaign_id:  # the campaign counts money once it moved
+        writes.append(repo.campaign_summary_update(campaign_id, item.order_id,
+                                                   metrics.money_received(int(item.amount_cents))))
     try:
-        repo.commit([repo.Write(item), repo.event_write(keys.order_pk(item.order_id), event)],
-                    what=f"payment {item.id}")
+        repo.commit(writes, what=f"payment {item.id}")
     except Conflict:
         # A concurrent run finished it first (same key, so the same gateway answer): use its record.
         current = repo.get((item.PK, item.SK), PaymentTxnItem)

@@ -64,6 +64,7 @@ from ..adapters.dynamodb.models import (
 )
 from ..config import settings
 from ..domain import complaints as rules
+from ..domain import metrics
 from ..domain.audit import AuditEvent
 from ..domain.complaints import (
     ClaimedLine,
@@ -519,8 +520,11 @@ def act(actor: Principal, complaint_id: str, action: ComplaintAction, *, expecte
             data = {"answer": answer}
         elif action is A.APPROVE_PLAN and item.plan is not None:
             item.plan.approved_by, item.plan.approved_at = actor.sub, at
+        if complaint.status in rules.PLAN_WITH_STAFF and customer_note:
+            data["note_for_offer"] = customer_note  # told when the plan is offered, not before
+            customer_note = None
         if complaint.status is C.PLAN_APPROVED and complaint.plan is not None:
-            customer_note = customer_note or plan_text(complaint.plan, item.currency, names)
+            customer_note = customer_note or _note_for_offer(record) or plan_text(complaint.plan, item.currency, names)
         if complaint.status in (C.PLAN_APPROVED, C.NEEDS_APPROVAL) and complaint.plan is not None:
             data["refund_cents"] = complaint.plan.refund_cents
         item.updated_at = at
@@ -538,6 +542,14 @@ def act(actor: Principal, complaint_id: str, action: ComplaintAction, *, expecte
         record.events.append(event)
         return record
     raise AssertionError("unreachable")
+
+
+def _note_for_offer(record: ComplaintRecord) -> str | None:
+    """What care wrote to the customer when it submitted a plan that then waited for an admin."""
+    held = [e for e in record.events if e.type == "complaint.plan_needs_approval"]
+    if not held:
+        return None
+    return str(held[-1].data.get("note_for_offer") or "") or None
 
 
 # Event types: `complaint.<action>` unless named here; the plan reaching the customer is one type
@@ -736,6 +748,9 @@ def _finish_refund(complaint: ComplaintItem, refund: PaymentTxnItem, status: str
         internal_note=None if status == SUCCEEDED else f"refund {refund.id} failed: {(failure or '')[:200]}",
         data={"refund_id": refund.id, "sku": refund.sku, "amount_cents": int(refund.amount_cents),
               "currency": refund.currency, "gateway_reference": reference}))]
+    if status == SUCCEEDED:  # the campaign counts money that moved back, once it moved
+        writes.append(repo.campaign_summary_update(complaint.campaign_id, refund.order_id,
+                                                   metrics.refund_succeeded(int(refund.amount_cents))))
     if status == FAILED:  # a failed refund gives its amount back to what the order can refund
         lpk, lsk = keys.refund_ledger(refund.order_id)
         writes.append(repo.Update(RefundLedgerItem(lpk, lsk),

@@ -136,14 +136,18 @@ def _exception_due(entry: ExceptionItem, at: datetime) -> str:
 
 
 def escalation_target(record: ExceptionRecord) -> str:
-    """Level 1: the assignee (the owning team while nobody is assigned); level 2: the campaign's buyer
-    (the owning team when the subject has no campaign, and always for customer care: a complaint
-    is care's to answer, not the buyer's); level 3: the admins."""
+    """Level 1: the assignee (the owning team while nobody is assigned); level 2: the team its kind
+    names (`escalates_to`: e.g. a held order's deadline goes to the buyer), else the campaign's buyer,
+    but care keeps its own kinds (a complaint is care's to answer, not the buyer's); the buyer only
+    with a campaign to find the buyer by, else the owning team; level 3: the admins."""
     if record.level <= 1:
         return "assignee" if record.assignee else record.owner.value
     if record.level == 2:
-        via_buyer = bool(record.campaign_id) and record.owner is not Owner.CUSTOMER_CARE
-        return Owner.BUYER.value if via_buyer else record.owner.value
+        named = rules.kind(record.kind).escalates_to
+        wanted = named or (Owner.BUYER if record.owner is not Owner.CUSTOMER_CARE else record.owner)
+        if wanted is Owner.BUYER and not record.campaign_id:
+            return record.owner.value
+        return wanted.value
     return Owner.ADMIN.value
 
 

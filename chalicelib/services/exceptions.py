@@ -35,7 +35,8 @@ RETRIES = 5
 SEVERITY_RANK = {s.value: r for s, r in rules.SEVERITY_RANK.items()}
 STAFF_ACTORS = STAFF_ROLES
 
-__all__ = ["ExceptionRecord", "exception_id", "get", "raise_or_bump", "resolve", "open_records", "queue"]
+__all__ = ["ExceptionRecord", "exception_id", "get", "opening_writes", "raise_or_bump", "resolve", "open_records",
+           "queue"]
 
 
 def exception_id(kind: str, subject_type: str, subject_id: str) -> str:
@@ -147,6 +148,13 @@ def _commit(
     at: datetime,
     extra: Sequence[repo.Write] = (),
 ) -> None:
+    repo.commit([*_writes(record, change, actor, from_status, at), *extra], what=f"exception {record.id}")
+
+
+def _writes(
+    record: ExceptionRecord, change: Change, actor: Principal, from_status: str | None, at: datetime
+) -> list[repo.Write]:
+    """The record (new, or under the version read) and its audit event (and the subject's mirror)."""
     event = AuditEvent(
         id=new_id("evt"),
         subject_type="exception",
@@ -176,7 +184,7 @@ def _commit(
             data={**event_data(record, **(change.data or {})), "mirror": True},
         )
         writes.append(repo.event_write(keys.subject_pk(record.subject_type, record.subject_id), mirror))
-    repo.commit([*writes, *extra], what=f"exception {record.id}")
+    return writes
 
 
 def change(
@@ -187,10 +195,12 @@ def change(
     retries: int = RETRIES,
     expected_version: int | None = None,
     loaded: ExceptionItem | None = None,
+    with_writes: Sequence[repo.Write] = (),
 ) -> ExceptionRecord | None:
     """Load, mutate, commit under the version read; on a lost race load again (up to `retries`).
     `mutate` returns None when there is nothing to do (then nothing is written). `loaded`: the item
-    as already read (e.g. from an index projecting it whole), used instead of the first read."""
+    as already read (e.g. from an index projecting it whole), used instead of the first read.
+    `with_writes` go in the same transaction, so they happen exactly when the change does."""
     for attempt in range(retries):
         item = loaded if attempt == 0 and loaded is not None else repo.get(keys.exception(exc_id), ExceptionItem)
         if item is None:
@@ -206,7 +216,7 @@ def change(
         if result is None:
             return record
         try:
-            _commit(record, result, actor, from_status, at)
+            _commit(record, result, actor, from_status, at, extra=with_writes)
         except Conflict:
             if attempt == retries - 1:
                 raise
@@ -266,9 +276,24 @@ def raise_or_bump(
     raise AssertionError("unreachable")
 
 
-def resolve(kind: str, subject_type: str, subject_id: str, *, note: str) -> bool:
+def opening_writes(
+    kind: str, subject_type: str, subject_id: str, details: dict[str, Any], at: datetime
+) -> list[repo.Write]:
+    """Raise the (kind, subject) exception inside the transaction that creates its subject: no read,
+    since a subject written now has no exception yet (the record's conditional create guarantees it)."""
+    rules.kind(kind)
+    record = rules.new_record(exception_id(kind, subject_type, subject_id), kind, subject_type, subject_id, at,
+                              settings().exception_policy(), details)
+    change_ = Change("exception.raised" if record.status is Status.OPEN else "exception.pending")
+    return _writes(record, change_, SYSTEM, None, at)
+
+
+def resolve(
+    kind: str, subject_type: str, subject_id: str, *, note: str, with_writes: Sequence[repo.Write] = ()
+) -> bool:
     """The condition cleared: close the live (kind, subject) exception (a pending one never shows).
-    False when none is live; one GetItem when there is nothing to do."""
+    False when none is live; one GetItem when there is nothing to do. `with_writes` are committed
+    with the resolution only (e.g. the follow-up it triggers, so two resolvers cannot both trigger it)."""
     exc_id = exception_id(kind, subject_type, subject_id)
 
     cleared: list[bool] = []
@@ -285,7 +310,7 @@ def resolve(kind: str, subject_type: str, subject_id: str, *, note: str) -> bool
         )
 
     try:
-        change(exc_id, clear)
+        change(exc_id, clear, with_writes=with_writes)
     except NotFound:
         return False
     return bool(cleared)

@@ -47,6 +47,7 @@ INBOX_TTL_S = 30 * 86400
 BANK = "bank"
 SIGNATURE_HEADERS = ("webhook-id", "webhook-timestamp", "webhook-signature")
 MAX_BODY_BYTES = 256 * 1024
+MAX_SUBJECT_ID = 200  # a longer id in a body names nothing we keep: the webhook is the subject then
 
 
 def carrier_sender(carrier: str) -> str:
@@ -236,13 +237,49 @@ def process(sender: str, webhook_id: str, body: str | None = None) -> str:
         outcome = f"failed: {exc.code}: {exc.message}"
         logger.warning("inbound webhook not applied", extra={"sender": sender, "webhook_id": webhook_id,
                                                              "error": exc.message})
-        exceptions.raise_or_bump("inbound_webhook_failed", "webhook", f"{sender}/{webhook_id}",
-                                 {"sender": sender, "webhook_id": webhook_id, "event_type": item.event_type,
-                                  "error": exc.message, "code": exc.code})
+        subject_type, subject_id = failure_subject(sender, webhook_id, item.body)
+        details = {"sender": sender, "webhook_id": webhook_id, "event_type": item.event_type, "error": exc.message,
+                   "code": exc.code}
+        if kind == "supplier":
+            details["supplier_id"] = name  # the staff queue filters by supplier
+        exceptions.raise_or_bump("inbound_webhook_failed", subject_type, subject_id, details)
     item.processed_at = now()
     item.outcome = outcome[:500]
     repo.commit([repo.Write(item)], what=f"webhook {webhook_id}")
     return outcome
+
+
+def failure_subject(sender: str, webhook_id: str, raw: str) -> tuple[str, str]:
+    """What a webhook that cannot be applied is about: the PO, complaint, payment or parcel it names.
+    Every delivery of it — a sender sending it again under new webhook ids, racing — then counts
+    towards ONE `inbound_webhook_failed` exception (one record per kind and subject, bumped by each
+    repeat, announced once) instead of one per delivery. The webhook itself when it names none."""
+    kind, _, name = sender.partition(":")
+    try:
+        body = json.loads(raw)
+    except ValueError:
+        body = None
+    data = body.get("data") if isinstance(body, dict) else None
+    data = data if isinstance(data, dict) else {}
+
+    def named(field: str) -> str | None:
+        value = data.get(field)
+        return value if isinstance(value, str) and 0 < len(value) <= MAX_SUBJECT_ID else None
+
+    if kind == "supplier" and named("complaint_id"):
+        return "complaint", str(named("complaint_id"))
+    if kind == "supplier" and named("po_id"):
+        return "po", str(named("po_id"))
+    if sender == BANK and named("payment_id"):
+        return "payment", str(named("payment_id"))
+    if kind == "carrier" and isinstance(body, dict):
+        try:
+            numbers = {e.tracking_number for e in parse_carrier(name)(body)}
+        except (DomainError, ValueError):
+            numbers = set()
+        if len(numbers) == 1:
+            return "tracking", f"{name}#{numbers.pop()}"
+    return "webhook", f"{sender}/{webhook_id}"
 
 
 def _apply(sender: str, body: dict[str, Any], webhook_id: str) -> str:

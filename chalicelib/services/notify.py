@@ -40,9 +40,10 @@ from ..adapters.dynamodb.models import (
     SupplierItem,
 )
 from ..config import settings
-from ..domain.audit import CUSTOMER_STATUS_TEXT
+from ..domain.audit import status_text
 from ..domain.errors import RuleViolation
 from ..domain.exceptions import SEVERITY_RANK, ExceptionRecord, Severity
+from ..domain.holds import HELD_AT_CLOSE_SETTING, reasons_text
 from ..domain.notifications import (
     MAILBOXES,
     STAGE_TITLE,
@@ -212,6 +213,11 @@ def _when(value: Any) -> datetime | None:
     return None
 
 
+def _utc(value: Any) -> datetime | None:
+    when = _when(value)
+    return when.astimezone(UTC) if when is not None else None
+
+
 def context(rule: NotificationRule, loaded: Loaded) -> dict[str, Any]:
     """What the rule's template is rendered with."""
     data, event = loaded.data, loaded.event
@@ -220,12 +226,18 @@ def context(rule: NotificationRule, loaded: Loaded) -> dict[str, Any]:
     t = rule.template
     if t in ("order_update", "order_shipment"):
         status = data.get("status") or event.get("to_status") or ""
-        ctx.update(order_id=data.get("order_id"), status_text=CUSTOMER_STATUS_TEXT.get(status, status),
+        ctx.update(order_id=data.get("order_id"), status_text=status_text(status) if status else "",
                    total_cents=data.get("total_cents", 0), currency=data.get("currency", ""),
                    note=event.get("customer_note"), shipment=data)
     elif t == "order_lines_rejected":
         ctx.update(order_id=data.get("order_id"), note=event.get("customer_note"), lines=data.get("lines") or [],
-                   refund_cents=int(data.get("refund_cents") or 0), currency=data.get("currency", ""))
+                   refund_cents=int(data.get("refund_cents") or 0), currency=data.get("currency", ""),
+                   payable_cents=int(data.get("payable_cents") or 0))
+        if data.get("whole_order"):
+            ctx["headline"] = "Your order cannot be supplied"
+    elif t == "order_refund":
+        ctx.update(order_id=data.get("order_id"), note=event.get("customer_note"),
+                   amount_cents=int(data.get("amount_cents") or 0), currency=data.get("currency", ""))
     elif t.startswith("complaint_"):
         ctx.update(complaint_id=data.get("complaint_id"), order_id=data.get("order_id"), po_id=data.get("po_id"),
                    supplier_id=data.get("supplier_id"), reason=str(data.get("reason") or "").replace("_", " "),
@@ -251,6 +263,14 @@ def context(rule: NotificationRule, loaded: Loaded) -> dict[str, Any]:
         ctx.update(shipment=details, abandoned=bool(details.get("abandoned")),
                    last_event_at=_when(details.get("last_event_at")),
                    supplier_name=loaded.supplier.name if loaded.supplier else "")
+    elif t == "held_order_warning":
+        details = data.get("details") or {}
+        ctx.update(exception_id=data.get("exception_id"), order_id=details.get("order_id") or data.get("subject_id"),
+                   campaign_id=data.get("campaign_id"), total_cents=int(details.get("total_cents") or 0),
+                   currency=details.get("currency") or "", reasons=reasons_text(list(details.get("hold_reasons") or [])),
+                   decide_by=_utc(details.get("decide_by")), ends_at=_utc(details.get("campaign_ends_at")),
+                   at_close=settings().held_at_close_policy().value, setting=HELD_AT_CLOSE_SETTING,
+                   campaign_name=loaded.campaign.name if loaded.campaign else "")
     elif t.startswith("exception_"):
         ctx.update(exception_id=data.get("exception_id"), kind=data.get("kind"), title=data.get("title"),
                    severity=data.get("severity"), owner=data.get("owner"), subject_type=data.get("subject_type"),

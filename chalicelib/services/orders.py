@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
@@ -13,6 +14,7 @@ from pynamodb.expressions.condition import Condition
 from ..adapters.dynamodb import keys
 from ..adapters.dynamodb import repository as repo
 from ..adapters.dynamodb.models import (
+    AddressItem,
     AuditEventItem,
     CampaignItem,
     CustomerItem,
@@ -26,12 +28,16 @@ from ..adapters.dynamodb.models import (
     ShipmentItem,
 )
 from ..config import settings
+from ..domain import addresses as address_rules
 from ..domain import metrics
 from ..domain import orders as domain
+from ..domain.addresses import Address
 from ..domain.audit import AuditEvent, event_type
 from ..domain.errors import Conflict, InvalidTransition, NotFound, RuleViolation
 from ..domain.orders import Order, OrderAction, OrderPolicy, OrderStatus, PaymentMode, RequestedLine
+from ..domain.payments import amount as money_text
 from ..domain.permissions import READ_STAFF, SYSTEM, Principal, Role
+from . import customer_payments, holds
 from .clock import new_id, now
 from .guard import require
 
@@ -74,25 +80,45 @@ def _refs(order: Order) -> dict[str, Any]:
             "total_cents": order.total_cents, "currency": order.currency, "status": order.status.value}
 
 
-def _request_hash(campaign_id: str, lines: list[RequestedLine], payment_mode: PaymentMode) -> str:
-    body = json.dumps([campaign_id, [(l.sku, l.quantity) for l in lines], payment_mode.value])
+def _request_hash(campaign_id: str, lines: list[RequestedLine], payment_mode: PaymentMode,
+                  ship_to: Address | None, address_id: str | None) -> str:
+    where = ["address", ship_to.as_dict()] if ship_to is not None else ["book", address_id]
+    body = json.dumps([campaign_id, [(l.sku, l.quantity) for l in lines], payment_mode.value, where])
     return hashlib.sha256(body.encode()).hexdigest()
 
 
+def _ship_to(shipping_address: Address | Mapping[str, Any] | None, address_id: str | None) -> Address | None:
+    """The address given inline (validated), None when the order names a book entry; exactly one is needed."""
+    if shipping_address is None and address_id is None:
+        raise address_rules.shipping_address_required()
+    if shipping_address is not None and address_id is not None:
+        raise address_rules.one_address_only()
+    if shipping_address is None:
+        return None
+    fields = shipping_address.as_dict() if isinstance(shipping_address, Address) else shipping_address
+    return address_rules.parse_address(fields, where="body.shipping_address")
+
+
 def place_order(actor: Principal, *, campaign_id: str, lines: list[RequestedLine], payment_mode: PaymentMode,
-                idempotency_key: str | None = None) -> tuple[OrderRecord, bool]:
-    """Place an order: one BatchGetItem (campaign, products, profile, idempotency) + one transaction.
+                idempotency_key: str | None = None, shipping_address: Address | Mapping[str, Any] | None = None,
+                address_id: str | None = None) -> tuple[OrderRecord, bool]:
+    """Place an order: one BatchGetItem (campaign, products, profile, idempotency, the address-book
+    entry it names) + one transaction. The order ships to `shipping_address` or to the caller's saved
+    address `address_id` (exactly one), of which it keeps a snapshot.
 
     Returns the order and whether it was created now (False: an earlier request with the
     same idempotency key already created it)."""
     require(actor, CUSTOMERS, "place orders")
+    ship_to = _ship_to(shipping_address, address_id)
     scope = f"orders#{actor.sub}"
     wanted = [keys.campaign(campaign_id), keys.customer(actor.sub)]
     wanted += [keys.product(campaign_id, sku) for sku in dict.fromkeys(l.sku for l in lines)][:95]
     if idempotency_key:
         wanted.append(keys.idempotency(scope, idempotency_key))
+    if address_id is not None:
+        wanted.append(keys.customer_address(actor.sub, address_id))  # the caller's own book only
     found = repo.batch_get(wanted)
-    request_hash = _request_hash(campaign_id, lines, payment_mode)
+    request_hash = _request_hash(campaign_id, lines, payment_mode, ship_to, address_id)
     previous = next((i for i in found if isinstance(i, IdempotencyItem)), None)
     if previous is not None:
         if previous.request_hash != request_hash:
@@ -104,13 +130,21 @@ def place_order(actor: Principal, *, campaign_id: str, lines: list[RequestedLine
     if campaign_item is None:
         raise RuleViolation("unknown_campaign", f"campaign {campaign_id} does not exist",
                             details=[{"field": "campaign_id", "message": "no such campaign"}])
+    if ship_to is None:
+        saved = next((i for i in found if isinstance(i, AddressItem)), None)
+        if saved is None:
+            raise RuleViolation("unknown_address", f"there is no address {address_id} in your address book",
+                                details=[{"field": "body.address_id", "message": "not in your address book"}])
+        ship_to = repo.address_from_map(saved.address)
     profile = next((i for i in found if isinstance(i, CustomerItem)), None)
     products = {p.sku: repo.product_from_item(p) for p in found if isinstance(p, ProductItem)}
     at = now()
+    campaign = repo.campaign_from_item(campaign_item)
     order = domain.place_order(
-        order_id=new_id("ord"), campaign=repo.campaign_from_item(campaign_item), products=products,
+        order_id=new_id("ord"), campaign=campaign, products=products,
         requested=lines, customer_id=actor.sub, customer_email=actor.email,
         customer_flagged=bool(profile and profile.flagged), payment_mode=payment_mode, policy=_policy(), now=at,
+        shipping_address=ship_to,
     )
     event = AuditEvent(id=new_id("evt"), subject_type="order", subject_id=order.id,
                        type=event_type("order", "place"), actor=actor, at=at, to_status=order.status.value,
@@ -120,9 +154,18 @@ def place_order(actor: Principal, *, campaign_id: str, lines: list[RequestedLine
                                               repo.event_write(keys.order_pk(order.id), event)]
     if idempotency_key:
         writes.append(repo.idempotency_write(scope, idempotency_key, request_hash, order.id, at))
-    writes.append(repo.campaign_summary_update(order.campaign_id, order.id, metrics.order_placed(order.total_cents)))
+    writes.append(repo.campaign_summary_update(order.campaign_id, order.id, {
+        **metrics.order_placed(order.total_cents), **customer_payments.received_at_checkout(order)}))
+    paid = customer_payments.checkout_writes(order, actor, at)
+    writes += paid
+    if order.status is OrderStatus.ON_HOLD:
+        writes += holds.raise_writes(order, campaign, at)  # care hears at once; nothing can lose it
     repo.commit(writes, what=f"order {order.id}")
-    return OrderRecord(order, 1, at, [event]), True
+    return OrderRecord(order, 1, at, [event], payments=_payments(paid)), True
+
+
+def _payments(writes: list[repo.Write]) -> list[PaymentTxnItem]:
+    return [w.item for w in writes if isinstance(w.item, PaymentTxnItem)]
 
 
 def _load(order_id: str) -> OrderRecord:
@@ -283,6 +326,12 @@ def change_order(actor: Principal, order_id: str, action: OrderAction, *, intern
         raise Conflict(f"order {order_id} is at version {record.version}, not {expected_version}")
     transition = domain.apply_order_action(order, action, actor)
     at = now()
+    withdrawn = metrics.order_changed(transition.from_status, transition.to_status, order.total_cents)
+    refund = (customer_payments.refund_everything_writes(order, record.payments, transition.to_status, actor, at)
+              if withdrawn else [])
+    if refund:  # the customer's timeline and e-mail say what happens to the money paid in advance
+        customer_note = " ".join(filter(None, [customer_note, customer_payments.REFUND_ON_WITHDRAWAL.format(
+            amount=money_text(customer_payments.refund_amount(refund), order.currency))]))
     event = AuditEvent(id=new_id("evt"), subject_type="order", subject_id=order.id,
                        type=event_type("order", action.value), actor=actor, at=at,
                        from_status=transition.from_status, to_status=transition.to_status,
@@ -291,11 +340,12 @@ def change_order(actor: Principal, order_id: str, action: OrderAction, *, intern
                                               *repo.order_status_counts(order.id, transition.from_status,
                                                                         transition.to_status),
                                               repo.event_write(keys.order_pk(order.id), event)]
-    withdrawn = metrics.order_changed(transition.from_status, transition.to_status, order.total_cents)
     if withdrawn:
         writes.append(repo.campaign_summary_update(order.campaign_id, order.id, withdrawn))
+    writes += refund
     repo.commit(writes, what=f"order {order_id}")
-    return OrderRecord(order, record.version + 1, at, [*record.events, event])
+    return OrderRecord(order, record.version + 1, at, [*record.events, event],
+                       payments=[*record.payments, *_payments(refund)])
 
 
 def add_note(actor: Principal, order_id: str, *, internal_note: str | None,

@@ -1,11 +1,16 @@
-"""After a supplier acknowledges its PO: share out what it accepted, refund what it did not.
+"""After a supplier acknowledges its PO: share out what it accepted, settle the money of what it
+did not.
 
 The accepted quantity per SKU goes to the campaign's orders first come, first served by
 creation time (`domain.supply.Allocator`). Each order with a delivery on the PO is settled in
 one transaction: the delivery accepted (its lines cut to what they keep) or rejected (nothing
-kept), one refund record per lost line (a conditional put: never twice) and an audit event,
-with a customer-facing note when something was lost. That `order.lines_rejected` event is what
-e-mails the customer (a notification rule: services/notify.py), once per (event, address).
+kept, final) and an audit event, with a customer-facing note when something was lost that says
+what happens to the money in the order's payment mode (`domain.payments.refused_money_text`):
+a prepaid order gets one pending refund record for the lost lines (a conditional create, id
+derived from order and PO: never twice) and an `order.refund_due` event that the payments
+consumer carries out through the gateway (`services.customer_payments`); authorise-then-capture
+captures only what ships; offline and pay-on-delivery simply owe less. The
+`order.lines_rejected` event is what e-mails the customer (a notification rule: services/notify.py).
 
 Redelivery-safe: orders settled by an earlier run are replayed into the allocator (what they
 kept is read off the order), never settled twice, so a rerun shares out exactly as the first.
@@ -14,18 +19,19 @@ kept is read off the order), never settled twice, so a rerun shares out exactly 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from aws_lambda_powertools import Logger
 
 from ..adapters.dynamodb import keys
 from ..adapters.dynamodb import repository as repo
-from ..adapters.dynamodb.models import Item, OrderItem, PurchaseOrderItem, RefundItem
-from ..domain import metrics
+from ..adapters.dynamodb.models import Item, OrderItem, PaymentTxnItem, PurchaseOrderItem
 from ..domain import orders as order_rules
+from ..domain import payments as money
 from ..domain.audit import AuditEvent
 from ..domain.errors import Conflict
-from ..domain.orders import DeliveryStatus, LostLine, Order
-from ..domain.permissions import SYSTEM
+from ..domain.orders import DeliveryStatus, LostLine, Order, OrderStatus
+from ..domain.permissions import SYSTEM, Principal
 from ..domain.purchase_orders import PurchaseOrder, RejectReason
 from ..domain.supply import Allocator, accepted_quantities
 from .clock import new_id, now
@@ -33,6 +39,7 @@ from .stages import load_po
 
 logger = Logger(service="waybill")
 LINES_REJECTED = "order.lines_rejected"
+REFUND_DUE = "order.refund_due"
 
 REASON_TEXT: dict[RejectReason | None, str] = {
     RejectReason.OUT_OF_STOCK: "is out of stock",
@@ -53,11 +60,14 @@ class Settlement:
     accepted: int = 0  # orders whose delivery keeps something: what the supplier must ship
 
 
-def customer_note(lost: list[LostLine], reasons: dict[str, RejectReason | None], currency: str) -> str:
+def customer_note(lost: list[LostLine], reasons: dict[str, RejectReason | None], order: Order) -> str:
+    """What was lost and why, and what happens to the money (`order` is already settled)."""
     parts = [f"{line.quantity} x {line.name} ({REASON_TEXT[reasons.get(line.sku)]})" for line in lost]
     total = sum(line.amount_cents for line in lost)
-    return (f"The supplier could not supply part of your order: {'; '.join(parts)}. "
-            f"We are refunding {total / 100:.2f} {currency}.")
+    opening = ("We are sorry: none of your order can be supplied" if order.status is OrderStatus.NOT_SUPPLIED
+               else "The supplier could not supply part of your order")
+    return (f"{opening}: {'; '.join(parts)}. "
+            + money.refused_money_text(order.payment_mode, total, order.payable_cents, order.currency))
 
 
 def settle_acknowledgement(po_id: str, *, page_size: int = 100) -> Settlement:
@@ -135,16 +145,20 @@ def _settle_order(item: OrderItem, po: PurchaseOrder, allocator: Allocator, resu
 
 def _commit_settlement(order: Order, version: int, po: PurchaseOrder,
                        kept: dict[str, int]) -> tuple[bool, int]:
-    """One transaction: order (+ delivery index), refunds, audit event. Returns whether something was
-    lost, and the refund count."""
+    """One transaction: order (+ delivery index), the refund record of a prepaid order's lost lines,
+    audit events. Returns whether something was lost, and the refund count."""
     reasons = {line.sku: line.reject_reason for line in po.lines}
     transition, lost = order_rules.settle_acknowledgement(order, po.supplier_id, kept)
     at = now()
-    refund_cents = sum(line.amount_cents for line in lost)
-    note = customer_note(lost, reasons, order.currency) if lost else None
+    lost_cents = sum(line.amount_cents for line in lost)
+    note = customer_note(lost, reasons, order) if lost else None
+    refund = lost_cents > 0 and money.refunds_through_gateway(order.payment_mode)
+    refund_id = money.lines_refund_id(order.id, po.id) if refund else None
     data = {"order_id": order.id, "campaign_id": order.campaign_id, "po_id": po.id, "supplier_id": po.supplier_id,
             "customer_email": order.customer_email, "currency": order.currency, "status": order.status.value,
-            "delivery_status": order.delivery(po.supplier_id).status.value, "refund_cents": refund_cents,
+            "delivery_status": order.delivery(po.supplier_id).status.value, "payment_mode": order.payment_mode.value,
+            "lost_cents": lost_cents, "refund_cents": lost_cents if refund else 0, "refund_id": refund_id,
+            "payable_cents": order.payable_cents, "whole_order": order.status is OrderStatus.NOT_SUPPLIED,
             "lines": [{"sku": line.sku, "name": line.name, "quantity": line.quantity,
                        "amount_cents": line.amount_cents} for line in lost]}
     event = AuditEvent(id=new_id("evt"), subject_type="order", subject_id=order.id,
@@ -154,16 +168,26 @@ def _commit_settlement(order: Order, version: int, po: PurchaseOrder,
     writes: list[repo.Write | repo.Update] = [*repo.order_writes(order, version=version, now=at),
                                               *repo.order_status_counts(order.id, transition.from_status,
                                                                         transition.to_status)]
-    for line in lost:
-        pk, sk = keys.refund(order.id, po.id, line.sku)
-        reason = reasons.get(line.sku)
-        writes.append(repo.new_item(RefundItem(
-            pk, sk, order_id=order.id, po_id=po.id, sku=line.sku, quantity=line.quantity,
-            amount_cents=line.amount_cents, currency=order.currency,
-            reason=reason.value if reason else RejectReason.OTHER.value, created_at=at)))
+    if refund_id is not None:
+        writes += refund_due_writes(order, refund_id, lost_cents, at, supplier_id=po.supplier_id,
+                                    reason=f"lines refused on purchase order {po.id}", po_id=po.id)
     writes.append(repo.event_write(keys.order_pk(order.id), event))
-    refunded = metrics.lines_refunded(refund_cents)
-    if refunded:
-        writes.append(repo.campaign_summary_update(order.campaign_id, order.id, refunded))
     repo.commit(writes, what=f"order {order.id}")
-    return bool(lost), len(lost)
+    return bool(lost), 1 if refund_id else 0
+
+
+def refund_due_writes(order: Order, refund_id: str, amount_cents: int, at: datetime, *, supplier_id: str | None,
+                      reason: str, po_id: str | None = None, actor: Principal = SYSTEM,
+                      sku: str | None = None, customer_note: str | None = None) -> list[repo.Write]:
+    """A pending refund record (conditional create: a retried step names the same id) and the
+    `order.refund_due` event the payments consumer carries out. Part of the caller's transaction."""
+    pk, sk = keys.order_payment(order.id, refund_id)
+    item = PaymentTxnItem(pk, sk, id=refund_id, order_id=order.id, payment_kind=money.PaymentKind.REFUND.value,
+                          supplier_id=supplier_id or "", sku=sku, amount_cents=amount_cents, currency=order.currency,
+                          status=money.PENDING, idempotency_key=refund_id, reason=reason, actor=actor.sub,
+                          created_at=at, updated_at=at)
+    event = AuditEvent(id=new_id("evt"), subject_type="order", subject_id=order.id, type=REFUND_DUE, actor=actor,
+                       at=at, internal_note=reason, customer_note=customer_note,
+                       data={"order_id": order.id, "refund_id": refund_id, "amount_cents": amount_cents,
+                             "currency": order.currency, "po_id": po_id, "supplier_id": supplier_id})
+    return [repo.new_item(item), repo.event_write(keys.order_pk(order.id), event)]

@@ -246,7 +246,8 @@ def late_deadline(s: Shipment) -> repo.Write:
 def correct_tracking(actor: Principal, po_id: str, shipment_id: str, *, carrier: str,
                      tracking_number: str) -> ShipmentView:
     """Replace a wrong tracking number: the old record is superseded, a new one takes over (same id
-    and orders), and each customer is told once (`order.tracking_corrected`)."""
+    and orders), and each customer is told once (`order.tracking_corrected`). The number the parcel
+    already has (a repeated correction) changes nothing: the parcel as it is, nothing written or sent."""
     stages.load_po(po_id, for_supplier=stages.supplier_scope(actor))  # 404 unless the caller's PO
     pointer = repo.get(keys.po_child(po_id, "SHIPMENT", shipment_id), POShipmentItem)
     if pointer is None:
@@ -254,6 +255,8 @@ def correct_tracking(actor: Principal, po_id: str, shipment_id: str, *, carrier:
     current = load(pointer.carrier, pointer.tracking_number)
     if current is None:
         raise NotFound(f"shipment {shipment_id} not found")
+    if (carrier, tracking_number) == (current.carrier, current.tracking_number):
+        return view(shipment_from_item(current))  # a repeat (a retry, a double click): nothing to change or tell
     if load(carrier, tracking_number) is not None:
         raise AlreadyExists(f"tracking number {tracking_number} ({carrier}) is already recorded")
     old = shipment_from_item(current)

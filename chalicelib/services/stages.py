@@ -58,16 +58,29 @@ def complete_stage(actor: Principal, po_id: str, stage: Stage, apply: Callable[[
                    event_data: dict[str, Any] | None = None, internal_note: str | None = None,
                    extra_writes: Sequence[repo.Write] = (), loaded: LoadedPO | None = None) -> tuple[PurchaseOrder, Decision]:
     """Complete the open stage: the PO (under its version), its event, the caller's `extra_writes` and
-    the metrics counters in one transaction, then answer the workflow's token once. When the PO was
-    loaded here and changed meanwhile (the stage consumer's own bookkeeping), it is read again and
-    the stage checked again, a few times, before the caller gets a 409."""
+    the metrics counters in one transaction, then answer the workflow's token once.
+
+    When the PO changed after it was read (`loaded`, the caller's read, or one here) the internal
+    write that changed it — the stage consumer storing a token, the acknowledgement's settlement
+    recording the orders to ship — is no reason to refuse the caller: the PO is read again, the
+    stage checked again and `apply` applied to the fresh PO, a few times, before a 409. A competing
+    action that completed the stage meanwhile still ends it with 409 `invalid_transition` (the stage
+    is no longer open). A caller's `loaded` is brought up to date with the PO the stage completed on."""
+    current = loaded
     for attempt in range(STAGE_RETRIES):
-        current = loaded or load_po(po_id, for_supplier=supplier_scope(actor))
+        if current is None:
+            current = load_po(po_id, for_supplier=supplier_scope(actor))
         try:
-            return _complete(actor, current, stage, apply, event_data, internal_note, extra_writes)
+            done = _complete(actor, current, stage, apply, event_data, internal_note, extra_writes)
         except Conflict:
-            if loaded is not None or attempt == STAGE_RETRIES - 1:
+            if attempt == STAGE_RETRIES - 1:
                 raise
+            current = None
+            continue
+        if loaded is not None and current is not loaded:
+            loaded.po, loaded.version, loaded.task_token = current.po, current.version, current.task_token
+            loaded.execution_arn, loaded.stage_deadline = current.execution_arn, current.stage_deadline
+        return done
     raise AssertionError("unreachable")
 
 

@@ -377,11 +377,15 @@ def get_delivery(delivery_id: str) -> WebhookDeliveryItem:
 
 def list_deliveries(*, subscription_id: str | None, status: str | None, limit: int,
                     cursor: str | None) -> tuple[list[WebhookDeliveryItem], str | None]:
-    """One Query per page: by subscription (status as a filter), by status, or all."""
-    if subscription_id:
+    """One Query per page: by subscription, by status, or all. By subscription and status the status
+    is a filter, so a page reads on until it is full or the subscription's deliveries end (bounded,
+    `repo.query_filled`): never an empty page with a cursor while matching deliveries remain."""
+    if subscription_id and status:
+        page = repo.query_filled(Item.gsi1, keys.subscription_deliveries_pk(subscription_id), limit=limit,
+                                 cursor=cursor, filter_condition=WebhookDeliveryItem.status == status)
+    elif subscription_id:
         page = repo.query_page(Item.gsi1, keys.subscription_deliveries_pk(subscription_id), limit=limit,
-                               cursor=cursor,
-                               filter_condition=(WebhookDeliveryItem.status == status) if status else None)
+                               cursor=cursor)
     elif status:
         page = repo.query_page(Item.gsi2, keys.deliveries_in_status_pk(status), limit=limit, cursor=cursor)
     else:

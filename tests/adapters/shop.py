@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from chalicelib.domain.addresses import Address
 from chalicelib.domain.campaigns import Product
 from chalicelib.domain.orders import PaymentMode, RequestedLine
 from chalicelib.domain.permissions import Principal, Role
@@ -15,6 +16,9 @@ CARE = Principal("care-1", frozenset({Role.CUSTOMER_CARE}), email="care@waybill.
 ADMIN = Principal("admin-1", frozenset({Role.ADMIN}))
 ALICE = Principal("cust-alice", frozenset({Role.CUSTOMER}), email="alice@example.com")
 BOB = Principal("cust-bob", frozenset({Role.CUSTOMER}), email="bob@example.com")
+
+HOME = Address(name="Alice Martin", lines=("12 rue des Lilas",), city="Paris", postal_code="75011", country="FR",
+               phone="+33 1 23 45 67 89")
 
 SUPPLIERS = {"acme": "Acme Mugs", "bolt": "Bolt Caps", "cove": "Cove Pens"}
 PRODUCTS = [
@@ -37,7 +41,7 @@ def live_campaign(products: list[Product] | None = None, *, ends_at: datetime | 
 
 
 def place(who: Principal, campaign_id: str, *lines: tuple[str, int], key: str | None = None,
-          payment_mode: PaymentMode = PaymentMode.PREPAID) -> OrderRecord:
+          payment_mode: PaymentMode = PaymentMode.PREPAID, ship_to: Address = HOME) -> OrderRecord:
     record, _ = orders.place_order(who, campaign_id=campaign_id, lines=[RequestedLine(s, q) for s, q in lines],
-                                   payment_mode=payment_mode, idempotency_key=key)
+                                   payment_mode=payment_mode, idempotency_key=key, shipping_address=ship_to)
     return record

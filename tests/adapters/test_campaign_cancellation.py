@@ -9,11 +9,12 @@ import boto3
 from chalicelib.handlers import campaigns
 from chalicelib.services import orders
 from chalicelib.topology import CAMPAIGN_ORDERS, TOPOLOGY
+from tests.api.support import order_body
 from tests.aws import ALICE, BOB, BUYER, CARE, live_campaign
 
 
 def _order(api, who, campaign_id, qty=1):
-    status, order = api.post("/orders", who, {"campaign_id": campaign_id, "lines": [{"sku": "MUG-1", "quantity": qty}]})
+    status, order = api.post("/orders", who, order_body(campaign_id, ("MUG-1", qty)))
     assert status == 201, order
     return order
 
@@ -36,7 +37,8 @@ def test_cancelling_a_campaign_cancels_every_open_order_and_tells_the_customer(a
         who = ALICE if o in open_orders[:5] else BOB
         status, seen = api.get(f"/orders/{o['id']}", who)
         assert seen["status"] == "cancelled"
-        assert seen["timeline"][-1]["note"] == orders.CAMPAIGN_CANCELLED_NOTE
+        assert seen["timeline"][-1]["note"].startswith(orders.CAMPAIGN_CANCELLED_NOTE)
+        assert "We are refunding the" in seen["timeline"][-1]["note"]  # prepaid: the money goes back
     status, seen = api.get(f"/orders/{rejected['id']}", BOB)
     assert seen["status"] == "rejected"  # not touched: it was no longer open
 

@@ -93,7 +93,8 @@ def test_the_sweep_and_the_consumer_close_a_campaign_into_one_po_per_supplier(aw
     # still held at the close: it can no longer be ordered, so it is refused and its customer told
     assert order_status(ids["held"]) == ("rejected", {"acme": "cancelled", "bolt": "cancelled"})
     held_trail = orders.get_order_for_customer(BOB, ids["held"]).events
-    assert held_trail[-1].customer_note == campaign_close.HELD_AT_CLOSE_NOTE
+    assert (held_trail[-1].customer_note or "").startswith(campaign_close.HELD_AT_CLOSE_NOTE)
+    assert "WAYBILL_HELD_AT_CLOSE=reject" in (held_trail[-1].internal_note or "")  # never a silent "system"
     assert order_status(ids["gone"])[0] == "cancelled"
     assert repo.get(keys.campaign(campaign_id), CampaignItem).status == "closed"
 

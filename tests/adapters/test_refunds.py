@@ -1,5 +1,6 @@
 """Rejections reach customers: after a supplier acknowledges its PO, what it accepted goes to
-the earliest orders; the rest is refunded exactly once and each affected customer is told."""
+the earliest orders; the money of the rest is settled once, as the payment mode says (a prepaid
+order's refund goes through the gateway, once), and each affected customer is told."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from moto.ses.models import ses_backends
 
 from chalicelib.adapters.dynamodb import keys
 from chalicelib.adapters.dynamodb import repository as repo
-from chalicelib.adapters.dynamodb.models import OrderItem, RefundItem
+from chalicelib.adapters.dynamodb.models import OrderItem, PaymentTxnItem
 from chalicelib.domain.purchase_orders import LineAcceptance, RejectReason, Stage, acknowledge, po_id
 from chalicelib.handlers import notifications, purchase_orders
 from chalicelib.services import campaign_close, catalogue, orders, refunds
@@ -51,9 +52,11 @@ def acknowledged(campaign_id: str, supplier_id: str, *answers: tuple[str, int, R
                      "stage": "acknowledge", "decision": decision.value}}
 
 
-def refunds_of(order_id: str) -> list[tuple[str, int, int, str]]:
-    items = RefundItem.query(keys.order_pk(order_id), RefundItem.SK.startswith("REFUND#"))
-    return sorted((i.sku, int(i.quantity), int(i.amount_cents), i.reason) for i in items if isinstance(i, RefundItem))
+def refunds_of(order_id: str) -> list[tuple[int, str]]:
+    """The order's refund records: (amount, status)."""
+    items = PaymentTxnItem.query(keys.order_pk(order_id), PaymentTxnItem.SK.startswith("PAYMENT#"))
+    return sorted((int(i.amount_cents), i.status) for i in items
+                  if isinstance(i, PaymentTxnItem) and i.payment_kind == "refund")
 
 
 def order(order_id: str) -> OrderItem:
@@ -76,26 +79,30 @@ def test_a_short_acceptance_goes_to_the_earliest_orders_and_refunds_exactly_the_
 
     result = purchase_orders.handle(event)
 
-    assert (result.settled, result.refunds, result.lost) == (3, 3, 2)
+    assert (result.settled, result.refunds, result.lost) == (3, 2, 2)  # one refund per order that lost lines
     # first keeps its 3; second gets the last one of 2; third keeps nothing from acme
     assert delivery(ids["first"], "acme") == "accepted" and lines(ids["first"]) == [("MUG-1", 3)]
     assert delivery(ids["second"], "acme") == "accepted" and lines(ids["second"]) == [("MUG-1", 1), ("CAP-1", 1)]
     assert delivery(ids["second"], "bolt") == "ordered"
     assert delivery(ids["third"], "acme") == "rejected"
-    assert int(order(ids["second"]).total_cents) == 1200 + 900
+    assert int(order(ids["second"]).total_cents) == 2 * 1200 + 900  # what was ordered keeps its meaning
 
     assert refunds_of(ids["first"]) == []
-    assert refunds_of(ids["second"]) == [("MUG-1", 1, 1200, "out_of_stock")]
-    assert refunds_of(ids["third"]) == [("MUG-1", 1, 1200, "out_of_stock"), ("MUG-2", 1, 2500, "discontinued")]
+    assert refunds_of(ids["second"]) == [(1200, "pending")]
+    assert refunds_of(ids["third"]) == [(1200 + 2500, "pending")]
 
     assert sent() == []  # the settlement sends nothing itself: its events go through the notifications consumer
     deliver_mail(aws, seen)
     by_to = {m.destinations["ToAddresses"][0]: m for m in sent()}
     assert sorted(m.destinations["ToAddresses"][0] for m in sent()) == ["alice@example.com", "bob@example.com"]
-    assert by_to["bob@example.com"].subject == f"Part of your order {ids['second']} cannot be supplied"
+    assert by_to["bob@example.com"].subject == f"Part of your order cannot be supplied ({ids['second']})"
     assert "12.00 EUR" in by_to["bob@example.com"].body and "out of stock" in by_to["bob@example.com"].body
     alice = by_to["alice@example.com"]
     assert ids["third"] in alice.subject and "37.00 EUR" in alice.body and "Big mug" in alice.body
+    # the third order had only acme's lines: nothing of it can be supplied, and the mail says so
+    assert alice.subject.startswith("Your order cannot be supplied")
+    assert "none of your order can be supplied" in alice.body
+    assert order(ids["third"]).status == "not_supplied"
 
 
 def test_the_customer_sees_the_note_in_the_order_timeline_and_staff_detail_stays_internal(aws, campaign_id):
@@ -104,7 +111,7 @@ def test_the_customer_sees_the_note_in_the_order_timeline_and_staff_detail_stays
     seen = orders.get_order_for_customer(BOB, ids["second"])
     views = [v for v in (e.customer_view() for e in seen.events) if v]
     assert views[-1]["note"] == ("The supplier could not supply part of your order: 1 x Mug (is out of stock). "
-                                 "We are refunding 12.00 EUR.")
+                                 "We are refunding 12.00 EUR to your original payment method.")
     assert "purchase order" not in str(views)
 
 
@@ -120,7 +127,7 @@ def test_a_redelivered_acknowledgement_refunds_and_mails_nothing_more(aws, campa
     assert (again.settled, again.replayed, again.refunds, again.lost) == (0, 3, 0, 0)
     assert {k: int(order(v).version) for k, v in ids.items()} == versions
     assert len([e for e in deliver_mail(aws, seen) if e["type"] == "order.lines_rejected"]) == 2
-    assert len(refunds_of(ids["third"])) == 2 and len(sent()) == 2
+    assert len(refunds_of(ids["third"])) == 1 and len(sent()) == 2
 
 
 def test_a_settlement_interrupted_after_some_orders_shares_out_the_same_on_rerun(aws, campaign_id):
@@ -138,8 +145,8 @@ def test_a_settlement_interrupted_after_some_orders_shares_out_the_same_on_rerun
     assert lines(ids["first"]) == [("MUG-1", 3)]
     assert lines(ids["second"]) == [("MUG-1", 1), ("CAP-1", 1)]
     assert lines(ids["third"]) == [("MUG-2", 1)]
-    assert refunds_of(ids["second"]) == [("MUG-1", 1, 1200, "out_of_stock")]
-    assert refunds_of(ids["third"]) == [("MUG-1", 1, 1200, "out_of_stock")]
+    assert refunds_of(ids["second"]) == [(1200, "pending")]
+    assert refunds_of(ids["third"]) == [(1200, "pending")]
 
 
 def test_a_full_rejection_rejects_every_delivery_and_refunds_every_line(aws, campaign_id):
@@ -153,7 +160,7 @@ def test_a_full_rejection_rejects_every_delivery_and_refunds_every_line(aws, cam
 
     assert (result.settled, result.refunds, result.lost) == (1, 1, 1)
     assert delivery(ids["second"], "bolt") == "rejected" and delivery(ids["second"], "acme") == "ordered"
-    assert refunds_of(ids["second"]) == [("CAP-1", 1, 900, "out_of_stock")]
+    assert refunds_of(ids["second"]) == [(900, "pending")]
     assert [m.destinations["ToAddresses"] for m in sent()] == [["bob@example.com"]]
 
 

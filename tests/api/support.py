@@ -62,8 +62,15 @@ def raw(api: Api, method: str, path: str, who: dict[str, str] | None = None, bod
     return api.client.http.request(method, path, headers={**(who or {}), **(extra_headers or {})}, body=data)
 
 
+# Where the tests' orders ship (POST /orders needs an address).
+SHIP_TO = {"name": "Alice Martin", "lines": ["12 rue des Lilas", "Bâtiment B"], "city": "Paris",
+           "postal_code": "75011", "country": "FR", "phone": "+33 1 23 45 67 89"}
+
+
 def order_body(campaign_id: str, *lines: tuple[str, int], **extra: Any) -> dict[str, Any]:
-    return {"campaign_id": campaign_id, "lines": [{"sku": sku, "quantity": q} for sku, q in lines], **extra}
+    """A POST /orders body shipping to SHIP_TO (`shipping_address=None, address_id=...` ships to a book entry)."""
+    return {"campaign_id": campaign_id, "lines": [{"sku": sku, "quantity": q} for sku, q in lines],
+            "shipping_address": SHIP_TO, **extra}
 
 
 def place(api: Api, campaign_id: str, *lines: tuple[str, int], who: dict[str, str] = ALICE,

@@ -9,7 +9,7 @@ import jwt
 import pytest
 
 from chalicelib.local.issuer import DevIssuer
-from tests.api.support import LOGISTICS, SUPPLIER_ACME, assert_error, product, raw
+from tests.api.support import LOGISTICS, SHIP_TO, SUPPLIER_ACME, assert_error, product, raw
 from tests.aws import ACCOUNTING, ADMIN, ALICE, BUYER, CARE, live_campaign
 from tests.conftest import ISSUER
 
@@ -137,13 +137,15 @@ def test_customers_and_suppliers_reach_no_staff_route(api):
 
 
 def test_a_supplier_cannot_place_customer_orders(api):
-    status, body = api.post("/orders", SUPPLIER_ACME, {"campaign_id": "cmp_x", "lines": [{"sku": "A", "quantity": 1}]})
+    status, body = api.post("/orders", SUPPLIER_ACME, {"campaign_id": "cmp_x", "lines": [{"sku": "A", "quantity": 1}],
+                                                       "shipping_address": SHIP_TO})
     assert_error(status, body, 403, "forbidden")
 
 
 def test_accounting_may_not_approve_an_order_and_the_order_stays_on_hold(api):
     campaign = live_campaign(api)
-    status, held = api.post("/orders", ALICE, {"campaign_id": campaign["id"], "lines": [{"sku": "MUG-2", "quantity": 21}]})
+    status, held = api.post("/orders", ALICE, {"campaign_id": campaign["id"], "lines": [{"sku": "MUG-2", "quantity": 21}],
+                                               "shipping_address": SHIP_TO})
     assert held["status"] == "on_hold"
     for who in (ACCOUNTING, BUYER, LOGISTICS):
         status, body = api.post(f"/staff/orders/{held['id']}/transitions", who, {"action": "approve"})
@@ -153,7 +155,8 @@ def test_accounting_may_not_approve_an_order_and_the_order_stays_on_hold(api):
 
 def test_admin_may_approve_an_order(api):
     campaign = live_campaign(api)
-    _, held = api.post("/orders", ALICE, {"campaign_id": campaign["id"], "lines": [{"sku": "MUG-2", "quantity": 21}]})
+    _, held = api.post("/orders", ALICE, {"campaign_id": campaign["id"], "lines": [{"sku": "MUG-2", "quantity": 21}],
+                                          "shipping_address": SHIP_TO})
     status, order = api.post(f"/staff/orders/{held['id']}/transitions", ADMIN, {"action": "approve"})
     assert status == 200 and order["status"] == "placed"
     assert order["events"][-1]["actor"]["role"] == "admin"

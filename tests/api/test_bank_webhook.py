@@ -180,5 +180,5 @@ def test_an_event_for_an_unknown_payment_is_stored_and_acknowledged(api, sfn_cal
     assert outcome.startswith("failed: not_found")
     stored = inbox("msg_1")
     assert stored is not None and stored.processed_at is not None and stored.outcome == outcome and sfn_calls == []
-    problem = exceptions.get(exceptions.exception_id("inbound_webhook_failed", "webhook", "bank/msg_1"))
+    problem = exceptions.get(exceptions.exception_id("inbound_webhook_failed", "payment", "po_nothing.pp_nothing"))
     assert problem is not None and problem.status == "open" and "po_nothing" in problem.details["error"]

@@ -5,13 +5,12 @@ from __future__ import annotations
 from chalicelib.adapters.dynamodb import keys
 from chalicelib.adapters.dynamodb.models import Item, PurchaseOrderItem
 from chalicelib.domain.purchase_orders import po_id
-from tests.api.support import assert_error
+from tests.api.support import assert_error, order_body
 from tests.aws import ADMIN, ALICE, BOB, BUYER, CARE, live_campaign
 
 
 def _order(api, who, campaign_id, *lines):
-    status, order = api.post("/orders", who, {"campaign_id": campaign_id,
-                                              "lines": [{"sku": s, "quantity": q} for s, q in lines]})
+    status, order = api.post("/orders", who, order_body(campaign_id, *lines))
     assert status == 201, order
     return order
 

@@ -24,6 +24,7 @@ from chalicelib.adapters.dynamodb.models import (
     RefundLedgerItem,
 )
 from chalicelib.config import settings
+from chalicelib.domain.notifications import Recipient, rules_for
 from chalicelib.domain.purchase_orders import Stage
 from chalicelib.domain.shipments import TrackingStatus
 from chalicelib.handlers import complaints as consumer
@@ -161,7 +162,7 @@ def test_a_refund_complaint_runs_from_the_customer_to_the_gateway_once(api, sfn_
     # The refund is in the order's payment history, and the supplier's share is charged back per campaign.
     payments = ok(api.get(f"/orders/{order['id']}", ALICE))["payments"]
     assert sorted((p["kind"], p["amount_cents"], p["status"]) for p in payments) == [
-        ("capture", 2400, "succeeded"), ("refund", 1200, "succeeded")]
+        ("authorisation", 4800, "succeeded"), ("capture", 2400, "succeeded"), ("refund", 1200, "succeeded")]
     owed = ok(api.get(f"/staff/campaigns/{order['campaign_id']}/charge-backs", CARE))
     assert [(s["supplier_id"], s["po_id"], s["amount_cents"], s["count"]) for s in owed["suppliers"]] == [
         ("acme", order["po_id"], 1200, 1)]
@@ -266,6 +267,40 @@ def test_a_plan_above_the_threshold_needs_an_admin_and_a_rejection_needs_a_reaso
     assert offered["status"] == "plan_approved"
 
 
+def test_a_plan_waiting_for_an_admin_reaches_the_customer_only_once_approved(api, sfn_calls, gateway, monkeypatch):
+    monkeypatch.setenv("WAYBILL_COMPLAINT_APPROVAL_THRESHOLD_CENTS", "2000")
+    settings.cache_clear()
+    order = delivered_order(api)
+    cid = ok(open_complaint(api, order, quantity=2), 201)["id"]
+    view = ok(api.get(f"/staff/complaints/{cid}", CARE))
+    view = ok(api.post(f"/staff/complaints/{cid}/plan", CARE, {"lines": [
+        {"sku": "MUG-1", "resolution": "refund", "quantity": 2, "refund_cents": 2400}],
+        "expected_version": view["version"]}))
+    note = "We are refunding both mugs: 24.00 EUR."
+    waiting = ok(api.post(f"/staff/complaints/{cid}/submit", CARE,
+                          {"expected_version": view["version"], "customer_note": note}))
+    assert waiting["status"] == "needs_approval"
+
+    # Nothing of the plan reaches the customer while an admin has not approved it: not the plan, not
+    # its amount, not care's note about it, and no e-mail.
+    mine = ok(api.get(f"/orders/{order['id']}/complaints/{cid}", ALICE))
+    [listed] = ok(api.get(f"/orders/{order['id']}/complaints", ALICE))["items"]
+    for seen in (mine, listed):
+        assert seen["refund_cents"] == 0 and seen["needs_approval"] is False, seen
+    assert mine["plan"] is None and note not in str(mine) and "24.00" not in str(mine)
+    staff_events = ok(api.get(f"/staff/complaints/{cid}", CARE))["events"]
+    assert [r.event_type for e in staff_events for r in rules_for({**e, "data": {"customer_email": "a@b.cd"}})
+            if r.recipient is Recipient.CUSTOMER] == ["complaint.opened"]
+
+    approved = ok(api.post(f"/staff/complaints/{cid}/approve", ADMIN, {"expected_version": waiting["version"]}))
+    assert approved["status"] == "plan_approved"
+    mine = ok(api.get(f"/orders/{order['id']}/complaints/{cid}", ALICE))
+    assert mine["plan"]["refund_cents"] == 2400 and mine["refund_cents"] == 2400
+    [offer] = [e for e in mine["events"] if e["type"] == "complaint.plan_offered"]
+    assert offer["customer_note"] == note  # care's words go out with the offer, once it is approved
+    assert [r.recipient for r in rules_for({**offer, "data": {"customer_email": "a@b.cd"}})] == [Recipient.CUSTOMER]
+
+
 def test_a_plan_never_refunds_more_than_was_captured(api, sfn_calls, gateway):
     order = delivered_order(api)
     # The capture was declined: nothing was taken, so nothing can be given back.
@@ -314,7 +349,7 @@ def test_a_retried_or_racing_run_of_an_accepted_plan_refunds_once(api, sfn_calls
     ledger = repo.get(keys.refund_ledger(order["id"]), RefundLedgerItem)
     assert ledger is not None and int(ledger.refunded_cents) == 2000
     records = [i for i in repo.query_all(keys.order_pk(order["id"])) if isinstance(i, PaymentTxnItem)]
-    assert [(r.payment_kind, r.status) for r in records] == [("refund", "succeeded")]
+    assert sorted((r.payment_kind, r.status) for r in records) == [("payment", "succeeded"), ("refund", "succeeded")]
     assert ok(api.get(f"/orders/{order['id']}/complaints/{cid}", ALICE))["status"] == "resolved"
 
 
@@ -357,10 +392,11 @@ def test_a_return_is_followed_through_the_carrier_and_its_receipt_refunds(api, s
     done = ok(api.get(f"/orders/{order['id']}/complaints/{cid}", ALICE))
     assert done["return"]["status"] == "received" and done["status"] == "resolved"
     assert [(r["amount_cents"], r["status"]) for r in done["refunds"]] == [(1200, "succeeded")]
-    # One of two mugs came back: the delivery and the order show it.
+    # One of two mugs came back: the delivery shows it; the order shows its progress while its other
+    # deliveries are still to come (a returned status only once every standing delivery arrived).
     view = ok(api.get(f"/orders/{order['id']}", ALICE))
     acme = next(d for d in view["deliveries"] if d["supplier_id"] == "acme")
-    assert acme["status"] == "partially_returned" and view["status"] == "partially_returned"
+    assert acme["status"] == "partially_returned" and view["status"] == "partially_delivered"
     assert [t["amount_cents"] for t in gateway.transactions if t["kind"] == "refund"] == [1200]
 
 
@@ -453,7 +489,7 @@ def test_every_unit_back_makes_the_delivery_returned(api, sfn_calls, gateway):
     customer = ok(api.get(f"/orders/{order['id']}", ALICE))
     acme = next(d for d in customer["deliveries"] if d["supplier_id"] == "acme")
     assert acme["status"] == "returned"
-    assert customer["status"] == "partially_returned"  # bolt's and cobalt's deliveries are still to come
+    assert customer["status"] == "partially_delivered"  # bolt's and cobalt's deliveries are still to come
     assert [t["amount_cents"] for t in gateway.transactions if t["kind"] == "refund"] == [2400]
     owed = ok(api.get(f"/staff/campaigns/{order['campaign_id']}/charge-backs", CARE))
     assert [(s["supplier_id"], s["amount_cents"]) for s in owed["suppliers"]] == [("acme", 2400)]
@@ -541,4 +577,4 @@ def test_dispatch_delivery_and_return_move_the_orders_per_status_counters(api, s
     c2 = counts()
     assert moved(c1, c2) == {"partially_dispatched": -1, "partially_delivered": 1}
     one_unit_returned(api, order)
-    assert moved(c2, counts()) == {"partially_delivered": -1, "partially_returned": 1}
+    assert moved(c2, counts()) == {}  # still partially delivered: bolt and cobalt are still to come

@@ -13,6 +13,7 @@ from tests.api.support import (
     BIG_MUG_CENTS,
     CARE_NAMED,
     HOLD_THRESHOLD_CENTS,
+    SHIP_TO,
     assert_error,
     draft_campaign,
     follow_pages,
@@ -40,7 +41,10 @@ def test_an_order_across_two_suppliers_gets_one_delivery_per_supplier_and_a_cust
     assert order["currency"] == "EUR"
     assert order["deliveries"] == [{"supplier_id": "acme", "status": "pending", "shipments": []},
                                    {"supplier_id": "bolt", "status": "pending", "shipments": []}]
-    assert order["payments"] == []
+    assert [(p["kind"], p["amount_cents"], p["status"]) for p in order["payments"]] == [
+        ("payment", 2 * 1200 + 3 * 900 + 2500, "succeeded")]  # prepaid: paid at checkout
+    assert order["money"] == {"ordered_cents": 7600, "payable_cents": 7600, "paid_cents": 7600, "refunded_cents": 0,
+                              "refund_pending_cents": 0, "balance_cents": 0}
     lines = {line["sku"]: line for line in order["lines"]}
     assert lines["MUG-1"] == {"sku": "MUG-1", "name": "Mug", "supplier_id": "acme", "quantity": 2,
                               "unit_price_cents": 1200, "total_cents": 2400}
@@ -175,7 +179,7 @@ def test_a_quantity_above_the_per_line_maximum_is_refused(api):
 
 @pytest.mark.parametrize("quantity", [1.5, 2.0, "2", True, None, [1]])
 def test_a_quantity_that_is_not_a_plain_integer_is_refused(api, quantity):
-    status, body = api.post("/orders", ALICE, {"campaign_id": "cmp_any",
+    status, body = api.post("/orders", ALICE, {"campaign_id": "cmp_any", "shipping_address": SHIP_TO,
                                                "lines": [{"sku": "MUG-1", "quantity": quantity}]})
     error = assert_error(status, body, 422, "validation_error")
     assert error["details"][0]["field"] == "body.lines.0.quantity"
@@ -184,7 +188,7 @@ def test_a_quantity_that_is_not_a_plain_integer_is_refused(api, quantity):
 def test_more_lines_than_the_order_maximum_are_refused(api):
     campaign = live_campaign(api)
     lines = [{"sku": f"SKU-{i}", "quantity": 1} for i in range(51)]
-    status, body = api.post("/orders", ALICE, {"campaign_id": campaign["id"], "lines": lines})
+    status, body = api.post("/orders", ALICE, {"campaign_id": campaign["id"], "lines": lines, "shipping_address": SHIP_TO})
     error = assert_error(status, body, 422, "invalid_order")
     assert {"field": "lines", "message": "an order has 1 to 50 lines"} in error["details"]
 
@@ -333,7 +337,8 @@ def test_a_customer_lists_only_their_own_orders_newest_first(api):
     status, page = api.get("/orders", ALICE)
     assert status == 200
     assert [o["id"] for o in page["items"]] == [a2["id"], a1["id"]]
-    assert page["items"][0] == {"id": a2["id"], "campaign_id": campaign["id"], "status": "placed",
+    assert page["items"][0] == {"id": a2["id"], "reference": a2["reference"], "campaign_id": campaign["id"],
+                                "status": "placed",
                                 "status_text": a2["status_text"], "total_cents": 2500 + 2 * 900,
                                 "currency": "EUR", "created_at": a2["created_at"]}
     assert [o["id"] for o in api.get("/orders", BOB)[1]["items"]] == [b1["id"]]
@@ -456,7 +461,9 @@ def test_a_customer_cancels_a_placed_order_with_a_reason_they_see_in_the_timelin
     assert cancelled["status_text"] == "Your order was cancelled."
     assert {d["status"] for d in cancelled["deliveries"]} == {"cancelled"}
     assert cancelled["timeline"][-1]["status"] == "cancelled"
-    assert cancelled["timeline"][-1]["note"] == "Ordered twice"
+    assert cancelled["timeline"][-1]["note"] == ("Ordered twice We are refunding the 21.00 EUR you paid to your "
+                                                 "original payment method.")
+    assert cancelled["money"]["refund_pending_cents"] == 2100
     assert cancelled["allowed_actions"] == []
     events = api.get(f"/staff/orders/{order['id']}", CARE)[1]["events"]
     assert (events[-1]["type"], events[-1]["from_status"], events[-1]["to_status"]) == (

@@ -10,7 +10,7 @@ import pytest
 from app import app
 from chalicelib.api.http import REGISTRY
 from chalicelib.services import orders as order_service
-from tests.api.support import SUPPLIER_ACME, assert_error, place, raw
+from tests.api.support import SUPPLIER_ACME, assert_error, order_body, place, raw
 from tests.aws import ADMIN, ALICE, BUYER, CARE, live_campaign
 from tests.conftest import ISSUER
 
@@ -45,7 +45,7 @@ def test_app_responses_are_json_and_carry_a_request_id(api):
         ("GET", "/health", None, None, 200),
         ("GET", "/openapi.json", None, None, 200),
         ("GET", f"/orders/{order['id']}", ALICE, None, 200),
-        ("POST", "/orders", ALICE, {"campaign_id": campaign["id"], "lines": [{"sku": "MUG-1", "quantity": 1}]}, 201),
+        ("POST", "/orders", ALICE, order_body(campaign["id"], ("MUG-1", 1)), 201),
         ("POST", "/orders", ALICE, b"{oops", 400),
         ("GET", "/orders", expired, None, 401),
         ("GET", "/staff/orders", ALICE, None, 403),
@@ -92,7 +92,7 @@ HOSTILE_QUERIES = ["limit=-1", "limit=1.5", "cursor=%00", "cursor=" + "A" * 2000
 
 # A well-formed body per request model, so hostile path ids reach the services too.
 VALID_BODIES = {
-    "PlaceOrderRequest": {"campaign_id": "cmp_x", "lines": [{"sku": "A-1", "quantity": 1}]},
+    "PlaceOrderRequest": {"campaign_id": "cmp_x", "lines": [{"sku": "A-1", "quantity": 1}], "address_id": "adr_x"},
     "CustomerCancelRequest": {"reason": "changed my mind"},
     "SupplierIn": {"name": "X", "contact_emails": ["a@b.example"]},
     "CampaignIn": {"name": "X"},
@@ -141,6 +141,11 @@ VALID_BODIES = {
     "ComplaintResolveRequest": {},
     "ComplaintNoteRequest": {"internal_note": "called the customer"},
     "ParcelIn": {"carrier": "dhl", "tracking_number": "RET00001"},
+    # address book (issue 16)
+    "SavedAddressIn": {"name": "A", "lines": ["1 rue X"], "city": "Paris", "postal_code": "75001", "country": "FR"},
+    "SavedAddressReplace": {"name": "A", "lines": ["1 rue X"], "city": "Paris", "postal_code": "75001",
+                            "country": "FR"},
+    "SavedAddressPatch": {"city": "Lyon"},
 }
 
 

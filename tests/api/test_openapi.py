@@ -8,12 +8,12 @@ import re
 from typing import Any
 
 import pytest
-from jsonschema import Draft202012Validator
+from jsonschema import Draft202012Validator, ValidationError
 from openapi_spec_validator import validate
 
 from app import app
 from chalicelib.api.http import PATH_ID_PATTERN, PATH_PATTERNS, REGISTRY, model
-from tests.api.support import CARE_NAMED, assert_error, place_on_hold, raw
+from tests.api.support import CARE_NAMED, assert_error, order_body, place_on_hold, raw
 from tests.aws import ADMIN, ALICE, BUYER, CARE, live_campaign
 
 assert REGISTRY  # importing the app declares every route
@@ -63,8 +63,8 @@ def test_every_declared_route_appears_with_its_request_and_response_schemas(doc)
             ref = op["requestBody"]["content"]["application/json"]["schema"]["$ref"]
             assert ref == f"#/components/schemas/{spec.body}", where
             assert schemas[spec.body]["additionalProperties"] is False, where  # unknown fields refused
-        else:
-            assert "requestBody" not in op, where
+        else:  # only a signed webhook reads a body it parses itself
+            assert ("requestBody" in op) is spec.signed, where
         ok = op["responses"][str(spec.status)]["content"]["application/json"]["schema"]
         if spec.response:
             assert ok == {"$ref": f"#/components/schemas/{spec.response}"}, where
@@ -128,7 +128,7 @@ def test_placing_an_order_documents_the_idempotent_replay(doc):
 
 def test_real_responses_match_the_documented_schemas(api, doc):
     campaign = live_campaign(api)
-    body = {"campaign_id": campaign["id"], "lines": [{"sku": "MUG-1", "quantity": 1}]}
+    body = order_body(campaign["id"], ("MUG-1", 1))
     key = {"Idempotency-Key": "k-1"}
     held = place_on_hold(api, campaign["id"])
     api.post(f"/staff/orders/{held['id']}/notes", CARE_NAMED, {"internal_note": "a", "customer_note": "b"})
@@ -171,3 +171,81 @@ def test_real_responses_match_the_documented_schemas(api, doc):
         if r.status_code >= 400:
             assert_error(r.status_code, instance, r.status_code)
     assert statuses == {200, 201, 400, 403, 404, 409, 422}
+
+
+# ---------------------------------------------------------------- what the document says is what happens
+
+
+def request_schema(doc: dict[str, Any], method: str, path: str) -> dict[str, Any]:
+    return doc["paths"][path][method.lower()]["requestBody"]["content"]["application/json"]["schema"]
+
+
+def products(price: Any, cost: Any = 500) -> dict[str, Any]:
+    return {"name": "Winter", "products": [{"sku": "MUG-1", "name": "Mug", "supplier_id": "acme",
+                                            "unit_price_cents": price, "unit_cost_cents": cost}]}
+
+
+def test_an_integer_valued_number_is_an_integer_as_the_document_says(api, doc):
+    """JSON Schema's `integer` takes 1200.0 (a number with no fraction); so does the API. A fraction or
+    a string is refused by both."""
+    live_campaign(api)  # the supplier
+    schema = request_schema(doc, "POST", "/staff/campaigns")
+    for price, cost in ((1200.0, 5e2), (1200, 500)):
+        conforms(doc, products(price, cost), schema)
+        status, campaign = api.post("/staff/campaigns", BUYER, products(price, cost))
+        assert status == 201, campaign
+        assert [(p["unit_price_cents"], p["unit_cost_cents"]) for p in campaign["products"]] == [(1200, 500)]
+        assert isinstance(campaign["products"][0]["unit_price_cents"], int)
+    for price in (1200.5, "1200", True):
+        with pytest.raises(ValidationError):
+            conforms(doc, products(price), schema)
+        body = assert_error(*api.post("/staff/campaigns", BUYER, products(price)), 422, "validation_error")
+        assert [d["field"] for d in body["details"]] == ["body.products.0.unit_price_cents"], body
+    flag = request_schema(doc, "PUT", "/staff/customers/{customer_id}/flag")
+    with pytest.raises(ValidationError):
+        conforms(doc, {"flagged": "yes", "reason": "r"}, flag)
+    assert_error(*api.put("/staff/customers/cust-bob/flag", ADMIN, {"flagged": "yes", "reason": "r"}), 422,
+                 "validation_error")
+
+
+def test_a_body_is_documented_as_required_exactly_when_the_route_needs_one(doc):
+    for spec in REGISTRY:
+        if not spec.body:
+            continue
+        needs_fields = bool(model(spec.body).model_json_schema().get("required"))
+        body = doc["paths"][spec.path][spec.method.lower()]["requestBody"]
+        assert body["required"] is needs_fields, f"{spec.method} {spec.path}"
+
+
+def test_a_missing_body_is_refused_with_what_the_route_needs_when_one_is_required(api, doc):
+    assert doc["paths"]["/staff/suppliers"]["post"]["requestBody"]["required"] is True
+    r = raw(api, "POST", "/staff/suppliers", BUYER)
+    error = assert_error(r.status_code, json.loads(r.body), 400, "missing_body")
+    assert "name" in error["message"] and "contact_emails" in error["message"], error
+    assert {d["field"] for d in error["details"]} == {"body.name", "body.contact_emails"}
+    conforms(doc, json.loads(r.body), response_schema(doc, "POST", "/staff/suppliers", 400))
+    # A route whose body is all optional documents it so, and takes no body at all.
+    held = place_on_hold(api, live_campaign(api)["id"])
+    assert doc["paths"]["/orders/{order_id}/cancel"]["post"]["requestBody"]["required"] is False
+    r = raw(api, "POST", f"/orders/{held['id']}/cancel", ALICE)
+    assert r.status_code == 200, r.body
+
+
+@pytest.mark.parametrize("path", ["/webhooks/bank", "/webhooks/carriers/{carrier}", "/webhooks/suppliers/{supplier_id}"])
+def test_the_webhook_routes_document_the_standard_webhooks_headers_and_their_body(doc, path):
+    op = doc["paths"][path]["post"]
+    headers = {p["name"]: p for p in op["parameters"] if p["in"] == "header"}
+    assert set(headers) == {"webhook-id", "webhook-timestamp", "webhook-signature"}
+    assert all(h["required"] and h["description"] and h["schema"]["type"] == "string" for h in headers.values())
+    assert op["requestBody"]["required"] is True
+    assert op["requestBody"]["content"]["application/json"]["schema"]["type"] == "object"
+    assert {"400", "401", "422"} <= set(op["responses"])
+
+
+def test_a_webhook_without_its_signature_headers_is_refused_as_documented(api, doc):
+    r = raw(api, "POST", "/webhooks/bank", None, {"type": "payment.settled"})
+    body = json.loads(r.body)
+    assert_error(r.status_code, body, 400, "missing_signature_headers")
+    conforms(doc, body, response_schema(doc, "POST", "/webhooks/bank", 400))
+    for name in ("webhook-id", "webhook-timestamp", "webhook-signature"):
+        assert name in body["error"]["message"]

@@ -17,7 +17,7 @@ import pytest
 from chalicelib.adapters.aws import client
 from chalicelib.adapters.dynamodb import keys
 from chalicelib.adapters.dynamodb import repository as repo
-from chalicelib.adapters.dynamodb.models import AuditEventItem, PaymentTxnItem
+from chalicelib.adapters.dynamodb.models import AuditEventItem
 from chalicelib.config import settings
 from chalicelib.domain.purchase_orders import Stage
 from chalicelib.domain.shipments import CarrierEvent, TrackingStatus
@@ -27,7 +27,7 @@ from chalicelib.local.sandbox_gateway import SandboxGateway
 from chalicelib.services import shipments, tracking
 from tests.api import po_support
 from tests.api.po_support import ACME, BOLT, accept_deliveries, make_po, po_item
-from tests.api.support import assert_error
+from tests.api.support import SHIP_TO, assert_error
 from tests.aws import ALICE, BUYER, CARE, headers
 
 aws, sfn_calls = po_support.aws, po_support.sfn_calls  # fixtures
@@ -63,6 +63,7 @@ def three_supplier_campaign(api) -> dict[str, Any]:
 
 def order_of(api, campaign_id: str, payment_mode: str = "authorise_then_capture") -> dict[str, Any]:
     status, order = api.post("/orders", ALICE, {"campaign_id": campaign_id, "payment_mode": payment_mode,
+                                                "shipping_address": SHIP_TO,
                                                 "lines": [{"sku": "MUG-1", "quantity": 2}, {"sku": "CAP-1", "quantity": 1},
                                                           {"sku": "TEE-1", "quantity": 1}]})
     assert status == 201, order
@@ -93,6 +94,11 @@ def customer_view(api, order_id: str) -> dict[str, Any]:
 
 def order_events(order_id: str) -> list[dict[str, Any]]:
     return [domain_event(i) for i in repo.query_all(keys.order_pk(order_id)) if isinstance(i, AuditEventItem)]
+
+
+def parcel_items(carrier: str, tracking_number: str) -> list[dict[str, Any]]:
+    """Everything stored under a parcel's number, as stored."""
+    return [i.serialize() for i in repo.query_all(keys.shipment(carrier, tracking_number)[0])]
 
 
 def send_order_mail(order_id: str) -> list[Any]:
@@ -153,12 +159,16 @@ def test_an_order_from_three_suppliers_moves_through_the_partial_states_to_compl
     assert [t["carrier_code"] for t in staff_acme["shipments"][0]["timeline"]] == ["in_transit", "delivered"]
 
     # Authorise-then-capture: one capture per delivery, as it shipped, each in the payment history.
-    captures = {p["supplier_id"]: p for p in final["payments"]}
+    captures = {p["supplier_id"]: p for p in final["payments"] if p["kind"] == "capture"}
     assert {sid: (p["kind"], p["status"], p["amount_cents"]) for sid, p in captures.items()} == {
         "acme": ("capture", "succeeded", 2 * 1200), "bolt": ("capture", "succeeded", 900),
         "cobalt": ("capture", "succeeded", 1500)}
     assert len(gateway.transactions) == 3
-    assert all(p["gateway_reference"] for p in final["payments"])
+    assert all(p["gateway_reference"] for p in captures.values())
+    # checkout only held the money on the card: an authorisation, which moves nothing
+    [held] = [p for p in final["payments"] if p["kind"] == "authorisation"]
+    assert held["amount_cents"] == final["total_cents"]
+    assert final["money"]["paid_cents"] == 2 * 1200 + 900 + 1500
 
     # E-mails: shipped (with carrier, number and link) and delivered for each parcel, out for
     # delivery once; each exactly once although the consumer ran every event twice.
@@ -191,8 +201,9 @@ def test_a_prepaid_order_is_not_captured_and_a_parcel_never_moves_backwards(api,
     parcel = next(d for d in view["deliveries"] if d["supplier_id"] == "acme")["shipments"][0]
     assert parcel["status"] == "out_for_delivery"
     assert [t["status"] for t in parcel["timeline"]] == ["in_transit", "out_for_delivery"]
-    assert view["payments"] == [] and gateway.transactions == []
-    assert not repo.query_all(keys.order_pk(order["id"]), range_key_condition=PaymentTxnItem.SK.startswith("PAYMENT#"))
+    # paid at checkout: one payment record, nothing captured when it ships
+    assert [(p["kind"], p["status"]) for p in view["payments"]] == [("payment", "succeeded")]
+    assert gateway.transactions == []
 
 
 def test_the_shipment_stage_ends_when_every_accepted_order_has_left(api, sfn_calls, gateway):
@@ -229,7 +240,7 @@ def test_a_corrected_tracking_number_is_followed_instead_and_the_customer_told_o
     status, corrected = api.put(path, ACME, {"carrier": "ups", "tracking_number": "1ZRIGHT01"})
     assert status == 200, corrected
     assert (corrected["id"], corrected["carrier"], corrected["tracking_number"]) == (shipment["id"], "ups", "1ZRIGHT01")
-    assert_error(*api.put(path, ACME, {"carrier": "ups", "tracking_number": "1ZRIGHT01"}), 409)  # unchanged
+    assert api.put(path, ACME, {"carrier": "ups", "tracking_number": "1ZRIGHT01"}) == (200, corrected)  # a repeat
     shipments.on_corrected({"type": "shipment.corrected", "data": {"carrier": "ups", "tracking_number": "1ZRIGHT01"}})
 
     assert scan("WRONG001", TrackingStatus.IN_TRANSIT, 1) == "superseded"  # the old number no longer counts
@@ -242,6 +253,31 @@ def test_a_corrected_tracking_number_is_followed_instead_and_the_customer_told_o
 
     mail = [m for m in send_order_mail(order["id"]) if "New tracking number" in m.subject]
     assert len(mail) == 1 and "1ZRIGHT01" in mail[0].body
+
+
+def test_repeating_a_tracking_correction_changes_nothing_and_tells_nobody(api, sfn_calls, gateway):
+    campaign = three_supplier_campaign(api)
+    order = order_of(api, campaign["id"], "prepaid")
+    po = make_po(campaign["id"], "acme", stage=Stage.SHIPMENT, accepted=True, orders_to_ship=2)
+    accept_deliveries("acme", order["id"])
+    shipment = ship(api, po, "acme", "WRONG001", order["id"])
+    other = ship(api, po, "acme", "OTHER001", order["id"])
+    path = f"/supplier/purchase-orders/{po}/shipments/{shipment['id']}"
+    same = api.put(path, ACME, {"carrier": "dhl", "tracking_number": "WRONG001"})  # what it already has
+    assert same[0] == 200 and (same[1]["id"], same[1]["tracking_number"]) == (shipment["id"], "WRONG001")
+    body = {"carrier": "ups", "tracking_number": "1ZRIGHT01"}
+    status, corrected = api.put(path, ACME, body)
+    assert status == 200, corrected
+    before = (order_events(order["id"]), parcel_items("ups", "1ZRIGHT01"), parcel_items("dhl", "WRONG001"))
+
+    for _ in range(2):  # the supplier's page sends it again (a double click, a retry)
+        assert api.put(path, ACME, body) == (200, corrected)
+    after = (order_events(order["id"]), parcel_items("ups", "1ZRIGHT01"), parcel_items("dhl", "WRONG001"))
+    assert after == before  # nothing written, no event (so nothing sent, no new tracking execution)
+    assert len([m for m in send_order_mail(order["id"]) if "New tracking number" in m.subject]) == 1
+    # Another parcel's number is still refused: two parcels never share one.
+    assert_error(*api.put(path, ACME, {"carrier": "dhl", "tracking_number": other["tracking_number"]}), 409,
+                 "already_exists")
 
 
 def test_a_parcel_delivered_before_its_shipment_was_dispatched_still_delivers_the_order(api, sfn_calls, gateway):

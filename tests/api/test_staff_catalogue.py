@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from tests.api.support import assert_error, draft_campaign, ensure_supplier, follow_pages, product
+from tests.api.support import assert_error, draft_campaign, ensure_supplier, follow_pages, order_body, product
 from tests.aws import ADMIN, ALICE, BUYER, CARE, live_campaign
 
 # ---------------------------------------------------------------- suppliers
@@ -201,7 +201,7 @@ def test_going_live_opens_the_campaign_for_the_default_seven_days(api):
     starts = datetime.fromisoformat(live["starts_at"])
     ends = datetime.fromisoformat(live["ends_at"])
     assert ends - starts == timedelta(days=7)
-    assert api.post("/orders", ALICE, {"campaign_id": draft["id"], "lines": [{"sku": "A-1", "quantity": 1}]})[0] == 201
+    assert api.post("/orders", ALICE, order_body(draft["id"], ("A-1", 1)))[0] == 201
 
 
 def test_going_live_with_an_explicit_end(api):
@@ -258,7 +258,7 @@ def test_cancelling_a_live_campaign_records_the_reason_and_refuses_new_orders(ap
     status, cancelled = api.post(f"/staff/campaigns/{campaign['id']}/cancel", BUYER, {"reason": "Supplier went bust"})
     assert status == 200, cancelled
     assert cancelled["status"] == "cancelled" and cancelled["version"] == campaign["version"] + 1
-    status, body = api.post("/orders", ALICE, {"campaign_id": campaign["id"], "lines": [{"sku": "MUG-1", "quantity": 1}]})
+    status, body = api.post("/orders", ALICE, order_body(campaign["id"], ("MUG-1", 1)))
     assert_error(status, body, 422, "campaign_not_live")
 
 

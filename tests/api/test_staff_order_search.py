@@ -59,7 +59,8 @@ def test_the_summary_names_customer_campaign_suppliers_and_total(shop):
     status, page = shop["api"].get("/staff/orders", ACCOUNTING)
     assert status == 200
     b = next(o for o in page["items"] if o["id"] == shop["b"]["id"])
-    assert b == {"id": shop["b"]["id"], "campaign_id": shop["first"], "customer_id": "cust-bob",
+    assert b == {"id": shop["b"]["id"], "reference": shop["b"]["reference"], "campaign_id": shop["first"],
+                 "customer_id": "cust-bob",
                  "customer_email": "bob@example.com", "status": "placed", "total_cents": 2500 + 900,
                  "currency": "EUR", "created_at": shop["b"]["created_at"], "supplier_ids": ["acme", "bolt"]}
 

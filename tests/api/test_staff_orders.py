@@ -118,7 +118,7 @@ def test_rejecting_an_order_on_hold_tells_the_customer_and_cancels_its_deliverie
     assert (last["type"], last["from_status"], last["to_status"]) == ("order.rejected", "on_hold", "rejected")
     mine = api.get(f"/orders/{held['id']}", ALICE)[1]
     assert mine["status"] == "rejected" and mine["allowed_actions"] == []
-    assert mine["timeline"][-1]["note"] == "We could not verify your payment."
+    assert mine["timeline"][-1]["note"].startswith("We could not verify your payment. We are refunding the ")
     assert "stolen" not in str(mine)
 
 

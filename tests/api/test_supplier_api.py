@@ -10,6 +10,7 @@ import boto3
 import pytest
 
 from chalicelib.config import settings
+from chalicelib.domain.permissions import Principal, Role
 from chalicelib.domain.purchase_orders import Stage
 from tests.api import po_support
 from tests.api.po_support import (
@@ -27,6 +28,7 @@ from tests.aws import ACCOUNTING, ALICE, BUYER, live_campaign
 aws, sfn_calls = po_support.aws, po_support.sfn_calls  # fixtures
 
 PO = "/supplier/purchase-orders"
+ACME_PRINCIPAL = Principal(sub="sup-acme-1", roles=frozenset({Role.SUPPLIER}), supplier_id="acme")
 
 
 @pytest.fixture
@@ -195,6 +197,49 @@ def test_submitting_the_invoice_records_it_and_completes_the_stage_once(api, cam
     assert url.netloc.startswith(settings().uploads_bucket + ".") and unquote(url.path) == "/" + up["key"]
     assert "Signature=" in doc["download_url"] or "X-Amz-Signature=" in doc["download_url"]
     assert staff["proposals"] == [] and staff["shipments"] == []
+
+
+def test_an_invoice_submitted_as_the_acknowledgement_settles_is_recorded_not_refused(api, campaign, sfn_calls,
+                                                                                      monkeypatch):
+    """The supplier reads the PO, then the acknowledgement's settlement (a queue consumer) records
+    the orders to ship on it, then the invoice is written: the service reads the PO again and
+    completes the stage; the supplier never sees the 409 of an internal write."""
+    from chalicelib.services import refunds, supplier_portal
+
+    po = make_po(campaign["id"], stage=Stage.INVOICE, accepted=True, orders_to_ship=0)
+    up = api.post(f"{PO}/{po}/invoices/upload", ACME, {"content_type": "application/pdf"})[1]
+    upload(up["key"])
+    real_load = supplier_portal._load_own
+
+    def read_then_settled(actor, po_id):
+        loaded = real_load(actor, po_id)
+        refunds._set_orders_to_ship(po_id, 3)  # lands between the supplier's read and its write
+        return loaded
+
+    monkeypatch.setattr(supplier_portal, "_load_own", read_then_settled)
+    body = {"number": "INV-1", "amount_cents": ORDERED_CENTS, "currency": "EUR", "file_key": up["key"]}
+    status, invoice = api.post(f"{PO}/{po}/invoices", ACME, body)
+    assert status == 201, invoice
+    assert sfn_calls == [("tok", {"decision": "done", "stage": "invoice"})]
+    item = po_item(po)
+    assert item.orders_to_ship == 3 and int(item.invoiced_cents) == ORDERED_CENTS  # neither write lost
+    assert [i["number"] for i in api.get(f"{PO}/{po}", ACME)[1]["invoices"]] == ["INV-1"]
+
+
+def test_a_stage_action_that_loses_to_another_action_is_still_a_409(api, campaign, sfn_calls, monkeypatch):
+    from chalicelib.services import supplier_portal
+
+    po = make_po(campaign["id"], stage=Stage.INVOICE, accepted=True)
+    up = api.post(f"{PO}/{po}/invoices/upload", ACME, {"content_type": "application/pdf"})[1]
+    upload(up["key"])
+    body = {"number": "INV-1", "amount_cents": ORDERED_CENTS, "currency": "EUR", "file_key": up["key"]}
+    real_load = supplier_portal._load_own
+    stale = real_load(ACME_PRINCIPAL, po)  # a second request read the PO before the first one's write
+    assert api.post(f"{PO}/{po}/invoices", ACME, body)[0] == 201
+    monkeypatch.setattr(supplier_portal, "_load_own", lambda actor, po_id: stale)
+    assert_error(*api.post(f"{PO}/{po}/invoices", ACME, {**body, "number": "INV-2"}), 409, "invalid_transition")
+    assert len(sfn_calls) == 1
+    assert [i["number"] for i in api.get(f"{PO}/{po}", ACME)[1]["invoices"]] == ["INV-1"]
 
 
 @pytest.mark.parametrize("change, code", [

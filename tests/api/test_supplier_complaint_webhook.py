@@ -78,7 +78,7 @@ def test_another_suppliers_complaint_cannot_be_answered_and_is_raised_for_staff(
     assert send(api, answer(cid, "Not ours."), supplier="bolt", secret=BOLT_SECRET, webhook_id="msg_bolt")[0] == 202
     [outcome] = process_webhooks()
     assert outcome.startswith("failed: not_found"), outcome
-    failed = exceptions.get(exceptions.exception_id("inbound_webhook_failed", "webhook", "supplier:bolt/msg_bolt"))
+    failed = exceptions.get(exceptions.exception_id("inbound_webhook_failed", "complaint", cid))
     assert failed is not None and failed.status == "open"
     assert failed.details["code"] == "not_found" and failed.details["event_type"] == "complaint.answer"
     view = ok(api.get(f"/staff/complaints/{cid}", CARE))
@@ -92,7 +92,7 @@ def test_an_answer_nobody_asked_for_fails_for_staff(api, sfn_calls, gateway):
     assert send(api, answer(cid), webhook_id="msg_early")[0] == 202
     [outcome] = process_webhooks()
     assert outcome.startswith("failed: invalid_transition"), outcome
-    assert exceptions.get(exceptions.exception_id("inbound_webhook_failed", "webhook", "supplier:acme/msg_early"))
+    assert exceptions.get(exceptions.exception_id("inbound_webhook_failed", "complaint", cid))
     assert ok(api.get(f"/staff/complaints/{cid}", CARE))["status"] == "open"
 
 

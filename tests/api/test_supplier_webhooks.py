@@ -11,7 +11,10 @@ import boto3
 import pytest
 
 from chalicelib.adapters import secrets
-from chalicelib.adapters.dynamodb.models import InboxItem, Item
+from chalicelib.adapters.dynamodb import keys
+from chalicelib.adapters.dynamodb import repository as repo
+from chalicelib.adapters.dynamodb.models import AuditEventItem, ExceptionItem, InboxItem, Item
+from chalicelib.domain.notifications import rules_for
 from chalicelib.domain.purchase_orders import Stage
 from chalicelib.local import carrier_sim
 from chalicelib.services import exceptions, shipments
@@ -186,7 +189,7 @@ def test_a_second_notice_for_a_known_tracking_number_is_recorded_as_failed(api, 
     first, second = process_webhooks()
     assert first.startswith("shipment recorded: ")
     assert second.startswith("failed: already_exists"), second
-    failed = problem("inbound_webhook_failed", "webhook", "supplier:acme/msg_b")
+    failed = problem("inbound_webhook_failed", "po", po)
     assert failed is not None and failed.status == "open"
     assert process_webhooks() == []
 
@@ -251,7 +254,7 @@ def test_an_acknowledgement_outside_the_stage_is_accepted_then_fails_for_staff(a
     assert outcome.startswith("failed: invalid_transition"), outcome
     [stored] = inbox_items()
     assert stored.processed_at is not None and stored.outcome == outcome
-    failed = problem("inbound_webhook_failed", "webhook", "supplier:acme/msg_late")
+    failed = problem("inbound_webhook_failed", "po", po)
     assert failed is not None and failed.status == "open"
     assert failed.details["code"] == "invalid_transition" and failed.details["event_type"] == "po.acknowledgement"
     assert sfn_calls == []
@@ -261,11 +264,49 @@ def test_an_acknowledgement_outside_the_stage_is_accepted_then_fails_for_staff(a
     assert process_webhooks() == []  # processed once: the queue does not retry a business refusal
 
 
+def test_racing_deliveries_of_an_event_that_cannot_be_applied_raise_one_exception(api, campaign, sfn_calls,
+                                                                                 monkeypatch):
+    """25 deliveries of one acknowledgement (the supplier's system sent it again and again, each time
+    under a new webhook id) for a PO past its acknowledgement: staff get ONE exception, about the PO,
+    seen 25 times and announced once. The race is staged: every delivery reads "no exception yet"
+    before any of them writes (moto's in-process DynamoDB does not make concurrent transactions atomic)."""
+    po = make_po(campaign["id"], stage=Stage.INVOICE, accepted=True)
+    for n in range(25):
+        assert send(api, acknowledgement(po, PARTIAL), webhook_id=f"msg_{n:02d}")[0] == 202
+    real_raise, real_get, stale = exceptions.raise_or_bump, repo.get, []
+
+    def raise_having_read_nothing(*args: Any, **kwargs: Any) -> Any:
+        stale.append(True)
+        return real_raise(*args, **kwargs)
+
+    def racing_get(key: tuple[str, str], kind: type) -> Any:
+        if kind is ExceptionItem and stale:
+            stale.pop()
+            return None  # what this delivery read, before the others wrote
+        return real_get(key, kind)
+
+    monkeypatch.setattr(exceptions, "raise_or_bump", raise_having_read_nothing)
+    monkeypatch.setattr(repo, "get", racing_get)
+    outcomes = process_webhooks()
+    monkeypatch.undo()
+
+    assert len(outcomes) == 25 and all(o.startswith("failed: invalid_transition") for o in outcomes), outcomes
+    raised = [i for i in Item.scan() if isinstance(i, ExceptionItem) and i.kind_name == "inbound_webhook_failed"]
+    assert [(i.subject_type, i.subject_id, int(i.count), i.status) for i in raised] == [("po", po, 25, "open")]
+    assert raised[0].details["code"] == "invalid_transition" and raised[0].details["supplier_id"] == "acme"
+    events = [e for e in repo.query_all(keys.exception_pk(raised[0].id)) if isinstance(e, AuditEventItem)]
+    assert sorted(e.type for e in events) == ["exception.raised"] + ["exception.repeated"] * 24
+    told = [r for e in map(repo.event_from_item, events)
+            for r in rules_for({"type": e.type, "subject_type": e.subject_type, "data": e.data})]
+    assert [(r.event_type, r.recipient.value) for r in told] == [("exception.raised", "admin")]  # one e-mail
+    assert sfn_calls == [] and po_item(po).stage == "invoice"
+
+
 def test_a_shipment_notice_before_the_shipment_stage_fails_for_staff(api, campaign, sfn_calls):
     order = place(api, campaign["id"], ("MUG-1", 1))
     po = make_po(campaign["id"])  # still at acknowledge
     assert send(api, notice(po, [order["id"]]), webhook_id="msg_early")[0] == 202
     [outcome] = process_webhooks()
     assert outcome.startswith("failed: invalid_transition"), outcome
-    assert problem("inbound_webhook_failed", "webhook", "supplier:acme/msg_early") is not None
+    assert problem("inbound_webhook_failed", "po", po) is not None
     assert shipments.load("dhl", "JD0001") is None and sfn_calls == []

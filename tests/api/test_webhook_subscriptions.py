@@ -13,7 +13,7 @@ from chalicelib.config import settings
 from chalicelib.domain import webhooks as rules
 from chalicelib.services import webhooks as svc
 from tests.adapters.test_webhooks_out import Receiver, event
-from tests.api.support import assert_error
+from tests.api.support import assert_error, follow_pages
 from tests.aws import ADMIN, BUYER, CARE
 
 PUBLIC = "https://93.184.216.34/hooks"  # an IP literal: accepted without DNS
@@ -111,3 +111,40 @@ def test_the_delivery_log_lists_filters_and_shows_attempts_and_staff_replay(api,
         assert_error(*api.get("/staff/webhook-deliveries/msg_nope", CARE), 404, "not_found")
     finally:
         r.close()
+
+
+def test_a_filtered_delivery_log_page_is_never_empty_while_matching_deliveries_remain(api, monkeypatch):
+    """A subscription's deliveries filtered by status: the Query evaluates deliveries of every status,
+    so the service reads on until the page is full or the subscription's deliveries end."""
+    monkeypatch.setattr(svc, "settings", lambda: dataclasses.replace(settings(), stage="local"))
+    r = Receiver(500)  # the oldest delivery fails (pending a retry); the six after it succeed
+    try:
+        status, sub = api.post("/staff/webhook-subscriptions", ADMIN, {"url": r.url, "event_types": ["order.placed"]})
+        assert status == 201, sub
+        for n in range(1, 8):
+            svc.deliver_event(event(n))
+    finally:
+        r.close()
+    oldest = rules.webhook_id("evt_0001", sub["id"])
+    path = f"/staff/webhook-deliveries?subscription_id={sub['id']}"
+
+    status, page = api.get(f"{path}&status=pending&limit=2", CARE)  # six newer ones evaluated first
+    assert status == 200 and [d["id"] for d in page["items"]] == [oldest] and page["next_cursor"] is None
+
+    newest_first = [rules.webhook_id(f"evt_000{n}", sub["id"]) for n in range(7, 1, -1)]
+    for limit in (1, 4, 6, 10):
+        pages: list[list[str]] = []
+        cursor = None
+        while True:
+            status, page = api.get(f"{path}&status=succeeded&limit={limit}" + (f"&cursor={cursor}" if cursor else ""),
+                                   CARE)
+            assert status == 200, page
+            assert page["items"] or not page["next_cursor"], f"an empty page with a cursor (limit {limit})"
+            pages.append([d["id"] for d in page["items"]])
+            cursor = page["next_cursor"]
+            if not cursor:
+                break
+        assert [i for p in pages for i in p] == newest_first, (limit, pages)  # none skipped, none twice
+        assert all(len(p) == limit for p in pages[:-1]), (limit, pages)  # full pages until the last
+    items, _ = follow_pages(api, path, CARE, 3)
+    assert [d["id"] for d in items] == [*newest_first, oldest]

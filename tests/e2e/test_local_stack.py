@@ -68,11 +68,15 @@ def test_an_order_placed_over_http_is_searchable_and_confirmed_by_mail(stack: St
     email = f"{sub}@example.com"
     customer = stack.headers(sub, "customer", email=email)
     cheapest = sorted(products, key=lambda p: p["unit_price_cents"])[:2]
-    body = {"campaign_id": campaign_id, "lines": [{"sku": p["sku"], "quantity": 1} for p in cheapest]}
+    ship_to = {"name": "E2E Customer", "lines": ["1 Test Street"], "city": "Paris", "postal_code": "75001",
+               "country": "FR"}
+    body = {"campaign_id": campaign_id, "lines": [{"sku": p["sku"], "quantity": 1} for p in cheapest],
+            "shipping_address": ship_to}
     r = requests.post(f"{stack.api}/orders", json=body, headers={**customer, "Idempotency-Key": sub}, timeout=10)
     assert r.status_code == 201, r.text
     order = r.json()
     assert order["status"] == "placed"
+    assert order["shipping_address"] == {**ship_to, "phone": None} and order["reference"].startswith("WB-")
     assert order["total_cents"] == sum(p["unit_price_cents"] for p in cheapest)
 
     r = requests.get(f"{stack.api}/orders/{order['id']}", headers=customer, timeout=10)

@@ -43,10 +43,29 @@ def test_an_event_with_only_an_internal_note_is_hidden_from_the_customer():
     assert event(from_status="placed", to_status="placed", internal_note="called the bank").customer_view() is None
 
 
-def test_a_customer_note_without_a_status_change_shows_the_note_only():
-    view = event(from_status="ordered", to_status="ordered", customer_note="Your mug ships Monday.",
-                 internal_note="supplier late").customer_view()
-    assert view == {"at": NOW, "status": None, "message": None, "note": "Your mug ships Monday."}
+def test_a_customer_note_without_a_status_change_says_what_it_is_about():
+    view = event(type="order.note_added", from_status="ordered", to_status="ordered",
+                 customer_note="Your mug ships Monday.", internal_note="supplier late").customer_view()
+    assert view == {"at": NOW, "status": None, "message": "News about your order.", "note": "Your mug ships Monday."}
+    corrected = event(type="order.tracking_corrected", from_status="dispatched", to_status="dispatched",
+                      customer_note="It is now 1Z999 with UPS.").customer_view()
+    assert corrected is not None and corrected["message"] == "New tracking number for your parcel."
+
+
+ORDER_EVENT_TYPES = sorted({r.event_type for r in RULES if r.event_type.startswith("order.")} | {"order.teleported"})
+STATUS_PAIRS = [(None, None), ("ordered", "ordered"), ("placed", "ordered"), ("ordered", "not_a_status"),
+                (None, "on_hold")]
+
+
+@pytest.mark.parametrize("type_", ORDER_EVENT_TYPES)
+@pytest.mark.parametrize(("from_status", "to_status"), STATUS_PAIRS)
+@pytest.mark.parametrize("note", [None, "A word from us."])
+def test_a_customer_timeline_entry_always_has_a_message(type_, from_status, to_status, note):
+    view = event(type=type_, from_status=from_status, to_status=to_status, customer_note=note).customer_view()
+    if view is None:  # nothing to say: no entry at all
+        assert not note
+        return
+    assert view["message"], view  # never an entry with neither status nor message
 
 
 def test_the_first_event_of_an_order_tells_the_customer_its_status():

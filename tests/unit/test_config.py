@@ -21,7 +21,8 @@ def test_without_variables_the_defaults_apply():
 
 def test_the_integer_settings_are_the_ones_expected():
     assert set(INT_FIELDS) == {
-        "campaign_default_days", "hold_threshold_cents", "max_line_quantity", "max_order_lines",
+        "campaign_default_days", "hold_threshold_cents", "hold_decide_before_close_s", "max_line_quantity",
+        "max_order_lines",
         "end_campaigns_rate_minutes", "page_size_default", "page_size_max",
         *(f"deadline_{stage}_s" for stage in ("acknowledge", "invoice", "payment_proposal", "payment_approval",
                                               "bank_payment", "settlement", "shipment")),
@@ -32,7 +33,7 @@ def test_the_integer_settings_are_the_ones_expected():
         "webhook_secret_grace_s", "webhook_attempt_lease_s", "tracking_stale_after_s", "tracking_give_up_after_s",
         "escalation_sweep_rate_minutes", "due_index_shards", "delivery_expected_within_s", "daily_digest_rate_minutes",
         "complaint_window_s", "complaint_max_photos", "complaint_photo_max_bytes",
-        "complaint_approval_threshold_cents", "complaint_supplier_bears_lost",
+        "complaint_approval_threshold_cents", "complaint_supplier_bears_lost", "refund_max_attempts",
     }
 
 
@@ -46,6 +47,15 @@ def test_the_complaint_policy_comes_from_the_settings_and_a_malformed_one_is_ref
     assert policy.supplier_bears_lost_in_transit is False
     with pytest.raises(ValueError, match="complaint policy"):
         load_settings({"WAYBILL_COMPLAINT_WINDOW_S": "0"})
+
+
+def test_what_the_close_does_with_a_held_order_is_reject_by_default_and_anything_else_is_refused_at_load():
+    assert load_settings({}).held_at_close_policy().value == "reject"
+    assert load_settings({"WAYBILL_HELD_AT_CLOSE": "wait"}).held_at_close_policy().value == "wait"
+    with pytest.raises(ValueError, match="WAYBILL_HELD_AT_CLOSE must be 'reject' or 'wait'"):
+        load_settings({"WAYBILL_HELD_AT_CLOSE": "approve"})
+    with pytest.raises(ValueError, match="WAYBILL_HOLD_DECIDE_BEFORE_CLOSE_S"):
+        load_settings({"WAYBILL_HOLD_DECIDE_BEFORE_CLOSE_S": "-1"})
 
 
 def test_a_malformed_exception_policy_is_refused_when_settings_load():

@@ -67,11 +67,18 @@ def test_delays_rank_by_total_lateness_then_share_late_then_workflow_order():
                                                                        Stage.ACKNOWLEDGE]
 
 
-def test_campaign_margin_per_order_counts_only_standing_orders_and_net_revenue():
+def test_campaign_revenue_is_money_that_moved_and_margin_per_order_counts_only_standing_orders():
     summary = metrics.CampaignSummary.of(metrics.add_up([
-        {"orders": 3, "revenue_cents": 9000, "cancelled": 1, "cancelled_cents": 2000},
-        {"refunded_cents": 500, "pos": 2, "cost_cents": 3000},
+        {"orders": 3, "revenue_cents": 9000, "cancelled": 1, "cancelled_cents": 2000, "received_cents": 6000},
+        {"refunded_cents": 500, "pos": 2, "cost_cents": 3000, "pos_created": 2},
     ], metrics.SUMMARY_COUNTERS))
+    assert summary.ordered_cents == 7000  # what the standing orders were placed for: not money
     assert (summary.orders, summary.revenue_cents, summary.margin_cents, summary.margin_per_order_cents) == \
-        (2, 6500, 3500, 1750)
+        (2, 5500, 2500, 1250)
+    assert summary.margin_provisional is False
+
+
+def test_a_campaign_margin_is_provisional_while_a_purchase_order_is_not_acknowledged():
+    summary = metrics.CampaignSummary.of({"pos_created": 3, "pos": 2, "received_cents": 100})
+    assert summary.margin_provisional is True
     assert metrics.CampaignSummary.of({}).margin_per_order_cents is None

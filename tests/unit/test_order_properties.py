@@ -16,6 +16,9 @@ from hypothesis import strategies as st
 from chalicelib.domain.errors import DomainError, Forbidden, InvalidTransition, RuleViolation
 from chalicelib.domain.orders import (
     DELIVERY_TRANSITIONS,
+    FINAL_DELIVERY_STATUSES,
+    FINAL_ORDER_STATUSES,
+    FINISHING_STEPS,
     ORDER_ACTION_EFFECTS,
     ORDER_ACTIONS,
     DeliveryAction,
@@ -32,7 +35,7 @@ from chalicelib.domain.permissions import Principal, Role
 
 from .factories import PRODUCTS, place
 
-TERMINAL = {OrderStatus.CANCELLED, OrderStatus.REJECTED, OrderStatus.COMPLETED}
+TERMINAL = {OrderStatus.CANCELLED, OrderStatus.REJECTED, OrderStatus.COMPLETED, OrderStatus.NOT_SUPPLIED}
 
 
 @dataclass(frozen=True)
@@ -144,3 +147,24 @@ def test_a_held_order_is_released_or_ended_only_by_an_order_action_of_an_allowed
             assert isinstance(command, OrderCommand), command
             assert command.action in (OrderAction.APPROVE, OrderAction.REJECT, OrderAction.CANCEL)
             assert command.roles & ORDER_ACTIONS[command.action].roles
+
+
+@settings(max_examples=300, deadline=None)
+@given(orders, st.lists(commands, max_size=30), st.randoms(use_true_random=False), st.sampled_from(["approve", "reject"]))
+def test_finishing_every_delivery_one_way_or_another_reaches_a_final_order_status(order, sequence, rnd, decision):
+    """From any reachable state: decide a held order, then walk every delivery still moving through
+    any of its finishing steps until none is left. The order always ends in a final status."""
+    for command in sequence:
+        with contextlib.suppress(DomainError):
+            run(order, command)
+    staff = Principal(sub="care", roles=frozenset({Role.CUSTOMER_CARE}))
+    if order.status is OrderStatus.ON_HOLD:
+        apply_order_action(order, OrderAction(decision), staff)
+    for _ in range(4 * len(order.deliveries)):
+        moving = [d for d in order.deliveries if d.status in FINISHING_STEPS]
+        if not moving:
+            break
+        delivery = rnd.choice(moving)
+        apply_delivery_action(order, delivery.supplier_id, rnd.choice(FINISHING_STEPS[delivery.status]))
+    assert all(d.status in FINAL_DELIVERY_STATUSES for d in order.deliveries), order.deliveries
+    assert order.status in FINAL_ORDER_STATUSES, order

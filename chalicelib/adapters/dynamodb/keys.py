@@ -18,6 +18,9 @@ Access patterns (pattern -> key / index -> operation):
 | a supplier's deliveries (staff search by supplier) | GSI1 `SUPPLIER#<id>#DELIVERIES` / `<created>#<order>` | Query |
 | orders by customer e-mail (staff search) | sparse GSI2 `EMAIL#<lower email>#ORDERS` / `<created>#<order>` on the order's first delivery index item | Query |
 | customer profile (flagged) | `CUSTOMER#<id>` / `#PROFILE` | GetItem / BatchGetItem |
+| a customer's address book: its header (default, version) and every entry | `CUSTOMER#<id>` / begins_with `ADDRESS` (`ADDRESSBOOK`, `ADDRESS#<address id>`) | Query on PK |
+| one saved address (place order by `address_id`) | `CUSTOMER#<id>` / `ADDRESS#<address id>` | part of the place-order BatchGetItem |
+| a PO's packing list: each order with an accepted (or later) delivery on it, oldest first | sparse GSI3 `PO#<po id>#PACKING` / `<created>#<order>` on the (order, supplier) delivery index item | Query |
 | idempotent request | `IDEMPOTENCY#<scope>#<key>` / `#META` | conditional Put in the transaction |
 | consumer dedupe | `PROCESSED#<consumer>#<event id>` / `#META` | conditional Put (TTL) |
 """
@@ -121,6 +124,31 @@ def customer(customer_id: str) -> tuple[str, str]:
     return f"CUSTOMER#{customer_id}", PROFILE
 
 
+def customer_pk(customer_id: str) -> str:
+    return f"CUSTOMER#{customer_id}"
+
+
+# The book's header and its entries share a prefix, so one Query reads the whole book (and not
+# the profile, whose SK starts with "#").
+ADDRESS_BOOK_PREFIX = "ADDRESS"
+
+
+def address_book(customer_id: str) -> tuple[str, str]:
+    """The book's header: which entry is the default, and the version every change goes through."""
+    return customer_pk(customer_id), f"{ADDRESS_BOOK_PREFIX}BOOK"
+
+
+def customer_address(customer_id: str, address_id: str) -> tuple[str, str]:
+    return customer_pk(customer_id), f"{ADDRESS_BOOK_PREFIX}#{address_id}"
+
+
+def po_packing_pk(po_id: str) -> str:
+    """A PO's packing list: the delivery index items of its supplier's accepted (or later) deliveries,
+    in GSI3 (the delivery index item's GSI1 lists a supplier's deliveries, GSI2 the e-mail search).
+    The PO id is deterministic (campaign, supplier), so the order's write can name it."""
+    return f"PO#{po_id}#PACKING"
+
+
 def event_sk(at: datetime, event_id: str) -> str:
     return f"EVENT#{ts(at)}#{event_id}"
 
@@ -200,6 +228,8 @@ def subject_pk(subject_type: str, subject_id: str) -> str:
     if subject_type == "webhook":  # subject id: `<sender>/<webhook id>`
         sender, _, webhook_id = subject_id.partition("/")
         return inbox_pk(sender, webhook_id)
+    if subject_type == "payment" and (key := proposal(subject_id)) is not None:  # a proposal id names its PO
+        return key[0]
     return f"{subject_type.upper()}#{subject_id}"
 
 

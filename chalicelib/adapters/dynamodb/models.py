@@ -108,6 +108,24 @@ class LineMap(MapAttribute[str, Any]):
 class DeliveryMap(MapAttribute[str, Any]):
     supplier_id = UnicodeAttribute()
     status = UnicodeAttribute()
+    delivered_at = UTCDateTimeAttribute(null=True)
+
+
+class AddressMap(MapAttribute[str, Any]):
+    """A shipping address (domain.addresses.Address): an order's snapshot, a packing-list copy, a book entry."""
+
+    name = UnicodeAttribute()
+    lines = ListAttribute(of=UnicodeAttribute)
+    city = UnicodeAttribute()
+    postal_code = UnicodeAttribute()
+    country = UnicodeAttribute()
+    phone = UnicodeAttribute(null=True)
+
+
+class PackingLineMap(MapAttribute[str, Any]):
+    sku = UnicodeAttribute()
+    name = UnicodeAttribute()
+    quantity = NumberAttribute()
 
 
 class OrderItem(Item, discriminator="order"):
@@ -127,10 +145,13 @@ class OrderItem(Item, discriminator="order"):
     created_at = UTCDateTimeAttribute()
     updated_at = UTCDateTimeAttribute()
     version = VersionAttribute()
+    shipping_address = AddressMap(null=True)  # null: placed before orders had addresses
 
 
 class DeliveryIndexItem(Item, discriminator="delivery"):
-    """One per (order, supplier): lets staff search orders by supplier with one query.
+    """One per (order, supplier): lets staff search orders by supplier with one query, and is the
+    supplier's packing-list entry (sparse GSI3 `PO#<po>#PACKING` while accepted or later), carrying
+    everything one page shows: the reference, the supplier's current lines, the ship-to snapshot.
 
     Written in the same transaction as its order, so it never disagrees with it."""
 
@@ -145,6 +166,34 @@ class DeliveryIndexItem(Item, discriminator="delivery"):
     currency = UnicodeAttribute()
     total_cents = NumberAttribute()
     created_at = UTCDateTimeAttribute()
+    reference = UnicodeAttribute(null=True)  # domain.addresses.order_reference (null: written before it)
+    po_id = UnicodeAttribute(null=True)
+    lines = ListAttribute(of=PackingLineMap, default=list)  # this supplier's lines, as they stand now
+    ship_to = AddressMap(null=True)
+    delivered_at = UTCDateTimeAttribute(null=True)
+
+
+class AddressBookItem(Item, discriminator="address_book"):
+    """`CUSTOMER#<id>` / `ADDRESSBOOK`: which entry is the default. Every change to the book goes
+    through this item's version, so concurrent changes cannot leave two defaults or pass the cap."""
+
+    customer_id = UnicodeAttribute()
+    default_address_id = UnicodeAttribute(null=True)
+    count = NumberAttribute(default=0)
+    updated_at = UTCDateTimeAttribute()
+    version = VersionAttribute()
+
+
+class AddressItem(Item, discriminator="address"):
+    """`CUSTOMER#<id>` / `ADDRESS#<address id>`: one saved address of a customer's book."""
+
+    id = UnicodeAttribute()
+    customer_id = UnicodeAttribute()
+    label = UnicodeAttribute(null=True)
+    address = AddressMap()
+    created_at = UTCDateTimeAttribute()
+    updated_at = UTCDateTimeAttribute()
+    version = VersionAttribute()
 
 
 class ActorMap(MapAttribute[str, Any]):
@@ -229,7 +278,8 @@ class PurchaseOrderItem(Item, discriminator="purchase_order"):
 
 
 class RefundItem(Item, discriminator="refund"):
-    """Money owed back to a customer for lines a supplier did not accept."""
+    """Written before refunds became payment records (`PaymentTxnItem`, kind `refund`); no longer
+    written, kept so older partitions still load."""
 
     order_id = UnicodeAttribute()
     po_id = UnicodeAttribute()
@@ -419,7 +469,7 @@ class InboxItem(Item, discriminator="inbox"):
 
 
 class PaymentTxnItem(Item, discriminator="payment_txn"):
-    """A payment of an order (`ORDER#<id>` / `PAYMENT#<id>`): a capture when a delivery ships.
+    """A money movement of an order (`ORDER#<id>` / `PAYMENT#<id>`): see `domain.payments.PaymentKind`.
 
     Written `pending` (conditional create) before the gateway is called, then `succeeded` or
     `failed` under its version; `idempotency_key` is what the gateway was (and is again) sent."""
@@ -436,6 +486,9 @@ class PaymentTxnItem(Item, discriminator="payment_txn"):
     idempotency_key = UnicodeAttribute()
     gateway_reference = UnicodeAttribute(null=True)
     failure = UnicodeAttribute(null=True)
+    reason = UnicodeAttribute(null=True)  # why the money moves (a refund's cause, an adjustment's reason)
+    actor = UnicodeAttribute(null=True)  # who made it move (a staff member's sub, or "system")
+    attempts = NumberAttribute(default=0)  # gateway attempts that got no answer (a refund gives up after a few)
     created_at = UTCDateTimeAttribute()
     updated_at = UTCDateTimeAttribute()
     version = VersionAttribute()
@@ -764,3 +817,5 @@ class StatsItem(Item, discriminator="stats"):
     refunded_cents = NumberAttribute(null=True)
     pos = NumberAttribute(null=True)
     cost_cents = NumberAttribute(null=True)
+    received_cents = NumberAttribute(null=True)
+    pos_created = NumberAttribute(null=True)

@@ -22,15 +22,18 @@ from pynamodb.expressions.condition import Condition
 from pynamodb.expressions.update import Action
 from pynamodb.transactions import TransactWrite
 
+from ...domain.addresses import Address, order_reference
 from ...domain.audit import AuditEvent
 from ...domain.campaigns import Campaign, CampaignStatus, Product
 from ...domain.errors import AlreadyExists, Conflict, RuleViolation
-from ...domain.orders import Delivery, DeliveryStatus, Order, OrderLine, OrderStatus, PaymentMode
+from ...domain.orders import ARRIVED, Delivery, DeliveryStatus, Order, OrderLine, OrderStatus, PaymentMode
+from ...domain.packing import on_packing_list
 from ...domain.permissions import Principal, Role
-from ...domain.purchase_orders import POLine, POStatus, PurchaseOrder, RejectReason, Stage
+from ...domain.purchase_orders import POLine, POStatus, PurchaseOrder, RejectReason, Stage, po_id
 from . import keys
 from .models import (
     ActorMap,
+    AddressMap,
     AuditEventItem,
     CampaignItem,
     CustomerItem,
@@ -40,6 +43,7 @@ from .models import (
     Item,
     LineMap,
     OrderItem,
+    PackingLineMap,
     POLineMap,
     ProcessedItem,
     ProductItem,
@@ -68,10 +72,18 @@ class Update:
     condition: Condition | None = None
 
 
+@dataclass
+class Delete:
+    """A DeleteItem in the transaction, under the item's version when it has one (set `version`)."""
+
+    item: Item
+    condition: Condition | None = None
+
+
 TRANSACTION_CONFLICT_RETRIES = 4  # then a 409: the items stay that contended
 
 
-def commit(writes: Sequence[Write | Update], *, what: str, unique_at: int | None = None) -> None:
+def commit(writes: Sequence[Write | Update | Delete], *, what: str, unique_at: int | None = None) -> None:
     """Write everything in one transaction; a failed condition anywhere is a Conflict (409).
     `unique_at` names a write whose failed condition means "already recorded" (AlreadyExists).
 
@@ -86,6 +98,8 @@ def commit(writes: Sequence[Write | Update], *, what: str, unique_at: int | None
                 for w in writes:
                     if isinstance(w, Update):
                         tx.update(w.item, w.actions, condition=w.condition, add_version_condition=False)
+                    elif isinstance(w, Delete):
+                        tx.delete(w.item, condition=w.condition)
                     else:
                         tx.save(w.item, condition=w.condition)
             return
@@ -185,6 +199,43 @@ def query_page(
                 scanned=page.get("ScannedCount", len(items)))
 
 
+FILL_READ_MAX = 1000  # items one Query of a filtered page evaluates at most
+FILL_QUERIES = 10  # Queries a filtered page makes at most once it holds an item
+FILL_QUERIES_EMPTY = 25  # ... and while it holds none (~20,000 items evaluated)
+
+
+def query_filled(source: Any, hash_key: str, *, filter_condition: Condition, limit: int, cursor: str | None = None,
+                 newest_first: bool = True) -> Page:
+    """A page of a filtered listing. One Query evaluates `Limit` items and returns those that pass the
+    filter, possibly none; so Queries follow one another (each reading twice as far as the one before,
+    up to FILL_READ_MAX) until `limit` items matched or the partition ended, and the cursor points just
+    after the last item returned (nothing skipped, nothing twice). Bounded: FILL_QUERIES once the page
+    holds an item (a shorter page then carries a cursor), FILL_QUERIES_EMPTY while it holds none, so
+    only a run of ~20,000 non-matching items could end a page empty with a cursor."""
+    found: list[Item] = []
+    scanned, queries, read = 0, 0, limit
+    while True:
+        page = query_page(source, hash_key, filter_condition=filter_condition, limit=read, cursor=cursor,
+                          newest_first=newest_first)
+        queries, scanned = queries + 1, scanned + page.scanned
+        room = limit - len(found)
+        if len(page.items) > room:  # more matched than fit: resume right after the last one kept
+            found += page.items[:room]
+            return Page(found, encode_cursor({n: {"S": getattr(found[-1], n)} for n in _key_names(source)}), scanned)
+        found += page.items
+        bound = FILL_QUERIES if found else FILL_QUERIES_EMPTY
+        if len(found) == limit or page.cursor is None or queries >= bound:
+            return Page(found, page.cursor, scanned)
+        cursor, read = page.cursor, min(read * 2, FILL_READ_MAX)
+
+
+def _key_names(source: Any) -> list[str]:
+    """The attributes a cursor (LastEvaluatedKey) of the table or of an index names."""
+    if source is Item:
+        return ["PK", "SK"]
+    return ["PK", "SK", f"GSI{source.Meta.index_name[-1]}PK", f"GSI{source.Meta.index_name[-1]}SK"]
+
+
 def query_all(hash_key: str, *, range_key_condition: Condition | None = None) -> list[Item]:
     """A whole item collection (one partition) — follows pages; item collections here stay small."""
     return list(Item.query(hash_key, range_key_condition=range_key_condition))
@@ -247,6 +298,16 @@ def product_item(campaign_id: str, p: Product) -> ProductItem:
 # ---------------------------------------------------------------- mapping: orders
 
 
+def address_map(address: Address) -> AddressMap:
+    return AddressMap(name=address.name, lines=list(address.lines), city=address.city,
+                      postal_code=address.postal_code, country=address.country, phone=address.phone)
+
+
+def address_from_map(m: AddressMap) -> Address:
+    return Address(name=m.name, lines=tuple(str(line) for line in m.lines), city=m.city, postal_code=m.postal_code,
+                   country=m.country, phone=m.phone)
+
+
 def order_from_item(item: OrderItem) -> Order:
     return Order(
         id=item.id, campaign_id=item.campaign_id, customer_id=item.customer_id,
@@ -254,16 +315,25 @@ def order_from_item(item: OrderItem) -> Order:
         payment_mode=PaymentMode(item.payment_mode),
         lines=[OrderLine(sku=l.sku, name=l.name, supplier_id=l.supplier_id, quantity=int(l.quantity),
                          unit_price_cents=int(l.unit_price_cents)) for l in item.lines],
-        deliveries=[Delivery(d.supplier_id, DeliveryStatus(d.status)) for d in item.deliveries],
+        deliveries=[Delivery(d.supplier_id, DeliveryStatus(d.status), d.delivered_at) for d in item.deliveries],
         created_at=item.created_at, hold_reasons=list(item.hold_reasons or []),
         hold_rejected=bool(item.hold_rejected), status=OrderStatus(item.status),
+        ordered_cents=int(item.total_cents),
+        shipping_address=address_from_map(item.shipping_address) if item.shipping_address else None,
     )
 
 
 def order_writes(order: Order, *, version: int | None, now: datetime) -> list[Write]:
-    """The order item (version-conditioned) and its per-supplier delivery index items."""
+    """The order item (version-conditioned) and its per-supplier delivery index items.
+
+    A delivery that arrived is stamped `delivered_at` = `now` by the first write that shows it arrived
+    (the transition's own write); later writes keep the stamp. Each index item is also the delivery's
+    packing-list entry: in its PO's GSI3 partition only while the delivery is accepted or later, and
+    only then carrying a copy of the ship-to address."""
     pk, sk = keys.order(order.id)
     created = keys.created_sk(order.created_at, order.id)
+    delivered_at = {d.supplier_id: d.delivered_at or (now if d.status in ARRIVED else None) for d in order.deliveries}
+    reference = order_reference(order.id)
     item = OrderItem(
         pk, sk,
         GSI1PK=keys.customer_orders_pk(order.customer_id), GSI1SK=created,
@@ -275,14 +345,18 @@ def order_writes(order: Order, *, version: int | None, now: datetime) -> list[Wr
         status=order.status.value,
         lines=[LineMap(sku=l.sku, name=l.name, supplier_id=l.supplier_id, quantity=l.quantity,
                        unit_price_cents=l.unit_price_cents) for l in order.lines],
-        deliveries=[DeliveryMap(supplier_id=d.supplier_id, status=d.status.value) for d in order.deliveries],
+        deliveries=[DeliveryMap(supplier_id=d.supplier_id, status=d.status.value,
+                                delivered_at=delivered_at[d.supplier_id]) for d in order.deliveries],
         supplier_ids=order.supplier_ids, hold_reasons=order.hold_reasons, hold_rejected=order.hold_rejected,
         total_cents=order.total_cents, created_at=order.created_at, updated_at=now,
+        shipping_address=address_map(order.shipping_address) if order.shipping_address else None,
     )
     writes = [Write(with_version(item, version))]
     for n, d in enumerate(order.deliveries):
         dpk, dsk = keys.delivery(order.id, d.supplier_id)
         by_email = n == 0 and bool(order.customer_email)  # one entry per order in the e-mail index
+        packing = on_packing_list(d.status)
+        po = po_id(order.campaign_id, d.supplier_id)
         writes.append(Write(DeliveryIndexItem(
             dpk, dsk, GSI1PK=keys.supplier_deliveries_pk(d.supplier_id), GSI1SK=created,
             GSI2PK=keys.customer_email_orders_pk(order.customer_email or "") if by_email else None,
@@ -291,6 +365,11 @@ def order_writes(order: Order, *, version: int | None, now: datetime) -> list[Wr
             customer_id=order.customer_id, customer_email=order.customer_email, order_status=order.status.value,
             delivery_status=d.status.value, currency=order.currency, total_cents=order.total_cents,
             created_at=order.created_at,
+            GSI3PK=keys.po_packing_pk(po) if packing else None, GSI3SK=created if packing else None,
+            reference=reference, po_id=po, delivered_at=delivered_at[d.supplier_id],
+            lines=[PackingLineMap(sku=l.sku, name=l.name, quantity=l.quantity)
+                   for l in order.lines if l.supplier_id == d.supplier_id],
+            ship_to=address_map(order.shipping_address) if packing and order.shipping_address else None,
         )))
     return writes
 
