@@ -635,7 +635,9 @@ TrackingNumber = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9-]{4,64}$
 class ShipmentIn(Request):
     carrier: Carrier
     tracking_number: TrackingNumber
-    order_ids: list[Id] = Field(min_length=1, max_length=20, description="the orders in this parcel (1 to 20)")
+    order_ids: list[Id] = Field(min_length=1, max_length=20,
+                                description="the orders in this parcel (1 to 20): the order_id of each packing-list "
+                                            "entry (GET .../orders)")
 
 
 class ShipmentCorrectionIn(Request):

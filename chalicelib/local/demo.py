@@ -7,8 +7,8 @@ short, out of stock), uploads and submits an invoice, proposes payment; accounti
 the sandbox bank settles by webhook; the supplier ships each accepted order in its own parcel;
 DHL's (simulated) webhooks carry the first parcel to the customer's door, and the customer's
 view shows it delivered. The supplier packs from its packing list (order references, lines,
-ship-to addresses) with its own token: it never needs a staff route. Every call is a plain HTTP request with a dev-issuer token or a
-Standard Webhooks signature, as any client would make it.
+ship-to addresses) with its own token: it never needs a staff route. Every call is a plain HTTP
+request with a dev-issuer token or a Standard Webhooks signature, as any client would make it.
 """
 
 from __future__ import annotations
