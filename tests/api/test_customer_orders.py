@@ -177,7 +177,7 @@ def test_a_quantity_above_the_per_line_maximum_is_refused(api):
     assert error["details"] == [{"field": "lines[0].quantity", "message": "quantity must be between 1 and 99"}]
 
 
-@pytest.mark.parametrize("quantity", [1.5, 2.0, "2", True, None, [1]])
+@pytest.mark.parametrize("quantity", [1.5, "2", True, None, [1]])  # 2.0 is an integer (see test_openapi)
 def test_a_quantity_that_is_not_a_plain_integer_is_refused(api, quantity):
     status, body = api.post("/orders", ALICE, {"campaign_id": "cmp_any", "shipping_address": SHIP_TO,
                                                "lines": [{"sku": "MUG-1", "quantity": quantity}]})
