@@ -179,7 +179,6 @@ class AddressBookItem(Item, discriminator="address_book"):
 
     customer_id = UnicodeAttribute()
     default_address_id = UnicodeAttribute(null=True)
-    count = NumberAttribute(default=0)
     updated_at = UTCDateTimeAttribute()
     version = VersionAttribute()
 
