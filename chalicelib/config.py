@@ -74,6 +74,7 @@ class Settings:
     bank_url: str = ""
     bank_timeout_s: int = 10
     bank_retries: int = 3
+    offline_payment_due_s: int = 3 * 86400  # an offline order unpaid this long: payment_overdue, customer reminded
     refund_max_attempts: int = 4  # queue deliveries of a refund the gateway never answers, then refund_failed
     # The payment gateway: captures (authorise_then_capture orders) and refunds (a sandbox locally).
     payment_gateway_url: str = ""

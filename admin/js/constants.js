@@ -2,7 +2,7 @@
 // Used for filter choices only; what may be done to a record always comes from the API
 // (allowed_actions, GET /me capabilities).
 
-export const ORDER_STATUSES = ['on_hold', 'placed', 'rejected', 'cancelled', 'ordered', 'partially_dispatched',
+export const ORDER_STATUSES = ['on_hold', 'awaiting_payment', 'placed', 'rejected', 'cancelled', 'ordered', 'partially_dispatched',
   'dispatched', 'partially_delivered', 'delivered', 'completed', 'partially_returned', 'returned',
   'not_supplied'];
 
@@ -32,8 +32,10 @@ export const EXCEPTION_KINDS = {
   inbound_webhook_failed: 'An inbound webhook could not be applied',
   complaint_open: 'Customer complaint waiting for customer care',
   refund_failed: 'A refund to a customer failed',
+  payment_overdue: 'An offline payment has not arrived',
   order_on_hold: 'Order waiting for pre-approval',
   campaign_close_waiting: 'Campaign close waiting for held orders',
+  cancellation_requested: 'Customer asks to cancel after the close',
 };
 // What the queue lists (ExceptionListQuery.status); the API's default is open and acknowledged.
 export const QUEUE_STATUSES = ['open', 'acknowledged', 'snoozed'];
@@ -94,6 +96,8 @@ export function subjectHref(type, id) {
   const enc = encodeURIComponent(id);
   switch (type) {
     case 'order': return `#/orders/${enc}`;
+    // A cancellation request's id is `<order id>.crq<n>`: it is decided from its order's page.
+    case 'cancellation_request': return `#/orders/${encodeURIComponent(id.split('.')[0])}`;
     case 'po': case 'purchase_order': return `#/purchase-orders/${enc}`;
     case 'campaign': return `#/campaigns/${enc}`;
     case 'complaint': return `#/complaints/${enc}`;

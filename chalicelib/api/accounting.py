@@ -1,10 +1,13 @@
-"""Accounting routes: the payment-proposal queue, approve and reject."""
+"""Accounting routes: the payment-proposal queue, approve and reject; customer money recorded by hand,
+retried, and refunded outside complaints."""
 
 from __future__ import annotations
 
 from chalice import Blueprint
 
-from ..domain.permissions import DECIDE_PAYMENTS, READ_PAYMENTS
+from ..domain.orders import RequestedLine
+from ..domain.payments import PaymentKind
+from ..domain.permissions import APPROVE_REFUNDS, DECIDE_PAYMENTS, READ_PAYMENTS, RECORD_PAYMENTS, REFUND_ORDERS
 from ..lazy import lazy_module
 from .http import Call, endpoint
 
@@ -38,3 +41,59 @@ def approve(call: Call, proposal_id: str) -> s.PaymentProposalView:
           body="ProposalRejectRequest", response="PaymentProposalView")
 def reject(call: Call, proposal_id: str) -> s.PaymentProposalView:
     return s.PaymentProposalView.pick(payments.decide(call.actor, proposal_id, approve=False, note=call.body.note))
+
+
+# ---------------------------------------------------------------- customer money (issue 16)
+
+order_payments = lazy_module("chalicelib.services.order_payments")
+ORDER_MONEY_TAG = "staff: customer money"
+
+
+@endpoint(accounting_api, "/staff/orders/{order_id}/payments", "POST",
+          summary="Record money received outside the gateway (offline, cash on delivery) or an adjustment",
+          tag=ORDER_MONEY_TAG, roles=RECORD_PAYMENTS, body="PaymentRecordRequest", response="StaffOrderView",
+          status=201)
+def record_payment(call: Call, order_id: str) -> s.StaffOrderView:
+    b: s.PaymentRecordRequest = call.body
+    done = order_payments.record_payment(call.actor, order_id, kind=PaymentKind(b.kind), amount_cents=b.amount_cents,
+                                         reason=b.reason, reference=b.reference, expected_version=b.expected_version)
+    return s.StaffOrderView.of(done.record, call.actor)
+
+
+@endpoint(accounting_api, "/staff/orders/{order_id}/payments/{payment_id}/retry", "POST",
+          summary="Try a declined capture again (a new attempt with its own idempotency key)",
+          tag=ORDER_MONEY_TAG, roles=RECORD_PAYMENTS, response="StaffOrderView")
+def retry_payment(call: Call, order_id: str, payment_id: str) -> s.StaffOrderView:
+    return s.StaffOrderView.of(order_payments.retry_capture(call.actor, order_id, payment_id).record, call.actor)
+
+
+@endpoint(accounting_api, "/staff/orders/{order_id}/refunds", "POST",
+          summary="Refund outside a complaint (goodwill): lines or an amount, never above what was paid; above "
+                  "the approval threshold it waits for an admin",
+          tag=ORDER_MONEY_TAG, roles=REFUND_ORDERS, body="StaffRefundRequest", response="StaffOrderView", status=201)
+def refund(call: Call, order_id: str) -> s.StaffOrderView:
+    b: s.StaffRefundRequest = call.body
+    lines = [RequestedLine(line.sku, line.quantity) for line in b.lines] if b.lines is not None else None
+    done = order_payments.refund(call.actor, order_id, reason=b.reason, lines=lines, amount_cents=b.amount_cents,
+                                 reference=b.reference, expected_version=b.expected_version)
+    return s.StaffOrderView.of(done.record, call.actor)
+
+
+@endpoint(accounting_api, "/staff/orders/{order_id}/refunds/{refund_id}/approve", "POST",
+          summary="Approve a refund above the threshold: it goes out", tag=ORDER_MONEY_TAG, roles=APPROVE_REFUNDS,
+          body="RefundDecisionRequest", response="StaffOrderView")
+def approve_refund(call: Call, order_id: str, refund_id: str) -> s.StaffOrderView:
+    b: s.RefundDecisionRequest = call.body
+    done = order_payments.decide_refund(call.actor, order_id, refund_id, approve=True, note=b.note,
+                                        expected_version=b.expected_version)
+    return s.StaffOrderView.of(done.record, call.actor)
+
+
+@endpoint(accounting_api, "/staff/orders/{order_id}/refunds/{refund_id}/reject", "POST",
+          summary="Reject a refund above the threshold, saying why", tag=ORDER_MONEY_TAG, roles=APPROVE_REFUNDS,
+          body="RefundRejectRequest", response="StaffOrderView")
+def reject_refund(call: Call, order_id: str, refund_id: str) -> s.StaffOrderView:
+    b: s.RefundRejectRequest = call.body
+    done = order_payments.decide_refund(call.actor, order_id, refund_id, approve=False, note=b.note,
+                                        expected_version=b.expected_version)
+    return s.StaffOrderView.of(done.record, call.actor)

@@ -289,6 +289,43 @@ class OrderMoneyView(View):
                    balance_cents=m.balance_cents)
 
 
+class PaymentRecordRequest(Request):
+    kind: Literal["offline_received", "cash_collected", "adjustment"] = Field(
+        description="offline_received: an offline order's transfer or cash; cash_collected: a pay-on-delivery "
+                    "amount the carrier collected; adjustment: a correction by hand (signed, its reason required)")
+    amount_cents: Annotated[int, Field(strict=True, ge=-100_000_000, le=100_000_000)]
+    reason: Note | None = Field(None, description="why (required for an adjustment): on the audit trail")
+    reference: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)] | None = Field(
+        None, description="the bank transfer's or receipt's reference")
+    expected_version: Version | None = Field(None, description="refuse with 409 if the order moved on")
+
+
+class RefundLineIn(Request):
+    sku: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
+    quantity: Annotated[int, Field(strict=True, ge=1, le=10_000)]
+
+
+class StaffRefundRequest(Request):
+    lines: list[RefundLineIn] | None = Field(None, min_length=1, max_length=50,
+                                             description="lines and quantities to refund at their price")
+    amount_cents: Annotated[int, Field(strict=True, ge=1, le=100_000_000)] | None = Field(
+        None, description="or an amount (exactly one of lines and amount_cents)")
+    reason: Note = Field(description="why: on the audit trail (the customer sees only the amount)")
+    reference: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)] | None = Field(
+        None, description="offline and pay-on-delivery orders: the reference of the transfer that paid it back")
+    expected_version: Version | None = Field(None, description="refuse with 409 if the order moved on")
+
+
+class RefundDecisionRequest(Request):
+    note: Note | None = None
+    expected_version: Version | None = Field(None, description="refuse with 409 if the order moved on")
+
+
+class RefundRejectRequest(Request):
+    note: Note = Field(description="why the refund is rejected (required)")
+    expected_version: Version | None = Field(None, description="refuse with 409 if the order moved on")
+
+
 class TimelineEntry(View):
     at: datetime
     status: str | None
@@ -340,6 +377,8 @@ class OrderView(View):
     money: OrderMoneyView
     timeline: list[TimelineEntry]
     allowed_actions: list[str]
+    cancellation_requests: list[CancellationRequestView] = Field(
+        default_factory=list, description="requests to cancel lines after the close, oldest first")
 
     @classmethod
     def of(cls, record: Any, viewer: Principal) -> "OrderView":
@@ -351,7 +390,8 @@ class OrderView(View):
                    currency=o.currency, total_cents=o.total_cents, created_at=o.created_at,
                    lines=[_line(l) for l in o.lines], deliveries=DeliveryView.all_of(record),
                    payments=PaymentView.all_of(record), money=OrderMoneyView.of(record), timeline=timeline,
-                   allowed_actions=allowed_actions(o, viewer))
+                   allowed_actions=allowed_actions(o, viewer),
+                   cancellation_requests=CancellationRequestView.all_of(record))
 
 
 class StaffOrderView(View):
@@ -377,6 +417,8 @@ class StaffOrderView(View):
     money: OrderMoneyView
     events: list[AuditEventView]
     allowed_actions: list[str]
+    cancellation_requests: list[CancellationRequestView] = Field(
+        default_factory=list, description="requests to cancel lines after the close, oldest first")
 
     @classmethod
     def of(cls, record: Any, viewer: Principal) -> "StaffOrderView":
@@ -388,7 +430,8 @@ class StaffOrderView(View):
                    hold_reasons=o.hold_reasons, lines=[_line(l) for l in o.lines],
                    deliveries=DeliveryView.all_of(record, staff=True), payments=PaymentView.all_of(record, staff=True),
                    money=OrderMoneyView.of(record), events=[AuditEventView.of(e) for e in record.events],
-                   allowed_actions=allowed_actions(o, viewer))
+                   allowed_actions=allowed_actions(o, viewer),
+                   cancellation_requests=CancellationRequestView.all_of(record))
 
 
 def _line(l: Any) -> OrderLineView:
@@ -645,6 +688,95 @@ class ShipmentCorrectionIn(Request):
     tracking_number: TrackingNumber
 
 
+# ---------------------------------------------------------------- parcel events recorded by hand (issue 16)
+
+ByHandNote = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=1000)]
+ProofPhotoType = Literal["image/jpeg", "image/png", "image/webp"]  # domain.shipments.PROOF_PHOTO_TYPES (unit test)
+
+
+class ParcelPhotoUploadRequest(Request):
+    content_type: ProofPhotoType
+
+
+class DeliveredByHandIn(Request):
+    note: ByHandNote = Field(description="what happened (who signed, where it was left): internal, on the "
+                                         "parcel's audit trail, never shown to the customer")
+    delivered_at: AwareDatetime | None = Field(None, description="when it was delivered (default now); not in "
+                                                                 "the future, not before the parcel was recorded")
+    photo_key: Annotated[str, StringConstraints(min_length=1, max_length=512)] | None = Field(
+        None, description="a proof-of-delivery photo: the key POST .../photos returned, uploaded first")
+    expected_version: Version | None = Field(None, description="refuse with 409 if the parcel changed since "
+                                                               "(its `version`)")
+
+
+class ParcelEventIn(Request):
+    status: Literal["delivery_failed", "returned_to_sender"] = Field(
+        description="delivery_failed: the carrier tried and failed (the parcel becomes `attempted`); "
+                    "returned_to_sender: the parcel went back (a delivery_exception for logistics)")
+    note: ByHandNote = Field(description="what happened: internal, never shown to the customer")
+    at: AwareDatetime | None = Field(None, description="when it happened (default now); not in the future, not "
+                                                       "before the parcel was recorded")
+    expected_version: Version | None = Field(None, description="refuse with 409 if the parcel changed since")
+
+
+class ShipmentDetailView(View):
+    """A parcel as staff and its supplier see it: status, version and the tracking timeline with the
+    carrier's codes (`manual:<what>` for what was recorded by hand)."""
+
+    id: str
+    po_id: str
+    supplier_id: str
+    carrier: str
+    carrier_name: str
+    tracking_number: str
+    tracking_url: str
+    order_ids: list[str]
+    status: str
+    status_text: str
+    status_at: datetime | None
+    created_at: datetime
+    version: int
+    timeline: list[TrackingEntryView]
+
+    @classmethod
+    def fields_of(cls, s: Any, version: int) -> dict[str, Any]:
+        from ..domain.shipments import CARRIERS, CUSTOMER_TEXT, tracking_url
+
+        return dict(id=s.id, po_id=s.po_id, supplier_id=s.supplier_id, carrier=s.carrier,
+                    carrier_name=CARRIERS[s.carrier].name, tracking_number=s.tracking_number,
+                    tracking_url=tracking_url(s.carrier, s.tracking_number), order_ids=list(s.order_ids),
+                    status=s.status.value, status_text=CUSTOMER_TEXT.get(s.status.value, s.status.value),
+                    status_at=s.status_at, created_at=s.created_at, version=version,
+                    timeline=[TrackingEntryView(at=t.occurred_at, status=t.status,
+                                                status_text=CUSTOMER_TEXT.get(t.status, t.status),
+                                                description=t.description or None, location=t.location,
+                                                carrier_code=t.carrier_code) for t in s.timeline])
+
+
+class ShipmentByHandView(ShipmentDetailView):
+    recorded: bool = Field(description="false: the parcel had already ended this way (by its carrier or an "
+                                       "earlier record); nothing was written")
+
+    @classmethod
+    def of(cls, r: Any) -> "ShipmentByHandView":
+        return cls(**cls.fields_of(r.shipment, r.version), recorded=r.recorded)
+
+
+class ShipmentEventView(AuditEventView):
+    file_urls: list[str] = Field(description="presigned GETs of `files` (photos), valid for upload_expiry_s")
+
+
+class StaffShipmentView(ShipmentDetailView):
+    events: list[ShipmentEventView] = Field(description="the parcel's audit trail, oldest first: who recorded "
+                                                        "what by hand, with notes and photos")
+
+    @classmethod
+    def of(cls, d: Any, urls: Any) -> "StaffShipmentView":
+        return cls(**cls.fields_of(d.shipment, d.version),
+                   events=[ShipmentEventView(**AuditEventView.of(e).model_dump(), file_urls=[urls(f) for f in e.files])
+                           for e in d.events])
+
+
 class ProposalListQuery(PageQuery):
     status: Literal["pending", "approved", "rejected", "pushed", "settled", "failed"] = "pending"
 
@@ -797,8 +929,8 @@ class WebhookAck(View):
 ExceptionKindName = Literal[
     "supplier_rejected", "out_of_stock", "po_not_acknowledged", "invoice_missing", "payment_approval_pending",
     "payment_failed", "stage_overdue", "shipment_late", "tracking_stale", "delivery_exception", "unknown_tracking",
-    "webhook_delivery_failing", "inbound_webhook_failed", "complaint_open", "refund_failed", "order_on_hold",
-    "campaign_close_waiting"]
+    "webhook_delivery_failing", "inbound_webhook_failed", "complaint_open", "refund_failed", "payment_overdue", "order_on_hold",
+    "campaign_close_waiting", "cancellation_requested"]
 SeverityName = Literal["critical", "high", "medium", "low"]
 QueueStatus = Literal["open", "acknowledged", "snoozed"]
 
@@ -1612,3 +1744,79 @@ class PackingListFileView(View):
     orders: int
     size_bytes: int
     expires_in: int
+
+
+# ---------------------------------------------------------------- after the close (issue 16 item 7)
+
+
+class CancellationLineIn(Request):
+    sku: Sku
+    quantity: int = Field(strict=True, ge=1, le=10_000)
+
+
+class CancellationRequestIn(Request):
+    lines: list[CancellationLineIn] | None = Field(
+        None, min_length=1, max_length=100,
+        description="the lines and quantities to cancel; leave out to cancel everything not yet dispatched")
+    reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)] = Field(
+        description="why, in the customer's words (customer care and the supplier read it)")
+
+
+class CancellationDecisionIn(Request):
+    accept: bool = Field(strict=True, description="true cancels the lines; false refuses the request")
+    note: Note | None = Field(None, description="what the customer reads with the decision: required when refusing")
+    expected_version: Version | None = Field(None, description="refuse with 409 if the request moved on")
+
+
+class CancellationLineView(View):
+    sku: str
+    name: str
+    quantity: int
+
+
+class CancellationRequestView(View):
+    """A request, after the close, to cancel lines of one supplier's delivery (one per supplier concerned)."""
+
+    id: str
+    order_id: str
+    reference: str
+    supplier_id: str
+    po_id: str
+    status: Literal["requested", "accepted", "refused"]
+    lines: list[CancellationLineView] = Field(description="what is asked for")
+    everything: bool = Field(description="the customer asked for everything not yet dispatched")
+    reason: str
+    requested_at: datetime
+    decided_at: datetime | None
+    decision_note: str | None
+    cancelled_cents: int | None = Field(description="what accepting it cancelled (null until accepted)")
+    version: int
+
+    @classmethod
+    def of(cls, item: Any) -> "CancellationRequestView":
+        return cls(id=item.id, order_id=item.order_id, reference=item.reference, supplier_id=item.supplier_id,
+                   po_id=item.po_id, status=item.status,
+                   lines=[CancellationLineView(sku=l.sku, name=l.name, quantity=int(l.quantity)) for l in item.lines],
+                   everything=bool(item.everything), reason=item.reason, requested_at=item.requested_at,
+                   decided_at=item.decided_at, decision_note=item.decision_note,
+                   cancelled_cents=None if item.cancelled_cents is None else int(item.cancelled_cents),
+                   version=int(item.version))
+
+    @classmethod
+    def all_of(cls, record: Any) -> "list[CancellationRequestView]":
+        return [cls.of(i) for i in getattr(record, "cancellation_requests", [])]
+
+
+class CancellationRequestList(View):
+    items: list[CancellationRequestView]
+
+
+class CancellationRequestPage(Page):
+    po_id: str
+    items: list[CancellationRequestView]
+
+
+class AddressCorrectionIn(Request):
+    shipping_address: AddressIn = Field(description="where the order ships from now on (checked as at placement)")
+    note: Note | None = Field(None, description="internal: why (staff only)")
+    expected_version: Version | None = Field(None, description="the order's version: refuse with 409 if it moved on")

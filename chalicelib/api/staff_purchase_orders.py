@@ -1,11 +1,12 @@
 """Staff routes for purchase orders: list by stage, status or campaign; one PO with its
-stage, deadline, reminders and audit trail; its packing list; cancel."""
+stage, deadline, reminders and audit trail; its packing list; cancel; its parcels' history and
+what staff record about a parcel by hand when its carrier sends nothing."""
 
 from __future__ import annotations
 
 from chalice import Blueprint
 
-from ..domain.permissions import CANCEL_PURCHASE_ORDERS, READ_STAFF
+from ..domain.permissions import CANCEL_PURCHASE_ORDERS, READ_STAFF, RECORD_PARCEL_EVENTS
 from ..lazy import lazy_module
 from .http import Call, endpoint
 
@@ -13,6 +14,8 @@ s = lazy_module("chalicelib.api.schemas")
 workflow = lazy_module("chalicelib.services.supplier_workflow")
 files = lazy_module("chalicelib.adapters.files")
 packing = lazy_module("chalicelib.services.packing")
+tracking = lazy_module("chalicelib.services.tracking")
+shipment_domain = lazy_module("chalicelib.domain.shipments")
 
 staff_po_api = Blueprint(__name__)
 CANCEL_PO = CANCEL_PURCHASE_ORDERS
@@ -78,3 +81,42 @@ def packing_list(call: Call, po_id: str) -> s.PackingListPage:
           response="PackingListFileView", status=201)
 def packing_list_file(call: Call, po_id: str) -> s.PackingListFileView:
     return s.PackingListFileView(**packing.packing_list_file(call.actor, po_id, staff=True).__dict__)
+
+
+PARCEL = "/staff/purchase-orders/{po_id}/shipments/{shipment_id}"
+
+
+@endpoint(staff_po_api, PARCEL, "GET",
+          summary="A parcel with its tracking timeline and audit trail (who recorded what by hand, notes, photos)",
+          tag=TAG, roles=READ_STAFF, response="StaffShipmentView")
+def get_parcel(call: Call, po_id: str, shipment_id: str) -> s.StaffShipmentView:
+    return s.StaffShipmentView.of(tracking.parcel_detail(call.actor, po_id, shipment_id), files.presigned_get)
+
+
+@endpoint(staff_po_api, PARCEL + "/photos", "POST",
+          summary="A presigned S3 POST for a photo of the parcel (proof of delivery)", tag=TAG,
+          roles=RECORD_PARCEL_EVENTS, body="ParcelPhotoUploadRequest", response="PresignedUploadView", status=201)
+def parcel_photo_upload(call: Call, po_id: str, shipment_id: str) -> s.PresignedUploadView:
+    return s.PresignedUploadView(**tracking.photo_upload(call.actor, po_id, shipment_id,
+                                                         call.body.content_type).__dict__)
+
+
+@endpoint(staff_po_api, PARCEL + "/delivered", "POST",
+          summary="Confirm by hand that a parcel was delivered (its carrier sends nothing): the same effects as the "
+                  "carrier's delivered event; a parcel already delivered answers as it is",
+          tag=TAG, roles=RECORD_PARCEL_EVENTS, body="DeliveredByHandIn", response="ShipmentByHandView")
+def parcel_delivered(call: Call, po_id: str, shipment_id: str) -> s.ShipmentByHandView:
+    b: s.DeliveredByHandIn = call.body
+    return s.ShipmentByHandView.of(tracking.record_by_hand(
+        call.actor, po_id, shipment_id, shipment_domain.ByHand.DELIVERED, note=b.note, at=b.delivered_at,
+        photo_key=b.photo_key, expected_version=b.expected_version))
+
+
+@endpoint(staff_po_api, PARCEL + "/events", "POST",
+          summary="Record by hand a failed delivery attempt or a return to sender (as the carrier would report it)",
+          tag=TAG, roles=RECORD_PARCEL_EVENTS, body="ParcelEventIn", response="ShipmentByHandView")
+def parcel_event(call: Call, po_id: str, shipment_id: str) -> s.ShipmentByHandView:
+    b: s.ParcelEventIn = call.body
+    return s.ShipmentByHandView.of(tracking.record_by_hand(
+        call.actor, po_id, shipment_id, shipment_domain.ByHand(b.status), note=b.note, at=b.at,
+        expected_version=b.expected_version))

@@ -13,6 +13,8 @@ from .http import Call, endpoint
 s = lazy_module("chalicelib.api.schemas")
 portal = lazy_module("chalicelib.services.supplier_portal")
 shipments = lazy_module("chalicelib.services.shipments")
+tracking = lazy_module("chalicelib.services.tracking")
+shipment_domain = lazy_module("chalicelib.domain.shipments")
 packing = lazy_module("chalicelib.services.packing")
 po_domain = lazy_module("chalicelib.domain.purchase_orders")
 
@@ -111,6 +113,34 @@ def correct_shipment(call: Call, po_id: str, shipment_id: str) -> s.POShipmentVi
     b: s.ShipmentCorrectionIn = call.body
     return s.POShipmentView.pick(shipments.correct_tracking(call.actor, po_id, shipment_id, carrier=b.carrier,
                                                             tracking_number=b.tracking_number))
+
+
+@endpoint(supplier_api, PO + "/shipments/{shipment_id}/photos", "POST",
+          summary="A presigned S3 POST for a photo of the parcel (proof of delivery)", tag=TAG, roles=SUPPLIER,
+          body="ParcelPhotoUploadRequest", response="PresignedUploadView", status=201)
+def parcel_photo_upload(call: Call, po_id: str, shipment_id: str) -> s.PresignedUploadView:
+    return _upload(tracking.photo_upload(call.actor, po_id, shipment_id, call.body.content_type))
+
+
+@endpoint(supplier_api, PO + "/shipments/{shipment_id}/delivered", "POST",
+          summary="Confirm by hand that a parcel was delivered (its carrier sends nothing): the same effects as the "
+                  "carrier's delivered event; a parcel already delivered answers as it is",
+          tag=TAG, roles=SUPPLIER, body="DeliveredByHandIn", response="ShipmentByHandView")
+def parcel_delivered(call: Call, po_id: str, shipment_id: str) -> s.ShipmentByHandView:
+    b: s.DeliveredByHandIn = call.body
+    return s.ShipmentByHandView.of(tracking.record_by_hand(
+        call.actor, po_id, shipment_id, shipment_domain.ByHand.DELIVERED, note=b.note, at=b.delivered_at,
+        photo_key=b.photo_key, expected_version=b.expected_version))
+
+
+@endpoint(supplier_api, PO + "/shipments/{shipment_id}/events", "POST",
+          summary="Record by hand a failed delivery attempt or a return to sender (as the carrier would report it)",
+          tag=TAG, roles=SUPPLIER, body="ParcelEventIn", response="ShipmentByHandView")
+def parcel_event(call: Call, po_id: str, shipment_id: str) -> s.ShipmentByHandView:
+    b: s.ParcelEventIn = call.body
+    return s.ShipmentByHandView.of(tracking.record_by_hand(
+        call.actor, po_id, shipment_id, shipment_domain.ByHand(b.status), note=b.note, at=b.at,
+        expected_version=b.expected_version))
 
 
 @endpoint(supplier_api, "/supplier/campaigns/{campaign_id}/files", "POST",

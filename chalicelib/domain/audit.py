@@ -34,6 +34,8 @@ EVENT_NAMES: dict[str, str] = {
 # Customer-facing wording for order status changes; internal detail never leaks.
 CUSTOMER_STATUS_TEXT: dict[str, str] = {
     "on_hold": "Your order is being reviewed before it is confirmed.",
+    "awaiting_payment": "Your order is waiting for your payment. It goes to the suppliers once we have "
+                        "received it.",
     "placed": "Your order is confirmed. It goes to the suppliers when the campaign ends.",
     "rejected": "We could not accept your order.",
     "cancelled": "Your order was cancelled.",
@@ -54,6 +56,11 @@ CUSTOMER_STATUS_TEXT: dict[str, str] = {
 CUSTOMER_EVENT_TEXT: dict[str, str] = {
     r.event_type: f"{r.headline}." for r in reversed(RULES) if r.recipient is Recipient.CUSTOMER}
 CUSTOMER_EVENT_FALLBACK = "News about your order."
+
+
+# Event data kept for staff on the audit trail that never goes on the bus (the stream publisher drops it):
+# a shipping address is personal data that no consumer, subscriber or mail needs from the event.
+STAFF_ONLY_DATA = frozenset({"previous_address", "shipping_address"})
 
 
 def words(code: str) -> str:

@@ -129,6 +129,10 @@ KINDS: dict[str, Kind] = {
             "payment_failed", "Payment failed", Severity.HIGH, Owner.ACCOUNTING, clears_when="the payment goes through"
         ),
         Kind(
+            "payment_overdue", "An offline payment has not arrived", Severity.MEDIUM, Owner.ACCOUNTING,
+            clears_when="the payment is recorded, or the order is cancelled",
+        ),
+        Kind(
             "refund_failed", "A refund to a customer failed", Severity.HIGH, Owner.ACCOUNTING,
             clears_when="the refund goes through",
         ),
@@ -198,6 +202,14 @@ KINDS: dict[str, Kind] = {
             Owner.CUSTOMER_CARE,
             clears_when="the order is approved, rejected or cancelled",
             escalates_to=Owner.BUYER,
+        ),
+        # A customer asks to cancel after the close: care (or the supplier) decides before the parcel leaves.
+        Kind(
+            "cancellation_requested",
+            "Customer asks to cancel after the close",
+            Severity.HIGH,
+            Owner.CUSTOMER_CARE,
+            clears_when="customer care or the supplier accepts or refuses the request",
         ),
         Kind(
             "campaign_close_waiting",

@@ -166,6 +166,30 @@ RULES: tuple[NotificationRule, ...] = (
     # Money that moved back (or could not yet): the amount and what happens next.
     _order("order.refund_succeeded", "order_refund", "Your refund has been paid"),
     _order("order.refund_failed", "order_refund", "Your refund is delayed"),
+    _order("order.refund_started", "order_refund", "Your refund is on its way"),
+    _order("order.refund_approved", "order_refund", "Your refund is on its way"),
+    _order("order.payment_recorded", "order_update", "We have received your payment",
+           conditions=(when("data.kind", "offline_received", "cash_collected"),)),
+    # An offline order still unpaid past its deadline: the customer is reminded (accounting has the exception).
+    NotificationRule("exception.raised", Recipient.CUSTOMER, "order_payment_reminder", T, "Your payment is still due",
+                     conditions=(ON_EXCEPTION, when("data.kind", "payment_overdue"))),
+    NotificationRule("order.refund_needs_approval", Recipient.ADMIN, "order_refund_approval", T,
+                     "Refund waiting for your approval"),
+    # ---------------------------------------------------------------- after the close, before dispatch
+    # A cancellation request: the customer hears once per request (not once per supplier it concerns),
+    # each supplier concerned is asked to decide (care may decide first), and hears what was cancelled.
+    _order("order.cancellation_requested", "order_update", "We have received your cancellation request",
+           conditions=(when("data.tell_customer", True),)),
+    _order("order.lines_cancelled", "order_update", "Your cancellation request was accepted"),
+    _order("order.cancellation_refused", "order_update", "Your cancellation request was declined"),
+    _order("order.address_corrected", "order_update", "Your shipping address was corrected"),
+    NotificationRule("order.cancellation_requested", Recipient.SUPPLIER, "supplier_cancellation_request", T,
+                     "A customer asks to cancel an order"),
+    NotificationRule("order.lines_cancelled", Recipient.SUPPLIER, "supplier_lines_cancelled", T,
+                     "Order lines cancelled: do not ship them"),
+    # Each supplier whose delivery is on a PO and has not left (one event each): ship to the new address.
+    NotificationRule("order.ship_to_changed", Recipient.SUPPLIER, "supplier_ship_to_changed", T,
+                     "New ship-to address for an order"),
     # ---------------------------------------------------------------- complaints
     _complaint("complaint.opened", "We have received your complaint"),
     _complaint("complaint.plan_offered", "Our proposal for your complaint"),

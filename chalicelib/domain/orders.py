@@ -9,6 +9,7 @@ order's status is derived from them (plus the pre-approval decision), never set 
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
@@ -28,6 +29,7 @@ class PaymentMode(StrEnum):
 
 class DeliveryStatus(StrEnum):
     ON_HOLD = "on_hold"  # the whole order waits for staff pre-approval
+    AWAITING_PAYMENT = "awaiting_payment"  # an offline order waits for accounting to record its payment
     PENDING = "pending"  # waiting for the campaign to close and the PO to go out
     ORDERED = "ordered"  # on the supplier's purchase order
     ACCEPTED = "accepted"  # supplier acknowledged the lines
@@ -43,6 +45,7 @@ class DeliveryStatus(StrEnum):
 
 class OrderStatus(StrEnum):
     ON_HOLD = "on_hold"
+    AWAITING_PAYMENT = "awaiting_payment"  # offline: not sent to suppliers until the payment is recorded
     PLACED = "placed"
     REJECTED = "rejected"  # pre-approval refused by staff
     CANCELLED = "cancelled"
@@ -70,6 +73,8 @@ class DeliveryAction(StrEnum):
     REJECT = "reject"
     DISPATCH = "dispatch"
     DELIVER = "deliver"
+    PAYMENT_RECEIVED = "payment_received"  # an offline order's payment was recorded: it can go to suppliers
+    CANCEL = "cancel"  # a cancellation request accepted after close, before the delivery left
     RETURN_PART = "return_part"
     RETURN_ALL = "return_all"
 
@@ -80,9 +85,11 @@ O = OrderStatus  # noqa: E741 - short alias keeps the tables readable
 # Delivery transitions as data: action -> (statuses it applies in, status it leads to).
 DELIVERY_TRANSITIONS: dict[DeliveryAction, tuple[frozenset[DeliveryStatus], DeliveryStatus]] = {
     DeliveryAction.SEND_PO: (frozenset({D.PENDING}), D.ORDERED),
+    DeliveryAction.PAYMENT_RECEIVED: (frozenset({D.AWAITING_PAYMENT}), D.PENDING),
     DeliveryAction.ACCEPT: (frozenset({D.ORDERED}), D.ACCEPTED),
     DeliveryAction.REJECT: (frozenset({D.ORDERED}), D.REJECTED),
     DeliveryAction.DISPATCH: (frozenset({D.ACCEPTED}), D.DISPATCHED),
+    DeliveryAction.CANCEL: (frozenset({D.ORDERED, D.ACCEPTED}), D.CANCELLED),
     DeliveryAction.DELIVER: (frozenset({D.DISPATCHED}), D.DELIVERED),
     DeliveryAction.RETURN_PART: (frozenset({D.DELIVERED, D.PARTIALLY_RETURNED}), D.PARTIALLY_RETURNED),
     DeliveryAction.RETURN_ALL: (frozenset({D.DELIVERED, D.PARTIALLY_RETURNED}), D.RETURNED),
@@ -99,14 +106,20 @@ FINAL_ORDER_STATUSES = frozenset({O.REJECTED, O.CANCELLED, O.NOT_SUPPLIED, O.COM
 
 # Statuses older orders may hold that `derive_status` no longer produces.
 LEGACY_ORDER_STATUSES = frozenset({O.DELIVERED})
-CANCELLABLE = frozenset({O.ON_HOLD, O.PLACED})
+CANCELLABLE = frozenset({O.ON_HOLD, O.AWAITING_PAYMENT, O.PLACED})
+# On a purchase order and not left yet: after the close, a cancellation request can still stop such a
+# delivery, and a corrected shipping address must reach its supplier.
+ON_PO_NOT_LEFT = frozenset({D.ORDERED, D.ACCEPTED})
+# Not left yet, whether or not on a purchase order: the shipping address may still be corrected.
+YET_TO_LEAVE = ON_PO_NOT_LEFT | {D.ON_HOLD, D.AWAITING_PAYMENT, D.PENDING}
 ALL_ORDER_STATUSES = frozenset(OrderStatus)
 
 # How a delivery that still moves can go on, one step at a time: every path ends in a final status.
 FINISHING_STEPS: dict[DeliveryStatus, tuple[DeliveryAction, ...]] = {
+    D.AWAITING_PAYMENT: (DeliveryAction.PAYMENT_RECEIVED,),
     D.PENDING: (DeliveryAction.SEND_PO,),
-    D.ORDERED: (DeliveryAction.ACCEPT, DeliveryAction.REJECT),
-    D.ACCEPTED: (DeliveryAction.DISPATCH,),
+    D.ORDERED: (DeliveryAction.ACCEPT, DeliveryAction.REJECT, DeliveryAction.CANCEL),
+    D.ACCEPTED: (DeliveryAction.DISPATCH, DeliveryAction.CANCEL),
     D.DISPATCHED: (DeliveryAction.DELIVER,),
 }
 
@@ -125,7 +138,7 @@ ORDER_ACTIONS: dict[OrderAction, ActionRule] = {
 ORDER_ACTION_EFFECTS: dict[OrderAction, tuple[frozenset[DeliveryStatus], DeliveryStatus] | None] = {
     OrderAction.APPROVE: (frozenset({D.ON_HOLD}), D.PENDING),
     OrderAction.REJECT: (frozenset({D.ON_HOLD}), D.CANCELLED),
-    OrderAction.CANCEL: (frozenset({D.ON_HOLD, D.PENDING}), D.CANCELLED),
+    OrderAction.CANCEL: (frozenset({D.ON_HOLD, D.AWAITING_PAYMENT, D.PENDING}), D.CANCELLED),
     OrderAction.ADD_NOTE: None,
 }
 
@@ -165,6 +178,9 @@ class Delivery:
     # When it arrived (stamped by the repository on the first write that shows it arrived): the
     # supplier's view of the ship-to address closes a complaint window after it (domain.packing).
     delivered_at: datetime | None = None
+    # Where it went, kept when staff later correct the order's address (it left for the old one);
+    # None: the order's address.
+    ship_to: Address | None = None
 
 
 @dataclass
@@ -182,6 +198,7 @@ class Order:
     hold_rejected: bool = False
     status: OrderStatus = OrderStatus.PLACED
     ordered_cents: int | None = None  # what was ordered, fixed at placement (None: the lines' sum)
+    offline_paid: bool = False  # an offline order's payment was recorded in full
     shipping_address: Address | None = None  # a snapshot taken at placement (None: placed before addresses)
 
     @property
@@ -228,6 +245,8 @@ def derive_status(deliveries: list[Delivery], hold_rejected: bool) -> OrderStatu
         raise ValueError("an order has at least one delivery")
     if all(s is D.ON_HOLD for s in statuses):
         return O.ON_HOLD
+    if all(s is D.AWAITING_PAYMENT for s in statuses):
+        return O.AWAITING_PAYMENT
     if all(s is D.CANCELLED for s in statuses):
         return O.REJECTED if hold_rejected else O.CANCELLED
     live = [s for s in statuses if s is not D.CANCELLED]
@@ -299,7 +318,7 @@ def place_order(
     ]
     total = sum(line.total_cents for line in lines)
     reasons = hold_reasons(total, customer_flagged, policy)
-    first = D.ON_HOLD if reasons else D.PENDING
+    first = D.ON_HOLD if reasons else _released(payment_mode, paid=False)
     suppliers = list(dict.fromkeys(line.supplier_id for line in lines))  # first-seen order
     order = Order(
         id=order_id, campaign_id=campaign.id, customer_id=customer_id, customer_email=customer_email,
@@ -323,6 +342,8 @@ def apply_order_action(order: Order, action: OrderAction, actor: Principal) -> T
     effect = ORDER_ACTION_EFFECTS[action]
     if effect is not None:
         applies_to, target = effect
+        if action is OrderAction.APPROVE:  # an offline order still unpaid waits for its payment next
+            target = _released(order.payment_mode, paid=order.offline_paid)
         for d in order.deliveries:
             if d.status in applies_to:
                 d.status = target
@@ -330,6 +351,25 @@ def apply_order_action(order: Order, action: OrderAction, actor: Principal) -> T
             order.hold_rejected = True
     order.status = derive_status(order.deliveries, order.hold_rejected)
     return Transition(action.value, before.value, order.status.value)
+
+
+def _released(mode: PaymentMode, *, paid: bool) -> DeliveryStatus:
+    """Where a delivery goes once nothing holds it: an offline order waits for its payment first."""
+    return D.AWAITING_PAYMENT if mode is PaymentMode.OFFLINE and not paid else D.PENDING
+
+
+def record_offline_payment(order: Order) -> Transition | None:
+    """Accounting recorded an offline order's payment in full: it can go to the suppliers at close.
+    A held order only remembers it (approving it then skips the wait). None when nothing moves."""
+    order.offline_paid = True
+    waiting = [d for d in order.deliveries if d.status is D.AWAITING_PAYMENT]
+    if not waiting:
+        return None
+    before = order.status
+    for d in waiting:
+        d.status = D.PENDING
+    order.status = derive_status(order.deliveries, order.hold_rejected)
+    return Transition(DeliveryAction.PAYMENT_RECEIVED.value, before.value, order.status.value)
 
 
 def apply_delivery_action(order: Order, supplier_id: str, action: DeliveryAction) -> Transition:
@@ -404,3 +444,100 @@ def kept_quantities(order: Order, supplier_id: str) -> dict[str, int] | None:
     if status in (D.ACCEPTED, D.DISPATCHED) or status in ARRIVED:
         return {line.sku: line.quantity for line in order.lines if line.supplier_id == supplier_id}
     return None
+
+
+# ---------------------------------------------------------------- after the close: cancellation requests, address corrections
+
+_LEFT_TEXT: dict[DeliveryStatus, str] = {
+    D.DISPATCHED: "has left (dispatched)", D.DELIVERED: "has arrived", D.PARTIALLY_RETURNED: "has arrived",
+    D.RETURNED: "has arrived", D.REJECTED: "was refused by its supplier", D.REFUNDED: "was refused by its supplier",
+    D.CANCELLED: "is cancelled",
+}
+
+
+def _why_not(status: DeliveryStatus) -> str:
+    return _LEFT_TEXT.get(status, f"is {status.value}")
+
+
+def cancellation_scope(order: Order, requested: Sequence[RequestedLine] | None) -> dict[str, dict[str, int]]:
+    """What a customer's cancellation request after the close asks of each supplier: the quantity per SKU,
+    per supplier whose delivery is on a PO and has not left. `requested` None asks for everything not yet
+    dispatched. Before the close the order itself is cancelled instead, and an order with nothing left to
+    stop cannot be asked (InvalidTransition); a request naming lines is refused with a RuleViolation naming
+    each problem (unknown SKU, more than is left, a delivery that left, arrived or was refused)."""
+    if order.status in CANCELLABLE:
+        raise InvalidTransition(
+            f"order {order.id} is {order.status.value}: its campaign has not closed yet, so cancel the order itself "
+            f"(POST /orders/{order.id}/cancel); cancellation requests are for orders already with the suppliers")
+    stoppable = [d for d in order.deliveries if d.status in ON_PO_NOT_LEFT]
+    if not stoppable:
+        raise InvalidTransition(f"order {order.id} is {order.status.value}: nothing of it can be cancelled any more "
+                                "(every delivery has left, arrived, or was refused or cancelled)")
+    if requested is None:
+        return {d.supplier_id: {line.sku: line.quantity for line in order.lines if line.supplier_id == d.supplier_id}
+                for d in stoppable}
+    problems: list[dict[str, object]] = []
+    counts = Counter(r.sku for r in requested)
+    lines = {line.sku: line for line in order.lines}
+    scope: dict[str, dict[str, int]] = {}
+    for i, req in enumerate(requested):
+        where = f"lines[{i}]"
+        line = lines.get(req.sku)
+        if counts[req.sku] > 1:
+            problems.append({"field": f"{where}.sku", "message": f"SKU {req.sku} appears more than once"})
+        if line is None:
+            problems.append({"field": f"{where}.sku", "message": f"SKU {req.sku} is not in order {order.id}"})
+            continue
+        status = order.delivery(line.supplier_id).status
+        if status not in ON_PO_NOT_LEFT:
+            problems.append({"field": f"{where}.sku",
+                             "message": f"{req.sku} is in the delivery from {line.supplier_id}, which {_why_not(status)}"})
+        elif not 1 <= req.quantity <= line.quantity:
+            problems.append({"field": f"{where}.quantity",
+                             "message": f"{req.sku}: 1 to {line.quantity} can be cancelled, not {req.quantity}"})
+        else:
+            scope.setdefault(line.supplier_id, {})[req.sku] = req.quantity
+    if problems:
+        raise RuleViolation("invalid_cancellation", "the cancellation cannot be requested: " +
+                            "; ".join(str(p["message"]) for p in problems), details=problems)
+    return scope
+
+
+def cancel_lines(order: Order, supplier_id: str, quantities: Mapping[str, int]) -> tuple[Transition, list[LostLine]]:
+    """Accept a cancellation request: remove `quantities` (per SKU) from one supplier's delivery, each at
+    most what is left of its line (the supplier may have accepted fewer since the request). A delivery left
+    with nothing is cancelled (its lines stay, the record of what was cancelled); the order status follows.
+    InvalidTransition when the delivery left or ended since, or when nothing asked for is left.
+    Returns the transition and what was cancelled."""
+    delivery = order.delivery(supplier_id)
+    if delivery.status not in ON_PO_NOT_LEFT:
+        raise InvalidTransition(f"the delivery of order {order.id} from {supplier_id} {_why_not(delivery.status)} "
+                                "since the request: it can no longer be cancelled")
+    mine = [line for line in order.lines if line.supplier_id == supplier_id]
+    cut = {line.sku: max(0, min(quantities.get(line.sku, 0), line.quantity)) for line in mine}
+    cancelled = [LostLine(line.sku, line.name, cut[line.sku], line.unit_price_cents) for line in mine if cut[line.sku]]
+    if not cancelled:
+        raise InvalidTransition(f"order {order.id}: nothing asked for is left in the delivery from {supplier_id} "
+                                "(its supplier did not accept those lines)")
+    if all(cut[line.sku] == line.quantity for line in mine):
+        return apply_delivery_action(order, supplier_id, DeliveryAction.CANCEL), cancelled
+    before = order.status
+    order.lines = [line if line.supplier_id != supplier_id else
+                   OrderLine(line.sku, line.name, line.supplier_id, line.quantity - cut[line.sku], line.unit_price_cents)
+                   for line in order.lines if line.supplier_id != supplier_id or line.quantity > cut[line.sku]]
+    order.status = derive_status(order.deliveries, order.hold_rejected)
+    return Transition(DeliveryAction.CANCEL.value, before.value, order.status.value), cancelled
+
+
+def correct_shipping_address(order: Order, address: Address) -> list[str]:
+    """Staff correct where the order ships, while some delivery has not left: deliveries that left keep the
+    address they left for. Returns the suppliers to tell (their delivery is on a PO and has not left).
+    InvalidTransition once every delivery has left or ended."""
+    if not any(d.status in YET_TO_LEAVE for d in order.deliveries):
+        raise InvalidTransition(f"every delivery of order {order.id} has left or ended: "
+                                "its shipping address can no longer be corrected")
+    for d in order.deliveries:
+        if d.status not in YET_TO_LEAVE and d.ship_to is None:
+            d.ship_to = order.shipping_address
+    order.shipping_address = address
+    return [d.supplier_id for d in order.deliveries if d.status in ON_PO_NOT_LEFT]

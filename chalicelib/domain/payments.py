@@ -89,6 +89,11 @@ def checkout_payment_id(order_id: str) -> str:
     return f"pay_{hashlib.sha256(f'checkout{chr(0)}{order_id}'.encode()).hexdigest()[:24]}"
 
 
+def cash_id(order_id: str, supplier_id: str) -> str:
+    """The one cash collection of a pay-on-delivery delivery."""
+    return f"pay_{hashlib.sha256(f'cash{chr(0)}{order_id}{chr(0)}{supplier_id}'.encode()).hexdigest()[:24]}"
+
+
 def at_checkout(mode: PaymentMode) -> PaymentKind | None:
     """What checkout records: the payment of a prepaid order, the hold on an authorise-then-capture card."""
     return {PaymentMode.PREPAID: PaymentKind.PAYMENT,

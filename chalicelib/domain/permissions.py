@@ -93,6 +93,14 @@ MANAGE_WEBHOOKS = roles(Role.ADMIN)
 MANAGE_PREFERENCES = roles(Role.ADMIN)
 HANDLE_COMPLAINTS = roles(Role.CUSTOMER_CARE, Role.ADMIN)
 APPROVE_COMPLAINT_PLANS = roles(Role.ADMIN)
+# A parcel's delivery, failed attempt or return recorded by hand when its carrier sends nothing
+# (suppliers do it on their own POs through the supplier routes).
+RECORD_PARCEL_EVENTS = roles(Role.LOGISTICS, Role.CUSTOMER_CARE, Role.ADMIN)
+# Correct an order's shipping address until its deliveries leave (issue 16 item 7).
+CORRECT_ADDRESSES = roles(Role.CUSTOMER_CARE, Role.LOGISTICS, Role.ADMIN)
+RECORD_PAYMENTS = roles(Role.ACCOUNTING, Role.ADMIN)  # money received offline or in cash, adjustments, retries
+REFUND_ORDERS = roles(Role.CUSTOMER_CARE, Role.ACCOUNTING, Role.ADMIN)  # goodwill refunds outside complaints
+APPROVE_REFUNDS = roles(Role.ADMIN)  # refunds above the approval threshold
 
 CAPABILITIES: dict[str, frozenset[Role]] = {
     "staff": READ_STAFF,  # the staff console at all: orders, campaigns, exceptions, exports, metrics
@@ -109,6 +117,11 @@ CAPABILITIES: dict[str, frozenset[Role]] = {
     "complaints.read": READ_STAFF,
     "complaints.handle": HANDLE_COMPLAINTS,
     "complaints.approve": APPROVE_COMPLAINT_PLANS,
+    "shipments.record_by_hand": RECORD_PARCEL_EVENTS,
+    "orders.correct_address": CORRECT_ADDRESSES,
+    "payments.record": RECORD_PAYMENTS,
+    "refunds.create": REFUND_ORDERS,
+    "refunds.approve": APPROVE_REFUNDS,
 }
 
 

@@ -19,10 +19,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 
-from .errors import InvalidTransition, NotFound
+from .errors import InvalidTransition, NotFound, RuleViolation
 
 
 class TrackingStatus(StrEnum):
@@ -132,6 +132,11 @@ class CarrierEvent:
     @property
     def customer_facing(self) -> bool:
         return self.status is not None
+
+    @property
+    def by_hand(self) -> bool:
+        """Recorded by staff or the supplier (`by_hand_event`), not reported by the carrier."""
+        return self.carrier_code.startswith(BY_HAND_CODE_PREFIX)
 
 
 @dataclass(frozen=True)
@@ -280,8 +285,73 @@ def stale(shipment: Shipment, now: datetime, threshold_s: int) -> bool:
     return (utc(now) - utc(since)).total_seconds() >= threshold_s
 
 
+def counted_parcels(parcels: Iterable[tuple[ShipmentStatus, datetime, datetime | None]]) -> list[ShipmentStatus]:
+    """The statuses a delivery's completeness depends on, from its parcels' (status, recorded at,
+    status at). A parcel returned to sender stops counting once a parcel recorded after the return
+    carries the delivery: the supplier sent the goods again. Compared with the return's time, not
+    the parcel's recording, so one half of a split delivery coming back still holds the delivery open."""
+    items = list(parcels)
+    resent = [utc(created) for status, created, _ in items if status not in (S.SUPERSEDED, S.RETURNED_TO_SENDER)]
+    return [status for status, created, status_at in items
+            if status is not S.RETURNED_TO_SENDER or not any(c > utc(status_at or created) for c in resent)]
+
+
 def delivery_complete(statuses: list[ShipmentStatus]) -> bool:
     """A delivery (one supplier's share of an order) is delivered when every shipment carrying
     it (superseded records aside) is delivered."""
     live = [s for s in statuses if s is not S.SUPERSEDED]
     return bool(live) and all(s is S.DELIVERED for s in live)
+
+
+# ---------------------------------------------------------------- recorded by hand (issue 16)
+
+
+class ByHand(StrEnum):
+    """What staff or the supplier may record about a parcel when its carrier sends nothing."""
+
+    DELIVERED = "delivered"
+    DELIVERY_FAILED = "delivery_failed"
+    RETURNED_TO_SENDER = "returned_to_sender"
+
+
+# Each is the status the carrier formats report for the same fact, so a record by hand takes the
+# carriers' path (`apply_event`) and has every effect a carrier's event would have.
+BY_HAND_STATUS: dict[ByHand, TrackingStatus] = {
+    ByHand.DELIVERED: T.DELIVERED,
+    ByHand.DELIVERY_FAILED: T.ATTEMPTED,
+    ByHand.RETURNED_TO_SENDER: T.RETURNED_TO_SENDER,
+}
+BY_HAND_CODE_PREFIX = "manual:"  # the TRACK item's carrier code: `manual:delivered`, ... (no carrier uses a colon)
+BY_HAND_TEXT: dict[ByHand, str] = {  # the customer's timeline entry says who reported it, never the note
+    ByHand.DELIVERED: "Delivery confirmed",
+    ByHand.DELIVERY_FAILED: "Failed delivery attempt reported",
+    ByHand.RETURNED_TO_SENDER: "Return to the sender reported",
+}
+CLOCK_SKEW_S = 60  # a time "now" from a browser whose clock runs a little fast is still now
+PROOF_PHOTO_TYPES = frozenset({"image/jpeg", "image/png", "image/webp"})
+
+
+def by_hand_event(shipment: Shipment, what: ByHand, *, at: datetime | None, now: datetime, by_supplier: bool,
+                  at_field: str = "body.at") -> CarrierEvent | None:
+    """The event a record by hand applies, dated `at` (default now): not in the future, not before
+    the parcel was recorded (`at_field` names the field in the error). None when the parcel already
+    ended the same way (the carrier or an earlier record said so): a repeat, nothing to apply. A
+    parcel that ended the other way (or was superseded) cannot take it: 409."""
+    when = utc(at or now)
+    if when > utc(now) + timedelta(seconds=CLOCK_SKEW_S):
+        raise RuleViolation("invalid_event_time", f"{at_field.rsplit('.', 1)[-1]} is in the future",
+                            details=[{"field": at_field, "message": "must not be in the future"}])
+    when = min(when, utc(now))
+    if when < utc(shipment.created_at):
+        message = f"must not be before the parcel was recorded ({utc(shipment.created_at).isoformat()})"
+        raise RuleViolation("invalid_event_time", f"{at_field.rsplit('.', 1)[-1]} {message}",
+                            details=[{"field": at_field, "message": message}])
+    status = BY_HAND_STATUS[what]
+    if shipment.final:
+        if shipment.status.value == status.value:
+            return None
+        raise InvalidTransition(f"parcel {shipment.id} is {shipment.status.value}; it cannot be recorded as "
+                                f"{what.value} any more")
+    who = "the supplier" if by_supplier else "our team"
+    return CarrierEvent(tracking_number=shipment.tracking_number, carrier_code=f"{BY_HAND_CODE_PREFIX}{what.value}",
+                        status=status, occurred_at=when, description=f"{BY_HAND_TEXT[what]} by {who}")

@@ -12,18 +12,19 @@ from typing import Any
 
 from ..adapters import bus
 from ..adapters.dynamodb.models import AuditEventItem, InboxItem, Item
+from ..domain.audit import STAFF_ONLY_DATA
 
 INLINE_BODY_BYTES = 64 * 1024  # EventBridge takes 256 KB per entry; bigger bodies are read back from the inbox
 
 
 def domain_event(item: AuditEventItem) -> dict[str, Any]:
-    """The bus payload: facts and references, never internal notes."""
+    """The bus payload: facts and references, never internal notes nor staff-only data (addresses)."""
     return {
         "id": item.id, "type": item.type, "subject_type": item.subject_type, "subject_id": item.subject_id,
         "at": item.at.isoformat(), "actor": {"sub": item.actor.sub, "role": item.actor.role},
         "from_status": item.from_status, "to_status": item.to_status,
         "customer_note": item.customer_note, "has_internal_note": bool(item.internal_note),
-        "data": item.data.as_dict() if item.data else {},
+        "data": {k: v for k, v in (item.data.as_dict() if item.data else {}).items() if k not in STAFF_ONLY_DATA},
     }
 
 

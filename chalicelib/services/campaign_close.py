@@ -53,7 +53,11 @@ logger = Logger(service="waybill")
 SENT_TO_SUPPLIERS_NOTE = "sent to the suppliers with the campaign's purchase orders"
 # Orders a close reads: placed ones to order, those a previous (interrupted) run ordered, and
 # those still waiting for pre-approval (settled first; one the status index had not shown yet is met here).
-CLOSE_READS = (OrderStatus.PLACED.value, OrderStatus.ORDERED.value, OrderStatus.ON_HOLD.value)
+CLOSE_READS = (OrderStatus.PLACED.value, OrderStatus.ORDERED.value, OrderStatus.ON_HOLD.value,
+               OrderStatus.AWAITING_PAYMENT.value)
+UNPAID_AT_CLOSE_NOTE = "cancelled at close: the offline payment was not recorded before the campaign closed"
+UNPAID_AT_CLOSE_CUSTOMER_NOTE = ("We did not receive your payment before the campaign closed, so your order is "
+                                 "cancelled. You owe nothing.")
 HELD_AT_CLOSE_NOTE = hold_rules.REJECTED_AT_CLOSE_CUSTOMER_NOTE  # how each such customer note begins
 MAX_LISTED = 20  # held order ids named on the waiting exception (its count says how many in all)
 
@@ -108,6 +112,9 @@ def close_campaign(campaign_id: str, *, actor: Principal = SYSTEM, page_size: in
                 else:
                     _reject_held(repo.order_from_item(item))
                 continue
+            if item.status == OrderStatus.AWAITING_PAYMENT.value:
+                _cancel_unpaid(item.id)
+                continue
             order = _send_to_suppliers(item, actor)
             lines = [line for line in order.lines
                      if order.delivery(line.supplier_id).status is DeliveryStatus.ORDERED]
@@ -127,6 +134,20 @@ def close_campaign(campaign_id: str, *, actor: Principal = SYSTEM, page_size: in
     exceptions.resolve(CLOSE_WAITING_KIND, "campaign", campaign_id,
                        note="no order is held any more: the campaign closed into its purchase orders")
     return CloseResult(campaign_id, po_ids=po_ids, orders=ordered)
+
+
+def _cancel_unpaid(order_id: str, retries: int = 3) -> None:
+    """An offline order still unpaid at close cannot go to the suppliers: cancelled, the customer told."""
+    for _ in range(retries):
+        try:
+            order_service.change_order(SYSTEM, order_id, OrderAction.CANCEL, internal_note=UNPAID_AT_CLOSE_NOTE,
+                                       customer_note=UNPAID_AT_CLOSE_CUSTOMER_NOTE)
+            return
+        except Conflict:
+            continue  # paid or changed meanwhile: read it again
+        except InvalidTransition:
+            return  # paid meanwhile (now placed: the next close page or run sends it) or cancelled
+    raise Conflict(f"order {order_id} kept changing while its campaign closed; the close will be retried")
 
 
 def _reject_held(order: Order, retries: int = 3) -> None:

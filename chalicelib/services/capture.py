@@ -104,7 +104,7 @@ def capture_delivery(order_id: str, supplier_id: str) -> PaymentRecord | None:
         item = _open(order, supplier_id, pay_id, amount)
     if item.status != PENDING:
         return payment_record(item)  # done before (succeeded), or left to staff (failed)
-    return _capture(item, order.campaign_id)
+    return capture_pending(item, order.campaign_id)
 
 
 def _open(order: Order, supplier_id: str, pay_id: str, amount: int) -> PaymentTxnItem:
@@ -124,7 +124,8 @@ def _open(order: Order, supplier_id: str, pay_id: str, amount: int) -> PaymentTx
     return item
 
 
-def _capture(item: PaymentTxnItem, campaign_id: str) -> PaymentRecord:
+def capture_pending(item: PaymentTxnItem, campaign_id: str) -> PaymentRecord:
+    """Send a pending capture to the gateway under its idempotency key and finish the record."""
     request = gateway.CaptureRequest(capture_id=item.idempotency_key, order_id=item.order_id,
                                      amount_cents=int(item.amount_cents), currency=item.currency,
                                      reference=f"order {item.order_id} / supplier {item.supplier_id}")

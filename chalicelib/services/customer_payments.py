@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import contextlib
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from aws_lambda_powertools import Logger
@@ -25,21 +25,61 @@ from aws_lambda_powertools import Logger
 from ..adapters import gateway
 from ..adapters.dynamodb import keys
 from ..adapters.dynamodb import repository as repo
-from ..adapters.dynamodb.models import OrderItem, PaymentTxnItem
+from ..adapters.dynamodb.models import DeadlineItem, OrderItem, PaymentTxnItem
 from ..config import settings
 from ..domain import metrics
 from ..domain import payments as money
 from ..domain.audit import AuditEvent
 from ..domain.errors import Conflict, NotFound
-from ..domain.orders import Order
+from ..domain.orders import Order, OrderStatus, PaymentMode
 from ..domain.permissions import SYSTEM, Principal
-from . import exceptions
+from . import escalations, exceptions
 from .capture import capture_id
 from .clock import new_id, now
 
 logger = Logger(service="waybill")
 
 REFUND_SUCCEEDED, REFUND_FAILED = "order.refund_succeeded", "order.refund_failed"
+OFFLINE_DUE_KIND = "payment_overdue"
+
+
+def offline_deadline_writes(order: Order, at: datetime) -> list[repo.Write]:
+    """An offline order waiting for its payment gets a deadline: past it, the sweep raises
+    `payment_overdue` for accounting and the customer is reminded (a notification rule)."""
+    if order.status is not OrderStatus.AWAITING_PAYMENT:
+        return []
+    due = at + timedelta(seconds=settings().offline_payment_due_s)
+    return [escalations.deadline_write("order", order.id, OFFLINE_DUE_KIND, due, {
+        "order_id": order.id, "campaign_id": order.campaign_id, "customer_email": order.customer_email,
+        "amount_cents": order.payable_cents, "currency": order.currency})]
+
+
+def cash_on_delivery_writes(order: Order, supplier_id: str, at: datetime) -> list[repo.Write | repo.Update]:
+    """A pay-on-delivery delivery arrived: the carrier collected its amount (the record is created once,
+    its id derived from order and supplier; the delivery's own version guards the step)."""
+    amount = order.delivery_cents(supplier_id)
+    if order.payment_mode is not PaymentMode.PAY_ON_DELIVERY or amount <= 0:
+        return []
+    pay_id = money.cash_id(order.id, supplier_id)
+    pk, sk = keys.order_payment(order.id, pay_id)
+    return [repo.new_item(PaymentTxnItem(
+        pk, sk, id=pay_id, order_id=order.id, payment_kind=money.PaymentKind.CASH_COLLECTED.value,
+        supplier_id=supplier_id, amount_cents=amount, currency=order.currency, status=money.SUCCEEDED,
+        idempotency_key=pay_id, reason="collected on delivery", actor=SYSTEM.sub, created_at=at, updated_at=at)),
+        repo.campaign_summary_update(order.campaign_id, order.id, metrics.money_received(amount))]
+
+
+def offline_deadline_delete(order_id: str) -> repo.Delete:
+    pk, sk = keys.deadline(keys.order_pk(order_id), OFFLINE_DUE_KIND)
+    return repo.Delete(DeadlineItem(pk, sk))
+
+
+def refund_due_writes_for(order: Order, amount_cents: int, at: datetime, *, actor: Principal,
+                          reason: str) -> list[repo.Write]:
+    """A refund decided by staff (a new id: each goodwill refund is its own)."""
+    from .refunds import refund_due_writes
+
+    return refund_due_writes(order, new_id("rfd"), amount_cents, at, supplier_id=None, reason=reason, actor=actor)
 REFUND_ON_WITHDRAWAL = "We are refunding the {amount} you paid to your original payment method."
 
 

@@ -288,6 +288,22 @@ def opening_writes(
     return _writes(record, change_, SYSTEM, None, at)
 
 
+def resolution_writes(item: ExceptionItem | None, *, note: str, at: datetime) -> list[repo.Write]:
+    """Resolve a live exception inside the caller's own transaction, under the version the caller read
+    (`item`, e.g. from its BatchGetItem): what raised it is settled by that very change, so the two can
+    never disagree. Nothing to write when there is no record or it is no longer live."""
+    if item is None:
+        return []
+    record = record_from_item(item)
+    if record.status not in rules.LIVE:
+        return []
+    was = record.status
+    rules.resolve(record, at, note)
+    change_ = Change("exception.cleared" if was is Status.PENDING else "exception.resolved", note=note,
+                     data={"automatic": True})
+    return _writes(record, change_, SYSTEM, was.value, at)
+
+
 def resolve(
     kind: str, subject_type: str, subject_id: str, *, note: str, with_writes: Sequence[repo.Write] = ()
 ) -> bool:

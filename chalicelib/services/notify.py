@@ -33,6 +33,7 @@ from ..adapters.dynamodb import keys
 from ..adapters.dynamodb import repository as repo
 from ..adapters.dynamodb.models import (
     CampaignItem,
+    DeliveryIndexItem,
     Item,
     NotificationPreferenceItem,
     OutboxItem,
@@ -128,6 +129,12 @@ class Loaded:
     supplier: SupplierItem | None = None
     campaign: CampaignItem | None = None
     po: PurchaseOrderItem | None = None
+    delivery: DeliveryIndexItem | None = None  # the supplier's packing-list entry (its ship-to), when a mail shows it
+
+
+# Supplier mails about one order after the close: the order's reference and lines, never the customer's e-mail.
+SUPPLIER_ORDER_TEMPLATES = ("supplier_cancellation_request", "supplier_lines_cancelled", "supplier_ship_to_changed")
+SHIP_TO_TEMPLATE = "supplier_ship_to_changed"
 
 
 def load(event: dict[str, Any], rules: list[NotificationRule]) -> Loaded:
@@ -142,6 +149,8 @@ def load(event: dict[str, Any], rules: list[NotificationRule]) -> Loaded:
         wanted.append(keys.campaign(str(data["campaign_id"])))
     if data.get("po_id") and "po_created" in templates:
         wanted.append(keys.po(str(data["po_id"])))
+    if data.get("order_id") and data.get("supplier_id") and SHIP_TO_TEMPLATE in templates:
+        wanted.append(keys.delivery(str(data["order_id"]), str(data["supplier_id"])))  # not on the bus: read here
     for item in repo.batch_get(wanted) if wanted else []:
         if isinstance(item, SupplierItem):
             loaded.supplier = item
@@ -149,6 +158,8 @@ def load(event: dict[str, Any], rules: list[NotificationRule]) -> Loaded:
             loaded.campaign = item
         elif isinstance(item, PurchaseOrderItem):
             loaded.po = item
+        elif isinstance(item, DeliveryIndexItem):
+            loaded.delivery = item
     return loaded
 
 
@@ -162,8 +173,8 @@ def addresses(recipient: Recipient, loaded: Loaded) -> list[str]:
     """The addresses a role stands for on this event (possibly none)."""
     data = loaded.data
     found: list[Any]
-    if recipient is Recipient.CUSTOMER:
-        found = [data.get("customer_email")]
+    if recipient is Recipient.CUSTOMER:  # an exception about an order carries it in its details
+        found = [data.get("customer_email") or (data.get("details") or {}).get("customer_email")]
     elif recipient is Recipient.SUPPLIER:
         found = list(loaded.supplier.contact_emails or []) if loaded.supplier else []
     elif recipient is Recipient.BUYER:
@@ -185,6 +196,9 @@ def _url(path: str) -> str:
 def link(rule: NotificationRule, loaded: Loaded) -> str | None:
     """Where the mail points (kept on held mail: the digest lists it)."""
     data = loaded.data
+    if rule.recipient is Recipient.CUSTOMER and rule.event_type.startswith("exception."):
+        order_id = (data.get("details") or {}).get("order_id")
+        return _url(f"/orders/{order_id}") if order_id else None
     if rule.event_type.startswith("exception.") and data.get("exception_id"):
         return _url(f"/staff/exceptions/{data['exception_id']}")
     if rule.event_type.startswith("complaint.") and data.get("complaint_id"):
@@ -198,7 +212,8 @@ def link(rule: NotificationRule, loaded: Loaded) -> str | None:
         return _url(f"/supplier/purchase-orders/{data['po_id']}" if supplier_side
                     else f"/staff/purchase-orders/{data['po_id']}")
     if data.get("order_id"):
-        return _url(f"/orders/{data['order_id']}")
+        staff_side = rule.recipient not in (Recipient.CUSTOMER, Recipient.SUPPLIER)
+        return _url(f"/staff/orders/{data['order_id']}" if staff_side else f"/orders/{data['order_id']}")
     return None
 
 
@@ -235,6 +250,20 @@ def context(rule: NotificationRule, loaded: Loaded) -> dict[str, Any]:
                    payable_cents=int(data.get("payable_cents") or 0))
         if data.get("whole_order"):
             ctx["headline"] = "Your order cannot be supplied"
+    elif t == "order_refund_approval":
+        ctx.update(order_id=data.get("order_id"), amount_cents=int(data.get("amount_cents") or 0),
+                   currency=data.get("currency", ""), reason=str(data.get("reason") or "").replace("_", " "))
+    elif t == "order_payment_reminder":
+        details = data.get("details") or {}
+        ctx.update(order_id=details.get("order_id"), amount_cents=int(details.get("amount_cents") or 0),
+                   currency=details.get("currency", ""))
+    elif t in SUPPLIER_ORDER_TEMPLATES:
+        ship_to = loaded.delivery.ship_to if loaded.delivery is not None else None  # set only once it may see it
+        ctx.update(order_id=data.get("order_id"), reference=data.get("reference") or data.get("order_id"),
+                   po_id=data.get("po_id"), lines=data.get("lines") or [],
+                   whole_delivery=bool(data.get("whole_delivery")), request_id=data.get("request_id"),
+                   ship_to=repo.address_from_map(ship_to).as_dict() if ship_to is not None else None,
+                   supplier_name=loaded.supplier.name if loaded.supplier else "")
     elif t == "order_refund":
         ctx.update(order_id=data.get("order_id"), note=event.get("customer_note"),
                    amount_cents=int(data.get("amount_cents") or 0), currency=data.get("currency", ""))

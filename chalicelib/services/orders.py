@@ -17,6 +17,7 @@ from ..adapters.dynamodb.models import (
     AddressItem,
     AuditEventItem,
     CampaignItem,
+    CancellationRequestItem,
     CustomerItem,
     DeliveryIndexItem,
     IdempotencyItem,
@@ -37,7 +38,7 @@ from ..domain.errors import Conflict, InvalidTransition, NotFound, RuleViolation
 from ..domain.orders import Order, OrderAction, OrderPolicy, OrderStatus, PaymentMode, RequestedLine
 from ..domain.payments import amount as money_text
 from ..domain.permissions import READ_STAFF, SYSTEM, Principal, Role
-from . import customer_payments, holds
+from . import customer_payments, exceptions, holds
 from .clock import new_id, now
 from .guard import require
 
@@ -52,6 +53,8 @@ class OrderRecord:
     events: list[AuditEvent] = field(default_factory=list)
     shipments: list[OrderShipmentItem] = field(default_factory=list)  # the customer's copies, oldest first
     payments: list[PaymentTxnItem] = field(default_factory=list)  # payment history, oldest first
+    # cancellation requests after the close (services/cancellations.py), oldest first
+    cancellation_requests: list[CancellationRequestItem] = field(default_factory=list)
 
 
 @dataclass
@@ -157,7 +160,7 @@ def place_order(actor: Principal, *, campaign_id: str, lines: list[RequestedLine
     writes.append(repo.campaign_summary_update(order.campaign_id, order.id, {
         **metrics.order_placed(order.total_cents), **customer_payments.received_at_checkout(order)}))
     paid = customer_payments.checkout_writes(order, actor, at)
-    writes += paid
+    writes += paid + customer_payments.offline_deadline_writes(order, at)
     if order.status is OrderStatus.ON_HOLD:
         writes += holds.raise_writes(order, campaign, at)  # care hears at once; nothing can lose it
     repo.commit(writes, what=f"order {order.id}")
@@ -177,7 +180,9 @@ def _load(order_id: str) -> OrderRecord:
     events = [repo.event_from_item(i) for i in items if isinstance(i, AuditEventItem)]
     shipments = sorted((i for i in items if isinstance(i, OrderShipmentItem)), key=lambda i: i.created_at)
     payments = sorted((i for i in items if isinstance(i, PaymentTxnItem)), key=lambda i: i.created_at)
-    return OrderRecord(repo.order_from_item(meta), int(meta.version), meta.updated_at, events, shipments, payments)
+    requests = sorted((i for i in items if isinstance(i, CancellationRequestItem)), key=lambda i: i.requested_at)
+    return OrderRecord(repo.order_from_item(meta), int(meta.version), meta.updated_at, events, shipments, payments,
+                       requests)
 
 
 def _load_meta(order_id: str) -> OrderRecord:
@@ -336,16 +341,24 @@ def change_order(actor: Principal, order_id: str, action: OrderAction, *, intern
                        type=event_type("order", action.value), actor=actor, at=at,
                        from_status=transition.from_status, to_status=transition.to_status,
                        internal_note=internal_note, customer_note=customer_note, data=_refs(order))
-    writes: list[repo.Write | repo.Update] = [*repo.order_writes(order, version=record.version, now=at),
+    writes: list[repo.Write | repo.Update | repo.Delete] = [*repo.order_writes(order, version=record.version, now=at),
                                               *repo.order_status_counts(order.id, transition.from_status,
                                                                         transition.to_status),
                                               repo.event_write(keys.order_pk(order.id), event)]
     if withdrawn:
         writes.append(repo.campaign_summary_update(order.campaign_id, order.id, withdrawn))
     writes += refund
+    if transition.to_status == OrderStatus.AWAITING_PAYMENT.value:  # released from its hold, now unpaid
+        writes += customer_payments.offline_deadline_writes(order, at)
+    unpaid_gone = transition.from_status == OrderStatus.AWAITING_PAYMENT.value
+    if unpaid_gone:  # withdrawn before its payment came: nothing is overdue any more
+        writes.append(customer_payments.offline_deadline_delete(order.id))
     repo.commit(writes, what=f"order {order_id}")
+    if unpaid_gone:
+        exceptions.resolve(customer_payments.OFFLINE_DUE_KIND, "order", order.id, note=f"order {transition.to_status}")
     return OrderRecord(order, record.version + 1, at, [*record.events, event],
-                       payments=[*record.payments, *_payments(refund)])
+                       payments=[*record.payments, *_payments(refund)],
+                       cancellation_requests=record.cancellation_requests)
 
 
 def add_note(actor: Principal, order_id: str, *, internal_note: str | None,

@@ -49,7 +49,7 @@ from ..domain.orders import DeliveryAction, DeliveryStatus, Order, apply_deliver
 from ..domain.permissions import SYSTEM, Principal
 from ..domain.purchase_orders import Decision, Stage
 from ..domain.shipments import CarrierEvent, Shipment, ShipmentStatus, TimelineEntry, TrackingStatus
-from . import escalations, exceptions, stages
+from . import customer_payments, escalations, exceptions, stages
 from .clock import new_id, now
 
 logger = Logger(service="waybill")
@@ -123,10 +123,11 @@ def refs(s: Shipment) -> dict[str, Any]:
 
 
 def shipment_event(s: Shipment, type_: str, at: datetime, *, actor: Principal = SYSTEM,
-                   from_status: str | None = None, data: dict[str, Any] | None = None) -> repo.Write:
+                   from_status: str | None = None, data: dict[str, Any] | None = None,
+                   internal_note: str | None = None, files: list[str] | None = None) -> repo.Write:
     event = AuditEvent(id=new_id("evt"), subject_type="shipment", subject_id=f"{s.carrier}#{s.tracking_number}",
                        type=type_, actor=actor, at=at, from_status=from_status, to_status=s.status.value,
-                       data={**refs(s), **(data or {})})
+                       internal_note=internal_note, files=list(files or []), data={**refs(s), **(data or {})})
     return repo.event_write(keys.shipment_pk(s.carrier, s.tracking_number), event)
 
 
@@ -181,9 +182,13 @@ def record_shipment(actor: Principal, po_id: str, *, carrier: str, tracking_numb
         raise _invalid("body.order_ids", f"name 1 to {rules.MAX_ORDERS_PER_SHIPMENT} distinct orders per parcel")
     loaded = stages.load_po(po_id, for_supplier=stages.supplier_scope(actor))
     po = loaded.po
-    po_rules.require_stage(po, Stage.SHIPMENT)
-    if loaded.task_token is None:
-        raise InvalidTransition(f"purchase order {po_id}: the shipment stage is not open yet")
+    # After every order has left, a parcel may still carry orders that left before: goods sent again
+    # after a return to sender (or a part that was missing). The stage itself is over.
+    resend = po.status is po_rules.POStatus.SHIPPED
+    if not resend:
+        po_rules.require_stage(po, Stage.SHIPMENT)
+        if loaded.task_token is None:
+            raise InvalidTransition(f"purchase order {po_id}: the shipment stage is not open yet")
     found = repo.batch_get([*(keys.delivery(o, po.supplier_id) for o in wanted),
                             *(keys.po_shipped_order(po_id, o) for o in wanted),
                             keys.shipment(carrier, tracking_number)])
@@ -203,6 +208,9 @@ def record_shipment(actor: Principal, po_id: str, *, carrier: str, tracking_numb
                      for o in blocked])
     shipped_before = {i.order_id for i in found if isinstance(i, POShippedOrderItem)}
     newly = [o for o in wanted if o not in shipped_before]
+    if resend and newly:
+        raise InvalidTransition(f"purchase order {po_id} is shipped: a further parcel can only carry orders that "
+                                f"left before, not {', '.join(newly)}")
     at = now()
     s = Shipment(id=new_id("shp"), carrier=carrier, tracking_number=tracking_number, po_id=po_id,
                  supplier_id=po.supplier_id, campaign_id=po.campaign_id, order_ids=wanted, created_at=at)
@@ -212,7 +220,8 @@ def record_shipment(actor: Principal, po_id: str, *, carrier: str, tracking_numb
                                                   shipment_id=s.id, at=at)) for o in newly),
               late_deadline(s)]
     event_data = {"shipment_id": s.id, "carrier": carrier, "tracking_number": tracking_number, "order_ids": wanted}
-    will_complete = po.orders_to_ship is not None and po.orders_shipped + len(newly) >= po.orders_to_ship
+    will_complete = (not resend and po.orders_to_ship is not None
+                     and po.orders_shipped + len(newly) >= po.orders_to_ship)
     if will_complete:
         def finish(p: po_rules.PurchaseOrder) -> Decision:
             return po_rules.record_shipment(p, len(newly)) or Decision.DONE
@@ -220,9 +229,11 @@ def record_shipment(actor: Principal, po_id: str, *, carrier: str, tracking_numb
         stages.complete_stage(actor, po_id, Stage.SHIPMENT, finish, loaded=loaded, extra_writes=writes,
                               event_data=event_data)
     else:
-        po_rules.record_shipment(po, len(newly))
+        if not resend:
+            po_rules.record_shipment(po, len(newly))
+        where = po.status.value if resend else Stage.SHIPMENT.value
         event = AuditEvent(id=new_id("evt"), subject_type="po", subject_id=po_id, type="po.shipment_added",
-                           actor=actor, at=at, from_status=Stage.SHIPMENT.value, to_status=Stage.SHIPMENT.value,
+                           actor=actor, at=at, from_status=where, to_status=where,
                            data={"po_id": po_id, "campaign_id": po.campaign_id, "supplier_id": po.supplier_id,
                                  "orders_shipped": po.orders_shipped, "orders_to_ship": po.orders_to_ship,
                                  **event_data})
@@ -374,8 +385,8 @@ def complete_deliveries(s: Shipment) -> int:
             order = repo.order_from_item(meta)
             if order.delivery(s.supplier_id).status is not DeliveryStatus.DISPATCHED:
                 break
-            parcels = [ShipmentStatus(i.status) for i in items
-                       if isinstance(i, OrderShipmentItem) and i.supplier_id == s.supplier_id]
+            parcels = rules.counted_parcels((ShipmentStatus(i.status), i.created_at, i.status_at) for i in items
+                                            if isinstance(i, OrderShipmentItem) and i.supplier_id == s.supplier_id)
             if not rules.delivery_complete(parcels):
                 break
             at = now()
@@ -386,7 +397,8 @@ def complete_deliveries(s: Shipment) -> int:
                              *repo.order_status_counts(order_id, before, order.status.value),
                              order_event(order, s, "order.delivered", at, from_status=before,
                                          to_status=order.status.value,
-                                         data={"delivery_status": DeliveryStatus.DELIVERED.value})],
+                                         data={"delivery_status": DeliveryStatus.DELIVERED.value}),
+                             *customer_payments.cash_on_delivery_writes(order, s.supplier_id, at)],
                             what=f"order {order_id}")
                 moved += 1
                 break

@@ -56,7 +56,8 @@ def supplier_scope(actor: Principal) -> str | None:
 
 def complete_stage(actor: Principal, po_id: str, stage: Stage, apply: Callable[[PurchaseOrder], Decision], *,
                    event_data: dict[str, Any] | None = None, internal_note: str | None = None,
-                   extra_writes: Sequence[repo.Write] = (), loaded: LoadedPO | None = None) -> tuple[PurchaseOrder, Decision]:
+                   extra_writes: Sequence[repo.Write | repo.Update] = (),
+                   loaded: LoadedPO | None = None) -> tuple[PurchaseOrder, Decision]:
     """Complete the open stage: the PO (under its version), its event, the caller's `extra_writes` and
     the metrics counters in one transaction, then answer the workflow's token once.
 
@@ -89,7 +90,7 @@ STAGE_RETRIES = 3
 
 def _complete(actor: Principal, current: LoadedPO, stage: Stage, apply: Callable[[PurchaseOrder], Decision],
               event_data: dict[str, Any] | None, internal_note: str | None,
-              extra_writes: Sequence[repo.Write]) -> tuple[PurchaseOrder, Decision]:
+              extra_writes: Sequence[repo.Write | repo.Update]) -> tuple[PurchaseOrder, Decision]:
     po_id = current.po.id
     if current.task_token is None or current.po.stage is not stage:
         where = current.po.stage.value if current.po.stage else current.po.status.value

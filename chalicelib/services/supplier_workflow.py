@@ -131,6 +131,9 @@ def stage_opened(detail: dict[str, Any]) -> Outcome:
     elif stage is Stage.SETTLEMENT:
         # The bank's webhook may have come before this stage opened: then complete it now.
         importlib.import_module("chalicelib.services.payments").on_settlement_stage(po_id)
+    elif stage is Stage.SHIPMENT:
+        # Every order still to ship may have been cancelled since the acknowledgement: then it completes now.
+        importlib.import_module("chalicelib.services.cancellations").finish_if_nothing_to_ship(po_id)
     repo.mark_processed(CONSUMER, done, now())
     return Outcome("stored")
 

@@ -13,18 +13,25 @@ later replays it.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
 from aws_lambda_powertools import Logger
 
-from ..adapters import workflows
+from ..adapters import files, workflows
 from ..adapters.dynamodb import keys
 from ..adapters.dynamodb import repository as repo
-from ..adapters.dynamodb.models import Item, OrderItem, ShipmentItem, TrackEventItem
+from ..adapters.dynamodb.models import AuditEventItem, Item, OrderItem, POShipmentItem, ShipmentItem, TrackEventItem
 from ..domain import shipments as rules
-from ..domain.errors import AlreadyExists, Conflict
+from ..domain.audit import AuditEvent
+from ..domain.errors import AlreadyExists, Conflict, Forbidden, NotFound, RuleViolation
+from ..domain.permissions import READ_STAFF, Principal, Role, roles
 from ..domain.shipments import CarrierEvent, ShipmentStatus
 from . import complaints, escalations, exceptions
 from . import shipments as sh
-from .clock import now
+from .clock import new_id, now
+from .guard import require
 
 logger = Logger(service="waybill")
 RETRIES = 5
@@ -50,9 +57,9 @@ def apply_event(carrier: str, event: CarrierEvent, *, webhook_id: str | None = N
     `replay`: the event was kept (its TRACK item exists) before the shipment was known."""
     for attempt in range(RETRIES):
         item = sh.load(carrier, event.tracking_number)
-        at = now()
-        track = sh.track_event_write(carrier, event, webhook_id, at)
         if item is None or item.status == ShipmentStatus.SUPERSEDED.value:
+            at = now()
+            track = sh.track_event_write(carrier, event, webhook_id, at)
             parcel = complaints.parcel_for(carrier, event.tracking_number) if item is None else None
             if parcel is not None:  # a complaint's return or replacement parcel
                 try:
@@ -69,40 +76,67 @@ def apply_event(carrier: str, event: CarrierEvent, *, webhook_id: str | None = N
                                                     "carrier_code": event.carrier_code, "webhook_id": webhook_id})
                 return "unknown_tracking"
             return "superseded"
-        s = sh.shipment_from_item(item)
-        history = _history(carrier, event.tracking_number) if rules.needs_history(s, event) else []
-        applied = rules.apply_event(s, event, history)
-        change = applied.change
-        if replay and not applied.recorded and change is None and s.last_event_at == item.last_event_at:
-            return "duplicate"  # replayed before (the shipment consumer ran again)
-        # The shipment under its version, and the carrier event once (its TRACK item must be new).
-        writes = [sh.shipment_item(s, at=at, version=int(item.version), previous=item),
-                  repo.Write(track.item, None if replay else Item.PK.does_not_exist())]
-        if applied.recorded or change is not None:
-            writes += [sh.order_copy(s, o, at) for o in s.order_ids]
-        if change is not None:
-            writes += [sh.po_pointer(s, at),
-                       sh.shipment_event(s, "shipment.status_changed", at, from_status=change.from_status.value,
-                                         data={"carrier_code": event.carrier_code,
-                                               "occurred_at": rules.utc(event.occurred_at).isoformat()})]
-            if change.to_status in ORDER_EVENT:
-                type_, note = ORDER_EVENT[change.to_status]
-                orders = [i for i in repo.batch_get(keys.order(o) for o in s.order_ids) if isinstance(i, OrderItem)]
-                writes += [sh.order_event(o, s, type_, at, customer_note=note,
-                                          data={"reason": change.to_status.value, "carrier_code": event.carrier_code})
-                           for o in orders]
         try:
-            repo.commit(writes, what=f"shipment {s.id}", unique_at=1)
-        except AlreadyExists:
-            _after(sh.shipment_from_item(item), item, None)  # a redelivery still finishes what a first run began
-            return "duplicate"
+            return _apply(item, event, webhook_id=webhook_id, replay=replay)[0]
         except Conflict:
             if attempt == RETRIES - 1:
                 raise
-            continue
-        _after(s, item, change)
-        return f"moved:{change.to_status.value}" if change else "recorded"
     raise AssertionError("unreachable")
+
+
+@dataclass(frozen=True)
+class Recorder:
+    """Who recorded an event by hand and why: on the parcel's audit event (the note is internal:
+    never on the bus, never shown to the customer), with the photo among its files."""
+
+    actor: Principal
+    note: str
+    photo_key: str | None = None
+
+
+def _apply(item: ShipmentItem, event: CarrierEvent, *, webhook_id: str | None, replay: bool,
+           by: Recorder | None = None) -> tuple[str, rules.Shipment]:
+    """The event applied to the loaded shipment in one transaction, then what follows it (`_after`);
+    what happened and the shipment as written. Raises Conflict when the shipment changed since
+    `item` was read (the caller reads again)."""
+    carrier, at = item.carrier, now()
+    track = sh.track_event_write(carrier, event, webhook_id, at)
+    s = sh.shipment_from_item(item)
+    history = _history(carrier, event.tracking_number) if rules.needs_history(s, event) else []
+    applied = rules.apply_event(s, event, history)
+    change = applied.change
+    if replay and not applied.recorded and change is None and s.last_event_at == item.last_event_at:
+        return "duplicate", s  # replayed before (the shipment consumer ran again)
+    # The shipment under its version, and the carrier event once (its TRACK item must be new).
+    writes = [sh.shipment_item(s, at=at, version=int(item.version), previous=item),
+              repo.Write(track.item, None if replay else Item.PK.does_not_exist())]
+    if applied.recorded or change is not None:
+        writes += [sh.order_copy(s, o, at) for o in s.order_ids]
+    audit: dict[str, Any] = {} if by is None else {
+        "actor": by.actor, "internal_note": by.note, "files": [by.photo_key] if by.photo_key else []}
+    data = {"carrier_code": event.carrier_code, "occurred_at": rules.utc(event.occurred_at).isoformat(),
+            "source": "manual" if event.by_hand else "carrier"}
+    if change is not None:
+        writes += [sh.po_pointer(s, at),
+                   sh.shipment_event(s, "shipment.status_changed", at, from_status=change.from_status.value,
+                                     data=data, **audit)]
+        if change.to_status in ORDER_EVENT:
+            type_, note = ORDER_EVENT[change.to_status]
+            orders = [i for i in repo.batch_get(keys.order(o) for o in s.order_ids) if isinstance(i, OrderItem)]
+            writes += [sh.order_event(o, s, type_, at, customer_note=note,
+                                      data={"reason": change.to_status.value, "carrier_code": event.carrier_code})
+                       for o in orders]
+    elif by is not None:  # nothing moved (a second failed attempt, an older time): who said what is still kept
+        writes.append(sh.shipment_event(s, "shipment.event_recorded", at, from_status=s.status.value, data=data,
+                                        **audit))
+    try:
+        repo.commit(writes, what=f"shipment {s.id}", unique_at=1)
+    except AlreadyExists:
+        before = sh.shipment_from_item(item)
+        _after(before, item, None)  # a redelivery still finishes what a first run began
+        return "duplicate", before
+    _after(s, item, change, by_hand=event.by_hand)
+    return (f"moved:{change.to_status.value}" if change else "recorded"), s
 
 
 def _history(carrier: str, tracking_number: str) -> list[CarrierEvent]:
@@ -113,10 +147,11 @@ def _history(carrier: str, tracking_number: str) -> list[CarrierEvent]:
         if isinstance(i, TrackEventItem)]
 
 
-def _after(s: rules.Shipment, item: ShipmentItem, change: rules.StatusChange | None) -> None:
+def _after(s: rules.Shipment, item: ShipmentItem, change: rules.StatusChange | None, *, by_hand: bool = False) -> None:
     """What follows a committed event: tell the tracking execution, finish deliveries, raise or
     clear the problems it shows. Each step is idempotent."""
     news = change is not None or s.last_event_at != item.last_event_at  # not a repeat
+    who = "recorded by hand" if by_hand else "the carrier reported again"
     if item.task_token:
         if s.final:
             workflows.end_wait(item.task_token, {"outcome": s.status.value})
@@ -124,7 +159,7 @@ def _after(s: rules.Shipment, item: ShipmentItem, change: rules.StatusChange | N
             workflows.heartbeat(item.task_token)
     key = f"{s.carrier}#{s.tracking_number}"
     if news and item.customer_told_delayed:  # only a parcel that went quiet can have one open
-        exceptions.resolve("tracking_stale", "shipment", key, note="the carrier reported again")
+        exceptions.resolve("tracking_stale", "shipment", key, note=who)
     if s.final and change is not None:  # delivered or returned: no longer late
         escalations.clear_deadline("shipment", key, "shipment_late")
         exceptions.resolve("shipment_late", "shipment", key, note=f"the parcel was {s.status.value}")
@@ -150,3 +185,118 @@ def replay_early_events(carrier: str, tracking_number: str) -> int:
         exceptions.resolve("unknown_tracking", "tracking", f"{carrier}#{tracking_number}",
                            note="the supplier recorded the shipment")
     return len(early)
+
+
+# ---------------------------------------------------------------- recorded by hand (issue 16)
+
+
+@dataclass(frozen=True)
+class ByHandResult:
+    shipment: rules.Shipment
+    version: int
+    recorded: bool  # False: the parcel had already ended this way; nothing was written
+
+
+@dataclass(frozen=True)
+class ParcelDetail:
+    shipment: rules.Shipment
+    version: int
+    events: list[AuditEvent]
+
+
+def _parcel(actor: Principal, po_id: str, shipment_id: str) -> POShipmentItem:
+    """The PO's pointer to the parcel (it follows tracking corrections): one GetItem. A supplier
+    reaches only its own POs' parcels; anything else is the same 404 as no parcel at all."""
+    if not actor.is_staff:
+        require(actor, roles(Role.SUPPLIER), "record parcel events")
+        if not actor.supplier_id:
+            raise Forbidden("your token names no supplier")
+    pointer = repo.get(keys.po_child(po_id, "SHIPMENT", shipment_id), POShipmentItem)
+    if pointer is None or (not actor.is_staff and pointer.supplier_id != actor.supplier_id):
+        raise NotFound(f"shipment {shipment_id} not found on purchase order {po_id}")
+    return pointer
+
+
+def photo_prefix(pointer: POShipmentItem) -> str:
+    """Where a parcel's photos go: beside the PO's invoices, one folder per parcel."""
+    return f"suppliers/{pointer.supplier_id}/pos/{pointer.po_id}/shipments/{pointer.id}/"
+
+
+PHOTO_EXTENSIONS = {"image/jpeg": "jpg", "image/png": "png", "image/webp": "webp"}
+
+
+def photo_upload(actor: Principal, po_id: str, shipment_id: str, content_type: str) -> files.Upload:
+    """A presigned POST for one photo of the parcel (a proof of delivery), at most `upload_max_bytes`."""
+    pointer = _parcel(actor, po_id, shipment_id)
+    if content_type not in rules.PROOF_PHOTO_TYPES:
+        message = f"a photo is one of {', '.join(sorted(rules.PROOF_PHOTO_TYPES))}"
+        raise RuleViolation("invalid_photo", message, details=[{"field": "body.content_type", "message": message}])
+    return files.presigned_post(f"{photo_prefix(pointer)}{new_id('img')}.{PHOTO_EXTENSIONS[content_type]}",
+                                content_type)
+
+
+def _check_photo(pointer: POShipmentItem, key: str) -> None:
+    """The key is an upload for this parcel, and S3 holds an image there (moto does not enforce the
+    presigned POST's policy, and neither would a client that forged the form: this is the check)."""
+    prefix = photo_prefix(pointer)
+    rest = key[len(prefix):] if key.startswith(prefix) else ""
+    if not rest or "/" in rest or ".." in key:
+        problem = "not a photo uploaded for this parcel: use the key POST .../photos returned"
+    elif (head := files.head(key)) is None:
+        problem = f"nothing was uploaded under {key}"
+    elif (stored := str(head.get("ContentType", ""))) not in rules.PROOF_PHOTO_TYPES:
+        problem = f"the upload is {stored or 'of no declared type'}, not one of {', '.join(sorted(rules.PROOF_PHOTO_TYPES))}"
+    else:
+        return
+    raise RuleViolation("invalid_photo", problem, details=[{"field": "body.photo_key", "message": problem}])
+
+
+def record_by_hand(actor: Principal, po_id: str, shipment_id: str, what: rules.ByHand, *, note: str,
+                   at: datetime | None = None, photo_key: str | None = None,
+                   expected_version: int | None = None) -> ByHandResult:
+    """Staff or the supplier record what the carrier did not report: delivered, a failed attempt,
+    returned to sender. The event is a carrier event with a `manual:` code applied by `_apply`, so
+    it has every effect the carrier's would (deliveries, the customer's timeline and e-mail,
+    counters, captures, the tracking execution, exceptions); the actor, note and photo go on the
+    parcel's audit event. A parcel that already ended this way answers as it is (nothing written).
+    Requests: 1 GetItem (the PO's pointer) + what a carrier event costs (1 GetItem + 1 transaction,
+    then the same follow-ups)."""
+    pointer = _parcel(actor, po_id, shipment_id)
+    field_ = "body.delivered_at" if what is rules.ByHand.DELIVERED else "body.at"
+    if photo_key is not None:
+        _check_photo(pointer, photo_key)
+    by = Recorder(actor, note, photo_key)
+    for attempt in range(RETRIES):
+        item = sh.load(pointer.carrier, pointer.tracking_number)
+        if item is None or item.id != shipment_id or item.status == ShipmentStatus.SUPERSEDED.value:
+            raise Conflict(f"shipment {shipment_id} changed while it was read; try again")
+        s = sh.shipment_from_item(item)
+        event = rules.by_hand_event(s, what, at=at, now=now(), by_supplier=not actor.is_staff, at_field=field_)
+        if event is None:  # already so, whatever version the caller saw (a double click, a retry)
+            return ByHandResult(s, int(item.version), recorded=False)
+        if expected_version is not None and int(item.version) != expected_version:
+            raise Conflict(f"shipment {shipment_id} is at version {int(item.version)}, not {expected_version}")
+        try:
+            outcome, after = _apply(item, event, webhook_id=None, replay=False, by=by)
+        except Conflict:
+            if attempt == RETRIES - 1:
+                raise
+            continue
+        logger.info("parcel event recorded by hand", extra={"shipment_id": shipment_id, "what": what.value,
+                                                            "outcome": outcome, "actor": actor.sub})
+        written = outcome != "duplicate"
+        return ByHandResult(after, int(item.version) + int(written), recorded=written)
+    raise AssertionError("unreachable")
+
+
+def parcel_detail(actor: Principal, po_id: str, shipment_id: str) -> ParcelDetail:
+    """A parcel with its audit trail, for staff: the PO's pointer, then one Query of the parcel's
+    partition (the record, its events and its TRACK items)."""
+    require(actor, READ_STAFF, "read a parcel's history")
+    pointer = _parcel(actor, po_id, shipment_id)
+    items = repo.query_all(keys.shipment_pk(pointer.carrier, pointer.tracking_number))
+    item = next((i for i in items if isinstance(i, ShipmentItem)), None)
+    if item is None:
+        raise NotFound(f"shipment {shipment_id} not found")
+    events = sorted((repo.event_from_item(i) for i in items if isinstance(i, AuditEventItem)), key=lambda e: e.at)
+    return ParcelDetail(sh.shipment_from_item(item), int(item.version), events)

@@ -5,8 +5,6 @@ offline and pay-on-delivery orders are refunded nothing (nothing was taken) and 
 
 from __future__ import annotations
 
-import dataclasses
-from collections.abc import Iterator
 from datetime import timedelta
 
 import pytest
@@ -15,15 +13,16 @@ from chalicelib.adapters import gateway
 from chalicelib.adapters.dynamodb import keys
 from chalicelib.adapters.dynamodb import repository as repo
 from chalicelib.adapters.dynamodb.models import OrderItem, PaymentTxnItem
-from chalicelib.config import settings
 from chalicelib.domain.orders import PaymentMode
+from chalicelib.domain.payments import PaymentKind
+from chalicelib.domain.permissions import Principal, Role
 from chalicelib.domain.purchase_orders import RejectReason
 from chalicelib.handlers import payments, purchase_orders
-from chalicelib.local.sandbox_gateway import SandboxGateway
-from chalicelib.services import campaign_close, catalogue, customer_payments, exceptions, metrics, orders
+from chalicelib.services import campaign_close, catalogue, exceptions, metrics, order_payments, orders
 from chalicelib.services.clock import now
 from chalicelib.topology import PAYMENTS
 from tests.adapters import shop
+from tests.adapters.conftest import point_gateway_at
 from tests.adapters.events import deliver_mail, published, seen_so_far
 from tests.adapters.shop import ALICE
 from tests.adapters.test_refunds import acknowledged
@@ -31,30 +30,14 @@ from tests.adapters.test_refunds import acknowledged
 OOS = RejectReason.OUT_OF_STOCK
 
 
-@pytest.fixture
-def sandbox() -> Iterator[SandboxGateway]:
-    server = SandboxGateway(host="127.0.0.1", port=0)
-    server.start()
-    yield server
-    server.stop()
-
-
-def point_gateway_at(monkeypatch: pytest.MonkeyPatch, url: str, **more: int) -> None:
-    patched = dataclasses.replace(settings(), payment_gateway_url=url, payment_gateway_retries=1,
-                                  payment_gateway_timeout_s=2, **more)
-    monkeypatch.setattr(gateway, "settings", lambda: patched)
-    monkeypatch.setattr(customer_payments, "settings", lambda: patched)
-
-
-@pytest.fixture
-def gateway_up(monkeypatch: pytest.MonkeyPatch, sandbox: SandboxGateway) -> SandboxGateway:
-    point_gateway_at(monkeypatch, sandbox.url)
-    return sandbox
-
-
-def closed_order(campaign_id: str, mode: PaymentMode, reference_marker: str = "") -> str:
-    """Alice orders 3 mugs (acme) and 1 cap (bolt); the campaign closes."""
+def closed_order(campaign_id: str, mode: PaymentMode, paid_offline: bool = False) -> str:
+    """Alice orders 3 mugs (acme) and 1 cap (bolt); the campaign closes (an offline order is paid first,
+    or the close cancels it)."""
     order_id = shop.place(ALICE, campaign_id, ("MUG-1", 3), ("CAP-1", 1), payment_mode=mode).order.id
+    if paid_offline and mode is PaymentMode.OFFLINE:
+        accounting = Principal("acc-1", frozenset({Role.ACCOUNTING}))
+        order_payments.record_payment(accounting, order_id, kind=PaymentKind.OFFLINE_RECEIVED,
+                                      amount_cents=3 * 1200 + 900, reason=None, reference="TRF-1")
     catalogue.end_due_campaigns(now() + timedelta(days=30))
     campaign_close.close_campaign(campaign_id)
     return order_id
@@ -138,7 +121,7 @@ def test_a_gateway_that_never_answers_is_retried_by_the_queue_then_raised(aws, c
     (PaymentMode.PAY_ON_DELIVERY, "You will pay 24.00 EUR less: 21.00 EUR in all, on delivery."),
 ])
 def test_orders_not_paid_in_advance_get_no_refund_and_are_told_what_they_owe(aws, campaign_id, mode, words):
-    order_id = closed_order(campaign_id, mode)
+    order_id = closed_order(campaign_id, mode, paid_offline=True)
     seen = seen_so_far(aws)
     purchase_orders.handle(acknowledged(campaign_id, "acme", ("MUG-1", 1, OOS)))
 

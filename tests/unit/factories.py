@@ -63,6 +63,7 @@ O = OrderStatus  # noqa: E741
 # Two-supplier delivery states that derive each order status (checked by a test).
 DELIVERIES_FOR: dict[OrderStatus, tuple[tuple[DeliveryStatus, DeliveryStatus], bool]] = {
     O.ON_HOLD: ((D.ON_HOLD, D.ON_HOLD), False),
+    O.AWAITING_PAYMENT: ((D.AWAITING_PAYMENT, D.AWAITING_PAYMENT), False),
     O.PLACED: ((D.PENDING, D.PENDING), False),
     O.REJECTED: ((D.CANCELLED, D.CANCELLED), True),
     O.CANCELLED: ((D.CANCELLED, D.CANCELLED), False),

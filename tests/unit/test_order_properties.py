@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 
 from chalicelib.domain.errors import DomainError, Forbidden, InvalidTransition, RuleViolation
 from chalicelib.domain.orders import (
+    CANCELLABLE,
     DELIVERY_TRANSITIONS,
     FINAL_DELIVERY_STATUSES,
     FINAL_ORDER_STATUSES,
@@ -142,6 +143,10 @@ def test_a_held_order_is_released_or_ended_only_by_an_order_action_of_an_allowed
         except DomainError:
             continue
         if order.status is before:
+            continue
+        if isinstance(command, DeliveryCommand) and command.action is DeliveryAction.CANCEL:
+            # a cancellation request accepted after the close: never for a held order, nor before the close
+            assert before not in CANCELLABLE, (before, command)
             continue
         if before is OrderStatus.ON_HOLD or order.status in (OrderStatus.REJECTED, OrderStatus.CANCELLED):
             assert isinstance(command, OrderCommand), command

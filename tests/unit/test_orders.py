@@ -17,10 +17,12 @@ from chalicelib.domain.orders import (
     OrderAction,
     OrderPolicy,
     OrderStatus,
+    RequestedLine,
     allowed_actions,
     apply_delivery_action,
     apply_order_action,
     derive_status,
+    record_offline_payment,
 )
 from chalicelib.domain.permissions import STAFF_ROLES, Role
 
@@ -173,7 +175,7 @@ EXPECTED_ROLES = {
 EXPECTED_FROM = {
     OrderAction.APPROVE: {O.ON_HOLD},
     OrderAction.REJECT: {O.ON_HOLD},
-    OrderAction.CANCEL: {O.ON_HOLD, O.PLACED},
+    OrderAction.CANCEL: {O.ON_HOLD, O.AWAITING_PAYMENT, O.PLACED},
     OrderAction.ADD_NOTE: set(OrderStatus),
 }
 EXPECTED_OUTCOME = {  # (action, from) -> (order status after, delivery status after)
@@ -181,6 +183,7 @@ EXPECTED_OUTCOME = {  # (action, from) -> (order status after, delivery status a
     (OrderAction.REJECT, O.ON_HOLD): (O.REJECTED, D.CANCELLED),
     (OrderAction.CANCEL, O.ON_HOLD): (O.CANCELLED, D.CANCELLED),
     (OrderAction.CANCEL, O.PLACED): (O.CANCELLED, D.CANCELLED),
+    (OrderAction.CANCEL, O.AWAITING_PAYMENT): (O.CANCELLED, D.CANCELLED),
 }
 
 
@@ -389,3 +392,41 @@ def test_an_order_without_deliveries_has_no_status():
     with pytest.raises(ValueError):
         derive_status([], False)
 
+
+
+# ---------------------------------------------------------------- offline payment
+
+
+def offline(*lines, flagged: bool = False):
+    from chalicelib.domain.orders import PaymentMode, place_order
+
+    from .factories import PRODUCTS
+
+    return place_order(order_id="ord-off", campaign=live_campaign(), products=PRODUCTS,
+                       requested=[RequestedLine(sku, q) for sku, q in lines], customer_id="cust-1",
+                       customer_email=None, customer_flagged=flagged, payment_mode=PaymentMode.OFFLINE,
+                       policy=OrderPolicy(hold_threshold_cents=1_000_000), now=NOW)
+
+
+def test_an_offline_order_waits_for_its_payment_and_then_goes_to_the_suppliers():
+    order = offline(("MUG-1", 1), ("CAP-1", 1))
+    assert order.status is O.AWAITING_PAYMENT
+    assert {d.status for d in order.deliveries} == {D.AWAITING_PAYMENT}
+    with pytest.raises(InvalidTransition):  # the close never sends an unpaid order
+        apply_delivery_action(order, "acme", DeliveryAction.SEND_PO)
+    transition = record_offline_payment(order)
+    assert transition is not None and (transition.from_status, transition.to_status) == ("awaiting_payment", "placed")
+    assert order.offline_paid and {d.status for d in order.deliveries} == {D.PENDING}
+    assert record_offline_payment(order) is None  # recorded twice: nothing more moves
+
+
+def test_a_held_offline_order_approved_before_its_payment_waits_for_it_and_after_it_is_placed():
+    unpaid = offline(("MUG-1", 1), flagged=True)
+    assert unpaid.status is O.ON_HOLD
+    apply_order_action(unpaid, OrderAction.APPROVE, who(Role.CUSTOMER_CARE))
+    assert unpaid.status is O.AWAITING_PAYMENT
+
+    paid = offline(("MUG-1", 1), flagged=True)
+    assert record_offline_payment(paid) is None and paid.status is O.ON_HOLD  # remembered, nothing moves
+    apply_order_action(paid, OrderAction.APPROVE, who(Role.CUSTOMER_CARE))
+    assert paid.status is O.PLACED

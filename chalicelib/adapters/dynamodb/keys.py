@@ -15,6 +15,9 @@ Access patterns (pattern -> key / index -> operation):
 | orders in a status | GSI3 `ORDERS#<status>` / `<created>#<order>` | Query |
 | all orders by date | GSI4 `ORDERS` / `<created>#<order>` | Query |
 | an order's payment history | `ORDER#<id>` / `PAYMENT#<id>` | part of the order's Query |
+| an order's cancellation requests (after the close) | `ORDER#<id>` / `CANCELREQ#<request id>` | part of the order's Query |
+| one cancellation request by id (the id names its order: `<order id>.crq<n>`) | `ORDER#<id>` / `CANCELREQ#<request id>` | GetItem / BatchGetItem |
+| a PO's cancellation requests waiting for a decision (the supplier's list) | sparse GSI1 `PO#<po id>#CANCELREQS` / `<requested>#<request id>` on the request while requested | Query |
 | a supplier's deliveries (staff search by supplier) | GSI1 `SUPPLIER#<id>#DELIVERIES` / `<created>#<order>` | Query |
 | orders by customer e-mail (staff search) | sparse GSI2 `EMAIL#<lower email>#ORDERS` / `<created>#<order>` on the order's first delivery index item | Query |
 | customer profile (flagged) | `CUSTOMER#<id>` / `#PROFILE` | GetItem / BatchGetItem |
@@ -89,6 +92,30 @@ def delivery(order_id: str, supplier_id: str) -> tuple[str, str]:
 def order_payment(order_id: str, payment_id: str) -> tuple[str, str]:
     """A payment (capture) of an order, kept in the order's partition: its payment history."""
     return f"ORDER#{order_id}", f"PAYMENT#{payment_id}"
+
+
+CANCELLATION_REQUEST_PREFIX = "CANCELREQ#"
+CANCELLATION_REQUEST_SEPARATOR = "."
+
+
+def cancellation_request_id(order_id: str, number: int) -> str:
+    """The `number`th cancellation request of an order. Numbered, not random: two requests sent at once
+    name the same item, so one of them fails its conditional create instead of both passing the check
+    that a delivery has no request waiting; and the id names its order, so deciding it is a GetItem."""
+    return f"{order_id}{CANCELLATION_REQUEST_SEPARATOR}crq{number}"
+
+
+def cancellation_request(request_id: str) -> tuple[str, str] | None:
+    """The key of a cancellation request from its id; None for an id no request can have."""
+    order_id, sep, rest = request_id.partition(CANCELLATION_REQUEST_SEPARATOR)
+    if not (sep and order_id and rest.startswith("crq") and rest[3:].isdigit()):
+        return None
+    return order_pk(order_id), f"{CANCELLATION_REQUEST_PREFIX}{request_id}"
+
+
+def po_cancellation_requests_pk(po_id: str) -> str:
+    """A PO's cancellation requests waiting for a decision: sparse GSI1 on the request items."""
+    return f"PO#{po_id}#CANCELREQS"
 
 
 def created_sk(created_at: datetime, order_id: str) -> str:
@@ -230,6 +257,8 @@ def subject_pk(subject_type: str, subject_id: str) -> str:
         return inbox_pk(sender, webhook_id)
     if subject_type == "payment" and (key := proposal(subject_id)) is not None:  # a proposal id names its PO
         return key[0]
+    if subject_type == "cancellation_request" and (key := cancellation_request(subject_id)) is not None:
+        return key[0]  # a request id names its order: exceptions about it mirror into the order's history
     return f"{subject_type.upper()}#{subject_id}"
 
 

@@ -105,12 +105,6 @@ class LineMap(MapAttribute[str, Any]):
     unit_price_cents = NumberAttribute()
 
 
-class DeliveryMap(MapAttribute[str, Any]):
-    supplier_id = UnicodeAttribute()
-    status = UnicodeAttribute()
-    delivered_at = UTCDateTimeAttribute(null=True)
-
-
 class AddressMap(MapAttribute[str, Any]):
     """A shipping address (domain.addresses.Address): an order's snapshot, a packing-list copy, a book entry."""
 
@@ -120,6 +114,13 @@ class AddressMap(MapAttribute[str, Any]):
     postal_code = UnicodeAttribute()
     country = UnicodeAttribute()
     phone = UnicodeAttribute(null=True)
+
+
+class DeliveryMap(MapAttribute[str, Any]):
+    supplier_id = UnicodeAttribute()
+    status = UnicodeAttribute()
+    delivered_at = UTCDateTimeAttribute(null=True)
+    ship_to = AddressMap(null=True)  # where it went, kept when the order's address was corrected after it left
 
 
 class PackingLineMap(MapAttribute[str, Any]):
@@ -141,6 +142,7 @@ class OrderItem(Item, discriminator="order"):
     supplier_ids = ListAttribute(of=UnicodeAttribute)
     hold_reasons = ListAttribute(of=UnicodeAttribute, default=list)
     hold_rejected = BooleanAttribute(default=False)
+    offline_paid = BooleanAttribute(default=False)  # an offline order's payment was recorded in full
     total_cents = NumberAttribute()
     created_at = UTCDateTimeAttribute()
     updated_at = UTCDateTimeAttribute()
@@ -171,6 +173,31 @@ class DeliveryIndexItem(Item, discriminator="delivery"):
     lines = ListAttribute(of=PackingLineMap, default=list)  # this supplier's lines, as they stand now
     ship_to = AddressMap(null=True)
     delivered_at = UTCDateTimeAttribute(null=True)
+
+
+class CancellationRequestItem(Item, discriminator="cancellation_request"):
+    """`ORDER#<id>` / `CANCELREQ#<request id>`: a customer's request, after the close, to cancel lines of
+    one supplier's delivery (requested -> accepted | refused), under its version. While it waits for a
+    decision it sits in its PO's sparse GSI1 `PO#<po>#CANCELREQS`, the supplier's list."""
+
+    id = UnicodeAttribute()
+    order_id = UnicodeAttribute()
+    campaign_id = UnicodeAttribute()
+    supplier_id = UnicodeAttribute()
+    po_id = UnicodeAttribute()
+    customer_id = UnicodeAttribute()
+    reference = UnicodeAttribute()
+    lines = ListAttribute(of=PackingLineMap)  # what is asked for: SKU, name, quantity
+    everything = BooleanAttribute(default=False)  # the customer asked for everything not yet dispatched
+    reason = UnicodeAttribute()
+    status = UnicodeAttribute()
+    requested_at = UTCDateTimeAttribute()
+    decided_at = UTCDateTimeAttribute(null=True)
+    decided_by = UnicodeAttribute(null=True)  # the deciding principal's sub
+    decided_role = UnicodeAttribute(null=True)
+    decision_note = UnicodeAttribute(null=True)
+    cancelled_cents = NumberAttribute(null=True)  # what accepting it cancelled
+    version = VersionAttribute()
 
 
 class AddressBookItem(Item, discriminator="address_book"):

@@ -315,10 +315,11 @@ def order_from_item(item: OrderItem) -> Order:
         payment_mode=PaymentMode(item.payment_mode),
         lines=[OrderLine(sku=l.sku, name=l.name, supplier_id=l.supplier_id, quantity=int(l.quantity),
                          unit_price_cents=int(l.unit_price_cents)) for l in item.lines],
-        deliveries=[Delivery(d.supplier_id, DeliveryStatus(d.status), d.delivered_at) for d in item.deliveries],
+        deliveries=[Delivery(d.supplier_id, DeliveryStatus(d.status), d.delivered_at,
+                             address_from_map(d.ship_to) if d.ship_to else None) for d in item.deliveries],
         created_at=item.created_at, hold_reasons=list(item.hold_reasons or []),
         hold_rejected=bool(item.hold_rejected), status=OrderStatus(item.status),
-        ordered_cents=int(item.total_cents),
+        ordered_cents=int(item.total_cents), offline_paid=bool(item.offline_paid),
         shipping_address=address_from_map(item.shipping_address) if item.shipping_address else None,
     )
 
@@ -329,7 +330,8 @@ def order_writes(order: Order, *, version: int | None, now: datetime) -> list[Wr
     A delivery that arrived is stamped `delivered_at` = `now` by the first write that shows it arrived
     (the transition's own write); later writes keep the stamp. Each index item is also the delivery's
     packing-list entry: in its PO's GSI3 partition only while the delivery is accepted or later, and
-    only then carrying a copy of the ship-to address."""
+    only then carrying a copy of the ship-to address (the one it left for, when staff corrected the
+    order's address after it left)."""
     pk, sk = keys.order(order.id)
     created = keys.created_sk(order.created_at, order.id)
     delivered_at = {d.supplier_id: d.delivered_at or (now if d.status in ARRIVED else None) for d in order.deliveries}
@@ -346,8 +348,10 @@ def order_writes(order: Order, *, version: int | None, now: datetime) -> list[Wr
         lines=[LineMap(sku=l.sku, name=l.name, supplier_id=l.supplier_id, quantity=l.quantity,
                        unit_price_cents=l.unit_price_cents) for l in order.lines],
         deliveries=[DeliveryMap(supplier_id=d.supplier_id, status=d.status.value,
-                                delivered_at=delivered_at[d.supplier_id]) for d in order.deliveries],
+                                delivered_at=delivered_at[d.supplier_id],
+                                ship_to=address_map(d.ship_to) if d.ship_to else None) for d in order.deliveries],
         supplier_ids=order.supplier_ids, hold_reasons=order.hold_reasons, hold_rejected=order.hold_rejected,
+        offline_paid=order.offline_paid,
         total_cents=order.total_cents, created_at=order.created_at, updated_at=now,
         shipping_address=address_map(order.shipping_address) if order.shipping_address else None,
     )
@@ -369,7 +373,7 @@ def order_writes(order: Order, *, version: int | None, now: datetime) -> list[Wr
             reference=reference, po_id=po, delivered_at=delivered_at[d.supplier_id],
             lines=[PackingLineMap(sku=l.sku, name=l.name, quantity=l.quantity)
                    for l in order.lines if l.supplier_id == d.supplier_id],
-            ship_to=address_map(order.shipping_address) if packing and order.shipping_address else None,
+            ship_to=address_map(ship_to) if packing and (ship_to := d.ship_to or order.shipping_address) else None,
         )))
     return writes
 

@@ -1,0 +1,281 @@
+"""Staff and money: accounting records money that arrived outside the gateway (an offline payment,
+cash collected on delivery) or corrects the history by hand (an adjustment, with its reason); staff
+refund outside complaints (goodwill), an admin approving refunds above the approval threshold; a
+failed capture or refund is tried again.
+
+Every change is one transaction under the order's version (`expected_version` → 409), with its
+payment record and an audit event naming the actor and the reason. Money in is added to the
+campaign's `received_cents` as it is recorded; a refund counts when it succeeded
+(services/customer_payments.py)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from ..adapters.dynamodb import keys
+from ..adapters.dynamodb import repository as repo
+from ..adapters.dynamodb.models import OrderItem, PaymentTxnItem
+from ..config import settings
+from ..domain import metrics
+from ..domain import orders as order_rules
+from ..domain import payments as money
+from ..domain.audit import AuditEvent
+from ..domain.errors import Conflict, InvalidTransition, NotFound, RuleViolation
+from ..domain.orders import OrderLine, PaymentMode, RequestedLine
+from ..domain.payments import PaymentKind
+from ..domain.permissions import APPROVE_REFUNDS, RECORD_PAYMENTS, REFUND_ORDERS, Principal
+from . import exceptions
+from .capture import capture_pending
+from .clock import new_id, now
+from .customer_payments import OFFLINE_DUE_KIND, offline_deadline_delete, refund_due_writes_for
+from .guard import require
+from .orders import OrderRecord, _load
+
+AWAITING_APPROVAL, REJECTED = "awaiting_approval", "rejected"
+# Which kind of money each payment mode can receive outside the gateway.
+RECORDABLE: dict[PaymentKind, frozenset[PaymentMode]] = {
+    PaymentKind.OFFLINE_RECEIVED: frozenset({PaymentMode.OFFLINE}),
+    PaymentKind.CASH_COLLECTED: frozenset({PaymentMode.PAY_ON_DELIVERY}),
+    PaymentKind.ADJUSTMENT: frozenset(PaymentMode),
+}
+
+
+@dataclass
+class Recorded:
+    record: OrderRecord
+    payment: PaymentTxnItem
+
+
+def _movements(payments: list[PaymentTxnItem]) -> list[money.Movement]:
+    return [money.Movement(p.payment_kind, p.status, int(p.amount_cents)) for p in payments]
+
+
+def _order_for(actor: Principal, order_id: str, expected_version: int | None) -> OrderRecord:
+    record = _load(order_id)
+    if expected_version is not None and expected_version != record.version:
+        raise Conflict(f"order {order_id} is at version {record.version}, not {expected_version}; reload it")
+    return record
+
+
+def _touch(record: OrderRecord, at: datetime) -> repo.Update:
+    """The order's version moves with every money change, so two staff acting on one reading collide."""
+    pk, sk = keys.order(record.order.id)
+    # PynamoDB adds `version + 1` itself to an update of a versioned model that carries its version.
+    return repo.Update(OrderItem(pk, sk, version=record.version), [OrderItem.updated_at.set(at)],
+                       condition=OrderItem.version == record.version)
+
+
+def _payment(order_id: str, kind: PaymentKind, amount: int, currency: str, status: str, actor: Principal,
+             at: datetime, *, reason: str | None, reference: str | None, prefix: str = "pay") -> PaymentTxnItem:
+    pay_id = new_id(prefix)
+    pk, sk = keys.order_payment(order_id, pay_id)
+    return PaymentTxnItem(pk, sk, id=pay_id, order_id=order_id, payment_kind=kind.value, supplier_id="",
+                          amount_cents=amount, currency=currency, status=status, idempotency_key=pay_id,
+                          gateway_reference=reference, reason=reason, actor=actor.sub, created_at=at, updated_at=at)
+
+
+def record_payment(actor: Principal, order_id: str, *, kind: PaymentKind, amount_cents: int, reason: str | None,
+                   reference: str | None, expected_version: int | None = None) -> Recorded:
+    """Money that arrived outside the gateway, or a correction by hand. An offline order whose payment
+    now covers what it owes leaves `awaiting_payment` (it goes to the suppliers at close) and its
+    `payment_overdue` deadline and exception are cleared."""
+    require(actor, RECORD_PAYMENTS, "record payments")
+    record = _order_for(actor, order_id, expected_version)
+    order = record.order
+    if order.payment_mode not in RECORDABLE[kind]:
+        raise RuleViolation("payment_kind_not_for_mode",
+                            f"a {kind.value} payment is not recorded on a {order.payment_mode.value} order",
+                            details=[{"field": "body.kind", "message": f"not for {order.payment_mode.value} orders"}])
+    if kind is PaymentKind.ADJUSTMENT and (amount_cents == 0 or not reason):
+        raise RuleViolation("invalid_adjustment", "an adjustment needs a non-zero amount and its reason",
+                            details=[{"field": "body.reason", "message": "say why the money is corrected"}])
+    if kind is not PaymentKind.ADJUSTMENT and amount_cents <= 0:
+        raise RuleViolation("invalid_amount", "the amount received must be positive",
+                            details=[{"field": "body.amount_cents", "message": "must be at least 1"}])
+    at = now()
+    item = _payment(order.id, kind, amount_cents, order.currency, money.SUCCEEDED, actor, at, reason=reason,
+                    reference=reference)
+    before = order.status
+    standing = money.money(order, _movements([*record.payments, item]))
+    transition = None
+    if order.payment_mode is PaymentMode.OFFLINE and standing.net_paid_cents >= order.payable_cents:
+        transition = order_rules.record_offline_payment(order)
+    amount = money.amount(amount_cents, order.currency)
+    event = AuditEvent(
+        id=new_id("evt"), subject_type="order", subject_id=order.id, type="order.payment_recorded", actor=actor, at=at,
+        from_status=before.value, to_status=order.status.value, internal_note=reason,
+        customer_note=(f"We have received your payment of {amount}." if kind is not PaymentKind.ADJUSTMENT else None),
+        data={"order_id": order.id, "campaign_id": order.campaign_id, "payment_id": item.id, "kind": kind.value,
+              "amount_cents": amount_cents, "currency": order.currency, "customer_email": order.customer_email,
+              "status": order.status.value})
+    writes: list[Any] = [repo.new_item(item), repo.event_write(keys.order_pk(order.id), event),
+                         repo.campaign_summary_update(order.campaign_id, order.id,
+                                                      metrics.money_received(amount_cents))]
+    if transition is not None or order.offline_paid and not any(
+            p.payment_kind == PaymentKind.OFFLINE_RECEIVED for p in record.payments):
+        writes += [*repo.order_writes(order, version=record.version, now=at),
+                   *repo.order_status_counts(order.id, before.value, order.status.value)]
+        writes.append(offline_deadline_delete(order.id))
+    else:
+        writes.append(_touch(record, at))
+    repo.commit(writes, what=f"order {order.id}")
+    if order.offline_paid:
+        exceptions.resolve(OFFLINE_DUE_KIND, "order", order.id, note=f"payment of {amount} recorded")
+    version = record.version + 1
+    return Recorded(OrderRecord(order, version, at, [*record.events, event], record.shipments,
+                                [*record.payments, item]), item)
+
+
+# ---------------------------------------------------------------- refunds outside complaints
+
+
+def _refund_amount(lines: list[OrderLine], wanted: list[RequestedLine] | None, amount_cents: int | None) -> int:
+    if (wanted is None) == (amount_cents is None):
+        raise RuleViolation("refund_lines_or_amount", "give either the lines to refund or an amount, not both",
+                            details=[{"field": "body", "message": "lines or amount_cents"}])
+    if amount_cents is not None:
+        if amount_cents <= 0:
+            raise RuleViolation("invalid_amount", "a refund is at least 1 cent",
+                                details=[{"field": "body.amount_cents", "message": "must be at least 1"}])
+        return amount_cents
+    by_sku = {line.sku: line for line in lines}
+    problems: list[dict[str, object]] = []
+    total = 0
+    for i, w in enumerate(wanted or []):
+        line = by_sku.get(w.sku)
+        if line is None:
+            problems.append({"field": f"body.lines[{i}].sku", "message": f"{w.sku} is not on the order"})
+        elif not 1 <= w.quantity <= line.quantity:
+            problems.append({"field": f"body.lines[{i}].quantity", "message": f"1 to {line.quantity}"})
+        else:
+            total += w.quantity * line.unit_price_cents
+    if problems or not wanted:
+        raise RuleViolation("invalid_refund", "the refund's lines are not on the order as asked",
+                            details=problems or [{"field": "body.lines", "message": "at least one line"}])
+    return total
+
+
+def refund(actor: Principal, order_id: str, *, reason: str, lines: list[RequestedLine] | None = None,
+           amount_cents: int | None = None, reference: str | None = None,
+           expected_version: int | None = None) -> Recorded:
+    """A goodwill refund: never above what the order paid net of refunds (422 `refund_exceeds_paid`).
+    Above the approval threshold it waits for an admin. Money taken through the gateway goes back
+    through it (pending → the payments consumer); money received offline or in cash was paid back by
+    accounting, which gives the transfer's `reference`, and is recorded as done."""
+    require(actor, REFUND_ORDERS, "refund orders")
+    record = _order_for(actor, order_id, expected_version)
+    order = record.order
+    amount = _refund_amount(order.lines, lines, amount_cents)
+    standing = money.money(order, _movements(record.payments))
+    refundable = money.refundable_cents(standing)
+    if amount > refundable:
+        raise RuleViolation("refund_exceeds_paid", f"the order can refund at most {money.amount(refundable, order.currency)}"
+                            f" (paid, less what was or is being refunded), not {money.amount(amount, order.currency)}",
+                            details=[{"field": "body", "message": f"at most {refundable} cents"}])
+    manual = not money.refunds_through_gateway(order.payment_mode) and \
+        order.payment_mode is not PaymentMode.AUTHORISE_THEN_CAPTURE
+    if manual and not reference:
+        raise RuleViolation("reference_required", "money received offline goes back by transfer: give its reference",
+                            details=[{"field": "body.reference", "message": "the transfer's reference"}])
+    at = now()
+    needs_approval = amount > settings().complaint_approval_threshold_cents
+    writes: list[Any] = [_touch(record, at)]
+    if needs_approval:
+        item = _payment(order.id, PaymentKind.REFUND, amount, order.currency, AWAITING_APPROVAL, actor, at,
+                        reason=reason, reference=reference, prefix="rfd")
+        event = AuditEvent(id=new_id("evt"), subject_type="order", subject_id=order.id,
+                           type="order.refund_needs_approval", actor=actor, at=at, internal_note=reason,
+                           data={"order_id": order.id, "refund_id": item.id, "amount_cents": amount,
+                                 "currency": order.currency, "campaign_id": order.campaign_id, "reason": reason})
+        writes += [repo.new_item(item), repo.event_write(keys.order_pk(order.id), event)]
+    elif manual:
+        item = _payment(order.id, PaymentKind.REFUND, amount, order.currency, money.SUCCEEDED, actor, at,
+                        reason=reason, reference=reference, prefix="rfd")
+        event = _refunded_event(order.id, item, actor, at, order.customer_email)
+        writes += [repo.new_item(item), repo.event_write(keys.order_pk(order.id), event),
+                   repo.campaign_summary_update(order.campaign_id, order.id, metrics.refund_succeeded(amount))]
+    else:
+        refund_writes = refund_due_writes_for(order, amount, at, actor=actor, reason=reason)
+        item = next(w.item for w in refund_writes if isinstance(w.item, PaymentTxnItem))
+        event = AuditEvent(id=new_id("evt"), subject_type="order", subject_id=order.id, type="order.refund_started",
+                           actor=actor, at=at, internal_note=reason,
+                           customer_note=f"We are refunding {money.amount(amount, order.currency)} to your original "
+                                         "payment method.",
+                           data={"order_id": order.id, "refund_id": item.id, "amount_cents": amount,
+                                 "currency": order.currency, "customer_email": order.customer_email})
+        writes += [*refund_writes, repo.event_write(keys.order_pk(order.id), event)]
+    repo.commit(writes, what=f"order {order.id}")
+    return Recorded(OrderRecord(order, record.version + 1, at, [*record.events, event], record.shipments,
+                                [*record.payments, item]), item)
+
+
+def _refunded_event(order_id: str, item: PaymentTxnItem, actor: Principal, at: datetime,
+                    customer_email: str | None) -> AuditEvent:
+    amount = money.amount(int(item.amount_cents), item.currency)
+    return AuditEvent(id=new_id("evt"), subject_type="order", subject_id=order_id, type="order.refund_succeeded",
+                      actor=actor, at=at, internal_note=item.reason,
+                      customer_note=f"We have paid {amount} back to you (reference {item.gateway_reference}).",
+                      data={"order_id": order_id, "refund_id": item.id, "amount_cents": int(item.amount_cents),
+                            "currency": item.currency, "customer_email": customer_email})
+
+
+def decide_refund(actor: Principal, order_id: str, refund_id: str, *, approve: bool, note: str | None,
+                  expected_version: int | None = None) -> Recorded:
+    """An admin approves a refund above the threshold (it goes out as any other) or rejects it (a reason)."""
+    require(actor, APPROVE_REFUNDS, "approve refunds")
+    if not approve and not note:
+        raise RuleViolation("reason_required", "say why the refund is rejected",
+                            details=[{"field": "body.note", "message": "required when rejecting"}])
+    record = _order_for(actor, order_id, expected_version)
+    order = record.order
+    item = next((p for p in record.payments if p.id == refund_id and p.payment_kind == PaymentKind.REFUND), None)
+    if item is None:
+        raise NotFound(f"refund {refund_id} of order {order_id} not found")
+    if item.status != AWAITING_APPROVAL:
+        raise InvalidTransition(f"refund {refund_id} is {item.status}; only one awaiting approval is decided")
+    at = now()
+    others = [p for p in record.payments if p.id != refund_id]
+    if approve and int(item.amount_cents) > money.refundable_cents(money.money(order, _movements(others))):
+        raise RuleViolation("refund_exceeds_paid", "what the order paid no longer covers this refund")
+    item.status, item.updated_at = (money.PENDING if approve else REJECTED), at
+    event = AuditEvent(id=new_id("evt"), subject_type="order", subject_id=order.id,
+                       type="order.refund_approved" if approve else "order.refund_rejected", actor=actor, at=at,
+                       internal_note=note,
+                       customer_note=(f"We are refunding {money.amount(int(item.amount_cents), order.currency)} to "
+                                      "your original payment method." if approve else None),
+                       data={"order_id": order.id, "refund_id": item.id, "amount_cents": int(item.amount_cents),
+                             "currency": order.currency, "customer_email": order.customer_email})
+    writes: list[Any] = [_touch(record, at), repo.Write(item), repo.event_write(keys.order_pk(order.id), event)]
+    if approve:
+        due = AuditEvent(id=new_id("evt"), subject_type="order", subject_id=order.id, type="order.refund_due",
+                         actor=actor, at=at, internal_note=item.reason,
+                         data={"order_id": order.id, "refund_id": item.id, "amount_cents": int(item.amount_cents),
+                               "currency": order.currency})
+        writes.append(repo.event_write(keys.order_pk(order.id), due))
+    repo.commit(writes, what=f"refund {refund_id}")
+    return Recorded(OrderRecord(order, record.version + 1, at, [*record.events, event], record.shipments,
+                                [*others, item]), item)
+
+
+def retry_capture(actor: Principal, order_id: str, payment_id: str) -> Recorded:
+    """Accounting tries a declined capture again: a new attempt with its own idempotency key (the
+    gateway remembers the decline for the old one), recorded on the same payment."""
+    require(actor, RECORD_PAYMENTS, "retry payments")
+    record = _load(order_id)
+    item = next((p for p in record.payments if p.id == payment_id), None)
+    if item is None or item.payment_kind != PaymentKind.CAPTURE:
+        raise NotFound(f"capture {payment_id} of order {order_id} not found")
+    if item.status != money.FAILED:
+        raise InvalidTransition(f"capture {payment_id} is {item.status}; only a failed capture is tried again")
+    attempt = int(item.attempts or 0) + 1
+    item.status, item.failure, item.attempts = money.PENDING, None, attempt
+    item.idempotency_key, item.updated_at = f"{item.id}-r{attempt}", now()
+    repo.commit([repo.Write(item)], what=f"capture {payment_id}")  # the loaded version is the condition
+    capture_pending(item, record.order.campaign_id)
+    fresh = _load(order_id)
+    done = next(p for p in fresh.payments if p.id == payment_id)
+    if done.status == money.SUCCEEDED:
+        exceptions.resolve("payment_failed", "order", order_id, note=f"capture {payment_id} retried by {actor.sub}")
+    return Recorded(fresh, done)
