@@ -18,6 +18,7 @@ from .http import Call, endpoint, error_response
 s = lazy_module("chalicelib.api.schemas")
 orders = lazy_module("chalicelib.services.orders")
 addresses = lazy_module("chalicelib.services.addresses")
+cancellations = lazy_module("chalicelib.services.cancellations")
 
 customer_api = Blueprint(__name__)
 CUSTOMER = roles(Role.CUSTOMER)
@@ -74,6 +75,17 @@ def get_order(call: Call, order_id: str) -> s.OrderView:
 def cancel_order(call: Call, order_id: str) -> s.OrderView:
     record = orders.change_order(_me(call), order_id, OrderAction.CANCEL, customer_note=call.body.reason)
     return s.OrderView.of(record, _me(call))
+
+
+@endpoint(customer_api, "/orders/{order_id}/cancellation-request", "POST",
+          summary="Ask to cancel lines (or everything not yet dispatched) of my order after its campaign closed; "
+                  "customer care or the supplier decides",
+          tag="customer", roles=CUSTOMER, body="CancellationRequestIn", response="CancellationRequestList", status=201)
+def request_cancellation(call: Call, order_id: str) -> s.CancellationRequestList:
+    b: s.CancellationRequestIn = call.body
+    lines = [RequestedLine(l.sku, l.quantity) for l in b.lines] if b.lines is not None else None
+    items = cancellations.request_cancellation(_me(call), order_id, lines=lines, reason=b.reason)
+    return s.CancellationRequestList(items=[s.CancellationRequestView.of(i) for i in items])
 
 
 # ---------------------------------------------------------------- the address book

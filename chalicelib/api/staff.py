@@ -7,7 +7,7 @@ from chalice import Blueprint
 from ..domain.addresses import order_reference
 from ..domain.campaigns import CampaignStatus
 from ..domain.orders import OrderAction
-from ..domain.permissions import MANAGE_CATALOGUE, MANAGE_CUSTOMERS, READ_STAFF, REVIEW_ORDERS
+from ..domain.permissions import CORRECT_ADDRESSES, MANAGE_CATALOGUE, MANAGE_CUSTOMERS, READ_STAFF, REVIEW_ORDERS
 from ..lazy import lazy_module
 from .http import Call, endpoint
 
@@ -16,6 +16,8 @@ s = lazy_module("chalicelib.api.schemas")
 catalogue = lazy_module("chalicelib.services.catalogue")
 orders = lazy_module("chalicelib.services.orders")
 campaign_close = lazy_module("chalicelib.services.campaign_close")
+cancellations = lazy_module("chalicelib.services.cancellations")
+address_corrections = lazy_module("chalicelib.services.address_corrections")
 
 staff_api = Blueprint(__name__)
 REVIEW = REVIEW_ORDERS
@@ -157,3 +159,23 @@ def add_note(call: Call, order_id: str) -> s.NoteView:
     event = orders.add_note(call.actor, order_id, internal_note=call.body.internal_note,
                             customer_note=call.body.customer_note)
     return s.NoteView(event=s.AuditEventView.of(event))
+
+
+@endpoint(staff_api, "/staff/orders/{order_id}/cancellation-requests/{request_id}/decide", "POST",
+          summary="Accept (the lines leave the order and the packing list; the money is settled per payment mode) "
+                  "or refuse, with a note, a customer's request to cancel after the close",
+          tag="staff: orders", roles=REVIEW, body="CancellationDecisionIn", response="CancellationRequestView")
+def decide_cancellation(call: Call, order_id: str, request_id: str) -> s.CancellationRequestView:
+    b: s.CancellationDecisionIn = call.body
+    return s.CancellationRequestView.of(cancellations.decide(call.actor, request_id, accept=b.accept, note=b.note,
+                                                             expected_version=b.expected_version, order_id=order_id))
+
+
+@endpoint(staff_api, "/staff/orders/{order_id}/shipping-address", "PUT",
+          summary="Correct where the order ships, until its last delivery leaves (the suppliers concerned are told)",
+          tag="staff: orders", roles=CORRECT_ADDRESSES, body="AddressCorrectionIn", response="StaffOrderView")
+def correct_shipping_address(call: Call, order_id: str) -> s.StaffOrderView:
+    b: s.AddressCorrectionIn = call.body
+    record = address_corrections.correct_address(call.actor, order_id, b.shipping_address.model_dump(), note=b.note,
+                                                 expected_version=b.expected_version)
+    return s.StaffOrderView.of(record, call.actor)

@@ -16,6 +16,7 @@ shipments = lazy_module("chalicelib.services.shipments")
 tracking = lazy_module("chalicelib.services.tracking")
 shipment_domain = lazy_module("chalicelib.domain.shipments")
 packing = lazy_module("chalicelib.services.packing")
+cancellations = lazy_module("chalicelib.services.cancellations")
 po_domain = lazy_module("chalicelib.domain.purchase_orders")
 
 supplier_api = Blueprint(__name__)
@@ -63,6 +64,25 @@ def packing_list(call: Call, po_id: str) -> s.PackingListPage:
           response="PackingListFileView", status=201)
 def packing_list_file(call: Call, po_id: str) -> s.PackingListFileView:
     return s.PackingListFileView(**packing.packing_list_file(call.actor, po_id, staff=False).__dict__)
+
+
+@endpoint(supplier_api, PO + "/cancellation-requests", "GET",
+          summary="Customers' requests to cancel lines of this PO's orders, waiting for a decision (oldest first)",
+          tag=TAG, roles=SUPPLIER, query="PageQuery", response="CancellationRequestPage")
+def cancellation_requests(call: Call, po_id: str) -> s.CancellationRequestPage:
+    page = cancellations.pending_for_po(call.actor, po_id, limit=call.query.limit, cursor=call.query.cursor)
+    return s.CancellationRequestPage(po_id=page.po_id, items=[s.CancellationRequestView.of(i) for i in page.items],
+                                     next_cursor=page.cursor)
+
+
+@endpoint(supplier_api, "/supplier/cancellation-requests/{request_id}/decide", "POST",
+          summary="Accept (the lines leave the order and the packing list) or refuse, with a note, a customer's "
+                  "request to cancel lines of one of my POs' orders",
+          tag=TAG, roles=SUPPLIER, body="CancellationDecisionIn", response="CancellationRequestView")
+def decide_cancellation(call: Call, request_id: str) -> s.CancellationRequestView:
+    b: s.CancellationDecisionIn = call.body
+    return s.CancellationRequestView.of(cancellations.decide(call.actor, request_id, accept=b.accept, note=b.note,
+                                                             expected_version=b.expected_version, by_supplier=True))
 
 
 @endpoint(supplier_api, PO + "/acknowledge", "POST", summary="Accept, partially accept or reject the lines",

@@ -51,7 +51,7 @@ from ..domain.addresses import order_reference
 from ..domain.audit import AuditEvent
 from ..domain.errors import Conflict, InvalidTransition, NotFound, RuleViolation
 from ..domain.orders import DeliveryStatus, LostLine, Order, OrderStatus, RequestedLine
-from ..domain.permissions import REVIEW_ORDERS, SYSTEM, Principal, Role
+from ..domain.permissions import REVIEW_ORDERS, SYSTEM, Principal
 from ..domain.purchase_orders import Decision, PurchaseOrder, Stage, po_id
 from . import exceptions, orders, stages
 from .clock import new_id, now
@@ -181,13 +181,13 @@ def pending_for_po(actor: Principal, po_id_: str, *, limit: int, cursor: str | N
 
 
 def decide(actor: Principal, request_id: str, *, accept: bool, note: str | None = None,
-           expected_version: int | None = None, order_id: str | None = None) -> CancellationRequestItem:
+           expected_version: int | None = None, order_id: str | None = None,
+           by_supplier: bool = False) -> CancellationRequestItem:
     """Accept or refuse a waiting request (see the module docstring). Staff (customer care, admins) decide
-    any request (`order_id`: the order the route names); a supplier only those on its own POs (another's
-    is a 404, as for none)."""
-    is_supplier = Role.SUPPLIER in actor.roles and not actor.is_staff
-    supplier_id = supplier_of(actor) if is_supplier else None
-    if not is_supplier:
+    any request (`order_id`: the order the route names); a supplier (`by_supplier`) only those on its own
+    POs (another's is a 404, as for none)."""
+    supplier_id = supplier_of(actor) if by_supplier else None
+    if not by_supplier:
         require(actor, REVIEW_ORDERS, "decide cancellation requests")
     key = _key(request_id)
     if order_id is not None and key[0] != keys.order_pk(order_id):
@@ -214,7 +214,7 @@ def decide(actor: Principal, request_id: str, *, accept: bool, note: str | None 
     request.decision_note = note
     request.GSI1PK = request.GSI1SK = None  # decided: off the supplier's list
     order = repo.order_from_item(meta)
-    who = "the supplier" if is_supplier else "customer care"
+    who = "the supplier" if by_supplier else "customer care"
     resolved = exceptions.resolution_writes(exception, note=f"{request.status} by {who} ({actor.sub})", at=at)
     if accept:
         _accept(actor, order, int(meta.version), request, note, resolved, at)

@@ -43,7 +43,8 @@ from chalicelib.domain.orders import (
     PaymentMode,
     derive_status,
 )
-from chalicelib.domain.shipments import CarrierEvent, Shipment, TrackingStatus
+from chalicelib.domain.permissions import Principal, Role
+from chalicelib.domain.shipments import ByHand, CarrierEvent, Shipment, TrackingStatus
 from chalicelib.local import carrier_sim
 from chalicelib.local.pollers import LambdaContext, stream_record
 from chalicelib.local.provision import Provisioned
@@ -304,6 +305,32 @@ def test_silence_raises_tracking_stale_tells_the_customer_once_and_the_wait_reop
     assert parcel.states_entered()[-1] == "Ended"
     assert parcel.order().status == "completed"
     assert len(parcel.order_events("order.delayed")) == 1
+
+
+def test_a_silent_parcel_confirmed_delivered_by_hand_ends_its_wait_resolves_the_stale_problem_and_completes(
+        parcel: Parcel, tracking_settings: Callable[[int, int], None]) -> None:
+    """Issue 16: the carrier never reports; logistics confirm the delivery by hand. The running
+    execution ends as on a carrier's delivered event (SendTaskSuccess on the stored token)."""
+    tracking_settings(2, 120)
+    parcel.start()
+    parcel.wait_token()
+    parcel.until(lambda: parcel.exception() is not None, why="tracking_stale to be raised")
+    s = parcel.shipment
+    repo.commit([shipments.po_pointer(s, datetime.now(UTC))], what="test: the PO's pointer to the parcel")
+
+    logistics = Principal(sub="log-1", roles=frozenset({Role.LOGISTICS}))
+    result = tracking.record_by_hand(logistics, s.po_id, s.id, ByHand.DELIVERED, note="signed for, per the depot")
+    assert (result.recorded, result.shipment.status.value) == (True, "delivered")
+    assert parcel.wait_finished() == "SUCCEEDED"
+    assert parcel.states_entered()[-1] == "Ended"
+    exc = parcel.exception()
+    assert exc is not None and (exc.status, exc.resolution) == ("resolved", "recorded by hand")
+    assert parcel.order().status == "completed"
+    assert len(parcel.order_events("order.delivered")) == 1
+    [change] = [i for i in parcel.shipment_partition()
+                if isinstance(i, AuditEventItem) and i.type == "shipment.status_changed"]
+    assert (change.actor.sub, change.internal_note, plain(change.data)["source"]) == (
+        "log-1", "signed for, per the depot", "manual")
 
 
 def test_no_delivery_before_the_give_up_time_abandons_the_shipment_to_staff(
