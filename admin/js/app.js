@@ -55,11 +55,13 @@ const NAV = [
 // Only if the API has no GET /me yet: what each role may do, as the API's route checks say.
 const ROLE_CAPABILITIES = {
   buyer: ['staff', 'catalogue.manage', 'purchase_orders.cancel', 'exceptions.handle', 'exports.run'],
-  customer_care: ['staff', 'customers.manage', 'orders.review', 'complaints.read', 'exceptions.handle', 'exports.run'],
+  customer_care: ['staff', 'customers.manage', 'orders.review', 'complaints.read', 'exceptions.handle', 'exports.run',
+    'shipments.record_by_hand'],
   accounting: ['staff', 'payments.read', 'payments.decide', 'exceptions.handle', 'exports.run'],
-  logistics: ['staff', 'exceptions.handle', 'exports.run'],
+  logistics: ['staff', 'exceptions.handle', 'exports.run', 'shipments.record_by_hand'],
   admin: ['staff', 'catalogue.manage', 'customers.manage', 'orders.review', 'complaints.read', 'payments.read',
-    'purchase_orders.cancel', 'exceptions.handle', 'exports.run', 'webhooks.manage', 'preferences.manage'],
+    'purchase_orders.cancel', 'exceptions.handle', 'exports.run', 'webhooks.manage', 'preferences.manage',
+    'shipments.record_by_hand'],
 };
 
 const main = document.getElementById('main');

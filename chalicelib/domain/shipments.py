@@ -13,6 +13,10 @@ stands); `label_created` only ever replaces `dispatched`, and any scan replaces 
 of an event already recorded (same time, same carrier code) changes nothing. Events with a
 code we do not map are kept in the record (internal), never shown to the customer and never
 change the status.
+
+When a carrier sends nothing, staff or the supplier record what happened by hand (`ByHand`):
+it becomes a carrier event with a `manual:` code and the status a carrier would report, so the
+same rules apply to it (`by_hand_event`).
 """
 
 from __future__ import annotations

@@ -6,7 +6,8 @@ Write path, in order:
    (`SHIPMENT#<carrier>#<tracking>`, which must be new), the PO's pointer to it, a marker per
    order shipped for the first time (so each order counts once towards the shipment stage), the
    PO under its version and a `shipment.recorded` event. When every order with an accepted
-   delivery has left, the PO's shipment stage completes (SendTaskSuccess, once).
+   delivery has left, the PO's shipment stage completes (SendTaskSuccess, once). Afterwards a
+   parcel may still carry orders that left before (goods sent again after a return to sender).
 2. The `shipment.recorded` event comes back through the shipments queue (`on_recorded`): each
    order's delivery is dispatched with the customer's copy of the shipment and an `order.shipped`
    event (the customer's e-mail), authorise-then-capture payments are captured, carrier events

@@ -9,6 +9,10 @@ parcel completes the deliveries it finishes. Redelivered or out-of-order events 
 shipment backwards (the rule is in the domain), and an event nobody knows the tracking number
 of is kept under its tracking number and raised as `unknown_tracking`; the shipment recorded
 later replays it.
+
+When a carrier sends nothing, staff or the supplier record a delivery, a failed attempt or a
+return to sender by hand (`record_by_hand`): the same path with a `manual:` carrier code, the
+actor, note and photo on the parcel's audit event.
 """
 
 from __future__ import annotations

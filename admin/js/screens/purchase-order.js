@@ -1,15 +1,16 @@
 // Purchase-order detail: GET /staff/purchase-orders/{id} — stage (and whether it waits for action
 // now), deadline, reminders, amounts, lines, documents (the supplier's invoices, each with a
 // presigned download link), payment proposals, parcels and its audit trail; Cancel for
-// purchase_orders.cancel (POST .../cancel). GET .../complaints (the complaints about its deliveries)
-// loads at the same time.
+// purchase_orders.cancel (POST .../cancel); for shipments.record_by_hand, a form to record a silent
+// parcel's delivery, failed attempt or return (POST .../shipments/{id}/delivered | /events).
+// GET .../complaints (the complaints about its deliveries) loads at the same time.
 
 import * as api from '../api.js';
 import { PO_STAGES } from '../constants.js';
 import { h } from '../dom.js';
 import { label, money, number, when } from '../format.js';
 import {
-  act, badge, code, errorAlert, errorSlot, facts, field, heading, link, muted, notice, section, table, textarea,
+  act, badge, code, errorAlert, errorSlot, facts, field, heading, link, muted, notice, section, select, table, textarea,
 } from '../ui.js';
 import { complaintTable } from './complaints.js';
 import { auditTrail } from './order.js';
@@ -55,6 +56,31 @@ export default {
         if (await act(submit, slot, () => api.post(`${path}/cancel`, body))) { flash = 'The purchase order is cancelled.'; reload(); }
       });
       cancel = h('details', { class: 'panel-details' }, h('summary', {}, 'Cancel this purchase order'), form);
+    }
+
+    // A parcel whose carrier sends nothing: staff record what happened (the API's photo upload is
+    // left to the supplier's page and API clients).
+    let byHand = null;
+    const openParcels = (po.shipments || []).filter((x) => !['delivered', 'returned_to_sender', 'superseded'].includes(x.status));
+    if (can('shipments.record_by_hand') && openParcels.length) {
+      const parcel = select('shipment_id', openParcels.map((x) => [x.id, `${x.carrier} ${x.tracking_number} (${label(x.status)})`]));
+      const what = select('what', [['delivered', 'Delivered'], ['delivery_failed', 'Delivery failed'],
+        ['returned_to_sender', 'Returned to sender']], 'delivered');
+      const note = textarea('note', { rows: 2, required: true, maxlength: 1000 });
+      const submit = h('button', { type: 'submit' }, 'Record');
+      const slot = errorSlot();
+      const form = h('form', { class: 'form', 'aria-label': 'Record a parcel event by hand', 'data-testid': 'parcel-by-hand' },
+        field('Parcel', parcel), field('What happened', what),
+        field('Internal note (required; never shown to the customer)', note), h('div', { class: 'actions' }, submit), slot);
+      form.addEventListener('submit', async (event) => {
+        event.preventDefault();
+        const base = `${path}/shipments/${encodeURIComponent(parcel.value)}`;
+        const call = what.value === 'delivered'
+          ? () => api.post(`${base}/delivered`, { note: note.value })
+          : () => api.post(`${base}/events`, { status: what.value, note: note.value });
+        if (await act(submit, slot, call)) { flash = `Recorded: ${label(what.value).toLowerCase()}.`; reload(); }
+      });
+      byHand = h('details', { class: 'panel-details' }, h('summary', {}, 'The carrier sends nothing: record by hand'), form);
     }
 
     const complaints = complaintTable(r.complaints, {
@@ -129,7 +155,7 @@ export default {
         ],
         rows: po.shipments || [],
         empty: 'No parcels yet.',
-      })),
+      }), byHand),
       section('Complaints', complaints),
       cancel ? section('Cancel', cancel) : null,
       section('Audit trail', auditTrail(po.events, { testid: 'po-audit-trail' })),
