@@ -7,7 +7,14 @@ from chalice import Blueprint
 
 from ..domain.orders import RequestedLine
 from ..domain.payments import PaymentKind
-from ..domain.permissions import APPROVE_REFUNDS, DECIDE_PAYMENTS, READ_PAYMENTS, RECORD_PAYMENTS, REFUND_ORDERS
+from ..domain.permissions import (
+    APPROVE_REFUNDS,
+    DECIDE_PAYMENTS,
+    GIVE_UP_DELIVERIES,
+    READ_PAYMENTS,
+    RECORD_PAYMENTS,
+    REFUND_ORDERS,
+)
 from ..lazy import lazy_module
 from .http import Call, endpoint
 
@@ -97,3 +104,14 @@ def reject_refund(call: Call, order_id: str, refund_id: str) -> s.StaffOrderView
     done = order_payments.decide_refund(call.actor, order_id, refund_id, approve=False, note=b.note,
                                         expected_version=b.expected_version)
     return s.StaffOrderView.of(done.record, call.actor)
+
+
+@endpoint(accounting_api, "/staff/orders/{order_id}/deliveries/{supplier_id}/not-delivered", "POST",
+          summary="Close a dispatched delivery that will never arrive (returned to sender, not sent again): it "
+                  "costs the customer nothing and what they paid for it goes back",
+          tag=ORDER_MONEY_TAG, roles=GIVE_UP_DELIVERIES, body="GiveUpDeliveryRequest", response="StaffOrderView")
+def give_up_delivery(call: Call, order_id: str, supplier_id: str) -> s.StaffOrderView:
+    b: s.GiveUpDeliveryRequest = call.body
+    record = order_payments.give_up_delivery(call.actor, order_id, supplier_id, reason=b.reason,
+                                             expected_version=b.expected_version)
+    return s.StaffOrderView.of(record, call.actor)

@@ -321,6 +321,11 @@ class RefundDecisionRequest(Request):
     expected_version: Version | None = Field(None, description="refuse with 409 if the order moved on")
 
 
+class GiveUpDeliveryRequest(Request):
+    reason: Note = Field(description="what happened (internal): e.g. returned to sender, the supplier will not re-ship")
+    expected_version: Version | None = Field(None, description="refuse with 409 if the order moved on")
+
+
 class RefundRejectRequest(Request):
     note: Note = Field(description="why the refund is rejected (required)")
     expected_version: Version | None = Field(None, description="refuse with 409 if the order moved on")

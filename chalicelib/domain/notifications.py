@@ -167,6 +167,7 @@ RULES: tuple[NotificationRule, ...] = (
     _order("order.refund_succeeded", "order_refund", "Your refund has been paid"),
     _order("order.refund_failed", "order_refund", "Your refund is delayed"),
     _order("order.refund_started", "order_refund", "Your refund is on its way"),
+    _order("order.delivery_not_delivered", "order_update", "Part of your order could not be delivered"),
     _order("order.refund_approved", "order_refund", "Your refund is on its way"),
     _order("order.payment_recorded", "order_update", "We have received your payment",
            conditions=(when("data.kind", "offline_received", "cash_collected"),)),

@@ -41,6 +41,8 @@ class DeliveryStatus(StrEnum):
     CANCELLED = "cancelled"
     PARTIALLY_RETURNED = "partially_returned"  # some delivered units came back (a complaint's return)
     RETURNED = "returned"  # every delivered unit came back
+    NOT_DELIVERED = "not_delivered"  # it left but never reached the customer (returned to sender, lost), and
+    #                                   will not be sent again: final, nothing is owed for it
 
 
 class OrderStatus(StrEnum):
@@ -73,6 +75,7 @@ class DeliveryAction(StrEnum):
     REJECT = "reject"
     DISPATCH = "dispatch"
     DELIVER = "deliver"
+    GIVE_UP = "give_up"  # staff: a dispatched delivery will never arrive (not sent again)
     PAYMENT_RECEIVED = "payment_received"  # an offline order's payment was recorded: it can go to suppliers
     CANCEL = "cancel"  # a cancellation request accepted after close, before the delivery left
     RETURN_PART = "return_part"
@@ -86,6 +89,7 @@ O = OrderStatus  # noqa: E741 - short alias keeps the tables readable
 DELIVERY_TRANSITIONS: dict[DeliveryAction, tuple[frozenset[DeliveryStatus], DeliveryStatus]] = {
     DeliveryAction.SEND_PO: (frozenset({D.PENDING}), D.ORDERED),
     DeliveryAction.PAYMENT_RECEIVED: (frozenset({D.AWAITING_PAYMENT}), D.PENDING),
+    DeliveryAction.GIVE_UP: (frozenset({D.DISPATCHED}), D.NOT_DELIVERED),
     DeliveryAction.ACCEPT: (frozenset({D.ORDERED}), D.ACCEPTED),
     DeliveryAction.REJECT: (frozenset({D.ORDERED}), D.REJECTED),
     DeliveryAction.DISPATCH: (frozenset({D.ACCEPTED}), D.DISPATCHED),
@@ -97,8 +101,9 @@ DELIVERY_TRANSITIONS: dict[DeliveryAction, tuple[frozenset[DeliveryStatus], Deli
 RETURNED_STATUSES = frozenset({D.PARTIALLY_RETURNED, D.RETURNED})
 ARRIVED = frozenset({D.DELIVERED}) | RETURNED_STATUSES  # the goods reached the customer
 REFUSED = frozenset({D.REJECTED, D.REFUNDED})  # the supplier supplies nothing: final, nothing is owed for it
+NOTHING_OWED = REFUSED | {D.NOT_DELIVERED}  # final deliveries the customer pays nothing for
 # A delivery in one of these has reached its end; every other one still moves.
-FINAL_DELIVERY_STATUSES = ARRIVED | REFUSED | {D.CANCELLED}
+FINAL_DELIVERY_STATUSES = ARRIVED | NOTHING_OWED | {D.CANCELLED}
 # An order in one of these has nothing left to happen to it (a complaint may still bring goods back,
 # which moves `completed` to a returned status, itself final).
 FINAL_ORDER_STATUSES = frozenset({O.REJECTED, O.CANCELLED, O.NOT_SUPPLIED, O.COMPLETED, O.PARTIALLY_RETURNED,
@@ -120,7 +125,7 @@ FINISHING_STEPS: dict[DeliveryStatus, tuple[DeliveryAction, ...]] = {
     D.PENDING: (DeliveryAction.SEND_PO,),
     D.ORDERED: (DeliveryAction.ACCEPT, DeliveryAction.REJECT, DeliveryAction.CANCEL),
     D.ACCEPTED: (DeliveryAction.DISPATCH, DeliveryAction.CANCEL),
-    D.DISPATCHED: (DeliveryAction.DELIVER,),
+    D.DISPATCHED: (DeliveryAction.DELIVER, DeliveryAction.GIVE_UP),
 }
 
 # Order-level actions: who may take them and in which order statuses (the role x status matrix).
@@ -210,7 +215,8 @@ class Order:
     def payable_cents(self) -> int:
         """What the customer owes now: the lines of the deliveries that still stand (cut to what their
         supplier accepted); refused and cancelled deliveries cost nothing."""
-        standing = {d.supplier_id for d in self.deliveries if d.status not in REFUSED and d.status is not D.CANCELLED}
+        standing = {d.supplier_id for d in self.deliveries
+                    if d.status not in NOTHING_OWED and d.status is not D.CANCELLED}
         return sum(line.total_cents for line in self.lines if line.supplier_id in standing)
 
     def delivery_cents(self, supplier_id: str) -> int:
@@ -250,7 +256,7 @@ def derive_status(deliveries: list[Delivery], hold_rejected: bool) -> OrderStatu
     if all(s is D.CANCELLED for s in statuses):
         return O.REJECTED if hold_rejected else O.CANCELLED
     live = [s for s in statuses if s is not D.CANCELLED]
-    goods = [s for s in live if s not in REFUSED]
+    goods = [s for s in live if s not in NOTHING_OWED]
     if not goods:
         return O.NOT_SUPPLIED
     if all(s in ARRIVED for s in goods):

@@ -101,6 +101,7 @@ CORRECT_ADDRESSES = roles(Role.CUSTOMER_CARE, Role.LOGISTICS, Role.ADMIN)
 RECORD_PAYMENTS = roles(Role.ACCOUNTING, Role.ADMIN)  # money received offline or in cash, adjustments, retries
 REFUND_ORDERS = roles(Role.CUSTOMER_CARE, Role.ACCOUNTING, Role.ADMIN)  # goodwill refunds outside complaints
 APPROVE_REFUNDS = roles(Role.ADMIN)  # refunds above the approval threshold
+GIVE_UP_DELIVERIES = roles(Role.LOGISTICS, Role.CUSTOMER_CARE, Role.ADMIN)  # a parcel that will never arrive
 
 CAPABILITIES: dict[str, frozenset[Role]] = {
     "staff": READ_STAFF,  # the staff console at all: orders, campaigns, exceptions, exports, metrics
@@ -122,6 +123,7 @@ CAPABILITIES: dict[str, frozenset[Role]] = {
     "payments.record": RECORD_PAYMENTS,
     "refunds.create": REFUND_ORDERS,
     "refunds.approve": APPROVE_REFUNDS,
+    "deliveries.give_up": GIVE_UP_DELIVERIES,
 }
 
 

@@ -25,6 +25,8 @@ OFFERED_EVENT_TYPES: tuple[str, ...] = (
     "order.shipped", "order.out_for_delivery", "order.delivered", "order.delivery_attempted",
     "order.delivery_returned", "order.delayed", "order.tracking_corrected",
     "order.payment_captured", "order.payment_failed",
+    # after the close (ids only: a subscriber reads the order's lines and address from the staff API)
+    "order.lines_cancelled", "order.address_corrected",
     # purchase orders: created, each supplier stage completed, overdue, cancelled
     "po.created", "po.cancelled", "po.stage_overdue", "po.shipment_added",
     *(f"po.{stage.value}_completed" for stage in STAGES),

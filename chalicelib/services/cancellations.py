@@ -214,7 +214,7 @@ def decide(actor: Principal, request_id: str, *, accept: bool, note: str | None 
     request.decision_note = note
     request.GSI1PK = request.GSI1SK = None  # decided: off the supplier's list
     order = repo.order_from_item(meta)
-    who = "the supplier" if by_supplier else "customer care"
+    who = "the supplier" if by_supplier else actor.primary_role.value.replace("_", " ")
     resolved = exceptions.resolution_writes(exception, note=f"{request.status} by {who} ({actor.sub})", at=at)
     if accept:
         _accept(actor, order, int(meta.version), request, note, resolved, at)

@@ -25,7 +25,7 @@ from ..domain.audit import AuditEvent
 from ..domain.errors import Conflict, InvalidTransition, NotFound, RuleViolation
 from ..domain.orders import OrderLine, PaymentMode, RequestedLine
 from ..domain.payments import PaymentKind
-from ..domain.permissions import APPROVE_REFUNDS, RECORD_PAYMENTS, REFUND_ORDERS, Principal
+from ..domain.permissions import APPROVE_REFUNDS, GIVE_UP_DELIVERIES, RECORD_PAYMENTS, REFUND_ORDERS, Principal
 from . import exceptions
 from .capture import capture_pending
 from .clock import new_id, now
@@ -279,3 +279,47 @@ def retry_capture(actor: Principal, order_id: str, payment_id: str) -> Recorded:
     if done.status == money.SUCCEEDED:
         exceptions.resolve("payment_failed", "order", order_id, note=f"capture {payment_id} retried by {actor.sub}")
     return Recorded(fresh, done)
+
+
+# ---------------------------------------------------------------- a delivery that will never arrive
+
+
+def give_up_delivery(actor: Principal, order_id: str, supplier_id: str, *, reason: str,
+                     expected_version: int | None = None) -> OrderRecord:
+    """A dispatched delivery will never reach the customer (returned to sender and not sent again, or
+    lost with the carrier): it ends `not_delivered` and costs nothing, so the order can end. The money
+    follows in the same transaction: what the customer paid for it goes back through the gateway
+    (prepaid, or its capture); money received offline is accounting's to pay back by transfer (the
+    order's balance shows it); pay on delivery collected nothing."""
+    require(actor, GIVE_UP_DELIVERIES, "close a delivery that will not arrive")
+    record = _order_for(actor, order_id, expected_version)
+    order = record.order
+    before = order.status.value
+    lost_cents = order.delivery_cents(supplier_id)
+    transition = order_rules.apply_delivery_action(order, supplier_id, order_rules.DeliveryAction.GIVE_UP)
+    at = now()
+    standing = money.money(order, _movements(record.payments))
+    back = min(max(0, -standing.balance_cents), money.refundable_cents(standing))
+    writes: list[Any] = [*repo.order_writes(order, version=record.version, now=at),
+                         *repo.order_status_counts(order.id, before, order.status.value)]
+    gateway_back = back > 0 and order.payment_mode in (PaymentMode.PREPAID, PaymentMode.AUTHORISE_THEN_CAPTURE)
+    if gateway_back:
+        writes += refund_due_writes_for(order, back, at, actor=actor, reason=f"delivery {supplier_id} not delivered")
+    amount = money.amount(back, order.currency)
+    if gateway_back:
+        money_note = f"We are refunding {amount} to your original payment method."
+    elif back > 0:
+        money_note = f"We will pay {amount} back to you by bank transfer."
+    else:
+        money_note = "You will not pay for it."
+    event = AuditEvent(
+        id=new_id("evt"), subject_type="order", subject_id=order.id, type="order.delivery_not_delivered", actor=actor,
+        at=at, from_status=transition.from_status, to_status=transition.to_status, internal_note=reason,
+        customer_note=f"We are sorry: part of your order could not be delivered and will not be sent again. {money_note}",
+        data={"order_id": order.id, "supplier_id": supplier_id, "customer_email": order.customer_email,
+              "status": order.status.value, "amount_cents": lost_cents, "refund_cents": back if gateway_back else 0,
+              "currency": order.currency})
+    writes.append(repo.event_write(keys.order_pk(order.id), event))
+    repo.commit(writes, what=f"order {order.id}")
+    payments_now = [*record.payments, *[w.item for w in writes if isinstance(getattr(w, "item", None), PaymentTxnItem)]]
+    return OrderRecord(order, record.version + 1, at, [*record.events, event], record.shipments, payments_now)

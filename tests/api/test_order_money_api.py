@@ -109,3 +109,31 @@ def test_a_staff_refund_is_validated_capped_and_approved_above_the_threshold(api
     assert_error(*api.post(f"{decide}/approve", ADMIN, {}), 409)  # decided once
     assert customer_view(api, order["id"])["money"] == staff_view(api, order["id"])["money"]
     settings.cache_clear()
+
+
+def test_a_delivery_that_will_never_arrive_is_closed_its_capture_refunded_and_the_order_ends(api, sfn_calls,
+                                                                                             gateway):
+    campaign = three_supplier_campaign(api)
+    order = order_of(api, campaign["id"])  # authorise then capture
+    for supplier in ("acme", "bolt", "cobalt"):
+        po = make_po(campaign["id"], supplier, stage=Stage.SHIPMENT, accepted=True)
+        accept_deliveries(supplier, order["id"])
+        ship(api, po, supplier, f"{supplier.upper()}0001", order["id"])
+        if supplier != "cobalt":
+            assert scan(f"{supplier.upper()}0001", TrackingStatus.DELIVERED, 5).startswith("moved")
+    assert customer_view(api, order["id"])["status"] == "partially_delivered"
+    path = f"/staff/orders/{order['id']}/deliveries/cobalt/not-delivered"
+    assert_error(*api.post(path, ACCOUNTING, {"reason": "returned to sender"}), 403)
+    assert_error(*api.post(f"/staff/orders/{order['id']}/deliveries/acme/not-delivered", CARE,
+                           {"reason": "x"}), 409)  # it arrived: nothing to give up
+
+    status, body = api.post(path, CARE, {"reason": "returned to sender; the supplier will not re-ship"})
+
+    assert status == 200, body
+    assert body["status"] == "completed"  # the rest arrived; the lost delivery costs nothing
+    assert next(d for d in body["deliveries"] if d["supplier_id"] == "cobalt")["status"] == "not_delivered"
+    refunds = [p for p in body["payments"] if p["kind"] == "refund"]
+    assert [(p["amount_cents"], p["status"]) for p in refunds] == [(1500, "pending")]  # cobalt's capture goes back
+    money = customer_view(api, order["id"])["money"]
+    assert money["payable_cents"] == 2 * 1200 + 900 and money["paid_cents"] == ORDER_CENTS
+    assert money["refund_pending_cents"] == 1500
