@@ -457,7 +457,7 @@ def kept_quantities(order: Order, supplier_id: str) -> dict[str, int] | None:
 _LEFT_TEXT: dict[DeliveryStatus, str] = {
     D.DISPATCHED: "has left (dispatched)", D.DELIVERED: "has arrived", D.PARTIALLY_RETURNED: "has arrived",
     D.RETURNED: "has arrived", D.REJECTED: "was refused by its supplier", D.REFUNDED: "was refused by its supplier",
-    D.CANCELLED: "is cancelled",
+    D.CANCELLED: "is cancelled", D.NOT_DELIVERED: "has left (it did not arrive)",
 }
 
 

@@ -72,7 +72,7 @@ def test_a_new_complaint_is_mailed_to_the_customer_care_mailbox_only(aws):
     assert batch[0]["data"]["owner"] == "customer_care"
     (mail,) = to(care)
     assert mail.subject == f"[high] {TITLE}: complaint cmp_1"
-    assert "customer_care team" in mail.body
+    assert "customer care team" in mail.body
     assert f"{settings().public_url}/staff/exceptions/{record.id}" in mail.body
     # the buyer, the supplier, the customer named in the details and the other teams hear nothing
     assert [m.destinations["ToAddresses"] for m in sent()] == [[care]]

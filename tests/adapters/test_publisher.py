@@ -31,13 +31,14 @@ def kind_of(record: dict) -> str | None:
 def test_audit_events_from_the_stream_reach_the_notifications_queue_without_internal_notes(aws, campaign_id):
     placed = shop.place(ALICE, campaign_id, ("MUG-1", 1), ("CAP-1", 2))
     cancelled = orders.change_order(CARE, placed.order.id, OrderAction.CANCEL, internal_note=SECRET,
-                                    customer_note="We cancelled it; you were not charged.")
+                                    customer_note="We cancelled it.")
     records = stream_records(aws.stream_arn)
     event_inserts = [r for r in records if r["eventName"] == "INSERT"
                      and kind_of(r) == "event"]
     assert all(isinstance(r["dynamodb"]["ApproximateCreationDateTime"], float) for r in records)
 
-    assert publisher.publish(records) == len(event_inserts) == 3 + 2 + 2  # suppliers, campaign, order
+    # suppliers, campaign, order (placed, cancelled, and the refund of its prepayment due)
+    assert publisher.publish(records) == len(event_inserts) == 3 + 2 + 3
 
     messages = bodies(drain(aws.queue_urls[NOTIFICATIONS.name]))
     assert [m["detail-type"] for m in messages] == ["order.placed", "order.cancelled"]
@@ -52,7 +53,9 @@ def test_audit_events_from_the_stream_reach_the_notifications_queue_without_inte
     assert placed_detail["data"]["total_cents"] == 1200 + 2 * 900
     assert cancelled_detail["id"] == cancelled.events[-1].id
     assert (cancelled_detail["from_status"], cancelled_detail["to_status"]) == ("placed", "cancelled")
-    assert cancelled_detail["customer_note"] == "We cancelled it; you were not charged."
+    # the customer's note, and what happens to the money paid in advance
+    assert cancelled_detail["customer_note"] == ("We cancelled it. We are refunding the 30.00 EUR you paid to "
+                                                 "your original payment method.")
     assert cancelled_detail["has_internal_note"] is True
     assert "internal_note" not in cancelled_detail
     assert SECRET not in json.dumps(messages)

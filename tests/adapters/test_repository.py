@@ -126,7 +126,9 @@ def test_placing_an_order_is_one_batch_read_and_one_transaction(campaign_id):
         record = shop.place(ALICE, campaign_id, ("MUG-1", 1), ("CAP-1", 2), key="k-1")
     assert m.requests == {"BatchGetItem": 1, "TransactWriteItems": 1}
     (tx,) = txs
-    assert [i["kind"]["S"] for i in puts(tx)] == ["order", "delivery", "delivery", "event", "idempotency"]
+    # prepaid: the payment at checkout is recorded in the same transaction
+    assert [i["kind"]["S"] for i in puts(tx)] == ["order", "delivery", "delivery", "event", "idempotency",
+                                                  "payment_txn"]
     # counters ADDed in place: one more order in its status, and the campaign's metrics
     counters = [entry["Update"] for entry in tx if "Update" in entry]
     assert [(c["Key"]["PK"]["S"], c["Key"]["SK"]["S"].split("#")[0]) for c in counters] == [
@@ -174,7 +176,8 @@ def test_reading_an_order_with_its_timeline_is_one_query(campaign_id):
     with metered() as m:
         seen = orders.get_order_for_customer(ALICE, record.order.id)
     assert m.requests == {"Query": 1}
-    assert [e.type for e in seen.events] == ["order.placed", "order.cancelled"]
+    # prepaid: cancelling also makes the refund of what was paid due
+    assert sorted(e.type for e in seen.events) == ["order.cancelled", "order.placed", "order.refund_due"]
     with metered() as m:
         orders.get_order_for_staff(CARE, record.order.id)
     assert m.requests == {"Query": 1}

@@ -146,6 +146,16 @@ VALID_BODIES = {
     "SavedAddressReplace": {"name": "A", "lines": ["1 rue X"], "city": "Paris", "postal_code": "75001",
                             "country": "FR"},
     "SavedAddressPatch": {"city": "Lyon"},
+    # customer money (issue 16)
+    "PaymentRecordRequest": {"kind": "adjustment", "amount_cents": -1, "reason": "x"},
+    "StaffRefundRequest": {"amount_cents": 1, "reason": "x"},
+    "RefundDecisionRequest": {},
+    "RefundRejectRequest": {"note": "x"},
+    "GiveUpDeliveryRequest": {"reason": "returned to sender"},
+    # parcels recorded by hand (issue 16)
+    "ParcelPhotoUploadRequest": {"content_type": "image/jpeg"},
+    "DeliveredByHandIn": {"note": "left with the neighbour"},
+    "ParcelEventIn": {"status": "delivery_failed", "note": "nobody home"},
 }
 
 

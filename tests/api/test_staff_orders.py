@@ -273,7 +273,7 @@ def test_a_customer_facing_note_appears_in_the_customers_timeline(api):
     assert status == 201
     assert note["event"]["customer_note"] == "Your mug ships in blue."
     timeline = api.get(f"/orders/{placed['id']}", ALICE)[1]["timeline"]
-    assert timeline[-1] == {"at": note["event"]["at"], "status": None, "message": None,
+    assert timeline[-1] == {"at": note["event"]["at"], "status": None, "message": "News about your order.",
                             "note": "Your mug ships in blue."}
     assert "red is out" not in str(timeline)
 
