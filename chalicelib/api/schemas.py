@@ -934,8 +934,8 @@ class WebhookAck(View):
 ExceptionKindName = Literal[
     "supplier_rejected", "out_of_stock", "po_not_acknowledged", "invoice_missing", "payment_approval_pending",
     "payment_failed", "stage_overdue", "shipment_late", "tracking_stale", "delivery_exception", "unknown_tracking",
-    "webhook_delivery_failing", "inbound_webhook_failed", "complaint_open", "refund_failed", "payment_overdue", "order_on_hold",
-    "campaign_close_waiting", "cancellation_requested"]
+    "webhook_delivery_failing", "inbound_webhook_failed", "complaint_open", "refund_failed", "payment_overdue",
+    "manual_refund_due", "order_on_hold", "campaign_close_waiting", "cancellation_requested"]
 SeverityName = Literal["critical", "high", "medium", "low"]
 QueueStatus = Literal["open", "acknowledged", "snoozed"]
 

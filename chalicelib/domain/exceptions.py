@@ -133,6 +133,10 @@ KINDS: dict[str, Kind] = {
             clears_when="the payment is recorded, or the order is cancelled",
         ),
         Kind(
+            "manual_refund_due", "Money to pay back to a customer by transfer", Severity.HIGH, Owner.ACCOUNTING,
+            clears_when="a refund with the transfer's reference settles the order",
+        ),
+        Kind(
             "refund_failed", "A refund to a customer failed", Severity.HIGH, Owner.ACCOUNTING,
             clears_when="the refund goes through",
         ),

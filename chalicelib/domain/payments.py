@@ -115,9 +115,12 @@ def amount(cents: int, currency: str) -> str:
     return f"{cents / 100:.2f} {currency}"
 
 
-def refused_money_text(mode: PaymentMode, lost_cents: int, payable_cents: int, currency: str) -> str:
+def refused_money_text(mode: PaymentMode, lost_cents: int, payable_cents: int, currency: str,
+                       paid_offline: bool = False) -> str:
     """What happens to the customer's money for lines a supplier refused, in their payment mode."""
     lost = amount(lost_cents, currency)
+    if mode is PaymentMode.OFFLINE and paid_offline:
+        return f"We will pay {lost} back to you by bank transfer."
     if mode is PaymentMode.PREPAID:
         return f"We are refunding {lost} to your original payment method."
     if mode is PaymentMode.AUTHORISE_THEN_CAPTURE:

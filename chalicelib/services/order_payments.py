@@ -32,6 +32,7 @@ from .clock import new_id, now
 from .customer_payments import OFFLINE_DUE_KIND, offline_deadline_delete, refund_due_writes_for
 from .guard import require
 from .orders import OrderRecord, _load
+from .refunds import MANUAL_REFUND_KIND, flag_manual_refund
 
 AWAITING_APPROVAL, REJECTED = "awaiting_approval", "rejected"
 # Which kind of money each payment mode can receive outside the gateway.
@@ -207,6 +208,10 @@ def refund(actor: Principal, order_id: str, *, reason: str, lines: list[Requeste
                                  "currency": order.currency, "customer_email": order.customer_email})
         writes += [*refund_writes, repo.event_write(keys.order_pk(order.id), event)]
     repo.commit(writes, what=f"order {order.id}")
+    if manual and not needs_approval:
+        after = money.money(order, _movements([*record.payments, item]))
+        if after.balance_cents >= 0:
+            exceptions.resolve(MANUAL_REFUND_KIND, "order", order.id, note=f"paid back by transfer {reference}")
     return Recorded(OrderRecord(order, record.version + 1, at, [*record.events, event], record.shipments,
                                 [*record.payments, item]), item)
 
@@ -321,5 +326,7 @@ def give_up_delivery(actor: Principal, order_id: str, supplier_id: str, *, reaso
               "currency": order.currency})
     writes.append(repo.event_write(keys.order_pk(order.id), event))
     repo.commit(writes, what=f"order {order.id}")
+    if back > 0 and not gateway_back:
+        flag_manual_refund(order, back, f"delivery {supplier_id} not delivered")
     payments_now = [*record.payments, *[w.item for w in writes if isinstance(getattr(w, "item", None), PaymentTxnItem)]]
     return OrderRecord(order, record.version + 1, at, [*record.events, event], record.shipments, payments_now)

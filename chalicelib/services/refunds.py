@@ -30,7 +30,7 @@ from ..domain import orders as order_rules
 from ..domain import payments as money
 from ..domain.audit import AuditEvent
 from ..domain.errors import Conflict
-from ..domain.orders import DeliveryStatus, LostLine, Order, OrderStatus
+from ..domain.orders import DeliveryStatus, LostLine, Order, OrderStatus, PaymentMode
 from ..domain.permissions import SYSTEM, Principal
 from ..domain.purchase_orders import PurchaseOrder, RejectReason
 from ..domain.supply import Allocator, accepted_quantities
@@ -67,7 +67,8 @@ def customer_note(lost: list[LostLine], reasons: dict[str, RejectReason | None],
     opening = ("We are sorry: none of your order can be supplied" if order.status is OrderStatus.NOT_SUPPLIED
                else "The supplier could not supply part of your order")
     return (f"{opening}: {'; '.join(parts)}. "
-            + money.refused_money_text(order.payment_mode, total, order.payable_cents, order.currency))
+            + money.refused_money_text(order.payment_mode, total, order.payable_cents, order.currency,
+                                       paid_offline=order.offline_paid))
 
 
 def settle_acknowledgement(po_id: str, *, page_size: int = 100) -> Settlement:
@@ -173,6 +174,8 @@ def _commit_settlement(order: Order, version: int, po: PurchaseOrder,
                                     reason=f"lines refused on purchase order {po.id}", po_id=po.id)
     writes.append(repo.event_write(keys.order_pk(order.id), event))
     repo.commit(writes, what=f"order {order.id}")
+    if lost_cents and order.payment_mode is PaymentMode.OFFLINE and order.offline_paid:
+        flag_manual_refund(order, lost_cents, f"lines refused on purchase order {po.id}")
     return bool(lost), 1 if refund_id else 0
 
 
@@ -191,3 +194,16 @@ def refund_due_writes(order: Order, refund_id: str, amount_cents: int, at: datet
                        data={"order_id": order.id, "refund_id": refund_id, "amount_cents": amount_cents,
                              "currency": order.currency, "po_id": po_id, "supplier_id": supplier_id})
     return [repo.new_item(item), repo.event_write(keys.order_pk(order.id), event)]
+
+
+MANUAL_REFUND_KIND = "manual_refund_due"
+
+
+def flag_manual_refund(order: Order, amount_cents: int, why: str) -> None:
+    """Money received offline goes back by bank transfer, which only accounting can make: bring it to
+    them (resolved when a refund with the transfer's reference settles the order's balance)."""
+    from . import exceptions
+
+    exceptions.raise_or_bump(MANUAL_REFUND_KIND, "order", order.id, {
+        "order_id": order.id, "campaign_id": order.campaign_id, "amount_cents": amount_cents,
+        "currency": order.currency, "reason": why})
