@@ -18,8 +18,10 @@ request, its exception), then one transaction:
   what was cancelled and what happens to the money in the order's payment mode
   (`domain.payments.refused_money_text`): a prepaid order gets a pending refund
   (`refunds.refund_due_writes`, carried out by the payments consumer), authorise-then-capture never
-  captures the lines, offline and pay-on-delivery owe less; the orders-per-status counters; the
-  campaign's cancelled counters when the whole order goes; the exception resolved. When a whole
+  captures the lines, offline and pay-on-delivery owe less (money already received offline goes back
+  by transfer: `refunds.flag_manual_refund`, after the commit, as for refused lines); the
+  orders-per-status counters; the campaign's cancelled counters when the whole order goes; the
+  exception resolved. When a whole
   accepted delivery is cancelled, its PO has one order less to ship (`orders_to_ship`, one GetItem of
   the PO): else the shipment stage would wait for a parcel that never leaves. If every other order
   has left already, the same transaction completes the shipment stage.
@@ -50,13 +52,13 @@ from ..domain import purchase_orders as po_rules
 from ..domain.addresses import order_reference
 from ..domain.audit import AuditEvent
 from ..domain.errors import Conflict, InvalidTransition, NotFound, RuleViolation
-from ..domain.orders import DeliveryStatus, LostLine, Order, OrderStatus, RequestedLine
+from ..domain.orders import DeliveryStatus, LostLine, Order, OrderStatus, PaymentMode, RequestedLine
 from ..domain.permissions import REVIEW_ORDERS, SYSTEM, Principal
 from ..domain.purchase_orders import Decision, PurchaseOrder, Stage, po_id
 from . import exceptions, orders, stages
 from .clock import new_id, now
 from .guard import require
-from .refunds import refund_due_writes
+from .refunds import flag_manual_refund, refund_due_writes
 from .supplier_portal import supplier_of
 
 REQUESTED, ACCEPTED, REFUSED = "requested", "accepted", "refused"
@@ -261,9 +263,11 @@ def _accept(actor: Principal, order: Order, version: int, request: CancellationR
     withdrawn = metrics.order_changed(transition.from_status, transition.to_status, order.total_cents)
     if withdrawn:
         writes.append(repo.campaign_summary_update(order.campaign_id, order.id, withdrawn))
-    if whole and was is DeliveryStatus.ACCEPTED and _one_order_less(actor, request.po_id, writes, at):
-        return  # committed with the shipment stage it completed
-    repo.commit(writes, what=f"order {order.id}")
+    if not (whole and was is DeliveryStatus.ACCEPTED and _one_order_less(actor, request.po_id, writes, at)):
+        repo.commit(writes, what=f"order {order.id}")  # (else committed with the shipment stage it completed)
+    if cancelled_cents and order.payment_mode is PaymentMode.OFFLINE and order.offline_paid:
+        # money received by transfer goes back by transfer: accounting's, as for refused lines
+        flag_manual_refund(order, cancelled_cents, f"cancellation request {request.id} accepted")
 
 
 def accepted_text(order: Order, cancelled: list[LostLine]) -> str:
@@ -272,7 +276,8 @@ def accepted_text(order: Order, cancelled: list[LostLine]) -> str:
     opening = (f"Your order is cancelled as you asked ({what})." if order.status is OrderStatus.CANCELLED
                else f"As you asked, we cancelled {what}.")
     lost = sum(line.amount_cents for line in cancelled)
-    return f"{opening} {money.refused_money_text(order.payment_mode, lost, order.payable_cents, order.currency)}"
+    return f"{opening} " + money.refused_money_text(order.payment_mode, lost, order.payable_cents, order.currency,
+                                                    paid_offline=order.offline_paid)
 
 
 def _one_order_less(actor: Principal, po_id_: str, writes: list[repo.Write | repo.Update], at: datetime) -> bool:

@@ -19,7 +19,7 @@ kept is read off the order), never settled twice, so a rerun shares out exactly 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from aws_lambda_powertools import Logger
 
@@ -189,8 +189,9 @@ def refund_due_writes(order: Order, refund_id: str, amount_cents: int, at: datet
                           supplier_id=supplier_id or "", sku=sku, amount_cents=amount_cents, currency=order.currency,
                           status=money.PENDING, idempotency_key=refund_id, reason=reason, actor=actor.sub,
                           created_at=at, updated_at=at)
+    # 1 ms after the step that made it due, so the order's history reads cause, then consequence.
     event = AuditEvent(id=new_id("evt"), subject_type="order", subject_id=order.id, type=REFUND_DUE, actor=actor,
-                       at=at, internal_note=reason, customer_note=customer_note,
+                       at=at + timedelta(milliseconds=1), internal_note=reason, customer_note=customer_note,
                        data={"order_id": order.id, "refund_id": refund_id, "amount_cents": amount_cents,
                              "currency": order.currency, "po_id": po_id, "supplier_id": supplier_id})
     return [repo.new_item(item), repo.event_write(keys.order_pk(order.id), event)]

@@ -26,7 +26,7 @@ from tests.api.po_support import ACME, BOLT, make_po, po_item
 from tests.api.support import LOGISTICS, SHIP_TO, assert_error, place, staff_order
 from tests.api.test_packing_list import acknowledge, packing
 from tests.api.test_shipments import order_events
-from tests.aws import ALICE, BOB, CARE, live_campaign
+from tests.aws import ACCOUNTING, ALICE, BOB, CARE, live_campaign
 
 aws, sfn_calls = po_support.aws, po_support.sfn_calls  # fixtures
 gateway = test_shipments.gateway  # fixture: the sandbox payment gateway (captures when a parcel leaves)
@@ -127,6 +127,25 @@ def test_an_accepted_request_takes_the_lines_off_the_packing_list_tells_the_supp
     assert "alice@example.com" not in supplier_mail.body + supplier_mail.subject
     customer = [m for m in mail_to("alice@example.com", order["id"]) if "accepted" in m.subject]
     assert len(customer) == 1 and says in customer[0].body
+
+
+def test_money_received_offline_for_cancelled_lines_goes_back_by_transfer_through_accounting(api):
+    campaign = live_campaign(api)
+    make_po(campaign["id"], "acme", stage=Stage.SHIPMENT, accepted=True, orders_to_ship=1)
+    order = place(api, campaign["id"], ("MUG-1", 2), payment_mode="offline")
+    version = staff_order(api, order["id"], CARE)["version"]
+    status, paid = api.post(f"/staff/orders/{order['id']}/payments", ACCOUNTING,
+                            {"kind": "offline_received", "amount_cents": 2400, "reference": "TRF-1",
+                             "expected_version": version})
+    assert status == 201 and paid["status"] == "placed", paid
+    acknowledge(order["id"], "acme", {"MUG-1": 2})
+    [request] = ask(api, order["id"], {"lines": [{"sku": "MUG-1", "quantity": 1}], "reason": "one is enough"})
+    decide(api, order["id"], request["id"], {"accept": True})
+    mine = view(api, order["id"])
+    assert mine["timeline"][-1]["note"] == "As you asked, we cancelled 1 x Mug. We will pay 12.00 EUR back to you " \
+                                          "by bank transfer."
+    assert [p["kind"] for p in mine["payments"]] == ["offline_received"]  # no gateway refund for a transfer
+    assert "manual_refund_due" in open_kinds(order["id"])  # accounting makes the transfer
 
 
 def test_cancelling_everything_cancels_the_order_and_moves_the_status_counters(api, sfn_calls):
