@@ -60,7 +60,7 @@ test-workflows: $(STAMP)
 # One local stack for all three: the end-to-end tests over HTTP, the admin page in headless
 # Chromium (screenshots of failures land in .test-results/browser/), then Ctrl-C stops it all.
 test-e2e: $(STAMP) $(CHROMIUM)
-	$(PY) -m pytest -q tests/e2e/test_local_stack.py tests/browser tests/e2e/test_shutdown.py \
+	$(PY) -m pytest -q tests/e2e/test_local_stack.py tests/e2e/test_money_walk.py tests/browser tests/e2e/test_shutdown.py \
 	  --screenshot only-on-failure --output .test-results/browser
 
 test-browser: $(STAMP) $(CHROMIUM)
