@@ -13,12 +13,14 @@ from typing import Any
 
 from ..domain.campaigns import Product
 from ..domain.orders import OrderAction, OrderStatus, PaymentMode, RequestedLine
+from ..domain.payments import PaymentKind
 from ..domain.permissions import Principal, Role
-from ..services import addresses, catalogue, orders
+from ..services import addresses, catalogue, order_payments, orders
 from ..services import exceptions as problems
 
 BUYER = Principal(sub="bea", roles=frozenset({Role.BUYER}), email="bea@waybill.example", name="Bea Buyer")
 CARE = Principal(sub="carl", roles=frozenset({Role.CUSTOMER_CARE}), email="carl@waybill.example", name="Carl Care")
+ACCOUNTING = Principal(sub="ada", roles=frozenset({Role.ACCOUNTING}), email="ada@waybill.example", name="Ada Accounts")
 
 SUPPLIERS = (
     ("acme", "Acme Mugs", ["orders@acme.example"]),
@@ -134,6 +136,13 @@ def seed(rng: random.Random | None = None) -> SeedSummary:
                                        address_id=rng.choice(books[who.sub]))
         placed.append(record.order)
 
+    # Accounting has received the transfers of all offline orders but the last: that one waits in
+    # `awaiting_payment` (the close cancels it if nobody records its payment first).
+    unpaid = [o for o in placed if o.status is OrderStatus.AWAITING_PAYMENT]
+    for n, order in enumerate(unpaid[:-1], 1):
+        paid = order_payments.record_payment(ACCOUNTING, order.id, kind=PaymentKind.OFFLINE_RECEIVED,
+                                             amount_cents=order.total_cents, reason=None, reference=f"TRF-SEED-{n:03d}")
+        placed[placed.index(order)] = paid.record.order
     status = {o.id: o.status.value for o in placed}
     held = [o for o in placed if o.status is OrderStatus.ON_HOLD]
     reviews = [(o, OrderAction.APPROVE, "called the customer; looks fine",

@@ -466,8 +466,9 @@ def test_a_customer_cancels_a_placed_order_with_a_reason_they_see_in_the_timelin
     assert cancelled["money"]["refund_pending_cents"] == 2100
     assert cancelled["allowed_actions"] == []
     events = api.get(f"/staff/orders/{order['id']}", CARE)[1]["events"]
-    assert (events[-1]["type"], events[-1]["from_status"], events[-1]["to_status"]) == (
+    assert (events[-2]["type"], events[-2]["from_status"], events[-2]["to_status"]) == (
         "order.cancelled", "placed", "cancelled")
+    assert events[-1]["type"] == "order.refund_due"  # prepaid: what was paid goes back, right after
     assert events[-1]["actor"] == {"sub": "cust-alice", "role": "customer", "name": None}
 
 

@@ -156,6 +156,11 @@ VALID_BODIES = {
     "ParcelPhotoUploadRequest": {"content_type": "image/jpeg"},
     "DeliveredByHandIn": {"note": "left with the neighbour"},
     "ParcelEventIn": {"status": "delivery_failed", "note": "nobody home"},
+    # cancellation requests and address corrections (issue 16)
+    "CancellationRequestIn": {"reason": "changed my mind"},
+    "CancellationDecisionIn": {"accept": False, "note": "already packed"},
+    "AddressCorrectionIn": {"shipping_address": {"name": "A", "lines": ["1 rue X"], "city": "Paris",
+                                                 "postal_code": "75001", "country": "FR"}},
 }
 
 
