@@ -113,7 +113,7 @@ def _open(order: Order, supplier_id: str, pay_id: str, amount: int) -> PaymentTx
     pk, sk = keys.order_payment(order.id, pay_id)
     item = PaymentTxnItem(pk, sk, id=pay_id, order_id=order.id, payment_kind=CAPTURE, supplier_id=supplier_id,
                           amount_cents=amount, currency=order.currency, status=PENDING, idempotency_key=pay_id,
-                          created_at=at, updated_at=at)
+                          reason="captured as the delivery shipped", actor=SYSTEM.sub, created_at=at, updated_at=at)
     try:
         repo.commit([repo.new_item(item)], what=f"payment {pay_id}")
     except Conflict:

@@ -214,7 +214,8 @@ def captured_cents(order: Order, order_items: Iterable[Item]) -> int:
     if order.payment_mode is PaymentMode.AUTHORISE_THEN_CAPTURE:
         return sum(int(i.amount_cents) for i in order_items if isinstance(i, PaymentTxnItem)
                    and i.payment_kind == CAPTURE and i.status == SUCCEEDED)
-    gone = {DeliveryStatus.REJECTED, DeliveryStatus.REFUNDED, DeliveryStatus.CANCELLED, DeliveryStatus.ON_HOLD}
+    gone = {DeliveryStatus.REJECTED, DeliveryStatus.REFUNDED, DeliveryStatus.CANCELLED, DeliveryStatus.ON_HOLD,
+            DeliveryStatus.AWAITING_PAYMENT, DeliveryStatus.NOT_DELIVERED}
     if order.payment_mode is PaymentMode.PAY_ON_DELIVERY:
         standing = {d.supplier_id for d in order.deliveries if d.status in ARRIVED}
     else:
@@ -600,7 +601,8 @@ def _refund_writes(item: ComplaintItem, dues: Iterable[RefundDue], captured: int
         writes.append(repo.new_item(PaymentTxnItem(
             pk, sk, id=due.id, order_id=item.order_id, payment_kind=REFUND, supplier_id=item.supplier_id,
             complaint_id=item.id, sku=due.sku, amount_cents=due.amount_cents, currency=item.currency,
-            status=PENDING, idempotency_key=due.id, created_at=at, updated_at=at)))
+            status=PENDING, idempotency_key=due.id, reason=f"complaint {item.id}: {item.reason}", actor=SYSTEM.sub,
+            created_at=at, updated_at=at)))
         if due.charge_back_cents > 0 and item.po_id:
             cpk, csk = keys.charge_back(item.po_id, due.id)
             writes.append(repo.new_item(ChargeBackItem(
