@@ -10,9 +10,10 @@ campaign's `received_cents` as it is recorded; a refund counts when it succeeded
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from ..adapters.dynamodb import keys
 from ..adapters.dynamodb import repository as repo
@@ -77,7 +78,7 @@ def _payment(order_id: str, kind: PaymentKind, amount: int, currency: str, statu
                           gateway_reference=reference, reason=reason, actor=actor.sub, created_at=at, updated_at=at)
 
 
-def record_payment(actor: Principal, order_id: str, *, kind: PaymentKind, amount_cents: int, reason: str | None,
+def _record_payment(actor: Principal, order_id: str, *, kind: PaymentKind, amount_cents: int, reason: str | None,
                    reference: str | None, expected_version: int | None = None) -> Recorded:
     """Money that arrived outside the gateway, or a correction by hand. An offline order whose payment
     now covers what it owes leaves `awaiting_payment` (it goes to the suppliers at close) and its
@@ -158,7 +159,7 @@ def _refund_amount(lines: list[OrderLine], wanted: list[RequestedLine] | None, a
     return total
 
 
-def refund(actor: Principal, order_id: str, *, reason: str, lines: list[RequestedLine] | None = None,
+def _refund(actor: Principal, order_id: str, *, reason: str, lines: list[RequestedLine] | None = None,
            amount_cents: int | None = None, reference: str | None = None,
            expected_version: int | None = None) -> Recorded:
     """A goodwill refund: never above what the order paid net of refunds (422 `refund_exceeds_paid`).
@@ -226,7 +227,7 @@ def _refunded_event(order_id: str, item: PaymentTxnItem, actor: Principal, at: d
                             "currency": item.currency, "customer_email": customer_email})
 
 
-def decide_refund(actor: Principal, order_id: str, refund_id: str, *, approve: bool, note: str | None,
+def _decide_refund(actor: Principal, order_id: str, refund_id: str, *, approve: bool, note: str | None,
                   expected_version: int | None = None) -> Recorded:
     """An admin approves a refund above the threshold (it goes out as any other) or rejects it (a reason)."""
     require(actor, APPROVE_REFUNDS, "approve refunds")
@@ -289,7 +290,7 @@ def retry_capture(actor: Principal, order_id: str, payment_id: str) -> Recorded:
 # ---------------------------------------------------------------- a delivery that will never arrive
 
 
-def give_up_delivery(actor: Principal, order_id: str, supplier_id: str, *, reason: str,
+def _give_up_delivery(actor: Principal, order_id: str, supplier_id: str, *, reason: str,
                      expected_version: int | None = None) -> OrderRecord:
     """A dispatched delivery will never reach the customer (returned to sender and not sent again, or
     lost with the carrier): it ends `not_delivered` and costs nothing, so the order can end. The money
@@ -330,3 +331,48 @@ def give_up_delivery(actor: Principal, order_id: str, supplier_id: str, *, reaso
         flag_manual_refund(order, back, f"delivery {supplier_id} not delivered")
     payments_now = [*record.payments, *[w.item for w in writes if isinstance(getattr(w, "item", None), PaymentTxnItem)]]
     return OrderRecord(order, record.version + 1, at, [*record.events, event], record.shipments, payments_now)
+
+
+# ---------------------------------------------------------------- public: retried on a lost race
+
+RETRIES = 3
+T = TypeVar("T")
+
+
+def _retried(expected_version: int | None, attempt: Callable[[], T]) -> T:
+    """A caller who named the version it saw gets the 409; otherwise the order changed under us (a
+    parcel delivered, a consumer's write) and the change is tried again on a fresh read."""
+    for n in range(RETRIES):
+        try:
+            return attempt()
+        except Conflict:
+            if expected_version is not None or n == RETRIES - 1:
+                raise
+    raise AssertionError("unreachable")
+
+
+def record_payment(actor: Principal, order_id: str, *, kind: PaymentKind, amount_cents: int, reason: str | None,
+                   reference: str | None, expected_version: int | None = None) -> Recorded:
+    return _retried(expected_version, lambda: _record_payment(
+        actor, order_id, kind=kind, amount_cents=amount_cents, reason=reason, reference=reference,
+        expected_version=expected_version))
+
+
+def refund(actor: Principal, order_id: str, *, reason: str, lines: list[RequestedLine] | None = None,
+           amount_cents: int | None = None, reference: str | None = None,
+           expected_version: int | None = None) -> Recorded:
+    return _retried(expected_version, lambda: _refund(
+        actor, order_id, reason=reason, lines=lines, amount_cents=amount_cents, reference=reference,
+        expected_version=expected_version))
+
+
+def decide_refund(actor: Principal, order_id: str, refund_id: str, *, approve: bool, note: str | None,
+                  expected_version: int | None = None) -> Recorded:
+    return _retried(expected_version, lambda: _decide_refund(
+        actor, order_id, refund_id, approve=approve, note=note, expected_version=expected_version))
+
+
+def give_up_delivery(actor: Principal, order_id: str, supplier_id: str, *, reason: str,
+                     expected_version: int | None = None) -> OrderRecord:
+    return _retried(expected_version, lambda: _give_up_delivery(
+        actor, order_id, supplier_id, reason=reason, expected_version=expected_version))

@@ -208,3 +208,24 @@ def test_accounting_retries_a_declined_capture_with_a_new_key(aws, gateway_up, m
     assert exceptions.get(exceptions.exception_id("payment_failed", "order", order_id)).status.value == "resolved"
     with pytest.raises(InvalidTransition):
         order_payments.retry_capture(ACCOUNTING, order_id, declined.id)
+
+
+def test_a_staff_refund_racing_another_write_to_the_order_is_tried_again_on_a_fresh_read(aws, campaign_id,
+                                                                                          monkeypatch):
+    order_id = place(campaign_id, PREPAID)
+    real_load, raced = order_payments._load, []
+
+    def load_then_race(oid: str):
+        record = real_load(oid)
+        if not raced:  # a consumer writes the order between our read and our write (a parcel delivered, say)
+            raced.append(oid)
+            item = repo.get(keys.order(oid), OrderItem)
+            repo.commit(repo.order_writes(repo.order_from_item(item), version=int(item.version), now=now()),
+                        what="a consumer's write")
+        return record
+
+    monkeypatch.setattr(order_payments, "_load", load_then_race)
+    done = order_payments.refund(CARE, order_id, reason="late", amount_cents=100)
+
+    assert raced == [order_id] and done.payment.status == "pending"
+    assert [p for p in payments_of(order_id) if p[0] == "refund"] == [("refund", 100, "pending")]  # once
