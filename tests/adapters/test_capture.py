@@ -7,7 +7,6 @@ import dataclasses
 import json
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
 
 import pytest
 
@@ -15,7 +14,6 @@ from chalicelib.adapters import gateway
 from chalicelib.adapters.dynamodb import keys
 from chalicelib.adapters.dynamodb import repository as repo
 from chalicelib.adapters.dynamodb.models import AuditEventItem, PaymentTxnItem
-from chalicelib.config import settings
 from chalicelib.domain.campaigns import Product
 from chalicelib.domain.errors import RuleViolation
 from chalicelib.domain.orders import PaymentMode
@@ -24,33 +22,13 @@ from chalicelib.services import catalogue, exceptions, orders
 from chalicelib.services.capture import capture_delivery, capture_id, payment_history
 from chalicelib.services.clock import now
 from tests.adapters import shop
+from tests.adapters.conftest import point_gateway_at
 from tests.adapters.shop import ALICE, BUYER
 from tests.api.po_support import ScriptedBank
 
 CAPTURE = PaymentMode.AUTHORISE_THEN_CAPTURE
 # acme: MUG-1 2 x 1200 + MUG-2 1 x 2500; bolt: CAP-1 3 x 900
 ACME_CENTS = 2 * 1200 + 2500
-
-
-@pytest.fixture
-def sandbox() -> Iterator[SandboxGateway]:
-    server = SandboxGateway(host="127.0.0.1", port=0)
-    server.start()
-    yield server
-    server.stop()
-
-
-def point_gateway_at(monkeypatch: pytest.MonkeyPatch, url: str) -> None:
-    """Settings are read once; the port reads them through this name."""
-    patched = dataclasses.replace(settings(), payment_gateway_url=url, payment_gateway_retries=1,
-                                  payment_gateway_timeout_s=2)
-    monkeypatch.setattr(gateway, "settings", lambda: patched)
-
-
-@pytest.fixture
-def gateway_up(monkeypatch: pytest.MonkeyPatch, sandbox: SandboxGateway) -> SandboxGateway:
-    point_gateway_at(monkeypatch, sandbox.url)
-    return sandbox
 
 
 def place(campaign_id: str, mode: PaymentMode = CAPTURE) -> str:
