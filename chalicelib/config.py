@@ -75,6 +75,8 @@ class Settings:
     bank_timeout_s: int = 10
     bank_retries: int = 3
     offline_payment_due_s: int = 3 * 86400  # an offline order unpaid this long: payment_overdue, customer reminded
+    capture_auto_retries: int = 2  # a declined capture is tried again by itself this many times, then left to accounting
+    capture_retry_after_s: int = 3600  # the first automatic retry's wait; each next one waits 4 times longer
     refund_max_attempts: int = 4  # queue deliveries of a refund the gateway never answers, then refund_failed
     # The payment gateway: captures (authorise_then_capture orders) and refunds (a sandbox locally).
     payment_gateway_url: str = ""

@@ -20,7 +20,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from aws_lambda_powertools import Logger
@@ -29,6 +29,7 @@ from ..adapters import gateway
 from ..adapters.dynamodb import keys
 from ..adapters.dynamodb import repository as repo
 from ..adapters.dynamodb.models import Item, OrderItem, PaymentTxnItem
+from ..config import settings
 from ..domain import metrics
 from ..domain.audit import AuditEvent
 from ..domain.errors import Conflict, NotFound
@@ -154,6 +155,17 @@ def declined(exc: gateway.GatewayDeclined, item: PaymentTxnItem, **details: Any)
     return reason
 
 
+def retry_deadline(item: PaymentTxnItem, at: datetime) -> repo.Write:
+    """A declined capture is tried again by itself, a bounded number of times with a growing wait (a
+    card may be topped up; hammering it would not help): a subject deadline the escalation sweep acts
+    on (`escalations.DEADLINE_ACTIONS`). After the last one it is accounting's (`payment_failed`)."""
+    from .escalations import CAPTURE_RETRY, deadline_write
+
+    wait = settings().capture_retry_after_s * 4 ** int(item.attempts or 0)
+    return deadline_write("order", item.order_id, CAPTURE_RETRY, at + timedelta(seconds=wait),
+                          {"payment_id": item.id, "attempt": int(item.attempts or 0) + 1})
+
+
 def _finish(item: PaymentTxnItem, status: str, *, reference: str | None = None, failure: str | None = None,
             data: dict[str, Any], campaign_id: str | None = None) -> PaymentRecord:
     """The final status and the order's audit event, one transaction under the record's version."""
@@ -166,6 +178,8 @@ def _finish(item: PaymentTxnItem, status: str, *, reference: str | None = None, 
                        data={"payment_id": item.id, "supplier_id": item.supplier_id,
                              "amount_cents": int(item.amount_cents), "currency": item.currency, **data})
     writes: list[repo.Write | repo.Update] = [repo.Write(item), repo.event_write(keys.order_pk(item.order_id), event)]
+    if status == FAILED and int(item.attempts or 0) < settings().capture_auto_retries:
+        writes.append(retry_deadline(item, at))
     if status == SUCCEEDED and campaign_id:  # the campaign counts money once it moved
         writes.append(repo.campaign_summary_update(campaign_id, item.order_id,
                                                    metrics.money_received(int(item.amount_cents))))

@@ -10,6 +10,7 @@ not read it again."""
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -34,11 +35,25 @@ RETIRED_KEPT = timedelta(days=30)  # a passed deadline stays on its subject (out
 # ---------------------------------------------------------------- subject deadlines
 
 
+CAPTURE_RETRY = "capture_retry"  # a declined capture's next automatic attempt (services/capture.py)
+
+
+def _retry_captures(entry: DeadlineItem) -> str:
+    from .order_payments import retry_failed_captures
+
+    return f"captures_retried:{retry_failed_captures(entry.subject_id)}"
+
+
+# Deadlines that do something when they pass, instead of raising an exception kind.
+DEADLINE_ACTIONS: dict[str, Callable[[DeadlineItem], str]] = {CAPTURE_RETRY: _retry_captures}
+
+
 def deadline_write(
     subject_type: str, subject_id: str, kind: str, due_at: datetime, details: dict[str, Any] | None = None
 ) -> repo.Write:
     """A deadline to put in the subject's own transaction (overwrites the previous one of that kind)."""
-    rules.kind(kind)
+    if kind not in DEADLINE_ACTIONS:
+        rules.kind(kind)
     pk, sk = keys.deadline(keys.subject_pk(subject_type, subject_id), kind)
     item_id = f"{kind}:{subject_type}:{subject_id}"
     gpk, gsk = keys.due_index(item_id, due_at, settings().due_index_shards)
@@ -159,6 +174,13 @@ def _deadline_due(entry: DeadlineItem) -> str:
     retired = DeadlineItem(entry.PK, entry.SK, id=entry.id, kind_name=entry.kind_name, subject_type=entry.subject_type,
                            subject_id=entry.subject_id, due_at=entry.due_at, details=details, fired_at=at,
                            expires_at=int((at + RETIRED_KEPT).timestamp()))
+    if entry.kind_name in DEADLINE_ACTIONS:  # retired first: the action runs once, whatever happens next
+        try:
+            repo.commit([repo.Write(retired, DeadlineItem.due_at == entry.due_at)], what=f"deadline {entry.id}")
+        except Conflict:
+            return "lost_race"
+        DEADLINE_ACTIONS[entry.kind_name](entry)
+        return "deadline_acted"
     try:
         exceptions.raise_or_bump(entry.kind_name, entry.subject_type, entry.subject_id,
                                  {**details, "due_at": entry.due_at.isoformat()}, retries=1,

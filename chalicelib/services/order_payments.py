@@ -26,7 +26,14 @@ from ..domain.audit import AuditEvent
 from ..domain.errors import Conflict, InvalidTransition, NotFound, RuleViolation
 from ..domain.orders import OrderLine, PaymentMode, RequestedLine
 from ..domain.payments import PaymentKind
-from ..domain.permissions import APPROVE_REFUNDS, GIVE_UP_DELIVERIES, RECORD_PAYMENTS, REFUND_ORDERS, Principal
+from ..domain.permissions import (
+    APPROVE_REFUNDS,
+    GIVE_UP_DELIVERIES,
+    RECORD_PAYMENTS,
+    REFUND_ORDERS,
+    SYSTEM,
+    Principal,
+)
 from . import exceptions
 from .capture import capture_pending
 from .clock import new_id, now
@@ -275,6 +282,20 @@ def retry_capture(actor: Principal, order_id: str, payment_id: str) -> Recorded:
         raise NotFound(f"capture {payment_id} of order {order_id} not found")
     if item.status != money.FAILED:
         raise InvalidTransition(f"capture {payment_id} is {item.status}; only a failed capture is tried again")
+    return _retry(record, item, by=actor.sub)
+
+
+def retry_failed_captures(order_id: str) -> int:
+    """The sweep's automatic retry (a `capture_retry` deadline passed): every declined capture of the
+    order still within `capture_auto_retries` is tried again. Returns how many succeeded."""
+    record = _load(order_id)
+    failed = [p for p in record.payments if p.payment_kind == PaymentKind.CAPTURE and p.status == money.FAILED
+              and int(p.attempts or 0) < settings().capture_auto_retries]
+    return sum(1 for item in failed if _retry(_load(order_id), item, by=SYSTEM.sub).payment.status == money.SUCCEEDED)
+
+
+def _retry(record: OrderRecord, item: PaymentTxnItem, *, by: str) -> Recorded:
+    order_id, payment_id = record.order.id, item.id
     attempt = int(item.attempts or 0) + 1
     item.status, item.failure, item.attempts = money.PENDING, None, attempt
     item.idempotency_key, item.updated_at = f"{item.id}-r{attempt}", now()
@@ -283,7 +304,7 @@ def retry_capture(actor: Principal, order_id: str, payment_id: str) -> Recorded:
     fresh = _load(order_id)
     done = next(p for p in fresh.payments if p.id == payment_id)
     if done.status == money.SUCCEEDED:
-        exceptions.resolve("payment_failed", "order", order_id, note=f"capture {payment_id} retried by {actor.sub}")
+        exceptions.resolve("payment_failed", "order", order_id, note=f"capture {payment_id} retried by {by}")
     return Recorded(fresh, done)
 
 

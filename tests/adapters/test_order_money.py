@@ -229,3 +229,40 @@ def test_a_staff_refund_racing_another_write_to_the_order_is_tried_again_on_a_fr
 
     assert raced == [order_id] and done.payment.status == "pending"
     assert [p for p in payments_of(order_id) if p[0] == "refund"] == [("refund", 100, "pending")]  # once
+
+
+def test_a_declined_capture_is_retried_by_itself_a_bounded_number_of_times(aws, gateway_up, monkeypatch):
+    shop.suppliers()
+    catalogue.create_supplier(BUYER, name="Decline Co", contact_emails=["orders@decline.example"],
+                              supplier_id="decline-co")
+    campaign_id = shop.live_campaign([*shop.PRODUCTS, Product("BAD-1", "Bad", "decline-co", 700, 100)])
+    order_id = shop.place(ALICE, campaign_id, ("BAD-1", 2), payment_mode=PaymentMode.AUTHORISE_THEN_CAPTURE).order.id
+    declined = capture.capture_delivery(order_id, "decline-co")
+    assert declined is not None and declined.status == "failed"
+
+    assert escalations.sweep(now() + timedelta(minutes=30)).actions.get("deadline_acted", 0) == 0  # not yet
+    first = escalations.sweep(now() + timedelta(hours=1, minutes=1))
+    assert first.actions["deadline_acted"] == 1  # tried again: the card still declines
+    assert escalations.sweep(now() + timedelta(hours=2)).actions.get("deadline_acted", 0) == 0  # waits longer now
+    second = escalations.sweep(now() + timedelta(hours=5, minutes=2))
+    assert second.actions["deadline_acted"] == 1
+    assert escalations.sweep(now() + timedelta(days=30)).actions.get("deadline_acted", 0) == 0  # bounded: 2 in all
+    item = repo.get(keys.order_payment(order_id, declined.id), PaymentTxnItem)
+    assert (item.status, int(item.attempts)) == ("failed", 2) and gateway_up.transactions == []
+    assert exceptions.get(exceptions.exception_id("payment_failed", "order", order_id)).status.value == "open"
+
+
+def test_an_automatic_capture_retry_that_goes_through_resolves_the_failure(aws, gateway_up, monkeypatch):
+    shop.suppliers()
+    catalogue.create_supplier(BUYER, name="Decline Co", contact_emails=["orders@decline.example"],
+                              supplier_id="decline-co")
+    campaign_id = shop.live_campaign([*shop.PRODUCTS, Product("BAD-1", "Bad", "decline-co", 700, 100)])
+    order_id = shop.place(ALICE, campaign_id, ("BAD-1", 2), payment_mode=PaymentMode.AUTHORISE_THEN_CAPTURE).order.id
+    declined = capture.capture_delivery(order_id, "decline-co")
+    monkeypatch.setattr(sandbox_gateway, "DECLINE_MARKER", "\x00never")  # the card was topped up
+
+    assert escalations.sweep(now() + timedelta(hours=2)).actions["deadline_acted"] == 1
+
+    item = repo.get(keys.order_payment(order_id, declined.id), PaymentTxnItem)
+    assert item.status == "succeeded" and [t["amount_cents"] for t in gateway_up.transactions] == [1400]
+    assert exceptions.get(exceptions.exception_id("payment_failed", "order", order_id)).status.value == "resolved"
