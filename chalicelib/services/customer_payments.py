@@ -1,4 +1,5 @@
-"""Refunds to customers outside complaints: carried out by the payments consumer.
+"""Customer money outside complaints: what checkout records, an offline order's payment deadline,
+the cash collected on delivery, and refunds, carried out by the payments consumer.
 
 A refund is written `pending` in the transaction that makes it due (a supplier refused lines of
 a prepaid order: `services.refunds`), with an `order.refund_due` event. The payments consumer
@@ -80,7 +81,18 @@ def refund_due_writes_for(order: Order, amount_cents: int, at: datetime, *, acto
     from .refunds import refund_due_writes
 
     return refund_due_writes(order, new_id("rfd"), amount_cents, at, supplier_id=None, reason=reason, actor=actor)
+
+
 REFUND_ON_WITHDRAWAL = "We are refunding the {amount} you paid to your original payment method."
+TRANSFER_ON_WITHDRAWAL = "We will pay the {amount} you paid back to you by bank transfer."
+
+
+def paid_offline_cents(order: Order, payments: list[PaymentTxnItem]) -> int:
+    """What an offline order paid, net of refunds: what goes back by transfer if it is withdrawn."""
+    if order.payment_mode is not PaymentMode.OFFLINE:
+        return 0
+    standing = money.money(order, [money.Movement(p.payment_kind, p.status, int(p.amount_cents)) for p in payments])
+    return money.refundable_cents(standing)
 
 
 def received_at_checkout(order: Order) -> dict[str, int]:

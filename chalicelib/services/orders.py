@@ -337,6 +337,10 @@ def change_order(actor: Principal, order_id: str, action: OrderAction, *, intern
     if refund:  # the customer's timeline and e-mail say what happens to the money paid in advance
         customer_note = " ".join(filter(None, [customer_note, customer_payments.REFUND_ON_WITHDRAWAL.format(
             amount=money_text(customer_payments.refund_amount(refund), order.currency))]))
+    transfer = customer_payments.paid_offline_cents(order, record.payments) if withdrawn else 0
+    if transfer:  # paid by transfer: only accounting can send it back (flagged to them below)
+        customer_note = " ".join(filter(None, [customer_note, customer_payments.TRANSFER_ON_WITHDRAWAL.format(
+            amount=money_text(transfer, order.currency))]))
     event = AuditEvent(id=new_id("evt"), subject_type="order", subject_id=order.id,
                        type=event_type("order", action.value), actor=actor, at=at,
                        from_status=transition.from_status, to_status=transition.to_status,
@@ -354,6 +358,10 @@ def change_order(actor: Principal, order_id: str, action: OrderAction, *, intern
     if unpaid_gone:  # withdrawn before its payment came: nothing is overdue any more
         writes.append(customer_payments.offline_deadline_delete(order.id))
     repo.commit(writes, what=f"order {order_id}")
+    if transfer:
+        from .refunds import flag_manual_refund
+
+        flag_manual_refund(order, transfer, f"order {transition.to_status} after its offline payment")
     if unpaid_gone:
         exceptions.resolve(customer_payments.OFFLINE_DUE_KIND, "order", order.id, note=f"order {transition.to_status}")
     return OrderRecord(order, record.version + 1, at, [*record.events, event],

@@ -16,7 +16,7 @@ from chalicelib.adapters.dynamodb import repository as repo
 from chalicelib.adapters.dynamodb.models import OrderItem, PaymentTxnItem
 from chalicelib.domain.campaigns import Product
 from chalicelib.domain.errors import Conflict, Forbidden, InvalidTransition, NotFound, RuleViolation
-from chalicelib.domain.orders import PaymentMode, RequestedLine
+from chalicelib.domain.orders import OrderAction, PaymentMode, RequestedLine
 from chalicelib.domain.payments import PaymentKind
 from chalicelib.domain.permissions import Principal, Role
 from chalicelib.handlers import payments
@@ -266,3 +266,18 @@ def test_an_automatic_capture_retry_that_goes_through_resolves_the_failure(aws, 
     item = repo.get(keys.order_payment(order_id, declined.id), PaymentTxnItem)
     assert item.status == "succeeded" and [t["amount_cents"] for t in gateway_up.transactions] == [1400]
     assert exceptions.get(exceptions.exception_id("payment_failed", "order", order_id)).status.value == "resolved"
+
+
+def test_a_paid_offline_order_cancelled_before_close_is_paid_back_by_accounting(aws, campaign_id):
+    order_id = place(campaign_id, OFFLINE)
+    order_payments.record_payment(ACCOUNTING, order_id, kind=PaymentKind.OFFLINE_RECEIVED, amount_cents=ORDER_CENTS,
+                                  reason=None, reference="TRF-1")
+
+    cancelled = orders.change_order(ALICE, order_id, OrderAction.CANCEL, customer_note="changed my mind")
+
+    assert cancelled.events[-1].customer_note == ("changed my mind We will pay the 33.00 EUR you paid back to you "
+                                                  "by bank transfer.")
+    flagged = exceptions.get(exceptions.exception_id("manual_refund_due", "order", order_id))
+    assert flagged is not None and flagged.details["amount_cents"] == ORDER_CENTS
+    order_payments.refund(ACCOUNTING, order_id, reason="cancelled", amount_cents=ORDER_CENTS, reference="TRF-BACK")
+    assert exceptions.get(flagged.id).status.value == "resolved"
