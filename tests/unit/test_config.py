@@ -33,7 +33,8 @@ def test_the_integer_settings_are_the_ones_expected():
         "webhook_secret_grace_s", "webhook_attempt_lease_s", "tracking_stale_after_s", "tracking_give_up_after_s",
         "escalation_sweep_rate_minutes", "due_index_shards", "delivery_expected_within_s", "daily_digest_rate_minutes",
         "complaint_window_s", "complaint_max_photos", "complaint_photo_max_bytes",
-        "complaint_approval_threshold_cents", "complaint_supplier_bears_lost", "refund_max_attempts", "offline_payment_due_s", "capture_auto_retries", "capture_retry_after_s",
+        "complaint_approval_threshold_cents", "complaint_supplier_bears_lost", "refund_max_attempts",
+        "offline_payment_due_s", "capture_auto_retries", "capture_retry_after_s",
     }
 
 
