@@ -447,12 +447,18 @@ def on_stale(event: dict[str, Any]) -> str:
     marker = f"{s.carrier}#{s.tracking_number}#{event.get('stale_at') or event.get('id')}"
     if not repo.mark_processed("tracking_stale", marker, now()):
         return "already handled"
-    exceptions.raise_or_bump(
-        "tracking_stale", "shipment", f"{s.carrier}#{s.tracking_number}",
-        {**refs(s), "last_event_at": s.last_event_at.isoformat() if s.last_event_at else None,
-         "abandoned": abandoned}, severity="high" if abandoned else None)
-    if not item.customer_told_delayed:
-        _tell_delayed(s, item)
+    try:
+        exceptions.raise_or_bump(
+            "tracking_stale", "shipment", f"{s.carrier}#{s.tracking_number}",
+            {**refs(s), "last_event_at": s.last_event_at.isoformat() if s.last_event_at else None,
+             "abandoned": abandoned}, severity="high" if abandoned else None)
+        if not item.customer_told_delayed:
+            _tell_delayed(s, item)
+    except Exception:
+        # The marker said "handled" before the work was done: forget it, so the queue's redelivery does
+        # the work instead of answering "already handled" with no exception ever raised.
+        repo.unmark_processed("tracking_stale", marker)
+        raise
     return "abandoned" if abandoned else "stale"
 
 

@@ -344,3 +344,25 @@ def test_a_delivery_by_hand_costs_a_carriers_delivered_event_plus_one_read_of_th
     assert carrier.requests - manual.requests == Counter()
     assert [delivery_of(customer_view(api, o["id"]), "acme")["status"] for o in (first, second)] == [
         "delivered", "delivered"]
+
+
+def test_a_stale_tracking_event_whose_handling_failed_is_handled_on_redelivery(api, sfn_calls, monkeypatch):
+    """The marker was written before the work: a failure mid-way must not leave it saying "handled"."""
+    _, _, shipment = shipped_order(api, "SILENT02")
+    event = {"carrier": "dhl", "tracking_number": "SILENT02", "shipment_id": shipment["id"], "abandoned": True,
+             "id": "evt-stale-2"}
+    real = exceptions.raise_or_bump
+
+    def fails_once(*args, **kwargs):
+        monkeypatch.setattr(exceptions, "raise_or_bump", real)
+        raise RuntimeError("DynamoDB throttled the exception's write")
+
+    monkeypatch.setattr(exceptions, "raise_or_bump", fails_once)
+    with pytest.raises(RuntimeError):
+        shipments.on_stale(event)
+    stale_id = exceptions.exception_id("tracking_stale", "shipment", "dhl#SILENT02")
+    assert exceptions.get(stale_id) is None
+
+    assert shipments.on_stale(event) == "abandoned"  # the queue delivers it again: now it is done
+    assert exceptions.get(stale_id).status.value == "open"
+    assert shipments.on_stale(event) == "already handled"  # and only once
