@@ -115,3 +115,13 @@ def give_up_delivery(call: Call, order_id: str, supplier_id: str) -> s.StaffOrde
     record = order_payments.give_up_delivery(call.actor, order_id, supplier_id, reason=b.reason,
                                              expected_version=b.expected_version)
     return s.StaffOrderView.of(record, call.actor)
+
+
+@endpoint(accounting_api, "/staff/orders/{order_id}/refunds/{refund_id}/transferred", "POST",
+          summary="Record the bank transfer made for a refund of money received offline (it was awaiting it)",
+          tag=ORDER_MONEY_TAG, roles=RECORD_PAYMENTS, body="TransferMadeRequest", response="StaffOrderView")
+def transfer_made(call: Call, order_id: str, refund_id: str) -> s.StaffOrderView:
+    b: s.TransferMadeRequest = call.body
+    done = order_payments.record_transfer(call.actor, order_id, refund_id, reference=b.reference,
+                                          expected_version=b.expected_version)
+    return s.StaffOrderView.of(done.record, call.actor)

@@ -321,6 +321,12 @@ class RefundDecisionRequest(Request):
     expected_version: Version | None = Field(None, description="refuse with 409 if the order moved on")
 
 
+class TransferMadeRequest(Request):
+    reference: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)] = Field(
+        description="the bank transfer's reference")
+    expected_version: Version | None = Field(None, description="refuse with 409 if the order moved on")
+
+
 class GiveUpDeliveryRequest(Request):
     reason: Note = Field(description="what happened (internal): e.g. returned to sender, the supplier will not re-ship")
     expected_version: Version | None = Field(None, description="refuse with 409 if the order moved on")

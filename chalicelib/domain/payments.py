@@ -26,6 +26,8 @@ class PaymentKind(StrEnum):
 
 
 PENDING, SUCCEEDED, FAILED = "pending", "succeeded", "failed"
+AWAITING_TRANSFER = "awaiting_transfer"  # a refund of money received offline: accounting makes the transfer
+ON_ITS_WAY = frozenset({PENDING, AWAITING_TRANSFER})
 MONEY_IN = frozenset({PaymentKind.PAYMENT, PaymentKind.CAPTURE, PaymentKind.OFFLINE_RECEIVED,
                       PaymentKind.CASH_COLLECTED})
 
@@ -65,7 +67,7 @@ def money(order: Order, movements: Iterable[Movement]) -> Money:
         if m.kind == PaymentKind.REFUND:
             if m.status == SUCCEEDED:
                 refunded += m.amount_cents
-            elif m.status == PENDING:
+            elif m.status in ON_ITS_WAY:
                 pending += m.amount_cents
         elif m.status == SUCCEEDED and (m.kind in MONEY_IN or m.kind == PaymentKind.ADJUSTMENT):
             paid += m.amount_cents
@@ -109,6 +111,20 @@ def refunds_through_gateway(mode: PaymentMode) -> bool:
     """Only money taken in advance goes back through the gateway when a supplier refuses lines:
     authorise-then-capture never captures them, offline and pay-on-delivery owe less."""
     return mode is PaymentMode.PREPAID
+
+
+def owed_back(order: Order, lost_cents: int) -> int:
+    """What goes back to the customer for lines that will not be supplied before anything shipped: what
+    was paid in advance for them (prepaid; offline once its payment was recorded). Authorise-then-capture
+    never captured them and pay on delivery never collected them: nothing."""
+    if order.payment_mode is PaymentMode.PREPAID or (order.payment_mode is PaymentMode.OFFLINE and order.offline_paid):
+        return lost_cents
+    return 0
+
+
+def back_by_transfer(mode: PaymentMode) -> bool:
+    """Money received offline goes back the way it came: a bank transfer accounting makes."""
+    return mode is PaymentMode.OFFLINE
 
 
 def amount(cents: int, currency: str) -> str:

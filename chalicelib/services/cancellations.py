@@ -16,10 +16,10 @@ request, its exception), then one transaction:
   cancelled) with its delivery index items, so the packing list follows; the request; an
   `order.lines_cancelled` event (the supplier's and the customer's e-mail) whose customer note says
   what was cancelled and what happens to the money in the order's payment mode
-  (`domain.payments.refused_money_text`): a prepaid order gets a pending refund
-  (`refunds.refund_due_writes`, carried out by the payments consumer), authorise-then-capture never
-  captures the lines, offline and pay-on-delivery owe less (money already received offline goes back
-  by transfer: `refunds.flag_manual_refund`, after the commit, as for refused lines); the
+  (`domain.payments.refused_money_text`): what was paid in advance goes back the way it came
+  (`customer_payments.money_back_writes`: a pending refund the payments consumer sends, or for money
+  received offline a refund awaiting accounting's transfer), authorise-then-capture never captures the
+  lines, pay-on-delivery owes less; the
   orders-per-status counters; the campaign's cancelled counters when the whole order goes; the
   exception resolved. When a whole
   accepted delivery is cancelled, its PO has one order less to ship (`orders_to_ship`, one GetItem of
@@ -52,13 +52,13 @@ from ..domain import purchase_orders as po_rules
 from ..domain.addresses import order_reference
 from ..domain.audit import AuditEvent
 from ..domain.errors import Conflict, InvalidTransition, NotFound, RuleViolation
-from ..domain.orders import DeliveryStatus, LostLine, Order, OrderStatus, PaymentMode, RequestedLine
+from ..domain.orders import DeliveryStatus, LostLine, Order, OrderStatus, RequestedLine
 from ..domain.permissions import REVIEW_ORDERS, SYSTEM, Principal
 from ..domain.purchase_orders import Decision, PurchaseOrder, Stage, po_id
 from . import exceptions, orders, stages
 from .clock import new_id, now
+from .customer_payments import flag_transfers, money_back_writes
 from .guard import require
-from .refunds import flag_manual_refund, refund_due_writes
 from .supplier_portal import supplier_of
 
 REQUESTED, ACCEPTED, REFUSED = "requested", "accepted", "refused"
@@ -240,8 +240,9 @@ def _accept(actor: Principal, order: Order, version: int, request: CancellationR
     cancelled_cents = sum(line.amount_cents for line in cancelled)
     request.cancelled_cents = cancelled_cents
     refs = _refs(order, supplier_id, request.id)
-    refund = cancelled_cents > 0 and money.refunds_through_gateway(order.payment_mode)
-    refund_id = money.refund_id(order.id, f"cancellation\x00{request.id}") if refund else None
+    back = money.owed_back(order, cancelled_cents)
+    refund = back > 0 and money.refunds_through_gateway(order.payment_mode)
+    refund_id = money.refund_id(order.id, f"cancellation\x00{request.id}") if back else None
     customer_note = " ".join(filter(None, [accepted_text(order, cancelled), note]))
     event = AuditEvent(
         id=new_id("evt"), subject_type="order", subject_id=order.id, type=CANCELLED_EVENT, actor=actor, at=at,
@@ -256,18 +257,16 @@ def _accept(actor: Principal, order: Order, version: int, request: CancellationR
         *repo.order_writes(order, version=version, now=at),
         *repo.order_status_counts(order.id, transition.from_status, transition.to_status),
         repo.Write(request), repo.event_write(keys.order_pk(order.id), event), *resolved]
-    if refund_id is not None:
-        writes += refund_due_writes(order, refund_id, cancelled_cents, at, supplier_id=supplier_id,
-                                    reason=f"cancellation request {request.id} accepted", po_id=request.po_id,
-                                    actor=actor)
+    money_back = money_back_writes(order, refund_id, back, at, supplier_id=supplier_id, po_id=request.po_id,
+                                   reason=f"cancellation request {request.id} accepted",
+                                   actor=actor) if refund_id else []
+    writes += money_back
     withdrawn = metrics.order_changed(transition.from_status, transition.to_status, order.total_cents)
     if withdrawn:
         writes.append(repo.campaign_summary_update(order.campaign_id, order.id, withdrawn))
     if not (whole and was is DeliveryStatus.ACCEPTED and _one_order_less(actor, request.po_id, writes, at)):
         repo.commit(writes, what=f"order {order.id}")  # (else committed with the shipment stage it completed)
-    if cancelled_cents and order.payment_mode is PaymentMode.OFFLINE and order.offline_paid:
-        # money received by transfer goes back by transfer: accounting's, as for refused lines
-        flag_manual_refund(order, cancelled_cents, f"cancellation request {request.id} accepted")
+    flag_transfers(order, money_back)  # money received by transfer goes back by transfer: accounting's
 
 
 def accepted_text(order: Order, cancelled: list[LostLine]) -> str:

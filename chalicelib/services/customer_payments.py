@@ -75,24 +75,66 @@ def offline_deadline_delete(order_id: str) -> repo.Delete:
     return repo.Delete(DeadlineItem(pk, sk))
 
 
-def refund_due_writes_for(order: Order, amount_cents: int, at: datetime, *, actor: Principal,
-                          reason: str) -> list[repo.Write]:
-    """A refund decided by staff (a new id: each goodwill refund is its own)."""
-    from .refunds import refund_due_writes
+REFUND_DUE = "order.refund_due"
+MANUAL_REFUND_KIND = "manual_refund_due"
 
-    return refund_due_writes(order, new_id("rfd"), amount_cents, at, supplier_id=None, reason=reason, actor=actor)
+
+def refund_due_writes(order: Order, refund_id: str, amount_cents: int, at: datetime, *, supplier_id: str | None,
+                      reason: str, po_id: str | None = None, actor: Principal = SYSTEM,
+                      sku: str | None = None) -> list[repo.Write]:
+    """A pending refund record (conditional create: a retried step names the same id) and the
+    `order.refund_due` event the payments consumer carries out. Part of the caller's transaction."""
+    pk, sk = keys.order_payment(order.id, refund_id)
+    item = PaymentTxnItem(pk, sk, id=refund_id, order_id=order.id, payment_kind=money.PaymentKind.REFUND.value,
+                          supplier_id=supplier_id or "", sku=sku, amount_cents=amount_cents, currency=order.currency,
+                          status=money.PENDING, idempotency_key=refund_id, reason=reason, actor=actor.sub,
+                          created_at=at, updated_at=at)
+    # 1 ms after the step that made it due, so the order's history reads cause, then consequence.
+    event = AuditEvent(id=new_id("evt"), subject_type="order", subject_id=order.id, type=REFUND_DUE, actor=actor,
+                       at=at + timedelta(milliseconds=1), internal_note=reason,
+                       data={"order_id": order.id, "refund_id": refund_id, "amount_cents": amount_cents,
+                             "currency": order.currency, "po_id": po_id, "supplier_id": supplier_id})
+    return [repo.new_item(item), repo.event_write(keys.order_pk(order.id), event)]
+
+
+def money_back_writes(order: Order, refund_id: str, amount_cents: int, at: datetime, *, reason: str,
+                      actor: Principal = SYSTEM, supplier_id: str | None = None,
+                      po_id: str | None = None) -> list[repo.Write]:
+    """Money going back to the customer, the one place that decides how: through the gateway (a pending
+    refund the payments consumer sends), or, for money received offline, a refund `awaiting_transfer`
+    that accounting makes and then records (`order_payments.record_transfer`; `flag_transfers` brings it
+    to them). Either way the order's history shows it from the moment it is promised."""
+    if amount_cents <= 0:
+        return []
+    if not money.back_by_transfer(order.payment_mode):
+        return refund_due_writes(order, refund_id, amount_cents, at, supplier_id=supplier_id, reason=reason,
+                                 po_id=po_id, actor=actor)
+    pk, sk = keys.order_payment(order.id, refund_id)
+    return [repo.new_item(PaymentTxnItem(
+        pk, sk, id=refund_id, order_id=order.id, payment_kind=money.PaymentKind.REFUND.value,
+        supplier_id=supplier_id or "", amount_cents=amount_cents, currency=order.currency,
+        status=money.AWAITING_TRANSFER, idempotency_key=refund_id, reason=reason, actor=actor.sub,
+        created_at=at, updated_at=at))]
+
+
+def flag_transfers(order: Order, writes: list[Any]) -> None:
+    """After the commit: a transfer promised in `writes` is brought to accounting (`manual_refund_due`),
+    resolved when the last one is recorded as made."""
+    due = [i for i in payment_items(writes) if i.status == money.AWAITING_TRANSFER]
+    if due:
+        exceptions.raise_or_bump(MANUAL_REFUND_KIND, "order", order.id, {
+            "order_id": order.id, "campaign_id": order.campaign_id, "currency": order.currency,
+            "amount_cents": sum(int(i.amount_cents) for i in due), "refund_ids": [i.id for i in due],
+            "reason": due[0].reason})
+
+
+def payment_items(writes: list[Any]) -> list[PaymentTxnItem]:
+    """The payment records among a transaction's writes (what the caller returns as the order's history)."""
+    return [w.item for w in writes if isinstance(getattr(w, "item", None), PaymentTxnItem)]
 
 
 REFUND_ON_WITHDRAWAL = "We are refunding the {amount} you paid to your original payment method."
 TRANSFER_ON_WITHDRAWAL = "We will pay the {amount} you paid back to you by bank transfer."
-
-
-def paid_offline_cents(order: Order, payments: list[PaymentTxnItem]) -> int:
-    """What an offline order paid, net of refunds: what goes back by transfer if it is withdrawn."""
-    if order.payment_mode is not PaymentMode.OFFLINE:
-        return 0
-    standing = money.money(order, [money.Movement(p.payment_kind, p.status, int(p.amount_cents)) for p in payments])
-    return money.refundable_cents(standing)
 
 
 def received_at_checkout(order: Order) -> dict[str, int]:
@@ -119,22 +161,16 @@ def checkout_writes(order: Order, actor: Principal, at: datetime) -> list[repo.W
 
 def refund_everything_writes(order: Order, payments: list[PaymentTxnItem], cause: str, actor: Principal,
                              at: datetime) -> list[repo.Write]:
-    """An order withdrawn (cancelled, refused at pre-approval) gives back what it paid in advance:
-    a pending refund of what is left, in the withdrawing transaction. Nothing when nothing was paid."""
-    from .refunds import refund_due_writes
-
+    """An order withdrawn (cancelled, refused at pre-approval) gives back what it paid in advance, by
+    the way it came (`money_back_writes`), in the withdrawing transaction. Nothing when nothing was paid."""
     standing = money.money(order, [money.Movement(p.payment_kind, p.status, int(p.amount_cents)) for p in payments])
-    amount = money.refundable_cents(standing)
-    if amount <= 0 or not money.refunds_through_gateway(order.payment_mode):
-        return []
-    return refund_due_writes(order, money.refund_id(order.id, cause), amount, at, supplier_id=None,
+    return money_back_writes(order, money.refund_id(order.id, cause), money.refundable_cents(standing), at,
                              reason=f"order {cause}", actor=actor)
 
 
-def refund_amount(writes: list[repo.Write]) -> int:
-    """The amount of the refund record among `refund_due_writes`' writes."""
-    return sum(int(w.item.amount_cents) for w in writes
-               if isinstance(w.item, PaymentTxnItem) and w.item.payment_kind == money.PaymentKind.REFUND)
+def refund_amount(writes: list[Any]) -> int:
+    """The amount of the refund record among `money_back_writes`' writes."""
+    return sum(int(i.amount_cents) for i in payment_items(writes) if i.payment_kind == money.PaymentKind.REFUND)
 
 
 @dataclass

@@ -37,10 +37,17 @@ from ..domain.permissions import (
 from . import exceptions
 from .capture import capture_pending
 from .clock import new_id, now
-from .customer_payments import OFFLINE_DUE_KIND, offline_deadline_delete, refund_due_writes_for
+from .customer_payments import (
+    MANUAL_REFUND_KIND,
+    OFFLINE_DUE_KIND,
+    flag_transfers,
+    money_back_writes,
+    offline_deadline_delete,
+    payment_items,
+    refund_due_writes,
+)
 from .guard import require
 from .orders import OrderRecord, _load
-from .refunds import MANUAL_REFUND_KIND, flag_manual_refund
 
 AWAITING_APPROVAL, REJECTED = "awaiting_approval", "rejected"
 # Which kind of money each payment mode can receive outside the gateway.
@@ -206,7 +213,8 @@ def _refund(actor: Principal, order_id: str, *, reason: str, lines: list[Request
         writes += [repo.new_item(item), repo.event_write(keys.order_pk(order.id), event),
                    repo.campaign_summary_update(order.campaign_id, order.id, metrics.refund_succeeded(amount))]
     else:
-        refund_writes = refund_due_writes_for(order, amount, at, actor=actor, reason=reason)
+        refund_writes = refund_due_writes(order, new_id("rfd"), amount, at, supplier_id=None, reason=reason,
+                                          actor=actor)
         item = next(w.item for w in refund_writes if isinstance(w.item, PaymentTxnItem))
         event = AuditEvent(id=new_id("evt"), subject_type="order", subject_id=order.id, type="order.refund_started",
                            actor=actor, at=at, internal_note=reason,
@@ -216,12 +224,31 @@ def _refund(actor: Principal, order_id: str, *, reason: str, lines: list[Request
                                  "currency": order.currency, "customer_email": order.customer_email})
         writes += [*refund_writes, repo.event_write(keys.order_pk(order.id), event)]
     repo.commit(writes, what=f"order {order.id}")
-    if manual and not needs_approval:
-        after = money.money(order, _movements([*record.payments, item]))
-        if after.balance_cents >= 0:
-            exceptions.resolve(MANUAL_REFUND_KIND, "order", order.id, note=f"paid back by transfer {reference}")
     return Recorded(OrderRecord(order, record.version + 1, at, [*record.events, event], record.shipments,
                                 [*record.payments, item]), item)
+
+
+def _record_transfer(actor: Principal, order_id: str, refund_id: str, *, reference: str,
+                     expected_version: int | None) -> Recorded:
+    require(actor, RECORD_PAYMENTS, "record a transfer made")
+    record = _order_for(actor, order_id, expected_version)
+    order = record.order
+    item = next((p for p in record.payments if p.id == refund_id and p.payment_kind == PaymentKind.REFUND), None)
+    if item is None:
+        raise NotFound(f"refund {refund_id} of order {order_id} not found")
+    if item.status != money.AWAITING_TRANSFER:
+        raise InvalidTransition(f"refund {refund_id} is {item.status}; only one awaiting a transfer is recorded so")
+    at = now()
+    item.status, item.gateway_reference, item.updated_at = money.SUCCEEDED, reference, at
+    event = _refunded_event(order.id, item, actor, at, order.customer_email)
+    repo.commit([_touch(record, at), repo.Write(item), repo.event_write(keys.order_pk(order.id), event),
+                 repo.campaign_summary_update(order.campaign_id, order.id,
+                                              metrics.refund_succeeded(int(item.amount_cents)))],
+                what=f"refund {refund_id}")
+    if not any(p.status == money.AWAITING_TRANSFER for p in record.payments if p.id != refund_id):
+        exceptions.resolve(MANUAL_REFUND_KIND, "order", order.id, note=f"paid back by transfer {reference}")
+    return Recorded(OrderRecord(order, record.version + 1, at, [*record.events, event], record.shipments,
+                                record.payments), item)
 
 
 def _refunded_event(order_id: str, item: PaymentTxnItem, actor: Principal, at: datetime,
@@ -315,9 +342,9 @@ def _give_up_delivery(actor: Principal, order_id: str, supplier_id: str, *, reas
                      expected_version: int | None = None) -> OrderRecord:
     """A dispatched delivery will never reach the customer (returned to sender and not sent again, or
     lost with the carrier): it ends `not_delivered` and costs nothing, so the order can end. The money
-    follows in the same transaction: what the customer paid for it goes back through the gateway
-    (prepaid, or its capture); money received offline is accounting's to pay back by transfer (the
-    order's balance shows it); pay on delivery collected nothing."""
+    follows in the same transaction (`money_back_writes`): what the customer paid for it goes back
+    through the gateway (prepaid, or its capture) or, received offline, by a transfer accounting makes;
+    pay on delivery collected nothing."""
     require(actor, GIVE_UP_DELIVERIES, "close a delivery that will not arrive")
     record = _order_for(actor, order_id, expected_version)
     order = record.order
@@ -329,9 +356,10 @@ def _give_up_delivery(actor: Principal, order_id: str, supplier_id: str, *, reas
     back = min(max(0, -standing.balance_cents), money.refundable_cents(standing))
     writes: list[Any] = [*repo.order_writes(order, version=record.version, now=at),
                          *repo.order_status_counts(order.id, before, order.status.value)]
-    gateway_back = back > 0 and order.payment_mode in (PaymentMode.PREPAID, PaymentMode.AUTHORISE_THEN_CAPTURE)
-    if gateway_back:
-        writes += refund_due_writes_for(order, back, at, actor=actor, reason=f"delivery {supplier_id} not delivered")
+    money_back = money_back_writes(order, money.refund_id(order.id, f"not delivered\x00{supplier_id}"), back, at,
+                                   actor=actor, supplier_id=supplier_id, reason=f"delivery {supplier_id} not delivered")
+    writes += money_back
+    gateway_back = back > 0 and not money.back_by_transfer(order.payment_mode)
     amount = money.amount(back, order.currency)
     if gateway_back:
         money_note = f"We are refunding {amount} to your original payment method."
@@ -348,10 +376,9 @@ def _give_up_delivery(actor: Principal, order_id: str, supplier_id: str, *, reas
               "currency": order.currency})
     writes.append(repo.event_write(keys.order_pk(order.id), event))
     repo.commit(writes, what=f"order {order.id}")
-    if back > 0 and not gateway_back:
-        flag_manual_refund(order, back, f"delivery {supplier_id} not delivered")
-    payments_now = [*record.payments, *[w.item for w in writes if isinstance(getattr(w, "item", None), PaymentTxnItem)]]
-    return OrderRecord(order, record.version + 1, at, [*record.events, event], record.shipments, payments_now)
+    flag_transfers(order, money_back)
+    return OrderRecord(order, record.version + 1, at, [*record.events, event], record.shipments,
+                       [*record.payments, *payment_items(money_back)])
 
 
 # ---------------------------------------------------------------- public: retried on a lost race
@@ -397,3 +424,11 @@ def give_up_delivery(actor: Principal, order_id: str, supplier_id: str, *, reaso
                      expected_version: int | None = None) -> OrderRecord:
     return _retried(expected_version, lambda: _give_up_delivery(
         actor, order_id, supplier_id, reason=reason, expected_version=expected_version))
+
+
+def record_transfer(actor: Principal, order_id: str, refund_id: str, *, reference: str,
+                    expected_version: int | None = None) -> Recorded:
+    """Accounting made the bank transfer a refund of offline money was waiting for: it succeeded, with the
+    transfer's reference; the customer is told; `manual_refund_due` clears with the order's last one."""
+    return _retried(expected_version, lambda: _record_transfer(actor, order_id, refund_id, reference=reference,
+                                                               expected_version=expected_version))

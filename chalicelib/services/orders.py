@@ -37,6 +37,7 @@ from ..domain.audit import AuditEvent, event_type
 from ..domain.errors import Conflict, InvalidTransition, NotFound, RuleViolation
 from ..domain.orders import Order, OrderAction, OrderPolicy, OrderStatus, PaymentMode, RequestedLine
 from ..domain.payments import amount as money_text
+from ..domain.payments import back_by_transfer
 from ..domain.permissions import READ_STAFF, SYSTEM, Principal, Role
 from . import customer_payments, exceptions, holds
 from .clock import new_id, now
@@ -164,11 +165,7 @@ def place_order(actor: Principal, *, campaign_id: str, lines: list[RequestedLine
     if order.status is OrderStatus.ON_HOLD:
         writes += holds.raise_writes(order, campaign, at)  # care hears at once; nothing can lose it
     repo.commit(writes, what=f"order {order.id}")
-    return OrderRecord(order, 1, at, [event], payments=_payments(paid)), True
-
-
-def _payments(writes: list[repo.Write]) -> list[PaymentTxnItem]:
-    return [w.item for w in writes if isinstance(w.item, PaymentTxnItem)]
+    return OrderRecord(order, 1, at, [event], payments=customer_payments.payment_items(paid)), True
 
 
 def _load(order_id: str) -> OrderRecord:
@@ -335,12 +332,10 @@ def change_order(actor: Principal, order_id: str, action: OrderAction, *, intern
     refund = (customer_payments.refund_everything_writes(order, record.payments, transition.to_status, actor, at)
               if withdrawn else [])
     if refund:  # the customer's timeline and e-mail say what happens to the money paid in advance
-        customer_note = " ".join(filter(None, [customer_note, customer_payments.REFUND_ON_WITHDRAWAL.format(
+        told = (customer_payments.TRANSFER_ON_WITHDRAWAL if back_by_transfer(order.payment_mode)
+                else customer_payments.REFUND_ON_WITHDRAWAL)
+        customer_note = " ".join(filter(None, [customer_note, told.format(
             amount=money_text(customer_payments.refund_amount(refund), order.currency))]))
-    transfer = customer_payments.paid_offline_cents(order, record.payments) if withdrawn else 0
-    if transfer:  # paid by transfer: only accounting can send it back (flagged to them below)
-        customer_note = " ".join(filter(None, [customer_note, customer_payments.TRANSFER_ON_WITHDRAWAL.format(
-            amount=money_text(transfer, order.currency))]))
     event = AuditEvent(id=new_id("evt"), subject_type="order", subject_id=order.id,
                        type=event_type("order", action.value), actor=actor, at=at,
                        from_status=transition.from_status, to_status=transition.to_status,
@@ -358,14 +353,11 @@ def change_order(actor: Principal, order_id: str, action: OrderAction, *, intern
     if unpaid_gone:  # withdrawn before its payment came: nothing is overdue any more
         writes.append(customer_payments.offline_deadline_delete(order.id))
     repo.commit(writes, what=f"order {order_id}")
-    if transfer:
-        from .refunds import flag_manual_refund
-
-        flag_manual_refund(order, transfer, f"order {transition.to_status} after its offline payment")
+    customer_payments.flag_transfers(order, refund)
     if unpaid_gone:
         exceptions.resolve(customer_payments.OFFLINE_DUE_KIND, "order", order.id, note=f"order {transition.to_status}")
     return OrderRecord(order, record.version + 1, at, [*record.events, event],
-                       payments=[*record.payments, *_payments(refund)],
+                       payments=[*record.payments, *customer_payments.payment_items(refund)],
                        cancellation_requests=record.cancellation_requests)
 
 

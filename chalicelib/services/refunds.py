@@ -19,27 +19,27 @@ kept is read off the order), never settled twice, so a rerun shares out exactly 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
 
 from aws_lambda_powertools import Logger
 
 from ..adapters.dynamodb import keys
 from ..adapters.dynamodb import repository as repo
-from ..adapters.dynamodb.models import Item, OrderItem, PaymentTxnItem, PurchaseOrderItem
+from ..adapters.dynamodb.models import Item, OrderItem, PurchaseOrderItem
 from ..domain import orders as order_rules
 from ..domain import payments as money
 from ..domain.audit import AuditEvent
 from ..domain.errors import Conflict
-from ..domain.orders import DeliveryStatus, LostLine, Order, OrderStatus, PaymentMode
-from ..domain.permissions import SYSTEM, Principal
+from ..domain.orders import DeliveryStatus, LostLine, Order, OrderStatus
+from ..domain.payments import refunds_through_gateway
+from ..domain.permissions import SYSTEM
 from ..domain.purchase_orders import PurchaseOrder, RejectReason
 from ..domain.supply import Allocator, accepted_quantities
 from .clock import new_id, now
+from .customer_payments import flag_transfers, money_back_writes
 from .stages import load_po
 
 logger = Logger(service="waybill")
 LINES_REJECTED = "order.lines_rejected"
-REFUND_DUE = "order.refund_due"
 
 REASON_TEXT: dict[RejectReason | None, str] = {
     RejectReason.OUT_OF_STOCK: "is out of stock",
@@ -153,12 +153,13 @@ def _commit_settlement(order: Order, version: int, po: PurchaseOrder,
     at = now()
     lost_cents = sum(line.amount_cents for line in lost)
     note = customer_note(lost, reasons, order) if lost else None
-    refund = lost_cents > 0 and money.refunds_through_gateway(order.payment_mode)
-    refund_id = money.lines_refund_id(order.id, po.id) if refund else None
+    back = money.owed_back(order, lost_cents)
+    refund_id = money.lines_refund_id(order.id, po.id) if back else None
     data = {"order_id": order.id, "campaign_id": order.campaign_id, "po_id": po.id, "supplier_id": po.supplier_id,
             "customer_email": order.customer_email, "currency": order.currency, "status": order.status.value,
             "delivery_status": order.delivery(po.supplier_id).status.value, "payment_mode": order.payment_mode.value,
-            "lost_cents": lost_cents, "refund_cents": lost_cents if refund else 0, "refund_id": refund_id,
+            "lost_cents": lost_cents, "refund_cents": back if refunds_through_gateway(order.payment_mode) else 0,
+            "refund_id": refund_id,
             "payable_cents": order.payable_cents, "whole_order": order.status is OrderStatus.NOT_SUPPLIED,
             "lines": [{"sku": line.sku, "name": line.name, "quantity": line.quantity,
                        "amount_cents": line.amount_cents} for line in lost]}
@@ -169,42 +170,10 @@ def _commit_settlement(order: Order, version: int, po: PurchaseOrder,
     writes: list[repo.Write | repo.Update] = [*repo.order_writes(order, version=version, now=at),
                                               *repo.order_status_counts(order.id, transition.from_status,
                                                                         transition.to_status)]
-    if refund_id is not None:
-        writes += refund_due_writes(order, refund_id, lost_cents, at, supplier_id=po.supplier_id,
-                                    reason=f"lines refused on purchase order {po.id}", po_id=po.id)
+    money_back = money_back_writes(order, refund_id, back, at, supplier_id=po.supplier_id, po_id=po.id,
+                                   reason=f"lines refused on purchase order {po.id}") if refund_id else []
+    writes += money_back
     writes.append(repo.event_write(keys.order_pk(order.id), event))
     repo.commit(writes, what=f"order {order.id}")
-    if lost_cents and order.payment_mode is PaymentMode.OFFLINE and order.offline_paid:
-        flag_manual_refund(order, lost_cents, f"lines refused on purchase order {po.id}")
+    flag_transfers(order, money_back)
     return bool(lost), 1 if refund_id else 0
-
-
-def refund_due_writes(order: Order, refund_id: str, amount_cents: int, at: datetime, *, supplier_id: str | None,
-                      reason: str, po_id: str | None = None, actor: Principal = SYSTEM,
-                      sku: str | None = None, customer_note: str | None = None) -> list[repo.Write]:
-    """A pending refund record (conditional create: a retried step names the same id) and the
-    `order.refund_due` event the payments consumer carries out. Part of the caller's transaction."""
-    pk, sk = keys.order_payment(order.id, refund_id)
-    item = PaymentTxnItem(pk, sk, id=refund_id, order_id=order.id, payment_kind=money.PaymentKind.REFUND.value,
-                          supplier_id=supplier_id or "", sku=sku, amount_cents=amount_cents, currency=order.currency,
-                          status=money.PENDING, idempotency_key=refund_id, reason=reason, actor=actor.sub,
-                          created_at=at, updated_at=at)
-    # 1 ms after the step that made it due, so the order's history reads cause, then consequence.
-    event = AuditEvent(id=new_id("evt"), subject_type="order", subject_id=order.id, type=REFUND_DUE, actor=actor,
-                       at=at + timedelta(milliseconds=1), internal_note=reason, customer_note=customer_note,
-                       data={"order_id": order.id, "refund_id": refund_id, "amount_cents": amount_cents,
-                             "currency": order.currency, "po_id": po_id, "supplier_id": supplier_id})
-    return [repo.new_item(item), repo.event_write(keys.order_pk(order.id), event)]
-
-
-MANUAL_REFUND_KIND = "manual_refund_due"
-
-
-def flag_manual_refund(order: Order, amount_cents: int, why: str) -> None:
-    """Money received offline goes back by bank transfer, which only accounting can make: bring it to
-    them (resolved when a refund with the transfer's reference settles the order's balance)."""
-    from . import exceptions
-
-    exceptions.raise_or_bump(MANUAL_REFUND_KIND, "order", order.id, {
-        "order_id": order.id, "campaign_id": order.campaign_id, "amount_cents": amount_cents,
-        "currency": order.currency, "reason": why})

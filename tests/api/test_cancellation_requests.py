@@ -144,7 +144,10 @@ def test_money_received_offline_for_cancelled_lines_goes_back_by_transfer_throug
     mine = view(api, order["id"])
     assert mine["timeline"][-1]["note"] == "As you asked, we cancelled 1 x Mug. We will pay 12.00 EUR back to you " \
                                           "by bank transfer."
-    assert [p["kind"] for p in mine["payments"]] == ["offline_received"]  # no gateway refund for a transfer
+    # no gateway refund for a transfer: the promise is a refund awaiting accounting's transfer
+    assert [(p["kind"], p["amount_cents"], p["status"]) for p in mine["payments"]] == [
+        ("offline_received", 2400, "succeeded"), ("refund", 1200, "awaiting_transfer")]
+    assert mine["money"]["refund_pending_cents"] == 1200
     assert "manual_refund_due" in open_kinds(order["id"])  # accounting makes the transfer
 
 

@@ -152,6 +152,7 @@ VALID_BODIES = {
     "RefundDecisionRequest": {},
     "RefundRejectRequest": {"note": "x"},
     "GiveUpDeliveryRequest": {"reason": "returned to sender"},
+    "TransferMadeRequest": {"reference": "TRF-1"},
     # parcels recorded by hand (issue 16)
     "ParcelPhotoUploadRequest": {"content_type": "image/jpeg"},
     "DeliveredByHandIn": {"note": "left with the neighbour"},

@@ -174,7 +174,7 @@ def test_every_payment_mode_ends_final_with_money_that_adds_up(stack: Stack) -> 
     w.call("POST", f"/supplier/purchase-orders/{by_hand['po_id']}/shipments/{by_hand['id']}/delivered",
            w.supplier("acme"), {"note": "handed to the customer, cash collected"})
 
-    # Accounting pays back by transfer what the offline order paid for lines refused after it paid.
+    # What the offline order paid for lines refused after it paid goes back by transfers accounting makes.
     def both_settled() -> dict[str, Any] | None:
         view = w.call("GET", f"/staff/orders/{orders['offline']['id']}", w.care)
         statuses = {d["supplier_id"]: d["status"] for d in view["deliveries"]}
@@ -183,9 +183,12 @@ def test_every_payment_mode_ends_final_with_money_that_adds_up(stack: Stack) -> 
 
     offline = w.until("both acknowledgements settled on the offline order", both_settled)
     assert offline["money"]["balance_cents"] == -(700 + 500)  # paid 27.00, owes 15.00
-    w.call("POST", f"/staff/orders/{orders['offline']['id']}/refunds", w.accounting,
-           {"amount_cents": -offline["money"]["balance_cents"], "reason": "lines not supplied",
-            "reference": f"TRF-BACK-{w.run}"})
+    transfers = [p for p in offline["payments"] if p["status"] == "awaiting_transfer"]
+    assert sorted(p["amount_cents"] for p in transfers) == [500, 700]  # promised, each on the record
+    assert offline["money"]["refund_pending_cents"] == 700 + 500
+    for n, transfer in enumerate(transfers, 1):
+        w.call("POST", f"/staff/orders/{orders['offline']['id']}/refunds/{transfer['id']}/transferred",
+               w.accounting, {"reference": f"TRF-BACK-{w.run}-{n}"})
 
     last: dict[str, Any] = {}
 
@@ -211,6 +214,6 @@ def test_every_payment_mode_ends_final_with_money_that_adds_up(stack: Stack) -> 
                                                       w.customer(mode))["payments"]) for mode in owed}
     assert kinds["prepaid"] == ["payment", "refund"]  # B1 refused, refunded through the gateway
     assert kinds["authorise_then_capture"] == ["authorisation", "capture", "capture"]  # only what shipped
-    assert kinds["offline"] == ["offline_received", "refund"]
+    assert kinds["offline"] == ["offline_received", "refund", "refund"]  # two transfers back: bolt's and cove's
     assert kinds["pay_on_delivery"] == ["cash_collected"]  # the cove and bolt deliveries cost nothing
     assert kinds["cancel"] == ["payment", "refund"]
