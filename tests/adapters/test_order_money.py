@@ -189,13 +189,20 @@ def test_money_received_offline_is_paid_back_by_transfer_with_its_reference(aws,
     assert metrics.campaign(campaign_id)[0].revenue_cents == ORDER_CENTS - 500
 
 
-def test_accounting_retries_a_declined_capture_with_a_new_key(aws, gateway_up, monkeypatch):
+def declined_capture() -> tuple[str, capture.PaymentRecord]:
+    """An authorise-then-capture order of 2 x BAD-1 (14.00) from a supplier whose captures the sandbox declines."""
     shop.suppliers()
     catalogue.create_supplier(BUYER, name="Decline Co", contact_emails=["orders@decline.example"],
                               supplier_id="decline-co")
     campaign_id = shop.live_campaign([*shop.PRODUCTS, Product("BAD-1", "Bad", "decline-co", 700, 100)])
     order_id = shop.place(ALICE, campaign_id, ("BAD-1", 2), payment_mode=PaymentMode.AUTHORISE_THEN_CAPTURE).order.id
     declined = capture.capture_delivery(order_id, "decline-co")
+    assert declined is not None
+    return order_id, declined
+
+
+def test_accounting_retries_a_declined_capture_with_a_new_key(aws, gateway_up, monkeypatch):
+    order_id, declined = declined_capture()
     assert declined is not None and declined.status == "failed"
     with pytest.raises(NotFound):  # only a capture is retried
         order_payments.retry_capture(ACCOUNTING, order_id, "nope")
@@ -232,12 +239,7 @@ def test_a_staff_refund_racing_another_write_to_the_order_is_tried_again_on_a_fr
 
 
 def test_a_declined_capture_is_retried_by_itself_a_bounded_number_of_times(aws, gateway_up, monkeypatch):
-    shop.suppliers()
-    catalogue.create_supplier(BUYER, name="Decline Co", contact_emails=["orders@decline.example"],
-                              supplier_id="decline-co")
-    campaign_id = shop.live_campaign([*shop.PRODUCTS, Product("BAD-1", "Bad", "decline-co", 700, 100)])
-    order_id = shop.place(ALICE, campaign_id, ("BAD-1", 2), payment_mode=PaymentMode.AUTHORISE_THEN_CAPTURE).order.id
-    declined = capture.capture_delivery(order_id, "decline-co")
+    order_id, declined = declined_capture()
     assert declined is not None and declined.status == "failed"
 
     assert escalations.sweep(now() + timedelta(minutes=30)).actions.get("deadline_acted", 0) == 0  # not yet
@@ -253,12 +255,7 @@ def test_a_declined_capture_is_retried_by_itself_a_bounded_number_of_times(aws, 
 
 
 def test_an_automatic_capture_retry_that_goes_through_resolves_the_failure(aws, gateway_up, monkeypatch):
-    shop.suppliers()
-    catalogue.create_supplier(BUYER, name="Decline Co", contact_emails=["orders@decline.example"],
-                              supplier_id="decline-co")
-    campaign_id = shop.live_campaign([*shop.PRODUCTS, Product("BAD-1", "Bad", "decline-co", 700, 100)])
-    order_id = shop.place(ALICE, campaign_id, ("BAD-1", 2), payment_mode=PaymentMode.AUTHORISE_THEN_CAPTURE).order.id
-    declined = capture.capture_delivery(order_id, "decline-co")
+    order_id, declined = declined_capture()
     monkeypatch.setattr(sandbox_gateway, "DECLINE_MARKER", "\x00never")  # the card was topped up
 
     assert escalations.sweep(now() + timedelta(hours=2)).actions["deadline_acted"] == 1
@@ -279,5 +276,13 @@ def test_a_paid_offline_order_cancelled_before_close_is_paid_back_by_accounting(
                                                   "by bank transfer.")
     flagged = exceptions.get(exceptions.exception_id("manual_refund_due", "order", order_id))
     assert flagged is not None and flagged.details["amount_cents"] == ORDER_CENTS
-    order_payments.refund(ACCOUNTING, order_id, reason="cancelled", amount_cents=ORDER_CENTS, reference="TRF-BACK")
+    [awaiting] = [p for p in cancelled.payments if p.payment_kind == "refund"]
+    assert (awaiting.status, int(awaiting.amount_cents)) == ("awaiting_transfer", ORDER_CENTS)
+    with pytest.raises(Forbidden):
+        order_payments.record_transfer(CARE, order_id, awaiting.id, reference="TRF-BACK")
+    done = order_payments.record_transfer(ACCOUNTING, order_id, awaiting.id, reference="TRF-BACK")
+    assert (done.payment.status, done.payment.gateway_reference) == ("succeeded", "TRF-BACK")
     assert exceptions.get(flagged.id).status.value == "resolved"
+    assert metrics.campaign(campaign_id)[0].refunded_cents == ORDER_CENTS
+    with pytest.raises(InvalidTransition):  # made once
+        order_payments.record_transfer(ACCOUNTING, order_id, awaiting.id, reference="TRF-BACK")
