@@ -56,12 +56,13 @@ const NAV = [
 const ROLE_CAPABILITIES = {
   buyer: ['staff', 'catalogue.manage', 'purchase_orders.cancel', 'exceptions.handle', 'exports.run'],
   customer_care: ['staff', 'customers.manage', 'orders.review', 'complaints.read', 'exceptions.handle', 'exports.run',
-    'shipments.record_by_hand'],
-  accounting: ['staff', 'payments.read', 'payments.decide', 'exceptions.handle', 'exports.run'],
-  logistics: ['staff', 'exceptions.handle', 'exports.run', 'shipments.record_by_hand'],
+    'shipments.record_by_hand', 'refunds.create', 'deliveries.give_up'],
+  accounting: ['staff', 'payments.read', 'payments.decide', 'exceptions.handle', 'exports.run', 'payments.record',
+    'refunds.create'],
+  logistics: ['staff', 'exceptions.handle', 'exports.run', 'shipments.record_by_hand', 'deliveries.give_up'],
   admin: ['staff', 'catalogue.manage', 'customers.manage', 'orders.review', 'complaints.read', 'payments.read',
     'purchase_orders.cancel', 'exceptions.handle', 'exports.run', 'webhooks.manage', 'preferences.manage',
-    'shipments.record_by_hand'],
+    'shipments.record_by_hand', 'payments.record', 'refunds.create', 'refunds.approve', 'deliveries.give_up'],
 };
 
 const main = document.getElementById('main');

@@ -1,18 +1,29 @@
 // Order detail: GET /staff/orders/{id} — header, lines, deliveries with their shipments and tracking
 // timelines, payments, the full audit trail (internal and customer-facing notes), the actions this
 // role may take in this status (allowed_actions -> POST .../transitions) and the note form
-// (POST .../notes). Customer care may flag the customer (PUT /staff/customers/{id}/flag).
+// (POST .../notes). Customer care may flag the customer (PUT /staff/customers/{id}/flag). Money by
+// hand, each shown only for its capability: record a payment (POST .../payments), refund (POST
+// .../refunds), approve / reject / record the transfer of a refund, close a dispatched delivery as not
+// delivered (POST .../deliveries/{supplier}/not-delivered); each answers the order, which is re-rendered.
 
 import * as api from '../api.js';
 import { h, replace } from '../dom.js';
-import { label, money, when } from '../format.js';
+import { label, money, toMinor, when } from '../format.js';
 import {
-  act, badge, button, checkbox, code, errorSlot, facts, field, heading, link, muted, notice, section, table, textarea,
+  act, badge, button, checkbox, code, errorSlot, facts, field, heading, input, link, muted, notice, section, select, table,
+  textarea,
 } from '../ui.js';
 import { complaintTable } from './complaints.js';
 
 const ACTION_TEXT = { approve: 'Approve', reject: 'Reject', cancel: 'Cancel order' };
 const ACTION_DONE = { approve: 'approved', reject: 'rejected', cancel: 'cancelled' };
+const RECORDED_KINDS = ['offline_received', 'cash_collected', 'adjustment']; // PaymentRecordRequest.kind
+
+/** A typed amount in minor units; a leading minus (adjustments only) is kept. NaN if it is not a number. */
+function signedMinor(text, currency) {
+  const value = String(text ?? '').trim();
+  return value.startsWith('-') ? -toMinor(value.slice(1), currency) : toMinor(value, currency);
+}
 
 /** One audit event: who, when, what, from -> to, notes (internal and customer-facing told apart). */
 export function auditItem(e) {
@@ -84,8 +95,24 @@ export default {
     const linesHost = h('div');
     const deliveriesHost = h('div');
     const paymentsHost = h('div');
+    const paymentsFeedback = h('div', { class: 'feedback' });
+    const deliveriesFeedback = h('div', { class: 'feedback' });
     const auditHost = h('div');
     const feedback = h('div', { class: 'feedback' });
+
+    // The money routes answer the order: show it, and say what happened where the control was (the
+    // control itself may have been re-rendered away, so focus moves to the message).
+    function applied(updated, where, message) {
+      order = updated;
+      renderAll();
+      const said = notice(message);
+      said.tabIndex = -1;
+      replace(where, said);
+      said.focus();
+    }
+
+    /** A money action's request with the order's version, so a stale page gets a 409 rather than a surprise. */
+    const moneyPost = (suffix, body) => api.post(`${path}${suffix}`, { ...body, expected_version: order.version });
 
     // -------------------------------------------------------------- sections
     function renderHeader() {
@@ -154,12 +181,74 @@ export default {
           h('h3', {}, `From ${d.supplier_id} `, badge(d.status, { testid: 'delivery-status' })),
           (d.shipments || []).length
             ? h('ul', { class: 'shipments' }, d.shipments.map(shipmentView))
-            : h('p', { class: 'muted' }, 'No shipment yet.'))))
+            : h('p', { class: 'muted' }, 'No shipment yet.'),
+          d.status === 'dispatched' && can('deliveries.give_up') ? giveUpForm(d) : null)))
         : h('p', { class: 'empty' }, 'No deliveries.'));
     }
 
+    function giveUpForm(d) {
+      const reason = textarea('reason', { rows: 2, required: true, maxlength: 4000 });
+      const submit = h('button', { type: 'submit', class: 'danger' }, 'Close as not delivered');
+      const slot = errorSlot();
+      return h('details', { class: 'panel-details', 'data-testid': 'give-up-delivery' }, h('summary', {}, 'Not delivered'),
+        h('form', { class: 'form', 'aria-label': `Not delivered from ${d.supplier_id}`, onsubmit: async (event) => {
+          event.preventDefault();
+          const updated = await act(submit, slot, () => moneyPost(
+            `/deliveries/${encodeURIComponent(d.supplier_id)}/not-delivered`, { reason: reason.value }));
+          if (updated) applied(updated, deliveriesFeedback, `The delivery from ${d.supplier_id} is closed as not delivered.`);
+        } }, field('What happened', reason, { hint: 'Internal. What the customer paid for this delivery goes back.' }),
+        h('div', { class: 'actions' }, submit), slot));
+    }
+
+    // A refund's next step, if it waits for one this role may take.
+    function refundStep(p) {
+      if (p.kind !== 'refund') return null;
+      if (p.status === 'awaiting_approval' && can('refunds.approve')) return 'decide';
+      if (p.status === 'awaiting_transfer' && can('payments.record')) return 'transfer';
+      return null;
+    }
+
+    function refundActions(p) {
+      const step = refundStep(p);
+      if (!step) return '—';
+      const refund = `/refunds/${encodeURIComponent(p.id)}`;
+      const slot = errorSlot();
+      if (step === 'transfer') {
+        const reference = input('reference', { required: true, maxlength: 200, autocomplete: 'off' });
+        const submit = h('button', { type: 'submit', class: 'primary small' }, 'Transfer made');
+        return h('form', { class: 'inline-form', 'aria-label': `Transfer made for refund ${p.id}`, onsubmit: async (event) => {
+          event.preventDefault();
+          const updated = await act(submit, slot, () => moneyPost(`${refund}/transferred`, { reference: reference.value }));
+          if (updated) applied(updated, paymentsFeedback, `The transfer for refund ${p.id} is recorded.`);
+        } }, field('Transfer reference', reference), submit, slot);
+      }
+      const note = textarea('note', { rows: 2, maxlength: 4000 });
+      const approve = button('Approve', { class: 'primary small' });
+      const reject = button('Reject', { class: 'danger small' });
+      const decide = async (verb) => {
+        const body = note.value.trim() ? { note: note.value } : {};
+        const updated = await act([approve, reject], slot, () => moneyPost(`${refund}/${verb}`, body));
+        if (updated) applied(updated, paymentsFeedback, `Refund ${p.id} ${verb === 'approve' ? 'approved' : 'rejected'}.`);
+      };
+      approve.addEventListener('click', () => decide('approve'));
+      reject.addEventListener('click', () => decide('reject'));
+      return h('form', { class: 'form', 'aria-label': `Decide refund ${p.id}`, onsubmit: (e) => e.preventDefault() },
+        field('Note', note, { hint: 'Optional to approve, required to reject.' }),
+        h('div', { class: 'button-row' }, approve, reject), slot);
+    }
+
     function renderPayments() {
-      replace(paymentsHost, table({
+      const m = order.money || {};
+      const amount = (cents, testid) => h('span', { 'data-testid': testid }, money(cents, order.currency));
+      const payments = order.payments || [];
+      replace(paymentsHost, facts([
+        ['Ordered', amount(m.ordered_cents, 'money-ordered')],
+        ['Payable', amount(m.payable_cents, 'money-payable')],
+        ['Paid', amount(m.paid_cents, 'money-paid')],
+        ['Refunded', amount(m.refunded_cents, 'money-refunded')],
+        ['Refund pending', amount(m.refund_pending_cents, 'money-refund-pending')],
+        ['Balance', amount(m.balance_cents, 'money-balance')],
+      ], { testid: 'order-money' }), table({
         caption: 'Payments', testid: 'payments-table', empty: 'No payments recorded for this order.',
         columns: [
           { label: 'Payment', cell: (p) => code(p.id) },
@@ -169,9 +258,12 @@ export default {
           { label: 'Status', cell: (p) => badge(p.status) },
           { label: 'Reference', cell: (p) => p.gateway_reference || '—' },
           { label: 'Failure', cell: (p) => p.failure || '—' },
+          { label: 'Reason', cell: (p) => p.reason || '—' },
           { label: 'Updated', cell: (p) => when(p.updated_at) },
-        ],
-        rows: order.payments || [],
+          payments.some(refundStep) ? { label: 'Action', cell: refundActions } : null,
+        ].filter(Boolean),
+        rows: payments,
+        rowAttrs: (p) => ({ 'data-testid': 'payment-row', 'data-kind': p.kind, 'data-status': p.status }),
       }));
     }
 
@@ -239,14 +331,74 @@ export default {
         } }, flagged, field('Reason', reason), h('div', { class: 'actions' }, submit), slot, done));
     }
 
+    // -------------------------------------------------------------- money by hand
+    // Built once (their inputs survive a re-render); the body carries the order's version at submit time.
+    function moneyForm({ title, testid, submitText, controls, body, done }) {
+      const submit = h('button', { type: 'submit', class: 'primary' }, submitText);
+      const slot = errorSlot();
+      const form = h('form', { class: 'form', 'aria-label': title }, controls, h('div', { class: 'actions' }, submit), slot);
+      form.addEventListener('submit', async (event) => {
+        event.preventDefault();
+        const updated = await act(submit, slot, () => moneyPost(...body()));
+        if (!updated) return;
+        form.reset();
+        applied(updated, paymentsFeedback, done(updated));
+      });
+      return h('details', { class: 'panel-details', 'data-testid': testid }, h('summary', {}, title), form);
+    }
+
+    /** The amount as cents; what is not a number goes as typed, and the API says what is wrong with it. */
+    const cents = (el) => {
+      const value = signedMinor(el.value, order.currency);
+      return Number.isNaN(value) ? el.value : value;
+    };
+    const optional = (el) => (el.value.trim() ? el.value : undefined);
+
+    let paymentForm = null;
+    if (can('payments.record')) {
+      const kind = select('kind', RECORDED_KINDS, order.payment_mode === 'pay_on_delivery' ? 'cash_collected' : 'offline_received');
+      const amount = input('amount', { inputmode: 'decimal', required: true, autocomplete: 'off' });
+      const reference = input('reference', { maxlength: 200, autocomplete: 'off' });
+      const reason = textarea('reason', { rows: 2, maxlength: 4000 });
+      paymentForm = moneyForm({
+        title: 'Record a payment', testid: 'record-payment', submitText: 'Record payment',
+        controls: [
+          field('Kind', kind),
+          field(`Amount (${order.currency})`, amount, { hint: 'For example 12.50; an adjustment may be negative.' }),
+          field('Transfer or receipt reference (optional)', reference),
+          field('Reason', reason, { hint: 'Required for an adjustment; staff only.' }),
+        ],
+        body: () => ['/payments', { kind: kind.value, amount_cents: cents(amount), reason: optional(reason), reference: optional(reference) }],
+        done: (o) => `Payment recorded: the order is ${label(o.status).toLowerCase()}, ${money(o.money.paid_cents, o.currency)} paid.`,
+      });
+    }
+
+    let refundForm = null;
+    if (can('refunds.create')) {
+      const amount = input('amount', { inputmode: 'decimal', required: true, autocomplete: 'off' });
+      const reason = textarea('reason', { rows: 2, required: true, maxlength: 4000 });
+      const reference = input('reference', { maxlength: 200, autocomplete: 'off' });
+      refundForm = moneyForm({
+        title: 'Refund', testid: 'refund', submitText: 'Refund',
+        controls: [
+          field(`Refund amount (${order.currency})`, amount, { hint: 'For example 12.50; at most what was paid, less refunds.' }),
+          field('Why', reason, { hint: 'On the audit trail; the customer sees only the amount.' }),
+          field('Refund transfer reference', reference,
+            { hint: 'Offline and pay-on-delivery orders: the reference of the transfer that paid it back.' }),
+        ],
+        body: () => ['/refunds', { amount_cents: cents(amount), reason: reason.value, reference: optional(reference) }],
+        done: (o) => `Refund made: ${money(o.money.refunded_cents, o.currency)} refunded, ${money(o.money.refund_pending_cents, o.currency)} pending.`,
+      });
+    }
+
     return [
       heading(`Order ${order.id}`, statusHost),
       feedback,
       headerHost,
       section('Actions', actionsHost, flagForm),
       section('Lines', linesHost),
-      section('Deliveries and shipments', deliveriesHost),
-      section('Payments', paymentsHost),
+      section('Deliveries and shipments', deliveriesFeedback, deliveriesHost),
+      section('Payments', paymentsFeedback, paymentsHost, paymentForm, refundForm),
       section('Complaints', complaints),
       section('Audit trail', noteForm, auditHost),
     ];
