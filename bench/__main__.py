@@ -37,8 +37,10 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"unknown section(s): {', '.join(sorted(unknown))}")
 
     started = time.perf_counter()
-    print(f"Waybill benchmarks -- Python {platform.python_version()}, chalice {version('chalice')}, "
-          f"pynamodb {version('pynamodb')}, moto {version('moto')}, {time.strftime('%Y-%m-%d %H:%M:%S')}")
+    print(
+        f"Waybill benchmarks -- Python {platform.python_version()}, chalice {version('chalice')}, "
+        f"pynamodb {version('pynamodb')}, moto {version('moto')}, {time.strftime('%Y-%m-%d %H:%M:%S')}"
+    )
     print("Targets: /work/shared/DESIGN.md section 9. Judge by counts and ratios; absolute times drift.\n")
     sections: list[Section] = []
     runners: dict[str, Callable[[], Section]] = {
@@ -58,13 +60,21 @@ def main(argv: list[str] | None = None) -> int:
         print(section.render(), end="\n\n", flush=True)
 
     if set(wanted) == set(SECTIONS):
-        print("Not measured yet (the features are not built): "
-              + "; ".join(f"{fig} [{target}]" for fig, target in NOT_YET), end="\n\n")
+        print(
+            "Not measured yet (the features are not built): " + "; ".join(f"{fig} [{target}]" for fig, target in NOT_YET),
+            end="\n\n",
+        )
     verdicts = [v for s in sections for v in s.verdicts]
-    failed = [(s.title.split(".")[0], r.cells[0] + (f" [{r.cells[1]}]" if s.title.startswith("1.") else ""))
-              for s in sections for r in s.rows if r.verdict == FAIL]
-    print(f"Summary: {verdicts.count(PASS)} PASS, {verdicts.count(FAIL)} FAIL, {verdicts.count(NA)} n/a "
-          f"({time.perf_counter() - started:.0f} s)")
+    failed = [
+        (s.title.split(".")[0], r.cells[0] + (f" [{r.cells[1]}]" if s.title.startswith("1.") else ""))
+        for s in sections
+        for r in s.rows
+        if r.verdict == FAIL
+    ]
+    print(
+        f"Summary: {verdicts.count(PASS)} PASS, {verdicts.count(FAIL)} FAIL, {verdicts.count(NA)} n/a "
+        f"({time.perf_counter() - started:.0f} s)"
+    )
     for where, what in failed:
         print(f"  FAIL  section {where}: {what}")
     return 1 if args.strict and failed else 0

@@ -18,8 +18,16 @@ from .report import INFO, NA, Section
 from .workflow import local_stack
 
 CHROMIUM = "/usr/bin/chromium"
-FLAGS = ["--no-sandbox", "--headless", "--disable-gpu", "--disable-quic", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+FLAGS = [
+    "--no-sandbox",
+    "--headless",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 LOADS = 7  # DESIGN §9 sets no target: the figures are reported, not judged
 
 READY_AT = """(screen) => new Promise((resolve) => {
@@ -49,8 +57,9 @@ def _load(browser: Any, url: str, screen: str, session: str) -> tuple[float, int
 
 
 def run() -> Section:
-    section = Section("9. Admin page: time to first render (Chromium, local stack)",
-                      ["screen", "median ms", "min..max ms", "API requests"])
+    section = Section(
+        "9. Admin page: time to first render (Chromium, local stack)", ["screen", "median ms", "min..max ms", "API requests"]
+    )
     if not Path(CHROMIUM).exists():
         section.add("dashboard", "n/a", "", "", verdict=NA)
         section.notes.append(f"{CHROMIUM} is missing: `make test` (or apt-get install chromium) installs it")
@@ -67,8 +76,7 @@ def run() -> Section:
         issuer = DevIssuer.load(state_dir / "issuer.json")
         session = _session(issuer.token("carl", ["customer_care"], email="carl@waybill.example", name="Carl Care"))
         order_id = _an_order_with_history(info, issuer)
-        screens = [("dashboard", f"{info['admin_url']}/#/dashboard"),
-                   ("order", f"{info['admin_url']}/#/orders/{order_id}")]
+        screens = [("dashboard", f"{info['admin_url']}/#/dashboard"), ("order", f"{info['admin_url']}/#/orders/{order_id}")]
         with sync_playwright() as pw:
             browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=FLAGS)
             _load(browser, screens[0][1], "dashboard", session)  # warm the stack's caches, not the browser's
@@ -76,11 +84,12 @@ def run() -> Section:
                 loads = [_load(browser, url, screen, session) for _ in range(LOADS)]
                 times = [ms for ms, _ in loads]
                 median = statistics.median(times)
-                section.add(screen, f"{median:.0f}", f"{min(times):.0f}..{max(times):.0f}", str(loads[0][1]),
-                            verdict=INFO)
+                section.add(screen, f"{median:.0f}", f"{min(times):.0f}..{max(times):.0f}", str(loads[0][1]), verdict=INFO)
             browser.close()
-    section.notes.append(f"median of {LOADS} cold loads each (new browser context: no cache, no session), from "
-                         "navigation start to the screen's ready mark; API requests counted per load (/me included)")
+    section.notes.append(
+        f"median of {LOADS} cold loads each (new browser context: no cache, no session), from "
+        "navigation start to the screen's ready mark; API requests counted per load (/me included)"
+    )
     return section
 
 
@@ -89,8 +98,9 @@ def _an_order_with_history(info: dict[str, Any], issuer: Any) -> str:
     import requests
 
     care = {"Authorization": f"Bearer {issuer.token('carl', ['customer_care'])}"}
-    page = requests.get(f"{info['api_url']}/staff/orders", params={"status": "placed", "limit": 50}, headers=care,
-                        timeout=10).json()
+    page = requests.get(
+        f"{info['api_url']}/staff/orders", params={"status": "placed", "limit": 50}, headers=care, timeout=10
+    ).json()
     best, events = page["items"][0]["id"], -1
     for o in page["items"][:10]:
         detail = requests.get(f"{info['api_url']}/staff/orders/{o['id']}", headers=care, timeout=10).json()

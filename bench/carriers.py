@@ -50,8 +50,7 @@ def put_item_rate(n: int) -> float:
     ddb = boto3.client("dynamodb", region_name=REGION)
     started = time.perf_counter()
     for i in range(n):
-        ddb.put_item(TableName=TOPOLOGY.table.name, Item={"PK": {"S": f"BENCH#{i}"}, "SK": {"S": "#META"},
-                                                          "n": {"N": str(i)}})
+        ddb.put_item(TableName=TOPOLOGY.table.name, Item={"PK": {"S": f"BENCH#{i}"}, "SK": {"S": "#META"}, "n": {"N": str(i)}})
     return n / (time.perf_counter() - started)
 
 
@@ -64,10 +63,17 @@ def tracked_parcels(prefix: str, parcels: int, at: datetime) -> list[str]:
     numbers = [f"JD{prefix}{i:05d}" for i in range(parcels)]
     for i, number in enumerate(numbers):
         order = f"ord_{prefix.lower()}{i}"
-        s = Shipment(id=f"shp_{prefix.lower()}{i}", carrier="dhl", tracking_number=number, po_id="po_bench",
-                     supplier_id="acme", campaign_id="cmp_bench", order_ids=[order], created_at=at)
-        repo.commit([shipments.shipment_item(s, at=at, version=None), shipments.order_copy(s, order, at)],
-                    what="bench shipment")
+        s = Shipment(
+            id=f"shp_{prefix.lower()}{i}",
+            carrier="dhl",
+            tracking_number=number,
+            po_id="po_bench",
+            supplier_id="acme",
+            campaign_id="cmp_bench",
+            order_ids=[order],
+            created_at=at,
+        )
+        repo.commit([shipments.shipment_item(s, at=at, version=None), shipments.order_copy(s, order, at)], what="bench shipment")
     return numbers
 
 
@@ -89,7 +95,8 @@ def _measure(section: Section, n: int, parcels: int) -> None:
     provision(region=REGION)
     secret = new_secret()
     boto3.client("secretsmanager", region_name=REGION).put_secret_value(
-        SecretId=TOPOLOGY.secrets[0].name, SecretString=json.dumps({"carrier:dhl": [secret]}))
+        SecretId=TOPOLOGY.secrets[0].name, SecretString=json.dumps({"carrier:dhl": [secret]})
+    )
     secrets.forget()
 
     puts_per_s = put_item_rate(n)
@@ -98,8 +105,14 @@ def _measure(section: Section, n: int, parcels: int) -> None:
 
     requests: list[tuple[bytes, dict[str, str]]] = []
     for i in range(n):
-        body = payload("dhl", numbers[i % parcels], TrackingStatus.IN_TRANSIT, at + timedelta(minutes=i),
-                       description="Processed at hub", location="Leipzig, DE")
+        body = payload(
+            "dhl",
+            numbers[i % parcels],
+            TrackingStatus.IN_TRANSIT,
+            at + timedelta(minutes=i),
+            description="Processed at hub",
+            location="Leipzig, DE",
+        )
         requests.append(signed_request(body, secret, webhook_id=f"msg_bench_{i}"))
 
     client = Client(application.app)
@@ -113,8 +126,9 @@ def _measure(section: Section, n: int, parcels: int) -> None:
         ingest_requests += m.total
         statuses[response.status_code] = statuses.get(response.status_code, 0) + 1
         # The event the stream publisher makes of the stored inbox item (built from the same fields).
-        event = received_event(InboxItem(provider="carrier:dhl", webhook_id=headers["webhook-id"], body=raw.decode(),
-                                         received_at=datetime.now(UTC)))
+        event = received_event(
+            InboxItem(provider="carrier:dhl", webhook_id=headers["webhook-id"], body=raw.decode(), received_at=datetime.now(UTC))
+        )
         with metered() as m:
             outcome = inbound_handler.handle(event)
         apply_requests += m.total
@@ -124,14 +138,28 @@ def _measure(section: Section, n: int, parcels: int) -> None:
     ratio = handled_per_s / puts_per_s
     ok = statuses == {202: n} and set(outcomes) <= {"moved", "recorded"}
 
-    section.add("DynamoDB requests per webhook: ingestion (route)", f"{ingest_requests / n:.2f}",
-                "1 (conditional put)", verdict=PASS if ingest_requests == n else FAIL)
-    section.add("DynamoDB requests per webhook: application (consumer)", f"{apply_requests / n:.2f}",
-                "2 (1 read + 1 transaction)", verdict=PASS if apply_requests == 2 * n else FAIL)
-    section.add("in-process, one at a time: handled per second / put_item per second",
-                f"{handled_per_s:.1f} / {puts_per_s:.1f} = {ratio:.2f}", "(quote only)", verdict=INFO if ok else FAIL)
-    section.notes.append(f"requests: {n} DHL webhooks over {parcels} parcels, one at a time, client and moto server "
-                         f"in one process (one GIL); answers {statuses}, outcomes {outcomes}")
+    section.add(
+        "DynamoDB requests per webhook: ingestion (route)",
+        f"{ingest_requests / n:.2f}",
+        "1 (conditional put)",
+        verdict=PASS if ingest_requests == n else FAIL,
+    )
+    section.add(
+        "DynamoDB requests per webhook: application (consumer)",
+        f"{apply_requests / n:.2f}",
+        "2 (1 read + 1 transaction)",
+        verdict=PASS if apply_requests == 2 * n else FAIL,
+    )
+    section.add(
+        "in-process, one at a time: handled per second / put_item per second",
+        f"{handled_per_s:.1f} / {puts_per_s:.1f} = {ratio:.2f}",
+        "(quote only)",
+        verdict=INFO if ok else FAIL,
+    )
+    section.notes.append(
+        f"requests: {n} DHL webhooks over {parcels} parcels, one at a time, client and moto server "
+        f"in one process (one GIL); answers {statuses}, outcomes {outcomes}"
+    )
 
 
 def _throughput_on_the_local_stack(section: Section, n: int, parcels: int, senders: int = 4) -> None:
@@ -139,8 +167,12 @@ def _throughput_on_the_local_stack(section: Section, n: int, parcels: int, sende
 
     with local_stack() as state_dir:
         if state_dir is None:
-            section.add("handled per second / put_item per second (local stack)", "n/a (the stack did not start)",
-                        f">= {TARGET}", verdict=NA)
+            section.add(
+                "handled per second / put_item per second (local stack)",
+                "n/a (the stack did not start)",
+                f">= {TARGET}",
+                verdict=NA,
+            )
             return
         stack = json.loads((state_dir / "stack.json").read_text())
         secret = json.loads((state_dir / "webhook-secrets.json").read_text())["carrier:dhl"]
@@ -153,10 +185,16 @@ def _throughput_on_the_local_stack(section: Section, n: int, parcels: int, sende
     ok = statuses == {202: n}
     section.add("webhooks handled per second (local stack)", f"{handled_per_s:.1f}", "", verdict=INFO)
     section.add("plain put_item per second (same moto server)", f"{puts_per_s:.1f}", "", verdict=INFO)
-    section.add("handled per second / put_item per second (local stack)", f"{ratio:.2f}", f">= {TARGET}",
-                verdict=PASS if ok and ratio >= TARGET else FAIL)
-    section.notes.append(f"throughput: {n} DHL webhooks over {parcels} parcels from {senders} senders, all applied "
-                         f"{seconds:.1f} s after the first was sent; answers {statuses}")
+    section.add(
+        "handled per second / put_item per second (local stack)",
+        f"{ratio:.2f}",
+        f">= {TARGET}",
+        verdict=PASS if ok and ratio >= TARGET else FAIL,
+    )
+    section.notes.append(
+        f"throughput: {n} DHL webhooks over {parcels} parcels from {senders} senders, all applied "
+        f"{seconds:.1f} s after the first was sent; answers {statuses}"
+    )
 
 
 def _drive(api: str, secret: str, n: int, parcels: int, senders: int) -> tuple[float, float, dict[int, int], float]:
@@ -196,8 +234,7 @@ def _drive(api: str, secret: str, n: int, parcels: int, senders: int) -> tuple[f
                 errors.append(response.text[:300])
 
     def applied() -> bool:
-        items = [i for i in repo.batch_get(keys.shipment("dhl", number) for number in numbers)
-                 if isinstance(i, ShipmentItem)]
+        items = [i for i in repo.batch_get(keys.shipment("dhl", number) for number in numbers) if isinstance(i, ShipmentItem)]
         return len(items) == parcels and all(i.last_event_at == last[i.tracking_number] for i in items)
 
     started = time.perf_counter()

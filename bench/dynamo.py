@@ -62,18 +62,29 @@ SUPPLIERS = [("acme", "Acme Mugs"), ("bolt", "Bolt Caps"), ("cora", "Cora Textil
 # 10 products over two live campaigns (products belong to a campaign).
 CAMPAIGN_PRODUCTS = {
     "Winter sale": [
-        ("MUG-1", "Mug", "acme", 1200), ("MUG-2", "Big mug", "acme", 2500), ("MUG-3", "Travel mug", "acme", 3400),
-        ("CAP-1", "Cap", "bolt", 900), ("CAP-2", "Beanie", "bolt", 1500), ("TEE-1", "T-shirt", "cora", 2200),
+        ("MUG-1", "Mug", "acme", 1200),
+        ("MUG-2", "Big mug", "acme", 2500),
+        ("MUG-3", "Travel mug", "acme", 3400),
+        ("CAP-1", "Cap", "bolt", 900),
+        ("CAP-2", "Beanie", "bolt", 1500),
+        ("TEE-1", "T-shirt", "cora", 2200),
     ],
     "Spring drop": [
-        ("CAP-3", "Sun hat", "bolt", 1900), ("TEE-2", "Long sleeve", "cora", 3900),
-        ("HOOD-1", "Hoodie", "cora", 6900), ("BAG-1", "Tote bag", "acme", 1400),
+        ("CAP-3", "Sun hat", "bolt", 1900),
+        ("TEE-2", "Long sleeve", "cora", 3900),
+        ("HOOD-1", "Hoodie", "cora", 6900),
+        ("BAG-1", "Tote bag", "acme", 1400),
     ],
 }
 CUSTOMERS = [f"cust-{i:02d}" for i in range(1, 51)]
 FLAGGED = CUSTOMERS[-2:]  # their orders wait for pre-approval
-SHIP_TO = {"name": "Bench Customer", "lines": ["1 Measurement Street"], "city": "Paris", "postal_code": "75001",
-           "country": "FR"}  # every order ships somewhere (POST /orders needs an address)
+SHIP_TO = {
+    "name": "Bench Customer",
+    "lines": ["1 Measurement Street"],
+    "city": "Paris",
+    "postal_code": "75001",
+    "country": "FR",
+}  # every order ships somewhere (POST /orders needs an address)
 SEED_ORDERS = 400
 ME = "cust-07"  # the customer whose order and list are read
 
@@ -103,9 +114,15 @@ def seed(rng: random.Random) -> DataSet:
         catalogue.create_supplier(buyer, name=name, contact_emails=[f"orders@{sid}.example"], supplier_id=sid)
     data = DataSet(campaigns=[], skus={}, orders=[])
     for name, products in CAMPAIGN_PRODUCTS.items():
-        view = catalogue.create_campaign(buyer, name=name, currency="EUR", products=[
-            Product(sku=sku, name=pname, supplier_id=sid, unit_price_cents=price, unit_cost_cents=price // 2)
-            for sku, pname, sid, price in products])
+        view = catalogue.create_campaign(
+            buyer,
+            name=name,
+            currency="EUR",
+            products=[
+                Product(sku=sku, name=pname, supplier_id=sid, unit_price_cents=price, unit_cost_cents=price // 2)
+                for sku, pname, sid, price in products
+            ],
+        )
         catalogue.go_live(buyer, view.campaign.id)
         data.campaigns.append(view.campaign.id)
         data.skus[view.campaign.id] = [p[0] for p in products]
@@ -116,9 +133,13 @@ def seed(rng: random.Random) -> DataSet:
         sub = rng.choice(CUSTOMERS)
         campaign_id = data.campaigns[0] if rng.random() < 0.7 else data.campaigns[1]
         skus = rng.sample(data.skus[campaign_id], rng.randint(1, 3))
-        record, _ = orders.place_order(_principal(sub, "customer"), campaign_id=campaign_id,
-                                       lines=[RequestedLine(s, rng.randint(1, 4)) for s in skus],
-                                       payment_mode=rng.choice(modes), shipping_address=SHIP_TO)
+        record, _ = orders.place_order(
+            _principal(sub, "customer"),
+            campaign_id=campaign_id,
+            lines=[RequestedLine(s, rng.randint(1, 4)) for s in skus],
+            payment_mode=rng.choice(modes),
+            shipping_address=SHIP_TO,
+        )
         data.orders.append((record.order.id, sub, len(record.order.deliveries)))
         data.status_counts[record.order.status.value] += 1
     return data
@@ -133,9 +154,13 @@ def held_orders(data: DataSet, n: int) -> Iterator[str]:
     campaign_id = data.campaigns[0]
     ids = []
     for _ in range(n):
-        record, _ = orders.place_order(who, campaign_id=campaign_id,
-                                       lines=[RequestedLine("MUG-1", 1), RequestedLine("CAP-1", 2)],
-                                       payment_mode=PaymentMode.PREPAID, shipping_address=SHIP_TO)
+        record, _ = orders.place_order(
+            who,
+            campaign_id=campaign_id,
+            lines=[RequestedLine("MUG-1", 1), RequestedLine("CAP-1", 2)],
+            payment_mode=PaymentMode.PREPAID,
+            shipping_address=SHIP_TO,
+        )
         assert record.order.status.value == "on_hold", record.order.status
         ids.append(record.order.id)
     return iter(ids)
@@ -224,8 +249,9 @@ def measure(fn: Callable[[], int | None], *, count_reps: int, warmup: int, reps:
             fn()
             elapsed += time.perf_counter() - t0
     worst = max(seen, key=lambda s: (sum(n for _, n in s[0]), s[1]))
-    return Measured(Counter(dict(worst[0])), worst[1], worst[2], len(set(seen)) > 1,
-                    1000 * elapsed / reps, 1000 * clock.total / reps)
+    return Measured(
+        Counter(dict(worst[0])), worst[1], worst[2], len(set(seen)) > 1, 1000 * elapsed / reps, 1000 * clock.total / reps
+    )
 
 
 class Http:
@@ -282,37 +308,61 @@ def operations(data: DataSet, api: Http, runs: int) -> list[Op]:
         return lambda: len(api.call("GET", f"/staff/orders?{qs}", ("care-1", "customer_care"))["items"])
 
     def place() -> None:
-        orders.place_order(me, campaign_id=campaign, lines=lines, payment_mode=PaymentMode.PREPAID,
-                           shipping_address=SHIP_TO)
+        orders.place_order(me, campaign_id=campaign, lines=lines, payment_mode=PaymentMode.PREPAID, shipping_address=SHIP_TO)
 
     def place_http() -> None:
-        api.call("POST", "/orders", (ME, "customer"), {"campaign_id": campaign, "lines": body_lines,
-                                                       "shipping_address": SHIP_TO}, expect=201)
+        api.call(
+            "POST",
+            "/orders",
+            (ME, "customer"),
+            {"campaign_id": campaign, "lines": body_lines, "shipping_address": SHIP_TO},
+            expect=201,
+        )
 
     def approve() -> None:
         orders.change_order(care, next(held_service), OrderAction.APPROVE, internal_note="checked")
 
     def approve_http() -> None:
-        api.call("POST", f"/staff/orders/{next(held_http)}/transitions", ("care-1", "customer_care"),
-                 {"action": "approve", "internal_note": "checked"})
+        api.call(
+            "POST",
+            f"/staff/orders/{next(held_http)}/transitions",
+            ("care-1", "customer_care"),
+            {"action": "approve", "internal_note": "checked"},
+        )
 
     supplier, customer = "bolt", "cust-12"
     return [
         Op("place order", CHANGE, place, place_http),
-        Op("get order (customer)", READ, lambda: len(orders.get_order_for_customer(me, my_order).events),
-           lambda: len(api.call("GET", f"/orders/{my_order}", (ME, "customer"))["timeline"])),
-        Op("list my orders", READ, lambda: len(orders.list_my_orders(me, limit=page, cursor=None)[0]),
-           lambda: len(api.call("GET", f"/orders?limit={page}", (ME, "customer"))["items"])),
+        Op(
+            "get order (customer)",
+            READ,
+            lambda: len(orders.get_order_for_customer(me, my_order).events),
+            lambda: len(api.call("GET", f"/orders/{my_order}", (ME, "customer"))["timeline"]),
+        ),
+        Op(
+            "list my orders",
+            READ,
+            lambda: len(orders.list_my_orders(me, limit=page, cursor=None)[0]),
+            lambda: len(api.call("GET", f"/orders?limit={page}", (ME, "customer"))["items"]),
+        ),
         Op("staff search: by status", READ, search(status=OrderStatus.PLACED), search_http(status="placed")),
         Op("staff search: by campaign", READ, search(campaign_id=campaign), search_http(campaign_id=campaign)),
         Op("staff search: by supplier", READ, search(supplier_id=supplier), search_http(supplier_id=supplier)),
         Op("staff search: by customer", READ, search(customer_id=customer), search_http(customer_id=customer)),
         Op("staff search: unfiltered", READ, search(), search_http()),
         # The other campaign: the bench places no orders there, so this page stays the same.
-        Op("staff search: campaign+status", READ, search(campaign_id=other, status=OrderStatus.ON_HOLD),
-           search_http(campaign_id=other, status="on_hold")),
-        Op("staff order detail", READ, lambda: len(orders.get_order_for_staff(care, my_order).events),
-           lambda: len(api.call("GET", f"/staff/orders/{my_order}", ("care-1", "customer_care"))["events"])),
+        Op(
+            "staff search: campaign+status",
+            READ,
+            search(campaign_id=other, status=OrderStatus.ON_HOLD),
+            search_http(campaign_id=other, status="on_hold"),
+        ),
+        Op(
+            "staff order detail",
+            READ,
+            lambda: len(orders.get_order_for_staff(care, my_order).events),
+            lambda: len(api.call("GET", f"/staff/orders/{my_order}", ("care-1", "customer_care"))["events"]),
+        ),
         Op("state change: staff approve", CHANGE, approve, approve_http, supply=1),
     ]
 
@@ -352,13 +402,32 @@ def run(*, reps: int = 10, count_reps: int = 3, warmup: int = 2, seed_value: int
                 try:
                     m = measure(fn, count_reps=count_reps, warmup=warmup, reps=reps)
                 except Exception as exc:  # a broken endpoint is a failed figure, not a crashed bench
-                    section.add(op.name, layer, f"error: {type(exc).__name__}: {exc}"[:90], "", "", "", op.target.text,
-                                "", "", verdict=FAIL)
+                    section.add(
+                        op.name,
+                        layer,
+                        f"error: {type(exc).__name__}: {exc}"[:90],
+                        "",
+                        "",
+                        "",
+                        op.target.text,
+                        "",
+                        "",
+                        verdict=FAIL,
+                    )
                     continue
                 ok = op.target.check(m.requests)
-                section.add(op.name, layer, _fmt_requests(m.requests) + (" (varies)" if m.varies else ""),
-                            sum(m.requests.values()), m.items_read, "" if m.returned is None else m.returned,
-                            op.target.text, f"{m.mean_ms:.1f}", f"{m.in_calls_ms:.1f}", verdict=PASS if ok else FAIL)
+                section.add(
+                    op.name,
+                    layer,
+                    _fmt_requests(m.requests) + (" (varies)" if m.varies else ""),
+                    sum(m.requests.values()),
+                    m.items_read,
+                    "" if m.returned is None else m.returned,
+                    op.target.text,
+                    f"{m.mean_ms:.1f}",
+                    f"{m.in_calls_ms:.1f}",
+                    verdict=PASS if ok else FAIL,
+                )
         reset_clients()
     statuses = ", ".join(f"{k} {v}" for k, v in sorted(data.status_counts.items()))
     section.notes += [

@@ -10,6 +10,7 @@ through moto's own `put_item` (where BatchWriteItem ends). The run (`orders_paid
 and marked) is measured with tracemalloc: peak, and working memory (peak minus what is still allocated
 when the run returns: the clients and connections the run creates), which is the figure judged.
 """
+
 from __future__ import annotations
 
 import inspect
@@ -40,8 +41,15 @@ class _PartitionView:
     """What moto's `Table.query` gets back from `sorted_items` on a cache hit: the cached, sorted
     partition, iterated lazily from where the page starts (`reverse()` as on a list)."""
 
-    def __init__(self, table: Any, items: list[Any], hash_attrs: list[str], range_attrs: list[str | None],
-                 start_key: dict[str, Any] | None, scan_index_forward: Any) -> None:
+    def __init__(
+        self,
+        table: Any,
+        items: list[Any],
+        hash_attrs: list[str],
+        range_attrs: list[str | None],
+        start_key: dict[str, Any] | None,
+        scan_index_forward: Any,
+    ) -> None:
         self.table, self.items, self.hash_attrs, self.range_attrs = table, items, hash_attrs, range_attrs
         self.start_key, self.scan_index_forward, self.backward = start_key, scan_index_forward, False
 
@@ -63,8 +71,9 @@ class _PartitionView:
             hi = n
             while lo < hi:
                 mid = (lo + hi) // 2
-                if self.table._item_comes_before_dct(at(mid), self.start_key, self.hash_attrs, self.range_attrs,
-                                                     self.scan_index_forward):
+                if self.table._item_comes_before_dct(
+                    at(mid), self.start_key, self.hash_attrs, self.range_attrs, self.scan_index_forward
+                ):
                     lo = mid + 1
                 else:
                     hi = mid
@@ -112,6 +121,7 @@ def cached_index_partitions() -> Iterator[None]:
         entries = caches.setdefault(id(self), (self, {}))[1]
         cached = entries.get(key)
         if cached is None:
+
             def capture(hash_attrs: list[str], range_attrs: list[str | None], items: list[Any]) -> list[Any]:
                 result = Table.sorted_items(self, hash_attrs, range_attrs, items)
                 entries[key] = list(result)  # a copy: moto reverses its list in place for a backward Query
@@ -121,7 +131,8 @@ def cached_index_partitions() -> Iterator[None]:
         else:
             self.all_items = list  # the partition comes from the cache, not from a walk of the table
             self.sorted_items = lambda hash_attrs, range_attrs, _: _PartitionView(
-                self, cached, hash_attrs, range_attrs, a["exclusive_start_key"], a["scan_index_forward"])
+                self, cached, hash_attrs, range_attrs, a["exclusive_start_key"], a["scan_index_forward"]
+            )
         try:
             return query(self, *args, **kwargs)
         finally:
@@ -131,8 +142,10 @@ def cached_index_partitions() -> Iterator[None]:
     def cached_put_item(self: Any, item_attrs: dict[str, Any], *args: Any, **kwargs: Any) -> Any:
         if id(self) in caches:
             try:
-                old = self.get_item(DynamoType(item_attrs[self.hash_key_attr]),
-                                    DynamoType(item_attrs[self.range_key_attr]) if self.range_key_attr else None)
+                old = self.get_item(
+                    DynamoType(item_attrs[self.hash_key_attr]),
+                    DynamoType(item_attrs[self.range_key_attr]) if self.range_key_attr else None,
+                )
             except Exception:  # noqa: BLE001 - moto's put_item below says what is wrong
                 old = None
             drop(self, old)
@@ -164,15 +177,24 @@ def cached_index_partitions() -> Iterator[None]:
 
         return wrapper
 
-    backend_saved = {name: DynamoDBBackend.__dict__[name] for name in (
-        "update_item", "update_table", "delete_table", "create_table", "restore_table_from_backup",
-        "restore_table_to_point_in_time", "import_table", "transact_write_items")}
+    backend_saved = {
+        name: DynamoDBBackend.__dict__[name]
+        for name in (
+            "update_item",
+            "update_table",
+            "delete_table",
+            "create_table",
+            "restore_table_from_backup",
+            "restore_table_to_point_in_time",
+            "import_table",
+            "transact_write_items",
+        )
+    }
     Table.query = cached_query  # type: ignore[method-assign]
     Table.put_item = cached_put_item  # type: ignore[method-assign]
     Table.delete_item = cached_delete_item  # type: ignore[method-assign]
     for name, method in backend_saved.items():
-        setattr(DynamoDBBackend, name,
-                clearing_on_error(method) if name == "transact_write_items" else clearing(method))
+        setattr(DynamoDBBackend, name, clearing_on_error(method) if name == "transact_write_items" else clearing(method))
     try:
         yield
     finally:
@@ -215,8 +237,14 @@ def moto_server() -> Iterator[Server]:
     from .env import ROOT
 
     with tempfile.TemporaryFile("w+") as log:
-        proc = subprocess.Popen([sys.executable, "-m", "bench.exports", "--serve"], cwd=ROOT, text=True,
-                                stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=log)
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "bench.exports", "--serve"],
+            cwd=ROOT,
+            text=True,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=log,
+        )
         try:
             yield Server(proc, log)
         finally:
@@ -321,11 +349,17 @@ def _put_orders(n: int, put: Callable[[dict[str, Any]], object], start: datetime
     start = start or datetime.now(UTC) - timedelta(days=1)
     for i in range(n):
         lines = [OrderLine("ACME-1", "Mug", "acme", 1 + i % 3, 1200), OrderLine("BOLT-1", "Cap", "bolt", 1, 900)]
-        order = Order(id=f"ord_bench_{i:06d}", campaign_id="cmp_bench", customer_id=f"cust-{i % 500:03d}",
-                      customer_email=f"cust-{i % 500:03d}@example.com", currency="EUR",
-                      payment_mode=PaymentMode.PREPAID, lines=lines,
-                      deliveries=[Delivery("acme", DeliveryStatus.ORDERED), Delivery("bolt", DeliveryStatus.ORDERED)],
-                      created_at=start + timedelta(milliseconds=i))
+        order = Order(
+            id=f"ord_bench_{i:06d}",
+            campaign_id="cmp_bench",
+            customer_id=f"cust-{i % 500:03d}",
+            customer_email=f"cust-{i % 500:03d}@example.com",
+            currency="EUR",
+            payment_mode=PaymentMode.PREPAID,
+            lines=lines,
+            deliveries=[Delivery("acme", DeliveryStatus.ORDERED), Delivery("bolt", DeliveryStatus.ORDERED)],
+            created_at=start + timedelta(milliseconds=i),
+        )
         order.status = OrderStatus.ORDERED
         for write in repo.order_writes(order, version=None, now=order.created_at):
             if hasattr(write.item, "version"):
@@ -357,15 +391,23 @@ def measure(n: int, server: Server) -> Run:
 
         done = repo.get(keys.export_run(item.id), ExportRunItem)
         assert outcome.rows == n and done is not None, (outcome, n)
-        return Run(orders=n, rows=outcome.rows, seconds=seconds, seed_seconds=seeded,
-                   size_bytes=int(done.size_bytes or 0), peak_kib=(peak - before) / 1024,
-                   retained_kib=(current - before) / 1024)
+        return Run(
+            orders=n,
+            rows=outcome.rows,
+            seconds=seconds,
+            seed_seconds=seeded,
+            size_bytes=int(done.size_bytes or 0),
+            peak_kib=(peak - before) / 1024,
+            retained_kib=(current - before) / 1024,
+        )
 
 
 def run(sizes: tuple[int, ...] | None = None) -> Section:
     sizes = sizes or SIZES
-    section = Section("8. Exports: orders to CSV in S3 (DynamoDB and S3 on a moto server)",
-                      ["orders", "rows", "file MB", "export s", "rows/s", "peak KiB", "working KiB"])
+    section = Section(
+        "8. Exports: orders to CSV in S3 (DynamoDB and S3 on a moto server)",
+        ["orders", "rows", "file MB", "export s", "rows/s", "peak KiB", "working KiB"],
+    )
     runs: list[Run] = []
     with ExitStack() as stack:
         stack.enter_context(redirect_stdout(io.StringIO()))
@@ -375,13 +417,28 @@ def run(sizes: tuple[int, ...] | None = None) -> Section:
         for n in sizes:
             runs.append(measure(n, server))
     for r in runs:
-        section.add(r.orders, r.rows, f"{r.size_bytes / 1e6:.1f}", f"{r.seconds:.1f}", f"{r.rows / r.seconds:.0f}",
-                    f"{r.peak_kib:.0f}", f"{r.working_kib:.0f}")
+        section.add(
+            r.orders,
+            r.rows,
+            f"{r.size_bytes / 1e6:.1f}",
+            f"{r.seconds:.1f}",
+            f"{r.rows / r.seconds:.0f}",
+            f"{r.peak_kib:.0f}",
+            f"{r.working_kib:.0f}",
+        )
     if len(runs) >= 2:
         small, big = runs[0], runs[-1]
         ratio = big.working_kib / max(small.working_kib, 1.0)
-        section.add(f"{small.orders} -> {big.orders}", "", "", "", "working memory ratio", "", f"{ratio:.2f}x",
-                    verdict=PASS if ratio <= MEMORY_RATIO_TARGET else FAIL)
+        section.add(
+            f"{small.orders} -> {big.orders}",
+            "",
+            "",
+            "",
+            "working memory ratio",
+            "",
+            f"{ratio:.2f}x",
+            verdict=PASS if ratio <= MEMORY_RATIO_TARGET else FAIL,
+        )
     section.notes += [
         "the run: exporter orders_paid over every order (per page of 100: one Query, one BatchGetItem of markers, "
         "BatchWriteItem calls of 25 claims), rows to a temporary file, 5 MiB parts uploaded from disk, a checkpoint "

@@ -23,20 +23,26 @@ TARGET = 1.5
 
 def _wall(code: str, env: dict[str, str]) -> float:
     t0 = time.perf_counter()
-    subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, check=True,
-                   stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     return time.perf_counter() - t0
 
 
 def _importtime(code: str, env: dict[str, str]) -> list[tuple[int, str, int]]:
     """(depth, module, self us) in pre-order (importer before what it imports)."""
-    err = subprocess.run([sys.executable, "-X", "importtime", "-c", code], cwd=ROOT, env=env, check=True,
-                         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True).stderr
+    err = subprocess.run(
+        [sys.executable, "-X", "importtime", "-c", code],
+        cwd=ROOT,
+        env=env,
+        check=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    ).stderr
     rows = []
     for line in err.splitlines():
         if not line.startswith("import time:") or "self [us]" in line:
             continue
-        self_us, _, name = line[len("import time:"):].split("|", 2)
+        self_us, _, name = line[len("import time:") :].split("|", 2)
         rows.append(((len(name) - len(name.lstrip()) - 1) // 2, name.strip(), int(self_us)))
     return rows[::-1]
 
@@ -62,8 +68,9 @@ def offenders(env: dict[str, str], top: int = 10) -> list[tuple[str, str, float]
 
 def run(runs: int = 7) -> Section:
     env = dict(os.environ)
-    section = Section("2. Cold import (fresh subprocesses, median of runs, interpreter start subtracted)",
-                      ["figure", "measured", "target"])
+    section = Section(
+        "2. Cold import (fresh subprocesses, median of runs, interpreter start subtracted)", ["figure", "measured", "target"]
+    )
     try:
         for code in ("pass", BASELINE, APP):  # warm the bytecode caches; not timed
             _wall(code, env)
@@ -72,8 +79,12 @@ def run(runs: int = 7) -> Section:
             for code in samples:
                 samples[code].append(_wall(code, env))
     except subprocess.CalledProcessError as exc:
-        section.add("import app / bare Chalice + boto3", f"n/a: {exc.stderr.decode(errors='replace')[-200:]}",
-                    f"<= {TARGET}x", verdict=FAIL)
+        section.add(
+            "import app / bare Chalice + boto3",
+            f"n/a: {exc.stderr.decode(errors='replace')[-200:]}",
+            f"<= {TARGET}x",
+            verdict=FAIL,
+        )
         return section
     med = {code: statistics.median(s) for code, s in samples.items()}
     start = med["pass"]
@@ -82,8 +93,7 @@ def run(runs: int = 7) -> Section:
     section.add("interpreter start (python -c pass)", f"{start * 1000:.0f} ms", "")
     section.add("bare Chalice app + boto3", f"{base * 1000:.0f} ms", "")
     section.add("import app", f"{app * 1000:.0f} ms", "")
-    section.add("import app / bare Chalice + boto3", f"{ratio:.2f}x", f"<= {TARGET}x",
-                verdict=PASS if ratio <= TARGET else FAIL)
+    section.add("import app / bare Chalice + boto3", f"{ratio:.2f}x", f"<= {TARGET}x", verdict=PASS if ratio <= TARGET else FAIL)
     section.notes.append(f"{runs} runs each, interleaved; run from the repo root with the bench environment.")
     try:
         heavy = offenders(env)
@@ -91,6 +101,5 @@ def run(runs: int = 7) -> Section:
         heavy = []
     if heavy:
         section.notes.append("what `import app` adds over the baseline (-X importtime self time, one run):")
-        section.notes += [f"  {ms:6.1f} ms  {pkg}" + ("" if pkg == via else f"  (imported by {via})")
-                          for pkg, via, ms in heavy]
+        section.notes += [f"  {ms:6.1f} ms  {pkg}" + ("" if pkg == via else f"  (imported by {via})") for pkg, via, ms in heavy]
     return section

@@ -41,14 +41,19 @@ def run(timeout_s: float = 150) -> Section:
     except OSError as exc:
         reason = f"cannot run chalice package: {exc}"
     if reason or not zip_path.is_file():
-        section.add("deployment.zip", f"n/a ({reason or 'no deployment.zip produced'})", f"<= {TARGET_MB:.0f} MB",
-                    verdict=NA)
+        section.add("deployment.zip", f"n/a ({reason or 'no deployment.zip produced'})", f"<= {TARGET_MB:.0f} MB", verdict=NA)
         return section
     size = zip_path.stat().st_size
-    section.add("deployment.zip", f"{size / MB:.1f} MB ({size / MIB:.1f} MiB)", f"<= {TARGET_MB:.0f} MB",
-                verdict=PASS if size / MB <= TARGET_MB else FAIL)
+    section.add(
+        "deployment.zip",
+        f"{size / MB:.1f} MB ({size / MIB:.1f} MiB)",
+        f"<= {TARGET_MB:.0f} MB",
+        verdict=PASS if size / MB <= TARGET_MB else FAIL,
+    )
     largest = _largest(zip_path)
-    section.notes.append(f"built by `python -m infra.package {OUT}` (chalice package, then the packages the "
-                         f"Lambda runtime provides dropped: {', '.join(dropped) or 'none'}); MB = 10^6 bytes.")
+    section.notes.append(
+        f"built by `python -m infra.package {OUT}` (chalice package, then the packages the "
+        f"Lambda runtime provides dropped: {', '.join(dropped) or 'none'}); MB = 10^6 bytes."
+    )
     section.notes.append("largest entries (compressed): " + ", ".join(f"{name} {n / MB:.1f} MB" for name, n in largest))
     return section

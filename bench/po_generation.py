@@ -29,8 +29,13 @@ from typing import Any
 from .dynamo import _fmt_requests, _principal, no_table_snapshots
 from .report import FAIL, PASS, Section
 
-SUPPLIERS = [("acme", "Acme Mugs"), ("bolt", "Bolt Caps"), ("cora", "Cora Textiles"), ("dune", "Dune Bags"),
-             ("echo", "Echo Pens")]
+SUPPLIERS = [
+    ("acme", "Acme Mugs"),
+    ("bolt", "Bolt Caps"),
+    ("cora", "Cora Textiles"),
+    ("dune", "Dune Bags"),
+    ("echo", "Echo Pens"),
+]
 # Campaign sizes; WAYBILL_BENCH_PO_SIZES=200,1000 overrides (10,000 takes minutes on moto in-process).
 SIZES = tuple(int(n) for n in os.environ.get("WAYBILL_BENCH_PO_SIZES", "1000,10000").split(",") if n.strip())
 HELD_SHARE = 0.03  # orders still on hold at close: read (filtered out), never ordered
@@ -119,8 +124,11 @@ def _seed(n: int, rng: random.Random) -> tuple[str, int, int]:
     buyer = _principal("buyer-1", "buyer")
     for sid, name in SUPPLIERS:
         catalogue.create_supplier(buyer, name=name, contact_emails=[f"orders@{sid}.example"], supplier_id=sid)
-    products = [Product(f"{sid.upper()}-{i}", f"{name} {i}", sid, unit_price_cents=1000 + 100 * i,
-                        unit_cost_cents=400 + 50 * i) for sid, name in SUPPLIERS for i in (1, 2)]
+    products = [
+        Product(f"{sid.upper()}-{i}", f"{name} {i}", sid, unit_price_cents=1000 + 100 * i, unit_cost_cents=400 + 50 * i)
+        for sid, name in SUPPLIERS
+        for i in (1, 2)
+    ]
     view = catalogue.create_campaign(buyer, name="Bench sale", currency="EUR", products=products)
     campaign_id = view.campaign.id
     catalogue.go_live(buyer, campaign_id)
@@ -134,11 +142,17 @@ def _seed(n: int, rng: random.Random) -> tuple[str, int, int]:
             lines = [OrderLine(p.sku, p.name, p.supplier_id, rng.randint(1, 4), p.unit_price_cents) for p in picked]
             suppliers = list(dict.fromkeys(line.supplier_id for line in lines))
             status = DeliveryStatus.ON_HOLD if held else DeliveryStatus.PENDING
-            order = Order(id=f"ord_bench_{i:06d}", campaign_id=campaign_id, customer_id=f"cust-{i % 500:03d}",
-                          customer_email=f"cust-{i % 500:03d}@example.com", currency="EUR",
-                          payment_mode=PaymentMode.PREPAID, lines=lines,
-                          deliveries=[Delivery(s, status) for s in suppliers],
-                          created_at=start + timedelta(milliseconds=i))
+            order = Order(
+                id=f"ord_bench_{i:06d}",
+                campaign_id=campaign_id,
+                customer_id=f"cust-{i % 500:03d}",
+                customer_email=f"cust-{i % 500:03d}@example.com",
+                currency="EUR",
+                payment_mode=PaymentMode.PREPAID,
+                lines=lines,
+                deliveries=[Delivery(s, status) for s in suppliers],
+                created_at=start + timedelta(milliseconds=i),
+            )
             order.status = derive_status(order.deliveries, False)
             for write in repo.order_writes(order, version=None, now=order.created_at):
                 if hasattr(write.item, "version"):
@@ -176,17 +190,37 @@ def measure(n: int, seed_value: int = 11) -> Run:
         pos = [i for i in Item.gsi2.query(keys.campaign_pos_pk(campaign_id)) if isinstance(i, PurchaseOrderItem)]
         assert result.orders == placed, (result.orders, placed)
         reset_clients()
-    return Run(orders=n, lines=lines, placed=placed, requests=dict(m.requests), items_read=m.items_read,
-               pos=len(pos), po_lines=sum(len(p.lines) for p in pos), seconds=seconds, seed_seconds=seeded,
-               peak_kib=(peak - before) / 1024, retained_kib=(current - before) / 1024)
+    return Run(
+        orders=n,
+        lines=lines,
+        placed=placed,
+        requests=dict(m.requests),
+        items_read=m.items_read,
+        pos=len(pos),
+        po_lines=sum(len(p.lines) for p in pos),
+        seconds=seconds,
+        seed_seconds=seeded,
+        peak_kib=(peak - before) / 1024,
+        retained_kib=(current - before) / 1024,
+    )
 
 
 def run(sizes: tuple[int, ...] | None = None) -> Section:
     sizes = sizes or SIZES
     section = Section(
         "4. PO generation: closing a campaign (moto in-process)",
-        ["orders", "lines", "requests", "requests/order", "items read/order", "items read/line", "POs (lines)",
-         "peak KiB", "working KiB", "close s"],
+        [
+            "orders",
+            "lines",
+            "requests",
+            "requests/order",
+            "items read/order",
+            "items read/line",
+            "POs (lines)",
+            "peak KiB",
+            "working KiB",
+            "close s",
+        ],
     )
     runs: list[Run] = []
     with ExitStack() as stack:
@@ -198,15 +232,35 @@ def run(sizes: tuple[int, ...] | None = None) -> Section:
     for r in runs:
         total = sum(r.requests.values())
         per_line = r.items_read / r.lines
-        section.add(r.orders, r.lines, _fmt_requests(_counter(r.requests)), f"{total / r.orders:.3f}",
-                    f"{r.items_read / r.orders:.3f}", f"{per_line:.3f}", f"{r.pos} ({r.po_lines})",
-                    f"{r.peak_kib:.0f}", f"{r.working_kib:.0f}", f"{r.seconds:.1f}",
-                    verdict=PASS if per_line <= ITEMS_PER_LINE_TARGET and r.pos == len(SUPPLIERS) else FAIL)
+        section.add(
+            r.orders,
+            r.lines,
+            _fmt_requests(_counter(r.requests)),
+            f"{total / r.orders:.3f}",
+            f"{r.items_read / r.orders:.3f}",
+            f"{per_line:.3f}",
+            f"{r.pos} ({r.po_lines})",
+            f"{r.peak_kib:.0f}",
+            f"{r.working_kib:.0f}",
+            f"{r.seconds:.1f}",
+            verdict=PASS if per_line <= ITEMS_PER_LINE_TARGET and r.pos == len(SUPPLIERS) else FAIL,
+        )
     if len(runs) >= 2:
         small, big = runs[0], runs[-1]
         ratio = big.working_kib / max(small.working_kib, 1.0)
-        section.add(f"{small.orders} -> {big.orders}", "", "working memory ratio", "", "", "", "",
-                    "", f"{ratio:.2f}x", "", verdict=PASS if ratio <= MEMORY_RATIO_TARGET else FAIL)
+        section.add(
+            f"{small.orders} -> {big.orders}",
+            "",
+            "working memory ratio",
+            "",
+            "",
+            "",
+            "",
+            "",
+            f"{ratio:.2f}x",
+            "",
+            verdict=PASS if ratio <= MEMORY_RATIO_TARGET else FAIL,
+        )
     section.notes += [
         f"data: {len(SUPPLIERS)} suppliers, 10 products, 1-3 lines per order, ~{HELD_SHARE:.0%} of orders on hold; "
         f"orders seeded with batched raw writes ({', '.join(f'{r.seed_seconds:.0f} s' for r in runs)}).",

@@ -78,17 +78,27 @@ def _seed(n: int) -> tuple[int, float]:
     t0 = time.perf_counter()
     with Item.batch_write() as batch:
         for i in range(n):
-            write = escalations.deadline_write("shipment", parcel(i), "shipment_late", at + NOT_DUE_IN,
-                                               {"po_id": f"po_{i // 40}", "supplier_id": "acme"})
+            write = escalations.deadline_write(
+                "shipment", parcel(i), "shipment_late", at + NOT_DUE_IN, {"po_id": f"po_{i // 40}", "supplier_id": "acme"}
+            )
             batch.save(write.item)
     batch_seconds = time.perf_counter() - t0
 
     for i in range(NOT_DUE_EXCEPTIONS):
         exceptions.raise_or_bump("tracking_stale", "shipment", parcel(i), {"po_id": f"po_{i // 40}"})
     for i in range(n, n + DUE_DEADLINES):
-        repo.commit([escalations.deadline_write("shipment", parcel(i), "shipment_late", at - timedelta(hours=1),
-                                                {"po_id": f"po_{i // 40}", "supplier_id": "acme"})],
-                    what=f"deadline of {parcel(i)}")
+        repo.commit(
+            [
+                escalations.deadline_write(
+                    "shipment",
+                    parcel(i),
+                    "shipment_late",
+                    at - timedelta(hours=1),
+                    {"po_id": f"po_{i // 40}", "supplier_id": "acme"},
+                )
+            ],
+            what=f"deadline of {parcel(i)}",
+        )
 
     def raised_at(when: datetime) -> Any:
         return mock.patch("chalicelib.services.exceptions.now", lambda: when)
@@ -160,24 +170,48 @@ def measure(n: int) -> Run:
             result = escalations.sweep(at)
         seconds = time.perf_counter() - t0
         assert result.read == due, (result.read, due)
-        assert result.actions == {"deadline_passed": DUE_DEADLINES, "open": DUE_GRACE_OVER,
-                                  "escalate": DUE_ESCALATIONS, "wake": DUE_WAKES}, result.actions
+        assert result.actions == {
+            "deadline_passed": DUE_DEADLINES,
+            "open": DUE_GRACE_OVER,
+            "escalate": DUE_ESCALATIONS,
+            "wake": DUE_WAKES,
+        }, result.actions
 
         with metered() as again:
             escalations.sweep(now())
         reset_clients()
-    return Run(orders=n, table_items=table_items, not_due_in_index=not_due_in_index, due_in_index=due_in_index,
-               due=due, index_read=index_only.items_read, items_read=m.items_read, requests=dict(m.requests),
-               actions=dict(result.actions), seconds=seconds, second_read=again.items_read,
-               second_requests=dict(again.requests), seed_seconds=seeded, batch_seconds=batch_seconds)
+    return Run(
+        orders=n,
+        table_items=table_items,
+        not_due_in_index=not_due_in_index,
+        due_in_index=due_in_index,
+        due=due,
+        index_read=index_only.items_read,
+        items_read=m.items_read,
+        requests=dict(m.requests),
+        actions=dict(result.actions),
+        seconds=seconds,
+        second_read=again.items_read,
+        second_requests=dict(again.requests),
+        seed_seconds=seeded,
+        batch_seconds=batch_seconds,
+    )
 
 
 def run(sizes: tuple[int, ...] | None = None) -> Section:
     sizes = sizes or SIZES
     section = Section(
         "7. Escalation sweep: items read per item due (moto in-process)",
-        ["orders", "table items", "due index: not due / due", "sweep requests", "items read (index + records)",
-         "read/due", "2nd sweep read", "sweep s"],
+        [
+            "orders",
+            "table items",
+            "due index: not due / due",
+            "sweep requests",
+            "items read (index + records)",
+            "read/due",
+            "2nd sweep read",
+            "sweep s",
+        ],
     )
     runs: list[Run] = []
     with ExitStack() as stack:
@@ -187,11 +221,17 @@ def run(sizes: tuple[int, ...] | None = None) -> Section:
         for n in sizes:
             runs.append(measure(n))
     for r in runs:
-        section.add(f"{r.orders:,}", f"{r.table_items:,}", f"{r.not_due_in_index:,} / {r.due_in_index}",
-                    _fmt_requests(Counter(r.requests)),
-                    f"{r.items_read} ({r.index_read} + {r.items_read - r.index_read})", f"{r.ratio:.2f}",
-                    f"{r.second_read} ({_fmt_requests(Counter(r.second_requests))})", f"{r.seconds:.2f}",
-                    verdict=PASS if r.ratio <= RATIO_TARGET else FAIL)
+        section.add(
+            f"{r.orders:,}",
+            f"{r.table_items:,}",
+            f"{r.not_due_in_index:,} / {r.due_in_index}",
+            _fmt_requests(Counter(r.requests)),
+            f"{r.items_read} ({r.index_read} + {r.items_read - r.index_read})",
+            f"{r.ratio:.2f}",
+            f"{r.second_read} ({_fmt_requests(Counter(r.second_requests))})",
+            f"{r.seconds:.2f}",
+            verdict=PASS if r.ratio <= RATIO_TARGET else FAIL,
+        )
     if runs:
         r = runs[0]
         section.notes += [
@@ -201,15 +241,15 @@ def run(sizes: tuple[int, ...] | None = None) -> Section:
             f"due: {DUE_DEADLINES} deadlines passed (deadline_write + repository.commit), {DUE_GRACE_OVER} pending "
             f"exceptions past their grace, {DUE_ESCALATIONS} open ones past level 1, {DUE_WAKES} snoozes ended "
             "(raise_or_bump / snooze with the services' clock set back).",
-            f"items due = {r.due} per size; sweep actions: "
-            + ", ".join(f"{k} {v}" for k, v in sorted(r.actions.items())) + ".",
+            f"items due = {r.due} per size; sweep actions: " + ", ".join(f"{k} {v}" for k, v in sorted(r.actions.items())) + ".",
             "items read: Query ScannedCount + items GetItem/BatchGetItem returned, all requests of sweep(); "
             "index = the due-range Queries alone (measured apart, = items due when the index is selective), "
             "records = the rest: a due exception is changed from its index entry (GSI4 projects ALL: no reload);",
             "raising a passed deadline's kind looks for a live record first (GetItem: 0 items when there is none).",
             f"target: items read / items due <= {RATIO_TARGET} (DESIGN.md section 9). 2nd sweep: right after, "
             "items read (its requests): handled entries left the due range.",
-            "seeded in " + ", ".join(f"{r.seed_seconds:.0f} s (batch writes {r.batch_seconds:.0f} s)" for r in runs)
+            "seeded in "
+            + ", ".join(f"{r.seed_seconds:.0f} s (batch writes {r.batch_seconds:.0f} s)" for r in runs)
             + "; sweep s: wall time in moto in-process (its Query walks the whole table) -- quote only.",
         ]
     return section

@@ -43,8 +43,11 @@ def run() -> Section:
         final = Demo(state_dir).run()
         seconds = time.monotonic() - walked
     entered = int(final.get("states_entered", 0))
-    section.add("states entered per PO (happy path)", str(entered), f"<= {TARGET}",
-                verdict=PASS if 0 < entered <= TARGET else FAIL)
-    section.notes.append(f"one PO walked through all 7 stages by `make demo` against the local stack in {seconds:.1f} s "
-                         "(quote only: it includes polling for each stage to open)")
+    section.add(
+        "states entered per PO (happy path)", str(entered), f"<= {TARGET}", verdict=PASS if 0 < entered <= TARGET else FAIL
+    )
+    section.notes.append(
+        f"one PO walked through all 7 stages by `make demo` against the local stack in {seconds:.1f} s "
+        "(quote only: it includes polling for each stage to open)"
+    )
     return section

@@ -134,10 +134,14 @@ class Settings:
         from .domain.complaints import ComplaintPolicy
 
         types = frozenset(t.strip() for t in self.complaint_photo_types.split(",") if t.strip())
-        return ComplaintPolicy(window_s=self.complaint_window_s, max_photos=self.complaint_max_photos,
-                               max_photo_bytes=self.complaint_photo_max_bytes, photo_types=types,
-                               approval_threshold_cents=self.complaint_approval_threshold_cents,
-                               supplier_bears_lost_in_transit=bool(self.complaint_supplier_bears_lost))
+        return ComplaintPolicy(
+            window_s=self.complaint_window_s,
+            max_photos=self.complaint_max_photos,
+            max_photo_bytes=self.complaint_photo_max_bytes,
+            photo_types=types,
+            approval_threshold_cents=self.complaint_approval_threshold_cents,
+            supplier_bears_lost_in_transit=bool(self.complaint_supplier_bears_lost),
+        )
 
     def stage_deadlines(self) -> dict[str, int]:
         """Seconds per supplier stage, keyed by stage name, as the state machine reads them."""

@@ -133,13 +133,22 @@ TABLE = Table(
     pk="PK",
     sk="SK",
     indexes=(
-        Index("GSI1", "GSI1PK", "GSI1SK",
-              "owner lists: a customer's orders, campaigns by status, a supplier's deliveries, shipments by tracking number"),
+        Index(
+            "GSI1",
+            "GSI1PK",
+            "GSI1SK",
+            "owner lists: a customer's orders, campaigns by status, a supplier's deliveries, shipments by tracking number",
+        ),
         Index("GSI2", "GSI2PK", "GSI2SK", "a campaign's orders by creation time"),
-        Index("GSI3", "GSI3PK", "GSI3SK",
-              "work queues: orders by status, POs by stage, proposals by status, open exceptions ranked"),
-        Index("GSI4", "GSI4PK", "GSI4SK", "all orders (and POs, payments, shipments: exports) by creation time; "
-                                          "sparse due-deadline shards for the sweep"),
+        Index(
+            "GSI3", "GSI3PK", "GSI3SK", "work queues: orders by status, POs by stage, proposals by status, open exceptions ranked"
+        ),
+        Index(
+            "GSI4",
+            "GSI4PK",
+            "GSI4SK",
+            "all orders (and POs, payments, shipments: exports) by creation time; sparse due-deadline shards for the sweep",
+        ),
     ),
     stream_view="NEW_AND_OLD_IMAGES",
     ttl_attribute="expires_at",
@@ -147,28 +156,40 @@ TABLE = Table(
 
 NOTIFICATIONS = Queue(name=f"{APP_NAME}-notifications", handler="notifications_consumer")
 PO_STAGES = Queue(name=f"{APP_NAME}-po-stages", handler="po_stages_consumer")
-PURCHASE_ORDERS = Queue(name=f"{APP_NAME}-purchase-orders", handler="purchase_orders_consumer", batch_size=1,
-                        visibility_timeout_s=900)
-CAMPAIGN_ORDERS = Queue(name=f"{APP_NAME}-campaign-orders", handler="campaign_orders_consumer", batch_size=1,
-                        visibility_timeout_s=300)
-INBOUND_WEBHOOKS = Queue(name=f"{APP_NAME}-inbound-webhooks", handler="inbound_webhooks_consumer",
-                         visibility_timeout_s=120, max_concurrency=4)
+PURCHASE_ORDERS = Queue(
+    name=f"{APP_NAME}-purchase-orders", handler="purchase_orders_consumer", batch_size=1, visibility_timeout_s=900
+)
+CAMPAIGN_ORDERS = Queue(
+    name=f"{APP_NAME}-campaign-orders", handler="campaign_orders_consumer", batch_size=1, visibility_timeout_s=300
+)
+INBOUND_WEBHOOKS = Queue(
+    name=f"{APP_NAME}-inbound-webhooks", handler="inbound_webhooks_consumer", visibility_timeout_s=120, max_concurrency=4
+)
 SHIPMENTS = Queue(name=f"{APP_NAME}-shipments", handler="shipments_consumer", batch_size=5, visibility_timeout_s=300)
 # Exports run for up to the Lambda maximum (15 min); a redelivery resumes the run from its checkpoint.
-EXPORTS = Queue(name=f"{APP_NAME}-exports", handler="exports_consumer", batch_size=1, visibility_timeout_s=900,
-                max_receive_count=3)
+EXPORTS = Queue(
+    name=f"{APP_NAME}-exports", handler="exports_consumer", batch_size=1, visibility_timeout_s=900, max_receive_count=3
+)
 EXPORTS_BUCKET = f"{APP_NAME}-exports"
-COMPLAINTS = Queue(name=f"{APP_NAME}-complaints", handler="complaints_consumer", batch_size=1,
-                   visibility_timeout_s=120)
+COMPLAINTS = Queue(name=f"{APP_NAME}-complaints", handler="complaints_consumer", batch_size=1, visibility_timeout_s=120)
 PAYMENTS = Queue(name=f"{APP_NAME}-payments", handler="payments_consumer", batch_size=1, visibility_timeout_s=120)
-WEBHOOKS_OUT = Queue(name=f"{APP_NAME}-webhooks-out", handler="webhooks_out_consumer", batch_size=5,
-                     visibility_timeout_s=300)
+WEBHOOKS_OUT = Queue(name=f"{APP_NAME}-webhooks-out", handler="webhooks_out_consumer", batch_size=5, visibility_timeout_s=300)
 
 TOPOLOGY = Topology(
     table=TABLE,
     bus=f"{APP_NAME}-bus",
-    queues=(NOTIFICATIONS, CAMPAIGN_ORDERS, PO_STAGES, PURCHASE_ORDERS, INBOUND_WEBHOOKS, SHIPMENTS, EXPORTS, WEBHOOKS_OUT,
-            COMPLAINTS, PAYMENTS),
+    queues=(
+        NOTIFICATIONS,
+        CAMPAIGN_ORDERS,
+        PO_STAGES,
+        PURCHASE_ORDERS,
+        INBOUND_WEBHOOKS,
+        SHIPMENTS,
+        EXPORTS,
+        WEBHOOKS_OUT,
+        COMPLAINTS,
+        PAYMENTS,
+    ),
     rules=(
         Rule(
             name=f"{APP_NAME}-notifications",
@@ -181,7 +202,7 @@ TOPOLOGY = Topology(
             detail_types=("campaign.cancelled", "order.approved", "order.rejected", "order.cancelled"),
             queue=CAMPAIGN_ORDERS.name,
             description="a cancelled campaign cancels its open orders; an order leaving on_hold resolves its "
-                        "exception and, when it was the last one a campaign's close waited for, resumes the close",
+            "exception and, when it was the last one a campaign's close waited for, resumes the close",
         ),
         Rule(
             name=f"{APP_NAME}-po-stages",
@@ -194,7 +215,7 @@ TOPOLOGY = Topology(
             detail_types=("campaign.ended", "campaign.close_resumed", "po.acknowledge_completed"),
             queue=PURCHASE_ORDERS.name,
             description="an ended campaign is closed into POs (again once the held orders it waited for are "
-                        "decided); an acknowledged PO is shared out over its orders and lost lines are refunded",
+            "decided); an acknowledged PO is shared out over its orders and lost lines are refunded",
         ),
         Rule(
             name=f"{APP_NAME}-inbound-webhooks",
@@ -204,26 +225,25 @@ TOPOLOGY = Topology(
         ),
         Rule(
             name=f"{APP_NAME}-shipments",
-            detail_types=("shipment.recorded", "shipment.corrected", "shipment.tracking_opened",
-                          "shipment.tracking_stale"),
+            detail_types=("shipment.recorded", "shipment.corrected", "shipment.tracking_opened", "shipment.tracking_stale"),
             queue=SHIPMENTS.name,
             description="a recorded shipment dispatches its orders and starts tracking; the tracking workflow "
-                        "opens a wait (with its task token) or finds tracking gone quiet",
+            "opens a wait (with its task token) or finds tracking gone quiet",
         ),
         Rule(
             name=f"{APP_NAME}-complaints",
             detail_types=("complaint.plan_accepted", "complaint.return_received"),
             queue=COMPLAINTS.name,
             description="an accepted complaint plan is carried out (refunds through the payment gateway, the "
-                        "return authorised, the replacement asked of the supplier); a received return's refunds "
-                        "are sent",
+            "return authorised, the replacement asked of the supplier); a received return's refunds "
+            "are sent",
         ),
         Rule(
             name=f"{APP_NAME}-payments",
             detail_types=("order.refund_due",),
             queue=PAYMENTS.name,
             description="a refund to a customer fell due (lines a supplier refused on a prepaid order, a cancelled "
-                        "prepaid order, a staff refund): sent through the payment gateway once",
+            "prepaid order, a staff refund): sent through the payment gateway once",
         ),
         Rule(
             name=f"{APP_NAME}-exports",
@@ -235,8 +255,7 @@ TOPOLOGY = Topology(
             name=f"{APP_NAME}-webhooks-out",
             detail_types=webhook_event_types,
             queue=WEBHOOKS_OUT.name,
-            description="every event offered to webhook subscribers (domain/webhooks.py) is delivered to those "
-                        "subscribed",
+            description="every event offered to webhook subscribers (domain/webhooks.py) is delivered to those subscribed",
         ),
     ),
     buckets=(
@@ -244,33 +263,52 @@ TOPOLOGY = Topology(
         Bucket(name=EXPORTS_BUCKET, purpose="CSV and XLSX exports", expire_days=90),
     ),
     schedules=(
-        Schedule(name=f"{APP_NAME}-end-campaigns", handler="end_campaigns",
-                 rate_setting="end_campaigns_rate_minutes",
-                 description="mark live campaigns whose end has passed as ended"),
-        Schedule(name=f"{APP_NAME}-escalation-sweep", handler="escalation_sweep",
-                 rate_setting="escalation_sweep_rate_minutes",
-                 description="read the due-deadline index: open exceptions after their grace period, wake "
-                             "snoozed ones, escalate those left open, raise overdue deadlines"),
-        Schedule(name=f"{APP_NAME}-daily-digest", handler="daily_digest", rate_setting="daily_digest_rate_minutes",
-                 description="one e-mail per person who chose a digest and per team: open exceptions and "
-                             "what was held back"),
-        Schedule(name=f"{APP_NAME}-exports", handler="scheduled_exports", rate_setting="exports_rate_minutes",
-                 description="run every exporter (resuming an interrupted run first), each chain in order: "
-                             "CSV files in the exports bucket, each exported record marked"),
+        Schedule(
+            name=f"{APP_NAME}-end-campaigns",
+            handler="end_campaigns",
+            rate_setting="end_campaigns_rate_minutes",
+            description="mark live campaigns whose end has passed as ended",
+        ),
+        Schedule(
+            name=f"{APP_NAME}-escalation-sweep",
+            handler="escalation_sweep",
+            rate_setting="escalation_sweep_rate_minutes",
+            description="read the due-deadline index: open exceptions after their grace period, wake "
+            "snoozed ones, escalate those left open, raise overdue deadlines",
+        ),
+        Schedule(
+            name=f"{APP_NAME}-daily-digest",
+            handler="daily_digest",
+            rate_setting="daily_digest_rate_minutes",
+            description="one e-mail per person who chose a digest and per team: open exceptions and what was held back",
+        ),
+        Schedule(
+            name=f"{APP_NAME}-exports",
+            handler="scheduled_exports",
+            rate_setting="exports_rate_minutes",
+            description="run every exporter (resuming an interrupted run first), each chain in order: "
+            "CSV files in the exports bucket, each exported record marked",
+        ),
     ),
     email_identities=("noreply@waybill.example",),
-    state_machines=(StateMachine(name=f"{APP_NAME}-supplier-fulfilment", definition="supplier_fulfilment"),
-                    StateMachine(name=f"{APP_NAME}-delivery-tracking", definition="delivery_tracking")),
+    state_machines=(
+        StateMachine(name=f"{APP_NAME}-supplier-fulfilment", definition="supplier_fulfilment"),
+        StateMachine(name=f"{APP_NAME}-delivery-tracking", definition="delivery_tracking"),
+    ),
     secrets=(
-        Secret(name=f"{APP_NAME}/webhooks/inbound",
-               purpose="per-sender signing secrets of inbound webhooks (carriers, bank, suppliers)"),
+        Secret(
+            name=f"{APP_NAME}/webhooks/inbound",
+            purpose="per-sender signing secrets of inbound webhooks (carriers, bank, suppliers)",
+        ),
     ),
     parameters=(
         # WAYBILL_ variables the functions read at cold start (config.deployed_variables): the Cognito
         # client id (the tokens' audience) and the admin site's URL. The client names the site's URL
         # and the site routes /api/* to the API, so these cannot be environment variables.
-        Parameter(name=f"/{APP_NAME}/deployed-settings",
-                  purpose="WAYBILL_ settings known once the stack exists (JSON): token audience, public URL"),
+        Parameter(
+            name=f"/{APP_NAME}/deployed-settings",
+            purpose="WAYBILL_ settings known once the stack exists (JSON): token audience, public URL",
+        ),
     ),
 )
 

@@ -29,9 +29,12 @@ CONTEXT = {
 def build(outdir: str | None = None) -> cdk.App:
     app = cdk.App(outdir=outdir, context=CONTEXT)
     WaybillStack(
-        app, "Waybill",
-        env=cdk.Environment(account=os.environ.get("CDK_DEFAULT_ACCOUNT"),
-                            region=os.environ.get("CDK_DEFAULT_REGION", os.environ.get("AWS_DEFAULT_REGION"))),
+        app,
+        "Waybill",
+        env=cdk.Environment(
+            account=os.environ.get("CDK_DEFAULT_ACCOUNT"),
+            region=os.environ.get("CDK_DEFAULT_REGION", os.environ.get("AWS_DEFAULT_REGION")),
+        ),
         cognito_domain_prefix=app.node.try_get_context("cognito_domain_prefix") or "waybill-auth",
         alert_email=app.node.try_get_context("alert_email"),
     )

@@ -27,8 +27,7 @@ def _snapshot(dest: Path) -> None:
     """Only what the Lambda needs, in a scratch directory (Chalice's wheel cache stays out of the repo)."""
     shutil.copy2(ROOT / "app.py", dest / "app.py")
     shutil.copy2(ROOT / "requirements.txt", dest / "requirements.txt")
-    shutil.copytree(ROOT / "chalicelib", dest / "chalicelib",
-                    ignore=shutil.ignore_patterns("__pycache__", "*.pyc", "local"))
+    shutil.copytree(ROOT / "chalicelib", dest / "chalicelib", ignore=shutil.ignore_patterns("__pycache__", "*.pyc", "local"))
     (dest / ".chalice").mkdir()
     shutil.copy2(ROOT / ".chalice" / "config.json", dest / ".chalice" / "config.json")
 
@@ -36,8 +35,9 @@ def _snapshot(dest: Path) -> None:
 def _runtime_provided(name: str) -> bool:
     top = name.split("/", 1)[0]
     base = top.split("-", 1)[0].removesuffix(".py")
-    return base in RUNTIME_PROVIDED or (top.endswith(".dist-info") and base.lower() in
-                                        {p.replace("dateutil", "python_dateutil") for p in RUNTIME_PROVIDED})
+    return base in RUNTIME_PROVIDED or (
+        top.endswith(".dist-info") and base.lower() in {p.replace("dateutil", "python_dateutil") for p in RUNTIME_PROVIDED}
+    )
 
 
 def slim(zip_path: Path) -> list[str]:
@@ -63,8 +63,9 @@ def build(out: Path, *, timeout_s: float = 300) -> tuple[Path, list[str]]:
     shutil.rmtree(out, ignore_errors=True)
     with tempfile.TemporaryDirectory(prefix="waybill-pkg-src-") as tmp:
         _snapshot(Path(tmp))
-        done = subprocess.run([str(chalice), "package", str(out)], cwd=tmp, env=dict(os.environ),
-                              capture_output=True, text=True, timeout=timeout_s)
+        done = subprocess.run(
+            [str(chalice), "package", str(out)], cwd=tmp, env=dict(os.environ), capture_output=True, text=True, timeout=timeout_s
+        )
     if done.returncode != 0:
         lines = (done.stderr or done.stdout).strip().splitlines()
         raise RuntimeError(f"chalice package failed: {lines[-1] if lines else 'exit ' + str(done.returncode)}")

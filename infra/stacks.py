@@ -119,10 +119,18 @@ class WaybillChalice(Chalice):
 
 
 class WaybillStack(cdk.Stack):
-    def __init__(self, scope: Construct, construct_id: str, *, topology: Topology = TOPOLOGY,
-                 settings: Settings | None = None, cognito_domain_prefix: str = "waybill-auth",
-                 state_machine_dir: Path = ROOT / STATE_MACHINE_DIR, alert_email: str | None = None,
-                 **kwargs: Any) -> None:
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        topology: Topology = TOPOLOGY,
+        settings: Settings | None = None,
+        cognito_domain_prefix: str = "waybill-auth",
+        state_machine_dir: Path = ROOT / STATE_MACHINE_DIR,
+        alert_email: str | None = None,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(scope, construct_id, **kwargs)
         self.topology = topology
         self.state_machine_dir = state_machine_dir
@@ -140,9 +148,12 @@ class WaybillStack(cdk.Stack):
             for i, s in enumerate(topology.secrets)
         ]
         for secret in self.secrets:
-            acknowledge(secret, "AwsSolutions-SMG4",
-                        "webhook signing secrets are shared with each sender; rotation is a coordinated manual step "
-                        "made safe by several active secrets at once (Standard Webhooks), not a Lambda rotation")
+            acknowledge(
+                secret,
+                "AwsSolutions-SMG4",
+                "webhook signing secrets are shared with each sender; rotation is a coordinated manual step "
+                "made safe by several active secrets at once (Standard Webhooks), not a Lambda rotation",
+            )
         self.user_pool = self._cognito(cognito_domain_prefix)
         self.site_bucket, self.distribution = self._admin_site()
         self.settings_parameter = self.topology.parameters[0]
@@ -162,14 +173,15 @@ class WaybillStack(cdk.Stack):
     def _table(self) -> dynamodb.Table:
         t = self.topology.table
         table = dynamodb.Table(
-            self, "Table", table_name=t.name,
+            self,
+            "Table",
+            table_name=t.name,
             partition_key=dynamodb.Attribute(name=t.pk, type=dynamodb.AttributeType.STRING),
             sort_key=dynamodb.Attribute(name=t.sk, type=dynamodb.AttributeType.STRING),
             billing_mode=dynamodb.BillingMode.PAY_PER_REQUEST,
             stream=dynamodb.StreamViewType(t.stream_view),
             time_to_live_attribute=t.ttl_attribute,
-            point_in_time_recovery_specification=dynamodb.PointInTimeRecoverySpecification(
-                point_in_time_recovery_enabled=True),
+            point_in_time_recovery_specification=dynamodb.PointInTimeRecoverySpecification(point_in_time_recovery_enabled=True),
             encryption=dynamodb.TableEncryption.AWS_MANAGED,
             removal_policy=cdk.RemovalPolicy.RETAIN,
         )
@@ -186,19 +198,31 @@ class WaybillStack(cdk.Stack):
         queues = {}
         for q in self.topology.queues:
             lid = logical_id(q.handler)
-            dlq = sqs.Queue(self, f"{lid}Dlq", queue_name=q.dlq_name, retention_period=cdk.Duration.days(14),
-                            encryption=sqs.QueueEncryption.SQS_MANAGED, enforce_ssl=True)
+            dlq = sqs.Queue(
+                self,
+                f"{lid}Dlq",
+                queue_name=q.dlq_name,
+                retention_period=cdk.Duration.days(14),
+                encryption=sqs.QueueEncryption.SQS_MANAGED,
+                enforce_ssl=True,
+            )
             queue = sqs.Queue(
-                self, f"{lid}Queue", queue_name=q.name,
+                self,
+                f"{lid}Queue",
+                queue_name=q.name,
                 visibility_timeout=cdk.Duration.seconds(q.visibility_timeout_s),
-                encryption=sqs.QueueEncryption.SQS_MANAGED, enforce_ssl=True,
+                encryption=sqs.QueueEncryption.SQS_MANAGED,
+                enforce_ssl=True,
                 dead_letter_queue=sqs.DeadLetterQueue(max_receive_count=q.max_receive_count, queue=dlq),
             )
             alarm = cloudwatch.Alarm(
-                self, f"{lid}DlqDepth", alarm_name=f"{q.dlq_name}-depth",
+                self,
+                f"{lid}DlqDepth",
+                alarm_name=f"{q.dlq_name}-depth",
                 alarm_description=f"messages {q.handler} gave up on are waiting in {q.dlq_name}",
                 metric=dlq.metric_approximate_number_of_messages_visible(period=cdk.Duration.minutes(1)),
-                threshold=1, evaluation_periods=1,
+                threshold=1,
+                evaluation_periods=1,
                 comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
                 treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
             )
@@ -209,8 +233,13 @@ class WaybillStack(cdk.Stack):
     def _alerts_topic(self, email: str | None) -> sns.Topic:
         """Where alarms go. Encrypted with a key CloudWatch may use (the AWS-managed SNS key
         refuses CloudWatch alarm deliveries)."""
-        key = kms.Key(self, "AlertsKey", enable_key_rotation=True, description="Waybill ops alerts topic",
-                      removal_policy=cdk.RemovalPolicy.RETAIN)
+        key = kms.Key(
+            self,
+            "AlertsKey",
+            enable_key_rotation=True,
+            description="Waybill ops alerts topic",
+            removal_policy=cdk.RemovalPolicy.RETAIN,
+        )
         key.grant(iam.ServicePrincipal("cloudwatch.amazonaws.com"), "kms:Decrypt", "kms:GenerateDataKey*")
         topic = sns.Topic(self, "Alerts", topic_name=self.topology.alerts_topic, master_key=key, enforce_ssl=True)
         if email:
@@ -220,8 +249,11 @@ class WaybillStack(cdk.Stack):
     def _rules(self) -> None:
         for rule in self.topology.rules:
             events.Rule(
-                self, f"Rule{logical_id(rule.name.replace('-', '_'))}", rule_name=rule.name,
-                description=rule.description or None, event_bus=self.bus,
+                self,
+                f"Rule{logical_id(rule.name.replace('-', '_'))}",
+                rule_name=rule.name,
+                description=rule.description or None,
+                event_bus=self.bus,
                 event_pattern=events.EventPattern(source=[EVENT_SOURCE], detail_type=list(rule.detail_types)),
                 targets=[targets.SqsQueue(self.queues[rule.queue])],
             )
@@ -229,8 +261,11 @@ class WaybillStack(cdk.Stack):
     def _logs_bucket(self) -> s3.Bucket:
         """S3 server access logs land here (delivered under a bucket policy, no ACLs)."""
         return s3.Bucket(
-            self, "AccessLogs", encryption=s3.BucketEncryption.S3_MANAGED,
-            block_public_access=s3.BlockPublicAccess.BLOCK_ALL, enforce_ssl=True,
+            self,
+            "AccessLogs",
+            encryption=s3.BucketEncryption.S3_MANAGED,
+            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
+            enforce_ssl=True,
             lifecycle_rules=[s3.LifecycleRule(expiration=cdk.Duration.days(365))],
             removal_policy=cdk.RemovalPolicy.RETAIN,
         )
@@ -238,10 +273,14 @@ class WaybillStack(cdk.Stack):
     def _cdn_logs_bucket(self) -> s3.Bucket:
         """CloudFront standard logs: delivered with an ACL grant, so this bucket keeps ACLs enabled."""
         return s3.Bucket(
-            self, "CdnLogs", encryption=s3.BucketEncryption.S3_MANAGED,
-            block_public_access=s3.BlockPublicAccess.BLOCK_ALL, enforce_ssl=True,
+            self,
+            "CdnLogs",
+            encryption=s3.BucketEncryption.S3_MANAGED,
+            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
+            enforce_ssl=True,
             object_ownership=s3.ObjectOwnership.BUCKET_OWNER_PREFERRED,
-            server_access_logs_bucket=self.logs_bucket, server_access_logs_prefix="s3/cdn-logs/",
+            server_access_logs_bucket=self.logs_bucket,
+            server_access_logs_prefix="s3/cdn-logs/",
             lifecycle_rules=[s3.LifecycleRule(expiration=cdk.Duration.days(365))],
             removal_policy=cdk.RemovalPolicy.RETAIN,
         )
@@ -253,13 +292,30 @@ class WaybillStack(cdk.Stack):
             rules = [s3.LifecycleRule(abort_incomplete_multipart_upload_after=cdk.Duration.days(1))]
             if b.expire_days:
                 rules.append(s3.LifecycleRule(expiration=cdk.Duration.days(b.expire_days)))
-            cors = [s3.CorsRule(allowed_methods=[s3.HttpMethods.POST, s3.HttpMethods.PUT],
-                                allowed_origins=["*"], allowed_headers=["*"], max_age=3000)] if b.cors else None
+            cors = (
+                [
+                    s3.CorsRule(
+                        allowed_methods=[s3.HttpMethods.POST, s3.HttpMethods.PUT],
+                        allowed_origins=["*"],
+                        allowed_headers=["*"],
+                        max_age=3000,
+                    )
+                ]
+                if b.cors
+                else None
+            )
             buckets[b.name] = s3.Bucket(
-                self, lid, encryption=s3.BucketEncryption.S3_MANAGED,
-                block_public_access=s3.BlockPublicAccess.BLOCK_ALL, enforce_ssl=True, versioned=True,
-                server_access_logs_bucket=self.logs_bucket, server_access_logs_prefix=f"s3/{b.name}/",
-                lifecycle_rules=rules, cors=cors, removal_policy=cdk.RemovalPolicy.RETAIN,
+                self,
+                lid,
+                encryption=s3.BucketEncryption.S3_MANAGED,
+                block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
+                enforce_ssl=True,
+                versioned=True,
+                server_access_logs_bucket=self.logs_bucket,
+                server_access_logs_prefix=f"s3/{b.name}/",
+                lifecycle_rules=rules,
+                cors=cors,
+                removal_policy=cdk.RemovalPolicy.RETAIN,
             )
         return buckets
 
@@ -267,11 +323,17 @@ class WaybillStack(cdk.Stack):
 
     def _cognito(self, domain_prefix: str) -> cognito.UserPool:
         pool = cognito.UserPool(
-            self, "Users", user_pool_name="waybill-users", self_sign_up_enabled=False,
-            sign_in_aliases=cognito.SignInAliases(email=True), auto_verify=cognito.AutoVerifiedAttrs(email=True),
-            mfa=cognito.Mfa.REQUIRED, mfa_second_factor=cognito.MfaSecondFactor(otp=True, sms=False),
-            password_policy=cognito.PasswordPolicy(min_length=12, require_digits=True, require_lowercase=True,
-                                                   require_uppercase=True, require_symbols=True),
+            self,
+            "Users",
+            user_pool_name="waybill-users",
+            self_sign_up_enabled=False,
+            sign_in_aliases=cognito.SignInAliases(email=True),
+            auto_verify=cognito.AutoVerifiedAttrs(email=True),
+            mfa=cognito.Mfa.REQUIRED,
+            mfa_second_factor=cognito.MfaSecondFactor(otp=True, sms=False),
+            password_policy=cognito.PasswordPolicy(
+                min_length=12, require_digits=True, require_lowercase=True, require_uppercase=True, require_symbols=True
+            ),
             custom_attributes={"supplier_id": cognito.StringAttribute(mutable=True)},
             account_recovery=cognito.AccountRecovery.EMAIL_ONLY,
             feature_plan=cognito.FeaturePlan.PLUS,
@@ -279,21 +341,32 @@ class WaybillStack(cdk.Stack):
             removal_policy=cdk.RemovalPolicy.RETAIN,
         )
         for role in Role:
-            cognito.CfnUserPoolGroup(self, f"Group{logical_id(role.value)}", user_pool_id=pool.user_pool_id,
-                                     group_name=role.value, description=f"Waybill role {role.value}")
-        self.hosted_ui = pool.add_domain("HostedUi",
-                                         cognito_domain=cognito.CognitoDomainOptions(domain_prefix=domain_prefix))
+            cognito.CfnUserPoolGroup(
+                self,
+                f"Group{logical_id(role.value)}",
+                user_pool_id=pool.user_pool_id,
+                group_name=role.value,
+                description=f"Waybill role {role.value}",
+            )
+        self.hosted_ui = pool.add_domain("HostedUi", cognito_domain=cognito.CognitoDomainOptions(domain_prefix=domain_prefix))
         return pool  # its app client is added once the site's URL is known (see _admin_site)
 
     def _admin_site(self) -> tuple[s3.Bucket, cloudfront.Distribution]:
         bucket = s3.Bucket(
-            self, "AdminSiteBucket", encryption=s3.BucketEncryption.S3_MANAGED,
-            block_public_access=s3.BlockPublicAccess.BLOCK_ALL, enforce_ssl=True,
-            server_access_logs_bucket=self.logs_bucket, server_access_logs_prefix="s3/admin-site/",
-            removal_policy=cdk.RemovalPolicy.DESTROY, auto_delete_objects=False,
+            self,
+            "AdminSiteBucket",
+            encryption=s3.BucketEncryption.S3_MANAGED,
+            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
+            enforce_ssl=True,
+            server_access_logs_bucket=self.logs_bucket,
+            server_access_logs_prefix="s3/admin-site/",
+            removal_policy=cdk.RemovalPolicy.DESTROY,
+            auto_delete_objects=False,
         )
         distribution = cloudfront.Distribution(
-            self, "AdminSite", comment="Waybill admin page",
+            self,
+            "AdminSite",
+            comment="Waybill admin page",
             default_behavior=cloudfront.BehaviorOptions(
                 origin=origins.S3BucketOrigin.with_origin_access_control(bucket),
                 viewer_protocol_policy=cloudfront.ViewerProtocolPolicy.REDIRECT_TO_HTTPS,
@@ -301,19 +374,26 @@ class WaybillStack(cdk.Stack):
             ),
             default_root_object="index.html",
             minimum_protocol_version=cloudfront.SecurityPolicyProtocol.TLS_V1_2_2021,
-            enable_logging=True, log_bucket=self._cdn_logs_bucket(), log_file_prefix="admin/",
+            enable_logging=True,
+            log_bucket=self._cdn_logs_bucket(),
+            log_file_prefix="admin/",
         )
         self.admin_client: cognito.UserPoolClient
         for rule, reason in (
             ("AwsSolutions-CFR1", "staff sign in from wherever they work; the API behind the page authenticates"),
             ("AwsSolutions-CFR2", "the distribution serves static files only; every API call is authorized by JWT"),
-            ("AwsSolutions-CFR4", "no custom domain yet: the default *.cloudfront.net certificate cannot pin TLS 1.2; "
-                                  "attach a domain and ACM certificate to enforce it"),
+            (
+                "AwsSolutions-CFR4",
+                "no custom domain yet: the default *.cloudfront.net certificate cannot pin TLS 1.2; "
+                "attach a domain and ACM certificate to enforce it",
+            ),
         ):
             acknowledge(distribution, rule, reason)
         site_url = f"https://{distribution.distribution_domain_name}"
         self.admin_client = self.user_pool.add_client(
-            "AdminClient", user_pool_client_name="waybill-admin", generate_secret=False,
+            "AdminClient",
+            user_pool_client_name="waybill-admin",
+            generate_secret=False,
             auth_flows=cognito.AuthFlow(user_srp=True),
             o_auth=cognito.OAuthSettings(
                 flows=cognito.OAuthFlows(authorization_code_grant=True),  # PKCE: a public client
@@ -333,22 +413,34 @@ class WaybillStack(cdk.Stack):
         rest_api = self.app.get_resource("RestAPI")
         api_domain = f"{rest_api.ref}.execute-api.{cdk.Stack.of(self).region}.{cdk.Aws.URL_SUFFIX}"
         no_cache = cloudfront.CachePolicy(
-            self, "ApiCachePolicy", comment="Waybill API: never cached; the token is part of the key",
-            default_ttl=cdk.Duration.seconds(0), min_ttl=cdk.Duration.seconds(0), max_ttl=cdk.Duration.seconds(1),
+            self,
+            "ApiCachePolicy",
+            comment="Waybill API: never cached; the token is part of the key",
+            default_ttl=cdk.Duration.seconds(0),
+            min_ttl=cdk.Duration.seconds(0),
+            max_ttl=cdk.Duration.seconds(1),
             header_behavior=cloudfront.CacheHeaderBehavior.allow_list("Authorization"),
             query_string_behavior=cloudfront.CacheQueryStringBehavior.all(),
-            cookie_behavior=cloudfront.CacheCookieBehavior.none())
+            cookie_behavior=cloudfront.CacheCookieBehavior.none(),
+        )
         forwarded = cloudfront.OriginRequestPolicy(
-            self, "ApiOriginRequestPolicy", comment="Waybill API: the headers and query the routes read",
+            self,
+            "ApiOriginRequestPolicy",
+            comment="Waybill API: the headers and query the routes read",
             header_behavior=cloudfront.OriginRequestHeaderBehavior.allow_list(
-                "Content-Type", "Idempotency-Key", "Accept", "X-Request-Id"),
+                "Content-Type", "Idempotency-Key", "Accept", "X-Request-Id"
+            ),
             query_string_behavior=cloudfront.OriginRequestQueryStringBehavior.all(),
-            cookie_behavior=cloudfront.OriginRequestCookieBehavior.none())
+            cookie_behavior=cloudfront.OriginRequestCookieBehavior.none(),
+        )
         self.distribution.add_behavior(
-            "/api/*", origins.HttpOrigin(api_domain, protocol_policy=cloudfront.OriginProtocolPolicy.HTTPS_ONLY),
+            "/api/*",
+            origins.HttpOrigin(api_domain, protocol_policy=cloudfront.OriginProtocolPolicy.HTTPS_ONLY),
             viewer_protocol_policy=cloudfront.ViewerProtocolPolicy.HTTPS_ONLY,
-            allowed_methods=cloudfront.AllowedMethods.ALLOW_ALL, cache_policy=no_cache,
-            origin_request_policy=forwarded)
+            allowed_methods=cloudfront.AllowedMethods.ALLOW_ALL,
+            cache_policy=no_cache,
+            origin_request_policy=forwarded,
+        )
         config = {
             "apiBase": "/api",
             "auth": {
@@ -360,10 +452,15 @@ class WaybillStack(cdk.Stack):
             },
         }
         deployment = s3deploy.BucketDeployment(
-            self, "AdminSiteContent",
-            sources=[s3deploy.Source.asset(str(ADMIN_DIR), exclude=["README.md"]),
-                     s3deploy.Source.data("config.js", f"window.WAYBILL_CONFIG = {json.dumps(config)};\n")],
-            destination_bucket=self.site_bucket, distribution=self.distribution)
+            self,
+            "AdminSiteContent",
+            sources=[
+                s3deploy.Source.asset(str(ADMIN_DIR), exclude=["README.md"]),
+                s3deploy.Source.data("config.js", f"window.WAYBILL_CONFIG = {json.dumps(config)};\n"),
+            ],
+            destination_bucket=self.site_bucket,
+            distribution=self.distribution,
+        )
         self._acknowledge_bucket_deployment(deployment, self.site_bucket)
 
     def _acknowledge_bucket_deployment(self, deployment: s3deploy.BucketDeployment, bucket: s3.Bucket) -> None:
@@ -372,65 +469,130 @@ class WaybillStack(cdk.Stack):
         handler = next(c for c in stack.node.children if c.node.id.startswith("Custom::CDKBucketDeployment"))
         reason = "CDK's BucketDeployment handler copies the admin page from the CDK asset bucket into its bucket"
         acknowledge(handler, "AwsSolutions-L1", "CDK pins the BucketDeployment handler's runtime")
-        acknowledge(handler, "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/"
-                             "AWSLambdaBasicExecutionRole]", reason)
+        acknowledge(
+            handler,
+            "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]",
+            reason,
+        )
         bucket_id = stack.resolve(stack.get_logical_id(bucket.node.default_child))
         assets = f"arn:<AWS::Partition>:s3:::cdk-hnb659fds-assets-<AWS::AccountId>-{stack.region}/*"
-        for finding in ("Action::s3:GetObject*", "Action::s3:GetBucket*", "Action::s3:List*",
-                        "Action::s3:DeleteObject*", "Action::s3:Abort*", f"Resource::{assets}",
-                        f"Resource::<{bucket_id}.Arn>/*", "Resource::*"):
+        for finding in (
+            "Action::s3:GetObject*",
+            "Action::s3:GetBucket*",
+            "Action::s3:List*",
+            "Action::s3:DeleteObject*",
+            "Action::s3:Abort*",
+            f"Resource::{assets}",
+            f"Resource::<{bucket_id}.Arn>/*",
+            "Resource::*",
+        ):
             acknowledge(handler, f"AwsSolutions-IAM5[{finding}]", reason)
 
     # ------------------------------------------------------------ compute
 
     def _lambda_role(self) -> iam.Role:
         """One role for the app's functions, scoped to its own resources, every action named."""
-        role = iam.Role(self, "AppRole", assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
-                        description="Waybill Lambda functions")
+        role = iam.Role(
+            self, "AppRole", assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"), description="Waybill Lambda functions"
+        )
         stack = cdk.Stack.of(self)
         allow = role.add_to_policy
-        log_groups = stack.format_arn(service="logs", resource="log-group",
-                                      resource_name="/aws/lambda/*", arn_format=cdk.ArnFormat.COLON_RESOURCE_NAME)
-        allow(iam.PolicyStatement(actions=["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"],
-                                  resources=[log_groups, f"{log_groups}:*"]))
+        log_groups = stack.format_arn(
+            service="logs", resource="log-group", resource_name="/aws/lambda/*", arn_format=cdk.ArnFormat.COLON_RESOURCE_NAME
+        )
+        allow(
+            iam.PolicyStatement(
+                actions=["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"],
+                resources=[log_groups, f"{log_groups}:*"],
+            )
+        )
         table_arn = self.table.table_arn
-        allow(iam.PolicyStatement(
-            actions=["dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query", "dynamodb:PutItem",
-                     "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:ConditionCheckItem",
-                     "dynamodb:DescribeTable"],
-            resources=[table_arn, *(f"{table_arn}/index/{ix.name}" for ix in self.topology.table.indexes)]))
-        allow(iam.PolicyStatement(actions=["dynamodb:DescribeStream", "dynamodb:GetRecords",
-                                           "dynamodb:GetShardIterator"],
-                                  resources=[self.table.table_stream_arn]))
+        allow(
+            iam.PolicyStatement(
+                actions=[
+                    "dynamodb:GetItem",
+                    "dynamodb:BatchGetItem",
+                    "dynamodb:Query",
+                    "dynamodb:PutItem",
+                    "dynamodb:UpdateItem",
+                    "dynamodb:DeleteItem",
+                    "dynamodb:ConditionCheckItem",
+                    "dynamodb:DescribeTable",
+                ],
+                resources=[table_arn, *(f"{table_arn}/index/{ix.name}" for ix in self.topology.table.indexes)],
+            )
+        )
+        allow(
+            iam.PolicyStatement(
+                actions=["dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetShardIterator"],
+                resources=[self.table.table_stream_arn],
+            )
+        )
         allow(iam.PolicyStatement(actions=["dynamodb:ListStreams"], resources=["*"]))
         allow(iam.PolicyStatement(actions=["events:PutEvents"], resources=[self.bus.event_bus_arn]))
-        allow(iam.PolicyStatement(actions=["ssm:GetParameter"], resources=[stack.format_arn(
-            service="ssm", resource="parameter", resource_name=p.name.lstrip("/")) for p in self.topology.parameters]))
-        allow(iam.PolicyStatement(
-            actions=["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility", "sqs:GetQueueAttributes",
-                     "sqs:GetQueueUrl"],
-            resources=[q.queue_arn for q in self.queues.values()]))
+        allow(
+            iam.PolicyStatement(
+                actions=["ssm:GetParameter"],
+                resources=[
+                    stack.format_arn(service="ssm", resource="parameter", resource_name=p.name.lstrip("/"))
+                    for p in self.topology.parameters
+                ],
+            )
+        )
+        allow(
+            iam.PolicyStatement(
+                actions=[
+                    "sqs:ReceiveMessage",
+                    "sqs:DeleteMessage",
+                    "sqs:ChangeMessageVisibility",
+                    "sqs:GetQueueAttributes",
+                    "sqs:GetQueueUrl",
+                ],
+                resources=[q.queue_arn for q in self.queues.values()],
+            )
+        )
         buckets = list(self.buckets.values())
-        allow(iam.PolicyStatement(actions=["s3:GetObject", "s3:PutObject", "s3:DeleteObject",
-                                           "s3:AbortMultipartUpload"],
-                                  resources=[b.arn_for_objects("*") for b in buckets]))
+        allow(
+            iam.PolicyStatement(
+                actions=["s3:GetObject", "s3:PutObject", "s3:DeleteObject", "s3:AbortMultipartUpload"],
+                resources=[b.arn_for_objects("*") for b in buckets],
+            )
+        )
         allow(iam.PolicyStatement(actions=["s3:ListBucket"], resources=[b.bucket_arn for b in buckets]))
-        allow(iam.PolicyStatement(actions=["secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"],
-                                  resources=[secret.secret_arn for secret in self.secrets]))
-        allow(iam.PolicyStatement(
-            actions=["ses:SendEmail", "ses:SendRawEmail"],
-            resources=[stack.format_arn(service="ses", resource="identity", resource_name=identity)
-                       for identity in self.topology.email_identities]))
+        allow(
+            iam.PolicyStatement(
+                actions=["secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"],
+                resources=[secret.secret_arn for secret in self.secrets],
+            )
+        )
+        allow(
+            iam.PolicyStatement(
+                actions=["ses:SendEmail", "ses:SendRawEmail"],
+                resources=[
+                    stack.format_arn(service="ses", resource="identity", resource_name=identity)
+                    for identity in self.topology.email_identities
+                ],
+            )
+        )
         policy = role.node.find_child("DefaultPolicy")
-        acknowledge(policy, "AwsSolutions-IAM5[Resource::*]",
-                    "dynamodb:ListStreams has no resource-level permissions; it is the only action on '*'")
+        acknowledge(
+            policy,
+            "AwsSolutions-IAM5[Resource::*]",
+            "dynamodb:ListStreams has no resource-level permissions; it is the only action on '*'",
+        )
         for pattern in (log_groups, f"{log_groups}:*"):
-            acknowledge(policy, f"AwsSolutions-IAM5[Resource::{nag_arn(stack, pattern)}]",
-                        "Lambda creates each function's log group on first run; Chalice names the functions")
+            acknowledge(
+                policy,
+                f"AwsSolutions-IAM5[Resource::{nag_arn(stack, pattern)}]",
+                "Lambda creates each function's log group on first run; Chalice names the functions",
+            )
         for bucket in buckets:
             bucket_id = stack.resolve(stack.get_logical_id(bucket.node.default_child))
-            acknowledge(policy, f"AwsSolutions-IAM5[Resource::<{bucket_id}.Arn>/*]",
-                        "objects under this app's own bucket: keys are per supplier and PO, made at run time")
+            acknowledge(
+                policy,
+                f"AwsSolutions-IAM5[Resource::<{bucket_id}.Arn>/*]",
+                "objects under this app's own bucket: keys are per supplier and PO, made at run time",
+            )
         return role
 
     def _chalice_app(self) -> WaybillChalice:
@@ -447,15 +609,18 @@ class WaybillStack(cdk.Stack):
             "WAYBILL_SETTINGS_PARAMETER": self.settings_parameter.name,
             "WAYBILL_BANK_URL": self.node.try_get_context("bank_url") or "",
             # Generated names reach the app the same way for every bucket and state machine.
-            **{f"WAYBILL_{name.removeprefix('waybill-').upper()}_BUCKET": bucket.bucket_name
-               for name, bucket in self.buckets.items()},
-            **{f"WAYBILL_{definition.upper()}_ARN": machine.attr_arn
-               for definition, machine in self.state_machines.items()},
+            **{
+                f"WAYBILL_{name.removeprefix('waybill-').upper()}_BUCKET": bucket.bucket_name
+                for name, bucket in self.buckets.items()
+            },
+            **{f"WAYBILL_{definition.upper()}_ARN": machine.attr_arn for definition, machine in self.state_machines.items()},
             "POWERTOOLS_SERVICE_NAME": "waybill",
             "POWERTOOLS_METRICS_NAMESPACE": "Waybill",
         }
         return WaybillChalice(
-            self, "App", source_dir=str(ROOT),
+            self,
+            "App",
+            source_dir=str(ROOT),
             stage_config={
                 "api_gateway_stage": "api",
                 "manage_iam_role": False,
@@ -471,12 +636,17 @@ class WaybillStack(cdk.Stack):
         """What the functions learn only once the site and its Cognito client exist: the distribution
         routes /api/* to the API, so these cannot be environment variables (config.deployed_variables)."""
         ssm.StringParameter(
-            self, "DeployedSettings", parameter_name=self.settings_parameter.name,
+            self,
+            "DeployedSettings",
+            parameter_name=self.settings_parameter.name,
             description=self.settings_parameter.purpose,
-            string_value=cdk.Stack.of(self).to_json_string({
-                "WAYBILL_JWT_AUDIENCE": self.admin_client.user_pool_client_id,
-                "WAYBILL_PUBLIC_URL": f"https://{self.distribution.distribution_domain_name}",
-            }))
+            string_value=cdk.Stack.of(self).to_json_string(
+                {
+                    "WAYBILL_JWT_AUDIENCE": self.admin_client.user_pool_client_id,
+                    "WAYBILL_PUBLIC_URL": f"https://{self.distribution.distribution_domain_name}",
+                }
+            ),
+        )
 
     def _gateway_responses(self) -> None:
         """API Gateway's own refusals (bad or missing token, unknown route) in the house error shape."""
@@ -489,13 +659,19 @@ class WaybillStack(cdk.Stack):
             "DEFAULT_5XX": ("internal_error", "an internal error occurred; it has been logged"),
         }
         for response_type, (code, message) in bodies.items():
-            cdk.CfnResource(self, f"GatewayResponse{logical_id(response_type.lower())}",
-                            type="AWS::ApiGateway::GatewayResponse", properties={
-                                "RestApiId": rest_api.ref, "ResponseType": response_type,
-                                "ResponseTemplates": {"application/json": json.dumps(
-                                    {"error": {"code": code, "message": message, "details": []}})},
-                                "ResponseParameters": {"gatewayresponse.header.Content-Type": "'application/json'"},
-                            })
+            cdk.CfnResource(
+                self,
+                f"GatewayResponse{logical_id(response_type.lower())}",
+                type="AWS::ApiGateway::GatewayResponse",
+                properties={
+                    "RestApiId": rest_api.ref,
+                    "ResponseType": response_type,
+                    "ResponseTemplates": {
+                        "application/json": json.dumps({"error": {"code": code, "message": message, "details": []}})
+                    },
+                    "ResponseParameters": {"gatewayresponse.header.Content-Type": "'application/json'"},
+                },
+            )
 
     def _event_source_settings(self) -> None:
         """What Chalice cannot say: report partial batch failures, how many batches may run at once,
@@ -512,27 +688,38 @@ class WaybillStack(cdk.Stack):
             fn.add_resource_dependency(policy)
         publisher = self.app.get_resource("StreamPublisher")
         publisher.add_resource_dependency(policy)
-        publisher.add_override("Properties.Events.StreamPublisherDynamodbEventSource.Properties.Stream",
-                               self.table.table_stream_arn)
+        publisher.add_override(
+            "Properties.Events.StreamPublisherDynamodbEventSource.Properties.Stream", self.table.table_stream_arn
+        )
 
     def _schedules(self) -> list[scheduler.CfnSchedule]:
         """EventBridge Scheduler schedules (rates from settings) invoking the scheduled handlers."""
-        role = iam.Role(self, "SchedulerRole", assumed_by=iam.ServicePrincipal("scheduler.amazonaws.com"),
-                        description="EventBridge Scheduler invoking Waybill's scheduled handlers")
+        role = iam.Role(
+            self,
+            "SchedulerRole",
+            assumed_by=iam.ServicePrincipal("scheduler.amazonaws.com"),
+            description="EventBridge Scheduler invoking Waybill's scheduled handlers",
+        )
         schedules = []
         for sched in self.topology.schedules:
             fn_arn = self.app.get_resource(logical_id(sched.handler)).get_att("Arn").to_string()
             role.add_to_policy(iam.PolicyStatement(actions=["lambda:InvokeFunction"], resources=[fn_arn]))
             minutes = int(getattr(self.settings, sched.rate_setting))
-            schedules.append(scheduler.CfnSchedule(
-                self, f"Schedule{logical_id(sched.handler)}", name=sched.name, description=sched.description,
-                schedule_expression=f"rate({minutes} minute{'s' if minutes != 1 else ''})",
-                flexible_time_window=scheduler.CfnSchedule.FlexibleTimeWindowProperty(mode="OFF"),
-                target=scheduler.CfnSchedule.TargetProperty(
-                    arn=fn_arn, role_arn=role.role_arn,
-                    retry_policy=scheduler.CfnSchedule.RetryPolicyProperty(maximum_retry_attempts=2),
-                ),
-            ))
+            schedules.append(
+                scheduler.CfnSchedule(
+                    self,
+                    f"Schedule{logical_id(sched.handler)}",
+                    name=sched.name,
+                    description=sched.description,
+                    schedule_expression=f"rate({minutes} minute{'s' if minutes != 1 else ''})",
+                    flexible_time_window=scheduler.CfnSchedule.FlexibleTimeWindowProperty(mode="OFF"),
+                    target=scheduler.CfnSchedule.TargetProperty(
+                        arn=fn_arn,
+                        role_arn=role.role_arn,
+                        retry_policy=scheduler.CfnSchedule.RetryPolicyProperty(maximum_retry_attempts=2),
+                    ),
+                )
+            )
         return schedules
 
     def _grant_workflows(self) -> None:
@@ -540,51 +727,99 @@ class WaybillStack(cdk.Stack):
         and may stop their executions (a corrected tracking number ends the old one's)."""
         arns = [machine.attr_arn for machine in self.state_machines.values()]
         if arns:
-            self.role.add_to_policy(iam.PolicyStatement(
-                actions=["states:StartExecution", "states:SendTaskSuccess", "states:SendTaskFailure",
-                         "states:SendTaskHeartbeat"], resources=arns))
-            executions = [cdk.Stack.of(self).format_arn(
-                service="states", resource="execution", resource_name=f"{m.name}:*",
-                arn_format=cdk.ArnFormat.COLON_RESOURCE_NAME) for m in self.topology.state_machines]
+            self.role.add_to_policy(
+                iam.PolicyStatement(
+                    actions=[
+                        "states:StartExecution",
+                        "states:SendTaskSuccess",
+                        "states:SendTaskFailure",
+                        "states:SendTaskHeartbeat",
+                    ],
+                    resources=arns,
+                )
+            )
+            executions = [
+                cdk.Stack.of(self).format_arn(
+                    service="states",
+                    resource="execution",
+                    resource_name=f"{m.name}:*",
+                    arn_format=cdk.ArnFormat.COLON_RESOURCE_NAME,
+                )
+                for m in self.topology.state_machines
+            ]
             self.role.add_to_policy(iam.PolicyStatement(actions=["states:StopExecution"], resources=executions))
             policy = self.role.node.find_child("DefaultPolicy")
             for arn in executions:
-                acknowledge(policy, f"AwsSolutions-IAM5[Resource::{nag_arn(cdk.Stack.of(self), arn)}]",
-                            "executions of this app's own state machine: each is named at run time (per PO, per parcel)")
+                acknowledge(
+                    policy,
+                    f"AwsSolutions-IAM5[Resource::{nag_arn(cdk.Stack.of(self), arn)}]",
+                    "executions of this app's own state machine: each is named at run time (per PO, per parcel)",
+                )
 
     def _state_machines(self) -> dict[str, sfn.CfnStateMachine]:
         """One per topology entry, from its ASL file, with the shared definition substitutions."""
         machines: dict[str, sfn.CfnStateMachine] = {}
         if not self.topology.state_machines:
             return machines
-        role = iam.Role(self, "StatesRole", assumed_by=iam.ServicePrincipal("states.amazonaws.com"),
-                        description="Waybill state machines: open stages on the bus")
+        role = iam.Role(
+            self,
+            "StatesRole",
+            assumed_by=iam.ServicePrincipal("states.amazonaws.com"),
+            description="Waybill state machines: open stages on the bus",
+        )
         self.bus.grant_put_events_to(role)
-        log_group = logs.LogGroup(self, "StatesLogs", retention=logs.RetentionDays.ONE_YEAR,
-                                  removal_policy=cdk.RemovalPolicy.RETAIN)
-        role.add_to_policy(iam.PolicyStatement(  # log delivery actions take no resource-level permissions
-            actions=["logs:CreateLogDelivery", "logs:GetLogDelivery", "logs:UpdateLogDelivery",
-                     "logs:DeleteLogDelivery", "logs:ListLogDeliveries", "logs:PutResourcePolicy",
-                     "logs:DescribeResourcePolicies", "logs:DescribeLogGroups"],
-            resources=["*"]))
-        role.add_to_policy(iam.PolicyStatement(
-            actions=["xray:PutTraceSegments", "xray:PutTelemetryRecords", "xray:GetSamplingRules",
-                     "xray:GetSamplingTargets"], resources=["*"]))
-        acknowledge(role.node.find_child("DefaultPolicy"), "AwsSolutions-IAM5[Resource::*]",
-                    "CloudWatch Logs delivery and X-Ray actions have no resource-level permissions")
+        log_group = logs.LogGroup(
+            self, "StatesLogs", retention=logs.RetentionDays.ONE_YEAR, removal_policy=cdk.RemovalPolicy.RETAIN
+        )
+        role.add_to_policy(
+            iam.PolicyStatement(  # log delivery actions take no resource-level permissions
+                actions=[
+                    "logs:CreateLogDelivery",
+                    "logs:GetLogDelivery",
+                    "logs:UpdateLogDelivery",
+                    "logs:DeleteLogDelivery",
+                    "logs:ListLogDeliveries",
+                    "logs:PutResourcePolicy",
+                    "logs:DescribeResourcePolicies",
+                    "logs:DescribeLogGroups",
+                ],
+                resources=["*"],
+            )
+        )
+        role.add_to_policy(
+            iam.PolicyStatement(
+                actions=["xray:PutTraceSegments", "xray:PutTelemetryRecords", "xray:GetSamplingRules", "xray:GetSamplingTargets"],
+                resources=["*"],
+            )
+        )
+        acknowledge(
+            role.node.find_child("DefaultPolicy"),
+            "AwsSolutions-IAM5[Resource::*]",
+            "CloudWatch Logs delivery and X-Ray actions have no resource-level permissions",
+        )
         values = definition_substitutions(self.topology, bus_arn=self.bus.event_bus_arn)
         for machine in self.topology.state_machines:
             path = self.state_machine_dir / f"{machine.definition}.asl.json"
-            machines[machine.definition] = (sfn.CfnStateMachine(
-                self, f"StateMachine{logical_id(machine.definition)}", state_machine_name=machine.name,
-                definition_string=path.read_text(), definition_substitutions=values, role_arn=role.role_arn,
+            machines[machine.definition] = sfn.CfnStateMachine(
+                self,
+                f"StateMachine{logical_id(machine.definition)}",
+                state_machine_name=machine.name,
+                definition_string=path.read_text(),
+                definition_substitutions=values,
+                role_arn=role.role_arn,
                 tracing_configuration=sfn.CfnStateMachine.TracingConfigurationProperty(enabled=True),
                 logging_configuration=sfn.CfnStateMachine.LoggingConfigurationProperty(
-                    level="ALL", include_execution_data=True,
-                    destinations=[sfn.CfnStateMachine.LogDestinationProperty(
-                        cloud_watch_logs_log_group=sfn.CfnStateMachine.CloudWatchLogsLogGroupProperty(
-                            log_group_arn=log_group.log_group_arn))]),
-            ))
+                    level="ALL",
+                    include_execution_data=True,
+                    destinations=[
+                        sfn.CfnStateMachine.LogDestinationProperty(
+                            cloud_watch_logs_log_group=sfn.CfnStateMachine.CloudWatchLogsLogGroupProperty(
+                                log_group_arn=log_group.log_group_arn
+                            )
+                        )
+                    ],
+                ),
+            )
         return machines
 
     def _outputs(self) -> None:

@@ -52,8 +52,14 @@ class Api:
     def __init__(self, client: Any) -> None:
         self.client = client
 
-    def call(self, method: str, path: str, who: dict[str, str] | None = None, body: Any = None,
-             extra_headers: dict[str, str] | None = None) -> tuple[int, Any]:
+    def call(
+        self,
+        method: str,
+        path: str,
+        who: dict[str, str] | None = None,
+        body: Any = None,
+        extra_headers: dict[str, str] | None = None,
+    ) -> tuple[int, Any]:
         hdrs = {**(who or {}), **(extra_headers or {})}
         raw = body if isinstance(body, (str, bytes)) else (json.dumps(body) if body is not None else b"")
         r = self.client.http.request(method, path, headers=hdrs, body=raw if isinstance(raw, bytes) else raw.encode())
@@ -85,8 +91,7 @@ BOB = headers("cust-bob", "customer", email="bob@example.com")
 def live_campaign(api: Api, *, prices: tuple[int, ...] = (1200, 2500, 900)) -> dict[str, Any]:
     """Two suppliers, three products (two from the first supplier), live now."""
     for sid, name in (("acme", "Acme Mugs"), ("bolt", "Bolt Caps")):
-        status, body = api.post("/staff/suppliers", BUYER, {"id": sid, "name": name,
-                                                            "contact_emails": [f"orders@{sid}.example"]})
+        status, body = api.post("/staff/suppliers", BUYER, {"id": sid, "name": name, "contact_emails": [f"orders@{sid}.example"]})
         assert status in (201, 409), body
     products = [
         {"sku": "MUG-1", "name": "Mug", "supplier_id": "acme", "unit_price_cents": prices[0], "unit_cost_cents": 500},

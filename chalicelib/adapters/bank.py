@@ -47,23 +47,36 @@ class PaymentRefused(Exception):
         self.body = body
 
 
-def push_payment(order: PaymentOrder, *, url: str | None = None, timeout_s: float | None = None,
-                 retries: int | None = None, backoff_s: float = 0.2) -> PaymentAccepted:
+def push_payment(
+    order: PaymentOrder,
+    *,
+    url: str | None = None,
+    timeout_s: float | None = None,
+    retries: int | None = None,
+    backoff_s: float = 0.2,
+) -> PaymentAccepted:
     s = settings()
     url = url or s.bank_url
     if not url:
         raise BankUnavailable("no bank configured (settings.bank_url)")
     timeout = s.bank_timeout_s if timeout_s is None else timeout_s
     attempts = 1 + (s.bank_retries if retries is None else retries)
-    data = json.dumps({"payment_id": order.payment_id, "amount_cents": order.amount_cents,
-                       "currency": order.currency, "supplier_id": order.supplier_id,
-                       "reference": order.reference}).encode()
+    data = json.dumps(
+        {
+            "payment_id": order.payment_id,
+            "amount_cents": order.amount_cents,
+            "currency": order.currency,
+            "supplier_id": order.supplier_id,
+            "reference": order.reference,
+        }
+    ).encode()
     last: str = ""
     for attempt in range(attempts):
         if attempt:
             time.sleep(backoff_s * 2 ** (attempt - 1))
-        request = urllib.request.Request(url, data=data, method="POST", headers={
-            "Content-Type": "application/json", "Idempotency-Key": order.payment_id})
+        request = urllib.request.Request(
+            url, data=data, method="POST", headers={"Content-Type": "application/json", "Idempotency-Key": order.payment_id}
+        )
         try:
             with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310 (configured URL)
                 raw = response.read()

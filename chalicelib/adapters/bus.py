@@ -20,12 +20,19 @@ def put_events(events: list[dict[str, Any]]) -> int:
     """Put domain events (each with `type` and `id`) on the bus; raise if any entry fails."""
     bus = settings().bus_name
     for start in range(0, len(events), MAX_ENTRIES):
-        chunk = events[start:start + MAX_ENTRIES]
-        response = client("events").put_events(Entries=[
-            {"Source": EVENT_SOURCE, "DetailType": e["type"], "Detail": json.dumps(e, default=str),
-             "EventBusName": bus, "Resources": []}
-            for e in chunk
-        ])
+        chunk = events[start : start + MAX_ENTRIES]
+        response = client("events").put_events(
+            Entries=[
+                {
+                    "Source": EVENT_SOURCE,
+                    "DetailType": e["type"],
+                    "Detail": json.dumps(e, default=str),
+                    "EventBusName": bus,
+                    "Resources": [],
+                }
+                for e in chunk
+            ]
+        )
         if response.get("FailedEntryCount"):
             failed = [r for r in response["Entries"] if r.get("ErrorCode")]
             raise PublishFailed(f"{len(failed)} of {len(chunk)} events were refused: {failed[:3]}")

@@ -19,8 +19,7 @@ from typing import IO, Any
 from ..config import settings
 from .aws import client
 
-CONTENT_TYPES = {"csv": "text/csv; charset=utf-8",
-                 "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
+CONTENT_TYPES = {"csv": "text/csv; charset=utf-8", "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
 _COPY_CHUNK = 256 * 1024
 
 
@@ -28,12 +27,12 @@ class MultipartWriter:
     """CSV rows into one multipart upload. `parts` are the parts already uploaded (a resumed run
     passes its checkpoint's); rows written since the last `flush` sit in a temporary file."""
 
-    def __init__(self, bucket: str, key: str, content_type: str, *, upload_id: str | None,
-                 parts: Sequence[dict[str, Any]]) -> None:
+    def __init__(
+        self, bucket: str, key: str, content_type: str, *, upload_id: str | None, parts: Sequence[dict[str, Any]]
+    ) -> None:
         self.bucket, self.key = bucket, key
         s3 = client("s3")
-        self.upload_id = upload_id or s3.create_multipart_upload(
-            Bucket=bucket, Key=key, ContentType=content_type)["UploadId"]
+        self.upload_id = upload_id or s3.create_multipart_upload(Bucket=bucket, Key=key, ContentType=content_type)["UploadId"]
         self.parts: list[dict[str, Any]] = [dict(p) for p in parts]
         self._open()
 
@@ -55,8 +54,9 @@ class MultipartWriter:
             return
         n = len(self.parts) + 1
         self._file.seek(0)
-        etag = client("s3").upload_part(Bucket=self.bucket, Key=self.key, UploadId=self.upload_id, PartNumber=n,
-                                        Body=self._file)["ETag"]
+        etag = client("s3").upload_part(Bucket=self.bucket, Key=self.key, UploadId=self.upload_id, PartNumber=n, Body=self._file)[
+            "ETag"
+        ]
         self.parts.append({"n": n, "etag": etag})
         self.close()
         self._open()
@@ -66,8 +66,11 @@ class MultipartWriter:
         self.flush()
         s3 = client("s3")
         s3.complete_multipart_upload(
-            Bucket=self.bucket, Key=self.key, UploadId=self.upload_id,
-            MultipartUpload={"Parts": [{"PartNumber": int(p["n"]), "ETag": p["etag"]} for p in self.parts]})
+            Bucket=self.bucket,
+            Key=self.key,
+            UploadId=self.upload_id,
+            MultipartUpload={"Parts": [{"PartNumber": int(p["n"]), "ETag": p["etag"]} for p in self.parts]},
+        )
         self.close()
         return int(s3.head_object(Bucket=self.bucket, Key=self.key)["ContentLength"])
 
@@ -115,8 +118,7 @@ def _copy(source: IO[bytes], target: IO[bytes], limit: int) -> int:
     return copied
 
 
-def csv_to_xlsx(bucket: str, csv_key: str, xlsx_key: str, sheet: str,
-                convert: Callable[[list[str]], list[Any]]) -> int:
+def csv_to_xlsx(bucket: str, csv_key: str, xlsx_key: str, sheet: str, convert: Callable[[list[str]], list[Any]]) -> int:
     """Read a CSV object as a stream and write it as an XLSX (header row, then `convert` of each row)."""
     from openpyxl import Workbook  # lazily: only export runs pay for it
 
@@ -135,10 +137,13 @@ def csv_to_xlsx(bucket: str, csv_key: str, xlsx_key: str, sheet: str,
 
 
 def presigned_download(bucket: str, key: str, file_name: str) -> str:
-    return str(client("s3").generate_presigned_url(
-        "get_object",
-        Params={"Bucket": bucket, "Key": key, "ResponseContentDisposition": f'attachment; filename="{file_name}"'},
-        ExpiresIn=settings().export_link_expiry_s))
+    return str(
+        client("s3").generate_presigned_url(
+            "get_object",
+            Params={"Bucket": bucket, "Key": key, "ResponseContentDisposition": f'attachment; filename="{file_name}"'},
+            ExpiresIn=settings().export_link_expiry_s,
+        )
+    )
 
 
 def copy_to(stream: IO[bytes], bucket: str, key: str) -> None:

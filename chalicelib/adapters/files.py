@@ -36,18 +36,27 @@ def presigned_post(key: str, content_type: str, *, max_bytes: int | None = None)
     s = settings()
     limit = s.upload_max_bytes if max_bytes is None else max_bytes
     post = client("s3").generate_presigned_post(
-        Bucket=s.uploads_bucket, Key=key,
+        Bucket=s.uploads_bucket,
+        Key=key,
         Fields={"Content-Type": content_type},
         Conditions=[{"Content-Type": content_type}, ["content-length-range", 1, limit]],
         ExpiresIn=s.upload_expiry_s,
     )
-    return Upload(url=post["url"], fields={k: str(v) for k, v in post["fields"].items()}, key=key,
-                  expires_in=s.upload_expiry_s, max_bytes=limit)
+    return Upload(
+        url=post["url"],
+        fields={k: str(v) for k, v in post["fields"].items()},
+        key=key,
+        expires_in=s.upload_expiry_s,
+        max_bytes=limit,
+    )
 
 
 def presigned_get(key: str) -> str:
-    return str(client("s3").generate_presigned_url(
-        "get_object", Params={"Bucket": settings().uploads_bucket, "Key": key}, ExpiresIn=settings().upload_expiry_s))
+    return str(
+        client("s3").generate_presigned_url(
+            "get_object", Params={"Bucket": settings().uploads_bucket, "Key": key}, ExpiresIn=settings().upload_expiry_s
+        )
+    )
 
 
 def head(key: str) -> dict[str, Any] | None:
@@ -64,5 +73,4 @@ def head(key: str) -> dict[str, Any] | None:
 def list_files(prefix: str, *, limit: int = 1000) -> list[StoredFile]:
     """One ListObjectsV2 page under `prefix` (callers pass a prefix they own)."""
     page = client("s3").list_objects_v2(Bucket=settings().uploads_bucket, Prefix=prefix, MaxKeys=limit)
-    return [StoredFile(key=o["Key"], size=int(o["Size"]), last_modified=o["LastModified"])
-            for o in page.get("Contents", [])]
+    return [StoredFile(key=o["Key"], size=int(o["Size"]), last_modified=o["LastModified"]) for o in page.get("Contents", [])]

@@ -63,27 +63,54 @@ class GatewayDeclined(Exception):
         self.body = body
 
 
-def capture(request: CaptureRequest, *, url: str | None = None, timeout_s: float | None = None,
-            retries: int | None = None, backoff_s: float = 0.2) -> GatewayResult:
-    payload = {"capture_id": request.capture_id, "order_id": request.order_id, "amount_cents": request.amount_cents,
-               "currency": request.currency, "reference": request.reference}
-    return _post("captures", payload, request.capture_id, url=url, timeout_s=timeout_s, retries=retries,
-                 backoff_s=backoff_s)
+def capture(
+    request: CaptureRequest,
+    *,
+    url: str | None = None,
+    timeout_s: float | None = None,
+    retries: int | None = None,
+    backoff_s: float = 0.2,
+) -> GatewayResult:
+    payload = {
+        "capture_id": request.capture_id,
+        "order_id": request.order_id,
+        "amount_cents": request.amount_cents,
+        "currency": request.currency,
+        "reference": request.reference,
+    }
+    return _post("captures", payload, request.capture_id, url=url, timeout_s=timeout_s, retries=retries, backoff_s=backoff_s)
 
 
-def refund(request: RefundRequest, *, url: str | None = None, timeout_s: float | None = None,
-           retries: int | None = None, backoff_s: float = 0.2) -> GatewayResult:
-    payload: dict[str, Any] = {"refund_id": request.refund_id, "order_id": request.order_id,
-                               "amount_cents": request.amount_cents, "currency": request.currency,
-                               "reference": request.reference}
+def refund(
+    request: RefundRequest,
+    *,
+    url: str | None = None,
+    timeout_s: float | None = None,
+    retries: int | None = None,
+    backoff_s: float = 0.2,
+) -> GatewayResult:
+    payload: dict[str, Any] = {
+        "refund_id": request.refund_id,
+        "order_id": request.order_id,
+        "amount_cents": request.amount_cents,
+        "currency": request.currency,
+        "reference": request.reference,
+    }
     if request.transaction_id:
         payload["transaction_id"] = request.transaction_id
-    return _post("refunds", payload, request.refund_id, url=url, timeout_s=timeout_s, retries=retries,
-                 backoff_s=backoff_s)
+    return _post("refunds", payload, request.refund_id, url=url, timeout_s=timeout_s, retries=retries, backoff_s=backoff_s)
 
 
-def _post(path: str, payload: dict[str, Any], key: str, *, url: str | None, timeout_s: float | None,
-          retries: int | None, backoff_s: float) -> GatewayResult:
+def _post(
+    path: str,
+    payload: dict[str, Any],
+    key: str,
+    *,
+    url: str | None,
+    timeout_s: float | None,
+    retries: int | None,
+    backoff_s: float,
+) -> GatewayResult:
     s = settings()
     base = url or s.payment_gateway_url
     if not base:
@@ -96,16 +123,18 @@ def _post(path: str, payload: dict[str, Any], key: str, *, url: str | None, time
     for attempt in range(attempts):
         if attempt:
             time.sleep(backoff_s * 2 ** (attempt - 1))
-        request = urllib.request.Request(target, data=data, method="POST", headers={
-            "Content-Type": "application/json", "Idempotency-Key": key})
+        request = urllib.request.Request(
+            target, data=data, method="POST", headers={"Content-Type": "application/json", "Idempotency-Key": key}
+        )
         try:
             with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310 (configured URL)
                 raw = response.read()
                 parsed = json.loads(raw) if raw else {}
                 body = parsed if isinstance(parsed, dict) else {}
                 txn = body.get("transaction_id") or body.get("reference")
-                return GatewayResult(transaction_id=txn if isinstance(txn, str) else None, status=SUCCEEDED,
-                                     http_status=response.status, body=body)
+                return GatewayResult(
+                    transaction_id=txn if isinstance(txn, str) else None, status=SUCCEEDED, http_status=response.status, body=body
+                )
         except urllib.error.HTTPError as exc:
             text = exc.read().decode(errors="replace")
             if exc.code < 500:

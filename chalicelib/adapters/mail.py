@@ -26,8 +26,11 @@ class Mail:
 def _env() -> Any:
     import jinja2  # lazily: only mail-sending handlers pay for it
 
-    env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(TEMPLATES)),
-                             autoescape=jinja2.select_autoescape(["html"]), undefined=jinja2.StrictUndefined)
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(TEMPLATES)),
+        autoescape=jinja2.select_autoescape(["html"]),
+        undefined=jinja2.StrictUndefined,
+    )
     env.filters["words"] = words  # `{{ stage|words }}`: a code is never shown raw
     return env
 
@@ -37,16 +40,21 @@ def render(template: str, to: str, **context: Any) -> Mail:
     env = _env()
     ctx = {"public_url": settings().public_url, **context}
     subject = env.get_template(f"{template}.subject.txt").render(**ctx).strip()
-    return Mail(to=to, subject=subject, text=env.get_template(f"{template}.txt").render(**ctx),
-                html=env.get_template(f"{template}.html").render(**ctx))
+    return Mail(
+        to=to,
+        subject=subject,
+        text=env.get_template(f"{template}.txt").render(**ctx),
+        html=env.get_template(f"{template}.html").render(**ctx),
+    )
 
 
 def send(mail: Mail) -> str:
     response = client("ses").send_email(
         Source=settings().mail_from,
         Destination={"ToAddresses": [mail.to]},
-        Message={"Subject": {"Data": mail.subject, "Charset": "UTF-8"},
-                 "Body": {"Text": {"Data": mail.text, "Charset": "UTF-8"},
-                          "Html": {"Data": mail.html, "Charset": "UTF-8"}}},
+        Message={
+            "Subject": {"Data": mail.subject, "Charset": "UTF-8"},
+            "Body": {"Text": {"Data": mail.text, "Charset": "UTF-8"}, "Html": {"Data": mail.html, "Charset": "UTF-8"}},
+        },
     )
     return str(response["MessageId"])

@@ -73,8 +73,14 @@ def verify_token(raw: str) -> Principal:
     token = raw[7:] if raw[:7].lower() == "bearer " else raw
     s = settings()
     try:
-        claims = jwt.decode(token, _signing_key(token), algorithms=["RS256"], audience=s.jwt_audience,
-                            issuer=s.jwt_issuer, options={"require": ["exp", "sub", "iss"]})
+        claims = jwt.decode(
+            token,
+            _signing_key(token),
+            algorithms=["RS256"],
+            audience=s.jwt_audience,
+            issuer=s.jwt_issuer,
+            options={"require": ["exp", "sub", "iss"]},
+        )
     except jwt.ExpiredSignatureError:
         raise TokenRejected("the token has expired") from None
     except jwt.InvalidAudienceError:
@@ -92,15 +98,20 @@ def verify_token(raw: str) -> Principal:
     supplier_id = next((claims[c] for c in SUPPLIER_CLAIMS if c in claims), None)
     if Role.SUPPLIER in roles and not supplier_id:
         raise TokenRejected("a supplier token must name its supplier_id")
-    return Principal(sub=str(claims["sub"]), roles=roles, email=claims.get("email"),
-                     supplier_id=supplier_id, name=claims.get("name"))
+    return Principal(
+        sub=str(claims["sub"]), roles=roles, email=claims.get("email"), supplier_id=supplier_id, name=claims.get("name")
+    )
 
 
 @auth.authorizer(ttl_seconds=300)
 def jwt_auth(auth_request: Any) -> AuthResponse:
     principal = verify_token(auth_request.token or "")
-    context = {"roles": ",".join(sorted(principal.roles)), "email": principal.email or "",
-               "supplier_id": principal.supplier_id or "", "name": principal.name or ""}
+    context = {
+        "roles": ",".join(sorted(principal.roles)),
+        "email": principal.email or "",
+        "supplier_id": principal.supplier_id or "",
+        "name": principal.name or "",
+    }
     return AuthResponse(routes=["*"], principal_id=principal.sub, context=context)
 
 
@@ -111,5 +122,10 @@ def principal_from_context(context: dict[str, Any]) -> Principal | None:
     if not sub:
         return None
     roles = frozenset(Role(r) for r in str(data.get("roles", "")).split(",") if r)
-    return Principal(sub=sub, roles=roles, email=data.get("email") or None,
-                     supplier_id=data.get("supplier_id") or None, name=data.get("name") or None)
+    return Principal(
+        sub=sub,
+        roles=roles,
+        email=data.get("email") or None,
+        supplier_id=data.get("supplier_id") or None,
+        name=data.get("name") or None,
+    )

@@ -18,21 +18,44 @@ console_api = Blueprint(__name__)
 ANYONE = frozenset(Role)
 
 
-@endpoint(console_api, "/me", "GET", summary="Who I am, by my token, and what my roles may do", tag="console",
-          roles=ANYONE, response="MeView")
+@endpoint(
+    console_api,
+    "/me",
+    "GET",
+    summary="Who I am, by my token, and what my roles may do",
+    tag="console",
+    roles=ANYONE,
+    response="MeView",
+)
 def me(call: Call) -> Any:
     a = call.actor
-    return s.MeView(sub=a.sub, email=a.email, name=a.name, roles=sorted(r.value for r in a.roles),
-                    supplier_id=a.supplier_id, capabilities=capabilities(a))
+    return s.MeView(
+        sub=a.sub,
+        email=a.email,
+        name=a.name,
+        roles=sorted(r.value for r in a.roles),
+        supplier_id=a.supplier_id,
+        capabilities=capabilities(a),
+    )
 
 
-@endpoint(console_api, "/staff/dashboard", "GET", summary="Orders per status, open exceptions by kind and "
-          "severity, suppliers' on-time rate", tag="console", roles=READ_STAFF, response="DashboardView")
+@endpoint(
+    console_api,
+    "/staff/dashboard",
+    "GET",
+    summary="Orders per status, open exceptions by kind and severity, suppliers' on-time rate",
+    tag="console",
+    roles=READ_STAFF,
+    response="DashboardView",
+)
 def dashboard(call: Call) -> Any:
     d = svc.dashboard(call.actor)
     q = d.open_exceptions
     return s.DashboardView(
         orders_by_status=d.orders_by_status,
         open_exceptions=s.ExceptionCounts(total=q.total, by_kind=q.by_kind, by_severity=q.by_severity),
-        suppliers=[s.SupplierOnTimeView(id=x.id, name=x.name, completed=x.completed, late=x.late,
-                                        on_time_rate=x.on_time_rate) for x in d.suppliers])
+        suppliers=[
+            s.SupplierOnTimeView(id=x.id, name=x.name, completed=x.completed, late=x.late, on_time_rate=x.on_time_rate)
+            for x in d.suppliers
+        ],
+    )

@@ -31,18 +31,35 @@ def _me(call: Call) -> Principal:
     return dataclasses.replace(call.actor, roles=CUSTOMER)
 
 
-@endpoint(customer_api, "/orders", "POST", summary="Place an order in a live campaign", tag="customer",
-          roles=CUSTOMER, body="PlaceOrderRequest", response="OrderView", status=201, replay_status=200)
+@endpoint(
+    customer_api,
+    "/orders",
+    "POST",
+    summary="Place an order in a live campaign",
+    tag="customer",
+    roles=CUSTOMER,
+    body="PlaceOrderRequest",
+    response="OrderView",
+    status=201,
+    replay_status=200,
+)
 def place_order(call: Call) -> object:
     body: s.PlaceOrderRequest = call.body
     key = call.headers.get("idempotency-key")
     if key is not None and not IDEMPOTENCY_KEY.fullmatch(key):
-        return error_response(400, "invalid_idempotency_key",
-                              "the Idempotency-Key header must be 1 to 255 visible ASCII characters")
+        return error_response(
+            400, "invalid_idempotency_key", "the Idempotency-Key header must be 1 to 255 visible ASCII characters"
+        )
     ship_to = body.shipping_address.model_dump() if body.shipping_address is not None else None
     record, created = orders.place_order(
-        _me(call), campaign_id=body.campaign_id, lines=[RequestedLine(l.sku, l.quantity) for l in body.lines],
-        payment_mode=body.payment_mode, idempotency_key=key, shipping_address=ship_to, address_id=body.address_id)
+        _me(call),
+        campaign_id=body.campaign_id,
+        lines=[RequestedLine(l.sku, l.quantity) for l in body.lines],
+        payment_mode=body.payment_mode,
+        idempotency_key=key,
+        shipping_address=ship_to,
+        address_id=body.address_id,
+    )
     view = s.OrderView.of(record, _me(call))
     return view if created else _replayed(view)
 
@@ -50,37 +67,83 @@ def place_order(call: Call) -> object:
 def _replayed(view: s.OrderView) -> object:
     from chalice import Response
 
-    return Response(body=view.model_dump(mode="json"), status_code=200,
-                    headers={"Content-Type": "application/json", "Idempotent-Replayed": "true"})
+    return Response(
+        body=view.model_dump(mode="json"),
+        status_code=200,
+        headers={"Content-Type": "application/json", "Idempotent-Replayed": "true"},
+    )
 
 
-@endpoint(customer_api, "/orders", "GET", summary="List my orders, newest first", tag="customer",
-          roles=CUSTOMER, query="PageQuery", response="MyOrderPage")
+@endpoint(
+    customer_api,
+    "/orders",
+    "GET",
+    summary="List my orders, newest first",
+    tag="customer",
+    roles=CUSTOMER,
+    query="PageQuery",
+    response="MyOrderPage",
+)
 def list_orders(call: Call) -> s.MyOrderPage:
     items, cursor = orders.list_my_orders(_me(call), limit=call.query.limit, cursor=call.query.cursor)
-    return s.MyOrderPage(next_cursor=cursor, items=[
-        s.MyOrderSummary(id=o.id, reference=order_reference(o.id), campaign_id=o.campaign_id, status=o.status,
-                         status_text=CUSTOMER_STATUS_TEXT[o.status], total_cents=o.total_cents,
-                         currency=o.currency, created_at=o.created_at) for o in items])
+    return s.MyOrderPage(
+        next_cursor=cursor,
+        items=[
+            s.MyOrderSummary(
+                id=o.id,
+                reference=order_reference(o.id),
+                campaign_id=o.campaign_id,
+                status=o.status,
+                status_text=CUSTOMER_STATUS_TEXT[o.status],
+                total_cents=o.total_cents,
+                currency=o.currency,
+                created_at=o.created_at,
+            )
+            for o in items
+        ],
+    )
 
 
-@endpoint(customer_api, "/orders/{order_id}", "GET", summary="Follow one of my orders", tag="customer",
-          roles=CUSTOMER, response="OrderView")
+@endpoint(
+    customer_api,
+    "/orders/{order_id}",
+    "GET",
+    summary="Follow one of my orders",
+    tag="customer",
+    roles=CUSTOMER,
+    response="OrderView",
+)
 def get_order(call: Call, order_id: str) -> s.OrderView:
     return s.OrderView.of(orders.get_order_for_customer(_me(call), order_id), _me(call))
 
 
-@endpoint(customer_api, "/orders/{order_id}/cancel", "POST", summary="Cancel my order before the campaign closes",
-          tag="customer", roles=CUSTOMER, body="CustomerCancelRequest", response="OrderView")
+@endpoint(
+    customer_api,
+    "/orders/{order_id}/cancel",
+    "POST",
+    summary="Cancel my order before the campaign closes",
+    tag="customer",
+    roles=CUSTOMER,
+    body="CustomerCancelRequest",
+    response="OrderView",
+)
 def cancel_order(call: Call, order_id: str) -> s.OrderView:
     record = orders.change_order(_me(call), order_id, OrderAction.CANCEL, customer_note=call.body.reason)
     return s.OrderView.of(record, _me(call))
 
 
-@endpoint(customer_api, "/orders/{order_id}/cancellation-request", "POST",
-          summary="Ask to cancel lines (or everything not yet dispatched) of my order after its campaign closed; "
-                  "customer care or the supplier decides",
-          tag="customer", roles=CUSTOMER, body="CancellationRequestIn", response="CancellationRequestList", status=201)
+@endpoint(
+    customer_api,
+    "/orders/{order_id}/cancellation-request",
+    "POST",
+    summary="Ask to cancel lines (or everything not yet dispatched) of my order after its campaign closed; "
+    "customer care or the supplier decides",
+    tag="customer",
+    roles=CUSTOMER,
+    body="CancellationRequestIn",
+    response="CancellationRequestList",
+    status=201,
+)
 def request_cancellation(call: Call, order_id: str) -> s.CancellationRequestList:
     b: s.CancellationRequestIn = call.body
     lines = [RequestedLine(l.sku, l.quantity) for l in b.lines] if b.lines is not None else None
@@ -95,55 +158,106 @@ ADDRESSES_TAG = "customer: addresses"
 
 def _book(call: Call) -> s.AddressBookView:
     items = addresses.list_addresses(_me(call))
-    return s.AddressBookView(items=[s.SavedAddressView.of(a) for a in items],
-                             default_address_id=next((a.id for a in items if a.is_default), None),
-                             max_addresses=MAX_BOOK_ENTRIES)
+    return s.AddressBookView(
+        items=[s.SavedAddressView.of(a) for a in items],
+        default_address_id=next((a.id for a in items if a.is_default), None),
+        max_addresses=MAX_BOOK_ENTRIES,
+    )
 
 
-@endpoint(customer_api, "/me/addresses", "GET", summary="My address book (the default marked)", tag=ADDRESSES_TAG,
-          roles=CUSTOMER, response="AddressBookView")
+@endpoint(
+    customer_api,
+    "/me/addresses",
+    "GET",
+    summary="My address book (the default marked)",
+    tag=ADDRESSES_TAG,
+    roles=CUSTOMER,
+    response="AddressBookView",
+)
 def list_addresses(call: Call) -> s.AddressBookView:
     return _book(call)
 
 
-@endpoint(customer_api, "/me/addresses", "POST", summary="Save an address (the first one becomes the default)",
-          tag=ADDRESSES_TAG, roles=CUSTOMER, body="SavedAddressIn", response="SavedAddressView", status=201)
+@endpoint(
+    customer_api,
+    "/me/addresses",
+    "POST",
+    summary="Save an address (the first one becomes the default)",
+    tag=ADDRESSES_TAG,
+    roles=CUSTOMER,
+    body="SavedAddressIn",
+    response="SavedAddressView",
+    status=201,
+)
 def add_address(call: Call) -> s.SavedAddressView:
     b: s.SavedAddressIn = call.body
     fields = b.model_dump(include=set(s.AddressIn.model_fields))
     return s.SavedAddressView.of(addresses.add_address(_me(call), fields, label=b.label, make_default=b.is_default))
 
 
-@endpoint(customer_api, "/me/addresses/{address_id}", "GET", summary="One of my saved addresses", tag=ADDRESSES_TAG,
-          roles=CUSTOMER, response="SavedAddressView")
+@endpoint(
+    customer_api,
+    "/me/addresses/{address_id}",
+    "GET",
+    summary="One of my saved addresses",
+    tag=ADDRESSES_TAG,
+    roles=CUSTOMER,
+    response="SavedAddressView",
+)
 def get_address(call: Call, address_id: str) -> s.SavedAddressView:
     return s.SavedAddressView.of(addresses.get_address(_me(call), address_id))
 
 
-@endpoint(customer_api, "/me/addresses/{address_id}", "PUT",
-          summary="Replace a saved address (orders already placed keep theirs)", tag=ADDRESSES_TAG, roles=CUSTOMER,
-          body="SavedAddressReplace", response="SavedAddressView")
+@endpoint(
+    customer_api,
+    "/me/addresses/{address_id}",
+    "PUT",
+    summary="Replace a saved address (orders already placed keep theirs)",
+    tag=ADDRESSES_TAG,
+    roles=CUSTOMER,
+    body="SavedAddressReplace",
+    response="SavedAddressView",
+)
 def replace_address(call: Call, address_id: str) -> s.SavedAddressView:
     b: s.SavedAddressReplace = call.body
     fields = b.model_dump(include=set(s.AddressIn.model_fields))
-    return s.SavedAddressView.of(addresses.update_address(
-        _me(call), address_id, fields, label=b.label, is_default=b.is_default, expected_version=b.expected_version))
+    return s.SavedAddressView.of(
+        addresses.update_address(
+            _me(call), address_id, fields, label=b.label, is_default=b.is_default, expected_version=b.expected_version
+        )
+    )
 
 
-@endpoint(customer_api, "/me/addresses/{address_id}", "PATCH",
-          summary="Change some fields of a saved address, or make it the default", tag=ADDRESSES_TAG, roles=CUSTOMER,
-          body="SavedAddressPatch", response="SavedAddressView")
+@endpoint(
+    customer_api,
+    "/me/addresses/{address_id}",
+    "PATCH",
+    summary="Change some fields of a saved address, or make it the default",
+    tag=ADDRESSES_TAG,
+    roles=CUSTOMER,
+    body="SavedAddressPatch",
+    response="SavedAddressView",
+)
 def patch_address(call: Call, address_id: str) -> s.SavedAddressView:
     b: s.SavedAddressPatch = call.body
     extra = {"label": b.label} if "label" in b.model_fields_set else {}
-    return s.SavedAddressView.of(addresses.update_address(
-        _me(call), address_id, b.address_changes(), is_default=b.is_default, expected_version=b.expected_version,
-        **extra))
+    return s.SavedAddressView.of(
+        addresses.update_address(
+            _me(call), address_id, b.address_changes(), is_default=b.is_default, expected_version=b.expected_version, **extra
+        )
+    )
 
 
-@endpoint(customer_api, "/me/addresses/{address_id}", "DELETE",
-          summary="Delete a saved address (deleting the default makes the oldest other one the default)",
-          tag=ADDRESSES_TAG, roles=CUSTOMER, query="AddressDeleteQuery", response="AddressBookView")
+@endpoint(
+    customer_api,
+    "/me/addresses/{address_id}",
+    "DELETE",
+    summary="Delete a saved address (deleting the default makes the oldest other one the default)",
+    tag=ADDRESSES_TAG,
+    roles=CUSTOMER,
+    query="AddressDeleteQuery",
+    response="AddressBookView",
+)
 def delete_address(call: Call, address_id: str) -> s.AddressBookView:
     addresses.delete_address(_me(call), address_id, expected_version=call.query.expected_version)
     return _book(call)

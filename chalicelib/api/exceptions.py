@@ -84,9 +84,7 @@ def _after(cursor: str) -> tuple[int, datetime, str]:
 def list_exceptions(call: Call) -> Any:
     q = call.query
     statuses = (
-        frozenset(rules.Status(v) for v in q.status)
-        if q.status
-        else frozenset({rules.Status.OPEN, rules.Status.ACKNOWLEDGED})
+        frozenset(rules.Status(v) for v in q.status) if q.status else frozenset({rules.Status.OPEN, rules.Status.ACKNOWLEDGED})
     )
     flt = rules.QueueFilter(
         kinds=frozenset(q.kind or ()),

@@ -19,26 +19,55 @@ exports_api = Blueprint(__name__)
 TAG = "staff: exports"
 
 
-@endpoint(exports_api, "/staff/exports", "POST", summary="Request an export (CSV or XLSX); it runs from a queue",
-          tag=TAG, roles=READ_STAFF, body="ExportRequest", response="ExportRunView", status=202)
+@endpoint(
+    exports_api,
+    "/staff/exports",
+    "POST",
+    summary="Request an export (CSV or XLSX); it runs from a queue",
+    tag=TAG,
+    roles=READ_STAFF,
+    body="ExportRequest",
+    response="ExportRunView",
+    status=202,
+)
 def request_export(call: Call) -> Any:
     b = call.body
-    item = svc.request_export(call.actor, kind=rules.ExportKind(b.kind), fmt=rules.ExportFormat(b.format),
-                              exporter=b.exporter, state=b.state, created_from=b.created_from,
-                              created_to=b.created_to)
+    item = svc.request_export(
+        call.actor,
+        kind=rules.ExportKind(b.kind),
+        fmt=rules.ExportFormat(b.format),
+        exporter=b.exporter,
+        state=b.state,
+        created_from=b.created_from,
+        created_to=b.created_to,
+    )
     return s.ExportRunView.of(item)
 
 
-@endpoint(exports_api, "/staff/exports", "GET", summary="Recent export runs, newest first", tag=TAG,
-          roles=READ_STAFF, query="PageQuery", response="ExportRunPage")
+@endpoint(
+    exports_api,
+    "/staff/exports",
+    "GET",
+    summary="Recent export runs, newest first",
+    tag=TAG,
+    roles=READ_STAFF,
+    query="PageQuery",
+    response="ExportRunPage",
+)
 def list_exports(call: Call) -> Any:
     items, cursor = svc.list_runs(limit=call.query.limit, cursor=call.query.cursor)
     return s.ExportRunPage(items=[s.ExportRunView.of(i) for i in items], next_cursor=cursor)
 
 
-@endpoint(exports_api, "/staff/exports/{export_id}", "GET",
-          summary="An export run: status, counts, audit trail, download link when done", tag=TAG, roles=READ_STAFF,
-          response="ExportRunDetailView")
+@endpoint(
+    exports_api,
+    "/staff/exports/{export_id}",
+    "GET",
+    summary="An export run: status, counts, audit trail, download link when done",
+    tag=TAG,
+    roles=READ_STAFF,
+    response="ExportRunDetailView",
+)
 def get_export(call: Call, export_id: str) -> Any:
     run = svc.get_run(export_id)
     view = s.ExportRunView.of(run.item, run.download_url, run.download_expires_at)

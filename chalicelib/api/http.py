@@ -42,10 +42,14 @@ STATUS_BY_ERROR: dict[type[DomainError], int] = {
 BAD_REQUEST_CODES = {"invalid_cursor"}
 
 
-def error_response(status: int, code: str, message: str, details: list[Any] | None = None,
-                   headers: dict[str, str] | None = None) -> Response:
-    return Response(body={"error": {"code": code, "message": message, "details": details or []}},
-                    status_code=status, headers={"Content-Type": "application/json", **(headers or {})})
+def error_response(
+    status: int, code: str, message: str, details: list[Any] | None = None, headers: dict[str, str] | None = None
+) -> Response:
+    return Response(
+        body={"error": {"code": code, "message": message, "details": details or []}},
+        status_code=status,
+        headers={"Content-Type": "application/json", **(headers or {})},
+    )
 
 
 def domain_error_response(exc: DomainError) -> Response:
@@ -56,8 +60,10 @@ def domain_error_response(exc: DomainError) -> Response:
 
 
 def validation_details(exc: ValidationError, where: str) -> list[dict[str, Any]]:
-    return [{"field": ".".join(str(p) for p in (where, *e["loc"])), "message": e["msg"], "type": e["type"]}
-            for e in exc.errors(include_url=False, include_context=False, include_input=False)]
+    return [
+        {"field": ".".join(str(p) for p in (where, *e["loc"])), "message": e["msg"], "type": e["type"]}
+        for e in exc.errors(include_url=False, include_context=False, include_input=False)
+    ]
 
 
 @dataclass
@@ -126,11 +132,22 @@ def _path_value(name: str, value: str) -> str | None:
     return value if _PATH_ID.fullmatch(value) else None
 
 
-def endpoint(bp: Blueprint, path: str, method: str, *, summary: str, tag: str,
-             roles: frozenset[Role] | None, response: str | None = None,
-             body: str | None = None, query: str | None = None,
-             status: int = 200, replay_status: int | None = None, signed: bool = False,
-             extra_errors: tuple[int, ...] = ()) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+def endpoint(
+    bp: Blueprint,
+    path: str,
+    method: str,
+    *,
+    summary: str,
+    tag: str,
+    roles: frozenset[Role] | None,
+    response: str | None = None,
+    body: str | None = None,
+    query: str | None = None,
+    status: int = 200,
+    replay_status: int | None = None,
+    signed: bool = False,
+    extra_errors: tuple[int, ...] = (),
+) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Declare a route. `roles=None` makes it public (no authorizer); models are named by
     their class name in chalicelib.api.schemas. `signed`: an inbound webhook (see EndpointSpec)."""
     errors = ((400, 422) if body or query else ()) + extra_errors
@@ -140,8 +157,11 @@ def endpoint(bp: Blueprint, path: str, method: str, *, summary: str, tag: str,
         errors += (404,)
     if method in ("POST", "PUT", "PATCH", "DELETE") and roles is not None:
         errors += (409,)  # a change can meet a concurrent one, a status that forbids it, or a duplicate
-    REGISTRY.append(EndpointSpec(method, path, summary, roles, body, query, response, status, tag,
-                                 tuple(sorted(set(errors))), replay_status, signed))
+    REGISTRY.append(
+        EndpointSpec(
+            method, path, summary, roles, body, query, response, status, tag, tuple(sorted(set(errors))), replay_status, signed
+        )
+    )
 
     def decorate(fn: Callable[..., Any]) -> Callable[..., Any]:
         @functools.wraps(fn)
@@ -154,14 +174,20 @@ def endpoint(bp: Blueprint, path: str, method: str, *, summary: str, tag: str,
                 if principal is None:
                     return error_response(401, "unauthorized", "sign in: this route needs a bearer token")
                 if not principal.has_any(roles):
-                    return error_response(403, "forbidden",
-                                          f"this route is for {', '.join(sorted(roles))}; "
-                                          f"your roles: {', '.join(sorted(principal.roles))}")
+                    return error_response(
+                        403,
+                        "forbidden",
+                        f"this route is for {', '.join(sorted(roles))}; your roles: {', '.join(sorted(principal.roles))}",
+                    )
             checked = {name: _path_value(name, value) for name, value in path_params.items()}
             bad_ids = [name for name, value in checked.items() if value is None]
             if bad_ids:
-                return error_response(404, "not_found", f"no such {bad_ids[0].removesuffix('_id')}",
-                                      [{"field": f"path.{n}", "message": "not a valid id"} for n in bad_ids])
+                return error_response(
+                    404,
+                    "not_found",
+                    f"no such {bad_ids[0].removesuffix('_id')}",
+                    [{"field": f"path.{n}", "message": "not a valid id"} for n in bad_ids],
+                )
             path_params = {name: str(value) for name, value in checked.items()}
             where = "query"
             try:
@@ -170,8 +196,9 @@ def endpoint(bp: Blueprint, path: str, method: str, *, summary: str, tag: str,
                 where = "body"
                 parsed_body = _parse_body(request.raw_body, body_model) if body_model else None
             except ValidationError as exc:
-                return error_response(422, "validation_error", f"the request {where} is not valid",
-                                      validation_details(exc, where))
+                return error_response(
+                    422, "validation_error", f"the request {where} is not valid", validation_details(exc, where)
+                )
             except _BadJson as exc:
                 return error_response(400, exc.code, str(exc), exc.details)
             call = Call(principal, parsed_body, parsed_query, dict(request.headers or {}))
@@ -223,8 +250,11 @@ def _parse_body(raw: bytes | None, model: type[BaseModel]) -> BaseModel:
     if not raw:  # no body: the same as {} for a route whose fields are all optional
         needed = required_fields(model)
         if needed:
-            raise _BadJson(f"the request body is missing: send a JSON object with {', '.join(needed)}",
-                           "missing_body", [{"field": f"body.{n}", "message": "required"} for n in needed])
+            raise _BadJson(
+                f"the request body is missing: send a JSON object with {', '.join(needed)}",
+                "missing_body",
+                [{"field": f"body.{n}", "message": "required"} for n in needed],
+            )
         raw = b"{}"
     try:
         data = json.loads(raw, parse_float=_number)
@@ -252,6 +282,8 @@ def translate_gateway_errors(event: Any, get_response: Callable[[Any], Response]
         code = re.sub(r"(?<!^)(?=[A-Z])", "_", str(body["Code"])).lower().removesuffix("_error")
         response = error_response(response.status_code, code, str(body["Message"]), headers=response.headers)
     response.headers["X-Request-Id"] = request_id
-    logger.info("request", extra={"method": getattr(event, "method", None), "path": getattr(event, "path", None),
-                                  "status": response.status_code})
+    logger.info(
+        "request",
+        extra={"method": getattr(event, "method", None), "path": getattr(event, "path", None), "status": response.status_code},
+    )
     return response

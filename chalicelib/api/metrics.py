@@ -18,25 +18,45 @@ metrics_api = Blueprint(__name__)
 TAG = "staff: metrics"
 
 
-@endpoint(metrics_api, "/staff/metrics/stages", "GET", summary="Time in stage and on-time rate over all purchase "
-          "orders, and where delays happen", tag=TAG, roles=READ_STAFF, response="StageMetricsReport")
+@endpoint(
+    metrics_api,
+    "/staff/metrics/stages",
+    "GET",
+    summary="Time in stage and on-time rate over all purchase orders, and where delays happen",
+    tag=TAG,
+    roles=READ_STAFF,
+    response="StageMetricsReport",
+)
 def stage_metrics(call: Call) -> Any:
     return s.StageMetricsReport.of(svc.all_stages())
 
 
-@endpoint(metrics_api, "/staff/metrics/campaigns/{campaign_id}", "GET",
-          summary="A campaign's orders, revenue, cost and margin, and its time in stage", tag=TAG, roles=READ_STAFF,
-          response="CampaignMetricsView")
+@endpoint(
+    metrics_api,
+    "/staff/metrics/campaigns/{campaign_id}",
+    "GET",
+    summary="A campaign's orders, revenue, cost and margin, and its time in stage",
+    tag=TAG,
+    roles=READ_STAFF,
+    response="CampaignMetricsView",
+)
 def campaign_metrics(call: Call, campaign_id: str) -> Any:
     summary, report = svc.campaign(campaign_id)
     base = s.StageMetricsReport.of(report)
-    return s.CampaignMetricsView(campaign_id=campaign_id, summary=s.CampaignSummaryView.of(summary),
-                                 stages=base.stages, delays=base.delays)
+    return s.CampaignMetricsView(
+        campaign_id=campaign_id, summary=s.CampaignSummaryView.of(summary), stages=base.stages, delays=base.delays
+    )
 
 
-@endpoint(metrics_api, "/staff/metrics/suppliers/{supplier_id}", "GET",
-          summary="A supplier's time in stage and on-time rate per stage", tag=TAG, roles=READ_STAFF,
-          response="SupplierMetricsView")
+@endpoint(
+    metrics_api,
+    "/staff/metrics/suppliers/{supplier_id}",
+    "GET",
+    summary="A supplier's time in stage and on-time rate per stage",
+    tag=TAG,
+    roles=READ_STAFF,
+    response="SupplierMetricsView",
+)
 def supplier_metrics(call: Call, supplier_id: str) -> Any:
     base = s.StageMetricsReport.of(svc.supplier(supplier_id))
     return s.SupplierMetricsView(supplier_id=supplier_id, stages=base.stages, delays=base.delays)

@@ -21,33 +21,61 @@ TAG = "notifications"
 
 def _save(call: Call, address: str) -> s.NotificationPreferencesView:
     body: s.NotificationPreferencesIn = call.body
-    return s.NotificationPreferencesView.of(notify.set_preferences(
-        call.actor, address, opt_out=body.opt_out, alerts=rules.AlertMode(body.alerts)))
+    return s.NotificationPreferencesView.of(
+        notify.set_preferences(call.actor, address, opt_out=body.opt_out, alerts=rules.AlertMode(body.alerts))
+    )
 
 
-@endpoint(notifications_api, "/me/notification-preferences", "GET",
-          summary="My e-mail preferences (by the address in my token)", tag=TAG, roles=ANYONE,
-          response="NotificationPreferencesView", extra_errors=(422,))
+@endpoint(
+    notifications_api,
+    "/me/notification-preferences",
+    "GET",
+    summary="My e-mail preferences (by the address in my token)",
+    tag=TAG,
+    roles=ANYONE,
+    response="NotificationPreferencesView",
+    extra_errors=(422,),
+)
 def get_mine(call: Call) -> s.NotificationPreferencesView:
     return s.NotificationPreferencesView.of(notify.get_preferences(notify.my_address(call.actor)))
 
 
-@endpoint(notifications_api, "/me/notification-preferences", "PUT",
-          summary="Opt out of alert and digest mail, or take alerts in a daily digest", tag=TAG, roles=ANYONE,
-          body="NotificationPreferencesIn", response="NotificationPreferencesView")
+@endpoint(
+    notifications_api,
+    "/me/notification-preferences",
+    "PUT",
+    summary="Opt out of alert and digest mail, or take alerts in a daily digest",
+    tag=TAG,
+    roles=ANYONE,
+    body="NotificationPreferencesIn",
+    response="NotificationPreferencesView",
+)
 def put_mine(call: Call) -> s.NotificationPreferencesView:
     return _save(call, notify.my_address(call.actor))
 
 
-@endpoint(notifications_api, "/staff/notification-preferences/{email}", "GET",
-          summary="Anyone's e-mail preferences (team mailboxes included)", tag=TAG, roles=ADMINS,
-          response="NotificationPreferencesView")
+@endpoint(
+    notifications_api,
+    "/staff/notification-preferences/{email}",
+    "GET",
+    summary="Anyone's e-mail preferences (team mailboxes included)",
+    tag=TAG,
+    roles=ADMINS,
+    response="NotificationPreferencesView",
+)
 def get_for(call: Call, email: str) -> s.NotificationPreferencesView:
     return s.NotificationPreferencesView.of(notify.get_preferences(email))
 
 
-@endpoint(notifications_api, "/staff/notification-preferences/{email}", "PUT",
-          summary="Set anyone's e-mail preferences (team mailboxes included)", tag=TAG, roles=ADMINS,
-          body="NotificationPreferencesIn", response="NotificationPreferencesView")
+@endpoint(
+    notifications_api,
+    "/staff/notification-preferences/{email}",
+    "PUT",
+    summary="Set anyone's e-mail preferences (team mailboxes included)",
+    tag=TAG,
+    roles=ADMINS,
+    body="NotificationPreferencesIn",
+    response="NotificationPreferencesView",
+)
 def put_for(call: Call, email: str) -> s.NotificationPreferencesView:
     return _save(call, email)

@@ -18,9 +18,14 @@ SIGNATURE_HEADERS = {
     "webhook-timestamp": "when it was sent, in Unix seconds; refused beyond 5 minutes either way",
     "webhook-signature": "`v1,<base64 HMAC-SHA256 of id.timestamp.body>`, space-separated during a secret rotation",
 }
-ERROR_TEXT = {400: "Malformed request", 401: "Missing, expired or invalid token", 403: "Role not allowed",
-              404: "Not found (or not yours)", 409: "Conflict with the current state or version",
-              422: "Well-formed but not acceptable"}
+ERROR_TEXT = {
+    400: "Malformed request",
+    401: "Missing, expired or invalid token",
+    403: "Role not allowed",
+    404: "Not found (or not yours)",
+    409: "Conflict with the current state or version",
+    422: "Well-formed but not acceptable",
+}
 
 
 def _schema(cls: type[BaseModel], components: dict[str, Any]) -> dict[str, Any]:
@@ -46,36 +51,54 @@ def document(version: str) -> dict[str, Any]:
             "tags": [spec.tag],
             "responses": {},
         }
-        params = [{"name": n, "in": "path", "required": True, "schema": {"type": "string", "pattern": path_pattern(n)}}
-                  for n in re.findall(r"{(\w+)}", spec.path)]
+        params = [
+            {"name": n, "in": "path", "required": True, "schema": {"type": "string", "pattern": path_pattern(n)}}
+            for n in re.findall(r"{(\w+)}", spec.path)
+        ]
         if spec.replay_status:
-            params.append({"name": "Idempotency-Key", "in": "header", "required": False,
-                           "description": "retrying with the same key and body returns the first result",
-                           "schema": {"type": "string", "minLength": 1, "maxLength": 255}})
+            params.append(
+                {
+                    "name": "Idempotency-Key",
+                    "in": "header",
+                    "required": False,
+                    "description": "retrying with the same key and body returns the first result",
+                    "schema": {"type": "string", "minLength": 1, "maxLength": 255},
+                }
+            )
         if spec.query:
             qs = model(spec.query).model_json_schema(ref_template=_REF)  # type: ignore[union-attr]
             components.update(qs.pop("$defs", {}))
             required = set(qs.get("required", []))
-            params += [{"name": name, "in": "query", "required": name in required, "schema": prop}
-                       for name, prop in qs.get("properties", {}).items()]
+            params += [
+                {"name": name, "in": "query", "required": name in required, "schema": prop}
+                for name, prop in qs.get("properties", {}).items()
+            ]
         if spec.signed:
-            params += [{"name": name, "in": "header", "required": True, "description": text, "schema": {"type": "string"}}
-                       for name, text in SIGNATURE_HEADERS.items()]
-            op["requestBody"] = {"required": True, "description": "the sender's event, signed byte for byte as sent",
-                                 "content": {"application/json": {"schema": {"type": "object"}}}}
+            params += [
+                {"name": name, "in": "header", "required": True, "description": text, "schema": {"type": "string"}}
+                for name, text in SIGNATURE_HEADERS.items()
+            ]
+            op["requestBody"] = {
+                "required": True,
+                "description": "the sender's event, signed byte for byte as sent",
+                "content": {"application/json": {"schema": {"type": "object"}}},
+            }
         if params:
             op["parameters"] = params
         if spec.body:
             body_model = model(spec.body)
             body_schema = _schema(body_model, components)  # type: ignore[arg-type]
             # Required exactly when the route refuses a missing body (api/http.py `_parse_body`).
-            op["requestBody"] = {"required": bool(required_fields(body_model)),  # type: ignore[arg-type]
-                                 "content": {"application/json": {"schema": body_schema}}}
+            op["requestBody"] = {
+                "required": bool(required_fields(body_model)),  # type: ignore[arg-type]
+                "content": {"application/json": {"schema": body_schema}},
+            }
         ok = _schema(model(spec.response), components) if spec.response else {"type": "object"}
         op["responses"][str(spec.status)] = _json(ok, "Success")
         if spec.replay_status:
             op["responses"][str(spec.replay_status)] = _json(
-                ok, "Replayed: an earlier request with the same Idempotency-Key and body (header Idempotent-Replayed)")
+                ok, "Replayed: an earlier request with the same Idempotency-Key and body (header Idempotent-Replayed)"
+            )
         for status in spec.errors:
             op["responses"][str(status)] = _json(error_ref, ERROR_TEXT[status])
         if spec.roles is not None:
@@ -84,8 +107,11 @@ def document(version: str) -> dict[str, Any]:
         paths.setdefault(spec.path, {})[spec.method.lower()] = op
     return {
         "openapi": "3.1.0",
-        "info": {"title": "Waybill API", "version": version,
-                 "description": "Order tracking for campaign shops: customers, suppliers and staff."},
+        "info": {
+            "title": "Waybill API",
+            "version": version,
+            "description": "Order tracking for campaign shops: customers, suppliers and staff.",
+        },
         "paths": paths,
         "components": {
             "schemas": components,

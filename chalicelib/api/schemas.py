@@ -64,9 +64,12 @@ class PageQuery(Request):
 
 
 class OrderSearchQuery(PageQuery):
-    q: str | None = Field(None, min_length=1, max_length=254,
-                          description="an order id, a customer's e-mail or a tracking number; "
-                                      "the other filters narrow what it finds")
+    q: str | None = Field(
+        None,
+        min_length=1,
+        max_length=254,
+        description="an order id, a customer's e-mail or a tracking number; the other filters narrow what it finds",
+    )
     status: OrderStatus | None = None
     campaign_id: Id | None = None
     supplier_id: Id | None = None
@@ -89,7 +92,8 @@ class AddressIn(Request):
 
     name: Annotated[str, StringConstraints(max_length=NAME_MAX)] = Field(description="who receives the parcel")
     lines: list[Annotated[str, StringConstraints(max_length=LINE_MAX)]] = Field(
-        min_length=1, max_length=MAX_LINES, description="street, number, building: 1 to 3 lines")
+        min_length=1, max_length=MAX_LINES, description="street, number, building: 1 to 3 lines"
+    )
     city: Annotated[str, StringConstraints(max_length=CITY_MAX)]
     postal_code: Annotated[str, StringConstraints(max_length=16)]
     country: Annotated[str, StringConstraints(max_length=60)] = Field(description="ISO 3166-1 alpha-2, e.g. FR")
@@ -135,8 +139,13 @@ class ProductIn(Request):
     unit_cost_cents: Cents
 
     def to_domain(self) -> Product:
-        return Product(sku=self.sku, name=self.name, supplier_id=self.supplier_id,
-                       unit_price_cents=self.unit_price_cents, unit_cost_cents=self.unit_cost_cents)
+        return Product(
+            sku=self.sku,
+            name=self.name,
+            supplier_id=self.supplier_id,
+            unit_price_cents=self.unit_price_cents,
+            unit_cost_cents=self.unit_cost_cents,
+        )
 
 
 class CampaignIn(Request):
@@ -219,14 +228,27 @@ class ParcelView(View):
     def of(cls, item: Any, *, staff: bool = False) -> "ParcelView":
         from ..domain.shipments import CARRIERS, CUSTOMER_TEXT
 
-        return cls(id=item.shipment_id, carrier=item.carrier, carrier_name=CARRIERS[item.carrier].name,
-                   tracking_number=item.tracking_number, tracking_url=item.tracking_url, status=item.status,
-                   status_text=CUSTOMER_TEXT.get(item.status, item.status), status_at=item.status_at,
-                   timeline=[TrackingEntryView(at=t.occurred_at, status=t.status,
-                                               status_text=CUSTOMER_TEXT.get(t.status, t.status),
-                                               description=t.description, location=t.location,
-                                               carrier_code=t.carrier_code if staff else None)
-                             for t in item.timeline or []])
+        return cls(
+            id=item.shipment_id,
+            carrier=item.carrier,
+            carrier_name=CARRIERS[item.carrier].name,
+            tracking_number=item.tracking_number,
+            tracking_url=item.tracking_url,
+            status=item.status,
+            status_text=CUSTOMER_TEXT.get(item.status, item.status),
+            status_at=item.status_at,
+            timeline=[
+                TrackingEntryView(
+                    at=t.occurred_at,
+                    status=t.status,
+                    status_text=CUSTOMER_TEXT.get(t.status, t.status),
+                    description=t.description,
+                    location=t.location,
+                    carrier_code=t.carrier_code if staff else None,
+                )
+                for t in item.timeline or []
+            ],
+        )
 
 
 class DeliveryView(View):
@@ -236,10 +258,16 @@ class DeliveryView(View):
 
     @classmethod
     def all_of(cls, record: Any, *, staff: bool = False) -> "list[DeliveryView]":
-        return [cls(supplier_id=d.supplier_id, status=d.status.value,
-                    shipments=[ParcelView.of(p, staff=staff) for p in getattr(record, "shipments", [])
-                               if p.supplier_id == d.supplier_id])
-                for d in record.order.deliveries]
+        return [
+            cls(
+                supplier_id=d.supplier_id,
+                status=d.status.value,
+                shipments=[
+                    ParcelView.of(p, staff=staff) for p in getattr(record, "shipments", []) if p.supplier_id == d.supplier_id
+                ],
+            )
+            for d in record.order.deliveries
+        ]
 
 
 class PaymentView(View):
@@ -260,19 +288,31 @@ class PaymentView(View):
 
     @classmethod
     def all_of(cls, record: Any, *, staff: bool = False) -> "list[PaymentView]":
-        return [cls(id=p.id, kind=p.payment_kind, supplier_id=p.supplier_id, amount_cents=int(p.amount_cents),
-                    currency=p.currency, status=p.status, gateway_reference=p.gateway_reference,
-                    reason=p.reason if staff else None, failure=p.failure if staff else None,
-                    created_at=p.created_at, updated_at=p.updated_at)
-                for p in getattr(record, "payments", [])]
+        return [
+            cls(
+                id=p.id,
+                kind=p.payment_kind,
+                supplier_id=p.supplier_id,
+                amount_cents=int(p.amount_cents),
+                currency=p.currency,
+                status=p.status,
+                gateway_reference=p.gateway_reference,
+                reason=p.reason if staff else None,
+                failure=p.failure if staff else None,
+                created_at=p.created_at,
+                updated_at=p.updated_at,
+            )
+            for p in getattr(record, "payments", [])
+        ]
 
 
 class OrderMoneyView(View):
     """The order's money in one place; the customer's view and the staff view show the same figures."""
 
     ordered_cents: int = Field(description="what was ordered (never changes)")
-    payable_cents: int = Field(description="what the deliveries that still stand cost: refused and cancelled "
-                                           "deliveries cost nothing")
+    payable_cents: int = Field(
+        description="what the deliveries that still stand cost: refused and cancelled deliveries cost nothing"
+    )
     paid_cents: int = Field(description="money taken or received (succeeded payments, captures, transfers, cash)")
     refunded_cents: int = Field(description="money paid back (succeeded refunds)")
     refund_pending_cents: int = Field(description="refunds on their way")
@@ -282,21 +322,29 @@ class OrderMoneyView(View):
     def of(cls, record: Any) -> "OrderMoneyView":
         from ..domain.payments import Movement, money
 
-        m = money(record.order, [Movement(p.payment_kind, p.status, int(p.amount_cents))
-                                 for p in getattr(record, "payments", [])])
-        return cls(ordered_cents=m.ordered_cents, payable_cents=m.payable_cents, paid_cents=m.paid_cents,
-                   refunded_cents=m.refunded_cents, refund_pending_cents=m.refund_pending_cents,
-                   balance_cents=m.balance_cents)
+        m = money(
+            record.order, [Movement(p.payment_kind, p.status, int(p.amount_cents)) for p in getattr(record, "payments", [])]
+        )
+        return cls(
+            ordered_cents=m.ordered_cents,
+            payable_cents=m.payable_cents,
+            paid_cents=m.paid_cents,
+            refunded_cents=m.refunded_cents,
+            refund_pending_cents=m.refund_pending_cents,
+            balance_cents=m.balance_cents,
+        )
 
 
 class PaymentRecordRequest(Request):
     kind: Literal["offline_received", "cash_collected", "adjustment"] = Field(
         description="offline_received: an offline order's transfer or cash; cash_collected: a pay-on-delivery "
-                    "amount the carrier collected; adjustment: a correction by hand (signed, its reason required)")
+        "amount the carrier collected; adjustment: a correction by hand (signed, its reason required)"
+    )
     amount_cents: Annotated[int, Field(strict=True, ge=-100_000_000, le=100_000_000)]
     reason: Note | None = Field(None, description="why (required for an adjustment): on the audit trail")
     reference: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)] | None = Field(
-        None, description="the bank transfer's or receipt's reference")
+        None, description="the bank transfer's or receipt's reference"
+    )
     expected_version: Version | None = Field(None, description="refuse with 409 if the order moved on")
 
 
@@ -306,13 +354,16 @@ class RefundLineIn(Request):
 
 
 class StaffRefundRequest(Request):
-    lines: list[RefundLineIn] | None = Field(None, min_length=1, max_length=50,
-                                             description="lines and quantities to refund at their price")
+    lines: list[RefundLineIn] | None = Field(
+        None, min_length=1, max_length=50, description="lines and quantities to refund at their price"
+    )
     amount_cents: Annotated[int, Field(strict=True, ge=1, le=100_000_000)] | None = Field(
-        None, description="or an amount (exactly one of lines and amount_cents)")
+        None, description="or an amount (exactly one of lines and amount_cents)"
+    )
     reason: Note = Field(description="why: on the audit trail (the customer sees only the amount)")
     reference: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)] | None = Field(
-        None, description="offline and pay-on-delivery orders: the reference of the transfer that paid it back")
+        None, description="offline and pay-on-delivery orders: the reference of the transfer that paid it back"
+    )
     expected_version: Version | None = Field(None, description="refuse with 409 if the order moved on")
 
 
@@ -323,7 +374,8 @@ class RefundDecisionRequest(Request):
 
 class TransferMadeRequest(Request):
     reference: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)] = Field(
-        description="the bank transfer's reference")
+        description="the bank transfer's reference"
+    )
     expected_version: Version | None = Field(None, description="refuse with 409 if the order moved on")
 
 
@@ -363,10 +415,17 @@ class AuditEventView(View):
 
     @classmethod
     def of(cls, e: AuditEvent) -> "AuditEventView":
-        return cls(id=e.id, type=e.type, at=e.at,
-                   actor=ActorView(sub=e.actor.sub, role=e.actor.primary_role.value, name=e.actor.name),
-                   from_status=e.from_status, to_status=e.to_status, internal_note=e.internal_note,
-                   customer_note=e.customer_note, files=e.files)
+        return cls(
+            id=e.id,
+            type=e.type,
+            at=e.at,
+            actor=ActorView(sub=e.actor.sub, role=e.actor.primary_role.value, name=e.actor.name),
+            from_status=e.from_status,
+            to_status=e.to_status,
+            internal_note=e.internal_note,
+            customer_note=e.customer_note,
+            files=e.files,
+        )
 
 
 class OrderView(View):
@@ -389,20 +448,32 @@ class OrderView(View):
     timeline: list[TimelineEntry]
     allowed_actions: list[str]
     cancellation_requests: list[CancellationRequestView] = Field(
-        default_factory=list, description="requests to cancel lines after the close, oldest first")
+        default_factory=list, description="requests to cancel lines after the close, oldest first"
+    )
 
     @classmethod
     def of(cls, record: Any, viewer: Principal) -> "OrderView":
         o = record.order
         timeline = [TimelineEntry(**v) for e in record.events if (v := e.customer_view())]
-        return cls(id=o.id, reference=order_reference(o.id), shipping_address=AddressView.of(o.shipping_address),
-                   campaign_id=o.campaign_id, status=o.status,
-                   status_text=CUSTOMER_STATUS_TEXT[o.status.value], payment_mode=o.payment_mode,
-                   currency=o.currency, total_cents=o.total_cents, created_at=o.created_at,
-                   lines=[_line(l) for l in o.lines], deliveries=DeliveryView.all_of(record),
-                   payments=PaymentView.all_of(record), money=OrderMoneyView.of(record), timeline=timeline,
-                   allowed_actions=allowed_actions(o, viewer),
-                   cancellation_requests=CancellationRequestView.all_of(record))
+        return cls(
+            id=o.id,
+            reference=order_reference(o.id),
+            shipping_address=AddressView.of(o.shipping_address),
+            campaign_id=o.campaign_id,
+            status=o.status,
+            status_text=CUSTOMER_STATUS_TEXT[o.status.value],
+            payment_mode=o.payment_mode,
+            currency=o.currency,
+            total_cents=o.total_cents,
+            created_at=o.created_at,
+            lines=[_line(l) for l in o.lines],
+            deliveries=DeliveryView.all_of(record),
+            payments=PaymentView.all_of(record),
+            money=OrderMoneyView.of(record),
+            timeline=timeline,
+            allowed_actions=allowed_actions(o, viewer),
+            cancellation_requests=CancellationRequestView.all_of(record),
+        )
 
 
 class StaffOrderView(View):
@@ -429,25 +500,46 @@ class StaffOrderView(View):
     events: list[AuditEventView]
     allowed_actions: list[str]
     cancellation_requests: list[CancellationRequestView] = Field(
-        default_factory=list, description="requests to cancel lines after the close, oldest first")
+        default_factory=list, description="requests to cancel lines after the close, oldest first"
+    )
 
     @classmethod
     def of(cls, record: Any, viewer: Principal) -> "StaffOrderView":
         o = record.order
-        return cls(id=o.id, reference=order_reference(o.id), shipping_address=AddressView.of(o.shipping_address),
-                   campaign_id=o.campaign_id, customer_id=o.customer_id, customer_email=o.customer_email,
-                   status=o.status, payment_mode=o.payment_mode, currency=o.currency, total_cents=o.total_cents,
-                   created_at=o.created_at, updated_at=record.updated_at, version=record.version,
-                   hold_reasons=o.hold_reasons, lines=[_line(l) for l in o.lines],
-                   deliveries=DeliveryView.all_of(record, staff=True), payments=PaymentView.all_of(record, staff=True),
-                   money=OrderMoneyView.of(record), events=[AuditEventView.of(e) for e in record.events],
-                   allowed_actions=allowed_actions(o, viewer),
-                   cancellation_requests=CancellationRequestView.all_of(record))
+        return cls(
+            id=o.id,
+            reference=order_reference(o.id),
+            shipping_address=AddressView.of(o.shipping_address),
+            campaign_id=o.campaign_id,
+            customer_id=o.customer_id,
+            customer_email=o.customer_email,
+            status=o.status,
+            payment_mode=o.payment_mode,
+            currency=o.currency,
+            total_cents=o.total_cents,
+            created_at=o.created_at,
+            updated_at=record.updated_at,
+            version=record.version,
+            hold_reasons=o.hold_reasons,
+            lines=[_line(l) for l in o.lines],
+            deliveries=DeliveryView.all_of(record, staff=True),
+            payments=PaymentView.all_of(record, staff=True),
+            money=OrderMoneyView.of(record),
+            events=[AuditEventView.of(e) for e in record.events],
+            allowed_actions=allowed_actions(o, viewer),
+            cancellation_requests=CancellationRequestView.all_of(record),
+        )
 
 
 def _line(l: Any) -> OrderLineView:
-    return OrderLineView(sku=l.sku, name=l.name, supplier_id=l.supplier_id, quantity=l.quantity,
-                         unit_price_cents=l.unit_price_cents, total_cents=l.total_cents)
+    return OrderLineView(
+        sku=l.sku,
+        name=l.name,
+        supplier_id=l.supplier_id,
+        quantity=l.quantity,
+        unit_price_cents=l.unit_price_cents,
+        total_cents=l.total_cents,
+    )
 
 
 class OrderSummaryView(View):
@@ -520,10 +612,21 @@ class CampaignView(View):
     @classmethod
     def of(cls, v: Any, with_products: bool = False) -> "CampaignView":
         c = v.campaign
-        return cls(id=c.id, name=c.name, status=c.status, currency=c.currency, buyer_id=c.buyer_id,
-                   buyer_email=v.buyer_email, created_at=v.created_at, starts_at=c.starts_at, ends_at=c.ends_at,
-                   product_count=c.product_count, supplier_ids=sorted(c.supplier_ids), version=v.version,
-                   products=[ProductView(**p.__dict__) for p in v.products] if with_products else None)
+        return cls(
+            id=c.id,
+            name=c.name,
+            status=c.status,
+            currency=c.currency,
+            buyer_id=c.buyer_id,
+            buyer_email=v.buyer_email,
+            created_at=v.created_at,
+            starts_at=c.starts_at,
+            ends_at=c.ends_at,
+            product_count=c.product_count,
+            supplier_ids=sorted(c.supplier_ids),
+            version=v.version,
+            products=[ProductView(**p.__dict__) for p in v.products] if with_products else None,
+        )
 
 
 class CampaignPage(Page):
@@ -555,9 +658,11 @@ class CustomerCancelRequest(Request):
 
 
 class StaffPOListQuery(PageQuery):
-    stage: str | None = Field(None, pattern=r"^[a-z_]{1,40}$",
-                              description="a stage (acknowledge ... shipment) or a status (open, rejected, "
-                                          "cancelled, shipped)")
+    stage: str | None = Field(
+        None,
+        pattern=r"^[a-z_]{1,40}$",
+        description="a stage (acknowledge ... shipment) or a status (open, rejected, cancelled, shipped)",
+    )
     campaign_id: Id | None = None
 
 
@@ -600,9 +705,21 @@ class ChargeBackView(View):
 
     @classmethod
     def all_of(cls, items: Any) -> "list[ChargeBackView]":
-        return sorted((cls(refund_id=i.refund_id, complaint_id=i.complaint_id, order_id=i.order_id, sku=i.sku,
-                           amount_cents=int(i.amount_cents), currency=i.currency, created_at=i.created_at)
-                       for i in items), key=lambda c: (c.created_at, c.refund_id))
+        return sorted(
+            (
+                cls(
+                    refund_id=i.refund_id,
+                    complaint_id=i.complaint_id,
+                    order_id=i.order_id,
+                    sku=i.sku,
+                    amount_cents=int(i.amount_cents),
+                    currency=i.currency,
+                    created_at=i.created_at,
+                )
+                for i in items
+            ),
+            key=lambda c: (c.created_at, c.refund_id),
+        )
 
 
 class StaffPOView(View):
@@ -647,15 +764,17 @@ FileName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.-]{1,100}$")]
 
 class SupplierPOListQuery(PageQuery):
     status: Literal["open", "rejected", "cancelled", "shipped"] | None = None
-    stage: Literal["acknowledge", "invoice", "payment_proposal", "payment_approval", "bank_payment",
-                   "settlement", "shipment"] | None = None
+    stage: (
+        Literal["acknowledge", "invoice", "payment_proposal", "payment_approval", "bank_payment", "settlement", "shipment"] | None
+    ) = None
 
 
 class LineAcknowledgementIn(Request):
     sku: Sku
     accepted_quantity: int = Field(strict=True, ge=0, le=1_000_000)
     reason: Literal["out_of_stock", "discontinued", "price_changed", "other"] | None = Field(
-        None, description="why the rest of the line is not accepted (required when short)")
+        None, description="why the rest of the line is not accepted (required when short)"
+    )
 
 
 class AcknowledgeRequest(Request):
@@ -689,9 +808,11 @@ TrackingNumber = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9-]{4,64}$
 class ShipmentIn(Request):
     carrier: Carrier
     tracking_number: TrackingNumber
-    order_ids: list[Id] = Field(min_length=1, max_length=20,
-                                description="the orders in this parcel (1 to 20): the order_id of each packing-list "
-                                            "entry (GET .../orders)")
+    order_ids: list[Id] = Field(
+        min_length=1,
+        max_length=20,
+        description="the orders in this parcel (1 to 20): the order_id of each packing-list entry (GET .../orders)",
+    )
 
 
 class ShipmentCorrectionIn(Request):
@@ -710,23 +831,28 @@ class ParcelPhotoUploadRequest(Request):
 
 
 class DeliveredByHandIn(Request):
-    note: ByHandNote = Field(description="what happened (who signed, where it was left): internal, on the "
-                                         "parcel's audit trail, never shown to the customer")
-    delivered_at: AwareDatetime | None = Field(None, description="when it was delivered (default now); not in "
-                                                                 "the future, not before the parcel was recorded")
+    note: ByHandNote = Field(
+        description="what happened (who signed, where it was left): internal, on the "
+        "parcel's audit trail, never shown to the customer"
+    )
+    delivered_at: AwareDatetime | None = Field(
+        None, description="when it was delivered (default now); not in the future, not before the parcel was recorded"
+    )
     photo_key: Annotated[str, StringConstraints(min_length=1, max_length=512)] | None = Field(
-        None, description="a proof-of-delivery photo: the key POST .../photos returned, uploaded first")
-    expected_version: Version | None = Field(None, description="refuse with 409 if the parcel changed since "
-                                                               "(its `version`)")
+        None, description="a proof-of-delivery photo: the key POST .../photos returned, uploaded first"
+    )
+    expected_version: Version | None = Field(None, description="refuse with 409 if the parcel changed since (its `version`)")
 
 
 class ParcelEventIn(Request):
     status: Literal["delivery_failed", "returned_to_sender"] = Field(
         description="delivery_failed: the carrier tried and failed (the parcel becomes `attempted`); "
-                    "returned_to_sender: the parcel went back (a delivery_exception for logistics)")
+        "returned_to_sender: the parcel went back (a delivery_exception for logistics)"
+    )
     note: ByHandNote = Field(description="what happened: internal, never shown to the customer")
-    at: AwareDatetime | None = Field(None, description="when it happened (default now); not in the future, not "
-                                                       "before the parcel was recorded")
+    at: AwareDatetime | None = Field(
+        None, description="when it happened (default now); not in the future, not before the parcel was recorded"
+    )
     expected_version: Version | None = Field(None, description="refuse with 409 if the parcel changed since")
 
 
@@ -753,20 +879,38 @@ class ShipmentDetailView(View):
     def fields_of(cls, s: Any, version: int) -> dict[str, Any]:
         from ..domain.shipments import CARRIERS, CUSTOMER_TEXT, tracking_url
 
-        return dict(id=s.id, po_id=s.po_id, supplier_id=s.supplier_id, carrier=s.carrier,
-                    carrier_name=CARRIERS[s.carrier].name, tracking_number=s.tracking_number,
-                    tracking_url=tracking_url(s.carrier, s.tracking_number), order_ids=list(s.order_ids),
-                    status=s.status.value, status_text=CUSTOMER_TEXT.get(s.status.value, s.status.value),
-                    status_at=s.status_at, created_at=s.created_at, version=version,
-                    timeline=[TrackingEntryView(at=t.occurred_at, status=t.status,
-                                                status_text=CUSTOMER_TEXT.get(t.status, t.status),
-                                                description=t.description or None, location=t.location,
-                                                carrier_code=t.carrier_code) for t in s.timeline])
+        return dict(
+            id=s.id,
+            po_id=s.po_id,
+            supplier_id=s.supplier_id,
+            carrier=s.carrier,
+            carrier_name=CARRIERS[s.carrier].name,
+            tracking_number=s.tracking_number,
+            tracking_url=tracking_url(s.carrier, s.tracking_number),
+            order_ids=list(s.order_ids),
+            status=s.status.value,
+            status_text=CUSTOMER_TEXT.get(s.status.value, s.status.value),
+            status_at=s.status_at,
+            created_at=s.created_at,
+            version=version,
+            timeline=[
+                TrackingEntryView(
+                    at=t.occurred_at,
+                    status=t.status,
+                    status_text=CUSTOMER_TEXT.get(t.status, t.status),
+                    description=t.description or None,
+                    location=t.location,
+                    carrier_code=t.carrier_code,
+                )
+                for t in s.timeline
+            ],
+        )
 
 
 class ShipmentByHandView(ShipmentDetailView):
-    recorded: bool = Field(description="false: the parcel had already ended this way (by its carrier or an "
-                                       "earlier record); nothing was written")
+    recorded: bool = Field(
+        description="false: the parcel had already ended this way (by its carrier or an earlier record); nothing was written"
+    )
 
     @classmethod
     def of(cls, r: Any) -> "ShipmentByHandView":
@@ -778,14 +922,18 @@ class ShipmentEventView(AuditEventView):
 
 
 class StaffShipmentView(ShipmentDetailView):
-    events: list[ShipmentEventView] = Field(description="the parcel's audit trail, oldest first: who recorded "
-                                                        "what by hand, with notes and photos")
+    events: list[ShipmentEventView] = Field(
+        description="the parcel's audit trail, oldest first: who recorded what by hand, with notes and photos"
+    )
 
     @classmethod
     def of(cls, d: Any, urls: Any) -> "StaffShipmentView":
-        return cls(**cls.fields_of(d.shipment, d.version),
-                   events=[ShipmentEventView(**AuditEventView.of(e).model_dump(), file_urls=[urls(f) for f in e.files])
-                           for e in d.events])
+        return cls(
+            **cls.fields_of(d.shipment, d.version),
+            events=[
+                ShipmentEventView(**AuditEventView.of(e).model_dump(), file_urls=[urls(f) for f in e.files]) for e in d.events
+            ],
+        )
 
 
 class ProposalListQuery(PageQuery):
@@ -891,16 +1039,25 @@ class SupplierPODetailView(SupplierPOSummaryView):
     @classmethod
     def detail(cls, d: Any) -> "SupplierPODetailView":
         base = {k: getattr(d.summary, k) for k in SupplierPOSummaryView.model_fields}
-        return cls(**base,
-                   lines=[SupplierPOLineView(sku=l.sku, name=l.name, ordered_quantity=l.ordered_quantity,
-                                             unit_cost_cents=l.unit_cost_cents, accepted_quantity=l.accepted_quantity,
-                                             reject_reason=l.reject_reason.value if l.reject_reason else None)
-                          for l in d.lines],
-                   invoices=[InvoiceView(**i.__dict__) for i in d.invoices],
-                   proposals=[PaymentProposalView.pick(p) for p in d.proposals],
-                   shipments=[POShipmentView(**s.__dict__) for s in d.shipments],
-                   charge_backs=ChargeBackView.all_of(d.charge_backs),
-                   charge_back_cents=sum(int(c.amount_cents) for c in d.charge_backs))
+        return cls(
+            **base,
+            lines=[
+                SupplierPOLineView(
+                    sku=l.sku,
+                    name=l.name,
+                    ordered_quantity=l.ordered_quantity,
+                    unit_cost_cents=l.unit_cost_cents,
+                    accepted_quantity=l.accepted_quantity,
+                    reject_reason=l.reject_reason.value if l.reject_reason else None,
+                )
+                for l in d.lines
+            ],
+            invoices=[InvoiceView(**i.__dict__) for i in d.invoices],
+            proposals=[PaymentProposalView.pick(p) for p in d.proposals],
+            shipments=[POShipmentView(**s.__dict__) for s in d.shipments],
+            charge_backs=ChargeBackView.all_of(d.charge_backs),
+            charge_back_cents=sum(int(c.amount_cents) for c in d.charge_backs),
+        )
 
 
 class SupplierCampaignView(View):
@@ -938,10 +1095,27 @@ class WebhookAck(View):
 # ---------------------------------------------------------------- exceptions (issue 6)
 
 ExceptionKindName = Literal[
-    "supplier_rejected", "out_of_stock", "po_not_acknowledged", "invoice_missing", "payment_approval_pending",
-    "payment_failed", "stage_overdue", "shipment_late", "tracking_stale", "delivery_exception", "unknown_tracking",
-    "webhook_delivery_failing", "inbound_webhook_failed", "complaint_open", "refund_failed", "payment_overdue",
-    "manual_refund_due", "order_on_hold", "campaign_close_waiting", "cancellation_requested"]
+    "supplier_rejected",
+    "out_of_stock",
+    "po_not_acknowledged",
+    "invoice_missing",
+    "payment_approval_pending",
+    "payment_failed",
+    "stage_overdue",
+    "shipment_late",
+    "tracking_stale",
+    "delivery_exception",
+    "unknown_tracking",
+    "webhook_delivery_failing",
+    "inbound_webhook_failed",
+    "complaint_open",
+    "refund_failed",
+    "payment_overdue",
+    "manual_refund_due",
+    "order_on_hold",
+    "campaign_close_waiting",
+    "cancellation_requested",
+]
 SeverityName = Literal["critical", "high", "medium", "low"]
 QueueStatus = Literal["open", "acknowledged", "snoozed"]
 
@@ -952,8 +1126,9 @@ class ExceptionListQuery(PageQuery):
     status: list[QueueStatus] | None = Field(None, description="default: open,acknowledged (snoozed hidden)")
     supplier_id: Id | None = None
     campaign_id: Id | None = None
-    assignee: Annotated[str, StringConstraints(pattern=r"^(none|[^@\s]+@[^@\s]+\.[^@\s]+)$", max_length=254)] | None \
-        = Field(None, description="an assignee's address, or `none` for the unassigned")
+    assignee: Annotated[str, StringConstraints(pattern=r"^(none|[^@\s]+@[^@\s]+\.[^@\s]+)$", max_length=254)] | None = Field(
+        None, description="an assignee's address, or `none` for the unassigned"
+    )
 
     @field_validator("kind", "severity", "status", mode="before")
     @classmethod
@@ -967,8 +1142,7 @@ class ExceptionView(View):
     title: str
     severity: str
     status: str
-    owner: str = Field(description="the team that handles this kind: buyer, accounting, logistics, customer_care "
-                                   "or admin")
+    owner: str = Field(description="the team that handles this kind: buyer, accounting, logistics, customer_care or admin")
     subject_type: str
     subject_id: str
     supplier_id: str | None
@@ -980,8 +1154,10 @@ class ExceptionView(View):
     assignee: str | None
     acknowledged_by: str | None
     snoozed_until: datetime | None
-    due_at: datetime | None = Field(description="when time next changes it: it opens (pending), wakes (snoozed) or "
-                                                "escalates a level (open, acknowledged); none once resolved")
+    due_at: datetime | None = Field(
+        description="when time next changes it: it opens (pending), wakes (snoozed) or "
+        "escalates a level (open, acknowledged); none once resolved"
+    )
     resolved_at: datetime | None
     resolution: str | None
     details: dict[str, Any]
@@ -1030,10 +1206,12 @@ class ExceptionResolveRequest(Request):
 
 
 class NotificationPreferencesIn(Request):
-    opt_out: bool = Field(strict=True, description="no alert or digest mail at all (transactional mail - your orders, "
-                                                   "purchase orders, prompts to act - is always sent)")
-    alerts: Literal["immediate", "daily_digest"] = Field(
-        description="alerts as they happen, or gathered in one daily digest")
+    opt_out: bool = Field(
+        strict=True,
+        description="no alert or digest mail at all (transactional mail - your orders, "
+        "purchase orders, prompts to act - is always sent)",
+    )
+    alerts: Literal["immediate", "daily_digest"] = Field(description="alerts as they happen, or gathered in one daily digest")
 
 
 class NotificationPreferencesView(View):
@@ -1046,8 +1224,13 @@ class NotificationPreferencesView(View):
 
     @classmethod
     def of(cls, prefs: Any) -> NotificationPreferencesView:
-        return cls(email=prefs.email, opt_out=prefs.opt_out, alerts=prefs.alerts.value, updated_at=prefs.updated_at,
-                   updated_by=prefs.updated_by)
+        return cls(
+            email=prefs.email,
+            opt_out=prefs.opt_out,
+            alerts=prefs.alerts.value,
+            updated_at=prefs.updated_at,
+            updated_by=prefs.updated_by,
+        )
 
 
 # ---------------------------------------------------------------- outbound webhooks (issue 7)
@@ -1060,8 +1243,9 @@ DeliveryStatusName = Literal["sending", "pending", "succeeded", "failed", "aband
 
 class WebhookSubscriptionIn(Request):
     url: WebhookUrl = Field(description="https URL (outside local mode) whose host resolves to public addresses only")
-    event_types: list[EventTypeName] = Field(min_length=1, max_length=64,
-                                             description="event types to receive (see domain/webhooks.py)")
+    event_types: list[EventTypeName] = Field(
+        min_length=1, max_length=64, description="event types to receive (see domain/webhooks.py)"
+    )
     description: Description | None = None
     active: bool = Field(True, strict=True)
 
@@ -1090,11 +1274,21 @@ class WebhookSubscriptionView(View):
 
     @classmethod
     def of(cls, item: Any, **extra: Any) -> Any:
-        return cls(id=item.id, url=item.url, event_types=list(item.event_types), description=item.description,
-                   active=bool(item.active), disabled_reason=item.disabled_reason, disabled_at=item.disabled_at,
-                   secret_rotated_at=item.secret_rotated_at,
-                   previous_secret_valid_until=item.previous_secret_expires_at if item.previous_secret else None,
-                   created_at=item.created_at, updated_at=item.updated_at, version=int(item.version), **extra)
+        return cls(
+            id=item.id,
+            url=item.url,
+            event_types=list(item.event_types),
+            description=item.description,
+            active=bool(item.active),
+            disabled_reason=item.disabled_reason,
+            disabled_at=item.disabled_at,
+            secret_rotated_at=item.secret_rotated_at,
+            previous_secret_valid_until=item.previous_secret_expires_at if item.previous_secret else None,
+            created_at=item.created_at,
+            updated_at=item.updated_at,
+            version=int(item.version),
+            **extra,
+        )
 
 
 class WebhookSubscriptionWithSecret(WebhookSubscriptionView):
@@ -1133,10 +1327,19 @@ class WebhookDeliveryView(View):
 
     @classmethod
     def of(cls, item: Any, **extra: Any) -> Any:
-        return cls(id=item.id, subscription_id=item.subscription_id, event_id=item.event_id,
-                   event_type=item.event_type, status=item.status, attempts_made=len(item.attempts or []),
-                   next_attempt_at=item.next_attempt_at if item.status in ("pending", "sending") else None,
-                   replay_of=item.replay_of, created_at=item.created_at, updated_at=item.updated_at, **extra)
+        return cls(
+            id=item.id,
+            subscription_id=item.subscription_id,
+            event_id=item.event_id,
+            event_type=item.event_type,
+            status=item.status,
+            attempts_made=len(item.attempts or []),
+            next_attempt_at=item.next_attempt_at if item.status in ("pending", "sending") else None,
+            replay_of=item.replay_of,
+            created_at=item.created_at,
+            updated_at=item.updated_at,
+            **extra,
+        )
 
 
 class WebhookDeliveryDetailView(WebhookDeliveryView):
@@ -1155,10 +1358,13 @@ class ExportRequest(Request):
     kind: Literal["orders", "purchase_orders", "payments", "shipments"]
     format: Literal["csv", "xlsx"] = "csv"
     exporter: Annotated[str, StringConstraints(pattern=r"^[a-z_]{1,40}$")] | None = Field(
-        None, description="an audited exporter (e.g. orders_paid, orders_delivered): each record once per exporter, "
-                          "a chained exporter only after the one before it; none: a plain export of the window")
+        None,
+        description="an audited exporter (e.g. orders_paid, orders_delivered): each record once per exporter, "
+        "a chained exporter only after the one before it; none: a plain export of the window",
+    )
     state: Annotated[str, StringConstraints(pattern=r"^[a-z_]{1,40}$")] | None = Field(
-        None, description="only records in this state")
+        None, description="only records in this state"
+    )
     created_from: AwareDatetime | None = None
     created_to: AwareDatetime | None = Field(None, description="default (and at most): when the run is requested")
 
@@ -1177,8 +1383,10 @@ class ExportRunView(View):
     started_at: datetime | None
     finished_at: datetime | None
     rows: int = Field(description="rows written (as of the last checkpoint while running)")
-    counts: dict[str, int] = Field(description="records read by outcome: export, again (resumed), done (already "
-                                               "exported by this exporter), state, waiting (chain)")
+    counts: dict[str, int] = Field(
+        description="records read by outcome: export, again (resumed), done (already "
+        "exported by this exporter), state, waiting (chain)"
+    )
     attempts: int
     error: str | None
     size_bytes: int | None
@@ -1186,16 +1394,29 @@ class ExportRunView(View):
     download_expires_at: datetime | None = None
 
     @classmethod
-    def of(cls, item: Any, download_url: str | None = None,
-           download_expires_at: datetime | None = None) -> ExportRunView:
+    def of(cls, item: Any, download_url: str | None = None, download_expires_at: datetime | None = None) -> ExportRunView:
         counts = item.counts.as_dict() if item.counts else {}
-        return cls(id=item.id, kind=item.export_kind, format=item.format, exporter=item.exporter, state=item.state,
-                   created_from=item.created_from, window_end=item.window_end, status=item.status,
-                   requested_by=item.requested_by, requested_at=item.requested_at, started_at=item.started_at,
-                   finished_at=item.finished_at, rows=int(item.rows or 0),
-                   counts={k: int(v) for k, v in counts.items()}, attempts=int(item.attempts or 0),
-                   error=item.error, size_bytes=None if item.size_bytes is None else int(item.size_bytes),
-                   download_url=download_url, download_expires_at=download_expires_at)
+        return cls(
+            id=item.id,
+            kind=item.export_kind,
+            format=item.format,
+            exporter=item.exporter,
+            state=item.state,
+            created_from=item.created_from,
+            window_end=item.window_end,
+            status=item.status,
+            requested_by=item.requested_by,
+            requested_at=item.requested_at,
+            started_at=item.started_at,
+            finished_at=item.finished_at,
+            rows=int(item.rows or 0),
+            counts={k: int(v) for k, v in counts.items()},
+            attempts=int(item.attempts or 0),
+            error=item.error,
+            size_bytes=None if item.size_bytes is None else int(item.size_bytes),
+            download_url=download_url,
+            download_expires_at=download_expires_at,
+        )
 
 
 class ExportRunPage(Page):
@@ -1222,20 +1443,28 @@ class StageMetricsView(View):
 
     @classmethod
     def of(cls, f: Any) -> StageMetricsView:
-        return cls(stage=f.stage.value, completed=f.completed, total_seconds=f.seconds, avg_seconds=f.avg_seconds,
-                   on_time_rate=f.on_time_rate, late=f.late, late_share=f.late_share, late_seconds=f.late_seconds,
-                   avg_lateness_seconds=f.avg_lateness_seconds)
+        return cls(
+            stage=f.stage.value,
+            completed=f.completed,
+            total_seconds=f.seconds,
+            avg_seconds=f.avg_seconds,
+            on_time_rate=f.on_time_rate,
+            late=f.late,
+            late_share=f.late_share,
+            late_seconds=f.late_seconds,
+            avg_lateness_seconds=f.avg_lateness_seconds,
+        )
 
 
 class StageMetricsReport(View):
     stages: list[StageMetricsView] = Field(description="every stage, in workflow order")
-    delays: list[StageMetricsView] = Field(description="where delays happen: stages that finished late, most "
-                                                       "total lateness first")
+    delays: list[StageMetricsView] = Field(
+        description="where delays happen: stages that finished late, most total lateness first"
+    )
 
     @classmethod
     def of(cls, report: Any) -> StageMetricsReport:
-        return cls(stages=[StageMetricsView.of(f) for f in report.stages],
-                   delays=[StageMetricsView.of(f) for f in report.delays])
+        return cls(stages=[StageMetricsView.of(f) for f in report.stages], delays=[StageMetricsView.of(f) for f in report.delays])
 
 
 class SupplierMetricsView(StageMetricsReport):
@@ -1247,8 +1476,9 @@ class CampaignSummaryView(View):
     orders_placed: int
     orders_cancelled: int
     ordered_cents: int = Field(description="what the standing orders were placed for (not money received)")
-    received_cents: int = Field(description="money received from customers: paid in advance, captured, "
-                                            "received offline, collected on delivery")
+    received_cents: int = Field(
+        description="money received from customers: paid in advance, captured, received offline, collected on delivery"
+    )
     refunded_cents: int = Field(description="money paid back to customers (refunds that succeeded)")
     revenue_cents: int = Field(description="money that moved: received less refunded")
     purchase_orders_created: int
@@ -1256,17 +1486,27 @@ class CampaignSummaryView(View):
     cost_cents: int = Field(description="accepted cost of the acknowledged purchase orders")
     margin_cents: int
     margin_per_order_cents: int | None
-    margin_provisional: bool = Field(description="true while a purchase order is not yet acknowledged: its cost "
-                                                 "is unknown and the margin will move")
+    margin_provisional: bool = Field(
+        description="true while a purchase order is not yet acknowledged: its cost is unknown and the margin will move"
+    )
 
     @classmethod
     def of(cls, c: Any) -> CampaignSummaryView:
-        return cls(orders=c.orders, orders_placed=c.orders_placed, orders_cancelled=c.orders_cancelled,
-                   ordered_cents=c.ordered_cents, received_cents=c.received_cents,
-                   revenue_cents=c.revenue_cents, refunded_cents=c.refunded_cents, purchase_orders=c.purchase_orders,
-                   purchase_orders_created=c.purchase_orders_created, cost_cents=c.cost_cents,
-                   margin_cents=c.margin_cents, margin_per_order_cents=c.margin_per_order_cents,
-                   margin_provisional=c.margin_provisional)
+        return cls(
+            orders=c.orders,
+            orders_placed=c.orders_placed,
+            orders_cancelled=c.orders_cancelled,
+            ordered_cents=c.ordered_cents,
+            received_cents=c.received_cents,
+            revenue_cents=c.revenue_cents,
+            refunded_cents=c.refunded_cents,
+            purchase_orders=c.purchase_orders,
+            purchase_orders_created=c.purchase_orders_created,
+            cost_cents=c.cost_cents,
+            margin_cents=c.margin_cents,
+            margin_per_order_cents=c.margin_per_order_cents,
+            margin_provisional=c.margin_provisional,
+        )
 
 
 class CampaignMetricsView(StageMetricsReport):
@@ -1285,8 +1525,9 @@ class MeView(View):
     name: str | None
     roles: list[str]
     supplier_id: str | None
-    capabilities: list[str] = Field(description="names from domain/permissions.CAPABILITIES; `staff` opens the "
-                                                "staff console at all")
+    capabilities: list[str] = Field(
+        description="names from domain/permissions.CAPABILITIES; `staff` opens the staff console at all"
+    )
 
 
 class SupplierOnTimeView(View):
@@ -1367,8 +1608,7 @@ class ComplaintPlanRequest(ComplaintVersionRequest):
 
 
 class ComplaintSubmitRequest(ComplaintVersionRequest):
-    customer_note: Note | None = Field(None, description="shown to the customer with the plan (default: the "
-                                                         "plan in words)")
+    customer_note: Note | None = Field(None, description="shown to the customer with the plan (default: the plan in words)")
 
 
 class ComplaintApproveRequest(ComplaintVersionRequest):
@@ -1395,8 +1635,12 @@ class ParcelIn(Request):
 
 
 class ComplaintListQuery(PageQuery):
-    status: str | None = Field(None, pattern=r"^[a-z_]+(,[a-z_]+)*$", max_length=400,
-                               description="one status, or several separated by commas (first page of each)")
+    status: str | None = Field(
+        None,
+        pattern=r"^[a-z_]+(,[a-z_]+)*$",
+        max_length=400,
+        description="one status, or several separated by commas (first page of each)",
+    )
     supplier_id: Id | None = None
     order_id: Id | None = Field(None, description="one order's complaints")
 
@@ -1408,8 +1652,7 @@ class ComplaintListQuery(PageQuery):
         if value is not None:
             unknown = sorted(set(value.split(",")) - {s.value for s in ComplaintStatus})
             if unknown:
-                raise ValueError(f"unknown status {', '.join(unknown)}; one of "
-                                 f"{', '.join(s.value for s in ComplaintStatus)}")
+                raise ValueError(f"unknown status {', '.join(unknown)}; one of {', '.join(s.value for s in ComplaintStatus)}")
         return value
 
 
@@ -1520,18 +1763,28 @@ class ComplaintSummaryView(View):
     version: int
 
     @classmethod
-    def of(cls, item: Any, *, threshold_cents: int, staff: bool = True,
-           customer: bool = False) -> "ComplaintSummaryView":
+    def of(cls, item: Any, *, threshold_cents: int, staff: bool = True, customer: bool = False) -> "ComplaintSummaryView":
         from ..domain.complaints import PLAN_WITH_STAFF
 
         draft = customer and item.status in PLAN_WITH_STAFF  # the customer sees a plan once it is offered
         refund = sum(int(l.refund_cents) for l in item.plan.lines) if item.plan and not draft else 0
-        return cls(id=item.id, order_id=item.order_id, supplier_id=item.supplier_id, campaign_id=item.campaign_id,
-                   po_id=item.po_id, customer_email=item.customer_email if staff else None, reason=item.reason,
-                   wanted_resolution=item.wanted, status=item.status, opened_at=item.opened_at,
-                   updated_at=item.updated_at, refund_cents=refund, currency=item.currency,
-                   needs_approval=item.plan is not None and not draft and refund > threshold_cents,
-                   version=int(item.version))
+        return cls(
+            id=item.id,
+            order_id=item.order_id,
+            supplier_id=item.supplier_id,
+            campaign_id=item.campaign_id,
+            po_id=item.po_id,
+            customer_email=item.customer_email if staff else None,
+            reason=item.reason,
+            wanted_resolution=item.wanted,
+            status=item.status,
+            opened_at=item.opened_at,
+            updated_at=item.updated_at,
+            refund_cents=refund,
+            currency=item.currency,
+            needs_approval=item.plan is not None and not draft and refund > threshold_cents,
+            version=int(item.version),
+        )
 
 
 class ComplaintPage(View):
@@ -1566,8 +1819,14 @@ class ComplaintView(ComplaintSummaryView):
     model_config = ConfigDict(extra="forbid", defer_build=True, populate_by_name=True)
 
     @classmethod
-    def of(cls, record: Any, viewer: Principal, *, threshold_cents: int,  # type: ignore[override]
-           staff: bool = True) -> "ComplaintView":
+    def of(
+        cls,
+        record: Any,
+        viewer: Principal,
+        *,
+        threshold_cents: int,  # type: ignore[override]
+        staff: bool = True,
+    ) -> "ComplaintView":
         from ..adapters import files
         from ..domain.complaints import PLAN_WITH_STAFF
         from ..domain.complaints import allowed_actions as complaint_actions
@@ -1578,63 +1837,108 @@ class ComplaintView(ComplaintSummaryView):
         summary = ComplaintSummaryView.of(item, threshold_cents=threshold_cents, staff=staff, customer=customer)
         plan = None
         if item.plan is not None and not (customer and item.status in PLAN_WITH_STAFF):
-            lines = [PlanLineView(sku=l.sku, resolution=l.resolution, quantity=int(l.quantity),
-                                  refund_cents=int(l.refund_cents), paid_cents=int(l.paid_cents),
-                                  charge_back_cents=None if customer else int(l.charge_back_cents))
-                     for l in item.plan.lines]
-            plan = PlanView(lines=lines, refund_cents=summary.refund_cents,
-                            charge_back_cents=None if customer else sum(int(l.charge_back_cents)
-                                                                        for l in item.plan.lines),
-                            supplier_bears=None if customer else bool(item.plan.supplier_bears),
-                            needs_approval=summary.needs_approval,
-                            proposed_by=item.plan.proposed_by if staff else None,
-                            proposed_at=item.plan.proposed_at if staff else None,
-                            approved_by=item.plan.approved_by if staff else None,
-                            approved_at=item.plan.approved_at if staff else None)
+            lines = [
+                PlanLineView(
+                    sku=l.sku,
+                    resolution=l.resolution,
+                    quantity=int(l.quantity),
+                    refund_cents=int(l.refund_cents),
+                    paid_cents=int(l.paid_cents),
+                    charge_back_cents=None if customer else int(l.charge_back_cents),
+                )
+                for l in item.plan.lines
+            ]
+            plan = PlanView(
+                lines=lines,
+                refund_cents=summary.refund_cents,
+                charge_back_cents=None if customer else sum(int(l.charge_back_cents) for l in item.plan.lines),
+                supplier_bears=None if customer else bool(item.plan.supplier_bears),
+                needs_approval=summary.needs_approval,
+                proposed_by=item.plan.proposed_by if staff else None,
+                proposed_at=item.plan.proposed_at if staff else None,
+                approved_by=item.plan.approved_by if staff else None,
+                approved_at=item.plan.approved_at if staff else None,
+            )
         rma = record.rma
         return_view = None
         if rma is not None:
             parcel = ParcelRefView.pick(rma.parcel) if rma.parcel is not None else None
             return_view = ReturnView(
-                id=rma.id, status=rma.status, instructions=rma.instructions, parcel=parcel,
-                carrier=parcel.carrier if parcel else None, tracking_number=parcel.tracking_number if parcel else None,
-                lines=[ReturnLineView(sku=l.sku, quantity=int(l.quantity), refund_cents=int(l.refund_cents))
-                       for l in rma.lines], authorised_at=rma.authorised_at, received_at=rma.received_at,
-                version=int(rma.version))
+                id=rma.id,
+                status=rma.status,
+                instructions=rma.instructions,
+                parcel=parcel,
+                carrier=parcel.carrier if parcel else None,
+                tracking_number=parcel.tracking_number if parcel else None,
+                lines=[ReturnLineView(sku=l.sku, quantity=int(l.quantity), refund_cents=int(l.refund_cents)) for l in rma.lines],
+                authorised_at=rma.authorised_at,
+                received_at=rma.received_at,
+                version=int(rma.version),
+            )
         replacement = None
         if item.replacement_lines:
             parcel = item.replacement
-            replacement = ReplacementView(lines=[{"sku": l.sku, "quantity": int(l.quantity)}
-                                                 for l in item.replacement_lines],
-                                          status=parcel.status if parcel else "requested",
-                                          carrier=parcel.carrier if parcel else None,
-                                          tracking_number=parcel.tracking_number if parcel else None)
+            replacement = ReplacementView(
+                lines=[{"sku": l.sku, "quantity": int(l.quantity)} for l in item.replacement_lines],
+                status=parcel.status if parcel else "requested",
+                carrier=parcel.carrier if parcel else None,
+                tracking_number=parcel.tracking_number if parcel else None,
+            )
         events = [AuditEventView.of(e) for e in record.events]
         if not staff:
-            events = [e.model_copy(update={"internal_note": None,
-                                           "actor": ActorView(sub="", role=e.actor.role)}) for e in events
-                      if e.customer_note or supplier]
+            events = [
+                e.model_copy(update={"internal_note": None, "actor": ActorView(sub="", role=e.actor.role)})
+                for e in events
+                if e.customer_note or supplier
+            ]
         money = record.money
         return cls(
-            **summary.model_dump(), customer_id=item.customer_id if staff else None,
+            **summary.model_dump(),
+            customer_id=item.customer_id if staff else None,
             description=item.description or "",
-            lines=[ClaimedLineView(sku=l.sku, name=l.name, quantity=int(l.quantity),
-                                   unit_price_cents=int(l.unit_price_cents),
-                                   paid_cents=int(l.quantity) * int(l.unit_price_cents)) for l in item.lines],
-            photos=[PhotoView(key=p.key, content_type=p.content_type, size_bytes=int(p.size_bytes),
-                              url=files.presigned_get(p.key)) for p in item.photos or []],
+            lines=[
+                ClaimedLineView(
+                    sku=l.sku,
+                    name=l.name,
+                    quantity=int(l.quantity),
+                    unit_price_cents=int(l.unit_price_cents),
+                    paid_cents=int(l.quantity) * int(l.unit_price_cents),
+                )
+                for l in item.lines
+            ],
+            photos=[
+                PhotoView(key=p.key, content_type=p.content_type, size_bytes=int(p.size_bytes), url=files.presigned_get(p.key))
+                for p in item.photos or []
+            ],
             supplier_question=item.supplier_question if not customer else None,
             supplier_answer=item.supplier_answer if not customer else None,
             supplier_answered_at=item.supplier_answered_at if not customer else None,
             plan=plan,
-            refunds=[RefundView(id=r.id, sku=r.sku, amount_cents=int(r.amount_cents), currency=r.currency,
-                                status=r.status, gateway_reference=r.gateway_reference if staff else None,
-                                created_at=r.created_at) for r in record.refunds] if not supplier else [],
-            return_=return_view, replacement=replacement,
-            money=MoneyView(captured_cents=money.captured_cents, refunded_cents=money.refunded_cents,
-                            refundable_cents=money.refundable_cents) if staff and money is not None else None,
+            refunds=[
+                RefundView(
+                    id=r.id,
+                    sku=r.sku,
+                    amount_cents=int(r.amount_cents),
+                    currency=r.currency,
+                    status=r.status,
+                    gateway_reference=r.gateway_reference if staff else None,
+                    created_at=r.created_at,
+                )
+                for r in record.refunds
+            ]
+            if not supplier
+            else [],
+            return_=return_view,
+            replacement=replacement,
+            money=MoneyView(
+                captured_cents=money.captured_cents, refunded_cents=money.refunded_cents, refundable_cents=money.refundable_cents
+            )
+            if staff and money is not None
+            else None,
             approval_threshold_cents=threshold_cents if staff else None,
-            allowed_actions=complaint_actions(record.complaint, viewer), events=events)
+            allowed_actions=complaint_actions(record.complaint, viewer),
+            events=events,
+        )
 
 
 class SupplierChargeBackView(View):
@@ -1673,8 +1977,7 @@ class SavedAddressPatch(Request):
     """PATCH: only the fields given change (label: null clears it)."""
 
     name: Annotated[str, StringConstraints(max_length=NAME_MAX)] | None = None
-    lines: list[Annotated[str, StringConstraints(max_length=LINE_MAX)]] | None = Field(
-        None, min_length=1, max_length=MAX_LINES)
+    lines: list[Annotated[str, StringConstraints(max_length=LINE_MAX)]] | None = Field(None, min_length=1, max_length=MAX_LINES)
     city: Annotated[str, StringConstraints(max_length=CITY_MAX)] | None = None
     postal_code: Annotated[str, StringConstraints(max_length=16)] | None = None
     country: Annotated[str, StringConstraints(max_length=60)] | None = None
@@ -1702,8 +2005,15 @@ class SavedAddressView(View):
 
     @classmethod
     def of(cls, a: Any) -> "SavedAddressView":
-        return cls(id=a.id, label=a.label, address=AddressView(**a.address.as_dict()), is_default=a.is_default,
-                   version=a.version, created_at=a.created_at, updated_at=a.updated_at)
+        return cls(
+            id=a.id,
+            label=a.label,
+            address=AddressView(**a.address.as_dict()),
+            is_default=a.is_default,
+            version=a.version,
+            created_at=a.created_at,
+            updated_at=a.updated_at,
+        )
 
 
 class AddressBookView(View):
@@ -1725,17 +2035,26 @@ class PackingEntryView(View):
     has_left: bool = Field(description="dispatched or delivered: a parcel with it has been recorded")
     lines: list[PackingLineView] = Field(description="what to pack: the lines and quantities you accepted")
     ship_to: AddressView | None = Field(description="null when address_visible is false")
-    address_visible: bool = Field(description="a supplier sees the address only while the delivery is open: "
-                                              "until it is delivered and the complaint window has passed")
+    address_visible: bool = Field(
+        description="a supplier sees the address only while the delivery is open: "
+        "until it is delivered and the complaint window has passed"
+    )
     delivered_at: datetime | None
     ordered_at: datetime
 
     @classmethod
     def of(cls, e: Any) -> "PackingEntryView":
-        return cls(reference=e.reference, order_id=e.order_id, delivery_status=e.status.value, has_left=e.has_left,
-                   lines=[PackingLineView(sku=l.sku, name=l.name, quantity=l.quantity) for l in e.lines],
-                   ship_to=AddressView.of(e.ship_to), address_visible=e.address_visible,
-                   delivered_at=e.delivered_at, ordered_at=e.ordered_at)
+        return cls(
+            reference=e.reference,
+            order_id=e.order_id,
+            delivery_status=e.status.value,
+            has_left=e.has_left,
+            lines=[PackingLineView(sku=l.sku, name=l.name, quantity=l.quantity) for l in e.lines],
+            ship_to=AddressView.of(e.ship_to),
+            address_visible=e.address_visible,
+            delivered_at=e.delivered_at,
+            ordered_at=e.ordered_at,
+        )
 
 
 class PackingListPage(Page):
@@ -1767,10 +2086,14 @@ class CancellationLineIn(Request):
 
 class CancellationRequestIn(Request):
     lines: list[CancellationLineIn] | None = Field(
-        None, min_length=1, max_length=100,
-        description="the lines and quantities to cancel; leave out to cancel everything not yet dispatched")
+        None,
+        min_length=1,
+        max_length=100,
+        description="the lines and quantities to cancel; leave out to cancel everything not yet dispatched",
+    )
     reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)] = Field(
-        description="why, in the customer's words (customer care and the supplier read it)")
+        description="why, in the customer's words (customer care and the supplier read it)"
+    )
 
 
 class CancellationDecisionIn(Request):
@@ -1805,13 +2128,22 @@ class CancellationRequestView(View):
 
     @classmethod
     def of(cls, item: Any) -> "CancellationRequestView":
-        return cls(id=item.id, order_id=item.order_id, reference=item.reference, supplier_id=item.supplier_id,
-                   po_id=item.po_id, status=item.status,
-                   lines=[CancellationLineView(sku=l.sku, name=l.name, quantity=int(l.quantity)) for l in item.lines],
-                   everything=bool(item.everything), reason=item.reason, requested_at=item.requested_at,
-                   decided_at=item.decided_at, decision_note=item.decision_note,
-                   cancelled_cents=None if item.cancelled_cents is None else int(item.cancelled_cents),
-                   version=int(item.version))
+        return cls(
+            id=item.id,
+            order_id=item.order_id,
+            reference=item.reference,
+            supplier_id=item.supplier_id,
+            po_id=item.po_id,
+            status=item.status,
+            lines=[CancellationLineView(sku=l.sku, name=l.name, quantity=int(l.quantity)) for l in item.lines],
+            everything=bool(item.everything),
+            reason=item.reason,
+            requested_at=item.requested_at,
+            decided_at=item.decided_at,
+            decision_note=item.decision_note,
+            cancelled_cents=None if item.cancelled_cents is None else int(item.cancelled_cents),
+            version=int(item.version),
+        )
 
     @classmethod
     def all_of(cls, record: Any) -> "list[CancellationRequestView]":

@@ -24,30 +24,52 @@ REVIEW = REVIEW_ORDERS
 
 
 def _supplier(v: catalogue.Supplier) -> s.SupplierView:
-    return s.SupplierView(id=v.id, name=v.name, contact_emails=v.contact_emails, active=v.active,
-                          created_at=v.created_at)
+    return s.SupplierView(id=v.id, name=v.name, contact_emails=v.contact_emails, active=v.active, created_at=v.created_at)
 
 
 # ---------------------------------------------------------------- suppliers
 
 
-@endpoint(staff_api, "/staff/suppliers", "POST", summary="Create a supplier", tag="staff: catalogue",
-          roles=MANAGE_CATALOGUE, body="SupplierIn", response="SupplierView", status=201)
+@endpoint(
+    staff_api,
+    "/staff/suppliers",
+    "POST",
+    summary="Create a supplier",
+    tag="staff: catalogue",
+    roles=MANAGE_CATALOGUE,
+    body="SupplierIn",
+    response="SupplierView",
+    status=201,
+)
 def create_supplier(call: Call) -> s.SupplierView:
     b: s.SupplierIn = call.body
-    return _supplier(catalogue.create_supplier(call.actor, name=b.name, contact_emails=b.contact_emails,
-                                               supplier_id=b.id))
+    return _supplier(catalogue.create_supplier(call.actor, name=b.name, contact_emails=b.contact_emails, supplier_id=b.id))
 
 
-@endpoint(staff_api, "/staff/suppliers", "GET", summary="List suppliers by name", tag="staff: catalogue",
-          roles=READ_STAFF, query="PageQuery", response="SupplierPage")
+@endpoint(
+    staff_api,
+    "/staff/suppliers",
+    "GET",
+    summary="List suppliers by name",
+    tag="staff: catalogue",
+    roles=READ_STAFF,
+    query="PageQuery",
+    response="SupplierPage",
+)
 def list_suppliers(call: Call) -> s.SupplierPage:
     items, cursor = catalogue.list_suppliers(call.actor, limit=call.query.limit, cursor=call.query.cursor)
     return s.SupplierPage(items=[_supplier(i) for i in items], next_cursor=cursor)
 
 
-@endpoint(staff_api, "/staff/suppliers/{supplier_id}", "GET", summary="One supplier", tag="staff: catalogue",
-          roles=READ_STAFF, response="SupplierView")
+@endpoint(
+    staff_api,
+    "/staff/suppliers/{supplier_id}",
+    "GET",
+    summary="One supplier",
+    tag="staff: catalogue",
+    roles=READ_STAFF,
+    response="SupplierView",
+)
 def get_supplier(call: Call, supplier_id: str) -> s.SupplierView:
     return _supplier(catalogue.get_supplier(call.actor, supplier_id))
 
@@ -55,56 +77,108 @@ def get_supplier(call: Call, supplier_id: str) -> s.SupplierView:
 # ---------------------------------------------------------------- campaigns
 
 
-@endpoint(staff_api, "/staff/campaigns", "POST", summary="Create a draft campaign with products",
-          tag="staff: catalogue", roles=MANAGE_CATALOGUE, body="CampaignIn", response="CampaignView", status=201)
+@endpoint(
+    staff_api,
+    "/staff/campaigns",
+    "POST",
+    summary="Create a draft campaign with products",
+    tag="staff: catalogue",
+    roles=MANAGE_CATALOGUE,
+    body="CampaignIn",
+    response="CampaignView",
+    status=201,
+)
 def create_campaign(call: Call) -> s.CampaignView:
     b: s.CampaignIn = call.body
-    view = catalogue.create_campaign(call.actor, name=b.name, currency=b.currency,
-                                     products=[p.to_domain() for p in b.products])
+    view = catalogue.create_campaign(call.actor, name=b.name, currency=b.currency, products=[p.to_domain() for p in b.products])
     return s.CampaignView.of(view, with_products=True)
 
 
-@endpoint(staff_api, "/staff/campaigns", "GET", summary="List campaigns in a status", tag="staff: catalogue",
-          roles=READ_STAFF, query="CampaignListQuery", response="CampaignPage")
+@endpoint(
+    staff_api,
+    "/staff/campaigns",
+    "GET",
+    summary="List campaigns in a status",
+    tag="staff: catalogue",
+    roles=READ_STAFF,
+    query="CampaignListQuery",
+    response="CampaignPage",
+)
 def list_campaigns(call: Call) -> s.CampaignPage:
     q: s.CampaignListQuery = call.query
-    items, cursor = catalogue.list_campaigns(call.actor, status=CampaignStatus(q.status), limit=q.limit,
-                                             cursor=q.cursor)
+    items, cursor = catalogue.list_campaigns(call.actor, status=CampaignStatus(q.status), limit=q.limit, cursor=q.cursor)
     return s.CampaignPage(items=[s.CampaignView.of(v) for v in items], next_cursor=cursor)
 
 
-@endpoint(staff_api, "/staff/campaigns/{campaign_id}", "GET", summary="A campaign with its products",
-          tag="staff: catalogue", roles=READ_STAFF, response="CampaignView")
+@endpoint(
+    staff_api,
+    "/staff/campaigns/{campaign_id}",
+    "GET",
+    summary="A campaign with its products",
+    tag="staff: catalogue",
+    roles=READ_STAFF,
+    response="CampaignView",
+)
 def get_campaign(call: Call, campaign_id: str) -> s.CampaignView:
     return s.CampaignView.of(catalogue.get_campaign(call.actor, campaign_id), with_products=True)
 
 
-@endpoint(staff_api, "/staff/campaigns/{campaign_id}/products", "POST", summary="Add products to a draft",
-          tag="staff: catalogue", roles=MANAGE_CATALOGUE, body="ProductsIn", response="CampaignView")
+@endpoint(
+    staff_api,
+    "/staff/campaigns/{campaign_id}/products",
+    "POST",
+    summary="Add products to a draft",
+    tag="staff: catalogue",
+    roles=MANAGE_CATALOGUE,
+    body="ProductsIn",
+    response="CampaignView",
+)
 def add_products(call: Call, campaign_id: str) -> s.CampaignView:
     view = catalogue.add_campaign_products(call.actor, campaign_id, [p.to_domain() for p in call.body.products])
     return s.CampaignView.of(view, with_products=True)
 
 
-@endpoint(staff_api, "/staff/campaigns/{campaign_id}/go-live", "POST", summary="Open a draft campaign for orders",
-          tag="staff: catalogue", roles=MANAGE_CATALOGUE, body="GoLiveRequest", response="CampaignView")
+@endpoint(
+    staff_api,
+    "/staff/campaigns/{campaign_id}/go-live",
+    "POST",
+    summary="Open a draft campaign for orders",
+    tag="staff: catalogue",
+    roles=MANAGE_CATALOGUE,
+    body="GoLiveRequest",
+    response="CampaignView",
+)
 def go_live(call: Call, campaign_id: str) -> s.CampaignView:
     b: s.GoLiveRequest = call.body
-    return s.CampaignView.of(catalogue.go_live(call.actor, campaign_id, ends_at=b.ends_at,
-                                               expected_version=b.expected_version))
+    return s.CampaignView.of(catalogue.go_live(call.actor, campaign_id, ends_at=b.ends_at, expected_version=b.expected_version))
 
 
-@endpoint(staff_api, "/staff/campaigns/{campaign_id}/cancel", "POST", summary="Cancel a draft or live campaign",
-          tag="staff: catalogue", roles=MANAGE_CATALOGUE, body="CancelCampaignRequest", response="CampaignView")
+@endpoint(
+    staff_api,
+    "/staff/campaigns/{campaign_id}/cancel",
+    "POST",
+    summary="Cancel a draft or live campaign",
+    tag="staff: catalogue",
+    roles=MANAGE_CATALOGUE,
+    body="CancelCampaignRequest",
+    response="CampaignView",
+)
 def cancel_campaign(call: Call, campaign_id: str) -> s.CampaignView:
     b: s.CancelCampaignRequest = call.body
-    return s.CampaignView.of(catalogue.cancel_campaign(call.actor, campaign_id, reason=b.reason,
-                                                       expected_version=b.expected_version))
+    return s.CampaignView.of(
+        catalogue.cancel_campaign(call.actor, campaign_id, reason=b.reason, expected_version=b.expected_version)
+    )
 
 
-@endpoint(staff_api, "/staff/campaigns/{campaign_id}/close", "POST",
-          summary="Close a campaign now: one purchase order per supplier (a live one is ended first)",
-          tag="staff: catalogue", roles=MANAGE_CATALOGUE, response="CampaignView")
+@endpoint(
+    staff_api,
+    "/staff/campaigns/{campaign_id}/close",
+    "POST",
+    summary="Close a campaign now: one purchase order per supplier (a live one is ended first)",
+    tag="staff: catalogue",
+    roles=MANAGE_CATALOGUE,
+    response="CampaignView",
+)
 def close_campaign(call: Call, campaign_id: str) -> s.CampaignView:
     return s.CampaignView.of(campaign_close.close_by_staff(call.actor, campaign_id))
 
@@ -112,8 +186,16 @@ def close_campaign(call: Call, campaign_id: str) -> s.CampaignView:
 # ---------------------------------------------------------------- customers
 
 
-@endpoint(staff_api, "/staff/customers/{customer_id}/flag", "PUT", summary="Flag or clear a customer",
-          tag="staff: orders", roles=MANAGE_CUSTOMERS, body="CustomerFlagRequest", response="CustomerProfileView")
+@endpoint(
+    staff_api,
+    "/staff/customers/{customer_id}/flag",
+    "PUT",
+    summary="Flag or clear a customer",
+    tag="staff: orders",
+    roles=MANAGE_CUSTOMERS,
+    body="CustomerFlagRequest",
+    response="CustomerProfileView",
+)
 def flag_customer(call: Call, customer_id: str) -> s.CustomerProfileView:
     p = catalogue.set_customer_flag(call.actor, customer_id, flagged=call.body.flagged, reason=call.body.reason)
     return s.CustomerProfileView(id=p.id, email=p.email, flagged=p.flagged, flag_reason=p.flag_reason)
@@ -122,60 +204,121 @@ def flag_customer(call: Call, customer_id: str) -> s.CustomerProfileView:
 # ---------------------------------------------------------------- orders
 
 
-@endpoint(staff_api, "/staff/orders", "GET", summary="Search orders (one query per page)", tag="staff: orders",
-          roles=READ_STAFF, query="OrderSearchQuery", response="OrderPage")
+@endpoint(
+    staff_api,
+    "/staff/orders",
+    "GET",
+    summary="Search orders (one query per page)",
+    tag="staff: orders",
+    roles=READ_STAFF,
+    query="OrderSearchQuery",
+    response="OrderPage",
+)
 def search_orders(call: Call) -> s.OrderPage:
     q: s.OrderSearchQuery = call.query
-    filters = orders.OrderFilters(status=q.status, campaign_id=q.campaign_id, supplier_id=q.supplier_id,
-                                  customer_id=q.customer_id, customer_email=q.customer_email,
-                                  created_from=q.created_from, created_to=q.created_to)
+    filters = orders.OrderFilters(
+        status=q.status,
+        campaign_id=q.campaign_id,
+        supplier_id=q.supplier_id,
+        customer_id=q.customer_id,
+        customer_email=q.customer_email,
+        created_from=q.created_from,
+        created_to=q.created_to,
+    )
     if q.q and q.q.strip():
         items, cursor = orders.find_orders(call.actor, q.q, filters, limit=q.limit, cursor=q.cursor)
     else:
         items, cursor = orders.search_orders(call.actor, filters, limit=q.limit, cursor=q.cursor)
-    return s.OrderPage(items=[s.OrderSummaryView(**o.__dict__, reference=order_reference(o.id)) for o in items],
-                       next_cursor=cursor)
+    return s.OrderPage(
+        items=[s.OrderSummaryView(**o.__dict__, reference=order_reference(o.id)) for o in items], next_cursor=cursor
+    )
 
 
-@endpoint(staff_api, "/staff/orders/{order_id}", "GET", summary="An order with its full audit trail",
-          tag="staff: orders", roles=READ_STAFF, response="StaffOrderView")
+@endpoint(
+    staff_api,
+    "/staff/orders/{order_id}",
+    "GET",
+    summary="An order with its full audit trail",
+    tag="staff: orders",
+    roles=READ_STAFF,
+    response="StaffOrderView",
+)
 def get_order(call: Call, order_id: str) -> s.StaffOrderView:
     return s.StaffOrderView.of(orders.get_order_for_staff(call.actor, order_id), call.actor)
 
 
-@endpoint(staff_api, "/staff/orders/{order_id}/transitions", "POST",
-          summary="Approve or reject an order held for pre-approval, or cancel it before its campaign closes",
-          tag="staff: orders", roles=REVIEW, body="OrderTransitionRequest", response="StaffOrderView")
+@endpoint(
+    staff_api,
+    "/staff/orders/{order_id}/transitions",
+    "POST",
+    summary="Approve or reject an order held for pre-approval, or cancel it before its campaign closes",
+    tag="staff: orders",
+    roles=REVIEW,
+    body="OrderTransitionRequest",
+    response="StaffOrderView",
+)
 def transition_order(call: Call, order_id: str) -> s.StaffOrderView:
     b: s.OrderTransitionRequest = call.body
-    record = orders.change_order(call.actor, order_id, OrderAction(b.action), internal_note=b.internal_note,
-                                 customer_note=b.customer_note, expected_version=b.expected_version)
+    record = orders.change_order(
+        call.actor,
+        order_id,
+        OrderAction(b.action),
+        internal_note=b.internal_note,
+        customer_note=b.customer_note,
+        expected_version=b.expected_version,
+    )
     return s.StaffOrderView.of(record, call.actor)
 
 
-@endpoint(staff_api, "/staff/orders/{order_id}/notes", "POST", summary="Add an internal and/or customer-facing note",
-          tag="staff: orders", roles=READ_STAFF, body="NoteRequest", response="NoteView", status=201)
+@endpoint(
+    staff_api,
+    "/staff/orders/{order_id}/notes",
+    "POST",
+    summary="Add an internal and/or customer-facing note",
+    tag="staff: orders",
+    roles=READ_STAFF,
+    body="NoteRequest",
+    response="NoteView",
+    status=201,
+)
 def add_note(call: Call, order_id: str) -> s.NoteView:
-    event = orders.add_note(call.actor, order_id, internal_note=call.body.internal_note,
-                            customer_note=call.body.customer_note)
+    event = orders.add_note(call.actor, order_id, internal_note=call.body.internal_note, customer_note=call.body.customer_note)
     return s.NoteView(event=s.AuditEventView.of(event))
 
 
-@endpoint(staff_api, "/staff/orders/{order_id}/cancellation-requests/{request_id}/decide", "POST",
-          summary="Accept (the lines leave the order and the packing list; the money is settled per payment mode) "
-                  "or refuse, with a note, a customer's request to cancel after the close",
-          tag="staff: orders", roles=REVIEW, body="CancellationDecisionIn", response="CancellationRequestView")
+@endpoint(
+    staff_api,
+    "/staff/orders/{order_id}/cancellation-requests/{request_id}/decide",
+    "POST",
+    summary="Accept (the lines leave the order and the packing list; the money is settled per payment mode) "
+    "or refuse, with a note, a customer's request to cancel after the close",
+    tag="staff: orders",
+    roles=REVIEW,
+    body="CancellationDecisionIn",
+    response="CancellationRequestView",
+)
 def decide_cancellation(call: Call, order_id: str, request_id: str) -> s.CancellationRequestView:
     b: s.CancellationDecisionIn = call.body
-    return s.CancellationRequestView.of(cancellations.decide(call.actor, request_id, accept=b.accept, note=b.note,
-                                                             expected_version=b.expected_version, order_id=order_id))
+    return s.CancellationRequestView.of(
+        cancellations.decide(
+            call.actor, request_id, accept=b.accept, note=b.note, expected_version=b.expected_version, order_id=order_id
+        )
+    )
 
 
-@endpoint(staff_api, "/staff/orders/{order_id}/shipping-address", "PUT",
-          summary="Correct where the order ships, until its last delivery leaves (the suppliers concerned are told)",
-          tag="staff: orders", roles=CORRECT_ADDRESSES, body="AddressCorrectionIn", response="StaffOrderView")
+@endpoint(
+    staff_api,
+    "/staff/orders/{order_id}/shipping-address",
+    "PUT",
+    summary="Correct where the order ships, until its last delivery leaves (the suppliers concerned are told)",
+    tag="staff: orders",
+    roles=CORRECT_ADDRESSES,
+    body="AddressCorrectionIn",
+    response="StaffOrderView",
+)
 def correct_shipping_address(call: Call, order_id: str) -> s.StaffOrderView:
     b: s.AddressCorrectionIn = call.body
-    record = address_corrections.correct_address(call.actor, order_id, b.shipping_address.model_dump(), note=b.note,
-                                                 expected_version=b.expected_version)
+    record = address_corrections.correct_address(
+        call.actor, order_id, b.shipping_address.model_dump(), note=b.note, expected_version=b.expected_version
+    )
     return s.StaffOrderView.of(record, call.actor)

@@ -25,17 +25,35 @@ TAG = "staff: purchase orders"
 def _view(d: workflow.PODetail) -> s.StaffPOView:
     po, item = d.po, d.item
     return s.StaffPOView(
-        id=po.id, campaign_id=po.campaign_id, supplier_id=po.supplier_id, status=po.status.value,
-        stage=po.stage.value if po.stage else None, stage_open=item.task_token is not None,
-        stage_deadline=item.stage_deadline, execution_arn=item.execution_arn, reminders=po.reminders,
+        id=po.id,
+        campaign_id=po.campaign_id,
+        supplier_id=po.supplier_id,
+        status=po.status.value,
+        stage=po.stage.value if po.stage else None,
+        stage_open=item.task_token is not None,
+        stage_deadline=item.stage_deadline,
+        execution_arn=item.execution_arn,
+        reminders=po.reminders,
         currency=po.currency,
-        lines=[s.StaffPOLineView(sku=l.sku, name=l.name, ordered_quantity=l.ordered_quantity,
-                                 unit_cost_cents=l.unit_cost_cents, accepted_quantity=l.accepted_quantity,
-                                 reject_reason=l.reject_reason.value if l.reject_reason else None)
-               for l in po.lines],
-        ordered_cents=po.ordered_cents, accepted_cents=po.accepted_cents, invoiced_cents=po.invoiced_cents,
-        proposed_cents=po.proposed_cents, paid_cents=po.paid_cents, order_count=po.order_count,
-        created_at=po.created_at, version=int(item.version),
+        lines=[
+            s.StaffPOLineView(
+                sku=l.sku,
+                name=l.name,
+                ordered_quantity=l.ordered_quantity,
+                unit_cost_cents=l.unit_cost_cents,
+                accepted_quantity=l.accepted_quantity,
+                reject_reason=l.reject_reason.value if l.reject_reason else None,
+            )
+            for l in po.lines
+        ],
+        ordered_cents=po.ordered_cents,
+        accepted_cents=po.accepted_cents,
+        invoiced_cents=po.invoiced_cents,
+        proposed_cents=po.proposed_cents,
+        paid_cents=po.paid_cents,
+        order_count=po.order_count,
+        created_at=po.created_at,
+        version=int(item.version),
         invoices=[s.StaffInvoiceView(**i.__dict__, download_url=files.presigned_get(i.file_key)) for i in d.invoices],
         proposals=[s.PaymentProposalView.pick(p) for p in d.proposals],
         shipments=[s.POShipmentView.pick(x) for x in d.shipments],
@@ -45,40 +63,74 @@ def _view(d: workflow.PODetail) -> s.StaffPOView:
     )
 
 
-@endpoint(staff_po_api, "/staff/purchase-orders", "GET", summary="Purchase orders by stage, status or campaign",
-          tag=TAG, roles=READ_STAFF, query="StaffPOListQuery", response="StaffPOPage")
+@endpoint(
+    staff_po_api,
+    "/staff/purchase-orders",
+    "GET",
+    summary="Purchase orders by stage, status or campaign",
+    tag=TAG,
+    roles=READ_STAFF,
+    query="StaffPOListQuery",
+    response="StaffPOPage",
+)
 def list_purchase_orders(call: Call) -> s.StaffPOPage:
     q = call.query
-    items, cursor = workflow.list_pos(stage_or_status=q.stage, campaign_id=q.campaign_id, limit=q.limit,
-                                      cursor=q.cursor)
+    items, cursor = workflow.list_pos(stage_or_status=q.stage, campaign_id=q.campaign_id, limit=q.limit, cursor=q.cursor)
     return s.StaffPOPage(items=[s.StaffPOSummaryView.pick(i) for i in items], next_cursor=cursor)
 
 
-@endpoint(staff_po_api, "/staff/purchase-orders/{po_id}", "GET", summary="A purchase order with its audit trail",
-          tag=TAG, roles=READ_STAFF, response="StaffPOView")
+@endpoint(
+    staff_po_api,
+    "/staff/purchase-orders/{po_id}",
+    "GET",
+    summary="A purchase order with its audit trail",
+    tag=TAG,
+    roles=READ_STAFF,
+    response="StaffPOView",
+)
 def get_purchase_order(call: Call, po_id: str) -> s.StaffPOView:
     return _view(workflow.get_po(po_id))
 
 
-@endpoint(staff_po_api, "/staff/purchase-orders/{po_id}/cancel", "POST",
-          summary="Cancel a purchase order (ends its workflow)", tag=TAG, roles=CANCEL_PO,
-          body="StaffPOCancelRequest", response="StaffPOView")
+@endpoint(
+    staff_po_api,
+    "/staff/purchase-orders/{po_id}/cancel",
+    "POST",
+    summary="Cancel a purchase order (ends its workflow)",
+    tag=TAG,
+    roles=CANCEL_PO,
+    body="StaffPOCancelRequest",
+    response="StaffPOView",
+)
 def cancel_purchase_order(call: Call, po_id: str) -> s.StaffPOView:
     workflow.cancel_po(call.actor, po_id, internal_note=call.body.internal_note)
     return _view(workflow.get_po(po_id))
 
 
-@endpoint(staff_po_api, "/staff/purchase-orders/{po_id}/orders", "GET",
-          summary="The PO's packing list, as its supplier sees it but always with the ship-to address", tag=TAG,
-          roles=READ_STAFF, query="PageQuery", response="PackingListPage")
+@endpoint(
+    staff_po_api,
+    "/staff/purchase-orders/{po_id}/orders",
+    "GET",
+    summary="The PO's packing list, as its supplier sees it but always with the ship-to address",
+    tag=TAG,
+    roles=READ_STAFF,
+    query="PageQuery",
+    response="PackingListPage",
+)
 def packing_list(call: Call, po_id: str) -> s.PackingListPage:
-    return s.PackingListPage.of(packing.staff_packing_list(call.actor, po_id, limit=call.query.limit,
-                                                           cursor=call.query.cursor))
+    return s.PackingListPage.of(packing.staff_packing_list(call.actor, po_id, limit=call.query.limit, cursor=call.query.cursor))
 
 
-@endpoint(staff_po_api, "/staff/purchase-orders/{po_id}/packing-list", "POST",
-          summary="The PO's packing list as a CSV file: a presigned download link", tag=TAG, roles=READ_STAFF,
-          response="PackingListFileView", status=201)
+@endpoint(
+    staff_po_api,
+    "/staff/purchase-orders/{po_id}/packing-list",
+    "POST",
+    summary="The PO's packing list as a CSV file: a presigned download link",
+    tag=TAG,
+    roles=READ_STAFF,
+    response="PackingListFileView",
+    status=201,
+)
 def packing_list_file(call: Call, po_id: str) -> s.PackingListFileView:
     return s.PackingListFileView(**packing.packing_list_file(call.actor, po_id, staff=True).__dict__)
 
@@ -86,37 +138,81 @@ def packing_list_file(call: Call, po_id: str) -> s.PackingListFileView:
 PARCEL = "/staff/purchase-orders/{po_id}/shipments/{shipment_id}"
 
 
-@endpoint(staff_po_api, PARCEL, "GET",
-          summary="A parcel with its tracking timeline and audit trail (who recorded what by hand, notes, photos)",
-          tag=TAG, roles=READ_STAFF, response="StaffShipmentView")
+@endpoint(
+    staff_po_api,
+    PARCEL,
+    "GET",
+    summary="A parcel with its tracking timeline and audit trail (who recorded what by hand, notes, photos)",
+    tag=TAG,
+    roles=READ_STAFF,
+    response="StaffShipmentView",
+)
 def get_parcel(call: Call, po_id: str, shipment_id: str) -> s.StaffShipmentView:
     return s.StaffShipmentView.of(tracking.parcel_detail(call.actor, po_id, shipment_id), files.presigned_get)
 
 
-@endpoint(staff_po_api, PARCEL + "/photos", "POST",
-          summary="A presigned S3 POST for a photo of the parcel (proof of delivery)", tag=TAG,
-          roles=RECORD_PARCEL_EVENTS, body="ParcelPhotoUploadRequest", response="PresignedUploadView", status=201)
+@endpoint(
+    staff_po_api,
+    PARCEL + "/photos",
+    "POST",
+    summary="A presigned S3 POST for a photo of the parcel (proof of delivery)",
+    tag=TAG,
+    roles=RECORD_PARCEL_EVENTS,
+    body="ParcelPhotoUploadRequest",
+    response="PresignedUploadView",
+    status=201,
+)
 def parcel_photo_upload(call: Call, po_id: str, shipment_id: str) -> s.PresignedUploadView:
-    return s.PresignedUploadView(**tracking.photo_upload(call.actor, po_id, shipment_id,
-                                                         call.body.content_type).__dict__)
+    return s.PresignedUploadView(**tracking.photo_upload(call.actor, po_id, shipment_id, call.body.content_type).__dict__)
 
 
-@endpoint(staff_po_api, PARCEL + "/delivered", "POST",
-          summary="Confirm by hand that a parcel was delivered (its carrier sends nothing): the same effects as the "
-                  "carrier's delivered event; a parcel already delivered answers as it is",
-          tag=TAG, roles=RECORD_PARCEL_EVENTS, body="DeliveredByHandIn", response="ShipmentByHandView")
+@endpoint(
+    staff_po_api,
+    PARCEL + "/delivered",
+    "POST",
+    summary="Confirm by hand that a parcel was delivered (its carrier sends nothing): the same effects as the "
+    "carrier's delivered event; a parcel already delivered answers as it is",
+    tag=TAG,
+    roles=RECORD_PARCEL_EVENTS,
+    body="DeliveredByHandIn",
+    response="ShipmentByHandView",
+)
 def parcel_delivered(call: Call, po_id: str, shipment_id: str) -> s.ShipmentByHandView:
     b: s.DeliveredByHandIn = call.body
-    return s.ShipmentByHandView.of(tracking.record_by_hand(
-        call.actor, po_id, shipment_id, shipment_domain.ByHand.DELIVERED, note=b.note, at=b.delivered_at,
-        photo_key=b.photo_key, expected_version=b.expected_version))
+    return s.ShipmentByHandView.of(
+        tracking.record_by_hand(
+            call.actor,
+            po_id,
+            shipment_id,
+            shipment_domain.ByHand.DELIVERED,
+            note=b.note,
+            at=b.delivered_at,
+            photo_key=b.photo_key,
+            expected_version=b.expected_version,
+        )
+    )
 
 
-@endpoint(staff_po_api, PARCEL + "/events", "POST",
-          summary="Record by hand a failed delivery attempt or a return to sender (as the carrier would report it)",
-          tag=TAG, roles=RECORD_PARCEL_EVENTS, body="ParcelEventIn", response="ShipmentByHandView")
+@endpoint(
+    staff_po_api,
+    PARCEL + "/events",
+    "POST",
+    summary="Record by hand a failed delivery attempt or a return to sender (as the carrier would report it)",
+    tag=TAG,
+    roles=RECORD_PARCEL_EVENTS,
+    body="ParcelEventIn",
+    response="ShipmentByHandView",
+)
 def parcel_event(call: Call, po_id: str, shipment_id: str) -> s.ShipmentByHandView:
     b: s.ParcelEventIn = call.body
-    return s.ShipmentByHandView.of(tracking.record_by_hand(
-        call.actor, po_id, shipment_id, shipment_domain.ByHand(b.status), note=b.note, at=b.at,
-        expected_version=b.expected_version))
+    return s.ShipmentByHandView.of(
+        tracking.record_by_hand(
+            call.actor,
+            po_id,
+            shipment_id,
+            shipment_domain.ByHand(b.status),
+            note=b.note,
+            at=b.at,
+            expected_version=b.expected_version,
+        )
+    )

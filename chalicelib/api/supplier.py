@@ -29,151 +29,316 @@ def _upload(u: object) -> s.PresignedUploadView:
     return s.PresignedUploadView(**u.__dict__)
 
 
-@endpoint(supplier_api, "/supplier/campaigns", "GET", summary="My campaigns with payment and shipment status",
-          tag=TAG, roles=SUPPLIER, response="SupplierCampaignList")
+@endpoint(
+    supplier_api,
+    "/supplier/campaigns",
+    "GET",
+    summary="My campaigns with payment and shipment status",
+    tag=TAG,
+    roles=SUPPLIER,
+    response="SupplierCampaignList",
+)
 def my_campaigns(call: Call) -> s.SupplierCampaignList:
-    return s.SupplierCampaignList(items=[s.SupplierCampaignView(**c.__dict__)
-                                         for c in portal.list_campaigns(call.actor)])
+    return s.SupplierCampaignList(items=[s.SupplierCampaignView(**c.__dict__) for c in portal.list_campaigns(call.actor)])
 
 
-@endpoint(supplier_api, "/supplier/purchase-orders", "GET", summary="My purchase orders, newest first",
-          tag=TAG, roles=SUPPLIER, query="SupplierPOListQuery", response="SupplierPOPage")
+@endpoint(
+    supplier_api,
+    "/supplier/purchase-orders",
+    "GET",
+    summary="My purchase orders, newest first",
+    tag=TAG,
+    roles=SUPPLIER,
+    query="SupplierPOListQuery",
+    response="SupplierPOPage",
+)
 def my_purchase_orders(call: Call) -> s.SupplierPOPage:
     q: s.SupplierPOListQuery = call.query
-    items, cursor = portal.list_purchase_orders(call.actor, status=q.status, stage=q.stage, limit=q.limit,
-                                                cursor=q.cursor)
+    items, cursor = portal.list_purchase_orders(call.actor, status=q.status, stage=q.stage, limit=q.limit, cursor=q.cursor)
     return s.SupplierPOPage(items=[s.SupplierPOSummaryView.pick(i) for i in items], next_cursor=cursor)
 
 
-@endpoint(supplier_api, PO, "GET", summary="A purchase order with its invoices, proposals and shipments",
-          tag=TAG, roles=SUPPLIER, response="SupplierPODetailView")
+@endpoint(
+    supplier_api,
+    PO,
+    "GET",
+    summary="A purchase order with its invoices, proposals and shipments",
+    tag=TAG,
+    roles=SUPPLIER,
+    response="SupplierPODetailView",
+)
 def my_purchase_order(call: Call, po_id: str) -> s.SupplierPODetailView:
     return s.SupplierPODetailView.detail(portal.get_purchase_order(call.actor, po_id))
 
 
-@endpoint(supplier_api, PO + "/orders", "GET",
-          summary="The packing list: each order to pack, its reference, lines, ship-to address and whether it has left",
-          tag=TAG, roles=SUPPLIER, query="PageQuery", response="PackingListPage")
+@endpoint(
+    supplier_api,
+    PO + "/orders",
+    "GET",
+    summary="The packing list: each order to pack, its reference, lines, ship-to address and whether it has left",
+    tag=TAG,
+    roles=SUPPLIER,
+    query="PageQuery",
+    response="PackingListPage",
+)
 def packing_list(call: Call, po_id: str) -> s.PackingListPage:
-    return s.PackingListPage.of(packing.supplier_packing_list(call.actor, po_id, limit=call.query.limit,
-                                                              cursor=call.query.cursor))
+    return s.PackingListPage.of(
+        packing.supplier_packing_list(call.actor, po_id, limit=call.query.limit, cursor=call.query.cursor)
+    )
 
 
-@endpoint(supplier_api, PO + "/packing-list", "POST",
-          summary="The packing list as a CSV file: a presigned download link", tag=TAG, roles=SUPPLIER,
-          response="PackingListFileView", status=201)
+@endpoint(
+    supplier_api,
+    PO + "/packing-list",
+    "POST",
+    summary="The packing list as a CSV file: a presigned download link",
+    tag=TAG,
+    roles=SUPPLIER,
+    response="PackingListFileView",
+    status=201,
+)
 def packing_list_file(call: Call, po_id: str) -> s.PackingListFileView:
     return s.PackingListFileView(**packing.packing_list_file(call.actor, po_id, staff=False).__dict__)
 
 
-@endpoint(supplier_api, PO + "/cancellation-requests", "GET",
-          summary="Customers' requests to cancel lines of this PO's orders, waiting for a decision (oldest first)",
-          tag=TAG, roles=SUPPLIER, query="PageQuery", response="CancellationRequestPage")
+@endpoint(
+    supplier_api,
+    PO + "/cancellation-requests",
+    "GET",
+    summary="Customers' requests to cancel lines of this PO's orders, waiting for a decision (oldest first)",
+    tag=TAG,
+    roles=SUPPLIER,
+    query="PageQuery",
+    response="CancellationRequestPage",
+)
 def cancellation_requests(call: Call, po_id: str) -> s.CancellationRequestPage:
     page = cancellations.pending_for_po(call.actor, po_id, limit=call.query.limit, cursor=call.query.cursor)
-    return s.CancellationRequestPage(po_id=page.po_id, items=[s.CancellationRequestView.of(i) for i in page.items],
-                                     next_cursor=page.cursor)
+    return s.CancellationRequestPage(
+        po_id=page.po_id, items=[s.CancellationRequestView.of(i) for i in page.items], next_cursor=page.cursor
+    )
 
 
-@endpoint(supplier_api, "/supplier/cancellation-requests/{request_id}/decide", "POST",
-          summary="Accept (the lines leave the order and the packing list) or refuse, with a note, a customer's "
-                  "request to cancel lines of one of my POs' orders",
-          tag=TAG, roles=SUPPLIER, body="CancellationDecisionIn", response="CancellationRequestView")
+@endpoint(
+    supplier_api,
+    "/supplier/cancellation-requests/{request_id}/decide",
+    "POST",
+    summary="Accept (the lines leave the order and the packing list) or refuse, with a note, a customer's "
+    "request to cancel lines of one of my POs' orders",
+    tag=TAG,
+    roles=SUPPLIER,
+    body="CancellationDecisionIn",
+    response="CancellationRequestView",
+)
 def decide_cancellation(call: Call, request_id: str) -> s.CancellationRequestView:
     b: s.CancellationDecisionIn = call.body
-    return s.CancellationRequestView.of(cancellations.decide(call.actor, request_id, accept=b.accept, note=b.note,
-                                                             expected_version=b.expected_version, by_supplier=True))
+    return s.CancellationRequestView.of(
+        cancellations.decide(
+            call.actor, request_id, accept=b.accept, note=b.note, expected_version=b.expected_version, by_supplier=True
+        )
+    )
 
 
-@endpoint(supplier_api, PO + "/acknowledge", "POST", summary="Accept, partially accept or reject the lines",
-          tag=TAG, roles=SUPPLIER, body="AcknowledgeRequest", response="SupplierPOSummaryView")
+@endpoint(
+    supplier_api,
+    PO + "/acknowledge",
+    "POST",
+    summary="Accept, partially accept or reject the lines",
+    tag=TAG,
+    roles=SUPPLIER,
+    body="AcknowledgeRequest",
+    response="SupplierPOSummaryView",
+)
 def acknowledge(call: Call, po_id: str) -> s.SupplierPOSummaryView:
     b: s.AcknowledgeRequest = call.body
-    acceptances = [po_domain.LineAcceptance(sku=l.sku, accepted_quantity=l.accepted_quantity,
-                                            reason=po_domain.RejectReason(l.reason) if l.reason else None)
-                   for l in b.lines]
+    acceptances = [
+        po_domain.LineAcceptance(
+            sku=l.sku, accepted_quantity=l.accepted_quantity, reason=po_domain.RejectReason(l.reason) if l.reason else None
+        )
+        for l in b.lines
+    ]
     return s.SupplierPOSummaryView.pick(portal.acknowledge(call.actor, po_id, acceptances))
 
 
-@endpoint(supplier_api, PO + "/invoices/upload", "POST", summary="A presigned S3 POST for an invoice file",
-          tag=TAG, roles=SUPPLIER, body="UploadRequest", response="PresignedUploadView", status=201)
+@endpoint(
+    supplier_api,
+    PO + "/invoices/upload",
+    "POST",
+    summary="A presigned S3 POST for an invoice file",
+    tag=TAG,
+    roles=SUPPLIER,
+    body="UploadRequest",
+    response="PresignedUploadView",
+    status=201,
+)
 def invoice_upload(call: Call, po_id: str) -> s.PresignedUploadView:
     return _upload(portal.invoice_upload(call.actor, po_id, call.body.content_type))
 
 
-@endpoint(supplier_api, PO + "/invoices", "POST", summary="Submit the invoice (after uploading its file)",
-          tag=TAG, roles=SUPPLIER, body="InvoiceIn", response="InvoiceView", status=201)
+@endpoint(
+    supplier_api,
+    PO + "/invoices",
+    "POST",
+    summary="Submit the invoice (after uploading its file)",
+    tag=TAG,
+    roles=SUPPLIER,
+    body="InvoiceIn",
+    response="InvoiceView",
+    status=201,
+)
 def submit_invoice(call: Call, po_id: str) -> s.InvoiceView:
     b: s.InvoiceIn = call.body
-    invoice = portal.submit_invoice(call.actor, po_id, number=b.number, amount_cents=b.amount_cents,
-                                    currency=b.currency, file_key=b.file_key)
+    invoice = portal.submit_invoice(
+        call.actor, po_id, number=b.number, amount_cents=b.amount_cents, currency=b.currency, file_key=b.file_key
+    )
     return s.InvoiceView(**invoice.__dict__)
 
 
-@endpoint(supplier_api, PO + "/payment-proposals", "POST", summary="Propose a payment (up to what is invoiced)",
-          tag=TAG, roles=SUPPLIER, body="PaymentProposalIn", response="PaymentProposalView", status=201)
+@endpoint(
+    supplier_api,
+    PO + "/payment-proposals",
+    "POST",
+    summary="Propose a payment (up to what is invoiced)",
+    tag=TAG,
+    roles=SUPPLIER,
+    body="PaymentProposalIn",
+    response="PaymentProposalView",
+    status=201,
+)
 def propose_payment(call: Call, po_id: str) -> s.PaymentProposalView:
     return s.PaymentProposalView.pick(portal.propose_payment(call.actor, po_id, call.body.amount_cents))
 
 
-@endpoint(supplier_api, PO + "/shipments", "POST",
-          summary="Record a parcel and the orders in it, by the order ids of the packing list (the shipment stage "
-                  "ends when every accepted order has left)",
-          tag=TAG, roles=SUPPLIER, body="ShipmentIn", response="POShipmentView", status=201)
+@endpoint(
+    supplier_api,
+    PO + "/shipments",
+    "POST",
+    summary="Record a parcel and the orders in it, by the order ids of the packing list (the shipment stage "
+    "ends when every accepted order has left)",
+    tag=TAG,
+    roles=SUPPLIER,
+    body="ShipmentIn",
+    response="POShipmentView",
+    status=201,
+)
 def record_shipment(call: Call, po_id: str) -> s.POShipmentView:
     b: s.ShipmentIn = call.body
-    return s.POShipmentView.pick(shipments.record_shipment(
-        call.actor, po_id, carrier=b.carrier, tracking_number=b.tracking_number, order_ids=list(b.order_ids)))
+    return s.POShipmentView.pick(
+        shipments.record_shipment(
+            call.actor, po_id, carrier=b.carrier, tracking_number=b.tracking_number, order_ids=list(b.order_ids)
+        )
+    )
 
 
-@endpoint(supplier_api, PO + "/shipments/{shipment_id}", "PUT",
-          summary="Correct a parcel's carrier or tracking number (each customer is told once)",
-          tag=TAG, roles=SUPPLIER, body="ShipmentCorrectionIn", response="POShipmentView")
+@endpoint(
+    supplier_api,
+    PO + "/shipments/{shipment_id}",
+    "PUT",
+    summary="Correct a parcel's carrier or tracking number (each customer is told once)",
+    tag=TAG,
+    roles=SUPPLIER,
+    body="ShipmentCorrectionIn",
+    response="POShipmentView",
+)
 def correct_shipment(call: Call, po_id: str, shipment_id: str) -> s.POShipmentView:
     b: s.ShipmentCorrectionIn = call.body
-    return s.POShipmentView.pick(shipments.correct_tracking(call.actor, po_id, shipment_id, carrier=b.carrier,
-                                                            tracking_number=b.tracking_number))
+    return s.POShipmentView.pick(
+        shipments.correct_tracking(call.actor, po_id, shipment_id, carrier=b.carrier, tracking_number=b.tracking_number)
+    )
 
 
-@endpoint(supplier_api, PO + "/shipments/{shipment_id}/photos", "POST",
-          summary="A presigned S3 POST for a photo of the parcel (proof of delivery)", tag=TAG, roles=SUPPLIER,
-          body="ParcelPhotoUploadRequest", response="PresignedUploadView", status=201)
+@endpoint(
+    supplier_api,
+    PO + "/shipments/{shipment_id}/photos",
+    "POST",
+    summary="A presigned S3 POST for a photo of the parcel (proof of delivery)",
+    tag=TAG,
+    roles=SUPPLIER,
+    body="ParcelPhotoUploadRequest",
+    response="PresignedUploadView",
+    status=201,
+)
 def parcel_photo_upload(call: Call, po_id: str, shipment_id: str) -> s.PresignedUploadView:
     return _upload(tracking.photo_upload(call.actor, po_id, shipment_id, call.body.content_type))
 
 
-@endpoint(supplier_api, PO + "/shipments/{shipment_id}/delivered", "POST",
-          summary="Confirm by hand that a parcel was delivered (its carrier sends nothing): the same effects as the "
-                  "carrier's delivered event; a parcel already delivered answers as it is",
-          tag=TAG, roles=SUPPLIER, body="DeliveredByHandIn", response="ShipmentByHandView")
+@endpoint(
+    supplier_api,
+    PO + "/shipments/{shipment_id}/delivered",
+    "POST",
+    summary="Confirm by hand that a parcel was delivered (its carrier sends nothing): the same effects as the "
+    "carrier's delivered event; a parcel already delivered answers as it is",
+    tag=TAG,
+    roles=SUPPLIER,
+    body="DeliveredByHandIn",
+    response="ShipmentByHandView",
+)
 def parcel_delivered(call: Call, po_id: str, shipment_id: str) -> s.ShipmentByHandView:
     b: s.DeliveredByHandIn = call.body
-    return s.ShipmentByHandView.of(tracking.record_by_hand(
-        call.actor, po_id, shipment_id, shipment_domain.ByHand.DELIVERED, note=b.note, at=b.delivered_at,
-        photo_key=b.photo_key, expected_version=b.expected_version))
+    return s.ShipmentByHandView.of(
+        tracking.record_by_hand(
+            call.actor,
+            po_id,
+            shipment_id,
+            shipment_domain.ByHand.DELIVERED,
+            note=b.note,
+            at=b.delivered_at,
+            photo_key=b.photo_key,
+            expected_version=b.expected_version,
+        )
+    )
 
 
-@endpoint(supplier_api, PO + "/shipments/{shipment_id}/events", "POST",
-          summary="Record by hand a failed delivery attempt or a return to sender (as the carrier would report it)",
-          tag=TAG, roles=SUPPLIER, body="ParcelEventIn", response="ShipmentByHandView")
+@endpoint(
+    supplier_api,
+    PO + "/shipments/{shipment_id}/events",
+    "POST",
+    summary="Record by hand a failed delivery attempt or a return to sender (as the carrier would report it)",
+    tag=TAG,
+    roles=SUPPLIER,
+    body="ParcelEventIn",
+    response="ShipmentByHandView",
+)
 def parcel_event(call: Call, po_id: str, shipment_id: str) -> s.ShipmentByHandView:
     b: s.ParcelEventIn = call.body
-    return s.ShipmentByHandView.of(tracking.record_by_hand(
-        call.actor, po_id, shipment_id, shipment_domain.ByHand(b.status), note=b.note, at=b.at,
-        expected_version=b.expected_version))
+    return s.ShipmentByHandView.of(
+        tracking.record_by_hand(
+            call.actor,
+            po_id,
+            shipment_id,
+            shipment_domain.ByHand(b.status),
+            note=b.note,
+            at=b.at,
+            expected_version=b.expected_version,
+        )
+    )
 
 
-@endpoint(supplier_api, "/supplier/campaigns/{campaign_id}/files", "POST",
-          summary="A presigned S3 POST for a product-description file", tag=TAG, roles=SUPPLIER,
-          body="CampaignFileUploadRequest", response="PresignedUploadView", status=201)
+@endpoint(
+    supplier_api,
+    "/supplier/campaigns/{campaign_id}/files",
+    "POST",
+    summary="A presigned S3 POST for a product-description file",
+    tag=TAG,
+    roles=SUPPLIER,
+    body="CampaignFileUploadRequest",
+    response="PresignedUploadView",
+    status=201,
+)
 def campaign_file_upload(call: Call, campaign_id: str) -> s.PresignedUploadView:
     b: s.CampaignFileUploadRequest = call.body
     return _upload(portal.campaign_file_upload(call.actor, campaign_id, b.content_type, b.filename))
 
 
-@endpoint(supplier_api, "/supplier/campaigns/{campaign_id}/files", "GET",
-          summary="My product-description files of a campaign, with download links", tag=TAG, roles=SUPPLIER,
-          response="CampaignFileList")
+@endpoint(
+    supplier_api,
+    "/supplier/campaigns/{campaign_id}/files",
+    "GET",
+    summary="My product-description files of a campaign, with download links",
+    tag=TAG,
+    roles=SUPPLIER,
+    response="CampaignFileList",
+)
 def campaign_files(call: Call, campaign_id: str) -> s.CampaignFileList:
-    return s.CampaignFileList(items=[s.CampaignFileView(**f.__dict__)
-                                     for f in portal.list_campaign_files(call.actor, campaign_id)])
+    return s.CampaignFileList(
+        items=[s.CampaignFileView(**f.__dict__) for f in portal.list_campaign_files(call.actor, campaign_id)]
+    )

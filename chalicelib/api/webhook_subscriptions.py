@@ -20,42 +20,85 @@ ADMINS = MANAGE_WEBHOOKS
 TAG = "staff: webhooks"
 
 
-@endpoint(webhook_subscriptions_api, "/staff/webhook-subscriptions", "GET", summary="Webhook subscriptions",
-          tag=TAG, roles=READ_STAFF, query="PageQuery", response="WebhookSubscriptionPage")
+@endpoint(
+    webhook_subscriptions_api,
+    "/staff/webhook-subscriptions",
+    "GET",
+    summary="Webhook subscriptions",
+    tag=TAG,
+    roles=READ_STAFF,
+    query="PageQuery",
+    response="WebhookSubscriptionPage",
+)
 def list_subscriptions(call: Call) -> Any:
     items, cursor = svc.list_subscriptions(limit=call.query.limit, cursor=call.query.cursor)
     return s.WebhookSubscriptionPage(items=[s.WebhookSubscriptionView.of(i) for i in items], next_cursor=cursor)
 
 
-@endpoint(webhook_subscriptions_api, "/staff/webhook-subscriptions", "POST",
-          summary="Subscribe a URL to event types; answers its signing secret once", tag=TAG, roles=ADMINS,
-          body="WebhookSubscriptionIn", response="WebhookSubscriptionWithSecret", status=201)
+@endpoint(
+    webhook_subscriptions_api,
+    "/staff/webhook-subscriptions",
+    "POST",
+    summary="Subscribe a URL to event types; answers its signing secret once",
+    tag=TAG,
+    roles=ADMINS,
+    body="WebhookSubscriptionIn",
+    response="WebhookSubscriptionWithSecret",
+    status=201,
+)
 def create_subscription(call: Call) -> Any:
     b = call.body
-    sub = svc.create_subscription(call.actor, url=b.url, event_types=b.event_types, description=b.description,
-                                  active=b.active)
+    sub = svc.create_subscription(call.actor, url=b.url, event_types=b.event_types, description=b.description, active=b.active)
     return s.WebhookSubscriptionWithSecret.of(sub.item, secret=sub.secret)
 
 
-@endpoint(webhook_subscriptions_api, "/staff/webhook-subscriptions/{subscription_id}", "GET",
-          summary="A webhook subscription", tag=TAG, roles=READ_STAFF, response="WebhookSubscriptionView")
+@endpoint(
+    webhook_subscriptions_api,
+    "/staff/webhook-subscriptions/{subscription_id}",
+    "GET",
+    summary="A webhook subscription",
+    tag=TAG,
+    roles=READ_STAFF,
+    response="WebhookSubscriptionView",
+)
 def get_subscription(call: Call, subscription_id: str) -> Any:
     return s.WebhookSubscriptionView.of(svc.get_subscription(subscription_id))
 
 
-@endpoint(webhook_subscriptions_api, "/staff/webhook-subscriptions/{subscription_id}", "PUT",
-          summary="Change a subscription's URL, event types, description or active flag (re-enable)", tag=TAG,
-          roles=ADMINS, body="WebhookSubscriptionUpdate", response="WebhookSubscriptionView")
+@endpoint(
+    webhook_subscriptions_api,
+    "/staff/webhook-subscriptions/{subscription_id}",
+    "PUT",
+    summary="Change a subscription's URL, event types, description or active flag (re-enable)",
+    tag=TAG,
+    roles=ADMINS,
+    body="WebhookSubscriptionUpdate",
+    response="WebhookSubscriptionView",
+)
 def update_subscription(call: Call, subscription_id: str) -> Any:
     b = call.body
-    return s.WebhookSubscriptionView.of(svc.update_subscription(
-        call.actor, subscription_id, url=b.url, event_types=b.event_types, active=b.active,
-        description=b.description, expected_version=b.expected_version))
+    return s.WebhookSubscriptionView.of(
+        svc.update_subscription(
+            call.actor,
+            subscription_id,
+            url=b.url,
+            event_types=b.event_types,
+            active=b.active,
+            description=b.description,
+            expected_version=b.expected_version,
+        )
+    )
 
 
-@endpoint(webhook_subscriptions_api, "/staff/webhook-subscriptions/{subscription_id}/rotate-secret", "POST",
-          summary="A new signing secret, answered once; the previous one keeps signing for a grace window",
-          tag=TAG, roles=ADMINS, response="WebhookSubscriptionWithSecret")
+@endpoint(
+    webhook_subscriptions_api,
+    "/staff/webhook-subscriptions/{subscription_id}/rotate-secret",
+    "POST",
+    summary="A new signing secret, answered once; the previous one keeps signing for a grace window",
+    tag=TAG,
+    roles=ADMINS,
+    response="WebhookSubscriptionWithSecret",
+)
 def rotate_secret(call: Call, subscription_id: str) -> Any:
     sub = svc.rotate_secret(call.actor, subscription_id)
     return s.WebhookSubscriptionWithSecret.of(sub.item, secret=sub.secret)
@@ -63,32 +106,60 @@ def rotate_secret(call: Call, subscription_id: str) -> Any:
 
 def _detail(item: Any) -> Any:
     return s.WebhookDeliveryDetailView.of(
-        item, payload=json.loads(item.payload),
-        attempts=[s.WebhookAttemptView(number=int(a.number), at=a.at, status_code=None if a.status_code is None
-                                       else int(a.status_code), latency_ms=int(a.latency_ms or 0),
-                                       response_excerpt=a.response_excerpt, error=a.error)
-                  for a in item.attempts or []])
+        item,
+        payload=json.loads(item.payload),
+        attempts=[
+            s.WebhookAttemptView(
+                number=int(a.number),
+                at=a.at,
+                status_code=None if a.status_code is None else int(a.status_code),
+                latency_ms=int(a.latency_ms or 0),
+                response_excerpt=a.response_excerpt,
+                error=a.error,
+            )
+            for a in item.attempts or []
+        ],
+    )
 
 
-@endpoint(webhook_subscriptions_api, "/staff/webhook-deliveries", "GET",
-          summary="Webhook deliveries, newest first, by subscription and/or status", tag=TAG, roles=READ_STAFF,
-          query="WebhookDeliveryListQuery", response="WebhookDeliveryPage")
+@endpoint(
+    webhook_subscriptions_api,
+    "/staff/webhook-deliveries",
+    "GET",
+    summary="Webhook deliveries, newest first, by subscription and/or status",
+    tag=TAG,
+    roles=READ_STAFF,
+    query="WebhookDeliveryListQuery",
+    response="WebhookDeliveryPage",
+)
 def list_deliveries(call: Call) -> Any:
     q = call.query
-    items, cursor = svc.list_deliveries(subscription_id=q.subscription_id, status=q.status, limit=q.limit,
-                                        cursor=q.cursor)
+    items, cursor = svc.list_deliveries(subscription_id=q.subscription_id, status=q.status, limit=q.limit, cursor=q.cursor)
     return s.WebhookDeliveryPage(items=[s.WebhookDeliveryView.of(i) for i in items], next_cursor=cursor)
 
 
-@endpoint(webhook_subscriptions_api, "/staff/webhook-deliveries/{delivery_id}", "GET",
-          summary="A webhook delivery with every attempt (status code, latency, response excerpt, error)", tag=TAG,
-          roles=READ_STAFF, response="WebhookDeliveryDetailView")
+@endpoint(
+    webhook_subscriptions_api,
+    "/staff/webhook-deliveries/{delivery_id}",
+    "GET",
+    summary="A webhook delivery with every attempt (status code, latency, response excerpt, error)",
+    tag=TAG,
+    roles=READ_STAFF,
+    response="WebhookDeliveryDetailView",
+)
 def get_delivery(call: Call, delivery_id: str) -> Any:
     return _detail(svc.get_delivery(delivery_id))
 
 
-@endpoint(webhook_subscriptions_api, "/staff/webhook-deliveries/{delivery_id}/replay", "POST",
-          summary="Send a delivery again now, as a new delivery (new webhook id) linked to it", tag=TAG,
-          roles=ADMINS, response="WebhookDeliveryDetailView", status=201)
+@endpoint(
+    webhook_subscriptions_api,
+    "/staff/webhook-deliveries/{delivery_id}/replay",
+    "POST",
+    summary="Send a delivery again now, as a new delivery (new webhook id) linked to it",
+    tag=TAG,
+    roles=ADMINS,
+    response="WebhookDeliveryDetailView",
+    status=201,
+)
 def replay_delivery(call: Call, delivery_id: str) -> Any:
     return _detail(svc.replay(call.actor, delivery_id))

@@ -27,26 +27,55 @@ def _receive(sender: str, parse: Any) -> Response:
     except inbound.WebhookRejected as exc:
         return error_response(exc.status, exc.code, exc.message)
     body = s.WebhookAck(status=result.status, webhook_id=result.webhook_id).model_dump(mode="json")
-    return Response(body=body, status_code=202 if result.status == "accepted" else 200,
-                    headers={"Content-Type": "application/json"})
+    return Response(
+        body=body, status_code=202 if result.status == "accepted" else 200, headers={"Content-Type": "application/json"}
+    )
 
 
-@endpoint(webhooks_api, "/webhooks/bank", "POST", summary="The bank settles a payment (Standard Webhooks signed)",
-          tag="webhooks", roles=None, response="WebhookAck", status=202, signed=True, extra_errors=REFUSALS)
+@endpoint(
+    webhooks_api,
+    "/webhooks/bank",
+    "POST",
+    summary="The bank settles a payment (Standard Webhooks signed)",
+    tag="webhooks",
+    roles=None,
+    response="WebhookAck",
+    status=202,
+    signed=True,
+    extra_errors=REFUSALS,
+)
 def bank_webhook(call: Call) -> Response:
     return _receive(inbound.BANK, inbound.parse_bank)
 
 
-@endpoint(webhooks_api, "/webhooks/carriers/{carrier}", "POST",
-          summary="A carrier reports tracking events (its own format; Standard Webhooks signed)",
-          tag="webhooks", roles=None, response="WebhookAck", status=202, signed=True, extra_errors=REFUSALS)
+@endpoint(
+    webhooks_api,
+    "/webhooks/carriers/{carrier}",
+    "POST",
+    summary="A carrier reports tracking events (its own format; Standard Webhooks signed)",
+    tag="webhooks",
+    roles=None,
+    response="WebhookAck",
+    status=202,
+    signed=True,
+    extra_errors=REFUSALS,
+)
 def carrier_webhook(call: Call, carrier: str) -> Response:
     parse = inbound.parse_carrier(carrier)  # 404 for a carrier we do not know
     return _receive(inbound.carrier_sender(carrier), parse)
 
 
-@endpoint(webhooks_api, "/webhooks/suppliers/{supplier_id}", "POST",
-          summary="A supplier's system acknowledges a PO or notifies a shipment (Standard Webhooks signed)",
-          tag="webhooks", roles=None, response="WebhookAck", status=202, signed=True, extra_errors=REFUSALS)
+@endpoint(
+    webhooks_api,
+    "/webhooks/suppliers/{supplier_id}",
+    "POST",
+    summary="A supplier's system acknowledges a PO or notifies a shipment (Standard Webhooks signed)",
+    tag="webhooks",
+    roles=None,
+    response="WebhookAck",
+    status=202,
+    signed=True,
+    extra_errors=REFUSALS,
+)
 def supplier_webhook(call: Call, supplier_id: str) -> Response:
     return _receive(inbound.supplier_sender(supplier_id), inbound.parse_supplier)

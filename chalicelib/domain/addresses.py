@@ -21,21 +21,259 @@ from .errors import RuleViolation
 
 # ISO 3166-1 alpha-2: the 249 officially assigned codes (ISO/TC 46 N1108, 2023-04-05; the same list
 # as tzdata's iso3166.tab). User-assigned codes (XK for Kosovo, ...) are not in it.
-COUNTRY_CODES: frozenset[str] = frozenset((
-    "AD", "AE", "AF", "AG", "AI", "AL", "AM", "AO", "AQ", "AR", "AS", "AT", "AU", "AW", "AX", "AZ", "BA", "BB", "BD", "BE",
-    "BF", "BG", "BH", "BI", "BJ", "BL", "BM", "BN", "BO", "BQ", "BR", "BS", "BT", "BV", "BW", "BY", "BZ", "CA", "CC", "CD",
-    "CF", "CG", "CH", "CI", "CK", "CL", "CM", "CN", "CO", "CR", "CU", "CV", "CW", "CX", "CY", "CZ", "DE", "DJ", "DK", "DM",
-    "DO", "DZ", "EC", "EE", "EG", "EH", "ER", "ES", "ET", "FI", "FJ", "FK", "FM", "FO", "FR", "GA", "GB", "GD", "GE", "GF",
-    "GG", "GH", "GI", "GL", "GM", "GN", "GP", "GQ", "GR", "GS", "GT", "GU", "GW", "GY", "HK", "HM", "HN", "HR", "HT", "HU",
-    "ID", "IE", "IL", "IM", "IN", "IO", "IQ", "IR", "IS", "IT", "JE", "JM", "JO", "JP", "KE", "KG", "KH", "KI", "KM", "KN",
-    "KP", "KR", "KW", "KY", "KZ", "LA", "LB", "LC", "LI", "LK", "LR", "LS", "LT", "LU", "LV", "LY", "MA", "MC", "MD", "ME",
-    "MF", "MG", "MH", "MK", "ML", "MM", "MN", "MO", "MP", "MQ", "MR", "MS", "MT", "MU", "MV", "MW", "MX", "MY", "MZ", "NA",
-    "NC", "NE", "NF", "NG", "NI", "NL", "NO", "NP", "NR", "NU", "NZ", "OM", "PA", "PE", "PF", "PG", "PH", "PK", "PL", "PM",
-    "PN", "PR", "PS", "PT", "PW", "PY", "QA", "RE", "RO", "RS", "RU", "RW", "SA", "SB", "SC", "SD", "SE", "SG", "SH", "SI",
-    "SJ", "SK", "SL", "SM", "SN", "SO", "SR", "SS", "ST", "SV", "SX", "SY", "SZ", "TC", "TD", "TF", "TG", "TH", "TJ", "TK",
-    "TL", "TM", "TN", "TO", "TR", "TT", "TV", "TW", "TZ", "UA", "UG", "UM", "US", "UY", "UZ", "VA", "VC", "VE", "VG", "VI",
-    "VN", "VU", "WF", "WS", "YE", "YT", "ZA", "ZM", "ZW",
-))
+COUNTRY_CODES: frozenset[str] = frozenset(
+    (
+        "AD",
+        "AE",
+        "AF",
+        "AG",
+        "AI",
+        "AL",
+        "AM",
+        "AO",
+        "AQ",
+        "AR",
+        "AS",
+        "AT",
+        "AU",
+        "AW",
+        "AX",
+        "AZ",
+        "BA",
+        "BB",
+        "BD",
+        "BE",
+        "BF",
+        "BG",
+        "BH",
+        "BI",
+        "BJ",
+        "BL",
+        "BM",
+        "BN",
+        "BO",
+        "BQ",
+        "BR",
+        "BS",
+        "BT",
+        "BV",
+        "BW",
+        "BY",
+        "BZ",
+        "CA",
+        "CC",
+        "CD",
+        "CF",
+        "CG",
+        "CH",
+        "CI",
+        "CK",
+        "CL",
+        "CM",
+        "CN",
+        "CO",
+        "CR",
+        "CU",
+        "CV",
+        "CW",
+        "CX",
+        "CY",
+        "CZ",
+        "DE",
+        "DJ",
+        "DK",
+        "DM",
+        "DO",
+        "DZ",
+        "EC",
+        "EE",
+        "EG",
+        "EH",
+        "ER",
+        "ES",
+        "ET",
+        "FI",
+        "FJ",
+        "FK",
+        "FM",
+        "FO",
+        "FR",
+        "GA",
+        "GB",
+        "GD",
+        "GE",
+        "GF",
+        "GG",
+        "GH",
+        "GI",
+        "GL",
+        "GM",
+        "GN",
+        "GP",
+        "GQ",
+        "GR",
+        "GS",
+        "GT",
+        "GU",
+        "GW",
+        "GY",
+        "HK",
+        "HM",
+        "HN",
+        "HR",
+        "HT",
+        "HU",
+        "ID",
+        "IE",
+        "IL",
+        "IM",
+        "IN",
+        "IO",
+        "IQ",
+        "IR",
+        "IS",
+        "IT",
+        "JE",
+        "JM",
+        "JO",
+        "JP",
+        "KE",
+        "KG",
+        "KH",
+        "KI",
+        "KM",
+        "KN",
+        "KP",
+        "KR",
+        "KW",
+        "KY",
+        "KZ",
+        "LA",
+        "LB",
+        "LC",
+        "LI",
+        "LK",
+        "LR",
+        "LS",
+        "LT",
+        "LU",
+        "LV",
+        "LY",
+        "MA",
+        "MC",
+        "MD",
+        "ME",
+        "MF",
+        "MG",
+        "MH",
+        "MK",
+        "ML",
+        "MM",
+        "MN",
+        "MO",
+        "MP",
+        "MQ",
+        "MR",
+        "MS",
+        "MT",
+        "MU",
+        "MV",
+        "MW",
+        "MX",
+        "MY",
+        "MZ",
+        "NA",
+        "NC",
+        "NE",
+        "NF",
+        "NG",
+        "NI",
+        "NL",
+        "NO",
+        "NP",
+        "NR",
+        "NU",
+        "NZ",
+        "OM",
+        "PA",
+        "PE",
+        "PF",
+        "PG",
+        "PH",
+        "PK",
+        "PL",
+        "PM",
+        "PN",
+        "PR",
+        "PS",
+        "PT",
+        "PW",
+        "PY",
+        "QA",
+        "RE",
+        "RO",
+        "RS",
+        "RU",
+        "RW",
+        "SA",
+        "SB",
+        "SC",
+        "SD",
+        "SE",
+        "SG",
+        "SH",
+        "SI",
+        "SJ",
+        "SK",
+        "SL",
+        "SM",
+        "SN",
+        "SO",
+        "SR",
+        "SS",
+        "ST",
+        "SV",
+        "SX",
+        "SY",
+        "SZ",
+        "TC",
+        "TD",
+        "TF",
+        "TG",
+        "TH",
+        "TJ",
+        "TK",
+        "TL",
+        "TM",
+        "TN",
+        "TO",
+        "TR",
+        "TT",
+        "TV",
+        "TW",
+        "TZ",
+        "UA",
+        "UG",
+        "UM",
+        "US",
+        "UY",
+        "UZ",
+        "VA",
+        "VC",
+        "VE",
+        "VG",
+        "VI",
+        "VN",
+        "VU",
+        "WF",
+        "WS",
+        "YE",
+        "YT",
+        "ZA",
+        "ZM",
+        "ZW",
+    )
+)
 
 NAME_MAX = 100
 LINE_MAX = 100
@@ -59,12 +297,17 @@ class Address:
     phone: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
-        return {"name": self.name, "lines": list(self.lines), "city": self.city, "postal_code": self.postal_code,
-                "country": self.country, "phone": self.phone}
+        return {
+            "name": self.name,
+            "lines": list(self.lines),
+            "city": self.city,
+            "postal_code": self.postal_code,
+            "country": self.country,
+            "phone": self.phone,
+        }
 
 
-def _text(value: object, field: str, limit: int, problems: list[dict[str, Any]], *,
-          required: bool = True) -> str | None:
+def _text(value: object, field: str, limit: int, problems: list[dict[str, Any]], *, required: bool = True) -> str | None:
     if value is None or (isinstance(value, str) and not value.strip()):
         if required:
             problems.append({"field": field, "message": "is required"})
@@ -100,23 +343,27 @@ def parse_address(data: Mapping[str, Any], *, where: str = "") -> Address:
     if postal is not None:
         postal = postal.upper()
         if not POSTAL_CODE.fullmatch(postal):
-            problems.append({"field": f"{at}postal_code",
-                             "message": "must be 1 to 12 letters, digits, spaces or hyphens"})
+            problems.append({"field": f"{at}postal_code", "message": "must be 1 to 12 letters, digits, spaces or hyphens"})
     country = _text(data.get("country"), f"{at}country", 60, problems)
     if country is not None:
         country = country.upper()
         if country not in COUNTRY_CODES:
-            problems.append({"field": f"{at}country",
-                             "message": f"{country!r} is not an ISO 3166-1 alpha-2 country code (e.g. FR, DE, GB)"})
+            problems.append(
+                {"field": f"{at}country", "message": f"{country!r} is not an ISO 3166-1 alpha-2 country code (e.g. FR, DE, GB)"}
+            )
     phone = _text(data.get("phone"), f"{at}phone", 24, problems, required=False)
     if phone is not None:
         digits = sum(c.isdigit() for c in phone)
         if not PHONE.fullmatch(phone) or not PHONE_DIGITS[0] <= digits <= PHONE_DIGITS[1]:
-            problems.append({"field": f"{at}phone",
-                             "message": "must be a phone number of 6 to 15 digits (e.g. +33 1 23 45 67 89)"})
+            problems.append(
+                {"field": f"{at}phone", "message": "must be a phone number of 6 to 15 digits (e.g. +33 1 23 45 67 89)"}
+            )
     if problems:
-        raise RuleViolation("invalid_address", "the address is not valid: " + "; ".join(
-            f"{p['field']} {p['message']}" for p in problems), details=problems)
+        raise RuleViolation(
+            "invalid_address",
+            "the address is not valid: " + "; ".join(f"{p['field']} {p['message']}" for p in problems),
+            details=problems,
+        )
     assert name and city and postal and country  # every required field was checked above
     return Address(name=name, lines=tuple(lines), city=city, postal_code=postal, country=country, phone=phone)
 
@@ -124,14 +371,12 @@ def parse_address(data: Mapping[str, Any], *, where: str = "") -> Address:
 def shipping_address_required() -> RuleViolation:
     """An order is shipped somewhere: with neither an address nor a book entry it cannot be placed."""
     message = "an order needs a shipping address: give shipping_address, or address_id from your address book"
-    return RuleViolation("shipping_address_required", message,
-                         details=[{"field": "body.shipping_address", "message": message}])
+    return RuleViolation("shipping_address_required", message, details=[{"field": "body.shipping_address", "message": message}])
 
 
 def one_address_only() -> RuleViolation:
     message = "give either shipping_address or address_id, not both"
-    return RuleViolation("ambiguous_shipping_address", message,
-                         details=[{"field": "body.address_id", "message": message}])
+    return RuleViolation("ambiguous_shipping_address", message, details=[{"field": "body.address_id", "message": message}])
 
 
 # ---------------------------------------------------------------- the address book
@@ -164,18 +409,20 @@ class AddressBook:
 
     def add(self, entry: BookEntry, *, make_default: bool = False) -> None:
         if len(self.entries) >= MAX_BOOK_ENTRIES:
-            raise RuleViolation("address_book_full",
-                                f"an address book holds at most {MAX_BOOK_ENTRIES} addresses; delete one first")
+            raise RuleViolation(
+                "address_book_full", f"an address book holds at most {MAX_BOOK_ENTRIES} addresses; delete one first"
+            )
         self.entries.append(entry)
         if make_default or self.default_id is None:
             self.default_id = entry.id
 
     def update(self, entry: BookEntry, *, is_default: bool | None = None) -> None:
         if is_default is False and self.default_id == entry.id:
-            raise RuleViolation("default_address_required",
-                                "an address book always has a default: make another address the default instead",
-                                details=[{"field": "body.is_default",
-                                          "message": "make another address the default instead"}])
+            raise RuleViolation(
+                "default_address_required",
+                "an address book always has a default: make another address the default instead",
+                details=[{"field": "body.is_default", "message": "make another address the default instead"}],
+            )
         self.entries = [entry if e.id == entry.id else e for e in self.entries]
         if is_default:
             self.default_id = entry.id
@@ -225,9 +472,8 @@ def parse_reference(text: str) -> str | None:
     for 1), in its canonical form; None when it cannot be one."""
     compact = re.sub(r"[\s-]", "", text.upper())
     if len(compact) == len(REFERENCE_PREFIX) + REFERENCE_CHARS and compact.startswith(REFERENCE_PREFIX):
-        compact = compact[len(REFERENCE_PREFIX):]  # W and B are Crockford digits too: strip by length
+        compact = compact[len(REFERENCE_PREFIX) :]  # W and B are Crockford digits too: strip by length
     compact = compact.translate(_READ_AS)
     if len(compact) != REFERENCE_CHARS or any(c not in _CROCKFORD for c in compact):
         return None
     return f"{REFERENCE_PREFIX}-{compact[:4]}-{compact[4:]}"
-

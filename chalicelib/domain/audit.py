@@ -34,8 +34,7 @@ EVENT_NAMES: dict[str, str] = {
 # Customer-facing wording for order status changes; internal detail never leaks.
 CUSTOMER_STATUS_TEXT: dict[str, str] = {
     "on_hold": "Your order is being reviewed before it is confirmed.",
-    "awaiting_payment": "Your order is waiting for your payment. It goes to the suppliers once we have "
-                        "received it.",
+    "awaiting_payment": "Your order is waiting for your payment. It goes to the suppliers once we have received it.",
     "placed": "Your order is confirmed. It goes to the suppliers when the campaign ends.",
     "rejected": "We could not accept your order.",
     "cancelled": "Your order was cancelled.",
@@ -54,7 +53,8 @@ CUSTOMER_STATUS_TEXT: dict[str, str] = {
 # What an event without a status change is about, for the customer's timeline: the headline of the
 # customer's e-mail for that event type (one wording for both), else a general one.
 CUSTOMER_EVENT_TEXT: dict[str, str] = {
-    r.event_type: f"{r.headline}." for r in reversed(RULES) if r.recipient is Recipient.CUSTOMER}
+    r.event_type: f"{r.headline}." for r in reversed(RULES) if r.recipient is Recipient.CUSTOMER
+}
 CUSTOMER_EVENT_FALLBACK = "News about your order."
 
 
@@ -105,5 +105,4 @@ class AuditEvent:
             return None
         if message is None:
             message = CUSTOMER_EVENT_TEXT.get(self.type, CUSTOMER_EVENT_FALLBACK)
-        return {"at": self.at, "status": self.to_status if changed else None, "message": message,
-                "note": self.customer_note}
+        return {"at": self.at, "status": self.to_status if changed else None, "message": message, "note": self.customer_note}

@@ -83,8 +83,14 @@ class Campaign:
 
 def check_campaign_action(campaign: Campaign, action: CampaignAction, actor: Principal) -> CampaignStatus:
     """Raise unless `actor` may take `action` now; return the status it leads to."""
-    check_rule(CAMPAIGN_ACTIONS[action], action=action.value, noun="campaigns", subject=f"campaign {campaign.id}",
-               status=campaign.status.value, actor=actor)
+    check_rule(
+        CAMPAIGN_ACTIONS[action],
+        action=action.value,
+        noun="campaigns",
+        subject=f"campaign {campaign.id}",
+        status=campaign.status.value,
+        actor=actor,
+    )
     return CAMPAIGN_TRANSITIONS.get(action, campaign.status)
 
 

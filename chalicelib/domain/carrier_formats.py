@@ -53,20 +53,34 @@ MAX_EVENTS = 100  # per body (all DHL shipments together)
 GENERIC_STATUS: dict[str, TrackingStatus] = {s.value: s for s in TrackingStatus}
 
 DHL_STATUS: dict[str, TrackingStatus] = {
-    "pre-transit": T.LABEL_CREATED, "transit": T.IN_TRANSIT, "out-for-delivery": T.OUT_FOR_DELIVERY,
-    "delivered": T.DELIVERED, "failure": T.EXCEPTION, "returned": T.RETURNED_TO_SENDER,
+    "pre-transit": T.LABEL_CREATED,
+    "transit": T.IN_TRANSIT,
+    "out-for-delivery": T.OUT_FOR_DELIVERY,
+    "delivered": T.DELIVERED,
+    "failure": T.EXCEPTION,
+    "returned": T.RETURNED_TO_SENDER,
 }
 DHL_DETAIL: dict[tuple[str, str], TrackingStatus] = {
-    ("failure", "delivery-attempted"): T.ATTEMPTED, ("transit", "delivery-attempted"): T.ATTEMPTED,
+    ("failure", "delivery-attempted"): T.ATTEMPTED,
+    ("transit", "delivery-attempted"): T.ATTEMPTED,
 }
 
 UPS_TYPE: dict[str, TrackingStatus] = {
-    "M": T.LABEL_CREATED, "P": T.IN_TRANSIT, "I": T.IN_TRANSIT, "O": T.OUT_FOR_DELIVERY, "D": T.DELIVERED,
-    "X": T.EXCEPTION, "RS": T.RETURNED_TO_SENDER,
+    "M": T.LABEL_CREATED,
+    "P": T.IN_TRANSIT,
+    "I": T.IN_TRANSIT,
+    "O": T.OUT_FOR_DELIVERY,
+    "D": T.DELIVERED,
+    "X": T.EXCEPTION,
+    "RS": T.RETURNED_TO_SENDER,
 }
 UPS_CODE: dict[tuple[str, str], TrackingStatus] = {
-    ("I", "OT"): T.OUT_FOR_DELIVERY, ("I", "OF"): T.OUT_FOR_DELIVERY, ("X", "48"): T.ATTEMPTED, ("X", "49"): T.ATTEMPTED,
+    ("I", "OT"): T.OUT_FOR_DELIVERY,
+    ("I", "OF"): T.OUT_FOR_DELIVERY,
+    ("X", "48"): T.ATTEMPTED,
+    ("X", "49"): T.ATTEMPTED,
 }
+
 
 def _at(path: str, key: str | int) -> str:
     if isinstance(key, int):
@@ -159,8 +173,9 @@ def _generic(body: dict[str, Any], check: _Check) -> list[CarrierEvent]:
         description = check.text(event, "description", path, required=False)
         location = check.text(event, "location", path, required=False)
         if number and status and at:
-            events.append(CarrierEvent(number, code or status, GENERIC_STATUS.get(status), at, description or "",
-                                       location or None))
+            events.append(
+                CarrierEvent(number, code or status, GENERIC_STATUS.get(status), at, description or "", location or None)
+            )
     return events
 
 
@@ -171,8 +186,9 @@ def _dhl_location(event: dict[str, Any], path: str, check: _Check) -> str | None
     path = _at(path, "address")
     if (address := check.obj(location.get("address"), path, required=False)) is None:
         return None
-    return _joined(check.text(address, "addressLocality", path, required=False),
-                   check.text(address, "countryCode", path, required=False))
+    return _joined(
+        check.text(address, "addressLocality", path, required=False), check.text(address, "countryCode", path, required=False)
+    )
 
 
 def _dhl(body: dict[str, Any], check: _Check) -> list[CarrierEvent]:
@@ -194,8 +210,9 @@ def _dhl(body: dict[str, Any], check: _Check) -> list[CarrierEvent]:
             location = _dhl_location(event, path, check)
             if number and at and code:
                 status = DHL_DETAIL.get((code, detail or "")) or DHL_STATUS.get(code)
-                events.append(CarrierEvent(number, f"{code}/{detail}" if detail else code, status, at,
-                                           description or short or "", location))
+                events.append(
+                    CarrierEvent(number, f"{code}/{detail}" if detail else code, status, at, description or short or "", location)
+                )
     return events
 
 
@@ -221,8 +238,9 @@ def _ups(body: dict[str, Any], check: _Check) -> list[CarrierEvent]:
     at = _ups_time(body, check)
     location = None
     if (place := check.obj(body.get("activityLocation"), "activityLocation", required=False)) is not None:
-        location = _joined(*(check.text(place, key, "activityLocation", required=False)
-                             for key in ("city", "stateProvince", "country")))
+        location = _joined(
+            *(check.text(place, key, "activityLocation", required=False) for key in ("city", "stateProvince", "country"))
+        )
     kind = code = description = None
     if (activity := check.obj(body.get("activityStatus"), "activityStatus")) is not None:
         kind = check.text(activity, "type", "activityStatus")
@@ -235,7 +253,9 @@ def _ups(body: dict[str, Any], check: _Check) -> list[CarrierEvent]:
 
 
 _PARSERS: dict[str, Callable[[dict[str, Any], _Check], list[CarrierEvent]]] = {
-    "generic": _generic, "dhl": _dhl, "ups": _ups,
+    "generic": _generic,
+    "dhl": _dhl,
+    "ups": _ups,
 }
 
 
@@ -250,6 +270,7 @@ def parse(format: str, body: dict[str, Any]) -> list[CarrierEvent]:
     if check.details:
         shown = "; ".join(f"{d['field']}: {d['message']}" for d in check.details[:3])
         more = f" (and {len(check.details) - 3} more)" if len(check.details) > 3 else ""
-        raise RuleViolation("invalid_carrier_payload", f"malformed {format} carrier payload: {shown}{more}",
-                            details=check.details)
+        raise RuleViolation(
+            "invalid_carrier_payload", f"malformed {format} carrier payload: {shown}{more}", details=check.details
+        )
     return events

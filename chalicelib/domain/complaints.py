@@ -171,13 +171,20 @@ class DeliveryFacts:
         return next((line for line in self.lines if line.sku == sku), None)
 
 
-def delivery_facts(order: Order, supplier_id: str, *, delivered_at: datetime | None,
-                   expected_by: datetime | None) -> DeliveryFacts:
+def delivery_facts(
+    order: Order, supplier_id: str, *, delivered_at: datetime | None, expected_by: datetime | None
+) -> DeliveryFacts:
     """The facts of one of the order's deliveries (raises RuleViolation `unknown_delivery`)."""
     delivery = order.delivery(supplier_id)
-    return DeliveryFacts(order.id, supplier_id, order.customer_id, delivery.status,
-                         tuple(line for line in order.lines if line.supplier_id == supplier_id),
-                         delivered_at, expected_by)
+    return DeliveryFacts(
+        order.id,
+        supplier_id,
+        order.customer_id,
+        delivery.status,
+        tuple(line for line in order.lines if line.supplier_id == supplier_id),
+        delivered_at,
+        expected_by,
+    )
 
 
 @dataclass(frozen=True)
@@ -271,8 +278,7 @@ def check_window(now: datetime, since: datetime, policy: ComplaintPolicy) -> Non
     """Open until the window's last instant, inclusive."""
     closes = window_closes_at(since, policy)
     if now > closes:
-        raise RuleViolation("complaint_window_closed",
-                            f"complaints about this delivery were taken until {closes.isoformat()}")
+        raise RuleViolation("complaint_window_closed", f"complaints about this delivery were taken until {closes.isoformat()}")
 
 
 def check_eligible(facts: DeliveryFacts, reason: ComplaintReason, now: datetime, policy: ComplaintPolicy) -> None:
@@ -282,8 +288,9 @@ def check_eligible(facts: DeliveryFacts, reason: ComplaintReason, now: datetime,
         raise InvalidTransition(f"{subject} is {facts.status.value}; a complaint needs delivered, dispatched")
     if reason not in REASONS_FOR[facts.status]:
         allowed = ", ".join(sorted(REASONS_FOR[facts.status]))
-        raise RuleViolation("reason_not_allowed",
-                            f"{subject} is {facts.status.value}: the reason can be {allowed}, not {reason.value}")
+        raise RuleViolation(
+            "reason_not_allowed", f"{subject} is {facts.status.value}: the reason can be {allowed}, not {reason.value}"
+        )
     if facts.status is not D.DISPATCHED:
         if facts.delivered_at is None:
             raise ValueError(f"{subject} is delivered without a delivered_at")
@@ -319,9 +326,13 @@ def line_problems(facts: DeliveryFacts, requested: list[RequestedLine], claimed:
             continue
         left = line.quantity - claimed.get(req.sku, 0)
         if not 1 <= req.quantity <= left:
-            problems.append({"field": f"{where}.quantity",
-                             "message": f"{req.sku}: between 1 and {left} can be claimed "
-                                        f"({line.quantity} delivered, {claimed.get(req.sku, 0)} claimed before)"})
+            problems.append(
+                {
+                    "field": f"{where}.quantity",
+                    "message": f"{req.sku}: between 1 and {left} can be claimed "
+                    f"({line.quantity} delivered, {claimed.get(req.sku, 0)} claimed before)",
+                }
+            )
     return problems
 
 
@@ -335,11 +346,14 @@ def photo_problems(photos: list[Photo], policy: ComplaintPolicy) -> list[dict[st
         if keys[photo.key] > 1:
             problems.append({"field": f"{where}.key", "message": f"photo {photo.key} appears more than once"})
         if photo.content_type not in policy.photo_types:
-            problems.append({"field": f"{where}.content_type",
-                             "message": f"{photo.content_type} is not one of {', '.join(sorted(policy.photo_types))}"})
+            problems.append(
+                {
+                    "field": f"{where}.content_type",
+                    "message": f"{photo.content_type} is not one of {', '.join(sorted(policy.photo_types))}",
+                }
+            )
         if not 0 < photo.size_bytes <= policy.max_photo_bytes:
-            problems.append({"field": f"{where}.size_bytes",
-                             "message": f"a photo has 1 to {policy.max_photo_bytes} bytes"})
+            problems.append({"field": f"{where}.size_bytes", "message": f"a photo has 1 to {policy.max_photo_bytes} bytes"})
     return problems
 
 
@@ -361,24 +375,42 @@ def open_complaint(
     neither delivered nor dispatched), RuleViolation (reason, window, or `invalid_complaint`
     naming every problem with the lines, photos and wanted resolution). `earlier`: the
     complaints already on this delivery. Ownership of the order is the service's check."""
-    check_rule(OPEN_RULE, action="open a complaint on", noun="deliveries",
-               subject=f"delivery {facts.order_id}/{facts.supplier_id}", status=facts.status.value, actor=actor)
+    check_rule(
+        OPEN_RULE,
+        action="open a complaint on",
+        noun="deliveries",
+        subject=f"delivery {facts.order_id}/{facts.supplier_id}",
+        status=facts.status.value,
+        actor=actor,
+    )
     check_eligible(facts, reason, now, policy)
     problems = line_problems(facts, requested, already_claimed(earlier, facts.order_id, facts.supplier_id))
     problems += photo_problems(photos, policy)
     if wanted not in RESOLUTIONS_FOR[reason]:
         problems.append({"field": "wanted", "message": f"{wanted.value} is not possible for {reason.value}"})
     if problems:
-        raise RuleViolation("invalid_complaint", "the complaint cannot be opened: " +
-                            "; ".join(str(p["message"]) for p in problems), details=problems)
+        raise RuleViolation(
+            "invalid_complaint",
+            "the complaint cannot be opened: " + "; ".join(str(p["message"]) for p in problems),
+            details=problems,
+        )
     lines = []
     for r in requested:
         line = facts.line(r.sku)
         assert line is not None  # line_problems found none missing
         lines.append(ClaimedLine(r.sku, r.quantity, line.unit_price_cents))
-    return Complaint(id=complaint_id, order_id=facts.order_id, supplier_id=facts.supplier_id,
-                     customer_id=facts.customer_id, reason=reason, wanted=wanted, lines=lines,
-                     photos=list(photos), opened_at=now, description=description)
+    return Complaint(
+        id=complaint_id,
+        order_id=facts.order_id,
+        supplier_id=facts.supplier_id,
+        customer_id=facts.customer_id,
+        reason=reason,
+        wanted=wanted,
+        lines=lines,
+        photos=list(photos),
+        opened_at=now,
+        description=description,
+    )
 
 
 # ---------------------------------------------------------------- handling: the role x status matrix
@@ -430,8 +462,14 @@ def needs_approval(plan: Plan, policy: ComplaintPolicy) -> bool:
 def check_action(complaint: Complaint, action: ComplaintAction, actor: Principal) -> None:
     """Forbidden for the wrong role, InvalidTransition for the wrong status. Which customer or
     supplier owns the complaint is the service's check."""
-    check_rule(COMPLAINT_ACTIONS[action], action=action.value, noun="complaints", subject=f"complaint {complaint.id}",
-               status=complaint.status.value, actor=actor)
+    check_rule(
+        COMPLAINT_ACTIONS[action],
+        action=action.value,
+        noun="complaints",
+        subject=f"complaint {complaint.id}",
+        status=complaint.status.value,
+        actor=actor,
+    )
 
 
 def next_status(complaint: Complaint, action: ComplaintAction, policy: ComplaintPolicy) -> ComplaintStatus:
@@ -452,8 +490,9 @@ def apply_action(complaint: Complaint, action: ComplaintAction, actor: Principal
 
 def allowed_actions(complaint: Complaint, actor: Principal) -> list[str]:
     """What this actor may do with this complaint now: the buttons a page shows."""
-    return [a.value for a, rule in COMPLAINT_ACTIONS.items()
-            if actor.has_any(rule.roles) and complaint.status in rule.from_statuses]
+    return [
+        a.value for a, rule in COMPLAINT_ACTIONS.items() if actor.has_any(rule.roles) and complaint.status in rule.from_statuses
+    ]
 
 
 # ---------------------------------------------------------------- the plan
@@ -474,41 +513,56 @@ def plan_line_problems(complaint: Complaint, proposed: list[ProposedLine]) -> li
             problems.append({"field": f"{where}.sku", "message": f"SKU {p.sku} is not claimed by this complaint"})
             continue
         if p.resolution not in possible:
-            problems.append({"field": f"{where}.resolution",
-                             "message": f"{p.resolution.value} is not possible for {complaint.reason.value}"})
+            problems.append(
+                {"field": f"{where}.resolution", "message": f"{p.resolution.value} is not possible for {complaint.reason.value}"}
+            )
         if not 1 <= p.quantity <= claimed.quantity:
-            problems.append({"field": f"{where}.quantity",
-                             "message": f"{p.sku}: quantity between 1 and {claimed.quantity} (claimed)"})
+            problems.append(
+                {"field": f"{where}.quantity", "message": f"{p.sku}: quantity between 1 and {claimed.quantity} (claimed)"}
+            )
             continue
         paid = p.quantity * claimed.unit_price_cents
         if p.resolution is Resolution.REPLACEMENT and p.refund_cents != 0:
             problems.append({"field": f"{where}.refund_cents", "message": f"{p.sku}: a replacement refunds nothing"})
         elif p.resolution is not Resolution.REPLACEMENT and not 1 <= p.refund_cents <= paid:
-            problems.append({"field": f"{where}.refund_cents",
-                             "message": f"{p.sku}: refund between 1 and {paid} cents (paid for {p.quantity})"})
+            problems.append(
+                {
+                    "field": f"{where}.refund_cents",
+                    "message": f"{p.sku}: refund between 1 and {paid} cents (paid for {p.quantity})",
+                }
+            )
     return problems
 
 
-def build_plan(complaint: Complaint, proposed: list[ProposedLine], *, policy: ComplaintPolicy, by: str,
-               at: datetime) -> Plan:
+def build_plan(complaint: Complaint, proposed: list[ProposedLine], *, policy: ComplaintPolicy, by: str, at: datetime) -> Plan:
     """A validated plan, with each line's cap and the supplier's share; or RuleViolation
     `invalid_plan` naming every problem. Claimed lines the plan leaves out get nothing."""
     problems = plan_line_problems(complaint, proposed)
     if problems:
-        raise RuleViolation("invalid_plan", "the plan is not valid: " + "; ".join(str(p["message"]) for p in problems),
-                            details=problems)
+        raise RuleViolation(
+            "invalid_plan", "the plan is not valid: " + "; ".join(str(p["message"]) for p in problems), details=problems
+        )
     bears = supplier_bears(complaint.reason, policy)
     lines = []
     for p in proposed:
         claimed = complaint.line(p.sku)
         assert claimed is not None  # plan_line_problems found none missing
-        lines.append(PlanLine(p.sku, p.resolution, p.quantity, p.refund_cents, p.quantity * claimed.unit_price_cents,
-                              p.refund_cents if bears else 0))
+        lines.append(
+            PlanLine(
+                p.sku,
+                p.resolution,
+                p.quantity,
+                p.refund_cents,
+                p.quantity * claimed.unit_price_cents,
+                p.refund_cents if bears else 0,
+            )
+        )
     return Plan(tuple(lines), bears, by, at)
 
 
-def propose_plan(complaint: Complaint, proposed: list[ProposedLine], actor: Principal, policy: ComplaintPolicy,
-                 at: datetime) -> Transition:
+def propose_plan(
+    complaint: Complaint, proposed: list[ProposedLine], actor: Principal, policy: ComplaintPolicy, at: datetime
+) -> Transition:
     """Care proposes (or revises) the plan; it replaces any earlier one."""
     check_action(complaint, A.PROPOSE_PLAN, actor)
     complaint.plan = build_plan(complaint, proposed, policy=policy, by=actor.sub, at=at)
@@ -536,10 +590,12 @@ def check_refundable(amount_cents: int, captured_cents: int, refunded_cents: int
     when a plan is submitted or approved, and again before each refund is issued."""
     left = refundable_cents(captured_cents, refunded_cents)
     if amount_cents > left:
-        raise RuleViolation("refund_exceeds_captured",
-                            f"a refund of {_amount(amount_cents)} exceeds what the order can still refund: "
-                            f"{_amount(captured_cents)} captured, {_amount(refunded_cents)} already refunded, "
-                            f"{_amount(left)} left")
+        raise RuleViolation(
+            "refund_exceeds_captured",
+            f"a refund of {_amount(amount_cents)} exceeds what the order can still refund: "
+            f"{_amount(captured_cents)} captured, {_amount(refunded_cents)} already refunded, "
+            f"{_amount(left)} left",
+        )
 
 
 def check_refund_cap(captured_cents: int, refunded_cents: int, plan: Plan) -> None:
@@ -591,11 +647,16 @@ class ReturnAction(StrEnum):
 
 # A return that arrives before anyone recorded it shipped is still received.
 RETURN_ACTIONS: dict[ReturnAction, ActionRule] = {
-    ReturnAction.SHIP: ActionRule(roles(Role.CUSTOMER, Role.CUSTOMER_CARE, Role.ADMIN),
-                                  frozenset({ReturnStatus.AUTHORISED}), "the customer sends the goods back"),
-    ReturnAction.RECEIVE: ActionRule(roles(Role.SUPPLIER, Role.CUSTOMER_CARE, Role.ADMIN),
-                                     frozenset({ReturnStatus.AUTHORISED, ReturnStatus.IN_TRANSIT}),
-                                     "the returned goods arrived"),
+    ReturnAction.SHIP: ActionRule(
+        roles(Role.CUSTOMER, Role.CUSTOMER_CARE, Role.ADMIN),
+        frozenset({ReturnStatus.AUTHORISED}),
+        "the customer sends the goods back",
+    ),
+    ReturnAction.RECEIVE: ActionRule(
+        roles(Role.SUPPLIER, Role.CUSTOMER_CARE, Role.ADMIN),
+        frozenset({ReturnStatus.AUTHORISED, ReturnStatus.IN_TRANSIT}),
+        "the returned goods arrived",
+    ),
 }
 RETURN_NEXT: dict[ReturnAction, ReturnStatus] = {
     ReturnAction.SHIP: ReturnStatus.IN_TRANSIT,
@@ -624,8 +685,14 @@ class ReturnAuthorisation:
 
 
 def apply_return_action(rma: ReturnAuthorisation, action: ReturnAction, actor: Principal, at: datetime) -> Transition:
-    check_rule(RETURN_ACTIONS[action], action=action.value, noun="returns", subject=f"return {rma.id}",
-               status=rma.status.value, actor=actor)
+    check_rule(
+        RETURN_ACTIONS[action],
+        action=action.value,
+        noun="returns",
+        subject=f"return {rma.id}",
+        status=rma.status.value,
+        actor=actor,
+    )
     before = rma.status
     rma.status = RETURN_NEXT[action]
     if rma.status is ReturnStatus.RECEIVED:
@@ -637,8 +704,17 @@ def refunds_on_receipt(rma: ReturnAuthorisation) -> tuple[RefundDue, ...]:
     """The refunds a received return makes due (InvalidTransition before it is received)."""
     if rma.status is not ReturnStatus.RECEIVED:
         raise InvalidTransition(f"return {rma.id} is {rma.status.value}; its refund is due once received")
-    return tuple(RefundDue(refund_id(rma.complaint_id, line.sku), rma.complaint_id, rma.order_id, line.sku,
-                           line.refund_cents, line.charge_back_cents) for line in rma.lines)
+    return tuple(
+        RefundDue(
+            refund_id(rma.complaint_id, line.sku),
+            rma.complaint_id,
+            rma.order_id,
+            line.sku,
+            line.refund_cents,
+            line.charge_back_cents,
+        )
+        for line in rma.lines
+    )
 
 
 # ---------------------------------------------------------------- carrying the plan out
@@ -659,13 +735,27 @@ def carry_out(complaint: Complaint, at: datetime) -> Execution:
     if complaint.plan is None or complaint.status not in (C.ACCEPTED, C.IN_PROGRESS):
         raise InvalidTransition(f"complaint {complaint.id} is {complaint.status.value}; only an accepted plan is carried out")
     plan = complaint.plan
-    refunds = tuple(RefundDue(refund_id(complaint.id, line.sku), complaint.id, complaint.order_id, line.sku,
-                              line.refund_cents, line.charge_back_cents) for line in plan.lines_of(Resolution.REFUND))
+    refunds = tuple(
+        RefundDue(
+            refund_id(complaint.id, line.sku),
+            complaint.id,
+            complaint.order_id,
+            line.sku,
+            line.refund_cents,
+            line.charge_back_cents,
+        )
+        for line in plan.lines_of(Resolution.REFUND)
+    )
     replacements = tuple(Replacement(line.sku, line.quantity) for line in plan.lines_of(Resolution.REPLACEMENT))
-    returns = tuple(ReturnLine(line.sku, line.quantity, line.refund_cents, line.charge_back_cents)
-                    for line in plan.lines_of(Resolution.RETURN_FOR_REFUND))
-    rma = ReturnAuthorisation(return_id(complaint.id), complaint.id, complaint.order_id, complaint.supplier_id,
-                              returns, at) if returns else None
+    returns = tuple(
+        ReturnLine(line.sku, line.quantity, line.refund_cents, line.charge_back_cents)
+        for line in plan.lines_of(Resolution.RETURN_FOR_REFUND)
+    )
+    rma = (
+        ReturnAuthorisation(return_id(complaint.id), complaint.id, complaint.order_id, complaint.supplier_id, returns, at)
+        if returns
+        else None
+    )
     return Execution(refunds, replacements, rma)
 
 
@@ -708,4 +798,3 @@ def return_state(delivered: Mapping[str, int], returned: Mapping[str, int]) -> R
     if back == 0:
         return None
     return ReturnState.RETURNED if back == sum(q for q in delivered.values() if q > 0) else ReturnState.PARTIALLY_RETURNED
-

@@ -125,24 +125,29 @@ KINDS: dict[str, Kind] = {
             Owner.ACCOUNTING,
             clears_when="accounting approves or rejects the proposal",
         ),
+        Kind("payment_failed", "Payment failed", Severity.HIGH, Owner.ACCOUNTING, clears_when="the payment goes through"),
         Kind(
-            "payment_failed", "Payment failed", Severity.HIGH, Owner.ACCOUNTING, clears_when="the payment goes through"
-        ),
-        Kind(
-            "payment_overdue", "An offline payment has not arrived", Severity.MEDIUM, Owner.ACCOUNTING,
+            "payment_overdue",
+            "An offline payment has not arrived",
+            Severity.MEDIUM,
+            Owner.ACCOUNTING,
             clears_when="the payment is recorded, or the order is cancelled",
         ),
         Kind(
-            "manual_refund_due", "Money to pay back to a customer by transfer", Severity.HIGH, Owner.ACCOUNTING,
+            "manual_refund_due",
+            "Money to pay back to a customer by transfer",
+            Severity.HIGH,
+            Owner.ACCOUNTING,
             clears_when="a refund with the transfer's reference settles the order",
         ),
         Kind(
-            "refund_failed", "A refund to a customer failed", Severity.HIGH, Owner.ACCOUNTING,
+            "refund_failed",
+            "A refund to a customer failed",
+            Severity.HIGH,
+            Owner.ACCOUNTING,
             clears_when="the refund goes through",
         ),
-        Kind(
-            "stage_overdue", "Supplier stage overdue", Severity.MEDIUM, Owner.BUYER, clears_when="the stage completes"
-        ),
+        Kind("stage_overdue", "Supplier stage overdue", Severity.MEDIUM, Owner.BUYER, clears_when="the stage completes"),
         Kind(
             "shipment_late",
             "Parcel not delivered by its expected date",
@@ -429,9 +434,7 @@ def new_record(
     )
 
 
-def bump(
-    record: ExceptionRecord, at: datetime, details: Mapping[str, Any], severity: Severity | None = None
-) -> ExceptionRecord:
+def bump(record: ExceptionRecord, at: datetime, details: Mapping[str, Any], severity: Severity | None = None) -> ExceptionRecord:
     """A repeat of a live record: count it, merge what it says; severity only ever rises."""
     if record.status not in LIVE:
         raise InvalidTransition(f"exception {record.id} is {record.status.value}")

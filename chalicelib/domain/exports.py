@@ -74,15 +74,21 @@ def _cols(spec: str) -> tuple[Column, ...]:
 
 
 COLUMNS: dict[ExportKind, tuple[Column, ...]] = {
-    ExportKind.ORDERS: _cols("order_id created_at:datetime status campaign_id customer_id customer_email "
-                             "payment_mode currency total_cents:int lines:int quantity:int supplier_ids"),
-    ExportKind.PURCHASE_ORDERS: _cols("po_id created_at:datetime status stage campaign_id supplier_id currency "
-                                      "order_count:int ordered_cents:int accepted_cents:int invoiced_cents:int "
-                                      "paid_cents:int"),
-    ExportKind.PAYMENTS: _cols("proposal_id created_at:datetime status po_id supplier_id campaign_id "
-                               "amount_cents:int currency bank_reference decided_by"),
-    ExportKind.SHIPMENTS: _cols("shipment_id created_at:datetime status carrier tracking_number po_id supplier_id "
-                                "campaign_id orders:int order_ids"),
+    ExportKind.ORDERS: _cols(
+        "order_id created_at:datetime status campaign_id customer_id customer_email "
+        "payment_mode currency total_cents:int lines:int quantity:int supplier_ids"
+    ),
+    ExportKind.PURCHASE_ORDERS: _cols(
+        "po_id created_at:datetime status stage campaign_id supplier_id currency "
+        "order_count:int ordered_cents:int accepted_cents:int invoiced_cents:int "
+        "paid_cents:int"
+    ),
+    ExportKind.PAYMENTS: _cols(
+        "proposal_id created_at:datetime status po_id supplier_id campaign_id amount_cents:int currency bank_reference decided_by"
+    ),
+    ExportKind.SHIPMENTS: _cols(
+        "shipment_id created_at:datetime status carrier tracking_number po_id supplier_id campaign_id orders:int order_ids"
+    ),
 }
 
 
@@ -97,33 +103,87 @@ class Exporter:
 
 _O, _P, _S = OrderStatus, POStatus, ShipmentStatus
 EXPORTERS: tuple[Exporter, ...] = (
-    Exporter("orders_paid", ExportKind.ORDERS,
-             frozenset({_O.PLACED, _O.ORDERED, _O.PARTIALLY_DISPATCHED, _O.DISPATCHED, _O.PARTIALLY_DELIVERED,
-                        _O.DELIVERED, _O.COMPLETED, _O.PARTIALLY_RETURNED, _O.RETURNED}),
-             description="orders that stand (approved, paid or payable): placed and every later status"),
-    Exporter("orders_delivered", ExportKind.ORDERS, frozenset({_O.DELIVERED, _O.COMPLETED}), after="orders_paid",
-             description="delivered orders, once their paid export has taken them"),
-    Exporter("orders_returned", ExportKind.ORDERS, frozenset({_O.PARTIALLY_RETURNED, _O.RETURNED}),
-             after="orders_paid",
-             description="orders whose goods came back in part or in full (complaints' returns), once their "
-                         "paid export has taken them"),
-    Exporter("orders_cancelled", ExportKind.ORDERS, frozenset({_O.CANCELLED, _O.REJECTED}),
-             description="cancelled or refused orders"),
-    Exporter("purchase_orders_shipped", ExportKind.PURCHASE_ORDERS, frozenset({_P.SHIPPED}),
-             description="purchase orders whose last stage is done"),
-    Exporter("purchase_orders_cancelled", ExportKind.PURCHASE_ORDERS, frozenset({_P.CANCELLED, _P.REJECTED}),
-             description="cancelled or rejected purchase orders"),
-    Exporter("payments_approved", ExportKind.PAYMENTS, frozenset({"approved", "pushed", "settled"}),
-             description="supplier payments accounting approved"),
-    Exporter("payments_settled", ExportKind.PAYMENTS, frozenset({"settled"}), after="payments_approved",
-             description="approved supplier payments the bank has settled"),
-    Exporter("shipments_dispatched", ExportKind.SHIPMENTS,
-             frozenset(s.value for s in ShipmentStatus if s is not _S.SUPERSEDED),
-             description="parcels on their way (a corrected tracking number counts once)"),
-    Exporter("shipments_delivered", ExportKind.SHIPMENTS, frozenset({_S.DELIVERED}), after="shipments_dispatched",
-             description="delivered parcels, once their dispatch export has taken them"),
-    Exporter("shipments_returned", ExportKind.SHIPMENTS, frozenset({_S.RETURNED_TO_SENDER}),
-             after="shipments_dispatched", description="parcels returned to the sender"),
+    Exporter(
+        "orders_paid",
+        ExportKind.ORDERS,
+        frozenset(
+            {
+                _O.PLACED,
+                _O.ORDERED,
+                _O.PARTIALLY_DISPATCHED,
+                _O.DISPATCHED,
+                _O.PARTIALLY_DELIVERED,
+                _O.DELIVERED,
+                _O.COMPLETED,
+                _O.PARTIALLY_RETURNED,
+                _O.RETURNED,
+            }
+        ),
+        description="orders that stand (approved, paid or payable): placed and every later status",
+    ),
+    Exporter(
+        "orders_delivered",
+        ExportKind.ORDERS,
+        frozenset({_O.DELIVERED, _O.COMPLETED}),
+        after="orders_paid",
+        description="delivered orders, once their paid export has taken them",
+    ),
+    Exporter(
+        "orders_returned",
+        ExportKind.ORDERS,
+        frozenset({_O.PARTIALLY_RETURNED, _O.RETURNED}),
+        after="orders_paid",
+        description="orders whose goods came back in part or in full (complaints' returns), once their "
+        "paid export has taken them",
+    ),
+    Exporter(
+        "orders_cancelled", ExportKind.ORDERS, frozenset({_O.CANCELLED, _O.REJECTED}), description="cancelled or refused orders"
+    ),
+    Exporter(
+        "purchase_orders_shipped",
+        ExportKind.PURCHASE_ORDERS,
+        frozenset({_P.SHIPPED}),
+        description="purchase orders whose last stage is done",
+    ),
+    Exporter(
+        "purchase_orders_cancelled",
+        ExportKind.PURCHASE_ORDERS,
+        frozenset({_P.CANCELLED, _P.REJECTED}),
+        description="cancelled or rejected purchase orders",
+    ),
+    Exporter(
+        "payments_approved",
+        ExportKind.PAYMENTS,
+        frozenset({"approved", "pushed", "settled"}),
+        description="supplier payments accounting approved",
+    ),
+    Exporter(
+        "payments_settled",
+        ExportKind.PAYMENTS,
+        frozenset({"settled"}),
+        after="payments_approved",
+        description="approved supplier payments the bank has settled",
+    ),
+    Exporter(
+        "shipments_dispatched",
+        ExportKind.SHIPMENTS,
+        frozenset(s.value for s in ShipmentStatus if s is not _S.SUPERSEDED),
+        description="parcels on their way (a corrected tracking number counts once)",
+    ),
+    Exporter(
+        "shipments_delivered",
+        ExportKind.SHIPMENTS,
+        frozenset({_S.DELIVERED}),
+        after="shipments_dispatched",
+        description="delivered parcels, once their dispatch export has taken them",
+    ),
+    Exporter(
+        "shipments_returned",
+        ExportKind.SHIPMENTS,
+        frozenset({_S.RETURNED_TO_SENDER}),
+        after="shipments_dispatched",
+        description="parcels returned to the sender",
+    ),
 )
 _BY_NAME = {e.name: e for e in EXPORTERS}
 
@@ -131,8 +191,11 @@ _BY_NAME = {e.name: e for e in EXPORTERS}
 def exporter(name: str) -> Exporter:
     found = _BY_NAME.get(name)
     if found is None:
-        raise RuleViolation("unknown_exporter", f"no exporter {name!r}",
-                            details=[{"field": "exporter", "message": f"one of {', '.join(_BY_NAME)}"}])
+        raise RuleViolation(
+            "unknown_exporter",
+            f"no exporter {name!r}",
+            details=[{"field": "exporter", "message": f"one of {', '.join(_BY_NAME)}"}],
+        )
     return found
 
 
@@ -156,22 +219,35 @@ def schedule_order() -> tuple[Exporter, ...]:
     return tuple(done)
 
 
-def check_request(kind: ExportKind, exporter_name: str | None, state: str | None,
-                  created_from: datetime | None, created_to: datetime | None) -> Exporter | None:
+def check_request(
+    kind: ExportKind, exporter_name: str | None, state: str | None, created_from: datetime | None, created_to: datetime | None
+) -> Exporter | None:
     """The exporter a request names (None for a plain export), or a RuleViolation saying what is wrong."""
     chosen = exporter(exporter_name) if exporter_name else None
     if chosen is not None and chosen.kind is not kind:
-        raise RuleViolation("invalid_export", f"exporter {chosen.name} exports {chosen.kind.value}, not {kind.value}",
-                            details=[{"field": "exporter", "message": f"an exporter of {kind.value}"}])
+        raise RuleViolation(
+            "invalid_export",
+            f"exporter {chosen.name} exports {chosen.kind.value}, not {kind.value}",
+            details=[{"field": "exporter", "message": f"an exporter of {kind.value}"}],
+        )
     if state is not None and state not in STATES[kind]:
-        raise RuleViolation("invalid_export", f"{kind.value} have no state {state!r}",
-                            details=[{"field": "state", "message": f"one of {', '.join(sorted(STATES[kind]))}"}])
+        raise RuleViolation(
+            "invalid_export",
+            f"{kind.value} have no state {state!r}",
+            details=[{"field": "state", "message": f"one of {', '.join(sorted(STATES[kind]))}"}],
+        )
     if chosen is not None and state is not None and state not in chosen.states:
-        raise RuleViolation("invalid_export", f"exporter {chosen.name} never takes {kind.value} in {state}",
-                            details=[{"field": "state", "message": f"one of {', '.join(sorted(chosen.states))}"}])
+        raise RuleViolation(
+            "invalid_export",
+            f"exporter {chosen.name} never takes {kind.value} in {state}",
+            details=[{"field": "state", "message": f"one of {', '.join(sorted(chosen.states))}"}],
+        )
     if created_from and created_to and created_from > created_to:
-        raise RuleViolation("invalid_export", "created_from is after created_to",
-                            details=[{"field": "created_from", "message": "must not be after created_to"}])
+        raise RuleViolation(
+            "invalid_export",
+            "created_from is after created_to",
+            details=[{"field": "created_from", "message": "must not be after created_to"}],
+        )
     return chosen
 
 
@@ -189,8 +265,9 @@ class Take(StrEnum):
     WAITING = "waiting"  # its chain's previous exporter has not exported it yet
 
 
-def take(status: str, *, run_id: str, exporter_: Exporter | None, state: str | None,
-         claimed_by: str | None, previous_done: bool) -> Take:
+def take(
+    status: str, *, run_id: str, exporter_: Exporter | None, state: str | None, claimed_by: str | None, previous_done: bool
+) -> Take:
     """Whether a run writes a record it has just read (`claimed_by`: the run that holds this exporter's
     marker on the record, if any; `previous_done`: the chain's previous exporter has exported it)."""
     if claimed_by == run_id:

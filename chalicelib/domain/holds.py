@@ -73,21 +73,36 @@ def rejected_at_close_customer_note(mode: PaymentMode) -> str:
 
 REJECTED_AT_CLOSE_NOTE = (
     f"Rejected automatically when the campaign closed: still waiting for pre-approval, and "
-    f"{HELD_AT_CLOSE_SETTING}={HeldAtClose.REJECT.value} refuses an order still held at the close.")
+    f"{HELD_AT_CLOSE_SETTING}={HeldAtClose.REJECT.value} refuses an order still held at the close."
+)
 
 
 def close_waiting_note(held: int) -> str:
-    return (f"{held} order(s) still wait for pre-approval and {HELD_AT_CLOSE_SETTING}={HeldAtClose.WAIT.value}: "
-            "no purchase order goes out until staff approve or reject each of them; the close then resumes by itself.")
+    return (
+        f"{held} order(s) still wait for pre-approval and {HELD_AT_CLOSE_SETTING}={HeldAtClose.WAIT.value}: "
+        "no purchase order goes out until staff approve or reject each of them; the close then resumes by itself."
+    )
 
 
-def exception_details(*, order_id: str, campaign_id: str, customer_id: str, total_cents: int, currency: str,
-                      reasons: list[str], campaign_ends_at: datetime | None,
-                      deadline: datetime | None) -> dict[str, Any]:
+def exception_details(
+    *,
+    order_id: str,
+    campaign_id: str,
+    customer_id: str,
+    total_cents: int,
+    currency: str,
+    reasons: list[str],
+    campaign_ends_at: datetime | None,
+    deadline: datetime | None,
+) -> dict[str, Any]:
     """What the `order_on_hold` exception says (staff queue, e-mails): plain values only."""
     details: dict[str, Any] = {
-        "order_id": order_id, "campaign_id": campaign_id, "customer_id": customer_id,
-        "total_cents": total_cents, "currency": currency, "hold_reasons": list(reasons),
+        "order_id": order_id,
+        "campaign_id": campaign_id,
+        "customer_id": customer_id,
+        "total_cents": total_cents,
+        "currency": currency,
+        "hold_reasons": list(reasons),
     }
     if campaign_ends_at is not None:
         details["campaign_ends_at"] = campaign_ends_at.isoformat()

@@ -22,15 +22,25 @@ from .orders import OrderStatus
 from .purchase_orders import STAGES, Decision, Stage
 
 STAGE_COUNTERS = ("completed", "seconds", "late", "late_seconds")
-SUMMARY_COUNTERS = ("orders", "revenue_cents", "cancelled", "cancelled_cents", "refunded_cents", "pos", "cost_cents",
-                    "received_cents", "pos_created")
+SUMMARY_COUNTERS = (
+    "orders",
+    "revenue_cents",
+    "cancelled",
+    "cancelled_cents",
+    "refunded_cents",
+    "pos",
+    "cost_cents",
+    "received_cents",
+    "pos_created",
+)
 
 
 # ---------------------------------------------------------------- what a transition adds
 
 
-def stage_completed(*, started_at: datetime | None, due_at: datetime | None, completed_at: datetime,
-                    decision: Decision) -> dict[str, int] | None:
+def stage_completed(
+    *, started_at: datetime | None, due_at: datetime | None, completed_at: datetime, decision: Decision
+) -> dict[str, int] | None:
     """The counters a completed stage adds; None when it does not count (cancelled, or opened before
     stage times were kept). Late means finished after the deadline it was first given; a reopened
     (overdue) stage keeps that deadline, so it counts late however the reopening went."""
@@ -143,10 +153,17 @@ class CampaignSummary:
     @classmethod
     def of(cls, totals: Mapping[str, int]) -> CampaignSummary:
         t = add_up([totals], SUMMARY_COUNTERS)
-        return cls(orders_placed=t["orders"], orders_cancelled=t["cancelled"], revenue_placed_cents=t["revenue_cents"],
-                   cancelled_cents=t["cancelled_cents"], refunded_cents=t["refunded_cents"], purchase_orders=t["pos"],
-                   cost_cents=t["cost_cents"], received_cents=t["received_cents"],
-                   purchase_orders_created=t["pos_created"])
+        return cls(
+            orders_placed=t["orders"],
+            orders_cancelled=t["cancelled"],
+            revenue_placed_cents=t["revenue_cents"],
+            cancelled_cents=t["cancelled_cents"],
+            refunded_cents=t["refunded_cents"],
+            purchase_orders=t["pos"],
+            cost_cents=t["cost_cents"],
+            received_cents=t["received_cents"],
+            purchase_orders_created=t["pos_created"],
+        )
 
     @property
     def orders(self) -> int:

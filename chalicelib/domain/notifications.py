@@ -33,10 +33,14 @@ class Recipient(StrEnum):
     ASSIGNEE = "assignee"  # data.assignee (an address)
 
 
-TEAMS: tuple[Recipient, ...] = (Recipient.BUYER, Recipient.ACCOUNTING, Recipient.LOGISTICS, Recipient.CUSTOMER_CARE,
-                                 Recipient.ADMIN)
-MAILBOXES: tuple[Recipient, ...] = (Recipient.ACCOUNTING, Recipient.LOGISTICS, Recipient.CUSTOMER_CARE,
-                                     Recipient.ADMIN)
+TEAMS: tuple[Recipient, ...] = (
+    Recipient.BUYER,
+    Recipient.ACCOUNTING,
+    Recipient.LOGISTICS,
+    Recipient.CUSTOMER_CARE,
+    Recipient.ADMIN,
+)
+MAILBOXES: tuple[Recipient, ...] = (Recipient.ACCOUNTING, Recipient.LOGISTICS, Recipient.CUSTOMER_CARE, Recipient.ADMIN)
 
 
 class Category(StrEnum):
@@ -116,9 +120,11 @@ class NotificationRule:
     conditions: tuple[When, ...] = field(default=())
 
     def fires(self, event: dict[str, Any]) -> bool:
-        return (self.event_type == event.get("type")
-                and (not self.needs_customer_note or bool(event.get("customer_note")))
-                and all(c.holds(event) for c in self.conditions))
+        return (
+            self.event_type == event.get("type")
+            and (not self.needs_customer_note or bool(event.get("customer_note")))
+            and all(c.holds(event) for c in self.conditions)
+        )
 
 
 # What a stage asks for, in mail wording; who acts is domain.purchase_orders.STAGE_ACTOR.
@@ -169,28 +175,50 @@ RULES: tuple[NotificationRule, ...] = (
     _order("order.refund_started", "order_refund", "Your refund is on its way"),
     _order("order.delivery_not_delivered", "order_update", "Part of your order could not be delivered"),
     _order("order.refund_approved", "order_refund", "Your refund is on its way"),
-    _order("order.payment_recorded", "order_update", "We have received your payment",
-           conditions=(when("data.kind", "offline_received", "cash_collected"),)),
+    _order(
+        "order.payment_recorded",
+        "order_update",
+        "We have received your payment",
+        conditions=(when("data.kind", "offline_received", "cash_collected"),),
+    ),
     # An offline order still unpaid past its deadline: the customer is reminded (accounting has the exception).
-    NotificationRule("exception.raised", Recipient.CUSTOMER, "order_payment_reminder", T, "Your payment is still due",
-                     conditions=(ON_EXCEPTION, when("data.kind", "payment_overdue"))),
-    NotificationRule("order.refund_needs_approval", Recipient.ADMIN, "order_refund_approval", T,
-                     "Refund waiting for your approval"),
+    NotificationRule(
+        "exception.raised",
+        Recipient.CUSTOMER,
+        "order_payment_reminder",
+        T,
+        "Your payment is still due",
+        conditions=(ON_EXCEPTION, when("data.kind", "payment_overdue")),
+    ),
+    NotificationRule(
+        "order.refund_needs_approval", Recipient.ADMIN, "order_refund_approval", T, "Refund waiting for your approval"
+    ),
     # ---------------------------------------------------------------- after the close, before dispatch
     # A cancellation request: the customer hears once per request (not once per supplier it concerns),
     # each supplier concerned is asked to decide (care may decide first), and hears what was cancelled.
-    _order("order.cancellation_requested", "order_update", "We have received your cancellation request",
-           conditions=(when("data.tell_customer", True),)),
+    _order(
+        "order.cancellation_requested",
+        "order_update",
+        "We have received your cancellation request",
+        conditions=(when("data.tell_customer", True),),
+    ),
     _order("order.lines_cancelled", "order_update", "Your cancellation request was accepted"),
     _order("order.cancellation_refused", "order_update", "Your cancellation request was declined"),
     _order("order.address_corrected", "order_update", "Your shipping address was corrected"),
-    NotificationRule("order.cancellation_requested", Recipient.SUPPLIER, "supplier_cancellation_request", T,
-                     "A customer asks to cancel an order"),
-    NotificationRule("order.lines_cancelled", Recipient.SUPPLIER, "supplier_lines_cancelled", T,
-                     "Order lines cancelled: do not ship them"),
+    NotificationRule(
+        "order.cancellation_requested",
+        Recipient.SUPPLIER,
+        "supplier_cancellation_request",
+        T,
+        "A customer asks to cancel an order",
+    ),
+    NotificationRule(
+        "order.lines_cancelled", Recipient.SUPPLIER, "supplier_lines_cancelled", T, "Order lines cancelled: do not ship them"
+    ),
     # Each supplier whose delivery is on a PO and has not left (one event each): ship to the new address.
-    NotificationRule("order.ship_to_changed", Recipient.SUPPLIER, "supplier_ship_to_changed", T,
-                     "New ship-to address for an order"),
+    NotificationRule(
+        "order.ship_to_changed", Recipient.SUPPLIER, "supplier_ship_to_changed", T, "New ship-to address for an order"
+    ),
     # ---------------------------------------------------------------- complaints
     _complaint("complaint.opened", "We have received your complaint"),
     _complaint("complaint.plan_offered", "Our proposal for your complaint"),
@@ -201,52 +229,117 @@ RULES: tuple[NotificationRule, ...] = (
     _complaint("complaint.resolved", "Your complaint is resolved"),
     _complaint("complaint.note_added", "News about your complaint", needs_customer_note=True),
     # Whoever must act next: the supplier answers care's question, an admin approves a large plan.
-    NotificationRule("complaint.supplier_asked", Recipient.SUPPLIER, "complaint_supplier_asked", T,
-                     "A question about a complaint"),
-    NotificationRule("complaint.replacement_requested", Recipient.SUPPLIER, "complaint_replacement", T,
-                     "Please send a replacement"),
-    NotificationRule("complaint.plan_needs_approval", Recipient.ADMIN, "complaint_plan_approval", T,
-                     "Complaint plan waiting for your approval"),
+    NotificationRule(
+        "complaint.supplier_asked", Recipient.SUPPLIER, "complaint_supplier_asked", T, "A question about a complaint"
+    ),
+    NotificationRule(
+        "complaint.replacement_requested", Recipient.SUPPLIER, "complaint_replacement", T, "Please send a replacement"
+    ),
+    NotificationRule(
+        "complaint.plan_needs_approval", Recipient.ADMIN, "complaint_plan_approval", T, "Complaint plan waiting for your approval"
+    ),
     # ---------------------------------------------------------------- purchase orders
     NotificationRule("po.created", Recipient.SUPPLIER, "po_created", T, "Your purchase order"),
     # The buyer's copy informs, it asks nothing: a buyer may take it in the digest.
     NotificationRule("po.created", Recipient.BUYER, "po_created", A, "Purchase order sent"),
     # A stage prompt goes to whoever must act in it (nobody for the bank and system stages).
-    NotificationRule("po.stage_started", Recipient.SUPPLIER, "po_stage_opened", T, "Purchase order waiting for you",
-                     conditions=(when("data.stage", *SUPPLIER_STAGES),)),
-    NotificationRule("po.stage_started", Recipient.ACCOUNTING, "po_stage_opened", T,
-                     "Payment proposal waiting for approval", conditions=(when("data.stage", *ACCOUNTING_STAGES),)),
-    NotificationRule("po.stage_reminded", Recipient.SUPPLIER, "po_stage_reminder", T, "Purchase order overdue",
-                     conditions=(when("data.stage", *SUPPLIER_STAGES),)),
-    NotificationRule("po.stage_reminded", Recipient.ACCOUNTING, "po_stage_reminder", T, "Payment approval overdue",
-                     conditions=(when("data.stage", *ACCOUNTING_STAGES),)),
+    NotificationRule(
+        "po.stage_started",
+        Recipient.SUPPLIER,
+        "po_stage_opened",
+        T,
+        "Purchase order waiting for you",
+        conditions=(when("data.stage", *SUPPLIER_STAGES),),
+    ),
+    NotificationRule(
+        "po.stage_started",
+        Recipient.ACCOUNTING,
+        "po_stage_opened",
+        T,
+        "Payment proposal waiting for approval",
+        conditions=(when("data.stage", *ACCOUNTING_STAGES),),
+    ),
+    NotificationRule(
+        "po.stage_reminded",
+        Recipient.SUPPLIER,
+        "po_stage_reminder",
+        T,
+        "Purchase order overdue",
+        conditions=(when("data.stage", *SUPPLIER_STAGES),),
+    ),
+    NotificationRule(
+        "po.stage_reminded",
+        Recipient.ACCOUNTING,
+        "po_stage_reminder",
+        T,
+        "Payment approval overdue",
+        conditions=(when("data.stage", *ACCOUNTING_STAGES),),
+    ),
     NotificationRule("po.stage_escalated", Recipient.BUYER, "po_stage_escalated", A, "Purchase order stuck"),
     # ---------------------------------------------------------------- exceptions (staff queue)
     # Raised (entered the staff queue): the owning team, at once when urgent, in the digest otherwise.
-    *(NotificationRule("exception.raised", team, "exception_raised", A, "New exception",
-                       conditions=(ON_EXCEPTION, when("data.owner", team.value), when("data.severity", *URGENT)))
-      for team in TEAMS),
-    *(NotificationRule("exception.raised", team, "exception_raised", D, "New exception",
-                       conditions=(ON_EXCEPTION, when("data.owner", team.value), when("data.severity", *ROUTINE)))
-      for team in TEAMS),
+    *(
+        NotificationRule(
+            "exception.raised",
+            team,
+            "exception_raised",
+            A,
+            "New exception",
+            conditions=(ON_EXCEPTION, when("data.owner", team.value), when("data.severity", *URGENT)),
+        )
+        for team in TEAMS
+    ),
+    *(
+        NotificationRule(
+            "exception.raised",
+            team,
+            "exception_raised",
+            D,
+            "New exception",
+            conditions=(ON_EXCEPTION, when("data.owner", team.value), when("data.severity", *ROUTINE)),
+        )
+        for team in TEAMS
+    ),
     # A parcel gone quiet: the supplier is asked to check it, reminded at each further silent spell
     # (each bumps the exception), and told when tracking is abandoned (the template says which).
-    *(NotificationRule(type_, Recipient.SUPPLIER, "tracking_stale", A, "Please check your parcel",
-                       conditions=(ON_EXCEPTION, when("data.kind", "tracking_stale")))
-      for type_ in ("exception.raised", "exception.repeated")),
+    *(
+        NotificationRule(
+            type_,
+            Recipient.SUPPLIER,
+            "tracking_stale",
+            A,
+            "Please check your parcel",
+            conditions=(ON_EXCEPTION, when("data.kind", "tracking_stale")),
+        )
+        for type_ in ("exception.raised", "exception.repeated")
+    ),
     # A held order's decision deadline passed (level 2 of `order_on_hold`): the campaign's buyer is
     # warned before the close, with the order and what the close will do with it. Transactional: it
     # asks for a decision before a date, which a digest could deliver too late. Before the generic
     # escalation rule, so the buyer's address takes this one.
-    NotificationRule("exception.escalated", Recipient.BUYER, "held_order_warning", T,
-                     "An order still waits for pre-approval",
-                     conditions=(ON_EXCEPTION, when("data.kind", "order_on_hold"), when("data.target", "buyer"))),
+    NotificationRule(
+        "exception.escalated",
+        Recipient.BUYER,
+        "held_order_warning",
+        T,
+        "An order still waits for pre-approval",
+        conditions=(ON_EXCEPTION, when("data.kind", "order_on_hold"), when("data.target", "buyer")),
+    ),
     # Escalated: the level's target (already resolved by the exceptions service).
-    *(NotificationRule("exception.escalated", target, "exception_escalated", A, "Exception escalated",
-                       conditions=(ON_EXCEPTION, when("data.target", target.value)))
-      for target in (Recipient.ASSIGNEE, *TEAMS)),
-    NotificationRule("exception.assigned", Recipient.ASSIGNEE, "exception_assigned", A, "Exception assigned to you",
-                     conditions=(ON_EXCEPTION,)),
+    *(
+        NotificationRule(
+            "exception.escalated",
+            target,
+            "exception_escalated",
+            A,
+            "Exception escalated",
+            conditions=(ON_EXCEPTION, when("data.target", target.value)),
+        )
+        for target in (Recipient.ASSIGNEE, *TEAMS)
+    ),
+    NotificationRule(
+        "exception.assigned", Recipient.ASSIGNEE, "exception_assigned", A, "Exception assigned to you", conditions=(ON_EXCEPTION,)
+    ),
 )
 
 

@@ -106,8 +106,7 @@ NOTHING_OWED = REFUSED | {D.NOT_DELIVERED}  # final deliveries the customer pays
 FINAL_DELIVERY_STATUSES = ARRIVED | NOTHING_OWED | {D.CANCELLED}
 # An order in one of these has nothing left to happen to it (a complaint may still bring goods back,
 # which moves `completed` to a returned status, itself final).
-FINAL_ORDER_STATUSES = frozenset({O.REJECTED, O.CANCELLED, O.NOT_SUPPLIED, O.COMPLETED, O.PARTIALLY_RETURNED,
-                                  O.RETURNED})
+FINAL_ORDER_STATUSES = frozenset({O.REJECTED, O.CANCELLED, O.NOT_SUPPLIED, O.COMPLETED, O.PARTIALLY_RETURNED, O.RETURNED})
 
 # Statuses older orders may hold that `derive_status` no longer produces.
 LEGACY_ORDER_STATUSES = frozenset({O.DELIVERED})
@@ -130,12 +129,15 @@ FINISHING_STEPS: dict[DeliveryStatus, tuple[DeliveryAction, ...]] = {
 
 # Order-level actions: who may take them and in which order statuses (the role x status matrix).
 ORDER_ACTIONS: dict[OrderAction, ActionRule] = {
-    OrderAction.APPROVE: ActionRule(roles(Role.CUSTOMER_CARE, Role.ADMIN), frozenset({O.ON_HOLD}),
-                                    "release an order held for pre-approval"),
-    OrderAction.REJECT: ActionRule(roles(Role.CUSTOMER_CARE, Role.ADMIN), frozenset({O.ON_HOLD}),
-                                   "refuse an order held for pre-approval"),
-    OrderAction.CANCEL: ActionRule(roles(Role.CUSTOMER, Role.CUSTOMER_CARE, Role.ADMIN), CANCELLABLE,
-                                   "cancel before the campaign closes"),
+    OrderAction.APPROVE: ActionRule(
+        roles(Role.CUSTOMER_CARE, Role.ADMIN), frozenset({O.ON_HOLD}), "release an order held for pre-approval"
+    ),
+    OrderAction.REJECT: ActionRule(
+        roles(Role.CUSTOMER_CARE, Role.ADMIN), frozenset({O.ON_HOLD}), "refuse an order held for pre-approval"
+    ),
+    OrderAction.CANCEL: ActionRule(
+        roles(Role.CUSTOMER, Role.CUSTOMER_CARE, Role.ADMIN), CANCELLABLE, "cancel before the campaign closes"
+    ),
     OrderAction.ADD_NOTE: ActionRule(STAFF_ROLES, ALL_ORDER_STATUSES, "add an internal or customer-facing note"),
 }
 
@@ -215,8 +217,7 @@ class Order:
     def payable_cents(self) -> int:
         """What the customer owes now: the lines of the deliveries that still stand (cut to what their
         supplier accepted); refused and cancelled deliveries cost nothing."""
-        standing = {d.supplier_id for d in self.deliveries
-                    if d.status not in NOTHING_OWED and d.status is not D.CANCELLED}
+        standing = {d.supplier_id for d in self.deliveries if d.status not in NOTHING_OWED and d.status is not D.CANCELLED}
         return sum(line.total_cents for line in self.lines if line.supplier_id in standing)
 
     def delivery_cents(self, supplier_id: str) -> int:
@@ -298,8 +299,7 @@ def place_order(
 ) -> Order:
     """Build a new order, or raise a RuleViolation naming every problem with the request."""
     if not campaign.is_orderable(now):
-        raise RuleViolation("campaign_not_live",
-                            f"campaign {campaign.id} is {campaign.status.value} and does not take orders")
+        raise RuleViolation("campaign_not_live", f"campaign {campaign.id} is {campaign.status.value} and does not take orders")
     problems: list[dict[str, object]] = []
     if not 1 <= len(requested) <= policy.max_lines:
         problems.append({"field": "lines", "message": f"an order has 1 to {policy.max_lines} lines"})
@@ -311,15 +311,22 @@ def place_order(
         if req.sku not in products:
             problems.append({"field": f"{where}.sku", "message": f"SKU {req.sku} is not sold in campaign {campaign.id}"})
         if not 1 <= req.quantity <= policy.max_line_quantity:
-            problems.append({"field": f"{where}.quantity",
-                             "message": f"quantity must be between 1 and {policy.max_line_quantity}"})
+            problems.append(
+                {"field": f"{where}.quantity", "message": f"quantity must be between 1 and {policy.max_line_quantity}"}
+            )
     if problems:
-        raise RuleViolation("invalid_order", "the order cannot be placed: " +
-                            "; ".join(str(p["message"]) for p in problems), details=problems)
+        raise RuleViolation(
+            "invalid_order", "the order cannot be placed: " + "; ".join(str(p["message"]) for p in problems), details=problems
+        )
 
     lines = [
-        OrderLine(sku=r.sku, name=products[r.sku].name, supplier_id=products[r.sku].supplier_id,
-                  quantity=r.quantity, unit_price_cents=products[r.sku].unit_price_cents)
+        OrderLine(
+            sku=r.sku,
+            name=products[r.sku].name,
+            supplier_id=products[r.sku].supplier_id,
+            quantity=r.quantity,
+            unit_price_cents=products[r.sku].unit_price_cents,
+        )
         for r in requested
     ]
     total = sum(line.total_cents for line in lines)
@@ -327,18 +334,32 @@ def place_order(
     first = D.ON_HOLD if reasons else _released(payment_mode, paid=False)
     suppliers = list(dict.fromkeys(line.supplier_id for line in lines))  # first-seen order
     order = Order(
-        id=order_id, campaign_id=campaign.id, customer_id=customer_id, customer_email=customer_email,
-        currency=campaign.currency, payment_mode=payment_mode, lines=lines,
-        deliveries=[Delivery(s, first) for s in suppliers], created_at=now, hold_reasons=reasons,
-        ordered_cents=total, shipping_address=shipping_address,
+        id=order_id,
+        campaign_id=campaign.id,
+        customer_id=customer_id,
+        customer_email=customer_email,
+        currency=campaign.currency,
+        payment_mode=payment_mode,
+        lines=lines,
+        deliveries=[Delivery(s, first) for s in suppliers],
+        created_at=now,
+        hold_reasons=reasons,
+        ordered_cents=total,
+        shipping_address=shipping_address,
     )
     order.status = derive_status(order.deliveries, order.hold_rejected)
     return order
 
 
 def check_order_action(order: Order, action: OrderAction, actor: Principal) -> None:
-    check_rule(ORDER_ACTIONS[action], action=action.value, noun="orders", subject=f"order {order.id}",
-               status=order.status.value, actor=actor)
+    check_rule(
+        ORDER_ACTIONS[action],
+        action=action.value,
+        noun="orders",
+        subject=f"order {order.id}",
+        status=order.status.value,
+        actor=actor,
+    )
 
 
 def apply_order_action(order: Order, action: OrderAction, actor: Principal) -> Transition:
@@ -384,8 +405,7 @@ def apply_delivery_action(order: Order, supplier_id: str, action: DeliveryAction
     applies_to, target = DELIVERY_TRANSITIONS[action]
     if delivery.status not in applies_to:
         raise InvalidTransition(
-            f"delivery {order.id}/{supplier_id} is {delivery.status.value}; {action.value} needs "
-            + ", ".join(sorted(applies_to))
+            f"delivery {order.id}/{supplier_id} is {delivery.status.value}; {action.value} needs " + ", ".join(sorted(applies_to))
         )
     before = order.status
     delivery.status = target
@@ -396,9 +416,7 @@ def apply_delivery_action(order: Order, supplier_id: str, action: DeliveryAction
 def allowed_actions(order: Order, actor: Principal) -> list[str]:
     """Actions this actor may take on this order now: what the admin page shows as buttons."""
     return [
-        action.value
-        for action, rule in ORDER_ACTIONS.items()
-        if actor.has_any(rule.roles) and order.status in rule.from_statuses
+        action.value for action, rule in ORDER_ACTIONS.items() if actor.has_any(rule.roles) and order.status in rule.from_statuses
     ]
 
 
@@ -424,10 +442,14 @@ def settle_acknowledgement(order: Order, supplier_id: str, kept: dict[str, int])
     lines = [line for line in order.lines if line.supplier_id == supplier_id]
     for line in lines:
         if not 0 <= kept.get(line.sku, 0) <= line.quantity:
-            raise RuleViolation("invalid_allocation",
-                                f"order {order.id}: {line.sku} keeps 0 to {line.quantity}, not {kept.get(line.sku)}")
-    lost = [LostLine(line.sku, line.name, line.quantity - kept.get(line.sku, 0), line.unit_price_cents)
-            for line in lines if kept.get(line.sku, 0) < line.quantity]
+            raise RuleViolation(
+                "invalid_allocation", f"order {order.id}: {line.sku} keeps 0 to {line.quantity}, not {kept.get(line.sku)}"
+            )
+    lost = [
+        LostLine(line.sku, line.name, line.quantity - kept.get(line.sku, 0), line.unit_price_cents)
+        for line in lines
+        if kept.get(line.sku, 0) < line.quantity
+    ]
     if all(kept.get(line.sku, 0) == 0 for line in lines):
         return apply_delivery_action(order, supplier_id, DeliveryAction.REJECT), lost
     transition = apply_delivery_action(order, supplier_id, DeliveryAction.ACCEPT)
@@ -455,9 +477,14 @@ def kept_quantities(order: Order, supplier_id: str) -> dict[str, int] | None:
 # ---------------------------------------------------------------- after the close: cancellation requests, address corrections
 
 _LEFT_TEXT: dict[DeliveryStatus, str] = {
-    D.DISPATCHED: "has left (dispatched)", D.DELIVERED: "has arrived", D.PARTIALLY_RETURNED: "has arrived",
-    D.RETURNED: "has arrived", D.REJECTED: "was refused by its supplier", D.REFUNDED: "was refused by its supplier",
-    D.CANCELLED: "is cancelled", D.NOT_DELIVERED: "has left (it did not arrive)",
+    D.DISPATCHED: "has left (dispatched)",
+    D.DELIVERED: "has arrived",
+    D.PARTIALLY_RETURNED: "has arrived",
+    D.RETURNED: "has arrived",
+    D.REJECTED: "was refused by its supplier",
+    D.REFUNDED: "was refused by its supplier",
+    D.CANCELLED: "is cancelled",
+    D.NOT_DELIVERED: "has left (it did not arrive)",
 }
 
 
@@ -474,14 +501,19 @@ def cancellation_scope(order: Order, requested: Sequence[RequestedLine] | None) 
     if order.status in CANCELLABLE:
         raise InvalidTransition(
             f"order {order.id} is {order.status.value}: its campaign has not closed yet, so cancel the order itself "
-            f"(POST /orders/{order.id}/cancel); cancellation requests are for orders already with the suppliers")
+            f"(POST /orders/{order.id}/cancel); cancellation requests are for orders already with the suppliers"
+        )
     stoppable = [d for d in order.deliveries if d.status in ON_PO_NOT_LEFT]
     if not stoppable:
-        raise InvalidTransition(f"order {order.id} is {order.status.value}: nothing of it can be cancelled any more "
-                                "(every delivery has left, arrived, or was refused or cancelled)")
+        raise InvalidTransition(
+            f"order {order.id} is {order.status.value}: nothing of it can be cancelled any more "
+            "(every delivery has left, arrived, or was refused or cancelled)"
+        )
     if requested is None:
-        return {d.supplier_id: {line.sku: line.quantity for line in order.lines if line.supplier_id == d.supplier_id}
-                for d in stoppable}
+        return {
+            d.supplier_id: {line.sku: line.quantity for line in order.lines if line.supplier_id == d.supplier_id}
+            for d in stoppable
+        }
     problems: list[dict[str, object]] = []
     counts = Counter(r.sku for r in requested)
     lines = {line.sku: line for line in order.lines}
@@ -496,16 +528,24 @@ def cancellation_scope(order: Order, requested: Sequence[RequestedLine] | None) 
             continue
         status = order.delivery(line.supplier_id).status
         if status not in ON_PO_NOT_LEFT:
-            problems.append({"field": f"{where}.sku",
-                             "message": f"{req.sku} is in the delivery from {line.supplier_id}, which {_why_not(status)}"})
+            problems.append(
+                {
+                    "field": f"{where}.sku",
+                    "message": f"{req.sku} is in the delivery from {line.supplier_id}, which {_why_not(status)}",
+                }
+            )
         elif not 1 <= req.quantity <= line.quantity:
-            problems.append({"field": f"{where}.quantity",
-                             "message": f"{req.sku}: 1 to {line.quantity} can be cancelled, not {req.quantity}"})
+            problems.append(
+                {"field": f"{where}.quantity", "message": f"{req.sku}: 1 to {line.quantity} can be cancelled, not {req.quantity}"}
+            )
         else:
             scope.setdefault(line.supplier_id, {})[req.sku] = req.quantity
     if problems:
-        raise RuleViolation("invalid_cancellation", "the cancellation cannot be requested: " +
-                            "; ".join(str(p["message"]) for p in problems), details=problems)
+        raise RuleViolation(
+            "invalid_cancellation",
+            "the cancellation cannot be requested: " + "; ".join(str(p["message"]) for p in problems),
+            details=problems,
+        )
     return scope
 
 
@@ -517,20 +557,28 @@ def cancel_lines(order: Order, supplier_id: str, quantities: Mapping[str, int]) 
     Returns the transition and what was cancelled."""
     delivery = order.delivery(supplier_id)
     if delivery.status not in ON_PO_NOT_LEFT:
-        raise InvalidTransition(f"the delivery of order {order.id} from {supplier_id} {_why_not(delivery.status)} "
-                                "since the request: it can no longer be cancelled")
+        raise InvalidTransition(
+            f"the delivery of order {order.id} from {supplier_id} {_why_not(delivery.status)} "
+            "since the request: it can no longer be cancelled"
+        )
     mine = [line for line in order.lines if line.supplier_id == supplier_id]
     cut = {line.sku: max(0, min(quantities.get(line.sku, 0), line.quantity)) for line in mine}
     cancelled = [LostLine(line.sku, line.name, cut[line.sku], line.unit_price_cents) for line in mine if cut[line.sku]]
     if not cancelled:
-        raise InvalidTransition(f"order {order.id}: nothing asked for is left in the delivery from {supplier_id} "
-                                "(its supplier did not accept those lines)")
+        raise InvalidTransition(
+            f"order {order.id}: nothing asked for is left in the delivery from {supplier_id} "
+            "(its supplier did not accept those lines)"
+        )
     if all(cut[line.sku] == line.quantity for line in mine):
         return apply_delivery_action(order, supplier_id, DeliveryAction.CANCEL), cancelled
     before = order.status
-    order.lines = [line if line.supplier_id != supplier_id else
-                   OrderLine(line.sku, line.name, line.supplier_id, line.quantity - cut[line.sku], line.unit_price_cents)
-                   for line in order.lines if line.supplier_id != supplier_id or line.quantity > cut[line.sku]]
+    order.lines = [
+        line
+        if line.supplier_id != supplier_id
+        else OrderLine(line.sku, line.name, line.supplier_id, line.quantity - cut[line.sku], line.unit_price_cents)
+        for line in order.lines
+        if line.supplier_id != supplier_id or line.quantity > cut[line.sku]
+    ]
     order.status = derive_status(order.deliveries, order.hold_rejected)
     return Transition(DeliveryAction.CANCEL.value, before.value, order.status.value), cancelled
 
@@ -540,8 +588,9 @@ def correct_shipping_address(order: Order, address: Address) -> list[str]:
     address they left for. Returns the suppliers to tell (their delivery is on a PO and has not left).
     InvalidTransition once every delivery has left or ended."""
     if not any(d.status in YET_TO_LEAVE for d in order.deliveries):
-        raise InvalidTransition(f"every delivery of order {order.id} has left or ended: "
-                                "its shipping address can no longer be corrected")
+        raise InvalidTransition(
+            f"every delivery of order {order.id} has left or ended: its shipping address can no longer be corrected"
+        )
     for d in order.deliveries:
         if d.status not in YET_TO_LEAVE and d.ship_to is None:
             d.ship_to = order.shipping_address

@@ -30,8 +30,7 @@ def has_left(status: DeliveryStatus) -> bool:
     return status in HAS_LEFT
 
 
-def supplier_sees_address(status: DeliveryStatus, delivered_at: datetime | None, now: datetime,
-                          window_s: int) -> bool:
+def supplier_sees_address(status: DeliveryStatus, delivered_at: datetime | None, now: datetime, window_s: int) -> bool:
     """Whether the delivery's supplier may see its ship-to address now. An arrived delivery whose
     time of arrival is unknown (written before it was recorded) is treated as closed."""
     if status not in ON_PACKING_LIST:

@@ -28,8 +28,7 @@ class PaymentKind(StrEnum):
 PENDING, SUCCEEDED, FAILED = "pending", "succeeded", "failed"
 AWAITING_TRANSFER = "awaiting_transfer"  # a refund of money received offline: accounting makes the transfer
 ON_ITS_WAY = frozenset({PENDING, AWAITING_TRANSFER})
-MONEY_IN = frozenset({PaymentKind.PAYMENT, PaymentKind.CAPTURE, PaymentKind.OFFLINE_RECEIVED,
-                      PaymentKind.CASH_COLLECTED})
+MONEY_IN = frozenset({PaymentKind.PAYMENT, PaymentKind.CAPTURE, PaymentKind.OFFLINE_RECEIVED, PaymentKind.CASH_COLLECTED})
 
 
 @dataclass(frozen=True)
@@ -71,8 +70,13 @@ def money(order: Order, movements: Iterable[Movement]) -> Money:
                 pending += m.amount_cents
         elif m.status == SUCCEEDED and (m.kind in MONEY_IN or m.kind == PaymentKind.ADJUSTMENT):
             paid += m.amount_cents
-    return Money(ordered_cents=order.total_cents, payable_cents=order.payable_cents, paid_cents=paid,
-                 refunded_cents=refunded, refund_pending_cents=pending)
+    return Money(
+        ordered_cents=order.total_cents,
+        payable_cents=order.payable_cents,
+        paid_cents=paid,
+        refunded_cents=refunded,
+        refund_pending_cents=pending,
+    )
 
 
 def refund_id(order_id: str, cause: str) -> str:
@@ -98,8 +102,7 @@ def cash_id(order_id: str, supplier_id: str) -> str:
 
 def at_checkout(mode: PaymentMode) -> PaymentKind | None:
     """What checkout records: the payment of a prepaid order, the hold on an authorise-then-capture card."""
-    return {PaymentMode.PREPAID: PaymentKind.PAYMENT,
-            PaymentMode.AUTHORISE_THEN_CAPTURE: PaymentKind.AUTHORISATION}.get(mode)
+    return {PaymentMode.PREPAID: PaymentKind.PAYMENT, PaymentMode.AUTHORISE_THEN_CAPTURE: PaymentKind.AUTHORISATION}.get(mode)
 
 
 def refundable_cents(m: Money) -> int:
@@ -131,8 +134,7 @@ def amount(cents: int, currency: str) -> str:
     return f"{cents / 100:.2f} {currency}"
 
 
-def refused_money_text(mode: PaymentMode, lost_cents: int, payable_cents: int, currency: str,
-                       paid_offline: bool = False) -> str:
+def refused_money_text(mode: PaymentMode, lost_cents: int, payable_cents: int, currency: str, paid_offline: bool = False) -> str:
     """What happens to the customer's money for lines a supplier refused, in their payment mode."""
     lost = amount(lost_cents, currency)
     if mode is PaymentMode.OFFLINE and paid_offline:
@@ -142,8 +144,10 @@ def refused_money_text(mode: PaymentMode, lost_cents: int, payable_cents: int, c
     if mode is PaymentMode.AUTHORISE_THEN_CAPTURE:
         if payable_cents == 0:
             return f"You will not be charged: the {lost} we reserved on your card is released."
-        return (f"You will not be charged {lost} for these items: we only charge what ships "
-                f"({amount(payable_cents, currency)} in all).")
+        return (
+            f"You will not be charged {lost} for these items: we only charge what ships "
+            f"({amount(payable_cents, currency)} in all)."
+        )
     if payable_cents == 0:
         return "You owe nothing for this order."
     due = amount(payable_cents, currency)

@@ -22,9 +22,7 @@ class Role(StrEnum):
     ADMIN = "admin"
 
 
-STAFF_ROLES: frozenset[Role] = frozenset(
-    {Role.BUYER, Role.CUSTOMER_CARE, Role.ACCOUNTING, Role.LOGISTICS, Role.ADMIN}
-)
+STAFF_ROLES: frozenset[Role] = frozenset({Role.BUYER, Role.CUSTOMER_CARE, Role.ACCOUNTING, Role.LOGISTICS, Role.ADMIN})
 
 
 @dataclass(frozen=True)
@@ -47,8 +45,7 @@ class Principal:
     @property
     def primary_role(self) -> Role:
         """The role recorded on audit events: the most privileged one the caller holds."""
-        for role in (Role.ADMIN, Role.BUYER, Role.CUSTOMER_CARE, Role.ACCOUNTING,
-                     Role.LOGISTICS, Role.SUPPLIER, Role.CUSTOMER):
+        for role in (Role.ADMIN, Role.BUYER, Role.CUSTOMER_CARE, Role.ACCOUNTING, Role.LOGISTICS, Role.SUPPLIER, Role.CUSTOMER):
             if role in self.roles:
                 return role
         raise ValueError("principal has no role")

@@ -158,13 +158,11 @@ def acknowledge(po: PurchaseOrder, acceptances: list[LineAcceptance]) -> Decisio
             problems.append({"field": "lines", "message": exc.message})
             continue
         if not 0 <= a.accepted_quantity <= line.ordered_quantity:
-            problems.append({"field": f"lines.{a.sku}",
-                             "message": f"accepted quantity must be 0 to {line.ordered_quantity}"})
+            problems.append({"field": f"lines.{a.sku}", "message": f"accepted quantity must be 0 to {line.ordered_quantity}"})
         elif a.accepted_quantity < line.ordered_quantity and a.reason is None:
             problems.append({"field": f"lines.{a.sku}", "message": "say why the rest is not accepted"})
     if problems:
-        raise RuleViolation("invalid_acknowledgement", "; ".join(str(p["message"]) for p in problems),
-                            details=problems)
+        raise RuleViolation("invalid_acknowledgement", "; ".join(str(p["message"]) for p in problems), details=problems)
     for line in po.lines:
         a = given[line.sku]
         line.accepted_quantity = a.accepted_quantity
@@ -187,8 +185,9 @@ def record_invoice(po: PurchaseOrder, amount_cents: int) -> Decision:
     if amount_cents <= 0:
         raise RuleViolation("invalid_amount", "an invoice amount is positive")
     if amount_cents > po.accepted_cents:
-        raise RuleViolation("invoice_above_accepted",
-                            f"the invoice ({amount_cents}) exceeds the accepted lines ({po.accepted_cents})")
+        raise RuleViolation(
+            "invoice_above_accepted", f"the invoice ({amount_cents}) exceeds the accepted lines ({po.accepted_cents})"
+        )
     po.invoiced_cents += amount_cents
     po.stage = None
     return Decision.DONE
@@ -198,8 +197,9 @@ def propose_payment(po: PurchaseOrder, amount_cents: int) -> Decision:
     require_stage(po, Stage.PAYMENT_PROPOSAL)
     open_amount = po.invoiced_cents - po.proposed_cents
     if not 0 < amount_cents <= open_amount:
-        raise RuleViolation("proposal_above_invoiced",
-                            f"propose between 1 and {open_amount}: what is invoiced and not yet proposed")
+        raise RuleViolation(
+            "proposal_above_invoiced", f"propose between 1 and {open_amount}: what is invoiced and not yet proposed"
+        )
     po.proposed_cents += amount_cents
     po.stage = None
     return Decision.DONE

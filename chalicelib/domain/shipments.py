@@ -56,8 +56,13 @@ S = ShipmentStatus
 
 # How far along a status is; on equal event times the further one wins.
 RANK: dict[TrackingStatus, int] = {
-    T.LABEL_CREATED: 0, T.IN_TRANSIT: 1, T.EXCEPTION: 1, T.ATTEMPTED: 2, T.OUT_FOR_DELIVERY: 2,
-    T.DELIVERED: 3, T.RETURNED_TO_SENDER: 3,
+    T.LABEL_CREATED: 0,
+    T.IN_TRANSIT: 1,
+    T.EXCEPTION: 1,
+    T.ATTEMPTED: 2,
+    T.OUT_FOR_DELIVERY: 2,
+    T.DELIVERED: 3,
+    T.RETURNED_TO_SENDER: 3,
 }
 FINAL = frozenset({S.DELIVERED, S.RETURNED_TO_SENDER, S.SUPERSEDED})
 ENDS_TRACKING = frozenset({T.DELIVERED, T.RETURNED_TO_SENDER})
@@ -87,13 +92,16 @@ class Carrier:
     tracking_url: str  # with {number}
 
 
-CARRIERS: dict[str, Carrier] = {c.code: c for c in (
-    Carrier("dhl", "DHL", "dhl", "https://www.dhl.com/track?tracking-id={number}"),
-    Carrier("ups", "UPS", "ups", "https://www.ups.com/track?tracknum={number}"),
-    Carrier("gls", "GLS", "generic", "https://gls-group.com/track/{number}"),
-    Carrier("dpd", "DPD", "generic", "https://tracking.dpd.de/status/en_US/parcel/{number}"),
-    Carrier("postnord", "PostNord", "generic", "https://tracking.postnord.com/?id={number}"),
-)}
+CARRIERS: dict[str, Carrier] = {
+    c.code: c
+    for c in (
+        Carrier("dhl", "DHL", "dhl", "https://www.dhl.com/track?tracking-id={number}"),
+        Carrier("ups", "UPS", "ups", "https://www.ups.com/track?tracknum={number}"),
+        Carrier("gls", "GLS", "generic", "https://gls-group.com/track/{number}"),
+        Carrier("dpd", "DPD", "generic", "https://tracking.dpd.de/status/en_US/parcel/{number}"),
+        Carrier("postnord", "PostNord", "generic", "https://tracking.postnord.com/?id={number}"),
+    )
+}
 
 
 def carrier(code: str) -> Carrier:
@@ -208,8 +216,7 @@ def moves_status(shipment: Shipment, event: CarrierEvent) -> bool:
 
 
 def _entry(event: CarrierEvent) -> TimelineEntry:
-    return TimelineEntry(str(event.status), event.carrier_code, utc(event.occurred_at), event.description,
-                         event.location)
+    return TimelineEntry(str(event.status), event.carrier_code, utc(event.occurred_at), event.description, event.location)
 
 
 def milestones(events: Iterable[CarrierEvent]) -> list[TimelineEntry]:
@@ -230,8 +237,7 @@ def milestones(events: Iterable[CarrierEvent]) -> list[TimelineEntry]:
 def needs_history(shipment: Shipment, event: CarrierEvent) -> bool:
     """An event not later than every event seen so far may fall inside the timeline: placing it
     needs the events already recorded (`apply_event(..., history=...)`)."""
-    return (event.customer_facing and shipment.last_event_at is not None
-            and utc(event.occurred_at) <= utc(shipment.last_event_at))
+    return event.customer_facing and shipment.last_event_at is not None and utc(event.occurred_at) <= utc(shipment.last_event_at)
 
 
 def apply_event(shipment: Shipment, event: CarrierEvent, history: Iterable[CarrierEvent] = ()) -> Applied:
@@ -272,10 +278,17 @@ def correct_tracking(shipment: Shipment, carrier_code: str, tracking_number: str
         raise InvalidTransition(f"shipment {shipment.id} is {shipment.status.value}; its tracking can no longer change")
     if (carrier_code, tracking_number) == (shipment.carrier, shipment.tracking_number):
         raise InvalidTransition(f"shipment {shipment.id} already has tracking number {tracking_number}")
-    successor = Shipment(id=shipment.id, carrier=carrier_code, tracking_number=tracking_number,
-                         po_id=shipment.po_id, supplier_id=shipment.supplier_id, campaign_id=shipment.campaign_id,
-                         order_ids=list(shipment.order_ids), created_at=shipment.created_at,
-                         corrections=shipment.corrections + 1)
+    successor = Shipment(
+        id=shipment.id,
+        carrier=carrier_code,
+        tracking_number=tracking_number,
+        po_id=shipment.po_id,
+        supplier_id=shipment.supplier_id,
+        campaign_id=shipment.campaign_id,
+        order_ids=list(shipment.order_ids),
+        created_at=shipment.created_at,
+        corrections=shipment.corrections + 1,
+    )
     shipment.status = S.SUPERSEDED
     return successor
 
@@ -296,8 +309,11 @@ def counted_parcels(parcels: Iterable[tuple[ShipmentStatus, datetime, datetime |
     the parcel's recording, so one half of a split delivery coming back still holds the delivery open."""
     items = list(parcels)
     resent = [utc(created) for status, created, _ in items if status not in (S.SUPERSEDED, S.RETURNED_TO_SENDER)]
-    return [status for status, created, status_at in items
-            if status is not S.RETURNED_TO_SENDER or not any(c > utc(status_at or created) for c in resent)]
+    return [
+        status
+        for status, created, status_at in items
+        if status is not S.RETURNED_TO_SENDER or not any(c > utc(status_at or created) for c in resent)
+    ]
 
 
 def delivery_complete(statuses: list[ShipmentStatus]) -> bool:
@@ -335,27 +351,38 @@ CLOCK_SKEW_S = 60  # a time "now" from a browser whose clock runs a little fast 
 PROOF_PHOTO_TYPES = frozenset({"image/jpeg", "image/png", "image/webp"})
 
 
-def by_hand_event(shipment: Shipment, what: ByHand, *, at: datetime | None, now: datetime, by_supplier: bool,
-                  at_field: str = "body.at") -> CarrierEvent | None:
+def by_hand_event(
+    shipment: Shipment, what: ByHand, *, at: datetime | None, now: datetime, by_supplier: bool, at_field: str = "body.at"
+) -> CarrierEvent | None:
     """The event a record by hand applies, dated `at` (default now): not in the future, not before
     the parcel was recorded (`at_field` names the field in the error). None when the parcel already
     ended the same way (the carrier or an earlier record said so): a repeat, nothing to apply. A
     parcel that ended the other way (or was superseded) cannot take it: 409."""
     when = utc(at or now)
     if when > utc(now) + timedelta(seconds=CLOCK_SKEW_S):
-        raise RuleViolation("invalid_event_time", f"{at_field.rsplit('.', 1)[-1]} is in the future",
-                            details=[{"field": at_field, "message": "must not be in the future"}])
+        raise RuleViolation(
+            "invalid_event_time",
+            f"{at_field.rsplit('.', 1)[-1]} is in the future",
+            details=[{"field": at_field, "message": "must not be in the future"}],
+        )
     when = min(when, utc(now))
     if when < utc(shipment.created_at):
         message = f"must not be before the parcel was recorded ({utc(shipment.created_at).isoformat()})"
-        raise RuleViolation("invalid_event_time", f"{at_field.rsplit('.', 1)[-1]} {message}",
-                            details=[{"field": at_field, "message": message}])
+        raise RuleViolation(
+            "invalid_event_time", f"{at_field.rsplit('.', 1)[-1]} {message}", details=[{"field": at_field, "message": message}]
+        )
     status = BY_HAND_STATUS[what]
     if shipment.final:
         if shipment.status.value == status.value:
             return None
-        raise InvalidTransition(f"parcel {shipment.id} is {shipment.status.value}; it cannot be recorded as "
-                                f"{what.value} any more")
+        raise InvalidTransition(
+            f"parcel {shipment.id} is {shipment.status.value}; it cannot be recorded as {what.value} any more"
+        )
     who = "the supplier" if by_supplier else "our team"
-    return CarrierEvent(tracking_number=shipment.tracking_number, carrier_code=f"{BY_HAND_CODE_PREFIX}{what.value}",
-                        status=status, occurred_at=when, description=f"{BY_HAND_TEXT[what]} by {who}")
+    return CarrierEvent(
+        tracking_number=shipment.tracking_number,
+        carrier_code=f"{BY_HAND_CODE_PREFIX}{what.value}",
+        status=status,
+        occurred_at=when,
+        description=f"{BY_HAND_TEXT[what]} by {who}",
+    )

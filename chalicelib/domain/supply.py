@@ -38,19 +38,25 @@ class POAggregate:
         for supplier_id in suppliers:
             self.order_counts[supplier_id] = self.order_counts.get(supplier_id, 0) + 1
 
-    def purchase_orders(self, campaign_id: str, currency: str, products: dict[str, Product],
-                        created_at: datetime) -> list[PurchaseOrder]:
+    def purchase_orders(
+        self, campaign_id: str, currency: str, products: dict[str, Product], created_at: datetime
+    ) -> list[PurchaseOrder]:
         """One PO per supplier with anything ordered; unit costs from the campaign's products."""
         missing = sorted(sku for per_sku in self.quantities.values() for sku in per_sku if sku not in products)
         if missing:
             raise RuleViolation("unknown_product", f"ordered SKUs missing from the campaign: {', '.join(missing)}")
         return [
             PurchaseOrder(
-                id=po_id(campaign_id, supplier_id), campaign_id=campaign_id, supplier_id=supplier_id,
-                currency=currency, created_at=created_at, order_count=self.order_counts[supplier_id],
-                lines=[POLine(sku=sku, name=products[sku].name, ordered_quantity=qty,
-                              unit_cost_cents=products[sku].unit_cost_cents)
-                       for sku, qty in sorted(per_sku.items())],
+                id=po_id(campaign_id, supplier_id),
+                campaign_id=campaign_id,
+                supplier_id=supplier_id,
+                currency=currency,
+                created_at=created_at,
+                order_count=self.order_counts[supplier_id],
+                lines=[
+                    POLine(sku=sku, name=products[sku].name, ordered_quantity=qty, unit_cost_cents=products[sku].unit_cost_cents)
+                    for sku, qty in sorted(per_sku.items())
+                ],
             )
             for supplier_id, per_sku in sorted(self.quantities.items())
         ]

@@ -21,32 +21,74 @@ from .purchase_orders import STAGES
 
 OFFERED_EVENT_TYPES: tuple[str, ...] = (
     # orders (the customer-visible life of an order)
-    "order.placed", "order.approved", "order.rejected", "order.cancelled", "order.lines_rejected",
-    "order.shipped", "order.out_for_delivery", "order.delivered", "order.delivery_attempted",
-    "order.delivery_returned", "order.delayed", "order.tracking_corrected",
-    "order.payment_captured", "order.payment_failed",
+    "order.placed",
+    "order.approved",
+    "order.rejected",
+    "order.cancelled",
+    "order.lines_rejected",
+    "order.shipped",
+    "order.out_for_delivery",
+    "order.delivered",
+    "order.delivery_attempted",
+    "order.delivery_returned",
+    "order.delayed",
+    "order.tracking_corrected",
+    "order.payment_captured",
+    "order.payment_failed",
     # after the close (ids only: a subscriber reads the order's lines and address from the staff API)
-    "order.lines_cancelled", "order.address_corrected",
+    "order.lines_cancelled",
+    "order.address_corrected",
     # purchase orders: created, each supplier stage completed, overdue, cancelled
-    "po.created", "po.cancelled", "po.stage_overdue", "po.shipment_added",
+    "po.created",
+    "po.cancelled",
+    "po.stage_overdue",
+    "po.shipment_added",
     *(f"po.{stage.value}_completed" for stage in STAGES),
     # shipments (parcels)
-    "shipment.recorded", "shipment.corrected", "shipment.status_changed", "shipment.tracking_stale",
+    "shipment.recorded",
+    "shipment.corrected",
+    "shipment.status_changed",
+    "shipment.tracking_stale",
     # campaigns
-    "campaign.went_live", "campaign.ended", "campaign.closed", "campaign.cancelled",
+    "campaign.went_live",
+    "campaign.ended",
+    "campaign.closed",
+    "campaign.cancelled",
     # complaints, returns and refunds (issue 9)
-    "order.partially_returned", "order.returned",
-    "complaint.opened", "complaint.supplier_asked", "complaint.plan_offered", "complaint.plan_accepted",
-    "complaint.plan_disputed", "complaint.replacement_requested", "complaint.refund_issued",
-    "complaint.return_received", "complaint.resolved", "complaint.withdrawn",
+    "order.partially_returned",
+    "order.returned",
+    "complaint.opened",
+    "complaint.supplier_asked",
+    "complaint.plan_offered",
+    "complaint.plan_accepted",
+    "complaint.plan_disputed",
+    "complaint.replacement_requested",
+    "complaint.refund_issued",
+    "complaint.return_received",
+    "complaint.resolved",
+    "complaint.withdrawn",
 )
 
 # The ids a thin payload may carry from an event's data (never notes, addresses or amounts).
-PAYLOAD_IDS = ("order_id", "po_id", "campaign_id", "supplier_id", "shipment_id", "carrier", "tracking_number",
-               "stage", "order_ids", "complaint_id")
+PAYLOAD_IDS = (
+    "order_id",
+    "po_id",
+    "campaign_id",
+    "supplier_id",
+    "shipment_id",
+    "carrier",
+    "tracking_number",
+    "stage",
+    "order_ids",
+    "complaint_id",
+)
 # Where a subscriber reads the full object (staff API paths under the public URL).
-LINKS = {"order": "/staff/orders/{}", "po": "/staff/purchase-orders/{}", "campaign": "/staff/campaigns/{}",
-         "complaint": "/staff/complaints/{}"}
+LINKS = {
+    "order": "/staff/orders/{}",
+    "po": "/staff/purchase-orders/{}",
+    "campaign": "/staff/campaigns/{}",
+    "complaint": "/staff/complaints/{}",
+}
 
 MAX_URL_LENGTH = 2048
 MAX_EVENT_TYPES = len(OFFERED_EVENT_TYPES)
@@ -71,9 +113,12 @@ def subscription_problems(url: str, event_types: Iterable[str], *, local: bool) 
         problems.append({"field": "event_types", "message": "choose at least one event type"})
     unknown = sorted(set(types) - set(OFFERED_EVENT_TYPES))
     if unknown:
-        problems.append({"field": "event_types",
-                         "message": f"not offered to subscribers: {', '.join(unknown)}; "
-                                    f"offered: {', '.join(OFFERED_EVENT_TYPES)}"})
+        problems.append(
+            {
+                "field": "event_types",
+                "message": f"not offered to subscribers: {', '.join(unknown)}; offered: {', '.join(OFFERED_EVENT_TYPES)}",
+            }
+        )
     return problems
 
 
@@ -92,9 +137,14 @@ def refused_address(address: str) -> str | None:
         return f"{address} is not an IP address"
     if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
         ip = ip.ipv4_mapped
-    for name, flag in (("loopback", ip.is_loopback), ("private", ip.is_private), ("link-local", ip.is_link_local),
-                       ("multicast", ip.is_multicast), ("reserved", ip.is_reserved),
-                       ("unspecified", ip.is_unspecified)):
+    for name, flag in (
+        ("loopback", ip.is_loopback),
+        ("private", ip.is_private),
+        ("link-local", ip.is_link_local),
+        ("multicast", ip.is_multicast),
+        ("reserved", ip.is_reserved),
+        ("unspecified", ip.is_unspecified),
+    ):
         if flag:
             return f"{address} is a {name} address"
     if not ip.is_global:
@@ -107,8 +157,11 @@ def address_problems(host: str, addresses: Iterable[str]) -> list[dict[str, str]
     found = list(addresses)
     if not found:
         return [{"field": "url", "message": f"{host} does not resolve"}]
-    return [{"field": "url", "message": f"{host} resolves to a refused address: {why}"}
-            for why in (refused_address(a) for a in found) if why]
+    return [
+        {"field": "url", "message": f"{host} resolves to a refused address: {why}"}
+        for why in (refused_address(a) for a in found)
+        if why
+    ]
 
 
 # ---------------------------------------------------------------- payload and signature
@@ -123,14 +176,18 @@ def webhook_id(event_id: str, subscription_id: str) -> str:
 def thin_payload(event: Mapping[str, Any], public_url: str) -> dict[str, Any]:
     """Type, ids, status, time and links: the subscriber fetches the rest through the API."""
     source = event.get("data") or {}
-    data: dict[str, Any] = {"subject_type": event["subject_type"], "subject_id": event["subject_id"],
-                            "status": event.get("to_status")}
+    data: dict[str, Any] = {
+        "subject_type": event["subject_type"],
+        "subject_id": event["subject_id"],
+        "status": event.get("to_status"),
+    }
     ids = {k: source[k] for k in PAYLOAD_IDS if source.get(k) is not None}
     data.update(ids)
     refs = {f"{event['subject_type']}_id": event["subject_id"], **ids}
     base = public_url.rstrip("/")
-    links = {kind: base + path.format(refs[f"{kind}_id"]) for kind, path in LINKS.items()
-             if isinstance(refs.get(f"{kind}_id"), str)}
+    links = {
+        kind: base + path.format(refs[f"{kind}_id"]) for kind, path in LINKS.items() if isinstance(refs.get(f"{kind}_id"), str)
+    }
     if source.get("tracking_url"):
         links["tracking"] = source["tracking_url"]
     data["links"] = links
@@ -145,7 +202,7 @@ def secret_key(secret: str) -> bytes:
     """The signing key: the base64 after `whsec_`."""
     if not secret.startswith(SECRET_PREFIX):
         raise ValueError("a webhook secret starts with whsec_")
-    return base64.b64decode(secret[len(SECRET_PREFIX):])
+    return base64.b64decode(secret[len(SECRET_PREFIX) :])
 
 
 def signature(secret: str, msg_id: str, timestamp: int, payload: str) -> str:
@@ -156,9 +213,12 @@ def signature(secret: str, msg_id: str, timestamp: int, payload: str) -> str:
 
 def headers(secrets: Iterable[str], msg_id: str, timestamp: int, payload: str) -> dict[str, str]:
     """The three headers; during a secret rotation one signature per valid secret, space-separated."""
-    return {"webhook-id": msg_id, "webhook-timestamp": str(timestamp),
-            "webhook-signature": " ".join(signature(s, msg_id, timestamp, payload) for s in secrets),
-            "content-type": "application/json"}
+    return {
+        "webhook-id": msg_id,
+        "webhook-timestamp": str(timestamp),
+        "webhook-signature": " ".join(signature(s, msg_id, timestamp, payload) for s in secrets),
+        "content-type": "application/json",
+    }
 
 
 # ---------------------------------------------------------------- retries and disabling

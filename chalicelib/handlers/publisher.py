@@ -20,10 +20,16 @@ INLINE_BODY_BYTES = 64 * 1024  # EventBridge takes 256 KB per entry; bigger bodi
 def domain_event(item: AuditEventItem) -> dict[str, Any]:
     """The bus payload: facts and references, never internal notes nor staff-only data (addresses)."""
     return {
-        "id": item.id, "type": item.type, "subject_type": item.subject_type, "subject_id": item.subject_id,
-        "at": item.at.isoformat(), "actor": {"sub": item.actor.sub, "role": item.actor.role},
-        "from_status": item.from_status, "to_status": item.to_status,
-        "customer_note": item.customer_note, "has_internal_note": bool(item.internal_note),
+        "id": item.id,
+        "type": item.type,
+        "subject_type": item.subject_type,
+        "subject_id": item.subject_id,
+        "at": item.at.isoformat(),
+        "actor": {"sub": item.actor.sub, "role": item.actor.role},
+        "from_status": item.from_status,
+        "to_status": item.to_status,
+        "customer_note": item.customer_note,
+        "has_internal_note": bool(item.internal_note),
         "data": {k: v for k, v in (item.data.as_dict() if item.data else {}).items() if k not in STAFF_ONLY_DATA},
     }
 
@@ -34,10 +40,19 @@ def received_event(item: InboxItem) -> dict[str, Any]:
     if len(item.body.encode()) <= INLINE_BODY_BYTES:
         data["body"] = item.body
     subject = f"{item.provider}/{item.webhook_id}"
-    return {"id": f"whk_{hashlib.sha256(subject.encode()).hexdigest()[:26]}", "type": "webhook.received",
-            "subject_type": "webhook", "subject_id": subject, "at": item.received_at.isoformat(),
-            "actor": {"sub": "system", "role": "admin"}, "from_status": None, "to_status": "received",
-            "customer_note": None, "has_internal_note": False, "data": data}
+    return {
+        "id": f"whk_{hashlib.sha256(subject.encode()).hexdigest()[:26]}",
+        "type": "webhook.received",
+        "subject_type": "webhook",
+        "subject_id": subject,
+        "at": item.received_at.isoformat(),
+        "actor": {"sub": "system", "role": "admin"},
+        "from_status": None,
+        "to_status": "received",
+        "customer_note": None,
+        "has_internal_note": False,
+        "data": data,
+    }
 
 
 PUBLISHED_KINDS = ("event", "inbox")

@@ -1,7 +1,7 @@
 """`python -m chalicelib.local run|token`: the embedded local stack and its dev tokens.
 
-    run     start the stack (`make run`, flags through ARGS="...")
-    token   print a token from the dev issuer of the state directory (`make token ROLE=buyer SUB=bea`)
+run     start the stack (`make run`, flags through ARGS="...")
+token   print a token from the dev issuer of the state directory (`make token ROLE=buyer SUB=bea`)
 """
 
 from __future__ import annotations
@@ -30,8 +30,9 @@ def _positive(value: str) -> float:
 def parser() -> argparse.ArgumentParser:
     from .stack import DEFAULT_STATE_DIR
 
-    p = argparse.ArgumentParser(prog="python -m chalicelib.local", description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(
+        prog="python -m chalicelib.local", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     sub = p.add_subparsers(dest="command", required=True)
 
     run = sub.add_parser("run", help="start the embedded local stack (Ctrl-C stops it)")
@@ -39,30 +40,45 @@ def parser() -> argparse.ArgumentParser:
     run.add_argument("--admin-port", type=_port, default=8001, help="port of the admin page (default 8001; 0: any)")
     run.add_argument("--moto-port", type=_port, default=0, help="port of the embedded AWS (default: any free port)")
     run.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
-    run.add_argument("--state-dir", type=Path, default=DEFAULT_STATE_DIR,
-                     help=f"where the dev issuer and stack.json live (default {DEFAULT_STATE_DIR})")
+    run.add_argument(
+        "--state-dir",
+        type=Path,
+        default=DEFAULT_STATE_DIR,
+        help=f"where the dev issuer and stack.json live (default {DEFAULT_STATE_DIR})",
+    )
     run.add_argument("--no-seed", dest="seed", action="store_false", help="start with empty tables")
-    run.add_argument("--schedule-scale", type=_positive, default=1.0,
-                     help="multiply schedule rates by this (0.01: a 5-minute schedule runs every 3 s)")
+    run.add_argument(
+        "--schedule-scale",
+        type=_positive,
+        default=1.0,
+        help="multiply schedule rates by this (0.01: a 5-minute schedule runs every 3 s)",
+    )
     run.add_argument("--stage", default="dev", help="Chalice stage whose config the API and handlers get (default dev)")
     run.add_argument("--ready-timeout", type=_positive, default=60.0, help="seconds to wait for the API to answer")
 
     tok = sub.add_parser("token", help="print a bearer token from the local dev issuer")
-    tok.add_argument("--role", action="append", required=True,
-                     help="customer, supplier, buyer, customer_care, accounting, logistics or admin "
-                          "(repeat, or comma-separate, for several)")
+    tok.add_argument(
+        "--role",
+        action="append",
+        required=True,
+        help="customer, supplier, buyer, customer_care, accounting, logistics or admin (repeat, or comma-separate, for several)",
+    )
     tok.add_argument("--sub", required=True, help="the subject (user id)")
     tok.add_argument("--supplier-id", help="the supplier a supplier user works for (required for role supplier)")
-    tok.add_argument("--email", help="e-mail claim (default: <sub>@example.com for customers, "
-                                     "<sub>@waybill.example for staff)")
+    tok.add_argument("--email", help="e-mail claim (default: <sub>@example.com for customers, <sub>@waybill.example for staff)")
     tok.add_argument("--name", help="display name claim")
     tok.add_argument("--ttl", type=int, default=12 * 3600, help="lifetime in seconds (default 12 h)")
-    tok.add_argument("--state-dir", type=Path, default=DEFAULT_STATE_DIR,
-                     help=f"state directory of the stack (default {DEFAULT_STATE_DIR})")
+    tok.add_argument(
+        "--state-dir", type=Path, default=DEFAULT_STATE_DIR, help=f"state directory of the stack (default {DEFAULT_STATE_DIR})"
+    )
     demo = sub.add_parser("demo", help="walk the seeded campaign through every supplier stage (needs `make run`)")
     demo.add_argument("--supplier-id", default="acme", help="whose purchase order to walk (default acme)")
-    demo.add_argument("--state-dir", type=Path, default=DEFAULT_STATE_DIR,
-                      help=f"state directory of the running stack (default {DEFAULT_STATE_DIR})")
+    demo.add_argument(
+        "--state-dir",
+        type=Path,
+        default=DEFAULT_STATE_DIR,
+        help=f"state directory of the running stack (default {DEFAULT_STATE_DIR})",
+    )
     return p
 
 
@@ -73,8 +89,7 @@ def token(args: argparse.Namespace) -> int:
     names = [r.strip() for value in args.role for r in value.split(",") if r.strip()]
     unknown = [r for r in names if r not in {role.value for role in Role}]
     if unknown:
-        print(f"unknown role(s): {', '.join(unknown)}; choose from {', '.join(r.value for r in Role)}",
-              file=sys.stderr)
+        print(f"unknown role(s): {', '.join(unknown)}; choose from {', '.join(r.value for r in Role)}", file=sys.stderr)
         return 2
     roles = [Role(r) for r in names]
     if Role.SUPPLIER in roles and not args.supplier_id:
@@ -84,8 +99,11 @@ def token(args: argparse.Namespace) -> int:
     if email is None:
         email = f"{args.sub}@waybill.example" if set(roles) & STAFF_ROLES else f"{args.sub}@example.com"
     issuer = load_or_create_issuer(args.state_dir)
-    print(issuer.token(args.sub, [r.value for r in roles], email=email, supplier_id=args.supplier_id,
-                       name=args.name, ttl_seconds=args.ttl))
+    print(
+        issuer.token(
+            args.sub, [r.value for r in roles], email=email, supplier_id=args.supplier_id, name=args.name, ttl_seconds=args.ttl
+        )
+    )
     return 0
 
 
@@ -100,9 +118,19 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     from .stack import Options, run
 
-    return run(Options(api_port=args.api_port, admin_port=args.admin_port, moto_port=args.moto_port, host=args.host,
-                       state_dir=args.state_dir.resolve(), seed=args.seed, schedule_scale=args.schedule_scale,
-                       stage=args.stage, ready_timeout_s=args.ready_timeout))
+    return run(
+        Options(
+            api_port=args.api_port,
+            admin_port=args.admin_port,
+            moto_port=args.moto_port,
+            host=args.host,
+            state_dir=args.state_dir.resolve(),
+            seed=args.seed,
+            schedule_scale=args.schedule_scale,
+            stage=args.stage,
+            ready_timeout_s=args.ready_timeout,
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -51,8 +51,13 @@ DEV_USERS: list[dict[str, Any]] = [
     {"sub": "ada", "email": "ada@waybill.example", "name": "Ada Accounting", "roles": ["accounting"]},
     {"sub": "leo", "email": "leo@waybill.example", "name": "Leo Logistics", "roles": ["logistics"]},
     {"sub": "alex", "email": "alex@waybill.example", "name": "Alex Admin", "roles": ["admin"]},
-    {"sub": "supplier-acme", "email": "orders@acme.example", "name": "Acme Mugs (supplier)", "roles": ["supplier"],
-     "supplier_id": "acme"},
+    {
+        "sub": "supplier-acme",
+        "email": "orders@acme.example",
+        "name": "Acme Mugs (supplier)",
+        "roles": ["supplier"],
+        "supplier_id": "acme",
+    },
 ]
 
 CONTENT_TYPES = {
@@ -77,8 +82,8 @@ SECURITY_HEADERS = {
     "X-Frame-Options": "DENY",
     "Referrer-Policy": "no-referrer",
     "Content-Security-Policy": "default-src 'self'; script-src 'self' 'unsafe-eval'; style-src 'self'; "
-                               "img-src 'self' data: {images}; connect-src {connect}; frame-ancestors 'none'; base-uri 'none'; "
-                               "form-action 'self'",
+    "img-src 'self' data: {images}; connect-src {connect}; frame-ancestors 'none'; base-uri 'none'; "
+    "form-action 'self'",
 }
 FORWARDED_REQUEST_HEADERS = ("Authorization", "Content-Type", "Idempotency-Key", "Accept")
 FORWARDED_RESPONSE_HEADERS = ("Content-Type", "X-Request-Id", "Content-Disposition", "Location")
@@ -95,10 +100,19 @@ def error_body(code: str, message: str, details: list[dict[str, Any]] | None = N
 class AdminSite:
     """Serves the admin page on `host:port` (0: any free port) from a daemon thread."""
 
-    def __init__(self, host: str = "127.0.0.1", port: int = 0, api_url: str = "http://127.0.0.1:8000",
-                 issuer: DevIssuer | None = None, users: list[dict[str, Any]] | None = None,
-                 site_dir: Path = SITE_DIR, *, auth: dict[str, Any] | None = None,
-                 token_ttl_s: int = TOKEN_TTL_S, proxy_timeout_s: float = PROXY_TIMEOUT_S) -> None:
+    def __init__(
+        self,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        api_url: str = "http://127.0.0.1:8000",
+        issuer: DevIssuer | None = None,
+        users: list[dict[str, Any]] | None = None,
+        site_dir: Path = SITE_DIR,
+        *,
+        auth: dict[str, Any] | None = None,
+        token_ttl_s: int = TOKEN_TTL_S,
+        proxy_timeout_s: float = PROXY_TIMEOUT_S,
+    ) -> None:
         """`auth`: the page's auth configuration when it is not the dev sign-in (e.g. Cognito's);
         by default the dev sign-in with `users`, which needs `issuer`."""
         self.host, self.port = host, port
@@ -149,10 +163,14 @@ class AdminSite:
     # ------------------------------------------------------------ config and sign-in
 
     def config(self) -> dict[str, Any]:
-        auth = self.auth if self.auth is not None else {
-            "mode": "dev",
-            "users": [{k: u.get(k) for k in ("sub", "email", "name", "roles", "supplier_id")} for u in self.users],
-        }
+        auth = (
+            self.auth
+            if self.auth is not None
+            else {
+                "mode": "dev",
+                "users": [{k: u.get(k) for k in ("sub", "email", "name", "roles", "supplier_id")} for u in self.users],
+            }
+        )
         return {"apiBase": API_PREFIX, "auth": auth}
 
     def security_headers(self) -> dict[str, str]:
@@ -163,9 +181,12 @@ class AdminSite:
             connect += " " + str(self.auth["domain"]).rstrip("/")
         # Complaint photos are shown from presigned S3 URLs: locally, the embedded AWS's address.
         images = os.environ.get("AWS_ENDPOINT_URL", "").rstrip("/")
-        return {**SECURITY_HEADERS,
-                "Content-Security-Policy": SECURITY_HEADERS["Content-Security-Policy"].format(
-                    connect=connect, images=images).replace(" ;", ";")}
+        return {
+            **SECURITY_HEADERS,
+            "Content-Security-Policy": SECURITY_HEADERS["Content-Security-Policy"]
+            .format(connect=connect, images=images)
+            .replace(" ;", ";"),
+        }
 
     def config_js(self) -> bytes:
         data = json.dumps(self.config(), indent=2).replace("</", "<\\/")
@@ -183,19 +204,33 @@ class AdminSite:
             return 400, error_body("invalid_json", "the body must be a JSON object")
         unknown = sorted(set(body) - {"sub", "role"})
         if unknown:
-            return 400, error_body("validation_error", "the request body is not valid",
-                                   [{"field": f"body.{k}", "message": "Extra inputs are not permitted"} for k in unknown])
+            return 400, error_body(
+                "validation_error",
+                "the request body is not valid",
+                [{"field": f"body.{k}", "message": "Extra inputs are not permitted"} for k in unknown],
+            )
         sub, role = body.get("sub"), body.get("role")
         user = next((u for u in self.users if u["sub"] == sub), None)
         if user is None:
-            return 400, error_body("unknown_user", f"no demo user {sub!r}",
-                                   [{"field": "body.sub", "message": "choose one of: "
-                                     + ", ".join(u["sub"] for u in self.users)}])
+            return 400, error_body(
+                "unknown_user",
+                f"no demo user {sub!r}",
+                [{"field": "body.sub", "message": "choose one of: " + ", ".join(u["sub"] for u in self.users)}],
+            )
         if role not in user["roles"]:
-            return 400, error_body("unknown_role", f"{sub} does not have the role {role!r}",
-                                   [{"field": "body.role", "message": "choose one of: " + ", ".join(user["roles"])}])
-        token = self.issuer.token(sub, [role], email=user.get("email"), supplier_id=user.get("supplier_id"),
-                                  name=user.get("name"), ttl_seconds=self.token_ttl_s)
+            return 400, error_body(
+                "unknown_role",
+                f"{sub} does not have the role {role!r}",
+                [{"field": "body.role", "message": "choose one of: " + ", ".join(user["roles"])}],
+            )
+        token = self.issuer.token(
+            sub,
+            [role],
+            email=user.get("email"),
+            supplier_id=user.get("supplier_id"),
+            name=user.get("name"),
+            ttl_seconds=self.token_ttl_s,
+        )
         expires = datetime.now(UTC).replace(microsecond=0) + timedelta(seconds=self.token_ttl_s)
         log.info("dev sign-in: %s as %s", sub, role)
         return 200, json.dumps({"token": token, "expires_at": expires.isoformat()}).encode()
@@ -220,11 +255,13 @@ class AdminSite:
 
     # ------------------------------------------------------------ proxy
 
-    def proxy(self, method: str, path: str, query: str, headers: dict[str, str],
-              body: bytes | None) -> tuple[int, dict[str, str], bytes]:
-        target = f"{self.api_url}{path[len(API_PREFIX):] or '/'}" + (f"?{query}" if query else "")
-        request = urllib.request.Request(target, data=body, method=method,
-                                         headers={k: v for k, v in headers.items() if k in FORWARDED_REQUEST_HEADERS})
+    def proxy(
+        self, method: str, path: str, query: str, headers: dict[str, str], body: bytes | None
+    ) -> tuple[int, dict[str, str], bytes]:
+        target = f"{self.api_url}{path[len(API_PREFIX) :] or '/'}" + (f"?{query}" if query else "")
+        request = urllib.request.Request(
+            target, data=body, method=method, headers={k: v for k, v in headers.items() if k in FORWARDED_REQUEST_HEADERS}
+        )
         try:
             with self._opener.open(request, timeout=self.proxy_timeout_s) as response:
                 return response.status, _pick(response.headers), response.read()
@@ -234,8 +271,11 @@ class AdminSite:
         except OSError as exc:  # URLError, refused, reset, timed out
             reason = getattr(exc, "reason", exc)
             log.warning("proxy %s %s: %s", method, target, reason)
-            return 502, {"Content-Type": "application/json"}, error_body(
-                "bad_gateway", f"the API at {self.api_url} did not answer: {reason}")
+            return (
+                502,
+                {"Content-Type": "application/json"},
+                error_body("bad_gateway", f"the API at {self.api_url} did not answer: {reason}"),
+            )
 
 
 def _pick(headers: Any) -> dict[str, str]:
@@ -267,8 +307,7 @@ def _handler(site: AdminSite) -> type[BaseHTTPRequestHandler]:
 
         # -------------------------------------------------------- plumbing
 
-        def _send(self, status: int, body: bytes, headers: dict[str, str] | None = None,
-                  *, head: bool = False) -> None:
+        def _send(self, status: int, body: bytes, headers: dict[str, str] | None = None, *, head: bool = False) -> None:
             self.send_response(status)
             for name, value in {**site.security_headers(), **(headers or {})}.items():
                 self.send_header(name, value)
@@ -334,8 +373,7 @@ def _handler(site: AdminSite) -> type[BaseHTTPRequestHandler]:
 
         def _static(self, path: str, *, head: bool) -> None:
             if path == CONFIG_PATH:
-                self._send(200, site.config_js(), {"Content-Type": CONTENT_TYPES[".js"],
-                                                   "Cache-Control": "no-cache"}, head=head)
+                self._send(200, site.config_js(), {"Content-Type": CONTENT_TYPES[".js"], "Cache-Control": "no-cache"}, head=head)
                 return
             file = site.static_file(path)
             if file is None:
@@ -344,8 +382,11 @@ def _handler(site: AdminSite) -> type[BaseHTTPRequestHandler]:
             stat = file.stat()
             etag = f'"{stat.st_mtime_ns:x}-{stat.st_size:x}"'
             # No build step, so no hashed names: the browser revalidates every file (a 304 is cheap).
-            headers = {"Content-Type": CONTENT_TYPES.get(file.suffix.lower(), "application/octet-stream"),
-                       "Cache-Control": "no-cache", "ETag": etag}
+            headers = {
+                "Content-Type": CONTENT_TYPES.get(file.suffix.lower(), "application/octet-stream"),
+                "Cache-Control": "no-cache",
+                "ETag": etag,
+            }
             if etag in (self.headers.get("If-None-Match") or ""):
                 self.send_response(304)
                 for name, value in headers.items():

@@ -56,21 +56,34 @@ def child_stack(state_dir: Path, *extra: str, timeout_s: float = 90) -> Iterator
     runs) and wait for it. Raises StackDidNotStart, with its output, when it exits or is not ready in time."""
     log = state_dir / "stack.log"
     api_port, moto_port, admin_port = free_ports(3)
-    command = [sys.executable, "-m", "chalicelib.local", "run", "--api-port", str(api_port),
-               "--moto-port", str(moto_port), "--admin-port", str(admin_port), "--state-dir", str(state_dir),
-               *extra]
+    command = [
+        sys.executable,
+        "-m",
+        "chalicelib.local",
+        "run",
+        "--api-port",
+        str(api_port),
+        "--moto-port",
+        str(moto_port),
+        "--admin-port",
+        str(admin_port),
+        "--state-dir",
+        str(state_dir),
+        *extra,
+    ]
     with log.open("wb") as out:
-        proc = subprocess.Popen(command, cwd=PROJECT_DIR, env=clean_environment(), stdout=out,
-                                stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        proc = subprocess.Popen(
+            command, cwd=PROJECT_DIR, env=clean_environment(), stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL
+        )
     try:
         deadline = time.monotonic() + timeout_s
         while READY_LINE not in log.read_text(errors="replace"):
             if proc.poll() is not None:
-                raise StackDidNotStart(f"the stack exited with {proc.returncode} before it was ready:\n"
-                                       f"{log.read_text(errors='replace')}")
+                raise StackDidNotStart(
+                    f"the stack exited with {proc.returncode} before it was ready:\n{log.read_text(errors='replace')}"
+                )
             if time.monotonic() > deadline:
-                raise StackDidNotStart(f"the stack was not ready within {timeout_s} s:\n"
-                                       f"{log.read_text(errors='replace')}")
+                raise StackDidNotStart(f"the stack was not ready within {timeout_s} s:\n{log.read_text(errors='replace')}")
             time.sleep(0.2)
         info = json.loads((state_dir / "stack.json").read_text())
         yield ChildStack(proc, log, state_dir, api_port, moto_port, admin_port, info)

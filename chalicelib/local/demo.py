@@ -57,8 +57,13 @@ class Demo:
         """State transitions of the PO's execution, from its history (what AWS bills)."""
         import boto3
 
-        sfn = boto3.client("stepfunctions", endpoint_url=self.moto, region_name="eu-west-1",
-                           aws_access_key_id="testing", aws_secret_access_key="testing")
+        sfn = boto3.client(
+            "stepfunctions",
+            endpoint_url=self.moto,
+            region_name="eu-west-1",
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",
+        )
         events, kwargs = [], {"executionArn": execution_arn, "maxResults": 1000}
         while True:
             page = sfn.get_execution_history(**kwargs)
@@ -70,9 +75,11 @@ class Demo:
 
     def actors(self, supplier_id: str) -> tuple[dict[str, str], dict[str, str], dict[str, str]]:
         """The buyer, the supplier's user and accounting, as dev-issuer tokens."""
-        return (self.who("bea", "buyer", email="bea@waybill.example"),
-                self.who("sam", "supplier", supplier_id=supplier_id, email=f"sam@{supplier_id}.example"),
-                self.who("ada", "accounting", email="ada@waybill.example"))
+        return (
+            self.who("bea", "buyer", email="bea@waybill.example"),
+            self.who("sam", "supplier", supplier_id=supplier_id, email=f"sam@{supplier_id}.example"),
+            self.who("ada", "accounting", email="ada@waybill.example"),
+        )
 
     def close_campaign(self) -> dict[str, Any]:
         buyer, _, _ = self.actors("acme")
@@ -84,33 +91,49 @@ class Demo:
         """Walk the supplier's PO of the closed campaign to accounting's approval: acknowledged (one
         line short), invoiced, payment proposed. Returns the PO id and the pending proposal."""
         _, supplier, _ = self.actors(supplier_id)
-        pos = [p for p in self.call("GET", "/supplier/purchase-orders", supplier)["items"]
-               if p["campaign_id"] == self.campaign_id]
+        pos = [
+            p for p in self.call("GET", "/supplier/purchase-orders", supplier)["items"] if p["campaign_id"] == self.campaign_id
+        ]
         po_id = pos[0]["id"]
         po = self.wait_stage(po_id, "acknowledge", supplier)
         print(f"2. {supplier_id} has PO {po_id} with {len(po['lines'])} lines, waiting for acknowledgement")
 
         lines = [{"sku": line["sku"], "accepted_quantity": line["ordered_quantity"]} for line in po["lines"]]
-        lines[-1] = {"sku": lines[-1]["sku"], "accepted_quantity": max(0, lines[-1]["accepted_quantity"] - 1),
-                     "reason": "out_of_stock"}
+        lines[-1] = {
+            "sku": lines[-1]["sku"],
+            "accepted_quantity": max(0, lines[-1]["accepted_quantity"] - 1),
+            "reason": "out_of_stock",
+        }
         self.call("POST", f"/supplier/purchase-orders/{po_id}/acknowledge", supplier, {"lines": lines})
         print(f"3. acknowledged, one {lines[-1]['sku']} short (out of stock): those customers get refunds")
 
         po = self.wait_stage(po_id, "invoice", supplier)
-        upload = self.call("POST", f"/supplier/purchase-orders/{po_id}/invoices/upload", supplier,
-                           {"content_type": "application/pdf"})
-        stored = requests.post(upload["url"], data=upload["fields"],
-                               files={"file": ("invoice.pdf", b"%PDF-1.4 demo invoice", "application/pdf")}, timeout=30)
+        upload = self.call(
+            "POST", f"/supplier/purchase-orders/{po_id}/invoices/upload", supplier, {"content_type": "application/pdf"}
+        )
+        stored = requests.post(
+            upload["url"],
+            data=upload["fields"],
+            files={"file": ("invoice.pdf", b"%PDF-1.4 demo invoice", "application/pdf")},
+            timeout=30,
+        )
         stored.raise_for_status()
         amount = po["accepted_cents"]
-        self.call("POST", f"/supplier/purchase-orders/{po_id}/invoices", supplier,
-                  {"number": f"INV-{supplier_id.upper()}-1", "amount_cents": amount, "currency": po["currency"],
-                   "file_key": upload["key"]})
+        self.call(
+            "POST",
+            f"/supplier/purchase-orders/{po_id}/invoices",
+            supplier,
+            {
+                "number": f"INV-{supplier_id.upper()}-1",
+                "amount_cents": amount,
+                "currency": po["currency"],
+                "file_key": upload["key"],
+            },
+        )
         print(f"4. invoice uploaded and submitted: {amount / 100:.2f} {po['currency']}")
 
         self.wait_stage(po_id, "payment_proposal", supplier)
-        proposal = self.call("POST", f"/supplier/purchase-orders/{po_id}/payment-proposals", supplier,
-                             {"amount_cents": amount})
+        proposal = self.call("POST", f"/supplier/purchase-orders/{po_id}/payment-proposals", supplier, {"amount_cents": amount})
         print(f"5. payment proposed: {proposal['id']}")
         self.wait_stage(po_id, "payment_approval", supplier)
         return po_id, proposal
@@ -120,8 +143,11 @@ class Demo:
         entries: list[dict[str, Any]] = []
         cursor: str | None = None
         while True:
-            page = self.call("GET", f"/supplier/purchase-orders/{po_id}/orders?limit={page_size}"
-                             + (f"&cursor={cursor}" if cursor else ""), supplier)
+            page = self.call(
+                "GET",
+                f"/supplier/purchase-orders/{po_id}/orders?limit={page_size}" + (f"&cursor={cursor}" if cursor else ""),
+                supplier,
+            )
             entries += page["items"]
             cursor = page["next_cursor"]
             if not cursor:
@@ -136,29 +162,35 @@ class Demo:
         self.wait_stage(po_id, "shipment", supplier, timeout_s=90)
         to_pack = [e for e in self.packing_list(po_id, supplier) if not e["has_left"]]
         for n, entry in enumerate(to_pack, 1):
-            self.call("POST", f"/supplier/purchase-orders/{po_id}/shipments", supplier,
-                      {"carrier": "dhl", "tracking_number": f"{tracking_prefix}{n:010d}",
-                       "order_ids": [entry["order_id"]]})
+            self.call(
+                "POST",
+                f"/supplier/purchase-orders/{po_id}/shipments",
+                supplier,
+                {"carrier": "dhl", "tracking_number": f"{tracking_prefix}{n:010d}", "order_ids": [entry["order_id"]]},
+            )
         if to_pack:
             first = to_pack[0]
             where = first["ship_to"] or {}
-            print(f"   packed {len(to_pack)} parcel(s) from the packing list, e.g. {first['reference']} to "
-                  f"{where.get('name')}, {where.get('city')} ({where.get('country')}): "
-                  + ", ".join(f"{line['quantity']} x {line['sku']}" for line in first["lines"]))
+            print(
+                f"   packed {len(to_pack)} parcel(s) from the packing list, e.g. {first['reference']} to "
+                f"{where.get('name')}, {where.get('city')} ({where.get('country')}): "
+                + ", ".join(f"{line['quantity']} x {line['sku']}" for line in first["lines"])
+            )
         return [self.call("GET", f"/staff/orders/{e['order_id']}", buyer) for e in to_pack]
 
     def run(self, supplier_id: str = "acme") -> dict[str, Any]:
         buyer, _, accounting = self.actors(supplier_id)
         self.close_campaign()
         po_id, proposal = self.to_payment_approval(supplier_id)
-        self.call("POST", f"/staff/payment-proposals/{proposal['id']}/approve", accounting,
-                  {"note": "matches the invoice"})
+        self.call("POST", f"/staff/payment-proposals/{proposal['id']}/approve", accounting, {"note": "matches the invoice"})
         print("6. accounting approved; the payment goes to the (sandbox) bank, which settles by webhook")
 
         to_ship = self.ship_accepted(supplier_id, po_id)
         final = self.call("GET", f"/staff/purchase-orders/{po_id}", buyer)
-        print(f"7. {len(to_ship)} parcel(s) recorded, one per accepted order; the PO is {final['status']}. Its trail: "
-              + ", ".join(sorted({e["type"] for e in final.get("events", [])})))
+        print(
+            f"7. {len(to_ship)} parcel(s) recorded, one per accepted order; the PO is {final['status']}. Its trail: "
+            + ", ".join(sorted({e["type"] for e in final.get("events", [])}))
+        )
         if final.get("execution_arn"):
             time.sleep(2)  # the execution takes its last step after the shipment's SendTaskSuccess
             final["states_entered"] = self.states_entered(final["execution_arn"])
@@ -181,11 +213,22 @@ class Demo:
             print("8. no carrier secrets in the state dir (start the stack with `make run`); skipping tracking")
             return {}
         start = datetime.now(UTC) - timedelta(hours=3)
-        for hours, status in ((0, TrackingStatus.IN_TRANSIT), (2, TrackingStatus.OUT_FOR_DELIVERY),
-                              (3, TrackingStatus.DELIVERED)):
-            raw, hdrs = signed_request(payload("dhl", tracking_number, status, start + timedelta(hours=hours),
-                                               description=status.value.replace("_", " "), location="Berlin, DE"),
-                                       secret)
+        for hours, status in (
+            (0, TrackingStatus.IN_TRANSIT),
+            (2, TrackingStatus.OUT_FOR_DELIVERY),
+            (3, TrackingStatus.DELIVERED),
+        ):
+            raw, hdrs = signed_request(
+                payload(
+                    "dhl",
+                    tracking_number,
+                    status,
+                    start + timedelta(hours=hours),
+                    description=status.value.replace("_", " "),
+                    location="Berlin, DE",
+                ),
+                secret,
+            )
             r = requests.post(f"{self.api}/webhooks/carriers/dhl", data=raw, headers=hdrs, timeout=30)
             if r.status_code not in (200, 202):
                 raise SystemExit(f"carrier webhook -> {r.status_code}: {r.text}")
@@ -199,12 +242,14 @@ class Demo:
             if time.monotonic() > deadline:
                 raise SystemExit(f"parcel {tracking_number} did not arrive: {parcels}")
             time.sleep(1)
-        print(f"8. DHL reported {tracking_number}: " + " -> ".join(t["status_text"] for t in parcels[0]["timeline"])
-              + f"; order {order['id']} is {view['status']} for its customer")
+        print(
+            f"8. DHL reported {tracking_number}: "
+            + " -> ".join(t["status_text"] for t in parcels[0]["timeline"])
+            + f"; order {order['id']} is {view['status']} for its customer"
+        )
         return view
 
-    def complaint_for_approval(self, order: dict[str, Any], tracking_number: str,
-                               supplier_id: str = "bolt") -> dict[str, Any]:
+    def complaint_for_approval(self, order: dict[str, Any], tracking_number: str, supplier_id: str = "bolt") -> dict[str, Any]:
         """The parcel arrives (carrier webhooks), its customer complains with a photo, customer care
         proposes refunding everything the delivery cost and submits it: above the approval threshold,
         the plan waits for an admin. Returns {order_id, complaint_id, refund_cents}."""
@@ -221,25 +266,57 @@ class Demo:
         care = self.who("care-demo", "customer_care", email="care@waybill.example", name="Carl Care")
         lines = [line for line in view["lines"] if line["supplier_id"] == supplier_id]
         jpeg = b"\xff\xd8\xff\xe0demo photo of a squashed hat"
-        upload = self.call("POST", f"/orders/{order['id']}/complaint-photos", customer,
-                           {"content_type": "image/jpeg", "size_bytes": len(jpeg), "file_name": "squashed.jpg"})
-        r = requests.post(upload["url"], data=upload["fields"], files={"file": ("squashed.jpg", jpeg, "image/jpeg")},
-                          timeout=30)
+        upload = self.call(
+            "POST",
+            f"/orders/{order['id']}/complaint-photos",
+            customer,
+            {"content_type": "image/jpeg", "size_bytes": len(jpeg), "file_name": "squashed.jpg"},
+        )
+        r = requests.post(upload["url"], data=upload["fields"], files={"file": ("squashed.jpg", jpeg, "image/jpeg")}, timeout=30)
         if r.status_code >= 300:
             raise SystemExit(f"photo upload -> {r.status_code}: {r.text[:300]}")
-        complaint = self.call("POST", f"/orders/{order['id']}/complaints", customer, {
-            "supplier_id": supplier_id, "reason": "damaged", "wanted_resolution": "refund",
-            "lines": [{"sku": line["sku"], "quantity": line["quantity"]} for line in lines],
-            "photos": [{"key": upload["key"], "content_type": "image/jpeg", "size_bytes": len(jpeg)}],
-            "description": "The parcel arrived crushed; everything in it is damaged."})
-        plan = [{"sku": line["sku"], "resolution": "refund", "quantity": line["quantity"],
-                 "refund_cents": line["quantity"] * line["unit_price_cents"]} for line in lines]
-        proposed = self.call("POST", f"/staff/complaints/{complaint['id']}/plan", care,
-                             {"lines": plan, "internal_note": "photos show crush damage: refund in full",
-                              "expected_version": complaint["version"]})
-        submitted = self.call("POST", f"/staff/complaints/{complaint['id']}/submit", care,
-                              {"expected_version": proposed["version"]})
-        print(f"9. {order['id']}: complaint {complaint['id']} is {submitted['status']} "
-              f"(refund {submitted['refund_cents'] / 100:.2f} {submitted['currency']})")
-        return {"order_id": order["id"], "complaint_id": complaint["id"], "refund_cents": submitted["refund_cents"],
-                "status": submitted["status"]}
+        complaint = self.call(
+            "POST",
+            f"/orders/{order['id']}/complaints",
+            customer,
+            {
+                "supplier_id": supplier_id,
+                "reason": "damaged",
+                "wanted_resolution": "refund",
+                "lines": [{"sku": line["sku"], "quantity": line["quantity"]} for line in lines],
+                "photos": [{"key": upload["key"], "content_type": "image/jpeg", "size_bytes": len(jpeg)}],
+                "description": "The parcel arrived crushed; everything in it is damaged.",
+            },
+        )
+        plan = [
+            {
+                "sku": line["sku"],
+                "resolution": "refund",
+                "quantity": line["quantity"],
+                "refund_cents": line["quantity"] * line["unit_price_cents"],
+            }
+            for line in lines
+        ]
+        proposed = self.call(
+            "POST",
+            f"/staff/complaints/{complaint['id']}/plan",
+            care,
+            {
+                "lines": plan,
+                "internal_note": "photos show crush damage: refund in full",
+                "expected_version": complaint["version"],
+            },
+        )
+        submitted = self.call(
+            "POST", f"/staff/complaints/{complaint['id']}/submit", care, {"expected_version": proposed["version"]}
+        )
+        print(
+            f"9. {order['id']}: complaint {complaint['id']} is {submitted['status']} "
+            f"(refund {submitted['refund_cents'] / 100:.2f} {submitted['currency']})"
+        )
+        return {
+            "order_id": order["id"],
+            "complaint_id": complaint["id"],
+            "refund_cents": submitted["refund_cents"],
+            "status": submitted["status"],
+        }

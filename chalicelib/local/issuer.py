@@ -31,8 +31,7 @@ class DevIssuer:
     @classmethod
     def generate(cls, kid: str = "waybill-dev-1") -> "DevIssuer":
         key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-        pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                serialization.NoEncryption())
+        pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
         return cls(private_pem=pem, kid=kid)
 
     @classmethod
@@ -51,11 +50,26 @@ class DevIssuer:
         jwk.update({"kid": self.kid, "use": "sig", "alg": "RS256"})
         return {"keys": [jwk]}
 
-    def token(self, sub: str, roles: list[str], *, email: str | None = None, supplier_id: str | None = None,
-              name: str | None = None, ttl_seconds: int = 12 * 3600, **overrides: Any) -> str:
+    def token(
+        self,
+        sub: str,
+        roles: list[str],
+        *,
+        email: str | None = None,
+        supplier_id: str | None = None,
+        name: str | None = None,
+        ttl_seconds: int = 12 * 3600,
+        **overrides: Any,
+    ) -> str:
         now = int(time.time())
-        claims: dict[str, Any] = {"sub": sub, "iss": self.issuer, "aud": self.audience, "iat": now,
-                                  "exp": now + ttl_seconds, "cognito:groups": roles}
+        claims: dict[str, Any] = {
+            "sub": sub,
+            "iss": self.issuer,
+            "aud": self.audience,
+            "iat": now,
+            "exp": now + ttl_seconds,
+            "cognito:groups": roles,
+        }
         if email:
             claims["email"] = email
         if supplier_id:
@@ -67,8 +81,11 @@ class DevIssuer:
 
     def environment(self) -> dict[str, str]:
         """What the API needs to trust this issuer."""
-        return {"WAYBILL_JWKS_JSON": json.dumps(self.jwks()), "WAYBILL_JWT_ISSUER": self.issuer,
-                "WAYBILL_JWT_AUDIENCE": self.audience}
+        return {
+            "WAYBILL_JWKS_JSON": json.dumps(self.jwks()),
+            "WAYBILL_JWT_ISSUER": self.issuer,
+            "WAYBILL_JWT_AUDIENCE": self.audience,
+        }
 
 
 def in_process_environment(issuer: DevIssuer) -> dict[str, str]:
@@ -84,7 +101,9 @@ def in_process_environment(issuer: DevIssuer) -> dict[str, str]:
         "POWERTOOLS_LOG_LEVEL": "WARNING",
         "WAYBILL_STAGE": "test",
         # moto names ARNs after its default account: the state machines provision() creates.
-        **{f"WAYBILL_{m.definition.upper()}_ARN": f"arn:aws:states:eu-west-1:123456789012:stateMachine:{m.name}"
-           for m in TOPOLOGY.state_machines},
+        **{
+            f"WAYBILL_{m.definition.upper()}_ARN": f"arn:aws:states:eu-west-1:123456789012:stateMachine:{m.name}"
+            for m in TOPOLOGY.state_machines
+        },
         **issuer.environment(),
     }

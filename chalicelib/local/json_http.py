@@ -23,8 +23,9 @@ class JsonServer:
                 log.debug(format, *args)
 
             def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
-                status, body = handle(self.path, self.headers.get("Idempotency-Key"),
-                                      self.rfile.read(int(self.headers.get("Content-Length") or 0)))
+                status, body = handle(
+                    self.path, self.headers.get("Idempotency-Key"), self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                )
                 data = json.dumps(body).encode()
                 self.send_response(status)
                 self.send_header("Content-Type", "application/json")

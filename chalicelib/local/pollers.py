@@ -93,8 +93,7 @@ class Loop(threading.Thread, abc.ABC):
             if not busy:
                 self.stop_event.wait(self.idle_s)
 
-    def invoke(self, handler_name: str, handler: Handler, event: dict[str, Any], region: str,
-               timeout_s: float = 60.0) -> Any:
+    def invoke(self, handler_name: str, handler: Handler, event: dict[str, Any], region: str, timeout_s: float = 60.0) -> Any:
         context = LambdaContext(function_name(handler_name), timeout_s=timeout_s, region=region)
         self.invocations += 1
         return handler(event, context)
@@ -133,9 +132,21 @@ class SqsPoller(Loop):
 
     wait_s = 2  # long poll; short enough that a stop is noticed quickly
 
-    def __init__(self, *, queue_name: str, queue_url: str, queue_arn: str, handler_name: str, handler: Handler,
-                 batch_size: int, visibility_timeout_s: int, sqs: Any, region: str, stop: threading.Event,
-                 worker: int = 0) -> None:
+    def __init__(
+        self,
+        *,
+        queue_name: str,
+        queue_url: str,
+        queue_arn: str,
+        handler_name: str,
+        handler: Handler,
+        batch_size: int,
+        visibility_timeout_s: int,
+        sqs: Any,
+        region: str,
+        stop: threading.Event,
+        worker: int = 0,
+    ) -> None:
         super().__init__(f"sqs:{queue_name}" + (f"#{worker + 1}" if worker else ""), stop)
         self.queue_url, self.queue_arn, self.region = queue_url, queue_arn, region
         self.handler_name, self.handler = handler_name, handler
@@ -145,8 +156,11 @@ class SqsPoller(Loop):
 
     def step(self) -> bool:
         messages = self.sqs.receive_message(
-            QueueUrl=self.queue_url, MaxNumberOfMessages=self.batch_size, WaitTimeSeconds=self.wait_s,
-            AttributeNames=["All"], MessageAttributeNames=["All"],
+            QueueUrl=self.queue_url,
+            MaxNumberOfMessages=self.batch_size,
+            WaitTimeSeconds=self.wait_s,
+            AttributeNames=["All"],
+            MessageAttributeNames=["All"],
         ).get("Messages", [])
         if not messages or self.stop_event.is_set():
             return False  # a batch received while stopping comes back after its visibility timeout
@@ -157,14 +171,18 @@ class SqsPoller(Loop):
             self.errors += 1
             log.exception("%s: %s failed; %d message(s) will be retried", self.name, self.handler_name, len(records))
             return True
-        failed = {f.get("itemIdentifier") for f in (result or {}).get("batchItemFailures") or []
-                  if isinstance(f, dict)} if isinstance(result, dict) else set()
+        failed = (
+            {f.get("itemIdentifier") for f in (result or {}).get("batchItemFailures") or [] if isinstance(f, dict)}
+            if isinstance(result, dict)
+            else set()
+        )
         done = [r for r in records if r["messageId"] not in failed]
         if failed:
             log.warning("%s: %d message(s) reported failed, left for retry", self.name, len(failed))
         if done:
-            response = self.sqs.delete_message_batch(QueueUrl=self.queue_url, Entries=[
-                {"Id": str(i), "ReceiptHandle": r["receiptHandle"]} for i, r in enumerate(done)])
+            response = self.sqs.delete_message_batch(
+                QueueUrl=self.queue_url, Entries=[{"Id": str(i), "ReceiptHandle": r["receiptHandle"]} for i, r in enumerate(done)]
+            )
             for failure in response.get("Failed") or []:
                 log.warning("%s: could not delete a message: %s", self.name, failure)
             self.deleted += len(done) - len(response.get("Failed") or [])
@@ -217,9 +235,19 @@ class StreamPoller(Loop):
     batches of up to `batch_size` records. A failed batch is offered again (like Lambda, in
     order); after `max_retries` it is logged and skipped so the stream does not stall forever."""
 
-    def __init__(self, *, stream_arn: str, handler_name: str, handler: Handler, streams: Any, region: str,
-                 stop: threading.Event, batch_size: int = 100, max_retries: int = 5,
-                 shard_refresh_s: float = 5.0) -> None:
+    def __init__(
+        self,
+        *,
+        stream_arn: str,
+        handler_name: str,
+        handler: Handler,
+        streams: Any,
+        region: str,
+        stop: threading.Event,
+        batch_size: int = 100,
+        max_retries: int = 5,
+        shard_refresh_s: float = 5.0,
+    ) -> None:
         super().__init__("stream:" + stream_arn.rsplit("/", 1)[-1], stop)
         self.stream_arn, self.region = stream_arn, region
         self.handler_name, self.handler = handler_name, handler
@@ -239,7 +267,9 @@ class StreamPoller(Loop):
                 shard_id = shard["ShardId"]
                 if shard_id not in self.iterators:
                     self.iterators[shard_id] = self.streams.get_shard_iterator(
-                        StreamArn=self.stream_arn, ShardId=shard_id, ShardIteratorType="TRIM_HORIZON",
+                        StreamArn=self.stream_arn,
+                        ShardId=shard_id,
+                        ShardIteratorType="TRIM_HORIZON",
                     )["ShardIterator"]
             last = description.get("LastEvaluatedShardId")
             if not last:
@@ -259,8 +289,7 @@ class StreamPoller(Loop):
                 continue
             else:
                 response = self.streams.get_records(ShardIterator=iterator, Limit=self.batch_size)
-                records = [stream_record(r, stream_arn=self.stream_arn, region=self.region)
-                           for r in response.get("Records", [])]
+                records = [stream_record(r, stream_arn=self.stream_arn, region=self.region) for r in response.get("Records", [])]
                 next_iterator, tries = response.get("NextShardIterator"), 0
             if records and not self._deliver(shard_id, records, next_iterator, tries):
                 busy = True
@@ -275,12 +304,13 @@ class StreamPoller(Loop):
         except Exception:
             self.errors += 1
             if tries + 1 >= self.max_retries:
-                log.exception("%s: %s failed %d times; skipping %d record(s)", self.name, self.handler_name,
-                              tries + 1, len(records))
+                log.exception(
+                    "%s: %s failed %d times; skipping %d record(s)", self.name, self.handler_name, tries + 1, len(records)
+                )
                 return True
             log.exception("%s: %s failed; the batch will be retried", self.name, self.handler_name)
             self.pending[shard_id] = (records, next_iterator, tries + 1)
-            self.stop_event.wait(min(2 ** tries * 0.5, 10.0))
+            self.stop_event.wait(min(2**tries * 0.5, 10.0))
             return False
         self.records += len(records)
         return True

@@ -47,8 +47,9 @@ class _Clients:
 _clients: dict[int, _Clients] = {}
 
 
-def provision(topology: Topology = TOPOLOGY, *, region: str = "eu-west-1", session: Any = None,
-              state_machine_dir: Path | None = None) -> Provisioned:
+def provision(
+    topology: Topology = TOPOLOGY, *, region: str = "eu-west-1", session: Any = None, state_machine_dir: Path | None = None
+) -> Provisioned:
     if session is None:
         s: Any = boto3.session.Session(region_name=region)
     else:
@@ -82,24 +83,44 @@ def provision(topology: Topology = TOPOLOGY, *, region: str = "eu-west-1", sessi
     for q in topology.queues:
         dlq_url = sqs.create_queue(QueueName=q.dlq_name, Attributes={"MessageRetentionPeriod": "1209600"})["QueueUrl"]
         dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-        url = sqs.create_queue(QueueName=q.name, Attributes={
-            "VisibilityTimeout": str(q.visibility_timeout_s),
-            "RedrivePolicy": json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": q.max_receive_count}),
-        })["QueueUrl"]
+        url = sqs.create_queue(
+            QueueName=q.name,
+            Attributes={
+                "VisibilityTimeout": str(q.visibility_timeout_s),
+                "RedrivePolicy": json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": q.max_receive_count}),
+            },
+        )["QueueUrl"]
         queue_arns[q.name] = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
         result.queue_urls[q.name], result.dlq_urls[q.name] = url, dlq_url
 
     for rule in topology.rules:
-        rule_arn = events.put_rule(Name=rule.name, EventBusName=topology.bus, EventPattern=json.dumps(rule.pattern),
-                                   Description=rule.description, State="ENABLED")["RuleArn"]
-        events.put_targets(Rule=rule.name, EventBusName=topology.bus,
-                           Targets=[{"Id": "queue", "Arn": queue_arns[rule.queue]}])
-        sqs.set_queue_attributes(QueueUrl=result.queue_urls[rule.queue], Attributes={"Policy": json.dumps({
-            "Version": "2012-10-17",
-            "Statement": [{"Effect": "Allow", "Principal": {"Service": "events.amazonaws.com"},
-                           "Action": "sqs:SendMessage", "Resource": queue_arns[rule.queue],
-                           "Condition": {"ArnEquals": {"aws:SourceArn": rule_arn}}}],
-        })})
+        rule_arn = events.put_rule(
+            Name=rule.name,
+            EventBusName=topology.bus,
+            EventPattern=json.dumps(rule.pattern),
+            Description=rule.description,
+            State="ENABLED",
+        )["RuleArn"]
+        events.put_targets(Rule=rule.name, EventBusName=topology.bus, Targets=[{"Id": "queue", "Arn": queue_arns[rule.queue]}])
+        sqs.set_queue_attributes(
+            QueueUrl=result.queue_urls[rule.queue],
+            Attributes={
+                "Policy": json.dumps(
+                    {
+                        "Version": "2012-10-17",
+                        "Statement": [
+                            {
+                                "Effect": "Allow",
+                                "Principal": {"Service": "events.amazonaws.com"},
+                                "Action": "sqs:SendMessage",
+                                "Resource": queue_arns[rule.queue],
+                                "Condition": {"ArnEquals": {"aws:SourceArn": rule_arn}},
+                            }
+                        ],
+                    }
+                )
+            },
+        )
 
     for bucket in topology.buckets:
         s3.create_bucket(Bucket=bucket.name, CreateBucketConfiguration={"LocationConstraint": region})
@@ -117,8 +138,7 @@ def provision(topology: Topology = TOPOLOGY, *, region: str = "eu-west-1", sessi
 
     ssm = s.client("ssm")
     for parameter in topology.parameters:  # empty locally: the local stack sets its variables directly
-        ssm.put_parameter(Name=parameter.name, Description=parameter.purpose, Type="String", Value="{}",
-                          Overwrite=True)
+        ssm.put_parameter(Name=parameter.name, Description=parameter.purpose, Type="String", Value="{}", Overwrite=True)
         result.parameters.append(parameter.name)
 
     sfn = s.client("stepfunctions")
@@ -128,7 +148,8 @@ def provision(topology: Topology = TOPOLOGY, *, region: str = "eu-west-1", sessi
         for key, value in values.items():
             definition = definition.replace("${" + key + "}", value)
         result.state_machine_arns[machine.name] = sfn.create_state_machine(
-            name=machine.name, definition=definition,
+            name=machine.name,
+            definition=definition,
             roleArn="arn:aws:iam::123456789012:role/waybill-local-states",  # moto does not check roles
         )["stateMachineArn"]
     return result

@@ -28,8 +28,16 @@ REQUIRED = ("payment_id", "amount_cents", "currency", "supplier_id", "reference"
 
 
 class SandboxBank:
-    def __init__(self, *, webhook_url: str | None, secret: str | None, host: str = "127.0.0.1", port: int = 0,
-                 settle_delay_s: float = 5.0, webhook_attempts: int = 6) -> None:
+    def __init__(
+        self,
+        *,
+        webhook_url: str | None,
+        secret: str | None,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        settle_delay_s: float = 5.0,
+        webhook_attempts: int = 6,
+    ) -> None:
         self.webhook_url, self.secret = webhook_url, secret
         self.settle_delay_s, self.webhook_attempts = settle_delay_s, webhook_attempts
         self.payments: dict[str, dict[str, Any]] = {}
@@ -76,8 +84,7 @@ class SandboxBank:
                 return 202, self.payments[key]["answer"]
             answer = {"payment_id": order["payment_id"], "status": "accepted", "reference": f"sbx_{uuid.uuid4().hex[:16]}"}
             self.payments[key] = {"order": order, "answer": answer}
-        log.info("sandbox bank: payment %s of %s %s accepted", order["payment_id"], order["amount_cents"],
-                 order["currency"])
+        log.info("sandbox bank: payment %s of %s %s accepted", order["payment_id"], order["amount_cents"], order["currency"])
         if self.webhook_url and self.secret:
             timer = threading.Timer(self.settle_delay_s, self._settle, args=(key,))
             timer.daemon = True
@@ -88,9 +95,18 @@ class SandboxBank:
     def settlement_event(self, key: str) -> str:
         payment = self.payments[key]
         order = payment["order"]
-        return json.dumps({"type": "payment.settled", "timestamp": datetime.now(UTC).isoformat(),
-                           "data": {"payment_id": order["payment_id"], "amount_cents": order["amount_cents"],
-                                    "currency": order["currency"], "reference": payment["answer"]["reference"]}})
+        return json.dumps(
+            {
+                "type": "payment.settled",
+                "timestamp": datetime.now(UTC).isoformat(),
+                "data": {
+                    "payment_id": order["payment_id"],
+                    "amount_cents": order["amount_cents"],
+                    "currency": order["currency"],
+                    "reference": payment["answer"]["reference"],
+                },
+            }
+        )
 
     def _settle(self, key: str) -> None:
         assert self.webhook_url and self.secret
@@ -101,8 +117,9 @@ class SandboxBank:
                 return
             # Signed per attempt: the timestamp must stay within the receiver's tolerance.
             raw, headers = signed_request(body, self.secret, webhook_id=msg_id)
-            request = urllib.request.Request(self.webhook_url, data=raw, method="POST",
-                                             headers={**headers, "Content-Type": "application/json"})
+            request = urllib.request.Request(
+                self.webhook_url, data=raw, method="POST", headers={**headers, "Content-Type": "application/json"}
+            )
             try:
                 with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310 (local API)
                     if 200 <= response.status < 300:
@@ -110,5 +127,5 @@ class SandboxBank:
                         return
             except (urllib.error.URLError, OSError) as exc:
                 log.info("sandbox bank: webhook attempt %d failed: %s", attempt + 1, exc)
-            self._stopped.wait(min(30.0, 0.5 * 2 ** attempt))
+            self._stopped.wait(min(30.0, 0.5 * 2**attempt))
         log.warning("sandbox bank: gave up settling %s", key)

@@ -94,18 +94,34 @@ class SandboxGateway:
         if DECLINE_MARKER in str(body["reference"]).lower():
             return 402, {"status": "declined", "reason": "the sandbox declines references containing 'decline'"}
         if kind == "refunds" and body.get("transaction_id") is not None:
-            captured = next((t for t in self.transactions
-                             if t["kind"] == "capture" and t["transaction_id"] == body["transaction_id"]), None)
+            captured = next(
+                (t for t in self.transactions if t["kind"] == "capture" and t["transaction_id"] == body["transaction_id"]), None
+            )
             if captured is None:
                 return 404, {"status": "declined", "reason": f"no capture {body['transaction_id']}"}
-            refunded = sum(t["amount_cents"] for t in self.transactions
-                           if t["kind"] == "refund" and t.get("refunds") == body["transaction_id"])
+            refunded = sum(
+                t["amount_cents"]
+                for t in self.transactions
+                if t["kind"] == "refund" and t.get("refunds") == body["transaction_id"]
+            )
             if refunded + body["amount_cents"] > captured["amount_cents"]:
                 return 422, {"status": "declined", "reason": "the refund exceeds what is left of the capture"}
         transaction_id = f"txn_{uuid.uuid4().hex[:20]}"
-        self.transactions.append({"transaction_id": transaction_id, "kind": kind[:-1], "idempotency_key": key,
-                                  "order_id": body["order_id"], "amount_cents": body["amount_cents"],
-                                  "currency": body["currency"], "reference": body["reference"],
-                                  "refunds": body.get("transaction_id")})
-        return 201, {"transaction_id": transaction_id, "status": "succeeded", "amount_cents": body["amount_cents"],
-                     "currency": body["currency"]}
+        self.transactions.append(
+            {
+                "transaction_id": transaction_id,
+                "kind": kind[:-1],
+                "idempotency_key": key,
+                "order_id": body["order_id"],
+                "amount_cents": body["amount_cents"],
+                "currency": body["currency"],
+                "reference": body["reference"],
+                "refunds": body.get("transaction_id"),
+            }
+        )
+        return 201, {
+            "transaction_id": transaction_id,
+            "status": "succeeded",
+            "amount_cents": body["amount_cents"],
+            "currency": body["currency"],
+        }

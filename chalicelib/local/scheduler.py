@@ -34,9 +34,15 @@ class Job:
 def scheduled_event(rule_name: str, *, region: str, account: str = "123456789012") -> dict[str, Any]:
     """The event EventBridge hands a scheduled Lambda."""
     return {
-        "version": "0", "id": str(uuid.uuid4()), "detail-type": "Scheduled Event", "source": "aws.events",
-        "account": account, "time": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"), "region": region,
-        "resources": [f"arn:aws:events:{region}:{account}:rule/{rule_name}"], "detail": {},
+        "version": "0",
+        "id": str(uuid.uuid4()),
+        "detail-type": "Scheduled Event",
+        "source": "aws.events",
+        "account": account,
+        "time": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "region": region,
+        "resources": [f"arn:aws:events:{region}:{account}:rule/{rule_name}"],
+        "detail": {},
     }
 
 
@@ -48,14 +54,14 @@ class Scheduler(Loop):
         self.jobs, self.region = jobs, region
 
     @classmethod
-    def from_topology(cls, schedules: Any, app_module: Any, settings: Any, *, scale: float, region: str,
-                      stop: threading.Event) -> Scheduler:
+    def from_topology(
+        cls, schedules: Any, app_module: Any, settings: Any, *, scale: float, region: str, stop: threading.Event
+    ) -> Scheduler:
         start = time.monotonic()
         jobs = []
         for schedule in schedules:
             period = max(0.1, float(getattr(settings, schedule.rate_setting)) * 60.0 * scale)
-            jobs.append(Job(schedule.name, schedule.handler, getattr(app_module, schedule.handler), period,
-                            start + period))
+            jobs.append(Job(schedule.name, schedule.handler, getattr(app_module, schedule.handler), period, start + period))
         return cls(jobs, region=region, stop=stop)
 
     def step(self) -> bool:
@@ -70,8 +76,7 @@ class Scheduler(Loop):
             job.runs += 1
             ran = True
             try:
-                result = self.invoke(job.handler_name, job.handler, scheduled_event(job.name, region=self.region),
-                                     self.region)
+                result = self.invoke(job.handler_name, job.handler, scheduled_event(job.name, region=self.region), self.region)
                 log.debug("%s ran: %s", job.name, result)
             except Exception:
                 self.errors += 1

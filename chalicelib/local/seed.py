@@ -52,8 +52,18 @@ FLAGGED_CUSTOMER = "cust-07"
 
 # Customers' names and homes (made up, in the shape each country writes them); every fourth customer
 # also saved a work address, and some orders ship there.
-NAMES = ("Camille Durand", "Jonas Becker", "Sanne de Vries", "Lucía Fernández", "Marco Rossi", "Emma Johansson",
-         "Liam O'Brien", "Zoé Lambert", "Felix Huber", "Ana Sousa")
+NAMES = (
+    "Camille Durand",
+    "Jonas Becker",
+    "Sanne de Vries",
+    "Lucía Fernández",
+    "Marco Rossi",
+    "Emma Johansson",
+    "Liam O'Brien",
+    "Zoé Lambert",
+    "Felix Huber",
+    "Ana Sousa",
+)
 HOMES = (
     (["12 rue des Lilas", "Bâtiment B, 3e étage"], "Paris", "75011", "FR", "+33 6 12 34 56 78"),
     (["Schönhauser Allee 148"], "Berlin", "10435", "DE", "+49 30 1234567"),
@@ -82,12 +92,20 @@ def address_book(who: Principal, n: int) -> list[str]:
     """Save the customer's home (the default) and, for every fourth one, a work address; their ids."""
     name = NAMES[n % len(NAMES)]
     lines, city, postal_code, country, phone = HOMES[n % len(HOMES)]
-    saved = [addresses.add_address(who, {"name": name, "lines": lines, "city": city, "postal_code": postal_code,
-                                         "country": country, "phone": phone}, label="Home").id]
+    saved = [
+        addresses.add_address(
+            who,
+            {"name": name, "lines": lines, "city": city, "postal_code": postal_code, "country": country, "phone": phone},
+            label="Home",
+        ).id
+    ]
     if n % 4 == 0:
         lines, city, postal_code, country = WORKPLACES[n % len(WORKPLACES)]
-        saved.append(addresses.add_address(who, {"name": name, "lines": lines, "city": city,
-                                                 "postal_code": postal_code, "country": country}, label="Work").id)
+        saved.append(
+            addresses.add_address(
+                who, {"name": name, "lines": lines, "city": city, "postal_code": postal_code, "country": country}, label="Work"
+            ).id
+        )
     return saved
 
 
@@ -115,8 +133,7 @@ def seed(rng: random.Random | None = None) -> SeedSummary:
 
     live = catalogue.create_campaign(BUYER, name="Autumn outdoors", currency="EUR", products=list(LIVE_PRODUCTS))
     catalogue.go_live(BUYER, live.campaign.id)
-    draft = catalogue.create_campaign(BUYER, name="Winter gifts (draft)", currency="EUR",
-                                      products=list(DRAFT_PRODUCTS))
+    draft = catalogue.create_campaign(BUYER, name="Winter gifts (draft)", currency="EUR", products=list(DRAFT_PRODUCTS))
 
     catalogue.set_customer_flag(CARE, FLAGGED_CUSTOMER, flagged=True, reason="two chargebacks last season")
 
@@ -130,51 +147,82 @@ def seed(rng: random.Random | None = None) -> SeedSummary:
         lines = [RequestedLine(p.sku, rng.randint(3, 6) if big else rng.choice((1, 1, 1, 2, 3))) for p in products]
         if big and not any(p.sku == "JKT-1" for p in products):
             lines.append(RequestedLine("JKT-1", 3))
-        mode = rng.choice((PaymentMode.PREPAID, PaymentMode.PREPAID, PaymentMode.AUTHORISE_THEN_CAPTURE,
-                           PaymentMode.OFFLINE, PaymentMode.PAY_ON_DELIVERY))
-        record, _ = orders.place_order(who, campaign_id=live.campaign.id, lines=lines, payment_mode=mode,
-                                       address_id=rng.choice(books[who.sub]))
+        mode = rng.choice(
+            (
+                PaymentMode.PREPAID,
+                PaymentMode.PREPAID,
+                PaymentMode.AUTHORISE_THEN_CAPTURE,
+                PaymentMode.OFFLINE,
+                PaymentMode.PAY_ON_DELIVERY,
+            )
+        )
+        record, _ = orders.place_order(
+            who, campaign_id=live.campaign.id, lines=lines, payment_mode=mode, address_id=rng.choice(books[who.sub])
+        )
         placed.append(record.order)
 
     # Accounting has received the transfers of all offline orders but the last: that one waits in
     # `awaiting_payment` (the close cancels it if nobody records its payment first).
     unpaid = [o for o in placed if o.status is OrderStatus.AWAITING_PAYMENT]
     for n, order in enumerate(unpaid[:-1], 1):
-        paid = order_payments.record_payment(ACCOUNTING, order.id, kind=PaymentKind.OFFLINE_RECEIVED,
-                                             amount_cents=order.total_cents, reason=None, reference=f"TRF-SEED-{n:03d}")
+        paid = order_payments.record_payment(
+            ACCOUNTING,
+            order.id,
+            kind=PaymentKind.OFFLINE_RECEIVED,
+            amount_cents=order.total_cents,
+            reason=None,
+            reference=f"TRF-SEED-{n:03d}",
+        )
         placed[placed.index(order)] = paid.record.order
     status = {o.id: o.status.value for o in placed}
     held = [o for o in placed if o.status is OrderStatus.ON_HOLD]
-    reviews = [(o, OrderAction.APPROVE, "called the customer; looks fine",
-                "Thanks for your patience: your order is confirmed.") for o in held[:2]]
-    reviews += [(o, OrderAction.REJECT, "could not verify the payment",
-                 "We could not verify your payment, so we cancelled this order.") for o in held[2:3]]
+    reviews = [
+        (o, OrderAction.APPROVE, "called the customer; looks fine", "Thanks for your patience: your order is confirmed.")
+        for o in held[:2]
+    ]
+    reviews += [
+        (o, OrderAction.REJECT, "could not verify the payment", "We could not verify your payment, so we cancelled this order.")
+        for o in held[2:3]
+    ]
     for order, action, internal, to_customer in reviews:
         changed = orders.change_order(CARE, order.id, action, internal_note=internal, customer_note=to_customer)
         status[order.id] = changed.order.status.value
     open_orders = [o for o in placed if o.status is OrderStatus.PLACED]
     if open_orders:
-        orders.add_note(CARE, open_orders[0].id, internal_note=None,
-                        customer_note="Good news: your supplier confirmed stock for this campaign.")
+        orders.add_note(
+            CARE,
+            open_orders[0].id,
+            internal_note=None,
+            customer_note="Good news: your supplier confirmed stock for this campaign.",
+        )
     if len(open_orders) > 1:
-        orders.add_note(CARE, open_orders[1].id, internal_note="customer asked to combine with a later order",
-                        customer_note=None)
+        orders.add_note(CARE, open_orders[1].id, internal_note="customer asked to combine with a later order", customer_note=None)
 
     # A few problems in the staff queue, one per severity, raised high, critical, then medium (so
     # neither oldest- nor newest-first is the severity order).
-    for order, severity, reason in zip(open_orders[2:4], (None, "critical"),
-                                       ("card declined", "card declined three times; the order is large"),
-                                       strict=False):
-        problems.raise_or_bump("payment_failed", "order", order.id,
-                               {"order_id": order.id, "campaign_id": order.campaign_id, "reason": reason},
-                               severity=severity)
-    problems.raise_or_bump("inbound_webhook_failed", "webhook", "bank#wh_demo_0001",
-                           {"provider": "bank", "error": "no payment proposal pp_unknown"})
+    for order, severity, reason in zip(
+        open_orders[2:4], (None, "critical"), ("card declined", "card declined three times; the order is large"), strict=False
+    ):
+        problems.raise_or_bump(
+            "payment_failed",
+            "order",
+            order.id,
+            {"order_id": order.id, "campaign_id": order.campaign_id, "reason": reason},
+            severity=severity,
+        )
+    problems.raise_or_bump(
+        "inbound_webhook_failed", "webhook", "bank#wh_demo_0001", {"provider": "bank", "error": "no payment proposal pp_unknown"}
+    )
     statuses: dict[str, int] = {}
     for value in status.values():
         statuses[value] = statuses.get(value, 0) + 1
     return SeedSummary(
-        suppliers=[s[0] for s in SUPPLIERS], live_campaign_id=live.campaign.id, draft_campaign_id=draft.campaign.id,
-        customers=[c.sub for c in customers], flagged_customer=FLAGGED_CUSTOMER, orders=len(placed),
-        order_ids=[o.id for o in placed], statuses=dict(sorted(statuses.items())),
+        suppliers=[s[0] for s in SUPPLIERS],
+        live_campaign_id=live.campaign.id,
+        draft_campaign_id=draft.campaign.id,
+        customers=[c.sub for c in customers],
+        flagged_customer=FLAGGED_CUSTOMER,
+        orders=len(placed),
+        order_ids=[o.id for o in placed],
+        statuses=dict(sorted(statuses.items())),
     )

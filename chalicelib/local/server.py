@@ -122,8 +122,7 @@ def _transactions_with_undo_log(lock: Any) -> None:
             if not isinstance(key, dict) or table.hash_key_attr not in key:
                 continue
             hash_value = DynamoType(key[table.hash_key_attr])
-            range_value = DynamoType(key[table.range_key_attr]) if table.has_range_key and \
-                table.range_key_attr in key else None
+            range_value = DynamoType(key[table.range_key_attr]) if table.has_range_key and table.range_key_attr in key else None
             current = table.get_item(hash_value, range_value) if (range_value or not table.has_range_key) else None
             undo.append((table, hash_value, range_value, copy.deepcopy(current)))
         return undo
@@ -181,8 +180,12 @@ def _heartbeat_timeouts_as_in_aws() -> None:
         if isinstance(ex, HeartbeatTimeoutError):
             name = StatesErrorNameType.StatesHeartbeatTimeout
             details = TaskTimedOutEventDetails(error=name.to_name())  # type: ignore[typeddict-item]
-            return FailureEvent(env=env, error_name=StatesErrorName(typ=name), event_type=HistoryEventType.TaskTimedOut,
-                                event_details=EventDetails(taskTimedOutEventDetails=details))
+            return FailureEvent(
+                env=env,
+                error_name=StatesErrorName(typ=name),
+                event_type=HistoryEventType.TaskTimedOut,
+                event_details=EventDetails(taskTimedOutEventDetails=details),
+            )
         return original(self, env, ex)
 
     from_error._waybill_patched = True  # type: ignore[attr-defined]
@@ -212,6 +215,7 @@ class MotoServer:
         app = SerializeDynamoDB(DomainDispatcherApplication(create_backend_app))
         _transactions_with_undo_log(app.lock)
         _heartbeat_timeouts_as_in_aws()
+
         class KeepAlive(MotoRequestHandler):  # type: ignore[misc, valid-type]
             """HTTP/1.1: clients keep their connection (a new TCP connection per AWS call cost ~1 ms
             on each side, and botocore pools connections anyway)."""
@@ -219,8 +223,7 @@ class MotoServer:
             protocol_version = "HTTP/1.1"
 
         try:
-            self._server = make_server(self.host, self.requested_port, app, threaded=True,
-                                       request_handler=KeepAlive)
+            self._server = make_server(self.host, self.requested_port, app, threaded=True, request_handler=KeepAlive)
         except (OSError, SystemExit) as exc:  # werkzeug exits on a taken port
             raise PortInUse(f"moto port {self.requested_port} is already in use") from exc
         self.port = int(self._server.server_address[1])
@@ -264,8 +267,7 @@ def _die_with_parent() -> Any:
 class ChaliceProcess:
     """`chalice local --no-autoreload` serving app.py, in its own process group."""
 
-    def __init__(self, *, project_dir: Path, port: int, env: dict[str, str], host: str = LOOPBACK,
-                 stage: str = "dev") -> None:
+    def __init__(self, *, project_dir: Path, port: int, env: dict[str, str], host: str = LOOPBACK, stage: str = "dev") -> None:
         self.project_dir, self.port, self.host, self.env, self.stage = project_dir, port, host, env, stage
         self.proc: subprocess.Popen[bytes] | None = None
 
@@ -279,10 +281,14 @@ class ChaliceProcess:
 
     def start(self) -> None:
         if not port_is_free(self.port, self.host):
-            raise PortInUse(f"API port {self.port} is already in use (another `make run`?); "
-                            f"pick another with ARGS='--api-port <port>'")
+            raise PortInUse(
+                f"API port {self.port} is already in use (another `make run`?); pick another with ARGS='--api-port <port>'"
+            )
         self.proc = subprocess.Popen(
-            self.command(), cwd=self.project_dir, env=self.env, stdin=subprocess.DEVNULL,
+            self.command(),
+            cwd=self.project_dir,
+            env=self.env,
+            stdin=subprocess.DEVNULL,
             start_new_session=True,  # own process group: a terminal Ctrl-C reaches us, and we stop it
             preexec_fn=_die_with_parent(),
         )

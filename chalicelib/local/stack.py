@@ -42,9 +42,16 @@ WEBHOOK_SECRETS_FILE = "webhook-secrets.json"
 REGION = "eu-west-1"
 FAKE_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_SESSION_TOKEN": "testing"}
 # Anything that could route boto3 away from the embedded server, or to a real account.
-UNSAFE_AWS_VARIABLES = ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_CONFIG_FILE", "AWS_SHARED_CREDENTIALS_FILE",
-                        "AWS_ROLE_ARN", "AWS_WEB_IDENTITY_TOKEN_FILE", "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
-                        "AWS_CONTAINER_CREDENTIALS_FULL_URI")
+UNSAFE_AWS_VARIABLES = (
+    "AWS_PROFILE",
+    "AWS_DEFAULT_PROFILE",
+    "AWS_CONFIG_FILE",
+    "AWS_SHARED_CREDENTIALS_FILE",
+    "AWS_ROLE_ARN",
+    "AWS_WEB_IDENTITY_TOKEN_FILE",
+    "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
+    "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+)
 READY_LINE = "Waybill is running"
 
 
@@ -137,14 +144,17 @@ class Stack:
 
     def _environment(self, endpoint: str, moto_port: int) -> dict[str, str]:
         o = self.options
-        env = {k: v for k, v in os.environ.items()
-               if k not in UNSAFE_AWS_VARIABLES and not k.startswith("AWS_ENDPOINT_URL_")}
+        env = {k: v for k, v in os.environ.items() if k not in UNSAFE_AWS_VARIABLES and not k.startswith("AWS_ENDPOINT_URL_")}
         env.update(FAKE_CREDENTIALS)
-        env.update({
-            "AWS_ENDPOINT_URL": endpoint, "MOTO_PORT": str(moto_port),
-            "AWS_DEFAULT_REGION": REGION, "AWS_REGION": REGION,
-            "WAYBILL_PUBLIC_URL": f"http://{o.host}:{o.api_port}",
-        })
+        env.update(
+            {
+                "AWS_ENDPOINT_URL": endpoint,
+                "MOTO_PORT": str(moto_port),
+                "AWS_DEFAULT_REGION": REGION,
+                "AWS_REGION": REGION,
+                "WAYBILL_PUBLIC_URL": f"http://{o.host}:{o.api_port}",
+            }
+        )
         env.setdefault("POWERTOOLS_METRICS_DISABLED", "true")  # no EMF lines on the console per call
         # The demo's orders are small: a lower approval threshold lets a complaint's plan reach an admin (the
         # cheapest bolt line, 18.00, is above it whichever order the walk ships last).
@@ -164,11 +174,14 @@ class Stack:
     def start(self) -> None:
         o = self.options
         if info := running_stack(o.state_dir):
-            raise RuntimeError(f"a local stack from {o.state_dir} is already running (pid {info['pid']}, "
-                               f"API {info.get('api_url')}); stop it, or use another --state-dir")
+            raise RuntimeError(
+                f"a local stack from {o.state_dir} is already running (pid {info['pid']}, "
+                f"API {info.get('api_url')}); stop it, or use another --state-dir"
+            )
         if not port_is_free(o.api_port, o.host):
-            raise PortInUse(f"API port {o.api_port} is already in use (another `make run`?); "
-                            f"pick another with ARGS='--api-port <port>'")
+            raise PortInUse(
+                f"API port {o.api_port} is already in use (another `make run`?); pick another with ARGS='--api-port <port>'"
+            )
         if o.admin_port and not port_is_free(o.admin_port, o.host):
             raise PortInUse(f"admin port {o.admin_port} is already in use; pick another with ARGS='--admin-port <port>'")
         started = time.monotonic()
@@ -181,20 +194,38 @@ class Stack:
         from .provision import provision
 
         provisioned = provision(self.topology, region=REGION)
-        log.info("provisioned table %s, bus %s, %d queue(s), %d bucket(s)", provisioned.table_name,
-                 self.topology.bus, len(provisioned.queue_urls), len(provisioned.buckets))
+        log.info(
+            "provisioned table %s, bus %s, %d queue(s), %d bucket(s)",
+            provisioned.table_name,
+            self.topology.bus,
+            len(provisioned.queue_urls),
+            len(provisioned.buckets),
+        )
 
         issuer = load_or_create_issuer(o.state_dir)
-        self._apply_environment({**self.env, **issuer.environment(),
-                                 "WAYBILL_TABLE_STREAM_ARN": provisioned.stream_arn,
-                                 **{f"WAYBILL_{m.definition.upper()}_ARN": provisioned.state_machine_arns.get(m.name, "")
-                                    for m in self.topology.state_machines}})
+        self._apply_environment(
+            {
+                **self.env,
+                **issuer.environment(),
+                "WAYBILL_TABLE_STREAM_ARN": provisioned.stream_arn,
+                **{
+                    f"WAYBILL_{m.definition.upper()}_ARN": provisioned.state_machine_arns.get(m.name, "")
+                    for m in self.topology.state_machines
+                },
+            }
+        )
         self._install_webhook_secrets()
-        self._apply_environment({**self.env, "WAYBILL_BANK_URL": self._start_sandbox_bank(),
-                                 "WAYBILL_PAYMENT_GATEWAY_URL": self._start_sandbox_gateway()})
+        self._apply_environment(
+            {
+                **self.env,
+                "WAYBILL_BANK_URL": self._start_sandbox_bank(),
+                "WAYBILL_PAYMENT_GATEWAY_URL": self._start_sandbox_gateway(),
+            }
+        )
 
-        self.chalice = ChaliceProcess(project_dir=self.project_dir, port=o.api_port, env=dict(self.env),
-                                      host=o.host, stage=o.stage)
+        self.chalice = ChaliceProcess(
+            project_dir=self.project_dir, port=o.api_port, env=dict(self.env), host=o.host, stage=o.stage
+        )
         self.chalice.start()
 
         # Only now: settings are read once, at import, from the environment set above.
@@ -217,15 +248,26 @@ class Stack:
         self.admin = AdminSite(host=o.host, port=o.admin_port, api_url=self.chalice.url, issuer=issuer, users=DEV_USERS)
         self.admin.start()
         self.info = {
-            "pid": os.getpid(), "api_url": self.chalice.url, "api_port": o.api_port, "admin_url": self.admin.url,
-            "moto_endpoint": endpoint, "moto_port": self.moto.port, "region": REGION,
-            "state_dir": str(o.state_dir), "issuer_file": str(issuer_path(o.state_dir)),
-            "table": provisioned.table_name, "stream_arn": provisioned.stream_arn, "bus": self.topology.bus,
-            "queues": provisioned.queue_urls, "dead_letter_queues": provisioned.dlq_urls,
+            "pid": os.getpid(),
+            "api_url": self.chalice.url,
+            "api_port": o.api_port,
+            "admin_url": self.admin.url,
+            "moto_endpoint": endpoint,
+            "moto_port": self.moto.port,
+            "region": REGION,
+            "state_dir": str(o.state_dir),
+            "issuer_file": str(issuer_path(o.state_dir)),
+            "table": provisioned.table_name,
+            "stream_arn": provisioned.stream_arn,
+            "bus": self.topology.bus,
+            "queues": provisioned.queue_urls,
+            "dead_letter_queues": provisioned.dlq_urls,
             "bank_url": self.bank.url if self.bank else None,
             "payment_gateway_url": self.gateway.url if self.gateway else None,
-            "buckets": provisioned.buckets, "chalice_pid": self.chalice.proc.pid if self.chalice.proc else None,
-            "schedule_scale": o.schedule_scale, "started_at": datetime.now(UTC).isoformat(),
+            "buckets": provisioned.buckets,
+            "chalice_pid": self.chalice.proc.pid if self.chalice.proc else None,
+            "schedule_scale": o.schedule_scale,
+            "started_at": datetime.now(UTC).isoformat(),
             "startup_seconds": round(time.monotonic() - started, 2),
             "seed": seeded.as_dict() if seeded else None,
         }
@@ -293,17 +335,34 @@ class Stack:
             url = provisioned.queue_urls[queue.name]
             arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
             for n in range(queue.max_concurrency):  # as Lambda's event source polls with concurrent batches
-                self.threads.append(SqsPoller(
-                    queue_name=queue.name, queue_url=url, queue_arn=arn, handler_name=queue.handler,
-                    handler=getattr(app_module, queue.handler), batch_size=queue.batch_size,
-                    visibility_timeout_s=queue.visibility_timeout_s, sqs=session.client("sqs"), region=REGION,
-                    stop=self.stop, worker=n))
-        self.threads.append(StreamPoller(
-            stream_arn=provisioned.stream_arn, handler_name="stream_publisher",
-            handler=app_module.stream_publisher, streams=session.client("dynamodbstreams"), region=REGION,
-            stop=self.stop))
-        scheduler = Scheduler.from_topology(self.topology.schedules, app_module, settings(),
-                                            scale=self.options.schedule_scale, region=REGION, stop=self.stop)
+                self.threads.append(
+                    SqsPoller(
+                        queue_name=queue.name,
+                        queue_url=url,
+                        queue_arn=arn,
+                        handler_name=queue.handler,
+                        handler=getattr(app_module, queue.handler),
+                        batch_size=queue.batch_size,
+                        visibility_timeout_s=queue.visibility_timeout_s,
+                        sqs=session.client("sqs"),
+                        region=REGION,
+                        stop=self.stop,
+                        worker=n,
+                    )
+                )
+        self.threads.append(
+            StreamPoller(
+                stream_arn=provisioned.stream_arn,
+                handler_name="stream_publisher",
+                handler=app_module.stream_publisher,
+                streams=session.client("dynamodbstreams"),
+                region=REGION,
+                stop=self.stop,
+            )
+        )
+        scheduler = Scheduler.from_topology(
+            self.topology.schedules, app_module, settings(), scale=self.options.schedule_scale, region=REGION, stop=self.stop
+        )
         self.threads.append(scheduler)
         for thread in self.threads:
             thread.start()
@@ -357,18 +416,20 @@ class Stack:
             f"  state          {o.state_dir}/{STACK_FILE}",
         ]
         if seed:
-            lines.append(f"  demo data      live campaign {campaign}, suppliers {', '.join(seed['suppliers'])}, "
-                         f"customers cust-01..cust-{len(seed['customers']):02d} ({seed['orders']} orders)")
+            lines.append(
+                f"  demo data      live campaign {campaign}, suppliers {', '.join(seed['suppliers'])}, "
+                f"customers cust-01..cust-{len(seed['customers']):02d} ({seed['orders']} orders)"
+            )
         lines += [
             "",
             "  a token:       " + token.format(role="buyer", sub="bea"),
             f"                 roles: customer, supplier ({supplier}), buyer, customer_care, accounting, logistics, admin",
             "  try:",
-            f"    curl -s -H \"Authorization: Bearer $({token.format(role='buyer', sub='bea')})\" "
+            f'    curl -s -H "Authorization: Bearer $({token.format(role="buyer", sub="bea")})" '
             f"'{api}/staff/orders?status=on_hold'",
-            f"    curl -s -X POST -H \"Authorization: Bearer $({token.format(role='customer', sub='cust-01')})\" "
+            f'    curl -s -X POST -H "Authorization: Bearer $({token.format(role="customer", sub="cust-01")})" '
             f"-H 'Content-Type: application/json' "
-            f"-d '{{\"campaign_id\": \"{campaign}\", \"lines\": [{{\"sku\": \"MUG-1\", \"quantity\": 2}}]}}' {api}/orders",
+            f'-d \'{{"campaign_id": "{campaign}", "lines": [{{"sku": "MUG-1", "quantity": 2}}]}}\' {api}/orders',
             "",
             "Press Ctrl-C to stop.",
         ]
@@ -386,8 +447,10 @@ class Stack:
             print(self.banner(), flush=True)
             while not self.stop.wait(0.5):
                 if self.chalice is not None and not self.chalice.running():
-                    log.error("chalice local exited (code %s); stopping the stack", self.chalice.proc.returncode
-                              if self.chalice.proc else None)
+                    log.error(
+                        "chalice local exited (code %s); stopping the stack",
+                        self.chalice.proc.returncode if self.chalice.proc else None,
+                    )
                     code = 1
                     break
         except KeyboardInterrupt:
@@ -406,8 +469,7 @@ class Stack:
 
 
 def configure_logging() -> None:
-    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-                        datefmt="%H:%M:%S")
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s", datefmt="%H:%M:%S")
     logging.getLogger("chalicelib.local").setLevel(logging.INFO)
     for noisy in ("werkzeug", "botocore", "boto3", "urllib3"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
@@ -417,8 +479,7 @@ def run(options: Options) -> int:
     configure_logging()
     options.state_dir.mkdir(parents=True, exist_ok=True)
     code = Stack(options).run()
-    leftovers = [t for t in threading.enumerate()
-                 if t is not threading.main_thread() and t.is_alive() and not t.daemon]
+    leftovers = [t for t in threading.enumerate() if t is not threading.main_thread() and t.is_alive() and not t.daemon]
     if leftovers:  # e.g. a Step Functions execution still waiting inside moto: do not hang on exit
         log.info("leaving %d background thread(s) behind", len(leftovers))
         sys.stdout.flush()

@@ -38,8 +38,14 @@ def one_line(address: Address | None) -> str:
     return ", ".join([address.name, *address.lines, f"{address.postal_code} {address.city}", address.country])
 
 
-def correct_address(actor: Principal, order_id: str, shipping_address: Mapping[str, Any], *, note: str | None = None,
-                    expected_version: int | None = None) -> orders.OrderRecord:
+def correct_address(
+    actor: Principal,
+    order_id: str,
+    shipping_address: Mapping[str, Any],
+    *,
+    note: str | None = None,
+    expected_version: int | None = None,
+) -> orders.OrderRecord:
     """Correct where the order ships (see the module docstring); `expected_version` is the order's."""
     require(actor, CORRECT_ADDRESSES, "correct shipping addresses")
     record = orders.get_order_for_staff(actor, order_id)
@@ -52,24 +58,68 @@ def correct_address(actor: Principal, order_id: str, shipping_address: Mapping[s
     previous = order.shipping_address
     told = domain.correct_shipping_address(order, address)
     at = now()
-    refs = {"order_id": order.id, "campaign_id": order.campaign_id, "customer_id": order.customer_id,
-            "customer_email": order.customer_email, "total_cents": order.total_cents, "currency": order.currency,
-            "status": order.status.value, "reference": order_reference(order.id)}
+    refs = {
+        "order_id": order.id,
+        "campaign_id": order.campaign_id,
+        "customer_id": order.customer_id,
+        "customer_email": order.customer_email,
+        "total_cents": order.total_cents,
+        "currency": order.currency,
+        "status": order.status.value,
+        "reference": order_reference(order.id),
+    }
     event = AuditEvent(
-        id=new_id("evt"), subject_type="order", subject_id=order.id, type=CORRECTED_EVENT, actor=actor, at=at,
-        from_status=order.status.value, to_status=order.status.value,
+        id=new_id("evt"),
+        subject_type="order",
+        subject_id=order.id,
+        type=CORRECTED_EVENT,
+        actor=actor,
+        at=at,
+        from_status=order.status.value,
+        to_status=order.status.value,
         internal_note="; ".join(filter(None, [f"shipping address corrected (was: {one_line(previous)})", note])),
         customer_note=CUSTOMER_NOTE,
-        data={**refs, "suppliers_told": told, "previous_address": previous.as_dict() if previous else None,
-              "shipping_address": address.as_dict()})
+        data={
+            **refs,
+            "suppliers_told": told,
+            "previous_address": previous.as_dict() if previous else None,
+            "shipping_address": address.as_dict(),
+        },
+    )
     # The suppliers' notices name no customer e-mail and no address: their mail reads the packing list.
-    notices = [AuditEvent(id=new_id("evt"), subject_type="order", subject_id=order.id, type=SUPPLIER_TOLD_EVENT,
-                          actor=actor, at=at, from_status=order.status.value, to_status=order.status.value,
-                          data={"order_id": order.id, "campaign_id": order.campaign_id, "supplier_id": s,
-                                "po_id": po_id(order.campaign_id, s), "reference": refs["reference"]})
-               for s in told]
-    repo.commit([*repo.order_writes(order, version=record.version, now=at),
-                 *(repo.event_write(keys.order_pk(order.id), e) for e in (event, *notices))],
-                what=f"order {order_id}")
-    return orders.OrderRecord(order, record.version + 1, at, [*record.events, event, *notices], record.shipments,
-                              record.payments, record.cancellation_requests)
+    notices = [
+        AuditEvent(
+            id=new_id("evt"),
+            subject_type="order",
+            subject_id=order.id,
+            type=SUPPLIER_TOLD_EVENT,
+            actor=actor,
+            at=at,
+            from_status=order.status.value,
+            to_status=order.status.value,
+            data={
+                "order_id": order.id,
+                "campaign_id": order.campaign_id,
+                "supplier_id": s,
+                "po_id": po_id(order.campaign_id, s),
+                "reference": refs["reference"],
+            },
+        )
+        for s in told
+    ]
+    repo.commit(
+        [
+            *repo.order_writes(order, version=record.version, now=at),
+            *(repo.event_write(keys.order_pk(order.id), e) for e in (event, *notices)),
+        ],
+        what=f"order {order_id}",
+    )
+    return orders.OrderRecord(
+        order,
+        record.version + 1,
+        at,
+        [*record.events, event, *notices],
+        record.shipments,
+        record.payments,
+        record.cancellation_requests,
+    )

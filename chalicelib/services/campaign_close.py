@@ -53,11 +53,11 @@ logger = Logger(service="waybill")
 SENT_TO_SUPPLIERS_NOTE = "sent to the suppliers with the campaign's purchase orders"
 # Orders a close reads: placed ones to order, those a previous (interrupted) run ordered, and
 # those still waiting for pre-approval (settled first; one the status index had not shown yet is met here).
-CLOSE_READS = (OrderStatus.PLACED.value, OrderStatus.ORDERED.value, OrderStatus.ON_HOLD.value,
-               OrderStatus.AWAITING_PAYMENT.value)
+CLOSE_READS = (OrderStatus.PLACED.value, OrderStatus.ORDERED.value, OrderStatus.ON_HOLD.value, OrderStatus.AWAITING_PAYMENT.value)
 UNPAID_AT_CLOSE_NOTE = "cancelled at close: the offline payment was not recorded before the campaign closed"
-UNPAID_AT_CLOSE_CUSTOMER_NOTE = ("We did not receive your payment before the campaign closed, so your order is "
-                                 "cancelled. You owe nothing.")
+UNPAID_AT_CLOSE_CUSTOMER_NOTE = (
+    "We did not receive your payment before the campaign closed, so your order is cancelled. You owe nothing."
+)
 HELD_AT_CLOSE_NOTE = hold_rules.REJECTED_AT_CLOSE_CUSTOMER_NOTE  # how each such customer note begins
 MAX_LISTED = 20  # held order ids named on the waiting exception (its count says how many in all)
 
@@ -73,8 +73,7 @@ class CloseResult:
 
 def _load_campaign(campaign_id: str) -> tuple[CampaignItem, dict[str, Any]]:
     """The campaign and its products: one query on the campaign's partition."""
-    items = repo.query_all(keys.campaign_pk(campaign_id),
-                           range_key_condition=Item.SK.startswith(keys.CAMPAIGN_BODY_PREFIX))
+    items = repo.query_all(keys.campaign_pk(campaign_id), range_key_condition=Item.SK.startswith(keys.CAMPAIGN_BODY_PREFIX))
     meta = next((i for i in items if isinstance(i, CampaignItem)), None)
     if meta is None:
         raise NotFound(f"campaign {campaign_id} not found")
@@ -100,9 +99,14 @@ def close_campaign(campaign_id: str, *, actor: Principal = SYSTEM, page_size: in
     late_held: list[Order] = []
     cursor: str | None = None
     while True:
-        page = repo.query_page(Item.gsi2, keys.campaign_orders_pk(campaign_id),
-                               filter_condition=OrderItem.status.is_in(*CLOSE_READS), limit=page_size,
-                               cursor=cursor, newest_first=False)
+        page = repo.query_page(
+            Item.gsi2,
+            keys.campaign_orders_pk(campaign_id),
+            filter_condition=OrderItem.status.is_in(*CLOSE_READS),
+            limit=page_size,
+            cursor=cursor,
+            newest_first=False,
+        )
         for item in page.items:
             if not isinstance(item, OrderItem):
                 continue
@@ -116,8 +120,7 @@ def close_campaign(campaign_id: str, *, actor: Principal = SYSTEM, page_size: in
                 _cancel_unpaid(item.id)
                 continue
             order = _send_to_suppliers(item, actor)
-            lines = [line for line in order.lines
-                     if order.delivery(line.supplier_id).status is DeliveryStatus.ORDERED]
+            lines = [line for line in order.lines if order.delivery(line.supplier_id).status is DeliveryStatus.ORDERED]
             if lines:
                 aggregate.add(lines)
                 ordered += 1
@@ -131,8 +134,12 @@ def close_campaign(campaign_id: str, *, actor: Principal = SYSTEM, page_size: in
         _create_po(po, actor)
     po_ids = _start_workflows(campaign_id)
     _mark_closed(actor, campaign_id)
-    exceptions.resolve(CLOSE_WAITING_KIND, "campaign", campaign_id,
-                       note="no order is held any more: the campaign closed into its purchase orders")
+    exceptions.resolve(
+        CLOSE_WAITING_KIND,
+        "campaign",
+        campaign_id,
+        note="no order is held any more: the campaign closed into its purchase orders",
+    )
     return CloseResult(campaign_id, po_ids=po_ids, orders=ordered)
 
 
@@ -140,8 +147,13 @@ def _cancel_unpaid(order_id: str, retries: int = 3) -> None:
     """An offline order still unpaid at close cannot go to the suppliers: cancelled, the customer told."""
     for _ in range(retries):
         try:
-            order_service.change_order(SYSTEM, order_id, OrderAction.CANCEL, internal_note=UNPAID_AT_CLOSE_NOTE,
-                                       customer_note=UNPAID_AT_CLOSE_CUSTOMER_NOTE)
+            order_service.change_order(
+                SYSTEM,
+                order_id,
+                OrderAction.CANCEL,
+                internal_note=UNPAID_AT_CLOSE_NOTE,
+                customer_note=UNPAID_AT_CLOSE_CUSTOMER_NOTE,
+            )
             return
         except Conflict:
             continue  # paid or changed meanwhile: read it again
@@ -156,8 +168,12 @@ def _reject_held(order: Order, retries: int = 3) -> None:
     for _ in range(retries):
         try:
             record = order_service.change_order(
-                SYSTEM, order.id, OrderAction.REJECT, internal_note=hold_rules.REJECTED_AT_CLOSE_NOTE,
-                customer_note=hold_rules.rejected_at_close_customer_note(order.payment_mode))
+                SYSTEM,
+                order.id,
+                OrderAction.REJECT,
+                internal_note=hold_rules.REJECTED_AT_CLOSE_NOTE,
+                customer_note=hold_rules.rejected_at_close_customer_note(order.payment_mode),
+            )
         except Conflict:
             continue  # approved or changed meanwhile: read it again
         except InvalidTransition:
@@ -174,15 +190,28 @@ def _wait_for(campaign: Campaign, held: list[Order]) -> CloseResult:
     held before held orders raised exceptions)."""
     ids = [o.id for o in held]
     note = hold_rules.close_waiting_note(len(held))
-    exceptions.raise_or_bump(CLOSE_WAITING_KIND, "campaign", campaign.id, {
-        "campaign_id": campaign.id, "campaign_name": campaign.name, "held_count": len(ids),
-        "held_order_ids": ids[:MAX_LISTED], "setting": f"{hold_rules.HELD_AT_CLOSE_SETTING}={HeldAtClose.WAIT.value}",
-        "reason": note})
+    exceptions.raise_or_bump(
+        CLOSE_WAITING_KIND,
+        "campaign",
+        campaign.id,
+        {
+            "campaign_id": campaign.id,
+            "campaign_name": campaign.name,
+            "held_count": len(ids),
+            "held_order_ids": ids[:MAX_LISTED],
+            "setting": f"{hold_rules.HELD_AT_CLOSE_SETTING}={HeldAtClose.WAIT.value}",
+            "reason": note,
+        },
+    )
     at = now()
     for order in held:
-        exceptions.raise_or_bump(HOLD_KIND, "order", order.id,
-                                 {**holds.details(order, campaign.ends_at, at, with_deadline=False),
-                                  "close_waiting": True}, severity="critical")
+        exceptions.raise_or_bump(
+            HOLD_KIND,
+            "order",
+            order.id,
+            {**holds.details(order, campaign.ends_at, at, with_deadline=False), "close_waiting": True},
+            severity="critical",
+        )
     logger.info("campaign close waits for held orders", extra={"campaign_id": campaign.id, "held": len(ids)})
     return CloseResult(campaign.id, waiting_for=ids)
 
@@ -195,17 +224,16 @@ def close_by_staff(actor: Principal, campaign_id: str) -> catalogue.CampaignView
         raise NotFound(f"campaign {campaign_id} not found")
     if item.status == CampaignStatus.LIVE.value:
         # Ending is the schedule's action (system only); staff closing early ends it on their behalf.
-        catalogue._transition(SYSTEM, campaign_id, CampaignAction.END, item=item,
-                              note=f"ended early by {actor.sub} to close it")
+        catalogue._transition(SYSTEM, campaign_id, CampaignAction.END, item=item, note=f"ended early by {actor.sub} to close it")
     else:
         campaign_rules.check_campaign_action(repo.campaign_from_item(item), CampaignAction.CLOSE, actor)
     result = close_campaign(campaign_id, actor=actor)
     if result.waiting_for:
         raise RuleViolation(
             "held_orders_undecided",
-            f"campaign {campaign_id} has ended but cannot close yet: "
-            + hold_rules.close_waiting_note(len(result.waiting_for)),
-            details=[{"field": "order_id", "message": f"order {o} is still on hold"} for o in result.waiting_for])
+            f"campaign {campaign_id} has ended but cannot close yet: " + hold_rules.close_waiting_note(len(result.waiting_for)),
+            details=[{"field": "order_id", "message": f"order {o} is still on hold"} for o in result.waiting_for],
+        )
     return catalogue._view(_require(repo.get(keys.campaign(campaign_id), CampaignItem), campaign_id))
 
 
@@ -230,15 +258,32 @@ def _send_to_suppliers(item: OrderItem, actor: Principal, retries: int = 3) -> O
             if d.status is DeliveryStatus.PENDING:
                 order_rules.apply_delivery_action(order, d.supplier_id, DeliveryAction.SEND_PO)
         at = now()
-        event = AuditEvent(id=new_id("evt"), subject_type="order", subject_id=order.id, type="order.sent_to_suppliers",
-                           actor=actor, at=at, from_status=before.value, to_status=order.status.value,
-                           internal_note=SENT_TO_SUPPLIERS_NOTE,
-                           data={"order_id": order.id, "campaign_id": order.campaign_id,
-                                 "supplier_ids": order.supplier_ids, "status": order.status.value})
+        event = AuditEvent(
+            id=new_id("evt"),
+            subject_type="order",
+            subject_id=order.id,
+            type="order.sent_to_suppliers",
+            actor=actor,
+            at=at,
+            from_status=before.value,
+            to_status=order.status.value,
+            internal_note=SENT_TO_SUPPLIERS_NOTE,
+            data={
+                "order_id": order.id,
+                "campaign_id": order.campaign_id,
+                "supplier_ids": order.supplier_ids,
+                "status": order.status.value,
+            },
+        )
         try:
-            repo.commit([*repo.order_writes(order, version=int(item.version), now=at),
-                         *repo.order_status_counts(order.id, before.value, order.status.value),
-                         repo.event_write(keys.order_pk(order.id), event)], what=f"order {order.id}")
+            repo.commit(
+                [
+                    *repo.order_writes(order, version=int(item.version), now=at),
+                    *repo.order_status_counts(order.id, before.value, order.status.value),
+                    repo.event_write(keys.order_pk(order.id), event),
+                ],
+                what=f"order {order.id}",
+            )
             return order
         except Conflict:
             fresh = repo.get(keys.order(order.id), OrderItem)  # a concurrent change (a cancellation?)
@@ -250,16 +295,33 @@ def _send_to_suppliers(item: OrderItem, actor: Principal, retries: int = 3) -> O
 
 def _create_po(po: PurchaseOrder, actor: Principal) -> bool:
     """Create the PO with its `po.created` event; False when it already exists."""
-    event = AuditEvent(id=new_id("evt"), subject_type="po", subject_id=po.id, type="po.created", actor=actor,
-                       at=po.created_at, to_status=po.status.value,
-                       data={"po_id": po.id, "campaign_id": po.campaign_id, "supplier_id": po.supplier_id,
-                             "ordered_cents": po.ordered_cents, "currency": po.currency,
-                             "lines": len(po.lines), "order_count": po.order_count})
+    event = AuditEvent(
+        id=new_id("evt"),
+        subject_type="po",
+        subject_id=po.id,
+        type="po.created",
+        actor=actor,
+        at=po.created_at,
+        to_status=po.status.value,
+        data={
+            "po_id": po.id,
+            "campaign_id": po.campaign_id,
+            "supplier_id": po.supplier_id,
+            "ordered_cents": po.ordered_cents,
+            "currency": po.currency,
+            "lines": len(po.lines),
+            "order_count": po.order_count,
+        },
+    )
     try:
-        repo.commit([repo.po_write(po, version=None, now=po.created_at),
-                     repo.event_write(keys.po_pk(po.id), event),
-                     repo.campaign_summary_update(po.campaign_id, po.id, metrics.po_created())],
-                    what=f"purchase order {po.id}")
+        repo.commit(
+            [
+                repo.po_write(po, version=None, now=po.created_at),
+                repo.event_write(keys.po_pk(po.id), event),
+                repo.campaign_summary_update(po.campaign_id, po.id, metrics.po_created()),
+            ],
+            what=f"purchase order {po.id}",
+        )
     except Conflict:
         return False  # created by an earlier run: never a duplicate
     return True
@@ -284,8 +346,7 @@ def _campaign_pos(campaign_id: str) -> list[PurchaseOrderItem]:
     pos: list[PurchaseOrderItem] = []
     cursor: str | None = None
     while True:
-        page = repo.query_page(Item.gsi2, keys.campaign_pos_pk(campaign_id), limit=100, cursor=cursor,
-                               newest_first=False)
+        page = repo.query_page(Item.gsi2, keys.campaign_pos_pk(campaign_id), limit=100, cursor=cursor, newest_first=False)
         pos += [i for i in page.items if isinstance(i, PurchaseOrderItem)]
         if page.cursor is None:
             return pos
@@ -295,13 +356,30 @@ def _campaign_pos(campaign_id: str) -> list[PurchaseOrderItem]:
 def _store_execution_arn(item: PurchaseOrderItem, arn: str, retries: int = 3) -> None:
     for _ in range(retries):
         at = now()
-        event = AuditEvent(id=new_id("evt"), subject_type="po", subject_id=item.id, type="po.workflow_started",
-                           actor=SYSTEM, at=at, data={"po_id": item.id, "execution_arn": arn})
+        event = AuditEvent(
+            id=new_id("evt"),
+            subject_type="po",
+            subject_id=item.id,
+            type="po.workflow_started",
+            actor=SYSTEM,
+            at=at,
+            data={"po_id": item.id, "execution_arn": arn},
+        )
         try:
-            repo.commit([repo.po_write(repo.po_from_item(item), version=int(item.version), now=at,
-                                       task_token=item.task_token, stage_deadline=item.stage_deadline,
-                                       execution_arn=arn),
-                         repo.event_write(keys.po_pk(item.id), event)], what=f"purchase order {item.id}")
+            repo.commit(
+                [
+                    repo.po_write(
+                        repo.po_from_item(item),
+                        version=int(item.version),
+                        now=at,
+                        task_token=item.task_token,
+                        stage_deadline=item.stage_deadline,
+                        execution_arn=arn,
+                    ),
+                    repo.event_write(keys.po_pk(item.id), event),
+                ],
+                what=f"purchase order {item.id}",
+            )
             return
         except Conflict:
             fresh = repo.get(keys.po(item.id), PurchaseOrderItem)  # the stage consumer stored a token meanwhile

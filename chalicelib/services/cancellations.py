@@ -74,11 +74,20 @@ def _lines_text(lines: list[Any]) -> str:
 
 
 def _refs(order: Order, supplier_id: str, request_id: str) -> dict[str, Any]:
-    return {"order_id": order.id, "campaign_id": order.campaign_id, "customer_id": order.customer_id,
-            "customer_email": order.customer_email, "total_cents": order.total_cents, "currency": order.currency,
-            "status": order.status.value, "payment_mode": order.payment_mode.value, "request_id": request_id,
-            "supplier_id": supplier_id, "po_id": po_id(order.campaign_id, supplier_id),
-            "reference": order_reference(order.id)}
+    return {
+        "order_id": order.id,
+        "campaign_id": order.campaign_id,
+        "customer_id": order.customer_id,
+        "customer_email": order.customer_email,
+        "total_cents": order.total_cents,
+        "currency": order.currency,
+        "status": order.status.value,
+        "payment_mode": order.payment_mode.value,
+        "request_id": request_id,
+        "supplier_id": supplier_id,
+        "po_id": po_id(order.campaign_id, supplier_id),
+        "reference": order_reference(order.id),
+    }
 
 
 # ---------------------------------------------------------------- the customer asks
@@ -92,8 +101,9 @@ class _Asked:
     whole: bool  # every line of the delivery, in full
 
 
-def request_cancellation(actor: Principal, order_id: str, *, lines: list[RequestedLine] | None,
-                         reason: str) -> list[CancellationRequestItem]:
+def request_cancellation(
+    actor: Principal, order_id: str, *, lines: list[RequestedLine] | None, reason: str
+) -> list[CancellationRequestItem]:
     """One request per supplier delivery concerned (see the module docstring): one Query (the order's
     partition: the order and its requests) and one transaction. Another customer's order is a 404."""
     record = orders.get_order_for_customer(actor, order_id)
@@ -102,41 +112,82 @@ def request_cancellation(actor: Principal, order_id: str, *, lines: list[Request
     waiting = {r.supplier_id: r.id for r in record.cancellation_requests if r.status == REQUESTED}
     clash = [s for s in scope if s in waiting]
     if clash:
-        raise InvalidTransition("a cancellation request is already waiting for a decision for the delivery from " +
-                                ", ".join(f"{s} ({waiting[s]})" for s in clash) + ": wait for its answer")
+        raise InvalidTransition(
+            "a cancellation request is already waiting for a decision for the delivery from "
+            + ", ".join(f"{s} ({waiting[s]})" for s in clash)
+            + ": wait for its answer"
+        )
     asked: list[_Asked] = []
     for n, (supplier_id, quantities) in enumerate(scope.items(), start=len(record.cancellation_requests) + 1):
         mine = [line for line in order.lines if line.supplier_id == supplier_id]
         # Numbered after the requests the Query saw: a request sent at the same moment names the same
         # item and fails its conditional create (409) instead of slipping past the check above.
-        asked.append(_Asked(keys.cancellation_request_id(order.id, n), supplier_id,
-                            [PackingLineMap(sku=line.sku, name=line.name,  # type: ignore[no-untyped-call]
-                                            quantity=quantities[line.sku])
-                             for line in mine if quantities.get(line.sku)],
-                            all(quantities.get(line.sku) == line.quantity for line in mine)))
+        asked.append(
+            _Asked(
+                keys.cancellation_request_id(order.id, n),
+                supplier_id,
+                [
+                    PackingLineMap(
+                        sku=line.sku,
+                        name=line.name,  # type: ignore[no-untyped-call]
+                        quantity=quantities[line.sku],
+                    )
+                    for line in mine
+                    if quantities.get(line.sku)
+                ],
+                all(quantities.get(line.sku) == line.quantity for line in mine),
+            )
+        )
     at = now()
-    note = (f"You asked us to cancel {'; '.join(_lines_text(a.lines) for a in asked)}. We will let you know "
-            "once it is decided; until then your order goes on as it is.")
+    note = (
+        f"You asked us to cancel {'; '.join(_lines_text(a.lines) for a in asked)}. We will let you know "
+        "once it is decided; until then your order goes on as it is."
+    )
     items: list[CancellationRequestItem] = []
     writes: list[repo.Write] = []
     for a in asked:
         refs = _refs(order, a.supplier_id, a.request_id)
         pk, sk = _key(a.request_id)
         item = CancellationRequestItem(
-            pk, sk, GSI1PK=keys.po_cancellation_requests_pk(refs["po_id"]), GSI1SK=keys.created_sk(at, a.request_id),
-            id=a.request_id, order_id=order.id, campaign_id=order.campaign_id, supplier_id=a.supplier_id,
-            po_id=refs["po_id"], customer_id=order.customer_id, reference=refs["reference"], lines=a.lines,
-            everything=lines is None, reason=reason, status=REQUESTED, requested_at=at)
+            pk,
+            sk,
+            GSI1PK=keys.po_cancellation_requests_pk(refs["po_id"]),
+            GSI1SK=keys.created_sk(at, a.request_id),
+            id=a.request_id,
+            order_id=order.id,
+            campaign_id=order.campaign_id,
+            supplier_id=a.supplier_id,
+            po_id=refs["po_id"],
+            customer_id=order.customer_id,
+            reference=refs["reference"],
+            lines=a.lines,
+            everything=lines is None,
+            reason=reason,
+            status=REQUESTED,
+            requested_at=at,
+        )
         first = a is asked[0]
-        event = AuditEvent(id=new_id("evt"), subject_type="order", subject_id=order.id, type=REQUESTED_EVENT,
-                           actor=actor, at=at, from_status=order.status.value, to_status=order.status.value,
-                           internal_note=f"the customer's reason: {reason}", customer_note=note if first else None,
-                           data={**refs, "lines": _line_data(a.lines), "whole_delivery": a.whole,
-                                 "tell_customer": first})
-        details = {k: refs[k] for k in ("order_id", "campaign_id", "supplier_id", "po_id", "request_id", "reference",
-                                        "customer_id")} | {"lines": _lines_text(a.lines), "reason": reason}
-        writes += [repo.new_item(item), repo.event_write(keys.order_pk(order.id), event),
-                   *exceptions.opening_writes(KIND, SUBJECT, a.request_id, details, at)]
+        event = AuditEvent(
+            id=new_id("evt"),
+            subject_type="order",
+            subject_id=order.id,
+            type=REQUESTED_EVENT,
+            actor=actor,
+            at=at,
+            from_status=order.status.value,
+            to_status=order.status.value,
+            internal_note=f"the customer's reason: {reason}",
+            customer_note=note if first else None,
+            data={**refs, "lines": _line_data(a.lines), "whole_delivery": a.whole, "tell_customer": first},
+        )
+        details = {
+            k: refs[k] for k in ("order_id", "campaign_id", "supplier_id", "po_id", "request_id", "reference", "customer_id")
+        } | {"lines": _lines_text(a.lines), "reason": reason}
+        writes += [
+            repo.new_item(item),
+            repo.event_write(keys.order_pk(order.id), event),
+            *exceptions.opening_writes(KIND, SUBJECT, a.request_id, details, at),
+        ]
         items.append(item)
     repo.commit(writes, what=f"order {order.id}")
     return items
@@ -167,8 +218,7 @@ def pending_for_po(actor: Principal, po_id_: str, *, limit: int, cursor: str | N
     """The PO's requests waiting for a decision, oldest first: one Query on its sparse partition. An empty
     page costs a GetItem of the PO more, to tell "nothing waiting" from "not your PO" (404)."""
     supplier_id = supplier_of(actor)
-    page = repo.query_page(Item.gsi1, keys.po_cancellation_requests_pk(po_id_), limit=limit, cursor=cursor,
-                           newest_first=False)
+    page = repo.query_page(Item.gsi1, keys.po_cancellation_requests_pk(po_id_), limit=limit, cursor=cursor, newest_first=False)
     items = [i for i in page.items if isinstance(i, CancellationRequestItem)]
     if any(i.supplier_id != supplier_id for i in items):
         raise NotFound(f"purchase order {po_id_} not found")
@@ -182,9 +232,16 @@ def pending_for_po(actor: Principal, po_id_: str, *, limit: int, cursor: str | N
 # ---------------------------------------------------------------- care or the supplier decides
 
 
-def decide(actor: Principal, request_id: str, *, accept: bool, note: str | None = None,
-           expected_version: int | None = None, order_id: str | None = None,
-           by_supplier: bool = False) -> CancellationRequestItem:
+def decide(
+    actor: Principal,
+    request_id: str,
+    *,
+    accept: bool,
+    note: str | None = None,
+    expected_version: int | None = None,
+    order_id: str | None = None,
+    by_supplier: bool = False,
+) -> CancellationRequestItem:
     """Accept or refuse a waiting request (see the module docstring). Staff (customer care, admins) decide
     any request (`order_id`: the order the route names); a supplier (`by_supplier`) only those on its own
     POs (another's is a 404, as for none)."""
@@ -207,8 +264,11 @@ def decide(actor: Principal, request_id: str, *, accept: bool, note: str | None 
         raise Conflict(f"cancellation request {request_id} is at version {request.version}, not {expected_version}")
     note = (note or "").strip() or None
     if not accept and note is None:
-        raise RuleViolation("note_required", "say why the request is refused: the customer reads this note",
-                            details=[{"field": "body.note", "message": "required when refusing"}])
+        raise RuleViolation(
+            "note_required",
+            "say why the request is refused: the customer reads this note",
+            details=[{"field": "body.note", "message": "required when refusing"}],
+        )
     exception = next((i for i in found if isinstance(i, ExceptionItem)), None)
     at = now()
     request.status = ACCEPTED if accept else REFUSED
@@ -221,18 +281,35 @@ def decide(actor: Principal, request_id: str, *, accept: bool, note: str | None 
     if accept:
         _accept(actor, order, int(meta.version), request, note, resolved, at)
     else:
-        event = AuditEvent(id=new_id("evt"), subject_type="order", subject_id=order.id, type=REFUSED_EVENT,
-                           actor=actor, at=at, from_status=order.status.value, to_status=order.status.value,
-                           internal_note=f"cancellation request {request_id} refused by {who}",
-                           customer_note=f"We could not cancel {_lines_text(list(request.lines))}: {note}",
-                           data={**_refs(order, request.supplier_id, request_id), "lines": _line_data(request.lines)})
-        repo.commit([repo.Write(request), repo.event_write(keys.order_pk(order.id), event), *resolved],
-                    what=f"cancellation request {request_id}")
+        event = AuditEvent(
+            id=new_id("evt"),
+            subject_type="order",
+            subject_id=order.id,
+            type=REFUSED_EVENT,
+            actor=actor,
+            at=at,
+            from_status=order.status.value,
+            to_status=order.status.value,
+            internal_note=f"cancellation request {request_id} refused by {who}",
+            customer_note=f"We could not cancel {_lines_text(list(request.lines))}: {note}",
+            data={**_refs(order, request.supplier_id, request_id), "lines": _line_data(request.lines)},
+        )
+        repo.commit(
+            [repo.Write(request), repo.event_write(keys.order_pk(order.id), event), *resolved],
+            what=f"cancellation request {request_id}",
+        )
     return request  # its version is the committed one (the transaction bumps it in place)
 
 
-def _accept(actor: Principal, order: Order, version: int, request: CancellationRequestItem, note: str | None,
-            resolved: list[repo.Write], at: datetime) -> None:
+def _accept(
+    actor: Principal,
+    order: Order,
+    version: int,
+    request: CancellationRequestItem,
+    note: str | None,
+    resolved: list[repo.Write],
+    at: datetime,
+) -> None:
     supplier_id = request.supplier_id
     was = order.delivery(supplier_id).status
     transition, cancelled = domain.cancel_lines(order, supplier_id, {l.sku: int(l.quantity) for l in request.lines})
@@ -245,21 +322,48 @@ def _accept(actor: Principal, order: Order, version: int, request: CancellationR
     refund_id = money.refund_id(order.id, f"cancellation\x00{request.id}") if back else None
     customer_note = " ".join(filter(None, [accepted_text(order, cancelled), note]))
     event = AuditEvent(
-        id=new_id("evt"), subject_type="order", subject_id=order.id, type=CANCELLED_EVENT, actor=actor, at=at,
-        from_status=transition.from_status, to_status=transition.to_status,
-        internal_note=f"cancellation request {request.id} accepted", customer_note=customer_note,
-        data={**refs, "lines": [{"sku": l.sku, "name": l.name, "quantity": l.quantity, "amount_cents": l.amount_cents}
-                                for l in cancelled],
-              "whole_delivery": whole, "delivery_status": order.delivery(supplier_id).status.value,
-              "cancelled_cents": cancelled_cents, "refund_cents": cancelled_cents if refund else 0,
-              "refund_id": refund_id, "payable_cents": order.payable_cents})
+        id=new_id("evt"),
+        subject_type="order",
+        subject_id=order.id,
+        type=CANCELLED_EVENT,
+        actor=actor,
+        at=at,
+        from_status=transition.from_status,
+        to_status=transition.to_status,
+        internal_note=f"cancellation request {request.id} accepted",
+        customer_note=customer_note,
+        data={
+            **refs,
+            "lines": [{"sku": l.sku, "name": l.name, "quantity": l.quantity, "amount_cents": l.amount_cents} for l in cancelled],
+            "whole_delivery": whole,
+            "delivery_status": order.delivery(supplier_id).status.value,
+            "cancelled_cents": cancelled_cents,
+            "refund_cents": cancelled_cents if refund else 0,
+            "refund_id": refund_id,
+            "payable_cents": order.payable_cents,
+        },
+    )
     writes: list[repo.Write | repo.Update] = [
         *repo.order_writes(order, version=version, now=at),
         *repo.order_status_counts(order.id, transition.from_status, transition.to_status),
-        repo.Write(request), repo.event_write(keys.order_pk(order.id), event), *resolved]
-    money_back = money_back_writes(order, refund_id, back, at, supplier_id=supplier_id, po_id=request.po_id,
-                                   reason=f"cancellation request {request.id} accepted",
-                                   actor=actor) if refund_id else []
+        repo.Write(request),
+        repo.event_write(keys.order_pk(order.id), event),
+        *resolved,
+    ]
+    money_back = (
+        money_back_writes(
+            order,
+            refund_id,
+            back,
+            at,
+            supplier_id=supplier_id,
+            po_id=request.po_id,
+            reason=f"cancellation request {request.id} accepted",
+            actor=actor,
+        )
+        if refund_id
+        else []
+    )
     writes += money_back
     withdrawn = metrics.order_changed(transition.from_status, transition.to_status, order.total_cents)
     if withdrawn:
@@ -272,11 +376,15 @@ def _accept(actor: Principal, order: Order, version: int, request: CancellationR
 def accepted_text(order: Order, cancelled: list[LostLine]) -> str:
     """What the customer reads: what was cancelled, and what happens to the money in their payment mode."""
     what = _lines_text(cancelled)
-    opening = (f"Your order is cancelled as you asked ({what})." if order.status is OrderStatus.CANCELLED
-               else f"As you asked, we cancelled {what}.")
+    opening = (
+        f"Your order is cancelled as you asked ({what})."
+        if order.status is OrderStatus.CANCELLED
+        else f"As you asked, we cancelled {what}."
+    )
     lost = sum(line.amount_cents for line in cancelled)
-    return f"{opening} " + money.refused_money_text(order.payment_mode, lost, order.payable_cents, order.currency,
-                                                    paid_offline=order.offline_paid)
+    return f"{opening} " + money.refused_money_text(
+        order.payment_mode, lost, order.payable_cents, order.currency, paid_offline=order.offline_paid
+    )
 
 
 def _one_order_less(actor: Principal, po_id_: str, writes: list[repo.Write | repo.Update], at: datetime) -> bool:
@@ -289,12 +397,20 @@ def _one_order_less(actor: Principal, po_id_: str, writes: list[repo.Write | rep
     if to_ship is None:  # the acknowledgement is being shared out right now, and counts this order
         raise Conflict(f"purchase order {po_id_} is still sharing out its acknowledgement; try again in a moment")
     if po.stage is Stage.SHIPMENT and loaded.task_token is not None and po.orders_shipped >= to_ship - 1:
+
         def finish(p: PurchaseOrder) -> Decision:
             p.orders_to_ship = (p.orders_to_ship or 1) - 1
             return po_rules.record_shipment(p, 0) or Decision.DONE
 
-        stages.complete_stage(actor, po_id_, Stage.SHIPMENT, finish, loaded=loaded, extra_writes=writes,
-                              internal_note="the last order waiting to ship was cancelled")
+        stages.complete_stage(
+            actor,
+            po_id_,
+            Stage.SHIPMENT,
+            finish,
+            loaded=loaded,
+            extra_writes=writes,
+            internal_note="the last order waiting to ship was cancelled",
+        )
         return True
     po.orders_to_ship = to_ship - 1
     writes.append(loaded.write(at))
@@ -307,13 +423,23 @@ def finish_if_nothing_to_ship(po_id_: str) -> bool:
     so it completes now. False (one GetItem) when something is still to ship."""
     loaded = stages.load_po(po_id_)
     po = loaded.po
-    if po.stage is not Stage.SHIPMENT or loaded.task_token is None or po.orders_to_ship is None \
-            or po.orders_shipped < po.orders_to_ship:
+    if (
+        po.stage is not Stage.SHIPMENT
+        or loaded.task_token is None
+        or po.orders_to_ship is None
+        or po.orders_shipped < po.orders_to_ship
+    ):
         return False
 
     def finish(p: PurchaseOrder) -> Decision:
         return po_rules.record_shipment(p, 0) or Decision.DONE
 
-    stages.complete_stage(SYSTEM, po_id_, Stage.SHIPMENT, finish, loaded=loaded,
-                          internal_note="nothing left to ship: the orders still to ship were cancelled")
+    stages.complete_stage(
+        SYSTEM,
+        po_id_,
+        Stage.SHIPMENT,
+        finish,
+        loaded=loaded,
+        internal_note="nothing left to ship: the orders still to ship were cancelled",
+    )
     return True

@@ -66,10 +66,18 @@ def capture_id(order_id: str, supplier_id: str) -> str:
 
 
 def payment_record(item: PaymentTxnItem) -> PaymentRecord:
-    return PaymentRecord(id=item.id, kind=item.payment_kind, supplier_id=item.supplier_id,
-                         amount_cents=int(item.amount_cents), currency=item.currency, status=item.status,
-                         gateway_reference=item.gateway_reference, failure=item.failure,
-                         created_at=item.created_at, updated_at=item.updated_at)
+    return PaymentRecord(
+        id=item.id,
+        kind=item.payment_kind,
+        supplier_id=item.supplier_id,
+        amount_cents=int(item.amount_cents),
+        currency=item.currency,
+        status=item.status,
+        gateway_reference=item.gateway_reference,
+        failure=item.failure,
+        created_at=item.created_at,
+        updated_at=item.updated_at,
+    )
 
 
 def payment_history(order_items: Iterable[Item]) -> list[PaymentRecord]:
@@ -112,9 +120,22 @@ def _open(order: Order, supplier_id: str, pay_id: str, amount: int) -> PaymentTx
     """Write the pending record; a concurrent run that wrote it first wins and its record is used."""
     at = now()
     pk, sk = keys.order_payment(order.id, pay_id)
-    item = PaymentTxnItem(pk, sk, id=pay_id, order_id=order.id, payment_kind=CAPTURE, supplier_id=supplier_id,
-                          amount_cents=amount, currency=order.currency, status=PENDING, idempotency_key=pay_id,
-                          reason="captured as the delivery shipped", actor=SYSTEM.sub, created_at=at, updated_at=at)
+    item = PaymentTxnItem(
+        pk,
+        sk,
+        id=pay_id,
+        order_id=order.id,
+        payment_kind=CAPTURE,
+        supplier_id=supplier_id,
+        amount_cents=amount,
+        currency=order.currency,
+        status=PENDING,
+        idempotency_key=pay_id,
+        reason="captured as the delivery shipped",
+        actor=SYSTEM.sub,
+        created_at=at,
+        updated_at=at,
+    )
     try:
         repo.commit([repo.new_item(item)], what=f"payment {pay_id}")
     except Conflict:
@@ -127,9 +148,13 @@ def _open(order: Order, supplier_id: str, pay_id: str, amount: int) -> PaymentTx
 
 def capture_pending(item: PaymentTxnItem, campaign_id: str) -> PaymentRecord:
     """Send a pending capture to the gateway under its idempotency key and finish the record."""
-    request = gateway.CaptureRequest(capture_id=item.idempotency_key, order_id=item.order_id,
-                                     amount_cents=int(item.amount_cents), currency=item.currency,
-                                     reference=f"order {item.order_id} / supplier {item.supplier_id}")
+    request = gateway.CaptureRequest(
+        capture_id=item.idempotency_key,
+        order_id=item.order_id,
+        amount_cents=int(item.amount_cents),
+        currency=item.currency,
+        reference=f"order {item.order_id} / supplier {item.supplier_id}",
+    )
     try:
         result = gateway.capture(request)
     except gateway.GatewayDeclined as exc:
@@ -138,20 +163,33 @@ def capture_pending(item: PaymentTxnItem, campaign_id: str) -> PaymentRecord:
         reason = declined(exc, item)
         return _finish(item, FAILED, failure=reason, data={"status": exc.status})
     except gateway.GatewayUnavailable:
-        logger.warning("payment gateway unavailable; the capture stays pending",
-                       extra={"order_id": item.order_id, "payment_id": item.id})
+        logger.warning(
+            "payment gateway unavailable; the capture stays pending", extra={"order_id": item.order_id, "payment_id": item.id}
+        )
         raise
-    return _finish(item, SUCCEEDED, reference=result.transaction_id, data={"transaction_id": result.transaction_id},
-                   campaign_id=campaign_id)
+    return _finish(
+        item, SUCCEEDED, reference=result.transaction_id, data={"transaction_id": result.transaction_id}, campaign_id=campaign_id
+    )
 
 
 def declined(exc: gateway.GatewayDeclined, item: PaymentTxnItem, **details: Any) -> str:
     """The gateway refused a capture or refund: `payment_failed` on the order for accounting.
     Returns the reason to record on the payment."""
     reason = exc.body[:1000] or f"HTTP {exc.status}"
-    exceptions.raise_or_bump("payment_failed", "order", item.order_id, {
-        "payment_id": item.id, "supplier_id": item.supplier_id, "amount_cents": int(item.amount_cents),
-        "currency": item.currency, "status": exc.status, "reason": reason[:500], **details})
+    exceptions.raise_or_bump(
+        "payment_failed",
+        "order",
+        item.order_id,
+        {
+            "payment_id": item.id,
+            "supplier_id": item.supplier_id,
+            "amount_cents": int(item.amount_cents),
+            "currency": item.currency,
+            "status": exc.status,
+            "reason": reason[:500],
+            **details,
+        },
+    )
     return reason
 
 
@@ -162,27 +200,49 @@ def retry_deadline(item: PaymentTxnItem, at: datetime) -> repo.Write:
     from .escalations import CAPTURE_RETRY, deadline_write
 
     wait = settings().capture_retry_after_s * 4 ** int(item.attempts or 0)
-    return deadline_write("order", item.order_id, CAPTURE_RETRY, at + timedelta(seconds=wait),
-                          {"payment_id": item.id, "attempt": int(item.attempts or 0) + 1})
+    return deadline_write(
+        "order",
+        item.order_id,
+        CAPTURE_RETRY,
+        at + timedelta(seconds=wait),
+        {"payment_id": item.id, "attempt": int(item.attempts or 0) + 1},
+    )
 
 
-def _finish(item: PaymentTxnItem, status: str, *, reference: str | None = None, failure: str | None = None,
-            data: dict[str, Any], campaign_id: str | None = None) -> PaymentRecord:
+def _finish(
+    item: PaymentTxnItem,
+    status: str,
+    *,
+    reference: str | None = None,
+    failure: str | None = None,
+    data: dict[str, Any],
+    campaign_id: str | None = None,
+) -> PaymentRecord:
     """The final status and the order's audit event, one transaction under the record's version."""
     at = now()
     item.status, item.updated_at = status, at
     item.gateway_reference, item.failure = reference, failure
-    event = AuditEvent(id=new_id("evt"), subject_type="order", subject_id=item.order_id,
-                       type=CAPTURED_EVENT if status == SUCCEEDED else FAILED_EVENT, actor=SYSTEM, at=at,
-                       internal_note=None if status == SUCCEEDED else f"payment capture failed: {(failure or '')[:200]}",
-                       data={"payment_id": item.id, "supplier_id": item.supplier_id,
-                             "amount_cents": int(item.amount_cents), "currency": item.currency, **data})
+    event = AuditEvent(
+        id=new_id("evt"),
+        subject_type="order",
+        subject_id=item.order_id,
+        type=CAPTURED_EVENT if status == SUCCEEDED else FAILED_EVENT,
+        actor=SYSTEM,
+        at=at,
+        internal_note=None if status == SUCCEEDED else f"payment capture failed: {(failure or '')[:200]}",
+        data={
+            "payment_id": item.id,
+            "supplier_id": item.supplier_id,
+            "amount_cents": int(item.amount_cents),
+            "currency": item.currency,
+            **data,
+        },
+    )
     writes: list[repo.Write | repo.Update] = [repo.Write(item), repo.event_write(keys.order_pk(item.order_id), event)]
     if status == FAILED and int(item.attempts or 0) < settings().capture_auto_retries:
         writes.append(retry_deadline(item, at))
     if status == SUCCEEDED and campaign_id:  # the campaign counts money once it moved
-        writes.append(repo.campaign_summary_update(campaign_id, item.order_id,
-                                                   metrics.money_received(int(item.amount_cents))))
+        writes.append(repo.campaign_summary_update(campaign_id, item.order_id, metrics.money_received(int(item.amount_cents))))
     try:
         repo.commit(writes, what=f"payment {item.id}")
     except Conflict:

@@ -32,8 +32,13 @@ class Supplier:
 
 
 def _supplier(item: SupplierItem) -> Supplier:
-    return Supplier(id=item.id, name=item.name, contact_emails=[str(e) for e in item.contact_emails or []],
-                    active=bool(item.active), created_at=item.created_at)
+    return Supplier(
+        id=item.id,
+        name=item.name,
+        contact_emails=[str(e) for e in item.contact_emails or []],
+        active=bool(item.active),
+        created_at=item.created_at,
+    )
 
 
 def create_supplier(actor: Principal, *, name: str, contact_emails: list[str], supplier_id: str | None = None) -> Supplier:
@@ -42,10 +47,19 @@ def create_supplier(actor: Principal, *, name: str, contact_emails: list[str], s
     sid = supplier_id or new_id("sup")
     pk, sk = keys.supplier(sid)
     gpk, gsk = keys.suppliers_index(name, sid)
-    item = SupplierItem(pk, sk, GSI1PK=gpk, GSI1SK=gsk, id=sid, name=name, contact_emails=contact_emails,
-                        active=True, created_at=at)
-    event = AuditEvent(id=new_id("evt"), subject_type="supplier", subject_id=sid, type=event_type("supplier", "create"),
-                       actor=actor, at=at, to_status="active", data={"name": name})
+    item = SupplierItem(
+        pk, sk, GSI1PK=gpk, GSI1SK=gsk, id=sid, name=name, contact_emails=contact_emails, active=True, created_at=at
+    )
+    event = AuditEvent(
+        id=new_id("evt"),
+        subject_type="supplier",
+        subject_id=sid,
+        type=event_type("supplier", "create"),
+        actor=actor,
+        at=at,
+        to_status="active",
+        data={"name": name},
+    )
     try:
         repo.commit([repo.Write(item, Item.PK.does_not_exist()), repo.event_write(pk, event)], what=f"supplier {sid}")
     except Conflict as exc:
@@ -80,37 +94,53 @@ class CampaignView:
 
 
 def _view(item: CampaignItem, products: list[Product] | None = None) -> CampaignView:
-    return CampaignView(campaign=repo.campaign_from_item(item), created_at=item.created_at,
-                        buyer_email=item.buyer_email, version=int(item.version or 0), products=products or [])
+    return CampaignView(
+        campaign=repo.campaign_from_item(item),
+        created_at=item.created_at,
+        buyer_email=item.buyer_email,
+        version=int(item.version or 0),
+        products=products or [],
+    )
 
 
 def _check_suppliers(products: list[Product]) -> None:
     wanted = sorted({p.supplier_id for p in products})
     found = {i.id: i for i in repo.batch_get(keys.supplier(s) for s in wanted) if isinstance(i, SupplierItem)}
     problems = [{"field": "products", "message": f"supplier {s} does not exist"} for s in wanted if s not in found]
-    problems += [{"field": "products", "message": f"supplier {s} is inactive"} for s in wanted
-                 if s in found and not found[s].active]
+    problems += [
+        {"field": "products", "message": f"supplier {s} is inactive"} for s in wanted if s in found and not found[s].active
+    ]
     if problems:
         raise RuleViolation("unknown_supplier", "; ".join(str(p["message"]) for p in problems), details=problems)
 
 
-def create_campaign(actor: Principal, *, name: str, currency: str, products: list[Product],
-                    ends_at: datetime | None = None) -> CampaignView:
+def create_campaign(
+    actor: Principal, *, name: str, currency: str, products: list[Product], ends_at: datetime | None = None
+) -> CampaignView:
     require(actor, MANAGE_CATALOGUE, "create campaigns")
     if len(products) > domain.MAX_PRODUCTS_PER_REQUEST:
-        raise RuleViolation("too_many_products",
-                            f"add at most {domain.MAX_PRODUCTS_PER_REQUEST} products per request")
+        raise RuleViolation("too_many_products", f"add at most {domain.MAX_PRODUCTS_PER_REQUEST} products per request")
     _check_suppliers(products)
     at = now()
     campaign = Campaign(id=new_id("cmp"), name=name, buyer_id=actor.sub, currency=currency, ends_at=None)
     domain.add_products(campaign, products, set())
     item = repo.campaign_item(campaign, created_at=at, buyer_email=actor.email, version=None)
     pk = keys.campaign_pk(campaign.id)
-    event = AuditEvent(id=new_id("evt"), subject_type="campaign", subject_id=campaign.id,
-                       type=event_type("campaign", "create"), actor=actor, at=at, to_status=campaign.status.value,
-                       data={"name": name, "products": len(products), "planned_end": ends_at.isoformat() if ends_at else None})
-    writes = [repo.Write(item), *(repo.new_item(repo.product_item(campaign.id, p)) for p in products),
-              repo.event_write(pk, event)]
+    event = AuditEvent(
+        id=new_id("evt"),
+        subject_type="campaign",
+        subject_id=campaign.id,
+        type=event_type("campaign", "create"),
+        actor=actor,
+        at=at,
+        to_status=campaign.status.value,
+        data={"name": name, "products": len(products), "planned_end": ends_at.isoformat() if ends_at else None},
+    )
+    writes = [
+        repo.Write(item),
+        *(repo.new_item(repo.product_item(campaign.id, p)) for p in products),
+        repo.event_write(pk, event),
+    ]
     repo.commit(writes, what=f"campaign {campaign.id}")
     return CampaignView(campaign, at, actor.email, int(item.version), products)
 
@@ -131,17 +161,31 @@ def get_campaign(actor: Principal, campaign_id: str) -> CampaignView:
     return _view(meta, products)
 
 
-def list_campaigns(actor: Principal, *, status: CampaignStatus, limit: int,
-                   cursor: str | None) -> tuple[list[CampaignView], str | None]:
+def list_campaigns(
+    actor: Principal, *, status: CampaignStatus, limit: int, cursor: str | None
+) -> tuple[list[CampaignView], str | None]:
     require(actor, READ_STAFF, "list campaigns")
-    page = repo.query_page(Item.gsi1, keys.campaigns_status_pk(status.value), limit=limit, cursor=cursor,
-                           newest_first=status is not CampaignStatus.LIVE)
+    page = repo.query_page(
+        Item.gsi1,
+        keys.campaigns_status_pk(status.value),
+        limit=limit,
+        cursor=cursor,
+        newest_first=status is not CampaignStatus.LIVE,
+    )
     return [_view(i) for i in page.items if isinstance(i, CampaignItem)], page.cursor
 
 
-def _transition(actor: Principal, campaign_id: str, action: CampaignAction, *, note: str | None = None,
-                mutate: object = None, extra: list[repo.Write] | None = None,
-                expected_version: int | None = None, item: CampaignItem | None = None) -> CampaignView:
+def _transition(
+    actor: Principal,
+    campaign_id: str,
+    action: CampaignAction,
+    *,
+    note: str | None = None,
+    mutate: object = None,
+    extra: list[repo.Write] | None = None,
+    expected_version: int | None = None,
+    item: CampaignItem | None = None,
+) -> CampaignView:
     """`item`: the campaign as the caller already read it (its version still guards the write)."""
     item = item or repo.get(keys.campaign(campaign_id), CampaignItem)
     if item is None:
@@ -154,19 +198,27 @@ def _transition(actor: Principal, campaign_id: str, action: CampaignAction, *, n
     if callable(mutate):
         mutate(campaign)
     at = now()
-    new = repo.campaign_item(campaign, created_at=item.created_at, buyer_email=item.buyer_email,
-                             version=int(item.version))
+    new = repo.campaign_item(campaign, created_at=item.created_at, buyer_email=item.buyer_email, version=int(item.version))
     pk = keys.campaign_pk(campaign_id)
-    event = AuditEvent(id=new_id("evt"), subject_type="campaign", subject_id=campaign_id,
-                       type=event_type("campaign", action.value), actor=actor, at=at,
-                       from_status=before.value, to_status=campaign.status.value, internal_note=note,
-                       data={"ends_at": campaign.ends_at.isoformat() if campaign.ends_at else None})
+    event = AuditEvent(
+        id=new_id("evt"),
+        subject_type="campaign",
+        subject_id=campaign_id,
+        type=event_type("campaign", action.value),
+        actor=actor,
+        at=at,
+        from_status=before.value,
+        to_status=campaign.status.value,
+        internal_note=note,
+        data={"ends_at": campaign.ends_at.isoformat() if campaign.ends_at else None},
+    )
     repo.commit([repo.Write(new), *(extra or []), repo.event_write(pk, event)], what=f"campaign {campaign_id}")
     return _view(new)
 
 
-def go_live(actor: Principal, campaign_id: str, *, ends_at: datetime | None = None,
-            expected_version: int | None = None) -> CampaignView:
+def go_live(
+    actor: Principal, campaign_id: str, *, ends_at: datetime | None = None, expected_version: int | None = None
+) -> CampaignView:
     def start(c: Campaign) -> None:
         if c.product_count == 0:
             raise RuleViolation("no_products", f"campaign {c.id} has no products to sell")
@@ -175,8 +227,7 @@ def go_live(actor: Principal, campaign_id: str, *, ends_at: datetime | None = No
     return _transition(actor, campaign_id, CampaignAction.GO_LIVE, mutate=start, expected_version=expected_version)
 
 
-def cancel_campaign(actor: Principal, campaign_id: str, *, reason: str,
-                    expected_version: int | None = None) -> CampaignView:
+def cancel_campaign(actor: Principal, campaign_id: str, *, reason: str, expected_version: int | None = None) -> CampaignView:
     return _transition(actor, campaign_id, CampaignAction.CANCEL, note=reason, expected_version=expected_version)
 
 
@@ -190,8 +241,9 @@ def add_campaign_products(actor: Principal, campaign_id: str, products: list[Pro
         domain.add_products(c, products, {p.sku for p in existing})
 
     writes = [repo.new_item(repo.product_item(campaign_id, p)) for p in products]
-    view = _transition(actor, campaign_id, CampaignAction.ADD_PRODUCTS, mutate=add, extra=writes,
-                       expected_version=int(meta.version))
+    view = _transition(
+        actor, campaign_id, CampaignAction.ADD_PRODUCTS, mutate=add, extra=writes, expected_version=int(meta.version)
+    )
     view.products = existing + products
     return view
 
@@ -200,8 +252,13 @@ def end_due_campaigns(at: datetime | None = None, *, limit: int = 100) -> list[s
     """Scheduled: mark live campaigns whose end has passed as ended. Reads only the due ones."""
     cutoff = at or now()
     condition: Condition = keys.ts(cutoff) + "#~" >= Item.GSI1SK
-    page = repo.query_page(Item.gsi1, keys.campaigns_status_pk(CampaignStatus.LIVE.value),
-                           range_key_condition=condition, limit=limit, newest_first=False)
+    page = repo.query_page(
+        Item.gsi1,
+        keys.campaigns_status_pk(CampaignStatus.LIVE.value),
+        range_key_condition=condition,
+        limit=limit,
+        newest_first=False,
+    )
     ended = []
     for item in page.items:
         if isinstance(item, CampaignItem):
@@ -231,12 +288,26 @@ def set_customer_flag(actor: Principal, customer_id: str, *, flagged: bool, reas
     existing = repo.get(keys.customer(customer_id), CustomerItem)
     at = now()
     pk, sk = keys.customer(customer_id)
-    item = CustomerItem(pk, sk, id=customer_id, email=existing.email if existing else None, flagged=flagged,
-                        flag_reason=reason if flagged else None, updated_at=at)
+    item = CustomerItem(
+        pk,
+        sk,
+        id=customer_id,
+        email=existing.email if existing else None,
+        flagged=flagged,
+        flag_reason=reason if flagged else None,
+        updated_at=at,
+    )
     repo.with_version(item, int(existing.version) if existing else None)
-    event = AuditEvent(id=new_id("evt"), subject_type="customer", subject_id=customer_id,
-                       type=event_type("customer", "flag" if flagged else "unflag"), actor=actor, at=at,
-                       from_status=("flagged" if existing.flagged else "clear") if existing else None,
-                       to_status="flagged" if flagged else "clear", internal_note=reason)
+    event = AuditEvent(
+        id=new_id("evt"),
+        subject_type="customer",
+        subject_id=customer_id,
+        type=event_type("customer", "flag" if flagged else "unflag"),
+        actor=actor,
+        at=at,
+        from_status=("flagged" if existing.flagged else "clear") if existing else None,
+        to_status="flagged" if flagged else "clear",
+        internal_note=reason,
+    )
     repo.commit([repo.Write(item), repo.event_write(pk, event)], what=f"customer {customer_id}")
     return CustomerProfile(customer_id, item.email, flagged, item.flag_reason)

@@ -119,26 +119,53 @@ def policy() -> rules.ComplaintPolicy:
 def _plan(m: PlanMap | None) -> Plan | None:
     if m is None:
         return None
-    return Plan(tuple(PlanLine(l.sku, Resolution(l.resolution), int(l.quantity), int(l.refund_cents),
-                               int(l.paid_cents), int(l.charge_back_cents)) for l in m.lines),
-                bool(m.supplier_bears), m.proposed_by, m.proposed_at)
+    return Plan(
+        tuple(
+            PlanLine(
+                l.sku, Resolution(l.resolution), int(l.quantity), int(l.refund_cents), int(l.paid_cents), int(l.charge_back_cents)
+            )
+            for l in m.lines
+        ),
+        bool(m.supplier_bears),
+        m.proposed_by,
+        m.proposed_at,
+    )
 
 
 def _plan_map(plan: Plan) -> PlanMap:
-    return PlanMap(lines=[PlanLineMap(sku=l.sku, resolution=l.resolution.value, quantity=l.quantity,  # type: ignore[no-untyped-call]
-                                      refund_cents=l.refund_cents, paid_cents=l.paid_cents,
-                                      charge_back_cents=l.charge_back_cents) for l in plan.lines],
-                   supplier_bears=plan.supplier_bears, proposed_by=plan.proposed_by, proposed_at=plan.proposed_at)
+    return PlanMap(
+        lines=[
+            PlanLineMap(
+                sku=l.sku,
+                resolution=l.resolution.value,
+                quantity=l.quantity,  # type: ignore[no-untyped-call]
+                refund_cents=l.refund_cents,
+                paid_cents=l.paid_cents,
+                charge_back_cents=l.charge_back_cents,
+            )
+            for l in plan.lines
+        ],
+        supplier_bears=plan.supplier_bears,
+        proposed_by=plan.proposed_by,
+        proposed_at=plan.proposed_at,
+    )
 
 
 def complaint_from_item(item: ComplaintItem) -> Complaint:
     return Complaint(
-        id=item.id, order_id=item.order_id, supplier_id=item.supplier_id, customer_id=item.customer_id,
-        reason=ComplaintReason(item.reason), wanted=Resolution(item.wanted),
+        id=item.id,
+        order_id=item.order_id,
+        supplier_id=item.supplier_id,
+        customer_id=item.customer_id,
+        reason=ComplaintReason(item.reason),
+        wanted=Resolution(item.wanted),
         lines=[ClaimedLine(l.sku, int(l.quantity), int(l.unit_price_cents)) for l in item.lines],
         photos=[Photo(p.key, p.content_type, int(p.size_bytes)) for p in item.photos or []],
-        opened_at=item.opened_at, description=item.description or "", status=ComplaintStatus(item.status),
-        plan=_plan(item.plan))
+        opened_at=item.opened_at,
+        description=item.description or "",
+        status=ComplaintStatus(item.status),
+        plan=_plan(item.plan),
+    )
 
 
 def _index(item: ComplaintItem) -> ComplaintItem:
@@ -152,10 +179,15 @@ def _index(item: ComplaintItem) -> ComplaintItem:
 
 def rma_from_item(item: ReturnItem) -> ReturnAuthorisation:
     return ReturnAuthorisation(
-        id=item.id, complaint_id=item.complaint_id, order_id=item.order_id, supplier_id=item.supplier_id,
-        lines=tuple(ReturnLine(l.sku, int(l.quantity), int(l.refund_cents), int(l.charge_back_cents))
-                    for l in item.lines),
-        authorised_at=item.authorised_at, status=ReturnStatus(item.status), received_at=item.received_at)
+        id=item.id,
+        complaint_id=item.complaint_id,
+        order_id=item.order_id,
+        supplier_id=item.supplier_id,
+        lines=tuple(ReturnLine(l.sku, int(l.quantity), int(l.refund_cents), int(l.charge_back_cents)) for l in item.lines),
+        authorised_at=item.authorised_at,
+        status=ReturnStatus(item.status),
+        received_at=item.received_at,
+    )
 
 
 # ---------------------------------------------------------------- reading
@@ -193,14 +225,21 @@ def _load(complaint_id: str, *, with_order: bool = False) -> ComplaintRecord:
     if meta is None:
         raise NotFound(f"complaint {complaint_id} not found")
     record = ComplaintRecord(
-        meta, complaint_from_item(meta),
+        meta,
+        complaint_from_item(meta),
         sorted((repo.event_from_item(i) for i in items if isinstance(i, AuditEventItem)), key=lambda e: e.at),
-        next((i for i in items if isinstance(i, ReturnItem)), None))
+        next((i for i in items if isinstance(i, ReturnItem)), None),
+    )
     if with_order:
         order_items = repo.query_all(keys.order_pk(meta.order_id))
-        record.refunds = sorted((i for i in order_items if isinstance(i, PaymentTxnItem)
-                                 and i.payment_kind == REFUND and i.complaint_id == complaint_id),
-                                key=lambda i: (i.created_at, i.id))
+        record.refunds = sorted(
+            (
+                i
+                for i in order_items
+                if isinstance(i, PaymentTxnItem) and i.payment_kind == REFUND and i.complaint_id == complaint_id
+            ),
+            key=lambda i: (i.created_at, i.id),
+        )
         order_item = next((i for i in order_items if isinstance(i, OrderItem)), None)
         if order_item is not None:
             record.money = _money(repo.order_from_item(order_item), order_items)
@@ -212,10 +251,19 @@ def captured_cents(order: Order, order_items: Iterable[Item]) -> int:
     authorise-then-capture order; otherwise the lines of deliveries still standing (paid in advance,
     offline) or, paid on delivery, of those that arrived."""
     if order.payment_mode is PaymentMode.AUTHORISE_THEN_CAPTURE:
-        return sum(int(i.amount_cents) for i in order_items if isinstance(i, PaymentTxnItem)
-                   and i.payment_kind == CAPTURE and i.status == SUCCEEDED)
-    gone = {DeliveryStatus.REJECTED, DeliveryStatus.REFUNDED, DeliveryStatus.CANCELLED, DeliveryStatus.ON_HOLD,
-            DeliveryStatus.AWAITING_PAYMENT, DeliveryStatus.NOT_DELIVERED}
+        return sum(
+            int(i.amount_cents)
+            for i in order_items
+            if isinstance(i, PaymentTxnItem) and i.payment_kind == CAPTURE and i.status == SUCCEEDED
+        )
+    gone = {
+        DeliveryStatus.REJECTED,
+        DeliveryStatus.REFUNDED,
+        DeliveryStatus.CANCELLED,
+        DeliveryStatus.ON_HOLD,
+        DeliveryStatus.AWAITING_PAYMENT,
+        DeliveryStatus.NOT_DELIVERED,
+    }
     if order.payment_mode is PaymentMode.PAY_ON_DELIVERY:
         standing = {d.supplier_id for d in order.deliveries if d.status in ARRIVED}
     else:
@@ -276,19 +324,28 @@ def list_for_po(actor: Principal, po_id: str) -> list[ComplaintItem]:
         po = repo.get(keys.po(po_id), PurchaseOrderItem)
         if po is None or po.supplier_id != actor.supplier_id:
             raise NotFound(f"purchase order {po_id} not found")
-    return [i for i in Item.gsi2.query(keys.po_complaints_pk(po_id), scan_index_forward=False)
-            if isinstance(i, ComplaintItem)]
+    return [i for i in Item.gsi2.query(keys.po_complaints_pk(po_id), scan_index_forward=False) if isinstance(i, ComplaintItem)]
 
 
-def search(actor: Principal, *, statuses: list[str] | None, supplier_id: str | None, limit: int,
-           cursor: str | None, order_id: str | None = None) -> tuple[list[ComplaintItem], str | None]:
+def search(
+    actor: Principal,
+    *,
+    statuses: list[str] | None,
+    supplier_id: str | None,
+    limit: int,
+    cursor: str | None,
+    order_id: str | None = None,
+) -> tuple[list[ComplaintItem], str | None]:
     """Staff list, newest first: one status (GSI3) or all (GSI4); one Query page. Several statuses
     are read one Query each (the first page of each; no cursor). One order's complaints are one
     Query of its index partition (an order has a handful), the other filters applied to them."""
     require(actor, READ_STAFF, "list complaints")
     if order_id:
-        of_order = [i for i in _complaints_of_order(order_id)
-                    if (not statuses or i.status in statuses) and (not supplier_id or i.supplier_id == supplier_id)]
+        of_order = [
+            i
+            for i in _complaints_of_order(order_id)
+            if (not statuses or i.status in statuses) and (not supplier_id or i.supplier_id == supplier_id)
+        ]
         return sorted(of_order, key=lambda i: i.opened_at, reverse=True)[:limit], None
     flt = ComplaintItem.supplier_id == supplier_id if supplier_id else None
     if statuses and len(statuses) > 1:
@@ -298,8 +355,7 @@ def search(actor: Principal, *, statuses: list[str] | None, supplier_id: str | N
             found += [i for i in page.items if isinstance(i, ComplaintItem)]
         return sorted(found, key=lambda i: i.opened_at, reverse=True)[:limit], None
     if statuses:
-        page = repo.query_page(Item.gsi3, keys.complaints_in_pk(statuses[0]), filter_condition=flt, limit=limit,
-                               cursor=cursor)
+        page = repo.query_page(Item.gsi3, keys.complaints_in_pk(statuses[0]), filter_condition=flt, limit=limit, cursor=cursor)
     else:
         page = repo.query_page(Item.gsi4, keys.ALL_COMPLAINTS_PK, filter_condition=flt, limit=limit, cursor=cursor)
     return [i for i in page.items if isinstance(i, ComplaintItem)], page.cursor
@@ -312,8 +368,7 @@ def photo_prefix(order_id: str, customer_id: str) -> str:
     return f"{PHOTO_PREFIX}/{order_id}/{keys.stable_hash(customer_id)}/"
 
 
-def photo_upload(actor: Principal, order_id: str, *, content_type: str, size_bytes: int,
-                 file_name: str | None) -> files.Upload:
+def photo_upload(actor: Principal, order_id: str, *, content_type: str, size_bytes: int, file_name: str | None) -> files.Upload:
     """A presigned POST for one photo of a complaint about this order (the customer's own order)."""
     require(actor, CUSTOMERS, "upload complaint photos")
     order = repo.get(keys.order(order_id), OrderItem)
@@ -322,8 +377,11 @@ def photo_upload(actor: Principal, order_id: str, *, content_type: str, size_byt
     p = policy()
     problems = rules.photo_problems([Photo("new", content_type, size_bytes)], p)
     if problems:
-        raise RuleViolation("invalid_photo", "; ".join(str(x["message"]) for x in problems),
-                            details=[{**x, "field": str(x["field"]).replace("photos[0].", "")} for x in problems])
+        raise RuleViolation(
+            "invalid_photo",
+            "; ".join(str(x["message"]) for x in problems),
+            details=[{**x, "field": str(x["field"]).replace("photos[0].", "")} for x in problems],
+        )
     name = PHOTO_NAME.sub("-", (file_name or "photo"))[:80].strip("-.") or "photo"
     key = f"{photo_prefix(order_id, actor.sub)}{new_id('img')}-{name}"
     return files.presigned_post(key, content_type, max_bytes=p.max_photo_bytes)
@@ -345,12 +403,16 @@ def _check_photos(photos: list[Photo], order_id: str, customer_id: str) -> list[
             continue
         size, stored_type = int(head.get("ContentLength", 0)), str(head.get("ContentType", ""))
         if stored_type and stored_type != photo.content_type:
-            problems.append({"field": f"{where}.content_type",
-                             "message": f"the upload is {stored_type}, not {photo.content_type}"})
+            problems.append(
+                {"field": f"{where}.content_type", "message": f"the upload is {stored_type}, not {photo.content_type}"}
+            )
         checked.append(Photo(photo.key, stored_type or photo.content_type, size or photo.size_bytes))
     if problems:
-        raise RuleViolation("invalid_complaint", "the complaint cannot be opened: " +
-                            "; ".join(str(p["message"]) for p in problems), details=problems)
+        raise RuleViolation(
+            "invalid_complaint",
+            "the complaint cannot be opened: " + "; ".join(str(p["message"]) for p in problems),
+            details=problems,
+        )
     return checked
 
 
@@ -360,8 +422,9 @@ def _check_photos(photos: list[Photo], order_id: str, customer_id: str) -> list[
 def _delivery_times(order_items: list[Item], supplier_id: str) -> tuple[datetime | None, datetime | None]:
     """(delivered_at, expected_by) of a supplier's delivery, from its parcels in the order's partition:
     the last parcel's delivery time, and the last dispatch plus the expected delivery time."""
-    parcels = [i for i in order_items if isinstance(i, OrderShipmentItem) and i.supplier_id == supplier_id
-               and i.status != "superseded"]
+    parcels = [
+        i for i in order_items if isinstance(i, OrderShipmentItem) and i.supplier_id == supplier_id and i.status != "superseded"
+    ]
     delivered = [i.status_at or i.updated_at for i in parcels if i.status == "delivered"]
     expected = [i.created_at + timedelta(seconds=settings().delivery_expected_within_s) for i in parcels]
     return (max(delivered) if delivered else None), (max(expected) if expected else None)
@@ -374,9 +437,17 @@ def _po_id(campaign_id: str, supplier_id: str) -> str | None:
     return None
 
 
-def open_complaint(actor: Principal, order_id: str, *, supplier_id: str, reason: ComplaintReason,
-                   wanted: Resolution, lines: list[RequestedLine], photos: list[Photo],
-                   description: str = "") -> ComplaintRecord:
+def open_complaint(
+    actor: Principal,
+    order_id: str,
+    *,
+    supplier_id: str,
+    reason: ComplaintReason,
+    wanted: Resolution,
+    lines: list[RequestedLine],
+    photos: list[Photo],
+    description: str = "",
+) -> ComplaintRecord:
     require(actor, CUSTOMERS, "open complaints")
     for attempt in range(RETRIES):
         order_items = repo.query_all(keys.order_pk(order_id))
@@ -386,36 +457,82 @@ def open_complaint(actor: Principal, order_id: str, *, supplier_id: str, reason:
         order = repo.order_from_item(order_item)
         delivered_at, expected_by = _delivery_times(order_items, supplier_id)
         facts = rules.delivery_facts(order, supplier_id, delivered_at=delivered_at, expected_by=expected_by)
-        claims = next((i for i in order_items if isinstance(i, DeliveryClaimsItem) and i.supplier_id == supplier_id),
-                      None)
+        claims = next((i for i in order_items if isinstance(i, DeliveryClaimsItem) and i.supplier_id == supplier_id), None)
         earlier = [complaint_from_item(i) for i in _complaints_of_order(order_id)]
         at = now()
         complaint = rules.open_complaint(
-            complaint_id=new_id("cpl"), facts=facts, reason=reason, wanted=wanted, requested=lines, photos=photos,
-            earlier=earlier, actor=actor, policy=policy(), now=at, description=description)
+            complaint_id=new_id("cpl"),
+            facts=facts,
+            reason=reason,
+            wanted=wanted,
+            requested=lines,
+            photos=photos,
+            earlier=earlier,
+            actor=actor,
+            policy=policy(),
+            now=at,
+            description=description,
+        )
         complaint.photos = _check_photos(complaint.photos, order_id, actor.sub)
         names = {line.sku: line.name for line in order.lines}
-        item = _index(ComplaintItem(
-            *keys.complaint(complaint.id), id=complaint.id, order_id=order_id, supplier_id=supplier_id,
-            customer_id=order.customer_id, customer_email=order.customer_email, campaign_id=order.campaign_id,
-            po_id=_po_id(order.campaign_id, supplier_id), currency=order.currency, reason=reason.value,
-            wanted=wanted.value, description=description,
-            lines=[ClaimedLineMap(sku=l.sku, name=names.get(l.sku, l.sku), quantity=l.quantity,  # type: ignore[no-untyped-call]
-                                  unit_price_cents=l.unit_price_cents) for l in complaint.lines],
-            photos=[PhotoMap(key=p.key, content_type=p.content_type, size_bytes=p.size_bytes)  # type: ignore[no-untyped-call]
-                    for p in complaint.photos],
-            status=complaint.status.value, opened_at=at, updated_at=at))
+        item = _index(
+            ComplaintItem(
+                *keys.complaint(complaint.id),
+                id=complaint.id,
+                order_id=order_id,
+                supplier_id=supplier_id,
+                customer_id=order.customer_id,
+                customer_email=order.customer_email,
+                campaign_id=order.campaign_id,
+                po_id=_po_id(order.campaign_id, supplier_id),
+                currency=order.currency,
+                reason=reason.value,
+                wanted=wanted.value,
+                description=description,
+                lines=[
+                    ClaimedLineMap(
+                        sku=l.sku,
+                        name=names.get(l.sku, l.sku),
+                        quantity=l.quantity,  # type: ignore[no-untyped-call]
+                        unit_price_cents=l.unit_price_cents,
+                    )
+                    for l in complaint.lines
+                ],
+                photos=[
+                    PhotoMap(key=p.key, content_type=p.content_type, size_bytes=p.size_bytes)  # type: ignore[no-untyped-call]
+                    for p in complaint.photos
+                ],
+                status=complaint.status.value,
+                opened_at=at,
+                updated_at=at,
+            )
+        )
         count = 1 + (int(claims.complaints) if claims else 0)
-        claims_item = repo.with_version(DeliveryClaimsItem(
-            *keys.delivery_claims(order_id, supplier_id), order_id=order_id, supplier_id=supplier_id,
-            complaints=count), int(claims.version) if claims else None)
-        event = _event(item, "complaint.opened", actor, at, None, C.OPEN.value,
-                       customer_note="We have received your complaint and will get back to you.",
-                       data={"reason": reason.value, "wanted": wanted.value,
-                             "lines": [{"sku": l.sku, "quantity": l.quantity} for l in complaint.lines]})
+        claims_item = repo.with_version(
+            DeliveryClaimsItem(
+                *keys.delivery_claims(order_id, supplier_id), order_id=order_id, supplier_id=supplier_id, complaints=count
+            ),
+            int(claims.version) if claims else None,
+        )
+        event = _event(
+            item,
+            "complaint.opened",
+            actor,
+            at,
+            None,
+            C.OPEN.value,
+            customer_note="We have received your complaint and will get back to you.",
+            data={
+                "reason": reason.value,
+                "wanted": wanted.value,
+                "lines": [{"sku": l.sku, "quantity": l.quantity} for l in complaint.lines],
+            },
+        )
         try:
-            repo.commit([repo.new_item(item), repo.Write(claims_item), repo.event_write(item.PK, event)],
-                        what=f"delivery {order_id}/{supplier_id}")
+            repo.commit(
+                [repo.new_item(item), repo.Write(claims_item), repo.event_write(item.PK, event)],
+                what=f"delivery {order_id}/{supplier_id}",
+            )
         except Conflict:
             if attempt == RETRIES - 1:
                 raise
@@ -430,17 +547,44 @@ def open_complaint(actor: Principal, order_id: str, *, supplier_id: str, reason:
 
 def refs(item: ComplaintItem) -> dict[str, Any]:
     """What every complaint event carries: the notification rules and webhooks read these."""
-    return {"complaint_id": item.id, "order_id": item.order_id, "supplier_id": item.supplier_id,
-            "campaign_id": item.campaign_id, "po_id": item.po_id, "customer_email": item.customer_email,
-            "reason": item.reason, "status": item.status, "currency": item.currency}
+    return {
+        "complaint_id": item.id,
+        "order_id": item.order_id,
+        "supplier_id": item.supplier_id,
+        "campaign_id": item.campaign_id,
+        "po_id": item.po_id,
+        "customer_email": item.customer_email,
+        "reason": item.reason,
+        "status": item.status,
+        "currency": item.currency,
+    }
 
 
-def _event(item: ComplaintItem, type_: str, actor: Principal, at: datetime, from_status: str | None,
-           to_status: str | None, *, internal_note: str | None = None, customer_note: str | None = None,
-           data: dict[str, Any] | None = None) -> AuditEvent:
-    return AuditEvent(id=new_id("evt"), subject_type="complaint", subject_id=item.id, type=type_, actor=actor,
-                      at=at, from_status=from_status, to_status=to_status, internal_note=internal_note,
-                      customer_note=customer_note, data={**refs(item), **(data or {})})
+def _event(
+    item: ComplaintItem,
+    type_: str,
+    actor: Principal,
+    at: datetime,
+    from_status: str | None,
+    to_status: str | None,
+    *,
+    internal_note: str | None = None,
+    customer_note: str | None = None,
+    data: dict[str, Any] | None = None,
+) -> AuditEvent:
+    return AuditEvent(
+        id=new_id("evt"),
+        subject_type="complaint",
+        subject_id=item.id,
+        type=type_,
+        actor=actor,
+        at=at,
+        from_status=from_status,
+        to_status=to_status,
+        internal_note=internal_note,
+        customer_note=customer_note,
+        data={**refs(item), **(data or {})},
+    )
 
 
 def _sync_exception(item: ComplaintItem, before: str | None) -> None:
@@ -448,10 +592,21 @@ def _sync_exception(item: ComplaintItem, before: str | None) -> None:
     now_with_care = ComplaintStatus(item.status) in WITH_CARE
     was_with_care = before is not None and ComplaintStatus(before) in WITH_CARE
     if now_with_care and not was_with_care:
-        exceptions.raise_or_bump(EXCEPTION_KIND, "complaint", item.id, {
-            "complaint_id": item.id, "order_id": item.order_id, "supplier_id": item.supplier_id,
-            "campaign_id": item.campaign_id, "po_id": item.po_id, "reason": item.reason, "status": item.status,
-            "customer_email": item.customer_email})
+        exceptions.raise_or_bump(
+            EXCEPTION_KIND,
+            "complaint",
+            item.id,
+            {
+                "complaint_id": item.id,
+                "order_id": item.order_id,
+                "supplier_id": item.supplier_id,
+                "campaign_id": item.campaign_id,
+                "po_id": item.po_id,
+                "reason": item.reason,
+                "status": item.status,
+                "customer_email": item.customer_email,
+            },
+        )
     elif was_with_care and not now_with_care:
         exceptions.resolve(EXCEPTION_KIND, "complaint", item.id, note=f"the complaint is {item.status}")
 
@@ -479,9 +634,18 @@ class Notes:
     customer_note: str | None = None
 
 
-def act(actor: Principal, complaint_id: str, action: ComplaintAction, *, expected_version: int | None,
-        notes: Notes = Notes(), order_id: str | None = None, question: str | None = None,
-        answer: str | None = None, plan: list[ProposedLine] | None = None) -> ComplaintRecord:
+def act(
+    actor: Principal,
+    complaint_id: str,
+    action: ComplaintAction,
+    *,
+    expected_version: int | None,
+    notes: Notes = Notes(),
+    order_id: str | None = None,
+    question: str | None = None,
+    answer: str | None = None,
+    plan: list[ProposedLine] | None = None,
+) -> ComplaintRecord:
     """One step of the complaint's life (see the domain's table) by a person: the role and status
     are the domain's checks, the object-level one (own order / own PO) is here. `expected_version`
     refuses with 409 when the complaint moved on since the caller read it."""
@@ -489,8 +653,9 @@ def act(actor: Principal, complaint_id: str, action: ComplaintAction, *, expecte
         record = _own(_load(complaint_id, with_order=action in (A.SUBMIT_PLAN, A.APPROVE_PLAN)), actor, order_id)
         item, complaint = record.item, record.complaint
         if expected_version is not None and expected_version != record.version:
-            raise Conflict(f"complaint {complaint_id} is at version {record.version}, not {expected_version}; "
-                           "reload and try again")
+            raise Conflict(
+                f"complaint {complaint_id} is at version {record.version}, not {expected_version}; reload and try again"
+            )
         at = now()
         before = item.status
         data: dict[str, Any] = {}
@@ -500,16 +665,18 @@ def act(actor: Principal, complaint_id: str, action: ComplaintAction, *, expecte
             rules.propose_plan(complaint, plan or [], actor, policy(), at)
             assert complaint.plan is not None
             item.plan = _plan_map(complaint.plan)
-            data = {"refund_cents": complaint.plan.refund_cents,
-                    "needs_approval": rules.needs_approval(complaint.plan, policy())}
+            data = {"refund_cents": complaint.plan.refund_cents, "needs_approval": rules.needs_approval(complaint.plan, policy())}
         else:
             if action in (A.SUBMIT_PLAN, A.APPROVE_PLAN):
                 rules.check_action(complaint, action, actor)  # role and status before the money question
                 assert complaint.plan is not None and record.money is not None
                 rules.check_refund_cap(record.money.captured_cents, record.money.refunded_cents, complaint.plan)
             if action is A.REJECT_PLAN and not internal_note:
-                raise RuleViolation("note_required", "say why the plan goes back to customer care",
-                                    details=[{"field": "note", "message": "required"}])
+                raise RuleViolation(
+                    "note_required",
+                    "say why the plan goes back to customer care",
+                    details=[{"field": "note", "message": "required"}],
+                )
             rules.apply_action(complaint, action, actor, policy())
         item.status = complaint.status.value
         names = {l.sku: l.name for l in item.lines}
@@ -531,8 +698,9 @@ def act(actor: Principal, complaint_id: str, action: ComplaintAction, *, expecte
         item.updated_at = at
         _index(item)
         type_ = EVENT_TYPES.get((action, complaint.status), f"complaint.{action.value}")
-        event = _event(item, type_, actor, at, before, item.status, internal_note=internal_note,
-                       customer_note=customer_note, data=data)
+        event = _event(
+            item, type_, actor, at, before, item.status, internal_note=internal_note, customer_note=customer_note, data=data
+        )
         try:
             repo.commit([repo.Write(item), repo.event_write(item.PK, event)], what=f"complaint {complaint_id}")
         except Conflict:
@@ -573,11 +741,22 @@ EVENT_TYPES: dict[tuple[ComplaintAction, ComplaintStatus], str] = {
 def add_note(actor: Principal, complaint_id: str, notes: Notes) -> ComplaintRecord:
     require(actor, rules.CARE, "add notes to complaints")
     if not notes.internal_note and not notes.customer_note:
-        raise RuleViolation("invalid_note", "write an internal or a customer-facing note",
-                            details=[{"field": "internal_note", "message": "one of the two notes is required"}])
+        raise RuleViolation(
+            "invalid_note",
+            "write an internal or a customer-facing note",
+            details=[{"field": "internal_note", "message": "one of the two notes is required"}],
+        )
     record = _load(complaint_id)
-    event = _event(record.item, "complaint.note_added", actor, now(), record.item.status, record.item.status,
-                   internal_note=notes.internal_note, customer_note=notes.customer_note)
+    event = _event(
+        record.item,
+        "complaint.note_added",
+        actor,
+        now(),
+        record.item.status,
+        record.item.status,
+        internal_note=notes.internal_note,
+        customer_note=notes.customer_note,
+    )
     repo.commit([repo.event_write(record.item.PK, event)], what=f"complaint {complaint_id}")
     record.events.append(event)
     return record
@@ -598,25 +777,63 @@ def _refund_writes(item: ComplaintItem, dues: Iterable[RefundDue], captured: int
     writes: list[Any] = []
     for due in dues:
         pk, sk = keys.order_payment(item.order_id, due.id)
-        writes.append(repo.new_item(PaymentTxnItem(
-            pk, sk, id=due.id, order_id=item.order_id, payment_kind=REFUND, supplier_id=item.supplier_id,
-            complaint_id=item.id, sku=due.sku, amount_cents=due.amount_cents, currency=item.currency,
-            status=PENDING, idempotency_key=due.id, reason=f"complaint {item.id}: {item.reason}", actor=SYSTEM.sub,
-            created_at=at, updated_at=at)))
+        writes.append(
+            repo.new_item(
+                PaymentTxnItem(
+                    pk,
+                    sk,
+                    id=due.id,
+                    order_id=item.order_id,
+                    payment_kind=REFUND,
+                    supplier_id=item.supplier_id,
+                    complaint_id=item.id,
+                    sku=due.sku,
+                    amount_cents=due.amount_cents,
+                    currency=item.currency,
+                    status=PENDING,
+                    idempotency_key=due.id,
+                    reason=f"complaint {item.id}: {item.reason}",
+                    actor=SYSTEM.sub,
+                    created_at=at,
+                    updated_at=at,
+                )
+            )
+        )
         if due.charge_back_cents > 0 and item.po_id:
             cpk, csk = keys.charge_back(item.po_id, due.id)
-            writes.append(repo.new_item(ChargeBackItem(
-                cpk, csk, refund_id=due.id, complaint_id=item.id, order_id=item.order_id, po_id=item.po_id,
-                supplier_id=item.supplier_id, campaign_id=item.campaign_id, sku=due.sku,
-                amount_cents=due.charge_back_cents, currency=item.currency, created_at=at,
-                GSI1PK=keys.campaign_charge_backs_pk(item.campaign_id), GSI1SK=f"{item.supplier_id}#{due.id}")))
+            writes.append(
+                repo.new_item(
+                    ChargeBackItem(
+                        cpk,
+                        csk,
+                        refund_id=due.id,
+                        complaint_id=item.id,
+                        order_id=item.order_id,
+                        po_id=item.po_id,
+                        supplier_id=item.supplier_id,
+                        campaign_id=item.campaign_id,
+                        sku=due.sku,
+                        amount_cents=due.charge_back_cents,
+                        currency=item.currency,
+                        created_at=at,
+                        GSI1PK=keys.campaign_charge_backs_pk(item.campaign_id),
+                        GSI1SK=f"{item.supplier_id}#{due.id}",
+                    )
+                )
+            )
     lpk, lsk = keys.refund_ledger(item.order_id)
     ledger = RefundLedgerItem(lpk, lsk)
-    writes.append(repo.Update(
-        ledger, [RefundLedgerItem.refunded_cents.add(total), RefundLedgerItem.order_id.set(item.order_id),
-                 RefundLedgerItem.kind.set(RefundLedgerItem)],
-        condition=RefundLedgerItem.refunded_cents.does_not_exist()
-        | (RefundLedgerItem.refunded_cents <= captured - total)))
+    writes.append(
+        repo.Update(
+            ledger,
+            [
+                RefundLedgerItem.refunded_cents.add(total),
+                RefundLedgerItem.order_id.set(item.order_id),
+                RefundLedgerItem.kind.set(RefundLedgerItem),
+            ],
+            condition=RefundLedgerItem.refunded_cents.does_not_exist() | (RefundLedgerItem.refunded_cents <= captured - total),
+        )
+    )
     return writes
 
 
@@ -643,8 +860,13 @@ def carry_out(complaint_id: str) -> str:
         execution = rules.carry_out(complaint, at)
         captured, refunded = _captured(item.order_id)
         if sum(d.amount_cents for d in execution.refunds) > rules.refundable_cents(captured, refunded):
-            exceptions.raise_or_bump(EXCEPTION_KIND, "complaint", item.id, {
-                **refs(item), "problem": "the plan refunds more than the order can still refund"}, severity="critical")
+            exceptions.raise_or_bump(
+                EXCEPTION_KIND,
+                "complaint",
+                item.id,
+                {**refs(item), "problem": "the plan refunds more than the order can still refund"},
+                severity="critical",
+            )
             return "refund_exceeds_captured"
         transition = rules.apply_action(complaint, A.START, SYSTEM, policy())
         item.status, item.updated_at = complaint.status.value, at
@@ -655,17 +877,43 @@ def carry_out(complaint_id: str) -> str:
             writes.append(repo.new_item(_rma_item(execution.rma, item, at)))
         writes += _refund_writes(item, execution.refunds, captured, at)
         note = started_text(item, execution)
-        writes.append(repo.event_write(item.PK, _event(
-            item, "complaint.started", SYSTEM, at, transition.from_status, transition.to_status, customer_note=note,
-            data={"refunds": [{"refund_id": r.id, "sku": r.sku, "amount_cents": r.amount_cents}
-                              for r in execution.refunds],
-                  "replacements": [{"sku": r.sku, "quantity": r.quantity} for r in execution.replacements],
-                  "return_id": execution.rma.id if execution.rma else None})))
+        writes.append(
+            repo.event_write(
+                item.PK,
+                _event(
+                    item,
+                    "complaint.started",
+                    SYSTEM,
+                    at,
+                    transition.from_status,
+                    transition.to_status,
+                    customer_note=note,
+                    data={
+                        "refunds": [{"refund_id": r.id, "sku": r.sku, "amount_cents": r.amount_cents} for r in execution.refunds],
+                        "replacements": [{"sku": r.sku, "quantity": r.quantity} for r in execution.replacements],
+                        "return_id": execution.rma.id if execution.rma else None,
+                    },
+                ),
+            )
+        )
         if execution.replacements:  # the supplier is asked to ship (its own event: its own e-mail)
-            writes.append(repo.event_write(item.PK, _event(
-                item, "complaint.replacement_requested", SYSTEM, at, item.status, item.status,
-                data={"replacements": [{"sku": r.sku, "quantity": r.quantity} for r in execution.replacements],
-                      "lines_text": ", ".join(f"{r.quantity} x {r.sku}" for r in execution.replacements)})))
+            writes.append(
+                repo.event_write(
+                    item.PK,
+                    _event(
+                        item,
+                        "complaint.replacement_requested",
+                        SYSTEM,
+                        at,
+                        item.status,
+                        item.status,
+                        data={
+                            "replacements": [{"sku": r.sku, "quantity": r.quantity} for r in execution.replacements],
+                            "lines_text": ", ".join(f"{r.quantity} x {r.sku}" for r in execution.replacements),
+                        },
+                    ),
+                )
+            )
         try:
             repo.commit(writes, what=f"complaint {complaint_id}")
         except Conflict:
@@ -686,23 +934,38 @@ def started_text(item: ComplaintItem, execution: rules.Execution) -> str:
     if execution.replacements:
         parts.append("the supplier will send a replacement")
     if execution.rma is not None:
-        parts.append(f"please send the goods back quoting return {execution.rma.id}; "
-                     "your refund follows when they arrive")
+        parts.append(f"please send the goods back quoting return {execution.rma.id}; your refund follows when they arrive")
     return "Your complaint is being handled: " + "; ".join(parts) + "."
 
 
 def return_instructions(rma_id: str, supplier_id: str) -> str:
-    return (f"Pack the items listed, write {rma_id} on the parcel and send it to supplier {supplier_id}'s "
-            "returns address. Register the carrier and tracking number here once it is on its way.")
+    return (
+        f"Pack the items listed, write {rma_id} on the parcel and send it to supplier {supplier_id}'s "
+        "returns address. Register the carrier and tracking number here once it is on its way."
+    )
 
 
 def _rma_item(rma: ReturnAuthorisation, item: ComplaintItem, at: datetime) -> ReturnItem:
-    return ReturnItem(*keys.complaint_return(item.id, rma.id), id=rma.id, complaint_id=item.id,
-                      order_id=item.order_id, supplier_id=item.supplier_id,
-                      lines=[ReturnLineMap(sku=l.sku, quantity=l.quantity, refund_cents=l.refund_cents,  # type: ignore[no-untyped-call]
-                                           charge_back_cents=l.charge_back_cents) for l in rma.lines],
-                      status=rma.status.value, instructions=return_instructions(rma.id, item.supplier_id),
-                      authorised_at=at, updated_at=at)
+    return ReturnItem(
+        *keys.complaint_return(item.id, rma.id),
+        id=rma.id,
+        complaint_id=item.id,
+        order_id=item.order_id,
+        supplier_id=item.supplier_id,
+        lines=[
+            ReturnLineMap(
+                sku=l.sku,
+                quantity=l.quantity,
+                refund_cents=l.refund_cents,  # type: ignore[no-untyped-call]
+                charge_back_cents=l.charge_back_cents,
+            )
+            for l in rma.lines
+        ],
+        status=rma.status.value,
+        instructions=return_instructions(rma.id, item.supplier_id),
+        authorised_at=at,
+        updated_at=at,
+    )
 
 
 def issue_refunds(complaint_id: str) -> int:
@@ -714,17 +977,24 @@ def issue_refunds(complaint_id: str) -> int:
         if refund.status != PENDING:
             continue
         capture = _capture_reference(record.item.order_id, record.item.supplier_id)
-        request = gateway.RefundRequest(refund_id=refund.idempotency_key, order_id=refund.order_id,
-                                        amount_cents=int(refund.amount_cents), currency=refund.currency,
-                                        reference=f"complaint {complaint_id} / {refund.sku}", transaction_id=capture)
+        request = gateway.RefundRequest(
+            refund_id=refund.idempotency_key,
+            order_id=refund.order_id,
+            amount_cents=int(refund.amount_cents),
+            currency=refund.currency,
+            reference=f"complaint {complaint_id} / {refund.sku}",
+            transaction_id=capture,
+        )
         try:
             result = gateway.refund(request)
         except gateway.GatewayDeclined as exc:
             _finish_refund(record.item, refund, FAILED, failure=declined(exc, refund, complaint_id=complaint_id))
             continue
         except gateway.GatewayUnavailable:
-            logger.warning("payment gateway unavailable; the refund stays pending",
-                           extra={"complaint_id": complaint_id, "refund_id": refund.id})
+            logger.warning(
+                "payment gateway unavailable; the refund stays pending",
+                extra={"complaint_id": complaint_id, "refund_id": refund.id},
+            )
             raise
         if _finish_refund(record.item, refund, SUCCEEDED, reference=result.transaction_id):
             done += 1
@@ -738,25 +1008,44 @@ def _capture_reference(order_id: str, supplier_id: str) -> str | None:
     return item.gateway_reference if item is not None and item.status == SUCCEEDED else None
 
 
-def _finish_refund(complaint: ComplaintItem, refund: PaymentTxnItem, status: str, *, reference: str | None = None,
-                   failure: str | None = None) -> bool:
+def _finish_refund(
+    complaint: ComplaintItem, refund: PaymentTxnItem, status: str, *, reference: str | None = None, failure: str | None = None
+) -> bool:
     at = now()
     refund.status, refund.updated_at, refund.gateway_reference, refund.failure = status, at, reference, failure
     amount = f"{int(refund.amount_cents) / 100:.2f} {refund.currency}"
-    writes: list[Any] = [repo.Write(refund), repo.event_write(complaint.PK, _event(
-        complaint, "complaint.refund_issued" if status == SUCCEEDED else "complaint.refund_failed", SYSTEM, at,
-        complaint.status, complaint.status,
-        customer_note=f"We have refunded {amount} to your original payment method." if status == SUCCEEDED else None,
-        internal_note=None if status == SUCCEEDED else f"refund {refund.id} failed: {(failure or '')[:200]}",
-        data={"refund_id": refund.id, "sku": refund.sku, "amount_cents": int(refund.amount_cents),
-              "currency": refund.currency, "gateway_reference": reference}))]
+    writes: list[Any] = [
+        repo.Write(refund),
+        repo.event_write(
+            complaint.PK,
+            _event(
+                complaint,
+                "complaint.refund_issued" if status == SUCCEEDED else "complaint.refund_failed",
+                SYSTEM,
+                at,
+                complaint.status,
+                complaint.status,
+                customer_note=f"We have refunded {amount} to your original payment method." if status == SUCCEEDED else None,
+                internal_note=None if status == SUCCEEDED else f"refund {refund.id} failed: {(failure or '')[:200]}",
+                data={
+                    "refund_id": refund.id,
+                    "sku": refund.sku,
+                    "amount_cents": int(refund.amount_cents),
+                    "currency": refund.currency,
+                    "gateway_reference": reference,
+                },
+            ),
+        ),
+    ]
     if status == SUCCEEDED:  # the campaign counts money that moved back, once it moved
-        writes.append(repo.campaign_summary_update(complaint.campaign_id, refund.order_id,
-                                                   metrics.refund_succeeded(int(refund.amount_cents))))
+        writes.append(
+            repo.campaign_summary_update(
+                complaint.campaign_id, refund.order_id, metrics.refund_succeeded(int(refund.amount_cents))
+            )
+        )
     if status == FAILED:  # a failed refund gives its amount back to what the order can refund
         lpk, lsk = keys.refund_ledger(refund.order_id)
-        writes.append(repo.Update(RefundLedgerItem(lpk, lsk),
-                                  [RefundLedgerItem.refunded_cents.add(-int(refund.amount_cents))]))
+        writes.append(repo.Update(RefundLedgerItem(lpk, lsk), [RefundLedgerItem.refunded_cents.add(-int(refund.amount_cents))]))
     try:
         repo.commit(writes, what=f"refund {refund.id}")
     except Conflict:
@@ -778,8 +1067,13 @@ def maybe_complete(complaint_id: str) -> bool:
     if item.replacement_lines and (item.replacement is None or item.replacement.status != PARCEL_DELIVERED):
         return False
     try:
-        act(SYSTEM, complaint_id, A.RESOLVE, expected_version=record.version,
-            notes=Notes(customer_note="Your complaint is resolved. Thank you for your patience."))
+        act(
+            SYSTEM,
+            complaint_id,
+            A.RESOLVE,
+            expected_version=record.version,
+            notes=Notes(customer_note="Your complaint is resolved. Thank you for your patience."),
+        )
     except (Conflict, InvalidTransition):
         return False
     return True
@@ -788,18 +1082,31 @@ def maybe_complete(complaint_id: str) -> bool:
 # ---------------------------------------------------------------- returns
 
 
-def _parcel_pointer(carrier: str, tracking_number: str, item: ComplaintItem, purpose: str,
-                    at: datetime) -> repo.Write:
+def _parcel_pointer(carrier: str, tracking_number: str, item: ComplaintItem, purpose: str, at: datetime) -> repo.Write:
     if repo.get(keys.shipment(carrier, tracking_number), ShipmentItem) is not None:
-        raise RuleViolation("tracking_in_use", f"{carrier} {tracking_number} is already a shipment's tracking number",
-                            details=[{"field": "tracking_number", "message": "already used by another parcel"}])
+        raise RuleViolation(
+            "tracking_in_use",
+            f"{carrier} {tracking_number} is already a shipment's tracking number",
+            details=[{"field": "tracking_number", "message": "already used by another parcel"}],
+        )
     pk, sk = keys.complaint_parcel(carrier, tracking_number)
-    return repo.new_item(ComplaintParcelItem(pk, sk, complaint_id=item.id, order_id=item.order_id, purpose=purpose,
-                                             carrier=carrier, tracking_number=tracking_number, created_at=at))
+    return repo.new_item(
+        ComplaintParcelItem(
+            pk,
+            sk,
+            complaint_id=item.id,
+            order_id=item.order_id,
+            purpose=purpose,
+            carrier=carrier,
+            tracking_number=tracking_number,
+            created_at=at,
+        )
+    )
 
 
-def register_return_parcel(actor: Principal, order_id: str, complaint_id: str, *, carrier: str,
-                           tracking_number: str) -> ComplaintRecord:
+def register_return_parcel(
+    actor: Principal, order_id: str, complaint_id: str, *, carrier: str, tracking_number: str
+) -> ComplaintRecord:
     """The customer sent the goods back: the return is in transit, and the carrier's webhooks for
     the number now reach it (its delivery is the return's receipt)."""
     require(actor, CUSTOMERS, "send returns")
@@ -812,15 +1119,31 @@ def register_return_parcel(actor: Principal, order_id: str, complaint_id: str, *
     transition = rules.apply_return_action(domain_rma, ReturnAction.SHIP, actor, at)
     rma.status, rma.updated_at = domain_rma.status.value, at
     rma.parcel = ParcelMap(carrier=carrier, tracking_number=tracking_number, status=PARCEL_SHIPPED, status_at=at)  # type: ignore[no-untyped-call]
-    event = _event(record.item, "complaint.return_shipped", actor, at, record.item.status, record.item.status,
-                   data={"return_id": rma.id, "carrier": carrier, "tracking_number": tracking_number,
-                         "from_return_status": transition.from_status})
+    event = _event(
+        record.item,
+        "complaint.return_shipped",
+        actor,
+        at,
+        record.item.status,
+        record.item.status,
+        data={
+            "return_id": rma.id,
+            "carrier": carrier,
+            "tracking_number": tracking_number,
+            "from_return_status": transition.from_status,
+        },
+    )
     try:
-        repo.commit([repo.Write(rma), _parcel_pointer(carrier, tracking_number, record.item, RETURN_PARCEL, at),
-                     repo.event_write(record.item.PK, event)], what=f"return {rma.id}")
+        repo.commit(
+            [
+                repo.Write(rma),
+                _parcel_pointer(carrier, tracking_number, record.item, RETURN_PARCEL, at),
+                repo.event_write(record.item.PK, event),
+            ],
+            what=f"return {rma.id}",
+        )
     except Conflict:
-        raise Conflict(f"return {rma.id} or parcel {carrier} {tracking_number} changed meanwhile; "
-                       "reload and try again") from None
+        raise Conflict(f"return {rma.id} or parcel {carrier} {tracking_number} changed meanwhile; reload and try again") from None
     _replay_early(carrier, tracking_number)
     return _load(complaint_id, with_order=True)
 
@@ -846,11 +1169,24 @@ def receive_return(actor: Principal, complaint_id: str, *, expected_version: int
         rules.check_refundable(sum(d.amount_cents for d in dues), captured, refunded)
         writes: list[Any] = [repo.Write(rma), *_refund_writes(item, dues, captured, at)]
         writes += _returned_delivery_writes(item, domain_rma, at)
-        writes.append(repo.event_write(item.PK, _event(
-            item, "complaint.return_received", actor, at, item.status, item.status,
-            customer_note="Your return has arrived; your refund is on its way.",
-            data={"return_id": rma.id, "refunds": [{"refund_id": d.id, "sku": d.sku, "amount_cents": d.amount_cents}
-                                                   for d in dues]})))
+        writes.append(
+            repo.event_write(
+                item.PK,
+                _event(
+                    item,
+                    "complaint.return_received",
+                    actor,
+                    at,
+                    item.status,
+                    item.status,
+                    customer_note="Your return has arrived; your refund is on its way.",
+                    data={
+                        "return_id": rma.id,
+                        "refunds": [{"refund_id": d.id, "sku": d.sku, "amount_cents": d.amount_cents} for d in dues],
+                    },
+                ),
+            )
+        )
         try:
             repo.commit(writes, what=f"return {rma.id}")
         except Conflict:
@@ -874,9 +1210,11 @@ def _returned_delivery_writes(item: ComplaintItem, received: ReturnAuthorisation
     rmas = [received]
     for other in _complaints_of_order(item.order_id):
         if other.id != item.id and other.supplier_id == item.supplier_id:
-            rmas += [rma_from_item(i) for i in repo.query_all(keys.complaint_pk(other.id),
-                                                              range_key_condition=Item.SK.startswith("RETURN#"))
-                     if isinstance(i, ReturnItem)]
+            rmas += [
+                rma_from_item(i)
+                for i in repo.query_all(keys.complaint_pk(other.id), range_key_condition=Item.SK.startswith("RETURN#"))
+                if isinstance(i, ReturnItem)
+            ]
     delivered = rules.delivered_quantities(order, item.supplier_id)
     returned = rules.returned_quantities(rmas)
     state = rules.return_state(delivered, Counter({k: min(v, delivered.get(k, 0)) for k, v in returned.items()}))
@@ -890,13 +1228,27 @@ def _returned_delivery_writes(item: ComplaintItem, received: ReturnAuthorisation
 
     transition = apply_delivery_action(order, item.supplier_id, action)
     order_event = AuditEvent(
-        id=new_id("evt"), subject_type="order", subject_id=order.id, type=f"order.{state.value}", actor=SYSTEM, at=at,
-        from_status=transition.from_status, to_status=transition.to_status,
-        data={"order_id": order.id, "supplier_id": item.supplier_id, "complaint_id": item.id,
-              "customer_email": order.customer_email, "delivery_status": state.value})
-    return [*repo.order_writes(order, version=int(order_item.version), now=at),
-            *repo.order_status_counts(order.id, transition.from_status, transition.to_status),
-            repo.event_write(keys.order_pk(order.id), order_event)]
+        id=new_id("evt"),
+        subject_type="order",
+        subject_id=order.id,
+        type=f"order.{state.value}",
+        actor=SYSTEM,
+        at=at,
+        from_status=transition.from_status,
+        to_status=transition.to_status,
+        data={
+            "order_id": order.id,
+            "supplier_id": item.supplier_id,
+            "complaint_id": item.id,
+            "customer_email": order.customer_email,
+            "delivery_status": state.value,
+        },
+    )
+    return [
+        *repo.order_writes(order, version=int(order_item.version), now=at),
+        *repo.order_status_counts(order.id, transition.from_status, transition.to_status),
+        repo.event_write(keys.order_pk(order.id), order_event),
+    ]
 
 
 # ---------------------------------------------------------------- replacements
@@ -908,19 +1260,36 @@ def ship_replacement(actor: Principal, complaint_id: str, *, carrier: str, track
     record = _own(_load(complaint_id), actor)
     item = record.item
     if item.status != C.IN_PROGRESS.value or not item.replacement_lines:
-        raise InvalidTransition(f"complaint {complaint_id} is {item.status}; a replacement ships once an accepted "
-                                "plan with a replacement is in progress")
+        raise InvalidTransition(
+            f"complaint {complaint_id} is {item.status}; a replacement ships once an accepted "
+            "plan with a replacement is in progress"
+        )
     if item.replacement is not None:
-        raise InvalidTransition(f"complaint {complaint_id}'s replacement was already sent "
-                                f"({item.replacement.carrier} {item.replacement.tracking_number})")
+        raise InvalidTransition(
+            f"complaint {complaint_id}'s replacement was already sent "
+            f"({item.replacement.carrier} {item.replacement.tracking_number})"
+        )
     at = now()
     item.replacement = ParcelMap(carrier=carrier, tracking_number=tracking_number, status=PARCEL_SHIPPED, status_at=at)
     item.updated_at = at
-    event = _event(item, "complaint.replacement_shipped", actor, at, item.status, item.status,
-                   customer_note=f"Your replacement is on its way: {carrier.upper()} {tracking_number}.",
-                   data={"carrier": carrier, "tracking_number": tracking_number})
-    repo.commit([repo.Write(item), _parcel_pointer(carrier, tracking_number, item, REPLACEMENT_PARCEL, at),
-                 repo.event_write(item.PK, event)], what=f"complaint {complaint_id}")
+    event = _event(
+        item,
+        "complaint.replacement_shipped",
+        actor,
+        at,
+        item.status,
+        item.status,
+        customer_note=f"Your replacement is on its way: {carrier.upper()} {tracking_number}.",
+        data={"carrier": carrier, "tracking_number": tracking_number},
+    )
+    repo.commit(
+        [
+            repo.Write(item),
+            _parcel_pointer(carrier, tracking_number, item, REPLACEMENT_PARCEL, at),
+            repo.event_write(item.PK, event),
+        ],
+        what=f"complaint {complaint_id}",
+    )
     _replay_early(carrier, tracking_number)
     return _load(complaint_id)
 
@@ -951,9 +1320,16 @@ def on_parcel_event(parcel: ComplaintParcelItem, event: CarrierEvent) -> str:
             return "duplicate"
         at = now()
         item.replacement.status, item.replacement.status_at, item.updated_at = PARCEL_DELIVERED, at, at
-        event_ = _event(item, "complaint.replacement_delivered", SYSTEM, at, item.status, item.status,
-                        customer_note="Your replacement has been delivered.",
-                        data={"carrier": parcel.carrier, "tracking_number": parcel.tracking_number})
+        event_ = _event(
+            item,
+            "complaint.replacement_delivered",
+            SYSTEM,
+            at,
+            item.status,
+            item.status,
+            customer_note="Your replacement has been delivered.",
+            data={"carrier": parcel.carrier, "tracking_number": parcel.tracking_number},
+        )
         try:
             repo.commit([repo.Write(item), repo.event_write(item.PK, event_)], what=f"complaint {item.id}")
         except Conflict:
@@ -991,5 +1367,7 @@ def charge_backs_of_campaign(actor: Principal, campaign_id: str) -> list[Supplie
     for item in Item.gsi1.query(keys.campaign_charge_backs_pk(campaign_id)):
         if isinstance(item, ChargeBackItem):
             totals.setdefault(item.supplier_id, []).append(item)
-    return [SupplierChargeBacks(s, items[0].po_id, sum(int(i.amount_cents) for i in items), items[0].currency,
-                                len(items)) for s, items in sorted(totals.items())]
+    return [
+        SupplierChargeBacks(s, items[0].po_id, sum(int(i.amount_cents) for i in items), items[0].currency, len(items))
+        for s, items in sorted(totals.items())
+    ]

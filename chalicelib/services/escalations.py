@@ -135,8 +135,9 @@ def _exception_due(entry: ExceptionItem, at: datetime) -> str:
             late = rules.on_due(record, at, policy)  # a threshold passed while it slept: escalate now
             if late.action == "escalate":
                 record.level = late.level
-                return exceptions.Change("exception.escalated", mirror=True,
-                                         data={"target": escalation_target(record), "woke": True})
+                return exceptions.Change(
+                    "exception.escalated", mirror=True, data={"target": escalation_target(record), "woke": True}
+                )
             return exceptions.Change("exception.woke", mirror=True)
         if due.action == "escalate":
             record.level = due.level
@@ -171,9 +172,18 @@ def _deadline_due(entry: DeadlineItem) -> str:
     the same transaction, on condition it was not moved meanwhile (then the next sweep decides)."""
     details = exceptions.plain(entry.details)
     at = now()
-    retired = DeadlineItem(entry.PK, entry.SK, id=entry.id, kind_name=entry.kind_name, subject_type=entry.subject_type,
-                           subject_id=entry.subject_id, due_at=entry.due_at, details=details, fired_at=at,
-                           expires_at=int((at + RETIRED_KEPT).timestamp()))
+    retired = DeadlineItem(
+        entry.PK,
+        entry.SK,
+        id=entry.id,
+        kind_name=entry.kind_name,
+        subject_type=entry.subject_type,
+        subject_id=entry.subject_id,
+        due_at=entry.due_at,
+        details=details,
+        fired_at=at,
+        expires_at=int((at + RETIRED_KEPT).timestamp()),
+    )
     if entry.kind_name in DEADLINE_ACTIONS:  # retired first: the action runs once, whatever happens next
         try:
             repo.commit([repo.Write(retired, DeadlineItem.due_at == entry.due_at)], what=f"deadline {entry.id}")
@@ -182,9 +192,14 @@ def _deadline_due(entry: DeadlineItem) -> str:
         DEADLINE_ACTIONS[entry.kind_name](entry)
         return "deadline_acted"
     try:
-        exceptions.raise_or_bump(entry.kind_name, entry.subject_type, entry.subject_id,
-                                 {**details, "due_at": entry.due_at.isoformat()}, retries=1,
-                                 with_writes=[repo.Write(retired, DeadlineItem.due_at == entry.due_at)])
+        exceptions.raise_or_bump(
+            entry.kind_name,
+            entry.subject_type,
+            entry.subject_id,
+            {**details, "due_at": entry.due_at.isoformat()},
+            retries=1,
+            with_writes=[repo.Write(retired, DeadlineItem.due_at == entry.due_at)],
+        )
     except Conflict:
         return "lost_race"
     return "deadline_passed"

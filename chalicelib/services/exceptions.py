@@ -35,8 +35,7 @@ RETRIES = 5
 SEVERITY_RANK = {s.value: r for s, r in rules.SEVERITY_RANK.items()}
 STAFF_ACTORS = STAFF_ROLES
 
-__all__ = ["ExceptionRecord", "exception_id", "get", "opening_writes", "raise_or_bump", "resolve", "open_records",
-           "queue"]
+__all__ = ["ExceptionRecord", "exception_id", "get", "opening_writes", "raise_or_bump", "resolve", "open_records", "queue"]
 
 
 def exception_id(kind: str, subject_type: str, subject_id: str) -> str:
@@ -151,9 +150,7 @@ def _commit(
     repo.commit([*_writes(record, change, actor, from_status, at), *extra], what=f"exception {record.id}")
 
 
-def _writes(
-    record: ExceptionRecord, change: Change, actor: Principal, from_status: str | None, at: datetime
-) -> list[repo.Write]:
+def _writes(record: ExceptionRecord, change: Change, actor: Principal, from_status: str | None, at: datetime) -> list[repo.Write]:
     """The record (new, or under the version read) and its audit event (and the subject's mirror)."""
     event = AuditEvent(
         id=new_id("evt"),
@@ -207,9 +204,7 @@ def change(
             raise NotFound(f"exception {exc_id} not found")
         record = record_from_item(item)
         if expected_version is not None and record.version != expected_version:
-            raise Conflict(
-                f"exception {exc_id} is at version {record.version}, not {expected_version}; reload and try again"
-            )
+            raise Conflict(f"exception {exc_id} is at version {record.version}, not {expected_version}; reload and try again")
         from_status = record.status.value
         at = now()
         result = mutate(record, at)
@@ -276,14 +271,13 @@ def raise_or_bump(
     raise AssertionError("unreachable")
 
 
-def opening_writes(
-    kind: str, subject_type: str, subject_id: str, details: dict[str, Any], at: datetime
-) -> list[repo.Write]:
+def opening_writes(kind: str, subject_type: str, subject_id: str, details: dict[str, Any], at: datetime) -> list[repo.Write]:
     """Raise the (kind, subject) exception inside the transaction that creates its subject: no read,
     since a subject written now has no exception yet (the record's conditional create guarantees it)."""
     rules.kind(kind)
-    record = rules.new_record(exception_id(kind, subject_type, subject_id), kind, subject_type, subject_id, at,
-                              settings().exception_policy(), details)
+    record = rules.new_record(
+        exception_id(kind, subject_type, subject_id), kind, subject_type, subject_id, at, settings().exception_policy(), details
+    )
     change_ = Change("exception.raised" if record.status is Status.OPEN else "exception.pending")
     return _writes(record, change_, SYSTEM, None, at)
 
@@ -299,14 +293,11 @@ def resolution_writes(item: ExceptionItem | None, *, note: str, at: datetime) ->
         return []
     was = record.status
     rules.resolve(record, at, note)
-    change_ = Change("exception.cleared" if was is Status.PENDING else "exception.resolved", note=note,
-                     data={"automatic": True})
+    change_ = Change("exception.cleared" if was is Status.PENDING else "exception.resolved", note=note, data={"automatic": True})
     return _writes(record, change_, SYSTEM, was.value, at)
 
 
-def resolve(
-    kind: str, subject_type: str, subject_id: str, *, note: str, with_writes: Sequence[repo.Write] = ()
-) -> bool:
+def resolve(kind: str, subject_type: str, subject_id: str, *, note: str, with_writes: Sequence[repo.Write] = ()) -> bool:
     """The condition cleared: close the live (kind, subject) exception (a pending one never shows).
     False when none is live; one GetItem when there is nothing to do. `with_writes` are committed
     with the resolution only (e.g. the follow-up it triggers, so two resolvers cannot both trigger it)."""
@@ -321,9 +312,7 @@ def resolve(
         was = record.status
         rules.resolve(record, at, note)
         cleared.append(True)
-        return Change(
-            "exception.cleared" if was is Status.PENDING else "exception.resolved", note=note, data={"automatic": True}
-        )
+        return Change("exception.cleared" if was is Status.PENDING else "exception.resolved", note=note, data={"automatic": True})
 
     try:
         change(exc_id, clear, with_writes=with_writes)
@@ -380,9 +369,7 @@ def snooze(
     return _must(change(exc_id, later, actor=actor, expected_version=expected_version))
 
 
-def resolve_by_staff(
-    actor: Principal, exc_id: str, *, note: str, expected_version: int | None = None
-) -> ExceptionRecord:
+def resolve_by_staff(actor: Principal, exc_id: str, *, note: str, expected_version: int | None = None) -> ExceptionRecord:
     _staff(actor)
 
     def done(record: ExceptionRecord, at: datetime) -> Change:

@@ -46,25 +46,70 @@ from .clock import new_id, now
 logger = Logger(service="waybill")
 
 RECORD_TYPES: dict[ExportKind, type[Item]] = {
-    ExportKind.ORDERS: OrderItem, ExportKind.PURCHASE_ORDERS: PurchaseOrderItem,
-    ExportKind.PAYMENTS: PaymentProposalItem, ExportKind.SHIPMENTS: ShipmentItem,
+    ExportKind.ORDERS: OrderItem,
+    ExportKind.PURCHASE_ORDERS: PurchaseOrderItem,
+    ExportKind.PAYMENTS: PaymentProposalItem,
+    ExportKind.SHIPMENTS: ShipmentItem,
 }
 
 
 def _row(kind: ExportKind, i: Any) -> list[Any]:
     """The row of one record, in `rules.COLUMNS[kind]` order."""
     if kind is ExportKind.ORDERS:
-        return [i.id, i.created_at, i.status, i.campaign_id, i.customer_id, i.customer_email, i.payment_mode,
-                i.currency, int(i.total_cents), len(i.lines), sum(int(line.quantity) for line in i.lines),
-                list(i.supplier_ids or [])]
+        return [
+            i.id,
+            i.created_at,
+            i.status,
+            i.campaign_id,
+            i.customer_id,
+            i.customer_email,
+            i.payment_mode,
+            i.currency,
+            int(i.total_cents),
+            len(i.lines),
+            sum(int(line.quantity) for line in i.lines),
+            list(i.supplier_ids or []),
+        ]
     if kind is ExportKind.PURCHASE_ORDERS:
-        return [i.id, i.created_at, i.status, i.stage, i.campaign_id, i.supplier_id, i.currency, int(i.order_count),
-                int(i.ordered_cents), int(i.accepted_cents), int(i.invoiced_cents), int(i.paid_cents)]
+        return [
+            i.id,
+            i.created_at,
+            i.status,
+            i.stage,
+            i.campaign_id,
+            i.supplier_id,
+            i.currency,
+            int(i.order_count),
+            int(i.ordered_cents),
+            int(i.accepted_cents),
+            int(i.invoiced_cents),
+            int(i.paid_cents),
+        ]
     if kind is ExportKind.PAYMENTS:
-        return [i.id, i.created_at, i.status, i.po_id, i.supplier_id, i.campaign_id, int(i.amount_cents),
-                i.currency, i.bank_reference, i.decided_by]
-    return [i.id, i.created_at, i.status, i.carrier, i.tracking_number, i.po_id, i.supplier_id, i.campaign_id,
-            len(i.order_ids or []), list(i.order_ids or [])]
+        return [
+            i.id,
+            i.created_at,
+            i.status,
+            i.po_id,
+            i.supplier_id,
+            i.campaign_id,
+            int(i.amount_cents),
+            i.currency,
+            i.bank_reference,
+            i.decided_by,
+        ]
+    return [
+        i.id,
+        i.created_at,
+        i.status,
+        i.carrier,
+        i.tracking_number,
+        i.po_id,
+        i.supplier_id,
+        i.campaign_id,
+        len(i.order_ids or []),
+        list(i.order_ids or []),
+    ]
 
 
 @dataclass
@@ -78,9 +123,16 @@ class Run:
 # ---------------------------------------------------------------- requesting
 
 
-def request_export(actor: Principal, *, kind: ExportKind, fmt: ExportFormat, exporter: str | None = None,
-                   state: str | None = None, created_from: datetime | None = None,
-                   created_to: datetime | None = None) -> ExportRunItem:
+def request_export(
+    actor: Principal,
+    *,
+    kind: ExportKind,
+    fmt: ExportFormat,
+    exporter: str | None = None,
+    state: str | None = None,
+    created_from: datetime | None = None,
+    created_to: datetime | None = None,
+) -> ExportRunItem:
     """Record a run (`queued`) and its `export.requested` event, which the stream puts on the bus and
     the exports queue runs. An exporter already running, or whose predecessor runs, is a Conflict."""
     chosen = rules.check_request(kind, exporter, state, created_from, created_to)
@@ -97,18 +149,41 @@ def request_export(actor: Principal, *, kind: ExportKind, fmt: ExportFormat, exp
     return item
 
 
-def _new_run(actor: Principal, kind: ExportKind, fmt: ExportFormat, chosen: rules.Exporter | None,
-             state: str | None, created_from: datetime | None, window_end: datetime, at: datetime) -> ExportRunItem:
+def _new_run(
+    actor: Principal,
+    kind: ExportKind,
+    fmt: ExportFormat,
+    chosen: rules.Exporter | None,
+    state: str | None,
+    created_from: datetime | None,
+    window_end: datetime,
+    at: datetime,
+) -> ExportRunItem:
     run_id = new_id("exp")
     pk, sk = keys.export_run(run_id)
     name = rules.file_name(run_id, kind, fmt, chosen.name if chosen else None)
     prefix = f"exports/{at:%Y/%m/%d}/{run_id}/"
     csv_name = rules.file_name(run_id, kind, ExportFormat.CSV, chosen.name if chosen else None)
     return ExportRunItem(
-        pk, sk, GSI1PK=keys.ALL_EXPORTS_PK, GSI1SK=keys.created_sk(at, run_id), id=run_id, export_kind=kind.value,
-        format=fmt.value, exporter=chosen.name if chosen else None, state=state, created_from=created_from,
-        window_end=window_end, status=RunStatus.QUEUED.value, requested_by=actor.sub, requested_at=at,
-        bucket=settings().exports_bucket, csv_key=prefix + csv_name, key=prefix + name, counts=rules.counts_zero())
+        pk,
+        sk,
+        GSI1PK=keys.ALL_EXPORTS_PK,
+        GSI1SK=keys.created_sk(at, run_id),
+        id=run_id,
+        export_kind=kind.value,
+        format=fmt.value,
+        exporter=chosen.name if chosen else None,
+        state=state,
+        created_from=created_from,
+        window_end=window_end,
+        status=RunStatus.QUEUED.value,
+        requested_by=actor.sub,
+        requested_at=at,
+        bucket=settings().exports_bucket,
+        csv_key=prefix + csv_name,
+        key=prefix + name,
+        counts=rules.counts_zero(),
+    )
 
 
 def _lock_write(exporter: str, run_id: str, at: datetime) -> repo.Write:
@@ -122,9 +197,15 @@ def _check_predecessor_idle(chosen: rules.Exporter) -> None:
 
 
 def _event_write(item: ExportRunItem, type_: str, actor: Principal, at: datetime, **data: Any) -> repo.Write:
-    event = AuditEvent(id=new_id("evt"), subject_type="export", subject_id=item.id, type=type_, actor=actor, at=at,
-                       data={"kind": item.export_kind, "format": item.format, "exporter": item.exporter,
-                             "state": item.state, **data})
+    event = AuditEvent(
+        id=new_id("evt"),
+        subject_type="export",
+        subject_id=item.id,
+        type=type_,
+        actor=actor,
+        at=at,
+        data={"kind": item.export_kind, "format": item.format, "exporter": item.exporter, "state": item.state, **data},
+    )
     return repo.event_write(keys.export_pk(item.id), event)
 
 
@@ -193,8 +274,13 @@ def _stream(item: ExportRunItem) -> None:
     kind = ExportKind(item.export_kind)
     chosen = rules.exporter(item.exporter) if item.exporter else None
     record_type = RECORD_TYPES[kind]
-    writer = export_files.MultipartWriter(item.bucket, item.csv_key, export_files.CONTENT_TYPES["csv"],
-                                          upload_id=item.upload_id, parts=json.loads(item.parts_json or "[]"))
+    writer = export_files.MultipartWriter(
+        item.bucket,
+        item.csv_key,
+        export_files.CONTENT_TYPES["csv"],
+        upload_id=item.upload_id,
+        parts=json.loads(item.parts_json or "[]"),
+    )
     try:
         if item.upload_id is None:
             item.upload_id = writer.upload_id
@@ -206,12 +292,20 @@ def _stream(item: ExportRunItem) -> None:
         counts = _counts(item)
         cursor: str | None = item.cursor
         hi = keys.created_bound(item.window_end, upper=True)
-        window = (Item.GSI4SK.between(keys.created_bound(item.created_from, upper=False), hi)
-                  if item.created_from else Item.GSI4SK <= hi)  # noqa: SIM300
+        window = (
+            Item.GSI4SK.between(keys.created_bound(item.created_from, upper=False), hi)
+            if item.created_from
+            else hi >= Item.GSI4SK
+        )  # noqa: SIM300
         while True:
-            page = repo.query_page(Item.gsi4, keys.export_source_pk(kind.value),
-                                   range_key_condition=window, limit=s.export_page_size,
-                                   cursor=cursor, newest_first=False)
+            page = repo.query_page(
+                Item.gsi4,
+                keys.export_source_pk(kind.value),
+                range_key_condition=window,
+                limit=s.export_page_size,
+                cursor=cursor,
+                newest_first=False,
+            )
             records = [r for r in page.items if isinstance(r, record_type)]
             taken = _take_page(item, chosen, records, kind)
             rules.add_counts(counts, (t for _, t in taken))
@@ -231,20 +325,25 @@ def _stream(item: ExportRunItem) -> None:
     if item.format == ExportFormat.XLSX:
         columns = rules.COLUMNS[kind]
         item.size_bytes = export_files.csv_to_xlsx(
-            item.bucket, item.csv_key, item.key, item.exporter or kind.value,
-            lambda row: [rules.typed(c, v) for c, v in zip(columns, row, strict=True)])
+            item.bucket,
+            item.csv_key,
+            item.key,
+            item.exporter or kind.value,
+            lambda row: [rules.typed(c, v) for c, v in zip(columns, row, strict=True)],
+        )
     _finish(item)
 
 
-def _take_page(run: ExportRunItem, chosen: rules.Exporter | None, records: list[Any],
-               kind: ExportKind) -> list[tuple[Any, Take]]:
+def _take_page(run: ExportRunItem, chosen: rules.Exporter | None, records: list[Any], kind: ExportKind) -> list[tuple[Any, Take]]:
     """Each record of a page with what the run does with it; claims the new ones (one BatchGetItem of the
     markers, one BatchWriteItem of the claims)."""
     if not records:
         return []
     if chosen is None:  # a plain export: no markers, every record in the window and state
-        return [(r, rules.take(r.status, run_id=run.id, exporter_=None, state=run.state, claimed_by=None,
-                               previous_done=False)) for r in records]
+        return [
+            (r, rules.take(r.status, run_id=run.id, exporter_=None, state=run.state, claimed_by=None, previous_done=False))
+            for r in records
+        ]
     names = [chosen.name] + ([chosen.after] if chosen.after else [])
     wanted = [keys.exported_marker(r.PK, name, r.id) for r in records for name in names]
     markers = {(m.PK, m.SK): m for m in repo.batch_get(wanted) if isinstance(m, ExportMarkerItem)}
@@ -254,13 +353,18 @@ def _take_page(run: ExportRunItem, chosen: rules.Exporter | None, records: list[
     for r in records:
         own = markers.get(keys.exported_marker(r.PK, chosen.name, r.id))
         previous = keys.exported_marker(r.PK, chosen.after, r.id) in markers if chosen.after else True
-        t = rules.take(r.status, run_id=run.id, exporter_=chosen, state=run.state,
-                       claimed_by=own.run_id if own else None, previous_done=previous)
+        t = rules.take(
+            r.status,
+            run_id=run.id,
+            exporter_=chosen,
+            state=run.state,
+            claimed_by=own.run_id if own else None,
+            previous_done=previous,
+        )
         taken.append((r, t))
         if t is Take.EXPORT:
             pk, sk = keys.exported_marker(r.PK, chosen.name, r.id)
-            claims.append(ExportMarkerItem(pk, sk, exporter=chosen.name, record_id=r.id, run_id=run.id, at=at,
-                                           status=r.status))
+            claims.append(ExportMarkerItem(pk, sk, exporter=chosen.name, record_id=r.id, run_id=run.id, at=at, status=r.status))
     if claims:
         with ExportMarkerItem.batch_write() as batch:
             for claim in claims:
@@ -268,8 +372,9 @@ def _take_page(run: ExportRunItem, chosen: rules.Exporter | None, records: list[
     return taken
 
 
-def _checkpoint(item: ExportRunItem, writer: export_files.MultipartWriter, cursor: str | None, rows: int,
-                counts: dict[str, int]) -> None:
+def _checkpoint(
+    item: ExportRunItem, writer: export_files.MultipartWriter, cursor: str | None, rows: int, counts: dict[str, int]
+) -> None:
     item.parts_json = json.dumps(writer.parts)
     item.cursor = cursor
     item.rows = rows
@@ -283,9 +388,20 @@ def _finish(item: ExportRunItem) -> None:
     item.finished_at = at
     item.cursor = None
     item.lease_until = None
-    writes = [repo.Write(item), _event_write(item, "export.completed", SYSTEM, at, rows=int(item.rows),
-                                             counts=_counts(item), key=item.key,
-                                             size_bytes=int(item.size_bytes or 0), requested_by=item.requested_by)]
+    writes = [
+        repo.Write(item),
+        _event_write(
+            item,
+            "export.completed",
+            SYSTEM,
+            at,
+            rows=int(item.rows),
+            counts=_counts(item),
+            key=item.key,
+            size_bytes=int(item.size_bytes or 0),
+            requested_by=item.requested_by,
+        ),
+    ]
     try:
         repo.commit(writes, what=f"export {item.id}")
     except Conflict as exc:
@@ -316,8 +432,10 @@ def _fail(item: ExportRunItem, exc: Exception) -> bool:
     fresh.lease_until = None  # the next schedule resumes it
     fresh.error = f"{type(exc).__name__}: {exc}"[:500]
     try:
-        repo.commit([repo.Write(fresh), _event_write(fresh, "export.failed", SYSTEM, at, error=fresh.error,
-                                                     rows=int(fresh.rows))], what=f"export {item.id}")
+        repo.commit(
+            [repo.Write(fresh), _event_write(fresh, "export.failed", SYSTEM, at, error=fresh.error, rows=int(fresh.rows))],
+            what=f"export {item.id}",
+        )
     except Exception:  # noqa: BLE001 - the original error matters more
         logger.exception("could not record the export failure", extra={"run": item.id})
     return True
@@ -376,4 +494,3 @@ def get_run(run_id: str) -> Run:
 def list_runs(*, limit: int, cursor: str | None) -> tuple[list[ExportRunItem], str | None]:
     page = repo.query_page(Item.gsi1, keys.ALL_EXPORTS_PK, limit=limit, cursor=cursor)
     return [i for i in page.items if isinstance(i, ExportRunItem)], page.cursor
-

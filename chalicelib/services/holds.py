@@ -38,11 +38,17 @@ DECISIONS = ("order.approved", "order.rejected", "order.cancelled")
 def details(order: Order, ends_at: datetime | None, at: datetime, *, with_deadline: bool = True) -> dict[str, Any]:
     """The exception's details, with its decision deadline (none for a campaign without an end). A
     repeat leaves the deadline out: the one set when the order was placed stands."""
-    deadline = rules.decide_by(ends_at, settings().hold_decide_before_close_s, at) \
-        if ends_at and with_deadline else None
-    return rules.exception_details(order_id=order.id, campaign_id=order.campaign_id, customer_id=order.customer_id,
-                                   total_cents=order.total_cents, currency=order.currency,
-                                   reasons=order.hold_reasons, campaign_ends_at=ends_at, deadline=deadline)
+    deadline = rules.decide_by(ends_at, settings().hold_decide_before_close_s, at) if ends_at and with_deadline else None
+    return rules.exception_details(
+        order_id=order.id,
+        campaign_id=order.campaign_id,
+        customer_id=order.customer_id,
+        total_cents=order.total_cents,
+        currency=order.currency,
+        reasons=order.hold_reasons,
+        campaign_ends_at=ends_at,
+        deadline=deadline,
+    )
 
 
 def raise_writes(order: Order, campaign: Campaign, at: datetime) -> list[repo.Write]:
@@ -78,14 +84,25 @@ def resume_if_last(campaign_id: str, order_id: str) -> bool:
     if held_orders(campaign_id):
         return False  # others still wait for a decision: so does the close
     at = now()
-    resumed = AuditEvent(id=new_id("evt"), subject_type="campaign", subject_id=campaign_id,
-                         type="campaign.close_resumed", actor=SYSTEM, at=at,
-                         from_status=CampaignStatus.ENDED.value, to_status=CampaignStatus.ENDED.value,
-                         internal_note=f"every held order is decided (the last: {order_id}); the close resumes",
-                         data={"campaign_id": campaign_id, "last_decided_order_id": order_id})
-    return exceptions.resolve(CLOSE_WAITING_KIND, "campaign", campaign_id,
-                              note=f"every held order is decided (the last: {order_id}); the close resumed",
-                              with_writes=[repo.event_write(keys.campaign_pk(campaign_id), resumed)])
+    resumed = AuditEvent(
+        id=new_id("evt"),
+        subject_type="campaign",
+        subject_id=campaign_id,
+        type="campaign.close_resumed",
+        actor=SYSTEM,
+        at=at,
+        from_status=CampaignStatus.ENDED.value,
+        to_status=CampaignStatus.ENDED.value,
+        internal_note=f"every held order is decided (the last: {order_id}); the close resumes",
+        data={"campaign_id": campaign_id, "last_decided_order_id": order_id},
+    )
+    return exceptions.resolve(
+        CLOSE_WAITING_KIND,
+        "campaign",
+        campaign_id,
+        note=f"every held order is decided (the last: {order_id}); the close resumed",
+        with_writes=[repo.event_write(keys.campaign_pk(campaign_id), resumed)],
+    )
 
 
 def resolve(order_id: str, note: str) -> bool:
@@ -98,11 +115,17 @@ def held_orders(campaign_id: str) -> list[Order]:
     found: list[Order] = []
     cursor: str | None = None
     while True:
-        page = repo.query_page(Item.gsi3, keys.status_orders_pk(OrderStatus.ON_HOLD.value),
-                               filter_condition=OrderItem.campaign_id == campaign_id, limit=PAGE, cursor=cursor,
-                               newest_first=False)
-        found += [repo.order_from_item(i) for i in page.items
-                  if isinstance(i, OrderItem) and i.status == OrderStatus.ON_HOLD.value]
+        page = repo.query_page(
+            Item.gsi3,
+            keys.status_orders_pk(OrderStatus.ON_HOLD.value),
+            filter_condition=OrderItem.campaign_id == campaign_id,
+            limit=PAGE,
+            cursor=cursor,
+            newest_first=False,
+        )
+        found += [
+            repo.order_from_item(i) for i in page.items if isinstance(i, OrderItem) and i.status == OrderStatus.ON_HOLD.value
+        ]
         if page.cursor is None:
             return found
         cursor = page.cursor

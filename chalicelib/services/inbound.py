@@ -96,8 +96,7 @@ def verify(sender: str, raw: bytes, headers: dict[str, str]) -> dict[str, Any]:
         if not isinstance(body, dict):
             raise WebhookRejected(400, "invalid_json", "the body must be a JSON object")
         return body
-    raise WebhookRejected(401, "invalid_signature",
-                          "the signature does not match, or the timestamp is outside ±5 minutes")
+    raise WebhookRejected(401, "invalid_signature", "the signature does not match, or the timestamp is outside ±5 minutes")
 
 
 @dataclass
@@ -114,9 +113,16 @@ def receive(sender: str, raw: bytes, headers: dict[str, str], parse: Callable[[d
     at = now()
     pk, sk = keys.inbox(sender, webhook_id)
     event_type = body.get("type")
-    item = InboxItem(pk, sk, provider=sender, webhook_id=webhook_id, body=raw.decode(),
-                     event_type=str(event_type)[:100] if event_type is not None else None, received_at=at,
-                     expires_at=int(at.timestamp()) + INBOX_TTL_S)
+    item = InboxItem(
+        pk,
+        sk,
+        provider=sender,
+        webhook_id=webhook_id,
+        body=raw.decode(),
+        event_type=str(event_type)[:100] if event_type is not None else None,
+        received_at=at,
+        expires_at=int(at.timestamp()) + INBOX_TTL_S,
+    )
     return Received("accepted" if repo.create(item) else "duplicate", webhook_id)
 
 
@@ -130,8 +136,9 @@ def parse_carrier(carrier: str) -> Callable[[dict[str, Any]], list[shipment_rule
 
 def parse_bank(body: dict[str, Any]) -> dict[str, Any]:
     if not isinstance(body.get("type"), str):
-        raise RuleViolation("invalid_payload", "a bank event has a string `type`",
-                            details=[{"field": "type", "message": "required string"}])
+        raise RuleViolation(
+            "invalid_payload", "a bank event has a string `type`", details=[{"field": "type", "message": "required string"}]
+        )
     return body
 
 
@@ -192,20 +199,29 @@ class ComplaintAnswer(_Strict):
 
 SupplierEvent = Acknowledgement | ShipmentNotice | ComplaintAnswer
 SUPPLIER_TYPES: dict[str, type[Acknowledgement] | type[ShipmentNotice] | type[ComplaintAnswer]] = {
-    "po.acknowledgement": Acknowledgement, "shipment.notice": ShipmentNotice, "complaint.answer": ComplaintAnswer}
+    "po.acknowledgement": Acknowledgement,
+    "shipment.notice": ShipmentNotice,
+    "complaint.answer": ComplaintAnswer,
+}
 
 
 def parse_supplier(body: dict[str, Any]) -> SupplierEvent:
     model = SUPPLIER_TYPES.get(str(body.get("type")))
     if model is None:
-        raise RuleViolation("invalid_payload", f"`type` must be one of {', '.join(SUPPLIER_TYPES)}",
-                            details=[{"field": "type", "message": f"unknown event type {body.get('type')!r}"}])
+        raise RuleViolation(
+            "invalid_payload",
+            f"`type` must be one of {', '.join(SUPPLIER_TYPES)}",
+            details=[{"field": "type", "message": f"unknown event type {body.get('type')!r}"}],
+        )
     try:
         return model.model_validate(body)
     except ValidationError as exc:
         problems = [{"field": ".".join(str(p) for p in e["loc"]), "message": e["msg"]} for e in exc.errors()]
-        raise RuleViolation("invalid_payload", "the event does not match its schema: " +
-                            "; ".join(f"{p['field']}: {p['message']}" for p in problems), details=problems) from None
+        raise RuleViolation(
+            "invalid_payload",
+            "the event does not match its schema: " + "; ".join(f"{p['field']}: {p['message']}" for p in problems),
+            details=problems,
+        ) from None
 
 
 # ---------------------------------------------------------------- applying (queue consumer)
@@ -235,11 +251,15 @@ def process(sender: str, webhook_id: str, body: str | None = None) -> str:
         if isinstance(exc, Conflict) and not isinstance(exc, AlreadyExists):
             raise  # a lost race: the queue redelivers and the retry reads fresh state
         outcome = f"failed: {exc.code}: {exc.message}"
-        logger.warning("inbound webhook not applied", extra={"sender": sender, "webhook_id": webhook_id,
-                                                             "error": exc.message})
+        logger.warning("inbound webhook not applied", extra={"sender": sender, "webhook_id": webhook_id, "error": exc.message})
         subject_type, subject_id = failure_subject(sender, webhook_id, item.body)
-        details = {"sender": sender, "webhook_id": webhook_id, "event_type": item.event_type, "error": exc.message,
-                   "code": exc.code}
+        details = {
+            "sender": sender,
+            "webhook_id": webhook_id,
+            "event_type": item.event_type,
+            "error": exc.message,
+            "code": exc.code,
+        }
         if kind == "supplier":
             details["supplier_id"] = name  # the staff queue filters by supplier
         exceptions.raise_or_bump("inbound_webhook_failed", subject_type, subject_id, details)
@@ -301,18 +321,29 @@ def _apply(sender: str, body: dict[str, Any], webhook_id: str) -> str:
 def _apply_supplier(supplier_id: str, event: SupplierEvent) -> str:
     from . import complaints, shipments, supplier_portal
 
-    actor = Principal(sub=f"supplier-system:{supplier_id}", roles=frozenset({Role.SUPPLIER}), supplier_id=supplier_id,
-                      name=f"{supplier_id} (supplier system)")
+    actor = Principal(
+        sub=f"supplier-system:{supplier_id}",
+        roles=frozenset({Role.SUPPLIER}),
+        supplier_id=supplier_id,
+        name=f"{supplier_id} (supplier system)",
+    )
     if isinstance(event, Acknowledgement):
-        summary = supplier_portal.acknowledge(actor, event.data.po_id, [
-            LineAcceptance(sku=line.sku, accepted_quantity=line.accepted_quantity, reason=line.reason)
-            for line in event.data.lines])
+        summary = supplier_portal.acknowledge(
+            actor,
+            event.data.po_id,
+            [
+                LineAcceptance(sku=line.sku, accepted_quantity=line.accepted_quantity, reason=line.reason)
+                for line in event.data.lines
+            ],
+        )
         return f"acknowledged: {summary.status}"
     if isinstance(event, ComplaintAnswer):  # another supplier's complaint is a NotFound, as in the API
-        record = complaints.act(actor, event.data.complaint_id, ComplaintAction.ANSWER, expected_version=None,
-                                answer=event.data.answer)
+        record = complaints.act(
+            actor, event.data.complaint_id, ComplaintAction.ANSWER, expected_version=None, answer=event.data.answer
+        )
         return f"answered: {record.item.status}"
     d = event.data
-    shipment = shipments.record_shipment(actor, d.po_id, carrier=d.carrier, tracking_number=d.tracking_number,
-                                         order_ids=d.order_ids)
+    shipment = shipments.record_shipment(
+        actor, d.po_id, carrier=d.carrier, tracking_number=d.tracking_number, order_ids=d.order_ids
+    )
     return f"shipment recorded: {shipment.id}"

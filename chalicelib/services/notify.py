@@ -89,15 +89,19 @@ class Preferences:
 def _preferences(address: str, item: NotificationPreferenceItem | None) -> Preferences:
     if item is None:
         return Preferences(address)
-    return Preferences(address, opt_out=bool(item.opt_out), alerts=AlertMode(item.alerts),
-                       updated_at=item.updated_at, updated_by=item.updated_by)
+    return Preferences(
+        address, opt_out=bool(item.opt_out), alerts=AlertMode(item.alerts), updated_at=item.updated_at, updated_by=item.updated_by
+    )
 
 
 def my_address(actor: Principal) -> str:
     """The caller's address (the token's `email` claim): preferences are kept per address."""
     if not actor.email:
-        raise RuleViolation("no_email", "your token carries no e-mail address, so there are no preferences to keep",
-                            details=[{"field": "token.email", "message": "the token has no email claim"}])
+        raise RuleViolation(
+            "no_email",
+            "your token carries no e-mail address, so there are no preferences to keep",
+            details=[{"field": "token.email", "message": "the token has no email claim"}],
+        )
     return normalise_address(actor.email)
 
 
@@ -111,8 +115,14 @@ def set_preferences(actor: Principal, address: str, *, opt_out: bool, alerts: Al
     """Replace the address's preferences (one PutItem: the last choice wins)."""
     address = normalise_address(address)
     at = now()
-    item = NotificationPreferenceItem(*keys.notification_preferences(address), address=address, opt_out=opt_out,
-                                      alerts=alerts.value, updated_at=at, updated_by=actor.email or actor.sub)
+    item = NotificationPreferenceItem(
+        *keys.notification_preferences(address),
+        address=address,
+        opt_out=opt_out,
+        alerts=alerts.value,
+        updated_at=at,
+        updated_by=actor.email or actor.sub,
+    )
     item.save()
     return _preferences(address, item)
 
@@ -205,12 +215,10 @@ def link(rule: NotificationRule, loaded: Loaded) -> str | None:
         cid = data["complaint_id"]
         if rule.recipient is Recipient.CUSTOMER:
             return _url(f"/orders/{data.get('order_id')}/complaints/{cid}")
-        return _url(f"/supplier/complaints/{cid}" if rule.recipient is Recipient.SUPPLIER
-                    else f"/staff/complaints/{cid}")
+        return _url(f"/supplier/complaints/{cid}" if rule.recipient is Recipient.SUPPLIER else f"/staff/complaints/{cid}")
     if data.get("po_id"):
         supplier_side = rule.recipient is Recipient.SUPPLIER
-        return _url(f"/supplier/purchase-orders/{data['po_id']}" if supplier_side
-                    else f"/staff/purchase-orders/{data['po_id']}")
+        return _url(f"/supplier/purchase-orders/{data['po_id']}" if supplier_side else f"/staff/purchase-orders/{data['po_id']}")
     if data.get("order_id"):
         staff_side = rule.recipient not in (Recipient.CUSTOMER, Recipient.SUPPLIER)
         return _url(f"/staff/orders/{data['order_id']}" if staff_side else f"/orders/{data['order_id']}")
@@ -236,76 +244,145 @@ def _utc(value: Any) -> datetime | None:
 def context(rule: NotificationRule, loaded: Loaded) -> dict[str, Any]:
     """What the rule's template is rendered with."""
     data, event = loaded.data, loaded.event
-    ctx: dict[str, Any] = {"headline": rule.headline, "category": rule.category.value, "link": link(rule, loaded),
-                           "preferences_url": _url("/me/notification-preferences")}
+    ctx: dict[str, Any] = {
+        "headline": rule.headline,
+        "category": rule.category.value,
+        "link": link(rule, loaded),
+        "preferences_url": _url("/me/notification-preferences"),
+    }
     t = rule.template
     if t in ("order_update", "order_shipment"):
         status = data.get("status") or event.get("to_status") or ""
-        ctx.update(order_id=data.get("order_id"), status_text=status_text(status) if status else "",
-                   total_cents=data.get("total_cents", 0), currency=data.get("currency", ""),
-                   note=event.get("customer_note"), shipment=data)
+        ctx.update(
+            order_id=data.get("order_id"),
+            status_text=status_text(status) if status else "",
+            total_cents=data.get("total_cents", 0),
+            currency=data.get("currency", ""),
+            note=event.get("customer_note"),
+            shipment=data,
+        )
     elif t == "order_lines_rejected":
-        ctx.update(order_id=data.get("order_id"), note=event.get("customer_note"), lines=data.get("lines") or [],
-                   refund_cents=int(data.get("refund_cents") or 0), currency=data.get("currency", ""),
-                   payable_cents=int(data.get("payable_cents") or 0))
+        ctx.update(
+            order_id=data.get("order_id"),
+            note=event.get("customer_note"),
+            lines=data.get("lines") or [],
+            refund_cents=int(data.get("refund_cents") or 0),
+            currency=data.get("currency", ""),
+            payable_cents=int(data.get("payable_cents") or 0),
+        )
         if data.get("whole_order"):
             ctx["headline"] = "Your order cannot be supplied"
     elif t == "order_refund_approval":
-        ctx.update(order_id=data.get("order_id"), amount_cents=int(data.get("amount_cents") or 0),
-                   currency=data.get("currency", ""), reason=str(data.get("reason") or "").replace("_", " "))
+        ctx.update(
+            order_id=data.get("order_id"),
+            amount_cents=int(data.get("amount_cents") or 0),
+            currency=data.get("currency", ""),
+            reason=str(data.get("reason") or "").replace("_", " "),
+        )
     elif t == "order_payment_reminder":
         details = data.get("details") or {}
-        ctx.update(order_id=details.get("order_id"), amount_cents=int(details.get("amount_cents") or 0),
-                   currency=details.get("currency", ""))
+        ctx.update(
+            order_id=details.get("order_id"),
+            amount_cents=int(details.get("amount_cents") or 0),
+            currency=details.get("currency", ""),
+        )
     elif t in SUPPLIER_ORDER_TEMPLATES:
         ship_to = loaded.delivery.ship_to if loaded.delivery is not None else None  # set only once it may see it
-        ctx.update(order_id=data.get("order_id"), reference=data.get("reference") or data.get("order_id"),
-                   po_id=data.get("po_id"), lines=data.get("lines") or [],
-                   whole_delivery=bool(data.get("whole_delivery")), request_id=data.get("request_id"),
-                   ship_to=repo.address_from_map(ship_to).as_dict() if ship_to is not None else None,
-                   supplier_name=loaded.supplier.name if loaded.supplier else "")
+        ctx.update(
+            order_id=data.get("order_id"),
+            reference=data.get("reference") or data.get("order_id"),
+            po_id=data.get("po_id"),
+            lines=data.get("lines") or [],
+            whole_delivery=bool(data.get("whole_delivery")),
+            request_id=data.get("request_id"),
+            ship_to=repo.address_from_map(ship_to).as_dict() if ship_to is not None else None,
+            supplier_name=loaded.supplier.name if loaded.supplier else "",
+        )
     elif t == "order_refund":
-        ctx.update(order_id=data.get("order_id"), note=event.get("customer_note"),
-                   amount_cents=int(data.get("amount_cents") or 0), currency=data.get("currency", ""))
+        ctx.update(
+            order_id=data.get("order_id"),
+            note=event.get("customer_note"),
+            amount_cents=int(data.get("amount_cents") or 0),
+            currency=data.get("currency", ""),
+        )
     elif t.startswith("complaint_"):
-        ctx.update(complaint_id=data.get("complaint_id"), order_id=data.get("order_id"), po_id=data.get("po_id"),
-                   supplier_id=data.get("supplier_id"), reason=str(data.get("reason") or "").replace("_", " "),
-                   note=event.get("customer_note"),
-                   question=data.get("question"), refund_cents=data.get("refund_cents"),
-                   amount_cents=data.get("amount_cents"), currency=data.get("currency") or "",
-                   carrier=str(data.get("carrier") or "").upper(), tracking_number=data.get("tracking_number"),
-                   lines_text=data.get("lines_text") or "")
+        ctx.update(
+            complaint_id=data.get("complaint_id"),
+            order_id=data.get("order_id"),
+            po_id=data.get("po_id"),
+            supplier_id=data.get("supplier_id"),
+            reason=str(data.get("reason") or "").replace("_", " "),
+            note=event.get("customer_note"),
+            question=data.get("question"),
+            refund_cents=data.get("refund_cents"),
+            amount_cents=data.get("amount_cents"),
+            currency=data.get("currency") or "",
+            carrier=str(data.get("carrier") or "").upper(),
+            tracking_number=data.get("tracking_number"),
+            lines_text=data.get("lines_text") or "",
+        )
     elif t == "po_created":
         if loaded.po is None:
             raise LookupError(f"purchase order {data.get('po_id')} not found")
-        ctx.update(po=repo.po_from_item(loaded.po), supplier_name=loaded.supplier.name if loaded.supplier else "",
-                   campaign_name=loaded.campaign.name if loaded.campaign else "",
-                   audience="supplier" if rule.recipient is Recipient.SUPPLIER else "buyer")
+        ctx.update(
+            po=repo.po_from_item(loaded.po),
+            supplier_name=loaded.supplier.name if loaded.supplier else "",
+            campaign_name=loaded.campaign.name if loaded.campaign else "",
+            audience="supplier" if rule.recipient is Recipient.SUPPLIER else "buyer",
+        )
     elif t.startswith("po_stage_"):
         stage = str(data.get("stage") or "")
-        ctx.update(po_id=data.get("po_id"), campaign_id=data.get("campaign_id"), supplier_id=data.get("supplier_id"),
-                   stage=stage, stage_title=STAGE_TITLE.get(stage, stage), deadline=data.get("deadline"),
-                   ordered_cents=int(data.get("ordered_cents") or 0), currency=data.get("currency", ""),
-                   reminders=data.get("reminders", 0))
+        ctx.update(
+            po_id=data.get("po_id"),
+            campaign_id=data.get("campaign_id"),
+            supplier_id=data.get("supplier_id"),
+            stage=stage,
+            stage_title=STAGE_TITLE.get(stage, stage),
+            deadline=data.get("deadline"),
+            ordered_cents=int(data.get("ordered_cents") or 0),
+            currency=data.get("currency", ""),
+            reminders=data.get("reminders", 0),
+        )
     elif t == "tracking_stale":
         details = data.get("details") or {}
-        ctx.update(shipment=details, abandoned=bool(details.get("abandoned")),
-                   last_event_at=_when(details.get("last_event_at")),
-                   supplier_name=loaded.supplier.name if loaded.supplier else "")
+        ctx.update(
+            shipment=details,
+            abandoned=bool(details.get("abandoned")),
+            last_event_at=_when(details.get("last_event_at")),
+            supplier_name=loaded.supplier.name if loaded.supplier else "",
+        )
     elif t == "held_order_warning":
         details = data.get("details") or {}
-        ctx.update(exception_id=data.get("exception_id"), order_id=details.get("order_id") or data.get("subject_id"),
-                   campaign_id=data.get("campaign_id"), total_cents=int(details.get("total_cents") or 0),
-                   currency=details.get("currency") or "", reasons=reasons_text(list(details.get("hold_reasons") or [])),
-                   decide_by=_utc(details.get("decide_by")), ends_at=_utc(details.get("campaign_ends_at")),
-                   at_close=settings().held_at_close_policy().value, setting=HELD_AT_CLOSE_SETTING,
-                   campaign_name=loaded.campaign.name if loaded.campaign else "")
+        ctx.update(
+            exception_id=data.get("exception_id"),
+            order_id=details.get("order_id") or data.get("subject_id"),
+            campaign_id=data.get("campaign_id"),
+            total_cents=int(details.get("total_cents") or 0),
+            currency=details.get("currency") or "",
+            reasons=reasons_text(list(details.get("hold_reasons") or [])),
+            decide_by=_utc(details.get("decide_by")),
+            ends_at=_utc(details.get("campaign_ends_at")),
+            at_close=settings().held_at_close_policy().value,
+            setting=HELD_AT_CLOSE_SETTING,
+            campaign_name=loaded.campaign.name if loaded.campaign else "",
+        )
     elif t.startswith("exception_"):
-        ctx.update(exception_id=data.get("exception_id"), kind=data.get("kind"), title=data.get("title"),
-                   severity=data.get("severity"), owner=data.get("owner"), subject_type=data.get("subject_type"),
-                   subject_id=data.get("subject_id"), count=data.get("count", 1), level=data.get("level", 0),
-                   assignee=data.get("assignee"), target=data.get("target"), details=data.get("details") or {},
-                   supplier_id=data.get("supplier_id"), campaign_id=data.get("campaign_id"))
+        ctx.update(
+            exception_id=data.get("exception_id"),
+            kind=data.get("kind"),
+            title=data.get("title"),
+            severity=data.get("severity"),
+            owner=data.get("owner"),
+            subject_type=data.get("subject_type"),
+            subject_id=data.get("subject_id"),
+            count=data.get("count", 1),
+            level=data.get("level", 0),
+            assignee=data.get("assignee"),
+            target=data.get("target"),
+            details=data.get("details") or {},
+            supplier_id=data.get("supplier_id"),
+            campaign_id=data.get("campaign_id"),
+        )
     return ctx
 
 
@@ -349,12 +426,23 @@ def _claim(p: Planned, existing: OutboxItem | None, at: datetime) -> OutboxItem 
     sending = p.disposition is Disposition.SEND
     status = "sending" if sending else p.disposition.value
     if existing is None:
-        item = OutboxItem(*keys.outbox(p.event_id, p.address), event_id=p.event_id, event_type=p.event_type,
-                          address=p.address, recipient_role=p.role, template=p.template, category=p.category.value,
-                          status=status, attempts=1 if sending else 0, created_at=at, updated_at=at,
-                          subject=p.mail.subject if p.mail else None, link=p.link,
-                          lease_until=at + timedelta(seconds=LEASE_S) if sending else None,
-                          expires_at=int(at.timestamp()) + OUTBOX_TTL_S)
+        item = OutboxItem(
+            *keys.outbox(p.event_id, p.address),
+            event_id=p.event_id,
+            event_type=p.event_type,
+            address=p.address,
+            recipient_role=p.role,
+            template=p.template,
+            category=p.category.value,
+            status=status,
+            attempts=1 if sending else 0,
+            created_at=at,
+            updated_at=at,
+            subject=p.mail.subject if p.mail else None,
+            link=p.link,
+            lease_until=at + timedelta(seconds=LEASE_S) if sending else None,
+            expires_at=int(at.timestamp()) + OUTBOX_TTL_S,
+        )
         if p.disposition is Disposition.HOLD_FOR_DIGEST:
             _hold(item, at)
         return item if repo.create(item) else None
@@ -432,15 +520,26 @@ def handle(event: dict[str, Any]) -> Outcome:
             continue
         chosen = _preferences(address, prefs.get(address))
         disposition = decide(rule.category, opted_out=chosen.opt_out, alerts=chosen.alerts)
-        rendered = None if disposition is Disposition.SKIP_OPTED_OUT else \
-            mail.render(rule.template, address, **context(rule, loaded))
-        planned = Planned(event_id, str(event.get("type")), address, rule.recipient.value, rule.template,
-                          rule.category, disposition, rendered, link(rule, loaded))
+        rendered = (
+            None if disposition is Disposition.SKIP_OPTED_OUT else mail.render(rule.template, address, **context(rule, loaded))
+        )
+        planned = Planned(
+            event_id,
+            str(event.get("type")),
+            address,
+            rule.recipient.value,
+            rule.template,
+            rule.category,
+            disposition,
+            rendered,
+            link(rule, loaded),
+        )
         try:
             result = deliver(planned, existing)
         except Exception as exc:
-            logger.warning("e-mail not sent; the event will be redelivered",
-                           extra={"event_id": event_id, "to": address, "error": str(exc)})
+            logger.warning(
+                "e-mail not sent; the event will be redelivered", extra={"event_id": event_id, "to": address, "error": str(exc)}
+            )
             outcome.failed.append(address)
             continue
         if result == "sent":
@@ -476,8 +575,13 @@ class DigestResult:
     failed: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
-        return {"day": self.day, "sent": len(self.sent), "already_sent": len(self.already_sent),
-                "opted_out": len(self.opted_out), "failed": len(self.failed)}
+        return {
+            "day": self.day,
+            "sent": len(self.sent),
+            "already_sent": len(self.already_sent),
+            "opted_out": len(self.opted_out),
+            "failed": len(self.failed),
+        }
 
 
 def summarise(records: list[ExceptionRecord]) -> list[KindSummary]:
@@ -485,10 +589,11 @@ def summarise(records: list[ExceptionRecord]) -> list[KindSummary]:
     by_kind: dict[str, list[ExceptionRecord]] = defaultdict(list)
     for r in records:
         by_kind[r.kind].append(r)
-    out = [KindSummary(kind, rs[0].title, {s.value: sum(1 for r in rs if r.severity is s) for s in Severity}, len(rs))
-           for kind, rs in by_kind.items()]
-    return sorted(out, key=lambda k: (min(SEVERITY_RANK[Severity(s)] for s, n in k.by_severity.items() if n),
-                                      -k.total, k.kind))
+    out = [
+        KindSummary(kind, rs[0].title, {s.value: sum(1 for r in rs if r.severity is s) for s in Severity}, len(rs))
+        for kind, rs in by_kind.items()
+    ]
+    return sorted(out, key=lambda k: (min(SEVERITY_RANK[Severity(s)] for s, n in k.by_severity.items() if n), -k.total, k.kind))
 
 
 def _team_exceptions(records: list[ExceptionRecord]) -> dict[str, list[ExceptionRecord]]:
@@ -496,8 +601,11 @@ def _team_exceptions(records: list[ExceptionRecord]) -> dict[str, list[Exception
     (one BatchGetItem of those campaigns)."""
     mailbox = {role.value: address for role, address in mailboxes().items()}
     campaign_ids = sorted({r.campaign_id for r in records if r.owner.value == "buyer" and r.campaign_id})
-    buyers = {i.id: i.buyer_email for i in (repo.batch_get(keys.campaign(c) for c in campaign_ids) if campaign_ids
-                                            else []) if isinstance(i, CampaignItem)}
+    buyers = {
+        i.id: i.buyer_email
+        for i in (repo.batch_get(keys.campaign(c) for c in campaign_ids) if campaign_ids else [])
+        if isinstance(i, CampaignItem)
+    }
     out: dict[str, list[ExceptionRecord]] = defaultdict(list)
     for r in records:
         owner = r.owner.value
@@ -550,15 +658,39 @@ def daily_digest(at: datetime | None = None) -> DigestResult:
             continue
         open_ = sorted(teams.get(address, []), key=lambda r: (r.opened_at, r.id))
         rendered = mail.render(
-            "daily_digest", address, day=day, total=len(open_), kinds=summarise(open_),
-            oldest=[{"id": r.id, "title": r.title, "severity": r.severity.value, "status": r.status.value,
-                     "subject_type": r.subject_type, "subject_id": r.subject_id,
-                     "opened_at": r.opened_at.astimezone(UTC).strftime("%Y-%m-%d %H:%M"),
-                     "link": _url(f"/staff/exceptions/{r.id}")} for r in open_[:DIGEST_OLDEST]],
+            "daily_digest",
+            address,
+            day=day,
+            total=len(open_),
+            kinds=summarise(open_),
+            oldest=[
+                {
+                    "id": r.id,
+                    "title": r.title,
+                    "severity": r.severity.value,
+                    "status": r.status.value,
+                    "subject_type": r.subject_type,
+                    "subject_id": r.subject_id,
+                    "opened_at": r.opened_at.astimezone(UTC).strftime("%Y-%m-%d %H:%M"),
+                    "link": _url(f"/staff/exceptions/{r.id}"),
+                }
+                for r in open_[:DIGEST_OLDEST]
+            ],
             held=[{"subject": i.subject or i.template, "link": i.link} for i in lines],
-            category=Category.DIGEST.value, preferences_url=_url("/me/notification-preferences"))
-        planned = Planned(event_id, "daily_digest", address, "digest", "daily_digest", Category.DIGEST,
-                          Disposition.SEND, rendered, _url("/staff/exceptions"))
+            category=Category.DIGEST.value,
+            preferences_url=_url("/me/notification-preferences"),
+        )
+        planned = Planned(
+            event_id,
+            "daily_digest",
+            address,
+            "digest",
+            "daily_digest",
+            Category.DIGEST,
+            Disposition.SEND,
+            rendered,
+            _url("/staff/exceptions"),
+        )
         try:
             outcome = deliver(planned, existing)
         except Exception as exc:

@@ -79,21 +79,55 @@ def _touch(record: OrderRecord, at: datetime) -> repo.Update:
     """The order's version moves with every money change, so two staff acting on one reading collide."""
     pk, sk = keys.order(record.order.id)
     # PynamoDB adds `version + 1` itself to an update of a versioned model that carries its version.
-    return repo.Update(OrderItem(pk, sk, version=record.version), [OrderItem.updated_at.set(at)],
-                       condition=OrderItem.version == record.version)
+    return repo.Update(
+        OrderItem(pk, sk, version=record.version), [OrderItem.updated_at.set(at)], condition=OrderItem.version == record.version
+    )
 
 
-def _payment(order_id: str, kind: PaymentKind, amount: int, currency: str, status: str, actor: Principal,
-             at: datetime, *, reason: str | None, reference: str | None, prefix: str = "pay") -> PaymentTxnItem:
+def _payment(
+    order_id: str,
+    kind: PaymentKind,
+    amount: int,
+    currency: str,
+    status: str,
+    actor: Principal,
+    at: datetime,
+    *,
+    reason: str | None,
+    reference: str | None,
+    prefix: str = "pay",
+) -> PaymentTxnItem:
     pay_id = new_id(prefix)
     pk, sk = keys.order_payment(order_id, pay_id)
-    return PaymentTxnItem(pk, sk, id=pay_id, order_id=order_id, payment_kind=kind.value, supplier_id="",
-                          amount_cents=amount, currency=currency, status=status, idempotency_key=pay_id,
-                          gateway_reference=reference, reason=reason, actor=actor.sub, created_at=at, updated_at=at)
+    return PaymentTxnItem(
+        pk,
+        sk,
+        id=pay_id,
+        order_id=order_id,
+        payment_kind=kind.value,
+        supplier_id="",
+        amount_cents=amount,
+        currency=currency,
+        status=status,
+        idempotency_key=pay_id,
+        gateway_reference=reference,
+        reason=reason,
+        actor=actor.sub,
+        created_at=at,
+        updated_at=at,
+    )
 
 
-def _record_payment(actor: Principal, order_id: str, *, kind: PaymentKind, amount_cents: int, reason: str | None,
-                   reference: str | None, expected_version: int | None = None) -> Recorded:
+def _record_payment(
+    actor: Principal,
+    order_id: str,
+    *,
+    kind: PaymentKind,
+    amount_cents: int,
+    reason: str | None,
+    reference: str | None,
+    expected_version: int | None = None,
+) -> Recorded:
     """Money that arrived outside the gateway, or a correction by hand. An offline order whose payment
     now covers what it owes leaves `awaiting_payment` (it goes to the suppliers at close) and its
     `payment_overdue` deadline and exception are cleared."""
@@ -101,18 +135,25 @@ def _record_payment(actor: Principal, order_id: str, *, kind: PaymentKind, amoun
     record = _order_for(actor, order_id, expected_version)
     order = record.order
     if order.payment_mode not in RECORDABLE[kind]:
-        raise RuleViolation("payment_kind_not_for_mode",
-                            f"a {kind.value} payment is not recorded on a {order.payment_mode.value} order",
-                            details=[{"field": "body.kind", "message": f"not for {order.payment_mode.value} orders"}])
+        raise RuleViolation(
+            "payment_kind_not_for_mode",
+            f"a {kind.value} payment is not recorded on a {order.payment_mode.value} order",
+            details=[{"field": "body.kind", "message": f"not for {order.payment_mode.value} orders"}],
+        )
     if kind is PaymentKind.ADJUSTMENT and (amount_cents == 0 or not reason):
-        raise RuleViolation("invalid_adjustment", "an adjustment needs a non-zero amount and its reason",
-                            details=[{"field": "body.reason", "message": "say why the money is corrected"}])
+        raise RuleViolation(
+            "invalid_adjustment",
+            "an adjustment needs a non-zero amount and its reason",
+            details=[{"field": "body.reason", "message": "say why the money is corrected"}],
+        )
     if kind is not PaymentKind.ADJUSTMENT and amount_cents <= 0:
-        raise RuleViolation("invalid_amount", "the amount received must be positive",
-                            details=[{"field": "body.amount_cents", "message": "must be at least 1"}])
+        raise RuleViolation(
+            "invalid_amount",
+            "the amount received must be positive",
+            details=[{"field": "body.amount_cents", "message": "must be at least 1"}],
+        )
     at = now()
-    item = _payment(order.id, kind, amount_cents, order.currency, money.SUCCEEDED, actor, at, reason=reason,
-                    reference=reference)
+    item = _payment(order.id, kind, amount_cents, order.currency, money.SUCCEEDED, actor, at, reason=reason, reference=reference)
     before = order.status
     standing = money.money(order, _movements([*record.payments, item]))
     transition = None
@@ -120,19 +161,41 @@ def _record_payment(actor: Principal, order_id: str, *, kind: PaymentKind, amoun
         transition = order_rules.record_offline_payment(order)
     amount = money.amount(amount_cents, order.currency)
     event = AuditEvent(
-        id=new_id("evt"), subject_type="order", subject_id=order.id, type="order.payment_recorded", actor=actor, at=at,
-        from_status=before.value, to_status=order.status.value, internal_note=reason,
+        id=new_id("evt"),
+        subject_type="order",
+        subject_id=order.id,
+        type="order.payment_recorded",
+        actor=actor,
+        at=at,
+        from_status=before.value,
+        to_status=order.status.value,
+        internal_note=reason,
         customer_note=(f"We have received your payment of {amount}." if kind is not PaymentKind.ADJUSTMENT else None),
-        data={"order_id": order.id, "campaign_id": order.campaign_id, "payment_id": item.id, "kind": kind.value,
-              "amount_cents": amount_cents, "currency": order.currency, "customer_email": order.customer_email,
-              "status": order.status.value})
-    writes: list[Any] = [repo.new_item(item), repo.event_write(keys.order_pk(order.id), event),
-                         repo.campaign_summary_update(order.campaign_id, order.id,
-                                                      metrics.money_received(amount_cents))]
-    if transition is not None or order.offline_paid and not any(
-            p.payment_kind == PaymentKind.OFFLINE_RECEIVED for p in record.payments):
-        writes += [*repo.order_writes(order, version=record.version, now=at),
-                   *repo.order_status_counts(order.id, before.value, order.status.value)]
+        data={
+            "order_id": order.id,
+            "campaign_id": order.campaign_id,
+            "payment_id": item.id,
+            "kind": kind.value,
+            "amount_cents": amount_cents,
+            "currency": order.currency,
+            "customer_email": order.customer_email,
+            "status": order.status.value,
+        },
+    )
+    writes: list[Any] = [
+        repo.new_item(item),
+        repo.event_write(keys.order_pk(order.id), event),
+        repo.campaign_summary_update(order.campaign_id, order.id, metrics.money_received(amount_cents)),
+    ]
+    if (
+        transition is not None
+        or order.offline_paid
+        and not any(p.payment_kind == PaymentKind.OFFLINE_RECEIVED for p in record.payments)
+    ):
+        writes += [
+            *repo.order_writes(order, version=record.version, now=at),
+            *repo.order_status_counts(order.id, before.value, order.status.value),
+        ]
         writes.append(offline_deadline_delete(order.id))
     else:
         writes.append(_touch(record, at))
@@ -140,8 +203,7 @@ def _record_payment(actor: Principal, order_id: str, *, kind: PaymentKind, amoun
     if order.offline_paid:
         exceptions.resolve(OFFLINE_DUE_KIND, "order", order.id, note=f"payment of {amount} recorded")
     version = record.version + 1
-    return Recorded(OrderRecord(order, version, at, [*record.events, event], record.shipments,
-                                [*record.payments, item]), item)
+    return Recorded(OrderRecord(order, version, at, [*record.events, event], record.shipments, [*record.payments, item]), item)
 
 
 # ---------------------------------------------------------------- refunds outside complaints
@@ -149,12 +211,18 @@ def _record_payment(actor: Principal, order_id: str, *, kind: PaymentKind, amoun
 
 def _refund_amount(lines: list[OrderLine], wanted: list[RequestedLine] | None, amount_cents: int | None) -> int:
     if (wanted is None) == (amount_cents is None):
-        raise RuleViolation("refund_lines_or_amount", "give either the lines to refund or an amount, not both",
-                            details=[{"field": "body", "message": "lines or amount_cents"}])
+        raise RuleViolation(
+            "refund_lines_or_amount",
+            "give either the lines to refund or an amount, not both",
+            details=[{"field": "body", "message": "lines or amount_cents"}],
+        )
     if amount_cents is not None:
         if amount_cents <= 0:
-            raise RuleViolation("invalid_amount", "a refund is at least 1 cent",
-                                details=[{"field": "body.amount_cents", "message": "must be at least 1"}])
+            raise RuleViolation(
+                "invalid_amount",
+                "a refund is at least 1 cent",
+                details=[{"field": "body.amount_cents", "message": "must be at least 1"}],
+            )
         return amount_cents
     by_sku = {line.sku: line for line in lines}
     problems: list[dict[str, object]] = []
@@ -168,14 +236,24 @@ def _refund_amount(lines: list[OrderLine], wanted: list[RequestedLine] | None, a
         else:
             total += w.quantity * line.unit_price_cents
     if problems or not wanted:
-        raise RuleViolation("invalid_refund", "the refund's lines are not on the order as asked",
-                            details=problems or [{"field": "body.lines", "message": "at least one line"}])
+        raise RuleViolation(
+            "invalid_refund",
+            "the refund's lines are not on the order as asked",
+            details=problems or [{"field": "body.lines", "message": "at least one line"}],
+        )
     return total
 
 
-def _refund(actor: Principal, order_id: str, *, reason: str, lines: list[RequestedLine] | None = None,
-           amount_cents: int | None = None, reference: str | None = None,
-           expected_version: int | None = None) -> Recorded:
+def _refund(
+    actor: Principal,
+    order_id: str,
+    *,
+    reason: str,
+    lines: list[RequestedLine] | None = None,
+    amount_cents: int | None = None,
+    reference: str | None = None,
+    expected_version: int | None = None,
+) -> Recorded:
     """A goodwill refund: never above what the order paid net of refunds (422 `refund_exceeds_paid`).
     Above the approval threshold it waits for an admin. Money taken through the gateway goes back
     through it (pending → the payments consumer); money received offline or in cash was paid back by
@@ -187,49 +265,104 @@ def _refund(actor: Principal, order_id: str, *, reason: str, lines: list[Request
     standing = money.money(order, _movements(record.payments))
     refundable = money.refundable_cents(standing)
     if amount > refundable:
-        raise RuleViolation("refund_exceeds_paid", f"the order can refund at most {money.amount(refundable, order.currency)}"
-                            f" (paid, less what was or is being refunded), not {money.amount(amount, order.currency)}",
-                            details=[{"field": "body", "message": f"at most {refundable} cents"}])
-    manual = not money.refunds_through_gateway(order.payment_mode) and \
-        order.payment_mode is not PaymentMode.AUTHORISE_THEN_CAPTURE
+        raise RuleViolation(
+            "refund_exceeds_paid",
+            f"the order can refund at most {money.amount(refundable, order.currency)}"
+            f" (paid, less what was or is being refunded), not {money.amount(amount, order.currency)}",
+            details=[{"field": "body", "message": f"at most {refundable} cents"}],
+        )
+    manual = (
+        not money.refunds_through_gateway(order.payment_mode) and order.payment_mode is not PaymentMode.AUTHORISE_THEN_CAPTURE
+    )
     if manual and not reference:
-        raise RuleViolation("reference_required", "money received offline goes back by transfer: give its reference",
-                            details=[{"field": "body.reference", "message": "the transfer's reference"}])
+        raise RuleViolation(
+            "reference_required",
+            "money received offline goes back by transfer: give its reference",
+            details=[{"field": "body.reference", "message": "the transfer's reference"}],
+        )
     at = now()
     needs_approval = amount > settings().complaint_approval_threshold_cents
     writes: list[Any] = [_touch(record, at)]
     if needs_approval:
-        item = _payment(order.id, PaymentKind.REFUND, amount, order.currency, AWAITING_APPROVAL, actor, at,
-                        reason=reason, reference=reference, prefix="rfd")
-        event = AuditEvent(id=new_id("evt"), subject_type="order", subject_id=order.id,
-                           type="order.refund_needs_approval", actor=actor, at=at, internal_note=reason,
-                           data={"order_id": order.id, "refund_id": item.id, "amount_cents": amount,
-                                 "currency": order.currency, "campaign_id": order.campaign_id, "reason": reason})
+        item = _payment(
+            order.id,
+            PaymentKind.REFUND,
+            amount,
+            order.currency,
+            AWAITING_APPROVAL,
+            actor,
+            at,
+            reason=reason,
+            reference=reference,
+            prefix="rfd",
+        )
+        event = AuditEvent(
+            id=new_id("evt"),
+            subject_type="order",
+            subject_id=order.id,
+            type="order.refund_needs_approval",
+            actor=actor,
+            at=at,
+            internal_note=reason,
+            data={
+                "order_id": order.id,
+                "refund_id": item.id,
+                "amount_cents": amount,
+                "currency": order.currency,
+                "campaign_id": order.campaign_id,
+                "reason": reason,
+            },
+        )
         writes += [repo.new_item(item), repo.event_write(keys.order_pk(order.id), event)]
     elif manual:
-        item = _payment(order.id, PaymentKind.REFUND, amount, order.currency, money.SUCCEEDED, actor, at,
-                        reason=reason, reference=reference, prefix="rfd")
+        item = _payment(
+            order.id,
+            PaymentKind.REFUND,
+            amount,
+            order.currency,
+            money.SUCCEEDED,
+            actor,
+            at,
+            reason=reason,
+            reference=reference,
+            prefix="rfd",
+        )
         event = _refunded_event(order.id, item, actor, at, order.customer_email)
-        writes += [repo.new_item(item), repo.event_write(keys.order_pk(order.id), event),
-                   repo.campaign_summary_update(order.campaign_id, order.id, metrics.refund_succeeded(amount))]
+        writes += [
+            repo.new_item(item),
+            repo.event_write(keys.order_pk(order.id), event),
+            repo.campaign_summary_update(order.campaign_id, order.id, metrics.refund_succeeded(amount)),
+        ]
     else:
-        refund_writes = refund_due_writes(order, new_id("rfd"), amount, at, supplier_id=None, reason=reason,
-                                          actor=actor)
+        refund_writes = refund_due_writes(order, new_id("rfd"), amount, at, supplier_id=None, reason=reason, actor=actor)
         item = next(w.item for w in refund_writes if isinstance(w.item, PaymentTxnItem))
-        event = AuditEvent(id=new_id("evt"), subject_type="order", subject_id=order.id, type="order.refund_started",
-                           actor=actor, at=at, internal_note=reason,
-                           customer_note=f"We are refunding {money.amount(amount, order.currency)} to your original "
-                                         "payment method.",
-                           data={"order_id": order.id, "refund_id": item.id, "amount_cents": amount,
-                                 "currency": order.currency, "customer_email": order.customer_email})
+        event = AuditEvent(
+            id=new_id("evt"),
+            subject_type="order",
+            subject_id=order.id,
+            type="order.refund_started",
+            actor=actor,
+            at=at,
+            internal_note=reason,
+            customer_note=f"We are refunding {money.amount(amount, order.currency)} to your original payment method.",
+            data={
+                "order_id": order.id,
+                "refund_id": item.id,
+                "amount_cents": amount,
+                "currency": order.currency,
+                "customer_email": order.customer_email,
+            },
+        )
         writes += [*refund_writes, repo.event_write(keys.order_pk(order.id), event)]
     repo.commit(writes, what=f"order {order.id}")
-    return Recorded(OrderRecord(order, record.version + 1, at, [*record.events, event], record.shipments,
-                                [*record.payments, item]), item)
+    return Recorded(
+        OrderRecord(order, record.version + 1, at, [*record.events, event], record.shipments, [*record.payments, item]), item
+    )
 
 
-def _record_transfer(actor: Principal, order_id: str, refund_id: str, *, reference: str,
-                     expected_version: int | None) -> Recorded:
+def _record_transfer(
+    actor: Principal, order_id: str, refund_id: str, *, reference: str, expected_version: int | None
+) -> Recorded:
     require(actor, RECORD_PAYMENTS, "record a transfer made")
     record = _order_for(actor, order_id, expected_version)
     order = record.order
@@ -241,33 +374,54 @@ def _record_transfer(actor: Principal, order_id: str, refund_id: str, *, referen
     at = now()
     item.status, item.gateway_reference, item.updated_at = money.SUCCEEDED, reference, at
     event = _refunded_event(order.id, item, actor, at, order.customer_email)
-    repo.commit([_touch(record, at), repo.Write(item), repo.event_write(keys.order_pk(order.id), event),
-                 repo.campaign_summary_update(order.campaign_id, order.id,
-                                              metrics.refund_succeeded(int(item.amount_cents)))],
-                what=f"refund {refund_id}")
+    repo.commit(
+        [
+            _touch(record, at),
+            repo.Write(item),
+            repo.event_write(keys.order_pk(order.id), event),
+            repo.campaign_summary_update(order.campaign_id, order.id, metrics.refund_succeeded(int(item.amount_cents))),
+        ],
+        what=f"refund {refund_id}",
+    )
     if not any(p.status == money.AWAITING_TRANSFER for p in record.payments if p.id != refund_id):
         exceptions.resolve(MANUAL_REFUND_KIND, "order", order.id, note=f"paid back by transfer {reference}")
-    return Recorded(OrderRecord(order, record.version + 1, at, [*record.events, event], record.shipments,
-                                record.payments), item)
+    return Recorded(OrderRecord(order, record.version + 1, at, [*record.events, event], record.shipments, record.payments), item)
 
 
-def _refunded_event(order_id: str, item: PaymentTxnItem, actor: Principal, at: datetime,
-                    customer_email: str | None) -> AuditEvent:
+def _refunded_event(
+    order_id: str, item: PaymentTxnItem, actor: Principal, at: datetime, customer_email: str | None
+) -> AuditEvent:
     amount = money.amount(int(item.amount_cents), item.currency)
-    return AuditEvent(id=new_id("evt"), subject_type="order", subject_id=order_id, type="order.refund_succeeded",
-                      actor=actor, at=at, internal_note=item.reason,
-                      customer_note=f"We have paid {amount} back to you (reference {item.gateway_reference}).",
-                      data={"order_id": order_id, "refund_id": item.id, "amount_cents": int(item.amount_cents),
-                            "currency": item.currency, "customer_email": customer_email})
+    return AuditEvent(
+        id=new_id("evt"),
+        subject_type="order",
+        subject_id=order_id,
+        type="order.refund_succeeded",
+        actor=actor,
+        at=at,
+        internal_note=item.reason,
+        customer_note=f"We have paid {amount} back to you (reference {item.gateway_reference}).",
+        data={
+            "order_id": order_id,
+            "refund_id": item.id,
+            "amount_cents": int(item.amount_cents),
+            "currency": item.currency,
+            "customer_email": customer_email,
+        },
+    )
 
 
-def _decide_refund(actor: Principal, order_id: str, refund_id: str, *, approve: bool, note: str | None,
-                  expected_version: int | None = None) -> Recorded:
+def _decide_refund(
+    actor: Principal, order_id: str, refund_id: str, *, approve: bool, note: str | None, expected_version: int | None = None
+) -> Recorded:
     """An admin approves a refund above the threshold (it goes out as any other) or rejects it (a reason)."""
     require(actor, APPROVE_REFUNDS, "approve refunds")
     if not approve and not note:
-        raise RuleViolation("reason_required", "say why the refund is rejected",
-                            details=[{"field": "body.note", "message": "required when rejecting"}])
+        raise RuleViolation(
+            "reason_required",
+            "say why the refund is rejected",
+            details=[{"field": "body.note", "message": "required when rejecting"}],
+        )
     record = _order_for(actor, order_id, expected_version)
     order = record.order
     item = next((p for p in record.payments if p.id == refund_id and p.payment_kind == PaymentKind.REFUND), None)
@@ -280,23 +434,42 @@ def _decide_refund(actor: Principal, order_id: str, refund_id: str, *, approve: 
     if approve and int(item.amount_cents) > money.refundable_cents(money.money(order, _movements(others))):
         raise RuleViolation("refund_exceeds_paid", "what the order paid no longer covers this refund")
     item.status, item.updated_at = (money.PENDING if approve else REJECTED), at
-    event = AuditEvent(id=new_id("evt"), subject_type="order", subject_id=order.id,
-                       type="order.refund_approved" if approve else "order.refund_rejected", actor=actor, at=at,
-                       internal_note=note,
-                       customer_note=(f"We are refunding {money.amount(int(item.amount_cents), order.currency)} to "
-                                      "your original payment method." if approve else None),
-                       data={"order_id": order.id, "refund_id": item.id, "amount_cents": int(item.amount_cents),
-                             "currency": order.currency, "customer_email": order.customer_email})
+    event = AuditEvent(
+        id=new_id("evt"),
+        subject_type="order",
+        subject_id=order.id,
+        type="order.refund_approved" if approve else "order.refund_rejected",
+        actor=actor,
+        at=at,
+        internal_note=note,
+        customer_note=(
+            f"We are refunding {money.amount(int(item.amount_cents), order.currency)} to your original payment method."
+            if approve
+            else None
+        ),
+        data={
+            "order_id": order.id,
+            "refund_id": item.id,
+            "amount_cents": int(item.amount_cents),
+            "currency": order.currency,
+            "customer_email": order.customer_email,
+        },
+    )
     writes: list[Any] = [_touch(record, at), repo.Write(item), repo.event_write(keys.order_pk(order.id), event)]
     if approve:
-        due = AuditEvent(id=new_id("evt"), subject_type="order", subject_id=order.id, type="order.refund_due",
-                         actor=actor, at=at, internal_note=item.reason,
-                         data={"order_id": order.id, "refund_id": item.id, "amount_cents": int(item.amount_cents),
-                               "currency": order.currency})
+        due = AuditEvent(
+            id=new_id("evt"),
+            subject_type="order",
+            subject_id=order.id,
+            type="order.refund_due",
+            actor=actor,
+            at=at,
+            internal_note=item.reason,
+            data={"order_id": order.id, "refund_id": item.id, "amount_cents": int(item.amount_cents), "currency": order.currency},
+        )
         writes.append(repo.event_write(keys.order_pk(order.id), due))
     repo.commit(writes, what=f"refund {refund_id}")
-    return Recorded(OrderRecord(order, record.version + 1, at, [*record.events, event], record.shipments,
-                                [*others, item]), item)
+    return Recorded(OrderRecord(order, record.version + 1, at, [*record.events, event], record.shipments, [*others, item]), item)
 
 
 def retry_capture(actor: Principal, order_id: str, payment_id: str) -> Recorded:
@@ -316,8 +489,13 @@ def retry_failed_captures(order_id: str) -> int:
     """The sweep's automatic retry (a `capture_retry` deadline passed): every declined capture of the
     order still within `capture_auto_retries` is tried again. Returns how many succeeded."""
     record = _load(order_id)
-    failed = [p for p in record.payments if p.payment_kind == PaymentKind.CAPTURE and p.status == money.FAILED
-              and int(p.attempts or 0) < settings().capture_auto_retries]
+    failed = [
+        p
+        for p in record.payments
+        if p.payment_kind == PaymentKind.CAPTURE
+        and p.status == money.FAILED
+        and int(p.attempts or 0) < settings().capture_auto_retries
+    ]
     return sum(1 for item in failed if _retry(_load(order_id), item, by=SYSTEM.sub).payment.status == money.SUCCEEDED)
 
 
@@ -338,8 +516,9 @@ def _retry(record: OrderRecord, item: PaymentTxnItem, *, by: str) -> Recorded:
 # ---------------------------------------------------------------- a delivery that will never arrive
 
 
-def _give_up_delivery(actor: Principal, order_id: str, supplier_id: str, *, reason: str,
-                     expected_version: int | None = None) -> OrderRecord:
+def _give_up_delivery(
+    actor: Principal, order_id: str, supplier_id: str, *, reason: str, expected_version: int | None = None
+) -> OrderRecord:
     """A dispatched delivery will never reach the customer (returned to sender and not sent again, or
     lost with the carrier): it ends `not_delivered` and costs nothing, so the order can end. The money
     follows in the same transaction (`money_back_writes`): what the customer paid for it goes back
@@ -354,10 +533,19 @@ def _give_up_delivery(actor: Principal, order_id: str, supplier_id: str, *, reas
     at = now()
     standing = money.money(order, _movements(record.payments))
     back = min(max(0, -standing.balance_cents), money.refundable_cents(standing))
-    writes: list[Any] = [*repo.order_writes(order, version=record.version, now=at),
-                         *repo.order_status_counts(order.id, before, order.status.value)]
-    money_back = money_back_writes(order, money.refund_id(order.id, f"not delivered\x00{supplier_id}"), back, at,
-                                   actor=actor, supplier_id=supplier_id, reason=f"delivery {supplier_id} not delivered")
+    writes: list[Any] = [
+        *repo.order_writes(order, version=record.version, now=at),
+        *repo.order_status_counts(order.id, before, order.status.value),
+    ]
+    money_back = money_back_writes(
+        order,
+        money.refund_id(order.id, f"not delivered\x00{supplier_id}"),
+        back,
+        at,
+        actor=actor,
+        supplier_id=supplier_id,
+        reason=f"delivery {supplier_id} not delivered",
+    )
     writes += money_back
     gateway_back = back > 0 and not money.back_by_transfer(order.payment_mode)
     amount = money.amount(back, order.currency)
@@ -368,17 +556,32 @@ def _give_up_delivery(actor: Principal, order_id: str, supplier_id: str, *, reas
     else:
         money_note = "You will not pay for it."
     event = AuditEvent(
-        id=new_id("evt"), subject_type="order", subject_id=order.id, type="order.delivery_not_delivered", actor=actor,
-        at=at, from_status=transition.from_status, to_status=transition.to_status, internal_note=reason,
+        id=new_id("evt"),
+        subject_type="order",
+        subject_id=order.id,
+        type="order.delivery_not_delivered",
+        actor=actor,
+        at=at,
+        from_status=transition.from_status,
+        to_status=transition.to_status,
+        internal_note=reason,
         customer_note=f"We are sorry: part of your order could not be delivered and will not be sent again. {money_note}",
-        data={"order_id": order.id, "supplier_id": supplier_id, "customer_email": order.customer_email,
-              "status": order.status.value, "amount_cents": lost_cents, "refund_cents": back if gateway_back else 0,
-              "currency": order.currency})
+        data={
+            "order_id": order.id,
+            "supplier_id": supplier_id,
+            "customer_email": order.customer_email,
+            "status": order.status.value,
+            "amount_cents": lost_cents,
+            "refund_cents": back if gateway_back else 0,
+            "currency": order.currency,
+        },
+    )
     writes.append(repo.event_write(keys.order_pk(order.id), event))
     repo.commit(writes, what=f"order {order.id}")
     flag_transfers(order, money_back)
-    return OrderRecord(order, record.version + 1, at, [*record.events, event], record.shipments,
-                       [*record.payments, *payment_items(money_back)])
+    return OrderRecord(
+        order, record.version + 1, at, [*record.events, event], record.shipments, [*record.payments, *payment_items(money_back)]
+    )
 
 
 # ---------------------------------------------------------------- public: retried on a lost race
@@ -399,36 +602,78 @@ def _retried(expected_version: int | None, attempt: Callable[[], T]) -> T:
     raise AssertionError("unreachable")
 
 
-def record_payment(actor: Principal, order_id: str, *, kind: PaymentKind, amount_cents: int, reason: str | None,
-                   reference: str | None, expected_version: int | None = None) -> Recorded:
-    return _retried(expected_version, lambda: _record_payment(
-        actor, order_id, kind=kind, amount_cents=amount_cents, reason=reason, reference=reference,
-        expected_version=expected_version))
+def record_payment(
+    actor: Principal,
+    order_id: str,
+    *,
+    kind: PaymentKind,
+    amount_cents: int,
+    reason: str | None,
+    reference: str | None,
+    expected_version: int | None = None,
+) -> Recorded:
+    return _retried(
+        expected_version,
+        lambda: _record_payment(
+            actor,
+            order_id,
+            kind=kind,
+            amount_cents=amount_cents,
+            reason=reason,
+            reference=reference,
+            expected_version=expected_version,
+        ),
+    )
 
 
-def refund(actor: Principal, order_id: str, *, reason: str, lines: list[RequestedLine] | None = None,
-           amount_cents: int | None = None, reference: str | None = None,
-           expected_version: int | None = None) -> Recorded:
-    return _retried(expected_version, lambda: _refund(
-        actor, order_id, reason=reason, lines=lines, amount_cents=amount_cents, reference=reference,
-        expected_version=expected_version))
+def refund(
+    actor: Principal,
+    order_id: str,
+    *,
+    reason: str,
+    lines: list[RequestedLine] | None = None,
+    amount_cents: int | None = None,
+    reference: str | None = None,
+    expected_version: int | None = None,
+) -> Recorded:
+    return _retried(
+        expected_version,
+        lambda: _refund(
+            actor,
+            order_id,
+            reason=reason,
+            lines=lines,
+            amount_cents=amount_cents,
+            reference=reference,
+            expected_version=expected_version,
+        ),
+    )
 
 
-def decide_refund(actor: Principal, order_id: str, refund_id: str, *, approve: bool, note: str | None,
-                  expected_version: int | None = None) -> Recorded:
-    return _retried(expected_version, lambda: _decide_refund(
-        actor, order_id, refund_id, approve=approve, note=note, expected_version=expected_version))
+def decide_refund(
+    actor: Principal, order_id: str, refund_id: str, *, approve: bool, note: str | None, expected_version: int | None = None
+) -> Recorded:
+    return _retried(
+        expected_version,
+        lambda: _decide_refund(actor, order_id, refund_id, approve=approve, note=note, expected_version=expected_version),
+    )
 
 
-def give_up_delivery(actor: Principal, order_id: str, supplier_id: str, *, reason: str,
-                     expected_version: int | None = None) -> OrderRecord:
-    return _retried(expected_version, lambda: _give_up_delivery(
-        actor, order_id, supplier_id, reason=reason, expected_version=expected_version))
+def give_up_delivery(
+    actor: Principal, order_id: str, supplier_id: str, *, reason: str, expected_version: int | None = None
+) -> OrderRecord:
+    return _retried(
+        expected_version,
+        lambda: _give_up_delivery(actor, order_id, supplier_id, reason=reason, expected_version=expected_version),
+    )
 
 
-def record_transfer(actor: Principal, order_id: str, refund_id: str, *, reference: str,
-                    expected_version: int | None = None) -> Recorded:
+def record_transfer(
+    actor: Principal, order_id: str, refund_id: str, *, reference: str, expected_version: int | None = None
+) -> Recorded:
     """Accounting made the bank transfer a refund of offline money was waiting for: it succeeded, with the
     transfer's reference; the customer is told; `manual_refund_due` clears with the order's last one."""
-    return _retried(expected_version, lambda: _record_transfer(actor, order_id, refund_id, reference=reference,
-                                                               expected_version=expected_version))
+    return _retried(
+        expected_version,
+        lambda: _record_transfer(actor, order_id, refund_id, reference=reference, expected_version=expected_version),
+    )

@@ -73,19 +73,28 @@ class OrderSummary:
 
 def _policy() -> OrderPolicy:
     s = settings()
-    return OrderPolicy(hold_threshold_cents=s.hold_threshold_cents, max_line_quantity=s.max_line_quantity,
-                       max_lines=s.max_order_lines)
+    return OrderPolicy(
+        hold_threshold_cents=s.hold_threshold_cents, max_line_quantity=s.max_line_quantity, max_lines=s.max_order_lines
+    )
 
 
 def _refs(order: Order) -> dict[str, Any]:
     """What consumers of order events need without reading the order again."""
-    return {"order_id": order.id, "campaign_id": order.campaign_id, "customer_id": order.customer_id,
-            "customer_email": order.customer_email, "supplier_ids": order.supplier_ids,
-            "total_cents": order.total_cents, "currency": order.currency, "status": order.status.value}
+    return {
+        "order_id": order.id,
+        "campaign_id": order.campaign_id,
+        "customer_id": order.customer_id,
+        "customer_email": order.customer_email,
+        "supplier_ids": order.supplier_ids,
+        "total_cents": order.total_cents,
+        "currency": order.currency,
+        "status": order.status.value,
+    }
 
 
-def _request_hash(campaign_id: str, lines: list[RequestedLine], payment_mode: PaymentMode,
-                  ship_to: Address | None, address_id: str | None) -> str:
+def _request_hash(
+    campaign_id: str, lines: list[RequestedLine], payment_mode: PaymentMode, ship_to: Address | None, address_id: str | None
+) -> str:
     where = ["address", ship_to.as_dict()] if ship_to is not None else ["book", address_id]
     body = json.dumps([campaign_id, [(l.sku, l.quantity) for l in lines], payment_mode.value, where])
     return hashlib.sha256(body.encode()).hexdigest()
@@ -103,9 +112,16 @@ def _ship_to(shipping_address: Address | Mapping[str, Any] | None, address_id: s
     return address_rules.parse_address(fields, where="body.shipping_address")
 
 
-def place_order(actor: Principal, *, campaign_id: str, lines: list[RequestedLine], payment_mode: PaymentMode,
-                idempotency_key: str | None = None, shipping_address: Address | Mapping[str, Any] | None = None,
-                address_id: str | None = None) -> tuple[OrderRecord, bool]:
+def place_order(
+    actor: Principal,
+    *,
+    campaign_id: str,
+    lines: list[RequestedLine],
+    payment_mode: PaymentMode,
+    idempotency_key: str | None = None,
+    shipping_address: Address | Mapping[str, Any] | None = None,
+    address_id: str | None = None,
+) -> tuple[OrderRecord, bool]:
     """Place an order: one BatchGetItem (campaign, products, profile, idempotency, the address-book
     entry it names) + one transaction. The order ships to `shipping_address` or to the caller's saved
     address `address_id` (exactly one), of which it keeps a snapshot.
@@ -126,40 +142,66 @@ def place_order(actor: Principal, *, campaign_id: str, lines: list[RequestedLine
     previous = next((i for i in found if isinstance(i, IdempotencyItem)), None)
     if previous is not None:
         if previous.request_hash != request_hash:
-            raise RuleViolation("idempotency_key_reused",
-                                "this Idempotency-Key was already used for a different order request")
+            raise RuleViolation("idempotency_key_reused", "this Idempotency-Key was already used for a different order request")
         return get_order_for_customer(actor, previous.result_id), False
 
     campaign_item = next((i for i in found if isinstance(i, CampaignItem)), None)
     if campaign_item is None:
-        raise RuleViolation("unknown_campaign", f"campaign {campaign_id} does not exist",
-                            details=[{"field": "campaign_id", "message": "no such campaign"}])
+        raise RuleViolation(
+            "unknown_campaign",
+            f"campaign {campaign_id} does not exist",
+            details=[{"field": "campaign_id", "message": "no such campaign"}],
+        )
     if ship_to is None:
         saved = next((i for i in found if isinstance(i, AddressItem)), None)
         if saved is None:
-            raise RuleViolation("unknown_address", f"there is no address {address_id} in your address book",
-                                details=[{"field": "body.address_id", "message": "not in your address book"}])
+            raise RuleViolation(
+                "unknown_address",
+                f"there is no address {address_id} in your address book",
+                details=[{"field": "body.address_id", "message": "not in your address book"}],
+            )
         ship_to = repo.address_from_map(saved.address)
     profile = next((i for i in found if isinstance(i, CustomerItem)), None)
     products = {p.sku: repo.product_from_item(p) for p in found if isinstance(p, ProductItem)}
     at = now()
     campaign = repo.campaign_from_item(campaign_item)
     order = domain.place_order(
-        order_id=new_id("ord"), campaign=campaign, products=products,
-        requested=lines, customer_id=actor.sub, customer_email=actor.email,
-        customer_flagged=bool(profile and profile.flagged), payment_mode=payment_mode, policy=_policy(), now=at,
+        order_id=new_id("ord"),
+        campaign=campaign,
+        products=products,
+        requested=lines,
+        customer_id=actor.sub,
+        customer_email=actor.email,
+        customer_flagged=bool(profile and profile.flagged),
+        payment_mode=payment_mode,
+        policy=_policy(),
+        now=at,
         shipping_address=ship_to,
     )
-    event = AuditEvent(id=new_id("evt"), subject_type="order", subject_id=order.id,
-                       type=event_type("order", "place"), actor=actor, at=at, to_status=order.status.value,
-                       data={**_refs(order), "hold_reasons": order.hold_reasons})
-    writes: list[repo.Write | repo.Update] = [*repo.order_writes(order, version=None, now=at),
-                                              *repo.order_status_counts(order.id, None, order.status.value),
-                                              repo.event_write(keys.order_pk(order.id), event)]
+    event = AuditEvent(
+        id=new_id("evt"),
+        subject_type="order",
+        subject_id=order.id,
+        type=event_type("order", "place"),
+        actor=actor,
+        at=at,
+        to_status=order.status.value,
+        data={**_refs(order), "hold_reasons": order.hold_reasons},
+    )
+    writes: list[repo.Write | repo.Update] = [
+        *repo.order_writes(order, version=None, now=at),
+        *repo.order_status_counts(order.id, None, order.status.value),
+        repo.event_write(keys.order_pk(order.id), event),
+    ]
     if idempotency_key:
         writes.append(repo.idempotency_write(scope, idempotency_key, request_hash, order.id, at))
-    writes.append(repo.campaign_summary_update(order.campaign_id, order.id, {
-        **metrics.order_placed(order.total_cents), **customer_payments.received_at_checkout(order)}))
+    writes.append(
+        repo.campaign_summary_update(
+            order.campaign_id,
+            order.id,
+            {**metrics.order_placed(order.total_cents), **customer_payments.received_at_checkout(order)},
+        )
+    )
     paid = customer_payments.checkout_writes(order, actor, at)
     writes += paid + customer_payments.offline_deadline_writes(order, at)
     if order.status is OrderStatus.ON_HOLD:
@@ -178,8 +220,7 @@ def _load(order_id: str) -> OrderRecord:
     shipments = sorted((i for i in items if isinstance(i, OrderShipmentItem)), key=lambda i: i.created_at)
     payments = sorted((i for i in items if isinstance(i, PaymentTxnItem)), key=lambda i: i.created_at)
     requests = sorted((i for i in items if isinstance(i, CancellationRequestItem)), key=lambda i: i.requested_at)
-    return OrderRecord(repo.order_from_item(meta), int(meta.version), meta.updated_at, events, shipments, payments,
-                       requests)
+    return OrderRecord(repo.order_from_item(meta), int(meta.version), meta.updated_at, events, shipments, payments, requests)
 
 
 def _load_meta(order_id: str) -> OrderRecord:
@@ -204,12 +245,29 @@ def get_order_for_staff(actor: Principal, order_id: str) -> OrderRecord:
 
 def _summary(item: Item) -> OrderSummary:
     if isinstance(item, OrderItem):
-        return OrderSummary(item.id, item.campaign_id, item.customer_id, item.customer_email, item.status,
-                            int(item.total_cents), item.currency, item.created_at, [str(s) for s in item.supplier_ids])
+        return OrderSummary(
+            item.id,
+            item.campaign_id,
+            item.customer_id,
+            item.customer_email,
+            item.status,
+            int(item.total_cents),
+            item.currency,
+            item.created_at,
+            [str(s) for s in item.supplier_ids],
+        )
     assert isinstance(item, DeliveryIndexItem)
-    return OrderSummary(item.order_id, item.campaign_id, item.customer_id, item.customer_email, item.order_status,
-                        int(item.total_cents), item.currency, item.created_at,
-                        [str(s) for s in item.supplier_ids] or [item.supplier_id])
+    return OrderSummary(
+        item.order_id,
+        item.campaign_id,
+        item.customer_id,
+        item.customer_email,
+        item.order_status,
+        int(item.total_cents),
+        item.currency,
+        item.created_at,
+        [str(s) for s in item.supplier_ids] or [item.supplier_id],
+    )
 
 
 def list_my_orders(actor: Principal, *, limit: int, cursor: str | None) -> tuple[list[OrderSummary], str | None]:
@@ -236,8 +294,9 @@ def _and(conditions: list[Condition]) -> Condition | None:
     return result
 
 
-def search_orders(actor: Principal, filters: OrderFilters, *, limit: int,
-                  cursor: str | None) -> tuple[list[OrderSummary], str | None]:
+def search_orders(
+    actor: Principal, filters: OrderFilters, *, limit: int, cursor: str | None
+) -> tuple[list[OrderSummary], str | None]:
     """One query per page: the most selective filter picks the index, the rest filter within it."""
     require(actor, READ_STAFF, "search orders")
     f = filters
@@ -276,16 +335,18 @@ def search_orders(actor: Principal, filters: OrderFilters, *, limit: int,
         range_condition = sk >= lo
     elif hi:
         range_condition = sk <= hi
-    page = repo.query_page(source, hash_key, range_key_condition=range_condition, filter_condition=_and(extra),
-                           limit=limit, cursor=cursor)
+    page = repo.query_page(
+        source, hash_key, range_key_condition=range_condition, filter_condition=_and(extra), limit=limit, cursor=cursor
+    )
     return [_summary(i) for i in page.items], page.cursor
 
 
 ORDER_ID_PREFIX = "ord_"
 
 
-def find_orders(actor: Principal, text: str, filters: OrderFilters, *, limit: int,
-                cursor: str | None) -> tuple[list[OrderSummary], str | None]:
+def find_orders(
+    actor: Principal, text: str, filters: OrderFilters, *, limit: int, cursor: str | None
+) -> tuple[list[OrderSummary], str | None]:
     """Staff's search box: `text` is an order id, a customer's e-mail or a tracking number.
 
     An e-mail searches that customer's orders with the other filters (one query per page); an
@@ -299,25 +360,35 @@ def find_orders(actor: Principal, text: str, filters: OrderFilters, *, limit: in
         item = repo.get(keys.order(text), OrderItem)
         found = [item] if item is not None else []
     else:
-        order_ids = sorted({str(o) for s in Item.gsi1.query(keys.tracking_index_pk(text))
-                            if isinstance(s, ShipmentItem) for o in s.order_ids})
+        order_ids = sorted(
+            {str(o) for s in Item.gsi1.query(keys.tracking_index_pk(text)) if isinstance(s, ShipmentItem) for o in s.order_ids}
+        )
         found = [i for i in repo.batch_get(keys.order(o) for o in order_ids) if isinstance(i, OrderItem)]
     summaries = [_summary(i) for i in sorted(found, key=lambda i: i.created_at, reverse=True)]
     return [s for s in summaries if _matches(s, filters)][:limit], None
 
 
 def _matches(s: OrderSummary, f: OrderFilters) -> bool:
-    return ((f.status is None or s.status == f.status.value)
-            and (f.campaign_id is None or s.campaign_id == f.campaign_id)
-            and (f.supplier_id is None or f.supplier_id in s.supplier_ids)
-            and (f.customer_id is None or s.customer_id == f.customer_id)
-            and (f.customer_email is None or (s.customer_email or "").lower() == f.customer_email.strip().lower())
-            and (f.created_from is None or s.created_at >= f.created_from)
-            and (f.created_to is None or s.created_at <= f.created_to))
+    return (
+        (f.status is None or s.status == f.status.value)
+        and (f.campaign_id is None or s.campaign_id == f.campaign_id)
+        and (f.supplier_id is None or f.supplier_id in s.supplier_ids)
+        and (f.customer_id is None or s.customer_id == f.customer_id)
+        and (f.customer_email is None or (s.customer_email or "").lower() == f.customer_email.strip().lower())
+        and (f.created_from is None or s.created_at >= f.created_from)
+        and (f.created_to is None or s.created_at <= f.created_to)
+    )
 
 
-def change_order(actor: Principal, order_id: str, action: OrderAction, *, internal_note: str | None = None,
-                 customer_note: str | None = None, expected_version: int | None = None) -> OrderRecord:
+def change_order(
+    actor: Principal,
+    order_id: str,
+    action: OrderAction,
+    *,
+    internal_note: str | None = None,
+    customer_note: str | None = None,
+    expected_version: int | None = None,
+) -> OrderRecord:
     """Approve, reject or cancel: one Query (the order with its trail, which the caller shows
     next), then one transaction (order, delivery index items, event)."""
     record = _load(order_id)
@@ -329,21 +400,36 @@ def change_order(actor: Principal, order_id: str, action: OrderAction, *, intern
     transition = domain.apply_order_action(order, action, actor)
     at = now()
     withdrawn = metrics.order_changed(transition.from_status, transition.to_status, order.total_cents)
-    refund = (customer_payments.refund_everything_writes(order, record.payments, transition.to_status, actor, at)
-              if withdrawn else [])
+    refund = (
+        customer_payments.refund_everything_writes(order, record.payments, transition.to_status, actor, at) if withdrawn else []
+    )
     if refund:  # the customer's timeline and e-mail say what happens to the money paid in advance
-        told = (customer_payments.TRANSFER_ON_WITHDRAWAL if back_by_transfer(order.payment_mode)
-                else customer_payments.REFUND_ON_WITHDRAWAL)
-        customer_note = " ".join(filter(None, [customer_note, told.format(
-            amount=money_text(customer_payments.refund_amount(refund), order.currency))]))
-    event = AuditEvent(id=new_id("evt"), subject_type="order", subject_id=order.id,
-                       type=event_type("order", action.value), actor=actor, at=at,
-                       from_status=transition.from_status, to_status=transition.to_status,
-                       internal_note=internal_note, customer_note=customer_note, data=_refs(order))
-    writes: list[repo.Write | repo.Update | repo.Delete] = [*repo.order_writes(order, version=record.version, now=at),
-                                              *repo.order_status_counts(order.id, transition.from_status,
-                                                                        transition.to_status),
-                                              repo.event_write(keys.order_pk(order.id), event)]
+        told = (
+            customer_payments.TRANSFER_ON_WITHDRAWAL
+            if back_by_transfer(order.payment_mode)
+            else customer_payments.REFUND_ON_WITHDRAWAL
+        )
+        customer_note = " ".join(
+            filter(None, [customer_note, told.format(amount=money_text(customer_payments.refund_amount(refund), order.currency))])
+        )
+    event = AuditEvent(
+        id=new_id("evt"),
+        subject_type="order",
+        subject_id=order.id,
+        type=event_type("order", action.value),
+        actor=actor,
+        at=at,
+        from_status=transition.from_status,
+        to_status=transition.to_status,
+        internal_note=internal_note,
+        customer_note=customer_note,
+        data=_refs(order),
+    )
+    writes: list[repo.Write | repo.Update | repo.Delete] = [
+        *repo.order_writes(order, version=record.version, now=at),
+        *repo.order_status_counts(order.id, transition.from_status, transition.to_status),
+        repo.event_write(keys.order_pk(order.id), event),
+    ]
     if withdrawn:
         writes.append(repo.campaign_summary_update(order.campaign_id, order.id, withdrawn))
     writes += refund
@@ -356,23 +442,36 @@ def change_order(actor: Principal, order_id: str, action: OrderAction, *, intern
     customer_payments.flag_transfers(order, refund)
     if unpaid_gone:
         exceptions.resolve(customer_payments.OFFLINE_DUE_KIND, "order", order.id, note=f"order {transition.to_status}")
-    return OrderRecord(order, record.version + 1, at, [*record.events, event],
-                       payments=[*record.payments, *customer_payments.payment_items(refund)],
-                       cancellation_requests=record.cancellation_requests)
+    return OrderRecord(
+        order,
+        record.version + 1,
+        at,
+        [*record.events, event],
+        payments=[*record.payments, *customer_payments.payment_items(refund)],
+        cancellation_requests=record.cancellation_requests,
+    )
 
 
-def add_note(actor: Principal, order_id: str, *, internal_note: str | None,
-             customer_note: str | None) -> AuditEvent:
+def add_note(actor: Principal, order_id: str, *, internal_note: str | None, customer_note: str | None) -> AuditEvent:
     """A note changes no status: one GetItem for the checks, one put of the event."""
     if not (internal_note or customer_note):
         raise RuleViolation("empty_note", "give an internal note, a customer-facing note, or both")
     record = _load_meta(order_id)
     domain.check_order_action(record.order, OrderAction.ADD_NOTE, actor)
     at = now()
-    event = AuditEvent(id=new_id("evt"), subject_type="order", subject_id=order_id,
-                       type=event_type("order", OrderAction.ADD_NOTE.value), actor=actor, at=at,
-                       from_status=record.order.status.value, to_status=record.order.status.value,
-                       internal_note=internal_note, customer_note=customer_note, data=_refs(record.order))
+    event = AuditEvent(
+        id=new_id("evt"),
+        subject_type="order",
+        subject_id=order_id,
+        type=event_type("order", OrderAction.ADD_NOTE.value),
+        actor=actor,
+        at=at,
+        from_status=record.order.status.value,
+        to_status=record.order.status.value,
+        internal_note=internal_note,
+        customer_note=customer_note,
+        data=_refs(record.order),
+    )
     repo.commit([repo.event_write(keys.order_pk(order_id), event)], what=f"order {order_id}")
     return event
 
@@ -389,9 +488,14 @@ def cancel_orders_of_campaign(campaign_id: str, *, page_size: int = 100, retries
     cursor: str | None = None
     cancelled = 0
     while True:
-        page = repo.query_page(Item.gsi2, keys.campaign_orders_pk(campaign_id),
-                               filter_condition=OrderItem.status.is_in(*cancellable), limit=page_size,
-                               cursor=cursor, newest_first=False)
+        page = repo.query_page(
+            Item.gsi2,
+            keys.campaign_orders_pk(campaign_id),
+            filter_condition=OrderItem.status.is_in(*cancellable),
+            limit=page_size,
+            cursor=cursor,
+            newest_first=False,
+        )
         for item in page.items:
             if isinstance(item, OrderItem) and _cancel_for_campaign(item.id, retries):
                 cancelled += 1
@@ -403,8 +507,13 @@ def cancel_orders_of_campaign(campaign_id: str, *, page_size: int = 100, retries
 def _cancel_for_campaign(order_id: str, retries: int) -> bool:
     for _ in range(retries):
         try:
-            change_order(SYSTEM, order_id, OrderAction.CANCEL, customer_note=CAMPAIGN_CANCELLED_NOTE,
-                         internal_note="cancelled with its campaign")
+            change_order(
+                SYSTEM,
+                order_id,
+                OrderAction.CANCEL,
+                customer_note=CAMPAIGN_CANCELLED_NOTE,
+                internal_note="cancelled with its campaign",
+            )
             return True
         except Conflict:
             continue  # a concurrent change: reload and try again

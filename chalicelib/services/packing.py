@@ -55,11 +55,16 @@ def _entry(item: DeliveryIndexItem, *, for_supplier: bool, at: datetime) -> Pack
     visible = not for_supplier or supplier_sees_address(status, item.delivered_at, at, settings().complaint_window_s)
     ship_to = repo.address_from_map(item.ship_to) if item.ship_to is not None and visible else None
     return PackingEntry(
-        order_id=item.order_id, reference=item.reference or order_reference(item.order_id),
-        supplier_id=item.supplier_id, status=status,
+        order_id=item.order_id,
+        reference=item.reference or order_reference(item.order_id),
+        supplier_id=item.supplier_id,
+        status=status,
         lines=tuple(PackingLine(l.sku, l.name, int(l.quantity)) for l in item.lines or []),
-        ship_to=ship_to, address_visible=ship_to is not None, delivered_at=item.delivered_at,
-        ordered_at=item.created_at)
+        ship_to=ship_to,
+        address_visible=ship_to is not None,
+        delivered_at=item.delivered_at,
+        ordered_at=item.created_at,
+    )
 
 
 def _require_po(po_id: str, supplier_id: str | None) -> None:
@@ -91,8 +96,23 @@ def staff_packing_list(actor: Principal, po_id: str, *, limit: int, cursor: str 
 
 # ---------------------------------------------------------------- the CSV file
 
-COLUMNS = ("reference", "order_id", "sku", "name", "quantity", "ship_to_name", "line_1", "line_2", "line_3",
-           "postal_code", "city", "country", "phone", "delivery_status", "has_left")
+COLUMNS = (
+    "reference",
+    "order_id",
+    "sku",
+    "name",
+    "quantity",
+    "ship_to_name",
+    "line_1",
+    "line_2",
+    "line_3",
+    "postal_code",
+    "city",
+    "country",
+    "phone",
+    "delivery_status",
+    "has_left",
+)
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
@@ -107,11 +127,23 @@ def rows(entries: list[PackingEntry]) -> list[list[str]]:
     out = []
     for e in entries:
         a = e.ship_to
-        where = [a.name, *(list(a.lines) + ["", "", ""])[:3], a.postal_code, a.city, a.country, a.phone] if a \
-            else [""] * 8
+        where = [a.name, *(list(a.lines) + ["", "", ""])[:3], a.postal_code, a.city, a.country, a.phone] if a else [""] * 8
         for line in e.lines:
-            out.append([_cell(v) for v in (e.reference, e.order_id, line.sku, line.name, line.quantity, *where,
-                                           e.status.value, "yes" if e.has_left else "no")])
+            out.append(
+                [
+                    _cell(v)
+                    for v in (
+                        e.reference,
+                        e.order_id,
+                        line.sku,
+                        line.name,
+                        line.quantity,
+                        *where,
+                        e.status.value,
+                        "yes" if e.has_left else "no",
+                    )
+                ]
+            )
     return out
 
 
@@ -141,6 +173,12 @@ def packing_list_file(actor: Principal, po_id: str, *, staff: bool) -> PackingFi
     owner = "staff" if staff else f"suppliers/{supplier_id}"
     key = f"packing-lists/{owner}/{po_id}/{new_id('pkl')}.csv"
     size = export_files.put_small(cfg.exports_bucket, key, body, export_files.CONTENT_TYPES["csv"])
-    return PackingFile(url=export_files.presigned_download(cfg.exports_bucket, key, file_name), key=key,
-                       file_name=file_name, rows=len(table), orders=len(entries), size_bytes=size,
-                       expires_in=cfg.export_link_expiry_s)
+    return PackingFile(
+        url=export_files.presigned_download(cfg.exports_bucket, key, file_name),
+        key=key,
+        file_name=file_name,
+        rows=len(table),
+        orders=len(entries),
+        size_bytes=size,
+        expires_in=cfg.export_link_expiry_s,
+    )

@@ -56,20 +56,42 @@ def _move(item: PaymentProposalItem, status: str, at: datetime, **changes: Any) 
     return repo.Write(item)
 
 
-def _event(item: PaymentProposalItem, type_: str, at: datetime, from_status: str, *, actor: Principal = SYSTEM,
-           note: str | None = None, data: dict[str, Any] | None = None) -> repo.Write:
-    event = AuditEvent(id=new_id("evt"), subject_type="payment_proposal", subject_id=item.id, type=type_,
-                       actor=actor, at=at, from_status=from_status, to_status=item.status, internal_note=note,
-                       data={"po_id": item.po_id, "proposal_id": item.id, "supplier_id": item.supplier_id,
-                             "amount_cents": int(item.amount_cents), "currency": item.currency, **(data or {})})
+def _event(
+    item: PaymentProposalItem,
+    type_: str,
+    at: datetime,
+    from_status: str,
+    *,
+    actor: Principal = SYSTEM,
+    note: str | None = None,
+    data: dict[str, Any] | None = None,
+) -> repo.Write:
+    event = AuditEvent(
+        id=new_id("evt"),
+        subject_type="payment_proposal",
+        subject_id=item.id,
+        type=type_,
+        actor=actor,
+        at=at,
+        from_status=from_status,
+        to_status=item.status,
+        internal_note=note,
+        data={
+            "po_id": item.po_id,
+            "proposal_id": item.id,
+            "supplier_id": item.supplier_id,
+            "amount_cents": int(item.amount_cents),
+            "currency": item.currency,
+            **(data or {}),
+        },
+    )
     return repo.event_write(keys.po_pk(item.po_id), event)
 
 
 # ---------------------------------------------------------------- accounting
 
 
-def list_proposals(actor: Principal, *, status: str, limit: int,
-                   cursor: str | None) -> tuple[list[Proposal], str | None]:
+def list_proposals(actor: Principal, *, status: str, limit: int, cursor: str | None) -> tuple[list[Proposal], str | None]:
     """One query on the proposals in a status, oldest first (the pending queue is the default)."""
     require(actor, READ, "list payment proposals")
     page = repo.query_page(Item.gsi3, keys.proposals_pk(status), limit=limit, cursor=cursor, newest_first=False)
@@ -86,9 +108,15 @@ def decide(actor: Principal, proposal_id: str, *, approve: bool, note: str | Non
     amount = int(item.amount_cents)
     at = now()
     writes = [_move(item, APPROVED if approve else REJECTED, at, note=note, decided_by=actor.sub)]
-    stages.complete_stage(actor, item.po_id, Stage.PAYMENT_APPROVAL,
-                          lambda po: domain.decide_payment(po, approve, amount), internal_note=note,
-                          event_data={"proposal_id": proposal_id, "amount_cents": amount}, extra_writes=writes)
+    stages.complete_stage(
+        actor,
+        item.po_id,
+        Stage.PAYMENT_APPROVAL,
+        lambda po: domain.decide_payment(po, approve, amount),
+        internal_note=note,
+        event_data={"proposal_id": proposal_id, "amount_cents": amount},
+        extra_writes=writes,
+    )
     return proposal_view(item)
 
 
@@ -97,7 +125,7 @@ def decide(actor: Principal, proposal_id: str, *, approve: bool, note: str | Non
 
 def _lease() -> timedelta:
     s = settings()
-    return timedelta(seconds=s.bank_timeout_s * (s.bank_retries + 1) + 2 ** s.bank_retries + 30)
+    return timedelta(seconds=s.bank_timeout_s * (s.bank_retries + 1) + 2**s.bank_retries + 30)
 
 
 def _raise_payment_failed(po_id: str, details: dict[str, Any]) -> None:
@@ -136,22 +164,33 @@ def on_bank_payment_stage(po_id: str) -> BankOutcome:
         return BankOutcome("in_flight", item.id)
     previous = item.status
     try:
-        repo.commit([_move(item, PUSHED, at), _event(item, "payment.pushed", at, previous)],
-                    what=f"payment proposal {item.id}")
+        repo.commit([_move(item, PUSHED, at), _event(item, "payment.pushed", at, previous)], what=f"payment proposal {item.id}")
     except Conflict:
         return BankOutcome("in_flight", item.id)  # someone else claimed the push just now
-    order = bank.PaymentOrder(payment_id=item.id, amount_cents=int(item.amount_cents), currency=item.currency,
-                              supplier_id=item.supplier_id, reference=f"{item.campaign_id}/{po_id}")
+    order = bank.PaymentOrder(
+        payment_id=item.id,
+        amount_cents=int(item.amount_cents),
+        currency=item.currency,
+        supplier_id=item.supplier_id,
+        reference=f"{item.campaign_id}/{po_id}",
+    )
     amount = int(item.amount_cents)
     try:
         accepted = bank.push_payment(order)
     except bank.PaymentRefused as exc:
         at = now()
-        writes = [_move(item, FAILED, at, failure=exc.body[:1000] or f"HTTP {exc.status}"),
-                  _event(item, "payment.failed", at, PUSHED, data={"status": exc.status})]
-        stages.complete_stage(SYSTEM, po_id, Stage.BANK_PAYMENT,
-                              lambda po: domain.record_bank_payment(po, False, amount), extra_writes=writes,
-                              event_data={"proposal_id": item.id, "paid": False})
+        writes = [
+            _move(item, FAILED, at, failure=exc.body[:1000] or f"HTTP {exc.status}"),
+            _event(item, "payment.failed", at, PUSHED, data={"status": exc.status}),
+        ]
+        stages.complete_stage(
+            SYSTEM,
+            po_id,
+            Stage.BANK_PAYMENT,
+            lambda po: domain.record_bank_payment(po, False, amount),
+            extra_writes=writes,
+            event_data={"proposal_id": item.id, "paid": False},
+        )
         _raise_payment_failed(po_id, {"proposal_id": item.id, "status": exc.status, "reason": exc.body[:500]})
         return BankOutcome("refused", item.id)
     except bank.BankUnavailable as exc:
@@ -159,9 +198,13 @@ def on_bank_payment_stage(po_id: str) -> BankOutcome:
         raise
     reference = accepted.body.get("reference") if isinstance(accepted.body.get("reference"), str) else None
     try:
-        stages.complete_stage(SYSTEM, po_id, Stage.BANK_PAYMENT,
-                              lambda po: domain.record_bank_payment(po, True, amount),
-                              event_data={"proposal_id": item.id, "paid": True, "bank_reference": reference})
+        stages.complete_stage(
+            SYSTEM,
+            po_id,
+            Stage.BANK_PAYMENT,
+            lambda po: domain.record_bank_payment(po, True, amount),
+            event_data={"proposal_id": item.id, "paid": True, "bank_reference": reference},
+        )
     except (InvalidTransition, Conflict):
         return BankOutcome("paid", item.id)  # completed meanwhile (e.g. cancelled); the bank has the order
     return BankOutcome("paid", item.id)
@@ -187,9 +230,15 @@ def settle(payment_id: str, *, actor: Principal = SYSTEM) -> str:
         writes = [_move(item, SETTLED, at), _event(item, "payment.settled", at, PUSHED, actor=actor)]
     if stage_open:
         amount = int(item.amount_cents)
-        stages.complete_stage(actor, item.po_id, Stage.SETTLEMENT, lambda po: domain.record_settlement(po, amount),
-                              extra_writes=writes, loaded=loaded,
-                              event_data={"proposal_id": item.id, "amount_cents": amount})
+        stages.complete_stage(
+            actor,
+            item.po_id,
+            Stage.SETTLEMENT,
+            lambda po: domain.record_settlement(po, amount),
+            extra_writes=writes,
+            loaded=loaded,
+            event_data={"proposal_id": item.id, "amount_cents": amount},
+        )
         return "completed"
     if writes:
         repo.commit(writes, what=f"payment proposal {payment_id}")

@@ -64,11 +64,14 @@ def customer_note(lost: list[LostLine], reasons: dict[str, RejectReason | None],
     """What was lost and why, and what happens to the money (`order` is already settled)."""
     parts = [f"{line.quantity} x {line.name} ({REASON_TEXT[reasons.get(line.sku)]})" for line in lost]
     total = sum(line.amount_cents for line in lost)
-    opening = ("We are sorry: none of your order can be supplied" if order.status is OrderStatus.NOT_SUPPLIED
-               else "The supplier could not supply part of your order")
-    return (f"{opening}: {'; '.join(parts)}. "
-            + money.refused_money_text(order.payment_mode, total, order.payable_cents, order.currency,
-                                       paid_offline=order.offline_paid))
+    opening = (
+        "We are sorry: none of your order can be supplied"
+        if order.status is OrderStatus.NOT_SUPPLIED
+        else "The supplier could not supply part of your order"
+    )
+    return f"{opening}: {'; '.join(parts)}. " + money.refused_money_text(
+        order.payment_mode, total, order.payable_cents, order.currency, paid_offline=order.offline_paid
+    )
 
 
 def settle_acknowledgement(po_id: str, *, page_size: int = 100) -> Settlement:
@@ -81,9 +84,14 @@ def settle_acknowledgement(po_id: str, *, page_size: int = 100) -> Settlement:
     allocator = Allocator(accepted_quantities(po))
     cursor: str | None = None
     while True:
-        page = repo.query_page(Item.gsi2, keys.campaign_orders_pk(po.campaign_id),
-                               filter_condition=OrderItem.supplier_ids.contains(po.supplier_id),
-                               limit=page_size, cursor=cursor, newest_first=False)
+        page = repo.query_page(
+            Item.gsi2,
+            keys.campaign_orders_pk(po.campaign_id),
+            filter_condition=OrderItem.supplier_ids.contains(po.supplier_id),
+            limit=page_size,
+            cursor=cursor,
+            newest_first=False,
+        )
         for item in page.items:
             if isinstance(item, OrderItem):
                 _settle_order(item, po, allocator, result)
@@ -102,17 +110,26 @@ def _set_orders_to_ship(po_id: str, count: int, retries: int = 5) -> None:
         po = repo.po_from_item(item)
         po.orders_to_ship = count
         try:
-            repo.commit([repo.po_write(po, version=int(item.version), now=now(), task_token=item.task_token,
-                                       stage_deadline=item.stage_deadline, execution_arn=item.execution_arn)],
-                        what=f"purchase order {po_id}")
+            repo.commit(
+                [
+                    repo.po_write(
+                        po,
+                        version=int(item.version),
+                        now=now(),
+                        task_token=item.task_token,
+                        stage_deadline=item.stage_deadline,
+                        execution_arn=item.execution_arn,
+                    )
+                ],
+                what=f"purchase order {po_id}",
+            )
             return
         except Conflict:
             continue
     raise Conflict(f"purchase order {po_id} kept changing; the settlement will be retried")
 
 
-def _settle_order(item: OrderItem, po: PurchaseOrder, allocator: Allocator, result: Settlement,
-                  retries: int = 3) -> None:
+def _settle_order(item: OrderItem, po: PurchaseOrder, allocator: Allocator, result: Settlement, retries: int = 3) -> None:
     for _ in range(retries):
         order = repo.order_from_item(item)
         kept_before = order_rules.kept_quantities(order, po.supplier_id)
@@ -124,8 +141,7 @@ def _settle_order(item: OrderItem, po: PurchaseOrder, allocator: Allocator, resu
             return
         if order.delivery(po.supplier_id).status is not DeliveryStatus.ORDERED:
             return  # never on the PO (held, cancelled)
-        kept = {line.sku: allocator.offer(line.sku, line.quantity)
-                for line in order.lines if line.supplier_id == po.supplier_id}
+        kept = {line.sku: allocator.offer(line.sku, line.quantity) for line in order.lines if line.supplier_id == po.supplier_id}
         try:
             lost, refunds = _commit_settlement(order, int(item.version), po, kept)
         except Conflict:
@@ -144,8 +160,7 @@ def _settle_order(item: OrderItem, po: PurchaseOrder, allocator: Allocator, resu
     raise Conflict(f"order {item.id} kept changing; the settlement will be retried")
 
 
-def _commit_settlement(order: Order, version: int, po: PurchaseOrder,
-                       kept: dict[str, int]) -> tuple[bool, int]:
+def _commit_settlement(order: Order, version: int, po: PurchaseOrder, kept: dict[str, int]) -> tuple[bool, int]:
     """One transaction: order (+ delivery index), the refund record of a prepaid order's lost lines,
     audit events. Returns whether something was lost, and the refund count."""
     reasons = {line.sku: line.reject_reason for line in po.lines}
@@ -155,23 +170,49 @@ def _commit_settlement(order: Order, version: int, po: PurchaseOrder,
     note = customer_note(lost, reasons, order) if lost else None
     back = money.owed_back(order, lost_cents)
     refund_id = money.lines_refund_id(order.id, po.id) if back else None
-    data = {"order_id": order.id, "campaign_id": order.campaign_id, "po_id": po.id, "supplier_id": po.supplier_id,
-            "customer_email": order.customer_email, "currency": order.currency, "status": order.status.value,
-            "delivery_status": order.delivery(po.supplier_id).status.value, "payment_mode": order.payment_mode.value,
-            "lost_cents": lost_cents, "refund_cents": back if refunds_through_gateway(order.payment_mode) else 0,
-            "refund_id": refund_id,
-            "payable_cents": order.payable_cents, "whole_order": order.status is OrderStatus.NOT_SUPPLIED,
-            "lines": [{"sku": line.sku, "name": line.name, "quantity": line.quantity,
-                       "amount_cents": line.amount_cents} for line in lost]}
-    event = AuditEvent(id=new_id("evt"), subject_type="order", subject_id=order.id,
-                       type=LINES_REJECTED if lost else "order.supplier_accepted", actor=SYSTEM, at=at,
-                       from_status=transition.from_status, to_status=transition.to_status,
-                       internal_note=f"purchase order {po.id} acknowledged", customer_note=note, data=data)
-    writes: list[repo.Write | repo.Update] = [*repo.order_writes(order, version=version, now=at),
-                                              *repo.order_status_counts(order.id, transition.from_status,
-                                                                        transition.to_status)]
-    money_back = money_back_writes(order, refund_id, back, at, supplier_id=po.supplier_id, po_id=po.id,
-                                   reason=f"lines refused on purchase order {po.id}") if refund_id else []
+    data = {
+        "order_id": order.id,
+        "campaign_id": order.campaign_id,
+        "po_id": po.id,
+        "supplier_id": po.supplier_id,
+        "customer_email": order.customer_email,
+        "currency": order.currency,
+        "status": order.status.value,
+        "delivery_status": order.delivery(po.supplier_id).status.value,
+        "payment_mode": order.payment_mode.value,
+        "lost_cents": lost_cents,
+        "refund_cents": back if refunds_through_gateway(order.payment_mode) else 0,
+        "refund_id": refund_id,
+        "payable_cents": order.payable_cents,
+        "whole_order": order.status is OrderStatus.NOT_SUPPLIED,
+        "lines": [
+            {"sku": line.sku, "name": line.name, "quantity": line.quantity, "amount_cents": line.amount_cents} for line in lost
+        ],
+    }
+    event = AuditEvent(
+        id=new_id("evt"),
+        subject_type="order",
+        subject_id=order.id,
+        type=LINES_REJECTED if lost else "order.supplier_accepted",
+        actor=SYSTEM,
+        at=at,
+        from_status=transition.from_status,
+        to_status=transition.to_status,
+        internal_note=f"purchase order {po.id} acknowledged",
+        customer_note=note,
+        data=data,
+    )
+    writes: list[repo.Write | repo.Update] = [
+        *repo.order_writes(order, version=version, now=at),
+        *repo.order_status_counts(order.id, transition.from_status, transition.to_status),
+    ]
+    money_back = (
+        money_back_writes(
+            order, refund_id, back, at, supplier_id=po.supplier_id, po_id=po.id, reason=f"lines refused on purchase order {po.id}"
+        )
+        if refund_id
+        else []
+    )
     writes += money_back
     writes.append(repo.event_write(keys.order_pk(order.id), event))
     repo.commit(writes, what=f"order {order.id}")

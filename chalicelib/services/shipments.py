@@ -63,35 +63,74 @@ SHIPPABLE = (DeliveryStatus.ACCEPTED, DeliveryStatus.DISPATCHED)
 
 def shipment_from_item(item: ShipmentItem) -> Shipment:
     return Shipment(
-        id=item.id, carrier=item.carrier, tracking_number=item.tracking_number, po_id=item.po_id,
-        supplier_id=item.supplier_id, campaign_id=item.campaign_id,
-        order_ids=[str(o) for o in item.order_ids or []], created_at=item.created_at,
-        status=ShipmentStatus(item.status), status_at=item.status_at, last_event_at=item.last_event_at,
-        timeline=[TimelineEntry(t.status, t.carrier_code, t.occurred_at, t.description or "", t.location)
-                  for t in item.timeline or []],
-        corrections=int(item.corrections or 0))
+        id=item.id,
+        carrier=item.carrier,
+        tracking_number=item.tracking_number,
+        po_id=item.po_id,
+        supplier_id=item.supplier_id,
+        campaign_id=item.campaign_id,
+        order_ids=[str(o) for o in item.order_ids or []],
+        created_at=item.created_at,
+        status=ShipmentStatus(item.status),
+        status_at=item.status_at,
+        last_event_at=item.last_event_at,
+        timeline=[
+            TimelineEntry(t.status, t.carrier_code, t.occurred_at, t.description or "", t.location) for t in item.timeline or []
+        ],
+        corrections=int(item.corrections or 0),
+    )
 
 
 def _timeline(entries: Iterable[TimelineEntry]) -> list[TimelineMap]:
-    return [TimelineMap(status=e.status, carrier_code=e.carrier_code,  # type: ignore[no-untyped-call]
-                        occurred_at=e.occurred_at, description=e.description or None, location=e.location)
-            for e in entries]
+    return [
+        TimelineMap(
+            status=e.status,
+            carrier_code=e.carrier_code,  # type: ignore[no-untyped-call]
+            occurred_at=e.occurred_at,
+            description=e.description or None,
+            location=e.location,
+        )
+        for e in entries
+    ]
 
 
-def shipment_item(s: Shipment, *, at: datetime, version: int | None, previous: ShipmentItem | None = None,
-                  **changes: Any) -> repo.Write:
+def shipment_item(
+    s: Shipment, *, at: datetime, version: int | None, previous: ShipmentItem | None = None, **changes: Any
+) -> repo.Write:
     """The shipment record; workflow fields carry over from `previous` unless `changes` say otherwise."""
     pk, sk = keys.shipment(s.carrier, s.tracking_number)
     gpk, gsk = keys.tracking_index(s.tracking_number, s.carrier)
-    carried = {name: getattr(previous, name) for name in
-               ("superseded_by", "task_token", "execution_arn", "stale_count", "customer_told_delayed")} \
-        if previous is not None else {}
+    carried = (
+        {
+            name: getattr(previous, name)
+            for name in ("superseded_by", "task_token", "execution_arn", "stale_count", "customer_told_delayed")
+        }
+        if previous is not None
+        else {}
+    )
     item = ShipmentItem(
-        pk, sk, GSI1PK=gpk, GSI1SK=gsk, id=s.id, carrier=s.carrier, tracking_number=s.tracking_number,
-        GSI4PK=keys.ALL_SHIPMENTS_PK, GSI4SK=keys.created_sk(s.created_at, s.id),  # exports, by creation time
-        po_id=s.po_id, supplier_id=s.supplier_id, campaign_id=s.campaign_id, order_ids=s.order_ids,
-        status=s.status.value, status_at=s.status_at, last_event_at=s.last_event_at, timeline=_timeline(s.timeline),
-        corrections=s.corrections, created_at=s.created_at, updated_at=at, **{**carried, **changes})
+        pk,
+        sk,
+        GSI1PK=gpk,
+        GSI1SK=gsk,
+        id=s.id,
+        carrier=s.carrier,
+        tracking_number=s.tracking_number,
+        GSI4PK=keys.ALL_SHIPMENTS_PK,
+        GSI4SK=keys.created_sk(s.created_at, s.id),  # exports, by creation time
+        po_id=s.po_id,
+        supplier_id=s.supplier_id,
+        campaign_id=s.campaign_id,
+        order_ids=s.order_ids,
+        status=s.status.value,
+        status_at=s.status_at,
+        last_event_at=s.last_event_at,
+        timeline=_timeline(s.timeline),
+        corrections=s.corrections,
+        created_at=s.created_at,
+        updated_at=at,
+        **{**carried, **changes},
+    )
     if version is None:
         return repo.new_item(item)
     return repo.Write(repo.with_version(item, version))
@@ -100,48 +139,119 @@ def shipment_item(s: Shipment, *, at: datetime, version: int | None, previous: S
 def order_copy(s: Shipment, order_id: str, at: datetime) -> repo.Write:
     """The customer's copy of the shipment inside the order's partition."""
     pk, sk = keys.order_shipment(order_id, s.id)
-    return repo.Write(OrderShipmentItem(
-        pk, sk, shipment_id=s.id, order_id=order_id, supplier_id=s.supplier_id, carrier=s.carrier,
-        tracking_number=s.tracking_number, tracking_url=rules.tracking_url(s.carrier, s.tracking_number),
-        status=s.status.value, status_at=s.status_at, timeline=_timeline(s.timeline), created_at=s.created_at,
-        updated_at=at))
+    return repo.Write(
+        OrderShipmentItem(
+            pk,
+            sk,
+            shipment_id=s.id,
+            order_id=order_id,
+            supplier_id=s.supplier_id,
+            carrier=s.carrier,
+            tracking_number=s.tracking_number,
+            tracking_url=rules.tracking_url(s.carrier, s.tracking_number),
+            status=s.status.value,
+            status_at=s.status_at,
+            timeline=_timeline(s.timeline),
+            created_at=s.created_at,
+            updated_at=at,
+        )
+    )
 
 
 def po_pointer(s: Shipment, at: datetime) -> repo.Write:
     pk, sk = keys.po_child(s.po_id, "SHIPMENT", s.id)
-    return repo.Write(POShipmentItem(pk, sk, id=s.id, po_id=s.po_id, supplier_id=s.supplier_id, carrier=s.carrier,
-                                     tracking_number=s.tracking_number, order_ids=s.order_ids, status=s.status.value,
-                                     created_at=s.created_at, updated_at=at))
+    return repo.Write(
+        POShipmentItem(
+            pk,
+            sk,
+            id=s.id,
+            po_id=s.po_id,
+            supplier_id=s.supplier_id,
+            carrier=s.carrier,
+            tracking_number=s.tracking_number,
+            order_ids=s.order_ids,
+            status=s.status.value,
+            created_at=s.created_at,
+            updated_at=at,
+        )
+    )
 
 
 def refs(s: Shipment) -> dict[str, Any]:
     """What every shipment event carries (the consumers find the record from it)."""
     c = rules.carrier(s.carrier)
-    return {"shipment_id": s.id, "carrier": s.carrier, "carrier_name": c.name, "tracking_number": s.tracking_number,
-            "tracking_url": rules.tracking_url(s.carrier, s.tracking_number), "po_id": s.po_id,
-            "supplier_id": s.supplier_id, "campaign_id": s.campaign_id, "order_ids": list(s.order_ids),
-            "status": s.status.value}
+    return {
+        "shipment_id": s.id,
+        "carrier": s.carrier,
+        "carrier_name": c.name,
+        "tracking_number": s.tracking_number,
+        "tracking_url": rules.tracking_url(s.carrier, s.tracking_number),
+        "po_id": s.po_id,
+        "supplier_id": s.supplier_id,
+        "campaign_id": s.campaign_id,
+        "order_ids": list(s.order_ids),
+        "status": s.status.value,
+    }
 
 
-def shipment_event(s: Shipment, type_: str, at: datetime, *, actor: Principal = SYSTEM,
-                   from_status: str | None = None, data: dict[str, Any] | None = None,
-                   internal_note: str | None = None, files: list[str] | None = None) -> repo.Write:
-    event = AuditEvent(id=new_id("evt"), subject_type="shipment", subject_id=f"{s.carrier}#{s.tracking_number}",
-                       type=type_, actor=actor, at=at, from_status=from_status, to_status=s.status.value,
-                       internal_note=internal_note, files=list(files or []), data={**refs(s), **(data or {})})
+def shipment_event(
+    s: Shipment,
+    type_: str,
+    at: datetime,
+    *,
+    actor: Principal = SYSTEM,
+    from_status: str | None = None,
+    data: dict[str, Any] | None = None,
+    internal_note: str | None = None,
+    files: list[str] | None = None,
+) -> repo.Write:
+    event = AuditEvent(
+        id=new_id("evt"),
+        subject_type="shipment",
+        subject_id=f"{s.carrier}#{s.tracking_number}",
+        type=type_,
+        actor=actor,
+        at=at,
+        from_status=from_status,
+        to_status=s.status.value,
+        internal_note=internal_note,
+        files=list(files or []),
+        data={**refs(s), **(data or {})},
+    )
     return repo.event_write(keys.shipment_pk(s.carrier, s.tracking_number), event)
 
 
-def order_event(order: OrderItem | Order, s: Shipment, type_: str, at: datetime, *, customer_note: str | None = None,
-                from_status: str | None = None, to_status: str | None = None,
-                data: dict[str, Any] | None = None) -> repo.Write:
+def order_event(
+    order: OrderItem | Order,
+    s: Shipment,
+    type_: str,
+    at: datetime,
+    *,
+    customer_note: str | None = None,
+    from_status: str | None = None,
+    to_status: str | None = None,
+    data: dict[str, Any] | None = None,
+) -> repo.Write:
     """An event on the order about one of its shipments (the notification rules pick it up)."""
     status = order.status.value if isinstance(order, Order) else order.status
-    event = AuditEvent(id=new_id("evt"), subject_type="order", subject_id=order.id, type=type_, actor=SYSTEM, at=at,
-                       from_status=from_status or status, to_status=to_status or status,
-                       customer_note=customer_note,
-                       data={"order_id": order.id, "customer_email": order.customer_email, "status": to_status or status,
-                             **refs(s), **(data or {})})
+    event = AuditEvent(
+        id=new_id("evt"),
+        subject_type="order",
+        subject_id=order.id,
+        type=type_,
+        actor=SYSTEM,
+        at=at,
+        from_status=from_status or status,
+        to_status=to_status or status,
+        customer_note=customer_note,
+        data={
+            "order_id": order.id,
+            "customer_email": order.customer_email,
+            "status": to_status or status,
+            **refs(s),
+            **(data or {}),
+        },
+    )
     return repo.event_write(keys.order_pk(order.id), event)
 
 
@@ -165,17 +275,23 @@ class ShipmentView:
 
 
 def view(s: Shipment) -> ShipmentView:
-    return ShipmentView(id=s.id, po_id=s.po_id, carrier=s.carrier, tracking_number=s.tracking_number,
-                        tracking_url=rules.tracking_url(s.carrier, s.tracking_number), order_ids=list(s.order_ids),
-                        status=s.status.value, created_at=s.created_at)
+    return ShipmentView(
+        id=s.id,
+        po_id=s.po_id,
+        carrier=s.carrier,
+        tracking_number=s.tracking_number,
+        tracking_url=rules.tracking_url(s.carrier, s.tracking_number),
+        order_ids=list(s.order_ids),
+        status=s.status.value,
+        created_at=s.created_at,
+    )
 
 
 def _invalid(field_: str, message: str, code: str = "invalid_shipment") -> RuleViolation:
     return RuleViolation(code, message, details=[{"field": field_, "message": message}])
 
 
-def record_shipment(actor: Principal, po_id: str, *, carrier: str, tracking_number: str,
-                    order_ids: list[str]) -> ShipmentView:
+def record_shipment(actor: Principal, po_id: str, *, carrier: str, tracking_number: str, order_ids: list[str]) -> ShipmentView:
     """Record a parcel of this PO (see the module docstring); 409 if the tracking number is known."""
     rules.carrier(carrier)
     wanted = sorted(set(order_ids))
@@ -190,56 +306,88 @@ def record_shipment(actor: Principal, po_id: str, *, carrier: str, tracking_numb
         po_rules.require_stage(po, Stage.SHIPMENT)
         if loaded.task_token is None:
             raise InvalidTransition(f"purchase order {po_id}: the shipment stage is not open yet")
-    found = repo.batch_get([*(keys.delivery(o, po.supplier_id) for o in wanted),
-                            *(keys.po_shipped_order(po_id, o) for o in wanted),
-                            keys.shipment(carrier, tracking_number)])
+    found = repo.batch_get(
+        [
+            *(keys.delivery(o, po.supplier_id) for o in wanted),
+            *(keys.po_shipped_order(po_id, o) for o in wanted),
+            keys.shipment(carrier, tracking_number),
+        ]
+    )
     if any(isinstance(i, ShipmentItem) for i in found):
         raise AlreadyExists(f"tracking number {tracking_number} ({carrier}) is already recorded")
     deliveries = {i.order_id: i for i in found if isinstance(i, DeliveryIndexItem) and i.campaign_id == po.campaign_id}
     unknown = [o for o in wanted if o not in deliveries]
     if unknown:
-        raise RuleViolation("unknown_orders",
-                            f"not orders of this campaign with a delivery from you: {', '.join(unknown)}",
-                            details=[{"field": "body.order_ids", "message": f"unknown order {o}"} for o in unknown])
+        raise RuleViolation(
+            "unknown_orders",
+            f"not orders of this campaign with a delivery from you: {', '.join(unknown)}",
+            details=[{"field": "body.order_ids", "message": f"unknown order {o}"} for o in unknown],
+        )
     blocked = [o for o in wanted if DeliveryStatus(deliveries[o].delivery_status) not in SHIPPABLE]
     if blocked:
-        raise RuleViolation("order_not_shippable", "only accepted orders can ship: " + ", ".join(
-            f"{o} is {deliveries[o].delivery_status}" for o in blocked),
-            details=[{"field": "body.order_ids", "message": f"{o} is {deliveries[o].delivery_status}"}
-                     for o in blocked])
+        raise RuleViolation(
+            "order_not_shippable",
+            "only accepted orders can ship: " + ", ".join(f"{o} is {deliveries[o].delivery_status}" for o in blocked),
+            details=[{"field": "body.order_ids", "message": f"{o} is {deliveries[o].delivery_status}"} for o in blocked],
+        )
     shipped_before = {i.order_id for i in found if isinstance(i, POShippedOrderItem)}
     newly = [o for o in wanted if o not in shipped_before]
     if resend and newly:
-        raise InvalidTransition(f"purchase order {po_id} is shipped: a further parcel can only carry orders that "
-                                f"left before, not {', '.join(newly)}")
+        raise InvalidTransition(
+            f"purchase order {po_id} is shipped: a further parcel can only carry orders that left before, not {', '.join(newly)}"
+        )
     at = now()
-    s = Shipment(id=new_id("shp"), carrier=carrier, tracking_number=tracking_number, po_id=po_id,
-                 supplier_id=po.supplier_id, campaign_id=po.campaign_id, order_ids=wanted, created_at=at)
-    writes = [shipment_item(s, at=at, version=None), po_pointer(s, at),
-              shipment_event(s, "shipment.recorded", at, actor=actor, data={"new_order_ids": newly}),
-              *(repo.new_item(POShippedOrderItem(*keys.po_shipped_order(po_id, o), po_id=po_id, order_id=o,
-                                                  shipment_id=s.id, at=at)) for o in newly),
-              late_deadline(s)]
+    s = Shipment(
+        id=new_id("shp"),
+        carrier=carrier,
+        tracking_number=tracking_number,
+        po_id=po_id,
+        supplier_id=po.supplier_id,
+        campaign_id=po.campaign_id,
+        order_ids=wanted,
+        created_at=at,
+    )
+    writes = [
+        shipment_item(s, at=at, version=None),
+        po_pointer(s, at),
+        shipment_event(s, "shipment.recorded", at, actor=actor, data={"new_order_ids": newly}),
+        *(
+            repo.new_item(POShippedOrderItem(*keys.po_shipped_order(po_id, o), po_id=po_id, order_id=o, shipment_id=s.id, at=at))
+            for o in newly
+        ),
+        late_deadline(s),
+    ]
     event_data = {"shipment_id": s.id, "carrier": carrier, "tracking_number": tracking_number, "order_ids": wanted}
-    will_complete = (not resend and po.orders_to_ship is not None
-                     and po.orders_shipped + len(newly) >= po.orders_to_ship)
+    will_complete = not resend and po.orders_to_ship is not None and po.orders_shipped + len(newly) >= po.orders_to_ship
     if will_complete:
+
         def finish(p: po_rules.PurchaseOrder) -> Decision:
             return po_rules.record_shipment(p, len(newly)) or Decision.DONE
 
-        stages.complete_stage(actor, po_id, Stage.SHIPMENT, finish, loaded=loaded, extra_writes=writes,
-                              event_data=event_data)
+        stages.complete_stage(actor, po_id, Stage.SHIPMENT, finish, loaded=loaded, extra_writes=writes, event_data=event_data)
     else:
         if not resend:
             po_rules.record_shipment(po, len(newly))
         where = po.status.value if resend else Stage.SHIPMENT.value
-        event = AuditEvent(id=new_id("evt"), subject_type="po", subject_id=po_id, type="po.shipment_added",
-                           actor=actor, at=at, from_status=where, to_status=where,
-                           data={"po_id": po_id, "campaign_id": po.campaign_id, "supplier_id": po.supplier_id,
-                                 "orders_shipped": po.orders_shipped, "orders_to_ship": po.orders_to_ship,
-                                 **event_data})
-        repo.commit([loaded.write(at), repo.event_write(keys.po_pk(po_id), event), *writes],
-                    what=f"purchase order {po_id}")
+        event = AuditEvent(
+            id=new_id("evt"),
+            subject_type="po",
+            subject_id=po_id,
+            type="po.shipment_added",
+            actor=actor,
+            at=at,
+            from_status=where,
+            to_status=where,
+            data={
+                "po_id": po_id,
+                "campaign_id": po.campaign_id,
+                "supplier_id": po.supplier_id,
+                "orders_shipped": po.orders_shipped,
+                "orders_to_ship": po.orders_to_ship,
+                **event_data,
+            },
+        )
+        repo.commit([loaded.write(at), repo.event_write(keys.po_pk(po_id), event), *writes], what=f"purchase order {po_id}")
     return view(s)
 
 
@@ -250,13 +398,16 @@ def subject_id(s: Shipment) -> str:
 
 def late_deadline(s: Shipment) -> repo.Write:
     """The parcel is late (`shipment_late`) unless delivered within the expected time of its dispatch."""
-    return escalations.deadline_write("shipment", subject_id(s), "shipment_late",
-                                      s.created_at + timedelta(seconds=settings().delivery_expected_within_s),
-                                      refs(s))
+    return escalations.deadline_write(
+        "shipment",
+        subject_id(s),
+        "shipment_late",
+        s.created_at + timedelta(seconds=settings().delivery_expected_within_s),
+        refs(s),
+    )
 
 
-def correct_tracking(actor: Principal, po_id: str, shipment_id: str, *, carrier: str,
-                     tracking_number: str) -> ShipmentView:
+def correct_tracking(actor: Principal, po_id: str, shipment_id: str, *, carrier: str, tracking_number: str) -> ShipmentView:
     """Replace a wrong tracking number: the old record is superseded, a new one takes over (same id
     and orders), and each customer is told once (`order.tracking_corrected`). The number the parcel
     already has (a repeated correction) changes nothing: the parcel as it is, nothing written or sent."""
@@ -275,18 +426,41 @@ def correct_tracking(actor: Principal, po_id: str, shipment_id: str, *, carrier:
     new = rules.correct_tracking(old, carrier, tracking_number)
     at = now()
     orders = [i for i in repo.batch_get(keys.order(o) for o in new.order_ids) if isinstance(i, OrderItem)]
-    note = (f"The supplier corrected the tracking number of your parcel: it is now {tracking_number} "
-            f"with {rules.carrier(carrier).name}.")
-    writes = [shipment_item(old, at=at, version=int(current.version), previous=current,
-                            superseded_by=f"{carrier}#{tracking_number}", task_token=None),
-              shipment_item(new, at=at, version=None), po_pointer(new, at),
-              shipment_event(new, "shipment.corrected", at, actor=actor,
-                             data={"previous_carrier": old.carrier, "previous_tracking_number": old.tracking_number,
-                                   "previous_execution_arn": current.execution_arn}),
-              *(order_copy(new, o.id, at) for o in orders),
-              *(order_event(o, new, "order.tracking_corrected", at, customer_note=note,
-                            data={"previous_tracking_number": old.tracking_number}) for o in orders),
-              late_deadline(new)]
+    note = (
+        f"The supplier corrected the tracking number of your parcel: it is now {tracking_number} "
+        f"with {rules.carrier(carrier).name}."
+    )
+    writes = [
+        shipment_item(
+            old,
+            at=at,
+            version=int(current.version),
+            previous=current,
+            superseded_by=f"{carrier}#{tracking_number}",
+            task_token=None,
+        ),
+        shipment_item(new, at=at, version=None),
+        po_pointer(new, at),
+        shipment_event(
+            new,
+            "shipment.corrected",
+            at,
+            actor=actor,
+            data={
+                "previous_carrier": old.carrier,
+                "previous_tracking_number": old.tracking_number,
+                "previous_execution_arn": current.execution_arn,
+            },
+        ),
+        *(order_copy(new, o.id, at) for o in orders),
+        *(
+            order_event(
+                o, new, "order.tracking_corrected", at, customer_note=note, data={"previous_tracking_number": old.tracking_number}
+            )
+            for o in orders
+        ),
+        late_deadline(new),
+    ]
     repo.commit(writes, what=f"shipment {shipment_id}")
     escalations.clear_deadline("shipment", subject_id(old), "shipment_late")
     return view(new)
@@ -335,9 +509,16 @@ def on_corrected(event: dict[str, Any]) -> str:
 
 def start_tracking(s: Shipment) -> str | None:
     cfg = settings()
-    return workflows.start_delivery_tracking(f"{s.id}-{s.corrections}", {
-        "shipment_id": s.id, "carrier": s.carrier, "tracking_number": s.tracking_number,
-        "stale_after_s": cfg.tracking_stale_after_s, "give_up_after_s": cfg.tracking_give_up_after_s})
+    return workflows.start_delivery_tracking(
+        f"{s.id}-{s.corrections}",
+        {
+            "shipment_id": s.id,
+            "carrier": s.carrier,
+            "tracking_number": s.tracking_number,
+            "stale_after_s": cfg.tracking_stale_after_s,
+            "give_up_after_s": cfg.tracking_give_up_after_s,
+        },
+    )
 
 
 def _dispatch(order_id: str, s: Shipment) -> None:
@@ -362,9 +543,18 @@ def _dispatch(order_id: str, s: Shipment) -> None:
             apply_delivery_action(order, s.supplier_id, DeliveryAction.DISPATCH)
             writes += repo.order_writes(order, version=int(meta.version), now=at)
             writes += repo.order_status_counts(order_id, before, order.status.value)
-        writes.append(order_event(order, s, "order.shipped", at, from_status=before, to_status=order.status.value,
-                                  customer_note=f"Your parcel is on its way with {rules.carrier(s.carrier).name}: "
-                                                f"tracking number {s.tracking_number}."))
+        writes.append(
+            order_event(
+                order,
+                s,
+                "order.shipped",
+                at,
+                from_status=before,
+                to_status=order.status.value,
+                customer_note=f"Your parcel is on its way with {rules.carrier(s.carrier).name}: "
+                f"tracking number {s.tracking_number}.",
+            )
+        )
         try:
             repo.commit(writes, what=f"order {order_id}")
             return
@@ -386,21 +576,34 @@ def complete_deliveries(s: Shipment) -> int:
             order = repo.order_from_item(meta)
             if order.delivery(s.supplier_id).status is not DeliveryStatus.DISPATCHED:
                 break
-            parcels = rules.counted_parcels((ShipmentStatus(i.status), i.created_at, i.status_at) for i in items
-                                            if isinstance(i, OrderShipmentItem) and i.supplier_id == s.supplier_id)
+            parcels = rules.counted_parcels(
+                (ShipmentStatus(i.status), i.created_at, i.status_at)
+                for i in items
+                if isinstance(i, OrderShipmentItem) and i.supplier_id == s.supplier_id
+            )
             if not rules.delivery_complete(parcels):
                 break
             at = now()
             before = order.status.value
             apply_delivery_action(order, s.supplier_id, DeliveryAction.DELIVER)
             try:
-                repo.commit([*repo.order_writes(order, version=int(meta.version), now=at),
-                             *repo.order_status_counts(order_id, before, order.status.value),
-                             order_event(order, s, "order.delivered", at, from_status=before,
-                                         to_status=order.status.value,
-                                         data={"delivery_status": DeliveryStatus.DELIVERED.value}),
-                             *customer_payments.cash_on_delivery_writes(order, s.supplier_id, at)],
-                            what=f"order {order_id}")
+                repo.commit(
+                    [
+                        *repo.order_writes(order, version=int(meta.version), now=at),
+                        *repo.order_status_counts(order_id, before, order.status.value),
+                        order_event(
+                            order,
+                            s,
+                            "order.delivered",
+                            at,
+                            from_status=before,
+                            to_status=order.status.value,
+                            data={"delivery_status": DeliveryStatus.DELIVERED.value},
+                        ),
+                        *customer_payments.cash_on_delivery_writes(order, s.supplier_id, at),
+                    ],
+                    what=f"order {order_id}",
+                )
                 moved += 1
                 break
             except Conflict:
@@ -423,8 +626,10 @@ def on_tracking_opened(event: dict[str, Any]) -> str:
             return "already stored"
         s = shipment_from_item(item)
         try:
-            repo.commit([shipment_item(s, at=now(), version=int(item.version), previous=item, task_token=token,
-                                       execution_arn=arn)], what=f"shipment {s.id}")
+            repo.commit(
+                [shipment_item(s, at=now(), version=int(item.version), previous=item, task_token=token, execution_arn=arn)],
+                what=f"shipment {s.id}",
+            )
             return "stored"
         except Conflict:
             if attempt == RETRIES - 1:
@@ -449,9 +654,12 @@ def on_stale(event: dict[str, Any]) -> str:
         return "already handled"
     try:
         exceptions.raise_or_bump(
-            "tracking_stale", "shipment", f"{s.carrier}#{s.tracking_number}",
-            {**refs(s), "last_event_at": s.last_event_at.isoformat() if s.last_event_at else None,
-             "abandoned": abandoned}, severity="high" if abandoned else None)
+            "tracking_stale",
+            "shipment",
+            f"{s.carrier}#{s.tracking_number}",
+            {**refs(s), "last_event_at": s.last_event_at.isoformat() if s.last_event_at else None, "abandoned": abandoned},
+            severity="high" if abandoned else None,
+        )
         if not item.customer_told_delayed:
             _tell_delayed(s, item)
     except Exception:
@@ -465,30 +673,57 @@ def on_stale(event: dict[str, Any]) -> str:
 def _tell_delayed(s: Shipment, item: ShipmentItem) -> None:
     at = now()
     orders = [i for i in repo.batch_get(keys.order(o) for o in s.order_ids) if isinstance(i, OrderItem)]
-    note = (f"Your parcel with {rules.carrier(s.carrier).name} ({s.tracking_number}) has had no tracking update "
-            "for a while. We have asked the supplier and the carrier and will keep you posted.")
+    note = (
+        f"Your parcel with {rules.carrier(s.carrier).name} ({s.tracking_number}) has had no tracking update "
+        "for a while. We have asked the supplier and the carrier and will keep you posted."
+    )
     try:
-        repo.commit([shipment_item(s, at=at, version=int(item.version), previous=item, customer_told_delayed=True,
-                                   stale_count=int(item.stale_count or 0) + 1),
-                     *(order_event(o, s, "order.delayed", at, customer_note=note, data={"reason": "tracking_stale"})
-                       for o in orders)], what=f"shipment {s.id}")
+        repo.commit(
+            [
+                shipment_item(
+                    s,
+                    at=at,
+                    version=int(item.version),
+                    previous=item,
+                    customer_told_delayed=True,
+                    stale_count=int(item.stale_count or 0) + 1,
+                ),
+                *(order_event(o, s, "order.delayed", at, customer_note=note, data={"reason": "tracking_stale"}) for o in orders),
+            ],
+            what=f"shipment {s.id}",
+        )
     except Conflict:
-        logger.info("shipment changed while telling customers of a delay; a carrier event came in",
-                    extra={"shipment_id": s.id})
+        logger.info("shipment changed while telling customers of a delay; a carrier event came in", extra={"shipment_id": s.id})
 
 
 def track_event_write(carrier: str, event: CarrierEvent, webhook_id: str | None, at: datetime) -> repo.Write:
     pk, sk = keys.track_event(carrier, event.tracking_number, event.key)
-    return repo.Write(TrackEventItem(
-        pk, sk, carrier=carrier, tracking_number=event.tracking_number, carrier_code=event.carrier_code,
-        status=event.status.value if event.status else None, occurred_at=rules.utc(event.occurred_at),
-        description=event.description or None, location=event.location, webhook_id=webhook_id, received_at=at))
+    return repo.Write(
+        TrackEventItem(
+            pk,
+            sk,
+            carrier=carrier,
+            tracking_number=event.tracking_number,
+            carrier_code=event.carrier_code,
+            status=event.status.value if event.status else None,
+            occurred_at=rules.utc(event.occurred_at),
+            description=event.description or None,
+            location=event.location,
+            webhook_id=webhook_id,
+            received_at=at,
+        )
+    )
 
 
 def track_event_from_item(item: TrackEventItem) -> CarrierEvent:
-    return CarrierEvent(tracking_number=item.tracking_number, carrier_code=item.carrier_code,
-                        status=TrackingStatus(item.status) if item.status else None, occurred_at=item.occurred_at,
-                        description=item.description or "", location=item.location)
+    return CarrierEvent(
+        tracking_number=item.tracking_number,
+        carrier_code=item.carrier_code,
+        status=TrackingStatus(item.status) if item.status else None,
+        occurred_at=item.occurred_at,
+        description=item.description or "",
+        location=item.location,
+    )
 
 
 def order_shipments(items: list[Item]) -> list[OrderShipmentItem]:

@@ -36,8 +36,14 @@ class LoadedPO:
 
     def write(self, at: datetime) -> repo.Write:
         """The PO as changed in place, under its version, keeping the open stage's token and deadline."""
-        return repo.po_write(self.po, version=self.version, now=at, task_token=self.task_token,
-                             stage_deadline=self.stage_deadline, execution_arn=self.execution_arn)
+        return repo.po_write(
+            self.po,
+            version=self.version,
+            now=at,
+            task_token=self.task_token,
+            stage_deadline=self.stage_deadline,
+            execution_arn=self.execution_arn,
+        )
 
 
 def load_po(po_id: str, *, for_supplier: str | None = None) -> LoadedPO:
@@ -45,8 +51,7 @@ def load_po(po_id: str, *, for_supplier: str | None = None) -> LoadedPO:
     item = repo.get(keys.po(po_id), PurchaseOrderItem)
     if item is None or (for_supplier is not None and item.supplier_id != for_supplier):
         raise NotFound(f"purchase order {po_id} not found")
-    return LoadedPO(repo.po_from_item(item), int(item.version), item.task_token, item.execution_arn,
-                    item.stage_deadline)
+    return LoadedPO(repo.po_from_item(item), int(item.version), item.task_token, item.execution_arn, item.stage_deadline)
 
 
 def supplier_scope(actor: Principal) -> str | None:
@@ -54,10 +59,17 @@ def supplier_scope(actor: Principal) -> str | None:
     return actor.supplier_id if Role.SUPPLIER in actor.roles and not actor.is_staff else None
 
 
-def complete_stage(actor: Principal, po_id: str, stage: Stage, apply: Callable[[PurchaseOrder], Decision], *,
-                   event_data: dict[str, Any] | None = None, internal_note: str | None = None,
-                   extra_writes: Sequence[repo.Write | repo.Update] = (),
-                   loaded: LoadedPO | None = None) -> tuple[PurchaseOrder, Decision]:
+def complete_stage(
+    actor: Principal,
+    po_id: str,
+    stage: Stage,
+    apply: Callable[[PurchaseOrder], Decision],
+    *,
+    event_data: dict[str, Any] | None = None,
+    internal_note: str | None = None,
+    extra_writes: Sequence[repo.Write | repo.Update] = (),
+    loaded: LoadedPO | None = None,
+) -> tuple[PurchaseOrder, Decision]:
     """Complete the open stage: the PO (under its version), its event, the caller's `extra_writes` and
     the metrics counters in one transaction, then answer the workflow's token once.
 
@@ -88,9 +100,15 @@ def complete_stage(actor: Principal, po_id: str, stage: Stage, apply: Callable[[
 STAGE_RETRIES = 3
 
 
-def _complete(actor: Principal, current: LoadedPO, stage: Stage, apply: Callable[[PurchaseOrder], Decision],
-              event_data: dict[str, Any] | None, internal_note: str | None,
-              extra_writes: Sequence[repo.Write | repo.Update]) -> tuple[PurchaseOrder, Decision]:
+def _complete(
+    actor: Principal,
+    current: LoadedPO,
+    stage: Stage,
+    apply: Callable[[PurchaseOrder], Decision],
+    event_data: dict[str, Any] | None,
+    internal_note: str | None,
+    extra_writes: Sequence[repo.Write | repo.Update],
+) -> tuple[PurchaseOrder, Decision]:
     po_id = current.po.id
     if current.task_token is None or current.po.stage is not stage:
         where = current.po.stage.value if current.po.stage else current.po.status.value
@@ -98,14 +116,35 @@ def _complete(actor: Principal, current: LoadedPO, stage: Stage, apply: Callable
     po = current.po
     decision = apply(po)
     at = now()
-    event = AuditEvent(id=new_id("evt"), subject_type="po", subject_id=po.id, type=f"po.{stage.value}_completed",
-                       actor=actor, at=at, from_status=stage.value, to_status=decision.value,
-                       internal_note=internal_note,
-                       data={"po_id": po.id, "campaign_id": po.campaign_id, "supplier_id": po.supplier_id,
-                             "stage": stage.value, "decision": decision.value, **(event_data or {})})
+    event = AuditEvent(
+        id=new_id("evt"),
+        subject_type="po",
+        subject_id=po.id,
+        type=f"po.{stage.value}_completed",
+        actor=actor,
+        at=at,
+        from_status=stage.value,
+        to_status=decision.value,
+        internal_note=internal_note,
+        data={
+            "po_id": po.id,
+            "campaign_id": po.campaign_id,
+            "supplier_id": po.supplier_id,
+            "stage": stage.value,
+            "decision": decision.value,
+            **(event_data or {}),
+        },
+    )
     counters = _counters(po, stage, decision, at)
-    repo.commit([repo.po_write(po, version=current.version, now=at, execution_arn=current.execution_arn),
-                 repo.event_write(keys.po_pk(po.id), event), *extra_writes, *counters], what=f"purchase order {po_id}")
+    repo.commit(
+        [
+            repo.po_write(po, version=current.version, now=at, execution_arn=current.execution_arn),
+            repo.event_write(keys.po_pk(po.id), event),
+            *extra_writes,
+            *counters,
+        ],
+        what=f"purchase order {po_id}",
+    )
     workflows.send_task_success(current.task_token, {"decision": decision.value, "stage": stage.value})
     if po.reminders.get(stage.value):  # it went overdue, so its exception may be open: the stage is done now
         exceptions.resolve(overdue_kind(stage.value), "po", po.id, note=f"the {stage.value} stage completed")
@@ -116,8 +155,7 @@ def _counters(po: PurchaseOrder, stage: Stage, decision: Decision, at: datetime)
     """The metrics counters this completion adds, in its own transaction (at most 4 items); the PO
     forgets the stage's times so the next opening starts afresh."""
     updates: list[repo.Update] = []
-    timing = metrics.stage_completed(started_at=po.stage_started_at, due_at=po.stage_due_at, completed_at=at,
-                                     decision=decision)
+    timing = metrics.stage_completed(started_at=po.stage_started_at, due_at=po.stage_due_at, completed_at=at, decision=decision)
     if timing:
         updates += repo.stage_stats_updates(po, stage, timing)
     cost = metrics.po_acknowledged(po.accepted_cents, decision) if stage is Stage.ACKNOWLEDGE else None

@@ -45,7 +45,9 @@ RETRIES = 5
 
 # Which exception a missed deadline raises, and how bad it is.
 OVERDUE_SEVERITY: dict[Stage, str] = {
-    Stage.ACKNOWLEDGE: "high", Stage.BANK_PAYMENT: "high", Stage.SETTLEMENT: "high",
+    Stage.ACKNOWLEDGE: "high",
+    Stage.BANK_PAYMENT: "high",
+    Stage.SETTLEMENT: "high",
 }
 
 
@@ -60,13 +62,29 @@ def _load(po_id: str) -> PurchaseOrderItem:
     return item
 
 
-def _audit(po: PurchaseOrder, type_: str, at: datetime, data: dict[str, Any],
-           actor: Principal = SYSTEM, note: str | None = None) -> repo.Write:
+def _audit(
+    po: PurchaseOrder, type_: str, at: datetime, data: dict[str, Any], actor: Principal = SYSTEM, note: str | None = None
+) -> repo.Write:
     # Not named po.stage_opened / po.stage_overdue: those detail-types route back to this consumer.
-    event = AuditEvent(id=new_id("evt"), subject_type="po", subject_id=po.id, type=type_, actor=actor, at=at,
-                       from_status=data.get("from"), to_status=data.get("to"), internal_note=note,
-                       data={"po_id": po.id, "campaign_id": po.campaign_id, "supplier_id": po.supplier_id,
-                             "ordered_cents": po.ordered_cents, "currency": po.currency, **data})
+    event = AuditEvent(
+        id=new_id("evt"),
+        subject_type="po",
+        subject_id=po.id,
+        type=type_,
+        actor=actor,
+        at=at,
+        from_status=data.get("from"),
+        to_status=data.get("to"),
+        internal_note=note,
+        data={
+            "po_id": po.id,
+            "campaign_id": po.campaign_id,
+            "supplier_id": po.supplier_id,
+            "ordered_cents": po.ordered_cents,
+            "currency": po.currency,
+            **data,
+        },
+    )
     return repo.event_write(keys.po_pk(po.id), event)
 
 
@@ -114,12 +132,31 @@ def stage_opened(detail: dict[str, Any]) -> Outcome:
         previous = po.stage.value if po.stage else None
         open_stage(po, stage, at=at, due_at=deadline)
         try:
-            repo.commit([repo.po_write(po, version=int(item.version), now=at, task_token=token,
-                                       stage_deadline=deadline, execution_arn=execution_arn or item.execution_arn),
-                         _audit(po, "po.stage_started", at, {"stage": stage.value, "from": previous,
-                                                             "to": stage.value, "deadline": deadline.isoformat(),
-                                                             "reminders": po.reminders.get(stage.value, 0)})],
-                        what=f"purchase order {po_id}")
+            repo.commit(
+                [
+                    repo.po_write(
+                        po,
+                        version=int(item.version),
+                        now=at,
+                        task_token=token,
+                        stage_deadline=deadline,
+                        execution_arn=execution_arn or item.execution_arn,
+                    ),
+                    _audit(
+                        po,
+                        "po.stage_started",
+                        at,
+                        {
+                            "stage": stage.value,
+                            "from": previous,
+                            "to": stage.value,
+                            "deadline": deadline.isoformat(),
+                            "reminders": po.reminders.get(stage.value, 0),
+                        },
+                    ),
+                ],
+                what=f"purchase order {po_id}",
+            )
         except Conflict:
             if attempt == RETRIES - 1:
                 raise
@@ -167,11 +204,25 @@ def _overdue(po_id: str, stage: Stage) -> Outcome:
         at = now()
         try:
             # The token stays as stored: the machine reopens the stage and the next opening replaces it.
-            repo.commit([repo.po_write(po, version=int(item.version), now=at, task_token=item.task_token,
-                                       stage_deadline=item.stage_deadline, execution_arn=item.execution_arn),
-                         _audit(po, f"po.stage_{'escalated' if action == 'escalate' else 'reminded'}", at,
-                                {"stage": stage.value, "reminders": so_far + 1, "action": action})],
-                        what=f"purchase order {po_id}")
+            repo.commit(
+                [
+                    repo.po_write(
+                        po,
+                        version=int(item.version),
+                        now=at,
+                        task_token=item.task_token,
+                        stage_deadline=item.stage_deadline,
+                        execution_arn=item.execution_arn,
+                    ),
+                    _audit(
+                        po,
+                        f"po.stage_{'escalated' if action == 'escalate' else 'reminded'}",
+                        at,
+                        {"stage": stage.value, "reminders": so_far + 1, "action": action},
+                    ),
+                ],
+                what=f"purchase order {po_id}",
+            )
         except Conflict:
             if attempt == RETRIES - 1:
                 raise
@@ -179,9 +230,13 @@ def _overdue(po_id: str, stage: Stage) -> Outcome:
         break
     kind = overdue_kind(stage.value)
     severity = "critical" if action == "escalate" else OVERDUE_SEVERITY.get(stage)
-    exceptions.raise_or_bump(kind, "po", po_id,
-                             {"stage": stage.value, "reminders": so_far + 1, "supplier_id": po.supplier_id,
-                              "campaign_id": po.campaign_id}, severity=severity)
+    exceptions.raise_or_bump(
+        kind,
+        "po",
+        po_id,
+        {"stage": stage.value, "reminders": so_far + 1, "supplier_id": po.supplier_id, "campaign_id": po.campaign_id},
+        severity=severity,
+    )
     return Outcome(action)
 
 
@@ -195,17 +250,19 @@ def cancel_po(actor: Principal, po_id: str, *, internal_note: str | None = None)
     if current.po.status is not POStatus.OPEN:
         raise InvalidTransition(f"purchase order {po_id} is {current.po.status.value}")
     if current.task_token is not None and current.po.stage is not None:
-        po, _ = stages.complete_stage(actor, po_id, current.po.stage, cancel, internal_note=internal_note,
-                                      loaded=current)
+        po, _ = stages.complete_stage(actor, po_id, current.po.stage, cancel, internal_note=internal_note, loaded=current)
         return po
     po = current.po
     from_status = po.status.value
     cancel(po)
     at = now()
-    repo.commit([repo.po_write(po, version=current.version, now=at, execution_arn=current.execution_arn),
-                 _audit(po, "po.cancelled", at, {"from": from_status, "to": po.status.value}, actor=actor,
-                        note=internal_note)],
-                what=f"purchase order {po_id}")
+    repo.commit(
+        [
+            repo.po_write(po, version=current.version, now=at, execution_arn=current.execution_arn),
+            _audit(po, "po.cancelled", at, {"from": from_status, "to": po.status.value}, actor=actor, note=internal_note),
+        ],
+        what=f"purchase order {po_id}",
+    )
     return po
 
 
@@ -217,21 +274,26 @@ def summary(item: PurchaseOrderItem) -> POSummary:
     return po_summary(item)
 
 
-def list_pos(*, stage_or_status: str | None, campaign_id: str | None, limit: int,
-             cursor: str | None) -> tuple[list[POSummary], str | None]:
+def list_pos(
+    *, stage_or_status: str | None, campaign_id: str | None, limit: int, cursor: str | None
+) -> tuple[list[POSummary], str | None]:
     """One query per page: a campaign's POs (GSI2, optionally filtered by stage/status), or the
     POs waiting in a stage or status (GSI3)."""
     if campaign_id:
         flt = None
         if stage_or_status:
             flt = (PurchaseOrderItem.stage == stage_or_status) | (PurchaseOrderItem.status == stage_or_status)
-        page = repo.query_page(Item.gsi2, keys.campaign_pos_pk(campaign_id), filter_condition=flt, limit=limit,
-                               cursor=cursor, newest_first=False)
+        page = repo.query_page(
+            Item.gsi2, keys.campaign_pos_pk(campaign_id), filter_condition=flt, limit=limit, cursor=cursor, newest_first=False
+        )
     elif stage_or_status:
         page = repo.query_page(Item.gsi3, keys.pos_in_pk(stage_or_status), limit=limit, cursor=cursor)
     else:
-        raise RuleViolation("filter_required", "filter by stage, status or campaign_id",
-                            details=[{"field": "stage", "message": "give a stage, a status or a campaign_id"}])
+        raise RuleViolation(
+            "filter_required",
+            "filter by stage, status or campaign_id",
+            details=[{"field": "stage", "message": "give a stage, a status or a campaign_id"}],
+        )
     return [summary(i) for i in page.items if isinstance(i, PurchaseOrderItem)], page.cursor
 
 

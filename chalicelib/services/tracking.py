@@ -43,11 +43,15 @@ RETRIES = 5
 # Status changes the customer hears about, as order events (the notification rules pick some up).
 ORDER_EVENT: dict[ShipmentStatus, tuple[str, str]] = {
     ShipmentStatus.OUT_FOR_DELIVERY: ("order.out_for_delivery", "Your parcel is out for delivery today."),
-    ShipmentStatus.ATTEMPTED: ("order.delivery_attempted",
-                               "The carrier tried to deliver your parcel; see the tracking page for what happens next."),
+    ShipmentStatus.ATTEMPTED: (
+        "order.delivery_attempted",
+        "The carrier tried to deliver your parcel; see the tracking page for what happens next.",
+    ),
     ShipmentStatus.EXCEPTION: ("order.delayed", "The carrier reports a problem with your parcel; it may arrive late."),
-    ShipmentStatus.RETURNED_TO_SENDER: ("order.delivery_returned",
-                                        "The carrier is returning your parcel to the sender; we will contact you."),
+    ShipmentStatus.RETURNED_TO_SENDER: (
+        "order.delivery_returned",
+        "The carrier is returning your parcel to the sender; we will contact you.",
+    ),
 }
 DELIVERY_PROBLEM = (ShipmentStatus.EXCEPTION, ShipmentStatus.RETURNED_TO_SENDER)
 
@@ -67,17 +71,28 @@ def apply_event(carrier: str, event: CarrierEvent, *, webhook_id: str | None = N
             parcel = complaints.parcel_for(carrier, event.tracking_number) if item is None else None
             if parcel is not None:  # a complaint's return or replacement parcel
                 try:
-                    repo.commit([repo.Write(track.item, None if replay else Item.PK.does_not_exist())],
-                                what=f"tracking {carrier}#{event.tracking_number}", unique_at=0)
+                    repo.commit(
+                        [repo.Write(track.item, None if replay else Item.PK.does_not_exist())],
+                        what=f"tracking {carrier}#{event.tracking_number}",
+                        unique_at=0,
+                    )
                 except AlreadyExists:
                     if not replay:
                         return "duplicate"
                 return complaints.on_parcel_event(parcel, event)
             repo.commit([track], what=f"tracking {carrier}#{event.tracking_number}")
             if item is None:
-                exceptions.raise_or_bump("unknown_tracking", "tracking", f"{carrier}#{event.tracking_number}",
-                                         {"carrier": carrier, "tracking_number": event.tracking_number,
-                                                    "carrier_code": event.carrier_code, "webhook_id": webhook_id})
+                exceptions.raise_or_bump(
+                    "unknown_tracking",
+                    "tracking",
+                    f"{carrier}#{event.tracking_number}",
+                    {
+                        "carrier": carrier,
+                        "tracking_number": event.tracking_number,
+                        "carrier_code": event.carrier_code,
+                        "webhook_id": webhook_id,
+                    },
+                )
                 return "unknown_tracking"
             return "superseded"
         try:
@@ -98,8 +113,9 @@ class Recorder:
     photo_key: str | None = None
 
 
-def _apply(item: ShipmentItem, event: CarrierEvent, *, webhook_id: str | None, replay: bool,
-           by: Recorder | None = None) -> tuple[str, rules.Shipment]:
+def _apply(
+    item: ShipmentItem, event: CarrierEvent, *, webhook_id: str | None, replay: bool, by: Recorder | None = None
+) -> tuple[str, rules.Shipment]:
     """The event applied to the loaded shipment in one transaction, then what follows it (`_after`);
     what happened and the shipment as written. Raises Conflict when the shipment changed since
     `item` was read (the caller reads again)."""
@@ -112,27 +128,41 @@ def _apply(item: ShipmentItem, event: CarrierEvent, *, webhook_id: str | None, r
     if replay and not applied.recorded and change is None and s.last_event_at == item.last_event_at:
         return "duplicate", s  # replayed before (the shipment consumer ran again)
     # The shipment under its version, and the carrier event once (its TRACK item must be new).
-    writes = [sh.shipment_item(s, at=at, version=int(item.version), previous=item),
-              repo.Write(track.item, None if replay else Item.PK.does_not_exist())]
+    writes = [
+        sh.shipment_item(s, at=at, version=int(item.version), previous=item),
+        repo.Write(track.item, None if replay else Item.PK.does_not_exist()),
+    ]
     if applied.recorded or change is not None:
         writes += [sh.order_copy(s, o, at) for o in s.order_ids]
-    audit: dict[str, Any] = {} if by is None else {
-        "actor": by.actor, "internal_note": by.note, "files": [by.photo_key] if by.photo_key else []}
-    data = {"carrier_code": event.carrier_code, "occurred_at": rules.utc(event.occurred_at).isoformat(),
-            "source": "manual" if event.by_hand else "carrier"}
+    audit: dict[str, Any] = (
+        {} if by is None else {"actor": by.actor, "internal_note": by.note, "files": [by.photo_key] if by.photo_key else []}
+    )
+    data = {
+        "carrier_code": event.carrier_code,
+        "occurred_at": rules.utc(event.occurred_at).isoformat(),
+        "source": "manual" if event.by_hand else "carrier",
+    }
     if change is not None:
-        writes += [sh.po_pointer(s, at),
-                   sh.shipment_event(s, "shipment.status_changed", at, from_status=change.from_status.value,
-                                     data=data, **audit)]
+        writes += [
+            sh.po_pointer(s, at),
+            sh.shipment_event(s, "shipment.status_changed", at, from_status=change.from_status.value, data=data, **audit),
+        ]
         if change.to_status in ORDER_EVENT:
             type_, note = ORDER_EVENT[change.to_status]
             orders = [i for i in repo.batch_get(keys.order(o) for o in s.order_ids) if isinstance(i, OrderItem)]
-            writes += [sh.order_event(o, s, type_, at, customer_note=note,
-                                      data={"reason": change.to_status.value, "carrier_code": event.carrier_code})
-                       for o in orders]
+            writes += [
+                sh.order_event(
+                    o,
+                    s,
+                    type_,
+                    at,
+                    customer_note=note,
+                    data={"reason": change.to_status.value, "carrier_code": event.carrier_code},
+                )
+                for o in orders
+            ]
     elif by is not None:  # nothing moved (a second failed attempt, an older time): who said what is still kept
-        writes.append(sh.shipment_event(s, "shipment.event_recorded", at, from_status=s.status.value, data=data,
-                                        **audit))
+        writes.append(sh.shipment_event(s, "shipment.event_recorded", at, from_status=s.status.value, data=data, **audit))
     try:
         repo.commit(writes, what=f"shipment {s.id}", unique_at=1)
     except AlreadyExists:
@@ -146,9 +176,13 @@ def _apply(item: ShipmentItem, event: CarrierEvent, *, webhook_id: str | None, r
 def _history(carrier: str, tracking_number: str) -> list[CarrierEvent]:
     """Every carrier event recorded for the parcel (one Query; only for an event that arrives
     out of order)."""
-    return [sh.track_event_from_item(i) for i in repo.query_all(
-        keys.shipment_pk(carrier, tracking_number), range_key_condition=Item.SK.startswith(keys.TRACK_PREFIX))
-        if isinstance(i, TrackEventItem)]
+    return [
+        sh.track_event_from_item(i)
+        for i in repo.query_all(
+            keys.shipment_pk(carrier, tracking_number), range_key_condition=Item.SK.startswith(keys.TRACK_PREFIX)
+        )
+        if isinstance(i, TrackEventItem)
+    ]
 
 
 def _after(s: rules.Shipment, item: ShipmentItem, change: rules.StatusChange | None, *, by_hand: bool = False) -> None:
@@ -171,23 +205,31 @@ def _after(s: rules.Shipment, item: ShipmentItem, change: rules.StatusChange | N
         sh.complete_deliveries(s)
         exceptions.resolve("delivery_exception", "shipment", key, note="delivered")
     if change is not None and change.to_status in DELIVERY_PROBLEM:
-        exceptions.raise_or_bump("delivery_exception", "shipment", key,
-                                 {**sh.refs(s), "carrier_code": change.event.carrier_code,
-                                  "description": change.event.description},
-                                 severity="high" if change.to_status is ShipmentStatus.RETURNED_TO_SENDER else None)
+        exceptions.raise_or_bump(
+            "delivery_exception",
+            "shipment",
+            key,
+            {**sh.refs(s), "carrier_code": change.event.carrier_code, "description": change.event.description},
+            severity="high" if change.to_status is ShipmentStatus.RETURNED_TO_SENDER else None,
+        )
 
 
 def replay_early_events(carrier: str, tracking_number: str) -> int:
     """Carrier events that came before the shipment was recorded (kept as `TRACK#` items) are
     applied now, oldest first; the `unknown_tracking` problem they raised is resolved."""
-    early = [i for i in repo.query_all(keys.shipment_pk(carrier, tracking_number),
-                                       range_key_condition=Item.SK.startswith(keys.TRACK_PREFIX))
-             if isinstance(i, TrackEventItem)]
+    early = [
+        i
+        for i in repo.query_all(
+            keys.shipment_pk(carrier, tracking_number), range_key_condition=Item.SK.startswith(keys.TRACK_PREFIX)
+        )
+        if isinstance(i, TrackEventItem)
+    ]
     for track in sorted(early, key=lambda t: t.occurred_at):
         apply_event(carrier, sh.track_event_from_item(track), webhook_id=track.webhook_id, replay=True)
     if early:
-        exceptions.resolve("unknown_tracking", "tracking", f"{carrier}#{tracking_number}",
-                           note="the supplier recorded the shipment")
+        exceptions.resolve(
+            "unknown_tracking", "tracking", f"{carrier}#{tracking_number}", note="the supplier recorded the shipment"
+        )
     return len(early)
 
 
@@ -235,15 +277,14 @@ def photo_upload(actor: Principal, po_id: str, shipment_id: str, content_type: s
     if content_type not in rules.PROOF_PHOTO_TYPES:
         message = f"a photo is one of {', '.join(sorted(rules.PROOF_PHOTO_TYPES))}"
         raise RuleViolation("invalid_photo", message, details=[{"field": "body.content_type", "message": message}])
-    return files.presigned_post(f"{photo_prefix(pointer)}{new_id('img')}.{PHOTO_EXTENSIONS[content_type]}",
-                                content_type)
+    return files.presigned_post(f"{photo_prefix(pointer)}{new_id('img')}.{PHOTO_EXTENSIONS[content_type]}", content_type)
 
 
 def _check_photo(pointer: POShipmentItem, key: str) -> None:
     """The key is an upload for this parcel, and S3 holds an image there (moto does not enforce the
     presigned POST's policy, and neither would a client that forged the form: this is the check)."""
     prefix = photo_prefix(pointer)
-    rest = key[len(prefix):] if key.startswith(prefix) else ""
+    rest = key[len(prefix) :] if key.startswith(prefix) else ""
     if not rest or "/" in rest or ".." in key:
         problem = "not a photo uploaded for this parcel: use the key POST .../photos returned"
     elif (head := files.head(key)) is None:
@@ -255,9 +296,17 @@ def _check_photo(pointer: POShipmentItem, key: str) -> None:
     raise RuleViolation("invalid_photo", problem, details=[{"field": "body.photo_key", "message": problem}])
 
 
-def record_by_hand(actor: Principal, po_id: str, shipment_id: str, what: rules.ByHand, *, note: str,
-                   at: datetime | None = None, photo_key: str | None = None,
-                   expected_version: int | None = None) -> ByHandResult:
+def record_by_hand(
+    actor: Principal,
+    po_id: str,
+    shipment_id: str,
+    what: rules.ByHand,
+    *,
+    note: str,
+    at: datetime | None = None,
+    photo_key: str | None = None,
+    expected_version: int | None = None,
+) -> ByHandResult:
     """Staff or the supplier record what the carrier did not report: delivered, a failed attempt,
     returned to sender. The event is a carrier event with a `manual:` code applied by `_apply`, so
     it has every effect the carrier's would (deliveries, the customer's timeline and e-mail,
@@ -286,8 +335,10 @@ def record_by_hand(actor: Principal, po_id: str, shipment_id: str, what: rules.B
             if attempt == RETRIES - 1:
                 raise
             continue
-        logger.info("parcel event recorded by hand", extra={"shipment_id": shipment_id, "what": what.value,
-                                                            "outcome": outcome, "actor": actor.sub})
+        logger.info(
+            "parcel event recorded by hand",
+            extra={"shipment_id": shipment_id, "what": what.value, "outcome": outcome, "actor": actor.sub},
+        )
         written = outcome != "duplicate"
         return ByHandResult(after, int(item.version) + int(written), recorded=written)
     raise AssertionError("unreachable")

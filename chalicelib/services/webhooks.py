@@ -78,11 +78,19 @@ def check_url(url: str, event_types: list[str]) -> None:
         raise RuleViolation("invalid_subscription", "the subscription cannot be accepted", details=problems)
 
 
-def _audit(item: WebhookSubscriptionItem, type_: str, actor: Principal, at: datetime,
-           data: dict[str, Any] | None = None) -> repo.Write:
-    event = AuditEvent(id=new_id("evt"), subject_type=SUBJECT, subject_id=item.id, type=type_, actor=actor, at=at,
-                       to_status="active" if item.active else "disabled",
-                       data={"url": item.url, "event_types": list(item.event_types), **(data or {})})
+def _audit(
+    item: WebhookSubscriptionItem, type_: str, actor: Principal, at: datetime, data: dict[str, Any] | None = None
+) -> repo.Write:
+    event = AuditEvent(
+        id=new_id("evt"),
+        subject_type=SUBJECT,
+        subject_id=item.id,
+        type=type_,
+        actor=actor,
+        at=at,
+        to_status="active" if item.active else "disabled",
+        data={"url": item.url, "event_types": list(item.event_types), **(data or {})},
+    )
     return repo.event_write(keys.webhook_subscription_pk(item.id), event)
 
 
@@ -92,17 +100,29 @@ def _index(item: WebhookSubscriptionItem) -> WebhookSubscriptionItem:
     return item
 
 
-def create_subscription(actor: Principal, *, url: str, event_types: list[str], description: str | None,
-                        active: bool = True) -> Subscription:
+def create_subscription(
+    actor: Principal, *, url: str, event_types: list[str], description: str | None, active: bool = True
+) -> Subscription:
     require(actor, ADMINS, "manage webhook subscriptions")
     types = list(dict.fromkeys(event_types))
     check_url(url, types)
     at, sub_id, secret = now(), new_id("whs"), new_secret()
     pk, sk = keys.webhook_subscription(sub_id)
-    item = _index(WebhookSubscriptionItem(pk, sk, id=sub_id, url=url, event_types=types, description=description,
-                                          active=active, secret=secret, created_at=at, updated_at=at))
-    repo.commit([repo.new_item(item), _audit(item, "webhook_subscription.created", actor, at)],
-                what=f"subscription {sub_id}")
+    item = _index(
+        WebhookSubscriptionItem(
+            pk,
+            sk,
+            id=sub_id,
+            url=url,
+            event_types=types,
+            description=description,
+            active=active,
+            secret=secret,
+            created_at=at,
+            updated_at=at,
+        )
+    )
+    repo.commit([repo.new_item(item), _audit(item, "webhook_subscription.created", actor, at)], what=f"subscription {sub_id}")
     return Subscription(item, secret)
 
 
@@ -118,10 +138,13 @@ def list_subscriptions(*, limit: int, cursor: str | None) -> tuple[list[WebhookS
     return [i for i in page.items if isinstance(i, WebhookSubscriptionItem)], page.cursor
 
 
-def _change(sub_id: str, expected_version: int | None,
-            mutate: Callable[[WebhookSubscriptionItem, datetime], tuple[str, dict[str, Any]] | None],
-            actor: Principal = SYSTEM, extra: Callable[[WebhookSubscriptionItem], None] | None = None
-            ) -> WebhookSubscriptionItem:
+def _change(
+    sub_id: str,
+    expected_version: int | None,
+    mutate: Callable[[WebhookSubscriptionItem, datetime], tuple[str, dict[str, Any]] | None],
+    actor: Principal = SYSTEM,
+    extra: Callable[[WebhookSubscriptionItem], None] | None = None,
+) -> WebhookSubscriptionItem:
     item = get_subscription(sub_id)
     if expected_version is not None and int(item.version) != expected_version:
         raise Conflict(f"subscription {sub_id} is at version {item.version}, not {expected_version}; reload")
@@ -137,10 +160,16 @@ def _change(sub_id: str, expected_version: int | None,
     return item
 
 
-def update_subscription(actor: Principal, sub_id: str, *, url: str | None = None,
-                        event_types: list[str] | None = None, active: bool | None = None,
-                        description: str | None = None, expected_version: int | None = None
-                        ) -> WebhookSubscriptionItem:
+def update_subscription(
+    actor: Principal,
+    sub_id: str,
+    *,
+    url: str | None = None,
+    event_types: list[str] | None = None,
+    active: bool | None = None,
+    description: str | None = None,
+    expected_version: int | None = None,
+) -> WebhookSubscriptionItem:
     """Change what staff set; re-enabling a disabled subscription resolves its failing exception."""
     require(actor, ADMINS, "manage webhook subscriptions")
     reenabled: list[bool] = []
@@ -215,8 +244,11 @@ def deliver_event(event: dict[str, Any]) -> int:
     Returns the number of deliveries created now (0 on a redelivered event)."""
     if event.get("type") not in rules.OFFERED_EVENT_TYPES:
         return 0
-    subs = [i for i in Item.gsi2.query(keys.ACTIVE_WEBHOOK_SUBSCRIPTIONS_PK)
-            if isinstance(i, WebhookSubscriptionItem) and rules.matches(event["type"], _types(i))]
+    subs = [
+        i
+        for i in Item.gsi2.query(keys.ACTIVE_WEBHOOK_SUBSCRIPTIONS_PK)
+        if isinstance(i, WebhookSubscriptionItem) and rules.matches(event["type"], _types(i))
+    ]
     if not subs:
         return 0
     payload = rules.body(rules.thin_payload(event, settings().public_url))
@@ -230,14 +262,27 @@ def deliver_event(event: dict[str, Any]) -> int:
     return created
 
 
-def _claimed_new(delivery_id: str, sub_id: str, event_id: str, event_type: str, payload: str,
-                 replay_of: str | None = None) -> WebhookDeliveryItem | None:
+def _claimed_new(
+    delivery_id: str, sub_id: str, event_id: str, event_type: str, payload: str, replay_of: str | None = None
+) -> WebhookDeliveryItem | None:
     """Create the delivery already claimed for its first attempt (conditional put); None if it exists."""
     at = now()
     pk, sk = keys.webhook_delivery(delivery_id)
-    item = WebhookDeliveryItem(pk, sk, id=delivery_id, subscription_id=sub_id, event_id=event_id,
-                               event_type=event_type, payload=payload, status=DeliveryStatus.SENDING.value,
-                               attempts_started=1, attempts=[], replay_of=replay_of, created_at=at, updated_at=at)
+    item = WebhookDeliveryItem(
+        pk,
+        sk,
+        id=delivery_id,
+        subscription_id=sub_id,
+        event_id=event_id,
+        event_type=event_type,
+        payload=payload,
+        status=DeliveryStatus.SENDING.value,
+        attempts_started=1,
+        attempts=[],
+        replay_of=replay_of,
+        created_at=at,
+        updated_at=at,
+    )
     _lease(item, at)
     _delivery_index(item)
     if not repo.create(item):
@@ -276,9 +321,17 @@ def _attempt(item: WebhookDeliveryItem, sub: WebhookSubscriptionItem, started: d
     then, or give up and disable."""
     number = int(item.attempts_started)
     result = _send(item, sub, started)
-    item.attempts = [*(item.attempts or []), WebhookAttemptMap(  # type: ignore[no-untyped-call]
-        number=number, at=started, status_code=result.status_code, latency_ms=result.latency_ms,
-        response_excerpt=rules.excerpt(result.response) if result.response else None, error=result.error)]
+    item.attempts = [
+        *(item.attempts or []),
+        WebhookAttemptMap(  # type: ignore[no-untyped-call]
+            number=number,
+            at=started,
+            status_code=result.status_code,
+            latency_ms=result.latency_ms,
+            response_excerpt=rules.excerpt(result.response) if result.response else None,
+            error=result.error,
+        ),
+    ]
     outcome = rules.outcome(rules.Result(result.status_code, result.error), number)
     at = started + timedelta(milliseconds=result.latency_ms)
     if outcome is Outcome.SUCCEEDED:
@@ -294,12 +347,14 @@ def _attempt(item: WebhookDeliveryItem, sub: WebhookSubscriptionItem, started: d
         exceptions.resolve(FAILING, SUBJECT, sub.id, note="a delivery to the subscriber succeeded")
         _clear_failing(sub.id)
     if rules.disables(outcome):
-        reason = "the endpoint answered 410 Gone" if outcome is Outcome.GONE else \
-            f"{rules.MAX_ATTEMPTS} attempts failed"
-        _disable(sub.id, reason, {"delivery_id": item.id, "url": sub.url, "status_code": result.status_code,
-                                  "error": result.error})
-    logger.info("webhook attempt", extra={"delivery_id": item.id, "attempt": number, "outcome": outcome.value,
-                                          "status_code": result.status_code})
+        reason = "the endpoint answered 410 Gone" if outcome is Outcome.GONE else f"{rules.MAX_ATTEMPTS} attempts failed"
+        _disable(
+            sub.id, reason, {"delivery_id": item.id, "url": sub.url, "status_code": result.status_code, "error": result.error}
+        )
+    logger.info(
+        "webhook attempt",
+        extra={"delivery_id": item.id, "attempt": number, "outcome": outcome.value, "status_code": result.status_code},
+    )
     return outcome
 
 
@@ -339,9 +394,15 @@ def retry_due(entry: WebhookDeliveryItem, at: datetime | None = None) -> str:
         return "webhook_none"
     sub = repo.get(keys.webhook_subscription(entry.subscription_id), WebhookSubscriptionItem)
     if entry.status == DeliveryStatus.SENDING:  # the sender stopped before logging its outcome
-        entry.attempts = [*(entry.attempts or []), WebhookAttemptMap(  # type: ignore[no-untyped-call]
-            number=int(entry.attempts_started), at=entry.updated_at, latency_ms=0,
-            error="interrupted: no outcome was recorded (sent again with the same webhook id)")]
+        entry.attempts = [
+            *(entry.attempts or []),
+            WebhookAttemptMap(  # type: ignore[no-untyped-call]
+                number=int(entry.attempts_started),
+                at=entry.updated_at,
+                latency_ms=0,
+                error="interrupted: no outcome was recorded (sent again with the same webhook id)",
+            ),
+        ]
     if sub is None or not sub.active:
         entry.status = DeliveryStatus.ABANDONED.value
         _save(entry, at)
@@ -361,8 +422,7 @@ def replay(actor: Principal, delivery_id: str) -> WebhookDeliveryItem:
     sub = get_subscription(original.subscription_id)
     if not sub.active:
         raise InvalidTransition(f"subscription {sub.id} is disabled; re-enable it before replaying")
-    item = _claimed_new(new_id("msg"), sub.id, original.event_id, original.event_type, original.payload,
-                        replay_of=original.id)
+    item = _claimed_new(new_id("msg"), sub.id, original.event_id, original.event_type, original.payload, replay_of=original.id)
     assert item is not None  # a fresh id
     _attempt(item, sub, now())
     return item
@@ -375,17 +435,22 @@ def get_delivery(delivery_id: str) -> WebhookDeliveryItem:
     return item
 
 
-def list_deliveries(*, subscription_id: str | None, status: str | None, limit: int,
-                    cursor: str | None) -> tuple[list[WebhookDeliveryItem], str | None]:
+def list_deliveries(
+    *, subscription_id: str | None, status: str | None, limit: int, cursor: str | None
+) -> tuple[list[WebhookDeliveryItem], str | None]:
     """One Query per page: by subscription, by status, or all. By subscription and status the status
     is a filter, so a page reads on until it is full or the subscription's deliveries end (bounded,
     `repo.query_filled`): never an empty page with a cursor while matching deliveries remain."""
     if subscription_id and status:
-        page = repo.query_filled(Item.gsi1, keys.subscription_deliveries_pk(subscription_id), limit=limit,
-                                 cursor=cursor, filter_condition=WebhookDeliveryItem.status == status)
+        page = repo.query_filled(
+            Item.gsi1,
+            keys.subscription_deliveries_pk(subscription_id),
+            limit=limit,
+            cursor=cursor,
+            filter_condition=WebhookDeliveryItem.status == status,
+        )
     elif subscription_id:
-        page = repo.query_page(Item.gsi1, keys.subscription_deliveries_pk(subscription_id), limit=limit,
-                               cursor=cursor)
+        page = repo.query_page(Item.gsi1, keys.subscription_deliveries_pk(subscription_id), limit=limit, cursor=cursor)
     elif status:
         page = repo.query_page(Item.gsi2, keys.deliveries_in_status_pk(status), limit=limit, cursor=cursor)
     else:
@@ -394,5 +459,8 @@ def list_deliveries(*, subscription_id: str | None, status: str | None, limit: i
 
 
 def subscription_events(sub_id: str) -> list[AuditEventItem]:
-    return [i for i in repo.query_all(keys.webhook_subscription_pk(sub_id), range_key_condition=Item.SK.startswith(
-        keys.EVENT_PREFIX)) if isinstance(i, AuditEventItem)]
+    return [
+        i
+        for i in repo.query_all(keys.webhook_subscription_pk(sub_id), range_key_condition=Item.SK.startswith(keys.EVENT_PREFIX))
+        if isinstance(i, AuditEventItem)
+    ]

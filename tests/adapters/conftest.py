@@ -50,8 +50,9 @@ def sandbox() -> Iterator[SandboxGateway]:
 
 def point_gateway_at(monkeypatch: pytest.MonkeyPatch, url: str, **more: int) -> None:
     """Settings are read once; the gateway port and the refunds read them through these names."""
-    patched = dataclasses.replace(settings(), payment_gateway_url=url, payment_gateway_retries=1,
-                                  payment_gateway_timeout_s=2, **more)
+    patched = dataclasses.replace(
+        settings(), payment_gateway_url=url, payment_gateway_retries=1, payment_gateway_timeout_s=2, **more
+    )
     monkeypatch.setattr(gateway, "settings", lambda: patched)
     monkeypatch.setattr(customer_payments, "settings", lambda: patched)
 

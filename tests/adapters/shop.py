@@ -17,8 +17,9 @@ ADMIN = Principal("admin-1", frozenset({Role.ADMIN}))
 ALICE = Principal("cust-alice", frozenset({Role.CUSTOMER}), email="alice@example.com")
 BOB = Principal("cust-bob", frozenset({Role.CUSTOMER}), email="bob@example.com")
 
-HOME = Address(name="Alice Martin", lines=("12 rue des Lilas",), city="Paris", postal_code="75011", country="FR",
-               phone="+33 1 23 45 67 89")
+HOME = Address(
+    name="Alice Martin", lines=("12 rue des Lilas",), city="Paris", postal_code="75011", country="FR", phone="+33 1 23 45 67 89"
+)
 
 SUPPLIERS = {"acme": "Acme Mugs", "bolt": "Bolt Caps", "cove": "Cove Pens"}
 PRODUCTS = [
@@ -40,8 +41,20 @@ def live_campaign(products: list[Product] | None = None, *, ends_at: datetime | 
     return view.campaign.id
 
 
-def place(who: Principal, campaign_id: str, *lines: tuple[str, int], key: str | None = None,
-          payment_mode: PaymentMode = PaymentMode.PREPAID, ship_to: Address = HOME) -> OrderRecord:
-    record, _ = orders.place_order(who, campaign_id=campaign_id, lines=[RequestedLine(s, q) for s, q in lines],
-                                   payment_mode=payment_mode, idempotency_key=key, shipping_address=ship_to)
+def place(
+    who: Principal,
+    campaign_id: str,
+    *lines: tuple[str, int],
+    key: str | None = None,
+    payment_mode: PaymentMode = PaymentMode.PREPAID,
+    ship_to: Address = HOME,
+) -> OrderRecord:
+    record, _ = orders.place_order(
+        who,
+        campaign_id=campaign_id,
+        lines=[RequestedLine(s, q) for s, q in lines],
+        payment_mode=payment_mode,
+        idempotency_key=key,
+        shipping_address=ship_to,
+    )
     return record

@@ -14,8 +14,7 @@ from chalicelib.adapters import bank
 from chalicelib.local.sandbox_bank import SandboxBank, new_secret
 from tests.api.po_support import ScriptedBank
 
-ORDER = bank.PaymentOrder(payment_id="po_1.pp_1", amount_cents=3800, currency="EUR", supplier_id="acme",
-                          reference="cmp_1/po_1")
+ORDER = bank.PaymentOrder(payment_id="po_1.pp_1", amount_cents=3800, currency="EUR", supplier_id="acme", reference="cmp_1/po_1")
 
 
 def test_a_payment_is_posted_as_json_with_the_proposal_id_as_idempotency_key():
@@ -25,8 +24,13 @@ def test_a_payment_is_posted_as_json_with_the_proposal_id_as_idempotency_key():
     [request] = server.requests
     assert request["headers"]["Idempotency-Key"] == "po_1.pp_1"
     assert request["headers"]["Content-Type"] == "application/json"
-    assert request["body"] == {"payment_id": "po_1.pp_1", "amount_cents": 3800, "currency": "EUR",
-                               "supplier_id": "acme", "reference": "cmp_1/po_1"}
+    assert request["body"] == {
+        "payment_id": "po_1.pp_1",
+        "amount_cents": 3800,
+        "currency": "EUR",
+        "supplier_id": "acme",
+        "reference": "cmp_1/po_1",
+    }
 
 
 def test_server_errors_are_retried_with_the_same_idempotency_key():

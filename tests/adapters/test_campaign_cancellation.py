@@ -57,9 +57,13 @@ def test_a_redelivered_cancellation_changes_nothing_more(api):
 def test_the_bus_routes_campaign_cancellations_to_the_campaign_orders_queue(aws):
     events = boto3.client("events")
     detail = {"id": "evt_1", "type": "campaign.cancelled", "subject_id": "cmp_1"}
-    events.put_events(Entries=[{"Source": "waybill", "DetailType": "campaign.cancelled", "Detail": json.dumps(detail),
-                                "EventBusName": TOPOLOGY.bus}])
+    events.put_events(
+        Entries=[
+            {"Source": "waybill", "DetailType": "campaign.cancelled", "Detail": json.dumps(detail), "EventBusName": TOPOLOGY.bus}
+        ]
+    )
     sqs = boto3.client("sqs")
-    messages = sqs.receive_message(QueueUrl=aws.queue_urls[CAMPAIGN_ORDERS.name], WaitTimeSeconds=1,
-                                   MaxNumberOfMessages=10).get("Messages", [])
+    messages = sqs.receive_message(QueueUrl=aws.queue_urls[CAMPAIGN_ORDERS.name], WaitTimeSeconds=1, MaxNumberOfMessages=10).get(
+        "Messages", []
+    )
     assert [json.loads(m["Body"])["detail"] for m in messages] == [detail]

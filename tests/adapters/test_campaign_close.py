@@ -83,7 +83,9 @@ def test_the_sweep_and_the_consumer_close_a_campaign_into_one_po_per_supplier(aw
     acme, bolt = pos["acme"], pos["bolt"]
     assert acme.id == po_id(campaign_id, "acme")
     assert [(l.sku, int(l.ordered_quantity), int(l.unit_cost_cents)) for l in acme.lines] == [
-        ("MUG-1", 5, 500), ("MUG-2", 3, 900)]
+        ("MUG-1", 5, 500),
+        ("MUG-2", 3, 900),
+    ]
     assert int(acme.order_count) == 3 and int(acme.ordered_cents) == 5 * 500 + 3 * 900
     assert [(l.sku, int(l.ordered_quantity)) for l in bolt.lines] == [("CAP-1", 1)]
     assert acme.status == "open" and acme.currency == "EUR"
@@ -180,8 +182,9 @@ def test_a_close_interrupted_after_creating_the_pos_starts_the_workflows_and_clo
     assert sorted(result.po_ids) == sorted(po_id(campaign_id, s) for s in ("acme", "bolt"))
     assert len(pos_of(campaign_id)) == 2
     arns = [p.execution_arn for p in pos_of(campaign_id).values()]
-    assert len(boto3.client("stepfunctions").list_executions(
-        stateMachineArn=settings().supplier_fulfilment_arn)["executions"]) == 2
+    assert (
+        len(boto3.client("stepfunctions").list_executions(stateMachineArn=settings().supplier_fulfilment_arn)["executions"]) == 2
+    )
     assert all(arns)
     assert repo.get(keys.campaign(campaign_id), CampaignItem).status == "closed"
 
@@ -196,8 +199,7 @@ def test_a_live_or_cancelled_campaign_is_not_closed_by_the_consumer(aws, campaig
 def po_created(aws, campaign_id: str, supplier_id: str) -> dict:
     """The `po.created` event of a supplier's PO, as the notifications queue receives it."""
     wanted = po_id(campaign_id, supplier_id)
-    (event,) = [e for e in published(aws, NOTIFICATIONS.name) if e["type"] == "po.created"
-                and e["data"]["po_id"] == wanted]
+    (event,) = [e for e in published(aws, NOTIFICATIONS.name) if e["type"] == "po.created" and e["data"]["po_id"] == wanted]
     return event
 
 
@@ -238,7 +240,9 @@ def test_the_po_e_mail_in_text_carries_the_same_figures(aws, campaign_id):
     assert "Total: 52.00 EUR" in text
     assert "notification-preferences" not in text  # the supplier's PO is transactional: no opt-out line
     assert [(a, r.recipient.value) for r in rules for a in notify.addresses(r.recipient, loaded)] == [
-        ("orders@acme.example", "supplier"), ("buyer@waybill.example", "buyer")]
+        ("orders@acme.example", "supplier"),
+        ("buyer@waybill.example", "buyer"),
+    ]
 
 
 def test_the_consumer_lambda_closes_the_campaign_from_a_queued_event(aws, campaign_id, client):
@@ -248,8 +252,9 @@ def test_the_consumer_lambda_closes_the_campaign_from_a_queued_event(aws, campai
     end_campaign(campaign_id)
     publisher.publish([r for r in stream_records(aws.stream_arn) if r["eventID"] not in seen])
     messages = drain(aws.queue_urls[PURCHASE_ORDERS.name])
-    arn = boto3.client("sqs").get_queue_attributes(QueueUrl=aws.queue_urls[PURCHASE_ORDERS.name],
-                                                   AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    arn = boto3.client("sqs").get_queue_attributes(QueueUrl=aws.queue_urls[PURCHASE_ORDERS.name], AttributeNames=["QueueArn"])[
+        "Attributes"
+    ]["QueueArn"]
 
     response = client.lambda_.invoke(PURCHASE_ORDERS.handler, sqs_event(messages, arn))
 
@@ -260,8 +265,16 @@ def test_the_consumer_lambda_closes_the_campaign_from_a_queued_event(aws, campai
 def test_the_bus_routes_po_work_to_the_purchase_orders_queue_and_po_mail_to_the_notifications_queue(aws):
     events = boto3.client("events")
     for kind in ("po.created", "po.acknowledge_completed", "order.lines_rejected"):
-        events.put_events(Entries=[{"Source": "waybill", "DetailType": kind, "EventBusName": TOPOLOGY.bus,
-                                    "Detail": json.dumps({"id": f"evt-{kind}", "type": kind})}])
+        events.put_events(
+            Entries=[
+                {
+                    "Source": "waybill",
+                    "DetailType": kind,
+                    "EventBusName": TOPOLOGY.bus,
+                    "Detail": json.dumps({"id": f"evt-{kind}", "type": kind}),
+                }
+            ]
+        )
 
     def got(queue: str) -> set[str]:
         return {e["type"] for e in (batch.domain_event(m["Body"]) for m in drain(aws.queue_urls[queue]))}

@@ -25,8 +25,7 @@ def campaigns(aws):
     """Three live campaigns ending 1 h, 2 h and 5 h from now, and a draft."""
     shop.suppliers()
     now = datetime.now(UTC)
-    live = {hours: shop.live_campaign(ends_at=now + timedelta(hours=hours), name=f"ends in {hours} h")
-            for hours in (1, 2, 5)}
+    live = {hours: shop.live_campaign(ends_at=now + timedelta(hours=hours), name=f"ends in {hours} h") for hours in (1, 2, 5)}
     draft = catalogue.create_campaign(BUYER, name="draft", currency="EUR", products=shop.PRODUCTS).campaign.id
     return now, live, draft
 
@@ -84,8 +83,10 @@ def test_the_schedule_handler_ends_campaigns_that_are_overdue_now(aws, client, m
     overdue = shop.live_campaign(ends_at=past + timedelta(hours=1))
     monkeypatch.undo()
     current = shop.live_campaign()
-    response = client.lambda_.invoke("end_campaigns", client.events.generate_cw_event(
-        source="aws.events", detail_type="Scheduled Event", detail={}, resources=[]))
+    response = client.lambda_.invoke(
+        "end_campaigns",
+        client.events.generate_cw_event(source="aws.events", detail_type="Scheduled Event", detail={}, resources=[]),
+    )
     assert response.payload == {"ended": [overdue]}
     assert status_of(overdue) is CampaignStatus.ENDED and status_of(current) is CampaignStatus.LIVE
 
@@ -125,8 +126,12 @@ def test_a_stale_expected_version_is_a_conflict(aws):
 def test_products_from_unknown_or_inactive_suppliers_are_refused(aws):
     shop.suppliers()
     with pytest.raises(RuleViolation) as err:
-        catalogue.create_campaign(BUYER, name="c", currency="EUR",
-                                  products=[Product("X-1", "x", "ghost", 100, 50), Product("M-1", "m", "acme", 100, 50)])
+        catalogue.create_campaign(
+            BUYER,
+            name="c",
+            currency="EUR",
+            products=[Product("X-1", "x", "ghost", 100, 50), Product("M-1", "m", "acme", 100, 50)],
+        )
     assert err.value.code == "unknown_supplier"
     assert err.value.details == [{"field": "products", "message": "supplier ghost does not exist"}]
 

@@ -40,8 +40,11 @@ def payment_item(order_id: str, supplier_id: str) -> PaymentTxnItem | None:
 
 
 def payment_events(order_id: str) -> list[AuditEventItem]:
-    return [i for i in repo.query_all(keys.order_pk(order_id))
-            if isinstance(i, AuditEventItem) and i.type.startswith("order.payment_")]
+    return [
+        i
+        for i in repo.query_all(keys.order_pk(order_id))
+        if isinstance(i, AuditEventItem) and i.type.startswith("order.payment_")
+    ]
 
 
 def payment_failed(order_id: str) -> exceptions.ExceptionRecord | None:
@@ -60,8 +63,12 @@ def test_a_capture_charges_only_the_shipping_suppliers_lines_and_records_the_tra
     assert (txn["kind"], txn["amount_cents"], txn["currency"], txn["order_id"]) == ("capture", ACME_CENTS, "EUR", order_id)
     assert txn["idempotency_key"] == capture_id(order_id, "acme")
     assert record is not None
-    assert (record.id, record.kind, record.supplier_id, record.status) == (capture_id(order_id, "acme"), "capture",
-                                                                           "acme", "succeeded")
+    assert (record.id, record.kind, record.supplier_id, record.status) == (
+        capture_id(order_id, "acme"),
+        "capture",
+        "acme",
+        "succeeded",
+    )
     assert (record.amount_cents, record.currency, record.gateway_reference) == (ACME_CENTS, "EUR", txn["transaction_id"])
     assert record.failure is None
     stored = payment_item(order_id, "acme")
@@ -69,8 +76,13 @@ def test_a_capture_charges_only_the_shipping_suppliers_lines_and_records_the_tra
     assert stored.order_id == order_id and stored.idempotency_key == record.id
     [event] = payment_events(order_id)
     assert event.type == "order.payment_captured" and event.actor.sub == "system"
-    assert event.data.as_dict() == {"payment_id": record.id, "supplier_id": "acme", "amount_cents": ACME_CENTS,
-                                    "currency": "EUR", "transaction_id": txn["transaction_id"]}
+    assert event.data.as_dict() == {
+        "payment_id": record.id,
+        "supplier_id": "acme",
+        "amount_cents": ACME_CENTS,
+        "currency": "EUR",
+        "transaction_id": txn["transaction_id"],
+    }
     assert [r for r in payment_history(repo.query_all(keys.order_pk(order_id))) if r.kind == "capture"] == [record]
     assert payment_failed(order_id) is None
     # the payment item does not disturb the order's own views
@@ -110,9 +122,27 @@ def test_a_pending_capture_left_by_a_crash_is_finished_with_one_transaction(aws,
         earlier = gateway.capture(gateway.CaptureRequest(pay_id, order_id, ACME_CENTS, "EUR", reference))
     pk, sk = keys.order_payment(order_id, pay_id)
     at = now()
-    repo.commit([repo.new_item(PaymentTxnItem(
-        pk, sk, id=pay_id, order_id=order_id, payment_kind="capture", supplier_id="acme", amount_cents=ACME_CENTS,
-        currency="EUR", status="pending", idempotency_key=pay_id, created_at=at, updated_at=at))], what="test")
+    repo.commit(
+        [
+            repo.new_item(
+                PaymentTxnItem(
+                    pk,
+                    sk,
+                    id=pay_id,
+                    order_id=order_id,
+                    payment_kind="capture",
+                    supplier_id="acme",
+                    amount_cents=ACME_CENTS,
+                    currency="EUR",
+                    status="pending",
+                    idempotency_key=pay_id,
+                    created_at=at,
+                    updated_at=at,
+                )
+            )
+        ],
+        what="test",
+    )
 
     record = capture_delivery(order_id, "acme")
 
@@ -126,8 +156,7 @@ def test_a_pending_capture_left_by_a_crash_is_finished_with_one_transaction(aws,
 
 def test_a_declined_capture_is_recorded_failed_raised_to_staff_and_left_alone(aws, gateway_up):
     shop.suppliers()
-    catalogue.create_supplier(BUYER, name="Decline Co", contact_emails=["orders@decline.example"],
-                              supplier_id="decline-co")
+    catalogue.create_supplier(BUYER, name="Decline Co", contact_emails=["orders@decline.example"], supplier_id="decline-co")
     campaign_id = shop.live_campaign([*shop.PRODUCTS, Product("BAD-1", "Bad", "decline-co", 700, 100)])
     order_id = shop.place(ALICE, campaign_id, ("BAD-1", 2), ("MUG-1", 1), payment_mode=CAPTURE).order.id
 
@@ -193,8 +222,9 @@ def test_a_gateway_that_is_down_leaves_the_capture_pending_and_the_retry_finishe
 # ---------------------------------------------------------------- the gateway port
 
 
-REQUEST = gateway.CaptureRequest(capture_id="cap_1", order_id="ord_1", amount_cents=4900, currency="EUR",
-                                 reference="order ord_1 / supplier acme")
+REQUEST = gateway.CaptureRequest(
+    capture_id="cap_1", order_id="ord_1", amount_cents=4900, currency="EUR", reference="order ord_1 / supplier acme"
+)
 
 
 def test_a_capture_is_posted_as_json_with_the_capture_id_as_idempotency_key():
@@ -204,8 +234,13 @@ def test_a_capture_is_posted_as_json_with_the_capture_id_as_idempotency_key():
     [request] = server.requests
     assert request["headers"]["Idempotency-Key"] == "cap_1"
     assert request["headers"]["Content-Type"] == "application/json"
-    assert request["body"] == {"capture_id": "cap_1", "order_id": "ord_1", "amount_cents": 4900, "currency": "EUR",
-                               "reference": "order ord_1 / supplier acme"}
+    assert request["body"] == {
+        "capture_id": "cap_1",
+        "order_id": "ord_1",
+        "amount_cents": 4900,
+        "currency": "EUR",
+        "reference": "order ord_1 / supplier acme",
+    }
 
 
 def test_gateway_server_errors_are_retried_with_the_same_key_then_succeed():
@@ -239,8 +274,7 @@ def test_the_sandbox_answers_a_repeated_key_with_the_first_transaction(sandbox):
     first = gateway.capture(REQUEST, url=sandbox.url, retries=0, timeout_s=2)
     again = gateway.capture(REQUEST, url=sandbox.url, retries=0, timeout_s=2)
     assert first == again and first.http_status == 201 and (first.transaction_id or "").startswith("txn_")
-    assert first.body == {"transaction_id": first.transaction_id, "status": "succeeded", "amount_cents": 4900,
-                          "currency": "EUR"}
+    assert first.body == {"transaction_id": first.transaction_id, "status": "succeeded", "amount_cents": 4900, "currency": "EUR"}
     assert len(sandbox.transactions) == 1 and sandbox.requests == 2
     with pytest.raises(gateway.GatewayDeclined) as reused:
         gateway.capture(dataclasses.replace(REQUEST, amount_cents=5000), url=sandbox.url, retries=0, timeout_s=2)
@@ -258,8 +292,14 @@ def test_the_sandbox_declines_a_reference_containing_decline_and_remembers_it(sa
 
 def test_the_sandbox_refunds_a_known_capture_up_to_its_amount(sandbox):
     captured = gateway.capture(REQUEST, url=sandbox.url, retries=0, timeout_s=2)
-    refund = gateway.RefundRequest(refund_id="rfd_1", order_id="ord_1", amount_cents=4000, currency="EUR",
-                                   reference="lines not supplied", transaction_id=captured.transaction_id)
+    refund = gateway.RefundRequest(
+        refund_id="rfd_1",
+        order_id="ord_1",
+        amount_cents=4000,
+        currency="EUR",
+        reference="lines not supplied",
+        transaction_id=captured.transaction_id,
+    )
     done = gateway.refund(refund, url=sandbox.url, retries=0, timeout_s=2)
     assert done.status == "succeeded" and done.transaction_id != captured.transaction_id
     [txn] = sandbox.transactions_for("rfd_1")
@@ -268,15 +308,13 @@ def test_the_sandbox_refunds_a_known_capture_up_to_its_amount(sandbox):
         gateway.refund(dataclasses.replace(refund, refund_id="rfd_2", amount_cents=901), url=sandbox.url, retries=0)
     assert too_much.value.status == 422
     with pytest.raises(gateway.GatewayDeclined) as unknown:
-        gateway.refund(dataclasses.replace(refund, refund_id="rfd_3", transaction_id="txn_nope"), url=sandbox.url,
-                       retries=0)
+        gateway.refund(dataclasses.replace(refund, refund_id="rfd_3", transaction_id="txn_nope"), url=sandbox.url, retries=0)
     assert unknown.value.status == 404
     assert len(sandbox.transactions) == 2
 
 
 def test_the_sandbox_refuses_a_request_without_an_idempotency_key(sandbox):
-    request = urllib.request.Request(f"{sandbox.url}/captures", data=json.dumps({"capture_id": "x"}).encode(),
-                                     method="POST")
+    request = urllib.request.Request(f"{sandbox.url}/captures", data=json.dumps({"capture_id": "x"}).encode(), method="POST")
     with pytest.raises(urllib.error.HTTPError) as refused:
         urllib.request.urlopen(request, timeout=2)
     assert refused.value.code == 400 and sandbox.transactions == []

@@ -47,9 +47,20 @@ def deliver(aws, seen: set[str] | None = None) -> list[dict]:
 
 def complaint(campaign_id: str, complaint_id: str = "cmp_1") -> exceptions.ExceptionRecord:
     """What the complaints service raises when a complaint is opened (or goes back to care)."""
-    return exceptions.raise_or_bump(KIND, "complaint", complaint_id, {
-        "complaint_id": complaint_id, "order_id": "ord_1", "supplier_id": "acme", "campaign_id": campaign_id,
-        "po_id": "po_1", "reason": "damaged", "customer_email": shop.ALICE.email})
+    return exceptions.raise_or_bump(
+        KIND,
+        "complaint",
+        complaint_id,
+        {
+            "complaint_id": complaint_id,
+            "order_id": "ord_1",
+            "supplier_id": "acme",
+            "campaign_id": campaign_id,
+            "po_id": "po_1",
+            "reason": "damaged",
+            "customer_email": shop.ALICE.email,
+        },
+    )
 
 
 def due_at(exc_id: str):

@@ -64,8 +64,7 @@ def test_the_customer_hears_each_step_and_the_supplier_is_asked_once(aws, api, s
 
     # Care asks the supplier: acme's contact gets the question, the order and how to answer.
     view = ok(api.get(f"/staff/complaints/{cid}", CARE))
-    ok(api.post(f"/staff/complaints/{cid}/ask-supplier", CARE, {"question": QUESTION,
-                                                                "expected_version": view["version"]}))
+    ok(api.post(f"/staff/complaints/{cid}/ask-supplier", CARE, {"question": QUESTION, "expected_version": view["version"]}))
     deliver_mail(aws, seen)
     asked = one(SUPPLIER, f"Complaint {cid}: customer care has a question")
     assert QUESTION in asked.body and order["id"] in asked.body and order["po_id"] in asked.body
@@ -94,9 +93,13 @@ def test_the_customer_hears_each_step_and_the_supplier_is_asked_once(aws, api, s
     assert "Your complaint is resolved. Thank you for your patience." in resolved.body
 
     complaint_mail = [m.subject.split(" (")[0] for m in to(CUSTOMER) if m.subject not in before]
-    assert complaint_mail == ["We have received your complaint", "Our proposal for your complaint",
-                              "Your complaint is being handled", "Your refund has been issued",
-                              "Your complaint is resolved"]
+    assert complaint_mail == [
+        "We have received your complaint",
+        "Our proposal for your complaint",
+        "Your complaint is being handled",
+        "Your refund has been issued",
+        "Your complaint is resolved",
+    ]
     assert to(settings().mailbox_admin) == []  # under the threshold: no admin is asked
     assert len(to(SUPPLIER)) == 1  # a refund needs nothing from the supplier
 
@@ -122,8 +125,7 @@ def test_a_plan_above_the_threshold_asks_the_admin_mailbox(aws, api, sfn_calls, 
     seen = seen_so_far(aws)
     admin = settings().mailbox_admin
 
-    waiting = propose_and_offer(api, cid, [{"sku": "MUG-1", "resolution": "refund", "quantity": 2,
-                                            "refund_cents": 2400}])
+    waiting = propose_and_offer(api, cid, [{"sku": "MUG-1", "resolution": "refund", "quantity": 2, "refund_cents": 2400}])
     assert waiting["status"] == "needs_approval"
     deliver_mail(aws, seen)
     mail = one(admin, f"Complaint {cid}: a plan waits for your approval")
@@ -139,8 +141,7 @@ def test_a_plan_above_the_threshold_asks_the_admin_mailbox(aws, api, sfn_calls, 
     assert len(to(admin)) == 1
 
 
-def test_a_replacement_and_a_customer_note_reach_the_customer_an_internal_note_does_not(aws, api, sfn_calls,
-                                                                                      gateway):
+def test_a_replacement_and_a_customer_note_reach_the_customer_an_internal_note_does_not(aws, api, sfn_calls, gateway):
     order = delivered_order(api)
     cid = ok(open_complaint(api, order, reason="wrong_item", wanted="replacement"), 201)["id"]
     propose_and_offer(api, cid, [{"sku": "MUG-1", "resolution": "replacement", "quantity": 1, "refund_cents": 0}])
@@ -150,8 +151,7 @@ def test_a_replacement_and_a_customer_note_reach_the_customer_an_internal_note_d
 
     ok(api.post(f"/staff/complaints/{cid}/notes", CARE, {"internal_note": "Supplier says stock is low."}))
     ok(api.post(f"/staff/complaints/{cid}/notes", CARE, {"customer_note": "The supplier ships it this week."}))
-    ok(api.post(f"/supplier/complaints/{cid}/replacement-shipment", ACME,
-                {"carrier": "dhl", "tracking_number": "REPL0001"}))
+    ok(api.post(f"/supplier/complaints/{cid}/replacement-shipment", ACME, {"carrier": "dhl", "tracking_number": "REPL0001"}))
     deliver_mail(aws, seen)
 
     asked = one(SUPPLIER, f"Complaint {cid}: please send a replacement")  # once, when the plan started
@@ -169,21 +169,48 @@ def test_a_replacement_and_a_customer_note_reach_the_customer_an_internal_note_d
 
 @pytest.mark.parametrize("missing", [None, "", "not-an-address"])
 def test_a_complaint_event_without_a_customer_address_mails_nobody(aws, missing):
-    event = {"id": "evt_nomail", "type": "complaint.opened", "subject_type": "complaint", "subject_id": "cmp_1",
-             "customer_note": "We have received your complaint and will get back to you.",
-             "data": {"complaint_id": "cmp_1", "order_id": "ord_1", "supplier_id": "acme", "campaign_id": "cam_1",
-                      "po_id": "po_1", "customer_email": missing, "reason": "damaged", "status": "open"}}
+    event = {
+        "id": "evt_nomail",
+        "type": "complaint.opened",
+        "subject_type": "complaint",
+        "subject_id": "cmp_1",
+        "customer_note": "We have received your complaint and will get back to you.",
+        "data": {
+            "complaint_id": "cmp_1",
+            "order_id": "ord_1",
+            "supplier_id": "acme",
+            "campaign_id": "cam_1",
+            "po_id": "po_1",
+            "customer_email": missing,
+            "reason": "damaged",
+            "status": "open",
+        },
+    }
     outcome = notify.handle(event)
     assert (outcome.sent, outcome.failed) == (0, [])
     assert sent() == []
 
 
 def test_the_admin_mail_gives_the_refund_when_the_event_carries_it(aws):
-    event = {"id": "evt_approval", "type": "complaint.plan_needs_approval", "subject_type": "complaint",
-             "subject_id": "cmp_1", "customer_note": None,
-             "data": {"complaint_id": "cmp_1", "order_id": "ord_1", "supplier_id": "acme", "campaign_id": "cam_1",
-                      "po_id": "po_1", "customer_email": CUSTOMER, "reason": "damaged", "status": "needs_approval",
-                      "refund_cents": 2400, "currency": "EUR"}}
+    event = {
+        "id": "evt_approval",
+        "type": "complaint.plan_needs_approval",
+        "subject_type": "complaint",
+        "subject_id": "cmp_1",
+        "customer_note": None,
+        "data": {
+            "complaint_id": "cmp_1",
+            "order_id": "ord_1",
+            "supplier_id": "acme",
+            "campaign_id": "cam_1",
+            "po_id": "po_1",
+            "customer_email": CUSTOMER,
+            "reason": "damaged",
+            "status": "needs_approval",
+            "refund_cents": 2400,
+            "currency": "EUR",
+        },
+    }
     assert notify.handle(event).sent == 1
     (mail,) = sent()
     assert mail.destinations["ToAddresses"] == [settings().mailbox_admin]

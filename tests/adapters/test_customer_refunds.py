@@ -36,8 +36,9 @@ def closed_order(campaign_id: str, mode: PaymentMode, paid_offline: bool = False
     order_id = shop.place(ALICE, campaign_id, ("MUG-1", 3), ("CAP-1", 1), payment_mode=mode).order.id
     if paid_offline and mode is PaymentMode.OFFLINE:
         accounting = Principal("acc-1", frozenset({Role.ACCOUNTING}))
-        order_payments.record_payment(accounting, order_id, kind=PaymentKind.OFFLINE_RECEIVED,
-                                      amount_cents=3 * 1200 + 900, reason=None, reference="TRF-1")
+        order_payments.record_payment(
+            accounting, order_id, kind=PaymentKind.OFFLINE_RECEIVED, amount_cents=3 * 1200 + 900, reason=None, reference="TRF-1"
+        )
     catalogue.end_due_campaigns(now() + timedelta(days=30))
     campaign_close.close_campaign(campaign_id)
     return order_id
@@ -115,12 +116,15 @@ def test_a_gateway_that_never_answers_is_retried_by_the_queue_then_raised(aws, c
     assert exceptions.get(exceptions.exception_id("refund_failed", "order", order_id)) is not None
 
 
-@pytest.mark.parametrize(("mode", "words"), [
-    (PaymentMode.AUTHORISE_THEN_CAPTURE, "You will not be charged 24.00 EUR for these items"),
-    # paid by transfer before the close: the money goes back the same way, by accounting
-    (PaymentMode.OFFLINE, "We will pay 24.00 EUR back to you by bank transfer."),
-    (PaymentMode.PAY_ON_DELIVERY, "You will pay 24.00 EUR less: 21.00 EUR in all, on delivery."),
-])
+@pytest.mark.parametrize(
+    ("mode", "words"),
+    [
+        (PaymentMode.AUTHORISE_THEN_CAPTURE, "You will not be charged 24.00 EUR for these items"),
+        # paid by transfer before the close: the money goes back the same way, by accounting
+        (PaymentMode.OFFLINE, "We will pay 24.00 EUR back to you by bank transfer."),
+        (PaymentMode.PAY_ON_DELIVERY, "You will pay 24.00 EUR less: 21.00 EUR in all, on delivery."),
+    ],
+)
 def test_orders_not_paid_in_advance_get_no_refund_and_are_told_what_they_owe(aws, campaign_id, mode, words):
     order_id = closed_order(campaign_id, mode, paid_offline=True)
     seen = seen_so_far(aws)

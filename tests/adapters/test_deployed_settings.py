@@ -16,19 +16,23 @@ NAME = TOPOLOGY.parameters[0].name
 
 
 def put(value: object) -> None:
-    boto3.client("ssm", region_name="eu-west-1").put_parameter(Name=NAME, Value=json.dumps(value), Type="String",
-                                                               Overwrite=True)
+    boto3.client("ssm", region_name="eu-west-1").put_parameter(Name=NAME, Value=json.dumps(value), Type="String", Overwrite=True)
 
 
 def test_the_parameter_is_provisioned_from_the_topology_and_read_over_the_environment(aws: Provisioned, monkeypatch):
     assert aws.parameters == [NAME]
-    put({"WAYBILL_JWT_AUDIENCE": "client-123", "WAYBILL_PUBLIC_URL": "https://d1.cloudfront.net",
-         "AWS_REGION": "us-east-1"})
-    env = {"WAYBILL_SETTINGS_PARAMETER": NAME, "WAYBILL_JWT_AUDIENCE": "from-env", "AWS_REGION": "eu-west-1",
-           "AWS_LAMBDA_FUNCTION_NAME": "waybill-api"}
+    put({"WAYBILL_JWT_AUDIENCE": "client-123", "WAYBILL_PUBLIC_URL": "https://d1.cloudfront.net", "AWS_REGION": "us-east-1"})
+    env = {
+        "WAYBILL_SETTINGS_PARAMETER": NAME,
+        "WAYBILL_JWT_AUDIENCE": "from-env",
+        "AWS_REGION": "eu-west-1",
+        "AWS_LAMBDA_FUNCTION_NAME": "waybill-api",
+    }
     assert deployed_variables({**env, "AWS_LAMBDA_FUNCTION_NAME": ""}) == {}  # packaging: not in Lambda
-    assert deployed_variables(env) == {"WAYBILL_JWT_AUDIENCE": "client-123",
-                                       "WAYBILL_PUBLIC_URL": "https://d1.cloudfront.net"}  # WAYBILL_ only
+    assert deployed_variables(env) == {
+        "WAYBILL_JWT_AUDIENCE": "client-123",
+        "WAYBILL_PUBLIC_URL": "https://d1.cloudfront.net",
+    }  # WAYBILL_ only
     loaded = load_settings({**env, **deployed_variables(env)})
     assert (loaded.jwt_audience, loaded.public_url) == ("client-123", "https://d1.cloudfront.net")
 
@@ -48,5 +52,6 @@ def test_without_the_variable_nothing_is_read_and_a_malformed_value_is_refused(a
     assert deployed_variables({}) == {}
     put(["not", "an", "object"])
     with pytest.raises(ValueError, match="JSON object"):
-        deployed_variables({"WAYBILL_SETTINGS_PARAMETER": NAME, "AWS_REGION": "eu-west-1",
-                            "AWS_LAMBDA_FUNCTION_NAME": "waybill-api"})
+        deployed_variables(
+            {"WAYBILL_SETTINGS_PARAMETER": NAME, "AWS_REGION": "eu-west-1", "AWS_LAMBDA_FUNCTION_NAME": "waybill-api"}
+        )

@@ -40,11 +40,17 @@ def small(monkeypatch: pytest.MonkeyPatch, aws: Any) -> None:
 
 
 def order(i: int, status: OrderStatus = OrderStatus.PLACED, *, created: datetime | None = None) -> Order:
-    o = Order(id=f"ord_{i:03d}", campaign_id="cmp_1", customer_id=f"cust-{i}", customer_email=f"c{i}@example.com",
-              currency="EUR", payment_mode=PaymentMode.PREPAID,
-              lines=[OrderLine("MUG-1", "Mug", "acme", 2, 1200), OrderLine("CAP-1", "Cap", "bolt", 1, 900)],
-              deliveries=[Delivery("acme", DeliveryStatus.PENDING), Delivery("bolt", DeliveryStatus.PENDING)],
-              created_at=created or T0 + timedelta(seconds=i))
+    o = Order(
+        id=f"ord_{i:03d}",
+        campaign_id="cmp_1",
+        customer_id=f"cust-{i}",
+        customer_email=f"c{i}@example.com",
+        currency="EUR",
+        payment_mode=PaymentMode.PREPAID,
+        lines=[OrderLine("MUG-1", "Mug", "acme", 2, 1200), OrderLine("CAP-1", "Cap", "bolt", 1, 900)],
+        deliveries=[Delivery("acme", DeliveryStatus.PENDING), Delivery("bolt", DeliveryStatus.PENDING)],
+        created_at=created or T0 + timedelta(seconds=i),
+    )
     o.status = status
     repo.commit(repo.order_writes(o, version=None, now=o.created_at), what="seed")
     return o
@@ -126,7 +132,8 @@ def test_orders_created_while_exporting_wait_for_the_next_run(small: None, monke
 
 
 def test_an_order_changed_while_exporting_is_exported_as_read_and_once_per_exporter(
-        small: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    small: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
     for i in range(4):
         order(i)
 
@@ -142,13 +149,15 @@ def test_an_order_changed_while_exporting_is_exported_as_read_and_once_per_expor
     again = run(exporter="orders_paid")
 
     assert [(r["order_id"], r["status"]) for r in csv_rows(paid)] == [
-        ("ord_000", "placed"), ("ord_001", "placed"), ("ord_002", "placed")]  # ord_003 was cancelled when read
+        ("ord_000", "placed"),
+        ("ord_001", "placed"),
+        ("ord_002", "placed"),
+    ]  # ord_003 was cancelled when read
     assert ids(cancelled) == ["ord_000", "ord_003"]  # the cancelled exporter takes both, once
     assert ids(again) == [] and again.counts["done"] == 3
 
 
-def test_an_interrupted_export_resumes_without_duplicating_or_skipping_rows(
-        small: None, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_an_interrupted_export_resumes_without_duplicating_or_skipping_rows(small: None, monkeypatch: pytest.MonkeyPatch) -> None:
     for i in range(9):
         order(i)
 
@@ -157,8 +166,7 @@ def test_an_interrupted_export_resumes_without_duplicating_or_skipping_rows(
             raise RuntimeError("Lambda timed out")
 
     monkeypatch.setattr(exports, "after_page", crash)
-    requested = exports.request_export(ACCOUNTANT, kind=ExportKind.ORDERS, fmt=ExportFormat.CSV,
-                                       exporter="orders_paid")
+    requested = exports.request_export(ACCOUNTANT, kind=ExportKind.ORDERS, fmt=ExportFormat.CSV, exporter="orders_paid")
     with pytest.raises(RuntimeError):
         exports.run_export(requested.id)
     failed = repo.get(keys.export_run(requested.id), ExportRunItem)
@@ -172,8 +180,7 @@ def test_an_interrupted_export_resumes_without_duplicating_or_skipping_rows(
     done = repo.get(keys.export_run(requested.id), ExportRunItem)
     assert done is not None and done.status == "done" and int(done.attempts) == 2
     assert ids(done) == [f"ord_{i:03d}" for i in range(9)]
-    markers = [m for i in range(9) for m in Item.query(keys.order_pk(f"ord_{i:03d}"))
-               if isinstance(m, ExportMarkerItem)]
+    markers = [m for i in range(9) for m in Item.query(keys.order_pk(f"ord_{i:03d}")) if isinstance(m, ExportMarkerItem)]
     assert len(markers) == 9 and {m.run_id for m in markers} == {done.id}
 
 
@@ -219,9 +226,16 @@ def test_each_run_is_audited_with_who_counts_and_file(small: None) -> None:
 
 def test_purchase_orders_are_exported_from_their_own_index(small: None) -> None:
     for i, status in enumerate([POStatus.SHIPPED, POStatus.OPEN, POStatus.CANCELLED]):
-        po = PurchaseOrder(id=f"po_{i}", campaign_id="cmp_1", supplier_id="acme", currency="EUR",
-                           lines=[POLine(sku="MUG-1", name="Mug", ordered_quantity=3, unit_cost_cents=500)],
-                           created_at=T0 + timedelta(seconds=i), order_count=2, status=status)
+        po = PurchaseOrder(
+            id=f"po_{i}",
+            campaign_id="cmp_1",
+            supplier_id="acme",
+            currency="EUR",
+            lines=[POLine(sku="MUG-1", name="Mug", ordered_quantity=3, unit_cost_cents=500)],
+            created_at=T0 + timedelta(seconds=i),
+            order_count=2,
+            status=status,
+        )
         repo.commit([repo.po_write(po, version=None, now=T0)], what="seed")
     order(0)
 
@@ -245,11 +259,11 @@ def test_the_schedule_runs_each_chain_in_order_and_resumes_what_was_interrupted(
 
 
 def test_a_run_another_worker_holds_is_left_alone_and_a_worker_that_lost_its_run_stops_quietly(
-        small: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    small: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
     for i in range(5):
         order(i)
-    requested = exports.request_export(ACCOUNTANT, kind=ExportKind.ORDERS, fmt=ExportFormat.CSV,
-                                       exporter="orders_paid")
+    requested = exports.request_export(ACCOUNTANT, kind=ExportKind.ORDERS, fmt=ExportFormat.CSV, exporter="orders_paid")
     stolen: list[str] = []
 
     def second_worker_arrives(item: ExportRunItem, rows: int) -> None:

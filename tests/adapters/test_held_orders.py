@@ -97,8 +97,7 @@ def end(campaign_id: str) -> None:
 
 
 def pos_of(campaign_id: str) -> dict[str, PurchaseOrderItem]:
-    return {i.supplier_id: i for i in Item.gsi2.query(keys.campaign_pos_pk(campaign_id))
-            if isinstance(i, PurchaseOrderItem)}
+    return {i.supplier_id: i for i in Item.gsi2.query(keys.campaign_pos_pk(campaign_id)) if isinstance(i, PurchaseOrderItem)}
 
 
 def campaign_status(campaign_id: str) -> str:
@@ -170,9 +169,11 @@ def test_deciding_or_cancelling_a_held_order_resolves_its_exception(api, aws, de
         status, body = api.post(f"/orders/{order['id']}/cancel", ALICE, {})
         said = "cancelled by cust-alice (customer)"
     else:
-        status, body = api.post(f"/staff/orders/{order['id']}/transitions", CARE,
-                                {"action": decision, "internal_note": "rang the customer",
-                                 "customer_note": "Thanks for confirming."})
+        status, body = api.post(
+            f"/staff/orders/{order['id']}/transitions",
+            CARE,
+            {"action": decision, "internal_note": "rang the customer", "customer_note": "Thanks for confirming."},
+        )
         said = f"{'approved' if decision == 'approve' else 'rejected'} by care-1 (customer_care)"
     assert status == 200, body
     assert hold_exception(order["id"]).status is Status.OPEN  # the order's own change is one transaction
@@ -237,11 +238,14 @@ def test_the_sweep_past_the_deadline_emails_the_buyer_once_naming_the_held_order
 # ---------------------------------------------------------------- the close
 
 
-@pytest.mark.parametrize(("mode", "money"), [
-    ("prepaid", "We are refunding the 525.00 EUR you paid"),
-    ("pay_on_delivery", "You have not been charged."),
-    ("authorise_then_capture", "You have not been charged."),
-])
+@pytest.mark.parametrize(
+    ("mode", "money"),
+    [
+        ("prepaid", "We are refunding the 525.00 EUR you paid"),
+        ("pay_on_delivery", "You have not been charged."),
+        ("authorise_then_capture", "You have not been charged."),
+    ],
+)
 def test_closing_with_reject_refuses_the_held_order_telling_the_customer_and_naming_the_setting(api, aws, mode, money):
     campaign = live_campaign(api)
     seen: set[str] = set()
@@ -307,8 +311,7 @@ def test_closing_with_wait_leaves_the_campaign_open_until_the_held_order_is_appr
     settle(aws, seen)
 
     assert campaign_status(campaign["id"]) == "closed"
-    assert [(l.sku, int(l.ordered_quantity)) for l in pos_of(campaign["id"])["acme"].lines] == [
-        ("MUG-1", 2), ("MUG-2", 21)]
+    assert [(l.sku, int(l.ordered_quantity)) for l in pos_of(campaign["id"])["acme"].lines] == [("MUG-1", 2), ("MUG-2", 21)]
     assert order_of(api, held["id"])["status"] == "ordered"
     assert hold_exception(held["id"]).status is Status.RESOLVED
     resumed = waiting_exception(campaign["id"])
@@ -352,8 +355,11 @@ def test_the_seeds_held_orders_wait_in_the_exceptions_queue_and_the_decided_ones
     settle(aws, set(), mail=False)  # what `make run`'s pollers do with the seed's events (its mail aside)
 
     statuses = {o: order_of(api, o)["status"] for o in summary.order_ids}
-    were_held = {o for o in summary.order_ids
-                 if any(e["type"] == "order.placed" and e["to_status"] == "on_hold" for e in order_of(api, o)["events"])}
+    were_held = {
+        o
+        for o in summary.order_ids
+        if any(e["type"] == "order.placed" and e["to_status"] == "on_hold" for e in order_of(api, o)["events"])
+    }
     still_held = {o for o, s in statuses.items() if s == "on_hold"}
     assert still_held and were_held - still_held, "the seed keeps some orders held and decides others"
     queued = {i["subject_id"] for i in queue_of(api, "order_on_hold")}

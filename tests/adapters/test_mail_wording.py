@@ -23,9 +23,18 @@ from chalicelib.services import notify
 from chalicelib.services.clock import now
 
 STATUS_ENUMS: tuple[type[StrEnum], ...] = (
-    orders.OrderStatus, orders.DeliveryStatus, orders.PaymentMode, shipments.ShipmentStatus,
-    shipments.TrackingStatus, complaints.ComplaintStatus, complaints.ReturnStatus, purchase_orders.POStatus,
-    purchase_orders.Stage, exceptions.Status, Owner)
+    orders.OrderStatus,
+    orders.DeliveryStatus,
+    orders.PaymentMode,
+    shipments.ShipmentStatus,
+    shipments.TrackingStatus,
+    complaints.ComplaintStatus,
+    complaints.ReturnStatus,
+    purchase_orders.POStatus,
+    purchase_orders.Stage,
+    exceptions.Status,
+    Owner,
+)
 STATUSES = sorted({s.value for enum in STATUS_ENUMS for s in enum})
 # The codes a reader would recognise as codes: the ones with an underscore (`delivered` is a word).
 CODES = sorted(s for s in STATUSES if "_" in s)
@@ -36,9 +45,16 @@ def shown_codes(text: str) -> list[str]:
 
 
 def po_item() -> Any:
-    po = PurchaseOrder(id="po_1", campaign_id="cmp_1", supplier_id="acme", currency="EUR",
-                       lines=[POLine("MUG-1", "Mug", 2, 500)], created_at=now(), order_count=1,
-                       stage=Stage.PAYMENT_PROPOSAL)
+    po = PurchaseOrder(
+        id="po_1",
+        campaign_id="cmp_1",
+        supplier_id="acme",
+        currency="EUR",
+        lines=[POLine("MUG-1", "Mug", 2, 500)],
+        created_at=now(),
+        order_count=1,
+        stage=Stage.PAYMENT_PROPOSAL,
+    )
     return repo.po_write(po, version=None, now=now()).item
 
 
@@ -46,22 +62,60 @@ def event_for(rule: NotificationRule, status: str) -> dict[str, Any]:
     """An event of the rule's type naming `status` wherever an event can carry a status."""
     stage = status if status in {s.value for s in Stage} else Stage.PAYMENT_PROPOSAL.value
     owner = status if status in {o.value for o in Owner} else Owner.CUSTOMER_CARE.value
-    parcel = {"carrier": "dhl", "carrier_name": "DHL", "tracking_number": "JD0001", "po_id": "po_1",
-              "tracking_url": "https://www.dhl.com/track?tracking-id=JD0001", "order_ids": ["ord_1"],
-              "shipment_id": "shp_1", "status": status, "abandoned": False}
-    data = {
-        **parcel, "order_id": "ord_1", "customer_email": "alice@example.com", "status": status, "reason": status,
-        "stage": stage, "deadline": "2030-01-01T00:00:00+00:00", "reminders": 2, "ordered_cents": 3800,
-        "total_cents": 2400, "currency": "EUR", "refund_cents": 1200, "amount_cents": 1200, "payable_cents": 1200,
-        "lines": [{"sku": "MUG-1", "name": "Mug", "quantity": 1, "amount_cents": 1200}],
-        "complaint_id": "cpl_1", "supplier_id": "acme", "campaign_id": "cmp_1", "question": "Packed well?",
-        "lines_text": "1 x Mug", "exception_id": "exc_1", "kind": "tracking_stale", "title": "Tracking went quiet",
-        "severity": "high", "owner": owner, "subject_type": "po", "subject_id": "po_1", "count": 2, "level": 1,
-        "assignee": "ops@waybill.example", "target": owner, "details": parcel,
+    parcel = {
+        "carrier": "dhl",
+        "carrier_name": "DHL",
+        "tracking_number": "JD0001",
+        "po_id": "po_1",
+        "tracking_url": "https://www.dhl.com/track?tracking-id=JD0001",
+        "order_ids": ["ord_1"],
+        "shipment_id": "shp_1",
+        "status": status,
+        "abandoned": False,
     }
-    return {"id": "evt_1", "type": rule.event_type, "subject_type": "exception" if rule.event_type.startswith(
-        "exception.") else "order", "from_status": status, "to_status": status, "customer_note": "A word from us.",
-        "data": data}
+    data = {
+        **parcel,
+        "order_id": "ord_1",
+        "customer_email": "alice@example.com",
+        "status": status,
+        "reason": status,
+        "stage": stage,
+        "deadline": "2030-01-01T00:00:00+00:00",
+        "reminders": 2,
+        "ordered_cents": 3800,
+        "total_cents": 2400,
+        "currency": "EUR",
+        "refund_cents": 1200,
+        "amount_cents": 1200,
+        "payable_cents": 1200,
+        "lines": [{"sku": "MUG-1", "name": "Mug", "quantity": 1, "amount_cents": 1200}],
+        "complaint_id": "cpl_1",
+        "supplier_id": "acme",
+        "campaign_id": "cmp_1",
+        "question": "Packed well?",
+        "lines_text": "1 x Mug",
+        "exception_id": "exc_1",
+        "kind": "tracking_stale",
+        "title": "Tracking went quiet",
+        "severity": "high",
+        "owner": owner,
+        "subject_type": "po",
+        "subject_id": "po_1",
+        "count": 2,
+        "level": 1,
+        "assignee": "ops@waybill.example",
+        "target": owner,
+        "details": parcel,
+    }
+    return {
+        "id": "evt_1",
+        "type": rule.event_type,
+        "subject_type": "exception" if rule.event_type.startswith("exception.") else "order",
+        "from_status": status,
+        "to_status": status,
+        "customer_note": "A word from us.",
+        "data": data,
+    }
 
 
 @pytest.mark.parametrize("rule", RULES, ids=lambda r: f"{r.event_type}-{r.recipient.value}")
@@ -80,12 +134,27 @@ def test_no_notification_shows_a_raw_status_code_whatever_status_its_event_names
 @pytest.mark.parametrize("status", [s.value for s in exceptions.Status])
 def test_the_daily_digest_shows_no_raw_code(status):
     rendered = mail.render(
-        "daily_digest", "care@waybill.example", day="2030-01-01", total=1,
+        "daily_digest",
+        "care@waybill.example",
+        day="2030-01-01",
+        total=1,
         kinds=[notify.KindSummary("complaint_open", "A complaint waits for customer care", {"high": 1}, 1)],
-        oldest=[{"id": "exc_1", "title": "A complaint waits for customer care", "severity": "high", "status": status,
-                 "subject_type": "complaint", "subject_id": "cpl_1", "opened_at": "2030-01-01 10:00",
-                 "link": "https://waybill.example/staff/exceptions/exc_1"}],
-        held=[], category="digest", preferences_url="https://waybill.example/me/notification-preferences")
+        oldest=[
+            {
+                "id": "exc_1",
+                "title": "A complaint waits for customer care",
+                "severity": "high",
+                "status": status,
+                "subject_type": "complaint",
+                "subject_id": "cpl_1",
+                "opened_at": "2030-01-01 10:00",
+                "link": "https://waybill.example/staff/exceptions/exc_1",
+            }
+        ],
+        held=[],
+        category="digest",
+        preferences_url="https://waybill.example/me/notification-preferences",
+    )
     for part in (rendered.subject, rendered.text, rendered.html):
         assert shown_codes(part) == [], part
 

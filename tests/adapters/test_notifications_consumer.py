@@ -31,8 +31,9 @@ def published(aws) -> list[dict]:
 
 
 def queue_arn(aws) -> str:
-    return boto3.client("sqs").get_queue_attributes(QueueUrl=aws.queue_urls[NOTIFICATIONS.name],
-                                                    AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    return boto3.client("sqs").get_queue_attributes(QueueUrl=aws.queue_urls[NOTIFICATIONS.name], AttributeNames=["QueueArn"])[
+        "Attributes"
+    ]["QueueArn"]
 
 
 def test_a_placed_order_e_mails_the_customer_once_even_when_redelivered(aws, campaign_id):
@@ -108,15 +109,18 @@ def test_the_consumer_reports_only_the_bad_message_as_failed(aws, campaign_id, c
     good = published(aws)
     sqs = boto3.client("sqs")
     sqs.send_message(QueueUrl=aws.queue_urls[NOTIFICATIONS.name], MessageBody="{not json")
-    sqs.send_message(QueueUrl=aws.queue_urls[NOTIFICATIONS.name], MessageBody=json.dumps(
-        {"detail": {"type": "order.placed", "data": {"customer_email": "carol@example.com"}}}))  # no event id
+    sqs.send_message(
+        QueueUrl=aws.queue_urls[NOTIFICATIONS.name],
+        MessageBody=json.dumps({"detail": {"type": "order.placed", "data": {"customer_email": "carol@example.com"}}}),
+    )  # no event id
     bad = drain(aws.queue_urls[NOTIFICATIONS.name])
     assert len(good) == 1 and len(bad) == 2
 
     response = client.lambda_.invoke(NOTIFICATIONS.handler, sqs_event([bad[0], *good, bad[1]], queue_arn(aws)))
 
-    assert response.payload == {"batchItemFailures": [{"itemIdentifier": bad[0]["MessageId"]},
-                                                      {"itemIdentifier": bad[1]["MessageId"]}]}
+    assert response.payload == {
+        "batchItemFailures": [{"itemIdentifier": bad[0]["MessageId"]}, {"itemIdentifier": bad[1]["MessageId"]}]
+    }
     assert [m.destinations["ToAddresses"] for m in sent()] == [["alice@example.com"]]
 
 

@@ -68,8 +68,9 @@ def closed_campaign(acme_contacts: list[str] | None = None) -> str:
 
 
 def raise_(kind: str, subject_id: str, campaign_id: str | None = None, **details) -> str:
-    record = exceptions.raise_or_bump(kind, "po", subject_id, {"campaign_id": campaign_id, "supplier_id": "acme",
-                                                              **details} if campaign_id else details)
+    record = exceptions.raise_or_bump(
+        kind, "po", subject_id, {"campaign_id": campaign_id, "supplier_id": "acme", **details} if campaign_id else details
+    )
     return record.id
 
 
@@ -119,8 +120,13 @@ def test_each_rule_fires_once_under_redelivery(aws):
 
 
 def test_a_rule_with_no_address_to_send_to_sends_nothing_and_records_nothing(aws):
-    event = {"id": "evt-x", "type": "exception.assigned", "subject_type": "exception", "subject_id": "exc_x",
-             "data": {"exception_id": "exc_x", "assignee": None}}
+    event = {
+        "id": "evt-x",
+        "type": "exception.assigned",
+        "subject_type": "exception",
+        "subject_id": "exc_x",
+        "data": {"exception_id": "exc_x", "assignee": None},
+    }
     assert notify.handle(event) == notify.Outcome()
     assert sent() == [] and OutboxItem.count("OUTBOX#evt-x") == 0
 
@@ -137,8 +143,11 @@ def test_an_ses_failure_is_recorded_retried_on_redelivery_then_delivered_once(aw
     with pytest.raises(notify.DeliveryFailed):
         notifications.handle(created)
     assert sent() == []
-    supplier = next(a for a in ("orders@acme.example", "orders@bolt.example")
-                    if OutboxItem.count(f"OUTBOX#{created['id']}", f"TO#{a}" == OutboxItem.SK))
+    supplier = next(
+        a
+        for a in ("orders@acme.example", "orders@bolt.example")
+        if OutboxItem.count(f"OUTBOX#{created['id']}", f"TO#{a}" == OutboxItem.SK)
+    )
     record = outbox(created["id"], supplier)
     assert (record.status, int(record.attempts), record.message_id) == ("failed", 1, None)
     assert "not verified" in record.last_error
@@ -160,16 +169,20 @@ def test_a_redelivery_retries_exactly_the_addresses_not_yet_sent(aws):
 
     with pytest.raises(notify.DeliveryFailed, match="broken@@acme.example"):  # SES refuses that address only
         notifications.handle(acme)
-    assert sorted(m.destinations["ToAddresses"][0] for m in sent()) == ["buyer@waybill.example",
-                                                                        "orders@acme.example"]
+    assert sorted(m.destinations["ToAddresses"][0] for m in sent()) == ["buyer@waybill.example", "orders@acme.example"]
     with pytest.raises(notify.DeliveryFailed):
         notifications.handle(acme)  # redelivered: only the failed address is tried again
 
     assert len(sent()) == 2
-    attempts = {a: (outbox(acme["id"], a).status, int(outbox(acme["id"], a).attempts))
-                for a in ("orders@acme.example", "buyer@waybill.example", "broken@@acme.example")}
-    assert attempts == {"orders@acme.example": ("sent", 1), "buyer@waybill.example": ("sent", 1),
-                        "broken@@acme.example": ("failed", 2)}
+    attempts = {
+        a: (outbox(acme["id"], a).status, int(outbox(acme["id"], a).attempts))
+        for a in ("orders@acme.example", "buyer@waybill.example", "broken@@acme.example")
+    }
+    assert attempts == {
+        "orders@acme.example": ("sent", 1),
+        "buyer@waybill.example": ("sent", 1),
+        "broken@@acme.example": ("failed", 2),
+    }
 
 
 def test_outbox_records_expire_after_30_days(aws):
@@ -244,8 +257,7 @@ def test_the_daily_digest_tells_each_team_the_open_exceptions_of_the_kinds_it_ow
     raise_("inbound_webhook_failed", "bank-1")  # admin
     exceptions.raise_or_bump("unknown_tracking", "tracking", "dhl#1", {})  # logistics: pending (grace), not yet open
     seen = seen_so_far(aws)
-    accounting, logistics, admin = (settings().mailbox_accounting, settings().mailbox_logistics,
-                                    settings().mailbox_admin)
+    accounting, logistics, admin = (settings().mailbox_accounting, settings().mailbox_logistics, settings().mailbox_admin)
 
     result = notify.daily_digest()
 

@@ -64,14 +64,18 @@ def test_an_offline_order_waits_for_its_payment_then_goes_to_the_suppliers(aws, 
     order_id = place(campaign_id, OFFLINE)
     assert status(order_id) == "awaiting_payment" and payments_of(order_id) == []
 
-    half = order_payments.record_payment(ACCOUNTING, order_id, kind=PaymentKind.OFFLINE_RECEIVED, amount_cents=1000,
-                                         reason=None, reference="TRF-1")
+    half = order_payments.record_payment(
+        ACCOUNTING, order_id, kind=PaymentKind.OFFLINE_RECEIVED, amount_cents=1000, reason=None, reference="TRF-1"
+    )
     assert half.record.order.status.value == "awaiting_payment"  # 10.00 of 33.00: still waiting
-    rest = order_payments.record_payment(ACCOUNTING, order_id, kind=PaymentKind.OFFLINE_RECEIVED,
-                                         amount_cents=ORDER_CENTS - 1000, reason=None, reference="TRF-2")
+    rest = order_payments.record_payment(
+        ACCOUNTING, order_id, kind=PaymentKind.OFFLINE_RECEIVED, amount_cents=ORDER_CENTS - 1000, reason=None, reference="TRF-2"
+    )
     assert rest.record.order.status.value == "placed" and status(order_id) == "placed"
-    assert payments_of(order_id) == [("offline_received", 1000, "succeeded"),
-                                     ("offline_received", ORDER_CENTS - 1000, "succeeded")]
+    assert payments_of(order_id) == [
+        ("offline_received", 1000, "succeeded"),
+        ("offline_received", ORDER_CENTS - 1000, "succeeded"),
+    ]
     seen = orders.get_order_for_customer(ALICE, order_id)
     notes = [v["note"] for v in (e.customer_view() for e in seen.events) if v and v["note"]]
     assert "We have received your payment of 23.00 EUR." in notes
@@ -102,38 +106,47 @@ def test_an_unpaid_offline_order_is_raised_to_accounting_and_the_customer_remind
     raised = exceptions.get(exceptions.exception_id("payment_overdue", "order", order_id))
     assert raised is not None and raised.owner == "accounting"
     reminders = [e for e in deliver_mail(aws, seen) if e["type"] == "exception.raised"]
-    to_alice = [m for m in ses_backends[DEFAULT_ACCOUNT_ID]["eu-west-1"].sent_messages
-                if m.destinations["ToAddresses"] == ["alice@example.com"]]
+    to_alice = [
+        m
+        for m in ses_backends[DEFAULT_ACCOUNT_ID]["eu-west-1"].sent_messages
+        if m.destinations["ToAddresses"] == ["alice@example.com"]
+    ]
     assert len(reminders) == 1 and len(to_alice) == 1
     assert "33.00 EUR" in to_alice[0].body and f"/orders/{order_id}" in to_alice[0].body
     assert escalations.sweep(now() + timedelta(days=5)).actions.get("deadline_passed", 0) == 0  # once
 
-    order_payments.record_payment(ACCOUNTING, order_id, kind=PaymentKind.OFFLINE_RECEIVED, amount_cents=ORDER_CENTS,
-                                  reason=None, reference="TRF-9")
+    order_payments.record_payment(
+        ACCOUNTING, order_id, kind=PaymentKind.OFFLINE_RECEIVED, amount_cents=ORDER_CENTS, reason=None, reference="TRF-9"
+    )
     assert exceptions.get(raised.id).status.value == "resolved"
 
 
 def test_an_adjustment_needs_a_reason_and_is_audited_with_its_actor(aws, campaign_id):
     order_id = place(campaign_id, PREPAID)
     with pytest.raises(RuleViolation) as err:
-        order_payments.record_payment(ACCOUNTING, order_id, kind=PaymentKind.ADJUSTMENT, amount_cents=-200,
-                                      reason=None, reference=None)
+        order_payments.record_payment(
+            ACCOUNTING, order_id, kind=PaymentKind.ADJUSTMENT, amount_cents=-200, reason=None, reference=None
+        )
     assert err.value.code == "invalid_adjustment"
     with pytest.raises(RuleViolation):  # a prepaid order receives no offline money
-        order_payments.record_payment(ACCOUNTING, order_id, kind=PaymentKind.OFFLINE_RECEIVED, amount_cents=100,
-                                      reason=None, reference=None)
+        order_payments.record_payment(
+            ACCOUNTING, order_id, kind=PaymentKind.OFFLINE_RECEIVED, amount_cents=100, reason=None, reference=None
+        )
     with pytest.raises(Forbidden):
-        order_payments.record_payment(CARE, order_id, kind=PaymentKind.ADJUSTMENT, amount_cents=-200,
-                                      reason="fee", reference=None)
-    done = order_payments.record_payment(ACCOUNTING, order_id, kind=PaymentKind.ADJUSTMENT, amount_cents=-200,
-                                         reason="bank fee charged back", reference=None)
+        order_payments.record_payment(
+            CARE, order_id, kind=PaymentKind.ADJUSTMENT, amount_cents=-200, reason="fee", reference=None
+        )
+    done = order_payments.record_payment(
+        ACCOUNTING, order_id, kind=PaymentKind.ADJUSTMENT, amount_cents=-200, reason="bank fee charged back", reference=None
+    )
     assert done.payment.actor == "acc-1" and done.payment.reason == "bank fee charged back"
     assert done.record.events[-1].type == "order.payment_recorded"
     assert done.record.events[-1].internal_note == "bank fee charged back"
     assert done.record.events[-1].customer_note is None  # a correction is internal
     with pytest.raises(Conflict):  # acted on an old reading
-        order_payments.record_payment(ACCOUNTING, order_id, kind=PaymentKind.ADJUSTMENT, amount_cents=5,
-                                      reason="again", reference=None, expected_version=1)
+        order_payments.record_payment(
+            ACCOUNTING, order_id, kind=PaymentKind.ADJUSTMENT, amount_cents=5, reason="again", reference=None, expected_version=1
+        )
 
 
 def test_a_goodwill_refund_goes_through_the_gateway_once_and_never_above_what_was_paid(aws, campaign_id, gateway_up):
@@ -156,6 +169,7 @@ def test_a_refund_above_the_threshold_waits_for_an_admin(aws, campaign_id, gatew
     import dataclasses
 
     from chalicelib.config import settings
+
     patched = dataclasses.replace(settings(), complaint_approval_threshold_cents=1000)
     monkeypatch.setattr(order_payments, "settings", lambda: patched)
     order_id = place(campaign_id, PREPAID)
@@ -179,8 +193,9 @@ def test_a_refund_above_the_threshold_waits_for_an_admin(aws, campaign_id, gatew
 
 def test_money_received_offline_is_paid_back_by_transfer_with_its_reference(aws, campaign_id):
     order_id = place(campaign_id, OFFLINE)
-    order_payments.record_payment(ACCOUNTING, order_id, kind=PaymentKind.OFFLINE_RECEIVED, amount_cents=ORDER_CENTS,
-                                  reason=None, reference="TRF-1")
+    order_payments.record_payment(
+        ACCOUNTING, order_id, kind=PaymentKind.OFFLINE_RECEIVED, amount_cents=ORDER_CENTS, reason=None, reference="TRF-1"
+    )
     with pytest.raises(RuleViolation) as err:
         order_payments.refund(ACCOUNTING, order_id, reason="goodwill", amount_cents=500)
     assert err.value.code == "reference_required"
@@ -192,8 +207,7 @@ def test_money_received_offline_is_paid_back_by_transfer_with_its_reference(aws,
 def declined_capture() -> tuple[str, capture.PaymentRecord]:
     """An authorise-then-capture order of 2 x BAD-1 (14.00) from a supplier whose captures the sandbox declines."""
     shop.suppliers()
-    catalogue.create_supplier(BUYER, name="Decline Co", contact_emails=["orders@decline.example"],
-                              supplier_id="decline-co")
+    catalogue.create_supplier(BUYER, name="Decline Co", contact_emails=["orders@decline.example"], supplier_id="decline-co")
     campaign_id = shop.live_campaign([*shop.PRODUCTS, Product("BAD-1", "Bad", "decline-co", 700, 100)])
     order_id = shop.place(ALICE, campaign_id, ("BAD-1", 2), payment_mode=PaymentMode.AUTHORISE_THEN_CAPTURE).order.id
     declined = capture.capture_delivery(order_id, "decline-co")
@@ -217,8 +231,7 @@ def test_accounting_retries_a_declined_capture_with_a_new_key(aws, gateway_up, m
         order_payments.retry_capture(ACCOUNTING, order_id, declined.id)
 
 
-def test_a_staff_refund_racing_another_write_to_the_order_is_tried_again_on_a_fresh_read(aws, campaign_id,
-                                                                                          monkeypatch):
+def test_a_staff_refund_racing_another_write_to_the_order_is_tried_again_on_a_fresh_read(aws, campaign_id, monkeypatch):
     order_id = place(campaign_id, PREPAID)
     real_load, raced = order_payments._load, []
 
@@ -227,8 +240,9 @@ def test_a_staff_refund_racing_another_write_to_the_order_is_tried_again_on_a_fr
         if not raced:  # a consumer writes the order between our read and our write (a parcel delivered, say)
             raced.append(oid)
             item = repo.get(keys.order(oid), OrderItem)
-            repo.commit(repo.order_writes(repo.order_from_item(item), version=int(item.version), now=now()),
-                        what="a consumer's write")
+            repo.commit(
+                repo.order_writes(repo.order_from_item(item), version=int(item.version), now=now()), what="a consumer's write"
+            )
         return record
 
     monkeypatch.setattr(order_payments, "_load", load_then_race)
@@ -267,13 +281,15 @@ def test_an_automatic_capture_retry_that_goes_through_resolves_the_failure(aws, 
 
 def test_a_paid_offline_order_cancelled_before_close_is_paid_back_by_accounting(aws, campaign_id):
     order_id = place(campaign_id, OFFLINE)
-    order_payments.record_payment(ACCOUNTING, order_id, kind=PaymentKind.OFFLINE_RECEIVED, amount_cents=ORDER_CENTS,
-                                  reason=None, reference="TRF-1")
+    order_payments.record_payment(
+        ACCOUNTING, order_id, kind=PaymentKind.OFFLINE_RECEIVED, amount_cents=ORDER_CENTS, reason=None, reference="TRF-1"
+    )
 
     cancelled = orders.change_order(ALICE, order_id, OrderAction.CANCEL, customer_note="changed my mind")
 
-    assert cancelled.events[-1].customer_note == ("changed my mind We will pay the 33.00 EUR you paid back to you "
-                                                  "by bank transfer.")
+    assert cancelled.events[-1].customer_note == (
+        "changed my mind We will pay the 33.00 EUR you paid back to you by bank transfer."
+    )
     flagged = exceptions.get(exceptions.exception_id("manual_refund_due", "order", order_id))
     assert flagged is not None and flagged.details["amount_cents"] == ORDER_CENTS
     [awaiting] = [p for p in cancelled.payments if p.payment_kind == "refund"]

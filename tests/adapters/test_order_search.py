@@ -44,8 +44,9 @@ def shop_orders():
         provision(session=_SESSION)
         shop.suppliers()
         winter = shop.live_campaign(name="Winter")
-        spring = shop.live_campaign([Product("PEN-1", "Pen", "cove", 150, 40), Product("MUG-1", "Mug", "acme", 1200, 500)],
-                                    name="Spring")
+        spring = shop.live_campaign(
+            [Product("PEN-1", "Pen", "cove", 150, 40), Product("MUG-1", "Mug", "acme", 1200, 500)], name="Spring"
+        )
         plan = [  # (who, campaign, lines, then)
             (ALICE, winter, [("MUG-1", 1)], None),
             (ALICE, winter, [("CAP-1", 1)], None),
@@ -82,21 +83,34 @@ def _resolve(shop_orders, raw: dict) -> OrderFilters:
 
 
 def _matches(o: Expected, f: OrderFilters) -> bool:
-    return ((f.status is None or o.status == f.status.value)
-            and (f.campaign_id is None or o.campaign == f.campaign_id)
-            and (f.supplier_id is None or f.supplier_id in o.suppliers)
-            and (f.customer_id is None or o.customer == f.customer_id)
-            and (f.created_from is None or o.created >= f.created_from)
-            and (f.created_to is None or o.created <= f.created_to))
+    return (
+        (f.status is None or o.status == f.status.value)
+        and (f.campaign_id is None or o.campaign == f.campaign_id)
+        and (f.supplier_id is None or f.supplier_id in o.suppliers)
+        and (f.customer_id is None or o.customer == f.customer_id)
+        and (f.created_from is None or o.created >= f.created_from)
+        and (f.created_to is None or o.created <= f.created_to)
+    )
 
 
 FILTERS = [
     {},
-    {"status": "placed"}, {"status": "on_hold"}, {"status": "cancelled"}, {"status": "completed"},
-    {"campaign_id": "winter"}, {"campaign_id": "spring"},
-    {"supplier_id": "acme"}, {"supplier_id": "bolt"}, {"supplier_id": "cove"}, {"supplier_id": "nobody"},
-    {"customer_id": "cust-alice"}, {"customer_id": "cust-bob"},
-    {"created_from": 2}, {"created_to": 2}, {"created_from": 1, "created_to": 4}, {"created_from": 3, "created_to": 3},
+    {"status": "placed"},
+    {"status": "on_hold"},
+    {"status": "cancelled"},
+    {"status": "completed"},
+    {"campaign_id": "winter"},
+    {"campaign_id": "spring"},
+    {"supplier_id": "acme"},
+    {"supplier_id": "bolt"},
+    {"supplier_id": "cove"},
+    {"supplier_id": "nobody"},
+    {"customer_id": "cust-alice"},
+    {"customer_id": "cust-bob"},
+    {"created_from": 2},
+    {"created_to": 2},
+    {"created_from": 1, "created_to": 4},
+    {"created_from": 3, "created_to": 3},
     {"campaign_id": "winter", "status": "placed"},
     {"supplier_id": "acme", "status": "on_hold"},
     {"supplier_id": "acme", "campaign_id": "spring"},
@@ -106,8 +120,14 @@ FILTERS = [
     {"customer_id": "cust-alice", "campaign_id": "spring"},
     {"status": "placed", "created_to": 3},
     {"campaign_id": "spring", "created_from": 4, "created_to": 6},
-    {"status": "placed", "campaign_id": "spring", "supplier_id": "cove", "customer_id": "cust-alice",
-     "created_from": 0, "created_to": 6},
+    {
+        "status": "placed",
+        "campaign_id": "spring",
+        "supplier_id": "cove",
+        "customer_id": "cust-alice",
+        "created_from": 0,
+        "created_to": 6,
+    },
 ]
 
 
@@ -119,8 +139,7 @@ def test_each_search_filter_is_one_query_that_finds_exactly_its_orders_newest_fi
         found, cursor = orders.search_orders(CARE, filters, limit=50, cursor=None)
     assert m.requests == {"Query": 1}
     assert [o.id for o in found] == [o.id for o in expected]
-    assert [(o.status, o.campaign_id, o.customer_id) for o in found] == \
-        [(o.status, o.campaign, o.customer) for o in expected]
+    assert [(o.status, o.campaign_id, o.customer_id) for o in found] == [(o.status, o.campaign, o.customer) for o in expected]
     assert cursor is None
 
 
@@ -169,9 +188,17 @@ def _walk(fetch, limit):
             return ids, pages
 
 
-@pytest.mark.parametrize("raw", [{}, {"status": "placed"}, {"supplier_id": "acme"}, {"campaign_id": "winter"},
-                                 {"customer_id": "cust-alice", "status": "placed"}],
-                         ids=lambda f: ",".join(f"{k}={v}" for k, v in f.items()) or "all")
+@pytest.mark.parametrize(
+    "raw",
+    [
+        {},
+        {"status": "placed"},
+        {"supplier_id": "acme"},
+        {"campaign_id": "winter"},
+        {"customer_id": "cust-alice", "status": "placed"},
+    ],
+    ids=lambda f: ",".join(f"{k}={v}" for k, v in f.items()) or "all",
+)
 @pytest.mark.parametrize("limit", [1, 2, 3])
 def test_paging_through_a_search_returns_every_order_exactly_once(shop_orders, raw, limit):
     filters = _resolve(shop_orders, raw)

@@ -21,29 +21,46 @@ def order_items() -> list[OrderItem]:
 
 
 def test_retrying_with_the_same_idempotency_key_returns_the_same_order(campaign_id):
-    first, created = orders.place_order(ALICE, campaign_id=campaign_id, lines=[RequestedLine("MUG-1", 2)],
-                                        payment_mode=PaymentMode.PREPAID, idempotency_key="retry-1",
-                                        shipping_address=shop.HOME)
+    first, created = orders.place_order(
+        ALICE,
+        campaign_id=campaign_id,
+        lines=[RequestedLine("MUG-1", 2)],
+        payment_mode=PaymentMode.PREPAID,
+        idempotency_key="retry-1",
+        shipping_address=shop.HOME,
+    )
     assert created is True
     with metered() as m:
-        again, created_again = orders.place_order(ALICE, campaign_id=campaign_id, lines=[RequestedLine("MUG-1", 2)],
-                                                  payment_mode=PaymentMode.PREPAID, idempotency_key="retry-1",
-                                                  shipping_address=shop.HOME)
+        again, created_again = orders.place_order(
+            ALICE,
+            campaign_id=campaign_id,
+            lines=[RequestedLine("MUG-1", 2)],
+            payment_mode=PaymentMode.PREPAID,
+            idempotency_key="retry-1",
+            shipping_address=shop.HOME,
+        )
     assert created_again is False
     assert again.order.id == first.order.id and again.order.total_cents == 2400
     assert "TransactWriteItems" not in m.requests
     assert [i.id for i in order_items()] == [first.order.id]
 
 
-@pytest.mark.parametrize("changed", [
-    {"lines": [RequestedLine("MUG-1", 3)]},
-    {"lines": [RequestedLine("CAP-1", 2)]},
-    {"payment_mode": PaymentMode.OFFLINE},
-    {"shipping_address": replace(shop.HOME, city="Lyon", postal_code="69001")},
-])
+@pytest.mark.parametrize(
+    "changed",
+    [
+        {"lines": [RequestedLine("MUG-1", 3)]},
+        {"lines": [RequestedLine("CAP-1", 2)]},
+        {"payment_mode": PaymentMode.OFFLINE},
+        {"shipping_address": replace(shop.HOME, city="Lyon", postal_code="69001")},
+    ],
+)
 def test_the_same_idempotency_key_with_a_different_request_is_refused(campaign_id, changed):
-    request = {"campaign_id": campaign_id, "lines": [RequestedLine("MUG-1", 2)], "payment_mode": PaymentMode.PREPAID,
-               "shipping_address": shop.HOME}
+    request = {
+        "campaign_id": campaign_id,
+        "lines": [RequestedLine("MUG-1", 2)],
+        "payment_mode": PaymentMode.PREPAID,
+        "shipping_address": shop.HOME,
+    }
     orders.place_order(ALICE, **request, idempotency_key="k-1")
     with pytest.raises(RuleViolation) as err:
         orders.place_order(ALICE, **{**request, **changed}, idempotency_key="k-1")
@@ -115,8 +132,11 @@ def test_cancelling_keeps_every_index_in_step_with_the_order(campaign_id):
     record = shop.place(ALICE, campaign_id, ("MUG-1", 1), ("CAP-1", 1))
     orders.change_order(ALICE, record.order.id, OrderAction.CANCEL, customer_note="changed my mind")
     partition = list(Item.query(keys.order_pk(record.order.id)))
-    statuses = [(type(i).__name__, getattr(i, "status", None) or getattr(i, "order_status", None)) for i in partition
-                if not i.SK.startswith(keys.EVENT_PREFIX) and not isinstance(i, PaymentTxnItem)]
+    statuses = [
+        (type(i).__name__, getattr(i, "status", None) or getattr(i, "order_status", None))
+        for i in partition
+        if not i.SK.startswith(keys.EVENT_PREFIX) and not isinstance(i, PaymentTxnItem)
+    ]
     assert sorted(statuses) == [("DeliveryIndexItem", "cancelled")] * 2 + [("OrderItem", "cancelled")]
     # paid in advance: the payment at checkout, and the refund of it, due in the same transaction
     money = sorted((i.payment_kind, i.status) for i in partition if isinstance(i, PaymentTxnItem))

@@ -50,8 +50,9 @@ def test_every_rule_on_the_bus_targets_its_queue(aws):
     for rule in TOPOLOGY.rules:
         assert json.loads(rules[rule.name]["EventPattern"]) == rule.pattern
         assert rules[rule.name]["State"] == "ENABLED"
-        queue_arn = sqs.get_queue_attributes(QueueUrl=aws.queue_urls[rule.queue],
-                                             AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        queue_arn = sqs.get_queue_attributes(QueueUrl=aws.queue_urls[rule.queue], AttributeNames=["QueueArn"])["Attributes"][
+            "QueueArn"
+        ]
         targets = events.list_targets_by_rule(Rule=rule.name, EventBusName=TOPOLOGY.bus)["Targets"]
         assert [t["Arn"] for t in targets] == [queue_arn]
 
@@ -63,18 +64,44 @@ def test_an_event_of_each_routed_type_lands_in_its_queue_and_nowhere_else(aws):
         for detail_type in rule.detail_types:
             expected[rule.queue].append(detail_type)  # a type two rules name lands in both queues
     for detail_type in sorted({t for rule in TOPOLOGY.rules for t in rule.detail_types}):
-        events.put_events(Entries=[{"Source": EVENT_SOURCE, "DetailType": detail_type, "EventBusName": TOPOLOGY.bus,
-                                    "Detail": json.dumps({"type": detail_type})}])
-    events.put_events(Entries=[{"Source": EVENT_SOURCE, "DetailType": "supplier.created", "EventBusName": TOPOLOGY.bus,
-                                "Detail": json.dumps({"type": "supplier.created"})}])
-    events.put_events(Entries=[{"Source": "someone-else", "DetailType": "order.placed", "EventBusName": TOPOLOGY.bus,
-                                "Detail": json.dumps({"type": "order.placed"})}])
+        events.put_events(
+            Entries=[
+                {
+                    "Source": EVENT_SOURCE,
+                    "DetailType": detail_type,
+                    "EventBusName": TOPOLOGY.bus,
+                    "Detail": json.dumps({"type": detail_type}),
+                }
+            ]
+        )
+    events.put_events(
+        Entries=[
+            {
+                "Source": EVENT_SOURCE,
+                "DetailType": "supplier.created",
+                "EventBusName": TOPOLOGY.bus,
+                "Detail": json.dumps({"type": "supplier.created"}),
+            }
+        ]
+    )
+    events.put_events(
+        Entries=[
+            {
+                "Source": "someone-else",
+                "DetailType": "order.placed",
+                "EventBusName": TOPOLOGY.bus,
+                "Detail": json.dumps({"type": "order.placed"}),
+            }
+        ]
+    )
     for queue, types in expected.items():
         received = []
         while batch := sqs.receive_message(QueueUrl=aws.queue_urls[queue], MaxNumberOfMessages=10).get("Messages"):
             received += [json.loads(m["Body"])["detail-type"] for m in batch]
-            sqs.delete_message_batch(QueueUrl=aws.queue_urls[queue],
-                                     Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(batch)])
+            sqs.delete_message_batch(
+                QueueUrl=aws.queue_urls[queue],
+                Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(batch)],
+            )
         assert sorted(received) == sorted(types), queue
 
 

@@ -30,11 +30,11 @@ def kind_of(record: dict) -> str | None:
 
 def test_audit_events_from_the_stream_reach_the_notifications_queue_without_internal_notes(aws, campaign_id):
     placed = shop.place(ALICE, campaign_id, ("MUG-1", 1), ("CAP-1", 2))
-    cancelled = orders.change_order(CARE, placed.order.id, OrderAction.CANCEL, internal_note=SECRET,
-                                    customer_note="We cancelled it.")
+    cancelled = orders.change_order(
+        CARE, placed.order.id, OrderAction.CANCEL, internal_note=SECRET, customer_note="We cancelled it."
+    )
     records = stream_records(aws.stream_arn)
-    event_inserts = [r for r in records if r["eventName"] == "INSERT"
-                     and kind_of(r) == "event"]
+    event_inserts = [r for r in records if r["eventName"] == "INSERT" and kind_of(r) == "event"]
     assert all(isinstance(r["dynamodb"]["ApproximateCreationDateTime"], float) for r in records)
 
     # suppliers, campaign, order (placed, cancelled, and the refund of its prepayment due)
@@ -45,8 +45,11 @@ def test_audit_events_from_the_stream_reach_the_notifications_queue_without_inte
     assert {m["source"] for m in messages} == {"waybill"}
     placed_detail, cancelled_detail = (m["detail"] for m in messages)
     assert placed_detail["id"] == placed.events[0].id
-    assert (placed_detail["type"], placed_detail["subject_id"], placed_detail["to_status"]) == \
-        ("order.placed", placed.order.id, "placed")
+    assert (placed_detail["type"], placed_detail["subject_id"], placed_detail["to_status"]) == (
+        "order.placed",
+        placed.order.id,
+        "placed",
+    )
     assert placed_detail["actor"] == {"sub": ALICE.sub, "role": "customer"}
     assert placed_detail["data"]["customer_email"] == "alice@example.com"
     assert placed_detail["data"]["supplier_ids"] == ["acme", "bolt"]
@@ -54,8 +57,9 @@ def test_audit_events_from_the_stream_reach_the_notifications_queue_without_inte
     assert cancelled_detail["id"] == cancelled.events[-1].id
     assert (cancelled_detail["from_status"], cancelled_detail["to_status"]) == ("placed", "cancelled")
     # the customer's note, and what happens to the money paid in advance
-    assert cancelled_detail["customer_note"] == ("We cancelled it. We are refunding the 30.00 EUR you paid to "
-                                                 "your original payment method.")
+    assert cancelled_detail["customer_note"] == (
+        "We cancelled it. We are refunding the 30.00 EUR you paid to your original payment method."
+    )
     assert cancelled_detail["has_internal_note"] is True
     assert "internal_note" not in cancelled_detail
     assert SECRET not in json.dumps(messages)
@@ -66,14 +70,25 @@ def test_audit_events_from_the_stream_reach_the_notifications_queue_without_inte
 def test_an_event_read_back_from_the_table_is_published_from_a_hand_built_record(aws, campaign_id):
     record = shop.place(ALICE, campaign_id, ("MUG-1", 1))
     note = orders.add_note(CARE, record.order.id, internal_note=SECRET, customer_note="Ships Monday.")
-    item = boto3.client("dynamodb").get_item(TableName=TOPOLOGY.table.name, Key={
-        "PK": {"S": keys.order_pk(record.order.id)}, "SK": {"S": keys.event_sk(note.at, note.id)}})["Item"]
+    item = boto3.client("dynamodb").get_item(
+        TableName=TOPOLOGY.table.name,
+        Key={"PK": {"S": keys.order_pk(record.order.id)}, "SK": {"S": keys.event_sk(note.at, note.id)}},
+    )["Item"]
     stream_record = {
-        "eventID": "1", "eventName": "INSERT", "eventVersion": "1.1", "eventSource": "aws:dynamodb",
-        "awsRegion": "eu-west-1", "eventSourceARN": aws.stream_arn,
-        "dynamodb": {"ApproximateCreationDateTime": 1767225600.0, "Keys": {"PK": item["PK"], "SK": item["SK"]},
-                     "NewImage": item, "SequenceNumber": "100", "SizeBytes": 512,
-                     "StreamViewType": "NEW_AND_OLD_IMAGES"},
+        "eventID": "1",
+        "eventName": "INSERT",
+        "eventVersion": "1.1",
+        "eventSource": "aws:dynamodb",
+        "awsRegion": "eu-west-1",
+        "eventSourceARN": aws.stream_arn,
+        "dynamodb": {
+            "ApproximateCreationDateTime": 1767225600.0,
+            "Keys": {"PK": item["PK"], "SK": item["SK"]},
+            "NewImage": item,
+            "SequenceNumber": "100",
+            "SizeBytes": 512,
+            "StreamViewType": "NEW_AND_OLD_IMAGES",
+        },
     }
     assert publisher.publish([stream_record]) == 1
     (message,) = bodies(drain(aws.queue_urls[NOTIFICATIONS.name]))
@@ -88,14 +103,16 @@ def test_records_that_are_not_new_audit_events_are_ignored(aws, campaign_id):
     record = shop.place(ALICE, campaign_id, ("MUG-1", 1))
     orders.change_order(ALICE, record.order.id, OrderAction.CANCEL)
     records = stream_records(aws.stream_arn)
-    event_insert = next(r for r in records if r["eventName"] == "INSERT"
-                        and kind_of(r) == "event")
+    event_insert = next(r for r in records if r["eventName"] == "INSERT" and kind_of(r) == "event")
     ignored = [r for r in records if r["eventName"] != "INSERT" or kind_of(r) != "event"]
     assert {r["eventName"] for r in ignored} == {"INSERT", "MODIFY"}  # new orders, products...; changed orders
     ignored += [
         {**event_insert, "eventName": "MODIFY"},  # an audit event is never re-published when touched
-        {**event_insert, "eventName": "REMOVE", "dynamodb": {"Keys": event_insert["dynamodb"]["Keys"],
-                                                             "OldImage": event_insert["dynamodb"]["NewImage"]}},
+        {
+            **event_insert,
+            "eventName": "REMOVE",
+            "dynamodb": {"Keys": event_insert["dynamodb"]["Keys"], "OldImage": event_insert["dynamodb"]["NewImage"]},
+        },
         {**event_insert, "dynamodb": {"Keys": event_insert["dynamodb"]["Keys"]}},  # a keys-only view
         {"eventName": "INSERT"},
     ]
@@ -111,8 +128,7 @@ def test_more_events_than_one_put_takes_are_all_published(aws, campaign_id):
     records = [r for r in stream_records(aws.stream_arn) if r["dynamodb"]["Keys"]["PK"]["S"] == keys.order_pk(record.order.id)]
     assert publisher.publish(records) == 12
     messages = bodies(drain(aws.queue_urls[NOTIFICATIONS.name]))
-    assert sorted(m["detail"].get("customer_note") or "" for m in messages) == \
-        sorted([""] + [f"update {i}" for i in range(11)])
+    assert sorted(m["detail"].get("customer_note") or "" for m in messages) == sorted([""] + [f"update {i}" for i in range(11)])
 
 
 def test_a_refused_put_raises_so_the_stream_retries_the_batch(aws, campaign_id):
@@ -141,13 +157,27 @@ def test_a_stored_inbound_webhook_becomes_one_webhook_received_event_with_its_bo
     from chalicelib.adapters.dynamodb.models import InboxItem
 
     at = datetime.now(UTC)
-    small = InboxItem(*keys.inbox("carrier:dhl", "msg_small"), provider="carrier:dhl", webhook_id="msg_small",
-                      body='{"shipments": []}', event_type=None, received_at=at)
-    large = InboxItem(*keys.inbox("bank", "msg_large"), provider="bank", webhook_id="msg_large",
-                      body="x" * (publisher.INLINE_BODY_BYTES + 1), event_type="payment.settled", received_at=at)
+    small = InboxItem(
+        *keys.inbox("carrier:dhl", "msg_small"),
+        provider="carrier:dhl",
+        webhook_id="msg_small",
+        body='{"shipments": []}',
+        event_type=None,
+        received_at=at,
+    )
+    large = InboxItem(
+        *keys.inbox("bank", "msg_large"),
+        provider="bank",
+        webhook_id="msg_large",
+        body="x" * (publisher.INLINE_BODY_BYTES + 1),
+        event_type="payment.settled",
+        received_at=at,
+    )
     assert repo.create(small) and repo.create(large) and not repo.create(small)  # the second put is refused
     events = [e for e in publisher.events_from_records(stream_records(aws.stream_arn)) if e["type"] == "webhook.received"]
     assert [(e["subject_id"], e["data"].get("body")) for e in events] == [
-        ("carrier:dhl/msg_small", '{"shipments": []}'), ("bank/msg_large", None)]
+        ("carrier:dhl/msg_small", '{"shipments": []}'),
+        ("bank/msg_large", None),
+    ]
     assert events[0]["id"] == publisher.received_event(small)["id"] != events[1]["id"]  # stable per webhook
     assert events[1]["data"] == {"provider": "bank", "webhook_id": "msg_large", "event_type": "payment.settled"}

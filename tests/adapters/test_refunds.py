@@ -47,16 +47,24 @@ def acknowledged(campaign_id: str, supplier_id: str, *answers: tuple[str, int, R
     po.stage = Stage.ACKNOWLEDGE
     decision = acknowledge(po, [LineAcceptance(sku, qty, reason) for sku, qty, reason in answers])
     repo.commit([repo.po_write(po, version=loaded.version, now=now(), execution_arn=loaded.execution_arn)], what="po")
-    return {"id": f"evt-ack-{po.id}", "type": "po.acknowledge_completed", "subject_id": po.id,
-            "data": {"po_id": po.id, "campaign_id": campaign_id, "supplier_id": supplier_id,
-                     "stage": "acknowledge", "decision": decision.value}}
+    return {
+        "id": f"evt-ack-{po.id}",
+        "type": "po.acknowledge_completed",
+        "subject_id": po.id,
+        "data": {
+            "po_id": po.id,
+            "campaign_id": campaign_id,
+            "supplier_id": supplier_id,
+            "stage": "acknowledge",
+            "decision": decision.value,
+        },
+    }
 
 
 def refunds_of(order_id: str) -> list[tuple[int, str]]:
     """The order's refund records: (amount, status)."""
     items = PaymentTxnItem.query(keys.order_pk(order_id), PaymentTxnItem.SK.startswith("PAYMENT#"))
-    return sorted((int(i.amount_cents), i.status) for i in items
-                  if isinstance(i, PaymentTxnItem) and i.payment_kind == "refund")
+    return sorted((int(i.amount_cents), i.status) for i in items if isinstance(i, PaymentTxnItem) and i.payment_kind == "refund")
 
 
 def order(order_id: str) -> OrderItem:
@@ -110,8 +118,10 @@ def test_the_customer_sees_the_note_in_the_order_timeline_and_staff_detail_stays
     purchase_orders.handle(acknowledged(campaign_id, "acme", ("MUG-1", 4, OOS), ("MUG-2", 1, None)))
     seen = orders.get_order_for_customer(BOB, ids["second"])
     views = [v for v in (e.customer_view() for e in seen.events) if v]
-    assert views[-1]["note"] == ("The supplier could not supply part of your order: 1 x Mug (is out of stock). "
-                                 "We are refunding 12.00 EUR to your original payment method.")
+    assert views[-1]["note"] == (
+        "The supplier could not supply part of your order: 1 x Mug (is out of stock). "
+        "We are refunding 12.00 EUR to your original payment method."
+    )
     assert "purchase order" not in str(views)
 
 

@@ -88,8 +88,16 @@ def test_a_refused_transaction_writes_nothing_at_all(campaign_id):
     record = shop.place(ALICE, campaign_id, ("MUG-1", 1))
     order = record.order
     apply_order_action(order, OrderAction.CANCEL, ALICE)
-    event = AuditEvent(id="evt-x", subject_type="order", subject_id=order.id, type="order.cancelled", actor=ALICE,
-                       at=datetime.now(UTC), from_status="placed", to_status="cancelled")
+    event = AuditEvent(
+        id="evt-x",
+        subject_type="order",
+        subject_id=order.id,
+        type="order.cancelled",
+        actor=ALICE,
+        at=datetime.now(UTC),
+        from_status="placed",
+        to_status="cancelled",
+    )
     stale = repo.order_writes(order, version=record.version + 7, now=datetime.now(UTC))
     with pytest.raises(Conflict):
         repo.commit([*stale, repo.event_write(keys.order_pk(order.id), event)], what="order")
@@ -127,12 +135,13 @@ def test_placing_an_order_is_one_batch_read_and_one_transaction(campaign_id):
     assert m.requests == {"BatchGetItem": 1, "TransactWriteItems": 1}
     (tx,) = txs
     # prepaid: the payment at checkout is recorded in the same transaction
-    assert [i["kind"]["S"] for i in puts(tx)] == ["order", "delivery", "delivery", "event", "idempotency",
-                                                  "payment_txn"]
+    assert [i["kind"]["S"] for i in puts(tx)] == ["order", "delivery", "delivery", "event", "idempotency", "payment_txn"]
     # counters ADDed in place: one more order in its status, and the campaign's metrics
     counters = [entry["Update"] for entry in tx if "Update" in entry]
     assert [(c["Key"]["PK"]["S"], c["Key"]["SK"]["S"].split("#")[0]) for c in counters] == [
-        (keys.ORDER_STATUS_STATS_PK, "STATUS"), (keys.campaign_stats_pk(campaign_id), "SUMMARY")]
+        (keys.ORDER_STATUS_STATS_PK, "STATUS"),
+        (keys.campaign_stats_pk(campaign_id), "SUMMARY"),
+    ]
     event = puts(tx)[3]
     assert event["PK"]["S"] == keys.order_pk(record.order.id)
     assert event["SK"]["S"] == keys.event_sk(record.events[0].at, record.events[0].id)
@@ -198,15 +207,21 @@ def test_listing_my_orders_is_one_query(campaign_id):
 def test_an_order_is_stored_under_the_keys_from_the_keys_module(campaign_id):
     record = shop.place(ALICE, campaign_id, ("MUG-1", 1), ("CAP-1", 1))
     order = record.order
-    raw = boto3.client("dynamodb").get_item(TableName=TOPOLOGY.table.name,
-                                            Key={"PK": {"S": keys.order_pk(order.id)}, "SK": {"S": keys.META}})["Item"]
+    raw = boto3.client("dynamodb").get_item(
+        TableName=TOPOLOGY.table.name, Key={"PK": {"S": keys.order_pk(order.id)}, "SK": {"S": keys.META}}
+    )["Item"]
     created = keys.created_sk(order.created_at, order.id)
     assert {k: raw[k]["S"] for k in raw if k.startswith(("PK", "SK", "GSI"))} == {
-        "PK": keys.order(order.id)[0], "SK": keys.order(order.id)[1],
-        "GSI1PK": keys.customer_orders_pk(ALICE.sub), "GSI1SK": created,
-        "GSI2PK": keys.campaign_orders_pk(campaign_id), "GSI2SK": created,
-        "GSI3PK": keys.status_orders_pk("placed"), "GSI3SK": created,
-        "GSI4PK": keys.ALL_ORDERS_PK, "GSI4SK": created,
+        "PK": keys.order(order.id)[0],
+        "SK": keys.order(order.id)[1],
+        "GSI1PK": keys.customer_orders_pk(ALICE.sub),
+        "GSI1SK": created,
+        "GSI2PK": keys.campaign_orders_pk(campaign_id),
+        "GSI2SK": created,
+        "GSI3PK": keys.status_orders_pk("placed"),
+        "GSI3SK": created,
+        "GSI4PK": keys.ALL_ORDERS_PK,
+        "GSI4SK": created,
     }
     assert raw["kind"]["S"] == "order" and raw["version"]["N"] == "1"
 
@@ -250,8 +265,10 @@ def test_a_consumer_marks_an_event_once_and_can_forget_it(aws):
     assert repo.mark_processed("notifications", "evt-1#b@example.com", at) is True
     repo.unmark_processed("notifications", "evt-1#a@example.com")
     assert repo.mark_processed("notifications", "evt-1#a@example.com", at) is True
-    raw = boto3.client("dynamodb").get_item(TableName=TOPOLOGY.table.name, Key={
-        "PK": {"S": keys.processed("notifications", "evt-1#b@example.com")[0]}, "SK": {"S": keys.META}})["Item"]
+    raw = boto3.client("dynamodb").get_item(
+        TableName=TOPOLOGY.table.name,
+        Key={"PK": {"S": keys.processed("notifications", "evt-1#b@example.com")[0]}, "SK": {"S": keys.META}},
+    )["Item"]
     assert int(raw[TOPOLOGY.table.ttl_attribute]["N"]) > at.timestamp()
 
 
@@ -259,8 +276,11 @@ def _cancelled(code: str) -> Exception:
     """What PynamoDB raises when DynamoDB cancels a transaction for `code` on its one item."""
     from pynamodb.exceptions import CancellationReason, TransactWriteError, VerboseClientError
 
-    error = VerboseClientError({"Error": {"Code": "TransactionCanceledException", "Message": f"cancelled [{code}]"}},
-                               "TransactWriteItems", cancellation_reasons=[CancellationReason(code=code)])
+    error = VerboseClientError(
+        {"Error": {"Code": "TransactionCanceledException", "Message": f"cancelled [{code}]"}},
+        "TransactWriteItems",
+        cancellation_reasons=[CancellationReason(code=code)],
+    )
     return TransactWriteError("Failed to write transaction items", error)
 
 
@@ -271,10 +291,10 @@ def _order_item(campaign_id: str) -> OrderItem:
     return item
 
 
-@pytest.mark.parametrize("conflicts, commits", [(1, True), (repo.TRANSACTION_CONFLICT_RETRIES, True),
-                                                (repo.TRANSACTION_CONFLICT_RETRIES + 1, False)])
-def test_a_transaction_cancelled_by_another_in_flight_is_sent_again_a_few_times(campaign_id, monkeypatch,
-                                                                                conflicts, commits):
+@pytest.mark.parametrize(
+    "conflicts, commits", [(1, True), (repo.TRANSACTION_CONFLICT_RETRIES, True), (repo.TRANSACTION_CONFLICT_RETRIES + 1, False)]
+)
+def test_a_transaction_cancelled_by_another_in_flight_is_sent_again_a_few_times(campaign_id, monkeypatch, conflicts, commits):
     from pynamodb.transactions import TransactWrite
 
     item = _order_item(campaign_id)

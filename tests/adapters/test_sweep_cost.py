@@ -34,9 +34,12 @@ def seed_deadlines(n: int, due_in: timedelta, *, start: int = 0, batch: bool) ->
     """`n` shipment_late deadlines on parcels, due `due_in` from now, as the shipments service builds
     them (`deadline_write`): in one batch write, or each committed in its own transaction."""
     at = now()
-    writes = [escalations.deadline_write("shipment", parcel(i), "shipment_late", at + due_in,
-                                         {"po_id": f"po_{i}", "supplier_id": "acme"})
-              for i in range(start, start + n)]
+    writes = [
+        escalations.deadline_write(
+            "shipment", parcel(i), "shipment_late", at + due_in, {"po_id": f"po_{i}", "supplier_id": "acme"}
+        )
+        for i in range(start, start + n)
+    ]
     if batch:
         with Item.batch_write() as b:
             for w in writes:
@@ -121,8 +124,9 @@ def test_after_the_grace_period_the_sweep_opens_the_pending_exceptions(aws: Prov
 
 
 def escalations_of(exc_id: str) -> list[tuple[int, str]]:
-    return sorted((int(e.data["level"]), str(e.data["target"]))
-                  for e in exceptions.detail(exc_id).events if e.type == "exception.escalated")
+    return sorted(
+        (int(e.data["level"]), str(e.data["target"])) for e in exceptions.detail(exc_id).events if e.type == "exception.escalated"
+    )
 
 
 def test_open_exceptions_escalate_to_their_owner_or_assignee_then_to_the_admins(aws: Provisioned):
@@ -159,8 +163,9 @@ def test_open_exceptions_escalate_to_their_owner_or_assignee_then_to_the_admins(
         (None, "cmp_1", [(1, "accounting"), (2, "buyer"), (3, "admin")]),
     ],
 )
-def test_each_level_tells_its_target(aws: Provisioned, assignee: str | None, campaign_id: str | None,
-                                     targets: list[tuple[int, str]]):
+def test_each_level_tells_its_target(
+    aws: Provisioned, assignee: str | None, campaign_id: str | None, targets: list[tuple[int, str]]
+):
     # payment_failed: high (4 / 24 / 72 h), owned by accounting
     details = {"po_id": "po_9", **({"campaign_id": campaign_id} if campaign_id else {})}
     record = exceptions.raise_or_bump("payment_failed", "po", "po_9", details)

@@ -89,10 +89,19 @@ def receiver() -> Iterator[Receiver]:
 
 def event(n: int = 1, type_: str = "order.placed") -> dict[str, Any]:
     """A domain event as the publisher puts it on the bus (internal detail included: it must not leak)."""
-    return {"id": f"evt_{n:04d}", "type": type_, "subject_type": "order", "subject_id": f"ord_{n}",
-            "at": "2030-01-02T03:04:05+00:00", "actor": {"sub": "care-1", "role": "customer_care"},
-            "from_status": None, "to_status": "placed", "customer_note": None, "has_internal_note": True,
-            "data": {"campaign_id": "cmp_1", "customer_email": "alice@example.com", "total_cents": 1200}}
+    return {
+        "id": f"evt_{n:04d}",
+        "type": type_,
+        "subject_type": "order",
+        "subject_id": f"ord_{n}",
+        "at": "2030-01-02T03:04:05+00:00",
+        "actor": {"sub": "care-1", "role": "customer_care"},
+        "from_status": None,
+        "to_status": "placed",
+        "customer_note": None,
+        "has_internal_note": True,
+        "data": {"campaign_id": "cmp_1", "customer_email": "alice@example.com", "total_cents": 1200},
+    }
 
 
 def subscribe(url: str, types: tuple[str, ...] = ("order.placed",)) -> svc.Subscription:
@@ -116,7 +125,8 @@ def failing(sub_id: str) -> exceptions.ExceptionRecord | None:
 
 
 def test_a_delivered_webhook_verifies_with_the_standard_webhooks_library_and_carries_a_thin_payload(
-        aws: Provisioned, receiver: Receiver):
+    aws: Provisioned, receiver: Receiver
+):
     sub = subscribe(receiver.url)
     other = subscribe(receiver.url, ("po.created",))
     assert sub.secret and sub.secret.startswith("whsec_")
@@ -126,11 +136,21 @@ def test_a_delivered_webhook_verifies_with_the_standard_webhooks_library_and_car
     headers, body = receiver.received[0]
     payload = Webhook(sub.secret).verify(body, headers)
     assert headers["webhook-id"] == rules.webhook_id("evt_0001", sub.id)
-    assert payload == {"type": "order.placed", "id": "evt_0001", "timestamp": "2030-01-02T03:04:05+00:00",
-                       "data": {"subject_type": "order", "subject_id": "ord_1", "status": "placed",
-                                "campaign_id": "cmp_1",
-                                "links": {"order": f"{settings().public_url}/staff/orders/ord_1",
-                                          "campaign": f"{settings().public_url}/staff/campaigns/cmp_1"}}}
+    assert payload == {
+        "type": "order.placed",
+        "id": "evt_0001",
+        "timestamp": "2030-01-02T03:04:05+00:00",
+        "data": {
+            "subject_type": "order",
+            "subject_id": "ord_1",
+            "status": "placed",
+            "campaign_id": "cmp_1",
+            "links": {
+                "order": f"{settings().public_url}/staff/orders/ord_1",
+                "campaign": f"{settings().public_url}/staff/campaigns/cmp_1",
+            },
+        },
+    }
     assert b"alice@example.com" not in body and b"1200" not in body
     with pytest.raises(Exception):  # noqa: B017 (the library's own verification error)
         Webhook(other.secret or "").verify(body, headers)
@@ -163,7 +183,8 @@ def test_during_a_rotation_both_secrets_verify_until_the_grace_window_ends(aws: 
 
 
 def test_failures_retry_on_the_scaled_schedule_with_the_same_webhook_id_then_succeed(
-        aws: Provisioned, monkeypatch: pytest.MonkeyPatch):
+    aws: Provisioned, monkeypatch: pytest.MonkeyPatch
+):
     use(monkeypatch, webhook_retry_scale_percent=10)
     r = Receiver(500, 503, 429)
     try:
@@ -176,8 +197,9 @@ def test_failures_retry_on_the_scaled_schedule_with_the_same_webhook_id_then_suc
         for expected_delay in (0.5, 30.0):  # 10 % of 5 s, then of 5 min
             gap = (d.next_attempt_at - d.attempts[-1].at).total_seconds()
             assert expected_delay <= gap < expected_delay + 1, gap
-            assert escalations.sweep(d.next_attempt_at - timedelta(milliseconds=400)).actions.get(
-                "webhook_retry") is None  # not due yet
+            assert (
+                escalations.sweep(d.next_attempt_at - timedelta(milliseconds=400)).actions.get("webhook_retry") is None
+            )  # not due yet
             at = d.next_attempt_at + timedelta(seconds=1)
             escalations.sweep(at)
             d = delivery(wid)
@@ -243,7 +265,8 @@ def test_replay_sends_a_new_delivery_with_a_new_id_linked_to_the_original(aws: P
 
 
 def test_a_consumer_crash_loses_nothing_and_the_rerun_sends_the_same_id(
-        aws: Provisioned, receiver: Receiver, monkeypatch: pytest.MonkeyPatch):
+    aws: Provisioned, receiver: Receiver, monkeypatch: pytest.MonkeyPatch
+):
     sub = subscribe(receiver.url)
     real_post = port.post
 
@@ -268,7 +291,8 @@ def test_a_consumer_crash_loses_nothing_and_the_rerun_sends_the_same_id(
 
 
 def test_outside_local_mode_a_private_address_is_refused_at_send_time(
-        aws: Provisioned, receiver: Receiver, monkeypatch: pytest.MonkeyPatch):
+    aws: Provisioned, receiver: Receiver, monkeypatch: pytest.MonkeyPatch
+):
     sub = subscribe(receiver.url)  # accepted in local mode; the deployment then "moves" to production
     use(monkeypatch, stage="prod")
     consumer.handle(event())

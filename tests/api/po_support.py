@@ -53,18 +53,38 @@ def sfn_calls(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, dict[str, Any]
     return calls
 
 
-def make_po(campaign_id: str, supplier_id: str = "acme", *, stage: Stage | None = Stage.ACKNOWLEDGE,
-            token: str | None = "tok", accepted: bool = False, invoiced: int = 0, proposed: int = 0,
-            orders_to_ship: int | None = None) -> str:
-    lines = [POLine("MUG-1", "Mug", 4, 500), POLine("MUG-2", "Big mug", 2, 900)] if supplier_id == "acme" \
+def make_po(
+    campaign_id: str,
+    supplier_id: str = "acme",
+    *,
+    stage: Stage | None = Stage.ACKNOWLEDGE,
+    token: str | None = "tok",
+    accepted: bool = False,
+    invoiced: int = 0,
+    proposed: int = 0,
+    orders_to_ship: int | None = None,
+) -> str:
+    lines = (
+        [POLine("MUG-1", "Mug", 4, 500), POLine("MUG-2", "Big mug", 2, 900)]
+        if supplier_id == "acme"
         else [POLine("CAP-1", "Cap", 3, 300)]
+    )
     if accepted:
         for line in lines:
             line.accepted_quantity = line.ordered_quantity
-    po = PurchaseOrder(id=po_id(campaign_id, supplier_id), campaign_id=campaign_id, supplier_id=supplier_id,
-                       currency="EUR", lines=lines, created_at=now(), order_count=1, stage=stage,
-                       invoiced_cents=invoiced, proposed_cents=proposed,
-                       orders_to_ship=orders_to_ship if orders_to_ship is not None else (1 if accepted else None))
+    po = PurchaseOrder(
+        id=po_id(campaign_id, supplier_id),
+        campaign_id=campaign_id,
+        supplier_id=supplier_id,
+        currency="EUR",
+        lines=lines,
+        created_at=now(),
+        order_count=1,
+        stage=stage,
+        invoiced_cents=invoiced,
+        proposed_cents=proposed,
+        orders_to_ship=orders_to_ship if orders_to_ship is not None else (1 if accepted else None),
+    )
     repo.commit([repo.po_write(po, version=None, now=now(), task_token=token)], what="test PO")
     return po.id
 

@@ -32,6 +32,7 @@ def mocked_account() -> Iterator[Provisioned]:
         yield provision(API_TOPOLOGY, session=_SESSION)
     reset_clients()
 
+
 # A staff member with a name, so tests can check that staff identities never reach customers.
 CARE_NAMED = headers("care-7", "customer_care", email="carla@waybill.example", name="Carla Care")
 LOGISTICS = headers("log-1", "logistics")
@@ -55,26 +56,41 @@ def assert_error(status: int, body: Any, expected_status: int, code: str | None 
     return error
 
 
-def raw(api: Api, method: str, path: str, who: dict[str, str] | None = None, body: Any = None,
-        extra_headers: dict[str, str] | None = None) -> Any:
+def raw(
+    api: Api,
+    method: str,
+    path: str,
+    who: dict[str, str] | None = None,
+    body: Any = None,
+    extra_headers: dict[str, str] | None = None,
+) -> Any:
     """The Chalice test client's full response (status, headers, bytes)."""
     data = body if isinstance(body, bytes) else (json.dumps(body).encode() if body is not None else b"")
     return api.client.http.request(method, path, headers={**(who or {}), **(extra_headers or {})}, body=data)
 
 
 # Where the tests' orders ship (POST /orders needs an address).
-SHIP_TO = {"name": "Alice Martin", "lines": ["12 rue des Lilas", "Bâtiment B"], "city": "Paris",
-           "postal_code": "75011", "country": "FR", "phone": "+33 1 23 45 67 89"}
+SHIP_TO = {
+    "name": "Alice Martin",
+    "lines": ["12 rue des Lilas", "Bâtiment B"],
+    "city": "Paris",
+    "postal_code": "75011",
+    "country": "FR",
+    "phone": "+33 1 23 45 67 89",
+}
 
 
 def order_body(campaign_id: str, *lines: tuple[str, int], **extra: Any) -> dict[str, Any]:
     """A POST /orders body shipping to SHIP_TO (`shipping_address=None, address_id=...` ships to a book entry)."""
-    return {"campaign_id": campaign_id, "lines": [{"sku": sku, "quantity": q} for sku, q in lines],
-            "shipping_address": SHIP_TO, **extra}
+    return {
+        "campaign_id": campaign_id,
+        "lines": [{"sku": sku, "quantity": q} for sku, q in lines],
+        "shipping_address": SHIP_TO,
+        **extra,
+    }
 
 
-def place(api: Api, campaign_id: str, *lines: tuple[str, int], who: dict[str, str] = ALICE,
-          **extra: Any) -> dict[str, Any]:
+def place(api: Api, campaign_id: str, *lines: tuple[str, int], who: dict[str, str] = ALICE, **extra: Any) -> dict[str, Any]:
     status, order = api.post("/orders", who, order_body(campaign_id, *lines, **extra))
     assert status == 201, order
     return order
@@ -93,13 +109,21 @@ def draft_campaign(api: Api, who: dict[str, str], *products: dict[str, Any], nam
 
 
 def product(sku: str, supplier_id: str = "acme", price: int = 1000) -> dict[str, Any]:
-    return {"sku": sku, "name": f"Product {sku}", "supplier_id": supplier_id, "unit_price_cents": price,
-            "unit_cost_cents": price // 2}
+    return {
+        "sku": sku,
+        "name": f"Product {sku}",
+        "supplier_id": supplier_id,
+        "unit_price_cents": price,
+        "unit_cost_cents": price // 2,
+    }
 
 
 def ensure_supplier(api: Api, who: dict[str, str], supplier_id: str, name: str | None = None) -> None:
-    status, body = api.post("/staff/suppliers", who, {"id": supplier_id, "name": name or supplier_id.title(),
-                                                      "contact_emails": [f"orders@{supplier_id}.example"]})
+    status, body = api.post(
+        "/staff/suppliers",
+        who,
+        {"id": supplier_id, "name": name or supplier_id.title(), "contact_emails": [f"orders@{supplier_id}.example"]},
+    )
     assert status in (201, 409), body
 
 
@@ -135,5 +159,7 @@ def process_webhooks() -> list[str]:
     from chalicelib.handlers import inbound
 
     waiting = [i for i in Item.scan() if isinstance(i, InboxItem) and i.processed_at is None]
-    return [inbound.handle({"type": "webhook.received", "data": {"provider": i.provider, "webhook_id": i.webhook_id}})
-            for i in sorted(waiting, key=lambda i: i.received_at)]
+    return [
+        inbound.handle({"type": "webhook.received", "data": {"provider": i.provider, "webhook_id": i.webhook_id}})
+        for i in sorted(waiting, key=lambda i: i.received_at)
+    ]

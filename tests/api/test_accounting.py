@@ -131,8 +131,13 @@ def test_the_bank_payment_stage_pushes_once_and_completes(api, sfn_calls, sandbo
         assert payments.on_bank_payment_stage(po).result == "skipped"  # redelivered stage event
     assert sandbox.requests == 1 and list(sandbox.payments) == [pid]
     order = sandbox.payments[pid]["order"]
-    assert order == {"payment_id": pid, "amount_cents": ORDERED_CENTS, "currency": "EUR", "supplier_id": "acme",
-                     "reference": f"{po_item(po).campaign_id}/{po}"}
+    assert order == {
+        "payment_id": pid,
+        "amount_cents": ORDERED_CENTS,
+        "currency": "EUR",
+        "supplier_id": "acme",
+        "reference": f"{po_item(po).campaign_id}/{po}",
+    }
     assert sfn_calls == [("tok-bank", {"decision": "done", "stage": "bank_payment"})]
     assert proposal(pid).status == "pushed"
 
@@ -172,8 +177,7 @@ def test_a_bank_that_does_not_answer_keeps_the_stage_open_and_raises_payment_fai
     assert exceptions.get(exceptions.exception_id("payment_failed", "po", po)) is not None
 
 
-def test_an_approval_racing_the_workflows_own_write_to_the_po_is_applied_once_not_refused(api, sfn_calls,
-                                                                                          monkeypatch):
+def test_an_approval_racing_the_workflows_own_write_to_the_po_is_applied_once_not_refused(api, sfn_calls, monkeypatch):
     from chalicelib.services import stages
 
     po, pid = proposed(api)

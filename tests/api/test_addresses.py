@@ -14,10 +14,15 @@ from tests.api.support import SHIP_TO, SUPPLIER_ACME, assert_error, order_body, 
 from tests.aws import ALICE, BOB, BUYER, CARE, live_campaign
 
 BOOK = "/me/addresses"
-HOME = {"name": "Alice Martin", "lines": ["12 rue des Lilas"], "city": "Paris", "postal_code": "75011",
-        "country": "FR"}
-WORK = {"name": "Alice Martin", "lines": ["c/o Atelier Nord", "8 quai de la Loire"], "city": "Paris",
-        "postal_code": "75019", "country": "FR", "phone": "+33 6 12 34 56 78"}
+HOME = {"name": "Alice Martin", "lines": ["12 rue des Lilas"], "city": "Paris", "postal_code": "75011", "country": "FR"}
+WORK = {
+    "name": "Alice Martin",
+    "lines": ["c/o Atelier Nord", "8 quai de la Loire"],
+    "city": "Paris",
+    "postal_code": "75019",
+    "country": "FR",
+    "phone": "+33 6 12 34 56 78",
+}
 SHOP = {"name": "Alice Martin", "lines": ["Torstraße 1"], "city": "Berlin", "postal_code": "10119", "country": "DE"}
 
 
@@ -93,8 +98,7 @@ def test_a_put_replaces_the_address_and_a_stale_expected_version_is_a_409(api):
     assert moved["address"] == as_view(SHOP) and moved["version"] == 2
     assert moved["label"] is None and moved["is_default"] is True  # PUT replaces the label too
     assert_error(*api.put(f"{BOOK}/{home['id']}", ALICE, {**HOME, "expected_version": 1}), 409, "conflict")
-    assert_error(*api.call("PATCH", f"{BOOK}/{home['id']}", ALICE, {"city": "Lyon", "expected_version": 1}),
-                 409, "conflict")
+    assert_error(*api.call("PATCH", f"{BOOK}/{home['id']}", ALICE, {"city": "Lyon", "expected_version": 1}), 409, "conflict")
     assert_error(*api.call("DELETE", f"{BOOK}/{home['id']}?expected_version=1", ALICE), 409, "conflict")
     status, body = api.get(f"{BOOK}/{home['id']}", ALICE)
     assert status == 200 and body["address"] == as_view(SHOP) and body["version"] == 2
@@ -111,8 +115,9 @@ def test_a_patch_changes_only_the_fields_given_and_checks_the_whole_address(api)
 
 
 def test_an_invalid_address_is_a_422_naming_each_field(api):
-    status, body = api.post(BOOK, ALICE, {**HOME, "city": "  ", "country": "Frankreich", "phone": "ask the porter",
-                                          "postal_code": "75*011"})
+    status, body = api.post(
+        BOOK, ALICE, {**HOME, "city": "  ", "country": "Frankreich", "phone": "ask the porter", "postal_code": "75*011"}
+    )
     error = assert_error(status, body, 422, "invalid_address")
     assert {d["field"] for d in error["details"]} == {"body.city", "body.country", "body.phone", "body.postal_code"}
     status, body = api.post(BOOK, ALICE, {k: v for k, v in HOME.items() if k != "name"} | {"lines": []})
@@ -170,8 +175,7 @@ def test_two_changes_made_from_the_same_reading_of_the_book_cannot_both_win(api,
 
 def test_an_order_ships_to_the_address_given_and_every_view_shows_it_with_the_reference(api):
     campaign = live_campaign(api)
-    order = place(api, campaign["id"], ("MUG-1", 1), shipping_address={**WORK, "postal_code": " 75019 ",
-                                                                        "country": "fr"})
+    order = place(api, campaign["id"], ("MUG-1", 1), shipping_address={**WORK, "postal_code": " 75019 ", "country": "fr"})
     assert order["shipping_address"] == WORK  # normalised: trimmed, country upper case
     assert order["reference"] == order_reference(order["id"]) and order["reference"].startswith("WB-")
     assert api.get(f"/orders/{order['id']}", ALICE)[1]["shipping_address"] == WORK
@@ -212,16 +216,20 @@ def test_a_bad_shipping_address_is_a_422_naming_each_field(api):
     bad = {**SHIP_TO, "country": "XX", "phone": "12", "lines": ["ok", "   "]}
     status, body = api.post("/orders", ALICE, order_body(campaign["id"], ("MUG-1", 1), shipping_address=bad))
     error = assert_error(status, body, 422, "invalid_address")
-    assert {d["field"] for d in error["details"]} == {"body.shipping_address.country", "body.shipping_address.phone",
-                                                      "body.shipping_address.lines[1]"}
+    assert {d["field"] for d in error["details"]} == {
+        "body.shipping_address.country",
+        "body.shipping_address.phone",
+        "body.shipping_address.lines[1]",
+    }
     assert all(d["message"] for d in error["details"])
 
 
 def test_another_customers_address_id_cannot_ship_an_order(api):
     campaign = live_campaign(api)
     alices = save(api, HOME)
-    status, body = api.post("/orders", BOB, order_body(campaign["id"], ("MUG-1", 1), shipping_address=None,
-                                                       address_id=alices["id"]))
+    status, body = api.post(
+        "/orders", BOB, order_body(campaign["id"], ("MUG-1", 1), shipping_address=None, address_id=alices["id"])
+    )
     error = assert_error(status, body, 422, "unknown_address")
     assert error["details"] == [{"field": "body.address_id", "message": "not in your address book"}]
     assert "Alice" not in error["message"]
@@ -233,8 +241,7 @@ def test_the_idempotency_key_covers_the_address(api):
     first = api.post("/orders", ALICE, order_body(campaign["id"], ("MUG-1", 1)), extra_headers=key)
     again = api.post("/orders", ALICE, order_body(campaign["id"], ("MUG-1", 1)), extra_headers=key)
     assert (first[0], again[0], again[1]["id"]) == (201, 200, first[1]["id"])
-    elsewhere = order_body(campaign["id"], ("MUG-1", 1), shipping_address={**SHIP_TO, "city": "Lyon",
-                                                                           "postal_code": "69001"})
+    elsewhere = order_body(campaign["id"], ("MUG-1", 1), shipping_address={**SHIP_TO, "city": "Lyon", "postal_code": "69001"})
     assert_error(*api.post("/orders", ALICE, elsewhere, extra_headers=key), 422, "idempotency_key_reused")
     home = save(api, HOME)
     by_book = order_body(campaign["id"], ("MUG-1", 1), shipping_address=None, address_id=home["id"])

@@ -70,15 +70,25 @@ def test_a_token_without_an_expiry_is_a_401(api):
 
 
 def test_an_unsigned_token_is_a_401(api):
-    claims = {"sub": "cust-alice", "iss": ISSUER.issuer, "aud": ISSUER.audience, "exp": int(time.time()) + 600,
-              "cognito:groups": ["customer"]}
+    claims = {
+        "sub": "cust-alice",
+        "iss": ISSUER.issuer,
+        "aud": ISSUER.audience,
+        "exp": int(time.time()) + 600,
+        "cognito:groups": ["customer"],
+    }
     token = jwt.encode(claims, None, algorithm="none", headers={"kid": ISSUER.kid})
     refused(api, bearer(token))
 
 
 def test_a_token_signed_with_a_shared_secret_is_a_401(api):
-    claims = {"sub": "cust-alice", "iss": ISSUER.issuer, "aud": ISSUER.audience, "exp": int(time.time()) + 600,
-              "cognito:groups": ["admin"]}
+    claims = {
+        "sub": "cust-alice",
+        "iss": ISSUER.issuer,
+        "aud": ISSUER.audience,
+        "exp": int(time.time()) + 600,
+        "cognito:groups": ["admin"],
+    }
     token = jwt.encode(claims, "x" * 32, algorithm="HS256", headers={"kid": ISSUER.kid})
     refused(api, bearer(token))
 
@@ -96,8 +106,13 @@ def test_a_token_with_no_waybill_group_is_a_401(api):
 
 
 def test_groups_may_come_from_a_plain_groups_claim(api):
-    claims = {"sub": "cust-gus", "iss": ISSUER.issuer, "aud": ISSUER.audience, "exp": int(time.time()) + 600,
-              "groups": ["customer"]}
+    claims = {
+        "sub": "cust-gus",
+        "iss": ISSUER.issuer,
+        "aud": ISSUER.audience,
+        "exp": int(time.time()) + 600,
+        "groups": ["customer"],
+    }
     token = jwt.encode(claims, ISSUER.private_pem, algorithm="RS256", headers={"kid": ISSUER.kid})
     assert api.get("/orders", bearer(token))[0] == 200
 
@@ -122,10 +137,17 @@ def test_a_customer_calling_a_staff_route_is_a_403_in_the_house_shape(api):
 
 
 STAFF_ROUTES = [
-    ("POST", "/staff/campaigns"), ("GET", "/staff/campaigns"), ("GET", "/staff/campaigns/cmp_x"),
-    ("POST", "/staff/campaigns/cmp_x/go-live"), ("POST", "/staff/suppliers"), ("GET", "/staff/suppliers"),
-    ("PUT", "/staff/customers/cust-alice/flag"), ("GET", "/staff/orders"), ("GET", "/staff/orders/ord_x"),
-    ("POST", "/staff/orders/ord_x/transitions"), ("POST", "/staff/orders/ord_x/notes"),
+    ("POST", "/staff/campaigns"),
+    ("GET", "/staff/campaigns"),
+    ("GET", "/staff/campaigns/cmp_x"),
+    ("POST", "/staff/campaigns/cmp_x/go-live"),
+    ("POST", "/staff/suppliers"),
+    ("GET", "/staff/suppliers"),
+    ("PUT", "/staff/customers/cust-alice/flag"),
+    ("GET", "/staff/orders"),
+    ("GET", "/staff/orders/ord_x"),
+    ("POST", "/staff/orders/ord_x/transitions"),
+    ("POST", "/staff/orders/ord_x/notes"),
 ]
 
 
@@ -137,15 +159,19 @@ def test_customers_and_suppliers_reach_no_staff_route(api):
 
 
 def test_a_supplier_cannot_place_customer_orders(api):
-    status, body = api.post("/orders", SUPPLIER_ACME, {"campaign_id": "cmp_x", "lines": [{"sku": "A", "quantity": 1}],
-                                                       "shipping_address": SHIP_TO})
+    status, body = api.post(
+        "/orders", SUPPLIER_ACME, {"campaign_id": "cmp_x", "lines": [{"sku": "A", "quantity": 1}], "shipping_address": SHIP_TO}
+    )
     assert_error(status, body, 403, "forbidden")
 
 
 def test_accounting_may_not_approve_an_order_and_the_order_stays_on_hold(api):
     campaign = live_campaign(api)
-    status, held = api.post("/orders", ALICE, {"campaign_id": campaign["id"], "lines": [{"sku": "MUG-2", "quantity": 21}],
-                                               "shipping_address": SHIP_TO})
+    status, held = api.post(
+        "/orders",
+        ALICE,
+        {"campaign_id": campaign["id"], "lines": [{"sku": "MUG-2", "quantity": 21}], "shipping_address": SHIP_TO},
+    )
     assert held["status"] == "on_hold"
     for who in (ACCOUNTING, BUYER, LOGISTICS):
         status, body = api.post(f"/staff/orders/{held['id']}/transitions", who, {"action": "approve"})
@@ -155,8 +181,11 @@ def test_accounting_may_not_approve_an_order_and_the_order_stays_on_hold(api):
 
 def test_admin_may_approve_an_order(api):
     campaign = live_campaign(api)
-    _, held = api.post("/orders", ALICE, {"campaign_id": campaign["id"], "lines": [{"sku": "MUG-2", "quantity": 21}],
-                                          "shipping_address": SHIP_TO})
+    _, held = api.post(
+        "/orders",
+        ALICE,
+        {"campaign_id": campaign["id"], "lines": [{"sku": "MUG-2", "quantity": 21}], "shipping_address": SHIP_TO},
+    )
     status, order = api.post(f"/staff/orders/{held['id']}/transitions", ADMIN, {"action": "approve"})
     assert status == 200 and order["status"] == "placed"
     assert order["events"][-1]["actor"]["role"] == "admin"

@@ -44,7 +44,8 @@ SECRET, OLD_SECRET, STRANGER = new_secret(), new_secret(), new_secret()
 @pytest.fixture(autouse=True)
 def bank_secrets(aws):
     boto3.client("secretsmanager", region_name="eu-west-1").put_secret_value(
-        SecretId="waybill/webhooks/inbound", SecretString=json.dumps({"bank": [SECRET, OLD_SECRET]}))
+        SecretId="waybill/webhooks/inbound", SecretString=json.dumps({"bank": [SECRET, OLD_SECRET]})
+    )
     secrets.forget()
     yield
     secrets.forget()
@@ -52,13 +53,21 @@ def bank_secrets(aws):
 
 def signed(body: str, secret: str = SECRET, *, msg_id: str = "msg_1", at: datetime | None = None) -> dict[str, str]:
     at = at or datetime.now(UTC)
-    return {"webhook-id": msg_id, "webhook-timestamp": str(int(at.timestamp())),
-            "webhook-signature": Webhook(secret).sign(msg_id, at, body), "Content-Type": "application/json"}
+    return {
+        "webhook-id": msg_id,
+        "webhook-timestamp": str(int(at.timestamp())),
+        "webhook-signature": Webhook(secret).sign(msg_id, at, body),
+        "Content-Type": "application/json",
+    }
 
 
 def settled_event(payment_id: str, amount: int = ORDERED_CENTS) -> str:
-    return json.dumps({"type": "payment.settled", "data": {"payment_id": payment_id, "amount_cents": amount,
-                                                           "currency": "EUR", "reference": "ref-1"}})
+    return json.dumps(
+        {
+            "type": "payment.settled",
+            "data": {"payment_id": payment_id, "amount_cents": amount, "currency": "EUR", "reference": "ref-1"},
+        }
+    )
 
 
 def post(api, body: str, hdrs: dict[str, str]):
@@ -130,8 +139,7 @@ def test_a_secret_being_rotated_out_still_verifies(api, sfn_calls):
     assert proposal_status(pid) == "settled"
 
 
-@pytest.mark.parametrize("case", ["wrong_secret", "tampered_body", "old_timestamp", "future_timestamp",
-                                  "bad_signature_format"])
+@pytest.mark.parametrize("case", ["wrong_secret", "tampered_body", "old_timestamp", "future_timestamp", "bad_signature_format"])
 def test_an_unverifiable_webhook_is_a_401_and_stores_nothing(api, sfn_calls, case):
     _, pid = pushed(api, sfn_calls)
     body = settled_event(pid)

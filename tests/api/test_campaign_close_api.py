@@ -24,8 +24,7 @@ def test_a_buyer_closes_a_live_campaign_it_is_ended_then_closed_into_purchase_or
 
     assert status == 200, body
     assert body["status"] == "closed" and body["id"] == campaign["id"]
-    pos = {i.supplier_id: i for i in Item.gsi2.query(keys.campaign_pos_pk(campaign["id"]))
-           if isinstance(i, PurchaseOrderItem)}
+    pos = {i.supplier_id: i for i in Item.gsi2.query(keys.campaign_pos_pk(campaign["id"])) if isinstance(i, PurchaseOrderItem)}
     assert set(pos) == {"acme", "bolt"} and pos["acme"].id == po_id(campaign["id"], "acme")
     assert [(l.sku, int(l.ordered_quantity)) for l in pos["acme"].lines] == [("MUG-1", 3)]
     for who, order in ((ALICE, a), (BOB, b)):

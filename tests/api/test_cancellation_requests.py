@@ -31,12 +31,19 @@ from tests.aws import ACCOUNTING, ALICE, BOB, CARE, live_campaign
 aws, sfn_calls = po_support.aws, po_support.sfn_calls  # fixtures
 gateway = test_shipments.gateway  # fixture: the sandbox payment gateway (captures when a parcel leaves)
 
-NEW_HOME = {"name": "Alice Martin", "lines": ["3 quai de la Gare"], "city": "Lyon", "postal_code": "69002",
-            "country": "FR", "phone": None}
+NEW_HOME = {
+    "name": "Alice Martin",
+    "lines": ["3 quai de la Gare"],
+    "city": "Lyon",
+    "postal_code": "69002",
+    "country": "FR",
+    "phone": None,
+}
 
 
-def with_the_suppliers(api, *lines: tuple[str, int], payment_mode: str = "prepaid",
-                       who: dict[str, str] = ALICE) -> tuple[dict[str, Any], dict[str, Any], str]:
+def with_the_suppliers(
+    api, *lines: tuple[str, int], payment_mode: str = "prepaid", who: dict[str, str] = ALICE
+) -> tuple[dict[str, Any], dict[str, Any], str]:
     """A campaign whose close sent the order to both suppliers, each accepting all of it; both POs are in
     their shipment stage with one order to ship. Returns (campaign, order, acme's PO id)."""
     campaign = live_campaign(api)
@@ -76,8 +83,7 @@ def mail_to(address: str, order_id: str) -> list[Any]:
     client("ses").verify_email_identity(EmailAddress=settings().mail_from)
     for event in order_events(order_id):
         notifications.handle(event)
-    return [m for m in ses_backends[DEFAULT_ACCOUNT_ID]["eu-west-1"].sent_messages
-            if address in m.destinations["ToAddresses"]]
+    return [m for m in ses_backends[DEFAULT_ACCOUNT_ID]["eu-west-1"].sent_messages if address in m.destinations["ToAddresses"]]
 
 
 def open_kinds(subject_id: str) -> list[str]:
@@ -87,13 +93,17 @@ def open_kinds(subject_id: str) -> list[str]:
 # ---------------------------------------------------------------- request, care accepts
 
 
-@pytest.mark.parametrize(("mode", "says", "refund"), [
-    ("prepaid", "We are refunding 12.00 EUR to your original payment method.", 1200),
-    ("authorise_then_capture", "You will not be charged 12.00 EUR for these items", 0),
-    ("pay_on_delivery", "You will pay 12.00 EUR less: 12.00 EUR in all, on delivery.", 0),
-])
+@pytest.mark.parametrize(
+    ("mode", "says", "refund"),
+    [
+        ("prepaid", "We are refunding 12.00 EUR to your original payment method.", 1200),
+        ("authorise_then_capture", "You will not be charged 12.00 EUR for these items", 0),
+        ("pay_on_delivery", "You will pay 12.00 EUR less: 12.00 EUR in all, on delivery.", 0),
+    ],
+)
 def test_an_accepted_request_takes_the_lines_off_the_packing_list_tells_the_supplier_and_settles_the_money(
-        api, mode, says, refund):
+    api, mode, says, refund
+):
     _, order, po = with_the_suppliers(api, ("MUG-1", 2), payment_mode=mode)
     assert packing(api, po)["items"][0]["lines"] == [{"sku": "MUG-1", "name": "Mug", "quantity": 2}]
 
@@ -111,8 +121,9 @@ def test_an_accepted_request_takes_the_lines_off_the_packing_list_tells_the_supp
     assert api.get(f"/supplier/purchase-orders/{po}/cancellation-requests", ACME)[1]["items"] == []
 
     mine = view(api, order["id"])
-    assert mine["lines"] == [{"sku": "MUG-1", "name": "Mug", "supplier_id": "acme", "quantity": 1,
-                              "unit_price_cents": 1200, "total_cents": 1200}]
+    assert mine["lines"] == [
+        {"sku": "MUG-1", "name": "Mug", "supplier_id": "acme", "quantity": 1, "unit_price_cents": 1200, "total_cents": 1200}
+    ]
     assert (mine["money"]["ordered_cents"], mine["money"]["payable_cents"]) == (2400, 1200)
     assert mine["money"]["refund_pending_cents"] == refund
     refunds = [p for p in mine["payments"] if p["kind"] == "refund"]
@@ -134,19 +145,24 @@ def test_money_received_offline_for_cancelled_lines_goes_back_by_transfer_throug
     make_po(campaign["id"], "acme", stage=Stage.SHIPMENT, accepted=True, orders_to_ship=1)
     order = place(api, campaign["id"], ("MUG-1", 2), payment_mode="offline")
     version = staff_order(api, order["id"], CARE)["version"]
-    status, paid = api.post(f"/staff/orders/{order['id']}/payments", ACCOUNTING,
-                            {"kind": "offline_received", "amount_cents": 2400, "reference": "TRF-1",
-                             "expected_version": version})
+    status, paid = api.post(
+        f"/staff/orders/{order['id']}/payments",
+        ACCOUNTING,
+        {"kind": "offline_received", "amount_cents": 2400, "reference": "TRF-1", "expected_version": version},
+    )
     assert status == 201 and paid["status"] == "placed", paid
     acknowledge(order["id"], "acme", {"MUG-1": 2})
     [request] = ask(api, order["id"], {"lines": [{"sku": "MUG-1", "quantity": 1}], "reason": "one is enough"})
     decide(api, order["id"], request["id"], {"accept": True})
     mine = view(api, order["id"])
-    assert mine["timeline"][-1]["note"] == "As you asked, we cancelled 1 x Mug. We will pay 12.00 EUR back to you " \
-                                          "by bank transfer."
+    assert (
+        mine["timeline"][-1]["note"] == "As you asked, we cancelled 1 x Mug. We will pay 12.00 EUR back to you by bank transfer."
+    )
     # no gateway refund for a transfer: the promise is a refund awaiting accounting's transfer
     assert [(p["kind"], p["amount_cents"], p["status"]) for p in mine["payments"]] == [
-        ("offline_received", 2400, "succeeded"), ("refund", 1200, "awaiting_transfer")]
+        ("offline_received", 2400, "succeeded"),
+        ("refund", 1200, "awaiting_transfer"),
+    ]
     assert mine["money"]["refund_pending_cents"] == 1200
     assert "manual_refund_due" in open_kinds(order["id"])  # accounting makes the transfer
 
@@ -157,7 +173,8 @@ def test_cancelling_everything_cancels_the_order_and_moves_the_status_counters(a
     requests = ask(api, order["id"], {"reason": "Changed my mind"})  # nothing named: everything not yet dispatched
     assert [(r["supplier_id"], r["everything"]) for r in requests] == [("acme", True), ("bolt", True)]
     assert [m.subject for m in mail_to("alice@example.com", order["id"]) if "cancellation" in m.subject] == [
-        f"We have received your cancellation request ({order['id']})"]  # once, not once per supplier
+        f"We have received your cancellation request ({order['id']})"
+    ]  # once, not once per supplier
     for r in requests:
         decide(api, order["id"], r["id"], {"accept": True})
     mine = view(api, order["id"])
@@ -165,8 +182,7 @@ def test_cancelling_everything_cancels_the_order_and_moves_the_status_counters(a
     assert mine["timeline"][-1]["note"].startswith("Your order is cancelled as you asked (2 x Cap).")
     assert sorted(p["amount_cents"] for p in mine["payments"] if p["kind"] == "refund") == [1200, 1800]
     after = repo.read_order_status_counts()
-    assert (after.get("cancelled", 0) - before.get("cancelled", 0), after.get("ordered", 0) - before.get("ordered", 0)) \
-        == (1, -1)
+    assert (after.get("cancelled", 0) - before.get("cancelled", 0), after.get("ordered", 0) - before.get("ordered", 0)) == (1, -1)
     assert packing(api, po)["items"] == []  # off acme's packing list
     # Neither PO waits for a parcel that will never leave: each had this one order to ship.
     assert sfn_calls == [("tok", {"decision": "done", "stage": "shipment"})] * 2
@@ -186,18 +202,25 @@ def test_the_supplier_decides_requests_on_its_own_pos_only_and_reads_them_with_o
 
     bolt_po = po_id(campaign["id"], "bolt")
     assert_error(*api.get(f"/supplier/purchase-orders/{bolt_po}/cancellation-requests", ACME), 404, "not_found")
-    assert_error(*api.post(f"/supplier/cancellation-requests/{bolt_request['id']}/decide", ACME, {"accept": True}),
-                 404, "not_found")
-    assert_error(*api.post(f"/supplier/cancellation-requests/{acme_request['id']}/decide", ACME,
-                           {"accept": True, "expected_version": 7}), 409, "conflict")
+    assert_error(
+        *api.post(f"/supplier/cancellation-requests/{bolt_request['id']}/decide", ACME, {"accept": True}), 404, "not_found"
+    )
+    assert_error(
+        *api.post(f"/supplier/cancellation-requests/{acme_request['id']}/decide", ACME, {"accept": True, "expected_version": 7}),
+        409,
+        "conflict",
+    )
     status, decided = api.post(f"/supplier/cancellation-requests/{acme_request['id']}/decide", ACME, {"accept": True})
     assert status == 200 and decided["status"] == "accepted"
-    assert_error(*api.post(f"/supplier/cancellation-requests/{acme_request['id']}/decide", ACME, {"accept": False,
-                                                                                                 "note": "no"}),
-                 409, "invalid_transition")
+    assert_error(
+        *api.post(f"/supplier/cancellation-requests/{acme_request['id']}/decide", ACME, {"accept": False, "note": "no"}),
+        409,
+        "invalid_transition",
+    )
     assert [d["status"] for d in view(api, order["id"])["deliveries"]] == ["cancelled", "accepted"]
-    status, bolts = api.post(f"/supplier/cancellation-requests/{bolt_request['id']}/decide", BOLT,
-                             {"accept": False, "note": "Already packed"})
+    status, bolts = api.post(
+        f"/supplier/cancellation-requests/{bolt_request['id']}/decide", BOLT, {"accept": False, "note": "Already packed"}
+    )
     assert status == 200 and bolts["status"] == "refused"
 
 
@@ -214,8 +237,11 @@ def test_refusing_needs_a_note_which_the_customer_reads(api):
     assert mine["timeline"][-1]["note"] == "We could not cancel 2 x Mug: The parcel is packed already."
     assert open_kinds(request["id"]) == []
     assert_error(*api.post(path, ALICE, {"accept": True}), 403, "forbidden")
-    assert_error(*api.post(f"/staff/orders/{order['id']}/cancellation-requests/{order['id']}.crq9/decide", CARE,
-                           {"accept": True}), 404, "not_found")
+    assert_error(
+        *api.post(f"/staff/orders/{order['id']}/cancellation-requests/{order['id']}.crq9/decide", CARE, {"accept": True}),
+        404,
+        "not_found",
+    )
 
 
 # ---------------------------------------------------------------- what cannot be cancelled
@@ -224,8 +250,9 @@ def test_refusing_needs_a_note_which_the_customer_reads(api):
 def test_a_request_before_the_close_or_on_another_customers_order_is_refused(api):
     campaign = live_campaign(api)
     placed = place(api, campaign["id"], ("MUG-1", 1))
-    error = assert_error(*api.post(f"/orders/{placed['id']}/cancellation-request", ALICE, {"reason": "x"}),
-                         409, "invalid_transition")
+    error = assert_error(
+        *api.post(f"/orders/{placed['id']}/cancellation-request", ALICE, {"reason": "x"}), 409, "invalid_transition"
+    )
     assert f"POST /orders/{placed['id']}/cancel" in error["message"]
     assert_error(*api.post(f"/orders/{placed['id']}/cancellation-request", BOB, {"reason": "x"}), 404, "not_found")
 
@@ -235,33 +262,45 @@ def test_a_dispatched_delivery_cannot_be_cancelled_and_one_that_left_meanwhile_i
     [request] = ask(api, order["id"], {"lines": [{"sku": "MUG-1", "quantity": 1}], "reason": "Too many"})
     test_shipments.ship(api, po, "acme", "ACME0001", order["id"])  # the parcel leaves before anyone decided
 
-    error = assert_error(*api.post(f"/staff/orders/{order['id']}/cancellation-requests/{request['id']}/decide", CARE,
-                                   {"accept": True}), 409, "invalid_transition")
+    error = assert_error(
+        *api.post(f"/staff/orders/{order['id']}/cancellation-requests/{request['id']}/decide", CARE, {"accept": True}),
+        409,
+        "invalid_transition",
+    )
     assert "has left (dispatched)" in error["message"]
-    error = assert_error(*api.post(f"/orders/{order['id']}/cancellation-request", ALICE,
-                                   {"lines": [{"sku": "MUG-1", "quantity": 1}, {"sku": "CAP-1", "quantity": 5},
-                                              {"sku": "TEE-9", "quantity": 1}], "reason": "x"}),
-                         422, "invalid_cancellation")
+    error = assert_error(
+        *api.post(
+            f"/orders/{order['id']}/cancellation-request",
+            ALICE,
+            {
+                "lines": [{"sku": "MUG-1", "quantity": 1}, {"sku": "CAP-1", "quantity": 5}, {"sku": "TEE-9", "quantity": 1}],
+                "reason": "x",
+            },
+        ),
+        422,
+        "invalid_cancellation",
+    )
     assert [(d["field"], d["message"]) for d in error["details"]] == [
         ("lines[0].sku", "MUG-1 is in the delivery from acme, which has left (dispatched)"),
         ("lines[1].quantity", "CAP-1: 1 to 1 can be cancelled, not 5"),
-        ("lines[2].sku", f"SKU TEE-9 is not in order {order['id']}")]
+        ("lines[2].sku", f"SKU TEE-9 is not in order {order['id']}"),
+    ]
     assert view(api, order["id"])["lines"][0]["quantity"] == 2  # nothing moved
 
 
 def test_a_second_request_for_a_delivery_waits_for_the_first(api):
     _, order, _ = with_the_suppliers(api, ("MUG-1", 2))
     [first] = ask(api, order["id"], {"lines": [{"sku": "MUG-1", "quantity": 1}], "reason": "one"})
-    error = assert_error(*api.post(f"/orders/{order['id']}/cancellation-request", ALICE, {"reason": "all"}),
-                         409, "invalid_transition")
+    error = assert_error(
+        *api.post(f"/orders/{order['id']}/cancellation-request", ALICE, {"reason": "all"}), 409, "invalid_transition"
+    )
     assert first["id"] in error["message"]
 
 
 # ---------------------------------------------------------------- the PO's orders to ship
 
 
-def test_a_whole_delivery_cancelled_leaves_the_po_one_order_less_so_the_shipment_stage_completes(
-        api, sfn_calls, gateway):
+def test_a_whole_delivery_cancelled_leaves_the_po_one_order_less_so_the_shipment_stage_completes(api, sfn_calls, gateway):
     campaign = live_campaign(api)
     po = make_po(campaign["id"], "acme", stage=Stage.SHIPMENT, accepted=True, orders_to_ship=3)
     first, second, third = (place(api, campaign["id"], ("MUG-1", 1)) for _ in range(3))
@@ -312,17 +351,18 @@ def test_a_shipment_stage_opening_with_every_order_cancelled_completes_at_once(a
 def test_staff_correct_the_address_the_packing_list_and_the_supplier_follow(api):
     _, order, po = with_the_suppliers(api, ("MUG-1", 1))
     version = staff_order(api, order["id"], CARE)["version"]
-    status, corrected = api.put(f"/staff/orders/{order['id']}/shipping-address", LOGISTICS,
-                                {"shipping_address": {**NEW_HOME, "country": "fr"}, "note": "customer phoned",
-                                 "expected_version": version})
+    status, corrected = api.put(
+        f"/staff/orders/{order['id']}/shipping-address",
+        LOGISTICS,
+        {"shipping_address": {**NEW_HOME, "country": "fr"}, "note": "customer phoned", "expected_version": version},
+    )
     assert status == 200, corrected
     assert corrected["shipping_address"] == NEW_HOME and corrected["version"] == version + 1
     event = next(e for e in corrected["events"] if e["type"] == "order.address_corrected")
     assert "was: Alice Martin, 12 rue des Lilas" in event["internal_note"] and "customer phoned" in event["internal_note"]
     assert packing(api, po)["items"][0]["ship_to"] == {**NEW_HOME, "country": "FR"}
 
-    published = [e for e in order_events(order["id"]) if e["type"] in ("order.address_corrected",
-                                                                       "order.ship_to_changed")]
+    published = [e for e in order_events(order["id"]) if e["type"] in ("order.address_corrected", "order.ship_to_changed")]
     assert len(published) == 2 and "Lyon" not in str(published) and "Lilas" not in str(published)  # not on the bus
     payloads = [thin_payload(e, "https://waybill.example") for e in published if e["type"] in OFFERED_EVENT_TYPES]
     assert [p["type"] for p in payloads] == ["order.address_corrected"]  # offered to subscribers: ids and links
@@ -336,13 +376,22 @@ def test_staff_correct_the_address_the_packing_list_and_the_supplier_follow(api)
     # The same address again changes nothing and tells nobody; a stale version is a 409.
     again = api.put(f"/staff/orders/{order['id']}/shipping-address", CARE, {"shipping_address": NEW_HOME})
     assert again[0] == 200 and again[1]["version"] == corrected["version"]
-    assert_error(*api.put(f"/staff/orders/{order['id']}/shipping-address", CARE,
-                          {"shipping_address": SHIP_TO, "expected_version": version}), 409, "conflict")
-    error = assert_error(*api.put(f"/staff/orders/{order['id']}/shipping-address", CARE,
-                                  {"shipping_address": {**NEW_HOME, "country": "XX"}}), 422, "invalid_address")
+    assert_error(
+        *api.put(
+            f"/staff/orders/{order['id']}/shipping-address", CARE, {"shipping_address": SHIP_TO, "expected_version": version}
+        ),
+        409,
+        "conflict",
+    )
+    error = assert_error(
+        *api.put(f"/staff/orders/{order['id']}/shipping-address", CARE, {"shipping_address": {**NEW_HOME, "country": "XX"}}),
+        422,
+        "invalid_address",
+    )
     assert error["details"][0]["field"] == "body.shipping_address.country"
-    assert_error(*api.put(f"/staff/orders/{order['id']}/shipping-address", ALICE, {"shipping_address": NEW_HOME}),
-                 403, "forbidden")
+    assert_error(
+        *api.put(f"/staff/orders/{order['id']}/shipping-address", ALICE, {"shipping_address": NEW_HOME}), 403, "forbidden"
+    )
 
 
 def test_the_address_cannot_change_once_every_delivery_left_and_a_left_one_keeps_its_own(api, sfn_calls, gateway):
@@ -354,6 +403,7 @@ def test_the_address_cannot_change_once_every_delivery_left_and_a_left_one_keeps
     bolt_po = po_id(order["campaign_id"], "bolt")
     assert packing(api, bolt_po, BOLT)["items"][0]["ship_to"] == NEW_HOME
     test_shipments.ship(api, bolt_po, "bolt", "BOLT0001", order["id"])
-    error = assert_error(*api.put(f"/staff/orders/{order['id']}/shipping-address", CARE,
-                                  {"shipping_address": SHIP_TO}), 409, "invalid_transition")
+    error = assert_error(
+        *api.put(f"/staff/orders/{order['id']}/shipping-address", CARE, {"shipping_address": SHIP_TO}), 409, "invalid_transition"
+    )
     assert "has left" in error["message"]

@@ -33,8 +33,8 @@ T0 = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)  # when the carrier scanned the pa
 @pytest.fixture(autouse=True)
 def carrier_secrets(aws):
     boto3.client("secretsmanager", region_name="eu-west-1").put_secret_value(
-        SecretId="waybill/webhooks/inbound",
-        SecretString=json.dumps({"carrier:dhl": [DHL, DHL_OLD], "carrier:ups": [UPS]}))
+        SecretId="waybill/webhooks/inbound", SecretString=json.dumps({"carrier:dhl": [DHL, DHL_OLD], "carrier:ups": [UPS]})
+    )
     secrets.forget()
     yield
     secrets.forget()
@@ -44,13 +44,13 @@ def carrier_secrets(aws):
 
 
 def post(api, carrier: str, body: bytes, hdrs: dict[str, str]) -> tuple[int, Any]:
-    r = raw(api, "POST", f"/webhooks/carriers/{carrier}", None, body,
-            {**hdrs, "Content-Type": "application/json"})
+    r = raw(api, "POST", f"/webhooks/carriers/{carrier}", None, body, {**hdrs, "Content-Type": "application/json"})
     return r.status_code, json.loads(r.body)
 
 
-def send(api, carrier: str, body: dict[str, Any] | str, secret: str, *, webhook_id: str | None = None,
-         at: datetime | None = None) -> tuple[int, Any]:
+def send(
+    api, carrier: str, body: dict[str, Any] | str, secret: str, *, webhook_id: str | None = None, at: datetime | None = None
+) -> tuple[int, Any]:
     data, hdrs = carrier_sim.signed_request(body, secret, webhook_id=webhook_id, at=at)
     return post(api, carrier, data, hdrs)
 
@@ -64,18 +64,25 @@ def inbox_items() -> list[InboxItem]:
 
 
 def track_items(carrier: str, tracking: str) -> list[TrackEventItem]:
-    return [i for i in repo.query_all(keys.shipment_pk(carrier, tracking),
-                                      range_key_condition=Item.SK.startswith(keys.TRACK_PREFIX))
-            if isinstance(i, TrackEventItem)]
+    return [
+        i
+        for i in repo.query_all(keys.shipment_pk(carrier, tracking), range_key_condition=Item.SK.startswith(keys.TRACK_PREFIX))
+        if isinstance(i, TrackEventItem)
+    ]
 
 
 def record(api, po: str, order_id: str, tracking: str, carrier: str = "dhl") -> dict[str, Any]:
     """The supplier records the parcel (API), then what the shipments consumer does with it."""
-    status, shipment = api.post(f"/supplier/purchase-orders/{po}/shipments", ACME,
-                                {"carrier": carrier, "tracking_number": tracking, "order_ids": [order_id]})
+    status, shipment = api.post(
+        f"/supplier/purchase-orders/{po}/shipments",
+        ACME,
+        {"carrier": carrier, "tracking_number": tracking, "order_ids": [order_id]},
+    )
     assert status == 201, shipment
-    assert shipments.on_recorded({"type": "shipment.recorded",
-                                  "data": {"carrier": carrier, "tracking_number": tracking}}) == "dispatched"
+    assert (
+        shipments.on_recorded({"type": "shipment.recorded", "data": {"carrier": carrier, "tracking_number": tracking}})
+        == "dispatched"
+    )
     return shipment
 
 
@@ -104,8 +111,9 @@ def timeline(tracking: str, carrier: str = "dhl") -> list[tuple[str, str]]:
 # ---------------------------------------------------------------- refusals: nothing stored
 
 
-@pytest.mark.parametrize("case", ["wrong_secret", "other_carriers_secret", "tampered_body", "old_timestamp",
-                                  "future_timestamp", "malformed_signature"])
+@pytest.mark.parametrize(
+    "case", ["wrong_secret", "other_carriers_secret", "tampered_body", "old_timestamp", "future_timestamp", "malformed_signature"]
+)
 def test_an_unverifiable_carrier_webhook_is_a_401_and_stores_nothing(api, case):
     body = dhl_event("JD0001", T.IN_TRANSIT, T0)
     data, hdrs = carrier_sim.signed_request(body, DHL, webhook_id="msg_1")
@@ -116,11 +124,9 @@ def test_an_unverifiable_carrier_webhook_is_a_401_and_stores_nothing(api, case):
     elif case == "tampered_body":
         data = json.dumps(dhl_event("JD0001", T.DELIVERED, T0)).encode()
     elif case == "old_timestamp":
-        data, hdrs = carrier_sim.signed_request(body, DHL, webhook_id="msg_1",
-                                                at=datetime.now(UTC) - timedelta(minutes=6))
+        data, hdrs = carrier_sim.signed_request(body, DHL, webhook_id="msg_1", at=datetime.now(UTC) - timedelta(minutes=6))
     elif case == "future_timestamp":
-        data, hdrs = carrier_sim.signed_request(body, DHL, webhook_id="msg_1",
-                                                at=datetime.now(UTC) + timedelta(minutes=6))
+        data, hdrs = carrier_sim.signed_request(body, DHL, webhook_id="msg_1", at=datetime.now(UTC) + timedelta(minutes=6))
     else:
         hdrs["webhook-signature"] = "v1,not-base64!!"
     assert_error(*post(api, "dhl", data, hdrs), 401, "invalid_signature")
@@ -138,8 +144,9 @@ def test_a_timestamp_just_inside_the_tolerance_verifies(api):
 @pytest.mark.parametrize("missing", ["webhook-id", "webhook-timestamp", "webhook-signature"])
 def test_a_carrier_webhook_without_a_signature_header_is_a_400(api, missing):
     data, hdrs = carrier_sim.signed_request(dhl_event("JD0001", T.IN_TRANSIT, T0), DHL)
-    error = assert_error(*post(api, "dhl", data, {k: v for k, v in hdrs.items() if k != missing}), 400,
-                         "missing_signature_headers")
+    error = assert_error(
+        *post(api, "dhl", data, {k: v for k, v in hdrs.items() if k != missing}), 400, "missing_signature_headers"
+    )
     assert missing in error["message"]
     assert inbox_items() == []
 
@@ -156,18 +163,30 @@ def test_an_unknown_carrier_is_a_404_and_stores_nothing(api):
     assert inbox_items() == []
 
 
-@pytest.mark.parametrize("carrier, body, fields", [
-    ("dhl", {"shipments": [{"id": "JD0001", "events": [{"statusCode": "transit"}]}]},
-     {"shipments[0].events[0].timestamp"}),
-    ("dhl", {"shipments": [{"events": [{"timestamp": "2026-11-23T08:00:00", "statusCode": "transit"}]}]},
-     {"shipments[0].id", "shipments[0].events[0].timestamp"}),
-    ("dhl", {"shipments": []}, {"shipments"}),
-    ("dhl", carrier_sim.payload("ups", "1Z0001", T.IN_TRANSIT, T0), {"shipments"}),  # another carrier's format
-    ("ups", {"trackingNumber": "1Z0001", "gmtActivityDate": "2026-11-23", "gmtActivityTime": "080000",
-             "activityStatus": {"type": "I"}}, {"gmtActivityDate"}),
-    ("ups", {"trackingNumber": "1Z0001", "gmtActivityDate": "20261123", "gmtActivityTime": "080000"},
-     {"activityStatus"}),
-])
+@pytest.mark.parametrize(
+    "carrier, body, fields",
+    [
+        ("dhl", {"shipments": [{"id": "JD0001", "events": [{"statusCode": "transit"}]}]}, {"shipments[0].events[0].timestamp"}),
+        (
+            "dhl",
+            {"shipments": [{"events": [{"timestamp": "2026-11-23T08:00:00", "statusCode": "transit"}]}]},
+            {"shipments[0].id", "shipments[0].events[0].timestamp"},
+        ),
+        ("dhl", {"shipments": []}, {"shipments"}),
+        ("dhl", carrier_sim.payload("ups", "1Z0001", T.IN_TRANSIT, T0), {"shipments"}),  # another carrier's format
+        (
+            "ups",
+            {
+                "trackingNumber": "1Z0001",
+                "gmtActivityDate": "2026-11-23",
+                "gmtActivityTime": "080000",
+                "activityStatus": {"type": "I"},
+            },
+            {"gmtActivityDate"},
+        ),
+        ("ups", {"trackingNumber": "1Z0001", "gmtActivityDate": "20261123", "gmtActivityTime": "080000"}, {"activityStatus"}),
+    ],
+)
 def test_a_signed_but_malformed_carrier_payload_is_a_422_with_details(api, carrier, body, fields):
     secret = DHL if carrier == "dhl" else UPS
     error = assert_error(*send(api, carrier, body, secret), 422, "invalid_carrier_payload")
@@ -190,8 +209,7 @@ def test_both_secrets_of_a_rotation_verify(api):
 def test_a_carriers_secret_verifies_only_its_own_route(api):
     ups_body = carrier_sim.payload("ups", "1Z0001", T.IN_TRANSIT, T0)
     assert send(api, "ups", ups_body, UPS, webhook_id="msg_ups")[0] == 202
-    assert_error(*send(api, "dhl", dhl_event("JD0001", T.IN_TRANSIT, T0), UPS, webhook_id="msg_dhl"), 401,
-                 "invalid_signature")
+    assert_error(*send(api, "dhl", dhl_event("JD0001", T.IN_TRANSIT, T0), UPS, webhook_id="msg_dhl"), 401, "invalid_signature")
     assert_error(*send(api, "ups", ups_body, DHL, webhook_id="msg_ups2"), 401, "invalid_signature")
     assert [(i.provider, i.webhook_id) for i in inbox_items()] == [("carrier:ups", "msg_ups")]
 
@@ -201,8 +219,9 @@ def test_a_carriers_secret_verifies_only_its_own_route(api):
 
 def test_an_accepted_webhook_is_stored_raw_and_a_redelivery_is_a_duplicate_applied_once(api, sfn_calls):
     shipped(api, "JD0001")
-    data, hdrs = carrier_sim.signed_request(dhl_event("JD0001", T.IN_TRANSIT, T0, location="Leipzig, DE"), DHL,
-                                            webhook_id="msg_1")
+    data, hdrs = carrier_sim.signed_request(
+        dhl_event("JD0001", T.IN_TRANSIT, T0, location="Leipzig, DE"), DHL, webhook_id="msg_1"
+    )
     status, ack = post(api, "dhl", data, hdrs)
     assert (status, ack) == (202, {"status": "accepted", "webhook_id": "msg_1"})
     [stored] = inbox_items()
@@ -231,12 +250,16 @@ def test_an_accepted_webhook_is_stored_raw_and_a_redelivery_is_a_duplicate_appli
 def test_a_parcel_followed_by_webhooks_to_delivery_for_the_customer_and_staff(api, sfn_calls):
     order_id, po = shipped(api, "JD0001")
     assert sfn_calls == [("tok", {"decision": "done", "stage": "shipment"})]
-    story = [(T.IN_TRANSIT, T0, "Arrived at the sort centre", "Leipzig, DE"),
-             (T.OUT_FOR_DELIVERY, T0 + timedelta(hours=20), "Out with the courier", "Berlin, DE"),
-             (T.DELIVERED, T0 + timedelta(hours=24), "Handed to the recipient", "Berlin, DE")]
+    story = [
+        (T.IN_TRANSIT, T0, "Arrived at the sort centre", "Leipzig, DE"),
+        (T.OUT_FOR_DELIVERY, T0 + timedelta(hours=20), "Out with the courier", "Berlin, DE"),
+        (T.DELIVERED, T0 + timedelta(hours=24), "Handed to the recipient", "Berlin, DE"),
+    ]
     for i, (status, at, text, where) in enumerate(story):
-        assert send(api, "dhl", dhl_event("JD0001", status, at, description=text, location=where), DHL,
-                    webhook_id=f"msg_{i}")[0] == 202
+        assert (
+            send(api, "dhl", dhl_event("JD0001", status, at, description=text, location=where), DHL, webhook_id=f"msg_{i}")[0]
+            == 202
+        )
         assert process_webhooks() == [f"moved:{status.value}"]
         assert shipment_status("JD0001") == status.value
 
@@ -252,7 +275,8 @@ def test_a_parcel_followed_by_webhooks_to_delivery_for_the_customer_and_staff(ap
     assert [(e["status"], e["status_text"], e["description"], e["location"]) for e in parcel["timeline"]] == [
         ("in_transit", "On its way", "Arrived at the sort centre", "Leipzig, DE"),
         ("out_for_delivery", "Out for delivery", "Out with the courier", "Berlin, DE"),
-        ("delivered", "Delivered", "Handed to the recipient", "Berlin, DE")]
+        ("delivered", "Delivered", "Handed to the recipient", "Berlin, DE"),
+    ]
     assert all(e["carrier_code"] is None for e in parcel["timeline"])  # the carrier's codes are internal
     assert "out-for-delivery" not in json.dumps(order)
     # The order's own timeline tells the customer what happened, in words.
@@ -311,8 +335,7 @@ def test_a_ups_parcel_is_followed_in_the_ups_format(api, sfn_calls):
 def test_an_event_for_an_unknown_tracking_number_is_kept_and_replayed_when_the_shipment_is_recorded(api, sfn_calls):
     campaign = live_campaign(api)
     order = place(api, campaign["id"], ("MUG-1", 1))
-    status, ack = send(api, "dhl", dhl_event("JD-EARLY", T.IN_TRANSIT, T0, description="Picked up"), DHL,
-                       webhook_id="msg_early")
+    status, ack = send(api, "dhl", dhl_event("JD-EARLY", T.IN_TRANSIT, T0, description="Picked up"), DHL, webhook_id="msg_early")
     assert (status, ack) == (202, {"status": "accepted", "webhook_id": "msg_early"})
     assert process_webhooks() == ["unknown_tracking"]
     [track] = track_items("dhl", "JD-EARLY")

@@ -54,20 +54,39 @@ def delivered_order(api, payment_mode: str = "authorise_then_capture", tracking:
 
 
 def photo(api, order_id: str, who=ALICE, content_type: str = "image/jpeg", body: bytes = b"\xff\xd8jpeg") -> dict:
-    status, upload = api.post(f"/orders/{order_id}/complaint-photos", who,
-                              {"content_type": content_type, "size_bytes": len(body), "file_name": "broken-mug.jpg"})
+    status, upload = api.post(
+        f"/orders/{order_id}/complaint-photos",
+        who,
+        {"content_type": content_type, "size_bytes": len(body), "file_name": "broken-mug.jpg"},
+    )
     assert status == 201, upload
     assert upload["fields"]["Content-Type"] == content_type and upload["max_bytes"] == settings().complaint_photo_max_bytes
     client("s3").put_object(Bucket=settings().uploads_bucket, Key=upload["key"], Body=body, ContentType=content_type)
     return {"key": upload["key"], "content_type": content_type, "size_bytes": len(body)}
 
 
-def open_complaint(api, order: dict[str, Any], *, reason: str = "damaged", wanted: str = "refund",
-                   quantity: int = 1, photos: list[dict] | None = None, who=ALICE) -> tuple[int, dict[str, Any]]:
-    return api.post(f"/orders/{order['id']}/complaints", who, {
-        "supplier_id": "acme", "reason": reason, "wanted_resolution": wanted,
-        "lines": [{"sku": "MUG-1", "quantity": quantity}], "photos": photos or [],
-        "description": "The handle came off in the box."})
+def open_complaint(
+    api,
+    order: dict[str, Any],
+    *,
+    reason: str = "damaged",
+    wanted: str = "refund",
+    quantity: int = 1,
+    photos: list[dict] | None = None,
+    who=ALICE,
+) -> tuple[int, dict[str, Any]]:
+    return api.post(
+        f"/orders/{order['id']}/complaints",
+        who,
+        {
+            "supplier_id": "acme",
+            "reason": reason,
+            "wanted_resolution": wanted,
+            "lines": [{"sku": "MUG-1", "quantity": quantity}],
+            "photos": photos or [],
+            "description": "The handle came off in the box.",
+        },
+    )
 
 
 def ok(result: tuple[int, Any], status: int = 200) -> Any:
@@ -127,8 +146,13 @@ def test_a_refund_complaint_runs_from_the_customer_to_the_gateway_once(api, sfn_
     # Care asks the supplier; the supplier sees it on its PO and answers.
     view = ok(api.get(f"/staff/complaints/{cid}", CARE))
     assert view["money"] == {"captured_cents": 2400, "refunded_cents": 0, "refundable_cents": 2400}
-    view = ok(api.post(f"/staff/complaints/{cid}/ask-supplier", CARE,
-                       {"question": "Was this mug packed in bubble wrap?", "expected_version": view["version"]}))
+    view = ok(
+        api.post(
+            f"/staff/complaints/{cid}/ask-supplier",
+            CARE,
+            {"question": "Was this mug packed in bubble wrap?", "expected_version": view["version"]},
+        )
+    )
     assert view["status"] == "awaiting_supplier"
     assert exception_of(cid).status == "resolved"  # waiting for the supplier, not for care
     listed = ok(api.get(f"/supplier/purchase-orders/{order['po_id']}/complaints", ACME))
@@ -139,8 +163,7 @@ def test_a_refund_complaint_runs_from_the_customer_to_the_gateway_once(api, sfn_
     assert exception_of(cid).status == "open"  # back with care
 
     # A plan under the threshold is offered at once; the customer sees it in words and accepts.
-    offered = propose_and_offer(api, cid, [{"sku": "MUG-1", "resolution": "refund", "quantity": 1,
-                                            "refund_cents": 1200}])
+    offered = propose_and_offer(api, cid, [{"sku": "MUG-1", "resolution": "refund", "quantity": 1, "refund_cents": 1200}])
     assert offered["status"] == "plan_approved" and not offered["plan"]["needs_approval"]
     mine = ok(api.get(f"/orders/{order['id']}/complaints/{cid}", ALICE))
     assert mine["plan"]["refund_cents"] == 1200 and mine["plan"]["charge_back_cents"] is None
@@ -162,24 +185,32 @@ def test_a_refund_complaint_runs_from_the_customer_to_the_gateway_once(api, sfn_
     # The refund is in the order's payment history, and the supplier's share is charged back per campaign.
     payments = ok(api.get(f"/orders/{order['id']}", ALICE))["payments"]
     assert sorted((p["kind"], p["amount_cents"], p["status"]) for p in payments) == [
-        ("authorisation", 4800, "succeeded"), ("capture", 2400, "succeeded"), ("refund", 1200, "succeeded")]
+        ("authorisation", 4800, "succeeded"),
+        ("capture", 2400, "succeeded"),
+        ("refund", 1200, "succeeded"),
+    ]
     owed = ok(api.get(f"/staff/campaigns/{order['campaign_id']}/charge-backs", CARE))
     assert [(s["supplier_id"], s["po_id"], s["amount_cents"], s["count"]) for s in owed["suppliers"]] == [
-        ("acme", order["po_id"], 1200, 1)]
+        ("acme", order["po_id"], 1200, 1)
+    ]
     staff_po = ok(api.get(f"/staff/purchase-orders/{order['po_id']}", CARE))
     supplier_po = ok(api.get(f"/supplier/purchase-orders/{order['po_id']}", ACME))
     for po_view in (staff_po, supplier_po):
         assert po_view["charge_back_cents"] == 1200
-        assert [(c["complaint_id"], c["sku"], c["amount_cents"]) for c in po_view["charge_backs"]] == [
-            (cid, "MUG-1", 1200)]
+        assert [(c["complaint_id"], c["sku"], c["amount_cents"]) for c in po_view["charge_backs"]] == [(cid, "MUG-1", 1200)]
     on_po = ok(api.get(f"/staff/purchase-orders/{order['po_id']}/complaints", CARE))
     assert [(c["id"], c["status"], c["refund_cents"]) for c in on_po["items"]] == [(cid, "resolved", 1200)]
     staff = ok(api.get(f"/staff/complaints/{cid}", CARE))
     assert staff["money"] == {"captured_cents": 2400, "refunded_cents": 1200, "refundable_cents": 1200}
     types = [e["type"] for e in staff["events"]]
     assert types[:2] == ["complaint.opened", "complaint.supplier_asked"]
-    assert {"complaint.plan_offered", "complaint.plan_accepted", "complaint.started", "complaint.refund_issued",
-            "complaint.resolved"} <= set(types)
+    assert {
+        "complaint.plan_offered",
+        "complaint.plan_accepted",
+        "complaint.started",
+        "complaint.refund_issued",
+        "complaint.resolved",
+    } <= set(types)
 
 
 def test_another_customers_complaint_is_a_404_and_so_is_another_order_path(api, sfn_calls, gateway):
@@ -190,8 +221,7 @@ def test_another_customers_complaint_is_a_404_and_so_is_another_order_path(api, 
     assert_error(*open_complaint(api, order, who=BOB), 404)
     assert_error(*api.post(f"/orders/{order['id']}/complaints/{cid}/withdraw", BOB, {}), 404)
     assert_error(*api.get(f"/orders/ord_other/complaints/{cid}", ALICE), 404)
-    assert_error(*api.post(f"/orders/{order['id']}/complaint-photos", BOB,
-                           {"content_type": "image/png", "size_bytes": 10}), 404)
+    assert_error(*api.post(f"/orders/{order['id']}/complaint-photos", BOB, {"content_type": "image/png", "size_bytes": 10}), 404)
     assert [c["id"] for c in ok(api.get(f"/orders/{order['id']}/complaints", ALICE))["items"]] == [cid]
 
 
@@ -205,14 +235,15 @@ def test_the_window_the_delivery_status_and_the_quantities_bound_a_complaint(api
     monkeypatch.delenv("WAYBILL_COMPLAINT_WINDOW_S")
     settings.cache_clear()
     # Not delivered (bolt's delivery is only accepted... here not even on a PO): refused, with the status named.
-    status, err = api.post(f"/orders/{order['id']}/complaints", ALICE, {
-        "supplier_id": "bolt", "reason": "damaged", "wanted_resolution": "refund",
-        "lines": [{"sku": "CAP-1", "quantity": 1}]})
+    status, err = api.post(
+        f"/orders/{order['id']}/complaints",
+        ALICE,
+        {"supplier_id": "bolt", "reason": "damaged", "wanted_resolution": "refund", "lines": [{"sku": "CAP-1", "quantity": 1}]},
+    )
     assert status == 409 and "pending" in err["error"]["message"]
     # A delivered parcel cannot be lost; a missing item cannot be sent back.
     assert_error(*open_complaint(api, order, reason="lost_in_transit"), 422, "reason_not_allowed")
-    body = assert_error(*open_complaint(api, order, reason="missing_item", wanted="return_for_refund"), 422,
-                        "invalid_complaint")
+    body = assert_error(*open_complaint(api, order, reason="missing_item", wanted="return_for_refund"), 422, "invalid_complaint")
     assert body["details"] == [{"field": "wanted", "message": "return_for_refund is not possible for missing_item"}]
     # Two units were delivered: one complaint takes one, the next may take one more, then none is left.
     ok(open_complaint(api, order), 201)
@@ -223,12 +254,23 @@ def test_the_window_the_delivery_status_and_the_quantities_bound_a_complaint(api
 
 def test_photos_must_be_this_customers_uploads_within_the_limits(api, sfn_calls, gateway):
     order = delivered_order(api)
-    assert_error(*api.post(f"/orders/{order['id']}/complaint-photos", ALICE,
-                           {"content_type": "image/gif", "size_bytes": 10}), 422, "invalid_photo")
-    assert_error(*api.post(f"/orders/{order['id']}/complaint-photos", ALICE,
-                           {"content_type": "image/png", "size_bytes": 20 * 1024 * 1024}), 422, "invalid_photo")
-    never_uploaded = {"key": complaints.photo_prefix(order["id"], "cust-alice") + "img_x-a.jpg",
-                      "content_type": "image/jpeg", "size_bytes": 10}
+    assert_error(
+        *api.post(f"/orders/{order['id']}/complaint-photos", ALICE, {"content_type": "image/gif", "size_bytes": 10}),
+        422,
+        "invalid_photo",
+    )
+    assert_error(
+        *api.post(
+            f"/orders/{order['id']}/complaint-photos", ALICE, {"content_type": "image/png", "size_bytes": 20 * 1024 * 1024}
+        ),
+        422,
+        "invalid_photo",
+    )
+    never_uploaded = {
+        "key": complaints.photo_prefix(order["id"], "cust-alice") + "img_x-a.jpg",
+        "content_type": "image/jpeg",
+        "size_bytes": 10,
+    }
     body = assert_error(*open_complaint(api, order, photos=[never_uploaded]), 422, "invalid_complaint")
     assert "nothing was uploaded" in body["details"][0]["message"]
     foreign = {"key": "invoices/acme/po/x.pdf", "content_type": "image/jpeg", "size_bytes": 10}
@@ -236,14 +278,12 @@ def test_photos_must_be_this_customers_uploads_within_the_limits(api, sfn_calls,
     assert body["details"][0]["field"] == "photos[0].key"
 
 
-def test_a_plan_above_the_threshold_needs_an_admin_and_a_rejection_needs_a_reason(api, sfn_calls, gateway,
-                                                                                  monkeypatch):
+def test_a_plan_above_the_threshold_needs_an_admin_and_a_rejection_needs_a_reason(api, sfn_calls, gateway, monkeypatch):
     monkeypatch.setenv("WAYBILL_COMPLAINT_APPROVAL_THRESHOLD_CENTS", "2000")
     settings.cache_clear()
     order = delivered_order(api)
     cid = ok(open_complaint(api, order, quantity=2), 201)["id"]
-    waiting = propose_and_offer(api, cid, [{"sku": "MUG-1", "resolution": "refund", "quantity": 2,
-                                            "refund_cents": 2400}])
+    waiting = propose_and_offer(api, cid, [{"sku": "MUG-1", "resolution": "refund", "quantity": 2, "refund_cents": 2400}])
     assert waiting["status"] == "needs_approval" and waiting["plan"]["needs_approval"]
     assert waiting["approval_threshold_cents"] == 2000
     mine = ok(api.get(f"/orders/{order['id']}/complaints/{cid}", ALICE))
@@ -252,8 +292,7 @@ def test_a_plan_above_the_threshold_needs_an_admin_and_a_rejection_needs_a_reaso
     assert_error(*api.post(f"/staff/complaints/{cid}/reject", ADMIN, {}), 422)
     rejected = ok(api.post(f"/staff/complaints/{cid}/reject", ADMIN, {"note": "Offer half first."}))
     assert rejected["status"] == "plan_proposed"
-    waiting = propose_and_offer(api, cid, [{"sku": "MUG-1", "resolution": "refund", "quantity": 2,
-                                            "refund_cents": 2100}])
+    waiting = propose_and_offer(api, cid, [{"sku": "MUG-1", "resolution": "refund", "quantity": 2, "refund_cents": 2100}])
     assert waiting["status"] == "needs_approval"
     stale = waiting["version"] - 1
     assert_error(*api.post(f"/staff/complaints/{cid}/approve", ADMIN, {"expected_version": stale}), 409)
@@ -262,8 +301,7 @@ def test_a_plan_above_the_threshold_needs_an_admin_and_a_rejection_needs_a_reaso
     # Under the threshold needs nobody: 2000 is not above 2000.
     other = delivered_order(api, tracking="ACME0002")
     cid2 = ok(open_complaint(api, other), 201)["id"]
-    offered = propose_and_offer(api, cid2, [{"sku": "MUG-1", "resolution": "refund", "quantity": 1,
-                                             "refund_cents": 1200}])
+    offered = propose_and_offer(api, cid2, [{"sku": "MUG-1", "resolution": "refund", "quantity": 1, "refund_cents": 1200}])
     assert offered["status"] == "plan_approved"
 
 
@@ -273,12 +311,18 @@ def test_a_plan_waiting_for_an_admin_reaches_the_customer_only_once_approved(api
     order = delivered_order(api)
     cid = ok(open_complaint(api, order, quantity=2), 201)["id"]
     view = ok(api.get(f"/staff/complaints/{cid}", CARE))
-    view = ok(api.post(f"/staff/complaints/{cid}/plan", CARE, {"lines": [
-        {"sku": "MUG-1", "resolution": "refund", "quantity": 2, "refund_cents": 2400}],
-        "expected_version": view["version"]}))
+    view = ok(
+        api.post(
+            f"/staff/complaints/{cid}/plan",
+            CARE,
+            {
+                "lines": [{"sku": "MUG-1", "resolution": "refund", "quantity": 2, "refund_cents": 2400}],
+                "expected_version": view["version"],
+            },
+        )
+    )
     note = "We are refunding both mugs: 24.00 EUR."
-    waiting = ok(api.post(f"/staff/complaints/{cid}/submit", CARE,
-                          {"expected_version": view["version"], "customer_note": note}))
+    waiting = ok(api.post(f"/staff/complaints/{cid}/submit", CARE, {"expected_version": view["version"], "customer_note": note}))
     assert waiting["status"] == "needs_approval"
 
     # Nothing of the plan reaches the customer while an admin has not approved it: not the plan, not
@@ -289,8 +333,12 @@ def test_a_plan_waiting_for_an_admin_reaches_the_customer_only_once_approved(api
         assert seen["refund_cents"] == 0 and seen["needs_approval"] is False, seen
     assert mine["plan"] is None and note not in str(mine) and "24.00" not in str(mine)
     staff_events = ok(api.get(f"/staff/complaints/{cid}", CARE))["events"]
-    assert [r.event_type for e in staff_events for r in rules_for({**e, "data": {"customer_email": "a@b.cd"}})
-            if r.recipient is Recipient.CUSTOMER] == ["complaint.opened"]
+    assert [
+        r.event_type
+        for e in staff_events
+        for r in rules_for({**e, "data": {"customer_email": "a@b.cd"}})
+        if r.recipient is Recipient.CUSTOMER
+    ] == ["complaint.opened"]
 
     approved = ok(api.post(f"/staff/complaints/{cid}/approve", ADMIN, {"expected_version": waiting["version"]}))
     assert approved["status"] == "plan_approved"
@@ -307,11 +355,24 @@ def test_a_plan_never_refunds_more_than_was_captured(api, sfn_calls, gateway):
     change_capture(order["id"], status="failed")
     cid = ok(open_complaint(api, order), 201)["id"]
     view = ok(api.get(f"/staff/complaints/{cid}", CARE))
-    ok(api.post(f"/staff/complaints/{cid}/plan", CARE, {"lines": [
-        {"sku": "MUG-1", "resolution": "refund", "quantity": 1, "refund_cents": 1201}],
-        "expected_version": view["version"]}), 422)  # above what the unit was paid
-    ok(api.post(f"/staff/complaints/{cid}/plan", CARE, {"lines": [
-        {"sku": "MUG-1", "resolution": "refund", "quantity": 1, "refund_cents": 1200}]}))
+    ok(
+        api.post(
+            f"/staff/complaints/{cid}/plan",
+            CARE,
+            {
+                "lines": [{"sku": "MUG-1", "resolution": "refund", "quantity": 1, "refund_cents": 1201}],
+                "expected_version": view["version"],
+            },
+        ),
+        422,
+    )  # above what the unit was paid
+    ok(
+        api.post(
+            f"/staff/complaints/{cid}/plan",
+            CARE,
+            {"lines": [{"sku": "MUG-1", "resolution": "refund", "quantity": 1, "refund_cents": 1200}]},
+        )
+    )
     body = assert_error(*api.post(f"/staff/complaints/{cid}/submit", CARE, {}), 422, "refund_exceeds_captured")
     assert "0.00 left" in body["message"]
 
@@ -358,8 +419,7 @@ def test_two_admins_approving_the_same_plan_apply_it_once(api, sfn_calls, gatewa
     settings.cache_clear()
     order = delivered_order(api)
     cid = ok(open_complaint(api, order), 201)["id"]
-    waiting = propose_and_offer(api, cid, [{"sku": "MUG-1", "resolution": "refund", "quantity": 1,
-                                            "refund_cents": 1200}])
+    waiting = propose_and_offer(api, cid, [{"sku": "MUG-1", "resolution": "refund", "quantity": 1, "refund_cents": 1200}])
     # Both read the plan at the same version; the first approval wins, the second is told it moved on.
     first = api.post(f"/staff/complaints/{cid}/approve", ADMIN, {"expected_version": waiting["version"]})
     second = api.post(f"/staff/complaints/{cid}/approve", ADMIN, {"expected_version": waiting["version"]})
@@ -373,17 +433,24 @@ def test_two_admins_approving_the_same_plan_apply_it_once(api, sfn_calls, gatewa
 def test_a_return_is_followed_through_the_carrier_and_its_receipt_refunds(api, sfn_calls, gateway):
     order = delivered_order(api)
     cid = ok(open_complaint(api, order, reason="not_as_described", wanted="return_for_refund"), 201)["id"]
-    propose_and_offer(api, cid, [{"sku": "MUG-1", "resolution": "return_for_refund", "quantity": 1,
-                                  "refund_cents": 1200}])
+    propose_and_offer(api, cid, [{"sku": "MUG-1", "resolution": "return_for_refund", "quantity": 1, "refund_cents": 1200}])
     accept(api, order["id"], cid)
     assert carried_out(cid) == "refunds:0"  # nothing is refunded before the goods are back
     mine = ok(api.get(f"/orders/{order['id']}/complaints/{cid}", ALICE))
     assert mine["status"] == "in_progress" and mine["return"]["status"] == "authorised"
     assert mine["return"]["id"] in mine["return"]["instructions"]
-    assert_error(*api.post(f"/orders/{order['id']}/complaints/{cid}/return-shipment", ALICE,
-                           {"carrier": "dhl", "tracking_number": "ACME0001"}), 422, "tracking_in_use")
-    sent = ok(api.post(f"/orders/{order['id']}/complaints/{cid}/return-shipment", ALICE,
-                       {"carrier": "dhl", "tracking_number": "RET00001"}))
+    assert_error(
+        *api.post(
+            f"/orders/{order['id']}/complaints/{cid}/return-shipment", ALICE, {"carrier": "dhl", "tracking_number": "ACME0001"}
+        ),
+        422,
+        "tracking_in_use",
+    )
+    sent = ok(
+        api.post(
+            f"/orders/{order['id']}/complaints/{cid}/return-shipment", ALICE, {"carrier": "dhl", "tracking_number": "RET00001"}
+        )
+    )
     assert sent["return"]["status"] == "in_transit" and sent["return"]["tracking_number"] == "RET00001"
 
     assert scan("RET00001", TrackingStatus.IN_TRANSIT, 30) == "recorded"
@@ -407,11 +474,16 @@ def test_a_replacement_is_shipped_by_the_supplier_and_resolves_on_delivery(api, 
     accept(api, order["id"], cid)
     assert carried_out(cid) == "refunds:0"
     asked = ok(api.get(f"/supplier/complaints/{cid}", ACME))
-    assert asked["replacement"] == {"lines": [{"sku": "MUG-1", "quantity": 1}], "status": "requested",
-                                    "carrier": None, "tracking_number": None}
+    assert asked["replacement"] == {
+        "lines": [{"sku": "MUG-1", "quantity": 1}],
+        "status": "requested",
+        "carrier": None,
+        "tracking_number": None,
+    }
     assert asked["customer_email"] is None  # the supplier gets no customer details
-    shipped = ok(api.post(f"/supplier/complaints/{cid}/replacement-shipment", ACME,
-                          {"carrier": "dhl", "tracking_number": "REPL0001"}))
+    shipped = ok(
+        api.post(f"/supplier/complaints/{cid}/replacement-shipment", ACME, {"carrier": "dhl", "tracking_number": "REPL0001"})
+    )
     assert shipped["replacement"]["status"] == "dispatched"
     assert scan("REPL0001", TrackingStatus.DELIVERED, 50) == "replacement_delivered"
     done = ok(api.get(f"/orders/{order['id']}/complaints/{cid}", ALICE))
@@ -431,8 +503,7 @@ def test_the_customer_disputes_and_withdraws_and_bad_requests_say_what_is_wrong(
     withdrawn = ok(api.post(f"/orders/{order['id']}/complaints/{cid}/withdraw", ALICE, {}))
     assert withdrawn["status"] == "withdrawn" and exception_of(cid).status == "resolved"
     assert_error(*api.post(f"/orders/{order['id']}/complaints/{cid}/accept", ALICE, {}), 409)
-    body = assert_error(*api.post(f"/orders/{order['id']}/complaints", ALICE, {"supplier_id": "acme",
-                                                                              "reason": "bored"}), 422)
+    body = assert_error(*api.post(f"/orders/{order['id']}/complaints", ALICE, {"supplier_id": "acme", "reason": "bored"}), 422)
     assert {d["field"] for d in body["details"]} >= {"body.reason", "body.wanted_resolution", "body.lines"}
     assert_error(*api.get("/staff/complaints?status=nope", CARE), 422)
     listed = ok(api.get("/staff/complaints?status=withdrawn", CARE))
@@ -440,14 +511,12 @@ def test_the_customer_disputes_and_withdraws_and_bad_requests_say_what_is_wrong(
     second = ok(open_complaint(api, order), 201)["id"]
     of_order = ok(api.get(f"/staff/complaints?order_id={order['id']}", CARE))
     assert [c["id"] for c in of_order["items"]] == [second, cid]  # newest first
-    assert [c["id"] for c in ok(api.get(f"/staff/complaints?order_id={order['id']}&status=open", CARE))["items"]] \
-        == [second]
+    assert [c["id"] for c in ok(api.get(f"/staff/complaints?order_id={order['id']}&status=open", CARE))["items"]] == [second]
     assert ok(api.get("/staff/complaints?order_id=ord_none", CARE))["items"] == []
     assert_error(*api.get("/staff/complaints", ALICE), 403)
 
 
-def test_a_parcel_lost_in_transit_can_be_claimed_once_overdue_and_the_shop_may_bear_it(api, sfn_calls, gateway,
-                                                                                     monkeypatch):
+def test_a_parcel_lost_in_transit_can_be_claimed_once_overdue_and_the_shop_may_bear_it(api, sfn_calls, gateway, monkeypatch):
     campaign = three_supplier_campaign(api)
     order = order_of(api, campaign["id"])
     po = make_po(campaign["id"], "acme", stage=Stage.SHIPMENT, accepted=True)
@@ -463,8 +532,7 @@ def test_a_parcel_lost_in_transit_can_be_claimed_once_overdue_and_the_shop_may_b
     monkeypatch.setenv("WAYBILL_COMPLAINT_SUPPLIER_BEARS_LOST", "0")
     settings.cache_clear()
     cid = ok(open_complaint(api, order, reason="lost_in_transit", quantity=2), 201)["id"]
-    offered = propose_and_offer(api, cid, [{"sku": "MUG-1", "resolution": "refund", "quantity": 2,
-                                            "refund_cents": 2400}])
+    offered = propose_and_offer(api, cid, [{"sku": "MUG-1", "resolution": "refund", "quantity": 2, "refund_cents": 2400}])
     assert offered["plan"]["supplier_bears"] is False and offered["plan"]["charge_back_cents"] == 0
     accept(api, order["id"], cid)
     assert carried_out(cid) == "refunds:1"
@@ -476,14 +544,12 @@ def test_a_parcel_lost_in_transit_can_be_claimed_once_overdue_and_the_shop_may_b
 def test_every_unit_back_makes_the_delivery_returned(api, sfn_calls, gateway):
     order = delivered_order(api)
     cid = ok(open_complaint(api, order, reason="damaged", wanted="return_for_refund", quantity=2), 201)["id"]
-    propose_and_offer(api, cid, [{"sku": "MUG-1", "resolution": "return_for_refund", "quantity": 2,
-                                  "refund_cents": 2400}])
+    propose_and_offer(api, cid, [{"sku": "MUG-1", "resolution": "return_for_refund", "quantity": 2, "refund_cents": 2400}])
     accept(api, order["id"], cid)
     carried_out(cid)
     # The goods arrive without the customer registering a parcel: the supplier records the receipt.
     view = ok(api.get(f"/supplier/complaints/{cid}", ACME))
-    received = ok(api.post(f"/supplier/complaints/{cid}/return/receive", ACME,
-                           {"expected_version": view["return"]["version"]}))
+    received = ok(api.post(f"/supplier/complaints/{cid}/return/receive", ACME, {"expected_version": view["return"]["version"]}))
     assert received["return"]["status"] == "received" and received["status"] == "resolved"
     assert_error(*api.post(f"/supplier/complaints/{cid}/return/receive", ACME, {}), 409)  # once
     customer = ok(api.get(f"/orders/{order['id']}", ALICE))
@@ -533,8 +599,7 @@ def test_a_declined_refund_is_recorded_failed_for_accounting_and_gives_its_amoun
 def one_unit_returned(api, order: dict[str, Any], reason: str = "damaged") -> str:
     """A complaint whose accepted plan takes one mug back for a refund, received by customer care."""
     cid = ok(open_complaint(api, order, reason=reason, wanted="return_for_refund"), 201)["id"]
-    propose_and_offer(api, cid, [{"sku": "MUG-1", "resolution": "return_for_refund", "quantity": 1,
-                                  "refund_cents": 1200}])
+    propose_and_offer(api, cid, [{"sku": "MUG-1", "resolution": "return_for_refund", "quantity": 1, "refund_cents": 1200}])
     accept(api, order["id"], cid)
     carried_out(cid)
     rma = ok(api.get(f"/staff/complaints/{cid}", CARE))["return"]
@@ -557,6 +622,7 @@ def test_returns_of_two_complaints_add_up_to_a_returned_delivery(api, sfn_calls,
 
 def test_dispatch_delivery_and_return_move_the_orders_per_status_counters(api, sfn_calls, gateway):
     """The dashboard's counters move with each of these writes."""
+
     def counts() -> dict[str, int]:
         return ok(api.get("/staff/dashboard", CARE))["orders_by_status"]
 

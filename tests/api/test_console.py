@@ -88,8 +88,7 @@ def test_the_dashboard_counts_open_exceptions_and_lists_suppliers(api):
     exceptions.raise_or_bump("unknown_tracking", "shipment", "dhl#X1", {})
     queue = api.get("/staff/exceptions?status=open,acknowledged,snoozed", CARE)[1]["counts"]
     body = dashboard(api, headers("log-1", "logistics"))
-    assert body["open_exceptions"] == {"total": queue["total"], "by_kind": queue["by_kind"],
-                                       "by_severity": queue["by_severity"]}
+    assert body["open_exceptions"] == {"total": queue["total"], "by_kind": queue["by_kind"], "by_severity": queue["by_severity"]}
     assert [s["id"] for s in body["suppliers"]] == ["acme", "bolt"]
     assert all(s["completed"] == 0 and s["on_time_rate"] is None for s in body["suppliers"])
 
@@ -101,14 +100,16 @@ def test_the_search_box_finds_the_orders_a_parcel_carries_by_tracking_number(api
     other = place(api, campaign["id"], ("MUG-1", 2))
     po = make_po(campaign["id"], "acme", stage=Stage.SHIPMENT, accepted=True, orders_to_ship=3)
     accept_deliveries("acme", first["id"], second["id"], other["id"])
-    status, body = api.post(f"/supplier/purchase-orders/{po}/shipments", ACME,
-                            {"carrier": "dhl", "tracking_number": "JD0001", "order_ids": [first["id"], second["id"]]})
+    status, body = api.post(
+        f"/supplier/purchase-orders/{po}/shipments",
+        ACME,
+        {"carrier": "dhl", "tracking_number": "JD0001", "order_ids": [first["id"], second["id"]]},
+    )
     assert status == 201, body
 
     status, page = api.get("/staff/orders?q=JD0001", CARE)
     assert status == 200, page
     assert sorted(o["id"] for o in page["items"]) == sorted([first["id"], second["id"]])
     assert page["next_cursor"] is None
-    assert [o["id"] for o in api.get("/staff/orders?q=JD0001&customer_id=cust-bob", CARE)[1]["items"]] \
-        == [second["id"]]
+    assert [o["id"] for o in api.get("/staff/orders?q=JD0001&customer_id=cust-bob", CARE)[1]["items"]] == [second["id"]]
     assert api.get("/staff/orders?q=JD9999", CARE)[1]["items"] == []

@@ -39,15 +39,30 @@ def test_an_order_across_two_suppliers_gets_one_delivery_per_supplier_and_a_cust
     assert order["status_text"].startswith("Your order is confirmed")
     assert order["payment_mode"] == "prepaid"
     assert order["currency"] == "EUR"
-    assert order["deliveries"] == [{"supplier_id": "acme", "status": "pending", "shipments": []},
-                                   {"supplier_id": "bolt", "status": "pending", "shipments": []}]
+    assert order["deliveries"] == [
+        {"supplier_id": "acme", "status": "pending", "shipments": []},
+        {"supplier_id": "bolt", "status": "pending", "shipments": []},
+    ]
     assert [(p["kind"], p["amount_cents"], p["status"]) for p in order["payments"]] == [
-        ("payment", 2 * 1200 + 3 * 900 + 2500, "succeeded")]  # prepaid: paid at checkout
-    assert order["money"] == {"ordered_cents": 7600, "payable_cents": 7600, "paid_cents": 7600, "refunded_cents": 0,
-                              "refund_pending_cents": 0, "balance_cents": 0}
+        ("payment", 2 * 1200 + 3 * 900 + 2500, "succeeded")
+    ]  # prepaid: paid at checkout
+    assert order["money"] == {
+        "ordered_cents": 7600,
+        "payable_cents": 7600,
+        "paid_cents": 7600,
+        "refunded_cents": 0,
+        "refund_pending_cents": 0,
+        "balance_cents": 0,
+    }
     lines = {line["sku"]: line for line in order["lines"]}
-    assert lines["MUG-1"] == {"sku": "MUG-1", "name": "Mug", "supplier_id": "acme", "quantity": 2,
-                              "unit_price_cents": 1200, "total_cents": 2400}
+    assert lines["MUG-1"] == {
+        "sku": "MUG-1",
+        "name": "Mug",
+        "supplier_id": "acme",
+        "quantity": 2,
+        "unit_price_cents": 1200,
+        "total_cents": 2400,
+    }
     assert lines["CAP-1"]["supplier_id"] == "bolt" and lines["CAP-1"]["total_cents"] == 3 * 900
     assert lines["MUG-2"]["total_cents"] == 2500
     assert order["total_cents"] == 2 * 1200 + 3 * 900 + 2500
@@ -179,8 +194,11 @@ def test_a_quantity_above_the_per_line_maximum_is_refused(api):
 
 @pytest.mark.parametrize("quantity", [1.5, "2", True, None, [1]])  # 2.0 is an integer (see test_openapi)
 def test_a_quantity_that_is_not_a_plain_integer_is_refused(api, quantity):
-    status, body = api.post("/orders", ALICE, {"campaign_id": "cmp_any", "shipping_address": SHIP_TO,
-                                               "lines": [{"sku": "MUG-1", "quantity": quantity}]})
+    status, body = api.post(
+        "/orders",
+        ALICE,
+        {"campaign_id": "cmp_any", "shipping_address": SHIP_TO, "lines": [{"sku": "MUG-1", "quantity": quantity}]},
+    )
     error = assert_error(status, body, 422, "validation_error")
     assert error["details"][0]["field"] == "body.lines.0.quantity"
 
@@ -206,8 +224,9 @@ def test_an_order_without_lines_is_refused(api):
 
 
 def test_unknown_fields_in_the_order_or_its_lines_are_refused_by_name(api):
-    status, body = api.post("/orders", ALICE, {"campaign_id": "cmp_any", "discount": 50,
-                                               "lines": [{"sku": "MUG-1", "quantity": 1, "price": 1}]})
+    status, body = api.post(
+        "/orders", ALICE, {"campaign_id": "cmp_any", "discount": 50, "lines": [{"sku": "MUG-1", "quantity": 1, "price": 1}]}
+    )
     error = assert_error(status, body, 422, "validation_error")
     assert {d["field"] for d in error["details"]} == {"body.discount", "body.lines.0.price"}
     assert {d["type"] for d in error["details"]} == {"extra_forbidden"}
@@ -237,16 +256,21 @@ def test_a_json_body_that_is_not_an_object_is_a_400(api, payload):
 
 
 def test_a_body_with_an_unsupported_content_type_is_a_415_in_the_house_shape(api):
-    r = raw(api, "POST", "/orders", ALICE, order_body("cmp_any", ("MUG-1", 1)),
-            extra_headers={"Content-Type": "application/xml"})
+    r = raw(api, "POST", "/orders", ALICE, order_body("cmp_any", ("MUG-1", 1)), extra_headers={"Content-Type": "application/xml"})
     assert r.headers["Content-Type"] == "application/json"
     assert "application/xml" in assert_error(r.status_code, json.loads(r.body), 415, "unsupported_media_type")["message"]
 
 
 def test_a_json_content_type_with_a_charset_is_accepted(api):
     campaign = live_campaign(api)
-    r = raw(api, "POST", "/orders", ALICE, order_body(campaign["id"], ("MUG-1", 1)),
-            extra_headers={"Content-Type": "application/json; charset=utf-8"})
+    r = raw(
+        api,
+        "POST",
+        "/orders",
+        ALICE,
+        order_body(campaign["id"], ("MUG-1", 1)),
+        extra_headers={"Content-Type": "application/json; charset=utf-8"},
+    )
     assert r.status_code == 201, r.body
 
 
@@ -281,8 +305,11 @@ def test_reusing_an_idempotency_key_for_a_different_order_is_refused_and_creates
     key = {"Idempotency-Key": "checkout-9"}
     status, first = api.post("/orders", ALICE, order_body(campaign["id"], ("MUG-1", 2)), extra_headers=key)
     assert status == 201
-    for changed in (order_body(campaign["id"], ("MUG-1", 3)), order_body(campaign["id"], ("MUG-2", 2)),
-                    order_body(campaign["id"], ("MUG-1", 2), payment_mode="offline")):
+    for changed in (
+        order_body(campaign["id"], ("MUG-1", 3)),
+        order_body(campaign["id"], ("MUG-2", 2)),
+        order_body(campaign["id"], ("MUG-1", 2), payment_mode="offline"),
+    ):
         status, body = api.post("/orders", ALICE, changed, extra_headers=key)
         assert_error(status, body, 422, "idempotency_key_reused")
     assert [o["id"] for o in api.get("/orders", ALICE)[1]["items"]] == [first["id"]]
@@ -316,12 +343,12 @@ def test_a_malformed_idempotency_key_is_a_400(api, key):
 
 def test_an_overlong_idempotency_key_is_refused_not_a_server_error_and_creates_nothing(api):
     campaign = live_campaign(api)
-    status, body = api.post("/orders", ALICE, order_body(campaign["id"], ("MUG-1", 1)),
-                            extra_headers={"Idempotency-Key": "k" * 3000})
+    status, body = api.post(
+        "/orders", ALICE, order_body(campaign["id"], ("MUG-1", 1)), extra_headers={"Idempotency-Key": "k" * 3000}
+    )
     assert_error(status, body, 400, "invalid_idempotency_key")
     assert api.get("/orders", ALICE)[1]["items"] == []
-    status, _ = api.post("/orders", ALICE, order_body(campaign["id"], ("MUG-1", 1)),
-                         extra_headers={"Idempotency-Key": "k" * 255})
+    status, _ = api.post("/orders", ALICE, order_body(campaign["id"], ("MUG-1", 1)), extra_headers={"Idempotency-Key": "k" * 255})
     assert status == 201
 
 
@@ -337,10 +364,16 @@ def test_a_customer_lists_only_their_own_orders_newest_first(api):
     status, page = api.get("/orders", ALICE)
     assert status == 200
     assert [o["id"] for o in page["items"]] == [a2["id"], a1["id"]]
-    assert page["items"][0] == {"id": a2["id"], "reference": a2["reference"], "campaign_id": campaign["id"],
-                                "status": "placed",
-                                "status_text": a2["status_text"], "total_cents": 2500 + 2 * 900,
-                                "currency": "EUR", "created_at": a2["created_at"]}
+    assert page["items"][0] == {
+        "id": a2["id"],
+        "reference": a2["reference"],
+        "campaign_id": campaign["id"],
+        "status": "placed",
+        "status_text": a2["status_text"],
+        "total_cents": 2500 + 2 * 900,
+        "currency": "EUR",
+        "created_at": a2["created_at"],
+    }
     assert [o["id"] for o in api.get("/orders", BOB)[1]["items"]] == [b1["id"]]
 
 
@@ -360,12 +393,15 @@ def test_a_cursor_that_this_listing_did_not_return_is_a_400_invalid_cursor(api):
     assert_error(status, body, 400, "invalid_cursor")
 
 
-@pytest.mark.parametrize("forged", [
-    {"PK": {"S": "ORDER#x"}},
-    {"PK": {"S": "ORDER#x"}, "SK": {"S": "#META"}, "GSI1PK": {"S": "CUSTOMER#cust-alice#ORDERS"}},
-    {"PK": {"N": "1"}, "SK": {"S": "#META"}, "GSI1PK": {"S": "CUSTOMER#cust-alice#ORDERS"}, "GSI1SK": {"S": "x"}},
-    ["PK", "SK"],
-])
+@pytest.mark.parametrize(
+    "forged",
+    [
+        {"PK": {"S": "ORDER#x"}},
+        {"PK": {"S": "ORDER#x"}, "SK": {"S": "#META"}, "GSI1PK": {"S": "CUSTOMER#cust-alice#ORDERS"}},
+        {"PK": {"N": "1"}, "SK": {"S": "#META"}, "GSI1PK": {"S": "CUSTOMER#cust-alice#ORDERS"}, "GSI1SK": {"S": "x"}},
+        ["PK", "SK"],
+    ],
+)
 def test_a_forged_cursor_is_a_400_not_a_server_error(api, forged):
     cursor = base64.urlsafe_b64encode(json.dumps(forged).encode()).decode().rstrip("=")
     status, body = api.get(f"/orders?cursor={cursor}", ALICE)
@@ -418,20 +454,30 @@ def test_the_customer_timeline_shows_customer_notes_but_no_internal_notes_or_sta
     campaign = live_campaign(api)
     held = place_on_hold(api, campaign["id"])
     oid = held["id"]
-    assert api.post(f"/staff/orders/{oid}/notes", CARE_NAMED,
-                    {"internal_note": "SECRET: card looks stolen"})[0] == 201
-    assert api.post(f"/staff/orders/{oid}/notes", CARE_NAMED,
-                    {"internal_note": "SECRET: called the bank", "customer_note": "We are checking your payment."})[0] == 201
-    status, _ = api.post(f"/staff/orders/{oid}/transitions", CARE_NAMED,
-                         {"action": "approve", "internal_note": "SECRET: bank confirmed",
-                          "customer_note": "Thanks for waiting!"})
+    assert api.post(f"/staff/orders/{oid}/notes", CARE_NAMED, {"internal_note": "SECRET: card looks stolen"})[0] == 201
+    assert (
+        api.post(
+            f"/staff/orders/{oid}/notes",
+            CARE_NAMED,
+            {"internal_note": "SECRET: called the bank", "customer_note": "We are checking your payment."},
+        )[0]
+        == 201
+    )
+    status, _ = api.post(
+        f"/staff/orders/{oid}/transitions",
+        CARE_NAMED,
+        {"action": "approve", "internal_note": "SECRET: bank confirmed", "customer_note": "Thanks for waiting!"},
+    )
     assert status == 200
 
     status, order = api.get(f"/orders/{oid}", ALICE)
     assert status == 200
     assert order["status"] == "placed"
     assert [(e["status"], e["note"]) for e in order["timeline"]] == [
-        ("on_hold", None), (None, "We are checking your payment."), ("placed", "Thanks for waiting!")]
+        ("on_hold", None),
+        (None, "We are checking your payment."),
+        ("placed", "Thanks for waiting!"),
+    ]
     assert order["timeline"][2]["message"].startswith("Your order is confirmed")
     text = json.dumps(order)
     for leaked in ("SECRET", "care-7", "Carla", "carla@waybill.example", "customer_care"):
@@ -461,13 +507,13 @@ def test_a_customer_cancels_a_placed_order_with_a_reason_they_see_in_the_timelin
     assert cancelled["status_text"] == "Your order was cancelled."
     assert {d["status"] for d in cancelled["deliveries"]} == {"cancelled"}
     assert cancelled["timeline"][-1]["status"] == "cancelled"
-    assert cancelled["timeline"][-1]["note"] == ("Ordered twice We are refunding the 21.00 EUR you paid to your "
-                                                 "original payment method.")
+    assert cancelled["timeline"][-1]["note"] == (
+        "Ordered twice We are refunding the 21.00 EUR you paid to your original payment method."
+    )
     assert cancelled["money"]["refund_pending_cents"] == 2100
     assert cancelled["allowed_actions"] == []
     events = api.get(f"/staff/orders/{order['id']}", CARE)[1]["events"]
-    assert (events[-2]["type"], events[-2]["from_status"], events[-2]["to_status"]) == (
-        "order.cancelled", "placed", "cancelled")
+    assert (events[-2]["type"], events[-2]["from_status"], events[-2]["to_status"]) == ("order.cancelled", "placed", "cancelled")
     assert events[-1]["type"] == "order.refund_due"  # prepaid: what was paid goes back, right after
     assert events[-1]["actor"] == {"sub": "cust-alice", "role": "customer", "name": None}
 

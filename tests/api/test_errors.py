@@ -23,12 +23,15 @@ def test_an_unknown_route_is_refused_with_a_json_body(api):
     assert r.status_code == 403 and json.loads(r.body) == {"message": "Missing Authentication Token"}
 
 
-@pytest.mark.parametrize("method, path, allowed", [
-    ("DELETE", "/orders", {"GET", "POST"}),
-    ("PUT", "/health", {"GET"}),
-    ("PATCH", "/staff/orders/ord_x", {"GET"}),
-    ("GET", "/orders/ord_x/cancel", {"POST"}),
-])
+@pytest.mark.parametrize(
+    "method, path, allowed",
+    [
+        ("DELETE", "/orders", {"GET", "POST"}),
+        ("PUT", "/health", {"GET"}),
+        ("PATCH", "/staff/orders/ord_x", {"GET"}),
+        ("GET", "/orders/ord_x/cancel", {"POST"}),
+    ],
+)
 def test_a_wrong_method_is_a_405_in_the_house_shape_naming_the_allowed_ones(api, method, path, allowed):
     r = raw(api, method, path, ALICE)
     assert r.headers["Content-Type"] == "application/json"
@@ -82,12 +85,30 @@ def _concrete(path: str, value: str) -> str:
 
 assert app.routes and REGISTRY  # importing the app declares every route
 
-HOSTILE_BODIES = [b"", b"\x00\x01", b"[]", b"null", b'{"a": {"b": {"c": []}}}', b'{"name": 1e400}',
-                  b'{"lines": "all"}', b'{"products": [null]}', b'{"flagged": "yes"}', b'{"action": null}',
-                  json.dumps({"campaign_id": "c" * 10_000}).encode()]
+HOSTILE_BODIES = [
+    b"",
+    b"\x00\x01",
+    b"[]",
+    b"null",
+    b'{"a": {"b": {"c": []}}}',
+    b'{"name": 1e400}',
+    b'{"lines": "all"}',
+    b'{"products": [null]}',
+    b'{"flagged": "yes"}',
+    b'{"action": null}',
+    json.dumps({"campaign_id": "c" * 10_000}).encode(),
+]
 HOSTILE_IDS = ["x" * 65, "a" * 3000, "..", "%00", "ord_x%0A", "%F0%9F%92%A9", "a%2Fb", "ORDER%23x"]
-HOSTILE_QUERIES = ["limit=-1", "limit=1.5", "cursor=%00", "cursor=" + "A" * 2000, "status=%00", "limit=1&limit=2",
-                   "created_from=9999-99-99", "x=" + "y" * 3000]
+HOSTILE_QUERIES = [
+    "limit=-1",
+    "limit=1.5",
+    "cursor=%00",
+    "cursor=" + "A" * 2000,
+    "status=%00",
+    "limit=1&limit=2",
+    "created_from=9999-99-99",
+    "x=" + "y" * 3000,
+]
 
 
 # A well-formed body per request model, so hostile path ids reach the services too.
@@ -96,8 +117,7 @@ VALID_BODIES = {
     "CustomerCancelRequest": {"reason": "changed my mind"},
     "SupplierIn": {"name": "X", "contact_emails": ["a@b.example"]},
     "CampaignIn": {"name": "X"},
-    "ProductsIn": {"products": [{"sku": "A-1", "name": "A", "supplier_id": "acme", "unit_price_cents": 1,
-                                 "unit_cost_cents": 1}]},
+    "ProductsIn": {"products": [{"sku": "A-1", "name": "A", "supplier_id": "acme", "unit_price_cents": 1, "unit_cost_cents": 1}]},
     "GoLiveRequest": {},
     "CancelCampaignRequest": {"reason": "x"},
     "CustomerFlagRequest": {"flagged": True, "reason": "x"},
@@ -128,8 +148,12 @@ VALID_BODIES = {
     "ExportRequest": {"kind": "orders", "format": "csv"},
     # complaints (issue 9)
     "ComplaintPhotoUploadRequest": {"content_type": "image/jpeg", "size_bytes": 100},
-    "OpenComplaintRequest": {"supplier_id": "acme", "reason": "damaged", "wanted_resolution": "refund",
-                             "lines": [{"sku": "MUG-1", "quantity": 1}]},
+    "OpenComplaintRequest": {
+        "supplier_id": "acme",
+        "reason": "damaged",
+        "wanted_resolution": "refund",
+        "lines": [{"sku": "MUG-1", "quantity": 1}],
+    },
     "ComplaintVersionRequest": {"expected_version": 1},
     "ComplaintDisputeRequest": {"reason": "too little"},
     "ComplaintAskRequest": {"question": "was it packed well?"},
@@ -143,8 +167,7 @@ VALID_BODIES = {
     "ParcelIn": {"carrier": "dhl", "tracking_number": "RET00001"},
     # address book (issue 16)
     "SavedAddressIn": {"name": "A", "lines": ["1 rue X"], "city": "Paris", "postal_code": "75001", "country": "FR"},
-    "SavedAddressReplace": {"name": "A", "lines": ["1 rue X"], "city": "Paris", "postal_code": "75001",
-                            "country": "FR"},
+    "SavedAddressReplace": {"name": "A", "lines": ["1 rue X"], "city": "Paris", "postal_code": "75001", "country": "FR"},
     "SavedAddressPatch": {"city": "Lyon"},
     # customer money (issue 16)
     "PaymentRecordRequest": {"kind": "adjustment", "amount_cents": -1, "reason": "x"},
@@ -160,8 +183,9 @@ VALID_BODIES = {
     # cancellation requests and address corrections (issue 16)
     "CancellationRequestIn": {"reason": "changed my mind"},
     "CancellationDecisionIn": {"accept": False, "note": "already packed"},
-    "AddressCorrectionIn": {"shipping_address": {"name": "A", "lines": ["1 rue X"], "city": "Paris",
-                                                 "postal_code": "75001", "country": "FR"}},
+    "AddressCorrectionIn": {
+        "shipping_address": {"name": "A", "lines": ["1 rue X"], "city": "Paris", "postal_code": "75001", "country": "FR"}
+    },
 }
 
 

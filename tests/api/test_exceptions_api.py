@@ -44,10 +44,11 @@ def test_the_queue_ranks_by_severity_then_age_and_counts_per_kind_from_one_query
     assert dict(m.requests) == {"Query": 1}, "one query on the sparse open-exceptions index"
     q = queue
     assert ids(page) == [q["rejected"].id, q["stock"].id, q["stock2"].id, q["invoice"].id, q["inbound"].id]
-    assert page["counts"] == {"total": 5,
-                              "by_kind": {"inbound_webhook_failed": 1, "invoice_missing": 1, "out_of_stock": 2,
-                                          "supplier_rejected": 1},
-                              "by_severity": {"critical": 1, "high": 2, "medium": 2, "low": 0}}
+    assert page["counts"] == {
+        "total": 5,
+        "by_kind": {"inbound_webhook_failed": 1, "invoice_missing": 1, "out_of_stock": 2, "supplier_rejected": 1},
+        "by_severity": {"critical": 1, "high": 2, "medium": 2, "low": 0},
+    }
     first = page["items"][0]
     assert first["title"] == "Supplier rejected a purchase order" and first["owner"] == "buyer"
     assert first["allowed_actions"] == ["acknowledge", "assign", "snooze", "resolve"]
@@ -136,13 +137,18 @@ def test_staff_actions_are_audited_on_the_exception_and_on_its_subject(api):
     assert status == 200 and resolved["status"] == "resolved" and resolved["allowed_actions"] == []
 
     on_exception = [(e["type"], e["actor"]["sub"], e["internal_note"]) for e in resolved["events"]]
-    assert on_exception == [("exception.raised", "system", None),
-                            ("exception.acknowledged", "buyer-1", "calling the supplier"),
-                            ("exception.assigned", "buyer-1", None),
-                            ("exception.resolved", "buyer-1", "re-sourced from brio")]
+    assert on_exception == [
+        ("exception.raised", "system", None),
+        ("exception.acknowledged", "buyer-1", "calling the supplier"),
+        ("exception.assigned", "buyer-1", None),
+        ("exception.resolved", "buyer-1", "re-sourced from brio"),
+    ]
     on_po = sorted((e.type, e.internal_note) for e in subject_events(keys.po_pk("po-7")))
-    assert on_po == [("exception.acknowledged", "calling the supplier"), ("exception.assigned", None),
-                     ("exception.resolved", "re-sourced from brio")]
+    assert on_po == [
+        ("exception.acknowledged", "calling the supplier"),
+        ("exception.assigned", None),
+        ("exception.resolved", "re-sourced from brio"),
+    ]
 
     status, body = api.post(f"{path}/resolve", BUYER, {"note": "twice"})
     assert_error(status, body, 409, "invalid_transition")

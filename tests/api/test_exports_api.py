@@ -13,13 +13,13 @@ ADA = headers("ada", "accounting")
 
 
 def test_a_requested_export_is_queued_then_listed_and_downloadable_when_done(api: Any) -> None:
-    status, queued = api.call("POST", "/staff/exports", ADA, {"kind": "orders", "format": "xlsx",
-                                                              "exporter": "orders_paid"})
+    status, queued = api.call("POST", "/staff/exports", ADA, {"kind": "orders", "format": "xlsx", "exporter": "orders_paid"})
     assert status == 202 and queued["status"] == "queued" and queued["download_url"] is None
 
     # What the exports queue's consumer does with export.requested (the API account has no buckets).
-    client("s3").create_bucket(Bucket=settings().exports_bucket,
-                               CreateBucketConfiguration={"LocationConstraint": settings().region})
+    client("s3").create_bucket(
+        Bucket=settings().exports_bucket, CreateBucketConfiguration={"LocationConstraint": settings().region}
+    )
     exports.run_export(queued["id"])
 
     status, page = api.call("GET", "/staff/exports", ADA)

@@ -33,8 +33,7 @@ class Clock:
 
 def open_stage(po_id: str, stage: Stage, token: str, deadline_s: int) -> None:
     """What the stage consumer does when the workflow opens (or reopens) a stage."""
-    supplier_workflow.stage_opened({"po_id": po_id, "stage": stage.value, "task_token": token,
-                                    "deadline_s": deadline_s})
+    supplier_workflow.stage_opened({"po_id": po_id, "stage": stage.value, "task_token": token, "deadline_s": deadline_s})
 
 
 @pytest.fixture
@@ -60,8 +59,11 @@ def scripted(api, sfn_calls, monkeypatch) -> str:
     open_stage(acme, Stage.ACKNOWLEDGE, "acme-1", HOUR)
     open_stage(bolt, Stage.ACKNOWLEDGE, "bolt-1", HOUR)
     clock.set(HOUR // 2)
-    status, body = api.post(f"/supplier/purchase-orders/{acme}/acknowledge", ACME, {"lines": [
-        {"sku": "MUG-1", "accepted_quantity": 4}, {"sku": "MUG-2", "accepted_quantity": 1, "reason": "out_of_stock"}]})
+    status, body = api.post(
+        f"/supplier/purchase-orders/{acme}/acknowledge",
+        ACME,
+        {"lines": [{"sku": "MUG-1", "accepted_quantity": 4}, {"sku": "MUG-2", "accepted_quantity": 1, "reason": "out_of_stock"}]},
+    )
     assert status == 200, body
     clock.set(HOUR // 2 + 5 * 60)
     open_stage(acme, Stage.INVOICE, "acme-2", 2 * HOUR)
@@ -70,8 +72,9 @@ def scripted(api, sfn_calls, monkeypatch) -> str:
     clock.set(HOUR + 60)
     open_stage(bolt, Stage.ACKNOWLEDGE, "bolt-2", HOUR)  # reopened after the missed deadline
     clock.set(HOUR + HOUR // 2)
-    status, body = api.post(f"/supplier/purchase-orders/{bolt}/acknowledge", BOLT,
-                            {"lines": [{"sku": "CAP-1", "accepted_quantity": 3}]})
+    status, body = api.post(
+        f"/supplier/purchase-orders/{bolt}/acknowledge", BOLT, {"lines": [{"sku": "CAP-1", "accepted_quantity": 3}]}
+    )
     assert status == 200, body
     return cid
 
@@ -84,21 +87,37 @@ def test_a_campaigns_summary_and_time_in_stage_match_the_hand_computed_figures(a
     status, body = api.get(f"/staff/metrics/campaigns/{scripted}", BUYER)
     assert status == 200, body
     assert body["summary"] == {
-        "orders": 2, "orders_placed": 3, "orders_cancelled": 1,
+        "orders": 2,
+        "orders_placed": 3,
+        "orders_cancelled": 1,
         # money that moved: all three were paid at checkout; the cancelled one's refund has not gone
         # through the gateway yet (no payments consumer ran), so it still counts as received
-        "ordered_cents": 2400 + 3400, "received_cents": 2400 + 3400 + 2700, "refunded_cents": 0,
+        "ordered_cents": 2400 + 3400,
+        "received_cents": 2400 + 3400 + 2700,
+        "refunded_cents": 0,
         "revenue_cents": 8500,
-        "purchase_orders_created": 0, "purchase_orders": 2, "cost_cents": 2900 + 900,
-        "margin_cents": 8500 - 3800, "margin_per_order_cents": 2350, "margin_provisional": False,
+        "purchase_orders_created": 0,
+        "purchase_orders": 2,
+        "cost_cents": 2900 + 900,
+        "margin_cents": 8500 - 3800,
+        "margin_per_order_cents": 2350,
+        "margin_provisional": False,
     }
     ack = by_stage(body)["acknowledge"]
     assert ack["completed"] == 2 and ack["total_seconds"] == 1800 + 5400
     assert ack["avg_seconds"] == 3600 and ack["on_time_rate"] == 0.5
     assert ack["late"] == 1 and ack["late_seconds"] == 1800 and ack["avg_lateness_seconds"] == 1800
     assert by_stage(body)["invoice"] == {
-        "stage": "invoice", "completed": 1, "total_seconds": 600, "avg_seconds": 600, "on_time_rate": 1.0,
-        "late": 0, "late_share": 0.0, "late_seconds": 0, "avg_lateness_seconds": None}
+        "stage": "invoice",
+        "completed": 1,
+        "total_seconds": 600,
+        "avg_seconds": 600,
+        "on_time_rate": 1.0,
+        "late": 0,
+        "late_share": 0.0,
+        "late_seconds": 0,
+        "avg_lateness_seconds": None,
+    }
     assert [d["stage"] for d in body["delays"]] == ["acknowledge"]
 
 

@@ -11,8 +11,7 @@ from tests.aws import ADMIN, ALICE, BUYER, headers
 
 MINE = "/me/notification-preferences"
 STAFF = "/staff/notification-preferences"
-DEFAULTS = {"opt_out": False, "alerts": "immediate", "transactional": "always", "updated_at": None,
-            "updated_by": None}
+DEFAULTS = {"opt_out": False, "alerts": "immediate", "transactional": "always", "updated_at": None, "updated_by": None}
 
 
 def test_nobody_has_chosen_anything_until_they_do(api):
@@ -23,16 +22,21 @@ def test_a_customer_takes_alerts_in_a_daily_digest_and_reads_it_back(api):
     status, body = api.put(MINE, ALICE, {"opt_out": False, "alerts": "daily_digest"})
     assert status == 200, body
     assert (body["email"], body["opt_out"], body["alerts"], body["updated_by"]) == (
-        "alice@example.com", False, "daily_digest", "alice@example.com")
+        "alice@example.com",
+        False,
+        "daily_digest",
+        "alice@example.com",
+    )
     assert body["updated_at"]
     assert api.get(MINE, ALICE) == (200, body)
     assert notify.get_preferences("ALICE@example.com").alerts.value == "daily_digest"  # kept per address
 
 
 def test_every_role_may_keep_its_own_preferences(api):
-    for who, address in ((BUYER, "buyer@waybill.example"),
-                         (headers("sup-2", "supplier", supplier_id="acme", email="Orders@Acme.example"),
-                          "orders@acme.example")):
+    for who, address in (
+        (BUYER, "buyer@waybill.example"),
+        (headers("sup-2", "supplier", supplier_id="acme", email="Orders@Acme.example"), "orders@acme.example"),
+    ):
         status, body = api.put(MINE, who, {"opt_out": True, "alerts": "immediate"})
         assert status == 200 and (body["email"], body["opt_out"]) == (address, True), body
 
@@ -45,10 +49,12 @@ def test_a_token_without_an_email_claim_has_no_preferences(api):
 
 
 def test_bad_bodies_are_4xx_with_details(api):
-    for body, where in (({"opt_out": "yes", "alerts": "immediate"}, "body.opt_out"),
-                        ({"opt_out": False, "alerts": "weekly"}, "body.alerts"),
-                        ({"opt_out": False}, "body.alerts"),
-                        ({"opt_out": False, "alerts": "immediate", "transactional": "never"}, "body.transactional")):
+    for body, where in (
+        ({"opt_out": "yes", "alerts": "immediate"}, "body.opt_out"),
+        ({"opt_out": False, "alerts": "weekly"}, "body.alerts"),
+        ({"opt_out": False}, "body.alerts"),
+        ({"opt_out": False, "alerts": "immediate", "transactional": "never"}, "body.transactional"),
+    ):
         status, answer = api.put(MINE, ALICE, body)
         error = assert_error(status, answer, 422, "validation_error")
         assert where in [d["field"] for d in error["details"]], (body, error)
@@ -62,12 +68,14 @@ def test_an_admin_sets_a_team_mailbox_and_reads_it_back(api):
     path = f"{STAFF}/Accounting@Waybill.example"
     status, body = api.put(path, ADMIN, {"opt_out": False, "alerts": "daily_digest"})
     assert status == 200, body
-    assert (body["email"], body["alerts"], body["updated_by"]) == ("accounting@waybill.example", "daily_digest",
-                                                                   "admin@waybill.example")
+    assert (body["email"], body["alerts"], body["updated_by"]) == (
+        "accounting@waybill.example",
+        "daily_digest",
+        "admin@waybill.example",
+    )
     assert api.get(f"{STAFF}/accounting@waybill.example", ADMIN) == (200, body)
     assert api.get(f"{STAFF}/accounting%40waybill.example", ADMIN) == (200, body)  # percent-encoded too
-    assert api.get(f"{STAFF}/logistics@waybill.example", ADMIN) == (
-        200, {"email": "logistics@waybill.example", **DEFAULTS})
+    assert api.get(f"{STAFF}/logistics@waybill.example", ADMIN) == (200, {"email": "logistics@waybill.example", **DEFAULTS})
 
 
 def test_only_admins_manage_other_peoples_preferences(api):

@@ -70,8 +70,7 @@ def test_an_http_request_emits_an_invocation_metric(client, capsys, monkeypatch)
 
 def test_a_scheduled_handler_emits_its_metric_under_its_own_name(client, capsys, monkeypatch):
     monkeypatch.setenv("POWERTOOLS_METRICS_DISABLED", "false")
-    event = client.events.generate_cw_event(source="aws.events", detail_type="Scheduled Event", detail={},
-                                            resources=[])
+    event = client.events.generate_cw_event(source="aws.events", detail_type="Scheduled Event", detail={}, resources=[])
     result = client.lambda_.invoke("end_campaigns", event)
     assert result.payload == {"ended": []}
     metrics = _emf(capsys.readouterr().out)

@@ -78,8 +78,7 @@ def test_every_declared_route_appears_with_its_request_and_response_schemas(doc)
 
 
 def test_protected_routes_declare_bearer_auth_and_their_roles_and_public_ones_do_not(doc):
-    assert doc["components"]["securitySchemes"]["bearerAuth"] == {"type": "http", "scheme": "bearer",
-                                                                  "bearerFormat": "JWT"}
+    assert doc["components"]["securitySchemes"]["bearerAuth"] == {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}
     for spec in REGISTRY:
         op = doc["paths"][spec.path][spec.method.lower()]
         if spec.roles is None:
@@ -113,8 +112,18 @@ def test_every_reference_resolves_and_operation_ids_are_unique(doc):
 
 def test_the_order_search_filters_are_documented_with_their_allowed_values(doc):
     params = {p["name"]: p for p in doc["paths"]["/staff/orders"]["get"]["parameters"]}
-    assert set(params) == {"q", "status", "campaign_id", "supplier_id", "customer_id", "customer_email",
-                           "created_from", "created_to", "limit", "cursor"}
+    assert set(params) == {
+        "q",
+        "status",
+        "campaign_id",
+        "supplier_id",
+        "customer_id",
+        "customer_email",
+        "created_from",
+        "created_to",
+        "limit",
+        "cursor",
+    }
     assert not any(p["required"] for p in params.values())
     statuses = doc["components"]["schemas"]["OrderStatus"]["enum"]
     assert {"on_hold", "placed", "rejected", "cancelled", "completed"} <= set(statuses)
@@ -143,23 +152,38 @@ def test_real_responses_match_the_documented_schemas(api, doc):
         ("GET", "/orders/ord_nope", "/orders/{order_id}", ALICE, None, None),
         ("GET", "/staff/orders", "/staff/orders", CARE, None, None),
         ("GET", f"/staff/orders/{held['id']}", "/staff/orders/{order_id}", CARE, None, None),
-        ("POST", f"/staff/orders/{held['id']}/notes", "/staff/orders/{order_id}/notes", CARE, {"internal_note": "x"},
-         None),
-        ("POST", f"/staff/orders/{held['id']}/transitions", "/staff/orders/{order_id}/transitions", CARE,
-         {"action": "approve", "expected_version": 9}, None),
-        ("POST", f"/staff/orders/{held['id']}/transitions", "/staff/orders/{order_id}/transitions", CARE,
-         {"action": "approve"}, None),
+        ("POST", f"/staff/orders/{held['id']}/notes", "/staff/orders/{order_id}/notes", CARE, {"internal_note": "x"}, None),
+        (
+            "POST",
+            f"/staff/orders/{held['id']}/transitions",
+            "/staff/orders/{order_id}/transitions",
+            CARE,
+            {"action": "approve", "expected_version": 9},
+            None,
+        ),
+        (
+            "POST",
+            f"/staff/orders/{held['id']}/transitions",
+            "/staff/orders/{order_id}/transitions",
+            CARE,
+            {"action": "approve"},
+            None,
+        ),
         ("POST", f"/orders/{held['id']}/cancel", "/orders/{order_id}/cancel", ALICE, {}, None),
         ("GET", "/staff/suppliers", "/staff/suppliers", BUYER, None, None),
         ("GET", "/staff/suppliers/acme", "/staff/suppliers/{supplier_id}", BUYER, None, None),
-        ("POST", "/staff/suppliers", "/staff/suppliers", BUYER, {"id": "acme", "name": "A", "contact_emails": ["a@b.cd"]},
-         None),
+        ("POST", "/staff/suppliers", "/staff/suppliers", BUYER, {"id": "acme", "name": "A", "contact_emails": ["a@b.cd"]}, None),
         ("GET", "/staff/campaigns", "/staff/campaigns", BUYER, None, None),
         ("GET", f"/staff/campaigns/{campaign['id']}", "/staff/campaigns/{campaign_id}", BUYER, None, None),
-        ("POST", f"/staff/campaigns/{campaign['id']}/go-live", "/staff/campaigns/{campaign_id}/go-live", BUYER, {},
-         None),
-        ("PUT", "/staff/customers/cust-bob/flag", "/staff/customers/{customer_id}/flag", ADMIN,
-         {"flagged": True, "reason": "r"}, None),
+        ("POST", f"/staff/campaigns/{campaign['id']}/go-live", "/staff/campaigns/{campaign_id}/go-live", BUYER, {}, None),
+        (
+            "PUT",
+            "/staff/customers/cust-bob/flag",
+            "/staff/customers/{customer_id}/flag",
+            ADMIN,
+            {"flagged": True, "reason": "r"},
+            None,
+        ),
         ("GET", "/staff/orders", "/staff/orders", ALICE, None, None),
     ]
     statuses = set()
@@ -181,8 +205,10 @@ def request_schema(doc: dict[str, Any], method: str, path: str) -> dict[str, Any
 
 
 def products(price: Any, cost: Any = 500) -> dict[str, Any]:
-    return {"name": "Winter", "products": [{"sku": "MUG-1", "name": "Mug", "supplier_id": "acme",
-                                            "unit_price_cents": price, "unit_cost_cents": cost}]}
+    return {
+        "name": "Winter",
+        "products": [{"sku": "MUG-1", "name": "Mug", "supplier_id": "acme", "unit_price_cents": price, "unit_cost_cents": cost}],
+    }
 
 
 def test_an_integer_valued_number_is_an_integer_as_the_document_says(api, doc):
@@ -204,8 +230,7 @@ def test_an_integer_valued_number_is_an_integer_as_the_document_says(api, doc):
     flag = request_schema(doc, "PUT", "/staff/customers/{customer_id}/flag")
     with pytest.raises(ValidationError):
         conforms(doc, {"flagged": "yes", "reason": "r"}, flag)
-    assert_error(*api.put("/staff/customers/cust-bob/flag", ADMIN, {"flagged": "yes", "reason": "r"}), 422,
-                 "validation_error")
+    assert_error(*api.put("/staff/customers/cust-bob/flag", ADMIN, {"flagged": "yes", "reason": "r"}), 422, "validation_error")
 
 
 def test_a_body_is_documented_as_required_exactly_when_the_route_needs_one(doc):

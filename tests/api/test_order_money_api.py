@@ -39,8 +39,7 @@ def test_pay_on_delivery_records_the_cash_collected_as_each_delivery_arrives(api
     scan("COD00001", TrackingStatus.DELIVERED, 6)  # the carrier says it again: collected once
 
     mine = customer_view(api, order["id"])
-    assert [(p["kind"], p["amount_cents"], p["status"]) for p in mine["payments"]] == [
-        ("cash_collected", 2 * 1200, "succeeded")]
+    assert [(p["kind"], p["amount_cents"], p["status"]) for p in mine["payments"]] == [("cash_collected", 2 * 1200, "succeeded")]
     assert mine["money"]["paid_cents"] == 2 * 1200
     assert staff_view(api, order["id"])["money"] == mine["money"]  # the two views agree
     assert gateway.transactions == []  # cash never touches the gateway
@@ -60,8 +59,16 @@ def test_accounting_records_an_offline_payment_and_the_order_goes_on(api, sfn_ca
     assert error["code"] == "payment_kind_not_for_mode"
     assert_error(*api.post(path, ACCOUNTING, {"kind": "gift", "amount_cents": 100}), 422)
 
-    status, body = api.post(path, ACCOUNTING, {"kind": "offline_received", "amount_cents": ORDER_CENTS,
-                                               "reference": "TRF-2026-001", "expected_version": order_version(api, order)})
+    status, body = api.post(
+        path,
+        ACCOUNTING,
+        {
+            "kind": "offline_received",
+            "amount_cents": ORDER_CENTS,
+            "reference": "TRF-2026-001",
+            "expected_version": order_version(api, order),
+        },
+    )
     assert status == 201, body
     assert body["status"] == "placed" and body["money"]["paid_cents"] == ORDER_CENTS
     assert body["money"]["balance_cents"] == 0
@@ -77,13 +84,15 @@ def order_version(api, order: dict[str, Any]) -> int:
 def test_a_staff_refund_is_validated_capped_and_approved_above_the_threshold(api, sfn_calls, gateway, monkeypatch):
     monkeypatch.setenv("WAYBILL_COMPLAINT_APPROVAL_THRESHOLD_CENTS", "1000")
     from chalicelib.config import settings
+
     settings.cache_clear()
     campaign = three_supplier_campaign(api)
     order = order_of(api, campaign["id"], payment_mode="prepaid")
     path = f"/staff/orders/{order['id']}/refunds"
 
-    error = assert_error(*api.post(path, CARE, {"reason": "both", "amount_cents": 100,
-                                                "lines": [{"sku": "MUG-1", "quantity": 1}]}), 422)
+    error = assert_error(
+        *api.post(path, CARE, {"reason": "both", "amount_cents": 100, "lines": [{"sku": "MUG-1", "quantity": 1}]}), 422
+    )
     assert error["code"] == "refund_lines_or_amount"
     assert_error(*api.post(path, CARE, {"amount_cents": 100}), 422)  # a reason is required
     error = assert_error(*api.post(path, CARE, {"reason": "x", "amount_cents": ORDER_CENTS + 1}), 422)
@@ -111,8 +120,7 @@ def test_a_staff_refund_is_validated_capped_and_approved_above_the_threshold(api
     settings.cache_clear()
 
 
-def test_a_delivery_that_will_never_arrive_is_closed_its_capture_refunded_and_the_order_ends(api, sfn_calls,
-                                                                                             gateway):
+def test_a_delivery_that_will_never_arrive_is_closed_its_capture_refunded_and_the_order_ends(api, sfn_calls, gateway):
     campaign = three_supplier_campaign(api)
     order = order_of(api, campaign["id"])  # authorise then capture
     for supplier in ("acme", "bolt", "cobalt"):
@@ -124,8 +132,9 @@ def test_a_delivery_that_will_never_arrive_is_closed_its_capture_refunded_and_th
     assert customer_view(api, order["id"])["status"] == "partially_delivered"
     path = f"/staff/orders/{order['id']}/deliveries/cobalt/not-delivered"
     assert_error(*api.post(path, ACCOUNTING, {"reason": "returned to sender"}), 403)
-    assert_error(*api.post(f"/staff/orders/{order['id']}/deliveries/acme/not-delivered", CARE,
-                           {"reason": "x"}), 409)  # it arrived: nothing to give up
+    assert_error(
+        *api.post(f"/staff/orders/{order['id']}/deliveries/acme/not-delivered", CARE, {"reason": "x"}), 409
+    )  # it arrived: nothing to give up
 
     status, body = api.post(path, CARE, {"reason": "returned to sender; the supplier will not re-ship"})
 

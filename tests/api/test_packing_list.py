@@ -38,8 +38,14 @@ from tests.aws import ALICE, BOB, CARE, SFN_CONFIG, live_campaign
 
 sfn_calls = po_support.sfn_calls  # fixture
 gateway = test_shipments.gateway  # fixture: the sandbox payment gateway
-BOB_HOME = {"name": "Bob Berger", "lines": ["Schönhauser Allee 148"], "city": "Berlin", "postal_code": "10435",
-            "country": "DE", "phone": None}
+BOB_HOME = {
+    "name": "Bob Berger",
+    "lines": ["Schönhauser Allee 148"],
+    "city": "Berlin",
+    "postal_code": "10435",
+    "country": "DE",
+    "phone": None,
+}
 ALICE_HOME = {**SHIP_TO}
 CUSTOMER_EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@example\.com")  # the customers' (tests.aws): alice@, bob@
 
@@ -105,8 +111,17 @@ def test_the_packing_list_shows_each_accepted_order_with_its_reference_lines_and
     assert second["lines"] == [{"sku": "MUG-2", "name": "Big mug", "quantity": 2}]
     assert second["ship_to"] == BOB_HOME
     assert waiting["id"] not in {e["order_id"] for e in page["items"]}
-    assert set(first) == {"reference", "order_id", "delivery_status", "has_left", "lines", "ship_to",
-                          "address_visible", "delivered_at", "ordered_at"}
+    assert set(first) == {
+        "reference",
+        "order_id",
+        "delivery_status",
+        "has_left",
+        "lines",
+        "ship_to",
+        "address_visible",
+        "delivered_at",
+        "ordered_at",
+    }
 
     # Staff read the same list for any PO.
     status, staff = api.get(f"/staff/purchase-orders/{po}/orders", CARE)
@@ -168,7 +183,8 @@ def test_the_supplier_packing_list_is_for_suppliers(api, who):
 
 
 def test_a_supplier_packs_from_its_packing_list_alone_and_the_address_closes_after_the_complaint_window(
-        api, sfn_calls, gateway, monkeypatch):
+    api, sfn_calls, gateway, monkeypatch
+):
     campaign = test_shipments.three_supplier_campaign(api)
     order = test_shipments.order_of(api, campaign["id"], payment_mode="prepaid")
     po = make_po(campaign["id"], "acme", stage=Stage.SHIPMENT, accepted=True)
@@ -193,8 +209,7 @@ def test_a_supplier_packs_from_its_packing_list_alone_and_the_address_closes_aft
     assert (closed["ship_to"], closed["address_visible"], closed["has_left"]) == (None, False, True)
     assert closed["reference"] == entry["reference"] and closed["lines"] == entry["lines"]
     _, rows = csv_rows(api, po, ACME)
-    assert [(r["reference"], r["ship_to_name"], r["city"], r["has_left"]) for r in rows] == [
-        (entry["reference"], "", "", "yes")]
+    assert [(r["reference"], r["ship_to_name"], r["city"], r["has_left"]) for r in rows] == [(entry["reference"], "", "", "yes")]
     # Staff still see where it went.
     status, staff = api.get(f"/staff/purchase-orders/{po}/orders", CARE)
     assert status == 200 and staff["items"][0]["ship_to"] == ALICE_HOME
@@ -204,8 +219,7 @@ def test_the_packing_list_downloads_as_a_csv_one_row_per_order_line(api):
     campaign = live_campaign(api)
     po = make_po(campaign["id"], "acme")
     alices = place(api, campaign["id"], ("MUG-1", 2), ("MUG-2", 1))
-    bobs = place(api, campaign["id"], ("MUG-1", 1), who=BOB,
-                 shipping_address={**BOB_HOME, "name": "=HYPERLINK(\"http://x\")"})
+    bobs = place(api, campaign["id"], ("MUG-1", 1), who=BOB, shipping_address={**BOB_HOME, "name": '=HYPERLINK("http://x")'})
     accept_deliveries("acme", alices["id"], bobs["id"])
     file, rows = csv_rows(api, po, ACME)
     assert (file["rows"], file["orders"], file["expires_in"]) == (3, 2, settings().export_link_expiry_s)
@@ -213,12 +227,32 @@ def test_the_packing_list_downloads_as_a_csv_one_row_per_order_line(api):
     assert file["key"].startswith(f"packing-lists/suppliers/acme/{po}/")
     assert list(rows[0]) == list(packing_service.COLUMNS)
     assert [(r["order_id"], r["sku"], r["quantity"]) for r in rows] == [
-        (alices["id"], "MUG-1", "2"), (alices["id"], "MUG-2", "1"), (bobs["id"], "MUG-1", "1")]
+        (alices["id"], "MUG-1", "2"),
+        (alices["id"], "MUG-2", "1"),
+        (bobs["id"], "MUG-1", "1"),
+    ]
     first = rows[0]
-    assert (first["reference"], first["ship_to_name"], first["line_1"], first["line_2"], first["line_3"],
-            first["postal_code"], first["city"], first["country"], first["phone"]) == (
-        alices["reference"], "Alice Martin", "12 rue des Lilas", "Bâtiment B", "", "75011", "Paris", "FR",
-        "'+33 1 23 45 67 89")  # a leading + would be a formula to a spreadsheet
+    assert (
+        first["reference"],
+        first["ship_to_name"],
+        first["line_1"],
+        first["line_2"],
+        first["line_3"],
+        first["postal_code"],
+        first["city"],
+        first["country"],
+        first["phone"],
+    ) == (
+        alices["reference"],
+        "Alice Martin",
+        "12 rue des Lilas",
+        "Bâtiment B",
+        "",
+        "75011",
+        "Paris",
+        "FR",
+        "'+33 1 23 45 67 89",
+    )  # a leading + would be a formula to a spreadsheet
     assert rows[2]["ship_to_name"].startswith("'=")  # so would a name like this one
     assert {r["delivery_status"] for r in rows} == {"accepted"} and {r["has_left"] for r in rows} == {"no"}
     staff_file, staff_rows = csv_rows(api, po, CARE, base="/staff")
@@ -248,8 +282,11 @@ def test_no_supplier_response_carries_a_customers_email_address(api, sfn_calls, 
         assert status == 200, (spec.path, body)
         seen.append(spec.path)
         assert not CUSTOMER_EMAIL.search(str(body)), (spec.path, CUSTOMER_EMAIL.search(str(body)))
-    assert {"/supplier/purchase-orders/{po_id}/orders", "/supplier/complaints/{complaint_id}",
-            "/supplier/purchase-orders/{po_id}"} <= set(seen)
+    assert {
+        "/supplier/purchase-orders/{po_id}/orders",
+        "/supplier/complaints/{complaint_id}",
+        "/supplier/purchase-orders/{po_id}",
+    } <= set(seen)
     packing_list = packing(api, order["po_id"])["items"]
     assert packing_list and packing_list[0]["ship_to"]["name"] == "Alice Martin"  # the address, not the e-mail
     _, rows = csv_rows(api, order["po_id"], ACME)

@@ -52,8 +52,11 @@ def ended(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, dict[str, Any]]]:
 
 
 def parcel_path(po: str, shipment_id: str, who: str = "supplier") -> str:
-    return (f"/supplier/purchase-orders/{po}/shipments/{shipment_id}" if who == "supplier"
-            else f"/staff/purchase-orders/{po}/shipments/{shipment_id}")
+    return (
+        f"/supplier/purchase-orders/{po}/shipments/{shipment_id}"
+        if who == "supplier"
+        else f"/staff/purchase-orders/{po}/shipments/{shipment_id}"
+    )
 
 
 def shipped_order(api, tracking: str = "SILENT01", *, orders_to_ship: int = 1) -> tuple[dict[str, Any], str, dict]:
@@ -68,17 +71,35 @@ def shipped_order(api, tracking: str = "SILENT01", *, orders_to_ship: int = 1) -
 
 def tracking_opened(shipment: dict[str, Any], token: str) -> None:
     """What the tracking execution's first wait does: its token is stored on the parcel."""
-    assert shipments.on_tracking_opened({"task_token": token, "execution_arn": None, "carrier": shipment["carrier"],
-                                         "tracking_number": shipment["tracking_number"],
-                                         "shipment_id": shipment["id"]}) == "stored"
+    assert (
+        shipments.on_tracking_opened(
+            {
+                "task_token": token,
+                "execution_arn": None,
+                "carrier": shipment["carrier"],
+                "tracking_number": shipment["tracking_number"],
+                "shipment_id": shipment["id"],
+            }
+        )
+        == "stored"
+    )
 
 
-def upload_photo(api, po: str, shipment_id: str, who: dict[str, str], *, content_type: str = "image/jpeg",
-                 stored_as: str | None = None, path_of: str = "supplier") -> str:
+def upload_photo(
+    api,
+    po: str,
+    shipment_id: str,
+    who: dict[str, str],
+    *,
+    content_type: str = "image/jpeg",
+    stored_as: str | None = None,
+    path_of: str = "supplier",
+) -> str:
     status, upload = api.post(parcel_path(po, shipment_id, path_of) + "/photos", who, {"content_type": content_type})
     assert status == 201, upload
-    client("s3").put_object(Bucket=settings().uploads_bucket, Key=upload["key"], Body=b"\xff\xd8 a photo",
-                            ContentType=stored_as or content_type)
+    client("s3").put_object(
+        Bucket=settings().uploads_bucket, Key=upload["key"], Body=b"\xff\xd8 a photo", ContentType=stored_as or content_type
+    )
     return str(upload["key"])
 
 
@@ -87,12 +108,26 @@ def delivery_of(view: dict[str, Any], supplier_id: str) -> dict[str, Any]:
 
 
 def test_the_supplier_confirms_a_silent_parcel_delivered_by_hand_with_every_effect_of_the_carriers(
-        api, sfn_calls, gateway, ended):  # noqa: F811
+    api,
+    sfn_calls,
+    gateway,  # noqa: F811
+    ended,
+):
     order, po, shipment = shipped_order(api)
     tracking_opened(shipment, "trk-acme")
     # The carrier never reported: tracking was abandoned, the customer told of a delay.
-    assert shipments.on_stale({"carrier": "dhl", "tracking_number": "SILENT01", "shipment_id": shipment["id"],
-                               "abandoned": True, "id": "evt-stale-1"}) == "abandoned"
+    assert (
+        shipments.on_stale(
+            {
+                "carrier": "dhl",
+                "tracking_number": "SILENT01",
+                "shipment_id": shipment["id"],
+                "abandoned": True,
+                "id": "evt-stale-1",
+            }
+        )
+        == "abandoned"
+    )
     stale_id = exceptions.exception_id("tracking_stale", "shipment", "dhl#SILENT01")
     assert exceptions.get(stale_id).status.value == "open"
     # bolt and cobalt arrive through their carriers; acme's is the last delivery
@@ -104,10 +139,10 @@ def test_the_supplier_confirms_a_silent_parcel_delivered_by_hand_with_every_effe
     photo = upload_photo(api, po, shipment["id"], ACME)
     status, parcel = api.post(parcel_path(po, shipment["id"]) + "/delivered", ACME, {"note": NOTE, "photo_key": photo})
     assert status == 200, parcel
-    assert (parcel["status"], parcel["recorded"], parcel["po_id"], parcel["supplier_id"]) == (
-        "delivered", True, po, "acme")
+    assert (parcel["status"], parcel["recorded"], parcel["po_id"], parcel["supplier_id"]) == ("delivered", True, po, "acme")
     assert [(t["status"], t["carrier_code"], t["description"]) for t in parcel["timeline"]] == [
-        ("delivered", "manual:delivered", "Delivery confirmed by the supplier")]
+        ("delivered", "manual:delivered", "Delivery confirmed by the supplier")
+    ]
 
     # The order: acme's delivery delivered, and as it was the last one the order completed.
     view = customer_view(api, order["id"])
@@ -116,7 +151,8 @@ def test_the_supplier_confirms_a_silent_parcel_delivered_by_hand_with_every_effe
     [acme_parcel] = delivery_of(view, "acme")["shipments"]
     assert acme_parcel["status"] == "delivered"
     assert [(t["status_text"], t["description"], t["carrier_code"]) for t in acme_parcel["timeline"]] == [
-        ("Delivered", "Delivery confirmed by the supplier", None)]
+        ("Delivered", "Delivery confirmed by the supplier", None)
+    ]
     assert view["timeline"][-1]["status"] == "completed"
     # Nothing internal reaches the customer: not the note, not the photo, not who confirmed it.
     text = json.dumps(view)
@@ -147,14 +183,18 @@ def test_the_supplier_confirms_a_silent_parcel_delivered_by_hand_with_every_effe
 def test_staff_confirm_a_delivery_by_hand_and_the_order_moves_on(api, sfn_calls, gateway):  # noqa: F811
     order, po, shipment = shipped_order(api)
     photo = upload_photo(api, po, shipment["id"], LOGISTICS, content_type="image/png", path_of="staff")
-    status, parcel = api.post(parcel_path(po, shipment["id"], "staff") + "/delivered", LOGISTICS,
-                              {"note": NOTE, "photo_key": photo, "expected_version": shipment_version(api, po, shipment)})
+    status, parcel = api.post(
+        parcel_path(po, shipment["id"], "staff") + "/delivered",
+        LOGISTICS,
+        {"note": NOTE, "photo_key": photo, "expected_version": shipment_version(api, po, shipment)},
+    )
     assert status == 200, parcel
     assert parcel["timeline"][-1]["description"] == "Delivery confirmed by our team"
     assert delivery_of(customer_view(api, order["id"]), "acme")["status"] == "delivered"
     events = get_ok(api, parcel_path(po, shipment["id"], "staff"), ADMIN)["events"]
-    assert [(e["actor"]["sub"], e["actor"]["role"], e["internal_note"]) for e in events
-            if e["type"] == "shipment.status_changed"] == [("log-1", "logistics", NOTE)]
+    assert [
+        (e["actor"]["sub"], e["actor"]["role"], e["internal_note"]) for e in events if e["type"] == "shipment.status_changed"
+    ] == [("log-1", "logistics", NOTE)]
 
 
 def shipment_version(api, po: str, shipment: dict[str, Any]) -> int:
@@ -180,22 +220,25 @@ def test_only_the_parcels_supplier_and_staff_who_handle_deliveries_may_record_by
     assert shipments.load("dhl", "SILENT01").status == "dispatched"  # nothing moved
 
 
-@pytest.mark.parametrize(("photo", "problem"), [
-    ("suppliers/acme/pos/{po}/invoices/x.jpg", "not a photo uploaded for this parcel"),  # another folder
-    ("suppliers/bolt/pos/{po}/shipments/{shipment}/img.jpg", "not a photo uploaded for this parcel"),
-    ("suppliers/acme/pos/{po}/shipments/{shipment}/../x.jpg", "not a photo uploaded for this parcel"),
-    ("suppliers/acme/pos/{po}/shipments/{shipment}/never-uploaded.jpg", "nothing was uploaded"),
-    ("pdf", "not one of image/jpeg, image/png, image/webp"),
-])
-def test_a_photo_that_is_not_an_image_uploaded_for_this_parcel_is_a_422_and_records_nothing(
-        api, sfn_calls, photo, problem):
+@pytest.mark.parametrize(
+    ("photo", "problem"),
+    [
+        ("suppliers/acme/pos/{po}/invoices/x.jpg", "not a photo uploaded for this parcel"),  # another folder
+        ("suppliers/bolt/pos/{po}/shipments/{shipment}/img.jpg", "not a photo uploaded for this parcel"),
+        ("suppliers/acme/pos/{po}/shipments/{shipment}/../x.jpg", "not a photo uploaded for this parcel"),
+        ("suppliers/acme/pos/{po}/shipments/{shipment}/never-uploaded.jpg", "nothing was uploaded"),
+        ("pdf", "not one of image/jpeg, image/png, image/webp"),
+    ],
+)
+def test_a_photo_that_is_not_an_image_uploaded_for_this_parcel_is_a_422_and_records_nothing(api, sfn_calls, photo, problem):
     order, po, shipment = shipped_order(api)
     if photo == "pdf":  # uploaded for the parcel, but S3 holds a PDF
         photo = upload_photo(api, po, shipment["id"], ACME, stored_as="application/pdf")
     key = photo.format(po=po, shipment=shipment["id"])
     before = parcel_items("dhl", "SILENT01")
-    error = assert_error(*api.post(parcel_path(po, shipment["id"]) + "/delivered", ACME,
-                                   {"note": NOTE, "photo_key": key}), 422, "invalid_photo")
+    error = assert_error(
+        *api.post(parcel_path(po, shipment["id"]) + "/delivered", ACME, {"note": NOTE, "photo_key": key}), 422, "invalid_photo"
+    )
     assert problem in error["message"] and error["details"][0]["field"] == "body.photo_key"
     assert parcel_items("dhl", "SILENT01") == before
     assert delivery_of(customer_view(api, order["id"]), "acme")["status"] == "dispatched"
@@ -203,22 +246,26 @@ def test_a_photo_that_is_not_an_image_uploaded_for_this_parcel_is_a_422_and_reco
 
 def test_a_photo_upload_takes_images_only(api, sfn_calls):
     _, po, shipment = shipped_order(api)
-    error = assert_error(*api.post(parcel_path(po, shipment["id"]) + "/photos", ACME,
-                                   {"content_type": "application/pdf"}), 422, "validation_error")
+    error = assert_error(
+        *api.post(parcel_path(po, shipment["id"]) + "/photos", ACME, {"content_type": "application/pdf"}), 422, "validation_error"
+    )
     assert error["details"][0]["field"] == "body.content_type"
     status, upload = api.post(parcel_path(po, shipment["id"]) + "/photos", ACME, {"content_type": "image/webp"})
     assert status == 201 and upload["key"].startswith(f"suppliers/acme/pos/{po}/shipments/{shipment['id']}/")
     assert upload["key"].endswith(".webp") and upload["fields"]["Content-Type"] == "image/webp"
 
 
-@pytest.mark.parametrize(("body", "field"), [
-    ({"note": NOTE, "delivered_at": "2999-01-01T00:00:00Z"}, "body.delivered_at"),  # in the future
-    ({"note": NOTE, "delivered_at": "2020-01-01T00:00:00Z"}, "body.delivered_at"),  # before it left
-    ({"note": NOTE, "delivered_at": "2026-01-01T00:00:00"}, "body.delivered_at"),  # no time zone
-    ({"note": ""}, "body.note"),
-    ({"note": "x" * 1001}, "body.note"),
-    ({}, "body.note"),
-])
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"note": NOTE, "delivered_at": "2999-01-01T00:00:00Z"}, "body.delivered_at"),  # in the future
+        ({"note": NOTE, "delivered_at": "2020-01-01T00:00:00Z"}, "body.delivered_at"),  # before it left
+        ({"note": NOTE, "delivered_at": "2026-01-01T00:00:00"}, "body.delivered_at"),  # no time zone
+        ({"note": ""}, "body.note"),
+        ({"note": "x" * 1001}, "body.note"),
+        ({}, "body.note"),
+    ],
+)
 def test_a_confirmation_needs_a_note_and_a_plausible_time(api, sfn_calls, body, field):
     _, po, shipment = shipped_order(api)
     status, error = api.post(parcel_path(po, shipment["id"]) + "/delivered", ACME, body)
@@ -231,13 +278,15 @@ def test_a_stale_expected_version_is_a_409_and_records_nothing(api, sfn_calls):
     _, po, shipment = shipped_order(api)
     version = shipment_version(api, po, shipment)
     assert scan("SILENT01", TrackingStatus.IN_TRANSIT, 1) == "moved:in_transit"  # the parcel moved on meanwhile
-    assert_error(*api.post(parcel_path(po, shipment["id"]) + "/delivered", ACME,
-                           {"note": NOTE, "expected_version": version}), 409, "conflict")
+    assert_error(
+        *api.post(parcel_path(po, shipment["id"]) + "/delivered", ACME, {"note": NOTE, "expected_version": version}),
+        409,
+        "conflict",
+    )
     assert shipments.load("dhl", "SILENT01").status == "in_transit"
 
 
-def test_confirming_again_or_after_the_carrier_answers_the_parcel_as_it_is_and_writes_nothing(
-        api, sfn_calls, gateway):  # noqa: F811
+def test_confirming_again_or_after_the_carrier_answers_the_parcel_as_it_is_and_writes_nothing(api, sfn_calls, gateway):  # noqa: F811
     order, po, shipment = shipped_order(api, orders_to_ship=2)
     path = parcel_path(po, shipment["id"]) + "/delivered"
     first = api.post(path, ACME, {"note": NOTE})
@@ -252,7 +301,8 @@ def test_confirming_again_or_after_the_carrier_answers_the_parcel_as_it_is_and_w
     assert order_events(order["id"]) == before[0]
     after = customer_view(api, order["id"])
     assert [(t["status"], t["description"]) for t in delivery_of(after, "acme")["shipments"][0]["timeline"]] == [
-        ("delivered", "Delivery confirmed by the supplier")]
+        ("delivered", "Delivery confirmed by the supplier")
+    ]
     assert [e["type"] for e in order_events(order["id"])].count("order.delivered") == 1
 
     # A parcel delivered by its carrier answers a confirmation the same way.
@@ -265,12 +315,19 @@ def test_confirming_again_or_after_the_carrier_answers_the_parcel_as_it_is_and_w
     assert (status, parcel["status"], parcel["recorded"]) == (200, "delivered", False)
     assert parcel_items("dhl", "CARRIER1") == items
     # ... and a parcel that ended otherwise cannot be confirmed delivered.
-    assert_error(*api.post(parcel_path(po, by_carrier["id"]) + "/events", ACME,
-                           {"status": "returned_to_sender", "note": NOTE}), 409, "invalid_transition")
+    assert_error(
+        *api.post(parcel_path(po, by_carrier["id"]) + "/events", ACME, {"status": "returned_to_sender", "note": NOTE}),
+        409,
+        "invalid_transition",
+    )
 
 
 def test_a_failed_attempt_and_a_return_to_sender_by_hand_show_on_the_timeline_and_the_return_goes_to_logistics(
-        api, sfn_calls, gateway, ended):  # noqa: F811
+    api,
+    sfn_calls,
+    gateway,  # noqa: F811
+    ended,
+):
     order, po, shipment = shipped_order(api)
     tracking_opened(shipment, "trk-acme")
     events = parcel_path(po, shipment["id"], "staff") + "/events"
@@ -279,8 +336,9 @@ def test_a_failed_attempt_and_a_return_to_sender_by_hand_show_on_the_timeline_an
     assert (parcel["status"], parcel["timeline"][-1]["carrier_code"]) == ("attempted", "manual:delivery_failed")
     assert ended == []  # the parcel still moves: its tracking goes on
 
-    status, parcel = api.post(events, CARE, {"status": "returned_to_sender", "note": "refused at the door",
-                                             "expected_version": parcel["version"]})
+    status, parcel = api.post(
+        events, CARE, {"status": "returned_to_sender", "note": "refused at the door", "expected_version": parcel["version"]}
+    )
     assert status == 200, parcel
     assert parcel["status"] == "returned_to_sender"
     assert ended == [("trk-acme", {"outcome": "returned_to_sender"})]
@@ -289,7 +347,8 @@ def test_a_failed_attempt_and_a_return_to_sender_by_hand_show_on_the_timeline_an
     acme = delivery_of(view, "acme")
     assert [(t["status_text"], t["description"]) for t in acme["shipments"][0]["timeline"]] == [
         ("Delivery attempted", "Failed delivery attempt reported by our team"),
-        ("Returned to the sender", "Return to the sender reported by our team")]
+        ("Returned to the sender", "Return to the sender reported by our team"),
+    ]
     notes = [t["note"] for t in view["timeline"] if t["note"]]
     assert any("tried to deliver" in n for n in notes) and any("returning your parcel" in n for n in notes)
     assert "refused at the door" not in json.dumps(view)
@@ -298,7 +357,10 @@ def test_a_failed_attempt_and_a_return_to_sender_by_hand_show_on_the_timeline_an
     problem = exceptions.get(exceptions.exception_id("delivery_exception", "shipment", "dhl#SILENT01"))
     assert problem is not None
     assert (problem.severity.value, problem.status.value, problem.details["carrier_code"]) == (
-        "high", "pending", "manual:returned_to_sender")
+        "high",
+        "pending",
+        "manual:returned_to_sender",
+    )
     assert problem.details["order_ids"] == [order["id"]]
     types = [e["type"] for e in get_ok(api, parcel_path(po, shipment["id"], "staff"), CARE)["events"]]
     assert types.count("shipment.status_changed") == 2
@@ -306,8 +368,11 @@ def test_a_failed_attempt_and_a_return_to_sender_by_hand_show_on_the_timeline_an
     # What logistics do next: the supplier sends the goods again (the shipment stage is over) and
     # the new parcel's arrival delivers the order's delivery; the returned parcel no longer holds it.
     assert po_item(po).status == "shipped"
-    status, again = api.post(f"/supplier/purchase-orders/{po}/shipments", ACME,
-                             {"carrier": "ups", "tracking_number": "1ZRESENT1", "order_ids": [order["id"]]})
+    status, again = api.post(
+        f"/supplier/purchase-orders/{po}/shipments",
+        ACME,
+        {"carrier": "ups", "tracking_number": "1ZRESENT1", "order_ids": [order["id"]]},
+    )
     assert status == 201, again
     shipments.on_recorded({"type": "shipment.recorded", "data": {"carrier": "ups", "tracking_number": "1ZRESENT1"}})
     assert scan("1ZRESENT1", TrackingStatus.DELIVERED, 24 * 60, carrier="ups") == "moved:delivered"
@@ -321,14 +386,19 @@ def test_after_the_shipment_stage_a_parcel_can_only_carry_orders_that_left_befor
     assert po_item(po).status == "shipped"
     newcomer = order_of(api, order["campaign_id"], payment_mode="prepaid")
     accept_deliveries("acme", newcomer["id"])
-    error = assert_error(*api.post(f"/supplier/purchase-orders/{po}/shipments", ACME,
-                                   {"carrier": "dhl", "tracking_number": "LATE0001", "order_ids": [newcomer["id"]]}),
-                         409, "invalid_transition")
+    error = assert_error(
+        *api.post(
+            f"/supplier/purchase-orders/{po}/shipments",
+            ACME,
+            {"carrier": "dhl", "tracking_number": "LATE0001", "order_ids": [newcomer["id"]]},
+        ),
+        409,
+        "invalid_transition",
+    )
     assert newcomer["id"] in error["message"]
 
 
-def test_a_delivery_by_hand_costs_a_carriers_delivered_event_plus_one_read_of_the_pos_pointer(
-        api, sfn_calls, gateway):  # noqa: F811
+def test_a_delivery_by_hand_costs_a_carriers_delivered_event_plus_one_read_of_the_pos_pointer(api, sfn_calls, gateway):  # noqa: F811
     campaign = three_supplier_campaign(api)
     first, second = (order_of(api, campaign["id"], payment_mode="prepaid") for _ in range(2))
     po = make_po(campaign["id"], "acme", stage=Stage.SHIPMENT, accepted=True, orders_to_ship=2)
@@ -342,15 +412,19 @@ def test_a_delivery_by_hand_costs_a_carriers_delivered_event_plus_one_read_of_th
         assert api.post(parcel_path(po, by_hand["id"]) + "/delivered", ACME, {"note": NOTE})[0] == 200
     assert manual.requests - carrier.requests == Counter({"GetItem": 1})
     assert carrier.requests - manual.requests == Counter()
-    assert [delivery_of(customer_view(api, o["id"]), "acme")["status"] for o in (first, second)] == [
-        "delivered", "delivered"]
+    assert [delivery_of(customer_view(api, o["id"]), "acme")["status"] for o in (first, second)] == ["delivered", "delivered"]
 
 
 def test_a_stale_tracking_event_whose_handling_failed_is_handled_on_redelivery(api, sfn_calls, monkeypatch):
     """The marker was written before the work: a failure mid-way must not leave it saying "handled"."""
     _, _, shipment = shipped_order(api, "SILENT02")
-    event = {"carrier": "dhl", "tracking_number": "SILENT02", "shipment_id": shipment["id"], "abandoned": True,
-             "id": "evt-stale-2"}
+    event = {
+        "carrier": "dhl",
+        "tracking_number": "SILENT02",
+        "shipment_id": shipment["id"],
+        "abandoned": True,
+        "id": "evt-stale-2",
+    }
     real = exceptions.raise_or_bump
 
     def fails_once(*args, **kwargs):

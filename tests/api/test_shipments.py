@@ -51,10 +51,13 @@ def gateway(monkeypatch: pytest.MonkeyPatch) -> Iterator[SandboxGateway]:
 
 def three_supplier_campaign(api) -> dict[str, Any]:
     for sid in SUPPLIERS:
-        assert api.post("/staff/suppliers", BUYER, {"id": sid, "name": sid.title(),
-                                                    "contact_emails": [f"orders@{sid}.example"]})[0] in (201, 409)
-    products = [{"sku": sku, "name": sku, "supplier_id": sid, "unit_price_cents": PRICES[sku], "unit_cost_cents": 100}
-                for sku, sid in (("MUG-1", "acme"), ("CAP-1", "bolt"), ("TEE-1", "cobalt"))]
+        assert api.post("/staff/suppliers", BUYER, {"id": sid, "name": sid.title(), "contact_emails": [f"orders@{sid}.example"]})[
+            0
+        ] in (201, 409)
+    products = [
+        {"sku": sku, "name": sku, "supplier_id": sid, "unit_price_cents": PRICES[sku], "unit_cost_cents": 100}
+        for sku, sid in (("MUG-1", "acme"), ("CAP-1", "bolt"), ("TEE-1", "cobalt"))
+    ]
     status, campaign = api.post("/staff/campaigns", BUYER, {"name": "Three suppliers", "products": products})
     assert status == 201, campaign
     assert api.post(f"/staff/campaigns/{campaign['id']}/go-live", BUYER, {})[0] == 200
@@ -62,28 +65,43 @@ def three_supplier_campaign(api) -> dict[str, Any]:
 
 
 def order_of(api, campaign_id: str, payment_mode: str = "authorise_then_capture") -> dict[str, Any]:
-    status, order = api.post("/orders", ALICE, {"campaign_id": campaign_id, "payment_mode": payment_mode,
-                                                "shipping_address": SHIP_TO,
-                                                "lines": [{"sku": "MUG-1", "quantity": 2}, {"sku": "CAP-1", "quantity": 1},
-                                                          {"sku": "TEE-1", "quantity": 1}]})
+    status, order = api.post(
+        "/orders",
+        ALICE,
+        {
+            "campaign_id": campaign_id,
+            "payment_mode": payment_mode,
+            "shipping_address": SHIP_TO,
+            "lines": [{"sku": "MUG-1", "quantity": 2}, {"sku": "CAP-1", "quantity": 1}, {"sku": "TEE-1", "quantity": 1}],
+        },
+    )
     assert status == 201, order
     return order
 
 
 def ship(api, po_id: str, supplier: str, tracking_number: str, *order_ids: str, carrier: str = "dhl") -> dict[str, Any]:
-    status, shipment = api.post(f"/supplier/purchase-orders/{po_id}/shipments", SUPPLIERS[supplier],
-                                {"carrier": carrier, "tracking_number": tracking_number, "order_ids": list(order_ids)})
+    status, shipment = api.post(
+        f"/supplier/purchase-orders/{po_id}/shipments",
+        SUPPLIERS[supplier],
+        {"carrier": carrier, "tracking_number": tracking_number, "order_ids": list(order_ids)},
+    )
     assert status == 201, shipment
-    shipments.on_recorded({"type": "shipment.recorded",
-                           "data": {"carrier": carrier, "tracking_number": tracking_number}})
+    shipments.on_recorded({"type": "shipment.recorded", "data": {"carrier": carrier, "tracking_number": tracking_number}})
     return shipment
 
 
-def scan(tracking_number: str, status: TrackingStatus | None, hours: float, carrier: str = "dhl",
-         code: str | None = None) -> str:
-    return tracking.apply_event(carrier, CarrierEvent(
-        tracking_number=tracking_number, carrier_code=code or (status.value if status else "??"), status=status,
-        occurred_at=T0 + timedelta(hours=hours), description=f"{status} scan", location="Hub"))
+def scan(tracking_number: str, status: TrackingStatus | None, hours: float, carrier: str = "dhl", code: str | None = None) -> str:
+    return tracking.apply_event(
+        carrier,
+        CarrierEvent(
+            tracking_number=tracking_number,
+            carrier_code=code or (status.value if status else "??"),
+            status=status,
+            occurred_at=T0 + timedelta(hours=hours),
+            description=f"{status} scan",
+            location="Hub",
+        ),
+    )
 
 
 def customer_view(api, order_id: str) -> dict[str, Any]:
@@ -110,8 +128,11 @@ def send_order_mail(order_id: str) -> list[Any]:
     for _ in range(2):
         for event in order_events(order_id):
             notifications.handle(event)
-    return [m for m in ses_backends[DEFAULT_ACCOUNT_ID]["eu-west-1"].sent_messages
-            if "alice@example.com" in m.destinations["ToAddresses"]]
+    return [
+        m
+        for m in ses_backends[DEFAULT_ACCOUNT_ID]["eu-west-1"].sent_messages
+        if "alice@example.com" in m.destinations["ToAddresses"]
+    ]
 
 
 def test_an_order_from_three_suppliers_moves_through_the_partial_states_to_completed(api, sfn_calls, gateway):
@@ -138,8 +159,14 @@ def test_an_order_from_three_suppliers_moves_through_the_partial_states_to_compl
     scan("COBALT01", TrackingStatus.DELIVERED, 9)
     final = customer_view(api, order["id"])
     seen.append(final["status"])
-    assert seen == ["partially_dispatched", "partially_dispatched", "partially_delivered", "partially_delivered",
-                    "partially_delivered", "completed"]
+    assert seen == [
+        "partially_dispatched",
+        "partially_dispatched",
+        "partially_delivered",
+        "partially_delivered",
+        "partially_delivered",
+        "completed",
+    ]
     assert [d["status"] for d in final["deliveries"]] == ["delivered"] * 3
 
     # Each supplier's shipment stage ended with its only order shipped: SendTaskSuccess once each.
@@ -152,7 +179,9 @@ def test_an_order_from_three_suppliers_moves_through_the_partial_states_to_compl
     assert parcel["tracking_number"] == "ACME0001" and parcel["carrier_name"] == "DHL"
     assert parcel["tracking_url"].endswith("ACME0001") and parcel["status"] == "delivered"
     assert [(t["status"], t["status_text"]) for t in parcel["timeline"]] == [
-        ("in_transit", "On its way"), ("delivered", "Delivered")]
+        ("in_transit", "On its way"),
+        ("delivered", "Delivered"),
+    ]
     assert all(t["carrier_code"] is None for t in parcel["timeline"])  # carrier codes are for staff
     staff = get_ok(api, f"/staff/orders/{order['id']}", CARE)
     staff_acme = next(d for d in staff["deliveries"] if d["supplier_id"] == "acme")
@@ -161,8 +190,10 @@ def test_an_order_from_three_suppliers_moves_through_the_partial_states_to_compl
     # Authorise-then-capture: one capture per delivery, as it shipped, each in the payment history.
     captures = {p["supplier_id"]: p for p in final["payments"] if p["kind"] == "capture"}
     assert {sid: (p["kind"], p["status"], p["amount_cents"]) for sid, p in captures.items()} == {
-        "acme": ("capture", "succeeded", 2 * 1200), "bolt": ("capture", "succeeded", 900),
-        "cobalt": ("capture", "succeeded", 1500)}
+        "acme": ("capture", "succeeded", 2 * 1200),
+        "bolt": ("capture", "succeeded", 900),
+        "cobalt": ("capture", "succeeded", 1500),
+    }
     assert len(gateway.transactions) == 3
     assert all(p["gateway_reference"] for p in captures.values())
     # checkout only held the money on the card: an authorisation, which moves nothing
@@ -220,8 +251,11 @@ def test_the_shipment_stage_ends_when_every_accepted_order_has_left(api, sfn_cal
     assert po_item(po).status == "shipped"
     # After the stage, a further parcel may only carry orders that left before (goods sent again after a
     # return to sender): recorded, and the stage does not complete twice.
-    status, _ = api.post(f"/supplier/purchase-orders/{po}/shipments", ACME,
-                         {"carrier": "dhl", "tracking_number": "SPLIT004", "order_ids": [second["id"]]})
+    status, _ = api.post(
+        f"/supplier/purchase-orders/{po}/shipments",
+        ACME,
+        {"carrier": "dhl", "tracking_number": "SPLIT004", "order_ids": [second["id"]]},
+    )
     assert status == 201
     assert len(sfn_calls) == 1 and po_item(po).status == "shipped" and int(po_item(po).orders_shipped) == 2
     # A delivery in two parcels is delivered when both are.
@@ -280,8 +314,7 @@ def test_repeating_a_tracking_correction_changes_nothing_and_tells_nobody(api, s
     assert after == before  # nothing written, no event (so nothing sent, no new tracking execution)
     assert len([m for m in send_order_mail(order["id"]) if "New tracking number" in m.subject]) == 1
     # Another parcel's number is still refused: two parcels never share one.
-    assert_error(*api.put(path, ACME, {"carrier": "dhl", "tracking_number": other["tracking_number"]}), 409,
-                 "already_exists")
+    assert_error(*api.put(path, ACME, {"carrier": "dhl", "tracking_number": other["tracking_number"]}), 409, "already_exists")
 
 
 def test_a_parcel_delivered_before_its_shipment_was_dispatched_still_delivers_the_order(api, sfn_calls, gateway):
@@ -292,8 +325,11 @@ def test_a_parcel_delivered_before_its_shipment_was_dispatched_still_delivers_th
     order = order_of(api, campaign["id"], payment_mode="prepaid")
     po = make_po(campaign["id"], "acme", stage=Stage.SHIPMENT, accepted=True)
     accept_deliveries("acme", order["id"])
-    status, _ = api.post(f"/supplier/purchase-orders/{po}/shipments", SUPPLIERS["acme"],
-                         {"carrier": "dhl", "tracking_number": "FAST0001", "order_ids": [order["id"]]})
+    status, _ = api.post(
+        f"/supplier/purchase-orders/{po}/shipments",
+        SUPPLIERS["acme"],
+        {"carrier": "dhl", "tracking_number": "FAST0001", "order_ids": [order["id"]]},
+    )
     assert status == 201
     assert scan("FAST0001", TrackingStatus.DELIVERED, 3) == "moved:delivered"
     early = next(d for d in customer_view(api, order["id"])["deliveries"] if d["supplier_id"] == "acme")

@@ -13,8 +13,11 @@ from tests.aws import ADMIN, ALICE, BUYER, CARE, live_campaign
 
 
 def test_a_buyer_creates_a_supplier_with_a_chosen_id_and_reads_it_back(api):
-    status, created = api.post("/staff/suppliers", BUYER, {"id": "acme", "name": "Acme Mugs",
-                                                           "contact_emails": ["orders@acme.example", "ceo@acme.example"]})
+    status, created = api.post(
+        "/staff/suppliers",
+        BUYER,
+        {"id": "acme", "name": "Acme Mugs", "contact_emails": ["orders@acme.example", "ceo@acme.example"]},
+    )
     assert status == 201, created
     assert created["id"] == "acme" and created["name"] == "Acme Mugs" and created["active"] is True
     assert created["contact_emails"] == ["orders@acme.example", "ceo@acme.example"]
@@ -30,8 +33,7 @@ def test_a_supplier_without_an_id_gets_a_generated_one(api):
 
 def test_creating_a_supplier_with_an_existing_id_is_a_409_and_keeps_the_first(api):
     assert api.post("/staff/suppliers", BUYER, {"id": "acme", "name": "Acme", "contact_emails": ["a@acme.example"]})[0] == 201
-    status, body = api.post("/staff/suppliers", BUYER, {"id": "acme", "name": "Impostor",
-                                                        "contact_emails": ["x@evil.example"]})
+    status, body = api.post("/staff/suppliers", BUYER, {"id": "acme", "name": "Impostor", "contact_emails": ["x@evil.example"]})
     assert "acme" in assert_error(status, body, 409, "conflict")["message"]
     assert api.get("/staff/suppliers/acme", BUYER)[1]["name"] == "Acme"
 
@@ -48,13 +50,16 @@ def test_an_unknown_supplier_is_a_404(api):
     assert_error(status, body, 404, "not_found")
 
 
-@pytest.mark.parametrize("payload, field", [
-    ({"name": "X", "contact_emails": ["not-an-email"]}, "body.contact_emails.0"),
-    ({"name": "X", "contact_emails": []}, "body.contact_emails"),
-    ({"name": "   ", "contact_emails": ["a@b.example"]}, "body.name"),
-    ({"id": "has space", "name": "X", "contact_emails": ["a@b.example"]}, "body.id"),
-    ({"name": "X", "contact_emails": ["a@b.example"], "iban": "DE00"}, "body.iban"),
-])
+@pytest.mark.parametrize(
+    "payload, field",
+    [
+        ({"name": "X", "contact_emails": ["not-an-email"]}, "body.contact_emails.0"),
+        ({"name": "X", "contact_emails": []}, "body.contact_emails"),
+        ({"name": "   ", "contact_emails": ["a@b.example"]}, "body.name"),
+        ({"id": "has space", "name": "X", "contact_emails": ["a@b.example"]}, "body.id"),
+        ({"name": "X", "contact_emails": ["a@b.example"], "iban": "DE00"}, "body.iban"),
+    ],
+)
 def test_an_invalid_supplier_is_refused_naming_the_field(api, payload, field):
     status, body = api.post("/staff/suppliers", BUYER, payload)
     assert field in [d["field"] for d in assert_error(status, body, 422, "validation_error")["details"]]
@@ -67,8 +72,11 @@ def test_an_invalid_supplier_is_refused_naming_the_field(api, payload, field):
 def test_a_buyer_creates_a_draft_campaign_with_products(api):
     ensure_supplier(api, BUYER, "acme")
     ensure_supplier(api, BUYER, "bolt")
-    status, campaign = api.post("/staff/campaigns", BUYER, {"name": "  Winter  ", "currency": "GBP", "products": [
-        product("A-1", "acme", 1200), product("B-1", "bolt", 800)]})
+    status, campaign = api.post(
+        "/staff/campaigns",
+        BUYER,
+        {"name": "  Winter  ", "currency": "GBP", "products": [product("A-1", "acme", 1200), product("B-1", "bolt", 800)]},
+    )
     assert status == 201, campaign
     assert campaign["status"] == "draft" and campaign["name"] == "Winter" and campaign["currency"] == "GBP"
     assert campaign["buyer_id"] == "buyer-1" and campaign["buyer_email"] == "buyer@waybill.example"
@@ -84,14 +92,18 @@ def test_the_campaign_detail_shows_its_products(api):
     status, detail = api.get(f"/staff/campaigns/{created['id']}", CARE)
     assert status == 200
     assert sorted(p["sku"] for p in detail["products"]) == ["A-1", "A-2"]
-    assert detail["products"][0] == {"sku": "A-1", "name": "Product A-1", "supplier_id": "acme",
-                                     "unit_price_cents": 1000, "unit_cost_cents": 500}
+    assert detail["products"][0] == {
+        "sku": "A-1",
+        "name": "Product A-1",
+        "supplier_id": "acme",
+        "unit_price_cents": 1000,
+        "unit_cost_cents": 500,
+    }
 
 
 def test_a_campaign_with_an_unknown_supplier_is_refused_naming_it(api):
     ensure_supplier(api, BUYER, "acme")
-    status, body = api.post("/staff/campaigns", BUYER, {"name": "X", "products": [product("A-1"),
-                                                                                  product("G-1", "ghost")]})
+    status, body = api.post("/staff/campaigns", BUYER, {"name": "X", "products": [product("A-1"), product("G-1", "ghost")]})
     error = assert_error(status, body, 422, "unknown_supplier")
     assert "ghost" in error["message"] and "acme" not in error["message"]
     assert api.get("/staff/campaigns?status=draft", BUYER)[1]["items"] == []
@@ -103,10 +115,16 @@ def test_a_campaign_listing_the_same_sku_twice_is_refused(api):
     assert "A-1" in assert_error(status, body, 422, "duplicate_sku")["message"]
 
 
-@pytest.mark.parametrize("bad, field", [
-    ({"unit_price_cents": -1}, "unit_price_cents"), ({"unit_price_cents": 12.5}, "unit_price_cents"),
-    ({"unit_price_cents": True}, "unit_price_cents"), ({"sku": "A 1"}, "sku"), ({"colour": "red"}, "colour"),
-])
+@pytest.mark.parametrize(
+    "bad, field",
+    [
+        ({"unit_price_cents": -1}, "unit_price_cents"),
+        ({"unit_price_cents": 12.5}, "unit_price_cents"),
+        ({"unit_price_cents": True}, "unit_price_cents"),
+        ({"sku": "A 1"}, "sku"),
+        ({"colour": "red"}, "colour"),
+    ],
+)
 def test_an_invalid_product_is_refused_naming_the_field(api, bad, field):
     status, body = api.post("/staff/campaigns", BUYER, {"name": "X", "products": [{**product("A-1"), **bad}]})
     error = assert_error(status, body, 422, "validation_error")
@@ -143,16 +161,16 @@ def test_an_unknown_campaign_is_a_404_everywhere(api):
     assert_error(*api.get("/staff/campaigns/cmp_nope", BUYER), 404, "not_found")
     assert_error(*api.post("/staff/campaigns/cmp_nope/go-live", BUYER, {}), 404, "not_found")
     assert_error(*api.post("/staff/campaigns/cmp_nope/cancel", BUYER, {"reason": "x"}), 404, "not_found")
-    assert_error(*api.post("/staff/campaigns/cmp_nope/products", BUYER, {"products": [product("A-1")]}),
-                 404, "not_found")
+    assert_error(*api.post("/staff/campaigns/cmp_nope/products", BUYER, {"products": [product("A-1")]}), 404, "not_found")
 
 
 def test_products_are_added_to_a_draft(api):
     ensure_supplier(api, BUYER, "acme")
     ensure_supplier(api, BUYER, "bolt")
     draft = draft_campaign(api, BUYER, product("A-1"))
-    status, updated = api.post(f"/staff/campaigns/{draft['id']}/products", BUYER,
-                               {"products": [product("B-1", "bolt"), product("A-2")]})
+    status, updated = api.post(
+        f"/staff/campaigns/{draft['id']}/products", BUYER, {"products": [product("B-1", "bolt"), product("A-2")]}
+    )
     assert status == 200, updated
     assert updated["product_count"] == 3 and updated["supplier_ids"] == ["acme", "bolt"]
     assert updated["version"] == draft["version"] + 1
@@ -163,8 +181,9 @@ def test_products_are_added_to_a_draft(api):
 def test_adding_a_sku_the_draft_already_sells_is_refused_and_adds_nothing(api):
     ensure_supplier(api, BUYER, "acme")
     draft = draft_campaign(api, BUYER, product("A-1", price=1000))
-    status, body = api.post(f"/staff/campaigns/{draft['id']}/products", BUYER,
-                            {"products": [product("A-2"), product("A-1", price=1)]})
+    status, body = api.post(
+        f"/staff/campaigns/{draft['id']}/products", BUYER, {"products": [product("A-2"), product("A-1", price=1)]}
+    )
     assert "A-1" in assert_error(status, body, 422, "duplicate_sku")["message"]
     detail = api.get(f"/staff/campaigns/{draft['id']}", BUYER)[1]
     assert [(p["sku"], p["unit_price_cents"]) for p in detail["products"]] == [("A-1", 1000)]
@@ -208,8 +227,9 @@ def test_going_live_with_an_explicit_end(api):
     ensure_supplier(api, BUYER, "acme")
     draft = draft_campaign(api, BUYER, product("A-1"))
     ends_at = (datetime.now(UTC) + timedelta(days=2)).replace(microsecond=0)
-    status, live = api.post(f"/staff/campaigns/{draft['id']}/go-live", BUYER,
-                            {"ends_at": ends_at.isoformat(), "expected_version": draft["version"]})
+    status, live = api.post(
+        f"/staff/campaigns/{draft['id']}/go-live", BUYER, {"ends_at": ends_at.isoformat(), "expected_version": draft["version"]}
+    )
     assert status == 200, live
     assert datetime.fromisoformat(live["ends_at"]) == ends_at
 
@@ -267,8 +287,7 @@ def test_a_draft_campaign_can_be_cancelled_but_a_cancelled_one_cannot_go_live(ap
     draft = draft_campaign(api, BUYER, product("A-1"))
     assert api.post(f"/staff/campaigns/{draft['id']}/cancel", ADMIN, {"reason": "duplicate"})[1]["status"] == "cancelled"
     assert_error(*api.post(f"/staff/campaigns/{draft['id']}/go-live", BUYER, {}), 409, "invalid_transition")
-    assert_error(*api.post(f"/staff/campaigns/{draft['id']}/cancel", BUYER, {"reason": "again"}), 409,
-                 "invalid_transition")
+    assert_error(*api.post(f"/staff/campaigns/{draft['id']}/cancel", BUYER, {"reason": "again"}), 409, "invalid_transition")
 
 
 @pytest.mark.parametrize("payload", [{}, {"reason": ""}, {"reason": "   "}])
@@ -289,8 +308,9 @@ def test_flagging_a_customer_needs_a_reason(api):
 
 def test_a_customer_can_be_flagged_cleared_and_flagged_again(api):
     for flagged in (True, False, True):
-        status, profile = api.put("/staff/customers/cust-alice/flag", ADMIN,
-                                  {"flagged": flagged, "reason": "why" if flagged else None})
+        status, profile = api.put(
+            "/staff/customers/cust-alice/flag", ADMIN, {"flagged": flagged, "reason": "why" if flagged else None}
+        )
         assert status == 200, profile
         assert profile["flagged"] is flagged
 

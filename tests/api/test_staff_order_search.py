@@ -59,10 +59,18 @@ def test_the_summary_names_customer_campaign_suppliers_and_total(shop):
     status, page = shop["api"].get("/staff/orders", ACCOUNTING)
     assert status == 200
     b = next(o for o in page["items"] if o["id"] == shop["b"]["id"])
-    assert b == {"id": shop["b"]["id"], "reference": shop["b"]["reference"], "campaign_id": shop["first"],
-                 "customer_id": "cust-bob",
-                 "customer_email": "bob@example.com", "status": "placed", "total_cents": 2500 + 900,
-                 "currency": "EUR", "created_at": shop["b"]["created_at"], "supplier_ids": ["acme", "bolt"]}
+    assert b == {
+        "id": shop["b"]["id"],
+        "reference": shop["b"]["reference"],
+        "campaign_id": shop["first"],
+        "customer_id": "cust-bob",
+        "customer_email": "bob@example.com",
+        "status": "placed",
+        "total_cents": 2500 + 900,
+        "currency": "EUR",
+        "created_at": shop["b"]["created_at"],
+        "supplier_ids": ["acme", "bolt"],
+    }
 
 
 def test_staff_filter_orders_by_status(shop):
@@ -149,9 +157,10 @@ def test_a_cursor_that_dynamodb_rejects_is_a_400_invalid_cursor_not_a_server_err
     listing reused with a date bound); moto does not check this, so the refusal is simulated."""
     api = shop["api"]
     cursor = api.get("/staff/orders?limit=1", CARE)[1]["next_cursor"]
-    refusal = ClientError({"Error": {"Code": "ValidationException",
-                                     "Message": "The provided starting key does not match the range key predicate"}},
-                          "Query")
+    refusal = ClientError(
+        {"Error": {"Code": "ValidationException", "Message": "The provided starting key does not match the range key predicate"}},
+        "Query",
+    )
 
     def refuse(self):
         raise QueryError("Failed to query items", cause=refusal)
@@ -161,19 +170,22 @@ def test_a_cursor_that_dynamodb_rejects_is_a_400_invalid_cursor_not_a_server_err
     assert_error(status, body, 400, "invalid_cursor")
 
 
-@pytest.mark.parametrize("query, field", [
-    ("status=lost", "query.status"),
-    ("created_from=yesterday", "query.created_from"),
-    ("created_from=2024-01-01T00:00:00", "query.created_from"),  # no timezone
-    ("created_to=2024-13-01T00:00:00Z", "query.created_to"),
-    ("customer_id=" + "x" * 65, "query.customer_id"),
-    ("campaign_id=a%20b", "query.campaign_id"),
-    ("supplier_id=a%2Fb", "query.supplier_id"),
-    ("limit=0", "query.limit"),
-    ("limit=101", "query.limit"),
-    ("cursor=" + "c" * 2049, "query.cursor"),
-    ("sort=asc", "query.sort"),
-])
+@pytest.mark.parametrize(
+    "query, field",
+    [
+        ("status=lost", "query.status"),
+        ("created_from=yesterday", "query.created_from"),
+        ("created_from=2024-01-01T00:00:00", "query.created_from"),  # no timezone
+        ("created_to=2024-13-01T00:00:00Z", "query.created_to"),
+        ("customer_id=" + "x" * 65, "query.customer_id"),
+        ("campaign_id=a%20b", "query.campaign_id"),
+        ("supplier_id=a%2Fb", "query.supplier_id"),
+        ("limit=0", "query.limit"),
+        ("limit=101", "query.limit"),
+        ("cursor=" + "c" * 2049, "query.cursor"),
+        ("sort=asc", "query.sort"),
+    ],
+)
 def test_invalid_search_filters_are_refused_naming_the_filter(shop, query, field):
     status, body = shop["api"].get(f"/staff/orders?{query}", CARE)
     assert field in [d["field"] for d in assert_error(status, body, 422, "validation_error")["details"]]

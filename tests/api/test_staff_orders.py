@@ -47,15 +47,20 @@ def test_staff_see_the_full_audit_trail_with_internal_notes_and_actors(api):
     campaign = live_campaign(api)
     held = place_on_hold(api, campaign["id"])
     api.post(f"/staff/orders/{held['id']}/notes", CARE_NAMED, {"internal_note": "checking with the bank"})
-    api.post(f"/staff/orders/{held['id']}/transitions", CARE_NAMED,
-             {"action": "approve", "internal_note": "bank ok", "customer_note": "All good!"})
+    api.post(
+        f"/staff/orders/{held['id']}/transitions",
+        CARE_NAMED,
+        {"action": "approve", "internal_note": "bank ok", "customer_note": "All good!"},
+    )
 
     order = staff_order(api, held["id"], ACCOUNTING)
     assert order["customer_id"] == "cust-alice" and order["customer_email"] == "alice@example.com"
     assert order["status"] == "placed" and order["version"] == 2
     assert order["hold_reasons"] == ["total_above_threshold"]
-    trail = [(e["type"], e["from_status"], e["to_status"], e["internal_note"], e["customer_note"], e["actor"]["sub"])
-             for e in order["events"]]
+    trail = [
+        (e["type"], e["from_status"], e["to_status"], e["internal_note"], e["customer_note"], e["actor"]["sub"])
+        for e in order["events"]
+    ]
     assert trail == [
         ("order.placed", None, "on_hold", None, None, "cust-alice"),
         ("order.note_added", "on_hold", "on_hold", "checking with the bank", None, "care-7"),
@@ -69,13 +74,16 @@ def test_staff_reading_an_unknown_order_get_a_404(api):
     assert_error(*api.get("/staff/orders/ord_nope", CARE), 404, "not_found")
 
 
-@pytest.mark.parametrize("who, on_hold_actions, placed_actions", [
-    (CARE, ["approve", "reject", "cancel", "add_note"], ["cancel", "add_note"]),
-    (ADMIN, ["approve", "reject", "cancel", "add_note"], ["cancel", "add_note"]),
-    (ACCOUNTING, ["add_note"], ["add_note"]),
-    (BUYER, ["add_note"], ["add_note"]),
-    (LOGISTICS, ["add_note"], ["add_note"]),
-])
+@pytest.mark.parametrize(
+    "who, on_hold_actions, placed_actions",
+    [
+        (CARE, ["approve", "reject", "cancel", "add_note"], ["cancel", "add_note"]),
+        (ADMIN, ["approve", "reject", "cancel", "add_note"], ["cancel", "add_note"]),
+        (ACCOUNTING, ["add_note"], ["add_note"]),
+        (BUYER, ["add_note"], ["add_note"]),
+        (LOGISTICS, ["add_note"], ["add_note"]),
+    ],
+)
 def test_allowed_actions_depend_on_the_role_and_the_status(api, who, on_hold_actions, placed_actions):
     campaign = live_campaign(api)
     held = place_on_hold(api, campaign["id"])
@@ -92,14 +100,21 @@ def test_allowed_actions_depend_on_the_role_and_the_status(api, who, on_hold_act
 def test_approving_an_order_on_hold_places_it_and_writes_an_audit_event(api):
     campaign = live_campaign(api)
     held = place(api, campaign["id"], ("MUG-2", 21), ("CAP-1", 1))
-    status, order = api.post(f"/staff/orders/{held['id']}/transitions", CARE,
-                             {"action": "approve", "internal_note": "verified by phone", "expected_version": 1})
+    status, order = api.post(
+        f"/staff/orders/{held['id']}/transitions",
+        CARE,
+        {"action": "approve", "internal_note": "verified by phone", "expected_version": 1},
+    )
     assert status == 200, order
     assert order["status"] == "placed" and order["version"] == 2
     assert {d["status"] for d in order["deliveries"]} == {"pending"}
     last = order["events"][-1]
     assert (last["type"], last["from_status"], last["to_status"], last["internal_note"]) == (
-        "order.approved", "on_hold", "placed", "verified by phone")
+        "order.approved",
+        "on_hold",
+        "placed",
+        "verified by phone",
+    )
     assert last["actor"]["sub"] == "care-1" and last["actor"]["role"] == "customer_care"
     assert order["allowed_actions"] == ["cancel", "add_note"]
     assert api.get(f"/orders/{held['id']}", ALICE)[1]["status"] == "placed"
@@ -108,9 +123,11 @@ def test_approving_an_order_on_hold_places_it_and_writes_an_audit_event(api):
 def test_rejecting_an_order_on_hold_tells_the_customer_and_cancels_its_deliveries(api):
     campaign = live_campaign(api)
     held = place(api, campaign["id"], ("MUG-2", 21), ("CAP-1", 1))
-    status, order = api.post(f"/staff/orders/{held['id']}/transitions", CARE,
-                             {"action": "reject", "internal_note": "stolen card",
-                              "customer_note": "We could not verify your payment."})
+    status, order = api.post(
+        f"/staff/orders/{held['id']}/transitions",
+        CARE,
+        {"action": "reject", "internal_note": "stolen card", "customer_note": "We could not verify your payment."},
+    )
     assert status == 200, order
     assert order["status"] == "rejected"
     assert {d["status"] for d in order["deliveries"]} == {"cancelled"}
@@ -133,8 +150,9 @@ def test_staff_cancel_a_placed_order(api):
 def test_customer_care_cancel_an_order_on_hold_which_is_cancelled_not_rejected(api):
     campaign = live_campaign(api)
     held = place_on_hold(api, campaign["id"])
-    status, order = api.post(f"/staff/orders/{held['id']}/transitions", CARE,
-                             {"action": "cancel", "customer_note": "Cancelled at your request."})
+    status, order = api.post(
+        f"/staff/orders/{held['id']}/transitions", CARE, {"action": "cancel", "customer_note": "Cancelled at your request."}
+    )
     assert status == 200 and order["status"] == "cancelled"
     assert (order["events"][-1]["from_status"], order["events"][-1]["to_status"]) == ("on_hold", "cancelled")
     assert api.get(f"/orders/{held['id']}", ALICE)[1]["status_text"] == "Your order was cancelled."
@@ -155,16 +173,14 @@ def test_a_rejected_order_cannot_be_approved_afterwards(api):
     campaign = live_campaign(api)
     held = place_on_hold(api, campaign["id"])
     assert api.post(f"/staff/orders/{held['id']}/transitions", CARE, {"action": "reject"})[0] == 200
-    assert_error(*api.post(f"/staff/orders/{held['id']}/transitions", CARE, {"action": "approve"}),
-                 409, "invalid_transition")
+    assert_error(*api.post(f"/staff/orders/{held['id']}/transitions", CARE, {"action": "approve"}), 409, "invalid_transition")
 
 
 def test_a_stale_expected_version_is_a_conflict_and_changes_nothing(api):
     campaign = live_campaign(api)
     held = place_on_hold(api, campaign["id"])
     before = staff_order(api, held["id"], CARE)
-    status, body = api.post(f"/staff/orders/{held['id']}/transitions", CARE,
-                            {"action": "approve", "expected_version": 7})
+    status, body = api.post(f"/staff/orders/{held['id']}/transitions", CARE, {"action": "approve", "expected_version": 7})
     assert "version 1" in assert_error(status, body, 409, "conflict")["message"]
     assert staff_order(api, held["id"], CARE) == before
 
@@ -205,7 +221,9 @@ def test_a_lost_race_between_two_loads_of_the_same_version_is_refused_by_the_wri
     order = staff_order(api, held["id"], CARE)
     assert order["status"] == "placed" and order["version"] == 2
     assert [(e["type"], e["actor"]["sub"]) for e in order["events"]] == [
-        ("order.placed", "cust-alice"), ("order.approved", "care-1")]
+        ("order.placed", "cust-alice"),
+        ("order.approved", "care-1"),
+    ]
     assert {d["status"] for d in order["deliveries"]} == {"pending"}
     assert api.get("/staff/orders?status=rejected", CARE)[1]["items"] == []
 
@@ -222,14 +240,17 @@ def test_a_lost_race_reaches_the_client_as_a_409(api, monkeypatch):
     assert [e["type"] for e in staff_order(api, held["id"], CARE)["events"]] == ["order.placed", "order.approved"]
 
 
-@pytest.mark.parametrize("payload, field", [
-    ({"action": "ship"}, "body.action"),
-    ({}, "body.action"),
-    ({"action": "approve", "expected_version": 0}, "body.expected_version"),
-    ({"action": "approve", "expected_version": "1"}, "body.expected_version"),
-    ({"action": "approve", "internal_note": ""}, "body.internal_note"),
-    ({"action": "approve", "status": "placed"}, "body.status"),
-])
+@pytest.mark.parametrize(
+    "payload, field",
+    [
+        ({"action": "ship"}, "body.action"),
+        ({}, "body.action"),
+        ({"action": "approve", "expected_version": 0}, "body.expected_version"),
+        ({"action": "approve", "expected_version": "1"}, "body.expected_version"),
+        ({"action": "approve", "internal_note": ""}, "body.internal_note"),
+        ({"action": "approve", "status": "placed"}, "body.status"),
+    ],
+)
 def test_an_invalid_transition_request_is_refused_naming_the_field(api, payload, field):
     status, body = api.post("/staff/orders/ord_any/transitions", CARE, payload)
     assert field in [d["field"] for d in assert_error(status, body, 422, "validation_error")["details"]]
@@ -268,13 +289,20 @@ def test_an_internal_note_is_recorded_for_staff_and_hidden_from_the_customer(api
 def test_a_customer_facing_note_appears_in_the_customers_timeline(api):
     campaign = live_campaign(api)
     placed = place(api, campaign["id"], ("MUG-1", 1))
-    status, note = api.post(f"/staff/orders/{placed['id']}/notes", CARE_NAMED,
-                            {"customer_note": "  Your mug ships in blue.  ", "internal_note": "red is out"})
+    status, note = api.post(
+        f"/staff/orders/{placed['id']}/notes",
+        CARE_NAMED,
+        {"customer_note": "  Your mug ships in blue.  ", "internal_note": "red is out"},
+    )
     assert status == 201
     assert note["event"]["customer_note"] == "Your mug ships in blue."
     timeline = api.get(f"/orders/{placed['id']}", ALICE)[1]["timeline"]
-    assert timeline[-1] == {"at": note["event"]["at"], "status": None, "message": "News about your order.",
-                            "note": "Your mug ships in blue."}
+    assert timeline[-1] == {
+        "at": note["event"]["at"],
+        "status": None,
+        "message": "News about your order.",
+        "note": "Your mug ships in blue.",
+    }
     assert "red is out" not in str(timeline)
 
 
@@ -284,16 +312,18 @@ def test_notes_do_not_change_the_order_version_or_status(api):
     api.post(f"/staff/orders/{held['id']}/notes", CARE, {"internal_note": "one"})
     order = staff_order(api, held["id"], CARE)
     assert order["status"] == "on_hold" and order["version"] == 1
-    assert api.post(f"/staff/orders/{held['id']}/transitions", CARE,
-                    {"action": "approve", "expected_version": 1})[0] == 200
+    assert api.post(f"/staff/orders/{held['id']}/transitions", CARE, {"action": "approve", "expected_version": 1})[0] == 200
 
 
-@pytest.mark.parametrize("payload, field", [
-    ({"internal_note": ""}, "body.internal_note"),
-    ({"customer_note": "   "}, "body.customer_note"),
-    ({"internal_note": "x" * 4001}, "body.internal_note"),
-    ({"note": "hello"}, "body.note"),
-])
+@pytest.mark.parametrize(
+    "payload, field",
+    [
+        ({"internal_note": ""}, "body.internal_note"),
+        ({"customer_note": "   "}, "body.customer_note"),
+        ({"internal_note": "x" * 4001}, "body.internal_note"),
+        ({"note": "hello"}, "body.note"),
+    ],
+)
 def test_a_malformed_note_is_refused_naming_the_field(api, payload, field):
     status, body = api.post("/staff/orders/ord_any/notes", CARE, payload)
     assert field in [d["field"] for d in assert_error(status, body, 422, "validation_error")["details"]]

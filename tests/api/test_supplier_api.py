@@ -38,8 +38,9 @@ def campaign(api) -> dict:
 
 def upload(key: str, content_type: str = "application/pdf") -> None:
     """What the browser does with the presigned POST (moto does not enforce the policy)."""
-    boto3.client("s3", region_name="eu-west-1").put_object(Bucket=settings().uploads_bucket, Key=key,
-                                                           Body=b"%PDF-1.4 invoice", ContentType=content_type)
+    boto3.client("s3", region_name="eu-west-1").put_object(
+        Bucket=settings().uploads_bucket, Key=key, Body=b"%PDF-1.4 invoice", ContentType=content_type
+    )
 
 
 # ---------------------------------------------------------------- scoping
@@ -54,8 +55,7 @@ def test_a_supplier_sees_its_own_po_and_another_suppliers_po_is_a_404(api, campa
     assert po["ordered_cents"] == ORDERED_CENTS
     assert_error(*api.get(f"{PO}/{theirs}", ACME), 404, "not_found")
     assert_error(*api.get(f"{PO}/po_doesnotexist", ACME), 404, "not_found")
-    assert_error(*api.post(f"{PO}/{theirs}/acknowledge", ACME,
-                           {"lines": [{"sku": "CAP-1", "accepted_quantity": 3}]}), 404)
+    assert_error(*api.post(f"{PO}/{theirs}/acknowledge", ACME, {"lines": [{"sku": "CAP-1", "accepted_quantity": 3}]}), 404)
 
 
 @pytest.mark.parametrize("who", [BUYER, ACCOUNTING, ALICE])
@@ -106,8 +106,9 @@ def test_my_campaigns_show_campaign_payment_and_shipment_status(api, campaign):
 
 def test_acknowledging_answers_the_workflow_once_and_a_repeat_is_a_409(api, campaign, sfn_calls):
     po = make_po(campaign["id"])
-    body = {"lines": [{"sku": "MUG-1", "accepted_quantity": 4},
-                      {"sku": "MUG-2", "accepted_quantity": 1, "reason": "out_of_stock"}]}
+    body = {
+        "lines": [{"sku": "MUG-1", "accepted_quantity": 4}, {"sku": "MUG-2", "accepted_quantity": 1, "reason": "out_of_stock"}]
+    }
     status, result = api.post(f"{PO}/{po}/acknowledge", ACME, body)
     assert status == 200, result
     assert result["stage"] is None and result["accepted_cents"] == 4 * 500 + 900
@@ -116,14 +117,24 @@ def test_acknowledging_answers_the_workflow_once_and_a_repeat_is_a_409(api, camp
     assert_error(*api.post(f"{PO}/{po}/acknowledge", ACME, body), 409, "invalid_transition")
     assert len(sfn_calls) == 1
     lines = api.get(f"{PO}/{po}", ACME)[1]["lines"]
-    assert lines[1] == {"sku": "MUG-2", "name": "Big mug", "ordered_quantity": 2, "unit_cost_cents": 900,
-                        "accepted_quantity": 1, "reject_reason": "out_of_stock"}
+    assert lines[1] == {
+        "sku": "MUG-2",
+        "name": "Big mug",
+        "ordered_quantity": 2,
+        "unit_cost_cents": 900,
+        "accepted_quantity": 1,
+        "reject_reason": "out_of_stock",
+    }
 
 
 def test_rejecting_every_line_rejects_the_po(api, campaign, sfn_calls):
     po = make_po(campaign["id"])
-    body = {"lines": [{"sku": "MUG-1", "accepted_quantity": 0, "reason": "discontinued"},
-                      {"sku": "MUG-2", "accepted_quantity": 0, "reason": "out_of_stock"}]}
+    body = {
+        "lines": [
+            {"sku": "MUG-1", "accepted_quantity": 0, "reason": "discontinued"},
+            {"sku": "MUG-2", "accepted_quantity": 0, "reason": "out_of_stock"},
+        ]
+    }
     status, result = api.post(f"{PO}/{po}/acknowledge", ACME, body)
     assert status == 200 and result["status"] == "rejected"
     assert sfn_calls[0][1]["decision"] == "rejected"
@@ -138,14 +149,17 @@ def test_acknowledging_outside_the_stage_is_a_409_that_reaches_no_workflow(api, 
     assert sfn_calls == []
 
 
-@pytest.mark.parametrize("lines, code", [
-    ([{"sku": "MUG-1", "accepted_quantity": 4}], "invalid_acknowledgement"),  # a line unanswered
-    ([{"sku": "MUG-1", "accepted_quantity": 5}, {"sku": "MUG-2", "accepted_quantity": 2}], "invalid_acknowledgement"),
-    ([{"sku": "MUG-1", "accepted_quantity": 3}, {"sku": "MUG-2", "accepted_quantity": 2}], "invalid_acknowledgement"),
-    ([{"sku": "MUG-1", "accepted_quantity": -1}, {"sku": "MUG-2", "accepted_quantity": 2}], "validation_error"),
-    ([{"sku": "MUG-1", "accepted_quantity": 4, "reason": "bored"}], "validation_error"),
-    ([], "validation_error"),
-])
+@pytest.mark.parametrize(
+    "lines, code",
+    [
+        ([{"sku": "MUG-1", "accepted_quantity": 4}], "invalid_acknowledgement"),  # a line unanswered
+        ([{"sku": "MUG-1", "accepted_quantity": 5}, {"sku": "MUG-2", "accepted_quantity": 2}], "invalid_acknowledgement"),
+        ([{"sku": "MUG-1", "accepted_quantity": 3}, {"sku": "MUG-2", "accepted_quantity": 2}], "invalid_acknowledgement"),
+        ([{"sku": "MUG-1", "accepted_quantity": -1}, {"sku": "MUG-2", "accepted_quantity": 2}], "validation_error"),
+        ([{"sku": "MUG-1", "accepted_quantity": 4, "reason": "bored"}], "validation_error"),
+        ([], "validation_error"),
+    ],
+)
 def test_a_malformed_acknowledgement_is_a_422_that_changes_nothing(api, campaign, sfn_calls, lines, code):
     po = make_po(campaign["id"])
     assert_error(*api.post(f"{PO}/{po}/acknowledge", ACME, {"lines": lines}), 422, code)
@@ -199,8 +213,7 @@ def test_submitting_the_invoice_records_it_and_completes_the_stage_once(api, cam
     assert staff["proposals"] == [] and staff["shipments"] == []
 
 
-def test_an_invoice_submitted_as_the_acknowledgement_settles_is_recorded_not_refused(api, campaign, sfn_calls,
-                                                                                      monkeypatch):
+def test_an_invoice_submitted_as_the_acknowledgement_settles_is_recorded_not_refused(api, campaign, sfn_calls, monkeypatch):
     """The supplier reads the PO, then the acknowledgement's settlement (a queue consumer) records
     the orders to ship on it, then the invoice is written: the service reads the PO again and
     completes the stage; the supplier never sees the 409 of an internal write."""
@@ -242,14 +255,17 @@ def test_a_stage_action_that_loses_to_another_action_is_still_a_409(api, campaig
     assert [i["number"] for i in api.get(f"{PO}/{po}", ACME)[1]["invoices"]] == ["INV-1"]
 
 
-@pytest.mark.parametrize("change, code", [
-    ({"currency": "USD"}, "invalid_invoice"),
-    ({"file_key": "suppliers/bolt/pos/x/invoices/a.pdf"}, "invalid_invoice"),
-    ({"file_key": "KEY_OF_NOTHING"}, "file_not_uploaded"),
-    ({"amount_cents": ORDERED_CENTS + 1}, "invoice_above_accepted"),
-    ({"amount_cents": 0}, "validation_error"),
-    ({"extra": 1}, "validation_error"),
-])
+@pytest.mark.parametrize(
+    "change, code",
+    [
+        ({"currency": "USD"}, "invalid_invoice"),
+        ({"file_key": "suppliers/bolt/pos/x/invoices/a.pdf"}, "invalid_invoice"),
+        ({"file_key": "KEY_OF_NOTHING"}, "file_not_uploaded"),
+        ({"amount_cents": ORDERED_CENTS + 1}, "invoice_above_accepted"),
+        ({"amount_cents": 0}, "validation_error"),
+        ({"extra": 1}, "validation_error"),
+    ],
+)
 def test_an_invalid_invoice_is_a_422_and_the_stage_stays_open(api, campaign, sfn_calls, change, code):
     po = make_po(campaign["id"], stage=Stage.INVOICE, accepted=True)
     up = api.post(f"{PO}/{po}/invoices/upload", ACME, {"content_type": "application/pdf"})[1]
@@ -266,8 +282,9 @@ def test_an_invalid_invoice_is_a_422_and_the_stage_stays_open(api, campaign, sfn
 
 def test_a_payment_proposal_up_to_the_invoiced_amount_is_pending_for_accounting(api, campaign, sfn_calls):
     po = make_po(campaign["id"], stage=Stage.PAYMENT_PROPOSAL, accepted=True, invoiced=ORDERED_CENTS)
-    assert_error(*api.post(f"{PO}/{po}/payment-proposals", ACME, {"amount_cents": ORDERED_CENTS + 1}), 422,
-                 "proposal_above_invoiced")
+    assert_error(
+        *api.post(f"{PO}/{po}/payment-proposals", ACME, {"amount_cents": ORDERED_CENTS + 1}), 422, "proposal_above_invoiced"
+    )
     status, proposal = api.post(f"{PO}/{po}/payment-proposals", ACME, {"amount_cents": ORDERED_CENTS})
     assert status == 201, proposal
     assert proposal["status"] == "pending" and proposal["po_id"] == po and proposal["currency"] == "EUR"
@@ -292,8 +309,7 @@ def test_a_shipment_covers_this_campaigns_orders_with_a_delivery_from_this_suppl
     assert caps_only["id"] in error["message"] and mugs["id"] not in error["message"]
     assert_error(*api.post(f"{PO}/{po}/shipments", ACME, {**body, "order_ids": []}), 422, "validation_error")
     assert_error(*api.post(f"{PO}/{po}/shipments", ACME, {**body, "carrier": "pigeon"}), 422, "validation_error")
-    error = assert_error(*api.post(f"{PO}/{po}/shipments", ACME, {**body, "order_ids": [mugs["id"]]}), 422,
-                         "order_not_shippable")
+    error = assert_error(*api.post(f"{PO}/{po}/shipments", ACME, {**body, "order_ids": [mugs["id"]]}), 422, "order_not_shippable")
     assert "pending" in error["message"]  # not on a PO yet: nothing accepted to ship
     accept_deliveries("acme", mugs["id"])
     status, shipment = api.post(f"{PO}/{po}/shipments", ACME, {**body, "order_ids": [mugs["id"]]})
@@ -312,8 +328,10 @@ def test_each_stage_action_is_a_409_in_every_other_stage(api, campaign, sfn_call
     order = place(api, campaign["id"], ("MUG-1", 1))
     for path, body in [
         ("acknowledge", {"lines": [{"sku": "MUG-1", "accepted_quantity": 4}, {"sku": "MUG-2", "accepted_quantity": 2}]}),
-        ("invoices", {"number": "N", "amount_cents": 1, "currency": "EUR",
-                      "file_key": f"suppliers/acme/pos/{po}/invoices/x.pdf"}),
+        (
+            "invoices",
+            {"number": "N", "amount_cents": 1, "currency": "EUR", "file_key": f"suppliers/acme/pos/{po}/invoices/x.pdf"},
+        ),
         ("payment-proposals", {"amount_cents": 1}),
         ("shipments", {"carrier": "dhl", "tracking_number": "JD0001", "order_ids": [order["id"]]}),
     ]:
@@ -321,8 +339,10 @@ def test_each_stage_action_is_a_409_in_every_other_stage(api, campaign, sfn_call
     assert sfn_calls == []
     open_stage(po, Stage.SHIPMENT, token="tok-ship")
     accept_deliveries("acme", order["id"])
-    assert api.post(f"{PO}/{po}/shipments", ACME, {"carrier": "dhl", "tracking_number": "JD0001",
-                                                   "order_ids": [order["id"]]})[0] == 201
+    assert (
+        api.post(f"{PO}/{po}/shipments", ACME, {"carrier": "dhl", "tracking_number": "JD0001", "order_ids": [order["id"]]})[0]
+        == 201
+    )
     assert sfn_calls == [("tok-ship", {"decision": "done", "stage": "shipment"})]
 
 

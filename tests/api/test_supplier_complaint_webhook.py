@@ -25,8 +25,9 @@ SYSTEM_SUB = "supplier-system:acme"
 QUESTION = "Was this mug packed in bubble wrap?"
 
 
-def send(api, body: dict[str, Any], *, supplier: str = "acme", secret: str = ACME_SECRET,
-         webhook_id: str = "msg_1") -> tuple[int, Any]:
+def send(
+    api, body: dict[str, Any], *, supplier: str = "acme", secret: str = ACME_SECRET, webhook_id: str = "msg_1"
+) -> tuple[int, Any]:
     data, hdrs = carrier_sim.signed_request(body, secret, webhook_id=webhook_id)
     r = raw(api, "POST", f"/webhooks/suppliers/{supplier}", None, data, {**hdrs, "Content-Type": "application/json"})
     return r.status_code, json.loads(r.body)
@@ -41,8 +42,9 @@ def asked(api) -> str:
     order = delivered_order(api)
     cid = ok(open_complaint(api, order), 201)["id"]
     view = ok(api.get(f"/staff/complaints/{cid}", CARE))
-    view = ok(api.post(f"/staff/complaints/{cid}/ask-supplier", CARE,
-                       {"question": QUESTION, "expected_version": view["version"]}))
+    view = ok(
+        api.post(f"/staff/complaints/{cid}/ask-supplier", CARE, {"question": QUESTION, "expected_version": view["version"]})
+    )
     assert view["status"] == "awaiting_supplier"
     return cid
 
@@ -96,12 +98,15 @@ def test_an_answer_nobody_asked_for_fails_for_staff(api, sfn_calls, gateway):
     assert ok(api.get(f"/staff/complaints/{cid}", CARE))["status"] == "open"
 
 
-@pytest.mark.parametrize("data", [
-    {"complaint_id": "cmp_1", "answer": ""},
-    {"complaint_id": "cmp_1", "answer": "x" * 4001},
-    {"complaint_id": "cmp_1"},
-    {"complaint_id": "cmp_1", "answer": "ok", "extra": 1},
-])
+@pytest.mark.parametrize(
+    "data",
+    [
+        {"complaint_id": "cmp_1", "answer": ""},
+        {"complaint_id": "cmp_1", "answer": "x" * 4001},
+        {"complaint_id": "cmp_1"},
+        {"complaint_id": "cmp_1", "answer": "ok", "extra": 1},
+    ],
+)
 def test_an_answer_that_does_not_match_its_schema_is_a_422_and_stores_nothing(api, sfn_calls, data):
     body = assert_error(*send(api, {"type": "complaint.answer", "data": data}), 422, "invalid_payload")
     assert body["details"]

@@ -27,17 +27,19 @@ aws, sfn_calls = po_support.aws, po_support.sfn_calls  # fixtures
 
 ACME_SECRET, BOLT_SECRET = carrier_sim.new_secret(), carrier_sim.new_secret()
 SYSTEM_SUB = "supplier-system:acme"
-PARTIAL = [{"sku": "MUG-1", "accepted_quantity": 4},
-           {"sku": "MUG-2", "accepted_quantity": 1, "reason": "out_of_stock"}]
-NOTHING = [{"sku": "MUG-1", "accepted_quantity": 0, "reason": "discontinued"},
-           {"sku": "MUG-2", "accepted_quantity": 0, "reason": "out_of_stock"}]
+PARTIAL = [{"sku": "MUG-1", "accepted_quantity": 4}, {"sku": "MUG-2", "accepted_quantity": 1, "reason": "out_of_stock"}]
+NOTHING = [
+    {"sku": "MUG-1", "accepted_quantity": 0, "reason": "discontinued"},
+    {"sku": "MUG-2", "accepted_quantity": 0, "reason": "out_of_stock"},
+]
 
 
 @pytest.fixture(autouse=True)
 def supplier_secrets(aws):
     boto3.client("secretsmanager", region_name="eu-west-1").put_secret_value(
         SecretId="waybill/webhooks/inbound",
-        SecretString=json.dumps({"supplier:acme": [ACME_SECRET], "supplier:bolt": [BOLT_SECRET]}))
+        SecretString=json.dumps({"supplier:acme": [ACME_SECRET], "supplier:bolt": [BOLT_SECRET]}),
+    )
     secrets.forget()
     yield
     secrets.forget()
@@ -51,8 +53,9 @@ def campaign(api) -> dict[str, Any]:
 # ---------------------------------------------------------------- helpers
 
 
-def send(api, body: dict[str, Any], *, supplier: str = "acme", secret: str = ACME_SECRET,
-         webhook_id: str = "msg_1") -> tuple[int, Any]:
+def send(
+    api, body: dict[str, Any], *, supplier: str = "acme", secret: str = ACME_SECRET, webhook_id: str = "msg_1"
+) -> tuple[int, Any]:
     data, hdrs = carrier_sim.signed_request(body, secret, webhook_id=webhook_id)
     r = raw(api, "POST", f"/webhooks/suppliers/{supplier}", None, data, {**hdrs, "Content-Type": "application/json"})
     return r.status_code, json.loads(r.body)
@@ -63,8 +66,10 @@ def acknowledgement(po: str, lines: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def notice(po: str, order_ids: list[str], tracking: str = "JD0001", carrier: str = "dhl") -> dict[str, Any]:
-    return {"type": "shipment.notice", "data": {"po_id": po, "carrier": carrier, "tracking_number": tracking,
-                                                "order_ids": order_ids}}
+    return {
+        "type": "shipment.notice",
+        "data": {"po_id": po, "carrier": carrier, "tracking_number": tracking, "order_ids": order_ids},
+    }
 
 
 def inbox_items() -> list[InboxItem]:
@@ -102,8 +107,10 @@ def test_an_electronic_acknowledgement_has_the_same_effect_as_the_api(api, campa
     assert po_item(by_hook).stage == "acknowledge" and len(sfn_calls) == 1  # applied from the queue, not yet
 
     assert process_webhooks() == ["acknowledged: open"]  # the PO's status: open, stage done
-    assert sfn_calls == [("tok-api", {"decision": "partially_accepted", "stage": "acknowledge"}),
-                         ("tok-hook", {"decision": "partially_accepted", "stage": "acknowledge"})]
+    assert sfn_calls == [
+        ("tok-api", {"decision": "partially_accepted", "stage": "acknowledge"}),
+        ("tok-hook", {"decision": "partially_accepted", "stage": "acknowledge"}),
+    ]
     api_view, hook_view = supplier_view(api, by_api), supplier_view(api, by_hook)
     for field in ("status", "stage", "accepted_cents", "ordered_cents", "lines"):
         assert hook_view[field] == api_view[field], field
@@ -164,13 +171,13 @@ def test_a_shipment_notice_records_the_shipment_like_the_api(api, campaign, sfn_
 
     item = shipments.load("dhl", "JD0001")
     assert item is not None and outcome == f"shipment recorded: {item.id}"
-    assert (item.po_id, item.supplier_id, list(item.order_ids), item.status) == (po, "acme", [order["id"]],
-                                                                                  "dispatched")
+    assert (item.po_id, item.supplier_id, list(item.order_ids), item.status) == (po, "acme", [order["id"]], "dispatched")
     assert sfn_calls == [("tok-ship", {"decision": "done", "stage": "shipment"})]
     detail = supplier_view(api, po)
     assert detail["status"] == "shipped" and detail["shipment_status"] == "shipped"
     assert [(s["id"], s["carrier"], s["tracking_number"], s["order_ids"]) for s in detail["shipments"]] == [
-        (item.id, "dhl", "JD0001", [order["id"]])]
+        (item.id, "dhl", "JD0001", [order["id"]])
+    ]
     [completed] = [e for e in staff_events(api, po) if e["type"] == "po.shipment_completed"]
     assert completed["actor"]["sub"] == SYSTEM_SUB
 
@@ -197,25 +204,46 @@ def test_a_second_notice_for_a_known_tracking_number_is_recorded_as_failed(api, 
 # ---------------------------------------------------------------- refused on receipt
 
 
-@pytest.mark.parametrize("body, fields", [
-    ({"type": "po.cancelled", "data": {"po_id": "po_x"}}, {"type"}),
-    ({"data": {"po_id": "po_x", "lines": [{"sku": "MUG-1", "accepted_quantity": 1}]}}, {"type"}),
-    ({"type": "po.acknowledgement", "data": {"po_id": "po_x"}}, {"data.lines"}),
-    ({"type": "po.acknowledgement", "data": {"po_id": "po_x", "lines": []}}, {"data.lines"}),
-    ({"type": "po.acknowledgement", "data": {"po_id": "po_x", "lines": [{"sku": "MUG-1", "accepted_quantity": -1,
-                                                                         "reason": "bored"}]}},
-     {"data.lines.0.accepted_quantity", "data.lines.0.reason"}),
-    ({"type": "po.acknowledgement", "data": {"po_id": "po_x", "lines": [{"sku": "MUG-1", "accepted_quantity": 1}]},
-      "extra": 1}, {"extra"}),
-    ({"type": "shipment.notice", "data": {"po_id": "po_x", "carrier": "pigeon", "tracking_number": "JD0001",
-                                          "order_ids": ["ord_1"]}}, {"data.carrier"}),
-    ({"type": "shipment.notice", "data": {"po_id": "po_x", "carrier": "dhl", "tracking_number": "JD 0001",
-                                          "order_ids": []}}, {"data.tracking_number", "data.order_ids"}),
-    ({"type": "shipment.notice", "data": {"po_id": "po_x", "carrier": "dhl"}},
-     {"data.tracking_number", "data.order_ids"}),
-])
-def test_a_payload_that_does_not_match_its_schema_is_a_422_with_details_and_stores_nothing(api, sfn_calls, body,
-                                                                                            fields):
+@pytest.mark.parametrize(
+    "body, fields",
+    [
+        ({"type": "po.cancelled", "data": {"po_id": "po_x"}}, {"type"}),
+        ({"data": {"po_id": "po_x", "lines": [{"sku": "MUG-1", "accepted_quantity": 1}]}}, {"type"}),
+        ({"type": "po.acknowledgement", "data": {"po_id": "po_x"}}, {"data.lines"}),
+        ({"type": "po.acknowledgement", "data": {"po_id": "po_x", "lines": []}}, {"data.lines"}),
+        (
+            {
+                "type": "po.acknowledgement",
+                "data": {"po_id": "po_x", "lines": [{"sku": "MUG-1", "accepted_quantity": -1, "reason": "bored"}]},
+            },
+            {"data.lines.0.accepted_quantity", "data.lines.0.reason"},
+        ),
+        (
+            {
+                "type": "po.acknowledgement",
+                "data": {"po_id": "po_x", "lines": [{"sku": "MUG-1", "accepted_quantity": 1}]},
+                "extra": 1,
+            },
+            {"extra"},
+        ),
+        (
+            {
+                "type": "shipment.notice",
+                "data": {"po_id": "po_x", "carrier": "pigeon", "tracking_number": "JD0001", "order_ids": ["ord_1"]},
+            },
+            {"data.carrier"},
+        ),
+        (
+            {
+                "type": "shipment.notice",
+                "data": {"po_id": "po_x", "carrier": "dhl", "tracking_number": "JD 0001", "order_ids": []},
+            },
+            {"data.tracking_number", "data.order_ids"},
+        ),
+        ({"type": "shipment.notice", "data": {"po_id": "po_x", "carrier": "dhl"}}, {"data.tracking_number", "data.order_ids"}),
+    ],
+)
+def test_a_payload_that_does_not_match_its_schema_is_a_422_with_details_and_stores_nothing(api, sfn_calls, body, fields):
     error = assert_error(*send(api, body), 422, "invalid_payload")
     assert {d["field"] for d in error["details"]} == fields, error
     assert all(d["message"] for d in error["details"])
@@ -224,12 +252,11 @@ def test_a_payload_that_does_not_match_its_schema_is_a_422_with_details_and_stor
 
 def test_a_suppliers_secret_does_not_verify_another_suppliers_route(api, campaign, sfn_calls):
     po = make_po(campaign["id"])
-    assert_error(*send(api, acknowledgement(po, PARTIAL), supplier="acme", secret=BOLT_SECRET), 401,
-                 "invalid_signature")
-    assert_error(*send(api, acknowledgement(po, PARTIAL), supplier="bolt", secret=ACME_SECRET), 401,
-                 "invalid_signature")
-    assert_error(*send(api, acknowledgement(po, PARTIAL), supplier="zeta", secret=ACME_SECRET), 401,
-                 "invalid_signature")  # a supplier with no secret at all
+    assert_error(*send(api, acknowledgement(po, PARTIAL), supplier="acme", secret=BOLT_SECRET), 401, "invalid_signature")
+    assert_error(*send(api, acknowledgement(po, PARTIAL), supplier="bolt", secret=ACME_SECRET), 401, "invalid_signature")
+    assert_error(
+        *send(api, acknowledgement(po, PARTIAL), supplier="zeta", secret=ACME_SECRET), 401, "invalid_signature"
+    )  # a supplier with no secret at all
     assert inbox_items() == [] and sfn_calls == [] and po_item(po).stage == "acknowledge"
 
 
@@ -264,8 +291,7 @@ def test_an_acknowledgement_outside_the_stage_is_accepted_then_fails_for_staff(a
     assert process_webhooks() == []  # processed once: the queue does not retry a business refusal
 
 
-def test_racing_deliveries_of_an_event_that_cannot_be_applied_raise_one_exception(api, campaign, sfn_calls,
-                                                                                 monkeypatch):
+def test_racing_deliveries_of_an_event_that_cannot_be_applied_raise_one_exception(api, campaign, sfn_calls, monkeypatch):
     """25 deliveries of one acknowledgement (the supplier's system sent it again and again, each time
     under a new webhook id) for a PO past its acknowledgement: staff get ONE exception, about the PO,
     seen 25 times and announced once. The race is staged: every delivery reads "no exception yet"
@@ -296,8 +322,11 @@ def test_racing_deliveries_of_an_event_that_cannot_be_applied_raise_one_exceptio
     assert raised[0].details["code"] == "invalid_transition" and raised[0].details["supplier_id"] == "acme"
     events = [e for e in repo.query_all(keys.exception_pk(raised[0].id)) if isinstance(e, AuditEventItem)]
     assert sorted(e.type for e in events) == ["exception.raised"] + ["exception.repeated"] * 24
-    told = [r for e in map(repo.event_from_item, events)
-            for r in rules_for({"type": e.type, "subject_type": e.subject_type, "data": e.data})]
+    told = [
+        r
+        for e in map(repo.event_from_item, events)
+        for r in rules_for({"type": e.type, "subject_type": e.subject_type, "data": e.data})
+    ]
     assert [(r.event_type, r.recipient.value) for r in told] == [("exception.raised", "admin")]  # one e-mail
     assert sfn_calls == [] and po_item(po).stage == "invoice"
 

@@ -20,8 +20,7 @@ PUBLIC = "https://93.184.216.34/hooks"  # an IP literal: accepted without DNS
 
 
 def create(api: Any, **body: Any) -> dict[str, Any]:
-    status, sub = api.post("/staff/webhook-subscriptions", ADMIN,
-                           {"url": PUBLIC, "event_types": ["order.placed"], **body})
+    status, sub = api.post("/staff/webhook-subscriptions", ADMIN, {"url": PUBLIC, "event_types": ["order.placed"], **body})
     assert status == 201, sub
     return sub
 
@@ -33,8 +32,9 @@ def test_admins_create_a_subscription_and_its_secret_is_shown_only_once(api):
     assert status == 200 and "secret" not in got and got["url"] == PUBLIC
     status, page = api.get("/staff/webhook-subscriptions", CARE)
     assert status == 200 and [s["id"] for s in page["items"]] == [sub["id"]]
-    assert_error(*api.post("/staff/webhook-subscriptions", BUYER, {"url": PUBLIC, "event_types": ["order.placed"]}),
-                 403, "forbidden")
+    assert_error(
+        *api.post("/staff/webhook-subscriptions", BUYER, {"url": PUBLIC, "event_types": ["order.placed"]}), 403, "forbidden"
+    )
 
 
 @pytest.fixture(autouse=True)
@@ -44,9 +44,18 @@ def production_mode(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(svc, "settings", lambda: dataclasses.replace(settings(), stage="prod"))
 
 
-@pytest.mark.parametrize("url", ["https://127.0.0.1/x", "https://localhost/x", "https://169.254.169.254/latest",
-                                 "https://10.0.0.8/x", "https://[::1]/x", "http://93.184.216.34/x",
-                                 "ftp://93.184.216.34/x"])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://127.0.0.1/x",
+        "https://localhost/x",
+        "https://169.254.169.254/latest",
+        "https://10.0.0.8/x",
+        "https://[::1]/x",
+        "http://93.184.216.34/x",
+        "ftp://93.184.216.34/x",
+    ],
+)
 def test_outside_local_mode_urls_to_private_addresses_or_without_https_are_refused(api, url):
     assert not svc.settings().is_local
     status, body = api.post("/staff/webhook-subscriptions", ADMIN, {"url": url, "event_types": ["order.placed"]})
@@ -55,12 +64,12 @@ def test_outside_local_mode_urls_to_private_addresses_or_without_https_are_refus
 
 
 def test_event_types_must_be_offered_ones(api):
-    status, body = api.post("/staff/webhook-subscriptions", ADMIN,
-                            {"url": PUBLIC, "event_types": ["order.placed", "customer.flagged"]})
+    status, body = api.post(
+        "/staff/webhook-subscriptions", ADMIN, {"url": PUBLIC, "event_types": ["order.placed", "customer.flagged"]}
+    )
     error = assert_error(status, body, 422, "invalid_subscription")
     assert "customer.flagged" in error["details"][0]["message"]
-    assert_error(*api.post("/staff/webhook-subscriptions", ADMIN, {"url": PUBLIC, "event_types": []}), 422,
-                 "validation_error")
+    assert_error(*api.post("/staff/webhook-subscriptions", ADMIN, {"url": PUBLIC, "event_types": []}), 422, "validation_error")
 
 
 def test_updates_check_the_version_and_the_url_again(api):
@@ -94,8 +103,7 @@ def test_the_delivery_log_lists_filters_and_shows_attempts_and_staff_replay(api,
         assert status == 200 and [d["id"] for d in page["items"]] == [second, first]
         status, pending = api.get("/staff/webhook-deliveries?status=pending", CARE)
         assert [d["id"] for d in pending["items"]] == [first] and pending["items"][0]["next_attempt_at"]
-        status, one = api.get(f"/staff/webhook-deliveries?subscription_id={sub['id']}&status=succeeded&limit=1",
-                              CARE)
+        status, one = api.get(f"/staff/webhook-deliveries?subscription_id={sub['id']}&status=succeeded&limit=1", CARE)
         assert [d["id"] for d in one["items"]] == [second]
         status, all_ = api.get("/staff/webhook-deliveries?limit=1", CARE)
         assert len(all_["items"]) == 1 and all_["next_cursor"]
@@ -136,8 +144,7 @@ def test_a_filtered_delivery_log_page_is_never_empty_while_matching_deliveries_r
         pages: list[list[str]] = []
         cursor = None
         while True:
-            status, page = api.get(f"{path}&status=succeeded&limit={limit}" + (f"&cursor={cursor}" if cursor else ""),
-                                   CARE)
+            status, page = api.get(f"{path}&status=succeeded&limit={limit}" + (f"&cursor={cursor}" if cursor else ""), CARE)
             assert status == 200, page
             assert page["items"] or not page["next_cursor"], f"an empty page with a cursor (limit {limit})"
             pages.append([d["id"] for d in page["items"]])

@@ -18,8 +18,16 @@ from chalicelib.local.demo import Demo
 from tests.local_stack import Stack
 
 CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_FLAGS = ["--no-sandbox", "--headless", "--disable-gpu", "--disable-quic", "--no-first-run",
-                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+CHROMIUM_FLAGS = [
+    "--no-sandbox",
+    "--headless",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 WALK_TIMEOUT_S = 180
 TIMEOUT_MS = 20_000  # generous: CI shares two cores between Chromium, the stack and moto
 
@@ -57,6 +65,7 @@ def _walk(fn: Callable[[], Any]) -> Callable[[], Any]:
             return fn()
         except SystemExit as exc:  # Demo's way of failing: a message
             raise RuntimeError(str(exc)) from None
+
     return run
 
 
@@ -77,7 +86,11 @@ def walks(stack: Stack) -> Iterator[Walks]:
 
 
 USERS = {  # the dev sign-in's users (chalicelib.local.admin_site.DEV_USERS), by role
-    "accounting": "ada", "customer_care": "carl", "buyer": "bea", "admin": "alex", "supplier": "supplier-acme",
+    "accounting": "ada",
+    "customer_care": "carl",
+    "buyer": "bea",
+    "admin": "alex",
+    "supplier": "supplier-acme",
 }
 
 

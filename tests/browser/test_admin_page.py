@@ -108,8 +108,7 @@ def test_accounting_approves_a_payment_proposal_and_sees_the_po_advance(page: Pa
     expect(page.get_by_test_id("po-proposals")).to_contain_text(re.compile("approved|pushed|settled", re.I))
 
 
-def test_customer_care_finds_an_order_by_tracking_number_and_tells_the_customer(page: Page, stack: Stack,
-                                                                                   walks: Walks):
+def test_customer_care_finds_an_order_by_tracking_number_and_tells_the_customer(page: Page, stack: Stack, walks: Walks):
     shipped = walks.shipped.result(timeout=WALK_TIMEOUT_S)
     order = shipped[0]
     sign_in(page, stack, "customer_care")

@@ -70,8 +70,12 @@ def test_an_admin_approves_a_plan_above_the_threshold(page: Page, stack: Stack, 
 
     # The customer accepts: the complaints consumer refunds through the (sandbox) gateway, and the
     # supplier's share shows against its PO on the campaign's page and the complaint on the PO's page.
-    r = requests.post(f"{stack.api}/orders/{order_id}/complaints/{complaint_id}/accept", headers=customer,
-                      json={"expected_version": view["version"]}, timeout=30)
+    r = requests.post(
+        f"{stack.api}/orders/{order_id}/complaints/{complaint_id}/accept",
+        headers=customer,
+        json={"expected_version": view["version"]},
+        timeout=30,
+    )
     assert r.status_code == 200, r.text
     deadline = time.monotonic() + 90
     while (done := api_get(stack, f"/orders/{order_id}/complaints/{complaint_id}", customer))["status"] != "resolved":

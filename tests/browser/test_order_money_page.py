@@ -28,22 +28,52 @@ def _call(stack: Stack, path: str, who: dict[str, str], body: dict) -> dict:
 def _offline_order(stack: Stack) -> str:
     run = uuid.uuid4().hex[:6]
     buyer = stack.headers("bea", "buyer", email="bea@waybill.example")
-    campaign = _call(stack, "/staff/campaigns", buyer, {"name": f"Order money page {run}", "products": [
-        {"sku": "OM1", "name": "Order money mug", "supplier_id": "acme", "unit_price_cents": PRICE_CENTS,
-         "unit_cost_cents": PRICE_CENTS // 2}]})
-    _call(stack, f"/staff/campaigns/{campaign['id']}/go-live", buyer,
-          {"ends_at": (datetime.now(UTC) + timedelta(hours=1)).isoformat()})
+    campaign = _call(
+        stack,
+        "/staff/campaigns",
+        buyer,
+        {
+            "name": f"Order money page {run}",
+            "products": [
+                {
+                    "sku": "OM1",
+                    "name": "Order money mug",
+                    "supplier_id": "acme",
+                    "unit_price_cents": PRICE_CENTS,
+                    "unit_cost_cents": PRICE_CENTS // 2,
+                }
+            ],
+        },
+    )
+    _call(
+        stack,
+        f"/staff/campaigns/{campaign['id']}/go-live",
+        buyer,
+        {"ends_at": (datetime.now(UTC) + timedelta(hours=1)).isoformat()},
+    )
     sub = f"om{run}"
     customer = stack.headers(sub, "customer", email=f"{sub}@example.com")
-    order = _call(stack, "/orders", customer, {
-        "campaign_id": campaign["id"], "payment_mode": "offline", "lines": [{"sku": "OM1", "quantity": 1}],
-        "shipping_address": {"name": "Olive Money", "lines": ["1 rue de la Paix"], "city": "Lyon",
-                             "postal_code": "69002", "country": "FR"}})
+    order = _call(
+        stack,
+        "/orders",
+        customer,
+        {
+            "campaign_id": campaign["id"],
+            "payment_mode": "offline",
+            "lines": [{"sku": "OM1", "quantity": 1}],
+            "shipping_address": {
+                "name": "Olive Money",
+                "lines": ["1 rue de la Paix"],
+                "city": "Lyon",
+                "postal_code": "69002",
+                "country": "FR",
+            },
+        },
+    )
     return order["id"]
 
 
-def test_accounting_records_an_offline_payment_and_customer_care_refunds_it_with_its_transfer_reference(
-        page: Page, stack: Stack):
+def test_accounting_records_an_offline_payment_and_customer_care_refunds_it_with_its_transfer_reference(page: Page, stack: Stack):
     order_id = _offline_order(stack)
 
     sign_in(page, stack, "accounting")

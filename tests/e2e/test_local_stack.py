@@ -68,10 +68,12 @@ def test_an_order_placed_over_http_is_searchable_and_confirmed_by_mail(stack: St
     email = f"{sub}@example.com"
     customer = stack.headers(sub, "customer", email=email)
     cheapest = sorted(products, key=lambda p: p["unit_price_cents"])[:2]
-    ship_to = {"name": "E2E Customer", "lines": ["1 Test Street"], "city": "Paris", "postal_code": "75001",
-               "country": "FR"}
-    body = {"campaign_id": campaign_id, "lines": [{"sku": p["sku"], "quantity": 1} for p in cheapest],
-            "shipping_address": ship_to}
+    ship_to = {"name": "E2E Customer", "lines": ["1 Test Street"], "city": "Paris", "postal_code": "75001", "country": "FR"}
+    body = {
+        "campaign_id": campaign_id,
+        "lines": [{"sku": p["sku"], "quantity": 1} for p in cheapest],
+        "shipping_address": ship_to,
+    }
     r = requests.post(f"{stack.api}/orders", json=body, headers={**customer, "Idempotency-Key": sub}, timeout=10)
     assert r.status_code == 201, r.text
     order = r.json()
@@ -90,8 +92,7 @@ def test_an_order_placed_over_http_is_searchable_and_confirmed_by_mail(stack: St
     assert r.status_code == 200, r.text
     found = r.json()["items"]
     assert [o["id"] for o in found] == [order["id"]] and found[0]["customer_email"] == email
-    r = requests.get(f"{stack.api}/staff/orders", params={"campaign_id": campaign_id, "limit": 100},
-                     headers=care, timeout=10)
+    r = requests.get(f"{stack.api}/staff/orders", params={"campaign_id": campaign_id, "limit": 100}, headers=care, timeout=10)
     assert order["id"] in [o["id"] for o in r.json()["items"]]
 
     # The confirmation e-mail comes out of the event pipeline.
@@ -106,8 +107,11 @@ def test_an_order_placed_over_http_is_searchable_and_confirmed_by_mail(stack: St
 
     # Nothing failed on the way: no poller or scheduler errors, no 500s from the embedded AWS.
     output = stack.output()
-    problems = [line for line in output.splitlines()
-                if "ERROR chalicelib.local" in line or "Error on request" in line or '"level":"ERROR"' in line]
+    problems = [
+        line
+        for line in output.splitlines()
+        if "ERROR chalicelib.local" in line or "Error on request" in line or '"level":"ERROR"' in line
+    ]
     assert not problems, "\n".join(problems[:20])
 
 
@@ -123,22 +127,29 @@ def test_a_signed_carrier_webhook_is_stored_once_and_applied_through_the_queue(s
 
     secret = json.loads((stack.state_dir / "webhook-secrets.json").read_text())["carrier:dhl"]
     number = f"JDE2E{uuid.uuid4().hex[:8].upper()}"
-    raw, headers = signed_request(payload("dhl", number, TrackingStatus.IN_TRANSIT, datetime.now(UTC),
-                                          description="Arrived at hub", location="Leipzig, DE"), secret)
+    raw, headers = signed_request(
+        payload(
+            "dhl", number, TrackingStatus.IN_TRANSIT, datetime.now(UTC), description="Arrived at hub", location="Leipzig, DE"
+        ),
+        secret,
+    )
     first = requests.post(f"{stack.api}/webhooks/carriers/dhl", data=raw, headers=headers, timeout=10)
     again = requests.post(f"{stack.api}/webhooks/carriers/dhl", data=raw, headers=headers, timeout=10)
-    tampered = requests.post(f"{stack.api}/webhooks/carriers/dhl", data=raw.replace(b"hub", b"HUB"),
-                             headers=headers, timeout=10)
+    tampered = requests.post(f"{stack.api}/webhooks/carriers/dhl", data=raw.replace(b"hub", b"HUB"), headers=headers, timeout=10)
     assert (first.status_code, first.json()["status"]) == (202, "accepted")
     assert (again.status_code, again.json()["status"]) == (200, "duplicate")
     assert tampered.status_code == 401 and tampered.json()["error"]["code"] == "invalid_signature"
 
-    ddb = boto3.client("dynamodb", endpoint_url=stack.moto, region_name="eu-west-1",
-                       aws_access_key_id="testing", aws_secret_access_key="testing")
+    ddb = boto3.client(
+        "dynamodb", endpoint_url=stack.moto, region_name="eu-west-1", aws_access_key_id="testing", aws_secret_access_key="testing"
+    )
     deadline = time.monotonic() + MAIL_TIMEOUT_S
     while True:
-        tracks = ddb.query(TableName=stack.info["table"], KeyConditionExpression="PK = :pk",
-                           ExpressionAttributeValues={":pk": {"S": f"SHIPMENT#dhl#{number}"}})["Items"]
+        tracks = ddb.query(
+            TableName=stack.info["table"],
+            KeyConditionExpression="PK = :pk",
+            ExpressionAttributeValues={":pk": {"S": f"SHIPMENT#dhl#{number}"}},
+        )["Items"]
         if tracks:
             break
         assert time.monotonic() < deadline, f"the webhook was never applied:\n{stack.output()[-3000:]}"

@@ -26,13 +26,20 @@ def local():
             attrs = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
             queues[url.rsplit("/", 1)[1]] = attrs
         rules = {r["Name"]: r for r in events.list_rules(EventBusName=TOPOLOGY.bus)["Rules"]}
-        targets = {name: events.list_targets_by_rule(Rule=name, EventBusName=TOPOLOGY.bus)["Targets"]
-                   for name in rules}
+        targets = {name: events.list_targets_by_rule(Rule=name, EventBusName=TOPOLOGY.bus)["Targets"] for name in rules}
         machines = [m["name"] for m in boto3.client("stepfunctions").list_state_machines()["stateMachines"]]
         topics = [t["TopicArn"].rsplit(":", 1)[1] for t in boto3.client("sns").list_topics()["Topics"]]
         secrets = [s["Name"] for s in boto3.client("secretsmanager").list_secrets()["SecretList"]]
-        yield {"table": table, "ttl": ttl, "queues": queues, "rules": rules, "targets": targets, "machines": machines,
-               "topics": topics, "secrets": secrets}
+        yield {
+            "table": table,
+            "ttl": ttl,
+            "queues": queues,
+            "rules": rules,
+            "targets": targets,
+            "machines": machines,
+            "topics": topics,
+            "secrets": secrets,
+        }
 
 
 def _table(template):
@@ -44,8 +51,9 @@ def test_the_table_has_the_same_keys_here_and_locally(template, local):
     cfn, moto = _table(template), local["table"]
     assert cfn["TableName"] == moto["TableName"]
     assert cfn["KeySchema"] == moto["KeySchema"]
-    assert sorted(cfn["AttributeDefinitions"], key=lambda a: a["AttributeName"]) == \
-        sorted(moto["AttributeDefinitions"], key=lambda a: a["AttributeName"])
+    assert sorted(cfn["AttributeDefinitions"], key=lambda a: a["AttributeName"]) == sorted(
+        moto["AttributeDefinitions"], key=lambda a: a["AttributeName"]
+    )
 
 
 def test_the_table_has_the_same_indexes_here_and_locally(template, local):
@@ -91,5 +99,6 @@ def test_the_same_state_machines_exist(template, local):
 
 def test_the_same_alerts_topic_and_secrets_exist(template, local):
     assert [t["Properties"]["TopicName"] for t in resources(template, "AWS::SNS::Topic").values()] == local["topics"]
-    assert sorted(s["Properties"]["Name"] for s in resources(template, "AWS::SecretsManager::Secret").values()) == \
-        sorted(local["secrets"])
+    assert sorted(s["Properties"]["Name"] for s in resources(template, "AWS::SecretsManager::Secret").values()) == sorted(
+        local["secrets"]
+    )

@@ -55,10 +55,17 @@ def test_every_bucket_is_encrypted_private_and_tls_only(template):
         props = bucket["Properties"]
         assert props["BucketEncryption"]["ServerSideEncryptionConfiguration"][0]["ServerSideEncryptionByDefault"]
         assert props["PublicAccessBlockConfiguration"] == {
-            "BlockPublicAcls": True, "BlockPublicPolicy": True, "IgnorePublicAcls": True, "RestrictPublicBuckets": True}
+            "BlockPublicAcls": True,
+            "BlockPublicPolicy": True,
+            "IgnorePublicAcls": True,
+            "RestrictPublicBuckets": True,
+        }
         assert "AccessControl" not in props
-    secured = {p["Properties"]["Bucket"]["Ref"] for p in resources(template, "AWS::S3::BucketPolicy").values()
-               if "aws:SecureTransport" in _flat(p)}
+    secured = {
+        p["Properties"]["Bucket"]["Ref"]
+        for p in resources(template, "AWS::S3::BucketPolicy").values()
+        if "aws:SecureTransport" in _flat(p)
+    }
     assert secured == set(buckets)
 
 
@@ -87,8 +94,7 @@ def test_the_admin_site_is_served_by_cloudfront_through_origin_access_control(te
     assert "RestAPI" in _flat(api["DomainName"]) and api["CustomOriginConfig"]["OriginProtocolPolicy"] == "https-only"
     assert set(behavior["AllowedMethods"]) >= {"GET", "POST", "PUT", "OPTIONS"}
     policies = resources(template, "AWS::CloudFront::CachePolicy")
-    (cache,) = [p["Properties"]["CachePolicyConfig"] for k, p in policies.items()
-                if {"Ref": k} == behavior["CachePolicyId"]]
+    (cache,) = [p["Properties"]["CachePolicyConfig"] for k, p in policies.items() if {"Ref": k} == behavior["CachePolicyId"]]
     assert cache["DefaultTTL"] == 0 and cache["MaxTTL"] <= 1
     key = cache["ParametersInCacheKeyAndForwardedToOrigin"]
     assert key["HeadersConfig"]["Headers"] == ["Authorization"]
@@ -175,8 +181,9 @@ def test_schedules_are_eventbridge_scheduler_schedules_at_the_configured_rates(t
 
 
 def test_gateway_refusals_use_the_house_error_shape(template):
-    responses = {r["Properties"]["ResponseType"]: r["Properties"] for r in
-                 resources(template, "AWS::ApiGateway::GatewayResponse").values()}
+    responses = {
+        r["Properties"]["ResponseType"]: r["Properties"] for r in resources(template, "AWS::ApiGateway::GatewayResponse").values()
+    }
     assert {"UNAUTHORIZED", "ACCESS_DENIED", "MISSING_AUTHENTICATION_TOKEN", "DEFAULT_4XX", "DEFAULT_5XX"} <= set(responses)
     body = json.loads(responses["UNAUTHORIZED"]["ResponseTemplates"]["application/json"])
     assert body["error"]["code"] == "unauthorized" and body["error"]["message"]
@@ -204,10 +211,10 @@ def test_the_scheduler_may_invoke_only_the_scheduled_functions(template):
     (role_id,) = [k for k, r in resources(template, "AWS::IAM::Role").items() if k.startswith("SchedulerRole")]
     statements = list(_statements(template, role_id))
     assert {str(st["Action"]) for st in statements} == {"lambda:InvokeFunction"}
-    resources_ = [r for st in statements for r in (st["Resource"] if isinstance(st["Resource"], list)
-                                                    else [st["Resource"]])]
+    resources_ = [r for st in statements for r in (st["Resource"] if isinstance(st["Resource"], list) else [st["Resource"]])]
     assert sorted(resources_, key=str) == sorted(
-        ({"Fn::GetAtt": [logical_id(s.handler), "Arn"]} for s in TOPOLOGY.schedules), key=str)
+        ({"Fn::GetAtt": [logical_id(s.handler), "Arn"]} for s in TOPOLOGY.schedules), key=str
+    )
     assert len(TOPOLOGY.schedules) == 4  # end campaigns, escalation sweep, daily digest, exports
 
 
@@ -249,8 +256,11 @@ def test_the_app_knows_the_generated_names_of_its_buckets_and_state_machines(tem
     env = _functions(template)["app.app"]["Environment"]["Variables"]
     for definition, machine_id in _machines(template).items():
         assert env[f"WAYBILL_{definition.upper()}_ARN"] in ({"Fn::GetAtt": [machine_id, "Arn"]}, {"Ref": machine_id})
-    uploads = next(k for k, b in resources(template, "AWS::S3::Bucket").items()
-                   if b["Properties"].get("LoggingConfiguration", {}).get("LogFilePrefix") == "s3/waybill-uploads/")
+    uploads = next(
+        k
+        for k, b in resources(template, "AWS::S3::Bucket").items()
+        if b["Properties"].get("LoggingConfiguration", {}).get("LogFilePrefix") == "s3/waybill-uploads/"
+    )
     assert env["WAYBILL_UPLOADS_BUCKET"] == {"Ref": uploads}
     assert Settings().uploads_bucket == TOPOLOGY.buckets[0].name == "waybill-uploads"  # the local default
 
@@ -261,8 +271,12 @@ def test_the_app_may_start_and_answer_only_its_own_state_machine(template):
     states = [st for st in _statements(template, role_id) if "states:" in _flat(st["Action"])]
     assert len(states) == 2
     answer = next(st for st in states if "states:StartExecution" in _flat(st["Action"]))
-    assert set(answer["Action"]) == {"states:StartExecution", "states:SendTaskSuccess", "states:SendTaskFailure",
-                                     "states:SendTaskHeartbeat"}
+    assert set(answer["Action"]) == {
+        "states:StartExecution",
+        "states:SendTaskSuccess",
+        "states:SendTaskFailure",
+        "states:SendTaskHeartbeat",
+    }
     assert all(machine_id in _flat(answer["Resource"]) for machine_id in machines.values())
     stop = next(st for st in states if st is not answer)
     assert stop["Action"] == "states:StopExecution"

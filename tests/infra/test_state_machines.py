@@ -17,10 +17,18 @@ from tests.infra.conftest import resources
 ASL = {
     "Comment": "opens one stage and ends",
     "StartAt": "Open",
-    "States": {"Open": {"Type": "Task", "Resource": "arn:aws:states:::events:putEvents",
-                        "Parameters": {"Entries": [{"EventBusName": "${BusName}", "Source": "${EventSource}",
-                                                    "DetailType": "stage.opened", "Detail": {}}]},
-                        "End": True}},
+    "States": {
+        "Open": {
+            "Type": "Task",
+            "Resource": "arn:aws:states:::events:putEvents",
+            "Parameters": {
+                "Entries": [
+                    {"EventBusName": "${BusName}", "Source": "${EventSource}", "DetailType": "stage.opened", "Detail": {}}
+                ]
+            },
+            "End": True,
+        }
+    },
 }
 
 
@@ -39,8 +47,7 @@ def test_a_state_machine_in_the_topology_is_deployed_with_logging_tracing_and_su
 
     topology = _with_machine(tmp_path)
     app = cdk.App(outdir=str(tmp_path / "cdk.out"), context=CONTEXT)
-    stack = WaybillStack(app, "Waybill", topology=topology, state_machine_dir=tmp_path,
-                         env=cdk.Environment(region="eu-west-1"))
+    stack = WaybillStack(app, "Waybill", topology=topology, state_machine_dir=tmp_path, env=cdk.Environment(region="eu-west-1"))
     cdk.Validations.of(app).add_plugins(AwsSolutionsChecks(app))
     app.synth()  # raises on an unacknowledged cdk-nag finding
     template = assertions.Template.from_stack(stack).to_json()

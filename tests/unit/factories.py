@@ -35,9 +35,15 @@ PRODUCTS = {
 
 def live_campaign(**overrides: object) -> Campaign:
     values: dict[str, object] = {
-        "id": "cmp-1", "name": "Winter sale", "buyer_id": "buyer-1", "currency": "EUR",
-        "status": CampaignStatus.LIVE, "starts_at": NOW - timedelta(days=1), "ends_at": NOW + timedelta(days=6),
-        "product_count": len(PRODUCTS), "supplier_ids": {"acme", "bolt", "cove"},
+        "id": "cmp-1",
+        "name": "Winter sale",
+        "buyer_id": "buyer-1",
+        "currency": "EUR",
+        "status": CampaignStatus.LIVE,
+        "starts_at": NOW - timedelta(days=1),
+        "ends_at": NOW + timedelta(days=6),
+        "product_count": len(PRODUCTS),
+        "supplier_ids": {"acme", "bolt", "cove"},
     }
     values.update(overrides)
     return Campaign(**values)  # type: ignore[arg-type]
@@ -47,13 +53,24 @@ def who(*roles: Role, sub: str = "someone") -> Principal:
     return Principal(sub=sub, roles=frozenset(roles))
 
 
-def place(*lines: tuple[str, int], campaign: Campaign | None = None, flagged: bool = False,
-          policy: OrderPolicy = POLICY, now: datetime = NOW) -> Order:
+def place(
+    *lines: tuple[str, int],
+    campaign: Campaign | None = None,
+    flagged: bool = False,
+    policy: OrderPolicy = POLICY,
+    now: datetime = NOW,
+) -> Order:
     return place_order(
-        order_id="ord-1", campaign=campaign or live_campaign(), products=PRODUCTS,
-        requested=[RequestedLine(sku, qty) for sku, qty in lines], customer_id="cust-1",
-        customer_email="cust@example.com", customer_flagged=flagged, payment_mode=PaymentMode.PREPAID,
-        policy=policy, now=now,
+        order_id="ord-1",
+        campaign=campaign or live_campaign(),
+        products=PRODUCTS,
+        requested=[RequestedLine(sku, qty) for sku, qty in lines],
+        customer_id="cust-1",
+        customer_email="cust@example.com",
+        customer_flagged=flagged,
+        payment_mode=PaymentMode.PREPAID,
+        policy=policy,
+        now=now,
     )
 
 
@@ -82,10 +99,16 @@ def order_in(status: OrderStatus, customer_id: str = "cust-1") -> Order:
     (first, second), hold_rejected = DELIVERIES_FOR[status]
     deliveries = [Delivery("acme", first), Delivery("bolt", second)]
     order = Order(
-        id="ord-1", campaign_id="cmp-1", customer_id=customer_id, customer_email="cust@example.com",
-        currency="EUR", payment_mode=PaymentMode.PREPAID,
+        id="ord-1",
+        campaign_id="cmp-1",
+        customer_id=customer_id,
+        customer_email="cust@example.com",
+        currency="EUR",
+        payment_mode=PaymentMode.PREPAID,
         lines=[OrderLine("MUG-1", "Mug", "acme", 1, 1200), OrderLine("CAP-1", "Cap", "bolt", 1, 900)],
-        deliveries=deliveries, created_at=NOW, hold_rejected=hold_rejected,
+        deliveries=deliveries,
+        created_at=NOW,
+        hold_rejected=hold_rejected,
     )
     order.status = derive_status(order.deliveries, order.hold_rejected)
     return order

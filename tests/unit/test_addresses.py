@@ -25,8 +25,14 @@ from chalicelib.domain.orders import DeliveryStatus
 from chalicelib.domain.packing import has_left, on_packing_list, supplier_sees_address
 
 D = DeliveryStatus
-GOOD = {"name": "Camille Durand", "lines": ["12 rue des Lilas", "Bâtiment B"], "city": "Paris",
-        "postal_code": "75011", "country": "FR", "phone": "+33 6 12 34 56 78"}
+GOOD = {
+    "name": "Camille Durand",
+    "lines": ["12 rue des Lilas", "Bâtiment B"],
+    "city": "Paris",
+    "postal_code": "75011",
+    "country": "FR",
+    "phone": "+33 6 12 34 56 78",
+}
 
 
 def refused(**changes: object) -> dict[str, str]:
@@ -42,10 +48,15 @@ def refused(**changes: object) -> dict[str, str]:
 
 
 def test_a_valid_address_is_normalised_spaces_collapsed_postal_code_and_country_upper_case():
-    a = parse_address({**GOOD, "name": "  Camille   Durand ", "postal_code": "sw1a 1aa", "country": "gb",
-                       "city": "London"})
-    assert a == Address(name="Camille Durand", lines=("12 rue des Lilas", "Bâtiment B"), city="London",
-                        postal_code="SW1A 1AA", country="GB", phone="+33 6 12 34 56 78")
+    a = parse_address({**GOOD, "name": "  Camille   Durand ", "postal_code": "sw1a 1aa", "country": "gb", "city": "London"})
+    assert a == Address(
+        name="Camille Durand",
+        lines=("12 rue des Lilas", "Bâtiment B"),
+        city="London",
+        postal_code="SW1A 1AA",
+        country="GB",
+        phone="+33 6 12 34 56 78",
+    )
 
 
 def test_the_phone_is_optional():
@@ -55,16 +66,17 @@ def test_the_phone_is_optional():
 
 def test_every_wrong_field_is_named_at_once():
     problems = refused(name=" ", lines=[], city=None, postal_code="75#011", country="XX", phone="call me")
-    assert set(problems) == {f"body.shipping_address.{f}" for f in
-                             ("name", "lines", "city", "postal_code", "country", "phone")}
+    assert set(problems) == {f"body.shipping_address.{f}" for f in ("name", "lines", "city", "postal_code", "country", "phone")}
     assert "ISO 3166-1 alpha-2" in problems["body.shipping_address.country"]
 
 
 @pytest.mark.parametrize("lines", [[], ["a", "b", "c", "d"], "12 rue des Lilas", [""], ["ok", 7]])
 def test_an_address_has_one_to_three_text_lines(lines):
     problems = refused(lines=lines)
-    assert set(problems) <= {"body.shipping_address.lines", "body.shipping_address.lines[0]",
-                             "body.shipping_address.lines[1]"} and problems
+    assert (
+        set(problems) <= {"body.shipping_address.lines", "body.shipping_address.lines[0]", "body.shipping_address.lines[1]"}
+        and problems
+    )
 
 
 @pytest.mark.parametrize("country", ["XK", "UK", "EU", "FRA", "France", "1"])
@@ -188,8 +200,7 @@ WINDOW = 30 * 86400
 
 @pytest.mark.parametrize("status", list(DeliveryStatus))
 def test_a_delivery_is_on_the_packing_list_from_acceptance_on(status):
-    assert on_packing_list(status) == (status in {D.ACCEPTED, D.DISPATCHED, D.DELIVERED, D.PARTIALLY_RETURNED,
-                                                  D.RETURNED})
+    assert on_packing_list(status) == (status in {D.ACCEPTED, D.DISPATCHED, D.DELIVERED, D.PARTIALLY_RETURNED, D.RETURNED})
     assert has_left(status) == (status in {D.DISPATCHED, D.DELIVERED, D.PARTIALLY_RETURNED, D.RETURNED})
 
 

@@ -13,29 +13,41 @@ from .factories import NOW, who
 
 
 def event(**kw) -> AuditEvent:
-    values = {"id": "evt-1", "subject_type": "order", "subject_id": "ord-1", "type": "order.cancelled",
-              "actor": who(Role.CUSTOMER_CARE), "at": NOW}
+    values = {
+        "id": "evt-1",
+        "subject_type": "order",
+        "subject_id": "ord-1",
+        "type": "order.cancelled",
+        "actor": who(Role.CUSTOMER_CARE),
+        "at": NOW,
+    }
     values.update(kw)
     return AuditEvent(**values)
 
 
-@pytest.mark.parametrize(("subject", "action", "expected"), [
-    ("order", "place", "order.placed"),
-    ("order", "add_note", "order.note_added"),
-    ("campaign", "go_live", "campaign.went_live"),
-    ("campaign", "add_products", "campaign.products_added"),
-    ("customer", "flag", "customer.flagged"),
-    ("order", "teleport", "order.teleport"),
-])
+@pytest.mark.parametrize(
+    ("subject", "action", "expected"),
+    [
+        ("order", "place", "order.placed"),
+        ("order", "add_note", "order.note_added"),
+        ("campaign", "go_live", "campaign.went_live"),
+        ("campaign", "add_products", "campaign.products_added"),
+        ("customer", "flag", "customer.flagged"),
+        ("order", "teleport", "order.teleport"),
+    ],
+)
 def test_event_types_name_facts_in_the_past_tense(subject, action, expected):
     assert event_type(subject, action) == expected
 
 
 def test_the_customer_sees_a_status_change_in_customer_words_and_never_the_internal_note():
-    view = event(from_status="placed", to_status="cancelled", internal_note="fraud suspected, do not tell",
-                 customer_note="Sorry about that.").customer_view()
-    assert view == {"at": NOW, "status": "cancelled", "message": CUSTOMER_STATUS_TEXT["cancelled"],
-                    "note": "Sorry about that."}
+    view = event(
+        from_status="placed",
+        to_status="cancelled",
+        internal_note="fraud suspected, do not tell",
+        customer_note="Sorry about that.",
+    ).customer_view()
+    assert view == {"at": NOW, "status": "cancelled", "message": CUSTOMER_STATUS_TEXT["cancelled"], "note": "Sorry about that."}
     assert "fraud" not in repr(view)
 
 
@@ -44,17 +56,25 @@ def test_an_event_with_only_an_internal_note_is_hidden_from_the_customer():
 
 
 def test_a_customer_note_without_a_status_change_says_what_it_is_about():
-    view = event(type="order.note_added", from_status="ordered", to_status="ordered",
-                 customer_note="Your mug ships Monday.", internal_note="supplier late").customer_view()
+    view = event(
+        type="order.note_added",
+        from_status="ordered",
+        to_status="ordered",
+        customer_note="Your mug ships Monday.",
+        internal_note="supplier late",
+    ).customer_view()
     assert view == {"at": NOW, "status": None, "message": "News about your order.", "note": "Your mug ships Monday."}
-    corrected = event(type="order.tracking_corrected", from_status="dispatched", to_status="dispatched",
-                      customer_note="It is now 1Z999 with UPS.").customer_view()
+    corrected = event(
+        type="order.tracking_corrected",
+        from_status="dispatched",
+        to_status="dispatched",
+        customer_note="It is now 1Z999 with UPS.",
+    ).customer_view()
     assert corrected is not None and corrected["message"] == "New tracking number for your parcel."
 
 
 ORDER_EVENT_TYPES = sorted({r.event_type for r in RULES if r.event_type.startswith("order.")} | {"order.teleported"})
-STATUS_PAIRS = [(None, None), ("ordered", "ordered"), ("placed", "ordered"), ("ordered", "not_a_status"),
-                (None, "on_hold")]
+STATUS_PAIRS = [(None, None), ("ordered", "ordered"), ("placed", "ordered"), ("ordered", "not_a_status"), (None, "on_hold")]
 
 
 @pytest.mark.parametrize("type_", ORDER_EVENT_TYPES)

@@ -42,8 +42,9 @@ def campaign_in(status: CampaignStatus) -> Campaign:
 
 
 def test_the_campaign_action_table_matches_the_specification():
-    assert {a: (set(r.roles), set(r.from_statuses)) for a, r in CAMPAIGN_ACTIONS.items()} == \
-        {a: (roles, froms) for a, (roles, froms, _) in SPEC.items()}
+    assert {a: (set(r.roles), set(r.from_statuses)) for a, r in CAMPAIGN_ACTIONS.items()} == {
+        a: (roles, froms) for a, (roles, froms, _) in SPEC.items()
+    }
 
 
 @pytest.mark.parametrize("action", list(CampaignAction))

@@ -53,15 +53,24 @@ def test_a_request_naming_lines_is_refused_with_every_problem_named():
     order = with_the_suppliers()
     apply_delivery_action(order, "bolt", DeliveryAction.REJECT)
     with pytest.raises(RuleViolation) as refused:
-        cancellation_scope(order, [RequestedLine("MUG-1", 3), RequestedLine("CAP-1", 1), RequestedLine("PEN-1", 1),
-                                   RequestedLine("MUG-2", 1), RequestedLine("MUG-2", 1)])
+        cancellation_scope(
+            order,
+            [
+                RequestedLine("MUG-1", 3),
+                RequestedLine("CAP-1", 1),
+                RequestedLine("PEN-1", 1),
+                RequestedLine("MUG-2", 1),
+                RequestedLine("MUG-2", 1),
+            ],
+        )
     assert refused.value.code == "invalid_cancellation"
     assert [(d["field"], d["message"]) for d in refused.value.details] == [
         ("lines[0].quantity", "MUG-1: 1 to 2 can be cancelled, not 3"),
         ("lines[1].sku", "CAP-1 is in the delivery from bolt, which was refused by its supplier"),
         ("lines[2].sku", "SKU PEN-1 is not in order ord-1"),
         ("lines[3].sku", "SKU MUG-2 appears more than once"),
-        ("lines[4].sku", "SKU MUG-2 appears more than once")]
+        ("lines[4].sku", "SKU MUG-2 appears more than once"),
+    ]
 
 
 def test_accepting_part_of_a_delivery_cuts_its_lines_and_keeps_it_going():

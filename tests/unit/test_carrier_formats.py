@@ -49,10 +49,16 @@ def test_a_plain_string_status_is_sent_as_an_unmapped_carrier_code(format):
 
 
 @settings(max_examples=60, deadline=None)
-@given(format=st.sampled_from(FORMATS), status=st.sampled_from(list(TrackingStatus)),
-       at=st.datetimes(min_value=datetime(2000, 1, 1), max_value=datetime(2100, 1, 1),
-                       timezones=st.sampled_from([UTC, timezone(timedelta(hours=2)), timezone(timedelta(hours=-7))])),
-       number=st.text("ABCXYZ0123456789-", min_size=1, max_size=30))
+@given(
+    format=st.sampled_from(FORMATS),
+    status=st.sampled_from(list(TrackingStatus)),
+    at=st.datetimes(
+        min_value=datetime(2000, 1, 1),
+        max_value=datetime(2100, 1, 1),
+        timezones=st.sampled_from([UTC, timezone(timedelta(hours=2)), timezone(timedelta(hours=-7))]),
+    ),
+    number=st.text("ABCXYZ0123456789-", min_size=1, max_size=30),
+)
 def test_round_trips_keep_the_instant_in_utc(format, status, at, number):
     at = at.replace(microsecond=0)  # UPS carries whole seconds
     (event,) = parse(format, carrier_sim.payload(format, number, status, at))
@@ -74,11 +80,19 @@ def test_parse_refuses_an_unknown_format():
 
 
 def test_a_generic_body_parses_to_its_events_in_utc():
-    body = {"tracking_number": "GLS-42", "events": [
-        {"status": "in_transit", "code": "ARR-HUB", "occurred_at": "2026-11-23T16:25:00+02:00",
-         "description": "Arrived at hub", "location": "Hamburg, DE"},
-        {"status": "delivered", "occurred_at": "2026-11-24T09:00:00Z"},
-    ]}
+    body = {
+        "tracking_number": "GLS-42",
+        "events": [
+            {
+                "status": "in_transit",
+                "code": "ARR-HUB",
+                "occurred_at": "2026-11-23T16:25:00+02:00",
+                "description": "Arrived at hub",
+                "location": "Hamburg, DE",
+            },
+            {"status": "delivered", "occurred_at": "2026-11-24T09:00:00Z"},
+        ],
+    }
     assert parse("generic", body) == [
         CarrierEvent("GLS-42", "ARR-HUB", T.IN_TRANSIT, AT, "Arrived at hub", "Hamburg, DE"),
         CarrierEvent("GLS-42", "delivered", T.DELIVERED, datetime(2026, 11, 24, 9, tzinfo=UTC)),
@@ -87,20 +101,29 @@ def test_a_generic_body_parses_to_its_events_in_utc():
 
 
 def test_a_generic_status_we_do_not_know_is_kept_unmapped_with_its_code():
-    body = {"tracking_number": "GLS-42", "events": [
-        {"status": "customs", "code": "C-17", "occurred_at": "2026-11-23T14:25:00Z"},
-        {"status": "weather_delay", "occurred_at": "2026-11-23T15:25:00Z"},
-    ]}
+    body = {
+        "tracking_number": "GLS-42",
+        "events": [
+            {"status": "customs", "code": "C-17", "occurred_at": "2026-11-23T14:25:00Z"},
+            {"status": "weather_delay", "occurred_at": "2026-11-23T15:25:00Z"},
+        ],
+    }
     assert [(e.status, e.carrier_code) for e in parse("generic", body)] == [(None, "C-17"), (None, "weather_delay")]
 
 
 def test_a_generic_body_reports_every_problem_at_once():
-    found = problems("generic", {"tracking_number": "  ", "events": [
-        {"status": "delivered", "occurred_at": "yesterday"},
-        {"status": 7, "occurred_at": "2026-11-23T14:25:00"},
-        "not an event",
-        {"code": ["x"], "description": 3, "location": {}},
-    ]})
+    found = problems(
+        "generic",
+        {
+            "tracking_number": "  ",
+            "events": [
+                {"status": "delivered", "occurred_at": "yesterday"},
+                {"status": 7, "occurred_at": "2026-11-23T14:25:00"},
+                "not an event",
+                {"code": ["x"], "description": 3, "location": {}},
+            ],
+        },
+    )
     assert found == {
         "tracking_number": "must not be empty",
         "events[0].occurred_at": "'yesterday' is not an ISO 8601 timestamp",
@@ -122,14 +145,20 @@ def test_the_violation_message_names_the_format_and_the_first_problems():
     assert len(caught.value.details) == 2
 
 
-@pytest.mark.parametrize(("body", "field", "message"), [
-    ({"tracking_number": "X"}, "events", "is required"),
-    ({"tracking_number": "X", "events": []}, "events", "must hold at least one event"),
-    ({"tracking_number": "X", "events": {"status": "delivered"}}, "events", "must be a list"),
-    ({"tracking_number": 12345, "events": [{"status": "delivered", "occurred_at": "2026-11-23T14:25:00Z"}]},
-     "tracking_number", "must be a string"),
-    (["not", "an", "object"], "$", "must be an object"),
-])
+@pytest.mark.parametrize(
+    ("body", "field", "message"),
+    [
+        ({"tracking_number": "X"}, "events", "is required"),
+        ({"tracking_number": "X", "events": []}, "events", "must hold at least one event"),
+        ({"tracking_number": "X", "events": {"status": "delivered"}}, "events", "must be a list"),
+        (
+            {"tracking_number": 12345, "events": [{"status": "delivered", "occurred_at": "2026-11-23T14:25:00Z"}]},
+            "tracking_number",
+            "must be a string",
+        ),
+        (["not", "an", "object"], "$", "must be an object"),
+    ],
+)
 def test_generic_structural_problems(body, field, message):
     assert problems("generic", body) == {field: message}
 
@@ -138,8 +167,10 @@ def test_a_body_may_carry_at_most_max_events_events():
     event = {"status": "in_transit", "occurred_at": "2026-11-23T14:25:00Z"}
     assert len(parse("generic", {"tracking_number": "X", "events": [event] * MAX_EVENTS})) == MAX_EVENTS
     too_many = {"tracking_number": "", "events": [event] * (MAX_EVENTS + 1)}
-    assert problems("generic", too_many) == {"tracking_number": "must not be empty",
-                                             "events": f"more than {MAX_EVENTS} events in one body"}
+    assert problems("generic", too_many) == {
+        "tracking_number": "must not be empty",
+        "events": f"more than {MAX_EVENTS} events in one body",
+    }
 
 
 # ---------------------------------------------------------------- DHL
@@ -151,29 +182,51 @@ def dhl_event(status_code, detail=None, **extra):
 
 
 def test_a_dhl_body_parses_to_its_events_in_utc():
-    body = {"shipments": [{"id": "00340434292135100186", "events": [{
-        "timestamp": "2026-11-23T16:25:00+02:00", "statusCode": "transit", "status": "In transit",
-        "description": "The shipment has been processed in the parcel center",
-        "location": {"address": {"addressLocality": "Berlin", "countryCode": "DE", "postalCode": "10115"}},
-    }]}]}
-    assert parse("dhl", body) == [CarrierEvent("00340434292135100186", "transit", T.IN_TRANSIT, AT,
-                                               "The shipment has been processed in the parcel center", "Berlin, DE")]
+    body = {
+        "shipments": [
+            {
+                "id": "00340434292135100186",
+                "events": [
+                    {
+                        "timestamp": "2026-11-23T16:25:00+02:00",
+                        "statusCode": "transit",
+                        "status": "In transit",
+                        "description": "The shipment has been processed in the parcel center",
+                        "location": {"address": {"addressLocality": "Berlin", "countryCode": "DE", "postalCode": "10115"}},
+                    }
+                ],
+            }
+        ]
+    }
+    assert parse("dhl", body) == [
+        CarrierEvent(
+            "00340434292135100186",
+            "transit",
+            T.IN_TRANSIT,
+            AT,
+            "The shipment has been processed in the parcel center",
+            "Berlin, DE",
+        )
+    ]
 
 
-@pytest.mark.parametrize(("status_code", "detail", "status", "carrier_code"), [
-    ("pre-transit", None, T.LABEL_CREATED, "pre-transit"),
-    ("transit", None, T.IN_TRANSIT, "transit"),
-    ("out-for-delivery", None, T.OUT_FOR_DELIVERY, "out-for-delivery"),
-    ("delivered", None, T.DELIVERED, "delivered"),
-    ("failure", None, T.EXCEPTION, "failure"),
-    ("returned", None, T.RETURNED_TO_SENDER, "returned"),
-    ("failure", "delivery-attempted", T.ATTEMPTED, "failure/delivery-attempted"),
-    ("transit", "delivery-attempted", T.ATTEMPTED, "transit/delivery-attempted"),
-    ("transit", "arrived-at-facility", T.IN_TRANSIT, "transit/arrived-at-facility"),
-    ("delivered", "delivery-attempted", T.DELIVERED, "delivered/delivery-attempted"),
-    ("unknown", None, None, "unknown"),
-    ("customs-hold", "x-1", None, "customs-hold/x-1"),
-])
+@pytest.mark.parametrize(
+    ("status_code", "detail", "status", "carrier_code"),
+    [
+        ("pre-transit", None, T.LABEL_CREATED, "pre-transit"),
+        ("transit", None, T.IN_TRANSIT, "transit"),
+        ("out-for-delivery", None, T.OUT_FOR_DELIVERY, "out-for-delivery"),
+        ("delivered", None, T.DELIVERED, "delivered"),
+        ("failure", None, T.EXCEPTION, "failure"),
+        ("returned", None, T.RETURNED_TO_SENDER, "returned"),
+        ("failure", "delivery-attempted", T.ATTEMPTED, "failure/delivery-attempted"),
+        ("transit", "delivery-attempted", T.ATTEMPTED, "transit/delivery-attempted"),
+        ("transit", "arrived-at-facility", T.IN_TRANSIT, "transit/arrived-at-facility"),
+        ("delivered", "delivery-attempted", T.DELIVERED, "delivered/delivery-attempted"),
+        ("unknown", None, None, "unknown"),
+        ("customs-hold", "x-1", None, "customs-hold/x-1"),
+    ],
+)
 def test_dhl_status_codes_map_to_tracking_statuses(status_code, detail, status, carrier_code):
     (event,) = parse("dhl", {"shipments": [{"id": "D1", "events": [dhl_event(status_code, detail)]}]})
     assert (event.status, event.carrier_code) == (status, carrier_code)
@@ -188,22 +241,41 @@ def test_dhl_falls_back_to_the_short_status_text_and_a_partial_location():
 
 
 def test_a_dhl_body_with_several_shipments_gives_events_for_each_tracking_number():
-    body = {"shipments": [
-        {"id": "D1", "events": [dhl_event("pre-transit"), dhl_event("transit")]},
-        {"id": "D2", "events": [dhl_event("delivered")]},
-    ]}
+    body = {
+        "shipments": [
+            {"id": "D1", "events": [dhl_event("pre-transit"), dhl_event("transit")]},
+            {"id": "D2", "events": [dhl_event("delivered")]},
+        ]
+    }
     assert [(e.tracking_number, e.status) for e in parse("dhl", body)] == [
-        ("D1", T.LABEL_CREATED), ("D1", T.IN_TRANSIT), ("D2", T.DELIVERED)]
+        ("D1", T.LABEL_CREATED),
+        ("D1", T.IN_TRANSIT),
+        ("D2", T.DELIVERED),
+    ]
 
 
 def test_a_dhl_body_reports_every_problem_at_once():
-    found = problems("dhl", {"shipments": [
-        {"id": "", "events": [{"statusCode": "transit"}]},
-        {"id": "D2", "events": []},
-        {"id": "D3", "events": [{"timestamp": "2026-13-01T00:00:00Z", "statusCode": None, "statusDetailCode": 4,
-                                 "location": {"address": {"addressLocality": 5}}}]},
-        {"events": [dhl_event("transit", location="Berlin")]},
-    ]})
+    found = problems(
+        "dhl",
+        {
+            "shipments": [
+                {"id": "", "events": [{"statusCode": "transit"}]},
+                {"id": "D2", "events": []},
+                {
+                    "id": "D3",
+                    "events": [
+                        {
+                            "timestamp": "2026-13-01T00:00:00Z",
+                            "statusCode": None,
+                            "statusDetailCode": 4,
+                            "location": {"address": {"addressLocality": 5}},
+                        }
+                    ],
+                },
+                {"events": [dhl_event("transit", location="Berlin")]},
+            ]
+        },
+    )
     assert found == {
         "shipments[0].id": "must not be empty",
         "shipments[0].events[0].timestamp": "is required",
@@ -230,25 +302,48 @@ def test_a_dhl_body_needs_shipments_and_counts_events_across_them():
 
 
 def ups_body(kind, code, **extra):
-    return {"trackingNumber": "1Z999AA10123456784", "gmtActivityDate": "20261123", "gmtActivityTime": "142500",
-            "activityStatus": {"type": kind, "code": code, "description": "status"}, **extra}
+    return {
+        "trackingNumber": "1Z999AA10123456784",
+        "gmtActivityDate": "20261123",
+        "gmtActivityTime": "142500",
+        "activityStatus": {"type": kind, "code": code, "description": "status"},
+        **extra,
+    }
 
 
 def test_a_ups_body_parses_to_one_event_in_utc():
-    body = {"trackingNumber": "1Z999AA10123456784", "localActivityDate": "20261123", "localActivityTime": "092500",
-            "gmtActivityDate": "20261123", "gmtActivityTime": "142500",
-            "activityLocation": {"city": "Atlanta", "stateProvince": "GA", "postalCode": "30301", "country": "US"},
-            "activityStatus": {"type": "I", "code": "OF", "description": "Out For Delivery Today"}}
-    assert parse("ups", body) == [CarrierEvent("1Z999AA10123456784", "I/OF", T.OUT_FOR_DELIVERY, AT,
-                                               "Out For Delivery Today", "Atlanta, GA, US")]
+    body = {
+        "trackingNumber": "1Z999AA10123456784",
+        "localActivityDate": "20261123",
+        "localActivityTime": "092500",
+        "gmtActivityDate": "20261123",
+        "gmtActivityTime": "142500",
+        "activityLocation": {"city": "Atlanta", "stateProvince": "GA", "postalCode": "30301", "country": "US"},
+        "activityStatus": {"type": "I", "code": "OF", "description": "Out For Delivery Today"},
+    }
+    assert parse("ups", body) == [
+        CarrierEvent("1Z999AA10123456784", "I/OF", T.OUT_FOR_DELIVERY, AT, "Out For Delivery Today", "Atlanta, GA, US")
+    ]
 
 
-@pytest.mark.parametrize(("kind", "code", "status"), [
-    ("M", "MP", T.LABEL_CREATED), ("P", "PU", T.IN_TRANSIT), ("I", "AR", T.IN_TRANSIT),
-    ("I", "OT", T.OUT_FOR_DELIVERY), ("I", "OF", T.OUT_FOR_DELIVERY), ("O", "OD", T.OUT_FOR_DELIVERY),
-    ("D", "FS", T.DELIVERED), ("X", "7E", T.EXCEPTION), ("X", "48", T.ATTEMPTED), ("X", "49", T.ATTEMPTED),
-    ("RS", "RS", T.RETURNED_TO_SENDER), ("NA", "01", None), ("Q", "OF", None),
-])
+@pytest.mark.parametrize(
+    ("kind", "code", "status"),
+    [
+        ("M", "MP", T.LABEL_CREATED),
+        ("P", "PU", T.IN_TRANSIT),
+        ("I", "AR", T.IN_TRANSIT),
+        ("I", "OT", T.OUT_FOR_DELIVERY),
+        ("I", "OF", T.OUT_FOR_DELIVERY),
+        ("O", "OD", T.OUT_FOR_DELIVERY),
+        ("D", "FS", T.DELIVERED),
+        ("X", "7E", T.EXCEPTION),
+        ("X", "48", T.ATTEMPTED),
+        ("X", "49", T.ATTEMPTED),
+        ("RS", "RS", T.RETURNED_TO_SENDER),
+        ("NA", "01", None),
+        ("Q", "OF", None),
+    ],
+)
 def test_ups_activity_types_map_to_tracking_statuses(kind, code, status):
     (event,) = parse("ups", ups_body(kind, code))
     assert (event.status, event.carrier_code) == (status, f"{kind}/{code}")
@@ -260,8 +355,16 @@ def test_a_ups_body_without_an_activity_code_uses_the_type_alone():
 
 
 def test_a_ups_body_reports_every_problem_at_once():
-    found = problems("ups", {"trackingNumber": None, "gmtActivityDate": "2026-11-23", "gmtActivityTime": 142500,
-                             "activityLocation": "Atlanta", "activityStatus": {"type": "", "code": 48}})
+    found = problems(
+        "ups",
+        {
+            "trackingNumber": None,
+            "gmtActivityDate": "2026-11-23",
+            "gmtActivityTime": 142500,
+            "activityLocation": "Atlanta",
+            "activityStatus": {"type": "", "code": 48},
+        },
+    )
     assert found == {
         "trackingNumber": "is required",
         "gmtActivityDate": "'2026-11-23' is not a date as YYYYMMDD",
@@ -274,11 +377,16 @@ def test_a_ups_body_reports_every_problem_at_once():
 
 def test_a_ups_date_and_time_must_exist_on_the_calendar():
     assert problems("ups", {**ups_body("D", "FS"), "gmtActivityDate": "20260230"}) == {
-        "gmtActivityDate": "20260230 142500 is not a valid date and time"}
+        "gmtActivityDate": "20260230 142500 is not a valid date and time"
+    }
     assert problems("ups", {**ups_body("D", "FS"), "gmtActivityTime": "1425"}) == {
-        "gmtActivityTime": "'1425' is not a time as HHMMSS"}
+        "gmtActivityTime": "'1425' is not a time as HHMMSS"
+    }
     assert problems("ups", {"trackingNumber": "1Z"}) == {
-        "gmtActivityDate": "is required", "gmtActivityTime": "is required", "activityStatus": "is required"}
+        "gmtActivityDate": "is required",
+        "gmtActivityTime": "is required",
+        "activityStatus": "is required",
+    }
 
 
 # ---------------------------------------------------------------- signing

@@ -27,8 +27,15 @@ T0 = datetime(2025, 3, 1, 9, 0, tzinfo=UTC)
 H = timedelta(hours=1)
 DEFAULT = Policy()
 COMPLAINT = "complaint_open"
-DETAILS = {"complaint_id": "cmp_1", "order_id": "ord_1", "supplier_id": "acme", "campaign_id": "cmp_camp",
-           "po_id": "po_1", "reason": "damaged", "customer_email": "alice@example.com"}
+DETAILS = {
+    "complaint_id": "cmp_1",
+    "order_id": "ord_1",
+    "supplier_id": "acme",
+    "campaign_id": "cmp_camp",
+    "po_id": "po_1",
+    "reason": "damaged",
+    "customer_email": "alice@example.com",
+}
 
 
 def opened(kind: str, policy: Policy = DEFAULT, at: datetime = T0) -> rules.ExceptionRecord:
@@ -66,8 +73,7 @@ def test_no_kind_is_named_like_a_severity():
 
 
 def test_its_sla_drives_escalation_at_instead_of_its_severitys():
-    assert [DEFAULT.escalation_at(Severity.HIGH, T0, n, COMPLAINT) for n in (1, 2, 3)] == [
-        T0 + 4 * H, T0 + 24 * H, T0 + 48 * H]
+    assert [DEFAULT.escalation_at(Severity.HIGH, T0, n, COMPLAINT) for n in (1, 2, 3)] == [T0 + 4 * H, T0 + 24 * H, T0 + 48 * H]
     # the same severity without a kind (or for a kind without an SLA) keeps high's thresholds
     assert DEFAULT.escalation_at(Severity.HIGH, T0, 3) == T0 + 72 * H
     assert DEFAULT.escalation_at(Severity.HIGH, T0, 3, "payment_failed") == T0 + 72 * H
@@ -131,15 +137,18 @@ def test_a_severity_override_does_not_move_a_kinds_own_sla():
     assert rules.next_due(opened("payment_failed", policy), policy) == T0 + 5 * H
 
 
-@pytest.mark.parametrize("escalation", [
-    "volcano=1/2/3",  # neither a severity nor a kind
-    "complaint=1/2/3",  # not the kind's name
-    f"{COMPLAINT}=1/2",  # two levels
-    f"{COMPLAINT}=0/8/24",  # not positive
-    f"{COMPLAINT}=8/8/24",  # not increasing
-    f"{COMPLAINT}=2/x/24",
-    COMPLAINT,  # no value
-])
+@pytest.mark.parametrize(
+    "escalation",
+    [
+        "volcano=1/2/3",  # neither a severity nor a kind
+        "complaint=1/2/3",  # not the kind's name
+        f"{COMPLAINT}=1/2",  # two levels
+        f"{COMPLAINT}=0/8/24",  # not positive
+        f"{COMPLAINT}=8/8/24",  # not increasing
+        f"{COMPLAINT}=2/x/24",
+        COMPLAINT,  # no value
+    ],
+)
 def test_a_malformed_per_kind_escalation_is_refused(escalation: str):
     with pytest.raises(ValueError):
         parse_policy(escalation=escalation)
@@ -187,10 +196,26 @@ def test_customer_care_is_a_team_with_a_mailbox_and_every_owner_is_a_team():
 
 def complaint_event(type_: str, **data: object) -> dict:
     k = rules.kind(COMPLAINT)
-    return {"id": "evt-1", "type": type_, "subject_type": "exception", "subject_id": "exc_1",
-            "data": {"exception_id": "exc_1", "kind": COMPLAINT, "title": k.title, "severity": k.severity.value,
-                     "owner": k.owner.value, "subject_type": "complaint", "subject_id": "cmp_1", "count": 1,
-                     "level": 0, "assignee": None, "details": DETAILS, **data}}
+    return {
+        "id": "evt-1",
+        "type": type_,
+        "subject_type": "exception",
+        "subject_id": "exc_1",
+        "data": {
+            "exception_id": "exc_1",
+            "kind": COMPLAINT,
+            "title": k.title,
+            "severity": k.severity.value,
+            "owner": k.owner.value,
+            "subject_type": "complaint",
+            "subject_id": "cmp_1",
+            "count": 1,
+            "level": 0,
+            "assignee": None,
+            "details": DETAILS,
+            **data,
+        },
+    }
 
 
 def fired(event: dict) -> list[tuple[str, str, str]]:
@@ -204,11 +229,9 @@ def test_a_raised_complaint_alerts_customer_care_at_once_and_nobody_else():
 
 
 def test_a_routine_severity_sends_it_to_cares_digest():
-    assert fired(complaint_event("exception.raised", severity="medium")) == [
-        ("customer_care", "exception_raised", "digest")]
+    assert fired(complaint_event("exception.raised", severity="medium")) == [("customer_care", "exception_raised", "digest")]
 
 
 @pytest.mark.parametrize("target", ["customer_care", "admin", "assignee"])
 def test_an_escalated_complaint_goes_to_its_target(target: str):
-    assert fired(complaint_event("exception.escalated", target=target, level=2)) == [
-        (target, "exception_escalated", "alert")]
+    assert fired(complaint_event("exception.escalated", target=target, level=2)) == [(target, "exception_escalated", "alert")]

@@ -72,8 +72,13 @@ EXPECTED_BY = datetime(2025, 3, 8, 18, 0, tzinfo=UTC)
 NOW = DELIVERED_AT + timedelta(days=2)
 US = timedelta(microseconds=1)
 WINDOW = timedelta(days=14)
-POLICY = ComplaintPolicy(window_s=int(WINDOW.total_seconds()), max_photos=3, max_photo_bytes=1000,
-                         approval_threshold_cents=5000, supplier_bears_lost_in_transit=False)
+POLICY = ComplaintPolicy(
+    window_s=int(WINDOW.total_seconds()),
+    max_photos=3,
+    max_photo_bytes=1000,
+    approval_threshold_cents=5000,
+    supplier_bears_lost_in_transit=False,
+)
 
 # acme's delivery: 3 mugs at 12.00 and 1 big mug at 25.00; bolt sends a cap.
 ACME_LINES = (OrderLine("MUG-1", "Mug", "acme", 3, 1200), OrderLine("MUG-2", "Big mug", "acme", 1, 2500))
@@ -89,8 +94,12 @@ def who(role: Role) -> Principal:
     return Principal(sub=f"{role.value}-1", roles=frozenset({role}), supplier_id="acme" if role is Role.SUPPLIER else None)
 
 
-def facts(status: DeliveryStatus = D.DELIVERED, *, delivered_at: datetime | None = DELIVERED_AT,
-          expected_by: datetime | None = EXPECTED_BY) -> DeliveryFacts:
+def facts(
+    status: DeliveryStatus = D.DELIVERED,
+    *,
+    delivered_at: datetime | None = DELIVERED_AT,
+    expected_by: datetime | None = EXPECTED_BY,
+) -> DeliveryFacts:
     return DeliveryFacts("ord-1", "acme", "cust-1", status, ACME_LINES, delivered_at, expected_by)
 
 
@@ -98,14 +107,28 @@ def photo(key: str = "complaints/ord-1/a.jpg", content_type: str = "image/jpeg",
     return Photo(key, content_type, size)
 
 
-def opened(*lines: tuple[str, int], reason: ComplaintReason = R.DAMAGED, wanted: Resolution = RES.REFUND,
-           photos: list[Photo] | None = None, earlier: list[Complaint] | None = None,
-           on: DeliveryFacts | None = None, actor: Principal = CUSTOMER, now: datetime = NOW,
-           complaint_id: str = "cmp-1") -> Complaint:
+def opened(
+    *lines: tuple[str, int],
+    reason: ComplaintReason = R.DAMAGED,
+    wanted: Resolution = RES.REFUND,
+    photos: list[Photo] | None = None,
+    earlier: list[Complaint] | None = None,
+    on: DeliveryFacts | None = None,
+    actor: Principal = CUSTOMER,
+    now: datetime = NOW,
+    complaint_id: str = "cmp-1",
+) -> Complaint:
     return open_complaint(
-        complaint_id=complaint_id, facts=on or facts(), reason=reason, wanted=wanted,
+        complaint_id=complaint_id,
+        facts=on or facts(),
+        reason=reason,
+        wanted=wanted,
         requested=[RequestedLine(sku, qty) for sku, qty in (lines or (("MUG-1", 2),))],
-        photos=[photo()] if photos is None else photos, earlier=earlier or [], actor=actor, policy=POLICY, now=now,
+        photos=[photo()] if photos is None else photos,
+        earlier=earlier or [],
+        actor=actor,
+        policy=POLICY,
+        now=now,
         description="the handle came off",
     )
 
@@ -126,14 +149,24 @@ def test_a_customer_opens_a_complaint_on_a_delivered_delivery_with_the_prices_pa
     assert (c.id, c.order_id, c.supplier_id, c.customer_id) == ("cmp-1", "ord-1", "acme", "cust-1")
     assert (c.status, c.reason, c.wanted, c.opened_at, c.plan) == (C.OPEN, R.DAMAGED, RES.REPLACEMENT, NOW, None)
     assert [(l.sku, l.quantity, l.unit_price_cents, l.paid_cents) for l in c.lines] == [
-        ("MUG-1", 2, 1200, 2400), ("MUG-2", 1, 2500, 2500)]
+        ("MUG-1", 2, 1200, 2400),
+        ("MUG-2", 1, 2500, 2500),
+    ]
     assert c.photos == [photo()] and c.description == "the handle came off"
 
 
 def test_delivery_facts_take_the_suppliers_lines_and_delivery_status_from_the_order():
-    order = Order(id="ord-1", campaign_id="cmp-1", customer_id="cust-1", customer_email=None, currency="EUR",
-                  payment_mode=PaymentMode.PREPAID, lines=[*ACME_LINES, BOLT_LINE],
-                  deliveries=[Delivery("acme", D.DELIVERED), Delivery("bolt", D.DISPATCHED)], created_at=NOW)
+    order = Order(
+        id="ord-1",
+        campaign_id="cmp-1",
+        customer_id="cust-1",
+        customer_email=None,
+        currency="EUR",
+        payment_mode=PaymentMode.PREPAID,
+        lines=[*ACME_LINES, BOLT_LINE],
+        deliveries=[Delivery("acme", D.DELIVERED), Delivery("bolt", D.DISPATCHED)],
+        created_at=NOW,
+    )
     f = delivery_facts(order, "bolt", delivered_at=None, expected_by=EXPECTED_BY)
     assert (f.order_id, f.supplier_id, f.customer_id, f.status) == ("ord-1", "bolt", "cust-1", D.DISPATCHED)
     assert f.lines == (BOLT_LINE,) and f.expected_by == EXPECTED_BY and f.delivered_at is None
@@ -181,8 +214,12 @@ def test_a_parcel_not_yet_past_its_expected_date_is_not_lost(now):
 
 
 def test_a_parcel_without_an_expected_date_is_never_claimed_lost():
-    err = refused("not_overdue", reason=R.LOST_IN_TRANSIT, on=facts(D.DISPATCHED, delivered_at=None, expected_by=None),
-                  now=NOW + timedelta(days=300))
+    err = refused(
+        "not_overdue",
+        reason=R.LOST_IN_TRANSIT,
+        on=facts(D.DISPATCHED, delivered_at=None, expected_by=None),
+        now=NOW + timedelta(days=300),
+    )
     assert "no expected date" in err.message
 
 
@@ -215,8 +252,7 @@ def test_a_delivered_delivery_without_its_delivery_time_is_a_programming_error()
         check_eligible(facts(delivered_at=None), R.DAMAGED, NOW, POLICY)
 
 
-@pytest.mark.parametrize("bad", [{"window_s": 0}, {"max_photo_bytes": 0}, {"max_photos": -1},
-                                 {"approval_threshold_cents": -1}])
+@pytest.mark.parametrize("bad", [{"window_s": 0}, {"max_photo_bytes": 0}, {"max_photos": -1}, {"approval_threshold_cents": -1}])
 def test_a_policy_with_impossible_limits_is_refused(bad):
     with pytest.raises(ValueError):
         ComplaintPolicy(**bad)
@@ -227,8 +263,18 @@ def test_a_policy_with_impossible_limits_is_refused(bad):
 
 def test_a_complaint_names_at_least_one_line():
     with pytest.raises(RuleViolation) as err:
-        open_complaint(complaint_id="c", facts=facts(), reason=R.DAMAGED, wanted=RES.REFUND, requested=[], photos=[],
-                       earlier=[], actor=CUSTOMER, policy=POLICY, now=NOW)
+        open_complaint(
+            complaint_id="c",
+            facts=facts(),
+            reason=R.DAMAGED,
+            wanted=RES.REFUND,
+            requested=[],
+            photos=[],
+            earlier=[],
+            actor=CUSTOMER,
+            policy=POLICY,
+            now=NOW,
+        )
     assert err.value.code == "invalid_complaint"
     assert err.value.details == [{"field": "lines", "message": "name at least one line"}]
 
@@ -246,20 +292,36 @@ def test_a_line_named_twice_is_refused_on_each_occurrence():
 @pytest.mark.parametrize("quantity", [0, -1, 4])
 def test_a_quantity_outside_one_to_what_was_delivered_is_refused(quantity):
     err = refused("invalid_complaint", lines=[("MUG-1", quantity)])
-    assert err.details == [{"field": "lines[0].quantity",
-                            "message": "MUG-1: between 1 and 3 can be claimed (3 delivered, 0 claimed before)"}]
+    assert err.details == [
+        {"field": "lines[0].quantity", "message": "MUG-1: between 1 and 3 can be claimed (3 delivered, 0 claimed before)"}
+    ]
 
 
 def test_the_whole_delivered_quantity_can_be_claimed():
     assert opened(("MUG-1", 3), ("MUG-2", 1)).lines[0].quantity == 3
 
 
-def complaint(status: C = C.OPEN, *lines: tuple[str, int], order_id: str = "ord-1", supplier_id: str = "acme",
-              reason: R = R.DAMAGED, complaint_id: str = "cmp-0") -> Complaint:
+def complaint(
+    status: C = C.OPEN,
+    *lines: tuple[str, int],
+    order_id: str = "ord-1",
+    supplier_id: str = "acme",
+    reason: R = R.DAMAGED,
+    complaint_id: str = "cmp-0",
+) -> Complaint:
     prices = {l.sku: l.unit_price_cents for l in (*ACME_LINES, BOLT_LINE)}
-    return Complaint(id=complaint_id, order_id=order_id, supplier_id=supplier_id, customer_id="cust-1", reason=reason,
-                     wanted=RES.REFUND, lines=[ClaimedLine(sku, q, prices[sku]) for sku, q in (lines or (("MUG-1", 2),))],
-                     photos=[], opened_at=NOW, status=status)
+    return Complaint(
+        id=complaint_id,
+        order_id=order_id,
+        supplier_id=supplier_id,
+        customer_id="cust-1",
+        reason=reason,
+        wanted=RES.REFUND,
+        lines=[ClaimedLine(sku, q, prices[sku]) for sku, q in (lines or (("MUG-1", 2),))],
+        photos=[],
+        opened_at=NOW,
+        status=status,
+    )
 
 
 def test_earlier_complaints_on_the_same_lines_cap_what_is_left():
@@ -287,8 +349,12 @@ def test_complaints_on_other_deliveries_or_orders_do_not_count():
 
 
 def test_already_claimed_sums_per_sku_over_the_deliverys_live_complaints():
-    complaints = [complaint(C.OPEN, ("MUG-1", 1)), complaint(C.RESOLVED, ("MUG-1", 1), ("MUG-2", 1)),
-                  complaint(C.WITHDRAWN, ("MUG-1", 1)), complaint(C.OPEN, ("MUG-1", 1), order_id="ord-9")]
+    complaints = [
+        complaint(C.OPEN, ("MUG-1", 1)),
+        complaint(C.RESOLVED, ("MUG-1", 1), ("MUG-2", 1)),
+        complaint(C.WITHDRAWN, ("MUG-1", 1)),
+        complaint(C.OPEN, ("MUG-1", 1), order_id="ord-9"),
+    ]
     assert already_claimed(complaints, "ord-1", "acme") == Counter({"MUG-1": 2, "MUG-2": 1})
 
 
@@ -343,8 +409,13 @@ def test_nothing_that_never_arrived_can_be_returned(reason):
 
 
 def test_every_problem_with_a_complaint_is_named_at_once():
-    err = refused("invalid_complaint", lines=[("NOPE", 1)], photos=[photo(content_type="image/gif")],
-                  reason=R.MISSING_ITEM, wanted=RES.RETURN_FOR_REFUND)
+    err = refused(
+        "invalid_complaint",
+        lines=[("NOPE", 1)],
+        photos=[photo(content_type="image/gif")],
+        reason=R.MISSING_ITEM,
+        wanted=RES.RETURN_FOR_REFUND,
+    )
     assert [d["field"] for d in err.details] == ["lines[0].sku", "photos[0].content_type", "wanted"]
     assert "NOPE" in err.message and "image/gif" in err.message
 
@@ -433,8 +504,9 @@ def test_a_complaint_walks_from_open_to_resolved_through_supplier_approval_and_a
     steps = [
         act(c, A.ASK_SUPPLIER, CARE),
         act(c, A.ANSWER, SUPPLIER),
-        propose_plan(c, [ProposedLine("MUG-1", RES.REFUND, 3, 3600), ProposedLine("MUG-2", RES.REFUND, 1, 2500)],
-                     CARE, POLICY, NOW),
+        propose_plan(
+            c, [ProposedLine("MUG-1", RES.REFUND, 3, 3600), ProposedLine("MUG-2", RES.REFUND, 1, 2500)], CARE, POLICY, NOW
+        ),
         act(c, A.SUBMIT_PLAN, CARE),
         act(c, A.APPROVE_PLAN, ADMIN),
         act(c, A.ACCEPT_PLAN, CUSTOMER),
@@ -442,10 +514,15 @@ def test_a_complaint_walks_from_open_to_resolved_through_supplier_approval_and_a
         act(c, A.RESOLVE, CARE),
     ]
     assert [(t.from_status, t.to_status) for t in steps] == [
-        ("open", "awaiting_supplier"), ("awaiting_supplier", "supplier_answered"),
-        ("supplier_answered", "plan_proposed"), ("plan_proposed", "needs_approval"),
-        ("needs_approval", "plan_approved"), ("plan_approved", "accepted"), ("accepted", "in_progress"),
-        ("in_progress", "resolved")]
+        ("open", "awaiting_supplier"),
+        ("awaiting_supplier", "supplier_answered"),
+        ("supplier_answered", "plan_proposed"),
+        ("plan_proposed", "needs_approval"),
+        ("needs_approval", "plan_approved"),
+        ("plan_approved", "accepted"),
+        ("accepted", "in_progress"),
+        ("in_progress", "resolved"),
+    ]
 
 
 def test_a_disputed_plan_goes_back_to_care_and_a_new_plan_replaces_it():
@@ -467,8 +544,9 @@ def test_an_admin_sends_a_plan_back_to_care():
 # ---------------------------------------------------------------- the approval threshold
 
 
-@pytest.mark.parametrize("threshold, expected", [(3601, C.PLAN_APPROVED), (3600, C.PLAN_APPROVED),
-                                                (3599, C.NEEDS_APPROVAL), (0, C.NEEDS_APPROVAL)])
+@pytest.mark.parametrize(
+    "threshold, expected", [(3601, C.PLAN_APPROVED), (3600, C.PLAN_APPROVED), (3599, C.NEEDS_APPROVAL), (0, C.NEEDS_APPROVAL)]
+)
 def test_a_plan_refunding_more_than_the_threshold_needs_an_admin(threshold, expected):
     policy = ComplaintPolicy(approval_threshold_cents=threshold)
     c = with_plan(C.PLAN_PROPOSED, [ProposedLine("MUG-1", RES.REFUND, 3, 3600)])
@@ -477,8 +555,9 @@ def test_a_plan_refunding_more_than_the_threshold_needs_an_admin(threshold, expe
 
 
 def test_refunds_on_receipt_count_towards_the_threshold_and_replacements_do_not():
-    c = with_plan(C.PLAN_PROPOSED, [ProposedLine("MUG-1", RES.REPLACEMENT, 3),
-                                    ProposedLine("MUG-2", RES.RETURN_FOR_REFUND, 1, 2500)])
+    c = with_plan(
+        C.PLAN_PROPOSED, [ProposedLine("MUG-1", RES.REPLACEMENT, 3), ProposedLine("MUG-2", RES.RETURN_FOR_REFUND, 1, 2500)]
+    )
     assert act(c, A.SUBMIT_PLAN, CARE, ComplaintPolicy(approval_threshold_cents=2499)).to_status == "needs_approval"
     c = with_plan(C.PLAN_PROPOSED, [ProposedLine("MUG-1", RES.REPLACEMENT, 3)])
     assert act(c, A.SUBMIT_PLAN, CARE, ComplaintPolicy(approval_threshold_cents=0)).to_status == "plan_approved"
@@ -501,8 +580,10 @@ def bad_plan(*proposed: ProposedLine, reason: R = R.DAMAGED) -> list[dict[str, o
 
 def test_a_plan_records_each_lines_cap_and_the_suppliers_share():
     plan = plan_of(ProposedLine("MUG-1", RES.REFUND, 2, 1000), ProposedLine("MUG-2", RES.RETURN_FOR_REFUND, 1, 2500))
-    assert plan.lines == (PlanLine("MUG-1", RES.REFUND, 2, 1000, 2400, 1000),
-                          PlanLine("MUG-2", RES.RETURN_FOR_REFUND, 1, 2500, 2500, 2500))
+    assert plan.lines == (
+        PlanLine("MUG-1", RES.REFUND, 2, 1000, 2400, 1000),
+        PlanLine("MUG-2", RES.RETURN_FOR_REFUND, 1, 2500, 2500, 2500),
+    )
     assert (plan.refund_cents, plan.charge_back_cents, plan.supplier_bears) == (3500, 3500, True)
     assert (plan.proposed_by, plan.proposed_at) == ("care-1", NOW)
 
@@ -554,7 +635,8 @@ def test_a_plan_line_covers_one_to_the_claimed_quantity(quantity):
 def test_a_plan_only_covers_claimed_lines_once_each():
     assert bad_plan() == [{"field": "lines", "message": "a plan has at least one line"}]
     assert bad_plan(ProposedLine("CAP-1", RES.REFUND, 1, 100)) == [
-        {"field": "lines[0].sku", "message": "SKU CAP-1 is not claimed by this complaint"}]
+        {"field": "lines[0].sku", "message": "SKU CAP-1 is not claimed by this complaint"}
+    ]
     twice = bad_plan(ProposedLine("MUG-1", RES.REFUND, 1, 100), ProposedLine("MUG-1", RES.REPLACEMENT, 1))
     assert [d["field"] for d in twice] == ["lines[0].sku", "lines[1].sku"]
 
@@ -592,8 +674,9 @@ def test_a_plan_refunding_a_cent_more_than_is_left_is_refused_with_the_figures()
     with pytest.raises(RuleViolation) as err:
         check_refund_cap(10_000, 6_401, plan)
     assert err.value.code == "refund_exceeds_captured"
-    assert err.value.message == ("a refund of 36.00 exceeds what the order can still refund: "
-                                 "100.00 captured, 64.01 already refunded, 35.99 left")
+    assert err.value.message == (
+        "a refund of 36.00 exceeds what the order can still refund: 100.00 captured, 64.01 already refunded, 35.99 left"
+    )
 
 
 def test_nothing_is_left_once_more_was_refunded_than_captured():
@@ -610,8 +693,8 @@ def test_negative_money_is_a_programming_error():
 
 
 proposed_refunds = st.lists(
-    st.tuples(st.sampled_from([RES.REFUND, RES.RETURN_FOR_REFUND, RES.REPLACEMENT]), st.integers(1, 3600)),
-    min_size=1, max_size=2)
+    st.tuples(st.sampled_from([RES.REFUND, RES.RETURN_FOR_REFUND, RES.REPLACEMENT]), st.integers(1, 3600)), min_size=1, max_size=2
+)
 
 
 @settings(max_examples=200, deadline=None)
@@ -619,8 +702,10 @@ proposed_refunds = st.lists(
 def test_a_plan_passes_the_cap_exactly_when_it_fits_in_captured_minus_refunded(captured, refunded, lines):
     skus = ["MUG-1", "MUG-2"]
     caps = {"MUG-1": 3600, "MUG-2": 2500}
-    proposed = [ProposedLine(sku, res, 3 if sku == "MUG-1" else 1, 0 if res is RES.REPLACEMENT else min(cents, caps[sku]))
-                for sku, (res, cents) in zip(skus, lines, strict=False)]
+    proposed = [
+        ProposedLine(sku, res, 3 if sku == "MUG-1" else 1, 0 if res is RES.REPLACEMENT else min(cents, caps[sku]))
+        for sku, (res, cents) in zip(skus, lines, strict=False)
+    ]
     plan = plan_of(*proposed)
     try:
         check_refund_cap(captured, refunded, plan)
@@ -651,8 +736,7 @@ def test_refunds_checked_one_by_one_never_add_up_to_more_than_was_captured(captu
 def test_a_refund_id_depends_only_on_complaint_and_sku():
     assert refund_id("cmp-1", "MUG-1") == refund_id("cmp-1", "MUG-1")
     assert refund_id("cmp-1", "MUG-1").startswith("rfd_") and len(refund_id("cmp-1", "MUG-1")) == 4 + 24
-    ids = {refund_id("cmp-1", "MUG-1"), refund_id("cmp-1", "MUG-2"), refund_id("cmp-2", "MUG-1"),
-           refund_id("cmp-1M", "UG-1")}
+    ids = {refund_id("cmp-1", "MUG-1"), refund_id("cmp-1", "MUG-2"), refund_id("cmp-2", "MUG-1"), refund_id("cmp-1M", "UG-1")}
     assert len(ids) == 4
 
 
@@ -667,11 +751,17 @@ MIXED = [ProposedLine("MUG-1", RES.REFUND, 1, 1200), ProposedLine("MUG-2", RES.R
 def test_an_accepted_plan_sets_refunds_replacements_and_a_return_going():
     ex = carry_out(with_plan(C.ACCEPTED, MIXED), NOW)
     assert [(r.id, r.sku, r.amount_cents, r.charge_back_cents, r.order_id) for r in ex.refunds] == [
-        (refund_id("cmp-0", "MUG-1"), "MUG-1", 1200, 1200, "ord-1")]
+        (refund_id("cmp-0", "MUG-1"), "MUG-1", 1200, 1200, "ord-1")
+    ]
     assert ex.replacements == ()
     assert ex.rma is not None
     assert (ex.rma.id, ex.rma.complaint_id, ex.rma.supplier_id, ex.rma.status, ex.rma.authorised_at) == (
-        return_id("cmp-0"), "cmp-0", "acme", ReturnStatus.AUTHORISED, NOW)
+        return_id("cmp-0"),
+        "cmp-0",
+        "acme",
+        ReturnStatus.AUTHORISED,
+        NOW,
+    )
     assert ex.rma.lines == (ReturnLine("MUG-2", 1, 2000, 2000),)
     replacement_only = carry_out(with_plan(C.ACCEPTED, [ProposedLine("MUG-1", RES.REPLACEMENT, 2)]), NOW)
     assert replacement_only.replacements == (Replacement("MUG-1", 2),)
@@ -700,15 +790,24 @@ def test_a_complaint_without_a_plan_has_nothing_to_carry_out():
 
 RETURN_EXPECTED: dict[ReturnAction, tuple[set[Role], set[ReturnStatus], ReturnStatus]] = {
     ReturnAction.SHIP: ({Role.CUSTOMER, Role.CUSTOMER_CARE, Role.ADMIN}, {ReturnStatus.AUTHORISED}, ReturnStatus.IN_TRANSIT),
-    ReturnAction.RECEIVE: ({Role.SUPPLIER, Role.CUSTOMER_CARE, Role.ADMIN},
-                           {ReturnStatus.AUTHORISED, ReturnStatus.IN_TRANSIT}, ReturnStatus.RECEIVED),
+    ReturnAction.RECEIVE: (
+        {Role.SUPPLIER, Role.CUSTOMER_CARE, Role.ADMIN},
+        {ReturnStatus.AUTHORISED, ReturnStatus.IN_TRANSIT},
+        ReturnStatus.RECEIVED,
+    ),
 }
 
 
 def rma(status: ReturnStatus = ReturnStatus.AUTHORISED, *lines: tuple[str, int]) -> ReturnAuthorisation:
-    return ReturnAuthorisation("rma-1", "cmp-1", "ord-1", "acme",
-                               tuple(ReturnLine(sku, q, q * 1000, q * 500) for sku, q in (lines or (("MUG-1", 1),))),
-                               NOW, status)
+    return ReturnAuthorisation(
+        "rma-1",
+        "cmp-1",
+        "ord-1",
+        "acme",
+        tuple(ReturnLine(sku, q, q * 1000, q * 500) for sku, q in (lines or (("MUG-1", 1),))),
+        NOW,
+        status,
+    )
 
 
 @pytest.mark.parametrize("status", list(ReturnStatus))
@@ -742,7 +841,13 @@ def test_a_returns_refund_is_due_only_once_received_and_under_the_complaints_ref
     apply_return_action(r, ReturnAction.RECEIVE, SUPPLIER, NOW + timedelta(days=3))
     (due,) = refunds_on_receipt(r)
     assert (due.id, due.complaint_id, due.order_id, due.sku, due.amount_cents, due.charge_back_cents) == (
-        refund_id("cmp-0", "MUG-2"), "cmp-0", "ord-1", "MUG-2", 2000, 2000)
+        refund_id("cmp-0", "MUG-2"),
+        "cmp-0",
+        "ord-1",
+        "MUG-2",
+        2000,
+        2000,
+    )
     assert refunds_on_receipt(r) == (due,)
     assert due.id not in {x.id for x in carry_out(c, NOW).refunds}
 
@@ -751,19 +856,26 @@ def test_a_returns_refund_is_due_only_once_received_and_under_the_complaints_ref
 
 
 def test_returned_quantities_count_received_returns_only():
-    rmas = [rma(ReturnStatus.RECEIVED, ("MUG-1", 1), ("MUG-2", 1)), rma(ReturnStatus.RECEIVED, ("MUG-1", 2)),
-            rma(ReturnStatus.IN_TRANSIT, ("MUG-1", 5)), rma(ReturnStatus.AUTHORISED, ("CAP-1", 1))]
+    rmas = [
+        rma(ReturnStatus.RECEIVED, ("MUG-1", 1), ("MUG-2", 1)),
+        rma(ReturnStatus.RECEIVED, ("MUG-1", 2)),
+        rma(ReturnStatus.IN_TRANSIT, ("MUG-1", 5)),
+        rma(ReturnStatus.AUTHORISED, ("CAP-1", 1)),
+    ]
     assert returned_quantities(rmas) == Counter({"MUG-1": 3, "MUG-2": 1})
 
 
-@pytest.mark.parametrize("returned, expected", [
-    ({}, None),
-    ({"MUG-1": 0}, None),
-    ({"MUG-1": 1}, ReturnState.PARTIALLY_RETURNED),
-    ({"MUG-1": 3}, ReturnState.PARTIALLY_RETURNED),  # the big mug is still with the customer
-    ({"MUG-2": 1}, ReturnState.PARTIALLY_RETURNED),
-    ({"MUG-1": 3, "MUG-2": 1}, ReturnState.RETURNED),
-])
+@pytest.mark.parametrize(
+    "returned, expected",
+    [
+        ({}, None),
+        ({"MUG-1": 0}, None),
+        ({"MUG-1": 1}, ReturnState.PARTIALLY_RETURNED),
+        ({"MUG-1": 3}, ReturnState.PARTIALLY_RETURNED),  # the big mug is still with the customer
+        ({"MUG-2": 1}, ReturnState.PARTIALLY_RETURNED),
+        ({"MUG-1": 3, "MUG-2": 1}, ReturnState.RETURNED),
+    ],
+)
 def test_the_return_state_compares_returned_with_delivered_quantities(returned, expected):
     assert return_state({"MUG-1": 3, "MUG-2": 1}, returned) is expected
 
@@ -775,9 +887,17 @@ def test_more_returned_than_delivered_is_inconsistent_data(returned):
 
 
 def test_delivered_quantities_count_delivered_deliveries_only():
-    order = Order(id="ord-1", campaign_id="cmp-1", customer_id="cust-1", customer_email=None, currency="EUR",
-                  payment_mode=PaymentMode.PREPAID, lines=[*ACME_LINES, BOLT_LINE],
-                  deliveries=[Delivery("acme", D.DELIVERED), Delivery("bolt", D.DISPATCHED)], created_at=NOW)
+    order = Order(
+        id="ord-1",
+        campaign_id="cmp-1",
+        customer_id="cust-1",
+        customer_email=None,
+        currency="EUR",
+        payment_mode=PaymentMode.PREPAID,
+        lines=[*ACME_LINES, BOLT_LINE],
+        deliveries=[Delivery("acme", D.DELIVERED), Delivery("bolt", D.DISPATCHED)],
+        created_at=NOW,
+    )
     assert delivered_quantities(order) == Counter({"MUG-1": 3, "MUG-2": 1})
     assert delivered_quantities(order, "bolt") == Counter()
     order.deliveries[1].status = D.DELIVERED

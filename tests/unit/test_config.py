@@ -21,27 +21,70 @@ def test_without_variables_the_defaults_apply():
 
 def test_the_integer_settings_are_the_ones_expected():
     assert set(INT_FIELDS) == {
-        "campaign_default_days", "hold_threshold_cents", "hold_decide_before_close_s", "max_line_quantity",
+        "campaign_default_days",
+        "hold_threshold_cents",
+        "hold_decide_before_close_s",
+        "max_line_quantity",
         "max_order_lines",
-        "end_campaigns_rate_minutes", "page_size_default", "page_size_max",
-        *(f"deadline_{stage}_s" for stage in ("acknowledge", "invoice", "payment_proposal", "payment_approval",
-                                              "bank_payment", "settlement", "shipment")),
-        "max_stage_reminders", "upload_max_bytes", "upload_expiry_s", "bank_timeout_s", "bank_retries",
-        "exports_rate_minutes", "exports_lookback_days", "export_part_bytes", "export_page_size", "export_lease_s",
+        "end_campaigns_rate_minutes",
+        "page_size_default",
+        "page_size_max",
+        *(
+            f"deadline_{stage}_s"
+            for stage in (
+                "acknowledge",
+                "invoice",
+                "payment_proposal",
+                "payment_approval",
+                "bank_payment",
+                "settlement",
+                "shipment",
+            )
+        ),
+        "max_stage_reminders",
+        "upload_max_bytes",
+        "upload_expiry_s",
+        "bank_timeout_s",
+        "bank_retries",
+        "exports_rate_minutes",
+        "exports_lookback_days",
+        "export_part_bytes",
+        "export_page_size",
+        "export_lease_s",
         "export_link_expiry_s",
-        "payment_gateway_timeout_s", "payment_gateway_retries", "webhook_timeout_s", "webhook_retry_scale_percent",
-        "webhook_secret_grace_s", "webhook_attempt_lease_s", "tracking_stale_after_s", "tracking_give_up_after_s",
-        "escalation_sweep_rate_minutes", "due_index_shards", "delivery_expected_within_s", "daily_digest_rate_minutes",
-        "complaint_window_s", "complaint_max_photos", "complaint_photo_max_bytes",
-        "complaint_approval_threshold_cents", "complaint_supplier_bears_lost", "refund_max_attempts",
-        "offline_payment_due_s", "capture_auto_retries", "capture_retry_after_s",
+        "payment_gateway_timeout_s",
+        "payment_gateway_retries",
+        "webhook_timeout_s",
+        "webhook_retry_scale_percent",
+        "webhook_secret_grace_s",
+        "webhook_attempt_lease_s",
+        "tracking_stale_after_s",
+        "tracking_give_up_after_s",
+        "escalation_sweep_rate_minutes",
+        "due_index_shards",
+        "delivery_expected_within_s",
+        "daily_digest_rate_minutes",
+        "complaint_window_s",
+        "complaint_max_photos",
+        "complaint_photo_max_bytes",
+        "complaint_approval_threshold_cents",
+        "complaint_supplier_bears_lost",
+        "refund_max_attempts",
+        "offline_payment_due_s",
+        "capture_auto_retries",
+        "capture_retry_after_s",
     }
 
 
 def test_the_complaint_policy_comes_from_the_settings_and_a_malformed_one_is_refused_at_load():
-    policy = load_settings({"WAYBILL_COMPLAINT_WINDOW_S": "3600", "WAYBILL_COMPLAINT_PHOTO_TYPES": "image/png, image/gif",
-                            "WAYBILL_COMPLAINT_APPROVAL_THRESHOLD_CENTS": "2500",
-                            "WAYBILL_COMPLAINT_SUPPLIER_BEARS_LOST": "0"}).complaint_policy()
+    policy = load_settings(
+        {
+            "WAYBILL_COMPLAINT_WINDOW_S": "3600",
+            "WAYBILL_COMPLAINT_PHOTO_TYPES": "image/png, image/gif",
+            "WAYBILL_COMPLAINT_APPROVAL_THRESHOLD_CENTS": "2500",
+            "WAYBILL_COMPLAINT_SUPPLIER_BEARS_LOST": "0",
+        }
+    ).complaint_policy()
     assert policy.window_s == 3600
     assert policy.photo_types == frozenset({"image/png", "image/gif"})
     assert policy.approval_threshold_cents == 2500
@@ -64,8 +107,9 @@ def test_a_malformed_exception_policy_is_refused_when_settings_load():
         load_settings({"WAYBILL_EXCEPTION_SEVERITIES": "no_such_kind=high"})
     with pytest.raises(ValueError, match="increasing"):
         load_settings({"WAYBILL_EXCEPTION_ESCALATION_H": "critical=4/1/24"})
-    policy = load_settings({"WAYBILL_EXCEPTION_SEVERITIES": "tracking_stale=critical",
-                            "WAYBILL_EXCEPTION_GRACES_S": "unknown_tracking=0"}).exception_policy()
+    policy = load_settings(
+        {"WAYBILL_EXCEPTION_SEVERITIES": "tracking_stale=critical", "WAYBILL_EXCEPTION_GRACES_S": "unknown_tracking=0"}
+    ).exception_policy()
     assert policy.severity("tracking_stale").value == "critical"
     assert policy.grace_s("unknown_tracking") == 0
     assert policy.severity("out_of_stock").value == "high"  # untouched kinds keep their default
@@ -74,7 +118,14 @@ def test_a_malformed_exception_policy_is_refused_when_settings_load():
 def test_every_supplier_stage_has_a_deadline_setting():
     assert load_settings({"WAYBILL_DEADLINE_SHIPMENT_S": "5"}).stage_deadlines()["shipment"] == 5
     assert set(load_settings({}).stage_deadlines()) == {
-        "acknowledge", "invoice", "payment_proposal", "payment_approval", "bank_payment", "settlement", "shipment"}
+        "acknowledge",
+        "invoice",
+        "payment_proposal",
+        "payment_approval",
+        "bank_payment",
+        "settlement",
+        "shipment",
+    }
 
 
 @pytest.mark.parametrize("name", INT_FIELDS)

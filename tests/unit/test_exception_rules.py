@@ -94,8 +94,9 @@ def test_an_empty_policy_takes_each_kinds_defaults():
 
 
 def test_overrides_change_only_what_they_name():
-    policy = parse_policy(" tracking_stale = high , invoice_missing=low", "shipment_late=60,tracking_stale=900",
-                          "critical=2/5/30")
+    policy = parse_policy(
+        " tracking_stale = high , invoice_missing=low", "shipment_late=60,tracking_stale=900", "critical=2/5/30"
+    )
     assert policy.severity("tracking_stale") is Severity.HIGH
     assert policy.severity("invoice_missing") is Severity.LOW
     assert policy.severity("payment_failed") is Severity.HIGH  # untouched
@@ -203,8 +204,7 @@ def test_next_due_by_status():
     assert rules.next_due(record(kind="shipment_late", status=Status.PENDING), DEFAULT) == T0 + 12 * H
     assert rules.next_due(record(kind="tracking_stale"), DEFAULT) == T0 + 24 * H  # medium level 1
     assert rules.next_due(record(kind="supplier_rejected", level=1), DEFAULT) == T0 + 4 * H  # critical level 2
-    assert rules.next_due(record(status=Status.ACKNOWLEDGED, level=2, acknowledged_by="a@x.io"), DEFAULT) \
-        == T0 + 168 * H
+    assert rules.next_due(record(status=Status.ACKNOWLEDGED, level=2, acknowledged_by="a@x.io"), DEFAULT) == T0 + 168 * H
     assert rules.next_due(record(status=Status.SNOOZED, snoozed_until=T0 + 5 * H), DEFAULT) == T0 + 5 * H
     assert rules.next_due(record(status=Status.RESOLVED), DEFAULT) is None
     assert rules.next_due(record(level=LEVELS), DEFAULT) is None  # nothing more can happen by time
@@ -391,13 +391,21 @@ def queue_records() -> list[ExceptionRecord]:
     return [
         record("e1", "tracking_stale", opened_at=T0, details={"supplier_id": "acme", "campaign_id": "c1"}),  # medium
         record("e2", "supplier_rejected", opened_at=T0 + 5 * H, details={"supplier_id": "bolt"}),  # critical
-        record("e3", "payment_failed", opened_at=T0 + H, assignee="ann@x.io",
-               details={"supplier_id": "acme", "campaign_id": "c2"}),  # high
-        record("e4", "supplier_rejected", opened_at=T0 + H, status=Status.ACKNOWLEDGED, acknowledged_by="ann@x.io",
-               details={"campaign_id": "c1"}),  # critical, older than e2
+        record(
+            "e3", "payment_failed", opened_at=T0 + H, assignee="ann@x.io", details={"supplier_id": "acme", "campaign_id": "c2"}
+        ),  # high
+        record(
+            "e4",
+            "supplier_rejected",
+            opened_at=T0 + H,
+            status=Status.ACKNOWLEDGED,
+            acknowledged_by="ann@x.io",
+            details={"campaign_id": "c1"},
+        ),  # critical, older than e2
         record("e5", "unknown_tracking", opened_at=T0 - 10 * H),  # low
-        record("e6", "tracking_stale", opened_at=T0 - H, status=Status.SNOOZED, snoozed_until=T0 + 9 * H,
-               assignee="bob@x.io"),  # medium, snoozed
+        record(
+            "e6", "tracking_stale", opened_at=T0 - H, status=Status.SNOOZED, snoozed_until=T0 + 9 * H, assignee="bob@x.io"
+        ),  # medium, snoozed
         record("e7", "payment_failed", opened_at=T0, status=Status.PENDING),  # never in the queue
         record("e8", "payment_failed", opened_at=T0 - 50 * H, status=Status.RESOLVED),
         record("e0", "tracking_stale", opened_at=T0, details={"supplier_id": "bolt"}),  # ties e1: id decides

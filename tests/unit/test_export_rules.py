@@ -14,10 +14,15 @@ PAID = rules.exporter("orders_paid")
 DELIVERED = rules.exporter("orders_delivered")
 
 
-def take(status: str, exporter: rules.Exporter | None = DELIVERED, *, claimed_by: str | None = None,
-         previous_done: bool = True, state: str | None = None) -> Take:
-    return rules.take(status, run_id="run-1", exporter_=exporter, state=state, claimed_by=claimed_by,
-                      previous_done=previous_done)
+def take(
+    status: str,
+    exporter: rules.Exporter | None = DELIVERED,
+    *,
+    claimed_by: str | None = None,
+    previous_done: bool = True,
+    state: str | None = None,
+) -> Take:
+    return rules.take(status, run_id="run-1", exporter_=exporter, state=state, claimed_by=claimed_by, previous_done=previous_done)
 
 
 def test_every_chain_starts_with_an_exporter_of_the_same_kind_and_the_schedule_runs_it_first() -> None:
@@ -74,12 +79,15 @@ def test_the_window_closes_when_the_run_starts() -> None:
     assert rules.window_end(start - timedelta(days=1), start) == start - timedelta(days=1)
 
 
-@pytest.mark.parametrize(("kind", "exporter", "state"), [
-    (ExportKind.SHIPMENTS, "orders_paid", None),
-    (ExportKind.ORDERS, "nope", None),
-    (ExportKind.ORDERS, None, "settled"),
-    (ExportKind.ORDERS, "orders_delivered", "placed"),
-])
+@pytest.mark.parametrize(
+    ("kind", "exporter", "state"),
+    [
+        (ExportKind.SHIPMENTS, "orders_paid", None),
+        (ExportKind.ORDERS, "nope", None),
+        (ExportKind.ORDERS, None, "settled"),
+        (ExportKind.ORDERS, "orders_delivered", "placed"),
+    ],
+)
 def test_a_request_that_cannot_be_met_says_why(kind: ExportKind, exporter: str | None, state: str | None) -> None:
     with pytest.raises(RuleViolation) as err:
         rules.check_request(kind, exporter, state, None, None)

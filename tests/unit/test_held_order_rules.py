@@ -19,11 +19,19 @@ H = timedelta(hours=1)
 DEFAULT = Policy()
 
 
-def held_record(deadline: datetime | None, *, opened_at: datetime = T0, level: int = 0,
-                severity: Severity = Severity.HIGH) -> rules.ExceptionRecord:
-    details = holds.exception_details(order_id="ord_1", campaign_id="cmp_1", customer_id="cust-1", total_cents=60_000,
-                                      currency="EUR", reasons=["total_above_threshold"],
-                                      campaign_ends_at=deadline + 24 * H if deadline else None, deadline=deadline)
+def held_record(
+    deadline: datetime | None, *, opened_at: datetime = T0, level: int = 0, severity: Severity = Severity.HIGH
+) -> rules.ExceptionRecord:
+    details = holds.exception_details(
+        order_id="ord_1",
+        campaign_id="cmp_1",
+        customer_id="cust-1",
+        total_cents=60_000,
+        currency="EUR",
+        reasons=["total_above_threshold"],
+        campaign_ends_at=deadline + 24 * H if deadline else None,
+        deadline=deadline,
+    )
     record = rules.new_record("exc_1", holds.HOLD_KIND, "order", "ord_1", opened_at, DEFAULT, details, severity)
     record.level = level
     return record
@@ -31,8 +39,7 @@ def held_record(deadline: datetime | None, *, opened_at: datetime = T0, level: i
 
 def test_a_held_order_is_customer_cares_and_its_deadline_goes_to_the_buyer():
     kind = KINDS[holds.HOLD_KIND]
-    assert (kind.owner, kind.severity, kind.grace_s, kind.escalates_to) == (
-        Owner.CUSTOMER_CARE, Severity.HIGH, 0, Owner.BUYER)
+    assert (kind.owner, kind.severity, kind.grace_s, kind.escalates_to) == (Owner.CUSTOMER_CARE, Severity.HIGH, 0, Owner.BUYER)
     waiting = KINDS[holds.CLOSE_WAITING_KIND]
     assert (waiting.owner, waiting.severity) == (Owner.BUYER, Severity.CRITICAL)
     assert held_record(T0 + 100 * H).status is Status.OPEN  # in the queue at once, no grace period
@@ -94,8 +101,7 @@ def test_a_critical_bump_at_the_close_keeps_the_deadline_and_brings_level_3_clos
     assert rules.next_due(record, DEFAULT) == deadline + (24 - 4) * H
 
 
-@given(opened_h=st.integers(0, 500), deadline_h=st.integers(-50, 500),
-       severity=st.sampled_from(list(Severity)))
+@given(opened_h=st.integers(0, 500), deadline_h=st.integers(-50, 500), severity=st.sampled_from(list(Severity)))
 def test_with_any_deadline_the_levels_never_go_backwards(opened_h: int, deadline_h: int, severity: Severity):
     opened = T0 + opened_h * H
     deadline = T0 + deadline_h * H
@@ -114,7 +120,8 @@ def test_the_setting_takes_reject_or_wait_only():
 
 def test_hold_reasons_read_as_words_and_an_automatic_rejection_names_its_setting_to_staff_and_the_money_to_the_customer():
     assert holds.reasons_text(["total_above_threshold", "customer_flagged"]) == (
-        "its total is above the pre-approval threshold; the customer is flagged")
+        "its total is above the pre-approval threshold; the customer is flagged"
+    )
     assert holds.reasons_text(["new_reason"]) == "new reason"  # never a raw code
     assert "WAYBILL_HELD_AT_CLOSE=reject" in holds.REJECTED_AT_CLOSE_NOTE
     for mode in PaymentMode:

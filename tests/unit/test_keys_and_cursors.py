@@ -37,18 +37,21 @@ def test_every_key_starts_with_its_prefix(key, pk, sk):
     assert key == (pk, sk)
 
 
-@pytest.mark.parametrize(("value", "expected"), [
-    (keys.campaign_pk("c1"), "CAMPAIGN#c1"),
-    (keys.campaigns_status_pk("ended"), "CAMPAIGNS#ended"),
-    (keys.order_pk("o1"), "ORDER#o1"),
-    (keys.customer_orders_pk("u1"), "CUSTOMER#u1#ORDERS"),
-    (keys.campaign_orders_pk("c1"), "CAMPAIGN#c1#ORDERS"),
-    (keys.status_orders_pk("placed"), "ORDERS#placed"),
-    (keys.supplier_deliveries_pk("acme"), "SUPPLIER#acme#DELIVERIES"),
-    (keys.ALL_ORDERS_PK, "ORDERS"),
-    (keys.created_sk(NOW, "o1"), "2025-03-01T12:00:00.000000Z#o1"),
-    (keys.event_sk(NOW, "e1"), "EVENT#2025-03-01T12:00:00.000000Z#e1"),
-])
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        (keys.campaign_pk("c1"), "CAMPAIGN#c1"),
+        (keys.campaigns_status_pk("ended"), "CAMPAIGNS#ended"),
+        (keys.order_pk("o1"), "ORDER#o1"),
+        (keys.customer_orders_pk("u1"), "CUSTOMER#u1#ORDERS"),
+        (keys.campaign_orders_pk("c1"), "CAMPAIGN#c1#ORDERS"),
+        (keys.status_orders_pk("placed"), "ORDERS#placed"),
+        (keys.supplier_deliveries_pk("acme"), "SUPPLIER#acme#DELIVERIES"),
+        (keys.ALL_ORDERS_PK, "ORDERS"),
+        (keys.created_sk(NOW, "o1"), "2025-03-01T12:00:00.000000Z#o1"),
+        (keys.event_sk(NOW, "e1"), "EVENT#2025-03-01T12:00:00.000000Z#e1"),
+    ],
+)
 def test_partition_and_sort_values_are_spelled_in_one_place(value, expected):
     assert value == expected
 
@@ -70,8 +73,11 @@ def test_a_timestamp_with_an_offset_is_written_as_utc():
     assert keys.ts(datetime(2025, 3, 1, 14, 0, tzinfo=PLUS_TWO)) == keys.ts(NOW) == "2025-03-01T12:00:00.000000Z"
 
 
-aware = st.datetimes(min_value=datetime(2000, 1, 2), max_value=datetime(2099, 12, 30),
-                     timezones=st.sampled_from([UTC, PLUS_TWO, timezone(timedelta(hours=-7, minutes=-30))]))
+aware = st.datetimes(
+    min_value=datetime(2000, 1, 2),
+    max_value=datetime(2099, 12, 30),
+    timezones=st.sampled_from([UTC, PLUS_TWO, timezone(timedelta(hours=-7, minutes=-30))]),
+)
 
 
 @settings(max_examples=200)
@@ -88,8 +94,12 @@ def test_timestamps_sort_like_the_instants_they_stand_for(a, b):
 # ---------------------------------------------------------------- cursors
 
 GSI_KEYS = ["PK", "SK", "GSI1PK", "GSI1SK"]
-LEK = {"PK": {"S": "ORDER#o1"}, "SK": {"S": "#META"}, "GSI1PK": {"S": "CUSTOMER#u1#ORDERS"},
-       "GSI1SK": {"S": "2025-03-01T12:00:00.000000Z#o1"}}
+LEK = {
+    "PK": {"S": "ORDER#o1"},
+    "SK": {"S": "#META"},
+    "GSI1PK": {"S": "CUSTOMER#u1#ORDERS"},
+    "GSI1SK": {"S": "2025-03-01T12:00:00.000000Z#o1"},
+}
 
 
 def test_a_cursor_decodes_to_the_key_it_was_made_from():
@@ -114,20 +124,24 @@ def _b64(value: object) -> str:
     return base64.urlsafe_b64encode(json.dumps(value).encode()).decode().rstrip("=")
 
 
-@pytest.mark.parametrize("cursor", [
-    "not base64 at all!",
-    "%%%%",
-    base64.urlsafe_b64encode(b"\xff\xfe\x00garbage").decode(),
-    _b64([1, 2, 3]),
-    _b64("a string"),
-    _b64({**LEK, "Evil": {"S": "x"}}),  # a key this listing does not use
-    _b64({k: v for k, v in LEK.items() if k != "SK"}),  # a key missing
-    _b64({**LEK, "PK": {"N": "1"}}),  # a number where the table only has strings
-    _b64({**LEK, "PK": {"S": 1}}),
-    _b64({**LEK, "PK": "ORDER#o1"}),
-    _b64({**LEK, "PK": {"S": "a", "N": "1"}}),
-    encode_cursor(LEK)[:-3] + "@@@",
-], ids=lambda c: c[:24])
+@pytest.mark.parametrize(
+    "cursor",
+    [
+        "not base64 at all!",
+        "%%%%",
+        base64.urlsafe_b64encode(b"\xff\xfe\x00garbage").decode(),
+        _b64([1, 2, 3]),
+        _b64("a string"),
+        _b64({**LEK, "Evil": {"S": "x"}}),  # a key this listing does not use
+        _b64({k: v for k, v in LEK.items() if k != "SK"}),  # a key missing
+        _b64({**LEK, "PK": {"N": "1"}}),  # a number where the table only has strings
+        _b64({**LEK, "PK": {"S": 1}}),
+        _b64({**LEK, "PK": "ORDER#o1"}),
+        _b64({**LEK, "PK": {"S": "a", "N": "1"}}),
+        encode_cursor(LEK)[:-3] + "@@@",
+    ],
+    ids=lambda c: c[:24],
+)
 def test_a_tampered_cursor_is_an_invalid_cursor(cursor):
     with pytest.raises(RuleViolation) as err:
         decode_cursor(cursor, GSI_KEYS)

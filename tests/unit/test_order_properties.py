@@ -57,8 +57,11 @@ commands = st.one_of(
     st.builds(DeliveryCommand, st.sampled_from(["acme", "bolt", "cove", "ghost"]), st.sampled_from(list(DeliveryAction))),
 )
 orders = st.builds(
-    lambda skus, flagged, threshold: place(*[(sku, 1) for sku in skus], flagged=flagged,
-                                           policy=OrderPolicy(hold_threshold_cents=threshold, max_line_quantity=5, max_lines=4)),
+    lambda skus, flagged, threshold: place(
+        *[(sku, 1) for sku in skus],
+        flagged=flagged,
+        policy=OrderPolicy(hold_threshold_cents=threshold, max_line_quantity=5, max_lines=4),
+    ),
     st.lists(st.sampled_from(sorted(PRODUCTS)), min_size=1, max_size=4, unique=True),
     st.booleans(),
     st.sampled_from([100, 1_000_000]),
@@ -75,8 +78,9 @@ def run(order: Order, command: OrderCommand | DeliveryCommand) -> object:
     return apply_delivery_action(order, command.supplier_id, command.action)
 
 
-def allowed_delivery_step(command: OrderCommand | DeliveryCommand, supplier_id: str,
-                          before: DeliveryStatus, after: DeliveryStatus) -> bool:
+def allowed_delivery_step(
+    command: OrderCommand | DeliveryCommand, supplier_id: str, before: DeliveryStatus, after: DeliveryStatus
+) -> bool:
     if isinstance(command, DeliveryCommand):
         applies_to, target = DELIVERY_TRANSITIONS[command.action]
         return supplier_id == command.supplier_id and before in applies_to and after is target

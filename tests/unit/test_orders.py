@@ -84,8 +84,7 @@ def test_a_large_order_from_a_flagged_customer_names_both_hold_reasons():
     assert order.hold_reasons == ["total_above_threshold", "customer_flagged"]
 
 
-@pytest.mark.parametrize("status", [CampaignStatus.DRAFT, CampaignStatus.ENDED, CampaignStatus.CLOSED,
-                                    CampaignStatus.CANCELLED])
+@pytest.mark.parametrize("status", [CampaignStatus.DRAFT, CampaignStatus.ENDED, CampaignStatus.CLOSED, CampaignStatus.CANCELLED])
 def test_a_campaign_that_is_not_live_takes_no_orders(status):
     with pytest.raises(RuleViolation) as err:
         place(("MUG-1", 1), campaign=live_campaign(status=status))
@@ -156,9 +155,15 @@ def test_an_order_with_as_many_lines_as_allowed_is_accepted():
 
 def test_every_problem_with_a_request_is_named_at_once():
     err = _problems(("NOPE-1", 1), ("MUG-1", 0), ("MUG-1", 9))
-    assert sorted(d["field"] for d in err.details) == sorted([
-        "lines[0].sku", "lines[1].sku", "lines[1].quantity", "lines[2].sku", "lines[2].quantity",
-    ])
+    assert sorted(d["field"] for d in err.details) == sorted(
+        [
+            "lines[0].sku",
+            "lines[1].sku",
+            "lines[1].quantity",
+            "lines[2].sku",
+            "lines[2].quantity",
+        ]
+    )
     for detail in err.details:
         assert detail["message"] in err.message
 
@@ -267,19 +272,22 @@ def test_customers_and_suppliers_may_not_add_notes(role):
 # ---------------------------------------------------------------- allowed actions
 
 
-@pytest.mark.parametrize(("status", "roles", "expected"), [
-    (O.PLACED, (Role.CUSTOMER,), ["cancel"]),
-    (O.ON_HOLD, (Role.CUSTOMER,), ["cancel"]),
-    (O.ORDERED, (Role.CUSTOMER,), []),
-    (O.ON_HOLD, (Role.CUSTOMER_CARE,), ["approve", "reject", "cancel", "add_note"]),
-    (O.ON_HOLD, (Role.ADMIN,), ["approve", "reject", "cancel", "add_note"]),
-    (O.PLACED, (Role.CUSTOMER_CARE,), ["cancel", "add_note"]),
-    (O.DISPATCHED, (Role.CUSTOMER_CARE,), ["add_note"]),
-    (O.ON_HOLD, (Role.ACCOUNTING,), ["add_note"]),
-    (O.ON_HOLD, (Role.BUYER,), ["add_note"]),
-    (O.ON_HOLD, (Role.SUPPLIER,), []),
-    (O.CANCELLED, (Role.ADMIN,), ["add_note"]),
-])
+@pytest.mark.parametrize(
+    ("status", "roles", "expected"),
+    [
+        (O.PLACED, (Role.CUSTOMER,), ["cancel"]),
+        (O.ON_HOLD, (Role.CUSTOMER,), ["cancel"]),
+        (O.ORDERED, (Role.CUSTOMER,), []),
+        (O.ON_HOLD, (Role.CUSTOMER_CARE,), ["approve", "reject", "cancel", "add_note"]),
+        (O.ON_HOLD, (Role.ADMIN,), ["approve", "reject", "cancel", "add_note"]),
+        (O.PLACED, (Role.CUSTOMER_CARE,), ["cancel", "add_note"]),
+        (O.DISPATCHED, (Role.CUSTOMER_CARE,), ["add_note"]),
+        (O.ON_HOLD, (Role.ACCOUNTING,), ["add_note"]),
+        (O.ON_HOLD, (Role.BUYER,), ["add_note"]),
+        (O.ON_HOLD, (Role.SUPPLIER,), []),
+        (O.CANCELLED, (Role.ADMIN,), ["add_note"]),
+    ],
+)
 def test_allowed_actions_are_the_buttons_the_actor_may_press_now(status, roles, expected):
     assert allowed_actions(order_in(status), who(*roles)) == expected
 
@@ -353,37 +361,40 @@ def test_an_order_cannot_be_cancelled_once_its_purchase_order_went_out():
 # ---------------------------------------------------------------- derive_status
 
 
-@pytest.mark.parametrize(("statuses", "hold_rejected", "expected"), [
-    ([D.ON_HOLD], False, O.ON_HOLD),
-    ([D.ON_HOLD, D.ON_HOLD], False, O.ON_HOLD),
-    ([D.PENDING], False, O.PLACED),
-    ([D.PENDING, D.PENDING], False, O.PLACED),
-    ([D.CANCELLED, D.CANCELLED], False, O.CANCELLED),
-    ([D.CANCELLED], True, O.REJECTED),
-    ([D.ORDERED, D.PENDING], False, O.ORDERED),
-    ([D.ACCEPTED, D.REJECTED], False, O.ORDERED),
-    ([D.REJECTED], False, O.NOT_SUPPLIED),
-    ([D.REJECTED, D.REFUNDED], False, O.NOT_SUPPLIED),
-    ([D.REJECTED, D.CANCELLED], False, O.NOT_SUPPLIED),
-    ([D.DISPATCHED, D.PENDING], False, O.PARTIALLY_DISPATCHED),
-    ([D.DISPATCHED, D.ACCEPTED], False, O.PARTIALLY_DISPATCHED),
-    ([D.DISPATCHED], False, O.DISPATCHED),
-    ([D.DISPATCHED, D.REJECTED], False, O.DISPATCHED),
-    ([D.DISPATCHED, D.REFUNDED], False, O.DISPATCHED),
-    ([D.DELIVERED, D.DISPATCHED], False, O.PARTIALLY_DELIVERED),
-    ([D.DELIVERED, D.ORDERED], False, O.PARTIALLY_DELIVERED),
-    ([D.DELIVERED, D.REJECTED], False, O.COMPLETED),
-    ([D.DELIVERED], False, O.COMPLETED),
-    ([D.DELIVERED, D.REFUNDED], False, O.COMPLETED),
-    ([D.REFUNDED], False, O.NOT_SUPPLIED),
-    ([D.DELIVERED, D.CANCELLED], False, O.COMPLETED),
-    ([D.PENDING, D.CANCELLED], False, O.PLACED),
-    ([D.PARTIALLY_RETURNED, D.DELIVERED], False, O.PARTIALLY_RETURNED),
-    ([D.RETURNED, D.DISPATCHED], False, O.PARTIALLY_DELIVERED),
-    ([D.PARTIALLY_RETURNED], False, O.PARTIALLY_RETURNED),
-    ([D.RETURNED, D.REFUNDED, D.CANCELLED], False, O.RETURNED),
-    ([D.RETURNED], False, O.RETURNED),
-])
+@pytest.mark.parametrize(
+    ("statuses", "hold_rejected", "expected"),
+    [
+        ([D.ON_HOLD], False, O.ON_HOLD),
+        ([D.ON_HOLD, D.ON_HOLD], False, O.ON_HOLD),
+        ([D.PENDING], False, O.PLACED),
+        ([D.PENDING, D.PENDING], False, O.PLACED),
+        ([D.CANCELLED, D.CANCELLED], False, O.CANCELLED),
+        ([D.CANCELLED], True, O.REJECTED),
+        ([D.ORDERED, D.PENDING], False, O.ORDERED),
+        ([D.ACCEPTED, D.REJECTED], False, O.ORDERED),
+        ([D.REJECTED], False, O.NOT_SUPPLIED),
+        ([D.REJECTED, D.REFUNDED], False, O.NOT_SUPPLIED),
+        ([D.REJECTED, D.CANCELLED], False, O.NOT_SUPPLIED),
+        ([D.DISPATCHED, D.PENDING], False, O.PARTIALLY_DISPATCHED),
+        ([D.DISPATCHED, D.ACCEPTED], False, O.PARTIALLY_DISPATCHED),
+        ([D.DISPATCHED], False, O.DISPATCHED),
+        ([D.DISPATCHED, D.REJECTED], False, O.DISPATCHED),
+        ([D.DISPATCHED, D.REFUNDED], False, O.DISPATCHED),
+        ([D.DELIVERED, D.DISPATCHED], False, O.PARTIALLY_DELIVERED),
+        ([D.DELIVERED, D.ORDERED], False, O.PARTIALLY_DELIVERED),
+        ([D.DELIVERED, D.REJECTED], False, O.COMPLETED),
+        ([D.DELIVERED], False, O.COMPLETED),
+        ([D.DELIVERED, D.REFUNDED], False, O.COMPLETED),
+        ([D.REFUNDED], False, O.NOT_SUPPLIED),
+        ([D.DELIVERED, D.CANCELLED], False, O.COMPLETED),
+        ([D.PENDING, D.CANCELLED], False, O.PLACED),
+        ([D.PARTIALLY_RETURNED, D.DELIVERED], False, O.PARTIALLY_RETURNED),
+        ([D.RETURNED, D.DISPATCHED], False, O.PARTIALLY_DELIVERED),
+        ([D.PARTIALLY_RETURNED], False, O.PARTIALLY_RETURNED),
+        ([D.RETURNED, D.REFUNDED, D.CANCELLED], False, O.RETURNED),
+        ([D.RETURNED], False, O.RETURNED),
+    ],
+)
 def test_the_order_status_is_derived_from_its_deliveries(statuses, hold_rejected, expected):
     assert derive_status([Delivery(f"s{i}", s) for i, s in enumerate(statuses)], hold_rejected) is expected
 
@@ -391,7 +402,6 @@ def test_the_order_status_is_derived_from_its_deliveries(statuses, hold_rejected
 def test_an_order_without_deliveries_has_no_status():
     with pytest.raises(ValueError):
         derive_status([], False)
-
 
 
 # ---------------------------------------------------------------- offline payment
@@ -402,10 +412,18 @@ def offline(*lines, flagged: bool = False):
 
     from .factories import PRODUCTS
 
-    return place_order(order_id="ord-off", campaign=live_campaign(), products=PRODUCTS,
-                       requested=[RequestedLine(sku, q) for sku, q in lines], customer_id="cust-1",
-                       customer_email=None, customer_flagged=flagged, payment_mode=PaymentMode.OFFLINE,
-                       policy=OrderPolicy(hold_threshold_cents=1_000_000), now=NOW)
+    return place_order(
+        order_id="ord-off",
+        campaign=live_campaign(),
+        products=PRODUCTS,
+        requested=[RequestedLine(sku, q) for sku, q in lines],
+        customer_id="cust-1",
+        customer_email=None,
+        customer_flagged=flagged,
+        payment_mode=PaymentMode.OFFLINE,
+        policy=OrderPolicy(hold_threshold_cents=1_000_000),
+        now=NOW,
+    )
 
 
 def test_an_offline_order_waits_for_its_payment_and_then_goes_to_the_suppliers():

@@ -32,9 +32,19 @@ NOW = CREATED + timedelta(days=4)
 
 
 def shipment(status: ShipmentStatus = S.IN_TRANSIT) -> Shipment:
-    return Shipment(id="shp-1", carrier="dhl", tracking_number="JD0001", po_id="po-1", supplier_id="acme",
-                    campaign_id="cmp-1", order_ids=["ord-1"], created_at=CREATED, status=status,
-                    status_at=CREATED + timedelta(hours=5), last_event_at=CREATED + timedelta(hours=5))
+    return Shipment(
+        id="shp-1",
+        carrier="dhl",
+        tracking_number="JD0001",
+        po_id="po-1",
+        supplier_id="acme",
+        campaign_id="cmp-1",
+        order_ids=["ord-1"],
+        created_at=CREATED,
+        status=status,
+        status_at=CREATED + timedelta(hours=5),
+        last_event_at=CREATED + timedelta(hours=5),
+    )
 
 
 @pytest.mark.parametrize("what", list(ByHand))
@@ -47,8 +57,11 @@ def test_a_record_by_hand_is_the_carriers_status_for_the_same_fact_under_a_manua
 
 
 def test_the_failed_attempt_and_the_return_are_the_statuses_carrier_formats_map_them_to():
-    assert BY_HAND_STATUS == {ByHand.DELIVERED: T.DELIVERED, ByHand.DELIVERY_FAILED: T.ATTEMPTED,
-                              ByHand.RETURNED_TO_SENDER: T.RETURNED_TO_SENDER}
+    assert BY_HAND_STATUS == {
+        ByHand.DELIVERED: T.DELIVERED,
+        ByHand.DELIVERY_FAILED: T.ATTEMPTED,
+        ByHand.RETURNED_TO_SENDER: T.RETURNED_TO_SENDER,
+    }
 
 
 def test_a_carriers_own_code_is_never_taken_for_a_record_by_hand():
@@ -70,8 +83,9 @@ def test_a_delivery_confirmed_by_hand_ends_the_parcel_like_the_carriers():
 
 def test_a_time_in_the_future_is_refused_naming_the_field():
     with pytest.raises(RuleViolation) as refused:
-        by_hand_event(shipment(), ByHand.DELIVERED, at=NOW + timedelta(minutes=5), now=NOW, by_supplier=True,
-                      at_field="body.delivered_at")
+        by_hand_event(
+            shipment(), ByHand.DELIVERED, at=NOW + timedelta(minutes=5), now=NOW, by_supplier=True, at_field="body.delivered_at"
+        )
     assert refused.value.code == "invalid_event_time"
     assert refused.value.details == [{"field": "body.delivered_at", "message": "must not be in the future"}]
 
@@ -83,22 +97,25 @@ def test_a_browser_clock_a_little_ahead_is_taken_as_now():
 
 def test_a_time_before_the_parcel_was_recorded_is_refused():
     with pytest.raises(RuleViolation) as refused:
-        by_hand_event(shipment(), ByHand.DELIVERY_FAILED, at=CREATED - timedelta(seconds=1), now=NOW,
-                      by_supplier=False)
+        by_hand_event(shipment(), ByHand.DELIVERY_FAILED, at=CREATED - timedelta(seconds=1), now=NOW, by_supplier=False)
     assert refused.value.details[0]["field"] == "body.at"
     assert "before the parcel was recorded" in refused.value.message
 
 
-@pytest.mark.parametrize(("final", "what"), [(S.DELIVERED, ByHand.DELIVERED),
-                                             (S.RETURNED_TO_SENDER, ByHand.RETURNED_TO_SENDER)])
+@pytest.mark.parametrize(("final", "what"), [(S.DELIVERED, ByHand.DELIVERED), (S.RETURNED_TO_SENDER, ByHand.RETURNED_TO_SENDER)])
 def test_a_parcel_that_already_ended_the_same_way_needs_nothing(final, what):
     assert by_hand_event(shipment(final), what, at=None, now=NOW, by_supplier=True) is None
 
 
-@pytest.mark.parametrize(("final", "what"), [(S.DELIVERED, ByHand.RETURNED_TO_SENDER),
-                                             (S.DELIVERED, ByHand.DELIVERY_FAILED),
-                                             (S.RETURNED_TO_SENDER, ByHand.DELIVERED),
-                                             (S.SUPERSEDED, ByHand.DELIVERED)])
+@pytest.mark.parametrize(
+    ("final", "what"),
+    [
+        (S.DELIVERED, ByHand.RETURNED_TO_SENDER),
+        (S.DELIVERED, ByHand.DELIVERY_FAILED),
+        (S.RETURNED_TO_SENDER, ByHand.DELIVERED),
+        (S.SUPERSEDED, ByHand.DELIVERED),
+    ],
+)
 def test_a_parcel_that_ended_otherwise_cannot_take_a_record_by_hand(final, what):
     with pytest.raises(InvalidTransition):
         by_hand_event(shipment(final), what, at=None, now=NOW, by_supplier=True)

@@ -65,8 +65,14 @@ def at(hours: float) -> datetime:
 
 def shipment(**overrides: object) -> Shipment:
     values: dict[str, object] = {
-        "id": "shp-1", "carrier": "dhl", "tracking_number": NUMBER, "po_id": "po-1", "supplier_id": "acme",
-        "campaign_id": "cmp-1", "order_ids": ["ord-1", "ord-2"], "created_at": CREATED,
+        "id": "shp-1",
+        "carrier": "dhl",
+        "tracking_number": NUMBER,
+        "po_id": "po-1",
+        "supplier_id": "acme",
+        "campaign_id": "cmp-1",
+        "order_ids": ["ord-1", "ord-2"],
+        "created_at": CREATED,
     }
     values.update(overrides)
     return Shipment(**values)  # type: ignore[arg-type]
@@ -74,12 +80,25 @@ def shipment(**overrides: object) -> Shipment:
 
 # One carrier code always means one status, as with a real carrier's mapping table.
 CODES: dict[str, TrackingStatus | None] = {
-    "LBL": T.LABEL_CREATED, "PU": T.IN_TRANSIT, "AF": T.IN_TRANSIT, "EX": T.EXCEPTION, "OFD": T.OUT_FOR_DELIVERY,
-    "AT": T.ATTEMPTED, "DL": T.DELIVERED, "RTS": T.RETURNED_TO_SENDER, "X1": None, "X2": None,
+    "LBL": T.LABEL_CREATED,
+    "PU": T.IN_TRANSIT,
+    "AF": T.IN_TRANSIT,
+    "EX": T.EXCEPTION,
+    "OFD": T.OUT_FOR_DELIVERY,
+    "AT": T.ATTEMPTED,
+    "DL": T.DELIVERED,
+    "RTS": T.RETURNED_TO_SENDER,
+    "X1": None,
+    "X2": None,
 }
 CODE_OF: dict[TrackingStatus, str] = {
-    T.LABEL_CREATED: "LBL", T.IN_TRANSIT: "PU", T.EXCEPTION: "EX", T.OUT_FOR_DELIVERY: "OFD", T.ATTEMPTED: "AT",
-    T.DELIVERED: "DL", T.RETURNED_TO_SENDER: "RTS",
+    T.LABEL_CREATED: "LBL",
+    T.IN_TRANSIT: "PU",
+    T.EXCEPTION: "EX",
+    T.OUT_FOR_DELIVERY: "OFD",
+    T.ATTEMPTED: "AT",
+    T.DELIVERED: "DL",
+    T.RETURNED_TO_SENDER: "RTS",
 }
 
 
@@ -167,8 +186,9 @@ def test_a_repeat_of_the_event_that_set_the_status_does_not_move_it_again():
 
 
 @pytest.mark.parametrize("final", sorted(ENDS_TRACKING))
-@pytest.mark.parametrize("later", [T.IN_TRANSIT, T.OUT_FOR_DELIVERY, T.EXCEPTION, T.ATTEMPTED, T.LABEL_CREATED,
-                                   T.DELIVERED, T.RETURNED_TO_SENDER])
+@pytest.mark.parametrize(
+    "later", [T.IN_TRANSIT, T.OUT_FOR_DELIVERY, T.EXCEPTION, T.ATTEMPTED, T.LABEL_CREATED, T.DELIVERED, T.RETURNED_TO_SENDER]
+)
 def test_delivered_and_returned_to_sender_are_final(final, later):
     s = applied(event(T.IN_TRANSIT, at(9)), event(final, at(12)))
     assert s.final
@@ -186,7 +206,8 @@ def test_label_created_never_overrides_a_scan(scan, label_hours):
     s = applied(event(scan, at(10)), event(T.LABEL_CREATED, at(label_hours)))
     assert (s.status, s.status_at) == (S(scan.value), at(10))
     assert sorted((e.occurred_at, e.status) for e in s.timeline) == sorted(
-        [(at(10), scan.value), (at(label_hours), "label_created")])
+        [(at(10), scan.value), (at(label_hours), "label_created")]
+    )
 
 
 def test_label_created_moves_a_freshly_dispatched_shipment_and_a_later_scan_overrides_it():
@@ -223,17 +244,20 @@ def test_an_unmapped_code_on_a_fresh_shipment_sets_last_event_at_only():
     assert not moves_status(s, event(None, at(4)))
 
 
-@pytest.mark.parametrize(("first", "second", "winner"), [
-    (T.IN_TRANSIT, T.OUT_FOR_DELIVERY, T.OUT_FOR_DELIVERY),
-    (T.OUT_FOR_DELIVERY, T.IN_TRANSIT, T.OUT_FOR_DELIVERY),
-    (T.EXCEPTION, T.ATTEMPTED, T.ATTEMPTED),
-    (T.ATTEMPTED, T.EXCEPTION, T.ATTEMPTED),
-    (T.OUT_FOR_DELIVERY, T.DELIVERED, T.DELIVERED),
-    (T.DELIVERED, T.OUT_FOR_DELIVERY, T.DELIVERED),
-    (T.IN_TRANSIT, T.RETURNED_TO_SENDER, T.RETURNED_TO_SENDER),
-    (T.LABEL_CREATED, T.IN_TRANSIT, T.IN_TRANSIT),
-    (T.IN_TRANSIT, T.LABEL_CREATED, T.IN_TRANSIT),
-])
+@pytest.mark.parametrize(
+    ("first", "second", "winner"),
+    [
+        (T.IN_TRANSIT, T.OUT_FOR_DELIVERY, T.OUT_FOR_DELIVERY),
+        (T.OUT_FOR_DELIVERY, T.IN_TRANSIT, T.OUT_FOR_DELIVERY),
+        (T.EXCEPTION, T.ATTEMPTED, T.ATTEMPTED),
+        (T.ATTEMPTED, T.EXCEPTION, T.ATTEMPTED),
+        (T.OUT_FOR_DELIVERY, T.DELIVERED, T.DELIVERED),
+        (T.DELIVERED, T.OUT_FOR_DELIVERY, T.DELIVERED),
+        (T.IN_TRANSIT, T.RETURNED_TO_SENDER, T.RETURNED_TO_SENDER),
+        (T.LABEL_CREATED, T.IN_TRANSIT, T.IN_TRANSIT),
+        (T.IN_TRANSIT, T.LABEL_CREATED, T.IN_TRANSIT),
+    ],
+)
 def test_on_equal_times_the_further_status_wins_in_either_arrival_order(first, second, winner):
     s = applied(event(first, at(12)), event(second, at(12)))
     assert (s.status, s.status_at) == (S(winner.value), at(12))
@@ -259,8 +283,9 @@ def test_an_event_for_another_tracking_number_is_refused():
 # --- the ordering rule, as a property ---------------------------------------------------------
 
 minutes = st.one_of(st.integers(0, 3 * 24 * 60), st.sampled_from([0, 600, 720, 721]))  # a few days, some ties
-raw_events = st.builds(lambda code, m: event(CODES[code], BASE + timedelta(minutes=m), code),
-                       st.sampled_from(sorted(CODES)), minutes)
+raw_events = st.builds(
+    lambda code, m: event(CODES[code], BASE + timedelta(minutes=m), code), st.sampled_from(sorted(CODES)), minutes
+)
 
 
 def dedup(events: list[CarrierEvent]) -> list[CarrierEvent]:
@@ -288,15 +313,21 @@ def well_ordered(events: list[CarrierEvent]) -> list[CarrierEvent]:
     finals = sorted((e for e in unique if e.status in ENDS_TRACKING), key=lambda e: (e.occurred_at, e.carrier_code))
     if finals:
         f = finals[0]
-        unique = [e for e in unique if e.status is None
-                  or (e.occurred_at <= f.occurred_at and (e.status not in ENDS_TRACKING or e.key == f.key))]
+        unique = [
+            e
+            for e in unique
+            if e.status is None or (e.occurred_at <= f.occurred_at and (e.status not in ENDS_TRACKING or e.key == f.key))
+        ]
     scans = [e for e in unique if e.status not in (None, T.LABEL_CREATED)]
     labels = [e for e in unique if e.status is T.LABEL_CREATED]
     if scans:
         top = max(scans, key=order_key)
-        return [e for e in unique
-                if not (e.status is T.LABEL_CREATED and e.occurred_at > top.occurred_at)
-                and not (e in scans and order_key(e) == order_key(top) and e.status is not top.status)]
+        return [
+            e
+            for e in unique
+            if not (e.status is T.LABEL_CREATED and e.occurred_at > top.occurred_at)
+            and not (e in scans and order_key(e) == order_key(top) and e.status is not top.status)
+        ]
     if labels:
         first = min(e.occurred_at for e in labels)
         return [e for e in unique if not (e.status is T.LABEL_CREATED and e.occurred_at > first)]
@@ -438,7 +469,13 @@ def test_correct_tracking_supersedes_the_old_record_and_starts_a_fresh_one():
 
     assert old.status is S.SUPERSEDED and old.final
     assert (new.id, new.order_ids, new.po_id, new.supplier_id, new.campaign_id, new.created_at) == (
-        old.id, old.order_ids, old.po_id, old.supplier_id, old.campaign_id, old.created_at)
+        old.id,
+        old.order_ids,
+        old.po_id,
+        old.supplier_id,
+        old.campaign_id,
+        old.created_at,
+    )
     assert new.order_ids is not old.order_ids
     assert (new.carrier, new.tracking_number, new.corrections) == ("ups", "1Z999AA10123456784", 2)
     assert (new.status, new.status_at, new.last_event_at, new.timeline) == (S.DISPATCHED, None, None, [])
@@ -481,8 +518,7 @@ def test_correct_tracking_refuses_an_unknown_carrier():
     assert s.status is S.DISPATCHED
 
 
-@pytest.mark.parametrize("e", [event(T.DELIVERED, at(30)), event(T.IN_TRANSIT, at(30), code="NEW"),
-                               event(None, at(30))])
+@pytest.mark.parametrize("e", [event(T.DELIVERED, at(30)), event(T.IN_TRANSIT, at(30), code="NEW"), event(None, at(30))])
 def test_a_superseded_shipment_ignores_events(e):
     old = applied(event(T.IN_TRANSIT, at(2)))
     correct_tracking(old, "ups", "1Z999")
@@ -535,19 +571,22 @@ def test_a_final_shipment_is_never_stale(make_final):
 # --- delivery complete ------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("statuses", "complete"), [
-    ([], False),
-    ([S.SUPERSEDED], False),
-    ([S.SUPERSEDED, S.SUPERSEDED], False),
-    ([S.DELIVERED], True),
-    ([S.SUPERSEDED, S.DELIVERED], True),
-    ([S.DELIVERED, S.DELIVERED, S.SUPERSEDED], True),
-    ([S.DELIVERED, S.IN_TRANSIT], False),
-    ([S.DELIVERED, S.DISPATCHED], False),
-    ([S.DELIVERED, S.RETURNED_TO_SENDER], False),
-    ([S.RETURNED_TO_SENDER], False),
-    ([S.OUT_FOR_DELIVERY, S.SUPERSEDED], False),
-])
+@pytest.mark.parametrize(
+    ("statuses", "complete"),
+    [
+        ([], False),
+        ([S.SUPERSEDED], False),
+        ([S.SUPERSEDED, S.SUPERSEDED], False),
+        ([S.DELIVERED], True),
+        ([S.SUPERSEDED, S.DELIVERED], True),
+        ([S.DELIVERED, S.DELIVERED, S.SUPERSEDED], True),
+        ([S.DELIVERED, S.IN_TRANSIT], False),
+        ([S.DELIVERED, S.DISPATCHED], False),
+        ([S.DELIVERED, S.RETURNED_TO_SENDER], False),
+        ([S.RETURNED_TO_SENDER], False),
+        ([S.OUT_FOR_DELIVERY, S.SUPERSEDED], False),
+    ],
+)
 def test_delivery_complete(statuses, complete):
     assert delivery_complete(statuses) is complete
 
@@ -576,48 +615,81 @@ PO_OUT = [("acme", A.SEND_PO), ("bolt", A.SEND_PO), ("cove", A.SEND_PO)]
 
 
 def test_three_suppliers_one_rejected_pass_through_every_partial_state_to_completed():
-    seen = run_steps([
-        *PO_OUT,
-        ("acme", A.ACCEPT), ("bolt", A.ACCEPT), ("cove", A.REJECT),
-        ("acme", A.DISPATCH), ("bolt", A.DISPATCH),
-        ("acme", A.DELIVER), ("bolt", A.DELIVER),
-    ])
+    seen = run_steps(
+        [
+            *PO_OUT,
+            ("acme", A.ACCEPT),
+            ("bolt", A.ACCEPT),
+            ("cove", A.REJECT),
+            ("acme", A.DISPATCH),
+            ("bolt", A.DISPATCH),
+            ("acme", A.DELIVER),
+            ("bolt", A.DELIVER),
+        ]
+    )
     assert [to for _, to in seen] == [
-        "ordered", "ordered", "ordered",
-        "ordered", "ordered", "ordered",
-        "partially_dispatched", "dispatched",
-        "partially_delivered", "completed",  # the refused delivery is final: nothing is left to wait for
+        "ordered",
+        "ordered",
+        "ordered",
+        "ordered",
+        "ordered",
+        "ordered",
+        "partially_dispatched",
+        "dispatched",
+        "partially_delivered",
+        "completed",  # the refused delivery is final: nothing is left to wait for
     ]
     assert seen[0][0] == "placed"
 
 
 def test_delivering_one_while_another_is_still_at_the_supplier_is_partially_delivered():
-    seen = run_steps([
-        *PO_OUT,
-        ("cove", A.REJECT),  # refused early: the rest is still open
-        ("acme", A.ACCEPT), ("acme", A.DISPATCH),
-        ("acme", A.DELIVER),  # bolt still only ordered
-        ("bolt", A.ACCEPT), ("bolt", A.DISPATCH), ("bolt", A.DELIVER),
-    ])
+    seen = run_steps(
+        [
+            *PO_OUT,
+            ("cove", A.REJECT),  # refused early: the rest is still open
+            ("acme", A.ACCEPT),
+            ("acme", A.DISPATCH),
+            ("acme", A.DELIVER),  # bolt still only ordered
+            ("bolt", A.ACCEPT),
+            ("bolt", A.DISPATCH),
+            ("bolt", A.DELIVER),
+        ]
+    )
     assert [to for _, to in seen] == [
-        "ordered", "ordered", "ordered",
         "ordered",
-        "ordered", "partially_dispatched",
+        "ordered",
+        "ordered",
+        "ordered",
+        "ordered",
+        "partially_dispatched",
         "partially_delivered",
-        "partially_delivered", "partially_delivered", "completed",
+        "partially_delivered",
+        "partially_delivered",
+        "completed",
     ]
 
 
 def test_a_rejection_can_turn_partially_dispatched_into_dispatched():
-    seen = run_steps([
-        *PO_OUT,
-        ("acme", A.ACCEPT), ("acme", A.DISPATCH), ("bolt", A.ACCEPT), ("bolt", A.DISPATCH),
-        ("cove", A.REJECT),  # the last open supply goes away
-        ("acme", A.DELIVER), ("bolt", A.DELIVER),
-    ])
+    seen = run_steps(
+        [
+            *PO_OUT,
+            ("acme", A.ACCEPT),
+            ("acme", A.DISPATCH),
+            ("bolt", A.ACCEPT),
+            ("bolt", A.DISPATCH),
+            ("cove", A.REJECT),  # the last open supply goes away
+            ("acme", A.DELIVER),
+            ("bolt", A.DELIVER),
+        ]
+    )
     assert [to for _, to in seen][3:] == [
-        "ordered", "partially_dispatched", "partially_dispatched", "partially_dispatched",
-        "dispatched", "partially_delivered", "completed",
+        "ordered",
+        "partially_dispatched",
+        "partially_dispatched",
+        "partially_dispatched",
+        "dispatched",
+        "partially_delivered",
+        "completed",
     ]
 
 

@@ -19,19 +19,44 @@ def test_the_retry_schedule_is_the_standard_webhooks_one_scaled_by_the_setting()
     assert rules.delay_before(9, 100) is None and rules.delay_before(0, 100) is None
 
 
-@pytest.mark.parametrize("status, attempt, expected", [
-    (200, 1, Outcome.SUCCEEDED), (299, 8, Outcome.SUCCEEDED), (500, 1, Outcome.RETRY), (None, 7, Outcome.RETRY),
-    (301, 3, Outcome.RETRY), (500, 8, Outcome.EXHAUSTED), (410, 1, Outcome.GONE), (404, 8, Outcome.EXHAUSTED),
-])
+@pytest.mark.parametrize(
+    "status, attempt, expected",
+    [
+        (200, 1, Outcome.SUCCEEDED),
+        (299, 8, Outcome.SUCCEEDED),
+        (500, 1, Outcome.RETRY),
+        (None, 7, Outcome.RETRY),
+        (301, 3, Outcome.RETRY),
+        (500, 8, Outcome.EXHAUSTED),
+        (410, 1, Outcome.GONE),
+        (404, 8, Outcome.EXHAUSTED),
+    ],
+)
 def test_an_attempts_outcome(status, attempt, expected):
     o = rules.outcome(Result(status), attempt)
     assert o is expected
     assert rules.disables(o) is (expected in (Outcome.GONE, Outcome.EXHAUSTED))
 
 
-@pytest.mark.parametrize("address", ["127.0.0.1", "10.1.2.3", "172.16.0.9", "192.168.1.1", "169.254.169.254",
-                                     "0.0.0.0", "224.0.0.1", "240.0.0.1", "::1", "fe80::1", "fc00::1",
-                                     "::ffff:127.0.0.1", "100.64.0.1", "::"])
+@pytest.mark.parametrize(
+    "address",
+    [
+        "127.0.0.1",
+        "10.1.2.3",
+        "172.16.0.9",
+        "192.168.1.1",
+        "169.254.169.254",
+        "0.0.0.0",
+        "224.0.0.1",
+        "240.0.0.1",
+        "::1",
+        "fe80::1",
+        "fc00::1",
+        "::ffff:127.0.0.1",
+        "100.64.0.1",
+        "::",
+    ],
+)
 def test_private_loopback_link_local_multicast_reserved_and_unspecified_addresses_are_refused(address):
     assert rules.refused_address(address)
     assert rules.address_problems("hooks.example", ["93.184.216.34", address])
@@ -46,11 +71,9 @@ def test_public_addresses_are_accepted_and_a_host_that_does_not_resolve_is_not()
 def test_a_subscription_needs_https_outside_local_mode_and_offered_event_types():
     assert rules.subscription_problems("https://hooks.example/x", ["order.placed"], local=False) == []
     assert rules.subscription_problems("http://hooks.example/x", ["order.placed"], local=True) == []
-    assert [p["field"] for p in rules.subscription_problems("http://hooks.example/x", ["order.placed"],
-                                                             local=False)] == ["url"]
+    assert [p["field"] for p in rules.subscription_problems("http://hooks.example/x", ["order.placed"], local=False)] == ["url"]
     assert rules.subscription_problems("https://u:p@hooks.example/x", ["order.placed"], local=False)
-    problems = rules.subscription_problems("https://hooks.example/x", ["order.placed", "customer.flagged"],
-                                           local=False)
+    problems = rules.subscription_problems("https://hooks.example/x", ["order.placed", "customer.flagged"], local=False)
     assert [p["field"] for p in problems] == ["event_types"] and "customer.flagged" in problems[0]["message"]
     assert rules.subscription_problems("https://hooks.example/x", [], local=False)
 
@@ -68,21 +91,40 @@ def test_our_signature_verifies_with_the_standard_webhooks_library_with_one_or_t
     assert len(headers["webhook-signature"].split(" ")) == 2
     for secret in (SECRET, other):
         wh = Webhook(secret)
-        assert wh.sign("msg_1", datetime.fromtimestamp(1_900_000_000), body) in \
-            headers["webhook-signature"].split(" ")
+        assert wh.sign("msg_1", datetime.fromtimestamp(1_900_000_000), body) in headers["webhook-signature"].split(" ")
 
 
 def test_the_thin_payload_carries_ids_status_and_links_but_no_notes_or_personal_data():
-    event = {"id": "evt_1", "type": "shipment.recorded", "subject_type": "shipment", "subject_id": "dhl#JD1",
-             "at": "2030-01-01T00:00:00+00:00", "to_status": "dispatched", "customer_note": "ring twice",
-             "data": {"po_id": "po_1", "order_ids": ["ord_1"], "tracking_url": "https://dhl.example/JD1",
-                      "customer_email": "a@b.example", "internal_note": "x"}}
+    event = {
+        "id": "evt_1",
+        "type": "shipment.recorded",
+        "subject_type": "shipment",
+        "subject_id": "dhl#JD1",
+        "at": "2030-01-01T00:00:00+00:00",
+        "to_status": "dispatched",
+        "customer_note": "ring twice",
+        "data": {
+            "po_id": "po_1",
+            "order_ids": ["ord_1"],
+            "tracking_url": "https://dhl.example/JD1",
+            "customer_email": "a@b.example",
+            "internal_note": "x",
+        },
+    }
     payload = rules.thin_payload(event, "https://api.example/")
-    assert payload == {"type": "shipment.recorded", "id": "evt_1", "timestamp": "2030-01-01T00:00:00+00:00",
-                       "data": {"subject_type": "shipment", "subject_id": "dhl#JD1", "status": "dispatched",
-                                "po_id": "po_1", "order_ids": ["ord_1"],
-                                "links": {"po": "https://api.example/staff/purchase-orders/po_1",
-                                          "tracking": "https://dhl.example/JD1"}}}
+    assert payload == {
+        "type": "shipment.recorded",
+        "id": "evt_1",
+        "timestamp": "2030-01-01T00:00:00+00:00",
+        "data": {
+            "subject_type": "shipment",
+            "subject_id": "dhl#JD1",
+            "status": "dispatched",
+            "po_id": "po_1",
+            "order_ids": ["ord_1"],
+            "links": {"po": "https://api.example/staff/purchase-orders/po_1", "tracking": "https://dhl.example/JD1"},
+        },
+    }
 
 
 def test_only_order_po_shipment_and_campaign_events_are_offered():
@@ -92,10 +134,22 @@ def test_only_order_po_shipment_and_campaign_events_are_offered():
 
 
 def test_a_complaint_event_is_offered_thin_with_a_link_to_the_complaint_and_no_customer_details():
-    event = {"type": "complaint.resolved", "id": "evt_1", "at": "2026-12-03T10:00:00+00:00", "subject_type": "complaint",
-             "subject_id": "cmp_1", "to_status": "resolved",
-             "data": {"complaint_id": "cmp_1", "order_id": "ord_1", "supplier_id": "acme", "po_id": "po_1",
-                      "customer_email": "alice@example.com", "refund_cents": 1200}}
+    event = {
+        "type": "complaint.resolved",
+        "id": "evt_1",
+        "at": "2026-12-03T10:00:00+00:00",
+        "subject_type": "complaint",
+        "subject_id": "cmp_1",
+        "to_status": "resolved",
+        "data": {
+            "complaint_id": "cmp_1",
+            "order_id": "ord_1",
+            "supplier_id": "acme",
+            "po_id": "po_1",
+            "customer_email": "alice@example.com",
+            "refund_cents": 1200,
+        },
+    }
     payload = rules.thin_payload(event, "https://waybill.example")
     assert "complaint.resolved" in rules.OFFERED_EVENT_TYPES
     assert payload["data"]["links"]["complaint"] == "https://waybill.example/staff/complaints/cmp_1"

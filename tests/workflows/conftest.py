@@ -43,8 +43,9 @@ def moto_server() -> Iterator[Provisioned]:
     try:
         with pointed_at(endpoint, MOTO_PORT=str(server.port)):
             provisioned = provision(region=REGION)
-            arns = {f"WAYBILL_{m.definition.upper()}_ARN": provisioned.state_machine_arns[m.name]
-                    for m in TOPOLOGY.state_machines}
+            arns = {
+                f"WAYBILL_{m.definition.upper()}_ARN": provisioned.state_machine_arns[m.name] for m in TOPOLOGY.state_machines
+            }
             with pointed_at(endpoint, **arns):
                 _MAIL["provisioned"] = provisioned
                 yield provisioned
@@ -74,8 +75,9 @@ def _publish_mail_events(event: dict[str, Any], context: Any) -> int:
     from chalicelib.handlers import publisher
 
     wanted = set(event_types())
-    records = [r for r in event["Records"]
-               if ((r.get("dynamodb") or {}).get("NewImage") or {}).get("type", {}).get("S") in wanted]
+    records = [
+        r for r in event["Records"] if ((r.get("dynamodb") or {}).get("NewImage") or {}).get("type", {}).get("S") in wanted
+    ]
     return publisher.publish(records) if records else 0
 
 
@@ -89,8 +91,14 @@ def deliver_mail() -> int:
     poller = _MAIL.get("poller")
     if poller is None:
         poller = _MAIL["poller"] = StreamPoller(
-            stream_arn=provisioned.stream_arn, handler_name="stream_publisher", handler=_publish_mail_events,
-            streams=client("dynamodbstreams"), region=REGION, stop=threading.Event(), max_retries=1)
+            stream_arn=provisioned.stream_arn,
+            handler_name="stream_publisher",
+            handler=_publish_mail_events,
+            streams=client("dynamodbstreams"),
+            region=REGION,
+            stop=threading.Event(),
+            max_retries=1,
+        )
     while poller.step():
         pass
     handled = 0
@@ -112,18 +120,19 @@ def mail_to(address: str, contains: str = "") -> list[Any]:
     return [m for m in sent_mail() if address in m.destinations["ToAddresses"] and contains in m.subject]
 
 
-def pump(provisioned: Provisioned, queue_name: str, consumer: Callable[..., dict[str, Any]], *,
-         wait_s: int = 1) -> list[dict[str, Any]]:
+def pump(
+    provisioned: Provisioned, queue_name: str, consumer: Callable[..., dict[str, Any]], *, wait_s: int = 1
+) -> list[dict[str, Any]]:
     """One receive on the queue, handed to its consumer as Lambda would; every message must succeed."""
     sqs = client("sqs")
     url = provisioned.queue_urls[queue_name]
-    messages = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=wait_s,
-                                   AttributeNames=["All"]).get("Messages", [])
+    messages = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=wait_s, AttributeNames=["All"]).get(
+        "Messages", []
+    )
     if not messages:
         return []
     arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-    result = consumer({"Records": [sqs_record(m, queue_arn=arn, region=REGION) for m in messages]},
-                      LambdaContext(queue_name))
+    result = consumer({"Records": [sqs_record(m, queue_arn=arn, region=REGION) for m in messages]}, LambdaContext(queue_name))
     assert not result["batchItemFailures"], result
     for m in messages:
         sqs.delete_message(QueueUrl=url, ReceiptHandle=m["ReceiptHandle"])
@@ -151,8 +160,9 @@ class Flow:
     handled: list[dict[str, Any]] = field(default_factory=list)
 
     def start(self, **deadlines: int) -> str:
-        arn = workflows.start_supplier_fulfilment(self.po_id, {
-            "po_id": self.po_id, "deadlines": {s.value: deadlines.get(s.value, LONG) for s in Stage}})
+        arn = workflows.start_supplier_fulfilment(
+            self.po_id, {"po_id": self.po_id, "deadlines": {s.value: deadlines.get(s.value, LONG) for s in Stage}}
+        )
         assert arn is not None
         self.execution_arn = arn
         return arn
@@ -175,9 +185,11 @@ class Flow:
 
     def wait_open(self, stage: Stage, *, not_token: str | None = None) -> str:
         """Until the stage is open on the PO (its token stored); returns the token."""
+
         def opened() -> bool:
             item = self.item()
             return item.stage == stage.value and item.task_token is not None and item.task_token != not_token
+
         self.until(opened, why=f"{stage.value} to open")
         return str(self.item().task_token)
 
@@ -205,14 +217,26 @@ def flow(moto_server: Provisioned, payments_calls: list[str]) -> Flow:
     sk_pk = keys.supplier(supplier_id)
     from chalicelib.adapters.dynamodb.models import SupplierItem
 
-    SupplierItem(*sk_pk, id=supplier_id, name=f"Supplier {run}", contact_emails=[supplier_email],
-                 created_at=at).save()
-    campaign = Campaign(id=campaign_id, name="Winter", buyer_id="buyer-1", currency="EUR",
-                        status=CampaignStatus.CLOSED if hasattr(CampaignStatus, "CLOSED") else CampaignStatus.LIVE,
-                        starts_at=at, ends_at=at, supplier_ids={supplier_id})
+    SupplierItem(*sk_pk, id=supplier_id, name=f"Supplier {run}", contact_emails=[supplier_email], created_at=at).save()
+    campaign = Campaign(
+        id=campaign_id,
+        name="Winter",
+        buyer_id="buyer-1",
+        currency="EUR",
+        status=CampaignStatus.CLOSED if hasattr(CampaignStatus, "CLOSED") else CampaignStatus.LIVE,
+        starts_at=at,
+        ends_at=at,
+        supplier_ids={supplier_id},
+    )
     repo.campaign_item(campaign, created_at=at, buyer_email=buyer_email, version=None).save()
-    po = PurchaseOrder(id=f"po_{run}", campaign_id=campaign_id, supplier_id=supplier_id, currency="EUR",
-                       lines=[POLine("MUG-1", "Mug", 10, 500), POLine("CAP-1", "Cap", 4, 300)],
-                       created_at=at, order_count=3)
+    po = PurchaseOrder(
+        id=f"po_{run}",
+        campaign_id=campaign_id,
+        supplier_id=supplier_id,
+        currency="EUR",
+        lines=[POLine("MUG-1", "Mug", 10, 500), POLine("CAP-1", "Cap", 4, 300)],
+        created_at=at,
+        order_count=3,
+    )
     repo.commit([repo.po_write(po, version=None, now=at)], what="test purchase order")
     return Flow(moto_server, po.id, supplier_email, buyer_email)

@@ -71,14 +71,18 @@ def stream_records(provisioned: Provisioned, pk: str) -> list[dict[str, Any]]:
     streams = client("dynamodbstreams")
     out: list[dict[str, Any]] = []
     for shard in streams.describe_stream(StreamArn=provisioned.stream_arn)["StreamDescription"]["Shards"]:
-        iterator = streams.get_shard_iterator(StreamArn=provisioned.stream_arn, ShardId=shard["ShardId"],
-                                              ShardIteratorType="TRIM_HORIZON")["ShardIterator"]
+        iterator = streams.get_shard_iterator(
+            StreamArn=provisioned.stream_arn, ShardId=shard["ShardId"], ShardIteratorType="TRIM_HORIZON"
+        )["ShardIterator"]
         while iterator:
             page = streams.get_records(ShardIterator=iterator, Limit=1000)
             if not page["Records"]:
                 break
-            out += [stream_record(r, stream_arn=provisioned.stream_arn, region=REGION) for r in page["Records"]
-                    if r["dynamodb"]["Keys"]["PK"]["S"] == pk]
+            out += [
+                stream_record(r, stream_arn=provisioned.stream_arn, region=REGION)
+                for r in page["Records"]
+                if r["dynamodb"]["Keys"]["PK"]["S"] == pk
+            ]
             iterator = page.get("NextShardIterator")
     return out
 
@@ -130,9 +134,11 @@ class Parcel:
 
     def wait_token(self, *, not_token: str | None = None) -> str:
         """Until the execution's wait is open and its token stored on the shipment; returns the token."""
+
         def stored() -> bool:
             token = self.item().task_token
             return token is not None and token != not_token
+
         self.until(stored, why="a tracking wait to open")
         assert self.item().execution_arn == self.execution_arn
         return str(self.item().task_token)
@@ -145,13 +151,15 @@ class Parcel:
         return self.status()
 
     def states_entered(self) -> list[str]:
-        return [e["stateEnteredEventDetails"]["name"] for e in workflows.history(self.execution_arn)
-                if "stateEnteredEventDetails" in e]
+        return [
+            e["stateEnteredEventDetails"]["name"]
+            for e in workflows.history(self.execution_arn)
+            if "stateEnteredEventDetails" in e
+        ]
 
     def carrier_event(self, status: TrackingStatus) -> str:
         """The carrier reports a scan made just now."""
-        return tracking.apply_event(CARRIER, CarrierEvent(self.tracking_number, status.value, status,
-                                                          datetime.now(UTC)))
+        return tracking.apply_event(CARRIER, CarrierEvent(self.tracking_number, status.value, status, datetime.now(UTC)))
 
     def exception(self) -> ExceptionItem | None:
         return repo.get(keys.exception(exception_id("tracking_stale", "shipment", self.subject)), ExceptionItem)
@@ -162,8 +170,7 @@ class Parcel:
         return found
 
     def order_events(self, type_: str) -> list[AuditEventItem]:
-        return [i for i in repo.query_all(keys.order_pk(self.order_id))
-                if isinstance(i, AuditEventItem) and i.type == type_]
+        return [i for i in repo.query_all(keys.order_pk(self.order_id)) if isinstance(i, AuditEventItem) and i.type == type_]
 
     def shipment_partition(self) -> list[Item]:
         return repo.query_all(keys.shipment_pk(CARRIER, self.tracking_number))
@@ -173,17 +180,40 @@ def new_parcel(provisioned: Provisioned) -> Parcel:
     run = uuid.uuid4().hex[:8]
     supplier_id, at = f"sup-{run}", datetime.now(UTC)
     supplier_email = f"dispatch@{supplier_id}.example"
-    SupplierItem(*keys.supplier(supplier_id), id=supplier_id, name=f"Supplier {run}", contact_emails=[supplier_email],
-                 created_at=at).save()
+    SupplierItem(
+        *keys.supplier(supplier_id), id=supplier_id, name=f"Supplier {run}", contact_emails=[supplier_email], created_at=at
+    ).save()
     deliveries = [Delivery(supplier_id, DeliveryStatus.DISPATCHED)]
-    order = Order(id=f"ord_{run}", campaign_id=f"cmp-{run}", customer_id=f"cus-{run}",
-                  customer_email=f"customer-{run}@waybill.example", currency="EUR", payment_mode=PaymentMode.PREPAID,
-                  lines=[OrderLine("MUG-1", "Mug", supplier_id, 2, 500)], deliveries=deliveries, created_at=at,
-                  status=derive_status(deliveries, False))
-    s = Shipment(id=f"shp_{run}", carrier=CARRIER, tracking_number=f"JD{run.upper()}", po_id=f"po_{run}",
-                 supplier_id=supplier_id, campaign_id=order.campaign_id, order_ids=[order.id], created_at=at)
-    repo.commit([*repo.order_writes(order, version=None, now=at), shipments.shipment_item(s, at=at, version=None),
-                 shipments.order_copy(s, order.id, at)], what="test shipment")
+    order = Order(
+        id=f"ord_{run}",
+        campaign_id=f"cmp-{run}",
+        customer_id=f"cus-{run}",
+        customer_email=f"customer-{run}@waybill.example",
+        currency="EUR",
+        payment_mode=PaymentMode.PREPAID,
+        lines=[OrderLine("MUG-1", "Mug", supplier_id, 2, 500)],
+        deliveries=deliveries,
+        created_at=at,
+        status=derive_status(deliveries, False),
+    )
+    s = Shipment(
+        id=f"shp_{run}",
+        carrier=CARRIER,
+        tracking_number=f"JD{run.upper()}",
+        po_id=f"po_{run}",
+        supplier_id=supplier_id,
+        campaign_id=order.campaign_id,
+        order_ids=[order.id],
+        created_at=at,
+    )
+    repo.commit(
+        [
+            *repo.order_writes(order, version=None, now=at),
+            shipments.shipment_item(s, at=at, version=None),
+            shipments.order_copy(s, order.id, at),
+        ],
+        what="test shipment",
+    )
     return Parcel(provisioned, supplier_id, supplier_email, order.id, s)
 
 
@@ -196,8 +226,7 @@ def tracking_settings(moto_server: Provisioned) -> Iterator[Callable[[int, int],
     def configure(stale_after_s: int, give_up_after_s: int) -> None:
         os.environ.update(dict(zip(names, (str(stale_after_s), str(give_up_after_s)), strict=True)))
         settings.cache_clear()
-        assert (settings().tracking_stale_after_s, settings().tracking_give_up_after_s) == (
-            stale_after_s, give_up_after_s)
+        assert (settings().tracking_stale_after_s, settings().tracking_give_up_after_s) == (stale_after_s, give_up_after_s)
 
     yield configure
     for n, v in saved.items():
@@ -217,7 +246,8 @@ def parcel(moto_server: Provisioned) -> Parcel:
 
 
 def test_carrier_events_keep_the_wait_alive_and_delivered_ends_it(
-        parcel: Parcel, tracking_settings: Callable[[int, int], None], monkeypatch: pytest.MonkeyPatch) -> None:
+    parcel: Parcel, tracking_settings: Callable[[int, int], None], monkeypatch: pytest.MonkeyPatch
+) -> None:
     tracking_settings(2, 120)
     beats: list[bool] = []
     real_heartbeat = workflows.heartbeat
@@ -261,7 +291,8 @@ def test_carrier_events_keep_the_wait_alive_and_delivered_ends_it(
 
 
 def test_silence_raises_tracking_stale_tells_the_customer_once_and_the_wait_reopens(
-        parcel: Parcel, tracking_settings: Callable[[int, int], None]) -> None:
+    parcel: Parcel, tracking_settings: Callable[[int, int], None]
+) -> None:
     tracking_settings(2, 120)
     parcel.start()
     first = parcel.wait_token()
@@ -270,11 +301,16 @@ def test_silence_raises_tracking_stale_tells_the_customer_once_and_the_wait_reop
     exc = parcel.exception()
     assert exc is not None
     assert (exc.status, exc.kind_name, exc.subject_type, exc.subject_id, int(exc.count), exc.severity) == (
-        "open", "tracking_stale", "shipment", parcel.subject, 1, "medium")
+        "open",
+        "tracking_stale",
+        "shipment",
+        parcel.subject,
+        1,
+        "medium",
+    )
     assert exc.GSI3PK == keys.OPEN_EXCEPTIONS_PK
     details = plain(exc.details)
-    assert (details["abandoned"], details["shipment_id"], details["last_event_at"]) == (
-        False, parcel.shipment.id, None)
+    assert (details["abandoned"], details["shipment_id"], details["last_event_at"]) == (False, parcel.shipment.id, None)
     assert len(mail_to(parcel.supplier_email, "No tracking news")) == 1
     delayed = parcel.order_events("order.delayed")
     assert len(delayed) == 1 and delayed[0].customer_note
@@ -308,7 +344,8 @@ def test_silence_raises_tracking_stale_tells_the_customer_once_and_the_wait_reop
 
 
 def test_a_silent_parcel_confirmed_delivered_by_hand_ends_its_wait_resolves_the_stale_problem_and_completes(
-        parcel: Parcel, tracking_settings: Callable[[int, int], None]) -> None:
+    parcel: Parcel, tracking_settings: Callable[[int, int], None]
+) -> None:
     """Issue 16: the carrier never reports; logistics confirm the delivery by hand. The running
     execution ends as on a carrier's delivered event (SendTaskSuccess on the stored token)."""
     tracking_settings(2, 120)
@@ -327,14 +364,17 @@ def test_a_silent_parcel_confirmed_delivered_by_hand_ends_its_wait_resolves_the_
     assert exc is not None and (exc.status, exc.resolution) == ("resolved", "recorded by hand")
     assert parcel.order().status == "completed"
     assert len(parcel.order_events("order.delivered")) == 1
-    [change] = [i for i in parcel.shipment_partition()
-                if isinstance(i, AuditEventItem) and i.type == "shipment.status_changed"]
+    [change] = [i for i in parcel.shipment_partition() if isinstance(i, AuditEventItem) and i.type == "shipment.status_changed"]
     assert (change.actor.sub, change.internal_note, plain(change.data)["source"]) == (
-        "log-1", "signed for, per the depot", "manual")
+        "log-1",
+        "signed for, per the depot",
+        "manual",
+    )
 
 
 def test_no_delivery_before_the_give_up_time_abandons_the_shipment_to_staff(
-        parcel: Parcel, tracking_settings: Callable[[int, int], None]) -> None:
+    parcel: Parcel, tracking_settings: Callable[[int, int], None]
+) -> None:
     tracking_settings(10, 3)
     parcel.start()
     parcel.wait_token()
@@ -358,8 +398,13 @@ def test_the_same_carrier_webhook_delivered_twenty_times_at_once_has_one_effect(
     secrets.put_json(secrets.INBOUND_WEBHOOKS, {**before, CARRIER_SENDER: [secret]})
     secrets.forget()
     try:
-        body = carrier_sim.payload("dhl", parcel.tracking_number, TrackingStatus.IN_TRANSIT,
-                                   datetime.now(UTC) - timedelta(minutes=1), location="Leipzig, DE")
+        body = carrier_sim.payload(
+            "dhl",
+            parcel.tracking_number,
+            TrackingStatus.IN_TRANSIT,
+            datetime.now(UTC) - timedelta(minutes=1),
+            location="Leipzig, DE",
+        )
         raw, headers = carrier_sim.signed_request(body, secret)
 
         barrier = threading.Barrier(20)

@@ -17,8 +17,9 @@ def stream_records(stream_arn: str) -> int:
     streams = boto3.client("dynamodbstreams", region_name="eu-west-1")
     total = 0
     for shard in streams.describe_stream(StreamArn=stream_arn)["StreamDescription"]["Shards"]:
-        it = streams.get_shard_iterator(StreamArn=stream_arn, ShardId=shard["ShardId"],
-                                        ShardIteratorType="TRIM_HORIZON")["ShardIterator"]
+        it = streams.get_shard_iterator(StreamArn=stream_arn, ShardId=shard["ShardId"], ShardIteratorType="TRIM_HORIZON")[
+            "ShardIterator"
+        ]
         while it:
             page = streams.get_records(ShardIterator=it, Limit=1000)
             total += len(page["Records"])
@@ -41,21 +42,37 @@ def test_a_cancelled_transaction_changes_nothing_and_a_committed_one_everything(
     before = stream_records(arn)
 
     with pytest.raises(ddb.exceptions.TransactionCanceledException):
-        ddb.transact_write_items(TransactItems=[
-            {"Update": {"TableName": TABLE, "Key": {"PK": {"S": existing}, "SK": {"S": "#META"}},
-                        "UpdateExpression": "SET v = :two", "ExpressionAttributeValues": {":two": {"N": "2"}}}},
-            put(fresh, v={"N": "1"}),
-            {"Put": {**put(f"UNDO#{run}#c")["Put"], "ConditionExpression": "attribute_exists(PK)"}},  # fails
-        ])
+        ddb.transact_write_items(
+            TransactItems=[
+                {
+                    "Update": {
+                        "TableName": TABLE,
+                        "Key": {"PK": {"S": existing}, "SK": {"S": "#META"}},
+                        "UpdateExpression": "SET v = :two",
+                        "ExpressionAttributeValues": {":two": {"N": "2"}},
+                    }
+                },
+                put(fresh, v={"N": "1"}),
+                {"Put": {**put(f"UNDO#{run}#c")["Put"], "ConditionExpression": "attribute_exists(PK)"}},  # fails
+            ]
+        )
     assert ddb.get_item(TableName=TABLE, Key={"PK": {"S": existing}, "SK": {"S": "#META"}})["Item"]["v"] == {"N": "1"}
     assert "Item" not in ddb.get_item(TableName=TABLE, Key={"PK": {"S": fresh}, "SK": {"S": "#META"}})
     assert stream_records(arn) == before
 
-    ddb.transact_write_items(TransactItems=[
-        {"Update": {"TableName": TABLE, "Key": {"PK": {"S": existing}, "SK": {"S": "#META"}},
-                    "UpdateExpression": "SET v = :two", "ExpressionAttributeValues": {":two": {"N": "2"}}}},
-        put(fresh, v={"N": "1"}),
-    ])
+    ddb.transact_write_items(
+        TransactItems=[
+            {
+                "Update": {
+                    "TableName": TABLE,
+                    "Key": {"PK": {"S": existing}, "SK": {"S": "#META"}},
+                    "UpdateExpression": "SET v = :two",
+                    "ExpressionAttributeValues": {":two": {"N": "2"}},
+                }
+            },
+            put(fresh, v={"N": "1"}),
+        ]
+    )
     assert ddb.get_item(TableName=TABLE, Key={"PK": {"S": existing}, "SK": {"S": "#META"}})["Item"]["v"] == {"N": "2"}
     assert "Item" in ddb.get_item(TableName=TABLE, Key={"PK": {"S": fresh}, "SK": {"S": "#META"}})
     assert stream_records(arn) == before + 2

@@ -54,8 +54,12 @@ def supplier(flow: Flow) -> Principal:
 
 
 def accept_all(flow: Flow) -> None:
-    stages.complete_stage(supplier(flow), flow.po_id, Stage.ACKNOWLEDGE, lambda po: acknowledge(
-        po, [LineAcceptance("MUG-1", 10), LineAcceptance("CAP-1", 4)]))
+    stages.complete_stage(
+        supplier(flow),
+        flow.po_id,
+        Stage.ACKNOWLEDGE,
+        lambda po: acknowledge(po, [LineAcceptance("MUG-1", 10), LineAcceptance("CAP-1", 4)]),
+    )
 
 
 def test_a_po_walks_every_stage_to_shipped(flow: Flow, payments_calls: list[str]) -> None:
@@ -69,8 +73,9 @@ def test_a_po_walks_every_stage_to_shipped(flow: Flow, payments_calls: list[str]
     flow.wait_open(Stage.PAYMENT_PROPOSAL)
     stages.complete_stage(supplier(flow), flow.po_id, Stage.PAYMENT_PROPOSAL, lambda po: propose_payment(po, 6200))
     flow.wait_open(Stage.PAYMENT_APPROVAL)
-    assert [m for m in mail_to(settings().mailbox_accounting, "approve") if flow.po_id in m.subject], \
+    assert [m for m in mail_to(settings().mailbox_accounting, "approve") if flow.po_id in m.subject], (
         "accounting's mailbox is asked to approve"
+    )
     assert not mail_to(flow.buyer_email, "approve")
     stages.complete_stage(ACCOUNTING, flow.po_id, Stage.PAYMENT_APPROVAL, lambda po: decide_payment(po, True, 6200))
     flow.wait_open(Stage.BANK_PAYMENT)
@@ -87,8 +92,7 @@ def test_a_po_walks_every_stage_to_shipped(flow: Flow, payments_calls: list[str]
     assert (item.status, item.stage, item.task_token) == ("shipped", None, None)
     history = flow.history()
     transitions = len(flow.states_entered())
-    print(f"\nBENCH state transitions per PO (happy path): {transitions} states entered, "
-          f"{len(history)} history events")
+    print(f"\nBENCH state transitions per PO (happy path): {transitions} states entered, {len(history)} history events")
     assert transitions <= 40
 
 
@@ -106,8 +110,12 @@ def test_a_redelivered_stage_opening_sends_no_second_email(flow: Flow) -> None:
 def test_partial_acceptance_continues_to_the_invoice(flow: Flow) -> None:
     flow.start()
     flow.wait_open(Stage.ACKNOWLEDGE)
-    _, decision = stages.complete_stage(supplier(flow), flow.po_id, Stage.ACKNOWLEDGE, lambda po: acknowledge(
-        po, [LineAcceptance("MUG-1", 6, RejectReason.OUT_OF_STOCK), LineAcceptance("CAP-1", 4)]))
+    _, decision = stages.complete_stage(
+        supplier(flow),
+        flow.po_id,
+        Stage.ACKNOWLEDGE,
+        lambda po: acknowledge(po, [LineAcceptance("MUG-1", 6, RejectReason.OUT_OF_STOCK), LineAcceptance("CAP-1", 4)]),
+    )
     assert decision is Decision.PARTIALLY_ACCEPTED
     flow.wait_open(Stage.INVOICE)
     assert flow.status() == "RUNNING"
@@ -117,8 +125,14 @@ def test_partial_acceptance_continues_to_the_invoice(flow: Flow) -> None:
 def test_a_full_rejection_ends_the_execution_at_rejected(flow: Flow) -> None:
     flow.start()
     flow.wait_open(Stage.ACKNOWLEDGE)
-    stages.complete_stage(supplier(flow), flow.po_id, Stage.ACKNOWLEDGE, lambda po: acknowledge(
-        po, [LineAcceptance("MUG-1", 0, RejectReason.OUT_OF_STOCK), LineAcceptance("CAP-1", 0, RejectReason.OTHER)]))
+    stages.complete_stage(
+        supplier(flow),
+        flow.po_id,
+        Stage.ACKNOWLEDGE,
+        lambda po: acknowledge(
+            po, [LineAcceptance("MUG-1", 0, RejectReason.OUT_OF_STOCK), LineAcceptance("CAP-1", 0, RejectReason.OTHER)]
+        ),
+    )
     assert flow.wait_finished() == "SUCCEEDED"
     assert flow.states_entered()[-1] == "Rejected"
     assert flow.item().status == "rejected"
@@ -141,16 +155,20 @@ def test_repeated_and_out_of_stage_actions_change_nothing_and_never_reach_step_f
     # a racing duplicate that read the PO before the first one landed: its write loses on the version, the
     # PO is read again, and the stage is no longer open (still a 409 to the caller, and nothing changes)
     with pytest.raises(InvalidTransition):
-        stages.complete_stage(supplier(flow), flow.po_id, Stage.ACKNOWLEDGE, lambda po: acknowledge(
-            po, [LineAcceptance("MUG-1", 10), LineAcceptance("CAP-1", 4)]), loaded=stale)
+        stages.complete_stage(
+            supplier(flow),
+            flow.po_id,
+            Stage.ACKNOWLEDGE,
+            lambda po: acknowledge(po, [LineAcceptance("MUG-1", 10), LineAcceptance("CAP-1", 4)]),
+            loaded=stale,
+        )
 
     assert flow.history() == before
     assert int(flow.item().version) == version
     assert (flow.item().stage, flow.status()) == ("invoice", "RUNNING")
 
 
-def test_a_missed_deadline_reminds_then_escalates_and_the_stage_reopens(
-        flow: Flow, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_missed_deadline_reminds_then_escalates_and_the_stage_reopens(flow: Flow, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("WAYBILL_MAX_STAGE_REMINDERS", "1")
     settings.cache_clear()
     try:
@@ -165,8 +183,9 @@ def test_a_missed_deadline_reminds_then_escalates_and_the_stage_reopens(
         flow.until(lambda: flow.item().reminders.as_dict().get("acknowledge", 0) >= 2, why="an escalation")
         # The 1 s deadline keeps passing: a slow machine may already have escalated again. Each
         # escalation e-mails the buyer exactly once.
-        escalations = [i for i in repo.query_all(keys.po_pk(flow.po_id))
-                       if isinstance(i, AuditEventItem) and i.type == "po.stage_escalated"]
+        escalations = [
+            i for i in repo.query_all(keys.po_pk(flow.po_id)) if isinstance(i, AuditEventItem) and i.type == "po.stage_escalated"
+        ]
         assert escalations and len(mail_to(flow.buyer_email, "Escalation")) == len(escalations)
         exc = repo.get(keys.exception(exception_id("po_not_acknowledged", "po", flow.po_id)), ExceptionItem)
         assert exc is not None and int(exc.count) == 1 + len(escalations) and exc.severity == "critical"
@@ -196,8 +215,10 @@ def test_staff_cancel_a_po_in_an_open_stage_and_the_execution_ends(flow: Flow) -
     status, body = api.post(f"/staff/purchase-orders/{flow.po_id}/cancel", BUYER, {"internal_note": "supplier gone"})
     assert status == 200, body
     assert (body["status"], body["stage"], body["stage_open"]) == ("cancelled", None, False)
-    assert any(e["type"] == "po.invoice_completed" and e["to_status"] == "cancelled"
-               and e["internal_note"] == "supplier gone" for e in body["events"])
+    assert any(
+        e["type"] == "po.invoice_completed" and e["to_status"] == "cancelled" and e["internal_note"] == "supplier gone"
+        for e in body["events"]
+    )
     assert flow.wait_finished() == "SUCCEEDED"
     assert flow.states_entered()[-1] == "Cancelled"
 

@@ -463,8 +463,9 @@ def exported_marker(record_pk: str, exporter: str, record_id: str) -> tuple[str,
 
 def export_source_pk(kind: str) -> str:
     """The GSI4 partition holding every record of an export kind by creation time."""
-    return {"orders": ALL_ORDERS_PK, "purchase_orders": ALL_POS_PK, "payments": ALL_PAYMENTS_PK,
-            "shipments": ALL_SHIPMENTS_PK}[kind]
+    return {"orders": ALL_ORDERS_PK, "purchase_orders": ALL_POS_PK, "payments": ALL_PAYMENTS_PK, "shipments": ALL_SHIPMENTS_PK}[
+        kind
+    ]
 
 
 def created_bound(at: datetime, *, upper: bool) -> str:

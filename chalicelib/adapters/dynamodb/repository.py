@@ -107,9 +107,12 @@ def commit(writes: Sequence[Write | Update | Delete], *, what: str, unique_at: i
             if unique_at is not None and is_idempotency_conflict(exc, unique_at):
                 raise AlreadyExists(f"{what}: already recorded") from exc
             reasons = [getattr(r, "code", None) for r in (exc.cancellation_reasons or []) if r is not None]
-            if "TransactionConflict" in reasons and "ConditionalCheckFailed" not in reasons \
-                    and attempt < TRANSACTION_CONFLICT_RETRIES:
-                time.sleep(random.uniform(0.01, 0.05) * 2 ** attempt)
+            if (
+                "TransactionConflict" in reasons
+                and "ConditionalCheckFailed" not in reasons
+                and attempt < TRANSACTION_CONFLICT_RETRIES
+            ):
+                time.sleep(random.uniform(0.01, 0.05) * 2**attempt)
                 continue
             if "ConditionalCheckFailed" in reasons or "TransactionConflict" in reasons:
                 raise Conflict(f"{what} was changed by someone else; reload and try again") from exc
@@ -135,8 +138,7 @@ def encode_cursor(lek: dict[str, Any] | None) -> str | None:
     return base64.urlsafe_b64encode(json.dumps(lek, separators=(",", ":")).encode()).decode().rstrip("=")
 
 
-def decode_cursor(cursor: str | None, allowed_keys: Iterable[str],
-                  bound: tuple[str, str] | None = None) -> dict[str, Any] | None:
+def decode_cursor(cursor: str | None, allowed_keys: Iterable[str], bound: tuple[str, str] | None = None) -> dict[str, Any] | None:
     """The start key a cursor encodes. It must name exactly the listing's key attributes and,
     when `bound` = (attribute, value) is given, belong to that partition: a cursor from another
     listing (another customer's, another index) is refused, never sent to DynamoDB."""
@@ -144,9 +146,12 @@ def decode_cursor(cursor: str | None, allowed_keys: Iterable[str],
         return None
     try:
         raw = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-        ok = isinstance(raw, dict) and set(raw) == set(allowed_keys) and all(
-            isinstance(v, dict) and set(v) == {"S"} and isinstance(v["S"], str) for v in raw.values()
-        ) and (bound is None or raw[bound[0]]["S"] == bound[1])
+        ok = (
+            isinstance(raw, dict)
+            and set(raw) == set(allowed_keys)
+            and all(isinstance(v, dict) and set(v) == {"S"} and isinstance(v["S"], str) for v in raw.values())
+            and (bound is None or raw[bound[0]]["S"] == bound[1])
+        )
     except (ValueError, binascii.Error, UnicodeDecodeError):
         ok = False
     if not ok:
@@ -195,8 +200,9 @@ def query_page(
             raise RuleViolation("invalid_cursor", "the cursor is not one this listing returned") from None
         raise
     items = [Item.from_raw_data(raw) for raw in page.get("Items", [])]
-    return Page(items=items, cursor=encode_cursor(results.page_iter.last_evaluated_key),
-                scanned=page.get("ScannedCount", len(items)))
+    return Page(
+        items=items, cursor=encode_cursor(results.page_iter.last_evaluated_key), scanned=page.get("ScannedCount", len(items))
+    )
 
 
 FILL_READ_MAX = 1000  # items one Query of a filtered page evaluates at most
@@ -204,8 +210,9 @@ FILL_QUERIES = 10  # Queries a filtered page makes at most once it holds an item
 FILL_QUERIES_EMPTY = 25  # ... and while it holds none (~20,000 items evaluated)
 
 
-def query_filled(source: Any, hash_key: str, *, filter_condition: Condition, limit: int, cursor: str | None = None,
-                 newest_first: bool = True) -> Page:
+def query_filled(
+    source: Any, hash_key: str, *, filter_condition: Condition, limit: int, cursor: str | None = None, newest_first: bool = True
+) -> Page:
     """A page of a filtered listing. One Query evaluates `Limit` items and returns those that pass the
     filter, possibly none; so Queries follow one another (each reading twice as far as the one before,
     up to FILL_READ_MAX) until `limit` items matched or the partition ended, and the cursor points just
@@ -215,8 +222,9 @@ def query_filled(source: Any, hash_key: str, *, filter_condition: Condition, lim
     found: list[Item] = []
     scanned, queries, read = 0, 0, limit
     while True:
-        page = query_page(source, hash_key, filter_condition=filter_condition, limit=read, cursor=cursor,
-                          newest_first=newest_first)
+        page = query_page(
+            source, hash_key, filter_condition=filter_condition, limit=read, cursor=cursor, newest_first=newest_first
+        )
         queries, scanned = queries + 1, scanned + page.scanned
         room = limit - len(found)
         if len(page.items) > room:  # more matched than fit: resume right after the last one kept
@@ -265,61 +273,118 @@ def with_version(item: T, version: int | None) -> T:
 
 def campaign_from_item(item: CampaignItem) -> Campaign:
     return Campaign(
-        id=item.id, name=item.name, buyer_id=item.buyer_id, currency=item.currency,
-        status=CampaignStatus(item.status), starts_at=item.starts_at, ends_at=item.ends_at,
-        product_count=int(item.product_count), supplier_ids=set(item.supplier_ids or []),
+        id=item.id,
+        name=item.name,
+        buyer_id=item.buyer_id,
+        currency=item.currency,
+        status=CampaignStatus(item.status),
+        starts_at=item.starts_at,
+        ends_at=item.ends_at,
+        product_count=int(item.product_count),
+        supplier_ids=set(item.supplier_ids or []),
     )
 
 
-def campaign_item(campaign: Campaign, *, created_at: datetime, buyer_email: str | None,
-                  version: int | None) -> CampaignItem:
+def campaign_item(campaign: Campaign, *, created_at: datetime, buyer_email: str | None, version: int | None) -> CampaignItem:
     pk, sk = keys.campaign(campaign.id)
     gsi1pk, gsi1sk = keys.campaigns_by_status(campaign.status.value, campaign.ends_at or created_at, campaign.id)
     item = CampaignItem(
-        pk, sk, GSI1PK=gsi1pk, GSI1SK=gsi1sk, id=campaign.id, name=campaign.name, buyer_id=campaign.buyer_id,
-        buyer_email=buyer_email, currency=campaign.currency, status=campaign.status.value,
-        created_at=created_at, starts_at=campaign.starts_at, ends_at=campaign.ends_at,
-        product_count=campaign.product_count, supplier_ids=sorted(campaign.supplier_ids),
+        pk,
+        sk,
+        GSI1PK=gsi1pk,
+        GSI1SK=gsi1sk,
+        id=campaign.id,
+        name=campaign.name,
+        buyer_id=campaign.buyer_id,
+        buyer_email=buyer_email,
+        currency=campaign.currency,
+        status=campaign.status.value,
+        created_at=created_at,
+        starts_at=campaign.starts_at,
+        ends_at=campaign.ends_at,
+        product_count=campaign.product_count,
+        supplier_ids=sorted(campaign.supplier_ids),
     )
     return with_version(item, version)
 
 
 def product_from_item(item: ProductItem) -> Product:
-    return Product(sku=item.sku, name=item.name, supplier_id=item.supplier_id,
-                   unit_price_cents=int(item.unit_price_cents), unit_cost_cents=int(item.unit_cost_cents))
+    return Product(
+        sku=item.sku,
+        name=item.name,
+        supplier_id=item.supplier_id,
+        unit_price_cents=int(item.unit_price_cents),
+        unit_cost_cents=int(item.unit_cost_cents),
+    )
 
 
 def product_item(campaign_id: str, p: Product) -> ProductItem:
     pk, sk = keys.product(campaign_id, p.sku)
-    return ProductItem(pk, sk, campaign_id=campaign_id, sku=p.sku, name=p.name, supplier_id=p.supplier_id,
-                       unit_price_cents=p.unit_price_cents, unit_cost_cents=p.unit_cost_cents)
+    return ProductItem(
+        pk,
+        sk,
+        campaign_id=campaign_id,
+        sku=p.sku,
+        name=p.name,
+        supplier_id=p.supplier_id,
+        unit_price_cents=p.unit_price_cents,
+        unit_cost_cents=p.unit_cost_cents,
+    )
 
 
 # ---------------------------------------------------------------- mapping: orders
 
 
 def address_map(address: Address) -> AddressMap:
-    return AddressMap(name=address.name, lines=list(address.lines), city=address.city,
-                      postal_code=address.postal_code, country=address.country, phone=address.phone)
+    return AddressMap(
+        name=address.name,
+        lines=list(address.lines),
+        city=address.city,
+        postal_code=address.postal_code,
+        country=address.country,
+        phone=address.phone,
+    )
 
 
 def address_from_map(m: AddressMap) -> Address:
-    return Address(name=m.name, lines=tuple(str(line) for line in m.lines), city=m.city, postal_code=m.postal_code,
-                   country=m.country, phone=m.phone)
+    return Address(
+        name=m.name,
+        lines=tuple(str(line) for line in m.lines),
+        city=m.city,
+        postal_code=m.postal_code,
+        country=m.country,
+        phone=m.phone,
+    )
 
 
 def order_from_item(item: OrderItem) -> Order:
     return Order(
-        id=item.id, campaign_id=item.campaign_id, customer_id=item.customer_id,
-        customer_email=item.customer_email, currency=item.currency,
+        id=item.id,
+        campaign_id=item.campaign_id,
+        customer_id=item.customer_id,
+        customer_email=item.customer_email,
+        currency=item.currency,
         payment_mode=PaymentMode(item.payment_mode),
-        lines=[OrderLine(sku=l.sku, name=l.name, supplier_id=l.supplier_id, quantity=int(l.quantity),
-                         unit_price_cents=int(l.unit_price_cents)) for l in item.lines],
-        deliveries=[Delivery(d.supplier_id, DeliveryStatus(d.status), d.delivered_at,
-                             address_from_map(d.ship_to) if d.ship_to else None) for d in item.deliveries],
-        created_at=item.created_at, hold_reasons=list(item.hold_reasons or []),
-        hold_rejected=bool(item.hold_rejected), status=OrderStatus(item.status),
-        ordered_cents=int(item.total_cents), offline_paid=bool(item.offline_paid),
+        lines=[
+            OrderLine(
+                sku=l.sku,
+                name=l.name,
+                supplier_id=l.supplier_id,
+                quantity=int(l.quantity),
+                unit_price_cents=int(l.unit_price_cents),
+            )
+            for l in item.lines
+        ],
+        deliveries=[
+            Delivery(d.supplier_id, DeliveryStatus(d.status), d.delivered_at, address_from_map(d.ship_to) if d.ship_to else None)
+            for d in item.deliveries
+        ],
+        created_at=item.created_at,
+        hold_reasons=list(item.hold_reasons or []),
+        hold_rejected=bool(item.hold_rejected),
+        status=OrderStatus(item.status),
+        ordered_cents=int(item.total_cents),
+        offline_paid=bool(item.offline_paid),
         shipping_address=address_from_map(item.shipping_address) if item.shipping_address else None,
     )
 
@@ -337,22 +402,43 @@ def order_writes(order: Order, *, version: int | None, now: datetime) -> list[Wr
     delivered_at = {d.supplier_id: d.delivered_at or (now if d.status in ARRIVED else None) for d in order.deliveries}
     reference = order_reference(order.id)
     item = OrderItem(
-        pk, sk,
-        GSI1PK=keys.customer_orders_pk(order.customer_id), GSI1SK=created,
-        GSI2PK=keys.campaign_orders_pk(order.campaign_id), GSI2SK=created,
-        GSI3PK=keys.status_orders_pk(order.status.value), GSI3SK=created,
-        GSI4PK=keys.ALL_ORDERS_PK, GSI4SK=created,
-        id=order.id, campaign_id=order.campaign_id, customer_id=order.customer_id,
-        customer_email=order.customer_email, currency=order.currency, payment_mode=order.payment_mode.value,
+        pk,
+        sk,
+        GSI1PK=keys.customer_orders_pk(order.customer_id),
+        GSI1SK=created,
+        GSI2PK=keys.campaign_orders_pk(order.campaign_id),
+        GSI2SK=created,
+        GSI3PK=keys.status_orders_pk(order.status.value),
+        GSI3SK=created,
+        GSI4PK=keys.ALL_ORDERS_PK,
+        GSI4SK=created,
+        id=order.id,
+        campaign_id=order.campaign_id,
+        customer_id=order.customer_id,
+        customer_email=order.customer_email,
+        currency=order.currency,
+        payment_mode=order.payment_mode.value,
         status=order.status.value,
-        lines=[LineMap(sku=l.sku, name=l.name, supplier_id=l.supplier_id, quantity=l.quantity,
-                       unit_price_cents=l.unit_price_cents) for l in order.lines],
-        deliveries=[DeliveryMap(supplier_id=d.supplier_id, status=d.status.value,
-                                delivered_at=delivered_at[d.supplier_id],
-                                ship_to=address_map(d.ship_to) if d.ship_to else None) for d in order.deliveries],
-        supplier_ids=order.supplier_ids, hold_reasons=order.hold_reasons, hold_rejected=order.hold_rejected,
+        lines=[
+            LineMap(sku=l.sku, name=l.name, supplier_id=l.supplier_id, quantity=l.quantity, unit_price_cents=l.unit_price_cents)
+            for l in order.lines
+        ],
+        deliveries=[
+            DeliveryMap(
+                supplier_id=d.supplier_id,
+                status=d.status.value,
+                delivered_at=delivered_at[d.supplier_id],
+                ship_to=address_map(d.ship_to) if d.ship_to else None,
+            )
+            for d in order.deliveries
+        ],
+        supplier_ids=order.supplier_ids,
+        hold_reasons=order.hold_reasons,
+        hold_rejected=order.hold_rejected,
         offline_paid=order.offline_paid,
-        total_cents=order.total_cents, created_at=order.created_at, updated_at=now,
+        total_cents=order.total_cents,
+        created_at=order.created_at,
+        updated_at=now,
         shipping_address=address_map(order.shipping_address) if order.shipping_address else None,
     )
     writes = [Write(with_version(item, version))]
@@ -361,20 +447,40 @@ def order_writes(order: Order, *, version: int | None, now: datetime) -> list[Wr
         by_email = n == 0 and bool(order.customer_email)  # one entry per order in the e-mail index
         packing = on_packing_list(d.status)
         po = po_id(order.campaign_id, d.supplier_id)
-        writes.append(Write(DeliveryIndexItem(
-            dpk, dsk, GSI1PK=keys.supplier_deliveries_pk(d.supplier_id), GSI1SK=created,
-            GSI2PK=keys.customer_email_orders_pk(order.customer_email or "") if by_email else None,
-            GSI2SK=created if by_email else None,
-            order_id=order.id, supplier_id=d.supplier_id, supplier_ids=order.supplier_ids, campaign_id=order.campaign_id,
-            customer_id=order.customer_id, customer_email=order.customer_email, order_status=order.status.value,
-            delivery_status=d.status.value, currency=order.currency, total_cents=order.total_cents,
-            created_at=order.created_at,
-            GSI3PK=keys.po_packing_pk(po) if packing else None, GSI3SK=created if packing else None,
-            reference=reference, po_id=po, delivered_at=delivered_at[d.supplier_id],
-            lines=[PackingLineMap(sku=l.sku, name=l.name, quantity=l.quantity)
-                   for l in order.lines if l.supplier_id == d.supplier_id],
-            ship_to=address_map(ship_to) if packing and (ship_to := d.ship_to or order.shipping_address) else None,
-        )))
+        writes.append(
+            Write(
+                DeliveryIndexItem(
+                    dpk,
+                    dsk,
+                    GSI1PK=keys.supplier_deliveries_pk(d.supplier_id),
+                    GSI1SK=created,
+                    GSI2PK=keys.customer_email_orders_pk(order.customer_email or "") if by_email else None,
+                    GSI2SK=created if by_email else None,
+                    order_id=order.id,
+                    supplier_id=d.supplier_id,
+                    supplier_ids=order.supplier_ids,
+                    campaign_id=order.campaign_id,
+                    customer_id=order.customer_id,
+                    customer_email=order.customer_email,
+                    order_status=order.status.value,
+                    delivery_status=d.status.value,
+                    currency=order.currency,
+                    total_cents=order.total_cents,
+                    created_at=order.created_at,
+                    GSI3PK=keys.po_packing_pk(po) if packing else None,
+                    GSI3SK=created if packing else None,
+                    reference=reference,
+                    po_id=po,
+                    delivered_at=delivered_at[d.supplier_id],
+                    lines=[
+                        PackingLineMap(sku=l.sku, name=l.name, quantity=l.quantity)
+                        for l in order.lines
+                        if l.supplier_id == d.supplier_id
+                    ],
+                    ship_to=address_map(ship_to) if packing and (ship_to := d.ship_to or order.shipping_address) else None,
+                )
+            )
+        )
     return writes
 
 
@@ -383,11 +489,19 @@ def order_writes(order: Order, *, version: int | None, now: datetime) -> list[Wr
 
 def event_write(subject_pk: str, event: AuditEvent) -> Write:
     item = AuditEventItem(
-        subject_pk, keys.event_sk(event.at, event.id), id=event.id, subject_type=event.subject_type,
-        subject_id=event.subject_id, type=event.type,
+        subject_pk,
+        keys.event_sk(event.at, event.id),
+        id=event.id,
+        subject_type=event.subject_type,
+        subject_id=event.subject_id,
+        type=event.type,
         actor=ActorMap(sub=event.actor.sub, role=event.actor.primary_role.value, name=event.actor.name),
-        at=event.at, from_status=event.from_status, to_status=event.to_status,
-        internal_note=event.internal_note, customer_note=event.customer_note, files=event.files,
+        at=event.at,
+        from_status=event.from_status,
+        to_status=event.to_status,
+        internal_note=event.internal_note,
+        customer_note=event.customer_note,
+        files=event.files,
         data=event.data,
     )
     return new_item(item)
@@ -396,18 +510,36 @@ def event_write(subject_pk: str, event: AuditEvent) -> Write:
 def event_from_item(item: AuditEventItem) -> AuditEvent:
     actor = Principal(sub=item.actor.sub, roles=frozenset({Role(item.actor.role)}), name=item.actor.name)
     return AuditEvent(
-        id=item.id, subject_type=item.subject_type, subject_id=item.subject_id, type=item.type, actor=actor,
-        at=item.at, from_status=item.from_status, to_status=item.to_status, internal_note=item.internal_note,
-        customer_note=item.customer_note, files=list(item.files or []),
+        id=item.id,
+        subject_type=item.subject_type,
+        subject_id=item.subject_id,
+        type=item.type,
+        actor=actor,
+        at=item.at,
+        from_status=item.from_status,
+        to_status=item.to_status,
+        internal_note=item.internal_note,
+        customer_note=item.customer_note,
+        files=list(item.files or []),
         data=item.data.as_dict() if item.data else {},
     )
 
 
-def idempotency_write(scope: str, key: str, request_hash: str, result_id: str, now: datetime,
-                      ttl_seconds: int = 24 * 3600) -> Write:
+def idempotency_write(
+    scope: str, key: str, request_hash: str, result_id: str, now: datetime, ttl_seconds: int = 24 * 3600
+) -> Write:
     pk, sk = keys.idempotency(scope, key)
-    return new_item(IdempotencyItem(pk, sk, scope=scope, request_hash=request_hash, result_id=result_id,
-                                    created_at=now, expires_at=int(now.timestamp()) + ttl_seconds))
+    return new_item(
+        IdempotencyItem(
+            pk,
+            sk,
+            scope=scope,
+            request_hash=request_hash,
+            result_id=result_id,
+            created_at=now,
+            expires_at=int(now.timestamp()) + ttl_seconds,
+        )
+    )
 
 
 def create(item: Item) -> bool:
@@ -424,8 +556,9 @@ def create(item: Item) -> bool:
 def mark_processed(consumer: str, event_id: str, now: datetime, ttl_seconds: int = 7 * 24 * 3600) -> bool:
     """Record that `consumer` handled `event_id`; False when it already had (a redelivery)."""
     pk, sk = keys.processed(consumer, event_id)
-    return create(ProcessedItem(pk, sk, consumer=consumer, event_id=event_id, at=now,
-                                expires_at=int(now.timestamp()) + ttl_seconds))
+    return create(
+        ProcessedItem(pk, sk, consumer=consumer, event_id=event_id, at=now, expires_at=int(now.timestamp()) + ttl_seconds)
+    )
 
 
 def unmark_processed(consumer: str, event_id: str) -> None:
@@ -439,53 +572,108 @@ def unmark_processed(consumer: str, event_id: str) -> None:
 
 def po_from_item(item: PurchaseOrderItem) -> PurchaseOrder:
     return PurchaseOrder(
-        id=item.id, campaign_id=item.campaign_id, supplier_id=item.supplier_id, currency=item.currency,
-        lines=[POLine(sku=l.sku, name=l.name, ordered_quantity=int(l.ordered_quantity),
-                      unit_cost_cents=int(l.unit_cost_cents),
-                      accepted_quantity=None if l.accepted_quantity is None else int(l.accepted_quantity),
-                      reject_reason=RejectReason(l.reject_reason) if l.reject_reason else None)
-               for l in item.lines],
-        created_at=item.created_at, order_count=int(item.order_count), status=POStatus(item.status),
+        id=item.id,
+        campaign_id=item.campaign_id,
+        supplier_id=item.supplier_id,
+        currency=item.currency,
+        lines=[
+            POLine(
+                sku=l.sku,
+                name=l.name,
+                ordered_quantity=int(l.ordered_quantity),
+                unit_cost_cents=int(l.unit_cost_cents),
+                accepted_quantity=None if l.accepted_quantity is None else int(l.accepted_quantity),
+                reject_reason=RejectReason(l.reject_reason) if l.reject_reason else None,
+            )
+            for l in item.lines
+        ],
+        created_at=item.created_at,
+        order_count=int(item.order_count),
+        status=POStatus(item.status),
         orders_to_ship=None if item.orders_to_ship is None else int(item.orders_to_ship),
         orders_shipped=int(item.orders_shipped or 0),
-        stage=Stage(item.stage) if item.stage else None, invoiced_cents=int(item.invoiced_cents),
-        proposed_cents=int(item.proposed_cents), paid_cents=int(item.paid_cents),
+        stage=Stage(item.stage) if item.stage else None,
+        invoiced_cents=int(item.invoiced_cents),
+        proposed_cents=int(item.proposed_cents),
+        paid_cents=int(item.paid_cents),
         reminders={k: int(v) for k, v in (item.reminders.as_dict() if item.reminders else {}).items()},
-        stage_started_at=item.stage_started_at, stage_due_at=item.stage_due_at,
+        stage_started_at=item.stage_started_at,
+        stage_due_at=item.stage_due_at,
     )
 
 
-def po_write(po: PurchaseOrder, *, version: int | None, now: datetime, task_token: str | None = None,
-             stage_deadline: datetime | None = None, execution_arn: str | None = None) -> Write:
+def po_write(
+    po: PurchaseOrder,
+    *,
+    version: int | None,
+    now: datetime,
+    task_token: str | None = None,
+    stage_deadline: datetime | None = None,
+    execution_arn: str | None = None,
+) -> Write:
     """The PO item with its index entries; `version` None creates it (only if absent)."""
     pk, sk = keys.po(po.id)
     created = keys.created_sk(po.created_at, po.id)
     where = po.stage.value if po.status is POStatus.OPEN and po.stage else po.status.value
     item = PurchaseOrderItem(
-        pk, sk,
-        GSI1PK=keys.supplier_pos_pk(po.supplier_id), GSI1SK=created,
-        GSI2PK=keys.campaign_pos_pk(po.campaign_id), GSI2SK=po.supplier_id,
-        GSI3PK=keys.pos_in_pk(where), GSI3SK=created,
-        GSI4PK=keys.ALL_POS_PK, GSI4SK=created,  # exports read POs by creation time
-        id=po.id, campaign_id=po.campaign_id, supplier_id=po.supplier_id, currency=po.currency,
-        status=po.status.value, stage=po.stage.value if po.stage else None,
-        lines=[POLineMap(sku=l.sku, name=l.name, ordered_quantity=l.ordered_quantity,
-                         unit_cost_cents=l.unit_cost_cents, accepted_quantity=l.accepted_quantity,
-                         reject_reason=l.reject_reason.value if l.reject_reason else None) for l in po.lines],
-        order_count=po.order_count, orders_to_ship=po.orders_to_ship, orders_shipped=po.orders_shipped,
-        ordered_cents=po.ordered_cents, accepted_cents=po.accepted_cents,
-        invoiced_cents=po.invoiced_cents, proposed_cents=po.proposed_cents, paid_cents=po.paid_cents,
-        reminders=po.reminders, task_token=task_token, stage_deadline=stage_deadline,
-        stage_started_at=po.stage_started_at, stage_due_at=po.stage_due_at,
-        execution_arn=execution_arn, created_at=po.created_at, updated_at=now,
+        pk,
+        sk,
+        GSI1PK=keys.supplier_pos_pk(po.supplier_id),
+        GSI1SK=created,
+        GSI2PK=keys.campaign_pos_pk(po.campaign_id),
+        GSI2SK=po.supplier_id,
+        GSI3PK=keys.pos_in_pk(where),
+        GSI3SK=created,
+        GSI4PK=keys.ALL_POS_PK,
+        GSI4SK=created,  # exports read POs by creation time
+        id=po.id,
+        campaign_id=po.campaign_id,
+        supplier_id=po.supplier_id,
+        currency=po.currency,
+        status=po.status.value,
+        stage=po.stage.value if po.stage else None,
+        lines=[
+            POLineMap(
+                sku=l.sku,
+                name=l.name,
+                ordered_quantity=l.ordered_quantity,
+                unit_cost_cents=l.unit_cost_cents,
+                accepted_quantity=l.accepted_quantity,
+                reject_reason=l.reject_reason.value if l.reject_reason else None,
+            )
+            for l in po.lines
+        ],
+        order_count=po.order_count,
+        orders_to_ship=po.orders_to_ship,
+        orders_shipped=po.orders_shipped,
+        ordered_cents=po.ordered_cents,
+        accepted_cents=po.accepted_cents,
+        invoiced_cents=po.invoiced_cents,
+        proposed_cents=po.proposed_cents,
+        paid_cents=po.paid_cents,
+        reminders=po.reminders,
+        task_token=task_token,
+        stage_deadline=stage_deadline,
+        stage_started_at=po.stage_started_at,
+        stage_due_at=po.stage_due_at,
+        execution_arn=execution_arn,
+        created_at=po.created_at,
+        updated_at=now,
     )
     with_version(item, version)
     return Write(item, None if version is not None else Item.PK.does_not_exist())
 
 
 __all__ = [
-    "CustomerItem", "SupplierItem", "CampaignItem", "ProductItem", "OrderItem", "DeliveryIndexItem",
-    "AuditEventItem", "IdempotencyItem", "Item",
+    "CustomerItem",
+    "SupplierItem",
+    "CampaignItem",
+    "ProductItem",
+    "OrderItem",
+    "DeliveryIndexItem",
+    "AuditEventItem",
+    "IdempotencyItem",
+    "Item",
 ]
 
 
@@ -506,17 +694,22 @@ def stage_stats_updates(po: PurchaseOrder, stage: Stage, deltas: dict[str, int])
     """A completed stage's counters, ADDed for its campaign, its supplier and overall (3 items)."""
     shard = keys.stats_shard(po.id)
     sk = keys.stage_stats_sk(stage.value, shard)
-    return [_counter_update(keys.campaign_stats_pk(po.campaign_id), sk, f"campaign:{po.campaign_id}", stage.value,
-                            deltas),
-            _counter_update(keys.supplier_stats_pk(po.supplier_id), sk, f"supplier:{po.supplier_id}", stage.value,
-                            deltas),
-            _counter_update(keys.ALL_STATS_PK, sk, "all", stage.value, deltas)]
+    return [
+        _counter_update(keys.campaign_stats_pk(po.campaign_id), sk, f"campaign:{po.campaign_id}", stage.value, deltas),
+        _counter_update(keys.supplier_stats_pk(po.supplier_id), sk, f"supplier:{po.supplier_id}", stage.value, deltas),
+        _counter_update(keys.ALL_STATS_PK, sk, "all", stage.value, deltas),
+    ]
 
 
 def campaign_summary_update(campaign_id: str, subject_id: str, deltas: dict[str, int]) -> Update:
     """Counters ADDed to one shard (picked by the order or PO id) of a campaign's summary."""
-    return _counter_update(keys.campaign_stats_pk(campaign_id), keys.summary_stats_sk(keys.stats_shard(subject_id)),
-                           f"campaign:{campaign_id}", None, deltas)
+    return _counter_update(
+        keys.campaign_stats_pk(campaign_id),
+        keys.summary_stats_sk(keys.stats_shard(subject_id)),
+        f"campaign:{campaign_id}",
+        None,
+        deltas,
+    )
 
 
 def order_status_counts(order_id: str, previous_status: str | None, status: str) -> list[Update]:
@@ -529,10 +722,18 @@ def order_status_counts(order_id: str, previous_status: str | None, status: str)
 
     shard = keys.stats_shard(order_id)
     moves = [(status, 1)] + ([(previous_status, -1)] if previous_status else [])
-    return [Update(StatsItem(keys.ORDER_STATUS_STATS_PK, keys.order_status_stats_sk(name, shard)),
-                   [StatsItem.kind.set(StatsItem), StatsItem.scope.set("orders"), StatsItem.order_status.set(name),
-                    StatsItem.orders.add(delta)])
-            for name, delta in moves]
+    return [
+        Update(
+            StatsItem(keys.ORDER_STATUS_STATS_PK, keys.order_status_stats_sk(name, shard)),
+            [
+                StatsItem.kind.set(StatsItem),
+                StatsItem.scope.set("orders"),
+                StatsItem.order_status.set(name),
+                StatsItem.orders.add(delta),
+            ],
+        )
+        for name, delta in moves
+    ]
 
 
 def read_order_status_counts() -> dict[str, int]:
