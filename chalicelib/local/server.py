@@ -81,7 +81,7 @@ class SerializeDynamoDB:
 class _ShareTables:
     """Stands in for the `copy` module inside moto's `transact_write_items` for one call: the
     whole-table backup it takes is skipped (the Table object itself stands in for its copy);
-    every other deep copy is a real one. `_transactions_with_undo_log` rolls back instead."""
+    every other deep copy is a real one. `transactions_with_undo_log` rolls back instead."""
 
     def __init__(self, table_type: type) -> None:
         self.table_type = table_type
@@ -93,7 +93,7 @@ class _ShareTables:
         return getattr(copy, name)
 
 
-def _transactions_with_undo_log(lock: Any) -> None:
+def transactions_with_undo_log(lock: Any) -> None:
     """Make a moto transaction cost what its items cost, not what the table holds.
 
     moto 5.2 deep-copies the whole table (items and stream records) once per *item* of a
@@ -213,7 +213,7 @@ class MotoServer:
         from werkzeug.serving import make_server
 
         app = SerializeDynamoDB(DomainDispatcherApplication(create_backend_app))
-        _transactions_with_undo_log(app.lock)
+        transactions_with_undo_log(app.lock)
         _heartbeat_timeouts_as_in_aws()
 
         class KeepAlive(MotoRequestHandler):  # type: ignore[misc, valid-type]
