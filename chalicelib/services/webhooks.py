@@ -382,7 +382,7 @@ def _send(item: WebhookDeliveryItem, sub: WebhookSubscriptionItem, at: datetime)
             return port.Sent(None, 0, "", error="refused: " + "; ".join(p["message"] for p in problems)[:480])
         pinned = addresses[0]
     timestamp = int(at.timestamp())
-    headers = rules.headers(signing_secrets(sub, at), item.id, timestamp, item.payload)
+    headers = port.signed_headers(signing_secrets(sub, at), item.id, timestamp, item.payload)
     return port.post(sub.url, item.payload, headers, timeout_s=settings().webhook_timeout_s, pinned=pinned)
 
 
