@@ -7,9 +7,6 @@ GetItem, one BatchGetItem or one Query page (`query_page` never follows a second
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
 import random
 import time
 from collections.abc import Iterable, Sequence
@@ -30,6 +27,7 @@ from ...domain.orders import ARRIVED, Delivery, DeliveryStatus, Order, OrderLine
 from ...domain.packing import on_packing_list
 from ...domain.permissions import Principal, Role
 from ...domain.purchase_orders import POLine, POStatus, PurchaseOrder, RejectReason, Stage, po_id
+from .. import cursors
 from . import keys
 from .models import (
     ActorMap,
@@ -135,7 +133,7 @@ def new_item(item: Item) -> Write:
 def encode_cursor(lek: dict[str, Any] | None) -> str | None:
     if not lek:
         return None
-    return base64.urlsafe_b64encode(json.dumps(lek, separators=(",", ":")).encode()).decode().rstrip("=")
+    return cursors.encode(lek)
 
 
 def decode_cursor(cursor: str | None, allowed_keys: Iterable[str], bound: tuple[str, str] | None = None) -> dict[str, Any] | None:
@@ -144,18 +142,15 @@ def decode_cursor(cursor: str | None, allowed_keys: Iterable[str], bound: tuple[
     listing (another customer's, another index) is refused, never sent to DynamoDB."""
     if not cursor:
         return None
-    try:
-        raw = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-        ok = (
-            isinstance(raw, dict)
-            and set(raw) == set(allowed_keys)
-            and all(isinstance(v, dict) and set(v) == {"S"} and isinstance(v["S"], str) for v in raw.values())
-            and (bound is None or raw[bound[0]]["S"] == bound[1])
-        )
-    except (ValueError, binascii.Error, UnicodeDecodeError):
-        ok = False
+    raw = cursors.decode(cursor)
+    ok = (
+        isinstance(raw, dict)
+        and set(raw) == set(allowed_keys)
+        and all(isinstance(v, dict) and set(v) == {"S"} and isinstance(v["S"], str) for v in raw.values())
+        and (bound is None or raw[bound[0]]["S"] == bound[1])
+    )
     if not ok:
-        raise RuleViolation("invalid_cursor", "the cursor is not one this listing returned")
+        raise cursors.invalid()
     return raw  # type: ignore[no-any-return]
 
 
