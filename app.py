@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 from chalice import Chalice
 
@@ -29,6 +28,7 @@ from chalicelib.api.supplier import supplier_api
 from chalicelib.api.webhook_subscriptions import webhook_subscriptions_api
 from chalicelib.api.webhooks import webhooks_api
 from chalicelib.config import settings
+from chalicelib.observability import logger, metrics, traced
 from chalicelib.topology import (
     APP_NAME,
     CAMPAIGN_ORDERS,
@@ -44,8 +44,6 @@ from chalicelib.topology import (
 )
 
 app = Chalice(app_name=APP_NAME)
-logger = Logger(service=APP_NAME)
-metrics = Metrics(namespace="Waybill", service=APP_NAME)
 
 app.register_blueprint(auth)
 app.register_blueprint(public_api)
@@ -93,6 +91,7 @@ def observe(event: Any, get_response: Any) -> Any:
 
 
 @app.on_sqs_message(queue=NOTIFICATIONS.name, batch_size=NOTIFICATIONS.batch_size)
+@traced
 def notifications_consumer(event: Any) -> dict[str, Any]:
     """Send e-mails for domain events; report failed messages so only they are retried."""
     from chalicelib.handlers import batch, notifications
@@ -101,6 +100,7 @@ def notifications_consumer(event: Any) -> dict[str, Any]:
 
 
 @app.on_sqs_message(queue=CAMPAIGN_ORDERS.name, batch_size=CAMPAIGN_ORDERS.batch_size)
+@traced
 def campaign_orders_consumer(event: Any) -> dict[str, Any]:
     """Follow-ups of campaign events (a cancelled campaign cancels its open orders) and of held orders
     decided (their exception resolved, a waiting close resumed)."""
@@ -110,6 +110,7 @@ def campaign_orders_consumer(event: Any) -> dict[str, Any]:
 
 
 @app.on_dynamodb_record(stream_arn=settings().table_stream_arn, batch_size=100, starting_position="TRIM_HORIZON")
+@traced
 def stream_publisher(event: Any) -> dict[str, int]:
     """Put the audit events of each stream batch on the bus."""
     from chalicelib.handlers import publisher
@@ -120,6 +121,7 @@ def stream_publisher(event: Any) -> dict[str, int]:
 
 
 @app.lambda_function(name="end_campaigns")
+@traced
 def end_campaigns(event: Any, context: Any) -> dict[str, Any]:
     """Mark live campaigns whose end has passed as ended. Triggered by an EventBridge Scheduler
     schedule (declared in chalicelib/topology.py, deployed by infra/), locally by the scheduler loop."""
@@ -131,6 +133,7 @@ def end_campaigns(event: Any, context: Any) -> dict[str, Any]:
 
 
 @app.lambda_function(name="escalation_sweep")
+@traced
 def escalation_sweep(event: Any, context: Any) -> dict[str, Any]:
     """Read the due-deadline index: open exceptions after their grace period, wake snoozed ones,
     escalate those left open, raise passed deadlines. Scheduled like `end_campaigns`."""
@@ -142,6 +145,7 @@ def escalation_sweep(event: Any, context: Any) -> dict[str, Any]:
 
 
 @app.lambda_function(name="daily_digest")
+@traced
 def daily_digest(event: Any, context: Any) -> dict[str, Any]:
     """Once a day: per team mailbox its open exceptions, per person the mail held for the digest.
     Sent once per (address, UTC day), so a second run the same day sends nothing new."""
@@ -153,6 +157,7 @@ def daily_digest(event: Any, context: Any) -> dict[str, Any]:
 
 
 @app.on_sqs_message(queue=PO_STAGES.name, batch_size=PO_STAGES.batch_size)
+@traced
 def po_stages_consumer(event: Any) -> dict[str, Any]:
     """The supplier workflow opened a stage (store its token, tell whoever acts) or missed a deadline."""
     from chalicelib.handlers import batch, po_stages
@@ -161,6 +166,7 @@ def po_stages_consumer(event: Any) -> dict[str, Any]:
 
 
 @app.on_sqs_message(queue=PURCHASE_ORDERS.name, batch_size=PURCHASE_ORDERS.batch_size)
+@traced
 def purchase_orders_consumer(event: Any) -> dict[str, Any]:
     """Close ended campaigns into POs, e-mail each new PO, settle acknowledged POs (refunds)."""
     from chalicelib.handlers import batch, purchase_orders
@@ -169,6 +175,7 @@ def purchase_orders_consumer(event: Any) -> dict[str, Any]:
 
 
 @app.on_sqs_message(queue=INBOUND_WEBHOOKS.name, batch_size=INBOUND_WEBHOOKS.batch_size)
+@traced
 def inbound_webhooks_consumer(event: Any) -> dict[str, Any]:
     """Apply stored inbound webhooks: carrier tracking, bank settlements, supplier acknowledgements and notices."""
     from chalicelib.handlers import batch, inbound
@@ -177,6 +184,7 @@ def inbound_webhooks_consumer(event: Any) -> dict[str, Any]:
 
 
 @app.on_sqs_message(queue=EXPORTS.name, batch_size=EXPORTS.batch_size)
+@traced
 def exports_consumer(event: Any) -> dict[str, Any]:
     """Run a requested export (POST /staff/exports); a redelivery resumes it from its checkpoint."""
     from chalicelib.handlers import batch, exports
@@ -185,6 +193,7 @@ def exports_consumer(event: Any) -> dict[str, Any]:
 
 
 @app.lambda_function(name="scheduled_exports")
+@traced
 def scheduled_exports(event: Any, context: Any) -> dict[str, Any]:
     """Run every exporter, chains in order (an interrupted run is resumed first). Scheduled like `end_campaigns`."""
     from chalicelib.handlers import schedules
@@ -195,6 +204,7 @@ def scheduled_exports(event: Any, context: Any) -> dict[str, Any]:
 
 
 @app.on_sqs_message(queue=SHIPMENTS.name, batch_size=SHIPMENTS.batch_size)
+@traced
 def shipments_consumer(event: Any) -> dict[str, Any]:
     """Dispatch the orders of a recorded shipment and follow its tracking workflow (wait opened, gone quiet)."""
     from chalicelib.handlers import batch, shipments
@@ -203,6 +213,7 @@ def shipments_consumer(event: Any) -> dict[str, Any]:
 
 
 @app.on_sqs_message(queue=COMPLAINTS.name, batch_size=COMPLAINTS.batch_size)
+@traced
 def complaints_consumer(event: Any) -> dict[str, Any]:
     """Carry out accepted complaint plans and send the refunds a received return made due."""
     from chalicelib.handlers import batch, complaints
@@ -211,6 +222,7 @@ def complaints_consumer(event: Any) -> dict[str, Any]:
 
 
 @app.on_sqs_message(queue=PAYMENTS.name, batch_size=PAYMENTS.batch_size)
+@traced
 def payments_consumer(event: Any) -> dict[str, Any]:
     """Send refunds that fell due to the payment gateway, once each."""
     from chalicelib.handlers import batch, payments
@@ -219,6 +231,7 @@ def payments_consumer(event: Any) -> dict[str, Any]:
 
 
 @app.on_sqs_message(queue=WEBHOOKS_OUT.name, batch_size=WEBHOOKS_OUT.batch_size)
+@traced
 def webhooks_out_consumer(event: Any) -> dict[str, Any]:
     """Deliver offered domain events to webhook subscribers (first attempt; retries run from the sweep)."""
     from chalicelib.handlers import batch, webhooks_out

@@ -99,7 +99,7 @@ def _an_order_with_history(info: dict[str, Any], issuer: Any) -> str:
 
     care = {"Authorization": f"Bearer {issuer.token('carl', ['customer_care'])}"}
     page = requests.get(
-        f"{info['api_url']}/staff/orders", params={"status": "placed", "limit": 50}, headers=care, timeout=10
+        f"{info['api_url']}/staff/orders", params={"status": "placed", "limit": "50"}, headers=care, timeout=10
     ).json()
     best, events = page["items"][0]["id"], -1
     for o in page["items"][:10]:

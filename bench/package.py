@@ -30,7 +30,8 @@ def _largest(zip_path: Path, top: int = 4) -> list[tuple[str, int]]:
 
 def run(timeout_s: float = 150) -> Section:
     section = Section("3. Lambda package", ["figure", "measured", "target"])
-    reason, dropped = "", []
+    reason = ""
+    dropped: list[str] = []
     zip_path = OUT / "deployment.zip"
     try:
         zip_path, dropped = build(OUT, timeout_s=timeout_s)

@@ -66,7 +66,7 @@ def faster_moto_dynamodb() -> Iterator[None]:
         return original(self, context)
 
     DynamoResult.execute_result = execute_result  # type: ignore[method-assign]
-    LimitedSizeDict.__setitem__ = dict.__setitem__  # type: ignore[assignment]
+    LimitedSizeDict.__setitem__ = dict.__setitem__  # type: ignore[method-assign]
     try:
         yield
     finally:

@@ -124,7 +124,7 @@ def _seed(n: int) -> tuple[int, float]:
 def _census(at: datetime) -> tuple[int, int, int]:
     """(table items, due-index entries not due at `at`, entries due) counted in moto's own store,
     outside the meter: what the index actually holds."""
-    from moto.core import DEFAULT_ACCOUNT_ID
+    from moto.core.models import DEFAULT_ACCOUNT_ID
     from moto.dynamodb.models import dynamodb_backends
 
     from chalicelib.adapters.dynamodb import keys

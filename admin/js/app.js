@@ -5,6 +5,7 @@
 import * as api from './api.js';
 import * as auth from './auth.js';
 import { configError } from './config.js';
+import { loadVocabularies } from './constants.js';
 import { h, replace } from './dom.js';
 import { button, errorAlert, heading } from './ui.js';
 import campaign from './screens/campaign.js';
@@ -52,24 +53,10 @@ const NAV = [
   ['#/settings', 'Settings', 'staff', /^\/settings/],
 ];
 
-// Only if the API has no GET /me yet: what each role may do, as the API's route checks say.
-const ROLE_CAPABILITIES = {
-  buyer: ['staff', 'catalogue.manage', 'purchase_orders.cancel', 'exceptions.handle', 'exports.run'],
-  customer_care: ['staff', 'customers.manage', 'orders.review', 'complaints.read', 'exceptions.handle', 'exports.run',
-    'shipments.record_by_hand', 'refunds.create', 'deliveries.give_up'],
-  accounting: ['staff', 'payments.read', 'payments.decide', 'exceptions.handle', 'exports.run', 'payments.record',
-    'refunds.create'],
-  logistics: ['staff', 'exceptions.handle', 'exports.run', 'shipments.record_by_hand', 'deliveries.give_up'],
-  admin: ['staff', 'catalogue.manage', 'customers.manage', 'orders.review', 'complaints.read', 'payments.read',
-    'purchase_orders.cancel', 'exceptions.handle', 'exports.run', 'webhooks.manage', 'preferences.manage',
-    'shipments.record_by_hand', 'payments.record', 'refunds.create', 'refunds.approve', 'deliveries.give_up'],
-};
-
 const main = document.getElementById('main');
 const nav = document.getElementById('site-nav');
 const menuButton = document.getElementById('menu-button');
 const whoami = document.getElementById('whoami');
-const banner = document.getElementById('banner');
 
 let me = null;
 let navigation = 0;
@@ -92,25 +79,21 @@ export function navigate(hash) {
 
 // ------------------------------------------------------------------ who am I
 
-function meFromToken(token, error) {
-  const claims = auth.claimsOf(token);
-  const roles = claims['cognito:groups'] || claims.groups || [];
-  const capabilities = [...new Set(roles.flatMap((r) => ROLE_CAPABILITIES[r] || []))];
-  return {
-    sub: claims.sub, email: claims.email || null, name: claims.name || null, roles,
-    supplier_id: claims['custom:supplier_id'] || claims.supplier_id || null, capabilities,
-    derived: `GET /api/me failed (${error.message}); the console is showing what the token's roles allow.`,
-  };
+async function fetchMe(signal) {
+  return api.get('/me', undefined, { signal });
 }
 
-async function fetchMe(signal) {
-  try {
-    return await api.get('/me', undefined, { signal });
-  } catch (error) {
-    const missing = error.status === 404 || (error.status === 403 && /missing authentication token/i.test(error.message));
-    if (missing && auth.token()) return meFromToken(auth.token(), error);
-    throw error;
+// The OpenAPI document, fetched once per page load: the filters' vocabularies come from it.
+let apiDocument = null;
+
+async function loadWords(signal) {
+  if (!apiDocument) {
+    apiDocument = api.get('/openapi.json', undefined, { signal }).catch((error) => {
+      apiDocument = null;
+      throw error;
+    });
   }
+  loadVocabularies(await apiDocument, me);
 }
 
 const can = (capability) => Boolean(me && (me.capabilities || []).includes(capability));
@@ -138,15 +121,6 @@ function renderShell() {
       staff ? button('Sign out', { class: 'link-button', onclick: () => { me = null; auth.signOut(); route(); } }) : null);
   } else {
     whoami.replaceChildren();
-  }
-  if (me && me.derived) {
-    banner.hidden = false;
-    banner.setAttribute('role', 'alert');
-    replace(banner, me.derived);
-  } else {
-    banner.hidden = true;
-    banner.removeAttribute('role');
-    banner.replaceChildren();
   }
 }
 
@@ -240,7 +214,7 @@ async function route() {
 
   const cached = me || auth.cachedMe();
   let refresh = null;
-  if (cached) {
+  if (cached && cached.vocabularies) { // one remembered before /me carried vocabularies is fetched again
     me = cached;
     if (firstRender) refresh = fetchMe(signal); // check in the background, while the screen loads
   } else {
@@ -261,6 +235,15 @@ async function route() {
     return;
   }
   renderShell();
+  try {
+    await loadWords(signal);
+  } catch (error) {
+    if (error.name === 'AbortError' || current !== navigation) return;
+    if (error.status === 401) return;
+    showFatal('Could not load the API description', error);
+    return;
+  }
+  if (current !== navigation) return;
 
   const match = ROUTES.map(([re, screen, names]) => [re.exec(path), screen, names || []]).find(([m]) => m);
   if (!match) {
@@ -286,6 +269,7 @@ async function route() {
       const changed = JSON.stringify(fresh) !== JSON.stringify(me);
       me = fresh;
       auth.rememberMe(fresh);
+      if (apiDocument) apiDocument.then((spec) => loadVocabularies(spec, fresh)).catch(() => {});
       if (changed) {
         if (!can('staff')) route();
         else renderShell();

@@ -1,22 +1,38 @@
-// The vocabularies the API's request models accept (see chalicelib/domain and chalicelib/api/schemas.py).
-// Used for filter choices only; what may be done to a record always comes from the API
-// (allowed_actions, GET /me capabilities).
+// The vocabularies the API's request models accept, for filter choices. None is written here: they
+// are filled once at start (loadVocabularies) from the API itself, the enums of /openapi.json and,
+// for the few words no request schema enumerates, GET /me's `vocabularies`. What may be done to a
+// record always comes from the API too (allowed_actions, GET /me capabilities).
 
-export const ORDER_STATUSES = ['on_hold', 'awaiting_payment', 'placed', 'rejected', 'cancelled', 'ordered', 'partially_dispatched',
-  'dispatched', 'partially_delivered', 'delivered', 'completed', 'partially_returned', 'returned',
-  'not_supplied'];
+export const ORDER_STATUSES = [];
+export const CAMPAIGN_STATUSES = [];
+export const PO_STAGES = [];
+export const PO_STATUSES = [];
+// Most severe first, as the API lists them: the order "Sort by: Severity" uses.
+export const SEVERITIES = [];
+export const SEVERITY_RANK = {};
+// kind -> its title: the kinds from the API, the titles are how this page words them.
+export const EXCEPTION_KINDS = {};
+// What the queue lists (ExceptionListQuery.status); the API's default is open and acknowledged.
+export const QUEUE_STATUSES = [];
+export const PROPOSAL_STATUSES = [];
+export const DELIVERY_STATUSES = [];
+export const EVENT_TYPES = [];
+export const COMPLAINT_STATUSES = [];
+export const COMPLAINT_REASONS = [];
+export const RESOLUTIONS = [];
+export const SHIPMENT_STATUSES = [];
+export const EXPORT_KINDS = [];
+export const PAYMENT_RECORD_KINDS = [];
+export const EXPORT_STATES = {
+  orders: ORDER_STATUSES,
+  purchase_orders: PO_STATUSES,
+  payments: PROPOSAL_STATUSES,
+  shipments: SHIPMENT_STATUSES,
+};
+// What the complaints queue shows by default: the complaints waiting for customer care (or an admin).
+export const COMPLAINT_CARE_STATUSES = ['open', 'supplier_answered', 'disputed', 'needs_approval', 'plan_proposed'];
 
-export const CAMPAIGN_STATUSES = ['draft', 'live', 'ended', 'closed', 'cancelled'];
-
-export const PO_STAGES = ['acknowledge', 'invoice', 'payment_proposal', 'payment_approval', 'bank_payment',
-  'settlement', 'shipment'];
-export const PO_STATUSES = ['open', 'rejected', 'cancelled', 'shipped'];
-
-// Most severe first: the order "Sort by: Severity" uses (domain/exceptions.py SEVERITY_RANK).
-export const SEVERITIES = ['critical', 'high', 'medium', 'low'];
-export const SEVERITY_RANK = Object.fromEntries(SEVERITIES.map((s, i) => [s, i]));
-
-export const EXCEPTION_KINDS = {
+const EXCEPTION_TITLES = {
   supplier_rejected: 'Supplier rejected a purchase order',
   out_of_stock: 'Supplier cannot deliver some lines',
   po_not_acknowledged: 'Purchase order not acknowledged in time',
@@ -38,46 +54,60 @@ export const EXCEPTION_KINDS = {
   campaign_close_waiting: 'Campaign close waiting for held orders',
   cancellation_requested: 'Customer asks to cancel after the close',
 };
-// What the queue lists (ExceptionListQuery.status); the API's default is open and acknowledged.
-export const QUEUE_STATUSES = ['open', 'acknowledged', 'snoozed'];
 
-export const PROPOSAL_STATUSES = ['pending', 'approved', 'rejected', 'pushed', 'settled', 'failed'];
+/** The first `enum` in a schema, through $ref, anyOf/oneOf and array items; [] when there is none. */
+function enumIn(spec, schema, depth = 0) {
+  if (!schema || typeof schema !== 'object' || depth > 8) return [];
+  if (Array.isArray(schema.enum)) return schema.enum;
+  if (schema.$ref) return enumIn(spec, spec.components?.schemas?.[schema.$ref.split('/').pop()], depth + 1);
+  for (const part of [...(schema.anyOf || []), ...(schema.oneOf || []), schema.items]) {
+    const found = enumIn(spec, part, depth + 1);
+    if (found.length) return found;
+  }
+  return [];
+}
 
-export const DELIVERY_STATUSES = ['sending', 'pending', 'succeeded', 'failed', 'abandoned'];
+const component = (name, property) => (spec) => {
+  const schema = spec.components?.schemas?.[name];
+  return enumIn(spec, property ? schema?.properties?.[property] : schema);
+};
+const parameter = (path, name) => (spec) =>
+  enumIn(spec, (spec.paths?.[path]?.get?.parameters || []).find((p) => p.name === name)?.schema);
 
-export const EVENT_TYPES = [
-  'order.placed', 'order.approved', 'order.rejected', 'order.cancelled', 'order.lines_rejected',
-  'order.shipped', 'order.out_for_delivery', 'order.delivered', 'order.delivery_attempted',
-  'order.delivery_returned', 'order.delayed', 'order.tracking_corrected',
-  'order.payment_captured', 'order.payment_failed',
-  'order.lines_cancelled', 'order.address_corrected',
-  'po.created', 'po.cancelled', 'po.stage_overdue', 'po.shipment_added',
-  ...PO_STAGES.map((s) => `po.${s}_completed`),
-  'shipment.recorded', 'shipment.corrected', 'shipment.status_changed', 'shipment.tracking_stale',
-  'campaign.went_live', 'campaign.ended', 'campaign.closed', 'campaign.cancelled',
-  'order.partially_returned', 'order.returned',
-  'complaint.opened', 'complaint.supplier_asked', 'complaint.plan_offered', 'complaint.plan_accepted',
-  'complaint.plan_disputed', 'complaint.replacement_requested', 'complaint.refund_issued',
-  'complaint.return_received', 'complaint.resolved', 'complaint.withdrawn',
+// Where each list is in the OpenAPI document.
+const FROM_SPEC = [
+  [ORDER_STATUSES, component('OrderStatus')],
+  [CAMPAIGN_STATUSES, component('CampaignStatus')],
+  [PO_STAGES, parameter('/supplier/purchase-orders', 'stage')],
+  [PO_STATUSES, parameter('/supplier/purchase-orders', 'status')],
+  [SEVERITIES, parameter('/staff/exceptions', 'severity')],
+  [QUEUE_STATUSES, parameter('/staff/exceptions', 'status')],
+  [PROPOSAL_STATUSES, parameter('/staff/payment-proposals', 'status')],
+  [DELIVERY_STATUSES, parameter('/staff/webhook-deliveries', 'status')],
+  [COMPLAINT_REASONS, component('OpenComplaintRequest', 'reason')],
+  [RESOLUTIONS, component('PlanLineIn', 'resolution')],
+  [EXPORT_KINDS, component('ExportRequest', 'kind')],
+  [PAYMENT_RECORD_KINDS, component('PaymentRecordRequest', 'kind')],
+];
+// And the words GET /me gives staff (`vocabularies`).
+const FROM_ME = [
+  [EVENT_TYPES, 'webhook_event_types'],
+  [COMPLAINT_STATUSES, 'complaint_statuses'],
+  [SHIPMENT_STATUSES, 'shipment_statuses'],
 ];
 
-export const COMPLAINT_STATUSES = ['open', 'awaiting_supplier', 'supplier_answered', 'plan_proposed', 'needs_approval',
-  'plan_approved', 'accepted', 'disputed', 'in_progress', 'resolved', 'withdrawn'];
-// What the complaints queue shows by default: the complaints waiting for customer care (or an admin).
-export const COMPLAINT_CARE_STATUSES = ['open', 'supplier_answered', 'disputed', 'needs_approval', 'plan_proposed'];
-export const COMPLAINT_REASONS = ['damaged', 'wrong_item', 'missing_item', 'not_as_described', 'lost_in_transit'];
-export const RESOLUTIONS = ['refund', 'replacement', 'return_for_refund'];
+const fill = (list, values) => list.splice(0, list.length, ...(values || []));
 
-export const SHIPMENT_STATUSES = ['dispatched', 'label_created', 'in_transit', 'out_for_delivery', 'attempted',
-  'delivered', 'exception', 'returned_to_sender', 'superseded'];
+/** Fill the lists in place (screens import them) from the OpenAPI document and GET /me's answer. */
+export function loadVocabularies(spec, me) {
+  for (const [list, find] of FROM_SPEC) fill(list, find(spec));
+  for (const [list, name] of FROM_ME) fill(list, me?.vocabularies?.[name]);
+  for (const key of Object.keys(SEVERITY_RANK)) delete SEVERITY_RANK[key];
+  SEVERITIES.forEach((s, i) => { SEVERITY_RANK[s] = i; });
+  for (const key of Object.keys(EXCEPTION_KINDS)) delete EXCEPTION_KINDS[key];
+  for (const kind of parameter('/staff/exceptions', 'kind')(spec)) EXCEPTION_KINDS[kind] = EXCEPTION_TITLES[kind] || kind.replace(/_/g, ' ');
+}
 
-export const EXPORT_KINDS = ['orders', 'purchase_orders', 'payments', 'shipments'];
-export const EXPORT_STATES = {
-  orders: ORDER_STATUSES,
-  purchase_orders: PO_STATUSES,
-  payments: PROPOSAL_STATUSES,
-  shipments: SHIPMENT_STATUSES,
-};
 // Audited exporters (domain/exports.py EXPORTERS): each record once per exporter.
 export const EXPORTERS = {
   orders: [['orders_paid', 'Orders that stand (placed and later)'],

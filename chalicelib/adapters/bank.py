@@ -3,19 +3,15 @@
 POST `<bank_url>` with {payment_id, amount_cents, currency, supplier_id, reference} and the
 header `Idempotency-Key: <payment_id>`: the bank executes one payment per key, so a retry
 (ours, or a redelivered stage) never pays twice. 5xx answers and connection errors are
-retried with backoff; a 4xx is the bank refusing the payment. urllib, not requests: the
-Lambda package stays small."""
+retried with backoff; a 4xx is the bank refusing the payment (the POST itself: `http.post_json`)."""
 
 from __future__ import annotations
 
-import json
-import time
-import urllib.error
-import urllib.request
 from dataclasses import dataclass
 from typing import Any
 
 from ..config import settings
+from . import http
 
 
 @dataclass(frozen=True)
@@ -61,32 +57,19 @@ def push_payment(
         raise BankUnavailable("no bank configured (settings.bank_url)")
     timeout = s.bank_timeout_s if timeout_s is None else timeout_s
     attempts = 1 + (s.bank_retries if retries is None else retries)
-    data = json.dumps(
-        {
-            "payment_id": order.payment_id,
-            "amount_cents": order.amount_cents,
-            "currency": order.currency,
-            "supplier_id": order.supplier_id,
-            "reference": order.reference,
-        }
-    ).encode()
-    last: str = ""
-    for attempt in range(attempts):
-        if attempt:
-            time.sleep(backoff_s * 2 ** (attempt - 1))
-        request = urllib.request.Request(
-            url, data=data, method="POST", headers={"Content-Type": "application/json", "Idempotency-Key": order.payment_id}
+    payload = {
+        "payment_id": order.payment_id,
+        "amount_cents": order.amount_cents,
+        "currency": order.currency,
+        "supplier_id": order.supplier_id,
+        "reference": order.reference,
+    }
+    try:
+        answer = http.post_json(
+            url, payload, idempotency_key=order.payment_id, timeout_s=timeout, attempts=attempts, backoff_s=backoff_s
         )
-        try:
-            with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310 (configured URL)
-                raw = response.read()
-                body = json.loads(raw) if raw else {}
-                return PaymentAccepted(status=response.status, body=body if isinstance(body, dict) else {})
-        except urllib.error.HTTPError as exc:
-            text = exc.read().decode(errors="replace")
-            if exc.code < 500:
-                raise PaymentRefused(exc.code, text) from None
-            last = f"HTTP {exc.code}: {text[:200]}"
-        except (urllib.error.URLError, TimeoutError, ConnectionError, OSError) as exc:
-            last = f"{type(exc).__name__}: {exc}"
-    raise BankUnavailable(f"the bank did not take payment {order.payment_id} after {attempts} attempt(s): {last}")
+    except http.Refused as exc:
+        raise PaymentRefused(exc.status, exc.body) from None
+    except http.Unavailable as exc:
+        raise BankUnavailable(f"the bank did not take payment {order.payment_id} after {exc}") from None
+    return PaymentAccepted(status=answer.status, body=answer.body)

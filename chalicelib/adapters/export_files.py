@@ -88,7 +88,7 @@ def upload_file(path: str, bucket: str, key: str, content_type: str) -> int:
     s3 = client("s3")
     part_bytes = settings().export_part_bytes
     upload_id = s3.create_multipart_upload(Bucket=bucket, Key=key, ContentType=content_type)["UploadId"]
-    parts = []
+    parts: list[dict[str, Any]] = []
     size = 0
     with open(path, "rb") as source:
         while True:

@@ -5,19 +5,16 @@ POST `<payment_gateway_url>/captures` with {capture_id, order_id, amount_cents, 
 reference} and the header `Idempotency-Key: <capture_id>`; refunds go to `/refunds` the same
 way, keyed by the refund id. The gateway executes one transaction per key, so a retry (ours,
 or a redelivered message) never charges twice. 2xx is success; 5xx answers and connection
-errors are retried with backoff, then `GatewayUnavailable`; a 4xx is `GatewayDeclined`.
-urllib, not requests: the Lambda package stays small."""
+errors are retried with backoff, then `GatewayUnavailable`; a 4xx is `GatewayDeclined` (the POST
+itself: `http.post_json`)."""
 
 from __future__ import annotations
 
-import json
-import time
-import urllib.error
-import urllib.request
 from dataclasses import dataclass
 from typing import Any
 
 from ..config import settings
+from . import http
 
 SUCCEEDED = "succeeded"
 
@@ -118,28 +115,13 @@ def _post(
     target = f"{base.rstrip('/')}/{path}"
     timeout = s.payment_gateway_timeout_s if timeout_s is None else timeout_s
     attempts = 1 + (s.payment_gateway_retries if retries is None else retries)
-    data = json.dumps(payload).encode()
-    last = ""
-    for attempt in range(attempts):
-        if attempt:
-            time.sleep(backoff_s * 2 ** (attempt - 1))
-        request = urllib.request.Request(
-            target, data=data, method="POST", headers={"Content-Type": "application/json", "Idempotency-Key": key}
-        )
-        try:
-            with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310 (configured URL)
-                raw = response.read()
-                parsed = json.loads(raw) if raw else {}
-                body = parsed if isinstance(parsed, dict) else {}
-                txn = body.get("transaction_id") or body.get("reference")
-                return GatewayResult(
-                    transaction_id=txn if isinstance(txn, str) else None, status=SUCCEEDED, http_status=response.status, body=body
-                )
-        except urllib.error.HTTPError as exc:
-            text = exc.read().decode(errors="replace")
-            if exc.code < 500:
-                raise GatewayDeclined(exc.code, text) from None
-            last = f"HTTP {exc.code}: {text[:200]}"
-        except (urllib.error.URLError, TimeoutError, ConnectionError, OSError, ValueError) as exc:
-            last = f"{type(exc).__name__}: {exc}"
-    raise GatewayUnavailable(f"the payment gateway did not take {path[:-1]} {key} after {attempts} attempt(s): {last}")
+    try:
+        answer = http.post_json(target, payload, idempotency_key=key, timeout_s=timeout, attempts=attempts, backoff_s=backoff_s)
+    except http.Refused as exc:
+        raise GatewayDeclined(exc.status, exc.body) from None
+    except http.Unavailable as exc:
+        raise GatewayUnavailable(f"the payment gateway did not take {path[:-1]} {key} after {exc}") from None
+    txn = answer.body.get("transaction_id") or answer.body.get("reference")
+    return GatewayResult(
+        transaction_id=txn if isinstance(txn, str) else None, status=SUCCEEDED, http_status=answer.status, body=answer.body
+    )

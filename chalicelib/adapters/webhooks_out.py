@@ -1,4 +1,5 @@
-"""The outbound webhook port: resolve a subscriber's host, POST one signed body, report what came back.
+"""The outbound webhook port: sign a body (Standard Webhooks, with the `standardwebhooks` library),
+resolve a subscriber's host, POST one signed body, report what came back.
 
 http.client, not urllib: it never follows a redirect (a 3xx is a failed attempt, so a subscriber
 cannot bounce us to a private address), and it lets the connection go to the address that was
@@ -10,8 +11,12 @@ import http.client
 import socket
 import ssl
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from urllib.parse import urlsplit
+
+from standardwebhooks.webhooks import Webhook
 
 READ_LIMIT = 4096  # bytes of the answer kept (the log keeps an excerpt)
 
@@ -22,6 +27,18 @@ class Sent:
     latency_ms: int
     response: str
     error: str | None = None
+
+
+def signed_headers(secrets: Iterable[str], msg_id: str, timestamp: int, payload: str) -> dict[str, str]:
+    """The three Standard Webhooks headers (`v1,<base64 HMAC-SHA256 of id.timestamp.body>`); during a
+    secret rotation one signature per valid secret, space-separated, so either secret verifies."""
+    at = datetime.fromtimestamp(timestamp, UTC)
+    return {
+        "webhook-id": msg_id,
+        "webhook-timestamp": str(timestamp),
+        "webhook-signature": " ".join(Webhook(secret).sign(msg_id, at, payload) for secret in secrets),
+        "content-type": "application/json",
+    }
 
 
 def resolve(host: str, port: int | None = None) -> list[str]:

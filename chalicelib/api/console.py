@@ -36,7 +36,20 @@ def me(call: Call) -> Any:
         roles=sorted(r.value for r in a.roles),
         supplier_id=a.supplier_id,
         capabilities=capabilities(a),
+        vocabularies=_vocabularies() if a.has_any(READ_STAFF) else {},
     )
+
+
+def _vocabularies() -> dict[str, list[str]]:
+    from ..domain.complaints import ComplaintStatus
+    from ..domain.shipments import ShipmentStatus
+    from ..domain.webhooks import OFFERED_EVENT_TYPES
+
+    return {
+        "webhook_event_types": list(OFFERED_EVENT_TYPES),
+        "complaint_statuses": [s.value for s in ComplaintStatus],
+        "shipment_statuses": [s.value for s in ShipmentStatus],
+    }
 
 
 @endpoint(

@@ -3,13 +3,12 @@ history, and the actions (acknowledge, assign, snooze, resolve), each audited.""
 
 from __future__ import annotations
 
-import base64
-import json
 from datetime import datetime
 from typing import Any
 
 from chalice import Blueprint
 
+from ..adapters import cursors
 from ..config import settings
 from ..domain.errors import RuleViolation
 from ..domain.permissions import READ_STAFF
@@ -55,20 +54,16 @@ def view(r: Any, cls: Any = None, **extra: Any) -> Any:
 
 
 def _cursor(key: tuple[int, datetime, str]) -> str:
-    raw = json.dumps([key[0], key[1].isoformat(), key[2]]).encode()
-    return base64.urlsafe_b64encode(raw).decode()
+    return cursors.encode([key[0], key[1].isoformat(), key[2]])
 
 
 def _after(cursor: str) -> tuple[int, datetime, str]:
+    hint = [{"field": "cursor", "message": "use next_cursor from the previous page"}]
     try:
-        rank, at, exc_id = json.loads(base64.urlsafe_b64decode(cursor.encode()))
+        rank, at, exc_id = cursors.decode(cursor)
         return int(rank), datetime.fromisoformat(at), str(exc_id)
-    except (ValueError, TypeError):
-        raise RuleViolation(
-            "invalid_cursor",
-            "the cursor is not one this listing returned",
-            details=[{"field": "cursor", "message": "use next_cursor from the previous page"}],
-        ) from None
+    except (ValueError, TypeError, RuleViolation):
+        raise cursors.invalid(hint) from None
 
 
 @endpoint(

@@ -19,18 +19,17 @@ from dataclasses import dataclass, field
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
-from aws_lambda_powertools import Logger
 from chalice import Blueprint, Response
 
 from ..domain.errors import Conflict, DomainError, Forbidden, InvalidTransition, NotFound, RuleViolation
 from ..domain.permissions import Principal, Role
 from ..lazy import lazy_module
+from ..observability import logger
 from .auth import jwt_auth, principal_from_context
 
 if TYPE_CHECKING:
     from pydantic import BaseModel, ValidationError
 
-logger = Logger(service="waybill")
 
 STATUS_BY_ERROR: dict[type[DomainError], int] = {
     NotFound: 404,

@@ -1528,6 +1528,11 @@ class MeView(View):
     capabilities: list[str] = Field(
         description="names from domain/permissions.CAPABILITIES; `staff` opens the staff console at all"
     )
+    vocabularies: dict[str, list[str]] = Field(
+        default_factory=dict,
+        description="for staff, the words the console offers that no request schema enumerates: "
+        "webhook_event_types, complaint_statuses, shipment_statuses (the rest are enums in this document)",
+    )
 
 
 class SupplierOnTimeView(View):

@@ -1,12 +1,10 @@
 """Outbound webhooks, as rules: which domain events subscribers may receive, the thin payload each
-gets, how it is signed (Standard Webhooks), when a failed delivery is retried, when a subscriber
+gets (signed in the adapter, Standard Webhooks), when a failed delivery is retried, when a subscriber
 is disabled, and which addresses a webhook may never be sent to. Pure: no I/O, no clock."""
 
 from __future__ import annotations
 
-import base64
 import hashlib
-import hmac
 import ipaddress
 import json
 from collections.abc import Iterable, Mapping
@@ -196,29 +194,6 @@ def thin_payload(event: Mapping[str, Any], public_url: str) -> dict[str, Any]:
 
 def body(payload: Mapping[str, Any]) -> str:
     return json.dumps(payload, separators=(",", ":"), sort_keys=True)
-
-
-def secret_key(secret: str) -> bytes:
-    """The signing key: the base64 after `whsec_`."""
-    if not secret.startswith(SECRET_PREFIX):
-        raise ValueError("a webhook secret starts with whsec_")
-    return base64.b64decode(secret[len(SECRET_PREFIX) :])
-
-
-def signature(secret: str, msg_id: str, timestamp: int, payload: str) -> str:
-    """Standard Webhooks v1: HMAC-SHA256 over `{id}.{timestamp}.{body}`, base64, prefixed `v1,`."""
-    mac = hmac.new(secret_key(secret), f"{msg_id}.{timestamp}.{payload}".encode(), hashlib.sha256)
-    return "v1," + base64.b64encode(mac.digest()).decode()
-
-
-def headers(secrets: Iterable[str], msg_id: str, timestamp: int, payload: str) -> dict[str, str]:
-    """The three headers; during a secret rotation one signature per valid secret, space-separated."""
-    return {
-        "webhook-id": msg_id,
-        "webhook-timestamp": str(timestamp),
-        "webhook-signature": " ".join(signature(s, msg_id, timestamp, payload) for s in secrets),
-        "content-type": "application/json",
-    }
 
 
 # ---------------------------------------------------------------- retries and disabling

@@ -6,9 +6,7 @@ import json
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from aws_lambda_powertools import Logger
-
-logger = Logger(service="waybill")
+from ..observability import logger
 
 
 def domain_event(body: str) -> dict[str, Any]:

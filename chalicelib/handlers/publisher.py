@@ -30,7 +30,7 @@ def domain_event(item: AuditEventItem) -> dict[str, Any]:
         "to_status": item.to_status,
         "customer_note": item.customer_note,
         "has_internal_note": bool(item.internal_note),
-        "data": {k: v for k, v in (item.data.as_dict() if item.data else {}).items() if k not in STAFF_ONLY_DATA},
+        "data": {k: v for k, v in (item.data.as_dict() if item.data else {}).items() if k not in STAFF_ONLY_DATA},  # type: ignore[no-untyped-call]
     }
 
 

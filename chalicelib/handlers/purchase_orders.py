@@ -9,12 +9,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_lambda_powertools import Logger
-
 from ..domain.errors import InvalidTransition
+from ..observability import logger
 from ..services import campaign_close, refunds
-
-logger = Logger(service="waybill")
 
 
 def handle(event: dict[str, Any]) -> Any:

@@ -135,7 +135,7 @@ class AdminSite:
         if self._server is None:
             return f"http://{self.host}:{self.port}"
         host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
+        return f"http://{host.decode() if isinstance(host, bytes) else host}:{port}"
 
     def start(self) -> str:
         """Listen and serve from a daemon thread; returns the URL."""
@@ -224,8 +224,8 @@ class AdminSite:
                 [{"field": "body.role", "message": "choose one of: " + ", ".join(user["roles"])}],
             )
         token = self.issuer.token(
-            sub,
-            [role],
+            user["sub"],
+            [str(role)],  # one of the user's roles: checked above
             email=user.get("email"),
             supplier_id=user.get("supplier_id"),
             name=user.get("name"),

@@ -84,12 +84,12 @@ def payload(
             event["location"] = {"address": address}
         return {"shipments": [{"id": tracking_number, "events": [event]}]}
     if format == "ups":
-        kind, code = _codes(status, UPS_SENDS)
+        kind, ups_code = _codes(status, UPS_SENDS)
         body: dict[str, Any] = {
             "trackingNumber": tracking_number,
             "gmtActivityDate": at.strftime("%Y%m%d"),
             "gmtActivityTime": at.strftime("%H%M%S"),
-            "activityStatus": {"type": kind, "code": code or "", "description": description},
+            "activityStatus": {"type": kind, "code": ups_code or "", "description": description},
         }
         if location:
             parts = location.rsplit(", ", 2)

@@ -46,6 +46,8 @@ class DevIssuer:
 
     def jwks(self) -> dict[str, Any]:
         private = serialization.load_pem_private_key(self.private_pem, password=None)
+        if not isinstance(private, rsa.RSAPrivateKey):
+            raise ValueError("the dev issuer's key is not an RSA key (RS256)")
         jwk = json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(private.public_key()))
         jwk.update({"kid": self.kid, "use": "sig", "alg": "RS256"})
         return {"keys": [jwk]}

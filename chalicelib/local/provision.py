@@ -36,7 +36,8 @@ class _Clients:
     moto serves whichever account is current to clients made before it."""
 
     def __init__(self, session: Any) -> None:
-        self.session, self.made = session, {}
+        self.session = session
+        self.made: dict[str, Any] = {}
 
     def client(self, service: str) -> Any:
         if service not in self.made:

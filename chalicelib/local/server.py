@@ -145,14 +145,14 @@ def transactions_with_undo_log(lock: Any) -> None:
         with lock:
             undo = touched(self, transact_items)
             streams = {id(t): (t, len(t.stream_shard.items)) for t, *_ in undo if t.stream_shard is not None}
-            models.copy = _ShareTables(Table)  # type: ignore[assignment]
+            models.copy = _ShareTables(Table)  # type: ignore[attr-defined, assignment]  # moto's `copy`, swapped
             try:
                 return original(self, transact_items)
             except Exception:
                 roll_back(undo, streams)
                 raise
             finally:
-                models.copy = copy
+                models.copy = copy  # type: ignore[attr-defined]
 
     transact_write_items._waybill_patched = True  # type: ignore[attr-defined]
     models.DynamoDBBackend.transact_write_items = transact_write_items  # type: ignore[method-assign]
@@ -179,12 +179,12 @@ def _heartbeat_timeouts_as_in_aws() -> None:
     def from_error(self: Any, env: Any, ex: Exception) -> Any:
         if isinstance(ex, HeartbeatTimeoutError):
             name = StatesErrorNameType.StatesHeartbeatTimeout
-            details = TaskTimedOutEventDetails(error=name.to_name())  # type: ignore[typeddict-item]
+            details = TaskTimedOutEventDetails(error=name.to_name())
             return FailureEvent(
                 env=env,
                 error_name=StatesErrorName(typ=name),
                 event_type=HistoryEventType.TaskTimedOut,
-                event_details=EventDetails(taskTimedOutEventDetails=details),
+                event_details=EventDetails(taskTimedOutEventDetails=details),  # type: ignore[typeddict-item]  # total=True in moto
             )
         return original(self, env, ex)
 
@@ -216,7 +216,7 @@ class MotoServer:
         transactions_with_undo_log(app.lock)
         _heartbeat_timeouts_as_in_aws()
 
-        class KeepAlive(MotoRequestHandler):  # type: ignore[misc, valid-type]
+        class KeepAlive(MotoRequestHandler):
             """HTTP/1.1: clients keep their connection (a new TCP connection per AWS call cost ~1 ms
             on each side, and botocore pools connections anyway)."""
 

@@ -25,8 +25,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from aws_lambda_powertools import Logger
-
 from ..adapters import workflows
 from ..adapters.dynamodb import keys
 from ..adapters.dynamodb import repository as repo
@@ -44,12 +42,12 @@ from ..domain.orders import DeliveryAction, DeliveryStatus, Order, OrderAction, 
 from ..domain.permissions import MANAGE_CATALOGUE, SYSTEM, Principal
 from ..domain.purchase_orders import PurchaseOrder
 from ..domain.supply import POAggregate
+from ..observability import logger
 from . import catalogue, exceptions, holds
 from . import orders as order_service
 from .clock import new_id, now
 from .guard import require
 
-logger = Logger(service="waybill")
 SENT_TO_SUPPLIERS_NOTE = "sent to the suppliers with the campaign's purchase orders"
 # Orders a close reads: placed ones to order, those a previous (interrupted) run ordered, and
 # those still waiting for pre-approval (settled first; one the status index had not shown yet is met here).

@@ -23,8 +23,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from aws_lambda_powertools import Logger
-
 from ..adapters import gateway
 from ..adapters.dynamodb import keys
 from ..adapters.dynamodb import repository as repo
@@ -35,10 +33,9 @@ from ..domain.audit import AuditEvent
 from ..domain.errors import Conflict, NotFound
 from ..domain.orders import Order, PaymentMode
 from ..domain.permissions import SYSTEM
+from ..observability import logger
 from . import exceptions
 from .clock import new_id, now
-
-logger = Logger(service="waybill")
 
 CAPTURE = "capture"
 PENDING, SUCCEEDED, FAILED = "pending", "succeeded", "failed"

@@ -35,8 +35,6 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from aws_lambda_powertools import Logger
-
 from ..adapters import files, gateway
 from ..adapters.dynamodb import keys
 from ..adapters.dynamodb import repository as repo
@@ -87,12 +85,11 @@ from ..domain.errors import Conflict, InvalidTransition, NotFound, RuleViolation
 from ..domain.orders import ARRIVED, DeliveryAction, DeliveryStatus, Order, PaymentMode, RequestedLine
 from ..domain.permissions import READ_STAFF, SYSTEM, Principal, Role
 from ..domain.shipments import CarrierEvent, TrackingStatus
+from ..observability import logger
 from . import exceptions
 from .capture import CAPTURE, FAILED, PENDING, SUCCEEDED, declined
 from .clock import new_id, now
 from .guard import require
-
-logger = Logger(service="waybill")
 
 A = ComplaintAction
 C = ComplaintStatus

@@ -21,8 +21,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from aws_lambda_powertools import Logger
-
+from .. import observability
 from ..adapters import gateway
 from ..adapters.dynamodb import keys
 from ..adapters.dynamodb import repository as repo
@@ -34,11 +33,10 @@ from ..domain.audit import AuditEvent
 from ..domain.errors import Conflict, NotFound
 from ..domain.orders import Order, OrderStatus, PaymentMode
 from ..domain.permissions import SYSTEM, Principal
+from ..observability import logger
 from . import escalations, exceptions
 from .capture import capture_id
 from .clock import new_id, now
-
-logger = Logger(service="waybill")
 
 REFUND_SUCCEEDED, REFUND_FAILED = "order.refund_succeeded", "order.refund_failed"
 OFFLINE_DUE_KIND = "payment_overdue"
@@ -389,6 +387,7 @@ def _finish(
         if current is None or current.status == money.PENDING:
             raise
         return RefundOutcome(item.id, current.status)  # a concurrent run finished it (same key, same answer)
+    observability.refund_finished(ok)
     if ok:
         exceptions.resolve("refund_failed", "order", item.order_id, note=f"refund {item.id} succeeded")
     else:

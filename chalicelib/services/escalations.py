@@ -15,8 +15,6 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from aws_lambda_powertools import Logger
-
 from ..adapters.dynamodb import keys
 from ..adapters.dynamodb import repository as repo
 from ..adapters.dynamodb.models import DeadlineItem, ExceptionItem, Item, WebhookDeliveryItem
@@ -24,10 +22,10 @@ from ..config import settings
 from ..domain import exceptions as rules
 from ..domain.errors import Conflict, InvalidTransition, NotFound
 from ..domain.exceptions import ExceptionRecord, Owner
+from ..observability import logger
 from . import exceptions, webhooks
 from .clock import now
 
-logger = Logger(service="waybill")
 PAGE = 100
 RETIRED_KEPT = timedelta(days=30)  # a passed deadline stays on its subject (out of the index) this long
 

@@ -19,7 +19,6 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from aws_lambda_powertools import Logger
 from pynamodb.exceptions import PutError
 
 from ..adapters import export_files
@@ -41,9 +40,8 @@ from ..domain.audit import AuditEvent
 from ..domain.errors import Conflict, NotFound
 from ..domain.exports import ExportFormat, ExportKind, RunStatus, Take
 from ..domain.permissions import SYSTEM, Principal
+from ..observability import logger
 from .clock import new_id, now
-
-logger = Logger(service="waybill")
 
 RECORD_TYPES: dict[ExportKind, type[Item]] = {
     ExportKind.ORDERS: OrderItem,

@@ -26,7 +26,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from aws_lambda_powertools import Logger
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from ..adapters import secrets
@@ -39,10 +38,10 @@ from ..domain.complaints import ComplaintAction
 from ..domain.errors import AlreadyExists, Conflict, DomainError, RuleViolation
 from ..domain.permissions import Principal, Role
 from ..domain.purchase_orders import LineAcceptance, RejectReason
+from ..observability import logger
 from . import exceptions
 from .clock import now
 
-logger = Logger(service="waybill")
 INBOX_TTL_S = 30 * 86400
 BANK = "bank"
 SIGNATURE_HEADERS = ("webhook-id", "webhook-timestamp", "webhook-signature")

@@ -25,7 +25,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from aws_lambda_powertools import Logger
 from pynamodb.exceptions import PutError
 
 from ..adapters import mail
@@ -58,10 +57,9 @@ from ..domain.notifications import (
     rules_for,
 )
 from ..domain.permissions import Principal
+from ..observability import logger
 from ..topology import NOTIFICATIONS
 from .clock import now
-
-logger = Logger(service="waybill")
 
 OUTBOX_TTL_S = 30 * 86400
 LEASE_S = NOTIFICATIONS.visibility_timeout_s  # a claim outlives the message's invisibility, no longer

@@ -11,6 +11,7 @@ from typing import Any
 
 from pynamodb.expressions.condition import Condition
 
+from .. import observability
 from ..adapters.dynamodb import keys
 from ..adapters.dynamodb import repository as repo
 from ..adapters.dynamodb.models import (
@@ -207,6 +208,7 @@ def place_order(
     if order.status is OrderStatus.ON_HOLD:
         writes += holds.raise_writes(order, campaign, at)  # care hears at once; nothing can lose it
     repo.commit(writes, what=f"order {order.id}")
+    observability.order_placed()
     return OrderRecord(order, 1, at, [event], payments=customer_payments.payment_items(paid)), True
 
 

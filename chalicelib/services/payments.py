@@ -13,8 +13,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from aws_lambda_powertools import Logger
-
 from ..adapters import bank
 from ..adapters.dynamodb import keys
 from ..adapters.dynamodb import repository as repo
@@ -25,12 +23,11 @@ from ..domain.audit import AuditEvent
 from ..domain.errors import Conflict, InvalidTransition, NotFound
 from ..domain.permissions import DECIDE_PAYMENTS, READ_PAYMENTS, SYSTEM, Principal
 from ..domain.purchase_orders import Stage
+from ..observability import logger
 from . import exceptions, stages
 from .clock import new_id, now
 from .guard import require
 from .supplier_portal import Proposal, proposal_view
-
-logger = Logger(service="waybill")
 
 DECIDE = DECIDE_PAYMENTS
 READ = READ_PAYMENTS

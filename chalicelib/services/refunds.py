@@ -20,8 +20,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from aws_lambda_powertools import Logger
-
 from ..adapters.dynamodb import keys
 from ..adapters.dynamodb import repository as repo
 from ..adapters.dynamodb.models import Item, OrderItem, PurchaseOrderItem
@@ -34,11 +32,11 @@ from ..domain.payments import refunds_through_gateway
 from ..domain.permissions import SYSTEM
 from ..domain.purchase_orders import PurchaseOrder, RejectReason
 from ..domain.supply import Allocator, accepted_quantities
+from ..observability import logger
 from .clock import new_id, now
 from .customer_payments import flag_transfers, money_back_writes
 from .stages import load_po
 
-logger = Logger(service="waybill")
 LINES_REJECTED = "order.lines_rejected"
 
 REASON_TEXT: dict[RejectReason | None, str] = {

@@ -25,8 +25,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from aws_lambda_powertools import Logger
-
 from ..adapters import workflows
 from ..adapters.dynamodb import keys
 from ..adapters.dynamodb import repository as repo
@@ -50,10 +48,10 @@ from ..domain.orders import DeliveryAction, DeliveryStatus, Order, apply_deliver
 from ..domain.permissions import SYSTEM, Principal
 from ..domain.purchase_orders import Decision, Stage
 from ..domain.shipments import CarrierEvent, Shipment, ShipmentStatus, TimelineEntry, TrackingStatus
+from ..observability import logger
 from . import customer_payments, escalations, exceptions, stages
 from .clock import new_id, now
 
-logger = Logger(service="waybill")
 RETRIES = 5
 SHIPPABLE = (DeliveryStatus.ACCEPTED, DeliveryStatus.DISPATCHED)
 

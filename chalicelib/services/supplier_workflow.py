@@ -15,8 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from aws_lambda_powertools import Logger
-
+from .. import observability
 from ..adapters import workflows
 from ..adapters.dynamodb import keys
 from ..adapters.dynamodb import repository as repo
@@ -35,11 +34,11 @@ from ..domain.purchase_orders import (
     open_stage,
     overdue_action,
 )
+from ..observability import logger
 from . import exceptions, stages
 from .clock import new_id, now
 from .supplier_portal import POSummary, po_summary
 
-logger = Logger(service="waybill")
 CONSUMER = "po_stages"
 RETRIES = 5
 
@@ -228,6 +227,7 @@ def _overdue(po_id: str, stage: Stage) -> Outcome:
                 raise
             continue
         break
+    observability.po_late()
     kind = overdue_kind(stage.value)
     severity = "critical" if action == "escalate" else OVERDUE_SEVERITY.get(stage)
     exceptions.raise_or_bump(

@@ -21,8 +21,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from aws_lambda_powertools import Logger
-
 from ..adapters import files, workflows
 from ..adapters.dynamodb import keys
 from ..adapters.dynamodb import repository as repo
@@ -32,12 +30,12 @@ from ..domain.audit import AuditEvent
 from ..domain.errors import AlreadyExists, Conflict, Forbidden, NotFound, RuleViolation
 from ..domain.permissions import READ_STAFF, Principal, Role, roles
 from ..domain.shipments import CarrierEvent, ShipmentStatus
+from ..observability import logger
 from . import complaints, escalations, exceptions
 from . import shipments as sh
 from .clock import new_id, now
 from .guard import require
 
-logger = Logger(service="waybill")
 RETRIES = 5
 
 # Status changes the customer hears about, as order events (the notification rules pick some up).

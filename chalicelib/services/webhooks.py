@@ -20,8 +20,6 @@ from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
-from aws_lambda_powertools import Logger
-
 from ..adapters import webhooks_out as port
 from ..adapters.dynamodb import keys
 from ..adapters.dynamodb import repository as repo
@@ -38,11 +36,11 @@ from ..domain.audit import AuditEvent
 from ..domain.errors import Conflict, InvalidTransition, NotFound, RuleViolation
 from ..domain.permissions import MANAGE_WEBHOOKS, SYSTEM, Principal
 from ..domain.webhooks import DeliveryStatus, Outcome
+from ..observability import logger
 from . import exceptions
 from .clock import new_id, now
 from .guard import require
 
-logger = Logger(service="waybill")
 ADMINS = MANAGE_WEBHOOKS
 FAILING = "webhook_delivery_failing"
 SUBJECT = "subscription"
@@ -382,7 +380,7 @@ def _send(item: WebhookDeliveryItem, sub: WebhookSubscriptionItem, at: datetime)
             return port.Sent(None, 0, "", error="refused: " + "; ".join(p["message"] for p in problems)[:480])
         pinned = addresses[0]
     timestamp = int(at.timestamp())
-    headers = rules.headers(signing_secrets(sub, at), item.id, timestamp, item.payload)
+    headers = port.signed_headers(signing_secrets(sub, at), item.id, timestamp, item.payload)
     return port.post(sub.url, item.payload, headers, timeout_s=settings().webhook_timeout_s, pinned=pinned)
 
 

@@ -7,6 +7,7 @@
 // delivered (POST .../deliveries/{supplier}/not-delivered); each answers the order, which is re-rendered.
 
 import * as api from '../api.js';
+import { PAYMENT_RECORD_KINDS } from '../constants.js';
 import { h, replace } from '../dom.js';
 import { label, money, toMinor, when } from '../format.js';
 import {
@@ -17,7 +18,6 @@ import { complaintTable } from './complaints.js';
 
 const ACTION_TEXT = { approve: 'Approve', reject: 'Reject', cancel: 'Cancel order' };
 const ACTION_DONE = { approve: 'approved', reject: 'rejected', cancel: 'cancelled' };
-const RECORDED_KINDS = ['offline_received', 'cash_collected', 'adjustment']; // PaymentRecordRequest.kind
 
 /** A typed amount in minor units; a leading minus (adjustments only) is kept. NaN if it is not a number. */
 function signedMinor(text, currency) {
@@ -356,7 +356,7 @@ export default {
 
     let paymentForm = null;
     if (can('payments.record')) {
-      const kind = select('kind', RECORDED_KINDS, order.payment_mode === 'pay_on_delivery' ? 'cash_collected' : 'offline_received');
+      const kind = select('kind', PAYMENT_RECORD_KINDS, order.payment_mode === 'pay_on_delivery' ? 'cash_collected' : 'offline_received');
       const amount = input('amount', { inputmode: 'decimal', required: true, autocomplete: 'off' });
       const reference = input('reference', { maxlength: 200, autocomplete: 'off' });
       const reason = textarea('reason', { rows: 2, maxlength: 4000 });

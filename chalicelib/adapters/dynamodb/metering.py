@@ -18,9 +18,10 @@ class Meter:
     def total(self) -> int:
         return sum(self.requests.values())
 
-    def record_read(self, op: str, parsed: Any) -> None:
-        if not isinstance(parsed, dict):
+    def record_read(self, op: str, answer: Any) -> None:
+        if not isinstance(answer, dict):
             return
+        parsed: dict[str, Any] = answer
         if op in ("Query", "Scan"):
             self.items_read += int(parsed.get("ScannedCount", parsed.get("Count", 0)))
         elif op == "GetItem":
@@ -46,13 +47,13 @@ class metered:
         self._original = original = Connection._make_api_call
         meter = self.meter
 
-        def counted(connection: Any, operation_name: str, operation_kwargs: Any) -> Any:
+        def counted(connection: Connection, operation_name: str, operation_kwargs: dict[Any, Any]) -> dict[Any, Any]:
             meter.requests[operation_name] += 1
             data = original(connection, operation_name, operation_kwargs)
             meter.record_read(operation_name, data)
             return data
 
-        Connection._make_api_call = counted  # type: ignore[method-assign]
+        Connection._make_api_call = counted  # type: ignore[method-assign, assignment]  # a function in the method's place
         return self.meter
 
     def __exit__(self, *exc: Any) -> None:

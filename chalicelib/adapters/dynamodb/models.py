@@ -3,7 +3,7 @@ query over one partition (an order with its deliveries and events) returns typed
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from pynamodb.attributes import (
     BooleanAttribute,
@@ -20,6 +20,12 @@ from pynamodb.models import Model
 
 from ...config import settings
 from ...topology import TABLE
+
+
+def str_list(value: list[UnicodeAttribute] | None) -> list[str]:
+    """A `ListAttribute(of=UnicodeAttribute)` as it reads at run time (a list of str, or None when
+    unset): PynamoDB's stubs type the read as a list of the attribute class."""
+    return list(cast("list[str]", value or []))
 
 
 def _index(index_name: str, pk: str, sk: str) -> type[GlobalSecondaryIndex[Any]]:
@@ -327,7 +333,7 @@ class ExceptionItem(Item, discriminator="exception"):
     subject_id = UnicodeAttribute()
     severity = UnicodeAttribute()
     status = UnicodeAttribute(default="open")
-    count = NumberAttribute(default=1)
+    count = NumberAttribute(default=1)  # type: ignore[assignment]  # shadows Model.count(), never called on this item
     opened_at = UTCDateTimeAttribute()
     last_seen = UTCDateTimeAttribute()
     details = MapAttribute[str, Any](default=dict)

@@ -7,9 +7,6 @@ GetItem, one BatchGetItem or one Query page (`query_page` never follows a second
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
 import random
 import time
 from collections.abc import Iterable, Sequence
@@ -30,6 +27,7 @@ from ...domain.orders import ARRIVED, Delivery, DeliveryStatus, Order, OrderLine
 from ...domain.packing import on_packing_list
 from ...domain.permissions import Principal, Role
 from ...domain.purchase_orders import POLine, POStatus, PurchaseOrder, RejectReason, Stage, po_id
+from .. import cursors
 from . import keys
 from .models import (
     ActorMap,
@@ -49,6 +47,7 @@ from .models import (
     ProductItem,
     PurchaseOrderItem,
     SupplierItem,
+    str_list,
 )
 
 T = TypeVar("T", bound=Item)
@@ -121,7 +120,8 @@ def commit(writes: Sequence[Write | Update | Delete], *, what: str, unique_at: i
 
 def is_idempotency_conflict(exc: TransactWriteError, index: int) -> bool:
     reasons = exc.cancellation_reasons or []
-    return index < len(reasons) and reasons[index] is not None and reasons[index].code == "ConditionalCheckFailed"
+    reason = reasons[index] if index < len(reasons) else None
+    return reason is not None and reason.code == "ConditionalCheckFailed"
 
 
 def new_item(item: Item) -> Write:
@@ -135,7 +135,7 @@ def new_item(item: Item) -> Write:
 def encode_cursor(lek: dict[str, Any] | None) -> str | None:
     if not lek:
         return None
-    return base64.urlsafe_b64encode(json.dumps(lek, separators=(",", ":")).encode()).decode().rstrip("=")
+    return cursors.encode(lek)
 
 
 def decode_cursor(cursor: str | None, allowed_keys: Iterable[str], bound: tuple[str, str] | None = None) -> dict[str, Any] | None:
@@ -144,19 +144,16 @@ def decode_cursor(cursor: str | None, allowed_keys: Iterable[str], bound: tuple[
     listing (another customer's, another index) is refused, never sent to DynamoDB."""
     if not cursor:
         return None
-    try:
-        raw = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-        ok = (
-            isinstance(raw, dict)
-            and set(raw) == set(allowed_keys)
-            and all(isinstance(v, dict) and set(v) == {"S"} and isinstance(v["S"], str) for v in raw.values())
-            and (bound is None or raw[bound[0]]["S"] == bound[1])
-        )
-    except (ValueError, binascii.Error, UnicodeDecodeError):
-        ok = False
+    raw = cursors.decode(cursor)
+    ok = (
+        isinstance(raw, dict)
+        and set(raw) == set(allowed_keys)
+        and all(isinstance(v, dict) and set(v) == {"S"} and isinstance(v["S"], str) for v in raw.values())
+        and (bound is None or raw[bound[0]]["S"] == bound[1])
+    )
     if not ok:
-        raise RuleViolation("invalid_cursor", "the cursor is not one this listing returned")
-    return raw  # type: ignore[no-any-return]
+        raise cursors.invalid()
+    return raw
 
 
 @dataclass
@@ -281,7 +278,7 @@ def campaign_from_item(item: CampaignItem) -> Campaign:
         starts_at=item.starts_at,
         ends_at=item.ends_at,
         product_count=int(item.product_count),
-        supplier_ids=set(item.supplier_ids or []),
+        supplier_ids=set(str_list(item.supplier_ids)),
     )
 
 
@@ -336,7 +333,7 @@ def product_item(campaign_id: str, p: Product) -> ProductItem:
 
 
 def address_map(address: Address) -> AddressMap:
-    return AddressMap(
+    return AddressMap(  # type: ignore[no-untyped-call]  # PynamoDB: unannotated
         name=address.name,
         lines=list(address.lines),
         city=address.city,
@@ -380,7 +377,7 @@ def order_from_item(item: OrderItem) -> Order:
             for d in item.deliveries
         ],
         created_at=item.created_at,
-        hold_reasons=list(item.hold_reasons or []),
+        hold_reasons=str_list(item.hold_reasons),
         hold_rejected=bool(item.hold_rejected),
         status=OrderStatus(item.status),
         ordered_cents=int(item.total_cents),
@@ -420,11 +417,13 @@ def order_writes(order: Order, *, version: int | None, now: datetime) -> list[Wr
         payment_mode=order.payment_mode.value,
         status=order.status.value,
         lines=[
-            LineMap(sku=l.sku, name=l.name, supplier_id=l.supplier_id, quantity=l.quantity, unit_price_cents=l.unit_price_cents)
+            LineMap(  # type: ignore[no-untyped-call]  # PynamoDB: unannotated
+                sku=l.sku, name=l.name, supplier_id=l.supplier_id, quantity=l.quantity, unit_price_cents=l.unit_price_cents
+            )
             for l in order.lines
         ],
         deliveries=[
-            DeliveryMap(
+            DeliveryMap(  # type: ignore[no-untyped-call]  # PynamoDB: unannotated
                 supplier_id=d.supplier_id,
                 status=d.status.value,
                 delivered_at=delivered_at[d.supplier_id],
@@ -473,7 +472,7 @@ def order_writes(order: Order, *, version: int | None, now: datetime) -> list[Wr
                     po_id=po,
                     delivered_at=delivered_at[d.supplier_id],
                     lines=[
-                        PackingLineMap(sku=l.sku, name=l.name, quantity=l.quantity)
+                        PackingLineMap(sku=l.sku, name=l.name, quantity=l.quantity)  # type: ignore[no-untyped-call]
                         for l in order.lines
                         if l.supplier_id == d.supplier_id
                     ],
@@ -495,7 +494,7 @@ def event_write(subject_pk: str, event: AuditEvent) -> Write:
         subject_type=event.subject_type,
         subject_id=event.subject_id,
         type=event.type,
-        actor=ActorMap(sub=event.actor.sub, role=event.actor.primary_role.value, name=event.actor.name),
+        actor=ActorMap(sub=event.actor.sub, role=event.actor.primary_role.value, name=event.actor.name),  # type: ignore[no-untyped-call]
         at=event.at,
         from_status=event.from_status,
         to_status=event.to_status,
@@ -520,8 +519,8 @@ def event_from_item(item: AuditEventItem) -> AuditEvent:
         to_status=item.to_status,
         internal_note=item.internal_note,
         customer_note=item.customer_note,
-        files=list(item.files or []),
-        data=item.data.as_dict() if item.data else {},
+        files=str_list(item.files),
+        data=item.data.as_dict() if item.data else {},  # type: ignore[no-untyped-call]  # PynamoDB: unannotated
     )
 
 
@@ -596,7 +595,7 @@ def po_from_item(item: PurchaseOrderItem) -> PurchaseOrder:
         invoiced_cents=int(item.invoiced_cents),
         proposed_cents=int(item.proposed_cents),
         paid_cents=int(item.paid_cents),
-        reminders={k: int(v) for k, v in (item.reminders.as_dict() if item.reminders else {}).items()},
+        reminders={k: int(v) for k, v in (item.reminders.as_dict() if item.reminders else {}).items()},  # type: ignore[no-untyped-call]
         stage_started_at=item.stage_started_at,
         stage_due_at=item.stage_due_at,
     )
@@ -633,7 +632,7 @@ def po_write(
         status=po.status.value,
         stage=po.stage.value if po.stage else None,
         lines=[
-            POLineMap(
+            POLineMap(  # type: ignore[no-untyped-call]  # PynamoDB: unannotated
                 sku=l.sku,
                 name=l.name,
                 ordered_quantity=l.ordered_quantity,
