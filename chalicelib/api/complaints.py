@@ -7,6 +7,7 @@ complaint is a 404."""
 from __future__ import annotations
 
 import dataclasses
+from typing import TYPE_CHECKING
 
 from chalice import Blueprint
 
@@ -16,9 +17,14 @@ from ..domain.permissions import APPROVE_COMPLAINT_PLANS, HANDLE_COMPLAINTS, REA
 from ..lazy import lazy_module
 from .http import Call, endpoint
 
-s = lazy_module("chalicelib.api.schemas")
-complaints = lazy_module("chalicelib.services.complaints")
-config = lazy_module("chalicelib.config")
+if TYPE_CHECKING:
+    from .. import config
+    from ..services import complaints
+    from .views import complaints as views
+else:
+    complaints = lazy_module("chalicelib.services.complaints")
+    config = lazy_module("chalicelib.config")
+    views = lazy_module("chalicelib.api.views.complaints")
 
 complaints_api = Blueprint(__name__)
 CUSTOMER = roles(Role.CUSTOMER)
@@ -39,8 +45,8 @@ def _threshold() -> int:
     return int(config.settings().complaint_approval_threshold_cents)
 
 
-def _view(record: object, viewer: Principal, *, staff: bool) -> s.ComplaintView:
-    return s.ComplaintView.of(record, viewer, threshold_cents=_threshold(), staff=staff)
+def _view(record: object, viewer: Principal, *, staff: bool) -> views.ComplaintView:
+    return views.ComplaintView.of(record, viewer, threshold_cents=_threshold(), staff=staff)
 
 
 # ---------------------------------------------------------------- customer
@@ -57,12 +63,12 @@ def _view(record: object, viewer: Principal, *, staff: bool) -> s.ComplaintView:
     response="PhotoUploadView",
     status=201,
 )
-def photo_upload(call: Call, order_id: str) -> s.PhotoUploadView:
-    body: s.ComplaintPhotoUploadRequest = call.body
+def photo_upload(call: Call, order_id: str) -> views.PhotoUploadView:
+    body: views.ComplaintPhotoUploadRequest = call.body
     upload = complaints.photo_upload(
         _customer(call), order_id, content_type=body.content_type, size_bytes=body.size_bytes, file_name=body.file_name
     )
-    return s.PhotoUploadView.pick(upload)
+    return views.PhotoUploadView.pick(upload)
 
 
 @endpoint(
@@ -76,8 +82,8 @@ def photo_upload(call: Call, order_id: str) -> s.PhotoUploadView:
     response="ComplaintView",
     status=201,
 )
-def open_complaint(call: Call, order_id: str) -> s.ComplaintView:
-    body: s.OpenComplaintRequest = call.body
+def open_complaint(call: Call, order_id: str) -> views.ComplaintView:
+    body: views.OpenComplaintRequest = call.body
     me = _customer(call)
     record = complaints.open_complaint(
         me,
@@ -101,11 +107,11 @@ def open_complaint(call: Call, order_id: str) -> s.ComplaintView:
     summary="My complaints about this order",
     response="ComplaintListView",
 )
-def list_my_complaints(call: Call, order_id: str) -> s.ComplaintListView:
+def list_my_complaints(call: Call, order_id: str) -> views.ComplaintListView:
     items = complaints.list_for_order(_customer(call), order_id)
-    return s.ComplaintListView(
+    return views.ComplaintListView(
         items=[
-            s.ComplaintSummaryView.of(i, threshold_cents=_threshold(), staff=False, customer=True)
+            views.ComplaintSummaryView.of(i, threshold_cents=_threshold(), staff=False, customer=True)
             for i in sorted(items, key=lambda i: i.opened_at, reverse=True)
         ]
     )
@@ -120,14 +126,14 @@ def list_my_complaints(call: Call, order_id: str) -> s.ComplaintListView:
     summary="Follow my complaint: its plan, refunds, return and customer-facing timeline",
     response="ComplaintView",
 )
-def get_my_complaint(call: Call, order_id: str, complaint_id: str) -> s.ComplaintView:
+def get_my_complaint(call: Call, order_id: str, complaint_id: str) -> views.ComplaintView:
     me = _customer(call)
     return _view(complaints.get_for_customer(me, order_id, complaint_id), me, staff=False)
 
 
 def _customer_step(
     call: Call, order_id: str, complaint_id: str, action: ComplaintAction, internal_note: str | None = None
-) -> s.ComplaintView:
+) -> views.ComplaintView:
     me = _customer(call)
     complaints.act(
         me,
@@ -150,7 +156,7 @@ def _customer_step(
     body="ComplaintVersionRequest",
     response="ComplaintView",
 )
-def accept_plan(call: Call, order_id: str, complaint_id: str) -> s.ComplaintView:
+def accept_plan(call: Call, order_id: str, complaint_id: str) -> views.ComplaintView:
     return _customer_step(call, order_id, complaint_id, A.ACCEPT_PLAN)
 
 
@@ -164,7 +170,7 @@ def accept_plan(call: Call, order_id: str, complaint_id: str) -> s.ComplaintView
     body="ComplaintDisputeRequest",
     response="ComplaintView",
 )
-def dispute_plan(call: Call, order_id: str, complaint_id: str) -> s.ComplaintView:
+def dispute_plan(call: Call, order_id: str, complaint_id: str) -> views.ComplaintView:
     return _customer_step(
         call, order_id, complaint_id, A.DISPUTE_PLAN, internal_note=f"The customer disputes the plan: {call.body.reason}"
     )
@@ -180,7 +186,7 @@ def dispute_plan(call: Call, order_id: str, complaint_id: str) -> s.ComplaintVie
     body="ComplaintVersionRequest",
     response="ComplaintView",
 )
-def withdraw(call: Call, order_id: str, complaint_id: str) -> s.ComplaintView:
+def withdraw(call: Call, order_id: str, complaint_id: str) -> views.ComplaintView:
     return _customer_step(call, order_id, complaint_id, A.WITHDRAW)
 
 
@@ -194,7 +200,7 @@ def withdraw(call: Call, order_id: str, complaint_id: str) -> s.ComplaintView:
     body="ParcelIn",
     response="ComplaintView",
 )
-def return_shipment(call: Call, order_id: str, complaint_id: str) -> s.ComplaintView:
+def return_shipment(call: Call, order_id: str, complaint_id: str) -> views.ComplaintView:
     me = _customer(call)
     record = complaints.register_return_parcel(
         me, order_id, complaint_id, carrier=call.body.carrier, tracking_number=call.body.tracking_number
@@ -215,8 +221,8 @@ def return_shipment(call: Call, order_id: str, complaint_id: str) -> s.Complaint
     query="ComplaintListQuery",
     response="ComplaintPage",
 )
-def list_complaints(call: Call) -> s.ComplaintPage:
-    q: s.ComplaintListQuery = call.query
+def list_complaints(call: Call) -> views.ComplaintPage:
+    q: views.ComplaintListQuery = call.query
     items, cursor = complaints.search(
         call.actor,
         statuses=q.status.split(",") if q.status else None,
@@ -225,7 +231,9 @@ def list_complaints(call: Call) -> s.ComplaintPage:
         cursor=q.cursor,
         order_id=q.order_id,
     )
-    return s.ComplaintPage(items=[s.ComplaintSummaryView.of(i, threshold_cents=_threshold()) for i in items], next_cursor=cursor)
+    return views.ComplaintPage(
+        items=[views.ComplaintSummaryView.of(i, threshold_cents=_threshold()) for i in items], next_cursor=cursor
+    )
 
 
 @endpoint(
@@ -237,11 +245,11 @@ def list_complaints(call: Call) -> s.ComplaintPage:
     summary="A complaint with its photos, plan, money, return and full audit trail",
     response="ComplaintView",
 )
-def get_complaint(call: Call, complaint_id: str) -> s.ComplaintView:
+def get_complaint(call: Call, complaint_id: str) -> views.ComplaintView:
     return _view(complaints.get_for_staff(call.actor, complaint_id), call.actor, staff=True)
 
 
-def _staff_step(call: Call, complaint_id: str, action: ComplaintAction, **kwargs: object) -> s.ComplaintView:
+def _staff_step(call: Call, complaint_id: str, action: ComplaintAction, **kwargs: object) -> views.ComplaintView:
     complaints.act(call.actor, complaint_id, action, expected_version=call.body.expected_version, **kwargs)
     return _view(complaints.get_for_staff(call.actor, complaint_id), call.actor, staff=True)
 
@@ -256,7 +264,7 @@ def _staff_step(call: Call, complaint_id: str, action: ComplaintAction, **kwargs
     body="ComplaintAskRequest",
     response="ComplaintView",
 )
-def ask_supplier(call: Call, complaint_id: str) -> s.ComplaintView:
+def ask_supplier(call: Call, complaint_id: str) -> views.ComplaintView:
     return _staff_step(
         call,
         complaint_id,
@@ -276,7 +284,7 @@ def ask_supplier(call: Call, complaint_id: str) -> s.ComplaintView:
     body="ComplaintPlanRequest",
     response="ComplaintView",
 )
-def propose_plan(call: Call, complaint_id: str) -> s.ComplaintView:
+def propose_plan(call: Call, complaint_id: str) -> views.ComplaintView:
     lines = [ProposedLine(l.sku, Resolution(l.resolution), l.quantity, l.refund_cents) for l in call.body.lines]
     return _staff_step(
         call, complaint_id, A.PROPOSE_PLAN, plan=lines, notes=complaints.Notes(internal_note=call.body.internal_note)
@@ -293,7 +301,7 @@ def propose_plan(call: Call, complaint_id: str) -> s.ComplaintView:
     body="ComplaintSubmitRequest",
     response="ComplaintView",
 )
-def submit_plan(call: Call, complaint_id: str) -> s.ComplaintView:
+def submit_plan(call: Call, complaint_id: str) -> views.ComplaintView:
     return _staff_step(call, complaint_id, A.SUBMIT_PLAN, notes=complaints.Notes(customer_note=call.body.customer_note))
 
 
@@ -307,7 +315,7 @@ def submit_plan(call: Call, complaint_id: str) -> s.ComplaintView:
     body="ComplaintApproveRequest",
     response="ComplaintView",
 )
-def approve_plan(call: Call, complaint_id: str) -> s.ComplaintView:
+def approve_plan(call: Call, complaint_id: str) -> views.ComplaintView:
     return _staff_step(call, complaint_id, A.APPROVE_PLAN, notes=complaints.Notes(internal_note=call.body.internal_note))
 
 
@@ -321,7 +329,7 @@ def approve_plan(call: Call, complaint_id: str) -> s.ComplaintView:
     body="ComplaintRejectRequest",
     response="ComplaintView",
 )
-def reject_plan(call: Call, complaint_id: str) -> s.ComplaintView:
+def reject_plan(call: Call, complaint_id: str) -> views.ComplaintView:
     return _staff_step(call, complaint_id, A.REJECT_PLAN, notes=complaints.Notes(internal_note=call.body.note))
 
 
@@ -335,7 +343,7 @@ def reject_plan(call: Call, complaint_id: str) -> s.ComplaintView:
     body="ComplaintResolveRequest",
     response="ComplaintView",
 )
-def resolve(call: Call, complaint_id: str) -> s.ComplaintView:
+def resolve(call: Call, complaint_id: str) -> views.ComplaintView:
     return _staff_step(
         call,
         complaint_id,
@@ -354,7 +362,7 @@ def resolve(call: Call, complaint_id: str) -> s.ComplaintView:
     body="ComplaintNoteRequest",
     response="ComplaintView",
 )
-def add_note(call: Call, complaint_id: str) -> s.ComplaintView:
+def add_note(call: Call, complaint_id: str) -> views.ComplaintView:
     complaints.add_note(
         call.actor, complaint_id, complaints.Notes(internal_note=call.body.internal_note, customer_note=call.body.customer_note)
     )
@@ -371,7 +379,7 @@ def add_note(call: Call, complaint_id: str) -> s.ComplaintView:
     body="ComplaintVersionRequest",
     response="ComplaintView",
 )
-def staff_receive_return(call: Call, complaint_id: str) -> s.ComplaintView:
+def staff_receive_return(call: Call, complaint_id: str) -> views.ComplaintView:
     complaints.receive_return(call.actor, complaint_id, expected_version=call.body.expected_version)
     return _view(complaints.get_for_staff(call.actor, complaint_id), call.actor, staff=True)
 
@@ -385,9 +393,9 @@ def staff_receive_return(call: Call, complaint_id: str) -> s.ComplaintView:
     summary="What each supplier of the campaign is charged back for complaints",
     response="CampaignChargeBacksView",
 )
-def charge_backs(call: Call, campaign_id: str) -> s.CampaignChargeBacksView:
+def charge_backs(call: Call, campaign_id: str) -> views.CampaignChargeBacksView:
     rows = complaints.charge_backs_of_campaign(call.actor, campaign_id)
-    return s.CampaignChargeBacksView(campaign_id=campaign_id, suppliers=[s.SupplierChargeBackView.pick(r) for r in rows])
+    return views.CampaignChargeBacksView(campaign_id=campaign_id, suppliers=[views.SupplierChargeBackView.pick(r) for r in rows])
 
 
 @endpoint(
@@ -399,9 +407,9 @@ def charge_backs(call: Call, campaign_id: str) -> s.CampaignChargeBacksView:
     summary="Complaints about deliveries of a purchase order, newest first",
     response="ComplaintListView",
 )
-def staff_po_complaints(call: Call, po_id: str) -> s.ComplaintListView:
+def staff_po_complaints(call: Call, po_id: str) -> views.ComplaintListView:
     items = complaints.list_for_po(call.actor, po_id)
-    return s.ComplaintListView(items=[s.ComplaintSummaryView.of(i, threshold_cents=_threshold()) for i in items])
+    return views.ComplaintListView(items=[views.ComplaintSummaryView.of(i, threshold_cents=_threshold()) for i in items])
 
 
 # ---------------------------------------------------------------- supplier
@@ -416,9 +424,11 @@ def staff_po_complaints(call: Call, po_id: str) -> s.ComplaintListView:
     summary="Complaints about deliveries of my purchase order",
     response="ComplaintListView",
 )
-def supplier_po_complaints(call: Call, po_id: str) -> s.ComplaintListView:
+def supplier_po_complaints(call: Call, po_id: str) -> views.ComplaintListView:
     items = complaints.list_for_po(_supplier(call), po_id)
-    return s.ComplaintListView(items=[s.ComplaintSummaryView.of(i, threshold_cents=_threshold(), staff=False) for i in items])
+    return views.ComplaintListView(
+        items=[views.ComplaintSummaryView.of(i, threshold_cents=_threshold(), staff=False) for i in items]
+    )
 
 
 @endpoint(
@@ -430,7 +440,7 @@ def supplier_po_complaints(call: Call, po_id: str) -> s.ComplaintListView:
     summary="A complaint about my delivery: lines, photos, the question asked, the plan",
     response="ComplaintView",
 )
-def supplier_complaint(call: Call, complaint_id: str) -> s.ComplaintView:
+def supplier_complaint(call: Call, complaint_id: str) -> views.ComplaintView:
     me = _supplier(call)
     return _view(complaints.get_for_supplier(me, complaint_id), me, staff=False)
 
@@ -445,7 +455,7 @@ def supplier_complaint(call: Call, complaint_id: str) -> s.ComplaintView:
     body="ComplaintAnswerRequest",
     response="ComplaintView",
 )
-def supplier_answer(call: Call, complaint_id: str) -> s.ComplaintView:
+def supplier_answer(call: Call, complaint_id: str) -> views.ComplaintView:
     me = _supplier(call)
     complaints.act(me, complaint_id, A.ANSWER, expected_version=call.body.expected_version, answer=call.body.answer)
     return _view(complaints.get_for_supplier(me, complaint_id), me, staff=False)
@@ -461,7 +471,7 @@ def supplier_answer(call: Call, complaint_id: str) -> s.ComplaintView:
     body="ParcelIn",
     response="ComplaintView",
 )
-def replacement_shipment(call: Call, complaint_id: str) -> s.ComplaintView:
+def replacement_shipment(call: Call, complaint_id: str) -> views.ComplaintView:
     me = _supplier(call)
     record = complaints.ship_replacement(me, complaint_id, carrier=call.body.carrier, tracking_number=call.body.tracking_number)
     return _view(record, me, staff=False)
@@ -477,7 +487,7 @@ def replacement_shipment(call: Call, complaint_id: str) -> s.ComplaintView:
     body="ComplaintVersionRequest",
     response="ComplaintView",
 )
-def supplier_receive_return(call: Call, complaint_id: str) -> s.ComplaintView:
+def supplier_receive_return(call: Call, complaint_id: str) -> views.ComplaintView:
     me = _supplier(call)
     complaints.receive_return(me, complaint_id, expected_version=call.body.expected_version)
     return _view(complaints.get_for_supplier(me, complaint_id), me, staff=False)

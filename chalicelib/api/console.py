@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from chalice import Blueprint
 
@@ -11,8 +11,14 @@ from ..domain.permissions import READ_STAFF, Role, capabilities
 from ..lazy import lazy_module
 from .http import Call, endpoint
 
-s = lazy_module("chalicelib.api.schemas")
-svc = lazy_module("chalicelib.services.dashboard")
+if TYPE_CHECKING:
+    from ..services import dashboard as svc
+    from .views import common
+    from .views import staff as views
+else:
+    svc = lazy_module("chalicelib.services.dashboard")
+    common = lazy_module("chalicelib.api.views.common")
+    views = lazy_module("chalicelib.api.views.staff")
 
 console_api = Blueprint(__name__)
 ANYONE = frozenset(Role)
@@ -29,7 +35,7 @@ ANYONE = frozenset(Role)
 )
 def me(call: Call) -> Any:
     a = call.actor
-    return s.MeView(
+    return common.MeView(
         sub=a.sub,
         email=a.email,
         name=a.name,
@@ -51,11 +57,11 @@ def me(call: Call) -> Any:
 def dashboard(call: Call) -> Any:
     d = svc.dashboard(call.actor)
     q = d.open_exceptions
-    return s.DashboardView(
+    return views.DashboardView(
         orders_by_status=d.orders_by_status,
-        open_exceptions=s.ExceptionCounts(total=q.total, by_kind=q.by_kind, by_severity=q.by_severity),
+        open_exceptions=views.ExceptionCounts(total=q.total, by_kind=q.by_kind, by_severity=q.by_severity),
         suppliers=[
-            s.SupplierOnTimeView(id=x.id, name=x.name, completed=x.completed, late=x.late, on_time_rate=x.on_time_rate)
+            views.SupplierOnTimeView(id=x.id, name=x.name, completed=x.completed, late=x.late, on_time_rate=x.on_time_rate)
             for x in d.suppliers
         ],
     )

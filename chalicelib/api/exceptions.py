@@ -6,7 +6,7 @@ from __future__ import annotations
 import base64
 import json
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from chalice import Blueprint
 
@@ -16,16 +16,23 @@ from ..domain.permissions import READ_STAFF
 from ..lazy import lazy_module
 from .http import Call, endpoint
 
-s = lazy_module("chalicelib.api.schemas")
-svc = lazy_module("chalicelib.services.exceptions")
-rules = lazy_module("chalicelib.domain.exceptions")
+if TYPE_CHECKING:
+    from ..domain import exceptions as rules
+    from ..services import exceptions as svc
+    from .views import common
+    from .views import staff as views
+else:
+    svc = lazy_module("chalicelib.services.exceptions")
+    rules = lazy_module("chalicelib.domain.exceptions")
+    common = lazy_module("chalicelib.api.views.common")
+    views = lazy_module("chalicelib.api.views.staff")
 
 exceptions_api = Blueprint(__name__)
 TAG = "staff: exceptions"
 
 
 def view(r: Any, cls: Any = None, **extra: Any) -> Any:
-    cls = cls or s.ExceptionView
+    cls = cls or views.ExceptionView
     return cls(
         id=r.id,
         kind=r.kind,
@@ -100,16 +107,16 @@ def list_exceptions(call: Call) -> Any:
         after = _after(q.cursor)
         items = [r for r in items if rules.rank_key(r) > after]
     page, more = items[: q.limit], len(items) > q.limit
-    return s.ExceptionPage(
+    return views.ExceptionPage(
         items=[view(r) for r in page],
         next_cursor=_cursor(rules.rank_key(page[-1])) if more and page else None,
-        counts=s.ExceptionCounts(total=ranked.total, by_kind=ranked.by_kind, by_severity=ranked.by_severity),
+        counts=views.ExceptionCounts(total=ranked.total, by_kind=ranked.by_kind, by_severity=ranked.by_severity),
     )
 
 
 def _detail(exc_id: str) -> Any:
     d = svc.detail(exc_id)
-    return view(d.record, s.ExceptionDetailView, events=[s.AuditEventView.of(e) for e in d.events])
+    return view(d.record, views.ExceptionDetailView, events=[common.AuditEventView.of(e) for e in d.events])
 
 
 @endpoint(

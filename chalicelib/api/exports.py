@@ -3,7 +3,7 @@ its counts, audit trail and, once done, a presigned download link."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from chalice import Blueprint
 
@@ -11,9 +11,16 @@ from ..domain.permissions import READ_STAFF
 from ..lazy import lazy_module
 from .http import Call, endpoint
 
-s = lazy_module("chalicelib.api.schemas")
-svc = lazy_module("chalicelib.services.exports")
-rules = lazy_module("chalicelib.domain.exports")
+if TYPE_CHECKING:
+    from ..domain import exports as rules
+    from ..services import exports as svc
+    from .views import common
+    from .views import staff as views
+else:
+    svc = lazy_module("chalicelib.services.exports")
+    rules = lazy_module("chalicelib.domain.exports")
+    common = lazy_module("chalicelib.api.views.common")
+    views = lazy_module("chalicelib.api.views.staff")
 
 exports_api = Blueprint(__name__)
 TAG = "staff: exports"
@@ -41,7 +48,7 @@ def request_export(call: Call) -> Any:
         created_from=b.created_from,
         created_to=b.created_to,
     )
-    return s.ExportRunView.of(item)
+    return views.ExportRunView.of(item)
 
 
 @endpoint(
@@ -56,7 +63,7 @@ def request_export(call: Call) -> Any:
 )
 def list_exports(call: Call) -> Any:
     items, cursor = svc.list_runs(limit=call.query.limit, cursor=call.query.cursor)
-    return s.ExportRunPage(items=[s.ExportRunView.of(i) for i in items], next_cursor=cursor)
+    return views.ExportRunPage(items=[views.ExportRunView.of(i) for i in items], next_cursor=cursor)
 
 
 @endpoint(
@@ -70,5 +77,5 @@ def list_exports(call: Call) -> Any:
 )
 def get_export(call: Call, export_id: str) -> Any:
     run = svc.get_run(export_id)
-    view = s.ExportRunView.of(run.item, run.download_url, run.download_expires_at)
-    return s.ExportRunDetailView(**view.model_dump(), events=[s.AuditEventView.of(e) for e in run.events])
+    view = views.ExportRunView.of(run.item, run.download_url, run.download_expires_at)
+    return views.ExportRunDetailView(**view.model_dump(), events=[common.AuditEventView.of(e) for e in run.events])

@@ -86,12 +86,22 @@ class EndpointSpec:
 
 
 REGISTRY: list[EndpointSpec] = []
-_schemas: ModuleType = lazy_module("chalicelib.api.schemas")
+# The view modules, by audience (chalicelib/api/views); a route names its models, each defined in one of them.
+_VIEWS: tuple[ModuleType, ...] = tuple(
+    lazy_module(f"chalicelib.api.views.{audience}")
+    for audience in ("common", "customer", "supplier", "staff", "complaints", "webhooks")
+)
 
 
 def model(name: str | None) -> type[BaseModel] | None:
-    """The schema class a route names (in chalicelib.api.schemas)."""
-    return getattr(_schemas, name) if name else None
+    """The model class a route names (defined in one of the modules of chalicelib.api.views)."""
+    if not name:
+        return None
+    for views in _VIEWS:
+        found = getattr(views, name, None)
+        if isinstance(found, type):
+            return found
+    raise LookupError(f"no model named {name} in chalicelib.api.views")
 
 
 @dataclass
@@ -149,7 +159,7 @@ def endpoint(
     extra_errors: tuple[int, ...] = (),
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Declare a route. `roles=None` makes it public (no authorizer); models are named by
-    their class name in chalicelib.api.schemas. `signed`: an inbound webhook (see EndpointSpec)."""
+    their class name in chalicelib.api.views. `signed`: an inbound webhook (see EndpointSpec)."""
     errors = ((400, 422) if body or query else ()) + extra_errors
     if roles is not None:
         errors += (401, 403)

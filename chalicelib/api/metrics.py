@@ -3,7 +3,7 @@ its orders, revenue, cost and margin) and per supplier, and where delays happen.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from chalice import Blueprint
 
@@ -11,8 +11,12 @@ from ..domain.permissions import READ_STAFF
 from ..lazy import lazy_module
 from .http import Call, endpoint
 
-s = lazy_module("chalicelib.api.schemas")
-svc = lazy_module("chalicelib.services.metrics")
+if TYPE_CHECKING:
+    from ..services import metrics as svc
+    from .views import staff as views
+else:
+    svc = lazy_module("chalicelib.services.metrics")
+    views = lazy_module("chalicelib.api.views.staff")
 
 metrics_api = Blueprint(__name__)
 TAG = "staff: metrics"
@@ -28,7 +32,7 @@ TAG = "staff: metrics"
     response="StageMetricsReport",
 )
 def stage_metrics(call: Call) -> Any:
-    return s.StageMetricsReport.of(svc.all_stages())
+    return views.StageMetricsReport.of(svc.all_stages())
 
 
 @endpoint(
@@ -42,9 +46,9 @@ def stage_metrics(call: Call) -> Any:
 )
 def campaign_metrics(call: Call, campaign_id: str) -> Any:
     summary, report = svc.campaign(campaign_id)
-    base = s.StageMetricsReport.of(report)
-    return s.CampaignMetricsView(
-        campaign_id=campaign_id, summary=s.CampaignSummaryView.of(summary), stages=base.stages, delays=base.delays
+    base = views.StageMetricsReport.of(report)
+    return views.CampaignMetricsView(
+        campaign_id=campaign_id, summary=views.CampaignSummaryView.of(summary), stages=base.stages, delays=base.delays
     )
 
 
@@ -58,5 +62,5 @@ def campaign_metrics(call: Call, campaign_id: str) -> Any:
     response="SupplierMetricsView",
 )
 def supplier_metrics(call: Call, supplier_id: str) -> Any:
-    base = s.StageMetricsReport.of(svc.supplier(supplier_id))
-    return s.SupplierMetricsView(supplier_id=supplier_id, stages=base.stages, delays=base.delays)
+    base = views.StageMetricsReport.of(svc.supplier(supplier_id))
+    return views.SupplierMetricsView(supplier_id=supplier_id, stages=base.stages, delays=base.delays)

@@ -9,7 +9,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from .http import REGISTRY, model, path_pattern, required_fields
-from .schemas import ErrorBody
+from .views.common import ErrorBody
 
 _REF = "#/components/schemas/{model}"
 # Standard Webhooks (https://www.standardwebhooks.com): what a signed inbound webhook carries.

@@ -4,7 +4,7 @@ rotation, and the delivery log with each attempt, and replay."""
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from chalice import Blueprint
 
@@ -12,8 +12,12 @@ from ..domain.permissions import MANAGE_WEBHOOKS, READ_STAFF
 from ..lazy import lazy_module
 from .http import Call, endpoint
 
-s = lazy_module("chalicelib.api.schemas")
-svc = lazy_module("chalicelib.services.webhooks")
+if TYPE_CHECKING:
+    from ..services import webhooks as svc
+    from .views import webhooks as views
+else:
+    svc = lazy_module("chalicelib.services.webhooks")
+    views = lazy_module("chalicelib.api.views.webhooks")
 
 webhook_subscriptions_api = Blueprint(__name__)
 ADMINS = MANAGE_WEBHOOKS
@@ -32,7 +36,7 @@ TAG = "staff: webhooks"
 )
 def list_subscriptions(call: Call) -> Any:
     items, cursor = svc.list_subscriptions(limit=call.query.limit, cursor=call.query.cursor)
-    return s.WebhookSubscriptionPage(items=[s.WebhookSubscriptionView.of(i) for i in items], next_cursor=cursor)
+    return views.WebhookSubscriptionPage(items=[views.WebhookSubscriptionView.of(i) for i in items], next_cursor=cursor)
 
 
 @endpoint(
@@ -49,7 +53,7 @@ def list_subscriptions(call: Call) -> Any:
 def create_subscription(call: Call) -> Any:
     b = call.body
     sub = svc.create_subscription(call.actor, url=b.url, event_types=b.event_types, description=b.description, active=b.active)
-    return s.WebhookSubscriptionWithSecret.of(sub.item, secret=sub.secret)
+    return views.WebhookSubscriptionWithSecret.of(sub.item, secret=sub.secret)
 
 
 @endpoint(
@@ -62,7 +66,7 @@ def create_subscription(call: Call) -> Any:
     response="WebhookSubscriptionView",
 )
 def get_subscription(call: Call, subscription_id: str) -> Any:
-    return s.WebhookSubscriptionView.of(svc.get_subscription(subscription_id))
+    return views.WebhookSubscriptionView.of(svc.get_subscription(subscription_id))
 
 
 @endpoint(
@@ -77,7 +81,7 @@ def get_subscription(call: Call, subscription_id: str) -> Any:
 )
 def update_subscription(call: Call, subscription_id: str) -> Any:
     b = call.body
-    return s.WebhookSubscriptionView.of(
+    return views.WebhookSubscriptionView.of(
         svc.update_subscription(
             call.actor,
             subscription_id,
@@ -101,15 +105,15 @@ def update_subscription(call: Call, subscription_id: str) -> Any:
 )
 def rotate_secret(call: Call, subscription_id: str) -> Any:
     sub = svc.rotate_secret(call.actor, subscription_id)
-    return s.WebhookSubscriptionWithSecret.of(sub.item, secret=sub.secret)
+    return views.WebhookSubscriptionWithSecret.of(sub.item, secret=sub.secret)
 
 
 def _detail(item: Any) -> Any:
-    return s.WebhookDeliveryDetailView.of(
+    return views.WebhookDeliveryDetailView.of(
         item,
         payload=json.loads(item.payload),
         attempts=[
-            s.WebhookAttemptView(
+            views.WebhookAttemptView(
                 number=int(a.number),
                 at=a.at,
                 status_code=None if a.status_code is None else int(a.status_code),
@@ -135,7 +139,7 @@ def _detail(item: Any) -> Any:
 def list_deliveries(call: Call) -> Any:
     q = call.query
     items, cursor = svc.list_deliveries(subscription_id=q.subscription_id, status=q.status, limit=q.limit, cursor=q.cursor)
-    return s.WebhookDeliveryPage(items=[s.WebhookDeliveryView.of(i) for i in items], next_cursor=cursor)
+    return views.WebhookDeliveryPage(items=[views.WebhookDeliveryView.of(i) for i in items], next_cursor=cursor)
 
 
 @endpoint(
