@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from chalice import Blueprint
+from chalice.app import Blueprint
 
 from ..domain.orders import RequestedLine
 from ..domain.payments import PaymentKind
@@ -19,6 +19,7 @@ from ..domain.permissions import (
 )
 from ..lazy import lazy_module
 from .http import Call, endpoint
+from .staff import staff_order_view
 
 if TYPE_CHECKING:
     from ..services import order_payments, payments
@@ -107,7 +108,7 @@ def record_payment(call: Call, order_id: str) -> views.StaffOrderView:
         reference=b.reference,
         expected_version=b.expected_version,
     )
-    return views.StaffOrderView.of(done.record, call.actor)
+    return staff_order_view(done.record, call.actor)
 
 
 @endpoint(
@@ -120,7 +121,7 @@ def record_payment(call: Call, order_id: str) -> views.StaffOrderView:
     response="StaffOrderView",
 )
 def retry_payment(call: Call, order_id: str, payment_id: str) -> views.StaffOrderView:
-    return views.StaffOrderView.of(order_payments.retry_capture(call.actor, order_id, payment_id).record, call.actor)
+    return staff_order_view(order_payments.retry_capture(call.actor, order_id, payment_id).record, call.actor)
 
 
 @endpoint(
@@ -147,7 +148,7 @@ def refund(call: Call, order_id: str) -> views.StaffOrderView:
         reference=b.reference,
         expected_version=b.expected_version,
     )
-    return views.StaffOrderView.of(done.record, call.actor)
+    return staff_order_view(done.record, call.actor)
 
 
 @endpoint(
@@ -165,7 +166,7 @@ def approve_refund(call: Call, order_id: str, refund_id: str) -> views.StaffOrde
     done = order_payments.decide_refund(
         call.actor, order_id, refund_id, approve=True, note=b.note, expected_version=b.expected_version
     )
-    return views.StaffOrderView.of(done.record, call.actor)
+    return staff_order_view(done.record, call.actor)
 
 
 @endpoint(
@@ -183,7 +184,7 @@ def reject_refund(call: Call, order_id: str, refund_id: str) -> views.StaffOrder
     done = order_payments.decide_refund(
         call.actor, order_id, refund_id, approve=False, note=b.note, expected_version=b.expected_version
     )
-    return views.StaffOrderView.of(done.record, call.actor)
+    return staff_order_view(done.record, call.actor)
 
 
 @endpoint(
@@ -202,7 +203,7 @@ def give_up_delivery(call: Call, order_id: str, supplier_id: str) -> views.Staff
     record = order_payments.give_up_delivery(
         call.actor, order_id, supplier_id, reason=b.reason, expected_version=b.expected_version
     )
-    return views.StaffOrderView.of(record, call.actor)
+    return staff_order_view(record, call.actor)
 
 
 @endpoint(
@@ -220,4 +221,4 @@ def transfer_made(call: Call, order_id: str, refund_id: str) -> views.StaffOrder
     done = order_payments.record_transfer(
         call.actor, order_id, refund_id, reference=b.reference, expected_version=b.expected_version
     )
-    return views.StaffOrderView.of(done.record, call.actor)
+    return staff_order_view(done.record, call.actor)

@@ -9,9 +9,10 @@ from __future__ import annotations
 import dataclasses
 from typing import TYPE_CHECKING
 
-from chalice import Blueprint
+from chalice.app import Blueprint
 
-from ..domain.complaints import ComplaintAction, ComplaintReason, Photo, ProposedLine, Resolution
+from ..domain.complaints import PLAN_WITH_STAFF, ComplaintAction, ComplaintReason, Photo, ProposedLine, Resolution
+from ..domain.complaints import allowed_actions as complaint_actions
 from ..domain.orders import RequestedLine
 from ..domain.permissions import APPROVE_COMPLAINT_PLANS, HANDLE_COMPLAINTS, READ_STAFF, Principal, Role, roles
 from ..lazy import lazy_module
@@ -19,10 +20,13 @@ from .http import Call, endpoint
 
 if TYPE_CHECKING:
     from .. import config
+    from ..adapters import files
+    from ..adapters.dynamodb.models import ComplaintItem
     from ..services import complaints
     from .views import complaints as views
 else:
     complaints = lazy_module("chalicelib.services.complaints")
+    files = lazy_module("chalicelib.adapters.files")
     config = lazy_module("chalicelib.config")
     views = lazy_module("chalicelib.api.views.complaints")
 
@@ -45,8 +49,26 @@ def _threshold() -> int:
     return int(config.settings().complaint_approval_threshold_cents)
 
 
-def _view(record: object, viewer: Principal, *, staff: bool) -> views.ComplaintView:
-    return views.ComplaintView.of(record, viewer, threshold_cents=_threshold(), staff=staff)
+def _sight(status: str, *, staff: bool = False, customer: bool = False) -> views.ComplaintSight:
+    """Who sees what of a complaint: staff everything; the supplier no customer details or refunds; the
+    customer no internal notes, identities, charge-backs or supplier answers, and a plan once it is offered."""
+    return views.ComplaintSight(staff=staff, customer=customer, plan=not (customer and status in PLAN_WITH_STAFF))
+
+
+def _summary(item: ComplaintItem, *, staff: bool = False, customer: bool = False) -> views.ComplaintSummaryView:
+    return views.ComplaintSummaryView.of(item, _sight(item.status, staff=staff, customer=customer), threshold_cents=_threshold())
+
+
+def _view(record: complaints.ComplaintRecord, viewer: Principal, *, staff: bool) -> views.ComplaintView:
+    """The complaint as `viewer` may see it: off the staff routes, a token naming a supplier reads as the supplier."""
+    customer = not staff and viewer.supplier_id is None
+    return views.ComplaintView.of_record(
+        record,
+        _sight(record.item.status, staff=staff, customer=customer),
+        threshold_cents=_threshold(),
+        actions=complaint_actions(record.complaint, viewer),
+        photo_urls={p.key: files.presigned_get(p.key) for p in record.item.photos or []},
+    )
 
 
 # ---------------------------------------------------------------- customer
@@ -110,10 +132,7 @@ def open_complaint(call: Call, order_id: str) -> views.ComplaintView:
 def list_my_complaints(call: Call, order_id: str) -> views.ComplaintListView:
     items = complaints.list_for_order(_customer(call), order_id)
     return views.ComplaintListView(
-        items=[
-            views.ComplaintSummaryView.of(i, threshold_cents=_threshold(), staff=False, customer=True)
-            for i in sorted(items, key=lambda i: i.opened_at, reverse=True)
-        ]
+        items=[_summary(i, customer=True) for i in sorted(items, key=lambda i: i.opened_at, reverse=True)]
     )
 
 
@@ -231,9 +250,7 @@ def list_complaints(call: Call) -> views.ComplaintPage:
         cursor=q.cursor,
         order_id=q.order_id,
     )
-    return views.ComplaintPage(
-        items=[views.ComplaintSummaryView.of(i, threshold_cents=_threshold()) for i in items], next_cursor=cursor
-    )
+    return views.ComplaintPage(items=[_summary(i, staff=True) for i in items], next_cursor=cursor)
 
 
 @endpoint(
@@ -249,8 +266,18 @@ def get_complaint(call: Call, complaint_id: str) -> views.ComplaintView:
     return _view(complaints.get_for_staff(call.actor, complaint_id), call.actor, staff=True)
 
 
-def _staff_step(call: Call, complaint_id: str, action: ComplaintAction, **kwargs: object) -> views.ComplaintView:
-    complaints.act(call.actor, complaint_id, action, expected_version=call.body.expected_version, **kwargs)
+def _staff_step(
+    call: Call,
+    complaint_id: str,
+    action: ComplaintAction,
+    *,
+    notes: complaints.Notes,
+    question: str | None = None,
+    plan: list[ProposedLine] | None = None,
+) -> views.ComplaintView:
+    complaints.act(
+        call.actor, complaint_id, action, expected_version=call.body.expected_version, notes=notes, question=question, plan=plan
+    )
     return _view(complaints.get_for_staff(call.actor, complaint_id), call.actor, staff=True)
 
 
@@ -409,7 +436,7 @@ def charge_backs(call: Call, campaign_id: str) -> views.CampaignChargeBacksView:
 )
 def staff_po_complaints(call: Call, po_id: str) -> views.ComplaintListView:
     items = complaints.list_for_po(call.actor, po_id)
-    return views.ComplaintListView(items=[views.ComplaintSummaryView.of(i, threshold_cents=_threshold()) for i in items])
+    return views.ComplaintListView(items=[_summary(i, staff=True) for i in items])
 
 
 # ---------------------------------------------------------------- supplier
@@ -426,9 +453,7 @@ def staff_po_complaints(call: Call, po_id: str) -> views.ComplaintListView:
 )
 def supplier_po_complaints(call: Call, po_id: str) -> views.ComplaintListView:
     items = complaints.list_for_po(_supplier(call), po_id)
-    return views.ComplaintListView(
-        items=[views.ComplaintSummaryView.of(i, threshold_cents=_threshold(), staff=False) for i in items]
-    )
+    return views.ComplaintListView(items=[_summary(i) for i in items])
 
 
 @endpoint(

@@ -3,9 +3,9 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from chalice import Blueprint
+from chalice.app import Blueprint
 
 from ..domain.permissions import READ_STAFF, Role, capabilities
 from ..lazy import lazy_module
@@ -33,7 +33,7 @@ ANYONE = frozenset(Role)
     roles=ANYONE,
     response="MeView",
 )
-def me(call: Call) -> Any:
+def me(call: Call) -> common.MeView:
     a = call.actor
     return common.MeView(
         sub=a.sub,
@@ -54,14 +54,11 @@ def me(call: Call) -> Any:
     roles=READ_STAFF,
     response="DashboardView",
 )
-def dashboard(call: Call) -> Any:
+def dashboard(call: Call) -> views.DashboardView:
     d = svc.dashboard(call.actor)
     q = d.open_exceptions
     return views.DashboardView(
         orders_by_status=d.orders_by_status,
         open_exceptions=views.ExceptionCounts(total=q.total, by_kind=q.by_kind, by_severity=q.by_severity),
-        suppliers=[
-            views.SupplierOnTimeView(id=x.id, name=x.name, completed=x.completed, late=x.late, on_time_rate=x.on_time_rate)
-            for x in d.suppliers
-        ],
+        suppliers=[views.SupplierOnTimeView.pick(x) for x in d.suppliers],
     )

@@ -6,11 +6,11 @@ import dataclasses
 import re
 from typing import TYPE_CHECKING
 
-from chalice import Blueprint
+from chalice.app import Blueprint
 
 from ..domain.addresses import MAX_BOOK_ENTRIES, order_reference
 from ..domain.audit import CUSTOMER_STATUS_TEXT
-from ..domain.orders import OrderAction, RequestedLine
+from ..domain.orders import OrderAction, RequestedLine, allowed_actions
 from ..domain.permissions import Principal, Role, roles
 from ..lazy import lazy_module
 from .http import Call, endpoint, error_response
@@ -36,6 +36,10 @@ def _me(call: Call) -> Principal:
     """On the customer routes the caller acts as a customer only, even if the token also holds
     staff roles: the object-level checks (own orders only) and the allowed actions are a customer's."""
     return dataclasses.replace(call.actor, roles=CUSTOMER)
+
+
+def _order_view(record: orders.OrderRecord, viewer: Principal) -> views.OrderView:
+    return views.OrderView.of(record, allowed_actions(record.order, viewer))
 
 
 @endpoint(
@@ -67,12 +71,12 @@ def place_order(call: Call) -> object:
         shipping_address=ship_to,
         address_id=body.address_id,
     )
-    view = views.OrderView.of(record, _me(call))
+    view = _order_view(record, _me(call))
     return view if created else _replayed(view)
 
 
 def _replayed(view: views.OrderView) -> object:
-    from chalice import Response
+    from chalice.app import Response
 
     return Response(
         body=view.model_dump(mode="json"),
@@ -121,7 +125,7 @@ def list_orders(call: Call) -> views.MyOrderPage:
     response="OrderView",
 )
 def get_order(call: Call, order_id: str) -> views.OrderView:
-    return views.OrderView.of(orders.get_order_for_customer(_me(call), order_id), _me(call))
+    return _order_view(orders.get_order_for_customer(_me(call), order_id), _me(call))
 
 
 @endpoint(
@@ -136,7 +140,7 @@ def get_order(call: Call, order_id: str) -> views.OrderView:
 )
 def cancel_order(call: Call, order_id: str) -> views.OrderView:
     record = orders.change_order(_me(call), order_id, OrderAction.CANCEL, customer_note=call.body.reason)
-    return views.OrderView.of(record, _me(call))
+    return _order_view(record, _me(call))
 
 
 @endpoint(

@@ -6,9 +6,9 @@ from __future__ import annotations
 import base64
 import json
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from chalice import Blueprint
+from chalice.app import Blueprint
 
 from ..config import settings
 from ..domain.errors import RuleViolation
@@ -31,34 +31,8 @@ exceptions_api = Blueprint(__name__)
 TAG = "staff: exceptions"
 
 
-def view(r: Any, cls: Any = None, **extra: Any) -> Any:
-    cls = cls or views.ExceptionView
-    return cls(
-        id=r.id,
-        kind=r.kind,
-        title=r.title,
-        severity=r.severity.value,
-        status=r.status.value,
-        owner=r.owner.value,
-        subject_type=r.subject_type,
-        subject_id=r.subject_id,
-        supplier_id=r.supplier_id,
-        campaign_id=r.campaign_id,
-        count=r.count,
-        opened_at=r.opened_at,
-        last_seen=r.last_seen,
-        level=r.level,
-        assignee=r.assignee,
-        acknowledged_by=r.acknowledged_by,
-        snoozed_until=r.snoozed_until,
-        due_at=rules.next_due(r, settings().exception_policy()),
-        resolved_at=r.resolved_at,
-        resolution=r.resolution,
-        details=r.details,
-        allowed_actions=rules.allowed_actions(r),
-        version=r.version or 0,
-        **extra,
-    )
+def view(r: rules.ExceptionRecord) -> views.ExceptionView:
+    return views.ExceptionView.of(r, due_at=rules.next_due(r, settings().exception_policy()), actions=rules.allowed_actions(r))
 
 
 def _cursor(key: tuple[int, datetime, str]) -> str:
@@ -88,7 +62,7 @@ def _after(cursor: str) -> tuple[int, datetime, str]:
     query="ExceptionListQuery",
     response="ExceptionPage",
 )
-def list_exceptions(call: Call) -> Any:
+def list_exceptions(call: Call) -> views.ExceptionPage:
     q = call.query
     statuses = (
         frozenset(rules.Status(v) for v in q.status) if q.status else frozenset({rules.Status.OPEN, rules.Status.ACKNOWLEDGED})
@@ -114,9 +88,9 @@ def list_exceptions(call: Call) -> Any:
     )
 
 
-def _detail(exc_id: str) -> Any:
+def _detail(exc_id: str) -> views.ExceptionDetailView:
     d = svc.detail(exc_id)
-    return view(d.record, views.ExceptionDetailView, events=[common.AuditEventView.of(e) for e in d.events])
+    return views.ExceptionDetailView(**dict(view(d.record)), events=[common.AuditEventView.of(e) for e in d.events])
 
 
 @endpoint(
@@ -128,7 +102,7 @@ def _detail(exc_id: str) -> Any:
     roles=READ_STAFF,
     response="ExceptionDetailView",
 )
-def get_exception(call: Call, exception_id: str) -> Any:
+def get_exception(call: Call, exception_id: str) -> views.ExceptionDetailView:
     return _detail(exception_id)
 
 
@@ -142,7 +116,7 @@ def get_exception(call: Call, exception_id: str) -> Any:
     body="ExceptionAcknowledgeRequest",
     response="ExceptionDetailView",
 )
-def acknowledge_exception(call: Call, exception_id: str) -> Any:
+def acknowledge_exception(call: Call, exception_id: str) -> views.ExceptionDetailView:
     b = call.body
     svc.acknowledge(call.actor, exception_id, note=b.note, expected_version=b.expected_version)
     return _detail(exception_id)
@@ -158,7 +132,7 @@ def acknowledge_exception(call: Call, exception_id: str) -> Any:
     body="ExceptionAssignRequest",
     response="ExceptionDetailView",
 )
-def assign_exception(call: Call, exception_id: str) -> Any:
+def assign_exception(call: Call, exception_id: str) -> views.ExceptionDetailView:
     b = call.body
     svc.assign(call.actor, exception_id, b.assignee, note=b.note, expected_version=b.expected_version)
     return _detail(exception_id)
@@ -174,7 +148,7 @@ def assign_exception(call: Call, exception_id: str) -> Any:
     body="ExceptionSnoozeRequest",
     response="ExceptionDetailView",
 )
-def snooze_exception(call: Call, exception_id: str) -> Any:
+def snooze_exception(call: Call, exception_id: str) -> views.ExceptionDetailView:
     b = call.body
     svc.snooze(call.actor, exception_id, b.until, note=b.note, expected_version=b.expected_version)
     return _detail(exception_id)
@@ -190,7 +164,7 @@ def snooze_exception(call: Call, exception_id: str) -> Any:
     body="ExceptionResolveRequest",
     response="ExceptionDetailView",
 )
-def resolve_exception(call: Call, exception_id: str) -> Any:
+def resolve_exception(call: Call, exception_id: str) -> views.ExceptionDetailView:
     b = call.body
     svc.resolve_by_staff(call.actor, exception_id, note=b.note, expected_version=b.expected_version)
     return _detail(exception_id)

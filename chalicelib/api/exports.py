@@ -3,9 +3,9 @@ its counts, audit trail and, once done, a presigned download link."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from chalice import Blueprint
+from chalice.app import Blueprint
 
 from ..domain.permissions import READ_STAFF
 from ..lazy import lazy_module
@@ -37,7 +37,7 @@ TAG = "staff: exports"
     response="ExportRunView",
     status=202,
 )
-def request_export(call: Call) -> Any:
+def request_export(call: Call) -> views.ExportRunView:
     b = call.body
     item = svc.request_export(
         call.actor,
@@ -61,7 +61,7 @@ def request_export(call: Call) -> Any:
     query="PageQuery",
     response="ExportRunPage",
 )
-def list_exports(call: Call) -> Any:
+def list_exports(call: Call) -> views.ExportRunPage:
     items, cursor = svc.list_runs(limit=call.query.limit, cursor=call.query.cursor)
     return views.ExportRunPage(items=[views.ExportRunView.of(i) for i in items], next_cursor=cursor)
 
@@ -75,7 +75,7 @@ def list_exports(call: Call) -> Any:
     roles=READ_STAFF,
     response="ExportRunDetailView",
 )
-def get_export(call: Call, export_id: str) -> Any:
+def get_export(call: Call, export_id: str) -> views.ExportRunDetailView:
     run = svc.get_run(export_id)
     view = views.ExportRunView.of(run.item, run.download_url, run.download_expires_at)
-    return views.ExportRunDetailView(**view.model_dump(), events=[common.AuditEventView.of(e) for e in run.events])
+    return views.ExportRunDetailView(**dict(view), events=[common.AuditEventView.of(e) for e in run.events])

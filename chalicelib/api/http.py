@@ -14,13 +14,13 @@ import json
 import re
 import urllib.parse
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from types import ModuleType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, overload
 
 from aws_lambda_powertools import Logger
-from chalice import Blueprint, Response
+from chalice.app import Blueprint, Request, Response
 
 from ..domain.errors import Conflict, DomainError, Forbidden, InvalidTransition, NotFound, RuleViolation
 from ..domain.permissions import Principal, Role
@@ -43,7 +43,11 @@ BAD_REQUEST_CODES = {"invalid_cursor"}
 
 
 def error_response(
-    status: int, code: str, message: str, details: list[Any] | None = None, headers: dict[str, str] | None = None
+    status: int,
+    code: str,
+    message: str,
+    details: list[Any] | None = None,
+    headers: Mapping[str, str | list[str]] | None = None,
 ) -> Response:
     return Response(
         body={"error": {"code": code, "message": message, "details": details or []}},
@@ -93,6 +97,10 @@ _VIEWS: tuple[ModuleType, ...] = tuple(
 )
 
 
+@overload
+def model(name: str) -> type[BaseModel]: ...
+@overload
+def model(name: None) -> None: ...
 def model(name: str | None) -> type[BaseModel] | None:
     """The model class a route names (defined in one of the modules of chalicelib.api.views)."""
     if not name:
@@ -204,7 +212,7 @@ def endpoint(
                 query_model, body_model = model(query), model(body)
                 parsed_query = query_model.model_validate(dict(request.query_params or {})) if query_model else None
                 where = "body"
-                parsed_body = _parse_body(request.raw_body, body_model) if body_model else None
+                parsed_body = _parse_body(raw_body(request), body_model) if body_model else None
             except ValidationError as exc:
                 return error_response(
                     422, "validation_error", f"the request {where} is not valid", validation_details(exc, where)
@@ -256,7 +264,13 @@ def _number(text: str) -> int | float:
     return float(text)
 
 
-def _parse_body(raw: bytes | None, model: type[BaseModel]) -> BaseModel:
+def raw_body(request: Request) -> bytes:
+    """The request's body as sent (Chalice hands over bytes; a str, as its type allows, is encoded)."""
+    raw = request.raw_body
+    return raw.encode() if isinstance(raw, str) else raw
+
+
+def _parse_body(raw: bytes, model: type[BaseModel]) -> BaseModel:
     if not raw:  # no body: the same as {} for a route whose fields are all optional
         needed = required_fields(model)
         if needed:

@@ -3,9 +3,9 @@ its orders, revenue, cost and margin) and per supplier, and where delays happen.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from chalice import Blueprint
+from chalice.app import Blueprint
 
 from ..domain.permissions import READ_STAFF
 from ..lazy import lazy_module
@@ -31,7 +31,7 @@ TAG = "staff: metrics"
     roles=READ_STAFF,
     response="StageMetricsReport",
 )
-def stage_metrics(call: Call) -> Any:
+def stage_metrics(call: Call) -> views.StageMetricsReport:
     return views.StageMetricsReport.of(svc.all_stages())
 
 
@@ -44,7 +44,7 @@ def stage_metrics(call: Call) -> Any:
     roles=READ_STAFF,
     response="CampaignMetricsView",
 )
-def campaign_metrics(call: Call, campaign_id: str) -> Any:
+def campaign_metrics(call: Call, campaign_id: str) -> views.CampaignMetricsView:
     summary, report = svc.campaign(campaign_id)
     base = views.StageMetricsReport.of(report)
     return views.CampaignMetricsView(
@@ -61,6 +61,6 @@ def campaign_metrics(call: Call, campaign_id: str) -> Any:
     roles=READ_STAFF,
     response="SupplierMetricsView",
 )
-def supplier_metrics(call: Call, supplier_id: str) -> Any:
+def supplier_metrics(call: Call, supplier_id: str) -> views.SupplierMetricsView:
     base = views.StageMetricsReport.of(svc.supplier(supplier_id))
     return views.SupplierMetricsView(supplier_id=supplier_id, stages=base.stages, delays=base.delays)

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from chalice import Blueprint
+from chalice.app import Blueprint
 
 from ..config import settings
 from ..lazy import lazy_module
@@ -26,7 +26,7 @@ def health(call: object) -> common.HealthView:
 
 
 @endpoint(public_api, "/openapi.json", "GET", summary="This API's OpenAPI 3.1 document", tag="public", roles=None)
-def openapi(call: object) -> dict:
+def openapi(call: object) -> dict[str, Any]:
     from .openapi import document
 
     return document(API_VERSION)

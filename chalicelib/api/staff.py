@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from chalice import Blueprint
+from chalice.app import Blueprint
 
 from ..domain.addresses import order_reference
 from ..domain.campaigns import CampaignStatus
-from ..domain.orders import OrderAction
-from ..domain.permissions import CORRECT_ADDRESSES, MANAGE_CATALOGUE, MANAGE_CUSTOMERS, READ_STAFF, REVIEW_ORDERS
+from ..domain.orders import OrderAction, allowed_actions
+from ..domain.permissions import CORRECT_ADDRESSES, MANAGE_CATALOGUE, MANAGE_CUSTOMERS, READ_STAFF, REVIEW_ORDERS, Principal
 from ..lazy import lazy_module
 from .http import Call, endpoint
 
@@ -36,6 +36,11 @@ def _supplier(v: catalogue.Supplier) -> views.SupplierView:
 
 
 # ---------------------------------------------------------------- suppliers
+
+
+def staff_order_view(record: orders.OrderRecord, viewer: Principal) -> views.StaffOrderView:
+    """An order as staff see it, with what this member of staff may do to it now."""
+    return views.StaffOrderView.of(record, allowed_actions(record.order, viewer))
 
 
 @endpoint(
@@ -254,7 +259,7 @@ def search_orders(call: Call) -> views.OrderPage:
     response="StaffOrderView",
 )
 def get_order(call: Call, order_id: str) -> views.StaffOrderView:
-    return views.StaffOrderView.of(orders.get_order_for_staff(call.actor, order_id), call.actor)
+    return staff_order_view(orders.get_order_for_staff(call.actor, order_id), call.actor)
 
 
 @endpoint(
@@ -277,7 +282,7 @@ def transition_order(call: Call, order_id: str) -> views.StaffOrderView:
         customer_note=b.customer_note,
         expected_version=b.expected_version,
     )
-    return views.StaffOrderView.of(record, call.actor)
+    return staff_order_view(record, call.actor)
 
 
 @endpoint(
@@ -331,4 +336,4 @@ def correct_shipping_address(call: Call, order_id: str) -> views.StaffOrderView:
     record = address_corrections.correct_address(
         call.actor, order_id, b.shipping_address.model_dump(), note=b.note, expected_version=b.expected_version
     )
-    return views.StaffOrderView.of(record, call.actor)
+    return staff_order_view(record, call.actor)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from chalice import Blueprint
+from chalice.app import Blueprint
 
 from ..domain.permissions import CANCEL_PURCHASE_ORDERS, READ_STAFF, RECORD_PARCEL_EVENTS
 from ..lazy import lazy_module
@@ -161,7 +161,8 @@ PARCEL = "/staff/purchase-orders/{po_id}/shipments/{shipment_id}"
     response="StaffShipmentView",
 )
 def get_parcel(call: Call, po_id: str, shipment_id: str) -> views.StaffShipmentView:
-    return views.StaffShipmentView.of(tracking.parcel_detail(call.actor, po_id, shipment_id), files.presigned_get)
+    detail = tracking.parcel_detail(call.actor, po_id, shipment_id)
+    return views.StaffShipmentView.of(detail, {f: files.presigned_get(f) for e in detail.events for f in e.files})
 
 
 @endpoint(

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from chalice import Blueprint
+from chalice.app import Blueprint
 
 from ..domain.permissions import Role, roles
 from ..lazy import lazy_module
@@ -66,7 +66,7 @@ def my_campaigns(call: Call) -> views.SupplierCampaignList:
 def my_purchase_orders(call: Call) -> views.SupplierPOPage:
     q: views.SupplierPOListQuery = call.query
     items, cursor = portal.list_purchase_orders(call.actor, status=q.status, stage=q.stage, limit=q.limit, cursor=q.cursor)
-    return views.SupplierPOPage(items=[views.SupplierPOSummaryView.pick(i) for i in items], next_cursor=cursor)
+    return views.SupplierPOPage(items=[views.SupplierPOSummaryView.of(i) for i in items], next_cursor=cursor)
 
 
 @endpoint(
@@ -167,7 +167,7 @@ def acknowledge(call: Call, po_id: str) -> views.SupplierPOSummaryView:
         )
         for l in b.lines
     ]
-    return views.SupplierPOSummaryView.pick(portal.acknowledge(call.actor, po_id, acceptances))
+    return views.SupplierPOSummaryView.of(portal.acknowledge(call.actor, po_id, acceptances))
 
 
 @endpoint(

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from chalice import Blueprint, Response
+from chalice.app import Blueprint, Response
 
 from ..lazy import lazy_module
-from .http import Call, endpoint, error_response
+from .http import Call, endpoint, error_response, raw_body
 
 if TYPE_CHECKING:
     from ..services import inbound
@@ -27,7 +27,7 @@ REFUSALS = (400, 401, 422)
 def _receive(sender: str, parse: Any) -> Response:
     request = webhooks_api.current_request
     try:
-        result = inbound.receive(sender, request.raw_body or b"", dict(request.headers or {}), parse)
+        result = inbound.receive(sender, raw_body(request), dict(request.headers or {}), parse)
     except inbound.WebhookRejected as exc:
         return error_response(exc.status, exc.code, exc.message)
     body = views.WebhookAck(status=result.status, webhook_id=result.webhook_id).model_dump(mode="json")

@@ -3,13 +3,24 @@ order, a parcel and a purchase order that customers, suppliers and staff share, 
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Literal, Self
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
 
 from ...domain.addresses import CITY_MAX, LINE_MAX, MAX_LINES, NAME_MAX, Address
 from ...domain.audit import AuditEvent
+
+if TYPE_CHECKING:
+    from ...adapters.dynamodb.models import CancellationRequestItem, ChargeBackItem, OrderShipmentItem
+    from ...domain.orders import OrderLine
+    from ...domain.packing import PackingEntry
+    from ...domain.shipments import Shipment
+    from ...services.notify import Preferences
+    from ...services.orders import OrderRecord
+    from ...services.packing import PackingPage
+    from ...services.tracking import ByHandResult
 
 Id = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.-]{1,64}$")]
 Sku = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.-]{1,64}$")]
@@ -27,8 +38,9 @@ class View(BaseModel):
     model_config = ConfigDict(extra="forbid", defer_build=True)
 
     @classmethod
-    def pick(cls, source: Any) -> Any:
-        """The view of any object that carries (at least) this view's fields as attributes."""
+    def pick(cls, source: object) -> Self:
+        """The view of any object that carries (at least) this view's fields as attributes: a service result
+        whose fields the view repeats (tests/unit/test_views.py holds the two field lists together)."""
         return cls(**{k: getattr(source, k) for k in cls.model_fields})
 
 
@@ -104,6 +116,10 @@ class OrderLineView(View):
     unit_price_cents: int
     total_cents: int
 
+    @classmethod
+    def of(cls, line: OrderLine) -> OrderLineView:
+        return cls.pick(line)
+
 
 class TrackingEntryView(View):
     at: datetime
@@ -128,7 +144,7 @@ class ParcelView(View):
     timeline: list[TrackingEntryView]
 
     @classmethod
-    def of(cls, item: Any, *, staff: bool = False) -> "ParcelView":
+    def of(cls, item: OrderShipmentItem, *, staff: bool = False) -> ParcelView:
         from ...domain.shipments import CARRIERS, CUSTOMER_TEXT
 
         return cls(
@@ -160,14 +176,12 @@ class DeliveryView(View):
     shipments: list[ParcelView] = Field(default_factory=list)
 
     @classmethod
-    def all_of(cls, record: Any, *, staff: bool = False) -> "list[DeliveryView]":
+    def all_of(cls, record: OrderRecord, *, staff: bool = False) -> list[DeliveryView]:
         return [
             cls(
                 supplier_id=d.supplier_id,
                 status=d.status.value,
-                shipments=[
-                    ParcelView.of(p, staff=staff) for p in getattr(record, "shipments", []) if p.supplier_id == d.supplier_id
-                ],
+                shipments=[ParcelView.of(p, staff=staff) for p in record.shipments if p.supplier_id == d.supplier_id],
             )
             for d in record.order.deliveries
         ]
@@ -190,7 +204,7 @@ class PaymentView(View):
     updated_at: datetime
 
     @classmethod
-    def all_of(cls, record: Any, *, staff: bool = False) -> "list[PaymentView]":
+    def all_of(cls, record: OrderRecord, *, staff: bool = False) -> list[PaymentView]:
         return [
             cls(
                 id=p.id,
@@ -205,7 +219,7 @@ class PaymentView(View):
                 created_at=p.created_at,
                 updated_at=p.updated_at,
             )
-            for p in getattr(record, "payments", [])
+            for p in record.payments
         ]
 
 
@@ -222,12 +236,10 @@ class OrderMoneyView(View):
     balance_cents: int = Field(description="what the customer still owes (negative: is still owed back)")
 
     @classmethod
-    def of(cls, record: Any) -> "OrderMoneyView":
+    def of(cls, record: OrderRecord) -> OrderMoneyView:
         from ...domain.payments import Movement, money
 
-        m = money(
-            record.order, [Movement(p.payment_kind, p.status, int(p.amount_cents)) for p in getattr(record, "payments", [])]
-        )
+        m = money(record.order, [Movement(p.payment_kind, p.status, int(p.amount_cents)) for p in record.payments])
         return cls(
             ordered_cents=m.ordered_cents,
             payable_cents=m.payable_cents,
@@ -270,17 +282,6 @@ class AuditEventView(View):
         )
 
 
-def _line(l: Any) -> OrderLineView:
-    return OrderLineView(
-        sku=l.sku,
-        name=l.name,
-        supplier_id=l.supplier_id,
-        quantity=l.quantity,
-        unit_price_cents=l.unit_price_cents,
-        total_cents=l.total_cents,
-    )
-
-
 class HealthView(View):
     status: str
     stage: str
@@ -299,7 +300,7 @@ class ChargeBackView(View):
     created_at: datetime
 
     @classmethod
-    def all_of(cls, items: Any) -> "list[ChargeBackView]":
+    def all_of(cls, items: Iterable[ChargeBackItem]) -> list[ChargeBackView]:
         return sorted(
             (
                 cls(
@@ -380,10 +381,11 @@ class ShipmentDetailView(View):
     timeline: list[TrackingEntryView]
 
     @classmethod
-    def fields_of(cls, s: Any, version: int) -> dict[str, Any]:
+    def of_parcel(cls, s: Shipment, version: int) -> ShipmentDetailView:
+        """The fields every parcel view shares (the subclasses add theirs to these)."""
         from ...domain.shipments import CARRIERS, CUSTOMER_TEXT, tracking_url
 
-        return dict(
+        return ShipmentDetailView(
             id=s.id,
             po_id=s.po_id,
             supplier_id=s.supplier_id,
@@ -417,8 +419,8 @@ class ShipmentByHandView(ShipmentDetailView):
     )
 
     @classmethod
-    def of(cls, r: Any) -> "ShipmentByHandView":
-        return cls(**cls.fields_of(r.shipment, r.version), recorded=r.recorded)
+    def of(cls, r: ByHandResult) -> ShipmentByHandView:
+        return cls(**dict(ShipmentDetailView.of_parcel(r.shipment, r.version)), recorded=r.recorded)
 
 
 class PresignedUploadView(View):
@@ -477,12 +479,12 @@ class NotificationPreferencesView(View):
     email: str
     opt_out: bool
     alerts: Literal["immediate", "daily_digest"]
-    transactional: Literal["always"] = Field("always", description="transactional mail cannot be turned off")
+    transactional: Literal["always"] = Field(default="always", description="transactional mail cannot be turned off")
     updated_at: datetime | None = None
     updated_by: str | None = None
 
     @classmethod
-    def of(cls, prefs: Any) -> NotificationPreferencesView:
+    def of(cls, prefs: Preferences) -> NotificationPreferencesView:
         return cls(
             email=prefs.email,
             opt_out=prefs.opt_out,
@@ -529,7 +531,7 @@ class PackingEntryView(View):
     ordered_at: datetime
 
     @classmethod
-    def of(cls, e: Any) -> "PackingEntryView":
+    def of(cls, e: PackingEntry) -> PackingEntryView:
         return cls(
             reference=e.reference,
             order_id=e.order_id,
@@ -548,7 +550,7 @@ class PackingListPage(Page):
     items: list[PackingEntryView] = Field(description="orders with an accepted (or later) delivery, oldest first")
 
     @classmethod
-    def of(cls, page: Any) -> "PackingListPage":
+    def of(cls, page: PackingPage) -> PackingListPage:
         return cls(po_id=page.po_id, items=[PackingEntryView.of(e) for e in page.entries], next_cursor=page.cursor)
 
 
@@ -574,6 +576,10 @@ class CancellationLineView(View):
     quantity: int
 
 
+CancellationStatus = Literal["requested", "accepted", "refused"]
+_CANCELLATION_STATUS: dict[str, CancellationStatus] = {s: s for s in ("requested", "accepted", "refused")}
+
+
 class CancellationRequestView(View):
     """A request, after the close, to cancel lines of one supplier's delivery (one per supplier concerned)."""
 
@@ -582,7 +588,7 @@ class CancellationRequestView(View):
     reference: str
     supplier_id: str
     po_id: str
-    status: Literal["requested", "accepted", "refused"]
+    status: CancellationStatus
     lines: list[CancellationLineView] = Field(description="what is asked for")
     everything: bool = Field(description="the customer asked for everything not yet dispatched")
     reason: str
@@ -593,14 +599,14 @@ class CancellationRequestView(View):
     version: int
 
     @classmethod
-    def of(cls, item: Any) -> "CancellationRequestView":
+    def of(cls, item: CancellationRequestItem) -> CancellationRequestView:
         return cls(
             id=item.id,
             order_id=item.order_id,
             reference=item.reference,
             supplier_id=item.supplier_id,
             po_id=item.po_id,
-            status=item.status,
+            status=_CANCELLATION_STATUS[item.status],
             lines=[CancellationLineView(sku=l.sku, name=l.name, quantity=int(l.quantity)) for l in item.lines],
             everything=bool(item.everything),
             reason=item.reason,
@@ -612,5 +618,5 @@ class CancellationRequestView(View):
         )
 
     @classmethod
-    def all_of(cls, record: Any) -> "list[CancellationRequestView]":
-        return [cls.of(i) for i in getattr(record, "cancellation_requests", [])]
+    def all_of(cls, record: OrderRecord) -> list[CancellationRequestView]:
+        return [cls.of(i) for i in record.cancellation_requests]

@@ -3,12 +3,13 @@ views the route fills in for its caller (the route decides what each caller sees
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 
 from pydantic import ConfigDict, Field, StringConstraints, field_validator
 
-from ...domain.permissions import Principal
 from .common import (
     ActorView,
     AuditEventView,
@@ -25,6 +26,10 @@ from .common import (
     Version,
     View,
 )
+
+if TYPE_CHECKING:
+    from ...adapters.dynamodb.models import ComplaintItem
+    from ...services.complaints import ComplaintRecord
 
 # ---------------------------------------------------------------- complaints (issue 9)
 
@@ -215,7 +220,7 @@ class ReturnView(View):
 
 
 class ReplacementView(View):
-    lines: list[dict[str, Any]]
+    lines: list[dict[str, object]]
     status: str = Field(description="requested, dispatched or delivered")
     carrier: str | None
     tracking_number: str | None
@@ -225,6 +230,19 @@ class MoneyView(View):
     captured_cents: int
     refunded_cents: int
     refundable_cents: int
+
+
+@dataclass(frozen=True)
+class ComplaintSight:
+    """What one reader may see of a complaint: the route decides (api/complaints.py), the views follow."""
+
+    staff: bool  # customer details, internal notes and identities, gateway references, the order's money
+    customer: bool  # no charge-backs, supplier questions or answers; neither staff nor customer: the supplier
+    plan: bool  # the plan at all (a customer sees it once it is offered)
+
+    @property
+    def supplier(self) -> bool:
+        return not self.staff and not self.customer
 
 
 class ComplaintSummaryView(View):
@@ -245,10 +263,8 @@ class ComplaintSummaryView(View):
     version: int
 
     @classmethod
-    def of(cls, item: Any, *, threshold_cents: int, staff: bool = True, customer: bool = False) -> "ComplaintSummaryView":
-        from ...domain.complaints import PLAN_WITH_STAFF
-
-        draft = customer and item.status in PLAN_WITH_STAFF  # the customer sees a plan once it is offered
+    def of(cls, item: ComplaintItem, sight: ComplaintSight, *, threshold_cents: int) -> ComplaintSummaryView:
+        draft = not sight.plan
         refund = sum(int(l.refund_cents) for l in item.plan.lines) if item.plan and not draft else 0
         return cls(
             id=item.id,
@@ -256,7 +272,7 @@ class ComplaintSummaryView(View):
             supplier_id=item.supplier_id,
             campaign_id=item.campaign_id,
             po_id=item.po_id,
-            customer_email=item.customer_email if staff else None,
+            customer_email=item.customer_email if sight.staff else None,
             reason=item.reason,
             wanted_resolution=item.wanted,
             status=item.status,
@@ -291,7 +307,8 @@ class ComplaintView(ComplaintSummaryView):
     supplier_answered_at: datetime | None
     plan: PlanView | None
     refunds: list[RefundView]
-    return_: ReturnView | None = Field(alias="return", serialization_alias="return")
+    # "return" in JSON both ways; built in Python as return_ (validation_alias, unlike alias, keeps that name).
+    return_: ReturnView | None = Field(validation_alias="return", serialization_alias="return")
     replacement: ReplacementView | None
     money: MoneyView | None
     approval_threshold_cents: int | None
@@ -301,24 +318,21 @@ class ComplaintView(ComplaintSummaryView):
     model_config = ConfigDict(extra="forbid", defer_build=True, populate_by_name=True)
 
     @classmethod
-    def of(
+    def of_record(
         cls,
-        record: Any,
-        viewer: Principal,
+        record: ComplaintRecord,
+        sight: ComplaintSight,
         *,
-        threshold_cents: int,  # type: ignore[override]
-        staff: bool = True,
-    ) -> "ComplaintView":
-        from ...adapters import files
-        from ...domain.complaints import PLAN_WITH_STAFF
-        from ...domain.complaints import allowed_actions as complaint_actions
-
+        threshold_cents: int,
+        actions: list[str],
+        photo_urls: Mapping[str, str],
+    ) -> ComplaintView:
+        """`actions`: what the reader may do now; `photo_urls`: a download link per photo key (the route's)."""
         item = record.item
-        supplier = not staff and viewer.supplier_id is not None
-        customer = not staff and not supplier
-        summary = ComplaintSummaryView.of(item, threshold_cents=threshold_cents, staff=staff, customer=customer)
+        staff, supplier, customer = sight.staff, sight.supplier, sight.customer
+        summary = ComplaintSummaryView.of(item, sight, threshold_cents=threshold_cents)
         plan = None
-        if item.plan is not None and not (customer and item.status in PLAN_WITH_STAFF):
+        if item.plan is not None and sight.plan:
             lines = [
                 PlanLineView(
                     sku=l.sku,
@@ -359,12 +373,12 @@ class ComplaintView(ComplaintSummaryView):
             )
         replacement = None
         if item.replacement_lines:
-            parcel = item.replacement
+            shipped = item.replacement
             replacement = ReplacementView(
                 lines=[{"sku": l.sku, "quantity": int(l.quantity)} for l in item.replacement_lines],
-                status=parcel.status if parcel else "requested",
-                carrier=parcel.carrier if parcel else None,
-                tracking_number=parcel.tracking_number if parcel else None,
+                status=shipped.status if shipped else "requested",
+                carrier=shipped.carrier if shipped else None,
+                tracking_number=shipped.tracking_number if shipped else None,
             )
         events = [AuditEventView.of(e) for e in record.events]
         if not staff:
@@ -375,7 +389,7 @@ class ComplaintView(ComplaintSummaryView):
             ]
         money = record.money
         return cls(
-            **summary.model_dump(),
+            **dict(summary),
             customer_id=item.customer_id if staff else None,
             description=item.description or "",
             lines=[
@@ -389,7 +403,7 @@ class ComplaintView(ComplaintSummaryView):
                 for l in item.lines
             ],
             photos=[
-                PhotoView(key=p.key, content_type=p.content_type, size_bytes=int(p.size_bytes), url=files.presigned_get(p.key))
+                PhotoView(key=p.key, content_type=p.content_type, size_bytes=int(p.size_bytes), url=photo_urls[p.key])
                 for p in item.photos or []
             ],
             supplier_question=item.supplier_question if not customer else None,
@@ -418,7 +432,7 @@ class ComplaintView(ComplaintSummaryView):
             if staff and money is not None
             else None,
             approval_threshold_cents=threshold_cents if staff else None,
-            allowed_actions=complaint_actions(record.complaint, viewer),
+            allowed_actions=actions,
             events=events,
         )
 

@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 from pydantic import Field, StringConstraints
 
 from ...domain.addresses import CITY_MAX, LABEL_MAX, LINE_MAX, MAX_LINES, NAME_MAX, order_reference
 from ...domain.audit import CUSTOMER_STATUS_TEXT
-from ...domain.orders import OrderStatus, PaymentMode, allowed_actions
-from ...domain.permissions import Principal
+from ...domain.orders import OrderStatus, PaymentMode
+
+if TYPE_CHECKING:
+    from ...services.addresses import SavedAddress
+    from ...services.orders import OrderRecord
+
 from .common import (
     AddressIn,
     AddressView,
@@ -26,7 +30,6 @@ from .common import (
     Sku,
     Version,
     View,
-    _line,
 )
 
 
@@ -74,7 +77,8 @@ class OrderView(View):
     )
 
     @classmethod
-    def of(cls, record: Any, viewer: Principal) -> "OrderView":
+    def of(cls, record: OrderRecord, actions: list[str]) -> OrderView:
+        """`actions`: what the caller may do to the order now (the route asks the domain)."""
         o = record.order
         timeline = [TimelineEntry(**v) for e in record.events if (v := e.customer_view())]
         return cls(
@@ -88,12 +92,12 @@ class OrderView(View):
             currency=o.currency,
             total_cents=o.total_cents,
             created_at=o.created_at,
-            lines=[_line(l) for l in o.lines],
+            lines=[OrderLineView.of(l) for l in o.lines],
             deliveries=DeliveryView.all_of(record),
             payments=PaymentView.all_of(record),
             money=OrderMoneyView.of(record),
             timeline=timeline,
-            allowed_actions=allowed_actions(o, viewer),
+            allowed_actions=actions,
             cancellation_requests=CancellationRequestView.all_of(record),
         )
 
@@ -149,7 +153,7 @@ class SavedAddressPatch(Request):
     is_default: bool | None = None
     expected_version: Version | None = None
 
-    def address_changes(self) -> dict[str, Any]:
+    def address_changes(self) -> dict[str, object]:
         return {k: getattr(self, k) for k in AddressIn.model_fields if k in self.model_fields_set}
 
 
@@ -167,7 +171,7 @@ class SavedAddressView(View):
     updated_at: datetime
 
     @classmethod
-    def of(cls, a: Any) -> "SavedAddressView":
+    def of(cls, a: SavedAddress) -> SavedAddressView:
         return cls(
             id=a.id,
             label=a.label,

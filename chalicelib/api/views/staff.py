@@ -3,15 +3,25 @@ dashboard."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 
 from pydantic import AwareDatetime, Field, StringConstraints, field_validator
 
 from ...domain.addresses import order_reference
 from ...domain.campaigns import CampaignStatus, Product
-from ...domain.orders import OrderStatus, PaymentMode, allowed_actions
-from ...domain.permissions import Principal
+from ...domain.orders import OrderStatus, PaymentMode
+
+if TYPE_CHECKING:
+    from ...adapters.dynamodb.models import ExportRunItem
+    from ...domain.exceptions import ExceptionRecord
+    from ...domain.metrics import CampaignSummary, StageFigures
+    from ...services.catalogue import CampaignView as CampaignRecord
+    from ...services.metrics import StageReport
+    from ...services.orders import OrderRecord
+    from ...services.tracking import ParcelDetail
+
 from .common import (
     AddressIn,
     AddressView,
@@ -35,7 +45,6 @@ from .common import (
     Sku,
     Version,
     View,
-    _line,
 )
 
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
@@ -204,7 +213,8 @@ class StaffOrderView(View):
     )
 
     @classmethod
-    def of(cls, record: Any, viewer: Principal) -> "StaffOrderView":
+    def of(cls, record: OrderRecord, actions: list[str]) -> StaffOrderView:
+        """`actions`: what the caller may do to the order now (the route asks the domain)."""
         o = record.order
         return cls(
             id=o.id,
@@ -221,12 +231,12 @@ class StaffOrderView(View):
             updated_at=record.updated_at,
             version=record.version,
             hold_reasons=o.hold_reasons,
-            lines=[_line(l) for l in o.lines],
+            lines=[OrderLineView.of(l) for l in o.lines],
             deliveries=DeliveryView.all_of(record, staff=True),
             payments=PaymentView.all_of(record, staff=True),
             money=OrderMoneyView.of(record),
             events=[AuditEventView.of(e) for e in record.events],
-            allowed_actions=allowed_actions(o, viewer),
+            allowed_actions=actions,
             cancellation_requests=CancellationRequestView.all_of(record),
         )
 
@@ -284,7 +294,7 @@ class CampaignView(View):
     products: list[ProductView] | None = None
 
     @classmethod
-    def of(cls, v: Any, with_products: bool = False) -> "CampaignView":
+    def of(cls, v: CampaignRecord, with_products: bool = False) -> CampaignView:
         c = v.campaign
         return cls(
             id=c.id,
@@ -299,7 +309,7 @@ class CampaignView(View):
             product_count=c.product_count,
             supplier_ids=sorted(c.supplier_ids),
             version=v.version,
-            products=[ProductView(**p.__dict__) for p in v.products] if with_products else None,
+            products=[ProductView.pick(p) for p in v.products] if with_products else None,
         )
 
 
@@ -398,11 +408,13 @@ class StaffShipmentView(ShipmentDetailView):
     )
 
     @classmethod
-    def of(cls, d: Any, urls: Any) -> "StaffShipmentView":
+    def of(cls, d: ParcelDetail, file_urls: Mapping[str, str]) -> StaffShipmentView:
+        """`file_urls`: a download link for each file of the parcel's events (the route presigns them)."""
         return cls(
-            **cls.fields_of(d.shipment, d.version),
+            **dict(ShipmentDetailView.of_parcel(d.shipment, d.version)),
             events=[
-                ShipmentEventView(**AuditEventView.of(e).model_dump(), file_urls=[urls(f) for f in e.files]) for e in d.events
+                ShipmentEventView(**AuditEventView.of(e).model_dump(), file_urls=[file_urls[f] for f in e.files])
+                for e in d.events
             ],
         )
 
@@ -467,7 +479,7 @@ class ExceptionListQuery(PageQuery):
 
     @field_validator("kind", "severity", "status", mode="before")
     @classmethod
-    def _comma_list(cls, value: Any) -> Any:
+    def _comma_list(cls, value: object) -> object:
         return [v.strip() for v in value.split(",") if v.strip()] if isinstance(value, str) else value
 
 
@@ -495,9 +507,28 @@ class ExceptionView(View):
     )
     resolved_at: datetime | None
     resolution: str | None
-    details: dict[str, Any]
+    details: dict[str, object]
     allowed_actions: list[str]
     version: int
+
+    @classmethod
+    def of(cls, r: ExceptionRecord, *, due_at: datetime | None, actions: list[str]) -> ExceptionView:
+        """`due_at` and `actions` come from the domain's rules (the route asks); every other field is the record's
+        own by the same name (tests/unit/test_views.py holds the two lists together)."""
+        same = {k: getattr(r, k) for k in ExceptionView.model_fields if k not in EXCEPTION_VIEW_OWN}
+        return ExceptionView(
+            **same,
+            severity=r.severity.value,
+            status=r.status.value,
+            owner=r.owner.value,
+            due_at=due_at,
+            allowed_actions=actions,
+            version=r.version or 0,
+        )
+
+
+# The fields ExceptionView fills itself; the rest it copies from the ExceptionRecord.
+EXCEPTION_VIEW_OWN = frozenset({"severity", "status", "owner", "due_at", "allowed_actions", "version"})
 
 
 class ExceptionCounts(View):
@@ -555,6 +586,10 @@ class ExportRequest(Request):
     created_to: AwareDatetime | None = Field(None, description="default (and at most): when the run is requested")
 
 
+ExportStatus = Literal["queued", "running", "done", "failed"]
+_EXPORT_STATUS: dict[str, ExportStatus] = {s: s for s in ("queued", "running", "done", "failed")}
+
+
 class ExportRunView(View):
     id: str
     kind: str
@@ -563,7 +598,7 @@ class ExportRunView(View):
     state: str | None
     created_from: datetime | None
     window_end: datetime = Field(description="records created after this wait for the next run")
-    status: Literal["queued", "running", "done", "failed"]
+    status: ExportStatus
     requested_by: str
     requested_at: datetime
     started_at: datetime | None
@@ -580,8 +615,10 @@ class ExportRunView(View):
     download_expires_at: datetime | None = None
 
     @classmethod
-    def of(cls, item: Any, download_url: str | None = None, download_expires_at: datetime | None = None) -> ExportRunView:
-        counts = item.counts.as_dict() if item.counts else {}
+    def of(
+        cls, item: ExportRunItem, download_url: str | None = None, download_expires_at: datetime | None = None
+    ) -> ExportRunView:
+        counts = item.counts.attribute_values if item.counts else {}  # a flat map: as_dict() is the same
         return cls(
             id=item.id,
             kind=item.export_kind,
@@ -590,7 +627,7 @@ class ExportRunView(View):
             state=item.state,
             created_from=item.created_from,
             window_end=item.window_end,
-            status=item.status,
+            status=_EXPORT_STATUS[item.status],
             requested_by=item.requested_by,
             requested_at=item.requested_at,
             started_at=item.started_at,
@@ -628,7 +665,7 @@ class StageMetricsView(View):
     avg_lateness_seconds: float | None = Field(description="how late the late ones were, on average")
 
     @classmethod
-    def of(cls, f: Any) -> StageMetricsView:
+    def of(cls, f: StageFigures) -> StageMetricsView:
         return cls(
             stage=f.stage.value,
             completed=f.completed,
@@ -649,7 +686,7 @@ class StageMetricsReport(View):
     )
 
     @classmethod
-    def of(cls, report: Any) -> StageMetricsReport:
+    def of(cls, report: StageReport) -> StageMetricsReport:
         return cls(stages=[StageMetricsView.of(f) for f in report.stages], delays=[StageMetricsView.of(f) for f in report.delays])
 
 
@@ -677,22 +714,8 @@ class CampaignSummaryView(View):
     )
 
     @classmethod
-    def of(cls, c: Any) -> CampaignSummaryView:
-        return cls(
-            orders=c.orders,
-            orders_placed=c.orders_placed,
-            orders_cancelled=c.orders_cancelled,
-            ordered_cents=c.ordered_cents,
-            received_cents=c.received_cents,
-            revenue_cents=c.revenue_cents,
-            refunded_cents=c.refunded_cents,
-            purchase_orders=c.purchase_orders,
-            purchase_orders_created=c.purchase_orders_created,
-            cost_cents=c.cost_cents,
-            margin_cents=c.margin_cents,
-            margin_per_order_cents=c.margin_per_order_cents,
-            margin_provisional=c.margin_provisional,
-        )
+    def of(cls, c: CampaignSummary) -> CampaignSummaryView:
+        return cls.pick(c)
 
 
 class CampaignMetricsView(StageMetricsReport):

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 
 from pydantic import Field, StringConstraints
 
 from .common import Id, Page, PageQuery, Request, Version, View
+
+if TYPE_CHECKING:
+    from ...adapters.dynamodb.models import WebhookDeliveryItem, WebhookSubscriptionItem
 
 
 class WebhookAck(View):
@@ -55,11 +58,12 @@ class WebhookSubscriptionView(View):
     version: int
 
     @classmethod
-    def of(cls, item: Any, **extra: Any) -> Any:
-        return cls(
+    def of(cls, item: WebhookSubscriptionItem) -> WebhookSubscriptionView:
+        """The fields every subscription view shows (WebhookSubscriptionWithSecret adds the secret)."""
+        return WebhookSubscriptionView(
             id=item.id,
             url=item.url,
-            event_types=list(item.event_types),
+            event_types=[str(e) for e in item.event_types],  # PynamoDB types the list's items as attributes
             description=item.description,
             active=bool(item.active),
             disabled_reason=item.disabled_reason,
@@ -69,7 +73,6 @@ class WebhookSubscriptionView(View):
             created_at=item.created_at,
             updated_at=item.updated_at,
             version=int(item.version),
-            **extra,
         )
 
 
@@ -108,8 +111,9 @@ class WebhookDeliveryView(View):
     updated_at: datetime
 
     @classmethod
-    def of(cls, item: Any, **extra: Any) -> Any:
-        return cls(
+    def of(cls, item: WebhookDeliveryItem) -> WebhookDeliveryView:
+        """The fields every delivery view shows (WebhookDeliveryDetailView adds the payload and attempts)."""
+        return WebhookDeliveryView(
             id=item.id,
             subscription_id=item.subscription_id,
             event_id=item.event_id,
@@ -120,12 +124,11 @@ class WebhookDeliveryView(View):
             replay_of=item.replay_of,
             created_at=item.created_at,
             updated_at=item.updated_at,
-            **extra,
         )
 
 
 class WebhookDeliveryDetailView(WebhookDeliveryView):
-    payload: dict[str, Any]
+    payload: dict[str, object]
     attempts: list[WebhookAttemptView]
 
 
