@@ -47,7 +47,7 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff format --check .
 
 typecheck: $(STAMP)
-	$(VENV)/bin/mypy chalicelib/domain chalicelib/services
+	$(VENV)/bin/mypy chalicelib/domain chalicelib/services chalicelib/api app.py
 
 test-unit: $(STAMP)
 	$(PY) -m pytest -q tests/unit
