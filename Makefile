@@ -47,7 +47,7 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff format --check .
 
 typecheck: $(STAMP)
-	$(VENV)/bin/mypy chalicelib/domain chalicelib/services chalicelib/adapters chalicelib/local chalicelib/handlers infra bench
+	$(VENV)/bin/mypy chalicelib app.py infra bench
 
 test-unit: $(STAMP)
 	$(PY) -m pytest -q tests/unit

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
-from chalice import Chalice
+from chalice.app import Chalice
 
 from chalicelib.api.accounting import accounting_api
 from chalicelib.api.auth import auth

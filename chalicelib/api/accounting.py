@@ -3,7 +3,9 @@ retried, and refunded outside complaints."""
 
 from __future__ import annotations
 
-from chalice import Blueprint
+from typing import TYPE_CHECKING
+
+from chalice.app import Blueprint
 
 from ..domain.orders import RequestedLine
 from ..domain.payments import PaymentKind
@@ -17,9 +19,17 @@ from ..domain.permissions import (
 )
 from ..lazy import lazy_module
 from .http import Call, endpoint
+from .staff import staff_order_view
 
-s = lazy_module("chalicelib.api.schemas")
-payments = lazy_module("chalicelib.services.payments")
+if TYPE_CHECKING:
+    from ..services import order_payments, payments
+    from .views import common
+    from .views import staff as views
+else:
+    payments = lazy_module("chalicelib.services.payments")
+    order_payments = lazy_module("chalicelib.services.order_payments")
+    common = lazy_module("chalicelib.api.views.common")
+    views = lazy_module("chalicelib.api.views.staff")
 
 accounting_api = Blueprint(__name__)
 READ = READ_PAYMENTS
@@ -37,10 +47,10 @@ TAG = "staff: accounting"
     query="ProposalListQuery",
     response="PaymentProposalPage",
 )
-def list_proposals(call: Call) -> s.PaymentProposalPage:
-    q: s.ProposalListQuery = call.query
+def list_proposals(call: Call) -> views.PaymentProposalPage:
+    q: views.ProposalListQuery = call.query
     items, cursor = payments.list_proposals(call.actor, status=q.status, limit=q.limit, cursor=q.cursor)
-    return s.PaymentProposalPage(items=[s.PaymentProposalView.pick(p) for p in items], next_cursor=cursor)
+    return views.PaymentProposalPage(items=[common.PaymentProposalView.pick(p) for p in items], next_cursor=cursor)
 
 
 @endpoint(
@@ -53,8 +63,8 @@ def list_proposals(call: Call) -> s.PaymentProposalPage:
     body="ProposalDecisionRequest",
     response="PaymentProposalView",
 )
-def approve(call: Call, proposal_id: str) -> s.PaymentProposalView:
-    return s.PaymentProposalView.pick(payments.decide(call.actor, proposal_id, approve=True, note=call.body.note))
+def approve(call: Call, proposal_id: str) -> common.PaymentProposalView:
+    return common.PaymentProposalView.pick(payments.decide(call.actor, proposal_id, approve=True, note=call.body.note))
 
 
 @endpoint(
@@ -67,13 +77,12 @@ def approve(call: Call, proposal_id: str) -> s.PaymentProposalView:
     body="ProposalRejectRequest",
     response="PaymentProposalView",
 )
-def reject(call: Call, proposal_id: str) -> s.PaymentProposalView:
-    return s.PaymentProposalView.pick(payments.decide(call.actor, proposal_id, approve=False, note=call.body.note))
+def reject(call: Call, proposal_id: str) -> common.PaymentProposalView:
+    return common.PaymentProposalView.pick(payments.decide(call.actor, proposal_id, approve=False, note=call.body.note))
 
 
 # ---------------------------------------------------------------- customer money (issue 16)
 
-order_payments = lazy_module("chalicelib.services.order_payments")
 ORDER_MONEY_TAG = "staff: customer money"
 
 
@@ -88,8 +97,8 @@ ORDER_MONEY_TAG = "staff: customer money"
     response="StaffOrderView",
     status=201,
 )
-def record_payment(call: Call, order_id: str) -> s.StaffOrderView:
-    b: s.PaymentRecordRequest = call.body
+def record_payment(call: Call, order_id: str) -> views.StaffOrderView:
+    b: views.PaymentRecordRequest = call.body
     done = order_payments.record_payment(
         call.actor,
         order_id,
@@ -99,7 +108,7 @@ def record_payment(call: Call, order_id: str) -> s.StaffOrderView:
         reference=b.reference,
         expected_version=b.expected_version,
     )
-    return s.StaffOrderView.of(done.record, call.actor)
+    return staff_order_view(done.record, call.actor)
 
 
 @endpoint(
@@ -111,8 +120,8 @@ def record_payment(call: Call, order_id: str) -> s.StaffOrderView:
     roles=RECORD_PAYMENTS,
     response="StaffOrderView",
 )
-def retry_payment(call: Call, order_id: str, payment_id: str) -> s.StaffOrderView:
-    return s.StaffOrderView.of(order_payments.retry_capture(call.actor, order_id, payment_id).record, call.actor)
+def retry_payment(call: Call, order_id: str, payment_id: str) -> views.StaffOrderView:
+    return staff_order_view(order_payments.retry_capture(call.actor, order_id, payment_id).record, call.actor)
 
 
 @endpoint(
@@ -127,8 +136,8 @@ def retry_payment(call: Call, order_id: str, payment_id: str) -> s.StaffOrderVie
     response="StaffOrderView",
     status=201,
 )
-def refund(call: Call, order_id: str) -> s.StaffOrderView:
-    b: s.StaffRefundRequest = call.body
+def refund(call: Call, order_id: str) -> views.StaffOrderView:
+    b: views.StaffRefundRequest = call.body
     lines = [RequestedLine(line.sku, line.quantity) for line in b.lines] if b.lines is not None else None
     done = order_payments.refund(
         call.actor,
@@ -139,7 +148,7 @@ def refund(call: Call, order_id: str) -> s.StaffOrderView:
         reference=b.reference,
         expected_version=b.expected_version,
     )
-    return s.StaffOrderView.of(done.record, call.actor)
+    return staff_order_view(done.record, call.actor)
 
 
 @endpoint(
@@ -152,12 +161,12 @@ def refund(call: Call, order_id: str) -> s.StaffOrderView:
     body="RefundDecisionRequest",
     response="StaffOrderView",
 )
-def approve_refund(call: Call, order_id: str, refund_id: str) -> s.StaffOrderView:
-    b: s.RefundDecisionRequest = call.body
+def approve_refund(call: Call, order_id: str, refund_id: str) -> views.StaffOrderView:
+    b: views.RefundDecisionRequest = call.body
     done = order_payments.decide_refund(
         call.actor, order_id, refund_id, approve=True, note=b.note, expected_version=b.expected_version
     )
-    return s.StaffOrderView.of(done.record, call.actor)
+    return staff_order_view(done.record, call.actor)
 
 
 @endpoint(
@@ -170,12 +179,12 @@ def approve_refund(call: Call, order_id: str, refund_id: str) -> s.StaffOrderVie
     body="RefundRejectRequest",
     response="StaffOrderView",
 )
-def reject_refund(call: Call, order_id: str, refund_id: str) -> s.StaffOrderView:
-    b: s.RefundRejectRequest = call.body
+def reject_refund(call: Call, order_id: str, refund_id: str) -> views.StaffOrderView:
+    b: views.RefundRejectRequest = call.body
     done = order_payments.decide_refund(
         call.actor, order_id, refund_id, approve=False, note=b.note, expected_version=b.expected_version
     )
-    return s.StaffOrderView.of(done.record, call.actor)
+    return staff_order_view(done.record, call.actor)
 
 
 @endpoint(
@@ -189,12 +198,12 @@ def reject_refund(call: Call, order_id: str, refund_id: str) -> s.StaffOrderView
     body="GiveUpDeliveryRequest",
     response="StaffOrderView",
 )
-def give_up_delivery(call: Call, order_id: str, supplier_id: str) -> s.StaffOrderView:
-    b: s.GiveUpDeliveryRequest = call.body
+def give_up_delivery(call: Call, order_id: str, supplier_id: str) -> views.StaffOrderView:
+    b: views.GiveUpDeliveryRequest = call.body
     record = order_payments.give_up_delivery(
         call.actor, order_id, supplier_id, reason=b.reason, expected_version=b.expected_version
     )
-    return s.StaffOrderView.of(record, call.actor)
+    return staff_order_view(record, call.actor)
 
 
 @endpoint(
@@ -207,9 +216,9 @@ def give_up_delivery(call: Call, order_id: str, supplier_id: str) -> s.StaffOrde
     body="TransferMadeRequest",
     response="StaffOrderView",
 )
-def transfer_made(call: Call, order_id: str, refund_id: str) -> s.StaffOrderView:
-    b: s.TransferMadeRequest = call.body
+def transfer_made(call: Call, order_id: str, refund_id: str) -> views.StaffOrderView:
+    b: views.TransferMadeRequest = call.body
     done = order_payments.record_transfer(
         call.actor, order_id, refund_id, reference=b.reference, expected_version=b.expected_version
     )
-    return s.StaffOrderView.of(done.record, call.actor)
+    return staff_order_view(done.record, call.actor)

@@ -12,7 +12,7 @@ import json
 from functools import lru_cache
 from typing import Any
 
-from chalice import AuthResponse, Blueprint
+from chalice.app import AuthResponse, Blueprint
 
 from ..config import settings
 from ..domain.permissions import Principal, Role
@@ -28,13 +28,13 @@ GROUP_CLAIMS = ("cognito:groups", "groups")
 SUPPLIER_CLAIMS = ("custom:supplier_id", "supplier_id")
 
 
-class TokenRejected(_LocalUnauthorized):  # type: ignore[misc,valid-type]
+class TokenRejected(_LocalUnauthorized):
     def __init__(self, reason: str) -> None:
         body = json.dumps({"error": {"code": "unauthorized", "message": reason, "details": []}}).encode()
         if _LocalUnauthorized is not Exception:
             super().__init__({"Content-Type": "application/json"}, body)
         else:  # pragma: no cover
-            super().__init__("Unauthorized")
+            Exception.__init__(self, "Unauthorized")
         self.reason = reason
 
     def __str__(self) -> str:
@@ -91,7 +91,7 @@ def verify_token(raw: str) -> Principal:
         raise TokenRejected("the token's signature does not verify") from None
     except jwt.PyJWTError as exc:
         raise TokenRejected(f"the token is not valid: {exc}") from None
-    groups = next((claims[c] for c in GROUP_CLAIMS if c in claims), [])
+    groups: list[str] = next((claims[c] for c in GROUP_CLAIMS if c in claims), [])
     roles = frozenset(Role(g) for g in groups if g in Role._value2member_map_)
     if not roles:
         raise TokenRejected("the token carries no Waybill role")

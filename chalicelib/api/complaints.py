@@ -7,18 +7,28 @@ complaint is a 404."""
 from __future__ import annotations
 
 import dataclasses
+from typing import TYPE_CHECKING
 
-from chalice import Blueprint
+from chalice.app import Blueprint
 
-from ..domain.complaints import ComplaintAction, ComplaintReason, Photo, ProposedLine, Resolution
+from ..domain.complaints import PLAN_WITH_STAFF, ComplaintAction, ComplaintReason, Photo, ProposedLine, Resolution
+from ..domain.complaints import allowed_actions as complaint_actions
 from ..domain.orders import RequestedLine
 from ..domain.permissions import APPROVE_COMPLAINT_PLANS, HANDLE_COMPLAINTS, READ_STAFF, Principal, Role, roles
 from ..lazy import lazy_module
 from .http import Call, endpoint
 
-s = lazy_module("chalicelib.api.schemas")
-complaints = lazy_module("chalicelib.services.complaints")
-config = lazy_module("chalicelib.config")
+if TYPE_CHECKING:
+    from .. import config
+    from ..adapters import files
+    from ..adapters.dynamodb.models import ComplaintItem
+    from ..services import complaints
+    from .views import complaints as views
+else:
+    complaints = lazy_module("chalicelib.services.complaints")
+    files = lazy_module("chalicelib.adapters.files")
+    config = lazy_module("chalicelib.config")
+    views = lazy_module("chalicelib.api.views.complaints")
 
 complaints_api = Blueprint(__name__)
 CUSTOMER = roles(Role.CUSTOMER)
@@ -39,8 +49,26 @@ def _threshold() -> int:
     return int(config.settings().complaint_approval_threshold_cents)
 
 
-def _view(record: object, viewer: Principal, *, staff: bool) -> s.ComplaintView:
-    return s.ComplaintView.of(record, viewer, threshold_cents=_threshold(), staff=staff)
+def _sight(status: str, *, staff: bool = False, customer: bool = False) -> views.ComplaintSight:
+    """Who sees what of a complaint: staff everything; the supplier no customer details or refunds; the
+    customer no internal notes, identities, charge-backs or supplier answers, and a plan once it is offered."""
+    return views.ComplaintSight(staff=staff, customer=customer, plan=not (customer and status in PLAN_WITH_STAFF))
+
+
+def _summary(item: ComplaintItem, *, staff: bool = False, customer: bool = False) -> views.ComplaintSummaryView:
+    return views.ComplaintSummaryView.of(item, _sight(item.status, staff=staff, customer=customer), threshold_cents=_threshold())
+
+
+def _view(record: complaints.ComplaintRecord, viewer: Principal, *, staff: bool) -> views.ComplaintView:
+    """The complaint as `viewer` may see it: off the staff routes, a token naming a supplier reads as the supplier."""
+    customer = not staff and viewer.supplier_id is None
+    return views.ComplaintView.of_record(
+        record,
+        _sight(record.item.status, staff=staff, customer=customer),
+        threshold_cents=_threshold(),
+        actions=complaint_actions(record.complaint, viewer),
+        photo_urls={p.key: files.presigned_get(p.key) for p in record.item.photos or []},
+    )
 
 
 # ---------------------------------------------------------------- customer
@@ -57,12 +85,12 @@ def _view(record: object, viewer: Principal, *, staff: bool) -> s.ComplaintView:
     response="PhotoUploadView",
     status=201,
 )
-def photo_upload(call: Call, order_id: str) -> s.PhotoUploadView:
-    body: s.ComplaintPhotoUploadRequest = call.body
+def photo_upload(call: Call, order_id: str) -> views.PhotoUploadView:
+    body: views.ComplaintPhotoUploadRequest = call.body
     upload = complaints.photo_upload(
         _customer(call), order_id, content_type=body.content_type, size_bytes=body.size_bytes, file_name=body.file_name
     )
-    return s.PhotoUploadView.pick(upload)
+    return views.PhotoUploadView.pick(upload)
 
 
 @endpoint(
@@ -76,8 +104,8 @@ def photo_upload(call: Call, order_id: str) -> s.PhotoUploadView:
     response="ComplaintView",
     status=201,
 )
-def open_complaint(call: Call, order_id: str) -> s.ComplaintView:
-    body: s.OpenComplaintRequest = call.body
+def open_complaint(call: Call, order_id: str) -> views.ComplaintView:
+    body: views.OpenComplaintRequest = call.body
     me = _customer(call)
     record = complaints.open_complaint(
         me,
@@ -101,13 +129,10 @@ def open_complaint(call: Call, order_id: str) -> s.ComplaintView:
     summary="My complaints about this order",
     response="ComplaintListView",
 )
-def list_my_complaints(call: Call, order_id: str) -> s.ComplaintListView:
+def list_my_complaints(call: Call, order_id: str) -> views.ComplaintListView:
     items = complaints.list_for_order(_customer(call), order_id)
-    return s.ComplaintListView(
-        items=[
-            s.ComplaintSummaryView.of(i, threshold_cents=_threshold(), staff=False, customer=True)
-            for i in sorted(items, key=lambda i: i.opened_at, reverse=True)
-        ]
+    return views.ComplaintListView(
+        items=[_summary(i, customer=True) for i in sorted(items, key=lambda i: i.opened_at, reverse=True)]
     )
 
 
@@ -120,14 +145,14 @@ def list_my_complaints(call: Call, order_id: str) -> s.ComplaintListView:
     summary="Follow my complaint: its plan, refunds, return and customer-facing timeline",
     response="ComplaintView",
 )
-def get_my_complaint(call: Call, order_id: str, complaint_id: str) -> s.ComplaintView:
+def get_my_complaint(call: Call, order_id: str, complaint_id: str) -> views.ComplaintView:
     me = _customer(call)
     return _view(complaints.get_for_customer(me, order_id, complaint_id), me, staff=False)
 
 
 def _customer_step(
     call: Call, order_id: str, complaint_id: str, action: ComplaintAction, internal_note: str | None = None
-) -> s.ComplaintView:
+) -> views.ComplaintView:
     me = _customer(call)
     complaints.act(
         me,
@@ -150,7 +175,7 @@ def _customer_step(
     body="ComplaintVersionRequest",
     response="ComplaintView",
 )
-def accept_plan(call: Call, order_id: str, complaint_id: str) -> s.ComplaintView:
+def accept_plan(call: Call, order_id: str, complaint_id: str) -> views.ComplaintView:
     return _customer_step(call, order_id, complaint_id, A.ACCEPT_PLAN)
 
 
@@ -164,7 +189,7 @@ def accept_plan(call: Call, order_id: str, complaint_id: str) -> s.ComplaintView
     body="ComplaintDisputeRequest",
     response="ComplaintView",
 )
-def dispute_plan(call: Call, order_id: str, complaint_id: str) -> s.ComplaintView:
+def dispute_plan(call: Call, order_id: str, complaint_id: str) -> views.ComplaintView:
     return _customer_step(
         call, order_id, complaint_id, A.DISPUTE_PLAN, internal_note=f"The customer disputes the plan: {call.body.reason}"
     )
@@ -180,7 +205,7 @@ def dispute_plan(call: Call, order_id: str, complaint_id: str) -> s.ComplaintVie
     body="ComplaintVersionRequest",
     response="ComplaintView",
 )
-def withdraw(call: Call, order_id: str, complaint_id: str) -> s.ComplaintView:
+def withdraw(call: Call, order_id: str, complaint_id: str) -> views.ComplaintView:
     return _customer_step(call, order_id, complaint_id, A.WITHDRAW)
 
 
@@ -194,7 +219,7 @@ def withdraw(call: Call, order_id: str, complaint_id: str) -> s.ComplaintView:
     body="ParcelIn",
     response="ComplaintView",
 )
-def return_shipment(call: Call, order_id: str, complaint_id: str) -> s.ComplaintView:
+def return_shipment(call: Call, order_id: str, complaint_id: str) -> views.ComplaintView:
     me = _customer(call)
     record = complaints.register_return_parcel(
         me, order_id, complaint_id, carrier=call.body.carrier, tracking_number=call.body.tracking_number
@@ -215,8 +240,8 @@ def return_shipment(call: Call, order_id: str, complaint_id: str) -> s.Complaint
     query="ComplaintListQuery",
     response="ComplaintPage",
 )
-def list_complaints(call: Call) -> s.ComplaintPage:
-    q: s.ComplaintListQuery = call.query
+def list_complaints(call: Call) -> views.ComplaintPage:
+    q: views.ComplaintListQuery = call.query
     items, cursor = complaints.search(
         call.actor,
         statuses=q.status.split(",") if q.status else None,
@@ -225,7 +250,7 @@ def list_complaints(call: Call) -> s.ComplaintPage:
         cursor=q.cursor,
         order_id=q.order_id,
     )
-    return s.ComplaintPage(items=[s.ComplaintSummaryView.of(i, threshold_cents=_threshold()) for i in items], next_cursor=cursor)
+    return views.ComplaintPage(items=[_summary(i, staff=True) for i in items], next_cursor=cursor)
 
 
 @endpoint(
@@ -237,12 +262,22 @@ def list_complaints(call: Call) -> s.ComplaintPage:
     summary="A complaint with its photos, plan, money, return and full audit trail",
     response="ComplaintView",
 )
-def get_complaint(call: Call, complaint_id: str) -> s.ComplaintView:
+def get_complaint(call: Call, complaint_id: str) -> views.ComplaintView:
     return _view(complaints.get_for_staff(call.actor, complaint_id), call.actor, staff=True)
 
 
-def _staff_step(call: Call, complaint_id: str, action: ComplaintAction, **kwargs: object) -> s.ComplaintView:
-    complaints.act(call.actor, complaint_id, action, expected_version=call.body.expected_version, **kwargs)
+def _staff_step(
+    call: Call,
+    complaint_id: str,
+    action: ComplaintAction,
+    *,
+    notes: complaints.Notes,
+    question: str | None = None,
+    plan: list[ProposedLine] | None = None,
+) -> views.ComplaintView:
+    complaints.act(
+        call.actor, complaint_id, action, expected_version=call.body.expected_version, notes=notes, question=question, plan=plan
+    )
     return _view(complaints.get_for_staff(call.actor, complaint_id), call.actor, staff=True)
 
 
@@ -256,7 +291,7 @@ def _staff_step(call: Call, complaint_id: str, action: ComplaintAction, **kwargs
     body="ComplaintAskRequest",
     response="ComplaintView",
 )
-def ask_supplier(call: Call, complaint_id: str) -> s.ComplaintView:
+def ask_supplier(call: Call, complaint_id: str) -> views.ComplaintView:
     return _staff_step(
         call,
         complaint_id,
@@ -276,7 +311,7 @@ def ask_supplier(call: Call, complaint_id: str) -> s.ComplaintView:
     body="ComplaintPlanRequest",
     response="ComplaintView",
 )
-def propose_plan(call: Call, complaint_id: str) -> s.ComplaintView:
+def propose_plan(call: Call, complaint_id: str) -> views.ComplaintView:
     lines = [ProposedLine(l.sku, Resolution(l.resolution), l.quantity, l.refund_cents) for l in call.body.lines]
     return _staff_step(
         call, complaint_id, A.PROPOSE_PLAN, plan=lines, notes=complaints.Notes(internal_note=call.body.internal_note)
@@ -293,7 +328,7 @@ def propose_plan(call: Call, complaint_id: str) -> s.ComplaintView:
     body="ComplaintSubmitRequest",
     response="ComplaintView",
 )
-def submit_plan(call: Call, complaint_id: str) -> s.ComplaintView:
+def submit_plan(call: Call, complaint_id: str) -> views.ComplaintView:
     return _staff_step(call, complaint_id, A.SUBMIT_PLAN, notes=complaints.Notes(customer_note=call.body.customer_note))
 
 
@@ -307,7 +342,7 @@ def submit_plan(call: Call, complaint_id: str) -> s.ComplaintView:
     body="ComplaintApproveRequest",
     response="ComplaintView",
 )
-def approve_plan(call: Call, complaint_id: str) -> s.ComplaintView:
+def approve_plan(call: Call, complaint_id: str) -> views.ComplaintView:
     return _staff_step(call, complaint_id, A.APPROVE_PLAN, notes=complaints.Notes(internal_note=call.body.internal_note))
 
 
@@ -321,7 +356,7 @@ def approve_plan(call: Call, complaint_id: str) -> s.ComplaintView:
     body="ComplaintRejectRequest",
     response="ComplaintView",
 )
-def reject_plan(call: Call, complaint_id: str) -> s.ComplaintView:
+def reject_plan(call: Call, complaint_id: str) -> views.ComplaintView:
     return _staff_step(call, complaint_id, A.REJECT_PLAN, notes=complaints.Notes(internal_note=call.body.note))
 
 
@@ -335,7 +370,7 @@ def reject_plan(call: Call, complaint_id: str) -> s.ComplaintView:
     body="ComplaintResolveRequest",
     response="ComplaintView",
 )
-def resolve(call: Call, complaint_id: str) -> s.ComplaintView:
+def resolve(call: Call, complaint_id: str) -> views.ComplaintView:
     return _staff_step(
         call,
         complaint_id,
@@ -354,7 +389,7 @@ def resolve(call: Call, complaint_id: str) -> s.ComplaintView:
     body="ComplaintNoteRequest",
     response="ComplaintView",
 )
-def add_note(call: Call, complaint_id: str) -> s.ComplaintView:
+def add_note(call: Call, complaint_id: str) -> views.ComplaintView:
     complaints.add_note(
         call.actor, complaint_id, complaints.Notes(internal_note=call.body.internal_note, customer_note=call.body.customer_note)
     )
@@ -371,7 +406,7 @@ def add_note(call: Call, complaint_id: str) -> s.ComplaintView:
     body="ComplaintVersionRequest",
     response="ComplaintView",
 )
-def staff_receive_return(call: Call, complaint_id: str) -> s.ComplaintView:
+def staff_receive_return(call: Call, complaint_id: str) -> views.ComplaintView:
     complaints.receive_return(call.actor, complaint_id, expected_version=call.body.expected_version)
     return _view(complaints.get_for_staff(call.actor, complaint_id), call.actor, staff=True)
 
@@ -385,9 +420,9 @@ def staff_receive_return(call: Call, complaint_id: str) -> s.ComplaintView:
     summary="What each supplier of the campaign is charged back for complaints",
     response="CampaignChargeBacksView",
 )
-def charge_backs(call: Call, campaign_id: str) -> s.CampaignChargeBacksView:
+def charge_backs(call: Call, campaign_id: str) -> views.CampaignChargeBacksView:
     rows = complaints.charge_backs_of_campaign(call.actor, campaign_id)
-    return s.CampaignChargeBacksView(campaign_id=campaign_id, suppliers=[s.SupplierChargeBackView.pick(r) for r in rows])
+    return views.CampaignChargeBacksView(campaign_id=campaign_id, suppliers=[views.SupplierChargeBackView.pick(r) for r in rows])
 
 
 @endpoint(
@@ -399,9 +434,9 @@ def charge_backs(call: Call, campaign_id: str) -> s.CampaignChargeBacksView:
     summary="Complaints about deliveries of a purchase order, newest first",
     response="ComplaintListView",
 )
-def staff_po_complaints(call: Call, po_id: str) -> s.ComplaintListView:
+def staff_po_complaints(call: Call, po_id: str) -> views.ComplaintListView:
     items = complaints.list_for_po(call.actor, po_id)
-    return s.ComplaintListView(items=[s.ComplaintSummaryView.of(i, threshold_cents=_threshold()) for i in items])
+    return views.ComplaintListView(items=[_summary(i, staff=True) for i in items])
 
 
 # ---------------------------------------------------------------- supplier
@@ -416,9 +451,9 @@ def staff_po_complaints(call: Call, po_id: str) -> s.ComplaintListView:
     summary="Complaints about deliveries of my purchase order",
     response="ComplaintListView",
 )
-def supplier_po_complaints(call: Call, po_id: str) -> s.ComplaintListView:
+def supplier_po_complaints(call: Call, po_id: str) -> views.ComplaintListView:
     items = complaints.list_for_po(_supplier(call), po_id)
-    return s.ComplaintListView(items=[s.ComplaintSummaryView.of(i, threshold_cents=_threshold(), staff=False) for i in items])
+    return views.ComplaintListView(items=[_summary(i) for i in items])
 
 
 @endpoint(
@@ -430,7 +465,7 @@ def supplier_po_complaints(call: Call, po_id: str) -> s.ComplaintListView:
     summary="A complaint about my delivery: lines, photos, the question asked, the plan",
     response="ComplaintView",
 )
-def supplier_complaint(call: Call, complaint_id: str) -> s.ComplaintView:
+def supplier_complaint(call: Call, complaint_id: str) -> views.ComplaintView:
     me = _supplier(call)
     return _view(complaints.get_for_supplier(me, complaint_id), me, staff=False)
 
@@ -445,7 +480,7 @@ def supplier_complaint(call: Call, complaint_id: str) -> s.ComplaintView:
     body="ComplaintAnswerRequest",
     response="ComplaintView",
 )
-def supplier_answer(call: Call, complaint_id: str) -> s.ComplaintView:
+def supplier_answer(call: Call, complaint_id: str) -> views.ComplaintView:
     me = _supplier(call)
     complaints.act(me, complaint_id, A.ANSWER, expected_version=call.body.expected_version, answer=call.body.answer)
     return _view(complaints.get_for_supplier(me, complaint_id), me, staff=False)
@@ -461,7 +496,7 @@ def supplier_answer(call: Call, complaint_id: str) -> s.ComplaintView:
     body="ParcelIn",
     response="ComplaintView",
 )
-def replacement_shipment(call: Call, complaint_id: str) -> s.ComplaintView:
+def replacement_shipment(call: Call, complaint_id: str) -> views.ComplaintView:
     me = _supplier(call)
     record = complaints.ship_replacement(me, complaint_id, carrier=call.body.carrier, tracking_number=call.body.tracking_number)
     return _view(record, me, staff=False)
@@ -477,7 +512,7 @@ def replacement_shipment(call: Call, complaint_id: str) -> s.ComplaintView:
     body="ComplaintVersionRequest",
     response="ComplaintView",
 )
-def supplier_receive_return(call: Call, complaint_id: str) -> s.ComplaintView:
+def supplier_receive_return(call: Call, complaint_id: str) -> views.ComplaintView:
     me = _supplier(call)
     complaints.receive_return(me, complaint_id, expected_version=call.body.expected_version)
     return _view(complaints.get_for_supplier(me, complaint_id), me, staff=False)

@@ -3,16 +3,22 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
-from chalice import Blueprint
+from chalice.app import Blueprint
 
 from ..domain.permissions import READ_STAFF, Role, capabilities
 from ..lazy import lazy_module
 from .http import Call, endpoint
 
-s = lazy_module("chalicelib.api.schemas")
-svc = lazy_module("chalicelib.services.dashboard")
+if TYPE_CHECKING:
+    from ..services import dashboard as svc
+    from .views import common
+    from .views import staff as views
+else:
+    svc = lazy_module("chalicelib.services.dashboard")
+    common = lazy_module("chalicelib.api.views.common")
+    views = lazy_module("chalicelib.api.views.staff")
 
 console_api = Blueprint(__name__)
 ANYONE = frozenset(Role)
@@ -27,9 +33,9 @@ ANYONE = frozenset(Role)
     roles=ANYONE,
     response="MeView",
 )
-def me(call: Call) -> Any:
+def me(call: Call) -> common.MeView:
     a = call.actor
-    return s.MeView(
+    return common.MeView(
         sub=a.sub,
         email=a.email,
         name=a.name,
@@ -61,14 +67,11 @@ def _vocabularies() -> dict[str, list[str]]:
     roles=READ_STAFF,
     response="DashboardView",
 )
-def dashboard(call: Call) -> Any:
+def dashboard(call: Call) -> views.DashboardView:
     d = svc.dashboard(call.actor)
     q = d.open_exceptions
-    return s.DashboardView(
+    return views.DashboardView(
         orders_by_status=d.orders_by_status,
-        open_exceptions=s.ExceptionCounts(total=q.total, by_kind=q.by_kind, by_severity=q.by_severity),
-        suppliers=[
-            s.SupplierOnTimeView(id=x.id, name=x.name, completed=x.completed, late=x.late, on_time_rate=x.on_time_rate)
-            for x in d.suppliers
-        ],
+        open_exceptions=views.ExceptionCounts(total=q.total, by_kind=q.by_kind, by_severity=q.by_severity),
+        suppliers=[views.SupplierOnTimeView.pick(x) for x in d.suppliers],
     )

@@ -4,21 +4,28 @@ from __future__ import annotations
 
 import dataclasses
 import re
+from typing import TYPE_CHECKING
 
-from chalice import Blueprint
+from chalice.app import Blueprint
 
 from ..domain.addresses import MAX_BOOK_ENTRIES, order_reference
 from ..domain.audit import CUSTOMER_STATUS_TEXT
-from ..domain.orders import OrderAction, RequestedLine
+from ..domain.orders import OrderAction, RequestedLine, allowed_actions
 from ..domain.permissions import Principal, Role, roles
 from ..lazy import lazy_module
 from .http import Call, endpoint, error_response
 
 # Loaded on first use, not at `import app` (see chalicelib/lazy.py).
-s = lazy_module("chalicelib.api.schemas")
-orders = lazy_module("chalicelib.services.orders")
-addresses = lazy_module("chalicelib.services.addresses")
-cancellations = lazy_module("chalicelib.services.cancellations")
+if TYPE_CHECKING:
+    from ..services import addresses, cancellations, orders
+    from .views import common
+    from .views import customer as views
+else:
+    orders = lazy_module("chalicelib.services.orders")
+    addresses = lazy_module("chalicelib.services.addresses")
+    cancellations = lazy_module("chalicelib.services.cancellations")
+    common = lazy_module("chalicelib.api.views.common")
+    views = lazy_module("chalicelib.api.views.customer")
 
 customer_api = Blueprint(__name__)
 CUSTOMER = roles(Role.CUSTOMER)
@@ -29,6 +36,10 @@ def _me(call: Call) -> Principal:
     """On the customer routes the caller acts as a customer only, even if the token also holds
     staff roles: the object-level checks (own orders only) and the allowed actions are a customer's."""
     return dataclasses.replace(call.actor, roles=CUSTOMER)
+
+
+def _order_view(record: orders.OrderRecord, viewer: Principal) -> views.OrderView:
+    return views.OrderView.of(record, allowed_actions(record.order, viewer))
 
 
 @endpoint(
@@ -44,7 +55,7 @@ def _me(call: Call) -> Principal:
     replay_status=200,
 )
 def place_order(call: Call) -> object:
-    body: s.PlaceOrderRequest = call.body
+    body: views.PlaceOrderRequest = call.body
     key = call.headers.get("idempotency-key")
     if key is not None and not IDEMPOTENCY_KEY.fullmatch(key):
         return error_response(
@@ -60,12 +71,12 @@ def place_order(call: Call) -> object:
         shipping_address=ship_to,
         address_id=body.address_id,
     )
-    view = s.OrderView.of(record, _me(call))
+    view = _order_view(record, _me(call))
     return view if created else _replayed(view)
 
 
-def _replayed(view: s.OrderView) -> object:
-    from chalice import Response
+def _replayed(view: views.OrderView) -> object:
+    from chalice.app import Response
 
     return Response(
         body=view.model_dump(mode="json"),
@@ -84,12 +95,12 @@ def _replayed(view: s.OrderView) -> object:
     query="PageQuery",
     response="MyOrderPage",
 )
-def list_orders(call: Call) -> s.MyOrderPage:
+def list_orders(call: Call) -> views.MyOrderPage:
     items, cursor = orders.list_my_orders(_me(call), limit=call.query.limit, cursor=call.query.cursor)
-    return s.MyOrderPage(
+    return views.MyOrderPage(
         next_cursor=cursor,
         items=[
-            s.MyOrderSummary(
+            views.MyOrderSummary(
                 id=o.id,
                 reference=order_reference(o.id),
                 campaign_id=o.campaign_id,
@@ -113,8 +124,8 @@ def list_orders(call: Call) -> s.MyOrderPage:
     roles=CUSTOMER,
     response="OrderView",
 )
-def get_order(call: Call, order_id: str) -> s.OrderView:
-    return s.OrderView.of(orders.get_order_for_customer(_me(call), order_id), _me(call))
+def get_order(call: Call, order_id: str) -> views.OrderView:
+    return _order_view(orders.get_order_for_customer(_me(call), order_id), _me(call))
 
 
 @endpoint(
@@ -127,9 +138,9 @@ def get_order(call: Call, order_id: str) -> s.OrderView:
     body="CustomerCancelRequest",
     response="OrderView",
 )
-def cancel_order(call: Call, order_id: str) -> s.OrderView:
+def cancel_order(call: Call, order_id: str) -> views.OrderView:
     record = orders.change_order(_me(call), order_id, OrderAction.CANCEL, customer_note=call.body.reason)
-    return s.OrderView.of(record, _me(call))
+    return _order_view(record, _me(call))
 
 
 @endpoint(
@@ -144,11 +155,11 @@ def cancel_order(call: Call, order_id: str) -> s.OrderView:
     response="CancellationRequestList",
     status=201,
 )
-def request_cancellation(call: Call, order_id: str) -> s.CancellationRequestList:
-    b: s.CancellationRequestIn = call.body
+def request_cancellation(call: Call, order_id: str) -> views.CancellationRequestList:
+    b: views.CancellationRequestIn = call.body
     lines = [RequestedLine(l.sku, l.quantity) for l in b.lines] if b.lines is not None else None
     items = cancellations.request_cancellation(_me(call), order_id, lines=lines, reason=b.reason)
-    return s.CancellationRequestList(items=[s.CancellationRequestView.of(i) for i in items])
+    return views.CancellationRequestList(items=[common.CancellationRequestView.of(i) for i in items])
 
 
 # ---------------------------------------------------------------- the address book
@@ -156,10 +167,10 @@ def request_cancellation(call: Call, order_id: str) -> s.CancellationRequestList
 ADDRESSES_TAG = "customer: addresses"
 
 
-def _book(call: Call) -> s.AddressBookView:
+def _book(call: Call) -> views.AddressBookView:
     items = addresses.list_addresses(_me(call))
-    return s.AddressBookView(
-        items=[s.SavedAddressView.of(a) for a in items],
+    return views.AddressBookView(
+        items=[views.SavedAddressView.of(a) for a in items],
         default_address_id=next((a.id for a in items if a.is_default), None),
         max_addresses=MAX_BOOK_ENTRIES,
     )
@@ -174,7 +185,7 @@ def _book(call: Call) -> s.AddressBookView:
     roles=CUSTOMER,
     response="AddressBookView",
 )
-def list_addresses(call: Call) -> s.AddressBookView:
+def list_addresses(call: Call) -> views.AddressBookView:
     return _book(call)
 
 
@@ -189,10 +200,10 @@ def list_addresses(call: Call) -> s.AddressBookView:
     response="SavedAddressView",
     status=201,
 )
-def add_address(call: Call) -> s.SavedAddressView:
-    b: s.SavedAddressIn = call.body
-    fields = b.model_dump(include=set(s.AddressIn.model_fields))
-    return s.SavedAddressView.of(addresses.add_address(_me(call), fields, label=b.label, make_default=b.is_default))
+def add_address(call: Call) -> views.SavedAddressView:
+    b: views.SavedAddressIn = call.body
+    fields = b.model_dump(include=set(common.AddressIn.model_fields))
+    return views.SavedAddressView.of(addresses.add_address(_me(call), fields, label=b.label, make_default=b.is_default))
 
 
 @endpoint(
@@ -204,8 +215,8 @@ def add_address(call: Call) -> s.SavedAddressView:
     roles=CUSTOMER,
     response="SavedAddressView",
 )
-def get_address(call: Call, address_id: str) -> s.SavedAddressView:
-    return s.SavedAddressView.of(addresses.get_address(_me(call), address_id))
+def get_address(call: Call, address_id: str) -> views.SavedAddressView:
+    return views.SavedAddressView.of(addresses.get_address(_me(call), address_id))
 
 
 @endpoint(
@@ -218,10 +229,10 @@ def get_address(call: Call, address_id: str) -> s.SavedAddressView:
     body="SavedAddressReplace",
     response="SavedAddressView",
 )
-def replace_address(call: Call, address_id: str) -> s.SavedAddressView:
-    b: s.SavedAddressReplace = call.body
-    fields = b.model_dump(include=set(s.AddressIn.model_fields))
-    return s.SavedAddressView.of(
+def replace_address(call: Call, address_id: str) -> views.SavedAddressView:
+    b: views.SavedAddressReplace = call.body
+    fields = b.model_dump(include=set(common.AddressIn.model_fields))
+    return views.SavedAddressView.of(
         addresses.update_address(
             _me(call), address_id, fields, label=b.label, is_default=b.is_default, expected_version=b.expected_version
         )
@@ -238,10 +249,10 @@ def replace_address(call: Call, address_id: str) -> s.SavedAddressView:
     body="SavedAddressPatch",
     response="SavedAddressView",
 )
-def patch_address(call: Call, address_id: str) -> s.SavedAddressView:
-    b: s.SavedAddressPatch = call.body
+def patch_address(call: Call, address_id: str) -> views.SavedAddressView:
+    b: views.SavedAddressPatch = call.body
     extra = {"label": b.label} if "label" in b.model_fields_set else {}
-    return s.SavedAddressView.of(
+    return views.SavedAddressView.of(
         addresses.update_address(
             _me(call), address_id, b.address_changes(), is_default=b.is_default, expected_version=b.expected_version, **extra
         )
@@ -258,6 +269,6 @@ def patch_address(call: Call, address_id: str) -> s.SavedAddressView:
     query="AddressDeleteQuery",
     response="AddressBookView",
 )
-def delete_address(call: Call, address_id: str) -> s.AddressBookView:
+def delete_address(call: Call, address_id: str) -> views.AddressBookView:
     addresses.delete_address(_me(call), address_id, expected_version=call.query.expected_version)
     return _book(call)

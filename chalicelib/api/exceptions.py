@@ -4,9 +4,9 @@ history, and the actions (acknowledge, assign, snooze, resolve), each audited.""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING
 
-from chalice import Blueprint
+from chalice.app import Blueprint
 
 from ..adapters import cursors
 from ..config import settings
@@ -15,42 +15,23 @@ from ..domain.permissions import READ_STAFF
 from ..lazy import lazy_module
 from .http import Call, endpoint
 
-s = lazy_module("chalicelib.api.schemas")
-svc = lazy_module("chalicelib.services.exceptions")
-rules = lazy_module("chalicelib.domain.exceptions")
+if TYPE_CHECKING:
+    from ..domain import exceptions as rules
+    from ..services import exceptions as svc
+    from .views import common
+    from .views import staff as views
+else:
+    svc = lazy_module("chalicelib.services.exceptions")
+    rules = lazy_module("chalicelib.domain.exceptions")
+    common = lazy_module("chalicelib.api.views.common")
+    views = lazy_module("chalicelib.api.views.staff")
 
 exceptions_api = Blueprint(__name__)
 TAG = "staff: exceptions"
 
 
-def view(r: Any, cls: Any = None, **extra: Any) -> Any:
-    cls = cls or s.ExceptionView
-    return cls(
-        id=r.id,
-        kind=r.kind,
-        title=r.title,
-        severity=r.severity.value,
-        status=r.status.value,
-        owner=r.owner.value,
-        subject_type=r.subject_type,
-        subject_id=r.subject_id,
-        supplier_id=r.supplier_id,
-        campaign_id=r.campaign_id,
-        count=r.count,
-        opened_at=r.opened_at,
-        last_seen=r.last_seen,
-        level=r.level,
-        assignee=r.assignee,
-        acknowledged_by=r.acknowledged_by,
-        snoozed_until=r.snoozed_until,
-        due_at=rules.next_due(r, settings().exception_policy()),
-        resolved_at=r.resolved_at,
-        resolution=r.resolution,
-        details=r.details,
-        allowed_actions=rules.allowed_actions(r),
-        version=r.version or 0,
-        **extra,
-    )
+def view(r: rules.ExceptionRecord) -> views.ExceptionView:
+    return views.ExceptionView.of(r, due_at=rules.next_due(r, settings().exception_policy()), actions=rules.allowed_actions(r))
 
 
 def _cursor(key: tuple[int, datetime, str]) -> str:
@@ -76,7 +57,7 @@ def _after(cursor: str) -> tuple[int, datetime, str]:
     query="ExceptionListQuery",
     response="ExceptionPage",
 )
-def list_exceptions(call: Call) -> Any:
+def list_exceptions(call: Call) -> views.ExceptionPage:
     q = call.query
     statuses = (
         frozenset(rules.Status(v) for v in q.status) if q.status else frozenset({rules.Status.OPEN, rules.Status.ACKNOWLEDGED})
@@ -95,16 +76,16 @@ def list_exceptions(call: Call) -> Any:
         after = _after(q.cursor)
         items = [r for r in items if rules.rank_key(r) > after]
     page, more = items[: q.limit], len(items) > q.limit
-    return s.ExceptionPage(
+    return views.ExceptionPage(
         items=[view(r) for r in page],
         next_cursor=_cursor(rules.rank_key(page[-1])) if more and page else None,
-        counts=s.ExceptionCounts(total=ranked.total, by_kind=ranked.by_kind, by_severity=ranked.by_severity),
+        counts=views.ExceptionCounts(total=ranked.total, by_kind=ranked.by_kind, by_severity=ranked.by_severity),
     )
 
 
-def _detail(exc_id: str) -> Any:
+def _detail(exc_id: str) -> views.ExceptionDetailView:
     d = svc.detail(exc_id)
-    return view(d.record, s.ExceptionDetailView, events=[s.AuditEventView.of(e) for e in d.events])
+    return views.ExceptionDetailView(**dict(view(d.record)), events=[common.AuditEventView.of(e) for e in d.events])
 
 
 @endpoint(
@@ -116,7 +97,7 @@ def _detail(exc_id: str) -> Any:
     roles=READ_STAFF,
     response="ExceptionDetailView",
 )
-def get_exception(call: Call, exception_id: str) -> Any:
+def get_exception(call: Call, exception_id: str) -> views.ExceptionDetailView:
     return _detail(exception_id)
 
 
@@ -130,7 +111,7 @@ def get_exception(call: Call, exception_id: str) -> Any:
     body="ExceptionAcknowledgeRequest",
     response="ExceptionDetailView",
 )
-def acknowledge_exception(call: Call, exception_id: str) -> Any:
+def acknowledge_exception(call: Call, exception_id: str) -> views.ExceptionDetailView:
     b = call.body
     svc.acknowledge(call.actor, exception_id, note=b.note, expected_version=b.expected_version)
     return _detail(exception_id)
@@ -146,7 +127,7 @@ def acknowledge_exception(call: Call, exception_id: str) -> Any:
     body="ExceptionAssignRequest",
     response="ExceptionDetailView",
 )
-def assign_exception(call: Call, exception_id: str) -> Any:
+def assign_exception(call: Call, exception_id: str) -> views.ExceptionDetailView:
     b = call.body
     svc.assign(call.actor, exception_id, b.assignee, note=b.note, expected_version=b.expected_version)
     return _detail(exception_id)
@@ -162,7 +143,7 @@ def assign_exception(call: Call, exception_id: str) -> Any:
     body="ExceptionSnoozeRequest",
     response="ExceptionDetailView",
 )
-def snooze_exception(call: Call, exception_id: str) -> Any:
+def snooze_exception(call: Call, exception_id: str) -> views.ExceptionDetailView:
     b = call.body
     svc.snooze(call.actor, exception_id, b.until, note=b.note, expected_version=b.expected_version)
     return _detail(exception_id)
@@ -178,7 +159,7 @@ def snooze_exception(call: Call, exception_id: str) -> Any:
     body="ExceptionResolveRequest",
     response="ExceptionDetailView",
 )
-def resolve_exception(call: Call, exception_id: str) -> Any:
+def resolve_exception(call: Call, exception_id: str) -> views.ExceptionDetailView:
     b = call.body
     svc.resolve_by_staff(call.actor, exception_id, note=b.note, expected_version=b.expected_version)
     return _detail(exception_id)

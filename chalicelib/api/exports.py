@@ -3,17 +3,24 @@ its counts, audit trail and, once done, a presigned download link."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
-from chalice import Blueprint
+from chalice.app import Blueprint
 
 from ..domain.permissions import READ_STAFF
 from ..lazy import lazy_module
 from .http import Call, endpoint
 
-s = lazy_module("chalicelib.api.schemas")
-svc = lazy_module("chalicelib.services.exports")
-rules = lazy_module("chalicelib.domain.exports")
+if TYPE_CHECKING:
+    from ..domain import exports as rules
+    from ..services import exports as svc
+    from .views import common
+    from .views import staff as views
+else:
+    svc = lazy_module("chalicelib.services.exports")
+    rules = lazy_module("chalicelib.domain.exports")
+    common = lazy_module("chalicelib.api.views.common")
+    views = lazy_module("chalicelib.api.views.staff")
 
 exports_api = Blueprint(__name__)
 TAG = "staff: exports"
@@ -30,7 +37,7 @@ TAG = "staff: exports"
     response="ExportRunView",
     status=202,
 )
-def request_export(call: Call) -> Any:
+def request_export(call: Call) -> views.ExportRunView:
     b = call.body
     item = svc.request_export(
         call.actor,
@@ -41,7 +48,7 @@ def request_export(call: Call) -> Any:
         created_from=b.created_from,
         created_to=b.created_to,
     )
-    return s.ExportRunView.of(item)
+    return views.ExportRunView.of(item)
 
 
 @endpoint(
@@ -54,9 +61,9 @@ def request_export(call: Call) -> Any:
     query="PageQuery",
     response="ExportRunPage",
 )
-def list_exports(call: Call) -> Any:
+def list_exports(call: Call) -> views.ExportRunPage:
     items, cursor = svc.list_runs(limit=call.query.limit, cursor=call.query.cursor)
-    return s.ExportRunPage(items=[s.ExportRunView.of(i) for i in items], next_cursor=cursor)
+    return views.ExportRunPage(items=[views.ExportRunView.of(i) for i in items], next_cursor=cursor)
 
 
 @endpoint(
@@ -68,7 +75,7 @@ def list_exports(call: Call) -> Any:
     roles=READ_STAFF,
     response="ExportRunDetailView",
 )
-def get_export(call: Call, export_id: str) -> Any:
+def get_export(call: Call, export_id: str) -> views.ExportRunDetailView:
     run = svc.get_run(export_id)
-    view = s.ExportRunView.of(run.item, run.download_url, run.download_expires_at)
-    return s.ExportRunDetailView(**view.model_dump(), events=[s.AuditEventView.of(e) for e in run.events])
+    view = views.ExportRunView.of(run.item, run.download_url, run.download_expires_at)
+    return views.ExportRunDetailView(**dict(view), events=[common.AuditEventView.of(e) for e in run.events])

@@ -14,12 +14,12 @@ import json
 import re
 import urllib.parse
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from types import ModuleType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, overload
 
-from chalice import Blueprint, Response
+from chalice.app import Blueprint, Request, Response
 
 from ..domain.errors import Conflict, DomainError, Forbidden, InvalidTransition, NotFound, RuleViolation
 from ..domain.permissions import Principal, Role
@@ -42,7 +42,11 @@ BAD_REQUEST_CODES = {"invalid_cursor"}
 
 
 def error_response(
-    status: int, code: str, message: str, details: list[Any] | None = None, headers: dict[str, str] | None = None
+    status: int,
+    code: str,
+    message: str,
+    details: list[Any] | None = None,
+    headers: Mapping[str, str | list[str]] | None = None,
 ) -> Response:
     return Response(
         body={"error": {"code": code, "message": message, "details": details or []}},
@@ -85,12 +89,26 @@ class EndpointSpec:
 
 
 REGISTRY: list[EndpointSpec] = []
-_schemas: ModuleType = lazy_module("chalicelib.api.schemas")
+# The view modules, by audience (chalicelib/api/views); a route names its models, each defined in one of them.
+_VIEWS: tuple[ModuleType, ...] = tuple(
+    lazy_module(f"chalicelib.api.views.{audience}")
+    for audience in ("common", "customer", "supplier", "staff", "complaints", "webhooks")
+)
 
 
+@overload
+def model(name: str) -> type[BaseModel]: ...
+@overload
+def model(name: None) -> None: ...
 def model(name: str | None) -> type[BaseModel] | None:
-    """The schema class a route names (in chalicelib.api.schemas)."""
-    return getattr(_schemas, name) if name else None
+    """The model class a route names (defined in one of the modules of chalicelib.api.views)."""
+    if not name:
+        return None
+    for views in _VIEWS:
+        found = getattr(views, name, None)
+        if isinstance(found, type):
+            return found
+    raise LookupError(f"no model named {name} in chalicelib.api.views")
 
 
 @dataclass
@@ -148,7 +166,7 @@ def endpoint(
     extra_errors: tuple[int, ...] = (),
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Declare a route. `roles=None` makes it public (no authorizer); models are named by
-    their class name in chalicelib.api.schemas. `signed`: an inbound webhook (see EndpointSpec)."""
+    their class name in chalicelib.api.views. `signed`: an inbound webhook (see EndpointSpec)."""
     errors = ((400, 422) if body or query else ()) + extra_errors
     if roles is not None:
         errors += (401, 403)
@@ -193,7 +211,7 @@ def endpoint(
                 query_model, body_model = model(query), model(body)
                 parsed_query = query_model.model_validate(dict(request.query_params or {})) if query_model else None
                 where = "body"
-                parsed_body = _parse_body(request.raw_body, body_model) if body_model else None
+                parsed_body = _parse_body(raw_body(request), body_model) if body_model else None
             except ValidationError as exc:
                 return error_response(
                     422, "validation_error", f"the request {where} is not valid", validation_details(exc, where)
@@ -245,7 +263,13 @@ def _number(text: str) -> int | float:
     return float(text)
 
 
-def _parse_body(raw: bytes | None, model: type[BaseModel]) -> BaseModel:
+def raw_body(request: Request) -> bytes:
+    """The request's body as sent (Chalice hands over bytes; a str, as its type allows, is encoded)."""
+    raw = request.raw_body
+    return raw.encode() if isinstance(raw, str) else raw
+
+
+def _parse_body(raw: bytes, model: type[BaseModel]) -> BaseModel:
     if not raw:  # no body: the same as {} for a route whose fields are all optional
         needed = required_fields(model)
         if needed:

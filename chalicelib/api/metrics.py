@@ -3,16 +3,20 @@ its orders, revenue, cost and margin) and per supplier, and where delays happen.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
-from chalice import Blueprint
+from chalice.app import Blueprint
 
 from ..domain.permissions import READ_STAFF
 from ..lazy import lazy_module
 from .http import Call, endpoint
 
-s = lazy_module("chalicelib.api.schemas")
-svc = lazy_module("chalicelib.services.metrics")
+if TYPE_CHECKING:
+    from ..services import metrics as svc
+    from .views import staff as views
+else:
+    svc = lazy_module("chalicelib.services.metrics")
+    views = lazy_module("chalicelib.api.views.staff")
 
 metrics_api = Blueprint(__name__)
 TAG = "staff: metrics"
@@ -27,8 +31,8 @@ TAG = "staff: metrics"
     roles=READ_STAFF,
     response="StageMetricsReport",
 )
-def stage_metrics(call: Call) -> Any:
-    return s.StageMetricsReport.of(svc.all_stages())
+def stage_metrics(call: Call) -> views.StageMetricsReport:
+    return views.StageMetricsReport.of(svc.all_stages())
 
 
 @endpoint(
@@ -40,11 +44,11 @@ def stage_metrics(call: Call) -> Any:
     roles=READ_STAFF,
     response="CampaignMetricsView",
 )
-def campaign_metrics(call: Call, campaign_id: str) -> Any:
+def campaign_metrics(call: Call, campaign_id: str) -> views.CampaignMetricsView:
     summary, report = svc.campaign(campaign_id)
-    base = s.StageMetricsReport.of(report)
-    return s.CampaignMetricsView(
-        campaign_id=campaign_id, summary=s.CampaignSummaryView.of(summary), stages=base.stages, delays=base.delays
+    base = views.StageMetricsReport.of(report)
+    return views.CampaignMetricsView(
+        campaign_id=campaign_id, summary=views.CampaignSummaryView.of(summary), stages=base.stages, delays=base.delays
     )
 
 
@@ -57,6 +61,6 @@ def campaign_metrics(call: Call, campaign_id: str) -> Any:
     roles=READ_STAFF,
     response="SupplierMetricsView",
 )
-def supplier_metrics(call: Call, supplier_id: str) -> Any:
-    base = s.StageMetricsReport.of(svc.supplier(supplier_id))
-    return s.SupplierMetricsView(supplier_id=supplier_id, stages=base.stages, delays=base.delays)
+def supplier_metrics(call: Call, supplier_id: str) -> views.SupplierMetricsView:
+    base = views.StageMetricsReport.of(svc.supplier(supplier_id))
+    return views.SupplierMetricsView(supplier_id=supplier_id, stages=base.stages, delays=base.delays)

@@ -3,15 +3,22 @@ claim); admins set anyone's, e.g. the team mailboxes. Transactional mail cannot 
 
 from __future__ import annotations
 
-from chalice import Blueprint
+from typing import TYPE_CHECKING
+
+from chalice.app import Blueprint
 
 from ..domain.permissions import MANAGE_PREFERENCES, Role
 from ..lazy import lazy_module
 from .http import Call, endpoint
 
-s = lazy_module("chalicelib.api.schemas")
-notify = lazy_module("chalicelib.services.notify")
-rules = lazy_module("chalicelib.domain.notifications")
+if TYPE_CHECKING:
+    from ..domain import notifications as rules
+    from ..services import notify
+    from .views import common
+else:
+    notify = lazy_module("chalicelib.services.notify")
+    rules = lazy_module("chalicelib.domain.notifications")
+    common = lazy_module("chalicelib.api.views.common")
 
 notifications_api = Blueprint(__name__)
 ANYONE = frozenset(Role)
@@ -19,9 +26,9 @@ ADMINS = MANAGE_PREFERENCES
 TAG = "notifications"
 
 
-def _save(call: Call, address: str) -> s.NotificationPreferencesView:
-    body: s.NotificationPreferencesIn = call.body
-    return s.NotificationPreferencesView.of(
+def _save(call: Call, address: str) -> common.NotificationPreferencesView:
+    body: common.NotificationPreferencesIn = call.body
+    return common.NotificationPreferencesView.of(
         notify.set_preferences(call.actor, address, opt_out=body.opt_out, alerts=rules.AlertMode(body.alerts))
     )
 
@@ -36,8 +43,8 @@ def _save(call: Call, address: str) -> s.NotificationPreferencesView:
     response="NotificationPreferencesView",
     extra_errors=(422,),
 )
-def get_mine(call: Call) -> s.NotificationPreferencesView:
-    return s.NotificationPreferencesView.of(notify.get_preferences(notify.my_address(call.actor)))
+def get_mine(call: Call) -> common.NotificationPreferencesView:
+    return common.NotificationPreferencesView.of(notify.get_preferences(notify.my_address(call.actor)))
 
 
 @endpoint(
@@ -50,7 +57,7 @@ def get_mine(call: Call) -> s.NotificationPreferencesView:
     body="NotificationPreferencesIn",
     response="NotificationPreferencesView",
 )
-def put_mine(call: Call) -> s.NotificationPreferencesView:
+def put_mine(call: Call) -> common.NotificationPreferencesView:
     return _save(call, notify.my_address(call.actor))
 
 
@@ -63,8 +70,8 @@ def put_mine(call: Call) -> s.NotificationPreferencesView:
     roles=ADMINS,
     response="NotificationPreferencesView",
 )
-def get_for(call: Call, email: str) -> s.NotificationPreferencesView:
-    return s.NotificationPreferencesView.of(notify.get_preferences(email))
+def get_for(call: Call, email: str) -> common.NotificationPreferencesView:
+    return common.NotificationPreferencesView.of(notify.get_preferences(email))
 
 
 @endpoint(
@@ -77,5 +84,5 @@ def get_for(call: Call, email: str) -> s.NotificationPreferencesView:
     body="NotificationPreferencesIn",
     response="NotificationPreferencesView",
 )
-def put_for(call: Call, email: str) -> s.NotificationPreferencesView:
+def put_for(call: Call, email: str) -> common.NotificationPreferencesView:
     return _save(call, email)

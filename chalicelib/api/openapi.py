@@ -9,7 +9,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from .http import REGISTRY, model, path_pattern, required_fields
-from .schemas import ErrorBody
+from .views.common import ErrorBody
 
 _REF = "#/components/schemas/{model}"
 # Standard Webhooks (https://www.standardwebhooks.com): what a signed inbound webhook carries.
@@ -66,7 +66,7 @@ def document(version: str) -> dict[str, Any]:
                 }
             )
         if spec.query:
-            qs = model(spec.query).model_json_schema(ref_template=_REF)  # type: ignore[union-attr]
+            qs = model(spec.query).model_json_schema(ref_template=_REF)
             components.update(qs.pop("$defs", {}))
             required = set(qs.get("required", []))
             params += [
@@ -87,10 +87,10 @@ def document(version: str) -> dict[str, Any]:
             op["parameters"] = params
         if spec.body:
             body_model = model(spec.body)
-            body_schema = _schema(body_model, components)  # type: ignore[arg-type]
+            body_schema = _schema(body_model, components)
             # Required exactly when the route refuses a missing body (api/http.py `_parse_body`).
             op["requestBody"] = {
-                "required": bool(required_fields(body_model)),  # type: ignore[arg-type]
+                "required": bool(required_fields(body_model)),
                 "content": {"application/json": {"schema": body_schema}},
             }
         ok = _schema(model(spec.response), components) if spec.response else {"type": "object"}

@@ -2,32 +2,45 @@
 
 from __future__ import annotations
 
-from chalice import Blueprint
+from typing import TYPE_CHECKING
+
+from chalice.app import Blueprint
 
 from ..domain.addresses import order_reference
 from ..domain.campaigns import CampaignStatus
-from ..domain.orders import OrderAction
-from ..domain.permissions import CORRECT_ADDRESSES, MANAGE_CATALOGUE, MANAGE_CUSTOMERS, READ_STAFF, REVIEW_ORDERS
+from ..domain.orders import OrderAction, allowed_actions
+from ..domain.permissions import CORRECT_ADDRESSES, MANAGE_CATALOGUE, MANAGE_CUSTOMERS, READ_STAFF, REVIEW_ORDERS, Principal
 from ..lazy import lazy_module
 from .http import Call, endpoint
 
 # Loaded on first use, not at `import app` (see chalicelib/lazy.py).
-s = lazy_module("chalicelib.api.schemas")
-catalogue = lazy_module("chalicelib.services.catalogue")
-orders = lazy_module("chalicelib.services.orders")
-campaign_close = lazy_module("chalicelib.services.campaign_close")
-cancellations = lazy_module("chalicelib.services.cancellations")
-address_corrections = lazy_module("chalicelib.services.address_corrections")
+if TYPE_CHECKING:
+    from ..services import address_corrections, campaign_close, cancellations, catalogue, orders
+    from .views import common
+    from .views import staff as views
+else:
+    catalogue = lazy_module("chalicelib.services.catalogue")
+    orders = lazy_module("chalicelib.services.orders")
+    campaign_close = lazy_module("chalicelib.services.campaign_close")
+    cancellations = lazy_module("chalicelib.services.cancellations")
+    address_corrections = lazy_module("chalicelib.services.address_corrections")
+    common = lazy_module("chalicelib.api.views.common")
+    views = lazy_module("chalicelib.api.views.staff")
 
 staff_api = Blueprint(__name__)
 REVIEW = REVIEW_ORDERS
 
 
-def _supplier(v: catalogue.Supplier) -> s.SupplierView:
-    return s.SupplierView(id=v.id, name=v.name, contact_emails=v.contact_emails, active=v.active, created_at=v.created_at)
+def _supplier(v: catalogue.Supplier) -> views.SupplierView:
+    return views.SupplierView(id=v.id, name=v.name, contact_emails=v.contact_emails, active=v.active, created_at=v.created_at)
 
 
 # ---------------------------------------------------------------- suppliers
+
+
+def staff_order_view(record: orders.OrderRecord, viewer: Principal) -> views.StaffOrderView:
+    """An order as staff see it, with what this member of staff may do to it now."""
+    return views.StaffOrderView.of(record, allowed_actions(record.order, viewer))
 
 
 @endpoint(
@@ -41,8 +54,8 @@ def _supplier(v: catalogue.Supplier) -> s.SupplierView:
     response="SupplierView",
     status=201,
 )
-def create_supplier(call: Call) -> s.SupplierView:
-    b: s.SupplierIn = call.body
+def create_supplier(call: Call) -> views.SupplierView:
+    b: views.SupplierIn = call.body
     return _supplier(catalogue.create_supplier(call.actor, name=b.name, contact_emails=b.contact_emails, supplier_id=b.id))
 
 
@@ -56,9 +69,9 @@ def create_supplier(call: Call) -> s.SupplierView:
     query="PageQuery",
     response="SupplierPage",
 )
-def list_suppliers(call: Call) -> s.SupplierPage:
+def list_suppliers(call: Call) -> views.SupplierPage:
     items, cursor = catalogue.list_suppliers(call.actor, limit=call.query.limit, cursor=call.query.cursor)
-    return s.SupplierPage(items=[_supplier(i) for i in items], next_cursor=cursor)
+    return views.SupplierPage(items=[_supplier(i) for i in items], next_cursor=cursor)
 
 
 @endpoint(
@@ -70,7 +83,7 @@ def list_suppliers(call: Call) -> s.SupplierPage:
     roles=READ_STAFF,
     response="SupplierView",
 )
-def get_supplier(call: Call, supplier_id: str) -> s.SupplierView:
+def get_supplier(call: Call, supplier_id: str) -> views.SupplierView:
     return _supplier(catalogue.get_supplier(call.actor, supplier_id))
 
 
@@ -88,10 +101,10 @@ def get_supplier(call: Call, supplier_id: str) -> s.SupplierView:
     response="CampaignView",
     status=201,
 )
-def create_campaign(call: Call) -> s.CampaignView:
-    b: s.CampaignIn = call.body
+def create_campaign(call: Call) -> views.CampaignView:
+    b: views.CampaignIn = call.body
     view = catalogue.create_campaign(call.actor, name=b.name, currency=b.currency, products=[p.to_domain() for p in b.products])
-    return s.CampaignView.of(view, with_products=True)
+    return views.CampaignView.of(view, with_products=True)
 
 
 @endpoint(
@@ -104,10 +117,10 @@ def create_campaign(call: Call) -> s.CampaignView:
     query="CampaignListQuery",
     response="CampaignPage",
 )
-def list_campaigns(call: Call) -> s.CampaignPage:
-    q: s.CampaignListQuery = call.query
+def list_campaigns(call: Call) -> views.CampaignPage:
+    q: views.CampaignListQuery = call.query
     items, cursor = catalogue.list_campaigns(call.actor, status=CampaignStatus(q.status), limit=q.limit, cursor=q.cursor)
-    return s.CampaignPage(items=[s.CampaignView.of(v) for v in items], next_cursor=cursor)
+    return views.CampaignPage(items=[views.CampaignView.of(v) for v in items], next_cursor=cursor)
 
 
 @endpoint(
@@ -119,8 +132,8 @@ def list_campaigns(call: Call) -> s.CampaignPage:
     roles=READ_STAFF,
     response="CampaignView",
 )
-def get_campaign(call: Call, campaign_id: str) -> s.CampaignView:
-    return s.CampaignView.of(catalogue.get_campaign(call.actor, campaign_id), with_products=True)
+def get_campaign(call: Call, campaign_id: str) -> views.CampaignView:
+    return views.CampaignView.of(catalogue.get_campaign(call.actor, campaign_id), with_products=True)
 
 
 @endpoint(
@@ -133,9 +146,9 @@ def get_campaign(call: Call, campaign_id: str) -> s.CampaignView:
     body="ProductsIn",
     response="CampaignView",
 )
-def add_products(call: Call, campaign_id: str) -> s.CampaignView:
+def add_products(call: Call, campaign_id: str) -> views.CampaignView:
     view = catalogue.add_campaign_products(call.actor, campaign_id, [p.to_domain() for p in call.body.products])
-    return s.CampaignView.of(view, with_products=True)
+    return views.CampaignView.of(view, with_products=True)
 
 
 @endpoint(
@@ -148,9 +161,11 @@ def add_products(call: Call, campaign_id: str) -> s.CampaignView:
     body="GoLiveRequest",
     response="CampaignView",
 )
-def go_live(call: Call, campaign_id: str) -> s.CampaignView:
-    b: s.GoLiveRequest = call.body
-    return s.CampaignView.of(catalogue.go_live(call.actor, campaign_id, ends_at=b.ends_at, expected_version=b.expected_version))
+def go_live(call: Call, campaign_id: str) -> views.CampaignView:
+    b: views.GoLiveRequest = call.body
+    return views.CampaignView.of(
+        catalogue.go_live(call.actor, campaign_id, ends_at=b.ends_at, expected_version=b.expected_version)
+    )
 
 
 @endpoint(
@@ -163,9 +178,9 @@ def go_live(call: Call, campaign_id: str) -> s.CampaignView:
     body="CancelCampaignRequest",
     response="CampaignView",
 )
-def cancel_campaign(call: Call, campaign_id: str) -> s.CampaignView:
-    b: s.CancelCampaignRequest = call.body
-    return s.CampaignView.of(
+def cancel_campaign(call: Call, campaign_id: str) -> views.CampaignView:
+    b: views.CancelCampaignRequest = call.body
+    return views.CampaignView.of(
         catalogue.cancel_campaign(call.actor, campaign_id, reason=b.reason, expected_version=b.expected_version)
     )
 
@@ -179,8 +194,8 @@ def cancel_campaign(call: Call, campaign_id: str) -> s.CampaignView:
     roles=MANAGE_CATALOGUE,
     response="CampaignView",
 )
-def close_campaign(call: Call, campaign_id: str) -> s.CampaignView:
-    return s.CampaignView.of(campaign_close.close_by_staff(call.actor, campaign_id))
+def close_campaign(call: Call, campaign_id: str) -> views.CampaignView:
+    return views.CampaignView.of(campaign_close.close_by_staff(call.actor, campaign_id))
 
 
 # ---------------------------------------------------------------- customers
@@ -196,9 +211,9 @@ def close_campaign(call: Call, campaign_id: str) -> s.CampaignView:
     body="CustomerFlagRequest",
     response="CustomerProfileView",
 )
-def flag_customer(call: Call, customer_id: str) -> s.CustomerProfileView:
+def flag_customer(call: Call, customer_id: str) -> views.CustomerProfileView:
     p = catalogue.set_customer_flag(call.actor, customer_id, flagged=call.body.flagged, reason=call.body.reason)
-    return s.CustomerProfileView(id=p.id, email=p.email, flagged=p.flagged, flag_reason=p.flag_reason)
+    return views.CustomerProfileView(id=p.id, email=p.email, flagged=p.flagged, flag_reason=p.flag_reason)
 
 
 # ---------------------------------------------------------------- orders
@@ -214,8 +229,8 @@ def flag_customer(call: Call, customer_id: str) -> s.CustomerProfileView:
     query="OrderSearchQuery",
     response="OrderPage",
 )
-def search_orders(call: Call) -> s.OrderPage:
-    q: s.OrderSearchQuery = call.query
+def search_orders(call: Call) -> views.OrderPage:
+    q: views.OrderSearchQuery = call.query
     filters = orders.OrderFilters(
         status=q.status,
         campaign_id=q.campaign_id,
@@ -229,8 +244,8 @@ def search_orders(call: Call) -> s.OrderPage:
         items, cursor = orders.find_orders(call.actor, q.q, filters, limit=q.limit, cursor=q.cursor)
     else:
         items, cursor = orders.search_orders(call.actor, filters, limit=q.limit, cursor=q.cursor)
-    return s.OrderPage(
-        items=[s.OrderSummaryView(**o.__dict__, reference=order_reference(o.id)) for o in items], next_cursor=cursor
+    return views.OrderPage(
+        items=[views.OrderSummaryView(**o.__dict__, reference=order_reference(o.id)) for o in items], next_cursor=cursor
     )
 
 
@@ -243,8 +258,8 @@ def search_orders(call: Call) -> s.OrderPage:
     roles=READ_STAFF,
     response="StaffOrderView",
 )
-def get_order(call: Call, order_id: str) -> s.StaffOrderView:
-    return s.StaffOrderView.of(orders.get_order_for_staff(call.actor, order_id), call.actor)
+def get_order(call: Call, order_id: str) -> views.StaffOrderView:
+    return staff_order_view(orders.get_order_for_staff(call.actor, order_id), call.actor)
 
 
 @endpoint(
@@ -257,8 +272,8 @@ def get_order(call: Call, order_id: str) -> s.StaffOrderView:
     body="OrderTransitionRequest",
     response="StaffOrderView",
 )
-def transition_order(call: Call, order_id: str) -> s.StaffOrderView:
-    b: s.OrderTransitionRequest = call.body
+def transition_order(call: Call, order_id: str) -> views.StaffOrderView:
+    b: views.OrderTransitionRequest = call.body
     record = orders.change_order(
         call.actor,
         order_id,
@@ -267,7 +282,7 @@ def transition_order(call: Call, order_id: str) -> s.StaffOrderView:
         customer_note=b.customer_note,
         expected_version=b.expected_version,
     )
-    return s.StaffOrderView.of(record, call.actor)
+    return staff_order_view(record, call.actor)
 
 
 @endpoint(
@@ -281,9 +296,9 @@ def transition_order(call: Call, order_id: str) -> s.StaffOrderView:
     response="NoteView",
     status=201,
 )
-def add_note(call: Call, order_id: str) -> s.NoteView:
+def add_note(call: Call, order_id: str) -> views.NoteView:
     event = orders.add_note(call.actor, order_id, internal_note=call.body.internal_note, customer_note=call.body.customer_note)
-    return s.NoteView(event=s.AuditEventView.of(event))
+    return views.NoteView(event=common.AuditEventView.of(event))
 
 
 @endpoint(
@@ -297,9 +312,9 @@ def add_note(call: Call, order_id: str) -> s.NoteView:
     body="CancellationDecisionIn",
     response="CancellationRequestView",
 )
-def decide_cancellation(call: Call, order_id: str, request_id: str) -> s.CancellationRequestView:
-    b: s.CancellationDecisionIn = call.body
-    return s.CancellationRequestView.of(
+def decide_cancellation(call: Call, order_id: str, request_id: str) -> common.CancellationRequestView:
+    b: common.CancellationDecisionIn = call.body
+    return common.CancellationRequestView.of(
         cancellations.decide(
             call.actor, request_id, accept=b.accept, note=b.note, expected_version=b.expected_version, order_id=order_id
         )
@@ -316,9 +331,9 @@ def decide_cancellation(call: Call, order_id: str, request_id: str) -> s.Cancell
     body="AddressCorrectionIn",
     response="StaffOrderView",
 )
-def correct_shipping_address(call: Call, order_id: str) -> s.StaffOrderView:
-    b: s.AddressCorrectionIn = call.body
+def correct_shipping_address(call: Call, order_id: str) -> views.StaffOrderView:
+    b: views.AddressCorrectionIn = call.body
     record = address_corrections.correct_address(
         call.actor, order_id, b.shipping_address.model_dump(), note=b.note, expected_version=b.expected_version
     )
-    return s.StaffOrderView.of(record, call.actor)
+    return staff_order_view(record, call.actor)

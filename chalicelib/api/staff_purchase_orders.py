@@ -4,27 +4,38 @@ what staff record about a parcel by hand when its carrier sends nothing."""
 
 from __future__ import annotations
 
-from chalice import Blueprint
+from typing import TYPE_CHECKING
+
+from chalice.app import Blueprint
 
 from ..domain.permissions import CANCEL_PURCHASE_ORDERS, READ_STAFF, RECORD_PARCEL_EVENTS
 from ..lazy import lazy_module
 from .http import Call, endpoint
 
-s = lazy_module("chalicelib.api.schemas")
-workflow = lazy_module("chalicelib.services.supplier_workflow")
-files = lazy_module("chalicelib.adapters.files")
-packing = lazy_module("chalicelib.services.packing")
-tracking = lazy_module("chalicelib.services.tracking")
-shipment_domain = lazy_module("chalicelib.domain.shipments")
+if TYPE_CHECKING:
+    from ..adapters import files
+    from ..domain import shipments as shipment_domain
+    from ..services import packing, tracking
+    from ..services import supplier_workflow as workflow
+    from .views import common
+    from .views import staff as views
+else:
+    workflow = lazy_module("chalicelib.services.supplier_workflow")
+    files = lazy_module("chalicelib.adapters.files")
+    packing = lazy_module("chalicelib.services.packing")
+    tracking = lazy_module("chalicelib.services.tracking")
+    shipment_domain = lazy_module("chalicelib.domain.shipments")
+    common = lazy_module("chalicelib.api.views.common")
+    views = lazy_module("chalicelib.api.views.staff")
 
 staff_po_api = Blueprint(__name__)
 CANCEL_PO = CANCEL_PURCHASE_ORDERS
 TAG = "staff: purchase orders"
 
 
-def _view(d: workflow.PODetail) -> s.StaffPOView:
+def _view(d: workflow.PODetail) -> views.StaffPOView:
     po, item = d.po, d.item
-    return s.StaffPOView(
+    return views.StaffPOView(
         id=po.id,
         campaign_id=po.campaign_id,
         supplier_id=po.supplier_id,
@@ -36,7 +47,7 @@ def _view(d: workflow.PODetail) -> s.StaffPOView:
         reminders=po.reminders,
         currency=po.currency,
         lines=[
-            s.StaffPOLineView(
+            views.StaffPOLineView(
                 sku=l.sku,
                 name=l.name,
                 ordered_quantity=l.ordered_quantity,
@@ -54,12 +65,12 @@ def _view(d: workflow.PODetail) -> s.StaffPOView:
         order_count=po.order_count,
         created_at=po.created_at,
         version=int(item.version),
-        invoices=[s.StaffInvoiceView(**i.__dict__, download_url=files.presigned_get(i.file_key)) for i in d.invoices],
-        proposals=[s.PaymentProposalView.pick(p) for p in d.proposals],
-        shipments=[s.POShipmentView.pick(x) for x in d.shipments],
-        charge_backs=s.ChargeBackView.all_of(d.charge_backs),
+        invoices=[views.StaffInvoiceView(**i.__dict__, download_url=files.presigned_get(i.file_key)) for i in d.invoices],
+        proposals=[common.PaymentProposalView.pick(p) for p in d.proposals],
+        shipments=[common.POShipmentView.pick(x) for x in d.shipments],
+        charge_backs=common.ChargeBackView.all_of(d.charge_backs),
         charge_back_cents=sum(int(c.amount_cents) for c in d.charge_backs),
-        events=[s.AuditEventView.of(e) for e in d.events],
+        events=[common.AuditEventView.of(e) for e in d.events],
     )
 
 
@@ -73,10 +84,10 @@ def _view(d: workflow.PODetail) -> s.StaffPOView:
     query="StaffPOListQuery",
     response="StaffPOPage",
 )
-def list_purchase_orders(call: Call) -> s.StaffPOPage:
+def list_purchase_orders(call: Call) -> views.StaffPOPage:
     q = call.query
     items, cursor = workflow.list_pos(stage_or_status=q.stage, campaign_id=q.campaign_id, limit=q.limit, cursor=q.cursor)
-    return s.StaffPOPage(items=[s.StaffPOSummaryView.pick(i) for i in items], next_cursor=cursor)
+    return views.StaffPOPage(items=[views.StaffPOSummaryView.pick(i) for i in items], next_cursor=cursor)
 
 
 @endpoint(
@@ -88,7 +99,7 @@ def list_purchase_orders(call: Call) -> s.StaffPOPage:
     roles=READ_STAFF,
     response="StaffPOView",
 )
-def get_purchase_order(call: Call, po_id: str) -> s.StaffPOView:
+def get_purchase_order(call: Call, po_id: str) -> views.StaffPOView:
     return _view(workflow.get_po(po_id))
 
 
@@ -102,7 +113,7 @@ def get_purchase_order(call: Call, po_id: str) -> s.StaffPOView:
     body="StaffPOCancelRequest",
     response="StaffPOView",
 )
-def cancel_purchase_order(call: Call, po_id: str) -> s.StaffPOView:
+def cancel_purchase_order(call: Call, po_id: str) -> views.StaffPOView:
     workflow.cancel_po(call.actor, po_id, internal_note=call.body.internal_note)
     return _view(workflow.get_po(po_id))
 
@@ -117,8 +128,10 @@ def cancel_purchase_order(call: Call, po_id: str) -> s.StaffPOView:
     query="PageQuery",
     response="PackingListPage",
 )
-def packing_list(call: Call, po_id: str) -> s.PackingListPage:
-    return s.PackingListPage.of(packing.staff_packing_list(call.actor, po_id, limit=call.query.limit, cursor=call.query.cursor))
+def packing_list(call: Call, po_id: str) -> common.PackingListPage:
+    return common.PackingListPage.of(
+        packing.staff_packing_list(call.actor, po_id, limit=call.query.limit, cursor=call.query.cursor)
+    )
 
 
 @endpoint(
@@ -131,8 +144,8 @@ def packing_list(call: Call, po_id: str) -> s.PackingListPage:
     response="PackingListFileView",
     status=201,
 )
-def packing_list_file(call: Call, po_id: str) -> s.PackingListFileView:
-    return s.PackingListFileView(**packing.packing_list_file(call.actor, po_id, staff=True).__dict__)
+def packing_list_file(call: Call, po_id: str) -> common.PackingListFileView:
+    return common.PackingListFileView(**packing.packing_list_file(call.actor, po_id, staff=True).__dict__)
 
 
 PARCEL = "/staff/purchase-orders/{po_id}/shipments/{shipment_id}"
@@ -147,8 +160,9 @@ PARCEL = "/staff/purchase-orders/{po_id}/shipments/{shipment_id}"
     roles=READ_STAFF,
     response="StaffShipmentView",
 )
-def get_parcel(call: Call, po_id: str, shipment_id: str) -> s.StaffShipmentView:
-    return s.StaffShipmentView.of(tracking.parcel_detail(call.actor, po_id, shipment_id), files.presigned_get)
+def get_parcel(call: Call, po_id: str, shipment_id: str) -> views.StaffShipmentView:
+    detail = tracking.parcel_detail(call.actor, po_id, shipment_id)
+    return views.StaffShipmentView.of(detail, {f: files.presigned_get(f) for e in detail.events for f in e.files})
 
 
 @endpoint(
@@ -162,8 +176,8 @@ def get_parcel(call: Call, po_id: str, shipment_id: str) -> s.StaffShipmentView:
     response="PresignedUploadView",
     status=201,
 )
-def parcel_photo_upload(call: Call, po_id: str, shipment_id: str) -> s.PresignedUploadView:
-    return s.PresignedUploadView(**tracking.photo_upload(call.actor, po_id, shipment_id, call.body.content_type).__dict__)
+def parcel_photo_upload(call: Call, po_id: str, shipment_id: str) -> common.PresignedUploadView:
+    return common.PresignedUploadView(**tracking.photo_upload(call.actor, po_id, shipment_id, call.body.content_type).__dict__)
 
 
 @endpoint(
@@ -177,9 +191,9 @@ def parcel_photo_upload(call: Call, po_id: str, shipment_id: str) -> s.Presigned
     body="DeliveredByHandIn",
     response="ShipmentByHandView",
 )
-def parcel_delivered(call: Call, po_id: str, shipment_id: str) -> s.ShipmentByHandView:
-    b: s.DeliveredByHandIn = call.body
-    return s.ShipmentByHandView.of(
+def parcel_delivered(call: Call, po_id: str, shipment_id: str) -> common.ShipmentByHandView:
+    b: common.DeliveredByHandIn = call.body
+    return common.ShipmentByHandView.of(
         tracking.record_by_hand(
             call.actor,
             po_id,
@@ -203,9 +217,9 @@ def parcel_delivered(call: Call, po_id: str, shipment_id: str) -> s.ShipmentByHa
     body="ParcelEventIn",
     response="ShipmentByHandView",
 )
-def parcel_event(call: Call, po_id: str, shipment_id: str) -> s.ShipmentByHandView:
-    b: s.ParcelEventIn = call.body
-    return s.ShipmentByHandView.of(
+def parcel_event(call: Call, po_id: str, shipment_id: str) -> common.ShipmentByHandView:
+    b: common.ParcelEventIn = call.body
+    return common.ShipmentByHandView.of(
         tracking.record_by_hand(
             call.actor,
             po_id,

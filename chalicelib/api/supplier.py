@@ -4,20 +4,31 @@ Every route is for role `supplier` and confined to the token's `supplier_id` (se
 
 from __future__ import annotations
 
-from chalice import Blueprint
+from typing import TYPE_CHECKING
+
+from chalice.app import Blueprint
 
 from ..domain.permissions import Role, roles
 from ..lazy import lazy_module
 from .http import Call, endpoint
 
-s = lazy_module("chalicelib.api.schemas")
-portal = lazy_module("chalicelib.services.supplier_portal")
-shipments = lazy_module("chalicelib.services.shipments")
-tracking = lazy_module("chalicelib.services.tracking")
-shipment_domain = lazy_module("chalicelib.domain.shipments")
-packing = lazy_module("chalicelib.services.packing")
-cancellations = lazy_module("chalicelib.services.cancellations")
-po_domain = lazy_module("chalicelib.domain.purchase_orders")
+if TYPE_CHECKING:
+    from ..domain import purchase_orders as po_domain
+    from ..domain import shipments as shipment_domain
+    from ..services import cancellations, packing, shipments, tracking
+    from ..services import supplier_portal as portal
+    from .views import common
+    from .views import supplier as views
+else:
+    portal = lazy_module("chalicelib.services.supplier_portal")
+    shipments = lazy_module("chalicelib.services.shipments")
+    tracking = lazy_module("chalicelib.services.tracking")
+    shipment_domain = lazy_module("chalicelib.domain.shipments")
+    packing = lazy_module("chalicelib.services.packing")
+    cancellations = lazy_module("chalicelib.services.cancellations")
+    po_domain = lazy_module("chalicelib.domain.purchase_orders")
+    common = lazy_module("chalicelib.api.views.common")
+    views = lazy_module("chalicelib.api.views.supplier")
 
 supplier_api = Blueprint(__name__)
 SUPPLIER = roles(Role.SUPPLIER)
@@ -25,8 +36,8 @@ TAG = "supplier"
 PO = "/supplier/purchase-orders/{po_id}"
 
 
-def _upload(u: object) -> s.PresignedUploadView:
-    return s.PresignedUploadView(**u.__dict__)
+def _upload(u: object) -> common.PresignedUploadView:
+    return common.PresignedUploadView(**u.__dict__)
 
 
 @endpoint(
@@ -38,8 +49,8 @@ def _upload(u: object) -> s.PresignedUploadView:
     roles=SUPPLIER,
     response="SupplierCampaignList",
 )
-def my_campaigns(call: Call) -> s.SupplierCampaignList:
-    return s.SupplierCampaignList(items=[s.SupplierCampaignView(**c.__dict__) for c in portal.list_campaigns(call.actor)])
+def my_campaigns(call: Call) -> views.SupplierCampaignList:
+    return views.SupplierCampaignList(items=[views.SupplierCampaignView(**c.__dict__) for c in portal.list_campaigns(call.actor)])
 
 
 @endpoint(
@@ -52,10 +63,10 @@ def my_campaigns(call: Call) -> s.SupplierCampaignList:
     query="SupplierPOListQuery",
     response="SupplierPOPage",
 )
-def my_purchase_orders(call: Call) -> s.SupplierPOPage:
-    q: s.SupplierPOListQuery = call.query
+def my_purchase_orders(call: Call) -> views.SupplierPOPage:
+    q: views.SupplierPOListQuery = call.query
     items, cursor = portal.list_purchase_orders(call.actor, status=q.status, stage=q.stage, limit=q.limit, cursor=q.cursor)
-    return s.SupplierPOPage(items=[s.SupplierPOSummaryView.pick(i) for i in items], next_cursor=cursor)
+    return views.SupplierPOPage(items=[views.SupplierPOSummaryView.of(i) for i in items], next_cursor=cursor)
 
 
 @endpoint(
@@ -67,8 +78,8 @@ def my_purchase_orders(call: Call) -> s.SupplierPOPage:
     roles=SUPPLIER,
     response="SupplierPODetailView",
 )
-def my_purchase_order(call: Call, po_id: str) -> s.SupplierPODetailView:
-    return s.SupplierPODetailView.detail(portal.get_purchase_order(call.actor, po_id))
+def my_purchase_order(call: Call, po_id: str) -> views.SupplierPODetailView:
+    return views.SupplierPODetailView.detail(portal.get_purchase_order(call.actor, po_id))
 
 
 @endpoint(
@@ -81,8 +92,8 @@ def my_purchase_order(call: Call, po_id: str) -> s.SupplierPODetailView:
     query="PageQuery",
     response="PackingListPage",
 )
-def packing_list(call: Call, po_id: str) -> s.PackingListPage:
-    return s.PackingListPage.of(
+def packing_list(call: Call, po_id: str) -> common.PackingListPage:
+    return common.PackingListPage.of(
         packing.supplier_packing_list(call.actor, po_id, limit=call.query.limit, cursor=call.query.cursor)
     )
 
@@ -97,8 +108,8 @@ def packing_list(call: Call, po_id: str) -> s.PackingListPage:
     response="PackingListFileView",
     status=201,
 )
-def packing_list_file(call: Call, po_id: str) -> s.PackingListFileView:
-    return s.PackingListFileView(**packing.packing_list_file(call.actor, po_id, staff=False).__dict__)
+def packing_list_file(call: Call, po_id: str) -> common.PackingListFileView:
+    return common.PackingListFileView(**packing.packing_list_file(call.actor, po_id, staff=False).__dict__)
 
 
 @endpoint(
@@ -111,10 +122,10 @@ def packing_list_file(call: Call, po_id: str) -> s.PackingListFileView:
     query="PageQuery",
     response="CancellationRequestPage",
 )
-def cancellation_requests(call: Call, po_id: str) -> s.CancellationRequestPage:
+def cancellation_requests(call: Call, po_id: str) -> views.CancellationRequestPage:
     page = cancellations.pending_for_po(call.actor, po_id, limit=call.query.limit, cursor=call.query.cursor)
-    return s.CancellationRequestPage(
-        po_id=page.po_id, items=[s.CancellationRequestView.of(i) for i in page.items], next_cursor=page.cursor
+    return views.CancellationRequestPage(
+        po_id=page.po_id, items=[common.CancellationRequestView.of(i) for i in page.items], next_cursor=page.cursor
     )
 
 
@@ -129,9 +140,9 @@ def cancellation_requests(call: Call, po_id: str) -> s.CancellationRequestPage:
     body="CancellationDecisionIn",
     response="CancellationRequestView",
 )
-def decide_cancellation(call: Call, request_id: str) -> s.CancellationRequestView:
-    b: s.CancellationDecisionIn = call.body
-    return s.CancellationRequestView.of(
+def decide_cancellation(call: Call, request_id: str) -> common.CancellationRequestView:
+    b: common.CancellationDecisionIn = call.body
+    return common.CancellationRequestView.of(
         cancellations.decide(
             call.actor, request_id, accept=b.accept, note=b.note, expected_version=b.expected_version, by_supplier=True
         )
@@ -148,15 +159,15 @@ def decide_cancellation(call: Call, request_id: str) -> s.CancellationRequestVie
     body="AcknowledgeRequest",
     response="SupplierPOSummaryView",
 )
-def acknowledge(call: Call, po_id: str) -> s.SupplierPOSummaryView:
-    b: s.AcknowledgeRequest = call.body
+def acknowledge(call: Call, po_id: str) -> views.SupplierPOSummaryView:
+    b: views.AcknowledgeRequest = call.body
     acceptances = [
         po_domain.LineAcceptance(
             sku=l.sku, accepted_quantity=l.accepted_quantity, reason=po_domain.RejectReason(l.reason) if l.reason else None
         )
         for l in b.lines
     ]
-    return s.SupplierPOSummaryView.pick(portal.acknowledge(call.actor, po_id, acceptances))
+    return views.SupplierPOSummaryView.of(portal.acknowledge(call.actor, po_id, acceptances))
 
 
 @endpoint(
@@ -170,7 +181,7 @@ def acknowledge(call: Call, po_id: str) -> s.SupplierPOSummaryView:
     response="PresignedUploadView",
     status=201,
 )
-def invoice_upload(call: Call, po_id: str) -> s.PresignedUploadView:
+def invoice_upload(call: Call, po_id: str) -> common.PresignedUploadView:
     return _upload(portal.invoice_upload(call.actor, po_id, call.body.content_type))
 
 
@@ -185,12 +196,12 @@ def invoice_upload(call: Call, po_id: str) -> s.PresignedUploadView:
     response="InvoiceView",
     status=201,
 )
-def submit_invoice(call: Call, po_id: str) -> s.InvoiceView:
-    b: s.InvoiceIn = call.body
+def submit_invoice(call: Call, po_id: str) -> common.InvoiceView:
+    b: views.InvoiceIn = call.body
     invoice = portal.submit_invoice(
         call.actor, po_id, number=b.number, amount_cents=b.amount_cents, currency=b.currency, file_key=b.file_key
     )
-    return s.InvoiceView(**invoice.__dict__)
+    return common.InvoiceView(**invoice.__dict__)
 
 
 @endpoint(
@@ -204,8 +215,8 @@ def submit_invoice(call: Call, po_id: str) -> s.InvoiceView:
     response="PaymentProposalView",
     status=201,
 )
-def propose_payment(call: Call, po_id: str) -> s.PaymentProposalView:
-    return s.PaymentProposalView.pick(portal.propose_payment(call.actor, po_id, call.body.amount_cents))
+def propose_payment(call: Call, po_id: str) -> common.PaymentProposalView:
+    return common.PaymentProposalView.pick(portal.propose_payment(call.actor, po_id, call.body.amount_cents))
 
 
 @endpoint(
@@ -220,9 +231,9 @@ def propose_payment(call: Call, po_id: str) -> s.PaymentProposalView:
     response="POShipmentView",
     status=201,
 )
-def record_shipment(call: Call, po_id: str) -> s.POShipmentView:
-    b: s.ShipmentIn = call.body
-    return s.POShipmentView.pick(
+def record_shipment(call: Call, po_id: str) -> common.POShipmentView:
+    b: views.ShipmentIn = call.body
+    return common.POShipmentView.pick(
         shipments.record_shipment(
             call.actor, po_id, carrier=b.carrier, tracking_number=b.tracking_number, order_ids=list(b.order_ids)
         )
@@ -239,9 +250,9 @@ def record_shipment(call: Call, po_id: str) -> s.POShipmentView:
     body="ShipmentCorrectionIn",
     response="POShipmentView",
 )
-def correct_shipment(call: Call, po_id: str, shipment_id: str) -> s.POShipmentView:
-    b: s.ShipmentCorrectionIn = call.body
-    return s.POShipmentView.pick(
+def correct_shipment(call: Call, po_id: str, shipment_id: str) -> common.POShipmentView:
+    b: views.ShipmentCorrectionIn = call.body
+    return common.POShipmentView.pick(
         shipments.correct_tracking(call.actor, po_id, shipment_id, carrier=b.carrier, tracking_number=b.tracking_number)
     )
 
@@ -257,7 +268,7 @@ def correct_shipment(call: Call, po_id: str, shipment_id: str) -> s.POShipmentVi
     response="PresignedUploadView",
     status=201,
 )
-def parcel_photo_upload(call: Call, po_id: str, shipment_id: str) -> s.PresignedUploadView:
+def parcel_photo_upload(call: Call, po_id: str, shipment_id: str) -> common.PresignedUploadView:
     return _upload(tracking.photo_upload(call.actor, po_id, shipment_id, call.body.content_type))
 
 
@@ -272,9 +283,9 @@ def parcel_photo_upload(call: Call, po_id: str, shipment_id: str) -> s.Presigned
     body="DeliveredByHandIn",
     response="ShipmentByHandView",
 )
-def parcel_delivered(call: Call, po_id: str, shipment_id: str) -> s.ShipmentByHandView:
-    b: s.DeliveredByHandIn = call.body
-    return s.ShipmentByHandView.of(
+def parcel_delivered(call: Call, po_id: str, shipment_id: str) -> common.ShipmentByHandView:
+    b: common.DeliveredByHandIn = call.body
+    return common.ShipmentByHandView.of(
         tracking.record_by_hand(
             call.actor,
             po_id,
@@ -298,9 +309,9 @@ def parcel_delivered(call: Call, po_id: str, shipment_id: str) -> s.ShipmentByHa
     body="ParcelEventIn",
     response="ShipmentByHandView",
 )
-def parcel_event(call: Call, po_id: str, shipment_id: str) -> s.ShipmentByHandView:
-    b: s.ParcelEventIn = call.body
-    return s.ShipmentByHandView.of(
+def parcel_event(call: Call, po_id: str, shipment_id: str) -> common.ShipmentByHandView:
+    b: common.ParcelEventIn = call.body
+    return common.ShipmentByHandView.of(
         tracking.record_by_hand(
             call.actor,
             po_id,
@@ -324,8 +335,8 @@ def parcel_event(call: Call, po_id: str, shipment_id: str) -> s.ShipmentByHandVi
     response="PresignedUploadView",
     status=201,
 )
-def campaign_file_upload(call: Call, campaign_id: str) -> s.PresignedUploadView:
-    b: s.CampaignFileUploadRequest = call.body
+def campaign_file_upload(call: Call, campaign_id: str) -> common.PresignedUploadView:
+    b: views.CampaignFileUploadRequest = call.body
     return _upload(portal.campaign_file_upload(call.actor, campaign_id, b.content_type, b.filename))
 
 
@@ -338,7 +349,7 @@ def campaign_file_upload(call: Call, campaign_id: str) -> s.PresignedUploadView:
     roles=SUPPLIER,
     response="CampaignFileList",
 )
-def campaign_files(call: Call, campaign_id: str) -> s.CampaignFileList:
-    return s.CampaignFileList(
-        items=[s.CampaignFileView(**f.__dict__) for f in portal.list_campaign_files(call.actor, campaign_id)]
+def campaign_files(call: Call, campaign_id: str) -> views.CampaignFileList:
+    return views.CampaignFileList(
+        items=[views.CampaignFileView(**f.__dict__) for f in portal.list_campaign_files(call.actor, campaign_id)]
     )

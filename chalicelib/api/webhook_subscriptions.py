@@ -4,20 +4,30 @@ rotation, and the delivery log with each attempt, and replay."""
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import TYPE_CHECKING
 
-from chalice import Blueprint
+from chalice.app import Blueprint
 
 from ..domain.permissions import MANAGE_WEBHOOKS, READ_STAFF
 from ..lazy import lazy_module
 from .http import Call, endpoint
 
-s = lazy_module("chalicelib.api.schemas")
-svc = lazy_module("chalicelib.services.webhooks")
+if TYPE_CHECKING:
+    from ..adapters.dynamodb.models import WebhookDeliveryItem
+    from ..services import webhooks as svc
+    from .views import webhooks as views
+else:
+    svc = lazy_module("chalicelib.services.webhooks")
+    views = lazy_module("chalicelib.api.views.webhooks")
 
 webhook_subscriptions_api = Blueprint(__name__)
 ADMINS = MANAGE_WEBHOOKS
 TAG = "staff: webhooks"
+
+
+def _with_secret(sub: svc.Subscription) -> views.WebhookSubscriptionWithSecret:
+    assert sub.secret is not None  # a subscription just created or rotated carries its new secret
+    return views.WebhookSubscriptionWithSecret(**dict(views.WebhookSubscriptionView.of(sub.item)), secret=sub.secret)
 
 
 @endpoint(
@@ -30,9 +40,9 @@ TAG = "staff: webhooks"
     query="PageQuery",
     response="WebhookSubscriptionPage",
 )
-def list_subscriptions(call: Call) -> Any:
+def list_subscriptions(call: Call) -> views.WebhookSubscriptionPage:
     items, cursor = svc.list_subscriptions(limit=call.query.limit, cursor=call.query.cursor)
-    return s.WebhookSubscriptionPage(items=[s.WebhookSubscriptionView.of(i) for i in items], next_cursor=cursor)
+    return views.WebhookSubscriptionPage(items=[views.WebhookSubscriptionView.of(i) for i in items], next_cursor=cursor)
 
 
 @endpoint(
@@ -46,10 +56,10 @@ def list_subscriptions(call: Call) -> Any:
     response="WebhookSubscriptionWithSecret",
     status=201,
 )
-def create_subscription(call: Call) -> Any:
+def create_subscription(call: Call) -> views.WebhookSubscriptionWithSecret:
     b = call.body
     sub = svc.create_subscription(call.actor, url=b.url, event_types=b.event_types, description=b.description, active=b.active)
-    return s.WebhookSubscriptionWithSecret.of(sub.item, secret=sub.secret)
+    return _with_secret(sub)
 
 
 @endpoint(
@@ -61,8 +71,8 @@ def create_subscription(call: Call) -> Any:
     roles=READ_STAFF,
     response="WebhookSubscriptionView",
 )
-def get_subscription(call: Call, subscription_id: str) -> Any:
-    return s.WebhookSubscriptionView.of(svc.get_subscription(subscription_id))
+def get_subscription(call: Call, subscription_id: str) -> views.WebhookSubscriptionView:
+    return views.WebhookSubscriptionView.of(svc.get_subscription(subscription_id))
 
 
 @endpoint(
@@ -75,9 +85,9 @@ def get_subscription(call: Call, subscription_id: str) -> Any:
     body="WebhookSubscriptionUpdate",
     response="WebhookSubscriptionView",
 )
-def update_subscription(call: Call, subscription_id: str) -> Any:
+def update_subscription(call: Call, subscription_id: str) -> views.WebhookSubscriptionView:
     b = call.body
-    return s.WebhookSubscriptionView.of(
+    return views.WebhookSubscriptionView.of(
         svc.update_subscription(
             call.actor,
             subscription_id,
@@ -99,17 +109,17 @@ def update_subscription(call: Call, subscription_id: str) -> Any:
     roles=ADMINS,
     response="WebhookSubscriptionWithSecret",
 )
-def rotate_secret(call: Call, subscription_id: str) -> Any:
+def rotate_secret(call: Call, subscription_id: str) -> views.WebhookSubscriptionWithSecret:
     sub = svc.rotate_secret(call.actor, subscription_id)
-    return s.WebhookSubscriptionWithSecret.of(sub.item, secret=sub.secret)
+    return _with_secret(sub)
 
 
-def _detail(item: Any) -> Any:
-    return s.WebhookDeliveryDetailView.of(
-        item,
+def _detail(item: WebhookDeliveryItem) -> views.WebhookDeliveryDetailView:
+    return views.WebhookDeliveryDetailView(
+        **dict(views.WebhookDeliveryView.of(item)),
         payload=json.loads(item.payload),
         attempts=[
-            s.WebhookAttemptView(
+            views.WebhookAttemptView(
                 number=int(a.number),
                 at=a.at,
                 status_code=None if a.status_code is None else int(a.status_code),
@@ -132,10 +142,10 @@ def _detail(item: Any) -> Any:
     query="WebhookDeliveryListQuery",
     response="WebhookDeliveryPage",
 )
-def list_deliveries(call: Call) -> Any:
+def list_deliveries(call: Call) -> views.WebhookDeliveryPage:
     q = call.query
     items, cursor = svc.list_deliveries(subscription_id=q.subscription_id, status=q.status, limit=q.limit, cursor=q.cursor)
-    return s.WebhookDeliveryPage(items=[s.WebhookDeliveryView.of(i) for i in items], next_cursor=cursor)
+    return views.WebhookDeliveryPage(items=[views.WebhookDeliveryView.of(i) for i in items], next_cursor=cursor)
 
 
 @endpoint(
@@ -147,7 +157,7 @@ def list_deliveries(call: Call) -> Any:
     roles=READ_STAFF,
     response="WebhookDeliveryDetailView",
 )
-def get_delivery(call: Call, delivery_id: str) -> Any:
+def get_delivery(call: Call, delivery_id: str) -> views.WebhookDeliveryDetailView:
     return _detail(svc.get_delivery(delivery_id))
 
 
@@ -161,5 +171,5 @@ def get_delivery(call: Call, delivery_id: str) -> Any:
     response="WebhookDeliveryDetailView",
     status=201,
 )
-def replay_delivery(call: Call, delivery_id: str) -> Any:
+def replay_delivery(call: Call, delivery_id: str) -> views.WebhookDeliveryDetailView:
     return _detail(svc.replay(call.actor, delivery_id))

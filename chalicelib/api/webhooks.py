@@ -6,15 +6,19 @@ already received. Nothing is stored for a refused request (400/401/404/422)."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from chalice import Blueprint, Response
+from chalice.app import Blueprint, Response
 
 from ..lazy import lazy_module
-from .http import Call, endpoint, error_response
+from .http import Call, endpoint, error_response, raw_body
 
-s = lazy_module("chalicelib.api.schemas")
-inbound = lazy_module("chalicelib.services.inbound")
+if TYPE_CHECKING:
+    from ..services import inbound
+    from .views import webhooks as views
+else:
+    inbound = lazy_module("chalicelib.services.inbound")
+    views = lazy_module("chalicelib.api.views.webhooks")
 
 webhooks_api = Blueprint(__name__)
 REFUSALS = (400, 401, 422)
@@ -23,10 +27,10 @@ REFUSALS = (400, 401, 422)
 def _receive(sender: str, parse: Any) -> Response:
     request = webhooks_api.current_request
     try:
-        result = inbound.receive(sender, request.raw_body or b"", dict(request.headers or {}), parse)
+        result = inbound.receive(sender, raw_body(request), dict(request.headers or {}), parse)
     except inbound.WebhookRejected as exc:
         return error_response(exc.status, exc.code, exc.message)
-    body = s.WebhookAck(status=result.status, webhook_id=result.webhook_id).model_dump(mode="json")
+    body = views.WebhookAck(status=result.status, webhook_id=result.webhook_id).model_dump(mode="json")
     return Response(
         body=body, status_code=202 if result.status == "accepted" else 200, headers={"Content-Type": "application/json"}
     )

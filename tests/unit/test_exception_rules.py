@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from chalicelib.api.schemas import ExceptionKindName
+from chalicelib.api.views.staff import ExceptionKindName
 from chalicelib.domain import exceptions as rules
 from chalicelib.domain.errors import InvalidTransition, RuleViolation
 from chalicelib.domain.exceptions import (

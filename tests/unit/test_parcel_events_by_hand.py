@@ -9,7 +9,7 @@ from typing import get_args
 
 import pytest
 
-from chalicelib.api import schemas
+from chalicelib.api.views import common as schemas
 from chalicelib.domain.errors import InvalidTransition, RuleViolation
 from chalicelib.domain.shipments import (
     BY_HAND_STATUS,

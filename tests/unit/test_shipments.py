@@ -17,7 +17,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from chalicelib.api import schemas
+from chalicelib.api.views import common as schemas
 from chalicelib.domain.errors import InvalidTransition, NotFound
 from chalicelib.domain.orders import (
     DeliveryAction,
