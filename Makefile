@@ -53,7 +53,7 @@ test-unit: $(STAMP)
 	$(PY) -m pytest -q tests/unit
 
 test-aws: $(STAMP)
-	$(PY) -m pytest -q -n 2 tests/adapters tests/api
+	$(PY) -m pytest -q -n 2 tests/contract tests/adapters tests/api
 
 test-workflows: $(STAMP)
 	$(PY) -m pytest -q tests/workflows

@@ -1,0 +1,197 @@
+"""The storage port: what services ask of storage, in domain terms (issue 17, point 1).
+
+A service loads an aggregate by id with the version it read, changes it in the domain, and commits
+the new state together with its audit events as ONE transaction of `Change`s: every `Save` and
+`Remove` names the version it expects (None: the aggregate must not exist yet). A stale version is a
+`Conflict`; a create of something that exists already is an `AlreadyExists`; a failing part leaves
+nothing written. Reads that are not "by id" are named access patterns, one method each, paged with an
+opaque cursor (a cursor from another listing is a `RuleViolation("invalid_cursor")`).
+
+Two implementations: `adapters.dynamodb.store` (the single table; the same requests as the helpers it
+is built on) and `adapters.memory` (dicts of domain objects, for service tests). One contract suite
+(tests/contract) holds both to this docstring. Services obtain the one in use from `services.uow.store()`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Generic, Literal, Protocol, TypeVar
+
+from ..domain.addresses import Address
+from ..domain.audit import AuditEvent
+from ..domain.orders import Order
+from ..domain.packing import PackingEntry
+from ..domain.purchase_orders import PurchaseOrder, Stage
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Versioned(Generic[T]):
+    """An aggregate as read, with the version a change of it must name."""
+
+    value: T
+    version: int
+
+
+@dataclass(frozen=True)
+class Page(Generic[T]):
+    """One page of a named listing; `cursor` (opaque) asks for the next one, None when it was the last."""
+
+    items: list[T]
+    cursor: str | None
+
+
+# ---------------------------------------------------------------- aggregates the domain has no class for
+
+
+@dataclass(frozen=True)
+class AddressEntry:
+    """One saved address of a customer's address book (versioned on its own)."""
+
+    customer_id: str
+    id: str
+    label: str | None
+    address: Address
+    created_at: datetime
+    updated_at: datetime
+
+
+@dataclass(frozen=True)
+class AddressBookHeader:
+    """Which entry of the book is the default. Every change to the default or to the set of entries
+    saves it under its version, so two concurrent changes can neither leave two defaults nor pass the cap."""
+
+    customer_id: str
+    default_address_id: str | None
+    updated_at: datetime
+
+
+@dataclass(frozen=True)
+class AddressBookRecord:
+    """A customer's whole address book, as one read: the header (None before the first entry) and the
+    entries, oldest first."""
+
+    header: Versioned[AddressBookHeader] | None
+    entries: list[Versioned[AddressEntry]] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class CounterScope:
+    """Whose stage counters: everyone's, one campaign's or one supplier's."""
+
+    kind: Literal["all", "campaign", "supplier"]
+    id: str | None = None
+
+
+ALL = CounterScope("all")
+
+
+@dataclass(frozen=True)
+class StageCounters:
+    """A scope's counters summed: per completed stage (`domain.metrics.STAGE_COUNTERS`) and the
+    campaign summary (`SUMMARY_COUNTERS`; zeros outside a campaign)."""
+
+    stages: dict[Stage, dict[str, int]]
+    summary: dict[str, int]
+
+
+# ---------------------------------------------------------------- changes (one commit = one transaction)
+
+# What `load` and `Save` know. Purchase orders load; saving one is a create only, for now (the stored
+# PO carries workflow fields — the stage's task token, its deadline — that the domain object lacks).
+Aggregate = Order | PurchaseOrder | AddressEntry | AddressBookHeader
+A = TypeVar("A", Order, PurchaseOrder, AddressEntry, AddressBookHeader)
+
+
+@dataclass(frozen=True)
+class Save:
+    """Write `obj` if it is still at `expected_version` (None: only if it does not exist yet).
+    `status_before` (orders): the status it was loaded in, for the orders-per-status counts; None on an
+    update means "unchanged"."""
+
+    obj: Aggregate
+    expected_version: int | None
+    status_before: str | None = None
+
+
+@dataclass(frozen=True)
+class Remove:
+    """Delete `obj` if it is still at `expected_version`."""
+
+    obj: AddressEntry
+    expected_version: int
+
+
+@dataclass(frozen=True)
+class Record:
+    """An audit event, kept in its subject's history (and published from there)."""
+
+    event: AuditEvent
+
+
+@dataclass(frozen=True)
+class CountStage:
+    """A completed stage's counters, added for the PO's campaign, its supplier and overall."""
+
+    po: PurchaseOrder
+    stage: Stage
+    deltas: dict[str, int]
+
+
+@dataclass(frozen=True)
+class CountCampaign:
+    """Counters added to a campaign's summary (`subject_id`: the order or PO that moved them)."""
+
+    campaign_id: str
+    subject_id: str
+    deltas: dict[str, int]
+
+
+Change = Save | Remove | Record | CountStage | CountCampaign
+
+
+class Store(Protocol):
+    """The repository and unit of work services speak to (see the module docstring)."""
+
+    def load(self, kind: type[A], *key: str) -> Versioned[A] | None:
+        """The aggregate of `kind` with that key (orders and POs: their id; an address entry: customer
+        id, address id; a book header: customer id), or None."""
+        ...
+
+    def commit(self, changes: Sequence[Change], *, what: str, at: datetime) -> None:
+        """Everything in one transaction, or nothing. `what` names the subject in a Conflict's message;
+        `at` is the time of the change (a delivery that arrived is stamped with it on the first save
+        that shows it arrived)."""
+        ...
+
+    # ------------------------------------------------------------ named access patterns
+
+    def address_book(self, customer_id: str) -> AddressBookRecord:
+        """The customer's address book: one read."""
+        ...
+
+    def orders_on_hold(self, campaign_id: str, *, limit: int, cursor: str | None = None) -> Page[Order]:
+        """The campaign's orders on hold, oldest first. A page may hold fewer than `limit` (the pattern
+        filters a shared index) even when a cursor follows."""
+        ...
+
+    def packing_list(self, po_id: str, *, limit: int, cursor: str | None = None) -> Page[PackingEntry]:
+        """The PO's packing list, oldest order first: every order whose delivery by the PO's supplier is
+        on a packing list (`domain.packing.on_packing_list`), with its stored ship-to address (the
+        reader's visibility is the caller's business) and `address_visible` = one is stored."""
+        ...
+
+    def history(self, subject_type: str, subject_id: str, *, limit: int, cursor: str | None = None) -> Page[AuditEvent]:
+        """The audit events recorded about a subject, oldest first."""
+        ...
+
+    def order_status_counts(self) -> dict[str, int]:
+        """Orders per status (statuses with none may be absent or zero)."""
+        ...
+
+    def counters(self, scope: CounterScope) -> StageCounters:
+        """A scope's stage counters and summary; a scope nothing happened to reads as zeros."""
+        ...
