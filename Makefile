@@ -50,7 +50,7 @@ typecheck: $(STAMP)
 	$(VENV)/bin/mypy chalicelib/domain chalicelib/services
 
 test-unit: $(STAMP)
-	$(PY) -m pytest -q tests/unit
+	$(PY) -m pytest -q tests/unit tests/services
 
 test-aws: $(STAMP)
 	$(PY) -m pytest -q -n 2 tests/contract tests/adapters tests/api
