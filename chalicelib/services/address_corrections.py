@@ -7,7 +7,8 @@ the new one; a delivery that already left keeps the address it left for), an `or
 event (the customer's e-mail, which names no address; the old and new addresses stay in its data for
 staff, which the stream publisher keeps off the bus: `domain.audit.STAFF_ONLY_DATA`) and one
 `order.ship_to_changed` event per supplier whose delivery is on a PO and has not left (its e-mail reads
-the new address from its packing-list entry, never from the bus). The same address again changes nothing and tells nobody; once every delivery has left it is a 409.
+the new address from its packing-list entry, never from the bus). The same address again changes
+nothing and tells nobody; once every delivery has left it is a 409.
 """
 
 from __future__ import annotations
