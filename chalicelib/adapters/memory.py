@@ -19,6 +19,7 @@ from typing import Any, TypeVar, cast
 
 from ..domain.addresses import order_reference
 from ..domain.audit import AuditEvent
+from ..domain.campaigns import CampaignStatus
 from ..domain.errors import AlreadyExists, Conflict, RuleViolation
 from ..domain.metrics import STAGE_COUNTERS, SUMMARY_COUNTERS
 from ..domain.orders import ARRIVED, Order, OrderStatus
@@ -30,6 +31,9 @@ from ..services.ports import (
     AddressBookRecord,
     AddressEntry,
     Aggregate,
+    CampaignProduct,
+    CampaignRecord,
+    CampaignWithProducts,
     Change,
     CounterScope,
     CountStage,
@@ -38,6 +42,7 @@ from ..services.ports import (
     Remove,
     Save,
     StageCounters,
+    Supplier,
     Versioned,
 )
 
@@ -50,12 +55,19 @@ def _key(obj: Aggregate) -> Key:
         return AddressEntry, (obj.customer_id, obj.id)
     if isinstance(obj, AddressBookHeader):
         return AddressBookHeader, (obj.customer_id,)
+    if isinstance(obj, CampaignRecord):
+        return CampaignRecord, (obj.campaign.id,)
+    if isinstance(obj, CampaignProduct):
+        return CampaignProduct, (obj.campaign_id, obj.product.sku)
     return type(obj), (obj.id,)
 
 
-def _page(listing: str, rows: Iterable[tuple[tuple[str, ...], T]], *, limit: int, cursor: str | None) -> Page[T]:
-    """Rows (sort key, value) paged in sort-key order; the cursor names the listing and the last key
-    returned, so a cursor from another listing is refused like the DynamoDB store refuses it."""
+def _page(
+    listing: str, rows: Iterable[tuple[tuple[str, ...], T]], *, limit: int, cursor: str | None, reverse: bool = False
+) -> Page[T]:
+    """Rows (sort key, value) paged in sort-key order (`reverse`: descending); the cursor names the
+    listing and the last key returned, so a cursor from another listing is refused like the DynamoDB
+    store refuses it."""
     after: tuple[str, ...] | None = None
     if cursor:
         try:
@@ -66,8 +78,8 @@ def _page(listing: str, rows: Iterable[tuple[tuple[str, ...], T]], *, limit: int
         if not ok:
             raise RuleViolation("invalid_cursor", "the cursor is not one this listing returned")
         after = tuple(raw["after"])
-    ordered = sorted(rows, key=lambda r: r[0])
-    remaining = [r for r in ordered if after is None or r[0] > after]
+    ordered = sorted(rows, key=lambda r: r[0], reverse=reverse)
+    remaining = [r for r in ordered if after is None or (r[0] < after if reverse else r[0] > after)]
     shown = remaining[:limit]
     more = len(remaining) > limit
     next_cursor = (
@@ -118,6 +130,8 @@ class MemoryStore:
                 return
             if isinstance(change, Save) and isinstance(change.obj, PurchaseOrder):
                 raise ValueError("a purchase order is only created through the port so far")
+            if isinstance(change, Save) and isinstance(change.obj, CampaignProduct):
+                raise ValueError("a campaign's product is created once, never changed")
             if current is None or current[1] != change.expected_version:
                 raise Conflict(f"{what} was changed by someone else; reload and try again")
         elif isinstance(change, Record):
@@ -196,6 +210,39 @@ class MemoryStore:
         events = self._events.get((subject_type, subject_id), {}).values()
         rows = [((_ts(e.at), e.id), copy.deepcopy(e)) for e in events]
         return _page(f"history/{subject_type}/{subject_id}", rows, limit=limit, cursor=cursor)
+
+    def load_suppliers(self, supplier_ids: Iterable[str]) -> dict[str, Supplier]:
+        found = (self.load(Supplier, s) for s in set(supplier_ids))
+        return {f.value.id: f.value for f in found if f is not None}
+
+    def suppliers(self, *, limit: int, cursor: str | None = None) -> Page[Supplier]:
+        rows = [((s.name.lower(), s.id), s) for s in self._all(Supplier)]
+        return _page("suppliers", rows, limit=limit, cursor=cursor)
+
+    def campaign_with_products(self, campaign_id: str) -> CampaignWithProducts | None:
+        record = self.load(CampaignRecord, campaign_id)
+        if record is None:
+            return None
+        products = sorted((p for p in self._all(CampaignProduct) if p.campaign_id == campaign_id), key=lambda p: p.product.sku)
+        return CampaignWithProducts(record, [p.product for p in products])
+
+    def _campaigns(self, status: CampaignStatus) -> list[tuple[tuple[str, ...], Versioned[CampaignRecord]]]:
+        return [
+            ((_ts(r.campaign.ends_at or r.created_at), r.campaign.id), Versioned(copy.deepcopy(r), n))
+            for (kind, _), (r, n) in self._aggregates.items()
+            if kind is CampaignRecord and r.campaign.status is status
+        ]
+
+    def campaigns_in_status(
+        self, status: CampaignStatus, *, limit: int, cursor: str | None = None, newest_first: bool = True
+    ) -> Page[Versioned[CampaignRecord]]:
+        return _page(f"campaigns/{status.value}", self._campaigns(status), limit=limit, cursor=cursor, reverse=newest_first)
+
+    def campaigns_due(self, cutoff: datetime, *, limit: int) -> list[Versioned[CampaignRecord]]:
+        due = [
+            (k, v) for k, v in self._campaigns(CampaignStatus.LIVE) if (v.value.campaign.ends_at or v.value.created_at) <= cutoff
+        ]
+        return [v for _, v in sorted(due, key=lambda r: r[0])[:limit]]
 
     def order_status_counts(self) -> dict[str, int]:
         counts: dict[str, int] = {}

@@ -14,13 +14,14 @@ is built on) and `adapters.memory` (dicts of domain objects, for service tests).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Generic, Literal, Protocol, TypeVar
 
 from ..domain.addresses import Address
 from ..domain.audit import AuditEvent
+from ..domain.campaigns import Campaign, CampaignStatus, Product
 from ..domain.orders import Order
 from ..domain.packing import PackingEntry
 from ..domain.purchase_orders import PurchaseOrder, Stage
@@ -78,6 +79,49 @@ class AddressBookRecord:
     entries: list[Versioned[AddressEntry]] = field(default_factory=list)
 
 
+@dataclass
+class Supplier:
+    id: str
+    name: str
+    contact_emails: list[str]
+    active: bool
+    created_at: datetime
+
+
+@dataclass
+class CampaignRecord:
+    """A campaign as stored: the domain object, when it was created and the buyer's e-mail."""
+
+    campaign: Campaign
+    created_at: datetime
+    buyer_email: str | None
+
+
+@dataclass(frozen=True)
+class CampaignProduct:
+    """A product a campaign sells (created once, never changed)."""
+
+    campaign_id: str
+    product: Product
+
+
+@dataclass(frozen=True)
+class CampaignWithProducts:
+    record: Versioned[CampaignRecord]
+    products: list[Product]
+
+
+@dataclass
+class Customer:
+    """A customer's profile as staff keep it: whether orders from them are held for review."""
+
+    id: str
+    email: str | None
+    flagged: bool
+    flag_reason: str | None
+    updated_at: datetime
+
+
 @dataclass(frozen=True)
 class CounterScope:
     """Whose stage counters: everyone's, one campaign's or one supplier's."""
@@ -102,8 +146,8 @@ class StageCounters:
 
 # What `load` and `Save` know. Purchase orders load; saving one is a create only, for now (the stored
 # PO carries workflow fields — the stage's task token, its deadline — that the domain object lacks).
-Aggregate = Order | PurchaseOrder | AddressEntry | AddressBookHeader
-A = TypeVar("A", Order, PurchaseOrder, AddressEntry, AddressBookHeader)
+Aggregate = Order | PurchaseOrder | AddressEntry | AddressBookHeader | Supplier | CampaignRecord | CampaignProduct | Customer
+A = TypeVar("A", Order, PurchaseOrder, AddressEntry, AddressBookHeader, Supplier, CampaignRecord, CampaignProduct, Customer)
 
 
 @dataclass(frozen=True)
@@ -157,8 +201,9 @@ class Store(Protocol):
     """The repository and unit of work services speak to (see the module docstring)."""
 
     def load(self, kind: type[A], *key: str) -> Versioned[A] | None:
-        """The aggregate of `kind` with that key (orders and POs: their id; an address entry: customer
-        id, address id; a book header: customer id), or None."""
+        """The aggregate of `kind` with that key, or None: its id (a campaign record: the campaign's; a
+        book header: the customer's); an address entry: customer id, address id; a campaign product:
+        campaign id, SKU."""
         ...
 
     def commit(self, changes: Sequence[Change], *, what: str, at: datetime) -> None:
@@ -186,6 +231,29 @@ class Store(Protocol):
 
     def history(self, subject_type: str, subject_id: str, *, limit: int, cursor: str | None = None) -> Page[AuditEvent]:
         """The audit events recorded about a subject, oldest first."""
+        ...
+
+    def load_suppliers(self, supplier_ids: Iterable[str]) -> dict[str, Supplier]:
+        """The suppliers of those ids that exist, by id: one read."""
+        ...
+
+    def suppliers(self, *, limit: int, cursor: str | None = None) -> Page[Supplier]:
+        """Every supplier, by name (case-insensitive), then id."""
+        ...
+
+    def campaign_with_products(self, campaign_id: str) -> CampaignWithProducts | None:
+        """The campaign with every product it sells: one read."""
+        ...
+
+    def campaigns_in_status(
+        self, status: CampaignStatus, *, limit: int, cursor: str | None = None, newest_first: bool = True
+    ) -> Page[Versioned[CampaignRecord]]:
+        """The campaigns in a status, by end (a campaign without one: by creation), then id."""
+        ...
+
+    def campaigns_due(self, cutoff: datetime, *, limit: int) -> list[Versioned[CampaignRecord]]:
+        """Live campaigns whose end is at or before `cutoff`, the earliest end first, at most `limit`:
+        one read that reads only the due ones."""
         ...
 
     def order_status_counts(self) -> dict[str, int]:

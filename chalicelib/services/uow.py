@@ -1,8 +1,8 @@
 """The one seam through which services reach storage: `store()` is the `ports.Store` in use.
 
 By default the DynamoDB store (built once, on first use); a test installs another for a block with
-`using(MemoryStore())`, with no patching of modules. `legacy_writes` bridges a moved service to a
-service not yet on the port that still takes the DynamoDB helpers' writes (see its docstring).
+`using(MemoryStore())`, with no patching of modules. `legacy_writes` and `legacy_campaign` bridge a
+moved service and a service not yet on the port (DynamoDB writes one takes, an item one hands over).
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
-from .ports import Change, Store
+from .ports import CampaignRecord, Change, Store, Versioned
 
 _installed: list[Store] = []
 _default: Store | None = None
@@ -48,3 +48,11 @@ def legacy_writes(changes: Sequence[Change], *, at: datetime) -> list[Any]:
     from ..adapters.dynamodb.store import DynamoStore
 
     return DynamoStore().writes(changes, at=at)[0]
+
+
+def legacy_campaign(item: Any) -> Versioned[CampaignRecord]:
+    """A campaign item read by a service not yet on the port (`services.campaign_close`), as the port's
+    record, for the catalogue's transitions that it calls. Goes away when that service moves."""
+    from ..adapters.dynamodb.store import campaign_record
+
+    return campaign_record(item)

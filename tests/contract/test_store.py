@@ -11,6 +11,7 @@ import pytest
 
 from chalicelib.domain.addresses import Address, order_reference
 from chalicelib.domain.audit import AuditEvent
+from chalicelib.domain.campaigns import Campaign, CampaignStatus, Product
 from chalicelib.domain.errors import AlreadyExists, Conflict, RuleViolation
 from chalicelib.domain.metrics import STAGE_COUNTERS, SUMMARY_COUNTERS
 from chalicelib.domain.orders import Delivery, DeliveryStatus, Order, OrderLine, OrderStatus, PaymentMode
@@ -21,13 +22,17 @@ from chalicelib.services.ports import (
     ALL,
     AddressBookHeader,
     AddressEntry,
+    CampaignProduct,
+    CampaignRecord,
     CountCampaign,
     CounterScope,
     CountStage,
+    Customer,
     Record,
     Remove,
     Save,
     Store,
+    Supplier,
 )
 from tests.unit.factories import NOW
 
@@ -357,3 +362,92 @@ def test_stage_counters_add_up_per_campaign_supplier_and_overall_and_an_unknown_
     nobody = store.counters(CounterScope("supplier", "nobody"))
     assert nobody.stages == {} and nobody.summary == dict.fromkeys(SUMMARY_COUNTERS, 0)
     assert set(overall.stages[ack]) == set(STAGE_COUNTERS)
+
+
+# ---------------------------------------------------------------- the catalogue: suppliers, campaigns, customers
+
+
+def supplier(supplier_id: str, name: str, *, active: bool = True) -> Supplier:
+    return Supplier(supplier_id, name, [f"orders@{supplier_id}.example"], active, NOW)
+
+
+def campaign_record(campaign_id: str, status: CampaignStatus, *, ends_in_hours: int | None, created: int = 0) -> CampaignRecord:
+    ends_at = NOW + timedelta(hours=ends_in_hours) if ends_in_hours is not None else None
+    campaign = Campaign(campaign_id, f"sale {campaign_id}", "buyer-1", "EUR", status=status, ends_at=ends_at)
+    return CampaignRecord(campaign, NOW + timedelta(minutes=created), "buyer@example.com")
+
+
+def test_suppliers_load_one_at_a_time_or_together_and_list_by_name(store: Store):
+    for s in (supplier("sup-b", "bolt"), supplier("sup-a", "Acme", active=False), supplier("sup-c", "cove")):
+        store.commit([Save(s, None)], what=s.id, at=NOW)
+    one = store.load(Supplier, "sup-a")
+    assert one is not None and (one.value, one.version) == (supplier("sup-a", "Acme", active=False), 1)
+    assert store.load_suppliers(["sup-c", "sup-a", "ghost"]) == {
+        "sup-a": supplier("sup-a", "Acme", active=False),
+        "sup-c": supplier("sup-c", "cove"),
+    }
+    assert store.load_suppliers([]) == {}
+    first = store.suppliers(limit=2)
+    assert [s.name for s in first.items] == ["Acme", "bolt"] and first.cursor is not None
+    rest = store.suppliers(limit=2, cursor=first.cursor)
+    assert [s.name for s in rest.items] == ["cove"] and rest.cursor is None
+    with pytest.raises(AlreadyExists):
+        store.commit([Save(supplier("sup-b", "another bolt"), None)], what="sup-b", at=NOW)
+
+
+def test_a_campaign_loads_with_its_products_and_a_product_is_created_once(store: Store):
+    record = campaign_record("cmp-1", CampaignStatus.DRAFT, ends_in_hours=None)
+    mug, cap = Product("MUG-1", "Mug", "acme", 1200, 500), Product("CAP-1", "Cap", "bolt", 900, 300)
+    store.commit(
+        [Save(record, None), Save(CampaignProduct("cmp-1", mug), None), Save(CampaignProduct("cmp-1", cap), None)],
+        what="cmp-1",
+        at=NOW,
+    )
+    found = store.campaign_with_products("cmp-1")
+    assert found is not None and (found.record.value, found.record.version) == (record, 1)
+    assert sorted(found.products, key=lambda p: p.sku) == [cap, mug]
+    assert store.campaign_with_products("cmp-2") is None
+    loaded = store.load(CampaignRecord, "cmp-1")
+    assert loaded is not None and loaded.value == record
+    with pytest.raises(AlreadyExists):
+        store.commit([Save(CampaignProduct("cmp-1", replace(mug, name="Other mug")), None)], what="MUG-1", at=NOW)
+    product = store.load(CampaignProduct, "cmp-1", "MUG-1")
+    assert product is not None and product.value.product == mug
+
+
+def test_campaigns_list_by_status_in_either_order_and_the_due_ones_are_read_alone(store: Store):
+    live = CampaignStatus.LIVE
+    records = [
+        campaign_record("cmp-5h", live, ends_in_hours=5),
+        campaign_record("cmp-1h", live, ends_in_hours=1),
+        campaign_record("cmp-2h", live, ends_in_hours=2),
+        campaign_record("cmp-draft", CampaignStatus.DRAFT, ends_in_hours=None, created=30),
+    ]
+    for r in records:
+        store.commit([Save(r, None)], what=r.campaign.id, at=NOW)
+    oldest = store.campaigns_in_status(live, limit=2, newest_first=False)
+    assert [r.value.campaign.id for r in oldest.items] == ["cmp-1h", "cmp-2h"] and oldest.cursor is not None
+    rest = store.campaigns_in_status(live, limit=2, cursor=oldest.cursor, newest_first=False)
+    assert [r.value.campaign.id for r in rest.items] == ["cmp-5h"] and rest.cursor is None
+    newest = store.campaigns_in_status(live, limit=2)
+    assert [r.value.campaign.id for r in newest.items] == ["cmp-5h", "cmp-2h"]
+    assert [r.value.campaign.id for r in store.campaigns_in_status(live, limit=2, cursor=newest.cursor).items] == ["cmp-1h"]
+    assert [r.value.campaign.id for r in store.campaigns_in_status(CampaignStatus.DRAFT, limit=5).items] == ["cmp-draft"]
+
+    due = store.campaigns_due(NOW + timedelta(hours=2), limit=10)  # an end exactly at the cutoff is due
+    assert [(r.value.campaign.id, r.version) for r in due] == [("cmp-1h", 1), ("cmp-2h", 1)]
+    assert [r.value.campaign.id for r in store.campaigns_due(NOW + timedelta(hours=6), limit=1)] == ["cmp-1h"]
+    assert store.campaigns_due(NOW, limit=10) == []
+
+
+def test_a_customer_profile_saves_under_its_version(store: Store):
+    flagged = Customer("cust-1", None, True, "chargebacks", NOW)
+    store.commit([Save(flagged, None)], what="cust-1", at=NOW)
+    with pytest.raises(AlreadyExists):
+        store.commit([Save(flagged, None)], what="cust-1", at=NOW)
+    cleared = replace(flagged, flagged=False, flag_reason=None)
+    store.commit([Save(cleared, 1)], what="cust-1", at=NOW)
+    with pytest.raises(Conflict):
+        store.commit([Save(flagged, 1)], what="cust-1", at=NOW)
+    loaded = store.load(Customer, "cust-1")
+    assert loaded is not None and (loaded.value, loaded.version) == (cleared, 2)

@@ -7,7 +7,7 @@ spelling and item mapping stay here and in `repository`; nothing above this modu
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any, cast
 
@@ -15,6 +15,7 @@ from pynamodb.exceptions import TransactWriteError
 
 from ...domain.addresses import order_reference
 from ...domain.audit import AuditEvent
+from ...domain.campaigns import CampaignStatus
 from ...domain.errors import AlreadyExists, Conflict
 from ...domain.orders import DeliveryStatus, Order, OrderStatus
 from ...domain.packing import PackingEntry, PackingLine
@@ -24,20 +25,37 @@ from ...services.ports import (
     AddressBookHeader,
     AddressBookRecord,
     AddressEntry,
+    CampaignProduct,
+    CampaignRecord,
+    CampaignWithProducts,
     Change,
     CountCampaign,
     CounterScope,
     CountStage,
+    Customer,
     Page,
     Record,
     Remove,
     Save,
     StageCounters,
+    Supplier,
     Versioned,
 )
 from . import keys
 from . import repository as repo
-from .models import AddressBookItem, AddressItem, AuditEventItem, DeliveryIndexItem, Item, OrderItem, PurchaseOrderItem
+from .models import (
+    AddressBookItem,
+    AddressItem,
+    AuditEventItem,
+    CampaignItem,
+    CustomerItem,
+    DeliveryIndexItem,
+    Item,
+    OrderItem,
+    ProductItem,
+    PurchaseOrderItem,
+    SupplierItem,
+)
 
 Writes = list[repo.Write | repo.Update | repo.Delete]
 _SENT_FIRST: dict[type, int] = {repo.Delete: 0, repo.Write: 1, repo.Update: 2}
@@ -74,6 +92,20 @@ def _packing_entry(item: DeliveryIndexItem) -> PackingEntry:
     )
 
 
+def _supplier(item: SupplierItem) -> Supplier:
+    return Supplier(item.id, item.name, [str(e) for e in item.contact_emails or []], bool(item.active), item.created_at)
+
+
+def campaign_record(item: CampaignItem) -> Versioned[CampaignRecord]:
+    """Public for services not yet on the port that read a campaign item themselves (`services.uow`)."""
+    return Versioned(CampaignRecord(repo.campaign_from_item(item), item.created_at, item.buyer_email), int(item.version or 0))
+
+
+def _customer(item: CustomerItem) -> Versioned[Customer]:
+    customer = Customer(item.id, item.email, bool(item.flagged), item.flag_reason, item.updated_at)
+    return Versioned(customer, int(item.version))
+
+
 def _stats_pk(scope: CounterScope) -> str:
     if scope.kind == "campaign":
         return keys.campaign_stats_pk(str(scope.id))
@@ -101,6 +133,18 @@ class DynamoStore:
         elif kind is AddressBookHeader:
             header = repo.get(keys.address_book(*key), AddressBookItem)
             found = _header(header) if header else None
+        elif kind is Supplier:
+            supplier = repo.get(keys.supplier(*key), SupplierItem)
+            found = Versioned(_supplier(supplier), int(supplier.version or 0)) if supplier else None
+        elif kind is CampaignRecord:
+            campaign = repo.get(keys.campaign(*key), CampaignItem)
+            found = campaign_record(campaign) if campaign else None
+        elif kind is Customer:
+            customer = repo.get(keys.customer(*key), CustomerItem)
+            found = _customer(customer) if customer else None
+        elif kind is CampaignProduct:
+            product = repo.get(keys.product(*key), ProductItem)
+            found = Versioned(CampaignProduct(product.campaign_id, repo.product_from_item(product)), 1) if product else None
         else:
             raise TypeError(f"{kind.__name__} is not stored through the port")
         return cast("Versioned[A] | None", found)
@@ -140,8 +184,38 @@ class DynamoStore:
             if version is not None:
                 raise ValueError("a purchase order is only created through the port so far")
             return [repo.po_write(obj, version=None, now=at)]
+        if isinstance(obj, Supplier):
+            gpk, gsk = keys.suppliers_index(obj.name, obj.id)
+            item: Item = SupplierItem(
+                *keys.supplier(obj.id),
+                GSI1PK=gpk,
+                GSI1SK=gsk,
+                id=obj.id,
+                name=obj.name,
+                contact_emails=obj.contact_emails,
+                active=obj.active,
+                created_at=obj.created_at,
+            )
+            return [repo.Write(repo.with_version(item, version), new)]
+        if isinstance(obj, CampaignRecord):
+            item = repo.campaign_item(obj.campaign, created_at=obj.created_at, buyer_email=obj.buyer_email, version=version)
+            return [repo.Write(item, new)]
+        if isinstance(obj, CampaignProduct):
+            if version is not None:
+                raise ValueError("a campaign's product is created once, never changed")
+            return [repo.new_item(repo.product_item(obj.campaign_id, obj.product))]
+        if isinstance(obj, Customer):
+            item = CustomerItem(
+                *keys.customer(obj.id),
+                id=obj.id,
+                email=obj.email,
+                flagged=obj.flagged,
+                flag_reason=obj.flag_reason,
+                updated_at=obj.updated_at,
+            )
+            return [repo.Write(repo.with_version(item, version), new)]
         if isinstance(obj, AddressEntry):
-            item: Item = AddressItem(
+            item = AddressItem(
                 *keys.customer_address(obj.customer_id, obj.id),
                 id=obj.id,
                 customer_id=obj.customer_id,
@@ -206,6 +280,41 @@ class DynamoStore:
             newest_first=False,
         )
         return Page([repo.event_from_item(i) for i in page.items if isinstance(i, AuditEventItem)], page.cursor)
+
+    def load_suppliers(self, supplier_ids: Iterable[str]) -> dict[str, Supplier]:
+        found = repo.batch_get(keys.supplier(s) for s in sorted(set(supplier_ids)))
+        return {i.id: _supplier(i) for i in found if isinstance(i, SupplierItem)}
+
+    def suppliers(self, *, limit: int, cursor: str | None = None) -> Page[Supplier]:
+        page = repo.query_page(Item.gsi1, "SUPPLIERS", limit=limit, cursor=cursor, newest_first=False)
+        return Page([_supplier(i) for i in page.items if isinstance(i, SupplierItem)], page.cursor)
+
+    def campaign_with_products(self, campaign_id: str) -> CampaignWithProducts | None:
+        items = repo.query_all(keys.campaign_pk(campaign_id), range_key_condition=Item.SK.startswith(keys.CAMPAIGN_BODY_PREFIX))
+        meta = next((i for i in items if isinstance(i, CampaignItem)), None)
+        if meta is None:
+            return None
+        return CampaignWithProducts(
+            campaign_record(meta), [repo.product_from_item(i) for i in items if isinstance(i, ProductItem)]
+        )
+
+    def campaigns_in_status(
+        self, status: CampaignStatus, *, limit: int, cursor: str | None = None, newest_first: bool = True
+    ) -> Page[Versioned[CampaignRecord]]:
+        page = repo.query_page(
+            Item.gsi1, keys.campaigns_status_pk(status.value), limit=limit, cursor=cursor, newest_first=newest_first
+        )
+        return Page([campaign_record(i) for i in page.items if isinstance(i, CampaignItem)], page.cursor)
+
+    def campaigns_due(self, cutoff: datetime, *, limit: int) -> list[Versioned[CampaignRecord]]:
+        page = repo.query_page(
+            Item.gsi1,
+            keys.campaigns_status_pk(CampaignStatus.LIVE.value),
+            range_key_condition=keys.ts(cutoff) + "#~" >= Item.GSI1SK,
+            limit=limit,
+            newest_first=False,
+        )
+        return [campaign_record(i) for i in page.items if isinstance(i, CampaignItem)]
 
     def order_status_counts(self) -> dict[str, int]:
         return repo.read_order_status_counts()
