@@ -115,8 +115,14 @@ class MemoryStore:
         return None if found is None else Versioned(cast("A", copy.deepcopy(found[0])), found[1])
 
     def commit(self, changes: Sequence[Change], *, what: str, at: datetime) -> None:
+        failed: list[Conflict] = []
         for change in changes:  # every check before any write: all or nothing
-            self._check(change, what)
+            try:
+                self._check(change, what)
+            except Conflict as exc:
+                failed.append(exc)
+        if failed:  # as DynamoDB answers: a failed create anywhere makes it AlreadyExists
+            raise next((e for e in failed if isinstance(e, AlreadyExists)), failed[0])
         for change in changes:
             self._apply(change, at)
         self.commits += 1

@@ -177,7 +177,10 @@ def _transition(
         internal_note=note,
         data={"ends_at": campaign.ends_at.isoformat() if campaign.ends_at else None},
     )
-    uow.store().commit([Save(new, read.version), *(extra or []), Record(event)], what=f"campaign {campaign_id}", at=at)
+    try:
+        uow.store().commit([Save(new, read.version), *(extra or []), Record(event)], what=f"campaign {campaign_id}", at=at)
+    except AlreadyExists as exc:  # a product added by a concurrent change: that change won the race
+        raise Conflict(f"campaign {campaign_id} was changed by someone else; reload and try again") from exc
     return _view(Versioned(new, read.version + 1))
 
 

@@ -145,6 +145,8 @@ def test_creating_what_exists_already_is_already_exists(store: Store):
     store.commit([Save(entry("adr-a"), None)], what="adr-a", at=NOW)
     with pytest.raises(AlreadyExists):  # whatever else the transaction holds before it
         store.commit([Remove(entry("adr-a"), 1), Save(order(ship_to=WORK), None)], what="both", at=NOW)
+    with pytest.raises(AlreadyExists):  # even when a stale update comes first
+        store.commit([Save(entry("adr-a", WORK), 9), Save(order(ship_to=WORK), None)], what="both", at=NOW)
     assert store.load(AddressEntry, "cust-1", "adr-a") is not None
     loaded = store.load(Order, "ord-1")
     assert loaded is not None and (loaded.value.shipping_address, loaded.version) == (HOME, 1)
