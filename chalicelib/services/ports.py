@@ -10,6 +10,12 @@ opaque cursor (a cursor from another listing is a `RuleViolation("invalid_cursor
 Two implementations: `adapters.dynamodb.store` (the single table; the same requests as the helpers it
 is built on) and `adapters.memory` (dicts of domain objects, for service tests). One contract suite
 (tests/contract) holds both to this docstring. Services obtain the one in use from `services.uow.store()`.
+
+Moving a service onto the port, the pattern: name each read it makes as a method here (one per access
+pattern, answering domain objects), implement it in both stores from the helpers the service used
+(same requests), give the contract suite a test per method, replace the service's items and keys by
+`load` / the named read / `commit([Save, Remove, Record, ...])`, add its module to `MOVED` in
+tests/unit/test_layering.py, and give its service tests a unit-speed copy in tests/services.
 """
 
 from __future__ import annotations
