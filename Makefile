@@ -50,10 +50,10 @@ typecheck: $(STAMP)
 	$(VENV)/bin/mypy chalicelib app.py infra bench
 
 test-unit: $(STAMP)
-	$(PY) -m pytest -q tests/unit
+	$(PY) -m pytest -q tests/unit tests/services
 
 test-aws: $(STAMP)
-	$(PY) -m pytest -q -n 2 tests/adapters tests/api
+	$(PY) -m pytest -q -n 2 tests/contract tests/adapters tests/api
 
 test-workflows: $(STAMP)
 	$(PY) -m pytest -q tests/workflows

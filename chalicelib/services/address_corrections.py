@@ -1,13 +1,14 @@
 """Staff correct an order's shipping address until its last delivery leaves (issue 16 item 7).
 
-One Query (the order with its trail, which the staff view shows next) and one transaction: the order
-with its new snapshot (`repository.order_writes` rewrites the delivery index items, so every packing
-list that may show the address shows the new one; a delivery that already left keeps the address it
-left for), an `order.address_corrected` event (the customer's e-mail, which names no address; the old
-and new addresses stay in its data for staff, which the stream publisher keeps off the bus:
-`domain.audit.STAFF_ONLY_DATA`) and one `order.ship_to_changed` event per supplier whose delivery is on
-a PO and has not left (its e-mail reads the new address from its packing-list entry, never from the
-bus). The same address again changes nothing and tells nobody; once every delivery has left it is a 409.
+One Query (the order with its trail, which the staff view shows next: `services.orders`, not yet on
+the storage port) and one transaction through the port: the order with its new snapshot (saving an
+order rewrites what its packing lists show, so every packing list that may show the address shows
+the new one; a delivery that already left keeps the address it left for), an `order.address_corrected`
+event (the customer's e-mail, which names no address; the old and new addresses stay in its data for
+staff, which the stream publisher keeps off the bus: `domain.audit.STAFF_ONLY_DATA`) and one
+`order.ship_to_changed` event per supplier whose delivery is on a PO and has not left (its e-mail reads
+the new address from its packing-list entry, never from the bus). The same address again changes
+nothing and tells nobody; once every delivery has left it is a 409.
 """
 
 from __future__ import annotations
@@ -15,17 +16,16 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from ..adapters.dynamodb import keys
-from ..adapters.dynamodb import repository as repo
 from ..domain import orders as domain
 from ..domain.addresses import Address, order_reference, parse_address
 from ..domain.audit import AuditEvent
 from ..domain.errors import Conflict
 from ..domain.permissions import CORRECT_ADDRESSES, Principal
 from ..domain.purchase_orders import po_id
-from . import orders
+from . import orders, uow
 from .clock import new_id, now
 from .guard import require
+from .ports import Record, Save
 
 CORRECTED_EVENT = "order.address_corrected"
 SUPPLIER_TOLD_EVENT = "order.ship_to_changed"
@@ -107,12 +107,10 @@ def correct_address(
         )
         for s in told
     ]
-    repo.commit(
-        [
-            *repo.order_writes(order, version=record.version, now=at),
-            *(repo.event_write(keys.order_pk(order.id), e) for e in (event, *notices)),
-        ],
+    uow.store().commit(
+        [Save(order, record.version), *(Record(e) for e in (event, *notices))],  # its status stays: no count moves
         what=f"order {order_id}",
+        at=at,
     )
     return orders.OrderRecord(
         order,

@@ -7,11 +7,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..adapters.dynamodb import repository as repo
 from ..domain import exceptions as rules
 from ..domain.orders import OrderStatus
 from ..domain.permissions import READ_STAFF, Principal
-from . import catalogue, exceptions, metrics
+from . import catalogue, exceptions, metrics, uow
 from .guard import require
 
 SUPPLIERS_SHOWN = 50
@@ -38,7 +37,7 @@ class Dashboard:
 
 def dashboard(actor: Principal) -> Dashboard:
     require(actor, READ_STAFF, "read the dashboard")
-    counted = repo.read_order_status_counts()
+    counted = uow.store().order_status_counts()
     by_status = {s.value: max(0, counted.get(s.value, 0)) for s in OrderStatus}
     queue = exceptions.queue(rules.QueueFilter(statuses=rules.ACTIVE))
     suppliers, _ = catalogue.list_suppliers(actor, limit=SUPPLIERS_SHOWN, cursor=None)

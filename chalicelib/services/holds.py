@@ -16,9 +16,6 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from ..adapters.dynamodb import keys
-from ..adapters.dynamodb import repository as repo
-from ..adapters.dynamodb.models import Item, OrderItem
 from ..config import settings
 from ..domain import exceptions as exception_rules
 from ..domain import holds as rules
@@ -27,8 +24,9 @@ from ..domain.campaigns import Campaign, CampaignStatus
 from ..domain.holds import CLOSE_WAITING_KIND, HOLD_KIND
 from ..domain.orders import Order, OrderStatus
 from ..domain.permissions import SYSTEM
-from . import exceptions
+from . import exceptions, uow
 from .clock import new_id, now
+from .ports import Record
 
 PAGE = 100
 # Order events that take an order out of `on_hold` (the bus carries each with its from_status).
@@ -51,8 +49,10 @@ def details(order: Order, ends_at: datetime | None, at: datetime, *, with_deadli
     )
 
 
-def raise_writes(order: Order, campaign: Campaign, at: datetime) -> list[repo.Write]:
-    """The held order's exception, to commit with the order itself (no read: the order is new)."""
+def raise_writes(order: Order, campaign: Campaign, at: datetime) -> list[Any]:
+    """The held order's exception, to commit with the order itself (no read: the order is new). The
+    DynamoDB helpers' writes, as `services.exceptions` makes them, until orders and exceptions move
+    onto the port."""
     return exceptions.opening_writes(HOLD_KIND, "order", order.id, details(order, campaign.ends_at, at), at)
 
 
@@ -101,7 +101,7 @@ def resume_if_last(campaign_id: str, order_id: str) -> bool:
         "campaign",
         campaign_id,
         note=f"every held order is decided (the last: {order_id}); the close resumed",
-        with_writes=[repo.event_write(keys.campaign_pk(campaign_id), resumed)],
+        with_writes=uow.legacy_writes([Record(resumed)], at=at),
     )
 
 
@@ -110,22 +110,14 @@ def resolve(order_id: str, note: str) -> bool:
 
 
 def held_orders(campaign_id: str) -> list[Order]:
-    """The campaign's orders still on hold: the `ORDERS#on_hold` partition (every held order, few by
-    nature) filtered to the campaign, one Query per page."""
+    """The campaign's orders still on hold, oldest first (`ports.Store.orders_on_hold`: on DynamoDB the
+    orders-by-status index's `on_hold` partition, few by nature, filtered to the campaign: one Query
+    per page)."""
     found: list[Order] = []
     cursor: str | None = None
     while True:
-        page = repo.query_page(
-            Item.gsi3,
-            keys.status_orders_pk(OrderStatus.ON_HOLD.value),
-            filter_condition=OrderItem.campaign_id == campaign_id,
-            limit=PAGE,
-            cursor=cursor,
-            newest_first=False,
-        )
-        found += [
-            repo.order_from_item(i) for i in page.items if isinstance(i, OrderItem) and i.status == OrderStatus.ON_HOLD.value
-        ]
+        page = uow.store().orders_on_hold(campaign_id, limit=PAGE, cursor=cursor)
+        found += page.items
         if page.cursor is None:
             return found
         cursor = page.cursor

@@ -6,9 +6,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..adapters.dynamodb import keys
-from ..adapters.dynamodb import repository as repo
 from ..domain.metrics import CampaignSummary, StageFigures, stage_figures, where_delays_happen
+from . import uow
+from .ports import ALL, CounterScope, StageCounters
 
 
 @dataclass
@@ -17,21 +17,21 @@ class StageReport:
     delays: list[StageFigures]
 
 
-def _report(pk: str) -> tuple[StageReport, repo.Counters]:
-    counters = repo.read_counters(pk)
+def _report(scope: CounterScope) -> tuple[StageReport, StageCounters]:
+    counters = uow.store().counters(scope)
     figures = stage_figures(counters.stages)
     return StageReport(figures, where_delays_happen(figures)), counters
 
 
 def all_stages() -> StageReport:
-    return _report(keys.ALL_STATS_PK)[0]
+    return _report(ALL)[0]
 
 
 def supplier(supplier_id: str) -> StageReport:
-    return _report(keys.supplier_stats_pk(supplier_id))[0]
+    return _report(CounterScope("supplier", supplier_id))[0]
 
 
 def campaign(campaign_id: str) -> tuple[CampaignSummary, StageReport]:
     """A campaign nothing has happened to yet (or an unknown id) reads as zeros."""
-    report, counters = _report(keys.campaign_stats_pk(campaign_id))
+    report, counters = _report(CounterScope("campaign", campaign_id))
     return CampaignSummary.of(counters.summary), report

@@ -3,28 +3,26 @@ short reference, the lines and quantities the supplier packs, the ship-to addres
 supplier may see it, and whether the parcel has left. The supplier reads its own POs' lists, staff
 any PO's; both also get it as a CSV file (presigned download).
 
-One page is one Query on the PO's packing partition (sparse GSI3 on the delivery index items, kept
-by `repository.order_writes`), oldest order first. A page with no entries costs one GetItem more: the
-PO itself, to tell "nothing to pack yet" from "not your PO" (404, as for a PO that does not exist).
+One page is one read of the PO's packing list (`ports.Store.packing_list`: on DynamoDB one Query of
+a sparse index that every save of an order keeps), oldest order first. A page with no entries costs
+one load more: the PO itself, to tell "nothing to pack yet" from "not your PO" (404, as for a PO that
+does not exist).
 """
 
 from __future__ import annotations
 
 import csv
 import io
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from ..adapters import export_files
-from ..adapters.dynamodb import keys
-from ..adapters.dynamodb import repository as repo
-from ..adapters.dynamodb.models import DeliveryIndexItem, Item, PurchaseOrderItem
 from ..config import settings
-from ..domain.addresses import order_reference
 from ..domain.errors import NotFound
-from ..domain.orders import DeliveryStatus
-from ..domain.packing import PackingEntry, PackingLine, supplier_sees_address
+from ..domain.packing import PackingEntry, supplier_sees_address
 from ..domain.permissions import READ_STAFF, Principal
+from ..domain.purchase_orders import PurchaseOrder
+from . import uow
 from .clock import new_id, now
 from .guard import require
 from .supplier_portal import supplier_of
@@ -50,38 +48,29 @@ class PackingFile:
     expires_in: int
 
 
-def _entry(item: DeliveryIndexItem, *, for_supplier: bool, at: datetime) -> PackingEntry:
-    status = DeliveryStatus(item.delivery_status)
-    visible = not for_supplier or supplier_sees_address(status, item.delivered_at, at, settings().complaint_window_s)
-    ship_to = repo.address_from_map(item.ship_to) if item.ship_to is not None and visible else None
-    return PackingEntry(
-        order_id=item.order_id,
-        reference=item.reference or order_reference(item.order_id),
-        supplier_id=item.supplier_id,
-        status=status,
-        lines=tuple(PackingLine(l.sku, l.name, int(l.quantity)) for l in item.lines or []),
-        ship_to=ship_to,
-        address_visible=ship_to is not None,
-        delivered_at=item.delivered_at,
-        ordered_at=item.created_at,
-    )
+def _as_seen(entry: PackingEntry, *, for_supplier: bool, at: datetime) -> PackingEntry:
+    """The entry as its reader may see it: a supplier's ship-to address closes (see domain/packing.py)."""
+    if not for_supplier or entry.ship_to is None:
+        return entry
+    if supplier_sees_address(entry.status, entry.delivered_at, at, settings().complaint_window_s):
+        return entry
+    return replace(entry, ship_to=None, address_visible=False)
 
 
 def _require_po(po_id: str, supplier_id: str | None) -> None:
-    po = repo.get(keys.po(po_id), PurchaseOrderItem)
-    if po is None or (supplier_id is not None and po.supplier_id != supplier_id):
+    po = uow.store().load(PurchaseOrder, po_id)
+    if po is None or (supplier_id is not None and po.value.supplier_id != supplier_id):
         raise NotFound(f"purchase order {po_id} not found")
 
 
 def _page(po_id: str, supplier_id: str | None, *, limit: int, cursor: str | None) -> PackingPage:
-    page = repo.query_page(Item.gsi3, keys.po_packing_pk(po_id), limit=limit, cursor=cursor, newest_first=False)
-    items = [i for i in page.items if isinstance(i, DeliveryIndexItem)]
-    if supplier_id is not None and any(i.supplier_id != supplier_id for i in items):
+    page = uow.store().packing_list(po_id, limit=limit, cursor=cursor)
+    if supplier_id is not None and any(e.supplier_id != supplier_id for e in page.items):
         raise NotFound(f"purchase order {po_id} not found")
-    if not items:
+    if not page.items:
         _require_po(po_id, supplier_id)
     at = now()
-    return PackingPage(po_id, [_entry(i, for_supplier=supplier_id is not None, at=at) for i in items], page.cursor)
+    return PackingPage(po_id, [_as_seen(e, for_supplier=supplier_id is not None, at=at) for e in page.items], page.cursor)
 
 
 def supplier_packing_list(actor: Principal, po_id: str, *, limit: int, cursor: str | None) -> PackingPage:

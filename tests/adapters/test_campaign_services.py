@@ -9,9 +9,10 @@ import pytest
 from chalicelib.adapters.dynamodb import keys
 from chalicelib.adapters.dynamodb.metering import metered
 from chalicelib.adapters.dynamodb.models import AuditEventItem, Item
+from chalicelib.adapters.dynamodb.store import DynamoStore
 from chalicelib.domain.campaigns import CampaignStatus, Product
 from chalicelib.domain.errors import Conflict, Forbidden, InvalidTransition, RuleViolation
-from chalicelib.services import catalogue
+from chalicelib.services import catalogue, uow
 from tests.adapters import shop
 from tests.adapters.shop import BUYER, CARE
 
@@ -136,15 +137,15 @@ def test_products_from_unknown_or_inactive_suppliers_are_refused(aws):
     assert err.value.details == [{"field": "products", "message": "supplier ghost does not exist"}]
 
 
-def test_a_campaign_cancelled_after_the_sweep_read_it_is_left_cancelled(campaigns, monkeypatch):
+def test_a_campaign_cancelled_after_the_sweep_read_it_is_left_cancelled(campaigns):
     now, live, _ = campaigns
-    read = catalogue.repo.query_page
 
-    def read_then_cancel(*args, **kwargs):
-        page = read(*args, **kwargs)
-        catalogue.cancel_campaign(BUYER, live[1], reason="supplier withdrew")  # lands between read and write
-        return page
+    class CancelledAfterTheRead(DynamoStore):
+        def campaigns_due(self, cutoff, *, limit):
+            due = super().campaigns_due(cutoff, limit=limit)
+            catalogue.cancel_campaign(BUYER, live[1], reason="supplier withdrew")  # lands between read and write
+            return due
 
-    monkeypatch.setattr(catalogue.repo, "query_page", read_then_cancel)
-    assert catalogue.end_due_campaigns(now + timedelta(hours=3)) == [live[2]]
+    with uow.using(CancelledAfterTheRead()):
+        assert catalogue.end_due_campaigns(now + timedelta(hours=3)) == [live[2]]
     assert status_of(live[1]) is CampaignStatus.CANCELLED

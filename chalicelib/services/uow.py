@@ -1,0 +1,58 @@
+"""The one seam through which services reach storage: `store()` is the `ports.Store` in use.
+
+By default the DynamoDB store (built once, on first use); a test installs another for a block with
+`using(MemoryStore())`, with no patching of modules. `legacy_writes` and `legacy_campaign` bridge a
+moved service and a service not yet on the port (DynamoDB writes one takes, an item one hands over).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from datetime import datetime
+from typing import Any
+
+from .ports import CampaignRecord, Change, Store, Versioned
+
+_installed: list[Store] = []
+_default: Store | None = None
+
+
+def store() -> Store:
+    """The store services use now: the innermost one installed with `using`, else the DynamoDB one."""
+    global _default
+    if _installed:
+        return _installed[-1]
+    if _default is None:
+        from ..adapters.dynamodb.store import DynamoStore
+
+        _default = DynamoStore()
+    return _default
+
+
+@contextmanager
+def using(installed: Store) -> Iterator[Store]:
+    """Install `installed` as the store for the block (blocks nest; the outer one is back after)."""
+    _installed.append(installed)
+    try:
+        yield installed
+    finally:
+        _installed.remove(installed)
+
+
+def legacy_writes(changes: Sequence[Change], *, at: datetime) -> list[Any]:
+    """`changes` as the DynamoDB helpers' writes, for a call into a service not yet on the port that
+    commits them in its own transaction (e.g. `services.exceptions.resolve(with_writes=...)`). Always
+    the DynamoDB store's writes: that service writes to DynamoDB whichever store is installed. Goes
+    away when that service moves onto the port."""
+    from ..adapters.dynamodb.store import DynamoStore
+
+    return DynamoStore().writes(changes, at=at)[0]
+
+
+def legacy_campaign(item: Any) -> Versioned[CampaignRecord]:
+    """A campaign item read by a service not yet on the port (`services.campaign_close`), as the port's
+    record, for the catalogue's transitions that it calls. Goes away when that service moves."""
+    from ..adapters.dynamodb.store import campaign_record
+
+    return campaign_record(item)

@@ -1,0 +1,1 @@
+"""Contract tests of the storage port: the same tests on every implementation."""
