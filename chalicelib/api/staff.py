@@ -16,6 +16,7 @@ from .http import Call, endpoint
 # Loaded on first use, not at `import app` (see chalicelib/lazy.py).
 if TYPE_CHECKING:
     from ..services import address_corrections, campaign_close, cancellations, catalogue, orders
+    from ..services.ports import Supplier
     from .views import common
     from .views import staff as views
 else:
@@ -31,7 +32,7 @@ staff_api = Blueprint(__name__)
 REVIEW = REVIEW_ORDERS
 
 
-def _supplier(v: catalogue.Supplier) -> views.SupplierView:
+def _supplier(v: Supplier) -> views.SupplierView:
     return views.SupplierView(id=v.id, name=v.name, contact_emails=v.contact_emails, active=v.active, created_at=v.created_at)
 
 
