@@ -4,14 +4,16 @@ the last one). Other order decisions and cancellations reach it too and cost not
 
 from __future__ import annotations
 
-from typing import Any
-
+from ..events import CampaignCancelled, Event, OrderDecided
 from ..services import holds, orders
+from ..topology import CAMPAIGN_ORDERS as QUEUE
+
+__all__ = ["QUEUE", "handle"]
 
 
-def handle(event: dict[str, Any]) -> int:
-    if event.get("type") == "campaign.cancelled":
-        return orders.cancel_orders_of_campaign(str(event["subject_id"]))
-    if event.get("type") in holds.DECISIONS:
+def handle(event: Event) -> int:
+    if isinstance(event, CampaignCancelled):
+        return orders.cancel_orders_of_campaign(event.subject_id)
+    if isinstance(event, OrderDecided):
         return int(holds.decided(event))
     return 0
