@@ -538,3 +538,26 @@ def schema_name(event_type: str) -> str:
     """The `components.schemas` name of an event type's model."""
     model: type[BaseModel] = EVENT_MODELS.get(event_type) or WORKFLOW_EVENTS[event_type]
     return model.__name__
+
+
+def openapi_webhooks() -> dict[str, Any]:
+    """The OpenAPI 3.1 `webhooks` section: one signed POST per event type offered to subscribers."""
+    return {
+        event_type: {
+            "post": {
+                "summary": f"{event_type} (Standard Webhooks: signed, retried, the same webhook-id on each retry)",
+                "requestBody": {
+                    "required": True,
+                    "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{model.__name__}"}}},
+                },
+                "responses": {"2XX": {"description": "received; anything else is retried"}},
+            }
+        }
+        for event_type, model in sorted(WEBHOOK_MODELS.items())
+    }
+
+
+def openapi_bus_events() -> dict[str, dict[str, str]]:
+    """`x-bus-events`: each event type on the bus and the schema of its detail."""
+    types = sorted({*EVENT_MODELS, *WORKFLOW_EVENTS})
+    return {t: {"$ref": f"#/components/schemas/{schema_name(t)}"} for t in types}

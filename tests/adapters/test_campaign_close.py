@@ -229,7 +229,7 @@ def test_the_po_e_mail_in_text_carries_the_same_figures(aws, campaign_id):
     shop_with_orders(campaign_id)
     end_campaign(campaign_id)
     campaign_close.close_campaign(campaign_id)
-    event = po_created(aws, campaign_id, "acme")
+    event = po_created(aws, campaign_id, "acme").payload()  # the JSON form the rules and templates read
     rules = rules_for(event)
     loaded = notify.load(event, rules)
     from chalicelib.adapters import mail
@@ -277,7 +277,7 @@ def test_the_bus_routes_po_work_to_the_purchase_orders_queue_and_po_mail_to_the_
         )
 
     def got(queue: str) -> set[str]:
-        return {e.type for e in (batch.domain_event(m["Body"]) for m in drain(aws.queue_urls[queue]))}
+        return {json.loads(m["Body"])["detail-type"] for m in drain(aws.queue_urls[queue])}  # routing only
 
     assert got(PURCHASE_ORDERS.name) == {"po.acknowledge_completed"}
     assert got(NOTIFICATIONS.name) == {"po.created", "order.lines_rejected"}

@@ -25,7 +25,7 @@ from chalicelib.services import campaign_close, catalogue, escalations, exceptio
 from chalicelib.services.clock import now
 from chalicelib.topology import NOTIFICATIONS, TOPOLOGY
 from tests.adapters import shop
-from tests.adapters.events import published, seen_so_far
+from tests.adapters.events import published, seen_so_far, typed
 from tests.adapters.shop import ALICE, BOB, BUYER
 
 OPS = "ops@waybill.example"
@@ -120,13 +120,15 @@ def test_each_rule_fires_once_under_redelivery(aws):
 
 
 def test_a_rule_with_no_address_to_send_to_sends_nothing_and_records_nothing(aws):
-    event = {
-        "id": "evt-x",
-        "type": "exception.assigned",
-        "subject_type": "exception",
-        "subject_id": "exc_x",
-        "data": {"exception_id": "exc_x", "assignee": None},
-    }
+    event = typed(
+        {
+            "id": "evt-x",
+            "type": "exception.assigned",
+            "subject_type": "exception",
+            "subject_id": "exc_x",
+            "data": {"exception_id": "exc_x", "assignee": None},
+        }
+    )
     assert notify.handle(event) == notify.Outcome()
     assert sent() == [] and OutboxItem.count("OUTBOX#evt-x") == 0
 
@@ -146,7 +148,7 @@ def test_an_ses_failure_is_recorded_retried_on_redelivery_then_delivered_once(aw
     supplier = next(
         a
         for a in ("orders@acme.example", "orders@bolt.example")
-        if OutboxItem.count(f"OUTBOX#{created['id']}", f"TO#{a}" == OutboxItem.SK)
+        if OutboxItem.count(f"OUTBOX#{created.id}", f"TO#{a}" == OutboxItem.SK)
     )
     record = outbox(created.id, supplier)
     assert (record.status, int(record.attempts), record.message_id) == ("failed", 1, None)
