@@ -51,10 +51,12 @@ def domain_event(body: str) -> Event:
     return parse(body)
 
 
-def consumer_of(handle: Callable[..., Any]) -> tuple[str, Queue]:
-    """A consumer's name (its handler module's) and its queue (the module's `QUEUE`)."""
+def consumer_of(handle: Callable[..., Any]) -> tuple[str, Queue, Callable[[Any], bool]]:
+    """A consumer's name (its handler module's), its queue (the module's `QUEUE`) and which events can
+    have an effect there (the module's `wants`; every one when it has none)."""
     module = importlib.import_module(handle.__module__)
-    return handle.__module__.rsplit(".", 1)[-1], module.QUEUE
+    wants: Callable[[Any], bool] = getattr(module, "wants", lambda _: True)
+    return handle.__module__.rsplit(".", 1)[-1], module.QUEUE, wants
 
 
 def once(consumer: str, queue: Queue, event: E, handle: Callable[[E], Any]) -> Any:
@@ -81,12 +83,14 @@ def once(consumer: str, queue: Queue, event: E, handle: Callable[[E], Any]) -> A
 def process(records: Iterable[Any], handle: Callable[[Any], Any]) -> dict[str, Any]:
     """Run `handle` once on each record's typed event; report the failures as batchItemFailures
     (a message that is no event of the catalogue among them)."""
-    consumer, queue = consumer_of(handle)
+    consumer, queue, wants = consumer_of(handle)
     failures = []
     for record in records:
         message_id = record.to_dict().get("messageId")
         try:
-            once(consumer, queue, parse(record.body), handle)
+            event = parse(record.body)
+            if wants(event):
+                once(consumer, queue, event, handle)
         except BadEvent as exc:
             logger.error("not an event", extra={"message_id": message_id, "consumer": consumer, "error": str(exc)})
             failures.append({"itemIdentifier": message_id})

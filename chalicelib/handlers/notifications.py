@@ -10,7 +10,7 @@ from ..events import DomainEvent, Event
 from ..services import notify
 from ..topology import NOTIFICATIONS as QUEUE
 
-__all__ = ["CONSUMER", "QUEUE", "handle"]
+__all__ = ["CONSUMER", "QUEUE", "handle", "wants"]
 
 CONSUMER = "notifications"
 
@@ -20,3 +20,7 @@ def handle(event: Event) -> int:
     if not isinstance(event, DomainEvent):
         return 0  # the state machines' events have no mail rules
     return notify.handle(event).sent
+
+
+def wants(event: Event) -> bool:
+    return isinstance(event, DomainEvent)  # the state machines' events have no mail rules

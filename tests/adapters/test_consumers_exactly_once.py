@@ -17,6 +17,7 @@ from moto.ses.models import ses_backends
 from chalicelib.adapters import gateway as gateway_port
 from chalicelib.adapters.dynamodb import keys
 from chalicelib.adapters.dynamodb import repository as repo
+from chalicelib.adapters.dynamodb.metering import metered
 from chalicelib.adapters.dynamodb.models import AuditEventItem, ExportRunItem, ProcessedItem
 from chalicelib.domain.exports import ExportFormat, ExportKind
 from chalicelib.domain.orders import PaymentMode
@@ -295,6 +296,23 @@ def test_a_message_that_is_no_event_is_reported_failed_and_claims_nothing(aws):
     assert delivered(notifications.handle, Record("{not json")) == ["msg-1"]
     assert delivered(notifications.handle, Record(json.dumps({"detail": {"type": "order.placed"}}))) == ["msg-1"]
     assert delivered(notifications.handle, Record(json.dumps({"detail": {"id": "e1", "type": "no.such_type"}}))) == ["msg-1"]
+
+
+def test_an_event_that_can_have_no_effect_costs_the_consumer_no_record(aws):
+    decided = {
+        "id": "evt_cancel",
+        "type": "order.cancelled",
+        "subject_type": "order",
+        "subject_id": "ord_1",
+        "at": "2030-01-01T00:00:00+00:00",
+        "actor": {"sub": "cust-alice", "role": "customer"},
+        "from_status": "placed",  # never held: nothing to resolve
+        "to_status": "cancelled",
+        "data": {"order_id": "ord_1"},
+    }
+    with metered() as m:
+        assert delivered(campaigns.handle, Record(json.dumps({"detail-type": "order.cancelled", "detail": decided}))) == []
+    assert m.requests == {}
 
 
 def test_a_run_in_progress_elsewhere_fails_the_redelivery_until_its_lease_runs_out(aws):
