@@ -86,6 +86,7 @@ def _measure(section: Section, n: int, parcels: int) -> None:
     from chalicelib.adapters.dynamodb.metering import metered
     from chalicelib.adapters.dynamodb.models import InboxItem
     from chalicelib.domain.shipments import TrackingStatus
+    from chalicelib.events import domain_event
     from chalicelib.handlers import inbound as inbound_handler
     from chalicelib.handlers.publisher import received_event
     from chalicelib.local.carrier_sim import new_secret, payload, signed_request
@@ -126,8 +127,12 @@ def _measure(section: Section, n: int, parcels: int) -> None:
         ingest_requests += m.total
         statuses[response.status_code] = statuses.get(response.status_code, 0) + 1
         # The event the stream publisher makes of the stored inbox item (built from the same fields).
-        event = received_event(
-            InboxItem(provider="carrier:dhl", webhook_id=headers["webhook-id"], body=raw.decode(), received_at=datetime.now(UTC))
+        event = domain_event(
+            received_event(
+                InboxItem(
+                    provider="carrier:dhl", webhook_id=headers["webhook-id"], body=raw.decode(), received_at=datetime.now(UTC)
+                )
+            )
         )
         with metered() as m:
             outcome = inbound_handler.handle(event)

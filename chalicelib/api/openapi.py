@@ -8,6 +8,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from .. import events
 from .http import REGISTRY, model, path_pattern, required_fields
 from .views.common import ErrorBody
 
@@ -105,6 +106,7 @@ def document(version: str) -> dict[str, Any]:
             op["security"] = [{"bearerAuth": []}]
             op["x-roles"] = sorted(spec.roles)
         paths.setdefault(spec.path, {})[spec.method.lower()] = op
+    components.update(events.schemas())  # what subscribers and consumers validate payloads against
     return {
         "openapi": "3.1.0",
         "info": {
@@ -113,6 +115,8 @@ def document(version: str) -> dict[str, Any]:
             "description": "Order tracking for campaign shops: customers, suppliers and staff.",
         },
         "paths": paths,
+        "webhooks": events.openapi_webhooks(),
+        "x-bus-events": events.openapi_bus_events(),
         "components": {
             "schemas": components,
             "securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}},

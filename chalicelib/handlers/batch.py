@@ -1,29 +1,97 @@
-"""SQS batches with partial failure: only the messages that failed are retried."""
+"""SQS batches with partial failure: only the messages that failed are retried.
+
+This is the one place a queue message becomes a typed event (chalicelib/events.py), and the one
+idempotency mechanism of every consumer: a record per (consumer, event) on the table, claimed
+before the work (in progress, for as long as the queue hides the message), completed after it,
+deleted when the work fails so the redelivery does it again, and expired by TTL. A redelivered
+event that was completed is skipped; one still in progress elsewhere fails and comes back later.
+
+Inside, each consumer's effects keep their own guard, because a failure part-way leaves some of
+them done: an e-mail has its outbox record per (event, address), a webhook delivery its id per
+(event, subscription), a refund its pending payment and idempotency key, a stage its stored token.
+"""
 
 from __future__ import annotations
 
-import json
+import importlib
 from collections.abc import Callable, Iterable
-from typing import Any
+from datetime import timedelta
+from typing import Any, Final, TypeVar
 
+from ..adapters.dynamodb import repository as repo
+from ..events import BadEvent, Event, parse
 from ..observability import logger
+from ..services.clock import now
+from ..topology import Queue
+
+E = TypeVar("E", bound=Event)
+
+DONE_FOR = timedelta(days=7)  # longer than any queue keeps a message
 
 
-def domain_event(body: str) -> dict[str, Any]:
-    """EventBridge delivers its whole envelope to SQS; the domain event is the detail."""
-    envelope = json.loads(body)
-    detail = envelope.get("detail", envelope)
-    return detail if isinstance(detail, dict) else json.loads(detail)
+class Skipped:
+    """What `once` returns for an event this consumer has handled already."""
+
+    def __repr__(self) -> str:
+        return "SKIPPED"
 
 
-def process(records: Iterable[Any], handle: Callable[[dict[str, Any]], Any]) -> dict[str, Any]:
-    """Run `handle` on each record's domain event; report the failures as batchItemFailures."""
+SKIPPED: Final = Skipped()
+
+
+class InProgress(Exception):
+    """Another run of this consumer holds the event: fail the message, the queue brings it back."""
+
+
+def domain_event(body: str) -> Event:
+    """The typed event of one queue message (BadEvent when it is none)."""
+    return parse(body)
+
+
+def consumer_of(handle: Callable[..., Any]) -> tuple[str, Queue, Callable[[Any], bool]]:
+    """A consumer's name (its handler module's), its queue (the module's `QUEUE`) and which events can
+    have an effect there (the module's `wants`; every one when it has none)."""
+    module = importlib.import_module(handle.__module__)
+    wants: Callable[[Any], bool] = getattr(module, "wants", lambda _: True)
+    return handle.__module__.rsplit(".", 1)[-1], module.QUEUE, wants
+
+
+def once(consumer: str, queue: Queue, event: E, handle: Callable[[E], Any]) -> Any:
+    """Run `handle` on `event` unless `consumer` did already; SKIPPED when it had."""
+    key = event.idempotency_key
+    at = now()
+    state = repo.claim_event(
+        consumer, key, at, lease_seconds=queue.visibility_timeout_s, ttl_seconds=int(DONE_FOR.total_seconds())
+    )
+    if state == repo.COMPLETED:
+        logger.info("event handled already", extra={"consumer": consumer, "event": key})
+        return SKIPPED
+    if state == repo.IN_PROGRESS:
+        raise InProgress(f"{consumer}: event {key} is in progress elsewhere")
+    try:
+        result = handle(event)
+    except BaseException:
+        repo.release_event(consumer, key)
+        raise
+    repo.complete_event(consumer, key, now())
+    return result
+
+
+def process(records: Iterable[Any], handle: Callable[[Any], Any]) -> dict[str, Any]:
+    """Run `handle` once on each record's typed event; report the failures as batchItemFailures
+    (a message that is no event of the catalogue among them)."""
+    consumer, queue, wants = consumer_of(handle)
     failures = []
     for record in records:
         message_id = record.to_dict().get("messageId")
         try:
-            handle(domain_event(record.body))
+            event = parse(record.body)
+            if wants(event):
+                once(consumer, queue, event, handle)
+        except BadEvent as exc:
+            logger.error("not an event", extra={"message_id": message_id, "consumer": consumer, "error": str(exc)})
+            failures.append({"itemIdentifier": message_id})
         except Exception:
-            logger.exception("message failed", extra={"message_id": message_id})
+            logger.exception("message failed", extra={"message_id": message_id, "consumer": consumer})
             failures.append({"itemIdentifier": message_id})
     return {"batchItemFailures": failures}

@@ -5,18 +5,18 @@ only refunds still pending are sent (with the same idempotency key)."""
 
 from __future__ import annotations
 
-from typing import Any
-
+from ..events import ComplaintPlanAccepted, ComplaintReturnReceived, Event
 from ..services import complaints
+from ..topology import COMPLAINTS as QUEUE
+
+__all__ = ["QUEUE", "handle"]
 
 
-def handle(event: dict[str, Any]) -> str:
-    kind = event.get("type")
-    data = event.get("data") or {}
-    complaint_id = str(data.get("complaint_id") or event.get("subject_id"))
-    if kind == "complaint.plan_accepted":
-        return complaints.carry_out(complaint_id)
-    if kind == "complaint.return_received":
+def handle(event: Event) -> str:
+    if isinstance(event, ComplaintPlanAccepted):
+        return complaints.carry_out(event.data.complaint_id or event.subject_id)
+    if isinstance(event, ComplaintReturnReceived):
+        complaint_id = event.data.complaint_id or event.subject_id
         issued = complaints.issue_refunds(complaint_id)
         complaints.maybe_complete(complaint_id)
         return f"refunds:{issued}"

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
-
+from ..events import Event, ExportRequested
 from ..services import exports
+from ..topology import EXPORTS as QUEUE
+
+__all__ = ["QUEUE", "handle"]
 
 
-def handle(event: dict[str, Any]) -> str:
-    if event.get("type") != "export.requested":
+def handle(event: Event) -> str:
+    if not isinstance(event, ExportRequested):
         return "ignored"
-    return exports.run_export(str(event["subject_id"])).status
+    return exports.run_export(event.subject_id).status

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
-
+from ..events import Event, WebhookReceived
 from ..services import inbound
+from ..topology import INBOUND_WEBHOOKS as QUEUE
+
+__all__ = ["QUEUE", "handle"]
 
 
-def handle(event: dict[str, Any]) -> str:
-    data = event.get("data") or {}
-    body = data.get("body")
-    return inbound.process(str(data["provider"]), str(data["webhook_id"]), body if isinstance(body, str) else None)
+def handle(event: Event) -> str:
+    if not isinstance(event, WebhookReceived):
+        return "ignored"
+    return inbound.process(event.data.provider, event.data.webhook_id, event.data.body)

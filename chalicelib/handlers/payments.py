@@ -3,14 +3,14 @@ payment gateway once (services/customer_payments.py); a redelivered event finds 
 
 from __future__ import annotations
 
-from typing import Any
-
+from ..events import Event, OrderRefundDue
 from ..services import customer_payments
+from ..topology import PAYMENTS as QUEUE
+
+__all__ = ["QUEUE", "handle"]
 
 
-def handle(event: dict[str, Any]) -> str:
-    data = event.get("data") or {}
-    if event.get("type") != "order.refund_due" or not data.get("refund_id"):
+def handle(event: Event) -> str:
+    if not isinstance(event, OrderRefundDue) or not event.data.refund_id:
         return "ignored"
-    order_id = str(data.get("order_id") or event.get("subject_id"))
-    return customer_payments.send_refund(order_id, str(data["refund_id"])).status
+    return customer_payments.send_refund(event.data.order_id or event.subject_id, event.data.refund_id).status

@@ -3,7 +3,10 @@ and so does each newly stored inbound webhook (`webhook.received`).
 
 The audit event is written in the same transaction as the change (and the inbox item is its
 own write), so nothing is lost between the write and the bus; a failed PutEvents raises and the
-stream retries the batch (consumers deduplicate by event id)."""
+stream retries the batch (consumers deduplicate by event id).
+
+Each payload is checked against its type's model (chalicelib/events.py) before it goes out; a type
+missing from the catalogue is still published (the stream must not stall on it) and logged."""
 
 from __future__ import annotations
 
@@ -13,25 +16,39 @@ from typing import Any
 from ..adapters import bus
 from ..adapters.dynamodb.models import AuditEventItem, InboxItem, Item
 from ..domain.audit import STAFF_ONLY_DATA
+from ..events import DomainEvent, model_for
+from ..observability import logger
 
 INLINE_BODY_BYTES = 64 * 1024  # EventBridge takes 256 KB per entry; bigger bodies are read back from the inbox
 
 
+def checked(payload: dict[str, Any]) -> dict[str, Any]:
+    """The payload, once its type's model accepts it (a ValidationError fails the batch: a bug to fix)."""
+    model = model_for(str(payload["type"]))
+    if model is None:
+        logger.warning("event type not in the catalogue", extra={"type": payload["type"]})
+        model = DomainEvent
+    model.model_validate(payload)
+    return payload
+
+
 def domain_event(item: AuditEventItem) -> dict[str, Any]:
     """The bus payload: facts and references, never internal notes nor staff-only data (addresses)."""
-    return {
-        "id": item.id,
-        "type": item.type,
-        "subject_type": item.subject_type,
-        "subject_id": item.subject_id,
-        "at": item.at.isoformat(),
-        "actor": {"sub": item.actor.sub, "role": item.actor.role},
-        "from_status": item.from_status,
-        "to_status": item.to_status,
-        "customer_note": item.customer_note,
-        "has_internal_note": bool(item.internal_note),
-        "data": {k: v for k, v in (item.data.as_dict() if item.data else {}).items() if k not in STAFF_ONLY_DATA},  # type: ignore[no-untyped-call]
-    }
+    return checked(
+        {
+            "id": item.id,
+            "type": item.type,
+            "subject_type": item.subject_type,
+            "subject_id": item.subject_id,
+            "at": item.at.isoformat(),
+            "actor": {"sub": item.actor.sub, "role": item.actor.role},
+            "from_status": item.from_status,
+            "to_status": item.to_status,
+            "customer_note": item.customer_note,
+            "has_internal_note": bool(item.internal_note),
+            "data": {k: v for k, v in (item.data.as_dict() if item.data else {}).items() if k not in STAFF_ONLY_DATA},  # type: ignore[no-untyped-call]
+        }
+    )
 
 
 def received_event(item: InboxItem) -> dict[str, Any]:
@@ -40,19 +57,21 @@ def received_event(item: InboxItem) -> dict[str, Any]:
     if len(item.body.encode()) <= INLINE_BODY_BYTES:
         data["body"] = item.body
     subject = f"{item.provider}/{item.webhook_id}"
-    return {
-        "id": f"whk_{hashlib.sha256(subject.encode()).hexdigest()[:26]}",
-        "type": "webhook.received",
-        "subject_type": "webhook",
-        "subject_id": subject,
-        "at": item.received_at.isoformat(),
-        "actor": {"sub": "system", "role": "admin"},
-        "from_status": None,
-        "to_status": "received",
-        "customer_note": None,
-        "has_internal_note": False,
-        "data": data,
-    }
+    return checked(
+        {
+            "id": f"whk_{hashlib.sha256(subject.encode()).hexdigest()[:26]}",
+            "type": "webhook.received",
+            "subject_type": "webhook",
+            "subject_id": subject,
+            "at": item.received_at.isoformat(),
+            "actor": {"sub": "system", "role": "admin"},
+            "from_status": None,
+            "to_status": "received",
+            "customer_note": None,
+            "has_internal_note": False,
+            "data": data,
+        }
+    )
 
 
 PUBLISHED_KINDS = ("event", "inbox")

@@ -10,20 +10,22 @@ from __future__ import annotations
 from typing import Any
 
 from ..domain.errors import InvalidTransition
+from ..events import CampaignCloseResumed, CampaignEnded, Event, POAcknowledgeCompleted
 from ..observability import logger
 from ..services import campaign_close, refunds
+from ..topology import PURCHASE_ORDERS as QUEUE
+
+__all__ = ["QUEUE", "handle"]
 
 
-def handle(event: dict[str, Any]) -> Any:
-    kind = event.get("type")
-    data = event.get("data") or {}
-    if kind in ("campaign.ended", "campaign.close_resumed"):
+def handle(event: Event) -> Any:
+    if isinstance(event, CampaignEnded | CampaignCloseResumed):
         try:
-            return campaign_close.close_campaign(str(event["subject_id"]))
+            return campaign_close.close_campaign(event.subject_id)
         except InvalidTransition as exc:  # cancelled meanwhile, say: nothing to close
-            logger.warning("campaign not closed", extra={"campaign_id": event["subject_id"], "reason": exc.message})
+            logger.warning("campaign not closed", extra={"campaign_id": event.subject_id, "reason": exc.message})
             return None
-    if kind == "po.acknowledge_completed":
-        return refunds.settle_acknowledgement(str(data.get("po_id") or event["subject_id"]))
-    logger.info("event not for this consumer", extra={"type": kind})
+    if isinstance(event, POAcknowledgeCompleted):
+        return refunds.settle_acknowledgement(event.data.po_id or event.subject_id)
+    logger.info("event not for this consumer", extra={"type": event.type})
     return None

@@ -1,21 +1,22 @@
 """Shipments consumer: a recorded or corrected shipment, and the tracking workflow's own events
-(which carry no type: an opened wait has a task token, a stale one a `stale_at`)."""
+(an opened wait with its task token, a stale or abandoned parcel)."""
 
 from __future__ import annotations
 
-from typing import Any
-
+from ..events import Event, ShipmentCorrected, ShipmentRecorded, TrackingOpened, TrackingStale
 from ..services import shipments
+from ..topology import SHIPMENTS as QUEUE
+
+__all__ = ["QUEUE", "handle"]
 
 
-def handle(event: dict[str, Any]) -> str:
-    kind = event.get("type")
-    if kind == "shipment.recorded":
+def handle(event: Event) -> str:
+    if isinstance(event, ShipmentRecorded):
         return shipments.on_recorded(event)
-    if kind == "shipment.corrected":
+    if isinstance(event, ShipmentCorrected):
         return shipments.on_corrected(event)
-    if event.get("task_token"):
+    if isinstance(event, TrackingOpened):
         return shipments.on_tracking_opened(event)
-    if event.get("stale_at"):
+    if isinstance(event, TrackingStale):
         return shipments.on_stale(event)
     return "ignored"

@@ -4,10 +4,18 @@ subscription), so a redelivered message creates nothing new; later attempts belo
 
 from __future__ import annotations
 
-from typing import Any
-
+from ..events import DomainEvent, Event
 from ..services import webhooks
+from ..topology import WEBHOOKS_OUT as QUEUE
+
+__all__ = ["QUEUE", "handle", "wants"]
 
 
-def handle(event: dict[str, Any]) -> int:
+def handle(event: Event) -> int:
+    if not isinstance(event, DomainEvent):
+        return 0  # a state machine's event has no id to deliver under
     return webhooks.deliver_event(event)
+
+
+def wants(event: Event) -> bool:
+    return isinstance(event, DomainEvent)  # a state machine's event has no id to deliver under

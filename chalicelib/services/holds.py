@@ -24,6 +24,7 @@ from ..domain.campaigns import Campaign, CampaignStatus
 from ..domain.holds import CLOSE_WAITING_KIND, HOLD_KIND
 from ..domain.orders import Order, OrderStatus
 from ..domain.permissions import SYSTEM
+from ..events import OrderDecided
 from . import exceptions, uow
 from .clock import new_id, now
 from .ports import Record
@@ -56,22 +57,20 @@ def raise_writes(order: Order, campaign: Campaign, at: datetime) -> list[Any]:
     return exceptions.opening_writes(HOLD_KIND, "order", order.id, details(order, campaign.ends_at, at), at)
 
 
-def decided(event: dict[str, Any]) -> bool:
+def decided(event: OrderDecided) -> bool:
     """A held order left `on_hold` (approved, rejected, cancelled): resolve its exception, saying who
     decided what, then resume its campaign's close if it waited for this order last. False when the
     event is not such a decision (no read at all) or nothing was left to resolve."""
-    if event.get("type") not in DECISIONS or event.get("from_status") != OrderStatus.ON_HOLD.value:
+    if event.type not in DECISIONS or event.from_status != OrderStatus.ON_HOLD.value:
         return False
-    data = event.get("data") or {}
-    order_id = str(data.get("order_id") or event["subject_id"])
-    what = str(event["type"]).split(".", 1)[1]
-    actor = event.get("actor") or {}
-    note = f"the order was {what} by {actor.get('sub', 'someone')} ({actor.get('role', 'unknown role')})"
-    if event.get("customer_note"):
-        note += f"; the customer was told: {event['customer_note']}"
+    order_id = event.data.order_id or event.subject_id
+    what = event.type.split(".", 1)[1]
+    note = f"the order was {what} by {event.actor.sub} ({event.actor.role})"
+    if event.customer_note:
+        note += f"; the customer was told: {event.customer_note}"
     resolved = exceptions.resolve(HOLD_KIND, "order", order_id, note=note)
-    if data.get("campaign_id"):
-        resume_if_last(str(data["campaign_id"]), order_id)
+    if event.data.campaign_id:
+        resume_if_last(event.data.campaign_id, order_id)
     return resolved
 
 

@@ -57,6 +57,7 @@ from ..domain.notifications import (
     rules_for,
 )
 from ..domain.permissions import Principal
+from ..events import DomainEvent
 from ..observability import logger
 from ..topology import NOTIFICATIONS
 from .clock import now
@@ -493,14 +494,17 @@ class Outcome:
     failed: list[str] = field(default_factory=list)
 
 
-def handle(event: dict[str, Any]) -> Outcome:
+def handle(typed: DomainEvent) -> Outcome:
     """Deliver what the rules say for one domain event. Every address is tried; if any failed,
     DeliveryFailed is raised at the end so the message comes back for exactly those."""
+    # The rules and the templates read the event's facts by name (domain/notifications.py takes
+    # plain mappings: the domain knows no pydantic), so they get its JSON form, every fact included.
+    event = typed.payload()
     rules = rules_for(event)
     outcome = Outcome()
     if not rules:
         return outcome
-    event_id = str(event["id"])  # no id, no dedupe: refuse the message
+    event_id = typed.id
     loaded = load(event, rules)
     targets: dict[str, NotificationRule] = {}
     for rule in rules:  # first rule wins for an address two roles share
@@ -523,7 +527,7 @@ def handle(event: dict[str, Any]) -> Outcome:
         )
         planned = Planned(
             event_id,
-            str(event.get("type")),
+            typed.type,
             address,
             rule.recipient.value,
             rule.template,

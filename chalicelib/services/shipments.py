@@ -48,6 +48,7 @@ from ..domain.orders import DeliveryAction, DeliveryStatus, Order, apply_deliver
 from ..domain.permissions import SYSTEM, Principal
 from ..domain.purchase_orders import Decision, Stage
 from ..domain.shipments import CarrierEvent, Shipment, ShipmentStatus, TimelineEntry, TrackingStatus
+from ..events import ShipmentCorrected, ShipmentRecorded, TrackingOpened, TrackingStale
 from ..observability import logger
 from . import customer_payments, escalations, exceptions, stages
 from .clock import new_id, now
@@ -467,14 +468,14 @@ def correct_tracking(actor: Principal, po_id: str, shipment_id: str, *, carrier:
 # ---------------------------------------------------------------- consumers (shipments queue)
 
 
-def on_recorded(event: dict[str, Any]) -> str:
+def on_recorded(event: ShipmentRecorded) -> str:
     """Dispatch each order carried, capture what is due, replay early carrier events, start tracking."""
     from . import capture, tracking
 
-    data = event.get("data") or {}
-    item = load(str(data["carrier"]), str(data["tracking_number"]))
+    data = event.data
+    item = load(data.carrier, data.tracking_number)
     if item is None:
-        raise NotFound(f"shipment {data.get('carrier')}#{data.get('tracking_number')} not found")
+        raise NotFound(f"shipment {data.carrier}#{data.tracking_number} not found")
     s = shipment_from_item(item)
     for order_id in s.order_ids:
         _dispatch(order_id, s)
@@ -490,13 +491,13 @@ def on_recorded(event: dict[str, Any]) -> str:
     return "dispatched"
 
 
-def on_corrected(event: dict[str, Any]) -> str:
+def on_corrected(event: ShipmentCorrected) -> str:
     from . import tracking
 
-    data = event.get("data") or {}
-    if data.get("previous_execution_arn"):
-        workflows.stop_execution(str(data["previous_execution_arn"]), cause="tracking number corrected")
-    item = load(str(data["carrier"]), str(data["tracking_number"]))
+    data = event.data
+    if data.previous_execution_arn:
+        workflows.stop_execution(data.previous_execution_arn, cause="tracking number corrected")
+    item = load(data.carrier, data.tracking_number)
     if item is None or item.status == ShipmentStatus.SUPERSEDED.value:
         return "superseded"
     s = shipment_from_item(item)
@@ -610,13 +611,13 @@ def complete_deliveries(s: Shipment) -> int:
     return moved
 
 
-def on_tracking_opened(event: dict[str, Any]) -> str:
+def on_tracking_opened(event: TrackingOpened) -> str:
     """The tracking execution waits for the carrier: keep its token (heartbeats and the end go to it).
     A shipment already at its end (or superseded) ends the execution at once."""
-    token, arn = str(event["task_token"]), event.get("execution_arn")
+    token, arn = event.task_token, event.execution_arn
     for attempt in range(RETRIES):
-        item = load(str(event["carrier"]), str(event["tracking_number"]))
-        if item is None or item.id != event.get("shipment_id") or item.status in {s.value for s in rules.FINAL}:
+        item = load(event.carrier, event.tracking_number)
+        if item is None or item.id != event.shipment_id or item.status in {s.value for s in rules.FINAL}:
             outcome = item.status if item is not None else "unknown"
             workflows.send_task_success(token, {"outcome": outcome})
             return f"ended: {outcome}"
@@ -635,36 +636,31 @@ def on_tracking_opened(event: dict[str, Any]) -> str:
     raise AssertionError("unreachable")
 
 
-def on_stale(event: dict[str, Any]) -> str:
+def on_stale(event: TrackingStale) -> str:
     """No carrier event for the stale threshold: raise `tracking_stale` (its `exception.raised` event asks
     the supplier to check the parcel: services/notify.py), tell each customer once that the parcel is
-    delayed. The execution waits again on its own."""
-    item = load(str(event["carrier"]), str(event["tracking_number"]))
-    if item is None or item.id != event.get("shipment_id"):
+    delayed. The execution waits again on its own.
+
+    Run once per event by the consumer's idempotency record (handlers/batch.py), which is deleted when
+    this fails, so a redelivery does the work; the customer is told once (`customer_told_delayed`)."""
+    item = load(event.carrier, event.tracking_number)
+    if item is None or item.id != event.shipment_id:
         return "unknown"
     s = shipment_from_item(item)
     cfg = settings()
-    abandoned = bool(event.get("abandoned"))
+    abandoned = event.abandoned
     if not abandoned and not rules.stale(s, now(), cfg.tracking_stale_after_s):
         return "not stale"
-    marker = f"{s.carrier}#{s.tracking_number}#{event.get('stale_at') or event.get('id')}"
-    if not repo.mark_processed("tracking_stale", marker, now()):
-        return "already handled"
-    try:
-        exceptions.raise_or_bump(
-            "tracking_stale",
-            "shipment",
-            f"{s.carrier}#{s.tracking_number}",
-            {**refs(s), "last_event_at": s.last_event_at.isoformat() if s.last_event_at else None, "abandoned": abandoned},
-            severity="high" if abandoned else None,
-        )
-        if not item.customer_told_delayed:
-            _tell_delayed(s, item)
-    except Exception:
-        # The marker said "handled" before the work was done: forget it, so the queue's redelivery does
-        # the work instead of answering "already handled" with no exception ever raised.
-        repo.unmark_processed("tracking_stale", marker)
-        raise
+    if not item.customer_told_delayed:
+        _tell_delayed(s, item)
+    # Last, so a failure before it leaves nothing to repeat: a redelivery finds the customer told.
+    exceptions.raise_or_bump(
+        "tracking_stale",
+        "shipment",
+        f"{s.carrier}#{s.tracking_number}",
+        {**refs(s), "last_event_at": s.last_event_at.isoformat() if s.last_event_at else None, "abandoned": abandoned},
+        severity="high" if abandoned else None,
+    )
     return "abandoned" if abandoned else "stale"
 
 

@@ -1,15 +1,14 @@
 """The supplier workflow's side of Step Functions: a stage opens (store its task token and
 deadline on the PO) or misses its deadline (count the reminder, raise an exception record).
 
-Both arrive through the po-stages queue at least once and in any order: the token is only
-written when it is new, and each missed deadline is counted once (a processed marker keyed on
-the task token or on the overdue state's entry time). The audit events written here
+Both arrive through the po-stages queue at least once and in any order: the consumer runs each
+event once (its idempotency record, keyed on the task token or on the overdue state's entry time:
+handlers/batch.py), and the token is only written when it is new. The audit events written here
 (`po.stage_started`, `po.stage_reminded`, `po.stage_escalated`) are what the notification rules
 turn into e-mail to whoever must act, or to the buyer (services/notify.py): nothing is sent here."""
 
 from __future__ import annotations
 
-import hashlib
 import importlib
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -19,7 +18,7 @@ from .. import observability
 from ..adapters import workflows
 from ..adapters.dynamodb import keys
 from ..adapters.dynamodb import repository as repo
-from ..adapters.dynamodb.models import Item, ProcessedItem, PurchaseOrderItem
+from ..adapters.dynamodb.models import Item, PurchaseOrderItem
 from ..config import settings
 from ..domain.audit import AuditEvent
 from ..domain.errors import Conflict, InvalidTransition, NotFound, RuleViolation
@@ -34,6 +33,7 @@ from ..domain.purchase_orders import (
     open_stage,
     overdue_action,
 )
+from ..events import StageOpened, StageOverdue
 from ..observability import logger
 from . import exceptions, stages
 from .clock import new_id, now
@@ -48,10 +48,6 @@ OVERDUE_SEVERITY: dict[Stage, str] = {
     Stage.BANK_PAYMENT: "high",
     Stage.SETTLEMENT: "high",
 }
-
-
-def _hash(*parts: str) -> str:
-    return hashlib.sha256("\x00".join(parts).encode()).hexdigest()[:32]
 
 
 def _load(po_id: str) -> PurchaseOrderItem:
@@ -108,15 +104,12 @@ class Outcome:
     action: str  # stored / cancelled / duplicate / ignored / remind / escalate
 
 
-def stage_opened(detail: dict[str, Any]) -> Outcome:
+def stage_opened(event: StageOpened) -> Outcome:
     """Store the stage's task token and deadline on the PO (its `po.stage_started` event tells whoever
     must act); the bank-payment and settlement stages are acted on here."""
-    po_id, stage, token = str(detail["po_id"]), Stage(detail["stage"]), str(detail["task_token"])
-    deadline_s = int(detail.get("deadline_s") or 0)
-    execution_arn = detail.get("execution_arn")
-    done = f"opened#{_hash(token)}"
-    if repo.get(keys.processed(CONSUMER, done), ProcessedItem) is not None:
-        return Outcome("duplicate")  # stored and told already (or a stale redelivery of an old token)
+    po_id, stage, token = event.po_id, Stage(event.stage), event.task_token
+    deadline_s = event.deadline_s
+    execution_arn = event.execution_arn
     for attempt in range(RETRIES):
         item = _load(po_id)
         po = repo.po_from_item(item)
@@ -170,25 +163,16 @@ def stage_opened(detail: dict[str, Any]) -> Outcome:
     elif stage is Stage.SHIPMENT:
         # Every order still to ship may have been cancelled since the acknowledgement: then it completes now.
         importlib.import_module("chalicelib.services.cancellations").finish_if_nothing_to_ship(po_id)
-    repo.mark_processed(CONSUMER, done, now())
     return Outcome("stored")
 
 
 # ---------------------------------------------------------------- a deadline passes
 
 
-def stage_overdue(detail: dict[str, Any]) -> Outcome:
+def stage_overdue(event: StageOverdue) -> Outcome:
     """Count the reminder and raise/bump the exception; the `po.stage_reminded` / `po.stage_escalated`
     event reminds the actor or tells the buyer."""
-    po_id, stage = str(detail["po_id"]), Stage(detail["stage"])
-    marker = f"overdue#{_hash(po_id, stage.value, str(detail.get('execution_arn')), str(detail.get('overdue_at')))}"
-    if not repo.mark_processed(CONSUMER, marker, now()):
-        return Outcome("duplicate")
-    try:
-        return _overdue(po_id, stage)
-    except Exception:
-        repo.unmark_processed(CONSUMER, marker)
-        raise
+    return _overdue(event.po_id, Stage(event.stage))
 
 
 def _overdue(po_id: str, stage: Stage) -> Outcome:

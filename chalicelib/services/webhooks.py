@@ -36,6 +36,7 @@ from ..domain.audit import AuditEvent
 from ..domain.errors import Conflict, InvalidTransition, NotFound, RuleViolation
 from ..domain.permissions import MANAGE_WEBHOOKS, SYSTEM, Principal
 from ..domain.webhooks import DeliveryStatus, Outcome
+from ..events import DomainEvent, webhook_payload
 from ..observability import logger
 from . import exceptions
 from .clock import new_id, now
@@ -237,22 +238,24 @@ def _disable(sub_id: str, reason: str, details: dict[str, Any]) -> None:
 # ---------------------------------------------------------------- deliveries
 
 
-def deliver_event(event: dict[str, Any]) -> int:
+def deliver_event(event: DomainEvent) -> int:
     """The webhooks-out consumer: one delivery per active subscription that chose this event's type.
     Returns the number of deliveries created now (0 on a redelivered event)."""
-    if event.get("type") not in rules.OFFERED_EVENT_TYPES:
+    if event.type not in rules.OFFERED_EVENT_TYPES:
         return 0
     subs = [
         i
         for i in Item.gsi2.query(keys.ACTIVE_WEBHOOK_SUBSCRIPTIONS_PK)
-        if isinstance(i, WebhookSubscriptionItem) and rules.matches(event["type"], _types(i))
+        if isinstance(i, WebhookSubscriptionItem) and rules.matches(event.type, _types(i))
     ]
     if not subs:
         return 0
-    payload = rules.body(rules.thin_payload(event, settings().public_url))
+    thin = rules.thin_payload(event.payload(), settings().public_url)
+    webhook_payload(thin)  # what subscribers validate against (the OpenAPI document's webhooks)
+    payload = rules.body(thin)
     created = 0
     for sub in subs:
-        delivery = _claimed_new(rules.webhook_id(event["id"], sub.id), sub.id, event["id"], event["type"], payload)
+        delivery = _claimed_new(rules.webhook_id(event.id, sub.id), sub.id, event.id, event.type, payload)
         if delivery is None:
             continue  # made by an earlier run of this event: its attempts are the sweep's now
         created += 1

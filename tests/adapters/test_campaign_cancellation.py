@@ -9,6 +9,7 @@ import boto3
 from chalicelib.handlers import campaigns
 from chalicelib.services import orders
 from chalicelib.topology import CAMPAIGN_ORDERS, TOPOLOGY
+from tests.adapters.events import typed
 from tests.api.support import order_body
 from tests.aws import ALICE, BOB, BUYER, CARE, live_campaign
 
@@ -47,7 +48,7 @@ def test_a_redelivered_cancellation_changes_nothing_more(api):
     campaign = live_campaign(api)
     order = _order(api, ALICE, campaign["id"])
     api.post(f"/staff/campaigns/{campaign['id']}/cancel", BUYER, {"reason": "duplicate campaign"})
-    event = {"type": "campaign.cancelled", "subject_id": campaign["id"]}
+    event = typed({"type": "campaign.cancelled", "subject_id": campaign["id"]})
     assert campaigns.handle(event) == 1
     assert campaigns.handle(event) == 0
     status, detail = api.get(f"/staff/orders/{order['id']}", CARE)

@@ -79,8 +79,8 @@ def test_a_new_complaint_is_mailed_to_the_customer_care_mailbox_only(aws):
     record = complaint(campaign_id)
     batch = deliver(aws, seen)
 
-    assert [e["type"] for e in batch] == ["exception.raised"]
-    assert batch[0]["data"]["owner"] == "customer_care"
+    assert [e.type for e in batch] == ["exception.raised"]
+    assert batch[0].data.owner == "customer_care"
     (mail,) = to(care)
     assert mail.subject == f"[high] {TITLE}: complaint cmp_1"
     assert "customer care team" in mail.body
@@ -102,8 +102,8 @@ def test_a_complaint_escalates_on_its_own_sla_to_care_then_the_admins_never_the_
     seen = seen_so_far(aws)
 
     escalations.sweep(opened + 24 * H + timedelta(minutes=1))  # both reach level 2 (4/24/.. for both)
-    level_2 = [e for e in deliver(aws, seen) if e["type"] == "exception.escalated"]
-    targets = {e["data"]["kind"]: e["data"]["target"] for e in level_2}
+    level_2 = [e for e in deliver(aws, seen) if e.type == "exception.escalated"]
+    targets = {e.data.kind: e.data.target for e in level_2}
     assert targets == {KIND: "customer_care", "payment_failed": "buyer"}  # care's kinds skip the buyer
     assert len(to(care, f"Escalated (level 2): {TITLE}")) == 1
     assert to("buyer@waybill.example", TITLE) == []
@@ -113,8 +113,8 @@ def test_a_complaint_escalates_on_its_own_sla_to_care_then_the_admins_never_the_
 
     seen = seen_so_far(aws)
     escalations.sweep(opened + 48 * H + timedelta(minutes=1))
-    level_3 = [e for e in deliver(aws, seen) if e["type"] == "exception.escalated"]
-    assert [(e["data"]["kind"], e["data"]["target"], e["data"]["level"]) for e in level_3] == [(KIND, "admin", 3)]
+    level_3 = [e for e in deliver(aws, seen) if e.type == "exception.escalated"]
+    assert [(e.data.kind, e.data.target, e.data.level) for e in level_3] == [(KIND, "admin", 3)]
     assert len(to(admin, f"Escalated (level 3): {TITLE}")) == 1
     assert exceptions.get(failed.id).level == 2  # type: ignore[union-attr]
     assert due_at(record.id) is None  # nothing more happens by time
@@ -130,8 +130,8 @@ def test_an_assigned_complaint_escalates_to_the_assignee_then_care(aws):
     escalations.sweep(record.opened_at + 4 * H + timedelta(minutes=1))
     escalations.sweep(record.opened_at + 24 * H + timedelta(minutes=1))
 
-    escalated = [e for e in deliver(aws, seen) if e["type"] == "exception.escalated" and e["subject_type"] == "exception"]
-    assert [(e["data"]["level"], e["data"]["target"]) for e in escalated] == [(1, "assignee"), (2, "customer_care")]
+    escalated = [e for e in deliver(aws, seen) if e.type == "exception.escalated" and e.subject_type == "exception"]
+    assert [(e.data.level, e.data.target) for e in escalated] == [(1, "assignee"), (2, "customer_care")]
     assert len(to("carla@waybill.example", "Escalated (level 1)")) == 1
     assert len(to(settings().mailbox_customer_care, "Escalated (level 2)")) == 1
 
@@ -145,7 +145,7 @@ def test_resolving_the_complaint_clears_it_from_care_and_a_repeat_mails_nothing_
 
     again = complaint(campaign_id)  # back to care while still open: bumped, no second mail
     assert (again.id, again.count) == (record.id, 2)
-    assert Counter(e["type"] for e in deliver(aws, seen)) == Counter({"exception.repeated": 1})
+    assert Counter(e.type for e in deliver(aws, seen)) == Counter({"exception.repeated": 1})
     assert len(to(settings().mailbox_customer_care)) == 1
 
     assert exceptions.resolve(KIND, "complaint", "cmp_1", note="refunded") is True

@@ -18,7 +18,7 @@ from chalicelib.config import settings
 from chalicelib.domain.shipments import TrackingStatus
 from chalicelib.handlers import notifications
 from chalicelib.services import notify
-from tests.adapters.events import deliver_mail, seen_so_far
+from tests.adapters.events import deliver_mail, seen_so_far, typed
 from tests.api import po_support, test_complaints
 from tests.api.po_support import ACME
 from tests.api.test_complaints import accept, carried_out, delivered_order, ok, open_complaint, propose_and_offer
@@ -76,7 +76,7 @@ def test_the_customer_hears_each_step_and_the_supplier_is_asked_once(aws, api, s
     ok(api.post(f"/supplier/complaints/{cid}/answer", ACME, {"answer": "Yes, double wrapped."}))
     propose_and_offer(api, cid, [{"sku": "MUG-1", "resolution": "refund", "quantity": 1, "refund_cents": 1200}])
     events = deliver_mail(aws, seen)
-    assert [e["type"] for e in events if e["subject_type"] == "complaint"] == ["complaint.plan_offered"]
+    assert [e.type for e in events if e.subject_type == "complaint"] == ["complaint.plan_offered"]
     offer = one(CUSTOMER, "Our proposal for your complaint")
     assert "We propose: 1 x MUG-1: a refund of 12.00 EUR. Please accept or dispute this plan." in offer.body
     assert link(f"/orders/{order['id']}/complaints/{cid}") in offer.body
@@ -108,7 +108,7 @@ def test_a_redelivered_complaint_event_is_mailed_once(aws, api, sfn_calls, gatew
     order = delivered_order(api)
     seen = seen_so_far(aws)
     ok(open_complaint(api, order), 201)
-    [opened] = [e for e in deliver_mail(aws, seen) if e["type"] == "complaint.opened"]
+    [opened] = [e for e in deliver_mail(aws, seen) if e.type == "complaint.opened"]
     assert len(to(CUSTOMER, "We have received your complaint")) == 1
 
     outcome = notify.handle(opened)  # SQS delivers it again
@@ -186,7 +186,7 @@ def test_a_complaint_event_without_a_customer_address_mails_nobody(aws, missing)
             "status": "open",
         },
     }
-    outcome = notify.handle(event)
+    outcome = notify.handle(typed(event))
     assert (outcome.sent, outcome.failed) == (0, [])
     assert sent() == []
 
@@ -211,7 +211,7 @@ def test_the_admin_mail_gives_the_refund_when_the_event_carries_it(aws):
             "currency": "EUR",
         },
     }
-    assert notify.handle(event).sent == 1
+    assert notify.handle(typed(event)).sent == 1
     (mail,) = sent()
     assert mail.destinations["ToAddresses"] == [settings().mailbox_admin]
     assert "Refund: <strong>24.00 EUR</strong>" in mail.body and link("/staff/complaints/cmp_1") in mail.body

@@ -50,7 +50,7 @@ def refund_records(order_id: str) -> list[PaymentTxnItem]:
 
 
 def refund_due_events(aws, seen) -> list[dict]:
-    return [e for e in published(aws, PAYMENTS.name, seen) if e["type"] == "order.refund_due"]
+    return [e for e in published(aws, PAYMENTS.name, seen) if e.type == "order.refund_due"]
 
 
 def test_a_prepaid_orders_refused_lines_are_refunded_through_the_gateway_once(aws, campaign_id, gateway_up):
@@ -59,7 +59,7 @@ def test_a_prepaid_orders_refused_lines_are_refunded_through_the_gateway_once(aw
     purchase_orders.handle(acknowledged(campaign_id, "acme", ("MUG-1", 1, OOS)))
 
     [due] = refund_due_events(aws, seen)
-    assert due["data"]["amount_cents"] == 2 * 1200
+    assert due.data.amount_cents == 2 * 1200
     assert payments.handle(due) == "succeeded"
     assert payments.handle(due) == "skipped"  # redelivered: done already, the gateway is not called again
 
@@ -71,7 +71,7 @@ def test_a_prepaid_orders_refused_lines_are_refunded_through_the_gateway_once(aw
     seen_by_customer = orders.get_order_for_customer(ALICE, order_id)
     notes = [v["note"] for v in (e.customer_view() for e in seen_by_customer.events) if v and v["note"]]
     assert "We have refunded 24.00 EUR to your original payment method." in notes
-    mails = [e for e in deliver_mail(aws, seen) if e["type"] == "order.refund_succeeded"]
+    mails = [e for e in deliver_mail(aws, seen) if e.type == "order.refund_succeeded"]
     assert len(mails) == 1
     # the campaign counts money that moved: the refund is counted once it succeeded
     assert metrics.campaign(campaign_id)[0].refunded_cents == 2 * 1200

@@ -197,7 +197,7 @@ def test_an_order_that_was_never_held_costs_the_consumer_nothing(api, aws):
     seen.update(r["eventID"] for r in fresh)
     publisher.publish(fresh)
     (cancelled,) = [batch.domain_event(m["Body"]) for m in drain(aws.queue_urls[CAMPAIGN_ORDERS.name])]
-    assert cancelled["type"] == "order.cancelled" and cancelled["from_status"] == "placed"
+    assert cancelled.type == "order.cancelled" and cancelled.from_status == "placed"
     with metered() as m:
         assert campaigns.handle(cancelled) == 0
     assert m.requests == {}

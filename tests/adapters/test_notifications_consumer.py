@@ -16,7 +16,7 @@ from chalicelib.handlers import batch, notifications, publisher
 from chalicelib.services import notify, orders
 from chalicelib.topology import NOTIFICATIONS, TOPOLOGY
 from tests.adapters import shop
-from tests.adapters.events import drain, sqs_event, stream_records
+from tests.adapters.events import drain, sqs_event, stream_records, typed
 from tests.adapters.shop import ALICE, CARE
 
 
@@ -40,7 +40,7 @@ def test_a_placed_order_e_mails_the_customer_once_even_when_redelivered(aws, cam
     record = shop.place(ALICE, campaign_id, ("MUG-1", 2))
     (message,) = published(aws)
     event = batch.domain_event(message["Body"])
-    assert event["type"] == "order.placed"
+    assert event.type == "order.placed"
 
     assert notifications.handle(event) == 1
     (mail,) = sent()
@@ -63,7 +63,7 @@ def test_a_failed_send_is_recorded_and_the_retry_sends_it_once(aws, campaign_id)
     with pytest.raises(notify.DeliveryFailed):
         notifications.handle(event)
     assert sent() == []
-    record = OutboxItem.get(*keys.outbox(event["id"], "alice@example.com"))
+    record = OutboxItem.get(*keys.outbox(event.id, "alice@example.com"))
     assert (record.status, int(record.attempts)) == ("failed", 1)
     assert "MessageRejected" in record.last_error
 
@@ -71,7 +71,7 @@ def test_a_failed_send_is_recorded_and_the_retry_sends_it_once(aws, campaign_id)
     assert notifications.handle(event) == 1
     assert notifications.handle(event) == 0
     assert len(sent()) == 1
-    record = OutboxItem.get(*keys.outbox(event["id"], "alice@example.com"))
+    record = OutboxItem.get(*keys.outbox(event.id, "alice@example.com"))
     assert (record.status, int(record.attempts), record.message_id) == ("sent", 2, sent()[0].id)
 
 
@@ -80,7 +80,7 @@ def test_a_customer_note_is_e_mailed_and_an_internal_one_is_not(aws, campaign_id
     orders.add_note(CARE, record.order.id, internal_note="rang the supplier", customer_note=None)
     orders.add_note(CARE, record.order.id, internal_note="supplier is late", customer_note="Your mug ships Monday.")
     events = [batch.domain_event(m["Body"]) for m in published(aws)]
-    assert [e["type"] for e in events] == ["order.placed", "order.note_added", "order.note_added"]
+    assert [e.type for e in events] == ["order.placed", "order.note_added", "order.note_added"]
 
     assert [notifications.handle(e) for e in events] == [1, 0, 1]
     note_mail = sent()[-1]
@@ -93,13 +93,13 @@ def test_a_staff_decision_e_mails_the_customer(aws, campaign_id):
     record = shop.place(ALICE, campaign_id, ("MUG-2", 30))  # held
     orders.change_order(CARE, record.order.id, OrderAction.REJECT, internal_note="stolen card")
     events = [batch.domain_event(m["Body"]) for m in published(aws)]
-    assert [notifications.handle(e) for e in events if e["subject_type"] == "order"] == [1, 1]
+    assert [notifications.handle(e) for e in events if e.subject_type == "order"] == [1, 1]
     assert [m.subject.split(" (")[0] for m in sent()] == ["We have received your order", "We could not accept your order"]
     assert "stolen card" not in json.dumps([m.body for m in sent()])
 
 
 def test_an_event_without_a_customer_address_sends_nothing(aws):
-    event = {"id": "evt-1", "type": "order.placed", "data": {"order_id": "ord-1", "customer_email": None}}
+    event = typed({"id": "evt-1", "type": "order.placed", "data": {"order_id": "ord-1", "customer_email": None}})
     assert notifications.handle(event) == 0
     assert sent() == []
 

@@ -25,7 +25,7 @@ from chalicelib.services import campaign_close, catalogue, escalations, exceptio
 from chalicelib.services.clock import now
 from chalicelib.topology import NOTIFICATIONS, TOPOLOGY
 from tests.adapters import shop
-from tests.adapters.events import published, seen_so_far
+from tests.adapters.events import published, seen_so_far, typed
 from tests.adapters.shop import ALICE, BOB, BUYER
 
 OPS = "ops@waybill.example"
@@ -41,7 +41,7 @@ def to(address: str, contains: str = "") -> list:
 
 
 def events(aws, seen: set[str] | None = None, type_: str | None = None) -> list[dict]:
-    return [e for e in published(aws, NOTIFICATIONS.name, seen) if type_ is None or e["type"] == type_]
+    return [e for e in published(aws, NOTIFICATIONS.name, seen) if type_ is None or e.type == type_]
 
 
 def outbox(event_id: str, address: str) -> OutboxItem:
@@ -94,7 +94,7 @@ def test_each_rule_fires_once_under_redelivery(aws):
     level_1 = settings().exception_policy().escalation_at(record.severity, record.opened_at, 1)
     escalations.sweep(level_1 + timedelta(minutes=1))  # payment_failed reaches level 1: accounting (unassigned)
     batch = events(aws)
-    types = Counter(e["type"] for e in batch)
+    types = Counter(e.type for e in batch)
     assert types["order.placed"] == 2 and types["po.created"] == 2 and types["exception.escalated"] >= 1
     assert types["exception.assigned"] == 2  # the exception's event and its mirror on the PO
 
@@ -120,13 +120,15 @@ def test_each_rule_fires_once_under_redelivery(aws):
 
 
 def test_a_rule_with_no_address_to_send_to_sends_nothing_and_records_nothing(aws):
-    event = {
-        "id": "evt-x",
-        "type": "exception.assigned",
-        "subject_type": "exception",
-        "subject_id": "exc_x",
-        "data": {"exception_id": "exc_x", "assignee": None},
-    }
+    event = typed(
+        {
+            "id": "evt-x",
+            "type": "exception.assigned",
+            "subject_type": "exception",
+            "subject_id": "exc_x",
+            "data": {"exception_id": "exc_x", "assignee": None},
+        }
+    )
     assert notify.handle(event) == notify.Outcome()
     assert sent() == [] and OutboxItem.count("OUTBOX#evt-x") == 0
 
@@ -146,26 +148,26 @@ def test_an_ses_failure_is_recorded_retried_on_redelivery_then_delivered_once(aw
     supplier = next(
         a
         for a in ("orders@acme.example", "orders@bolt.example")
-        if OutboxItem.count(f"OUTBOX#{created['id']}", f"TO#{a}" == OutboxItem.SK)
+        if OutboxItem.count(f"OUTBOX#{created.id}", f"TO#{a}" == OutboxItem.SK)
     )
-    record = outbox(created["id"], supplier)
+    record = outbox(created.id, supplier)
     assert (record.status, int(record.attempts), record.message_id) == ("failed", 1, None)
     assert "not verified" in record.last_error
     with pytest.raises(notify.DeliveryFailed):  # redelivered while SES still refuses: another attempt
         notifications.handle(created)
-    assert int(outbox(created["id"], supplier).attempts) == 2
+    assert int(outbox(created.id, supplier).attempts) == 2
 
     ses.verify_email_identity(EmailAddress=TOPOLOGY.email_identities[0])
     assert notifications.handle(created) == 2  # supplier and buyer
     assert notifications.handle(created) == 0
-    record = outbox(created["id"], supplier)
+    record = outbox(created.id, supplier)
     assert (record.status, int(record.attempts)) == ("sent", 3)
     assert record.message_id in {m.id for m in sent()} and len(sent()) == 2
 
 
 def test_a_redelivery_retries_exactly_the_addresses_not_yet_sent(aws):
     closed_campaign(acme_contacts=["orders@acme.example", "broken@@acme.example"])
-    acme = next(e for e in events(aws, type_="po.created") if e["data"]["supplier_id"] == "acme")
+    acme = next(e for e in events(aws, type_="po.created") if e.data.supplier_id == "acme")
 
     with pytest.raises(notify.DeliveryFailed, match="broken@@acme.example"):  # SES refuses that address only
         notifications.handle(acme)
@@ -175,7 +177,7 @@ def test_a_redelivery_retries_exactly_the_addresses_not_yet_sent(aws):
 
     assert len(sent()) == 2
     attempts = {
-        a: (outbox(acme["id"], a).status, int(outbox(acme["id"], a).attempts))
+        a: (outbox(acme.id, a).status, int(outbox(acme.id, a).attempts))
         for a in ("orders@acme.example", "buyer@waybill.example", "broken@@acme.example")
     }
     assert attempts == {
@@ -190,7 +192,7 @@ def test_outbox_records_expire_after_30_days(aws):
     shop.place(ALICE, shop.live_campaign(), ("MUG-1", 1))
     (placed,) = events(aws, type_="order.placed")
     notifications.handle(placed)
-    record = outbox(placed["id"], "alice@example.com")
+    record = outbox(placed.id, "alice@example.com")
     assert record.template == "order_update" and record.category == "transactional"
     assert abs(int(record.expires_at) - (int(record.created_at.timestamp()) + 30 * 86400)) <= 1
 

@@ -105,7 +105,7 @@ def test_an_unpaid_offline_order_is_raised_to_accounting_and_the_customer_remind
     assert result.actions["deadline_passed"] == 1
     raised = exceptions.get(exceptions.exception_id("payment_overdue", "order", order_id))
     assert raised is not None and raised.owner == "accounting"
-    reminders = [e for e in deliver_mail(aws, seen) if e["type"] == "exception.raised"]
+    reminders = [e for e in deliver_mail(aws, seen) if e.type == "exception.raised"]
     to_alice = [
         m
         for m in ses_backends[DEFAULT_ACCOUNT_ID]["eu-west-1"].sent_messages
@@ -158,7 +158,7 @@ def test_a_goodwill_refund_goes_through_the_gateway_once_and_never_above_what_wa
 
     done = order_payments.refund(CARE, order_id, reason="late delivery", lines=[RequestedLine("CAP-1", 1)])
     assert (done.payment.status, int(done.payment.amount_cents)) == ("pending", 900)
-    [due] = [e for e in published(aws, PAYMENTS.name, seen) if e["type"] == "order.refund_due"]
+    [due] = [e for e in published(aws, PAYMENTS.name, seen) if e.type == "order.refund_due"]
     assert payments.handle(due) == "succeeded" and payments.handle(due) == "skipped"
     assert [t["amount_cents"] for t in gateway_up.transactions] == [900]
     with pytest.raises(RuleViolation):  # 33.00 paid, 9.00 refunded: 24.01 is too much
@@ -177,7 +177,7 @@ def test_a_refund_above_the_threshold_waits_for_an_admin(aws, campaign_id, gatew
 
     asked = order_payments.refund(CARE, order_id, reason="broken on arrival", amount_cents=2000)
     assert asked.payment.status == "awaiting_approval"
-    assert [e for e in published(aws, PAYMENTS.name, seen) if e["type"] == "order.refund_due"] == []
+    assert [e for e in published(aws, PAYMENTS.name, seen) if e.type == "order.refund_due"] == []
     with pytest.raises(Forbidden):
         order_payments.decide_refund(CARE, order_id, asked.payment.id, approve=True, note=None)
     with pytest.raises(RuleViolation):
@@ -185,7 +185,7 @@ def test_a_refund_above_the_threshold_waits_for_an_admin(aws, campaign_id, gatew
 
     approved = order_payments.decide_refund(ADMIN, order_id, asked.payment.id, approve=True, note="ok")
     assert approved.payment.status == "pending"
-    [due] = [e for e in published(aws, PAYMENTS.name, seen) if e["type"] == "order.refund_due"]
+    [due] = [e for e in published(aws, PAYMENTS.name, seen) if e.type == "order.refund_due"]
     assert payments.handle(due) == "succeeded"
     with pytest.raises(InvalidTransition):
         order_payments.decide_refund(ADMIN, order_id, asked.payment.id, approve=True, note="twice")

@@ -18,7 +18,7 @@ from chalicelib.services import campaign_close, catalogue, orders, refunds
 from chalicelib.services.clock import now
 from chalicelib.services.stages import load_po
 from tests.adapters import shop
-from tests.adapters.events import deliver_mail, seen_so_far
+from tests.adapters.events import deliver_mail, seen_so_far, typed
 from tests.adapters.shop import ALICE, BOB
 
 OOS = RejectReason.OUT_OF_STOCK
@@ -47,18 +47,20 @@ def acknowledged(campaign_id: str, supplier_id: str, *answers: tuple[str, int, R
     po.stage = Stage.ACKNOWLEDGE
     decision = acknowledge(po, [LineAcceptance(sku, qty, reason) for sku, qty, reason in answers])
     repo.commit([repo.po_write(po, version=loaded.version, now=now(), execution_arn=loaded.execution_arn)], what="po")
-    return {
-        "id": f"evt-ack-{po.id}",
-        "type": "po.acknowledge_completed",
-        "subject_id": po.id,
-        "data": {
-            "po_id": po.id,
-            "campaign_id": campaign_id,
-            "supplier_id": supplier_id,
-            "stage": "acknowledge",
-            "decision": decision.value,
-        },
-    }
+    return typed(
+        {
+            "id": f"evt-ack-{po.id}",
+            "type": "po.acknowledge_completed",
+            "subject_id": po.id,
+            "data": {
+                "po_id": po.id,
+                "campaign_id": campaign_id,
+                "supplier_id": supplier_id,
+                "stage": "acknowledge",
+                "decision": decision.value,
+            },
+        }
+    )
 
 
 def refunds_of(order_id: str) -> list[tuple[int, str]]:
@@ -83,7 +85,7 @@ def test_a_short_acceptance_goes_to_the_earliest_orders_and_refunds_exactly_the_
     ids = closed_shop(campaign_id)
     seen = seen_so_far(aws)
     event = acknowledged(campaign_id, "acme", ("MUG-1", 4, OOS), ("MUG-2", 0, RejectReason.DISCONTINUED))
-    assert event["data"]["decision"] == "partially_accepted"
+    assert event.data.decision == "partially_accepted"
 
     result = purchase_orders.handle(event)
 
@@ -136,14 +138,14 @@ def test_a_redelivered_acknowledgement_refunds_and_mails_nothing_more(aws, campa
 
     assert (again.settled, again.replayed, again.refunds, again.lost) == (0, 3, 0, 0)
     assert {k: int(order(v).version) for k, v in ids.items()} == versions
-    assert len([e for e in deliver_mail(aws, seen) if e["type"] == "order.lines_rejected"]) == 2
+    assert len([e for e in deliver_mail(aws, seen) if e.type == "order.lines_rejected"]) == 2
     assert len(refunds_of(ids["third"])) == 1 and len(sent()) == 2
 
 
 def test_a_settlement_interrupted_after_some_orders_shares_out_the_same_on_rerun(aws, campaign_id):
     ids = closed_shop(campaign_id)
     event = acknowledged(campaign_id, "acme", ("MUG-1", 4, OOS), ("MUG-2", 1, None))
-    po = load_po(event["data"]["po_id"]).po
+    po = load_po(event.data.po_id).po
     # The first run settled only the oldest order, then crashed.
     from chalicelib.domain.supply import Allocator
 
@@ -163,7 +165,7 @@ def test_a_full_rejection_rejects_every_delivery_and_refunds_every_line(aws, cam
     ids = closed_shop(campaign_id)
     seen = seen_so_far(aws)
     event = acknowledged(campaign_id, "bolt", ("CAP-1", 0, OOS))
-    assert event["data"]["decision"] == "rejected"
+    assert event.data.decision == "rejected"
 
     result = purchase_orders.handle(event)
     deliver_mail(aws, seen)
@@ -188,8 +190,8 @@ def test_a_redelivered_lines_rejected_event_sends_no_second_mail(aws, campaign_i
     closed_shop(campaign_id)
     seen = seen_so_far(aws)
     purchase_orders.handle(acknowledged(campaign_id, "acme", ("MUG-1", 4, OOS), ("MUG-2", 1, None)))
-    rejected = [e for e in deliver_mail(aws, seen) if e["type"] == "order.lines_rejected"]
-    assert len(rejected) == 2 and all(e["customer_note"] for e in rejected)  # second and third lost a mug
+    rejected = [e for e in deliver_mail(aws, seen) if e.type == "order.lines_rejected"]
+    assert len(rejected) == 2 and all(e.customer_note for e in rejected)  # second and third lost a mug
     assert len(sent()) == 2
 
     assert [notifications.handle(e) for e in rejected] == [0, 0]  # the queue delivered them again

@@ -258,13 +258,19 @@ def test_items_read_back_as_their_own_kind(campaign_id):
     assert repo.get(keys.supplier("nobody"), SupplierItem) is None
 
 
-def test_a_consumer_marks_an_event_once_and_can_forget_it(aws):
+def test_a_consumer_claims_an_event_once_and_can_forget_it(aws):
     at = datetime.now(UTC)
-    assert repo.mark_processed("notifications", "evt-1#a@example.com", at) is True
-    assert repo.mark_processed("notifications", "evt-1#a@example.com", at) is False
-    assert repo.mark_processed("notifications", "evt-1#b@example.com", at) is True
-    repo.unmark_processed("notifications", "evt-1#a@example.com")
-    assert repo.mark_processed("notifications", "evt-1#a@example.com", at) is True
+
+    def claim(key: str) -> str:
+        return repo.claim_event("notifications", key, at, lease_seconds=60, ttl_seconds=3600)
+
+    assert claim("evt-1#a@example.com") == "claimed"
+    assert claim("evt-1#a@example.com") == repo.IN_PROGRESS
+    repo.complete_event("notifications", "evt-1#a@example.com", at)
+    assert claim("evt-1#a@example.com") == repo.COMPLETED
+    assert claim("evt-1#b@example.com") == "claimed"
+    repo.release_event("notifications", "evt-1#a@example.com")
+    assert claim("evt-1#a@example.com") == "claimed"
     raw = boto3.client("dynamodb").get_item(
         TableName=TOPOLOGY.table.name,
         Key={"PK": {"S": keys.processed("notifications", "evt-1#b@example.com")[0]}, "SK": {"S": keys.META}},

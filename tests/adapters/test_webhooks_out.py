@@ -29,6 +29,7 @@ from chalicelib.handlers import webhooks_out as consumer
 from chalicelib.local.provision import Provisioned
 from chalicelib.services import escalations, exceptions
 from chalicelib.services import webhooks as svc
+from tests.adapters.events import typed
 
 
 class Receiver:
@@ -163,8 +164,8 @@ def test_a_delivered_webhook_verifies_with_the_standard_webhooks_library_and_car
 
 def test_a_redelivered_event_makes_no_second_delivery(aws: Provisioned, receiver: Receiver):
     subscribe(receiver.url)
-    assert consumer.handle(event()) == 1
-    assert consumer.handle(event()) == 0
+    assert consumer.handle(typed(event())) == 1
+    assert consumer.handle(typed(event())) == 0
     assert len(receiver.received) == 1
 
 
@@ -172,7 +173,7 @@ def test_during_a_rotation_both_secrets_verify_until_the_grace_window_ends(aws: 
     sub = subscribe(receiver.url)
     rotated = svc.rotate_secret(SYSTEM, sub.id)
     assert rotated.secret != sub.secret
-    consumer.handle(event())
+    consumer.handle(typed(event()))
     headers, body = receiver.received[0]
     assert len(headers["webhook-signature"].split(" ")) == 2
     for secret in (sub.secret, rotated.secret):
@@ -189,7 +190,7 @@ def test_failures_retry_on_the_scaled_schedule_with_the_same_webhook_id_then_suc
     r = Receiver(500, 503, 429)
     try:
         sub = subscribe(r.url)
-        consumer.handle(event())
+        consumer.handle(typed(event()))
         wid = rules.webhook_id("evt_0001", sub.id)
         d = delivery(wid)
         assert d.status == "pending" and len(d.attempts) == 1
@@ -220,14 +221,14 @@ def test_410_gone_disables_the_subscription_at_once_and_raises_webhook_delivery_
     r = Receiver(410)
     try:
         sub = subscribe(r.url)
-        consumer.handle(event())
+        consumer.handle(typed(event()))
         d = delivery(rules.webhook_id("evt_0001", sub.id))
         assert d.status == "failed" and len(d.attempts) == 1
         item = subscription(sub.id)
         assert not item.active and "410" in (item.disabled_reason or "")
         record = failing(sub.id)
         assert record is not None and record.status.value in ("pending", "open")
-        assert consumer.handle(event(2)) == 0  # a disabled subscription gets nothing
+        assert consumer.handle(typed(event(2))) == 0  # a disabled subscription gets nothing
         assert len(r.received) == 1
         svc.update_subscription(SYSTEM, sub.id, active=True)  # staff re-enable it: the exception resolves
         after = failing(sub.id)
@@ -241,7 +242,7 @@ def test_the_last_failed_attempt_disables_the_subscription(aws: Provisioned, mon
     r = Receiver(*([500] * rules.MAX_ATTEMPTS))
     try:
         sub = subscribe(r.url)
-        consumer.handle(event())
+        consumer.handle(typed(event()))
         wid = rules.webhook_id("evt_0001", sub.id)
         for _ in range(rules.MAX_ATTEMPTS - 1):
             escalations.sweep(delivery(wid).next_attempt_at + timedelta(seconds=1))
@@ -255,7 +256,7 @@ def test_the_last_failed_attempt_disables_the_subscription(aws: Provisioned, mon
 
 def test_replay_sends_a_new_delivery_with_a_new_id_linked_to_the_original(aws: Provisioned, receiver: Receiver):
     sub = subscribe(receiver.url)
-    consumer.handle(event())
+    consumer.handle(typed(event()))
     original = rules.webhook_id("evt_0001", sub.id)
     replayed = svc.replay(SYSTEM, original)
     assert replayed.id != original and replayed.replay_of == original and replayed.status == "succeeded"
@@ -276,9 +277,9 @@ def test_a_consumer_crash_loses_nothing_and_the_rerun_sends_the_same_id(
 
     monkeypatch.setattr(port, "post", crash_after_sending)
     with pytest.raises(RuntimeError):
-        consumer.handle(event())
+        consumer.handle(typed(event()))
     monkeypatch.setattr(port, "post", real_post)
-    assert consumer.handle(event()) == 0  # SQS redelivers: the delivery exists, no second id
+    assert consumer.handle(typed(event())) == 0  # SQS redelivers: the delivery exists, no second id
     wid = rules.webhook_id("evt_0001", sub.id)
     d = delivery(wid)
     assert d.status == "sending"
@@ -295,7 +296,7 @@ def test_outside_local_mode_a_private_address_is_refused_at_send_time(
 ):
     sub = subscribe(receiver.url)  # accepted in local mode; the deployment then "moves" to production
     use(monkeypatch, stage="prod")
-    consumer.handle(event())
+    consumer.handle(typed(event()))
     d = delivery(rules.webhook_id("evt_0001", sub.id))
     assert receiver.received == []
     assert d.status == "pending" and d.attempts[0].status_code is None

@@ -157,9 +157,10 @@ def process_webhooks() -> list[str]:
     bus -> queue path that feeds it is tested in tests/adapters/test_inbound_pipeline.py)."""
     from chalicelib.adapters.dynamodb.models import InboxItem, Item
     from chalicelib.handlers import inbound
+    from tests.adapters.events import typed
 
     waiting = [i for i in Item.scan() if isinstance(i, InboxItem) and i.processed_at is None]
     return [
-        inbound.handle({"type": "webhook.received", "data": {"provider": i.provider, "webhook_id": i.webhook_id}})
+        inbound.handle(typed({"type": "webhook.received", "data": {"provider": i.provider, "webhook_id": i.webhook_id}}))
         for i in sorted(waiting, key=lambda i: i.received_at)
     ]

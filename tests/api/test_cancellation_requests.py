@@ -18,9 +18,11 @@ from chalicelib.adapters.dynamodb.metering import metered
 from chalicelib.config import settings
 from chalicelib.domain.purchase_orders import Stage, po_id
 from chalicelib.domain.webhooks import OFFERED_EVENT_TYPES, thin_payload
+from chalicelib.events import domain_event as typed_event
 from chalicelib.handlers import notifications
 from chalicelib.services import exceptions as exception_service
 from chalicelib.services import supplier_workflow
+from tests.adapters.events import typed
 from tests.api import po_support, test_shipments
 from tests.api.po_support import ACME, BOLT, make_po, po_item
 from tests.api.support import LOGISTICS, SHIP_TO, assert_error, place, staff_order
@@ -82,7 +84,7 @@ def mail_to(address: str, order_id: str) -> list[Any]:
 
     client("ses").verify_email_identity(EmailAddress=settings().mail_from)
     for event in order_events(order_id):
-        notifications.handle(event)
+        notifications.handle(typed_event(event))
     return [m for m in ses_backends[DEFAULT_ACCOUNT_ID]["eu-west-1"].sent_messages if address in m.destinations["ToAddresses"]]
 
 
@@ -340,7 +342,7 @@ def test_a_shipment_stage_opening_with_every_order_cancelled_completes_at_once(a
     [request] = ask(api, order["id"], {"reason": "Not needed"})
     decide(api, order["id"], request["id"], {"accept": True})
     assert int(po_item(po).orders_to_ship) == 0 and po_item(po).stage == "invoice"  # not the shipment stage yet
-    supplier_workflow.stage_opened({"po_id": po, "stage": "shipment", "task_token": "tok-ship", "deadline_s": 3600})
+    supplier_workflow.stage_opened(typed({"po_id": po, "stage": "shipment", "task_token": "tok-ship", "deadline_s": 3600}))
     assert sfn_calls == [("tok-ship", {"decision": "done", "stage": "shipment"})]
     assert po_item(po).status == "shipped"
 

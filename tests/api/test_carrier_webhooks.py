@@ -18,6 +18,7 @@ from chalicelib.domain.purchase_orders import Stage
 from chalicelib.domain.shipments import TrackingStatus
 from chalicelib.local import carrier_sim
 from chalicelib.services import exceptions, shipments
+from tests.adapters.events import typed
 from tests.api import po_support
 from tests.api.po_support import ACME, accept_deliveries, make_po
 from tests.api.support import assert_error, place, process_webhooks, raw
@@ -80,7 +81,7 @@ def record(api, po: str, order_id: str, tracking: str, carrier: str = "dhl") -> 
     )
     assert status == 201, shipment
     assert (
-        shipments.on_recorded({"type": "shipment.recorded", "data": {"carrier": carrier, "tracking_number": tracking}})
+        shipments.on_recorded(typed({"type": "shipment.recorded", "data": {"carrier": carrier, "tracking_number": tracking}}))
         == "dispatched"
     )
     return shipment
@@ -358,5 +359,5 @@ def test_an_event_for_an_unknown_tracking_number_is_kept_and_replayed_when_the_s
     [parcel] = api.get(f"/orders/{order['id']}", ALICE)[1]["deliveries"][0]["shipments"]
     assert parcel["status"] == "in_transit" and [e["description"] for e in parcel["timeline"]] == ["Picked up"]
     # Replaying again (a redelivered shipment.recorded) changes nothing.
-    shipments.on_recorded({"type": "shipment.recorded", "data": {"carrier": "dhl", "tracking_number": "JD-EARLY"}})
+    shipments.on_recorded(typed({"type": "shipment.recorded", "data": {"carrier": "dhl", "tracking_number": "JD-EARLY"}}))
     assert timeline("JD-EARLY") == [("in_transit", "transit")]

@@ -30,6 +30,7 @@ from chalicelib.domain.shipments import TrackingStatus
 from chalicelib.handlers import complaints as consumer
 from chalicelib.services import complaints
 from chalicelib.services.capture import capture_id
+from tests.adapters.events import typed
 from tests.api import po_support, test_shipments
 from tests.api.po_support import ACME, accept_deliveries, make_po
 from tests.api.support import assert_error
@@ -110,7 +111,7 @@ def accept(api, order_id: str, cid: str) -> dict[str, Any]:
 
 
 def carried_out(cid: str) -> str:
-    return consumer.handle({"type": "complaint.plan_accepted", "subject_id": cid, "data": {"complaint_id": cid}})
+    return consumer.handle(typed({"type": "complaint.plan_accepted", "subject_id": cid, "data": {"complaint_id": cid}}))
 
 
 def change_capture(order_id: str, **attrs: Any) -> None:

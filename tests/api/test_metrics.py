@@ -10,6 +10,7 @@ from chalicelib.adapters.dynamodb.metering import metered
 from chalicelib.domain.permissions import SYSTEM
 from chalicelib.domain.purchase_orders import Decision, Stage, po_id
 from chalicelib.services import stages, supplier_workflow
+from tests.adapters.events import typed
 from tests.api import po_support
 from tests.api.po_support import ACME, BOLT, make_po, po_item
 from tests.api.support import place
@@ -33,7 +34,7 @@ class Clock:
 
 def open_stage(po_id: str, stage: Stage, token: str, deadline_s: int) -> None:
     """What the stage consumer does when the workflow opens (or reopens) a stage."""
-    supplier_workflow.stage_opened({"po_id": po_id, "stage": stage.value, "task_token": token, "deadline_s": deadline_s})
+    supplier_workflow.stage_opened(typed({"po_id": po_id, "stage": stage.value, "task_token": token, "deadline_s": deadline_s}))
 
 
 @pytest.fixture

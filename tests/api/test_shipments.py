@@ -21,10 +21,12 @@ from chalicelib.adapters.dynamodb.models import AuditEventItem
 from chalicelib.config import settings
 from chalicelib.domain.purchase_orders import Stage
 from chalicelib.domain.shipments import CarrierEvent, TrackingStatus
+from chalicelib.events import domain_event as typed_event
 from chalicelib.handlers import notifications
 from chalicelib.handlers.publisher import domain_event
 from chalicelib.local.sandbox_gateway import SandboxGateway
 from chalicelib.services import shipments, tracking
+from tests.adapters.events import typed
 from tests.api import po_support
 from tests.api.po_support import ACME, BOLT, accept_deliveries, make_po, po_item
 from tests.api.support import SHIP_TO, assert_error
@@ -86,7 +88,7 @@ def ship(api, po_id: str, supplier: str, tracking_number: str, *order_ids: str, 
         {"carrier": carrier, "tracking_number": tracking_number, "order_ids": list(order_ids)},
     )
     assert status == 201, shipment
-    shipments.on_recorded({"type": "shipment.recorded", "data": {"carrier": carrier, "tracking_number": tracking_number}})
+    shipments.on_recorded(typed({"type": "shipment.recorded", "data": {"carrier": carrier, "tracking_number": tracking_number}}))
     return shipment
 
 
@@ -127,7 +129,7 @@ def send_order_mail(order_id: str) -> list[Any]:
     client("ses").verify_email_identity(EmailAddress=settings().mail_from)
     for _ in range(2):
         for event in order_events(order_id):
-            notifications.handle(event)
+            notifications.handle(typed_event(event))
     return [
         m
         for m in ses_backends[DEFAULT_ACCOUNT_ID]["eu-west-1"].sent_messages
@@ -279,7 +281,7 @@ def test_a_corrected_tracking_number_is_followed_instead_and_the_customer_told_o
     assert status == 200, corrected
     assert (corrected["id"], corrected["carrier"], corrected["tracking_number"]) == (shipment["id"], "ups", "1ZRIGHT01")
     assert api.put(path, ACME, {"carrier": "ups", "tracking_number": "1ZRIGHT01"}) == (200, corrected)  # a repeat
-    shipments.on_corrected({"type": "shipment.corrected", "data": {"carrier": "ups", "tracking_number": "1ZRIGHT01"}})
+    shipments.on_corrected(typed({"type": "shipment.corrected", "data": {"carrier": "ups", "tracking_number": "1ZRIGHT01"}}))
 
     assert scan("WRONG001", TrackingStatus.IN_TRANSIT, 1) == "superseded"  # the old number no longer counts
     assert scan("1ZRIGHT01", TrackingStatus.IN_TRANSIT, 2, carrier="ups") == "moved:in_transit"
@@ -334,10 +336,10 @@ def test_a_parcel_delivered_before_its_shipment_was_dispatched_still_delivers_th
     assert scan("FAST0001", TrackingStatus.DELIVERED, 3) == "moved:delivered"
     early = next(d for d in customer_view(api, order["id"])["deliveries"] if d["supplier_id"] == "acme")
     assert early["status"] == "accepted" and early["shipments"][0]["status"] == "delivered"
-    shipments.on_recorded({"type": "shipment.recorded", "data": {"carrier": "dhl", "tracking_number": "FAST0001"}})
+    shipments.on_recorded(typed({"type": "shipment.recorded", "data": {"carrier": "dhl", "tracking_number": "FAST0001"}}))
     view = customer_view(api, order["id"])
     acme = next(d for d in view["deliveries"] if d["supplier_id"] == "acme")
     assert acme["status"] == "delivered" and view["status"] == "partially_delivered"
-    shipments.on_recorded({"type": "shipment.recorded", "data": {"carrier": "dhl", "tracking_number": "FAST0001"}})
+    shipments.on_recorded(typed({"type": "shipment.recorded", "data": {"carrier": "dhl", "tracking_number": "FAST0001"}}))
     events = [e["type"] for e in order_events(order["id"])]
     assert events.count("order.shipped") == 1 and events.count("order.delivered") == 1

@@ -18,6 +18,7 @@ from chalicelib.domain.notifications import rules_for
 from chalicelib.domain.purchase_orders import Stage
 from chalicelib.local import carrier_sim
 from chalicelib.services import exceptions, shipments
+from tests.adapters.events import typed
 from tests.api import po_support
 from tests.api.po_support import ACME, accept_deliveries, make_po, po_item
 from tests.api.support import assert_error, place, process_webhooks, raw
@@ -182,7 +183,7 @@ def test_a_shipment_notice_records_the_shipment_like_the_api(api, campaign, sfn_
     assert completed["actor"]["sub"] == SYSTEM_SUB
 
     # What follows is the same as for a shipment recorded by API: the customer sees the parcel.
-    shipments.on_recorded({"type": "shipment.recorded", "data": {"carrier": "dhl", "tracking_number": "JD0001"}})
+    shipments.on_recorded(typed({"type": "shipment.recorded", "data": {"carrier": "dhl", "tracking_number": "JD0001"}}))
     [delivery] = api.get(f"/orders/{order['id']}", ALICE)[1]["deliveries"]
     assert delivery["status"] == "dispatched" and [p["tracking_number"] for p in delivery["shipments"]] == ["JD0001"]
 

@@ -12,6 +12,7 @@ from standardwebhooks.webhooks import Webhook
 from chalicelib.config import settings
 from chalicelib.domain import webhooks as rules
 from chalicelib.services import webhooks as svc
+from tests.adapters.events import typed
 from tests.adapters.test_webhooks_out import Receiver, event
 from tests.api.support import assert_error, follow_pages
 from tests.aws import ADMIN, BUYER, CARE
@@ -96,8 +97,8 @@ def test_the_delivery_log_lists_filters_and_shows_attempts_and_staff_replay(api,
     try:
         status, sub = api.post("/staff/webhook-subscriptions", ADMIN, {"url": r.url, "event_types": ["order.placed"]})
         assert status == 201, sub
-        svc.deliver_event(event(1))  # attempt 1 answered 500: pending
-        svc.deliver_event(event(2))  # answered 200
+        svc.deliver_event(typed(event(1)))  # attempt 1 answered 500: pending
+        svc.deliver_event(typed(event(2)))  # answered 200
         first, second = rules.webhook_id("evt_0001", sub["id"]), rules.webhook_id("evt_0002", sub["id"])
         status, page = api.get(f"/staff/webhook-deliveries?subscription_id={sub['id']}", CARE)
         assert status == 200 and [d["id"] for d in page["items"]] == [second, first]
@@ -130,7 +131,7 @@ def test_a_filtered_delivery_log_page_is_never_empty_while_matching_deliveries_r
         status, sub = api.post("/staff/webhook-subscriptions", ADMIN, {"url": r.url, "event_types": ["order.placed"]})
         assert status == 201, sub
         for n in range(1, 8):
-            svc.deliver_event(event(n))
+            svc.deliver_event(typed(event(n)))
     finally:
         r.close()
     oldest = rules.webhook_id("evt_0001", sub["id"])

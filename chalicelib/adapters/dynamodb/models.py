@@ -266,9 +266,14 @@ class IdempotencyItem(Item, discriminator="idempotency"):
 
 
 class ProcessedItem(Item, discriminator="processed"):
+    """One consumer's record of one event (repository.claim_event): in progress until `lease_until`
+    (epoch seconds), then completed; gone when the work failed or the TTL (`expires_at`) passed."""
+
     consumer = UnicodeAttribute()
     event_id = UnicodeAttribute()
     at = UTCDateTimeAttribute()
+    status = UnicodeAttribute(null=True)  # in_progress / completed (older records: completed)
+    lease_until = NumberAttribute(null=True)
 
 
 class POLineMap(MapAttribute[str, Any]):

@@ -552,16 +552,50 @@ def create(item: Item) -> bool:
     return True
 
 
-def mark_processed(consumer: str, event_id: str, now: datetime, ttl_seconds: int = 7 * 24 * 3600) -> bool:
-    """Record that `consumer` handled `event_id`; False when it already had (a redelivery)."""
+IN_PROGRESS, COMPLETED = "in_progress", "completed"
+
+
+def claim_event(consumer: str, event_id: str, now: datetime, *, lease_seconds: int, ttl_seconds: int) -> str:
+    """Claim `event_id` for `consumer` with one conditional PutItem: "claimed" when this run is to do
+    the work; "completed" when a run did it already; "in_progress" when a run holds a lease that has
+    not run out (a crashed run's lease expires, and so does a completed record's TTL, even before
+    DynamoDB deletes it)."""
     pk, sk = keys.processed(consumer, event_id)
-    return create(
-        ProcessedItem(pk, sk, consumer=consumer, event_id=event_id, at=now, expires_at=int(now.timestamp()) + ttl_seconds)
+    epoch = int(now.timestamp())
+    item = ProcessedItem(
+        pk,
+        sk,
+        consumer=consumer,
+        event_id=event_id,
+        at=now,
+        status=IN_PROGRESS,
+        lease_until=epoch + lease_seconds,
+        expires_at=epoch + ttl_seconds,
     )
+    free = (
+        Item.PK.does_not_exist()
+        | (Item.expires_at < epoch)
+        | ((ProcessedItem.status == IN_PROGRESS) & (ProcessedItem.lease_until < epoch))
+    )
+    try:
+        item.save(condition=free)
+    except PutError as exc:
+        if exc.cause_response_code != "ConditionalCheckFailedException":
+            raise
+        held = get((pk, sk), ProcessedItem)
+        if held is None:  # released between the put and the read: the redelivery will claim it
+            return IN_PROGRESS
+        return IN_PROGRESS if held.status == IN_PROGRESS else COMPLETED
+    return "claimed"
 
 
-def unmark_processed(consumer: str, event_id: str) -> None:
-    """Forget a marker so a failed side effect can be retried on redelivery."""
+def complete_event(consumer: str, event_id: str, now: datetime) -> None:
+    pk, sk = keys.processed(consumer, event_id)
+    ProcessedItem(pk, sk).update(actions=[ProcessedItem.status.set(COMPLETED), ProcessedItem.at.set(now)])
+
+
+def release_event(consumer: str, event_id: str) -> None:
+    """Forget a claim whose work failed, so the queue's redelivery does the work again."""
     pk, sk = keys.processed(consumer, event_id)
     ProcessedItem(pk, sk).delete()
 
