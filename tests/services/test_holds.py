@@ -6,6 +6,7 @@ on moto."""
 from __future__ import annotations
 
 from chalicelib.domain.orders import OrderStatus
+from chalicelib.events import domain_event
 from chalicelib.services import holds
 from tests.services.conftest import placed, save_new
 
@@ -26,6 +27,10 @@ def test_a_campaign_with_no_held_order_waits_for_none(store):
 
 def test_an_event_that_is_no_decision_on_a_held_order_resolves_nothing_and_writes_nothing(store):
     """The campaign-orders consumer hands every order event over; only a decision that left on_hold counts."""
-    assert holds.decided({"type": "order.placed", "subject_id": "ord-1", "data": {"order_id": "ord-1"}}) is False
-    assert holds.decided({"type": "order.cancelled", "from_status": "placed", "subject_id": "ord-1"}) is False
+    envelope = {"id": "evt-1", "subject_type": "order", "subject_id": "ord-1", "at": "2030-01-01T00:00:00+00:00"}
+    envelope["actor"] = {"sub": "system", "role": "admin"}
+    placed = domain_event({**envelope, "type": "order.placed", "data": {"order_id": "ord-1"}})
+    cancelled = domain_event({**envelope, "type": "order.cancelled", "from_status": "placed"})
+    assert holds.decided(placed) is False
+    assert holds.decided(cancelled) is False
     assert store.commits == 0
