@@ -43,6 +43,7 @@ from ...services.ports import (
 )
 from . import keys
 from . import repository as repo
+from .mapping import MAPPERS
 from .models import (
     AddressBookItem,
     AddressItem,
@@ -121,6 +122,10 @@ class DynamoStore:
 
     def load(self, kind: type[A], *key: str) -> Versioned[A] | None:
         found: Versioned[Any] | None = None
+        mapper = MAPPERS.get(kind)
+        if mapper is not None:
+            row = mapper.load(*key)
+            return None if row is None else Versioned(row[0], row[1])
         if kind is Order:
             order = repo.get(keys.order(*key), OrderItem)
             found = Versioned(repo.order_from_item(order), int(order.version)) if order else None
@@ -159,7 +164,12 @@ class DynamoStore:
                 if change.expected_version is None:
                     creates.add(len(writes))
                 writes += self._save(change, at)
+            elif isinstance(change, Remove) and (mapper := MAPPERS.get(type(change.obj))) is not None:
+                if mapper.remove is None:
+                    raise TypeError(f"{type(change.obj).__name__} cannot be removed")
+                writes += mapper.remove(change.obj, change.expected_version)
             elif isinstance(change, Remove):
+                assert isinstance(change.obj, AddressEntry)
                 gone = AddressItem(*keys.customer_address(change.obj.customer_id, change.obj.id))
                 gone.version = change.expected_version  # deleted only as read: a version condition
                 writes.append(repo.Delete(gone))
@@ -176,6 +186,9 @@ class DynamoStore:
 
     def _save(self, change: Save, at: datetime) -> Writes:
         obj, version = change.obj, change.expected_version
+        mapper = MAPPERS.get(type(obj))
+        if mapper is not None:
+            return mapper.save(obj, version, at)
         new = Item.PK.does_not_exist() if version is None else None
         if isinstance(obj, Order):
             before = None if version is None else (change.status_before or obj.status.value)
@@ -225,6 +238,8 @@ class DynamoStore:
                 updated_at=obj.updated_at,
             )
             return [repo.Write(repo.with_version(item, version), new)]
+        if not isinstance(obj, AddressBookHeader):
+            raise TypeError(f"{type(obj).__name__} is not stored through the port")
         item = AddressBookItem(
             *keys.address_book(obj.customer_id),
             customer_id=obj.customer_id,
