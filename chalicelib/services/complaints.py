@@ -86,8 +86,8 @@ from ..domain.complaints import (
 from ..domain.errors import Conflict, InvalidTransition, NotFound, RuleViolation
 from ..domain.orders import ARRIVED, DeliveryAction, DeliveryStatus, Order, PaymentMode, RequestedLine
 from ..domain.permissions import READ_STAFF, SYSTEM, Principal, Role
-from ..domain.shipments import CarrierEvent, TrackingStatus
-from . import exceptions
+from ..domain.shipments import CarrierEvent, TrackingStatus, parcel_ref
+from . import exceptions, shipment_records
 from .capture import CAPTURE, FAILED, PENDING, SUCCEEDED, declined
 from .clock import new_id, now
 from .guard import require
@@ -1302,8 +1302,8 @@ def parcel_for(carrier: str, tracking_number: str) -> ComplaintParcelItem | None
 
 
 def on_parcel_event(parcel: ComplaintParcelItem, event: CarrierEvent) -> str:
-    """A carrier event for a return or replacement parcel (tracking.apply_event routes it here; the
-    raw event is kept as a TRACK item there). Delivered: the return is received, or the replacement
+    """A carrier event for a return or replacement parcel (`inbound.apply_carrier_event` routes it
+    here; the raw event is kept as a TRACK item there). Delivered: the return is received, or the replacement
     arrived; earlier statuses only mark the parcel on its way."""
     if event.status is not TrackingStatus.DELIVERED:
         return "recorded"
@@ -1342,10 +1342,21 @@ def on_parcel_event(parcel: ComplaintParcelItem, event: CarrierEvent) -> str:
 
 
 def _replay_early(carrier: str, tracking_number: str) -> None:
-    """Carrier events for the number that came before it was registered are applied now."""
-    from . import tracking
-
-    tracking.replay_early_events(carrier, tracking_number)
+    """Carrier events for the number that came before it was registered (kept as `TRACK#` items by
+    `inbound.apply_carrier_event`) are applied to the parcel now, oldest first, and the
+    `unknown_tracking` problem they raised is resolved. A number a shipment has is the shipment's:
+    its events are replayed when the shipment is recorded."""
+    if shipment_records.load(carrier, tracking_number) is not None:
+        return
+    parcel = parcel_for(carrier, tracking_number)
+    early = shipment_records.track_events(carrier, tracking_number)
+    for track in sorted(early, key=lambda t: t.occurred_at):
+        if parcel is not None:
+            on_parcel_event(parcel, shipment_records.track_event_from_item(track))
+    if early:
+        exceptions.resolve(
+            "unknown_tracking", "tracking", parcel_ref(carrier, tracking_number), note="the supplier recorded the shipment"
+        )
 
 
 # ---------------------------------------------------------------- charge-backs
