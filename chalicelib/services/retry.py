@@ -23,17 +23,29 @@ T = TypeVar("T")
 RETRIES = 5
 
 
-def on_conflict(fn: Callable[[], T], *, retries: int = RETRIES, expected_version: int | None = None, what: str = "") -> T:
+def on_conflict(
+    fn: Callable[[], T],
+    *,
+    retries: int = RETRIES,
+    expected_version: int | None = None,
+    what: str = "",
+    gave_up: str | None = None,
+) -> T:
     """`fn()` (which loads, changes and commits), run again after each `Conflict`, at most `retries` runs;
-    the last Conflict is raised. With `expected_version` given, the first Conflict is raised. Other
-    errors are never retried."""
+    the last Conflict is raised (or, with `gave_up`, a Conflict saying so: the caller's words for
+    "it kept changing"). With `expected_version` given, the first Conflict is raised. Other errors
+    are never retried."""
     if retries < 1:
         raise ValueError("retries must be at least 1")
     for attempt in range(1, retries + 1):
         try:
             return fn()
-        except Conflict:
-            if expected_version is not None or attempt == retries:
+        except Conflict as exc:
+            if expected_version is not None:
+                raise
+            if attempt == retries:
+                if gave_up is not None:
+                    raise Conflict(gave_up) from exc
                 raise
             logger.debug("lost a race; reading again", extra={"what": what, "attempt": attempt})
     raise AssertionError("unreachable")

@@ -1,7 +1,8 @@
 """No import circle among `chalicelib` modules.
 
 Every import counts: at the top of a module, inside a function (a lazy import only hides a circle,
-it does not break it) and under `TYPE_CHECKING`. Relative imports are resolved; `from pkg import
+it does not break it), under `TYPE_CHECKING`, and a module loaded by name (`importlib.import_module`,
+`lazy.lazy_module` with a literal name). Relative imports are resolved; `from pkg import
 name` is an edge to `pkg.name` when that is a module, else to `pkg`. A package's `__init__` is a
 node only when it imports something itself (an empty one runs nothing that could close a circle).
 """
@@ -47,6 +48,19 @@ def _imported_names(module: str, path: Path, modules: dict[str, Path]) -> Iterat
             for alias in node.names:
                 submodule = f"{target}.{alias.name}"
                 yield submodule if submodule in modules else target
+        elif isinstance(node, ast.Call) and _loader_name(node.func) in LOADERS and node.args:
+            first = node.args[0]
+            if isinstance(first, ast.Constant) and isinstance(first.value, str):
+                yield first.value
+
+
+LOADERS = {"import_module", "lazy_module"}
+
+
+def _loader_name(func: ast.expr) -> str | None:
+    if isinstance(func, ast.Attribute):
+        return func.attr
+    return func.id if isinstance(func, ast.Name) else None
 
 
 def _runs_imports(path: Path) -> bool:
@@ -131,9 +145,21 @@ def test_the_walk_sees_lazy_relative_and_type_checking_imports() -> None:
     assert "chalicelib.domain.shipments" in graph["chalicelib.services.tracking"]
     # Lazy imports inside functions count too (inbound applies what every sender sends).
     assert {"chalicelib.services.payments", "chalicelib.services.supplier_portal"} <= graph["chalicelib.services.inbound"]
+    # And those under TYPE_CHECKING (config names domain policies only for the type checker).
+    assert "chalicelib.domain.holds" in graph["chalicelib.config"]
+    # So does a module loaded by its name.
+    assert "chalicelib.services.cancellations" in graph["chalicelib.services.supplier_workflow"]
 
 
 def test_a_circle_is_named_module_by_module() -> None:
     graph = {"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}, "e": set()}
     assert cycles(graph) == [["a", "b", "c", "a"]]
     assert cycles({"a": {"b"}, "b": set()}) == []
+
+
+def test_every_deadline_kind_that_acts_has_its_action_in_the_sweep() -> None:
+    # Deadlines are written without the sweep (services/deadlines.py) so that the sweep may call
+    # back into the services that write them; the two lists must name the same kinds.
+    from chalicelib.services import deadlines, escalations
+
+    assert set(escalations.DEADLINE_ACTIONS) == set(deadlines.ACTION_KINDS)

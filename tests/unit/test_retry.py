@@ -39,6 +39,13 @@ def test_it_gives_up_after_the_last_run_with_the_last_conflict() -> None:
     assert fn.runs == 3
 
 
+def test_giving_up_can_say_so_in_the_callers_words() -> None:
+    fn = Flaky(losses=10)
+    with pytest.raises(Conflict, match="order o1 kept changing") as raised:
+        on_conflict(fn, retries=2, gave_up="order o1 kept changing")
+    assert fn.runs == 2 and str(raised.value.__cause__) == "lost race 2"
+
+
 def test_a_caller_that_named_the_version_it_saw_gets_the_conflict_unretried() -> None:
     fn = Flaky(losses=1)
     with pytest.raises(Conflict, match="lost race 1"):
