@@ -16,6 +16,10 @@ Write path, in order:
 3. The tracking execution opens a wait (`shipment.tracking_opened`, its task token stored here),
    and carrier events heartbeat it (`services.tracking`); silence past the heartbeat comes back
    as `shipment.tracking_stale` (`on_stale`); delivered or returned ends it.
+
+One direction: this module calls `services.tracking` (replaying early events, finishing deliveries),
+never the reverse; both map items through `services.shipment_records`, and carrier webhooks reach
+tracking through `services.inbound`, the one place that routes carrier events.
 """
 
 from __future__ import annotations

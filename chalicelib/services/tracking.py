@@ -5,10 +5,14 @@ shipment under its version, the raw event as a `TRACK#` item, the customer's cop
 order it carries and, when the status moves, the PO's pointer, a `shipment.status_changed`
 event and the customer-facing order events (`order.out_for_delivery`, `order.delayed`, ...).
 After the commit the tracking execution hears of it (a heartbeat, or the end), and a delivered
-parcel completes the deliveries it finishes. Redelivered or out-of-order events never move a
-shipment backwards (the rule is in the domain), and an event nobody knows the tracking number
-of is kept under its tracking number and raised as `unknown_tracking`; the shipment recorded
-later replays it.
+parcel completes the deliveries it finishes (`complete_deliveries`). Redelivered or out-of-order
+events never move a shipment backwards (the rule is in the domain).
+
+Which parcel an event is for is decided in one place, `inbound.apply_carrier_event`: a recorded
+shipment's comes here; an event nobody knows the tracking number of is kept under its tracking
+number and raised as `unknown_tracking`, and the shipment recorded later replays it here
+(`replay_early_events`, on `shipment.recorded`). This module knows shipments only through their
+storage mapping (`services.shipment_records`): it imports neither `shipments` nor `complaints`.
 
 When a carrier sends nothing, staff or the supplier record a delivery, a failed attempt or a
 return to sender by hand (`record_by_hand`): the same path with a `manual:` carrier code, the
