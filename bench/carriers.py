@@ -58,7 +58,7 @@ def tracked_parcels(prefix: str, parcels: int, at: datetime) -> list[str]:
     """Parcels being tracked, written as the shipment consumer leaves them; their numbers."""
     from chalicelib.adapters.dynamodb import repository as repo
     from chalicelib.domain.shipments import Shipment
-    from chalicelib.services import shipments
+    from chalicelib.services import shipment_records
 
     numbers = [f"JD{prefix}{i:05d}" for i in range(parcels)]
     for i, number in enumerate(numbers):
@@ -73,7 +73,10 @@ def tracked_parcels(prefix: str, parcels: int, at: datetime) -> list[str]:
             order_ids=[order],
             created_at=at,
         )
-        repo.commit([shipments.shipment_item(s, at=at, version=None), shipments.order_copy(s, order, at)], what="bench shipment")
+        repo.commit(
+            [shipment_records.shipment_item(s, at=at, version=None), shipment_records.order_copy(s, order, at)],
+            what="bench shipment",
+        )
     return numbers
 
 

@@ -117,6 +117,12 @@ def tracking_url(carrier_code: str, tracking_number: str) -> str:
     return CARRIERS[carrier_code].tracking_url.format(number=quote(tracking_number, safe=""))
 
 
+def parcel_ref(carrier_code: str, tracking_number: str) -> str:
+    """How a parcel is named as the subject of exceptions, deadlines and its audit events, and in a
+    superseded record's pointer to its successor: `<carrier>#<tracking number>` (the one spelling)."""
+    return f"{carrier_code}#{tracking_number}"
+
+
 def utc(at: datetime) -> datetime:
     return at.replace(tzinfo=UTC) if at.tzinfo is None else at.astimezone(UTC)
 
@@ -183,6 +189,11 @@ class Shipment:
     @property
     def final(self) -> bool:
         return self.status in FINAL
+
+    @property
+    def ref(self) -> str:
+        """The parcel as a subject (`parcel_ref`)."""
+        return parcel_ref(self.carrier, self.tracking_number)
 
 
 @dataclass(frozen=True)

@@ -47,6 +47,7 @@ from . import catalogue, exceptions, holds
 from . import orders as order_service
 from .clock import new_id, now
 from .guard import require
+from .retry import on_conflict
 
 SENT_TO_SUPPLIERS_NOTE = "sent to the suppliers with the campaign's purchase orders"
 # Orders a close reads: placed ones to order, those a previous (interrupted) run ordered, and
@@ -143,7 +144,8 @@ def close_campaign(campaign_id: str, *, actor: Principal = SYSTEM, page_size: in
 
 def _cancel_unpaid(order_id: str, retries: int = 3) -> None:
     """An offline order still unpaid at close cannot go to the suppliers: cancelled, the customer told."""
-    for _ in range(retries):
+
+    def cancel() -> None:
         try:
             order_service.change_order(
                 SYSTEM,
@@ -152,34 +154,38 @@ def _cancel_unpaid(order_id: str, retries: int = 3) -> None:
                 internal_note=UNPAID_AT_CLOSE_NOTE,
                 customer_note=UNPAID_AT_CLOSE_CUSTOMER_NOTE,
             )
-            return
-        except Conflict:
-            continue  # paid or changed meanwhile: read it again
         except InvalidTransition:
             return  # paid meanwhile (now placed: the next close page or run sends it) or cancelled
-    raise Conflict(f"order {order_id} kept changing while its campaign closed; the close will be retried")
+
+    # A Conflict: paid or changed meanwhile, read it again.
+    on_conflict(
+        cancel, retries=retries, gave_up=f"order {order_id} kept changing while its campaign closed; the close will be retried"
+    )
 
 
 def _reject_held(order: Order, retries: int = 3) -> None:
     """A held order nobody decided before the close is refused (`reject`): its customer told why and
     what happens to the money, the internal note naming the setting, its exception resolved with both."""
-    for _ in range(retries):
+
+    def reject() -> order_service.OrderRecord | None:
         try:
-            record = order_service.change_order(
+            return order_service.change_order(
                 SYSTEM,
                 order.id,
                 OrderAction.REJECT,
                 internal_note=hold_rules.REJECTED_AT_CLOSE_NOTE,
                 customer_note=hold_rules.rejected_at_close_customer_note(order.payment_mode),
             )
-        except Conflict:
-            continue  # approved or changed meanwhile: read it again
         except InvalidTransition:
-            return  # decided meanwhile (its consumer resolves the exception); a placed order is closed normally
+            return None  # decided meanwhile (its consumer resolves the exception); a placed order is closed normally
+
+    # A Conflict: approved or changed meanwhile, read it again.
+    record = on_conflict(
+        reject, retries=retries, gave_up=f"order {order.id} kept changing while its campaign closed; the close will be retried"
+    )
+    if record is not None:
         told = record.events[-1].customer_note  # with the refund the order service promised, if any
         holds.resolve(order.id, f"{hold_rules.REJECTED_AT_CLOSE_NOTE} The customer was told: {told}")
-        return
-    raise Conflict(f"order {order.id} kept changing while its campaign closed; the close will be retried")
 
 
 def _wait_for(campaign: Campaign, held: list[Order]) -> CloseResult:
@@ -247,8 +253,15 @@ def _require(item: CampaignItem | None, campaign_id: str) -> CampaignItem:
 def _send_to_suppliers(item: OrderItem, actor: Principal, retries: int = 3) -> Order:
     """Move a placed order's deliveries to ordered (one transaction with its audit event);
     return the order as it now stands. Already ordered, or changed meanwhile: left as it is."""
-    for _ in range(retries):
-        order = repo.order_from_item(item)
+    current: OrderItem | None = item
+
+    def send() -> Order:
+        nonlocal current
+        loaded = current if current is not None else repo.get(keys.order(item.id), OrderItem)  # a cancellation meanwhile?
+        current = None  # a lost race reads the order again
+        if loaded is None:
+            raise Conflict(f"order {item.id} is gone")
+        order = repo.order_from_item(loaded)
         if order.status is not OrderStatus.PLACED:
             return order
         before = order.status
@@ -273,22 +286,17 @@ def _send_to_suppliers(item: OrderItem, actor: Principal, retries: int = 3) -> O
                 "status": order.status.value,
             },
         )
-        try:
-            repo.commit(
-                [
-                    *repo.order_writes(order, version=int(item.version), now=at),
-                    *repo.order_status_counts(order.id, before.value, order.status.value),
-                    repo.event_write(keys.order_pk(order.id), event),
-                ],
-                what=f"order {order.id}",
-            )
-            return order
-        except Conflict:
-            fresh = repo.get(keys.order(order.id), OrderItem)  # a concurrent change (a cancellation?)
-            if fresh is None:
-                raise
-            item = fresh
-    raise Conflict(f"order {item.id} kept changing; the close will be retried")
+        repo.commit(
+            [
+                *repo.order_writes(order, version=int(loaded.version), now=at),
+                *repo.order_status_counts(order.id, before.value, order.status.value),
+                repo.event_write(keys.order_pk(order.id), event),
+            ],
+            what=f"order {order.id}",
+        )
+        return order
+
+    return on_conflict(send, retries=retries, gave_up=f"order {item.id} kept changing; the close will be retried")
 
 
 def _create_po(po: PurchaseOrder, actor: Principal) -> bool:
@@ -352,39 +360,42 @@ def _campaign_pos(campaign_id: str) -> list[PurchaseOrderItem]:
 
 
 def _store_execution_arn(item: PurchaseOrderItem, arn: str, retries: int = 3) -> None:
-    for _ in range(retries):
+    current: PurchaseOrderItem | None = item
+
+    def store() -> None:
+        nonlocal current
+        loaded = current
+        current = None  # a lost race reads the PO again
+        if loaded is None:
+            loaded = repo.get(keys.po(item.id), PurchaseOrderItem)  # the stage consumer stored a token meanwhile
+            if loaded is None or loaded.execution_arn:
+                return
         at = now()
         event = AuditEvent(
             id=new_id("evt"),
             subject_type="po",
-            subject_id=item.id,
+            subject_id=loaded.id,
             type="po.workflow_started",
             actor=SYSTEM,
             at=at,
-            data={"po_id": item.id, "execution_arn": arn},
+            data={"po_id": loaded.id, "execution_arn": arn},
         )
-        try:
-            repo.commit(
-                [
-                    repo.po_write(
-                        repo.po_from_item(item),
-                        version=int(item.version),
-                        now=at,
-                        task_token=item.task_token,
-                        stage_deadline=item.stage_deadline,
-                        execution_arn=arn,
-                    ),
-                    repo.event_write(keys.po_pk(item.id), event),
-                ],
-                what=f"purchase order {item.id}",
-            )
-            return
-        except Conflict:
-            fresh = repo.get(keys.po(item.id), PurchaseOrderItem)  # the stage consumer stored a token meanwhile
-            if fresh is None or fresh.execution_arn:
-                return
-            item = fresh
-    raise Conflict(f"purchase order {item.id} kept changing; the close will be retried")
+        repo.commit(
+            [
+                repo.po_write(
+                    repo.po_from_item(loaded),
+                    version=int(loaded.version),
+                    now=at,
+                    task_token=loaded.task_token,
+                    stage_deadline=loaded.stage_deadline,
+                    execution_arn=arn,
+                ),
+                repo.event_write(keys.po_pk(loaded.id), event),
+            ],
+            what=f"purchase order {loaded.id}",
+        )
+
+    on_conflict(store, retries=retries, gave_up=f"purchase order {item.id} kept changing; the close will be retried")
 
 
 def _mark_closed(actor: Principal, campaign_id: str) -> None:

@@ -36,6 +36,7 @@ from ..domain.permissions import SYSTEM
 from ..observability import logger
 from . import exceptions
 from .clock import new_id, now
+from .deadlines import CAPTURE_RETRY, deadline_write
 
 CAPTURE = "capture"
 PENDING, SUCCEEDED, FAILED = "pending", "succeeded", "failed"
@@ -194,8 +195,6 @@ def retry_deadline(item: PaymentTxnItem, at: datetime) -> repo.Write:
     """A declined capture is tried again by itself, a bounded number of times with a growing wait (a
     card may be topped up; hammering it would not help): a subject deadline the escalation sweep acts
     on (`escalations.DEADLINE_ACTIONS`). After the last one it is accounting's (`payment_failed`)."""
-    from .escalations import CAPTURE_RETRY, deadline_write
-
     wait = settings().capture_retry_after_s * 4 ** int(item.attempts or 0)
     return deadline_write(
         "order",

@@ -84,12 +84,13 @@ from ..domain.complaints import (
 from ..domain.errors import Conflict, InvalidTransition, NotFound, RuleViolation
 from ..domain.orders import ARRIVED, DeliveryAction, DeliveryStatus, Order, PaymentMode, RequestedLine
 from ..domain.permissions import READ_STAFF, SYSTEM, Principal, Role
-from ..domain.shipments import CarrierEvent, TrackingStatus
+from ..domain.shipments import CarrierEvent, TrackingStatus, parcel_ref
 from ..observability import logger
-from . import exceptions
+from . import exceptions, shipment_records
 from .capture import CAPTURE, FAILED, PENDING, SUCCEEDED, declined
 from .clock import new_id, now
 from .guard import require
+from .retry import on_conflict
 
 A = ComplaintAction
 C = ComplaintStatus
@@ -446,7 +447,8 @@ def open_complaint(
     description: str = "",
 ) -> ComplaintRecord:
     require(actor, CUSTOMERS, "open complaints")
-    for attempt in range(RETRIES):
+
+    def attempt() -> tuple[ComplaintItem, Complaint, AuditEvent]:
         order_items = repo.query_all(keys.order_pk(order_id))
         order_item = next((i for i in order_items if isinstance(i, OrderItem)), None)
         if order_item is None or order_item.customer_id != actor.sub:
@@ -525,18 +527,16 @@ def open_complaint(
                 "lines": [{"sku": l.sku, "quantity": l.quantity} for l in complaint.lines],
             },
         )
-        try:
-            repo.commit(
-                [repo.new_item(item), repo.Write(claims_item), repo.event_write(item.PK, event)],
-                what=f"delivery {order_id}/{supplier_id}",
-            )
-        except Conflict:
-            if attempt == RETRIES - 1:
-                raise
-            continue  # another complaint on the delivery was opened meanwhile: check the quantities again
-        _sync_exception(item, None)
-        return ComplaintRecord(item, complaint, [event])
-    raise AssertionError("unreachable")
+        repo.commit(
+            [repo.new_item(item), repo.Write(claims_item), repo.event_write(item.PK, event)],
+            what=f"delivery {order_id}/{supplier_id}",
+        )
+        return item, complaint, event
+
+    # A Conflict: another complaint on the delivery was opened meanwhile; check the quantities again.
+    item, complaint, event = on_conflict(attempt, retries=RETRIES, what=f"delivery {order_id}/{supplier_id}")
+    _sync_exception(item, None)
+    return ComplaintRecord(item, complaint, [event])
 
 
 # ---------------------------------------------------------------- events
@@ -646,7 +646,8 @@ def act(
     """One step of the complaint's life (see the domain's table) by a person: the role and status
     are the domain's checks, the object-level one (own order / own PO) is here. `expected_version`
     refuses with 409 when the complaint moved on since the caller read it."""
-    for attempt in range(RETRIES):
+
+    def attempt() -> tuple[ComplaintRecord, ComplaintItem, str, AuditEvent]:
         record = _own(_load(complaint_id, with_order=action in (A.SUBMIT_PLAN, A.APPROVE_PLAN)), actor, order_id)
         item, complaint = record.item, record.complaint
         if expected_version is not None and expected_version != record.version:
@@ -698,16 +699,15 @@ def act(
         event = _event(
             item, type_, actor, at, before, item.status, internal_note=internal_note, customer_note=customer_note, data=data
         )
-        try:
-            repo.commit([repo.Write(item), repo.event_write(item.PK, event)], what=f"complaint {complaint_id}")
-        except Conflict:
-            if expected_version is not None or attempt == RETRIES - 1:
-                raise
-            continue
-        _sync_exception(item, before)
-        record.events.append(event)
-        return record
-    raise AssertionError("unreachable")
+        repo.commit([repo.Write(item), repo.event_write(item.PK, event)], what=f"complaint {complaint_id}")
+        return record, item, before, event
+
+    record, item, before, event = on_conflict(
+        attempt, retries=RETRIES, expected_version=expected_version, what=f"complaint {complaint_id}"
+    )
+    _sync_exception(item, before)
+    record.events.append(event)
+    return record
 
 
 def _note_for_offer(record: ComplaintRecord) -> str | None:
@@ -848,23 +848,18 @@ def carry_out(complaint_id: str) -> str:
     """The complaints consumer on `complaint.plan_accepted`: start the accepted plan (refunds due now,
     the return authorisation, the replacement for the supplier), then issue the refunds. Safe to run
     again: a started plan is not started twice, and only refunds still pending are sent."""
-    for attempt in range(RETRIES):
+
+    def start() -> ComplaintItem | None:
+        """None once the plan is started (now or before); the complaint when its plan refunds too much."""
         record = _load(complaint_id)
         item, complaint = record.item, record.complaint
         if complaint.status is not C.ACCEPTED:
-            break
+            return None
         at = now()
         execution = rules.carry_out(complaint, at)
         captured, refunded = _captured(item.order_id)
         if sum(d.amount_cents for d in execution.refunds) > rules.refundable_cents(captured, refunded):
-            exceptions.raise_or_bump(
-                EXCEPTION_KIND,
-                "complaint",
-                item.id,
-                {**refs(item), "problem": "the plan refunds more than the order can still refund"},
-                severity="critical",
-            )
-            return "refund_exceeds_captured"
+            return item
         transition = rules.apply_action(complaint, A.START, SYSTEM, policy())
         item.status, item.updated_at = complaint.status.value, at
         item.replacement_lines = [SkuQuantityMap(sku=r.sku, quantity=r.quantity) for r in execution.replacements]  # type: ignore[no-untyped-call]
@@ -911,13 +906,19 @@ def carry_out(complaint_id: str) -> str:
                     ),
                 )
             )
-        try:
-            repo.commit(writes, what=f"complaint {complaint_id}")
-        except Conflict:
-            if attempt == RETRIES - 1:
-                raise
-            continue
-        break
+        repo.commit(writes, what=f"complaint {complaint_id}")
+        return None
+
+    too_much = on_conflict(start, retries=RETRIES, what=f"complaint {complaint_id}")
+    if too_much is not None:
+        exceptions.raise_or_bump(
+            EXCEPTION_KIND,
+            "complaint",
+            too_much.id,
+            {**refs(too_much), "problem": "the plan refunds more than the order can still refund"},
+            severity="critical",
+        )
+        return "refund_exceeds_captured"
     issued = issue_refunds(complaint_id)
     maybe_complete(complaint_id)
     return f"refunds:{issued}"
@@ -1150,7 +1151,8 @@ def receive_return(actor: Principal, complaint_id: str, *, expected_version: int
     delivery): the return's refunds are due, and the delivery shows what came back."""
     if actor is not SYSTEM and not actor.is_staff:
         require(actor, SUPPLIERS, "receive returns")
-    for attempt in range(RETRIES):
+
+    def receive() -> None:
         record = _own(_load(complaint_id), actor) if actor is not SYSTEM else _load(complaint_id)
         item, rma = record.item, record.rma
         if rma is None:
@@ -1184,13 +1186,9 @@ def receive_return(actor: Principal, complaint_id: str, *, expected_version: int
                 ),
             )
         )
-        try:
-            repo.commit(writes, what=f"return {rma.id}")
-        except Conflict:
-            if expected_version is not None or attempt == RETRIES - 1:
-                raise
-            continue
-        break
+        repo.commit(writes, what=f"return {rma.id}")
+
+    on_conflict(receive, retries=RETRIES, expected_version=expected_version, what=f"complaint {complaint_id}")
     with contextlib.suppress(gateway.GatewayUnavailable):  # left pending: the complaints consumer
         issue_refunds(complaint_id)  # sends them on `complaint.return_received`
     maybe_complete(complaint_id)
@@ -1299,8 +1297,8 @@ def parcel_for(carrier: str, tracking_number: str) -> ComplaintParcelItem | None
 
 
 def on_parcel_event(parcel: ComplaintParcelItem, event: CarrierEvent) -> str:
-    """A carrier event for a return or replacement parcel (tracking.apply_event routes it here; the
-    raw event is kept as a TRACK item there). Delivered: the return is received, or the replacement
+    """A carrier event for a return or replacement parcel (`inbound.apply_carrier_event` routes it
+    here; the raw event is kept as a TRACK item there). Delivered: the return is received, or the replacement
     arrived; earlier statuses only mark the parcel on its way."""
     if event.status is not TrackingStatus.DELIVERED:
         return "recorded"
@@ -1310,7 +1308,8 @@ def on_parcel_event(parcel: ComplaintParcelItem, event: CarrierEvent) -> str:
             return "duplicate"
         receive_return(SYSTEM, parcel.complaint_id)
         return "return_received"
-    for attempt in range(RETRIES):
+
+    def deliver() -> str:
         record = _load(parcel.complaint_id)
         item = record.item
         if item.replacement is None or item.replacement.status == PARCEL_DELIVERED:
@@ -1327,22 +1326,31 @@ def on_parcel_event(parcel: ComplaintParcelItem, event: CarrierEvent) -> str:
             customer_note="Your replacement has been delivered.",
             data={"carrier": parcel.carrier, "tracking_number": parcel.tracking_number},
         )
-        try:
-            repo.commit([repo.Write(item), repo.event_write(item.PK, event_)], what=f"complaint {item.id}")
-        except Conflict:
-            if attempt == RETRIES - 1:
-                raise
-            continue
-        maybe_complete(item.id)
+        repo.commit([repo.Write(item), repo.event_write(item.PK, event_)], what=f"complaint {item.id}")
         return "replacement_delivered"
-    raise AssertionError("unreachable")
+
+    outcome = on_conflict(deliver, retries=RETRIES, what=f"complaint {parcel.complaint_id}")
+    if outcome == "replacement_delivered":
+        maybe_complete(parcel.complaint_id)
+    return outcome
 
 
 def _replay_early(carrier: str, tracking_number: str) -> None:
-    """Carrier events for the number that came before it was registered are applied now."""
-    from . import tracking
-
-    tracking.replay_early_events(carrier, tracking_number)
+    """Carrier events for the number that came before it was registered (kept as `TRACK#` items by
+    `inbound.apply_carrier_event`) are applied to the parcel now, oldest first, and the
+    `unknown_tracking` problem they raised is resolved. A number a shipment has is the shipment's:
+    its events are replayed when the shipment is recorded."""
+    if shipment_records.load(carrier, tracking_number) is not None:
+        return
+    parcel = parcel_for(carrier, tracking_number)
+    early = shipment_records.track_events(carrier, tracking_number)
+    for track in sorted(early, key=lambda t: t.occurred_at):
+        if parcel is not None:
+            on_parcel_event(parcel, shipment_records.track_event_from_item(track))
+    if early:
+        exceptions.resolve(
+            "unknown_tracking", "tracking", parcel_ref(carrier, tracking_number), note="the supplier recorded the shipment"
+        )
 
 
 # ---------------------------------------------------------------- charge-backs

@@ -34,7 +34,7 @@ from ..domain.errors import Conflict, NotFound
 from ..domain.orders import Order, OrderStatus, PaymentMode
 from ..domain.permissions import SYSTEM, Principal
 from ..observability import logger
-from . import escalations, exceptions
+from . import deadlines, exceptions
 from .capture import capture_id
 from .clock import new_id, now
 
@@ -49,7 +49,7 @@ def offline_deadline_writes(order: Order, at: datetime) -> list[repo.Write]:
         return []
     due = at + timedelta(seconds=settings().offline_payment_due_s)
     return [
-        escalations.deadline_write(
+        deadlines.deadline_write(
             "order",
             order.id,
             OFFLINE_DUE_KIND,

@@ -25,15 +25,15 @@ from ..domain.exceptions import ExceptionRecord, Owner
 from ..observability import logger
 from . import exceptions, webhooks
 from .clock import now
+from .deadlines import CAPTURE_RETRY
+from .deadlines import clear_deadline as clear_deadline  # written in services/deadlines.py; named here too
+from .deadlines import deadline_write as deadline_write
 
 PAGE = 100
 RETIRED_KEPT = timedelta(days=30)  # a passed deadline stays on its subject (out of the index) this long
 
 
-# ---------------------------------------------------------------- subject deadlines
-
-
-CAPTURE_RETRY = "capture_retry"  # a declined capture's next automatic attempt (services/capture.py)
+# ---------------------------------------------------------------- subject deadlines (written by services/deadlines.py)
 
 
 def _retry_captures(entry: DeadlineItem) -> str:
@@ -44,37 +44,6 @@ def _retry_captures(entry: DeadlineItem) -> str:
 
 # Deadlines that do something when they pass, instead of raising an exception kind.
 DEADLINE_ACTIONS: dict[str, Callable[[DeadlineItem], str]] = {CAPTURE_RETRY: _retry_captures}
-
-
-def deadline_write(
-    subject_type: str, subject_id: str, kind: str, due_at: datetime, details: dict[str, Any] | None = None
-) -> repo.Write:
-    """A deadline to put in the subject's own transaction (overwrites the previous one of that kind)."""
-    if kind not in DEADLINE_ACTIONS:
-        rules.kind(kind)
-    pk, sk = keys.deadline(keys.subject_pk(subject_type, subject_id), kind)
-    item_id = f"{kind}:{subject_type}:{subject_id}"
-    gpk, gsk = keys.due_index(item_id, due_at, settings().due_index_shards)
-    return repo.Write(
-        DeadlineItem(
-            pk,
-            sk,
-            GSI4PK=gpk,
-            GSI4SK=gsk,
-            id=item_id,
-            kind_name=kind,
-            subject_type=subject_type,
-            subject_id=subject_id,
-            due_at=due_at,
-            details=details or {},
-        )
-    )
-
-
-def clear_deadline(subject_type: str, subject_id: str, kind: str) -> None:
-    """The deadline was met (one DeleteItem; nothing if there was none)."""
-    pk, sk = keys.deadline(keys.subject_pk(subject_type, subject_id), kind)
-    DeadlineItem(pk, sk).delete()
 
 
 # ---------------------------------------------------------------- the sweep

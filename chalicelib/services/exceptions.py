@@ -30,6 +30,7 @@ from ..domain.exceptions import ExceptionRecord, Owner, QueueFilter, RankedQueue
 from ..domain.permissions import STAFF_ROLES, SYSTEM, Principal
 from .clock import new_id, now
 from .guard import require
+from .retry import on_conflict
 
 RETRIES = 5
 SEVERITY_RANK = {s.value: r for s, r in rules.SEVERITY_RANK.items()}
@@ -198,8 +199,12 @@ def change(
     `mutate` returns None when there is nothing to do (then nothing is written). `loaded`: the item
     as already read (e.g. from an index projecting it whole), used instead of the first read.
     `with_writes` go in the same transaction, so they happen exactly when the change does."""
-    for attempt in range(retries):
-        item = loaded if attempt == 0 and loaded is not None else repo.get(keys.exception(exc_id), ExceptionItem)
+    first = loaded
+
+    def attempt() -> ExceptionRecord:
+        nonlocal first
+        item = first if first is not None else repo.get(keys.exception(exc_id), ExceptionItem)
+        first = None  # a lost race reads again
         if item is None:
             raise NotFound(f"exception {exc_id} not found")
         record = record_from_item(item)
@@ -210,15 +215,11 @@ def change(
         result = mutate(record, at)
         if result is None:
             return record
-        try:
-            _commit(record, result, actor, from_status, at, extra=with_writes)
-        except Conflict:
-            if attempt == retries - 1:
-                raise
-            continue
+        _commit(record, result, actor, from_status, at, extra=with_writes)
         record.version = (record.version or 0) + 1
         return record
-    raise AssertionError("unreachable")
+
+    return on_conflict(attempt, retries=retries, expected_version=expected_version, what=f"exception {exc_id}")
 
 
 # ---------------------------------------------------------------- raised by the flows
@@ -246,7 +247,8 @@ def raise_or_bump(
     wanted = Severity(severity) if severity else None
     exc_id = exception_id(kind, subject_type, subject_id)
     policy = settings().exception_policy()
-    for attempt in range(retries):
+
+    def attempt() -> ExceptionRecord:
         item = repo.get(keys.exception(exc_id), ExceptionItem)
         at = now()
         current = record_from_item(item) if item is not None else None
@@ -261,14 +263,10 @@ def raise_or_bump(
             record.version = current.version if current is not None else None
             change_ = Change("exception.raised" if record.status is Status.OPEN else "exception.pending")
             from_status = current.status.value if current is not None else None
-        try:
-            _commit(record, change_, SYSTEM, from_status, at, extra=with_writes)
-        except Conflict:
-            if attempt == retries - 1:
-                raise
-            continue
+        _commit(record, change_, SYSTEM, from_status, at, extra=with_writes)
         return record
-    raise AssertionError("unreachable")
+
+    return on_conflict(attempt, retries=retries, what=f"exception {exc_id}")
 
 
 def opening_writes(kind: str, subject_type: str, subject_id: str, details: dict[str, Any], at: datetime) -> list[repo.Write]:

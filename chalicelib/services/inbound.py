@@ -31,16 +31,19 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from ..adapters import secrets
 from ..adapters.dynamodb import keys
 from ..adapters.dynamodb import repository as repo
-from ..adapters.dynamodb.models import InboxItem
+from ..adapters.dynamodb.models import InboxItem, Item, ShipmentItem
 from ..domain import carrier_formats
 from ..domain import shipments as shipment_rules
 from ..domain.complaints import ComplaintAction
 from ..domain.errors import AlreadyExists, Conflict, DomainError, RuleViolation
 from ..domain.permissions import Principal, Role
 from ..domain.purchase_orders import LineAcceptance, RejectReason
+from ..domain.shipments import CarrierEvent, ShipmentStatus
 from ..observability import logger
-from . import exceptions
+from . import complaints, exceptions, tracking
+from . import shipment_records as records
 from .clock import now
+from .retry import on_conflict
 
 INBOX_TTL_S = 30 * 86400
 BANK = "bank"
@@ -223,6 +226,58 @@ def parse_supplier(body: dict[str, Any]) -> SupplierEvent:
         ) from None
 
 
+# ---------------------------------------------------------------- carrier events: where each one goes
+
+
+def apply_carrier_events(carrier: str, events: list[CarrierEvent], *, webhook_id: str | None = None) -> list[str]:
+    return [apply_carrier_event(carrier, event, webhook_id=webhook_id) for event in events]
+
+
+def apply_carrier_event(carrier: str, event: CarrierEvent, *, webhook_id: str | None = None) -> str:
+    """The one place a carrier event is routed; returns what happened (moved:<status>, recorded,
+    duplicate, unknown_tracking, superseded, or a complaint parcel's outcome).
+
+    A recorded shipment's event is applied to it (`tracking`, under its version: a lost race reads
+    again). Any other event is kept under its tracking number (a `TRACK#` item) and then: a
+    complaint's return or replacement parcel hears of it (`complaints.on_parcel_event`, once per
+    carrier event); a number nobody knows raises `unknown_tracking` (the shipment recorded later
+    replays it: `tracking.replay_early_events` on `shipment.recorded`); a superseded number keeps it."""
+    ref = shipment_rules.parcel_ref(carrier, event.tracking_number)
+
+    def to_shipment() -> tuple[str | None, ShipmentItem | None]:
+        item = records.load(carrier, event.tracking_number)
+        if item is None or item.status == ShipmentStatus.SUPERSEDED.value:
+            return None, item
+        return tracking.apply_to_shipment(item, event, webhook_id=webhook_id), item
+
+    outcome, item = on_conflict(to_shipment, what=f"shipment {ref}")
+    if outcome is not None:
+        return outcome
+    track = records.track_event_write(carrier, event, webhook_id, now())
+    parcel = complaints.parcel_for(carrier, event.tracking_number) if item is None else None
+    if parcel is not None:  # a complaint's return or replacement parcel
+        try:
+            repo.commit([repo.Write(track.item, Item.PK.does_not_exist())], what=f"tracking {ref}", unique_at=0)
+        except AlreadyExists:
+            return "duplicate"
+        return complaints.on_parcel_event(parcel, event)
+    repo.commit([track], what=f"tracking {ref}")
+    if item is None:
+        exceptions.raise_or_bump(
+            "unknown_tracking",
+            "tracking",
+            ref,
+            {
+                "carrier": carrier,
+                "tracking_number": event.tracking_number,
+                "carrier_code": event.carrier_code,
+                "webhook_id": webhook_id,
+            },
+        )
+        return "unknown_tracking"
+    return "superseded"
+
+
 # ---------------------------------------------------------------- applying (queue consumer)
 
 
@@ -230,14 +285,12 @@ def process(sender: str, webhook_id: str, body: str | None = None) -> str:
     """Apply one stored webhook; returns its outcome (see the module docstring)."""
     kind, _, name = sender.partition(":")
     if kind == "carrier" and body is not None:
-        from . import tracking
-
         try:
             events = parse_carrier(name)(json.loads(body))
         except (DomainError, ValueError):
             pass  # checked on receipt, so not expected: the stored copy decides (and records why)
         else:
-            return ", ".join(tracking.apply_events(name, events, webhook_id=webhook_id)) or "no events"
+            return ", ".join(apply_carrier_events(name, events, webhook_id=webhook_id)) or "no events"
     item = repo.get(keys.inbox(sender, webhook_id), InboxItem)
     if item is None:
         logger.warning("inbound webhook not found (expired?)", extra={"sender": sender, "webhook_id": webhook_id})
@@ -297,7 +350,7 @@ def failure_subject(sender: str, webhook_id: str, raw: str) -> tuple[str, str]:
         except (DomainError, ValueError):
             numbers = set()
         if len(numbers) == 1:
-            return "tracking", f"{name}#{numbers.pop()}"
+            return "tracking", shipment_rules.parcel_ref(name, numbers.pop())
     return "webhook", f"{sender}/{webhook_id}"
 
 
@@ -308,9 +361,7 @@ def _apply(sender: str, body: dict[str, Any], webhook_id: str) -> str:
 
         return payments.apply_bank_event(body)
     if kind == "carrier":
-        from . import tracking
-
-        outcomes = tracking.apply_events(name, parse_carrier(name)(body), webhook_id=webhook_id)
+        outcomes = apply_carrier_events(name, parse_carrier(name)(body), webhook_id=webhook_id)
         return ", ".join(outcomes) or "no events"
     if kind == "supplier":
         return _apply_supplier(name, parse_supplier(body))
@@ -318,7 +369,7 @@ def _apply(sender: str, body: dict[str, Any], webhook_id: str) -> str:
 
 
 def _apply_supplier(supplier_id: str, event: SupplierEvent) -> str:
-    from . import complaints, shipments, supplier_portal
+    from . import shipments, supplier_portal
 
     actor = Principal(
         sub=f"supplier-system:{supplier_id}",

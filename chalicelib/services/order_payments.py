@@ -48,6 +48,7 @@ from .customer_payments import (
 )
 from .guard import require
 from .orders import OrderRecord, _load
+from .retry import on_conflict
 
 AWAITING_APPROVAL, REJECTED = "awaiting_approval", "rejected"
 # Which kind of money each payment mode can receive outside the gateway.
@@ -593,13 +594,7 @@ T = TypeVar("T")
 def _retried(expected_version: int | None, attempt: Callable[[], T]) -> T:
     """A caller who named the version it saw gets the 409; otherwise the order changed under us (a
     parcel delivered, a consumer's write) and the change is tried again on a fresh read."""
-    for n in range(RETRIES):
-        try:
-            return attempt()
-        except Conflict:
-            if expected_version is not None or n == RETRIES - 1:
-                raise
-    raise AssertionError("unreachable")
+    return on_conflict(attempt, retries=RETRIES, expected_version=expected_version, what="order payment")
 
 
 def record_payment(

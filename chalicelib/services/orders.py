@@ -43,6 +43,7 @@ from ..domain.permissions import READ_STAFF, SYSTEM, Principal, Role
 from . import customer_payments, exceptions, holds
 from .clock import new_id, now
 from .guard import require
+from .retry import on_conflict
 
 CUSTOMERS = frozenset({Role.CUSTOMER})
 
@@ -507,7 +508,7 @@ def cancel_orders_of_campaign(campaign_id: str, *, page_size: int = 100, retries
 
 
 def _cancel_for_campaign(order_id: str, retries: int) -> bool:
-    for _ in range(retries):
+    def cancel() -> bool:
         try:
             change_order(
                 SYSTEM,
@@ -517,8 +518,10 @@ def _cancel_for_campaign(order_id: str, retries: int) -> bool:
                 internal_note="cancelled with its campaign",
             )
             return True
-        except Conflict:
-            continue  # a concurrent change: reload and try again
         except InvalidTransition:
             return False  # it moved on meanwhile (already cancelled or rejected)
-    raise Conflict(f"order {order_id} kept changing; the campaign's cancellation will be retried")
+
+    # A Conflict: a concurrent change, read it again.
+    return on_conflict(
+        cancel, retries=retries, gave_up=f"order {order_id} kept changing; the campaign's cancellation will be retried"
+    )

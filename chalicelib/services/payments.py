@@ -27,6 +27,7 @@ from ..observability import logger
 from . import exceptions, stages
 from .clock import new_id, now
 from .guard import require
+from .retry import on_conflict
 from .supplier_portal import Proposal, proposal_view
 
 DECIDE = DECIDE_PAYMENTS
@@ -245,13 +246,7 @@ def settle(payment_id: str, *, actor: Principal = SYSTEM) -> str:
 
 def _settle_retrying(payment_id: str, attempts: int = 3) -> str:
     """A lost race with the stage consumer (version conflict) is retried on fresh reads."""
-    for attempt in range(attempts):
-        try:
-            return settle(payment_id)
-        except Conflict:
-            if attempt == attempts - 1:
-                raise
-    raise AssertionError("unreachable")
+    return on_conflict(lambda: settle(payment_id), retries=attempts, what=f"payment proposal {payment_id}")
 
 
 def on_settlement_stage(po_id: str) -> str:

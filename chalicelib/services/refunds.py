@@ -35,6 +35,7 @@ from ..domain.supply import Allocator, accepted_quantities
 from ..observability import logger
 from .clock import new_id, now
 from .customer_payments import flag_transfers, money_back_writes
+from .retry import on_conflict
 from .stages import load_po
 
 LINES_REJECTED = "order.lines_rejected"
@@ -101,35 +102,40 @@ def settle_acknowledgement(po_id: str, *, page_size: int = 100) -> Settlement:
 
 def _set_orders_to_ship(po_id: str, count: int, retries: int = 5) -> None:
     """Record how many orders the supplier must ship (the shipment stage ends when all have left)."""
-    for _ in range(retries):
+
+    def record() -> None:
         item = repo.get(keys.po(po_id), PurchaseOrderItem)
         if item is None or item.orders_to_ship == count:
             return
         po = repo.po_from_item(item)
         po.orders_to_ship = count
-        try:
-            repo.commit(
-                [
-                    repo.po_write(
-                        po,
-                        version=int(item.version),
-                        now=now(),
-                        task_token=item.task_token,
-                        stage_deadline=item.stage_deadline,
-                        execution_arn=item.execution_arn,
-                    )
-                ],
-                what=f"purchase order {po_id}",
-            )
-            return
-        except Conflict:
-            continue
-    raise Conflict(f"purchase order {po_id} kept changing; the settlement will be retried")
+        repo.commit(
+            [
+                repo.po_write(
+                    po,
+                    version=int(item.version),
+                    now=now(),
+                    task_token=item.task_token,
+                    stage_deadline=item.stage_deadline,
+                    execution_arn=item.execution_arn,
+                )
+            ],
+            what=f"purchase order {po_id}",
+        )
+
+    on_conflict(record, retries=retries, gave_up=f"purchase order {po_id} kept changing; the settlement will be retried")
 
 
 def _settle_order(item: OrderItem, po: PurchaseOrder, allocator: Allocator, result: Settlement, retries: int = 3) -> None:
-    for _ in range(retries):
-        order = repo.order_from_item(item)
+    current: OrderItem | None = item
+
+    def settle() -> None:
+        nonlocal current
+        loaded = current if current is not None else repo.get(keys.order(item.id), OrderItem)
+        current = None  # a lost race reads the order again
+        if loaded is None:
+            raise Conflict(f"order {item.id} is gone")
+        order = repo.order_from_item(loaded)
         kept_before = order_rules.kept_quantities(order, po.supplier_id)
         if kept_before is not None:  # settled by an earlier run: account for it, change nothing
             for sku, qty in kept_before.items():
@@ -140,22 +146,15 @@ def _settle_order(item: OrderItem, po: PurchaseOrder, allocator: Allocator, resu
         if order.delivery(po.supplier_id).status is not DeliveryStatus.ORDERED:
             return  # never on the PO (held, cancelled)
         kept = {line.sku: allocator.offer(line.sku, line.quantity) for line in order.lines if line.supplier_id == po.supplier_id}
-        try:
-            lost, refunds = _commit_settlement(order, int(item.version), po, kept)
-        except Conflict:
-            fresh = repo.get(keys.order(order.id), OrderItem)
-            if fresh is None:
-                raise
-            item = fresh
-            continue
+        lost, refunds = _commit_settlement(order, int(loaded.version), po, kept)
         for sku, qty in kept.items():
             allocator.replay(sku, qty)
         result.settled += 1
         result.accepted += 1 if any(kept.values()) else 0
         result.refunds += refunds
         result.lost += 1 if lost else 0
-        return
-    raise Conflict(f"order {item.id} kept changing; the settlement will be retried")
+
+    on_conflict(settle, retries=retries, gave_up=f"order {item.id} kept changing; the settlement will be retried")
 
 
 def _commit_settlement(order: Order, version: int, po: PurchaseOrder, kept: dict[str, int]) -> tuple[bool, int]:

@@ -16,246 +16,56 @@ Write path, in order:
 3. The tracking execution opens a wait (`shipment.tracking_opened`, its task token stored here),
    and carrier events heartbeat it (`services.tracking`); silence past the heartbeat comes back
    as `shipment.tracking_stale` (`on_stale`); delivered or returned ends it.
+
+One direction: this module calls `services.tracking` (replaying early events, finishing deliveries),
+never the reverse; both map items through `services.shipment_records`, and carrier webhooks reach
+tracking through `services.inbound`, the one place that routes carrier events.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
 from ..adapters import workflows
 from ..adapters.dynamodb import keys
 from ..adapters.dynamodb import repository as repo
 from ..adapters.dynamodb.models import (
     DeliveryIndexItem,
-    Item,
     OrderItem,
     OrderShipmentItem,
     POShipmentItem,
     POShippedOrderItem,
     ShipmentItem,
-    TimelineMap,
-    TrackEventItem,
 )
 from ..config import settings
 from ..domain import purchase_orders as po_rules
 from ..domain import shipments as rules
 from ..domain.audit import AuditEvent
 from ..domain.errors import AlreadyExists, Conflict, InvalidTransition, NotFound, RuleViolation
-from ..domain.orders import DeliveryAction, DeliveryStatus, Order, apply_delivery_action
-from ..domain.permissions import SYSTEM, Principal
+from ..domain.orders import DeliveryAction, DeliveryStatus, apply_delivery_action
+from ..domain.permissions import Principal
 from ..domain.purchase_orders import Decision, Stage
-from ..domain.shipments import CarrierEvent, Shipment, ShipmentStatus, TimelineEntry, TrackingStatus
+from ..domain.shipments import Shipment, ShipmentStatus
 from ..events import ShipmentCorrected, ShipmentRecorded, TrackingOpened, TrackingStale
 from ..observability import logger
-from . import customer_payments, escalations, exceptions, stages
+from . import escalations, exceptions, stages, tracking
 from .clock import new_id, now
+from .retry import on_conflict
+from .shipment_records import (  # the mapping lives there (tests and callers may still name it from here)
+    load,
+    order_copy,
+    order_event,
+    po_pointer,
+    refs,
+    shipment_event,
+    shipment_from_item,
+    shipment_item,
+)
+from .tracking import complete_deliveries
 
 RETRIES = 5
 SHIPPABLE = (DeliveryStatus.ACCEPTED, DeliveryStatus.DISPATCHED)
-
-
-# ---------------------------------------------------------------- mapping
-
-
-def shipment_from_item(item: ShipmentItem) -> Shipment:
-    return Shipment(
-        id=item.id,
-        carrier=item.carrier,
-        tracking_number=item.tracking_number,
-        po_id=item.po_id,
-        supplier_id=item.supplier_id,
-        campaign_id=item.campaign_id,
-        order_ids=[str(o) for o in item.order_ids or []],
-        created_at=item.created_at,
-        status=ShipmentStatus(item.status),
-        status_at=item.status_at,
-        last_event_at=item.last_event_at,
-        timeline=[
-            TimelineEntry(t.status, t.carrier_code, t.occurred_at, t.description or "", t.location) for t in item.timeline or []
-        ],
-        corrections=int(item.corrections or 0),
-    )
-
-
-def _timeline(entries: Iterable[TimelineEntry]) -> list[TimelineMap]:
-    return [
-        TimelineMap(
-            status=e.status,
-            carrier_code=e.carrier_code,  # type: ignore[no-untyped-call]
-            occurred_at=e.occurred_at,
-            description=e.description or None,
-            location=e.location,
-        )
-        for e in entries
-    ]
-
-
-def shipment_item(
-    s: Shipment, *, at: datetime, version: int | None, previous: ShipmentItem | None = None, **changes: Any
-) -> repo.Write:
-    """The shipment record; workflow fields carry over from `previous` unless `changes` say otherwise."""
-    pk, sk = keys.shipment(s.carrier, s.tracking_number)
-    gpk, gsk = keys.tracking_index(s.tracking_number, s.carrier)
-    carried = (
-        {
-            name: getattr(previous, name)
-            for name in ("superseded_by", "task_token", "execution_arn", "stale_count", "customer_told_delayed")
-        }
-        if previous is not None
-        else {}
-    )
-    item = ShipmentItem(
-        pk,
-        sk,
-        GSI1PK=gpk,
-        GSI1SK=gsk,
-        id=s.id,
-        carrier=s.carrier,
-        tracking_number=s.tracking_number,
-        GSI4PK=keys.ALL_SHIPMENTS_PK,
-        GSI4SK=keys.created_sk(s.created_at, s.id),  # exports, by creation time
-        po_id=s.po_id,
-        supplier_id=s.supplier_id,
-        campaign_id=s.campaign_id,
-        order_ids=s.order_ids,
-        status=s.status.value,
-        status_at=s.status_at,
-        last_event_at=s.last_event_at,
-        timeline=_timeline(s.timeline),
-        corrections=s.corrections,
-        created_at=s.created_at,
-        updated_at=at,
-        **{**carried, **changes},
-    )
-    if version is None:
-        return repo.new_item(item)
-    return repo.Write(repo.with_version(item, version))
-
-
-def order_copy(s: Shipment, order_id: str, at: datetime) -> repo.Write:
-    """The customer's copy of the shipment inside the order's partition."""
-    pk, sk = keys.order_shipment(order_id, s.id)
-    return repo.Write(
-        OrderShipmentItem(
-            pk,
-            sk,
-            shipment_id=s.id,
-            order_id=order_id,
-            supplier_id=s.supplier_id,
-            carrier=s.carrier,
-            tracking_number=s.tracking_number,
-            tracking_url=rules.tracking_url(s.carrier, s.tracking_number),
-            status=s.status.value,
-            status_at=s.status_at,
-            timeline=_timeline(s.timeline),
-            created_at=s.created_at,
-            updated_at=at,
-        )
-    )
-
-
-def po_pointer(s: Shipment, at: datetime) -> repo.Write:
-    pk, sk = keys.po_child(s.po_id, "SHIPMENT", s.id)
-    return repo.Write(
-        POShipmentItem(
-            pk,
-            sk,
-            id=s.id,
-            po_id=s.po_id,
-            supplier_id=s.supplier_id,
-            carrier=s.carrier,
-            tracking_number=s.tracking_number,
-            order_ids=s.order_ids,
-            status=s.status.value,
-            created_at=s.created_at,
-            updated_at=at,
-        )
-    )
-
-
-def refs(s: Shipment) -> dict[str, Any]:
-    """What every shipment event carries (the consumers find the record from it)."""
-    c = rules.carrier(s.carrier)
-    return {
-        "shipment_id": s.id,
-        "carrier": s.carrier,
-        "carrier_name": c.name,
-        "tracking_number": s.tracking_number,
-        "tracking_url": rules.tracking_url(s.carrier, s.tracking_number),
-        "po_id": s.po_id,
-        "supplier_id": s.supplier_id,
-        "campaign_id": s.campaign_id,
-        "order_ids": list(s.order_ids),
-        "status": s.status.value,
-    }
-
-
-def shipment_event(
-    s: Shipment,
-    type_: str,
-    at: datetime,
-    *,
-    actor: Principal = SYSTEM,
-    from_status: str | None = None,
-    data: dict[str, Any] | None = None,
-    internal_note: str | None = None,
-    files: list[str] | None = None,
-) -> repo.Write:
-    event = AuditEvent(
-        id=new_id("evt"),
-        subject_type="shipment",
-        subject_id=f"{s.carrier}#{s.tracking_number}",
-        type=type_,
-        actor=actor,
-        at=at,
-        from_status=from_status,
-        to_status=s.status.value,
-        internal_note=internal_note,
-        files=list(files or []),
-        data={**refs(s), **(data or {})},
-    )
-    return repo.event_write(keys.shipment_pk(s.carrier, s.tracking_number), event)
-
-
-def order_event(
-    order: OrderItem | Order,
-    s: Shipment,
-    type_: str,
-    at: datetime,
-    *,
-    customer_note: str | None = None,
-    from_status: str | None = None,
-    to_status: str | None = None,
-    data: dict[str, Any] | None = None,
-) -> repo.Write:
-    """An event on the order about one of its shipments (the notification rules pick it up)."""
-    status = order.status.value if isinstance(order, Order) else order.status
-    event = AuditEvent(
-        id=new_id("evt"),
-        subject_type="order",
-        subject_id=order.id,
-        type=type_,
-        actor=SYSTEM,
-        at=at,
-        from_status=from_status or status,
-        to_status=to_status or status,
-        customer_note=customer_note,
-        data={
-            "order_id": order.id,
-            "customer_email": order.customer_email,
-            "status": to_status or status,
-            **refs(s),
-            **(data or {}),
-        },
-    )
-    return repo.event_write(keys.order_pk(order.id), event)
-
-
-def load(carrier: str, tracking_number: str) -> ShipmentItem | None:
-    return repo.get(keys.shipment(carrier, tracking_number), ShipmentItem)
 
 
 # ---------------------------------------------------------------- recording a shipment
@@ -390,16 +200,11 @@ def record_shipment(actor: Principal, po_id: str, *, carrier: str, tracking_numb
     return view(s)
 
 
-def subject_id(s: Shipment) -> str:
-    """How exceptions and deadlines name a parcel."""
-    return f"{s.carrier}#{s.tracking_number}"
-
-
 def late_deadline(s: Shipment) -> repo.Write:
     """The parcel is late (`shipment_late`) unless delivered within the expected time of its dispatch."""
     return escalations.deadline_write(
         "shipment",
-        subject_id(s),
+        s.ref,
         "shipment_late",
         s.created_at + timedelta(seconds=settings().delivery_expected_within_s),
         refs(s),
@@ -435,7 +240,7 @@ def correct_tracking(actor: Principal, po_id: str, shipment_id: str, *, carrier:
             at=at,
             version=int(current.version),
             previous=current,
-            superseded_by=f"{carrier}#{tracking_number}",
+            superseded_by=new.ref,
             task_token=None,
         ),
         shipment_item(new, at=at, version=None),
@@ -461,7 +266,7 @@ def correct_tracking(actor: Principal, po_id: str, shipment_id: str, *, carrier:
         late_deadline(new),
     ]
     repo.commit(writes, what=f"shipment {shipment_id}")
-    escalations.clear_deadline("shipment", subject_id(old), "shipment_late")
+    escalations.clear_deadline("shipment", old.ref, "shipment_late")
     return view(new)
 
 
@@ -470,7 +275,7 @@ def correct_tracking(actor: Principal, po_id: str, shipment_id: str, *, carrier:
 
 def on_recorded(event: ShipmentRecorded) -> str:
     """Dispatch each order carried, capture what is due, replay early carrier events, start tracking."""
-    from . import capture, tracking
+    from . import capture
 
     data = event.data
     item = load(data.carrier, data.tracking_number)
@@ -492,8 +297,6 @@ def on_recorded(event: ShipmentRecorded) -> str:
 
 
 def on_corrected(event: ShipmentCorrected) -> str:
-    from . import tracking
-
     data = event.data
     if data.previous_execution_arn:
         workflows.stop_execution(data.previous_execution_arn, cause="tracking number corrected")
@@ -523,7 +326,8 @@ def start_tracking(s: Shipment) -> str | None:
 def _dispatch(order_id: str, s: Shipment) -> None:
     """Move the order's delivery from this supplier to dispatched (first parcel) and give the customer
     their copy of the shipment; an order already carrying the copy is left alone."""
-    for attempt in range(RETRIES):
+
+    def dispatch() -> None:
         items = repo.query_all(keys.order_pk(order_id))
         meta = next((i for i in items if isinstance(i, OrderItem)), None)
         if meta is None:
@@ -554,68 +358,17 @@ def _dispatch(order_id: str, s: Shipment) -> None:
                 f"tracking number {s.tracking_number}.",
             )
         )
-        try:
-            repo.commit(writes, what=f"order {order_id}")
-            return
-        except Conflict:
-            if attempt == RETRIES - 1:
-                raise
+        repo.commit(writes, what=f"order {order_id}")
 
-
-def complete_deliveries(s: Shipment) -> int:
-    """After a parcel is delivered: each order whose delivery from this supplier has every parcel
-    delivered moves to delivered (the order completes when all its deliveries have). Idempotent."""
-    moved = 0
-    for order_id in s.order_ids:
-        for attempt in range(RETRIES):
-            items = repo.query_all(keys.order_pk(order_id))
-            meta = next((i for i in items if isinstance(i, OrderItem)), None)
-            if meta is None:
-                break
-            order = repo.order_from_item(meta)
-            if order.delivery(s.supplier_id).status is not DeliveryStatus.DISPATCHED:
-                break
-            parcels = rules.counted_parcels(
-                (ShipmentStatus(i.status), i.created_at, i.status_at)
-                for i in items
-                if isinstance(i, OrderShipmentItem) and i.supplier_id == s.supplier_id
-            )
-            if not rules.delivery_complete(parcels):
-                break
-            at = now()
-            before = order.status.value
-            apply_delivery_action(order, s.supplier_id, DeliveryAction.DELIVER)
-            try:
-                repo.commit(
-                    [
-                        *repo.order_writes(order, version=int(meta.version), now=at),
-                        *repo.order_status_counts(order_id, before, order.status.value),
-                        order_event(
-                            order,
-                            s,
-                            "order.delivered",
-                            at,
-                            from_status=before,
-                            to_status=order.status.value,
-                            data={"delivery_status": DeliveryStatus.DELIVERED.value},
-                        ),
-                        *customer_payments.cash_on_delivery_writes(order, s.supplier_id, at),
-                    ],
-                    what=f"order {order_id}",
-                )
-                moved += 1
-                break
-            except Conflict:
-                if attempt == RETRIES - 1:
-                    raise
-    return moved
+    on_conflict(dispatch, what=f"order {order_id}")
 
 
 def on_tracking_opened(event: TrackingOpened) -> str:
     """The tracking execution waits for the carrier: keep its token (heartbeats and the end go to it).
     A shipment already at its end (or superseded) ends the execution at once."""
     token, arn = event.task_token, event.execution_arn
-    for attempt in range(RETRIES):
+
+    def store() -> str:
         item = load(event.carrier, event.tracking_number)
         if item is None or item.id != event.shipment_id or item.status in {s.value for s in rules.FINAL}:
             outcome = item.status if item is not None else "unknown"
@@ -624,16 +377,13 @@ def on_tracking_opened(event: TrackingOpened) -> str:
         if item.task_token == token:
             return "already stored"
         s = shipment_from_item(item)
-        try:
-            repo.commit(
-                [shipment_item(s, at=now(), version=int(item.version), previous=item, task_token=token, execution_arn=arn)],
-                what=f"shipment {s.id}",
-            )
-            return "stored"
-        except Conflict:
-            if attempt == RETRIES - 1:
-                raise
-    raise AssertionError("unreachable")
+        repo.commit(
+            [shipment_item(s, at=now(), version=int(item.version), previous=item, task_token=token, execution_arn=arn)],
+            what=f"shipment {s.id}",
+        )
+        return "stored"
+
+    return on_conflict(store, what=f"shipment {event.shipment_id}")
 
 
 def on_stale(event: TrackingStale) -> str:
@@ -657,7 +407,7 @@ def on_stale(event: TrackingStale) -> str:
     exceptions.raise_or_bump(
         "tracking_stale",
         "shipment",
-        f"{s.carrier}#{s.tracking_number}",
+        s.ref,
         {**refs(s), "last_event_at": s.last_event_at.isoformat() if s.last_event_at else None, "abandoned": abandoned},
         severity="high" if abandoned else None,
     )
@@ -688,38 +438,3 @@ def _tell_delayed(s: Shipment, item: ShipmentItem) -> None:
         )
     except Conflict:
         logger.info("shipment changed while telling customers of a delay; a carrier event came in", extra={"shipment_id": s.id})
-
-
-def track_event_write(carrier: str, event: CarrierEvent, webhook_id: str | None, at: datetime) -> repo.Write:
-    pk, sk = keys.track_event(carrier, event.tracking_number, event.key)
-    return repo.Write(
-        TrackEventItem(
-            pk,
-            sk,
-            carrier=carrier,
-            tracking_number=event.tracking_number,
-            carrier_code=event.carrier_code,
-            status=event.status.value if event.status else None,
-            occurred_at=rules.utc(event.occurred_at),
-            description=event.description or None,
-            location=event.location,
-            webhook_id=webhook_id,
-            received_at=at,
-        )
-    )
-
-
-def track_event_from_item(item: TrackEventItem) -> CarrierEvent:
-    return CarrierEvent(
-        tracking_number=item.tracking_number,
-        carrier_code=item.carrier_code,
-        status=TrackingStatus(item.status) if item.status else None,
-        occurred_at=item.occurred_at,
-        description=item.description or "",
-        location=item.location,
-    )
-
-
-def order_shipments(items: list[Item]) -> list[OrderShipmentItem]:
-    """The shipment copies in an order partition, oldest first."""
-    return sorted((i for i in items if isinstance(i, OrderShipmentItem)), key=lambda i: i.created_at)

@@ -18,12 +18,13 @@ from ..adapters.dynamodb import repository as repo
 from ..adapters.dynamodb.models import PurchaseOrderItem
 from ..domain import metrics
 from ..domain.audit import AuditEvent
-from ..domain.errors import Conflict, InvalidTransition, NotFound
+from ..domain.errors import InvalidTransition, NotFound
 from ..domain.exceptions import overdue_kind
 from ..domain.permissions import Principal, Role
 from ..domain.purchase_orders import Decision, PurchaseOrder, Stage
 from . import exceptions
 from .clock import new_id, now
+from .retry import on_conflict
 
 
 @dataclass
@@ -80,21 +81,18 @@ def complete_stage(
     action that completed the stage meanwhile still ends it with 409 `invalid_transition` (the stage
     is no longer open). A caller's `loaded` is brought up to date with the PO the stage completed on."""
     current = loaded
-    for attempt in range(STAGE_RETRIES):
-        if current is None:
-            current = load_po(po_id, for_supplier=supplier_scope(actor))
-        try:
-            done = _complete(actor, current, stage, apply, event_data, internal_note, extra_writes)
-        except Conflict:
-            if attempt == STAGE_RETRIES - 1:
-                raise
-            current = None
-            continue
-        if loaded is not None and current is not loaded:
-            loaded.po, loaded.version, loaded.task_token = current.po, current.version, current.task_token
-            loaded.execution_arn, loaded.stage_deadline = current.execution_arn, current.stage_deadline
-        return done
-    raise AssertionError("unreachable")
+
+    def attempt() -> tuple[LoadedPO, tuple[PurchaseOrder, Decision]]:
+        nonlocal current
+        fresh = current if current is not None else load_po(po_id, for_supplier=supplier_scope(actor))
+        current = None  # a lost race reads the PO again
+        return fresh, _complete(actor, fresh, stage, apply, event_data, internal_note, extra_writes)
+
+    completed_on, done = on_conflict(attempt, retries=STAGE_RETRIES, what=f"purchase order {po_id}")
+    if loaded is not None and completed_on is not loaded:
+        loaded.po, loaded.version, loaded.task_token = completed_on.po, completed_on.version, completed_on.task_token
+        loaded.execution_arn, loaded.stage_deadline = completed_on.execution_arn, completed_on.stage_deadline
+    return done
 
 
 STAGE_RETRIES = 3

@@ -21,7 +21,7 @@ from ..adapters.dynamodb import repository as repo
 from ..adapters.dynamodb.models import Item, PurchaseOrderItem
 from ..config import settings
 from ..domain.audit import AuditEvent
-from ..domain.errors import Conflict, InvalidTransition, NotFound, RuleViolation
+from ..domain.errors import InvalidTransition, NotFound, RuleViolation
 from ..domain.exceptions import overdue_kind
 from ..domain.permissions import SYSTEM, Principal
 from ..domain.purchase_orders import (
@@ -37,6 +37,7 @@ from ..events import StageOpened, StageOverdue
 from ..observability import logger
 from . import exceptions, stages
 from .clock import new_id, now
+from .retry import on_conflict
 from .supplier_portal import POSummary, po_summary
 
 CONSUMER = "po_stages"
@@ -110,7 +111,8 @@ def stage_opened(event: StageOpened) -> Outcome:
     po_id, stage, token = event.po_id, Stage(event.stage), event.task_token
     deadline_s = event.deadline_s
     execution_arn = event.execution_arn
-    for attempt in range(RETRIES):
+
+    def store() -> Outcome | None:
         item = _load(po_id)
         po = repo.po_from_item(item)
         if po.status is not POStatus.OPEN:
@@ -118,42 +120,40 @@ def stage_opened(event: StageOpened) -> Outcome:
             _answer(token, Decision.CANCELLED, stage.value)
             return Outcome("cancelled")
         if item.task_token == token:
-            break  # a redelivery: already stored; only the system stages' work may still be missing
+            return None  # a redelivery: already stored; only the system stages' work may still be missing
         at = now()
         deadline = at + timedelta(seconds=deadline_s)
         previous = po.stage.value if po.stage else None
         open_stage(po, stage, at=at, due_at=deadline)
-        try:
-            repo.commit(
-                [
-                    repo.po_write(
-                        po,
-                        version=int(item.version),
-                        now=at,
-                        task_token=token,
-                        stage_deadline=deadline,
-                        execution_arn=execution_arn or item.execution_arn,
-                    ),
-                    _audit(
-                        po,
-                        "po.stage_started",
-                        at,
-                        {
-                            "stage": stage.value,
-                            "from": previous,
-                            "to": stage.value,
-                            "deadline": deadline.isoformat(),
-                            "reminders": po.reminders.get(stage.value, 0),
-                        },
-                    ),
-                ],
-                what=f"purchase order {po_id}",
-            )
-        except Conflict:
-            if attempt == RETRIES - 1:
-                raise
-            continue
-        break
+        repo.commit(
+            [
+                repo.po_write(
+                    po,
+                    version=int(item.version),
+                    now=at,
+                    task_token=token,
+                    stage_deadline=deadline,
+                    execution_arn=execution_arn or item.execution_arn,
+                ),
+                _audit(
+                    po,
+                    "po.stage_started",
+                    at,
+                    {
+                        "stage": stage.value,
+                        "from": previous,
+                        "to": stage.value,
+                        "deadline": deadline.isoformat(),
+                        "reminders": po.reminders.get(stage.value, 0),
+                    },
+                ),
+            ],
+            what=f"purchase order {po_id}",
+        )
+        return None
+
+    if (ended := on_conflict(store, retries=RETRIES, what=f"purchase order {po_id}")) is not None:
+        return ended
     if stage is Stage.BANK_PAYMENT:
         # The system acts: push the payment (idempotent per proposal). Imported when needed only.
         importlib.import_module("chalicelib.services.payments").on_bank_payment_stage(po_id)
@@ -176,41 +176,41 @@ def stage_overdue(event: StageOverdue) -> Outcome:
 
 
 def _overdue(po_id: str, stage: Stage) -> Outcome:
-    for attempt in range(RETRIES):
+    def count() -> tuple[PurchaseOrder, str] | None:
         item = _load(po_id)
         po = repo.po_from_item(item)
         if po.status is not POStatus.OPEN:
-            return Outcome("ignored")
+            return None
         so_far = po.reminders.get(stage.value, 0)
         action = overdue_action(so_far, settings().max_stage_reminders)
         po.reminders[stage.value] = so_far + 1
         at = now()
-        try:
-            # The token stays as stored: the machine reopens the stage and the next opening replaces it.
-            repo.commit(
-                [
-                    repo.po_write(
-                        po,
-                        version=int(item.version),
-                        now=at,
-                        task_token=item.task_token,
-                        stage_deadline=item.stage_deadline,
-                        execution_arn=item.execution_arn,
-                    ),
-                    _audit(
-                        po,
-                        f"po.stage_{'escalated' if action == 'escalate' else 'reminded'}",
-                        at,
-                        {"stage": stage.value, "reminders": so_far + 1, "action": action},
-                    ),
-                ],
-                what=f"purchase order {po_id}",
-            )
-        except Conflict:
-            if attempt == RETRIES - 1:
-                raise
-            continue
-        break
+        # The token stays as stored: the machine reopens the stage and the next opening replaces it.
+        repo.commit(
+            [
+                repo.po_write(
+                    po,
+                    version=int(item.version),
+                    now=at,
+                    task_token=item.task_token,
+                    stage_deadline=item.stage_deadline,
+                    execution_arn=item.execution_arn,
+                ),
+                _audit(
+                    po,
+                    f"po.stage_{'escalated' if action == 'escalate' else 'reminded'}",
+                    at,
+                    {"stage": stage.value, "reminders": so_far + 1, "action": action},
+                ),
+            ],
+            what=f"purchase order {po_id}",
+        )
+        return po, action
+
+    counted = on_conflict(count, retries=RETRIES, what=f"purchase order {po_id}")
+    if counted is None:
+        return Outcome("ignored")
+    po, action = counted
     observability.po_late()
     kind = overdue_kind(stage.value)
     severity = "critical" if action == "escalate" else OVERDUE_SEVERITY.get(stage)
@@ -218,7 +218,12 @@ def _overdue(po_id: str, stage: Stage) -> Outcome:
         kind,
         "po",
         po_id,
-        {"stage": stage.value, "reminders": so_far + 1, "supplier_id": po.supplier_id, "campaign_id": po.campaign_id},
+        {
+            "stage": stage.value,
+            "reminders": po.reminders[stage.value],
+            "supplier_id": po.supplier_id,
+            "campaign_id": po.campaign_id,
+        },
         severity=severity,
     )
     return Outcome(action)

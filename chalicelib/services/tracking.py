@@ -5,10 +5,14 @@ shipment under its version, the raw event as a `TRACK#` item, the customer's cop
 order it carries and, when the status moves, the PO's pointer, a `shipment.status_changed`
 event and the customer-facing order events (`order.out_for_delivery`, `order.delayed`, ...).
 After the commit the tracking execution hears of it (a heartbeat, or the end), and a delivered
-parcel completes the deliveries it finishes. Redelivered or out-of-order events never move a
-shipment backwards (the rule is in the domain), and an event nobody knows the tracking number
-of is kept under its tracking number and raised as `unknown_tracking`; the shipment recorded
-later replays it.
+parcel completes the deliveries it finishes (`complete_deliveries`). Redelivered or out-of-order
+events never move a shipment backwards (the rule is in the domain).
+
+Which parcel an event is for is decided in one place, `inbound.apply_carrier_event`: a recorded
+shipment's comes here; an event nobody knows the tracking number of is kept under its tracking
+number and raised as `unknown_tracking`, and the shipment recorded later replays it here
+(`replay_early_events`, on `shipment.recorded`). This module knows shipments only through their
+storage mapping (`services.shipment_records`): it imports neither `shipments` nor `complaints`.
 
 When a carrier sends nothing, staff or the supplier record a delivery, a failed attempt or a
 return to sender by hand (`record_by_hand`): the same path with a `manual:` carrier code, the
@@ -19,22 +23,25 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 from typing import Any
 
 from ..adapters import files, workflows
 from ..adapters.dynamodb import keys
 from ..adapters.dynamodb import repository as repo
-from ..adapters.dynamodb.models import AuditEventItem, Item, OrderItem, POShipmentItem, ShipmentItem, TrackEventItem
+from ..adapters.dynamodb.models import AuditEventItem, Item, OrderItem, OrderShipmentItem, POShipmentItem, ShipmentItem
 from ..domain import shipments as rules
 from ..domain.audit import AuditEvent
 from ..domain.errors import AlreadyExists, Conflict, Forbidden, NotFound, RuleViolation
+from ..domain.orders import DeliveryAction, DeliveryStatus, apply_delivery_action
 from ..domain.permissions import READ_STAFF, Principal, Role, roles
-from ..domain.shipments import CarrierEvent, ShipmentStatus
+from ..domain.shipments import CarrierEvent, Shipment, ShipmentStatus
 from ..observability import logger
-from . import complaints, escalations, exceptions
-from . import shipments as sh
+from . import customer_payments, escalations, exceptions
+from . import shipment_records as sh
 from .clock import new_id, now
 from .guard import require
+from .retry import on_conflict
 
 RETRIES = 5
 
@@ -54,51 +61,12 @@ ORDER_EVENT: dict[ShipmentStatus, tuple[str, str]] = {
 DELIVERY_PROBLEM = (ShipmentStatus.EXCEPTION, ShipmentStatus.RETURNED_TO_SENDER)
 
 
-def apply_events(carrier: str, events: list[CarrierEvent], *, webhook_id: str | None = None) -> list[str]:
-    return [apply_event(carrier, event, webhook_id=webhook_id) for event in events]
-
-
-def apply_event(carrier: str, event: CarrierEvent, *, webhook_id: str | None = None, replay: bool = False) -> str:
-    """Apply one carrier event; returns what happened (moved:<status>, recorded, duplicate, ...).
-    `replay`: the event was kept (its TRACK item exists) before the shipment was known."""
-    for attempt in range(RETRIES):
-        item = sh.load(carrier, event.tracking_number)
-        if item is None or item.status == ShipmentStatus.SUPERSEDED.value:
-            at = now()
-            track = sh.track_event_write(carrier, event, webhook_id, at)
-            parcel = complaints.parcel_for(carrier, event.tracking_number) if item is None else None
-            if parcel is not None:  # a complaint's return or replacement parcel
-                try:
-                    repo.commit(
-                        [repo.Write(track.item, None if replay else Item.PK.does_not_exist())],
-                        what=f"tracking {carrier}#{event.tracking_number}",
-                        unique_at=0,
-                    )
-                except AlreadyExists:
-                    if not replay:
-                        return "duplicate"
-                return complaints.on_parcel_event(parcel, event)
-            repo.commit([track], what=f"tracking {carrier}#{event.tracking_number}")
-            if item is None:
-                exceptions.raise_or_bump(
-                    "unknown_tracking",
-                    "tracking",
-                    f"{carrier}#{event.tracking_number}",
-                    {
-                        "carrier": carrier,
-                        "tracking_number": event.tracking_number,
-                        "carrier_code": event.carrier_code,
-                        "webhook_id": webhook_id,
-                    },
-                )
-                return "unknown_tracking"
-            return "superseded"
-        try:
-            return _apply(item, event, webhook_id=webhook_id, replay=replay)[0]
-        except Conflict:
-            if attempt == RETRIES - 1:
-                raise
-    raise AssertionError("unreachable")
+def apply_to_shipment(item: ShipmentItem, event: CarrierEvent, *, webhook_id: str | None = None, replay: bool = False) -> str:
+    """Apply one carrier event to the shipment as loaded; returns what happened (moved:<status>,
+    recorded, duplicate). `replay`: the event was kept (its TRACK item exists) before the shipment was
+    known. Raises Conflict when the shipment changed since `item` was read: the caller reads again
+    (`retry.on_conflict`). Which parcel an event is for is decided by `services.inbound`."""
+    return _apply(item, event, webhook_id=webhook_id, replay=replay)[0]
 
 
 @dataclass(frozen=True)
@@ -174,13 +142,7 @@ def _apply(
 def _history(carrier: str, tracking_number: str) -> list[CarrierEvent]:
     """Every carrier event recorded for the parcel (one Query; only for an event that arrives
     out of order)."""
-    return [
-        sh.track_event_from_item(i)
-        for i in repo.query_all(
-            keys.shipment_pk(carrier, tracking_number), range_key_condition=Item.SK.startswith(keys.TRACK_PREFIX)
-        )
-        if isinstance(i, TrackEventItem)
-    ]
+    return [sh.track_event_from_item(i) for i in sh.track_events(carrier, tracking_number)]
 
 
 def _after(s: rules.Shipment, item: ShipmentItem, change: rules.StatusChange | None, *, by_hand: bool = False) -> None:
@@ -193,14 +155,14 @@ def _after(s: rules.Shipment, item: ShipmentItem, change: rules.StatusChange | N
             workflows.end_wait(item.task_token, {"outcome": s.status.value})
         elif news:
             workflows.heartbeat(item.task_token)
-    key = f"{s.carrier}#{s.tracking_number}"
+    key = s.ref
     if news and item.customer_told_delayed:  # only a parcel that went quiet can have one open
         exceptions.resolve("tracking_stale", "shipment", key, note=who)
     if s.final and change is not None:  # delivered or returned: no longer late
         escalations.clear_deadline("shipment", key, "shipment_late")
         exceptions.resolve("shipment_late", "shipment", key, note=f"the parcel was {s.status.value}")
     if s.status is ShipmentStatus.DELIVERED:
-        sh.complete_deliveries(s)
+        complete_deliveries(s)
         exceptions.resolve("delivery_exception", "shipment", key, note="delivered")
     if change is not None and change.to_status in DELIVERY_PROBLEM:
         exceptions.raise_or_bump(
@@ -213,22 +175,69 @@ def _after(s: rules.Shipment, item: ShipmentItem, change: rules.StatusChange | N
 
 
 def replay_early_events(carrier: str, tracking_number: str) -> int:
-    """Carrier events that came before the shipment was recorded (kept as `TRACK#` items) are
-    applied now, oldest first; the `unknown_tracking` problem they raised is resolved."""
-    early = [
-        i
-        for i in repo.query_all(
-            keys.shipment_pk(carrier, tracking_number), range_key_condition=Item.SK.startswith(keys.TRACK_PREFIX)
-        )
-        if isinstance(i, TrackEventItem)
-    ]
+    """Carrier events that came before the shipment was recorded (kept as `TRACK#` items by
+    `inbound.apply_carrier_event`) are applied to it now, oldest first; the `unknown_tracking`
+    problem they raised is resolved. Runs on `shipment.recorded` and `shipment.corrected`."""
+    early = sh.track_events(carrier, tracking_number)
     for track in sorted(early, key=lambda t: t.occurred_at):
-        apply_event(carrier, sh.track_event_from_item(track), webhook_id=track.webhook_id, replay=True)
+        event = sh.track_event_from_item(track)
+
+        def replay(event: CarrierEvent = event, webhook_id: str | None = track.webhook_id) -> str:
+            item = sh.load(carrier, tracking_number)
+            if item is None or item.status == ShipmentStatus.SUPERSEDED.value:
+                return "superseded"  # corrected meanwhile: the events stay kept under this number
+            return apply_to_shipment(item, event, webhook_id=webhook_id, replay=True)
+
+        on_conflict(replay, what=f"shipment {rules.parcel_ref(carrier, tracking_number)}")
     if early:
         exceptions.resolve(
-            "unknown_tracking", "tracking", f"{carrier}#{tracking_number}", note="the supplier recorded the shipment"
+            "unknown_tracking", "tracking", rules.parcel_ref(carrier, tracking_number), note="the supplier recorded the shipment"
         )
     return len(early)
+
+
+def complete_deliveries(s: Shipment) -> int:
+    """After a parcel is delivered: each order whose delivery from this supplier has every parcel
+    delivered moves to delivered (the order completes when all its deliveries have). Idempotent."""
+
+    def deliver(order_id: str) -> bool:
+        items = repo.query_all(keys.order_pk(order_id))
+        meta = next((i for i in items if isinstance(i, OrderItem)), None)
+        if meta is None:
+            return False
+        order = repo.order_from_item(meta)
+        if order.delivery(s.supplier_id).status is not DeliveryStatus.DISPATCHED:
+            return False
+        parcels = rules.counted_parcels(
+            (ShipmentStatus(i.status), i.created_at, i.status_at)
+            for i in items
+            if isinstance(i, OrderShipmentItem) and i.supplier_id == s.supplier_id
+        )
+        if not rules.delivery_complete(parcels):
+            return False
+        at = now()
+        before = order.status.value
+        apply_delivery_action(order, s.supplier_id, DeliveryAction.DELIVER)
+        repo.commit(
+            [
+                *repo.order_writes(order, version=int(meta.version), now=at),
+                *repo.order_status_counts(order_id, before, order.status.value),
+                sh.order_event(
+                    order,
+                    s,
+                    "order.delivered",
+                    at,
+                    from_status=before,
+                    to_status=order.status.value,
+                    data={"delivery_status": DeliveryStatus.DELIVERED.value},
+                ),
+                *customer_payments.cash_on_delivery_writes(order, s.supplier_id, at),
+            ],
+            what=f"order {order_id}",
+        )
+        return True
+
+    return sum(1 for order_id in s.order_ids if on_conflict(partial(deliver, order_id), what=f"order {order_id}"))
 
 
 # ---------------------------------------------------------------- recorded by hand (issue 16)
@@ -317,29 +326,31 @@ def record_by_hand(
     if photo_key is not None:
         _check_photo(pointer, photo_key)
     by = Recorder(actor, note, photo_key)
-    for attempt in range(RETRIES):
+
+    def record() -> ByHandResult | Conflict:
+        # A Conflict that reading again cannot cure is returned, not raised (on_conflict would retry
+        # it); a lost race in `_apply` is raised and retried: the parcel may have ended this way meanwhile.
         item = sh.load(pointer.carrier, pointer.tracking_number)
         if item is None or item.id != shipment_id or item.status == ShipmentStatus.SUPERSEDED.value:
-            raise Conflict(f"shipment {shipment_id} changed while it was read; try again")
+            return Conflict(f"shipment {shipment_id} changed while it was read; try again")
         s = sh.shipment_from_item(item)
         event = rules.by_hand_event(s, what, at=at, now=now(), by_supplier=not actor.is_staff, at_field=field_)
         if event is None:  # already so, whatever version the caller saw (a double click, a retry)
             return ByHandResult(s, int(item.version), recorded=False)
         if expected_version is not None and int(item.version) != expected_version:
-            raise Conflict(f"shipment {shipment_id} is at version {int(item.version)}, not {expected_version}")
-        try:
-            outcome, after = _apply(item, event, webhook_id=None, replay=False, by=by)
-        except Conflict:
-            if attempt == RETRIES - 1:
-                raise
-            continue
+            return Conflict(f"shipment {shipment_id} is at version {int(item.version)}, not {expected_version}")
+        outcome, after = _apply(item, event, webhook_id=None, replay=False, by=by)
         logger.info(
             "parcel event recorded by hand",
             extra={"shipment_id": shipment_id, "what": what.value, "outcome": outcome, "actor": actor.sub},
         )
         written = outcome != "duplicate"
         return ByHandResult(after, int(item.version) + int(written), recorded=written)
-    raise AssertionError("unreachable")
+
+    result = on_conflict(record, what=f"shipment {shipment_id}")
+    if isinstance(result, Conflict):
+        raise result
+    return result
 
 
 def parcel_detail(actor: Principal, po_id: str, shipment_id: str) -> ParcelDetail:

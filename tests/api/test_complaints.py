@@ -4,7 +4,7 @@ the customer accepts, and the plan is carried out: refunds through the payment g
 a replacement the supplier ships, a return followed through the carrier's webhooks.
 
 What the queues would do is done here by calling the same consumers: `shipments.on_recorded`,
-`tracking.apply_event` (the carrier webhooks) and the complaints consumer (`handlers.complaints`)
+`inbound.apply_carrier_event` (the carrier webhooks) and the complaints consumer (`handlers.complaints`)
 on `complaint.plan_accepted`."""
 
 from __future__ import annotations

@@ -3,7 +3,7 @@ through the partial states to `completed`, authorise-then-capture payments are c
 delivery ships, the customer follows every parcel, and a corrected tracking number is told once.
 
 What the queues would do is done here by calling the same consumers: `shipments.on_recorded`
-(shipments queue), `tracking.apply_event` (inbound-webhooks queue, after parsing) and the
+(shipments queue), `inbound.apply_carrier_event` (inbound-webhooks queue, after parsing) and the
 notifications consumer over the order's published events."""
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from chalicelib.events import domain_event as typed_event
 from chalicelib.handlers import notifications
 from chalicelib.handlers.publisher import domain_event
 from chalicelib.local.sandbox_gateway import SandboxGateway
-from chalicelib.services import shipments, tracking
+from chalicelib.services import inbound, shipments
 from tests.adapters.events import typed
 from tests.api import po_support
 from tests.api.po_support import ACME, BOLT, accept_deliveries, make_po, po_item
@@ -93,7 +93,7 @@ def ship(api, po_id: str, supplier: str, tracking_number: str, *order_ids: str, 
 
 
 def scan(tracking_number: str, status: TrackingStatus | None, hours: float, carrier: str = "dhl", code: str | None = None) -> str:
-    return tracking.apply_event(
+    return inbound.apply_carrier_event(
         carrier,
         CarrierEvent(
             tracking_number=tracking_number,

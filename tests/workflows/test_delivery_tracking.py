@@ -159,7 +159,7 @@ class Parcel:
 
     def carrier_event(self, status: TrackingStatus) -> str:
         """The carrier reports a scan made just now."""
-        return tracking.apply_event(CARRIER, CarrierEvent(self.tracking_number, status.value, status, datetime.now(UTC)))
+        return inbound.apply_carrier_event(CARRIER, CarrierEvent(self.tracking_number, status.value, status, datetime.now(UTC)))
 
     def exception(self) -> ExceptionItem | None:
         return repo.get(keys.exception(exception_id("tracking_stale", "shipment", self.subject)), ExceptionItem)

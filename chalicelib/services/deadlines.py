@@ -1,0 +1,56 @@
+"""Subject deadlines: a time by which something must have happened to a subject (a parcel's
+expected delivery, an offline payment, a declined capture's next attempt).
+
+A deadline is written inside its subject's own transaction and cleared when met; the escalation
+sweep (`services.escalations`) reads the due ones. Writing one needs nothing of the sweep, so the
+services that set deadlines depend on this module only, and the sweep may call back into them
+(a capture retry) without an import circle.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from ..adapters.dynamodb import keys
+from ..adapters.dynamodb import repository as repo
+from ..adapters.dynamodb.models import DeadlineItem
+from ..config import settings
+from ..domain import exceptions as rules
+
+CAPTURE_RETRY = "capture_retry"  # a declined capture's next automatic attempt (services/capture.py)
+
+# Deadlines that do something when they pass (`escalations.DEADLINE_ACTIONS`), instead of raising
+# an exception kind.
+ACTION_KINDS = frozenset({CAPTURE_RETRY})
+
+
+def deadline_write(
+    subject_type: str, subject_id: str, kind: str, due_at: datetime, details: dict[str, Any] | None = None
+) -> repo.Write:
+    """A deadline to put in the subject's own transaction (overwrites the previous one of that kind)."""
+    if kind not in ACTION_KINDS:
+        rules.kind(kind)
+    pk, sk = keys.deadline(keys.subject_pk(subject_type, subject_id), kind)
+    item_id = f"{kind}:{subject_type}:{subject_id}"
+    gpk, gsk = keys.due_index(item_id, due_at, settings().due_index_shards)
+    return repo.Write(
+        DeadlineItem(
+            pk,
+            sk,
+            GSI4PK=gpk,
+            GSI4SK=gsk,
+            id=item_id,
+            kind_name=kind,
+            subject_type=subject_type,
+            subject_id=subject_id,
+            due_at=due_at,
+            details=details or {},
+        )
+    )
+
+
+def clear_deadline(subject_type: str, subject_id: str, kind: str) -> None:
+    """The deadline was met (one DeleteItem; nothing if there was none)."""
+    pk, sk = keys.deadline(keys.subject_pk(subject_type, subject_id), kind)
+    DeadlineItem(pk, sk).delete()
