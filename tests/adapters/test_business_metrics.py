@@ -11,12 +11,12 @@ import pytest
 from chalicelib.adapters.dynamodb import repository as repo
 from chalicelib.domain.orders import PaymentMode
 from chalicelib.domain.purchase_orders import po_id
-from chalicelib.handlers import payments, purchase_orders
+from chalicelib.handlers import batch, payments, po_stages, purchase_orders
 from chalicelib.observability import ORDERS_PLACED, PO_STAGES_LATE, REFUNDS_FAILED, REFUNDS_SUCCEEDED, metrics
-from chalicelib.services import supplier_workflow
 from tests.adapters import shop
 from tests.adapters.events import seen_so_far
 from tests.adapters.shop import ALICE
+from tests.adapters.test_consumers_exactly_once import Record
 from tests.adapters.test_customer_refunds import OOS, closed_order, refund_due_events, refund_records
 from tests.adapters.test_refunds import acknowledged
 
@@ -54,8 +54,9 @@ def test_a_po_stage_past_its_deadline_counts_one_po_stage_late(aws, campaign_id,
     closed_order(campaign_id, PaymentMode.PREPAID)
     emitted()
     detail = {"po_id": po_id(campaign_id, "acme"), "stage": "acknowledge", "execution_arn": "arn:x", "overdue_at": "t1"}
-    assert supplier_workflow.stage_overdue(detail).action in ("remind", "escalate")
-    assert supplier_workflow.stage_overdue(detail).action == "duplicate"  # redelivered: counted once
+    message = Record(json.dumps({"detail-type": "po.stage_overdue", "detail": detail}))
+    assert batch.process([message], po_stages.handle)["batchItemFailures"] == []
+    assert batch.process([message], po_stages.handle)["batchItemFailures"] == []  # redelivered: counted once
     assert emitted() == {PO_STAGES_LATE: [1.0]}
 
 

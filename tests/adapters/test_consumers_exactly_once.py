@@ -39,8 +39,9 @@ from chalicelib.handlers import (
 )
 from chalicelib.handlers import webhooks_out as webhooks_consumer
 from chalicelib.local import carrier_sim
-from chalicelib.services import catalogue, exceptions, notify, orders, refunds, tracking
+from chalicelib.services import catalogue, exceptions, notify, orders, refunds
 from chalicelib.services import exports as export_service
+from chalicelib.services import inbound as inbound_service
 from chalicelib.services import webhooks as webhook_service
 from chalicelib.services.clock import now
 from chalicelib.topology import CAMPAIGN_ORDERS, COMPLAINTS, EXPORTS, NOTIFICATIONS, PAYMENTS
@@ -283,7 +284,7 @@ def test_inbound_applies_a_carrier_event_once_when_the_run_fails_after_applying_
         "data": {"provider": "carrier:dhl", "webhook_id": "msg_9", "event_type": "tracking", "body": body},
     }
     record = Record(json.dumps({"detail-type": "webhook.received", "detail": received}))
-    fail_once(monkeypatch, tracking, "apply_events")
+    fail_once(monkeypatch, inbound_service, "apply_carrier_events")
 
     fails_then_redelivered(inbound.handle, record)
 
