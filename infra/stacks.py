@@ -544,6 +544,7 @@ class WaybillStack(cdk.Stack):
             )
         )
         allow(iam.PolicyStatement(actions=["dynamodb:ListStreams"], resources=["*"]))
+        allow(iam.PolicyStatement(actions=["xray:PutTraceSegments", "xray:PutTelemetryRecords"], resources=["*"]))
         allow(iam.PolicyStatement(actions=["events:PutEvents"], resources=[self.bus.event_bus_arn]))
         allow(
             iam.PolicyStatement(
@@ -593,7 +594,8 @@ class WaybillStack(cdk.Stack):
         acknowledge(
             policy,
             "AwsSolutions-IAM5[Resource::*]",
-            "dynamodb:ListStreams has no resource-level permissions; it is the only action on '*'",
+            "dynamodb:ListStreams and X-Ray's PutTraceSegments/PutTelemetryRecords have no resource-level "
+            "permissions; they are the only actions on '*'",
         )
         for pattern in (log_groups, f"{log_groups}:*"):
             acknowledge(
@@ -643,6 +645,7 @@ class WaybillStack(cdk.Stack):
                 "environment_variables": env,
                 "lambda_timeout": 30,
                 "lambda_memory_size": 512,
+                "xray": True,  # Tracing: Active, so the handlers' Powertools Tracer records (chalicelib/observability.py)
                 "tags": {"app": "waybill"},
             },
         )

@@ -131,6 +131,11 @@ def test_the_chalice_app_deploys_every_handler_with_the_api_authorizer(template)
     assert "jwt_auth" in _flat(api["Properties"]["DefinitionBody"]["securityDefinitions"])
 
 
+def test_every_function_is_traced_so_the_handlers_tracer_records(template):
+    functions = _functions(template)
+    assert functions and {h: f.get("Tracing") for h, f in functions.items()} == dict.fromkeys(functions, "Active")
+
+
 def test_the_api_reads_cognito_tokens_and_the_real_resource_names(template):
     env = _functions(template)["app.app"]["Environment"]["Variables"]
     assert env["WAYBILL_STAGE"] == "prod"
@@ -202,8 +207,8 @@ def test_the_app_role_names_every_action_and_uses_star_only_where_aws_allows_not
     for st in statements:
         actions = st["Action"] if isinstance(st["Action"], list) else [st["Action"]]
         assert all("*" not in a for a in actions), st  # no wildcard actions at all
-        if st["Resource"] == "*":
-            assert actions == ["dynamodb:ListStreams"], st
+        if st["Resource"] == "*":  # actions with no resource-level permissions, and only those
+            assert actions in (["dynamodb:ListStreams"], ["xray:PutTraceSegments", "xray:PutTelemetryRecords"]), st
     assert "dynamodb:Scan" not in _flat(statements)
 
 
