@@ -45,6 +45,7 @@ from ..services.ports import (
     Supplier,
     Versioned,
 )
+from .memory_outbound import OutboundMemory
 
 T = TypeVar("T")
 Key = tuple[type, tuple[str, ...]]
@@ -104,7 +105,7 @@ def _created(order: Order) -> tuple[str, ...]:
     return (_ts(order.created_at), order.id)
 
 
-class MemoryStore:
+class MemoryStore(OutboundMemory):
     """`services.ports.Store` over dicts; `commits` counts the transactions committed."""
 
     def __init__(self) -> None:
@@ -113,6 +114,8 @@ class MemoryStore:
         self._stages: dict[CounterScope, dict[Stage, dict[str, int]]] = {}
         self._summaries: dict[str, dict[str, int]] = {}
         self.commits = 0
+
+    _paged = staticmethod(_page)  # for the areas' mixins, which cannot import this module back
 
     # ------------------------------------------------------------ aggregates
 
