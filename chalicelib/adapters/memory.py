@@ -45,7 +45,7 @@ from ..services.ports import (
     Supplier,
     Versioned,
 )
-from .memory_outbound import OutboundMemory
+from .memory_outbound import OUTBOUND_KEYS, OutboundMemory
 
 T = TypeVar("T")
 Key = tuple[type, tuple[str, ...]]
@@ -53,6 +53,7 @@ Key = tuple[type, tuple[str, ...]]
 
 # An area's kinds whose key is not just `obj.id` (see services.ports: kinds are registered by area).
 KEYS: dict[type, Callable[[Any], tuple[str, ...]]] = {}
+KEYS.update(OUTBOUND_KEYS)
 
 
 def _key(obj: Aggregate) -> Key:
