@@ -45,6 +45,7 @@ from ..services.ports import (
     Supplier,
     Versioned,
 )
+from .memory_outbound import OUTBOUND_KEYS, OutboundMemory
 
 T = TypeVar("T")
 Key = tuple[type, tuple[str, ...]]
@@ -52,6 +53,7 @@ Key = tuple[type, tuple[str, ...]]
 
 # An area's kinds whose key is not just `obj.id` (see services.ports: kinds are registered by area).
 KEYS: dict[type, Callable[[Any], tuple[str, ...]]] = {}
+KEYS.update(OUTBOUND_KEYS)
 
 
 def _key(obj: Aggregate) -> Key:
@@ -104,7 +106,7 @@ def _created(order: Order) -> tuple[str, ...]:
     return (_ts(order.created_at), order.id)
 
 
-class MemoryStore:
+class MemoryStore(OutboundMemory):
     """`services.ports.Store` over dicts; `commits` counts the transactions committed."""
 
     def __init__(self) -> None:
@@ -113,6 +115,8 @@ class MemoryStore:
         self._stages: dict[CounterScope, dict[Stage, dict[str, int]]] = {}
         self._summaries: dict[str, dict[str, int]] = {}
         self.commits = 0
+
+    _paged = staticmethod(_page)  # for the areas' mixins, which cannot import this module back
 
     # ------------------------------------------------------------ aggregates
 

@@ -13,8 +13,8 @@ from ..lazy import lazy_module
 from .http import Call, endpoint
 
 if TYPE_CHECKING:
-    from ..adapters.dynamodb.models import WebhookDeliveryItem
     from ..services import webhooks as svc
+    from ..services.ports_outbound import WebhookDelivery
     from .views import webhooks as views
 else:
     svc = lazy_module("chalicelib.services.webhooks")
@@ -114,20 +114,20 @@ def rotate_secret(call: Call, subscription_id: str) -> views.WebhookSubscription
     return _with_secret(sub)
 
 
-def _detail(item: WebhookDeliveryItem) -> views.WebhookDeliveryDetailView:
+def _detail(item: WebhookDelivery) -> views.WebhookDeliveryDetailView:
     return views.WebhookDeliveryDetailView(
         **dict(views.WebhookDeliveryView.of(item)),
         payload=json.loads(item.payload),
         attempts=[
             views.WebhookAttemptView(
-                number=int(a.number),
+                number=a.number,
                 at=a.at,
-                status_code=None if a.status_code is None else int(a.status_code),
-                latency_ms=int(a.latency_ms or 0),
+                status_code=a.status_code,
+                latency_ms=a.latency_ms,
                 response_excerpt=a.response_excerpt,
                 error=a.error,
             )
-            for a in item.attempts or []
+            for a in item.attempts
         ],
     )
 

@@ -7,7 +7,7 @@ and the campaign's buyer read with one BatchGetItem, the team mailboxes from the
 assignee on the event); each address's preferences decide whether the mail is sent, held for
 the daily digest or skipped (opted out; never for transactional mail).
 
-The outbox record of (event id, address) is written BEFORE anything is sent (a conditional put,
+The outbox record of (event id, address) is written BEFORE anything is sent (created only if absent,
 `sending` with a lease), then marked `sent` with SES's message id. If SES fails the record
 becomes `failed` (attempts, last error) and the event is raised again so SQS redelivers it: a
 redelivery reads the outbox records of the event and retries exactly the addresses not yet done.
@@ -25,23 +25,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from pynamodb.exceptions import PutError
-
 from ..adapters import mail
-from ..adapters.dynamodb import keys
-from ..adapters.dynamodb import repository as repo
-from ..adapters.dynamodb.models import (
-    CampaignItem,
-    DeliveryIndexItem,
-    Item,
-    NotificationPreferenceItem,
-    OutboxItem,
-    PurchaseOrderItem,
-    SupplierItem,
-)
 from ..config import settings
+from ..domain.addresses import Address
 from ..domain.audit import status_text
-from ..domain.errors import RuleViolation
+from ..domain.errors import AlreadyExists, Conflict, RuleViolation
 from ..domain.exceptions import SEVERITY_RANK, ExceptionRecord, Severity
 from ..domain.holds import HELD_AT_CLOSE_SETTING, reasons_text
 from ..domain.notifications import (
@@ -57,16 +45,23 @@ from ..domain.notifications import (
     rules_for,
 )
 from ..domain.permissions import Principal
+from ..domain.purchase_orders import PurchaseOrder
 from ..events import DomainEvent
 from ..observability import logger
 from ..topology import NOTIFICATIONS
+from . import uow
 from .clock import now
+from .ports import Save, Versioned
+from .ports_outbound import OutboxEntry
+from .ports_outbound import Preferences as Preferences  # named notify.Preferences by the routes
+from .retry import on_conflict
 
 OUTBOX_TTL_S = 30 * 86400
 LEASE_S = NOTIFICATIONS.visibility_timeout_s  # a claim outlives the message's invisibility, no longer
 DONE = frozenset({"sent", "skipped_opted_out", "held_for_digest", "digested"})
 DIGEST_OLDEST = 5  # oldest open exceptions listed (with links) per digest
 ERROR_CHARS = 1000
+DIGEST_PREFIX = "digest#"
 
 
 class DeliveryFailed(Exception):
@@ -76,21 +71,13 @@ class DeliveryFailed(Exception):
 # ---------------------------------------------------------------- preferences
 
 
-@dataclass
-class Preferences:
-    email: str
-    opt_out: bool = False
-    alerts: AlertMode = AlertMode.IMMEDIATE
-    updated_at: datetime | None = None
-    updated_by: str | None = None
+def _preferences(address: str, chosen: Preferences | None) -> Preferences:
+    return chosen if chosen is not None else Preferences(address)
 
 
-def _preferences(address: str, item: NotificationPreferenceItem | None) -> Preferences:
-    if item is None:
-        return Preferences(address)
-    return Preferences(
-        address, opt_out=bool(item.opt_out), alerts=AlertMode(item.alerts), updated_at=item.updated_at, updated_by=item.updated_by
-    )
+def digest_event_id(day: str) -> str:
+    """The outbox 'event' of one day's digest: one per (address, UTC day)."""
+    return f"{DIGEST_PREFIX}{day}"
 
 
 def my_address(actor: Principal) -> str:
@@ -105,25 +92,24 @@ def my_address(actor: Principal) -> str:
 
 
 def get_preferences(address: str) -> Preferences:
-    """One GetItem; nobody has chosen anything until they do (immediate alerts, not opted out)."""
+    """One read; nobody has chosen anything until they do (immediate alerts, not opted out)."""
     address = normalise_address(address)
-    return _preferences(address, repo.get(keys.notification_preferences(address), NotificationPreferenceItem))
+    found = uow.store().load(Preferences, address)
+    return _preferences(address, found.value if found else None)
 
 
 def set_preferences(actor: Principal, address: str, *, opt_out: bool, alerts: AlertMode) -> Preferences:
-    """Replace the address's preferences (one PutItem: the last choice wins)."""
+    """Replace the address's preferences (the last choice wins: a lost race is made again over the winner)."""
     address = normalise_address(address)
-    at = now()
-    item = NotificationPreferenceItem(
-        *keys.notification_preferences(address),
-        address=address,
-        opt_out=opt_out,
-        alerts=alerts.value,
-        updated_at=at,
-        updated_by=actor.email or actor.sub,
-    )
-    item.save()
-    return _preferences(address, item)
+
+    def replace_them() -> Preferences:
+        found = uow.store().load(Preferences, address)
+        at = now()
+        chosen = Preferences(address, opt_out=opt_out, alerts=alerts, updated_at=at, updated_by=actor.email or actor.sub)
+        uow.store().commit([Save(chosen, found.version if found else None)], what=f"preferences of {address}", at=at)
+        return chosen
+
+    return on_conflict(replace_them, what=f"preferences of {address}")
 
 
 # ---------------------------------------------------------------- what one event needs
@@ -131,14 +117,16 @@ def set_preferences(actor: Principal, address: str, *, opt_out: bool, alerts: Al
 
 @dataclass
 class Loaded:
-    """The event and the items its rules read (one BatchGetItem, only what is needed)."""
+    """The event and the stored facts its rules read (one read, only what is needed)."""
 
     event: dict[str, Any]
     data: dict[str, Any]
-    supplier: SupplierItem | None = None
-    campaign: CampaignItem | None = None
-    po: PurchaseOrderItem | None = None
-    delivery: DeliveryIndexItem | None = None  # the supplier's packing-list entry (its ship-to), when a mail shows it
+    po: PurchaseOrder | None = None
+    supplier_name: str = ""
+    supplier_contacts: list[str] = field(default_factory=list)
+    campaign_name: str = ""
+    buyer_email: str | None = None
+    ship_to: Address | None = None  # the supplier's delivery's ship-to, once the supplier may see it
 
 
 # Supplier mails about one order after the close: the order's reference and lines, never the customer's e-mail.
@@ -151,24 +139,20 @@ def load(event: dict[str, Any], rules: list[NotificationRule]) -> Loaded:
     loaded = Loaded(event, data)
     roles = {r.recipient for r in rules}
     templates = {r.template for r in rules}
-    wanted: list[tuple[str, str]] = []
-    if data.get("supplier_id") and (Recipient.SUPPLIER in roles or templates & {"po_created", "tracking_stale"}):
-        wanted.append(keys.supplier(str(data["supplier_id"])))
-    if data.get("campaign_id") and (Recipient.BUYER in roles or "po_created" in templates):
-        wanted.append(keys.campaign(str(data["campaign_id"])))
-    if data.get("po_id") and "po_created" in templates:
-        wanted.append(keys.po(str(data["po_id"])))
-    if data.get("order_id") and data.get("supplier_id") and SHIP_TO_TEMPLATE in templates:
-        wanted.append(keys.delivery(str(data["order_id"]), str(data["supplier_id"])))  # not on the bus: read here
-    for item in repo.batch_get(wanted) if wanted else []:
-        if isinstance(item, SupplierItem):
-            loaded.supplier = item
-        elif isinstance(item, CampaignItem):
-            loaded.campaign = item
-        elif isinstance(item, PurchaseOrderItem):
-            loaded.po = item
-        elif isinstance(item, DeliveryIndexItem):
-            loaded.delivery = item
+    supplier_id = str(data["supplier_id"]) if data.get("supplier_id") else None
+    facts = uow.store().notification_facts(
+        supplier_id=supplier_id if Recipient.SUPPLIER in roles or templates & {"po_created", "tracking_stale"} else None,
+        campaign_id=str(data["campaign_id"])
+        if data.get("campaign_id") and (Recipient.BUYER in roles or "po_created" in templates)
+        else None,
+        po_id=str(data["po_id"]) if data.get("po_id") and "po_created" in templates else None,
+        delivery=(str(data["order_id"]), supplier_id)  # the ship-to is not on the bus: read here
+        if data.get("order_id") and supplier_id and SHIP_TO_TEMPLATE in templates
+        else None,
+    )
+    loaded.po, loaded.ship_to = facts.po, facts.ship_to
+    loaded.supplier_name, loaded.supplier_contacts = facts.supplier_name, facts.supplier_contacts
+    loaded.campaign_name, loaded.buyer_email = facts.campaign_name, facts.buyer_email
     return loaded
 
 
@@ -185,9 +169,9 @@ def addresses(recipient: Recipient, loaded: Loaded) -> list[str]:
     if recipient is Recipient.CUSTOMER:  # an exception about an order carries it in its details
         found = [data.get("customer_email") or (data.get("details") or {}).get("customer_email")]
     elif recipient is Recipient.SUPPLIER:
-        found = list(loaded.supplier.contact_emails or []) if loaded.supplier else []
+        found = list(loaded.supplier_contacts)
     elif recipient is Recipient.BUYER:
-        found = [loaded.campaign.buyer_email] if loaded.campaign else []
+        found = [loaded.buyer_email]
     elif recipient is Recipient.ASSIGNEE:
         found = [data.get("assignee")]
     else:
@@ -286,7 +270,6 @@ def context(rule: NotificationRule, loaded: Loaded) -> dict[str, Any]:
             currency=details.get("currency", ""),
         )
     elif t in SUPPLIER_ORDER_TEMPLATES:
-        ship_to = loaded.delivery.ship_to if loaded.delivery is not None else None  # set only once it may see it
         ctx.update(
             order_id=data.get("order_id"),
             reference=data.get("reference") or data.get("order_id"),
@@ -294,8 +277,8 @@ def context(rule: NotificationRule, loaded: Loaded) -> dict[str, Any]:
             lines=data.get("lines") or [],
             whole_delivery=bool(data.get("whole_delivery")),
             request_id=data.get("request_id"),
-            ship_to=repo.address_from_map(ship_to).as_dict() if ship_to is not None else None,
-            supplier_name=loaded.supplier.name if loaded.supplier else "",
+            ship_to=loaded.ship_to.as_dict() if loaded.ship_to is not None else None,
+            supplier_name=loaded.supplier_name,
         )
     elif t == "order_refund":
         ctx.update(
@@ -324,9 +307,9 @@ def context(rule: NotificationRule, loaded: Loaded) -> dict[str, Any]:
         if loaded.po is None:
             raise LookupError(f"purchase order {data.get('po_id')} not found")
         ctx.update(
-            po=repo.po_from_item(loaded.po),
-            supplier_name=loaded.supplier.name if loaded.supplier else "",
-            campaign_name=loaded.campaign.name if loaded.campaign else "",
+            po=loaded.po,
+            supplier_name=loaded.supplier_name,
+            campaign_name=loaded.campaign_name,
             audience="supplier" if rule.recipient is Recipient.SUPPLIER else "buyer",
         )
     elif t.startswith("po_stage_"):
@@ -348,7 +331,7 @@ def context(rule: NotificationRule, loaded: Loaded) -> dict[str, Any]:
             shipment=details,
             abandoned=bool(details.get("abandoned")),
             last_event_at=_when(details.get("last_event_at")),
-            supplier_name=loaded.supplier.name if loaded.supplier else "",
+            supplier_name=loaded.supplier_name,
         )
     elif t == "held_order_warning":
         details = data.get("details") or {}
@@ -363,7 +346,7 @@ def context(rule: NotificationRule, loaded: Loaded) -> dict[str, Any]:
             ends_at=_utc(details.get("campaign_ends_at")),
             at_close=settings().held_at_close_policy().value,
             setting=HELD_AT_CLOSE_SETTING,
-            campaign_name=loaded.campaign.name if loaded.campaign else "",
+            campaign_name=loaded.campaign_name,
         )
     elif t.startswith("exception_"):
         ctx.update(
@@ -403,33 +386,27 @@ class Planned:
     link: str | None = None
 
 
-def _save(item: OutboxItem) -> bool:
-    """Put under the item's version; False when someone else changed it first."""
+def _save(entry: Versioned[OutboxEntry]) -> Versioned[OutboxEntry] | None:
+    """Write the entry under the version it was read at; None when someone else changed it first."""
     try:
-        item.save()
-    except PutError as exc:
-        if exc.cause_response_code == "ConditionalCheckFailedException":
-            return False
-        raise
-    return True
+        uow.store().commit(
+            [Save(entry.value, entry.version)], what=f"e-mail of {entry.value.event_id}", at=entry.value.updated_at
+        )
+    except Conflict:
+        return None
+    return Versioned(entry.value, entry.version + 1)
 
 
-def _hold(item: OutboxItem, at: datetime) -> None:
-    item.held_at = at
-    item.GSI1PK = keys.DIGEST_PENDING_PK
-    item.GSI1SK = keys.digest_pending_sk(item.address, at, item.event_id)
-
-
-def _claim(p: Planned, existing: OutboxItem | None, at: datetime) -> OutboxItem | None:
+def _claim(p: Planned, existing: Versioned[OutboxEntry] | None, at: datetime) -> Versioned[OutboxEntry] | None:
     """Write the record before sending. None: already done (or taken by another consumer just now)."""
     sending = p.disposition is Disposition.SEND
     status = "sending" if sending else p.disposition.value
+    held_at = at if p.disposition is Disposition.HOLD_FOR_DIGEST else None
     if existing is None:
-        item = OutboxItem(
-            *keys.outbox(p.event_id, p.address),
+        entry = OutboxEntry(
             event_id=p.event_id,
-            event_type=p.event_type,
             address=p.address,
+            event_type=p.event_type,
             recipient_role=p.role,
             template=p.template,
             category=p.category.value,
@@ -440,47 +417,52 @@ def _claim(p: Planned, existing: OutboxItem | None, at: datetime) -> OutboxItem 
             subject=p.mail.subject if p.mail else None,
             link=p.link,
             lease_until=at + timedelta(seconds=LEASE_S) if sending else None,
+            held_at=held_at,
             expires_at=int(at.timestamp()) + OUTBOX_TTL_S,
         )
-        if p.disposition is Disposition.HOLD_FOR_DIGEST:
-            _hold(item, at)
-        return item if repo.create(item) else None
-    if existing.status in DONE:
+        try:
+            uow.store().commit([Save(entry, None)], what=f"e-mail of {p.event_id}", at=at)
+        except AlreadyExists:
+            return None
+        return Versioned(entry, 1)
+    record = existing.value
+    if record.status in DONE:
         return None
-    if existing.status == "sending" and existing.lease_until is not None and existing.lease_until > at:
+    if record.status == "sending" and record.lease_until is not None and record.lease_until > at:
         raise DeliveryFailed(f"{p.event_id} to {p.address} is being sent by another consumer")
     # Failed before (or claimed by a consumer that died): take it again.
-    existing.status = status
-    existing.attempts = int(existing.attempts or 0) + (1 if sending else 0)
-    existing.lease_until = at + timedelta(seconds=LEASE_S) if sending else None
-    existing.updated_at = at
+    record.status = status
+    record.attempts += 1 if sending else 0
+    record.lease_until = at + timedelta(seconds=LEASE_S) if sending else None
+    record.updated_at = at
     if p.mail is not None:
-        existing.subject = p.mail.subject
-    if p.disposition is Disposition.HOLD_FOR_DIGEST:
-        _hold(existing, at)
-    return existing if _save(existing) else None
+        record.subject = p.mail.subject
+    if held_at is not None:
+        record.held_at = held_at
+    return _save(existing)
 
 
-def deliver(p: Planned, existing: OutboxItem | None) -> str:
+def deliver(p: Planned, existing: Versioned[OutboxEntry] | None) -> str:
     """Record, then send (or hold, or skip). Returns the outcome: sent / held_for_digest /
     skipped_opted_out / duplicate. Raises when SES refuses (the record says `failed`)."""
     at = now()
-    item = _claim(p, existing, at)
-    if item is None:
+    claimed = _claim(p, existing, at)
+    if claimed is None:
         return "duplicate"
     if p.disposition is not Disposition.SEND:
         return p.disposition.value
     assert p.mail is not None
+    entry = claimed.value
     try:
         message_id = mail.send(p.mail)
     except Exception as exc:
-        item.status, item.lease_until, item.updated_at = "failed", None, now()
-        item.last_error = f"{type(exc).__name__}: {exc}"[:ERROR_CHARS]
-        _save(item)
+        entry.status, entry.lease_until, entry.updated_at = "failed", None, now()
+        entry.last_error = f"{type(exc).__name__}: {exc}"[:ERROR_CHARS]
+        _save(claimed)
         raise
-    item.status, item.message_id, item.lease_until = "sent", message_id, None
-    item.sent_at = item.updated_at = now()
-    if not _save(item):
+    entry.status, entry.message_id, entry.lease_until = "sent", message_id, None
+    entry.sent_at = entry.updated_at = now()
+    if _save(claimed) is None:
         logger.warning("outbox record changed while sending", extra={"event_id": p.event_id, "to": p.address})
     return "sent"
 
@@ -512,12 +494,11 @@ def handle(typed: DomainEvent) -> Outcome:
             targets.setdefault(address, rule)
     if not targets:
         return outcome
-    found = repo.batch_get([k for a in targets for k in (keys.notification_preferences(a), keys.outbox(event_id, a))])
-    prefs = {i.address: i for i in found if isinstance(i, NotificationPreferenceItem)}
-    records = {i.address: i for i in found if isinstance(i, OutboxItem)}
+    state = uow.store().mail_state(event_id, list(targets))
+    prefs, records = state.preferences, state.outbox
     for address, rule in targets.items():
         existing = records.get(address)
-        if existing is not None and existing.status in DONE:
+        if existing is not None and existing.value.status in DONE:
             outcome.duplicates += 1
             continue
         chosen = _preferences(address, prefs.get(address))
@@ -603,11 +584,7 @@ def _team_exceptions(records: list[ExceptionRecord]) -> dict[str, list[Exception
     (one BatchGetItem of those campaigns)."""
     mailbox = {role.value: address for role, address in mailboxes().items()}
     campaign_ids = sorted({r.campaign_id for r in records if r.owner.value == "buyer" and r.campaign_id})
-    buyers = {
-        i.id: i.buyer_email
-        for i in (repo.batch_get(keys.campaign(c) for c in campaign_ids) if campaign_ids else [])
-        if isinstance(i, CampaignItem)
-    }
+    buyers = uow.store().campaign_buyers(campaign_ids)
     out: dict[str, list[ExceptionRecord]] = defaultdict(list)
     for r in records:
         owner = r.owner.value
@@ -617,12 +594,12 @@ def _team_exceptions(records: list[ExceptionRecord]) -> dict[str, list[Exception
     return out
 
 
-def _clear(lines: list[OutboxItem], status: str, at: datetime) -> None:
+def _clear(lines: list[Versioned[OutboxEntry]], status: str, at: datetime) -> None:
+    """Held mail leaves the digest's list: carried by today's digest, or its reader opted out."""
     for line in lines:
-        line.status, line.digested_at, line.updated_at = status, at, at
-        line.GSI1PK = line.GSI1SK = None
-        if not _save(line):
-            logger.warning("held mail changed while clearing it", extra={"event_id": line.event_id})
+        line.value.status, line.value.digested_at, line.value.updated_at = status, at, at
+        if _save(line) is None:
+            logger.warning("held mail changed while clearing it", extra={"event_id": line.value.event_id})
 
 
 def daily_digest(at: datetime | None = None) -> DigestResult:
@@ -636,26 +613,24 @@ def daily_digest(at: datetime | None = None) -> DigestResult:
     result = DigestResult(day)
     records = [r for r in exception_service.open_records() if r.status.value != "pending"]
     teams = _team_exceptions(records)
-    held: dict[str, list[OutboxItem]] = defaultdict(list)
-    for item in Item.gsi1.query(keys.DIGEST_PENDING_PK):
-        if isinstance(item, OutboxItem) and item.status == "held_for_digest":
-            held[item.address].append(item)
+    held: dict[str, list[Versioned[OutboxEntry]]] = defaultdict(list)
+    for entry in uow.store().held_mail():
+        held[entry.value.address].append(entry)
     everyone = sorted(set(teams) | set(held))
     if not everyone:
         return result
-    event_id = keys.digest_event_id(day)
-    found = repo.batch_get([k for a in everyone for k in (keys.notification_preferences(a), keys.outbox(event_id, a))])
-    prefs = {i.address: i for i in found if isinstance(i, NotificationPreferenceItem)}
-    sent_today = {i.address: i for i in found if isinstance(i, OutboxItem)}
+    event_id = digest_event_id(day)
+    state = uow.store().mail_state(event_id, everyone)
+    prefs, sent_today = state.preferences, state.outbox
     for address in everyone:
         chosen = _preferences(address, prefs.get(address))
-        lines = sorted(held.get(address, []), key=lambda i: i.held_at or i.created_at)
+        lines = sorted(held.get(address, []), key=lambda i: i.value.held_at or i.value.created_at)
         if chosen.opt_out:
             _clear(lines, "skipped_opted_out", at)
             result.opted_out.append(address)
             continue
         existing = sent_today.get(address)
-        if existing is not None and existing.status in DONE:
+        if existing is not None and existing.value.status in DONE:
             result.already_sent.append(address)  # what was held since waits for tomorrow's
             continue
         open_ = sorted(teams.get(address, []), key=lambda r: (r.opened_at, r.id))
@@ -678,7 +653,7 @@ def daily_digest(at: datetime | None = None) -> DigestResult:
                 }
                 for r in open_[:DIGEST_OLDEST]
             ],
-            held=[{"subject": i.subject or i.template, "link": i.link} for i in lines],
+            held=[{"subject": i.value.subject or i.value.template, "link": i.value.link} for i in lines],
             category=Category.DIGEST.value,
             preferences_url=_url("/me/notification-preferences"),
         )

@@ -23,7 +23,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Generic, Literal, Protocol, TypeAlias, TypeVar
+from typing import Literal, Protocol, TypeAlias, TypeVar
 
 from ..domain.addresses import Address
 from ..domain.audit import AuditEvent
@@ -31,24 +31,11 @@ from ..domain.campaigns import Campaign, CampaignStatus, Product
 from ..domain.orders import Order
 from ..domain.packing import PackingEntry
 from ..domain.purchase_orders import PurchaseOrder, Stage
+from .ports_common import Page as Page  # re-exported: every service and store imports them from here
+from .ports_common import Versioned as Versioned
+from .ports_outbound import OutboundReads
 
 T = TypeVar("T")
-
-
-@dataclass(frozen=True)
-class Versioned(Generic[T]):
-    """An aggregate as read, with the version a change of it must name."""
-
-    value: T
-    version: int
-
-
-@dataclass(frozen=True)
-class Page(Generic[T]):
-    """One page of a named listing; `cursor` (opaque) asks for the next one, None when it was the last."""
-
-    items: list[T]
-    cursor: str | None
 
 
 # ---------------------------------------------------------------- aggregates the domain has no class for
@@ -206,7 +193,7 @@ class CountCampaign:
 Change = Save | Remove | Record | CountStage | CountCampaign
 
 
-class Store(Protocol):
+class Store(OutboundReads, Protocol):
     """The repository and unit of work services speak to (see the module docstring)."""
 
     def load(self, kind: type[A], *key: str) -> Versioned[A] | None:

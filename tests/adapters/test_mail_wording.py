@@ -14,7 +14,6 @@ from typing import Any
 import pytest
 
 from chalicelib.adapters import mail
-from chalicelib.adapters.dynamodb import repository as repo
 from chalicelib.domain import complaints, exceptions, orders, purchase_orders, shipments
 from chalicelib.domain.exceptions import Owner
 from chalicelib.domain.notifications import RULES, NotificationRule
@@ -44,7 +43,7 @@ def shown_codes(text: str) -> list[str]:
     return [c for c in CODES if re.search(rf"(?<![\w/=.-]){re.escape(c)}(?![\w/-])", text)]
 
 
-def po_item() -> Any:
+def po_item() -> PurchaseOrder:
     po = PurchaseOrder(
         id="po_1",
         campaign_id="cmp_1",
@@ -55,7 +54,7 @@ def po_item() -> Any:
         order_count=1,
         stage=Stage.PAYMENT_PROPOSAL,
     )
-    return repo.po_write(po, version=None, now=now()).item
+    return po
 
 
 def event_for(rule: NotificationRule, status: str) -> dict[str, Any]:

@@ -25,7 +25,7 @@ from chalicelib.services import campaign_close, catalogue, escalations, exceptio
 from chalicelib.services.clock import now
 from chalicelib.topology import NOTIFICATIONS, TOPOLOGY
 from tests.adapters import shop
-from tests.adapters.events import published, seen_so_far, typed
+from tests.adapters.events import published, seen_so_far
 from tests.adapters.shop import ALICE, BOB, BUYER
 
 OPS = "ops@waybill.example"
@@ -117,20 +117,6 @@ def test_each_rule_fires_once_under_redelivery(aws):
     # Every sent mail has its outbox record with SES's message id, and nothing else was sent.
     records = [i for i in OutboxItem.scan() if i.status == "sent"]
     assert sorted(r.message_id for r in records) == sorted(m.id for m in sent())
-
-
-def test_a_rule_with_no_address_to_send_to_sends_nothing_and_records_nothing(aws):
-    event = typed(
-        {
-            "id": "evt-x",
-            "type": "exception.assigned",
-            "subject_type": "exception",
-            "subject_id": "exc_x",
-            "data": {"exception_id": "exc_x", "assignee": None},
-        }
-    )
-    assert notify.handle(event) == notify.Outcome()
-    assert sent() == [] and OutboxItem.count("OUTBOX#evt-x") == 0
 
 
 # ---------------------------------------------------------------- SES failures

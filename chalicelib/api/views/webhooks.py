@@ -10,7 +10,7 @@ from pydantic import Field, StringConstraints
 from .common import Id, Page, PageQuery, Request, Version, View
 
 if TYPE_CHECKING:
-    from ...adapters.dynamodb.models import WebhookDeliveryItem, WebhookSubscriptionItem
+    from ...services.ports_outbound import WebhookDelivery, WebhookSubscription
 
 
 class WebhookAck(View):
@@ -58,21 +58,21 @@ class WebhookSubscriptionView(View):
     version: int
 
     @classmethod
-    def of(cls, item: WebhookSubscriptionItem) -> WebhookSubscriptionView:
+    def of(cls, item: WebhookSubscription) -> WebhookSubscriptionView:
         """The fields every subscription view shows (WebhookSubscriptionWithSecret adds the secret)."""
         return WebhookSubscriptionView(
             id=item.id,
             url=item.url,
-            event_types=[str(e) for e in item.event_types],  # PynamoDB types the list's items as attributes
+            event_types=list(item.event_types),
             description=item.description,
-            active=bool(item.active),
+            active=item.active,
             disabled_reason=item.disabled_reason,
             disabled_at=item.disabled_at,
             secret_rotated_at=item.secret_rotated_at,
             previous_secret_valid_until=item.previous_secret_expires_at if item.previous_secret else None,
             created_at=item.created_at,
             updated_at=item.updated_at,
-            version=int(item.version),
+            version=item.version,
         )
 
 
@@ -111,7 +111,7 @@ class WebhookDeliveryView(View):
     updated_at: datetime
 
     @classmethod
-    def of(cls, item: WebhookDeliveryItem) -> WebhookDeliveryView:
+    def of(cls, item: WebhookDelivery) -> WebhookDeliveryView:
         """The fields every delivery view shows (WebhookDeliveryDetailView adds the payload and attempts)."""
         return WebhookDeliveryView(
             id=item.id,
@@ -119,7 +119,7 @@ class WebhookDeliveryView(View):
             event_id=item.event_id,
             event_type=item.event_type,
             status=item.status,
-            attempts_made=len(item.attempts or []),
+            attempts_made=len(item.attempts),
             next_attempt_at=item.next_attempt_at if item.status in ("pending", "sending") else None,
             replay_of=item.replay_of,
             created_at=item.created_at,
