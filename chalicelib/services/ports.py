@@ -23,7 +23,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Generic, Literal, Protocol, TypeAlias, TypeVar
+from typing import Literal, Protocol, TypeAlias, TypeVar
 
 from ..domain.addresses import Address
 from ..domain.audit import AuditEvent
@@ -31,24 +31,11 @@ from ..domain.campaigns import Campaign, CampaignStatus, Product
 from ..domain.orders import Order
 from ..domain.packing import PackingEntry
 from ..domain.purchase_orders import PurchaseOrder, Stage
+from .port_values import Page as Page
+from .port_values import Versioned as Versioned
+from .ports_purchase_orders import PurchaseOrdersReads
 
 T = TypeVar("T")
-
-
-@dataclass(frozen=True)
-class Versioned(Generic[T]):
-    """An aggregate as read, with the version a change of it must name."""
-
-    value: T
-    version: int
-
-
-@dataclass(frozen=True)
-class Page(Generic[T]):
-    """One page of a named listing; `cursor` (opaque) asks for the next one, None when it was the last."""
-
-    items: list[T]
-    cursor: str | None
 
 
 # ---------------------------------------------------------------- aggregates the domain has no class for
@@ -150,8 +137,8 @@ class StageCounters:
 
 # ---------------------------------------------------------------- changes (one commit = one transaction)
 
-# What `load` and `Save` know. Purchase orders load; saving one is a create only, for now (the stored
-# PO carries workflow fields — the stage's task token, its deadline — that the domain object lacks).
+# What `load` and `Save` know. A PurchaseOrder loads and is created as itself; it is changed as its
+# `ports_purchase_orders.PORecord`, which carries the workflow's fields (the stage's task token, its deadline).
 # What a store keeps: Order, PurchaseOrder, AddressEntry, AddressBookHeader, Supplier, CampaignRecord,
 # CampaignProduct, Customer, and whatever an area registers (a mapper in adapters/dynamodb/mapping.py,
 # a key in adapters/memory.KEYS). Open on purpose: each area adds its kinds in its own modules.
@@ -206,7 +193,7 @@ class CountCampaign:
 Change = Save | Remove | Record | CountStage | CountCampaign
 
 
-class Store(Protocol):
+class Store(PurchaseOrdersReads, Protocol):
     """The repository and unit of work services speak to (see the module docstring)."""
 
     def load(self, kind: type[A], *key: str) -> Versioned[A] | None:
