@@ -11,9 +11,10 @@ import pytest
 from chalicelib.adapters.dynamodb import repository as repo
 from chalicelib.domain.orders import PaymentMode
 from chalicelib.domain.purchase_orders import po_id
-from chalicelib.handlers import payments, purchase_orders
+from chalicelib.events import StageOverdue
+from chalicelib.handlers import batch, payments, po_stages, purchase_orders
 from chalicelib.observability import ORDERS_PLACED, PO_STAGES_LATE, REFUNDS_FAILED, REFUNDS_SUCCEEDED, metrics
-from chalicelib.services import supplier_workflow
+from chalicelib.topology import PO_STAGES
 from tests.adapters import shop
 from tests.adapters.events import seen_so_far
 from tests.adapters.shop import ALICE
@@ -53,9 +54,9 @@ def test_placing_an_order_counts_one_order_placed_and_a_replay_counts_none(aws, 
 def test_a_po_stage_past_its_deadline_counts_one_po_stage_late(aws, campaign_id, emitted):
     closed_order(campaign_id, PaymentMode.PREPAID)
     emitted()
-    detail = {"po_id": po_id(campaign_id, "acme"), "stage": "acknowledge", "execution_arn": "arn:x", "overdue_at": "t1"}
-    assert supplier_workflow.stage_overdue(detail).action in ("remind", "escalate")
-    assert supplier_workflow.stage_overdue(detail).action == "duplicate"  # redelivered: counted once
+    overdue = StageOverdue(po_id=po_id(campaign_id, "acme"), stage="acknowledge", execution_arn="arn:x", overdue_at="t1")
+    assert batch.once("po_stages", PO_STAGES, overdue, po_stages.handle) in ("remind", "escalate")
+    assert batch.once("po_stages", PO_STAGES, overdue, po_stages.handle) is batch.SKIPPED  # redelivered: counted once
     assert emitted() == {PO_STAGES_LATE: [1.0]}
 
 
