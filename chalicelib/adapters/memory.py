@@ -45,7 +45,10 @@ from ..services.ports import (
     Supplier,
     Versioned,
 )
+from ..services.ports_purchase_orders import InvoiceRecord, PORecord
 from .memory_outbound import OUTBOUND_KEYS, OutboundMemory
+from .memory_purchase_orders import PurchaseOrdersMemory
+from .memory_purchase_orders import keys as purchase_order_keys
 
 T = TypeVar("T")
 Key = tuple[type, tuple[str, ...]]
@@ -54,6 +57,7 @@ Key = tuple[type, tuple[str, ...]]
 # An area's kinds whose key is not just `obj.id` (see services.ports: kinds are registered by area).
 KEYS: dict[type, Callable[[Any], tuple[str, ...]]] = {}
 KEYS.update(OUTBOUND_KEYS)
+purchase_order_keys(KEYS)
 
 
 def _key(obj: Aggregate) -> Key:
@@ -67,6 +71,8 @@ def _key(obj: Aggregate) -> Key:
         return CampaignRecord, (obj.campaign.id,)
     if isinstance(obj, CampaignProduct):
         return CampaignProduct, (obj.campaign_id, obj.product.sku)
+    if isinstance(obj, PurchaseOrder):  # kept as its record (`ports_purchase_orders.PORecord`)
+        return PORecord, (obj.id,)
     return type(obj), (str(getattr(obj, "id")),)  # noqa: B009  (any kind with an id)
 
 
@@ -106,7 +112,7 @@ def _created(order: Order) -> tuple[str, ...]:
     return (_ts(order.created_at), order.id)
 
 
-class MemoryStore(OutboundMemory):
+class MemoryStore(OutboundMemory, PurchaseOrdersMemory):
     """`services.ports.Store` over dicts; `commits` counts the transactions committed."""
 
     def __init__(self) -> None:
@@ -116,11 +122,14 @@ class MemoryStore(OutboundMemory):
         self._summaries: dict[str, dict[str, int]] = {}
         self.commits = 0
 
-    _paged = staticmethod(_page)  # for the areas' mixins, which cannot import this module back
+    _page = staticmethod(_page)  # for the areas' mixins, which cannot import this module back
 
     # ------------------------------------------------------------ aggregates
 
     def load(self, kind: type[A], *key: str) -> Versioned[A] | None:
+        if kind is PurchaseOrder:  # the domain object of its stored record
+            record = self._aggregates.get((PORecord, tuple(key)))
+            return None if record is None else Versioned(cast("A", copy.deepcopy(record[0].po)), record[1])
         found = self._aggregates.get((kind, tuple(key)))
         return None if found is None else Versioned(cast("A", copy.deepcopy(found[0])), found[1])
 
@@ -145,9 +154,11 @@ class MemoryStore(OutboundMemory):
                     raise AlreadyExists(f"{what}: already exists")
                 return
             if isinstance(change, Save) and isinstance(change.obj, PurchaseOrder):
-                raise ValueError("a purchase order is only created through the port so far")
+                raise ValueError("a purchase order is changed through its PORecord (which keeps the stage's token)")
             if isinstance(change, Save) and isinstance(change.obj, CampaignProduct):
                 raise ValueError("a campaign's product is created once, never changed")
+            if isinstance(change, Save) and isinstance(change.obj, InvoiceRecord):
+                raise ValueError("an invoice is filed once, never changed")
             if current is None or current[1] != change.expected_version:
                 raise Conflict(f"{what} was changed by someone else; reload and try again")
         elif isinstance(change, Record):
@@ -158,6 +169,10 @@ class MemoryStore(OutboundMemory):
     def _apply(self, change: Change, at: datetime) -> None:
         if isinstance(change, Save):
             obj = copy.deepcopy(change.obj)
+            if isinstance(obj, PurchaseOrder):  # created without a stage open
+                obj = PORecord(obj)
+            if isinstance(obj, PORecord):
+                obj.updated_at = at
             if isinstance(obj, Order):  # the first save that shows a delivery arrived stamps when
                 obj.deliveries = [
                     replace(d, delivered_at=at) if d.status in ARRIVED and d.delivered_at is None else d for d in obj.deliveries

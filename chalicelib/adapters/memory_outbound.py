@@ -40,14 +40,15 @@ class OutboundMemory:
     """Mixed into `MemoryStore`, whose dict and pager it uses."""
 
     _aggregates: dict[tuple[type, tuple[str, ...]], tuple[Any, int]]
-    _paged: Callable[..., Page[Any]]  # memory._page: rows (sort key, value) paged with its cursors
+    _page: Callable[..., Page[Any]]  # memory._page: rows (sort key, value) paged with its cursors
+    load: Callable[..., Versioned[Any] | None]  # MemoryStore.load (a PO is kept as its PORecord)
 
     def _versioned(self, kind: type[T]) -> list[Versioned[T]]:
         return [Versioned(copy.deepcopy(v), n) for (k, _), (v, n) in self._aggregates.items() if k is kind]
 
     def _newest_first(self, listing: str, rows: Iterable[Any], *, limit: int, cursor: str | None) -> Page[Any]:
         keyed = [((_ts(r.value.created_at), r.value.id), r) for r in rows]
-        return self._paged(listing, keyed, limit=limit, cursor=cursor, reverse=True)
+        return self._page(listing, keyed, limit=limit, cursor=cursor, reverse=True)
 
     def active_webhook_subscriptions(self) -> list[Versioned[WebhookSubscription]]:
         active = [s for s in self._versioned(WebhookSubscription) if s.value.active]
@@ -92,7 +93,7 @@ class OutboundMemory:
             facts.update(supplier_name=supplier.value.name, supplier_contacts=list(supplier.value.contact_emails))
         if campaign_id and (campaign := self._one(CampaignRecord, campaign_id)) is not None:
             facts.update(campaign_name=campaign.value.campaign.name, buyer_email=campaign.value.buyer_email)
-        if po_id and (po := self._one(PurchaseOrder, po_id)) is not None:
+        if po_id and (po := self.load(PurchaseOrder, po_id)) is not None:  # kept as its PORecord
             facts["po"] = po.value
         if delivery and (order := self._one(Order, delivery[0])) is not None:
             d = next((d for d in order.value.deliveries if d.supplier_id == delivery[1]), None)

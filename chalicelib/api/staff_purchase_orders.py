@@ -34,16 +34,16 @@ TAG = "staff: purchase orders"
 
 
 def _view(d: workflow.PODetail) -> views.StaffPOView:
-    po, item = d.po, d.item
+    po, record = d.po, d.record
     return views.StaffPOView(
         id=po.id,
         campaign_id=po.campaign_id,
         supplier_id=po.supplier_id,
         status=po.status.value,
         stage=po.stage.value if po.stage else None,
-        stage_open=item.task_token is not None,
-        stage_deadline=item.stage_deadline,
-        execution_arn=item.execution_arn,
+        stage_open=record.task_token is not None,
+        stage_deadline=record.stage_deadline,
+        execution_arn=record.execution_arn,
         reminders=po.reminders,
         currency=po.currency,
         lines=[
@@ -64,12 +64,12 @@ def _view(d: workflow.PODetail) -> views.StaffPOView:
         paid_cents=po.paid_cents,
         order_count=po.order_count,
         created_at=po.created_at,
-        version=int(item.version),
+        version=d.version,
         invoices=[views.StaffInvoiceView(**i.__dict__, download_url=files.presigned_get(i.file_key)) for i in d.invoices],
         proposals=[common.PaymentProposalView.pick(p) for p in d.proposals],
         shipments=[common.POShipmentView.pick(x) for x in d.shipments],
         charge_backs=common.ChargeBackView.all_of(d.charge_backs),
-        charge_back_cents=sum(int(c.amount_cents) for c in d.charge_backs),
+        charge_back_cents=sum(c.amount_cents for c in d.charge_backs),
         events=[common.AuditEventView.of(e) for e in d.events],
     )
 

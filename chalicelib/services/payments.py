@@ -9,14 +9,11 @@ idempotency key (the bank executes one payment per key)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
 from ..adapters import bank
-from ..adapters.dynamodb import keys
-from ..adapters.dynamodb import repository as repo
-from ..adapters.dynamodb.models import Item, PaymentProposalItem
 from ..config import settings
 from ..domain import purchase_orders as domain
 from ..domain.audit import AuditEvent
@@ -24,9 +21,11 @@ from ..domain.errors import Conflict, InvalidTransition, NotFound
 from ..domain.permissions import DECIDE_PAYMENTS, READ_PAYMENTS, SYSTEM, Principal
 from ..domain.purchase_orders import Stage
 from ..observability import logger
-from . import exceptions, stages
+from . import exceptions, stages, uow
 from .clock import new_id, now
 from .guard import require
+from .ports import Change, Record, Save, Versioned
+from .ports_purchase_orders import PaymentProposal
 from .retry import on_conflict
 from .supplier_portal import Proposal, proposal_view
 
@@ -36,26 +35,20 @@ PENDING, APPROVED, REJECTED, PUSHED, SETTLED, FAILED = "pending", "approved", "r
 PROPOSAL_STATUSES = (PENDING, APPROVED, REJECTED, PUSHED, SETTLED, FAILED)
 
 
-def _load_proposal(proposal_id: str) -> PaymentProposalItem:
-    key = keys.proposal(proposal_id)
-    item = repo.get(key, PaymentProposalItem) if key else None
-    if item is None:
+def _load_proposal(proposal_id: str) -> Versioned[PaymentProposal]:
+    found = uow.store().load(PaymentProposal, proposal_id)
+    if found is None:
         raise NotFound(f"payment proposal {proposal_id} not found")
-    return item
+    return found
 
 
-def _move(item: PaymentProposalItem, status: str, at: datetime, **changes: Any) -> repo.Write:
-    """The proposal in its new status (and GSI3 queue); the loaded version is the condition."""
-    item.status = status
-    item.GSI3PK = keys.proposals_pk(status)
-    item.updated_at = at
-    for name, value in changes.items():
-        setattr(item, name, value)
-    return repo.Write(item)
+def _move(found: Versioned[PaymentProposal], status: str, at: datetime, **changes: Any) -> Save:
+    """The proposal in its new status (and its status's queue); the loaded version is the condition."""
+    return Save(replace(found.value, status=status, updated_at=at, **changes), found.version)
 
 
 def _event(
-    item: PaymentProposalItem,
+    proposal: PaymentProposal,
     type_: str,
     at: datetime,
     from_status: str,
@@ -63,27 +56,28 @@ def _event(
     actor: Principal = SYSTEM,
     note: str | None = None,
     data: dict[str, Any] | None = None,
-) -> repo.Write:
+) -> Record:
+    """Kept in the PO's history (a proposal id names its PO)."""
     event = AuditEvent(
         id=new_id("evt"),
         subject_type="payment_proposal",
-        subject_id=item.id,
+        subject_id=proposal.id,
         type=type_,
         actor=actor,
         at=at,
         from_status=from_status,
-        to_status=item.status,
+        to_status=proposal.status,
         internal_note=note,
         data={
-            "po_id": item.po_id,
-            "proposal_id": item.id,
-            "supplier_id": item.supplier_id,
-            "amount_cents": int(item.amount_cents),
-            "currency": item.currency,
+            "po_id": proposal.po_id,
+            "proposal_id": proposal.id,
+            "supplier_id": proposal.supplier_id,
+            "amount_cents": proposal.amount_cents,
+            "currency": proposal.currency,
             **(data or {}),
         },
     )
-    return repo.event_write(keys.po_pk(item.po_id), event)
+    return Record(event)
 
 
 # ---------------------------------------------------------------- accounting
@@ -92,30 +86,31 @@ def _event(
 def list_proposals(actor: Principal, *, status: str, limit: int, cursor: str | None) -> tuple[list[Proposal], str | None]:
     """One query on the proposals in a status, oldest first (the pending queue is the default)."""
     require(actor, READ, "list payment proposals")
-    page = repo.query_page(Item.gsi3, keys.proposals_pk(status), limit=limit, cursor=cursor, newest_first=False)
-    return [proposal_view(i) for i in page.items if isinstance(i, PaymentProposalItem)], page.cursor
+    page = uow.store().proposals_in(status, limit=limit, cursor=cursor)
+    return [proposal_view(p.value) for p in page.items], page.cursor
 
 
 def decide(actor: Principal, proposal_id: str, *, approve: bool, note: str | None) -> Proposal:
     """Approve or reject a pending proposal: the proposal and the PO change in one transaction, and
     the approval stage completes (approved -> the workflow opens the bank payment)."""
     require(actor, DECIDE, "approve or reject payment proposals")
-    item = _load_proposal(proposal_id)
-    if item.status != PENDING:
-        raise InvalidTransition(f"payment proposal {proposal_id} is {item.status}; only a pending one is decided")
-    amount = int(item.amount_cents)
+    found = _load_proposal(proposal_id)
+    if found.value.status != PENDING:
+        raise InvalidTransition(f"payment proposal {proposal_id} is {found.value.status}; only a pending one is decided")
+    amount = found.value.amount_cents
     at = now()
-    writes = [_move(item, APPROVED if approve else REJECTED, at, note=note, decided_by=actor.sub)]
+    decided = _move(found, APPROVED if approve else REJECTED, at, note=note, decided_by=actor.sub)
     stages.complete_stage(
         actor,
-        item.po_id,
+        found.value.po_id,
         Stage.PAYMENT_APPROVAL,
         lambda po: domain.decide_payment(po, approve, amount),
         internal_note=note,
         event_data={"proposal_id": proposal_id, "amount_cents": amount},
-        extra_writes=writes,
+        extra=[decided],
     )
-    return proposal_view(item)
+    assert isinstance(decided.obj, PaymentProposal)
+    return proposal_view(decided.obj)
 
 
 # ---------------------------------------------------------------- the bank payment stage
@@ -131,10 +126,9 @@ def _raise_payment_failed(po_id: str, details: dict[str, Any]) -> None:
     exceptions.raise_or_bump("payment_failed", "po", po_id, details)
 
 
-def _proposal_in(po_id: str, statuses: tuple[str, ...]) -> PaymentProposalItem | None:
-    items = repo.query_all(keys.po_pk(po_id), range_key_condition=Item.SK.startswith("PROPOSAL#"))
-    found = [i for i in items if isinstance(i, PaymentProposalItem) and i.status in statuses]
-    return max(found, key=lambda i: i.created_at) if found else None
+def _proposal_in(po_id: str, statuses: tuple[str, ...]) -> Versioned[PaymentProposal] | None:
+    found = [p for p in uow.store().po_proposals(po_id) if p.value.status in statuses]
+    return max(found, key=lambda p: p.value.created_at) if found else None
 
 
 @dataclass
@@ -153,40 +147,43 @@ def on_bank_payment_stage(po_id: str) -> BankOutcome:
     loaded = stages.load_po(po_id)
     if loaded.task_token is None or loaded.po.stage is not Stage.BANK_PAYMENT:
         return BankOutcome("skipped")
-    item = _proposal_in(po_id, (APPROVED, PUSHED))
-    if item is None:
+    found = _proposal_in(po_id, (APPROVED, PUSHED))
+    if found is None:
         logger.warning("bank payment stage without an approved proposal", extra={"po_id": po_id})
         return BankOutcome("skipped")
     at = now()
-    if item.status == PUSHED and at - item.updated_at < _lease():
-        return BankOutcome("in_flight", item.id)
-    previous = item.status
+    if found.value.status == PUSHED and at - found.value.updated_at < _lease():
+        return BankOutcome("in_flight", found.value.id)
+    previous = found.value.status
+    push = _move(found, PUSHED, at)
+    assert isinstance(push.obj, PaymentProposal)
+    item = push.obj
     try:
-        repo.commit([_move(item, PUSHED, at), _event(item, "payment.pushed", at, previous)], what=f"payment proposal {item.id}")
+        uow.store().commit([push, _event(item, "payment.pushed", at, previous)], what=f"payment proposal {item.id}", at=at)
     except Conflict:
         return BankOutcome("in_flight", item.id)  # someone else claimed the push just now
+    pushed = Versioned(item, found.version + 1)
     order = bank.PaymentOrder(
         payment_id=item.id,
-        amount_cents=int(item.amount_cents),
+        amount_cents=item.amount_cents,
         currency=item.currency,
         supplier_id=item.supplier_id,
         reference=f"{item.campaign_id}/{po_id}",
     )
-    amount = int(item.amount_cents)
+    amount = item.amount_cents
     try:
         accepted = bank.push_payment(order)
     except bank.PaymentRefused as exc:
         at = now()
-        writes = [
-            _move(item, FAILED, at, failure=exc.body[:1000] or f"HTTP {exc.status}"),
-            _event(item, "payment.failed", at, PUSHED, data={"status": exc.status}),
-        ]
+        failed = _move(pushed, FAILED, at, failure=exc.body[:1000] or f"HTTP {exc.status}")
+        assert isinstance(failed.obj, PaymentProposal)
+        changes: list[Change] = [failed, _event(failed.obj, "payment.failed", at, PUSHED, data={"status": exc.status})]
         stages.complete_stage(
             SYSTEM,
             po_id,
             Stage.BANK_PAYMENT,
             lambda po: domain.record_bank_payment(po, False, amount),
-            extra_writes=writes,
+            extra=changes,
             event_data={"proposal_id": item.id, "paid": False},
         )
         _raise_payment_failed(po_id, {"proposal_id": item.id, "status": exc.status, "reason": exc.body[:500]})
@@ -215,7 +212,8 @@ def settle(payment_id: str, *, actor: Principal = SYSTEM) -> str:
     """The bank settled a payment: the proposal becomes settled and, if the settlement stage is
     open, it completes in the same transaction. A settlement that overtakes the workflow is
     recorded now and completes the stage when it opens (`on_settlement_stage`)."""
-    item = _load_proposal(payment_id)
+    found = _load_proposal(payment_id)
+    item = found.value
     if item.status not in (PUSHED, SETTLED):
         raise InvalidTransition(f"payment {payment_id} is {item.status}; only a pushed payment settles")
     if item.status == PUSHED:  # the money went through: an earlier failure is history
@@ -223,23 +221,25 @@ def settle(payment_id: str, *, actor: Principal = SYSTEM) -> str:
     loaded = stages.load_po(item.po_id)
     stage_open = loaded.task_token is not None and loaded.po.stage is Stage.SETTLEMENT
     at = now()
-    writes: list[repo.Write] = []
+    changes: list[Save | Record] = []
     if item.status == PUSHED:
-        writes = [_move(item, SETTLED, at), _event(item, "payment.settled", at, PUSHED, actor=actor)]
+        settled = _move(found, SETTLED, at)
+        assert isinstance(settled.obj, PaymentProposal)
+        changes = [settled, _event(settled.obj, "payment.settled", at, PUSHED, actor=actor)]
     if stage_open:
-        amount = int(item.amount_cents)
+        amount = item.amount_cents
         stages.complete_stage(
             actor,
             item.po_id,
             Stage.SETTLEMENT,
             lambda po: domain.record_settlement(po, amount),
-            extra_writes=writes,
+            extra=changes,
             loaded=loaded,
             event_data={"proposal_id": item.id, "amount_cents": amount},
         )
         return "completed"
-    if writes:
-        repo.commit(writes, what=f"payment proposal {payment_id}")
+    if changes:
+        uow.store().commit(changes, what=f"payment proposal {payment_id}", at=at)
         return "recorded"
     return "already_settled"
 
@@ -251,11 +251,11 @@ def _settle_retrying(payment_id: str, attempts: int = 3) -> str:
 
 def on_settlement_stage(po_id: str) -> str:
     """The workflow opened the settlement stage: complete it at once if the bank already settled."""
-    item = _proposal_in(po_id, (SETTLED,))
-    if item is None:
+    found = _proposal_in(po_id, (SETTLED,))
+    if found is None:
         return "waiting"
     try:
-        return settle(item.id)
+        return settle(found.value.id)
     except (InvalidTransition, Conflict):
         return "waiting"
 

@@ -34,6 +34,7 @@ from ..domain.purchase_orders import PurchaseOrder, Stage
 from .ports_common import Page as Page  # re-exported: every service and store imports them from here
 from .ports_common import Versioned as Versioned
 from .ports_outbound import OutboundReads
+from .ports_purchase_orders import PurchaseOrdersReads
 
 T = TypeVar("T")
 
@@ -137,8 +138,8 @@ class StageCounters:
 
 # ---------------------------------------------------------------- changes (one commit = one transaction)
 
-# What `load` and `Save` know. Purchase orders load; saving one is a create only, for now (the stored
-# PO carries workflow fields — the stage's task token, its deadline — that the domain object lacks).
+# What `load` and `Save` know. A PurchaseOrder loads and is created as itself; it is changed as its
+# `ports_purchase_orders.PORecord`, which carries the workflow's fields (the stage's task token, its deadline).
 # What a store keeps: Order, PurchaseOrder, AddressEntry, AddressBookHeader, Supplier, CampaignRecord,
 # CampaignProduct, Customer, and whatever an area registers (a mapper in adapters/dynamodb/mapping.py,
 # a key in adapters/memory.KEYS). Open on purpose: each area adds its kinds in its own modules.
@@ -193,7 +194,7 @@ class CountCampaign:
 Change = Save | Remove | Record | CountStage | CountCampaign
 
 
-class Store(OutboundReads, Protocol):
+class Store(OutboundReads, PurchaseOrdersReads, Protocol):
     """The repository and unit of work services speak to (see the module docstring)."""
 
     def load(self, kind: type[A], *key: str) -> Versioned[A] | None:

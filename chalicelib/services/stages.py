@@ -1,7 +1,7 @@
 """Completing a PO's open stage: the one path every stage action takes.
 
-Load the PO, check the stage is open (a task token is stored), apply the domain rule, commit
-the PO without its token under its version condition, then call SendTaskSuccess once. A
+Load the PO's record (storage port), check the stage is open (a task token is stored), apply the
+domain rule, commit the record without its token under its version, then call SendTaskSuccess once. A
 repeated or out-of-stage action fails the check or the version condition (409) and never
 reaches Step Functions."""
 
@@ -13,17 +13,16 @@ from datetime import datetime
 from typing import Any
 
 from ..adapters import workflows
-from ..adapters.dynamodb import keys
-from ..adapters.dynamodb import repository as repo
-from ..adapters.dynamodb.models import PurchaseOrderItem
 from ..domain import metrics
 from ..domain.audit import AuditEvent
 from ..domain.errors import InvalidTransition, NotFound
 from ..domain.exceptions import overdue_kind
 from ..domain.permissions import Principal, Role
 from ..domain.purchase_orders import Decision, PurchaseOrder, Stage
-from . import exceptions
+from . import exceptions, uow
 from .clock import new_id, now
+from .ports import Change, CountCampaign, CountStage, Record, Save
+from .ports_purchase_orders import PORecord
 from .retry import on_conflict
 
 
@@ -35,24 +34,27 @@ class LoadedPO:
     execution_arn: str | None
     stage_deadline: datetime | None = None
 
-    def write(self, at: datetime) -> repo.Write:
+    def record(self) -> PORecord:
+        """The PO as stored, with the open stage's token and deadline."""
+        return PORecord(self.po, self.task_token, self.stage_deadline, self.execution_arn)
+
+    def save(self) -> Save:
         """The PO as changed in place, under its version, keeping the open stage's token and deadline."""
-        return repo.po_write(
-            self.po,
-            version=self.version,
-            now=at,
-            task_token=self.task_token,
-            stage_deadline=self.stage_deadline,
-            execution_arn=self.execution_arn,
-        )
+        return Save(self.record(), self.version)
+
+    def write(self, at: datetime) -> Any:
+        """`save()` as a DynamoDB write, for the callers not yet on the storage port (services.shipments,
+        services.cancellations) that commit it with their own writes (`uow.legacy_writes`)."""
+        return uow.legacy_writes([self.save()], at=at)[0]
 
 
 def load_po(po_id: str, *, for_supplier: str | None = None) -> LoadedPO:
-    """One GetItem. A supplier asking for another supplier's PO gets the same 404 as for none."""
-    item = repo.get(keys.po(po_id), PurchaseOrderItem)
-    if item is None or (for_supplier is not None and item.supplier_id != for_supplier):
+    """One read. A supplier asking for another supplier's PO gets the same 404 as for none."""
+    found = uow.store().load(PORecord, po_id)
+    if found is None or (for_supplier is not None and found.value.po.supplier_id != for_supplier):
         raise NotFound(f"purchase order {po_id} not found")
-    return LoadedPO(repo.po_from_item(item), int(item.version), item.task_token, item.execution_arn, item.stage_deadline)
+    record = found.value
+    return LoadedPO(record.po, found.version, record.task_token, record.execution_arn, record.stage_deadline)
 
 
 def supplier_scope(actor: Principal) -> str | None:
@@ -68,11 +70,14 @@ def complete_stage(
     *,
     event_data: dict[str, Any] | None = None,
     internal_note: str | None = None,
-    extra_writes: Sequence[repo.Write | repo.Update] = (),
+    extra_writes: Sequence[Any] = (),
     loaded: LoadedPO | None = None,
+    extra: Sequence[Change] = (),
 ) -> tuple[PurchaseOrder, Decision]:
-    """Complete the open stage: the PO (under its version), its event, the caller's `extra_writes` and
-    the metrics counters in one transaction, then answer the workflow's token once.
+    """Complete the open stage: the PO (under its version), its event, the caller's `extra` changes and
+    the metrics counters in one transaction, then answer the workflow's token once. `extra_writes`:
+    DynamoDB writes of a caller not yet on the storage port, committed in the same transaction
+    (`uow.legacy_commit`).
 
     When the PO changed after it was read (`loaded`, the caller's read, or one here) the internal
     write that changed it — the stage consumer storing a token, the acknowledgement's settlement
@@ -86,7 +91,7 @@ def complete_stage(
         nonlocal current
         fresh = current if current is not None else load_po(po_id, for_supplier=supplier_scope(actor))
         current = None  # a lost race reads the PO again
-        return fresh, _complete(actor, fresh, stage, apply, event_data, internal_note, extra_writes)
+        return fresh, _complete(actor, fresh, stage, apply, event_data, internal_note, extra, extra_writes)
 
     completed_on, done = on_conflict(attempt, retries=STAGE_RETRIES, what=f"purchase order {po_id}")
     if loaded is not None and completed_on is not loaded:
@@ -105,7 +110,8 @@ def _complete(
     apply: Callable[[PurchaseOrder], Decision],
     event_data: dict[str, Any] | None,
     internal_note: str | None,
-    extra_writes: Sequence[repo.Write | repo.Update],
+    extra: Sequence[Change],
+    extra_writes: Sequence[Any],
 ) -> tuple[PurchaseOrder, Decision]:
     po_id = current.po.id
     if current.task_token is None or current.po.stage is not stage:
@@ -134,30 +140,28 @@ def _complete(
         },
     )
     counters = _counters(po, stage, decision, at)
-    repo.commit(
-        [
-            repo.po_write(po, version=current.version, now=at, execution_arn=current.execution_arn),
-            repo.event_write(keys.po_pk(po.id), event),
-            *extra_writes,
-            *counters,
-        ],
-        what=f"purchase order {po_id}",
-    )
+    # The stage is answered: its token and deadline go (the next opening brings its own).
+    done = Save(PORecord(po, None, None, current.execution_arn), current.version)
+    what = f"purchase order {po_id}"
+    if extra_writes:
+        uow.legacy_commit([done, Record(event), *extra], extra_writes, then=counters, what=what, at=at)
+    else:
+        uow.store().commit([done, Record(event), *extra, *counters], what=what, at=at)
     workflows.send_task_success(current.task_token, {"decision": decision.value, "stage": stage.value})
     if po.reminders.get(stage.value):  # it went overdue, so its exception may be open: the stage is done now
         exceptions.resolve(overdue_kind(stage.value), "po", po.id, note=f"the {stage.value} stage completed")
     return po, decision
 
 
-def _counters(po: PurchaseOrder, stage: Stage, decision: Decision, at: datetime) -> list[repo.Update]:
+def _counters(po: PurchaseOrder, stage: Stage, decision: Decision, at: datetime) -> list[Change]:
     """The metrics counters this completion adds, in its own transaction (at most 4 items); the PO
     forgets the stage's times so the next opening starts afresh."""
-    updates: list[repo.Update] = []
+    changes: list[Change] = []
     timing = metrics.stage_completed(started_at=po.stage_started_at, due_at=po.stage_due_at, completed_at=at, decision=decision)
     if timing:
-        updates += repo.stage_stats_updates(po, stage, timing)
+        changes.append(CountStage(po, stage, timing))
     cost = metrics.po_acknowledged(po.accepted_cents, decision) if stage is Stage.ACKNOWLEDGE else None
     if cost:
-        updates.append(repo.campaign_summary_update(po.campaign_id, po.id, cost))
+        changes.append(CountCampaign(po.campaign_id, po.id, cost))
     po.stage_started_at = po.stage_due_at = None
-    return updates
+    return changes

@@ -13,25 +13,23 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from ..adapters import files
-from ..adapters.dynamodb import keys
-from ..adapters.dynamodb import repository as repo
-from ..adapters.dynamodb.models import (
-    CampaignItem,
-    ChargeBackItem,
-    InvoiceItem,
-    Item,
-    PaymentProposalItem,
-    POShipmentItem,
-    PurchaseOrderItem,
-)
 from ..domain import purchase_orders as domain
 from ..domain.errors import Forbidden, NotFound, RuleViolation
 from ..domain.permissions import Principal, Role, roles
 from ..domain.purchase_orders import LineAcceptance, POStatus, PurchaseOrder, Stage
 from ..domain.shipments import tracking_url
-from . import exceptions, stages
+from . import exceptions, stages, uow
 from .clock import new_id, now
 from .guard import require
+from .ports import CampaignRecord, Save
+from .ports_purchase_orders import (
+    ChargeBack,
+    InvoiceRecord,
+    PaymentProposal,
+    PORecord,
+    POShipment,
+    proposal_id,
+)
 
 SUPPLIER = roles(Role.SUPPLIER)
 PROPOSAL_PENDING = "pending"
@@ -111,7 +109,7 @@ class PODetail:
     invoices: list[Invoice] = field(default_factory=list)
     proposals: list[Proposal] = field(default_factory=list)
     shipments: list[Shipment] = field(default_factory=list)
-    charge_backs: list[ChargeBackItem] = field(default_factory=list)  # complaint refunds the supplier bears
+    charge_backs: list[ChargeBack] = field(default_factory=list)  # complaint refunds the supplier bears
 
 
 @dataclass
@@ -135,12 +133,12 @@ class CampaignFile:
     url: str
 
 
-def payment_status(item: PurchaseOrderItem) -> str:
+def payment_status(po: PurchaseOrder) -> str:
     """Where the money is: none, invoiced, proposed, approved (with the bank), paid."""
-    invoiced, proposed, paid = int(item.invoiced_cents), int(item.proposed_cents), int(item.paid_cents)
+    invoiced, proposed, paid = po.invoiced_cents, po.proposed_cents, po.paid_cents
     if paid and paid >= invoiced:
         return "paid"
-    if item.stage in (Stage.BANK_PAYMENT.value, Stage.SETTLEMENT.value):
+    if po.stage in (Stage.BANK_PAYMENT, Stage.SETTLEMENT):
         return "approved"
     if proposed:
         return "proposed"
@@ -149,71 +147,72 @@ def payment_status(item: PurchaseOrderItem) -> str:
     return "none"
 
 
-def shipment_status(item: PurchaseOrderItem) -> str:
-    if item.status == POStatus.SHIPPED.value:
+def shipment_status(po: PurchaseOrder) -> str:
+    if po.status is POStatus.SHIPPED:
         return "shipped"
-    if item.status in (POStatus.REJECTED.value, POStatus.CANCELLED.value):
+    if po.status in (POStatus.REJECTED, POStatus.CANCELLED):
         return "not_applicable"
-    return "awaiting_shipment" if item.stage == Stage.SHIPMENT.value else "pending"
+    return "awaiting_shipment" if po.stage is Stage.SHIPMENT else "pending"
 
 
-def po_summary(item: PurchaseOrderItem) -> POSummary:
+def po_summary(record: PORecord) -> POSummary:
+    po = record.po
     return POSummary(
-        id=item.id,
-        campaign_id=item.campaign_id,
-        supplier_id=item.supplier_id,
-        status=item.status,
-        stage=item.stage,
-        stage_deadline=item.stage_deadline,
-        currency=item.currency,
-        order_count=int(item.order_count),
-        ordered_cents=int(item.ordered_cents),
-        accepted_cents=int(item.accepted_cents),
-        invoiced_cents=int(item.invoiced_cents),
-        proposed_cents=int(item.proposed_cents),
-        paid_cents=int(item.paid_cents),
-        payment_status=payment_status(item),
-        shipment_status=shipment_status(item),
-        created_at=item.created_at,
-        updated_at=item.updated_at,
+        id=po.id,
+        campaign_id=po.campaign_id,
+        supplier_id=po.supplier_id,
+        status=po.status.value,
+        stage=po.stage.value if po.stage else None,
+        stage_deadline=record.stage_deadline,
+        currency=po.currency,
+        order_count=po.order_count,
+        ordered_cents=po.ordered_cents,
+        accepted_cents=po.accepted_cents,
+        invoiced_cents=po.invoiced_cents,
+        proposed_cents=po.proposed_cents,
+        paid_cents=po.paid_cents,
+        payment_status=payment_status(po),
+        shipment_status=shipment_status(po),
+        created_at=po.created_at,
+        updated_at=record.updated_at or po.created_at,
     )
 
 
-def proposal_view(item: PaymentProposalItem) -> Proposal:
+def proposal_view(p: PaymentProposal) -> Proposal:
     return Proposal(
-        id=item.id,
-        po_id=item.po_id,
-        supplier_id=item.supplier_id,
-        campaign_id=item.campaign_id,
-        amount_cents=int(item.amount_cents),
-        currency=item.currency,
-        status=item.status,
-        note=item.note,
-        created_at=item.created_at,
-        updated_at=item.updated_at,
+        id=p.id,
+        po_id=p.po_id,
+        supplier_id=p.supplier_id,
+        campaign_id=p.campaign_id,
+        amount_cents=p.amount_cents,
+        currency=p.currency,
+        status=p.status,
+        note=p.note,
+        created_at=p.created_at,
+        updated_at=p.updated_at,
     )
 
 
-def invoice_view(item: InvoiceItem) -> Invoice:
+def invoice_view(i: InvoiceRecord) -> Invoice:
     return Invoice(
-        id=item.id,
-        number=item.number,
-        amount_cents=int(item.amount_cents),
-        currency=item.currency,
-        file_key=item.file_key,
-        created_at=item.created_at,
+        id=i.id,
+        number=i.number,
+        amount_cents=i.amount_cents,
+        currency=i.currency,
+        file_key=i.file_key,
+        created_at=i.created_at,
     )
 
 
-def shipment_view(item: POShipmentItem) -> Shipment:
+def shipment_view(s: POShipment) -> Shipment:
     return Shipment(
-        id=item.id,
-        carrier=item.carrier,
-        tracking_number=item.tracking_number,
-        tracking_url=tracking_url(item.carrier, item.tracking_number),
-        status=item.status,
-        order_ids=[str(o) for o in item.order_ids or []],
-        created_at=item.created_at,
+        id=s.id,
+        carrier=s.carrier,
+        tracking_number=s.tracking_number,
+        tracking_url=tracking_url(s.carrier, s.tracking_number),
+        status=s.status,
+        order_ids=list(s.order_ids),
+        created_at=s.created_at,
     )
 
 
@@ -221,11 +220,11 @@ def shipment_view(item: POShipmentItem) -> Shipment:
 
 
 def list_campaigns(actor: Principal, *, limit: int = 100) -> list[SupplierCampaign]:
-    """The campaigns the supplier has POs in: one query on its POs, one BatchGetItem of the campaigns."""
+    """The campaigns the supplier has POs in: one query on its POs, one batch read of the campaigns."""
     sid = supplier_of(actor)
-    page = repo.query_page(Item.gsi1, keys.supplier_pos_pk(sid), limit=limit)
-    pos = [i for i in page.items if isinstance(i, PurchaseOrderItem)]
-    campaigns = {c.id: c for c in repo.batch_get({keys.campaign(p.campaign_id) for p in pos}) if isinstance(c, CampaignItem)}
+    store = uow.store()
+    pos = [r.value.po for r in store.supplier_pos(sid, limit=limit).items]
+    campaigns = store.campaigns_by_id({p.campaign_id for p in pos})
     result = []
     for p in pos:
         c = campaigns.get(p.campaign_id)
@@ -233,10 +232,10 @@ def list_campaigns(actor: Principal, *, limit: int = 100) -> list[SupplierCampai
             SupplierCampaign(
                 campaign_id=p.campaign_id,
                 name=c.name if c else None,
-                campaign_status=c.status if c else None,
+                campaign_status=c.status.value if c else None,
                 po_id=p.id,
-                po_status=p.status,
-                stage=p.stage,
+                po_status=p.status.value,
+                stage=p.stage.value if p.stage else None,
                 payment_status=payment_status(p),
                 shipment_status=shipment_status(p),
             )
@@ -249,31 +248,23 @@ def list_purchase_orders(
 ) -> tuple[list[POSummary], str | None]:
     """One query per page on the supplier's POs (newest first), filtered by status and stage."""
     sid = supplier_of(actor)
-    condition = None
-    if status:
-        condition = PurchaseOrderItem.status == status
-    if stage:
-        by_stage = PurchaseOrderItem.stage == stage
-        condition = by_stage if condition is None else condition & by_stage
-    page = repo.query_page(Item.gsi1, keys.supplier_pos_pk(sid), filter_condition=condition, limit=limit, cursor=cursor)
-    return [po_summary(i) for i in page.items if isinstance(i, PurchaseOrderItem)], page.cursor
+    page = uow.store().supplier_pos(sid, status=status or None, stage=stage or None, limit=limit, cursor=cursor)
+    return [po_summary(r.value) for r in page.items], page.cursor
 
 
 def get_purchase_order(actor: Principal, po_id: str) -> PODetail:
     """One query on the PO's partition: the PO with its invoices, proposals and shipments."""
     sid = supplier_of(actor)
-    items = repo.query_all(keys.po_pk(po_id))
-    meta = next((i for i in items if isinstance(i, PurchaseOrderItem)), None)
-    if meta is None or meta.supplier_id != sid:
+    found = uow.store().po_file(po_id)
+    if found is None or found.record.po.supplier_id != sid:
         raise NotFound(f"purchase order {po_id} not found")
-    po = repo.po_from_item(meta)
     return PODetail(
-        summary=po_summary(meta),
-        lines=po.lines,
-        invoices=[invoice_view(i) for i in items if isinstance(i, InvoiceItem)],
-        proposals=[proposal_view(i) for i in items if isinstance(i, PaymentProposalItem)],
-        shipments=[shipment_view(i) for i in items if isinstance(i, POShipmentItem)],
-        charge_backs=[i for i in items if isinstance(i, ChargeBackItem)],
+        summary=po_summary(found.record),
+        lines=found.record.po.lines,
+        invoices=[invoice_view(i) for i in found.invoices],
+        proposals=[proposal_view(p) for p in found.proposals],
+        shipments=[shipment_view(x) for x in found.shipments],
+        charge_backs=found.charge_backs,
     )
 
 
@@ -282,10 +273,8 @@ def _load_own(actor: Principal, po_id: str) -> stages.LoadedPO:
 
 
 def _after(loaded: stages.LoadedPO, po: PurchaseOrder) -> POSummary:
-    """The PO as committed (the write bumped the version; the token is gone)."""
-    item = repo.po_write(po, version=loaded.version + 1, now=now()).item
-    assert isinstance(item, PurchaseOrderItem)
-    return po_summary(item)
+    """The PO as committed (the stage's token and deadline are gone)."""
+    return po_summary(PORecord(po, None, None, loaded.execution_arn, now()))
 
 
 # ---------------------------------------------------------------- stage actions
@@ -372,44 +361,25 @@ def submit_invoice(actor: Principal, po_id: str, *, number: str, amount_cents: i
         )
     at = now()
     invoice_id = new_id("inv")
-    pk, sk = keys.po_child(po_id, "INVOICE", invoice_id)
-    item = InvoiceItem(
-        pk,
-        sk,
-        id=invoice_id,
-        po_id=po_id,
-        supplier_id=po.supplier_id,
-        number=number,
-        amount_cents=amount_cents,
-        currency=currency,
-        file_key=file_key,
-        created_at=at,
-    )
+    invoice = InvoiceRecord(invoice_id, po_id, po.supplier_id, number, amount_cents, currency, file_key, at)
     stages.complete_stage(
         actor,
         po_id,
         Stage.INVOICE,
         lambda p: domain.record_invoice(p, amount_cents),
         loaded=loaded,
-        extra_writes=[repo.new_item(item)],
+        extra=[Save(invoice, None)],
         event_data={"invoice_id": invoice_id, "number": number, "amount_cents": amount_cents, "file_key": file_key},
     )
-    return invoice_view(item)
+    return invoice_view(invoice)
 
 
 def propose_payment(actor: Principal, po_id: str, amount_cents: int) -> Proposal:
     loaded = _load_own(actor, po_id)
     po = loaded.po
     at = now()
-    pid = keys.proposal_id(po_id, new_id("pp"))
-    pk, sk = keys.po_child(po_id, "PROPOSAL", pid)
-    item = PaymentProposalItem(
-        pk,
-        sk,
-        GSI3PK=keys.proposals_pk(PROPOSAL_PENDING),
-        GSI3SK=keys.created_sk(at, pid),
-        GSI4PK=keys.ALL_PAYMENTS_PK,
-        GSI4SK=keys.created_sk(at, pid),  # exports read payments by creation time
+    pid = proposal_id(po_id, new_id("pp"))
+    proposal = PaymentProposal(
         id=pid,
         po_id=po_id,
         supplier_id=po.supplier_id,
@@ -426,10 +396,10 @@ def propose_payment(actor: Principal, po_id: str, amount_cents: int) -> Proposal
         Stage.PAYMENT_PROPOSAL,
         lambda p: domain.propose_payment(p, amount_cents),
         loaded=loaded,
-        extra_writes=[repo.new_item(item)],
+        extra=[Save(proposal, None)],
         event_data={"proposal_id": pid, "amount_cents": amount_cents},
     )
-    return proposal_view(item)
+    return proposal_view(proposal)
 
 
 # ---------------------------------------------------------------- product files per campaign
@@ -441,8 +411,8 @@ def campaign_prefix(supplier_id: str, campaign_id: str) -> str:
 
 def _own_campaign(actor: Principal, campaign_id: str) -> str:
     sid = supplier_of(actor)
-    item = repo.get(keys.campaign(campaign_id), CampaignItem)
-    if item is None or sid not in (item.supplier_ids or []):
+    found = uow.store().load(CampaignRecord, campaign_id)
+    if found is None or sid not in found.value.campaign.supplier_ids:
         raise NotFound(f"campaign {campaign_id} not found")
     return sid
 

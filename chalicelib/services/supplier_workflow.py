@@ -16,9 +16,6 @@ from typing import Any
 
 from .. import observability
 from ..adapters import workflows
-from ..adapters.dynamodb import keys
-from ..adapters.dynamodb import repository as repo
-from ..adapters.dynamodb.models import Item, PurchaseOrderItem
 from ..config import settings
 from ..domain.audit import AuditEvent
 from ..domain.errors import InvalidTransition, NotFound, RuleViolation
@@ -35,10 +32,12 @@ from ..domain.purchase_orders import (
 )
 from ..events import StageOpened, StageOverdue
 from ..observability import logger
-from . import exceptions, stages
+from . import exceptions, stages, uow
 from .clock import new_id, now
+from .ports import Record, Save, Versioned
+from .ports_purchase_orders import ChargeBack, PORecord
 from .retry import on_conflict
-from .supplier_portal import POSummary, po_summary
+from .supplier_portal import Invoice, POSummary, Proposal, Shipment, invoice_view, po_summary, proposal_view, shipment_view
 
 CONSUMER = "po_stages"
 RETRIES = 5
@@ -51,16 +50,16 @@ OVERDUE_SEVERITY: dict[Stage, str] = {
 }
 
 
-def _load(po_id: str) -> PurchaseOrderItem:
-    item = repo.get(keys.po(po_id), PurchaseOrderItem)
-    if item is None:
+def _load(po_id: str) -> Versioned[PORecord]:
+    found = uow.store().load(PORecord, po_id)
+    if found is None:
         raise NotFound(f"purchase order {po_id} not found")
-    return item
+    return found
 
 
 def _audit(
     po: PurchaseOrder, type_: str, at: datetime, data: dict[str, Any], actor: Principal = SYSTEM, note: str | None = None
-) -> repo.Write:
+) -> Record:
     # Not named po.stage_opened / po.stage_overdue: those detail-types route back to this consumer.
     event = AuditEvent(
         id=new_id("evt"),
@@ -81,7 +80,7 @@ def _audit(
             **data,
         },
     )
-    return repo.event_write(keys.po_pk(po.id), event)
+    return Record(event)
 
 
 def _answer(task_token: str, decision: Decision, stage: str) -> bool:
@@ -113,28 +112,22 @@ def stage_opened(event: StageOpened) -> Outcome:
     execution_arn = event.execution_arn
 
     def store() -> Outcome | None:
-        item = _load(po_id)
-        po = repo.po_from_item(item)
+        found = _load(po_id)
+        record = found.value
+        po = record.po
         if po.status is not POStatus.OPEN:
             # Cancelled (or otherwise finished) while the machine moved on: end the execution.
             _answer(token, Decision.CANCELLED, stage.value)
             return Outcome("cancelled")
-        if item.task_token == token:
+        if record.task_token == token:
             return None  # a redelivery: already stored; only the system stages' work may still be missing
         at = now()
         deadline = at + timedelta(seconds=deadline_s)
         previous = po.stage.value if po.stage else None
         open_stage(po, stage, at=at, due_at=deadline)
-        repo.commit(
+        uow.store().commit(
             [
-                repo.po_write(
-                    po,
-                    version=int(item.version),
-                    now=at,
-                    task_token=token,
-                    stage_deadline=deadline,
-                    execution_arn=execution_arn or item.execution_arn,
-                ),
+                Save(PORecord(po, token, deadline, execution_arn or record.execution_arn), found.version),
                 _audit(
                     po,
                     "po.stage_started",
@@ -149,6 +142,7 @@ def stage_opened(event: StageOpened) -> Outcome:
                 ),
             ],
             what=f"purchase order {po_id}",
+            at=at,
         )
         return None
 
@@ -177,8 +171,8 @@ def stage_overdue(event: StageOverdue) -> Outcome:
 
 def _overdue(po_id: str, stage: Stage) -> Outcome:
     def count() -> tuple[PurchaseOrder, str] | None:
-        item = _load(po_id)
-        po = repo.po_from_item(item)
+        found = _load(po_id)
+        po = found.value.po
         if po.status is not POStatus.OPEN:
             return None
         so_far = po.reminders.get(stage.value, 0)
@@ -186,16 +180,9 @@ def _overdue(po_id: str, stage: Stage) -> Outcome:
         po.reminders[stage.value] = so_far + 1
         at = now()
         # The token stays as stored: the machine reopens the stage and the next opening replaces it.
-        repo.commit(
+        uow.store().commit(
             [
-                repo.po_write(
-                    po,
-                    version=int(item.version),
-                    now=at,
-                    task_token=item.task_token,
-                    stage_deadline=item.stage_deadline,
-                    execution_arn=item.execution_arn,
-                ),
+                Save(found.value, found.version),
                 _audit(
                     po,
                     f"po.stage_{'escalated' if action == 'escalate' else 'reminded'}",
@@ -204,6 +191,7 @@ def _overdue(po_id: str, stage: Stage) -> Outcome:
                 ),
             ],
             what=f"purchase order {po_id}",
+            at=at,
         )
         return po, action
 
@@ -245,12 +233,13 @@ def cancel_po(actor: Principal, po_id: str, *, internal_note: str | None = None)
     from_status = po.status.value
     cancel(po)
     at = now()
-    repo.commit(
+    uow.store().commit(
         [
-            repo.po_write(po, version=current.version, now=at, execution_arn=current.execution_arn),
+            Save(PORecord(po, None, None, current.execution_arn), current.version),
             _audit(po, "po.cancelled", at, {"from": from_status, "to": po.status.value}, actor=actor, note=internal_note),
         ],
         what=f"purchase order {po_id}",
+        at=at,
     )
     return po
 
@@ -258,73 +247,57 @@ def cancel_po(actor: Principal, po_id: str, *, internal_note: str | None = None)
 # ---------------------------------------------------------------- staff: read
 
 
-def summary(item: PurchaseOrderItem) -> POSummary:
+def summary(record: PORecord) -> POSummary:
     """The same summary the supplier portal shows; staff views pick their fields from it."""
-    return po_summary(item)
+    return po_summary(record)
 
 
 def list_pos(
     *, stage_or_status: str | None, campaign_id: str | None, limit: int, cursor: str | None
 ) -> tuple[list[POSummary], str | None]:
-    """One query per page: a campaign's POs (GSI2, optionally filtered by stage/status), or the
-    POs waiting in a stage or status (GSI3)."""
+    """One query per page: a campaign's POs (optionally only those in a stage or status), or the POs
+    waiting in a stage or status."""
+    store = uow.store()
     if campaign_id:
-        flt = None
-        if stage_or_status:
-            flt = (PurchaseOrderItem.stage == stage_or_status) | (PurchaseOrderItem.status == stage_or_status)
-        page = repo.query_page(
-            Item.gsi2, keys.campaign_pos_pk(campaign_id), filter_condition=flt, limit=limit, cursor=cursor, newest_first=False
-        )
+        page = store.campaign_pos(campaign_id, stage_or_status=stage_or_status or None, limit=limit, cursor=cursor)
     elif stage_or_status:
-        page = repo.query_page(Item.gsi3, keys.pos_in_pk(stage_or_status), limit=limit, cursor=cursor)
+        page = store.pos_in(stage_or_status, limit=limit, cursor=cursor)
     else:
         raise RuleViolation(
             "filter_required",
             "filter by stage, status or campaign_id",
             details=[{"field": "stage", "message": "give a stage, a status or a campaign_id"}],
         )
-    return [summary(i) for i in page.items if isinstance(i, PurchaseOrderItem)], page.cursor
+    return [summary(r.value) for r in page.items], page.cursor
 
 
 @dataclass
 class PODetail:
-    item: PurchaseOrderItem
-    po: PurchaseOrder
+    record: PORecord
+    version: int
     events: list[AuditEvent]
-    invoices: list[Any] = field(default_factory=list)  # supplier_portal.Invoice
-    proposals: list[Any] = field(default_factory=list)  # supplier_portal.Proposal
-    shipments: list[Any] = field(default_factory=list)  # supplier_portal.Shipment
-    charge_backs: list[Any] = field(default_factory=list)  # ChargeBackItem: complaint refunds the supplier bears
+    invoices: list[Invoice] = field(default_factory=list)
+    proposals: list[Proposal] = field(default_factory=list)
+    shipments: list[Shipment] = field(default_factory=list)
+    charge_backs: list[ChargeBack] = field(default_factory=list)  # complaint refunds the supplier bears
+
+    @property
+    def po(self) -> PurchaseOrder:
+        return self.record.po
 
 
 def get_po(po_id: str) -> PODetail:
     """One query on the PO partition: the PO, its documents (invoices), payment proposals,
     shipments and audit events."""
-    from ..adapters.dynamodb.models import (
-        AuditEventItem,
-        ChargeBackItem,
-        InvoiceItem,
-        PaymentProposalItem,
-        POShipmentItem,
-    )
-    from . import supplier_portal as portal
-
-    found: PurchaseOrderItem | None = None
-    events: list[AuditEvent] = []
-    invoices, proposals, shipments, charge_backs = [], [], [], []
-    for item in repo.query_all(keys.po_pk(po_id)):
-        if isinstance(item, PurchaseOrderItem):
-            found = item
-        elif isinstance(item, AuditEventItem):
-            events.append(repo.event_from_item(item))
-        elif isinstance(item, InvoiceItem):
-            invoices.append(portal.invoice_view(item))
-        elif isinstance(item, PaymentProposalItem):
-            proposals.append(portal.proposal_view(item))
-        elif isinstance(item, POShipmentItem):
-            shipments.append(portal.shipment_view(item))
-        elif isinstance(item, ChargeBackItem):
-            charge_backs.append(item)
+    found = uow.store().po_file(po_id)
     if found is None:
         raise NotFound(f"purchase order {po_id} not found")
-    return PODetail(found, repo.po_from_item(found), events, invoices, proposals, shipments, charge_backs)
+    return PODetail(
+        found.record,
+        found.version,
+        found.events,
+        [invoice_view(i) for i in found.invoices],
+        [proposal_view(p) for p in found.proposals],
+        [shipment_view(x) for x in found.shipments],
+        found.charge_backs,
+    )

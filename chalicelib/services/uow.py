@@ -2,7 +2,8 @@
 
 By default the DynamoDB store (built once, on first use); a test installs another for a block with
 `using(MemoryStore())`, with no patching of modules. `legacy_writes` and `legacy_campaign` bridge a
-moved service and a service not yet on the port (DynamoDB writes one takes, an item one hands over).
+moved service and a service not yet on the port (DynamoDB writes one takes, an item one hands over);
+`legacy_commit` commits a moved service's changes with such writes in one transaction.
 """
 
 from __future__ import annotations
@@ -65,3 +66,18 @@ def legacy_delivery(item: Any) -> Versioned[WebhookDelivery]:
     from ..adapters.dynamodb.store_outbound import delivery_record
 
     return delivery_record(item)
+
+
+def legacy_commit(
+    changes: Sequence[Change], writes: Sequence[Any], *, then: Sequence[Change] = (), what: str, at: datetime
+) -> None:
+    """`changes`, a caller's DynamoDB `writes` and `then` in ONE DynamoDB transaction, in that order, as
+    the callers not yet on the port had them committed (`services.shipments` and
+    `services.cancellations` hand `stages.complete_stage` their writes). Always the DynamoDB store,
+    whichever store is installed: those writes go to DynamoDB. Goes away when the last such caller moves."""
+    from ..adapters.dynamodb import repository
+    from ..adapters.dynamodb.store import DynamoStore
+
+    before, _ = DynamoStore().writes(changes, at=at)
+    after, _ = DynamoStore().writes(then, at=at)
+    repository.commit([*before, *writes, *after], what=what)

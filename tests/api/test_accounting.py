@@ -178,8 +178,6 @@ def test_a_bank_that_does_not_answer_keeps_the_stage_open_and_raises_payment_fai
 
 
 def test_an_approval_racing_the_workflows_own_write_to_the_po_is_applied_once_not_refused(api, sfn_calls, monkeypatch):
-    from chalicelib.services import stages
-
     po, pid = proposed(api)
     sfn_calls.clear()
     real_commit, commits = repo.commit, []
@@ -192,7 +190,7 @@ def test_an_approval_racing_the_workflows_own_write_to_the_po_is_applied_once_no
             item.save()
         return real_commit(writes, **kw)
 
-    monkeypatch.setattr(stages.repo, "commit", after_the_stage_consumer_wrote)
+    monkeypatch.setattr(repo, "commit", after_the_stage_consumer_wrote)  # the DynamoDB store's transaction
     status, body = api.post(f"{PROPOSALS}/{pid}/approve", ACCOUNTING, {"note": "ok"})
     assert status == 200 and body["status"] == "approved", body
     assert len(commits) == 2  # read again, checked again, written once

@@ -11,7 +11,21 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 FORBIDDEN = "chalicelib.adapters.dynamodb"
 
-MOVED = ("addresses", "address_corrections", "catalogue", "dashboard", "holds", "metrics", "notify", "packing", "webhooks")
+MOVED = (
+    "addresses",
+    "address_corrections",
+    "catalogue",
+    "dashboard",
+    "holds",
+    "metrics",
+    "notify",
+    "packing",
+    "payments",
+    "stages",
+    "supplier_portal",
+    "supplier_workflow",
+    "webhooks",
+)
 
 
 def imports_of(source: str) -> set[str]:

@@ -255,7 +255,7 @@ def subject_pk(subject_type: str, subject_id: str) -> str:
     if subject_type == "webhook":  # subject id: `<sender>/<webhook id>`
         sender, _, webhook_id = subject_id.partition("/")
         return inbox_pk(sender, webhook_id)
-    if subject_type == "payment" and (key := proposal(subject_id)) is not None:  # a proposal id names its PO
+    if subject_type in ("payment", "payment_proposal") and (key := proposal(subject_id)) is not None:  # it names its PO
         return key[0]
     if subject_type == "cancellation_request" and (key := cancellation_request(subject_id)) is not None:
         return key[0]  # a request id names its order: exceptions about it mirror into the order's history

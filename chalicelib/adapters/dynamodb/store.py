@@ -58,6 +58,7 @@ from .models import (
     SupplierItem,
 )
 from .store_outbound import OutboundDynamo
+from .store_purchase_orders import PurchaseOrdersDynamo
 
 Writes = list[repo.Write | repo.Update | repo.Delete]
 _SENT_FIRST: dict[type, int] = {repo.Delete: 0, repo.Write: 1, repo.Update: 2}
@@ -116,7 +117,7 @@ def _stats_pk(scope: CounterScope) -> str:
     return keys.ALL_STATS_PK
 
 
-class DynamoStore(OutboundDynamo):
+class DynamoStore(OutboundDynamo, PurchaseOrdersDynamo):
     """`services.ports.Store` on the table the PynamoDB models are bound to."""
 
     # ------------------------------------------------------------ aggregates
@@ -196,7 +197,7 @@ class DynamoStore(OutboundDynamo):
             return [*repo.order_writes(obj, version=version, now=at), *repo.order_status_counts(obj.id, before, obj.status.value)]
         if isinstance(obj, PurchaseOrder):
             if version is not None:
-                raise ValueError("a purchase order is only created through the port so far")
+                raise ValueError("a purchase order is changed through its PORecord (which keeps the stage's token)")
             return [repo.po_write(obj, version=None, now=at)]
         if isinstance(obj, Supplier):
             gpk, gsk = keys.suppliers_index(obj.name, obj.id)

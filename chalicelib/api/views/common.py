@@ -13,13 +13,14 @@ from ...domain.addresses import CITY_MAX, LINE_MAX, MAX_LINES, NAME_MAX, Address
 from ...domain.audit import AuditEvent
 
 if TYPE_CHECKING:
-    from ...adapters.dynamodb.models import CancellationRequestItem, ChargeBackItem, OrderShipmentItem
+    from ...adapters.dynamodb.models import CancellationRequestItem, OrderShipmentItem
     from ...domain.orders import OrderLine
     from ...domain.packing import PackingEntry
     from ...domain.shipments import Shipment
     from ...services.notify import Preferences
     from ...services.orders import OrderRecord
     from ...services.packing import PackingPage
+    from ...services.ports_purchase_orders import ChargeBack
     from ...services.tracking import ByHandResult
 
 Id = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.-]{1,64}$")]
@@ -300,7 +301,7 @@ class ChargeBackView(View):
     created_at: datetime
 
     @classmethod
-    def all_of(cls, items: Iterable[ChargeBackItem]) -> list[ChargeBackView]:
+    def all_of(cls, items: Iterable[ChargeBack]) -> list[ChargeBackView]:
         return sorted(
             (
                 cls(
