@@ -45,13 +45,14 @@ from ..services.ports import (
     Supplier,
     Versioned,
 )
+from .memory_orders import ORDERS_KEYS, OrdersMemory
 
 T = TypeVar("T")
 Key = tuple[type, tuple[str, ...]]
 
 
 # An area's kinds whose key is not just `obj.id` (see services.ports: kinds are registered by area).
-KEYS: dict[type, Callable[[Any], tuple[str, ...]]] = {}
+KEYS: dict[type, Callable[[Any], tuple[str, ...]]] = {**ORDERS_KEYS}
 
 
 def _key(obj: Aggregate) -> Key:
@@ -104,7 +105,7 @@ def _created(order: Order) -> tuple[str, ...]:
     return (_ts(order.created_at), order.id)
 
 
-class MemoryStore:
+class MemoryStore(OrdersMemory):
     """`services.ports.Store` over dicts; `commits` counts the transactions committed."""
 
     def __init__(self) -> None:

@@ -13,13 +13,14 @@ from ...domain.addresses import CITY_MAX, LINE_MAX, MAX_LINES, NAME_MAX, Address
 from ...domain.audit import AuditEvent
 
 if TYPE_CHECKING:
-    from ...adapters.dynamodb.models import CancellationRequestItem, ChargeBackItem, OrderShipmentItem
+    from ...adapters.dynamodb.models import CancellationRequestItem, ChargeBackItem
     from ...domain.orders import OrderLine
     from ...domain.packing import PackingEntry
     from ...domain.shipments import Shipment
     from ...services.notify import Preferences
     from ...services.orders import OrderRecord
     from ...services.packing import PackingPage
+    from ...services.ports_orders import ShipmentCopy
     from ...services.tracking import ByHandResult
 
 Id = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.-]{1,64}$")]
@@ -144,7 +145,7 @@ class ParcelView(View):
     timeline: list[TrackingEntryView]
 
     @classmethod
-    def of(cls, item: OrderShipmentItem, *, staff: bool = False) -> ParcelView:
+    def of(cls, item: ShipmentCopy, *, staff: bool = False) -> ParcelView:
         from ...domain.shipments import CARRIERS, CUSTOMER_TEXT
 
         return cls(

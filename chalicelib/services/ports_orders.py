@@ -1,0 +1,189 @@
+"""The orders area's part of the storage port (`services.ports.Store` inherits `OrdersReads`).
+
+Kinds the orders area keeps besides `Order`: a `Placement` (the record of an order placed under an
+Idempotency-Key, created once) and a `ShipmentCopy` (the customer's copy of a parcel in the order's
+history). Reads: the order with its trail (one read), the context of a placement (one read), the
+staff search and the customer's list (one read a page), the orders of a parcel and a campaign's
+orders in some statuses.
+
+`LegacyWrites` is a bridge, not a kind: the DynamoDB writes of services not yet on the port
+(`customer_payments`' payment and deadline items, `exceptions`' items through `holds.raise_writes`),
+committed in the same transaction as the order. The DynamoDB store sends them as they are; the
+in-memory store keeps nothing of them. It goes away when those services move onto the port.
+Likewise an `OrderTrail`'s `payments` and `cancellation_requests` are those services' items handed
+through untouched (the in-memory store has none).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Generic, Protocol, TypeVar
+from uuid import uuid4
+
+from ..domain.addresses import Address
+from ..domain.audit import AuditEvent
+from ..domain.campaigns import Campaign, Product
+from ..domain.orders import Order, OrderStatus
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Listing(Generic[T]):
+    """One page of an orders listing, as `ports.Page` (kept apart: `ports` imports this module)."""
+
+    items: list[T]
+    cursor: str | None
+
+
+@dataclass(frozen=True)
+class Placement:
+    """An order placed under an Idempotency-Key (`scope`: whose keys, e.g. `orders#<customer>`): created
+    once, with the hash of the request, so a retry of the same request answers the same order."""
+
+    scope: str
+    key: str
+    request_hash: str
+    order_id: str
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class TrackingStep:
+    occurred_at: datetime
+    status: str
+    description: str | None = None
+    location: str | None = None
+    carrier_code: str | None = None
+
+
+@dataclass(frozen=True)
+class ShipmentCopy:
+    """The customer's copy of a parcel carrying (part of) an order's delivery, kept with the order."""
+
+    shipment_id: str
+    order_id: str
+    supplier_id: str
+    carrier: str
+    tracking_number: str
+    tracking_url: str
+    status: str
+    status_at: datetime | None
+    created_at: datetime
+    updated_at: datetime
+    timeline: list[TrackingStep] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class LegacyWrites:
+    """DynamoDB writes of a service not yet on the port, committed with the rest (see the module
+    docstring). Commit it as `Save(LegacyWrites(writes), None)`; a failed condition on its first write
+    reads as `AlreadyExists`, on any other as `Conflict`."""
+
+    writes: Sequence[Any]
+    token: str = field(default_factory=lambda: uuid4().hex)
+
+
+@dataclass
+class OrderTrail:
+    """An order with everything its views show, and the version a change of it must name: one read."""
+
+    order: Order
+    version: int
+    updated_at: datetime
+    events: list[AuditEvent] = field(default_factory=list)  # oldest first
+    shipments: list[ShipmentCopy] = field(default_factory=list)  # oldest first
+    payments: list[Any] = field(default_factory=list)  # legacy: `customer_payments`' items, oldest first
+    cancellation_requests: list[Any] = field(default_factory=list)  # legacy: `cancellations`' items, oldest first
+
+
+@dataclass(frozen=True)
+class PlacementContext:
+    """What placing an order reads, in one read: the campaign, the products asked for that it sells,
+    whether the customer is flagged, an earlier placement under the same key, the named saved address."""
+
+    campaign: Campaign | None
+    products: dict[str, Product]
+    customer_flagged: bool
+    placement: Placement | None
+    address: Address | None
+
+
+@dataclass
+class OrderSummary:
+    id: str
+    campaign_id: str
+    customer_id: str
+    customer_email: str | None
+    status: str
+    total_cents: int
+    currency: str
+    created_at: datetime
+    supplier_ids: list[str]
+
+    @classmethod
+    def of(cls, order: Order) -> OrderSummary:
+        return cls(
+            order.id,
+            order.campaign_id,
+            order.customer_id,
+            order.customer_email,
+            order.status.value,
+            order.total_cents,
+            order.currency,
+            order.created_at,
+            list(order.supplier_ids),
+        )
+
+
+@dataclass(frozen=True)
+class OrderFilters:
+    status: OrderStatus | None = None
+    campaign_id: str | None = None
+    supplier_id: str | None = None
+    customer_id: str | None = None
+    customer_email: str | None = None
+    created_from: datetime | None = None
+    created_to: datetime | None = None
+
+
+class OrdersReads(Protocol):
+    def order_trail(self, order_id: str) -> OrderTrail | None:
+        """The order with its audit events, its shipment copies, payments and cancellation requests,
+        or None: one read (a Query of the order's partition)."""
+        ...
+
+    def placement_context(
+        self,
+        campaign_id: str,
+        customer_id: str,
+        skus: Sequence[str],
+        *,
+        placement: tuple[str, str] | None = None,
+        address_id: str | None = None,
+    ) -> PlacementContext:
+        """See `PlacementContext`: one read (a BatchGetItem) of the campaign, the customer's profile, the
+        products of `skus` (the first 95 distinct), the placement (scope, key) and the customer's saved
+        address `address_id` when named."""
+        ...
+
+    def search_orders(self, filters: OrderFilters, *, limit: int, cursor: str | None = None) -> Listing[OrderSummary]:
+        """Orders matching every filter, newest first: one read a page. The most selective filter picks
+        the listing (customer, customer e-mail, campaign, supplier, status, every order), the others
+        filter within it, so a page may hold fewer than `limit` while a cursor follows; a cursor is only
+        good for the listing it came from."""
+        ...
+
+    def orders_shipped_as(self, tracking_number: str) -> list[Order]:
+        """The orders a parcel with that tracking number carries (any carrier), in no order: one
+        Query of the tracking index and one BatchGetItem of the orders."""
+        ...
+
+    def campaign_orders_in(
+        self, campaign_id: str, statuses: Sequence[OrderStatus], *, limit: int, cursor: str | None = None
+    ) -> Listing[Order]:
+        """The campaign's orders in those statuses, oldest first: one read a page (a filtered listing,
+        so a page may hold fewer than `limit` while a cursor follows)."""
+        ...
