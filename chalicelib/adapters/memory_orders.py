@@ -22,6 +22,8 @@ from ..domain.errors import RuleViolation
 from ..domain.orders import Order, OrderStatus
 from ..services.ports import AddressEntry, CampaignProduct, CampaignRecord, Customer, Versioned
 from ..services.ports_orders import (
+    CancellationRequest,
+    DecisionContext,
     LegacyWrites,
     Listing,
     OrderFilters,
@@ -29,6 +31,7 @@ from ..services.ports_orders import (
     OrderTrail,
     Placement,
     PlacementContext,
+    RequestRead,
     ShipmentCopy,
 )
 
@@ -109,6 +112,7 @@ class OrdersMemory:
     """`services.ports_orders.OrdersReads` over the in-memory store's dicts."""
 
     _events: dict[tuple[str, str], dict[str, AuditEvent]]
+    _aggregates: dict[tuple[type, tuple[str, ...]], tuple[Any, int]]
 
     if TYPE_CHECKING:
 
@@ -122,7 +126,14 @@ class OrdersMemory:
         events = sorted(self._events.get(("order", order_id), {}).values(), key=lambda e: (_ts(e.at), e.id))
         shipments = sorted((s for s in self._all(ShipmentCopy) if s.order_id == order_id), key=lambda s: s.created_at)
         updated_at = max([found.value.created_at, *(e.at for e in events)])
-        return OrderTrail(found.value, found.version, updated_at, [copy.deepcopy(e) for e in events], shipments)
+        return OrderTrail(
+            found.value, found.version, updated_at, [copy.deepcopy(e) for e in events], shipments, [], self._requests(order_id)
+        )
+
+    def _requests(self, order_id: str) -> list[RequestRead]:
+        reads = [RequestRead(v, n) for (kind, _), (v, n) in self._aggregates.items() if kind is CancellationRequest]
+        mine = [RequestRead(copy.deepcopy(r.value), r.version) for r in reads if r.value.order_id == order_id]
+        return sorted(mine, key=lambda r: (r.value.requested_at, r.value.id))
 
     def placement_context(
         self,
@@ -153,6 +164,24 @@ class OrdersMemory:
     def orders_shipped_as(self, tracking_number: str) -> list[Order]:
         order_ids = {s.order_id for s in self._all(ShipmentCopy) if s.tracking_number == tracking_number}
         return [o for o in self._all(Order) if o.id in order_ids]
+
+    def decision_context(self, request_id: str, exception_id: str) -> DecisionContext:
+        request = self.load(CancellationRequest, request_id)
+        order = self.load(Order, request_id.partition(".")[0])  # (a request's id names its order)
+        return DecisionContext(
+            RequestRead(request.value, request.version) if request is not None else None,
+            order.value if order is not None else None,
+            order.version if order is not None else 0,
+            None,
+        )
+
+    def waiting_cancellation_requests(self, po_id: str, *, limit: int, cursor: str | None = None) -> Listing[RequestRead]:
+        rows = [
+            ((_ts(r.value.requested_at), r.value.id), RequestRead(copy.deepcopy(r.value), r.version))
+            for r in (RequestRead(v, n) for (kind, _), (v, n) in self._aggregates.items() if kind is CancellationRequest)
+            if r.value.po_id == po_id and r.value.status == "requested"
+        ]
+        return _paged(f"cancellation_requests/{po_id}", rows, limit=limit, cursor=cursor)
 
     def campaign_orders_in(
         self, campaign_id: str, statuses: Sequence[OrderStatus], *, limit: int, cursor: str | None = None

@@ -25,7 +25,7 @@ from . import customer_payments, exceptions, holds, uow
 from .clock import new_id, now
 from .guard import require
 from .ports import Change, CountCampaign, Record, Save
-from .ports_orders import LegacyWrites, OrderTrail, Placement, ShipmentCopy
+from .ports_orders import LegacyWrites, OrderTrail, Placement, RequestRead, ShipmentCopy
 from .ports_orders import OrderFilters as OrderFilters  # (callers name them services.orders.*)
 from .ports_orders import OrderSummary as OrderSummary
 from .retry import on_conflict
@@ -42,8 +42,8 @@ class OrderRecord:
     shipments: list[ShipmentCopy] = field(default_factory=list)  # the customer's copies, oldest first
     # payment history, oldest first: `customer_payments`' items (not yet on the storage port)
     payments: list[Any] = field(default_factory=list)
-    # cancellation requests after the close (services/cancellations.py, its items), oldest first
-    cancellation_requests: list[Any] = field(default_factory=list)
+    # cancellation requests after the close (services/cancellations.py), oldest first
+    cancellation_requests: list[RequestRead] = field(default_factory=list)
 
 
 def _policy() -> OrderPolicy:

@@ -1,17 +1,23 @@
 """The orders area's part of the storage port (`services.ports.Store` inherits `OrdersReads`).
 
 Kinds the orders area keeps besides `Order`: a `Placement` (the record of an order placed under an
-Idempotency-Key, created once) and a `ShipmentCopy` (the customer's copy of a parcel in the order's
-history). Reads: the order with its trail (one read), the context of a placement (one read), the
-staff search and the customer's list (one read a page), the orders of a parcel and a campaign's
-orders in some statuses.
+Idempotency-Key, created once), a `ShipmentCopy` (the customer's copy of a parcel in the order's
+history) and a `CancellationRequest` (`services.cancellations`). Reads: the order with its trail (one
+read), the context of a placement and of a decision on a cancellation request (one read each), the
+staff search and the customer's list (one read a page), the orders of a parcel, a campaign's orders in
+some statuses and a PO's cancellation requests waiting for a decision.
+
+`Listing` and `RequestRead` are `ports.Page` and `ports.Versioned` again: `ports` imports this module,
+so this one cannot import them back (tests/unit/test_import_cycles.py). When the area modules are
+merged they can move to a module both import.
 
 `LegacyWrites` is a bridge, not a kind: the DynamoDB writes of services not yet on the port
-(`customer_payments`' payment and deadline items, `exceptions`' items through `holds.raise_writes`),
+(`customer_payments`' payment and deadline items, `exceptions`' items through `holds.raise_writes` and
+`exceptions.opening_writes` / `resolution_writes`, the PO's through `stages.LoadedPO.write`),
 committed in the same transaction as the order. The DynamoDB store sends them as they are; the
 in-memory store keeps nothing of them. It goes away when those services move onto the port.
-Likewise an `OrderTrail`'s `payments` and `cancellation_requests` are those services' items handed
-through untouched (the in-memory store has none).
+Likewise an `OrderTrail`'s `payments` are `customer_payments`' items handed through untouched, and a
+`DecisionContext`'s `exception` is `services.exceptions`' item (the in-memory store has none).
 """
 
 from __future__ import annotations
@@ -77,6 +83,58 @@ class ShipmentCopy:
 
 
 @dataclass(frozen=True)
+class CancellationLine:
+    sku: str
+    name: str
+    quantity: int
+
+
+@dataclass
+class CancellationRequest:
+    """A customer's request, after the close, to cancel lines of one supplier's delivery (requested ->
+    accepted | refused; see `services.cancellations`). Its id names its order. While it is `requested`
+    it is on its PO's list of requests waiting for a decision."""
+
+    id: str
+    order_id: str
+    campaign_id: str
+    supplier_id: str
+    po_id: str
+    customer_id: str
+    reference: str
+    lines: list[CancellationLine]
+    everything: bool  # the customer asked for everything not yet dispatched
+    reason: str
+    status: str
+    requested_at: datetime
+    decided_at: datetime | None = None
+    decided_by: str | None = None  # the deciding principal's sub
+    decided_role: str | None = None
+    decision_note: str | None = None
+    cancelled_cents: int | None = None  # what accepting it cancelled
+
+
+@dataclass(frozen=True)
+class RequestRead:
+    """A cancellation request as read, with the version a change of it must name (as `ports.Versioned`,
+    which this module cannot import: `ports` imports it)."""
+
+    value: CancellationRequest
+    version: int
+
+
+@dataclass(frozen=True)
+class DecisionContext:
+    """What deciding a cancellation request reads, in one read: the request, its order (with its version)
+    and its customer-care exception (legacy: `services.exceptions`' item, None in memory or when none)."""
+
+    request: RequestRead | None
+    order: Order | None
+    order_version: int
+    exception: Any
+
+
+@dataclass(frozen=True)
 class LegacyWrites:
     """DynamoDB writes of a service not yet on the port, committed with the rest (see the module
     docstring). Commit it as `Save(LegacyWrites(writes), None)`; a failed condition on its first write
@@ -96,7 +154,7 @@ class OrderTrail:
     events: list[AuditEvent] = field(default_factory=list)  # oldest first
     shipments: list[ShipmentCopy] = field(default_factory=list)  # oldest first
     payments: list[Any] = field(default_factory=list)  # legacy: `customer_payments`' items, oldest first
-    cancellation_requests: list[Any] = field(default_factory=list)  # legacy: `cancellations`' items, oldest first
+    cancellation_requests: list[RequestRead] = field(default_factory=list)  # oldest first
 
 
 @dataclass(frozen=True)
@@ -179,6 +237,15 @@ class OrdersReads(Protocol):
     def orders_shipped_as(self, tracking_number: str) -> list[Order]:
         """The orders a parcel with that tracking number carries (any carrier), in no order: one
         Query of the tracking index and one BatchGetItem of the orders."""
+        ...
+
+    def decision_context(self, request_id: str, exception_id: str) -> DecisionContext:
+        """The request, its order and its exception (`exception_id`: the exception's id): one read (a
+        BatchGetItem). A request id that names no order reads as nothing found."""
+        ...
+
+    def waiting_cancellation_requests(self, po_id: str, *, limit: int, cursor: str | None = None) -> Listing[RequestRead]:
+        """The PO's cancellation requests still `requested`, oldest first: one read a page."""
         ...
 
     def campaign_orders_in(

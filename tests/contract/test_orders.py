@@ -11,10 +11,19 @@ import pytest
 
 from chalicelib.adapters.dynamodb.store import DynamoStore
 from chalicelib.domain.campaigns import CampaignStatus, Product
-from chalicelib.domain.errors import AlreadyExists, RuleViolation
+from chalicelib.domain.errors import AlreadyExists, Conflict, RuleViolation
 from chalicelib.domain.orders import Delivery, DeliveryStatus, Order, OrderLine, OrderStatus, PaymentMode
+from chalicelib.services.cancellations import request_id_of
 from chalicelib.services.ports import AddressEntry, CampaignProduct, CampaignRecord, Customer, Record, Save, Store
-from chalicelib.services.ports_orders import OrderFilters, OrderSummary, Placement, ShipmentCopy, TrackingStep
+from chalicelib.services.ports_orders import (
+    CancellationLine,
+    CancellationRequest,
+    OrderFilters,
+    OrderSummary,
+    Placement,
+    ShipmentCopy,
+    TrackingStep,
+)
 from tests.contract.test_store import HOME, campaign_record, event
 from tests.unit.factories import NOW
 
@@ -239,3 +248,86 @@ def test_a_campaigns_orders_in_some_statuses_come_oldest_first_across_pages(stor
         cursor = page.cursor
     assert seen == ["ord-1", "ord-4", "ord-5"]
     assert store.load(CampaignRecord, "cmp-1") is None  # (nothing else was written)
+
+
+# ---------------------------------------------------------------- cancellation requests
+
+
+def cancellation(number: int, *, order_id: str = "ord-1", po: str = "po-acme", minutes: int = 0) -> CancellationRequest:
+    return CancellationRequest(
+        id=request_id_of(order_id, number),
+        order_id=order_id,
+        campaign_id="cmp-1",
+        supplier_id="acme",
+        po_id=po,
+        customer_id="cust-1",
+        reference="R-1",
+        lines=[CancellationLine("SKU-acme", "Thing", 1)],
+        everything=False,
+        reason="too many",
+        status="requested",
+        requested_at=NOW + MIN * minutes,
+    )
+
+
+def waiting(store: Store, po: str, limit: int = 50) -> list[str]:
+    found: list[str] = []
+    cursor: str | None = None
+    while True:
+        page = store.waiting_cancellation_requests(po, limit=limit, cursor=cursor)
+        found += [r.value.id for r in page.items]
+        cursor = page.cursor
+        if cursor is None:
+            return found
+
+
+def test_a_cancellation_request_is_created_once_and_leaves_its_pos_list_once_decided(store: Store):
+    create(store, order("ord-1", minutes=0))
+    asked = cancellation(1)
+    store.commit([Save(asked, None)], what="crq", at=NOW)
+    with pytest.raises(AlreadyExists):
+        store.commit([Save(replace(asked, reason="again"), None)], what="crq", at=NOW)
+    found = store.load(CancellationRequest, asked.id)
+    assert found is not None and (found.value, found.version) == (asked, 1)
+    assert waiting(store, "po-acme") == [asked.id]
+    decided = replace(asked, status="refused", decided_at=NOW, decided_by="care-1", decided_role="customer_care")
+    decided.decision_note, decided.cancelled_cents = "already packed", None
+    store.commit([Save(decided, 1)], what="crq", at=NOW)
+    with pytest.raises(Conflict):
+        store.commit([Save(replace(decided, status="accepted"), 1)], what="crq", at=NOW)
+    assert waiting(store, "po-acme") == []
+    trail = store.order_trail("ord-1")
+    assert trail is not None and [(r.value, r.version) for r in trail.cancellation_requests] == [(decided, 2)]
+    assert store.load(CancellationRequest, "not-a-request-id") is None
+
+
+def test_a_pos_waiting_requests_come_oldest_first_across_pages(store: Store):
+    create(store, order("ord-1", minutes=0), order("ord-2", minutes=1))
+    store.commit(
+        [
+            Save(cancellation(1, order_id="ord-2", minutes=3), None),
+            Save(cancellation(1, order_id="ord-1", minutes=1), None),
+            Save(cancellation(2, order_id="ord-1", minutes=2), None),
+            Save(cancellation(3, order_id="ord-1", minutes=0, po="po-other"), None),
+        ],
+        what="crqs",
+        at=NOW,
+    )
+    expected = [request_id_of("ord-1", 1), request_id_of("ord-1", 2), request_id_of("ord-2", 1)]
+    assert waiting(store, "po-acme") == expected
+    assert waiting(store, "po-acme", limit=1) == expected
+    assert waiting(store, "po-nobody") == []
+
+
+def test_deciding_reads_the_request_with_its_order_and_their_versions(store: Store):
+    first = order("ord-1", minutes=0)
+    create(store, first)
+    store.commit([Save(first, 1)], what="ord-1", at=NOW)  # the order at version 2
+    asked = cancellation(1)
+    store.commit([Save(asked, None)], what="crq", at=NOW)
+    found = store.decision_context(asked.id, "exc_none")
+    assert found.request is not None and (found.request.value, found.request.version) == (asked, 1)
+    assert (found.order, found.order_version, found.exception) == (first, 2, None)
+    missing = store.decision_context(request_id_of("ord-1", 9), "exc_none")
+    assert (missing.request, missing.order) == (None, first)
+    assert store.decision_context("rubbish", "exc_none").request is None

@@ -11,7 +11,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 FORBIDDEN = "chalicelib.adapters.dynamodb"
 
-MOVED = ("addresses", "address_corrections", "catalogue", "dashboard", "holds", "metrics", "orders", "packing")
+MOVED = ("addresses", "address_corrections", "cancellations", "catalogue", "dashboard", "holds", "metrics", "orders", "packing")
 
 
 def imports_of(source: str) -> set[str]:

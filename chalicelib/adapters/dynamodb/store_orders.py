@@ -15,6 +15,9 @@ from pynamodb.expressions.condition import Condition
 
 from ...domain.orders import Order, OrderStatus
 from ...services.ports_orders import (
+    CancellationLine,
+    CancellationRequest,
+    DecisionContext,
     LegacyWrites,
     Listing,
     OrderFilters,
@@ -22,6 +25,7 @@ from ...services.ports_orders import (
     OrderTrail,
     Placement,
     PlacementContext,
+    RequestRead,
     ShipmentCopy,
     TrackingStep,
 )
@@ -35,10 +39,12 @@ from .models import (
     CancellationRequestItem,
     CustomerItem,
     DeliveryIndexItem,
+    ExceptionItem,
     IdempotencyItem,
     Item,
     OrderItem,
     OrderShipmentItem,
+    PackingLineMap,
     PaymentTxnItem,
     ProductItem,
     ShipmentItem,
@@ -112,12 +118,78 @@ def _save_shipment_copy(s: ShipmentCopy, version: int | None, at: datetime) -> W
     return [repo.new_item(item) if version is None else repo.Write(item)]
 
 
+REQUESTED = "requested"  # (services.cancellations.REQUESTED: the status that keeps it on its PO's list)
+
+
+def _request(item: CancellationRequestItem) -> RequestRead:
+    request = CancellationRequest(
+        id=item.id,
+        order_id=item.order_id,
+        campaign_id=item.campaign_id,
+        supplier_id=item.supplier_id,
+        po_id=item.po_id,
+        customer_id=item.customer_id,
+        reference=item.reference,
+        lines=[CancellationLine(l.sku, l.name, int(l.quantity)) for l in item.lines],
+        everything=bool(item.everything),
+        reason=item.reason,
+        status=item.status,
+        requested_at=item.requested_at,
+        decided_at=item.decided_at,
+        decided_by=item.decided_by,
+        decided_role=item.decided_role,
+        decision_note=item.decision_note,
+        cancelled_cents=None if item.cancelled_cents is None else int(item.cancelled_cents),
+    )
+    return RequestRead(request, int(item.version))
+
+
+def _load_request(request_id: str) -> tuple[CancellationRequest, int] | None:
+    key = keys.cancellation_request(request_id)
+    item = repo.get(key, CancellationRequestItem) if key is not None else None
+    if item is None:
+        return None
+    read = _request(item)
+    return read.value, read.version
+
+
+def _save_request(r: CancellationRequest, version: int | None, at: datetime) -> Writes:
+    key = keys.cancellation_request(r.id)
+    if key is None:
+        raise ValueError(f"{r.id} is not a cancellation request's id")
+    waiting = r.status == REQUESTED  # only a request waiting for a decision is on its PO's list
+    item = CancellationRequestItem(
+        *key,
+        GSI1PK=keys.po_cancellation_requests_pk(r.po_id) if waiting else None,
+        GSI1SK=keys.created_sk(r.requested_at, r.id) if waiting else None,
+        id=r.id,
+        order_id=r.order_id,
+        campaign_id=r.campaign_id,
+        supplier_id=r.supplier_id,
+        po_id=r.po_id,
+        customer_id=r.customer_id,
+        reference=r.reference,
+        lines=[PackingLineMap(sku=l.sku, name=l.name, quantity=l.quantity) for l in r.lines],  # type: ignore[no-untyped-call]
+        everything=r.everything,
+        reason=r.reason,
+        status=r.status,
+        requested_at=r.requested_at,
+        decided_at=r.decided_at,
+        decided_by=r.decided_by,
+        decided_role=r.decided_role,
+        decision_note=r.decision_note,
+        cancelled_cents=r.cancelled_cents,
+    )
+    return [repo.new_item(item) if version is None else repo.Write(repo.with_version(item, version))]
+
+
 def _no_load(*_: str) -> None:
     raise TypeError("legacy writes are committed, never loaded")
 
 
 register(Placement, Mapper(load=_load_placement, save=_save_placement))
 register(ShipmentCopy, Mapper(load=_load_shipment_copy, save=_save_shipment_copy))
+register(CancellationRequest, Mapper(load=_load_request, save=_save_request))
 register(LegacyWrites, Mapper(load=_no_load, save=lambda legacy, _version, _at: list(legacy.writes)))
 
 
@@ -176,7 +248,10 @@ class OrdersDynamo:
                 for i in sorted((i for i in items if isinstance(i, OrderShipmentItem)), key=lambda i: i.created_at)
             ],
             sorted((i for i in items if isinstance(i, PaymentTxnItem)), key=lambda i: i.created_at),
-            sorted((i for i in items if isinstance(i, CancellationRequestItem)), key=lambda i: i.requested_at),
+            [
+                _request(i)
+                for i in sorted((i for i in items if isinstance(i, CancellationRequestItem)), key=lambda i: i.requested_at)
+            ],
         )
 
     def placement_context(
@@ -257,6 +332,25 @@ class OrdersDynamo:
             }
         )
         return [repo.order_from_item(i) for i in repo.batch_get(keys.order(o) for o in order_ids) if isinstance(i, OrderItem)]
+
+    def decision_context(self, request_id: str, exception_id: str) -> DecisionContext:
+        key = keys.cancellation_request(request_id)
+        if key is None:
+            return DecisionContext(None, None, 0, None)
+        owner = request_id.partition(keys.CANCELLATION_REQUEST_SEPARATOR)[0]
+        found = repo.batch_get([key, keys.order(owner), keys.exception(exception_id)])
+        request = next((i for i in found if isinstance(i, CancellationRequestItem)), None)
+        meta = next((i for i in found if isinstance(i, OrderItem)), None)
+        return DecisionContext(
+            _request(request) if request is not None else None,
+            repo.order_from_item(meta) if meta is not None else None,
+            int(meta.version) if meta is not None else 0,
+            next((i for i in found if isinstance(i, ExceptionItem)), None),
+        )
+
+    def waiting_cancellation_requests(self, po_id: str, *, limit: int, cursor: str | None = None) -> Listing[RequestRead]:
+        page = repo.query_page(Item.gsi1, keys.po_cancellation_requests_pk(po_id), limit=limit, cursor=cursor, newest_first=False)
+        return Listing([_request(i) for i in page.items if isinstance(i, CancellationRequestItem)], page.cursor)
 
     def campaign_orders_in(
         self, campaign_id: str, statuses: Sequence[OrderStatus], *, limit: int, cursor: str | None = None
