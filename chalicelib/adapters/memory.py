@@ -46,6 +46,7 @@ from ..services.ports import (
     Versioned,
 )
 from ..services.ports_purchase_orders import InvoiceRecord, PORecord
+from .memory_orders import ORDERS_KEYS, OrdersMemory
 from .memory_outbound import OUTBOUND_KEYS, OutboundMemory
 from .memory_purchase_orders import PurchaseOrdersMemory
 from .memory_purchase_orders import keys as purchase_order_keys
@@ -55,7 +56,7 @@ Key = tuple[type, tuple[str, ...]]
 
 
 # An area's kinds whose key is not just `obj.id` (see services.ports: kinds are registered by area).
-KEYS: dict[type, Callable[[Any], tuple[str, ...]]] = {}
+KEYS: dict[type, Callable[[Any], tuple[str, ...]]] = {**ORDERS_KEYS}
 KEYS.update(OUTBOUND_KEYS)
 purchase_order_keys(KEYS)
 
@@ -112,7 +113,7 @@ def _created(order: Order) -> tuple[str, ...]:
     return (_ts(order.created_at), order.id)
 
 
-class MemoryStore(OutboundMemory, PurchaseOrdersMemory):
+class MemoryStore(OutboundMemory, PurchaseOrdersMemory, OrdersMemory):
     """`services.ports.Store` over dicts; `commits` counts the transactions committed."""
 
     def __init__(self) -> None:

@@ -1,7 +1,7 @@
 """Staff correct an order's shipping address until its last delivery leaves (issue 16 item 7).
 
-One Query (the order with its trail, which the staff view shows next: `services.orders`, not yet on
-the storage port) and one transaction through the port: the order with its new snapshot (saving an
+One read (the order with its trail, which the staff view shows next: `services.orders`) and one
+transaction through the port: the order with its new snapshot (saving an
 order rewrites what its packing lists show, so every packing list that may show the address shows
 the new one; a delivery that already left keeps the address it left for), an `order.address_corrected`
 event (the customer's e-mail, which names no address; the old and new addresses stay in its data for

@@ -2,14 +2,14 @@
 
 Once an order is with its suppliers (its campaign closed), the customer can no longer cancel it
 outright: they ask (`request_cancellation`), for some lines or for everything not yet dispatched.
-Each supplier delivery concerned gets its own request (`ORDER#<id>` / `CANCELREQ#<order id>.crq<n>`,
-requested -> accepted | refused, under its version), written in one transaction with, per request,
+Each supplier delivery concerned gets its own request (`ports_orders.CancellationRequest`, id
+`<order id>.crq<n>`, requested -> accepted | refused, under its version), written in one transaction with, per request,
 an `order.cancellation_requested` event (the supplier's e-mail; the customer's for the first one)
-and a `cancellation_requested` exception for customer care. While a request waits it sits in its
-PO's sparse GSI1 partition: the supplier's list of requests to decide (`pending_for_po`, one Query).
+and a `cancellation_requested` exception for customer care. While a request waits it is on its
+PO's list of requests to decide (`pending_for_po`, one read).
 
-Customer care, or the PO's own supplier, decides (`decide`): one BatchGetItem (the order, the
-request, its exception), then one transaction:
+Customer care, or the PO's own supplier, decides (`decide`): one read (the order, the request, its
+exception), then one transaction through the storage port:
 - refused (with a note: the customer reads it): the request, an `order.cancellation_refused` event,
   the exception resolved;
 - accepted: the lines leave the order (`domain.orders.cancel_lines`: a delivery left with nothing is
@@ -26,6 +26,11 @@ request, its exception), then one transaction:
   the PO): else the shipment stage would wait for a parcel that never leaves. If every other order
   has left already, the same transaction completes the shipment stage.
 
+Bridges until those services move onto the port: the exception's writes (`services.exceptions`), the
+money's (`customer_payments`) and the PO's (`services.stages`, which also commits the transaction that
+completes a stage: it takes this one's changes as DynamoDB writes, `uow.legacy_writes`) ride along as
+`ports_orders.LegacyWrites`.
+
 A delivery that left (or was refused) since the request makes accepting it a 409 that says so.
 """
 
@@ -35,30 +40,22 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from ..adapters.dynamodb import keys
-from ..adapters.dynamodb import repository as repo
-from ..adapters.dynamodb.models import (
-    CancellationRequestItem,
-    ExceptionItem,
-    Item,
-    OrderItem,
-    PackingLineMap,
-    PurchaseOrderItem,
-)
 from ..domain import metrics
 from ..domain import orders as domain
 from ..domain import payments as money
 from ..domain import purchase_orders as po_rules
 from ..domain.addresses import order_reference
 from ..domain.audit import AuditEvent
-from ..domain.errors import Conflict, InvalidTransition, NotFound, RuleViolation
+from ..domain.errors import AlreadyExists, Conflict, InvalidTransition, NotFound, RuleViolation
 from ..domain.orders import DeliveryStatus, LostLine, Order, OrderStatus, RequestedLine
 from ..domain.permissions import REVIEW_ORDERS, SYSTEM, Principal
 from ..domain.purchase_orders import Decision, PurchaseOrder, Stage, po_id
-from . import exceptions, orders, stages
+from . import exceptions, orders, stages, uow
 from .clock import new_id, now
 from .customer_payments import flag_transfers, money_back_writes
 from .guard import require
+from .ports import Change, CountCampaign, Record, Save
+from .ports_orders import CancellationLine, CancellationRequest, LegacyWrites, RequestRead
 from .supplier_portal import supplier_of
 
 REQUESTED, ACCEPTED, REFUSED = "requested", "accepted", "refused"
@@ -67,6 +64,23 @@ SUBJECT = "cancellation_request"  # the exception's subject type (its id names t
 REQUESTED_EVENT = "order.cancellation_requested"
 CANCELLED_EVENT = "order.lines_cancelled"
 REFUSED_EVENT = "order.cancellation_refused"
+SEPARATOR = "."  # a request's id: <order id>.crq<n>
+
+
+def request_id_of(order_id: str, number: int) -> str:
+    """The `number`th cancellation request of an order. Numbered, not random: two requests sent at once
+    name the same request, so one of them fails its create instead of both passing the check that a
+    delivery has no request waiting; and the id names its order, so deciding it is one read."""
+    return f"{order_id}{SEPARATOR}crq{number}"
+
+
+def _commit(changes: list[Change], *, what: str, at: datetime) -> None:
+    """One transaction; a create that lost a race (the same request sent twice at once) is the 409
+    "conflict" it always was, like any other failed condition."""
+    try:
+        uow.store().commit(changes, what=what, at=at)
+    except AlreadyExists as exc:
+        raise Conflict(f"{what} was changed by someone else; reload and try again") from exc
 
 
 def _lines_text(lines: list[Any]) -> str:
@@ -97,19 +111,17 @@ def _refs(order: Order, supplier_id: str, request_id: str) -> dict[str, Any]:
 class _Asked:
     request_id: str
     supplier_id: str
-    lines: list[PackingLineMap]
+    lines: list[CancellationLine]
     whole: bool  # every line of the delivery, in full
 
 
-def request_cancellation(
-    actor: Principal, order_id: str, *, lines: list[RequestedLine] | None, reason: str
-) -> list[CancellationRequestItem]:
-    """One request per supplier delivery concerned (see the module docstring): one Query (the order's
-    partition: the order and its requests) and one transaction. Another customer's order is a 404."""
+def request_cancellation(actor: Principal, order_id: str, *, lines: list[RequestedLine] | None, reason: str) -> list[RequestRead]:
+    """One request per supplier delivery concerned (see the module docstring): one read (the order with
+    its requests) and one transaction. Another customer's order is a 404."""
     record = orders.get_order_for_customer(actor, order_id)
     order = record.order
     scope = domain.cancellation_scope(order, lines)
-    waiting = {r.supplier_id: r.id for r in record.cancellation_requests if r.status == REQUESTED}
+    waiting = {r.value.supplier_id: r.value.id for r in record.cancellation_requests if r.value.status == REQUESTED}
     clash = [s for s in scope if s in waiting]
     if clash:
         raise InvalidTransition(
@@ -120,21 +132,13 @@ def request_cancellation(
     asked: list[_Asked] = []
     for n, (supplier_id, quantities) in enumerate(scope.items(), start=len(record.cancellation_requests) + 1):
         mine = [line for line in order.lines if line.supplier_id == supplier_id]
-        # Numbered after the requests the Query saw: a request sent at the same moment names the same
-        # item and fails its conditional create (409) instead of slipping past the check above.
+        # Numbered after the requests the read saw: a request sent at the same moment names the same
+        # request and fails its create (409) instead of slipping past the check above.
         asked.append(
             _Asked(
-                keys.cancellation_request_id(order.id, n),
+                request_id_of(order.id, n),
                 supplier_id,
-                [
-                    PackingLineMap(
-                        sku=line.sku,
-                        name=line.name,  # type: ignore[no-untyped-call]
-                        quantity=quantities[line.sku],
-                    )
-                    for line in mine
-                    if quantities.get(line.sku)
-                ],
+                [CancellationLine(line.sku, line.name, quantities[line.sku]) for line in mine if quantities.get(line.sku)],
                 all(quantities.get(line.sku) == line.quantity for line in mine),
             )
         )
@@ -143,16 +147,11 @@ def request_cancellation(
         f"You asked us to cancel {'; '.join(_lines_text(a.lines) for a in asked)}. We will let you know "
         "once it is decided; until then your order goes on as it is."
     )
-    items: list[CancellationRequestItem] = []
-    writes: list[repo.Write] = []
+    made: list[CancellationRequest] = []
+    changes: list[Change] = []
     for a in asked:
         refs = _refs(order, a.supplier_id, a.request_id)
-        pk, sk = _key(a.request_id)
-        item = CancellationRequestItem(
-            pk,
-            sk,
-            GSI1PK=keys.po_cancellation_requests_pk(refs["po_id"]),
-            GSI1SK=keys.created_sk(at, a.request_id),
+        request = CancellationRequest(
             id=a.request_id,
             order_id=order.id,
             campaign_id=order.campaign_id,
@@ -183,24 +182,17 @@ def request_cancellation(
         details = {
             k: refs[k] for k in ("order_id", "campaign_id", "supplier_id", "po_id", "request_id", "reference", "customer_id")
         } | {"lines": _lines_text(a.lines), "reason": reason}
-        writes += [
-            repo.new_item(item),
-            repo.event_write(keys.order_pk(order.id), event),
-            *exceptions.opening_writes(KIND, SUBJECT, a.request_id, details, at),
+        changes += [
+            Save(request, None),
+            Record(event),
+            Save(LegacyWrites(exceptions.opening_writes(KIND, SUBJECT, a.request_id, details, at)), None),
         ]
-        items.append(item)
-    repo.commit(writes, what=f"order {order.id}")
-    return items
+        made.append(request)
+    _commit(changes, what=f"order {order.id}", at=at)
+    return [RequestRead(r, 1) for r in made]
 
 
-def _key(request_id: str) -> tuple[str, str]:
-    key = keys.cancellation_request(request_id)
-    if key is None:
-        raise NotFound(f"cancellation request {request_id} not found")
-    return key
-
-
-def _line_data(lines: list[PackingLineMap]) -> list[dict[str, Any]]:
+def _line_data(lines: list[CancellationLine]) -> list[dict[str, Any]]:
     return [{"sku": line.sku, "name": line.name, "quantity": int(line.quantity)} for line in lines]
 
 
@@ -210,23 +202,22 @@ def _line_data(lines: list[PackingLineMap]) -> list[dict[str, Any]]:
 @dataclass
 class RequestPage:
     po_id: str
-    items: list[CancellationRequestItem]
+    items: list[RequestRead]
     cursor: str | None
 
 
 def pending_for_po(actor: Principal, po_id_: str, *, limit: int, cursor: str | None) -> RequestPage:
-    """The PO's requests waiting for a decision, oldest first: one Query on its sparse partition. An empty
-    page costs a GetItem of the PO more, to tell "nothing waiting" from "not your PO" (404)."""
+    """The PO's requests waiting for a decision, oldest first: one read. An empty page costs a read of the
+    PO more, to tell "nothing waiting" from "not your PO" (404)."""
     supplier_id = supplier_of(actor)
-    page = repo.query_page(Item.gsi1, keys.po_cancellation_requests_pk(po_id_), limit=limit, cursor=cursor, newest_first=False)
-    items = [i for i in page.items if isinstance(i, CancellationRequestItem)]
-    if any(i.supplier_id != supplier_id for i in items):
+    page = uow.store().waiting_cancellation_requests(po_id_, limit=limit, cursor=cursor)
+    if any(r.value.supplier_id != supplier_id for r in page.items):
         raise NotFound(f"purchase order {po_id_} not found")
-    if not items:
-        po = repo.get(keys.po(po_id_), PurchaseOrderItem)
-        if po is None or po.supplier_id != supplier_id:
+    if not page.items:
+        po = uow.store().load(PurchaseOrder, po_id_)
+        if po is None or po.value.supplier_id != supplier_id:
             raise NotFound(f"purchase order {po_id_} not found")
-    return RequestPage(po_id_, items, page.cursor)
+    return RequestPage(po_id_, page.items, page.cursor)
 
 
 # ---------------------------------------------------------------- care or the supplier decides
@@ -241,27 +232,25 @@ def decide(
     expected_version: int | None = None,
     order_id: str | None = None,
     by_supplier: bool = False,
-) -> CancellationRequestItem:
+) -> RequestRead:
     """Accept or refuse a waiting request (see the module docstring). Staff (customer care, admins) decide
     any request (`order_id`: the order the route names); a supplier (`by_supplier`) only those on its own
     POs (another's is a 404, as for none)."""
     supplier_id = supplier_of(actor) if by_supplier else None
     if not by_supplier:
         require(actor, REVIEW_ORDERS, "decide cancellation requests")
-    key = _key(request_id)
-    if order_id is not None and key[0] != keys.order_pk(order_id):
+    owner = request_id.partition(SEPARATOR)[0]
+    if order_id is not None and owner != order_id:
         raise NotFound(f"cancellation request {request_id} not found")
-    owner = request_id.partition(keys.CANCELLATION_REQUEST_SEPARATOR)[0]
-    exc_id = exceptions.exception_id(KIND, SUBJECT, request_id)
-    found = repo.batch_get([key, keys.order(owner), keys.exception(exc_id)])
-    request = next((i for i in found if isinstance(i, CancellationRequestItem)), None)
-    meta = next((i for i in found if isinstance(i, OrderItem)), None)
-    if request is None or meta is None or (supplier_id is not None and request.supplier_id != supplier_id):
+    found = uow.store().decision_context(request_id, exceptions.exception_id(KIND, SUBJECT, request_id))
+    read, order = found.request, found.order
+    if read is None or order is None or (supplier_id is not None and read.value.supplier_id != supplier_id):
         raise NotFound(f"cancellation request {request_id} not found")
+    request = read.value
     if request.status != REQUESTED:
         raise InvalidTransition(f"cancellation request {request_id} is already {request.status}")
-    if expected_version is not None and expected_version != int(request.version):
-        raise Conflict(f"cancellation request {request_id} is at version {request.version}, not {expected_version}")
+    if expected_version is not None and expected_version != read.version:
+        raise Conflict(f"cancellation request {request_id} is at version {read.version}, not {expected_version}")
     note = (note or "").strip() or None
     if not accept and note is None:
         raise RuleViolation(
@@ -269,17 +258,14 @@ def decide(
             "say why the request is refused: the customer reads this note",
             details=[{"field": "body.note", "message": "required when refusing"}],
         )
-    exception = next((i for i in found if isinstance(i, ExceptionItem)), None)
     at = now()
-    request.status = ACCEPTED if accept else REFUSED
+    request.status = ACCEPTED if accept else REFUSED  # decided: off the supplier's list
     request.decided_at, request.decided_by, request.decided_role = at, actor.sub, actor.primary_role.value
     request.decision_note = note
-    request.GSI1PK = request.GSI1SK = None  # decided: off the supplier's list
-    order = repo.order_from_item(meta)
     who = "the supplier" if by_supplier else actor.primary_role.value.replace("_", " ")
-    resolved = exceptions.resolution_writes(exception, note=f"{request.status} by {who} ({actor.sub})", at=at)
+    resolved = exceptions.resolution_writes(found.exception, note=f"{request.status} by {who} ({actor.sub})", at=at)
     if accept:
-        _accept(actor, order, int(meta.version), request, note, resolved, at)
+        _accept(actor, order, found.order_version, read, note, resolved, at)
     else:
         event = AuditEvent(
             id=new_id("evt"),
@@ -294,25 +280,26 @@ def decide(
             customer_note=f"We could not cancel {_lines_text(list(request.lines))}: {note}",
             data={**_refs(order, request.supplier_id, request_id), "lines": _line_data(request.lines)},
         )
-        repo.commit(
-            [repo.Write(request), repo.event_write(keys.order_pk(order.id), event), *resolved],
-            what=f"cancellation request {request_id}",
-        )
-    return request  # its version is the committed one (the transaction bumps it in place)
+        changes: list[Change] = [Save(request, read.version), Record(event)]
+        if resolved:
+            changes.append(Save(LegacyWrites(resolved), None))
+        _commit(changes, what=f"cancellation request {request_id}", at=at)
+    return RequestRead(request, read.version + 1)
 
 
 def _accept(
     actor: Principal,
     order: Order,
     version: int,
-    request: CancellationRequestItem,
+    read: RequestRead,
     note: str | None,
-    resolved: list[repo.Write],
+    resolved: list[Any],
     at: datetime,
 ) -> None:
+    request = read.value
     supplier_id = request.supplier_id
     was = order.delivery(supplier_id).status
-    transition, cancelled = domain.cancel_lines(order, supplier_id, {l.sku: int(l.quantity) for l in request.lines})
+    transition, cancelled = domain.cancel_lines(order, supplier_id, {l.sku: l.quantity for l in request.lines})
     whole = order.delivery(supplier_id).status is DeliveryStatus.CANCELLED
     cancelled_cents = sum(line.amount_cents for line in cancelled)
     request.cancelled_cents = cancelled_cents
@@ -343,12 +330,10 @@ def _accept(
             "payable_cents": order.payable_cents,
         },
     )
-    writes: list[repo.Write | repo.Update] = [
-        *repo.order_writes(order, version=version, now=at),
-        *repo.order_status_counts(order.id, transition.from_status, transition.to_status),
-        repo.Write(request),
-        repo.event_write(keys.order_pk(order.id), event),
-        *resolved,
+    changes: list[Change] = [
+        Save(order, version, status_before=transition.from_status),
+        Save(request, read.version),
+        Record(event),
     ]
     money_back = (
         money_back_writes(
@@ -364,12 +349,13 @@ def _accept(
         if refund_id
         else []
     )
-    writes += money_back
+    if resolved or money_back:
+        changes.append(Save(LegacyWrites([*resolved, *money_back]), None))
     withdrawn = metrics.order_changed(transition.from_status, transition.to_status, order.total_cents)
     if withdrawn:
-        writes.append(repo.campaign_summary_update(order.campaign_id, order.id, withdrawn))
-    if not (whole and was is DeliveryStatus.ACCEPTED and _one_order_less(actor, request.po_id, writes, at)):
-        repo.commit(writes, what=f"order {order.id}")  # (else committed with the shipment stage it completed)
+        changes.append(CountCampaign(order.campaign_id, order.id, withdrawn))
+    if not (whole and was is DeliveryStatus.ACCEPTED and _one_order_less(actor, request.po_id, changes, at)):
+        _commit(changes, what=f"order {order.id}", at=at)  # (else committed with the shipment stage it completed)
     flag_transfers(order, money_back)  # money received by transfer goes back by transfer: accounting's
 
 
@@ -387,10 +373,10 @@ def accepted_text(order: Order, cancelled: list[LostLine]) -> str:
     )
 
 
-def _one_order_less(actor: Principal, po_id_: str, writes: list[repo.Write | repo.Update], at: datetime) -> bool:
+def _one_order_less(actor: Principal, po_id_: str, changes: list[Change], at: datetime) -> bool:
     """A whole accepted delivery is cancelled: its PO has one order less to ship. Adds the PO's write to
-    `writes`, or commits them with the shipment stage's completion when every other order has left
-    (True). One GetItem of the PO."""
+    `changes`, or commits them with the shipment stage's completion when every other order has left
+    (True). One GetItem of the PO (`services.stages`, not on the port yet: its writes are DynamoDB's)."""
     loaded = stages.load_po(po_id_)
     po = loaded.po
     to_ship = po.orders_to_ship
@@ -408,12 +394,12 @@ def _one_order_less(actor: Principal, po_id_: str, writes: list[repo.Write | rep
             Stage.SHIPMENT,
             finish,
             loaded=loaded,
-            extra_writes=writes,
+            extra_writes=uow.legacy_writes(changes, at=at),
             internal_note="the last order waiting to ship was cancelled",
         )
         return True
     po.orders_to_ship = to_ship - 1
-    writes.append(loaded.write(at))
+    changes.append(Save(LegacyWrites([loaded.write(at)]), None))
     return False
 
 

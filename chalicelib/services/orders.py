@@ -9,40 +9,25 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
-from pynamodb.expressions.condition import Condition
-
 from .. import observability
-from ..adapters.dynamodb import keys
-from ..adapters.dynamodb import repository as repo
-from ..adapters.dynamodb.models import (
-    AddressItem,
-    AuditEventItem,
-    CampaignItem,
-    CancellationRequestItem,
-    CustomerItem,
-    DeliveryIndexItem,
-    IdempotencyItem,
-    Item,
-    OrderItem,
-    OrderShipmentItem,
-    PaymentTxnItem,
-    ProductItem,
-    ShipmentItem,
-)
 from ..config import settings
 from ..domain import addresses as address_rules
 from ..domain import metrics
 from ..domain import orders as domain
 from ..domain.addresses import Address
 from ..domain.audit import AuditEvent, event_type
-from ..domain.errors import Conflict, InvalidTransition, NotFound, RuleViolation
+from ..domain.errors import AlreadyExists, Conflict, InvalidTransition, NotFound, RuleViolation
 from ..domain.orders import Order, OrderAction, OrderPolicy, OrderStatus, PaymentMode, RequestedLine
 from ..domain.payments import amount as money_text
 from ..domain.payments import back_by_transfer
 from ..domain.permissions import READ_STAFF, SYSTEM, Principal, Role
-from . import customer_payments, exceptions, holds
+from . import customer_payments, exceptions, holds, uow
 from .clock import new_id, now
 from .guard import require
+from .ports import Change, CountCampaign, Record, Save
+from .ports_orders import LegacyWrites, OrderTrail, Placement, RequestRead, ShipmentCopy
+from .ports_orders import OrderFilters as OrderFilters  # (callers name them services.orders.*)
+from .ports_orders import OrderSummary as OrderSummary
 from .retry import on_conflict
 
 CUSTOMERS = frozenset({Role.CUSTOMER})
@@ -54,23 +39,11 @@ class OrderRecord:
     version: int
     updated_at: datetime
     events: list[AuditEvent] = field(default_factory=list)
-    shipments: list[OrderShipmentItem] = field(default_factory=list)  # the customer's copies, oldest first
-    payments: list[PaymentTxnItem] = field(default_factory=list)  # payment history, oldest first
+    shipments: list[ShipmentCopy] = field(default_factory=list)  # the customer's copies, oldest first
+    # payment history, oldest first: `customer_payments`' items (not yet on the storage port)
+    payments: list[Any] = field(default_factory=list)
     # cancellation requests after the close (services/cancellations.py), oldest first
-    cancellation_requests: list[CancellationRequestItem] = field(default_factory=list)
-
-
-@dataclass
-class OrderSummary:
-    id: str
-    campaign_id: str
-    customer_id: str
-    customer_email: str | None
-    status: str
-    total_cents: int
-    currency: str
-    created_at: datetime
-    supplier_ids: list[str]
+    cancellation_requests: list[RequestRead] = field(default_factory=list)
 
 
 def _policy() -> OrderPolicy:
@@ -133,48 +106,44 @@ def place_order(
     require(actor, CUSTOMERS, "place orders")
     ship_to = _ship_to(shipping_address, address_id)
     scope = f"orders#{actor.sub}"
-    wanted = [keys.campaign(campaign_id), keys.customer(actor.sub)]
-    wanted += [keys.product(campaign_id, sku) for sku in dict.fromkeys(l.sku for l in lines)][:95]
-    if idempotency_key:
-        wanted.append(keys.idempotency(scope, idempotency_key))
-    if address_id is not None:
-        wanted.append(keys.customer_address(actor.sub, address_id))  # the caller's own book only
-    found = repo.batch_get(wanted)
+    context = uow.store().placement_context(
+        campaign_id,
+        actor.sub,
+        [l.sku for l in lines],
+        placement=(scope, idempotency_key) if idempotency_key else None,
+        address_id=address_id,  # the caller's own book only
+    )
     request_hash = _request_hash(campaign_id, lines, payment_mode, ship_to, address_id)
-    previous = next((i for i in found if isinstance(i, IdempotencyItem)), None)
+    previous = context.placement
     if previous is not None:
         if previous.request_hash != request_hash:
             raise RuleViolation("idempotency_key_reused", "this Idempotency-Key was already used for a different order request")
-        return get_order_for_customer(actor, previous.result_id), False
+        return get_order_for_customer(actor, previous.order_id), False
 
-    campaign_item = next((i for i in found if isinstance(i, CampaignItem)), None)
-    if campaign_item is None:
+    campaign = context.campaign
+    if campaign is None:
         raise RuleViolation(
             "unknown_campaign",
             f"campaign {campaign_id} does not exist",
             details=[{"field": "campaign_id", "message": "no such campaign"}],
         )
     if ship_to is None:
-        saved = next((i for i in found if isinstance(i, AddressItem)), None)
-        if saved is None:
+        if context.address is None:
             raise RuleViolation(
                 "unknown_address",
                 f"there is no address {address_id} in your address book",
                 details=[{"field": "body.address_id", "message": "not in your address book"}],
             )
-        ship_to = repo.address_from_map(saved.address)
-    profile = next((i for i in found if isinstance(i, CustomerItem)), None)
-    products = {p.sku: repo.product_from_item(p) for p in found if isinstance(p, ProductItem)}
+        ship_to = context.address
     at = now()
-    campaign = repo.campaign_from_item(campaign_item)
     order = domain.place_order(
         order_id=new_id("ord"),
         campaign=campaign,
-        products=products,
+        products=context.products,
         requested=lines,
         customer_id=actor.sub,
         customer_email=actor.email,
-        customer_flagged=bool(profile and profile.flagged),
+        customer_flagged=context.customer_flagged,
         payment_mode=payment_mode,
         policy=_policy(),
         now=at,
@@ -190,47 +159,55 @@ def place_order(
         to_status=order.status.value,
         data={**_refs(order), "hold_reasons": order.hold_reasons},
     )
-    writes: list[repo.Write | repo.Update] = [
-        *repo.order_writes(order, version=None, now=at),
-        *repo.order_status_counts(order.id, None, order.status.value),
-        repo.event_write(keys.order_pk(order.id), event),
-    ]
+    changes: list[Change] = [Save(order, None), Record(event)]
     if idempotency_key:
-        writes.append(repo.idempotency_write(scope, idempotency_key, request_hash, order.id, at))
-    writes.append(
-        repo.campaign_summary_update(
+        changes.append(Save(Placement(scope, idempotency_key, request_hash, order.id, at), None))
+    changes.append(
+        CountCampaign(
             order.campaign_id,
             order.id,
             {**metrics.order_placed(order.total_cents), **customer_payments.received_at_checkout(order)},
         )
     )
     paid = customer_payments.checkout_writes(order, actor, at)
-    writes += paid + customer_payments.offline_deadline_writes(order, at)
+    legacy: list[Any] = paid + customer_payments.offline_deadline_writes(order, at)
     if order.status is OrderStatus.ON_HOLD:
-        writes += holds.raise_writes(order, campaign, at)  # care hears at once; nothing can lose it
-    repo.commit(writes, what=f"order {order.id}")
+        legacy += holds.raise_writes(order, campaign, at)  # care hears at once; nothing can lose it
+    if legacy:
+        changes.append(Save(LegacyWrites(legacy), None))
+    try:
+        uow.store().commit(changes, what=f"order {order.id}", at=at)
+    except AlreadyExists as exc:  # the same key placed at the same moment: a lost race, as it always answered
+        raise Conflict(f"order {order.id} was changed by someone else; reload and try again") from exc
     observability.order_placed()
     return OrderRecord(order, 1, at, [event], payments=customer_payments.payment_items(paid)), True
 
 
+def _record(trail: OrderTrail) -> OrderRecord:
+    return OrderRecord(
+        trail.order,
+        trail.version,
+        trail.updated_at,
+        trail.events,
+        trail.shipments,
+        trail.payments,
+        trail.cancellation_requests,
+    )
+
+
 def _load(order_id: str) -> OrderRecord:
-    """The order with its audit trail: one query on the order's partition."""
-    items = repo.query_all(keys.order_pk(order_id))
-    meta = next((i for i in items if isinstance(i, OrderItem)), None)
-    if meta is None:
+    """The order with its audit trail: one read (a Query of the order's partition)."""
+    trail = uow.store().order_trail(order_id)
+    if trail is None:
         raise NotFound(f"order {order_id} not found")
-    events = [repo.event_from_item(i) for i in items if isinstance(i, AuditEventItem)]
-    shipments = sorted((i for i in items if isinstance(i, OrderShipmentItem)), key=lambda i: i.created_at)
-    payments = sorted((i for i in items if isinstance(i, PaymentTxnItem)), key=lambda i: i.created_at)
-    requests = sorted((i for i in items if isinstance(i, CancellationRequestItem)), key=lambda i: i.requested_at)
-    return OrderRecord(repo.order_from_item(meta), int(meta.version), meta.updated_at, events, shipments, payments, requests)
+    return _record(trail)
 
 
-def _load_meta(order_id: str) -> OrderRecord:
-    item = repo.get(keys.order(order_id), OrderItem)
-    if item is None:
+def _load_meta(order_id: str) -> Order:
+    found = uow.store().load(Order, order_id)
+    if found is None:
         raise NotFound(f"order {order_id} not found")
-    return OrderRecord(repo.order_from_item(item), int(item.version), item.updated_at)
+    return found.value
 
 
 def get_order_for_customer(actor: Principal, order_id: str) -> OrderRecord:
@@ -246,55 +223,10 @@ def get_order_for_staff(actor: Principal, order_id: str) -> OrderRecord:
     return _load(order_id)
 
 
-def _summary(item: Item) -> OrderSummary:
-    if isinstance(item, OrderItem):
-        return OrderSummary(
-            item.id,
-            item.campaign_id,
-            item.customer_id,
-            item.customer_email,
-            item.status,
-            int(item.total_cents),
-            item.currency,
-            item.created_at,
-            [str(s) for s in item.supplier_ids],
-        )
-    assert isinstance(item, DeliveryIndexItem)
-    return OrderSummary(
-        item.order_id,
-        item.campaign_id,
-        item.customer_id,
-        item.customer_email,
-        item.order_status,
-        int(item.total_cents),
-        item.currency,
-        item.created_at,
-        [str(s) for s in item.supplier_ids] or [item.supplier_id],
-    )
-
-
 def list_my_orders(actor: Principal, *, limit: int, cursor: str | None) -> tuple[list[OrderSummary], str | None]:
     require(actor, CUSTOMERS, "list customer orders")
-    page = repo.query_page(Item.gsi1, keys.customer_orders_pk(actor.sub), limit=limit, cursor=cursor)
-    return [_summary(i) for i in page.items], page.cursor
-
-
-@dataclass(frozen=True)
-class OrderFilters:
-    status: OrderStatus | None = None
-    campaign_id: str | None = None
-    supplier_id: str | None = None
-    customer_id: str | None = None
-    customer_email: str | None = None
-    created_from: datetime | None = None
-    created_to: datetime | None = None
-
-
-def _and(conditions: list[Condition]) -> Condition | None:
-    result: Condition | None = None
-    for c in conditions:
-        result = c if result is None else result & c
-    return result
+    page = uow.store().search_orders(OrderFilters(customer_id=actor.sub), limit=limit, cursor=cursor)
+    return page.items, page.cursor
 
 
 def search_orders(
@@ -305,43 +237,8 @@ def search_orders(
     f = filters
     if f.created_from and f.created_to and f.created_from > f.created_to:
         raise RuleViolation("invalid_range", "created_from must not be after created_to")
-    status_attr = OrderItem.status
-    extra: list[Condition] = []
-    if f.customer_id:
-        source, hash_key, sk = Item.gsi1, keys.customer_orders_pk(f.customer_id), Item.GSI1SK
-    elif f.customer_email:
-        source, hash_key, sk = Item.gsi2, keys.customer_email_orders_pk(f.customer_email), Item.GSI2SK
-        status_attr = DeliveryIndexItem.order_status
-    elif f.campaign_id:
-        source, hash_key, sk = Item.gsi2, keys.campaign_orders_pk(f.campaign_id), Item.GSI2SK
-    elif f.supplier_id:
-        source, hash_key, sk = Item.gsi1, keys.supplier_deliveries_pk(f.supplier_id), Item.GSI1SK
-        status_attr = DeliveryIndexItem.order_status
-    elif f.status:
-        source, hash_key, sk = Item.gsi3, keys.status_orders_pk(f.status.value), Item.GSI3SK
-    else:
-        source, hash_key, sk = Item.gsi4, keys.ALL_ORDERS_PK, Item.GSI4SK
-    if f.status and source is not Item.gsi3:
-        extra.append(status_attr == f.status.value)
-    if f.campaign_id and hash_key != keys.campaign_orders_pk(f.campaign_id):
-        extra.append(OrderItem.campaign_id == f.campaign_id)
-    if f.customer_email and f.customer_id:
-        extra.append(OrderItem.customer_email == f.customer_email)
-    if f.supplier_id and hash_key != keys.supplier_deliveries_pk(f.supplier_id):
-        extra.append(OrderItem.supplier_ids.contains(f.supplier_id))
-    lo = keys.ts(f.created_from) if f.created_from else None
-    hi = keys.ts(f.created_to) + "#~" if f.created_to else None
-    range_condition: Condition | None = None
-    if lo and hi:
-        range_condition = sk.between(lo, hi)
-    elif lo:
-        range_condition = sk >= lo
-    elif hi:
-        range_condition = sk <= hi
-    page = repo.query_page(
-        source, hash_key, range_key_condition=range_condition, filter_condition=_and(extra), limit=limit, cursor=cursor
-    )
-    return [_summary(i) for i in page.items], page.cursor
+    page = uow.store().search_orders(f, limit=limit, cursor=cursor)
+    return page.items, page.cursor
 
 
 ORDER_ID_PREFIX = "ord_"
@@ -360,14 +257,11 @@ def find_orders(
     if "@" in text:
         return search_orders(actor, replace(filters, customer_email=text), limit=limit, cursor=cursor)
     if text.startswith(ORDER_ID_PREFIX):
-        item = repo.get(keys.order(text), OrderItem)
-        found = [item] if item is not None else []
+        one = uow.store().load(Order, text)
+        found = [one.value] if one is not None else []
     else:
-        order_ids = sorted(
-            {str(o) for s in Item.gsi1.query(keys.tracking_index_pk(text)) if isinstance(s, ShipmentItem) for o in s.order_ids}
-        )
-        found = [i for i in repo.batch_get(keys.order(o) for o in order_ids) if isinstance(i, OrderItem)]
-    summaries = [_summary(i) for i in sorted(found, key=lambda i: i.created_at, reverse=True)]
+        found = uow.store().orders_shipped_as(text)
+    summaries = [OrderSummary.of(o) for o in sorted(found, key=lambda o: o.created_at, reverse=True)]
     return [s for s in summaries if _matches(s, filters)][:limit], None
 
 
@@ -428,20 +322,18 @@ def change_order(
         customer_note=customer_note,
         data=_refs(order),
     )
-    writes: list[repo.Write | repo.Update | repo.Delete] = [
-        *repo.order_writes(order, version=record.version, now=at),
-        *repo.order_status_counts(order.id, transition.from_status, transition.to_status),
-        repo.event_write(keys.order_pk(order.id), event),
-    ]
+    changes: list[Change] = [Save(order, record.version, status_before=transition.from_status), Record(event)]
     if withdrawn:
-        writes.append(repo.campaign_summary_update(order.campaign_id, order.id, withdrawn))
-    writes += refund
+        changes.append(CountCampaign(order.campaign_id, order.id, withdrawn))
+    legacy: list[Any] = list(refund)
     if transition.to_status == OrderStatus.AWAITING_PAYMENT.value:  # released from its hold, now unpaid
-        writes += customer_payments.offline_deadline_writes(order, at)
+        legacy += customer_payments.offline_deadline_writes(order, at)
     unpaid_gone = transition.from_status == OrderStatus.AWAITING_PAYMENT.value
     if unpaid_gone:  # withdrawn before its payment came: nothing is overdue any more
-        writes.append(customer_payments.offline_deadline_delete(order.id))
-    repo.commit(writes, what=f"order {order_id}")
+        legacy.append(customer_payments.offline_deadline_delete(order.id))
+    if legacy:
+        changes.append(Save(LegacyWrites(legacy), None))
+    uow.store().commit(changes, what=f"order {order_id}", at=at)
     customer_payments.flag_transfers(order, refund)
     if unpaid_gone:
         exceptions.resolve(customer_payments.OFFLINE_DUE_KIND, "order", order.id, note=f"order {transition.to_status}")
@@ -459,8 +351,8 @@ def add_note(actor: Principal, order_id: str, *, internal_note: str | None, cust
     """A note changes no status: one GetItem for the checks, one put of the event."""
     if not (internal_note or customer_note):
         raise RuleViolation("empty_note", "give an internal note, a customer-facing note, or both")
-    record = _load_meta(order_id)
-    domain.check_order_action(record.order, OrderAction.ADD_NOTE, actor)
+    order = _load_meta(order_id)
+    domain.check_order_action(order, OrderAction.ADD_NOTE, actor)
     at = now()
     event = AuditEvent(
         id=new_id("evt"),
@@ -469,13 +361,13 @@ def add_note(actor: Principal, order_id: str, *, internal_note: str | None, cust
         type=event_type("order", OrderAction.ADD_NOTE.value),
         actor=actor,
         at=at,
-        from_status=record.order.status.value,
-        to_status=record.order.status.value,
+        from_status=order.status.value,
+        to_status=order.status.value,
         internal_note=internal_note,
         customer_note=customer_note,
-        data=_refs(record.order),
+        data=_refs(order),
     )
-    repo.commit([repo.event_write(keys.order_pk(order_id), event)], what=f"order {order_id}")
+    uow.store().commit([Record(event)], what=f"order {order_id}", at=at)
     return event
 
 
@@ -487,20 +379,13 @@ def cancel_orders_of_campaign(campaign_id: str, *, page_size: int = 100, retries
 
     Pages through the campaign's orders (bounded memory); safe to run again after a
     redelivery, since orders already cancelled are filtered out or refuse the transition."""
-    cancellable = [s.value for s in domain.CANCELLABLE]
+    cancellable = list(domain.CANCELLABLE)
     cursor: str | None = None
     cancelled = 0
     while True:
-        page = repo.query_page(
-            Item.gsi2,
-            keys.campaign_orders_pk(campaign_id),
-            filter_condition=OrderItem.status.is_in(*cancellable),
-            limit=page_size,
-            cursor=cursor,
-            newest_first=False,
-        )
-        for item in page.items:
-            if isinstance(item, OrderItem) and _cancel_for_campaign(item.id, retries):
+        page = uow.store().campaign_orders_in(campaign_id, cancellable, limit=page_size, cursor=cursor)
+        for order in page.items:
+            if _cancel_for_campaign(order.id, retries):
                 cancelled += 1
         if page.cursor is None:
             return cancelled

@@ -14,11 +14,13 @@ FORBIDDEN = "chalicelib.adapters.dynamodb"
 MOVED = (
     "addresses",
     "address_corrections",
+    "cancellations",
     "catalogue",
     "dashboard",
     "holds",
     "metrics",
     "notify",
+    "orders",
     "packing",
     "payments",
     "stages",

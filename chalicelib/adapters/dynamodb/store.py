@@ -57,6 +57,7 @@ from .models import (
     PurchaseOrderItem,
     SupplierItem,
 )
+from .store_orders import OrdersDynamo
 from .store_outbound import OutboundDynamo
 from .store_purchase_orders import PurchaseOrdersDynamo
 
@@ -117,7 +118,7 @@ def _stats_pk(scope: CounterScope) -> str:
     return keys.ALL_STATS_PK
 
 
-class DynamoStore(OutboundDynamo, PurchaseOrdersDynamo):
+class DynamoStore(OutboundDynamo, PurchaseOrdersDynamo, OrdersDynamo):
     """`services.ports.Store` on the table the PynamoDB models are bound to."""
 
     # ------------------------------------------------------------ aggregates

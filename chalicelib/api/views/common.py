@@ -13,13 +13,13 @@ from ...domain.addresses import CITY_MAX, LINE_MAX, MAX_LINES, NAME_MAX, Address
 from ...domain.audit import AuditEvent
 
 if TYPE_CHECKING:
-    from ...adapters.dynamodb.models import CancellationRequestItem, OrderShipmentItem
     from ...domain.orders import OrderLine
     from ...domain.packing import PackingEntry
     from ...domain.shipments import Shipment
     from ...services.notify import Preferences
     from ...services.orders import OrderRecord
     from ...services.packing import PackingPage
+    from ...services.ports_orders import RequestRead, ShipmentCopy
     from ...services.ports_purchase_orders import ChargeBack
     from ...services.tracking import ByHandResult
 
@@ -145,7 +145,7 @@ class ParcelView(View):
     timeline: list[TrackingEntryView]
 
     @classmethod
-    def of(cls, item: OrderShipmentItem, *, staff: bool = False) -> ParcelView:
+    def of(cls, item: ShipmentCopy, *, staff: bool = False) -> ParcelView:
         from ...domain.shipments import CARRIERS, CUSTOMER_TEXT
 
         return cls(
@@ -605,22 +605,23 @@ class CancellationRequestView(View):
     version: int
 
     @classmethod
-    def of(cls, item: CancellationRequestItem) -> CancellationRequestView:
+    def of(cls, read: RequestRead) -> CancellationRequestView:
+        r = read.value
         return cls(
-            id=item.id,
-            order_id=item.order_id,
-            reference=item.reference,
-            supplier_id=item.supplier_id,
-            po_id=item.po_id,
-            status=_CANCELLATION_STATUS[item.status],
-            lines=[CancellationLineView(sku=l.sku, name=l.name, quantity=int(l.quantity)) for l in item.lines],
-            everything=bool(item.everything),
-            reason=item.reason,
-            requested_at=item.requested_at,
-            decided_at=item.decided_at,
-            decision_note=item.decision_note,
-            cancelled_cents=None if item.cancelled_cents is None else int(item.cancelled_cents),
-            version=int(item.version),
+            id=r.id,
+            order_id=r.order_id,
+            reference=r.reference,
+            supplier_id=r.supplier_id,
+            po_id=r.po_id,
+            status=_CANCELLATION_STATUS[r.status],
+            lines=[CancellationLineView(sku=l.sku, name=l.name, quantity=l.quantity) for l in r.lines],
+            everything=r.everything,
+            reason=r.reason,
+            requested_at=r.requested_at,
+            decided_at=r.decided_at,
+            decision_note=r.decision_note,
+            cancelled_cents=r.cancelled_cents,
+            version=read.version,
         )
 
     @classmethod
