@@ -45,6 +45,7 @@ from ..services.ports import (
     Supplier,
     Versioned,
 )
+from .memory_exceptions import ExceptionsMemory
 
 T = TypeVar("T")
 Key = tuple[type, tuple[str, ...]]
@@ -104,7 +105,7 @@ def _created(order: Order) -> tuple[str, ...]:
     return (_ts(order.created_at), order.id)
 
 
-class MemoryStore:
+class MemoryStore(ExceptionsMemory):
     """`services.ports.Store` over dicts; `commits` counts the transactions committed."""
 
     def __init__(self) -> None:

@@ -31,6 +31,7 @@ from ..domain.campaigns import Campaign, CampaignStatus, Product
 from ..domain.orders import Order
 from ..domain.packing import PackingEntry
 from ..domain.purchase_orders import PurchaseOrder, Stage
+from .ports_exceptions import ExceptionsReads
 
 T = TypeVar("T")
 
@@ -206,7 +207,7 @@ class CountCampaign:
 Change = Save | Remove | Record | CountStage | CountCampaign
 
 
-class Store(Protocol):
+class Store(ExceptionsReads, Protocol):
     """The repository and unit of work services speak to (see the module docstring)."""
 
     def load(self, kind: type[A], *key: str) -> Versioned[A] | None:

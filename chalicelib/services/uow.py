@@ -2,7 +2,9 @@
 
 By default the DynamoDB store (built once, on first use); a test installs another for a block with
 `using(MemoryStore())`, with no patching of modules. `legacy_writes` and `legacy_campaign` bridge a
-moved service and a service not yet on the port (DynamoDB writes one takes, an item one hands over).
+moved service and a service not yet on the port (DynamoDB writes one takes, an item one hands over);
+`legacy_commit` and `legacy_exception` do so for the services still handing `services.exceptions`
+DynamoDB writes or items.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
+from ..domain.exceptions import ExceptionRecord
 from .ports import CampaignRecord, Change, Store, Versioned
 
 _installed: list[Store] = []
@@ -42,9 +45,9 @@ def using(installed: Store) -> Iterator[Store]:
 
 def legacy_writes(changes: Sequence[Change], *, at: datetime) -> list[Any]:
     """`changes` as the DynamoDB helpers' writes, for a call into a service not yet on the port that
-    commits them in its own transaction (e.g. `services.exceptions.resolve(with_writes=...)`). Always
-    the DynamoDB store's writes: that service writes to DynamoDB whichever store is installed. Goes
-    away when that service moves onto the port."""
+    commits them in its own transaction (e.g. `services.exceptions.opening_writes` for `services.orders`
+    placing a held order). Always the DynamoDB store's writes: that service writes to DynamoDB whichever
+    store is installed. Goes away when that service moves onto the port."""
     from ..adapters.dynamodb.store import DynamoStore
 
     return DynamoStore().writes(changes, at=at)[0]
@@ -56,3 +59,23 @@ def legacy_campaign(item: Any) -> Versioned[CampaignRecord]:
     from ..adapters.dynamodb.store import campaign_record
 
     return campaign_record(item)
+
+
+def legacy_commit(changes: Sequence[Change], writes: Sequence[Any], *, what: str, at: datetime) -> None:
+    """`changes` and the DynamoDB helpers' `writes` of a service not yet on the port, in ONE DynamoDB
+    transaction (e.g. `services.escalations` retiring a deadline as the exception it raises is saved,
+    through `services.exceptions.raise_or_bump(with_writes=...)`). Always the DynamoDB store: the caller
+    wrote its part for it. Goes away when the last such caller moves onto the port."""
+    from ..adapters.dynamodb import repository
+    from ..adapters.dynamodb.store import DynamoStore
+
+    repository.commit([*DynamoStore().writes(changes, at=at)[0], *writes], what=what)
+
+
+def legacy_exception(item: Any) -> ExceptionRecord:
+    """An exception item read by a service not yet on the port (e.g. in its BatchGetItem), as the
+    domain's `ExceptionRecord` (its `version`: the item's), for `services.exceptions.resolution_writes`.
+    Goes away when those services move."""
+    from ..adapters.dynamodb.store_exceptions import record_from_item
+
+    return record_from_item(item)

@@ -11,7 +11,17 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 FORBIDDEN = "chalicelib.adapters.dynamodb"
 
-MOVED = ("addresses", "address_corrections", "catalogue", "dashboard", "holds", "metrics", "packing")
+MOVED = (
+    "addresses",
+    "address_corrections",
+    "catalogue",
+    "dashboard",
+    "escalations",
+    "exceptions",
+    "holds",
+    "metrics",
+    "packing",
+)
 
 
 def imports_of(source: str) -> set[str]:

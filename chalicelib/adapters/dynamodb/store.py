@@ -57,6 +57,7 @@ from .models import (
     PurchaseOrderItem,
     SupplierItem,
 )
+from .store_exceptions import ExceptionsDynamo
 
 Writes = list[repo.Write | repo.Update | repo.Delete]
 _SENT_FIRST: dict[type, int] = {repo.Delete: 0, repo.Write: 1, repo.Update: 2}
@@ -115,7 +116,7 @@ def _stats_pk(scope: CounterScope) -> str:
     return keys.ALL_STATS_PK
 
 
-class DynamoStore:
+class DynamoStore(ExceptionsDynamo):
     """`services.ports.Store` on the table the PynamoDB models are bound to."""
 
     # ------------------------------------------------------------ aggregates
