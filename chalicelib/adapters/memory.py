@@ -46,6 +46,7 @@ from ..services.ports import (
     Versioned,
 )
 from ..services.ports_purchase_orders import InvoiceRecord, PORecord
+from .memory_exceptions import ExceptionsMemory
 from .memory_orders import ORDERS_KEYS, OrdersMemory
 from .memory_outbound import OUTBOUND_KEYS, OutboundMemory
 from .memory_purchase_orders import PurchaseOrdersMemory
@@ -113,7 +114,7 @@ def _created(order: Order) -> tuple[str, ...]:
     return (_ts(order.created_at), order.id)
 
 
-class MemoryStore(OutboundMemory, PurchaseOrdersMemory, OrdersMemory):
+class MemoryStore(ExceptionsMemory, OutboundMemory, PurchaseOrdersMemory, OrdersMemory):
     """`services.ports.Store` over dicts; `commits` counts the transactions committed."""
 
     def __init__(self) -> None:
@@ -198,6 +199,9 @@ class MemoryStore(OutboundMemory, PurchaseOrdersMemory, OrdersMemory):
             summary = self._summaries.setdefault(change.campaign_id, dict.fromkeys(SUMMARY_COUNTERS, 0))
             for name, value in change.deltas.items():
                 summary[name] = summary.get(name, 0) + value
+
+    def _versioned(self, kind: type[T]) -> list[Versioned[T]]:
+        return [Versioned(copy.deepcopy(v), n) for (k, _), (v, n) in self._aggregates.items() if k is kind]
 
     def _all(self, kind: type[T]) -> list[T]:
         return [copy.deepcopy(v) for (k, _), (v, _) in self._aggregates.items() if k is kind]

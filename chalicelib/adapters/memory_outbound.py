@@ -43,8 +43,7 @@ class OutboundMemory:
     _page: Callable[..., Page[Any]]  # memory._page: rows (sort key, value) paged with its cursors
     load: Callable[..., Versioned[Any] | None]  # MemoryStore.load (a PO is kept as its PORecord)
 
-    def _versioned(self, kind: type[T]) -> list[Versioned[T]]:
-        return [Versioned(copy.deepcopy(v), n) for (k, _), (v, n) in self._aggregates.items() if k is kind]
+    _versioned: Callable[[type], list[Versioned[Any]]]  # MemoryStore._versioned: every stored one of a kind
 
     def _newest_first(self, listing: str, rows: Iterable[Any], *, limit: int, cursor: str | None) -> Page[Any]:
         keyed = [((_ts(r.value.created_at), r.value.id), r) for r in rows]

@@ -50,8 +50,7 @@ class PurchaseOrdersMemory:
     _events: dict[tuple[str, str], dict[str, AuditEvent]]
     _page: Callable[..., Page[Any]]
 
-    def _versioned(self, kind: type[T]) -> list[Versioned[T]]:
-        return [Versioned(copy.deepcopy(v), n) for (k, _), (v, n) in self._aggregates.items() if k is kind]
+    _versioned: Callable[[type], list[Versioned[Any]]]  # MemoryStore._versioned: every stored one of a kind
 
     def po_file(self, po_id: str) -> POFile | None:
         found = self._aggregates.get((PORecord, (po_id,)))
@@ -79,7 +78,7 @@ class PurchaseOrdersMemory:
             charge_backs=sorted((c for c in mine(ChargeBack)), key=lambda c: (c.created_at, c.refund_id)),
         )
 
-    def _records(self) -> list[Versioned[PORecord]]:
+    def _po_records(self) -> list[Versioned[PORecord]]:
         return self._versioned(PORecord)
 
     def supplier_pos(
@@ -87,7 +86,7 @@ class PurchaseOrdersMemory:
     ) -> Page[Versioned[PORecord]]:
         rows = [
             ((_ts(r.value.po.created_at), r.value.po.id), r)
-            for r in self._records()
+            for r in self._po_records()
             if r.value.po.supplier_id == supplier_id
             and (status is None or r.value.po.status.value == status)
             and (stage is None or (r.value.po.stage is not None and r.value.po.stage.value == stage))
@@ -99,7 +98,7 @@ class PurchaseOrdersMemory:
     ) -> Page[Versioned[PORecord]]:
         rows = [
             ((r.value.po.supplier_id,), r)
-            for r in self._records()
+            for r in self._po_records()
             if r.value.po.campaign_id == campaign_id
             and (
                 stage_or_status is None
@@ -110,7 +109,9 @@ class PurchaseOrdersMemory:
         return self._page(f"campaign_pos/{campaign_id}", rows, limit=limit, cursor=cursor)
 
     def pos_in(self, stage_or_status: str, *, limit: int, cursor: str | None = None) -> Page[Versioned[PORecord]]:
-        rows = [((_ts(r.value.po.created_at), r.value.po.id), r) for r in self._records() if _where(r.value) == stage_or_status]
+        rows = [
+            ((_ts(r.value.po.created_at), r.value.po.id), r) for r in self._po_records() if _where(r.value) == stage_or_status
+        ]
         return self._page(f"pos_in/{stage_or_status}", rows, limit=limit, cursor=cursor, reverse=True)
 
     def proposals_in(self, status: str, *, limit: int, cursor: str | None = None) -> Page[Versioned[PaymentProposal]]:

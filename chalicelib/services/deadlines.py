@@ -5,6 +5,12 @@ A deadline is written inside its subject's own transaction and cleared when met;
 sweep (`services.escalations`) reads the due ones. Writing one needs nothing of the sweep, so the
 services that set deadlines depend on this module only, and the sweep may call back into them
 (a capture retry) without an import circle.
+
+Not on the storage port: its callers (shipments, customer payments, capture) still commit DynamoDB
+writes, and setting a deadline overwrites the previous one blindly (no read), which the port's
+versioned saves do not do. The item is built by the port's mapping
+(`adapters.dynamodb.store_exceptions.deadline_item`), so the two never disagree; a service on the port
+loads a `ports_exceptions.Deadline` by id and saves it under its version (create: `Save(deadline, None)`).
 """
 
 from __future__ import annotations
@@ -15,8 +21,9 @@ from typing import Any
 from ..adapters.dynamodb import keys
 from ..adapters.dynamodb import repository as repo
 from ..adapters.dynamodb.models import DeadlineItem
-from ..config import settings
+from ..adapters.dynamodb.store_exceptions import deadline_item
 from ..domain import exceptions as rules
+from .ports_exceptions import Deadline
 
 CAPTURE_RETRY = "capture_retry"  # a declined capture's next automatic attempt (services/capture.py)
 
@@ -31,23 +38,7 @@ def deadline_write(
     """A deadline to put in the subject's own transaction (overwrites the previous one of that kind)."""
     if kind not in ACTION_KINDS:
         rules.kind(kind)
-    pk, sk = keys.deadline(keys.subject_pk(subject_type, subject_id), kind)
-    item_id = f"{kind}:{subject_type}:{subject_id}"
-    gpk, gsk = keys.due_index(item_id, due_at, settings().due_index_shards)
-    return repo.Write(
-        DeadlineItem(
-            pk,
-            sk,
-            GSI4PK=gpk,
-            GSI4SK=gsk,
-            id=item_id,
-            kind_name=kind,
-            subject_type=subject_type,
-            subject_id=subject_id,
-            due_at=due_at,
-            details=details or {},
-        )
-    )
+    return repo.Write(deadline_item(Deadline(kind, subject_type, subject_id, due_at, details or {})))
 
 
 def clear_deadline(subject_type: str, subject_id: str, kind: str) -> None:

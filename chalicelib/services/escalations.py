@@ -1,49 +1,47 @@
-"""The escalation sweep and subject deadlines.
+"""The escalation sweep and subject deadlines, on the storage port.
 
-Everything that must happen by time sits in the sparse due index (GSI4 `DUE#<shard>` /
-`<due_at>#<id>`): exception records (grace end, snooze end, next escalation) and subject
-deadlines (`<subject PK>` / `DUE#<kind>`, e.g. a parcel's expected delivery). The sweep
-queries each shard for entries due by now, so what it reads grows with what is due, never
-with the table. Handling an entry moves or removes its index entry, so the next sweep does
-not read it again."""
+Everything that must happen by time is in the store's due index (`Store.due_entries`): exception
+records (grace end, snooze end, next escalation) and subject deadlines (e.g. a parcel's expected
+delivery), and a webhook delivery's next attempt (an area not on the port yet: its entry goes to
+`services.webhooks` as read). What the sweep reads grows with what is due, never with the table.
+Handling an entry moves it out of the due range (a record's next step, a deadline retired), so the
+next sweep does not read it again."""
 
 from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from ..adapters.dynamodb import keys
-from ..adapters.dynamodb import repository as repo
-from ..adapters.dynamodb.models import DeadlineItem, ExceptionItem, Item, WebhookDeliveryItem
 from ..config import settings
 from ..domain import exceptions as rules
 from ..domain.errors import Conflict, InvalidTransition, NotFound
 from ..domain.exceptions import ExceptionRecord, Owner
 from ..observability import logger
-from . import exceptions, webhooks
+from . import exceptions, uow, webhooks
 from .clock import now
 from .deadlines import CAPTURE_RETRY
 from .deadlines import clear_deadline as clear_deadline  # written in services/deadlines.py; named here too
 from .deadlines import deadline_write as deadline_write
+from .ports import Save
+from .ports_exceptions import Deadline, Due, DueDeadline, DueElsewhere
 
-PAGE = 100
 RETIRED_KEPT = timedelta(days=30)  # a passed deadline stays on its subject (out of the index) this long
 
 
 # ---------------------------------------------------------------- subject deadlines (written by services/deadlines.py)
 
 
-def _retry_captures(entry: DeadlineItem) -> str:
+def _retry_captures(deadline: Deadline) -> str:
     from .order_payments import retry_failed_captures
 
-    return f"captures_retried:{retry_failed_captures(entry.subject_id)}"
+    return f"captures_retried:{retry_failed_captures(deadline.subject_id)}"
 
 
 # Deadlines that do something when they pass, instead of raising an exception kind.
-DEADLINE_ACTIONS: dict[str, Callable[[DeadlineItem], str]] = {CAPTURE_RETRY: _retry_captures}
+DEADLINE_ACTIONS: dict[str, Callable[[Deadline], str]] = {CAPTURE_RETRY: _retry_captures}
 
 
 # ---------------------------------------------------------------- the sweep
@@ -58,12 +56,10 @@ class SweepResult:
         return {"read": self.read, **self.actions}
 
 
-def due_entries(at: datetime, shards: int) -> list[Item]:
-    """Every index entry due by `at`: one Query per shard (more pages only when more is due)."""
-    found: list[Item] = []
-    for shard in range(shards):
-        found += list(Item.gsi4.query(keys.due_shard_pk(shard), keys.due_until_sk(at) >= Item.GSI4SK, page_size=PAGE))
-    return found
+def due_entries(at: datetime, shards: int) -> list[Due]:
+    """Every entry due by `at` (`Store.due_entries`: on DynamoDB one Query per shard, more pages only
+    when more is due)."""
+    return uow.store().due_entries(at, shards=shards)
 
 
 def sweep(at: datetime | None = None) -> SweepResult:
@@ -75,19 +71,19 @@ def sweep(at: datetime | None = None) -> SweepResult:
     for entry in due_entries(at, settings().due_index_shards):
         result.read += 1
         try:
-            if isinstance(entry, ExceptionItem):
+            if isinstance(entry, ExceptionRecord):
                 result.actions[_exception_due(entry, at)] += 1
-            elif isinstance(entry, DeadlineItem):
+            elif isinstance(entry, DueDeadline):
                 result.actions[_deadline_due(entry)] += 1
-            elif isinstance(entry, WebhookDeliveryItem):
-                result.actions[webhooks.retry_due(entry, at)] += 1
+            elif isinstance(entry, DueElsewhere) and entry.what == "webhook_delivery":
+                result.actions[webhooks.retry_due(entry.item, at)] += 1
         except (Conflict, InvalidTransition):
             result.actions["lost_race"] += 1  # someone changed it meanwhile; the next sweep sees the new state
     logger.info("escalation sweep", extra=result.as_dict())
     return result
 
 
-def _exception_due(entry: ExceptionItem, at: datetime) -> str:
+def _exception_due(entry: ExceptionRecord, at: datetime) -> str:
     policy = settings().exception_policy()
     outcome: list[str] = ["none"]
 
@@ -112,7 +108,7 @@ def _exception_due(entry: ExceptionItem, at: datetime) -> str:
         return None
 
     try:
-        exceptions.change(entry.id, act, retries=1, expected_version=int(entry.version), loaded=entry)
+        exceptions.change(entry.id, act, retries=1, expected_version=entry.version, loaded=entry)
     except NotFound:
         return "gone"
     return outcome[0]
@@ -134,38 +130,28 @@ def escalation_target(record: ExceptionRecord) -> str:
     return Owner.ADMIN.value
 
 
-def _deadline_due(entry: DeadlineItem) -> str:
+def _deadline_due(due: DueDeadline) -> str:
     """The deadline passed unmet: raise its kind (dedupes on the subject) and retire the deadline in
-    the same transaction, on condition it was not moved meanwhile (then the next sweep decides)."""
-    details = exceptions.plain(entry.details)
+    the same transaction, under the version read: if it was moved meanwhile, nothing is written (then
+    the next sweep decides)."""
+    deadline = due.deadline
     at = now()
-    retired = DeadlineItem(
-        entry.PK,
-        entry.SK,
-        id=entry.id,
-        kind_name=entry.kind_name,
-        subject_type=entry.subject_type,
-        subject_id=entry.subject_id,
-        due_at=entry.due_at,
-        details=details,
-        fired_at=at,
-        expires_at=int((at + RETIRED_KEPT).timestamp()),
-    )
-    if entry.kind_name in DEADLINE_ACTIONS:  # retired first: the action runs once, whatever happens next
+    retired = Save(replace(deadline, fired_at=at, kept_until=at + RETIRED_KEPT), due.version)
+    if deadline.kind in DEADLINE_ACTIONS:  # retired first: the action runs once, whatever happens next
         try:
-            repo.commit([repo.Write(retired, DeadlineItem.due_at == entry.due_at)], what=f"deadline {entry.id}")
+            uow.store().commit([retired], what=f"deadline {deadline.id}", at=at)
         except Conflict:
             return "lost_race"
-        DEADLINE_ACTIONS[entry.kind_name](entry)
+        DEADLINE_ACTIONS[deadline.kind](deadline)
         return "deadline_acted"
     try:
         exceptions.raise_or_bump(
-            entry.kind_name,
-            entry.subject_type,
-            entry.subject_id,
-            {**details, "due_at": entry.due_at.isoformat()},
+            deadline.kind,
+            deadline.subject_type,
+            deadline.subject_id,
+            {**deadline.details, "due_at": deadline.due_at.isoformat()},
             retries=1,
-            with_writes=[repo.Write(retired, DeadlineItem.due_at == entry.due_at)],
+            with_changes=[retired],
         )
     except Conflict:
         return "lost_race"

@@ -1,15 +1,18 @@
-"""Exceptions: problems brought to staff (the rules are in domain/exceptions.py).
+"""Exceptions: problems brought to staff (the rules are in domain/exceptions.py), on the storage port.
 
 There is at most ONE live record per (kind, subject): its id is derived from them, so a
 repeat bumps `count` and `last_seen` instead of adding noise. Every change is one
-transaction: the record (version condition), its audit event and, for staff actions, the
-same event on the subject's own history.
+transaction (`uow.store().commit`): the record under the version read, its audit event and, for
+staff actions, the same event on the subject's own history.
 
-Indexes the record sits in while it matters:
-- the ranked queue, sparse GSI3 `EXCEPTIONS#OPEN` / `<severity rank>#<opened_at>#<id>`, while
-  open, acknowledged or snoozed (`GET /staff/exceptions` is one Query on it);
-- the sweep's due index, sparse GSI4 `DUE#<shard>` / `<due_at>#<id>`, while something will
-  happen by time (grace end, snooze end, next escalation)."""
+While it matters the record sits in the ranked queue (`GET /staff/exceptions` reads
+`Store.open_exceptions`) and, while something will happen to it by time (grace end, snooze end,
+next escalation), in the sweep's due index: the store keeps both from the record.
+
+Services that commit an exception with their own changes take them as port changes
+(`opening_changes`, `resolution_changes`, `with_changes=`). Services not yet on the port still hand
+over or take DynamoDB writes (`opening_writes`, `resolution_writes`, `with_writes=`): those legacy
+entry points go through `services.uow`'s bridges and go away when their last caller moves."""
 
 from __future__ import annotations
 
@@ -19,17 +22,16 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from ..adapters.dynamodb import keys
-from ..adapters.dynamodb import repository as repo
-from ..adapters.dynamodb.models import AuditEventItem, ExceptionItem, Item
 from ..config import settings
 from ..domain import exceptions as rules
 from ..domain.audit import AuditEvent
 from ..domain.errors import Conflict, NotFound
 from ..domain.exceptions import ExceptionRecord, Owner, QueueFilter, RankedQueue, Severity, Status
 from ..domain.permissions import STAFF_ROLES, SYSTEM, Principal
+from . import ports, uow
 from .clock import new_id, now
 from .guard import require
+from .ports import Record, Save
 from .retry import on_conflict
 
 RETRIES = 5
@@ -42,69 +44,6 @@ __all__ = ["ExceptionRecord", "exception_id", "get", "opening_writes", "raise_or
 def exception_id(kind: str, subject_type: str, subject_id: str) -> str:
     digest = hashlib.sha256(f"{kind}\x00{subject_type}\x00{subject_id}".encode()).hexdigest()[:24]
     return f"exc_{digest}"
-
-
-# ---------------------------------------------------------------- mapping
-
-
-def plain(details: Any) -> dict[str, Any]:
-    """A map attribute as a plain dict."""
-    return dict(details.as_dict()) if details else {}
-
-
-def record_from_item(item: ExceptionItem) -> ExceptionRecord:
-    return ExceptionRecord(
-        id=item.id,
-        kind=item.kind_name,
-        subject_type=item.subject_type,
-        subject_id=item.subject_id,
-        severity=Severity(item.severity),
-        status=Status(item.status),
-        count=int(item.count),
-        opened_at=item.opened_at,
-        last_seen=item.last_seen,
-        details=plain(item.details),
-        level=int(item.level or 0),
-        assignee=item.assignee,
-        acknowledged_by=item.acknowledged_by,
-        snoozed_until=item.snoozed_until,
-        resolved_at=item.resolved_at,
-        resolution=item.resolution,
-        version=int(item.version) if item.version is not None else None,
-    )
-
-
-def _item(record: ExceptionRecord) -> ExceptionItem:
-    policy = settings().exception_policy()
-    pk, sk = keys.exception(record.id)
-    due = rules.next_due(record, policy)
-    item = ExceptionItem(
-        pk,
-        sk,
-        id=record.id,
-        kind_name=record.kind,
-        subject_type=record.subject_type,
-        subject_id=record.subject_id,
-        severity=record.severity.value,
-        status=record.status.value,
-        count=record.count,
-        opened_at=record.opened_at,
-        last_seen=record.last_seen,
-        details=record.details,
-        resolved_at=record.resolved_at,
-        resolution=record.resolution,
-        level=record.level,
-        assignee=record.assignee,
-        acknowledged_by=record.acknowledged_by,
-        snoozed_until=record.snoozed_until,
-        due_at=due,
-    )
-    if record.status in rules.ACTIVE:
-        item.GSI3PK = keys.OPEN_EXCEPTIONS_PK
-        item.GSI3SK = keys.open_exception_sk(rules.SEVERITY_RANK[record.severity], record.opened_at, record.id)
-    if due is not None:
-        item.GSI4PK, item.GSI4SK = keys.due_index(record.id, due, settings().due_index_shards)
-    return repo.with_version(item, record.version)
 
 
 def event_data(record: ExceptionRecord, **extra: Any) -> dict[str, Any]:
@@ -140,19 +79,20 @@ class Change:
     data: dict[str, Any] | None = None
 
 
-def _commit(
-    record: ExceptionRecord,
-    change: Change,
-    actor: Principal,
-    from_status: str | None,
-    at: datetime,
-    extra: Sequence[repo.Write] = (),
-) -> None:
-    repo.commit([*_writes(record, change, actor, from_status, at), *extra], what=f"exception {record.id}")
+def _load(exc_id: str) -> ExceptionRecord | None:
+    found = uow.store().load(ExceptionRecord, exc_id)
+    if found is None:
+        return None
+    record = found.value
+    record.version = found.version  # the version read is the store's, whatever the object carried
+    return record
 
 
-def _writes(record: ExceptionRecord, change: Change, actor: Principal, from_status: str | None, at: datetime) -> list[repo.Write]:
-    """The record (new, or under the version read) and its audit event (and the subject's mirror)."""
+def changes_of(
+    record: ExceptionRecord, change: Change, actor: Principal, from_status: str | None, at: datetime
+) -> list[ports.Change]:
+    """The record (new when its `version` is None, else under that version) and its audit event (and
+    the subject's mirror), as port changes: to commit alone or inside another service's transaction."""
     event = AuditEvent(
         id=new_id("evt"),
         subject_type="exception",
@@ -165,11 +105,7 @@ def _writes(record: ExceptionRecord, change: Change, actor: Principal, from_stat
         internal_note=change.note,
         data=event_data(record, **(change.data or {})),
     )
-    item = _item(record)
-    writes = [
-        repo.Write(item) if record.version is not None else repo.new_item(item),
-        repo.event_write(keys.exception_pk(record.id), event),
-    ]
+    found: list[ports.Change] = [Save(record, record.version), Record(event)]
     if change.mirror:
         mirror = AuditEvent(
             id=new_id("evt"),
@@ -181,8 +117,27 @@ def _writes(record: ExceptionRecord, change: Change, actor: Principal, from_stat
             internal_note=change.note,
             data={**event_data(record, **(change.data or {})), "mirror": True},
         )
-        writes.append(repo.event_write(keys.subject_pk(record.subject_type, record.subject_id), mirror))
-    return writes
+        found.append(Record(mirror))
+    return found
+
+
+def _commit(
+    record: ExceptionRecord,
+    change: Change,
+    actor: Principal,
+    from_status: str | None,
+    at: datetime,
+    with_changes: Sequence[ports.Change] = (),
+    with_writes: Sequence[Any] = (),
+) -> None:
+    """One transaction: the record's changes and the caller's; DynamoDB writes of a caller not yet on
+    the port go through the legacy bridge (the same single TransactWriteItems)."""
+    changes = [*changes_of(record, change, actor, from_status, at), *with_changes]
+    what = f"exception {record.id}"
+    if with_writes:
+        uow.legacy_commit(changes, with_writes, what=what, at=at)
+    else:
+        uow.store().commit(changes, what=what, at=at)
 
 
 def change(
@@ -192,22 +147,23 @@ def change(
     actor: Principal = SYSTEM,
     retries: int = RETRIES,
     expected_version: int | None = None,
-    loaded: ExceptionItem | None = None,
-    with_writes: Sequence[repo.Write] = (),
+    loaded: ExceptionRecord | None = None,
+    with_changes: Sequence[ports.Change] = (),
+    with_writes: Sequence[Any] = (),
 ) -> ExceptionRecord | None:
     """Load, mutate, commit under the version read; on a lost race load again (up to `retries`).
-    `mutate` returns None when there is nothing to do (then nothing is written). `loaded`: the item
-    as already read (e.g. from an index projecting it whole), used instead of the first read.
-    `with_writes` go in the same transaction, so they happen exactly when the change does."""
+    `mutate` returns None when there is nothing to do (then nothing is written). `loaded`: the record
+    as already read (its `version` set; e.g. from the sweep's due index), used instead of the first
+    read. `with_changes` (port changes) and `with_writes` (legacy: DynamoDB writes) go in the same
+    transaction, so they happen exactly when the change does."""
     first = loaded
 
     def attempt() -> ExceptionRecord:
         nonlocal first
-        item = first if first is not None else repo.get(keys.exception(exc_id), ExceptionItem)
+        record = first if first is not None else _load(exc_id)
         first = None  # a lost race reads again
-        if item is None:
+        if record is None:
             raise NotFound(f"exception {exc_id} not found")
-        record = record_from_item(item)
         if expected_version is not None and record.version != expected_version:
             raise Conflict(f"exception {exc_id} is at version {record.version}, not {expected_version}; reload and try again")
         from_status = record.status.value
@@ -215,7 +171,7 @@ def change(
         result = mutate(record, at)
         if result is None:
             return record
-        _commit(record, result, actor, from_status, at, extra=with_writes)
+        _commit(record, result, actor, from_status, at, with_changes, with_writes)
         record.version = (record.version or 0) + 1
         return record
 
@@ -226,8 +182,7 @@ def change(
 
 
 def get(exc_id: str) -> ExceptionRecord | None:
-    item = repo.get(keys.exception(exc_id), ExceptionItem)
-    return record_from_item(item) if item else None
+    return _load(exc_id)
 
 
 def raise_or_bump(
@@ -237,21 +192,22 @@ def raise_or_bump(
     details: dict[str, Any] | None = None,
     *,
     severity: str | None = None,
-    with_writes: Sequence[repo.Write] = (),
+    with_changes: Sequence[ports.Change] = (),
+    with_writes: Sequence[Any] = (),
     retries: int = RETRIES,
 ) -> ExceptionRecord:
     """Open the (kind, subject) exception — pending first when its kind has a grace period — or bump
     the live one. `severity` raises it above its kind's (e.g. an escalated stage); it never lowers it.
-    `with_writes` go in the same transaction (the sweep retires the deadline that raised it)."""
+    `with_changes` (port changes) and `with_writes` (legacy: DynamoDB writes, e.g. the sweep retiring
+    the deadline that raised it) go in the same transaction."""
     rules.kind(kind)
     wanted = Severity(severity) if severity else None
     exc_id = exception_id(kind, subject_type, subject_id)
     policy = settings().exception_policy()
 
     def attempt() -> ExceptionRecord:
-        item = repo.get(keys.exception(exc_id), ExceptionItem)
+        current = _load(exc_id)
         at = now()
-        current = record_from_item(item) if item is not None else None
         if current is not None and current.status in rules.LIVE:
             record = rules.bump(current, at, details or {}, wanted)
             change_ = Change("exception.repeated")
@@ -263,42 +219,60 @@ def raise_or_bump(
             record.version = current.version if current is not None else None
             change_ = Change("exception.raised" if record.status is Status.OPEN else "exception.pending")
             from_status = current.status.value if current is not None else None
-        _commit(record, change_, SYSTEM, from_status, at, extra=with_writes)
+        _commit(record, change_, SYSTEM, from_status, at, with_changes, with_writes)
         return record
 
     return on_conflict(attempt, retries=retries, what=f"exception {exc_id}")
 
 
-def opening_writes(kind: str, subject_type: str, subject_id: str, details: dict[str, Any], at: datetime) -> list[repo.Write]:
+def opening_changes(kind: str, subject_type: str, subject_id: str, details: dict[str, Any], at: datetime) -> list[ports.Change]:
     """Raise the (kind, subject) exception inside the transaction that creates its subject: no read,
-    since a subject written now has no exception yet (the record's conditional create guarantees it)."""
+    since a subject written now has no exception yet (the record's create-only save guarantees it)."""
     rules.kind(kind)
     record = rules.new_record(
         exception_id(kind, subject_type, subject_id), kind, subject_type, subject_id, at, settings().exception_policy(), details
     )
     change_ = Change("exception.raised" if record.status is Status.OPEN else "exception.pending")
-    return _writes(record, change_, SYSTEM, None, at)
+    return changes_of(record, change_, SYSTEM, None, at)
 
 
-def resolution_writes(item: ExceptionItem | None, *, note: str, at: datetime) -> list[repo.Write]:
+def opening_writes(kind: str, subject_type: str, subject_id: str, details: dict[str, Any], at: datetime) -> list[Any]:
+    """`opening_changes` as DynamoDB writes, for a service not yet on the port (legacy bridge)."""
+    return uow.legacy_writes(opening_changes(kind, subject_type, subject_id, details, at), at=at)
+
+
+def resolution_changes(record: ExceptionRecord | None, *, note: str, at: datetime) -> list[ports.Change]:
     """Resolve a live exception inside the caller's own transaction, under the version the caller read
-    (`item`, e.g. from its BatchGetItem): what raised it is settled by that very change, so the two can
-    never disagree. Nothing to write when there is no record or it is no longer live."""
-    if item is None:
-        return []
-    record = record_from_item(item)
-    if record.status not in rules.LIVE:
+    (`record`, its `version` set): what raised it is settled by that very change, so the two can never
+    disagree. Nothing to change when there is no record or it is no longer live."""
+    if record is None or record.status not in rules.LIVE:
         return []
     was = record.status
     rules.resolve(record, at, note)
     change_ = Change("exception.cleared" if was is Status.PENDING else "exception.resolved", note=note, data={"automatic": True})
-    return _writes(record, change_, SYSTEM, was.value, at)
+    return changes_of(record, change_, SYSTEM, was.value, at)
 
 
-def resolve(kind: str, subject_type: str, subject_id: str, *, note: str, with_writes: Sequence[repo.Write] = ()) -> bool:
+def resolution_writes(item: Any, *, note: str, at: datetime) -> list[Any]:
+    """`resolution_changes` for the exception ITEM a service not yet on the port read (e.g. in its
+    BatchGetItem; None: none), as DynamoDB writes (legacy bridge)."""
+    record = uow.legacy_exception(item) if item is not None else None
+    return uow.legacy_writes(resolution_changes(record, note=note, at=at), at=at)
+
+
+def resolve(
+    kind: str,
+    subject_type: str,
+    subject_id: str,
+    *,
+    note: str,
+    with_changes: Sequence[ports.Change] = (),
+    with_writes: Sequence[Any] = (),
+) -> bool:
     """The condition cleared: close the live (kind, subject) exception (a pending one never shows).
-    False when none is live; one GetItem when there is nothing to do. `with_writes` are committed
-    with the resolution only (e.g. the follow-up it triggers, so two resolvers cannot both trigger it)."""
+    False when none is live; one read when there is nothing to do. `with_changes` (port changes) and
+    `with_writes` (legacy: DynamoDB writes) are committed with the resolution only (e.g. the follow-up
+    it triggers, so two resolvers cannot both trigger it)."""
     exc_id = exception_id(kind, subject_type, subject_id)
 
     cleared: list[bool] = []
@@ -313,7 +287,7 @@ def resolve(kind: str, subject_type: str, subject_id: str, *, note: str, with_wr
         return Change("exception.cleared" if was is Status.PENDING else "exception.resolved", note=note, data={"automatic": True})
 
     try:
-        change(exc_id, clear, with_writes=with_writes)
+        change(exc_id, clear, with_changes=with_changes, with_writes=with_writes)
     except NotFound:
         return False
     return bool(cleared)
@@ -387,8 +361,8 @@ def _must(record: ExceptionRecord | None) -> ExceptionRecord:
 
 
 def open_records() -> list[ExceptionRecord]:
-    """Every record in the queue (open, acknowledged, snoozed): one Query on the sparse index."""
-    return [record_from_item(i) for i in Item.gsi3.query(keys.OPEN_EXCEPTIONS_PK) if isinstance(i, ExceptionItem)]
+    """Every record in the queue (open, acknowledged, snoozed): `Store.open_exceptions`, one read."""
+    return uow.store().open_exceptions()
 
 
 def queue(flt: QueueFilter) -> RankedQueue:
@@ -402,17 +376,11 @@ class ExceptionDetail:
 
 
 def detail(exc_id: str) -> ExceptionDetail:
-    """The record with its history: one Query on its partition."""
-    record: ExceptionRecord | None = None
-    events: list[AuditEvent] = []
-    for item in repo.query_all(keys.exception_pk(exc_id)):
-        if isinstance(item, ExceptionItem):
-            record = record_from_item(item)
-        elif isinstance(item, AuditEventItem):
-            events.append(repo.event_from_item(item))
-    if record is None:
+    """The record with its history: `Store.exception_with_history`, one read."""
+    found = uow.store().exception_with_history(exc_id)
+    if found is None:
         raise NotFound(f"exception {exc_id} not found")
-    return ExceptionDetail(record, events)
+    return ExceptionDetail(found.record, found.events)
 
 
 def owner_of(kind: str) -> Owner:

@@ -27,7 +27,7 @@ from ..domain.permissions import SYSTEM
 from ..events import OrderDecided
 from . import exceptions, uow
 from .clock import new_id, now
-from .ports import Record
+from .ports import Change, Record
 
 PAGE = 100
 # Order events that take an order out of `on_hold` (the bus carries each with its from_status).
@@ -50,10 +50,14 @@ def details(order: Order, ends_at: datetime | None, at: datetime, *, with_deadli
     )
 
 
+def raise_changes(order: Order, campaign: Campaign, at: datetime) -> list[Change]:
+    """The held order's exception, to commit with the order itself (no read: the order is new)."""
+    return exceptions.opening_changes(HOLD_KIND, "order", order.id, details(order, campaign.ends_at, at), at)
+
+
 def raise_writes(order: Order, campaign: Campaign, at: datetime) -> list[Any]:
-    """The held order's exception, to commit with the order itself (no read: the order is new). The
-    DynamoDB helpers' writes, as `services.exceptions` makes them, until orders and exceptions move
-    onto the port."""
+    """`raise_changes` as the DynamoDB helpers' writes, for placing an order (`services.orders`, not yet
+    on the port): a legacy bridge that goes away when orders move."""
     return exceptions.opening_writes(HOLD_KIND, "order", order.id, details(order, campaign.ends_at, at), at)
 
 
@@ -100,7 +104,7 @@ def resume_if_last(campaign_id: str, order_id: str) -> bool:
         "campaign",
         campaign_id,
         note=f"every held order is decided (the last: {order_id}); the close resumed",
-        with_writes=uow.legacy_writes([Record(resumed)], at=at),
+        with_changes=[Record(resumed)],
     )
 
 

@@ -3,7 +3,8 @@
 By default the DynamoDB store (built once, on first use); a test installs another for a block with
 `using(MemoryStore())`, with no patching of modules. `legacy_writes` and `legacy_campaign` bridge a
 moved service and a service not yet on the port (DynamoDB writes one takes, an item one hands over);
-`legacy_commit` commits a moved service's changes with such writes in one transaction.
+`legacy_commit` commits a moved service's changes with such writes in one transaction;
+`legacy_exception` hands `services.exceptions` an item a service not yet on the port read.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
+from ..domain.exceptions import ExceptionRecord
 from .ports import CampaignRecord, Change, Store, Versioned
 from .ports_outbound import WebhookDelivery
 
@@ -44,9 +46,9 @@ def using(installed: Store) -> Iterator[Store]:
 
 def legacy_writes(changes: Sequence[Change], *, at: datetime) -> list[Any]:
     """`changes` as the DynamoDB helpers' writes, for a call into a service not yet on the port that
-    commits them in its own transaction (e.g. `services.exceptions.resolve(with_writes=...)`). Always
-    the DynamoDB store's writes: that service writes to DynamoDB whichever store is installed. Goes
-    away when that service moves onto the port."""
+    commits them in its own transaction (e.g. `services.exceptions.opening_writes` for `services.orders`
+    placing a held order). Always the DynamoDB store's writes: that service writes to DynamoDB whichever
+    store is installed. Goes away when that service moves onto the port."""
     from ..adapters.dynamodb.store import DynamoStore
 
     return DynamoStore().writes(changes, at=at)[0]
@@ -81,3 +83,12 @@ def legacy_commit(
     before, _ = DynamoStore().writes(changes, at=at)
     after, _ = DynamoStore().writes(then, at=at)
     repository.commit([*before, *writes, *after], what=what)
+
+
+def legacy_exception(item: Any) -> ExceptionRecord:
+    """An exception item read by a service not yet on the port (e.g. in its BatchGetItem), as the
+    domain's `ExceptionRecord` (its `version`: the item's), for `services.exceptions.resolution_writes`.
+    Goes away when those services move."""
+    from ..adapters.dynamodb.store_exceptions import record_from_item
+
+    return record_from_item(item)

@@ -17,6 +17,8 @@ MOVED = (
     "cancellations",
     "catalogue",
     "dashboard",
+    "escalations",
+    "exceptions",
     "holds",
     "metrics",
     "notify",

@@ -245,6 +245,8 @@ def exception_pk(exception_id: str) -> str:
 
 def subject_pk(subject_type: str, subject_id: str) -> str:
     """The partition whose history an exception's subject keeps (staff actions are mirrored there)."""
+    if subject_type == "exception":  # an exception's own history shares its record's partition
+        return exception_pk(subject_id)
     if subject_type == "po":
         return po_pk(subject_id)
     if subject_type == "order":

@@ -1,0 +1,49 @@
+"""The exceptions area's reads in memory (`services.ports_exceptions.ExceptionsReads`), answered from
+the stored records, deadlines and recorded events. Both kinds are keyed by their id (the store's
+default key)."""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import replace
+from datetime import datetime
+from typing import Any
+
+from ..config import settings
+from ..domain import exceptions as rules
+from ..domain.audit import AuditEvent
+from ..domain.exceptions import ExceptionRecord
+from ..services.ports_exceptions import Deadline, Due, DueDeadline, ExceptionWithHistory
+
+
+class ExceptionsMemory:
+    """Mixed into `MemoryStore`, whose dicts it reads."""
+
+    _aggregates: dict[tuple[type, tuple[str, ...]], tuple[Any, int]]
+    _events: dict[tuple[str, str], dict[str, AuditEvent]]
+
+    def _exception_records(self) -> list[ExceptionRecord]:
+        # The stored object's own `version` is what its saver had read: the store's version is the truth.
+        return [replace(copy.deepcopy(v), version=n) for (kind, _), (v, n) in self._aggregates.items() if kind is ExceptionRecord]
+
+    def open_exceptions(self) -> list[ExceptionRecord]:
+        return sorted((r for r in self._exception_records() if r.status in rules.ACTIVE), key=rules.rank_key)
+
+    def exception_with_history(self, exc_id: str) -> ExceptionWithHistory | None:
+        found = self._aggregates.get((ExceptionRecord, (exc_id,)))
+        if found is None:
+            return None
+        events = sorted(self._events.get(("exception", exc_id), {}).values(), key=lambda e: (e.at, e.id))
+        return ExceptionWithHistory(replace(copy.deepcopy(found[0]), version=found[1]), [copy.deepcopy(e) for e in events])
+
+    def due_entries(self, at: datetime, *, shards: int) -> list[Due]:
+        policy = settings().exception_policy()
+        found: list[tuple[datetime, str, Due]] = []
+        for record in self._exception_records():
+            due = rules.next_due(record, policy)
+            if due is not None and due <= at:
+                found.append((due, record.id, record))
+        for (kind, _), (value, version) in self._aggregates.items():
+            if kind is Deadline and value.fired_at is None and value.due_at <= at:
+                found.append((value.due_at, value.id, DueDeadline(copy.deepcopy(value), version)))
+        return [entry for _, _, entry in sorted(found, key=lambda f: (f[0], f[1]))]
