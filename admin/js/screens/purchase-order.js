@@ -92,7 +92,10 @@ export default {
       heading(`Purchase order ${po.id}`, badge(po.status, { testid: 'po-status' })),
       shown ? notice(shown) : null,
       facts([
-        ['Stage', po.stage ? badge(po.stage, { testid: 'po-stage' }) : muted('none')],
+        // No stage: an open PO is between two (the workflow opens the next in a moment); a closed one has none left.
+        ['Stage', po.stage ? badge(po.stage, { testid: 'po-stage' })
+          : po.status === 'open' ? badge('between_stages', { testid: 'po-stage', text: 'between stages' })
+            : badge(po.status, { testid: 'po-stage', text: `none (${label(po.status).toLowerCase()})` })],
         ['Waiting for', po.stage_open ? `the ${label(po.stage).toLowerCase()} step, now` : muted('the workflow (nothing to do now)')],
         ['Deadline', when(po.stage_deadline)],
         ['Reminders sent', Object.entries(po.reminders || {}).map(([s, n]) => `${label(s)}: ${n}`).join('; ') || '—'],
