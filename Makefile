@@ -53,7 +53,7 @@ test-unit: $(STAMP)
 	$(PY) -m pytest -q tests/unit tests/services
 
 test-aws: $(STAMP)
-	$(PY) -m pytest -q -n 2 tests/contract tests/adapters tests/api
+	$(PY) -m pytest -q -n 2 --dist worksteal tests/contract tests/adapters tests/api
 
 test-workflows: $(STAMP)
 	$(PY) -m pytest -q tests/workflows
