@@ -46,6 +46,7 @@ from ..services.ports import (
     Versioned,
 )
 from ..services.ports_purchase_orders import InvoiceRecord, PORecord
+from .memory_consumers import ConsumersMemory
 from .memory_exceptions import ExceptionsMemory
 from .memory_orders import ORDERS_KEYS, OrdersMemory
 from .memory_outbound import OUTBOUND_KEYS, OutboundMemory
@@ -114,7 +115,7 @@ def _created(order: Order) -> tuple[str, ...]:
     return (_ts(order.created_at), order.id)
 
 
-class MemoryStore(ExceptionsMemory, OutboundMemory, PurchaseOrdersMemory, OrdersMemory):
+class MemoryStore(ConsumersMemory, ExceptionsMemory, OutboundMemory, PurchaseOrdersMemory, OrdersMemory):
     """`services.ports.Store` over dicts; `commits` counts the transactions committed."""
 
     def __init__(self) -> None:

@@ -18,10 +18,11 @@ from collections.abc import Callable, Iterable
 from datetime import timedelta
 from typing import Any, Final, TypeVar
 
-from ..adapters.dynamodb import repository as repo
 from ..events import BadEvent, Event, parse
 from ..observability import logger
+from ..services import uow
 from ..services.clock import now
+from ..services.ports_consumers import COMPLETED, IN_PROGRESS
 from ..topology import Queue
 
 E = TypeVar("E", bound=Event)
@@ -60,20 +61,21 @@ def once(consumer: str, queue: Queue, event: E, handle: Callable[[E], Any]) -> A
     """Run `handle` on `event` unless `consumer` did already; SKIPPED when it had."""
     key = event.idempotency_key
     at = now()
-    state = repo.claim_event(
+    store = uow.store()
+    state = store.claim_event(
         consumer, key, at, lease_seconds=queue.visibility_timeout_s, ttl_seconds=int(DONE_FOR.total_seconds())
     )
-    if state == repo.COMPLETED:
+    if state == COMPLETED:
         logger.info("event handled already", extra={"consumer": consumer, "event": key})
         return SKIPPED
-    if state == repo.IN_PROGRESS:
+    if state == IN_PROGRESS:
         raise InProgress(f"{consumer}: event {key} is in progress elsewhere")
     try:
         result = handle(event)
     except BaseException:
-        repo.release_event(consumer, key)
+        store.release_event(consumer, key)
         raise
-    repo.complete_event(consumer, key, now())
+    store.complete_event(consumer, key, now())
     return result
 
 
