@@ -57,6 +57,7 @@ from .models import (
     PurchaseOrderItem,
     SupplierItem,
 )
+from .store_complaints import ComplaintsDynamo
 from .store_exceptions import ExceptionsDynamo
 from .store_orders import OrdersDynamo
 from .store_outbound import OutboundDynamo
@@ -119,7 +120,7 @@ def _stats_pk(scope: CounterScope) -> str:
     return keys.ALL_STATS_PK
 
 
-class DynamoStore(ExceptionsDynamo, OutboundDynamo, PurchaseOrdersDynamo, OrdersDynamo):
+class DynamoStore(ComplaintsDynamo, ExceptionsDynamo, OutboundDynamo, PurchaseOrdersDynamo, OrdersDynamo):
     """`services.ports.Store` on the table the PynamoDB models are bound to."""
 
     # ------------------------------------------------------------ aggregates
