@@ -36,7 +36,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from ..adapters import files, gateway
-from ..adapters.dynamodb import keys
+from ..adapters.dynamodb import keys, store_complaints
 from ..adapters.dynamodb import repository as repo
 from ..adapters.dynamodb.models import (
     AuditEventItem,
@@ -51,8 +51,6 @@ from ..adapters.dynamodb.models import (
     ParcelMap,
     PaymentTxnItem,
     PhotoMap,
-    PlanLineMap,
-    PlanMap,
     PurchaseOrderItem,
     RefundLedgerItem,
     ReturnItem,
@@ -65,20 +63,17 @@ from ..domain import complaints as rules
 from ..domain import metrics
 from ..domain.audit import AuditEvent
 from ..domain.complaints import (
-    ClaimedLine,
     Complaint,
     ComplaintAction,
     ComplaintReason,
     ComplaintStatus,
     Photo,
     Plan,
-    PlanLine,
     ProposedLine,
     RefundDue,
     Resolution,
     ReturnAction,
     ReturnAuthorisation,
-    ReturnLine,
     ReturnStatus,
 )
 from ..domain.errors import Conflict, InvalidTransition, NotFound, RuleViolation
@@ -86,10 +81,11 @@ from ..domain.orders import ARRIVED, DeliveryAction, DeliveryStatus, Order, Paym
 from ..domain.permissions import READ_STAFF, SYSTEM, Principal, Role
 from ..domain.shipments import CarrierEvent, TrackingStatus, parcel_ref
 from ..observability import logger
-from . import exceptions, shipment_records
+from . import exceptions, shipment_records, uow
 from .capture import CAPTURE, FAILED, PENDING, SUCCEEDED, declined
 from .clock import new_id, now
 from .guard import require
+from .ports_purchase_orders import ChargeBack
 from .retry import on_conflict
 
 A = ComplaintAction
@@ -113,79 +109,11 @@ def policy() -> rules.ComplaintPolicy:
 
 # ---------------------------------------------------------------- mapping
 
-
-def _plan(m: PlanMap | None) -> Plan | None:
-    if m is None:
-        return None
-    return Plan(
-        tuple(
-            PlanLine(
-                l.sku, Resolution(l.resolution), int(l.quantity), int(l.refund_cents), int(l.paid_cents), int(l.charge_back_cents)
-            )
-            for l in m.lines
-        ),
-        bool(m.supplier_bears),
-        m.proposed_by,
-        m.proposed_at,
-    )
-
-
-def _plan_map(plan: Plan) -> PlanMap:
-    return PlanMap(
-        lines=[
-            PlanLineMap(
-                sku=l.sku,
-                resolution=l.resolution.value,
-                quantity=l.quantity,  # type: ignore[no-untyped-call]
-                refund_cents=l.refund_cents,
-                paid_cents=l.paid_cents,
-                charge_back_cents=l.charge_back_cents,
-            )
-            for l in plan.lines
-        ],
-        supplier_bears=plan.supplier_bears,
-        proposed_by=plan.proposed_by,
-        proposed_at=plan.proposed_at,
-    )
-
-
-def complaint_from_item(item: ComplaintItem) -> Complaint:
-    return Complaint(
-        id=item.id,
-        order_id=item.order_id,
-        supplier_id=item.supplier_id,
-        customer_id=item.customer_id,
-        reason=ComplaintReason(item.reason),
-        wanted=Resolution(item.wanted),
-        lines=[ClaimedLine(l.sku, int(l.quantity), int(l.unit_price_cents)) for l in item.lines],
-        photos=[Photo(p.key, p.content_type, int(p.size_bytes)) for p in item.photos or []],
-        opened_at=item.opened_at,
-        description=item.description or "",
-        status=ComplaintStatus(item.status),
-        plan=_plan(item.plan),
-    )
-
-
-def _index(item: ComplaintItem) -> ComplaintItem:
-    sk = keys.created_sk(item.opened_at, item.id)
-    item.GSI1PK, item.GSI1SK = keys.order_complaints_pk(item.order_id), sk
-    item.GSI2PK, item.GSI2SK = (keys.po_complaints_pk(item.po_id), sk) if item.po_id else (None, None)
-    item.GSI3PK, item.GSI3SK = keys.complaints_in_pk(item.status), sk
-    item.GSI4PK, item.GSI4SK = keys.ALL_COMPLAINTS_PK, sk
-    return item
-
-
-def rma_from_item(item: ReturnItem) -> ReturnAuthorisation:
-    return ReturnAuthorisation(
-        id=item.id,
-        complaint_id=item.complaint_id,
-        order_id=item.order_id,
-        supplier_id=item.supplier_id,
-        lines=tuple(ReturnLine(l.sku, int(l.quantity), int(l.refund_cents), int(l.charge_back_cents)) for l in item.lines),
-        authorised_at=item.authorised_at,
-        status=ReturnStatus(item.status),
-        received_at=item.received_at,
-    )
+# One mapping of the items, the complaints store's (adapters/dynamodb/store_complaints.py).
+complaint_from_item = store_complaints.complaint_from_item
+rma_from_item = store_complaints.rma_from_item
+_index = store_complaints.index
+_plan_map = store_complaints.plan_map
 
 
 # ---------------------------------------------------------------- reading
@@ -1368,11 +1296,10 @@ class SupplierChargeBacks:
 def charge_backs_of_campaign(actor: Principal, campaign_id: str) -> list[SupplierChargeBacks]:
     """What each supplier of the campaign is charged back for complaints (one Query)."""
     require(actor, READ_STAFF, "read charge-backs")
-    totals: dict[str, list[ChargeBackItem]] = {}
-    for item in Item.gsi1.query(keys.campaign_charge_backs_pk(campaign_id)):
-        if isinstance(item, ChargeBackItem):
-            totals.setdefault(item.supplier_id, []).append(item)
+    totals: dict[str, list[ChargeBack]] = {}
+    for charge_back in uow.store().campaign_charge_backs(campaign_id):
+        totals.setdefault(charge_back.supplier_id, []).append(charge_back)
     return [
-        SupplierChargeBacks(s, items[0].po_id, sum(int(i.amount_cents) for i in items), items[0].currency, len(items))
-        for s, items in sorted(totals.items())
+        SupplierChargeBacks(s, found[0].po_id, sum(c.amount_cents for c in found), found[0].currency, len(found))
+        for s, found in sorted(totals.items())
     ]
