@@ -85,6 +85,8 @@ from . import exceptions, shipment_records, uow
 from .capture import CAPTURE, FAILED, PENDING, SUCCEEDED, declined
 from .clock import new_id, now
 from .guard import require
+from .ports_common import Versioned
+from .ports_complaints import StoredComplaint
 from .ports_purchase_orders import ChargeBack
 from .retry import on_conflict
 
@@ -141,6 +143,11 @@ class ComplaintRecord:
     @property
     def version(self) -> int:
         return int(self.item.version)
+
+    @property
+    def stored(self) -> Versioned[StoredComplaint]:
+        """The complaint as the port reads it (what its summary view is built from)."""
+        return store_complaints.stored_complaint(self.item)
 
 
 def _load(complaint_id: str, *, with_order: bool = False) -> ComplaintRecord:
@@ -231,7 +238,7 @@ def get_for_staff(actor: Principal, complaint_id: str) -> ComplaintRecord:
     return _load(complaint_id, with_order=True)
 
 
-def list_for_order(actor: Principal, order_id: str) -> list[ComplaintItem]:
+def list_for_order(actor: Principal, order_id: str) -> list[Versioned[StoredComplaint]]:
     require(actor, CUSTOMERS, "read complaints")
     order = repo.get(keys.order(order_id), OrderItem)
     if order is None or order.customer_id != actor.sub:
@@ -239,18 +246,18 @@ def list_for_order(actor: Principal, order_id: str) -> list[ComplaintItem]:
     return _complaints_of_order(order_id)
 
 
-def _complaints_of_order(order_id: str) -> list[ComplaintItem]:
-    return [i for i in Item.gsi1.query(keys.order_complaints_pk(order_id)) if isinstance(i, ComplaintItem)]
+def _complaints_of_order(order_id: str) -> list[Versioned[StoredComplaint]]:
+    return uow.store().complaints_of_order(order_id)
 
 
-def list_for_po(actor: Principal, po_id: str) -> list[ComplaintItem]:
+def list_for_po(actor: Principal, po_id: str) -> list[Versioned[StoredComplaint]]:
     """A PO's complaints: its supplier's (another supplier's PO is a 404) or any for staff."""
     if not actor.is_staff:
         require(actor, SUPPLIERS, "read complaints about its deliveries")
         po = repo.get(keys.po(po_id), PurchaseOrderItem)
         if po is None or po.supplier_id != actor.supplier_id:
             raise NotFound(f"purchase order {po_id} not found")
-    return [i for i in Item.gsi2.query(keys.po_complaints_pk(po_id), scan_index_forward=False) if isinstance(i, ComplaintItem)]
+    return uow.store().complaints_of_po(po_id)
 
 
 def search(
@@ -261,30 +268,27 @@ def search(
     limit: int,
     cursor: str | None,
     order_id: str | None = None,
-) -> tuple[list[ComplaintItem], str | None]:
+) -> tuple[list[Versioned[StoredComplaint]], str | None]:
     """Staff list, newest first: one status (GSI3) or all (GSI4); one Query page. Several statuses
     are read one Query each (the first page of each; no cursor). One order's complaints are one
     Query of its index partition (an order has a handful), the other filters applied to them."""
     require(actor, READ_STAFF, "list complaints")
+    store = uow.store()
     if order_id:
         of_order = [
-            i
-            for i in _complaints_of_order(order_id)
-            if (not statuses or i.status in statuses) and (not supplier_id or i.supplier_id == supplier_id)
+            v
+            for v in _complaints_of_order(order_id)
+            if (not statuses or v.value.complaint.status.value in statuses)
+            and (not supplier_id or v.value.complaint.supplier_id == supplier_id)
         ]
-        return sorted(of_order, key=lambda i: i.opened_at, reverse=True)[:limit], None
-    flt = ComplaintItem.supplier_id == supplier_id if supplier_id else None
+        return sorted(of_order, key=lambda v: v.value.complaint.opened_at, reverse=True)[:limit], None
     if statuses and len(statuses) > 1:
-        found: list[ComplaintItem] = []
+        found: list[Versioned[StoredComplaint]] = []
         for status in statuses:
-            page = repo.query_page(Item.gsi3, keys.complaints_in_pk(status), filter_condition=flt, limit=limit)
-            found += [i for i in page.items if isinstance(i, ComplaintItem)]
-        return sorted(found, key=lambda i: i.opened_at, reverse=True)[:limit], None
-    if statuses:
-        page = repo.query_page(Item.gsi3, keys.complaints_in_pk(statuses[0]), filter_condition=flt, limit=limit, cursor=cursor)
-    else:
-        page = repo.query_page(Item.gsi4, keys.ALL_COMPLAINTS_PK, filter_condition=flt, limit=limit, cursor=cursor)
-    return [i for i in page.items if isinstance(i, ComplaintItem)], page.cursor
+            found += store.complaints_listing(status=status, supplier_id=supplier_id, limit=limit).items
+        return sorted(found, key=lambda v: v.value.complaint.opened_at, reverse=True)[:limit], None
+    page = store.complaints_listing(status=statuses[0] if statuses else None, supplier_id=supplier_id, limit=limit, cursor=cursor)
+    return page.items, page.cursor
 
 
 # ---------------------------------------------------------------- photos
@@ -385,7 +389,7 @@ def open_complaint(
         delivered_at, expected_by = _delivery_times(order_items, supplier_id)
         facts = rules.delivery_facts(order, supplier_id, delivered_at=delivered_at, expected_by=expected_by)
         claims = next((i for i in order_items if isinstance(i, DeliveryClaimsItem) and i.supplier_id == supplier_id), None)
-        earlier = [complaint_from_item(i) for i in _complaints_of_order(order_id)]
+        earlier = [v.value.complaint for v in _complaints_of_order(order_id)]
         at = now()
         complaint = rules.open_complaint(
             complaint_id=new_id("cpl"),
@@ -1132,12 +1136,8 @@ def _returned_delivery_writes(item: ComplaintItem, received: ReturnAuthorisation
     order = repo.order_from_item(order_item)
     rmas = [received]
     for other in _complaints_of_order(item.order_id):
-        if other.id != item.id and other.supplier_id == item.supplier_id:
-            rmas += [
-                rma_from_item(i)
-                for i in repo.query_all(keys.complaint_pk(other.id), range_key_condition=Item.SK.startswith("RETURN#"))
-                if isinstance(i, ReturnItem)
-            ]
+        if other.value.id != item.id and other.value.complaint.supplier_id == item.supplier_id:
+            rmas += [r.value.rma for r in uow.store().returns_of_complaint(other.value.id)]
     delivered = rules.delivered_quantities(order, item.supplier_id)
     returned = rules.returned_quantities(rmas)
     state = rules.return_state(delivered, Counter({k: min(v, delivered.get(k, 0)) for k, v in returned.items()}))
