@@ -86,7 +86,7 @@ from .capture import CAPTURE, FAILED, PENDING, SUCCEEDED, declined
 from .clock import new_id, now
 from .guard import require
 from .ports_common import Versioned
-from .ports_complaints import StoredComplaint
+from .ports_complaints import ComplaintParcel, StoredComplaint
 from .ports_purchase_orders import ChargeBack
 from .retry import on_conflict
 
@@ -1220,11 +1220,12 @@ def ship_replacement(actor: Principal, complaint_id: str, *, carrier: str, track
 # ---------------------------------------------------------------- carrier events for complaint parcels
 
 
-def parcel_for(carrier: str, tracking_number: str) -> ComplaintParcelItem | None:
-    return repo.get(keys.complaint_parcel(carrier, tracking_number), ComplaintParcelItem)
+def parcel_for(carrier: str, tracking_number: str) -> ComplaintParcel | None:
+    found = uow.store().load(ComplaintParcel, carrier, tracking_number)
+    return found.value if found is not None else None
 
 
-def on_parcel_event(parcel: ComplaintParcelItem, event: CarrierEvent) -> str:
+def on_parcel_event(parcel: ComplaintParcel, event: CarrierEvent) -> str:
     """A carrier event for a return or replacement parcel (`inbound.apply_carrier_event` routes it
     here; the raw event is kept as a TRACK item there). Delivered: the return is received, or the replacement
     arrived; earlier statuses only mark the parcel on its way."""
