@@ -79,6 +79,7 @@ from ..domain.complaints import (
 from ..domain.errors import Conflict, InvalidTransition, NotFound, RuleViolation
 from ..domain.orders import ARRIVED, DeliveryAction, DeliveryStatus, Order, PaymentMode, RequestedLine
 from ..domain.permissions import READ_STAFF, SYSTEM, Principal, Role
+from ..domain.purchase_orders import PurchaseOrder
 from ..domain.shipments import CarrierEvent, TrackingStatus, parcel_ref
 from ..observability import logger
 from . import exceptions, shipment_records, uow
@@ -240,10 +241,15 @@ def get_for_staff(actor: Principal, complaint_id: str) -> ComplaintRecord:
 
 def list_for_order(actor: Principal, order_id: str) -> list[Versioned[StoredComplaint]]:
     require(actor, CUSTOMERS, "read complaints")
-    order = repo.get(keys.order(order_id), OrderItem)
-    if order is None or order.customer_id != actor.sub:
-        raise NotFound(f"order {order_id} not found")
+    _own_order(actor, order_id)
     return _complaints_of_order(order_id)
+
+
+def _own_order(actor: Principal, order_id: str) -> None:
+    """Another customer's order is a 404, as if it did not exist (one read of the order)."""
+    order = uow.store().load(Order, order_id)
+    if order is None or order.value.customer_id != actor.sub:
+        raise NotFound(f"order {order_id} not found")
 
 
 def _complaints_of_order(order_id: str) -> list[Versioned[StoredComplaint]]:
@@ -254,8 +260,8 @@ def list_for_po(actor: Principal, po_id: str) -> list[Versioned[StoredComplaint]
     """A PO's complaints: its supplier's (another supplier's PO is a 404) or any for staff."""
     if not actor.is_staff:
         require(actor, SUPPLIERS, "read complaints about its deliveries")
-        po = repo.get(keys.po(po_id), PurchaseOrderItem)
-        if po is None or po.supplier_id != actor.supplier_id:
+        po = uow.store().load(PurchaseOrder, po_id)
+        if po is None or po.value.supplier_id != actor.supplier_id:
             raise NotFound(f"purchase order {po_id} not found")
     return uow.store().complaints_of_po(po_id)
 
@@ -301,9 +307,7 @@ def photo_prefix(order_id: str, customer_id: str) -> str:
 def photo_upload(actor: Principal, order_id: str, *, content_type: str, size_bytes: int, file_name: str | None) -> files.Upload:
     """A presigned POST for one photo of a complaint about this order (the customer's own order)."""
     require(actor, CUSTOMERS, "upload complaint photos")
-    order = repo.get(keys.order(order_id), OrderItem)
-    if order is None or order.customer_id != actor.sub:
-        raise NotFound(f"order {order_id} not found")
+    _own_order(actor, order_id)
     p = policy()
     problems = rules.photo_problems([Photo("new", content_type, size_bytes)], p)
     if problems:
