@@ -46,6 +46,7 @@ from ..services.ports import (
     Versioned,
 )
 from ..services.ports_purchase_orders import InvoiceRecord, PORecord
+from .memory_complaints import COMPLAINTS_KEYS, ComplaintsMemory
 from .memory_consumers import ConsumersMemory
 from .memory_exceptions import ExceptionsMemory
 from .memory_orders import ORDERS_KEYS, OrdersMemory
@@ -60,6 +61,7 @@ Key = tuple[type, tuple[str, ...]]
 # An area's kinds whose key is not just `obj.id` (see services.ports: kinds are registered by area).
 KEYS: dict[type, Callable[[Any], tuple[str, ...]]] = {**ORDERS_KEYS}
 KEYS.update(OUTBOUND_KEYS)
+KEYS.update(COMPLAINTS_KEYS)
 purchase_order_keys(KEYS)
 
 
@@ -115,7 +117,7 @@ def _created(order: Order) -> tuple[str, ...]:
     return (_ts(order.created_at), order.id)
 
 
-class MemoryStore(ConsumersMemory, ExceptionsMemory, OutboundMemory, PurchaseOrdersMemory, OrdersMemory):
+class MemoryStore(ComplaintsMemory, ConsumersMemory, ExceptionsMemory, OutboundMemory, PurchaseOrdersMemory, OrdersMemory):
     """`services.ports.Store` over dicts; `commits` counts the transactions committed."""
 
     def __init__(self) -> None:

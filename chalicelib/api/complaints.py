@@ -21,8 +21,9 @@ from .http import Call, endpoint
 if TYPE_CHECKING:
     from .. import config
     from ..adapters import files
-    from ..adapters.dynamodb.models import ComplaintItem
     from ..services import complaints
+    from ..services.ports_common import Versioned
+    from ..services.ports_complaints import StoredComplaint
     from .views import complaints as views
 else:
     complaints = lazy_module("chalicelib.services.complaints")
@@ -55,8 +56,9 @@ def _sight(status: str, *, staff: bool = False, customer: bool = False) -> views
     return views.ComplaintSight(staff=staff, customer=customer, plan=not (customer and status in PLAN_WITH_STAFF))
 
 
-def _summary(item: ComplaintItem, *, staff: bool = False, customer: bool = False) -> views.ComplaintSummaryView:
-    return views.ComplaintSummaryView.of(item, _sight(item.status, staff=staff, customer=customer), threshold_cents=_threshold())
+def _summary(stored: Versioned[StoredComplaint], *, staff: bool = False, customer: bool = False) -> views.ComplaintSummaryView:
+    status = stored.value.complaint.status.value
+    return views.ComplaintSummaryView.of(stored, _sight(status, staff=staff, customer=customer), threshold_cents=_threshold())
 
 
 def _view(record: complaints.ComplaintRecord, viewer: Principal, *, staff: bool) -> views.ComplaintView:
@@ -132,7 +134,7 @@ def open_complaint(call: Call, order_id: str) -> views.ComplaintView:
 def list_my_complaints(call: Call, order_id: str) -> views.ComplaintListView:
     items = complaints.list_for_order(_customer(call), order_id)
     return views.ComplaintListView(
-        items=[_summary(i, customer=True) for i in sorted(items, key=lambda i: i.opened_at, reverse=True)]
+        items=[_summary(i, customer=True) for i in sorted(items, key=lambda i: i.value.complaint.opened_at, reverse=True)]
     )
 
 

@@ -36,7 +36,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from ..adapters import files, gateway
-from ..adapters.dynamodb import keys
+from ..adapters.dynamodb import keys, store_complaints
 from ..adapters.dynamodb import repository as repo
 from ..adapters.dynamodb.models import (
     AuditEventItem,
@@ -51,8 +51,6 @@ from ..adapters.dynamodb.models import (
     ParcelMap,
     PaymentTxnItem,
     PhotoMap,
-    PlanLineMap,
-    PlanMap,
     PurchaseOrderItem,
     RefundLedgerItem,
     ReturnItem,
@@ -65,31 +63,32 @@ from ..domain import complaints as rules
 from ..domain import metrics
 from ..domain.audit import AuditEvent
 from ..domain.complaints import (
-    ClaimedLine,
     Complaint,
     ComplaintAction,
     ComplaintReason,
     ComplaintStatus,
     Photo,
     Plan,
-    PlanLine,
     ProposedLine,
     RefundDue,
     Resolution,
     ReturnAction,
     ReturnAuthorisation,
-    ReturnLine,
     ReturnStatus,
 )
 from ..domain.errors import Conflict, InvalidTransition, NotFound, RuleViolation
 from ..domain.orders import ARRIVED, DeliveryAction, DeliveryStatus, Order, PaymentMode, RequestedLine
 from ..domain.permissions import READ_STAFF, SYSTEM, Principal, Role
+from ..domain.purchase_orders import PurchaseOrder
 from ..domain.shipments import CarrierEvent, TrackingStatus, parcel_ref
 from ..observability import logger
-from . import exceptions, shipment_records
+from . import exceptions, shipment_records, uow
 from .capture import CAPTURE, FAILED, PENDING, SUCCEEDED, declined
 from .clock import new_id, now
 from .guard import require
+from .ports_common import Versioned
+from .ports_complaints import ComplaintParcel, StoredComplaint
+from .ports_purchase_orders import ChargeBack
 from .retry import on_conflict
 
 A = ComplaintAction
@@ -113,79 +112,11 @@ def policy() -> rules.ComplaintPolicy:
 
 # ---------------------------------------------------------------- mapping
 
-
-def _plan(m: PlanMap | None) -> Plan | None:
-    if m is None:
-        return None
-    return Plan(
-        tuple(
-            PlanLine(
-                l.sku, Resolution(l.resolution), int(l.quantity), int(l.refund_cents), int(l.paid_cents), int(l.charge_back_cents)
-            )
-            for l in m.lines
-        ),
-        bool(m.supplier_bears),
-        m.proposed_by,
-        m.proposed_at,
-    )
-
-
-def _plan_map(plan: Plan) -> PlanMap:
-    return PlanMap(
-        lines=[
-            PlanLineMap(
-                sku=l.sku,
-                resolution=l.resolution.value,
-                quantity=l.quantity,  # type: ignore[no-untyped-call]
-                refund_cents=l.refund_cents,
-                paid_cents=l.paid_cents,
-                charge_back_cents=l.charge_back_cents,
-            )
-            for l in plan.lines
-        ],
-        supplier_bears=plan.supplier_bears,
-        proposed_by=plan.proposed_by,
-        proposed_at=plan.proposed_at,
-    )
-
-
-def complaint_from_item(item: ComplaintItem) -> Complaint:
-    return Complaint(
-        id=item.id,
-        order_id=item.order_id,
-        supplier_id=item.supplier_id,
-        customer_id=item.customer_id,
-        reason=ComplaintReason(item.reason),
-        wanted=Resolution(item.wanted),
-        lines=[ClaimedLine(l.sku, int(l.quantity), int(l.unit_price_cents)) for l in item.lines],
-        photos=[Photo(p.key, p.content_type, int(p.size_bytes)) for p in item.photos or []],
-        opened_at=item.opened_at,
-        description=item.description or "",
-        status=ComplaintStatus(item.status),
-        plan=_plan(item.plan),
-    )
-
-
-def _index(item: ComplaintItem) -> ComplaintItem:
-    sk = keys.created_sk(item.opened_at, item.id)
-    item.GSI1PK, item.GSI1SK = keys.order_complaints_pk(item.order_id), sk
-    item.GSI2PK, item.GSI2SK = (keys.po_complaints_pk(item.po_id), sk) if item.po_id else (None, None)
-    item.GSI3PK, item.GSI3SK = keys.complaints_in_pk(item.status), sk
-    item.GSI4PK, item.GSI4SK = keys.ALL_COMPLAINTS_PK, sk
-    return item
-
-
-def rma_from_item(item: ReturnItem) -> ReturnAuthorisation:
-    return ReturnAuthorisation(
-        id=item.id,
-        complaint_id=item.complaint_id,
-        order_id=item.order_id,
-        supplier_id=item.supplier_id,
-        lines=tuple(ReturnLine(l.sku, int(l.quantity), int(l.refund_cents), int(l.charge_back_cents)) for l in item.lines),
-        authorised_at=item.authorised_at,
-        status=ReturnStatus(item.status),
-        received_at=item.received_at,
-    )
+# One mapping of the items, the complaints store's (adapters/dynamodb/store_complaints.py).
+complaint_from_item = store_complaints.complaint_from_item
+rma_from_item = store_complaints.rma_from_item
+_index = store_complaints.index
+_plan_map = store_complaints.plan_map
 
 
 # ---------------------------------------------------------------- reading
@@ -213,6 +144,11 @@ class ComplaintRecord:
     @property
     def version(self) -> int:
         return int(self.item.version)
+
+    @property
+    def stored(self) -> Versioned[StoredComplaint]:
+        """The complaint as the port reads it (what its summary view is built from)."""
+        return store_complaints.stored_complaint(self.item)
 
 
 def _load(complaint_id: str, *, with_order: bool = False) -> ComplaintRecord:
@@ -303,26 +239,31 @@ def get_for_staff(actor: Principal, complaint_id: str) -> ComplaintRecord:
     return _load(complaint_id, with_order=True)
 
 
-def list_for_order(actor: Principal, order_id: str) -> list[ComplaintItem]:
+def list_for_order(actor: Principal, order_id: str) -> list[Versioned[StoredComplaint]]:
     require(actor, CUSTOMERS, "read complaints")
-    order = repo.get(keys.order(order_id), OrderItem)
-    if order is None or order.customer_id != actor.sub:
-        raise NotFound(f"order {order_id} not found")
+    _own_order(actor, order_id)
     return _complaints_of_order(order_id)
 
 
-def _complaints_of_order(order_id: str) -> list[ComplaintItem]:
-    return [i for i in Item.gsi1.query(keys.order_complaints_pk(order_id)) if isinstance(i, ComplaintItem)]
+def _own_order(actor: Principal, order_id: str) -> None:
+    """Another customer's order is a 404, as if it did not exist (one read of the order)."""
+    order = uow.store().load(Order, order_id)
+    if order is None or order.value.customer_id != actor.sub:
+        raise NotFound(f"order {order_id} not found")
 
 
-def list_for_po(actor: Principal, po_id: str) -> list[ComplaintItem]:
+def _complaints_of_order(order_id: str) -> list[Versioned[StoredComplaint]]:
+    return uow.store().complaints_of_order(order_id)
+
+
+def list_for_po(actor: Principal, po_id: str) -> list[Versioned[StoredComplaint]]:
     """A PO's complaints: its supplier's (another supplier's PO is a 404) or any for staff."""
     if not actor.is_staff:
         require(actor, SUPPLIERS, "read complaints about its deliveries")
-        po = repo.get(keys.po(po_id), PurchaseOrderItem)
-        if po is None or po.supplier_id != actor.supplier_id:
+        po = uow.store().load(PurchaseOrder, po_id)
+        if po is None or po.value.supplier_id != actor.supplier_id:
             raise NotFound(f"purchase order {po_id} not found")
-    return [i for i in Item.gsi2.query(keys.po_complaints_pk(po_id), scan_index_forward=False) if isinstance(i, ComplaintItem)]
+    return uow.store().complaints_of_po(po_id)
 
 
 def search(
@@ -333,30 +274,27 @@ def search(
     limit: int,
     cursor: str | None,
     order_id: str | None = None,
-) -> tuple[list[ComplaintItem], str | None]:
+) -> tuple[list[Versioned[StoredComplaint]], str | None]:
     """Staff list, newest first: one status (GSI3) or all (GSI4); one Query page. Several statuses
     are read one Query each (the first page of each; no cursor). One order's complaints are one
     Query of its index partition (an order has a handful), the other filters applied to them."""
     require(actor, READ_STAFF, "list complaints")
+    store = uow.store()
     if order_id:
         of_order = [
-            i
-            for i in _complaints_of_order(order_id)
-            if (not statuses or i.status in statuses) and (not supplier_id or i.supplier_id == supplier_id)
+            v
+            for v in _complaints_of_order(order_id)
+            if (not statuses or v.value.complaint.status.value in statuses)
+            and (not supplier_id or v.value.complaint.supplier_id == supplier_id)
         ]
-        return sorted(of_order, key=lambda i: i.opened_at, reverse=True)[:limit], None
-    flt = ComplaintItem.supplier_id == supplier_id if supplier_id else None
+        return sorted(of_order, key=lambda v: v.value.complaint.opened_at, reverse=True)[:limit], None
     if statuses and len(statuses) > 1:
-        found: list[ComplaintItem] = []
+        found: list[Versioned[StoredComplaint]] = []
         for status in statuses:
-            page = repo.query_page(Item.gsi3, keys.complaints_in_pk(status), filter_condition=flt, limit=limit)
-            found += [i for i in page.items if isinstance(i, ComplaintItem)]
-        return sorted(found, key=lambda i: i.opened_at, reverse=True)[:limit], None
-    if statuses:
-        page = repo.query_page(Item.gsi3, keys.complaints_in_pk(statuses[0]), filter_condition=flt, limit=limit, cursor=cursor)
-    else:
-        page = repo.query_page(Item.gsi4, keys.ALL_COMPLAINTS_PK, filter_condition=flt, limit=limit, cursor=cursor)
-    return [i for i in page.items if isinstance(i, ComplaintItem)], page.cursor
+            found += store.complaints_listing(status=status, supplier_id=supplier_id, limit=limit).items
+        return sorted(found, key=lambda v: v.value.complaint.opened_at, reverse=True)[:limit], None
+    page = store.complaints_listing(status=statuses[0] if statuses else None, supplier_id=supplier_id, limit=limit, cursor=cursor)
+    return page.items, page.cursor
 
 
 # ---------------------------------------------------------------- photos
@@ -369,9 +307,7 @@ def photo_prefix(order_id: str, customer_id: str) -> str:
 def photo_upload(actor: Principal, order_id: str, *, content_type: str, size_bytes: int, file_name: str | None) -> files.Upload:
     """A presigned POST for one photo of a complaint about this order (the customer's own order)."""
     require(actor, CUSTOMERS, "upload complaint photos")
-    order = repo.get(keys.order(order_id), OrderItem)
-    if order is None or order.customer_id != actor.sub:
-        raise NotFound(f"order {order_id} not found")
+    _own_order(actor, order_id)
     p = policy()
     problems = rules.photo_problems([Photo("new", content_type, size_bytes)], p)
     if problems:
@@ -457,7 +393,7 @@ def open_complaint(
         delivered_at, expected_by = _delivery_times(order_items, supplier_id)
         facts = rules.delivery_facts(order, supplier_id, delivered_at=delivered_at, expected_by=expected_by)
         claims = next((i for i in order_items if isinstance(i, DeliveryClaimsItem) and i.supplier_id == supplier_id), None)
-        earlier = [complaint_from_item(i) for i in _complaints_of_order(order_id)]
+        earlier = [v.value.complaint for v in _complaints_of_order(order_id)]
         at = now()
         complaint = rules.open_complaint(
             complaint_id=new_id("cpl"),
@@ -1204,12 +1140,8 @@ def _returned_delivery_writes(item: ComplaintItem, received: ReturnAuthorisation
     order = repo.order_from_item(order_item)
     rmas = [received]
     for other in _complaints_of_order(item.order_id):
-        if other.id != item.id and other.supplier_id == item.supplier_id:
-            rmas += [
-                rma_from_item(i)
-                for i in repo.query_all(keys.complaint_pk(other.id), range_key_condition=Item.SK.startswith("RETURN#"))
-                if isinstance(i, ReturnItem)
-            ]
+        if other.value.id != item.id and other.value.complaint.supplier_id == item.supplier_id:
+            rmas += [r.value.rma for r in uow.store().returns_of_complaint(other.value.id)]
     delivered = rules.delivered_quantities(order, item.supplier_id)
     returned = rules.returned_quantities(rmas)
     state = rules.return_state(delivered, Counter({k: min(v, delivered.get(k, 0)) for k, v in returned.items()}))
@@ -1292,11 +1224,12 @@ def ship_replacement(actor: Principal, complaint_id: str, *, carrier: str, track
 # ---------------------------------------------------------------- carrier events for complaint parcels
 
 
-def parcel_for(carrier: str, tracking_number: str) -> ComplaintParcelItem | None:
-    return repo.get(keys.complaint_parcel(carrier, tracking_number), ComplaintParcelItem)
+def parcel_for(carrier: str, tracking_number: str) -> ComplaintParcel | None:
+    found = uow.store().load(ComplaintParcel, carrier, tracking_number)
+    return found.value if found is not None else None
 
 
-def on_parcel_event(parcel: ComplaintParcelItem, event: CarrierEvent) -> str:
+def on_parcel_event(parcel: ComplaintParcel, event: CarrierEvent) -> str:
     """A carrier event for a return or replacement parcel (`inbound.apply_carrier_event` routes it
     here; the raw event is kept as a TRACK item there). Delivered: the return is received, or the replacement
     arrived; earlier statuses only mark the parcel on its way."""
@@ -1368,11 +1301,10 @@ class SupplierChargeBacks:
 def charge_backs_of_campaign(actor: Principal, campaign_id: str) -> list[SupplierChargeBacks]:
     """What each supplier of the campaign is charged back for complaints (one Query)."""
     require(actor, READ_STAFF, "read charge-backs")
-    totals: dict[str, list[ChargeBackItem]] = {}
-    for item in Item.gsi1.query(keys.campaign_charge_backs_pk(campaign_id)):
-        if isinstance(item, ChargeBackItem):
-            totals.setdefault(item.supplier_id, []).append(item)
+    totals: dict[str, list[ChargeBack]] = {}
+    for charge_back in uow.store().campaign_charge_backs(campaign_id):
+        totals.setdefault(charge_back.supplier_id, []).append(charge_back)
     return [
-        SupplierChargeBacks(s, items[0].po_id, sum(int(i.amount_cents) for i in items), items[0].currency, len(items))
-        for s, items in sorted(totals.items())
+        SupplierChargeBacks(s, found[0].po_id, sum(c.amount_cents for c in found), found[0].currency, len(found))
+        for s, found in sorted(totals.items())
     ]

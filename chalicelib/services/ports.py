@@ -33,6 +33,7 @@ from ..domain.packing import PackingEntry
 from ..domain.purchase_orders import PurchaseOrder, Stage
 from .ports_common import Page as Page  # re-exported: every service and store imports them from here
 from .ports_common import Versioned as Versioned
+from .ports_complaints import ComplaintsReads
 from .ports_consumers import ConsumerRecords
 from .ports_exceptions import ExceptionsReads
 from .ports_orders import OrdersReads
@@ -197,7 +198,7 @@ class CountCampaign:
 Change = Save | Remove | Record | CountStage | CountCampaign
 
 
-class Store(ConsumerRecords, ExceptionsReads, OutboundReads, PurchaseOrdersReads, OrdersReads, Protocol):
+class Store(ComplaintsReads, ConsumerRecords, ExceptionsReads, OutboundReads, PurchaseOrdersReads, OrdersReads, Protocol):
     """The repository and unit of work services speak to (see the module docstring)."""
 
     def load(self, kind: type[A], *key: str) -> Versioned[A] | None:

@@ -57,6 +57,7 @@ from .models import (
     PurchaseOrderItem,
     SupplierItem,
 )
+from .store_complaints import ComplaintsDynamo
 from .store_consumers import ConsumersDynamo
 from .store_exceptions import ExceptionsDynamo
 from .store_orders import OrdersDynamo
@@ -120,7 +121,7 @@ def _stats_pk(scope: CounterScope) -> str:
     return keys.ALL_STATS_PK
 
 
-class DynamoStore(ConsumersDynamo, ExceptionsDynamo, OutboundDynamo, PurchaseOrdersDynamo, OrdersDynamo):
+class DynamoStore(ComplaintsDynamo, ConsumersDynamo, ExceptionsDynamo, OutboundDynamo, PurchaseOrdersDynamo, OrdersDynamo):
     """`services.ports.Store` on the table the PynamoDB models are bound to."""
 
     # ------------------------------------------------------------ aggregates

@@ -28,8 +28,9 @@ from .common import (
 )
 
 if TYPE_CHECKING:
-    from ...adapters.dynamodb.models import ComplaintItem
     from ...services.complaints import ComplaintRecord
+    from ...services.ports_common import Versioned
+    from ...services.ports_complaints import StoredComplaint
 
 # ---------------------------------------------------------------- complaints (issue 9)
 
@@ -263,25 +264,26 @@ class ComplaintSummaryView(View):
     version: int
 
     @classmethod
-    def of(cls, item: ComplaintItem, sight: ComplaintSight, *, threshold_cents: int) -> ComplaintSummaryView:
+    def of(cls, stored: Versioned[StoredComplaint], sight: ComplaintSight, *, threshold_cents: int) -> ComplaintSummaryView:
+        kept, complaint = stored.value, stored.value.complaint
         draft = not sight.plan
-        refund = sum(int(l.refund_cents) for l in item.plan.lines) if item.plan and not draft else 0
+        refund = complaint.plan.refund_cents if complaint.plan and not draft else 0
         return cls(
-            id=item.id,
-            order_id=item.order_id,
-            supplier_id=item.supplier_id,
-            campaign_id=item.campaign_id,
-            po_id=item.po_id,
-            customer_email=item.customer_email if sight.staff else None,
-            reason=item.reason,
-            wanted_resolution=item.wanted,
-            status=item.status,
-            opened_at=item.opened_at,
-            updated_at=item.updated_at,
+            id=complaint.id,
+            order_id=complaint.order_id,
+            supplier_id=complaint.supplier_id,
+            campaign_id=kept.campaign_id,
+            po_id=kept.po_id,
+            customer_email=kept.customer_email if sight.staff else None,
+            reason=complaint.reason.value,
+            wanted_resolution=complaint.wanted.value,
+            status=complaint.status.value,
+            opened_at=complaint.opened_at,
+            updated_at=kept.updated_at,
             refund_cents=refund,
-            currency=item.currency,
-            needs_approval=item.plan is not None and not draft and refund > threshold_cents,
-            version=int(item.version),
+            currency=kept.currency,
+            needs_approval=complaint.plan is not None and not draft and refund > threshold_cents,
+            version=stored.version,
         )
 
 
@@ -330,7 +332,7 @@ class ComplaintView(ComplaintSummaryView):
         """`actions`: what the reader may do now; `photo_urls`: a download link per photo key (the route's)."""
         item = record.item
         staff, supplier, customer = sight.staff, sight.supplier, sight.customer
-        summary = ComplaintSummaryView.of(item, sight, threshold_cents=threshold_cents)
+        summary = ComplaintSummaryView.of(record.stored, sight, threshold_cents=threshold_cents)
         plan = None
         if item.plan is not None and sight.plan:
             lines = [
