@@ -25,6 +25,7 @@ MOVED = (
     "orders",
     "packing",
     "payments",
+    "shipments",
     "stages",
     "supplier_portal",
     "supplier_workflow",

@@ -61,6 +61,7 @@ from .store_exceptions import ExceptionsDynamo
 from .store_orders import OrdersDynamo
 from .store_outbound import OutboundDynamo
 from .store_purchase_orders import PurchaseOrdersDynamo
+from .store_shipments import ShipmentsDynamo
 
 Writes = list[repo.Write | repo.Update | repo.Delete]
 _SENT_FIRST: dict[type, int] = {repo.Delete: 0, repo.Write: 1, repo.Update: 2}
@@ -119,7 +120,7 @@ def _stats_pk(scope: CounterScope) -> str:
     return keys.ALL_STATS_PK
 
 
-class DynamoStore(ExceptionsDynamo, OutboundDynamo, PurchaseOrdersDynamo, OrdersDynamo):
+class DynamoStore(ExceptionsDynamo, OutboundDynamo, PurchaseOrdersDynamo, OrdersDynamo, ShipmentsDynamo):
     """`services.ports.Store` on the table the PynamoDB models are bound to."""
 
     # ------------------------------------------------------------ aggregates
