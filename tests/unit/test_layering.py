@@ -29,6 +29,7 @@ MOVED = (
     "stages",
     "supplier_portal",
     "supplier_workflow",
+    "tracking",
     "webhooks",
 )
 
