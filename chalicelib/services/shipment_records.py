@@ -19,17 +19,15 @@ from typing import Any
 
 from ..adapters.dynamodb import keys
 from ..adapters.dynamodb import repository as repo
-from ..adapters.dynamodb.models import Item, OrderItem, OrderShipmentItem, ShipmentItem, TrackEventItem
+from ..adapters.dynamodb.models import OrderItem, ShipmentItem, TrackEventItem
 from ..adapters.dynamodb.store_orders import shipment_copy_item
 from ..adapters.dynamodb.store_shipments import (
     carrier_event_from_item,
     pointer_item,
     record_from_item,
     shipment_record_item,
-    track_event_item,
     track_event_items,
 )
-from ..adapters.dynamodb.store_shipments import shipment_from_item as shipment_from_item  # named from here by tracking
 from ..domain import shipments as rules
 from ..domain.audit import AuditEvent
 from ..domain.orders import Order
@@ -38,7 +36,7 @@ from ..domain.shipments import CarrierEvent, Shipment
 from .clock import new_id
 from .ports_orders import ShipmentCopy, TrackingStep
 from .ports_purchase_orders import POShipment
-from .ports_shipments import ShipmentRecord, TrackEvent
+from .ports_shipments import ShipmentRecord
 
 
 def shipment_item(
@@ -136,11 +134,6 @@ def shipment_audit(
     )
 
 
-def shipment_event(s: Shipment, type_: str, at: datetime, **how: Any) -> repo.Write:
-    """`shipment_audit` as a write into the parcel's partition."""
-    return repo.event_write(keys.shipment_pk(s.carrier, s.tracking_number), shipment_audit(s, type_, at, **how))
-
-
 def order_audit(
     order: OrderItem | Order,
     s: Shipment,
@@ -174,26 +167,12 @@ def order_audit(
     )
 
 
-def order_event(order: OrderItem | Order, s: Shipment, type_: str, at: datetime, **how: Any) -> repo.Write:
-    """`order_audit` as a write into the order's partition."""
-    return repo.event_write(keys.order_pk(order.id), order_audit(order, s, type_, at, **how))
-
-
 def load(carrier: str, tracking_number: str) -> ShipmentItem | None:
     return repo.get(keys.shipment(carrier, tracking_number), ShipmentItem)
 
 
-def track_event_write(carrier: str, event: CarrierEvent, webhook_id: str | None, at: datetime) -> repo.Write:
-    return repo.Write(track_event_item(TrackEvent(carrier, event, at, webhook_id)))
-
-
 def track_event_from_item(item: TrackEventItem) -> CarrierEvent:
     return carrier_event_from_item(item)
-
-
-def order_shipments(items: list[Item]) -> list[OrderShipmentItem]:
-    """The shipment copies in an order partition, oldest first."""
-    return sorted((i for i in items if isinstance(i, OrderShipmentItem)), key=lambda i: i.created_at)
 
 
 def track_events(carrier: str, tracking_number: str) -> list[TrackEventItem]:
