@@ -1,25 +1,28 @@
 """Shipments on the in-memory store: recording a parcel (what it checks, what it writes in one
-transaction), dispatching an order it carries, keeping the tracking execution's token and telling
-customers once of a parcel gone quiet. (Completing the shipment stage, starting tracking and the
-carrier's events reach Step Functions: tests/api and tests/workflows keep them on moto.)"""
+transaction), dispatching an order it carries, keeping the tracking execution's token, telling
+customers once of a parcel gone quiet, and carrier events applied to a parcel nobody tracks yet
+(no task token) and replayed. (Completing the shipment stage, starting tracking, a parcel's end and
+the execution's heartbeats reach Step Functions: tests/api and tests/workflows keep them on moto.)"""
 
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import timedelta
 
 import pytest
 
 from chalicelib.domain.errors import AlreadyExists, InvalidTransition, NotFound, RuleViolation
 from chalicelib.domain.orders import DeliveryAction, DeliveryStatus, Order, apply_delivery_action
 from chalicelib.domain.purchase_orders import POLine, PurchaseOrder, Stage, po_id
-from chalicelib.domain.shipments import Shipment
+from chalicelib.domain.shipments import CarrierEvent, Shipment, ShipmentStatus, TrackingStatus
 from chalicelib.events import TrackingOpened, TrackingStale
-from chalicelib.services import shipment_records, shipments
+from chalicelib.services import shipment_records, shipments, tracking
 from chalicelib.services.ports import Save
+from chalicelib.services.ports_common import Versioned
 from chalicelib.services.ports_exceptions import Deadline
 from chalicelib.services.ports_orders import ShipmentCopy
 from chalicelib.services.ports_purchase_orders import PORecord, POShipment
-from chalicelib.services.ports_shipments import ShipmentRecord, ShippedOrder
+from chalicelib.services.ports_shipments import ShipmentRecord, ShippedOrder, TrackEvent
 from tests.services.conftest import ACME, BOLT, acknowledged, placed, save_new
 from tests.unit.factories import NOW
 
@@ -162,3 +165,62 @@ def test_a_quiet_parcel_tells_each_customer_once_and_raises_tracking_stale(store
     raised = [r for r in store.open_exceptions() if r.kind == "tracking_stale"]
     assert len(raised) == 1 and raised[0].subject_id == "dhl#JD0001" and raised[0].severity == "high"
     assert shipments.on_stale(stale().model_copy(update={"shipment_id": "shp-other"})) == "unknown"
+
+
+# ---------------------------------------------------------------- carrier events (services.tracking)
+
+
+def carrier_event(status: TrackingStatus, minutes: int, code: str = "PU", tracking: str = "JD0001") -> CarrierEvent:
+    return CarrierEvent(tracking, code, status, NOW + timedelta(minutes=minutes), "at the hub", "Leipzig")
+
+
+def loaded(store) -> Versioned[ShipmentRecord]:
+    found = store.load(ShipmentRecord, "dhl", "JD0001")
+    assert found is not None
+    return found
+
+
+def test_a_carrier_event_moves_the_parcel_once_with_the_customers_copies_and_the_pos_pointer(store):
+    save_new(store, accepted("ord-1"))
+    parcel(store, "ord-1")
+    event = carrier_event(TrackingStatus.IN_TRANSIT, 5)
+
+    assert tracking.apply_to_shipment(loaded(store), event, webhook_id="wh-1") == "moved:in_transit"
+    assert tracking.apply_to_shipment(loaded(store), event, webhook_id="wh-2") == "duplicate"  # redelivered
+
+    after = loaded(store)
+    assert after.version == 2 and after.value.shipment.status is ShipmentStatus.IN_TRANSIT
+    copy = store.load(ShipmentCopy, "ord-1", "shp-1")
+    assert copy is not None and copy.value.status == "in_transit" and len(copy.value.timeline) == 1
+    pointer = store.load(POShipment, PO, "shp-1")
+    assert pointer is not None and pointer.value.status == "in_transit"
+    kept = store.track_events("dhl", "JD0001")
+    assert [(t.event.carrier_code, t.webhook_id) for t in kept] == [("PU", "wh-1")]
+    assert [e.type for e in store.history("shipment", "dhl#JD0001", limit=10).items] == ["shipment.status_changed"]
+
+
+def test_out_for_delivery_tells_each_customer_and_an_older_event_is_kept_without_moving_the_parcel_back(store):
+    save_new(store, accepted("ord-1"), accepted("ord-2", minutes=1))
+    parcel(store, "ord-1", "ord-2")
+    tracking.apply_to_shipment(loaded(store), carrier_event(TrackingStatus.OUT_FOR_DELIVERY, 10, "OFD"))
+    assert tracking.apply_to_shipment(loaded(store), carrier_event(TrackingStatus.IN_TRANSIT, 5)) == "recorded"
+
+    assert loaded(store).value.shipment.status is ShipmentStatus.OUT_FOR_DELIVERY
+    for order_id in ("ord-1", "ord-2"):
+        assert [e.type for e in store.history("order", order_id, limit=10).items] == ["order.out_for_delivery"]
+    assert len(store.track_events("dhl", "JD0001")) == 2
+
+
+def test_carrier_events_that_came_before_the_parcel_are_replayed_oldest_first_once(store):
+    save_new(store, accepted("ord-1"))
+    for event in (carrier_event(TrackingStatus.OUT_FOR_DELIVERY, 10, "OFD"), carrier_event(TrackingStatus.IN_TRANSIT, 5)):
+        store.commit([Save(TrackEvent("dhl", event, NOW), None)], what="kept", at=NOW)
+    parcel(store, "ord-1")
+
+    assert tracking.replay_early_events("dhl", "JD0001") == 2
+    assert tracking.replay_early_events("dhl", "JD0001") == 2  # the consumer ran again: nothing more
+
+    after = loaded(store)
+    assert after.value.shipment.status is ShipmentStatus.OUT_FOR_DELIVERY and len(after.value.shipment.timeline) == 2
+    changed = [e for e in store.history("shipment", "dhl#JD0001", limit=10).items if e.type == "shipment.status_changed"]
+    assert [e.to_status for e in changed] == ["in_transit", "out_for_delivery"]
