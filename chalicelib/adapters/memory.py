@@ -53,6 +53,7 @@ from .memory_orders import ORDERS_KEYS, OrdersMemory
 from .memory_outbound import OUTBOUND_KEYS, OutboundMemory
 from .memory_purchase_orders import PurchaseOrdersMemory
 from .memory_purchase_orders import keys as purchase_order_keys
+from .memory_shipments import FOLLOWERS, SHIPMENTS_KEYS, ShipmentsMemory
 
 T = TypeVar("T")
 Key = tuple[type, tuple[str, ...]]
@@ -63,6 +64,7 @@ KEYS: dict[type, Callable[[Any], tuple[str, ...]]] = {**ORDERS_KEYS}
 KEYS.update(OUTBOUND_KEYS)
 KEYS.update(COMPLAINTS_KEYS)
 purchase_order_keys(KEYS)
+KEYS.update(SHIPMENTS_KEYS)
 
 
 def _key(obj: Aggregate) -> Key:
@@ -117,7 +119,9 @@ def _created(order: Order) -> tuple[str, ...]:
     return (_ts(order.created_at), order.id)
 
 
-class MemoryStore(ComplaintsMemory, ConsumersMemory, ExceptionsMemory, OutboundMemory, PurchaseOrdersMemory, OrdersMemory):
+class MemoryStore(
+    ComplaintsMemory, ConsumersMemory, ExceptionsMemory, OutboundMemory, PurchaseOrdersMemory, OrdersMemory, ShipmentsMemory
+):
     """`services.ports.Store` over dicts; `commits` counts the transactions committed."""
 
     def __init__(self) -> None:
@@ -158,6 +162,8 @@ class MemoryStore(ComplaintsMemory, ConsumersMemory, ExceptionsMemory, OutboundM
                 if current is not None:
                     raise AlreadyExists(f"{what}: already exists")
                 return
+            if isinstance(change, Save) and type(change.obj) in FOLLOWERS:  # no version of its own: written as it is
+                return
             if isinstance(change, Save) and isinstance(change.obj, PurchaseOrder):
                 raise ValueError("a purchase order is changed through its PORecord (which keeps the stage's token)")
             if isinstance(change, Save) and isinstance(change.obj, CampaignProduct):
@@ -182,7 +188,7 @@ class MemoryStore(ComplaintsMemory, ConsumersMemory, ExceptionsMemory, OutboundM
                 obj.deliveries = [
                     replace(d, delivered_at=at) if d.status in ARRIVED and d.delivered_at is None else d for d in obj.deliveries
                 ]
-            self._aggregates[_key(obj)] = (obj, (change.expected_version or 0) + 1)
+            self._aggregates[_key(obj)] = (obj, 1 if type(obj) in FOLLOWERS else (change.expected_version or 0) + 1)
         elif isinstance(change, Remove):
             del self._aggregates[_key(change.obj)]
         elif isinstance(change, Record):

@@ -27,9 +27,8 @@ exception), then one transaction through the storage port:
   has left already, the same transaction completes the shipment stage.
 
 Bridges until those services move onto the port: the exception's writes (`services.exceptions`), the
-money's (`customer_payments`) and the PO's (`services.stages`, which also commits the transaction that
-completes a stage: it takes this one's changes as DynamoDB writes, `uow.legacy_writes`) ride along as
-`ports_orders.LegacyWrites`.
+money's (`customer_payments`) ride along as `ports_orders.LegacyWrites`; the transaction that completes
+the shipment stage (`services.stages`) takes this one's changes as they are.
 
 A delivery that left (or was refused) since the request makes accepting it a 409 that says so.
 """
@@ -376,7 +375,7 @@ def accepted_text(order: Order, cancelled: list[LostLine]) -> str:
 def _one_order_less(actor: Principal, po_id_: str, changes: list[Change], at: datetime) -> bool:
     """A whole accepted delivery is cancelled: its PO has one order less to ship. Adds the PO's write to
     `changes`, or commits them with the shipment stage's completion when every other order has left
-    (True). One GetItem of the PO (`services.stages`, not on the port yet: its writes are DynamoDB's)."""
+    (True). One GetItem of the PO (`services.stages`)."""
     loaded = stages.load_po(po_id_)
     po = loaded.po
     to_ship = po.orders_to_ship
@@ -394,12 +393,12 @@ def _one_order_less(actor: Principal, po_id_: str, changes: list[Change], at: da
             Stage.SHIPMENT,
             finish,
             loaded=loaded,
-            extra_writes=uow.legacy_writes(changes, at=at),
+            extra=changes,
             internal_note="the last order waiting to ship was cancelled",
         )
         return True
     po.orders_to_ship = to_ship - 1
-    changes.append(Save(LegacyWrites([loaded.write(at)]), None))
+    changes.append(loaded.save())
     return False
 
 

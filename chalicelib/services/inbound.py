@@ -31,7 +31,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from ..adapters import secrets
 from ..adapters.dynamodb import keys
 from ..adapters.dynamodb import repository as repo
-from ..adapters.dynamodb.models import InboxItem, Item, ShipmentItem
+from ..adapters.dynamodb.models import InboxItem
 from ..domain import carrier_formats
 from ..domain import shipments as shipment_rules
 from ..domain.complaints import ComplaintAction
@@ -40,10 +40,13 @@ from ..domain.permissions import Principal, Role
 from ..domain.purchase_orders import LineAcceptance, RejectReason
 from ..domain.shipments import CarrierEvent, ShipmentStatus
 from ..observability import logger
-from . import complaints, exceptions, tracking
-from . import shipment_records as records
+from . import complaints, exceptions, tracking, uow
 from .clock import now
+from .ports import Save
+from .ports_shipments import ShipmentRecord, TrackEvent
 from .retry import on_conflict
+
+FOLLOWS = 1  # a carrier event kept for a parcel nobody recorded yet is written as it is, whatever is there
 
 INBOX_TTL_S = 30 * 86400
 BANK = "bank"
@@ -244,25 +247,26 @@ def apply_carrier_event(carrier: str, event: CarrierEvent, *, webhook_id: str | 
     replays it: `tracking.replay_early_events` on `shipment.recorded`); a superseded number keeps it."""
     ref = shipment_rules.parcel_ref(carrier, event.tracking_number)
 
-    def to_shipment() -> tuple[str | None, ShipmentItem | None]:
-        item = records.load(carrier, event.tracking_number)
-        if item is None or item.status == ShipmentStatus.SUPERSEDED.value:
-            return None, item
-        return tracking.apply_to_shipment(item, event, webhook_id=webhook_id), item
+    def to_shipment() -> tuple[str | None, bool]:
+        found = uow.store().load(ShipmentRecord, carrier, event.tracking_number)
+        if found is None or found.value.shipment.status is ShipmentStatus.SUPERSEDED:
+            return None, found is not None
+        return tracking.apply_to_shipment(found, event, webhook_id=webhook_id), True
 
-    outcome, item = on_conflict(to_shipment, what=f"shipment {ref}")
+    outcome, known = on_conflict(to_shipment, what=f"shipment {ref}")
     if outcome is not None:
         return outcome
-    track = records.track_event_write(carrier, event, webhook_id, now())
-    parcel = complaints.parcel_for(carrier, event.tracking_number) if item is None else None
+    track = TrackEvent(carrier, event, now(), webhook_id)
+    parcel = complaints.parcel_for(carrier, event.tracking_number) if not known else None
     if parcel is not None:  # a complaint's return or replacement parcel
         try:
-            repo.commit([repo.Write(track.item, Item.PK.does_not_exist())], what=f"tracking {ref}", unique_at=0)
+            uow.store().commit([Save(track, None)], what=f"tracking {ref}", at=track.received_at)
         except AlreadyExists:
             return "duplicate"
         return complaints.on_parcel_event(parcel, event)
-    repo.commit([track], what=f"tracking {ref}")
-    if item is None:
+    # Kept as it is (a redelivery writes it again): the shipment recorded later replays it.
+    uow.store().commit([Save(track, FOLLOWS)], what=f"tracking {ref}", at=track.received_at)
+    if not known:
         exceptions.raise_or_bump(
             "unknown_tracking",
             "tracking",

@@ -39,6 +39,7 @@ from .ports_exceptions import ExceptionsReads
 from .ports_orders import OrdersReads
 from .ports_outbound import OutboundReads
 from .ports_purchase_orders import PurchaseOrdersReads
+from .ports_shipments import ShipmentsReads
 
 T = TypeVar("T")
 
@@ -198,7 +199,9 @@ class CountCampaign:
 Change = Save | Remove | Record | CountStage | CountCampaign
 
 
-class Store(ComplaintsReads, ConsumerRecords, ExceptionsReads, OutboundReads, PurchaseOrdersReads, OrdersReads, Protocol):
+class Store(
+    ComplaintsReads, ConsumerRecords, ExceptionsReads, OutboundReads, PurchaseOrdersReads, OrdersReads, ShipmentsReads, Protocol
+):
     """The repository and unit of work services speak to (see the module docstring)."""
 
     def load(self, kind: type[A], *key: str) -> Versioned[A] | None:

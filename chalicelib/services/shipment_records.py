@@ -1,151 +1,93 @@
-"""How shipments are stored: the one mapping between a shipment (`domain.shipments`) and its items.
+"""How shipments are stored, for the services not yet on the storage port, and what every shipment
+service builds: the parcel's kinds for the port (`copy_of`, `pointer_of`), its events (`refs`,
+`shipment_audit`, `order_audit`).
 
 A parcel's partition `SHIPMENT#<carrier>#<tracking>` holds its record (`#META`), the carrier events
 as received (`TRACK#...`) and its audit events; the PO keeps a pointer to it and each order it
 carries a customer's copy. Recording a shipment (`services.shipments`), applying carrier events
 (`services.tracking`), routing them (`services.inbound`) and a complaint's parcels
 (`services.complaints`) all read and write through here, so none of them needs another to map.
+The items themselves are built by the port's mapping (`adapters.dynamodb.store_shipments`), so the
+writes here and the port's never disagree; they go when tracking, inbound and complaints move.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
 from ..adapters.dynamodb import keys
 from ..adapters.dynamodb import repository as repo
-from ..adapters.dynamodb.models import (
-    Item,
-    OrderItem,
-    OrderShipmentItem,
-    POShipmentItem,
-    ShipmentItem,
-    TimelineMap,
-    TrackEventItem,
+from ..adapters.dynamodb.models import OrderItem, ShipmentItem, TrackEventItem
+from ..adapters.dynamodb.store_orders import shipment_copy_item
+from ..adapters.dynamodb.store_shipments import (
+    carrier_event_from_item,
+    pointer_item,
+    record_from_item,
+    shipment_record_item,
+    track_event_items,
 )
 from ..domain import shipments as rules
 from ..domain.audit import AuditEvent
 from ..domain.orders import Order
 from ..domain.permissions import SYSTEM, Principal
-from ..domain.shipments import CarrierEvent, Shipment, ShipmentStatus, TimelineEntry, TrackingStatus
+from ..domain.shipments import CarrierEvent, Shipment
 from .clock import new_id
-
-
-def shipment_from_item(item: ShipmentItem) -> Shipment:
-    return Shipment(
-        id=item.id,
-        carrier=item.carrier,
-        tracking_number=item.tracking_number,
-        po_id=item.po_id,
-        supplier_id=item.supplier_id,
-        campaign_id=item.campaign_id,
-        order_ids=[str(o) for o in item.order_ids or []],
-        created_at=item.created_at,
-        status=ShipmentStatus(item.status),
-        status_at=item.status_at,
-        last_event_at=item.last_event_at,
-        timeline=[
-            TimelineEntry(t.status, t.carrier_code, t.occurred_at, t.description or "", t.location) for t in item.timeline or []
-        ],
-        corrections=int(item.corrections or 0),
-    )
-
-
-def _timeline(entries: Iterable[TimelineEntry]) -> list[TimelineMap]:
-    return [
-        TimelineMap(
-            status=e.status,
-            carrier_code=e.carrier_code,  # type: ignore[no-untyped-call]
-            occurred_at=e.occurred_at,
-            description=e.description or None,
-            location=e.location,
-        )
-        for e in entries
-    ]
+from .ports_orders import ShipmentCopy, TrackingStep
+from .ports_purchase_orders import POShipment
+from .ports_shipments import ShipmentRecord
 
 
 def shipment_item(
     s: Shipment, *, at: datetime, version: int | None, previous: ShipmentItem | None = None, **changes: Any
 ) -> repo.Write:
     """The shipment record; workflow fields carry over from `previous` unless `changes` say otherwise."""
-    pk, sk = keys.shipment(s.carrier, s.tracking_number)
-    gpk, gsk = keys.tracking_index(s.tracking_number, s.carrier)
-    carried = (
-        {
-            name: getattr(previous, name)
-            for name in ("superseded_by", "task_token", "execution_arn", "stale_count", "customer_told_delayed")
-        }
-        if previous is not None
-        else {}
-    )
-    item = ShipmentItem(
-        pk,
-        sk,
-        GSI1PK=gpk,
-        GSI1SK=gsk,
-        id=s.id,
-        carrier=s.carrier,
-        tracking_number=s.tracking_number,
-        GSI4PK=keys.ALL_SHIPMENTS_PK,
-        GSI4SK=keys.created_sk(s.created_at, s.id),  # exports, by creation time
-        po_id=s.po_id,
-        supplier_id=s.supplier_id,
-        campaign_id=s.campaign_id,
-        order_ids=s.order_ids,
-        status=s.status.value,
-        status_at=s.status_at,
-        last_event_at=s.last_event_at,
-        timeline=_timeline(s.timeline),
-        corrections=s.corrections,
-        created_at=s.created_at,
-        updated_at=at,
-        **{**carried, **changes},
-    )
+    base = record_from_item(previous) if previous is not None else ShipmentRecord(s)
+    item = shipment_record_item(replace(base, shipment=s, **changes), at=at)
     if version is None:
         return repo.new_item(item)
     return repo.Write(repo.with_version(item, version))
 
 
+def copy_of(s: Shipment, order_id: str, at: datetime) -> ShipmentCopy:
+    """The customer's copy of the shipment, kept with the order (the orders area's kind)."""
+    return ShipmentCopy(
+        shipment_id=s.id,
+        order_id=order_id,
+        supplier_id=s.supplier_id,
+        carrier=s.carrier,
+        tracking_number=s.tracking_number,
+        tracking_url=rules.tracking_url(s.carrier, s.tracking_number),
+        status=s.status.value,
+        status_at=s.status_at,
+        created_at=s.created_at,
+        updated_at=at,
+        timeline=[TrackingStep(e.occurred_at, e.status, e.description or None, e.location, e.carrier_code) for e in s.timeline],
+    )
+
+
+def pointer_of(s: Shipment) -> POShipment:
+    """The PO's pointer to the shipment (the purchase-order area's kind)."""
+    return POShipment(
+        id=s.id,
+        po_id=s.po_id,
+        supplier_id=s.supplier_id,
+        carrier=s.carrier,
+        tracking_number=s.tracking_number,
+        order_ids=list(s.order_ids),
+        status=s.status.value,
+        created_at=s.created_at,
+    )
+
+
 def order_copy(s: Shipment, order_id: str, at: datetime) -> repo.Write:
     """The customer's copy of the shipment inside the order's partition."""
-    pk, sk = keys.order_shipment(order_id, s.id)
-    return repo.Write(
-        OrderShipmentItem(
-            pk,
-            sk,
-            shipment_id=s.id,
-            order_id=order_id,
-            supplier_id=s.supplier_id,
-            carrier=s.carrier,
-            tracking_number=s.tracking_number,
-            tracking_url=rules.tracking_url(s.carrier, s.tracking_number),
-            status=s.status.value,
-            status_at=s.status_at,
-            timeline=_timeline(s.timeline),
-            created_at=s.created_at,
-            updated_at=at,
-        )
-    )
+    return repo.Write(shipment_copy_item(copy_of(s, order_id, at)))
 
 
 def po_pointer(s: Shipment, at: datetime) -> repo.Write:
-    pk, sk = keys.po_child(s.po_id, "SHIPMENT", s.id)
-    return repo.Write(
-        POShipmentItem(
-            pk,
-            sk,
-            id=s.id,
-            po_id=s.po_id,
-            supplier_id=s.supplier_id,
-            carrier=s.carrier,
-            tracking_number=s.tracking_number,
-            order_ids=s.order_ids,
-            status=s.status.value,
-            created_at=s.created_at,
-            updated_at=at,
-        )
-    )
+    return repo.Write(pointer_item(pointer_of(s), at))
 
 
 def refs(s: Shipment) -> dict[str, Any]:
@@ -165,7 +107,7 @@ def refs(s: Shipment) -> dict[str, Any]:
     }
 
 
-def shipment_event(
+def shipment_audit(
     s: Shipment,
     type_: str,
     at: datetime,
@@ -175,8 +117,9 @@ def shipment_event(
     data: dict[str, Any] | None = None,
     internal_note: str | None = None,
     files: list[str] | None = None,
-) -> repo.Write:
-    event = AuditEvent(
+) -> AuditEvent:
+    """An event in the parcel's history."""
+    return AuditEvent(
         id=new_id("evt"),
         subject_type="shipment",
         subject_id=s.ref,
@@ -189,10 +132,9 @@ def shipment_event(
         files=list(files or []),
         data={**refs(s), **(data or {})},
     )
-    return repo.event_write(keys.shipment_pk(s.carrier, s.tracking_number), event)
 
 
-def order_event(
+def order_audit(
     order: OrderItem | Order,
     s: Shipment,
     type_: str,
@@ -202,10 +144,10 @@ def order_event(
     from_status: str | None = None,
     to_status: str | None = None,
     data: dict[str, Any] | None = None,
-) -> repo.Write:
+) -> AuditEvent:
     """An event on the order about one of its shipments (the notification rules pick it up)."""
     status = order.status.value if isinstance(order, Order) else order.status
-    event = AuditEvent(
+    return AuditEvent(
         id=new_id("evt"),
         subject_type="order",
         subject_id=order.id,
@@ -223,54 +165,16 @@ def order_event(
             **(data or {}),
         },
     )
-    return repo.event_write(keys.order_pk(order.id), event)
 
 
 def load(carrier: str, tracking_number: str) -> ShipmentItem | None:
     return repo.get(keys.shipment(carrier, tracking_number), ShipmentItem)
 
 
-def track_event_write(carrier: str, event: CarrierEvent, webhook_id: str | None, at: datetime) -> repo.Write:
-    pk, sk = keys.track_event(carrier, event.tracking_number, event.key)
-    return repo.Write(
-        TrackEventItem(
-            pk,
-            sk,
-            carrier=carrier,
-            tracking_number=event.tracking_number,
-            carrier_code=event.carrier_code,
-            status=event.status.value if event.status else None,
-            occurred_at=rules.utc(event.occurred_at),
-            description=event.description or None,
-            location=event.location,
-            webhook_id=webhook_id,
-            received_at=at,
-        )
-    )
-
-
 def track_event_from_item(item: TrackEventItem) -> CarrierEvent:
-    return CarrierEvent(
-        tracking_number=item.tracking_number,
-        carrier_code=item.carrier_code,
-        status=TrackingStatus(item.status) if item.status else None,
-        occurred_at=item.occurred_at,
-        description=item.description or "",
-        location=item.location,
-    )
-
-
-def order_shipments(items: list[Item]) -> list[OrderShipmentItem]:
-    """The shipment copies in an order partition, oldest first."""
-    return sorted((i for i in items if isinstance(i, OrderShipmentItem)), key=lambda i: i.created_at)
+    return carrier_event_from_item(item)
 
 
 def track_events(carrier: str, tracking_number: str) -> list[TrackEventItem]:
     """Every carrier event kept for the parcel, as stored (one Query of its `TRACK#` items)."""
-    return [
-        i
-        for i in repo.query_all(
-            keys.shipment_pk(carrier, tracking_number), range_key_condition=Item.SK.startswith(keys.TRACK_PREFIX)
-        )
-        if isinstance(i, TrackEventItem)
-    ]
+    return track_event_items(carrier, tracking_number)

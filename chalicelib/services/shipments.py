@@ -18,26 +18,18 @@ Write path, in order:
    as `shipment.tracking_stale` (`on_stale`); delivered or returned ends it.
 
 One direction: this module calls `services.tracking` (replaying early events, finishing deliveries),
-never the reverse; both map items through `services.shipment_records`, and carrier webhooks reach
-tracking through `services.inbound`, the one place that routes carrier events.
+never the reverse; carrier webhooks reach tracking through `services.inbound`, the one place that
+routes carrier events. Storage is the port's (`services.ports_shipments`: the shipment record, the
+PO's shipped markers; the PO's pointer and the customer's copies are its areas' kinds); the kinds and
+events every shipment service builds come from `services.shipment_records`.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from ..adapters import workflows
-from ..adapters.dynamodb import keys
-from ..adapters.dynamodb import repository as repo
-from ..adapters.dynamodb.models import (
-    DeliveryIndexItem,
-    OrderItem,
-    OrderShipmentItem,
-    POShipmentItem,
-    POShippedOrderItem,
-    ShipmentItem,
-)
 from ..config import settings
 from ..domain import purchase_orders as po_rules
 from ..domain import shipments as rules
@@ -49,23 +41,26 @@ from ..domain.purchase_orders import Decision, Stage
 from ..domain.shipments import Shipment, ShipmentStatus
 from ..events import ShipmentCorrected, ShipmentRecorded, TrackingOpened, TrackingStale
 from ..observability import logger
-from . import escalations, exceptions, stages, tracking
+from . import escalations, exceptions, stages, tracking, uow
 from .clock import new_id, now
+from .ports import Change, Record, Save
+from .ports_exceptions import Deadline
+from .ports_purchase_orders import POShipment
+from .ports_shipments import ShipmentRecord, ShippedOrder
 from .retry import on_conflict
-from .shipment_records import (  # the mapping lives there (tests and callers may still name it from here)
-    load,
-    order_copy,
-    order_event,
-    po_pointer,
-    refs,
-    shipment_event,
-    shipment_from_item,
-    shipment_item,
+from .shipment_records import copy_of, order_audit, pointer_of, refs, shipment_audit
+from .shipment_records import (  # item writes and reads named from here by the API and workflow tests (not on the port)
+    load as load,
 )
+from .shipment_records import order_copy as order_copy
+from .shipment_records import po_pointer as po_pointer
+from .shipment_records import shipment_item as shipment_item
 from .tracking import complete_deliveries
 
 RETRIES = 5
 SHIPPABLE = (DeliveryStatus.ACCEPTED, DeliveryStatus.DISPATCHED)
+# The PO's pointer and the customer's copy follow their shipment: saved as they are, whatever is there.
+FOLLOWS = 1
 
 
 # ---------------------------------------------------------------- recording a shipment
@@ -115,16 +110,10 @@ def record_shipment(actor: Principal, po_id: str, *, carrier: str, tracking_numb
         po_rules.require_stage(po, Stage.SHIPMENT)
         if loaded.task_token is None:
             raise InvalidTransition(f"purchase order {po_id}: the shipment stage is not open yet")
-    found = repo.batch_get(
-        [
-            *(keys.delivery(o, po.supplier_id) for o in wanted),
-            *(keys.po_shipped_order(po_id, o) for o in wanted),
-            keys.shipment(carrier, tracking_number),
-        ]
-    )
-    if any(isinstance(i, ShipmentItem) for i in found):
+    intake = uow.store().shipment_intake(po_id, po.supplier_id, wanted, carrier, tracking_number)
+    if intake.parcel_known:
         raise AlreadyExists(f"tracking number {tracking_number} ({carrier}) is already recorded")
-    deliveries = {i.order_id: i for i in found if isinstance(i, DeliveryIndexItem) and i.campaign_id == po.campaign_id}
+    deliveries = {o: d for o, d in intake.deliveries.items() if d.campaign_id == po.campaign_id}
     unknown = [o for o in wanted if o not in deliveries]
     if unknown:
         raise RuleViolation(
@@ -132,15 +121,14 @@ def record_shipment(actor: Principal, po_id: str, *, carrier: str, tracking_numb
             f"not orders of this campaign with a delivery from you: {', '.join(unknown)}",
             details=[{"field": "body.order_ids", "message": f"unknown order {o}"} for o in unknown],
         )
-    blocked = [o for o in wanted if DeliveryStatus(deliveries[o].delivery_status) not in SHIPPABLE]
+    blocked = [o for o in wanted if deliveries[o].status not in SHIPPABLE]
     if blocked:
         raise RuleViolation(
             "order_not_shippable",
-            "only accepted orders can ship: " + ", ".join(f"{o} is {deliveries[o].delivery_status}" for o in blocked),
-            details=[{"field": "body.order_ids", "message": f"{o} is {deliveries[o].delivery_status}"} for o in blocked],
+            "only accepted orders can ship: " + ", ".join(f"{o} is {deliveries[o].status.value}" for o in blocked),
+            details=[{"field": "body.order_ids", "message": f"{o} is {deliveries[o].status.value}"} for o in blocked],
         )
-    shipped_before = {i.order_id for i in found if isinstance(i, POShippedOrderItem)}
-    newly = [o for o in wanted if o not in shipped_before]
+    newly = [o for o in wanted if o not in intake.shipped_before]
     if resend and newly:
         raise InvalidTransition(
             f"purchase order {po_id} is shipped: a further parcel can only carry orders that left before, not {', '.join(newly)}"
@@ -156,15 +144,12 @@ def record_shipment(actor: Principal, po_id: str, *, carrier: str, tracking_numb
         order_ids=wanted,
         created_at=at,
     )
-    writes = [
-        shipment_item(s, at=at, version=None),
-        po_pointer(s, at),
-        shipment_event(s, "shipment.recorded", at, actor=actor, data={"new_order_ids": newly}),
-        *(
-            repo.new_item(POShippedOrderItem(*keys.po_shipped_order(po_id, o), po_id=po_id, order_id=o, shipment_id=s.id, at=at))
-            for o in newly
-        ),
-        late_deadline(s),
+    changes: list[Change] = [
+        Save(ShipmentRecord(s), None),
+        Save(pointer_of(s), FOLLOWS),
+        Record(shipment_audit(s, "shipment.recorded", at, actor=actor, data={"new_order_ids": newly})),
+        *(Save(ShippedOrder(po_id, o, s.id, at), None) for o in newly),
+        Save(late_deadline(s), None),
     ]
     event_data = {"shipment_id": s.id, "carrier": carrier, "tracking_number": tracking_number, "order_ids": wanted}
     will_complete = not resend and po.orders_to_ship is not None and po.orders_shipped + len(newly) >= po.orders_to_ship
@@ -173,7 +158,7 @@ def record_shipment(actor: Principal, po_id: str, *, carrier: str, tracking_numb
         def finish(p: po_rules.PurchaseOrder) -> Decision:
             return po_rules.record_shipment(p, len(newly)) or Decision.DONE
 
-        stages.complete_stage(actor, po_id, Stage.SHIPMENT, finish, loaded=loaded, extra_writes=writes, event_data=event_data)
+        stages.complete_stage(actor, po_id, Stage.SHIPMENT, finish, loaded=loaded, extra=changes, event_data=event_data)
     else:
         if not resend:
             po_rules.record_shipment(po, len(newly))
@@ -196,19 +181,15 @@ def record_shipment(actor: Principal, po_id: str, *, carrier: str, tracking_numb
                 **event_data,
             },
         )
-        repo.commit([loaded.write(at), repo.event_write(keys.po_pk(po_id), event), *writes], what=f"purchase order {po_id}")
+        uow.store().commit([loaded.save(), Record(event), *changes], what=f"purchase order {po_id}", at=at)
     return view(s)
 
 
-def late_deadline(s: Shipment) -> repo.Write:
-    """The parcel is late (`shipment_late`) unless delivered within the expected time of its dispatch."""
-    return escalations.deadline_write(
-        "shipment",
-        s.ref,
-        "shipment_late",
-        s.created_at + timedelta(seconds=settings().delivery_expected_within_s),
-        refs(s),
-    )
+def late_deadline(s: Shipment) -> Deadline:
+    """The parcel is late (`shipment_late`) unless delivered within the expected time of its dispatch.
+    Created with the parcel (a parcel's ref is never recorded twice, so none is there before)."""
+    due = s.created_at + timedelta(seconds=settings().delivery_expected_within_s)
+    return Deadline("shipment_late", "shipment", s.ref, due, refs(s))
 
 
 def correct_tracking(actor: Principal, po_id: str, shipment_id: str, *, carrier: str, tracking_number: str) -> ShipmentView:
@@ -216,56 +197,59 @@ def correct_tracking(actor: Principal, po_id: str, shipment_id: str, *, carrier:
     and orders), and each customer is told once (`order.tracking_corrected`). The number the parcel
     already has (a repeated correction) changes nothing: the parcel as it is, nothing written or sent."""
     stages.load_po(po_id, for_supplier=stages.supplier_scope(actor))  # 404 unless the caller's PO
-    pointer = repo.get(keys.po_child(po_id, "SHIPMENT", shipment_id), POShipmentItem)
+    store = uow.store()
+    pointer = store.load(POShipment, po_id, shipment_id)
     if pointer is None:
         raise NotFound(f"shipment {shipment_id} not found on purchase order {po_id}")
-    current = load(pointer.carrier, pointer.tracking_number)
+    current = store.load(ShipmentRecord, pointer.value.carrier, pointer.value.tracking_number)
     if current is None:
         raise NotFound(f"shipment {shipment_id} not found")
-    if (carrier, tracking_number) == (current.carrier, current.tracking_number):
-        return view(shipment_from_item(current))  # a repeat (a retry, a double click): nothing to change or tell
-    if load(carrier, tracking_number) is not None:
+    old = current.value.shipment
+    if (carrier, tracking_number) == (old.carrier, old.tracking_number):
+        return view(old)  # a repeat (a retry, a double click): nothing to change or tell
+    if store.load(ShipmentRecord, carrier, tracking_number) is not None:
         raise AlreadyExists(f"tracking number {tracking_number} ({carrier}) is already recorded")
-    old = shipment_from_item(current)
     new = rules.correct_tracking(old, carrier, tracking_number)
     at = now()
-    orders = [i for i in repo.batch_get(keys.order(o) for o in new.order_ids) if isinstance(i, OrderItem)]
+    orders = store.parcel_orders(new.order_ids)
     note = (
         f"The supplier corrected the tracking number of your parcel: it is now {tracking_number} "
         f"with {rules.carrier(carrier).name}."
     )
-    writes = [
-        shipment_item(
-            old,
-            at=at,
-            version=int(current.version),
-            previous=current,
-            superseded_by=new.ref,
-            task_token=None,
+    changes: list[Change] = [
+        Save(replace(current.value, shipment=old, superseded_by=new.ref, task_token=None), current.version),
+        Save(ShipmentRecord(new), None),
+        Save(pointer_of(new), FOLLOWS),
+        Record(
+            shipment_audit(
+                new,
+                "shipment.corrected",
+                at,
+                actor=actor,
+                data={
+                    "previous_carrier": old.carrier,
+                    "previous_tracking_number": old.tracking_number,
+                    "previous_execution_arn": current.value.execution_arn,
+                },
+            )
         ),
-        shipment_item(new, at=at, version=None),
-        po_pointer(new, at),
-        shipment_event(
-            new,
-            "shipment.corrected",
-            at,
-            actor=actor,
-            data={
-                "previous_carrier": old.carrier,
-                "previous_tracking_number": old.tracking_number,
-                "previous_execution_arn": current.execution_arn,
-            },
-        ),
-        *(order_copy(new, o.id, at) for o in orders),
+        *(Save(copy_of(new, o.id, at), FOLLOWS) for o in orders),
         *(
-            order_event(
-                o, new, "order.tracking_corrected", at, customer_note=note, data={"previous_tracking_number": old.tracking_number}
+            Record(
+                order_audit(
+                    o,
+                    new,
+                    "order.tracking_corrected",
+                    at,
+                    customer_note=note,
+                    data={"previous_tracking_number": old.tracking_number},
+                )
             )
             for o in orders
         ),
-        late_deadline(new),
+        Save(late_deadline(new), None),
     ]
-    repo.commit(writes, what=f"shipment {shipment_id}")
+    store.commit(changes, what=f"shipment {shipment_id}", at=at)
     escalations.clear_deadline("shipment", old.ref, "shipment_late")
     return view(new)
 
@@ -278,10 +262,10 @@ def on_recorded(event: ShipmentRecorded) -> str:
     from . import capture
 
     data = event.data
-    item = load(data.carrier, data.tracking_number)
-    if item is None:
+    found = uow.store().load(ShipmentRecord, data.carrier, data.tracking_number)
+    if found is None:
         raise NotFound(f"shipment {data.carrier}#{data.tracking_number} not found")
-    s = shipment_from_item(item)
+    s = found.value.shipment
     for order_id in s.order_ids:
         _dispatch(order_id, s)
     if s.status is ShipmentStatus.DELIVERED:  # it arrived before it was dispatched here: finish it
@@ -300,10 +284,10 @@ def on_corrected(event: ShipmentCorrected) -> str:
     data = event.data
     if data.previous_execution_arn:
         workflows.stop_execution(data.previous_execution_arn, cause="tracking number corrected")
-    item = load(data.carrier, data.tracking_number)
-    if item is None or item.status == ShipmentStatus.SUPERSEDED.value:
+    found = uow.store().load(ShipmentRecord, data.carrier, data.tracking_number)
+    if found is None or found.value.shipment.status is ShipmentStatus.SUPERSEDED:
         return "superseded"
-    s = shipment_from_item(item)
+    s = found.value.shipment
     tracking.replay_early_events(s.carrier, s.tracking_number)
     start_tracking(s)
     return "tracking"
@@ -328,37 +312,38 @@ def _dispatch(order_id: str, s: Shipment) -> None:
     their copy of the shipment; an order already carrying the copy is left alone."""
 
     def dispatch() -> None:
-        items = repo.query_all(keys.order_pk(order_id))
-        meta = next((i for i in items if isinstance(i, OrderItem)), None)
-        if meta is None:
+        store = uow.store()
+        trail = store.order_trail(order_id)  # one read: the order with its shipment copies
+        if trail is None:
             logger.warning("order of a shipment not found", extra={"order_id": order_id, "shipment_id": s.id})
             return
-        order = repo.order_from_item(meta)
-        has_copy = any(isinstance(i, OrderShipmentItem) and i.shipment_id == s.id for i in items)
+        order = trail.order
+        has_copy = any(c.shipment_id == s.id for c in trail.shipments)
         if has_copy and order.delivery(s.supplier_id).status is not DeliveryStatus.ACCEPTED:
             return
         # (A copy with the delivery still accepted: carrier events for the parcel were applied before
         # this consumer ran; they wrote the copy, and the delivery is dispatched now.)
         at = now()
-        writes: list[repo.Write | repo.Update] = [order_copy(s, order_id, at)]
+        changes: list[Change] = [Save(copy_of(s, order_id, at), FOLLOWS)]
         before = order.status.value
         if order.delivery(s.supplier_id).status is DeliveryStatus.ACCEPTED:
             apply_delivery_action(order, s.supplier_id, DeliveryAction.DISPATCH)
-            writes += repo.order_writes(order, version=int(meta.version), now=at)
-            writes += repo.order_status_counts(order_id, before, order.status.value)
-        writes.append(
-            order_event(
-                order,
-                s,
-                "order.shipped",
-                at,
-                from_status=before,
-                to_status=order.status.value,
-                customer_note=f"Your parcel is on its way with {rules.carrier(s.carrier).name}: "
-                f"tracking number {s.tracking_number}.",
+            changes.append(Save(order, trail.version, status_before=before))
+        changes.append(
+            Record(
+                order_audit(
+                    order,
+                    s,
+                    "order.shipped",
+                    at,
+                    from_status=before,
+                    to_status=order.status.value,
+                    customer_note=f"Your parcel is on its way with {rules.carrier(s.carrier).name}: "
+                    f"tracking number {s.tracking_number}.",
+                )
             )
         )
-        repo.commit(writes, what=f"order {order_id}")
+        store.commit(changes, what=f"order {order_id}", at=at)
 
     on_conflict(dispatch, what=f"order {order_id}")
 
@@ -369,17 +354,18 @@ def on_tracking_opened(event: TrackingOpened) -> str:
     token, arn = event.task_token, event.execution_arn
 
     def store() -> str:
-        item = load(event.carrier, event.tracking_number)
-        if item is None or item.id != event.shipment_id or item.status in {s.value for s in rules.FINAL}:
-            outcome = item.status if item is not None else "unknown"
+        found = uow.store().load(ShipmentRecord, event.carrier, event.tracking_number)
+        record = found.value if found is not None else None
+        if found is None or record is None or record.shipment.id != event.shipment_id or record.shipment.final:
+            outcome = record.shipment.status.value if record is not None else "unknown"
             workflows.send_task_success(token, {"outcome": outcome})
             return f"ended: {outcome}"
-        if item.task_token == token:
+        if record.task_token == token:
             return "already stored"
-        s = shipment_from_item(item)
-        repo.commit(
-            [shipment_item(s, at=now(), version=int(item.version), previous=item, task_token=token, execution_arn=arn)],
-            what=f"shipment {s.id}",
+        uow.store().commit(
+            [Save(replace(record, task_token=token, execution_arn=arn), found.version)],
+            what=f"shipment {record.shipment.id}",
+            at=now(),
         )
         return "stored"
 
@@ -393,16 +379,16 @@ def on_stale(event: TrackingStale) -> str:
 
     Run once per event by the consumer's idempotency record (handlers/batch.py), which is deleted when
     this fails, so a redelivery does the work; the customer is told once (`customer_told_delayed`)."""
-    item = load(event.carrier, event.tracking_number)
-    if item is None or item.id != event.shipment_id:
+    found = uow.store().load(ShipmentRecord, event.carrier, event.tracking_number)
+    if found is None or found.value.shipment.id != event.shipment_id:
         return "unknown"
-    s = shipment_from_item(item)
+    s = found.value.shipment
     cfg = settings()
     abandoned = event.abandoned
     if not abandoned and not rules.stale(s, now(), cfg.tracking_stale_after_s):
         return "not stale"
-    if not item.customer_told_delayed:
-        _tell_delayed(s, item)
+    if not found.value.customer_told_delayed:
+        _tell_delayed(found.value, found.version)
     # Last, so a failure before it leaves nothing to repeat: a redelivery finds the customer told.
     exceptions.raise_or_bump(
         "tracking_stale",
@@ -414,27 +400,25 @@ def on_stale(event: TrackingStale) -> str:
     return "abandoned" if abandoned else "stale"
 
 
-def _tell_delayed(s: Shipment, item: ShipmentItem) -> None:
-    at = now()
-    orders = [i for i in repo.batch_get(keys.order(o) for o in s.order_ids) if isinstance(i, OrderItem)]
+def _tell_delayed(record: ShipmentRecord, version: int) -> None:
+    s, at = record.shipment, now()
+    store = uow.store()
+    orders = store.parcel_orders(s.order_ids)
     note = (
         f"Your parcel with {rules.carrier(s.carrier).name} ({s.tracking_number}) has had no tracking update "
         "for a while. We have asked the supplier and the carrier and will keep you posted."
     )
     try:
-        repo.commit(
+        store.commit(
             [
-                shipment_item(
-                    s,
-                    at=at,
-                    version=int(item.version),
-                    previous=item,
-                    customer_told_delayed=True,
-                    stale_count=int(item.stale_count or 0) + 1,
+                Save(replace(record, customer_told_delayed=True, stale_count=record.stale_count + 1), version),
+                *(
+                    Record(order_audit(o, s, "order.delayed", at, customer_note=note, data={"reason": "tracking_stale"}))
+                    for o in orders
                 ),
-                *(order_event(o, s, "order.delayed", at, customer_note=note, data={"reason": "tracking_stale"}) for o in orders),
             ],
             what=f"shipment {s.id}",
+            at=at,
         )
     except Conflict:
         logger.info("shipment changed while telling customers of a delay; a carrier event came in", extra={"shipment_id": s.id})

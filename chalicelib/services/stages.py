@@ -42,11 +42,6 @@ class LoadedPO:
         """The PO as changed in place, under its version, keeping the open stage's token and deadline."""
         return Save(self.record(), self.version)
 
-    def write(self, at: datetime) -> Any:
-        """`save()` as a DynamoDB write, for the callers not yet on the storage port (services.shipments,
-        services.cancellations) that commit it with their own writes (`uow.legacy_writes`)."""
-        return uow.legacy_writes([self.save()], at=at)[0]
-
 
 def load_po(po_id: str, *, for_supplier: str | None = None) -> LoadedPO:
     """One read. A supplier asking for another supplier's PO gets the same 404 as for none."""
@@ -70,14 +65,11 @@ def complete_stage(
     *,
     event_data: dict[str, Any] | None = None,
     internal_note: str | None = None,
-    extra_writes: Sequence[Any] = (),
     loaded: LoadedPO | None = None,
     extra: Sequence[Change] = (),
 ) -> tuple[PurchaseOrder, Decision]:
     """Complete the open stage: the PO (under its version), its event, the caller's `extra` changes and
-    the metrics counters in one transaction, then answer the workflow's token once. `extra_writes`:
-    DynamoDB writes of a caller not yet on the storage port, committed in the same transaction
-    (`uow.legacy_commit`).
+    the metrics counters in one transaction, then answer the workflow's token once.
 
     When the PO changed after it was read (`loaded`, the caller's read, or one here) the internal
     write that changed it — the stage consumer storing a token, the acknowledgement's settlement
@@ -91,7 +83,7 @@ def complete_stage(
         nonlocal current
         fresh = current if current is not None else load_po(po_id, for_supplier=supplier_scope(actor))
         current = None  # a lost race reads the PO again
-        return fresh, _complete(actor, fresh, stage, apply, event_data, internal_note, extra, extra_writes)
+        return fresh, _complete(actor, fresh, stage, apply, event_data, internal_note, extra)
 
     completed_on, done = on_conflict(attempt, retries=STAGE_RETRIES, what=f"purchase order {po_id}")
     if loaded is not None and completed_on is not loaded:
@@ -111,7 +103,6 @@ def _complete(
     event_data: dict[str, Any] | None,
     internal_note: str | None,
     extra: Sequence[Change],
-    extra_writes: Sequence[Any],
 ) -> tuple[PurchaseOrder, Decision]:
     po_id = current.po.id
     if current.task_token is None or current.po.stage is not stage:
@@ -143,10 +134,7 @@ def _complete(
     # The stage is answered: its token and deadline go (the next opening brings its own).
     done = Save(PORecord(po, None, None, current.execution_arn), current.version)
     what = f"purchase order {po_id}"
-    if extra_writes:
-        uow.legacy_commit([done, Record(event), *extra], extra_writes, then=counters, what=what, at=at)
-    else:
-        uow.store().commit([done, Record(event), *extra, *counters], what=what, at=at)
+    uow.store().commit([done, Record(event), *extra, *counters], what=what, at=at)
     workflows.send_task_success(current.task_token, {"decision": decision.value, "stage": stage.value})
     if po.reminders.get(stage.value):  # it went overdue, so its exception may be open: the stage is done now
         exceptions.resolve(overdue_kind(stage.value), "po", po.id, note=f"the {stage.value} stage completed")

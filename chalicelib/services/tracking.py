@@ -21,15 +21,13 @@ actor, note and photo on the parcel's audit event.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import copy
+from dataclasses import dataclass, replace
 from datetime import datetime
 from functools import partial
 from typing import Any
 
 from ..adapters import files, workflows
-from ..adapters.dynamodb import keys
-from ..adapters.dynamodb import repository as repo
-from ..adapters.dynamodb.models import AuditEventItem, Item, OrderItem, OrderShipmentItem, POShipmentItem, ShipmentItem
 from ..domain import shipments as rules
 from ..domain.audit import AuditEvent
 from ..domain.errors import AlreadyExists, Conflict, Forbidden, NotFound, RuleViolation
@@ -37,13 +35,19 @@ from ..domain.orders import DeliveryAction, DeliveryStatus, apply_delivery_actio
 from ..domain.permissions import READ_STAFF, Principal, Role, roles
 from ..domain.shipments import CarrierEvent, Shipment, ShipmentStatus
 from ..observability import logger
-from . import customer_payments, escalations, exceptions
+from . import customer_payments, escalations, exceptions, uow
 from . import shipment_records as sh
 from .clock import new_id, now
 from .guard import require
+from .ports import Change, Record, Save
+from .ports_common import Versioned
+from .ports_orders import LegacyWrites
+from .ports_purchase_orders import POShipment
+from .ports_shipments import ShipmentRecord, TrackEvent
 from .retry import on_conflict
 
 RETRIES = 5
+FOLLOWS = 1  # the PO's pointer and the customer's copies follow their shipment: saved as they are
 
 # Status changes the customer hears about, as order events (the notification rules pick some up).
 ORDER_EVENT: dict[ShipmentStatus, tuple[str, str]] = {
@@ -61,12 +65,14 @@ ORDER_EVENT: dict[ShipmentStatus, tuple[str, str]] = {
 DELIVERY_PROBLEM = (ShipmentStatus.EXCEPTION, ShipmentStatus.RETURNED_TO_SENDER)
 
 
-def apply_to_shipment(item: ShipmentItem, event: CarrierEvent, *, webhook_id: str | None = None, replay: bool = False) -> str:
+def apply_to_shipment(
+    loaded: Versioned[ShipmentRecord], event: CarrierEvent, *, webhook_id: str | None = None, replay: bool = False
+) -> str:
     """Apply one carrier event to the shipment as loaded; returns what happened (moved:<status>,
     recorded, duplicate). `replay`: the event was kept (its TRACK item exists) before the shipment was
-    known. Raises Conflict when the shipment changed since `item` was read: the caller reads again
+    known. Raises Conflict when the shipment changed since it was read: the caller reads again
     (`retry.on_conflict`). Which parcel an event is for is decided by `services.inbound`."""
-    return _apply(item, event, webhook_id=webhook_id, replay=replay)[0]
+    return _apply(loaded, event, webhook_id=webhook_id, replay=replay)[0]
 
 
 @dataclass(frozen=True)
@@ -80,26 +86,32 @@ class Recorder:
 
 
 def _apply(
-    item: ShipmentItem, event: CarrierEvent, *, webhook_id: str | None, replay: bool, by: Recorder | None = None
+    loaded: Versioned[ShipmentRecord],
+    event: CarrierEvent,
+    *,
+    webhook_id: str | None,
+    replay: bool,
+    by: Recorder | None = None,
 ) -> tuple[str, rules.Shipment]:
     """The event applied to the loaded shipment in one transaction, then what follows it (`_after`);
-    what happened and the shipment as written. Raises Conflict when the shipment changed since
-    `item` was read (the caller reads again)."""
-    carrier, at = item.carrier, now()
-    track = sh.track_event_write(carrier, event, webhook_id, at)
-    s = sh.shipment_from_item(item)
+    what happened and the shipment as written. Raises Conflict when the shipment changed since it
+    was read (the caller reads again)."""
+    record, store = loaded.value, uow.store()
+    before = copy.deepcopy(record.shipment)
+    s, at = record.shipment, now()
+    carrier = s.carrier
     history = _history(carrier, event.tracking_number) if rules.needs_history(s, event) else []
     applied = rules.apply_event(s, event, history)
     change = applied.change
-    if replay and not applied.recorded and change is None and s.last_event_at == item.last_event_at:
+    if replay and not applied.recorded and change is None and s.last_event_at == before.last_event_at:
         return "duplicate", s  # replayed before (the shipment consumer ran again)
-    # The shipment under its version, and the carrier event once (its TRACK item must be new).
-    writes = [
-        sh.shipment_item(s, at=at, version=int(item.version), previous=item),
-        repo.Write(track.item, None if replay else Item.PK.does_not_exist()),
+    # The shipment under its version, and the carrier event once (created: a redelivery fails there).
+    changes: list[Change] = [
+        Save(replace(record, shipment=s), loaded.version),
+        Save(TrackEvent(carrier, event, at, webhook_id), FOLLOWS if replay else None),
     ]
     if applied.recorded or change is not None:
-        writes += [sh.order_copy(s, o, at) for o in s.order_ids]
+        changes += [Save(sh.copy_of(s, o, at), FOLLOWS) for o in s.order_ids]
     audit: dict[str, Any] = (
         {} if by is None else {"actor": by.actor, "internal_note": by.note, "files": [by.photo_key] if by.photo_key else []}
     )
@@ -109,54 +121,64 @@ def _apply(
         "source": "manual" if event.by_hand else "carrier",
     }
     if change is not None:
-        writes += [
-            sh.po_pointer(s, at),
-            sh.shipment_event(s, "shipment.status_changed", at, from_status=change.from_status.value, data=data, **audit),
+        changes += [
+            Save(sh.pointer_of(s), FOLLOWS),
+            Record(sh.shipment_audit(s, "shipment.status_changed", at, from_status=change.from_status.value, data=data, **audit)),
         ]
         if change.to_status in ORDER_EVENT:
             type_, note = ORDER_EVENT[change.to_status]
-            orders = [i for i in repo.batch_get(keys.order(o) for o in s.order_ids) if isinstance(i, OrderItem)]
-            writes += [
-                sh.order_event(
-                    o,
-                    s,
-                    type_,
-                    at,
-                    customer_note=note,
-                    data={"reason": change.to_status.value, "carrier_code": event.carrier_code},
+            changes += [
+                Record(
+                    sh.order_audit(
+                        o,
+                        s,
+                        type_,
+                        at,
+                        customer_note=note,
+                        data={"reason": change.to_status.value, "carrier_code": event.carrier_code},
+                    )
                 )
-                for o in orders
+                for o in store.parcel_orders(s.order_ids)
             ]
     elif by is not None:  # nothing moved (a second failed attempt, an older time): who said what is still kept
-        writes.append(sh.shipment_event(s, "shipment.event_recorded", at, from_status=s.status.value, data=data, **audit))
+        changes.append(
+            Record(sh.shipment_audit(s, "shipment.event_recorded", at, from_status=s.status.value, data=data, **audit))
+        )
     try:
-        repo.commit(writes, what=f"shipment {s.id}", unique_at=1)
+        store.commit(changes, what=f"shipment {s.id}", at=at)
     except AlreadyExists:
-        before = sh.shipment_from_item(item)
-        _after(before, item, None)  # a redelivery still finishes what a first run began
+        _after(before, record, before, None)  # a redelivery still finishes what a first run began
         return "duplicate", before
-    _after(s, item, change, by_hand=event.by_hand)
+    _after(s, record, before, change, by_hand=event.by_hand)
     return (f"moved:{change.to_status.value}" if change else "recorded"), s
 
 
 def _history(carrier: str, tracking_number: str) -> list[CarrierEvent]:
     """Every carrier event recorded for the parcel (one Query; only for an event that arrives
     out of order)."""
-    return [sh.track_event_from_item(i) for i in sh.track_events(carrier, tracking_number)]
+    return [t.event for t in uow.store().track_events(carrier, tracking_number)]
 
 
-def _after(s: rules.Shipment, item: ShipmentItem, change: rules.StatusChange | None, *, by_hand: bool = False) -> None:
+def _after(
+    s: rules.Shipment,
+    record: ShipmentRecord,
+    before: rules.Shipment,
+    change: rules.StatusChange | None,
+    *,
+    by_hand: bool = False,
+) -> None:
     """What follows a committed event: tell the tracking execution, finish deliveries, raise or
-    clear the problems it shows. Each step is idempotent."""
-    news = change is not None or s.last_event_at != item.last_event_at  # not a repeat
+    clear the problems it shows. Each step is idempotent. (`record`: the workflow's fields as read;
+    `before`: the shipment as read.)"""
+    news = change is not None or s.last_event_at != before.last_event_at  # not a repeat
     who = "recorded by hand" if by_hand else "the carrier reported again"
-    if item.task_token:
+    if record.task_token:
         if s.final:
-            workflows.end_wait(item.task_token, {"outcome": s.status.value})
+            workflows.end_wait(record.task_token, {"outcome": s.status.value})
         elif news:
-            workflows.heartbeat(item.task_token)
+            workflows.heartbeat(record.task_token)
     key = s.ref
-    if news and item.customer_told_delayed:  # only a parcel that went quiet can have one open
+    if news and record.customer_told_delayed:  # only a parcel that went quiet can have one open
         exceptions.resolve("tracking_stale", "shipment", key, note=who)
     if s.final and change is not None:  # delivered or returned: no longer late
         escalations.clear_deadline("shipment", key, "shipment_late")
@@ -178,15 +200,14 @@ def replay_early_events(carrier: str, tracking_number: str) -> int:
     """Carrier events that came before the shipment was recorded (kept as `TRACK#` items by
     `inbound.apply_carrier_event`) are applied to it now, oldest first; the `unknown_tracking`
     problem they raised is resolved. Runs on `shipment.recorded` and `shipment.corrected`."""
-    early = sh.track_events(carrier, tracking_number)
-    for track in sorted(early, key=lambda t: t.occurred_at):
-        event = sh.track_event_from_item(track)
+    early = uow.store().track_events(carrier, tracking_number)
+    for track in sorted(early, key=lambda t: t.event.occurred_at):
 
-        def replay(event: CarrierEvent = event, webhook_id: str | None = track.webhook_id) -> str:
-            item = sh.load(carrier, tracking_number)
-            if item is None or item.status == ShipmentStatus.SUPERSEDED.value:
+        def replay(event: CarrierEvent = track.event, webhook_id: str | None = track.webhook_id) -> str:
+            found = uow.store().load(ShipmentRecord, carrier, tracking_number)
+            if found is None or found.value.shipment.status is ShipmentStatus.SUPERSEDED:
                 return "superseded"  # corrected meanwhile: the events stay kept under this number
-            return apply_to_shipment(item, event, webhook_id=webhook_id, replay=True)
+            return apply_to_shipment(found, event, webhook_id=webhook_id, replay=True)
 
         on_conflict(replay, what=f"shipment {rules.parcel_ref(carrier, tracking_number)}")
     if early:
@@ -201,28 +222,27 @@ def complete_deliveries(s: Shipment) -> int:
     delivered moves to delivered (the order completes when all its deliveries have). Idempotent."""
 
     def deliver(order_id: str) -> bool:
-        items = repo.query_all(keys.order_pk(order_id))
-        meta = next((i for i in items if isinstance(i, OrderItem)), None)
-        if meta is None:
+        store = uow.store()
+        trail = store.order_trail(order_id)  # one read: the order with its shipment copies
+        if trail is None:
             return False
-        order = repo.order_from_item(meta)
+        order = trail.order
         if order.delivery(s.supplier_id).status is not DeliveryStatus.DISPATCHED:
             return False
         parcels = rules.counted_parcels(
-            (ShipmentStatus(i.status), i.created_at, i.status_at)
-            for i in items
-            if isinstance(i, OrderShipmentItem) and i.supplier_id == s.supplier_id
+            (ShipmentStatus(c.status), c.created_at, c.status_at) for c in trail.shipments if c.supplier_id == s.supplier_id
         )
         if not rules.delivery_complete(parcels):
             return False
         at = now()
         before = order.status.value
         apply_delivery_action(order, s.supplier_id, DeliveryAction.DELIVER)
-        repo.commit(
-            [
-                *repo.order_writes(order, version=int(meta.version), now=at),
-                *repo.order_status_counts(order_id, before, order.status.value),
-                sh.order_event(
+        # The collected amount of a pay-on-delivery order: `customer_payments` is not on the port yet.
+        money = customer_payments.cash_on_delivery_writes(order, s.supplier_id, at)
+        changes: list[Change] = [
+            Save(order, trail.version, status_before=before),
+            Record(
+                sh.order_audit(
                     order,
                     s,
                     "order.delivered",
@@ -230,11 +250,11 @@ def complete_deliveries(s: Shipment) -> int:
                     from_status=before,
                     to_status=order.status.value,
                     data={"delivery_status": DeliveryStatus.DELIVERED.value},
-                ),
-                *customer_payments.cash_on_delivery_writes(order, s.supplier_id, at),
-            ],
-            what=f"order {order_id}",
-        )
+                )
+            ),
+            *([Save(LegacyWrites(money), None)] if money else []),
+        ]
+        store.commit(changes, what=f"order {order_id}", at=at)
         return True
 
     return sum(1 for order_id in s.order_ids if on_conflict(partial(deliver, order_id), what=f"order {order_id}"))
@@ -257,20 +277,20 @@ class ParcelDetail:
     events: list[AuditEvent]
 
 
-def _parcel(actor: Principal, po_id: str, shipment_id: str) -> POShipmentItem:
+def _parcel(actor: Principal, po_id: str, shipment_id: str) -> POShipment:
     """The PO's pointer to the parcel (it follows tracking corrections): one GetItem. A supplier
     reaches only its own POs' parcels; anything else is the same 404 as no parcel at all."""
     if not actor.is_staff:
         require(actor, roles(Role.SUPPLIER), "record parcel events")
         if not actor.supplier_id:
             raise Forbidden("your token names no supplier")
-    pointer = repo.get(keys.po_child(po_id, "SHIPMENT", shipment_id), POShipmentItem)
-    if pointer is None or (not actor.is_staff and pointer.supplier_id != actor.supplier_id):
+    found = uow.store().load(POShipment, po_id, shipment_id)
+    if found is None or (not actor.is_staff and found.value.supplier_id != actor.supplier_id):
         raise NotFound(f"shipment {shipment_id} not found on purchase order {po_id}")
-    return pointer
+    return found.value
 
 
-def photo_prefix(pointer: POShipmentItem) -> str:
+def photo_prefix(pointer: POShipment) -> str:
     """Where a parcel's photos go: beside the PO's invoices, one folder per parcel."""
     return f"suppliers/{pointer.supplier_id}/pos/{pointer.po_id}/shipments/{pointer.id}/"
 
@@ -287,7 +307,7 @@ def photo_upload(actor: Principal, po_id: str, shipment_id: str, content_type: s
     return files.presigned_post(f"{photo_prefix(pointer)}{new_id('img')}.{PHOTO_EXTENSIONS[content_type]}", content_type)
 
 
-def _check_photo(pointer: POShipmentItem, key: str) -> None:
+def _check_photo(pointer: POShipment, key: str) -> None:
     """The key is an upload for this parcel, and S3 holds an image there (moto does not enforce the
     presigned POST's policy, and neither would a client that forged the form: this is the check)."""
     prefix = photo_prefix(pointer)
@@ -330,22 +350,22 @@ def record_by_hand(
     def record() -> ByHandResult | Conflict:
         # A Conflict that reading again cannot cure is returned, not raised (on_conflict would retry
         # it); a lost race in `_apply` is raised and retried: the parcel may have ended this way meanwhile.
-        item = sh.load(pointer.carrier, pointer.tracking_number)
-        if item is None or item.id != shipment_id or item.status == ShipmentStatus.SUPERSEDED.value:
+        found = uow.store().load(ShipmentRecord, pointer.carrier, pointer.tracking_number)
+        s = found.value.shipment if found is not None else None
+        if found is None or s is None or s.id != shipment_id or s.status is ShipmentStatus.SUPERSEDED:
             return Conflict(f"shipment {shipment_id} changed while it was read; try again")
-        s = sh.shipment_from_item(item)
         event = rules.by_hand_event(s, what, at=at, now=now(), by_supplier=not actor.is_staff, at_field=field_)
         if event is None:  # already so, whatever version the caller saw (a double click, a retry)
-            return ByHandResult(s, int(item.version), recorded=False)
-        if expected_version is not None and int(item.version) != expected_version:
-            return Conflict(f"shipment {shipment_id} is at version {int(item.version)}, not {expected_version}")
-        outcome, after = _apply(item, event, webhook_id=None, replay=False, by=by)
+            return ByHandResult(s, found.version, recorded=False)
+        if expected_version is not None and found.version != expected_version:
+            return Conflict(f"shipment {shipment_id} is at version {found.version}, not {expected_version}")
+        outcome, after = _apply(found, event, webhook_id=None, replay=False, by=by)
         logger.info(
             "parcel event recorded by hand",
             extra={"shipment_id": shipment_id, "what": what.value, "outcome": outcome, "actor": actor.sub},
         )
         written = outcome != "duplicate"
-        return ByHandResult(after, int(item.version) + int(written), recorded=written)
+        return ByHandResult(after, found.version + int(written), recorded=written)
 
     result = on_conflict(record, what=f"shipment {shipment_id}")
     if isinstance(result, Conflict):
@@ -358,9 +378,7 @@ def parcel_detail(actor: Principal, po_id: str, shipment_id: str) -> ParcelDetai
     partition (the record, its events and its TRACK items)."""
     require(actor, READ_STAFF, "read a parcel's history")
     pointer = _parcel(actor, po_id, shipment_id)
-    items = repo.query_all(keys.shipment_pk(pointer.carrier, pointer.tracking_number))
-    item = next((i for i in items if isinstance(i, ShipmentItem)), None)
-    if item is None:
+    trail = uow.store().parcel_trail(pointer.carrier, pointer.tracking_number)
+    if trail is None:
         raise NotFound(f"shipment {shipment_id} not found")
-    events = sorted((repo.event_from_item(i) for i in items if isinstance(i, AuditEventItem)), key=lambda e: e.at)
-    return ParcelDetail(sh.shipment_from_item(item), int(item.version), events)
+    return ParcelDetail(trail.record.shipment, trail.version, trail.events)

@@ -70,19 +70,16 @@ def legacy_delivery(item: Any) -> Versioned[WebhookDelivery]:
     return delivery_record(item)
 
 
-def legacy_commit(
-    changes: Sequence[Change], writes: Sequence[Any], *, then: Sequence[Change] = (), what: str, at: datetime
-) -> None:
-    """`changes`, a caller's DynamoDB `writes` and `then` in ONE DynamoDB transaction, in that order, as
-    the callers not yet on the port had them committed (`services.shipments` and
-    `services.cancellations` hand `stages.complete_stage` their writes). Always the DynamoDB store,
-    whichever store is installed: those writes go to DynamoDB. Goes away when the last such caller moves."""
+def legacy_commit(changes: Sequence[Change], writes: Sequence[Any], *, what: str, at: datetime) -> None:
+    """`changes` and a caller's DynamoDB `writes` in ONE DynamoDB transaction, in that order, as
+    the callers not yet on the port had them committed (`services.exceptions`' `with_writes=`).
+    Always the DynamoDB store, whichever store is installed: those writes go to DynamoDB. Goes away
+    when the last such caller moves."""
     from ..adapters.dynamodb import repository
     from ..adapters.dynamodb.store import DynamoStore
 
     before, _ = DynamoStore().writes(changes, at=at)
-    after, _ = DynamoStore().writes(then, at=at)
-    repository.commit([*before, *writes, *after], what=what)
+    repository.commit([*before, *writes], what=what)
 
 
 def legacy_exception(item: Any) -> ExceptionRecord:

@@ -25,9 +25,11 @@ MOVED = (
     "orders",
     "packing",
     "payments",
+    "shipments",
     "stages",
     "supplier_portal",
     "supplier_workflow",
+    "tracking",
     "webhooks",
 )
 

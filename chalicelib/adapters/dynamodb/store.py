@@ -63,6 +63,7 @@ from .store_exceptions import ExceptionsDynamo
 from .store_orders import OrdersDynamo
 from .store_outbound import OutboundDynamo
 from .store_purchase_orders import PurchaseOrdersDynamo
+from .store_shipments import ShipmentsDynamo
 
 Writes = list[repo.Write | repo.Update | repo.Delete]
 _SENT_FIRST: dict[type, int] = {repo.Delete: 0, repo.Write: 1, repo.Update: 2}
@@ -121,7 +122,9 @@ def _stats_pk(scope: CounterScope) -> str:
     return keys.ALL_STATS_PK
 
 
-class DynamoStore(ComplaintsDynamo, ConsumersDynamo, ExceptionsDynamo, OutboundDynamo, PurchaseOrdersDynamo, OrdersDynamo):
+class DynamoStore(
+    ComplaintsDynamo, ConsumersDynamo, ExceptionsDynamo, OutboundDynamo, PurchaseOrdersDynamo, OrdersDynamo, ShipmentsDynamo
+):
     """`services.ports.Store` on the table the PynamoDB models are bound to."""
 
     # ------------------------------------------------------------ aggregates

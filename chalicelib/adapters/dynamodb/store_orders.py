@@ -91,8 +91,9 @@ def _load_shipment_copy(order_id: str, shipment_id: str) -> tuple[ShipmentCopy, 
     return None if item is None else (_shipment_copy(item), 1)  # a copy carries no version: it follows its shipment
 
 
-def _save_shipment_copy(s: ShipmentCopy, version: int | None, at: datetime) -> Writes:
-    item = OrderShipmentItem(
+def shipment_copy_item(s: ShipmentCopy) -> OrderShipmentItem:
+    """The copy's item (public for `services.shipment_records`, which still writes items)."""
+    return OrderShipmentItem(
         *keys.order_shipment(s.order_id, s.shipment_id),
         shipment_id=s.shipment_id,
         order_id=s.order_id,
@@ -115,6 +116,10 @@ def _save_shipment_copy(s: ShipmentCopy, version: int | None, at: datetime) -> W
         created_at=s.created_at,
         updated_at=s.updated_at,
     )
+
+
+def _save_shipment_copy(s: ShipmentCopy, version: int | None, at: datetime) -> Writes:
+    item = shipment_copy_item(s)
     return [repo.new_item(item) if version is None else repo.Write(item)]
 
 
