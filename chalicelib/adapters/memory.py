@@ -35,17 +35,20 @@ from ..services.ports import (
     CampaignRecord,
     CampaignWithProducts,
     Change,
+    ClearDeadline,
     CounterScope,
     CountStage,
     Page,
     Record,
     Remove,
     Save,
+    SetDeadline,
     StageCounters,
     Supplier,
     Versioned,
 )
 from ..services.ports_purchase_orders import InvoiceRecord, PORecord
+from .memory_deadlines import DeadlinesMemory
 from .memory_exceptions import ExceptionsMemory
 from .memory_orders import ORDERS_KEYS, OrdersMemory
 from .memory_outbound import OUTBOUND_KEYS, OutboundMemory
@@ -114,7 +117,7 @@ def _created(order: Order) -> tuple[str, ...]:
     return (_ts(order.created_at), order.id)
 
 
-class MemoryStore(ExceptionsMemory, OutboundMemory, PurchaseOrdersMemory, OrdersMemory):
+class MemoryStore(DeadlinesMemory, ExceptionsMemory, OutboundMemory, PurchaseOrdersMemory, OrdersMemory):
     """`services.ports.Store` over dicts; `commits` counts the transactions committed."""
 
     def __init__(self) -> None:
@@ -185,6 +188,8 @@ class MemoryStore(ExceptionsMemory, OutboundMemory, PurchaseOrdersMemory, Orders
         elif isinstance(change, Record):
             event = change.event
             self._events.setdefault((event.subject_type, event.subject_id), {})[event.id] = copy.deepcopy(event)
+        elif isinstance(change, SetDeadline | ClearDeadline):
+            self._apply_deadline(change)
         elif isinstance(change, CountStage):
             po = change.po
             for scope in (

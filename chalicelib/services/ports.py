@@ -33,6 +33,9 @@ from ..domain.packing import PackingEntry
 from ..domain.purchase_orders import PurchaseOrder, Stage
 from .ports_common import Page as Page  # re-exported: every service and store imports them from here
 from .ports_common import Versioned as Versioned
+from .ports_deadlines import ClearDeadline as ClearDeadline  # changes of a commit, like the others here
+from .ports_deadlines import DeadlineWrites
+from .ports_deadlines import SetDeadline as SetDeadline
 from .ports_exceptions import ExceptionsReads
 from .ports_orders import OrdersReads
 from .ports_outbound import OutboundReads
@@ -193,10 +196,11 @@ class CountCampaign:
     deltas: dict[str, int]
 
 
-Change = Save | Remove | Record | CountStage | CountCampaign
+# `SetDeadline` / `ClearDeadline` (services/ports_deadlines.py): a subject's deadline, blindly.
+Change = Save | Remove | Record | CountStage | CountCampaign | SetDeadline | ClearDeadline
 
 
-class Store(ExceptionsReads, OutboundReads, PurchaseOrdersReads, OrdersReads, Protocol):
+class Store(DeadlineWrites, ExceptionsReads, OutboundReads, PurchaseOrdersReads, OrdersReads, Protocol):
     """The repository and unit of work services speak to (see the module docstring)."""
 
     def load(self, kind: type[A], *key: str) -> Versioned[A] | None:

@@ -17,6 +17,7 @@ MOVED = (
     "cancellations",
     "catalogue",
     "dashboard",
+    "deadlines",
     "escalations",
     "exceptions",
     "holds",

@@ -29,6 +29,7 @@ from ...services.ports import (
     CampaignRecord,
     CampaignWithProducts,
     Change,
+    ClearDeadline,
     CountCampaign,
     CounterScope,
     CountStage,
@@ -37,6 +38,7 @@ from ...services.ports import (
     Record,
     Remove,
     Save,
+    SetDeadline,
     StageCounters,
     Supplier,
     Versioned,
@@ -57,6 +59,7 @@ from .models import (
     PurchaseOrderItem,
     SupplierItem,
 )
+from .store_deadlines import DeadlinesDynamo, deadline_writes
 from .store_exceptions import ExceptionsDynamo
 from .store_orders import OrdersDynamo
 from .store_outbound import OutboundDynamo
@@ -119,7 +122,7 @@ def _stats_pk(scope: CounterScope) -> str:
     return keys.ALL_STATS_PK
 
 
-class DynamoStore(ExceptionsDynamo, OutboundDynamo, PurchaseOrdersDynamo, OrdersDynamo):
+class DynamoStore(DeadlinesDynamo, ExceptionsDynamo, OutboundDynamo, PurchaseOrdersDynamo, OrdersDynamo):
     """`services.ports.Store` on the table the PynamoDB models are bound to."""
 
     # ------------------------------------------------------------ aggregates
@@ -183,6 +186,8 @@ class DynamoStore(ExceptionsDynamo, OutboundDynamo, PurchaseOrdersDynamo, Orders
                 writes.append(repo.event_write(keys.subject_pk(event.subject_type, event.subject_id), event))
             elif isinstance(change, CountStage):
                 writes += repo.stage_stats_updates(change.po, change.stage, change.deltas)
+            elif isinstance(change, SetDeadline | ClearDeadline):
+                writes += deadline_writes(change)
             else:
                 assert isinstance(change, CountCampaign)
                 writes.append(repo.campaign_summary_update(change.campaign_id, change.subject_id, change.deltas))
