@@ -50,6 +50,7 @@ from ..services.ports import (
 from ..services.ports_purchase_orders import InvoiceRecord, PORecord
 from .memory_deadlines import DeadlinesMemory
 from .memory_exceptions import ExceptionsMemory
+from .memory_exports import ExportsMemory
 from .memory_orders import ORDERS_KEYS, OrdersMemory
 from .memory_outbound import OUTBOUND_KEYS, OutboundMemory
 from .memory_purchase_orders import PurchaseOrdersMemory
@@ -117,7 +118,7 @@ def _created(order: Order) -> tuple[str, ...]:
     return (_ts(order.created_at), order.id)
 
 
-class MemoryStore(DeadlinesMemory, ExceptionsMemory, OutboundMemory, PurchaseOrdersMemory, OrdersMemory):
+class MemoryStore(DeadlinesMemory, ExportsMemory, ExceptionsMemory, OutboundMemory, PurchaseOrdersMemory, OrdersMemory):
     """`services.ports.Store` over dicts; `commits` counts the transactions committed."""
 
     def __init__(self) -> None:

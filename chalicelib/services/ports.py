@@ -37,6 +37,7 @@ from .ports_deadlines import ClearDeadline as ClearDeadline  # changes of a comm
 from .ports_deadlines import DeadlineWrites
 from .ports_deadlines import SetDeadline as SetDeadline
 from .ports_exceptions import ExceptionsReads
+from .ports_exports import ExportsReads
 from .ports_orders import OrdersReads
 from .ports_outbound import OutboundReads
 from .ports_purchase_orders import PurchaseOrdersReads
@@ -200,7 +201,7 @@ class CountCampaign:
 Change = Save | Remove | Record | CountStage | CountCampaign | SetDeadline | ClearDeadline
 
 
-class Store(DeadlineWrites, ExceptionsReads, OutboundReads, PurchaseOrdersReads, OrdersReads, Protocol):
+class Store(DeadlineWrites, ExportsReads, ExceptionsReads, OutboundReads, PurchaseOrdersReads, OrdersReads, Protocol):
     """The repository and unit of work services speak to (see the module docstring)."""
 
     def load(self, kind: type[A], *key: str) -> Versioned[A] | None:

@@ -20,6 +20,7 @@ MOVED = (
     "deadlines",
     "escalations",
     "exceptions",
+    "exports",
     "holds",
     "metrics",
     "notify",

@@ -61,6 +61,7 @@ from .models import (
 )
 from .store_deadlines import DeadlinesDynamo, deadline_writes
 from .store_exceptions import ExceptionsDynamo
+from .store_exports import ExportsDynamo
 from .store_orders import OrdersDynamo
 from .store_outbound import OutboundDynamo
 from .store_purchase_orders import PurchaseOrdersDynamo
@@ -122,7 +123,7 @@ def _stats_pk(scope: CounterScope) -> str:
     return keys.ALL_STATS_PK
 
 
-class DynamoStore(DeadlinesDynamo, ExceptionsDynamo, OutboundDynamo, PurchaseOrdersDynamo, OrdersDynamo):
+class DynamoStore(DeadlinesDynamo, ExportsDynamo, ExceptionsDynamo, OutboundDynamo, PurchaseOrdersDynamo, OrdersDynamo):
     """`services.ports.Store` on the table the PynamoDB models are bound to."""
 
     # ------------------------------------------------------------ aggregates
