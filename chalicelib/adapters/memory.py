@@ -35,12 +35,14 @@ from ..services.ports import (
     CampaignRecord,
     CampaignWithProducts,
     Change,
+    ClearDeadline,
     CounterScope,
     CountStage,
     Page,
     Record,
     Remove,
     Save,
+    SetDeadline,
     StageCounters,
     Supplier,
     Versioned,
@@ -48,7 +50,9 @@ from ..services.ports import (
 from ..services.ports_purchase_orders import InvoiceRecord, PORecord
 from .memory_complaints import COMPLAINTS_KEYS, ComplaintsMemory
 from .memory_consumers import ConsumersMemory
+from .memory_deadlines import DeadlinesMemory
 from .memory_exceptions import ExceptionsMemory
+from .memory_exports import ExportsMemory
 from .memory_orders import ORDERS_KEYS, OrdersMemory
 from .memory_outbound import OUTBOUND_KEYS, OutboundMemory
 from .memory_purchase_orders import PurchaseOrdersMemory
@@ -120,7 +124,15 @@ def _created(order: Order) -> tuple[str, ...]:
 
 
 class MemoryStore(
-    ComplaintsMemory, ConsumersMemory, ExceptionsMemory, OutboundMemory, PurchaseOrdersMemory, OrdersMemory, ShipmentsMemory
+    ComplaintsMemory,
+    ConsumersMemory,
+    DeadlinesMemory,
+    ExportsMemory,
+    ExceptionsMemory,
+    OutboundMemory,
+    PurchaseOrdersMemory,
+    OrdersMemory,
+    ShipmentsMemory,
 ):
     """`services.ports.Store` over dicts; `commits` counts the transactions committed."""
 
@@ -194,6 +206,8 @@ class MemoryStore(
         elif isinstance(change, Record):
             event = change.event
             self._events.setdefault((event.subject_type, event.subject_id), {})[event.id] = copy.deepcopy(event)
+        elif isinstance(change, SetDeadline | ClearDeadline):
+            self._apply_deadline(change)
         elif isinstance(change, CountStage):
             po = change.po
             for scope in (

@@ -14,6 +14,7 @@ from ..domain import exceptions as rules
 from ..domain.audit import AuditEvent
 from ..domain.exceptions import ExceptionRecord
 from ..services.ports_exceptions import Deadline, Due, DueDeadline, ExceptionWithHistory
+from ..services.ports_outbound import WebhookDelivery
 
 
 class ExceptionsMemory:
@@ -46,4 +47,6 @@ class ExceptionsMemory:
         for (kind, _), (value, version) in self._aggregates.items():
             if kind is Deadline and value.fired_at is None and value.due_at <= at:
                 found.append((value.due_at, value.id, DueDeadline(copy.deepcopy(value), version)))
+            elif kind is WebhookDelivery and value.next_attempt_at is not None and value.next_attempt_at <= at:
+                found.append((value.next_attempt_at, value.id, replace(copy.deepcopy(value), version=version)))
         return [entry for _, _, entry in sorted(found, key=lambda f: (f[0], f[1]))]

@@ -284,6 +284,66 @@ def take(
     return Take.EXPORT
 
 
+def row(kind: ExportKind, i: Any) -> tuple[Any, ...]:
+    """The columns of one record (a stored record, or the domain object, with these attributes), in
+    `COLUMNS[kind]` order."""
+    if kind is ExportKind.ORDERS:
+        return (
+            i.id,
+            i.created_at,
+            i.status,
+            i.campaign_id,
+            i.customer_id,
+            i.customer_email,
+            i.payment_mode,
+            i.currency,
+            int(i.total_cents),
+            len(i.lines),
+            sum(int(line.quantity) for line in i.lines),
+            list(i.supplier_ids or []),
+        )
+    if kind is ExportKind.PURCHASE_ORDERS:
+        return (
+            i.id,
+            i.created_at,
+            i.status,
+            i.stage,
+            i.campaign_id,
+            i.supplier_id,
+            i.currency,
+            int(i.order_count),
+            int(i.ordered_cents),
+            int(i.accepted_cents),
+            int(i.invoiced_cents),
+            int(i.paid_cents),
+        )
+    if kind is ExportKind.PAYMENTS:
+        return (
+            i.id,
+            i.created_at,
+            i.status,
+            i.po_id,
+            i.supplier_id,
+            i.campaign_id,
+            int(i.amount_cents),
+            i.currency,
+            i.bank_reference,
+            i.decided_by,
+        )
+    return (
+        i.id,
+        i.created_at,
+        i.status,
+        i.carrier,
+        i.tracking_number,
+        i.po_id,
+        i.supplier_id,
+        i.campaign_id,
+        len(i.order_ids or []),
+        list(i.order_ids or []),
+    )
+
+
 def cell(value: Any) -> str:
     """A CSV cell: datetimes in ISO 8601 UTC, lists space-separated, None empty."""
     if value is None:

@@ -6,11 +6,11 @@ sweep (`services.escalations`) reads the due ones. Writing one needs nothing of 
 services that set deadlines depend on this module only, and the sweep may call back into them
 (a capture retry) without an import circle.
 
-Not on the storage port: its callers (shipments, customer payments, capture) still commit DynamoDB
-writes, and setting a deadline overwrites the previous one blindly (no read), which the port's
-versioned saves do not do. The item is built by the port's mapping
-(`adapters.dynamodb.store_exceptions.deadline_item`), so the two never disagree; a service on the port
-loads a `ports_exceptions.Deadline` by id and saves it under its version (create: `Save(deadline, None)`).
+Setting a deadline overwrites the previous one of its kind blindly (no read), clearing one deletes it
+whether or not it was there: the port's `SetDeadline` / `ClearDeadline` changes
+(`services.ports_deadlines`), not a versioned `Save` (the sweep's retirement of a passed deadline is
+one). A service on the port puts `deadline_change(...)` in its commit; `deadline_write` hands the same
+change as a DynamoDB write to the callers that still commit those (through `uow.legacy_writes`).
 """
 
 from __future__ import annotations
@@ -18,11 +18,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from ..adapters.dynamodb import keys
-from ..adapters.dynamodb import repository as repo
-from ..adapters.dynamodb.models import DeadlineItem
-from ..adapters.dynamodb.store_exceptions import deadline_item
 from ..domain import exceptions as rules
+from . import uow
+from .ports_deadlines import ClearDeadline, SetDeadline
 from .ports_exceptions import Deadline
 
 CAPTURE_RETRY = "capture_retry"  # a declined capture's next automatic attempt (services/capture.py)
@@ -32,16 +30,27 @@ CAPTURE_RETRY = "capture_retry"  # a declined capture's next automatic attempt (
 ACTION_KINDS = frozenset({CAPTURE_RETRY})
 
 
-def deadline_write(
+def deadline_change(
     subject_type: str, subject_id: str, kind: str, due_at: datetime, details: dict[str, Any] | None = None
-) -> repo.Write:
-    """A deadline to put in the subject's own transaction (overwrites the previous one of that kind)."""
+) -> SetDeadline:
+    """A deadline to commit with the subject's own changes (overwrites the previous one of that kind)."""
     if kind not in ACTION_KINDS:
         rules.kind(kind)
-    return repo.Write(deadline_item(Deadline(kind, subject_type, subject_id, due_at, details or {})))
+    return SetDeadline(Deadline(kind, subject_type, subject_id, due_at, details or {}))
+
+
+def deadline_write(subject_type: str, subject_id: str, kind: str, due_at: datetime, details: dict[str, Any] | None = None) -> Any:
+    """`deadline_change` as the one DynamoDB write (a `repository.Write`) to put in the subject's own
+    transaction, for the callers not yet on the port. Goes away when the last of them moves."""
+    change = deadline_change(subject_type, subject_id, kind, due_at, details)
+    return uow.legacy_writes([change], at=due_at)[0]
+
+
+def clear_change(subject_type: str, subject_id: str, kind: str) -> ClearDeadline:
+    """The deadline was met: clear it in the commit of what met it (nothing if there was none)."""
+    return ClearDeadline(kind, subject_type, subject_id)
 
 
 def clear_deadline(subject_type: str, subject_id: str, kind: str) -> None:
-    """The deadline was met (one DeleteItem; nothing if there was none)."""
-    pk, sk = keys.deadline(keys.subject_pk(subject_type, subject_id), kind)
-    DeadlineItem(pk, sk).delete()
+    """The deadline was met (on its own: one DeleteItem; nothing if there was none)."""
+    uow.store().clear_deadline(kind, subject_type, subject_id)

@@ -26,7 +26,8 @@ from .deadlines import CAPTURE_RETRY
 from .deadlines import clear_deadline as clear_deadline  # written in services/deadlines.py; named here too
 from .deadlines import deadline_write as deadline_write
 from .ports import Save
-from .ports_exceptions import Deadline, Due, DueDeadline, DueElsewhere
+from .ports_exceptions import Deadline, Due, DueDeadline
+from .ports_outbound import WebhookDelivery
 
 RETIRED_KEPT = timedelta(days=30)  # a passed deadline stays on its subject (out of the index) this long
 
@@ -75,8 +76,8 @@ def sweep(at: datetime | None = None) -> SweepResult:
                 result.actions[_exception_due(entry, at)] += 1
             elif isinstance(entry, DueDeadline):
                 result.actions[_deadline_due(entry)] += 1
-            elif isinstance(entry, DueElsewhere) and entry.what == "webhook_delivery":
-                result.actions[webhooks.retry_due(entry.item, at)] += 1
+            elif isinstance(entry, WebhookDelivery):
+                result.actions[webhooks.retry_due(entry, at)] += 1
         except (Conflict, InvalidTransition):
             result.actions["lost_race"] += 1  # someone changed it meanwhile; the next sweep sees the new state
     logger.info("escalation sweep", extra=result.as_dict())

@@ -35,7 +35,11 @@ from .ports_common import Page as Page  # re-exported: every service and store i
 from .ports_common import Versioned as Versioned
 from .ports_complaints import ComplaintsReads
 from .ports_consumers import ConsumerRecords
+from .ports_deadlines import ClearDeadline as ClearDeadline  # changes of a commit, like the others here
+from .ports_deadlines import DeadlineWrites
+from .ports_deadlines import SetDeadline as SetDeadline
 from .ports_exceptions import ExceptionsReads
+from .ports_exports import ExportsReads
 from .ports_orders import OrdersReads
 from .ports_outbound import OutboundReads
 from .ports_purchase_orders import PurchaseOrdersReads
@@ -196,11 +200,21 @@ class CountCampaign:
     deltas: dict[str, int]
 
 
-Change = Save | Remove | Record | CountStage | CountCampaign
+# `SetDeadline` / `ClearDeadline` (services/ports_deadlines.py): a subject's deadline, blindly.
+Change = Save | Remove | Record | CountStage | CountCampaign | SetDeadline | ClearDeadline
 
 
 class Store(
-    ComplaintsReads, ConsumerRecords, ExceptionsReads, OutboundReads, PurchaseOrdersReads, OrdersReads, ShipmentsReads, Protocol
+    ComplaintsReads,
+    ConsumerRecords,
+    DeadlineWrites,
+    ExportsReads,
+    ExceptionsReads,
+    OutboundReads,
+    PurchaseOrdersReads,
+    OrdersReads,
+    ShipmentsReads,
+    Protocol,
 ):
     """The repository and unit of work services speak to (see the module docstring)."""
 

@@ -24,6 +24,7 @@ from typing import Any, Protocol, TypeAlias
 
 from ..domain.audit import AuditEvent
 from ..domain.exceptions import ExceptionRecord
+from .ports_outbound import WebhookDelivery
 
 
 @dataclass(frozen=True)
@@ -63,14 +64,14 @@ class DueDeadline:
 
 @dataclass(frozen=True)
 class DueElsewhere:
-    """A due entry of an area not on the port yet, as its store read it, for its own service to handle
-    (`what`: "webhook_delivery", a delivery's next attempt; else "unknown")."""
+    """A due entry the store does not know, as it read it (`what`: "unknown"); the sweep counts it read
+    and leaves it."""
 
     what: str
     item: Any
 
 
-Due: TypeAlias = ExceptionRecord | DueDeadline | DueElsewhere
+Due: TypeAlias = ExceptionRecord | DueDeadline | WebhookDelivery | DueElsewhere
 
 
 class ExceptionsReads(Protocol):
@@ -91,7 +92,7 @@ class ExceptionsReads(Protocol):
     def due_entries(self, at: datetime, *, shards: int) -> list[Due]:
         """Everything due by `at` (inclusive): exception records whose next step by time
         (`domain.exceptions.next_due`) has come, deadlines not yet fired whose due time has come, and
-        other areas' due entries. No order is promised. Reads only what is due, never the table: on
-        DynamoDB one Query per shard of the due index (`shards`, from the settings), more pages only
-        when more is due."""
+        webhook deliveries whose `next_attempt_at` has come (each with its `version`: the one read).
+        No order is promised. Reads only what is due, never the table: on DynamoDB one Query per shard
+        of the due index (`shards`, from the settings), more pages only when more is due."""
         ...

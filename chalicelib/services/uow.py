@@ -16,7 +16,6 @@ from typing import Any
 
 from ..domain.exceptions import ExceptionRecord
 from .ports import CampaignRecord, Change, Store, Versioned
-from .ports_outbound import WebhookDelivery
 
 _installed: list[Store] = []
 _default: Store | None = None
@@ -60,14 +59,6 @@ def legacy_campaign(item: Any) -> Versioned[CampaignRecord]:
     from ..adapters.dynamodb.store import campaign_record
 
     return campaign_record(item)
-
-
-def legacy_delivery(item: Any) -> Versioned[WebhookDelivery]:
-    """A webhook delivery item the escalation sweep found in the shared due index (a service not yet on
-    the port), as the port's record, for `services.webhooks.retry_due`. Goes away when the sweep moves."""
-    from ..adapters.dynamodb.store_outbound import delivery_record
-
-    return delivery_record(item)
 
 
 def legacy_commit(changes: Sequence[Change], writes: Sequence[Any], *, what: str, at: datetime) -> None:

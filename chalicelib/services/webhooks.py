@@ -385,13 +385,11 @@ def _send(delivery: WebhookDelivery, sub: WebhookSubscription, at: datetime) -> 
     return port.post(sub.url, delivery.payload, headers, timeout_s=settings().webhook_timeout_s, pinned=pinned)
 
 
-def retry_due(entry: WebhookDelivery | object, at: datetime | None = None) -> str:
+def retry_due(entry: WebhookDelivery, at: datetime | None = None) -> str:
     """The sweep found a delivery due: its next attempt, or an attempt whose sender died (lease passed).
-    Claims the attempt under the version the index returned, so two sweeps never both send it. `entry`:
-    the delivery as read, or the sweep's due-index item (read through `uow.legacy_delivery`)."""
+    Claims the attempt under the version the index returned (`entry.version`: the one the sweep read),
+    so two sweeps never both send it."""
     at = at or now()
-    if not isinstance(entry, WebhookDelivery):
-        entry = _as_read_delivery(uow.legacy_delivery(entry))
     if entry.status not in (DeliveryStatus.PENDING, DeliveryStatus.SENDING):
         return "webhook_none"
     found = uow.store().load(WebhookSubscription, entry.subscription_id)

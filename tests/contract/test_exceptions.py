@@ -18,6 +18,7 @@ from chalicelib.domain.permissions import SYSTEM
 from chalicelib.services.exceptions import exception_id
 from chalicelib.services.ports import Record, Save, Store
 from chalicelib.services.ports_exceptions import Deadline, DueDeadline
+from chalicelib.services.ports_outbound import WebhookDelivery
 from tests.unit.factories import NOW
 
 SHARDS = 4
@@ -179,3 +180,29 @@ def test_due_entries_are_the_records_and_deadlines_due_by_then_and_nothing_else(
     commit(store, Save(replace(passed, fired_at=at), deadlines[0].version))
     assert [e for e in store.due_entries(at, shards=SHARDS) if isinstance(e, DueDeadline)] == []
     assert store.due_entries(NOW - timedelta(days=1), shards=SHARDS) == []
+
+
+def test_a_webhook_delivery_whose_next_attempt_has_come_is_due_with_the_version_read(store: Store):
+    def delivery(n: int, next_attempt_in: timedelta | None) -> WebhookDelivery:
+        return WebhookDelivery(
+            id=f"msg_{n}",
+            subscription_id="whs_1",
+            event_id=f"evt_{n}",
+            event_type="order.placed",
+            payload='{"type":"order.placed"}',
+            status="pending",
+            attempts_started=1,
+            created_at=NOW,
+            updated_at=NOW,
+            next_attempt_at=None if next_attempt_in is None else NOW + next_attempt_in,
+        )
+
+    due, later, finished = delivery(1, timedelta(seconds=-30)), delivery(2, timedelta(hours=1)), delivery(3, None)
+    commit(store, Save(due, None), Save(later, None), Save(finished, None))
+    loaded = store.load(WebhookDelivery, due.id)
+    assert loaded is not None
+    commit(store, Save(replace(loaded.value, attempts_started=2), loaded.version))  # now at version 2
+
+    found = [e for e in store.due_entries(NOW, shards=SHARDS) if isinstance(e, WebhookDelivery)]
+
+    assert [(d.id, d.attempts_started, d.version) for d in found] == [("msg_1", 2, 2)]

@@ -29,6 +29,7 @@ from ...services.ports import (
     CampaignRecord,
     CampaignWithProducts,
     Change,
+    ClearDeadline,
     CountCampaign,
     CounterScope,
     CountStage,
@@ -37,6 +38,7 @@ from ...services.ports import (
     Record,
     Remove,
     Save,
+    SetDeadline,
     StageCounters,
     Supplier,
     Versioned,
@@ -59,7 +61,9 @@ from .models import (
 )
 from .store_complaints import ComplaintsDynamo
 from .store_consumers import ConsumersDynamo
+from .store_deadlines import DeadlinesDynamo, deadline_writes
 from .store_exceptions import ExceptionsDynamo
+from .store_exports import ExportsDynamo
 from .store_orders import OrdersDynamo
 from .store_outbound import OutboundDynamo
 from .store_purchase_orders import PurchaseOrdersDynamo
@@ -123,7 +127,15 @@ def _stats_pk(scope: CounterScope) -> str:
 
 
 class DynamoStore(
-    ComplaintsDynamo, ConsumersDynamo, ExceptionsDynamo, OutboundDynamo, PurchaseOrdersDynamo, OrdersDynamo, ShipmentsDynamo
+    ComplaintsDynamo,
+    ConsumersDynamo,
+    DeadlinesDynamo,
+    ExportsDynamo,
+    ExceptionsDynamo,
+    OutboundDynamo,
+    PurchaseOrdersDynamo,
+    OrdersDynamo,
+    ShipmentsDynamo,
 ):
     """`services.ports.Store` on the table the PynamoDB models are bound to."""
 
@@ -188,6 +200,8 @@ class DynamoStore(
                 writes.append(repo.event_write(keys.subject_pk(event.subject_type, event.subject_id), event))
             elif isinstance(change, CountStage):
                 writes += repo.stage_stats_updates(change.po, change.stage, change.deltas)
+            elif isinstance(change, SetDeadline | ClearDeadline):
+                writes += deadline_writes(change)
             else:
                 assert isinstance(change, CountCampaign)
                 writes.append(repo.campaign_summary_update(change.campaign_id, change.subject_id, change.deltas))

@@ -27,6 +27,7 @@ from . import keys
 from . import repository as repo
 from .mapping import Mapper, Writes, register
 from .models import AuditEventItem, DeadlineItem, ExceptionItem, Item, WebhookDeliveryItem
+from .store_outbound import delivery_record
 
 PAGE = 100  # the due index's page size
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -191,8 +192,10 @@ class ExceptionsDynamo:
                 elif isinstance(item, DeadlineItem):
                     deadline = deadline_from_item(item)
                     found.append(DueDeadline(deadline, deadline_version(deadline)))
+                elif isinstance(item, WebhookDeliveryItem):
+                    found.append(delivery_record(item).value)  # its `version`: the item's
                 else:
-                    found.append(DueElsewhere("webhook_delivery" if isinstance(item, WebhookDeliveryItem) else "unknown", item))
+                    found.append(DueElsewhere("unknown", item))
         return found
 
     def exception_with_history(self, exc_id: str) -> ExceptionWithHistory | None:

@@ -14,12 +14,12 @@ from ...domain.campaigns import CampaignStatus, Product
 from ...domain.orders import OrderStatus, PaymentMode
 
 if TYPE_CHECKING:
-    from ...adapters.dynamodb.models import ExportRunItem
     from ...domain.exceptions import ExceptionRecord
     from ...domain.metrics import CampaignSummary, StageFigures
     from ...services.catalogue import CampaignView as CampaignRecord
     from ...services.metrics import StageReport
     from ...services.orders import OrderRecord
+    from ...services.ports_exports import ExportRun
     from ...services.tracking import ParcelDetail
 
 from .common import (
@@ -615,13 +615,10 @@ class ExportRunView(View):
     download_expires_at: datetime | None = None
 
     @classmethod
-    def of(
-        cls, item: ExportRunItem, download_url: str | None = None, download_expires_at: datetime | None = None
-    ) -> ExportRunView:
-        counts = item.counts.attribute_values if item.counts else {}  # a flat map: as_dict() is the same
+    def of(cls, item: ExportRun, download_url: str | None = None, download_expires_at: datetime | None = None) -> ExportRunView:
         return cls(
             id=item.id,
-            kind=item.export_kind,
+            kind=item.kind,
             format=item.format,
             exporter=item.exporter,
             state=item.state,
@@ -632,11 +629,11 @@ class ExportRunView(View):
             requested_at=item.requested_at,
             started_at=item.started_at,
             finished_at=item.finished_at,
-            rows=int(item.rows or 0),
-            counts={k: int(v) for k, v in counts.items()},
-            attempts=int(item.attempts or 0),
+            rows=item.rows,
+            counts=dict(item.counts),
+            attempts=item.attempts,
             error=item.error,
-            size_bytes=None if item.size_bytes is None else int(item.size_bytes),
+            size_bytes=item.size_bytes,
             download_url=download_url,
             download_expires_at=download_expires_at,
         )
