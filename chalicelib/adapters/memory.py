@@ -47,6 +47,7 @@ from ..services.ports import (
 )
 from ..services.ports_purchase_orders import InvoiceRecord, PORecord
 from .memory_exceptions import ExceptionsMemory
+from .memory_money import MONEY_KEYS, MoneyMemory
 from .memory_orders import ORDERS_KEYS, OrdersMemory
 from .memory_outbound import OUTBOUND_KEYS, OutboundMemory
 from .memory_purchase_orders import PurchaseOrdersMemory
@@ -59,6 +60,7 @@ Key = tuple[type, tuple[str, ...]]
 # An area's kinds whose key is not just `obj.id` (see services.ports: kinds are registered by area).
 KEYS: dict[type, Callable[[Any], tuple[str, ...]]] = {**ORDERS_KEYS}
 KEYS.update(OUTBOUND_KEYS)
+KEYS.update(MONEY_KEYS)
 purchase_order_keys(KEYS)
 
 
@@ -114,7 +116,7 @@ def _created(order: Order) -> tuple[str, ...]:
     return (_ts(order.created_at), order.id)
 
 
-class MemoryStore(ExceptionsMemory, OutboundMemory, PurchaseOrdersMemory, OrdersMemory):
+class MemoryStore(ExceptionsMemory, OutboundMemory, PurchaseOrdersMemory, OrdersMemory, MoneyMemory):
     """`services.ports.Store` over dicts; `commits` counts the transactions committed."""
 
     def __init__(self) -> None:

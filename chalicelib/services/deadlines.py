@@ -41,6 +41,12 @@ def deadline_write(
     return repo.Write(deadline_item(Deadline(kind, subject_type, subject_id, due_at, details or {})))
 
 
+def deadline_delete(subject_type: str, subject_id: str, kind: str) -> repo.Delete:
+    """The deletion of a subject's deadline, to put in the subject's own transaction (nothing if none)."""
+    pk, sk = keys.deadline(keys.subject_pk(subject_type, subject_id), kind)
+    return repo.Delete(DeadlineItem(pk, sk))
+
+
 def clear_deadline(subject_type: str, subject_id: str, kind: str) -> None:
     """The deadline was met (one DeleteItem; nothing if there was none)."""
     pk, sk = keys.deadline(keys.subject_pk(subject_type, subject_id), kind)

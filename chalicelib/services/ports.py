@@ -34,6 +34,7 @@ from ..domain.purchase_orders import PurchaseOrder, Stage
 from .ports_common import Page as Page  # re-exported: every service and store imports them from here
 from .ports_common import Versioned as Versioned
 from .ports_exceptions import ExceptionsReads
+from .ports_money import MoneyReads
 from .ports_orders import OrdersReads
 from .ports_outbound import OutboundReads
 from .ports_purchase_orders import PurchaseOrdersReads
@@ -196,7 +197,7 @@ class CountCampaign:
 Change = Save | Remove | Record | CountStage | CountCampaign
 
 
-class Store(ExceptionsReads, OutboundReads, PurchaseOrdersReads, OrdersReads, Protocol):
+class Store(ExceptionsReads, OutboundReads, PurchaseOrdersReads, OrdersReads, MoneyReads, Protocol):
     """The repository and unit of work services speak to (see the module docstring)."""
 
     def load(self, kind: type[A], *key: str) -> Versioned[A] | None:

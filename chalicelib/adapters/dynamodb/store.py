@@ -58,6 +58,7 @@ from .models import (
     SupplierItem,
 )
 from .store_exceptions import ExceptionsDynamo
+from .store_money import MoneyDynamo
 from .store_orders import OrdersDynamo
 from .store_outbound import OutboundDynamo
 from .store_purchase_orders import PurchaseOrdersDynamo
@@ -119,7 +120,7 @@ def _stats_pk(scope: CounterScope) -> str:
     return keys.ALL_STATS_PK
 
 
-class DynamoStore(ExceptionsDynamo, OutboundDynamo, PurchaseOrdersDynamo, OrdersDynamo):
+class DynamoStore(ExceptionsDynamo, OutboundDynamo, PurchaseOrdersDynamo, OrdersDynamo, MoneyDynamo):
     """`services.ports.Store` on the table the PynamoDB models are bound to."""
 
     # ------------------------------------------------------------ aggregates
