@@ -53,6 +53,7 @@ from .memory_consumers import ConsumersMemory
 from .memory_deadlines import DeadlinesMemory
 from .memory_exceptions import ExceptionsMemory
 from .memory_exports import ExportsMemory
+from .memory_money import MONEY_KEYS, MoneyMemory
 from .memory_orders import ORDERS_KEYS, OrdersMemory
 from .memory_outbound import OUTBOUND_KEYS, OutboundMemory
 from .memory_purchase_orders import PurchaseOrdersMemory
@@ -67,6 +68,7 @@ Key = tuple[type, tuple[str, ...]]
 KEYS: dict[type, Callable[[Any], tuple[str, ...]]] = {**ORDERS_KEYS}
 KEYS.update(OUTBOUND_KEYS)
 KEYS.update(COMPLAINTS_KEYS)
+KEYS.update(MONEY_KEYS)
 purchase_order_keys(KEYS)
 KEYS.update(SHIPMENTS_KEYS)
 
@@ -132,6 +134,7 @@ class MemoryStore(
     OutboundMemory,
     PurchaseOrdersMemory,
     OrdersMemory,
+    MoneyMemory,
     ShipmentsMemory,
 ):
     """`services.ports.Store` over dicts; `commits` counts the transactions committed."""

@@ -2,8 +2,8 @@
 stored domain objects the way `services.ports_orders` says.
 
 Legacy writes (`LegacyWrites`: DynamoDB writes of services not yet on the port) are kept as an opaque
-aggregate nothing reads; an order trail's `payments` and `cancellation_requests` (those services'
-items) are always empty here. An order's `updated_at` is when its trail last moved (its last event,
+aggregate nothing reads; an order trail's `payments` are the money area's records of the order. An
+order's `updated_at` is when its trail last moved (its last event,
 else its creation): the in-memory store keeps no item timestamps.
 """
 
@@ -37,6 +37,7 @@ from ..services.ports_orders import (
 
 if TYPE_CHECKING:
     from ..services.ports import A
+    from ..services.ports_money import PaymentRead
 
 T = TypeVar("T")
 
@@ -118,6 +119,7 @@ class OrdersMemory:
 
         def load(self, kind: type[A], *key: str) -> Versioned[A] | None: ...
         def _all(self, kind: type[Any]) -> list[Any]: ...
+        def payments_of(self, order_id: str) -> list[PaymentRead]: ...
 
     def order_trail(self, order_id: str) -> OrderTrail | None:
         found = self.load(Order, order_id)
@@ -127,7 +129,13 @@ class OrdersMemory:
         shipments = sorted((s for s in self._all(ShipmentCopy) if s.order_id == order_id), key=lambda s: s.created_at)
         updated_at = max([found.value.created_at, *(e.at for e in events)])
         return OrderTrail(
-            found.value, found.version, updated_at, [copy.deepcopy(e) for e in events], shipments, [], self._requests(order_id)
+            found.value,
+            found.version,
+            updated_at,
+            [copy.deepcopy(e) for e in events],
+            shipments,
+            self.payments_of(order_id),
+            self._requests(order_id),
         )
 
     def _requests(self, order_id: str) -> list[RequestRead]:

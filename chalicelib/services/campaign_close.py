@@ -22,37 +22,35 @@ services/notify.py), once per (event, address).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass, field, replace
 
 from ..adapters import workflows
-from ..adapters.dynamodb import keys
-from ..adapters.dynamodb import repository as repo
-from ..adapters.dynamodb.models import CampaignItem, Item, OrderItem, ProductItem, PurchaseOrderItem
 from ..config import settings
 from ..domain import campaigns as campaign_rules
 from ..domain import holds as hold_rules
 from ..domain import metrics
 from ..domain import orders as order_rules
 from ..domain.audit import AuditEvent
-from ..domain.campaigns import Campaign, CampaignAction, CampaignStatus
-from ..domain.errors import Conflict, InvalidTransition, NotFound, RuleViolation
+from ..domain.campaigns import Campaign, CampaignAction, CampaignStatus, Product
+from ..domain.errors import AlreadyExists, Conflict, InvalidTransition, NotFound, RuleViolation
 from ..domain.holds import CLOSE_WAITING_KIND, HOLD_KIND, HeldAtClose
 from ..domain.orders import DeliveryAction, DeliveryStatus, Order, OrderAction, OrderStatus
 from ..domain.permissions import MANAGE_CATALOGUE, SYSTEM, Principal
 from ..domain.purchase_orders import PurchaseOrder
 from ..domain.supply import POAggregate
 from ..observability import logger
-from . import catalogue, exceptions, holds
+from . import catalogue, exceptions, holds, uow
 from . import orders as order_service
 from .clock import new_id, now
 from .guard import require
+from .ports import CampaignRecord, CountCampaign, Record, Save, Versioned
+from .ports_purchase_orders import PORecord
 from .retry import on_conflict
 
 SENT_TO_SUPPLIERS_NOTE = "sent to the suppliers with the campaign's purchase orders"
 # Orders a close reads: placed ones to order, those a previous (interrupted) run ordered, and
 # those still waiting for pre-approval (settled first; one the status index had not shown yet is met here).
-CLOSE_READS = (OrderStatus.PLACED.value, OrderStatus.ORDERED.value, OrderStatus.ON_HOLD.value, OrderStatus.AWAITING_PAYMENT.value)
+CLOSE_READS = (OrderStatus.PLACED, OrderStatus.ORDERED, OrderStatus.ON_HOLD, OrderStatus.AWAITING_PAYMENT)
 UNPAID_AT_CLOSE_NOTE = "cancelled at close: the offline payment was not recorded before the campaign closed"
 UNPAID_AT_CLOSE_CUSTOMER_NOTE = (
     "We did not receive your payment before the campaign closed, so your order is cancelled. You owe nothing."
@@ -70,19 +68,17 @@ class CloseResult:
     waiting_for: list[str] = field(default_factory=list)  # held orders the close waits for (`wait`)
 
 
-def _load_campaign(campaign_id: str) -> tuple[CampaignItem, dict[str, Any]]:
-    """The campaign and its products: one query on the campaign's partition."""
-    items = repo.query_all(keys.campaign_pk(campaign_id), range_key_condition=Item.SK.startswith(keys.CAMPAIGN_BODY_PREFIX))
-    meta = next((i for i in items if isinstance(i, CampaignItem)), None)
-    if meta is None:
+def _load_campaign(campaign_id: str) -> tuple[Campaign, dict[str, Product]]:
+    """The campaign and its products: one read (a query on the campaign's partition)."""
+    found = uow.store().campaign_with_products(campaign_id)
+    if found is None:
         raise NotFound(f"campaign {campaign_id} not found")
-    return meta, {i.sku: repo.product_from_item(i) for i in items if isinstance(i, ProductItem)}
+    return found.record.value.campaign, {p.sku: p for p in found.products}
 
 
 def close_campaign(campaign_id: str, *, actor: Principal = SYSTEM, page_size: int = 100) -> CloseResult:
     """Close an ended campaign (steps in the module docstring). A closed one is left alone."""
-    meta, products = _load_campaign(campaign_id)
-    campaign = repo.campaign_from_item(meta)
+    campaign, products = _load_campaign(campaign_id)
     if campaign.status is CampaignStatus.CLOSED:
         return CloseResult(campaign_id, already_closed=True)
     campaign_rules.check_campaign_action(campaign, CampaignAction.CLOSE, actor)
@@ -98,27 +94,18 @@ def close_campaign(campaign_id: str, *, actor: Principal = SYSTEM, page_size: in
     late_held: list[Order] = []
     cursor: str | None = None
     while True:
-        page = repo.query_page(
-            Item.gsi2,
-            keys.campaign_orders_pk(campaign_id),
-            filter_condition=OrderItem.status.is_in(*CLOSE_READS),
-            limit=page_size,
-            cursor=cursor,
-            newest_first=False,
-        )
-        for item in page.items:
-            if not isinstance(item, OrderItem):
-                continue
-            if item.status == OrderStatus.ON_HOLD.value:
+        page = uow.store().campaign_orders_to_close(campaign_id, CLOSE_READS, limit=page_size, cursor=cursor)
+        for read in page.items:
+            if read.value.status is OrderStatus.ON_HOLD:
                 if waits:
-                    late_held.append(repo.order_from_item(item))
+                    late_held.append(read.value)
                 else:
-                    _reject_held(repo.order_from_item(item))
+                    _reject_held(read.value)
                 continue
-            if item.status == OrderStatus.AWAITING_PAYMENT.value:
-                _cancel_unpaid(item.id)
+            if read.value.status is OrderStatus.AWAITING_PAYMENT:
+                _cancel_unpaid(read.value.id)
                 continue
-            order = _send_to_suppliers(item, actor)
+            order = _send_to_suppliers(read, actor)
             lines = [line for line in order.lines if order.delivery(line.supplier_id).status is DeliveryStatus.ORDERED]
             if lines:
                 aggregate.add(lines)
@@ -223,14 +210,14 @@ def _wait_for(campaign: Campaign, held: list[Order]) -> CloseResult:
 def close_by_staff(actor: Principal, campaign_id: str) -> catalogue.CampaignView:
     """Staff close by hand: a live campaign is ended first; a closed one is a 409."""
     require(actor, MANAGE_CATALOGUE, "close campaigns")
-    item = repo.get(keys.campaign(campaign_id), CampaignItem)
-    if item is None:
+    read = uow.store().load(CampaignRecord, campaign_id)
+    if read is None:
         raise NotFound(f"campaign {campaign_id} not found")
-    if item.status == CampaignStatus.LIVE.value:
+    if read.value.campaign.status is CampaignStatus.LIVE:
         # Ending is the schedule's action (system only); staff closing early ends it on their behalf.
-        catalogue._transition(SYSTEM, campaign_id, CampaignAction.END, item=item, note=f"ended early by {actor.sub} to close it")
+        catalogue._transition(SYSTEM, campaign_id, CampaignAction.END, item=read, note=f"ended early by {actor.sub} to close it")
     else:
-        campaign_rules.check_campaign_action(repo.campaign_from_item(item), CampaignAction.CLOSE, actor)
+        campaign_rules.check_campaign_action(read.value.campaign, CampaignAction.CLOSE, actor)
     result = close_campaign(campaign_id, actor=actor)
     if result.waiting_for:
         raise RuleViolation(
@@ -238,30 +225,31 @@ def close_by_staff(actor: Principal, campaign_id: str) -> catalogue.CampaignView
             f"campaign {campaign_id} has ended but cannot close yet: " + hold_rules.close_waiting_note(len(result.waiting_for)),
             details=[{"field": "order_id", "message": f"order {o} is still on hold"} for o in result.waiting_for],
         )
-    return catalogue._view(_require(repo.get(keys.campaign(campaign_id), CampaignItem), campaign_id))
+    return catalogue._view(_require(uow.store().load(CampaignRecord, campaign_id), campaign_id))
 
 
-def _require(item: CampaignItem | None, campaign_id: str) -> CampaignItem:
-    if item is None:
+def _require(read: Versioned[CampaignRecord] | None, campaign_id: str) -> Versioned[CampaignRecord]:
+    if read is None:
         raise NotFound(f"campaign {campaign_id} not found")
-    return item
+    return read
 
 
 # ---------------------------------------------------------------- steps
 
 
-def _send_to_suppliers(item: OrderItem, actor: Principal, retries: int = 3) -> Order:
+def _send_to_suppliers(read: Versioned[Order], actor: Principal, retries: int = 3) -> Order:
     """Move a placed order's deliveries to ordered (one transaction with its audit event);
     return the order as it now stands. Already ordered, or changed meanwhile: left as it is."""
-    current: OrderItem | None = item
+    current: Versioned[Order] | None = read
+    order_id = read.value.id
 
     def send() -> Order:
         nonlocal current
-        loaded = current if current is not None else repo.get(keys.order(item.id), OrderItem)  # a cancellation meanwhile?
+        loaded = current if current is not None else uow.store().load(Order, order_id)  # a cancellation meanwhile?
         current = None  # a lost race reads the order again
         if loaded is None:
-            raise Conflict(f"order {item.id} is gone")
-        order = repo.order_from_item(loaded)
+            raise Conflict(f"order {order_id} is gone")
+        order = loaded.value
         if order.status is not OrderStatus.PLACED:
             return order
         before = order.status
@@ -286,17 +274,12 @@ def _send_to_suppliers(item: OrderItem, actor: Principal, retries: int = 3) -> O
                 "status": order.status.value,
             },
         )
-        repo.commit(
-            [
-                *repo.order_writes(order, version=int(loaded.version), now=at),
-                *repo.order_status_counts(order.id, before.value, order.status.value),
-                repo.event_write(keys.order_pk(order.id), event),
-            ],
-            what=f"order {order.id}",
+        uow.store().commit(
+            [Save(order, loaded.version, status_before=before.value), Record(event)], what=f"order {order.id}", at=at
         )
         return order
 
-    return on_conflict(send, retries=retries, gave_up=f"order {item.id} kept changing; the close will be retried")
+    return on_conflict(send, retries=retries, gave_up=f"order {order_id} kept changing; the close will be retried")
 
 
 def _create_po(po: PurchaseOrder, actor: Principal) -> bool:
@@ -320,15 +303,12 @@ def _create_po(po: PurchaseOrder, actor: Principal) -> bool:
         },
     )
     try:
-        repo.commit(
-            [
-                repo.po_write(po, version=None, now=po.created_at),
-                repo.event_write(keys.po_pk(po.id), event),
-                repo.campaign_summary_update(po.campaign_id, po.id, metrics.po_created()),
-            ],
+        uow.store().commit(
+            [Save(po, None), Record(event), CountCampaign(po.campaign_id, po.id, metrics.po_created())],
             what=f"purchase order {po.id}",
+            at=po.created_at,
         )
-    except Conflict:
+    except (AlreadyExists, Conflict):
         return False  # created by an earlier run: never a duplicate
     return True
 
@@ -340,68 +320,61 @@ def _execution_arn(po_id: str) -> str:
 
 def _start_workflows(campaign_id: str) -> list[str]:
     """Start every PO's execution (one query for the campaign's POs); store each ARN once."""
-    items = _campaign_pos(campaign_id)
-    for item in items:
-        arn = workflows.start_supplier_fulfilment(item.id, {"po_id": item.id, "deadlines": settings().stage_deadlines()})
-        if item.execution_arn is None:
-            _store_execution_arn(item, arn or _execution_arn(item.id))
-    return [i.id for i in items]
+    reads = _campaign_pos(campaign_id)
+    for read in reads:
+        po_id = read.value.po.id
+        arn = workflows.start_supplier_fulfilment(po_id, {"po_id": po_id, "deadlines": settings().stage_deadlines()})
+        if read.value.execution_arn is None:
+            _store_execution_arn(read, arn or _execution_arn(po_id))
+    return [r.value.po.id for r in reads]
 
 
-def _campaign_pos(campaign_id: str) -> list[PurchaseOrderItem]:
-    pos: list[PurchaseOrderItem] = []
+def _campaign_pos(campaign_id: str) -> list[Versioned[PORecord]]:
+    pos: list[Versioned[PORecord]] = []
     cursor: str | None = None
     while True:
-        page = repo.query_page(Item.gsi2, keys.campaign_pos_pk(campaign_id), limit=100, cursor=cursor, newest_first=False)
-        pos += [i for i in page.items if isinstance(i, PurchaseOrderItem)]
+        page = uow.store().campaign_pos(campaign_id, limit=100, cursor=cursor)
+        pos += page.items
         if page.cursor is None:
             return pos
         cursor = page.cursor
 
 
-def _store_execution_arn(item: PurchaseOrderItem, arn: str, retries: int = 3) -> None:
-    current: PurchaseOrderItem | None = item
+def _store_execution_arn(read: Versioned[PORecord], arn: str, retries: int = 3) -> None:
+    current: Versioned[PORecord] | None = read
+    po_id = read.value.po.id
 
     def store() -> None:
         nonlocal current
         loaded = current
         current = None  # a lost race reads the PO again
         if loaded is None:
-            loaded = repo.get(keys.po(item.id), PurchaseOrderItem)  # the stage consumer stored a token meanwhile
-            if loaded is None or loaded.execution_arn:
+            loaded = uow.store().load(PORecord, po_id)  # the stage consumer stored a token meanwhile
+            if loaded is None or loaded.value.execution_arn:
                 return
         at = now()
         event = AuditEvent(
             id=new_id("evt"),
             subject_type="po",
-            subject_id=loaded.id,
+            subject_id=po_id,
             type="po.workflow_started",
             actor=SYSTEM,
             at=at,
-            data={"po_id": loaded.id, "execution_arn": arn},
+            data={"po_id": po_id, "execution_arn": arn},
         )
-        repo.commit(
-            [
-                repo.po_write(
-                    repo.po_from_item(loaded),
-                    version=int(loaded.version),
-                    now=at,
-                    task_token=loaded.task_token,
-                    stage_deadline=loaded.stage_deadline,
-                    execution_arn=arn,
-                ),
-                repo.event_write(keys.po_pk(loaded.id), event),
-            ],
-            what=f"purchase order {loaded.id}",
+        uow.store().commit(
+            [Save(replace(loaded.value, execution_arn=arn), loaded.version), Record(event)],
+            what=f"purchase order {po_id}",
+            at=at,
         )
 
-    on_conflict(store, retries=retries, gave_up=f"purchase order {item.id} kept changing; the close will be retried")
+    on_conflict(store, retries=retries, gave_up=f"purchase order {po_id} kept changing; the close will be retried")
 
 
 def _mark_closed(actor: Principal, campaign_id: str) -> None:
     try:
         catalogue._transition(actor, campaign_id, CampaignAction.CLOSE, note="purchase orders generated")
     except (Conflict, InvalidTransition):
-        item = repo.get(keys.campaign(campaign_id), CampaignItem)
-        if item is None or item.status != CampaignStatus.CLOSED.value:
+        read = uow.store().load(CampaignRecord, campaign_id)
+        if read is None or read.value.campaign.status is not CampaignStatus.CLOSED:
             raise  # not closed by a concurrent run: let the caller retry

@@ -17,7 +17,7 @@ exception), then one transaction through the storage port:
   `order.lines_cancelled` event (the supplier's and the customer's e-mail) whose customer note says
   what was cancelled and what happens to the money in the order's payment mode
   (`domain.payments.refused_money_text`): what was paid in advance goes back the way it came
-  (`customer_payments.money_back_writes`: a pending refund the payments consumer sends, or for money
+  (`customer_payments.money_back_changes`: a pending refund the payments consumer sends, or for money
   received offline a refund awaiting accounting's transfer), authorise-then-capture never captures the
   lines, pay-on-delivery owes less; the
   orders-per-status counters; the campaign's cancelled counters when the whole order goes; the
@@ -26,9 +26,9 @@ exception), then one transaction through the storage port:
   the PO): else the shipment stage would wait for a parcel that never leaves. If every other order
   has left already, the same transaction completes the shipment stage.
 
-Bridges until those services move onto the port: the exception's writes (`services.exceptions`), the
-money's (`customer_payments`) ride along as `ports_orders.LegacyWrites`; the transaction that completes
-the shipment stage (`services.stages`) takes this one's changes as they are.
+Bridges until those services move onto the port: the exception's writes (`services.exceptions`) ride
+along as `ports_orders.LegacyWrites`; the money's are port changes (`customer_payments`); the
+transaction that completes the shipment stage (`services.stages`) takes this one's changes as they are.
 
 A delivery that left (or was refused) since the request makes accepting it a 409 that says so.
 """
@@ -51,7 +51,7 @@ from ..domain.permissions import REVIEW_ORDERS, SYSTEM, Principal
 from ..domain.purchase_orders import Decision, PurchaseOrder, Stage, po_id
 from . import exceptions, orders, stages, uow
 from .clock import new_id, now
-from .customer_payments import flag_transfers, money_back_writes
+from .customer_payments import flag_transfers, money_back_changes
 from .guard import require
 from .ports import Change, CountCampaign, Record, Save
 from .ports_orders import CancellationLine, CancellationRequest, LegacyWrites, RequestRead
@@ -335,7 +335,7 @@ def _accept(
         Record(event),
     ]
     money_back = (
-        money_back_writes(
+        money_back_changes(
             order,
             refund_id,
             back,
@@ -348,8 +348,9 @@ def _accept(
         if refund_id
         else []
     )
-    if resolved or money_back:
-        changes.append(Save(LegacyWrites([*resolved, *money_back]), None))
+    if resolved:
+        changes.append(Save(LegacyWrites(resolved), None))
+    changes += money_back
     withdrawn = metrics.order_changed(transition.from_status, transition.to_status, order.total_cents)
     if withdrawn:
         changes.append(CountCampaign(order.campaign_id, order.id, withdrawn))

@@ -13,30 +13,31 @@ shipment message finds it and never starts a second capture:
 - `failed` (declined): left as it is; staff handle it through the `payment_failed` exception.
 
 The final status and the order's audit event (`order.payment_captured` / `order.payment_failed`)
-are one transaction under the record's version."""
+are one transaction under the record's version. The record is the money area's `ports_money.Payment`;
+a declined capture's retry deadline is still `services.deadlines`' write (an overwrite), committed with
+it as `ports_orders.LegacyWrites`."""
 
 from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 from ..adapters import gateway
-from ..adapters.dynamodb import keys
-from ..adapters.dynamodb import repository as repo
-from ..adapters.dynamodb.models import Item, OrderItem, PaymentTxnItem
 from ..config import settings
 from ..domain import metrics
 from ..domain.audit import AuditEvent
-from ..domain.errors import Conflict, NotFound
+from ..domain.errors import AlreadyExists, Conflict, NotFound
 from ..domain.orders import Order, PaymentMode
 from ..domain.permissions import SYSTEM
 from ..observability import logger
-from . import exceptions
+from . import exceptions, uow
 from .clock import new_id, now
-from .deadlines import CAPTURE_RETRY, deadline_write
+from .deadlines import CAPTURE_RETRY, deadline_change
+from .ports import Change, CountCampaign, Record, Save, Versioned
+from .ports_money import Payment
 
 CAPTURE = "capture"
 PENDING, SUCCEEDED, FAILED = "pending", "succeeded", "failed"
@@ -57,30 +58,45 @@ class PaymentRecord:
     updated_at: datetime
 
 
+class Movement(Protocol):
+    """What `declined` reads of a money movement (a `Payment`, or `services.complaints`' refund item)."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def order_id(self) -> str: ...
+    @property
+    def supplier_id(self) -> str: ...
+    @property
+    def amount_cents(self) -> float: ...
+    @property
+    def currency(self) -> str: ...
+
+
 def capture_id(order_id: str, supplier_id: str) -> str:
     """The one capture of an order's delivery: the same on every run."""
     digest = hashlib.sha256(f"{order_id}\x00{supplier_id}".encode()).hexdigest()[:24]
     return f"cap_{digest}"
 
 
-def payment_record(item: PaymentTxnItem) -> PaymentRecord:
+def payment_record(payment: Payment) -> PaymentRecord:
     return PaymentRecord(
-        id=item.id,
-        kind=item.payment_kind,
-        supplier_id=item.supplier_id,
-        amount_cents=int(item.amount_cents),
-        currency=item.currency,
-        status=item.status,
-        gateway_reference=item.gateway_reference,
-        failure=item.failure,
-        created_at=item.created_at,
-        updated_at=item.updated_at,
+        id=payment.id,
+        kind=payment.payment_kind,
+        supplier_id=payment.supplier_id,
+        amount_cents=payment.amount_cents,
+        currency=payment.currency,
+        status=payment.status,
+        gateway_reference=payment.gateway_reference,
+        failure=payment.failure,
+        created_at=payment.created_at,
+        updated_at=payment.updated_at,
     )
 
 
-def payment_history(order_items: Iterable[Item]) -> list[PaymentRecord]:
-    """The payments among the items of an order's partition (its Query), oldest first."""
-    found = [payment_record(i) for i in order_items if isinstance(i, PaymentTxnItem)]
+def payment_history(payments: Iterable[Payment]) -> list[PaymentRecord]:
+    """An order's payments (`Store.payments_of`, or its trail's), oldest first."""
+    found = [payment_record(p) for p in payments]
     return sorted(found, key=lambda r: (r.created_at, r.id))
 
 
@@ -94,33 +110,31 @@ def capture_delivery(order_id: str, supplier_id: str) -> PaymentRecord | None:
 
     None for any other payment mode (no call), and for a delivery that costs nothing. Raises
     `GatewayUnavailable` (the record stays pending) so the queue retries with the same key."""
-    order_item = repo.get(keys.order(order_id), OrderItem)
-    if order_item is None:
+    store = uow.store()
+    found = store.load(Order, order_id)
+    if found is None:
         raise NotFound(f"order {order_id} not found")
-    order = repo.order_from_item(order_item)
+    order = found.value
     if order.payment_mode is not PaymentMode.AUTHORISE_THEN_CAPTURE:
         return None
     order.delivery(supplier_id)  # RuleViolation when the order has no delivery from this supplier
     pay_id = capture_id(order_id, supplier_id)
-    item = repo.get(keys.order_payment(order_id, pay_id), PaymentTxnItem)
-    if item is None:
+    read = store.load(Payment, order_id, pay_id)
+    if read is None:
         amount = delivery_amount(order, supplier_id)
         if amount <= 0:
             logger.warning("nothing to capture for the delivery", extra={"order_id": order_id, "supplier_id": supplier_id})
             return None
-        item = _open(order, supplier_id, pay_id, amount)
-    if item.status != PENDING:
-        return payment_record(item)  # done before (succeeded), or left to staff (failed)
-    return capture_pending(item, order.campaign_id)
+        read = _open(order, supplier_id, pay_id, amount)
+    if read.value.status != PENDING:
+        return payment_record(read.value)  # done before (succeeded), or left to staff (failed)
+    return capture_pending(read, order.campaign_id)
 
 
-def _open(order: Order, supplier_id: str, pay_id: str, amount: int) -> PaymentTxnItem:
+def _open(order: Order, supplier_id: str, pay_id: str, amount: int) -> Versioned[Payment]:
     """Write the pending record; a concurrent run that wrote it first wins and its record is used."""
     at = now()
-    pk, sk = keys.order_payment(order.id, pay_id)
-    item = PaymentTxnItem(
-        pk,
-        sk,
+    payment = Payment(
         id=pay_id,
         order_id=order.id,
         payment_kind=CAPTURE,
@@ -135,42 +149,45 @@ def _open(order: Order, supplier_id: str, pay_id: str, amount: int) -> PaymentTx
         updated_at=at,
     )
     try:
-        repo.commit([repo.new_item(item)], what=f"payment {pay_id}")
-    except Conflict:
-        existing = repo.get((pk, sk), PaymentTxnItem)
+        uow.store().commit([Save(payment, None)], what=f"payment {pay_id}", at=at)
+    except (AlreadyExists, Conflict):
+        existing = uow.store().load(Payment, order.id, pay_id)
         if existing is None:
             raise
         return existing
-    return item
+    return Versioned(payment, 1)
 
 
-def capture_pending(item: PaymentTxnItem, campaign_id: str) -> PaymentRecord:
-    """Send a pending capture to the gateway under its idempotency key and finish the record."""
+def capture_pending(read: Versioned[Payment], campaign_id: str) -> PaymentRecord:
+    """Send a pending capture to the gateway under its idempotency key and finish the record (under the
+    version it was read at)."""
+    payment = read.value
     request = gateway.CaptureRequest(
-        capture_id=item.idempotency_key,
-        order_id=item.order_id,
-        amount_cents=int(item.amount_cents),
-        currency=item.currency,
-        reference=f"order {item.order_id} / supplier {item.supplier_id}",
+        capture_id=payment.idempotency_key,
+        order_id=payment.order_id,
+        amount_cents=payment.amount_cents,
+        currency=payment.currency,
+        reference=f"order {payment.order_id} / supplier {payment.supplier_id}",
     )
     try:
         result = gateway.capture(request)
     except gateway.GatewayDeclined as exc:
         # Raised before the record is finished: a crash in between leaves it pending, and the
         # rerun (same decline, same key) raises it again rather than never.
-        reason = declined(exc, item)
-        return _finish(item, FAILED, failure=reason, data={"status": exc.status})
+        reason = declined(exc, payment)
+        return _finish(read, FAILED, failure=reason, data={"status": exc.status})
     except gateway.GatewayUnavailable:
         logger.warning(
-            "payment gateway unavailable; the capture stays pending", extra={"order_id": item.order_id, "payment_id": item.id}
+            "payment gateway unavailable; the capture stays pending",
+            extra={"order_id": payment.order_id, "payment_id": payment.id},
         )
         raise
     return _finish(
-        item, SUCCEEDED, reference=result.transaction_id, data={"transaction_id": result.transaction_id}, campaign_id=campaign_id
+        read, SUCCEEDED, reference=result.transaction_id, data={"transaction_id": result.transaction_id}, campaign_id=campaign_id
     )
 
 
-def declined(exc: gateway.GatewayDeclined, item: PaymentTxnItem, **details: Any) -> str:
+def declined(exc: gateway.GatewayDeclined, item: Movement, **details: Any) -> str:
     """The gateway refused a capture or refund: `payment_failed` on the order for accounting.
     Returns the reason to record on the payment."""
     reason = exc.body[:1000] or f"HTTP {exc.status}"
@@ -191,22 +208,23 @@ def declined(exc: gateway.GatewayDeclined, item: PaymentTxnItem, **details: Any)
     return reason
 
 
-def retry_deadline(item: PaymentTxnItem, at: datetime) -> repo.Write:
+def retry_deadline(payment: Payment, at: datetime) -> Change:
     """A declined capture is tried again by itself, a bounded number of times with a growing wait (a
     card may be topped up; hammering it would not help): a subject deadline the escalation sweep acts
-    on (`escalations.DEADLINE_ACTIONS`). After the last one it is accounting's (`payment_failed`)."""
-    wait = settings().capture_retry_after_s * 4 ** int(item.attempts or 0)
-    return deadline_write(
+    on (`escalations.DEADLINE_ACTIONS`). After the last one it is accounting's (`payment_failed`).
+    A `services.deadlines` change (it overwrites the previous attempt's) for the payment's commit."""
+    wait = settings().capture_retry_after_s * 4**payment.attempts
+    return deadline_change(
         "order",
-        item.order_id,
+        payment.order_id,
         CAPTURE_RETRY,
         at + timedelta(seconds=wait),
-        {"payment_id": item.id, "attempt": int(item.attempts or 0) + 1},
+        {"payment_id": payment.id, "attempt": payment.attempts + 1},
     )
 
 
 def _finish(
-    item: PaymentTxnItem,
+    read: Versioned[Payment],
     status: str,
     *,
     reference: str | None = None,
@@ -216,35 +234,34 @@ def _finish(
 ) -> PaymentRecord:
     """The final status and the order's audit event, one transaction under the record's version."""
     at = now()
-    item.status, item.updated_at = status, at
-    item.gateway_reference, item.failure = reference, failure
+    done = replace(read.value, status=status, updated_at=at, gateway_reference=reference, failure=failure)
     event = AuditEvent(
         id=new_id("evt"),
         subject_type="order",
-        subject_id=item.order_id,
+        subject_id=done.order_id,
         type=CAPTURED_EVENT if status == SUCCEEDED else FAILED_EVENT,
         actor=SYSTEM,
         at=at,
         internal_note=None if status == SUCCEEDED else f"payment capture failed: {(failure or '')[:200]}",
         data={
-            "payment_id": item.id,
-            "supplier_id": item.supplier_id,
-            "amount_cents": int(item.amount_cents),
-            "currency": item.currency,
+            "payment_id": done.id,
+            "supplier_id": done.supplier_id,
+            "amount_cents": done.amount_cents,
+            "currency": done.currency,
             **data,
         },
     )
-    writes: list[repo.Write | repo.Update] = [repo.Write(item), repo.event_write(keys.order_pk(item.order_id), event)]
-    if status == FAILED and int(item.attempts or 0) < settings().capture_auto_retries:
-        writes.append(retry_deadline(item, at))
+    changes: list[Change] = [Save(done, read.version), Record(event)]
+    if status == FAILED and done.attempts < settings().capture_auto_retries:
+        changes.append(retry_deadline(done, at))
     if status == SUCCEEDED and campaign_id:  # the campaign counts money once it moved
-        writes.append(repo.campaign_summary_update(campaign_id, item.order_id, metrics.money_received(int(item.amount_cents))))
+        changes.append(CountCampaign(campaign_id, done.order_id, metrics.money_received(done.amount_cents)))
     try:
-        repo.commit(writes, what=f"payment {item.id}")
+        uow.store().commit(changes, what=f"payment {done.id}", at=at)
     except Conflict:
         # A concurrent run finished it first (same key, so the same gateway answer): use its record.
-        current = repo.get((item.PK, item.SK), PaymentTxnItem)
-        if current is None or current.status == PENDING:
+        current = uow.store().load(Payment, done.order_id, done.id)
+        if current is None or current.value.status == PENDING:
             raise
-        return payment_record(current)
-    return payment_record(item)
+        return payment_record(current.value)
+    return payment_record(done)

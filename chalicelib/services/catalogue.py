@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
 
 from ..config import settings
 from ..domain import campaigns as domain
@@ -68,13 +67,7 @@ class CampaignView:
     products: list[Product] = field(default_factory=list)
 
 
-def _versioned(read: Any) -> Versioned[CampaignRecord]:
-    """A campaign as read: through the port, or (services/campaign_close, not on the port yet) the item it read."""
-    return read if isinstance(read, Versioned) else uow.legacy_campaign(read)
-
-
-def _view(read: Versioned[CampaignRecord] | Any, products: list[Product] | None = None) -> CampaignView:
-    record = _versioned(read)
+def _view(record: Versioned[CampaignRecord], products: list[Product] | None = None) -> CampaignView:
     r = record.value
     return CampaignView(r.campaign, r.created_at, r.buyer_email, record.version, products or [])
 
@@ -150,10 +143,10 @@ def _transition(
     mutate: object = None,
     extra: list[Change] | None = None,
     expected_version: int | None = None,
-    item: Versioned[CampaignRecord] | Any = None,
+    item: Versioned[CampaignRecord] | None = None,
 ) -> CampaignView:
     """`item`: the campaign as the caller already read it (its version still guards the write)."""
-    read = _versioned(item) if item is not None else uow.store().load(CampaignRecord, campaign_id)
+    read = item if item is not None else uow.store().load(CampaignRecord, campaign_id)
     if read is None:
         raise NotFound(f"campaign {campaign_id} not found")
     if expected_version is not None and read.version != expected_version:

@@ -6,18 +6,19 @@ failed capture or refund is tried again.
 Every change is one transaction under the order's version (`expected_version` → 409), with its
 payment record and an audit event naming the actor and the reason. Money in is added to the
 campaign's `received_cents` as it is recorded; a refund counts when it succeeded
-(services/customer_payments.py)."""
+(services/customer_payments.py).
+
+Payments are the money area's records (`ports_money.Payment`), changed under the version the order's
+one read (`Store.order_trail`) gave each; a change that leaves the order as it is still saves it under
+its version, so two staff acting on one reading collide."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import TypeVar
 
-from ..adapters.dynamodb import keys
-from ..adapters.dynamodb import repository as repo
-from ..adapters.dynamodb.models import OrderItem, PaymentTxnItem
 from ..config import settings
 from ..domain import metrics
 from ..domain import orders as order_rules
@@ -34,20 +35,22 @@ from ..domain.permissions import (
     SYSTEM,
     Principal,
 )
-from . import exceptions
+from . import exceptions, uow
 from .capture import capture_pending
 from .clock import new_id, now
 from .customer_payments import (
     MANUAL_REFUND_KIND,
     OFFLINE_DUE_KIND,
     flag_transfers,
-    money_back_writes,
-    offline_deadline_delete,
-    payment_items,
-    refund_due_writes,
+    money_back_changes,
+    offline_deadline_clear,
+    payments_in,
+    refund_due_changes,
 )
 from .guard import require
-from .orders import OrderRecord, _load
+from .orders import OrderRecord, _record
+from .ports import Change, CountCampaign, Record, Save, Versioned
+from .ports_money import Payment
 from .retry import on_conflict
 
 AWAITING_APPROVAL, REJECTED = "awaiting_approval", "rejected"
@@ -62,27 +65,50 @@ RECORDABLE: dict[PaymentKind, frozenset[PaymentMode]] = {
 @dataclass
 class Recorded:
     record: OrderRecord
-    payment: PaymentTxnItem
+    payment: Payment
 
 
-def _movements(payments: list[PaymentTxnItem]) -> list[money.Movement]:
-    return [money.Movement(p.payment_kind, p.status, int(p.amount_cents)) for p in payments]
+@dataclass
+class _Read:
+    """The order as its one read gave it, and the version of each of its payments (by id)."""
+
+    record: OrderRecord
+    versions: dict[str, int]
+
+    def payment(self, payment_id: str, kind: PaymentKind | None = None) -> Versioned[Payment] | None:
+        found = next((p for p in self.record.payments if p.id == payment_id), None)
+        if found is None or (kind is not None and found.payment_kind != kind):
+            return None
+        return Versioned(found, self.versions[payment_id])
 
 
-def _order_for(actor: Principal, order_id: str, expected_version: int | None) -> OrderRecord:
-    record = _load(order_id)
+def _movements(payments: list[Payment]) -> list[money.Movement]:
+    return [money.Movement(p.payment_kind, p.status, p.amount_cents) for p in payments]
+
+
+def _load(order_id: str) -> _Read:
+    """The order with its trail and its payments' versions: one read (a Query of the order's partition)."""
+    trail = uow.store().order_trail(order_id)
+    if trail is None:
+        raise NotFound(f"order {order_id} not found")
+    return _Read(_record(trail), {p.value.id: p.version for p in trail.payments})
+
+
+def _order_for(actor: Principal, order_id: str, expected_version: int | None) -> _Read:
+    read = _load(order_id)
+    record = read.record
     if expected_version is not None and expected_version != record.version:
         raise Conflict(f"order {order_id} is at version {record.version}, not {expected_version}; reload it")
-    return record
+    return read
 
 
-def _touch(record: OrderRecord, at: datetime) -> repo.Update:
+def _touch(record: OrderRecord) -> Save:
     """The order's version moves with every money change, so two staff acting on one reading collide."""
-    pk, sk = keys.order(record.order.id)
-    # PynamoDB adds `version + 1` itself to an update of a versioned model that carries its version.
-    return repo.Update(
-        OrderItem(pk, sk, version=record.version), [OrderItem.updated_at.set(at)], condition=OrderItem.version == record.version
-    )
+    return Save(record.order, record.version)
+
+
+def _commit(changes: list[Change], *, what: str, at: datetime) -> None:
+    uow.store().commit(changes, what=what, at=at)
 
 
 def _payment(
@@ -97,12 +123,9 @@ def _payment(
     reason: str | None,
     reference: str | None,
     prefix: str = "pay",
-) -> PaymentTxnItem:
+) -> Payment:
     pay_id = new_id(prefix)
-    pk, sk = keys.order_payment(order_id, pay_id)
-    return PaymentTxnItem(
-        pk,
-        sk,
+    return Payment(
         id=pay_id,
         order_id=order_id,
         payment_kind=kind.value,
@@ -133,7 +156,7 @@ def _record_payment(
     now covers what it owes leaves `awaiting_payment` (it goes to the suppliers at close) and its
     `payment_overdue` deadline and exception are cleared."""
     require(actor, RECORD_PAYMENTS, "record payments")
-    record = _order_for(actor, order_id, expected_version)
+    record = _order_for(actor, order_id, expected_version).record
     order = record.order
     if order.payment_mode not in RECORDABLE[kind]:
         raise RuleViolation(
@@ -183,24 +206,21 @@ def _record_payment(
             "status": order.status.value,
         },
     )
-    writes: list[Any] = [
-        repo.new_item(item),
-        repo.event_write(keys.order_pk(order.id), event),
-        repo.campaign_summary_update(order.campaign_id, order.id, metrics.money_received(amount_cents)),
+    changes: list[Change] = [
+        Save(item, None),
+        Record(event),
+        CountCampaign(order.campaign_id, order.id, metrics.money_received(amount_cents)),
     ]
     if (
         transition is not None
         or order.offline_paid
         and not any(p.payment_kind == PaymentKind.OFFLINE_RECEIVED for p in record.payments)
     ):
-        writes += [
-            *repo.order_writes(order, version=record.version, now=at),
-            *repo.order_status_counts(order.id, before.value, order.status.value),
-        ]
-        writes.append(offline_deadline_delete(order.id))
+        changes.append(Save(order, record.version, status_before=before.value))
+        changes.append(offline_deadline_clear(order.id))
     else:
-        writes.append(_touch(record, at))
-    repo.commit(writes, what=f"order {order.id}")
+        changes.append(_touch(record))
+    _commit(changes, what=f"order {order.id}", at=at)
     if order.offline_paid:
         exceptions.resolve(OFFLINE_DUE_KIND, "order", order.id, note=f"payment of {amount} recorded")
     version = record.version + 1
@@ -260,7 +280,7 @@ def _refund(
     through it (pending → the payments consumer); money received offline or in cash was paid back by
     accounting, which gives the transfer's `reference`, and is recorded as done."""
     require(actor, REFUND_ORDERS, "refund orders")
-    record = _order_for(actor, order_id, expected_version)
+    record = _order_for(actor, order_id, expected_version).record
     order = record.order
     amount = _refund_amount(order.lines, lines, amount_cents)
     standing = money.money(order, _movements(record.payments))
@@ -283,7 +303,7 @@ def _refund(
         )
     at = now()
     needs_approval = amount > settings().complaint_approval_threshold_cents
-    writes: list[Any] = [_touch(record, at)]
+    changes: list[Change] = [_touch(record)]
     if needs_approval:
         item = _payment(
             order.id,
@@ -314,7 +334,7 @@ def _refund(
                 "reason": reason,
             },
         )
-        writes += [repo.new_item(item), repo.event_write(keys.order_pk(order.id), event)]
+        changes += [Save(item, None), Record(event)]
     elif manual:
         item = _payment(
             order.id,
@@ -329,14 +349,14 @@ def _refund(
             prefix="rfd",
         )
         event = _refunded_event(order.id, item, actor, at, order.customer_email)
-        writes += [
-            repo.new_item(item),
-            repo.event_write(keys.order_pk(order.id), event),
-            repo.campaign_summary_update(order.campaign_id, order.id, metrics.refund_succeeded(amount)),
+        changes += [
+            Save(item, None),
+            Record(event),
+            CountCampaign(order.campaign_id, order.id, metrics.refund_succeeded(amount)),
         ]
     else:
-        refund_writes = refund_due_writes(order, new_id("rfd"), amount, at, supplier_id=None, reason=reason, actor=actor)
-        item = next(w.item for w in refund_writes if isinstance(w.item, PaymentTxnItem))
+        refund_changes = refund_due_changes(order, new_id("rfd"), amount, at, supplier_id=None, reason=reason, actor=actor)
+        [item] = payments_in(refund_changes)
         event = AuditEvent(
             id=new_id("evt"),
             subject_type="order",
@@ -354,8 +374,8 @@ def _refund(
                 "customer_email": order.customer_email,
             },
         )
-        writes += [*refund_writes, repo.event_write(keys.order_pk(order.id), event)]
-    repo.commit(writes, what=f"order {order.id}")
+        changes += [*refund_changes, Record(event)]
+    _commit(changes, what=f"order {order.id}", at=at)
     return Recorded(
         OrderRecord(order, record.version + 1, at, [*record.events, event], record.shipments, [*record.payments, item]), item
     )
@@ -365,34 +385,35 @@ def _record_transfer(
     actor: Principal, order_id: str, refund_id: str, *, reference: str, expected_version: int | None
 ) -> Recorded:
     require(actor, RECORD_PAYMENTS, "record a transfer made")
-    record = _order_for(actor, order_id, expected_version)
+    read = _order_for(actor, order_id, expected_version)
+    record = read.record
     order = record.order
-    item = next((p for p in record.payments if p.id == refund_id and p.payment_kind == PaymentKind.REFUND), None)
-    if item is None:
+    found = read.payment(refund_id, PaymentKind.REFUND)
+    if found is None:
         raise NotFound(f"refund {refund_id} of order {order_id} not found")
+    item = found.value
     if item.status != money.AWAITING_TRANSFER:
         raise InvalidTransition(f"refund {refund_id} is {item.status}; only one awaiting a transfer is recorded so")
     at = now()
     item.status, item.gateway_reference, item.updated_at = money.SUCCEEDED, reference, at
     event = _refunded_event(order.id, item, actor, at, order.customer_email)
-    repo.commit(
+    _commit(
         [
-            _touch(record, at),
-            repo.Write(item),
-            repo.event_write(keys.order_pk(order.id), event),
-            repo.campaign_summary_update(order.campaign_id, order.id, metrics.refund_succeeded(int(item.amount_cents))),
+            _touch(record),
+            Save(item, found.version),
+            Record(event),
+            CountCampaign(order.campaign_id, order.id, metrics.refund_succeeded(item.amount_cents)),
         ],
         what=f"refund {refund_id}",
+        at=at,
     )
     if not any(p.status == money.AWAITING_TRANSFER for p in record.payments if p.id != refund_id):
         exceptions.resolve(MANUAL_REFUND_KIND, "order", order.id, note=f"paid back by transfer {reference}")
     return Recorded(OrderRecord(order, record.version + 1, at, [*record.events, event], record.shipments, record.payments), item)
 
 
-def _refunded_event(
-    order_id: str, item: PaymentTxnItem, actor: Principal, at: datetime, customer_email: str | None
-) -> AuditEvent:
-    amount = money.amount(int(item.amount_cents), item.currency)
+def _refunded_event(order_id: str, item: Payment, actor: Principal, at: datetime, customer_email: str | None) -> AuditEvent:
+    amount = money.amount(item.amount_cents, item.currency)
     return AuditEvent(
         id=new_id("evt"),
         subject_type="order",
@@ -423,11 +444,13 @@ def _decide_refund(
             "say why the refund is rejected",
             details=[{"field": "body.note", "message": "required when rejecting"}],
         )
-    record = _order_for(actor, order_id, expected_version)
+    read = _order_for(actor, order_id, expected_version)
+    record = read.record
     order = record.order
-    item = next((p for p in record.payments if p.id == refund_id and p.payment_kind == PaymentKind.REFUND), None)
-    if item is None:
+    found = read.payment(refund_id, PaymentKind.REFUND)
+    if found is None:
         raise NotFound(f"refund {refund_id} of order {order_id} not found")
+    item = found.value
     if item.status != AWAITING_APPROVAL:
         raise InvalidTransition(f"refund {refund_id} is {item.status}; only one awaiting approval is decided")
     at = now()
@@ -456,7 +479,7 @@ def _decide_refund(
             "customer_email": order.customer_email,
         },
     )
-    writes: list[Any] = [_touch(record, at), repo.Write(item), repo.event_write(keys.order_pk(order.id), event)]
+    changes: list[Change] = [_touch(record), Save(item, found.version), Record(event)]
     if approve:
         due = AuditEvent(
             id=new_id("evt"),
@@ -468,8 +491,8 @@ def _decide_refund(
             internal_note=item.reason,
             data={"order_id": order.id, "refund_id": item.id, "amount_cents": int(item.amount_cents), "currency": order.currency},
         )
-        writes.append(repo.event_write(keys.order_pk(order.id), due))
-    repo.commit(writes, what=f"refund {refund_id}")
+        changes.append(Record(due))
+    _commit(changes, what=f"refund {refund_id}", at=at)
     return Recorded(OrderRecord(order, record.version + 1, at, [*record.events, event], record.shipments, [*others, item]), item)
 
 
@@ -477,37 +500,39 @@ def retry_capture(actor: Principal, order_id: str, payment_id: str) -> Recorded:
     """Accounting tries a declined capture again: a new attempt with its own idempotency key (the
     gateway remembers the decline for the old one), recorded on the same payment."""
     require(actor, RECORD_PAYMENTS, "retry payments")
-    record = _load(order_id)
-    item = next((p for p in record.payments if p.id == payment_id), None)
-    if item is None or item.payment_kind != PaymentKind.CAPTURE:
+    read = _load(order_id)
+    found = read.payment(payment_id, PaymentKind.CAPTURE)
+    if found is None:
         raise NotFound(f"capture {payment_id} of order {order_id} not found")
-    if item.status != money.FAILED:
-        raise InvalidTransition(f"capture {payment_id} is {item.status}; only a failed capture is tried again")
-    return _retry(record, item, by=actor.sub)
+    if found.value.status != money.FAILED:
+        raise InvalidTransition(f"capture {payment_id} is {found.value.status}; only a failed capture is tried again")
+    return _retry(read, payment_id, by=actor.sub)
 
 
 def retry_failed_captures(order_id: str) -> int:
     """The sweep's automatic retry (a `capture_retry` deadline passed): every declined capture of the
     order still within `capture_auto_retries` is tried again. Returns how many succeeded."""
-    record = _load(order_id)
+    record = _load(order_id).record
     failed = [
-        p
+        p.id
         for p in record.payments
-        if p.payment_kind == PaymentKind.CAPTURE
-        and p.status == money.FAILED
-        and int(p.attempts or 0) < settings().capture_auto_retries
+        if p.payment_kind == PaymentKind.CAPTURE and p.status == money.FAILED and p.attempts < settings().capture_auto_retries
     ]
-    return sum(1 for item in failed if _retry(_load(order_id), item, by=SYSTEM.sub).payment.status == money.SUCCEEDED)
+    return sum(1 for pay_id in failed if _retry(_load(order_id), pay_id, by=SYSTEM.sub).payment.status == money.SUCCEEDED)
 
 
-def _retry(record: OrderRecord, item: PaymentTxnItem, *, by: str) -> Recorded:
-    order_id, payment_id = record.order.id, item.id
-    attempt = int(item.attempts or 0) + 1
+def _retry(read: _Read, payment_id: str, *, by: str) -> Recorded:
+    order_id = read.record.order.id
+    found = read.payment(payment_id)
+    if found is None:
+        raise NotFound(f"capture {payment_id} of order {order_id} not found")
+    item, at = found.value, now()
+    attempt = item.attempts + 1
     item.status, item.failure, item.attempts = money.PENDING, None, attempt
-    item.idempotency_key, item.updated_at = f"{item.id}-r{attempt}", now()
-    repo.commit([repo.Write(item)], what=f"capture {payment_id}")  # the loaded version is the condition
-    capture_pending(item, record.order.campaign_id)
-    fresh = _load(order_id)
+    item.idempotency_key, item.updated_at = f"{item.id}-r{attempt}", at
+    _commit([Save(item, found.version)], what=f"capture {payment_id}", at=at)  # the loaded version is the condition
+    capture_pending(Versioned(item, found.version + 1), read.record.order.campaign_id)
+    fresh = _load(order_id).record
     done = next(p for p in fresh.payments if p.id == payment_id)
     if done.status == money.SUCCEEDED:
         exceptions.resolve("payment_failed", "order", order_id, note=f"capture {payment_id} retried by {by}")
@@ -522,11 +547,11 @@ def _give_up_delivery(
 ) -> OrderRecord:
     """A dispatched delivery will never reach the customer (returned to sender and not sent again, or
     lost with the carrier): it ends `not_delivered` and costs nothing, so the order can end. The money
-    follows in the same transaction (`money_back_writes`): what the customer paid for it goes back
+    follows in the same transaction (`money_back_changes`): what the customer paid for it goes back
     through the gateway (prepaid, or its capture) or, received offline, by a transfer accounting makes;
     pay on delivery collected nothing."""
     require(actor, GIVE_UP_DELIVERIES, "close a delivery that will not arrive")
-    record = _order_for(actor, order_id, expected_version)
+    record = _order_for(actor, order_id, expected_version).record
     order = record.order
     before = order.status.value
     lost_cents = order.delivery_cents(supplier_id)
@@ -534,11 +559,8 @@ def _give_up_delivery(
     at = now()
     standing = money.money(order, _movements(record.payments))
     back = min(max(0, -standing.balance_cents), money.refundable_cents(standing))
-    writes: list[Any] = [
-        *repo.order_writes(order, version=record.version, now=at),
-        *repo.order_status_counts(order.id, before, order.status.value),
-    ]
-    money_back = money_back_writes(
+    changes: list[Change] = [Save(order, record.version, status_before=before)]
+    money_back = money_back_changes(
         order,
         money.refund_id(order.id, f"not delivered\x00{supplier_id}"),
         back,
@@ -547,7 +569,7 @@ def _give_up_delivery(
         supplier_id=supplier_id,
         reason=f"delivery {supplier_id} not delivered",
     )
-    writes += money_back
+    changes += money_back
     gateway_back = back > 0 and not money.back_by_transfer(order.payment_mode)
     amount = money.amount(back, order.currency)
     if gateway_back:
@@ -577,11 +599,11 @@ def _give_up_delivery(
             "currency": order.currency,
         },
     )
-    writes.append(repo.event_write(keys.order_pk(order.id), event))
-    repo.commit(writes, what=f"order {order.id}")
+    changes.append(Record(event))
+    _commit(changes, what=f"order {order.id}", at=at)
     flag_transfers(order, money_back)
     return OrderRecord(
-        order, record.version + 1, at, [*record.events, event], record.shipments, [*record.payments, *payment_items(money_back)]
+        order, record.version + 1, at, [*record.events, event], record.shipments, [*record.payments, *payments_in(money_back)]
     )
 
 

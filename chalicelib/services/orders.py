@@ -25,6 +25,7 @@ from . import customer_payments, exceptions, holds, uow
 from .clock import new_id, now
 from .guard import require
 from .ports import Change, CountCampaign, Record, Save
+from .ports_money import Payment
 from .ports_orders import LegacyWrites, OrderTrail, Placement, RequestRead, ShipmentCopy
 from .ports_orders import OrderFilters as OrderFilters  # (callers name them services.orders.*)
 from .ports_orders import OrderSummary as OrderSummary
@@ -40,8 +41,8 @@ class OrderRecord:
     updated_at: datetime
     events: list[AuditEvent] = field(default_factory=list)
     shipments: list[ShipmentCopy] = field(default_factory=list)  # the customer's copies, oldest first
-    # payment history, oldest first: `customer_payments`' items (not yet on the storage port)
-    payments: list[Any] = field(default_factory=list)
+    # payment history, oldest first (`ports_money.Payment`: the money area's records)
+    payments: list[Payment] = field(default_factory=list)
     # cancellation requests after the close (services/cancellations.py), oldest first
     cancellation_requests: list[RequestRead] = field(default_factory=list)
 
@@ -169,8 +170,10 @@ def place_order(
             {**metrics.order_placed(order.total_cents), **customer_payments.received_at_checkout(order)},
         )
     )
-    paid = customer_payments.checkout_writes(order, actor, at)
-    legacy: list[Any] = paid + customer_payments.offline_deadline_writes(order, at)
+    paid = customer_payments.checkout_changes(order, actor, at)
+    changes += paid
+    changes += customer_payments.offline_deadline_changes(order, at)
+    legacy: list[Any] = []
     if order.status is OrderStatus.ON_HOLD:
         legacy += holds.raise_writes(order, campaign, at)  # care hears at once; nothing can lose it
     if legacy:
@@ -180,7 +183,7 @@ def place_order(
     except AlreadyExists as exc:  # the same key placed at the same moment: a lost race, as it always answered
         raise Conflict(f"order {order.id} was changed by someone else; reload and try again") from exc
     observability.order_placed()
-    return OrderRecord(order, 1, at, [event], payments=customer_payments.payment_items(paid)), True
+    return OrderRecord(order, 1, at, [event], payments=customer_payments.payments_in(paid)), True
 
 
 def _record(trail: OrderTrail) -> OrderRecord:
@@ -190,7 +193,7 @@ def _record(trail: OrderTrail) -> OrderRecord:
         trail.updated_at,
         trail.events,
         trail.shipments,
-        trail.payments,
+        [p.value for p in trail.payments],
         trail.cancellation_requests,
     )
 
@@ -298,7 +301,7 @@ def change_order(
     at = now()
     withdrawn = metrics.order_changed(transition.from_status, transition.to_status, order.total_cents)
     refund = (
-        customer_payments.refund_everything_writes(order, record.payments, transition.to_status, actor, at) if withdrawn else []
+        customer_payments.refund_everything_changes(order, record.payments, transition.to_status, actor, at) if withdrawn else []
     )
     if refund:  # the customer's timeline and e-mail say what happens to the money paid in advance
         told = (
@@ -325,14 +328,12 @@ def change_order(
     changes: list[Change] = [Save(order, record.version, status_before=transition.from_status), Record(event)]
     if withdrawn:
         changes.append(CountCampaign(order.campaign_id, order.id, withdrawn))
-    legacy: list[Any] = list(refund)
+    changes += refund
     if transition.to_status == OrderStatus.AWAITING_PAYMENT.value:  # released from its hold, now unpaid
-        legacy += customer_payments.offline_deadline_writes(order, at)
+        changes += customer_payments.offline_deadline_changes(order, at)
     unpaid_gone = transition.from_status == OrderStatus.AWAITING_PAYMENT.value
     if unpaid_gone:  # withdrawn before its payment came: nothing is overdue any more
-        legacy.append(customer_payments.offline_deadline_delete(order.id))
-    if legacy:
-        changes.append(Save(LegacyWrites(legacy), None))
+        changes.append(customer_payments.offline_deadline_clear(order.id))
     uow.store().commit(changes, what=f"order {order_id}", at=at)
     customer_payments.flag_transfers(order, refund)
     if unpaid_gone:
@@ -342,7 +343,7 @@ def change_order(
         record.version + 1,
         at,
         [*record.events, event],
-        payments=[*record.payments, *customer_payments.payment_items(refund)],
+        payments=[*record.payments, *customer_payments.payments_in(refund)],
         cancellation_requests=record.cancellation_requests,
     )
 

@@ -40,6 +40,7 @@ from .ports_deadlines import DeadlineWrites
 from .ports_deadlines import SetDeadline as SetDeadline
 from .ports_exceptions import ExceptionsReads
 from .ports_exports import ExportsReads
+from .ports_money import MoneyReads
 from .ports_orders import OrdersReads
 from .ports_outbound import OutboundReads
 from .ports_purchase_orders import PurchaseOrdersReads
@@ -213,6 +214,7 @@ class Store(
     OutboundReads,
     PurchaseOrdersReads,
     OrdersReads,
+    MoneyReads,
     ShipmentsReads,
     Protocol,
 ):

@@ -10,12 +10,12 @@ some statuses and a PO's cancellation requests waiting for a decision.
 `RequestRead` is a cancellation request as read, with the version a change of it must name.
 
 `LegacyWrites` is a bridge, not a kind: the DynamoDB writes of services not yet on the port
-(`customer_payments`' payment and deadline items, `exceptions`' items through `holds.raise_writes` and
+(`services.deadlines`' items, `exceptions`' items through `holds.raise_writes` and
 `exceptions.opening_writes` / `resolution_writes`, the PO's through `stages.LoadedPO.write`),
 committed in the same transaction as the order. The DynamoDB store sends them as they are; the
 in-memory store keeps nothing of them. It goes away when those services move onto the port.
-Likewise an `OrderTrail`'s `payments` are `customer_payments`' items handed through untouched, and a
-`DecisionContext`'s `exception` is `services.exceptions`' item (the in-memory store has none).
+An `OrderTrail`'s `payments` are the money area's records (`ports_money.Payment`, with their
+versions); a `DecisionContext`'s `exception` is `services.exceptions`' item (the in-memory store has none).
 """
 
 from __future__ import annotations
@@ -31,6 +31,7 @@ from ..domain.audit import AuditEvent
 from ..domain.campaigns import Campaign, Product
 from ..domain.orders import Order, OrderStatus
 from .ports_common import Page, Versioned
+from .ports_money import PaymentRead
 
 T = TypeVar("T")
 
@@ -138,7 +139,7 @@ class OrderTrail:
     updated_at: datetime
     events: list[AuditEvent] = field(default_factory=list)  # oldest first
     shipments: list[ShipmentCopy] = field(default_factory=list)  # oldest first
-    payments: list[Any] = field(default_factory=list)  # legacy: `customer_payments`' items, oldest first
+    payments: list[PaymentRead] = field(default_factory=list)  # `ports_money.Payment`s, oldest first
     cancellation_requests: list[RequestRead] = field(default_factory=list)  # oldest first
 
 

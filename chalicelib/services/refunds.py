@@ -20,9 +20,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..adapters.dynamodb import keys
-from ..adapters.dynamodb import repository as repo
-from ..adapters.dynamodb.models import Item, OrderItem, PurchaseOrderItem
 from ..domain import orders as order_rules
 from ..domain import payments as money
 from ..domain.audit import AuditEvent
@@ -33,8 +30,11 @@ from ..domain.permissions import SYSTEM
 from ..domain.purchase_orders import PurchaseOrder, RejectReason
 from ..domain.supply import Allocator, accepted_quantities
 from ..observability import logger
+from . import uow
 from .clock import new_id, now
-from .customer_payments import flag_transfers, money_back_writes
+from .customer_payments import flag_transfers, money_back_changes
+from .ports import Change, Record, Save, Versioned
+from .ports_purchase_orders import PORecord
 from .retry import on_conflict
 from .stages import load_po
 
@@ -83,17 +83,9 @@ def settle_acknowledgement(po_id: str, *, page_size: int = 100) -> Settlement:
     allocator = Allocator(accepted_quantities(po))
     cursor: str | None = None
     while True:
-        page = repo.query_page(
-            Item.gsi2,
-            keys.campaign_orders_pk(po.campaign_id),
-            filter_condition=OrderItem.supplier_ids.contains(po.supplier_id),
-            limit=page_size,
-            cursor=cursor,
-            newest_first=False,
-        )
-        for item in page.items:
-            if isinstance(item, OrderItem):
-                _settle_order(item, po, allocator, result)
+        page = uow.store().campaign_orders_supplied_by(po.campaign_id, po.supplier_id, limit=page_size, cursor=cursor)
+        for read in page.items:
+            _settle_order(read, po, allocator, result)
         if page.cursor is None:
             _set_orders_to_ship(po_id, result.accepted)
             return result
@@ -104,38 +96,26 @@ def _set_orders_to_ship(po_id: str, count: int, retries: int = 5) -> None:
     """Record how many orders the supplier must ship (the shipment stage ends when all have left)."""
 
     def record() -> None:
-        item = repo.get(keys.po(po_id), PurchaseOrderItem)
-        if item is None or item.orders_to_ship == count:
+        found = uow.store().load(PORecord, po_id)
+        if found is None or found.value.po.orders_to_ship == count:
             return
-        po = repo.po_from_item(item)
-        po.orders_to_ship = count
-        repo.commit(
-            [
-                repo.po_write(
-                    po,
-                    version=int(item.version),
-                    now=now(),
-                    task_token=item.task_token,
-                    stage_deadline=item.stage_deadline,
-                    execution_arn=item.execution_arn,
-                )
-            ],
-            what=f"purchase order {po_id}",
-        )
+        found.value.po.orders_to_ship = count
+        uow.store().commit([Save(found.value, found.version)], what=f"purchase order {po_id}", at=now())
 
     on_conflict(record, retries=retries, gave_up=f"purchase order {po_id} kept changing; the settlement will be retried")
 
 
-def _settle_order(item: OrderItem, po: PurchaseOrder, allocator: Allocator, result: Settlement, retries: int = 3) -> None:
-    current: OrderItem | None = item
+def _settle_order(read: Versioned[Order], po: PurchaseOrder, allocator: Allocator, result: Settlement, retries: int = 3) -> None:
+    current: Versioned[Order] | None = read
+    order_id = read.value.id
 
     def settle() -> None:
         nonlocal current
-        loaded = current if current is not None else repo.get(keys.order(item.id), OrderItem)
+        loaded = current if current is not None else uow.store().load(Order, order_id)
         current = None  # a lost race reads the order again
         if loaded is None:
-            raise Conflict(f"order {item.id} is gone")
-        order = repo.order_from_item(loaded)
+            raise Conflict(f"order {order_id} is gone")
+        order = loaded.value
         kept_before = order_rules.kept_quantities(order, po.supplier_id)
         if kept_before is not None:  # settled by an earlier run: account for it, change nothing
             for sku, qty in kept_before.items():
@@ -146,7 +126,7 @@ def _settle_order(item: OrderItem, po: PurchaseOrder, allocator: Allocator, resu
         if order.delivery(po.supplier_id).status is not DeliveryStatus.ORDERED:
             return  # never on the PO (held, cancelled)
         kept = {line.sku: allocator.offer(line.sku, line.quantity) for line in order.lines if line.supplier_id == po.supplier_id}
-        lost, refunds = _commit_settlement(order, int(loaded.version), po, kept)
+        lost, refunds = _commit_settlement(order, loaded.version, po, kept)
         for sku, qty in kept.items():
             allocator.replay(sku, qty)
         result.settled += 1
@@ -154,7 +134,7 @@ def _settle_order(item: OrderItem, po: PurchaseOrder, allocator: Allocator, resu
         result.refunds += refunds
         result.lost += 1 if lost else 0
 
-    on_conflict(settle, retries=retries, gave_up=f"order {item.id} kept changing; the settlement will be retried")
+    on_conflict(settle, retries=retries, gave_up=f"order {order_id} kept changing; the settlement will be retried")
 
 
 def _commit_settlement(order: Order, version: int, po: PurchaseOrder, kept: dict[str, int]) -> tuple[bool, int]:
@@ -199,19 +179,15 @@ def _commit_settlement(order: Order, version: int, po: PurchaseOrder, kept: dict
         customer_note=note,
         data=data,
     )
-    writes: list[repo.Write | repo.Update] = [
-        *repo.order_writes(order, version=version, now=at),
-        *repo.order_status_counts(order.id, transition.from_status, transition.to_status),
-    ]
+    changes: list[Change] = [Save(order, version, status_before=transition.from_status)]
     money_back = (
-        money_back_writes(
+        money_back_changes(
             order, refund_id, back, at, supplier_id=po.supplier_id, po_id=po.id, reason=f"lines refused on purchase order {po.id}"
         )
         if refund_id
         else []
     )
-    writes += money_back
-    writes.append(repo.event_write(keys.order_pk(order.id), event))
-    repo.commit(writes, what=f"order {order.id}")
+    changes += [*money_back, Record(event)]
+    uow.store().commit(changes, what=f"order {order.id}", at=at)
     flag_transfers(order, money_back)
     return bool(lost), 1 if refund_id else 0

@@ -1,7 +1,7 @@
 """The one seam through which services reach storage: `store()` is the `ports.Store` in use.
 
 By default the DynamoDB store (built once, on first use); a test installs another for a block with
-`using(MemoryStore())`, with no patching of modules. `legacy_writes` and `legacy_campaign` bridge a
+`using(MemoryStore())`, with no patching of modules. `legacy_writes` and `legacy_delivery` bridge a
 moved service and a service not yet on the port (DynamoDB writes one takes, an item one hands over);
 `legacy_commit` commits a moved service's changes with such writes in one transaction;
 `legacy_exception` hands `services.exceptions` an item a service not yet on the port read.
@@ -15,7 +15,7 @@ from datetime import datetime
 from typing import Any
 
 from ..domain.exceptions import ExceptionRecord
-from .ports import CampaignRecord, Change, Store, Versioned
+from .ports import Change, Store
 
 _installed: list[Store] = []
 _default: Store | None = None
@@ -51,14 +51,6 @@ def legacy_writes(changes: Sequence[Change], *, at: datetime) -> list[Any]:
     from ..adapters.dynamodb.store import DynamoStore
 
     return DynamoStore().writes(changes, at=at)[0]
-
-
-def legacy_campaign(item: Any) -> Versioned[CampaignRecord]:
-    """A campaign item read by a service not yet on the port (`services.campaign_close`), as the port's
-    record, for the catalogue's transitions that it calls. Goes away when that service moves."""
-    from ..adapters.dynamodb.store import campaign_record
-
-    return campaign_record(item)
 
 
 def legacy_commit(changes: Sequence[Change], writes: Sequence[Any], *, what: str, at: datetime) -> None:

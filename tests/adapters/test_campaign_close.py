@@ -17,10 +17,10 @@ from chalicelib.adapters.dynamodb.models import CampaignItem, Item, OrderItem, P
 from chalicelib.config import settings
 from chalicelib.domain.errors import InvalidTransition
 from chalicelib.domain.notifications import rules_for
-from chalicelib.domain.orders import OrderAction
+from chalicelib.domain.orders import Order, OrderAction
 from chalicelib.domain.purchase_orders import po_id
 from chalicelib.handlers import batch, notifications, publisher, purchase_orders
-from chalicelib.services import campaign_close, catalogue, notify, orders
+from chalicelib.services import campaign_close, catalogue, notify, orders, uow
 from chalicelib.services.clock import now
 from chalicelib.topology import NOTIFICATIONS, PURCHASE_ORDERS, TOPOLOGY
 from tests.adapters import shop
@@ -159,7 +159,9 @@ def test_a_close_interrupted_after_ordering_some_orders_is_finished_by_the_rerun
     ids = shop_with_orders(campaign_id)
     end_campaign(campaign_id)
     # A first run got as far as ordering one order, then crashed.
-    campaign_close._send_to_suppliers(repo.get(keys.order(ids["b1"]), OrderItem), campaign_close.SYSTEM)
+    read = uow.store().load(Order, ids["b1"])
+    assert read is not None
+    campaign_close._send_to_suppliers(read, campaign_close.SYSTEM)
     assert order_status(ids["b1"])[0] == "ordered"
 
     campaign_close.close_campaign(campaign_id)

@@ -14,6 +14,7 @@ from chalicelib.adapters import gateway
 from chalicelib.adapters.dynamodb import keys
 from chalicelib.adapters.dynamodb import repository as repo
 from chalicelib.adapters.dynamodb.models import AuditEventItem, PaymentTxnItem
+from chalicelib.adapters.dynamodb.store import DynamoStore
 from chalicelib.domain.campaigns import Product
 from chalicelib.domain.errors import RuleViolation
 from chalicelib.domain.orders import PaymentMode
@@ -83,7 +84,7 @@ def test_a_capture_charges_only_the_shipping_suppliers_lines_and_records_the_tra
         "currency": "EUR",
         "transaction_id": txn["transaction_id"],
     }
-    assert [r for r in payment_history(repo.query_all(keys.order_pk(order_id))) if r.kind == "capture"] == [record]
+    assert [r for r in payment_history(p.value for p in DynamoStore().payments_of(order_id)) if r.kind == "capture"] == [record]
     assert payment_failed(order_id) is None
     # the payment item does not disturb the order's own views
     assert orders.get_order_for_customer(ALICE, order_id).order.id == order_id
@@ -94,7 +95,7 @@ def test_each_delivery_is_its_own_capture(aws, campaign_id, gateway_up):
     acme, bolt = capture_delivery(order_id, "acme"), capture_delivery(order_id, "bolt")
     assert acme is not None and bolt is not None and acme.id != bolt.id
     assert sorted(t["amount_cents"] for t in gateway_up.transactions) == sorted([ACME_CENTS, 3 * 900])
-    history = payment_history(repo.query_all(keys.order_pk(order_id)))
+    history = payment_history(p.value for p in DynamoStore().payments_of(order_id))
     assert [r.kind for r in history] == ["authorisation", "capture", "capture"]  # the hold at checkout first
     assert [r.id for r in history[1:]] == [acme.id, bolt.id]
 

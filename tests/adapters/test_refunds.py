@@ -12,9 +12,10 @@ from moto.ses.models import ses_backends
 from chalicelib.adapters.dynamodb import keys
 from chalicelib.adapters.dynamodb import repository as repo
 from chalicelib.adapters.dynamodb.models import OrderItem, PaymentTxnItem
+from chalicelib.domain.orders import Order
 from chalicelib.domain.purchase_orders import LineAcceptance, RejectReason, Stage, acknowledge, po_id
 from chalicelib.handlers import notifications, purchase_orders
-from chalicelib.services import campaign_close, catalogue, orders, refunds
+from chalicelib.services import campaign_close, catalogue, orders, refunds, uow
 from chalicelib.services.clock import now
 from chalicelib.services.stages import load_po
 from tests.adapters import shop
@@ -149,7 +150,9 @@ def test_a_settlement_interrupted_after_some_orders_shares_out_the_same_on_rerun
     # The first run settled only the oldest order, then crashed.
     from chalicelib.domain.supply import Allocator
 
-    refunds._settle_order(order(ids["first"]), po, Allocator({"MUG-1": 4, "MUG-2": 1}), refunds.Settlement(po.id))
+    first = uow.store().load(Order, ids["first"])
+    assert first is not None
+    refunds._settle_order(first, po, Allocator({"MUG-1": 4, "MUG-2": 1}), refunds.Settlement(po.id))
 
     result = refunds.settle_acknowledgement(po.id, page_size=1)  # and page by page
 

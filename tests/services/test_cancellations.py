@@ -120,9 +120,11 @@ def test_accepting_takes_the_lines_out_of_the_order_and_says_so(store):
     seen = orders.get_order_for_customer(ALICE, order.id)
     assert {l.sku: l.quantity for l in seen.order.lines} == {"MUG-1": 1, "CAP-1": 1}
     assert seen.version == 2 and seen.order.status is not OrderStatus.CANCELLED
-    event = seen.events[-1]
+    event, due = seen.events[-2:]  # the cancellation, then (1 ms later) the refund it made due
     assert event.type == cancellations.CANCELLED_EVENT and event.data["cancelled_cents"] == 1200
     assert (event.customer_note or "").startswith("As you asked, we cancelled 1 x Mug.")
+    assert due.type == "order.refund_due" and due.data["amount_cents"] == 1200
+    assert [(p.payment_kind, p.amount_cents, p.status) for p in seen.payments][-1] == ("refund", 1200, "pending")
 
 
 def test_accepting_a_whole_delivery_not_yet_accepted_cancels_that_delivery(store):

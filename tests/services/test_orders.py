@@ -174,7 +174,11 @@ def test_a_cancelled_campaign_cancels_each_of_its_open_orders_once(campaign_id):
     for record in placed[1:]:
         seen = orders.get_order_for_customer(ALICE, record.order.id)
         assert seen.order.status is OrderStatus.CANCELLED
-        assert (seen.events[-1].customer_note or "").startswith(orders.CAMPAIGN_CANCELLED_NOTE)
+        # the cancellation, then (1 ms later) the refund of what the prepaid order paid, now kept in memory too
+        cancelled, due = seen.events[-2:]
+        assert (cancelled.customer_note or "").startswith(orders.CAMPAIGN_CANCELLED_NOTE)
+        assert due.type == "order.refund_due" and due.data["amount_cents"] == record.order.total_cents
+        assert [(p.payment_kind, p.status) for p in seen.payments] == [("payment", "succeeded"), ("refund", "pending")]
     assert orders.cancel_orders_of_campaign(campaign_id, page_size=2) == 0  # a redelivery changes nothing
 
 

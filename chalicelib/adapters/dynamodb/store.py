@@ -64,6 +64,7 @@ from .store_consumers import ConsumersDynamo
 from .store_deadlines import DeadlinesDynamo, deadline_writes
 from .store_exceptions import ExceptionsDynamo
 from .store_exports import ExportsDynamo
+from .store_money import MoneyDynamo
 from .store_orders import OrdersDynamo
 from .store_outbound import OutboundDynamo
 from .store_purchase_orders import PurchaseOrdersDynamo
@@ -135,6 +136,7 @@ class DynamoStore(
     OutboundDynamo,
     PurchaseOrdersDynamo,
     OrdersDynamo,
+    MoneyDynamo,
     ShipmentsDynamo,
 ):
     """`services.ports.Store` on the table the PynamoDB models are bound to."""

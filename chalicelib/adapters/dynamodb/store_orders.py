@@ -14,7 +14,7 @@ from typing import Any
 from pynamodb.expressions.condition import Condition
 
 from ...domain.orders import Order, OrderStatus
-from ...services.ports_common import Page
+from ...services.ports_common import Page, Versioned
 from ...services.ports_orders import (
     CancellationLine,
     CancellationRequest,
@@ -50,6 +50,7 @@ from .models import (
     ShipmentItem,
     TimelineMap,
 )
+from .store_money import payment_from_item
 
 # ---------------------------------------------------------------- kinds
 
@@ -252,7 +253,10 @@ class OrdersDynamo:
                 _shipment_copy(i)
                 for i in sorted((i for i in items if isinstance(i, OrderShipmentItem)), key=lambda i: i.created_at)
             ],
-            sorted((i for i in items if isinstance(i, PaymentTxnItem)), key=lambda i: i.created_at),
+            [
+                Versioned(payment_from_item(i), int(i.version))
+                for i in sorted((i for i in items if isinstance(i, PaymentTxnItem)), key=lambda i: i.created_at)
+            ],
             [
                 _request(i)
                 for i in sorted((i for i in items if isinstance(i, CancellationRequestItem)), key=lambda i: i.requested_at)
