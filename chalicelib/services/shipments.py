@@ -268,8 +268,11 @@ def on_recorded(event: ShipmentRecorded) -> str:
     s = found.value.shipment
     for order_id in s.order_ids:
         _dispatch(order_id, s)
-    if s.status is ShipmentStatus.DELIVERED:  # it arrived before it was dispatched here: finish it
-        complete_deliveries(s)
+    # The carrier may have delivered it before or while the orders were dispatched here; tracking
+    # could not finish a delivery not yet dispatched, so finish it now, from the parcel as it is now.
+    latest = uow.store().load(ShipmentRecord, data.carrier, data.tracking_number)
+    if latest is not None and latest.value.shipment.status is ShipmentStatus.DELIVERED:
+        complete_deliveries(latest.value.shipment)
     if s.status is not ShipmentStatus.SUPERSEDED:
         tracking.replay_early_events(s.carrier, s.tracking_number)
         start_tracking(s)
@@ -322,9 +325,10 @@ def _dispatch(order_id: str, s: Shipment) -> None:
         if has_copy and order.delivery(s.supplier_id).status is not DeliveryStatus.ACCEPTED:
             return
         # (A copy with the delivery still accepted: carrier events for the parcel were applied before
-        # this consumer ran; they wrote the copy, and the delivery is dispatched now.)
+        # this consumer ran; they wrote the copy, newer than the parcel read here: keep it, and
+        # dispatch the delivery now.)
         at = now()
-        changes: list[Change] = [Save(copy_of(s, order_id, at), FOLLOWS)]
+        changes: list[Change] = [] if has_copy else [Save(copy_of(s, order_id, at), FOLLOWS)]
         before = order.status.value
         if order.delivery(s.supplier_id).status is DeliveryStatus.ACCEPTED:
             apply_delivery_action(order, s.supplier_id, DeliveryAction.DISPATCH)

@@ -20,7 +20,7 @@ from chalicelib.adapters.dynamodb import repository as repo
 from chalicelib.adapters.dynamodb.models import AuditEventItem
 from chalicelib.config import settings
 from chalicelib.domain.purchase_orders import Stage
-from chalicelib.domain.shipments import CarrierEvent, TrackingStatus
+from chalicelib.domain.shipments import CarrierEvent, ShipmentStatus, TrackingStatus
 from chalicelib.events import domain_event as typed_event
 from chalicelib.handlers import notifications
 from chalicelib.handlers.publisher import domain_event
@@ -317,6 +317,38 @@ def test_repeating_a_tracking_correction_changes_nothing_and_tells_nobody(api, s
     assert len([m for m in send_order_mail(order["id"]) if "New tracking number" in m.subject]) == 1
     # Another parcel's number is still refused: two parcels never share one.
     assert_error(*api.put(path, ACME, {"carrier": "dhl", "tracking_number": other["tracking_number"]}), 409, "already_exists")
+
+
+def test_a_parcel_delivered_while_its_orders_are_dispatched_delivers_the_order_and_keeps_the_customers_copy(
+    api, sfn_calls, gateway, monkeypatch
+):
+    """The race behind the first: the shipment consumer has read the parcel (in transit), then the
+    carrier's delivered event is applied before it dispatches the order. The copy the carrier's event
+    wrote stays (delivered), and the delivery is finished from the parcel as it is after the dispatch."""
+    campaign = three_supplier_campaign(api)
+    order = order_of(api, campaign["id"], payment_mode="prepaid")
+    po = make_po(campaign["id"], "acme", stage=Stage.SHIPMENT, accepted=True)
+    accept_deliveries("acme", order["id"])
+    status, _ = api.post(
+        f"/supplier/purchase-orders/{po}/shipments",
+        SUPPLIERS["acme"],
+        {"carrier": "dhl", "tracking_number": "RACE0001", "order_ids": [order["id"]]},
+    )
+    assert status == 201
+    assert scan("RACE0001", TrackingStatus.IN_TRANSIT, 1) == "moved:in_transit"
+    real_dispatch = shipments._dispatch
+
+    def delivered_meanwhile(order_id: str, s: Any) -> None:
+        assert s.status is ShipmentStatus.IN_TRANSIT  # what the consumer read
+        assert scan("RACE0001", TrackingStatus.DELIVERED, 3) == "moved:delivered"
+        real_dispatch(order_id, s)
+
+    monkeypatch.setattr(shipments, "_dispatch", delivered_meanwhile)
+    shipments.on_recorded(typed({"type": "shipment.recorded", "data": {"carrier": "dhl", "tracking_number": "RACE0001"}}))
+    acme = next(d for d in customer_view(api, order["id"])["deliveries"] if d["supplier_id"] == "acme")
+    assert acme["status"] == "delivered"
+    assert acme["shipments"][0]["status"] == "delivered"
+    assert [e["status"] for e in acme["shipments"][0]["timeline"]] == ["in_transit", "delivered"]
 
 
 def test_a_parcel_delivered_before_its_shipment_was_dispatched_still_delivers_the_order(api, sfn_calls, gateway):
