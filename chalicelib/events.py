@@ -313,6 +313,7 @@ DOMAIN_EVENT_TYPES: frozenset[str] = frozenset(
         "customer.unflagged",
         "customer.address_corrected",
         "customer.address_requested",
+        *(f"customer.address_{action}" for action in ("added", "updated", "removed")),  # services/addresses.py
         "campaign.created",
         "campaign.close_resumed",
         *_past("campaign", CampaignAction),

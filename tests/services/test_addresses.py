@@ -192,3 +192,16 @@ def test_each_change_records_an_event_on_the_customer_naming_ids_only(store: Mem
     ]
     assert all(set(e.data) == {"customer_id", "address_id", "default_address_id"} for e in events)
     assert store.history("customer", BOB.sub, limit=10).items == []
+
+
+def test_every_event_the_address_book_records_is_a_type_the_bus_catalogue_knows():
+    """Its types are built from the action (`customer.address_<action>`), which a scan of the source
+    cannot see: the publisher would warn of each and a consumer would refuse it."""
+    from chalicelib.events import model_for
+
+    saved = book.add_address(ALICE, HOME)
+    book.update_address(ALICE, saved.id, {"city": "Lyon"})
+    book.delete_address(ALICE, saved.id)
+    recorded = uow.store().history("customer", ALICE.sub, limit=10).items
+    assert sorted(e.type for e in recorded) == ["customer.address_added", "customer.address_removed", "customer.address_updated"]
+    assert [e.type for e in recorded if model_for(e.type) is None] == []
