@@ -79,17 +79,18 @@ infra-check: synth
 	$(INFRA_ENV) $(PY) -m pytest -q tests/infra
 
 # Two lines of work at once on the two cores, once the dev packages are in (Chromium downloads
-# beside them): the main line runs the CPU-bound suites; the side line lints, installs the CDK
-# packages and checks the infra, then runs the workflow suite (mostly waiting on Step Functions).
+# beside them): the main line runs the unit, moto and workflow suites; the side line starts the local
+# stack for the end-to-end and browser tests (mostly waiting on the stack and Chromium), then lints,
+# type-checks, installs the CDK packages and checks the infra.
 test:
 	$(MAKE) -j2 $(STAMP) $(CHROMIUM)
 	$(MAKE) -j2 --output-sync=line test-main test-side
 
-test-main: $(STAMP) $(CHROMIUM)
-	$(MAKE) -j1 test-unit test-aws test-e2e
+test-main: $(STAMP)
+	$(MAKE) -j1 test-unit test-aws test-workflows
 
-test-side: $(STAMP)
-	$(MAKE) -j1 lint typecheck infra-check test-workflows
+test-side: $(STAMP) $(CHROMIUM)
+	$(MAKE) -j1 test-e2e lint typecheck infra-check
 
 bench: $(STAMP)
 	$(PY) -m bench
