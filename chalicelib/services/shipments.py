@@ -101,88 +101,98 @@ def record_shipment(actor: Principal, po_id: str, *, carrier: str, tracking_numb
     wanted = sorted(set(order_ids))
     if len(wanted) != len(order_ids) or not 0 < len(wanted) <= rules.MAX_ORDERS_PER_SHIPMENT:
         raise _invalid("body.order_ids", f"name 1 to {rules.MAX_ORDERS_PER_SHIPMENT} distinct orders per parcel")
-    loaded = stages.load_po(po_id, for_supplier=stages.supplier_scope(actor))
-    po = loaded.po
-    # After every order has left, a parcel may still carry orders that left before: goods sent again
-    # after a return to sender (or a part that was missing). The stage itself is over.
-    resend = po.status is po_rules.POStatus.SHIPPED
-    if not resend:
-        po_rules.require_stage(po, Stage.SHIPMENT)
-        if loaded.task_token is None:
-            raise InvalidTransition(f"purchase order {po_id}: the shipment stage is not open yet")
-    intake = uow.store().shipment_intake(po_id, po.supplier_id, wanted, carrier, tracking_number)
-    if intake.parcel_known:
-        raise AlreadyExists(f"tracking number {tracking_number} ({carrier}) is already recorded")
-    deliveries = {o: d for o, d in intake.deliveries.items() if d.campaign_id == po.campaign_id}
-    unknown = [o for o in wanted if o not in deliveries]
-    if unknown:
-        raise RuleViolation(
-            "unknown_orders",
-            f"not orders of this campaign with a delivery from you: {', '.join(unknown)}",
-            details=[{"field": "body.order_ids", "message": f"unknown order {o}"} for o in unknown],
-        )
-    blocked = [o for o in wanted if deliveries[o].status not in SHIPPABLE]
-    if blocked:
-        raise RuleViolation(
-            "order_not_shippable",
-            "only accepted orders can ship: " + ", ".join(f"{o} is {deliveries[o].status.value}" for o in blocked),
-            details=[{"field": "body.order_ids", "message": f"{o} is {deliveries[o].status.value}"} for o in blocked],
-        )
-    newly = [o for o in wanted if o not in intake.shipped_before]
-    if resend and newly:
-        raise InvalidTransition(
-            f"purchase order {po_id} is shipped: a further parcel can only carry orders that left before, not {', '.join(newly)}"
-        )
-    at = now()
-    s = Shipment(
-        id=new_id("shp"),
-        carrier=carrier,
-        tracking_number=tracking_number,
-        po_id=po_id,
-        supplier_id=po.supplier_id,
-        campaign_id=po.campaign_id,
-        order_ids=wanted,
-        created_at=at,
-    )
-    changes: list[Change] = [
-        Save(ShipmentRecord(s), None),
-        Save(pointer_of(s), FOLLOWS),
-        Record(shipment_audit(s, "shipment.recorded", at, actor=actor, data={"new_order_ids": newly})),
-        *(Save(ShippedOrder(po_id, o, s.id, at), None) for o in newly),
-        Save(late_deadline(s), None),
-    ]
-    event_data = {"shipment_id": s.id, "carrier": carrier, "tracking_number": tracking_number, "order_ids": wanted}
-    will_complete = not resend and po.orders_to_ship is not None and po.orders_shipped + len(newly) >= po.orders_to_ship
-    if will_complete:
 
-        def finish(p: po_rules.PurchaseOrder) -> Decision:
-            return po_rules.record_shipment(p, len(newly)) or Decision.DONE
-
-        stages.complete_stage(actor, po_id, Stage.SHIPMENT, finish, loaded=loaded, extra=changes, event_data=event_data)
-    else:
+    # A reminder or a stage change may write the PO between the read and the commit: read again and
+    # record it then (the supplier named no version), as every change of an aggregate does.
+    def attempt() -> ShipmentView | None:
+        loaded = stages.load_po(po_id, for_supplier=stages.supplier_scope(actor))
+        po = loaded.po
+        # After every order has left, a parcel may still carry orders that left before: goods sent again
+        # after a return to sender (or a part that was missing). The stage itself is over.
+        resend = po.status is po_rules.POStatus.SHIPPED
         if not resend:
-            po_rules.record_shipment(po, len(newly))
-        where = po.status.value if resend else Stage.SHIPMENT.value
-        event = AuditEvent(
-            id=new_id("evt"),
-            subject_type="po",
-            subject_id=po_id,
-            type="po.shipment_added",
-            actor=actor,
-            at=at,
-            from_status=where,
-            to_status=where,
-            data={
-                "po_id": po_id,
-                "campaign_id": po.campaign_id,
-                "supplier_id": po.supplier_id,
-                "orders_shipped": po.orders_shipped,
-                "orders_to_ship": po.orders_to_ship,
-                **event_data,
-            },
+            po_rules.require_stage(po, Stage.SHIPMENT)
+            if loaded.task_token is None:
+                raise InvalidTransition(f"purchase order {po_id}: the shipment stage is not open yet")
+        intake = uow.store().shipment_intake(po_id, po.supplier_id, wanted, carrier, tracking_number)
+        if intake.parcel_known:
+            return None
+        deliveries = {o: d for o, d in intake.deliveries.items() if d.campaign_id == po.campaign_id}
+        unknown = [o for o in wanted if o not in deliveries]
+        if unknown:
+            raise RuleViolation(
+                "unknown_orders",
+                f"not orders of this campaign with a delivery from you: {', '.join(unknown)}",
+                details=[{"field": "body.order_ids", "message": f"unknown order {o}"} for o in unknown],
+            )
+        blocked = [o for o in wanted if deliveries[o].status not in SHIPPABLE]
+        if blocked:
+            raise RuleViolation(
+                "order_not_shippable",
+                "only accepted orders can ship: " + ", ".join(f"{o} is {deliveries[o].status.value}" for o in blocked),
+                details=[{"field": "body.order_ids", "message": f"{o} is {deliveries[o].status.value}"} for o in blocked],
+            )
+        newly = [o for o in wanted if o not in intake.shipped_before]
+        if resend and newly:
+            raise InvalidTransition(
+                f"purchase order {po_id} is shipped: a further parcel can only carry orders that left before, "
+                f"not {', '.join(newly)}"
+            )
+        at = now()
+        s = Shipment(
+            id=new_id("shp"),
+            carrier=carrier,
+            tracking_number=tracking_number,
+            po_id=po_id,
+            supplier_id=po.supplier_id,
+            campaign_id=po.campaign_id,
+            order_ids=wanted,
+            created_at=at,
         )
-        uow.store().commit([loaded.save(), Record(event), *changes], what=f"purchase order {po_id}", at=at)
-    return view(s)
+        changes: list[Change] = [
+            Save(ShipmentRecord(s), None),
+            Save(pointer_of(s), FOLLOWS),
+            Record(shipment_audit(s, "shipment.recorded", at, actor=actor, data={"new_order_ids": newly})),
+            *(Save(ShippedOrder(po_id, o, s.id, at), None) for o in newly),
+            Save(late_deadline(s), None),
+        ]
+        event_data = {"shipment_id": s.id, "carrier": carrier, "tracking_number": tracking_number, "order_ids": wanted}
+        will_complete = not resend and po.orders_to_ship is not None and po.orders_shipped + len(newly) >= po.orders_to_ship
+        if will_complete:
+
+            def finish(p: po_rules.PurchaseOrder) -> Decision:
+                return po_rules.record_shipment(p, len(newly)) or Decision.DONE
+
+            stages.complete_stage(actor, po_id, Stage.SHIPMENT, finish, loaded=loaded, extra=changes, event_data=event_data)
+        else:
+            if not resend:
+                po_rules.record_shipment(po, len(newly))
+            where = po.status.value if resend else Stage.SHIPMENT.value
+            event = AuditEvent(
+                id=new_id("evt"),
+                subject_type="po",
+                subject_id=po_id,
+                type="po.shipment_added",
+                actor=actor,
+                at=at,
+                from_status=where,
+                to_status=where,
+                data={
+                    "po_id": po_id,
+                    "campaign_id": po.campaign_id,
+                    "supplier_id": po.supplier_id,
+                    "orders_shipped": po.orders_shipped,
+                    "orders_to_ship": po.orders_to_ship,
+                    **event_data,
+                },
+            )
+            uow.store().commit([loaded.save(), Record(event), *changes], what=f"purchase order {po_id}", at=at)
+        return view(s)
+
+    recorded = on_conflict(attempt, what=f"purchase order {po_id}")
+    if recorded is None:
+        raise AlreadyExists(f"tracking number {tracking_number} ({carrier}) is already recorded")
+    return recorded
 
 
 def late_deadline(s: Shipment) -> Deadline:

@@ -21,11 +21,12 @@ from chalicelib.adapters.dynamodb.models import AuditEventItem
 from chalicelib.config import settings
 from chalicelib.domain.purchase_orders import Stage
 from chalicelib.domain.shipments import CarrierEvent, ShipmentStatus, TrackingStatus
+from chalicelib.events import StageOverdue
 from chalicelib.events import domain_event as typed_event
 from chalicelib.handlers import notifications
 from chalicelib.handlers.publisher import domain_event
 from chalicelib.local.sandbox_gateway import SandboxGateway
-from chalicelib.services import inbound, shipments
+from chalicelib.services import inbound, shipments, stages, supplier_workflow
 from tests.adapters.events import typed
 from tests.api import po_support
 from tests.api.po_support import ACME, BOLT, accept_deliveries, make_po, po_item
@@ -317,6 +318,34 @@ def test_repeating_a_tracking_correction_changes_nothing_and_tells_nobody(api, s
     assert len([m for m in send_order_mail(order["id"]) if "New tracking number" in m.subject]) == 1
     # Another parcel's number is still refused: two parcels never share one.
     assert_error(*api.put(path, ACME, {"carrier": "dhl", "tracking_number": other["tracking_number"]}), 409, "already_exists")
+
+
+def test_a_parcel_recorded_while_a_reminder_changes_the_po_is_recorded_on_a_second_read(api, sfn_calls, monkeypatch):
+    """The stage's reminder writes the PO between the supplier's read and its commit: the parcel is
+    recorded anyway (read again), not refused with a 409 the supplier can do nothing about."""
+    campaign = three_supplier_campaign(api)
+    order = order_of(api, campaign["id"], payment_mode="prepaid")
+    po = make_po(campaign["id"], "acme", stage=Stage.SHIPMENT, accepted=True, orders_to_ship=2)
+    accept_deliveries("acme", order["id"])
+    real_load = stages.load_po
+    reads = [0]
+
+    def reminded_meanwhile(*args: Any, **kwargs: Any) -> Any:
+        loaded = real_load(*args, **kwargs)
+        reads[0] += 1
+        if reads[0] == 1:
+            assert supplier_workflow.stage_overdue(StageOverdue(po_id=po, stage="shipment", overdue_at="t1")).action
+        return loaded
+
+    monkeypatch.setattr(stages, "load_po", reminded_meanwhile)
+    status, body = api.post(
+        f"/supplier/purchase-orders/{po}/shipments",
+        SUPPLIERS["acme"],
+        {"carrier": "dhl", "tracking_number": "BUSY0001", "order_ids": [order["id"]]},
+    )
+    assert status == 201, body
+    assert reads[0] == 2
+    assert repo.po_from_item(po_item(po)).reminders == {"shipment": 1} and int(po_item(po).orders_shipped) == 1
 
 
 def test_a_parcel_delivered_while_its_orders_are_dispatched_delivers_the_order_and_keeps_the_customers_copy(
