@@ -41,7 +41,7 @@ def client(aws: Provisioned) -> Iterator[Any]:
 
     from app import app
 
-    with Client(app) as c:
+    with Client(app, stage_name="test") as c:  # not "dev": its WAYBILL_STAGE=local would leak into settings read in a request
         yield c
 
 

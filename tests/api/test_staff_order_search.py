@@ -27,7 +27,7 @@ def shop() -> Iterator[dict[str, Any]]:
     e (Alice, acme, cancelled)."""
     from app import app
 
-    with mocked_account(), Client(app) as client:
+    with mocked_account(), Client(app, stage_name="test") as client:
         api = Api(client)
         first = live_campaign(api)
         second = live_campaign(api)

@@ -46,7 +46,7 @@ def staff_api() -> Api:
 
     from app import app
 
-    return Api(Client(app))
+    return Api(Client(app, stage_name="test"))
 
 
 def supplier(flow: Flow) -> Principal:
