@@ -14,10 +14,8 @@ its version, so two staff acting on one reading collide."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TypeVar
 
 from ..config import settings
 from ..domain import metrics
@@ -51,7 +49,7 @@ from .guard import require
 from .orders import OrderRecord, _record
 from .ports import Change, CountCampaign, Record, Save, Versioned
 from .ports_money import Payment
-from .retry import on_conflict
+from .retry import retried
 
 AWAITING_APPROVAL, REJECTED = "awaiting_approval", "rejected"
 # Which kind of money each payment mode can receive outside the gateway.
@@ -60,6 +58,10 @@ RECORDABLE: dict[PaymentKind, frozenset[PaymentMode]] = {
     PaymentKind.CASH_COLLECTED: frozenset({PaymentMode.PAY_ON_DELIVERY}),
     PaymentKind.ADJUSTMENT: frozenset(PaymentMode),
 }
+
+# A payment change the caller did not pin to a version is tried again on a fresh read (a parcel
+# delivered or a consumer's write changed the order meanwhile), at most this many times.
+RETRIES = 3
 
 
 @dataclass
@@ -142,7 +144,8 @@ def _payment(
     )
 
 
-def _record_payment(
+@retried(what="order payment", retries=RETRIES)
+def record_payment(
     actor: Principal,
     order_id: str,
     *,
@@ -265,7 +268,8 @@ def _refund_amount(lines: list[OrderLine], wanted: list[RequestedLine] | None, a
     return total
 
 
-def _refund(
+@retried(what="order payment", retries=RETRIES)
+def refund(
     actor: Principal,
     order_id: str,
     *,
@@ -381,9 +385,12 @@ def _refund(
     )
 
 
-def _record_transfer(
-    actor: Principal, order_id: str, refund_id: str, *, reference: str, expected_version: int | None
+@retried(what="order payment", retries=RETRIES)
+def record_transfer(
+    actor: Principal, order_id: str, refund_id: str, *, reference: str, expected_version: int | None = None
 ) -> Recorded:
+    """Accounting made the bank transfer a refund of offline money was waiting for: it succeeded, with the
+    transfer's reference; the customer is told; `manual_refund_due` clears with the order's last one."""
     require(actor, RECORD_PAYMENTS, "record a transfer made")
     read = _order_for(actor, order_id, expected_version)
     record = read.record
@@ -433,7 +440,8 @@ def _refunded_event(order_id: str, item: Payment, actor: Principal, at: datetime
     )
 
 
-def _decide_refund(
+@retried(what="order payment", retries=RETRIES)
+def decide_refund(
     actor: Principal, order_id: str, refund_id: str, *, approve: bool, note: str | None, expected_version: int | None = None
 ) -> Recorded:
     """An admin approves a refund above the threshold (it goes out as any other) or rejects it (a reason)."""
@@ -542,7 +550,8 @@ def _retry(read: _Read, payment_id: str, *, by: str) -> Recorded:
 # ---------------------------------------------------------------- a delivery that will never arrive
 
 
-def _give_up_delivery(
+@retried(what="order payment", retries=RETRIES)
+def give_up_delivery(
     actor: Principal, order_id: str, supplier_id: str, *, reason: str, expected_version: int | None = None
 ) -> OrderRecord:
     """A dispatched delivery will never reach the customer (returned to sender and not sent again, or
@@ -604,93 +613,4 @@ def _give_up_delivery(
     flag_transfers(order, money_back)
     return OrderRecord(
         order, record.version + 1, at, [*record.events, event], record.shipments, [*record.payments, *payments_in(money_back)]
-    )
-
-
-# ---------------------------------------------------------------- public: retried on a lost race
-
-RETRIES = 3
-T = TypeVar("T")
-
-
-def _retried(expected_version: int | None, attempt: Callable[[], T]) -> T:
-    """A caller who named the version it saw gets the 409; otherwise the order changed under us (a
-    parcel delivered, a consumer's write) and the change is tried again on a fresh read."""
-    return on_conflict(attempt, retries=RETRIES, expected_version=expected_version, what="order payment")
-
-
-def record_payment(
-    actor: Principal,
-    order_id: str,
-    *,
-    kind: PaymentKind,
-    amount_cents: int,
-    reason: str | None,
-    reference: str | None,
-    expected_version: int | None = None,
-) -> Recorded:
-    return _retried(
-        expected_version,
-        lambda: _record_payment(
-            actor,
-            order_id,
-            kind=kind,
-            amount_cents=amount_cents,
-            reason=reason,
-            reference=reference,
-            expected_version=expected_version,
-        ),
-    )
-
-
-def refund(
-    actor: Principal,
-    order_id: str,
-    *,
-    reason: str,
-    lines: list[RequestedLine] | None = None,
-    amount_cents: int | None = None,
-    reference: str | None = None,
-    expected_version: int | None = None,
-) -> Recorded:
-    return _retried(
-        expected_version,
-        lambda: _refund(
-            actor,
-            order_id,
-            reason=reason,
-            lines=lines,
-            amount_cents=amount_cents,
-            reference=reference,
-            expected_version=expected_version,
-        ),
-    )
-
-
-def decide_refund(
-    actor: Principal, order_id: str, refund_id: str, *, approve: bool, note: str | None, expected_version: int | None = None
-) -> Recorded:
-    return _retried(
-        expected_version,
-        lambda: _decide_refund(actor, order_id, refund_id, approve=approve, note=note, expected_version=expected_version),
-    )
-
-
-def give_up_delivery(
-    actor: Principal, order_id: str, supplier_id: str, *, reason: str, expected_version: int | None = None
-) -> OrderRecord:
-    return _retried(
-        expected_version,
-        lambda: _give_up_delivery(actor, order_id, supplier_id, reason=reason, expected_version=expected_version),
-    )
-
-
-def record_transfer(
-    actor: Principal, order_id: str, refund_id: str, *, reference: str, expected_version: int | None = None
-) -> Recorded:
-    """Accounting made the bank transfer a refund of offline money was waiting for: it succeeded, with the
-    transfer's reference; the customer is told; `manual_refund_due` clears with the order's last one."""
-    return _retried(
-        expected_version,
-        lambda: _record_transfer(actor, order_id, refund_id, reference=reference, expected_version=expected_version),
     )

@@ -11,13 +11,15 @@ change of THAT version: a Conflict is its answer (a 409), never retried into a c
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
-from typing import TypeVar
+from typing import ParamSpec, TypeVar
 
 from ..domain.errors import Conflict
 from ..observability import logger
 
 T = TypeVar("T")
+P = ParamSpec("P")
 RETRIES = 5
 
 
@@ -47,3 +49,23 @@ def on_conflict(
                 raise
             logger.debug("lost a race; reading again", extra={"what": what, "attempt": attempt})
     raise AssertionError("unreachable")
+
+
+def retried(*, what: str, retries: int = RETRIES) -> Callable[[Callable[P, T]], Callable[P, T]]:
+    """`on_conflict` as a decorator for a use case that loads, changes and commits: the caller's
+    `expected_version` keyword (if any) is the version it saw, never retried past."""
+
+    def wrap(fn: Callable[P, T]) -> Callable[P, T]:
+        @functools.wraps(fn)
+        def run(*args: P.args, **kwargs: P.kwargs) -> T:
+            expected = kwargs.get("expected_version")
+            return on_conflict(
+                lambda: fn(*args, **kwargs),
+                retries=retries,
+                expected_version=expected if isinstance(expected, int) else None,
+                what=what,
+            )
+
+        return run
+
+    return wrap

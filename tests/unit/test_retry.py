@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from chalicelib.domain.errors import AlreadyExists, Conflict, NotFound
-from chalicelib.services.retry import on_conflict
+from chalicelib.services.retry import on_conflict, retried
 
 
 class Flaky:
@@ -76,3 +76,20 @@ def test_a_must_be_new_conflict_is_a_conflict_like_any_other() -> None:
 def test_at_least_one_run_is_asked_for() -> None:
     with pytest.raises(ValueError):
         on_conflict(Flaky(losses=0), retries=0)
+
+
+def test_a_decorated_change_is_tried_again_unless_the_caller_named_the_version_it_saw() -> None:
+    runs: list[int | None] = []
+
+    @retried(what="thing", retries=3)
+    def change(name: str, *, expected_version: int | None = None) -> str:
+        runs.append(expected_version)
+        if len(runs) == 1:
+            raise Conflict("lost a race")
+        return f"{name} changed"
+
+    assert change("a") == "a changed" and runs == [None, None]
+    runs.clear()
+    with pytest.raises(Conflict):
+        change("b", expected_version=4)
+    assert runs == [4]
