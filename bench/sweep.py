@@ -2,7 +2,7 @@
 
 For each size a fresh moto account (in-process) is seeded with what the real write paths build:
 - N `shipment_late` deadlines not due (one per order's parcel, due in 30 days), the items
-  `escalations.deadline_write` builds, saved with PynamoDB `batch_write` (seeding speed: the
+  `deadline_write` builds (the write a `deadlines.deadline_change` commits), saved with PynamoDB `batch_write` (seeding speed: the
   shipments service puts each in its parcel's own transaction);
 - a few hundred open exceptions not due (`exceptions.raise_or_bump`: first escalation in 24 h);
 - what is due: 50 deadlines passed an hour ago (`deadline_write` committed with `repository.commit`),
@@ -67,18 +67,27 @@ def parcel(i: int) -> str:
     return f"dhl#JD{i:010d}"
 
 
+def deadline_write(subject_type: str, subject_id: str, kind: str, due_at: datetime, details: dict[str, Any]) -> Any:
+    """The one DynamoDB write a service's `deadlines.deadline_change` puts in its subject's transaction."""
+    from chalicelib.adapters.dynamodb.store_deadlines import deadline_writes
+    from chalicelib.services.deadlines import deadline_change
+
+    (write,) = deadline_writes(deadline_change(subject_type, subject_id, kind, due_at, details))
+    return write
+
+
 def _seed(n: int) -> tuple[int, float]:
     """Everything described above; returns (entries made due, seconds spent on the batch writes)."""
     from chalicelib.adapters.dynamodb import repository as repo
     from chalicelib.adapters.dynamodb.models import Item
-    from chalicelib.services import escalations, exceptions
+    from chalicelib.services import exceptions
     from chalicelib.services.clock import now
 
     at = now()
     t0 = time.perf_counter()
     with Item.batch_write() as batch:
         for i in range(n):
-            write = escalations.deadline_write(
+            write = deadline_write(
                 "shipment", parcel(i), "shipment_late", at + NOT_DUE_IN, {"po_id": f"po_{i // 40}", "supplier_id": "acme"}
             )
             batch.save(write.item)
@@ -89,7 +98,7 @@ def _seed(n: int) -> tuple[int, float]:
     for i in range(n, n + DUE_DEADLINES):
         repo.commit(
             [
-                escalations.deadline_write(
+                deadline_write(
                     "shipment",
                     parcel(i),
                     "shipment_late",

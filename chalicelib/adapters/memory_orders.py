@@ -1,10 +1,9 @@
 """The orders area in memory: its kinds' keys and the `OrdersReads` access patterns, answered from the
 stored domain objects the way `services.ports_orders` says.
 
-Legacy writes (`LegacyWrites`: DynamoDB writes of services not yet on the port) are kept as an opaque
-aggregate nothing reads; an order trail's `payments` are the money area's records of the order. An
-order's `updated_at` is when its trail last moved (its last event,
-else its creation): the in-memory store keeps no item timestamps.
+An order trail's `payments` are the money area's records of the order; a decision's context reads the
+request's exception record as stored (its `version`: the store's). An order's `updated_at` is when its
+trail last moved (its last event, else its creation): the in-memory store keeps no item timestamps.
 """
 
 from __future__ import annotations
@@ -14,18 +13,19 @@ import binascii
 import copy
 import json
 from collections.abc import Callable, Iterable, Sequence
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from ..domain.audit import AuditEvent
 from ..domain.errors import RuleViolation
+from ..domain.exceptions import ExceptionRecord
 from ..domain.orders import Order, OrderStatus
 from ..services.ports import AddressEntry, CampaignProduct, CampaignRecord, Customer, Versioned
 from ..services.ports_common import Page
 from ..services.ports_orders import (
     CancellationRequest,
     DecisionContext,
-    LegacyWrites,
     OrderFilters,
     OrderSummary,
     OrderTrail,
@@ -45,7 +45,6 @@ T = TypeVar("T")
 ORDERS_KEYS: dict[type, Callable[[Any], tuple[str, ...]]] = {
     Placement: lambda p: (p.scope, p.key),
     ShipmentCopy: lambda s: (s.order_id, s.shipment_id),
-    LegacyWrites: lambda w: (w.token,),
 }
 
 
@@ -176,11 +175,12 @@ class OrdersMemory:
     def decision_context(self, request_id: str, exception_id: str) -> DecisionContext:
         request = self.load(CancellationRequest, request_id)
         order = self.load(Order, request_id.partition(".")[0])  # (a request's id names its order)
+        exception = self.load(ExceptionRecord, exception_id)
         return DecisionContext(
             RequestRead(request.value, request.version) if request is not None else None,
             order.value if order is not None else None,
             order.version if order is not None else 0,
-            None,
+            replace(exception.value, version=exception.version) if exception is not None else None,
         )
 
     def waiting_cancellation_requests(self, po_id: str, *, limit: int, cursor: str | None = None) -> Page[RequestRead]:

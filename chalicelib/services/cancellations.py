@@ -26,9 +26,9 @@ exception), then one transaction through the storage port:
   the PO): else the shipment stage would wait for a parcel that never leaves. If every other order
   has left already, the same transaction completes the shipment stage.
 
-Bridges until those services move onto the port: the exception's writes (`services.exceptions`) ride
-along as `ports_orders.LegacyWrites`; the money's are port changes (`customer_payments`); the
-transaction that completes the shipment stage (`services.stages`) takes this one's changes as they are.
+The exception's opening and resolution (`services.exceptions`) and the money's records
+(`customer_payments`) are port changes of the same commit; the transaction that completes the
+shipment stage (`services.stages`) takes this one's changes as they are.
 
 A delivery that left (or was refused) since the request makes accepting it a 409 that says so.
 """
@@ -54,7 +54,7 @@ from .clock import new_id, now
 from .customer_payments import flag_transfers, money_back_changes
 from .guard import require
 from .ports import Change, CountCampaign, Record, Save
-from .ports_orders import CancellationLine, CancellationRequest, LegacyWrites, RequestRead
+from .ports_orders import CancellationLine, CancellationRequest, RequestRead
 from .supplier_portal import supplier_of
 
 REQUESTED, ACCEPTED, REFUSED = "requested", "accepted", "refused"
@@ -184,7 +184,7 @@ def request_cancellation(actor: Principal, order_id: str, *, lines: list[Request
         changes += [
             Save(request, None),
             Record(event),
-            Save(LegacyWrites(exceptions.opening_writes(KIND, SUBJECT, a.request_id, details, at)), None),
+            *exceptions.opening_changes(KIND, SUBJECT, a.request_id, details, at),
         ]
         made.append(request)
     _commit(changes, what=f"order {order.id}", at=at)
@@ -262,7 +262,7 @@ def decide(
     request.decided_at, request.decided_by, request.decided_role = at, actor.sub, actor.primary_role.value
     request.decision_note = note
     who = "the supplier" if by_supplier else actor.primary_role.value.replace("_", " ")
-    resolved = exceptions.resolution_writes(found.exception, note=f"{request.status} by {who} ({actor.sub})", at=at)
+    resolved = exceptions.resolution_changes(found.exception, note=f"{request.status} by {who} ({actor.sub})", at=at)
     if accept:
         _accept(actor, order, found.order_version, read, note, resolved, at)
     else:
@@ -279,9 +279,7 @@ def decide(
             customer_note=f"We could not cancel {_lines_text(list(request.lines))}: {note}",
             data={**_refs(order, request.supplier_id, request_id), "lines": _line_data(request.lines)},
         )
-        changes: list[Change] = [Save(request, read.version), Record(event)]
-        if resolved:
-            changes.append(Save(LegacyWrites(resolved), None))
+        changes: list[Change] = [Save(request, read.version), Record(event), *resolved]
         _commit(changes, what=f"cancellation request {request_id}", at=at)
     return RequestRead(request, read.version + 1)
 
@@ -292,7 +290,7 @@ def _accept(
     version: int,
     read: RequestRead,
     note: str | None,
-    resolved: list[Any],
+    resolved: list[Change],
     at: datetime,
 ) -> None:
     request = read.value
@@ -348,8 +346,7 @@ def _accept(
         if refund_id
         else []
     )
-    if resolved:
-        changes.append(Save(LegacyWrites(resolved), None))
+    changes += resolved
     changes += money_back
     withdrawn = metrics.order_changed(transition.from_status, transition.to_status, order.total_cents)
     if withdrawn:

@@ -14,8 +14,7 @@ shipment message finds it and never starts a second capture:
 
 The final status and the order's audit event (`order.payment_captured` / `order.payment_failed`)
 are one transaction under the record's version. The record is the money area's `ports_money.Payment`;
-a declined capture's retry deadline is still `services.deadlines`' write (an overwrite), committed with
-it as `ports_orders.LegacyWrites`."""
+a declined capture's retry deadline is `services.deadlines`' change (an overwrite), committed with it."""
 
 from __future__ import annotations
 

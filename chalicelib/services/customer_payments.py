@@ -122,13 +122,6 @@ def cash_on_delivery_changes(order: Order, supplier_id: str, at: datetime) -> li
     return [Save(cash, None), CountCampaign(order.campaign_id, order.id, metrics.money_received(amount))]
 
 
-def cash_on_delivery_writes(order: Order, supplier_id: str, at: datetime) -> list[Any]:
-    """`cash_on_delivery_changes` as DynamoDB writes, for `services.tracking` (not on the port yet),
-    which commits them with the delivery's own writes. Goes away when tracking moves."""
-    changes = cash_on_delivery_changes(order, supplier_id, at)
-    return uow.legacy_writes(changes, at=at) if changes else []
-
-
 REFUND_DUE = "order.refund_due"
 MANUAL_REFUND_KIND = "manual_refund_due"
 

@@ -9,8 +9,7 @@ services that set deadlines depend on this module only, and the sweep may call b
 Setting a deadline overwrites the previous one of its kind blindly (no read), clearing one deletes it
 whether or not it was there: the port's `SetDeadline` / `ClearDeadline` changes
 (`services.ports_deadlines`), not a versioned `Save` (the sweep's retirement of a passed deadline is
-one). A service on the port puts `deadline_change(...)` in its commit; `deadline_write` hands the same
-change as a DynamoDB write to the callers that still commit those (through `uow.legacy_writes`).
+one). A service puts `deadline_change(...)` in its commit.
 """
 
 from __future__ import annotations
@@ -37,13 +36,6 @@ def deadline_change(
     if kind not in ACTION_KINDS:
         rules.kind(kind)
     return SetDeadline(Deadline(kind, subject_type, subject_id, due_at, details or {}))
-
-
-def deadline_write(subject_type: str, subject_id: str, kind: str, due_at: datetime, details: dict[str, Any] | None = None) -> Any:
-    """`deadline_change` as the one DynamoDB write (a `repository.Write`) to put in the subject's own
-    transaction, for the callers not yet on the port. Goes away when the last of them moves."""
-    change = deadline_change(subject_type, subject_id, kind, due_at, details)
-    return uow.legacy_writes([change], at=due_at)[0]
 
 
 def clear_change(subject_type: str, subject_id: str, kind: str) -> ClearDeadline:

@@ -24,7 +24,6 @@ from . import exceptions, uow, webhooks
 from .clock import now
 from .deadlines import CAPTURE_RETRY
 from .deadlines import clear_deadline as clear_deadline  # written in services/deadlines.py; named here too
-from .deadlines import deadline_write as deadline_write
 from .ports import Save
 from .ports_exceptions import Deadline, Due, DueDeadline
 from .ports_outbound import WebhookDelivery

@@ -10,9 +10,8 @@ While it matters the record sits in the ranked queue (`GET /staff/exceptions` re
 next escalation), in the sweep's due index: the store keeps both from the record.
 
 Services that commit an exception with their own changes take them as port changes
-(`opening_changes`, `resolution_changes`, `with_changes=`). Services not yet on the port still hand
-over or take DynamoDB writes (`opening_writes`, `resolution_writes`, `with_writes=`): those legacy
-entry points go through `services.uow`'s bridges and go away when their last caller moves."""
+(`opening_changes`, `resolution_changes`, `with_changes=`), so the record and what raised or settled
+it are one transaction."""
 
 from __future__ import annotations
 
@@ -38,7 +37,7 @@ RETRIES = 5
 SEVERITY_RANK = {s.value: r for s, r in rules.SEVERITY_RANK.items()}
 STAFF_ACTORS = STAFF_ROLES
 
-__all__ = ["ExceptionRecord", "exception_id", "get", "opening_writes", "raise_or_bump", "resolve", "open_records", "queue"]
+__all__ = ["ExceptionRecord", "exception_id", "get", "opening_changes", "raise_or_bump", "resolve", "open_records", "queue"]
 
 
 def exception_id(kind: str, subject_type: str, subject_id: str) -> str:
@@ -128,16 +127,10 @@ def _commit(
     from_status: str | None,
     at: datetime,
     with_changes: Sequence[ports.Change] = (),
-    with_writes: Sequence[Any] = (),
 ) -> None:
-    """One transaction: the record's changes and the caller's; DynamoDB writes of a caller not yet on
-    the port go through the legacy bridge (the same single TransactWriteItems)."""
+    """One transaction: the record's changes and the caller's."""
     changes = [*changes_of(record, change, actor, from_status, at), *with_changes]
-    what = f"exception {record.id}"
-    if with_writes:
-        uow.legacy_commit(changes, with_writes, what=what, at=at)
-    else:
-        uow.store().commit(changes, what=what, at=at)
+    uow.store().commit(changes, what=f"exception {record.id}", at=at)
 
 
 def change(
@@ -149,13 +142,12 @@ def change(
     expected_version: int | None = None,
     loaded: ExceptionRecord | None = None,
     with_changes: Sequence[ports.Change] = (),
-    with_writes: Sequence[Any] = (),
 ) -> ExceptionRecord | None:
     """Load, mutate, commit under the version read; on a lost race load again (up to `retries`).
     `mutate` returns None when there is nothing to do (then nothing is written). `loaded`: the record
     as already read (its `version` set; e.g. from the sweep's due index), used instead of the first
-    read. `with_changes` (port changes) and `with_writes` (legacy: DynamoDB writes) go in the same
-    transaction, so they happen exactly when the change does."""
+    read. `with_changes` (port changes) go in the same transaction, so they happen exactly when the
+    change does."""
     first = loaded
 
     def attempt() -> ExceptionRecord:
@@ -171,7 +163,7 @@ def change(
         result = mutate(record, at)
         if result is None:
             return record
-        _commit(record, result, actor, from_status, at, with_changes, with_writes)
+        _commit(record, result, actor, from_status, at, with_changes)
         record.version = (record.version or 0) + 1
         return record
 
@@ -193,13 +185,12 @@ def raise_or_bump(
     *,
     severity: str | None = None,
     with_changes: Sequence[ports.Change] = (),
-    with_writes: Sequence[Any] = (),
     retries: int = RETRIES,
 ) -> ExceptionRecord:
     """Open the (kind, subject) exception — pending first when its kind has a grace period — or bump
     the live one. `severity` raises it above its kind's (e.g. an escalated stage); it never lowers it.
-    `with_changes` (port changes) and `with_writes` (legacy: DynamoDB writes, e.g. the sweep retiring
-    the deadline that raised it) go in the same transaction."""
+    `with_changes` (port changes, e.g. the sweep retiring the deadline that raised it) go in the same
+    transaction."""
     rules.kind(kind)
     wanted = Severity(severity) if severity else None
     exc_id = exception_id(kind, subject_type, subject_id)
@@ -219,7 +210,7 @@ def raise_or_bump(
             record.version = current.version if current is not None else None
             change_ = Change("exception.raised" if record.status is Status.OPEN else "exception.pending")
             from_status = current.status.value if current is not None else None
-        _commit(record, change_, SYSTEM, from_status, at, with_changes, with_writes)
+        _commit(record, change_, SYSTEM, from_status, at, with_changes)
         return record
 
     return on_conflict(attempt, retries=retries, what=f"exception {exc_id}")
@@ -236,11 +227,6 @@ def opening_changes(kind: str, subject_type: str, subject_id: str, details: dict
     return changes_of(record, change_, SYSTEM, None, at)
 
 
-def opening_writes(kind: str, subject_type: str, subject_id: str, details: dict[str, Any], at: datetime) -> list[Any]:
-    """`opening_changes` as DynamoDB writes, for a service not yet on the port (legacy bridge)."""
-    return uow.legacy_writes(opening_changes(kind, subject_type, subject_id, details, at), at=at)
-
-
 def resolution_changes(record: ExceptionRecord | None, *, note: str, at: datetime) -> list[ports.Change]:
     """Resolve a live exception inside the caller's own transaction, under the version the caller read
     (`record`, its `version` set): what raised it is settled by that very change, so the two can never
@@ -253,13 +239,6 @@ def resolution_changes(record: ExceptionRecord | None, *, note: str, at: datetim
     return changes_of(record, change_, SYSTEM, was.value, at)
 
 
-def resolution_writes(item: Any, *, note: str, at: datetime) -> list[Any]:
-    """`resolution_changes` for the exception ITEM a service not yet on the port read (e.g. in its
-    BatchGetItem; None: none), as DynamoDB writes (legacy bridge)."""
-    record = uow.legacy_exception(item) if item is not None else None
-    return uow.legacy_writes(resolution_changes(record, note=note, at=at), at=at)
-
-
 def resolve(
     kind: str,
     subject_type: str,
@@ -267,12 +246,11 @@ def resolve(
     *,
     note: str,
     with_changes: Sequence[ports.Change] = (),
-    with_writes: Sequence[Any] = (),
 ) -> bool:
     """The condition cleared: close the live (kind, subject) exception (a pending one never shows).
-    False when none is live; one read when there is nothing to do. `with_changes` (port changes) and
-    `with_writes` (legacy: DynamoDB writes) are committed with the resolution only (e.g. the follow-up
-    it triggers, so two resolvers cannot both trigger it)."""
+    False when none is live; one read when there is nothing to do. `with_changes` (port changes) are
+    committed with the resolution only (e.g. the follow-up it triggers, so two resolvers cannot both
+    trigger it)."""
     exc_id = exception_id(kind, subject_type, subject_id)
 
     cleared: list[bool] = []
@@ -287,7 +265,7 @@ def resolve(
         return Change("exception.cleared" if was is Status.PENDING else "exception.resolved", note=note, data={"automatic": True})
 
     try:
-        change(exc_id, clear, with_changes=with_changes, with_writes=with_writes)
+        change(exc_id, clear, with_changes=with_changes)
     except NotFound:
         return False
     return bool(cleared)

@@ -1,7 +1,7 @@
 """Held orders come to staff (the rules are in domain/holds.py).
 
 - Placing a held order raises its `order_on_hold` exception in the placing transaction
-  (`raise_writes`): customer care hears at once, and the record's decision deadline drives the
+  (`raise_changes`): customer care hears at once, and the record's decision deadline drives the
   escalation sweep, which warns the campaign's buyer when it passes.
 - Staff deciding the order (approve, reject) or a cancellation resolves it: the campaign-orders
   consumer gets each `order.approved` / `order.rejected` / `order.cancelled` event that left
@@ -53,12 +53,6 @@ def details(order: Order, ends_at: datetime | None, at: datetime, *, with_deadli
 def raise_changes(order: Order, campaign: Campaign, at: datetime) -> list[Change]:
     """The held order's exception, to commit with the order itself (no read: the order is new)."""
     return exceptions.opening_changes(HOLD_KIND, "order", order.id, details(order, campaign.ends_at, at), at)
-
-
-def raise_writes(order: Order, campaign: Campaign, at: datetime) -> list[Any]:
-    """`raise_changes` as the DynamoDB helpers' writes, for placing an order (`services.orders`, not yet
-    on the port): a legacy bridge that goes away when orders move."""
-    return exceptions.opening_writes(HOLD_KIND, "order", order.id, details(order, campaign.ends_at, at), at)
 
 
 def decided(event: OrderDecided) -> bool:

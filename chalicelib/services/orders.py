@@ -26,9 +26,9 @@ from .clock import new_id, now
 from .guard import require
 from .ports import Change, CountCampaign, Record, Save
 from .ports_money import Payment
-from .ports_orders import LegacyWrites, OrderTrail, Placement, RequestRead, ShipmentCopy
 from .ports_orders import OrderFilters as OrderFilters  # (callers name them services.orders.*)
 from .ports_orders import OrderSummary as OrderSummary
+from .ports_orders import OrderTrail, Placement, RequestRead, ShipmentCopy
 from .retry import on_conflict
 
 CUSTOMERS = frozenset({Role.CUSTOMER})
@@ -173,11 +173,8 @@ def place_order(
     paid = customer_payments.checkout_changes(order, actor, at)
     changes += paid
     changes += customer_payments.offline_deadline_changes(order, at)
-    legacy: list[Any] = []
     if order.status is OrderStatus.ON_HOLD:
-        legacy += holds.raise_writes(order, campaign, at)  # care hears at once; nothing can lose it
-    if legacy:
-        changes.append(Save(LegacyWrites(legacy), None))
+        changes += holds.raise_changes(order, campaign, at)  # care hears at once; nothing can lose it
     try:
         uow.store().commit(changes, what=f"order {order.id}", at=at)
     except AlreadyExists as exc:  # the same key placed at the same moment: a lost race, as it always answered

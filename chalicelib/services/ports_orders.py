@@ -9,13 +9,9 @@ some statuses and a PO's cancellation requests waiting for a decision.
 
 `RequestRead` is a cancellation request as read, with the version a change of it must name.
 
-`LegacyWrites` is a bridge, not a kind: the DynamoDB writes of services not yet on the port
-(`services.deadlines`' items, `exceptions`' items through `holds.raise_writes` and
-`exceptions.opening_writes` / `resolution_writes`, the PO's through `stages.LoadedPO.write`),
-committed in the same transaction as the order. The DynamoDB store sends them as they are; the
-in-memory store keeps nothing of them. It goes away when those services move onto the port.
 An `OrderTrail`'s `payments` are the money area's records (`ports_money.Payment`, with their
-versions); a `DecisionContext`'s `exception` is `services.exceptions`' item (the in-memory store has none).
+versions); a `DecisionContext`'s `exception` is the request's `ExceptionRecord` (its `version`: the one
+read), which the decision resolves in its own commit (`services.exceptions.resolution_changes`).
 """
 
 from __future__ import annotations
@@ -23,12 +19,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Protocol, TypeAlias, TypeVar
-from uuid import uuid4
+from typing import Protocol, TypeAlias, TypeVar
 
 from ..domain.addresses import Address
 from ..domain.audit import AuditEvent
 from ..domain.campaigns import Campaign, Product
+from ..domain.exceptions import ExceptionRecord
 from ..domain.orders import Order, OrderStatus
 from .ports_common import Page, Versioned
 from .ports_money import PaymentRead
@@ -112,22 +108,12 @@ RequestRead: TypeAlias = Versioned[CancellationRequest]
 @dataclass(frozen=True)
 class DecisionContext:
     """What deciding a cancellation request reads, in one read: the request, its order (with its version)
-    and its customer-care exception (legacy: `services.exceptions`' item, None in memory or when none)."""
+    and its customer-care exception (its `version`: the one read; None when there is none)."""
 
     request: RequestRead | None
     order: Order | None
     order_version: int
-    exception: Any
-
-
-@dataclass(frozen=True)
-class LegacyWrites:
-    """DynamoDB writes of a service not yet on the port, committed with the rest (see the module
-    docstring). Commit it as `Save(LegacyWrites(writes), None)`; a failed condition on its first write
-    reads as `AlreadyExists`, on any other as `Conflict`."""
-
-    writes: Sequence[Any]
-    token: str = field(default_factory=lambda: uuid4().hex)
+    exception: ExceptionRecord | None
 
 
 @dataclass

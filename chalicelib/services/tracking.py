@@ -41,7 +41,6 @@ from .clock import new_id, now
 from .guard import require
 from .ports import Change, Record, Save
 from .ports_common import Versioned
-from .ports_orders import LegacyWrites
 from .ports_purchase_orders import POShipment
 from .ports_shipments import ShipmentRecord, TrackEvent
 from .retry import on_conflict
@@ -237,8 +236,6 @@ def complete_deliveries(s: Shipment) -> int:
         at = now()
         before = order.status.value
         apply_delivery_action(order, s.supplier_id, DeliveryAction.DELIVER)
-        # The collected amount of a pay-on-delivery order: `customer_payments` is not on the port yet.
-        money = customer_payments.cash_on_delivery_writes(order, s.supplier_id, at)
         changes: list[Change] = [
             Save(order, trail.version, status_before=before),
             Record(
@@ -252,7 +249,8 @@ def complete_deliveries(s: Shipment) -> int:
                     data={"delivery_status": DeliveryStatus.DELIVERED.value},
                 )
             ),
-            *([Save(LegacyWrites(money), None)] if money else []),
+            # the collected amount of a pay-on-delivery order, with the delivery that collected it
+            *customer_payments.cash_on_delivery_changes(order, s.supplier_id, at),
         ]
         store.commit(changes, what=f"order {order_id}", at=at)
         return True

@@ -13,11 +13,13 @@ from chalicelib.adapters.dynamodb import keys
 from chalicelib.adapters.dynamodb import repository as repo
 from chalicelib.adapters.dynamodb.metering import metered
 from chalicelib.adapters.dynamodb.models import DeadlineItem, Item
+from chalicelib.adapters.dynamodb.store_deadlines import deadline_writes
 from chalicelib.config import settings
 from chalicelib.domain.exceptions import Status
 from chalicelib.local.provision import Provisioned
 from chalicelib.services import escalations, exceptions
 from chalicelib.services.clock import now
+from chalicelib.services.deadlines import deadline_change
 
 NOT_DUE = 10_000
 DUE = 50
@@ -29,13 +31,15 @@ def parcel(i: int) -> str:
 
 def seed_deadlines(n: int, due_in: timedelta, *, start: int = 0, batch: bool) -> list[str]:
     """`n` shipment_late deadlines on parcels, due `due_in` from now, as the shipments service builds
-    them (`deadline_write`): in one batch write, or each committed in its own transaction."""
+    them (the write a `deadlines.deadline_change` commits): in one batch write, or each committed in its
+    own transaction."""
     at = now()
     writes = [
-        escalations.deadline_write(
-            "shipment", parcel(i), "shipment_late", at + due_in, {"po_id": f"po_{i}", "supplier_id": "acme"}
-        )
+        write
         for i in range(start, start + n)
+        for write in deadline_writes(
+            deadline_change("shipment", parcel(i), "shipment_late", at + due_in, {"po_id": f"po_{i}", "supplier_id": "acme"})
+        )
     ]
     if batch:
         with Item.batch_write() as b:

@@ -10,10 +10,14 @@ from datetime import timedelta
 import pytest
 
 from chalicelib.adapters.dynamodb.store import DynamoStore
+from chalicelib.domain import exceptions as rules
 from chalicelib.domain.campaigns import CampaignStatus, Product
 from chalicelib.domain.errors import AlreadyExists, Conflict, RuleViolation
+from chalicelib.domain.exceptions import ExceptionRecord
+from chalicelib.domain.exceptions import Status as ExceptionStatus
 from chalicelib.domain.orders import Delivery, DeliveryStatus, Order, OrderLine, OrderStatus, PaymentMode
-from chalicelib.services.cancellations import request_id_of
+from chalicelib.services import exceptions
+from chalicelib.services.cancellations import KIND, SUBJECT, request_id_of
 from chalicelib.services.ports import AddressEntry, CampaignProduct, CampaignRecord, Customer, Record, Save, Store
 from chalicelib.services.ports_orders import (
     CancellationLine,
@@ -331,3 +335,34 @@ def test_deciding_reads_the_request_with_its_order_and_their_versions(store: Sto
     missing = store.decision_context(request_id_of("ord-1", 9), "exc_none")
     assert (missing.request, missing.order) == (None, first)
     assert store.decision_context("rubbish", "exc_none").request is None
+
+
+def test_deciding_reads_the_requests_exception_with_the_version_its_resolution_must_name(store: Store):
+    create(store, order("ord-1", minutes=0))
+    asked = cancellation(1)
+    exc_id = exceptions.exception_id(KIND, SUBJECT, asked.id)
+    # the request and its exception are created in one commit, as `request_cancellation` makes them
+    store.commit(
+        [Save(asked, None), *exceptions.opening_changes(KIND, SUBJECT, asked.id, {"request_id": asked.id}, NOW)],
+        what="crq",
+        at=NOW,
+    )
+    opened = store.load(ExceptionRecord, exc_id)
+    assert opened is not None
+    store.commit([Save(rules.bump(opened.value, NOW + MIN, {}, None), opened.version)], what="bump", at=NOW)
+
+    found = store.decision_context(asked.id, exc_id)
+    rival = store.decision_context(asked.id, exc_id)  # a second decision, read at the same moment
+    assert found.exception is not None
+    assert (found.exception.id, found.exception.count, found.exception.version) == (exc_id, 2, 2)
+    assert found.exception.details["request_id"] == asked.id
+
+    resolution = exceptions.resolution_changes(found.exception, note="accepted", at=NOW + 2 * MIN)
+    assert resolution and isinstance(resolution[0], Save) and resolution[0].expected_version == 2
+    store.commit(resolution, what="decide", at=NOW + 2 * MIN)
+    resolved = store.load(ExceptionRecord, exc_id)
+    assert resolved is not None and (resolved.version, resolved.value.status) == (3, ExceptionStatus.RESOLVED)
+    late = exceptions.resolution_changes(rival.exception, note="refused", at=NOW + 2 * MIN)
+    with pytest.raises(Conflict):  # it names the version the first decision moved past
+        store.commit(late, what="decide", at=NOW + 2 * MIN)
+    assert store.decision_context(asked.id, "exc_none").exception is None

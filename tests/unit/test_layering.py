@@ -67,6 +67,11 @@ def test_a_moved_service_does_not_import_the_dynamodb_adapter(module):
     assert offending == [], f"services/{module}.py is on the port but imports {offending}"
 
 
+def test_the_unit_of_work_imports_the_dynamodb_adapter_only_to_build_the_default_store():
+    offending = adapter_imports((ROOT / "chalicelib" / "services" / "uow.py").read_text())
+    assert offending == ["chalicelib.adapters.dynamodb.store", "chalicelib.adapters.dynamodb.store.DynamoStore"]
+
+
 @pytest.mark.parametrize(
     "line",
     [

@@ -178,8 +178,8 @@ class DynamoStore(
         return cast("Versioned[A] | None", found)
 
     def writes(self, changes: Sequence[Change], *, at: datetime) -> tuple[Writes, set[int]]:
-        """The transaction's writes, and which of them create (their failed condition: AlreadyExists).
-        Public for the services not yet on the port, which still take writes (`services.uow.legacy_writes`)."""
+        """The transaction's writes (what `commit` sends), and which of them create (their failed
+        condition: AlreadyExists)."""
         writes: Writes = []
         creates: set[int] = set()
         for change in changes:

@@ -19,7 +19,6 @@ from ...services.ports_orders import (
     CancellationLine,
     CancellationRequest,
     DecisionContext,
-    LegacyWrites,
     OrderFilters,
     OrderSummary,
     OrderTrail,
@@ -50,6 +49,7 @@ from .models import (
     ShipmentItem,
     TimelineMap,
 )
+from .store_exceptions import record_from_item
 from .store_money import payment_from_item
 
 # ---------------------------------------------------------------- kinds
@@ -189,14 +189,9 @@ def _save_request(r: CancellationRequest, version: int | None, at: datetime) -> 
     return [repo.new_item(item) if version is None else repo.Write(repo.with_version(item, version))]
 
 
-def _no_load(*_: str) -> None:
-    raise TypeError("legacy writes are committed, never loaded")
-
-
 register(Placement, Mapper(load=_load_placement, save=_save_placement))
 register(ShipmentCopy, Mapper(load=_load_shipment_copy, save=_save_shipment_copy))
 register(CancellationRequest, Mapper(load=_load_request, save=_save_request))
-register(LegacyWrites, Mapper(load=_no_load, save=lambda legacy, _version, _at: list(legacy.writes)))
 
 
 # ---------------------------------------------------------------- reads
@@ -354,7 +349,7 @@ class OrdersDynamo:
             _request(request) if request is not None else None,
             repo.order_from_item(meta) if meta is not None else None,
             int(meta.version) if meta is not None else 0,
-            next((i for i in found if isinstance(i, ExceptionItem)), None),
+            next((record_from_item(i) for i in found if isinstance(i, ExceptionItem)), None),
         )
 
     def waiting_cancellation_requests(self, po_id: str, *, limit: int, cursor: str | None = None) -> Page[RequestRead]:
