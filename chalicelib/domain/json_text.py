@@ -35,12 +35,13 @@ def depth(text: str) -> int:
 
 
 def parse(raw: str | bytes, *, max_depth: int = MAX_DEPTH, parse_float: Callable[[str], Any] | None = None) -> Any:
-    """`json.loads(raw)`, refusing (InvalidJson) text that is not UTF-8, not JSON, or nested more than
-    `max_depth` arrays/objects deep."""
+    """`json.loads(raw)`, refusing (InvalidJson) bytes it cannot decode, text that is not JSON, and JSON
+    nested more than `max_depth` arrays/objects deep. Bytes are decoded as `json.loads` decodes them
+    (UTF-8, or UTF-16/32 when they start so)."""
     try:
-        text = raw.decode() if isinstance(raw, bytes) else raw
-    except UnicodeDecodeError:
-        raise InvalidJson("the body is not UTF-8") from None
+        text = raw.decode(json.detect_encoding(raw), "surrogatepass") if isinstance(raw, bytes) else raw
+    except UnicodeDecodeError as exc:
+        raise InvalidJson(f"the body is not valid JSON: {exc}") from None
     found = depth(text)
     if found > max_depth:
         raise InvalidJson(f"the JSON nests deeper than {max_depth} levels of arrays and objects")

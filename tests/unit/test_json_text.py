@@ -41,7 +41,8 @@ def test_json_nested_deeper_than_the_limit_is_refused_without_a_recursion_error(
 @pytest.mark.parametrize(
     "raw, message",
     [
-        (b"\xff\xfe", "not UTF-8"),
+        (b"\xff\xfe\x00garbage", "not valid JSON"),  # announces UTF-16, is not
+        (b"\x80abc", "not valid JSON"),
         (b"{", "not valid JSON"),
         (b"", "not valid JSON"),
         (b"[1,]", "not valid JSON"),
@@ -51,6 +52,11 @@ def test_json_nested_deeper_than_the_limit_is_refused_without_a_recursion_error(
 def test_text_that_is_not_json_is_refused_with_what_is_wrong(raw, message):
     with pytest.raises(InvalidJson, match=message):
         json_text.parse(raw)
+
+
+def test_bytes_are_decoded_as_json_loads_decodes_them():
+    assert json_text.parse('{"a": ["é"]}'.encode("utf-16")) == {"a": ["é"]}
+    assert json_text.parse('{"a": ["é"]}'.encode()) == {"a": ["é"]}
 
 
 def test_a_custom_limit_and_float_parser_are_honoured():
