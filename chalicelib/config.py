@@ -114,6 +114,12 @@ class Settings:
     complaint_approval_threshold_cents: int = 10_000
     complaint_supplier_bears_lost: int = 1
     page_size_default: int = 25
+    # Request bodies: the largest a route reads (413 beyond, before parsing; files go straight to S3 by
+    # presigned URL, never through the API), and the inbound webhooks' own limit.
+    max_body_bytes: int = 1024 * 1024
+    max_webhook_body_bytes: int = 256 * 1024
+    # Outbound webhook signing secrets are stored encrypted under this KMS key (topology.py `keys`).
+    webhook_secrets_key: str = f"alias/{TOPOLOGY.keys[0].alias}"
     page_size_max: int = 100
 
     @property

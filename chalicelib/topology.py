@@ -94,6 +94,15 @@ class Secret:
 
 
 @dataclass(frozen=True)
+class Key:
+    """A symmetric KMS key (rotated yearly) that the app encrypts small values with; code names it by
+    its alias, `alias/<alias>`."""
+
+    alias: str
+    purpose: str
+
+
+@dataclass(frozen=True)
 class Parameter:
     """An SSM parameter: configuration the stack knows only once a resource exists (read at cold
     start), where an environment variable would tie the functions into a dependency cycle."""
@@ -121,6 +130,7 @@ class Topology:
     email_identities: tuple[str, ...]
     alerts_topic: str = f"{APP_NAME}-ops-alerts"  # SNS: alarms (dead letters waiting, ...) go here
     secrets: tuple[Secret, ...] = field(default=())
+    keys: tuple[Key, ...] = field(default=())
     state_machines: tuple[StateMachine, ...] = field(default=())
     parameters: tuple[Parameter, ...] = field(default=())
 
@@ -299,6 +309,12 @@ TOPOLOGY = Topology(
         Secret(
             name=f"{APP_NAME}/webhooks/inbound",
             purpose="per-sender signing secrets of inbound webhooks (carriers, bank, suppliers)",
+        ),
+    ),
+    keys=(
+        Key(
+            alias=f"{APP_NAME}-webhook-secrets",
+            purpose="encrypts outbound webhook signing secrets in the table (context: the subscription id)",
         ),
     ),
     parameters=(

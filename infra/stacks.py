@@ -173,6 +173,7 @@ class WaybillStack(cdk.Stack):
         self.site_bucket, self.distribution = self._admin_site()
         self.settings_parameter = self.topology.parameters[0]
         self.role = self._lambda_role()
+        self.app_keys = self._app_keys()
         self.state_machines = self._state_machines()
         self._grant_workflows()
         self.app = self._chalice_app()
@@ -260,6 +261,24 @@ class WaybillStack(cdk.Stack):
         if email:
             topic.add_subscription(sns_subscriptions.EmailSubscription(email))
         return topic
+
+    def _app_keys(self) -> list[kms.Key]:
+        """The app's own KMS keys (topology `keys`: outbound webhook secrets are sealed with one), rotated
+        yearly; the app role may encrypt and decrypt with them, nothing more. Retained: the table keeps
+        what they sealed."""
+        made = []
+        for i, k in enumerate(self.topology.keys):
+            key = kms.Key(
+                self,
+                f"AppKey{i}",
+                alias=k.alias,
+                description=k.purpose,
+                enable_key_rotation=True,
+                removal_policy=cdk.RemovalPolicy.RETAIN,
+            )
+            key.grant(self.role, "kms:Encrypt", "kms:Decrypt")
+            made.append(key)
+        return made
 
     def _rules(self) -> None:
         for rule in self.topology.rules:

@@ -1,5 +1,9 @@
-"""The outbound webhook port: sign a body (Standard Webhooks, with the `standardwebhooks` library),
-resolve a subscriber's host, POST one signed body, report what came back.
+"""The outbound webhook port: keep a signing secret sealed (KMS), sign a body (Standard Webhooks, with
+the `standardwebhooks` library), resolve a subscriber's host, POST one signed body, report what came back.
+
+Secrets are sealed with KMS `Encrypt` under the webhook-secrets key (topology.py `keys`), the
+subscription id as encryption context, so a sealed secret copied onto another subscription does not
+open; a secret is small, so no envelope. Opened only to sign (`open_secret`, cached per process).
 
 http.client, not urllib: it never follows a redirect (a 3xx is a failed attempt, so a subscriber
 cannot bounce us to a private address), and it lets the connection go to the address that was
@@ -7,6 +11,7 @@ checked (`pinned`), so DNS cannot change between the check and the connect."""
 
 from __future__ import annotations
 
+import base64
 import http.client
 import socket
 import ssl
@@ -14,11 +19,51 @@ import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import lru_cache
 from urllib.parse import urlsplit
 
 from standardwebhooks.webhooks import Webhook
 
+from ..config import settings
+from ..domain.webhooks import SECRET_PREFIX
+from .aws import client
+
 READ_LIMIT = 4096  # bytes of the answer kept (the log keeps an excerpt)
+SEALED_PREFIX = "kms:"  # then the base64 KMS ciphertext; a plaintext secret starts with whsec_
+
+
+def is_sealed(stored: str) -> bool:
+    return stored.startswith(SEALED_PREFIX)
+
+
+def seal_secret(secret: str, subscription_id: str) -> str:
+    """The secret as it may be stored: encrypted with the webhook-secrets key, bound to the subscription."""
+    blob = client("kms").encrypt(
+        KeyId=settings().webhook_secrets_key,
+        Plaintext=secret.encode(),
+        EncryptionContext={"subscription_id": subscription_id},
+    )["CiphertextBlob"]
+    return SEALED_PREFIX + base64.b64encode(blob).decode()
+
+
+def open_secret(stored: str, subscription_id: str) -> str:
+    """The secret to sign with. A plaintext `whsec_` value (stored before secrets were sealed) is
+    accepted as it is; the webhooks service seals it at its first send or change."""
+    if stored.startswith(SECRET_PREFIX):
+        return stored
+    if not is_sealed(stored):
+        raise ValueError(f"the signing secret of subscription {subscription_id} is neither sealed nor a whsec_ secret")
+    return _decrypt(stored, subscription_id)
+
+
+@lru_cache(maxsize=256)  # each ciphertext is unique: a cached entry never outlives a rotation's meaning
+def _decrypt(stored: str, subscription_id: str) -> str:
+    plain = client("kms").decrypt(
+        KeyId=settings().webhook_secrets_key,
+        CiphertextBlob=base64.b64decode(stored.removeprefix(SEALED_PREFIX)),
+        EncryptionContext={"subscription_id": subscription_id},
+    )["Plaintext"]
+    return bytes(plain).decode()
 
 
 @dataclass(frozen=True)

@@ -28,6 +28,17 @@ GROUP_CLAIMS = ("cognito:groups", "groups")
 SUPPLIER_CLAIMS = ("custom:supplier_id", "supplier_id")
 
 
+def verified_email(claims: dict[str, Any]) -> str | None:
+    """The `email` claim, only when `email_verified` says the issuer checked it (Cognito's ID tokens carry
+    the string "true", other issuers a boolean). An unverified address is anyone's to type in: trusting
+    it would let a customer act as a team mailbox (`care@...`), so the caller then has no e-mail."""
+    verified = claims.get("email_verified")
+    if verified is True or (isinstance(verified, str) and verified.strip().lower() == "true"):
+        email = claims.get("email")
+        return email if isinstance(email, str) and email else None
+    return None
+
+
 class TokenRejected(_LocalUnauthorized):
     def __init__(self, reason: str) -> None:
         body = json.dumps({"error": {"code": "unauthorized", "message": reason, "details": []}}).encode()
@@ -99,7 +110,7 @@ def verify_token(raw: str) -> Principal:
     if Role.SUPPLIER in roles and not supplier_id:
         raise TokenRejected("a supplier token must name its supplier_id")
     return Principal(
-        sub=str(claims["sub"]), roles=roles, email=claims.get("email"), supplier_id=supplier_id, name=claims.get("name")
+        sub=str(claims["sub"]), roles=roles, email=verified_email(claims), supplier_id=supplier_id, name=claims.get("name")
     )
 
 

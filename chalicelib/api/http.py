@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import decimal
 import functools
-import json
 import re
 import urllib.parse
 import uuid
@@ -21,6 +20,8 @@ from typing import TYPE_CHECKING, Any, overload
 
 from chalice.app import Blueprint, Request, Response
 
+from ..config import settings
+from ..domain import json_text
 from ..domain.errors import Conflict, DomainError, Forbidden, InvalidTransition, NotFound, RuleViolation
 from ..domain.permissions import Principal, Role
 from ..lazy import lazy_module
@@ -168,6 +169,10 @@ def endpoint(
     """Declare a route. `roles=None` makes it public (no authorizer); models are named by
     their class name in chalicelib.api.views. `signed`: an inbound webhook (see EndpointSpec)."""
     errors = ((400, 422) if body or query else ()) + extra_errors
+    if body or signed:
+        errors += (413,)
+    if signed:
+        errors += (415,)
     if roles is not None:
         errors += (401, 403)
     if _PATH_PARAM.search(path):
@@ -206,6 +211,9 @@ def endpoint(
                     [{"field": f"path.{n}", "message": "not a valid id"} for n in bad_ids],
                 )
             path_params = {name: str(value) for name, value in checked.items()}
+            refused = _refused_body(request, signed=signed) if body or signed else None
+            if refused is not None:
+                return refused
             where = "query"
             try:
                 query_model, body_model = model(query), model(body)
@@ -263,6 +271,43 @@ def _number(text: str) -> int | float:
     return float(text)
 
 
+JSON_MEDIA_TYPE = re.compile(r"^application/(?:[\w.+-]+\+)?json$")
+
+
+def is_json_media_type(content_type: str) -> bool:
+    """`application/json` or a structured `application/...+json`, whatever its parameters (charset)."""
+    return bool(JSON_MEDIA_TYPE.match(content_type.split(";", 1)[0].strip().lower()))
+
+
+def body_limit(*, signed: bool) -> int:
+    """The largest body a route reads (bytes): inbound webhooks have their own, smaller limit."""
+    s = settings()
+    return s.max_webhook_body_bytes if signed else s.max_body_bytes
+
+
+def _refused_body(request: Request, *, signed: bool) -> Response | None:
+    """413 for a body over the limit, before anything parses it; 415 for a signed webhook whose declared
+    Content-Type is not JSON (a sender that declares none is read as JSON, as Chalice does)."""
+    limit = body_limit(signed=signed)
+    size = len(raw_body(request))
+    if size > limit:
+        return error_response(
+            413,
+            "body_too_large",
+            f"the request body is {size} bytes; this route accepts at most {limit}",
+            [{"field": "body", "message": f"at most {limit} bytes"}],
+        )
+    content_type = (request.headers or {}).get("content-type")
+    if signed and content_type and not is_json_media_type(content_type):
+        return error_response(
+            415,
+            "unsupported_media_type",
+            f"a webhook body must be sent as application/json, not {content_type[:100]}",
+            [{"field": "headers.content-type", "message": "must be application/json"}],
+        )
+    return None
+
+
 def raw_body(request: Request) -> bytes:
     """The request's body as sent (Chalice hands over bytes; a str, as its type allows, is encoded)."""
     raw = request.raw_body
@@ -280,9 +325,9 @@ def _parse_body(raw: bytes, model: type[BaseModel]) -> BaseModel:
             )
         raw = b"{}"
     try:
-        data = json.loads(raw, parse_float=_number)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise _BadJson(f"the body is not valid JSON: {exc}") from None
+        data = json_text.parse(raw, parse_float=_number)
+    except json_text.InvalidJson as exc:
+        raise _BadJson(str(exc)) from None
     if not isinstance(data, dict):
         raise _BadJson("the body must be a JSON object")
     return model.model_validate(data)

@@ -1,5 +1,6 @@
 """Notification preferences: anyone signed in chooses for their own address (the token's e-mail
-claim); admins set anyone's, e.g. the team mailboxes. Transactional mail cannot be turned off."""
+claim, only when the issuer verified it: see api/auth.py); admins set anyone's, e.g. the team
+mailboxes. Transactional mail cannot be turned off."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from typing import TYPE_CHECKING
 
 from chalice.app import Blueprint
 
+from ..domain.errors import RuleViolation
 from ..domain.permissions import MANAGE_PREFERENCES, Role
 from ..lazy import lazy_module
 from .http import Call, endpoint
@@ -24,6 +26,18 @@ notifications_api = Blueprint(__name__)
 ANYONE = frozenset(Role)
 ADMINS = MANAGE_PREFERENCES
 TAG = "notifications"
+
+
+def _my_address(call: Call) -> str:
+    """The caller's own address: refused (422) when the token has none the issuer verified, so a token
+    that merely names a team mailbox never chooses for it."""
+    if not call.actor.email:
+        raise RuleViolation(
+            "no_email",
+            "your token carries no verified e-mail address, so there are no preferences to keep",
+            details=[{"field": "token.email", "message": "no email claim, or email_verified is not true"}],
+        )
+    return notify.my_address(call.actor)
 
 
 def _save(call: Call, address: str) -> common.NotificationPreferencesView:
@@ -44,7 +58,7 @@ def _save(call: Call, address: str) -> common.NotificationPreferencesView:
     extra_errors=(422,),
 )
 def get_mine(call: Call) -> common.NotificationPreferencesView:
-    return common.NotificationPreferencesView.of(notify.get_preferences(notify.my_address(call.actor)))
+    return common.NotificationPreferencesView.of(notify.get_preferences(_my_address(call)))
 
 
 @endpoint(
@@ -58,7 +72,7 @@ def get_mine(call: Call) -> common.NotificationPreferencesView:
     response="NotificationPreferencesView",
 )
 def put_mine(call: Call) -> common.NotificationPreferencesView:
-    return _save(call, notify.my_address(call.actor))
+    return _save(call, _my_address(call))
 
 
 @endpoint(

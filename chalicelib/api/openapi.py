@@ -25,6 +25,8 @@ ERROR_TEXT = {
     403: "Role not allowed",
     404: "Not found (or not yours)",
     409: "Conflict with the current state or version",
+    413: "The request body is over the route's size limit",
+    415: "The body is not declared as JSON (Content-Type)",
     422: "Well-formed but not acceptable",
 }
 

@@ -2,7 +2,8 @@
 
 Each route verifies, checks the sender's format and stores the raw event once, then answers:
 202 `accepted` (applied from the inbound-webhooks queue), or 200 `duplicate` for a webhook id
-already received. Nothing is stored for a refused request (400/401/404/422)."""
+already received. Nothing is stored for a refused request (400/401/404/413/415/422): a body over
+the webhook limit is a 413 and one declared as anything but JSON a 415, before it is verified."""
 
 from __future__ import annotations
 

@@ -127,14 +127,16 @@ def matches(event_type: str, subscribed: Iterable[str]) -> bool:
 # ---------------------------------------------------------------- addresses (SSRF)
 
 
-def refused_address(address: str) -> str | None:
-    """Why a webhook may not go to this IP address (None: a public address)."""
-    try:
-        ip = ipaddress.ip_address(address.split("%", 1)[0])
-    except ValueError:
-        return f"{address} is not an IP address"
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
+# IPv6 forms that carry an IPv4 address (RFC 6052, 6145, 3056, 4380, 5214, 4291): a webhook sent to one
+# may end up at the IPv4 address inside, so that address must be public too.
+NAT64_WELL_KNOWN = ipaddress.IPv6Network("64:ff9b::/96")
+NAT64_LOCAL_USE = ipaddress.IPv6Network("64:ff9b:1::/48")  # site-specific translators: never a public route
+IPV4_TRANSLATED = ipaddress.IPv6Network("::ffff:0:0:0/96")
+IPV4_COMPATIBLE = ipaddress.IPv6Network("::/96")  # deprecated; nothing public is reached this way
+ISATAP_ID, ISATAP_ID_MASK = 0x00005EFE, 0xFDFFFFFF  # interface id 0000:5efe or 0200:5efe, then the IPv4
+
+
+def _ipv4_refusal(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> str | None:
     for name, flag in (
         ("loopback", ip.is_loopback),
         ("private", ip.is_private),
@@ -144,10 +146,57 @@ def refused_address(address: str) -> str | None:
         ("unspecified", ip.is_unspecified),
     ):
         if flag:
-            return f"{address} is a {name} address"
+            return f"a {name} address"
     if not ip.is_global:
-        return f"{address} is not a public address"
+        return "not a public address"
     return None
+
+
+def embedded_ipv4(ip: ipaddress.IPv6Address) -> tuple[str, ipaddress.IPv4Address] | None:
+    """The IPv4 address an IPv6 address carries by a transition mechanism, with the mechanism's name."""
+    value = int(ip)
+    low32 = ipaddress.IPv4Address(value & 0xFFFFFFFF)
+    if ip.ipv4_mapped is not None:
+        return "IPv4-mapped", ip.ipv4_mapped
+    if ip in IPV4_TRANSLATED:
+        return "IPv4-translated", low32
+    if ip in IPV4_COMPATIBLE and value > 1:  # :: and ::1 are themselves, not IPv4
+        return "IPv4-compatible", low32
+    if ip.sixtofour is not None:
+        return "6to4", ip.sixtofour
+    if ip.teredo is not None:
+        return "Teredo", ip.teredo[1]
+    if ip in NAT64_WELL_KNOWN:
+        return "NAT64", low32
+    if (value >> 32) & ISATAP_ID_MASK == ISATAP_ID:
+        return "ISATAP", low32
+    return None
+
+
+def refused_address(address: str) -> str | None:
+    """Why a webhook may not go to this IP address (None: a public address). An IPv6 address that
+    encapsulates an IPv4 one (mapped, translated, compatible, 6to4, Teredo, NAT64, ISATAP) is refused
+    when the IPv4 inside is; Teredo, the IPv4-compatible form and local-use NAT64 always are (tunnels
+    and translators whose far end we cannot judge)."""
+    try:
+        ip = ipaddress.ip_address(address.split("%", 1)[0])
+    except ValueError:
+        return f"{address} is not an IP address"
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip in NAT64_LOCAL_USE:
+            return f"{address} is a local-use NAT64 address"
+        embedded = embedded_ipv4(ip)
+        if embedded is not None:
+            form, inner = embedded
+            if form in ("Teredo", "IPv4-compatible"):
+                return f"{address} is a {form} address (carrying {inner}): a tunnel whose far end we cannot check"
+            why = _ipv4_refusal(inner)
+            if why:
+                return f"{address} carries {inner} ({form}), {why}"
+            if form == "IPv4-mapped":
+                ip = inner  # the socket connects to the IPv4 address itself
+    why = _ipv4_refusal(ip)
+    return f"{address} is {why}" if why else None
 
 
 def address_problems(host: str, addresses: Iterable[str]) -> list[dict[str, str]]:

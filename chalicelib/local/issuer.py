@@ -72,13 +72,15 @@ class DevIssuer:
             "exp": now + ttl_seconds,
             "cognito:groups": roles,
         }
-        if email:
+        if email:  # the dev issuer stands for Cognito after the user confirmed the address
             claims["email"] = email
+            claims["email_verified"] = True
         if supplier_id:
             claims["custom:supplier_id"] = supplier_id
         if name:
             claims["name"] = name
-        claims.update(overrides)
+        claims.update(overrides)  # an override of None leaves that claim out (email_verified=None: unverified)
+        claims = {k: v for k, v in claims.items() if v is not None}
         return jwt.encode(claims, self._signing_key(), algorithm="RS256", headers={"kid": self.kid})
 
     def _signing_key(self) -> Any:

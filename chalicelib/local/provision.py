@@ -28,6 +28,7 @@ class Provisioned:
     state_machine_arns: dict[str, str] = field(default_factory=dict)
     alerts_topic_arn: str = ""
     secrets: list[str] = field(default_factory=list)
+    keys: dict[str, str] = field(default_factory=dict)  # alias -> key id
     parameters: list[str] = field(default_factory=list)
 
 
@@ -136,6 +137,13 @@ def provision(
     for secret in topology.secrets:
         secrets.create_secret(Name=secret.name, Description=secret.purpose, SecretString="{}")
         result.secrets.append(secret.name)
+
+    kms = s.client("kms")
+    for key in topology.keys:
+        key_id = kms.create_key(Description=key.purpose, KeyUsage="ENCRYPT_DECRYPT")["KeyMetadata"]["KeyId"]
+        kms.enable_key_rotation(KeyId=key_id)
+        kms.create_alias(AliasName=f"alias/{key.alias}", TargetKeyId=key_id)
+        result.keys[key.alias] = key_id
 
     ssm = s.client("ssm")
     for parameter in topology.parameters:  # empty locally: the local stack sets its variables directly

@@ -21,7 +21,6 @@ is retried by the queue.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -32,7 +31,7 @@ from ..adapters import secrets
 from ..adapters.dynamodb import keys
 from ..adapters.dynamodb import repository as repo
 from ..adapters.dynamodb.models import InboxItem
-from ..domain import carrier_formats
+from ..domain import carrier_formats, json_text
 from ..domain import shipments as shipment_rules
 from ..domain.complaints import ComplaintAction
 from ..domain.errors import AlreadyExists, Conflict, DomainError, RuleViolation
@@ -95,9 +94,9 @@ def verify(sender: str, raw: bytes, headers: dict[str, str]) -> dict[str, Any]:
         except (ValueError, TypeError):  # a malformed signature header
             raise WebhookRejected(401, "invalid_signature", "the signature header is malformed") from None
         try:
-            body = json.loads(text)
-        except ValueError:
-            raise WebhookRejected(400, "invalid_json", "the body is not JSON") from None
+            body = json_text.parse(text)
+        except json_text.InvalidJson as exc:
+            raise WebhookRejected(400, "invalid_json", str(exc)) from None
         if not isinstance(body, dict):
             raise WebhookRejected(400, "invalid_json", "the body must be a JSON object")
         return body
@@ -290,7 +289,7 @@ def process(sender: str, webhook_id: str, body: str | None = None) -> str:
     kind, _, name = sender.partition(":")
     if kind == "carrier" and body is not None:
         try:
-            events = parse_carrier(name)(json.loads(body))
+            events = parse_carrier(name)(json_text.parse(body))
         except (DomainError, ValueError):
             pass  # checked on receipt, so not expected: the stored copy decides (and records why)
         else:
@@ -302,7 +301,7 @@ def process(sender: str, webhook_id: str, body: str | None = None) -> str:
     if item.processed_at is not None:
         return f"already processed: {item.outcome}"
     try:
-        outcome = _apply(sender, json.loads(item.body), webhook_id)
+        outcome = _apply(sender, json_text.parse(item.body), webhook_id)
     except DomainError as exc:
         if isinstance(exc, Conflict) and not isinstance(exc, AlreadyExists):
             raise  # a lost race: the queue redelivers and the retry reads fresh state
@@ -332,7 +331,7 @@ def failure_subject(sender: str, webhook_id: str, raw: str) -> tuple[str, str]:
     repeat, announced once) instead of one per delivery. The webhook itself when it names none."""
     kind, _, name = sender.partition(":")
     try:
-        body = json.loads(raw)
+        body = json_text.parse(raw)
     except ValueError:
         body = None
     data = body.get("data") if isinstance(body, dict) else None

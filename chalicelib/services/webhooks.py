@@ -7,7 +7,11 @@ claimed on the record (under its version, with a lease in the due index) before 
 on it after: a consumer that dies mid-send leaves the record in the due index, and the escalation
 sweep sends it again after the lease, with the same webhook id. Failed attempts wait in the due index
 for the next step of the retry schedule; the last failure, or a 410, disables the subscription and
-raises `webhook_delivery_failing`."""
+raises `webhook_delivery_failing`.
+
+Signing secrets are stored sealed (KMS, bound to the subscription id: `port.seal_secret`), opened only
+to sign, and answered in plaintext once, when created or rotated. A secret stored in plaintext before
+sealing existed still signs, and is sealed by the subscription's next send or change."""
 
 from __future__ import annotations
 
@@ -104,7 +108,7 @@ def create_subscription(
         event_types=types,
         description=description,
         active=active,
-        secret=secret,
+        secret=port.seal_secret(secret, sub_id),
         created_at=at,
         updated_at=at,
     )
@@ -150,6 +154,7 @@ def _change(
         if change is None:
             return sub, False
         sub.updated_at = at
+        _seal_plaintext(sub)  # every write stores the secrets sealed, those kept from before sealing too
         uow.store().commit(
             [Save(sub, found.version), _audit(sub, change[0], actor, at, change[1])], what=f"subscription {sub_id}", at=at
         )
@@ -206,19 +211,44 @@ def rotate_secret(actor: Principal, sub_id: str, *, expected_version: int | None
     """A new secret (shown once); the previous one keeps signing, beside it, for the grace window."""
     require(actor, ADMINS, "manage webhook subscriptions")
     fresh = new_secret()
+    sealed = port.seal_secret(fresh, sub_id)
 
     def apply(sub: WebhookSubscription, at: datetime) -> tuple[str, dict[str, Any]]:
         grace_until = at + timedelta(seconds=settings().webhook_secret_grace_s)
         sub.previous_secret, sub.previous_secret_expires_at = sub.secret, grace_until
-        sub.secret, sub.secret_rotated_at = fresh, at
+        sub.secret, sub.secret_rotated_at = sealed, at
         return "webhook_subscription.secret_rotated", {"previous_valid_until": grace_until.isoformat()}
 
     return Subscription(_change(sub_id, expected_version, apply, actor), fresh)
 
 
 def signing_secrets(sub: WebhookSubscription, at: datetime) -> list[str]:
+    """The secrets to sign with now, opened (they are stored sealed: `_seal_plaintext`)."""
     kept = sub.previous_secret and sub.previous_secret_expires_at and sub.previous_secret_expires_at > at
-    return [sub.secret, str(sub.previous_secret)] if kept else [sub.secret]
+    stored = [sub.secret, str(sub.previous_secret)] if kept else [sub.secret]
+    return [port.open_secret(secret, sub.id) for secret in stored]
+
+
+def _seal_plaintext(sub: WebhookSubscription) -> bool:
+    """Seal a secret still stored in plaintext (written before secrets were encrypted); True if any was."""
+    sealed = False
+    if not port.is_sealed(sub.secret):
+        sub.secret, sealed = port.seal_secret(sub.secret, sub.id), True
+    if sub.previous_secret and not port.is_sealed(sub.previous_secret):
+        sub.previous_secret, sealed = port.seal_secret(sub.previous_secret, sub.id), True
+    return sealed
+
+
+def _seal_stored_secrets(sub_id: str) -> None:
+    """A subscription whose secrets predate sealing is sealed at its first send (or any change before)."""
+
+    def apply(sub: WebhookSubscription, at: datetime) -> tuple[str, dict[str, Any]] | None:
+        return ("webhook_subscription.updated", {"secrets_sealed": True}) if _seal_plaintext(sub) else None
+
+    try:
+        _change(sub_id, None, apply)
+    except (NotFound, Conflict):  # deleted or busy: the next send or change seals it
+        logger.warning("subscription secrets not sealed yet", extra={"subscription_id": sub_id})
 
 
 def _disable(sub_id: str, reason: str, details: dict[str, Any]) -> None:
@@ -382,6 +412,8 @@ def _send(delivery: WebhookDelivery, sub: WebhookSubscription, at: datetime) -> 
         pinned = addresses[0]
     timestamp = int(at.timestamp())
     headers = port.signed_headers(signing_secrets(sub, at), delivery.id, timestamp, delivery.payload)
+    if not port.is_sealed(sub.secret) or (sub.previous_secret and not port.is_sealed(sub.previous_secret)):
+        _seal_stored_secrets(sub.id)
     return port.post(sub.url, delivery.payload, headers, timeout_s=settings().webhook_timeout_s, pinned=pinned)
 
 

@@ -7,6 +7,7 @@ tests/services/test_outbound.py."""
 
 from __future__ import annotations
 
+import base64
 import dataclasses
 import json
 import threading
@@ -15,6 +16,7 @@ from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+import botocore.exceptions
 import pytest
 from standardwebhooks.webhooks import Webhook
 
@@ -30,6 +32,7 @@ from chalicelib.handlers import webhooks_out as consumer
 from chalicelib.local.provision import Provisioned
 from chalicelib.services import escalations, exceptions
 from chalicelib.services import webhooks as svc
+from chalicelib.topology import TOPOLOGY
 from tests.adapters.events import typed
 
 
@@ -258,3 +261,59 @@ def test_a_consumer_crash_loses_nothing_and_the_rerun_sends_the_same_id(
     assert d.status == "succeeded"
     assert receiver.ids() == [wid, wid]
     assert "interrupted" in (d.attempts[0].error or "") and int(d.attempts[1].status_code) == 200
+
+
+# ---------------------------------------------------------------- secrets sealed with KMS
+
+
+def kms() -> Any:
+    import boto3
+
+    return boto3.client("kms", region_name="eu-west-1")
+
+
+def opened(stored: str, subscription_id: str) -> str:
+    """What KMS itself gives back for a stored secret under that subscription's encryption context."""
+    assert stored.startswith(port.SEALED_PREFIX), stored
+    blob = base64.b64decode(stored.removeprefix(port.SEALED_PREFIX))
+    return kms().decrypt(CiphertextBlob=blob, EncryptionContext={"subscription_id": subscription_id})["Plaintext"].decode()
+
+
+def test_a_subscriptions_secrets_are_stored_encrypted_with_the_webhook_key_bound_to_the_subscription(
+    aws: Provisioned, receiver: Receiver
+):
+    sub = subscribe(receiver.url)
+    item = subscription(sub.id)
+    assert sub.secret and sub.secret not in item.secret and item.secret.startswith(port.SEALED_PREFIX)
+    assert opened(item.secret, sub.id) == sub.secret
+    key_id = aws.keys[TOPOLOGY.keys[0].alias]
+    blob = base64.b64decode(item.secret.removeprefix(port.SEALED_PREFIX))
+    assert kms().decrypt(CiphertextBlob=blob, EncryptionContext={"subscription_id": sub.id})["KeyId"].endswith(key_id)
+    with pytest.raises(botocore.exceptions.ClientError, match="InvalidCiphertext"):  # copied onto another subscription
+        opened(item.secret, "whs_other")
+    assert kms().get_key_rotation_status(KeyId=key_id)["KeyRotationEnabled"]
+
+    rotated = svc.rotate_secret(SYSTEM, sub.id)
+    item = subscription(sub.id)
+    assert rotated.secret and opened(item.secret, sub.id) == rotated.secret
+    assert item.previous_secret and opened(item.previous_secret, sub.id) == sub.secret
+    consumer.handle(typed(event()))  # signed with both, opened at send time
+    headers, body = receiver.received[0]
+    for secret in (sub.secret, rotated.secret):
+        Webhook(secret).verify(body, headers)
+
+
+def test_a_secret_stored_in_plaintext_before_sealing_still_signs_and_is_sealed_at_its_first_send(
+    aws: Provisioned, receiver: Receiver
+):
+    sub = subscribe(receiver.url)
+    legacy = subscription(sub.id)
+    legacy.secret = "whsec_" + "A" * 32  # as items were written before this change
+    legacy.save()
+    consumer.handle(typed(event()))
+    headers, body = receiver.received[0]
+    Webhook(legacy.secret).verify(body, headers)
+    item = subscription(sub.id)
+    assert item.secret.startswith(port.SEALED_PREFIX) and opened(item.secret, sub.id) == legacy.secret
+    consumer.handle(typed(event(2)))  # and keeps signing with the same secret, now opened from KMS
+    Webhook(legacy.secret).verify(receiver.received[1][1], receiver.received[1][0])

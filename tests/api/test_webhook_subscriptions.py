@@ -4,6 +4,7 @@ once, rotation), the delivery log with its attempts, and replay."""
 from __future__ import annotations
 
 import dataclasses
+import json
 from typing import Any
 
 import pytest
@@ -156,3 +157,35 @@ def test_a_filtered_delivery_log_page_is_never_empty_while_matching_deliveries_r
         assert all(len(p) == limit for p in pages[:-1]), (limit, pages)  # full pages until the last
     items, _ = follow_pages(api, path, CARE, 3)
     assert [d["id"] for d in items] == [*newest_first, oldest]
+
+
+def test_the_secret_is_stored_sealed_and_neither_it_nor_its_ciphertext_is_ever_answered(api):
+    from chalicelib.adapters import webhooks_out as port
+    from chalicelib.adapters.dynamodb import keys
+    from chalicelib.adapters.dynamodb import repository as repo
+    from chalicelib.adapters.dynamodb.models import WebhookSubscriptionItem
+
+    sub = create(api)
+    status, rotated = api.post(f"/staff/webhook-subscriptions/{sub['id']}/rotate-secret", ADMIN)
+    assert status == 200
+    item = repo.get(keys.webhook_subscription(sub["id"]), WebhookSubscriptionItem)
+    assert item is not None and port.is_sealed(item.secret) and port.is_sealed(item.previous_secret or "")
+    answers = [
+        rotated,
+        api.get(f"/staff/webhook-subscriptions/{sub['id']}", ADMIN)[1],
+        api.get("/staff/webhook-subscriptions", ADMIN)[1],
+    ]
+    for answer in answers:
+        text = json.dumps(answer)
+        assert port.SEALED_PREFIX not in text and item.secret not in text and (item.previous_secret or "") not in text
+    assert sub["secret"] not in json.dumps(answers)  # the first secret was shown once, at creation
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["https://[2002:a9fe:a9fe::]/", "https://[64:ff9b::a9fe:a9fe]/hooks", "https://[::ffff:a9fe:a9fe]/", "https://[2001::1]/"],
+)
+def test_a_url_naming_an_ipv6_form_of_a_private_address_is_refused(api, url):
+    status, body = api.post("/staff/webhook-subscriptions", ADMIN, {"url": url, "event_types": ["order.placed"]})
+    error = assert_error(status, body, 422, "invalid_subscription")
+    assert error["details"][0]["field"] == "url"

@@ -102,3 +102,30 @@ def test_the_same_alerts_topic_and_secrets_exist(template, local):
     assert sorted(s["Properties"]["Name"] for s in resources(template, "AWS::SecretsManager::Secret").values()) == sorted(
         local["secrets"]
     )
+
+
+def test_the_same_app_keys_exist_rotated_and_the_app_role_may_encrypt_and_decrypt_with_them(template, local):
+    aliases = {
+        a["Properties"]["AliasName"]: a["Properties"]["TargetKeyId"]["Fn::GetAtt"][0]
+        for a in resources(template, "AWS::KMS::Alias").values()
+    }
+    statements = [
+        s for p in resources(template, "AWS::IAM::Policy").values() for s in p["Properties"]["PolicyDocument"]["Statement"]
+    ]
+    kms = boto3.client("kms", region_name="eu-west-1")  # the local account: `local` keeps it mocked for the module
+    local_keys = {a["AliasName"]: a.get("TargetKeyId") for a in kms.list_aliases()["Aliases"]}
+    for key in TOPOLOGY.keys:
+        logical = aliases[f"alias/{key.alias}"]
+        assert template["Resources"][logical]["Properties"]["EnableKeyRotation"] is True
+        granted = {
+            action
+            for s in statements
+            if s["Effect"] == "Allow" and {"Fn::GetAtt": [logical, "Arn"]} in _listed(s["Resource"])
+            for action in _listed(s["Action"])
+        }
+        assert granted == {"kms:Encrypt", "kms:Decrypt"}
+        assert kms.get_key_rotation_status(KeyId=local_keys[f"alias/{key.alias}"])["KeyRotationEnabled"]
+
+
+def _listed(value):
+    return value if isinstance(value, list) else [value]

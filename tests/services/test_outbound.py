@@ -1,7 +1,8 @@
 """Outbound webhooks through the webhooks service, on the in-memory store: one delivery per (event,
 subscription), secret rotation, replay, the send-time address check, staff changes under versions and
-the delivery log's listings. The subscriber is a stand-in for our HTTP adapter (`webhooks_out.post`);
-tests/adapters/test_webhooks_out.py keeps the real POSTs to a local server, the retry schedule and the
+the delivery log's listings. The subscriber is a stand-in for our HTTP adapter (`webhooks_out.post`), the
+sealer one for its KMS sealing of secrets (`seal_secret`/`open_secret`); tests/adapters/test_webhooks_out.py
+keeps the real POSTs to a local server, KMS, the retry schedule and the
 sweep, the failing-subscription exception and the request-level checks on moto."""
 
 from __future__ import annotations
@@ -46,6 +47,21 @@ class Receiver:
         return [h["webhook-id"] for h, _ in self.received]
 
 
+class Sealer:
+    """Our port's sealing of signing secrets, as it behaves: a sealed value is not the secret, and opens
+    only for the subscription it was sealed for (KMS with an encryption context, on moto, in tests/adapters)."""
+
+    def seal(self, secret: str, subscription_id: str) -> str:
+        return port.SEALED_PREFIX + secret[::-1] + "@" + subscription_id
+
+    def open(self, stored: str, subscription_id: str) -> str:
+        if not port.is_sealed(stored):
+            return stored
+        body, _, sealed_for = stored.removeprefix(port.SEALED_PREFIX).rpartition("@")
+        assert sealed_for == subscription_id, "opened for another subscription"
+        return body[::-1]
+
+
 def use(monkeypatch: pytest.MonkeyPatch, **changes: Any) -> None:
     """Settings for the webhook service: local mode (subscribers on 127.0.0.1) unless a test says otherwise."""
     patched = dataclasses.replace(settings(), **{"stage": "local", **changes})
@@ -57,6 +73,9 @@ def receiver(monkeypatch: pytest.MonkeyPatch) -> Receiver:
     use(monkeypatch)
     r = Receiver()
     monkeypatch.setattr(port, "post", r.post)
+    sealer = Sealer()
+    monkeypatch.setattr(port, "seal_secret", sealer.seal)
+    monkeypatch.setattr(port, "open_secret", sealer.open)
     return r
 
 
@@ -117,6 +136,7 @@ def test_during_a_rotation_both_secrets_verify_until_the_grace_window_ends(recei
     for secret in (sub.secret, rotated.secret):
         Webhook(secret or "").verify(body, headers)
     item = svc.get_subscription(sub.id)
+    assert {item.secret, item.previous_secret}.isdisjoint({sub.secret, rotated.secret})  # stored sealed
     after_grace = (item.previous_secret_expires_at or datetime.now(UTC)) + timedelta(seconds=1)
     assert svc.signing_secrets(item, after_grace) == [rotated.secret]
 

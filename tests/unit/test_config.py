@@ -73,6 +73,8 @@ def test_the_integer_settings_are_the_ones_expected():
         "offline_payment_due_s",
         "capture_auto_retries",
         "capture_retry_after_s",
+        "max_body_bytes",
+        "max_webhook_body_bytes",
     }
 
 

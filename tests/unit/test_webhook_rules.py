@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import ipaddress
+from urllib.parse import urlsplit
+
 import pytest
 
 from chalicelib.domain import webhooks as rules
@@ -140,3 +143,55 @@ def test_a_complaint_event_is_offered_thin_with_a_link_to_the_complaint_and_no_c
     assert payload["data"]["links"]["complaint"] == "https://waybill.example/staff/complaints/cmp_1"
     assert payload["data"]["links"]["order"] == "https://waybill.example/staff/orders/ord_1"
     assert "customer_email" not in payload["data"] and "refund_cents" not in payload["data"]
+
+
+@pytest.mark.parametrize(
+    "address, form",
+    [
+        ("2002:a9fe:a9fe::", "6to4"),  # 169.254.169.254, the instance metadata service
+        ("2002:7f00:1::1", "6to4"),  # 127.0.0.1
+        ("2002:c0a8:101:1::1", "6to4"),  # 192.168.1.1
+        ("64:ff9b::a9fe:a9fe", "NAT64"),
+        ("64:ff9b::7f00:1", "NAT64"),
+        ("::ffff:169.254.169.254", "IPv4-mapped"),
+        ("::ffff:0:a00:1", "IPv4-translated"),  # 10.0.0.1
+        ("2a00:1450:4001:81b::5efe:a9fe:a9fe", "ISATAP"),
+        ("2a00:1450:4001:81b:200:5efe:a00:1", "ISATAP"),  # the universal/local bit set
+    ],
+)
+def test_an_ipv6_address_carrying_a_private_or_link_local_ipv4_is_refused_naming_the_form(address, form):
+    why = rules.refused_address(address)
+    assert why and form in why
+    assert rules.address_problems("hooks.example", ["93.184.216.34", address])
+
+
+@pytest.mark.parametrize(
+    "address",
+    [
+        "2001:0:4136:e378:8000:63bf:3fff:fdd2",  # Teredo, whatever client it names
+        "2001::5db8:d822",
+        "::169.254.169.254",  # IPv4-compatible (deprecated)
+        "::93.184.216.34",
+        "64:ff9b:1::a9fe:a9fe",  # local-use NAT64
+        "64:ff9b:1:2::5db8:d822",
+    ],
+)
+def test_teredo_ipv4_compatible_and_local_use_nat64_addresses_are_always_refused(address):
+    assert rules.refused_address(address)
+
+
+def test_an_ipv6_form_of_a_public_ipv4_address_is_not_refused_for_what_it_carries():
+    assert rules.refused_address("2002:5db8:d822::1") is None  # 6to4 of 93.184.216.34
+    assert rules.refused_address("::ffff:93.184.216.34") is None
+    assert rules.refused_address("2a00:1450:4001:81b::5efe:5db8:d822") is None  # ISATAP id, public IPv4
+    assert rules.embedded_ipv4(ipaddress.IPv6Address("2606:4700::1111")) is None
+
+
+def test_a_url_naming_the_6to4_form_of_the_metadata_address_is_refused():
+    from chalicelib.adapters.webhooks_out import resolve  # an IP literal resolves to itself, without DNS
+
+    url = "https://[2002:a9fe:a9fe::]/"
+    host = urlsplit(url).hostname or ""
+    assert rules.subscription_problems(url, ["order.placed"], local=False) == []
+    problems = rules.address_problems(host, resolve(host))
+    assert problems and "169.254.169.254" in problems[0]["message"]

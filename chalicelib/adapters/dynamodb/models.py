@@ -730,8 +730,9 @@ class NotificationPreferenceItem(Item, discriminator="notification_preferences")
 
 class WebhookSubscriptionItem(Item, discriminator="webhook_subscription"):
     """A subscriber (`SUBSCRIPTION#<id>` / `#META`), in GSI1 `WEBHOOKSUBS` and, while active, in sparse
-    GSI2 `WEBHOOKSUBS#ACTIVE`. Secrets sit here (a production deployment would keep them in Secrets
-    Manager or encrypt them with KMS); `previous_secret` keeps signing until `previous_secret_expires_at`."""
+    GSI2 `WEBHOOKSUBS#ACTIVE`. Secrets sit here sealed with KMS (`kms:<ciphertext>`, see
+    adapters/webhooks_out.py; a `whsec_` plaintext one predates sealing and is sealed at its next send or
+    change); `previous_secret` keeps signing until `previous_secret_expires_at`."""
 
     id = UnicodeAttribute()
     url = UnicodeAttribute()
