@@ -297,7 +297,7 @@ def _refused_body(request: Request, *, signed: bool) -> Response | None:
             f"the request body is {size} bytes; this route accepts at most {limit}",
             [{"field": "body", "message": f"at most {limit} bytes"}],
         )
-    content_type = (request.headers or {}).get("content-type")
+    content_type = request.headers.get("content-type") if request.headers else None
     if signed and content_type and not is_json_media_type(content_type):
         return error_response(
             415,

@@ -154,8 +154,8 @@ def provision(
     values = definition_substitutions(topology, bus_arn=bus_arn)
     for machine in topology.state_machines:
         definition = ((state_machine_dir or ROOT / STATE_MACHINE_DIR) / f"{machine.definition}.asl.json").read_text()
-        for key, value in values.items():
-            definition = definition.replace("${" + key + "}", value)
+        for placeholder, value in values.items():
+            definition = definition.replace("${" + placeholder + "}", value)
         result.state_machine_arns[machine.name] = sfn.create_state_machine(
             name=machine.name,
             definition=definition,
