@@ -415,7 +415,7 @@ def test_a_carrier_silent_for_the_give_up_time_is_abandoned_to_staff_after_a_sta
     assert parcel.tasks_entered() == ["Follow", *["Stale", "Follow silent"] * 4, "Abandoned"]
     entered = dict(reversed(parcel.entered()))  # the first time each state was entered
     silent_for = (entered["Abandoned"] - entered["Follow"]).total_seconds()
-    assert 10 <= silent_for < 10 + 2 + 5, silent_for  # the waits, plus each reopening's own time
+    assert 10 <= silent_for < 10 + 8, silent_for  # the waits, plus each reopening's own time (~0.5 s on moto)
     assert_abandoned_to_staff(parcel, reminders=4)
 
 
@@ -444,7 +444,7 @@ def test_the_give_up_time_counts_from_the_carriers_last_event_not_from_the_start
     abandoned = max(at for name, at in parcel.entered() if name == "Abandoned")
     assert (abandoned - started).total_seconds() > 12 + 3, "not counted from the start"
     quiet_for = (abandoned - spoke).total_seconds()
-    assert 12 <= quiet_for < 12 + 2 * 3 + 4, quiet_for
+    assert 12 <= quiet_for < 12 + 2 * 3 + 6, quiet_for  # at most a stale period late, plus the reopenings
     assert_abandoned_to_staff(parcel, reminders=tasks.count("Stale"))
 
 
