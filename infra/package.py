@@ -16,11 +16,16 @@ import tempfile
 import zipfile
 from pathlib import Path
 
+import botocore.session
+
 ROOT = Path(__file__).resolve().parent.parent
 # Top-level names in the zip that the Lambda Python runtime provides (with their dist-info).
 RUNTIME_PROVIDED = ("boto3", "botocore", "s3transfer", "jmespath", "dateutil", "urllib3", "six")
 # Our own code that only the development machine runs (the embedded local stack).
 DEV_ONLY = ("chalicelib/local/",)
+# `chalice package` deploys nothing, but its botocore session needs a region: only the partition
+# shows in the output (service principals), so any commercial region builds the same package.
+PACKAGE_REGION = "eu-west-1"
 
 
 def _snapshot(dest: Path) -> None:
@@ -57,6 +62,15 @@ def slim(zip_path: Path) -> list[str]:
     return sorted(dropped)
 
 
+def chalice_env() -> dict[str, str]:
+    """The environment `chalice package` runs in: ours, with a region when none is configured
+    (neither in the environment nor in the AWS config file), so a build needs no AWS setup."""
+    env = dict(os.environ)
+    if botocore.session.Session().get_config_variable("region") is None:
+        env["AWS_DEFAULT_REGION"] = PACKAGE_REGION
+    return env
+
+
 def build(out: Path, *, timeout_s: float = 300) -> tuple[Path, list[str]]:
     """Package the app into `out` and slim it; raise RuntimeError with Chalice's reason on failure."""
     chalice = Path(sys.executable).with_name("chalice")
@@ -64,7 +78,12 @@ def build(out: Path, *, timeout_s: float = 300) -> tuple[Path, list[str]]:
     with tempfile.TemporaryDirectory(prefix="waybill-pkg-src-") as tmp:
         _snapshot(Path(tmp))
         done = subprocess.run(
-            [str(chalice), "package", str(out)], cwd=tmp, env=dict(os.environ), capture_output=True, text=True, timeout=timeout_s
+            [str(chalice), "package", str(out)],
+            cwd=tmp,
+            env=chalice_env(),
+            capture_output=True,
+            text=True,
+            timeout=timeout_s,
         )
     if done.returncode != 0:
         lines = (done.stderr or done.stdout).strip().splitlines()

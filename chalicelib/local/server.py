@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import json
 import logging
 import os
 import signal
@@ -20,6 +21,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs
 
 import requests
 
@@ -76,6 +78,96 @@ class SerializeDynamoDB:
             with self.lock:
                 return list(self.app(environ, start_response))
         return self.app(environ, start_response)
+
+
+MAIL_PATH = "/_waybill/mail"  # an underscore: no S3 bucket (path-style) can be named so
+DATA_PATH = "/moto-api/data.json"
+
+
+def _json_safe(value: Any) -> tuple[bool, Any]:
+    """(True, a detached copy of `value` as JSON data) or (False, None) when it is not JSON, or
+    reading it raised (a property of a moto model may look things up, and fail)."""
+    try:
+        return True, json.loads(json.dumps(value))
+    except Exception:  # noqa: BLE001 - whatever a moto property raises, the attribute is left out
+        return False, None
+
+
+def model_data() -> dict[str, dict[str, list[dict[str, Any]]]]:
+    """moto's `/moto-api/data.json` (every tracked model instance, its JSON-able public attributes),
+    except that an attribute whose property raises is left out instead of failing the whole view.
+
+    moto's own view catches only TypeError, AttributeError and ValueError: during an S3 multipart
+    upload the part keys' `status` property looks up a bucket by a name they do not have and raises
+    `MissingBucket`, so the view answered 500 until the upload completed (an export, an invoice
+    upload). Values are copied as they are read, so the stack's threads changing them meanwhile
+    cannot break the serialization either."""
+    from moto.core.model_instances import model_data as tracked
+
+    results: dict[str, dict[str, list[dict[str, Any]]]] = {}
+    for service in sorted(tracked):
+        models = tracked[service]
+        results[service] = {}
+        for name in sorted(models):
+            rows = results[service][name] = []
+            for instance in list(models[name].instances_tracked):  # type: ignore[attr-defined]
+                row: dict[str, Any] = {}
+                for attr in dir(instance):
+                    if attr.startswith("_"):
+                        continue
+                    try:
+                        value = getattr(instance, attr)
+                    except Exception:  # noqa: BLE001 - see the docstring
+                        continue
+                    ok, copied = _json_safe(value)
+                    if ok:
+                        row[attr] = copied
+                rows.append(row)
+    return results
+
+
+def sent_mail(to: str | None = None) -> list[dict[str, Any]]:
+    """Every e-mail the embedded SES captured (each account and region), oldest first; with `to`,
+    those with that address among their recipients."""
+    from moto.ses.models import ses_backends
+
+    out: list[dict[str, Any]] = []
+    for account_id, regions in list(ses_backends.items()):
+        for region, backend in list(regions.items()):
+            for message in list(backend.sent_messages):
+                row: dict[str, Any] = {"account_id": account_id, "region": region}
+                for attr, value in vars(message).items():
+                    ok, copied = _json_safe(value)
+                    if ok and not attr.startswith("_"):
+                        row[attr] = copied
+                destinations: dict[str, list[str]] = row.get("destinations") or {}
+                recipients = {a for field in ("ToAddresses", "CcAddresses", "BccAddresses") for a in destinations.get(field, [])}
+                if to is None or to in recipients:
+                    out.append(row)
+    return out
+
+
+class LocalViews:
+    """WSGI middleware: the local stack's own read-only views, in front of moto's server.
+
+    `GET /_waybill/mail[?to=address]`: the e-mail sent so far (`{"messages": [...]}`, each with its
+    id, source, destinations, subject and body), the README's way to read the stack's mail.
+    `GET /moto-api/data.json`: moto's model dump, readable whatever S3 holds (see `model_data`)."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
+        path, method = environ.get("PATH_INFO", ""), environ.get("REQUEST_METHOD", "GET")
+        if method != "GET" or path not in {MAIL_PATH, DATA_PATH}:
+            return self.app(environ, start_response)
+        if path == MAIL_PATH:
+            to = parse_qs(environ.get("QUERY_STRING", "")).get("to", [None])[0]
+            body = json.dumps({"messages": sent_mail(to)}).encode()
+        else:
+            body = json.dumps(model_data()).encode()
+        start_response("200 OK", [("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
+        return [body]
 
 
 class _ShareTables:
@@ -212,8 +304,9 @@ class MotoServer:
         from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
         from werkzeug.serving import make_server
 
-        app = SerializeDynamoDB(DomainDispatcherApplication(create_backend_app))
-        transactions_with_undo_log(app.lock)
+        moto = SerializeDynamoDB(DomainDispatcherApplication(create_backend_app))
+        transactions_with_undo_log(moto.lock)
+        app = LocalViews(moto)
         _heartbeat_timeouts_as_in_aws()
 
         class KeepAlive(MotoRequestHandler):

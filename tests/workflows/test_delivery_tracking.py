@@ -7,6 +7,7 @@ settings; every test uses its own supplier, order and tracking number."""
 
 from __future__ import annotations
 
+import json
 import os
 import threading
 import time
@@ -15,6 +16,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -55,6 +57,9 @@ from tests.workflows.conftest import REGION, mail_to, pump, wait_until
 
 CARRIER = "dhl"
 CARRIER_SENDER = inbound.carrier_sender(CARRIER)
+TRACKING_STATES: dict[str, Any] = json.loads(
+    (Path(__file__).resolve().parents[2] / "infra/statemachines/delivery_tracking.asl.json").read_text()
+)["States"]
 
 
 # ---------------------------------------------------------------- driving a queue as Lambda would
@@ -151,11 +156,20 @@ class Parcel:
         return self.status()
 
     def states_entered(self) -> list[str]:
+        return [name for name, _ in self.entered()]
+
+    def entered(self) -> list[tuple[str, datetime]]:
+        """Each state the execution entered, with when."""
         return [
-            e["stateEnteredEventDetails"]["name"]
+            (e["stateEnteredEventDetails"]["name"], e["timestamp"])
             for e in workflows.history(self.execution_arn)
             if "stateEnteredEventDetails" in e
         ]
+
+    def tasks_entered(self) -> list[str]:
+        """The waits and events the execution went through (the Task and Succeed states), without
+        the Pass and Choice states that count the silence between them."""
+        return [name for name in self.states_entered() if TRACKING_STATES[name]["Type"] in {"Task", "Succeed"}]
 
     def carrier_event(self, status: TrackingStatus) -> str:
         """The carrier reports a scan made just now."""
@@ -321,7 +335,7 @@ def test_silence_raises_tracking_stale_tells_the_customer_once_and_the_wait_reop
     second = parcel.wait_token(not_token=first)
     assert second != first
     assert parcel.status() == "RUNNING"
-    assert parcel.states_entered()[:3] == ["Follow", "Stale", "Follow"]
+    assert parcel.tasks_entered()[:3] == ["Follow", "Stale", "Follow silent"]
 
     # Still silent: the exception is bumped and the supplier reminded, the customer not told again.
     parcel.until(lambda: int(getattr(parcel.exception(), "count", 0)) >= 2, why="a second stale")
@@ -372,22 +386,78 @@ def test_a_silent_parcel_confirmed_delivered_by_hand_ends_its_wait_resolves_the_
     )
 
 
-def test_no_delivery_before_the_give_up_time_abandons_the_shipment_to_staff(
+def assert_abandoned_to_staff(parcel: Parcel, *, reminders: int) -> None:
+    """The execution ended in Abandoned, and staff were handed the parcel: a high-severity
+    tracking_stale, the supplier told once, the customer told of the delay once."""
+    assert parcel.states_entered()[-1] == "Abandoned"
+    parcel.until(
+        lambda: plain(getattr(parcel.exception(), "details", {}) or {}).get("abandoned") is True,
+        why="the abandoned shipment's exception",
+    )
+    exc = parcel.exception()
+    assert exc is not None
+    assert (exc.status, exc.severity, exc.subject_id) == ("open", "high", parcel.subject)
+    assert len(mail_to(parcel.supplier_email, "Tracking abandoned")) == 1
+    assert len(mail_to(parcel.supplier_email, "No tracking news")) == reminders
+    assert len(parcel.order_events("order.delayed")) == 1
+
+
+def test_a_carrier_silent_for_the_give_up_time_is_abandoned_to_staff_after_a_stale_reminder_each_stale_period(
     parcel: Parcel, tracking_settings: Callable[[int, int], None]
 ) -> None:
-    tracking_settings(10, 3)
+    """The production ratio (stale 3 d, give-up 60 d), scaled down: stale 2 s, give-up 10 s. Each
+    stale period reopens the wait; the give-up time still counts from the start of the silence."""
+    tracking_settings(2, 10)
+    parcel.start()
+    parcel.wait_token()
+
+    assert parcel.wait_finished(timeout_s=45) == "SUCCEEDED"
+    assert parcel.tasks_entered() == ["Follow", *["Stale", "Follow silent"] * 4, "Abandoned"]
+    entered = dict(reversed(parcel.entered()))  # the first time each state was entered
+    silent_for = (entered["Abandoned"] - entered["Follow"]).total_seconds()
+    assert 10 <= silent_for < 10 + 8, silent_for  # the waits, plus each reopening's own time (~0.5 s on moto)
+    assert_abandoned_to_staff(parcel, reminders=4)
+
+
+def test_the_give_up_time_counts_from_the_carriers_last_event_not_from_the_start(
+    parcel: Parcel, tracking_settings: Callable[[int, int], None]
+) -> None:
+    """Stale 3 s, give-up 12 s: the carrier goes quiet, is reported stale, speaks once during the
+    reopened wait, then goes quiet for good. Staff get the parcel 12 s (give or take a stale
+    period) after that event, not 12 s after the start."""
+    tracking_settings(3, 12)
+    started = datetime.now(UTC)
+    parcel.start()
+    first = parcel.wait_token()
+    parcel.wait_token(not_token=first)  # the wait reopened after the first stale period
+    opened = max(at for name, at in parcel.entered() if name == "Follow silent")
+    # A second into the reopened wait (a report within its first second is not told from silence).
+    time.sleep(max(0.0, (opened + timedelta(seconds=1.3) - datetime.now(UTC)).total_seconds()))
+    spoke = datetime.now(UTC)
+    assert spoke < opened + timedelta(seconds=2.5), "the report must come before the reopened wait's heartbeat ends it"
+    assert parcel.carrier_event(TrackingStatus.IN_TRANSIT) == "moved:in_transit"
+
+    assert parcel.wait_finished(timeout_s=45) == "SUCCEEDED"
+    tasks = parcel.tasks_entered()
+    assert tasks[:4] == ["Follow", "Stale", "Follow silent", "Follow"], "the report started tracking afresh"
+    assert tasks[-1] == "Abandoned"
+    abandoned = max(at for name, at in parcel.entered() if name == "Abandoned")
+    assert (abandoned - started).total_seconds() > 12 + 3, "not counted from the start"
+    quiet_for = (abandoned - spoke).total_seconds()
+    assert 12 <= quiet_for < 12 + 2 * 3 + 6, quiet_for  # at most a stale period late, plus the reopenings
+    assert_abandoned_to_staff(parcel, reminders=tasks.count("Stale"))
+
+
+def test_a_give_up_time_shorter_than_the_stale_time_abandons_at_the_first_silence_without_a_reminder(
+    parcel: Parcel, tracking_settings: Callable[[int, int], None]
+) -> None:
+    tracking_settings(3, 2)
     parcel.start()
     parcel.wait_token()
 
     assert parcel.wait_finished() == "SUCCEEDED"
-    assert parcel.states_entered() == ["Follow", "Abandoned"]
-    parcel.until(lambda: parcel.exception() is not None, why="the abandoned shipment's exception")
-    exc = parcel.exception()
-    assert exc is not None
-    assert (exc.status, exc.severity, exc.subject_id) == ("open", "high", parcel.subject)
-    assert plain(exc.details)["abandoned"] is True
-    assert len(mail_to(parcel.supplier_email, "Tracking abandoned")) == 1
-    assert len(parcel.order_events("order.delayed")) == 1
+    assert parcel.tasks_entered() == ["Follow", "Abandoned"]
+    assert_abandoned_to_staff(parcel, reminders=0)
 
 
 def test_the_same_carrier_webhook_delivered_twenty_times_at_once_has_one_effect(parcel: Parcel) -> None:

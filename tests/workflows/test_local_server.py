@@ -1,5 +1,6 @@
 """The embedded AWS's transactions (chalicelib/local/server.py keeps an undo log instead of
-moto's whole-table backups): a cancelled transaction leaves no item and no stream record behind."""
+moto's whole-table backups): a cancelled transaction leaves no item and no stream record behind.
+Its views: the sent mail, and moto's data dump, readable while S3 holds a multipart upload."""
 
 from __future__ import annotations
 
@@ -7,7 +8,9 @@ import uuid
 
 import boto3
 import pytest
+import requests
 
+from chalicelib.local.server import MAIL_PATH
 from chalicelib.topology import TOPOLOGY
 
 TABLE = TOPOLOGY.table.name
@@ -76,3 +79,42 @@ def test_a_cancelled_transaction_changes_nothing_and_a_committed_one_everything(
     assert ddb.get_item(TableName=TABLE, Key={"PK": {"S": existing}, "SK": {"S": "#META"}})["Item"]["v"] == {"N": "2"}
     assert "Item" in ddb.get_item(TableName=TABLE, Key={"PK": {"S": fresh}, "SK": {"S": "#META"}})
     assert stream_records(arn) == before + 2
+
+
+def test_the_sent_mail_and_the_moto_data_views_answer_while_an_s3_multipart_upload_is_in_progress(moto_server):
+    """moto's own /moto-api/data.json answered 500 from the first uploaded part until the upload
+    completed (a part's `status` property raises MissingBucket): no mail could be read while an
+    export or an invoice uploaded."""
+    run = uuid.uuid4().hex[:8]
+    ses = boto3.client("ses", region_name="eu-west-1")
+    endpoint = ses.meta.endpoint_url
+    sender, reader, other = f"noreply-{run}@waybill.example", f"reader-{run}@waybill.example", f"other-{run}@waybill.example"
+    ses.verify_email_identity(EmailAddress=sender)
+    for to, subject in ((reader, f"Hello {run}"), (other, f"Not for the reader {run}")):
+        ses.send_email(
+            Source=sender,
+            Destination={"ToAddresses": [to]},
+            Message={"Subject": {"Data": subject}, "Body": {"Text": {"Data": f"body {run}"}}},
+        )
+    s3 = boto3.client("s3", region_name="eu-west-1")
+    bucket = f"uploads-{run}"
+    s3.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": "eu-west-1"})
+    upload = s3.create_multipart_upload(Bucket=bucket, Key="exports/orders.csv")["UploadId"]
+    try:
+        s3.upload_part(Bucket=bucket, Key="exports/orders.csv", UploadId=upload, PartNumber=1, Body=b"id,total\n" * 100)
+
+        for _ in range(3):  # a part's status moves on each time it is read: read it past every step
+            r = requests.get(f"{endpoint}{MAIL_PATH}", params={"to": reader}, timeout=10)
+            assert r.status_code == 200, r.text
+            [mail] = r.json()["messages"]
+            assert (mail["source"], mail["subject"], mail["body"]) == (sender, f"Hello {run}", f"body {run}")
+            assert mail["destinations"]["ToAddresses"] == [reader]
+
+            r = requests.get(f"{endpoint}/moto-api/data.json", timeout=10)
+            assert r.status_code == 200, r.text[-2000:]
+            subjects = {m.get("subject") for m in r.json()["ses"]["Message"]}
+            assert {f"Hello {run}", f"Not for the reader {run}"} <= subjects
+        everyone = requests.get(f"{endpoint}{MAIL_PATH}", timeout=10).json()["messages"]
+        assert {f"Hello {run}", f"Not for the reader {run}"} <= {m["subject"] for m in everyone}
+    finally:
+        s3.abort_multipart_upload(Bucket=bucket, Key="exports/orders.csv", UploadId=upload)
