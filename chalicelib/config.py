@@ -54,7 +54,8 @@ class Settings:
     supplier_fulfilment_arn: str = ""  # the state machine (set by the local stack / the CDK stack)
     delivery_tracking_arn: str = ""
     # Tracking: silence from the carrier for this long raises tracking_stale (the execution's
-    # heartbeat); after give_up the execution ends and staff take over.
+    # heartbeat); after give_up of silence since the carrier's last event the execution ends and
+    # staff take over (each stale reminder counts towards it; a carrier event starts it afresh).
     tracking_stale_after_s: int = 3 * 86400
     tracking_give_up_after_s: int = 60 * 86400
     uploads_bucket: str = TOPOLOGY.buckets[0].name
