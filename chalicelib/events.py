@@ -116,7 +116,7 @@ class EventLine(BaseModel):
 
 class OrderData(EventRefs):
     customer_email: str | None = None
-    status: str | None = None
+    status: str | int | None = None  # the order's status; on order.refund_failed, the gateway's HTTP status
     total_cents: int | None = None
     currency: str | None = None
     kind: str | None = None  # order.payment_recorded: how the money came

@@ -282,7 +282,7 @@ def _order_context(rule: NotificationRule, event: DomainEvent, loaded: Loaded) -
     if t in ("order_update", "order_shipment"):
         if t == "order_shipment":
             _named(order, PARCEL_FACTS, event)
-        status = order.status or event.to_status or ""
+        status = str(order.status or event.to_status or "")
         return {
             "order_id": order.order_id,
             "status_text": status_text(status) if status else "",
