@@ -94,21 +94,110 @@ class DomainEvent(BaseModel):
         return body
 
 
-class OrderData(EventData):
+class EventRefs(EventData):
+    """The references an event of an order, a PO, a complaint or an exception may name (the
+    notifications consumer reads the supplier, the campaign and the PO they point to)."""
+
     order_id: str | None = None
     campaign_id: str | None = None
     supplier_id: str | None = None
-
-
-class POData(EventData):
     po_id: str | None = None
-    campaign_id: str | None = None
-    supplier_id: str | None = None
 
 
-class ComplaintData(EventData):
+class EventLine(BaseModel):
+    """One order line an event names (lines lost, cancelled or asked to be cancelled)."""
+
+    model_config = ConfigDict(extra="allow", frozen=True)
+    sku: str = ""
+    name: str = ""
+    quantity: int = 0
+    amount_cents: int = 0
+
+
+class OrderData(EventRefs):
+    customer_email: str | None = None
+    status: str | int | None = None  # the order's status; on order.refund_failed, the gateway's HTTP status
+    total_cents: int | None = None
+    currency: str | None = None
+    kind: str | None = None  # order.payment_recorded: how the money came
+    # A parcel's events (order.shipped, order.delivered, ...): services/shipment_records.py `refs`.
+    carrier_name: str | None = None
+    tracking_number: str | None = None
+    tracking_url: str | None = None
+    # Lines lost or cancelled, and what that does to the money.
+    lines: list[EventLine] | None = None
+    refund_cents: int | None = None
+    payable_cents: int | None = None
+    whole_order: bool = False
+    amount_cents: int | None = None  # order.refund_*: the refund's amount
+    reason: str | None = None
+    # A supplier's part after the close (cancellation requests, a new ship-to).
+    reference: str | None = None
+    request_id: str | None = None
+    whole_delivery: bool = False
+    tell_customer: bool = False
+
+
+class POData(EventRefs):
+    ordered_cents: int | None = None
+    currency: str | None = None
+    stage: str | None = None
+    deadline: str | None = None
+    reminders: int | None = None
+
+
+class ComplaintData(EventRefs):
     complaint_id: str | None = None
+    customer_email: str | None = None
+    reason: str | None = None
+    currency: str | None = None
+    question: str | None = None
+    refund_cents: int | None = None
+    amount_cents: int | None = None
+    carrier: str | None = None
+    tracking_number: str | None = None
+    lines_text: str | None = None
+
+
+class ExceptionDetails(BaseModel):
+    """What an exception says about its subject (per kind; the facts its e-mails read are declared:
+    an overdue offline payment, an order on hold, a parcel gone quiet)."""
+
+    model_config = ConfigDict(extra="allow", frozen=True)
     order_id: str | None = None
+    customer_email: str | None = None
+    amount_cents: int | None = None
+    total_cents: int | None = None
+    currency: str | None = None
+    hold_reasons: list[str] | None = None
+    decide_by: str | None = None
+    campaign_ends_at: str | None = None
+    # tracking_stale: the shipment (services/shipment_records.py `refs`) and its silence.
+    po_id: str | None = None
+    carrier_name: str | None = None
+    tracking_number: str | None = None
+    tracking_url: str | None = None
+    order_ids: list[str] | None = None
+    last_event_at: str | None = None
+    abandoned: bool = False
+
+
+class ExceptionData(EventRefs):
+    """What every exception event carries (services/exceptions.py `event_data`)."""
+
+    exception_id: str | None = None
+    kind: str | None = None
+    title: str | None = None
+    severity: str | None = None
+    owner: str | None = None
+    subject_type: str | None = None
+    subject_id: str | None = None
+    count: int | None = None
+    level: int | None = None
+    assignee: str | None = None
+    target: str | None = None  # exception.escalated: whom the level goes to
+    customer_email: str | None = None  # usually in the details (an overdue payment's customer)
+    details: ExceptionDetails | None = None
 
 
 class RefundDueData(EventData):
@@ -143,6 +232,10 @@ class ComplaintEvent(DomainEvent):
 
 class CampaignEvent(DomainEvent):
     pass
+
+
+class ExceptionEvent(DomainEvent):
+    data: ExceptionData = Field(default_factory=ExceptionData)
 
 
 class CampaignEnded(CampaignEvent):
@@ -400,6 +493,7 @@ _BASE_BY_SUBJECT: dict[str, type[DomainEvent]] = {
     "po": POEvent,
     "complaint": ComplaintEvent,
     "campaign": CampaignEvent,
+    "exception": ExceptionEvent,
 }
 
 

@@ -17,6 +17,7 @@ anything else is noise."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
@@ -83,14 +84,25 @@ def normalise_address(address: str) -> str:
 _MISSING = object()
 
 
-def field_value(event: dict[str, Any], path: str) -> Any:
-    """`subject_type`, `data.stage`, `data.details.abandoned`: a dotted path into the event."""
+def _part(value: Any, name: str) -> Any:
+    if isinstance(value, Mapping):
+        return value.get(name, _MISSING)
+    return getattr(value, name, _MISSING)
+
+
+def field_value(event: object, path: str) -> Any:
+    """`subject_type`, `data.stage`, `data.details.abandoned`: a dotted path into the event. The event
+    is its typed model (read by attribute: the notifications consumer's way) or its JSON form."""
     value: Any = event
     for part in path.split("."):
-        if not isinstance(value, dict) or part not in value:
+        if value is None or value is _MISSING:
             return _MISSING
-        value = value[part]
+        value = _part(value, part)
     return value
+
+
+def _present(value: Any) -> bool:
+    return value is not _MISSING and bool(value)
 
 
 @dataclass(frozen=True)
@@ -100,7 +112,7 @@ class When:
     path: str
     values: tuple[Any, ...]
 
-    def holds(self, event: dict[str, Any]) -> bool:
+    def holds(self, event: object) -> bool:
         value = field_value(event, self.path)
         return value is not _MISSING and value in self.values
 
@@ -119,10 +131,10 @@ class NotificationRule:
     needs_customer_note: bool = False
     conditions: tuple[When, ...] = field(default=())
 
-    def fires(self, event: dict[str, Any]) -> bool:
+    def fires(self, event: object) -> bool:
         return (
-            self.event_type == event.get("type")
-            and (not self.needs_customer_note or bool(event.get("customer_note")))
+            self.event_type == field_value(event, "type")
+            and (not self.needs_customer_note or _present(field_value(event, "customer_note")))
             and all(c.holds(event) for c in self.conditions)
         )
 
@@ -343,8 +355,9 @@ RULES: tuple[NotificationRule, ...] = (
 )
 
 
-def rules_for(event: dict[str, Any]) -> list[NotificationRule]:
-    """The rules that fire for a domain event (as published on the bus), in declaration order."""
+def rules_for(event: object) -> list[NotificationRule]:
+    """The rules that fire for a domain event (its typed model, or its JSON form as published on the
+    bus), in declaration order."""
     return [r for r in RULES if r.fires(event)]
 
 

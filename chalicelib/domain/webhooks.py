@@ -9,6 +9,7 @@ import ipaddress
 import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from enum import StrEnum
 from typing import Any
 from urllib.parse import urlsplit
@@ -220,25 +221,32 @@ def webhook_id(event_id: str, subscription_id: str) -> str:
     return "msg_" + hashlib.sha256(f"{event_id}\x00{subscription_id}".encode()).hexdigest()[:26]
 
 
-def thin_payload(event: Mapping[str, Any], public_url: str) -> dict[str, Any]:
+def _field(source: object, name: str) -> Any:
+    """A field of an event or of its data: by attribute on the typed event (the webhooks consumer's
+    way), by key on its JSON form."""
+    if isinstance(source, Mapping):
+        return source.get(name)
+    return getattr(source, name, None)
+
+
+def thin_payload(event: object, public_url: str) -> dict[str, Any]:
     """Type, ids, status, time and links: the subscriber fetches the rest through the API."""
-    source = event.get("data") or {}
-    data: dict[str, Any] = {
-        "subject_type": event["subject_type"],
-        "subject_id": event["subject_id"],
-        "status": event.get("to_status"),
-    }
-    ids = {k: source[k] for k in PAYLOAD_IDS if source.get(k) is not None}
+    source = _field(event, "data") or {}
+    subject_type, subject_id = _field(event, "subject_type"), _field(event, "subject_id")
+    data: dict[str, Any] = {"subject_type": subject_type, "subject_id": subject_id, "status": _field(event, "to_status")}
+    ids = {k: value for k in PAYLOAD_IDS if (value := _field(source, k)) is not None}
     data.update(ids)
-    refs = {f"{event['subject_type']}_id": event["subject_id"], **ids}
+    refs = {f"{subject_type}_id": subject_id, **ids}
     base = public_url.rstrip("/")
     links = {
         kind: base + path.format(refs[f"{kind}_id"]) for kind, path in LINKS.items() if isinstance(refs.get(f"{kind}_id"), str)
     }
-    if source.get("tracking_url"):
-        links["tracking"] = source["tracking_url"]
+    if tracking := _field(source, "tracking_url"):
+        links["tracking"] = tracking
     data["links"] = links
-    return {"type": event["type"], "id": event["id"], "timestamp": event["at"], "data": data}
+    at = _field(event, "at")
+    timestamp = at.isoformat() if isinstance(at, datetime) else at  # as the bus carries it (`+00:00`)
+    return {"type": _field(event, "type"), "id": _field(event, "id"), "timestamp": timestamp, "data": data}
 
 
 def body(payload: Mapping[str, Any]) -> str:

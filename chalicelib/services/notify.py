@@ -23,7 +23,9 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
+
+from pydantic import BaseModel
 
 from ..adapters import mail
 from ..config import settings
@@ -46,7 +48,16 @@ from ..domain.notifications import (
 )
 from ..domain.permissions import Principal
 from ..domain.purchase_orders import PurchaseOrder
-from ..events import DomainEvent
+from ..events import (
+    ComplaintData,
+    DomainEvent,
+    EventData,
+    EventRefs,
+    ExceptionData,
+    ExceptionDetails,
+    OrderData,
+    POData,
+)
 from ..observability import logger
 from ..topology import NOTIFICATIONS
 from . import uow
@@ -119,8 +130,7 @@ def set_preferences(actor: Principal, address: str, *, opt_out: bool, alerts: Al
 class Loaded:
     """The event and the stored facts its rules read (one read, only what is needed)."""
 
-    event: dict[str, Any]
-    data: dict[str, Any]
+    event: DomainEvent
     po: PurchaseOrder | None = None
     supplier_name: str = ""
     supplier_contacts: list[str] = field(default_factory=list)
@@ -128,26 +138,53 @@ class Loaded:
     buyer_email: str | None = None
     ship_to: Address | None = None  # the supplier's delivery's ship-to, once the supplier may see it
 
+    @property
+    def refs(self) -> EventRefs:
+        """The order, campaign, supplier and PO the event names (none for an event of another subject)."""
+        data = self.event.data
+        return data if isinstance(data, EventRefs) else EventRefs()
+
 
 # Supplier mails about one order after the close: the order's reference and lines, never the customer's e-mail.
 SUPPLIER_ORDER_TEMPLATES = ("supplier_cancellation_request", "supplier_lines_cancelled", "supplier_ship_to_changed")
 SHIP_TO_TEMPLATE = "supplier_ship_to_changed"
 
+Facts = TypeVar("Facts", bound=EventData)
 
-def load(event: dict[str, Any], rules: list[NotificationRule]) -> Loaded:
-    data = event.get("data") or {}
-    loaded = Loaded(event, data)
+
+def _facts(event: DomainEvent, kind: type[Facts]) -> Facts:
+    """The event's data as the model its rule's template reads (each rule's event type has one)."""
+    if not isinstance(event.data, kind):
+        raise TypeError(f"a {event.type} event carries no {kind.__name__}")
+    return event.data
+
+
+PARCEL_FACTS = ("carrier_name", "tracking_number", "tracking_url")  # what a parcel's mail shows of it
+
+
+def _named(facts: BaseModel, names: tuple[str, ...], event: DomainEvent) -> None:
+    """A mail that shows these facts is never sent without them (a 'None' in a customer's mail): the
+    event fails and comes back, as a template missing them would."""
+    if missing := [n for n in names if n not in facts.model_fields_set]:
+        raise LookupError(f"{event.type} {event.id} names no {', '.join(missing)}")
+
+
+def _details(data: ExceptionData) -> ExceptionDetails:
+    return data.details if data.details is not None else ExceptionDetails()
+
+
+def load(event: DomainEvent, rules: list[NotificationRule]) -> Loaded:
+    loaded = Loaded(event)
+    refs = loaded.refs
     roles = {r.recipient for r in rules}
     templates = {r.template for r in rules}
-    supplier_id = str(data["supplier_id"]) if data.get("supplier_id") else None
+    supplier_id = refs.supplier_id or None
     facts = uow.store().notification_facts(
         supplier_id=supplier_id if Recipient.SUPPLIER in roles or templates & {"po_created", "tracking_stale"} else None,
-        campaign_id=str(data["campaign_id"])
-        if data.get("campaign_id") and (Recipient.BUYER in roles or "po_created" in templates)
-        else None,
-        po_id=str(data["po_id"]) if data.get("po_id") and "po_created" in templates else None,
-        delivery=(str(data["order_id"]), supplier_id)  # the ship-to is not on the bus: read here
-        if data.get("order_id") and supplier_id and SHIP_TO_TEMPLATE in templates
+        campaign_id=refs.campaign_id if refs.campaign_id and (Recipient.BUYER in roles or "po_created" in templates) else None,
+        po_id=refs.po_id if refs.po_id and "po_created" in templates else None,
+        delivery=(refs.order_id, supplier_id)  # the ship-to is not on the bus: read here
+        if refs.order_id and supplier_id and SHIP_TO_TEMPLATE in templates
         else None,
     )
     loaded.po, loaded.ship_to = facts.po, facts.ship_to
@@ -162,21 +199,31 @@ def mailboxes() -> dict[Recipient, str]:
     return {team: str(getattr(cfg, f"mailbox_{team.value}")) for team in MAILBOXES}
 
 
+def _customer_email(data: EventData) -> str | None:
+    """The customer an event is about: on an order's or a complaint's event, or in an exception's
+    details (an overdue offline payment names its order's customer there)."""
+    if isinstance(data, OrderData | ComplaintData):
+        return data.customer_email
+    if isinstance(data, ExceptionData):
+        return data.customer_email or _details(data).customer_email
+    return None
+
+
 def addresses(recipient: Recipient, loaded: Loaded) -> list[str]:
     """The addresses a role stands for on this event (possibly none)."""
-    data = loaded.data
-    found: list[Any]
-    if recipient is Recipient.CUSTOMER:  # an exception about an order carries it in its details
-        found = [data.get("customer_email") or (data.get("details") or {}).get("customer_email")]
+    data = loaded.event.data
+    found: list[str | None]
+    if recipient is Recipient.CUSTOMER:
+        found = [_customer_email(data)]
     elif recipient is Recipient.SUPPLIER:
         found = list(loaded.supplier_contacts)
     elif recipient is Recipient.BUYER:
         found = [loaded.buyer_email]
     elif recipient is Recipient.ASSIGNEE:
-        found = [data.get("assignee")]
+        found = [data.assignee if isinstance(data, ExceptionData) else None]
     else:
         found = [mailboxes()[recipient]]
-    return [normalise_address(str(a)) for a in found if a and "@" in str(a)]
+    return [normalise_address(a) for a in found if a and "@" in a]
 
 
 # ---------------------------------------------------------------- templates
@@ -188,30 +235,29 @@ def _url(path: str) -> str:
 
 def link(rule: NotificationRule, loaded: Loaded) -> str | None:
     """Where the mail points (kept on held mail: the digest lists it)."""
-    data = loaded.data
-    if rule.recipient is Recipient.CUSTOMER and rule.event_type.startswith("exception."):
-        order_id = (data.get("details") or {}).get("order_id")
-        return _url(f"/orders/{order_id}") if order_id else None
-    if rule.event_type.startswith("exception.") and data.get("exception_id"):
-        return _url(f"/staff/exceptions/{data['exception_id']}")
-    if rule.event_type.startswith("complaint.") and data.get("complaint_id"):
-        cid = data["complaint_id"]
+    data, refs = loaded.event.data, loaded.refs
+    if isinstance(data, ExceptionData) and rule.event_type.startswith("exception."):
         if rule.recipient is Recipient.CUSTOMER:
-            return _url(f"/orders/{data.get('order_id')}/complaints/{cid}")
+            order_id = _details(data).order_id
+            return _url(f"/orders/{order_id}") if order_id else None
+        if data.exception_id:
+            return _url(f"/staff/exceptions/{data.exception_id}")
+    if isinstance(data, ComplaintData) and rule.event_type.startswith("complaint.") and data.complaint_id:
+        cid = data.complaint_id
+        if rule.recipient is Recipient.CUSTOMER:
+            return _url(f"/orders/{data.order_id}/complaints/{cid}")
         return _url(f"/supplier/complaints/{cid}" if rule.recipient is Recipient.SUPPLIER else f"/staff/complaints/{cid}")
-    if data.get("po_id"):
+    if refs.po_id:
         supplier_side = rule.recipient is Recipient.SUPPLIER
-        return _url(f"/supplier/purchase-orders/{data['po_id']}" if supplier_side else f"/staff/purchase-orders/{data['po_id']}")
-    if data.get("order_id"):
+        return _url(f"/supplier/purchase-orders/{refs.po_id}" if supplier_side else f"/staff/purchase-orders/{refs.po_id}")
+    if refs.order_id:
         staff_side = rule.recipient not in (Recipient.CUSTOMER, Recipient.SUPPLIER)
-        return _url(f"/staff/orders/{data['order_id']}" if staff_side else f"/orders/{data['order_id']}")
+        return _url(f"/staff/orders/{refs.order_id}" if staff_side else f"/orders/{refs.order_id}")
     return None
 
 
-def _when(value: Any) -> datetime | None:
-    if isinstance(value, datetime):
-        return value
-    if isinstance(value, str) and value:
+def _when(value: str | None) -> datetime | None:
+    if value:
         try:
             return datetime.fromisoformat(value)
         except ValueError:
@@ -219,14 +265,168 @@ def _when(value: Any) -> datetime | None:
     return None
 
 
-def _utc(value: Any) -> datetime | None:
+def _utc(value: str | None) -> datetime | None:
     when = _when(value)
     return when.astimezone(UTC) if when is not None else None
 
 
+def _words(code: str | None) -> str:
+    return str(code or "").replace("_", " ")
+
+
+def _order_context(rule: NotificationRule, event: DomainEvent, loaded: Loaded) -> dict[str, Any]:
+    """An order's mails: the customer's (its status, parcels, lines lost, refunds) and the supplier's
+    after the close (a cancellation asked or accepted, a new ship-to), and the refund an admin approves."""
+    t, order = rule.template, _facts(event, OrderData)
+    currency = order.currency or ""
+    if t in ("order_update", "order_shipment"):
+        if t == "order_shipment":
+            _named(order, PARCEL_FACTS, event)
+        status = str(order.status or event.to_status or "")
+        return {
+            "order_id": order.order_id,
+            "status_text": status_text(status) if status else "",
+            "total_cents": order.total_cents if order.total_cents is not None else 0,
+            "currency": currency,
+            "note": event.customer_note,
+            "shipment": order,  # a parcel's event names its carrier, tracking number and link
+        }
+    if t == "order_lines_rejected":
+        ctx: dict[str, Any] = {
+            "order_id": order.order_id,
+            "note": event.customer_note,
+            "lines": order.lines or [],
+            "refund_cents": order.refund_cents or 0,
+            "currency": currency,
+            "payable_cents": order.payable_cents or 0,
+        }
+        if order.whole_order:
+            ctx["headline"] = "Your order cannot be supplied"
+        return ctx
+    if t == "order_refund_approval":
+        return {
+            "order_id": order.order_id,
+            "amount_cents": order.amount_cents or 0,
+            "currency": currency,
+            "reason": _words(order.reason),
+        }
+    if t in SUPPLIER_ORDER_TEMPLATES:
+        return {
+            "order_id": order.order_id,
+            "reference": order.reference or order.order_id,
+            "po_id": order.po_id,
+            "lines": order.lines or [],
+            "whole_delivery": order.whole_delivery,
+            "request_id": order.request_id,
+            "ship_to": loaded.ship_to.as_dict() if loaded.ship_to is not None else None,
+            "supplier_name": loaded.supplier_name,
+        }
+    if t == "order_refund":
+        return {
+            "order_id": order.order_id,
+            "note": event.customer_note,
+            "amount_cents": order.amount_cents or 0,
+            "currency": currency,
+        }
+    return {}
+
+
+def _complaint_context(event: DomainEvent) -> dict[str, Any]:
+    complaint = _facts(event, ComplaintData)
+    return {
+        "complaint_id": complaint.complaint_id,
+        "order_id": complaint.order_id,
+        "po_id": complaint.po_id,
+        "supplier_id": complaint.supplier_id,
+        "reason": _words(complaint.reason),
+        "note": event.customer_note,
+        "question": complaint.question,
+        "refund_cents": complaint.refund_cents,
+        "amount_cents": complaint.amount_cents,
+        "currency": complaint.currency or "",
+        "carrier": str(complaint.carrier or "").upper(),
+        "tracking_number": complaint.tracking_number,
+        "lines_text": complaint.lines_text or "",
+    }
+
+
+def _po_context(rule: NotificationRule, event: DomainEvent, loaded: Loaded) -> dict[str, Any]:
+    po = _facts(event, POData)
+    if rule.template == "po_created":
+        if loaded.po is None:
+            raise LookupError(f"purchase order {po.po_id} not found")
+        return {
+            "po": loaded.po,
+            "supplier_name": loaded.supplier_name,
+            "campaign_name": loaded.campaign_name,
+            "audience": "supplier" if rule.recipient is Recipient.SUPPLIER else "buyer",
+        }
+    stage = po.stage or ""
+    return {
+        "po_id": po.po_id,
+        "campaign_id": po.campaign_id,
+        "supplier_id": po.supplier_id,
+        "stage": stage,
+        "stage_title": STAGE_TITLE.get(stage, stage),
+        "deadline": po.deadline,
+        "ordered_cents": po.ordered_cents or 0,
+        "currency": po.currency or "",
+        "reminders": po.reminders if po.reminders is not None else 0,
+    }
+
+
+def _exception_context(rule: NotificationRule, event: DomainEvent, loaded: Loaded) -> dict[str, Any]:
+    """The staff queue's mails, and the ones an exception's kind asks for: the customer's payment
+    reminder, the supplier's quiet parcel, the buyer's held order."""
+    t, exc = rule.template, _facts(event, ExceptionData)
+    details = _details(exc)
+    if t == "order_payment_reminder":
+        return {"order_id": details.order_id, "amount_cents": details.amount_cents or 0, "currency": details.currency or ""}
+    if t == "tracking_stale":
+        _named(details, (*PARCEL_FACTS, "po_id", "order_ids"), event)
+        return {
+            "shipment": details,  # the quiet parcel: services/shipment_records.py `refs`
+            "abandoned": details.abandoned,
+            "last_event_at": _when(details.last_event_at),
+            "supplier_name": loaded.supplier_name,
+        }
+    if t == "held_order_warning":
+        return {
+            "exception_id": exc.exception_id,
+            "order_id": details.order_id or exc.subject_id,
+            "campaign_id": exc.campaign_id,
+            "total_cents": details.total_cents or 0,
+            "currency": details.currency or "",
+            "reasons": reasons_text(list(details.hold_reasons or [])),
+            "decide_by": _utc(details.decide_by),
+            "ends_at": _utc(details.campaign_ends_at),
+            "at_close": settings().held_at_close_policy().value,
+            "setting": HELD_AT_CLOSE_SETTING,
+            "campaign_name": loaded.campaign_name,
+        }
+    if t.startswith("exception_"):
+        return {
+            "exception_id": exc.exception_id,
+            "kind": exc.kind,
+            "title": exc.title,
+            "severity": exc.severity,
+            "owner": exc.owner,
+            "subject_type": exc.subject_type,
+            "subject_id": exc.subject_id,
+            "count": exc.count if exc.count is not None else 1,
+            "level": exc.level if exc.level is not None else 0,
+            "assignee": exc.assignee,
+            "target": exc.target,
+            "details": details,
+            "supplier_id": exc.supplier_id,
+            "campaign_id": exc.campaign_id,
+        }
+    return {}
+
+
 def context(rule: NotificationRule, loaded: Loaded) -> dict[str, Any]:
-    """What the rule's template is rendered with."""
-    data, event = loaded.data, loaded.event
+    """What the rule's template is rendered with: the facts of its event's model, never its JSON form."""
+    event = loaded.event
     ctx: dict[str, Any] = {
         "headline": rule.headline,
         "category": rule.category.value,
@@ -234,137 +434,14 @@ def context(rule: NotificationRule, loaded: Loaded) -> dict[str, Any]:
         "preferences_url": _url("/me/notification-preferences"),
     }
     t = rule.template
-    if t in ("order_update", "order_shipment"):
-        status = data.get("status") or event.get("to_status") or ""
-        ctx.update(
-            order_id=data.get("order_id"),
-            status_text=status_text(status) if status else "",
-            total_cents=data.get("total_cents", 0),
-            currency=data.get("currency", ""),
-            note=event.get("customer_note"),
-            shipment=data,
-        )
-    elif t == "order_lines_rejected":
-        ctx.update(
-            order_id=data.get("order_id"),
-            note=event.get("customer_note"),
-            lines=data.get("lines") or [],
-            refund_cents=int(data.get("refund_cents") or 0),
-            currency=data.get("currency", ""),
-            payable_cents=int(data.get("payable_cents") or 0),
-        )
-        if data.get("whole_order"):
-            ctx["headline"] = "Your order cannot be supplied"
-    elif t == "order_refund_approval":
-        ctx.update(
-            order_id=data.get("order_id"),
-            amount_cents=int(data.get("amount_cents") or 0),
-            currency=data.get("currency", ""),
-            reason=str(data.get("reason") or "").replace("_", " "),
-        )
-    elif t == "order_payment_reminder":
-        details = data.get("details") or {}
-        ctx.update(
-            order_id=details.get("order_id"),
-            amount_cents=int(details.get("amount_cents") or 0),
-            currency=details.get("currency", ""),
-        )
-    elif t in SUPPLIER_ORDER_TEMPLATES:
-        ctx.update(
-            order_id=data.get("order_id"),
-            reference=data.get("reference") or data.get("order_id"),
-            po_id=data.get("po_id"),
-            lines=data.get("lines") or [],
-            whole_delivery=bool(data.get("whole_delivery")),
-            request_id=data.get("request_id"),
-            ship_to=loaded.ship_to.as_dict() if loaded.ship_to is not None else None,
-            supplier_name=loaded.supplier_name,
-        )
-    elif t == "order_refund":
-        ctx.update(
-            order_id=data.get("order_id"),
-            note=event.get("customer_note"),
-            amount_cents=int(data.get("amount_cents") or 0),
-            currency=data.get("currency", ""),
-        )
+    if isinstance(event.data, ExceptionData):
+        ctx.update(_exception_context(rule, event, loaded))
     elif t.startswith("complaint_"):
-        ctx.update(
-            complaint_id=data.get("complaint_id"),
-            order_id=data.get("order_id"),
-            po_id=data.get("po_id"),
-            supplier_id=data.get("supplier_id"),
-            reason=str(data.get("reason") or "").replace("_", " "),
-            note=event.get("customer_note"),
-            question=data.get("question"),
-            refund_cents=data.get("refund_cents"),
-            amount_cents=data.get("amount_cents"),
-            currency=data.get("currency") or "",
-            carrier=str(data.get("carrier") or "").upper(),
-            tracking_number=data.get("tracking_number"),
-            lines_text=data.get("lines_text") or "",
-        )
-    elif t == "po_created":
-        if loaded.po is None:
-            raise LookupError(f"purchase order {data.get('po_id')} not found")
-        ctx.update(
-            po=loaded.po,
-            supplier_name=loaded.supplier_name,
-            campaign_name=loaded.campaign_name,
-            audience="supplier" if rule.recipient is Recipient.SUPPLIER else "buyer",
-        )
-    elif t.startswith("po_stage_"):
-        stage = str(data.get("stage") or "")
-        ctx.update(
-            po_id=data.get("po_id"),
-            campaign_id=data.get("campaign_id"),
-            supplier_id=data.get("supplier_id"),
-            stage=stage,
-            stage_title=STAGE_TITLE.get(stage, stage),
-            deadline=data.get("deadline"),
-            ordered_cents=int(data.get("ordered_cents") or 0),
-            currency=data.get("currency", ""),
-            reminders=data.get("reminders", 0),
-        )
-    elif t == "tracking_stale":
-        details = data.get("details") or {}
-        ctx.update(
-            shipment=details,
-            abandoned=bool(details.get("abandoned")),
-            last_event_at=_when(details.get("last_event_at")),
-            supplier_name=loaded.supplier_name,
-        )
-    elif t == "held_order_warning":
-        details = data.get("details") or {}
-        ctx.update(
-            exception_id=data.get("exception_id"),
-            order_id=details.get("order_id") or data.get("subject_id"),
-            campaign_id=data.get("campaign_id"),
-            total_cents=int(details.get("total_cents") or 0),
-            currency=details.get("currency") or "",
-            reasons=reasons_text(list(details.get("hold_reasons") or [])),
-            decide_by=_utc(details.get("decide_by")),
-            ends_at=_utc(details.get("campaign_ends_at")),
-            at_close=settings().held_at_close_policy().value,
-            setting=HELD_AT_CLOSE_SETTING,
-            campaign_name=loaded.campaign_name,
-        )
-    elif t.startswith("exception_"):
-        ctx.update(
-            exception_id=data.get("exception_id"),
-            kind=data.get("kind"),
-            title=data.get("title"),
-            severity=data.get("severity"),
-            owner=data.get("owner"),
-            subject_type=data.get("subject_type"),
-            subject_id=data.get("subject_id"),
-            count=data.get("count", 1),
-            level=data.get("level", 0),
-            assignee=data.get("assignee"),
-            target=data.get("target"),
-            details=data.get("details") or {},
-            supplier_id=data.get("supplier_id"),
-            campaign_id=data.get("campaign_id"),
-        )
+        ctx.update(_complaint_context(event))
+    elif t.startswith("po_"):
+        ctx.update(_po_context(rule, event, loaded))
+    elif t.startswith(("order_", "supplier_")):
+        ctx.update(_order_context(rule, event, loaded))
     return ctx
 
 
@@ -476,17 +553,15 @@ class Outcome:
     failed: list[str] = field(default_factory=list)
 
 
-def handle(typed: DomainEvent) -> Outcome:
+def handle(event: DomainEvent) -> Outcome:
     """Deliver what the rules say for one domain event. Every address is tried; if any failed,
     DeliveryFailed is raised at the end so the message comes back for exactly those."""
-    # The rules and the templates read the event's facts by name (domain/notifications.py takes
-    # plain mappings: the domain knows no pydantic), so they get its JSON form, every fact included.
-    event = typed.payload()
+    # The rules read the event's fields by attribute and the templates get the facts of its model.
     rules = rules_for(event)
     outcome = Outcome()
     if not rules:
         return outcome
-    event_id = typed.id
+    event_id = event.id
     loaded = load(event, rules)
     targets: dict[str, NotificationRule] = {}
     for rule in rules:  # first rule wins for an address two roles share
@@ -508,7 +583,7 @@ def handle(typed: DomainEvent) -> Outcome:
         )
         planned = Planned(
             event_id,
-            typed.type,
+            event.type,
             address,
             rule.recipient.value,
             rule.template,

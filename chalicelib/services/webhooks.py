@@ -288,7 +288,7 @@ def deliver_event(event: DomainEvent) -> int:
     subs = [_as_read(s) for s in uow.store().active_webhook_subscriptions() if rules.matches(event.type, s.value.event_types)]
     if not subs:
         return 0
-    thin = rules.thin_payload(event.payload(), settings().public_url)
+    thin = rules.thin_payload(event, settings().public_url)  # read from the typed event's fields
     webhook_payload(thin)  # what subscribers validate against (the OpenAPI document's webhooks)
     payload = rules.body(thin)
     created = 0

@@ -231,7 +231,7 @@ def test_the_po_e_mail_in_text_carries_the_same_figures(aws, campaign_id):
     shop_with_orders(campaign_id)
     end_campaign(campaign_id)
     campaign_close.close_campaign(campaign_id)
-    event = po_created(aws, campaign_id, "acme").payload()  # the JSON form the rules and templates read
+    event = po_created(aws, campaign_id, "acme")  # the typed event the rules and templates read
     rules = rules_for(event)
     loaded = notify.load(event, rules)
     from chalicelib.adapters import mail

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import re
 from enum import StrEnum
-from typing import Any
 
 import pytest
 
@@ -18,6 +17,7 @@ from chalicelib.domain import complaints, exceptions, orders, purchase_orders, s
 from chalicelib.domain.exceptions import Owner
 from chalicelib.domain.notifications import RULES, NotificationRule
 from chalicelib.domain.purchase_orders import POLine, PurchaseOrder, Stage
+from chalicelib.events import DomainEvent, domain_event
 from chalicelib.services import notify
 from chalicelib.services.clock import now
 
@@ -57,7 +57,7 @@ def po_item() -> PurchaseOrder:
     return po
 
 
-def event_for(rule: NotificationRule, status: str) -> dict[str, Any]:
+def event_for(rule: NotificationRule, status: str) -> DomainEvent:
     """An event of the rule's type naming `status` wherever an event can carry a status."""
     stage = status if status in {s.value for s in Stage} else Stage.PAYMENT_PROPOSAL.value
     owner = status if status in {o.value for o in Owner} else Owner.CUSTOMER_CARE.value
@@ -106,15 +106,20 @@ def event_for(rule: NotificationRule, status: str) -> dict[str, Any]:
         "target": owner,
         "details": parcel,
     }
-    return {
-        "id": "evt_1",
-        "type": rule.event_type,
-        "subject_type": "exception" if rule.event_type.startswith("exception.") else "order",
-        "from_status": status,
-        "to_status": status,
-        "customer_note": "A word from us.",
-        "data": data,
-    }
+    return domain_event(
+        {
+            "id": "evt_1",
+            "type": rule.event_type,
+            "subject_type": "exception" if rule.event_type.startswith("exception.") else "order",
+            "subject_id": "exc_1" if rule.event_type.startswith("exception.") else "ord_1",
+            "at": "2030-01-01T00:00:00+00:00",
+            "actor": {"sub": "system", "role": "admin"},
+            "from_status": status,
+            "to_status": status,
+            "customer_note": "A word from us.",
+            "data": data,
+        }
+    )
 
 
 @pytest.mark.parametrize("rule", RULES, ids=lambda r: f"{r.event_type}-{r.recipient.value}")
@@ -122,7 +127,7 @@ def test_no_notification_shows_a_raw_status_code_whatever_status_its_event_names
     shown: dict[str, list[str]] = {}
     for status in STATUSES:
         event = event_for(rule, status)
-        loaded = notify.Loaded(event, event["data"], po=po_item() if rule.template == "po_created" else None)
+        loaded = notify.Loaded(event, po=po_item() if rule.template == "po_created" else None)
         rendered = mail.render(rule.template, "someone@example.com", **notify.context(rule, loaded))
         codes = sorted({c for part in (rendered.subject, rendered.text, rendered.html) for c in shown_codes(part)})
         if codes:

@@ -245,3 +245,19 @@ def test_the_delivery_log_lists_newest_first_by_subscription_and_status(receiver
     subs, _ = svc.list_subscriptions(limit=10, cursor=None)
     assert [s.id for s in subs] == [b.id, a.id]
     assert all(isinstance(s, WebhookSubscription) for s in subs) and all(isinstance(d, WebhookDelivery) for d in items)
+
+
+def test_the_thin_payload_is_read_from_the_typed_event_never_its_json_form(monkeypatch: pytest.MonkeyPatch, receiver: Receiver):
+    subscribe()
+    placed = typed(event() | {"data": {"order_id": "ord_1", "campaign_id": "cmp_1", "customer_email": "alice@example.com"}})
+    from_json_form = rules.thin_payload(placed.payload(), settings().public_url)
+
+    def refuse(*_: object) -> Any:
+        raise AssertionError("the webhooks consumer asked for the event's JSON form")
+
+    monkeypatch.setattr(type(placed), "payload", refuse)
+    assert svc.deliver_event(placed) == 1
+    (_, body) = receiver.received[0]
+    assert body.decode() == rules.body(from_json_form)
+    assert from_json_form["timestamp"] == "2030-01-02T03:04:05+00:00"
+    assert {"order_id": "ord_1", "campaign_id": "cmp_1", "status": "placed"}.items() <= from_json_form["data"].items()

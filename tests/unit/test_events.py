@@ -101,6 +101,25 @@ def test_every_offered_event_type_is_a_documented_webhook_its_payload_validates_
     assert events.webhook_payload(payload).type == event_type
 
 
+@pytest.mark.parametrize("event_type", sorted(set(webhook_rules.OFFERED_EVENT_TYPES) - set(events.WORKFLOW_EVENTS)))
+def test_the_thin_payload_of_a_typed_event_is_the_one_of_its_json_form(event_type):
+    body = sample(event_type)
+    body["data"] = {
+        "po_id": "po_1",
+        "campaign_id": "cmp_1",
+        "complaint_id": "cpl_1",
+        "tracking_url": "https://track.example/T1",
+        "order_ids": ["ord_1", "ord_2"],
+        "shipment_id": "shp_1",
+        "customer_email": "alice@example.com",
+        **body["data"],
+    }
+    typed = events.domain_event(body)
+    from_model = webhook_rules.thin_payload(typed, "https://shop.example")
+    assert from_model == webhook_rules.thin_payload(typed.payload(), "https://shop.example")
+    assert {"po_id", "order_ids", "shipment_id"} <= set(from_model["data"]) and "customer_email" not in from_model["data"]
+
+
 def test_a_domain_event_keeps_every_fact_the_publisher_wrote():
     payload = sample("order.placed") | {"data": {"order_id": "ord_1", "total_cents": 1200, "supplier_ids": ["acme"]}}
     parsed = events.parse(json.dumps({"detail-type": "order.placed", "detail": payload}))
