@@ -27,6 +27,7 @@ from ..domain.packing import PackingEntry, PackingLine, on_packing_list
 from ..domain.purchase_orders import PurchaseOrder, Stage, po_id
 from ..services.ports import (
     A,
+    AddRefunded,
     AddressBookHeader,
     AddressBookRecord,
     AddressEntry,
@@ -191,6 +192,8 @@ class MemoryStore(
             event = change.event
             if event.id in self._events.get((event.subject_type, event.subject_id), {}):
                 raise AlreadyExists(f"{what}: already exists")
+        elif isinstance(change, AddRefunded):
+            self._check_refunded(change, what)
 
     def _apply(self, change: Change, at: datetime) -> None:
         if isinstance(change, Save):
@@ -211,6 +214,8 @@ class MemoryStore(
             self._events.setdefault((event.subject_type, event.subject_id), {})[event.id] = copy.deepcopy(event)
         elif isinstance(change, SetDeadline | ClearDeadline):
             self._apply_deadline(change)
+        elif isinstance(change, AddRefunded):
+            self._apply_refunded(change)
         elif isinstance(change, CountStage):
             po = change.po
             for scope in (

@@ -395,7 +395,7 @@ def _apply_supplier(supplier_id: str, event: SupplierEvent) -> str:
         record = complaints.act(
             actor, event.data.complaint_id, ComplaintAction.ANSWER, expected_version=None, answer=event.data.answer
         )
-        return f"answered: {record.item.status}"
+        return f"answered: {record.complaint.status.value}"
     d = event.data
     shipment = shipments.record_shipment(
         actor, d.po_id, carrier=d.carrier, tracking_number=d.tracking_number, order_ids=d.order_ids

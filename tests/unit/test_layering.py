@@ -18,6 +18,7 @@ MOVED = (
     "cancellations",
     "capture",
     "catalogue",
+    "complaints",
     "customer_payments",
     "dashboard",
     "deadlines",
