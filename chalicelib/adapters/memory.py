@@ -50,7 +50,7 @@ from ..services.ports import (
 )
 from ..services.ports_purchase_orders import InvoiceRecord, PORecord
 from .memory_complaints import COMPLAINTS_KEYS, ComplaintsMemory
-from .memory_consumers import ConsumersMemory
+from .memory_consumers import CONSUMERS_KEYS, UNVERSIONED, ConsumersMemory
 from .memory_deadlines import DeadlinesMemory
 from .memory_exceptions import ExceptionsMemory
 from .memory_exports import ExportsMemory
@@ -72,6 +72,9 @@ KEYS.update(COMPLAINTS_KEYS)
 KEYS.update(MONEY_KEYS)
 purchase_order_keys(KEYS)
 KEYS.update(SHIPMENTS_KEYS)
+KEYS.update(CONSUMERS_KEYS)
+# Kinds with no version of their own: a save with any version writes them as they are (version 1).
+AS_THEY_ARE = FOLLOWERS | UNVERSIONED
 
 
 def _key(obj: Aggregate) -> Key:
@@ -178,7 +181,7 @@ class MemoryStore(
                 if current is not None:
                     raise AlreadyExists(f"{what}: already exists")
                 return
-            if isinstance(change, Save) and type(change.obj) in FOLLOWERS:  # no version of its own: written as it is
+            if isinstance(change, Save) and type(change.obj) in AS_THEY_ARE:  # no version of its own: written as it is
                 return
             if isinstance(change, Save) and isinstance(change.obj, PurchaseOrder):
                 raise ValueError("a purchase order is changed through its PORecord (which keeps the stage's token)")
@@ -206,7 +209,7 @@ class MemoryStore(
                 obj.deliveries = [
                     replace(d, delivered_at=at) if d.status in ARRIVED and d.delivered_at is None else d for d in obj.deliveries
                 ]
-            self._aggregates[_key(obj)] = (obj, 1 if type(obj) in FOLLOWERS else (change.expected_version or 0) + 1)
+            self._aggregates[_key(obj)] = (obj, 1 if type(obj) in AS_THEY_ARE else (change.expected_version or 0) + 1)
         elif isinstance(change, Remove):
             del self._aggregates[_key(change.obj)]
         elif isinstance(change, Record):

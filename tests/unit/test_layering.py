@@ -26,6 +26,7 @@ MOVED = (
     "exceptions",
     "exports",
     "holds",
+    "inbound",
     "metrics",
     "notify",
     "order_payments",
