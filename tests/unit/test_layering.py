@@ -34,6 +34,7 @@ MOVED = (
     "packing",
     "payments",
     "refunds",
+    "shipment_records",
     "shipments",
     "stages",
     "supplier_portal",
