@@ -57,8 +57,8 @@ def put_item_rate(n: int) -> float:
 def tracked_parcels(prefix: str, parcels: int, at: datetime) -> list[str]:
     """Parcels being tracked, written as the shipment consumer leaves them; their numbers."""
     from chalicelib.adapters.dynamodb import repository as repo
+    from chalicelib.adapters.dynamodb import shipment_items
     from chalicelib.domain.shipments import Shipment
-    from chalicelib.services import shipment_records
 
     numbers = [f"JD{prefix}{i:05d}" for i in range(parcels)]
     for i, number in enumerate(numbers):
@@ -74,7 +74,7 @@ def tracked_parcels(prefix: str, parcels: int, at: datetime) -> list[str]:
             created_at=at,
         )
         repo.commit(
-            [shipment_records.shipment_item(s, at=at, version=None), shipment_records.order_copy(s, order, at)],
+            [shipment_items.shipment_item(s, at=at, version=None), shipment_items.order_copy(s, order, at)],
             what="bench shipment",
         )
     return numbers

@@ -27,6 +27,7 @@ from ..domain.packing import PackingEntry, PackingLine, on_packing_list
 from ..domain.purchase_orders import PurchaseOrder, Stage, po_id
 from ..services.ports import (
     A,
+    AddRefunded,
     AddressBookHeader,
     AddressBookRecord,
     AddressEntry,
@@ -49,7 +50,7 @@ from ..services.ports import (
 )
 from ..services.ports_purchase_orders import InvoiceRecord, PORecord
 from .memory_complaints import COMPLAINTS_KEYS, ComplaintsMemory
-from .memory_consumers import ConsumersMemory
+from .memory_consumers import CONSUMERS_KEYS, UNVERSIONED, ConsumersMemory
 from .memory_deadlines import DeadlinesMemory
 from .memory_exceptions import ExceptionsMemory
 from .memory_exports import ExportsMemory
@@ -71,6 +72,9 @@ KEYS.update(COMPLAINTS_KEYS)
 KEYS.update(MONEY_KEYS)
 purchase_order_keys(KEYS)
 KEYS.update(SHIPMENTS_KEYS)
+KEYS.update(CONSUMERS_KEYS)
+# Kinds with no version of their own: a save with any version writes them as they are (version 1).
+AS_THEY_ARE = FOLLOWERS | UNVERSIONED
 
 
 def _key(obj: Aggregate) -> Key:
@@ -177,7 +181,7 @@ class MemoryStore(
                 if current is not None:
                     raise AlreadyExists(f"{what}: already exists")
                 return
-            if isinstance(change, Save) and type(change.obj) in FOLLOWERS:  # no version of its own: written as it is
+            if isinstance(change, Save) and type(change.obj) in AS_THEY_ARE:  # no version of its own: written as it is
                 return
             if isinstance(change, Save) and isinstance(change.obj, PurchaseOrder):
                 raise ValueError("a purchase order is changed through its PORecord (which keeps the stage's token)")
@@ -191,6 +195,8 @@ class MemoryStore(
             event = change.event
             if event.id in self._events.get((event.subject_type, event.subject_id), {}):
                 raise AlreadyExists(f"{what}: already exists")
+        elif isinstance(change, AddRefunded):
+            self._check_refunded(change, what)
 
     def _apply(self, change: Change, at: datetime) -> None:
         if isinstance(change, Save):
@@ -203,7 +209,7 @@ class MemoryStore(
                 obj.deliveries = [
                     replace(d, delivered_at=at) if d.status in ARRIVED and d.delivered_at is None else d for d in obj.deliveries
                 ]
-            self._aggregates[_key(obj)] = (obj, 1 if type(obj) in FOLLOWERS else (change.expected_version or 0) + 1)
+            self._aggregates[_key(obj)] = (obj, 1 if type(obj) in AS_THEY_ARE else (change.expected_version or 0) + 1)
         elif isinstance(change, Remove):
             del self._aggregates[_key(change.obj)]
         elif isinstance(change, Record):
@@ -211,6 +217,8 @@ class MemoryStore(
             self._events.setdefault((event.subject_type, event.subject_id), {})[event.id] = copy.deepcopy(event)
         elif isinstance(change, SetDeadline | ClearDeadline):
             self._apply_deadline(change)
+        elif isinstance(change, AddRefunded):
+            self._apply_refunded(change)
         elif isinstance(change, CountStage):
             po = change.po
             for scope in (

@@ -1,5 +1,6 @@
 """The complaints area of `MemoryStore` (see `services.ports_complaints`): the kinds' keys and the
-area's reads, answered from the stored complaints, returns, charge-backs and recorded events."""
+area's reads, answered from the stored complaints, returns, charge-backs and recorded events; what
+complaints refunded on each order (the refund ledger) is a dict beside them."""
 
 from __future__ import annotations
 
@@ -9,9 +10,21 @@ from datetime import UTC
 from typing import Any
 
 from ..domain.audit import AuditEvent
+from ..domain.errors import Conflict
+from ..domain.orders import Order
 from ..services.ports_common import Page, Versioned
-from ..services.ports_complaints import ComplaintFile, ComplaintParcel, DeliveryClaims, StoredComplaint, StoredReturn
-from ..services.ports_purchase_orders import ChargeBack
+from ..services.ports_complaints import (
+    AddRefunded,
+    ComplaintFile,
+    ComplaintOrder,
+    ComplaintParcel,
+    DeliveryClaims,
+    StoredComplaint,
+    StoredReturn,
+)
+from ..services.ports_money import Payment
+from ..services.ports_orders import ShipmentCopy
+from ..services.ports_purchase_orders import ChargeBack, PORecord
 
 # The area's kinds whose key is not just their id (a `ChargeBack`'s is the purchase-order area's).
 COMPLAINTS_KEYS: dict[type, Callable[[Any], tuple[str, ...]]] = {
@@ -34,6 +47,19 @@ class ComplaintsMemory:
     _page: Callable[..., Page[Any]]
     _versioned: Callable[[type], list[Versioned[Any]]]
     _all: Callable[[type], list[Any]]
+
+    def _refunded(self) -> dict[str, int]:
+        refunded: dict[str, int] = self.__dict__.setdefault("_refunded_by_order", {})
+        return refunded
+
+    def _check_refunded(self, change: AddRefunded, what: str) -> None:
+        before = self._refunded().get(change.order_id)
+        if change.captured_cents is not None and before is not None and before > change.captured_cents - change.cents:
+            raise Conflict(f"{what} was changed by someone else; reload and try again")
+
+    def _apply_refunded(self, change: AddRefunded) -> None:
+        refunded = self._refunded()
+        refunded[change.order_id] = refunded.get(change.order_id, 0) + change.cents
 
     def _stored_complaints(self) -> list[Versioned[StoredComplaint]]:
         return sorted(self._versioned(StoredComplaint), key=lambda v: _complaint_sk(v.value))
@@ -71,6 +97,25 @@ class ComplaintsMemory:
     def returns_of_complaint(self, complaint_id: str) -> list[Versioned[StoredReturn]]:
         mine = [v for v in self._versioned(StoredReturn) if v.value.rma.complaint_id == complaint_id]
         return sorted(mine, key=lambda v: v.value.rma.id)
+
+    def complaint_order(self, order_id: str) -> ComplaintOrder | None:
+        found = self._aggregates.get((Order, (order_id,)))
+        if found is None:
+            return None
+        payments = [v for v in self._versioned(Payment) if v.value.order_id == order_id]
+        copies = [s for s in self._all(ShipmentCopy) if s.order_id == order_id]
+        claims = [v for v in self._versioned(DeliveryClaims) if v.value.order_id == order_id]
+        return ComplaintOrder(
+            Versioned(copy.deepcopy(found[0]), found[1]),
+            sorted(payments, key=lambda v: (v.value.created_at, v.value.id)),
+            self._refunded().get(order_id, 0),
+            sorted(copies, key=lambda s: s.created_at),
+            {v.value.supplier_id: v for v in claims},
+        )
+
+    def supplier_po(self, campaign_id: str, supplier_id: str) -> str | None:
+        records = self._all(PORecord)
+        return next((r.po.id for r in records if r.po.campaign_id == campaign_id and r.po.supplier_id == supplier_id), None)
 
     def campaign_charge_backs(self, campaign_id: str) -> list[ChargeBack]:
         mine = [c for c in self._all(ChargeBack) if c.campaign_id == campaign_id]

@@ -66,10 +66,10 @@ def _view(record: complaints.ComplaintRecord, viewer: Principal, *, staff: bool)
     customer = not staff and viewer.supplier_id is None
     return views.ComplaintView.of_record(
         record,
-        _sight(record.item.status, staff=staff, customer=customer),
+        _sight(record.complaint.status.value, staff=staff, customer=customer),
         threshold_cents=_threshold(),
         actions=complaint_actions(record.complaint, viewer),
-        photo_urls={p.key: files.presigned_get(p.key) for p in record.item.photos or []},
+        photo_urls={p.key: files.presigned_get(p.key) for p in record.complaint.photos},
     )
 
 

@@ -1,20 +1,19 @@
 """Complaints, returns and refunds: the use cases around `domain/complaints.py`.
 
-Storage (keys.py has the access patterns): a complaint is `COMPLAINT#<id>` / `#META` under its
-version, with its return authorisation (`RETURN#<rma>`) and audit trail in the same partition,
-so one Query reads it all. It is indexed by order (the customer's list), by PO (the supplier's),
-by status (the staff queue) and by time.
+Storage is the port's (services/ports_complaints.py): a complaint is a `StoredComplaint` under its
+version, read with its return authorisation and audit trail as one `complaint_file`, listed by order
+(the customer's list), by PO (the supplier's), by status (the staff queue) and by time.
 
 Every change is one transaction: the complaint under its version plus its audit event, and
 whatever the step decides with it:
 
-- opening also writes the delivery's claims item under its version, so two complaints opened at
+- opening also saves the delivery's claims under their version, so two complaints opened at
   once on one delivery cannot both claim the same units;
 - carrying out an accepted plan (`carry_out`, the complaints consumer on `complaint.plan_accepted`)
-  writes the return authorisation, the refunds it pays now as `pending` payment records in the
-  order's partition (ids derived from (complaint, SKU): a retried step names the same refund and
-  its conditional create fails), the supplier's charge-backs on its PO, and an ADD to the order's
-  refund ledger under the condition that the total stays within what the order captured;
+  creates the return authorisation, the refunds it pays now as `pending` payments of the order
+  (ids derived from (complaint, SKU): a retried step names the same refund and its create fails),
+  the supplier's charge-backs on its PO, and adds to what complaints refunded on the order under
+  the condition that the total stays within what the order captured (`AddRefunded`);
 - a received return (a carrier webhook for the return parcel, or staff/the supplier by hand) does
   the same for the return's refunds and moves the delivery to `partially_returned` / `returned`.
 
@@ -28,36 +27,15 @@ when a complaint comes to care and resolved when it leaves care's hands."""
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import re
 from collections import Counter
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
 from ..adapters import files, gateway
-from ..adapters.dynamodb import keys, store_complaints
-from ..adapters.dynamodb import repository as repo
-from ..adapters.dynamodb.models import (
-    AuditEventItem,
-    ChargeBackItem,
-    ClaimedLineMap,
-    ComplaintItem,
-    ComplaintParcelItem,
-    DeliveryClaimsItem,
-    Item,
-    OrderItem,
-    OrderShipmentItem,
-    ParcelMap,
-    PaymentTxnItem,
-    PhotoMap,
-    PurchaseOrderItem,
-    RefundLedgerItem,
-    ReturnItem,
-    ReturnLineMap,
-    ShipmentItem,
-    SkuQuantityMap,
-)
 from ..config import settings
 from ..domain import complaints as rules
 from ..domain import metrics
@@ -76,19 +54,32 @@ from ..domain.complaints import (
     ReturnAuthorisation,
     ReturnStatus,
 )
-from ..domain.errors import Conflict, InvalidTransition, NotFound, RuleViolation
+from ..domain.errors import AlreadyExists, Conflict, InvalidTransition, NotFound, RuleViolation
 from ..domain.orders import ARRIVED, DeliveryAction, DeliveryStatus, Order, PaymentMode, RequestedLine
 from ..domain.permissions import READ_STAFF, SYSTEM, Principal, Role
 from ..domain.purchase_orders import PurchaseOrder
 from ..domain.shipments import CarrierEvent, TrackingStatus, parcel_ref
 from ..observability import logger
-from . import exceptions, shipment_records, uow
+from . import exceptions, uow
 from .capture import CAPTURE, FAILED, PENDING, SUCCEEDED, declined
 from .clock import new_id, now
 from .guard import require
+from .ports import Change, CountCampaign, Record, Save
 from .ports_common import Versioned
-from .ports_complaints import ComplaintParcel, StoredComplaint
+from .ports_complaints import (
+    AddRefunded,
+    ComplaintOrder,
+    ComplaintParcel,
+    DeliveryClaims,
+    Parcel,
+    SkuQuantity,
+    StoredComplaint,
+    StoredReturn,
+)
+from .ports_money import Payment
+from .ports_orders import ShipmentCopy
 from .ports_purchase_orders import ChargeBack
+from .ports_shipments import ShipmentRecord
 from .retry import on_conflict
 
 A = ComplaintAction
@@ -110,15 +101,6 @@ def policy() -> rules.ComplaintPolicy:
     return settings().complaint_policy()
 
 
-# ---------------------------------------------------------------- mapping
-
-# One mapping of the items, the complaints store's (adapters/dynamodb/store_complaints.py).
-complaint_from_item = store_complaints.complaint_from_item
-rma_from_item = store_complaints.rma_from_item
-_index = store_complaints.index
-_plan_map = store_complaints.plan_map
-
-
 # ---------------------------------------------------------------- reading
 
 
@@ -134,62 +116,49 @@ class Money:
 
 @dataclass
 class ComplaintRecord:
-    item: ComplaintItem
-    complaint: Complaint
+    """A complaint as a use case answers it: the stored complaint with its version, its audit events
+    (oldest first), its return with its version, and (when read with the order) this complaint's
+    refunds with their versions, oldest first, and the order's money."""
+
+    stored: Versioned[StoredComplaint]
     events: list[AuditEvent] = field(default_factory=list)
-    rma: ReturnItem | None = None
-    refunds: list[PaymentTxnItem] = field(default_factory=list)
+    rma: Versioned[StoredReturn] | None = None
+    refunds: list[Versioned[Payment]] = field(default_factory=list)
     money: Money | None = None
 
     @property
-    def version(self) -> int:
-        return int(self.item.version)
+    def complaint(self) -> Complaint:
+        return self.stored.value.complaint
 
     @property
-    def stored(self) -> Versioned[StoredComplaint]:
-        """The complaint as the port reads it (what its summary view is built from)."""
-        return store_complaints.stored_complaint(self.item)
+    def version(self) -> int:
+        return self.stored.version
 
 
 def _load(complaint_id: str, *, with_order: bool = False) -> ComplaintRecord:
-    """The complaint, its return and audit trail (one Query); with the order's money and this
-    complaint's refunds when asked (a second Query, on the order's partition)."""
-    items = repo.query_all(keys.complaint_pk(complaint_id))
-    meta = next((i for i in items if isinstance(i, ComplaintItem)), None)
-    if meta is None:
+    """The complaint, its return and audit trail (one read); with the order's money and this
+    complaint's refunds when asked (a second read, of the order)."""
+    store = uow.store()
+    found = store.complaint_file(complaint_id)
+    if found is None:
         raise NotFound(f"complaint {complaint_id} not found")
-    record = ComplaintRecord(
-        meta,
-        complaint_from_item(meta),
-        sorted((repo.event_from_item(i) for i in items if isinstance(i, AuditEventItem)), key=lambda e: e.at),
-        next((i for i in items if isinstance(i, ReturnItem)), None),
-    )
+    record = ComplaintRecord(found.complaint, list(found.events), found.rma)
     if with_order:
-        order_items = repo.query_all(keys.order_pk(meta.order_id))
-        record.refunds = sorted(
-            (
-                i
-                for i in order_items
-                if isinstance(i, PaymentTxnItem) and i.payment_kind == REFUND and i.complaint_id == complaint_id
-            ),
-            key=lambda i: (i.created_at, i.id),
-        )
-        order_item = next((i for i in order_items if isinstance(i, OrderItem)), None)
-        if order_item is not None:
-            record.money = _money(repo.order_from_item(order_item), order_items)
+        order = store.complaint_order(found.complaint.value.complaint.order_id)
+        if order is not None:
+            record.refunds = [
+                p for p in order.payments if p.value.payment_kind == REFUND and p.value.complaint_id == complaint_id
+            ]
+            record.money = _money(order)
     return record
 
 
-def captured_cents(order: Order, order_items: Iterable[Item]) -> int:
+def captured_cents(order: Order, payments: Iterable[Payment]) -> int:
     """What the customer has paid for the order and may be paid back: the succeeded captures of an
     authorise-then-capture order; otherwise the lines of deliveries still standing (paid in advance,
     offline) or, paid on delivery, of those that arrived."""
     if order.payment_mode is PaymentMode.AUTHORISE_THEN_CAPTURE:
-        return sum(
-            int(i.amount_cents)
-            for i in order_items
-            if isinstance(i, PaymentTxnItem) and i.payment_kind == CAPTURE and i.status == SUCCEEDED
-        )
+        return sum(p.amount_cents for p in payments if p.payment_kind == CAPTURE and p.status == SUCCEEDED)
     gone = {
         DeliveryStatus.REJECTED,
         DeliveryStatus.REFUNDED,
@@ -205,22 +174,21 @@ def captured_cents(order: Order, order_items: Iterable[Item]) -> int:
     return sum(line.total_cents for line in order.lines if line.supplier_id in standing)
 
 
-def _money(order: Order, order_items: list[Item]) -> Money:
-    ledger = next((i for i in order_items if isinstance(i, RefundLedgerItem)), None)
-    return Money(captured_cents(order, order_items), int(ledger.refunded_cents or 0) if ledger else 0)
+def _money(order: ComplaintOrder) -> Money:
+    return Money(captured_cents(order.order.value, (p.value for p in order.payments)), order.refunded_cents)
 
 
 def _own(record: ComplaintRecord, actor: Principal, order_id: str | None = None) -> ComplaintRecord:
     """Another customer's or supplier's complaint is a 404, as if it did not exist."""
-    item = record.item
+    c = record.complaint
     if actor.has_any(CUSTOMERS) and not actor.is_staff:
-        if item.customer_id != actor.sub or (order_id is not None and item.order_id != order_id):
-            raise NotFound(f"complaint {item.id} not found")
+        if c.customer_id != actor.sub or (order_id is not None and c.order_id != order_id):
+            raise NotFound(f"complaint {c.id} not found")
     elif actor.has_any(SUPPLIERS) and not actor.is_staff:
-        if not actor.supplier_id or item.supplier_id != actor.supplier_id:
-            raise NotFound(f"complaint {item.id} not found")
+        if not actor.supplier_id or c.supplier_id != actor.supplier_id:
+            raise NotFound(f"complaint {c.id} not found")
     elif not actor.is_staff:
-        raise NotFound(f"complaint {item.id} not found")
+        raise NotFound(f"complaint {c.id} not found")
     return record
 
 
@@ -301,7 +269,8 @@ def search(
 
 
 def photo_prefix(order_id: str, customer_id: str) -> str:
-    return f"{PHOTO_PREFIX}/{order_id}/{keys.stable_hash(customer_id)}/"
+    # a short, stable, non-reversible token of the customer (the same as the table's key hashes)
+    return f"{PHOTO_PREFIX}/{order_id}/{hashlib.sha256(customer_id.encode()).hexdigest()[:16]}/"
 
 
 def photo_upload(actor: Principal, order_id: str, *, content_type: str, size_bytes: int, file_name: str | None) -> files.Upload:
@@ -353,22 +322,23 @@ def _check_photos(photos: list[Photo], order_id: str, customer_id: str) -> list[
 # ---------------------------------------------------------------- opening
 
 
-def _delivery_times(order_items: list[Item], supplier_id: str) -> tuple[datetime | None, datetime | None]:
-    """(delivered_at, expected_by) of a supplier's delivery, from its parcels in the order's partition:
+def _delivery_times(shipments: list[ShipmentCopy], supplier_id: str) -> tuple[datetime | None, datetime | None]:
+    """(delivered_at, expected_by) of a supplier's delivery, from the customer's copies of its parcels:
     the last parcel's delivery time, and the last dispatch plus the expected delivery time."""
-    parcels = [
-        i for i in order_items if isinstance(i, OrderShipmentItem) and i.supplier_id == supplier_id and i.status != "superseded"
-    ]
-    delivered = [i.status_at or i.updated_at for i in parcels if i.status == "delivered"]
-    expected = [i.created_at + timedelta(seconds=settings().delivery_expected_within_s) for i in parcels]
+    parcels = [s for s in shipments if s.supplier_id == supplier_id and s.status != "superseded"]
+    delivered = [s.status_at or s.updated_at for s in parcels if s.status == "delivered"]
+    expected = [s.created_at + timedelta(seconds=settings().delivery_expected_within_s) for s in parcels]
     return (max(delivered) if delivered else None), (max(expected) if expected else None)
 
 
-def _po_id(campaign_id: str, supplier_id: str) -> str | None:
-    for item in Item.gsi2.query(keys.campaign_pos_pk(campaign_id), Item.GSI2SK == supplier_id):  # noqa: SIM300
-        if isinstance(item, PurchaseOrderItem):
-            return item.id
-    return None
+def _commit(changes: list[Change], *, what: str, at: datetime) -> None:
+    """One transaction of the port. A create that finds its key taken (a parcel's tracking number
+    registered meanwhile, a delivery's first claims written meanwhile) answers as any lost race does:
+    a Conflict about `what` (retried where the step is retried)."""
+    try:
+        uow.store().commit(changes, what=what, at=at)
+    except AlreadyExists as exc:
+        raise Conflict(f"{what} was changed by someone else; reload and try again") from exc
 
 
 def open_complaint(
@@ -384,15 +354,15 @@ def open_complaint(
 ) -> ComplaintRecord:
     require(actor, CUSTOMERS, "open complaints")
 
-    def attempt() -> tuple[ComplaintItem, Complaint, AuditEvent]:
-        order_items = repo.query_all(keys.order_pk(order_id))
-        order_item = next((i for i in order_items if isinstance(i, OrderItem)), None)
-        if order_item is None or order_item.customer_id != actor.sub:
+    def attempt() -> tuple[Versioned[StoredComplaint], AuditEvent]:
+        store = uow.store()
+        found = store.complaint_order(order_id)
+        if found is None or found.order.value.customer_id != actor.sub:
             raise NotFound(f"order {order_id} not found")
-        order = repo.order_from_item(order_item)
-        delivered_at, expected_by = _delivery_times(order_items, supplier_id)
+        order = found.order.value
+        delivered_at, expected_by = _delivery_times(found.shipments, supplier_id)
         facts = rules.delivery_facts(order, supplier_id, delivered_at=delivered_at, expected_by=expected_by)
-        claims = next((i for i in order_items if isinstance(i, DeliveryClaimsItem) and i.supplier_id == supplier_id), None)
+        claims = found.claims.get(supplier_id)
         earlier = [v.value.complaint for v in _complaints_of_order(order_id)]
         at = now()
         complaint = rules.open_complaint(
@@ -410,47 +380,18 @@ def open_complaint(
         )
         complaint.photos = _check_photos(complaint.photos, order_id, actor.sub)
         names = {line.sku: line.name for line in order.lines}
-        item = _index(
-            ComplaintItem(
-                *keys.complaint(complaint.id),
-                id=complaint.id,
-                order_id=order_id,
-                supplier_id=supplier_id,
-                customer_id=order.customer_id,
-                customer_email=order.customer_email,
-                campaign_id=order.campaign_id,
-                po_id=_po_id(order.campaign_id, supplier_id),
-                currency=order.currency,
-                reason=reason.value,
-                wanted=wanted.value,
-                description=description,
-                lines=[
-                    ClaimedLineMap(
-                        sku=l.sku,
-                        name=names.get(l.sku, l.sku),
-                        quantity=l.quantity,  # type: ignore[no-untyped-call]
-                        unit_price_cents=l.unit_price_cents,
-                    )
-                    for l in complaint.lines
-                ],
-                photos=[
-                    PhotoMap(key=p.key, content_type=p.content_type, size_bytes=p.size_bytes)  # type: ignore[no-untyped-call]
-                    for p in complaint.photos
-                ],
-                status=complaint.status.value,
-                opened_at=at,
-                updated_at=at,
-            )
+        stored = StoredComplaint(
+            complaint=complaint,
+            customer_email=order.customer_email,
+            campaign_id=order.campaign_id,
+            po_id=store.supplier_po(order.campaign_id, supplier_id),
+            currency=order.currency,
+            updated_at=at,
+            line_names={l.sku: names.get(l.sku, l.sku) for l in complaint.lines},
         )
-        count = 1 + (int(claims.complaints) if claims else 0)
-        claims_item = repo.with_version(
-            DeliveryClaimsItem(
-                *keys.delivery_claims(order_id, supplier_id), order_id=order_id, supplier_id=supplier_id, complaints=count
-            ),
-            int(claims.version) if claims else None,
-        )
+        count = 1 + (claims.value.complaints if claims else 0)
         event = _event(
-            item,
+            stored,
             "complaint.opened",
             actor,
             at,
@@ -463,38 +404,44 @@ def open_complaint(
                 "lines": [{"sku": l.sku, "quantity": l.quantity} for l in complaint.lines],
             },
         )
-        repo.commit(
-            [repo.new_item(item), repo.Write(claims_item), repo.event_write(item.PK, event)],
+        _commit(
+            [
+                Save(stored, None),
+                Save(DeliveryClaims(order_id, supplier_id, count), claims.version if claims else None),
+                Record(event),
+            ],
             what=f"delivery {order_id}/{supplier_id}",
+            at=at,
         )
-        return item, complaint, event
+        return Versioned(stored, 1), event
 
     # A Conflict: another complaint on the delivery was opened meanwhile; check the quantities again.
-    item, complaint, event = on_conflict(attempt, retries=RETRIES, what=f"delivery {order_id}/{supplier_id}")
-    _sync_exception(item, None)
-    return ComplaintRecord(item, complaint, [event])
+    stored, event = on_conflict(attempt, retries=RETRIES, what=f"delivery {order_id}/{supplier_id}")
+    _sync_exception(stored.value, None)
+    return ComplaintRecord(stored, [event])
 
 
 # ---------------------------------------------------------------- events
 
 
-def refs(item: ComplaintItem) -> dict[str, Any]:
+def refs(stored: StoredComplaint) -> dict[str, Any]:
     """What every complaint event carries: the notification rules and webhooks read these."""
+    c = stored.complaint
     return {
-        "complaint_id": item.id,
-        "order_id": item.order_id,
-        "supplier_id": item.supplier_id,
-        "campaign_id": item.campaign_id,
-        "po_id": item.po_id,
-        "customer_email": item.customer_email,
-        "reason": item.reason,
-        "status": item.status,
-        "currency": item.currency,
+        "complaint_id": c.id,
+        "order_id": c.order_id,
+        "supplier_id": c.supplier_id,
+        "campaign_id": stored.campaign_id,
+        "po_id": stored.po_id,
+        "customer_email": stored.customer_email,
+        "reason": c.reason.value,
+        "status": c.status.value,
+        "currency": stored.currency,
     }
 
 
 def _event(
-    item: ComplaintItem,
+    stored: StoredComplaint,
     type_: str,
     actor: Principal,
     at: datetime,
@@ -508,7 +455,7 @@ def _event(
     return AuditEvent(
         id=new_id("evt"),
         subject_type="complaint",
-        subject_id=item.id,
+        subject_id=stored.id,
         type=type_,
         actor=actor,
         at=at,
@@ -516,32 +463,33 @@ def _event(
         to_status=to_status,
         internal_note=internal_note,
         customer_note=customer_note,
-        data={**refs(item), **(data or {})},
+        data={**refs(stored), **(data or {})},
     )
 
 
-def _sync_exception(item: ComplaintItem, before: str | None) -> None:
+def _sync_exception(stored: StoredComplaint, before: str | None) -> None:
     """`complaint_open` is live while the complaint waits for customer care."""
-    now_with_care = ComplaintStatus(item.status) in WITH_CARE
+    c = stored.complaint
+    now_with_care = c.status in WITH_CARE
     was_with_care = before is not None and ComplaintStatus(before) in WITH_CARE
     if now_with_care and not was_with_care:
         exceptions.raise_or_bump(
             EXCEPTION_KIND,
             "complaint",
-            item.id,
+            c.id,
             {
-                "complaint_id": item.id,
-                "order_id": item.order_id,
-                "supplier_id": item.supplier_id,
-                "campaign_id": item.campaign_id,
-                "po_id": item.po_id,
-                "reason": item.reason,
-                "status": item.status,
-                "customer_email": item.customer_email,
+                "complaint_id": c.id,
+                "order_id": c.order_id,
+                "supplier_id": c.supplier_id,
+                "campaign_id": stored.campaign_id,
+                "po_id": stored.po_id,
+                "reason": c.reason.value,
+                "status": c.status.value,
+                "customer_email": stored.customer_email,
             },
         )
     elif was_with_care and not now_with_care:
-        exceptions.resolve(EXCEPTION_KIND, "complaint", item.id, note=f"the complaint is {item.status}")
+        exceptions.resolve(EXCEPTION_KIND, "complaint", c.id, note=f"the complaint is {c.status.value}")
 
 
 def plan_text(plan: Plan, currency: str, names: dict[str, str]) -> str:
@@ -583,22 +531,22 @@ def act(
     are the domain's checks, the object-level one (own order / own PO) is here. `expected_version`
     refuses with 409 when the complaint moved on since the caller read it."""
 
-    def attempt() -> tuple[ComplaintRecord, ComplaintItem, str, AuditEvent]:
+    def attempt() -> tuple[ComplaintRecord, str, AuditEvent]:
         record = _own(_load(complaint_id, with_order=action in (A.SUBMIT_PLAN, A.APPROVE_PLAN)), actor, order_id)
-        item, complaint = record.item, record.complaint
+        stored, complaint = record.stored.value, record.complaint
         if expected_version is not None and expected_version != record.version:
             raise Conflict(
                 f"complaint {complaint_id} is at version {record.version}, not {expected_version}; reload and try again"
             )
         at = now()
-        before = item.status
+        before = complaint.status.value
         data: dict[str, Any] = {}
         customer_note = notes.customer_note
         internal_note = notes.internal_note
         if action is A.PROPOSE_PLAN:
             rules.propose_plan(complaint, plan or [], actor, policy(), at)
             assert complaint.plan is not None
-            item.plan = _plan_map(complaint.plan)
+            stored.plan_approved_by, stored.plan_approved_at = None, None  # a new plan is approved anew
             data = {"refund_cents": complaint.plan.refund_cents, "needs_approval": rules.needs_approval(complaint.plan, policy())}
         else:
             if action in (A.SUBMIT_PLAN, A.APPROVE_PLAN):
@@ -612,36 +560,43 @@ def act(
                     details=[{"field": "note", "message": "required"}],
                 )
             rules.apply_action(complaint, action, actor, policy())
-        item.status = complaint.status.value
-        names = {l.sku: l.name for l in item.lines}
+        names = stored.line_names
         if action is A.ASK_SUPPLIER:
-            item.supplier_question = question
+            stored.supplier_question = question
             data = {"question": question}
         elif action is A.ANSWER:
-            item.supplier_answer, item.supplier_answered_at = answer, at
+            stored.supplier_answer, stored.supplier_answered_at = answer, at
             data = {"answer": answer}
-        elif action is A.APPROVE_PLAN and item.plan is not None:
-            item.plan.approved_by, item.plan.approved_at = actor.sub, at
+        elif action is A.APPROVE_PLAN and complaint.plan is not None:
+            stored.plan_approved_by, stored.plan_approved_at = actor.sub, at
         if complaint.status in rules.PLAN_WITH_STAFF and customer_note:
             data["note_for_offer"] = customer_note  # told when the plan is offered, not before
             customer_note = None
         if complaint.status is C.PLAN_APPROVED and complaint.plan is not None:
-            customer_note = customer_note or _note_for_offer(record) or plan_text(complaint.plan, item.currency, names)
+            customer_note = customer_note or _note_for_offer(record) or plan_text(complaint.plan, stored.currency, names)
         if complaint.status in (C.PLAN_APPROVED, C.NEEDS_APPROVAL) and complaint.plan is not None:
             data["refund_cents"] = complaint.plan.refund_cents
-        item.updated_at = at
-        _index(item)
+        stored.updated_at = at
         type_ = EVENT_TYPES.get((action, complaint.status), f"complaint.{action.value}")
         event = _event(
-            item, type_, actor, at, before, item.status, internal_note=internal_note, customer_note=customer_note, data=data
+            stored,
+            type_,
+            actor,
+            at,
+            before,
+            complaint.status.value,
+            internal_note=internal_note,
+            customer_note=customer_note,
+            data=data,
         )
-        repo.commit([repo.Write(item), repo.event_write(item.PK, event)], what=f"complaint {complaint_id}")
-        return record, item, before, event
+        _commit([Save(stored, record.version), Record(event)], what=f"complaint {complaint_id}", at=at)
+        record.stored = Versioned(stored, record.version + 1)
+        return record, before, event
 
-    record, item, before, event = on_conflict(
+    record, before, event = on_conflict(
         attempt, retries=RETRIES, expected_version=expected_version, what=f"complaint {complaint_id}"
     )
-    _sync_exception(item, before)
+    _sync_exception(record.stored.value, before)
     record.events.append(event)
     return record
 
@@ -680,17 +635,18 @@ def add_note(actor: Principal, complaint_id: str, notes: Notes) -> ComplaintReco
             details=[{"field": "internal_note", "message": "one of the two notes is required"}],
         )
     record = _load(complaint_id)
+    status = record.complaint.status.value
     event = _event(
-        record.item,
+        record.stored.value,
         "complaint.note_added",
         actor,
         now(),
-        record.item.status,
-        record.item.status,
+        status,
+        status,
         internal_note=notes.internal_note,
         customer_note=notes.customer_note,
     )
-    repo.commit([repo.event_write(record.item.PK, event)], what=f"complaint {complaint_id}")
+    _commit([Record(event)], what=f"complaint {complaint_id}", at=event.at)
     record.events.append(event)
     return record
 
@@ -698,85 +654,59 @@ def add_note(actor: Principal, complaint_id: str, notes: Notes) -> ComplaintReco
 # ---------------------------------------------------------------- money: refunds and charge-backs
 
 
-def _refund_writes(item: ComplaintItem, dues: Iterable[RefundDue], captured: int, at: datetime) -> list[Any]:
-    """Pending refund records (conditional creates), the charge-backs, and the ledger's ADD under
-    the cap: one transaction with the step that makes the refunds due."""
+def _refund_changes(stored: StoredComplaint, dues: Iterable[RefundDue], captured: int, at: datetime) -> list[Change]:
+    """Pending refunds (created once), the charge-backs, and what complaints refunded on the order,
+    added under the cap: one transaction with the step that makes the refunds due."""
     dues = [d for d in dues if d.amount_cents > 0]
     if not dues:
         return []
     total = sum(d.amount_cents for d in dues)
     if total > captured:
         rules.check_refundable(total, captured, 0)
-    writes: list[Any] = []
+    c = stored.complaint
+    changes: list[Change] = []
     for due in dues:
-        pk, sk = keys.order_payment(item.order_id, due.id)
-        writes.append(
-            repo.new_item(
-                PaymentTxnItem(
-                    pk,
-                    sk,
-                    id=due.id,
-                    order_id=item.order_id,
-                    payment_kind=REFUND,
-                    supplier_id=item.supplier_id,
-                    complaint_id=item.id,
-                    sku=due.sku,
-                    amount_cents=due.amount_cents,
-                    currency=item.currency,
-                    status=PENDING,
-                    idempotency_key=due.id,
-                    reason=f"complaint {item.id}: {item.reason}",
-                    actor=SYSTEM.sub,
-                    created_at=at,
-                    updated_at=at,
-                )
-            )
+        refund = Payment(
+            id=due.id,
+            order_id=c.order_id,
+            payment_kind=REFUND,
+            supplier_id=c.supplier_id,
+            amount_cents=due.amount_cents,
+            currency=stored.currency,
+            status=PENDING,
+            idempotency_key=due.id,
+            created_at=at,
+            updated_at=at,
+            complaint_id=c.id,
+            sku=due.sku,
+            reason=f"complaint {c.id}: {c.reason.value}",
+            actor=SYSTEM.sub,
         )
-        if due.charge_back_cents > 0 and item.po_id:
-            cpk, csk = keys.charge_back(item.po_id, due.id)
-            writes.append(
-                repo.new_item(
-                    ChargeBackItem(
-                        cpk,
-                        csk,
-                        refund_id=due.id,
-                        complaint_id=item.id,
-                        order_id=item.order_id,
-                        po_id=item.po_id,
-                        supplier_id=item.supplier_id,
-                        campaign_id=item.campaign_id,
-                        sku=due.sku,
-                        amount_cents=due.charge_back_cents,
-                        currency=item.currency,
-                        created_at=at,
-                        GSI1PK=keys.campaign_charge_backs_pk(item.campaign_id),
-                        GSI1SK=f"{item.supplier_id}#{due.id}",
-                    )
-                )
+        changes.append(Save(refund, None))
+        if due.charge_back_cents > 0 and stored.po_id:
+            charge_back = ChargeBack(
+                refund_id=due.id,
+                complaint_id=c.id,
+                order_id=c.order_id,
+                po_id=stored.po_id,
+                supplier_id=c.supplier_id,
+                campaign_id=stored.campaign_id,
+                sku=due.sku,
+                amount_cents=due.charge_back_cents,
+                currency=stored.currency,
+                created_at=at,
             )
-    lpk, lsk = keys.refund_ledger(item.order_id)
-    ledger = RefundLedgerItem(lpk, lsk)
-    writes.append(
-        repo.Update(
-            ledger,
-            [
-                RefundLedgerItem.refunded_cents.add(total),
-                RefundLedgerItem.order_id.set(item.order_id),
-                RefundLedgerItem.kind.set(RefundLedgerItem),
-            ],
-            condition=RefundLedgerItem.refunded_cents.does_not_exist() | (RefundLedgerItem.refunded_cents <= captured - total),
-        )
-    )
-    return writes
+            changes.append(Save(charge_back, None))
+    changes.append(AddRefunded(c.order_id, total, captured_cents=captured))
+    return changes
 
 
 def _captured(order_id: str) -> tuple[int, int]:
     """(captured, refunded through complaints) of the order, read now."""
-    order_items = repo.query_all(keys.order_pk(order_id))
-    order_item = next((i for i in order_items if isinstance(i, OrderItem)), None)
-    if order_item is None:
+    order = uow.store().complaint_order(order_id)
+    if order is None:
         raise NotFound(f"order {order_id} not found")
-    money = _money(repo.order_from_item(order_item), order_items)
+    money = _money(order)
     return money.captured_cents, money.refunded_cents
 
 
@@ -785,31 +715,30 @@ def carry_out(complaint_id: str) -> str:
     the return authorisation, the replacement for the supplier), then issue the refunds. Safe to run
     again: a started plan is not started twice, and only refunds still pending are sent."""
 
-    def start() -> ComplaintItem | None:
+    def start() -> StoredComplaint | None:
         """None once the plan is started (now or before); the complaint when its plan refunds too much."""
         record = _load(complaint_id)
-        item, complaint = record.item, record.complaint
+        stored, complaint = record.stored.value, record.complaint
         if complaint.status is not C.ACCEPTED:
             return None
         at = now()
         execution = rules.carry_out(complaint, at)
-        captured, refunded = _captured(item.order_id)
+        captured, refunded = _captured(complaint.order_id)
         if sum(d.amount_cents for d in execution.refunds) > rules.refundable_cents(captured, refunded):
-            return item
+            return stored
         transition = rules.apply_action(complaint, A.START, SYSTEM, policy())
-        item.status, item.updated_at = complaint.status.value, at
-        item.replacement_lines = [SkuQuantityMap(sku=r.sku, quantity=r.quantity) for r in execution.replacements]  # type: ignore[no-untyped-call]
-        _index(item)
-        writes: list[Any] = [repo.Write(item)]
+        stored.updated_at = at
+        stored.replacement_lines = [SkuQuantity(r.sku, r.quantity) for r in execution.replacements]
+        changes: list[Change] = [Save(stored, record.version)]
         if execution.rma is not None:
-            writes.append(repo.new_item(_rma_item(execution.rma, item, at)))
-        writes += _refund_writes(item, execution.refunds, captured, at)
-        note = started_text(item, execution)
-        writes.append(
-            repo.event_write(
-                item.PK,
+            rma = StoredReturn(execution.rma, return_instructions(execution.rma.id, complaint.supplier_id), at)
+            changes.append(Save(rma, None))
+        changes += _refund_changes(stored, execution.refunds, captured, at)
+        note = started_text(stored, execution)
+        changes.append(
+            Record(
                 _event(
-                    item,
+                    stored,
                     "complaint.started",
                     SYSTEM,
                     at,
@@ -821,28 +750,27 @@ def carry_out(complaint_id: str) -> str:
                         "replacements": [{"sku": r.sku, "quantity": r.quantity} for r in execution.replacements],
                         "return_id": execution.rma.id if execution.rma else None,
                     },
-                ),
+                )
             )
         )
         if execution.replacements:  # the supplier is asked to ship (its own event: its own e-mail)
-            writes.append(
-                repo.event_write(
-                    item.PK,
+            changes.append(
+                Record(
                     _event(
-                        item,
+                        stored,
                         "complaint.replacement_requested",
                         SYSTEM,
                         at,
-                        item.status,
-                        item.status,
+                        complaint.status.value,
+                        complaint.status.value,
                         data={
                             "replacements": [{"sku": r.sku, "quantity": r.quantity} for r in execution.replacements],
                             "lines_text": ", ".join(f"{r.quantity} x {r.sku}" for r in execution.replacements),
                         },
-                    ),
+                    )
                 )
             )
-        repo.commit(writes, what=f"complaint {complaint_id}")
+        _commit(changes, what=f"complaint {complaint_id}", at=at)
         return None
 
     too_much = on_conflict(start, retries=RETRIES, what=f"complaint {complaint_id}")
@@ -860,11 +788,11 @@ def carry_out(complaint_id: str) -> str:
     return f"refunds:{issued}"
 
 
-def started_text(item: ComplaintItem, execution: rules.Execution) -> str:
+def started_text(stored: StoredComplaint, execution: rules.Execution) -> str:
     parts = []
     if execution.refunds:
         total = sum(r.amount_cents for r in execution.refunds)
-        parts.append(f"we are refunding {total / 100:.2f} {item.currency}")
+        parts.append(f"we are refunding {total / 100:.2f} {stored.currency}")
     if execution.replacements:
         parts.append("the supplier will send a replacement")
     if execution.rma is not None:
@@ -879,42 +807,21 @@ def return_instructions(rma_id: str, supplier_id: str) -> str:
     )
 
 
-def _rma_item(rma: ReturnAuthorisation, item: ComplaintItem, at: datetime) -> ReturnItem:
-    return ReturnItem(
-        *keys.complaint_return(item.id, rma.id),
-        id=rma.id,
-        complaint_id=item.id,
-        order_id=item.order_id,
-        supplier_id=item.supplier_id,
-        lines=[
-            ReturnLineMap(
-                sku=l.sku,
-                quantity=l.quantity,
-                refund_cents=l.refund_cents,  # type: ignore[no-untyped-call]
-                charge_back_cents=l.charge_back_cents,
-            )
-            for l in rma.lines
-        ],
-        status=rma.status.value,
-        instructions=return_instructions(rma.id, item.supplier_id),
-        authorised_at=at,
-        updated_at=at,
-    )
-
-
 def issue_refunds(complaint_id: str) -> int:
     """Send this complaint's pending refunds to the gateway (idempotency key: the refund id) and
     finish each record. Returns how many succeeded now."""
     record = _load(complaint_id, with_order=True)
+    stored = record.stored.value
     done = 0
-    for refund in record.refunds:
+    for found in record.refunds:
+        refund = found.value
         if refund.status != PENDING:
             continue
-        capture = _capture_reference(record.item.order_id, record.item.supplier_id)
+        capture = _capture_reference(stored.complaint.order_id, stored.complaint.supplier_id)
         request = gateway.RefundRequest(
             refund_id=refund.idempotency_key,
             order_id=refund.order_id,
-            amount_cents=int(refund.amount_cents),
+            amount_cents=refund.amount_cents,
             currency=refund.currency,
             reference=f"complaint {complaint_id} / {refund.sku}",
             transaction_id=capture,
@@ -922,7 +829,7 @@ def issue_refunds(complaint_id: str) -> int:
         try:
             result = gateway.refund(request)
         except gateway.GatewayDeclined as exc:
-            _finish_refund(record.item, refund, FAILED, failure=declined(exc, refund, complaint_id=complaint_id))
+            _finish_refund(stored, found, FAILED, failure=declined(exc, refund, complaint_id=complaint_id))
             continue
         except gateway.GatewayUnavailable:
             logger.warning(
@@ -930,7 +837,7 @@ def issue_refunds(complaint_id: str) -> int:
                 extra={"complaint_id": complaint_id, "refund_id": refund.id},
             )
             raise
-        if _finish_refund(record.item, refund, SUCCEEDED, reference=result.transaction_id):
+        if _finish_refund(stored, found, SUCCEEDED, reference=result.transaction_id):
             done += 1
     return done
 
@@ -938,50 +845,51 @@ def issue_refunds(complaint_id: str) -> int:
 def _capture_reference(order_id: str, supplier_id: str) -> str | None:
     from .capture import capture_id
 
-    item = repo.get(keys.order_payment(order_id, capture_id(order_id, supplier_id)), PaymentTxnItem)
-    return item.gateway_reference if item is not None and item.status == SUCCEEDED else None
+    found = uow.store().load(Payment, order_id, capture_id(order_id, supplier_id))
+    return found.value.gateway_reference if found is not None and found.value.status == SUCCEEDED else None
 
 
 def _finish_refund(
-    complaint: ComplaintItem, refund: PaymentTxnItem, status: str, *, reference: str | None = None, failure: str | None = None
+    stored: StoredComplaint,
+    found: Versioned[Payment],
+    status: str,
+    *,
+    reference: str | None = None,
+    failure: str | None = None,
 ) -> bool:
     at = now()
+    refund = found.value
     refund.status, refund.updated_at, refund.gateway_reference, refund.failure = status, at, reference, failure
-    amount = f"{int(refund.amount_cents) / 100:.2f} {refund.currency}"
-    writes: list[Any] = [
-        repo.Write(refund),
-        repo.event_write(
-            complaint.PK,
+    amount = f"{refund.amount_cents / 100:.2f} {refund.currency}"
+    complaint_status = stored.complaint.status.value
+    changes: list[Change] = [
+        Save(refund, found.version),
+        Record(
             _event(
-                complaint,
+                stored,
                 "complaint.refund_issued" if status == SUCCEEDED else "complaint.refund_failed",
                 SYSTEM,
                 at,
-                complaint.status,
-                complaint.status,
+                complaint_status,
+                complaint_status,
                 customer_note=f"We have refunded {amount} to your original payment method." if status == SUCCEEDED else None,
                 internal_note=None if status == SUCCEEDED else f"refund {refund.id} failed: {(failure or '')[:200]}",
                 data={
                     "refund_id": refund.id,
                     "sku": refund.sku,
-                    "amount_cents": int(refund.amount_cents),
+                    "amount_cents": refund.amount_cents,
                     "currency": refund.currency,
                     "gateway_reference": reference,
                 },
-            ),
+            )
         ),
     ]
     if status == SUCCEEDED:  # the campaign counts money that moved back, once it moved
-        writes.append(
-            repo.campaign_summary_update(
-                complaint.campaign_id, refund.order_id, metrics.refund_succeeded(int(refund.amount_cents))
-            )
-        )
+        changes.append(CountCampaign(stored.campaign_id, refund.order_id, metrics.refund_succeeded(refund.amount_cents)))
     if status == FAILED:  # a failed refund gives its amount back to what the order can refund
-        lpk, lsk = keys.refund_ledger(refund.order_id)
-        writes.append(repo.Update(RefundLedgerItem(lpk, lsk), [RefundLedgerItem.refunded_cents.add(-int(refund.amount_cents))]))
+        changes.append(AddRefunded(refund.order_id, -refund.amount_cents))
     try:
-        repo.commit(writes, what=f"refund {refund.id}")
+        uow.store().commit(changes, what=f"refund {refund.id}", at=at)
     except Conflict:
         return False  # a concurrent run finished it (same key: the same gateway answer)
     return True
@@ -991,14 +899,14 @@ def maybe_complete(complaint_id: str) -> bool:
     """A started plan whose refunds succeeded, whose return arrived and whose replacement was
     delivered is resolved (by the system, telling the customer)."""
     record = _load(complaint_id, with_order=True)
-    item = record.item
-    if item.status != C.IN_PROGRESS.value:
+    stored = record.stored.value
+    if record.complaint.status is not C.IN_PROGRESS:
         return False
-    if any(r.status != SUCCEEDED for r in record.refunds):
+    if any(r.value.status != SUCCEEDED for r in record.refunds):
         return False
-    if record.rma is not None and record.rma.status != ReturnStatus.RECEIVED.value:
+    if record.rma is not None and record.rma.value.rma.status is not ReturnStatus.RECEIVED:
         return False
-    if item.replacement_lines and (item.replacement is None or item.replacement.status != PARCEL_DELIVERED):
+    if stored.replacement_lines and (stored.replacement is None or stored.replacement.status != PARCEL_DELIVERED):
         return False
     try:
         act(
@@ -1016,26 +924,14 @@ def maybe_complete(complaint_id: str) -> bool:
 # ---------------------------------------------------------------- returns
 
 
-def _parcel_pointer(carrier: str, tracking_number: str, item: ComplaintItem, purpose: str, at: datetime) -> repo.Write:
-    if repo.get(keys.shipment(carrier, tracking_number), ShipmentItem) is not None:
+def _parcel_pointer(carrier: str, tracking_number: str, stored: StoredComplaint, purpose: str, at: datetime) -> Save:
+    if uow.store().load(ShipmentRecord, carrier, tracking_number) is not None:
         raise RuleViolation(
             "tracking_in_use",
             f"{carrier} {tracking_number} is already a shipment's tracking number",
             details=[{"field": "tracking_number", "message": "already used by another parcel"}],
         )
-    pk, sk = keys.complaint_parcel(carrier, tracking_number)
-    return repo.new_item(
-        ComplaintParcelItem(
-            pk,
-            sk,
-            complaint_id=item.id,
-            order_id=item.order_id,
-            purpose=purpose,
-            carrier=carrier,
-            tracking_number=tracking_number,
-            created_at=at,
-        )
-    )
+    return Save(ComplaintParcel(carrier, tracking_number, stored.id, stored.complaint.order_id, purpose, at), None)
 
 
 def register_return_parcel(
@@ -1045,39 +941,43 @@ def register_return_parcel(
     the number now reach it (its delivery is the return's receipt)."""
     require(actor, CUSTOMERS, "send returns")
     record = _own(_load(complaint_id), actor, order_id)
-    rma = record.rma
-    if rma is None:
+    if record.rma is None:
         raise InvalidTransition(f"complaint {complaint_id} has no return authorisation")
-    domain_rma = rma_from_item(rma)
+    stored, found = record.stored.value, record.rma
+    rma = found.value
     at = now()
-    transition = rules.apply_return_action(domain_rma, ReturnAction.SHIP, actor, at)
-    rma.status, rma.updated_at = domain_rma.status.value, at
-    rma.parcel = ParcelMap(carrier=carrier, tracking_number=tracking_number, status=PARCEL_SHIPPED, status_at=at)  # type: ignore[no-untyped-call]
+    transition = rules.apply_return_action(rma.rma, ReturnAction.SHIP, actor, at)
+    rma.updated_at = at
+    rma.parcel = Parcel(carrier, tracking_number, PARCEL_SHIPPED, at)
+    status = stored.complaint.status.value
     event = _event(
-        record.item,
+        stored,
         "complaint.return_shipped",
         actor,
         at,
-        record.item.status,
-        record.item.status,
+        status,
+        status,
         data={
-            "return_id": rma.id,
+            "return_id": rma.rma.id,
             "carrier": carrier,
             "tracking_number": tracking_number,
             "from_return_status": transition.from_status,
         },
     )
     try:
-        repo.commit(
+        uow.store().commit(
             [
-                repo.Write(rma),
-                _parcel_pointer(carrier, tracking_number, record.item, RETURN_PARCEL, at),
-                repo.event_write(record.item.PK, event),
+                Save(rma, found.version),
+                _parcel_pointer(carrier, tracking_number, stored, RETURN_PARCEL, at),
+                Record(event),
             ],
-            what=f"return {rma.id}",
+            what=f"return {rma.rma.id}",
+            at=at,
         )
     except Conflict:
-        raise Conflict(f"return {rma.id} or parcel {carrier} {tracking_number} changed meanwhile; reload and try again") from None
+        raise Conflict(
+            f"return {rma.rma.id} or parcel {carrier} {tracking_number} changed meanwhile; reload and try again"
+        ) from None
     _replay_early(carrier, tracking_number)
     return _load(complaint_id, with_order=True)
 
@@ -1090,39 +990,39 @@ def receive_return(actor: Principal, complaint_id: str, *, expected_version: int
 
     def receive() -> None:
         record = _own(_load(complaint_id), actor) if actor is not SYSTEM else _load(complaint_id)
-        item, rma = record.item, record.rma
-        if rma is None:
+        stored, found = record.stored.value, record.rma
+        if found is None:
             raise InvalidTransition(f"complaint {complaint_id} has no return authorisation")
-        if expected_version is not None and int(rma.version) != expected_version:
-            raise Conflict(f"return {rma.id} is at version {rma.version}, not {expected_version}; reload")
-        domain_rma = rma_from_item(rma)
+        rma = found.value
+        if expected_version is not None and found.version != expected_version:
+            raise Conflict(f"return {rma.rma.id} is at version {found.version}, not {expected_version}; reload")
         at = now()
-        rules.apply_return_action(domain_rma, ReturnAction.RECEIVE, actor, at)
-        rma.status, rma.received_at, rma.updated_at = domain_rma.status.value, at, at
-        dues = rules.refunds_on_receipt(domain_rma)
-        captured, refunded = _captured(item.order_id)
+        rules.apply_return_action(rma.rma, ReturnAction.RECEIVE, actor, at)
+        rma.rma.received_at, rma.updated_at = at, at
+        dues = rules.refunds_on_receipt(rma.rma)
+        captured, refunded = _captured(stored.complaint.order_id)
         rules.check_refundable(sum(d.amount_cents for d in dues), captured, refunded)
-        writes: list[Any] = [repo.Write(rma), *_refund_writes(item, dues, captured, at)]
-        writes += _returned_delivery_writes(item, domain_rma, at)
-        writes.append(
-            repo.event_write(
-                item.PK,
+        changes: list[Change] = [Save(rma, found.version), *_refund_changes(stored, dues, captured, at)]
+        changes += _returned_delivery_changes(stored, rma.rma, at)
+        status = stored.complaint.status.value
+        changes.append(
+            Record(
                 _event(
-                    item,
+                    stored,
                     "complaint.return_received",
                     actor,
                     at,
-                    item.status,
-                    item.status,
+                    status,
+                    status,
                     customer_note="Your return has arrived; your refund is on its way.",
                     data={
-                        "return_id": rma.id,
+                        "return_id": rma.rma.id,
                         "refunds": [{"refund_id": d.id, "sku": d.sku, "amount_cents": d.amount_cents} for d in dues],
                     },
-                ),
+                )
             )
         )
-        repo.commit(writes, what=f"return {rma.id}")
+        uow.store().commit(changes, what=f"return {rma.rma.id}", at=at)
 
     on_conflict(receive, retries=RETRIES, expected_version=expected_version, what=f"complaint {complaint_id}")
     with contextlib.suppress(gateway.GatewayUnavailable):  # left pending: the complaints consumer
@@ -1131,29 +1031,30 @@ def receive_return(actor: Principal, complaint_id: str, *, expected_version: int
     return _load(complaint_id, with_order=True)
 
 
-def _returned_delivery_writes(item: ComplaintItem, received: ReturnAuthorisation, at: datetime) -> list[Any]:
+def _returned_delivery_changes(stored: StoredComplaint, received: ReturnAuthorisation, at: datetime) -> list[Change]:
     """The order's delivery goes partially_returned or returned: what came back, over every
     received return of the delivery, against what was delivered."""
-    order_item = repo.get(keys.order(item.order_id), OrderItem)
-    if order_item is None:
-        raise NotFound(f"order {item.order_id} not found")
-    order = repo.order_from_item(order_item)
+    c = stored.complaint
+    found = uow.store().load(Order, c.order_id)
+    if found is None:
+        raise NotFound(f"order {c.order_id} not found")
+    order = found.value
     rmas = [received]
-    for other in _complaints_of_order(item.order_id):
-        if other.value.id != item.id and other.value.complaint.supplier_id == item.supplier_id:
+    for other in _complaints_of_order(c.order_id):
+        if other.value.id != c.id and other.value.complaint.supplier_id == c.supplier_id:
             rmas += [r.value.rma for r in uow.store().returns_of_complaint(other.value.id)]
-    delivered = rules.delivered_quantities(order, item.supplier_id)
+    delivered = rules.delivered_quantities(order, c.supplier_id)
     returned = rules.returned_quantities(rmas)
     state = rules.return_state(delivered, Counter({k: min(v, delivered.get(k, 0)) for k, v in returned.items()}))
     if state is None:
         return []
     action = DeliveryAction.RETURN_ALL if state is rules.ReturnState.RETURNED else DeliveryAction.RETURN_PART
-    delivery = order.delivery(item.supplier_id)
+    delivery = order.delivery(c.supplier_id)
     if delivery.status.value == state.value:
         return []
     from ..domain.orders import apply_delivery_action
 
-    transition = apply_delivery_action(order, item.supplier_id, action)
+    transition = apply_delivery_action(order, c.supplier_id, action)
     order_event = AuditEvent(
         id=new_id("evt"),
         subject_type="order",
@@ -1165,17 +1066,13 @@ def _returned_delivery_writes(item: ComplaintItem, received: ReturnAuthorisation
         to_status=transition.to_status,
         data={
             "order_id": order.id,
-            "supplier_id": item.supplier_id,
-            "complaint_id": item.id,
+            "supplier_id": c.supplier_id,
+            "complaint_id": c.id,
             "customer_email": order.customer_email,
             "delivery_status": state.value,
         },
     )
-    return [
-        *repo.order_writes(order, version=int(order_item.version), now=at),
-        *repo.order_status_counts(order.id, transition.from_status, transition.to_status),
-        repo.event_write(keys.order_pk(order.id), order_event),
-    ]
+    return [Save(order, found.version, status_before=transition.from_status), Record(order_event)]
 
 
 # ---------------------------------------------------------------- replacements
@@ -1185,37 +1082,38 @@ def ship_replacement(actor: Principal, complaint_id: str, *, carrier: str, track
     """The supplier sent the replacement: the customer is told, and the carrier's webhooks follow it."""
     require(actor, SUPPLIERS, "ship replacements")
     record = _own(_load(complaint_id), actor)
-    item = record.item
-    if item.status != C.IN_PROGRESS.value or not item.replacement_lines:
+    stored = record.stored.value
+    status = stored.complaint.status.value
+    if stored.complaint.status is not C.IN_PROGRESS or not stored.replacement_lines:
         raise InvalidTransition(
-            f"complaint {complaint_id} is {item.status}; a replacement ships once an accepted "
-            "plan with a replacement is in progress"
+            f"complaint {complaint_id} is {status}; a replacement ships once an accepted plan with a replacement is in progress"
         )
-    if item.replacement is not None:
+    if stored.replacement is not None:
         raise InvalidTransition(
             f"complaint {complaint_id}'s replacement was already sent "
-            f"({item.replacement.carrier} {item.replacement.tracking_number})"
+            f"({stored.replacement.carrier} {stored.replacement.tracking_number})"
         )
     at = now()
-    item.replacement = ParcelMap(carrier=carrier, tracking_number=tracking_number, status=PARCEL_SHIPPED, status_at=at)
-    item.updated_at = at
+    stored.replacement = Parcel(carrier, tracking_number, PARCEL_SHIPPED, at)
+    stored.updated_at = at
     event = _event(
-        item,
+        stored,
         "complaint.replacement_shipped",
         actor,
         at,
-        item.status,
-        item.status,
+        status,
+        status,
         customer_note=f"Your replacement is on its way: {carrier.upper()} {tracking_number}.",
         data={"carrier": carrier, "tracking_number": tracking_number},
     )
-    repo.commit(
+    _commit(
         [
-            repo.Write(item),
-            _parcel_pointer(carrier, tracking_number, item, REPLACEMENT_PARCEL, at),
-            repo.event_write(item.PK, event),
+            Save(stored, record.version),
+            _parcel_pointer(carrier, tracking_number, stored, REPLACEMENT_PARCEL, at),
+            Record(event),
         ],
         what=f"complaint {complaint_id}",
+        at=at,
     )
     _replay_early(carrier, tracking_number)
     return _load(complaint_id)
@@ -1237,29 +1135,31 @@ def on_parcel_event(parcel: ComplaintParcel, event: CarrierEvent) -> str:
         return "recorded"
     if parcel.purpose == RETURN_PARCEL:
         record = _load(parcel.complaint_id)
-        if record.rma is None or record.rma.status == ReturnStatus.RECEIVED.value:
+        if record.rma is None or record.rma.value.rma.status is ReturnStatus.RECEIVED:
             return "duplicate"
         receive_return(SYSTEM, parcel.complaint_id)
         return "return_received"
 
     def deliver() -> str:
         record = _load(parcel.complaint_id)
-        item = record.item
-        if item.replacement is None or item.replacement.status == PARCEL_DELIVERED:
+        stored = record.stored.value
+        if stored.replacement is None or stored.replacement.status == PARCEL_DELIVERED:
             return "duplicate"
         at = now()
-        item.replacement.status, item.replacement.status_at, item.updated_at = PARCEL_DELIVERED, at, at
+        stored.replacement = replace(stored.replacement, status=PARCEL_DELIVERED, status_at=at)
+        stored.updated_at = at
+        status = stored.complaint.status.value
         event_ = _event(
-            item,
+            stored,
             "complaint.replacement_delivered",
             SYSTEM,
             at,
-            item.status,
-            item.status,
+            status,
+            status,
             customer_note="Your replacement has been delivered.",
             data={"carrier": parcel.carrier, "tracking_number": parcel.tracking_number},
         )
-        repo.commit([repo.Write(item), repo.event_write(item.PK, event_)], what=f"complaint {item.id}")
+        _commit([Save(stored, record.version), Record(event_)], what=f"complaint {stored.id}", at=at)
         return "replacement_delivered"
 
     outcome = on_conflict(deliver, retries=RETRIES, what=f"complaint {parcel.complaint_id}")
@@ -1273,13 +1173,14 @@ def _replay_early(carrier: str, tracking_number: str) -> None:
     `inbound.apply_carrier_event`) are applied to the parcel now, oldest first, and the
     `unknown_tracking` problem they raised is resolved. A number a shipment has is the shipment's:
     its events are replayed when the shipment is recorded."""
-    if shipment_records.load(carrier, tracking_number) is not None:
+    store = uow.store()
+    if store.load(ShipmentRecord, carrier, tracking_number) is not None:
         return
     parcel = parcel_for(carrier, tracking_number)
-    early = shipment_records.track_events(carrier, tracking_number)
-    for track in sorted(early, key=lambda t: t.occurred_at):
+    early = store.track_events(carrier, tracking_number)
+    for track in sorted(early, key=lambda t: t.event.occurred_at):
         if parcel is not None:
-            on_parcel_event(parcel, shipment_records.track_event_from_item(track))
+            on_parcel_event(parcel, track.event)
     if early:
         exceptions.resolve(
             "unknown_tracking", "tracking", parcel_ref(carrier, tracking_number), note="the supplier recorded the shipment"

@@ -5,8 +5,8 @@ Receiving (`receive`), before any 2xx:
 1. the Standard Webhooks signature over id, timestamp and raw body, against every active secret of
    that sender (Secrets Manager, several during a rotation), timestamp within ±5 minutes either way;
 2. the body parses as that sender's format (so a sender learns of a malformed payload at once);
-3. one conditional PutItem stores the raw body under `INBOX#<sender>#<webhook-id>` (the second
-   delivery of an id is a `duplicate`, with no effect).
+3. one conditional write keeps the raw body as the webhook's `InboxEntry` (services/ports_consumers.py;
+   the second delivery of an id is a `duplicate`, with no effect).
 Nothing is stored for a request that fails 1 or 2.
 
 Applying (`process`, the inbound-webhooks queue): the stream publisher turns each new inbox item
@@ -28,9 +28,6 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from ..adapters import secrets
-from ..adapters.dynamodb import keys
-from ..adapters.dynamodb import repository as repo
-from ..adapters.dynamodb.models import InboxItem
 from ..domain import carrier_formats, json_text
 from ..domain import shipments as shipment_rules
 from ..domain.complaints import ComplaintAction
@@ -42,6 +39,7 @@ from ..observability import logger
 from . import complaints, exceptions, tracking, uow
 from .clock import now
 from .ports import Save
+from .ports_consumers import InboxEntry
 from .ports_shipments import ShipmentRecord, TrackEvent
 from .retry import on_conflict
 
@@ -115,19 +113,16 @@ def receive(sender: str, raw: bytes, headers: dict[str, str], parse: Callable[[d
     parse(body)
     webhook_id = {k.lower(): v for k, v in headers.items()}["webhook-id"]
     at = now()
-    pk, sk = keys.inbox(sender, webhook_id)
     event_type = body.get("type")
-    item = InboxItem(
-        pk,
-        sk,
-        provider=sender,
+    entry = InboxEntry(
+        sender=sender,
         webhook_id=webhook_id,
         body=raw.decode(),
         event_type=str(event_type)[:100] if event_type is not None else None,
         received_at=at,
         expires_at=int(at.timestamp()) + INBOX_TTL_S,
     )
-    return Received("accepted" if repo.create(item) else "duplicate", webhook_id)
+    return Received("accepted" if uow.store().keep_webhook(entry) else "duplicate", webhook_id)
 
 
 # ---------------------------------------------------------------- per-sender formats
@@ -294,10 +289,11 @@ def process(sender: str, webhook_id: str, body: str | None = None) -> str:
             pass  # checked on receipt, so not expected: the stored copy decides (and records why)
         else:
             return ", ".join(apply_carrier_events(name, events, webhook_id=webhook_id)) or "no events"
-    item = repo.get(keys.inbox(sender, webhook_id), InboxItem)
-    if item is None:
+    found = uow.store().load(InboxEntry, sender, webhook_id)
+    if found is None:
         logger.warning("inbound webhook not found (expired?)", extra={"sender": sender, "webhook_id": webhook_id})
         return "missing"
+    item = found.value
     if item.processed_at is not None:
         return f"already processed: {item.outcome}"
     try:
@@ -320,7 +316,7 @@ def process(sender: str, webhook_id: str, body: str | None = None) -> str:
         exceptions.raise_or_bump("inbound_webhook_failed", subject_type, subject_id, details)
     item.processed_at = now()
     item.outcome = outcome[:500]
-    repo.commit([repo.Write(item)], what=f"webhook {webhook_id}")
+    uow.store().commit([Save(item, found.version)], what=f"webhook {webhook_id}", at=item.processed_at)
     return outcome
 
 
@@ -394,7 +390,7 @@ def _apply_supplier(supplier_id: str, event: SupplierEvent) -> str:
         record = complaints.act(
             actor, event.data.complaint_id, ComplaintAction.ANSWER, expected_version=None, answer=event.data.answer
         )
-        return f"answered: {record.item.status}"
+        return f"answered: {record.complaint.status.value}"
     d = event.data
     shipment = shipments.record_shipment(
         actor, d.po_id, carrier=d.carrier, tracking_number=d.tracking_number, order_ids=d.order_ids

@@ -33,6 +33,7 @@ from ..domain.packing import PackingEntry
 from ..domain.purchase_orders import PurchaseOrder, Stage
 from .ports_common import Page as Page  # re-exported: every service and store imports them from here
 from .ports_common import Versioned as Versioned
+from .ports_complaints import AddRefunded as AddRefunded  # a change of a commit, like the others here
 from .ports_complaints import ComplaintsReads
 from .ports_consumers import ConsumerRecords
 from .ports_deadlines import ClearDeadline as ClearDeadline  # changes of a commit, like the others here
@@ -201,8 +202,9 @@ class CountCampaign:
     deltas: dict[str, int]
 
 
-# `SetDeadline` / `ClearDeadline` (services/ports_deadlines.py): a subject's deadline, blindly.
-Change = Save | Remove | Record | CountStage | CountCampaign | SetDeadline | ClearDeadline
+# `SetDeadline` / `ClearDeadline` (services/ports_deadlines.py): a subject's deadline, blindly;
+# `AddRefunded` (services/ports_complaints.py): what complaints refunded on an order, under its cap.
+Change = Save | Remove | Record | CountStage | CountCampaign | SetDeadline | ClearDeadline | AddRefunded
 
 
 class Store(

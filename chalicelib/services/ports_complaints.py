@@ -16,7 +16,10 @@ create, refused when it exists):
   once with the refund; the PO's file reads it (`PurchaseOrdersReads.po_file`), the campaign's
   charge-backs below.
 
-The money of an order (captures, refunds, the refund ledger) is the payments area's and not here yet.
+A refund a complaint decides is the money area's `ports_money.Payment` (kind "refund"); what
+complaints refunded on an order in all (the order's refund ledger) moves by `AddRefunded`, a change of
+a commit like `Save`: an ADD, under the condition that the total stays within what the order captured.
+Opening a complaint and paying its refunds read the order as `complaint_order` (one read).
 """
 
 from __future__ import annotations
@@ -27,7 +30,10 @@ from typing import Protocol
 
 from ..domain.audit import AuditEvent
 from ..domain.complaints import Complaint, ReturnAuthorisation
+from ..domain.orders import Order
 from .ports_common import Page, Versioned
+from .ports_money import Payment
+from .ports_orders import ShipmentCopy
 from .ports_purchase_orders import ChargeBack
 
 
@@ -113,6 +119,30 @@ class ComplaintFile:
     events: list[AuditEvent] = field(default_factory=list)
 
 
+@dataclass(frozen=True)
+class ComplaintOrder:
+    """An order as complaints read it: the order with its version, its payments (oldest first, each
+    with its version), what complaints refunded on it (its refund ledger; 0 before the first refund),
+    the customers' copies of its parcels (oldest first) and each delivery's claims (by supplier id)."""
+
+    order: Versioned[Order]
+    payments: list[Versioned[Payment]] = field(default_factory=list)
+    refunded_cents: int = 0
+    shipments: list[ShipmentCopy] = field(default_factory=list)
+    claims: dict[str, Versioned[DeliveryClaims]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class AddRefunded:
+    """A change of a commit: add `cents` (negative: give back) to what complaints refunded on the order.
+    With `captured_cents`, only while what was refunded before stays within `captured_cents - cents`
+    (or nothing was refunded yet); otherwise the whole commit is a `Conflict`."""
+
+    order_id: str
+    cents: int
+    captured_cents: int | None = None
+
+
 class ComplaintsReads(Protocol):
     """The named reads of the complaints area."""
 
@@ -141,6 +171,16 @@ class ComplaintsReads(Protocol):
     def returns_of_complaint(self, complaint_id: str) -> list[Versioned[StoredReturn]]:
         """The complaint's return authorisations (none or one today), by id: one Query of the
         complaint's partition, its returns only."""
+        ...
+
+    def complaint_order(self, order_id: str) -> ComplaintOrder | None:
+        """The order as complaints read it (`ComplaintOrder`), or None when there is no such order: one
+        read (on DynamoDB one Query of the order's partition)."""
+        ...
+
+    def supplier_po(self, campaign_id: str, supplier_id: str) -> str | None:
+        """The id of the campaign's PO to that supplier, if one was issued: one read (a Query of the
+        campaign's POs index, keyed on the supplier)."""
         ...
 
     def campaign_charge_backs(self, campaign_id: str) -> list[ChargeBack]:

@@ -1,53 +1,26 @@
-"""How shipments are stored, for the services not yet on the storage port, and what every shipment
-service builds: the parcel's kinds for the port (`copy_of`, `pointer_of`), its events (`refs`,
-`shipment_audit`, `order_audit`).
+"""What every shipment service builds for a parcel: the kinds the port stores beside its record
+(`copy_of`: the customer's copy, kept with the order; `pointer_of`: the PO's pointer) and its events
+(`refs`, `shipment_audit`, `order_audit`).
 
-A parcel's partition `SHIPMENT#<carrier>#<tracking>` holds its record (`#META`), the carrier events
-as received (`TRACK#...`) and its audit events; the PO keeps a pointer to it and each order it
-carries a customer's copy. Recording a shipment (`services.shipments`), applying carrier events
-(`services.tracking`), routing them (`services.inbound`) and a complaint's parcels
-(`services.complaints`) all read and write through here, so none of them needs another to map.
-The items themselves are built by the port's mapping (`adapters.dynamodb.store_shipments`), so the
-writes here and the port's never disagree; they go when tracking, inbound and complaints move.
+Recording a shipment (`services.shipments`) and applying carrier events (`services.tracking`) build
+them here, so neither needs the other to map; how they are stored is the port's mapping
+(`adapters.dynamodb.store_shipments` / `store_orders`; `adapters.dynamodb.shipment_items` writes the
+same items straight to the table for the tests and the bench that seed it).
 """
 
 from __future__ import annotations
 
-from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
-from ..adapters.dynamodb import keys
-from ..adapters.dynamodb import repository as repo
-from ..adapters.dynamodb.models import OrderItem, ShipmentItem, TrackEventItem
-from ..adapters.dynamodb.store_orders import shipment_copy_item
-from ..adapters.dynamodb.store_shipments import (
-    carrier_event_from_item,
-    pointer_item,
-    record_from_item,
-    shipment_record_item,
-    track_event_items,
-)
 from ..domain import shipments as rules
 from ..domain.audit import AuditEvent
 from ..domain.orders import Order
 from ..domain.permissions import SYSTEM, Principal
-from ..domain.shipments import CarrierEvent, Shipment
+from ..domain.shipments import Shipment
 from .clock import new_id
 from .ports_orders import ShipmentCopy, TrackingStep
 from .ports_purchase_orders import POShipment
-from .ports_shipments import ShipmentRecord
-
-
-def shipment_item(
-    s: Shipment, *, at: datetime, version: int | None, previous: ShipmentItem | None = None, **changes: Any
-) -> repo.Write:
-    """The shipment record; workflow fields carry over from `previous` unless `changes` say otherwise."""
-    base = record_from_item(previous) if previous is not None else ShipmentRecord(s)
-    item = shipment_record_item(replace(base, shipment=s, **changes), at=at)
-    if version is None:
-        return repo.new_item(item)
-    return repo.Write(repo.with_version(item, version))
 
 
 def copy_of(s: Shipment, order_id: str, at: datetime) -> ShipmentCopy:
@@ -79,15 +52,6 @@ def pointer_of(s: Shipment) -> POShipment:
         status=s.status.value,
         created_at=s.created_at,
     )
-
-
-def order_copy(s: Shipment, order_id: str, at: datetime) -> repo.Write:
-    """The customer's copy of the shipment inside the order's partition."""
-    return repo.Write(shipment_copy_item(copy_of(s, order_id, at)))
-
-
-def po_pointer(s: Shipment, at: datetime) -> repo.Write:
-    return repo.Write(pointer_item(pointer_of(s), at))
 
 
 def refs(s: Shipment) -> dict[str, Any]:
@@ -135,7 +99,7 @@ def shipment_audit(
 
 
 def order_audit(
-    order: OrderItem | Order,
+    order: Order,
     s: Shipment,
     type_: str,
     at: datetime,
@@ -146,7 +110,7 @@ def order_audit(
     data: dict[str, Any] | None = None,
 ) -> AuditEvent:
     """An event on the order about one of its shipments (the notification rules pick it up)."""
-    status = order.status.value if isinstance(order, Order) else order.status
+    status = order.status.value
     return AuditEvent(
         id=new_id("evt"),
         subject_type="order",
@@ -165,16 +129,3 @@ def order_audit(
             **(data or {}),
         },
     )
-
-
-def load(carrier: str, tracking_number: str) -> ShipmentItem | None:
-    return repo.get(keys.shipment(carrier, tracking_number), ShipmentItem)
-
-
-def track_event_from_item(item: TrackEventItem) -> CarrierEvent:
-    return carrier_event_from_item(item)
-
-
-def track_events(carrier: str, tracking_number: str) -> list[TrackEventItem]:
-    """Every carrier event kept for the parcel, as stored (one Query of its `TRACK#` items)."""
-    return track_event_items(carrier, tracking_number)

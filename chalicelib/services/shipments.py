@@ -49,12 +49,6 @@ from .ports_purchase_orders import POShipment
 from .ports_shipments import ShipmentRecord, ShippedOrder
 from .retry import on_conflict
 from .shipment_records import copy_of, order_audit, pointer_of, refs, shipment_audit
-from .shipment_records import (  # item writes and reads named from here by the API and workflow tests (not on the port)
-    load as load,
-)
-from .shipment_records import order_copy as order_copy
-from .shipment_records import po_pointer as po_pointer
-from .shipment_records import shipment_item as shipment_item
 from .tracking import complete_deliveries
 
 RETRIES = 5

@@ -11,7 +11,7 @@ import boto3
 import pytest
 
 from chalicelib.adapters import secrets
-from chalicelib.adapters.dynamodb import keys
+from chalicelib.adapters.dynamodb import keys, shipment_items
 from chalicelib.adapters.dynamodb import repository as repo
 from chalicelib.adapters.dynamodb.models import InboxItem, Item, TrackEventItem
 from chalicelib.domain.purchase_orders import Stage
@@ -98,13 +98,13 @@ def shipped(api, tracking: str = "JD0001", carrier: str = "dhl") -> tuple[str, s
 
 
 def shipment_status(tracking: str, carrier: str = "dhl") -> str:
-    item = shipments.load(carrier, tracking)
+    item = shipment_items.load(carrier, tracking)
     assert item is not None
     return item.status
 
 
 def timeline(tracking: str, carrier: str = "dhl") -> list[tuple[str, str]]:
-    item = shipments.load(carrier, tracking)
+    item = shipment_items.load(carrier, tracking)
     assert item is not None
     return [(t.status, t.carrier_code) for t in item.timeline or []]
 
@@ -341,7 +341,7 @@ def test_an_event_for_an_unknown_tracking_number_is_kept_and_replayed_when_the_s
     assert process_webhooks() == ["unknown_tracking"]
     [track] = track_items("dhl", "JD-EARLY")
     assert track.status == "in_transit" and track.carrier_code == "transit" and track.webhook_id == "msg_early"
-    assert shipments.load("dhl", "JD-EARLY") is None
+    assert shipment_items.load("dhl", "JD-EARLY") is None
     problem_id = exceptions.exception_id("unknown_tracking", "tracking", "dhl#JD-EARLY")
     problem = exceptions.get(problem_id)
     # pending: within its grace period the supplier usually records the parcel, and nobody is bothered

@@ -386,7 +386,7 @@ def test_a_retried_or_racing_run_of_an_accepted_plan_refunds_once(api, sfn_calls
     propose_and_offer(api, cid, [{"sku": "MUG-1", "resolution": "refund", "quantity": 2, "refund_cents": 2000}])
     accept(api, order["id"], cid)
     stale = complaints._load(cid)  # what the second worker read
-    assert stale.item.status == "accepted"
+    assert stale.complaint.status.value == "accepted"
     assert carried_out(cid) == "refunds:1"  # the first worker
 
     real_load, reads = complaints._load, []
@@ -402,10 +402,12 @@ def test_a_retried_or_racing_run_of_an_accepted_plan_refunds_once(api, sfn_calls
 
     # Even a step that got past the complaint's version could not write the refund again: its id is
     # derived from (complaint, SKU) and its record is a conditional create.
-    item = complaints._load(cid).item
+    kept = complaints._load(cid).stored.value
     due = complaints.rules.RefundDue(complaints.rules.refund_id(cid, "MUG-1"), cid, order["id"], "MUG-1", 2000, 2000)
     with pytest.raises(complaints.Conflict):
-        repo.commit(complaints._refund_writes(item, [due], 5000, item.updated_at), what="a second refund")
+        complaints.uow.store().commit(
+            complaints._refund_changes(kept, [due], 5000, kept.updated_at), what="a second refund", at=kept.updated_at
+        )
 
     assert [t["amount_cents"] for t in gateway.transactions if t["kind"] == "refund"] == [2000]
     ledger = repo.get(keys.refund_ledger(order["id"]), RefundLedgerItem)

@@ -16,6 +16,7 @@ import pytest
 
 from chalicelib.adapters import workflows
 from chalicelib.adapters.aws import client
+from chalicelib.adapters.dynamodb import shipment_items
 from chalicelib.adapters.dynamodb.metering import metered
 from chalicelib.config import settings
 from chalicelib.domain.purchase_orders import Stage
@@ -225,7 +226,7 @@ def test_only_the_parcels_supplier_and_staff_who_handle_deliveries_may_record_by
     assert_error(*api.get(parcel_path(po, shipment["id"], "staff"), ACME), 403)
     assert get_ok(api, "/me", LOGISTICS)["capabilities"].count("shipments.record_by_hand") == 1
     assert "shipments.record_by_hand" not in get_ok(api, "/me", BUYER)["capabilities"]
-    assert shipments.load("dhl", "SILENT01").status == "dispatched"  # nothing moved
+    assert shipment_items.load("dhl", "SILENT01").status == "dispatched"  # nothing moved
 
 
 @pytest.mark.parametrize(
@@ -279,7 +280,7 @@ def test_a_confirmation_needs_a_note_and_a_plausible_time(api, sfn_calls, body, 
     status, error = api.post(parcel_path(po, shipment["id"]) + "/delivered", ACME, body)
     assert status in (400, 422), error
     assert field in [d["field"] for d in error["error"]["details"]], error
-    assert shipments.load("dhl", "SILENT01").status == "dispatched"
+    assert shipment_items.load("dhl", "SILENT01").status == "dispatched"
 
 
 def test_a_stale_expected_version_is_a_409_and_records_nothing(api, sfn_calls):
@@ -291,7 +292,7 @@ def test_a_stale_expected_version_is_a_409_and_records_nothing(api, sfn_calls):
         409,
         "conflict",
     )
-    assert shipments.load("dhl", "SILENT01").status == "in_transit"
+    assert shipment_items.load("dhl", "SILENT01").status == "in_transit"
 
 
 def test_confirming_again_or_after_the_carrier_answers_the_parcel_as_it_is_and_writes_nothing(api, sfn_calls, gateway):  # noqa: F811

@@ -11,7 +11,7 @@ import boto3
 import pytest
 
 from chalicelib.adapters import secrets
-from chalicelib.adapters.dynamodb import keys
+from chalicelib.adapters.dynamodb import keys, shipment_items
 from chalicelib.adapters.dynamodb import repository as repo
 from chalicelib.adapters.dynamodb.models import AuditEventItem, ExceptionItem, InboxItem, Item
 from chalicelib.domain.notifications import rules_for
@@ -166,11 +166,11 @@ def test_a_shipment_notice_records_the_shipment_like_the_api(api, campaign, sfn_
     po = make_po(campaign["id"], stage=Stage.SHIPMENT, accepted=True, token="tok-ship")
     accept_deliveries("acme", order["id"])
     assert send(api, notice(po, [order["id"]]))[0] == 202
-    assert shipments.load("dhl", "JD0001") is None  # not before the queue applies it
+    assert shipment_items.load("dhl", "JD0001") is None  # not before the queue applies it
     [outcome] = process_webhooks()
     assert outcome.startswith("shipment recorded: shp_"), outcome
 
-    item = shipments.load("dhl", "JD0001")
+    item = shipment_items.load("dhl", "JD0001")
     assert item is not None and outcome == f"shipment recorded: {item.id}"
     assert (item.po_id, item.supplier_id, list(item.order_ids), item.status) == (po, "acme", [order["id"]], "dispatched")
     assert sfn_calls == [("tok-ship", {"decision": "done", "stage": "shipment"})]
@@ -339,4 +339,4 @@ def test_a_shipment_notice_before_the_shipment_stage_fails_for_staff(api, campai
     [outcome] = process_webhooks()
     assert outcome.startswith("failed: invalid_transition"), outcome
     assert problem("inbound_webhook_failed", "po", po) is not None
-    assert shipments.load("dhl", "JD0001") is None and sfn_calls == []
+    assert shipment_items.load("dhl", "JD0001") is None and sfn_calls == []

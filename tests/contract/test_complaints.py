@@ -1,7 +1,8 @@
 """What every store does with the complaints area (`services.ports_complaints`), on the in-memory store
 and on the DynamoDB one: complaints, returns, parcels, delivery claims and charge-backs saved under
 versions, and the area's reads (a complaint's file, by order, by PO, the staff listing, a complaint's
-returns, a campaign's charge-backs)."""
+returns, a campaign's charge-backs, an order as complaints read it, a campaign's PO to a supplier) and
+what complaints refunded on an order (`AddRefunded`, under its cap)."""
 
 from __future__ import annotations
 
@@ -28,6 +29,7 @@ from chalicelib.domain.errors import AlreadyExists, Conflict, RuleViolation
 from chalicelib.domain.permissions import SYSTEM
 from chalicelib.services.ports import Record, Save, Store
 from chalicelib.services.ports_complaints import (
+    AddRefunded,
     ComplaintParcel,
     DeliveryClaims,
     Parcel,
@@ -35,7 +37,11 @@ from chalicelib.services.ports_complaints import (
     StoredComplaint,
     StoredReturn,
 )
+from chalicelib.services.ports_money import Payment
 from chalicelib.services.ports_purchase_orders import ChargeBack
+from tests.contract.test_money import payment
+from tests.contract.test_orders import copy_of, create, order
+from tests.contract.test_purchase_orders import created, purchase_order
 from tests.unit.factories import NOW
 
 
@@ -278,3 +284,59 @@ def test_a_campaigns_charge_backs_come_by_supplier_and_each_is_created_once(stor
     assert loaded is not None and loaded.value == charge_back("ref-2")
     with pytest.raises(AlreadyExists):
         store.commit([Save(charge_back("ref-2"), None)], what="charge-back", at=NOW)
+
+
+def test_an_order_as_complaints_read_it_holds_its_payments_refunded_total_parcels_and_claims(store: Store) -> None:
+    assert store.complaint_order("ord-1") is None
+    placed = order("ord-1", minutes=0)
+    create(store, placed, order("ord-2", minutes=1))
+    store.commit(
+        [
+            Save(payment("pay-2", minutes=2), None),
+            Save(payment("pay-1", minutes=1), None),
+            Save(payment("pay-9", order_id="ord-2"), None),
+            Save(copy_of("ord-1", "shp-2", 5), None),
+            Save(copy_of("ord-1", "shp-1", 3), None),
+            Save(DeliveryClaims("ord-1", "acme", 2), None),
+            Save(DeliveryClaims("ord-2", "acme", 1), None),
+            AddRefunded("ord-1", 700, captured_cents=1000),
+        ],
+        what="ord-1",
+        at=NOW,
+    )
+
+    found = store.complaint_order("ord-1")
+
+    assert found is not None
+    assert (found.order.value, found.order.version) == (placed, 1)
+    assert [(p.value.id, p.version) for p in found.payments] == [("pay-1", 1), ("pay-2", 1)]
+    assert found.payments[0].value == payment("pay-1", minutes=1)
+    assert found.refunded_cents == 700
+    assert [s.shipment_id for s in found.shipments] == ["shp-1", "shp-2"]
+    assert found.shipments[0] == copy_of("ord-1", "shp-1", 3)
+    assert {k: (v.value, v.version) for k, v in found.claims.items()} == {"acme": (DeliveryClaims("ord-1", "acme", 2), 1)}
+    other = store.complaint_order("ord-2")
+    assert other is not None and other.refunded_cents == 0 and [p.value.id for p in other.payments] == ["pay-9"]
+
+
+def test_what_complaints_refunded_adds_up_within_what_was_captured_or_the_whole_commit_fails(store: Store) -> None:
+    create(store, order("ord-1", minutes=0))
+    store.commit([AddRefunded("ord-1", 1000, captured_cents=1500)], what="refund", at=NOW)
+
+    with pytest.raises(Conflict):  # 1000 refunded already: 600 more would pass the 1500 captured
+        store.commit([Save(payment("ref-2"), None), AddRefunded("ord-1", 600, captured_cents=1500)], what="refund", at=NOW)
+    assert store.load(Payment, "ord-1", "ref-2") is None  # nothing of the failed commit was written
+
+    store.commit([AddRefunded("ord-1", 500, captured_cents=1500)], what="refund", at=NOW)  # exactly up to the cap
+    store.commit([AddRefunded("ord-1", -1000)], what="a failed refund gives back", at=NOW)  # no cap on giving back
+    found = store.complaint_order("ord-1")
+    assert found is not None and found.refunded_cents == 500
+
+
+def test_a_campaigns_po_to_a_supplier_is_found_by_campaign_and_supplier(store: Store) -> None:
+    po = purchase_order("cmp-1", "acme")
+    created(store, po, purchase_order("cmp-1", "bolt"), purchase_order("cmp-2", "acme"))
+
+    assert store.supplier_po("cmp-1", "acme") == po.id
+    assert store.supplier_po("cmp-1", "zeta") is None
+    assert store.supplier_po("cmp-9", "acme") is None

@@ -23,7 +23,7 @@ import pytest
 
 from chalicelib.adapters import secrets, workflows
 from chalicelib.adapters.aws import client
-from chalicelib.adapters.dynamodb import keys
+from chalicelib.adapters.dynamodb import keys, shipment_items
 from chalicelib.adapters.dynamodb import repository as repo
 from chalicelib.adapters.dynamodb.models import (
     AuditEventItem,
@@ -130,7 +130,7 @@ class Parcel:
         return len(messages)
 
     def item(self) -> ShipmentItem:
-        found = shipments.load(CARRIER, self.tracking_number)
+        found = shipment_items.load(CARRIER, self.tracking_number)
         assert found is not None
         return found
 
@@ -223,8 +223,8 @@ def new_parcel(provisioned: Provisioned) -> Parcel:
     repo.commit(
         [
             *repo.order_writes(order, version=None, now=at),
-            shipments.shipment_item(s, at=at, version=None),
-            shipments.order_copy(s, order.id, at),
+            shipment_items.shipment_item(s, at=at, version=None),
+            shipment_items.order_copy(s, order.id, at),
         ],
         what="test shipment",
     )
@@ -367,7 +367,7 @@ def test_a_silent_parcel_confirmed_delivered_by_hand_ends_its_wait_resolves_the_
     parcel.wait_token()
     parcel.until(lambda: parcel.exception() is not None, why="tracking_stale to be raised")
     s = parcel.shipment
-    repo.commit([shipments.po_pointer(s, datetime.now(UTC))], what="test: the PO's pointer to the parcel")
+    repo.commit([shipment_items.po_pointer(s, datetime.now(UTC))], what="test: the PO's pointer to the parcel")
 
     logistics = Principal(sub="log-1", roles=frozenset({Role.LOGISTICS}))
     result = tracking.record_by_hand(logistics, s.po_id, s.id, ByHand.DELIVERED, note="signed for, per the depot")

@@ -22,6 +22,7 @@ from ...domain.packing import PackingEntry, PackingLine
 from ...domain.purchase_orders import PurchaseOrder
 from ...services.ports import (
     A,
+    AddRefunded,
     AddressBookHeader,
     AddressBookRecord,
     AddressEntry,
@@ -59,7 +60,7 @@ from .models import (
     PurchaseOrderItem,
     SupplierItem,
 )
-from .store_complaints import ComplaintsDynamo
+from .store_complaints import ComplaintsDynamo, refunded_write
 from .store_consumers import ConsumersDynamo
 from .store_deadlines import DeadlinesDynamo, deadline_writes
 from .store_exceptions import ExceptionsDynamo
@@ -204,6 +205,8 @@ class DynamoStore(
                 writes += repo.stage_stats_updates(change.po, change.stage, change.deltas)
             elif isinstance(change, SetDeadline | ClearDeadline):
                 writes += deadline_writes(change)
+            elif isinstance(change, AddRefunded):
+                writes.append(refunded_write(change))
             else:
                 assert isinstance(change, CountCampaign)
                 writes.append(repo.campaign_summary_update(change.campaign_id, change.subject_id, change.deltas))

@@ -5,7 +5,8 @@ status (GSI3) and over all complaints (GSI4), newest by its opening time; its re
 (`RETURN#<rma>`) and audit trail share the partition, so the complaint's file is one Query. A
 complaint parcel is `SHIPMENT#<carrier>#<tracking>` / `#COMPLAINT`, a delivery's claims
 `ORDER#<id>` / `CLAIMS#<supplier>`, a charge-back `PO#<id>` / `CHARGEBACK#<refund>` (indexed by the
-campaign, GSI1). Loads are one GetItem, saves one put in the commit's transaction (conditional on the
+campaign, GSI1). What complaints refunded on an order is its refund ledger `ORDER#<id>` / `#REFUNDED`,
+ADDed to in the commit's transaction. Loads are one GetItem, saves one put in the commit's transaction (conditional on the
 version read, or on absence for a create): the requests `services.complaints` makes.
 """
 
@@ -28,7 +29,9 @@ from ...domain.complaints import (
 )
 from ...services.ports_common import Page, Versioned
 from ...services.ports_complaints import (
+    AddRefunded,
     ComplaintFile,
+    ComplaintOrder,
     ComplaintParcel,
     DeliveryClaims,
     Parcel,
@@ -48,14 +51,21 @@ from .models import (
     ComplaintParcelItem,
     DeliveryClaimsItem,
     Item,
+    OrderItem,
+    OrderShipmentItem,
     ParcelMap,
+    PaymentTxnItem,
     PhotoMap,
     PlanLineMap,
     PlanMap,
+    PurchaseOrderItem,
+    RefundLedgerItem,
     ReturnItem,
     ReturnLineMap,
     SkuQuantityMap,
 )
+from .store_money import payment_from_item
+from .store_orders import _shipment_copy as shipment_copy  # the orders area's mapping of a parcel's copy
 
 # ---------------------------------------------------------------- complaints
 
@@ -378,6 +388,23 @@ def _save_charge_back(charge_back: ChargeBack, version: int | None, at: datetime
 register(ChargeBack, Mapper(load=_load_charge_back, save=_save_charge_back))
 
 
+def refunded_write(change: AddRefunded) -> repo.Update:
+    """The ledger's ADD; with a cap, under the condition that the total stays within it."""
+    ledger = RefundLedgerItem(*keys.refund_ledger(change.order_id))
+    if change.captured_cents is None:
+        return repo.Update(ledger, [RefundLedgerItem.refunded_cents.add(change.cents)])
+    return repo.Update(
+        ledger,
+        [
+            RefundLedgerItem.refunded_cents.add(change.cents),
+            RefundLedgerItem.order_id.set(change.order_id),
+            RefundLedgerItem.kind.set(RefundLedgerItem),
+        ],
+        condition=RefundLedgerItem.refunded_cents.does_not_exist()
+        | (RefundLedgerItem.refunded_cents <= change.captured_cents - change.cents),
+    )
+
+
 # ---------------------------------------------------------------- reads
 
 
@@ -413,6 +440,32 @@ class ComplaintsDynamo:
     def returns_of_complaint(self, complaint_id: str) -> list[Versioned[StoredReturn]]:
         found = repo.query_all(keys.complaint_pk(complaint_id), range_key_condition=Item.SK.startswith("RETURN#"))
         return [stored_return(i) for i in found if isinstance(i, ReturnItem)]
+
+    def complaint_order(self, order_id: str) -> ComplaintOrder | None:
+        items = repo.query_all(keys.order_pk(order_id))
+        meta = next((i for i in items if isinstance(i, OrderItem)), None)
+        if meta is None:
+            return None
+        payments = sorted((i for i in items if isinstance(i, PaymentTxnItem)), key=lambda i: (i.created_at, i.id))
+        ledger = next((i for i in items if isinstance(i, RefundLedgerItem)), None)
+        copies = sorted((i for i in items if isinstance(i, OrderShipmentItem)), key=lambda i: i.created_at)
+        claims = [i for i in items if isinstance(i, DeliveryClaimsItem)]
+        return ComplaintOrder(
+            Versioned(repo.order_from_item(meta), int(meta.version)),
+            [Versioned(payment_from_item(i), int(i.version)) for i in payments],
+            int(ledger.refunded_cents or 0) if ledger is not None else 0,
+            [shipment_copy(i) for i in copies],
+            {
+                i.supplier_id: Versioned(DeliveryClaims(i.order_id, i.supplier_id, int(i.complaints or 0)), int(i.version))
+                for i in claims
+            },
+        )
+
+    def supplier_po(self, campaign_id: str, supplier_id: str) -> str | None:
+        for item in Item.gsi2.query(keys.campaign_pos_pk(campaign_id), Item.GSI2SK == supplier_id):  # noqa: SIM300
+            if isinstance(item, PurchaseOrderItem):
+                return item.id
+        return None
 
     def campaign_charge_backs(self, campaign_id: str) -> list[ChargeBack]:
         found = Item.gsi1.query(keys.campaign_charge_backs_pk(campaign_id))

@@ -330,54 +330,54 @@ class ComplaintView(ComplaintSummaryView):
         photo_urls: Mapping[str, str],
     ) -> ComplaintView:
         """`actions`: what the reader may do now; `photo_urls`: a download link per photo key (the route's)."""
-        item = record.item
+        kept, complaint = record.stored.value, record.complaint
         staff, supplier, customer = sight.staff, sight.supplier, sight.customer
         summary = ComplaintSummaryView.of(record.stored, sight, threshold_cents=threshold_cents)
         plan = None
-        if item.plan is not None and sight.plan:
+        if complaint.plan is not None and sight.plan:
             lines = [
                 PlanLineView(
                     sku=l.sku,
-                    resolution=l.resolution,
-                    quantity=int(l.quantity),
-                    refund_cents=int(l.refund_cents),
-                    paid_cents=int(l.paid_cents),
-                    charge_back_cents=None if customer else int(l.charge_back_cents),
+                    resolution=l.resolution.value,
+                    quantity=l.quantity,
+                    refund_cents=l.refund_cents,
+                    paid_cents=l.paid_cents,
+                    charge_back_cents=None if customer else l.charge_back_cents,
                 )
-                for l in item.plan.lines
+                for l in complaint.plan.lines
             ]
             plan = PlanView(
                 lines=lines,
                 refund_cents=summary.refund_cents,
-                charge_back_cents=None if customer else sum(int(l.charge_back_cents) for l in item.plan.lines),
-                supplier_bears=None if customer else bool(item.plan.supplier_bears),
+                charge_back_cents=None if customer else sum(l.charge_back_cents for l in complaint.plan.lines),
+                supplier_bears=None if customer else complaint.plan.supplier_bears,
                 needs_approval=summary.needs_approval,
-                proposed_by=item.plan.proposed_by if staff else None,
-                proposed_at=item.plan.proposed_at if staff else None,
-                approved_by=item.plan.approved_by if staff else None,
-                approved_at=item.plan.approved_at if staff else None,
+                proposed_by=complaint.plan.proposed_by if staff else None,
+                proposed_at=complaint.plan.proposed_at if staff else None,
+                approved_by=kept.plan_approved_by if staff else None,
+                approved_at=kept.plan_approved_at if staff else None,
             )
-        rma = record.rma
         return_view = None
-        if rma is not None:
-            parcel = ParcelRefView.pick(rma.parcel) if rma.parcel is not None else None
+        if record.rma is not None:
+            kept_rma, rma = record.rma.value, record.rma.value.rma
+            parcel = ParcelRefView.pick(kept_rma.parcel) if kept_rma.parcel is not None else None
             return_view = ReturnView(
                 id=rma.id,
-                status=rma.status,
-                instructions=rma.instructions,
+                status=rma.status.value,
+                instructions=kept_rma.instructions,
                 parcel=parcel,
                 carrier=parcel.carrier if parcel else None,
                 tracking_number=parcel.tracking_number if parcel else None,
-                lines=[ReturnLineView(sku=l.sku, quantity=int(l.quantity), refund_cents=int(l.refund_cents)) for l in rma.lines],
+                lines=[ReturnLineView(sku=l.sku, quantity=l.quantity, refund_cents=l.refund_cents) for l in rma.lines],
                 authorised_at=rma.authorised_at,
                 received_at=rma.received_at,
-                version=int(rma.version),
+                version=record.rma.version,
             )
         replacement = None
-        if item.replacement_lines:
-            shipped = item.replacement
+        if kept.replacement_lines:
+            shipped = kept.replacement
             replacement = ReplacementView(
-                lines=[{"sku": l.sku, "quantity": int(l.quantity)} for l in item.replacement_lines],
+                lines=[{"sku": l.sku, "quantity": l.quantity} for l in kept.replacement_lines],
                 status=shipped.status if shipped else "requested",
                 carrier=shipped.carrier if shipped else None,
                 tracking_number=shipped.tracking_number if shipped else None,
@@ -392,35 +392,35 @@ class ComplaintView(ComplaintSummaryView):
         money = record.money
         return cls(
             **dict(summary),
-            customer_id=item.customer_id if staff else None,
-            description=item.description or "",
+            customer_id=complaint.customer_id if staff else None,
+            description=complaint.description or "",
             lines=[
                 ClaimedLineView(
                     sku=l.sku,
-                    name=l.name,
-                    quantity=int(l.quantity),
-                    unit_price_cents=int(l.unit_price_cents),
-                    paid_cents=int(l.quantity) * int(l.unit_price_cents),
+                    name=kept.line_names.get(l.sku, l.sku),
+                    quantity=l.quantity,
+                    unit_price_cents=l.unit_price_cents,
+                    paid_cents=l.quantity * l.unit_price_cents,
                 )
-                for l in item.lines
+                for l in complaint.lines
             ],
             photos=[
-                PhotoView(key=p.key, content_type=p.content_type, size_bytes=int(p.size_bytes), url=photo_urls[p.key])
-                for p in item.photos or []
+                PhotoView(key=p.key, content_type=p.content_type, size_bytes=p.size_bytes, url=photo_urls[p.key])
+                for p in complaint.photos
             ],
-            supplier_question=item.supplier_question if not customer else None,
-            supplier_answer=item.supplier_answer if not customer else None,
-            supplier_answered_at=item.supplier_answered_at if not customer else None,
+            supplier_question=kept.supplier_question if not customer else None,
+            supplier_answer=kept.supplier_answer if not customer else None,
+            supplier_answered_at=kept.supplier_answered_at if not customer else None,
             plan=plan,
             refunds=[
                 RefundView(
-                    id=r.id,
-                    sku=r.sku,
-                    amount_cents=int(r.amount_cents),
-                    currency=r.currency,
-                    status=r.status,
-                    gateway_reference=r.gateway_reference if staff else None,
-                    created_at=r.created_at,
+                    id=r.value.id,
+                    sku=r.value.sku,
+                    amount_cents=r.value.amount_cents,
+                    currency=r.value.currency,
+                    status=r.value.status,
+                    gateway_reference=r.value.gateway_reference if staff else None,
+                    created_at=r.value.created_at,
                 )
                 for r in record.refunds
             ]
