@@ -33,3 +33,14 @@ def template(synthesized) -> dict[str, Any]:
 
 def resources(template: dict[str, Any], kind: str) -> dict[str, dict[str, Any]]:
     return {k: r for k, r in template["Resources"].items() if r["Type"] == kind}
+
+
+def _staged() -> Any:
+    from chalicelib.topology import TOPOLOGY, staged
+    from infra.deployment import CHECK_CONTEXT
+
+    return staged(TOPOLOGY, CHECK_CONTEXT["stage"])
+
+
+# The topology as the checked stage deploys it (every physical name scoped to the stage).
+STAGED = _staged()
