@@ -178,7 +178,7 @@ class WaybillStack(cdk.Stack):
 
         self.logs_bucket = self._logs_bucket()
         self.table = self._table()
-        self.bus = events.EventBus(self, "Bus", event_bus_name=topology.bus)
+        self.bus = events.EventBus(self, "Bus", event_bus_name=self.topology.bus)
         self.alerts = self._alerts_topic(alert_email or d.alert_email)
         self.queues = self._queues()
         self._rules()
