@@ -999,7 +999,7 @@ class WaybillStack(cdk.Stack):
         ]
         settings += [
             {
-                "ResourcePath": path.replace("/", "~1"),
+                "ResourcePath": "/" + path.replace("/", "~1"),  # the route, its slashes escaped
                 "HttpMethod": "POST",
                 "ThrottlingRateLimit": d.webhook_rate_limit,
                 "ThrottlingBurstLimit": d.webhook_burst_limit,

@@ -39,7 +39,7 @@ def test_the_api_stage_is_throttled_and_the_public_webhook_routes_tighter(templa
     paths = set(_api(template)["DefinitionBody"]["paths"])
     for route in WEBHOOK_ROUTES:
         assert route in paths  # a renamed route would leave its throttle behind
-        tight = settings[(route.replace("/", "~1"), "POST")]
+        tight = settings[("/" + route.replace("/", "~1"), "POST")]
         assert tight["ThrottlingRateLimit"] < default["ThrottlingRateLimit"]
         assert tight["ThrottlingBurstLimit"] < default["ThrottlingBurstLimit"]
     assert {p for p in paths if p.startswith("/webhooks/")} == set(WEBHOOK_ROUTES)
