@@ -32,7 +32,8 @@ CONTEXT = {
 def build(outdir: str | None = None, context: dict[str, Any] | None = None) -> cdk.App:
     """The app for one stage. `context` stands for `-c key=value`; without it (and outside the CDK
     CLI, which always passes its own) the offline check's example settings are used."""
-    offline = {} if "CDK_CONTEXT_JSON" in os.environ else CHECK_CONTEXT
+    from_cli = any(key in os.environ for key in ("CDK_CONTEXT_JSON", "CDK_CLI_VERSION"))  # what the CLI sets
+    offline = {} if from_cli else CHECK_CONTEXT
     app = cdk.App(outdir=outdir, context={**CONTEXT, **(offline if context is None else context)})
     deployment = Deployment.from_context(app.node.try_get_context)
     account = os.environ.get("CDK_DEFAULT_ACCOUNT")

@@ -4,6 +4,10 @@ Resources come from `chalicelib.topology` (table, indexes, bus, rules, queues, b
 schedules, secrets, state machines), so adding one there adds it here and locally. The
 Chalice app (routes, authorizer, consumers, publisher, scheduled handlers) is packaged by
 `chalice.cdk.Chalice`, slimmed of what the Lambda runtime ships (`infra.package.slim`).
+
+One stack per stage (`infra/deployment.py`): every physical name is scoped to the stage
+(`topology.staged`), the deployment's settings reach the functions' environment, and each failure
+path has an alarm to the alerts topic.
 """
 
 from __future__ import annotations
