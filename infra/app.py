@@ -17,7 +17,7 @@ sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != ROOT / "infra"
 sys.path.insert(0, str(ROOT))
 
 import aws_cdk as cdk  # noqa: E402
-from cdk_nag import AwsSolutionsChecks  # noqa: E402
+from cdk_nag import AwsSolutionsChecks, ServerlessChecks  # noqa: E402
 
 from infra.deployment import CHECK_CONTEXT, Deployment  # noqa: E402
 from infra.stacks import EdgeWafStack, WaybillStack  # noqa: E402
@@ -56,7 +56,7 @@ def build(outdir: str | None = None, context: dict[str, Any] | None = None) -> c
         env=cdk.Environment(account=account, region="us-east-1"),
         deployment=deployment,
     )
-    cdk.Validations.of(app).add_plugins(AwsSolutionsChecks(app, verbose=True))
+    cdk.Validations.of(app).add_plugins(AwsSolutionsChecks(app, verbose=True), ServerlessChecks(app, verbose=True))
     return app
 
 

@@ -246,6 +246,12 @@ class WaybillStack(cdk.Stack):
                 encryption=sqs.QueueEncryption.SQS_MANAGED,
                 enforce_ssl=True,
             )
+            acknowledge(
+                dlq,
+                "Serverless-SQSRedrivePolicy",
+                "this is the dead-letter queue where redrive ends: its depth is alarmed and operators move its "
+                "messages back to the queue once the cause is fixed (docs/operations.md)",
+            )
             queue = sqs.Queue(
                 self,
                 f"{lid}Queue",
@@ -287,8 +293,9 @@ class WaybillStack(cdk.Stack):
         return topic
 
     def _rules(self) -> None:
+        self.rules: dict[str, events.Rule] = {}
         for base, rule in zip(self.base_topology.rules, self.topology.rules, strict=True):
-            events.Rule(
+            self.rules[rule.name] = events.Rule(
                 self,
                 f"Rule{logical_id(base.name.replace('-', '_'))}",
                 rule_name=rule.name,
@@ -296,6 +303,13 @@ class WaybillStack(cdk.Stack):
                 event_bus=self.bus,
                 event_pattern=events.EventPattern(source=[EVENT_SOURCE], detail_type=list(rule.detail_types)),
                 targets=[targets.SqsQueue(self.queues[rule.queue])],
+            )
+            acknowledge(
+                self.rules[rule.name],
+                "Serverless-EventBusDLQ",
+                "EventBridge retries delivery to the queue for 24 h; every event is also kept in the bus archive "
+                "and the rule's FailedInvocations metric is alarmed, so an event it could not deliver is replayed "
+                "from the archive (docs/operations.md) rather than parked in a second queue",
             )
 
     def _logs_bucket(self) -> s3.Bucket:
@@ -529,6 +543,14 @@ class WaybillStack(cdk.Stack):
         handler = next(c for c in stack.node.children if c.node.id.startswith("Custom::CDKBucketDeployment"))
         reason = "CDK's BucketDeployment handler copies the admin page from the CDK asset bucket into its bucket"
         acknowledge(handler, "AwsSolutions-L1", "CDK pins the BucketDeployment handler's runtime")
+        acknowledge(handler, "Serverless-LambdaLatestVersion", "CDK pins the BucketDeployment handler's runtime")
+        for rule in ("Serverless-LambdaDLQ", "Serverless-LambdaTracing"):
+            acknowledge(
+                handler,
+                rule,
+                "CDK's BucketDeployment handler runs only during a deployment, called synchronously by "
+                "CloudFormation, which reports its failure and rolls the deployment back",
+            )
         acknowledge(
             handler,
             "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]",
@@ -1135,6 +1157,20 @@ class WaybillStack(cdk.Stack):
             period=five_min,
         )
         self._alarm("TableThrottles", throttled, 1, "DynamoDB throttled requests to the table")
+        for base, rule in zip(self.base_topology.rules, self.topology.rules, strict=True):
+            failed_deliveries = cloudwatch.Metric(
+                namespace="AWS/Events",
+                metric_name="FailedInvocations",
+                dimensions_map={"EventBusName": self.topology.bus, "RuleName": rule.name},
+                statistic="Sum",
+                period=five_min,
+            )
+            self._alarm(
+                f"Rule{logical_id(base.name.replace('-', '_'))}FailedDeliveries",
+                failed_deliveries,
+                1,
+                f"the bus could not deliver events of {rule.name} to its queue (replay them from the archive)",
+            )
         ses_rates = {
             name: cloudwatch.Metric(namespace="AWS/SES", metric_name=name, statistic="Maximum", period=cdk.Duration.hours(1))
             for name in ("Reputation.BounceRate", "Reputation.ComplaintRate")

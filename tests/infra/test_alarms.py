@@ -117,3 +117,9 @@ def test_the_state_machines_and_api_access_logs_keep_the_same_retention(template
     machine = next(iter(resources(template, "AWS::StepFunctions::StateMachine").values()))
     (destination,) = machine["Properties"]["LoggingConfiguration"]["Destinations"]
     assert destination["CloudWatchLogsLogGroup"]["LogGroupArn"]["Fn::GetAtt"][0] in resources(template, "AWS::Logs::LogGroup")
+
+
+def test_every_rule_alarms_on_events_it_could_not_deliver(template):
+    rules = {r["Properties"]["Name"] for r in resources(template, "AWS::Events::Rule").values()}
+    alarmed = {_dimension(a, "RuleName") for a in _by_metric(template, "AWS/Events", "FailedInvocations")}
+    assert alarmed == rules == {r.name for r in STAGED.rules}
