@@ -83,6 +83,11 @@ class Settings:
     payment_gateway_url: str = ""
     payment_gateway_timeout_s: int = 10
     payment_gateway_retries: int = 3
+    # Secrets Manager secrets (names as deployed: the stack sets them per stage). The two credential
+    # secrets hold `{"header": ..., "value": ...}` sent with each call; empty: no credential (locally).
+    inbound_webhooks_secret: str = TOPOLOGY.secrets[0].name
+    payment_gateway_secret: str = ""
+    bank_secret: str = ""
     # Outbound webhooks: each attempt's timeout, the Standard Webhooks retry schedule in percent (tests run
     # it fast), how long a rotated-out secret keeps signing, how long an attempt may run before the sweep
     # takes it over (a consumer that died mid-send).

@@ -185,6 +185,15 @@ COMPLAINTS = Queue(name=f"{APP_NAME}-complaints", handler="complaints_consumer",
 PAYMENTS = Queue(name=f"{APP_NAME}-payments", handler="payments_consumer", batch_size=1, visibility_timeout_s=120)
 WEBHOOKS_OUT = Queue(name=f"{APP_NAME}-webhooks-out", handler="webhooks_out_consumer", batch_size=5, visibility_timeout_s=300)
 
+PAYMENT_GATEWAY_SECRET = f"{APP_NAME}/payment-gateway"
+BANK_SECRET = f"{APP_NAME}/bank"
+# Credentials of the outbound HTTP APIs: JSON `{"header": "Authorization", "value": "Bearer ..."}`,
+# written by operators (docs/operations.md); `{}` sends no credential.
+CREDENTIAL_SECRETS = (
+    Secret(name=PAYMENT_GATEWAY_SECRET, purpose="payment gateway credential: the header sent with captures and refunds"),
+    Secret(name=BANK_SECRET, purpose="bank API credential: the header sent with payment orders"),
+)
+
 TOPOLOGY = Topology(
     table=TABLE,
     bus=f"{APP_NAME}-bus",
@@ -310,6 +319,7 @@ TOPOLOGY = Topology(
             name=f"{APP_NAME}/webhooks/inbound",
             purpose="per-sender signing secrets of inbound webhooks (carriers, bank, suppliers)",
         ),
+        *CREDENTIAL_SECRETS,
     ),
     keys=(
         Key(
@@ -335,3 +345,48 @@ STATE_MACHINE_DIR = "infra/statemachines"
 def definition_substitutions(topology: Topology, *, bus_arn: str) -> dict[str, str]:
     """The `${...}` values in the ASL files, the same locally and in the CDK stack."""
     return {"BusName": topology.bus, "BusArn": bus_arn, "EventSource": EVENT_SOURCE}
+
+
+# ------------------------------------------------------------------ stages
+
+# Stages that run against the local stack or moto keep the unscoped names above, so nothing local
+# changes; every other stage (`cdk synth -c stage=prod`) scopes each physical name with `physical`.
+UNSCOPED_STAGES = frozenset({"", "local", "test"})
+
+
+def physical(name: str, stage: str) -> str:
+    """`name` as deployed in `stage`: the stage follows the app's prefix (`waybill-main` ->
+    `waybill-prod-main`, `waybill/webhooks/inbound` -> `waybill/prod/webhooks/inbound`,
+    `/waybill/deployed-settings` -> `/waybill/prod/deployed-settings`), so two stages share an
+    account and region, and IAM can still scope a grant to one stage's names."""
+    if stage in UNSCOPED_STAGES:
+        return name
+    lead = "/" if name.startswith("/") else ""
+    bare = name.removeprefix("/")
+    for separator in ("-", "/"):
+        if bare.startswith(APP_NAME + separator):
+            return f"{lead}{APP_NAME}{separator}{stage}{separator}{bare[len(APP_NAME) + 1 :]}"
+    return f"{name}-{stage}"
+
+
+def staged(topology: Topology, stage: str) -> Topology:
+    """The topology with every physical name scoped to `stage` (see `physical`); queues keep their
+    handlers and every other setting, rules follow their queues."""
+    from dataclasses import replace
+
+    def name(value: str) -> str:
+        return physical(value, stage)
+
+    return replace(
+        topology,
+        table=replace(topology.table, name=name(topology.table.name)),
+        bus=name(topology.bus),
+        queues=tuple(replace(q, name=name(q.name)) for q in topology.queues),
+        rules=tuple(replace(r, name=name(r.name), queue=name(r.queue)) for r in topology.rules),
+        buckets=tuple(replace(b, name=name(b.name)) for b in topology.buckets),
+        schedules=tuple(replace(s, name=name(s.name)) for s in topology.schedules),
+        alerts_topic=name(topology.alerts_topic),
+        secrets=tuple(replace(s, name=name(s.name)) for s in topology.secrets),
+        state_machines=tuple(replace(m, name=name(m.name)) for m in topology.state_machines),
+        parameters=tuple(replace(p, name=name(p.name)) for p in topology.parameters),
+    )

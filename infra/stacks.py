@@ -4,11 +4,16 @@ Resources come from `chalicelib.topology` (table, indexes, bus, rules, queues, b
 schedules, secrets, state machines), so adding one there adds it here and locally. The
 Chalice app (routes, authorizer, consumers, publisher, scheduled handlers) is packaged by
 `chalice.cdk.Chalice`, slimmed of what the Lambda runtime ships (`infra.package.slim`).
+
+One stack per stage (`infra/deployment.py`): every physical name is scoped to the stage
+(`topology.staged`), the deployment's settings reach the functions' environment, and each failure
+path has an alarm to the alerts topic.
 """
 
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -59,6 +64,9 @@ from aws_cdk import (
     aws_secretsmanager as secretsmanager,
 )
 from aws_cdk import (
+    aws_ses as ses,
+)
+from aws_cdk import (
     aws_sns as sns,
 )
 from aws_cdk import (
@@ -73,16 +81,31 @@ from aws_cdk import (
 from aws_cdk import (
     aws_stepfunctions as sfn,
 )
+from aws_cdk import (
+    aws_wafv2 as wafv2,
+)
 from chalice.cdk import Chalice
 from constructs import Construct, IConstruct
 
 from chalicelib.config import Settings
 from chalicelib.domain.permissions import Role
-from chalicelib.topology import EVENT_SOURCE, STATE_MACHINE_DIR, TOPOLOGY, Topology, definition_substitutions
+from chalicelib.topology import (
+    APP_NAME,
+    BANK_SECRET,
+    EVENT_SOURCE,
+    PAYMENT_GATEWAY_SECRET,
+    STATE_MACHINE_DIR,
+    TOPOLOGY,
+    Topology,
+    definition_substitutions,
+    staged,
+)
 
+from .deployment import CHECK_CONTEXT, MAILBOX_ROLES, Deployment
 from .package import slim
 
 ROOT = Path(__file__).resolve().parent.parent
+NONCURRENT_VERSION_DAYS = 30  # an overwritten or deleted export or upload stays recoverable this long
 ADMIN_DIR = ROOT / "admin"
 # Chalice's logical ids: a handler named `notifications_consumer` becomes `NotificationsConsumer`.
 
@@ -141,35 +164,31 @@ class WaybillStack(cdk.Stack):
         *,
         topology: Topology = TOPOLOGY,
         settings: Settings | None = None,
-        cognito_domain_prefix: str = "waybill-auth",
+        deployment: Deployment | None = None,
+        cognito_domain_prefix: str | None = None,
         state_machine_dir: Path = ROOT / STATE_MACHINE_DIR,
         alert_email: str | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)
-        self.topology = topology
+        self.deployment = deployment or Deployment.from_context(CHECK_CONTEXT.get)
+        d = self.deployment
+        # Every physical name scoped to the stage, so stages share an account; the app sends from
+        # the stack's SES domain identity (its one grant: `_lambda_role` reads email_identities).
+        self.base_topology = topology
+        self.topology = replace(staged(topology, d.stage), email_identities=(d.mail_domain,))
         self.state_machine_dir = state_machine_dir
-        self.settings = settings or Settings(stage="prod")
+        self.settings = settings or Settings(stage=d.stage)
 
         self.logs_bucket = self._logs_bucket()
         self.table = self._table()
-        self.bus = events.EventBus(self, "Bus", event_bus_name=topology.bus)
-        self.alerts = self._alerts_topic(alert_email)
+        self.bus = events.EventBus(self, "Bus", event_bus_name=self.topology.bus)
+        self.alerts = self._alerts_topic(alert_email or d.alert_email)
         self.queues = self._queues()
         self._rules()
         self.buckets = self._buckets()
-        self.secrets = [
-            secretsmanager.Secret(self, f"Secret{i}", secret_name=s.name, description=s.purpose)
-            for i, s in enumerate(topology.secrets)
-        ]
-        for secret in self.secrets:
-            acknowledge(
-                secret,
-                "AwsSolutions-SMG4",
-                "webhook signing secrets are shared with each sender; rotation is a coordinated manual step "
-                "made safe by several active secrets at once (Standard Webhooks), not a Lambda rotation",
-            )
-        self.user_pool = self._cognito(cognito_domain_prefix)
+        self.secrets = self._secrets()
+        self.user_pool = self._cognito(cognito_domain_prefix or d.cognito_domain_prefix)
         self.site_bucket, self.distribution = self._admin_site()
         self.settings_parameter = self.topology.parameters[0]
         self.role = self._lambda_role()
@@ -182,6 +201,12 @@ class WaybillStack(cdk.Stack):
         self._gateway_responses()
         self._event_source_settings()
         self.schedules = self._schedules()
+        self.mail_identity = self._mail_identity()
+        self._deployment_environment()
+        self._stage_event_sources()
+        self._api_protection()
+        self._event_archive()
+        self._observability()
         self._outputs()
 
     # ------------------------------------------------------------ data
@@ -221,6 +246,12 @@ class WaybillStack(cdk.Stack):
                 retention_period=cdk.Duration.days(14),
                 encryption=sqs.QueueEncryption.SQS_MANAGED,
                 enforce_ssl=True,
+            )
+            acknowledge(
+                dlq,
+                "Serverless-SQSRedrivePolicy",
+                "this is the dead-letter queue where redrive ends: its depth is alarmed and operators move its "
+                "messages back to the queue once the cause is fixed (docs/operations.md)",
             )
             queue = sqs.Queue(
                 self,
@@ -281,15 +312,23 @@ class WaybillStack(cdk.Stack):
         return made
 
     def _rules(self) -> None:
-        for rule in self.topology.rules:
-            events.Rule(
+        self.rules: dict[str, events.Rule] = {}
+        for base, rule in zip(self.base_topology.rules, self.topology.rules, strict=True):
+            self.rules[rule.name] = events.Rule(
                 self,
-                f"Rule{logical_id(rule.name.replace('-', '_'))}",
+                f"Rule{logical_id(base.name.replace('-', '_'))}",
                 rule_name=rule.name,
                 description=rule.description or None,
                 event_bus=self.bus,
                 event_pattern=events.EventPattern(source=[EVENT_SOURCE], detail_type=list(rule.detail_types)),
                 targets=[targets.SqsQueue(self.queues[rule.queue])],
+            )
+            acknowledge(
+                self.rules[rule.name],
+                "Serverless-EventBusDLQ",
+                "EventBridge retries delivery to the queue for 24 h; every event is also kept in the bus archive "
+                "and the rule's FailedInvocations metric is alarmed, so an event it could not deliver is replayed "
+                "from the archive (docs/operations.md) rather than parked in a second queue",
             )
 
     def _logs_bucket(self) -> s3.Bucket:
@@ -321,9 +360,14 @@ class WaybillStack(cdk.Stack):
 
     def _buckets(self) -> dict[str, s3.Bucket]:
         buckets = {}
-        for b in self.topology.buckets:
-            lid = logical_id(b.name.replace("-", "_"))
-            rules = [s3.LifecycleRule(abort_incomplete_multipart_upload_after=cdk.Duration.days(1))]
+        # logical ids and the dict's keys (WAYBILL_<NAME>_BUCKET) from the unscoped names: the same in every stage
+        for base, b in zip(self.base_topology.buckets, self.topology.buckets, strict=True):
+            lid = logical_id(base.name.replace("-", "_"))
+            rules = [
+                s3.LifecycleRule(abort_incomplete_multipart_upload_after=cdk.Duration.days(1)),
+                # versioning keeps overwritten and deleted objects: they go after a grace period
+                s3.LifecycleRule(noncurrent_version_expiration=cdk.Duration.days(NONCURRENT_VERSION_DAYS)),
+            ]
             if b.expire_days:
                 rules.append(s3.LifecycleRule(expiration=cdk.Duration.days(b.expire_days)))
             cors = (
@@ -338,7 +382,7 @@ class WaybillStack(cdk.Stack):
                 if b.cors
                 else None
             )
-            buckets[b.name] = s3.Bucket(
+            buckets[base.name] = s3.Bucket(
                 self,
                 lid,
                 encryption=s3.BucketEncryption.S3_MANAGED,
@@ -346,7 +390,7 @@ class WaybillStack(cdk.Stack):
                 enforce_ssl=True,
                 versioned=True,
                 server_access_logs_bucket=self.logs_bucket,
-                server_access_logs_prefix=f"s3/{b.name}/",
+                server_access_logs_prefix=f"s3/{base.name}/",
                 lifecycle_rules=rules,
                 cors=cors,
                 removal_policy=cdk.RemovalPolicy.RETAIN,
@@ -359,7 +403,7 @@ class WaybillStack(cdk.Stack):
         pool = cognito.UserPool(
             self,
             "Users",
-            user_pool_name="waybill-users",
+            user_pool_name=self.deployment.name(f"{APP_NAME}-users"),
             self_sign_up_enabled=False,
             sign_in_aliases=cognito.SignInAliases(email=True),
             auto_verify=cognito.AutoVerifiedAttrs(email=True),
@@ -368,7 +412,8 @@ class WaybillStack(cdk.Stack):
             password_policy=cognito.PasswordPolicy(
                 min_length=12, require_digits=True, require_lowercase=True, require_uppercase=True, require_symbols=True
             ),
-            custom_attributes={"supplier_id": cognito.StringAttribute(mutable=True)},
+            # set once by an admin when the supplier's user is made; never changed, by anyone
+            custom_attributes={"supplier_id": cognito.StringAttribute(mutable=False)},
             account_recovery=cognito.AccountRecovery.EMAIL_ONLY,
             feature_plan=cognito.FeaturePlan.PLUS,
             standard_threat_protection_mode=cognito.StandardThreatProtectionMode.FULL_FUNCTION,
@@ -411,11 +456,19 @@ class WaybillStack(cdk.Stack):
             enable_logging=True,
             log_bucket=self._cdn_logs_bucket(),
             log_file_prefix="admin/",
+            web_acl_id=self.deployment.cloudfront_web_acl,  # us-east-1 (CLOUDFRONT scope): EdgeWafStack
         )
         self.admin_client: cognito.UserPoolClient
+        if self.deployment.cloudfront_web_acl is None:
+            acknowledge(
+                distribution,
+                "AwsSolutions-CFR2",
+                "this stage opted out of the edge web ACL (-c cloudfront_waf_arn=none): the page's static files "
+                "are public anyway, and its /api/* behavior reaches API Gateway, whose stage has the regional "
+                "web ACL (managed rules, rate limit) and JWT authorization on every non-public route",
+            )
         for rule, reason in (
             ("AwsSolutions-CFR1", "staff sign in from wherever they work; the API behind the page authenticates"),
-            ("AwsSolutions-CFR2", "the distribution serves static files only; every API call is authorized by JWT"),
             (
                 "AwsSolutions-CFR4",
                 "no custom domain yet: the default *.cloudfront.net certificate cannot pin TLS 1.2; "
@@ -436,6 +489,12 @@ class WaybillStack(cdk.Stack):
                 logout_urls=[f"{site_url}/", "http://127.0.0.1:8001/"],
             ),
             prevent_user_existence_errors=True,
+            # what a signed-in user may change about themselves: their name and locale, never the
+            # supplier they act for (custom:supplier_id) nor their e-mail (the care/team checks use it);
+            # roles are Cognito groups, which only admins assign
+            write_attributes=cognito.ClientAttributes().with_standard_attributes(
+                fullname=True, given_name=True, family_name=True, locale=True, timezone=True
+            ),
         )
         return bucket, distribution
 
@@ -503,6 +562,14 @@ class WaybillStack(cdk.Stack):
         handler = next(c for c in stack.node.children if c.node.id.startswith("Custom::CDKBucketDeployment"))
         reason = "CDK's BucketDeployment handler copies the admin page from the CDK asset bucket into its bucket"
         acknowledge(handler, "AwsSolutions-L1", "CDK pins the BucketDeployment handler's runtime")
+        acknowledge(handler, "Serverless-LambdaLatestVersion", "CDK pins the BucketDeployment handler's runtime")
+        for rule in ("Serverless-LambdaDLQ", "Serverless-LambdaTracing"):
+            acknowledge(
+                handler,
+                rule,
+                "CDK's BucketDeployment handler runs only during a deployment, called synchronously by "
+                "CloudFormation, which reports its failure and rolls the deployment back",
+            )
         acknowledge(
             handler,
             "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]",
@@ -859,9 +926,438 @@ class WaybillStack(cdk.Stack):
             )
         return machines
 
+    # ------------------------------------------------------------ deployment settings
+
+    def _secrets(self) -> list[secretsmanager.Secret]:
+        """One per topology secret, starting as `{}` (a JSON object the app reads as "nothing set
+        yet", never a random string that answers 500); operators write the values (docs/operations.md)."""
+        secrets = []
+        for i, s in enumerate(self.topology.secrets):
+            secret = secretsmanager.Secret(
+                self,
+                f"Secret{i}",
+                secret_name=s.name,
+                description=s.purpose,
+                secret_string_value=cdk.SecretValue.unsafe_plain_text("{}"),  # no secret in it: an empty object
+            )
+            acknowledge(
+                secret,
+                "AwsSolutions-SMG4",
+                "webhook signing secrets are shared with each sender and API credentials are issued by the "
+                "gateway or bank; rotation is a coordinated manual step (docs/operations.md), made safe for "
+                "webhooks by several active secrets at once (Standard Webhooks), not a Lambda rotation",
+            )
+            secrets.append(secret)
+        return secrets
+
+    def _mail_identity(self) -> ses.EmailIdentity:
+        """The SES domain identity the app sends from, signed with Easy DKIM: its three CNAME records
+        are outputs (`DkimRecord1..3`) for the domain's DNS; SES verifies the domain once they resolve."""
+        identity = ses.EmailIdentity(
+            self, "MailIdentity", identity=ses.Identity.domain(self.deployment.mail_domain), dkim_signing=True
+        )
+        tokens = (
+            (identity.dkim_dns_token_name1, identity.dkim_dns_token_value1),
+            (identity.dkim_dns_token_name2, identity.dkim_dns_token_value2),
+            (identity.dkim_dns_token_name3, identity.dkim_dns_token_value3),
+        )
+        for i, (name, value) in enumerate(tokens, start=1):
+            cdk.CfnOutput(self, f"DkimRecord{i}", value=cdk.Fn.join(" ", [name, "CNAME", value]), description="DNS record")
+        return identity
+
+    def _functions(self) -> dict[str, cdk.CfnResource]:
+        """The Chalice functions (SAM resources), by logical id."""
+        return {
+            c.node.id: c
+            for c in self.app.sam_template.node.children
+            if isinstance(c, cdk.CfnResource) and c.cfn_resource_type == "AWS::Serverless::Function"
+        }
+
+    def deployment_environment(self) -> dict[str, str]:
+        """The `WAYBILL_*` settings a deployment chooses (infra/deployment.py), the same for every function."""
+        d = self.deployment
+        secrets = {s.name for s in TOPOLOGY.secrets}
+        assert {PAYMENT_GATEWAY_SECRET, BANK_SECRET} <= secrets
+        return {
+            "WAYBILL_MAIL_FROM": d.sender,
+            **{f"WAYBILL_MAILBOX_{role.upper()}": d.mailbox(role) for role in MAILBOX_ROLES},
+            "WAYBILL_PAYMENT_GATEWAY_URL": d.payment_gateway_url,
+            "WAYBILL_BANK_URL": d.bank_url,
+            "WAYBILL_INBOUND_WEBHOOKS_SECRET": d.name(TOPOLOGY.secrets[0].name),
+            "WAYBILL_PAYMENT_GATEWAY_SECRET": d.name(PAYMENT_GATEWAY_SECRET),
+            "WAYBILL_BANK_SECRET": d.name(BANK_SECRET),
+        }
+
+    def _deployment_environment(self) -> None:
+        """Added to each function's environment beside what `_chalice_app` sets (overrides win)."""
+        for fn in self._functions().values():
+            for key, value in self.deployment_environment().items():
+                fn.add_override(f"Properties.Environment.Variables.{key}", value)
+
+    def _stage_event_sources(self) -> None:
+        """Chalice names each consumer's queue by its unscoped name (app.py's decorators); point every
+        SQS event source at this stage's queue instead."""
+        for q in self.topology.queues:
+            fn = self.app.get_resource(logical_id(q.handler))
+            fn.add_override(
+                f"Properties.Events.{logical_id(q.handler)}SqsEventSource.Properties.Queue", self.queues[q.name].queue_arn
+            )
+
+    # ------------------------------------------------------------ the API's protection
+
+    def _api_protection(self) -> None:
+        """Throttling (a stage default, tighter on the public webhook routes), access and error logs,
+        X-Ray, and the regional web ACL on the `api` stage."""
+        d = self.deployment
+        rest_api = self.app.get_resource("RestAPI")
+        self.api_name = d.name(f"{APP_NAME}-api")
+        rest_api.add_override("Properties.Name", self.api_name)
+        access_logs = self._log_group("ApiAccessLogs")
+        rest_api.add_override(
+            "Properties.AccessLogSetting",
+            {
+                "DestinationArn": access_logs.log_group_arn,
+                "Format": json.dumps(
+                    {
+                        "requestId": "$context.requestId",
+                        "ip": "$context.identity.sourceIp",
+                        "method": "$context.httpMethod",
+                        "path": "$context.resourcePath",
+                        "status": "$context.status",
+                        "latencyMs": "$context.responseLatency",
+                        "waf": "$context.waf.status",
+                    }
+                ),
+            },
+        )
+        rest_api.add_override("Properties.TracingEnabled", True)
+        settings = [
+            {
+                "ResourcePath": "/*",
+                "HttpMethod": "*",
+                "ThrottlingRateLimit": d.api_rate_limit,
+                "ThrottlingBurstLimit": d.api_burst_limit,
+                "LoggingLevel": "ERROR",
+                "MetricsEnabled": True,
+                "DataTraceEnabled": False,  # request bodies (personal data) stay out of the logs
+            }
+        ]
+        settings += [
+            {
+                "ResourcePath": "/" + path.replace("/", "~1"),  # the route, its slashes escaped
+                "HttpMethod": "POST",
+                "ThrottlingRateLimit": d.webhook_rate_limit,
+                "ThrottlingBurstLimit": d.webhook_burst_limit,
+                "LoggingLevel": "ERROR",
+                "MetricsEnabled": True,
+                "DataTraceEnabled": False,
+            }
+            for path in WEBHOOK_ROUTES
+        ]
+        rest_api.add_override("Properties.MethodSettings", settings)
+        # Execution logs need the account's API Gateway CloudWatch role (one setting per account and
+        # region: a second stage sets the same role again).
+        logs_role = iam.Role(
+            self,
+            "ApiGatewayLogsRole",
+            assumed_by=iam.ServicePrincipal("apigateway.amazonaws.com"),
+            managed_policies=[
+                iam.ManagedPolicy.from_aws_managed_policy_name("service-role/AmazonAPIGatewayPushToCloudWatchLogs")
+            ],
+        )
+        acknowledge(
+            logs_role,
+            "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs]",
+            "API Gateway's account-wide logging role: AWS's managed policy is the documented one for it",
+        )
+        account = cdk.CfnResource(
+            self, "ApiGatewayAccount", type="AWS::ApiGateway::Account", properties={"CloudWatchRoleArn": logs_role.role_arn}
+        )
+        rest_api.add_resource_dependency(account)
+        acl = web_acl(self, "ApiWebAcl", scope="REGIONAL", name=d.name(f"{APP_NAME}-api"), rate_limit=d.waf_rate_limit)
+        self.api_web_acl = acl
+        # `RestAPI.Stage` is SAM's reference to the stage it generates (so the association waits for it)
+        stage_arn = cdk.Fn.sub("arn:${AWS::Partition}:apigateway:${AWS::Region}::/restapis/${RestAPI}/stages/${RestAPI.Stage}")
+        wafv2.CfnWebACLAssociation(self, "ApiWebAclAssociation", resource_arn=stage_arn, web_acl_arn=acl.attr_arn)
+
+    def _event_archive(self) -> None:
+        """Every app event kept for a while, so a consumer's lost work can be replayed (docs/operations.md)."""
+        self.archive = self.bus.archive(
+            "Archive",
+            archive_name=self.deployment.name(f"{APP_NAME}-events"),
+            description="every Waybill event, for replay after a consumer failure",
+            event_pattern=events.EventPattern(source=[EVENT_SOURCE]),
+            retention=cdk.Duration.days(self.deployment.archive_retention_days),
+        )
+
+    # ------------------------------------------------------------ logs, alarms, dashboard
+
+    def _log_group(self, construct_id: str) -> logs.LogGroup:
+        """A retained log group keeping its events for the deployment's `log_retention_days`."""
+        group = logs.LogGroup(self, construct_id, removal_policy=cdk.RemovalPolicy.RETAIN)
+        cfn_element(group).add_property_override("RetentionInDays", self.deployment.log_retention_days)
+        return group
+
+    def _observability(self) -> None:
+        """A log group per function (retention from the settings), an alarm on each failure path to
+        the alerts topic, and one dashboard of the same metrics."""
+        d = self.deployment
+        functions = self._functions()
+        for lid, fn in functions.items():
+            logs.CfnLogGroup(
+                self,
+                f"{lid}Logs",
+                log_group_name=cdk.Fn.join("", ["/aws/lambda/", fn.ref]),
+                retention_in_days=d.log_retention_days,
+            ).apply_removal_policy(cdk.RemovalPolicy.RETAIN)
+        states_logs = self.node.try_find_child("StatesLogs")
+        if states_logs is not None:
+            cfn_element(states_logs).add_property_override("RetentionInDays", d.log_retention_days)
+
+        five_min = cdk.Duration.minutes(5)
+        errors = {lid: self._lambda_metric("Errors", fn) for lid, fn in functions.items()}
+        throttles = {lid: self._lambda_metric("Throttles", fn) for lid, fn in functions.items()}
+        for lid in functions:
+            self._alarm(f"{lid}Errors", errors[lid], 1, f"{lid} raised errors (a failed invocation)")
+            self._alarm(f"{lid}Throttles", throttles[lid], 1, f"{lid} was throttled (concurrency exhausted)")
+        api = {"ApiName": self.api_name, "Stage": "api"}
+        api_5xx = cloudwatch.Metric(
+            namespace="AWS/ApiGateway", metric_name="5XXError", dimensions_map=api, statistic="Sum", period=five_min
+        )
+        api_latency = cloudwatch.Metric(
+            namespace="AWS/ApiGateway", metric_name="Latency", dimensions_map=api, statistic="p99", period=five_min
+        )
+        self._alarm("Api5xx", api_5xx, 5, "the API answered 5xx (a 500 is a bug)")
+        self._alarm("ApiLatency", api_latency, 3000, "the API's p99 latency is over 3 s", periods=3)
+        publisher = functions.get("StreamPublisher")
+        iterator_age = None
+        if publisher is not None:
+            iterator_age = self._lambda_metric("IteratorAge", publisher, statistic="Maximum")
+            self._alarm(
+                "StreamIteratorAge",
+                iterator_age,
+                5 * 60 * 1000,
+                "the table stream's publisher is over 5 min behind: events, notifications and workflows wait",
+            )
+        failed = {}
+        for definition, machine in self.state_machines.items():
+            failed[definition] = cloudwatch.Metric(
+                namespace="AWS/States",
+                metric_name="ExecutionsFailed",
+                dimensions_map={"StateMachineArn": machine.ref},
+                statistic="Sum",
+                period=five_min,
+            )
+            self._alarm(f"{logical_id(definition)}Failed", failed[definition], 1, f"a {definition} execution failed")
+        schedule_metrics = {
+            name: cloudwatch.Metric(
+                namespace="AWS/Scheduler",
+                metric_name=name,
+                dimensions_map={"ScheduleGroup": "default"},
+                statistic="Sum",
+                period=five_min,
+            )
+            for name in ("TargetErrorCount", "InvocationDroppedCount")
+        }
+        self._alarm("ScheduleTargetErrors", schedule_metrics["TargetErrorCount"], 1, "a schedule could not invoke its function")
+        self._alarm(
+            "ScheduleInvocationsDropped",
+            schedule_metrics["InvocationDroppedCount"],
+            1,
+            "a scheduled run was dropped after its retries (e.g. campaigns not ended)",
+        )
+        throttled = cloudwatch.MathExpression(
+            expression="reads + writes",
+            using_metrics={
+                "reads": self.table.metric("ReadThrottleEvents", statistic="Sum", period=five_min),
+                "writes": self.table.metric("WriteThrottleEvents", statistic="Sum", period=five_min),
+            },
+            label="table throttle events",
+            period=five_min,
+        )
+        self._alarm("TableThrottles", throttled, 1, "DynamoDB throttled requests to the table")
+        for base, rule in zip(self.base_topology.rules, self.topology.rules, strict=True):
+            failed_deliveries = cloudwatch.Metric(
+                namespace="AWS/Events",
+                metric_name="FailedInvocations",
+                dimensions_map={"EventBusName": self.topology.bus, "RuleName": rule.name},
+                statistic="Sum",
+                period=five_min,
+            )
+            self._alarm(
+                f"Rule{logical_id(base.name.replace('-', '_'))}FailedDeliveries",
+                failed_deliveries,
+                1,
+                f"the bus could not deliver events of {rule.name} to its queue (replay them from the archive)",
+            )
+        ses_rates = {
+            name: cloudwatch.Metric(namespace="AWS/SES", metric_name=name, statistic="Maximum", period=cdk.Duration.hours(1))
+            for name in ("Reputation.BounceRate", "Reputation.ComplaintRate")
+        }
+        # SES reviews an account at 5 % bounces and 0.1 % complaints: alarm well before
+        self._alarm("MailBounceRate", ses_rates["Reputation.BounceRate"], 0.02, "the SES bounce rate is over 2 %")
+        self._alarm("MailComplaintRate", ses_rates["Reputation.ComplaintRate"], 0.0005, "the SES complaint rate is over 0.05 %")
+        ages = {}
+        for q in self.topology.queues:
+            queue = self.queues[q.name]
+            ages[q.name] = queue.metric_approximate_age_of_oldest_message(statistic="Maximum", period=five_min)
+            # a message may wait out every retry (visibility timeout x receives) before its dead letter:
+            # older than that and its consumer is not keeping up
+            self._alarm(
+                f"{logical_id(q.handler)}QueueAge",
+                ages[q.name],
+                q.visibility_timeout_s * q.max_receive_count + 300,
+                f"the oldest message in {q.name} waits longer than its retries take",
+            )
+        self._dashboard(
+            errors, throttles, api_5xx, api_latency, iterator_age, failed, schedule_metrics, throttled, ses_rates, ages
+        )
+
+    def _lambda_metric(self, name: str, fn: cdk.CfnResource, statistic: str = "Sum") -> cloudwatch.Metric:
+        return cloudwatch.Metric(
+            namespace="AWS/Lambda",
+            metric_name=name,
+            dimensions_map={"FunctionName": fn.ref},
+            statistic=statistic,
+            period=cdk.Duration.minutes(5),
+        )
+
+    def _alarm(self, lid: str, metric: cloudwatch.IMetric, threshold: float, description: str, periods: int = 1) -> None:
+        alarm = cloudwatch.Alarm(
+            self,
+            f"Alarm{lid}",
+            alarm_name=self.deployment.name(f"{APP_NAME}-{lid}"),
+            alarm_description=description,
+            metric=metric,
+            threshold=threshold,
+            evaluation_periods=periods,
+            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+        )
+        alarm.add_alarm_action(cloudwatch_actions.SnsAction(self.alerts))
+
+    def _dashboard(
+        self,
+        errors: dict[str, cloudwatch.Metric],
+        throttles: dict[str, cloudwatch.Metric],
+        api_5xx: cloudwatch.Metric,
+        api_latency: cloudwatch.Metric,
+        iterator_age: cloudwatch.Metric | None,
+        failed: dict[str, cloudwatch.Metric],
+        schedules: dict[str, cloudwatch.Metric],
+        throttled: cloudwatch.MathExpression,
+        ses_rates: dict[str, cloudwatch.Metric],
+        ages: dict[str, cloudwatch.Metric],
+    ) -> None:
+        def graph(title: str, metrics: list[cloudwatch.IMetric]) -> cloudwatch.GraphWidget:
+            return cloudwatch.GraphWidget(title=title, left=metrics, width=12)
+
+        dlq_depths = [
+            cloudwatch.Metric(
+                namespace="AWS/SQS",
+                metric_name="ApproximateNumberOfMessagesVisible",
+                dimensions_map={"QueueName": q.dlq_name},
+                statistic="Maximum",
+                label=q.dlq_name,
+            )
+            for q in self.topology.queues
+        ]
+        dashboard = cloudwatch.Dashboard(self, "Dashboard", dashboard_name=self.deployment.name(f"{APP_NAME}-operations"))
+        dashboard.add_widgets(
+            graph("Lambda errors", [m.with_(label=lid) for lid, m in errors.items()]),
+            graph("Lambda throttles", [m.with_(label=lid) for lid, m in throttles.items()]),
+        )
+        dashboard.add_widgets(graph("API 5xx", [api_5xx]), graph("API latency p99 (ms)", [api_latency]))
+        dashboard.add_widgets(
+            graph("Stream iterator age (ms)", [iterator_age] if iterator_age else []),
+            graph("Failed executions", [m.with_(label=d) for d, m in failed.items()]),
+        )
+        dashboard.add_widgets(graph("Schedule failures", list(schedules.values())), graph("Table throttle events", [throttled]))
+        dashboard.add_widgets(
+            graph("SES bounce and complaint rates", list(ses_rates.values())),
+            graph("Oldest message age (s)", [m.with_(label=name) for name, m in ages.items()]),
+        )
+        dashboard.add_widgets(graph("Dead letters waiting", dlq_depths))
+
     def _outputs(self) -> None:
         cdk.CfnOutput(self, "ApiUrl", value=self.app.sam_template.get_output("EndpointURL").value)
         cdk.CfnOutput(self, "AdminUrl", value=f"https://{self.distribution.distribution_domain_name}")
         cdk.CfnOutput(self, "UserPoolId", value=self.user_pool.user_pool_id)
         cdk.CfnOutput(self, "AdminClientId", value=self.admin_client.user_pool_client_id)
         cdk.CfnOutput(self, "AdminSiteBucketName", value=self.site_bucket.bucket_name)
+        cdk.CfnOutput(self, "Stage", value=self.deployment.stage)
+        cdk.CfnOutput(self, "TableName", value=self.table.table_name)
+        cdk.CfnOutput(self, "EventArchiveName", value=self.deployment.name(f"{APP_NAME}-events"))
+
+
+# The public routes (signed webhooks from carriers, the bank, supplier systems): tighter throttling.
+WEBHOOK_ROUTES = ("/webhooks/bank", "/webhooks/carriers/{carrier}", "/webhooks/suppliers/{supplier_id}")
+
+
+def web_acl(parent: Construct, construct_id: str, *, scope: str, name: str, rate_limit: int) -> wafv2.CfnWebACL:
+    """A web ACL with AWS's managed Common and KnownBadInputs rule groups and a per-IP rate limit.
+    The Common group's 8 KB body-size rule only counts: the app refuses oversized bodies itself
+    (413), and exports or complaints carry bodies larger than 8 KB."""
+
+    def visibility(metric: str) -> wafv2.CfnWebACL.VisibilityConfigProperty:
+        return wafv2.CfnWebACL.VisibilityConfigProperty(
+            cloud_watch_metrics_enabled=True, metric_name=metric, sampled_requests_enabled=True
+        )
+
+    def managed(priority: int, group: str, counted: tuple[str, ...] = ()) -> wafv2.CfnWebACL.RuleProperty:
+        return wafv2.CfnWebACL.RuleProperty(
+            name=group,
+            priority=priority,
+            override_action=wafv2.CfnWebACL.OverrideActionProperty(none={}),
+            statement=wafv2.CfnWebACL.StatementProperty(
+                managed_rule_group_statement=wafv2.CfnWebACL.ManagedRuleGroupStatementProperty(
+                    vendor_name="AWS",
+                    name=group,
+                    rule_action_overrides=[
+                        wafv2.CfnWebACL.RuleActionOverrideProperty(
+                            name=rule, action_to_use=wafv2.CfnWebACL.RuleActionProperty(count={})
+                        )
+                        for rule in counted
+                    ]
+                    or None,
+                )
+            ),
+            visibility_config=visibility(group),
+        )
+
+    return wafv2.CfnWebACL(
+        parent,
+        construct_id,
+        name=name,
+        scope=scope,
+        default_action=wafv2.CfnWebACL.DefaultActionProperty(allow={}),
+        visibility_config=visibility(name),
+        rules=[
+            managed(0, "AWSManagedRulesCommonRuleSet", counted=("SizeRestrictions_BODY",)),
+            managed(1, "AWSManagedRulesKnownBadInputsRuleSet"),
+            wafv2.CfnWebACL.RuleProperty(
+                name="RatePerIp",
+                priority=2,
+                action=wafv2.CfnWebACL.RuleActionProperty(block={}),
+                statement=wafv2.CfnWebACL.StatementProperty(
+                    rate_based_statement=wafv2.CfnWebACL.RateBasedStatementProperty(limit=rate_limit, aggregate_key_type="IP")
+                ),
+                visibility_config=visibility("RatePerIp"),
+            ),
+        ],
+    )
+
+
+class EdgeWafStack(cdk.Stack):
+    """The distribution's web ACL: CloudFront accepts only CLOUDFRONT-scope ACLs made in us-east-1, so
+    it is its own small stack there (`cdk deploy WaybillEdge -c stage=...`), deployed before the main
+    stack, whose `-c cloudfront_waf_arn=` takes this stack's `WebAclArn` output. A setting rather than
+    a cross-region reference: CDK's cross-region references add a custom-resource Lambda that reads
+    SSM in the other region, and the ARN changes only when this stack is replaced."""
+
+    def __init__(self, scope: Construct, construct_id: str, *, deployment: Deployment, **kwargs: Any) -> None:
+        super().__init__(scope, construct_id, **kwargs)
+        acl = web_acl(
+            self, "EdgeWebAcl", scope="CLOUDFRONT", name=deployment.name(f"{APP_NAME}-edge"), rate_limit=deployment.waf_rate_limit
+        )
+        cdk.CfnOutput(self, "WebAclArn", value=acl.attr_arn, description="pass as -c cloudfront_waf_arn=")

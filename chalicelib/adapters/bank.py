@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..config import settings
-from . import http
+from . import http, secrets
 
 
 @dataclass(frozen=True)
@@ -66,7 +66,13 @@ def push_payment(
     }
     try:
         answer = http.post_json(
-            url, payload, idempotency_key=order.payment_id, timeout_s=timeout, attempts=attempts, backoff_s=backoff_s
+            url,
+            payload,
+            idempotency_key=order.payment_id,
+            timeout_s=timeout,
+            attempts=attempts,
+            backoff_s=backoff_s,
+            credentials=secrets.credential_header(s.bank_secret),
         )
     except http.Refused as exc:
         raise PaymentRefused(exc.status, exc.body) from None

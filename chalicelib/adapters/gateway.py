@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..config import settings
-from . import http
+from . import http, secrets
 
 SUCCEEDED = "succeeded"
 
@@ -116,7 +116,15 @@ def _post(
     timeout = s.payment_gateway_timeout_s if timeout_s is None else timeout_s
     attempts = 1 + (s.payment_gateway_retries if retries is None else retries)
     try:
-        answer = http.post_json(target, payload, idempotency_key=key, timeout_s=timeout, attempts=attempts, backoff_s=backoff_s)
+        answer = http.post_json(
+            target,
+            payload,
+            idempotency_key=key,
+            timeout_s=timeout,
+            attempts=attempts,
+            backoff_s=backoff_s,
+            credentials=secrets.credential_header(s.payment_gateway_secret),
+        )
     except http.Refused as exc:
         raise GatewayDeclined(exc.status, exc.body) from None
     except http.Unavailable as exc:

@@ -40,10 +40,17 @@ class Refused(Exception):
 
 
 def post_json(
-    url: str, payload: dict[str, Any], *, idempotency_key: str, timeout_s: float, attempts: int, backoff_s: float
+    url: str,
+    payload: dict[str, Any],
+    *,
+    idempotency_key: str,
+    timeout_s: float,
+    attempts: int,
+    backoff_s: float,
+    credentials: dict[str, str] | None = None,
 ) -> Answer:
     data = json.dumps(payload).encode()
-    headers = {"Content-Type": "application/json", "Idempotency-Key": idempotency_key}
+    headers = {**(credentials or {}), "Content-Type": "application/json", "Idempotency-Key": idempotency_key}
     last = ""
     for attempt in range(attempts):
         if attempt:

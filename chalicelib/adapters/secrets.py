@@ -8,6 +8,7 @@ import threading
 import time
 from typing import Any
 
+from ..config import settings
 from ..topology import TOPOLOGY
 from .aws import client
 
@@ -39,8 +40,19 @@ def forget() -> None:
         _cache.clear()
 
 
+def credential_header(name: str) -> dict[str, str]:
+    """The header an outbound API expects (secret `{"header": "Authorization", "value": "Bearer ..."}`),
+    or none when no secret is configured (`name` empty) or it is still `{}`."""
+    if not name:
+        return {}
+    value = get_json(name)
+    if not isinstance(value, dict) or not value.get("header"):
+        return {}
+    return {str(value["header"]): str(value.get("value", ""))}
+
+
 def webhook_secrets(provider: str) -> list[str]:
     """The signing secrets a sender may use now (several during a rotation)."""
-    value = get_json(INBOUND_WEBHOOKS)
+    value = get_json(settings().inbound_webhooks_secret)
     secrets = value.get(provider, []) if isinstance(value, dict) else []
     return [secrets] if isinstance(secrets, str) else [str(s) for s in secrets]

@@ -30,3 +30,21 @@ def test_every_acknowledgement_gives_its_reason():
         if call.startswith("acknowledge(construct"):
             continue  # the helper's own definition
         assert re.search(r'"[^"]{20,}"', call) or "reason" in call, call
+
+
+def test_the_serverless_pack_guards_the_synth_too(tmp_path):
+    from aws_cdk import aws_sqs as sqs
+
+    from infra.app import build
+
+    app = build(outdir=str(tmp_path))
+    sqs.Queue(app.node.find_child("Waybill"), "LonelyQueue", enforce_ssl=True)  # no dead-letter queue
+    with pytest.raises(RuntimeError, match="ValidationFailed") as failure:
+        app.synth()
+    assert "Serverless-SQSRedrivePolicy" in str(failure.value) or "SQSRedrivePolicy" in _report(tmp_path)
+    assert "Waybill/LonelyQueue" in str(failure.value) + _report(tmp_path)
+
+
+def _report(outdir: Path) -> str:
+    path = outdir / "validation-report.json"
+    return path.read_text() if path.exists() else ""

@@ -1,4 +1,5 @@
-"""The synthesized template and the local provisioning agree: both come from chalicelib.topology."""
+"""The synthesized template and the local provisioning agree: both come from chalicelib.topology
+(here both for the checked stage, whose names `topology.staged` scopes)."""
 
 from __future__ import annotations
 
@@ -9,24 +10,23 @@ import pytest
 from moto import mock_aws
 
 from chalicelib.local.provision import provision
-from chalicelib.topology import TOPOLOGY
-from tests.infra.conftest import resources
+from tests.infra.conftest import STAGED, resources
 
 
 @pytest.fixture(scope="module")
 def local():
     """What `make run` creates, described back from moto."""
     with mock_aws():
-        provision()
+        provision(STAGED)  # the checked stage's names, provisioned the way the local stack does
         ddb, sqs, events = boto3.client("dynamodb"), boto3.client("sqs"), boto3.client("events")
-        table = ddb.describe_table(TableName=TOPOLOGY.table.name)["Table"]
-        ttl = ddb.describe_time_to_live(TableName=TOPOLOGY.table.name)["TimeToLiveDescription"]
+        table = ddb.describe_table(TableName=STAGED.table.name)["Table"]
+        ttl = ddb.describe_time_to_live(TableName=STAGED.table.name)["TimeToLiveDescription"]
         queues = {}
         for url in sqs.list_queues()["QueueUrls"]:
             attrs = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
             queues[url.rsplit("/", 1)[1]] = attrs
-        rules = {r["Name"]: r for r in events.list_rules(EventBusName=TOPOLOGY.bus)["Rules"]}
-        targets = {name: events.list_targets_by_rule(Rule=name, EventBusName=TOPOLOGY.bus)["Targets"] for name in rules}
+        rules = {r["Name"]: r for r in events.list_rules(EventBusName=STAGED.bus)["Rules"]}
+        targets = {name: events.list_targets_by_rule(Rule=name, EventBusName=STAGED.bus)["Targets"] for name in rules}
         machines = [m["name"] for m in boto3.client("stepfunctions").list_state_machines()["stateMachines"]]
         topics = [t["TopicArn"].rsplit(":", 1)[1] for t in boto3.client("sns").list_topics()["Topics"]]
         secrets = [s["Name"] for s in boto3.client("secretsmanager").list_secrets()["SecretList"]]
@@ -61,7 +61,7 @@ def test_the_table_has_the_same_indexes_here_and_locally(template, local):
         return {ix["IndexName"]: (ix["KeySchema"], ix["Projection"]["ProjectionType"]) for ix in indexes}
 
     assert shape(_table(template)["GlobalSecondaryIndexes"]) == shape(local["table"]["GlobalSecondaryIndexes"])
-    assert set(shape(local["table"]["GlobalSecondaryIndexes"])) == {ix.name for ix in TOPOLOGY.table.indexes}
+    assert set(shape(local["table"]["GlobalSecondaryIndexes"])) == {ix.name for ix in STAGED.table.indexes}
 
 
 def test_stream_and_ttl_match(template, local):
@@ -73,7 +73,7 @@ def test_stream_and_ttl_match(template, local):
 def test_the_same_queues_exist_with_the_same_dead_letter_redrive(template, local):
     cfn_queues = {q["Properties"]["QueueName"]: q["Properties"] for q in resources(template, "AWS::SQS::Queue").values()}
     assert set(cfn_queues) == set(local["queues"])
-    for q in TOPOLOGY.queues:
+    for q in STAGED.queues:
         local_redrive = json.loads(local["queues"][q.name]["RedrivePolicy"])
         assert cfn_queues[q.name]["RedrivePolicy"]["maxReceiveCount"] == local_redrive["maxReceiveCount"]
         assert local_redrive["deadLetterTargetArn"].endswith(f":{q.dlq_name}")
@@ -94,7 +94,7 @@ def test_the_same_rules_route_the_same_events_to_the_same_queues(template, local
 
 def test_the_same_state_machines_exist(template, local):
     cfn = sorted(r["Properties"]["StateMachineName"] for r in resources(template, "AWS::StepFunctions::StateMachine").values())
-    assert cfn == sorted(local["machines"]) == sorted(m.name for m in TOPOLOGY.state_machines)
+    assert cfn == sorted(local["machines"]) == sorted(m.name for m in STAGED.state_machines)
 
 
 def test_the_same_alerts_topic_and_secrets_exist(template, local):

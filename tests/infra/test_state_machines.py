@@ -11,7 +11,7 @@ from moto import mock_aws
 
 from chalicelib.local.provision import provision
 from chalicelib.topology import TOPOLOGY, StateMachine
-from tests.infra.conftest import resources
+from tests.infra.conftest import STAGED, resources
 
 # A definition that uses a substitution the way the supplier stages will: open a stage on the bus.
 ASL = {
@@ -53,9 +53,9 @@ def test_a_state_machine_in_the_topology_is_deployed_with_logging_tracing_and_su
     template = assertions.Template.from_stack(stack).to_json()
     (machine,) = resources(template, "AWS::StepFunctions::StateMachine").values()
     props = machine["Properties"]
-    assert props["StateMachineName"] == "waybill-stage-probe"
+    assert props["StateMachineName"] == "waybill-prod-stage-probe"  # scoped to the checked stage
     assert json.loads(props["DefinitionString"]) == ASL
-    assert props["DefinitionSubstitutions"]["BusName"] == TOPOLOGY.bus
+    assert props["DefinitionSubstitutions"]["BusName"] == STAGED.bus
     assert props["LoggingConfiguration"]["Level"] == "ALL"
     assert props["TracingConfiguration"] == {"Enabled": True}
 
