@@ -389,4 +389,5 @@ def staged(topology: Topology, stage: str) -> Topology:
         secrets=tuple(replace(s, name=name(s.name)) for s in topology.secrets),
         state_machines=tuple(replace(m, name=name(m.name)) for m in topology.state_machines),
         parameters=tuple(replace(p, name=name(p.name)) for p in topology.parameters),
+        keys=tuple(replace(k, alias=name(k.alias)) for k in topology.keys),
     )

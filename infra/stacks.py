@@ -986,6 +986,7 @@ class WaybillStack(cdk.Stack):
             "WAYBILL_INBOUND_WEBHOOKS_SECRET": d.name(TOPOLOGY.secrets[0].name),
             "WAYBILL_PAYMENT_GATEWAY_SECRET": d.name(PAYMENT_GATEWAY_SECRET),
             "WAYBILL_BANK_SECRET": d.name(BANK_SECRET),
+            "WAYBILL_WEBHOOK_SECRETS_KEY": f"alias/{d.name(TOPOLOGY.keys[0].alias)}",
         }
 
     def _deployment_environment(self) -> None:

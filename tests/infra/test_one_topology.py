@@ -114,7 +114,7 @@ def test_the_same_app_keys_exist_rotated_and_the_app_role_may_encrypt_and_decryp
     ]
     kms = boto3.client("kms", region_name="eu-west-1")  # the local account: `local` keeps it mocked for the module
     local_keys = {a["AliasName"]: a.get("TargetKeyId") for a in kms.list_aliases()["Aliases"]}
-    for key in TOPOLOGY.keys:
+    for key in STAGED.keys:
         logical = aliases[f"alias/{key.alias}"]
         assert template["Resources"][logical]["Properties"]["EnableKeyRotation"] is True
         granted = {
