@@ -38,7 +38,7 @@ from .topology import (
 )
 
 RefKind = Literal[
-    "table", "indexes", "stream", "queue", "bucket_objects", "bucket", "bus", "state_machine", "executions", "secret",
+    "table", "indexes", "stream", "queue", "bucket_objects", "bucket", "bus", "state_machines", "executions", "secret",
     "parameter", "email_identity", "log_group", "any",
 ]  # fmt: skip
 
@@ -133,16 +133,13 @@ BASE = (
     Grant(("ssm:GetParameter",), (Ref("parameter", SETTINGS_PARAMETER),)),
     Grant(("xray:PutTraceSegments", "xray:PutTelemetryRecords"), (Ref("any"),)),
 )
-WORKFLOWS = tuple(
-    grant
-    for machine in TOPOLOGY.state_machines
-    for grant in (
-        Grant(
-            ("states:StartExecution", "states:SendTaskSuccess", "states:SendTaskFailure", "states:SendTaskHeartbeat"),
-            (Ref("state_machine", machine.name),),
-        ),
-        Grant(("states:StopExecution",), (Ref("executions", machine.name),)),
-    )
+# The deployment's own state machines, whichever the topology declares (resolved per deployment).
+WORKFLOWS = (
+    Grant(
+        ("states:StartExecution", "states:SendTaskSuccess", "states:SendTaskFailure", "states:SendTaskHeartbeat"),
+        (Ref("state_machines"),),
+    ),
+    Grant(("states:StopExecution",), (Ref("executions"),)),
 )
 MAIL = Grant(("ses:SendEmail", "ses:SendRawEmail"), tuple(Ref("email_identity", e) for e in TOPOLOGY.email_identities))
 UPLOADS = (  # presigned uploads and downloads are signed with the function's credentials
@@ -280,7 +277,7 @@ class ArnFormat:
     stream_arn: Callable[[str], str]
     queue_arn: Callable[[str], str]
     bus_arn: Callable[[str], str]
-    state_machine_arn: Callable[[str], str]
+    state_machine_arns: Callable[[], dict[str, str]]  # every state machine of the deployment, by name
     secret_arn: Callable[[str], str]
     bucket_arn: Callable[[str], str]
     log_group: Callable[[str], str]
@@ -306,10 +303,10 @@ class ArnFormat:
             return [f"{self.bucket_arn(name)}/{ref.prefix}*"]
         if kind == "bus":
             return [self.bus_arn(name)]
-        if kind == "state_machine":
-            return [self.state_machine_arn(name)]
+        if kind == "state_machines":
+            return list(self.state_machine_arns().values())
         if kind == "executions":
-            return [self._arn("states", f"execution:{name}:*")]
+            return [self._arn("states", f"execution:{machine}:*") for machine in self.state_machine_arns()]
         if kind == "secret":
             return [self.secret_arn(name)]
         if kind == "parameter":

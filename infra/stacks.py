@@ -571,7 +571,7 @@ class WaybillStack(cdk.Stack):
             stream_arn=lambda _: stream_arn(self.table),
             queue_arn=lambda name: queues[name].queue_arn,
             bus_arn=lambda _: self.bus.event_bus_arn,
-            state_machine_arn=lambda name: machines[name],
+            state_machine_arns=lambda: machines,
             secret_arn=lambda name: secrets[name].secret_arn,
             bucket_arn=lambda name: self.buckets[name].bucket_arn,
             # Chalice leaves the names to CloudFormation: <stack>-<logical id>-<suffix>
