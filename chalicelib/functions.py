@@ -146,14 +146,16 @@ UPLOADS = (  # presigned uploads and downloads are signed with the function's cr
     Grant(("s3:GetObject", "s3:PutObject"), (Ref("bucket_objects", UPLOADS_BUCKET),)),
     Grant(("s3:ListBucket",), (Ref("bucket", UPLOADS_BUCKET),)),
 )
-EXPORT_FILES = (
-    Grant(
-        ("s3:GetObject", "s3:PutObject", "s3:AbortMultipartUpload", "s3:ListMultipartUploadParts"),
-        (Ref("bucket_objects", EXPORTS_BUCKET),),
-    ),
-    Grant(("s3:ListBucket", "s3:ListBucketMultipartUploads"), (Ref("bucket", EXPORTS_BUCKET),)),
+EXPORT_FILES = (  # multipart uploads are PutObject; reading back (XLSX, sizes) is GetObject
+    Grant(("s3:GetObject", "s3:PutObject"), (Ref("bucket_objects", EXPORTS_BUCKET),)),
+    # without it a missing key answers 403, not 404
+    Grant(("s3:ListBucket",), (Ref("bucket", EXPORTS_BUCKET),)),
 )
-READ_EXPORTS = Grant(("s3:GetObject",), (Ref("bucket_objects", EXPORTS_BUCKET),))  # presigned downloads
+API_EXPORTS = (
+    Grant(("s3:GetObject",), (Ref("bucket_objects", EXPORTS_BUCKET),)),  # presigned downloads of exports
+    # packing lists (services/packing.py) are written by the API, under their own prefix
+    Grant(("s3:PutObject",), (Ref("bucket_objects", EXPORTS_BUCKET, prefix="packing-lists/"),)),
+)
 INBOUND_SECRETS = Grant(("secretsmanager:GetSecretValue",), (Ref("secret", INBOUND_SECRET),))
 
 
@@ -185,13 +187,13 @@ def _scheduled(name: str, timeout_s: int, *grants: Grant, purpose: str = "") -> 
     )
 
 
-# The grants follow each handler's imports (the adapters it can reach): see the report in
-# tests/infra/test_functions.py, which checks the template carries exactly these.
+# Each function's grants follow the adapters its handler reaches (its imports, read statically)
+# and what those calls need; tests/infra/test_functions.py checks the template carries exactly these.
 FUNCTIONS: tuple[Function, ...] = (
     Function(
         name=API_HANDLER,
         timeout_s=30,  # API Gateway gives up after 29 s anyway
-        grants=(*BASE, DATA, *WORKFLOWS, MAIL, *UPLOADS, READ_EXPORTS, INBOUND_SECRETS),
+        grants=(*BASE, DATA, *WORKFLOWS, MAIL, *UPLOADS, *API_EXPORTS, INBOUND_SECRETS),
         purpose="every route, the signed webhook receivers included (Chalice puts all routes in one function)",
     ),
     Function(

@@ -617,7 +617,6 @@ class WaybillStack(cdk.Stack):
             "log_group": "Lambda creates the function's log group; CloudFormation names the function (<stack>-<id>-<suffix>)",
             "bucket_objects": "objects under this app's own bucket: keys are per supplier, PO and export, made at run time",
             "executions": "executions of this app's own state machine: each is named at run time (per PO, per parcel)",
-            "indexes": "",
         }
         arns = self.arn_format()
         for grant in fn.grants:

@@ -196,6 +196,11 @@ def test_each_function_runs_under_its_own_policy_and_one_action_less_is_refused(
     from chalicelib.local.provision import ROLE_PREFIX
 
     roles = stack.info["function_roles"]
+    from pathlib import Path
+
+    api_environment = Path(f"/proc/{stack.info['chalice_pid']}/environ").read_bytes().split(b"\0")
+    assert b"AWS_PROFILE=api_handler" in api_environment  # chalice local: the API's role, the authorizer inside
+    assert not [v for v in api_environment if v.startswith(b"AWS_ACCESS_KEY_ID=")]  # not the operator's key
     assert set(roles) == {"api_handler", "jwt_auth", "stream_publisher"} | {q.handler for q in TOPOLOGY.queues} | {
         s.handler for s in TOPOLOGY.schedules
     }
