@@ -17,6 +17,7 @@ import shlex
 import sys
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 # The operator's key in the embedded account (server.admit_access_key): what the stack, its
 # pollers and a developer's tools use; the functions never do.
@@ -25,7 +26,7 @@ SESSION_SECONDS = 3600  # botocore renews them 15 minutes before they expire
 CREDENTIAL_VARIABLES = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN", "AWS_PROFILE")
 
 
-def assume(endpoint: str, role_arn: str, session: str, *, region: str = "eu-west-1") -> dict[str, str]:
+def assume(endpoint: str, role_arn: str, session: str, *, region: str = "eu-west-1") -> dict[str, Any]:
     """The role's credentials in the shape `credential_process` prints."""
     import boto3
 
@@ -38,7 +39,7 @@ def assume(endpoint: str, role_arn: str, session: str, *, region: str = "eu-west
     )
     creds = sts.assume_role(RoleArn=role_arn, RoleSessionName=session, DurationSeconds=SESSION_SECONDS)["Credentials"]
     return {
-        "Version": 1,  # type: ignore[dict-item]
+        "Version": 1,
         "AccessKeyId": creds["AccessKeyId"],
         "SecretAccessKey": creds["SecretAccessKey"],
         "SessionToken": creds["SessionToken"],

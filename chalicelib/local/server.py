@@ -241,7 +241,7 @@ STATES_CREDENTIALS = ("ak", "sk")
 def admit_access_key(user_name: str, access_key_id: str, secret_access_key: str) -> None:
     """Give an IAM user of the embedded account a chosen access key (moto makes random ones): the
     well-known `testing` key becomes the operator's, so tools and tests keep their credentials."""
-    from moto.core import DEFAULT_ACCOUNT_ID
+    from moto.core.models import DEFAULT_ACCOUNT_ID
     from moto.iam.models import iam_backends
 
     backend = iam_backends[DEFAULT_ACCOUNT_ID]["aws"]

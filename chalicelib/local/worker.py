@@ -130,7 +130,7 @@ class FunctionProcess:
     def _read_line(stream: IO[bytes], deadline: float) -> bytes | None:
         """One reply line, or None once `deadline` passes (the handler is still running)."""
         fd = stream.fileno()
-        chunks = []
+        chunks: list[bytes] = []
         while True:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
