@@ -54,6 +54,15 @@ class Queue:
 
 
 @dataclass(frozen=True)
+class FailureQueue:
+    """Where AWS leaves what a function gave up on outside SQS: the stream's on-failure destination
+    (the batch's record range), a schedule's dead-letter queue (the invocation it could not make)."""
+
+    name: str
+    purpose: str
+
+
+@dataclass(frozen=True)
 class Rule:
     """An EventBridge rule on the bus that routes matching events to a queue."""
 
@@ -133,6 +142,7 @@ class Topology:
     keys: tuple[Key, ...] = field(default=())
     state_machines: tuple[StateMachine, ...] = field(default=())
     parameters: tuple[Parameter, ...] = field(default=())
+    failure_queues: tuple[FailureQueue, ...] = field(default=())
 
     def queue(self, name: str) -> Queue:
         return next(q for q in self.queues if q.name == name)
@@ -183,6 +193,14 @@ EXPORTS = Queue(
 EXPORTS_BUCKET = f"{APP_NAME}-exports"
 COMPLAINTS = Queue(name=f"{APP_NAME}-complaints", handler="complaints_consumer", batch_size=1, visibility_timeout_s=120)
 PAYMENTS = Queue(name=f"{APP_NAME}-payments", handler="payments_consumer", batch_size=1, visibility_timeout_s=120)
+STREAM_FAILURES = FailureQueue(
+    name=f"{APP_NAME}-stream-failures",
+    purpose="the stream publisher's on-failure destination: the shard and sequence range of records it gave up on",
+)
+SCHEDULE_FAILURES = FailureQueue(
+    name=f"{APP_NAME}-schedule-failures",
+    purpose="EventBridge Scheduler's dead-letter queue: scheduled invocations that failed every retry",
+)
 WEBHOOKS_OUT = Queue(name=f"{APP_NAME}-webhooks-out", handler="webhooks_out_consumer", batch_size=5, visibility_timeout_s=300)
 
 PAYMENT_GATEWAY_SECRET = f"{APP_NAME}/payment-gateway"
@@ -310,6 +328,7 @@ TOPOLOGY = Topology(
         ),
     ),
     email_identities=("noreply@waybill.example",),
+    failure_queues=(STREAM_FAILURES, SCHEDULE_FAILURES),
     state_machines=(
         StateMachine(name=f"{APP_NAME}-supplier-fulfilment", definition="supplier_fulfilment"),
         StateMachine(name=f"{APP_NAME}-delivery-tracking", definition="delivery_tracking"),
@@ -390,4 +409,5 @@ def staged(topology: Topology, stage: str) -> Topology:
         state_machines=tuple(replace(m, name=name(m.name)) for m in topology.state_machines),
         parameters=tuple(replace(p, name=name(p.name)) for p in topology.parameters),
         keys=tuple(replace(k, alias=name(k.alias)) for k in topology.keys),
+        failure_queues=tuple(replace(q, name=name(q.name)) for q in topology.failure_queues),
     )

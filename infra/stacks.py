@@ -49,6 +49,9 @@ from aws_cdk import (
     aws_kms as kms,
 )
 from aws_cdk import (
+    aws_lambda as lambda_,
+)
+from aws_cdk import (
     aws_logs as logs,
 )
 from aws_cdk import (
@@ -89,6 +92,16 @@ from constructs import Construct, IConstruct
 
 from chalicelib.config import Settings
 from chalicelib.domain.permissions import Role
+from chalicelib.functions import (
+    API_HANDLER,
+    FUNCTIONS,
+    STATE_MACHINE_GRANTS,
+    ArnFormat,
+    Function,
+    Ref,
+    grants_document,
+    policy_document,
+)
 from chalicelib.topology import (
     APP_NAME,
     BANK_SECRET,
@@ -112,6 +125,11 @@ ADMIN_DIR = ROOT / "admin"
 
 def logical_id(handler: str) -> str:
     return "".join(part.capitalize() for part in handler.split("_"))
+
+
+def function_logical_id(name: str) -> str:
+    """The logical id Chalice gives a function's resource (the API's handler is `APIHandler`)."""
+    return "APIHandler" if name == API_HANDLER else logical_id(name)
 
 
 def acknowledge(construct: IConstruct, rule: str, reason: str) -> None:
@@ -142,6 +160,8 @@ def nag_arn(stack: cdk.Stack, arn: str) -> str:
         for part in resolved["Fn::Join"][1]:
             if isinstance(part, dict) and "Ref" in part:
                 parts.append(f"<{part['Ref']}>")
+            elif isinstance(part, dict) and "Fn::GetAtt" in part:
+                parts.append(f"<{'.'.join(part['Fn::GetAtt'])}>")
             else:
                 parts.append(str(part))
         return "".join(parts)
@@ -174,7 +194,7 @@ class WaybillStack(cdk.Stack):
         self.deployment = deployment or Deployment.from_context(CHECK_CONTEXT.get)
         d = self.deployment
         # Every physical name scoped to the stage, so stages share an account; the app sends from
-        # the stack's SES domain identity (its one grant: `_lambda_role` reads email_identities).
+        # the stack's SES domain identity (the functions' one mail grant: `arn_format` reads email_identities).
         self.base_topology = topology
         self.topology = replace(staged(topology, d.stage), email_identities=(d.mail_domain,))
         self.state_machine_dir = state_machine_dir
@@ -185,16 +205,18 @@ class WaybillStack(cdk.Stack):
         self.bus = events.EventBus(self, "Bus", event_bus_name=self.topology.bus)
         self.alerts = self._alerts_topic(alert_email or d.alert_email)
         self.queues = self._queues()
+        self.failure_queues = self._failure_queues()
         self._rules()
         self.buckets = self._buckets()
         self.secrets = self._secrets()
         self.user_pool = self._cognito(cognito_domain_prefix or d.cognito_domain_prefix)
         self.site_bucket, self.distribution = self._admin_site()
         self.settings_parameter = self.topology.parameters[0]
-        self.role = self._lambda_role()
         self.app_keys = self._app_keys()
         self.state_machines = self._state_machines()
-        self._grant_workflows()
+        # One role per function, from chalicelib/functions.py; `self.role` is the API's (every route).
+        self.roles = self._lambda_roles()
+        self.role = self.roles[API_HANDLER]
         self.app = self._chalice_app()
         self._publish_admin_site()
         self._deployed_settings()
@@ -295,8 +317,8 @@ class WaybillStack(cdk.Stack):
 
     def _app_keys(self) -> list[kms.Key]:
         """The app's own KMS keys (topology `keys`: outbound webhook secrets are sealed with one), rotated
-        yearly; the app role may encrypt and decrypt with them, nothing more. Retained: the table keeps
-        what they sealed."""
+        yearly; the functions that seal or open webhook secrets (`SEALING` in chalicelib/functions.py) may
+        encrypt and decrypt with them, nothing more. Retained: the table keeps what they sealed."""
         made = []
         for i, k in enumerate(self.topology.keys):
             key = kms.Key(
@@ -307,7 +329,6 @@ class WaybillStack(cdk.Stack):
                 enable_key_rotation=True,
                 removal_policy=cdk.RemovalPolicy.RETAIN,
             )
-            key.grant(self.role, "kms:Encrypt", "kms:Decrypt")
             made.append(key)
         return made
 
@@ -591,112 +612,124 @@ class WaybillStack(cdk.Stack):
 
     # ------------------------------------------------------------ compute
 
-    def _lambda_role(self) -> iam.Role:
-        """One role for the app's functions, scoped to its own resources, every action named."""
-        role = iam.Role(
-            self, "AppRole", assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"), description="Waybill Lambda functions"
-        )
+    def _failure_queues(self) -> dict[str, sqs.Queue]:
+        """Where the stream publisher and the scheduled functions leave what they gave up on, each
+        watched like a dead-letter queue."""
+        queues = {}
+        for base, q in zip(self.base_topology.failure_queues, self.topology.failure_queues, strict=True):
+            lid = logical_id(base.name.removeprefix("waybill-").replace("-", "_"))  # stable across stages
+            queue = sqs.Queue(
+                self,
+                f"{lid}Queue",
+                queue_name=q.name,
+                retention_period=cdk.Duration.days(14),
+                encryption=sqs.QueueEncryption.SQS_MANAGED,
+                enforce_ssl=True,
+            )
+            acknowledge(queue, "AwsSolutions-SQS3", "this queue is itself where failures are left (a dead-letter queue)")
+            acknowledge(
+                queue,
+                "Serverless-SQSRedrivePolicy",
+                "this queue is itself where failures are left: nothing consumes it, operators read and replay "
+                "what it holds (docs/operations.md), and its depth is alarmed",
+            )
+            alarm = cloudwatch.Alarm(
+                self,
+                f"{lid}Depth",
+                alarm_name=f"{q.name}-depth",
+                alarm_description=q.purpose,
+                metric=queue.metric_approximate_number_of_messages_visible(period=cdk.Duration.minutes(1)),
+                threshold=1,
+                evaluation_periods=1,
+                comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+                treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+            )
+            alarm.add_alarm_action(cloudwatch_actions.SnsAction(self.alerts))
+            queues[q.name] = queue
+        return queues
+
+    def arn_format(self) -> ArnFormat:
+        """Where chalicelib/functions.py's references point in this stack."""
         stack = cdk.Stack.of(self)
-        allow = role.add_to_policy
-        log_groups = stack.format_arn(
-            service="logs", resource="log-group", resource_name="/aws/lambda/*", arn_format=cdk.ArnFormat.COLON_RESOURCE_NAME
+        # References name the topology's resources; this stack holds them under the stage's names.
+        named = self.deployment.name
+        queues = {**self.queues, **self.failure_queues}
+        secrets = {s.name: secret for s, secret in zip(self.topology.secrets, self.secrets, strict=True)}
+        keys = {k.alias: key.key_arn for k, key in zip(self.base_topology.keys, self.app_keys, strict=True)}
+        identities = [
+            f"arn:{stack.partition}:ses:{stack.region}:{stack.account}:identity/{e}" for e in self.topology.email_identities
+        ]
+        machines = {m.name: self.state_machines[m.definition].attr_arn for m in self.topology.state_machines}
+        return ArnFormat(
+            partition=stack.partition,
+            region=stack.region,
+            account=stack.account,
+            table_arn=lambda _: self.table.table_arn,
+            stream_arn=lambda _: stream_arn(self.table),
+            queue_arn=lambda name: queues[named(name)].queue_arn,
+            bus_arn=lambda _: self.bus.event_bus_arn,
+            state_machine_arns=lambda: machines,
+            secret_arn=lambda name: secrets[named(name)].secret_arn,
+            bucket_arn=lambda name: self.buckets[name].bucket_arn,
+            # Chalice leaves the names to CloudFormation: <stack>-<logical id>-<suffix>
+            log_group=lambda name: f"/aws/lambda/{stack.stack_name}-{function_logical_id(name)}-*",
+            key_arn=lambda alias: keys[alias],
+            physical=named,
+            email_identity_arns=lambda _: identities,  # the deployment's domain identity, whatever the local address
         )
-        allow(
-            iam.PolicyStatement(
-                actions=["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"],
-                resources=[log_groups, f"{log_groups}:*"],
+
+    def _bus_arns(self) -> Any:
+        """References to the bus only: the state machines' role is made before the functions' resources."""
+        bus_arn = self.bus.event_bus_arn
+
+        class BusOnly:
+            def arn(self, ref: Ref) -> list[str]:
+                if ref.kind != "bus":
+                    raise ValueError(f"the state machines reach only the bus, not {ref}")
+                return [bus_arn]
+
+        return BusOnly()
+
+    def _lambda_roles(self) -> dict[str, iam.Role]:
+        """One role per function, with exactly the statements chalicelib/functions.py declares for it."""
+        cdk.Stack.of(self)
+        arns = self.arn_format()
+        roles = {}
+        for fn in FUNCTIONS:
+            role = iam.Role(
+                self,
+                f"{function_logical_id(fn.name)}Role",
+                assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
+                description=f"Waybill {fn.name}: {fn.purpose or fn.kind}"[:1000],
             )
-        )
-        table_arn = self.table.table_arn
-        allow(
-            iam.PolicyStatement(
-                actions=[
-                    "dynamodb:GetItem",
-                    "dynamodb:BatchGetItem",
-                    "dynamodb:Query",
-                    "dynamodb:PutItem",
-                    "dynamodb:UpdateItem",
-                    "dynamodb:DeleteItem",
-                    "dynamodb:ConditionCheckItem",
-                    "dynamodb:DescribeTable",
-                ],
-                resources=[table_arn, *(f"{table_arn}/index/{ix.name}" for ix in self.topology.table.indexes)],
-            )
-        )
-        allow(
-            iam.PolicyStatement(
-                actions=["dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetShardIterator"],
-                resources=[stream_arn(self.table)],
-            )
-        )
-        allow(iam.PolicyStatement(actions=["dynamodb:ListStreams"], resources=["*"]))
-        allow(iam.PolicyStatement(actions=["xray:PutTraceSegments", "xray:PutTelemetryRecords"], resources=["*"]))
-        allow(iam.PolicyStatement(actions=["events:PutEvents"], resources=[self.bus.event_bus_arn]))
-        allow(
-            iam.PolicyStatement(
-                actions=["ssm:GetParameter"],
-                resources=[
-                    stack.format_arn(service="ssm", resource="parameter", resource_name=p.name.lstrip("/"))
-                    for p in self.topology.parameters
-                ],
-            )
-        )
-        allow(
-            iam.PolicyStatement(
-                actions=[
-                    "sqs:ReceiveMessage",
-                    "sqs:DeleteMessage",
-                    "sqs:ChangeMessageVisibility",
-                    "sqs:GetQueueAttributes",
-                    "sqs:GetQueueUrl",
-                ],
-                resources=[q.queue_arn for q in self.queues.values()],
-            )
-        )
-        buckets = list(self.buckets.values())
-        allow(
-            iam.PolicyStatement(
-                actions=["s3:GetObject", "s3:PutObject", "s3:DeleteObject", "s3:AbortMultipartUpload"],
-                resources=[b.arn_for_objects("*") for b in buckets],
-            )
-        )
-        allow(iam.PolicyStatement(actions=["s3:ListBucket"], resources=[b.bucket_arn for b in buckets]))
-        allow(
-            iam.PolicyStatement(
-                actions=["secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"],
-                resources=[secret.secret_arn for secret in self.secrets],
-            )
-        )
-        allow(
-            iam.PolicyStatement(
-                actions=["ses:SendEmail", "ses:SendRawEmail"],
-                resources=[
-                    stack.format_arn(service="ses", resource="identity", resource_name=identity)
-                    for identity in self.topology.email_identities
-                ],
-            )
-        )
+            for statement in policy_document(fn, arns)["Statement"]:
+                role.add_to_policy(iam.PolicyStatement.from_json(statement))
+            self._acknowledge_wildcards(role, fn)
+            roles[fn.name] = role
+        return roles
+
+    def _acknowledge_wildcards(self, role: iam.Role, fn: Function) -> None:
+        """Each wildcard resource of a function's policy, acknowledged with the reason it cannot be narrower."""
+        stack = cdk.Stack.of(self)
         policy = role.node.find_child("DefaultPolicy")
-        acknowledge(
-            policy,
-            "AwsSolutions-IAM5[Resource::*]",
-            "dynamodb:ListStreams and X-Ray's PutTraceSegments/PutTelemetryRecords have no resource-level "
-            "permissions; they are the only actions on '*'",
-        )
-        for pattern in (log_groups, f"{log_groups}:*"):
-            acknowledge(
-                policy,
-                f"AwsSolutions-IAM5[Resource::{nag_arn(stack, pattern)}]",
-                "Lambda creates each function's log group on first run; Chalice names the functions",
-            )
-        for bucket in buckets:
-            bucket_id = stack.resolve(stack.get_logical_id(cfn_element(bucket)))
-            acknowledge(
-                policy,
-                f"AwsSolutions-IAM5[Resource::<{bucket_id}.Arn>/*]",
-                "objects under this app's own bucket: keys are per supplier and PO, made at run time",
-            )
-        return role
+        reasons = {
+            "any": "dynamodb:ListStreams and X-Ray's PutTraceSegments/PutTelemetryRecords have no resource-level permissions",
+            "log_group": "Lambda creates the function's log group; CloudFormation names the function (<stack>-<id>-<suffix>)",
+            "bucket_objects": "objects under this app's own bucket: keys are per supplier, PO and export, made at run time",
+            "executions": "executions of this app's own state machine: each is named at run time (per PO, per parcel)",
+        }
+        arns = self.arn_format()
+        for grant in fn.grants:
+            for ref in grant.resources:
+                reason = reasons.get(ref.kind)
+                if not reason:
+                    continue
+                for arn in arns.arn(ref):
+                    if "*" in arn:
+                        shown = "*" if arn == "*" else nag_arn(stack, arn)
+                        acknowledge(policy, f"AwsSolutions-IAM5[Resource::{shown}]", reason)
+        for arn in arns.arn(Ref("log_group", fn.name)):
+            acknowledge(policy, f"AwsSolutions-IAM5[Resource::{nag_arn(stack, arn)}]", reasons["log_group"])
 
     def _chalice_app(self) -> WaybillChalice:
         issuer = f"https://cognito-idp.{self.region}.amazonaws.com/{self.user_pool.user_pool_id}"
@@ -729,12 +762,23 @@ class WaybillStack(cdk.Stack):
                 "manage_iam_role": False,
                 "iam_role_arn": self.role.role_arn,
                 "environment_variables": env,
-                "lambda_timeout": 30,
-                "lambda_memory_size": 512,
+                # Chalice ranks these construct settings above any per-function ones: each function's
+                # role, timeout and memory are set on its resource from its definition instead
+                # (_function_settings), so no stage-wide timeout or memory is given here.
                 "xray": True,  # Tracing: Active, so the handlers' Powertools Tracer records (chalicelib/observability.py)
                 "tags": {"app": "waybill"},
             },
         )
+
+    def _function_settings(self) -> None:
+        """Each function's role, timeout, memory and reserved concurrency, from chalicelib/functions.py."""
+        for fn in FUNCTIONS:
+            resource = self.app.get_resource(function_logical_id(fn.name))
+            resource.add_override("Properties.Role", self.roles[fn.name].role_arn)
+            resource.add_override("Properties.Timeout", fn.timeout_s)
+            resource.add_override("Properties.MemorySize", fn.memory_mb)
+            if fn.reserved_concurrency is not None:
+                resource.add_override("Properties.ReservedConcurrentExecutions", fn.reserved_concurrency)
 
     def _deployed_settings(self) -> None:
         """What the functions learn only once the site and its Cognito client exist: the distribution
@@ -778,26 +822,57 @@ class WaybillStack(cdk.Stack):
             )
 
     def _event_source_settings(self) -> None:
-        """What Chalice cannot say: report partial batch failures, how many batches may run at once,
-        the real stream ARN, and that an
-        event source mapping needs its queue and the role's permissions to exist first (Chalice
-        names queues by ARN string, which CloudFormation cannot order by)."""
-        policy = self.role.node.find_child("DefaultPolicy").node.default_child
-        for q in self.topology.queues:
-            fn = self.app.get_resource(logical_id(q.handler))
-            source = f"Properties.Events.{logical_id(q.handler)}SqsEventSource.Properties"
-            fn.add_override(f"{source}.FunctionResponseTypes", ["ReportBatchItemFailures"])
-            fn.add_override(f"{source}.ScalingConfig", {"MaximumConcurrency": q.max_concurrency})
-            fn.add_resource_dependency(self.queues[q.name].node.default_child)
-            fn.add_resource_dependency(policy)
-        publisher = self.app.get_resource("StreamPublisher")
-        publisher.add_resource_dependency(policy)
-        publisher.add_override(
-            "Properties.Events.StreamPublisherDynamodbEventSource.Properties.Stream", self.table.table_stream_arn
-        )
+        """What Chalice cannot say, from each function's definition: SQS consumers report partial
+        batch failures and run at most `max_concurrency` batches at once; the stream publisher
+        bisects a failing batch, retries it a bounded number of times within a maximum record age,
+        then sends the record range to its on-failure queue. Each mapping waits for its queue and
+        for its role's policy (Chalice names queues by ARN string, which CloudFormation cannot
+        order by)."""
+        self._function_settings()
+        for fn in FUNCTIONS:
+            resource = self.app.get_resource(function_logical_id(fn.name))
+            resource.add_resource_dependency(self._policy(fn))
+            if fn.queue is not None:
+                source = f"Properties.Events.{logical_id(fn.name)}SqsEventSource.Properties"
+                resource.add_override(f"{source}.FunctionResponseTypes", ["ReportBatchItemFailures"])
+                resource.add_override(f"{source}.ScalingConfig", {"MaximumConcurrency": fn.queue.max_concurrency})
+                resource.add_resource_dependency(self.queues[self.deployment.name(fn.queue.name)].node.default_child)
+            if fn.stream is not None:
+                stream = fn.stream
+                source = f"Properties.Events.{logical_id(fn.name)}DynamodbEventSource.Properties"
+                resource.add_override(f"{source}.Stream", self.table.table_stream_arn)
+                resource.add_override(f"{source}.BatchSize", stream.batch_size)
+                resource.add_override(f"{source}.StartingPosition", stream.starting_position)
+                resource.add_override(f"{source}.BisectBatchOnFunctionError", stream.bisect_on_error)
+                resource.add_override(f"{source}.MaximumRetryAttempts", stream.maximum_retry_attempts)
+                resource.add_override(f"{source}.MaximumRecordAgeInSeconds", stream.maximum_record_age_s)
+                failures = self.failure_queues[self.deployment.name(stream.on_failure_queue)]
+                resource.add_override(f"{source}.DestinationConfig", {"OnFailure": {"Destination": failures.queue_arn}})
+            if fn.schedule is not None:
+                target = fn.schedule
+                lambda_.CfnEventInvokeConfig(
+                    self,
+                    f"{logical_id(fn.name)}InvokeConfig",
+                    function_name=resource.ref,
+                    qualifier="$LATEST",
+                    maximum_retry_attempts=target.maximum_retry_attempts,
+                    maximum_event_age_in_seconds=target.maximum_event_age_s,
+                    destination_config=lambda_.CfnEventInvokeConfig.DestinationConfigProperty(
+                        on_failure=lambda_.CfnEventInvokeConfig.OnFailureProperty(
+                            destination=self.failure_queues[self.deployment.name(target.dead_letter_queue)].queue_arn
+                        )
+                    ),
+                )
+
+    def _policy(self, fn: Function) -> cdk.CfnResource:
+        policy = self.roles[fn.name].node.find_child("DefaultPolicy").node.default_child
+        if not isinstance(policy, cdk.CfnResource):
+            raise TypeError(f"{fn.name}'s role has no policy")
+        return policy
 
     def _schedules(self) -> list[scheduler.CfnSchedule]:
-        """EventBridge Scheduler schedules (rates from settings) invoking the scheduled handlers."""
+        """EventBridge Scheduler schedules (rates from settings) invoking the scheduled functions, each
+        with its definition's retry policy and dead-letter queue."""
         role = iam.Role(
             self,
             "SchedulerRole",
@@ -805,60 +880,35 @@ class WaybillStack(cdk.Stack):
             description="EventBridge Scheduler invoking Waybill's scheduled handlers",
         )
         schedules = []
-        for sched in self.topology.schedules:
-            fn_arn = self.app.get_resource(logical_id(sched.handler)).get_att("Arn").to_string()
+        for fn in FUNCTIONS:
+            if fn.schedule is None:
+                continue
+            sched, target = fn.schedule.schedule, fn.schedule
+            fn_arn = self.app.get_resource(logical_id(fn.name)).get_att("Arn").to_string()
+            dlq = self.failure_queues[self.deployment.name(target.dead_letter_queue)]
             role.add_to_policy(iam.PolicyStatement(actions=["lambda:InvokeFunction"], resources=[fn_arn]))
+            role.add_to_policy(iam.PolicyStatement(actions=["sqs:SendMessage"], resources=[dlq.queue_arn]))
             minutes = int(getattr(self.settings, sched.rate_setting))
             schedules.append(
                 scheduler.CfnSchedule(
                     self,
-                    f"Schedule{logical_id(sched.handler)}",
-                    name=sched.name,
+                    f"Schedule{logical_id(fn.name)}",
+                    name=self.deployment.name(sched.name),
                     description=sched.description,
                     schedule_expression=f"rate({minutes} minute{'s' if minutes != 1 else ''})",
                     flexible_time_window=scheduler.CfnSchedule.FlexibleTimeWindowProperty(mode="OFF"),
                     target=scheduler.CfnSchedule.TargetProperty(
                         arn=fn_arn,
                         role_arn=role.role_arn,
-                        retry_policy=scheduler.CfnSchedule.RetryPolicyProperty(maximum_retry_attempts=2),
+                        retry_policy=scheduler.CfnSchedule.RetryPolicyProperty(
+                            maximum_retry_attempts=target.maximum_retry_attempts,
+                            maximum_event_age_in_seconds=target.maximum_event_age_s,
+                        ),
+                        dead_letter_config=scheduler.CfnSchedule.DeadLetterConfigProperty(arn=dlq.queue_arn),
                     ),
                 )
             )
         return schedules
-
-    def _grant_workflows(self) -> None:
-        """The app starts executions and answers their task tokens, for its own state machines only,
-        and may stop their executions (a corrected tracking number ends the old one's)."""
-        arns = [machine.attr_arn for machine in self.state_machines.values()]
-        if arns:
-            self.role.add_to_policy(
-                iam.PolicyStatement(
-                    actions=[
-                        "states:StartExecution",
-                        "states:SendTaskSuccess",
-                        "states:SendTaskFailure",
-                        "states:SendTaskHeartbeat",
-                    ],
-                    resources=arns,
-                )
-            )
-            executions = [
-                cdk.Stack.of(self).format_arn(
-                    service="states",
-                    resource="execution",
-                    resource_name=f"{m.name}:*",
-                    arn_format=cdk.ArnFormat.COLON_RESOURCE_NAME,
-                )
-                for m in self.topology.state_machines
-            ]
-            self.role.add_to_policy(iam.PolicyStatement(actions=["states:StopExecution"], resources=executions))
-            policy = self.role.node.find_child("DefaultPolicy")
-            for arn in executions:
-                acknowledge(
-                    policy,
-                    f"AwsSolutions-IAM5[Resource::{nag_arn(cdk.Stack.of(self), arn)}]",
-                    "executions of this app's own state machine: each is named at run time (per PO, per parcel)",
-                )
 
     def _state_machines(self) -> dict[str, sfn.CfnStateMachine]:
         """One per topology entry, from its ASL file, with the shared definition substitutions."""
@@ -871,7 +921,8 @@ class WaybillStack(cdk.Stack):
             assumed_by=iam.ServicePrincipal("states.amazonaws.com"),
             description="Waybill state machines: open stages on the bus",
         )
-        self.bus.grant_put_events_to(role)
+        for statement in grants_document(STATE_MACHINE_GRANTS, self._bus_arns())["Statement"]:
+            role.add_to_policy(iam.PolicyStatement.from_json(statement))
         log_group = logs.LogGroup(
             self, "StatesLogs", retention=logs.RetentionDays.ONE_YEAR, removal_policy=cdk.RemovalPolicy.RETAIN
         )

@@ -2,9 +2,12 @@
 from the embedded moto server and call the app's handlers exactly as Lambda would, with
 Lambda-shaped events and a Lambda-like context.
 
-They never compute anything themselves: an error in a handler is logged and the batch is
-left for a retry (SQS: the messages stay and come back after their visibility timeout;
-stream: the same records are offered again), the loop goes on.
+They never compute anything themselves: an error in a handler (or a handler running past its
+function's timeout) is logged and the batch is left for a retry: SQS messages stay and come back
+after their visibility timeout; a stream batch is bisected and retried in order, and given up on
+(its record range sent to the on-failure queue) once it exhausts its retries or outlives the
+maximum record age, as Lambda's event source mapping does. Settings come from
+`chalicelib.functions`.
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 log = logging.getLogger("chalicelib.local")
@@ -141,7 +144,7 @@ class SqsPoller(Loop):
         handler_name: str,
         handler: Handler,
         batch_size: int,
-        visibility_timeout_s: int,
+        timeout_s: float,
         sqs: Any,
         region: str,
         stop: threading.Event,
@@ -150,7 +153,7 @@ class SqsPoller(Loop):
         super().__init__(f"sqs:{queue_name}" + (f"#{worker + 1}" if worker else ""), stop)
         self.queue_url, self.queue_arn, self.region = queue_url, queue_arn, region
         self.handler_name, self.handler = handler_name, handler
-        self.batch_size, self.timeout_s = min(batch_size, 10), float(visibility_timeout_s)
+        self.batch_size, self.timeout_s = min(batch_size, 10), float(timeout_s)
         self.sqs = sqs
         self.deleted = 0
 
@@ -230,10 +233,21 @@ def stream_record(record: dict[str, Any], *, stream_arn: str, region: str) -> di
     }
 
 
+@dataclass
+class PendingBatch:
+    """Records of one shard waiting to be (re)delivered, with the tries they have had."""
+
+    records: list[dict[str, Any]]
+    attempts: int = 0  # failed invocations of exactly these records (a bisected half starts again)
+
+
 class StreamPoller(Loop):
     """Follows every shard of the table's stream from TRIM_HORIZON and calls the publisher with
-    batches of up to `batch_size` records. A failed batch is offered again (like Lambda, in
-    order); after `max_retries` it is logged and skipped so the stream does not stall forever."""
+    batches of up to `batch_size` records, in order per shard, as Lambda's stream event source
+    mapping does: a failed batch is split in two (`bisect`) and the halves retried, the first
+    before the second; a batch that failed `maximum_retry_attempts` retries, or whose oldest
+    record is older than `maximum_record_age_s`, is given up on and its record range handed to
+    `on_failure` (the mapping's on-failure destination)."""
 
     def __init__(
         self,
@@ -245,18 +259,26 @@ class StreamPoller(Loop):
         region: str,
         stop: threading.Event,
         batch_size: int = 100,
-        max_retries: int = 5,
+        maximum_retry_attempts: int = 5,
+        maximum_record_age_s: float = 3600.0,
+        bisect: bool = True,
+        timeout_s: float = 60.0,
+        on_failure: Callable[[dict[str, Any]], None] | None = None,
         shard_refresh_s: float = 5.0,
+        backoff_s: float = 0.5,
     ) -> None:
         super().__init__("stream:" + stream_arn.rsplit("/", 1)[-1], stop)
         self.stream_arn, self.region = stream_arn, region
         self.handler_name, self.handler = handler_name, handler
-        self.streams, self.batch_size, self.max_retries = streams, batch_size, max_retries
+        self.streams, self.batch_size = streams, batch_size
+        self.maximum_retry_attempts, self.maximum_record_age_s, self.bisect = maximum_retry_attempts, maximum_record_age_s, bisect
+        self.timeout_s, self.on_failure, self.backoff_s = timeout_s, on_failure, backoff_s
         self.shard_refresh_s = shard_refresh_s
         self.iterators: dict[str, str | None] = {}  # shard id -> next iterator (None: shard closed)
-        self.pending: dict[str, tuple[list[dict[str, Any]], str | None, int]] = {}  # failed batch, next it, tries
+        self.pending: dict[str, list[PendingBatch]] = {}  # shard id -> batches read but not yet delivered
         self._refreshed = 0.0
         self.records = 0
+        self.given_up: list[dict[str, Any]] = []  # what went to the on-failure destination
 
     def _refresh_shards(self) -> None:
         self._refreshed = time.monotonic()
@@ -283,34 +305,88 @@ class StreamPoller(Loop):
         for shard_id, iterator in list(self.iterators.items()):
             if self.stop_event.is_set():
                 break
-            if shard_id in self.pending:
-                records, next_iterator, tries = self.pending.pop(shard_id)
-            elif iterator is None:
-                continue
-            else:
+            queue = self.pending.setdefault(shard_id, [])
+            if not queue:
+                if iterator is None:
+                    continue
                 response = self.streams.get_records(ShardIterator=iterator, Limit=self.batch_size)
                 records = [stream_record(r, stream_arn=self.stream_arn, region=self.region) for r in response.get("Records", [])]
-                next_iterator, tries = response.get("NextShardIterator"), 0
-            if records and not self._deliver(shard_id, records, next_iterator, tries):
-                busy = True
-                continue
-            self.iterators[shard_id] = next_iterator
-            busy = busy or bool(records)
+                self.iterators[shard_id] = response.get("NextShardIterator")
+                if not records:
+                    continue
+                queue.append(PendingBatch(records))
+            busy = True
+            self._deliver(shard_id, queue)
         return busy
 
-    def _deliver(self, shard_id: str, records: list[dict[str, Any]], next_iterator: str | None, tries: int) -> bool:
+    def _deliver(self, shard_id: str, queue: list[PendingBatch]) -> None:
+        batch = queue[0]
         try:
-            self.invoke(self.handler_name, self.handler, {"Records": records}, self.region)
-        except Exception:
+            self.invoke(self.handler_name, self.handler, {"Records": batch.records}, self.region, self.timeout_s)
+        except Exception as exc:
             self.errors += 1
-            if tries + 1 >= self.max_retries:
-                log.exception(
-                    "%s: %s failed %d times; skipping %d record(s)", self.name, self.handler_name, tries + 1, len(records)
+            batch.attempts += 1
+            oldest = min(float(r["dynamodb"]["ApproximateCreationDateTime"]) for r in batch.records)
+            if self.maximum_record_age_s >= 0 and time.time() - oldest > self.maximum_record_age_s:
+                self._give_up(shard_id, queue, "RecordAgeExceeded")
+            elif self.bisect and len(batch.records) > 1:
+                half = len(batch.records) // 2
+                log.warning(
+                    "%s: %s failed (%s); retrying the batch of %d in halves",
+                    self.name,
+                    self.handler_name,
+                    exc,
+                    len(batch.records),
                 )
-                return True
-            log.exception("%s: %s failed; the batch will be retried", self.name, self.handler_name)
-            self.pending[shard_id] = (records, next_iterator, tries + 1)
-            self.stop_event.wait(min(2**tries * 0.5, 10.0))
-            return False
-        self.records += len(records)
-        return True
+                queue[0:1] = [PendingBatch(batch.records[:half]), PendingBatch(batch.records[half:])]
+            elif batch.attempts > self.maximum_retry_attempts:
+                self._give_up(shard_id, queue, "RetryAttemptsExhausted")
+            else:
+                log.warning(
+                    "%s: %s failed (%s); retry %d of %d",
+                    self.name,
+                    self.handler_name,
+                    exc,
+                    batch.attempts,
+                    self.maximum_retry_attempts,
+                )
+                self.stop_event.wait(min(self.backoff_s * 2 ** (batch.attempts - 1), 10.0))
+            return
+        queue.pop(0)
+        self.records += len(batch.records)
+
+    def _give_up(self, shard_id: str, queue: list[PendingBatch], condition: str) -> None:
+        """Lambda's on-failure record for a stream batch: where the records are, not the records."""
+        batch = queue.pop(0)
+        records = batch.records
+        created = [float(r["dynamodb"]["ApproximateCreationDateTime"]) for r in records]
+        invocation = {
+            "requestContext": {
+                "requestId": str(uuid.uuid4()),
+                "functionArn": LambdaContext(function_name(self.handler_name), region=self.region).invoked_function_arn,
+                "condition": condition,
+                "approximateInvokeCount": batch.attempts,
+            },
+            "responseContext": {"statusCode": 200, "executedVersion": "$LATEST", "functionError": "Unhandled"},
+            "version": "1.0",
+            "timestamp": datetime.now(UTC).isoformat(),
+            "DDBStreamBatchInfo": {
+                "shardId": shard_id,
+                "startSequenceNumber": records[0]["dynamodb"]["SequenceNumber"],
+                "endSequenceNumber": records[-1]["dynamodb"]["SequenceNumber"],
+                "approximateArrivalOfFirstRecord": datetime.fromtimestamp(min(created), UTC).isoformat(),
+                "approximateArrivalOfLastRecord": datetime.fromtimestamp(max(created), UTC).isoformat(),
+                "batchSize": len(records),
+                "streamArn": self.stream_arn,
+            },
+        }
+        log.error(
+            "%s: %s gave up on %d record(s) (%s); their range goes to the on-failure destination",
+            self.name,
+            self.handler_name,
+            len(records),
+            condition,
+        )
+        self.given_up.append(invocation)
+        if self.on_failure is not None:
+            self.on_failure(invocation)

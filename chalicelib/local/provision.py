@@ -12,6 +12,7 @@ from typing import Any
 
 import boto3
 
+from ..functions import FUNCTIONS, STATE_MACHINE_GRANTS, ArnFormat, Function, grants_document, policy_document
 from ..topology import STATE_MACHINE_DIR, TOPOLOGY, Topology, definition_substitutions
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -24,6 +25,8 @@ class Provisioned:
     bus_arn: str
     queue_urls: dict[str, str] = field(default_factory=dict)
     dlq_urls: dict[str, str] = field(default_factory=dict)
+    failure_queue_urls: dict[str, str] = field(default_factory=dict)
+    queue_arns: dict[str, str] = field(default_factory=dict)  # every queue above, by name
     buckets: list[str] = field(default_factory=list)
     state_machine_arns: dict[str, str] = field(default_factory=dict)
     alerts_topic_arn: str = ""
@@ -94,6 +97,11 @@ def provision(
         )["QueueUrl"]
         queue_arns[q.name] = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
         result.queue_urls[q.name], result.dlq_urls[q.name] = url, dlq_url
+    for failures in topology.failure_queues:
+        url = sqs.create_queue(QueueName=failures.name, Attributes={"MessageRetentionPeriod": "1209600"})["QueueUrl"]
+        queue_arns[failures.name] = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        result.failure_queue_urls[failures.name] = url
+    result.queue_arns = dict(queue_arns)
 
     for rule in topology.rules:
         rule_arn = events.put_rule(
@@ -162,3 +170,109 @@ def provision(
             roleArn="arn:aws:iam::123456789012:role/waybill-local-states",  # moto does not check roles
         )["stateMachineArn"]
     return result
+
+
+# ------------------------------------------------------------------ each function's role
+
+ACCOUNT = "123456789012"  # moto's default account
+ROLE_PREFIX = "waybill-local-"
+OPERATOR = "waybill-local-operator"
+# moto checks the resource of a request only for S3, SQS, IAM and STS; every other request it
+# evaluates against the resource "*", which a statement naming an ARN never matches. Locally
+# those statements are scoped to "*": the actions stay exactly the deployed ones.
+RESOURCE_CHECKED = ("s3:", "sqs:", "iam:", "sts:")
+# moto names a DynamoDB transaction's action after the API call; IAM authorizes its parts.
+MOTO_ACTIONS = {
+    "dynamodb:ConditionCheckItem": "dynamodb:TransactWriteItems",
+    "dynamodb:GetItem": "dynamodb:TransactGetItems",
+}
+
+
+def local_arns(provisioned: Provisioned, topology: Topology = TOPOLOGY, *, region: str = "eu-west-1") -> ArnFormat:
+    """Where chalicelib/functions.py's references point in the embedded account."""
+    return ArnFormat(
+        partition="aws",
+        region=region,
+        account=ACCOUNT,
+        table_arn=lambda _: f"arn:aws:dynamodb:{region}:{ACCOUNT}:table/{provisioned.table_name}",
+        stream_arn=lambda _: provisioned.stream_arn,
+        queue_arn=lambda name: provisioned.queue_arns[name],
+        bus_arn=lambda _: provisioned.bus_arn,
+        state_machine_arns=lambda: provisioned.state_machine_arns,
+        secret_arn=lambda name: f"arn:aws:secretsmanager:{region}:{ACCOUNT}:secret:{name}-*",
+        bucket_arn=lambda name: f"arn:aws:s3:::{name}",
+        log_group=lambda name: f"/aws/lambda/waybill-dev-{name}",
+        key_arn=lambda alias: f"arn:aws:kms:{region}:{ACCOUNT}:key/{provisioned.keys[alias]}",
+    )
+
+
+def for_moto(document: dict[str, Any]) -> dict[str, Any]:
+    """A function's policy as moto can enforce it: the same actions (with moto's names for
+    transactions added), resources kept wherever moto checks them (see RESOURCE_CHECKED)."""
+    statements = []
+    for st in document["Statement"]:
+        actions = list(st["Action"])
+        actions += [MOTO_ACTIONS[a] for a in st["Action"] if a in MOTO_ACTIONS]
+        checked = all(a.startswith(RESOURCE_CHECKED) for a in actions)
+        statements.append({**st, "Action": actions, "Resource": st["Resource"] if checked else "*"})
+    return {**document, "Statement": statements}
+
+
+def provision_roles(
+    provisioned: Provisioned,
+    functions: tuple[Function, ...] = FUNCTIONS,
+    *,
+    region: str = "eu-west-1",
+    session: Any = None,
+    drop: dict[str, str] | None = None,
+) -> dict[str, str]:
+    """A moto role per function with its deployed policy; returns their ARNs by function name.
+    `drop` ({function: action}) leaves one action out: how a test shows the policy is enforced."""
+    iam = (session or boto3.session.Session(region_name=region)).client("iam")
+    arns = local_arns(provisioned, region=region)
+    # Locally the stack stands in for Lambda: its operator identity assumes the roles (moto compares
+    # the caller's ARN with the trust policy's AWS principal).
+    trust = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT}:user/{OPERATOR}"}, "Action": "sts:AssumeRole"}
+        ],
+    }
+    roles = {}
+    for fn in functions:
+        document = for_moto(policy_document(fn, arns))
+        if drop and fn.name in drop:
+            for st in document["Statement"]:
+                st["Action"] = [a for a in st["Action"] if a != drop[fn.name]]
+            document["Statement"] = [st for st in document["Statement"] if st["Action"]]
+        name = f"{ROLE_PREFIX}{fn.name}"
+        roles[fn.name] = iam.create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps(trust), MaxSessionDuration=43200)[
+            "Role"
+        ]["Arn"]
+        iam.put_role_policy(RoleName=name, PolicyName="function", PolicyDocument=json.dumps(document))
+    return roles
+
+
+STATES = "waybill-local-states"
+
+
+def provision_states_identity(provisioned: Provisioned, *, region: str = "eu-west-1", session: Any = None) -> str:
+    """moto's Step Functions calls AWS with the fixed key `ak`: a user with the state machines'
+    deployed grants (functions.STATE_MACHINE_GRANTS) is given that key (server.admit_access_key),
+    so their tasks run with what their role allows in AWS. Returns the user name."""
+    iam = (session or boto3.session.Session(region_name=region)).client("iam")
+    document = for_moto(grants_document(STATE_MACHINE_GRANTS, local_arns(provisioned, region=region)))
+    iam.create_user(UserName=STATES)
+    iam.put_user_policy(UserName=STATES, PolicyName="state-machines", PolicyDocument=json.dumps(document))
+    return STATES
+
+
+def provision_operator(*, region: str = "eu-west-1", session: Any = None) -> str:
+    """The embedded account's administrator: what the local stack itself acts as where AWS would
+    (Lambda's pollers, Scheduler, the provisioning and the seed) and what a developer's
+    `aws --endpoint-url` uses. Returns the user name; its key is made by the server."""
+    iam = (session or boto3.session.Session(region_name=region)).client("iam")
+    iam.create_user(UserName=OPERATOR)
+    admin = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}
+    iam.put_user_policy(UserName=OPERATOR, PolicyName="administrator", PolicyDocument=json.dumps(admin))
+    return OPERATOR

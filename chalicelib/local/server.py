@@ -284,6 +284,65 @@ def _heartbeat_timeouts_as_in_aws() -> None:
     StateTaskServiceCallback._from_error = from_error  # type: ignore[method-assign]
 
 
+def _presigned_s3_requests_as_their_signer() -> None:
+    """With IAM enforced, moto 5.2.5 answers a presigned S3 request (credentials in the query string
+    or the POST form, no Authorization header) with a 500. AWS authorizes such a request as the
+    principal that signed it: so does this, with moto's own policy evaluation (the signature itself
+    moto does not verify either way)."""
+    from moto import settings as moto_settings
+    from moto.core.authorization import ActionAuthenticatorMixin
+    from moto.iam.access_control import CreateAccessKeyFailure, S3IAMRequest, create_access_key
+    from moto.s3.exceptions import S3AccessDeniedError
+    from moto.s3.responses import S3Response
+
+    original = S3Response._authenticate_and_authorize_s3_action
+    if getattr(original, "_waybill_patched", False):
+        return
+
+    def authorize(self: Any, bucket_name: str | None = None, key_name: str | None = None) -> None:
+        enforced = ActionAuthenticatorMixin.request_count >= moto_settings.INITIAL_NO_AUTH_ACTION_COUNT
+        fields = {k.lower(): (v[0] if isinstance(v, list) else v) for k, v in (self.querystring or {}).items()}
+        access_key = fields.get("awsaccesskeyid") or str(fields.get("x-amz-credential") or "").split("/")[0]
+        if not enforced or "Authorization" in self.headers or not access_key:
+            return original(self, bucket_name=bucket_name, key_name=key_name)
+        token = fields.get("x-amz-security-token")
+        try:
+            signer = create_access_key(
+                account_id=self.current_account,
+                partition="aws",
+                access_key_id=access_key,
+                headers={"X-Amz-Security-Token": token} if token else {},
+            )
+        except CreateAccessKeyFailure:
+            raise S3AccessDeniedError() from None
+        request = S3IAMRequest.__new__(S3IAMRequest)  # its constructor reads the Authorization header
+        request.account_id, request._access_key, request._data = self.current_account, signer, self.data
+        request._action, request._region, request._service = f"s3:{self._get_action()}", self.region, "s3"
+        key_name = key_name or fields.get("key")  # a browser's form upload names its object in the form
+        path = f"{bucket_name or '*'}/{key_name}" if key_name else (bucket_name or "*")
+        request.check_action_permitted(f"arn:aws:s3:::{path}")
+
+    authorize._waybill_patched = True  # type: ignore[attr-defined]
+    S3Response._authenticate_and_authorize_s3_action = authorize  # type: ignore[method-assign]
+
+
+# The key moto's Step Functions signs its service integrations with (asl/utils/boto_client.py).
+STATES_CREDENTIALS = ("ak", "sk")
+
+
+def admit_access_key(user_name: str, access_key_id: str, secret_access_key: str) -> None:
+    """Give an IAM user of the embedded account a chosen access key (moto makes random ones): the
+    well-known `testing` key becomes the operator's, so tools and tests keep their credentials."""
+    from moto.core.models import DEFAULT_ACCOUNT_ID
+    from moto.iam.models import iam_backends
+
+    backend = iam_backends[DEFAULT_ACCOUNT_ID]["aws"]
+    key = backend.create_access_key(user_name)
+    del backend.access_keys[key.physical_resource_id]
+    key.access_key_id, key.secret_access_key = access_key_id, secret_access_key
+    backend.access_keys[key.physical_resource_id] = key
+
+
 class MotoServer:
     """moto's server on loopback, in a thread of this process, with Step Functions execution on.
 
@@ -308,6 +367,7 @@ class MotoServer:
         transactions_with_undo_log(moto.lock)
         app = LocalViews(moto)
         _heartbeat_timeouts_as_in_aws()
+        _presigned_s3_requests_as_their_signer()
 
         class KeepAlive(MotoRequestHandler):
             """HTTP/1.1: clients keep their connection (a new TCP connection per AWS call cost ~1 ms
@@ -325,6 +385,12 @@ class MotoServer:
         response = requests.post(f"{self.endpoint}/moto-api/config", json=MOTO_CONFIG, timeout=10)
         response.raise_for_status()
         return self.endpoint
+
+    def enforce_iam(self) -> None:
+        """From now on every request is checked against its caller's IAM policies (moto's
+        INITIAL_NO_AUTH_ACTION_COUNT, set to the requests made so far: provisioning was free)."""
+        response = requests.post(f"{self.endpoint}/moto-api/reset-auth", data=b"0", timeout=10)
+        response.raise_for_status()
 
     def stop(self) -> None:
         server, self._server = self._server, None

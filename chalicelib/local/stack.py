@@ -6,6 +6,13 @@ with `chalice local --no-autoreload` in a child process, and runs in this proces
 for what AWS would trigger: an SQS poller per queue, a poller on the table's stream, and a
 scheduler for the schedules. SIGINT/SIGTERM stop all of it.
 
+IAM is enforced as in AWS: provisioning is free, then the server checks every request against
+its caller's policies. Each function has a moto role with the policy the CDK app deploys
+(`chalicelib.functions`); the API (`chalice local`, the authorizer included) and each poller's
+or schedule's worker process (`chalicelib.local.worker`) run with their function's role
+credentials. This process, standing in for Lambda's pollers and Scheduler, and a developer's
+tools act as the account's operator (`testing`/`testing`).
+
 State lives in the state directory (default `.local/`, gitignored): `issuer.json` (the dev
 issuer's key, so `make token` works while and after the stack runs) and `stack.json` (URLs
 and ports, while the stack runs).
@@ -29,6 +36,7 @@ from types import FrameType
 from typing import Any
 
 from ..topology import TOPOLOGY, Topology
+from .credentials import OPERATOR_CREDENTIALS, function_environment, write_config
 from .issuer import DevIssuer
 from .server import LOOPBACK, ChaliceProcess, MotoServer, PortInUse, port_is_free
 
@@ -40,7 +48,7 @@ ISSUER_FILE = "issuer.json"
 STACK_FILE = "stack.json"
 WEBHOOK_SECRETS_FILE = "webhook-secrets.json"
 REGION = "eu-west-1"
-FAKE_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_SESSION_TOKEN": "testing"}
+AWS_CONFIG_FILE = "aws-config"  # a profile per function, assuming its role (chalicelib.local.credentials)
 # Anything that could route boto3 away from the embedded server, or to a real account.
 UNSAFE_AWS_VARIABLES = (
     "AWS_PROFILE",
@@ -124,8 +132,11 @@ class Stack:
     gateway: Any = None  # the sandbox payment gateway (chalicelib.local.sandbox_gateway)
     admin: Any = None  # the admin page's host (chalicelib.local.admin_site)
     threads: list[Any] = field(default_factory=list)
+    workers: list[Any] = field(default_factory=list)  # a process per running function (chalicelib.local.worker)
+    roles: dict[str, str] = field(default_factory=dict)  # function name -> its role's ARN
     env: dict[str, str] = field(default_factory=dict)
     info: dict[str, Any] = field(default_factory=dict)
+    aws_config: Path = Path()
     _starting: bool = False
 
     # ------------------------------------------------------------ signals
@@ -145,7 +156,7 @@ class Stack:
     def _environment(self, endpoint: str, moto_port: int) -> dict[str, str]:
         o = self.options
         env = {k: v for k, v in os.environ.items() if k not in UNSAFE_AWS_VARIABLES and not k.startswith("AWS_ENDPOINT_URL_")}
-        env.update(FAKE_CREDENTIALS)
+        env.update(OPERATOR_CREDENTIALS)
         env.update(
             {
                 "AWS_ENDPOINT_URL": endpoint,
@@ -191,9 +202,17 @@ class Stack:
         log.info("moto server on %s (Step Functions execution on)", endpoint)
         self._apply_environment(self._environment(endpoint, self.moto.port))
 
-        from .provision import provision
+        from .provision import OPERATOR, provision, provision_operator, provision_roles, provision_states_identity
+        from .server import STATES_CREDENTIALS, admit_access_key
 
         provisioned = provision(self.topology, region=REGION)
+        provision_operator(region=REGION)
+        admit_access_key(OPERATOR, OPERATOR_CREDENTIALS["AWS_ACCESS_KEY_ID"], OPERATOR_CREDENTIALS["AWS_SECRET_ACCESS_KEY"])
+        admit_access_key(provision_states_identity(provisioned, region=REGION), *STATES_CREDENTIALS)
+        self.roles = provision_roles(provisioned, region=REGION)
+        self.aws_config = write_config(o.state_dir / AWS_CONFIG_FILE, endpoint=endpoint, roles=self.roles, region=REGION)
+        self.moto.enforce_iam()
+        log.info("IAM enforced: %d function role(s), each function runs with its own", len(self.roles))
         log.info(
             "provisioned table %s, bus %s, %d queue(s), %d bucket(s)",
             provisioned.table_name,
@@ -223,9 +242,10 @@ class Stack:
             }
         )
 
-        self.chalice = ChaliceProcess(
-            project_dir=self.project_dir, port=o.api_port, env=dict(self.env), host=o.host, stage=o.stage
-        )
+        from ..functions import API_HANDLER
+
+        api_env = function_environment(self.env, config_file=self.aws_config, function=API_HANDLER)
+        self.chalice = ChaliceProcess(project_dir=self.project_dir, port=o.api_port, env=api_env, host=o.host, stage=o.stage)
         self.chalice.start()
 
         # Only now: settings are read once, at import, from the environment set above.
@@ -262,6 +282,8 @@ class Stack:
             "bus": self.topology.bus,
             "queues": provisioned.queue_urls,
             "dead_letter_queues": provisioned.dlq_urls,
+            "failure_queues": provisioned.failure_queue_urls,
+            "function_roles": self.roles,
             "bank_url": self.bank.url if self.bank else None,
             "payment_gateway_url": self.gateway.url if self.gateway else None,
             "buckets": provisioned.buckets,
@@ -322,46 +344,86 @@ class Stack:
         log.info("sandbox payment gateway on %s (declines a reference containing 'decline')", url)
         return url
 
+    def _worker(self, function: str) -> Any:
+        """A process that runs `function` under its role's credentials (started at its first invocation)."""
+        from .credentials import role_variables
+        from .worker import FunctionProcess
+
+        endpoint, role = self.env["AWS_ENDPOINT_URL"], self.roles[function]
+        worker = FunctionProcess(
+            function,
+            env=function_environment(self.env),
+            cwd=self.project_dir,
+            credentials=lambda: role_variables(endpoint, role, function, region=REGION),
+        )
+        self.workers.append(worker)
+        return worker
+
     def _start_triggers(self, app_module: Any, provisioned: Any) -> None:
         import boto3
 
         from ..config import settings
+        from ..functions import FUNCTIONS
         from .pollers import SqsPoller, StreamPoller
         from .scheduler import Scheduler
 
         session = boto3.session.Session(region_name=REGION)
         sqs = session.client("sqs")
-        for queue in self.topology.queues:
+
+        def send_to(queue: str) -> Any:
+            url = provisioned.failure_queue_urls[queue]
+            return lambda record: sqs.send_message(QueueUrl=url, MessageBody=json.dumps(record, default=str))
+
+        for fn in FUNCTIONS:
+            if fn.queue is None:
+                continue
+            queue = fn.queue
             url = provisioned.queue_urls[queue.name]
-            arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
             for n in range(queue.max_concurrency):  # as Lambda's event source polls with concurrent batches
                 self.threads.append(
                     SqsPoller(
                         queue_name=queue.name,
                         queue_url=url,
-                        queue_arn=arn,
-                        handler_name=queue.handler,
-                        handler=getattr(app_module, queue.handler),
+                        queue_arn=provisioned.queue_arns[queue.name],
+                        handler_name=fn.name,
+                        handler=self._worker(fn.name),
                         batch_size=queue.batch_size,
-                        visibility_timeout_s=queue.visibility_timeout_s,
+                        timeout_s=fn.timeout_s,
                         sqs=session.client("sqs"),
                         region=REGION,
                         stop=self.stop,
                         worker=n,
                     )
                 )
-        self.threads.append(
-            StreamPoller(
-                stream_arn=provisioned.stream_arn,
-                handler_name="stream_publisher",
-                handler=app_module.stream_publisher,
-                streams=session.client("dynamodbstreams"),
-                region=REGION,
-                stop=self.stop,
+        for fn in FUNCTIONS:
+            if fn.stream is None:
+                continue
+            self.threads.append(
+                StreamPoller(
+                    stream_arn=provisioned.stream_arn,
+                    handler_name=fn.name,
+                    handler=self._worker(fn.name),
+                    streams=session.client("dynamodbstreams"),
+                    region=REGION,
+                    stop=self.stop,
+                    batch_size=fn.stream.batch_size,
+                    maximum_retry_attempts=fn.stream.maximum_retry_attempts,
+                    maximum_record_age_s=fn.stream.maximum_record_age_s,
+                    bisect=fn.stream.bisect_on_error,
+                    timeout_s=fn.timeout_s,
+                    on_failure=send_to(fn.stream.on_failure_queue),
+                )
             )
-        )
+        scheduled = [fn for fn in FUNCTIONS if fn.schedule is not None]
         scheduler = Scheduler.from_topology(
-            self.topology.schedules, app_module, settings(), scale=self.options.schedule_scale, region=REGION, stop=self.stop
+            self.topology.schedules,
+            app_module,
+            settings(),
+            scale=self.options.schedule_scale,
+            region=REGION,
+            stop=self.stop,
+            handlers={fn.name: self._worker(fn.name) for fn in scheduled},
+            on_failure=send_to(scheduled[0].schedule.dead_letter_queue) if scheduled and scheduled[0].schedule else None,
         )
         self.threads.append(scheduler)
         for thread in self.threads:
@@ -387,6 +449,8 @@ class Stack:
             thread.join(timeout=10)
             if thread.is_alive():
                 log.warning("%s did not stop within 10 s", thread.name)
+        for worker in self.workers:
+            worker.stop()
         if self.moto is not None:
             self.moto.stop()
             log.info("moto server stopped")

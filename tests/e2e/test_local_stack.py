@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 import requests
 
+from chalicelib.topology import TOPOLOGY
 from tests.local_stack import Stack
 
 MAIL_TIMEOUT_S = 20
@@ -165,3 +166,102 @@ def test_a_signed_carrier_webhook_is_stored_once_and_applied_through_the_queue(s
         time.sleep(0.3)
     assert problem["Item"]["status"]["S"] == "pending" and "GSI3PK" not in problem["Item"]
     assert problem["Item"]["GSI4PK"]["S"].startswith("DUE#"), "the sweep will open it if it lasts"
+
+
+def _assumed(stack: Stack, role_arn: str, service: str) -> Any:
+    """A client of the embedded AWS acting as `role_arn`, assumed by the stack's operator."""
+    import boto3
+
+    from chalicelib.local.credentials import OPERATOR_CREDENTIALS, assume
+
+    creds = assume(stack.moto, role_arn, "test")
+    assert OPERATOR_CREDENTIALS["AWS_ACCESS_KEY_ID"] not in creds.values()
+    return boto3.client(
+        service,
+        endpoint_url=stack.moto,
+        region_name="eu-west-1",
+        aws_access_key_id=creds["AccessKeyId"],
+        aws_secret_access_key=creds["SecretAccessKey"],
+        aws_session_token=creds["SessionToken"],
+    )
+
+
+def test_each_function_runs_under_its_own_policy_and_one_action_less_is_refused(stack: Stack) -> None:
+    """IAM is enforced: exports' role may BatchWriteItem its markers; the same policy without that one
+    action gets a 403 for it (and still writes one item at a time); unknown keys are refused."""
+    import boto3
+    from botocore.exceptions import ClientError
+
+    from chalicelib.functions import function
+    from chalicelib.local.provision import ROLE_PREFIX
+
+    roles = stack.info["function_roles"]
+    from pathlib import Path
+
+    api_environment = Path(f"/proc/{stack.info['chalice_pid']}/environ").read_bytes().split(b"\0")
+    assert b"AWS_PROFILE=api_handler" in api_environment  # chalice local: the API's role, the authorizer inside
+    assert not [v for v in api_environment if v.startswith(b"AWS_ACCESS_KEY_ID=")]  # not the operator's key
+    assert set(roles) == {"api_handler", "jwt_auth", "stream_publisher"} | {q.handler for q in TOPOLOGY.queues} | {
+        s.handler for s in TOPOLOGY.schedules
+    }
+    operator = {"endpoint_url": stack.moto, "region_name": "eu-west-1"} | {
+        "aws_access_key_id": "testing",
+        "aws_secret_access_key": "testing",
+    }
+    iam = boto3.client("iam", **operator)
+    exports = function("exports_consumer").name
+    deployed = iam.get_role_policy(RoleName=f"{ROLE_PREFIX}{exports}", PolicyName="function")["PolicyDocument"]
+    assert "dynamodb:BatchWriteItem" in json.dumps(deployed)
+    without = {
+        **deployed,
+        "Statement": [
+            {**st, "Action": [a for a in st["Action"] if a != "dynamodb:BatchWriteItem"]} for st in deployed["Statement"]
+        ],
+    }
+    trust = iam.get_role(RoleName=f"{ROLE_PREFIX}{exports}")["Role"]["AssumeRolePolicyDocument"]
+    name = f"test-{exports}-without-batch-write-{uuid.uuid4().hex[:6]}"
+    reduced = iam.create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps(trust))["Role"]["Arn"]
+    iam.put_role_policy(RoleName=name, PolicyName="function", PolicyDocument=json.dumps(without))
+
+    marker = {"PK": {"S": f"TEST#{uuid.uuid4().hex}"}, "SK": {"S": "EXPORTED#test"}}
+    batch = {stack.info["table"]: [{"PutRequest": {"Item": marker}}]}
+    _assumed(stack, roles[exports], "dynamodb").batch_write_item(RequestItems=batch)  # the real policy lets it through
+    refused = _assumed(stack, reduced, "dynamodb")
+    with pytest.raises(ClientError) as denied:
+        refused.batch_write_item(RequestItems=batch)
+    assert denied.value.response["ResponseMetadata"]["HTTPStatusCode"] == 403
+    refused.put_item(TableName=stack.info["table"], Item=marker)  # only that one action is missing
+    # the authorizer reaches no data at all, and a key the account does not know is refused
+    with pytest.raises(ClientError) as no_data:
+        _assumed(stack, roles["jwt_auth"], "dynamodb").get_item(TableName=stack.info["table"], Key=marker)
+    assert no_data.value.response["ResponseMetadata"]["HTTPStatusCode"] == 403
+    stranger = boto3.client("dynamodb", **(operator | {"aws_access_key_id": "AKIASTRANGER"}))
+    with pytest.raises(ClientError) as unknown:
+        stranger.get_item(TableName=stack.info["table"], Key=marker)
+    assert unknown.value.response["ResponseMetadata"]["HTTPStatusCode"] == 403
+
+
+def test_a_function_runs_in_its_own_process_with_its_roles_credentials_and_is_stopped_at_its_timeout(stack: Stack) -> None:
+    from chalicelib.local.credentials import function_environment
+    from chalicelib.local.pollers import LambdaContext
+    from chalicelib.local.scheduler import scheduled_event
+    from chalicelib.local.stack import AWS_CONFIG_FILE, PROJECT_DIR
+    from chalicelib.local.worker import FunctionProcess, FunctionTimedOut
+
+    env = function_environment(
+        {"PATH": "/usr/bin:/bin", "AWS_ENDPOINT_URL": stack.moto, "AWS_DEFAULT_REGION": "eu-west-1", "WAYBILL_STAGE": "local"},
+        config_file=stack.state_dir / AWS_CONFIG_FILE,
+        function="end_campaigns",
+    )
+    worker = FunctionProcess("end_campaigns", env=env, cwd=PROJECT_DIR)
+    try:
+        event = scheduled_event("waybill-end-campaigns", region="eu-west-1")
+        result = worker(event, LambdaContext("waybill-dev-end_campaigns", timeout_s=60))
+        assert isinstance(result, dict) and "ended" in result  # the role may read and write the table
+        with pytest.raises(FunctionTimedOut):  # no handler finishes within a millisecond
+            worker(event, LambdaContext("waybill-dev-end_campaigns", timeout_s=0.001))
+        assert worker.proc is None  # stopped, as Lambda stops a timed-out environment
+        assert "ended" in worker(event, LambdaContext("waybill-dev-end_campaigns", timeout_s=60))
+        assert worker.cold_starts == 2
+    finally:
+        worker.stop()

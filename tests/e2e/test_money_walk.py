@@ -92,6 +92,10 @@ class Walk:
             timeout=30,
         )
         assert stored.status_code < 300, stored.text
+        # the packing list as a file: written by the API to the exports bucket, downloaded through its signed link
+        packing = self.call("POST", f"/staff/purchase-orders/{po_id}/packing-list", self.buyer, {})
+        download = requests.get(packing["url"], timeout=30)
+        assert download.status_code == 200 and download.content, download.text
         self.call(
             "POST",
             f"/supplier/purchase-orders/{po_id}/invoices",

@@ -45,6 +45,20 @@ def processes_mentioning(*needles: str) -> list[str]:
     return found
 
 
+def workers_of(endpoint: str) -> list[str]:
+    """The function worker processes (chalicelib.local.worker) pointed at this stack's embedded AWS."""
+    found = []
+    for line in processes_mentioning("chalicelib.local.worker"):
+        pid = line.split(":", 1)[0]
+        try:
+            environ = Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if f"AWS_ENDPOINT_URL={endpoint}".encode() in environ and alive(int(pid)):
+            found.append(line)
+    return found
+
+
 @pytest.fixture(scope="module")
 def stack(local_stack: Stack) -> Stack:
     return local_stack
@@ -53,6 +67,7 @@ def stack(local_stack: Stack) -> Stack:
 def test_ctrl_c_stops_everything_it_started(stack: Stack) -> None:
     chalice_pid = stack.info["chalice_pid"]
     assert alive(chalice_pid) and listening(stack.api_port) and listening(stack.moto_port)
+    assert workers_of(stack.moto), "no function ran in its own process"  # the seed's events reached some
     assert listening(stack.admin_port)
 
     stack.proc.send_signal(signal.SIGINT)
@@ -69,4 +84,5 @@ def test_ctrl_c_stops_everything_it_started(stack: Stack) -> None:
     assert not listening(stack.admin_port), "the admin page's port is still open"
     assert not processes_mentioning("chalice", "local", f"--port {stack.api_port}")
     assert not processes_mentioning("chalicelib.local", str(stack.state_dir))
+    assert not workers_of(stack.moto), "a function's worker process outlived the stack"
     assert not (stack.state_dir / "stack.json").exists()

@@ -41,7 +41,7 @@ def test_every_dead_letter_queue_has_a_depth_alarm_that_tells_the_ops_topic(temp
         assert props["Threshold"] == 1 and props["ComparisonOperator"] == "GreaterThanOrEqualToThreshold"
         (dimension,) = props["Dimensions"]
         alarmed.add(dimension["Value"]["Fn::GetAtt"][0])
-    assert alarmed == {queue_ids[q.dlq_name] for q in STAGED.queues}
+    assert alarmed == {queue_ids[q.dlq_name] for q in STAGED.queues} | {queue_ids[q.name] for q in STAGED.failure_queues}
 
 
 def test_every_queue_is_encrypted_and_refuses_plain_http(template):
@@ -205,26 +205,41 @@ def _statements(template, role_id):
             yield from policy["Properties"]["PolicyDocument"]["Statement"]
 
 
-def test_the_app_role_names_every_action_and_uses_star_only_where_aws_allows_nothing_else(template):
-    (role_id,) = [k for k, r in resources(template, "AWS::IAM::Role").items() if k.startswith("AppRole")]
-    statements = list(_statements(template, role_id))
-    assert statements
-    for st in statements:
-        actions = st["Action"] if isinstance(st["Action"], list) else [st["Action"]]
-        assert all("*" not in a for a in actions), st  # no wildcard actions at all
-        if st["Resource"] == "*":  # actions with no resource-level permissions, and only those
-            assert actions in (["dynamodb:ListStreams"], ["xray:PutTraceSegments", "xray:PutTelemetryRecords"]), st
-    assert "dynamodb:Scan" not in _flat(statements)
+def _function_roles(template) -> dict[str, str]:
+    """Function logical id -> logical id of the role it runs as (one per function)."""
+    return {
+        k: r["Properties"]["Role"]["Fn::GetAtt"][0]
+        for k, r in resources(template, "AWS::Serverless::Function").items()
+        if not k.startswith("CustomCDKBucketDeployment")
+    }
 
 
-def test_the_scheduler_may_invoke_only_the_scheduled_functions(template):
+def test_every_function_role_names_every_action_and_uses_star_only_where_aws_allows_nothing_else(template):
+    roles = _function_roles(template)
+    assert len(set(roles.values())) == len(roles) == 17  # one role per function
+    for role_id in roles.values():
+        statements = list(_statements(template, role_id))
+        assert statements
+        for st in statements:
+            actions = st["Action"] if isinstance(st["Action"], list) else [st["Action"]]
+            assert all("*" not in a for a in actions), st  # no wildcard actions at all
+            if st["Resource"] == "*":  # actions with no resource-level permissions, and only those
+                assert actions in (["dynamodb:ListStreams"], ["xray:PutTraceSegments", "xray:PutTelemetryRecords"]), st
+        assert "dynamodb:Scan" not in _flat(statements)
+
+
+def test_the_scheduler_may_invoke_only_the_scheduled_functions_and_leave_failures_in_its_queue(template):
     (role_id,) = [k for k, r in resources(template, "AWS::IAM::Role").items() if k.startswith("SchedulerRole")]
     statements = list(_statements(template, role_id))
-    assert {str(st["Action"]) for st in statements} == {"lambda:InvokeFunction"}
-    resources_ = [r for st in statements for r in (st["Resource"] if isinstance(st["Resource"], list) else [st["Resource"]])]
+    assert {str(st["Action"]) for st in statements} == {"lambda:InvokeFunction", "sqs:SendMessage"}
+    invoke = [st for st in statements if st["Action"] == "lambda:InvokeFunction"]
+    resources_ = [r for st in invoke for r in (st["Resource"] if isinstance(st["Resource"], list) else [st["Resource"]])]
     assert sorted(resources_, key=str) == sorted(
         ({"Fn::GetAtt": [logical_id(s.handler), "Arn"]} for s in STAGED.schedules), key=str
     )
+    queue_ids = {r["Properties"]["QueueName"]: k for k, r in resources(template, "AWS::SQS::Queue").items()}
+    send = [st["Resource"] for st in statements if st["Action"] == "sqs:SendMessage"]
+    assert send and all(r == {"Fn::GetAtt": [queue_ids[STAGED.failure_queues[1].name], "Arn"]} for r in send)
     assert len(STAGED.schedules) == 4  # end campaigns, escalation sweep, daily digest, exports
 
 
@@ -275,22 +290,29 @@ def test_the_app_knows_the_generated_names_of_its_buckets_and_state_machines(tem
     assert Settings().uploads_bucket == TOPOLOGY.buckets[0].name == "waybill-uploads"  # the local default
 
 
-def test_the_app_may_start_and_answer_only_its_own_state_machine(template):
-    (role_id,) = [k for k, r in resources(template, "AWS::IAM::Role").items() if k.startswith("AppRole")]
+def test_the_functions_may_start_and_answer_only_their_own_state_machines(template):
     machines = _machines(template)
-    states = [st for st in _statements(template, role_id) if "states:" in _flat(st["Action"])]
-    assert len(states) == 2
-    answer = next(st for st in states if "states:StartExecution" in _flat(st["Action"]))
-    assert set(answer["Action"]) == {
-        "states:StartExecution",
-        "states:SendTaskSuccess",
-        "states:SendTaskFailure",
-        "states:SendTaskHeartbeat",
-    }
-    assert all(machine_id in _flat(answer["Resource"]) for machine_id in machines.values())
-    stop = next(st for st in states if st is not answer)
-    assert stop["Action"] == "states:StopExecution"
-    assert all(f":execution:{m.name}:*" in _flat(stop["Resource"]) for m in STAGED.state_machines)
+    roles = _function_roles(template)
+    with_states = 0
+    for role_id in roles.values():
+        states = [st for st in _statements(template, role_id) if "states:" in _flat(st["Action"])]
+        if not states:
+            continue
+        with_states += 1
+        (answer,) = [st for st in states if "states:StartExecution" in _flat(st["Action"])]
+        assert set(answer["Action"]) == {
+            "states:StartExecution",
+            "states:SendTaskSuccess",
+            "states:SendTaskFailure",
+            "states:SendTaskHeartbeat",
+        }
+        assert sorted(_flat(r) for r in answer["Resource"]) == sorted(
+            _flat({"Fn::GetAtt": [machine_id, "Arn"]}) for machine_id in machines.values()
+        )
+        (stop,) = [st for st in states if st is not answer]
+        assert stop["Action"] == "states:StopExecution"
+        assert all(f":execution:{m.name}:*" in _flat(stop["Resource"]) for m in STAGED.state_machines)
+    assert with_states >= 2  # the API and the workflow consumers
 
 
 def test_each_state_machine_is_deployed_from_its_asl_file(template):

@@ -97,7 +97,8 @@ def deliver_mail() -> int:
             streams=client("dynamodbstreams"),
             region=REGION,
             stop=threading.Event(),
-            max_retries=1,
+            maximum_retry_attempts=0,
+            bisect=False,
         )
     while poller.step():
         pass

@@ -1,0 +1,115 @@
+"""The local stream poller and scheduler give up on failures the way Lambda does, with the settings
+of chalicelib/functions.py: a failing stream batch is bisected, retried a bounded number of times,
+its record range then sent to the on-failure destination while the records around it go through
+in order; a failing scheduled run is retried, then handed to the failure queue."""
+
+from __future__ import annotations
+
+import json
+import threading
+from typing import Any
+
+import boto3
+
+from chalicelib.functions import SCHEDULE_FAILURES, STREAM_FAILURES, function
+from chalicelib.local.pollers import StreamPoller
+from chalicelib.local.scheduler import Job, Scheduler
+from chalicelib.topology import TOPOLOGY
+
+
+def _put(n: int) -> None:
+    ddb = boto3.client("dynamodb")
+    for i in range(n):
+        ddb.put_item(TableName=TOPOLOGY.table.name, Item={"PK": {"S": f"STREAMTEST#{i}"}, "SK": {"S": "#META"}})
+
+
+def _poller(aws: Any, handler: Any, **settings: Any) -> StreamPoller:
+    sqs = boto3.client("sqs")
+    url = aws.failure_queue_urls[STREAM_FAILURES.name]
+    return StreamPoller(
+        stream_arn=aws.stream_arn,
+        handler_name="stream_publisher",
+        handler=handler,
+        streams=boto3.client("dynamodbstreams"),
+        region="eu-west-1",
+        stop=threading.Event(),
+        backoff_s=0,
+        on_failure=lambda record: sqs.send_message(QueueUrl=url, MessageBody=json.dumps(record)),
+        **settings,
+    )
+
+
+def _keys(event: dict[str, Any]) -> list[str]:
+    return [r["dynamodb"]["Keys"]["PK"]["S"] for r in event["Records"]]
+
+
+def test_a_bad_record_is_bisected_out_retried_then_sent_to_the_on_failure_queue_and_the_rest_go_through_in_order(aws):
+    _put(8)
+    delivered: list[str] = []
+    calls: list[list[str]] = []
+
+    def publisher(event: dict[str, Any], context: Any) -> None:
+        keys = _keys(event)
+        calls.append(keys)
+        if "STREAMTEST#5" in keys:
+            raise RuntimeError("a record the publisher cannot handle")
+        delivered.extend(keys)
+
+    source = function("stream_publisher").stream
+    assert source is not None and source.bisect_on_error
+    poller = _poller(aws, publisher, maximum_retry_attempts=source.maximum_retry_attempts)
+    for _ in range(100):
+        if not poller.step():
+            break
+
+    assert delivered == [f"STREAMTEST#{i}" for i in range(8) if i != 5]  # in order, only the bad one held back
+    # the lone bad record: its first try, then maximum_retry_attempts retries, then given up on
+    assert calls.count(["STREAMTEST#5"]) == 1 + source.maximum_retry_attempts
+    url = aws.failure_queue_urls[STREAM_FAILURES.name]
+    (message,) = boto3.client("sqs").receive_message(QueueUrl=url, MaxNumberOfMessages=10)["Messages"]
+    record = json.loads(message["Body"])
+    assert record["requestContext"]["condition"] == "RetryAttemptsExhausted"
+    info = record["DDBStreamBatchInfo"]
+    assert info["batchSize"] == 1 and info["streamArn"] == aws.stream_arn
+    assert info["startSequenceNumber"] == info["endSequenceNumber"]
+
+
+def test_records_older_than_the_maximum_age_are_given_up_on_without_retries(aws):
+    _put(3)
+
+    def publisher(event: dict[str, Any], context: Any) -> None:
+        raise RuntimeError("down")
+
+    poller = _poller(aws, publisher, maximum_retry_attempts=5, maximum_record_age_s=0, bisect=False)
+    poller.step()
+    assert [r["requestContext"]["condition"] for r in poller.given_up] == ["RecordAgeExceeded"]
+    assert poller.given_up[0]["DDBStreamBatchInfo"]["batchSize"] == 3
+
+
+def test_a_failing_scheduled_run_is_retried_then_left_in_the_schedule_failure_queue(aws):
+    fn = function("end_campaigns")
+    assert fn.schedule is not None and fn.schedule.dead_letter_queue == SCHEDULE_FAILURES.name
+    runs = []
+
+    def end_campaigns(event: dict[str, Any], context: Any) -> None:
+        runs.append(event["id"])
+        raise RuntimeError("the table is unreachable")
+
+    sqs = boto3.client("sqs")
+    url = aws.failure_queue_urls[SCHEDULE_FAILURES.name]
+    job = Job("waybill-end-campaigns", "end_campaigns", end_campaigns, period_s=3600, due=0, retry_delay_s=0)
+    job.maximum_retry_attempts = fn.schedule.maximum_retry_attempts
+    scheduler = Scheduler(
+        [job],
+        region="eu-west-1",
+        stop=threading.Event(),
+        on_failure=lambda record: sqs.send_message(QueueUrl=url, MessageBody=json.dumps(record)),
+    )
+    for _ in range(10):
+        scheduler.step()
+
+    assert len(runs) == 1 + fn.schedule.maximum_retry_attempts and len(set(runs)) == 1  # the same event each time
+    (message,) = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10)["Messages"]
+    record = json.loads(message["Body"])
+    assert record["requestContext"]["condition"] == "RetriesExhausted"
+    assert record["requestPayload"]["id"] == runs[0]
