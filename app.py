@@ -24,6 +24,7 @@ from chalicelib.api.notifications import notifications_api
 from chalicelib.api.public import public_api
 from chalicelib.api.staff import staff_api
 from chalicelib.api.staff_purchase_orders import staff_po_api
+from chalicelib.api.storefront import storefront_api
 from chalicelib.api.supplier import supplier_api
 from chalicelib.api.webhook_subscriptions import webhook_subscriptions_api
 from chalicelib.api.webhooks import webhooks_api
@@ -48,6 +49,7 @@ app = Chalice(app_name=APP_NAME)
 app.register_blueprint(auth)
 app.register_blueprint(public_api)
 app.register_blueprint(customer_api)
+app.register_blueprint(storefront_api)
 app.register_blueprint(complaints_api)
 app.register_blueprint(staff_api)
 app.register_blueprint(staff_po_api)

@@ -30,6 +30,13 @@ class Settings:
     jwks_url: str = ""
     jwt_issuer: str = "waybill-local"
     jwt_audience: str = "waybill"
+    # The customers' user pool (self sign-up, optional MFA; docs/design-notes.md): tokens from this
+    # issuer only ever make a customer (or, with the storefront scope, a storefront). Empty: no such pool
+    # (locally the dev issuer above mints every kind). The audience is its app clients' ids, comma-separated.
+    customer_jwks_json: str = ""
+    customer_jwks_url: str = ""
+    customer_jwt_issuer: str = ""
+    customer_jwt_audience: str = ""
     # Business settings.
     campaign_default_days: int = 7
     hold_threshold_cents: int = 50_000

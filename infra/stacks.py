@@ -91,7 +91,7 @@ from chalice.cdk import Chalice
 from constructs import Construct, IConstruct
 
 from chalicelib.config import Settings
-from chalicelib.domain.permissions import Role
+from chalicelib.domain.permissions import PEOPLE, STOREFRONT_SCOPE, Role
 from chalicelib.functions import (
     API_HANDLER,
     FUNCTIONS,
@@ -211,6 +211,7 @@ class WaybillStack(cdk.Stack):
         self.secrets = self._secrets()
         self.user_pool = self._cognito(cognito_domain_prefix or d.cognito_domain_prefix)
         self.site_bucket, self.distribution = self._admin_site()
+        self.customer_client = self._customer_client()
         self.settings_parameter = self.topology.parameters[0]
         self.app_keys = self._app_keys()
         self.state_machines = self._state_machines()
@@ -440,7 +441,7 @@ class WaybillStack(cdk.Stack):
             standard_threat_protection_mode=cognito.StandardThreatProtectionMode.FULL_FUNCTION,
             removal_policy=cdk.RemovalPolicy.RETAIN,
         )
-        for role in Role:
+        for role in [r for r in Role if r in PEOPLE]:  # the storefront is a machine's role, never a group
             cognito.CfnUserPoolGroup(
                 self,
                 f"Group{logical_id(role.value)}",
@@ -449,7 +450,95 @@ class WaybillStack(cdk.Stack):
                 description=f"Waybill role {role.value}",
             )
         self.hosted_ui = pool.add_domain("HostedUi", cognito_domain=cognito.CognitoDomainOptions(domain_prefix=domain_prefix))
+        self.customer_pool = self._customer_pool(f"{domain_prefix}-shop")
         return pool  # its app client is added once the site's URL is known (see _admin_site)
+
+    def _customer_pool(self, domain_prefix: str) -> cognito.UserPool:
+        """The customers' own pool (docs/design-notes.md, "Two user pools"): anyone may sign up and verify
+        their e-mail; MFA is theirs to turn on. Cognito sets MFA per pool, so staff and suppliers stay in
+        the pool above, where it is required and only admins create users and assign groups. This pool has
+        no groups and no custom attributes: the API makes every token from it a customer (or, with the
+        storefront scope, a storefront), whatever it claims. It also holds the resource server and the
+        client-credentials app client a shop's storefront signs in with."""
+        pool = cognito.UserPool(
+            self,
+            "Customers",
+            user_pool_name=self.deployment.name(f"{APP_NAME}-customers"),
+            self_sign_up_enabled=True,
+            sign_in_aliases=cognito.SignInAliases(email=True),
+            auto_verify=cognito.AutoVerifiedAttrs(email=True),
+            # a changed address takes effect only once its owner verified it (the API trusts verified e-mail only)
+            keep_original=cognito.KeepOriginalAttrs(email=True),
+            user_verification=cognito.UserVerificationConfig(email_style=cognito.VerificationEmailStyle.CODE),
+            standard_attributes=cognito.StandardAttributes(email=cognito.StandardAttribute(required=True, mutable=True)),
+            mfa=cognito.Mfa.OPTIONAL,
+            mfa_second_factor=cognito.MfaSecondFactor(otp=True, sms=False),
+            password_policy=cognito.PasswordPolicy(
+                min_length=12, require_digits=True, require_lowercase=True, require_uppercase=True, require_symbols=True
+            ),
+            account_recovery=cognito.AccountRecovery.EMAIL_ONLY,
+            feature_plan=cognito.FeaturePlan.PLUS,
+            # sign-up is open to the internet: compromised-credential checks and risk-based blocking matter most here
+            standard_threat_protection_mode=cognito.StandardThreatProtectionMode.FULL_FUNCTION,
+            removal_policy=cdk.RemovalPolicy.RETAIN,
+        )
+        acknowledge(
+            pool,
+            "AwsSolutions-COG2",
+            "customers choose whether to turn on MFA (an authenticator app): a customer may only place and follow "
+            "their own orders; staff and suppliers sign in through the other user pool, where MFA is required",
+        )
+        self.customer_hosted_ui = pool.add_domain(
+            "CustomerHostedUi", cognito_domain=cognito.CognitoDomainOptions(domain_prefix=domain_prefix)
+        )
+        identifier, scope_name = STOREFRONT_SCOPE.split("/")
+        place = cognito.ResourceServerScope(
+            scope_name=scope_name, scope_description="place orders for the shop's customers and follow the orders placed"
+        )
+        server = pool.add_resource_server(
+            "WaybillApi", identifier=identifier, user_pool_resource_server_name="Waybill API", scopes=[place]
+        )
+        # A shop's storefront: OAuth client credentials (its secret stays with the shop; Cognito shows it to
+        # admins only). It signs no user in and reads or writes no attribute.
+        self.storefront_client = pool.add_client(
+            "StorefrontClient",
+            user_pool_client_name="waybill-storefront",
+            generate_secret=True,
+            auth_flows=cognito.AuthFlow(),
+            o_auth=cognito.OAuthSettings(
+                flows=cognito.OAuthFlows(client_credentials=True),
+                scopes=[cognito.OAuthScope.resource_server(server, place)],
+            ),
+            access_token_validity=cdk.Duration.hours(1),
+            prevent_user_existence_errors=True,
+            read_attributes=cognito.ClientAttributes(),
+            write_attributes=cognito.ClientAttributes(),
+        )
+        return pool
+
+    def _customer_client(self) -> cognito.UserPoolClient:
+        """The customers' hosted-UI client (sign up, verify, sign in; PKCE, a public client), returning to
+        the order page. What a customer may write about themselves: their e-mail (sign-up needs it; a new
+        one counts once verified), name and locale. There is nothing else to write: the pool has no custom
+        attributes, and groups are not attributes (only admins' API calls assign them)."""
+        site_url = f"https://{self.distribution.distribution_domain_name}"
+        return self.customer_pool.add_client(
+            "CustomerClient",
+            user_pool_client_name="waybill-customers",
+            generate_secret=False,
+            auth_flows=cognito.AuthFlow(user_srp=True),
+            o_auth=cognito.OAuthSettings(
+                flows=cognito.OAuthFlows(authorization_code_grant=True),
+                scopes=[cognito.OAuthScope.OPENID, cognito.OAuthScope.EMAIL, cognito.OAuthScope.PROFILE],
+                callback_urls=[f"{site_url}/track/", "http://127.0.0.1:8001/track/"],
+                logout_urls=[f"{site_url}/track/", "http://127.0.0.1:8001/track/"],
+            ),
+            supported_identity_providers=[cognito.UserPoolClientIdentityProvider.COGNITO],
+            prevent_user_existence_errors=True,
+            write_attributes=cognito.ClientAttributes().with_standard_attributes(
+                email=True, fullname=True, given_name=True, family_name=True, locale=True, timezone=True
+            ),
+        )
 
     def _admin_site(self) -> tuple[s3.Bucket, cloudfront.Distribution]:
         bucket = s3.Bucket(
@@ -733,6 +822,7 @@ class WaybillStack(cdk.Stack):
 
     def _chalice_app(self) -> WaybillChalice:
         issuer = f"https://cognito-idp.{self.region}.amazonaws.com/{self.user_pool.user_pool_id}"
+        customer_issuer = f"https://cognito-idp.{self.region}.amazonaws.com/{self.customer_pool.user_pool_id}"
         s = self.settings
         env = {
             "WAYBILL_STAGE": s.stage,
@@ -741,6 +831,8 @@ class WaybillStack(cdk.Stack):
             "WAYBILL_MAIL_FROM": self.topology.email_identities[0],
             "WAYBILL_JWKS_URL": f"{issuer}/.well-known/jwks.json",
             "WAYBILL_JWT_ISSUER": issuer,
+            "WAYBILL_CUSTOMER_JWKS_URL": f"{customer_issuer}/.well-known/jwks.json",
+            "WAYBILL_CUSTOMER_JWT_ISSUER": customer_issuer,
             # the Cognito client id and the site's URL come from the SSM parameter (see _deployed_settings)
             "WAYBILL_SETTINGS_PARAMETER": self.settings_parameter.name,
             "WAYBILL_BANK_URL": self.node.try_get_context("bank_url") or "",
@@ -791,6 +883,7 @@ class WaybillStack(cdk.Stack):
             string_value=cdk.Stack.of(self).to_json_string(
                 {
                     "WAYBILL_JWT_AUDIENCE": self.admin_client.user_pool_client_id,
+                    "WAYBILL_CUSTOMER_JWT_AUDIENCE": self.customer_client.user_pool_client_id,
                     "WAYBILL_PUBLIC_URL": f"https://{self.distribution.distribution_domain_name}",
                 }
             ),
@@ -1336,6 +1429,12 @@ class WaybillStack(cdk.Stack):
         cdk.CfnOutput(self, "AdminUrl", value=f"https://{self.distribution.distribution_domain_name}")
         cdk.CfnOutput(self, "UserPoolId", value=self.user_pool.user_pool_id)
         cdk.CfnOutput(self, "AdminClientId", value=self.admin_client.user_pool_client_id)
+        cdk.CfnOutput(self, "CustomerUserPoolId", value=self.customer_pool.user_pool_id)
+        cdk.CfnOutput(self, "CustomerClientId", value=self.customer_client.user_pool_client_id)
+        cdk.CfnOutput(self, "CustomerSignInDomain", value=self.customer_hosted_ui.base_url())
+        cdk.CfnOutput(self, "StorefrontClientId", value=self.storefront_client.user_pool_client_id)
+        cdk.CfnOutput(self, "StorefrontTokenUrl", value=f"{self.customer_hosted_ui.base_url()}/oauth2/token")
+        cdk.CfnOutput(self, "StorefrontScope", value=STOREFRONT_SCOPE)
         cdk.CfnOutput(self, "AdminSiteBucketName", value=self.site_bucket.bucket_name)
         cdk.CfnOutput(self, "Stage", value=self.deployment.stage)
         cdk.CfnOutput(self, "TableName", value=self.table.table_name)

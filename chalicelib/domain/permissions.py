@@ -20,9 +20,16 @@ class Role(StrEnum):
     ACCOUNTING = "accounting"
     LOGISTICS = "logistics"
     ADMIN = "admin"
+    # A shop's storefront, signed in with machine credentials (OAuth client credentials), never a
+    # person: it places orders for the customers it names and reads back the orders it placed.
+    STOREFRONT = "storefront"
 
 
 STAFF_ROLES: frozenset[Role] = frozenset({Role.BUYER, Role.CUSTOMER_CARE, Role.ACCOUNTING, Role.LOGISTICS, Role.ADMIN})
+# The OAuth scope (resource server `waybill`) a storefront's client-credentials token must carry.
+STOREFRONT_SCOPE = "waybill/orders.place"
+# Roles people hold (a user pool group each); the storefront's role comes only from its token's shape.
+PEOPLE: frozenset[Role] = frozenset(Role) - {Role.STOREFRONT}
 
 
 @dataclass(frozen=True)
@@ -34,6 +41,17 @@ class Principal:
     email: str | None = None
     supplier_id: str | None = None
     name: str | None = None
+    # A storefront's principal names the customer it acts for on this request (None for people).
+    on_behalf_of: str | None = None
+
+    @property
+    def customer_id(self) -> str:
+        """The customer an order placed by this caller belongs to: the caller, or the storefront's customer."""
+        if Role.STOREFRONT in self.roles:
+            if not self.on_behalf_of:
+                raise ValueError("a storefront acts only on behalf of a named customer")
+            return self.on_behalf_of
+        return self.sub
 
     @property
     def is_staff(self) -> bool:
@@ -45,7 +63,16 @@ class Principal:
     @property
     def primary_role(self) -> Role:
         """The role recorded on audit events: the most privileged one the caller holds."""
-        for role in (Role.ADMIN, Role.BUYER, Role.CUSTOMER_CARE, Role.ACCOUNTING, Role.LOGISTICS, Role.SUPPLIER, Role.CUSTOMER):
+        for role in (
+            Role.ADMIN,
+            Role.BUYER,
+            Role.CUSTOMER_CARE,
+            Role.ACCOUNTING,
+            Role.LOGISTICS,
+            Role.SUPPLIER,
+            Role.CUSTOMER,
+            Role.STOREFRONT,
+        ):
             if role in self.roles:
                 return role
         raise ValueError("principal has no role")
@@ -98,6 +125,8 @@ CORRECT_ADDRESSES = roles(Role.CUSTOMER_CARE, Role.LOGISTICS, Role.ADMIN)
 RECORD_PAYMENTS = roles(Role.ACCOUNTING, Role.ADMIN)  # money received offline or in cash, adjustments, retries
 REFUND_ORDERS = roles(Role.CUSTOMER_CARE, Role.ACCOUNTING, Role.ADMIN)  # goodwill refunds outside complaints
 APPROVE_REFUNDS = roles(Role.ADMIN)  # refunds above the approval threshold
+# Placing an order: a customer for themselves, a storefront for the customer it names.
+PLACE_ORDERS = roles(Role.CUSTOMER, Role.STOREFRONT)
 GIVE_UP_DELIVERIES = roles(Role.LOGISTICS, Role.CUSTOMER_CARE, Role.ADMIN)  # a parcel that will never arrive
 
 CAPABILITIES: dict[str, frozenset[Role]] = {

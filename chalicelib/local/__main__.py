@@ -61,7 +61,8 @@ def parser() -> argparse.ArgumentParser:
         "--role",
         action="append",
         required=True,
-        help="customer, supplier, buyer, customer_care, accounting, logistics or admin (repeat, or comma-separate, for several)",
+        help="customer, supplier, buyer, customer_care, accounting, logistics, admin (repeat, or comma-separate, for several) "
+        "or storefront (a machine token; --sub is its client id)",
     )
     tok.add_argument("--sub", required=True, help="the subject (user id)")
     tok.add_argument("--supplier-id", help="the supplier a supplier user works for (required for role supplier)")
@@ -95,10 +96,16 @@ def token(args: argparse.Namespace) -> int:
     if Role.SUPPLIER in roles and not args.supplier_id:
         print("a supplier token needs --supplier-id (make token ROLE=supplier SUPPLIER=acme)", file=sys.stderr)
         return 2
+    issuer = load_or_create_issuer(args.state_dir)
+    if Role.STOREFRONT in roles:
+        if len(roles) > 1:
+            print("a storefront token is a machine's: it holds no other role", file=sys.stderr)
+            return 2
+        print(issuer.storefront_token(args.sub, ttl_seconds=args.ttl))  # --sub: the storefront's client id
+        return 0
     email = args.email
     if email is None:
         email = f"{args.sub}@waybill.example" if set(roles) & STAFF_ROLES else f"{args.sub}@example.com"
-    issuer = load_or_create_issuer(args.state_dir)
     print(
         issuer.token(
             args.sub, [r.value for r in roles], email=email, supplier_id=args.supplier_id, name=args.name, ttl_seconds=args.ttl

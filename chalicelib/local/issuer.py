@@ -1,7 +1,8 @@
 """The local dev issuer: an RSA key pair the local stack creates, its JWKS, and tokens.
 
 Stands in for Cognito on the embedded stack; the authorizer verifies its tokens exactly as
-it verifies Cognito's (RS256, JWKS, issuer, audience, expiry, groups)."""
+it verifies Cognito's (RS256, JWKS, issuer, audience, expiry, groups). It mints both kinds: a
+person's token (groups) and a storefront's client-credentials token (scope, no user)."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ import jwt
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
+from ..domain.permissions import STOREFRONT_SCOPE
 from ..topology import TOPOLOGY
 
 ISSUER = "waybill-local"
@@ -80,6 +82,26 @@ class DevIssuer:
         if name:
             claims["name"] = name
         claims.update(overrides)  # an override of None leaves that claim out (email_verified=None: unverified)
+        claims = {k: v for k, v in claims.items() if v is not None}
+        return jwt.encode(claims, self._signing_key(), algorithm="RS256", headers={"kid": self.kid})
+
+    def storefront_token(
+        self, client_id: str, *, scope: str = STOREFRONT_SCOPE, ttl_seconds: int = 3600, **overrides: Any
+    ) -> str:
+        """A shop's storefront's machine token, shaped as Cognito's client-credentials grant issues it:
+        an access token whose subject is the app client, with the granted scope and no user, no groups
+        and no audience."""
+        now = int(time.time())
+        claims: dict[str, Any] = {
+            "sub": client_id,
+            "client_id": client_id,
+            "iss": self.issuer,
+            "iat": now,
+            "exp": now + ttl_seconds,
+            "token_use": "access",
+            "scope": scope,
+        }
+        claims.update(overrides)
         claims = {k: v for k, v in claims.items() if v is not None}
         return jwt.encode(claims, self._signing_key(), algorithm="RS256", headers={"kid": self.kid})
 

@@ -20,7 +20,7 @@ from ..domain.errors import AlreadyExists, Conflict, InvalidTransition, NotFound
 from ..domain.orders import Order, OrderAction, OrderPolicy, OrderStatus, PaymentMode, RequestedLine
 from ..domain.payments import amount as money_text
 from ..domain.payments import back_by_transfer
-from ..domain.permissions import READ_STAFF, SYSTEM, Principal, Role
+from ..domain.permissions import PLACE_ORDERS, READ_STAFF, SYSTEM, Principal, Role
 from . import customer_payments, exceptions, holds, uow
 from .clock import new_id, now
 from .guard import require
@@ -32,6 +32,7 @@ from .ports_orders import OrderTrail, Placement, RequestRead, ShipmentCopy
 from .retry import on_conflict
 
 CUSTOMERS = frozenset({Role.CUSTOMER})
+STOREFRONTS = frozenset({Role.STOREFRONT})
 
 
 @dataclass
@@ -102,14 +103,22 @@ def place_order(
     entry it names) + one transaction. The order ships to `shipping_address` or to the caller's saved
     address `address_id` (exactly one), of which it keeps a snapshot.
 
+    A storefront places it for the customer it names (`actor.on_behalf_of`, with the e-mail it gives
+    as `actor.email`); the audit records the storefront as the actor, and only it reads the order back.
+
     Returns the order and whether it was created now (False: an earlier request with the
     same idempotency key already created it)."""
-    require(actor, CUSTOMERS, "place orders")
+    require(actor, PLACE_ORDERS, "place orders")
+    storefront = Role.STOREFRONT in actor.roles
+    if storefront and address_id is not None:
+        raise RuleViolation("address_book_private", "a storefront gives the shipping address; a customer's book is theirs")
     ship_to = _ship_to(shipping_address, address_id)
-    scope = f"orders#{actor.sub}"
+    customer_id = actor.customer_id
+    # a storefront's keys are its own, per customer: one key reused for two customers is two orders
+    scope = f"orders#{actor.sub}#{customer_id}" if storefront else f"orders#{actor.sub}"
     context = uow.store().placement_context(
         campaign_id,
-        actor.sub,
+        customer_id,
         [l.sku for l in lines],
         placement=(scope, idempotency_key) if idempotency_key else None,
         address_id=address_id,  # the caller's own book only
@@ -119,7 +128,7 @@ def place_order(
     if previous is not None:
         if previous.request_hash != request_hash:
             raise RuleViolation("idempotency_key_reused", "this Idempotency-Key was already used for a different order request")
-        return get_order_for_customer(actor, previous.order_id), False
+        return (get_order_for_storefront if storefront else get_order_for_customer)(actor, previous.order_id), False
 
     campaign = context.campaign
     if campaign is None:
@@ -142,7 +151,7 @@ def place_order(
         campaign=campaign,
         products=context.products,
         requested=lines,
-        customer_id=actor.sub,
+        customer_id=customer_id,
         customer_email=actor.email,
         customer_flagged=context.customer_flagged,
         payment_mode=payment_mode,
@@ -215,6 +224,17 @@ def get_order_for_customer(actor: Principal, order_id: str) -> OrderRecord:
     record = _load(order_id)
     if record.order.customer_id != actor.sub:
         raise NotFound(f"order {order_id} not found")  # never confirm another customer's order exists
+    return record
+
+
+def get_order_for_storefront(actor: Principal, order_id: str) -> OrderRecord:
+    """An order this storefront placed (its placing event names the storefront's client as the actor);
+    any other order, a customer's own or another storefront's, does not exist for it."""
+    require(actor, STOREFRONTS, "read the orders a storefront placed")
+    record = _load(order_id)
+    placed = next((e for e in record.events if e.type == event_type("order", "place")), None)
+    if placed is None or Role.STOREFRONT not in placed.actor.roles or placed.actor.sub != actor.sub:
+        raise NotFound(f"order {order_id} not found")
     return record
 
 

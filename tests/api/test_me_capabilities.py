@@ -7,18 +7,23 @@ from __future__ import annotations
 import pytest
 
 from chalicelib.domain.complaints import ComplaintStatus
-from chalicelib.domain.permissions import CAPABILITIES, STAFF_ROLES, Role
+from chalicelib.domain.permissions import CAPABILITIES, PEOPLE, STAFF_ROLES, Role
 from chalicelib.domain.shipments import ShipmentStatus
 from chalicelib.domain.webhooks import OFFERED_EVENT_TYPES
 from tests.aws import headers
 
 
-@pytest.mark.parametrize("role", list(Role), ids=lambda r: r.value)
+# every role a person holds (a group each); the storefront, a machine, has no /me (tests/api/test_storefront.py)
+@pytest.mark.parametrize("role", sorted(PEOPLE), ids=lambda r: r.value)
 def test_me_lists_exactly_the_capabilities_the_domain_grants_the_role(api, role: Role):
     claims = {"supplier_id": "acme"} if role is Role.SUPPLIER else {}
     status, me = api.get("/me", headers(f"user-{role.value}", role.value, **claims))
     assert status == 200
     assert me["capabilities"] == [name for name, allowed in CAPABILITIES.items() if role in allowed]
+
+
+def test_no_capability_is_granted_to_the_storefront():
+    assert not any(Role.STOREFRONT in allowed for allowed in CAPABILITIES.values())
 
 
 def test_staff_get_the_vocabularies_of_the_domain_and_others_get_none(api):

@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from chalicelib.domain.permissions import STOREFRONT_SCOPE
 from infra.deployment import CHECK_CONTEXT, Deployment
 from infra.stacks import NONCURRENT_VERSION_DAYS, WEBHOOK_ROUTES
 from tests.infra.conftest import resources
@@ -14,14 +15,86 @@ from tests.infra.conftest import resources
 DEPLOYMENT = Deployment.from_context(CHECK_CONTEXT.get)
 
 
+def _pools(template: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(the staff and suppliers' pool, the customers' pool), by logical id."""
+    pools = resources(template, "AWS::Cognito::UserPool")
+    assert len(pools) == 2 and sorted(k[:5] for k in pools) == ["Custo", "Users"], list(pools)
+    ((staff,),) = [[p["Properties"] for k, p in pools.items() if k.startswith("Users")]]
+    ((customers,),) = [[p["Properties"] for k, p in pools.items() if k.startswith("Customers")]]
+    return staff, customers
+
+
+def _client(template: dict[str, Any], prefix: str) -> dict[str, Any]:
+    ((client,),) = [
+        [c["Properties"] for k, c in resources(template, "AWS::Cognito::UserPoolClient").items() if k.startswith(prefix)]
+    ]
+    return client
+
+
 def test_the_supplier_id_is_immutable_and_users_write_only_their_name_and_locale(template):
-    ((_, pool),) = resources(template, "AWS::Cognito::UserPool").items()
-    (supplier,) = [a for a in pool["Properties"]["Schema"] if a["Name"] == "supplier_id"]
+    pool, _ = _pools(template)
+    (supplier,) = [a for a in pool["Schema"] if a["Name"] == "supplier_id"]
     assert supplier["Mutable"] is False
-    ((_, client),) = resources(template, "AWS::Cognito::UserPoolClient").items()
-    writable = set(client["Properties"]["WriteAttributes"])
+    writable = set(_client(template, "UsersAdminClient")["WriteAttributes"])
     assert writable == {"name", "given_name", "family_name", "locale", "zoneinfo"}
     assert not {a for a in writable if a.startswith("custom:") or "email" in a}
+
+
+def test_staff_and_suppliers_need_mfa_and_an_admin_to_exist(template):
+    staff, _ = _pools(template)
+    assert staff["MfaConfiguration"] == "ON" and staff["EnabledMfas"] == ["SOFTWARE_TOKEN_MFA"]
+    assert staff["AdminCreateUserConfig"]["AllowAdminCreateUserOnly"] is True  # no self sign-up
+
+
+def test_customers_sign_up_and_verify_themselves_with_mfa_optional_in_their_own_pool(template):
+    _, customers = _pools(template)
+    assert customers["AdminCreateUserConfig"]["AllowAdminCreateUserOnly"] is False  # self sign-up
+    assert customers["AutoVerifiedAttributes"] == ["email"]
+    assert customers["UserAttributeUpdateSettings"]["AttributesRequireVerificationBeforeUpdate"] == ["email"]
+    assert customers["MfaConfiguration"] == "OPTIONAL" and customers["EnabledMfas"] == ["SOFTWARE_TOKEN_MFA"]
+    assert customers["UserPoolAddOns"]["AdvancedSecurityMode"] == "ENFORCED"
+    # no tenant attribute to claim, and no group to join: roles never come from this pool
+    assert not [a for a in customers.get("Schema", []) if a.get("AttributeDataType") and not a.get("Required")]
+    groups = resources(template, "AWS::Cognito::UserPoolGroup").values()
+    assert groups and all("Users" in json.dumps(g["Properties"]["UserPoolId"]) for g in groups)
+
+
+def test_the_customers_hosted_ui_client_writes_no_custom_attribute(template):
+    client = _client(template, "CustomersCustomerClient")
+    assert client["GenerateSecret"] is False and client["AllowedOAuthFlows"] == ["code"]
+    assert all(url.endswith("/track/") for url in json.loads(json.dumps(client["CallbackURLs"]))[1:])
+    writable = set(client["WriteAttributes"])
+    assert writable == {"email", "name", "given_name", "family_name", "locale", "zoneinfo"}  # email: sign-up sets it
+    assert not {a for a in writable if a.startswith("custom:")}
+
+
+def test_a_storefront_gets_client_credentials_for_the_order_scope_only(template):
+    ((server_id, server),) = resources(template, "AWS::Cognito::UserPoolResourceServer").items()
+    assert server["Properties"]["Identifier"] == STOREFRONT_SCOPE.split("/")[0] == "waybill"
+    assert [s["ScopeName"] for s in server["Properties"]["Scopes"]] == [STOREFRONT_SCOPE.split("/")[1]]
+    assert "Customers" in json.dumps(server["Properties"]["UserPoolId"])
+    client = _client(template, "CustomersStorefrontClient")
+    assert client["GenerateSecret"] is True
+    assert client["AllowedOAuthFlows"] == ["client_credentials"] and client["AllowedOAuthFlowsUserPoolClient"] is True
+    scope = STOREFRONT_SCOPE.split("/")[1]
+    # "<the server's identifier>/orders.place": the server's Ref is its identifier
+    assert client["AllowedOAuthScopes"] == [{"Fn::Join": ["", [{"Ref": server_id}, f"/{scope}"]]}]
+    assert client["WriteAttributes"] == [] and client["ReadAttributes"] == []
+    assert not client.get("CallbackURLs")
+
+
+def test_both_pools_have_a_sign_in_domain_and_the_outputs_name_what_a_shop_needs(template):
+    domains = [d["Properties"]["UserPoolId"] for d in resources(template, "AWS::Cognito::UserPoolDomain").values()]
+    assert sorted(json.dumps(d)[9:14] for d in domains) == ["Custo", "Users"]
+    outputs = set(template["Outputs"])
+    assert {
+        "CustomerUserPoolId",
+        "CustomerClientId",
+        "CustomerSignInDomain",
+        "StorefrontClientId",
+        "StorefrontTokenUrl",
+    } <= outputs
+    assert template["Outputs"]["StorefrontScope"]["Value"] == STOREFRONT_SCOPE
 
 
 def _api(template: dict[str, Any]) -> dict[str, Any]:

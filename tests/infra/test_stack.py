@@ -7,7 +7,7 @@ import json
 from typing import Any
 
 from chalicelib.config import Settings
-from chalicelib.domain.permissions import Role
+from chalicelib.domain.permissions import PEOPLE, Role
 from chalicelib.topology import TOPOLOGY
 from infra.stacks import logical_id
 from tests.infra.conftest import STAGED, resources
@@ -102,14 +102,26 @@ def test_the_admin_site_is_served_by_cloudfront_through_origin_access_control(te
     assert key["HeadersConfig"]["Headers"] == ["Authorization"]
 
 
+def staff_pool(template: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    """The staff and suppliers' user pool (logical id `Users...`); the customers' is `Customers...`."""
+    ((key, pool),) = [(k, p) for k, p in resources(template, "AWS::Cognito::UserPool").items() if k.startswith("Users")]
+    return key, pool
+
+
+def pool_client(template: dict[str, Any], prefix: str) -> tuple[str, dict[str, Any]]:
+    """An app client by its logical id's start (`UsersAdminClient`, `CustomersCustomerClient`, ...)."""
+    ((key, client),) = [(k, c) for k, c in resources(template, "AWS::Cognito::UserPoolClient").items() if k.startswith(prefix)]
+    return key, client
+
+
 def test_cognito_has_one_group_per_role_and_a_public_pkce_client(template):
     groups = {g["Properties"]["GroupName"] for g in resources(template, "AWS::Cognito::UserPoolGroup").values()}
-    assert groups == {r.value for r in Role}
-    ((_, client),) = resources(template, "AWS::Cognito::UserPoolClient").items()
+    assert groups == {r.value for r in PEOPLE} == {r.value for r in Role} - {"storefront"}  # a machine's role is no group
+    _, client = pool_client(template, "UsersAdminClient")
     props = client["Properties"]
     assert props["GenerateSecret"] is False
     assert props["AllowedOAuthFlows"] == ["code"]
-    ((_, pool),) = resources(template, "AWS::Cognito::UserPool").items()
+    _, pool = staff_pool(template)
     assert pool["Properties"]["AdminCreateUserConfig"]["AllowAdminCreateUserOnly"] is True
     assert any(a["Name"] == "supplier_id" for a in pool["Properties"]["Schema"])
 
@@ -151,7 +163,12 @@ def test_the_api_reads_cognito_tokens_and_the_real_resource_names(template):
     assert env["WAYBILL_SETTINGS_PARAMETER"] == parameter["Properties"]["Name"] == STAGED.parameters[0].name
     value = _flat(parameter["Properties"]["Value"])
     assert "WAYBILL_JWT_AUDIENCE" in value and "WAYBILL_PUBLIC_URL" in value
-    assert next(iter(resources(template, "AWS::Cognito::UserPoolClient"))) in value
+    assert pool_client(template, "UsersAdminClient")[0] in value
+    # the customers' pool is trusted too: its issuer by variable, its hosted-UI client by the parameter
+    assert "WAYBILL_CUSTOMER_JWT_AUDIENCE" in value and pool_client(template, "CustomersCustomerClient")[0] in value
+    customers = next(k for k in resources(template, "AWS::Cognito::UserPool") if k.startswith("Customers"))
+    assert customers in _flat(env["WAYBILL_CUSTOMER_JWT_ISSUER"]) and customers in _flat(env["WAYBILL_CUSTOMER_JWKS_URL"])
+    assert _flat(env["WAYBILL_CUSTOMER_JWKS_URL"]).endswith('jwks.json"]]}')
     assert "WAYBILL_JWT_AUDIENCE" not in env and "WAYBILL_PUBLIC_URL" not in env
     policy = _flat(resources(template, "AWS::IAM::Policy"))
     assert '"ssm:GetParameter"' in policy and "parameter/waybill/prod/deployed-settings" in policy
@@ -264,8 +281,8 @@ def test_the_admin_page_is_deployed_with_a_config_pointing_at_this_api_and_cogni
     assert props["DestinationBucketName"] == {"Ref": site}
     markers = _flat(props["SourceMarkers"])
     # config.js: the hosted UI's domain, the client id and the site's own URL (the redirect URI)
-    client = next(iter(resources(template, "AWS::Cognito::UserPoolClient")))
-    domain = next(iter(resources(template, "AWS::Cognito::UserPoolDomain")))
+    client = pool_client(template, "UsersAdminClient")[0]
+    domain = next(k for k in resources(template, "AWS::Cognito::UserPoolDomain") if k.startswith("UsersHostedUi"))
     site_cdn = next(iter(resources(template, "AWS::CloudFront::Distribution")))
     assert all(ref in markers for ref in (client, domain, site_cdn)), markers
 
