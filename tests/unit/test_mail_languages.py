@@ -237,3 +237,11 @@ def test_a_customer_mail_speaks_the_order_s_locale_else_the_customer_s_and_staff
     assert notify.mail_locale(placed, notify.Loaded(order_event("order.placed", customer_locale="en")), chose_vi) == "en"
     assert notify.mail_locale(placed, notify.Loaded(order_event("order.placed")), Preferences("x@example.com")) == "en"
     assert notify.mail_locale(supplier, notify.Loaded(order_event("order.placed")), chose_vi) is None
+
+
+def test_the_api_accepts_exactly_the_locales_the_catalogues_speak():
+    from typing import get_args
+
+    from chalicelib.api.views.common import Locale
+
+    assert get_args(Locale) == i18n.SUPPORTED
