@@ -7,7 +7,7 @@ import json
 
 from chalicelib.services import notify
 from tests.api.support import SUPPLIER_ACME, assert_error, order_body, raw
-from tests.aws import ALICE, BOB, live_campaign
+from tests.aws import ALICE, BOB, headers, live_campaign
 
 PROFILE = "/me/profile"
 
@@ -36,10 +36,13 @@ def test_an_unsupported_or_missing_locale_is_a_422_naming_the_field(api):
     assert notify.get_preferences("alice@example.com").locale is None
 
 
-def test_a_token_without_an_email_claim_has_no_profile(api):
-    for method, body in (("GET", None), ("PUT", {"locale": "vi"})):
-        r = raw(api, method, PROFILE, SUPPLIER_ACME, body)
-        assert_error(r.status_code, json.loads(r.body), 422, "no_email")
+def test_a_token_without_a_verified_email_claim_has_no_profile(api):
+    impostor = headers("cust-mallory", "customer", email="alice@example.com", email_verified=False)
+    for who in (SUPPLIER_ACME, impostor):
+        for method, body in (("GET", None), ("PUT", {"locale": "vi"})):
+            r = raw(api, method, PROFILE, who, body)
+            assert_error(r.status_code, json.loads(r.body), 422, "no_email")
+    assert notify.get_preferences("alice@example.com").locale is None
 
 
 def test_an_order_takes_a_supported_locale_and_refuses_any_other(api):
