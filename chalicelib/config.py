@@ -127,6 +127,8 @@ class Settings:
     complaint_approval_threshold_cents: int = 10_000
     complaint_supplier_bears_lost: int = 1
     page_size_default: int = 25
+    # The customer's e-mails speak this language until they choose one (chalicelib/i18n: en, vi).
+    default_locale: str = "en"
     # Request bodies: the largest a route reads (413 beyond, before parsing; files go straight to S3 by
     # presigned URL, never through the API), and the inbound webhooks' own limit.
     max_body_bytes: int = 1024 * 1024
@@ -187,6 +189,10 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
     loaded.exception_policy()  # refuse a malformed exception policy at start, not at the first exception
     loaded.complaint_policy()
     loaded.held_at_close_policy()
+    from .i18n import SUPPORTED  # refuse a default no catalogue speaks at start, not at the first e-mail
+
+    if loaded.default_locale not in SUPPORTED:
+        raise ValueError(f"WAYBILL_DEFAULT_LOCALE must be one of {', '.join(SUPPORTED)}")
     if loaded.hold_decide_before_close_s < 0:
         raise ValueError("WAYBILL_HOLD_DECIDE_BEFORE_CLOSE_S must not be negative")
     return loaded

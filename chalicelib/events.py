@@ -116,6 +116,7 @@ class EventLine(BaseModel):
 
 class OrderData(EventRefs):
     customer_email: str | None = None
+    customer_locale: str | None = None  # order.placed: the language the order was placed in (chalicelib/i18n)
     status: str | int | None = None  # the order's status; on order.refund_failed, the gateway's HTTP status
     total_cents: int | None = None
     currency: str | None = None

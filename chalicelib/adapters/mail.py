@@ -1,4 +1,5 @@
-"""E-mail: templates rendered by the app (Jinja2, HTML and text), sent through SES."""
+"""E-mail: templates rendered by the app (Jinja2, HTML and text), sent through SES. A template's
+words come from the message catalogue of the mail's `locale` (chalicelib/i18n: `t`, `money`, `date`)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from .. import i18n
 from ..config import settings
 from ..domain.audit import words
 from .aws import client
@@ -36,15 +38,19 @@ def _env() -> Any:
 
 
 def render(template: str, to: str, **context: Any) -> Mail:
-    """Render `<template>.subject.txt`, `.txt` and `.html` from templates/mail."""
+    """Render `<template>.subject.txt`, `.txt` and `.html` from templates/mail, in the context's
+    `locale` (else the settings' default)."""
     env = _env()
+    locale = i18n.resolve(context.pop("locale", None), default=settings().default_locale)
     ctx = {"public_url": settings().public_url, **context}
-    subject = env.get_template(f"{template}.subject.txt").render(**ctx).strip()
+    plain = {**ctx, **i18n.Messages(locale).helpers()}
+    html = {**ctx, **i18n.Messages(locale, html=True).helpers()}  # what goes into a message is escaped
+    subject = env.get_template(f"{template}.subject.txt").render(**plain).strip()
     return Mail(
         to=to,
         subject=subject,
-        text=env.get_template(f"{template}.txt").render(**ctx),
-        html=env.get_template(f"{template}.html").render(**ctx),
+        text=env.get_template(f"{template}.txt").render(**plain),
+        html=env.get_template(f"{template}.html").render(**html),
     )
 
 

@@ -70,6 +70,7 @@ def place_order(call: Call) -> object:
         idempotency_key=key,
         shipping_address=ship_to,
         address_id=body.address_id,
+        locale=body.locale,
     )
     view = _order_view(record, _me(call))
     return view if created else _replayed(view)

@@ -1,6 +1,7 @@
 """Notification preferences: anyone signed in chooses for their own address (the token's e-mail
 claim, only when the issuer verified it: see api/auth.py); admins set anyone's, e.g. the team
-mailboxes. Transactional mail cannot be turned off."""
+mailboxes. Transactional mail cannot be turned off. `/me/profile` keeps the language of the caller's
+own e-mails with the same address."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from typing import TYPE_CHECKING
 
 from chalice.app import Blueprint
 
+from ..config import settings
 from ..domain.errors import RuleViolation
 from ..domain.permissions import MANAGE_PREFERENCES, PEOPLE
 from ..lazy import lazy_module
@@ -100,3 +102,34 @@ def get_for(call: Call, email: str) -> common.NotificationPreferencesView:
 )
 def put_for(call: Call, email: str) -> common.NotificationPreferencesView:
     return _save(call, email)
+
+
+@endpoint(
+    notifications_api,
+    "/me/profile",
+    "GET",
+    summary="My profile: the language my e-mails speak",
+    tag=TAG,
+    roles=ANYONE,
+    response="ProfileView",
+    extra_errors=(422,),
+)
+def get_profile(call: Call) -> common.ProfileView:
+    return common.ProfileView.of(notify.get_preferences(_my_address(call)), settings().default_locale)
+
+
+@endpoint(
+    notifications_api,
+    "/me/profile",
+    "PUT",
+    summary="Choose the language of my e-mails (en, vi)",
+    tag=TAG,
+    roles=ANYONE,
+    body="ProfileIn",
+    response="ProfileView",
+)
+def put_profile(call: Call) -> common.ProfileView:
+    body: common.ProfileIn = call.body
+    address = _my_address(call)
+    chosen = notify.set_locale(address, body.locale, by=call.actor.email or call.actor.sub)
+    return common.ProfileView.of(chosen, settings().default_locale)

@@ -27,15 +27,17 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel
 
+from .. import i18n
 from ..adapters import mail
 from ..config import settings
 from ..domain.addresses import Address
-from ..domain.audit import status_text
+from ..domain.audit import CUSTOMER_STATUS_TEXT
 from ..domain.errors import AlreadyExists, Conflict, RuleViolation
 from ..domain.exceptions import SEVERITY_RANK, ExceptionRecord, Severity
 from ..domain.holds import HELD_AT_CLOSE_SETTING, reasons_text
 from ..domain.notifications import (
     MAILBOXES,
+    RULES,
     STAGE_TITLE,
     AlertMode,
     Category,
@@ -48,6 +50,7 @@ from ..domain.notifications import (
 )
 from ..domain.permissions import Principal
 from ..domain.purchase_orders import PurchaseOrder
+from ..domain.shipments import CUSTOMER_TEXT as PARCEL_STATUS_TEXT
 from ..events import (
     ComplaintData,
     DomainEvent,
@@ -116,11 +119,36 @@ def set_preferences(actor: Principal, address: str, *, opt_out: bool, alerts: Al
     def replace_them() -> Preferences:
         found = uow.store().load(Preferences, address)
         at = now()
-        chosen = Preferences(address, opt_out=opt_out, alerts=alerts, updated_at=at, updated_by=actor.email or actor.sub)
+        locale = found.value.locale if found else None  # the language is chosen on its own (`set_locale`)
+        chosen = Preferences(
+            address, opt_out=opt_out, alerts=alerts, updated_at=at, updated_by=actor.email or actor.sub, locale=locale
+        )
         uow.store().commit([Save(chosen, found.version if found else None)], what=f"preferences of {address}", at=at)
         return chosen
 
     return on_conflict(replace_them, what=f"preferences of {address}")
+
+
+def set_locale(address: str, locale: str, *, by: str) -> Preferences:
+    """The language of the address's own mail (`PUT /me/profile`, or the locale an order was placed in);
+    the rest of its preferences stay as they are."""
+    address, chosen_locale = normalise_address(address), i18n.supported(locale)
+    if chosen_locale is None:
+        raise RuleViolation(
+            "unsupported_locale",
+            f"the e-mails speak {', '.join(i18n.SUPPORTED)}",
+            details=[{"field": "locale", "message": f"one of {', '.join(i18n.SUPPORTED)}"}],
+        )
+
+    def record_it() -> Preferences:
+        found = uow.store().load(Preferences, address)
+        at = now()
+        before = _preferences(address, found.value if found else None)
+        chosen = Preferences(address, before.opt_out, before.alerts, updated_at=at, updated_by=by, locale=chosen_locale)
+        uow.store().commit([Save(chosen, found.version if found else None)], what=f"preferences of {address}", at=at)
+        return chosen
+
+    return on_conflict(record_it, what=f"preferences of {address}")
 
 
 # ---------------------------------------------------------------- what one event needs
@@ -274,7 +302,46 @@ def _words(code: str | None) -> str:
     return str(code or "").replace("_", " ")
 
 
-def _order_context(rule: NotificationRule, event: DomainEvent, loaded: Loaded) -> dict[str, Any]:
+# ---------------------------------------------------------------- the customer's language
+
+WHOLE_ORDER_HEADLINE = "headline.order.lines_rejected.whole_order"
+
+
+def _headline_key(rule: NotificationRule) -> str:
+    return f"headline.{rule.event_type}"  # one customer rule per event type
+
+
+def catalogue_keys() -> frozenset[str]:
+    """The catalogue keys asked for here rather than by a template: each customer rule's headline and
+    the wording of every status a customer's mail can name (chalicelib/i18n)."""
+    customer = [_headline_key(r) for r in rules_for_customers()]
+    statuses = [f"status.{code}" for code in {*CUSTOMER_STATUS_TEXT, *PARCEL_STATUS_TEXT}]
+    return frozenset({*customer, *statuses, WHOLE_ORDER_HEADLINE})
+
+
+def rules_for_customers() -> list[NotificationRule]:
+    return [r for r in RULES if r.recipient is Recipient.CUSTOMER]
+
+
+def _status_text(status: str, text: i18n.Messages) -> str:
+    """A status as the customer reads it, in their language (a code without wording: in words)."""
+    return text.get(f"status.{status}") or _words(status)
+
+
+def _ordered_in(loaded: Loaded) -> str | None:
+    data = loaded.event.data
+    return i18n.supported(data.customer_locale) if isinstance(data, OrderData) else None
+
+
+def mail_locale(rule: NotificationRule, loaded: Loaded, chosen: Preferences) -> str | None:
+    """The language of a customer's mail: the one the order was just placed in, else the one they
+    chose, else the default. Staff and supplier mail stays English (None)."""
+    if rule.recipient is not Recipient.CUSTOMER:
+        return None
+    return i18n.resolve(_ordered_in(loaded), chosen.locale, default=settings().default_locale)
+
+
+def _order_context(rule: NotificationRule, event: DomainEvent, loaded: Loaded, text: i18n.Messages) -> dict[str, Any]:
     """An order's mails: the customer's (its status, parcels, lines lost, refunds) and the supplier's
     after the close (a cancellation asked or accepted, a new ship-to), and the refund an admin approves."""
     t, order = rule.template, _facts(event, OrderData)
@@ -285,7 +352,8 @@ def _order_context(rule: NotificationRule, event: DomainEvent, loaded: Loaded) -
         status = str(order.status or event.to_status or "")
         return {
             "order_id": order.order_id,
-            "status_text": status_text(status) if status else "",
+            "at": event.at,
+            "status_text": _status_text(status, text) if status else "",
             "total_cents": order.total_cents if order.total_cents is not None else 0,
             "currency": currency,
             "note": event.customer_note,
@@ -301,7 +369,7 @@ def _order_context(rule: NotificationRule, event: DomainEvent, loaded: Loaded) -
             "payable_cents": order.payable_cents or 0,
         }
         if order.whole_order:
-            ctx["headline"] = "Your order cannot be supplied"
+            ctx["headline"] = text(WHOLE_ORDER_HEADLINE)
         return ctx
     if t == "order_refund_approval":
         return {
@@ -424,11 +492,15 @@ def _exception_context(rule: NotificationRule, event: DomainEvent, loaded: Loade
     return {}
 
 
-def context(rule: NotificationRule, loaded: Loaded) -> dict[str, Any]:
-    """What the rule's template is rendered with: the facts of its event's model, never its JSON form."""
+def context(rule: NotificationRule, loaded: Loaded, locale: str | None = None) -> dict[str, Any]:
+    """What the rule's template is rendered with: the facts of its event's model, never its JSON form.
+    A customer's mail speaks `locale` (else the default); staff and supplier mail stays English."""
     event = loaded.event
+    customer = rule.recipient is Recipient.CUSTOMER
+    text = i18n.Messages(i18n.resolve(locale, default=settings().default_locale) if customer else "en")
     ctx: dict[str, Any] = {
-        "headline": rule.headline,
+        "locale": text.locale,
+        "headline": text(_headline_key(rule)) if customer else rule.headline,
         "category": rule.category.value,
         "link": link(rule, loaded),
         "preferences_url": _url("/me/notification-preferences"),
@@ -441,7 +513,7 @@ def context(rule: NotificationRule, loaded: Loaded) -> dict[str, Any]:
     elif t.startswith("po_"):
         ctx.update(_po_context(rule, event, loaded))
     elif t.startswith(("order_", "supplier_")):
-        ctx.update(_order_context(rule, event, loaded))
+        ctx.update(_order_context(rule, event, loaded, text))
     return ctx
 
 
@@ -578,8 +650,14 @@ def handle(event: DomainEvent) -> Outcome:
             continue
         chosen = _preferences(address, prefs.get(address))
         disposition = decide(rule.category, opted_out=chosen.opt_out, alerts=chosen.alerts)
+        locale = mail_locale(rule, loaded, chosen)
+        if locale is not None and locale != chosen.locale and _ordered_in(loaded) == locale:
+            # An order placed in a language makes it the customer's (one write, only when it changes).
+            set_locale(address, locale, by=address)
         rendered = (
-            None if disposition is Disposition.SKIP_OPTED_OUT else mail.render(rule.template, address, **context(rule, loaded))
+            None
+            if disposition is Disposition.SKIP_OPTED_OUT
+            else mail.render(rule.template, address, **context(rule, loaded, locale))
         )
         planned = Planned(
             event_id,

@@ -98,6 +98,7 @@ def place_order(
     idempotency_key: str | None = None,
     shipping_address: Address | Mapping[str, Any] | None = None,
     address_id: str | None = None,
+    locale: str | None = None,
 ) -> tuple[OrderRecord, bool]:
     """Place an order: one BatchGetItem (campaign, products, profile, idempotency, the address-book
     entry it names) + one transaction. The order ships to `shipping_address` or to the caller's saved
@@ -107,7 +108,8 @@ def place_order(
     as `actor.email`); the audit records the storefront as the actor, and only it reads the order back.
 
     Returns the order and whether it was created now (False: an earlier request with the
-    same idempotency key already created it)."""
+    same idempotency key already created it). `locale`: the language the customer's e-mails speak
+    from now on (the notifications consumer keeps it with their address)."""
     require(actor, PLACE_ORDERS, "place orders")
     storefront = Role.STOREFRONT in actor.roles
     if storefront and address_id is not None:
@@ -167,7 +169,7 @@ def place_order(
         actor=actor,
         at=at,
         to_status=order.status.value,
-        data={**_refs(order), "hold_reasons": order.hold_reasons},
+        data={**_refs(order), "hold_reasons": order.hold_reasons, **({"customer_locale": locale} if locale else {})},
     )
     changes: list[Change] = [Save(order, None), Record(event)]
     if idempotency_key:

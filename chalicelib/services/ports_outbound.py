@@ -86,6 +86,7 @@ class Preferences:
     alerts: AlertMode = AlertMode.IMMEDIATE
     updated_at: datetime | None = None
     updated_by: str | None = None
+    locale: str | None = None  # the language of their own mail (chalicelib/i18n); None: the default
 
 
 @dataclass

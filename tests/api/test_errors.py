@@ -141,6 +141,7 @@ VALID_BODIES = {
     "ExceptionResolveRequest": {"note": "x"},
     # notification preferences (issue 6)
     "NotificationPreferencesIn": {"opt_out": False, "alerts": "daily_digest"},
+    "ProfileIn": {"locale": "vi"},
     # outbound webhooks (issue 7): an IP literal, so no DNS is needed to accept it
     "WebhookSubscriptionIn": {"url": "https://93.184.216.34/hooks", "event_types": ["order.placed"]},
     "WebhookSubscriptionUpdate": {"description": "x"},

@@ -219,6 +219,17 @@ def test_preferences_load_by_address_are_created_once_and_then_replaced(store: S
     assert again is not None and again.value.opt_out is False and again.value.alerts is AlertMode.DAILY_DIGEST
 
 
+def test_the_language_of_an_address_s_mail_is_kept_with_its_preferences_and_read_with_its_mail_state(store: Store):
+    chosen = Preferences("an@example.vn", updated_at=NOW, updated_by="an@example.vn", locale="vi")
+    store.commit([Save(chosen, None)], what="preferences", at=NOW)
+    found = store.load(Preferences, "an@example.vn")
+    assert found is not None and found.value == chosen
+    assert store.mail_state("evt_1", ["an@example.vn"]).preferences == {"an@example.vn": chosen}
+    store.commit([Save(replace(chosen, locale=None), found.version)], what="preferences", at=NOW)
+    again = store.load(Preferences, "an@example.vn")
+    assert again is not None and again.value.locale is None
+
+
 def test_an_outbox_entry_is_created_once_per_event_and_address_and_saved_under_its_version(store: Store):
     entry = outbox("evt_1", "alice@example.com")
     store.commit([Save(entry, None)], what="mail", at=NOW)

@@ -723,6 +723,7 @@ class NotificationPreferenceItem(Item, discriminator="notification_preferences")
     alerts = UnicodeAttribute(default="immediate")  # immediate / daily_digest
     updated_at = UTCDateTimeAttribute()
     updated_by = UnicodeAttribute(null=True)
+    locale = UnicodeAttribute(null=True)  # the language of their own mail (`PUT /me/profile`, an order's locale)
 
 
 # ---------------------------------------------------------------- outbound webhooks (issue 7)

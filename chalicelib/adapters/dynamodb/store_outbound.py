@@ -187,7 +187,7 @@ def _load_delivery(delivery_id: str) -> tuple[WebhookDelivery, int] | None:
 
 
 def _preferences(item: NotificationPreferenceItem) -> Preferences:
-    return Preferences(item.address, bool(item.opt_out), AlertMode(item.alerts), item.updated_at, item.updated_by)
+    return Preferences(item.address, bool(item.opt_out), AlertMode(item.alerts), item.updated_at, item.updated_by, item.locale)
 
 
 def _load_preferences(address: str) -> tuple[Preferences, int] | None:
@@ -205,6 +205,7 @@ def _save_preferences(p: Preferences, version: int | None, _at: datetime) -> Wri
         alerts=p.alerts.value,
         updated_at=p.updated_at,
         updated_by=p.updated_by,
+        locale=p.locale,
     )
     return [repo.Write(item, Item.PK.does_not_exist() if version is None else Item.PK.exists())]
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime
-from typing import TYPE_CHECKING, Annotated, Literal, Self
+from typing import TYPE_CHECKING, Annotated, Literal, Self, cast
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
 
@@ -26,6 +26,8 @@ if TYPE_CHECKING:
 Id = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.-]{1,64}$")]
 Sku = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.-]{1,64}$")]
 Note = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=4000)]
+# The languages the customer's e-mails speak (chalicelib/i18n SUPPORTED; a unit test keeps them equal).
+Locale = Literal["en", "vi"]
 Cents = Annotated[int, Field(strict=True, ge=0, le=100_000_000)]
 Version = Annotated[int, Field(strict=True, ge=1)]
 
@@ -493,6 +495,20 @@ class NotificationPreferencesView(View):
             updated_at=prefs.updated_at,
             updated_by=prefs.updated_by,
         )
+
+
+class ProfileIn(Request):
+    locale: Locale = Field(description="the language of your own e-mails (orders, complaints)")
+
+
+class ProfileView(View):
+    email: str
+    locale: Locale = Field(description="the language of your own e-mails; the default until you choose one")
+    chosen: bool = Field(description="whether you chose it (else it is the default)")
+
+    @classmethod
+    def of(cls, prefs: Preferences, default: str) -> ProfileView:
+        return cls(email=prefs.email, locale=cast(Locale, prefs.locale or default), chosen=prefs.locale is not None)
 
 
 # ---------------------------------------------------------------- the signed-in caller and the dashboard (issue 8)

@@ -21,6 +21,7 @@ from .common import (
     CancellationRequestView,
     DeliveryView,
     Id,
+    Locale,
     Note,
     OrderLineView,
     OrderMoneyView,
@@ -44,6 +45,7 @@ class PlaceOrderRequest(Request):
     payment_mode: PaymentMode = PaymentMode.PREPAID
     shipping_address: AddressIn | None = Field(None, description="where the order ships (or give address_id)")
     address_id: Id | None = Field(None, description="an address of your address book (or give shipping_address)")
+    locale: Locale | None = Field(None, description="the language of your e-mails from now on (else as before)")
 
 
 class TimelineEntry(View):
