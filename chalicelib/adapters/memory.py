@@ -38,6 +38,7 @@ from ..services.ports import (
     Change,
     ClearDeadline,
     CounterScope,
+    CountSales,
     CountStage,
     Page,
     Record,
@@ -59,6 +60,7 @@ from .memory_orders import ORDERS_KEYS, OrdersMemory
 from .memory_outbound import OUTBOUND_KEYS, OutboundMemory
 from .memory_purchase_orders import PurchaseOrdersMemory
 from .memory_purchase_orders import keys as purchase_order_keys
+from .memory_sales import SalesMemory
 from .memory_shipments import FOLLOWERS, SHIPMENTS_KEYS, ShipmentsMemory
 
 T = TypeVar("T")
@@ -139,6 +141,7 @@ class MemoryStore(
     PurchaseOrdersMemory,
     OrdersMemory,
     MoneyMemory,
+    SalesMemory,
     ShipmentsMemory,
 ):
     """`services.ports.Store` over dicts; `commits` counts the transactions committed."""
@@ -148,6 +151,7 @@ class MemoryStore(
         self._events: dict[tuple[str, str], dict[str, AuditEvent]] = {}
         self._stages: dict[CounterScope, dict[Stage, dict[str, int]]] = {}
         self._summaries: dict[str, dict[str, int]] = {}
+        self._init_sales()
         self.commits = 0
 
     _page = staticmethod(_page)  # for the areas' mixins, which cannot import this module back
@@ -219,6 +223,8 @@ class MemoryStore(
             self._apply_deadline(change)
         elif isinstance(change, AddRefunded):
             self._apply_refunded(change)
+        elif isinstance(change, CountSales):
+            self._apply_sales(change)
         elif isinstance(change, CountStage):
             po = change.po
             for scope in (

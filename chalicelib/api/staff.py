@@ -15,11 +15,13 @@ from .http import Call, endpoint
 
 # Loaded on first use, not at `import app` (see chalicelib/lazy.py).
 if TYPE_CHECKING:
-    from ..services import address_corrections, campaign_close, cancellations, catalogue, orders
+    from ..services import address_corrections, campaign_close, cancellations, catalogue, orders, sales
     from ..services.ports import Supplier
     from .views import common
     from .views import staff as views
+    from .views import supplier as supplier_views
 else:
+    sales = lazy_module("chalicelib.services.sales")
     catalogue = lazy_module("chalicelib.services.catalogue")
     orders = lazy_module("chalicelib.services.orders")
     campaign_close = lazy_module("chalicelib.services.campaign_close")
@@ -135,6 +137,22 @@ def list_campaigns(call: Call) -> views.CampaignPage:
 )
 def get_campaign(call: Call, campaign_id: str) -> views.CampaignView:
     return views.CampaignView.of(catalogue.get_campaign(call.actor, campaign_id), with_products=True)
+
+
+@endpoint(
+    staff_api,
+    "/staff/campaigns/{campaign_id}/sales",
+    "GET",
+    summary="A supplier's sales so far in a campaign: units and amount per product (from counters, not a scan)",
+    tag="staff: catalogue",
+    roles=READ_STAFF,
+    query="StaffSalesQuery",
+    response="CampaignSalesView",
+)
+def campaign_sales(call: Call, campaign_id: str) -> supplier_views.CampaignSalesView:
+    from .supplier import sales_view
+
+    return sales_view(sales.staff_sales(call.actor, campaign_id, call.query.supplier_id))
 
 
 @endpoint(

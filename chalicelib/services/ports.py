@@ -45,6 +45,8 @@ from .ports_money import MoneyReads
 from .ports_orders import OrdersReads
 from .ports_outbound import OutboundReads
 from .ports_purchase_orders import PurchaseOrdersReads
+from .ports_sales import CountSales as CountSales  # a change of a commit, like the others here
+from .ports_sales import SalesReads
 from .ports_shipments import ShipmentsReads
 
 T = TypeVar("T")
@@ -203,8 +205,9 @@ class CountCampaign:
 
 
 # `SetDeadline` / `ClearDeadline` (services/ports_deadlines.py): a subject's deadline, blindly;
-# `AddRefunded` (services/ports_complaints.py): what complaints refunded on an order, under its cap.
-Change = Save | Remove | Record | CountStage | CountCampaign | SetDeadline | ClearDeadline | AddRefunded
+# `AddRefunded` (services/ports_complaints.py): what complaints refunded on an order, under its cap;
+# `CountSales` (services/ports_sales.py): an order's lines added to its campaign's sales counters.
+Change = Save | Remove | Record | CountStage | CountCampaign | SetDeadline | ClearDeadline | AddRefunded | CountSales
 
 
 class Store(
@@ -216,6 +219,7 @@ class Store(
     OutboundReads,
     PurchaseOrdersReads,
     OrdersReads,
+    SalesReads,
     MoneyReads,
     ShipmentsReads,
     Protocol,
