@@ -50,6 +50,7 @@ from ..services.ports import (
     Versioned,
 )
 from ..services.ports_purchase_orders import InvoiceRecord, PORecord
+from .memory_access import ACCESS_KEYS, AccessMemory
 from .memory_complaints import COMPLAINTS_KEYS, ComplaintsMemory
 from .memory_consumers import CONSUMERS_KEYS, UNVERSIONED, ConsumersMemory
 from .memory_deadlines import DeadlinesMemory
@@ -75,6 +76,7 @@ KEYS.update(MONEY_KEYS)
 purchase_order_keys(KEYS)
 KEYS.update(SHIPMENTS_KEYS)
 KEYS.update(CONSUMERS_KEYS)
+KEYS.update(ACCESS_KEYS)
 # Kinds with no version of their own: a save with any version writes them as they are (version 1).
 AS_THEY_ARE = FOLLOWERS | UNVERSIONED
 
@@ -132,6 +134,7 @@ def _created(order: Order) -> tuple[str, ...]:
 
 
 class MemoryStore(
+    AccessMemory,
     ComplaintsMemory,
     ConsumersMemory,
     DeadlinesMemory,

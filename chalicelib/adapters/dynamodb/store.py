@@ -61,6 +61,7 @@ from .models import (
     PurchaseOrderItem,
     SupplierItem,
 )
+from .store_access import AccessDynamo
 from .store_complaints import ComplaintsDynamo, refunded_write
 from .store_consumers import ConsumersDynamo
 from .store_deadlines import DeadlinesDynamo, deadline_writes
@@ -131,6 +132,7 @@ def _stats_pk(scope: CounterScope) -> str:
 
 
 class DynamoStore(
+    AccessDynamo,
     ComplaintsDynamo,
     ConsumersDynamo,
     DeadlinesDynamo,
