@@ -26,6 +26,7 @@ from chalicelib.api.staff import staff_api
 from chalicelib.api.staff_purchase_orders import staff_po_api
 from chalicelib.api.storefront import storefront_api
 from chalicelib.api.supplier import supplier_api
+from chalicelib.api.supplier_access import supplier_access_api
 from chalicelib.api.webhook_subscriptions import webhook_subscriptions_api
 from chalicelib.api.webhooks import webhooks_api
 from chalicelib.config import settings
@@ -56,6 +57,7 @@ app.register_blueprint(staff_po_api)
 app.register_blueprint(exceptions_api)
 app.register_blueprint(exports_api)
 app.register_blueprint(supplier_api)
+app.register_blueprint(supplier_access_api)
 app.register_blueprint(accounting_api)
 app.register_blueprint(webhooks_api)
 app.register_blueprint(notifications_api)

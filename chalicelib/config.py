@@ -95,6 +95,10 @@ class Settings:
     inbound_webhooks_secret: str = TOPOLOGY.secrets[0].name
     payment_gateway_secret: str = ""
     bank_secret: str = ""
+    # Supplier onboarding (services/supplier_access.py): the Cognito user pool suppliers' users are made in
+    # (empty: the local dev directory), and how long a supplier system's rotated-out inbound secret still verifies.
+    user_pool_id: str = ""
+    inbound_secret_grace_s: int = 86400
     # Outbound webhooks: each attempt's timeout, the Standard Webhooks retry schedule in percent (tests run
     # it fast), how long a rotated-out secret keeps signing, how long an attempt may run before the sweep
     # takes it over (a consumer that died mid-send).

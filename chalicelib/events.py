@@ -403,6 +403,12 @@ DOMAIN_EVENT_TYPES: frozenset[str] = frozenset(
         "order.cancellation_refused",
         "order.ship_to_changed",
         "supplier.created",
+        # supplier onboarding (services/supplier_access.py): never the secret itself
+        "supplier.user_invited",
+        "supplier.user_disabled",
+        "supplier.webhook_secret_issued",
+        "supplier.webhook_secret_rotated",
+        "supplier.webhook_secret_revoked",
         "customer.flagged",
         "customer.unflagged",
         "customer.address_corrected",

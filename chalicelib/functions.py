@@ -41,7 +41,7 @@ from .topology import (
 
 RefKind = Literal[
     "table", "indexes", "stream", "queue", "bucket_objects", "bucket", "bus", "state_machines", "executions", "secret",
-    "parameter", "email_identity", "log_group", "key", "any",
+    "parameter", "email_identity", "log_group", "key", "user_pool", "any",
 ]  # fmt: skip
 
 
@@ -159,6 +159,15 @@ API_EXPORTS = (
     Grant(("s3:PutObject",), (Ref("bucket_objects", EXPORTS_BUCKET, prefix="packing-lists/"),)),
 )
 INBOUND_SECRETS = Grant(("secretsmanager:GetSecretValue",), (Ref("secret", INBOUND_SECRET),))
+# Staff issue, rotate and revoke suppliers' inbound webhook secrets (services/supplier_access.py), and
+# invite and disable suppliers' users in the user pool (adapters/directory.py): the API only.
+SUPPLIER_ACCESS = (
+    Grant(("secretsmanager:PutSecretValue",), (Ref("secret", INBOUND_SECRET),)),
+    Grant(
+        ("cognito-idp:AdminCreateUser", "cognito-idp:AdminAddUserToGroup", "cognito-idp:AdminDisableUser"),
+        (Ref("user_pool"),),
+    ),
+)
 # The credentials sent with captures and refunds (adapters/gateway.py) and with payment orders
 # (adapters/bank.py), granted to every function whose handler reaches that adapter.
 GATEWAY = Grant(("secretsmanager:GetSecretValue",), (Ref("secret", PAYMENT_GATEWAY_SECRET),))
@@ -201,7 +210,7 @@ FUNCTIONS: tuple[Function, ...] = (
     Function(
         name=API_HANDLER,
         timeout_s=30,  # API Gateway gives up after 29 s anyway
-        grants=(*BASE, DATA, *WORKFLOWS, MAIL, *UPLOADS, *API_EXPORTS, INBOUND_SECRETS, GATEWAY, BANK, SEALING),
+        grants=(*BASE, DATA, *WORKFLOWS, MAIL, *UPLOADS, *API_EXPORTS, INBOUND_SECRETS, *SUPPLIER_ACCESS, GATEWAY, BANK, SEALING),
         purpose="every route, the signed webhook receivers included (Chalice puts all routes in one function)",
     ),
     Function(
@@ -296,6 +305,9 @@ class ArnFormat:
     # address), a deployment's domain identity in AWS.
     email_identity_arns: Callable[[str], list[str]] | None = None
     physical: Callable[[str], str] = str  # a topology name as this deployment spells it (its stage's)
+    # The user pool suppliers' users are made in: the stack's pool in AWS; locally (no pool: the dev
+    # directory) any pool of the account.
+    user_pool_arn: Callable[[], str] | None = None
 
     def _arn(self, service: str, resource: str) -> str:
         return f"arn:{self.partition}:{service}:{self.region}:{self.account}:{resource}"
@@ -332,6 +344,8 @@ class ArnFormat:
             return [self._arn("ses", f"identity/{name}")]
         if kind == "key":
             return [self.key_arn(name)]
+        if kind == "user_pool":
+            return [self.user_pool_arn() if self.user_pool_arn is not None else self._arn("cognito-idp", "userpool/*")]
         if kind == "log_group":
             group = self._arn("logs", f"log-group:{self.log_group(name)}")
             return [group, f"{group}:*"]

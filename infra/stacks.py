@@ -765,6 +765,7 @@ class WaybillStack(cdk.Stack):
             key_arn=lambda alias: keys[alias],
             physical=named,
             email_identity_arns=lambda _: identities,  # the deployment's domain identity, whatever the local address
+            user_pool_arn=lambda: self.user_pool.user_pool_arn,
         )
 
     def _bus_arns(self) -> Any:
@@ -833,6 +834,7 @@ class WaybillStack(cdk.Stack):
             "WAYBILL_JWT_ISSUER": issuer,
             "WAYBILL_CUSTOMER_JWKS_URL": f"{customer_issuer}/.well-known/jwks.json",
             "WAYBILL_CUSTOMER_JWT_ISSUER": customer_issuer,
+            "WAYBILL_USER_POOL_ID": self.user_pool.user_pool_id,  # suppliers' users are invited into it
             # the Cognito client id and the site's URL come from the SSM parameter (see _deployed_settings)
             "WAYBILL_SETTINGS_PARAMETER": self.settings_parameter.name,
             "WAYBILL_BANK_URL": self.node.try_get_context("bank_url") or "",

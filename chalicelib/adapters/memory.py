@@ -38,6 +38,7 @@ from ..services.ports import (
     Change,
     ClearDeadline,
     CounterScope,
+    CountSales,
     CountStage,
     Page,
     Record,
@@ -49,6 +50,7 @@ from ..services.ports import (
     Versioned,
 )
 from ..services.ports_purchase_orders import InvoiceRecord, PORecord
+from .memory_access import ACCESS_KEYS, AccessMemory
 from .memory_complaints import COMPLAINTS_KEYS, ComplaintsMemory
 from .memory_consumers import CONSUMERS_KEYS, UNVERSIONED, ConsumersMemory
 from .memory_deadlines import DeadlinesMemory
@@ -59,6 +61,7 @@ from .memory_orders import ORDERS_KEYS, OrdersMemory
 from .memory_outbound import OUTBOUND_KEYS, OutboundMemory
 from .memory_purchase_orders import PurchaseOrdersMemory
 from .memory_purchase_orders import keys as purchase_order_keys
+from .memory_sales import SalesMemory
 from .memory_shipments import FOLLOWERS, SHIPMENTS_KEYS, ShipmentsMemory
 
 T = TypeVar("T")
@@ -73,6 +76,7 @@ KEYS.update(MONEY_KEYS)
 purchase_order_keys(KEYS)
 KEYS.update(SHIPMENTS_KEYS)
 KEYS.update(CONSUMERS_KEYS)
+KEYS.update(ACCESS_KEYS)
 # Kinds with no version of their own: a save with any version writes them as they are (version 1).
 AS_THEY_ARE = FOLLOWERS | UNVERSIONED
 
@@ -130,6 +134,7 @@ def _created(order: Order) -> tuple[str, ...]:
 
 
 class MemoryStore(
+    AccessMemory,
     ComplaintsMemory,
     ConsumersMemory,
     DeadlinesMemory,
@@ -139,6 +144,7 @@ class MemoryStore(
     PurchaseOrdersMemory,
     OrdersMemory,
     MoneyMemory,
+    SalesMemory,
     ShipmentsMemory,
 ):
     """`services.ports.Store` over dicts; `commits` counts the transactions committed."""
@@ -148,6 +154,7 @@ class MemoryStore(
         self._events: dict[tuple[str, str], dict[str, AuditEvent]] = {}
         self._stages: dict[CounterScope, dict[Stage, dict[str, int]]] = {}
         self._summaries: dict[str, dict[str, int]] = {}
+        self._init_sales()
         self.commits = 0
 
     _page = staticmethod(_page)  # for the areas' mixins, which cannot import this module back
@@ -219,6 +226,8 @@ class MemoryStore(
             self._apply_deadline(change)
         elif isinstance(change, AddRefunded):
             self._apply_refunded(change)
+        elif isinstance(change, CountSales):
+            self._apply_sales(change)
         elif isinstance(change, CountStage):
             po = change.po
             for scope in (

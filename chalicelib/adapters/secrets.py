@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import threading
 import time
+from datetime import UTC, datetime
 from typing import Any
 
 from ..config import settings
@@ -35,6 +36,12 @@ def put_json(name: str, value: Any) -> None:
     forget()
 
 
+def get_json_now(name: str) -> Any:
+    """The secret as stored at this moment (no cache): what a read-modify-write starts from."""
+    forget()
+    return get_json(name)
+
+
 def forget() -> None:
     with _lock:
         _cache.clear()
@@ -51,8 +58,21 @@ def credential_header(name: str) -> dict[str, str]:
     return {str(value["header"]): str(value.get("value", ""))}
 
 
-def webhook_secrets(provider: str) -> list[str]:
-    """The signing secrets a sender may use now (several during a rotation)."""
+def webhook_secrets(provider: str, *, at: datetime | None = None) -> list[str]:
+    """The signing secrets a sender may use now (several during a rotation). An entry is the secret
+    itself, or `{"secret": ..., "expires_at": <ISO 8601>}` for one rotated out (services/supplier_access.py),
+    which verifies until it expires."""
     value = get_json(settings().inbound_webhooks_secret)
     secrets = value.get(provider, []) if isinstance(value, dict) else []
-    return [secrets] if isinstance(secrets, str) else [str(s) for s in secrets]
+    entries = [secrets] if isinstance(secrets, (str, dict)) else list(secrets)
+    moment = at or datetime.now(UTC)
+    current = []
+    for entry in entries:
+        if isinstance(entry, dict):
+            expires = entry.get("expires_at")
+            if expires and datetime.fromisoformat(str(expires)) <= moment:
+                continue
+            entry = entry.get("secret")
+        if entry:
+            current.append(str(entry))
+    return current

@@ -15,11 +15,15 @@ from .http import Call, endpoint
 
 # Loaded on first use, not at `import app` (see chalicelib/lazy.py).
 if TYPE_CHECKING:
-    from ..services import address_corrections, campaign_close, cancellations, catalogue, orders
+    from ..services import address_corrections, campaign_close, cancellations, catalogue, orders, sales
+    from ..services import supplier_access as access
     from ..services.ports import Supplier
     from .views import common
     from .views import staff as views
+    from .views import supplier as supplier_views
 else:
+    sales = lazy_module("chalicelib.services.sales")
+    access = lazy_module("chalicelib.services.supplier_access")
     catalogue = lazy_module("chalicelib.services.catalogue")
     orders = lazy_module("chalicelib.services.orders")
     campaign_close = lazy_module("chalicelib.services.campaign_close")
@@ -52,12 +56,21 @@ def staff_order_view(record: orders.OrderRecord, viewer: Principal) -> views.Sta
     tag="staff: catalogue",
     roles=MANAGE_CATALOGUE,
     body="SupplierIn",
-    response="SupplierView",
+    response="SupplierDetailView",
     status=201,
 )
-def create_supplier(call: Call) -> views.SupplierView:
+def create_supplier(call: Call) -> views.SupplierDetailView:
+    """Also invites its first user and issues its system's secret when asked; `access` says what it still lacks."""
     b: views.SupplierIn = call.body
-    return _supplier(catalogue.create_supplier(call.actor, name=b.name, contact_emails=b.contact_emails, supplier_id=b.id))
+    made = catalogue.create_supplier(call.actor, name=b.name, contact_emails=b.contact_emails, supplier_id=b.id)
+    invited = access.invite_user(call.actor, made.id, email=b.invite.email, name=b.invite.name) if b.invite else None
+    issued = access.issue_webhook_secret(call.actor, made.id) if b.issue_webhook_secret else None
+    return views.SupplierDetailView(
+        **dict(_supplier(made)),
+        access=views.SupplierAccessView.pick(access.access_status(made.id)),
+        webhook_secret=views.WebhookSecretView.pick(issued) if issued else None,
+        invited_user=views.SupplierUserView.pick(invited) if invited else None,
+    )
 
 
 @endpoint(
@@ -79,13 +92,14 @@ def list_suppliers(call: Call) -> views.SupplierPage:
     staff_api,
     "/staff/suppliers/{supplier_id}",
     "GET",
-    summary="One supplier",
+    summary="One supplier, with what it still lacks to get in (users, its system's webhook secret)",
     tag="staff: catalogue",
     roles=READ_STAFF,
-    response="SupplierView",
+    response="SupplierDetailView",
 )
-def get_supplier(call: Call, supplier_id: str) -> views.SupplierView:
-    return _supplier(catalogue.get_supplier(call.actor, supplier_id))
+def get_supplier(call: Call, supplier_id: str) -> views.SupplierDetailView:
+    found = _supplier(catalogue.get_supplier(call.actor, supplier_id))
+    return views.SupplierDetailView(**dict(found), access=views.SupplierAccessView.pick(access.access_status(supplier_id)))
 
 
 # ---------------------------------------------------------------- campaigns
@@ -135,6 +149,22 @@ def list_campaigns(call: Call) -> views.CampaignPage:
 )
 def get_campaign(call: Call, campaign_id: str) -> views.CampaignView:
     return views.CampaignView.of(catalogue.get_campaign(call.actor, campaign_id), with_products=True)
+
+
+@endpoint(
+    staff_api,
+    "/staff/campaigns/{campaign_id}/sales",
+    "GET",
+    summary="A supplier's sales so far in a campaign: units and amount per product (from counters, not a scan)",
+    tag="staff: catalogue",
+    roles=READ_STAFF,
+    query="StaffSalesQuery",
+    response="CampaignSalesView",
+)
+def campaign_sales(call: Call, campaign_id: str) -> supplier_views.CampaignSalesView:
+    from .supplier import sales_view
+
+    return sales_view(sales.staff_sales(call.actor, campaign_id, call.query.supplier_id))
 
 
 @endpoint(

@@ -15,13 +15,15 @@ from .http import Call, endpoint
 if TYPE_CHECKING:
     from ..domain import purchase_orders as po_domain
     from ..domain import shipments as shipment_domain
-    from ..services import cancellations, packing, shipments, tracking
+    from ..services import cancellations, packing, sales, shipment_import, shipments, tracking
     from ..services import supplier_portal as portal
     from .views import common
     from .views import supplier as views
 else:
     portal = lazy_module("chalicelib.services.supplier_portal")
     shipments = lazy_module("chalicelib.services.shipments")
+    sales = lazy_module("chalicelib.services.sales")
+    shipment_import = lazy_module("chalicelib.services.shipment_import")
     tracking = lazy_module("chalicelib.services.tracking")
     shipment_domain = lazy_module("chalicelib.domain.shipments")
     packing = lazy_module("chalicelib.services.packing")
@@ -242,6 +244,27 @@ def record_shipment(call: Call, po_id: str) -> common.POShipmentView:
 
 @endpoint(
     supplier_api,
+    PO + "/shipments/import",
+    "POST",
+    summary="Record parcels from a CSV file (order_ref or order_id, carrier, tracking_number): every row is "
+    "checked first and any problem answers 422 per row with nothing recorded; a parcel already recorded is "
+    "not recorded again",
+    tag=TAG,
+    roles=SUPPLIER,
+    body="ShipmentsImportIn",
+    response="ShipmentsImportView",
+)
+def import_shipments(call: Call, po_id: str) -> views.ShipmentsImportView:
+    done = shipment_import.import_shipments(call.actor, po_id, call.body.csv)
+    return views.ShipmentsImportView(
+        recorded=done.recorded,
+        shipments=[common.POShipmentView.pick(s) for s in done.shipments],
+        already_recorded=done.already_recorded,
+    )
+
+
+@endpoint(
+    supplier_api,
     PO + "/shipments/{shipment_id}",
     "PUT",
     summary="Correct a parcel's carrier or tracking number (each customer is told once)",
@@ -321,6 +344,26 @@ def parcel_event(call: Call, po_id: str, shipment_id: str) -> common.ShipmentByH
             at=b.at,
             expected_version=b.expected_version,
         )
+    )
+
+
+@endpoint(
+    supplier_api,
+    "/supplier/campaigns/{campaign_id}/sales",
+    "GET",
+    summary="Sales so far of my products in a campaign: units and amount per product (from counters, not a scan)",
+    tag=TAG,
+    roles=SUPPLIER,
+    response="CampaignSalesView",
+)
+def campaign_sales(call: Call, campaign_id: str) -> views.CampaignSalesView:
+    return sales_view(sales.supplier_sales(call.actor, campaign_id))
+
+
+def sales_view(s: sales.CampaignSales) -> views.CampaignSalesView:
+    """A campaign's sales as the API shows them (the staff route answers the same)."""
+    return views.CampaignSalesView(
+        campaign_id=s.campaign_id, currency=s.currency, items=[views.ProductSalesRow.pick(i) for i in s.items]
     )
 
 

@@ -13,11 +13,13 @@ from ..lazy import lazy_module
 from .http import Call, endpoint
 
 if TYPE_CHECKING:
+    from ..services import webhook_catalogue
     from ..services import webhooks as svc
     from ..services.ports_outbound import WebhookDelivery
     from .views import webhooks as views
 else:
     svc = lazy_module("chalicelib.services.webhooks")
+    webhook_catalogue = lazy_module("chalicelib.services.webhook_catalogue")
     views = lazy_module("chalicelib.api.views.webhooks")
 
 webhook_subscriptions_api = Blueprint(__name__)
@@ -28,6 +30,22 @@ TAG = "staff: webhooks"
 def _with_secret(sub: svc.Subscription) -> views.WebhookSubscriptionWithSecret:
     assert sub.secret is not None  # a subscription just created or rotated carries its new secret
     return views.WebhookSubscriptionWithSecret(**dict(views.WebhookSubscriptionView.of(sub.item)), secret=sub.secret)
+
+
+@endpoint(
+    webhook_subscriptions_api,
+    "/staff/webhook-event-types",
+    "GET",
+    summary="Every event type a subscription may receive, with its payload's JSON Schema and an example",
+    tag=TAG,
+    roles=READ_STAFF,
+    response="WebhookEventTypeList",
+)
+def event_types(call: Call) -> views.WebhookEventTypeList:
+    return views.WebhookEventTypeList(
+        items=[views.WebhookEventTypeView.pick(t) for t in webhook_catalogue.event_types()],
+        patterns=["*: every type", "<subject>.*: every type of a subject, e.g. order.*"],
+    )
 
 
 @endpoint(

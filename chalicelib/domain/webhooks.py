@@ -110,19 +110,41 @@ def subscription_problems(url: str, event_types: Iterable[str], *, local: bool) 
     types = list(event_types)
     if not types:
         problems.append({"field": "event_types", "message": "choose at least one event type"})
-    unknown = sorted(set(types) - set(OFFERED_EVENT_TYPES))
+    unknown = sorted(t for t in set(types) if not _offered_pattern(t))
     if unknown:
         problems.append(
             {
                 "field": "event_types",
-                "message": f"not offered to subscribers: {', '.join(unknown)}; offered: {', '.join(OFFERED_EVENT_TYPES)}",
+                "message": f"not offered to subscribers: {', '.join(unknown)}; every offered type, with its payload's "
+                f"schema, is listed by GET {EVENT_TYPES_ROUTE}; `*` takes them all, `<subject>.*` (e.g. `order.*`) "
+                "a subject's",
             }
         )
     return problems
 
 
+EVENT_TYPES_ROUTE = "/staff/webhook-event-types"
+ALL_TYPES = "*"
+
+
+def _pattern_matches(event_type: str, pattern: str) -> bool:
+    """`*`: every type; `order.*`: every `order.` type; anything else: that exact type."""
+    if pattern == ALL_TYPES:
+        return True
+    if pattern.endswith(".*"):
+        return event_type.startswith(pattern[:-1])
+    return event_type == pattern
+
+
+def _offered_pattern(pattern: str) -> bool:
+    """A pattern is accepted when it names an offered type or matches at least one (a prefix of nothing
+    offered is a typo, refused like an unknown type)."""
+    return any(_pattern_matches(t, pattern) for t in OFFERED_EVENT_TYPES)
+
+
 def matches(event_type: str, subscribed: Iterable[str]) -> bool:
-    return event_type in OFFERED_EVENT_TYPES and event_type in set(subscribed)
+    """Whether a subscription's types (exact types or patterns) take this event; only offered types are sent."""
+    return event_type in OFFERED_EVENT_TYPES and any(_pattern_matches(event_type, p) for p in subscribed)
 
 
 # ---------------------------------------------------------------- addresses (SSRF)

@@ -26,6 +26,7 @@ import threading
 import urllib.error
 import urllib.parse
 import urllib.request
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -112,13 +113,16 @@ class AdminSite:
         auth: dict[str, Any] | None = None,
         token_ttl_s: int = TOKEN_TTL_S,
         proxy_timeout_s: float = PROXY_TIMEOUT_S,
+        invited_users: Callable[[], list[dict[str, Any]]] | None = None,
     ) -> None:
         """`auth`: the page's auth configuration when it is not the dev sign-in (e.g. Cognito's);
-        by default the dev sign-in with `users`, which needs `issuer`."""
+        by default the dev sign-in with `users`, which needs `issuer`. `invited_users`: the supplier users
+        staff invited since (read at each sign-in; the dev directory of services/supplier_access.py)."""
         self.host, self.port = host, port
         self.api_url = api_url.rstrip("/")
         self.issuer = issuer
         self.users = [dict(u) for u in (DEV_USERS if users is None else users)]
+        self.invited_users = invited_users
         self.site_dir = Path(site_dir).resolve()
         self.auth = auth
         self.token_ttl_s = token_ttl_s
@@ -168,10 +172,14 @@ class AdminSite:
             if self.auth is not None
             else {
                 "mode": "dev",
-                "users": [{k: u.get(k) for k in ("sub", "email", "name", "roles", "supplier_id")} for u in self.users],
+                "users": [{k: u.get(k) for k in ("sub", "email", "name", "roles", "supplier_id")} for u in self.all_users()],
             }
         )
         return {"apiBase": API_PREFIX, "auth": auth}
+
+    def all_users(self) -> list[dict[str, Any]]:
+        """The demo users, then the supplier users staff invited (disabled ones are not there)."""
+        return [*self.users, *(self.invited_users() if self.invited_users is not None else [])]
 
     def security_headers(self) -> dict[str, str]:
         """SECURITY_HEADERS, the page's own origin (and the Cognito domain it exchanges codes at) allowed
@@ -210,12 +218,13 @@ class AdminSite:
                 [{"field": f"body.{k}", "message": "Extra inputs are not permitted"} for k in unknown],
             )
         sub, role = body.get("sub"), body.get("role")
-        user = next((u for u in self.users if u["sub"] == sub), None)
+        users = self.all_users()
+        user = next((u for u in users if u["sub"] == sub), None)
         if user is None:
             return 400, error_body(
                 "unknown_user",
                 f"no demo user {sub!r}",
-                [{"field": "body.sub", "message": "choose one of: " + ", ".join(u["sub"] for u in self.users)}],
+                [{"field": "body.sub", "message": "choose one of: " + ", ".join(u["sub"] for u in users)}],
             )
         if role not in user["roles"]:
             return 400, error_body(

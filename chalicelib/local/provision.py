@@ -203,6 +203,7 @@ def local_arns(provisioned: Provisioned, topology: Topology = TOPOLOGY, *, regio
         bucket_arn=lambda name: f"arn:aws:s3:::{name}",
         log_group=lambda name: f"/aws/lambda/waybill-dev-{name}",
         key_arn=lambda alias: f"arn:aws:kms:{region}:{ACCOUNT}:key/{provisioned.keys[alias]}",
+        user_pool_arn=lambda: f"arn:aws:cognito-idp:{region}:{ACCOUNT}:userpool/*",  # no pool locally: the dev directory
     )
 
 

@@ -263,9 +263,17 @@ class Stack:
         self._start_triggers(app_module, provisioned)
 
         self.chalice.wait_ready(o.ready_timeout_s, self.stop)
+        from ..services.supplier_access import dev_sign_in_users
         from .admin_site import DEV_USERS, AdminSite
 
-        self.admin = AdminSite(host=o.host, port=o.admin_port, api_url=self.chalice.url, issuer=issuer, users=DEV_USERS)
+        self.admin = AdminSite(
+            host=o.host,
+            port=o.admin_port,
+            api_url=self.chalice.url,
+            issuer=issuer,
+            users=DEV_USERS,
+            invited_users=dev_sign_in_users,
+        )
         self.admin.start()
         self.info = {
             "pid": os.getpid(),

@@ -49,7 +49,7 @@ from ..domain.errors import AlreadyExists, Conflict, InvalidTransition, NotFound
 from ..domain.orders import DeliveryStatus, LostLine, Order, OrderStatus, RequestedLine
 from ..domain.permissions import REVIEW_ORDERS, SYSTEM, Principal
 from ..domain.purchase_orders import Decision, PurchaseOrder, Stage, po_id
-from . import exceptions, orders, stages, uow
+from . import exceptions, orders, sales, stages, uow
 from .clock import new_id, now
 from .customer_payments import flag_transfers, money_back_changes
 from .guard import require
@@ -348,6 +348,7 @@ def _accept(
     )
     changes += resolved
     changes += money_back
+    changes += sales.lines_lost(order, supplier_id, cancelled)
     withdrawn = metrics.order_changed(transition.from_status, transition.to_status, order.total_cents)
     if withdrawn:
         changes.append(CountCampaign(order.campaign_id, order.id, withdrawn))

@@ -21,7 +21,7 @@ from ..domain.orders import Order, OrderAction, OrderPolicy, OrderStatus, Paymen
 from ..domain.payments import amount as money_text
 from ..domain.payments import back_by_transfer
 from ..domain.permissions import PLACE_ORDERS, READ_STAFF, SYSTEM, Principal, Role
-from . import customer_payments, exceptions, holds, uow
+from . import customer_payments, exceptions, holds, sales, uow
 from .clock import new_id, now
 from .guard import require
 from .ports import Change, CountCampaign, Record, Save
@@ -181,6 +181,7 @@ def place_order(
             {**metrics.order_placed(order.total_cents), **customer_payments.received_at_checkout(order)},
         )
     )
+    changes.append(sales.placed(order))  # one more update whatever the lines: see adapters/dynamodb/store_sales.py
     paid = customer_payments.checkout_changes(order, actor, at)
     changes += paid
     changes += customer_payments.offline_deadline_changes(order, at)
@@ -346,7 +347,7 @@ def change_order(
     )
     changes: list[Change] = [Save(order, record.version, status_before=transition.from_status), Record(event)]
     if withdrawn:
-        changes.append(CountCampaign(order.campaign_id, order.id, withdrawn))
+        changes += [CountCampaign(order.campaign_id, order.id, withdrawn), sales.withdrawn(order)]
     changes += refund
     if transition.to_status == OrderStatus.AWAITING_PAYMENT.value:  # released from its hold, now unpaid
         changes += customer_payments.offline_deadline_changes(order, at)

@@ -31,6 +31,7 @@ from ..domain.campaigns import Campaign, CampaignStatus, Product
 from ..domain.orders import Order
 from ..domain.packing import PackingEntry
 from ..domain.purchase_orders import PurchaseOrder, Stage
+from .ports_access import AccessReads
 from .ports_common import Page as Page  # re-exported: every service and store imports them from here
 from .ports_common import Versioned as Versioned
 from .ports_complaints import AddRefunded as AddRefunded  # a change of a commit, like the others here
@@ -45,6 +46,8 @@ from .ports_money import MoneyReads
 from .ports_orders import OrdersReads
 from .ports_outbound import OutboundReads
 from .ports_purchase_orders import PurchaseOrdersReads
+from .ports_sales import CountSales as CountSales  # a change of a commit, like the others here
+from .ports_sales import SalesReads
 from .ports_shipments import ShipmentsReads
 
 T = TypeVar("T")
@@ -203,11 +206,13 @@ class CountCampaign:
 
 
 # `SetDeadline` / `ClearDeadline` (services/ports_deadlines.py): a subject's deadline, blindly;
-# `AddRefunded` (services/ports_complaints.py): what complaints refunded on an order, under its cap.
-Change = Save | Remove | Record | CountStage | CountCampaign | SetDeadline | ClearDeadline | AddRefunded
+# `AddRefunded` (services/ports_complaints.py): what complaints refunded on an order, under its cap;
+# `CountSales` (services/ports_sales.py): an order's lines added to its campaign's sales counters.
+Change = Save | Remove | Record | CountStage | CountCampaign | SetDeadline | ClearDeadline | AddRefunded | CountSales
 
 
 class Store(
+    AccessReads,
     ComplaintsReads,
     ConsumerRecords,
     DeadlineWrites,
@@ -216,6 +221,7 @@ class Store(
     OutboundReads,
     PurchaseOrdersReads,
     OrdersReads,
+    SalesReads,
     MoneyReads,
     ShipmentsReads,
     Protocol,

@@ -30,7 +30,7 @@ from ..domain.permissions import SYSTEM
 from ..domain.purchase_orders import PurchaseOrder, RejectReason
 from ..domain.supply import Allocator, accepted_quantities
 from ..observability import logger
-from . import uow
+from . import sales, uow
 from .clock import new_id, now
 from .customer_payments import flag_transfers, money_back_changes
 from .ports import Change, Record, Save, Versioned
@@ -187,7 +187,7 @@ def _commit_settlement(order: Order, version: int, po: PurchaseOrder, kept: dict
         if refund_id
         else []
     )
-    changes += [*money_back, Record(event)]
+    changes += [*money_back, Record(event), *sales.lines_lost(order, po.supplier_id, lost)]
     uow.store().commit(changes, what=f"order {order.id}", at=at)
     flag_transfers(order, money_back)
     return bool(lost), 1 if refund_id else 0

@@ -114,9 +114,17 @@ def test_only_the_webhook_receivers_and_their_consumer_read_the_inbound_secret_a
     }
     assert holders("kms:Decrypt") == {API_HANDLER, "webhooks_out_consumer"}  # sealing outbound webhook secrets
     assert holders("events:PutEvents") == {"stream_publisher"}
-    assert "secretsmanager:PutSecretValue" not in {
-        a for fn in FUNCTIONS for st in _policy(template, fn) for a in _listed(st["Action"])
-    }
+    # Staff issue, rotate and revoke suppliers' inbound secrets through the API: it alone writes a secret,
+    # and only that one.
+    assert holders("secretsmanager:PutSecretValue") == holders("secretsmanager:PutSecretValue", on=inbound) == {API_HANDLER}
+    [put] = [st for st in _policy(template, function(API_HANDLER)) if "secretsmanager:PutSecretValue" in _listed(st["Action"])]
+    assert inbound in json.dumps(put["Resource"]) and len(_listed(put["Resource"])) == 1
+    # Suppliers' users are made and disabled in the stack's own user pool, by the API only.
+    [pool] = resources(template, "AWS::Cognito::UserPool")
+    for action in ("cognito-idp:AdminCreateUser", "cognito-idp:AdminAddUserToGroup", "cognito-idp:AdminDisableUser"):
+        assert holders(action) == {API_HANDLER}
+        [st] = [st for st in _policy(template, function(API_HANDLER)) if action in _listed(st["Action"])]
+        assert _listed(st["Resource"]) == [{"Fn::GetAtt": [pool, "Arn"]}]
 
 
 def test_each_consumer_reads_its_own_queue_in_defined_batches(template):

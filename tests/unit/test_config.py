@@ -57,6 +57,7 @@ def test_the_integer_settings_are_the_ones_expected():
         "webhook_timeout_s",
         "webhook_retry_scale_percent",
         "webhook_secret_grace_s",
+        "inbound_secret_grace_s",
         "webhook_attempt_lease_s",
         "tracking_stale_after_s",
         "tracking_give_up_after_s",

@@ -195,3 +195,19 @@ def test_a_url_naming_the_6to4_form_of_the_metadata_address_is_refused():
     assert rules.subscription_problems(url, ["order.placed"], local=False) == []
     problems = rules.address_problems(host, resolve(host))
     assert problems and "169.254.169.254" in problems[0]["message"]
+
+
+def test_a_subscription_may_take_every_type_or_a_subjects_types_by_pattern():
+    assert rules.matches("order.shipped", ["*"]) and rules.matches("po.created", ["*"])
+    assert rules.matches("order.shipped", ["order.*"]) and not rules.matches("po.created", ["order.*"])
+    assert rules.matches("po.created", ["order.*", "po.created"])
+    assert not rules.matches("order.placed", ["order.shipped"])
+    assert not rules.matches("customer.flagged", ["*"])  # never a type that is not offered
+    assert not rules.matches("orders.placed", ["order.*"])  # a prefix is a whole subject
+
+
+def test_a_pattern_that_matches_no_offered_type_is_refused_and_the_message_names_the_catalogue_route():
+    assert rules.subscription_problems("https://hooks.example/x", ["*", "order.*", "complaint.*"], local=False) == []
+    [problem] = rules.subscription_problems("https://hooks.example/x", ["customer.*", "order.*"], local=False)
+    assert "customer.*" in problem["message"] and "order.*" not in problem["message"].split(";")[0]
+    assert "GET /staff/webhook-event-types" in problem["message"]

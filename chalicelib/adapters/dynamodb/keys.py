@@ -516,6 +516,19 @@ def order_status_stats_sk(status: str, shard: int) -> str:
     return f"STATUS#{status}#{shard}"
 
 
+# | a campaign's sales so far per supplier and product | `STATS#SALES#<campaign>` / `SHARD#<shard>` | atomic ADD of
+# `units|<supplier>|<sku>` and `cents|<supplier>|<sku>` in the order's transaction; Query on PK (a few shards) |
+SALES_SHARD_PREFIX = "SHARD#"
+
+
+def campaign_sales_pk(campaign_id: str) -> str:
+    return f"STATS#SALES#{campaign_id}"
+
+
+def campaign_sales(campaign_id: str, subject_id: str) -> tuple[str, str]:
+    return campaign_sales_pk(campaign_id), f"{SALES_SHARD_PREFIX}{stats_shard(subject_id)}"
+
+
 # ---------------------------------------------------------------- complaints (issue 9)
 # | a complaint with its return authorisation and audit trail | `COMPLAINT#<id>` / (`#META`, `RETURN#<rma>`, `EVENT#`) | Query on PK |
 # | an order's complaints (the customer's list) | GSI1 `ORDER#<id>#COMPLAINTS` / `<opened>#<complaint>` | Query |

@@ -33,6 +33,7 @@ from ...services.ports import (
     ClearDeadline,
     CountCampaign,
     CounterScope,
+    CountSales,
     CountStage,
     Customer,
     Page,
@@ -60,6 +61,7 @@ from .models import (
     PurchaseOrderItem,
     SupplierItem,
 )
+from .store_access import AccessDynamo
 from .store_complaints import ComplaintsDynamo, refunded_write
 from .store_consumers import ConsumersDynamo
 from .store_deadlines import DeadlinesDynamo, deadline_writes
@@ -69,6 +71,7 @@ from .store_money import MoneyDynamo
 from .store_orders import OrdersDynamo
 from .store_outbound import OutboundDynamo
 from .store_purchase_orders import PurchaseOrdersDynamo
+from .store_sales import SalesDynamo, sales_update
 from .store_shipments import ShipmentsDynamo
 
 Writes = list[repo.Write | repo.Update | repo.Delete]
@@ -129,6 +132,7 @@ def _stats_pk(scope: CounterScope) -> str:
 
 
 class DynamoStore(
+    AccessDynamo,
     ComplaintsDynamo,
     ConsumersDynamo,
     DeadlinesDynamo,
@@ -137,6 +141,7 @@ class DynamoStore(
     OutboundDynamo,
     PurchaseOrdersDynamo,
     OrdersDynamo,
+    SalesDynamo,
     MoneyDynamo,
     ShipmentsDynamo,
 ):
@@ -207,6 +212,8 @@ class DynamoStore(
                 writes += deadline_writes(change)
             elif isinstance(change, AddRefunded):
                 writes.append(refunded_write(change))
+            elif isinstance(change, CountSales):
+                writes.append(sales_update(change))
             else:
                 assert isinstance(change, CountCampaign)
                 writes.append(repo.campaign_summary_update(change.campaign_id, change.subject_id, change.deltas))

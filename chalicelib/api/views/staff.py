@@ -83,10 +83,17 @@ class NoteRequest(Request):
     customer_note: Note | None = None
 
 
+class SupplierUserIn(Request):
+    email: Email
+    name: Name
+
+
 class SupplierIn(Request):
     id: Id | None = Field(None, description="optional stable id; generated when absent")
     name: Name
     contact_emails: list[Email] = Field(min_length=1, max_length=20)
+    invite: SupplierUserIn | None = Field(None, description="invite this person as the supplier's first user")
+    issue_webhook_secret: bool = Field(False, strict=True, description="issue its system's inbound webhook secret now")
 
 
 class ProductIn(Request):
@@ -268,6 +275,43 @@ class SupplierView(View):
 
 class SupplierPage(Page):
     items: list[SupplierView]
+
+
+# ---------------------------------------------------------------- suppliers' ways in (issue 19)
+
+
+class SupplierAccessView(View):
+    users: int = Field(description="users who can sign in to the front office (invited, not disabled)")
+    webhook_secret: bool = Field(description="whether its system has an inbound webhook secret")
+    missing: list[str] = Field(description="what the supplier still lacks to get in, and the route that gives it")
+
+
+class SupplierUserView(View):
+    id: str
+    supplier_id: str
+    email: str
+    name: str
+    status: Literal["invited", "disabled"]
+    created_at: datetime
+    updated_at: datetime
+
+
+class SupplierUserList(View):
+    items: list[SupplierUserView]
+
+
+class WebhookSecretView(View):
+    supplier_id: str
+    sender: str = Field(description="the sender name its webhooks are verified as")
+    secret: str = Field(description="shown once, never again: sign with it (Standard Webhooks)")
+    rotated: bool
+    previous_valid_until: datetime | None = Field(description="until when the replaced secret still verifies")
+
+
+class SupplierDetailView(SupplierView):
+    access: SupplierAccessView
+    webhook_secret: WebhookSecretView | None = Field(None, description="only in the response that issued it")
+    invited_user: SupplierUserView | None = Field(None, description="only in the response that invited it")
 
 
 class ProductView(View):

@@ -187,3 +187,38 @@ class CampaignFileList(View):
 class CancellationRequestPage(Page):
     po_id: str
     items: list[CancellationRequestView]
+
+
+# ---------------------------------------------------------------- sales so far, parcels from a file (issue 19)
+
+
+class ProductSalesRow(View):
+    product_id: str = Field(description="the product's SKU")
+    name: str
+    units: int
+    amount_cents: int
+
+
+class CampaignSalesView(View):
+    campaign_id: str
+    currency: str
+    items: list[ProductSalesRow]
+
+
+class StaffSalesQuery(Request):
+    supplier_id: Id = Field(description="whose products' sales")
+
+
+class ShipmentsImportIn(Request):
+    csv: str = Field(
+        min_length=1,
+        max_length=200_000,
+        description="CSV text: a header naming order_ref (or reference) or order_id, carrier, tracking_number; "
+        "at most 500 rows; rows sharing a carrier and tracking number are one parcel",
+    )
+
+
+class ShipmentsImportView(View):
+    recorded: int = Field(description="parcels recorded now")
+    shipments: list[POShipmentView]
+    already_recorded: list[str] = Field(description="<carrier>#<tracking number> of the file's parcels recorded before")

@@ -21,7 +21,8 @@ class WebhookAck(View):
 # ---------------------------------------------------------------- outbound webhooks (issue 7)
 
 WebhookUrl = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2048)]
-EventTypeName = Annotated[str, StringConstraints(pattern=r"^[a-z_]+\.[a-z_]+$", max_length=64)]
+# An exact type, `*` (every type) or `<subject>.*` (every type of a subject), domain/webhooks.py `matches`.
+EventTypeName = Annotated[str, StringConstraints(pattern=r"^(\*|[a-z_]+\.(\*|[a-z_]+))$", max_length=64)]
 Description = Annotated[str, StringConstraints(strip_whitespace=True, max_length=500)]
 DeliveryStatusName = Literal["sending", "pending", "succeeded", "failed", "abandoned"]
 
@@ -29,7 +30,10 @@ DeliveryStatusName = Literal["sending", "pending", "succeeded", "failed", "aband
 class WebhookSubscriptionIn(Request):
     url: WebhookUrl = Field(description="https URL (outside local mode) whose host resolves to public addresses only")
     event_types: list[EventTypeName] = Field(
-        min_length=1, max_length=64, description="event types to receive (see domain/webhooks.py)"
+        min_length=1,
+        max_length=64,
+        description="event types to receive (GET /staff/webhook-event-types lists them): exact types, `*` for "
+        "every type or `<subject>.*` (e.g. `order.*`) for a subject's",
     )
     description: Description | None = None
     active: bool = Field(True, strict=True)
@@ -134,3 +138,18 @@ class WebhookDeliveryDetailView(WebhookDeliveryView):
 
 class WebhookDeliveryPage(Page):
     items: list[WebhookDeliveryView]
+
+
+# ---------------------------------------------------------------- the event types on offer (issue 19)
+
+
+class WebhookEventTypeView(View):
+    type: str
+    subject: str = Field(description="what the event is about: order, po, shipment, campaign, complaint")
+    payload_schema: dict[str, object] = Field(description="JSON Schema of the webhook's body for this type")
+    example: dict[str, object] = Field(description="an example body, as the sender builds it")
+
+
+class WebhookEventTypeList(View):
+    items: list[WebhookEventTypeView]
+    patterns: list[str] = Field(description="what a subscription may name besides exact types")
