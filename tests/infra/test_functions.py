@@ -120,7 +120,8 @@ def test_only_the_webhook_receivers_and_their_consumer_read_the_inbound_secret_a
     [put] = [st for st in _policy(template, function(API_HANDLER)) if "secretsmanager:PutSecretValue" in _listed(st["Action"])]
     assert inbound in json.dumps(put["Resource"]) and len(_listed(put["Resource"])) == 1
     # Suppliers' users are made and disabled in the stack's own user pool, by the API only.
-    [pool] = resources(template, "AWS::Cognito::UserPool")
+    # (the staff and suppliers' pool, not the customers' self-service one)
+    [pool] = [k for k in resources(template, "AWS::Cognito::UserPool") if k.startswith("Users")]
     for action in ("cognito-idp:AdminCreateUser", "cognito-idp:AdminAddUserToGroup", "cognito-idp:AdminDisableUser"):
         assert holders(action) == {API_HANDLER}
         [st] = [st for st in _policy(template, function(API_HANDLER)) if action in _listed(st["Action"])]
