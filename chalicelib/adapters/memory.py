@@ -60,6 +60,7 @@ from .memory_outbound import OUTBOUND_KEYS, OutboundMemory
 from .memory_purchase_orders import PurchaseOrdersMemory
 from .memory_purchase_orders import keys as purchase_order_keys
 from .memory_shipments import FOLLOWERS, SHIPMENTS_KEYS, ShipmentsMemory
+from .memory_track import TrackMemory
 
 T = TypeVar("T")
 Key = tuple[type, tuple[str, ...]]
@@ -140,6 +141,7 @@ class MemoryStore(
     OrdersMemory,
     MoneyMemory,
     ShipmentsMemory,
+    TrackMemory,
 ):
     """`services.ports.Store` over dicts; `commits` counts the transactions committed."""
 

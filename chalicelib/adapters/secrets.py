@@ -56,3 +56,8 @@ def webhook_secrets(provider: str) -> list[str]:
     value = get_json(settings().inbound_webhooks_secret)
     secrets = value.get(provider, []) if isinstance(value, dict) else []
     return [secrets] if isinstance(secrets, str) else [str(s) for s in secrets]
+
+
+def track_link_keys() -> Any:
+    """The order-page link key secret's value (`{"current": ..., "previous": ...}`, see domain/track_links.py)."""
+    return get_json(settings().track_links_secret)

@@ -46,6 +46,7 @@ from .ports_orders import OrdersReads
 from .ports_outbound import OutboundReads
 from .ports_purchase_orders import PurchaseOrdersReads
 from .ports_shipments import ShipmentsReads
+from .ports_track import TrackReads
 
 T = TypeVar("T")
 
@@ -218,6 +219,7 @@ class Store(
     OrdersReads,
     MoneyReads,
     ShipmentsReads,
+    TrackReads,
     Protocol,
 ):
     """The repository and unit of work services speak to (see the module docstring)."""

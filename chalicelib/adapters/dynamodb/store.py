@@ -70,6 +70,7 @@ from .store_orders import OrdersDynamo
 from .store_outbound import OutboundDynamo
 from .store_purchase_orders import PurchaseOrdersDynamo
 from .store_shipments import ShipmentsDynamo
+from .store_track import TrackDynamo
 
 Writes = list[repo.Write | repo.Update | repo.Delete]
 _SENT_FIRST: dict[type, int] = {repo.Delete: 0, repo.Write: 1, repo.Update: 2}
@@ -139,6 +140,7 @@ class DynamoStore(
     OrdersDynamo,
     MoneyDynamo,
     ShipmentsDynamo,
+    TrackDynamo,
 ):
     """`services.ports.Store` on the table the PynamoDB models are bound to."""
 
