@@ -38,7 +38,7 @@ def _env() -> Any:
 def render(template: str, to: str, **context: Any) -> Mail:
     """Render `<template>.subject.txt`, `.txt` and `.html` from templates/mail."""
     env = _env()
-    ctx = {"public_url": settings().public_url, **context}
+    ctx = {"public_url": settings().public_url, "site_url": settings().site_base, **context}
     subject = env.get_template(f"{template}.subject.txt").render(**ctx).strip()
     return Mail(
         to=to,

@@ -767,7 +767,6 @@ def daily_digest(at: datetime | None = None) -> DigestResult:
             ],
             held=[{"subject": i.value.subject or i.value.template, "link": i.value.link} for i in lines],
             category=Category.DIGEST.value,
-            exceptions_url=_site("/#/exceptions"),
             preferences_url=_url("/me/notification-preferences"),
         )
         planned = Planned(
