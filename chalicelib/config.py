@@ -8,7 +8,7 @@ from dataclasses import dataclass, fields
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
-from .topology import EXPORTS_BUCKET, TOPOLOGY
+from .topology import EXPORTS_BUCKET, TOPOLOGY, TRACK_LINKS_SECRET
 
 if TYPE_CHECKING:
     from .domain.complaints import ComplaintPolicy
@@ -25,6 +25,10 @@ class Settings:
     bus_name: str = TOPOLOGY.bus
     mail_from: str = TOPOLOGY.email_identities[0]
     public_url: str = "http://127.0.0.1:8000"
+    # The site people open (the admin page at `/`, the order page at `/track/`, the supplier front office
+    # at `/supplier/`): locally the admin site's URL, set by the local stack; empty: the public URL (in AWS
+    # both are the distribution). E-mail links point here.
+    site_url: str = ""
     # Auth: a JWKS document inline (local dev issuer) or a URL to fetch it from (Cognito).
     jwks_json: str = ""
     jwks_url: str = ""
@@ -99,6 +103,11 @@ class Settings:
     # (empty: the local dev directory), and how long a supplier system's rotated-out inbound secret still verifies.
     user_pool_id: str = ""
     inbound_secret_grace_s: int = 86400
+    track_links_secret: str = TRACK_LINKS_SECRET
+    # The order page's lookup (reference + e-mail): at most this many tries per client address and per
+    # reference in each window.
+    track_lookup_limit: int = 10
+    track_lookup_window_s: int = 15 * 60
     # Outbound webhooks: each attempt's timeout, the Standard Webhooks retry schedule in percent (tests run
     # it fast), how long a rotated-out secret keeps signing, how long an attempt may run before the sweep
     # takes it over (a consumer that died mid-send).
@@ -140,6 +149,11 @@ class Settings:
     # Outbound webhook signing secrets are stored encrypted under this KMS key (topology.py `keys`).
     webhook_secrets_key: str = f"alias/{TOPOLOGY.keys[0].alias}"
     page_size_max: int = 100
+
+    @property
+    def site_base(self) -> str:
+        """Where the pages are, without a trailing slash."""
+        return (self.site_url or self.public_url).rstrip("/")
 
     @property
     def is_local(self) -> bool:

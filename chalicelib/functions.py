@@ -34,6 +34,7 @@ from .topology import (
     SHIPMENTS,
     STREAM_FAILURES,
     TOPOLOGY,
+    TRACK_LINKS_SECRET,
     WEBHOOKS_OUT,
     Queue,
     Schedule,
@@ -172,6 +173,8 @@ SUPPLIER_ACCESS = (
 # (adapters/bank.py), granted to every function whose handler reaches that adapter.
 GATEWAY = Grant(("secretsmanager:GetSecretValue",), (Ref("secret", PAYMENT_GATEWAY_SECRET),))
 BANK = Grant(("secretsmanager:GetSecretValue",), (Ref("secret", BANK_SECRET),))
+# The order-page link key: the API mints and checks links, the mail sender mints the ones in customer mail.
+TRACK_LINKS = Grant(("secretsmanager:GetSecretValue",), (Ref("secret", TRACK_LINKS_SECRET),))
 # Outbound webhook signing secrets are sealed (on subscribe and rotate) and opened (to sign) with this key.
 SEALING = Grant(("kms:Encrypt", "kms:Decrypt"), tuple(Ref("key", k.alias) for k in TOPOLOGY.keys))
 
@@ -210,7 +213,20 @@ FUNCTIONS: tuple[Function, ...] = (
     Function(
         name=API_HANDLER,
         timeout_s=30,  # API Gateway gives up after 29 s anyway
-        grants=(*BASE, DATA, *WORKFLOWS, MAIL, *UPLOADS, *API_EXPORTS, INBOUND_SECRETS, *SUPPLIER_ACCESS, GATEWAY, BANK, SEALING),
+        grants=(
+            *BASE,
+            DATA,
+            *WORKFLOWS,
+            MAIL,
+            *UPLOADS,
+            *API_EXPORTS,
+            INBOUND_SECRETS,
+            *SUPPLIER_ACCESS,
+            GATEWAY,
+            BANK,
+            SEALING,
+            TRACK_LINKS,
+        ),
         purpose="every route, the signed webhook receivers included (Chalice puts all routes in one function)",
     ),
     Function(
@@ -220,7 +236,7 @@ FUNCTIONS: tuple[Function, ...] = (
         grants=BASE,  # verifies a JWT against the issuer's public keys: no data, no secrets
         purpose="API Gateway's token authorizer",
     ),
-    _consumer(NOTIFICATIONS, 30, DATA, MAIL),
+    _consumer(NOTIFICATIONS, 30, DATA, MAIL, TRACK_LINKS),
     _consumer(CAMPAIGN_ORDERS, 120, DATA, GATEWAY),
     _consumer(PO_STAGES, 30, DATA, *WORKFLOWS, GATEWAY, BANK),
     # Closing a campaign into POs runs up to the Lambda maximum; a redelivery resumes it.

@@ -205,6 +205,9 @@ WEBHOOKS_OUT = Queue(name=f"{APP_NAME}-webhooks-out", handler="webhooks_out_cons
 
 PAYMENT_GATEWAY_SECRET = f"{APP_NAME}/payment-gateway"
 BANK_SECRET = f"{APP_NAME}/bank"
+# The key the customer's order-page links are signed with (domain/track_links.py): `{"current": k,
+# "previous": k}`; provisioning writes a random current key locally and in tests.
+TRACK_LINKS_SECRET = f"{APP_NAME}/track-links"
 # Credentials of the outbound HTTP APIs: JSON `{"header": "Authorization", "value": "Bearer ..."}`,
 # written by operators (docs/operations.md); `{}` sends no credential.
 CREDENTIAL_SECRETS = (
@@ -339,6 +342,7 @@ TOPOLOGY = Topology(
             purpose="per-sender signing secrets of inbound webhooks (carriers, bank, suppliers)",
         ),
         *CREDENTIAL_SECRETS,
+        Secret(name=TRACK_LINKS_SECRET, purpose="signing key of the customers' order-page links (current and previous)"),
     ),
     keys=(
         Key(

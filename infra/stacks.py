@@ -609,7 +609,8 @@ class WaybillStack(cdk.Stack):
         return bucket, distribution
 
     def _publish_admin_site(self) -> None:
-        """The static page, its `/config.js` (this stack's Cognito), and `/api/*` routed by the same
+        """The static pages (the admin page at `/`, the order page at `/track/`, the supplier front office
+        at `/supplier/`), their `config.js` (this stack's Cognito), and `/api/*` routed by the same
         distribution to API Gateway's `api` stage: the page calls the API on its own origin, so no
         CORS and no preflight requests (locally, `chalicelib.local.admin_site` does the same)."""
         site_url = f"https://{self.distribution.distribution_domain_name}"
@@ -654,12 +655,27 @@ class WaybillStack(cdk.Stack):
                 "scopes": ["openid", "email", "profile"],
             },
         }
+        config_js = f"window.WAYBILL_CONFIG = {json.dumps(config)};\n"
+        # The order page (track/) and the supplier front office (supplier/) beside the admin page, under
+        # their own prefixes, with the admin page also under admin/: they import its modules as
+        # `../admin/js/...`. One deployment (one prune) for the whole site.
+        import shutil
+        import tempfile
+
+        pages = Path(tempfile.mkdtemp(prefix="waybill-pages-"))
+        skip = shutil.ignore_patterns("README.md")
+        shutil.copytree(ADMIN_DIR, pages / "admin", ignore=skip)
+        mounted = [name for name in ("track", "supplier") if (ADMIN_DIR.parent / name / "index.html").is_file()]
+        for name in mounted:
+            shutil.copytree(ADMIN_DIR.parent / name, pages / name, ignore=skip)
         deployment = s3deploy.BucketDeployment(
             self,
             "AdminSiteContent",
             sources=[
                 s3deploy.Source.asset(str(ADMIN_DIR), exclude=["README.md"]),
-                s3deploy.Source.data("config.js", f"window.WAYBILL_CONFIG = {json.dumps(config)};\n"),
+                s3deploy.Source.asset(str(pages)),
+                s3deploy.Source.data("config.js", config_js),
+                *(s3deploy.Source.data(f"{name}/config.js", config_js) for name in mounted),
             ],
             destination_bucket=self.site_bucket,
             distribution=self.distribution,

@@ -13,6 +13,7 @@ import campaigns from './screens/campaigns.js';
 import complaint from './screens/complaint.js';
 import complaints from './screens/complaints.js';
 import dashboard from './screens/dashboard.js';
+import exception from './screens/exception.js';
 import exceptions from './screens/exceptions.js';
 import exportsScreen from './screens/exports.js';
 import order from './screens/order.js';
@@ -26,6 +27,7 @@ import webhooks from './screens/webhooks.js';
 const ROUTES = [
   [/^\/dashboard$/, dashboard],
   [/^\/exceptions$/, exceptions],
+  [/^\/exceptions\/([^/]+)$/, exception, ['exceptionId']],
   [/^\/orders$/, orders],
   [/^\/orders\/([^/]+)$/, order, ['orderId']],
   [/^\/campaigns$/, campaigns],

@@ -75,7 +75,7 @@ function takeFlash() {
 
 // ------------------------------------------------------------------ dev sign-in (local only)
 
-async function devSignIn(sub, role) {
+export async function devSignIn(sub, role) {
   let response;
   try {
     response = await fetch('/dev/sign-in', {

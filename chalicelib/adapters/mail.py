@@ -42,7 +42,7 @@ def render(template: str, to: str, **context: Any) -> Mail:
     `locale` (else the settings' default)."""
     env = _env()
     locale = i18n.resolve(context.pop("locale", None), default=settings().default_locale)
-    ctx = {"public_url": settings().public_url, **context}
+    ctx = {"public_url": settings().public_url, "site_url": settings().site_base, **context}
     plain = {**ctx, **i18n.Messages(locale).helpers()}
     html = {**ctx, **i18n.Messages(locale, html=True).helpers()}  # what goes into a message is escaped
     subject = env.get_template(f"{template}.subject.txt").render(**plain).strip()

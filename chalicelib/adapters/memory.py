@@ -63,6 +63,7 @@ from .memory_purchase_orders import PurchaseOrdersMemory
 from .memory_purchase_orders import keys as purchase_order_keys
 from .memory_sales import SalesMemory
 from .memory_shipments import FOLLOWERS, SHIPMENTS_KEYS, ShipmentsMemory
+from .memory_track import TrackMemory
 
 T = TypeVar("T")
 Key = tuple[type, tuple[str, ...]]
@@ -146,6 +147,7 @@ class MemoryStore(
     MoneyMemory,
     SalesMemory,
     ShipmentsMemory,
+    TrackMemory,
 ):
     """`services.ports.Store` over dicts; `commits` counts the transactions committed."""
 

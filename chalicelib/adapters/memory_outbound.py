@@ -86,8 +86,11 @@ class OutboundMemory:
         campaign_id: str | None = None,
         po_id: str | None = None,
         delivery: tuple[str, str] | None = None,
+        order_id: str | None = None,
     ) -> NotificationFacts:
         facts: dict[str, Any] = {}
+        if order_id and (linked := self._one(Order, order_id)) is not None:
+            facts["link_generation"] = linked.value.link_generation
         if supplier_id and (supplier := self._one(Supplier, supplier_id)) is not None:
             facts.update(supplier_name=supplier.value.name, supplier_contacts=list(supplier.value.contact_emails))
         if campaign_id and (campaign := self._one(CampaignRecord, campaign_id)) is not None:

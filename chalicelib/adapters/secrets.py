@@ -76,3 +76,8 @@ def webhook_secrets(provider: str, *, at: datetime | None = None) -> list[str]:
         if entry:
             current.append(str(entry))
     return current
+
+
+def track_link_keys() -> Any:
+    """The order-page link key secret's value (`{"current": ..., "previous": ...}`, see domain/track_links.py)."""
+    return get_json(settings().track_links_secret)

@@ -17,13 +17,14 @@ from .http import Call, endpoint, error_response
 
 # Loaded on first use, not at `import app` (see chalicelib/lazy.py).
 if TYPE_CHECKING:
-    from ..services import addresses, cancellations, orders
+    from ..services import addresses, cancellations, orders, track
     from .views import common
     from .views import customer as views
 else:
     orders = lazy_module("chalicelib.services.orders")
     addresses = lazy_module("chalicelib.services.addresses")
     cancellations = lazy_module("chalicelib.services.cancellations")
+    track = lazy_module("chalicelib.services.track")
     common = lazy_module("chalicelib.api.views.common")
     views = lazy_module("chalicelib.api.views.customer")
 
@@ -273,3 +274,23 @@ def patch_address(call: Call, address_id: str) -> views.SavedAddressView:
 def delete_address(call: Call, address_id: str) -> views.AddressBookView:
     addresses.delete_address(_me(call), address_id, expected_version=call.query.expected_version)
     return _book(call)
+
+
+LINK_REVOKERS = roles(Role.CUSTOMER, Role.CUSTOMER_CARE, Role.ADMIN)
+
+
+@endpoint(
+    customer_api,
+    "/orders/{order_id}/link/revoke",
+    "POST",
+    summary="Revoke the order page's links (every link sent so far opens nothing); answers the new link",
+    tag="customer",
+    roles=LINK_REVOKERS,
+    response="TrackLinkView",
+)
+def revoke_order_link(call: Call, order_id: str) -> object:
+    as_customer = not call.actor.has_any(roles(Role.CUSTOMER_CARE, Role.ADMIN))
+    token = track.revoke(call.actor, order_id, as_customer=as_customer)
+    if token is None:
+        return error_response(409, "no_link_key", "order page links cannot be made yet: no signing key is set")
+    return views.TrackLinkView(token=token, url=track.page_url(token))

@@ -28,6 +28,7 @@ ERROR_TEXT = {
     413: "The request body is over the route's size limit",
     415: "The body is not declared as JSON (Content-Type)",
     422: "Well-formed but not acceptable",
+    429: "Too many requests: wait for Retry-After seconds",
 }
 
 

@@ -207,6 +207,7 @@ class Order:
     ordered_cents: int | None = None  # what was ordered, fixed at placement (None: the lines' sum)
     offline_paid: bool = False  # an offline order's payment was recorded in full
     shipping_address: Address | None = None  # a snapshot taken at placement (None: placed before addresses)
+    link_generation: int = 0  # bumped to revoke the order page's links (domain/track_links.py)
 
     @property
     def total_cents(self) -> int:

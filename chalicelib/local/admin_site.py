@@ -1,11 +1,15 @@
-"""The local host of the staff admin page (`admin/`): static files, `/config.js`, a dev sign-in
-and a same-origin reverse proxy to the API.
+"""The local host of the site's three pages: the staff admin page (`admin/`) at `/`, the customer's
+order page (`track/`) at `/track/` and the supplier front office (`supplier/`) at `/supplier/`, with
+`/config.js`, a dev sign-in and a same-origin reverse proxy to the API.
 
 In AWS the page is on S3 behind CloudFront, which routes `/api/*` to API Gateway's `api` stage,
 and staff sign in with Cognito's hosted UI. Locally this server stands in for both:
 
 - `GET /...`            the files of `admin/` (no build step), `/` is `index.html`;
-- `GET /config.js`      generated: `window.WAYBILL_CONFIG = {"apiBase": "/api", "auth": {...}}`;
+- `GET /track/...`, `GET /supplier/...`  the files of `track/` and `supplier/` (beside `admin/`), which
+                        import the admin page's modules by relative path: `admin/` is also at `/admin/`;
+- `GET /config.js`      generated (the same at `/track/config.js` and `/supplier/config.js`):
+                        `window.WAYBILL_CONFIG = {"apiBase": "/api", "auth": {...}}`;
                         locally `auth` is `{"mode": "dev", "users": [...]}` (the demo users below);
 - `POST /dev/sign-in`   `{"sub", "role"}` -> `{"token", "expires_at"}`, minted by the stack's dev
                         issuer for one of the demo users and one of its roles (400 otherwise);
@@ -41,6 +45,10 @@ SITE_DIR = Path(__file__).resolve().parents[2] / "admin"
 API_PREFIX = "/api"
 SIGN_IN_PATH = "/dev/sign-in"
 CONFIG_PATH = "/config.js"
+# The directories beside the admin page served under their own name (the admin page's own too: the other
+# pages import its modules as `../admin/js/...`).
+MOUNTS = ("track", "supplier", "admin")
+CONFIG_PATHS = frozenset({CONFIG_PATH, *(f"/{m}{CONFIG_PATH}" for m in MOUNTS)})
 
 # The demo users the dev sign-in offers: one per staff role, and a supplier user (whose token the
 # console refuses). Staff and supplier ids as in chalicelib/local/seed.py (BUYER, CARE, SUPPLIERS)
@@ -59,6 +67,9 @@ DEV_USERS: list[dict[str, Any]] = [
         "roles": ["supplier"],
         "supplier_id": "acme",
     },
+    # Customers of the seed (chalicelib/local/seed.py `customer`): the order page's sign-in offers them.
+    {"sub": "cust-01", "email": "cust-01@example.com", "name": "Customer 01 (customer)", "roles": ["customer"]},
+    {"sub": "cust-02", "email": "cust-02@example.com", "name": "Customer 02 (customer)", "roles": ["customer"]},
 ]
 
 CONTENT_TYPES = {
@@ -257,8 +268,12 @@ class AdminSite:
         parts = [p for p in path.split("/") if p]
         if any(p.startswith(".") for p in parts):
             return None
-        candidate = self.site_dir.joinpath(*parts).resolve() if parts else self.site_dir / "index.html"
-        if not candidate.is_relative_to(self.site_dir) or not candidate.is_file():
+        root = self.site_dir
+        if parts and parts[0] in MOUNTS:
+            root = self.site_dir if parts[0] == "admin" else (self.site_dir.parent / parts[0]).resolve()
+            parts = parts[1:] or ["index.html"]
+        candidate = root.joinpath(*parts).resolve() if parts else root / "index.html"
+        if not candidate.is_relative_to(root) or not candidate.is_file():
             return None
         return candidate
 
@@ -381,7 +396,10 @@ def _handler(site: AdminSite) -> type[BaseHTTPRequestHandler]:
             self._send(status, answer, {**answer_headers, "Cache-Control": "no-store"}, head=method == "HEAD")
 
         def _static(self, path: str, *, head: bool) -> None:
-            if path == CONFIG_PATH:
+            if path in {f"/{m}" for m in MOUNTS}:  # relative URLs need the directory's slash
+                self._send(301, b"", {"Location": path + "/"}, head=head)
+                return
+            if path in CONFIG_PATHS:
                 self._send(200, site.config_js(), {"Content-Type": CONTENT_TYPES[".js"], "Cache-Control": "no-cache"}, head=head)
                 return
             file = site.static_file(path)

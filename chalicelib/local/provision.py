@@ -8,12 +8,13 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
+from secrets import token_urlsafe
 from typing import Any
 
 import boto3
 
 from ..functions import FUNCTIONS, STATE_MACHINE_GRANTS, ArnFormat, Function, grants_document, policy_document
-from ..topology import STATE_MACHINE_DIR, TOPOLOGY, Topology, definition_substitutions
+from ..topology import STATE_MACHINE_DIR, TOPOLOGY, TRACK_LINKS_SECRET, Topology, definition_substitutions
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -143,7 +144,9 @@ def provision(
 
     secrets = s.client("secretsmanager")
     for secret in topology.secrets:
-        secrets.create_secret(Name=secret.name, Description=secret.purpose, SecretString="{}")
+        # The order-page link key is the one secret the app makes itself: a random key, here and in tests.
+        initial = {"current": token_urlsafe(32)} if secret.name.endswith(TRACK_LINKS_SECRET) else {}
+        secrets.create_secret(Name=secret.name, Description=secret.purpose, SecretString=json.dumps(initial))
         result.secrets.append(secret.name)
 
     kms = s.client("kms")

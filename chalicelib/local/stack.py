@@ -166,6 +166,8 @@ class Stack:
                 "WAYBILL_PUBLIC_URL": f"http://{o.host}:{o.api_port}",
             }
         )
+        if o.admin_port:  # e-mail links open the site's pages (with any free port, the API's URL stands in)
+            env["WAYBILL_SITE_URL"] = f"http://{o.host}:{o.admin_port}"
         env.setdefault("POWERTOOLS_METRICS_DISABLED", "true")  # no EMF lines on the console per call
         # The demo's orders are small: a lower approval threshold lets a complaint's plan reach an admin (the
         # cheapest bolt line, 18.00, is above it whichever order the walk ships last).

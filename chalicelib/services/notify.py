@@ -165,6 +165,7 @@ class Loaded:
     campaign_name: str = ""
     buyer_email: str | None = None
     ship_to: Address | None = None  # the supplier's delivery's ship-to, once the supplier may see it
+    link_generation: int = 0  # the order's link generation: its order-page link is minted from it
 
     @property
     def refs(self) -> EventRefs:
@@ -214,8 +215,9 @@ def load(event: DomainEvent, rules: list[NotificationRule]) -> Loaded:
         delivery=(refs.order_id, supplier_id)  # the ship-to is not on the bus: read here
         if refs.order_id and supplier_id and SHIP_TO_TEMPLATE in templates
         else None,
+        order_id=_order_of(event.data) if Recipient.CUSTOMER in roles else None,
     )
-    loaded.po, loaded.ship_to = facts.po, facts.ship_to
+    loaded.po, loaded.ship_to, loaded.link_generation = facts.po, facts.ship_to, facts.link_generation
     loaded.supplier_name, loaded.supplier_contacts = facts.supplier_name, facts.supplier_contacts
     loaded.campaign_name, loaded.buyer_email = facts.campaign_name, facts.buyer_email
     return loaded
@@ -261,26 +263,57 @@ def _url(path: str) -> str:
     return settings().public_url.rstrip("/") + path
 
 
+def _site(path: str) -> str:
+    """A page of the site (`/#/...` the admin page, `/track/`, `/supplier/`): where e-mail links go."""
+    return settings().site_base + path
+
+
+def staff_link(kind: str, subject_id: str) -> str:
+    """The admin page's screen of an exception, order, PO or complaint (`kind`: its hash route)."""
+    return _site(f"/#/{kind}/{subject_id}")
+
+
+def supplier_link(kind: str, subject_id: str) -> str:
+    """The supplier front office's screen of a PO or complaint."""
+    return _site(f"/supplier/#/{kind}/{subject_id}")
+
+
+def customer_link(order_id: str, loaded: Loaded) -> str:
+    """The order page of the event's order, with a token minted now from the order's link generation."""
+    from . import track
+
+    return track.order_page_url(order_id, loaded.link_generation)
+
+
+def _order_of(data: EventData) -> str | None:
+    """The order a customer's mail is about: on the event, or in an exception's details."""
+    if isinstance(data, ExceptionData):
+        return _details(data).order_id
+    order_id = data.order_id if isinstance(data, EventRefs) else None
+    return order_id or None
+
+
 def link(rule: NotificationRule, loaded: Loaded) -> str | None:
-    """Where the mail points (kept on held mail: the digest lists it)."""
+    """Where the mail points (kept on held mail: the digest lists it): customers to their order page,
+    staff to the admin page's screen of the subject, suppliers to the front office's."""
     data, refs = loaded.event.data, loaded.refs
+    if rule.recipient is Recipient.CUSTOMER:
+        order_id = _order_of(data)
+        return customer_link(order_id, loaded) if order_id else None
+    supplier_side = rule.recipient is Recipient.SUPPLIER
     if isinstance(data, ExceptionData) and rule.event_type.startswith("exception."):
-        if rule.recipient is Recipient.CUSTOMER:
-            order_id = _details(data).order_id
-            return _url(f"/orders/{order_id}") if order_id else None
+        if supplier_side:
+            po_id = data.po_id or _details(data).po_id
+            return supplier_link("purchase-orders", po_id) if po_id else None
         if data.exception_id:
-            return _url(f"/staff/exceptions/{data.exception_id}")
+            return staff_link("exceptions", data.exception_id)
     if isinstance(data, ComplaintData) and rule.event_type.startswith("complaint.") and data.complaint_id:
         cid = data.complaint_id
-        if rule.recipient is Recipient.CUSTOMER:
-            return _url(f"/orders/{data.order_id}/complaints/{cid}")
-        return _url(f"/supplier/complaints/{cid}" if rule.recipient is Recipient.SUPPLIER else f"/staff/complaints/{cid}")
+        return supplier_link("complaints", cid) if supplier_side else staff_link("complaints", cid)
     if refs.po_id:
-        supplier_side = rule.recipient is Recipient.SUPPLIER
-        return _url(f"/supplier/purchase-orders/{refs.po_id}" if supplier_side else f"/staff/purchase-orders/{refs.po_id}")
-    if refs.order_id:
-        staff_side = rule.recipient not in (Recipient.CUSTOMER, Recipient.SUPPLIER)
-        return _url(f"/staff/orders/{refs.order_id}" if staff_side else f"/orders/{refs.order_id}")
+        return supplier_link("purchase-orders", refs.po_id) if supplier_side else staff_link("purchase-orders", refs.po_id)
+    if refs.order_id and not supplier_side:
+        return staff_link("orders", refs.order_id)
     return None
 
 
@@ -457,10 +490,13 @@ def _exception_context(rule: NotificationRule, event: DomainEvent, loaded: Loade
             "abandoned": details.abandoned,
             "last_event_at": _when(details.last_event_at),
             "supplier_name": loaded.supplier_name,
+            "po_link": supplier_link("purchase-orders", str(details.po_id)),
         }
     if t == "held_order_warning":
         return {
             "exception_id": exc.exception_id,
+            "exception_link": staff_link("exceptions", str(exc.exception_id)),
+            "order_link": staff_link("orders", str(details.order_id or exc.subject_id)),
             "order_id": details.order_id or exc.subject_id,
             "campaign_id": exc.campaign_id,
             "total_cents": details.total_cents or 0,
@@ -475,6 +511,7 @@ def _exception_context(rule: NotificationRule, event: DomainEvent, loaded: Loade
     if t.startswith("exception_"):
         return {
             "exception_id": exc.exception_id,
+            "exception_link": staff_link("exceptions", str(exc.exception_id)),
             "kind": exc.kind,
             "title": exc.title,
             "severity": exc.severity,
@@ -802,7 +839,7 @@ def daily_digest(at: datetime | None = None) -> DigestResult:
                     "subject_type": r.subject_type,
                     "subject_id": r.subject_id,
                     "opened_at": r.opened_at.astimezone(UTC).strftime("%Y-%m-%d %H:%M"),
-                    "link": _url(f"/staff/exceptions/{r.id}"),
+                    "link": staff_link("exceptions", r.id),
                 }
                 for r in open_[:DIGEST_OLDEST]
             ],
@@ -819,7 +856,7 @@ def daily_digest(at: datetime | None = None) -> DigestResult:
             Category.DIGEST,
             Disposition.SEND,
             rendered,
-            _url("/staff/exceptions"),
+            _site("/#/exceptions"),
         )
         try:
             outcome = deliver(planned, existing)

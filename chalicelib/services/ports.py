@@ -49,6 +49,7 @@ from .ports_purchase_orders import PurchaseOrdersReads
 from .ports_sales import CountSales as CountSales  # a change of a commit, like the others here
 from .ports_sales import SalesReads
 from .ports_shipments import ShipmentsReads
+from .ports_track import TrackReads
 
 T = TypeVar("T")
 
@@ -224,6 +225,7 @@ class Store(
     SalesReads,
     MoneyReads,
     ShipmentsReads,
+    TrackReads,
     Protocol,
 ):
     """The repository and unit of work services speak to (see the module docstring)."""

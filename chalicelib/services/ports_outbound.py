@@ -137,6 +137,7 @@ class NotificationFacts:
     buyer_email: str | None = None
     po: PurchaseOrder | None = None
     ship_to: Address | None = None
+    link_generation: int = 0  # the order's (asked by `order_id`): its order-page link is minted from it
 
 
 class OutboundReads(Protocol):
@@ -176,9 +177,10 @@ class OutboundReads(Protocol):
         campaign_id: str | None = None,
         po_id: str | None = None,
         delivery: tuple[str, str] | None = None,
+        order_id: str | None = None,
     ) -> NotificationFacts:
-        """What is asked of: the supplier, the campaign, the PO, the delivery (order id, supplier id);
-        one read of them all, none when nothing is asked."""
+        """What is asked of: the supplier, the campaign, the PO, the delivery (order id, supplier id), the
+        order's link generation; one read of them all, none when nothing is asked."""
         ...
 
     def campaign_buyers(self, campaign_ids: list[str]) -> dict[str, str | None]:

@@ -84,7 +84,7 @@ def test_a_new_complaint_is_mailed_to_the_customer_care_mailbox_only(aws):
     (mail,) = to(care)
     assert mail.subject == f"[high] {TITLE}: complaint cmp_1"
     assert "customer care team" in mail.body
-    assert f"{settings().public_url}/staff/exceptions/{record.id}" in mail.body
+    assert f"{settings().site_base}/#/exceptions/{record.id}" in mail.body  # the admin page's screen
     # the buyer, the supplier, the customer named in the details and the other teams hear nothing
     assert [m.destinations["ToAddresses"] for m in sent()] == [[care]]
 

@@ -47,8 +47,11 @@ def one(address: str, contains: str) -> Any:
     return found[0]
 
 
-def link(path: str) -> str:
-    return settings().public_url.rstrip("/") + path
+def order_page(order_id: str) -> str:
+    """The customer's order page (its link's token minted from the order's first link generation)."""
+    from chalicelib.services import track
+
+    return track.order_page_url(order_id, 0)
 
 
 def test_the_customer_hears_each_step_and_the_supplier_is_asked_once(aws, api, sfn_calls, gateway):
@@ -60,7 +63,7 @@ def test_the_customer_hears_each_step_and_the_supplier_is_asked_once(aws, api, s
     deliver_mail(aws, seen)
     opened = one(CUSTOMER, f"We have received your complaint (order {order['id']})")
     assert "We have received your complaint and will get back to you." in opened.body
-    assert link(f"/orders/{order['id']}/complaints/{cid}") in opened.body
+    assert order_page(order["id"]) in opened.body
 
     # Care asks the supplier: acme's contact gets the question, the order and how to answer.
     view = ok(api.get(f"/staff/complaints/{cid}", CARE))
@@ -69,6 +72,7 @@ def test_the_customer_hears_each_step_and_the_supplier_is_asked_once(aws, api, s
     asked = one(SUPPLIER, f"Complaint {cid}: customer care has a question")
     assert QUESTION in asked.body and order["id"] in asked.body and order["po_id"] in asked.body
     assert f"/supplier/complaints/{cid}/answer" in asked.body
+    assert f"{settings().site_base}/supplier/#/complaints/{cid}" in asked.body  # the front office's screen
     assert CUSTOMER not in asked.body  # the supplier gets no customer details
 
     # The answer and the proposal mail nobody (they do not even reach the notifications queue);
@@ -79,7 +83,7 @@ def test_the_customer_hears_each_step_and_the_supplier_is_asked_once(aws, api, s
     assert [e.type for e in events if e.subject_type == "complaint"] == ["complaint.plan_offered"]
     offer = one(CUSTOMER, "Our proposal for your complaint")
     assert "We propose: 1 x MUG-1: a refund of 12.00 EUR. Please accept or dispute this plan." in offer.body
-    assert link(f"/orders/{order['id']}/complaints/{cid}") in offer.body
+    assert order_page(order["id"]) in offer.body
     assert len(to(SUPPLIER)) == 1
 
     accept(api, order["id"], cid)
@@ -131,7 +135,7 @@ def test_a_plan_above_the_threshold_asks_the_admin_mailbox(aws, api, sfn_calls, 
     mail = one(admin, f"Complaint {cid}: a plan waits for your approval")
     assert "above the approval threshold" in mail.body and order["id"] in mail.body and "acme" in mail.body
     # (the event carries no refund_cents yet: services/complaints.act sets it only once a plan is approved)
-    assert link(f"/staff/complaints/{cid}") in mail.body
+    assert f"{settings().site_base}/#/complaints/{cid}" in mail.body
     assert to(CUSTOMER, "Our proposal") == []  # not offered yet
 
     approved = ok(api.post(f"/staff/complaints/{cid}/approve", ADMIN, {"expected_version": waiting["version"]}))
@@ -214,4 +218,4 @@ def test_the_admin_mail_gives_the_refund_when_the_event_carries_it(aws):
     assert notify.handle(typed(event)).sent == 1
     (mail,) = sent()
     assert mail.destinations["ToAddresses"] == [settings().mailbox_admin]
-    assert "Refund: <strong>24.00 EUR</strong>" in mail.body and link("/staff/complaints/cmp_1") in mail.body
+    assert "Refund: <strong>24.00 EUR</strong>" in mail.body and f"{settings().site_base}/#/complaints/cmp_1" in mail.body

@@ -228,7 +228,7 @@ def test_the_sweep_past_the_deadline_emails_the_buyer_once_naming_the_held_order
     assert "its total is above the pre-approval threshold" in warning.body
     assert f"{order['total_cents'] / 100:.2f} EUR" in warning.body
     assert "the close rejects it" in warning.body and "WAYBILL_HELD_AT_CLOSE=reject" in warning.body
-    assert f"/staff/orders/{order['id']}" in warning.body
+    assert f"/#/orders/{order['id']}" in warning.body
     record = hold_exception(order["id"])
     assert (record.level, record.status) == (2, Status.OPEN)
     settle(aws, seen)

@@ -112,7 +112,7 @@ def test_each_rule_fires_once_under_redelivery(aws):
     assert len(to(settings().mailbox_accounting, f"[{severity('payment_failed')}] Payment failed")) == 1
     assert len(to(settings().mailbox_accounting, "Escalated (level 1): Payment failed")) == 1
     escalated = to(settings().mailbox_accounting, "Escalated")[0]
-    assert f"{settings().public_url}/staff/exceptions/{critical}" in escalated.body
+    assert f"{settings().site_base}/#/exceptions/{critical}" in escalated.body  # the admin page's screen
     assert "notification-preferences" in escalated.body  # an alert carries the opt-out line
     # Every sent mail has its outbox record with SES's message id, and nothing else was sent.
     records = [i for i in OutboxItem.scan() if i.status == "sent"]
@@ -224,7 +224,7 @@ def test_a_daily_digest_person_gets_alerts_in_the_digest_and_transactional_mail_
     assert OPS in result.sent
     (digest,) = to(OPS)
     assert digest.subject.startswith(f"Waybill daily digest {result.day}")
-    assert line.subject in digest.body and f"/staff/exceptions/{exc_id}" in digest.body
+    assert line.subject in digest.body and f"{settings().site_base}/#/exceptions/{exc_id}" in digest.body
     assert held() == []  # carried by the digest: the index entry is gone
     assert outbox(line.event_id, OPS).status == "digested"
     second = notify.daily_digest()  # the same day
@@ -255,7 +255,7 @@ def test_the_daily_digest_tells_each_team_the_open_exceptions_of_the_kinds_it_ow
     body = mail.body  # moto keeps the HTML part
     assert "Payment failed" in body and "Invoice not uploaded in time" in body
     assert "Purchase order not acknowledged" not in body and "inbound webhook" not in body
-    assert f"{settings().public_url}/staff/exceptions/{failed}" in body
+    assert f"{settings().site_base}/#/exceptions/{failed}" in body
     assert "notification-preferences" in body
     assert "Purchase order not acknowledged" in to("buyer@waybill.example")[0].body
     assert "An inbound webhook could not be applied" in to(admin)[0].body
@@ -283,7 +283,7 @@ def test_routine_exceptions_wait_for_the_digest_and_urgent_ones_go_at_once(aws):
     notify.daily_digest()
     (digest,) = to(accounting, "digest")
     assert f"[{severity('invoice_missing')}] Invoice not uploaded in time: po po_1" in digest.body
-    assert f"/staff/exceptions/{invoice}" in digest.body
+    assert f"/#/exceptions/{invoice}" in digest.body
     assert held() == []
 
 

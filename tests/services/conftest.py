@@ -103,3 +103,13 @@ def acknowledged(order: Order, supplier_id: str, kept: dict[str, int]) -> Order:
 def save_new(store: Store, *orders: Order, at: datetime = NOW) -> None:
     for order in orders:
         store.commit([Save(order, None)], what=f"order {order.id}", at=at)
+
+
+@pytest.fixture(autouse=True)
+def link_keys() -> Iterator[None]:
+    """Order-page links are signed with a test key here, never one read from Secrets Manager."""
+    from chalicelib.domain.track_links import LinkKeys
+    from chalicelib.services import track
+
+    with track.using_keys(LinkKeys(b"services-test-link-key")):
+        yield

@@ -76,6 +76,8 @@ def test_the_integer_settings_are_the_ones_expected():
         "capture_retry_after_s",
         "max_body_bytes",
         "max_webhook_body_bytes",
+        "track_lookup_limit",
+        "track_lookup_window_s",
     }
 
 

@@ -202,7 +202,7 @@ export default {
             const href = subjectHref(item.subject_type, item.subject_id);
             return h('tr', { 'data-testid': 'exception-row', 'data-id': item.id, 'data-severity': item.severity, 'data-kind': item.kind },
               h('td', {}, badge(item.severity, { testid: 'severity-badge' })),
-              h('th', { scope: 'row' }, h('span', { class: 'title' }, item.title),
+              h('th', { scope: 'row' }, h('a', { class: 'title', href: `#/exceptions/${encodeURIComponent(item.id)}`, 'data-testid': 'exception-link' }, item.title),
                 h('span', { class: 'sub' }, `${label(item.subject_type)} `, href ? h('a', { href }, item.subject_id) : item.subject_id,
                   item.supplier_id ? ` · supplier ${item.supplier_id}` : '')),
               h('td', {}, badge(item.status), item.snoozed_until ? h('span', { class: 'sub' }, 'until ', when(item.snoozed_until)) : null),

@@ -26,6 +26,7 @@ Access patterns (pattern -> key / index -> operation):
 | a PO's packing list: each order with an accepted (or later) delivery on it, oldest first | sparse GSI3 `PO#<po id>#PACKING` / `<created>#<order>` on the (order, supplier) delivery index item | Query |
 | idempotent request | `IDEMPOTENCY#<scope>#<key>` / `#META` | conditional Put in the transaction |
 | consumer dedupe | `PROCESSED#<consumer>#<event id>` / `#META` | conditional Put (TTL) |
+| the order page's lookup attempts of one client address or reference in one window | `ATTEMPTS#<scope>` / `WINDOW#<n>` | UpdateItem ADD (TTL) |
 """
 
 from __future__ import annotations
@@ -368,6 +369,10 @@ def order_shipment(order_id: str, shipment_id: str) -> tuple[str, str]:
 
 def po_shipped_order(po_id: str, order_id: str) -> tuple[str, str]:
     return f"PO#{po_id}", f"SHIPPED#{order_id}"
+
+
+def attempts(scope: str, window: int) -> tuple[str, str]:
+    return f"ATTEMPTS#{scope}", f"WINDOW#{window}"
 
 
 # ---------------------------------------------------------------- notifications: outbox, preferences, digest

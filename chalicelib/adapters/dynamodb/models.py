@@ -154,6 +154,14 @@ class OrderItem(Item, discriminator="order"):
     updated_at = UTCDateTimeAttribute()
     version = VersionAttribute()
     shipping_address = AddressMap(null=True)  # null: placed before orders had addresses
+    link_generation = NumberAttribute(default=0)  # the order page's links of another generation are revoked
+
+
+class AttemptCounterItem(Item, discriminator="attempt_counter"):
+    """`ATTEMPTS#<scope>` / `WINDOW#<n>`: the order page's lookup attempts of one client address or one
+    reference in one window (ADDed; gone with the TTL)."""
+
+    attempts = NumberAttribute(default=0)
 
 
 class DeliveryIndexItem(Item, discriminator="delivery"):

@@ -383,6 +383,7 @@ def order_from_item(item: OrderItem) -> Order:
         ordered_cents=int(item.total_cents),
         offline_paid=bool(item.offline_paid),
         shipping_address=address_from_map(item.shipping_address) if item.shipping_address else None,
+        link_generation=int(item.link_generation or 0),
     )
 
 
@@ -435,6 +436,7 @@ def order_writes(order: Order, *, version: int | None, now: datetime) -> list[Wr
         hold_reasons=order.hold_reasons,
         hold_rejected=order.hold_rejected,
         offline_paid=order.offline_paid,
+        link_generation=order.link_generation,
         total_cents=order.total_cents,
         created_at=order.created_at,
         updated_at=now,

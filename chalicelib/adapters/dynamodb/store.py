@@ -73,6 +73,7 @@ from .store_outbound import OutboundDynamo
 from .store_purchase_orders import PurchaseOrdersDynamo
 from .store_sales import SalesDynamo, sales_update
 from .store_shipments import ShipmentsDynamo
+from .store_track import TrackDynamo
 
 Writes = list[repo.Write | repo.Update | repo.Delete]
 _SENT_FIRST: dict[type, int] = {repo.Delete: 0, repo.Write: 1, repo.Update: 2}
@@ -144,6 +145,7 @@ class DynamoStore(
     SalesDynamo,
     MoneyDynamo,
     ShipmentsDynamo,
+    TrackDynamo,
 ):
     """`services.ports.Store` on the table the PynamoDB models are bound to."""
 

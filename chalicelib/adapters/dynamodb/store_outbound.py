@@ -37,6 +37,7 @@ from .models import (
     DeliveryIndexItem,
     Item,
     NotificationPreferenceItem,
+    OrderItem,
     OutboxItem,
     PurchaseOrderItem,
     SupplierItem,
@@ -331,8 +332,10 @@ class OutboundDynamo:
         campaign_id: str | None = None,
         po_id: str | None = None,
         delivery: tuple[str, str] | None = None,
+        order_id: str | None = None,
     ) -> NotificationFacts:
         wanted = [
+            *([keys.order(order_id)] if order_id else []),
             *([keys.supplier(supplier_id)] if supplier_id else []),
             *([keys.campaign(campaign_id)] if campaign_id else []),
             *([keys.po(po_id)] if po_id else []),
@@ -346,6 +349,8 @@ class OutboundDynamo:
                 facts.update(campaign_name=item.name, buyer_email=item.buyer_email)
             elif isinstance(item, PurchaseOrderItem):
                 facts["po"] = repo.po_from_item(item)
+            elif isinstance(item, OrderItem):
+                facts["link_generation"] = int(item.link_generation or 0)
             elif isinstance(item, DeliveryIndexItem) and item.ship_to is not None:
                 facts["ship_to"] = repo.address_from_map(item.ship_to)
         return NotificationFacts(**facts)

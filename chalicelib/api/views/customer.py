@@ -213,3 +213,148 @@ class CancellationRequestIn(Request):
 
 class CancellationRequestList(View):
     items: list[CancellationRequestView]
+
+
+# ---------------------------------------------------------------- the order page without a login (issue 19)
+
+
+class TrackLineView(View):
+    sku: str
+    name: str
+    quantity: int
+    unit_price_cents: int
+    total_cents: int
+
+
+class TrackStepView(View):
+    """One step of a parcel's carrier timeline, as the customer sees it (no carrier codes)."""
+
+    at: datetime
+    status: str = Field(description="a parcel status code (the page words it from its catalogue)")
+    description: str | None = None
+    location: str | None = None
+
+
+class TrackParcelView(View):
+    carrier: str
+    carrier_name: str
+    tracking_number: str
+    tracking_url: str = Field(description="the carrier's own tracking page")
+    status: str
+    status_at: datetime | None
+    timeline: list[TrackStepView]
+
+
+class TrackDeliveryView(View):
+    """One part of the order (the part one supplier sends), numbered from 1: suppliers are not named."""
+
+    number: int
+    status: str = Field(description="a delivery status code")
+    parcels: list[TrackParcelView]
+
+
+class TrackEventView(View):
+    """One entry of the order's customer-facing timeline: a status change or a note written for the customer."""
+
+    at: datetime
+    status: str | None = Field(description="the order's new status code (null: a note only)")
+    event: str = Field(description="the event type (the page words it from its catalogue)")
+    note: str | None = Field(description="what the shop wrote for the customer")
+
+
+class TrackRefundView(View):
+    amount_cents: int
+    status: str = Field(description="pending, succeeded, failed, awaiting_transfer")
+    at: datetime
+
+
+class TrackView(View):
+    """An order as its order page shows it to anyone holding its link: customer-facing facts only (no
+    internal notes, no staff, no supplier names, ids or costs). Statuses are codes the page words."""
+
+    order_id: str
+    reference: str
+    status: OrderStatus
+    next_step: str = Field(description="what happens next, as a code the page words (`next.<code>`)")
+    locale: str | None = Field(None, description="the customer's language when known (the page's choice)")
+    currency: str
+    created_at: datetime
+    lines: list[TrackLineView]
+    deliveries: list[TrackDeliveryView]
+    refunds: list[TrackRefundView]
+    money: OrderMoneyView
+    timeline: list[TrackEventView]
+
+    @classmethod
+    def of(cls, record: OrderRecord) -> TrackView:
+        from ...domain.payments import ON_ITS_WAY, PaymentKind
+
+        o = record.order
+        refunds = [p for p in record.payments if p.payment_kind == PaymentKind.REFUND.value]
+        pending = any(p.status in ON_ITS_WAY for p in refunds)
+        deliveries = []
+        for number, d in enumerate(o.deliveries, start=1):
+            parcels = [
+                TrackParcelView(
+                    carrier=p.carrier,
+                    carrier_name=_carrier_name(p.carrier),
+                    tracking_number=p.tracking_number,
+                    tracking_url=p.tracking_url,
+                    status=p.status,
+                    status_at=p.status_at,
+                    timeline=[
+                        TrackStepView(at=t.occurred_at, status=t.status, description=t.description, location=t.location)
+                        for t in p.timeline or []
+                    ],
+                )
+                for p in record.shipments
+                if p.supplier_id == d.supplier_id
+            ]
+            deliveries.append(TrackDeliveryView(number=number, status=d.status.value, parcels=parcels))
+        timeline = [
+            TrackEventView(at=v["at"], status=v["status"], event=e.type, note=v["note"])
+            for e in record.events
+            if (v := e.customer_view())
+        ]
+        return cls(
+            order_id=o.id,
+            reference=order_reference(o.id),
+            status=o.status,
+            next_step="refund_pending" if pending else o.status.value,
+            locale=getattr(o, "locale", None),
+            currency=o.currency,
+            created_at=o.created_at,
+            lines=[
+                TrackLineView(
+                    sku=l.sku, name=l.name, quantity=l.quantity, unit_price_cents=l.unit_price_cents, total_cents=l.total_cents
+                )
+                for l in o.lines
+            ],
+            deliveries=deliveries,
+            refunds=[TrackRefundView(amount_cents=int(p.amount_cents), status=p.status, at=p.created_at) for p in refunds],
+            money=OrderMoneyView.of(record),
+            timeline=timeline,
+        )
+
+
+def _carrier_name(carrier: str) -> str:
+    from ...domain.shipments import CARRIERS
+
+    found = CARRIERS.get(carrier)
+    return found.name if found is not None else carrier
+
+
+class TrackLookupRequest(Request):
+    reference: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=40)] = Field(
+        description="the order's reference, e.g. WB-7KQ2-M9XD (any case, hyphens optional)"
+    )
+    email: Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, max_length=254)] = Field(
+        description="the e-mail address the order was placed with"
+    )
+
+
+class TrackLinkView(View):
+    """An order page link: `token` goes after `/track/#/o/`."""
+
+    token: str
+    url: str
