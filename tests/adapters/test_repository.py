@@ -136,11 +136,13 @@ def test_placing_an_order_is_one_batch_read_and_one_transaction(campaign_id):
     (tx,) = txs
     # prepaid: the payment at checkout is recorded in the same transaction
     assert [i["kind"]["S"] for i in puts(tx)] == ["order", "delivery", "delivery", "event", "idempotency", "payment_txn"]
-    # counters ADDed in place: one more order in its status, and the campaign's metrics
+    # counters ADDed in place: one more order in its status, the campaign's metrics, and the campaign's
+    # sales per supplier and product (one sharded item, whatever the number of lines)
     counters = [entry["Update"] for entry in tx if "Update" in entry]
     assert [(c["Key"]["PK"]["S"], c["Key"]["SK"]["S"].split("#")[0]) for c in counters] == [
         (keys.ORDER_STATUS_STATS_PK, "STATUS"),
         (keys.campaign_stats_pk(campaign_id), "SUMMARY"),
+        (keys.campaign_sales_pk(campaign_id), "SHARD"),
     ]
     event = puts(tx)[3]
     assert event["PK"]["S"] == keys.order_pk(record.order.id)

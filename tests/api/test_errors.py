@@ -143,6 +143,15 @@ VALID_BODIES = {
     # notification preferences (issue 6)
     "NotificationPreferencesIn": {"opt_out": False, "alerts": "daily_digest"},
     "ProfileIn": {"locale": "vi"},
+    # supplier onboarding, the CSV parcel import and storefront orders (issue 19)
+    "SupplierUserIn": {"email": "sam@acme.example", "name": "Sam"},
+    "ShipmentsImportIn": {"csv": "order_ref,carrier,tracking_number\nWB-ABCD-EFGH,dhl,JD0000000001\n"},
+    "StorefrontOrderRequest": {
+        "campaign_id": "cmp_x",
+        "lines": [{"sku": "A-1", "quantity": 1}],
+        "shipping_address": {"name": "A B", "lines": ["1 Main St"], "city": "Hanoi", "postal_code": "100000", "country": "VN"},
+        "customer_email": "a@example.com",
+    },
     # outbound webhooks (issue 7): an IP literal, so no DNS is needed to accept it
     "WebhookSubscriptionIn": {"url": "https://93.184.216.34/hooks", "event_types": ["order.placed"]},
     "WebhookSubscriptionUpdate": {"description": "x"},
