@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 import string
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from functools import cache
 from typing import Any
@@ -24,6 +25,17 @@ from chalicelib.domain.notifications import RULES, Recipient
 from chalicelib.events import domain_event
 from chalicelib.services import notify
 from chalicelib.services.notify import Preferences
+
+
+@pytest.fixture(autouse=True)
+def link_keys() -> Iterator[None]:
+    """Customer mails carry an order-page link, signed here with a test key (no Secrets Manager)."""
+    from chalicelib.domain.track_links import LinkKeys
+    from chalicelib.services import track
+
+    with track.using_keys(LinkKeys(b"unit-test-link-key")):
+        yield
+
 
 CUSTOMER_TEMPLATES = sorted({r.template for r in RULES if r.recipient is Recipient.CUSTOMER})
 PARTS = (".subject.txt", ".txt", ".html")
