@@ -281,6 +281,23 @@ LINK_REVOKERS = roles(Role.CUSTOMER, Role.CUSTOMER_CARE, Role.ADMIN)
 
 @endpoint(
     customer_api,
+    "/orders/{order_id}/link",
+    "GET",
+    summary="The order page's current link (to open, bookmark or share: anyone holding it sees the order)",
+    tag="customer",
+    roles=LINK_REVOKERS,
+    response="TrackLinkView",
+)
+def order_link(call: Call, order_id: str) -> object:
+    as_customer = not call.actor.has_any(roles(Role.CUSTOMER_CARE, Role.ADMIN))
+    token = track.current(call.actor, order_id, as_customer=as_customer)
+    if token is None:
+        return error_response(409, "no_link_key", "order page links cannot be made yet: no signing key is set")
+    return views.TrackLinkView(token=token, url=track.page_url(token))
+
+
+@endpoint(
+    customer_api,
     "/orders/{order_id}/link/revoke",
     "POST",
     summary="Revoke the order page's links (every link sent so far opens nothing); answers the new link",

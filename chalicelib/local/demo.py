@@ -27,6 +27,7 @@ class Demo:
     def __init__(self, state_dir: Path) -> None:
         stack = json.loads((state_dir / "stack.json").read_text())
         self.api = stack["api_url"].rstrip("/")
+        self.site = (stack.get("admin_url") or self.api).rstrip("/")
         self.moto = stack["moto_endpoint"]
         self.campaign_id = stack["seed"]["live_campaign_id"]
         self.issuer = DevIssuer.load(state_dir / "issuer.json")
@@ -199,6 +200,12 @@ class Demo:
             final["followed_order"] = self.follow_parcel(to_ship[0], "JD0000000001")
         if len(to_ship) > 1:
             final["complaint"] = self.complaint_for_approval(to_ship[1], "JD0000000002", supplier_id)
+        if to_ship:
+            order = to_ship[0]
+            link = self.call("GET", f"/orders/{order['id']}/link", self.who("carl", "customer_care"))
+            final["order_page"], final["front_office"] = link["url"], f"{self.site}/supplier/"
+            print(f"10. {order['id']}'s customer follows it at {link['url']}")
+            print(f"    {supplier_id} works its POs at {final['front_office']} (sign in as a demo supplier user)")
         return final
 
     def follow_parcel(self, order: dict[str, Any], tracking_number: str) -> dict[str, Any]:

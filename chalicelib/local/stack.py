@@ -486,6 +486,8 @@ class Stack:
             f"{READY_LINE} (started in {info['startup_seconds']:.1f} s)",
             f"  API            {api}   (OpenAPI: {api}/openapi.json)",
             f"  admin page     {info['admin_url']}/   (sign in as a demo staff user)",
+            f"  order page     {info['admin_url']}/track/   (from a customer's e-mail link, or by reference + e-mail)",
+            f"  front office   {info['admin_url']}/supplier/   (sign in as a demo supplier user)",
             f"  embedded AWS   {info['moto_endpoint']}   (moto; AWS_ENDPOINT_URL={info['moto_endpoint']} aws ...)",
             f"  state          {o.state_dir}/{STACK_FILE}",
         ]

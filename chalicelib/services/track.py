@@ -134,7 +134,16 @@ def lookup(reference: str, email: str, *, client: str) -> Found:
     raise NotFound("no order matches that reference and e-mail")
 
 
-# ---------------------------------------------------------------- revoking
+# ---------------------------------------------------------------- the current link, revoking
+
+
+def current(actor: Principal, order_id: str, *, as_customer: bool) -> str | None:
+    """The order page's current link token (None while no signing key is set), for the customer (their own
+    order only, `as_customer`) or customer care and admins: one GetItem."""
+    found = uow.store().load(Order, order_id)
+    if found is None or (as_customer and found.value.customer_id != actor.sub):
+        raise NotFound(f"order {order_id} not found")  # never confirm another customer's order exists
+    return token_for(order_id, found.value.link_generation)
 
 
 def revoke(actor: Principal, order_id: str, *, as_customer: bool) -> str | None:

@@ -79,6 +79,14 @@ def test_revoking_makes_old_links_404_and_answers_a_new_one(api, order):
     assert api.get(f"/track/{again['token']}")[0] == 200
 
 
+def test_the_customer_and_care_get_the_current_link_without_revoking_it_and_nobody_else_learns_of_the_order(api, order):
+    status, mine = api.get(f"/orders/{order['id']}/link", ALICE)
+    assert status == 200 and mine["token"] == token_of(order["id"])
+    assert api.get(f"/orders/{order['id']}/link", CARE_NAMED)[1]["token"] == mine["token"]
+    assert api.get(f"/track/{mine['token']}")[0] == 200  # reading it revoked nothing
+    assert_error(*api.get(f"/orders/{order['id']}/link", BOB), 404, "not_found")
+
+
 def test_rotating_the_key_keeps_links_of_the_previous_key_and_drops_older_ones(api, order):
     sm = boto3.client("secretsmanager", region_name="eu-west-1")
     name = settings().track_links_secret
