@@ -33,12 +33,14 @@ export async function uploadTo(presigned, file) {
 }
 
 /**
- * True when the API has no such route: the API's own 404, or the gateway's 403 for a path it has no
- * route for (API Gateway and chalice local answer {"message": "Missing Authentication Token"},
- * which is no error code of ours). Routes added after this page answer so on an older API.
+ * True when the API has no such route: the API's own 404; a 405 (the path is another route's, e.g.
+ * `.../shipments/import` read as `.../shipments/{shipment_id}`, which takes PUT only); or the
+ * gateway's 403 for a path it has no route for (API Gateway and chalice local answer
+ * {"message": "Missing Authentication Token"}, which is no error code of ours). Routes added after
+ * this page answer so on an older API.
  */
 export function noSuchRoute(error) {
-  return Boolean(error) && (error.status === 404 || (error.status === 403 && error.code === 'http_403'));
+  return Boolean(error) && ([404, 405].includes(error.status) || (error.status === 403 && error.code === 'http_403'));
 }
 
 // The OpenAPI document, once per page load: the choices (carriers, reasons, file types) are its enums.
