@@ -28,9 +28,15 @@ $(CHROMIUM):
 	$(SUDO) apt-get update -qq
 	DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium >/dev/null
 
+# axe-core (package.json, pinned in package-lock.json): the browser tests inject it into the pages.
+AXE := node_modules/axe-core/axe.min.js
+$(AXE): package.json package-lock.json
+	npm ci --no-audit --no-fund
+	touch $(AXE)
+
 # Everything the tests need, the Chromium download beside the pip installs.
 install:
-	$(MAKE) -j2 $(STAMP) $(INFRA_STAMP) $(CHROMIUM)
+	$(MAKE) -j2 $(STAMP) $(INFRA_STAMP) $(CHROMIUM) $(AXE)
 
 run: $(STAMP)
 	$(PY) -m chalicelib.local run $(ARGS)
@@ -60,11 +66,11 @@ test-workflows: $(STAMP)
 
 # One local stack for all three: the end-to-end tests over HTTP, the admin page in headless
 # Chromium (screenshots of failures land in .test-results/browser/), then Ctrl-C stops it all.
-test-e2e: $(STAMP) $(CHROMIUM)
+test-e2e: $(STAMP) $(CHROMIUM) $(AXE)
 	$(PY) -m pytest -q tests/e2e/test_local_stack.py tests/e2e/test_money_walk.py tests/browser tests/e2e/test_shutdown.py \
 	  --screenshot only-on-failure --output .test-results/browser
 
-test-browser: $(STAMP) $(CHROMIUM)
+test-browser: $(STAMP) $(CHROMIUM) $(AXE)
 	$(PY) -m pytest -q tests/browser --screenshot only-on-failure --output .test-results/browser
 
 # Synthesize the CDK app (cdk-nag's AwsSolutions pack runs as a validation plugin and fails
@@ -83,13 +89,13 @@ infra-check: synth
 # stack for the end-to-end and browser tests (mostly waiting on the stack and Chromium), then lints,
 # type-checks, installs the CDK packages and checks the infra.
 test:
-	$(MAKE) -j2 $(STAMP) $(CHROMIUM)
+	$(MAKE) -j2 $(STAMP) $(CHROMIUM) $(AXE)
 	$(MAKE) -j2 --output-sync=line test-main test-side
 
 test-main: $(STAMP)
 	$(MAKE) -j1 test-unit test-aws test-workflows
 
-test-side: $(STAMP) $(CHROMIUM)
+test-side: $(STAMP) $(CHROMIUM) $(AXE)
 	$(MAKE) -j1 test-e2e lint typecheck infra-check
 
 bench: $(STAMP)
@@ -100,4 +106,4 @@ package: $(STAMP)
 	$(PY) -m infra.package chalice.out
 
 clean:
-	rm -rf $(VENV) .local .pytest_cache .mypy_cache .ruff_cache .hypothesis .test-results
+	rm -rf $(VENV) .local .pytest_cache .mypy_cache .ruff_cache .hypothesis .test-results node_modules

@@ -204,11 +204,16 @@ export function signOut(message) {
 
 // ------------------------------------------------------------------ the sign-in screen
 
-/** Render the sign-in screen into `main`; `onSignedIn()` runs once a token is stored. */
-export function renderSignIn(main, { onSignedIn }) {
+/**
+ * Render the sign-in screen into `main`; `onSignedIn()` runs once a token is stored. Another page
+ * (the supplier front office) passes its own `intro` and the `role` its demo users sign in with.
+ */
+export function renderSignIn(main, {
+  onSignedIn, intro: introText = 'The Waybill staff console: exceptions, orders, campaigns, payments and more.', role = null,
+}) {
   const flash = takeFlash();
   const slot = errorSlot();
-  const intro = h('p', {}, 'The Waybill staff console: exceptions, orders, campaigns, payments and more.');
+  const intro = h('p', {}, introText);
   const parts = [heading('Sign in'), intro];
   if (flash) parts.push(errorAlert({ message: flash }));
 
@@ -220,7 +225,8 @@ export function renderSignIn(main, { onSignedIn }) {
     return;
   }
 
-  const users = config.auth.users || [];
+  const users = (config.auth.users || []).filter((u) => !role || u.roles.includes(role))
+    .map((u) => (role ? { ...u, roles: [role] } : u));
   const userSelect = select('sub', users.map((u) => [u.sub, `${u.name || u.sub} (${u.roles.join(', ')})`]),
     users[0] && users[0].sub, { required: true });
   const roleSelect = select('role', [], null, { required: true });

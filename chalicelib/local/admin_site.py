@@ -200,6 +200,8 @@ class AdminSite:
             connect += " " + str(self.auth["domain"]).rstrip("/")
         # Complaint photos are shown from presigned S3 URLs: locally, the embedded AWS's address.
         images = os.environ.get("AWS_ENDPOINT_URL", "").rstrip("/")
+        if images:  # and the supplier page posts invoices and product files to presigned S3 POSTs there
+            connect += " " + images
         return {
             **SECURITY_HEADERS,
             "Content-Security-Policy": SECURITY_HEADERS["Content-Security-Policy"]
