@@ -112,7 +112,7 @@ def test_an_unpaid_offline_order_is_raised_to_accounting_and_the_customer_remind
         if m.destinations["ToAddresses"] == ["alice@example.com"]
     ]
     assert len(reminders) == 1 and len(to_alice) == 1
-    assert "33.00 EUR" in to_alice[0].body and f"/orders/{order_id}" in to_alice[0].body
+    assert "33.00 EUR" in to_alice[0].body and f"/track/#/o/{order_id}." in to_alice[0].body  # the order page
     assert escalations.sweep(now() + timedelta(days=5)).actions.get("deadline_passed", 0) == 0  # once
 
     order_payments.record_payment(
