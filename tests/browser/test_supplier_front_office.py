@@ -200,7 +200,11 @@ def _walk_po(page: Page, stack: Stack, site: str, walks: Walks) -> dict[str, Any
     po = requests.get(f"{stack.api}/supplier/purchase-orders/{po_id}", headers=who, timeout=10).json()
     assert po["status"] == "shipped"
     assert sorted(s["tracking_number"] for s in po["shipments"]) == sorted(t for _, t in shipped)
-    assert all(e["has_left"] for e in walks.demo.packing_list(po_id, who))
+    # each order's delivery leaves once the shipments consumer has dispatched its parcel (asynchronously)
+    deadline = time.monotonic() + 60
+    while not all(e["has_left"] for e in walks.demo.packing_list(po_id, who)):
+        assert time.monotonic() < deadline, "an order of the shipped PO never left on the packing list"
+        time.sleep(1)
     return {"po_id": po_id, "campaign_id": campaign_id, "shipped": shipped}
 
 
