@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from chalice.app import Blueprint
@@ -289,11 +290,7 @@ LINK_REVOKERS = roles(Role.CUSTOMER, Role.CUSTOMER_CARE, Role.ADMIN)
     response="TrackLinkView",
 )
 def order_link(call: Call, order_id: str) -> object:
-    as_customer = not call.actor.has_any(roles(Role.CUSTOMER_CARE, Role.ADMIN))
-    token = track.current(call.actor, order_id, as_customer=as_customer)
-    if token is None:
-        return error_response(409, "no_link_key", "order page links cannot be made yet: no signing key is set")
-    return views.TrackLinkView(token=token, url=track.page_url(token))
+    return _link_view(call, order_id, track.current)
 
 
 @endpoint(
@@ -306,8 +303,14 @@ def order_link(call: Call, order_id: str) -> object:
     response="TrackLinkView",
 )
 def revoke_order_link(call: Call, order_id: str) -> object:
+    return _link_view(call, order_id, track.revoke)
+
+
+def _link_view(call: Call, order_id: str, get: Callable[..., str | None]) -> object:
+    """The link `get` answers (the current one, or a new one after revoking), as the customer of the
+    order (their own only) or as customer care / an admin; a 409 while no signing key is set."""
     as_customer = not call.actor.has_any(roles(Role.CUSTOMER_CARE, Role.ADMIN))
-    token = track.revoke(call.actor, order_id, as_customer=as_customer)
+    token = get(call.actor, order_id, as_customer=as_customer)
     if token is None:
         return error_response(409, "no_link_key", "order page links cannot be made yet: no signing key is set")
     return views.TrackLinkView(token=token, url=track.page_url(token))
