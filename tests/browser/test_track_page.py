@@ -23,17 +23,13 @@ MAIL_TIMEOUT_S = 180
 
 
 def _mail_links(stack: Stack, pattern: str, to: str | None = None) -> list[str]:
-    """Links matching `pattern` in the mail moto's SES holds (to `to` only, when given), waiting for the
-    first (data.json can fail while the stack's threads change the backends: it is asked again)."""
+    """Links matching `pattern` in the mail moto's SES holds (to `to` only, when given), from the local
+    stack's mail view (`/_waybill/mail`), waiting for the first."""
     deadline = time.monotonic() + MAIL_TIMEOUT_S
     while True:
-        r = requests.get(f"{stack.moto}/moto-api/data.json", timeout=10)
-        try:
-            messages: list[Any] = r.json().get("ses", {}).get("Message", []) if r.status_code == 200 else []
-        except ValueError:
-            messages = []
-        if to is not None:
-            messages = [m for m in messages if to in (m.get("destinations") or {}).get("ToAddresses", [])]
+        r = requests.get(f"{stack.moto}/_waybill/mail", params={"to": to} if to else None, timeout=30)
+        assert r.status_code == 200, r.text
+        messages: list[Any] = r.json()["messages"]
         found = sorted({m for message in messages for m in re.findall(pattern, json.dumps(message).replace("\\/", "/"))})
         if found:
             return found

@@ -30,20 +30,15 @@ def stack(local_stack: Stack) -> Stack:
 
 
 def _sent_mail(stack: Stack, to: str) -> list[dict[str, Any]]:
-    """The mail moto's SES holds for `to`, waiting up to MAIL_TIMEOUT_S for the first. moto
-    serializes every backend for data.json; while the stack's threads change them, that can
-    fail (a 500 with no body): it is asked again."""
+    """The mail moto's SES holds for `to` (the local stack's mail view, `/_waybill/mail?to=`, as the
+    README reads it), waiting up to MAIL_TIMEOUT_S for the first."""
     deadline = time.monotonic() + MAIL_TIMEOUT_S
     while True:
-        r = requests.get(f"{stack.moto}/moto-api/data.json", timeout=10)
-        try:
-            messages = r.json().get("ses", {}).get("Message", []) if r.status_code == 200 else None
-        except ValueError:
-            messages = None
-        if messages is not None:
-            mails = [m for m in messages if to in (m.get("destinations") or {}).get("ToAddresses", [])]
-            if mails:
-                return mails
+        r = requests.get(f"{stack.moto}/_waybill/mail", params={"to": to}, timeout=10)
+        assert r.status_code == 200, r.text
+        mails: list[dict[str, Any]] = r.json()["messages"]
+        if mails:
+            return mails
         assert time.monotonic() < deadline, f"no mail to {to} within {MAIL_TIMEOUT_S} s:\n{stack.output()[-5000:]}"
         time.sleep(0.5)
 
