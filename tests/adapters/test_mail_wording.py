@@ -8,6 +8,7 @@ once per exception status. Nothing here reaches AWS."""
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from enum import StrEnum
 
 import pytest
@@ -20,6 +21,17 @@ from chalicelib.domain.purchase_orders import POLine, PurchaseOrder, Stage
 from chalicelib.events import DomainEvent, domain_event
 from chalicelib.services import notify
 from chalicelib.services.clock import now
+
+
+@pytest.fixture(autouse=True)
+def link_keys() -> Iterator[None]:
+    """Customer mails carry an order-page link, signed here with a test key (no Secrets Manager)."""
+    from chalicelib.domain.track_links import LinkKeys
+    from chalicelib.services import track
+
+    with track.using_keys(LinkKeys(b"mail-wording-link-key")):
+        yield
+
 
 STATUS_ENUMS: tuple[type[StrEnum], ...] = (
     orders.OrderStatus,
