@@ -5,16 +5,20 @@ default key)."""
 from __future__ import annotations
 
 import copy
+from collections.abc import Iterable
 from dataclasses import replace
-from datetime import datetime
-from typing import Any
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from ..config import settings
 from ..domain import exceptions as rules
 from ..domain.audit import AuditEvent
 from ..domain.exceptions import ExceptionRecord
+from ..services.ports_common import Page
 from ..services.ports_exceptions import Deadline, Due, DueDeadline, ExceptionWithHistory
 from ..services.ports_outbound import WebhookDelivery
+
+T = TypeVar("T")
 
 
 class ExceptionsMemory:
@@ -23,12 +27,27 @@ class ExceptionsMemory:
     _aggregates: dict[tuple[type, tuple[str, ...]], tuple[Any, int]]
     _events: dict[tuple[str, str], dict[str, AuditEvent]]
 
+    if TYPE_CHECKING:
+
+        @staticmethod
+        def _page(
+            listing: str, rows: Iterable[tuple[tuple[str, ...], T]], *, limit: int, cursor: str | None, reverse: bool = False
+        ) -> Page[T]: ...
+
     def _exception_records(self) -> list[ExceptionRecord]:
         # The stored object's own `version` is what its saver had read: the store's version is the truth.
         return [replace(copy.deepcopy(v), version=n) for (kind, _), (v, n) in self._aggregates.items() if kind is ExceptionRecord]
 
     def open_exceptions(self) -> list[ExceptionRecord]:
         return sorted((r for r in self._exception_records() if r.status in rules.ACTIVE), key=rules.rank_key)
+
+    def resolved_exceptions(self, *, limit: int, cursor: str | None = None) -> Page[ExceptionRecord]:
+        rows = [
+            ((r.resolved_at.astimezone(UTC).isoformat(), r.id), r)
+            for r in self._exception_records()
+            if r.status is rules.Status.RESOLVED and r.resolved_at is not None
+        ]
+        return self._page("exceptions/resolved", rows, limit=limit, cursor=cursor, reverse=True)
 
     def exception_with_history(self, exc_id: str) -> ExceptionWithHistory | None:
         found = self._aggregates.get((ExceptionRecord, (exc_id,)))

@@ -18,12 +18,10 @@ from .http import Call, endpoint
 if TYPE_CHECKING:
     from ..domain import exceptions as rules
     from ..services import exceptions as svc
-    from .views import common
     from .views import staff as views
 else:
     svc = lazy_module("chalicelib.services.exceptions")
     rules = lazy_module("chalicelib.domain.exceptions")
-    common = lazy_module("chalicelib.api.views.common")
     views = lazy_module("chalicelib.api.views.staff")
 
 exceptions_api = Blueprint(__name__)
@@ -51,7 +49,7 @@ def _after(cursor: str) -> tuple[int, datetime, str]:
     exceptions_api,
     "/staff/exceptions",
     "GET",
-    summary="Open exceptions ranked by severity then age, with counts per kind and severity",
+    summary="Open exceptions ranked by severity then age, with counts per kind and severity; or resolved ones, newest first",
     tag=TAG,
     roles=READ_STAFF,
     query="ExceptionListQuery",
@@ -59,18 +57,12 @@ def _after(cursor: str) -> tuple[int, datetime, str]:
 )
 def list_exceptions(call: Call) -> views.ExceptionPage:
     q = call.query
+    if q.status and "resolved" in q.status:
+        return _resolved(q)
     statuses = (
         frozenset(rules.Status(v) for v in q.status) if q.status else frozenset({rules.Status.OPEN, rules.Status.ACKNOWLEDGED})
     )
-    flt = rules.QueueFilter(
-        kinds=frozenset(q.kind or ()),
-        severities=frozenset(rules.Severity(v) for v in q.severity or ()),
-        supplier_id=q.supplier_id,
-        campaign_id=q.campaign_id,
-        assignee=q.assignee.lower() if q.assignee else None,
-        statuses=statuses,
-    )
-    ranked = svc.queue(flt)
+    ranked = svc.queue(_filter(q, statuses))
     items = ranked.items
     if q.cursor:
         after = _after(q.cursor)
@@ -83,9 +75,64 @@ def list_exceptions(call: Call) -> views.ExceptionPage:
     )
 
 
+def _filter(q: views.ExceptionListQuery, statuses: frozenset[rules.Status]) -> rules.QueueFilter:
+    return rules.QueueFilter(
+        kinds=frozenset(q.kind or ()),
+        severities=frozenset(rules.Severity(v) for v in q.severity or ()),
+        supplier_id=q.supplier_id,
+        campaign_id=q.campaign_id,
+        assignee=q.assignee.lower() if q.assignee else None,
+        statuses=statuses,
+    )
+
+
+def _resolved(q: views.ExceptionListQuery) -> views.ExceptionPage:
+    if set(q.status or ()) != {"resolved"}:
+        raise RuleViolation(
+            "resolved_alone",
+            "list resolved exceptions on their own (status=resolved)",
+            details=[{"field": "status", "message": "resolved cannot be combined with other statuses"}],
+        )
+    flt = _filter(q, frozenset({rules.Status.RESOLVED}))
+    page = svc.resolved(flt, limit=q.limit, cursor=q.cursor)
+    ranked = rules.rank(page.items, flt)
+    return views.ExceptionPage(
+        items=[view(r) for r in page.items],
+        next_cursor=page.cursor,
+        counts=views.ExceptionCounts(total=ranked.total, by_kind=ranked.by_kind, by_severity=ranked.by_severity),
+    )
+
+
+@endpoint(
+    exceptions_api,
+    "/staff/exceptions/bulk",
+    "POST",
+    summary="Acknowledge, assign or snooze several exceptions (at most 50): each id answers ok, conflict, not_found or refused",
+    tag=TAG,
+    roles=READ_STAFF,
+    body="ExceptionBulkRequest",
+    response="ExceptionBulkResponse",
+)
+def bulk_exceptions(call: Call) -> views.ExceptionBulkResponse:
+    b = call.body
+    outcomes = svc.bulk(
+        call.actor,
+        b.action,
+        b.ids,
+        expected_versions=b.expected_versions,
+        assignee=b.assignee,
+        until=b.until,
+        note=b.note,
+    )
+    results = [
+        views.ExceptionBulkResult(id=o.id, outcome=o.outcome, version=o.version, code=o.code, message=o.message) for o in outcomes
+    ]
+    return views.ExceptionBulkResponse(results=results, ok=sum(1 for o in outcomes if o.outcome == "ok"))
+
+
 def _detail(exc_id: str) -> views.ExceptionDetailView:
     d = svc.detail(exc_id)
-    return views.ExceptionDetailView(**dict(view(d.record)), events=[common.AuditEventView.of(e) for e in d.events])
+    return views.ExceptionDetailView(**dict(view(d.record)), events=[views.ExceptionEventView.of_event(e) for e in d.events])
 
 
 @endpoint(

@@ -19,18 +19,19 @@ import hashlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from ..config import settings
 from ..domain import exceptions as rules
 from ..domain.audit import AuditEvent
-from ..domain.errors import Conflict, NotFound
+from ..domain.errors import Conflict, InvalidTransition, NotFound, RuleViolation
 from ..domain.exceptions import ExceptionRecord, Owner, QueueFilter, RankedQueue, Severity, Status
 from ..domain.permissions import STAFF_ROLES, SYSTEM, Principal
 from . import ports, uow
 from .clock import new_id, now
 from .guard import require
 from .ports import Record, Save
+from .ports_common import Page
 from .retry import on_conflict
 
 RETRIES = 5
@@ -330,6 +331,63 @@ def resolve_by_staff(actor: Principal, exc_id: str, *, note: str, expected_versi
     return _must(change(exc_id, done, actor=actor, expected_version=expected_version))
 
 
+BULK_ACTIONS = ("acknowledge", "assign", "snooze")
+BULK_MAX = 50
+
+
+@dataclass(frozen=True)
+class BulkOutcome:
+    """What one id of a bulk action came to: `ok` (with the version written), `conflict` (someone changed
+    it since `expected_version`), `not_found`, or `refused` (its status or a rule does not allow
+    it, e.g. acknowledging a snoozed one; `code` names why)."""
+
+    id: str
+    outcome: Literal["ok", "conflict", "not_found", "refused"]
+    version: int | None = None
+    code: str | None = None
+    message: str | None = None
+
+
+def bulk(
+    actor: Principal,
+    action: str,
+    ids: Sequence[str],
+    *,
+    expected_versions: dict[str, int] | None = None,
+    assignee: str | None = None,
+    until: datetime | None = None,
+    note: str | None = None,
+) -> list[BulkOutcome]:
+    """The same staff action on several exceptions, each its own versioned change through the single
+    actions above: one refused or lost race does not stop the others (the caller reads each outcome)."""
+    _staff(actor)
+    if action not in BULK_ACTIONS:
+        raise RuleViolation("invalid_bulk_action", f"bulk action must be one of {', '.join(BULK_ACTIONS)}")
+    if action == "snooze" and until is None:
+        raise RuleViolation("until_required", "a bulk snooze needs `until`")
+    versions = expected_versions or {}
+    outcomes: list[BulkOutcome] = []
+    for exc_id in dict.fromkeys(ids):  # a repeated id is acted on once
+        expected = versions.get(exc_id)
+        try:
+            if action == "acknowledge":
+                record = acknowledge(actor, exc_id, note=note, expected_version=expected)
+            elif action == "assign":
+                record = assign(actor, exc_id, assignee, note=note, expected_version=expected)
+            else:
+                assert until is not None
+                record = snooze(actor, exc_id, until, note=note, expected_version=expected)
+        except NotFound as exc:
+            outcomes.append(BulkOutcome(exc_id, "not_found", message=exc.message))
+        except Conflict as exc:
+            outcomes.append(BulkOutcome(exc_id, "conflict", message=exc.message))
+        except (RuleViolation, InvalidTransition) as exc:
+            outcomes.append(BulkOutcome(exc_id, "refused", code=exc.code, message=exc.message))
+        else:
+            outcomes.append(BulkOutcome(exc_id, "ok", version=record.version))
+    return outcomes
+
+
 def _must(record: ExceptionRecord | None) -> ExceptionRecord:
     assert record is not None
     return record
@@ -345,6 +403,13 @@ def open_records() -> list[ExceptionRecord]:
 
 def queue(flt: QueueFilter) -> RankedQueue:
     return rules.rank(open_records(), flt)
+
+
+def resolved(flt: QueueFilter, *, limit: int, cursor: str | None = None) -> Page[ExceptionRecord]:
+    """One page of resolved exceptions, newest first (`Store.resolved_exceptions`, one read); the
+    filter's other criteria narrow that page, so a page may hold fewer than `limit`."""
+    page = uow.store().resolved_exceptions(limit=limit, cursor=cursor)
+    return Page([r for r in page.items if flt.matches(r)], page.cursor)
 
 
 @dataclass

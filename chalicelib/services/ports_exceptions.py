@@ -24,6 +24,7 @@ from typing import Any, Protocol, TypeAlias
 
 from ..domain.audit import AuditEvent
 from ..domain.exceptions import ExceptionRecord
+from .ports_common import Page
 from .ports_outbound import WebhookDelivery
 
 
@@ -82,6 +83,12 @@ class ExceptionsReads(Protocol):
         severity rank (most severe first), then opened_at, then id; all of them, in one listing (on
         DynamoDB one Query of the sparse queue index, more pages only past 1 MB). Each record's
         `version` is the version read."""
+        ...
+
+    def resolved_exceptions(self, *, limit: int, cursor: str | None = None) -> Page[ExceptionRecord]:
+        """Resolved records, newest resolution first, one page of up to `limit` (on DynamoDB one Query
+        of the sparse resolved index); `cursor` from the previous page. A record raised again leaves
+        the listing (its id is reused by the live one). Each record's `version` is the version read."""
         ...
 
     def exception_with_history(self, exc_id: str) -> ExceptionWithHistory | None:

@@ -105,6 +105,28 @@ def test_the_queue_holds_the_active_records_most_severe_then_oldest_first_with_t
     assert "po-late" not in [r.subject_id for r in store.open_exceptions()]
 
 
+def test_resolved_records_are_listed_newest_resolution_first_a_page_at_a_time(store: Store):
+    done = [
+        record("payment_failed", f"po-{n}", status=Status.RESOLVED, resolved_at=NOW + timedelta(minutes=m))
+        for n, m in ((1, 5), (2, 1), (3, 9))
+    ]
+    live = record("payment_failed", "po-live")
+    commit(store, *(Save(r, None) for r in (*done, live)))
+
+    first = store.resolved_exceptions(limit=2)
+    assert [r.subject_id for r in first.items] == ["po-3", "po-1"]
+    assert [r.version for r in first.items] == [1, 1]
+    assert first.cursor is not None
+    rest = store.resolved_exceptions(limit=2, cursor=first.cursor)
+    assert [r.subject_id for r in rest.items] == ["po-2"] and rest.cursor is None
+
+    # raised again: the live record takes the id, and the resolved one leaves the listing
+    again = replace(done[2], status=Status.OPEN, resolved_at=None, resolution=None)
+    commit(store, Save(again, 1))
+    assert [r.subject_id for r in store.resolved_exceptions(limit=10).items] == ["po-1", "po-2"]
+    assert "po-3" in [r.subject_id for r in store.open_exceptions()]
+
+
 def test_a_record_reads_with_its_own_history_oldest_first_and_a_mirror_stays_on_its_subject(store: Store):
     new = record()
     assert store.exception_with_history(new.id) is None

@@ -4,11 +4,38 @@
 
 import * as api from '../api.js';
 import { subjectHref } from '../constants.js';
+import { reasonOf } from './exceptions.js';
 import { h, replace } from '../dom.js';
 import { label, number, when } from '../format.js';
 import {
   act, badge, button, code, errorSlot, facts, field, heading, input, muted, notice, section, select, table, textarea,
 } from '../ui.js';
+
+/** Each step of an exception's history in plain words, with what it changed (the event's `facts`). */
+export function whatHappened(e) {
+  const facts = e.facts || {};
+  switch (e.type) {
+    case 'exception.raised': return 'Raised';
+    case 'exception.pending': return 'Noticed (waiting out its grace period)';
+    case 'exception.repeated': return facts.count ? `Seen again (${number(facts.count)} times in all)` : 'Seen again';
+    case 'exception.escalated': return facts.level ? `Escalated to level ${number(facts.level)}` : 'Escalated';
+    case 'exception.snoozed': return facts.until ? ['Snoozed until ', when(facts.until)] : 'Snoozed';
+    case 'exception.woke': return 'Back from snooze';
+    case 'exception.acknowledged': return 'Acknowledged';
+    case 'exception.assigned':
+      if (!facts.assignee) return facts.previous_assignee ? `Unassigned (was ${facts.previous_assignee})` : 'Unassigned';
+      return facts.previous_assignee ? `Assigned to ${facts.assignee} (was ${facts.previous_assignee})` : `Assigned to ${facts.assignee}`;
+    case 'exception.resolved': return facts.automatic ? 'Resolved by itself (the cause cleared)' : 'Resolved';
+    case 'exception.cleared': return 'Cleared before it showed';
+    default: return label(String(e.type).split('.').pop());
+  }
+}
+
+function whoDid(e) {
+  const actor = e.actor || {};
+  if (!actor.sub || actor.sub === 'system') return muted('Waybill (automatic)');
+  return actor.name ? `${actor.name} (${label(actor.role)})` : actor.sub;
+}
 
 const SNOOZES = [[3600, '1 hour'], [4 * 3600, '4 hours'], [86400, '1 day'], [3 * 86400, '3 days'], [7 * 86400, '1 week']];
 
@@ -86,10 +113,11 @@ export default {
       testid: 'exception-history',
       rows: item.events || [],
       empty: 'No history yet.',
+      rowAttrs: (e) => ({ 'data-testid': 'history-row', 'data-type': e.type }),
       columns: [
         { label: 'When', cell: (e) => when(e.at) },
-        { label: 'What', cell: (e) => label(e.type.split('.').pop()) },
-        { label: 'Who', cell: (e) => (e.actor && (e.actor.name || e.actor.sub)) || '—' },
+        { label: 'What', cell: (e) => whatHappened(e) },
+        { label: 'Who', cell: (e) => whoDid(e) },
         { label: 'Status', cell: (e) => (e.to_status ? label(e.to_status) : '—') },
         { label: 'Note', cell: (e) => e.internal_note || e.customer_note || '' },
       ],
@@ -99,7 +127,8 @@ export default {
       h('p', { class: 'lede' }, h('a', { href: '#/exceptions' }, 'All exceptions')),
       feedback,
       section('What happened', facts([
-        ['Reason', h('span', { 'data-testid': 'exception-title' }, item.title)],
+        ['Reason', h('span', { 'data-testid': 'exception-reason' }, reasonOf(item))],
+        ['What', h('span', { 'data-testid': 'exception-title' }, item.title)],
         ['Kind', label(item.kind)],
         ['Subject', h('span', {}, subject)],
         ['Supplier', item.supplier_id || undefined],

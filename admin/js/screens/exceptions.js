@@ -1,13 +1,16 @@
 // Exceptions queue: GET /staff/exceptions (ranked by severity then age, with counts per kind and
-// severity), filters in the hash, a client-side "Sort by" on the loaded page, and the row actions
-// POST /staff/exceptions/{id}/acknowledge | assign | snooze | resolve.
+// severity; `status=resolved` lists resolved ones newest first), filters in the hash (folded away on a
+// phone), a client-side "Sort by" on the loaded page, the row actions
+// POST /staff/exceptions/{id}/acknowledge | assign | snooze | resolve, and the bulk bar's
+// POST /staff/exceptions/bulk. After every action the list and its counts are read again, and keyboard
+// focus stays on the row (or on the bulk bar).
 
 import * as api from '../api.js';
 import { EXCEPTION_KINDS, QUEUE_STATUSES, SEVERITIES, SEVERITY_RANK, subjectHref } from '../constants.js';
 import { h, replace } from '../dom.js';
-import { label, number, when } from '../format.js';
+import { duration, label, number, when } from '../format.js';
 import {
-  act, badge, button, errorSlot, field, heading, input, muted, notice, pager, select, textarea,
+  act, announce, badge, button, errorAlert, errorSlot, field, heading, input, muted, notice, pager, select, textarea,
 } from '../ui.js';
 
 const PAGE_SIZE = 50;
@@ -31,14 +34,34 @@ export function sortExceptions(items, sort) {
     severity: bySeverity,
     opened: (a, b) => time(b.opened_at) - time(a.opened_at),
     last_seen: (a, b) => time(b.last_seen) - time(a.last_seen),
-    // The next due time when the API gives one (due_at), else the snooze end; without either, last.
+    // What the Due column shows (due_at); without one, last.
     due: (a, b) => {
-      const da = time(a.due_at || a.snoozed_until);
-      const db = time(b.due_at || b.snoozed_until);
+      const da = time(a.due_at);
+      const db = time(b.due_at);
       return (Number.isNaN(da) ? Infinity : da) - (Number.isNaN(db) ? Infinity : db) || bySeverity(a, b);
     },
   }[sort] || bySeverity;
   return [...items].sort(compare);
+}
+
+/** The exception's reason in plain words: `details.reason` (a code is spelled out), else its title. */
+export function reasonOf(item) {
+  const raw = item.details && (item.details.reason ?? item.details.error);
+  if (raw === null || raw === undefined || raw === '') return item.title;
+  const text = String(raw);
+  const words = /^[a-z0-9_]+$/.test(text) ? label(text) : text;
+  return words.length > 160 ? `${words.slice(0, 157)}…` : words;
+}
+
+/** "due in 3 h" / "overdue by 2 d" from due_at (what time next does to it), or null. */
+export function dueText(item, nowMs = Date.now()) {
+  const due = time(item.due_at);
+  if (Number.isNaN(due)) return null;
+  const seconds = (due - nowMs) / 1000;
+  if (item.status === 'snoozed') return { text: `back in ${duration(Math.max(seconds, 0))}`, overdue: false };
+  return seconds >= 0
+    ? { text: `due in ${duration(seconds)}`, overdue: false }
+    : { text: `overdue by ${duration(-seconds)}`, overdue: true };
 }
 
 export default {
@@ -51,11 +74,13 @@ export default {
       status: query.get('status') || '',
       assignee: query.get('assignee') || '',
     };
-    let sort = query.get('sort') || 'severity';
+    const resolvedView = filters.status === 'resolved';
+    let sort = query.get('sort') || (resolvedView ? 'resolved' : 'severity');
     const cursor = query.get('cursor') || '';
     const filterKey = JSON.stringify(filters);
     const stack = cursorStacks.get(filterKey) || [];
     cursorStacks.set(filterKey, stack);
+    const handles = !resolvedView && can('exceptions.handle');
 
     const hashFor = (extra) => {
       const params = new URLSearchParams();
@@ -66,20 +91,28 @@ export default {
 
     const filterSlot = errorSlot();
     let page = null;
-    try {
+    let counts = { total: 0, by_kind: {}, by_severity: {} };
+    let items = [];
+    const selected = new Set();
+
+    async function load() {
       page = await api.get('/staff/exceptions', { ...filters, limit: PAGE_SIZE, cursor }, { signal });
+      counts = page.counts || counts;
+      items = page.items || [];
+      for (const id of [...selected]) if (!items.some((i) => i.id === id)) selected.delete(id);
+    }
+    try {
+      await load();
     } catch (error) {
       if (error.name === 'AbortError' || error.status === 401) throw error;
       filterSlot.show(error);
     }
-    const counts = (page && page.counts) || { total: 0, by_kind: {}, by_severity: {} };
-    let items = page ? page.items : [];
 
-    // -------------------------------------------------------------- filters
-    const kindSelect = select('kind', [['', 'Any kind'], ...Object.entries(EXCEPTION_KINDS).map(([k, t]) => [k,
-      `${t} (${counts.by_kind[k] ?? 0})`])], filters.kind);
-    const severitySelect = select('severity', [['', 'Any severity'], ...SEVERITIES.map((s) => [s,
-      `${label(s)} (${counts.by_severity[s] ?? 0})`])], filters.severity);
+    // -------------------------------------------------------------- filters (folded away on a phone)
+    const kindText = (k, t) => `${t} (${counts.by_kind[k] ?? 0})`;
+    const severityText = (s) => `${label(s)} (${counts.by_severity[s] ?? 0})`;
+    const kindSelect = select('kind', [['', 'Any kind'], ...Object.entries(EXCEPTION_KINDS).map(([k, t]) => [k, kindText(k, t)])], filters.kind);
+    const severitySelect = select('severity', [['', 'Any severity'], ...SEVERITIES.map((s) => [s, severityText(s)])], filters.severity);
     const statusSelect = select('status', [['', 'Open and acknowledged'], ...QUEUE_STATUSES.map((s) => [s, label(s)])],
       filters.status);
     const assigneeInput = input('assignee', { value: filters.assignee, placeholder: 'someone@waybill.example or none', autocomplete: 'off' });
@@ -91,7 +124,7 @@ export default {
       h('div', { class: 'actions' },
         h('button', { type: 'submit', class: 'primary' }, 'Filter'),
         me.email ? button('Assigned to me', { onclick: () => navigate(hashFor({ assignee: me.email, cursor: '' })) }) : null,
-        button('Reset', { onclick: () => navigate(`#/exceptions${sort !== 'severity' ? `?sort=${sort}` : ''}`) })),
+        button('Reset', { onclick: () => navigate('#/exceptions') })),
       filterSlot);
     filterForm.addEventListener('submit', (event) => {
       event.preventDefault();
@@ -99,11 +132,31 @@ export default {
         kind: kindSelect.value, severity: severitySelect.value, status: statusSelect.value,
         assignee: assigneeInput.value.trim(),
       });
-      navigate(hashFor({ cursor: '' }));
+      navigate(hashFor({ cursor: '', sort: filters.status === 'resolved' ? '' : sort }));
     });
+    const active = [filters.kind, filters.severity, filters.assignee].filter(Boolean).length;
+    const fold = h('details', { class: 'filters-fold', 'data-testid': 'filters-fold' },
+      h('summary', {}, `Filters${active ? ` (${active} on)` : ''}`), filterForm);
+    // Open on a wide screen; on a phone folded, so the first row shows without scrolling.
+    if (window.matchMedia && window.matchMedia('(min-width: 48em)').matches) fold.open = true;
+
+    function refreshFacets() {
+      for (const option of kindSelect.options) if (option.value) option.textContent = kindText(option.value, EXCEPTION_KINDS[option.value]);
+      for (const option of severitySelect.options) if (option.value) option.textContent = severityText(option.value);
+    }
+
+    // -------------------------------------------------------------- open / resolved switch
+    const queueLink = (text, status, testid) => h('a', {
+      href: status ? `#/exceptions?status=${status}` : '#/exceptions',
+      'aria-current': (status === 'resolved') === resolvedView ? 'page' : null,
+      'data-testid': testid,
+    }, text);
+    const views = h('nav', { class: 'queue-views', 'aria-label': 'Which exceptions' },
+      queueLink('Open', '', 'view-open'), queueLink('Resolved', 'resolved', 'view-resolved'));
 
     // -------------------------------------------------------------- sort
-    const sortSelect = select('sort', SORTS, sort);
+    const sortChoices = resolvedView ? [['resolved', 'Resolved (newest first)'], ...SORTS] : SORTS;
+    const sortSelect = select('sort', sortChoices, sort);
     sortSelect.addEventListener('change', () => {
       sort = sortSelect.value;
       history.replaceState(null, '', hashFor({ cursor }));
@@ -113,28 +166,59 @@ export default {
     // -------------------------------------------------------------- table
     const tableHost = h('div', { class: 'table-host' });
     const feedback = h('div', { class: 'feedback' });
-    const summary = h('p', { class: 'summary', 'data-testid': 'exceptions-summary' });
+    const summary = h('p', { class: 'summary', 'data-testid': 'exceptions-summary', 'aria-live': 'polite' });
 
-    function afterAction(updated, message) {
-      const stillListed = updated.status !== 'resolved'
-        && (filters.status ? updated.status === filters.status : ['open', 'acknowledged'].includes(updated.status));
-      items = stillListed ? items.map((i) => (i.id === updated.id ? updated : i)) : items.filter((i) => i.id !== updated.id);
-      replace(feedback, notice(message));
+    /** Read the list and its counts again, redraw, and put focus back where the user acted. */
+    async function reload(focus) {
+      try {
+        await load();
+      } catch (error) {
+        if (error.name === 'AbortError') return;
+        replace(feedback, errorAlert(error));
+      }
+      refreshFacets();
       renderTable();
+      renderBulk();
+      if (typeof focus === 'function') focus();
+    }
+
+    /** Focus the row with this id or, when it left the list, the one that took its place. */
+    function focusRow(id, index) {
+      const rows = [...tableHost.querySelectorAll('[data-testid="exception-row"]')];
+      const row = rows.find((r) => r.dataset.id === id) || rows[Math.min(index, rows.length - 1)];
+      (row || tableHost.querySelector('.table-wrap') || summary).focus();
+    }
+
+    async function rowAction(control, slot, item, path, body, message) {
+      const index = sortExceptions(items, sort).findIndex((i) => i.id === item.id);
+      let conflict = null;
+      const updated = await act(control, slot, async () => {
+        try {
+          return await api.post(`/staff/exceptions/${encodeURIComponent(item.id)}/${path}`, { ...body, expected_version: item.version });
+        } catch (error) {
+          if (error.status === 409 || error.status === 404) conflict = error;
+          throw error;
+        }
+      });
+      if (updated) {
+        replace(feedback, notice(message(updated)));
+        announce(message(updated));
+      } else if (conflict) {
+        replace(feedback, errorAlert(conflict, { title: 'Someone changed it since the list was read: it is read again.' }));
+      } else {
+        return;
+      }
+      await reload(() => focusRow(item.id, index));
     }
 
     function actionsCell(item) {
-      if (!can('exceptions.handle')) return muted('—');
+      if (!handles) return muted('—');
       const allowed = item.allowed_actions || [];
       const slot = errorSlot();
-      const base = `/staff/exceptions/${encodeURIComponent(item.id)}`;
       const parts = [];
       if (allowed.includes('acknowledge')) {
         const ack = button('Acknowledge', { class: 'small' });
-        ack.addEventListener('click', async () => {
-          const updated = await act(ack, slot, () => api.post(`${base}/acknowledge`, { expected_version: item.version }));
-          if (updated) afterAction(updated, `Acknowledged: ${item.title}.`);
-        });
+        ack.addEventListener('click', () => rowAction(ack, slot, item, 'acknowledge', {}, () => `Acknowledged: ${item.title}.`));
         parts.push(ack);
       }
       const more = [];
@@ -143,22 +227,21 @@ export default {
         const go = h('button', { type: 'submit', class: 'small' }, 'Assign');
         const form = h('form', { class: 'inline-form', 'aria-label': 'Assign' },
           field('Assignee e-mail', who, { hint: item.assignee ? 'Leave empty to unassign.' : null }), go);
-        form.addEventListener('submit', async (event) => {
+        form.addEventListener('submit', (event) => {
           event.preventDefault();
-          const updated = await act(go, slot, () => api.post(`${base}/assign`, { assignee: who.value.trim() || null, expected_version: item.version }));
-          if (updated) afterAction(updated, `Assigned to ${updated.assignee || 'nobody'}: ${item.title}.`);
+          rowAction(go, slot, item, 'assign', { assignee: who.value.trim() || null },
+            (u) => `Assigned to ${u.assignee || 'nobody'}: ${item.title}.`);
         });
         more.push(form);
       }
       if (allowed.includes('snooze')) {
-        const duration = select('duration', SNOOZES, 86400);
+        const length = select('duration', SNOOZES, 86400);
         const go = h('button', { type: 'submit', class: 'small' }, 'Snooze');
-        const form = h('form', { class: 'inline-form', 'aria-label': 'Snooze' }, field('Snooze for', duration), go);
-        form.addEventListener('submit', async (event) => {
+        const form = h('form', { class: 'inline-form', 'aria-label': 'Snooze' }, field('Snooze for', length), go);
+        form.addEventListener('submit', (event) => {
           event.preventDefault();
-          const until = new Date(Date.now() + Number(duration.value) * 1000).toISOString();
-          const updated = await act(go, slot, () => api.post(`${base}/snooze`, { until, expected_version: item.version }));
-          if (updated) afterAction(updated, `Snoozed: ${item.title}.`);
+          const until = new Date(Date.now() + Number(length.value) * 1000).toISOString();
+          rowAction(go, slot, item, 'snooze', { until }, () => `Snoozed: ${item.title}.`);
         });
         more.push(form);
       }
@@ -166,18 +249,63 @@ export default {
         const note = textarea('note', { rows: 2, required: true });
         const go = h('button', { type: 'submit', class: 'small' }, 'Resolve');
         const form = h('form', { class: 'inline-form', 'aria-label': 'Resolve' }, field('Resolution note', note), go);
-        form.addEventListener('submit', async (event) => {
+        form.addEventListener('submit', (event) => {
           event.preventDefault();
-          const updated = await act(go, slot, () => api.post(`${base}/resolve`, { note: note.value, expected_version: item.version }));
-          if (updated) afterAction(updated, `Resolved: ${item.title}.`);
+          rowAction(go, slot, item, 'resolve', { note: note.value }, () => `Resolved: ${item.title}.`);
         });
         more.push(form);
       }
-      if (more.length) {
-        parts.push(h('details', { class: 'row-actions' }, h('summary', {}, 'More actions'), more));
-      }
+      if (more.length) parts.push(h('details', { class: 'row-actions' }, h('summary', {}, 'More actions'), more));
       parts.push(slot);
       return h('div', { class: 'cell-actions' }, parts);
+    }
+
+    const nowMs = () => Date.now();
+    const headAll = h('input', { type: 'checkbox', 'aria-label': 'Select every exception on this page', 'data-testid': 'select-all' });
+    headAll.addEventListener('change', () => {
+      for (const item of items) if (headAll.checked) selected.add(item.id); else selected.delete(item.id);
+      for (const box of tableHost.querySelectorAll('input[data-testid="select-row"]')) box.checked = headAll.checked;
+      renderBulk();
+    });
+
+    function rowCells(item) {
+      const href = subjectHref(item.subject_type, item.subject_id);
+      const subject = h('span', { 'data-testid': 'exception-subject' }, `${label(item.subject_type)} `,
+        href ? h('a', { href }, item.subject_id) : item.subject_id);
+      const age = duration((nowMs() - time(item.opened_at)) / 1000);
+      const due = dueText(item, nowMs());
+      const team = h('span', { class: 'sub', 'data-testid': 'exception-team' }, `team: ${label(item.owner)}`);
+      const box = handles ? h('input', {
+        type: 'checkbox', 'data-testid': 'select-row', 'aria-label': `Select: ${item.title}, ${item.subject_id}`,
+        checked: selected.has(item.id),
+      }) : null;
+      if (box) {
+        box.addEventListener('change', () => {
+          if (box.checked) selected.add(item.id); else selected.delete(item.id);
+          renderBulk();
+        });
+      }
+      const cells = [
+        handles ? h('td', { class: 'select' }, box) : null,
+        h('td', {}, badge(item.severity, { testid: 'severity-badge' })),
+        h('th', { scope: 'row' },
+          h('a', { class: 'title', href: `#/exceptions/${encodeURIComponent(item.id)}`, 'data-testid': 'exception-link' }, reasonOf(item)),
+          h('span', { class: 'sub', 'data-testid': 'exception-reason' }, item.title),
+          h('span', { class: 'sub' }, subject, item.supplier_id ? ` · supplier ${item.supplier_id}` : '')),
+      ];
+      if (resolvedView) {
+        return [...cells,
+          h('td', {}, when(item.resolved_at)),
+          h('td', {}, item.resolution || muted('—')),
+          h('td', {}, item.assignee || muted('unassigned'), team)];
+      }
+      return [...cells,
+        h('td', {}, badge(item.status), item.count > 1 ? h('span', { class: 'sub' }, `seen ${number(item.count)} times`) : null),
+        h('td', { 'data-testid': 'exception-age' }, h('span', { title: item.opened_at }, age)),
+        h('td', { 'data-testid': 'exception-due', class: due && due.overdue ? 'overdue' : null },
+          due ? h('span', { title: item.due_at }, due.text) : muted('—')),
+        h('td', {}, item.assignee || muted('unassigned'), team),
+        h('td', {}, actionsCell(item))];
     }
 
     function renderTable() {
@@ -186,35 +314,96 @@ export default {
         tableHost.replaceChildren();
         return;
       }
-      const sorted = sortExceptions(items, sort);
-      replace(summary, `${number(counts.total)} exception${counts.total === 1 ? '' : 's'} match; ${items.length} on this page.`);
+      const sorted = sort === 'resolved' ? items : sortExceptions(items, sort);
+      replace(summary, resolvedView
+        ? `${items.length} resolved exception${items.length === 1 ? '' : 's'} on this page, newest first.`
+        : `${number(counts.total)} exception${counts.total === 1 ? '' : 's'} match; ${items.length} on this page.`);
       if (!sorted.length) {
-        replace(tableHost, h('p', { class: 'empty', 'data-testid': 'exceptions-table-empty' }, 'No exceptions match. Nothing needs you here right now.'));
+        replace(tableHost, h('p', { class: 'empty', 'data-testid': 'exceptions-table-empty' },
+          resolvedView ? 'No resolved exceptions match.' : 'No exceptions match. Nothing needs you here right now.'));
         return;
       }
-      const caption = `Exceptions, sorted by ${(SORTS.find(([v]) => v === sort) || SORTS[0])[1].toLowerCase()}`;
+      headAll.checked = items.length > 0 && items.every((i) => selected.has(i.id));
+      const caption = `${resolvedView ? 'Resolved exceptions' : 'Exceptions'}, sorted by ${(sortChoices.find(([v]) => v === sort) || sortChoices[0])[1].toLowerCase()}`;
+      const heads = resolvedView
+        ? ['Severity', 'Reason and subject', 'Resolved', 'Resolution', 'Assignee and team']
+        : ['Severity', 'Reason and subject', 'Status', 'Age', 'Due', 'Assignee and team', 'Actions'];
       replace(tableHost, h('div', { class: 'table-wrap', role: 'region', tabindex: '0', 'aria-label': caption },
-        h('table', { 'data-testid': 'exceptions-table' },
+        h('table', { 'data-testid': 'exceptions-table', class: 'exceptions-queue' },
           h('caption', { class: 'visually-hidden' }, caption),
-          h('thead', {}, h('tr', {}, ['Severity', 'Exception', 'Status', 'Assignee', 'Opened', 'Last seen', 'Seen', 'Level', 'Actions']
-            .map((t) => h('th', { scope: 'col' }, t)))),
-          h('tbody', {}, sorted.map((item) => {
-            const href = subjectHref(item.subject_type, item.subject_id);
-            return h('tr', { 'data-testid': 'exception-row', 'data-id': item.id, 'data-severity': item.severity, 'data-kind': item.kind },
-              h('td', {}, badge(item.severity, { testid: 'severity-badge' })),
-              h('th', { scope: 'row' }, h('a', { class: 'title', href: `#/exceptions/${encodeURIComponent(item.id)}`, 'data-testid': 'exception-link' }, item.title),
-                h('span', { class: 'sub' }, `${label(item.subject_type)} `, href ? h('a', { href }, item.subject_id) : item.subject_id,
-                  item.supplier_id ? ` · supplier ${item.supplier_id}` : '')),
-              h('td', {}, badge(item.status), item.snoozed_until ? h('span', { class: 'sub' }, 'until ', when(item.snoozed_until)) : null),
-              h('td', {}, item.assignee || muted('unassigned'), h('span', { class: 'sub' }, `team: ${label(item.owner)}`)),
-              h('td', {}, when(item.opened_at)),
-              h('td', {}, when(item.last_seen)),
-              h('td', { class: 'num' }, number(item.count)),
-              h('td', { class: 'num' }, number(item.level)),
-              h('td', {}, actionsCell(item)));
-          })))));
+          h('thead', {}, h('tr', {},
+            handles ? h('th', { scope: 'col', class: 'select' }, headAll) : null,
+            heads.map((t) => h('th', { scope: 'col' }, t)))),
+          h('tbody', {}, sorted.map((item) => h('tr', {
+            'data-testid': 'exception-row', 'data-id': item.id, 'data-severity': item.severity, 'data-kind': item.kind,
+            'data-status': item.status, tabindex: '-1',
+          }, rowCells(item)))))));
     }
+
+    // -------------------------------------------------------------- bulk bar
+    const bulkCount = h('p', { class: 'bulk-count', 'data-testid': 'bulk-count', tabindex: '-1' });
+    const bulkSlot = errorSlot();
+    const bulkAck = button('Acknowledge selected', { 'data-testid': 'bulk-acknowledge' });
+    const bulkWho = input('bulk-assignee', { type: 'email', value: me.email || '', autocomplete: 'off' });
+    const bulkAssign = button('Assign selected', { 'data-testid': 'bulk-assign' });
+    const bulkLength = select('bulk-duration', SNOOZES, 86400);
+    const bulkSnooze = button('Snooze selected', { 'data-testid': 'bulk-snooze' });
+    const bulkBar = h('section', { class: 'bulk-bar', 'aria-label': 'Act on the selected exceptions', 'data-testid': 'bulk-bar' },
+      bulkCount,
+      h('div', { class: 'bulk-controls' },
+        bulkAck,
+        h('div', { class: 'bulk-group' }, field('Assign to', bulkWho, { class: 'inline' }), bulkAssign),
+        h('div', { class: 'bulk-group' }, field('Snooze for', bulkLength, { class: 'inline' }), bulkSnooze)),
+      bulkSlot);
+    const controls = [bulkAck, bulkAssign, bulkSnooze];
+
+    function renderBulk() {
+      const n = selected.size;
+      bulkBar.hidden = !handles;
+      replace(bulkCount, n ? `${n} selected` : 'Select rows to act on several at once.');
+      for (const c of controls) c.setAttribute('aria-disabled', n ? 'false' : 'true');
+    }
+
+    const OUTCOME_WORDS = {
+      conflict: 'changed by someone else since the list was read',
+      not_found: 'no longer there',
+      refused: 'not allowed in its status',
+    };
+
+    async function bulk(control, action, extra, verb) {
+      const ids = items.filter((i) => selected.has(i.id)).map((i) => i.id);
+      if (!ids.length) {
+        bulkSlot.show({ message: 'Select at least one row first.' });
+        control.focus();
+        return;
+      }
+      const expected_versions = Object.fromEntries(items.filter((i) => selected.has(i.id)).map((i) => [i.id, i.version]));
+      const answer = await act(controls, bulkSlot, () => api.post('/staff/exceptions/bulk', { action, ids, expected_versions, ...extra }));
+      if (!answer) {
+        control.focus();
+        return;
+      }
+      const misses = answer.results.filter((r) => r.outcome !== 'ok');
+      const parts = [`${verb} ${answer.ok} of ${answer.results.length}.`];
+      for (const [outcome, words] of Object.entries(OUTCOME_WORDS)) {
+        const n = misses.filter((r) => r.outcome === outcome).length;
+        if (n) parts.push(`${n} ${words}.`);
+      }
+      const message = parts.join(' ');
+      // The ones that did not change stay selected, so they can be tried again once re-read.
+      selected.clear();
+      for (const r of misses) selected.add(r.id);
+      replace(feedback, h('div', { class: misses.length ? 'notice warn' : 'notice', role: 'status', 'data-testid': 'bulk-result' }, message));
+      announce(message);
+      await reload(() => control.focus());
+    }
+    bulkAck.addEventListener('click', () => bulk(bulkAck, 'acknowledge', {}, 'Acknowledged'));
+    bulkAssign.addEventListener('click', () => bulk(bulkAssign, 'assign', { assignee: bulkWho.value.trim() || null }, 'Assigned'));
+    bulkSnooze.addEventListener('click', () => bulk(bulkSnooze, 'snooze',
+      { until: new Date(Date.now() + Number(bulkLength.value) * 1000).toISOString() }, 'Snoozed'));
+
     renderTable();
+    renderBulk();
 
     const pages = pager({
       hasPrevious: Boolean(cursor),
@@ -224,13 +413,17 @@ export default {
     });
 
     return [
-      heading('Exceptions'),
-      h('p', { class: 'lede' }, 'Problems brought to you, most severe first. Filter, sort, and act on each one.'),
-      filterForm,
+      heading(resolvedView ? 'Resolved exceptions' : 'Exceptions'),
+      h('p', { class: 'lede' }, resolvedView
+        ? 'Problems already dealt with, the most recently resolved first.'
+        : 'Problems brought to you, most severe first. Select several to act on them at once.'),
+      views,
+      fold,
       h('div', { class: 'toolbar' }, field('Sort by', sortSelect, {
         class: 'inline', hint: 'Severity: most severe first, then oldest. Opened, last seen: newest first. Due: soonest first.',
       }), summary),
       feedback,
+      bulkBar,
       tableHost,
       pages,
     ];

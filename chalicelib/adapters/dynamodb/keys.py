@@ -232,8 +232,10 @@ def refund(order_id: str, po_id: str, sku: str) -> tuple[str, str]:
 # ---------------------------------------------------------------- exceptions
 # | an exception with its audit events | `EXC#<id>` / (`#META`, `EVENT#`) | Query on PK / GetItem |
 # | open exceptions, ranked (staff queue) | sparse GSI3 `EXCEPTIONS#OPEN` / `<severity rank>#<opened_at>#<id>` | Query |
+# | resolved exceptions, newest first | sparse GSI3 `EXCEPTIONS#RESOLVED` / `<resolved_at>#<id>` | Query (one page) |
 
 OPEN_EXCEPTIONS_PK = "EXCEPTIONS#OPEN"
+RESOLVED_EXCEPTIONS_PK = "EXCEPTIONS#RESOLVED"
 
 
 def exception(exception_id: str) -> tuple[str, str]:
@@ -267,6 +269,10 @@ def subject_pk(subject_type: str, subject_id: str) -> str:
 
 def open_exception_sk(severity_rank: int, opened_at: datetime, exception_id: str) -> str:
     return f"{severity_rank}#{ts(opened_at)}#{exception_id}"
+
+
+def resolved_exception_sk(resolved_at: datetime, exception_id: str) -> str:
+    return f"{ts(resolved_at)}#{exception_id}"
 
 
 # ---------------------------------------------------------------- due deadlines (the sweep's index)

@@ -1,7 +1,8 @@
 """The exceptions area on the single table: how an `ExceptionRecord` is stored, and its named reads.
 
 A record is the item `EXC#<id>` / `#META` (its history shares the partition). While active it carries
-the ranked queue's sparse GSI3 keys (`EXCEPTIONS#OPEN` / `<severity rank>#<opened_at>#<id>`); while
+the ranked queue's sparse GSI3 keys (`EXCEPTIONS#OPEN` / `<severity rank>#<opened_at>#<id>`), once
+resolved the resolved listing's (`EXCEPTIONS#RESOLVED` / `<resolved_at>#<id>`); while
 something will happen to it by time, the sweep's sparse GSI4 keys (`DUE#<shard>` / `<due_at>#<id>`).
 A load is one GetItem, a save one put in the commit's transaction (conditional on the version read,
 or on absence for a new record): the requests `services.exceptions` made before it moved.
@@ -22,6 +23,7 @@ from pynamodb.expressions.condition import Condition
 from ...config import settings
 from ...domain import exceptions as rules
 from ...domain.exceptions import ExceptionRecord, Severity, Status
+from ...services.ports_common import Page
 from ...services.ports_exceptions import Deadline, Due, DueDeadline, DueElsewhere, ExceptionWithHistory
 from . import keys
 from . import repository as repo
@@ -91,6 +93,9 @@ def exception_item(record: ExceptionRecord, version: int | None) -> ExceptionIte
     if record.status in rules.ACTIVE:
         item.GSI3PK = keys.OPEN_EXCEPTIONS_PK
         item.GSI3SK = keys.open_exception_sk(rules.SEVERITY_RANK[record.severity], record.opened_at, record.id)
+    elif record.status is Status.RESOLVED and record.resolved_at is not None:
+        item.GSI3PK = keys.RESOLVED_EXCEPTIONS_PK
+        item.GSI3SK = keys.resolved_exception_sk(record.resolved_at, record.id)
     if due is not None:
         item.GSI4PK, item.GSI4SK = keys.due_index(record.id, due, settings().due_index_shards)
     return repo.with_version(item, version)
@@ -182,6 +187,10 @@ class ExceptionsDynamo:
 
     def open_exceptions(self) -> list[ExceptionRecord]:
         return [record_from_item(i) for i in Item.gsi3.query(keys.OPEN_EXCEPTIONS_PK) if isinstance(i, ExceptionItem)]
+
+    def resolved_exceptions(self, *, limit: int, cursor: str | None = None) -> Page[ExceptionRecord]:
+        page = repo.query_page(Item.gsi3, keys.RESOLVED_EXCEPTIONS_PK, limit=limit, cursor=cursor)
+        return Page([record_from_item(i) for i in page.items if isinstance(i, ExceptionItem)], page.cursor)
 
     def due_entries(self, at: datetime, *, shards: int) -> list[Due]:
         found: list[Due] = []

@@ -14,6 +14,7 @@ from ...domain.campaigns import CampaignStatus, Product
 from ...domain.orders import OrderStatus, PaymentMode
 
 if TYPE_CHECKING:
+    from ...domain.audit import AuditEvent
     from ...domain.exceptions import ExceptionRecord
     from ...domain.metrics import CampaignSummary, StageFigures
     from ...services.catalogue import CampaignView as CampaignRecord
@@ -508,13 +509,17 @@ ExceptionKindName = Literal[
     "cancellation_requested",
 ]
 SeverityName = Literal["critical", "high", "medium", "low"]
-QueueStatus = Literal["open", "acknowledged", "snoozed"]
+QueueStatus = Literal["open", "acknowledged", "snoozed", "resolved"]
 
 
 class ExceptionListQuery(PageQuery):
     kind: list[ExceptionKindName] | None = Field(None, description="one or more kinds, comma-separated")
     severity: list[SeverityName] | None = Field(None, description="one or more severities, comma-separated")
-    status: list[QueueStatus] | None = Field(None, description="default: open,acknowledged (snoozed hidden)")
+    status: list[QueueStatus] | None = Field(
+        None,
+        description="default: open,acknowledged (snoozed hidden); `resolved` alone lists resolved ones, newest "
+        "first, one page at a time (their counts are of that page)",
+    )
     supplier_id: Id | None = None
     campaign_id: Id | None = None
     assignee: Annotated[str, StringConstraints(pattern=r"^(none|[^@\s]+@[^@\s]+\.[^@\s]+)$", max_length=254)] | None = Field(
@@ -586,8 +591,29 @@ class ExceptionPage(Page):
     counts: ExceptionCounts
 
 
+class ExceptionEventView(AuditEventView):
+    facts: dict[str, object] = Field(
+        description="what this step changed: count (seen again), level (escalated), assignee and "
+        "previous_assignee (assigned), until (snoozed), automatic (resolved by the system)"
+    )
+
+    @classmethod
+    def of_event(cls, e: AuditEvent) -> ExceptionEventView:
+        data = e.data or {}
+        # Only what this step changed: the rest of an event's data repeats the record.
+        wanted = {
+            "exception.repeated": ("count",),
+            "exception.escalated": ("level",),
+            "exception.assigned": ("assignee", "previous_assignee"),
+            "exception.snoozed": ("until",),
+            "exception.resolved": ("automatic",),
+            "exception.cleared": ("automatic",),
+        }.get(e.type, ())
+        return cls(**dict(AuditEventView.of(e)), facts={k: data[k] for k in wanted if k in data})
+
+
 class ExceptionDetailView(ExceptionView):
-    events: list[AuditEventView]
+    events: list[ExceptionEventView]
 
 
 class ExceptionAcknowledgeRequest(Request):
@@ -605,6 +631,33 @@ class ExceptionSnoozeRequest(Request):
     until: AwareDatetime = Field(description="back in the queue at this time (at most 30 days ahead)")
     note: Note | None = None
     expected_version: Version | None = None
+
+
+ExceptionId = Annotated[str, StringConstraints(min_length=1, max_length=100)]
+
+
+class ExceptionBulkRequest(Request):
+    action: Literal["acknowledge", "assign", "snooze"]
+    ids: list[ExceptionId] = Field(min_length=1, max_length=50, description="at most 50; a repeated id is acted on once")
+    expected_versions: dict[ExceptionId, Version] | None = Field(
+        None, description="per id, the version shown; an id changed since answers `conflict`"
+    )
+    assignee: Email | None = Field(None, description="assign: the staff member's address; null to unassign")
+    until: AwareDatetime | None = Field(None, description="snooze (required): back in the queue at this time")
+    note: Note | None = None
+
+
+class ExceptionBulkResult(View):
+    id: str
+    outcome: Literal["ok", "conflict", "not_found", "refused"]
+    version: int | None = Field(description="ok: the version written")
+    code: str | None = Field(description="refused: the rule's code (e.g. an exception already acknowledged)")
+    message: str | None
+
+
+class ExceptionBulkResponse(View):
+    results: list[ExceptionBulkResult] = Field(description="one per distinct id, in the order given")
+    ok: int = Field(description="how many were changed")
 
 
 class ExceptionResolveRequest(Request):
