@@ -7,7 +7,7 @@ import * as auth from './auth.js';
 import { configError } from './config.js';
 import { loadVocabularies } from './constants.js';
 import { h, replace } from './dom.js';
-import { button, errorAlert, heading } from './ui.js';
+import { button, errorAlert, heading, keepRowFocus, restoreRowFocus } from './ui.js';
 import campaign from './screens/campaign.js';
 import campaigns from './screens/campaigns.js';
 import complaint from './screens/complaint.js';
@@ -90,7 +90,8 @@ let apiDocument = null;
 
 async function loadWords(signal) {
   if (!apiDocument) {
-    apiDocument = api.get('/openapi.json', undefined, { signal }).catch((error) => {
+    // Not tied to this navigation's signal: another navigation may be awaiting the same promise.
+    apiDocument = api.get('/openapi.json').catch((error) => {
       apiDocument = null;
       throw error;
     });
@@ -150,7 +151,7 @@ function finish(name, title, { focus = true } = {}) {
   main.removeAttribute('aria-busy');
   document.title = `${title} · Waybill staff`;
   document.body.dataset.ready = name;
-  if (focus && !firstRender) (main.querySelector('h1') || main).focus({ preventScroll: false });
+  if (focus && !firstRender && !restoreRowFocus(main)) (main.querySelector('h1') || main).focus({ preventScroll: false });
   firstRender = false;
 }
 
@@ -301,6 +302,9 @@ api.configure({
     else location.hash = '#/sign-in';
   },
 });
+
+keepRowFocus(main);
+auth.onSessionChange(() => { me = null; route(); }); // another tab signed in or out
 
 window.addEventListener('hashchange', () => {
   if (location.hash.startsWith('#/') || location.hash === '') route();

@@ -1,6 +1,8 @@
 // Sign-in: the local dev issuer (a demo user and one of its roles, POST /dev/sign-in on the host)
 // or, in AWS, Cognito's hosted UI with the authorization-code flow and PKCE. The token lives in
-// sessionStorage (this tab only) and goes to the API as `Authorization: Bearer <token>`.
+// localStorage with its expiry, so one sign-in serves every tab of the origin (Ctrl+click opens a
+// page signed in) and signing out in one tab signs out the others (storage events and a
+// BroadcastChannel); it goes to the API as `Authorization: Bearer <token>`.
 
 import { ApiError } from './api.js';
 import { config } from './config.js';
@@ -25,21 +27,51 @@ export function claimsOf(token) {
   }
 }
 
-/** The current session {token, expiresAt, me?}, or null (none, or expired). */
-export function session() {
-  let s = null;
+function readStored(storage) {
   try {
-    s = JSON.parse(sessionStorage.getItem(SESSION_KEY) || 'null');
+    return JSON.parse(storage.getItem(SESSION_KEY) || 'null');
   } catch {
-    s = null;
+    return null;
   }
+}
+
+/** The current session {token, expiresAt, me?}, or null (none, or expired). A session an older
+ *  page (or a test) left in this tab's sessionStorage still counts. */
+export function session() {
+  const s = readStored(localStorage) || readStored(sessionStorage);
   if (!s || !s.token) return null;
   const exp = claimsOf(s.token).exp;
-  if (exp && exp * 1000 <= Date.now()) {
+  const expiresAt = s.expiresAt ? Date.parse(s.expiresAt) : NaN;
+  if ((exp && exp * 1000 <= Date.now()) || expiresAt <= Date.now()) {
     clearSession('Your session has expired: sign in again.');
     return null;
   }
   return s;
+}
+
+// Other tabs hear of a sign-in or sign-out: `storage` events fire in the other tabs of the origin;
+// the channel covers browsers that coalesce them.
+const channel = typeof BroadcastChannel === 'function' ? new BroadcastChannel('waybill.session') : null;
+
+let knownToken; // the token this tab last saw or set: a change by another tab differs from it
+
+function tellOtherTabs() {
+  knownToken = token();
+  if (channel) channel.postMessage('changed');
+}
+
+/** Run `fn()` when another tab signs in or out (at most once per change). */
+export function onSessionChange(fn) {
+  knownToken = token();
+  const check = () => {
+    const now = token();
+    if (now !== knownToken) {
+      knownToken = now;
+      fn(now);
+    }
+  };
+  window.addEventListener('storage', (event) => { if (event.key === SESSION_KEY || event.key === null) check(); });
+  if (channel) channel.addEventListener('message', check);
 }
 
 export function token() {
@@ -48,7 +80,10 @@ export function token() {
 }
 
 function saveSession(value) {
-  sessionStorage.setItem(SESSION_KEY, JSON.stringify(value));
+  const changed = token() !== value.token;
+  localStorage.setItem(SESSION_KEY, JSON.stringify(value));
+  sessionStorage.removeItem(SESSION_KEY);
+  if (changed) tellOtherTabs();
 }
 
 /** Remember who the API says we are (GET /me), for the next page load. */
@@ -63,8 +98,11 @@ export function cachedMe() {
 }
 
 export function clearSession(message) {
+  const had = Boolean(localStorage.getItem(SESSION_KEY) || sessionStorage.getItem(SESSION_KEY));
+  localStorage.removeItem(SESSION_KEY);
   sessionStorage.removeItem(SESSION_KEY);
   if (message) sessionStorage.setItem(FLASH_KEY, message);
+  if (had) tellOtherTabs();
 }
 
 function takeFlash() {

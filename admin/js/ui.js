@@ -1,7 +1,7 @@
 // Building blocks shared by the screens: alerts, badges, tables, fields, pagers, busy buttons.
 
 import { h, replace, uid } from './dom.js';
-import { label } from './format.js';
+import { label, when } from './format.js';
 
 // ------------------------------------------------------------------ status messages
 
@@ -28,6 +28,8 @@ export function notice(message, { testid = 'notice' } = {}) {
 export function errorAlert(error, { title } = {}) {
   const message = (error && error.message) || String(error);
   const details = (error && Array.isArray(error.details)) ? error.details : [];
+  const changed = error && error.status === 409 ? details.find((d) => d && d.changed_by) : null;
+  if (changed) return conflictAlert(error, changed, title);
   const meta = [];
   if (error && error.status) meta.push(`HTTP ${error.status}`);
   if (error && error.code) meta.push(error.code);
@@ -42,12 +44,119 @@ export function errorAlert(error, { title } = {}) {
     meta.length ? h('p', { class: 'alert-meta' }, meta.join(' · ')) : null);
 }
 
-/** A place for a form's errors, right beside it. */
+/**
+ * A 409 from a stale write: who changed the item and when, and a Reload button that renders the
+ * screen again from fresh data (app.js routes on hashchange).
+ */
+function conflictAlert(error, changed, title) {
+  const reload = button('Reload', { class: 'primary small', 'data-testid': 'conflict-reload',
+    onclick: () => window.dispatchEvent(new HashChangeEvent('hashchange')) });
+  return h('div', { class: 'alert', role: 'alert', 'data-testid': 'error', 'data-code': error.code },
+    title ? h('p', { class: 'alert-title' }, title) : null,
+    h('p', { class: 'alert-message' }, 'Someone else changed this first.'),
+    h('p', { 'data-testid': 'changed-by' }, `Changed by ${changed.changed_by} at `,
+      changed.changed_at ? when(changed.changed_at) : 'an unknown time', '. Reload to see it and try again.'),
+    h('div', { class: 'actions' }, reload),
+    h('p', { class: 'alert-meta' }, [`HTTP ${error.status}`, error.code].filter(Boolean).join(' · ')));
+}
+
+/** The control a 422 detail's field names ("body.url" -> the control named url) within `scope`. */
+function controlFor(scope, fieldPath) {
+  const parts = String(fieldPath || '').split('.').filter((p) => p && !['body', 'query', 'path'].includes(p));
+  for (let i = parts.length - 1; i >= 0; i -= 1) {
+    const found = scope.querySelector(`[name="${CSS.escape(parts[i])}"]`);
+    if (found) return found;
+  }
+  return null;
+}
+
+/** Mark each control a 422 names: aria-invalid and its message under it; returns the first marked. */
+function markFields(scope, details) {
+  let first = null;
+  for (const d of details) {
+    const control = d && d.field ? controlFor(scope, d.field) : null;
+    if (!control || control.getAttribute('aria-invalid') === 'true') continue;
+    if (!control.id) control.id = uid('in');
+    const message = h('p', { class: 'field-error', id: `${control.id}-error`, 'data-testid': 'field-error' }, d.message || 'Not valid.');
+    control.setAttribute('aria-invalid', 'true');
+    control.dataset.describedBefore = control.getAttribute('aria-describedby') || '';
+    control.setAttribute('aria-describedby', [control.dataset.describedBefore, message.id].filter(Boolean).join(' '));
+    (control.closest('.field') || control.parentElement).append(message);
+    first = first || control;
+  }
+  return first;
+}
+
+function unmarkFields(scope) {
+  scope.querySelectorAll('[aria-invalid="true"]').forEach((control) => {
+    control.removeAttribute('aria-invalid');
+    if (control.dataset.describedBefore) control.setAttribute('aria-describedby', control.dataset.describedBefore);
+    else control.removeAttribute('aria-describedby');
+    delete control.dataset.describedBefore;
+  });
+  scope.querySelectorAll('.field-error').forEach((el) => el.remove());
+}
+
+/** A place for a form's errors, right beside it; a 422 also marks the fields it names. */
 export function errorSlot() {
   const slot = h('div', { class: 'error-slot' });
-  slot.show = (error, options) => replace(slot, errorAlert(error, options));
-  slot.clear = () => slot.replaceChildren();
+  const scope = () => slot.closest('form') || slot.parentElement;
+  slot.show = (error, options) => {
+    replace(slot, errorAlert(error, options));
+    const where = scope();
+    if (where && error && error.status === 422 && Array.isArray(error.details)) {
+      unmarkFields(where);
+      const first = markFields(where, error.details);
+      if (first) first.focus();
+    }
+  };
+  slot.clear = () => {
+    slot.replaceChildren();
+    const where = scope();
+    if (where) unmarkFields(where);
+  };
   return slot;
+}
+
+// ------------------------------------------------------------------ focus after an action
+
+let lastFocus = null; // {element, row id, next row id, hash}
+
+/**
+ * Keep keyboard focus on the row an action came from: when the focused control inside a row
+ * (`[data-id]`) is removed by a re-render, focus the same row again (its first visible action, else the row),
+ * or the row that followed it when it left the list. Installed once on `main`; it also labels
+ * the cells of every table rendered under it (labelCells).
+ */
+export function keepRowFocus(root) {
+  root.addEventListener('focusin', (event) => {
+    const row = event.target.closest && event.target.closest('[data-id]');
+    lastFocus = row ? {
+      element: event.target, id: row.dataset.id,
+      next: row.nextElementSibling && row.nextElementSibling.dataset ? row.nextElementSibling.dataset.id : null,
+      hash: location.hash,
+    } : null;
+  });
+  new MutationObserver(() => {
+    labelCells(root); // tables a screen re-renders itself get their phone labels too
+    const active = document.activeElement;
+    if (!active || active === document.body || !active.isConnected) restoreRowFocus(root);
+  }).observe(root, { childList: true, subtree: true });
+}
+
+/** Focus the remembered row again if its control is gone (see keepRowFocus); true when it did. */
+export function restoreRowFocus(root) {
+  const last = lastFocus;
+  if (!last || last.element.isConnected || last.hash !== location.hash) return false;
+  const find = (id) => (id ? root.querySelector(`[data-id="${CSS.escape(id)}"]`) : null);
+  const row = find(last.id) || find(last.next);
+  if (!row) return false;
+  // Its next action (a button or a "More actions" summary that is shown), else the row itself.
+  const target = Array.from(row.querySelectorAll('button:not([disabled]), summary'))
+    .find((el) => el.getClientRects().length > 0) || row;
+  if (target === row && !row.hasAttribute('tabindex')) row.setAttribute('tabindex', '-1');
+  target.focus();
+  return document.activeElement === target;
 }
 
 /**
@@ -136,8 +245,21 @@ export function table({ caption, columns, rows, testid, rowAttrs, empty = 'Nothi
       h('thead', {}, h('tr', {}, columns.map((c) => h('th', { scope: 'col', class: c.class }, c.label)))),
       h('tbody', {}, rows.map((row) => h('tr', rowAttrs ? rowAttrs(row) : {},
         columns.map((c, i) => (i === 0 && c.header !== false
-          ? h('th', { scope: 'row', class: c.class }, c.cell(row))
-          : h('td', { class: c.class }, c.cell(row)))))))));
+          ? h('th', { scope: 'row', class: c.class, 'data-label': c.label }, c.cell(row))
+          : h('td', { class: c.class, 'data-label': c.label }, c.cell(row)))))))));
+}
+
+/** Give every body cell of the tables under `root` its column's heading as data-label (the phone
+ *  layout shows it beside the value), for tables built without table(). */
+export function labelCells(root) {
+  root.querySelectorAll('table').forEach((t) => {
+    const heads = Array.from(t.querySelectorAll('thead th')).map((th) => th.textContent.trim());
+    t.querySelectorAll('tbody tr').forEach((tr) => {
+      Array.from(tr.children).forEach((cell, i) => {
+        if (!cell.hasAttribute('data-label') && heads[i]) cell.setAttribute('data-label', heads[i]);
+      });
+    });
+  });
 }
 
 // ------------------------------------------------------------------ form fields

@@ -29,6 +29,7 @@ from ..domain.exceptions import ExceptionRecord, Owner, QueueFilter, RankedQueue
 from ..domain.permissions import STAFF_ROLES, SYSTEM, Principal
 from . import ports, uow
 from .clock import new_id, now
+from .conflicts import stale_version
 from .guard import require
 from .ports import Record, Save
 from .ports_common import Page
@@ -134,6 +135,13 @@ def _commit(
     uow.store().commit(changes, what=f"exception {record.id}", at=at)
 
 
+def _stale(exc_id: str, expected_version: int) -> Conflict:
+    """The 409 for a stale `expected_version`, naming the latest change: one more read, on this path only."""
+    found = uow.store().exception_with_history(exc_id)
+    current = found.record.version if found else None
+    return stale_version(f"exception {exc_id}", current, expected_version, found.events[-1] if found and found.events else None)
+
+
 def change(
     exc_id: str,
     mutate: Callable[[ExceptionRecord, datetime], Change | None],
@@ -158,7 +166,7 @@ def change(
         if record is None:
             raise NotFound(f"exception {exc_id} not found")
         if expected_version is not None and record.version != expected_version:
-            raise Conflict(f"exception {exc_id} is at version {record.version}, not {expected_version}; reload and try again")
+            raise _stale(exc_id, expected_version)
         from_status = record.status.value
         at = now()
         result = mutate(record, at)

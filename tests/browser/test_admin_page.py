@@ -33,7 +33,7 @@ def test_a_supplier_token_is_refused(page: Page, stack: Stack):
     expect(page.get_by_role("link", name="Orders")).to_have_count(0)
     expect(page.get_by_role("button", name="Sign out")).to_be_visible()
     # and the API behind the page refuses the same token
-    token = page.evaluate("() => JSON.parse(sessionStorage.getItem('waybill.session')).token")
+    token = page.evaluate("() => JSON.parse(localStorage.getItem('waybill.session')).token")
     r = requests.get(f"{stack.admin}/api/staff/dashboard", headers={"Authorization": f"Bearer {token}"}, timeout=10)
     assert r.status_code == 403 and r.json()["error"]["code"] == "forbidden"
 
