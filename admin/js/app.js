@@ -1,13 +1,19 @@
 // The shell: sign-in gate, who am I (GET /me), the navigation the capabilities allow, and the
 // hash router. Each screen module exports {name, title, render(ctx) -> Node}; the router swaps the
 // node in when its data is there and marks the page ready (document.body.dataset.ready = name).
+// The parts the supplier front office shares (routes, one navigation at a time, a screen's render,
+// the start) are in shell.js; what is the staff console's own (capabilities, vocabularies) is here.
 
 import * as api from './api.js';
 import * as auth from './auth.js';
 import { configError } from './config.js';
 import { loadVocabularies } from './constants.js';
 import { h, replace } from './dom.js';
-import { button, errorAlert, heading, keepRowFocus, restoreRowFocus } from './ui.js';
+import {
+  displayName, isSilent, match, navigations, navList, page, parseHash, renderScreen, showConfigError,
+  showNotFound, startRouting, wireChrome,
+} from './shell.js';
+import { button, errorAlert, heading, keepRowFocus } from './ui.js';
 import campaign from './screens/campaign.js';
 import campaigns from './screens/campaigns.js';
 import complaint from './screens/complaint.js';
@@ -60,18 +66,15 @@ const nav = document.getElementById('site-nav');
 const menuButton = document.getElementById('menu-button');
 const whoami = document.getElementById('whoami');
 
+const HOME = '/dashboard';
+const SITE = 'Waybill staff';
+
 let me = null;
-let navigation = 0;
-let controller = null;
-let firstRender = true;
+const navigation = navigations();
+const shell = page(main, SITE);
+const closeMenu = wireChrome({ main, nav, menuButton });
 
 // ------------------------------------------------------------------ hash
-
-function parseHash() {
-  const raw = location.hash.replace(/^#/, '') || '/dashboard';
-  const [path, search = ''] = raw.split('?');
-  return { path: path || '/dashboard', query: new URLSearchParams(search) };
-}
 
 /** Go to a hash; the same hash again re-renders (e.g. "Search" twice). */
 export function navigate(hash) {
@@ -103,6 +106,12 @@ const can = (capability) => Boolean(me && (me.capabilities || []).includes(capab
 
 // ------------------------------------------------------------------ shell
 
+function signOut() {
+  me = null;
+  auth.signOut();
+  route();
+}
+
 function renderShell() {
   const signedIn = Boolean(me);
   const staff = signedIn && can('staff');
@@ -110,50 +119,25 @@ function renderShell() {
   menuButton.hidden = !staff;
   whoami.hidden = !signedIn;
   if (staff) {
-    const { path } = parseHash();
-    replace(nav, h('ul', {}, NAV.filter(([, , cap]) => can(cap)).map(([href, text, , match]) => h('li', {},
-      h('a', { href, 'aria-current': match.test(path) ? 'page' : null }, text)))));
+    const { path } = parseHash(HOME);
+    replace(nav, navList(NAV.filter(([, , cap]) => can(cap)).map(([href, text, , current]) => [href, text, current]), path));
   } else {
     nav.replaceChildren();
   }
   if (signedIn) {
     replace(whoami,
-      h('span', { class: 'who', 'data-testid': 'signed-in-as' }, me.name || me.email || me.sub,
+      h('span', { class: 'who', 'data-testid': 'signed-in-as' }, displayName(me),
         h('span', { class: 'roles' }, ` · ${(me.roles || []).map((r) => r.replace(/_/g, ' ')).join(', ') || 'no role'}`)),
       // Off staff screens (refusal, errors) the screen has its own Sign out button: one is enough.
-      staff ? button('Sign out', { class: 'link-button', onclick: () => { me = null; auth.signOut(); route(); } }) : null);
+      staff ? button('Sign out', { class: 'link-button', onclick: signOut }) : null);
   } else {
     whoami.replaceChildren();
   }
 }
 
-function closeMenu() {
-  nav.classList.remove('open');
-  menuButton.setAttribute('aria-expanded', 'false');
-}
-
-menuButton.addEventListener('click', () => {
-  const open = !nav.classList.contains('open');
-  nav.classList.toggle('open', open);
-  menuButton.setAttribute('aria-expanded', String(open));
-});
-nav.addEventListener('click', (event) => { if (event.target.closest('a')) closeMenu(); });
-
-document.querySelector('.skip-link').addEventListener('click', (event) => {
-  event.preventDefault();
-  const target = main.querySelector('h1') || main;
-  target.focus();
-});
-
 // ------------------------------------------------------------------ screens outside the router
 
-function finish(name, title, { focus = true } = {}) {
-  main.removeAttribute('aria-busy');
-  document.title = `${title} · Waybill staff`;
-  document.body.dataset.ready = name;
-  if (focus && !firstRender && !restoreRowFocus(main)) (main.querySelector('h1') || main).focus({ preventScroll: false });
-  firstRender = false;
-}
+const { finish } = shell;
 
 function showSignIn() {
   me = null;
@@ -162,7 +146,7 @@ function showSignIn() {
     onSignedIn: async () => {
       me = await fetchMe();
       auth.rememberMe(me);
-      if (location.hash === '#/sign-in' || !location.hash) location.hash = '#/dashboard';
+      if (location.hash === '#/sign-in' || !location.hash) location.hash = `#${HOME}`;
       else route();
     },
   });
@@ -176,39 +160,34 @@ function showRefusal() {
     heading('Staff only'),
     h('div', { role: 'alert', class: 'alert', 'data-testid': 'refusal' },
       h('p', { class: 'alert-message' },
-        `This console is for Waybill staff. You are signed in as ${me.name || me.email || me.sub}, whose token has the role(s): ${roles}.`),
+        `This console is for Waybill staff. You are signed in as ${displayName(me)}, whose token has the role(s): ${roles}.`),
       h('p', {}, 'Staff roles are buyer, customer care, accounting, logistics and admin. Sign out and sign in with a staff account.')),
-    button('Sign out', { class: 'primary', onclick: () => { me = null; auth.signOut(); route(); } }));
+    button('Sign out', { class: 'primary', onclick: signOut }));
   finish('refused', 'Staff only');
 }
 
 function showFatal(title, error) {
   renderShell();
   replace(main, heading(title), errorAlert(error),
-    button('Sign out', { onclick: () => { me = null; auth.signOut(); route(); } }));
+    button('Sign out', { onclick: signOut }));
   finish('error', title);
 }
 
 // ------------------------------------------------------------------ the router
 
 async function route() {
-  navigation += 1;
-  const current = navigation;
-  if (controller) controller.abort();
-  controller = new AbortController();
-  const { signal } = controller;
+  const { signal, isCurrent } = navigation.start();
   delete document.body.dataset.ready;
   closeMenu();
-  const { path, query } = parseHash();
+  const { path, query } = parseHash(HOME);
 
   if (configError) {
-    replace(main, heading('Waybill staff'), errorAlert({ message: configError }));
-    finish('error', 'Configuration error');
+    showConfigError(main, shell, SITE, configError);
     return;
   }
   if (path === '/sign-in' || !auth.token()) {
     if (path === '/sign-in' && auth.token()) {
-      location.hash = '#/dashboard';
+      location.hash = `#${HOME}`;
       return;
     }
     showSignIn();
@@ -219,19 +198,18 @@ async function route() {
   let refresh = null;
   if (cached && cached.vocabularies) { // one remembered before /me carried vocabularies is fetched again
     me = cached;
-    if (firstRender) refresh = fetchMe(signal); // check in the background, while the screen loads
+    if (shell.isFirstRender()) refresh = fetchMe(signal); // check in the background, while the screen loads
   } else {
     main.setAttribute('aria-busy', 'true');
     try {
       me = await fetchMe(signal);
       auth.rememberMe(me);
     } catch (error) {
-      if (error.name === 'AbortError' || current !== navigation) return;
-      if (error.status === 401) return; // the 401 handler has sent us to sign-in
+      if (isSilent(error, isCurrent)) return; // a 401: the 401 handler has sent us to sign-in
       showFatal('Could not load your account', error);
       return;
     }
-    if (current !== navigation) return;
+    if (!isCurrent()) return;
   }
   if (!can('staff')) {
     showRefusal();
@@ -241,31 +219,17 @@ async function route() {
   try {
     await loadWords(signal);
   } catch (error) {
-    if (error.name === 'AbortError' || current !== navigation) return;
-    if (error.status === 401) return;
+    if (isSilent(error, isCurrent)) return;
     showFatal('Could not load the API description', error);
     return;
   }
-  if (current !== navigation) return;
+  if (!isCurrent()) return;
 
-  const match = ROUTES.map(([re, screen, names]) => [re.exec(path), screen, names || []]).find(([m]) => m);
-  if (!match) {
-    replace(main, heading('Not found'), h('p', {}, 'There is no such page. ', h('a', { href: '#/dashboard' }, 'Go to the dashboard.')));
-    finish('not-found', 'Not found');
+  const found = match(ROUTES, path);
+  if (!found) {
+    showNotFound(main, shell, `#${HOME}`, 'Go to the dashboard.');
     return;
   }
-  const [m, screen, names] = match;
-  const params = Object.fromEntries(names.map((n, i) => [n, decodeURIComponent(m[i + 1])]));
-  let title = screen.title;
-  const ctx = {
-    params, query, signal, me, can,
-    navigate,
-    reload: () => navigate(location.hash),
-    setTitle: (t) => { title = t; if (current === navigation) document.title = `${t} · Waybill staff`; },
-    isCurrent: () => current === navigation,
-  };
-  main.setAttribute('aria-busy', 'true');
-  if (!main.querySelector('.loading')) main.append(h('p', { class: 'loading', role: 'presentation' }, 'Loading…'));
 
   if (refresh) {
     refresh.then((fresh) => {
@@ -280,42 +244,14 @@ async function route() {
     }).catch(() => {}); // a 401 signs out by itself; other errors leave the cached identity
   }
 
-  let view;
-  try {
-    view = await screen.render(ctx);
-  } catch (error) {
-    if (error.name === 'AbortError' || current !== navigation) return;
-    if (error.status === 401) return;
-    view = [heading(screen.title), errorAlert(error)];
-  }
-  if (current !== navigation) return;
-  replace(main, view);
-  finish(screen.name, title);
+  const ctx = {
+    params: found.params, query, signal, me, can,
+    navigate,
+    reload: () => navigate(location.hash),
+  };
+  await renderScreen(main, found.screen, ctx, { isCurrent, page: shell });
 }
 
-api.configure({
-  token: auth.token,
-  onUnauthorized: (error) => {
-    me = null;
-    auth.clearSession(error.message);
-    if (location.hash === '#/sign-in') route();
-    else location.hash = '#/sign-in';
-  },
-});
-
+startRouting({ route, onUnauthorized: () => { me = null; } });
 keepRowFocus(main);
 auth.onSessionChange(() => { me = null; route(); }); // another tab signed in or out
-
-window.addEventListener('hashchange', () => {
-  if (location.hash.startsWith('#/') || location.hash === '') route();
-});
-
-(async () => {
-  const returnTo = await auth.completeRedirect();
-  if (returnTo && location.hash !== returnTo) {
-    location.hash = returnTo; // hashchange routes
-    return;
-  }
-  route();
-})();
-

@@ -1,11 +1,17 @@
 // The supplier front office's shell: sign-in (the admin page's auth.js), who am I (GET /me, a
 // supplier token), the navigation and the hash router. Screens export {name, title, render(ctx)}
 // as the admin page's do; the page marks itself ready with document.body.dataset.ready = name.
+// The router's parts are the admin page's (shell.js); who may enter, the navigation, the sign-in and
+// the refusal are the front office's own, here.
 
 import * as api from '../../admin/js/api.js';
 import * as auth from '../../admin/js/auth.js';
 import { configError } from '../../admin/js/config.js';
 import { h, replace } from '../../admin/js/dom.js';
+import {
+  displayName, isSilent, match, navigations, navList, page, parseHash, renderScreen, showConfigError,
+  showNotFound, startRouting, wireChrome,
+} from '../../admin/js/shell.js';
 import { button, errorAlert, heading } from '../../admin/js/ui.js';
 import campaign from './screens/campaign.js';
 import campaigns from './screens/campaigns.js';
@@ -13,7 +19,7 @@ import complaint from './screens/complaint.js';
 import files from './screens/files.js';
 import purchaseOrder from './screens/purchase-order.js';
 
-const HOME = '#/campaigns';
+const HOME = '/campaigns';
 const SITE = 'Waybill for suppliers';
 
 const ROUTES = [
@@ -36,15 +42,10 @@ const menuButton = document.getElementById('menu-button');
 const whoami = document.getElementById('whoami');
 
 let me = null;
-let navigation = 0;
-let controller = null;
-let firstRender = true;
-
-function parseHash() {
-  const raw = location.hash.replace(/^#/, '') || HOME.slice(1);
-  const [path, search = ''] = raw.split('?');
-  return { path: path || HOME.slice(1), query: new URLSearchParams(search) };
-}
+const navigation = navigations();
+const shell = page(main, SITE);
+const { finish } = shell;
+const closeMenu = wireChrome({ main, nav, menuButton });
 
 export function navigate(hash) {
   if (location.hash === hash) route();
@@ -66,45 +67,19 @@ function renderShell() {
   menuButton.hidden = !supplier;
   whoami.hidden = !signedIn;
   if (supplier) {
-    const { path } = parseHash();
-    replace(nav, h('ul', {}, NAV.map(([href, text, match]) => h('li', {},
-      h('a', { href, 'aria-current': match.test(path) ? 'page' : null }, text)))));
+    const { path } = parseHash(HOME);
+    replace(nav, navList(NAV, path));
   } else {
     nav.replaceChildren();
   }
   if (signedIn) {
     replace(whoami,
-      h('span', { class: 'who', 'data-testid': 'signed-in-as' }, me.name || me.email || me.sub,
+      h('span', { class: 'who', 'data-testid': 'signed-in-as' }, displayName(me),
         me.supplier_id ? h('span', { class: 'roles' }, ` · supplier ${me.supplier_id}`) : null),
       supplier ? button('Sign out', { class: 'link-button', onclick: signOut }) : null);
   } else {
     whoami.replaceChildren();
   }
-}
-
-function closeMenu() {
-  nav.classList.remove('open');
-  menuButton.setAttribute('aria-expanded', 'false');
-}
-
-menuButton.addEventListener('click', () => {
-  const open = !nav.classList.contains('open');
-  nav.classList.toggle('open', open);
-  menuButton.setAttribute('aria-expanded', String(open));
-});
-nav.addEventListener('click', (event) => { if (event.target.closest('a')) closeMenu(); });
-
-document.querySelector('.skip-link').addEventListener('click', (event) => {
-  event.preventDefault();
-  (main.querySelector('h1') || main).focus();
-});
-
-function finish(name, title, { focus = true } = {}) {
-  main.removeAttribute('aria-busy');
-  document.title = `${title} · ${SITE}`;
-  document.body.dataset.ready = name;
-  if (focus && !firstRender) (main.querySelector('h1') || main).focus({ preventScroll: false });
-  firstRender = false;
 }
 
 function showSignIn() {
@@ -116,7 +91,7 @@ function showSignIn() {
     onSignedIn: async () => {
       me = await api.get('/me');
       auth.rememberMe(me);
-      if (location.hash === '#/sign-in' || !location.hash) location.hash = HOME;
+      if (location.hash === '#/sign-in' || !location.hash) location.hash = `#${HOME}`;
       else route();
     },
   });
@@ -129,7 +104,7 @@ function showRefusal() {
     heading('Suppliers only'),
     h('div', { role: 'alert', class: 'alert', 'data-testid': 'refusal' },
       h('p', { class: 'alert-message' },
-        `This front office is for Waybill's suppliers. You are signed in as ${me.name || me.email || me.sub}, `
+        `This front office is for Waybill's suppliers. You are signed in as ${displayName(me)}, `
         + 'whose account is not a supplier\'s.'),
       h('p', {}, 'Staff use the staff console. ', h('a', { href: '../' }, 'Open the staff console.'))),
     button('Sign out', { class: 'primary', onclick: signOut }));
@@ -143,23 +118,18 @@ function showFatal(title, error) {
 }
 
 async function route() {
-  navigation += 1;
-  const current = navigation;
-  if (controller) controller.abort();
-  controller = new AbortController();
-  const { signal } = controller;
+  const { signal, isCurrent } = navigation.start();
   delete document.body.dataset.ready;
   closeMenu();
-  const { path, query } = parseHash();
+  const { path, query } = parseHash(HOME);
 
   if (configError) {
-    replace(main, heading(SITE), errorAlert({ message: configError }));
-    finish('error', 'Configuration error');
+    showConfigError(main, shell, SITE, configError);
     return;
   }
   if (path === '/sign-in' || !auth.token()) {
     if (path === '/sign-in' && auth.token()) {
-      location.hash = HOME;
+      location.hash = `#${HOME}`;
       return;
     }
     showSignIn();
@@ -175,12 +145,11 @@ async function route() {
       me = await api.get('/me', undefined, { signal });
       auth.rememberMe(me);
     } catch (error) {
-      if (error.name === 'AbortError' || current !== navigation) return;
-      if (error.status === 401) return;
+      if (isSilent(error, isCurrent)) return;
       showFatal('Could not load your account', error);
       return;
     }
-    if (current !== navigation) return;
+    if (!isCurrent()) return;
   }
   if (!isSupplier()) {
     showRefusal();
@@ -188,57 +157,17 @@ async function route() {
   }
   renderShell();
 
-  const match = ROUTES.map(([re, screen, names]) => [re.exec(path), screen, names || []]).find(([m]) => m);
-  if (!match) {
-    replace(main, heading('Not found'), h('p', {}, 'There is no such page. ', h('a', { href: HOME }, 'Go to your campaigns.')));
-    finish('not-found', 'Not found');
+  const found = match(ROUTES, path);
+  if (!found) {
+    showNotFound(main, shell, `#${HOME}`, 'Go to your campaigns.');
     return;
   }
-  const [m, screen, names] = match;
-  const params = Object.fromEntries(names.map((n, i) => [n, decodeURIComponent(m[i + 1])]));
-  let title = screen.title;
   const ctx = {
-    params, query, signal, me,
+    params: found.params, query, signal, me,
     navigate,
     reload: () => navigate(location.hash),
-    setTitle: (t) => { title = t; if (current === navigation) document.title = `${t} · ${SITE}`; },
-    isCurrent: () => current === navigation,
   };
-  main.setAttribute('aria-busy', 'true');
-  if (!main.querySelector('.loading')) main.append(h('p', { class: 'loading', role: 'presentation' }, 'Loading…'));
-
-  let view;
-  try {
-    view = await screen.render(ctx);
-  } catch (error) {
-    if (error.name === 'AbortError' || current !== navigation) return;
-    if (error.status === 401) return;
-    view = [heading(screen.title), errorAlert(error)];
-  }
-  if (current !== navigation) return;
-  replace(main, view);
-  finish(screen.name, title);
+  await renderScreen(main, found.screen, ctx, { isCurrent, page: shell });
 }
 
-api.configure({
-  token: auth.token,
-  onUnauthorized: (error) => {
-    me = null;
-    auth.clearSession(error.message);
-    if (location.hash === '#/sign-in') route();
-    else location.hash = '#/sign-in';
-  },
-});
-
-window.addEventListener('hashchange', () => {
-  if (location.hash.startsWith('#/') || location.hash === '') route();
-});
-
-(async () => {
-  const returnTo = await auth.completeRedirect();
-  if (returnTo && location.hash !== returnTo) {
-    location.hash = returnTo;
-    return;
-  }
-  route();
-})();
+startRouting({ route, onUnauthorized: () => { me = null; } });

@@ -7,12 +7,14 @@ import * as api from '../../admin/js/api.js';
 import * as auth from '../../admin/js/auth.js';
 import { config, configError } from '../../admin/js/config.js';
 import { h, replace, uid } from '../../admin/js/dom.js';
+import { displayName, navigations, page } from '../../admin/js/shell.js';
 import * as i18n from './i18n.js';
 
 const { t } = i18n;
 const main = document.getElementById('main');
 const languages = document.getElementById('language');
-let navigation = 0;
+const navigation = navigations();
+const shell = page(main, () => t('app.brand'));
 
 api.configure({ token: () => auth.token(), onUnauthorized: () => auth.clearSession() });
 
@@ -47,9 +49,7 @@ function facts(pairs) {
 }
 
 function ready(name, title) {
-  main.removeAttribute('aria-busy');
-  document.title = `${title} · ${t('app.brand')}`;
-  document.body.dataset.ready = name;
+  shell.finish(name, title, { focus: false });
 }
 
 function renderLanguages(onChange) {
@@ -241,7 +241,7 @@ async function customerPart(view, rerender) {
   if (!auth.token()) return signInCard(rerender);
   const me = auth.claimsOf(auth.token());
   const signOut = h('button', { type: 'button', class: 'link-button', onclick: () => { auth.clearSession(); rerender(); } }, t('signin.sign_out'));
-  const who = h('p', { 'data-testid': 'signed-in-as' }, t('signin.signed_in', { name: me.name || me.email || me.sub }), ' ', signOut);
+  const who = h('p', { 'data-testid': 'signed-in-as' }, t('signin.signed_in', { name: displayName(me) }), ' ', signOut);
   let mine = null;
   try {
     mine = await api.get(`/orders/${encodeURIComponent(view.order_id)}`);
@@ -257,8 +257,7 @@ async function customerPart(view, rerender) {
 // ------------------------------------------------------------------ the router
 
 async function route() {
-  navigation += 1;
-  const current = navigation;
+  const { isCurrent } = navigation.start();
   delete document.body.dataset.ready;
   main.setAttribute('aria-busy', 'true');
   const path = location.hash.replace(/^#/, '') || '/';
@@ -271,7 +270,7 @@ async function route() {
   }
   if (!match) {
     await i18n.use(i18n.pickLocale());
-    if (current !== navigation) return;
+    if (!isCurrent()) return;
     renderLanguages(route);
     replace(main, lookupScreen());
     ready('lookup', t('lookup.title'));
@@ -285,7 +284,7 @@ async function route() {
     failure = error;
   }
   await i18n.use(i18n.pickLocale(view && view.locale));
-  if (current !== navigation) return;
+  if (!isCurrent()) return;
   renderLanguages(route);
   if (!view) {
     replace(main, lookupScreen(failure && failure.status === 404 ? t('error.gone') : t('error.generic')));
@@ -293,7 +292,7 @@ async function route() {
     return;
   }
   const extra = await customerPart(view, route);
-  if (current !== navigation) return;
+  if (!isCurrent()) return;
   replace(main, orderScreen(view), extra, h('p', {}, h('a', { href: '#/' }, t('app.lookup_link'))));
   ready('order', t('order.heading', { reference: view.reference }));
 }
