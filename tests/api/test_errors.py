@@ -140,6 +140,7 @@ VALID_BODIES = {
     "ExceptionAssignRequest": {"assignee": "ops@waybill.example"},
     "ExceptionSnoozeRequest": {"until": "2099-01-01T00:00:00Z"},
     "ExceptionResolveRequest": {"note": "x"},
+    "ExceptionBulkRequest": {"action": "acknowledge", "ids": ["exc_01h00000000000000000000000"]},
     # notification preferences (issue 6)
     "NotificationPreferencesIn": {"opt_out": False, "alerts": "daily_digest"},
     "ProfileIn": {"locale": "vi"},
