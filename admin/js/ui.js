@@ -25,11 +25,11 @@ export function notice(message, { testid = 'notice' } = {}) {
  * An API error as the API states it: its message, then each detail (field and message) verbatim,
  * in an element with role="alert".
  */
-export function errorAlert(error, { title } = {}) {
+export function errorAlert(error, { title, reread = false } = {}) {
   const message = (error && error.message) || String(error);
   const details = (error && Array.isArray(error.details)) ? error.details : [];
   const changed = error && error.status === 409 ? details.find((d) => d && d.changed_by) : null;
-  if (changed) return conflictAlert(error, changed, title);
+  if (changed) return conflictAlert(error, changed, title, reread);
   const meta = [];
   if (error && error.status) meta.push(`HTTP ${error.status}`);
   if (error && error.code) meta.push(error.code);
@@ -46,17 +46,19 @@ export function errorAlert(error, { title } = {}) {
 
 /**
  * A 409 from a stale write: who changed the item and when, and a Reload button that renders the
- * screen again from fresh data (app.js routes on hashchange).
+ * screen again from fresh data (app.js routes on hashchange). A screen that reads the item again
+ * by itself passes `reread`: then the alert says so and offers no button.
  */
-function conflictAlert(error, changed, title) {
-  const reload = button('Reload', { class: 'primary small', 'data-testid': 'conflict-reload',
+function conflictAlert(error, changed, title, reread) {
+  const reload = reread ? null : button('Reload', { class: 'primary small', 'data-testid': 'conflict-reload',
     onclick: () => window.dispatchEvent(new HashChangeEvent('hashchange')) });
   return h('div', { class: 'alert', role: 'alert', 'data-testid': 'error', 'data-code': error.code },
     title ? h('p', { class: 'alert-title' }, title) : null,
     h('p', { class: 'alert-message' }, 'Someone else changed this first.'),
     h('p', { 'data-testid': 'changed-by' }, `Changed by ${changed.changed_by} at `,
-      changed.changed_at ? when(changed.changed_at) : 'an unknown time', '. Reload to see it and try again.'),
-    h('div', { class: 'actions' }, reload),
+      changed.changed_at ? when(changed.changed_at) : 'an unknown time',
+      reread ? '. It is shown below as it is now.' : '. Reload to see it and try again.'),
+    reload ? h('div', { class: 'actions' }, reload) : null,
     h('p', { class: 'alert-meta' }, [`HTTP ${error.status}`, error.code].filter(Boolean).join(' · ')));
 }
 

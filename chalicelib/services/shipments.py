@@ -201,59 +201,67 @@ def correct_tracking(actor: Principal, po_id: str, shipment_id: str, *, carrier:
     and orders), and each customer is told once (`order.tracking_corrected`). The number the parcel
     already has (a repeated correction) changes nothing: the parcel as it is, nothing written or sent."""
     stages.load_po(po_id, for_supplier=stages.supplier_scope(actor))  # 404 unless the caller's PO
-    store = uow.store()
-    pointer = store.load(POShipment, po_id, shipment_id)
-    if pointer is None:
-        raise NotFound(f"shipment {shipment_id} not found on purchase order {po_id}")
-    current = store.load(ShipmentRecord, pointer.value.carrier, pointer.value.tracking_number)
-    if current is None:
-        raise NotFound(f"shipment {shipment_id} not found")
-    old = current.value.shipment
-    if (carrier, tracking_number) == (old.carrier, old.tracking_number):
-        return view(old)  # a repeat (a retry, a double click): nothing to change or tell
-    if store.load(ShipmentRecord, carrier, tracking_number) is not None:
-        raise AlreadyExists(f"tracking number {tracking_number} ({carrier}) is already recorded")
-    new = rules.correct_tracking(old, carrier, tracking_number)
-    at = now()
-    orders = store.parcel_orders(new.order_ids)
-    note = (
-        f"The supplier corrected the tracking number of your parcel: it is now {tracking_number} "
-        f"with {rules.carrier(carrier).name}."
-    )
-    changes: list[Change] = [
-        Save(replace(current.value, shipment=old, superseded_by=new.ref, task_token=None), current.version),
-        Save(ShipmentRecord(new), None),
-        Save(pointer_of(new), FOLLOWS),
-        Record(
-            shipment_audit(
-                new,
-                "shipment.corrected",
-                at,
-                actor=actor,
-                data={
-                    "previous_carrier": old.carrier,
-                    "previous_tracking_number": old.tracking_number,
-                    "previous_execution_arn": current.value.execution_arn,
-                },
-            )
-        ),
-        *(Save(copy_of(new, o.id, at), FOLLOWS) for o in orders),
-        *(
+
+    def attempt() -> tuple[Shipment, Shipment | None]:
+        store = uow.store()
+        pointer = store.load(POShipment, po_id, shipment_id)
+        if pointer is None:
+            raise NotFound(f"shipment {shipment_id} not found on purchase order {po_id}")
+        current = store.load(ShipmentRecord, pointer.value.carrier, pointer.value.tracking_number)
+        if current is None:
+            raise NotFound(f"shipment {shipment_id} not found")
+        old = current.value.shipment
+        if (carrier, tracking_number) == (old.carrier, old.tracking_number):
+            return old, None  # a repeat (a retry, a double click): nothing to change or tell
+        if store.load(ShipmentRecord, carrier, tracking_number) is not None:
+            raise AlreadyExists(f"tracking number {tracking_number} ({carrier}) is already recorded")
+        new = rules.correct_tracking(old, carrier, tracking_number)
+        at = now()
+        orders = store.parcel_orders(new.order_ids)
+        note = (
+            f"The supplier corrected the tracking number of your parcel: it is now {tracking_number} "
+            f"with {rules.carrier(carrier).name}."
+        )
+        changes: list[Change] = [
+            Save(replace(current.value, shipment=old, superseded_by=new.ref, task_token=None), current.version),
+            Save(ShipmentRecord(new), None),
+            Save(pointer_of(new), FOLLOWS),
             Record(
-                order_audit(
-                    o,
+                shipment_audit(
                     new,
-                    "order.tracking_corrected",
+                    "shipment.corrected",
                     at,
-                    customer_note=note,
-                    data={"previous_tracking_number": old.tracking_number},
+                    actor=actor,
+                    data={
+                        "previous_carrier": old.carrier,
+                        "previous_tracking_number": old.tracking_number,
+                        "previous_execution_arn": current.value.execution_arn,
+                    },
                 )
-            )
-            for o in orders
-        ),
-        Save(late_deadline(new), None),
-    ]
-    store.commit(changes, what=f"shipment {shipment_id}", at=at)
+            ),
+            *(Save(copy_of(new, o.id, at), FOLLOWS) for o in orders),
+            *(
+                Record(
+                    order_audit(
+                        o,
+                        new,
+                        "order.tracking_corrected",
+                        at,
+                        customer_note=note,
+                        data={"previous_tracking_number": old.tracking_number},
+                    )
+                )
+                for o in orders
+            ),
+            Save(late_deadline(new), None),
+        ]
+        store.commit(changes, what=f"shipment {shipment_id}", at=at)
+        return old, new
+
+    # The tracking consumer writes the record too (its task token): a lost race is read again.
+    old, new = on_conflict(attempt, what=f"shipment {shipment_id}")
+    if new is None:
+        return view(old)
     escalations.clear_deadline("shipment", old.ref, "shipment_late")
     return view(new)
 

@@ -144,6 +144,32 @@ def test_the_tracking_executions_token_is_kept_once(store):
     assert found is not None and (found.value.task_token, found.value.execution_arn, found.version) == ("tok-1", "arn:t", 2)
 
 
+def test_a_correction_that_loses_the_race_with_the_tracking_token_reads_again_and_is_made(store, monkeypatch):
+    """The supplier corrects a number just recorded while the tracking consumer stores its token on the
+    same record: the correction's first commit is stale, so it reads again and is made (no 409)."""
+    shipping_po(store)
+    save_new(store, accepted("ord-1"))
+    recorded = shipments.record_shipment(ACME, PO, carrier="dhl", tracking_number="JD0001", order_ids=["ord-1"])
+    real_commit, raced = store.commit, []
+
+    def commit(changes, **kwargs):
+        if not raced:  # the tracking execution opens between the correction's read and its commit
+            raced.append("racing")
+            raced.append(shipments.on_tracking_opened(opened("tok-1").model_copy(update={"shipment_id": recorded.id})))
+        return real_commit(changes, **kwargs)
+
+    monkeypatch.setattr(store, "commit", commit)
+    corrected = shipments.correct_tracking(ACME, PO, recorded.id, carrier="dhl", tracking_number="JD0009")
+
+    assert raced == ["racing", "stored"]
+    assert (corrected.id, corrected.tracking_number) == (recorded.id, "JD0009")
+    old = store.load(ShipmentRecord, "dhl", "JD0001")
+    assert old is not None and old.value.superseded_by is not None and old.value.task_token is None
+    assert old.version == 3  # recorded, the token stored, superseded
+    assert store.load(ShipmentRecord, "dhl", "JD0009") is not None
+    assert [e.type for e in store.history("order", "ord-1", limit=10).items] == ["order.tracking_corrected"]
+
+
 def stale(*, abandoned: bool = False) -> TrackingStale:
     return TrackingStale(shipment_id="shp-1", carrier="dhl", tracking_number="JD0001", stale_at="t1", abandoned=abandoned)
 

@@ -204,7 +204,7 @@ export default {
         replace(feedback, notice(message(updated)));
         announce(message(updated));
       } else if (conflict) {
-        replace(feedback, errorAlert(conflict, { title: 'Someone changed it since the list was read: it is read again.' }));
+        replace(feedback, errorAlert(conflict, { title: 'Someone changed it since the list was read: it is read again.', reread: true }));
       } else {
         return;
       }
