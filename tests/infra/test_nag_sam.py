@@ -16,6 +16,8 @@ from tests.infra.conftest import resources
 PUBLIC_ROUTES = {
     "/health",
     "/openapi.json",
+    "/track/lookup",  # the order page's lookup: reference + e-mail, rate-limited, never says which was wrong
+    "/track/{token}",  # the order page: the link's token is the credential (hashed, revocable)
     "/webhooks/bank",
     "/webhooks/carriers/{carrier}",
     "/webhooks/suppliers/{supplier_id}",
