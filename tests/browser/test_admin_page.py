@@ -86,7 +86,14 @@ def test_accounting_approves_a_payment_proposal_and_sees_the_po_advance(page: Pa
     ready(page, "payments")
     row = page.locator(f"[data-testid='proposal-row'][data-id='{proposal['id']}']")
     expect(row).to_have_attribute("data-status", "pending")
+    # what the decision rests on: the supplier's invoice and the PO's accepted and invoiced amounts
+    context = row.get_by_test_id("proposal-context")
+    expect(context.get_by_test_id("invoice-link")).to_have_count(1)
+    expect(context.get_by_test_id("invoiced-amount")).not_to_have_text("")
     row.get_by_role("button", name="Approve").click()
+    ask = row.get_by_role("group", name="Confirm the payment")
+    expect(ask).to_contain_text(proposal["supplier_id"])
+    ask.get_by_role("button", name=re.compile(r"^Pay ")).click()
 
     # The page follows the PO out of payment approval (the sandbox bank settles it) ...
     decision = page.locator(f"[data-testid='decision'][data-po='{po_id}']")

@@ -127,6 +127,65 @@ def _one_pending_proposal(route: Route) -> None:
     route.fulfill(status=200, content_type="application/json", body=json.dumps({"items": [proposal], "next_cursor": None}))
 
 
+def _the_po_behind_it(route: Route) -> None:
+    """The purchase order of the routed proposal: invoiced €1,500 of €1,600 accepted, €0 paid."""
+    po: dict[str, Any] = {
+        "id": "po_" + "9" * 40,
+        "currency": "EUR",
+        "accepted_cents": 160000,
+        "invoiced_cents": 150000,
+        "paid_cents": 0,
+        "charge_back_cents": 0,
+        "invoices": [
+            {
+                "id": "inv-1",
+                "number": "INV-ACME-7",
+                "amount_cents": 150000,
+                "currency": "EUR",
+                "file_key": "k",
+                "created_at": "2026-01-04T10:00:00+00:00",
+                "download_url": "https://files.example/inv-1.pdf",
+            }
+        ],
+    }
+    route.fulfill(status=200, content_type="application/json", body=json.dumps(po))
+
+
+def test_approving_a_payment_shows_its_invoice_and_amounts_and_asks_before_money_moves(page: Page, stack: Stack):
+    page.route(PROPOSALS, _one_pending_proposal)
+    page.route(re.compile(r"/staff/purchase-orders/po_9+$"), _the_po_behind_it)
+    decisions: list[str] = []
+    page.route(f"**/staff/payment-proposals/{LONG_ID}/approve", lambda route: decisions.append(route.request.url) or route.abort())
+    sign_in(page, stack, "accounting")
+    ready(page, "dashboard")
+    page.goto(f"{stack.admin}/#/payments")
+    ready(page, "payments")
+    row = page.locator(f"[data-testid='proposal-row'][data-id='{LONG_ID}']")
+    # the row shows what the decision rests on: the invoice, accepted vs invoiced, and what is off
+    context = row.get_by_test_id("proposal-context")
+    expect(context.get_by_test_id("invoice-link")).to_have_attribute("href", "https://files.example/inv-1.pdf")
+    expect(context.get_by_test_id("accepted-amount")).to_contain_text("1,600.00")
+    expect(context.get_by_test_id("invoiced-amount")).to_contain_text("1,500.00")
+    expect(context.get_by_test_id("context-warning")).to_contain_text("318.00 more than is invoiced and unpaid")
+
+    # Approve asks first, naming the amount and the supplier; Cancel sends nothing
+    row.get_by_role("button", name="Approve").press("Enter")
+    ask = row.get_by_role("group", name="Confirm the payment")
+    expect(ask).to_contain_text("1,818.00")
+    expect(ask).to_contain_text("acme")
+    expect(ask.get_by_role("button", name=re.compile(r"^Pay .*1,818\.00"))).to_be_focused()
+    check_accessibility(page, "payments, confirming a payment")
+    ask.get_by_role("button", name="Cancel").click()
+    expect(ask).to_be_hidden()
+    expect(row.get_by_role("button", name="Approve")).to_be_focused()
+    assert decisions == []
+    # the second, explicit press is what sends it
+    row.get_by_role("button", name="Approve").click()
+    ask.get_by_role("button", name=re.compile(r"^Pay ")).click()
+    expect(row.get_by_role("alert")).to_be_visible()  # the routed request was refused: said, not swallowed
+    assert len(decisions) == 1
+
+
 def test_at_1280x800_a_long_proposal_id_wraps_and_the_decision_buttons_stay_in_view(page: Page, stack: Stack):
     page.set_viewport_size({"width": 1280, "height": 800})
     # the list answered with a proposal of the shape that clipped the buttons (a 54-character id)
