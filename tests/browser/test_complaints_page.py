@@ -52,6 +52,17 @@ def test_an_admin_approves_a_plan_above_the_threshold(page: Page, stack: Stack, 
     expect(total).to_have_attribute("data-cents", str(for_approval["refund_cents"]))
     expect(page.get_by_test_id("plan-approval")).to_have_attribute("data-needs-approval", "true")
 
+    # What the admin decides on sits beside the button: the plan's lines and the customer's photos
+    before = api_get(stack, f"/staff/complaints/{complaint_id}", stack.headers("alex", "admin", email="alex@waybill.example"))
+    page.set_viewport_size({"width": 1280, "height": 800})
+    decision = page.get_by_test_id("plan-decision")
+    context = decision.get_by_test_id("decision-context")
+    for line in before["plan"]["lines"]:
+        expect(context.locator(f"li[data-sku='{line['sku']}']")).to_contain_text(line["sku"])
+    expect(context.get_by_test_id("decision-photo")).to_have_count(len(before["photos"]))
+    page.get_by_role("button", name="Approve plan").scroll_into_view_if_needed()
+    expect(context).to_be_in_viewport()
+
     page.get_by_role("form", name="Approve plan").get_by_label("Internal note (optional)").fill("Photos are clear.")
     page.get_by_role("button", name="Approve plan").click()
     expect(status).to_have_attribute("data-status", "plan_approved")

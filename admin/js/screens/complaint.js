@@ -30,6 +30,22 @@ const WAITING = {
 
 const actorText = (who) => (who ? String(who) : muted('—'));
 
+/** What an approver decides on, beside the button: the plan's lines and the customer's photos, small. */
+function decisionContext(c, plan, currency) {
+  const lines = (plan && plan.lines) || [];
+  const photos = c.photos || [];
+  return h('div', { class: 'decision-context', 'data-testid': 'decision-context' },
+    h('ul', { class: 'plain-list', 'aria-label': 'The plan\'s lines' }, lines.map((l) => h('li', { 'data-sku': l.sku },
+      code(l.sku), ` ${label(l.resolution)} × ${number(l.quantity)}`,
+      l.refund_cents ? [' · refund ', h('strong', {}, money(l.refund_cents, currency))] : null))),
+    photos.length
+      ? h('ul', { class: 'thumb-strip', 'aria-label': 'The customer\'s photos' }, photos.map((p, i) => h('li', {},
+        h('a', { href: p.url, target: '_blank', rel: 'noopener noreferrer' },
+          h('img', { src: p.url, alt: `Photo ${i + 1} of ${photos.length} from the customer`, loading: 'lazy', width: 64, height: 64,
+            class: 'thumb small', 'data-testid': 'decision-photo' })))))
+      : muted('No photos.'));
+}
+
 /** The plan editor: one row per claimed line (include it?, resolution, quantity, refund). */
 function planEditor(complaint) {
   const currency = complaint.currency;
@@ -200,6 +216,7 @@ export default {
       forms.push(h('div', { class: 'action-group', 'data-testid': 'plan-decision' },
         h('h3', {}, 'Decide on the plan'),
         plan ? h('p', {}, `The plan refunds ${money(plan.refund_cents, currency)}, above the ${money(threshold, currency)} customer care may offer alone.`) : null,
+        decisionContext(c, plan, currency),
         parts));
     }
 
