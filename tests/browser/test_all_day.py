@@ -241,3 +241,31 @@ def test_focus_stays_on_the_payment_row_after_a_decision(page: Page, stack: Stac
     row.get_by_role("button", name="Reject proposal").press("Enter")
     expect(row).to_have_attribute("data-status", "rejected")
     expect(row).to_be_focused()
+
+
+def test_a_campaigns_cost_and_margin_say_they_are_provisional_while_a_po_is_unacknowledged(page: Page, stack: Stack):
+    admin = stack.headers("alex", "admin", email="alex@waybill.example")
+    campaigns = requests.get(f"{stack.api}/staff/campaigns", params={"status": "closed"}, headers=admin, timeout=10).json()
+    campaign_id = campaigns["items"][0]["id"]
+
+    def unacknowledged(route: Route) -> None:  # the real figures, as they read before the last acknowledgement
+        answer = route.fetch().json()
+        answer["summary"].update(margin_provisional=True, purchase_orders=1, purchase_orders_created=3)
+        route.fulfill(status=200, content_type="application/json", body=json.dumps(answer))
+
+    sign_in(page, stack, "admin")
+    ready(page, "dashboard")
+    page.route(f"**/staff/metrics/campaigns/{campaign_id}", unacknowledged)
+    page.goto(f"{stack.admin}/#/campaigns/{campaign_id}")
+    ready(page, "campaign")
+    summary = page.get_by_test_id("campaign-summary")
+    expect(summary.get_by_test_id("provisional-badge")).to_have_count(3)  # cost, margin, margin per order
+    expect(page.get_by_test_id("margin-provisional")).to_contain_text("1 of 3 purchase orders acknowledged")
+    check_accessibility(page, "campaign, provisional margin")
+
+    page.unroute(f"**/staff/metrics/campaigns/{campaign_id}")
+    page.reload()
+    ready(page, "campaign")
+    final = requests.get(f"{stack.api}/staff/metrics/campaigns/{campaign_id}", headers=admin, timeout=10).json()["summary"]
+    badges = page.get_by_test_id("campaign-summary").get_by_test_id("provisional-badge")
+    expect(badges).to_have_count(3 if final["margin_provisional"] else 0)

@@ -160,6 +160,10 @@ export default {
     if (r.metrics.ok) {
       const m = r.metrics.value;
       const s = m.summary;
+      // Figures that still move (a PO not yet acknowledged) say so where they are read.
+      const provisional = (text) => (s.margin_provisional
+        ? h('span', { 'data-provisional': 'true' }, text, ' ', badge('provisional', { testid: 'provisional-badge', text: 'provisional' }))
+        : text);
       metrics = [
         facts([
           ['Orders standing', number(s.orders)],
@@ -167,10 +171,15 @@ export default {
           ['Revenue', money(s.revenue_cents, c.currency)],
           ['Refunded', money(s.refunded_cents, c.currency)],
           ['Purchase orders acknowledged', number(s.purchase_orders)],
-          ['Cost', money(s.cost_cents, c.currency)],
-          ['Margin', money(s.margin_cents, c.currency)],
-          ['Margin per order', money(s.margin_per_order_cents, c.currency)],
+          ['Cost', provisional(money(s.cost_cents, c.currency))],
+          ['Margin', provisional(money(s.margin_cents, c.currency))],
+          ['Margin per order', provisional(money(s.margin_per_order_cents, c.currency))],
         ], { testid: 'campaign-summary' }),
+        s.margin_provisional
+          ? h('p', { class: 'hint', 'data-testid': 'margin-provisional' },
+            `Provisional: ${number(s.purchase_orders)} of ${number(s.purchase_orders_created)} purchase orders acknowledged. `
+            + 'The cost counts acknowledged orders only, so cost and margin will move until every supplier has acknowledged.')
+          : null,
         table({
           caption: 'Time in stage', testid: 'campaign-stages',
           columns: [
