@@ -22,6 +22,7 @@ from chalicelib.api.http import translate_gateway_errors
 from chalicelib.api.metrics import metrics_api
 from chalicelib.api.notifications import notifications_api
 from chalicelib.api.public import public_api
+from chalicelib.api.settings import settings_api
 from chalicelib.api.staff import staff_api
 from chalicelib.api.staff_purchase_orders import staff_po_api
 from chalicelib.api.storefront import storefront_api
@@ -64,7 +65,23 @@ app.register_blueprint(notifications_api)
 app.register_blueprint(webhook_subscriptions_api)
 app.register_blueprint(metrics_api)
 app.register_blueprint(console_api)
+app.register_blueprint(settings_api)
 app.register_middleware(translate_gateway_errors, "http")
+
+
+def _stored_settings(base: Any) -> Any:
+    """Staff's overrides of the business settings (services/tunables.py), imported on first use."""
+    from chalicelib.services import tunables
+
+    return tunables.load_overrides(base)
+
+
+def _use_staff_settings() -> None:
+    """From the first event a function handles, `settings()` lays staff's stored overrides over the
+    environment's values (read at most once per settings_cache_s). Not at import: `chalice package` and
+    the CDK synth import this module with no table to read."""
+    if settings.overrides is None:
+        settings.use_overrides(_stored_settings)
 
 
 @app.middleware("all")
@@ -75,6 +92,7 @@ def observe(event: Any, get_response: Any) -> Any:
     if request_id:
         logger.set_correlation_id(request_id)
     handler = getattr(context, "function_name", None) or type(event).__name__
+    _use_staff_settings()
     failed = False
     try:
         response = get_response(event)

@@ -1,12 +1,19 @@
-"""Settings, read from the environment once. Nothing else in the code reads `os.environ`."""
+"""Settings, read from the environment once. Nothing else in the code reads `os.environ`.
+
+Some business settings (deadlines, thresholds, grace periods: services/tunables.py lists them) staff
+may change at run time: an installed loader answers the stored overrides, read at most once per
+`settings_cache_s` per process, laid over the environment's values (which stay the defaults). A change
+takes effect in every process within that time, without a deploy."""
 
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
-from dataclasses import dataclass, fields
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, fields, replace
 from functools import lru_cache
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from .topology import EXPORTS_BUCKET, TOPOLOGY, TRACK_LINKS_SECRET
 
@@ -149,6 +156,8 @@ class Settings:
     # Outbound webhook signing secrets are stored encrypted under this KMS key (topology.py `keys`).
     webhook_secrets_key: str = f"alias/{TOPOLOGY.keys[0].alias}"
     page_size_max: int = 100
+    # Staff's overrides (services/tunables.py) are read again at most this often per process.
+    settings_cache_s: int = 60
 
     @property
     def site_base(self) -> str:
@@ -240,7 +249,88 @@ def deployed_variables(environ: Mapping[str, str]) -> dict[str, str]:
 
 
 @lru_cache(maxsize=1)
-def settings() -> Settings:
-    """The process's settings: its environment, plus the deployed parameter's variables (read
-    once per cold start, and only where the stack set one)."""
+def environment_settings() -> Settings:
+    """The process's settings as deployed: its environment, plus the deployed parameter's variables
+    (read once per cold start, and only where the stack set one). The defaults of staff's overrides."""
     return load_settings({**os.environ, **deployed_variables(os.environ)})
+
+
+Overrides = Callable[[Settings], Mapping[str, Any]]
+
+
+class _Settings:
+    """`settings()`: the environment's settings with staff's stored overrides laid over them.
+
+    The overrides come from the loader `use_overrides` installed (none: the environment's settings as
+    they are), called with the environment's settings at most once per `settings_cache_s`. A loader that
+    fails keeps the last values it answered (logged), so a storage hiccup never stops a request; values
+    that no longer validate are ignored the same way. `cache_clear()` forgets both layers."""
+
+    def __init__(self) -> None:
+        self._loader: Overrides | None = None
+        self._merged: Settings | None = None
+        self._read_at = 0.0
+        self._lock = threading.Lock()
+        self._local = threading.local()
+
+    def __call__(self) -> Settings:
+        base = environment_settings()
+        loader = self._loader
+        if loader is None or getattr(self._local, "loading", False):
+            return base  # the loader's own reads see the environment's settings
+        merged = self._merged
+        if merged is not None and time.monotonic() - self._read_at < base.settings_cache_s:
+            return merged
+        with self._lock:
+            if self._merged is not None and time.monotonic() - self._read_at < base.settings_cache_s:
+                return self._merged
+            self._local.loading = True
+            try:
+                merged = overlay(base, loader(base))
+            except Exception as exc:  # noqa: BLE001 - the last good values stand; the failure is logged
+                from .observability import logger
+
+                logger.warning("settings overrides not read; the last ones stand", extra={"error": str(exc)})
+                merged = self._merged or base
+            finally:
+                self._local.loading = False
+            self._merged, self._read_at = merged, time.monotonic()
+            return merged
+
+    @property
+    def overrides(self) -> Overrides | None:
+        return self._loader
+
+    def use_overrides(self, loader: Overrides | None) -> None:
+        """Install (or, with None, remove) the loader of staff's overrides; the next call reads them."""
+        with self._lock:
+            self._loader, self._merged = loader, None
+
+    def refresh(self) -> None:
+        """Read the overrides again at the next call (this process just changed them); until a read
+        succeeds, the last values stand."""
+        with self._lock:
+            self._read_at = float("-inf")
+
+    def cache_clear(self) -> None:
+        environment_settings.cache_clear()
+        with self._lock:
+            self._merged = None
+
+
+def overlay(base: Settings, values: Mapping[str, Any]) -> Settings:
+    """`base` with `values` (field name -> value) laid over it, checked as a start checks settings."""
+    if not values:
+        return base
+    names = {f.name for f in fields(Settings)}
+    unknown = set(values) - names
+    if unknown:
+        raise ValueError(f"unknown settings: {', '.join(sorted(unknown))}")
+    merged = replace(base, **dict(values))
+    merged.exception_policy()
+    merged.complaint_policy()
+    merged.held_at_close_policy()
+    return merged
+
+
+settings = _Settings()

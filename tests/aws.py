@@ -12,6 +12,7 @@ import pytest
 from moto import mock_aws
 
 from chalicelib.adapters.aws import reset_clients
+from chalicelib.config import settings
 from chalicelib.local.provision import Provisioned, provision
 from chalicelib.local.server import transactions_with_undo_log
 from tests.conftest import ISSUER
@@ -31,7 +32,9 @@ SFN_CONFIG = {"stepfunctions": {"execute_state_machine": False}, "lambda": {"use
 def aws() -> Iterator[Provisioned]:
     with mock_aws(config=SFN_CONFIG):  # type: ignore[arg-type]
         reset_clients()
+        settings.use_overrides(None)  # staff's overrides read from this test's table, not a previous one's
         yield provision()
+    settings.use_overrides(None)
     reset_clients()
 
 

@@ -287,10 +287,13 @@ class MemoryStore(
                 rows.append((_created(order), entry))
         return _page(f"packing/{po_id_}", rows, limit=limit, cursor=cursor)
 
-    def history(self, subject_type: str, subject_id: str, *, limit: int, cursor: str | None = None) -> Page[AuditEvent]:
+    def history(
+        self, subject_type: str, subject_id: str, *, limit: int, cursor: str | None = None, newest_first: bool = False
+    ) -> Page[AuditEvent]:
         events = self._events.get((subject_type, subject_id), {}).values()
         rows = [((_ts(e.at), e.id), copy.deepcopy(e)) for e in events]
-        return _page(f"history/{subject_type}/{subject_id}", rows, limit=limit, cursor=cursor)
+        order = "newest" if newest_first else "oldest"
+        return _page(f"history/{subject_type}/{subject_id}/{order}", rows, limit=limit, cursor=cursor, reverse=newest_first)
 
     def load_suppliers(self, supplier_ids: Iterable[str]) -> dict[str, Supplier]:
         found = (self.load(Supplier, s) for s in set(supplier_ids))

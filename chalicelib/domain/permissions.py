@@ -115,6 +115,7 @@ DECIDE_PAYMENTS = roles(Role.ACCOUNTING)
 CANCEL_PURCHASE_ORDERS = roles(Role.BUYER, Role.ADMIN)
 MANAGE_WEBHOOKS = roles(Role.ADMIN)
 MANAGE_PREFERENCES = roles(Role.ADMIN)
+MANAGE_SETTINGS = roles(Role.ADMIN)  # deadlines, thresholds, grace periods (services/tunables.py)
 HANDLE_COMPLAINTS = roles(Role.CUSTOMER_CARE, Role.ADMIN)
 APPROVE_COMPLAINT_PLANS = roles(Role.ADMIN)
 # A parcel's delivery, failed attempt or return recorded by hand when its carrier sends nothing
@@ -141,6 +142,7 @@ CAPABILITIES: dict[str, frozenset[Role]] = {
     "exports.run": READ_STAFF,
     "webhooks.manage": MANAGE_WEBHOOKS,
     "preferences.manage": MANAGE_PREFERENCES,
+    "settings.manage": MANAGE_SETTINGS,
     "complaints.read": READ_STAFF,
     "complaints.handle": HANDLE_COMPLAINTS,
     "complaints.approve": APPROVE_COMPLAINT_PLANS,

@@ -259,8 +259,10 @@ class Store(
         reader's visibility is the caller's business) and `address_visible` = one is stored."""
         ...
 
-    def history(self, subject_type: str, subject_id: str, *, limit: int, cursor: str | None = None) -> Page[AuditEvent]:
-        """The audit events recorded about a subject, oldest first."""
+    def history(
+        self, subject_type: str, subject_id: str, *, limit: int, cursor: str | None = None, newest_first: bool = False
+    ) -> Page[AuditEvent]:
+        """The audit events recorded about a subject, oldest first (or newest first)."""
         ...
 
     def load_suppliers(self, supplier_ids: Iterable[str]) -> dict[str, Supplier]:

@@ -141,6 +141,7 @@ VALID_BODIES = {
     "ExceptionSnoozeRequest": {"until": "2099-01-01T00:00:00Z"},
     "ExceptionResolveRequest": {"note": "x"},
     "ExceptionBulkRequest": {"action": "acknowledge", "ids": ["exc_01h00000000000000000000000"]},
+    "SettingsChangeRequest": {"expected_version": 0, "values": {"max_stage_reminders": 3}},
     # notification preferences (issue 6)
     "NotificationPreferencesIn": {"opt_out": False, "alerts": "daily_digest"},
     "ProfileIn": {"locale": "vi"},

@@ -78,6 +78,7 @@ def test_the_integer_settings_are_the_ones_expected():
         "max_webhook_body_bytes",
         "track_lookup_limit",
         "track_lookup_window_s",
+        "settings_cache_s",
     }
 
 

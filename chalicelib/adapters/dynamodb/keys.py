@@ -604,3 +604,11 @@ def charge_back(po_id: str, refund_id: str) -> tuple[str, str]:
 
 def campaign_charge_backs_pk(campaign_id: str) -> str:
     return f"CAMPAIGN#{campaign_id}#CHARGEBACKS"
+
+
+# ---------------------------------------------------------------- staff's settings (services/tunables.py)
+SETTINGS_PK = "SETTINGS"
+
+
+def stored_settings() -> tuple[str, str]:
+    return SETTINGS_PK, "#CURRENT"

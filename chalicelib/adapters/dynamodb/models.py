@@ -866,3 +866,13 @@ class StatsItem(Item, discriminator="stats"):
     cost_cents = NumberAttribute(null=True)
     received_cents = NumberAttribute(null=True)
     pos_created = NumberAttribute(null=True)
+
+
+class SettingsItem(Item, discriminator="settings"):
+    """Staff's overrides of the business settings (`SETTINGS` / `#CURRENT`; services/tunables.py):
+    the values as a JSON object by setting name, versioned."""
+
+    values = UnicodeAttribute()  # JSON: {"deadline_acknowledge_s": 86400, ...}
+    updated_at = UTCDateTimeAttribute(null=True)
+    updated_by = UnicodeAttribute(null=True)
+    version = VersionAttribute()

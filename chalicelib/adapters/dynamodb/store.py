@@ -45,7 +45,10 @@ from ...services.ports import (
     Supplier,
     Versioned,
 )
-from . import keys
+from . import (
+    keys,
+    store_settings,  # noqa: F401  (its kind registers itself)
+)
 from . import repository as repo
 from .mapping import MAPPERS
 from .models import (
@@ -322,14 +325,16 @@ class DynamoStore(
         page = repo.query_page(Item.gsi3, keys.po_packing_pk(po_id), limit=limit, cursor=cursor, newest_first=False)
         return Page([_packing_entry(i) for i in page.items if isinstance(i, DeliveryIndexItem)], page.cursor)
 
-    def history(self, subject_type: str, subject_id: str, *, limit: int, cursor: str | None = None) -> Page[AuditEvent]:
+    def history(
+        self, subject_type: str, subject_id: str, *, limit: int, cursor: str | None = None, newest_first: bool = False
+    ) -> Page[AuditEvent]:
         page = repo.query_page(
             Item,
             keys.subject_pk(subject_type, subject_id),
             range_key_condition=Item.SK.startswith(keys.EVENT_PREFIX),
             limit=limit,
             cursor=cursor,
-            newest_first=False,
+            newest_first=newest_first,
         )
         return Page([repo.event_from_item(i) for i in page.items if isinstance(i, AuditEventItem)], page.cursor)
 
