@@ -80,8 +80,7 @@ TUNABLES: tuple[Tunable, ...] = (
             f"deadline_{stage}_s",
             SLAS,
             f"Time to {words}",
-            "The stage's deadline from when it opens; reminders, then "
-            "the buyer, follow when it passes. POs already in the stage keep theirs.",
+            "From when the stage opens; then reminders, then the buyer.",
             "duration",
             HOUR,
             90 * DAY,

@@ -1,4 +1,5 @@
-// Settings: who is signed in, the runtime configuration, my notification preferences
+// Settings: who is signed in, the business settings (business-settings.js: deadlines, thresholds,
+// escalation; admins change them), the runtime configuration, my notification preferences
 // (GET/PUT /me/notification-preferences) and, for preferences.manage, anyone's
 // (GET/PUT /staff/notification-preferences/{email}).
 
@@ -7,6 +8,7 @@ import { config } from '../config.js';
 import { h, replace } from '../dom.js';
 import { label, when } from '../format.js';
 import { act, checkbox, code, errorSlot, facts, field, heading, input, notice, section, select } from '../ui.js';
+import { businessSettings } from './business-settings.js';
 
 /** A preferences form for one address; `path` is where it is read and saved. */
 function preferencesForm(prefs, path, title) {
@@ -50,6 +52,8 @@ export default {
       mineSlot.show(error);
     }
 
+    const business = can('staff') ? await businessSettings({ signal, can }) : null;
+
     let others = null;
     if (can('preferences.manage')) {
       const email = input('email', { type: 'email', required: true, autocomplete: 'off', placeholder: 'logistics@waybill.example' });
@@ -76,6 +80,7 @@ export default {
         ['Roles', (me.roles || []).map(label).join(', ')],
         ['May', h('ul', { class: 'plain-list', 'data-testid': 'capabilities' }, (me.capabilities || []).map((c) => h('li', {}, code(c))))],
       ], { testid: 'whoami-facts' })),
+      business ? section('Business settings', business) : null,
       section('My notification preferences', mineSlot, mine ? preferencesForm(mine, '/me/notification-preferences', 'My notification preferences') : null),
       others,
       section('This console', facts([
