@@ -12,6 +12,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from chalice.app import Chalice
 
 from chalicelib.api.accounting import accounting_api
+from chalicelib.api.assignments import assignments_api
 from chalicelib.api.auth import auth
 from chalicelib.api.complaints import complaints_api
 from chalicelib.api.console import console_api
@@ -66,6 +67,7 @@ app.register_blueprint(webhook_subscriptions_api)
 app.register_blueprint(metrics_api)
 app.register_blueprint(console_api)
 app.register_blueprint(settings_api)
+app.register_blueprint(assignments_api)
 app.register_middleware(translate_gateway_errors, "http")
 
 

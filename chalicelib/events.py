@@ -388,6 +388,8 @@ DOMAIN_EVENT_TYPES: frozenset[str] = frozenset(
         *(r.event_type for r in RULES),
         "order.placed",
         *_past("order", OrderAction),
+        "settings.changed",  # services/tunables.py
+        *(f"{s}.{verb}" for s in ("order", "complaint", "po") for verb in ("assigned", "unassigned")),  # services/assignments.py
         "order.sent_to_suppliers",
         "order.supplier_accepted",
         "order.payment_recorded",

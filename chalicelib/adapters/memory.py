@@ -51,6 +51,7 @@ from ..services.ports import (
 )
 from ..services.ports_purchase_orders import InvoiceRecord, PORecord
 from .memory_access import ACCESS_KEYS, AccessMemory
+from .memory_assignments import ASSIGNMENTS_KEYS, AssignmentsMemory
 from .memory_complaints import COMPLAINTS_KEYS, ComplaintsMemory
 from .memory_consumers import CONSUMERS_KEYS, UNVERSIONED, ConsumersMemory
 from .memory_deadlines import DeadlinesMemory
@@ -78,6 +79,7 @@ purchase_order_keys(KEYS)
 KEYS.update(SHIPMENTS_KEYS)
 KEYS.update(CONSUMERS_KEYS)
 KEYS.update(ACCESS_KEYS)
+KEYS.update(ASSIGNMENTS_KEYS)
 # Kinds with no version of their own: a save with any version writes them as they are (version 1).
 AS_THEY_ARE = FOLLOWERS | UNVERSIONED
 
@@ -136,6 +138,7 @@ def _created(order: Order) -> tuple[str, ...]:
 
 class MemoryStore(
     AccessMemory,
+    AssignmentsMemory,
     ComplaintsMemory,
     ConsumersMemory,
     DeadlinesMemory,

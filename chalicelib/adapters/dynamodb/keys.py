@@ -612,3 +612,25 @@ SETTINGS_PK = "SETTINGS"
 
 def stored_settings() -> tuple[str, str]:
     return SETTINGS_PK, "#CURRENT"
+
+
+# ---------------------------------------------------------------- assignments (services/assignments.py)
+
+
+def assignment(subject: str, subject_id: str) -> tuple[str, str]:
+    return f"ASSIGNMENT#{subject}#{subject_id}", META
+
+
+def work_pk(assignee: str) -> str:
+    """GSI1: a person's assigned subjects."""
+    return f"WORK#{assignee}"
+
+
+def team_work_pk(team: str) -> str:
+    """GSI2: a team's assigned subjects."""
+    return f"WORK#TEAM#{team}"
+
+
+def work_sk(rank: int, assigned_at: datetime, subject: str, subject_id: str) -> str:
+    """Priority first (0 = critical), then oldest."""
+    return f"{rank}#{ts(assigned_at)}#{subject}#{subject_id}"

@@ -876,3 +876,18 @@ class SettingsItem(Item, discriminator="settings"):
     updated_at = UTCDateTimeAttribute(null=True)
     updated_by = UnicodeAttribute(null=True)
     version = VersionAttribute()
+
+
+class AssignmentItem(Item, discriminator="assignment"):
+    """Who works on an order, complaint or PO (`ASSIGNMENT#<subject>#<id>` / `#META`; services/assignments.py),
+    in GSI1 `WORK#<address>` and GSI2 `WORK#TEAM#<team>` ranked by priority then age."""
+
+    subject = UnicodeAttribute()
+    subject_id = UnicodeAttribute()
+    assignee = UnicodeAttribute(null=True)
+    team = UnicodeAttribute(null=True)
+    priority = UnicodeAttribute()
+    assigned_at = UTCDateTimeAttribute()
+    assigned_by = UnicodeAttribute()
+    note = UnicodeAttribute(null=True)
+    version = VersionAttribute()

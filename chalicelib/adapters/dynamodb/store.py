@@ -65,6 +65,7 @@ from .models import (
     SupplierItem,
 )
 from .store_access import AccessDynamo
+from .store_assignments import AssignmentsDynamo
 from .store_complaints import ComplaintsDynamo, refunded_write
 from .store_consumers import ConsumersDynamo
 from .store_deadlines import DeadlinesDynamo, deadline_writes
@@ -137,6 +138,7 @@ def _stats_pk(scope: CounterScope) -> str:
 
 class DynamoStore(
     AccessDynamo,
+    AssignmentsDynamo,
     ComplaintsDynamo,
     ConsumersDynamo,
     DeadlinesDynamo,
