@@ -22,6 +22,7 @@ import dashboard from './screens/dashboard.js';
 import exception from './screens/exception.js';
 import exceptions from './screens/exceptions.js';
 import exportsScreen from './screens/exports.js';
+import myWork from './screens/my-work.js';
 import order from './screens/order.js';
 import orders from './screens/orders.js';
 import payments from './screens/payments.js';
@@ -32,6 +33,7 @@ import webhooks from './screens/webhooks.js';
 
 const ROUTES = [
   [/^\/dashboard$/, dashboard],
+  [/^\/my-work$/, myWork],
   [/^\/exceptions$/, exceptions],
   [/^\/exceptions\/([^/]+)$/, exception, ['exceptionId']],
   [/^\/orders$/, orders],
@@ -51,6 +53,7 @@ const ROUTES = [
 // [hash, text, capability, paths it stays highlighted for]
 const NAV = [
   ['#/dashboard', 'Dashboard', 'staff', /^\/dashboard/],
+  ['#/my-work', 'My work', 'staff', /^\/my-work/],
   ['#/exceptions', 'Exceptions', 'staff', /^\/exceptions/],
   ['#/orders', 'Orders', 'staff', /^\/orders/],
   ['#/campaigns', 'Campaigns', 'staff', /^\/(campaigns|purchase-orders)/],

@@ -20,7 +20,18 @@ UNLABELLED = """() => Array.from(document.querySelectorAll('input, select, texta
                   && !el.getAttribute('aria-labelledby') && !(el.tagName === 'BUTTON' && el.textContent.trim()))
   .map((el) => el.outerHTML.slice(0, 120))"""
 
-SCREENS = ("dashboard", "exceptions", "orders", "campaigns", "complaints", "payments", "exports", "webhooks", "settings")
+SCREENS = (
+    "dashboard",
+    "my-work",
+    "exceptions",
+    "orders",
+    "campaigns",
+    "complaints",
+    "payments",
+    "exports",
+    "webhooks",
+    "settings",
+)
 
 
 def test_a_supplier_token_is_refused(page: Page, stack: Stack):

@@ -6,6 +6,7 @@
 // with the detail's version (a 409: someone else changed it; reload). Notes: POST .../notes.
 
 import * as api from '../api.js';
+import { assignPanel } from '../assign-panel.js';
 import { RESOLUTIONS } from '../constants.js';
 import { h, replace } from '../dom.js';
 import { label, minorDigits, money, number, toMinor, when } from '../format.js';
@@ -449,6 +450,7 @@ export default {
         ['Description', c.description ? h('span', { class: 'break' }, c.description) : muted('none')],
       ], { testid: 'complaint-header' }),
       section('Actions', actions),
+      section('Who works on it', assignPanel('complaint', c.id, me)),
       section('Claimed lines', table({
         caption: 'Claimed lines', testid: 'complaint-lines',
         columns: [

@@ -7,6 +7,7 @@
 // delivered (POST .../deliveries/{supplier}/not-delivered); each answers the order, which is re-rendered.
 
 import * as api from '../api.js';
+import { assignPanel } from '../assign-panel.js';
 import { PAYMENT_RECORD_KINDS } from '../constants.js';
 import { h, replace } from '../dom.js';
 import { label, money, toMinor, when } from '../format.js';
@@ -74,7 +75,7 @@ function shipmentView(p) {
 export default {
   name: 'order',
   title: 'Order',
-  async render({ params, signal, setTitle, can }) {
+  async render({ params, signal, setTitle, can, me }) {
     const id = params.orderId;
     const path = `/staff/orders/${encodeURIComponent(id)}`;
     const loaded = await api.parallel({
@@ -396,6 +397,7 @@ export default {
       feedback,
       headerHost,
       section('Actions', actionsHost, flagForm),
+      section('Who works on it', assignPanel('order', order.id, me)),
       section('Lines', linesHost),
       section('Deliveries and shipments', deliveriesFeedback, deliveriesHost),
       section('Payments', paymentsFeedback, paymentsHost, paymentForm, refundForm),

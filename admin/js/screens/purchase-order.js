@@ -6,6 +6,7 @@
 // GET .../complaints (the complaints about its deliveries) loads at the same time.
 
 import * as api from '../api.js';
+import { assignPanel } from '../assign-panel.js';
 import { PO_STAGES } from '../constants.js';
 import { h } from '../dom.js';
 import { label, money, number, when } from '../format.js';
@@ -31,7 +32,7 @@ function stageProgress(po) {
 export default {
   name: 'purchase-order',
   title: 'Purchase order',
-  async render({ params, signal, can, reload, setTitle }) {
+  async render({ params, signal, can, reload, setTitle, me }) {
     const path = `/staff/purchase-orders/${encodeURIComponent(params.poId)}`;
     const r = await api.parallel({
       po: api.get(path, undefined, { signal }),
@@ -105,6 +106,7 @@ export default {
         ['Created', when(po.created_at)],
       ], { testid: 'po-facts' }),
       stageProgress(po),
+      section('Who works on it', assignPanel('purchase_order', po.id, me)),
       section('Amounts', facts([
         ['Ordered', money(po.ordered_cents, po.currency)],
         ['Accepted', money(po.accepted_cents, po.currency)],
