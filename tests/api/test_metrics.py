@@ -1,4 +1,4 @@
-"""Metrics after a scripted campaign match hand-computed values, and each metrics read is one BatchGetItem of the counter shards."""
+"""Metrics after a scripted campaign match hand-computed values; each metrics read is one BatchGetItem."""
 
 from __future__ import annotations
 
