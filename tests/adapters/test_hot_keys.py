@@ -16,7 +16,7 @@ from bench.hotkeys import INDEXES, WriteMeter, replay
 from chalicelib.adapters.dynamodb import keys
 from chalicelib.services import orders, shipments
 
-ORDERS = 40
+ORDERS = 30
 
 # Index keys every order (or parcel) writes, by index: their family (the key without its shard).
 SHARDED = {
