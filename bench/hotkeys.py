@@ -386,8 +386,12 @@ def report(meter: WriteMeter, mix: Mix) -> Section:
             continue
         key = max(found, key=lambda k: found[k])
         rate = found[key] / seconds
+        unsharded: Counter[str] = Counter()
+        for k, w in found.items():
+            unsharded[k.rpartition("#")[0]] += w
+        before = unsharded.most_common(1)[0][1] / seconds  # the busiest key as it was unsharded: its shards' sum
         section.add(
-            f"{index}: {family}, busiest of {len(found)} shards",
+            f"{index}: {family}, busiest of {len(found)} shards (one key before: {before:.0f} WCU/s)",
             key,
             f"{meter.gsi[index][key] / seconds:.0f}",
             f"{rate:.0f}",
