@@ -3,7 +3,7 @@
 An order's placement adds, in its own transaction, the units and amount of each of its lines to its
 campaign's sales counters (`CountSales`); an order withdrawn before it ships (cancelled, refused at
 pre-approval) takes its lines off again with the same change, negated. Reading a campaign's sales never
-scans orders: `SalesReads.campaign_sales` is one read of the counters (on DynamoDB one Query of a few
+scans orders: `SalesReads.campaign_sales` is one read of the counters (on DynamoDB one BatchGetItem of its
 shards, each one sharded by order id like the campaign's summary, so hot campaigns do not contend).
 """
 

@@ -66,4 +66,4 @@ def test_cancelling_keeps_every_index_in_step_with_the_order(campaign_id):
     money = sorted((i.payment_kind, i.status) for i in partition if isinstance(i, PaymentTxnItem))
     assert money == [("payment", "succeeded"), ("refund", "pending")]
     (meta,) = [i for i in partition if isinstance(i, OrderItem)]
-    assert keys.status_orders_pk("cancelled") == meta.GSI3PK
+    assert keys.status_orders_pk("cancelled", record.order.id) == meta.GSI3PK

@@ -1,4 +1,4 @@
-"""Metrics after a scripted campaign match hand-computed values, and each metrics read is one Query."""
+"""Metrics after a scripted campaign match hand-computed values; each metrics read is one BatchGetItem."""
 
 from __future__ import annotations
 
@@ -131,18 +131,18 @@ def test_suppliers_on_time_rates_are_their_own(api, scripted):
     assert (bolt["acknowledge"]["on_time_rate"], bolt["acknowledge"]["avg_lateness_seconds"]) == (0.0, 1800)
 
 
-def test_the_overall_view_ranks_where_delays_happen_and_each_read_is_one_query(api, scripted):
+def test_the_overall_view_ranks_where_delays_happen_and_each_read_is_one_batch_read(api, scripted):
     with metered() as m:
         status, body = api.get("/staff/metrics/stages", BUYER)
     assert status == 200, body
-    assert dict(m.requests) == {"Query": 1}
+    assert dict(m.requests) == {"BatchGetItem": 1}
     assert [s["stage"] for s in body["stages"]] == [s.value for s in Stage]
     assert by_stage(body)["acknowledge"]["completed"] == 2 and by_stage(body)["shipment"]["completed"] == 0
     assert [d["stage"] for d in body["delays"]] == ["acknowledge"]
     for path in (f"/staff/metrics/campaigns/{scripted}", "/staff/metrics/suppliers/bolt"):
         with metered() as m:
             assert api.get(path, BUYER)[0] == 200
-        assert dict(m.requests) == {"Query": 1}, path
+        assert dict(m.requests) == {"BatchGetItem": 1}, path
 
 
 def test_a_stage_completion_stays_one_read_and_one_transaction_with_its_counters(api, scripted, monkeypatch):

@@ -44,16 +44,41 @@ def test_every_key_starts_with_its_prefix(key, pk, sk):
         (keys.campaigns_status_pk("ended"), "CAMPAIGNS#ended"),
         (keys.order_pk("o1"), "ORDER#o1"),
         (keys.customer_orders_pk("u1"), "CUSTOMER#u1#ORDERS"),
-        (keys.campaign_orders_pk("c1"), "CAMPAIGN#c1#ORDERS"),
-        (keys.status_orders_pk("placed"), "ORDERS#placed"),
-        (keys.supplier_deliveries_pk("acme"), "SUPPLIER#acme#DELIVERIES"),
-        (keys.ALL_ORDERS_PK, "ORDERS"),
+        (keys.campaign_orders_pk("c1", "o1"), f"CAMPAIGN#c1#ORDERS#{keys.index_shard('o1')}"),
+        (keys.status_orders_pk("placed", "o1"), f"ORDERS#placed#{keys.index_shard('o1')}"),
+        (keys.supplier_deliveries_pk("acme", "o1"), f"SUPPLIER#acme#DELIVERIES#{keys.index_shard('o1')}"),
+        (keys.all_orders_pk("o1"), f"ORDERS#{keys.index_shard('o1')}"),
+        (keys.all_shipments_pk("s1"), f"SHIPMENTS#{keys.index_shard('s1')}"),
         (keys.created_sk(NOW, "o1"), "2025-03-01T12:00:00.000000Z#o1"),
         (keys.event_sk(NOW, "e1"), "EVENT#2025-03-01T12:00:00.000000Z#e1"),
     ],
 )
 def test_partition_and_sort_values_are_spelled_in_one_place(value, expected):
     assert value == expected
+
+
+@pytest.mark.parametrize(
+    ("one", "every"),
+    [
+        (lambda o: keys.campaign_orders_pk("c1", o), keys.campaign_orders_pks("c1")),
+        (lambda o: keys.status_orders_pk("placed", o), keys.status_orders_pks("placed")),
+        (lambda o: keys.supplier_deliveries_pk("acme", o), keys.supplier_deliveries_pks("acme")),
+        (keys.all_orders_pk, keys.all_orders_pks()),
+        (keys.all_shipments_pk, keys.all_shipments_pks()),
+    ],
+    ids=["campaign orders", "orders in a status", "supplier deliveries", "all orders", "all parcels"],
+)
+def test_an_index_key_every_order_writes_is_spread_over_every_shard_its_readers_read(one, every):
+    written = {one(f"o{n}") for n in range(400)}
+    assert written == set(every) and len(every) == keys.INDEX_SHARDS > 1
+
+
+def test_every_counter_every_order_moves_has_its_shards_under_distinct_partition_keys():
+    for shards in (keys.order_status_stats_keys(), keys.campaign_summary_keys("c1"), keys.campaign_sales_keys("c1")):
+        assert len({pk for pk, _ in shards}) == len(shards) == keys.COUNTER_SHARDS
+    assert {keys.order_status_stats(f"o{n}") for n in range(400)} == set(keys.order_status_stats_keys())
+    assert {keys.campaign_summary("c1", f"o{n}") for n in range(400)} == set(keys.campaign_summary_keys("c1"))
+    assert {keys.campaign_sales("c1", f"o{n}") for n in range(400)} == set(keys.campaign_sales_keys("c1"))
 
 
 def test_an_item_partition_key_is_the_same_for_its_meta_its_parts_and_its_events():

@@ -11,14 +11,14 @@ Access patterns (pattern -> key / index -> operation):
 | place order: campaign, its requested products, the customer profile | table keys | BatchGetItem |
 | order with its audit trail (customer timeline, staff detail) | `ORDER#<id>` / (`#META`, `DELIVERY#`, `EVENT#`) | Query on PK |
 | a customer's orders | GSI1 `CUSTOMER#<id>#ORDERS` / `<created>#<order>` | Query |
-| a campaign's orders | GSI2 `CAMPAIGN#<id>#ORDERS` / `<created>#<order>` | Query |
-| orders in a status | GSI3 `ORDERS#<status>` / `<created>#<order>` | Query |
-| all orders by date | GSI4 `ORDERS` / `<created>#<order>` | Query |
+| a campaign's orders | GSI2 `CAMPAIGN#<id>#ORDERS#<n>` / `<created>#<order>` | one Query per shard, in parallel, merged |
+| orders in a status | GSI3 `ORDERS#<status>#<n>` / `<created>#<order>` | one Query per shard, in parallel, merged |
+| all orders by date | GSI4 `ORDERS#<n>` / `<created>#<order>` | one Query per shard, in parallel, merged |
 | an order's payment history | `ORDER#<id>` / `PAYMENT#<id>` | part of the order's Query |
 | an order's cancellation requests (after the close) | `ORDER#<id>` / `CANCELREQ#<request id>` | part of the order's Query |
 | one cancellation request by id (the id names its order: `<order id>.crq<n>`) | `ORDER#<id>` / `CANCELREQ#<request id>` | GetItem / BatchGetItem |
 | a PO's cancellation requests waiting for a decision (the supplier's list) | sparse GSI1 `PO#<po id>#CANCELREQS` / `<requested>#<request id>` on the request while requested | Query |
-| a supplier's deliveries (staff search by supplier) | GSI1 `SUPPLIER#<id>#DELIVERIES` / `<created>#<order>` | Query |
+| a supplier's deliveries (staff search by supplier) | GSI1 `SUPPLIER#<id>#DELIVERIES#<n>` / `<created>#<order>` | one Query per shard, in parallel, merged |
 | orders by customer e-mail (staff search) | sparse GSI2 `EMAIL#<lower email>#ORDERS` / `<created>#<order>` on the order's first delivery index item | Query |
 | customer profile (flagged) | `CUSTOMER#<id>` / `#PROFILE` | GetItem / BatchGetItem |
 | a customer's address book: its header (default, version) and every entry | `CUSTOMER#<id>` / begins_with `ADDRESS` (`ADDRESSBOOK`, `ADDRESS#<address id>`) | Query on PK |
@@ -27,6 +27,11 @@ Access patterns (pattern -> key / index -> operation):
 | idempotent request | `IDEMPOTENCY#<scope>#<key>` / `#META` | conditional Put in the transaction |
 | consumer dedupe | `PROCESSED#<consumer>#<event id>` / `#META` | conditional Put (TTL) |
 | the order page's lookup attempts of one client address or reference in one window | `ATTEMPTS#<scope>` / `WINDOW#<n>` | UpdateItem ADD (TTL) |
+
+`<n>`: a write shard of an index key that every order (or parcel) would otherwise write to
+(`index_shard`, picked by the item's id): at 100 orders/s one key value would take all of them
+on one index partition. Readers fan in: one Query per shard in one parallel step, merged by sort key
+(`fan_in.query_shards`), the cursor holding each shard's position.
 """
 
 from __future__ import annotations
@@ -119,6 +124,25 @@ def po_cancellation_requests_pk(po_id: str) -> str:
     return f"PO#{po_id}#CANCELREQS"
 
 
+# Write shards of the index keys every order (or parcel) writes: all orders, orders in a status, a
+# campaign's orders, a supplier's deliveries, all parcels. A deploy-time setting that may only GROW
+# (readers fan in over range(INDEX_SHARDS): items under a higher shard than that would be missed).
+INDEX_SHARDS = 8
+
+
+def index_shard(item_id: str, shards: int = INDEX_SHARDS) -> int:
+    """A stable shard per item, so that an index key's writes spread over `shards` partitions."""
+    return int(hashlib.sha256(item_id.encode()).hexdigest()[:8], 16) % max(1, shards)
+
+
+def _sharded(base: str, shard: int) -> str:
+    return f"{base}#{shard}"
+
+
+def _shards(base: str) -> list[str]:
+    return [_sharded(base, n) for n in range(INDEX_SHARDS)]
+
+
 def created_sk(created_at: datetime, order_id: str) -> str:
     return f"{ts(created_at)}#{order_id}"
 
@@ -127,19 +151,41 @@ def customer_orders_pk(customer_id: str) -> str:
     return f"CUSTOMER#{customer_id}#ORDERS"
 
 
-def campaign_orders_pk(campaign_id: str) -> str:
-    return f"CAMPAIGN#{campaign_id}#ORDERS"
+def campaign_orders_pk(campaign_id: str, order_id: str) -> str:
+    """The GSI2 key an order of the campaign is written under (its shard)."""
+    return _sharded(f"CAMPAIGN#{campaign_id}#ORDERS", index_shard(order_id))
 
 
-def status_orders_pk(status: str) -> str:
-    return f"ORDERS#{status}"
+def campaign_orders_pks(campaign_id: str) -> list[str]:
+    """Every shard of a campaign's orders: what a listing fans in over."""
+    return _shards(f"CAMPAIGN#{campaign_id}#ORDERS")
 
 
-ALL_ORDERS_PK = "ORDERS"
+def status_orders_pk(status: str, order_id: str) -> str:
+    return _sharded(f"ORDERS#{status}", index_shard(order_id))
 
 
-def supplier_deliveries_pk(supplier_id: str) -> str:
-    return f"SUPPLIER#{supplier_id}#DELIVERIES"
+def status_orders_pks(status: str) -> list[str]:
+    return _shards(f"ORDERS#{status}")
+
+
+ALL_ORDERS_PREFIX = "ORDERS"
+
+
+def all_orders_pk(order_id: str) -> str:
+    return _sharded(ALL_ORDERS_PREFIX, index_shard(order_id))
+
+
+def all_orders_pks() -> list[str]:
+    return _shards(ALL_ORDERS_PREFIX)
+
+
+def supplier_deliveries_pk(supplier_id: str, order_id: str) -> str:
+    return _sharded(f"SUPPLIER#{supplier_id}#DELIVERIES", index_shard(order_id))
+
+
+def supplier_deliveries_pks(supplier_id: str) -> list[str]:
+    return _shards(f"SUPPLIER#{supplier_id}#DELIVERIES")
 
 
 def customer_email_orders_pk(email: str) -> str:
@@ -450,12 +496,21 @@ def deliveries_in_status_pk(status: str) -> str:
 # | records to export, by creation time: orders | GSI4 `ORDERS` / `<created>#<order>` (above) | Query page by page |
 # | ... purchase orders | sparse GSI4 `POS` / `<created>#<po>` | Query |
 # | ... payment proposals | sparse GSI4 `PAYMENTS` / `<created>#<proposal>` | Query |
-# | ... shipments (parcels) | sparse GSI4 `SHIPMENTS` / `<created>#<shipment>` | Query |
+# | ... shipments (parcels) | sparse GSI4 `SHIPMENTS#<n>` / `<created>#<shipment>` | one Query per shard, merged |
 
 ALL_EXPORTS_PK = "EXPORTS"
 ALL_POS_PK = "POS"
 ALL_PAYMENTS_PK = "PAYMENTS"
-ALL_SHIPMENTS_PK = "SHIPMENTS"
+ALL_SHIPMENTS_PREFIX = "SHIPMENTS"
+
+
+def all_shipments_pk(shipment_id: str) -> str:
+    """Every parcel is listed here (exports): sharded, as ~7 writes per parcel would heat one key."""
+    return _sharded(ALL_SHIPMENTS_PREFIX, index_shard(shipment_id))
+
+
+def all_shipments_pks() -> list[str]:
+    return _shards(ALL_SHIPMENTS_PREFIX)
 
 
 def export_run(run_id: str) -> tuple[str, str]:
@@ -474,11 +529,20 @@ def exported_marker(record_pk: str, exporter: str, record_id: str) -> tuple[str,
     return record_pk, f"EXPORTED#{exporter}#{record_id}"
 
 
+def export_source_pks(kind: str) -> list[str]:
+    """The GSI4 partitions holding every record of an export kind by creation time (orders and parcels:
+    their write shards; POs and payments are few enough for one key)."""
+    return {
+        "orders": all_orders_pks,
+        "purchase_orders": lambda: [ALL_POS_PK],
+        "payments": lambda: [ALL_PAYMENTS_PK],
+        "shipments": all_shipments_pks,
+    }[kind]()
+
+
 def export_source_pk(kind: str) -> str:
-    """The GSI4 partition holding every record of an export kind by creation time."""
-    return {"orders": ALL_ORDERS_PK, "purchase_orders": ALL_POS_PK, "payments": ALL_PAYMENTS_PK, "shipments": ALL_SHIPMENTS_PK}[
-        kind
-    ]
+    """The first of `export_source_pks` (a partition of the kind, e.g. to warm a cache)."""
+    return export_source_pks(kind)[0]
 
 
 def created_bound(at: datetime, *, upper: bool) -> str:
@@ -487,20 +551,34 @@ def created_bound(at: datetime, *, upper: bool) -> str:
 
 
 # ---------------------------------------------------------------- metrics counters (issue 7)
-# | time in stage for a campaign, its summary (orders, revenue, cost) | `STATS#CAMPAIGN#<id>` / (`STAGE#<stage>#<shard>`, `SUMMARY#<shard>`) | atomic ADD in the transition's transaction; Query on PK |
+# | time in stage for a campaign | `STATS#CAMPAIGN#<id>` / `STAGE#<stage>#<shard>` | atomic ADD in the transition's transaction |
 # | time in stage for a supplier | `STATS#SUPPLIER#<id>` / `STAGE#<stage>#<shard>` | the same |
 # | time in stage over everything | `STATS#ALL` / `STAGE#<stage>#<shard>` | the same |
+# | a campaign's summary (orders, revenue, cost) | `STATS#CAMPAIGN#<id>#SUMMARY#<n>` / `SUMMARY#<n>` | atomic ADD in the order's transaction |
+# | reading a scope's counters: every stage shard and (campaigns) every summary shard | the keys above | ONE BatchGetItem |
 # A counter is split over shards picked by the subject's id (order, PO) so that concurrent
-# transactions rarely touch the same item (a transaction conflict); readers sum whatever shards exist.
+# transactions rarely touch the same item (a transaction conflict). Stage counters move once per PO
+# stage (a few a minute, whatever the order rate): STATS_SHARDS items under one key. Counters that
+# every order moves (summary, orders per status, sales) take COUNTER_SHARDS items, each under its own
+# partition key: ~5 status moves and ~3 summary adds per order at 100 orders/s would put ~800 writes/s
+# on one partition key if the shards shared it. Readers name every shard: one BatchGetItem (<= 100 keys).
+# Both counts are deploy-time settings that may only GROW (readers read range(count)).
 
 STATS_SHARDS = 4
+COUNTER_SHARDS = 32
 ALL_STATS_PK = "STATS#ALL"
 STATS_STAGE_PREFIX = "STAGE#"
 STATS_SUMMARY_PREFIX = "SUMMARY#"
 
 
 def stats_shard(subject_id: str) -> int:
+    """The stage-counter shard of a PO."""
     return int(hashlib.sha256(subject_id.encode()).hexdigest()[:8], 16) % STATS_SHARDS
+
+
+def counter_shard(subject_id: str) -> int:
+    """The shard of a counter every order moves (summary, orders per status, sales)."""
+    return int(hashlib.sha256(subject_id.encode()).hexdigest()[:8], 16) % COUNTER_SHARDS
 
 
 def campaign_stats_pk(campaign_id: str) -> str:
@@ -515,29 +593,58 @@ def stage_stats_sk(stage: str, shard: int) -> str:
     return f"{STATS_STAGE_PREFIX}{stage}#{shard}"
 
 
+def stage_stats_keys(stats_pk: str, stages: list[str]) -> list[tuple[str, str]]:
+    """Every shard of every stage's counters of a scope."""
+    return [(stats_pk, stage_stats_sk(stage, shard)) for stage in stages for shard in range(STATS_SHARDS)]
+
+
 def summary_stats_sk(shard: int) -> str:
     return f"{STATS_SUMMARY_PREFIX}{shard}"
 
 
-# | orders per status (the staff dashboard) | `STATS#ORDERS` / `STATUS#<status>#<shard>` | Query (a few dozen items) |
-ORDER_STATUS_STATS_PK = "STATS#ORDERS"
+def campaign_summary(campaign_id: str, subject_id: str) -> tuple[str, str]:
+    """The summary shard an order or PO of the campaign adds to."""
+    shard = counter_shard(subject_id)
+    return f"{campaign_stats_pk(campaign_id)}#{STATS_SUMMARY_PREFIX}{shard}", summary_stats_sk(shard)
 
 
-def order_status_stats_sk(status: str, shard: int) -> str:
-    return f"STATUS#{status}#{shard}"
+def campaign_summary_keys(campaign_id: str) -> list[tuple[str, str]]:
+    return [(f"{campaign_stats_pk(campaign_id)}#{STATS_SUMMARY_PREFIX}{n}", summary_stats_sk(n)) for n in range(COUNTER_SHARDS)]
 
 
-# | a campaign's sales so far per supplier and product | `STATS#SALES#<campaign>` / `SHARD#<shard>` | atomic ADD of
-# `units|<supplier>|<sku>` and `cents|<supplier>|<sku>` in the order's transaction; Query on PK (a few shards) |
+# | orders per status (the staff dashboard) | `STATS#ORDERS#<n>` / `#COUNTS`, a number attribute per status | BatchGetItem of the shards |
+# One item per shard holds every status (`status|<status>`), so a move is ONE update (+1 in the new
+# status, -1 in the old) and the read is COUNTER_SHARDS keys, not statuses x shards.
+ORDER_STATUS_STATS_PREFIX = "STATS#ORDERS"
+ORDER_STATUS_COUNTS_SK = "#COUNTS"
+ORDER_STATUS_ATTRIBUTE_PREFIX = "status|"
+
+
+def order_status_stats(order_id: str) -> tuple[str, str]:
+    return f"{ORDER_STATUS_STATS_PREFIX}#{counter_shard(order_id)}", ORDER_STATUS_COUNTS_SK
+
+
+def order_status_stats_keys() -> list[tuple[str, str]]:
+    return [(f"{ORDER_STATUS_STATS_PREFIX}#{n}", ORDER_STATUS_COUNTS_SK) for n in range(COUNTER_SHARDS)]
+
+
+# | a campaign's sales so far per supplier and product | `STATS#SALES#<campaign>#<n>` / `SHARD#<n>` | atomic ADD of
+# `units|<supplier>|<sku>` and `cents|<supplier>|<sku>` in the order's transaction; BatchGetItem of the shards |
 SALES_SHARD_PREFIX = "SHARD#"
 
 
 def campaign_sales_pk(campaign_id: str) -> str:
+    """The prefix of a campaign's sales shards' keys."""
     return f"STATS#SALES#{campaign_id}"
 
 
 def campaign_sales(campaign_id: str, subject_id: str) -> tuple[str, str]:
-    return campaign_sales_pk(campaign_id), f"{SALES_SHARD_PREFIX}{stats_shard(subject_id)}"
+    shard = counter_shard(subject_id)
+    return f"{campaign_sales_pk(campaign_id)}#{shard}", f"{SALES_SHARD_PREFIX}{shard}"
+
+
+def campaign_sales_keys(campaign_id: str) -> list[tuple[str, str]]:
+    return [(f"{campaign_sales_pk(campaign_id)}#{n}", f"{SALES_SHARD_PREFIX}{n}") for n in range(COUNTER_SHARDS)]
 
 
 # ---------------------------------------------------------------- complaints (issue 9)

@@ -847,12 +847,14 @@ class ExportMarkerItem(Item, discriminator="exported"):
 
 
 class StatsItem(Item, discriminator="stats"):
-    """One shard of a counter (`STATS#<scope>` / `STAGE#<stage>#<shard>` or `SUMMARY#<shard>`), created and
-    grown only by atomic ADDs in transitions' transactions (domain/metrics.py says what each one adds)."""
+    """One shard of a counter (`STATS#<scope>` / `STAGE#<stage>#<shard>`, `STATS#CAMPAIGN#<id>#SUMMARY#<n>` /
+    `SUMMARY#<n>`, `STATS#ORDERS#<n>` / `#COUNTS`: keys.py), created and grown only by atomic ADDs in
+    transitions' transactions (domain/metrics.py says what each one adds). An orders-per-status shard
+    keeps one undeclared number attribute per status (`status|<status>`), read raw."""
 
     scope = UnicodeAttribute(null=True)
     stage = UnicodeAttribute(null=True)  # None on a campaign's summary
-    order_status = UnicodeAttribute(null=True)  # on `STATS#ORDERS` shards: `orders` in that status
+    order_status = UnicodeAttribute(null=True)  # on the per-status items written before issue 20 (unread)
     completed = NumberAttribute(null=True)
     seconds = NumberAttribute(null=True)
     late = NumberAttribute(null=True)

@@ -250,6 +250,21 @@ def batch_get(keys_: Iterable[tuple[str, str]]) -> list[Item]:
     return list(Item.batch_get(list(keys_)))
 
 
+def batch_get_raw(wanted: Sequence[tuple[str, str]]) -> list[dict[str, Any]]:
+    """Items as DynamoDB returns them (with attributes the models do not declare, e.g. counters named
+    per status or per product): one BatchGetItem per 100 keys, unprocessed keys sent again."""
+    connection = Item._get_connection()
+    table = Item.Meta.table_name
+    found: list[dict[str, Any]] = []
+    for at in range(0, len(wanted), 100):
+        pending: list[Any] = [{"PK": {"S": pk}, "SK": {"S": sk}} for pk, sk in wanted[at : at + 100]]
+        while pending:
+            answer = connection.batch_get_item(pending)
+            found += answer.get("Responses", {}).get(table, [])
+            pending = answer.get("UnprocessedKeys", {}).get(table, {}).get("Keys", [])
+    return found
+
+
 def get(key: tuple[str, str], kind: type[T]) -> T | None:
     try:
         item = Item.get(*key)
@@ -404,11 +419,11 @@ def order_writes(order: Order, *, version: int | None, now: datetime) -> list[Wr
         sk,
         GSI1PK=keys.customer_orders_pk(order.customer_id),
         GSI1SK=created,
-        GSI2PK=keys.campaign_orders_pk(order.campaign_id),
+        GSI2PK=keys.campaign_orders_pk(order.campaign_id, order.id),
         GSI2SK=created,
-        GSI3PK=keys.status_orders_pk(order.status.value),
+        GSI3PK=keys.status_orders_pk(order.status.value, order.id),
         GSI3SK=created,
-        GSI4PK=keys.ALL_ORDERS_PK,
+        GSI4PK=keys.all_orders_pk(order.id),
         GSI4SK=created,
         id=order.id,
         campaign_id=order.campaign_id,
@@ -453,7 +468,7 @@ def order_writes(order: Order, *, version: int | None, now: datetime) -> list[Wr
                 DeliveryIndexItem(
                     dpk,
                     dsk,
-                    GSI1PK=keys.supplier_deliveries_pk(d.supplier_id),
+                    GSI1PK=keys.supplier_deliveries_pk(d.supplier_id, order.id),
                     GSI1SK=created,
                     GSI2PK=keys.customer_email_orders_pk(order.customer_email or "") if by_email else None,
                     GSI2SK=created if by_email else None,
@@ -737,48 +752,36 @@ def stage_stats_updates(po: PurchaseOrder, stage: Stage, deltas: dict[str, int])
 
 
 def campaign_summary_update(campaign_id: str, subject_id: str, deltas: dict[str, int]) -> Update:
-    """Counters ADDed to one shard (picked by the order or PO id) of a campaign's summary."""
-    return _counter_update(
-        keys.campaign_stats_pk(campaign_id),
-        keys.summary_stats_sk(keys.stats_shard(subject_id)),
-        f"campaign:{campaign_id}",
-        None,
-        deltas,
-    )
+    """Counters ADDed to one shard (picked by the order or PO id, its own partition key) of a campaign's
+    summary."""
+    return _counter_update(*keys.campaign_summary(campaign_id, subject_id), f"campaign:{campaign_id}", None, deltas)
 
 
 def order_status_counts(order_id: str, previous_status: str | None, status: str) -> list[Update]:
     """What an order's write adds to the orders-per-status counters: one in its new status, one
-    less in the one it left (nothing when the status stays). Every service that writes an order
-    with `order_writes` adds these to the same transaction."""
+    less in the one it left (nothing when the status stays), as ONE update of the order's shard
+    (every status is an attribute of it). Every service that writes an order with `order_writes`
+    adds this to the same transaction."""
     if previous_status == status:
         return []
+    from pynamodb.expressions.operand import Path
+
     from .models import StatsItem
 
-    shard = keys.stats_shard(order_id)
     moves = [(status, 1)] + ([(previous_status, -1)] if previous_status else [])
-    return [
-        Update(
-            StatsItem(keys.ORDER_STATUS_STATS_PK, keys.order_status_stats_sk(name, shard)),
-            [
-                StatsItem.kind.set(StatsItem),
-                StatsItem.scope.set("orders"),
-                StatsItem.order_status.set(name),
-                StatsItem.orders.add(delta),
-            ],
-        )
-        for name, delta in moves
-    ]
+    actions: list[Action] = [StatsItem.kind.set(StatsItem), StatsItem.scope.set("orders")]
+    actions += [Path([f"{keys.ORDER_STATUS_ATTRIBUTE_PREFIX}{name}"]).add({"N": str(delta)}) for name, delta in moves]
+    return [Update(StatsItem(*keys.order_status_stats(order_id)), actions)]
 
 
 def read_order_status_counts() -> dict[str, int]:
-    """Orders per status, summed over the shards: one Query."""
-    from .models import StatsItem
-
+    """Orders per status, summed over the shards: one BatchGetItem."""
     counts: dict[str, int] = {}
-    for item in query_all(keys.ORDER_STATUS_STATS_PK):
-        if isinstance(item, StatsItem) and item.order_status:
-            counts[item.order_status] = counts.get(item.order_status, 0) + int(item.orders or 0)
+    for raw in batch_get_raw(keys.order_status_stats_keys()):
+        for attribute, value in raw.items():
+            if attribute.startswith(keys.ORDER_STATUS_ATTRIBUTE_PREFIX) and "N" in value:
+                name = attribute[len(keys.ORDER_STATUS_ATTRIBUTE_PREFIX) :]
+                counts[name] = counts.get(name, 0) + int(value["N"])
     return counts
 
 
@@ -790,14 +793,18 @@ class Counters:
     summary: dict[str, int]
 
 
-def read_counters(pk: str) -> Counters:
-    """One Query on the partition (a few dozen shards at most), summed per counter."""
+def read_counters(pk: str, campaign_id: str | None = None) -> Counters:
+    """Every stage shard of the scope and, for a campaign, every summary shard: ONE BatchGetItem
+    (7 stages x STATS_SHARDS + COUNTER_SHARDS keys), summed per counter."""
     from ...domain.metrics import STAGE_COUNTERS, SUMMARY_COUNTERS
     from .models import StatsItem
 
+    wanted = keys.stage_stats_keys(pk, [s.value for s in Stage])
+    if campaign_id is not None:
+        wanted += keys.campaign_summary_keys(campaign_id)
     stages: dict[Stage, dict[str, int]] = {}
     summary = dict.fromkeys(SUMMARY_COUNTERS, 0)
-    for item in query_all(pk):
+    for item in batch_get(wanted):
         if not isinstance(item, StatsItem):
             continue
         if item.stage is None:

@@ -50,6 +50,7 @@ from . import (
     store_settings,  # noqa: F401  (its kind registers itself)
 )
 from . import repository as repo
+from .fan_in import query_shards
 from .mapping import MAPPERS
 from .models import (
     AddressBookItem,
@@ -312,9 +313,9 @@ class DynamoStore(
         return AddressBookRecord(header, entries)
 
     def orders_on_hold(self, campaign_id: str, *, limit: int, cursor: str | None = None) -> Page[Order]:
-        page = repo.query_page(
+        page = query_shards(
             Item.gsi3,
-            keys.status_orders_pk(OrderStatus.ON_HOLD.value),
+            keys.status_orders_pks(OrderStatus.ON_HOLD.value),
             filter_condition=OrderItem.campaign_id == campaign_id,
             limit=limit,
             cursor=cursor,
@@ -379,5 +380,5 @@ class DynamoStore(
         return repo.read_order_status_counts()
 
     def counters(self, scope: CounterScope) -> StageCounters:
-        found = repo.read_counters(_stats_pk(scope))
+        found = repo.read_counters(_stats_pk(scope), str(scope.id) if scope.kind == "campaign" else None)
         return StageCounters(found.stages, found.summary)

@@ -24,6 +24,7 @@ from ...services.ports_common import Page
 from ...services.ports_exports import ExporterLock, ExportMarker, ExportRecord, ExportRun, ExportRunWithHistory
 from . import keys
 from . import repository as repo
+from .fan_in import query_shards
 from .mapping import Mapper, Writes, register
 from .models import (
     AuditEventItem,
@@ -160,9 +161,9 @@ class ExportsDynamo:
     ) -> Page[ExportRecord]:
         hi = keys.created_bound(window_end, upper=True)
         window = Item.GSI4SK.between(keys.created_bound(created_from, upper=False), hi) if created_from else hi >= Item.GSI4SK  # noqa: SIM300
-        page = repo.query_page(
+        page = query_shards(
             Item.gsi4,
-            keys.export_source_pk(kind.value),
+            keys.export_source_pks(kind.value),
             range_key_condition=window,
             limit=limit,
             cursor=cursor,

@@ -30,6 +30,7 @@ from ...services.ports_orders import (
 )
 from . import keys
 from . import repository as repo
+from .fan_in import query_shards
 from .mapping import Mapper, Writes, register
 from .models import (
     AddressItem,
@@ -291,26 +292,26 @@ class OrdersDynamo:
         status_attr: Any = OrderItem.status
         extra: list[Condition] = []
         if f.customer_id:
-            source, hash_key, sk = Item.gsi1, keys.customer_orders_pk(f.customer_id), Item.GSI1SK
+            source, hash_keys, sk = Item.gsi1, [keys.customer_orders_pk(f.customer_id)], Item.GSI1SK
         elif f.customer_email:
-            source, hash_key, sk = Item.gsi2, keys.customer_email_orders_pk(f.customer_email), Item.GSI2SK
+            source, hash_keys, sk = Item.gsi2, [keys.customer_email_orders_pk(f.customer_email)], Item.GSI2SK
             status_attr = DeliveryIndexItem.order_status
         elif f.campaign_id:
-            source, hash_key, sk = Item.gsi2, keys.campaign_orders_pk(f.campaign_id), Item.GSI2SK
+            source, hash_keys, sk = Item.gsi2, keys.campaign_orders_pks(f.campaign_id), Item.GSI2SK
         elif f.supplier_id:
-            source, hash_key, sk = Item.gsi1, keys.supplier_deliveries_pk(f.supplier_id), Item.GSI1SK
+            source, hash_keys, sk = Item.gsi1, keys.supplier_deliveries_pks(f.supplier_id), Item.GSI1SK
             status_attr = DeliveryIndexItem.order_status
         elif f.status:
-            source, hash_key, sk = Item.gsi3, keys.status_orders_pk(f.status.value), Item.GSI3SK
+            source, hash_keys, sk = Item.gsi3, keys.status_orders_pks(f.status.value), Item.GSI3SK
         else:
-            source, hash_key, sk = Item.gsi4, keys.ALL_ORDERS_PK, Item.GSI4SK
+            source, hash_keys, sk = Item.gsi4, keys.all_orders_pks(), Item.GSI4SK
         if f.status and source is not Item.gsi3:
             extra.append(status_attr == f.status.value)
-        if f.campaign_id and hash_key != keys.campaign_orders_pk(f.campaign_id):
+        if f.campaign_id and hash_keys != keys.campaign_orders_pks(f.campaign_id):
             extra.append(OrderItem.campaign_id == f.campaign_id)
         if f.customer_email and f.customer_id:
             extra.append(OrderItem.customer_email == f.customer_email)
-        if f.supplier_id and hash_key != keys.supplier_deliveries_pk(f.supplier_id):
+        if f.supplier_id and hash_keys != keys.supplier_deliveries_pks(f.supplier_id):
             extra.append(OrderItem.supplier_ids.contains(f.supplier_id))
         lo = keys.ts(f.created_from) if f.created_from else None
         hi = keys.ts(f.created_to) + "#~" if f.created_to else None
@@ -321,9 +322,19 @@ class OrdersDynamo:
             range_condition = sk >= lo
         elif hi:
             range_condition = sk <= hi
-        page = repo.query_page(
-            source, hash_key, range_key_condition=range_condition, filter_condition=_and(extra), limit=limit, cursor=cursor
-        )
+        if len(hash_keys) == 1:  # a customer's own orders: one key, one Query
+            page = repo.query_page(
+                source,
+                hash_keys[0],
+                range_key_condition=range_condition,
+                filter_condition=_and(extra),
+                limit=limit,
+                cursor=cursor,
+            )
+        else:  # a key every order writes: its shards, one parallel step
+            page = query_shards(
+                source, hash_keys, range_key_condition=range_condition, filter_condition=_and(extra), limit=limit, cursor=cursor
+            )
         return Page([_summary(i) for i in page.items], page.cursor)
 
     def orders_shipped_as(self, tracking_number: str) -> list[Order]:
@@ -359,9 +370,9 @@ class OrdersDynamo:
     def campaign_orders_in(
         self, campaign_id: str, statuses: Sequence[OrderStatus], *, limit: int, cursor: str | None = None
     ) -> Page[Order]:
-        page = repo.query_page(
+        page = query_shards(
             Item.gsi2,
-            keys.campaign_orders_pk(campaign_id),
+            keys.campaign_orders_pks(campaign_id),
             filter_condition=OrderItem.status.is_in(*(s.value for s in statuses)),
             limit=limit,
             cursor=cursor,

@@ -1,18 +1,17 @@
 """Sales counters on the single table (`services.ports_sales`).
 
-A campaign's sales are the shards of `STATS#SALES#<campaign>` (`SHARD#<n>`, picked by the order id as for
-the campaign's summary, so concurrent orders rarely touch one item). Each shard keeps, per supplier and SKU,
+A campaign's sales are keys.COUNTER_SHARDS items `STATS#SALES#<campaign>#<n>` / `SHARD#<n>` (picked by the
+order id as for the campaign's summary, so concurrent orders rarely touch one item, and each under its own
+partition key). Each shard keeps, per supplier and SKU,
 top-level number attributes `units|<supplier>|<sku>` and `cents|<supplier>|<sku>` (ADD only works on
 top-level attributes) and the product's name in `name|<supplier>|<sku>`. Supplier ids and SKUs are ids
 (`[A-Za-z0-9_.-]`), so `|` never appears in them. An order adds ONE update (its shard), whatever its
 lines, so the placement's transaction stays far from the 100-item limit. The attributes are not
-declared on the model, so the read is a raw Query of the partition (one request while the shards fit
-in a page, the usual case) and picks the caller's supplier's attributes.
+declared on the model, so the read is a raw BatchGetItem of every shard (one request) and picks the
+caller's supplier's attributes.
 """
 
 from __future__ import annotations
-
-from typing import Any
 
 from pynamodb.attributes import UnicodeAttribute
 from pynamodb.expressions.operand import Path
@@ -21,6 +20,7 @@ from pynamodb.expressions.update import Action
 from ...services.ports_sales import CountSales, ProductSales, SupplierSales
 from . import keys
 from . import repository as repo
+from .fan_in import batch_get_raw
 from .models import Item
 
 
@@ -52,34 +52,23 @@ def sales_update(change: CountSales) -> repo.Update:
 
 class SalesDynamo:
     def campaign_sales(self, campaign_id: str, supplier_id: str) -> SupplierSales:
-        connection = Item._get_connection()
-        start: Any = None
         currency: str | None = None
         units: dict[str, int] = {}
         cents: dict[str, int] = {}
         names: dict[str, str] = {}
-        while True:
-            answer = connection.query(
-                keys.campaign_sales_pk(campaign_id),
-                range_key_condition=Item.SK.startswith(keys.SALES_SHARD_PREFIX),
-                exclusive_start_key=start,
-            )
-            for raw in answer.get("Items", []):
-                currency = currency or raw.get("currency", {}).get("S")
-                for attribute, value in raw.items():
-                    kind, _, rest = attribute.partition("|")
-                    owner, _, sku = rest.partition("|")
-                    if owner != supplier_id or not sku:
-                        continue
-                    if kind == "units":
-                        units[sku] = units.get(sku, 0) + int(value["N"])
-                    elif kind == "cents":
-                        cents[sku] = cents.get(sku, 0) + int(value["N"])
-                    elif kind == "name":
-                        names[sku] = value["S"]
-            start = answer.get("LastEvaluatedKey")
-            if not start:
-                break
+        for raw in batch_get_raw(keys.campaign_sales_keys(campaign_id)):
+            currency = currency or raw.get("currency", {}).get("S")
+            for attribute, value in raw.items():
+                kind, _, rest = attribute.partition("|")
+                owner, _, sku = rest.partition("|")
+                if owner != supplier_id or not sku:
+                    continue
+                if kind == "units":
+                    units[sku] = units.get(sku, 0) + int(value["N"])
+                elif kind == "cents":
+                    cents[sku] = cents.get(sku, 0) + int(value["N"])
+                elif kind == "name":
+                    names[sku] = value["S"]
         skus = sorted(set(units) | set(cents))
         products = [ProductSales(s, names.get(s, s), units.get(s, 0), cents.get(s, 0)) for s in skus]
         return SupplierSales(campaign_id, supplier_id, currency if products else None, products)

@@ -98,7 +98,7 @@ def shipment_record_item(record: ShipmentRecord, *, at: datetime) -> ShipmentIte
         id=s.id,
         carrier=s.carrier,
         tracking_number=s.tracking_number,
-        GSI4PK=keys.ALL_SHIPMENTS_PK,
+        GSI4PK=keys.all_shipments_pk(s.id),
         GSI4SK=keys.created_sk(s.created_at, s.id),  # exports, by creation time
         po_id=s.po_id,
         supplier_id=s.supplier_id,
