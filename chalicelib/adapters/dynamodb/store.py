@@ -33,6 +33,7 @@ from ...services.ports import (
     ClearDeadline,
     CountCampaign,
     CounterScope,
+    CountExceptions,
     CountSales,
     CountStage,
     Customer,
@@ -65,7 +66,7 @@ from .store_access import AccessDynamo
 from .store_complaints import ComplaintsDynamo, refunded_write
 from .store_consumers import ConsumersDynamo
 from .store_deadlines import DeadlinesDynamo, deadline_writes
-from .store_exceptions import ExceptionsDynamo
+from .store_exceptions import ExceptionsDynamo, count_writes
 from .store_exports import ExportsDynamo
 from .store_money import MoneyDynamo
 from .store_orders import OrdersDynamo
@@ -216,6 +217,8 @@ class DynamoStore(
                 writes.append(refunded_write(change))
             elif isinstance(change, CountSales):
                 writes.append(sales_update(change))
+            elif isinstance(change, CountExceptions):
+                writes += count_writes(change)
             else:
                 assert isinstance(change, CountCampaign)
                 writes.append(repo.campaign_summary_update(change.campaign_id, change.subject_id, change.deltas))

@@ -589,6 +589,12 @@ class ExceptionCounts(View):
 class ExceptionPage(Page):
     items: list[ExceptionView]
     counts: ExceptionCounts
+    truncated: bool = Field(
+        False,
+        description="the read stopped at its cap (500 records): the page may hold fewer than `limit` (follow "
+        "`next_cursor`), and with an assignee, supplier or campaign filter (which the counters do not keep) "
+        "the counts are of the records read only",
+    )
 
 
 class ExceptionEventView(AuditEventView):
