@@ -52,6 +52,14 @@ class PurchaseOrdersMemory:
 
     _versioned: Callable[[type], list[Versioned[Any]]]  # MemoryStore._versioned: every stored one of a kind
 
+    def proposal_with_po(self, proposal_id: str) -> tuple[Versioned[PaymentProposal] | None, Versioned[PORecord] | None]:
+        proposal = self._aggregates.get((PaymentProposal, (proposal_id,)))
+        po = self._aggregates.get((PORecord, (proposal_po(proposal_id) or "",)))
+        return (
+            Versioned(copy.deepcopy(proposal[0]), proposal[1]) if proposal else None,
+            Versioned(copy.deepcopy(po[0]), po[1]) if po else None,
+        )
+
     def po_file(self, po_id: str) -> POFile | None:
         found = self._aggregates.get((PORecord, (po_id,)))
         if found is None:

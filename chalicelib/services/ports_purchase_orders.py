@@ -132,6 +132,11 @@ class POFile:
 class PurchaseOrdersReads(Protocol):
     """The purchase-order area's access patterns (see `services.ports` for `Page` and cursors)."""
 
+    def proposal_with_po(self, proposal_id: str) -> tuple[Versioned[PaymentProposal] | None, Versioned[PORecord] | None]:
+        """A payment proposal and the PO it names (a proposal id names its PO), each None when absent:
+        one read (on DynamoDB one BatchGetItem of the two keys)."""
+        ...
+
     def po_file(self, po_id: str) -> POFile | None:
         """The PO with its events and documents (`POFile`), or None: one query of its partition."""
         ...

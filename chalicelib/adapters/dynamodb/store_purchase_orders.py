@@ -22,6 +22,7 @@ from ...services.ports_purchase_orders import (
     POFile,
     PORecord,
     POShipment,
+    proposal_po,
 )
 from . import keys
 from . import repository as repo
@@ -198,6 +199,15 @@ def _records(page: repo.Page) -> Page[Versioned[PORecord]]:
 
 class PurchaseOrdersDynamo:
     """`services.ports_purchase_orders.PurchaseOrdersReads` on the single table."""
+
+    def proposal_with_po(self, proposal_id: str) -> tuple[Versioned[PaymentProposal] | None, Versioned[PORecord] | None]:
+        key, po_id = keys.proposal(proposal_id), proposal_po(proposal_id)
+        if key is None or po_id is None:
+            return None, None
+        found = repo.batch_get([key, keys.po(po_id)])
+        proposal = next((_proposal(i) for i in found if isinstance(i, PaymentProposalItem)), None)
+        po = next((po_record(i) for i in found if isinstance(i, PurchaseOrderItem)), None)
+        return proposal, po
 
     def po_file(self, po_id: str) -> POFile | None:
         items = repo.query_all(keys.po_pk(po_id))
