@@ -27,12 +27,13 @@ from chalicelib.events import domain_event as typed_event
 from chalicelib.handlers import notifications
 from chalicelib.handlers.publisher import domain_event
 from chalicelib.local.sandbox_gateway import SandboxGateway
-from chalicelib.services import inbound, shipments, stages, supplier_workflow
+from chalicelib.services import shipments, stages, supplier_workflow
 from tests.adapters.events import typed
 from tests.api import po_support
 from tests.api.po_support import ACME, BOLT, accept_deliveries, make_po, po_item
 from tests.api.support import SHIP_TO, assert_error
 from tests.aws import ALICE, BUYER, CARE, headers
+from tests.carriers import apply_and_follow
 
 aws, sfn_calls = po_support.aws, po_support.sfn_calls  # fixtures
 
@@ -95,7 +96,7 @@ def ship(api, po_id: str, supplier: str, tracking_number: str, *order_ids: str, 
 
 
 def scan(tracking_number: str, status: TrackingStatus | None, hours: float, carrier: str = "dhl", code: str | None = None) -> str:
-    return inbound.apply_carrier_event(
+    return apply_and_follow(
         carrier,
         CarrierEvent(
             tracking_number=tracking_number,
