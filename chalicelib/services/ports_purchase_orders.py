@@ -127,6 +127,7 @@ class POFile:
     proposals: list[PaymentProposal] = field(default_factory=list)
     shipments: list[POShipment] = field(default_factory=list)
     charge_backs: list[ChargeBack] = field(default_factory=list)
+    shipments_cursor: str | None = None  # read with `parcels`: the next page of `po_parcels`
 
 
 class PurchaseOrdersReads(Protocol):
@@ -137,8 +138,15 @@ class PurchaseOrdersReads(Protocol):
         one read (on DynamoDB one BatchGetItem of the two keys)."""
         ...
 
-    def po_file(self, po_id: str) -> POFile | None:
-        """The PO with its events and documents (`POFile`), or None: one query of its partition."""
+    def po_file(self, po_id: str, *, parcels: int | None = None) -> POFile | None:
+        """The PO with its events and documents (`POFile`), or None: one query of its partition (never
+        its per-order shipped markers). With `parcels`, only the first `parcels` shipments, the next page
+        named by `shipments_cursor` (`po_parcels`): then one query of the partition before its parcels
+        and one page of parcels, so a PO with many parcels is read a page at a time."""
+        ...
+
+    def po_parcels(self, po_id: str, *, limit: int, cursor: str | None = None) -> Page[POShipment]:
+        """The PO's shipments, oldest first, one page of up to `limit` (on DynamoDB one Query)."""
         ...
 
     def supplier_pos(

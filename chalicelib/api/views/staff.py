@@ -433,7 +433,8 @@ class StaffPOView(View):
     version: int
     invoices: list[StaffInvoiceView] = Field(description="the supplier's invoices, each with a download link")
     proposals: list[PaymentProposalView]
-    shipments: list[POShipmentView]
+    shipments: list[POShipmentView] = Field(description="the first parcels, oldest first")
+    shipments_cursor: str | None = Field(description="more parcels: GET /staff/purchase-orders/{po_id}/shipments?cursor=<this>")
     charge_backs: list[ChargeBackView] = Field(description="complaint refunds charged back to the supplier")
     charge_back_cents: int = Field(description="their sum: deducted from what the shop owes the supplier")
     events: list[AuditEventView]
