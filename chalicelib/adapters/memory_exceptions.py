@@ -56,6 +56,9 @@ class ExceptionsMemory:
         # As on DynamoDB: what the commits' `CountExceptions` added up, not a count of the records.
         return {cell: n for cell, n in getattr(self, "_exception_counts", {}).items() if n}
 
+    def reset_exception_counts(self, cells: dict[Cell, int]) -> None:
+        self.__dict__["_exception_counts"] = dict(cells)
+
     def _apply_exception_counts(self, change: CountExceptions) -> None:
         counts: dict[Cell, int] = self.__dict__.setdefault("_exception_counts", {})
         for cell, delta in change.deltas.items():

@@ -491,6 +491,20 @@ def _counted(flt: QueueFilter, cells: dict[Cell, int]) -> QueueCounts:
     return QueueCounts(total, dict(sorted(by_kind.items())), by_severity)
 
 
+def recount() -> dict[Cell, int]:
+    """Count the queue's records and overwrite the counters with the result: once on a table whose
+    records predate the counters (a deployment), or to repair them. Reads the whole queue, and a
+    change committed between its read and its write is lost from the counts: run it while nothing
+    else changes exceptions."""
+    cells: dict[Cell, int] = {}
+    for record in uow.store().open_exceptions():
+        found = cell(record)
+        if found is not None:
+            cells[found] = cells.get(found, 0) + 1
+    uow.store().reset_exception_counts(cells)
+    return cells
+
+
 def counts(flt: QueueFilter) -> QueueCounts:
     """The counts for filters on status, severity and kind: one read of the counters (on DynamoDB one
     GetItem of an item whose size follows the number of cells, not the number of records)."""

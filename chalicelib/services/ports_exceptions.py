@@ -124,6 +124,11 @@ class ExceptionsReads(Protocol):
         cells (statuses x severities x kinds), never by the number of records."""
         ...
 
+    def reset_exception_counts(self, cells: dict[Cell, int]) -> None:
+        """Overwrite the queue's counters with `cells` (every other cell to zero): a recount's write,
+        outside any record's transaction (on DynamoDB one GetItem and one update)."""
+        ...
+
     def resolved_exceptions(self, *, limit: int, cursor: str | None = None) -> Page[ExceptionRecord]:
         """Resolved records, newest resolution first, one page of up to `limit` (on DynamoDB one Query
         of the sparse resolved index); `cursor` from the previous page. A record raised again leaves

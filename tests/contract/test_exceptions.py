@@ -256,3 +256,12 @@ def test_counter_changes_add_up_per_cell_and_the_head_of_the_queue_reads_them_wi
     assert rest.records[0].version == 1
     high_only = store.open_exceptions_after(None, from_rank=rules.SEVERITY_RANK[Severity.HIGH], limit=5)
     assert [r.subject_id for r in high_only.records] == ["po-h0", "po-h1", "po-h2"]
+
+
+def test_a_reset_overwrites_every_cell_and_later_changes_add_to_it(store: Store):
+    from chalicelib.services.ports import CountExceptions
+
+    commit(store, CountExceptions({("open", "high", "out_of_stock"): 5, ("snoozed", "low", "invoice_missing"): 2}))
+    store.reset_exception_counts({("open", "high", "out_of_stock"): 3, ("open", "critical", "supplier_rejected"): 1})
+    commit(store, CountExceptions({("open", "critical", "supplier_rejected"): 1}))
+    assert store.open_exception_counts() == {("open", "high", "out_of_stock"): 3, ("open", "critical", "supplier_rejected"): 2}

@@ -94,3 +94,11 @@ def test_paging_through_the_queue_gives_the_ranked_set_page_by_page_for_every_fi
     assert shown == [r.id for r in expected]
     ranks = [rules.rank_key(r) for r in expected]
     assert all(a < b for a, b in pairwise(ranks))
+
+
+def test_a_recount_makes_the_counters_equal_the_records_again(store: MemoryStore):
+    seed(9)
+    store.reset_exception_counts({("open", "low", "out_of_stock"): 42})  # counters gone wrong (or predating records)
+    exceptions.recount()
+    for flt in FILTERS:
+        assert_counts_match_the_records(store, flt)

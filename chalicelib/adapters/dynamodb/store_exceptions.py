@@ -263,6 +263,18 @@ class ExceptionsDynamo:
                 records.append(record_from_item(item))
         return cells, QueueSlice(records, results.page_iter.last_evaluated_key is not None)
 
+    def reset_exception_counts(self, cells: dict[Cell, int]) -> None:
+        every = set(self.open_exception_counts()) | set(cells)
+        (write,) = count_writes(CountExceptions(dict.fromkeys(every, 0)))
+        assert isinstance(write, repo.Update)
+        actions = write.actions[:3]  # the discriminator and the index keys; then each cell SET, not ADDed
+        for status, severity, kind in sorted(every):
+            name = keys.exception_count_attribute(status, severity, kind)
+            cell = NumberAttribute(attr_name=name)
+            cell.attr_path = [name]
+            actions.append(cell.set(cells.get((status, severity, kind), 0)))
+        repo.commit([repo.Update(write.item, actions)], what="the exceptions queue's counters")
+
     def open_exception_counts(self) -> dict[Cell, int]:
         pk, sk = keys.exception_counts()
         answer = Item._get_connection().get_item(pk, sk)
