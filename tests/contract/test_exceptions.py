@@ -265,3 +265,13 @@ def test_a_reset_overwrites_every_cell_and_later_changes_add_to_it(store: Store)
     store.reset_exception_counts({("open", "high", "out_of_stock"): 3, ("open", "critical", "supplier_rejected"): 1})
     commit(store, CountExceptions({("open", "critical", "supplier_rejected"): 1}))
     assert store.open_exception_counts() == {("open", "high", "out_of_stock"): 3, ("open", "critical", "supplier_rejected"): 2}
+
+
+def test_several_records_counted_in_one_transaction_all_count(store: Store):
+    from chalicelib.services import exceptions as service
+    from chalicelib.services.ports import CountExceptions
+
+    first = service.opening_changes("out_of_stock", "po", "po-1", {}, NOW)
+    second = service.opening_changes("out_of_stock", "po", "po-2", {}, NOW)
+    commit(store, *first, *second, CountExceptions({("open", "high", "out_of_stock"): 1}))
+    assert store.open_exception_counts() == {("open", "high", "out_of_stock"): 3}

@@ -191,6 +191,7 @@ class DynamoStore(
         condition: AlreadyExists)."""
         writes: Writes = []
         creates: set[int] = set()
+        counted: dict[tuple[str, str, str], int] = {}
         for change in changes:
             if isinstance(change, Save):
                 if change.expected_version is None:
@@ -218,10 +219,13 @@ class DynamoStore(
             elif isinstance(change, CountSales):
                 writes.append(sales_update(change))
             elif isinstance(change, CountExceptions):
-                writes += count_writes(change)
+                for cell, delta in change.deltas.items():  # one update of the counters item per transaction
+                    counted[cell] = counted.get(cell, 0) + delta
             else:
                 assert isinstance(change, CountCampaign)
                 writes.append(repo.campaign_summary_update(change.campaign_id, change.subject_id, change.deltas))
+        if any(counted.values()):
+            writes += count_writes(CountExceptions(counted))
         return writes, creates
 
     def _save(self, change: Save, at: datetime) -> Writes:
