@@ -60,11 +60,11 @@ class PurchaseOrdersMemory:
             Versioned(copy.deepcopy(po[0]), po[1]) if po else None,
         )
 
-    def po_file(self, po_id: str, *, parcels: int | None = None) -> POFile | None:
+    def po_file(self, po_id: str, *, parcels: int | None = None, events: bool = True) -> POFile | None:
         found = self._aggregates.get((PORecord, (po_id,)))
         if found is None:
             return None
-        events = [
+        kept = [
             copy.deepcopy(e)
             for (subject_type, subject_id), by_id in self._events.items()
             if (subject_type, subject_id) == ("po", po_id)
@@ -80,7 +80,7 @@ class PurchaseOrdersMemory:
         return POFile(
             record=copy.deepcopy(found[0]),
             version=found[1],
-            events=sorted(events, key=lambda e: (_ts(e.at), e.id)),
+            events=sorted(kept, key=lambda e: (_ts(e.at), e.id)) if events else [],
             invoices=mine(InvoiceRecord),
             proposals=mine(PaymentProposal),
             shipments=page.items if page else mine(POShipment),

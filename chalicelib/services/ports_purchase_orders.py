@@ -138,11 +138,13 @@ class PurchaseOrdersReads(Protocol):
         one read (on DynamoDB one BatchGetItem of the two keys)."""
         ...
 
-    def po_file(self, po_id: str, *, parcels: int | None = None) -> POFile | None:
+    def po_file(self, po_id: str, *, parcels: int | None = None, events: bool = True) -> POFile | None:
         """The PO with its events and documents (`POFile`), or None: one query of its partition (never
         its per-order shipped markers). With `parcels`, only the first `parcels` shipments, the next page
         named by `shipments_cursor` (`po_parcels`): then one query of the partition before its parcels
-        and one page of parcels, so a PO with many parcels is read a page at a time."""
+        and one page of parcels, so a PO with many parcels is read a page at a time. Without `events`
+        (a reader that shows none) the events are not read either (`events` empty): on DynamoDB the
+        partition is then read around them (one query more), so nothing read grows with the parcels."""
         ...
 
     def po_parcels(self, po_id: str, *, limit: int, cursor: str | None = None) -> Page[POShipment]:

@@ -257,10 +257,10 @@ def list_purchase_orders(
 
 
 def get_purchase_order(actor: Principal, po_id: str) -> PODetail:
-    """The PO with its invoices, proposals and its first `PARCELS_SHOWN` shipments: one query of the
-    partition before its parcels, one page of parcels (`shipments_cursor` names the next)."""
+    """The PO with its invoices, proposals and its first `PARCELS_SHOWN` shipments: the partition read
+    around its events (two queries) and one page of parcels (`shipments_cursor` names the next)."""
     sid = supplier_of(actor)
-    found = uow.store().po_file(po_id, parcels=PARCELS_SHOWN)
+    found = uow.store().po_file(po_id, parcels=PARCELS_SHOWN, events=False)  # the supplier's view shows none
     if found is None or found.record.po.supplier_id != sid:
         raise NotFound(f"purchase order {po_id} not found")
     return PODetail(

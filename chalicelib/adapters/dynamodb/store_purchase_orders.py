@@ -209,10 +209,15 @@ class PurchaseOrdersDynamo:
         po = next((po_record(i) for i in found if isinstance(i, PurchaseOrderItem)), None)
         return proposal, po
 
-    def po_file(self, po_id: str, *, parcels: int | None = None) -> POFile | None:
+    def po_file(self, po_id: str, *, parcels: int | None = None, events: bool = True) -> POFile | None:
         # The partition sorts #META, CHARGEBACK#, EVENT#, INVOICE#, PROPOSAL#, SHIPMENT#, SHIPPED#.
+        pk = keys.po_pk(po_id)
         before = keys.po_child(po_id, "SHIPMENT" if parcels is not None else "SHIPPED", "")[1]
-        items = repo.query_all(keys.po_pk(po_id), range_key_condition=before > Item.SK)
+        if events:
+            items = repo.query_all(pk, range_key_condition=before > Item.SK)
+        else:  # around the events: what sorts before them, then invoices and proposals
+            items = repo.query_all(pk, range_key_condition=keys.po_child(po_id, "EVENT", "")[1] > Item.SK)
+            items += repo.query_all(pk, range_key_condition=Item.SK.between(keys.po_child(po_id, "INVOICE", "")[1], before))
         meta = next((i for i in items if isinstance(i, PurchaseOrderItem)), None)
         if meta is None:
             return None
