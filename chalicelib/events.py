@@ -212,6 +212,14 @@ class ShipmentData(EventData):
     previous_execution_arn: str | None = None
 
 
+class ShipmentStatusChangedData(ShipmentData):
+    shipment_id: str | None = None  # every status change names it (`shipment_records.refs`)
+    carrier_code: str | None = None
+    occurred_at: datetime | None = None
+    description: str | None = None
+    source: str | None = None  # "carrier", or "manual" (recorded by hand: its request followed it up)
+
+
 class WebhookReceivedData(EventData):
     provider: str
     webhook_id: str
@@ -282,6 +290,11 @@ class ShipmentRecorded(DomainEvent):
 class ShipmentCorrected(DomainEvent):
     type: Literal["shipment.corrected"]
     data: ShipmentData
+
+
+class ShipmentStatusChanged(DomainEvent):
+    type: Literal["shipment.status_changed"]
+    data: ShipmentStatusChangedData
 
 
 class ExportRequested(DomainEvent):
@@ -493,6 +506,7 @@ _TYPED: dict[str, type[DomainEvent]] = {
     "complaint.return_received": ComplaintReturnReceived,
     "shipment.recorded": ShipmentRecorded,
     "shipment.corrected": ShipmentCorrected,
+    "shipment.status_changed": ShipmentStatusChanged,
     "export.requested": ExportRequested,
     "webhook.received": WebhookReceived,
 }

@@ -265,10 +265,17 @@ TOPOLOGY = Topology(
         ),
         Rule(
             name=f"{APP_NAME}-shipments",
-            detail_types=("shipment.recorded", "shipment.corrected", "shipment.tracking_opened", "shipment.tracking_stale"),
+            detail_types=(
+                "shipment.recorded",
+                "shipment.corrected",
+                "shipment.status_changed",
+                "shipment.tracking_opened",
+                "shipment.tracking_stale",
+            ),
             queue=SHIPMENTS.name,
-            description="a recorded shipment dispatches its orders and starts tracking; the tracking workflow "
-            "opens a wait (with its task token) or finds tracking gone quiet",
+            description="a recorded shipment dispatches its orders and starts tracking; a carrier's status change "
+            "tells the customers and completes deliveries; the tracking workflow opens a wait (with its task "
+            "token) or finds tracking gone quiet",
         ),
         Rule(
             name=f"{APP_NAME}-complaints",

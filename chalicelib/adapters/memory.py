@@ -38,6 +38,7 @@ from ..services.ports import (
     Change,
     ClearDeadline,
     CounterScope,
+    CountExceptions,
     CountSales,
     CountStage,
     Page,
@@ -233,6 +234,8 @@ class MemoryStore(
             self._apply_refunded(change)
         elif isinstance(change, CountSales):
             self._apply_sales(change)
+        elif isinstance(change, CountExceptions):
+            self._apply_exception_counts(change)
         elif isinstance(change, CountStage):
             po = change.po
             for scope in (

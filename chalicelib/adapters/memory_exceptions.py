@@ -15,7 +15,7 @@ from ..domain import exceptions as rules
 from ..domain.audit import AuditEvent
 from ..domain.exceptions import ExceptionRecord
 from ..services.ports_common import Page
-from ..services.ports_exceptions import Deadline, Due, DueDeadline, ExceptionWithHistory
+from ..services.ports_exceptions import Cell, CountExceptions, Deadline, Due, DueDeadline, ExceptionWithHistory, QueueSlice
 from ..services.ports_outbound import WebhookDelivery
 
 T = TypeVar("T")
@@ -40,6 +40,29 @@ class ExceptionsMemory:
 
     def open_exceptions(self) -> list[ExceptionRecord]:
         return sorted((r for r in self._exception_records() if r.status in rules.ACTIVE), key=rules.rank_key)
+
+    def open_exceptions_after(self, after: tuple[int, datetime, str] | None, *, from_rank: int = 0, limit: int) -> QueueSlice:
+        ranked = [
+            r
+            for r in self.open_exceptions()
+            if rules.SEVERITY_RANK[r.severity] >= from_rank and (after is None or rules.rank_key(r) > after)
+        ]
+        return QueueSlice(ranked[:limit], len(ranked) > limit)
+
+    def open_exceptions_head(self, *, limit: int) -> tuple[dict[Cell, int], QueueSlice]:
+        return self.open_exception_counts(), self.open_exceptions_after(None, limit=limit)
+
+    def open_exception_counts(self) -> dict[Cell, int]:
+        # As on DynamoDB: what the commits' `CountExceptions` added up, not a count of the records.
+        return {cell: n for cell, n in getattr(self, "_exception_counts", {}).items() if n}
+
+    def reset_exception_counts(self, cells: dict[Cell, int]) -> None:
+        self.__dict__["_exception_counts"] = dict(cells)
+
+    def _apply_exception_counts(self, change: CountExceptions) -> None:
+        counts: dict[Cell, int] = self.__dict__.setdefault("_exception_counts", {})
+        for cell, delta in change.deltas.items():
+            counts[cell] = counts.get(cell, 0) + delta
 
     def resolved_exceptions(self, *, limit: int, cursor: str | None = None) -> Page[ExceptionRecord]:
         rows = [

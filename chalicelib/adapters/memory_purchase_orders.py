@@ -52,11 +52,19 @@ class PurchaseOrdersMemory:
 
     _versioned: Callable[[type], list[Versioned[Any]]]  # MemoryStore._versioned: every stored one of a kind
 
-    def po_file(self, po_id: str) -> POFile | None:
+    def proposal_with_po(self, proposal_id: str) -> tuple[Versioned[PaymentProposal] | None, Versioned[PORecord] | None]:
+        proposal = self._aggregates.get((PaymentProposal, (proposal_id,)))
+        po = self._aggregates.get((PORecord, (proposal_po(proposal_id) or "",)))
+        return (
+            Versioned(copy.deepcopy(proposal[0]), proposal[1]) if proposal else None,
+            Versioned(copy.deepcopy(po[0]), po[1]) if po else None,
+        )
+
+    def po_file(self, po_id: str, *, parcels: int | None = None, events: bool = True) -> POFile | None:
         found = self._aggregates.get((PORecord, (po_id,)))
         if found is None:
             return None
-        events = [
+        kept = [
             copy.deepcopy(e)
             for (subject_type, subject_id), by_id in self._events.items()
             if (subject_type, subject_id) == ("po", po_id)
@@ -68,15 +76,21 @@ class PurchaseOrdersMemory:
             rows = [v.value for v in self._versioned(kind) if getattr(v.value, "po_id", None) == po_id]
             return sorted(rows, key=lambda r: (getattr(r, "created_at"), getattr(r, "id", "")))  # noqa: B009
 
+        page = self.po_parcels(po_id, limit=parcels) if parcels is not None else None
         return POFile(
             record=copy.deepcopy(found[0]),
             version=found[1],
-            events=sorted(events, key=lambda e: (_ts(e.at), e.id)),
+            events=sorted(kept, key=lambda e: (_ts(e.at), e.id)) if events else [],
             invoices=mine(InvoiceRecord),
             proposals=mine(PaymentProposal),
-            shipments=mine(POShipment),
+            shipments=page.items if page else mine(POShipment),
+            shipments_cursor=page.cursor if page else None,
             charge_backs=sorted((c for c in mine(ChargeBack)), key=lambda c: (c.created_at, c.refund_id)),
         )
+
+    def po_parcels(self, po_id: str, *, limit: int, cursor: str | None = None) -> Page[POShipment]:
+        rows = [((s.id,), copy.deepcopy(s)) for s in (v.value for v in self._versioned(POShipment)) if s.po_id == po_id]
+        return self._page(f"po/{po_id}/parcels", rows, limit=limit, cursor=cursor)
 
     def _po_records(self) -> list[Versioned[PORecord]]:
         return self._versioned(PORecord)

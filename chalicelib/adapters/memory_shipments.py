@@ -18,7 +18,7 @@ from ..domain.orders import Order
 from ..domain.shipments import parcel_ref
 from ..services.ports_common import Versioned
 from ..services.ports_orders import ShipmentCopy
-from ..services.ports_purchase_orders import POShipment
+from ..services.ports_purchase_orders import PORecord, POShipment
 from ..services.ports_shipments import (
     DeliveryToShip,
     ParcelTrail,
@@ -52,7 +52,14 @@ class ShipmentsMemory:
         def _all(self, kind: type[Any]) -> list[Any]: ...
 
     def shipment_intake(
-        self, po_id: str, supplier_id: str, order_ids: Sequence[str], carrier: str, tracking_number: str
+        self,
+        po_id: str,
+        supplier_id: str,
+        order_ids: Sequence[str],
+        carrier: str,
+        tracking_number: str,
+        *,
+        with_po: bool = False,
     ) -> ShipmentIntake:
         deliveries: dict[str, DeliveryToShip] = {}
         for order_id in order_ids:
@@ -61,6 +68,7 @@ class ShipmentsMemory:
             if found is not None and delivery is not None:
                 deliveries[order_id] = DeliveryToShip(order_id, found.value.campaign_id, delivery.status)
         return ShipmentIntake(
+            po=self.load(PORecord, po_id) if with_po else None,
             deliveries=deliveries,
             shipped_before={o for o in order_ids if self.load(ShippedOrder, po_id, o) is not None},
             parcel_known=self.load(ShipmentRecord, carrier, tracking_number) is not None,

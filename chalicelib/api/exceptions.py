@@ -49,7 +49,8 @@ def _after(cursor: str) -> tuple[int, datetime, str]:
     exceptions_api,
     "/staff/exceptions",
     "GET",
-    summary="Open exceptions ranked by severity then age, with counts per kind and severity; or resolved ones, newest first",
+    summary="Open exceptions ranked by severity then age, one page read, with counts per kind and severity from "
+    "counters; or resolved ones, newest first",
     tag=TAG,
     roles=READ_STAFF,
     query="ExceptionListQuery",
@@ -62,16 +63,13 @@ def list_exceptions(call: Call) -> views.ExceptionPage:
     statuses = (
         frozenset(rules.Status(v) for v in q.status) if q.status else frozenset({rules.Status.OPEN, rules.Status.ACKNOWLEDGED})
     )
-    ranked = svc.queue(_filter(q, statuses))
-    items = ranked.items
-    if q.cursor:
-        after = _after(q.cursor)
-        items = [r for r in items if rules.rank_key(r) > after]
-    page, more = items[: q.limit], len(items) > q.limit
+    found = svc.page(_filter(q, statuses), limit=q.limit, after=_after(q.cursor) if q.cursor else None)
+    c = found.counts
     return views.ExceptionPage(
-        items=[view(r) for r in page],
-        next_cursor=_cursor(rules.rank_key(page[-1])) if more and page else None,
-        counts=views.ExceptionCounts(total=ranked.total, by_kind=ranked.by_kind, by_severity=ranked.by_severity),
+        items=[view(r) for r in found.items],
+        next_cursor=_cursor(found.next_after) if found.next_after else None,
+        counts=views.ExceptionCounts(total=c.total, by_kind=c.by_kind, by_severity=c.by_severity),
+        truncated=found.truncated,
     )
 
 
@@ -100,6 +98,7 @@ def _resolved(q: views.ExceptionListQuery) -> views.ExceptionPage:
         items=[view(r) for r in page.items],
         next_cursor=page.cursor,
         counts=views.ExceptionCounts(total=ranked.total, by_kind=ranked.by_kind, by_severity=ranked.by_severity),
+        truncated=False,
     )
 
 

@@ -68,6 +68,7 @@ def _view(d: workflow.PODetail) -> views.StaffPOView:
         invoices=[views.StaffInvoiceView(**i.__dict__, download_url=files.presigned_get(i.file_key)) for i in d.invoices],
         proposals=[common.PaymentProposalView.pick(p) for p in d.proposals],
         shipments=[common.POShipmentView.pick(x) for x in d.shipments],
+        shipments_cursor=d.shipments_cursor,
         charge_backs=common.ChargeBackView.all_of(d.charge_backs),
         charge_back_cents=sum(c.amount_cents for c in d.charge_backs),
         events=[common.AuditEventView.of(e) for e in d.events],
@@ -101,6 +102,21 @@ def list_purchase_orders(call: Call) -> views.StaffPOPage:
 )
 def get_purchase_order(call: Call, po_id: str) -> views.StaffPOView:
     return _view(workflow.get_po(po_id))
+
+
+@endpoint(
+    staff_po_api,
+    "/staff/purchase-orders/{po_id}/shipments",
+    "GET",
+    summary="The PO's parcels, oldest first, a page at a time (the detail carries the first page)",
+    tag=TAG,
+    roles=READ_STAFF,
+    query="PageQuery",
+    response="POShipmentPage",
+)
+def purchase_order_parcels(call: Call, po_id: str) -> common.POShipmentPage:
+    items, cursor = workflow.po_parcels(po_id, limit=call.query.limit, cursor=call.query.cursor)
+    return common.POShipmentPage(items=[common.POShipmentView.pick(x) for x in items], next_cursor=cursor)
 
 
 @endpoint(

@@ -86,6 +86,21 @@ def my_purchase_order(call: Call, po_id: str) -> views.SupplierPODetailView:
 
 @endpoint(
     supplier_api,
+    PO + "/shipments",
+    "GET",
+    summary="My parcels of a purchase order, oldest first, a page at a time (the detail carries the first page)",
+    tag=TAG,
+    roles=SUPPLIER,
+    query="PageQuery",
+    response="POShipmentPage",
+)
+def my_purchase_order_parcels(call: Call, po_id: str) -> common.POShipmentPage:
+    items, cursor = portal.parcels(call.actor, po_id, limit=call.query.limit, cursor=call.query.cursor)
+    return common.POShipmentPage(items=[common.POShipmentView.pick(x) for x in items], next_cursor=cursor)
+
+
+@endpoint(
+    supplier_api,
     PO + "/orders",
     "GET",
     summary="The packing list: each order to pack, its reference, lines, ship-to address and whether it has left",

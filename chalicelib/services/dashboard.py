@@ -1,7 +1,7 @@
 """The staff dashboard's figures, from counters and indexes (nothing here reads history):
 orders per status (the `STATS#ORDERS` counters every order write keeps), the open exceptions by
-kind and severity (the queue's one Query), and each supplier's on-time rate over all stages
-(one Query per supplier's counters, for the first page of suppliers)."""
+kind and severity (the queue's counters: one Query of their cells, whatever is open), and each
+supplier's on-time rate over all stages (one Query per supplier's counters, for the first page of suppliers)."""
 
 from __future__ import annotations
 
@@ -31,7 +31,7 @@ class SupplierOnTime:
 @dataclass
 class Dashboard:
     orders_by_status: dict[str, int]
-    open_exceptions: rules.RankedQueue
+    open_exceptions: exceptions.QueueCounts
     suppliers: list[SupplierOnTime]
 
 
@@ -39,7 +39,7 @@ def dashboard(actor: Principal) -> Dashboard:
     require(actor, READ_STAFF, "read the dashboard")
     counted = uow.store().order_status_counts()
     by_status = {s.value: max(0, counted.get(s.value, 0)) for s in OrderStatus}
-    queue = exceptions.queue(rules.QueueFilter(statuses=rules.ACTIVE))
+    queue = exceptions.counts(rules.QueueFilter(statuses=rules.ACTIVE))
     suppliers, _ = catalogue.list_suppliers(actor, limit=SUPPLIERS_SHOWN, cursor=None)
     on_time = []
     for s in suppliers:

@@ -5,13 +5,17 @@ repeat bumps `count` and `last_seen` instead of adding noise. Every change is on
 transaction (`uow.store().commit`): the record under the version read, its audit event and, for
 staff actions, the same event on the subject's own history.
 
-While it matters the record sits in the ranked queue (`GET /staff/exceptions` reads
-`Store.open_exceptions`) and, while something will happen to it by time (grace end, snooze end,
+While it matters the record sits in the ranked queue (`GET /staff/exceptions` reads one page of it,
+`Store.open_exceptions_after`) and, while something will happen to it by time (grace end, snooze end,
 next escalation), in the sweep's due index: the store keeps both from the record.
 
 Services that commit an exception with their own changes take them as port changes
 (`opening_changes`, `resolution_changes`, `with_changes=`), so the record and what raised or settled
-it are one transaction."""
+it are one transaction.
+
+The queue's counts (per status, severity and kind, hence per team) are counters moved in the same
+transaction as the record (`CountExceptions`, +1 in the cell it enters, -1 in the one it leaves), so a
+view of the queue reads one page of records and the counters, never the whole set."""
 
 from __future__ import annotations
 
@@ -33,6 +37,7 @@ from .conflicts import stale_version
 from .guard import require
 from .ports import Record, Save
 from .ports_common import Page
+from .ports_exceptions import Cell, CountExceptions
 from .retry import on_conflict
 
 RETRIES = 5
@@ -89,11 +94,35 @@ def _load(exc_id: str) -> ExceptionRecord | None:
     return record
 
 
+def cell(record: ExceptionRecord) -> Cell | None:
+    """The queue counters' cell a record counts in (None: not in the queue)."""
+    return (record.status.value, record.severity.value, record.kind) if record.status in rules.ACTIVE else None
+
+
+def count_changes(before: Cell | None, after: Cell | None) -> list[ports.Change]:
+    """The counters a record's change moves: out of the cell it was counted in, into its new one."""
+    if before == after:
+        return []
+    deltas: dict[Cell, int] = {}
+    if before is not None:
+        deltas[before] = -1
+    if after is not None:
+        deltas[after] = deltas.get(after, 0) + 1
+    return [CountExceptions(deltas)]
+
+
 def changes_of(
-    record: ExceptionRecord, change: Change, actor: Principal, from_status: str | None, at: datetime
+    record: ExceptionRecord,
+    change: Change,
+    actor: Principal,
+    from_status: str | None,
+    at: datetime,
+    *,
+    counted: Cell | None,
 ) -> list[ports.Change]:
-    """The record (new when its `version` is None, else under that version) and its audit event (and
-    the subject's mirror), as port changes: to commit alone or inside another service's transaction."""
+    """The record (new when its `version` is None, else under that version), its audit event (and
+    the subject's mirror) and the queue's counters it moves (`counted`: the cell the record was counted
+    in as read), as port changes: to commit alone or inside another service's transaction."""
     event = AuditEvent(
         id=new_id("evt"),
         subject_type="exception",
@@ -106,7 +135,7 @@ def changes_of(
         internal_note=change.note,
         data=event_data(record, **(change.data or {})),
     )
-    found: list[ports.Change] = [Save(record, record.version), Record(event)]
+    found: list[ports.Change] = [Save(record, record.version), Record(event), *count_changes(counted, cell(record))]
     if change.mirror:
         mirror = AuditEvent(
             id=new_id("evt"),
@@ -129,9 +158,11 @@ def _commit(
     from_status: str | None,
     at: datetime,
     with_changes: Sequence[ports.Change] = (),
+    *,
+    counted: Cell | None,
 ) -> None:
     """One transaction: the record's changes and the caller's."""
-    changes = [*changes_of(record, change, actor, from_status, at), *with_changes]
+    changes = [*changes_of(record, change, actor, from_status, at, counted=counted), *with_changes]
     uow.store().commit(changes, what=f"exception {record.id}", at=at)
 
 
@@ -167,12 +198,12 @@ def change(
             raise NotFound(f"exception {exc_id} not found")
         if expected_version is not None and record.version != expected_version:
             raise _stale(exc_id, expected_version)
-        from_status = record.status.value
+        from_status, counted = record.status.value, cell(record)
         at = now()
         result = mutate(record, at)
         if result is None:
             return record
-        _commit(record, result, actor, from_status, at, with_changes)
+        _commit(record, result, actor, from_status, at, with_changes, counted=counted)
         record.version = (record.version or 0) + 1
         return record
 
@@ -207,6 +238,7 @@ def raise_or_bump(
 
     def attempt() -> ExceptionRecord:
         current = _load(exc_id)
+        counted = cell(current) if current is not None else None  # before `bump` changes it in place
         at = now()
         if current is not None and current.status in rules.LIVE:
             record = rules.bump(current, at, details or {}, wanted)
@@ -219,7 +251,7 @@ def raise_or_bump(
             record.version = current.version if current is not None else None
             change_ = Change("exception.raised" if record.status is Status.OPEN else "exception.pending")
             from_status = current.status.value if current is not None else None
-        _commit(record, change_, SYSTEM, from_status, at, with_changes)
+        _commit(record, change_, SYSTEM, from_status, at, with_changes, counted=counted)
         return record
 
     return on_conflict(attempt, retries=retries, what=f"exception {exc_id}")
@@ -233,7 +265,7 @@ def opening_changes(kind: str, subject_type: str, subject_id: str, details: dict
         exception_id(kind, subject_type, subject_id), kind, subject_type, subject_id, at, settings().exception_policy(), details
     )
     change_ = Change("exception.raised" if record.status is Status.OPEN else "exception.pending")
-    return changes_of(record, change_, SYSTEM, None, at)
+    return changes_of(record, change_, SYSTEM, None, at, counted=None)
 
 
 def resolution_changes(record: ExceptionRecord | None, *, note: str, at: datetime) -> list[ports.Change]:
@@ -242,10 +274,10 @@ def resolution_changes(record: ExceptionRecord | None, *, note: str, at: datetim
     disagree. Nothing to change when there is no record or it is no longer live."""
     if record is None or record.status not in rules.LIVE:
         return []
-    was = record.status
+    was, counted = record.status, cell(record)
     rules.resolve(record, at, note)
     change_ = Change("exception.cleared" if was is Status.PENDING else "exception.resolved", note=note, data={"automatic": True})
-    return changes_of(record, change_, SYSTEM, was.value, at)
+    return changes_of(record, change_, SYSTEM, was.value, at, counted=counted)
 
 
 def resolve(
@@ -411,6 +443,130 @@ def open_records() -> list[ExceptionRecord]:
 
 def queue(flt: QueueFilter) -> RankedQueue:
     return rules.rank(open_records(), flt)
+
+
+READ_CAP = 500  # records one view of the queue reads at most, whatever is open
+
+
+@dataclass(frozen=True)
+class QueueCounts:
+    """The queue's counts for a filter: `total` matching every filter, `by_kind` over every filter but
+    the kind, `by_severity` over every filter but the severity (the facets); `complete` False when they
+    count only the records read (a filter the counters do not keep, and more records than `READ_CAP`)."""
+
+    total: int
+    by_kind: dict[str, int]
+    by_severity: dict[str, int]
+    complete: bool = True
+
+
+@dataclass(frozen=True)
+class QueuePage:
+    """One page of the ranked queue: `items` (at most the limit), `next_after` (the rank key to read
+    on from, None at the end), the counts, and `truncated` when the read stopped at `READ_CAP`
+    before the page was full or the counts complete."""
+
+    items: list[ExceptionRecord]
+    next_after: tuple[int, datetime, str] | None
+    counts: QueueCounts
+    truncated: bool = False
+
+
+def _counted(flt: QueueFilter, cells: dict[Cell, int]) -> QueueCounts:
+    """The counts from the counters' cells: exact for the filters the cells keep (status, severity, kind)."""
+    by_kind: dict[str, int] = {}
+    by_severity = {s.value: 0 for s in Severity}
+    total = 0
+    for (status, severity, kind), n in cells.items():
+        if n <= 0 or Status(status) not in flt.statuses:
+            continue
+        sev_ok = not flt.severities or Severity(severity) in flt.severities
+        kind_ok = not flt.kinds or kind in flt.kinds
+        if sev_ok:
+            by_kind[kind] = by_kind.get(kind, 0) + n
+        if kind_ok:
+            by_severity[severity] = by_severity.get(severity, 0) + n
+        if sev_ok and kind_ok:
+            total += n
+    return QueueCounts(total, dict(sorted(by_kind.items())), by_severity)
+
+
+def recount() -> dict[Cell, int]:
+    """Count the queue's records and overwrite the counters with the result: once on a table whose
+    records predate the counters (a deployment), or to repair them. Reads the whole queue, and a
+    change committed between its read and its write is lost from the counts: run it while nothing
+    else changes exceptions."""
+    cells: dict[Cell, int] = {}
+    for record in uow.store().open_exceptions():
+        found = cell(record)
+        if found is not None:
+            cells[found] = cells.get(found, 0) + 1
+    uow.store().reset_exception_counts(cells)
+    return cells
+
+
+def counts(flt: QueueFilter) -> QueueCounts:
+    """The counts for filters on status, severity and kind: one read of the counters (on DynamoDB one
+    GetItem of an item whose size follows the number of cells, not the number of records)."""
+    return _counted(flt, uow.store().open_exception_counts())
+
+
+def _indexed(flt: QueueFilter) -> bool:
+    """Whether the counters answer the filter's counts (assignee, supplier and campaign are not kept)."""
+    return not (flt.supplier_id or flt.campaign_id or flt.assignee)
+
+
+def page(flt: QueueFilter, *, limit: int, after: tuple[int, datetime, str] | None = None) -> QueuePage:
+    """One page of the queue in rank order (severity, then age), after the rank key `after`.
+
+    Filters on status, severity and kind: the page is read from the queue index from `after` (from the
+    first selected severity on), `limit` + 1 records a read, until `limit` + 1 match, the index ends, or
+    `READ_CAP` records were read (`truncated`; then the page may be short and `next_after` is the last
+    record read); the counts come from the counters, read with the first page when it starts at the
+    head of the index (one Query in all), else one GetItem more. With an assignee, supplier or campaign filter,
+    one read of up to `READ_CAP` records from the start of the index serves both the page and the
+    counts (complete when the index ended within the cap)."""
+    store = uow.store()
+    if not _indexed(flt):
+        found = store.open_exceptions_after(None, limit=READ_CAP)
+        ranked = rules.rank(found.records, flt)
+        tally = QueueCounts(ranked.total, ranked.by_kind, ranked.by_severity, complete=not found.more)
+        last_read = rules.rank_key(found.records[-1]) if found.records else None
+        shown = [r for r in ranked.items if after is None or rules.rank_key(r) > after]
+        if found.more and len(shown) <= limit and last_read is not None:
+            # A later page past what the counts read: read on from there (one more bounded read).
+            start = max(after, last_read) if after is not None else last_read
+            found = store.open_exceptions_after(start, limit=READ_CAP)
+            shown += [r for r in found.records if flt.matches(r)]
+            last_read = rules.rank_key(found.records[-1]) if found.records else last_read
+        items = shown[:limit]
+        truncated = found.more and len(shown) <= limit
+        nxt = rules.rank_key(items[-1]) if len(shown) > limit else (last_read if truncated else None)
+        return QueuePage(items, nxt, tally, truncated or not tally.complete)
+    ranks = sorted(rules.SEVERITY_RANK[s] for s in flt.severities) if flt.severities else [0, max(rules.SEVERITY_RANK.values())]
+    matched: list[ExceptionRecord] = []
+    read, cursor, more, last = 0, after, True, None
+    cells: dict[Cell, int] | None = None
+    while more and len(matched) <= limit and read < READ_CAP:
+        want = min(limit + 1, READ_CAP - read)
+        if cells is None and cursor is None and ranks[0] == 0:
+            cells, found = store.open_exceptions_head(limit=want)  # the first page and the counters: one read
+        else:
+            found = store.open_exceptions_after(cursor, from_rank=ranks[0], limit=want)
+        read += len(found.records)
+        more = found.more and bool(found.records)
+        for r in found.records:
+            last = cursor = rules.rank_key(r)
+            if last[0] > ranks[-1]:  # past the least severe rank asked for: nothing further can match
+                more = False
+                break
+            if flt.matches(r):
+                matched.append(r)
+    truncated = more and len(matched) <= limit
+    items = matched[:limit]
+    following = rules.rank_key(items[-1]) if len(matched) > limit else (last if truncated else None)
+    tally = _counted(flt, cells) if cells is not None else counts(flt)
+    return QueuePage(items, following, tally, truncated)
 
 
 def resolved(flt: QueueFilter, *, limit: int, cursor: str | None = None) -> Page[ExceptionRecord]:

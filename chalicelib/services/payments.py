@@ -94,7 +94,9 @@ def decide(actor: Principal, proposal_id: str, *, approve: bool, note: str | Non
     """Approve or reject a pending proposal: the proposal and the PO change in one transaction, and
     the approval stage completes (approved -> the workflow opens the bank payment)."""
     require(actor, DECIDE, "approve or reject payment proposals")
-    found = _load_proposal(proposal_id)
+    found, po = uow.store().proposal_with_po(proposal_id)  # one read: a proposal id names its PO
+    if found is None:
+        raise NotFound(f"payment proposal {proposal_id} not found")
     if found.value.status != PENDING:
         raise InvalidTransition(f"payment proposal {proposal_id} is {found.value.status}; only a pending one is decided")
     amount = found.value.amount_cents
@@ -107,6 +109,7 @@ def decide(actor: Principal, proposal_id: str, *, approve: bool, note: str | Non
         lambda po: domain.decide_payment(po, approve, amount),
         internal_note=note,
         event_data={"proposal_id": proposal_id, "amount_cents": amount},
+        loaded=stages.loaded_po(found.value.po_id, po),
         extra=[decided],
     )
     assert isinstance(decided.obj, PaymentProposal)

@@ -41,6 +41,7 @@ from .ports_consumers import ConsumerRecords
 from .ports_deadlines import ClearDeadline as ClearDeadline  # changes of a commit, like the others here
 from .ports_deadlines import DeadlineWrites
 from .ports_deadlines import SetDeadline as SetDeadline
+from .ports_exceptions import CountExceptions as CountExceptions  # a change of a commit, like the others here
 from .ports_exceptions import ExceptionsReads
 from .ports_exports import ExportsReads
 from .ports_money import MoneyReads
@@ -209,8 +210,11 @@ class CountCampaign:
 
 # `SetDeadline` / `ClearDeadline` (services/ports_deadlines.py): a subject's deadline, blindly;
 # `AddRefunded` (services/ports_complaints.py): what complaints refunded on an order, under its cap;
-# `CountSales` (services/ports_sales.py): an order's lines added to its campaign's sales counters.
-Change = Save | Remove | Record | CountStage | CountCampaign | SetDeadline | ClearDeadline | AddRefunded | CountSales
+# `CountSales` (services/ports_sales.py): an order's lines added to its campaign's sales counters;
+# `CountExceptions` (services/ports_exceptions.py): the exceptions queue's counters moved by one record.
+Change = (
+    Save | Remove | Record | CountStage | CountCampaign | SetDeadline | ClearDeadline | AddRefunded | CountSales | CountExceptions
+)
 
 
 class Store(

@@ -74,6 +74,26 @@ class DueElsewhere:
 
 Due: TypeAlias = ExceptionRecord | DueDeadline | WebhookDelivery | DueElsewhere
 
+Cell: TypeAlias = tuple[str, str, str]  # (status, severity, kind) of a record in the queue
+
+
+@dataclass(frozen=True)
+class CountExceptions:
+    """A change of a commit: the queue's counters moved by one exception's change, +1 in the cell
+    (status, severity, kind) it enters and -1 in the one it leaves. Written in the record's own
+    transaction, so the counts move exactly when the record does."""
+
+    deltas: dict[Cell, int]
+
+
+@dataclass(frozen=True)
+class QueueSlice:
+    """Records of the ranked queue read in rank order (severity rank, opened_at, id), and whether
+    the index holds more after the last one read (`more`; when in doubt, True)."""
+
+    records: list[ExceptionRecord]
+    more: bool
+
 
 class ExceptionsReads(Protocol):
     """The named reads of the exceptions queue."""
@@ -83,6 +103,30 @@ class ExceptionsReads(Protocol):
         severity rank (most severe first), then opened_at, then id; all of them, in one listing (on
         DynamoDB one Query of the sparse queue index, more pages only past 1 MB). Each record's
         `version` is the version read."""
+        ...
+
+    def open_exceptions_after(self, after: tuple[int, datetime, str] | None, *, from_rank: int = 0, limit: int) -> QueueSlice:
+        """Up to `limit` records of the queue (open, acknowledged, snoozed) in rank order, strictly
+        after the rank key `after` (None: from the start) and from severity rank `from_rank` on: on
+        DynamoDB one Query of the sparse queue index reading at most `limit` items. Each record's
+        `version` is the version read."""
+        ...
+
+    def open_exceptions_head(self, *, limit: int) -> tuple[dict[Cell, int], QueueSlice]:
+        """The queue's counters (as `open_exception_counts`) and its first `limit` records (as
+        `open_exceptions_after(None, limit=limit)`): on DynamoDB one Query, the counters item sorting
+        first in the queue index."""
+        ...
+
+    def open_exception_counts(self) -> dict[Cell, int]:
+        """How many records of the queue sit in each (status, severity, kind) cell (cells at zero may
+        be absent): on DynamoDB one GetItem of the counters item, whose size is bounded by the number of
+        cells (statuses x severities x kinds), never by the number of records."""
+        ...
+
+    def reset_exception_counts(self, cells: dict[Cell, int]) -> None:
+        """Overwrite the queue's counters with `cells` (every other cell to zero): a recount's write,
+        outside any record's transaction (on DynamoDB one GetItem and one update)."""
         ...
 
     def resolved_exceptions(self, *, limit: int, cursor: str | None = None) -> Page[ExceptionRecord]:

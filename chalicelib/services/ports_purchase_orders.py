@@ -127,13 +127,28 @@ class POFile:
     proposals: list[PaymentProposal] = field(default_factory=list)
     shipments: list[POShipment] = field(default_factory=list)
     charge_backs: list[ChargeBack] = field(default_factory=list)
+    shipments_cursor: str | None = None  # read with `parcels`: the next page of `po_parcels`
 
 
 class PurchaseOrdersReads(Protocol):
     """The purchase-order area's access patterns (see `services.ports` for `Page` and cursors)."""
 
-    def po_file(self, po_id: str) -> POFile | None:
-        """The PO with its events and documents (`POFile`), or None: one query of its partition."""
+    def proposal_with_po(self, proposal_id: str) -> tuple[Versioned[PaymentProposal] | None, Versioned[PORecord] | None]:
+        """A payment proposal and the PO it names (a proposal id names its PO), each None when absent:
+        one read (on DynamoDB one BatchGetItem of the two keys)."""
+        ...
+
+    def po_file(self, po_id: str, *, parcels: int | None = None, events: bool = True) -> POFile | None:
+        """The PO with its events and documents (`POFile`), or None: one query of its partition (never
+        its per-order shipped markers). With `parcels`, only the first `parcels` shipments, the next page
+        named by `shipments_cursor` (`po_parcels`): then one query of the partition before its parcels
+        and one page of parcels, so a PO with many parcels is read a page at a time. Without `events`
+        (a reader that shows none) the events are not read either (`events` empty): on DynamoDB the
+        partition is then read around them (one query more), so nothing read grows with the parcels."""
+        ...
+
+    def po_parcels(self, po_id: str, *, limit: int, cursor: str | None = None) -> Page[POShipment]:
+        """The PO's shipments, oldest first, one page of up to `limit` (on DynamoDB one Query)."""
         ...
 
     def supplier_pos(

@@ -21,6 +21,8 @@ from typing import Protocol
 from ..domain.audit import AuditEvent
 from ..domain.orders import DeliveryStatus, Order
 from ..domain.shipments import CarrierEvent, Shipment, parcel_ref
+from .ports_common import Versioned
+from .ports_purchase_orders import PORecord
 
 
 @dataclass
@@ -77,11 +79,12 @@ class DeliveryToShip:
 class ShipmentIntake:
     """What recording a parcel reads: the supplier's deliveries of the orders named (by order id; an
     order without one is absent), which of them the PO counted as shipped before, and whether the
-    tracking number is recorded already."""
+    tracking number is recorded already; and, when asked for (`with_po`), the PO's record as read."""
 
     deliveries: dict[str, DeliveryToShip] = field(default_factory=dict)
     shipped_before: set[str] = field(default_factory=set)
     parcel_known: bool = False
+    po: Versioned[PORecord] | None = None
 
 
 @dataclass(frozen=True)
@@ -97,10 +100,17 @@ class ShipmentsReads(Protocol):
     """The shipments area's access patterns."""
 
     def shipment_intake(
-        self, po_id: str, supplier_id: str, order_ids: Sequence[str], carrier: str, tracking_number: str
+        self,
+        po_id: str,
+        supplier_id: str,
+        order_ids: Sequence[str],
+        carrier: str,
+        tracking_number: str,
+        *,
+        with_po: bool = False,
     ) -> ShipmentIntake:
         """See `ShipmentIntake`: one read (a BatchGetItem of the deliveries, the PO's shipped markers of
-        those orders and the parcel's record)."""
+        those orders, the parcel's record and, `with_po`, the PO's record)."""
         ...
 
     def parcel_orders(self, order_ids: Sequence[str]) -> list[Order]:

@@ -99,7 +99,13 @@ def record_shipment(actor: Principal, po_id: str, *, carrier: str, tracking_numb
     # A reminder or a stage change may write the PO between the read and the commit: read again and
     # record it then (the supplier named no version), as every change of an aggregate does.
     def attempt() -> ShipmentView | None:
-        loaded = stages.load_po(po_id, for_supplier=stages.supplier_scope(actor))
+        scope = stages.supplier_scope(actor)
+        if scope is not None:  # the supplier names the deliveries' keys: the PO is read with them, one read
+            intake = uow.store().shipment_intake(po_id, scope, wanted, carrier, tracking_number, with_po=True)
+            loaded = stages.loaded_po(po_id, intake.po, for_supplier=scope)
+        else:  # staff: the PO names the supplier whose deliveries these are
+            loaded = stages.load_po(po_id)
+            intake = uow.store().shipment_intake(po_id, loaded.po.supplier_id, wanted, carrier, tracking_number)
         po = loaded.po
         # After every order has left, a parcel may still carry orders that left before: goods sent again
         # after a return to sender (or a part that was missing). The stage itself is over.
@@ -108,7 +114,6 @@ def record_shipment(actor: Principal, po_id: str, *, carrier: str, tracking_numb
             po_rules.require_stage(po, Stage.SHIPMENT)
             if loaded.task_token is None:
                 raise InvalidTransition(f"purchase order {po_id}: the shipment stage is not open yet")
-        intake = uow.store().shipment_intake(po_id, po.supplier_id, wanted, carrier, tracking_number)
         if intake.parcel_known:
             return None
         deliveries = {o: d for o, d in intake.deliveries.items() if d.campaign_id == po.campaign_id}

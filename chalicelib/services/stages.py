@@ -22,6 +22,7 @@ from ..domain.purchase_orders import Decision, PurchaseOrder, Stage
 from . import exceptions, uow
 from .clock import new_id, now
 from .ports import Change, CountCampaign, CountStage, Record, Save
+from .ports_common import Versioned
 from .ports_purchase_orders import PORecord
 from .retry import on_conflict
 
@@ -45,7 +46,11 @@ class LoadedPO:
 
 def load_po(po_id: str, *, for_supplier: str | None = None) -> LoadedPO:
     """One read. A supplier asking for another supplier's PO gets the same 404 as for none."""
-    found = uow.store().load(PORecord, po_id)
+    return loaded_po(po_id, uow.store().load(PORecord, po_id), for_supplier=for_supplier)
+
+
+def loaded_po(po_id: str, found: Versioned[PORecord] | None, *, for_supplier: str | None = None) -> LoadedPO:
+    """The PO's record as read (e.g. with other keys in one batch), checked as `load_po` checks it."""
     if found is None or (for_supplier is not None and found.value.po.supplier_id != for_supplier):
         raise NotFound(f"purchase order {po_id} not found")
     record = found.value

@@ -110,6 +110,10 @@ class PODetail:
     proposals: list[Proposal] = field(default_factory=list)
     shipments: list[Shipment] = field(default_factory=list)
     charge_backs: list[ChargeBack] = field(default_factory=list)  # complaint refunds the supplier bears
+    shipments_cursor: str | None = None  # more parcels: `parcels`
+
+
+PARCELS_SHOWN = 20  # parcels a PO's detail carries; the rest a page at a time (`parcels`)
 
 
 @dataclass
@@ -253,9 +257,10 @@ def list_purchase_orders(
 
 
 def get_purchase_order(actor: Principal, po_id: str) -> PODetail:
-    """One query on the PO's partition: the PO with its invoices, proposals and shipments."""
+    """The PO with its invoices, proposals and its first `PARCELS_SHOWN` shipments: the partition read
+    around its events (two queries) and one page of parcels (`shipments_cursor` names the next)."""
     sid = supplier_of(actor)
-    found = uow.store().po_file(po_id)
+    found = uow.store().po_file(po_id, parcels=PARCELS_SHOWN, events=False)  # the supplier's view shows none
     if found is None or found.record.po.supplier_id != sid:
         raise NotFound(f"purchase order {po_id} not found")
     return PODetail(
@@ -265,7 +270,18 @@ def get_purchase_order(actor: Principal, po_id: str) -> PODetail:
         proposals=[proposal_view(p) for p in found.proposals],
         shipments=[shipment_view(x) for x in found.shipments],
         charge_backs=found.charge_backs,
+        shipments_cursor=found.shipments_cursor,
     )
+
+
+def parcels(actor: Principal, po_id: str, *, limit: int, cursor: str | None) -> tuple[list[Shipment], str | None]:
+    """A page of the PO's parcels, oldest first: one Query. Each parcel names its supplier, so another
+    supplier's PO answers the same 404 as none (a PO with no parcel answers an empty page)."""
+    sid = supplier_of(actor)
+    page = uow.store().po_parcels(po_id, limit=limit, cursor=cursor)
+    if any(p.supplier_id != sid for p in page.items):
+        raise NotFound(f"purchase order {po_id} not found")
+    return [shipment_view(p) for p in page.items], page.cursor
 
 
 def _load_own(actor: Principal, po_id: str) -> stages.LoadedPO:

@@ -280,16 +280,20 @@ class PODetail:
     proposals: list[Proposal] = field(default_factory=list)
     shipments: list[Shipment] = field(default_factory=list)
     charge_backs: list[ChargeBack] = field(default_factory=list)  # complaint refunds the supplier bears
+    shipments_cursor: str | None = None  # more parcels: `po_parcels`
 
     @property
     def po(self) -> PurchaseOrder:
         return self.record.po
 
 
+PARCELS_SHOWN = 20  # parcels a PO's detail carries; the rest a page at a time (`po_parcels`)
+
+
 def get_po(po_id: str) -> PODetail:
-    """One query on the PO partition: the PO, its documents (invoices), payment proposals,
-    shipments and audit events."""
-    found = uow.store().po_file(po_id)
+    """The PO, its documents (invoices), payment proposals, audit events and its first
+    `PARCELS_SHOWN` shipments: one query of the partition before its parcels, one page of parcels."""
+    found = uow.store().po_file(po_id, parcels=PARCELS_SHOWN)
     if found is None:
         raise NotFound(f"purchase order {po_id} not found")
     return PODetail(
@@ -300,4 +304,11 @@ def get_po(po_id: str) -> PODetail:
         [proposal_view(p) for p in found.proposals],
         [shipment_view(x) for x in found.shipments],
         found.charge_backs,
+        found.shipments_cursor,
     )
+
+
+def po_parcels(po_id: str, *, limit: int, cursor: str | None) -> tuple[list[Shipment], str | None]:
+    """A page of the PO's parcels, oldest first: one Query."""
+    page = uow.store().po_parcels(po_id, limit=limit, cursor=cursor)
+    return [shipment_view(p) for p in page.items], page.cursor

@@ -3,10 +3,17 @@
 Each normalised event (`domain.shipments.CarrierEvent`) is applied in one transaction: the
 shipment under its version, the raw event as a `TRACK#` item, the customer's copy in each
 order it carries and, when the status moves, the PO's pointer, a `shipment.status_changed`
-event and the customer-facing order events (`order.out_for_delivery`, `order.delayed`, ...).
-After the commit the tracking execution hears of it (a heartbeat, or the end), and a delivered
-parcel completes the deliveries it finishes (`complete_deliveries`). Redelivered or out-of-order
-events never move a shipment backwards (the rule is in the domain).
+event and, when the parcel ends, the retirement of its `shipment_late` deadline (a blind delete).
+After the commit the tracking execution hears of it (a heartbeat, or the end). So a carrier event
+costs one read and one transaction whatever its status (an out-of-order one also reads the
+parcel's carrier events; a parcel whose tracking went stale reads its `tracking_stale` exception).
+
+What touches other items follows the `shipment.status_changed` event, in the shipments consumer
+(`on_status_changed`): the customer-facing order events (`order.out_for_delivery`, `order.delayed`,
+...), completing the deliveries a delivered parcel finishes (`complete_deliveries`), and raising or
+clearing the parcel's exceptions. An event recorded by hand (or replayed) does the same at once,
+in its own request. Redelivered or out-of-order events never move a shipment backwards (the rule
+is in the domain).
 
 Which parcel an event is for is decided in one place, `inbound.apply_carrier_event`: a recorded
 shipment's comes here; an event nobody knows the tracking number of is kept under its tracking
@@ -34,12 +41,13 @@ from ..domain.errors import AlreadyExists, Conflict, Forbidden, NotFound, RuleVi
 from ..domain.orders import DeliveryAction, DeliveryStatus, apply_delivery_action
 from ..domain.permissions import READ_STAFF, Principal, Role, roles
 from ..domain.shipments import CarrierEvent, Shipment, ShipmentStatus
+from ..events import ShipmentStatusChanged
 from ..observability import logger
-from . import customer_payments, escalations, exceptions, uow
+from . import customer_payments, exceptions, uow
 from . import shipment_records as sh
 from .clock import new_id, now
 from .guard import require
-from .ports import Change, Record, Save
+from .ports import Change, ClearDeadline, Record, Save
 from .ports_common import Versioned
 from .ports_purchase_orders import POShipment
 from .ports_shipments import ShipmentRecord, TrackEvent
@@ -118,37 +126,30 @@ def _apply(
         "carrier_code": event.carrier_code,
         "occurred_at": rules.utc(event.occurred_at).isoformat(),
         "source": "manual" if event.by_hand else "carrier",
+        "description": event.description,
     }
     if change is not None:
         changes += [
             Save(sh.pointer_of(s), FOLLOWS),
             Record(sh.shipment_audit(s, "shipment.status_changed", at, from_status=change.from_status.value, data=data, **audit)),
         ]
-        if change.to_status in ORDER_EVENT:
-            type_, note = ORDER_EVENT[change.to_status]
-            changes += [
-                Record(
-                    sh.order_audit(
-                        o,
-                        s,
-                        type_,
-                        at,
-                        customer_note=note,
-                        data={"reason": change.to_status.value, "carrier_code": event.carrier_code},
-                    )
-                )
-                for o in store.parcel_orders(s.order_ids)
-            ]
+        if s.final:  # delivered or returned: no longer late (no read: the deadline goes if it is there)
+            changes.append(ClearDeadline("shipment_late", "shipment", s.ref))
     elif by is not None:  # nothing moved (a second failed attempt, an older time): who said what is still kept
         changes.append(
             Record(sh.shipment_audit(s, "shipment.event_recorded", at, from_status=s.status.value, data=data, **audit))
         )
+    at_once = by is not None  # recorded by hand: what follows runs in this request, not in the consumer
     try:
         store.commit(changes, what=f"shipment {s.id}", at=at)
     except AlreadyExists:
         _after(before, record, before, None)  # a redelivery still finishes what a first run began
+        if at_once:
+            follow_up(before, None, None)
         return "duplicate", before
     _after(s, record, before, change, by_hand=event.by_hand)
+    if at_once and change is not None:
+        follow_up(s, change.to_status, change.event)
     return (f"moved:{change.to_status.value}" if change else "recorded"), s
 
 
@@ -166,8 +167,9 @@ def _after(
     *,
     by_hand: bool = False,
 ) -> None:
-    """What follows a committed event: tell the tracking execution, finish deliveries, raise or
-    clear the problems it shows. Each step is idempotent. (`record`: the workflow's fields as read;
+    """What follows a committed event on the webhook's own path: tell the tracking execution (Step
+    Functions, no table request), and clear a `tracking_stale` exception of a parcel that went quiet
+    (only such a parcel reads it). Each step is idempotent. (`record`: the workflow's fields as read;
     `before`: the shipment as read.)"""
     news = change is not None or s.last_event_at != before.last_event_at  # not a repeat
     who = "recorded by hand" if by_hand else "the carrier reported again"
@@ -176,23 +178,67 @@ def _after(
             workflows.end_wait(record.task_token, {"outcome": s.status.value})
         elif news:
             workflows.heartbeat(record.task_token)
-    key = s.ref
     if news and record.customer_told_delayed:  # only a parcel that went quiet can have one open
-        exceptions.resolve("tracking_stale", "shipment", key, note=who)
-    if s.final and change is not None:  # delivered or returned: no longer late
-        escalations.clear_deadline("shipment", key, "shipment_late")
+        exceptions.resolve("tracking_stale", "shipment", s.ref, note=who)
+
+
+def follow_up(s: rules.Shipment, to_status: ShipmentStatus | None, event: CarrierEvent | None) -> None:
+    """What a status change means beyond the parcel (`to_status`: the status it moved to; None: a
+    redelivery finishing what a first run began): the customer-facing order events, the deliveries a
+    delivered parcel finishes, the parcel's exceptions raised or cleared. Runs in the shipments
+    consumer for a carrier's webhook (`on_status_changed`), at once for an event recorded by hand."""
+    key = s.ref
+    if to_status is not None and to_status in ORDER_EVENT and event is not None:
+        _tell_orders(s, to_status, event.carrier_code)
+    if s.final and (to_status is None or to_status is s.status):
         exceptions.resolve("shipment_late", "shipment", key, note=f"the parcel was {s.status.value}")
     if s.status is ShipmentStatus.DELIVERED:
         complete_deliveries(s)
         exceptions.resolve("delivery_exception", "shipment", key, note="delivered")
-    if change is not None and change.to_status in DELIVERY_PROBLEM:
+    if to_status in DELIVERY_PROBLEM and event is not None:
         exceptions.raise_or_bump(
             "delivery_exception",
             "shipment",
             key,
-            {**sh.refs(s), "carrier_code": change.event.carrier_code, "description": change.event.description},
-            severity="high" if change.to_status is ShipmentStatus.RETURNED_TO_SENDER else None,
+            {**sh.refs(s), "carrier_code": event.carrier_code, "description": event.description},
+            severity="high" if to_status is ShipmentStatus.RETURNED_TO_SENDER else None,
         )
+
+
+def _tell_orders(s: rules.Shipment, to_status: ShipmentStatus, carrier_code: str) -> None:
+    """The customer-facing event on each order the parcel carries: one read of the orders, one transaction."""
+    type_, note = ORDER_EVENT[to_status]
+    store, at = uow.store(), now()
+    records: list[Change] = [
+        Record(
+            sh.order_audit(o, s, type_, at, customer_note=note, data={"reason": to_status.value, "carrier_code": carrier_code})
+        )
+        for o in store.parcel_orders(s.order_ids)
+    ]
+    if records:
+        store.commit(records, what=f"shipment {s.id}: its orders told", at=at)
+
+
+def on_status_changed(event: ShipmentStatusChanged) -> str:
+    """The shipments consumer's step for a carrier's `shipment.status_changed`: the parcel as it is now
+    (one read), then `follow_up` for the status that event moved it to. Run once per event by the
+    consumer's idempotency record (handlers/batch.py)."""
+    d = event.data
+    found = uow.store().load(ShipmentRecord, d.carrier, d.tracking_number)
+    if found is None or (d.shipment_id is not None and found.value.shipment.id != d.shipment_id):
+        return "unknown"  # corrected meanwhile: the parcel it named is no longer under this number
+    if d.source == "manual":
+        return "followed at once"  # recorded by hand: its request did it
+    to_status = ShipmentStatus(event.to_status) if event.to_status else None
+    carrier_event = CarrierEvent(
+        tracking_number=d.tracking_number,
+        carrier_code=d.carrier_code or "",
+        status=None,
+        occurred_at=d.occurred_at or event.at,
+        description=d.description or "",
+    )
+    follow_up(found.value.shipment, to_status, carrier_event)
+    return f"followed: {to_status.value if to_status else 'none'}"
 
 
 def replay_early_events(carrier: str, tracking_number: str) -> int:

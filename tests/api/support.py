@@ -154,13 +154,17 @@ def follow_pages(api: Api, path: str, who: dict[str, str], limit: int) -> tuple[
 
 def process_webhooks() -> list[str]:
     """What the inbound-webhooks consumer does for each stored, unprocessed webhook (the stream ->
-    bus -> queue path that feeds it is tested in tests/adapters/test_inbound_pipeline.py)."""
+    bus -> queue path that feeds it is tested in tests/adapters/test_inbound_pipeline.py), then what the
+    shipments consumer does with the status changes they recorded; the inbound outcomes."""
     from chalicelib.adapters.dynamodb.models import InboxItem, Item
     from chalicelib.handlers import inbound
     from tests.adapters.events import typed
+    from tests.carriers import follow_all
 
     waiting = [i for i in Item.scan() if isinstance(i, InboxItem) and i.processed_at is None]
-    return [
+    outcomes = [
         inbound.handle(typed({"type": "webhook.received", "data": {"provider": i.provider, "webhook_id": i.webhook_id}}))
         for i in sorted(waiting, key=lambda i: i.received_at)
     ]
+    follow_all()  # and the shipments consumer, for the status changes the carrier events recorded
+    return outcomes

@@ -8,6 +8,7 @@ import pytest
 
 from chalicelib.adapters.dynamodb import keys
 from chalicelib.adapters.dynamodb import repository as repo
+from chalicelib.adapters.dynamodb.metering import metered
 from chalicelib.adapters.dynamodb.models import PaymentProposalItem
 from chalicelib.domain.purchase_orders import Stage
 from chalicelib.local.sandbox_bank import SandboxBank
@@ -196,3 +197,11 @@ def test_an_approval_racing_the_workflows_own_write_to_the_po_is_applied_once_no
     assert len(commits) == 2  # read again, checked again, written once
     assert sfn_calls == [("tok-approval", {"decision": "approved", "stage": "payment_approval"})]
     assert po_item(po).stage is None
+
+
+def test_approving_reads_the_proposal_and_its_po_in_one_request_and_writes_once(api, sfn_calls):
+    _, pid = proposed(api)
+    with metered() as m:
+        status, body = api.post(f"{PROPOSALS}/{pid}/approve", ACCOUNTING, {})
+    assert status == 200 and body["status"] == "approved", body
+    assert dict(m.requests) == {"BatchGetItem": 1, "TransactWriteItems": 1}, "a proposal id names its PO: one read"

@@ -9,7 +9,6 @@ What the queues would do is done here by calling the same consumers (see test_sh
 from __future__ import annotations
 
 import json
-from collections import Counter
 from typing import Any
 
 import pytest
@@ -407,7 +406,7 @@ def test_after_the_shipment_stage_a_parcel_can_only_carry_orders_that_left_befor
     assert newcomer["id"] in error["message"]
 
 
-def test_a_delivery_by_hand_costs_a_carriers_delivered_event_plus_one_read_of_the_pos_pointer(api, sfn_calls, gateway):  # noqa: F811
+def test_a_delivery_by_hand_costs_what_a_carriers_delivered_event_and_its_follow_up_cost(api, sfn_calls, gateway):  # noqa: F811
     campaign = three_supplier_campaign(api)
     first, second = (order_of(api, campaign["id"], payment_mode="prepaid") for _ in range(2))
     po = make_po(campaign["id"], "acme", stage=Stage.SHIPMENT, accepted=True, orders_to_ship=2)
@@ -419,8 +418,10 @@ def test_a_delivery_by_hand_costs_a_carriers_delivered_event_plus_one_read_of_th
         assert scan("BYCARR01", TrackingStatus.DELIVERED, 3) == "moved:delivered"
     with metered() as manual:
         assert api.post(parcel_path(po, by_hand["id"]) + "/delivered", ACME, {"note": NOTE})[0] == 200
-    assert manual.requests - carrier.requests == Counter({"GetItem": 1})
-    assert carrier.requests - manual.requests == Counter()
+    # The carrier's event is applied (1 read + 1 transaction), then followed up by the shipments
+    # consumer, which reads the parcel again; by hand, the PO's pointer is read first and the follow-up
+    # runs at once on the parcel as applied: the same requests in all.
+    assert manual.requests == carrier.requests
     assert [delivery_of(customer_view(api, o["id"]), "acme")["status"] for o in (first, second)] == ["delivered", "delivered"]
 
 

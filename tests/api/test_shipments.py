@@ -17,6 +17,7 @@ import pytest
 from chalicelib.adapters.aws import client
 from chalicelib.adapters.dynamodb import keys
 from chalicelib.adapters.dynamodb import repository as repo
+from chalicelib.adapters.dynamodb.metering import metered
 from chalicelib.adapters.dynamodb.models import AuditEventItem
 from chalicelib.config import settings
 from chalicelib.domain.purchase_orders import Stage
@@ -26,12 +27,13 @@ from chalicelib.events import domain_event as typed_event
 from chalicelib.handlers import notifications
 from chalicelib.handlers.publisher import domain_event
 from chalicelib.local.sandbox_gateway import SandboxGateway
-from chalicelib.services import inbound, shipments, stages, supplier_workflow
+from chalicelib.services import shipments, stages, supplier_workflow
 from tests.adapters.events import typed
 from tests.api import po_support
 from tests.api.po_support import ACME, BOLT, accept_deliveries, make_po, po_item
 from tests.api.support import SHIP_TO, assert_error
 from tests.aws import ALICE, BUYER, CARE, headers
+from tests.carriers import apply_and_follow
 
 aws, sfn_calls = po_support.aws, po_support.sfn_calls  # fixtures
 
@@ -94,7 +96,7 @@ def ship(api, po_id: str, supplier: str, tracking_number: str, *order_ids: str, 
 
 
 def scan(tracking_number: str, status: TrackingStatus | None, hours: float, carrier: str = "dhl", code: str | None = None) -> str:
-    return inbound.apply_carrier_event(
+    return apply_and_follow(
         carrier,
         CarrierEvent(
             tracking_number=tracking_number,
@@ -327,7 +329,7 @@ def test_a_parcel_recorded_while_a_reminder_changes_the_po_is_recorded_on_a_seco
     order = order_of(api, campaign["id"], payment_mode="prepaid")
     po = make_po(campaign["id"], "acme", stage=Stage.SHIPMENT, accepted=True, orders_to_ship=2)
     accept_deliveries("acme", order["id"])
-    real_load = stages.load_po
+    real_load = stages.loaded_po  # the supplier's read: the PO with the deliveries, checked here
     reads = [0]
 
     def reminded_meanwhile(*args: Any, **kwargs: Any) -> Any:
@@ -337,7 +339,7 @@ def test_a_parcel_recorded_while_a_reminder_changes_the_po_is_recorded_on_a_seco
             assert supplier_workflow.stage_overdue(StageOverdue(po_id=po, stage="shipment", overdue_at="t1")).action
         return loaded
 
-    monkeypatch.setattr(stages, "load_po", reminded_meanwhile)
+    monkeypatch.setattr(stages, "loaded_po", reminded_meanwhile)
     status, body = api.post(
         f"/supplier/purchase-orders/{po}/shipments",
         SUPPLIERS["acme"],
@@ -404,3 +406,20 @@ def test_a_parcel_delivered_before_its_shipment_was_dispatched_still_delivers_th
     shipments.on_recorded(typed({"type": "shipment.recorded", "data": {"carrier": "dhl", "tracking_number": "FAST0001"}}))
     events = [e["type"] for e in order_events(order["id"])]
     assert events.count("order.shipped") == 1 and events.count("order.delivered") == 1
+
+
+def test_recording_a_parcel_reads_once_the_po_with_its_deliveries_and_writes_once(api, sfn_calls, gateway):
+    campaign = three_supplier_campaign(api)
+    first, second = order_of(api, campaign["id"], "prepaid"), order_of(api, campaign["id"], "prepaid")
+    po = make_po(campaign["id"], "acme", stage=Stage.SHIPMENT, accepted=True, orders_to_ship=2)
+    accept_deliveries("acme", first["id"], second["id"])
+    path = f"/supplier/purchase-orders/{po}/shipments"
+    with metered() as m:
+        status, _ = api.post(path, ACME, {"carrier": "dhl", "tracking_number": "ONCE0001", "order_ids": [first["id"]]})
+    assert status == 201
+    assert dict(m.requests) == {"BatchGetItem": 1, "TransactWriteItems": 1}, "the PO and the deliveries: both keys known"
+    with metered() as m:  # the last order: the stage completes in the same transaction
+        status, _ = api.post(path, ACME, {"carrier": "dhl", "tracking_number": "ONCE0002", "order_ids": [second["id"]]})
+    assert status == 201
+    assert dict(m.requests) == {"BatchGetItem": 1, "TransactWriteItems": 1}
+    assert sfn_calls == [("tok", {"decision": "done", "stage": "shipment"})]

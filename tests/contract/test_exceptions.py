@@ -228,3 +228,50 @@ def test_a_webhook_delivery_whose_next_attempt_has_come_is_due_with_the_version_
     found = [e for e in store.due_entries(NOW, shards=SHARDS) if isinstance(e, WebhookDelivery)]
 
     assert [(d.id, d.attempts_started, d.version) for d in found] == [("msg_1", 2, 2)]
+
+
+# ---------------------------------------------------------------- the queue's counters and pages
+
+
+def test_counter_changes_add_up_per_cell_and_the_head_of_the_queue_reads_them_with_the_first_records(store: Store):
+    from chalicelib.services.ports import CountExceptions
+
+    high = [record("out_of_stock", f"po-h{i}", minutes=i, status=Status.OPEN) for i in range(3)]
+    critical = record("supplier_rejected", "po-c", minutes=9, status=Status.OPEN)
+    commit(store, *[Save(r, None) for r in [*high, critical]])
+    commit(store, CountExceptions({("open", "high", "out_of_stock"): 3, ("open", "critical", "supplier_rejected"): 1}))
+    commit(store, CountExceptions({("open", "high", "out_of_stock"): -1, ("acknowledged", "high", "out_of_stock"): 1}))
+    cells = {
+        ("open", "high", "out_of_stock"): 2,
+        ("acknowledged", "high", "out_of_stock"): 1,
+        ("open", "critical", "supplier_rejected"): 1,
+    }
+    assert store.open_exception_counts() == cells
+
+    counted, first = store.open_exceptions_head(limit=2)
+    assert counted == cells
+    assert [r.subject_id for r in first.records] == ["po-c", "po-h0"] and first.more
+    rest = store.open_exceptions_after(rules.rank_key(first.records[-1]), limit=5)
+    assert [r.subject_id for r in rest.records] == ["po-h1", "po-h2"]
+    assert rest.records[0].version == 1
+    high_only = store.open_exceptions_after(None, from_rank=rules.SEVERITY_RANK[Severity.HIGH], limit=5)
+    assert [r.subject_id for r in high_only.records] == ["po-h0", "po-h1", "po-h2"]
+
+
+def test_a_reset_overwrites_every_cell_and_later_changes_add_to_it(store: Store):
+    from chalicelib.services.ports import CountExceptions
+
+    commit(store, CountExceptions({("open", "high", "out_of_stock"): 5, ("snoozed", "low", "invoice_missing"): 2}))
+    store.reset_exception_counts({("open", "high", "out_of_stock"): 3, ("open", "critical", "supplier_rejected"): 1})
+    commit(store, CountExceptions({("open", "critical", "supplier_rejected"): 1}))
+    assert store.open_exception_counts() == {("open", "high", "out_of_stock"): 3, ("open", "critical", "supplier_rejected"): 2}
+
+
+def test_several_records_counted_in_one_transaction_all_count(store: Store):
+    from chalicelib.services import exceptions as service
+    from chalicelib.services.ports import CountExceptions
+
+    first = service.opening_changes("out_of_stock", "po", "po-1", {}, NOW)
+    second = service.opening_changes("out_of_stock", "po", "po-2", {}, NOW)
+    commit(store, *first, *second, CountExceptions({("open", "high", "out_of_stock"): 1}))
+    assert store.open_exception_counts() == {("open", "high", "out_of_stock"): 3}

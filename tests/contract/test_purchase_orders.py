@@ -260,3 +260,23 @@ def test_a_cursor_from_another_suppliers_listing_is_refused(store: Store):
     with pytest.raises(RuleViolation) as raised:
         store.supplier_pos("bolt", limit=1, cursor=cursor)
     assert raised.value.code == "invalid_cursor"
+
+
+def test_a_pos_file_can_carry_one_page_of_its_parcels_and_leave_its_events_unread(store: Store):
+    from chalicelib.services.ports_purchase_orders import POShipment
+
+    po = purchase_order()
+    created(store, po)
+    parcels = [POShipment(f"shp_{n}", po.id, "acme", "dhl", f"JD{n}", ["ord-1"], "dispatched", NOW) for n in range(5)]
+    store.commit(
+        [Save(invoice(po), None), Save(proposal(po), None), Record(po_event(po, 1)), *(Save(p, 1) for p in parcels)],
+        what="the documents",
+        at=NOW,
+    )
+    found = store.po_file(po.id, parcels=2, events=False)
+    assert found is not None and found.events == [] and found.invoices == [invoice(po)] and len(found.proposals) == 1
+    assert [p.id for p in found.shipments] == ["shp_0", "shp_1"] and found.shipments_cursor
+    rest = store.po_parcels(po.id, limit=10, cursor=found.shipments_cursor)
+    assert [p.id for p in rest.items] == ["shp_2", "shp_3", "shp_4"] and rest.cursor is None
+    everything = store.po_file(po.id)
+    assert everything is not None and len(everything.shipments) == 5 and [e.id for e in everything.events] == ["evt-001"]

@@ -228,7 +228,11 @@ def test_a_carrier_event_moves_the_parcel_once_with_the_customers_copies_and_the
 def test_out_for_delivery_tells_each_customer_and_an_older_event_is_kept_without_moving_the_parcel_back(store):
     save_new(store, accepted("ord-1"), accepted("ord-2", minutes=1))
     parcel(store, "ord-1", "ord-2")
-    tracking.apply_to_shipment(loaded(store), carrier_event(TrackingStatus.OUT_FOR_DELIVERY, 10, "OFD"))
+    ofd = carrier_event(TrackingStatus.OUT_FOR_DELIVERY, 10, "OFD")
+    tracking.apply_to_shipment(loaded(store), ofd)
+    for order_id in ("ord-1", "ord-2"):  # the carrier's webhook path writes nothing on the orders
+        assert store.history("order", order_id, limit=10).items == []
+    tracking.follow_up(loaded(store).value.shipment, ShipmentStatus.OUT_FOR_DELIVERY, ofd)  # the shipments consumer
     assert tracking.apply_to_shipment(loaded(store), carrier_event(TrackingStatus.IN_TRANSIT, 5)) == "recorded"
 
     assert loaded(store).value.shipment.status is ShipmentStatus.OUT_FOR_DELIVERY

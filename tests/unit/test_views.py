@@ -81,9 +81,15 @@ def test_the_supplier_po_summary_is_the_service_summary_less_the_suppliers_own_i
 def test_the_supplier_po_detail_shows_the_summary_and_its_parts():
     detail = fields_of(supplier.SupplierPODetailView)
     assert fields_of(supplier.SupplierPOSummaryView) < detail
-    assert {"lines", "invoices", "proposals", "shipments", "charge_backs", "charge_back_cents"} == detail - fields_of(
-        supplier.SupplierPOSummaryView
-    )
+    assert {
+        "lines",
+        "invoices",
+        "proposals",
+        "shipments",
+        "shipments_cursor",
+        "charge_backs",
+        "charge_back_cents",
+    } == detail - fields_of(supplier.SupplierPOSummaryView)
 
 
 def test_a_view_picked_from_a_result_carries_the_results_values():

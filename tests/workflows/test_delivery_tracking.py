@@ -53,6 +53,7 @@ from chalicelib.local.provision import Provisioned
 from chalicelib.services import inbound, shipments, tracking
 from chalicelib.services.exceptions import exception_id
 from chalicelib.topology import INBOUND_WEBHOOKS, SHIPMENTS
+from tests.carriers import apply_and_follow
 from tests.workflows.conftest import REGION, mail_to, pump, wait_until
 
 CARRIER = "dhl"
@@ -172,8 +173,8 @@ class Parcel:
         return [name for name in self.states_entered() if TRACKING_STATES[name]["Type"] in {"Task", "Succeed"}]
 
     def carrier_event(self, status: TrackingStatus) -> str:
-        """The carrier reports a scan made just now."""
-        return inbound.apply_carrier_event(CARRIER, CarrierEvent(self.tracking_number, status.value, status, datetime.now(UTC)))
+        """The carrier reports a scan made just now (applied, then followed up by the shipments consumer)."""
+        return apply_and_follow(CARRIER, CarrierEvent(self.tracking_number, status.value, status, datetime.now(UTC)))
 
     def exception(self) -> ExceptionItem | None:
         return repo.get(keys.exception(exception_id("tracking_stale", "shipment", self.subject)), ExceptionItem)

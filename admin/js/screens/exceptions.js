@@ -1,4 +1,4 @@
-// Exceptions queue: GET /staff/exceptions (ranked by severity then age, with counts per kind and
+// Exceptions queue: GET /staff/exceptions (one page, ranked by severity then age, with counts per kind and
 // severity; `status=resolved` lists resolved ones newest first), filters in the hash (folded away on a
 // phone), a client-side "Sort by" on the loaded page, the row actions
 // POST /staff/exceptions/{id}/acknowledge | assign | snooze | resolve, and the bulk bar's
@@ -317,10 +317,15 @@ export default {
       const sorted = sort === 'resolved' ? items : sortExceptions(items, sort);
       replace(summary, resolvedView
         ? `${items.length} resolved exception${items.length === 1 ? '' : 's'} on this page, newest first.`
-        : `${number(counts.total)} exception${counts.total === 1 ? '' : 's'} match; ${items.length} on this page.`);
+        : page && page.truncated
+          // The read stopped at its cap: counts of what was read (a filter the counters do not keep).
+          ? `At least ${number(counts.total)} exception${counts.total === 1 ? '' : 's'} match (counted over the first ones read); ${items.length} on this page. Use Next to read on.`
+          : `${number(counts.total)} exception${counts.total === 1 ? '' : 's'} match; ${items.length} on this page.`);
       if (!sorted.length) {
         replace(tableHost, h('p', { class: 'empty', 'data-testid': 'exceptions-table-empty' },
-          resolvedView ? 'No resolved exceptions match.' : 'No exceptions match. Nothing needs you here right now.'));
+          resolvedView ? 'No resolved exceptions match.'
+            : page && page.truncated ? 'None in the part of the queue read so far. Use Next to read on.'
+              : 'No exceptions match. Nothing needs you here right now.'));
         return;
       }
       headAll.checked = items.length > 0 && items.every((i) => selected.has(i.id));

@@ -8,7 +8,7 @@
 import * as api from '../api.js';
 import { assignPanel } from '../assign-panel.js';
 import { PO_STAGES } from '../constants.js';
-import { h } from '../dom.js';
+import { h, replace } from '../dom.js';
 import { label, money, number, when } from '../format.js';
 import {
   act, badge, code, errorAlert, errorSlot, facts, field, heading, link, muted, notice, section, select, table, textarea,
@@ -17,6 +17,45 @@ import { complaintTable } from './complaints.js';
 import { auditTrail } from './order.js';
 
 let flash = null;
+
+/** The PO's parcels: the detail carries the first page; "More parcels" reads the next
+ * (GET .../shipments?cursor=) and adds it to the table. */
+function parcels(path, po) {
+  const rows = [...(po.shipments || [])];
+  let cursor = po.shipments_cursor || null;
+  const host = h('div', { 'data-testid': 'po-parcels' });
+  const slot = errorSlot();
+  const render = () => {
+    const more = cursor ? h('button', { type: 'button', 'data-testid': 'more-parcels' }, 'More parcels') : null;
+    if (more) {
+      more.addEventListener('click', async () => {
+        more.disabled = true;
+        try {
+          const page = await api.get(`${path}/shipments`, { cursor });
+          rows.push(...(page.items || []));
+          cursor = page.next_cursor || null;
+          render();
+        } catch (error) {
+          more.disabled = false;
+          slot.show(error);
+        }
+      });
+    }
+    replace(host, table({
+      caption: 'Parcels', testid: 'po-shipments',
+      columns: [
+        { label: 'Carrier', cell: (x) => x.carrier },
+        { label: 'Tracking number', cell: (x) => link(x.tracking_url, x.tracking_number, { rel: 'noopener' }) },
+        { label: 'Status', cell: (x) => badge(x.status) },
+        { label: 'Orders', cell: (x) => h('span', {}, ...x.order_ids.flatMap((o, n) => [n ? ', ' : '', link(`#/orders/${encodeURIComponent(o)}`, o)])) },
+      ],
+      rows,
+      empty: 'No parcels yet.',
+    }), slot, more);
+  };
+  render();
+  return host;
+}
 
 /** The stages as an ordered list, the current one marked. */
 function stageProgress(po) {
@@ -150,17 +189,7 @@ export default {
         rows: po.proposals || [],
         empty: 'No payment proposals yet.',
       })),
-      section('Parcels', table({
-        caption: 'Parcels', testid: 'po-shipments',
-        columns: [
-          { label: 'Carrier', cell: (x) => x.carrier },
-          { label: 'Tracking number', cell: (x) => link(x.tracking_url, x.tracking_number, { rel: 'noopener' }) },
-          { label: 'Status', cell: (x) => badge(x.status) },
-          { label: 'Orders', cell: (x) => h('span', {}, ...x.order_ids.flatMap((o, n) => [n ? ', ' : '', link(`#/orders/${encodeURIComponent(o)}`, o)])) },
-        ],
-        rows: po.shipments || [],
-        empty: 'No parcels yet.',
-      }), byHand),
+      section('Parcels', parcels(path, po), byHand),
       section('Complaints', complaints),
       cancel ? section('Cancel', cancel) : null,
       section('Audit trail', auditTrail(po.events, { testid: 'po-audit-trail' })),

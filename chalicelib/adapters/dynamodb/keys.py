@@ -279,9 +279,20 @@ def refund(order_id: str, po_id: str, sku: str) -> tuple[str, str]:
 # | an exception with its audit events | `EXC#<id>` / (`#META`, `EVENT#`) | Query on PK / GetItem |
 # | open exceptions, ranked (staff queue) | sparse GSI3 `EXCEPTIONS#OPEN` / `<severity rank>#<opened_at>#<id>` | Query |
 # | resolved exceptions, newest first | sparse GSI3 `EXCEPTIONS#RESOLVED` / `<resolved_at>#<id>` | Query (one page) |
+# | the queue's counters, one attribute per (status, severity, kind) cell | `EXCEPTIONS#COUNTS` / `#META`, at the head of the queue index (GSI3 `EXCEPTIONS#OPEN` / `!COUNTS`) | GetItem, or with the queue's first page |
 
 OPEN_EXCEPTIONS_PK = "EXCEPTIONS#OPEN"
 RESOLVED_EXCEPTIONS_PK = "EXCEPTIONS#RESOLVED"
+EXCEPTION_COUNTS_PK = "EXCEPTIONS#COUNTS"
+EXCEPTION_COUNTS_SK = "!COUNTS"  # before every record's `<severity rank>#...`: the queue's first page reads it too
+
+
+def exception_counts() -> tuple[str, str]:
+    return EXCEPTION_COUNTS_PK, META
+
+
+def exception_count_attribute(status: str, severity: str, kind: str) -> str:
+    return f"c#{status}#{severity}#{kind}"
 
 
 def exception(exception_id: str) -> tuple[str, str]:
@@ -315,6 +326,11 @@ def subject_pk(subject_type: str, subject_id: str) -> str:
 
 def open_exception_sk(severity_rank: int, opened_at: datetime, exception_id: str) -> str:
     return f"{severity_rank}#{ts(opened_at)}#{exception_id}"
+
+
+def open_exception_rank_sk(severity_rank: int) -> str:
+    """The lowest queue key of a severity rank: every record of that rank or a lower one sorts at or after it."""
+    return f"{severity_rank}#"
 
 
 def resolved_exception_sk(resolved_at: datetime, exception_id: str) -> str:

@@ -33,6 +33,7 @@ from ...services.ports import (
     ClearDeadline,
     CountCampaign,
     CounterScope,
+    CountExceptions,
     CountSales,
     CountStage,
     Customer,
@@ -70,7 +71,7 @@ from .store_assignments import AssignmentsDynamo
 from .store_complaints import ComplaintsDynamo, refunded_write
 from .store_consumers import ConsumersDynamo
 from .store_deadlines import DeadlinesDynamo, deadline_writes
-from .store_exceptions import ExceptionsDynamo
+from .store_exceptions import ExceptionsDynamo, count_writes
 from .store_exports import ExportsDynamo
 from .store_money import MoneyDynamo
 from .store_orders import OrdersDynamo
@@ -196,6 +197,7 @@ class DynamoStore(
         condition: AlreadyExists)."""
         writes: Writes = []
         creates: set[int] = set()
+        counted: dict[tuple[str, str, str], int] = {}
         for change in changes:
             if isinstance(change, Save):
                 if change.expected_version is None:
@@ -222,9 +224,14 @@ class DynamoStore(
                 writes.append(refunded_write(change))
             elif isinstance(change, CountSales):
                 writes.append(sales_update(change))
+            elif isinstance(change, CountExceptions):
+                for cell, delta in change.deltas.items():  # one update of the counters item per transaction
+                    counted[cell] = counted.get(cell, 0) + delta
             else:
                 assert isinstance(change, CountCampaign)
                 writes.append(repo.campaign_summary_update(change.campaign_id, change.subject_id, change.deltas))
+        if any(counted.values()):
+            writes += count_writes(CountExceptions(counted))
         return writes, creates
 
     def _save(self, change: Save, at: datetime) -> Writes:

@@ -18,13 +18,23 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from pynamodb.attributes import NumberAttribute
 from pynamodb.expressions.condition import Condition
 
 from ...config import settings
 from ...domain import exceptions as rules
 from ...domain.exceptions import ExceptionRecord, Severity, Status
 from ...services.ports_common import Page
-from ...services.ports_exceptions import Deadline, Due, DueDeadline, DueElsewhere, ExceptionWithHistory
+from ...services.ports_exceptions import (
+    Cell,
+    CountExceptions,
+    Deadline,
+    Due,
+    DueDeadline,
+    DueElsewhere,
+    ExceptionWithHistory,
+    QueueSlice,
+)
 from . import keys
 from . import repository as repo
 from .mapping import Mapper, Writes, register
@@ -117,6 +127,45 @@ def _save(record: ExceptionRecord, version: int | None, at: datetime) -> Writes:
 register(ExceptionRecord, Mapper(load=_load, save=_save))
 
 
+# ---------------------------------------------------------------- the queue's counters
+
+
+class ExceptionCountsItem(Item, discriminator="exception_counts"):
+    """The queue's counters: one number attribute per (status, severity, kind) cell
+    (`keys.exception_count_attribute`), grown and shrunk only by atomic ADDs in the transactions that
+    move a record in or out of a cell. At the head of the queue index, so the queue's first page
+    reads it in the same Query. One item, not sharded: exceptions change a few times a minute (a
+    burst of a few hundred when a campaign closes badly), far below the ~1,000 writes/s one item
+    takes; it stays small (at most statuses x severities x kinds cells, a few KB)."""
+
+
+def count_writes(change: CountExceptions) -> Writes:
+    """The one Update a `CountExceptions` sends: an ADD per cell it moves (at most 2 for one record)."""
+    item = ExceptionCountsItem(*keys.exception_counts())
+    actions: list[Any] = [
+        ExceptionCountsItem.kind.set(ExceptionCountsItem),  # the discriminator: an update names it itself
+        ExceptionCountsItem.GSI3PK.set(keys.OPEN_EXCEPTIONS_PK),
+        ExceptionCountsItem.GSI3SK.set(keys.EXCEPTION_COUNTS_SK),
+    ]
+    for (status, severity, kind), delta in sorted(change.deltas.items()):
+        if delta:
+            name = keys.exception_count_attribute(status, severity, kind)
+            cell = NumberAttribute(attr_name=name)  # a cell is an attribute of its own: ADD creates it
+            cell.attr_path = [name]
+            actions.append(cell.add(delta))
+    return [repo.Update(item, actions)]
+
+
+def _cells(raw: dict[str, Any]) -> dict[Cell, int]:
+    """The counters item's cells, from its attributes as DynamoDB answers them."""
+    found: dict[Cell, int] = {}
+    for name, value in raw.items():
+        parts = name.split("#")
+        if len(parts) == 4 and parts[0] == "c" and "N" in value and int(value["N"]):
+            found[(parts[1], parts[2], parts[3])] = int(value["N"])
+    return found
+
+
 # ---------------------------------------------------------------- deadlines
 
 
@@ -187,6 +236,49 @@ class ExceptionsDynamo:
 
     def open_exceptions(self) -> list[ExceptionRecord]:
         return [record_from_item(i) for i in Item.gsi3.query(keys.OPEN_EXCEPTIONS_PK) if isinstance(i, ExceptionItem)]
+
+    def open_exceptions_after(self, after: tuple[int, datetime, str] | None, *, from_rank: int = 0, limit: int) -> QueueSlice:
+        start = keys.open_exception_rank_sk(from_rank)
+        if after is not None and keys.open_exception_sk(*after) >= start:
+            condition = keys.open_exception_sk(*after) < Item.GSI3SK
+        else:
+            condition = start <= Item.GSI3SK
+        return self._queue_query(condition, limit)[1]
+
+    def open_exceptions_head(self, *, limit: int) -> tuple[dict[Cell, int], QueueSlice]:
+        # The counters item sorts before every record: one Query reads it and the first page.
+        return self._queue_query(None, limit + 1)
+
+    def _queue_query(self, condition: Condition | None, limit: int) -> tuple[dict[Cell, int], QueueSlice]:
+        results = Item.gsi3.query(
+            keys.OPEN_EXCEPTIONS_PK, range_key_condition=condition, scan_index_forward=True, limit=limit, page_size=limit
+        )
+        page = next(results.page_iter)
+        cells: dict[Cell, int] = {}
+        records: list[ExceptionRecord] = []
+        for raw in page.get("Items", []):
+            if raw.get("kind", {}).get("S") == "exception_counts":
+                cells = _cells(raw)  # undeclared attributes: read from the answer as it is
+            elif isinstance(item := Item.from_raw_data(raw), ExceptionItem):
+                records.append(record_from_item(item))
+        return cells, QueueSlice(records, results.page_iter.last_evaluated_key is not None)
+
+    def reset_exception_counts(self, cells: dict[Cell, int]) -> None:
+        every = set(self.open_exception_counts()) | set(cells)
+        (write,) = count_writes(CountExceptions(dict.fromkeys(every, 0)))
+        assert isinstance(write, repo.Update)
+        actions = write.actions[:3]  # the discriminator and the index keys; then each cell SET, not ADDed
+        for status, severity, kind in sorted(every):
+            name = keys.exception_count_attribute(status, severity, kind)
+            cell = NumberAttribute(attr_name=name)
+            cell.attr_path = [name]
+            actions.append(cell.set(cells.get((status, severity, kind), 0)))
+        repo.commit([repo.Update(write.item, actions)], what="the exceptions queue's counters")
+
+    def open_exception_counts(self) -> dict[Cell, int]:
+        pk, sk = keys.exception_counts()
+        answer = Item._get_connection().get_item(pk, sk)
+        return _cells(answer.get("Item", {}))
 
     def resolved_exceptions(self, *, limit: int, cursor: str | None = None) -> Page[ExceptionRecord]:
         page = repo.query_page(Item.gsi3, keys.RESOLVED_EXCEPTIONS_PK, limit=limit, cursor=cursor)

@@ -22,6 +22,7 @@ from ...services.ports_purchase_orders import (
     POFile,
     PORecord,
     POShipment,
+    proposal_po,
 )
 from . import keys
 from . import repository as repo
@@ -199,21 +200,50 @@ def _records(page: repo.Page) -> Page[Versioned[PORecord]]:
 class PurchaseOrdersDynamo:
     """`services.ports_purchase_orders.PurchaseOrdersReads` on the single table."""
 
-    def po_file(self, po_id: str) -> POFile | None:
-        items = repo.query_all(keys.po_pk(po_id))
+    def proposal_with_po(self, proposal_id: str) -> tuple[Versioned[PaymentProposal] | None, Versioned[PORecord] | None]:
+        key, po_id = keys.proposal(proposal_id), proposal_po(proposal_id)
+        if key is None or po_id is None:
+            return None, None
+        found = repo.batch_get([key, keys.po(po_id)])
+        proposal = next((_proposal(i) for i in found if isinstance(i, PaymentProposalItem)), None)
+        po = next((po_record(i) for i in found if isinstance(i, PurchaseOrderItem)), None)
+        return proposal, po
+
+    def po_file(self, po_id: str, *, parcels: int | None = None, events: bool = True) -> POFile | None:
+        # The partition sorts #META, CHARGEBACK#, EVENT#, INVOICE#, PROPOSAL#, SHIPMENT#, SHIPPED#.
+        pk = keys.po_pk(po_id)
+        before = keys.po_child(po_id, "SHIPMENT" if parcels is not None else "SHIPPED", "")[1]
+        if events:
+            items = repo.query_all(pk, range_key_condition=before > Item.SK)
+        else:  # around the events: what sorts before them, then invoices and proposals
+            items = repo.query_all(pk, range_key_condition=keys.po_child(po_id, "EVENT", "")[1] > Item.SK)
+            items += repo.query_all(pk, range_key_condition=Item.SK.between(keys.po_child(po_id, "INVOICE", "")[1], before))
         meta = next((i for i in items if isinstance(i, PurchaseOrderItem)), None)
         if meta is None:
             return None
         found = po_record(meta)
+        page = self.po_parcels(po_id, limit=parcels) if parcels is not None else None
         return POFile(
+            shipments_cursor=page.cursor if page else None,
             record=found.value,
             version=found.version,
             events=[repo.event_from_item(i) for i in items if isinstance(i, AuditEventItem)],
             invoices=[_invoice(i) for i in items if isinstance(i, InvoiceItem)],
             proposals=[_proposal(i).value for i in items if isinstance(i, PaymentProposalItem)],
-            shipments=[_shipment(i) for i in items if isinstance(i, POShipmentItem)],
+            shipments=page.items if page else [_shipment(i) for i in items if isinstance(i, POShipmentItem)],
             charge_backs=[_charge_back(i) for i in items if isinstance(i, ChargeBackItem)],
         )
+
+    def po_parcels(self, po_id: str, *, limit: int, cursor: str | None = None) -> Page[POShipment]:
+        page = repo.query_page(
+            Item,
+            keys.po_pk(po_id),
+            range_key_condition=Item.SK.startswith(keys.po_child(po_id, "SHIPMENT", "")[1]),
+            limit=limit,
+            cursor=cursor,
+            newest_first=False,
+        )
+        return Page([_shipment(i) for i in page.items if isinstance(i, POShipmentItem)], page.cursor)
 
     def supplier_pos(
         self, supplier_id: str, *, status: str | None = None, stage: str | None = None, limit: int, cursor: str | None = None

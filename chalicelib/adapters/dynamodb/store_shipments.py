@@ -34,10 +34,12 @@ from .models import (
     OrderItem,
     POShipmentItem,
     POShippedOrderItem,
+    PurchaseOrderItem,
     ShipmentItem,
     TimelineMap,
     TrackEventItem,
 )
+from .store_purchase_orders import po_record
 
 # ---------------------------------------------------------------- the shipment record
 
@@ -250,16 +252,25 @@ class ShipmentsDynamo:
     """`services.ports_shipments.ShipmentsReads` on the single table."""
 
     def shipment_intake(
-        self, po_id: str, supplier_id: str, order_ids: Sequence[str], carrier: str, tracking_number: str
+        self,
+        po_id: str,
+        supplier_id: str,
+        order_ids: Sequence[str],
+        carrier: str,
+        tracking_number: str,
+        *,
+        with_po: bool = False,
     ) -> ShipmentIntake:
         found = repo.batch_get(
             [
                 *(keys.delivery(o, supplier_id) for o in order_ids),
                 *(keys.po_shipped_order(po_id, o) for o in order_ids),
                 keys.shipment(carrier, tracking_number),
+                *([keys.po(po_id)] if with_po else []),
             ]
         )
         return ShipmentIntake(
+            po=next((po_record(i) for i in found if isinstance(i, PurchaseOrderItem)), None),
             deliveries={
                 i.order_id: DeliveryToShip(i.order_id, i.campaign_id, DeliveryStatus(i.delivery_status))
                 for i in found

@@ -469,6 +469,10 @@ class POShipmentView(View):
 # ---------------------------------------------------------------- notification preferences (issue 6)
 
 
+class POShipmentPage(Page):
+    items: list[POShipmentView]
+
+
 class NotificationPreferencesIn(Request):
     opt_out: bool = Field(
         strict=True,

@@ -433,7 +433,8 @@ class StaffPOView(View):
     version: int
     invoices: list[StaffInvoiceView] = Field(description="the supplier's invoices, each with a download link")
     proposals: list[PaymentProposalView]
-    shipments: list[POShipmentView]
+    shipments: list[POShipmentView] = Field(description="the first parcels, oldest first")
+    shipments_cursor: str | None = Field(description="more parcels: GET /staff/purchase-orders/{po_id}/shipments?cursor=<this>")
     charge_backs: list[ChargeBackView] = Field(description="complaint refunds charged back to the supplier")
     charge_back_cents: int = Field(description="their sum: deducted from what the shop owes the supplier")
     events: list[AuditEventView]
@@ -589,6 +590,12 @@ class ExceptionCounts(View):
 class ExceptionPage(Page):
     items: list[ExceptionView]
     counts: ExceptionCounts
+    truncated: bool = Field(
+        False,
+        description="the read stopped at its cap (500 records): the page may hold fewer than `limit` (follow "
+        "`next_cursor`), and with an assignee, supplier or campaign filter (which the counters do not keep) "
+        "the counts are of the records read only",
+    )
 
 
 class ExceptionEventView(AuditEventView):

@@ -130,7 +130,10 @@ class SupplierPODetailView(SupplierPOSummaryView):
     lines: list[SupplierPOLineView]
     invoices: list[InvoiceView]
     proposals: list[PaymentProposalView]
-    shipments: list[POShipmentView]
+    shipments: list[POShipmentView] = Field(description="the first parcels, oldest first")
+    shipments_cursor: str | None = Field(
+        description="more parcels: GET /supplier/purchase-orders/{po_id}/shipments?cursor=<this>"
+    )
     charge_backs: list[ChargeBackView] = Field(description="complaint refunds charged back to you")
     charge_back_cents: int
 
@@ -152,6 +155,7 @@ class SupplierPODetailView(SupplierPOSummaryView):
             invoices=[InvoiceView.pick(i) for i in d.invoices],
             proposals=[PaymentProposalView.pick(p) for p in d.proposals],
             shipments=[POShipmentView.pick(s) for s in d.shipments],
+            shipments_cursor=d.shipments_cursor,
             charge_backs=ChargeBackView.all_of(d.charge_backs),
             charge_back_cents=sum(int(c.amount_cents) for c in d.charge_backs),
         )

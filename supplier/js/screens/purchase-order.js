@@ -3,7 +3,7 @@
 // then POST .../invoices), propose payment (POST .../payment-proposals), pack from the packing list
 // (GET .../orders, cursor-paged; its CSV from POST .../packing-list) and record parcels one by one
 // (POST .../shipments) or from a CSV (POST .../shipments/import), correct a tracking number
-// (PUT .../shipments/{id}); charge-backs and the complaints about its deliveries (GET .../complaints).
+// (PUT .../shipments/{id}; the parcels beyond the first page from GET .../shipments?cursor=); charge-backs and the complaints about its deliveries (GET .../complaints).
 // While the workflow, not the supplier, has the next move, the screen polls the PO and re-renders
 // when the step changes.
 
@@ -120,6 +120,36 @@ function proposalForm(po, path, reload) {
 }
 
 // ------------------------------------------------------------------ packing list and parcels
+
+/** The PO's parcels: the detail carries the first page; "More parcels" reads the next
+ * (GET .../shipments?cursor=) and adds it to the list. */
+function parcels(po, path, carriers, reload) {
+  const shown = [...(po.shipments || [])];
+  let cursor = po.shipments_cursor || null;
+  const host = h('div', { 'data-testid': 'po-parcels' });
+  const slot = errorSlot();
+  const render = () => {
+    const more = cursor ? button('More parcels', { 'data-testid': 'more-parcels' }) : null;
+    if (more) {
+      more.addEventListener('click', async () => {
+        more.disabled = true;
+        try {
+          const page = await api.get(`${path}/shipments`, { cursor });
+          shown.push(...(page.items || []));
+          cursor = page.next_cursor || null;
+          render();
+        } catch (error) {
+          more.disabled = false;
+          slot.show(error);
+        }
+      });
+    }
+    replace(host, cards(shown, (x) => shipmentCard(x, path, carriers, reload),
+      { testid: 'po-shipments', label: 'Parcels', empty: 'No parcels recorded yet.' }), slot, more);
+  };
+  render();
+  return host;
+}
 
 function packingCard(e) {
   return h('li', { class: 'card', 'data-testid': 'packing-entry', 'data-order': e.order_id, 'data-left': String(e.has_left) },
@@ -360,8 +390,7 @@ export default {
         { testid: 'po-proposals', label: 'Payment proposals', empty: 'No payment proposed yet.' }),
         po.status === 'open' && po.stage === 'payment_proposal' ? proposalForm(po, path, reload) : null),
       section('Packing list', packing),
-      section('Parcels', cards(po.shipments, (x) => shipmentCard(x, path, carriers, reload),
-        { testid: 'po-shipments', label: 'Parcels', empty: 'No parcels recorded yet.' })),
+      section('Parcels', parcels(po, path, carriers, reload)),
       section('Charge-backs', cards(po.charge_backs || [], (c) => h('li', { class: 'card', 'data-testid': 'charge-back-card' },
         h('h3', {}, money(c.amount_cents, c.currency)),
         h('p', {}, 'Complaint ', link(`#/complaints/${encodeURIComponent(c.complaint_id)}`, c.complaint_id), ' · order ', code(c.order_id),
