@@ -28,7 +28,9 @@ def handle(event: Event) -> Any:
             return None
     if isinstance(event, ChunkDue) and event.job == "close":
         return campaign_close.run_queued_chunk(event.subject_id, event.run_id, event.number, event.cursor)
-    if isinstance(event, POAcknowledgeCompleted):
-        return refunds.settle_acknowledgement(event.data.po_id or event.subject_id)
+    if isinstance(event, ChunkDue) and event.job == "settle":
+        return refunds.settle_queued_chunk(event.subject_id, event.run_id, event.number, event.cursor).settlement
+    if isinstance(event, POAcknowledgeCompleted):  # its first chunk here; the next ones queued
+        return refunds.settle_queued_chunk(event.data.po_id or event.subject_id, event.id, 0, None).settlement
     logger.info("event not for this consumer", extra={"type": event.type})
     return None

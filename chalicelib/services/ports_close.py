@@ -10,6 +10,10 @@ chunk records of the run into the POs.
 latest run's) and read with the campaign (`CampaignWithProducts.close`); a `CloseChunk` by campaign,
 run and number (`load(CloseChunk, campaign_id, run_id, str(number))`); a run's chunks, in order, are
 `close_chunks`.
+
+Settling an acknowledged PO over its orders runs the same way (services/refunds.py): a `SettleChunk`
+per page of the PO's orders, created once, carries what is left to share out after it, so the next
+chunk (and a redelivery of it) starts from exactly there: `load(SettleChunk, po_id, run_id, str(number))`.
 """
 
 from __future__ import annotations
@@ -56,6 +60,26 @@ class CloseChunk:
     quantities: dict[str, dict[str, int]]
     order_counts: dict[str, int]
     held: list[str]
+    next_cursor: str | None
+    at: datetime
+
+
+@dataclass
+class SettleChunk:
+    """What one chunk of a PO's settlement did: the accepted quantity per SKU still to share out after
+    it, how many orders keep something so far (the run's total: the last chunk's is the PO's orders to
+    ship), its own counts, and where the next chunk starts."""
+
+    po_id: str
+    run_id: str
+    number: int
+    remaining: dict[str, int]
+    accepted_total: int
+    orders_read: int
+    settled: int
+    replayed: int
+    refunds: int
+    lost: int
     next_cursor: str | None
     at: datetime
 

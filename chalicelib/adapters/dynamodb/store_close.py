@@ -5,6 +5,7 @@
 | a campaign's close progress (its SK begins with `#`: read with the campaign) | `CAMPAIGN#<id>` / `#CLOSE` | GetItem |
 | one chunk of a close run | `CAMPAIGN#<id>#CLOSE#<run>` / `CHUNK#<number, 8 digits>` | conditional Put |
 | a run's chunks, in order | `CAMPAIGN#<id>#CLOSE#<run>` | Query on PK |
+| one chunk of a PO's settlement | `PO#<id>#SETTLE#<run>` / `CHUNK#<number, 8 digits>` | conditional Put / GetItem |
 
 The chunks live in a partition of their own, so reading the campaign never reads them. A chunk is
 created once (the key must not exist); the progress is changed under its version.
@@ -17,7 +18,7 @@ from datetime import datetime
 
 from pynamodb.attributes import ListAttribute, NumberAttribute, UnicodeAttribute, UTCDateTimeAttribute, VersionAttribute
 
-from ...services.ports_close import CloseChunk, CloseProgress
+from ...services.ports_close import CloseChunk, CloseProgress, SettleChunk
 from . import keys
 from . import repository as repo
 from .mapping import Mapper, Writes, register
@@ -36,6 +37,10 @@ def close_chunks_pk(campaign_id: str, run_id: str) -> str:
 
 def close_chunk_key(campaign_id: str, run_id: str, number: int) -> tuple[str, str]:
     return close_chunks_pk(campaign_id, run_id), f"CHUNK#{number:08d}"
+
+
+def settle_chunk_key(po_id: str, run_id: str, number: int) -> tuple[str, str]:
+    return f"PO#{po_id}#SETTLE#{run_id}", f"CHUNK#{number:08d}"
 
 
 class CloseProgressItem(Item, discriminator="close_progress"):
@@ -63,6 +68,21 @@ class CloseChunkItem(Item, discriminator="close_chunk"):
     quantities = UnicodeAttribute()
     order_counts = UnicodeAttribute()
     held = ListAttribute(of=UnicodeAttribute, default=list)
+    next_cursor = UnicodeAttribute(null=True)
+    at = UTCDateTimeAttribute()
+
+
+class SettleChunkItem(Item, discriminator="settle_chunk"):
+    po_id = UnicodeAttribute()
+    run_id = UnicodeAttribute()
+    number = NumberAttribute()
+    remaining = UnicodeAttribute()  # JSON text {sku: quantity}
+    accepted_total = NumberAttribute()
+    orders_read = NumberAttribute()
+    settled = NumberAttribute()
+    replayed = NumberAttribute()
+    refunds = NumberAttribute()
+    lost = NumberAttribute()
     next_cursor = UnicodeAttribute(null=True)
     at = UTCDateTimeAttribute()
 
@@ -146,6 +166,49 @@ def _save_chunk(chunk: CloseChunk, version: int | None, at: datetime) -> Writes:
     return [repo.new_item(item)]
 
 
+def _load_settle_chunk(po_id: str, run_id: str, number: str) -> tuple[SettleChunk, int] | None:
+    item = repo.get(settle_chunk_key(po_id, run_id, int(number)), SettleChunkItem)
+    if item is None:
+        return None
+    chunk = SettleChunk(
+        po_id=item.po_id,
+        run_id=item.run_id,
+        number=int(item.number),
+        remaining=json.loads(item.remaining),
+        accepted_total=int(item.accepted_total),
+        orders_read=int(item.orders_read),
+        settled=int(item.settled),
+        replayed=int(item.replayed),
+        refunds=int(item.refunds),
+        lost=int(item.lost),
+        next_cursor=item.next_cursor,
+        at=item.at,
+    )
+    return chunk, 1
+
+
+def _save_settle_chunk(chunk: SettleChunk, version: int | None, at: datetime) -> Writes:
+    if version is not None:
+        raise ValueError("a settlement chunk is created once, never changed")
+    item = SettleChunkItem(
+        *settle_chunk_key(chunk.po_id, chunk.run_id, chunk.number),
+        po_id=chunk.po_id,
+        run_id=chunk.run_id,
+        number=chunk.number,
+        remaining=json.dumps(chunk.remaining, separators=(",", ":"), sort_keys=True),
+        accepted_total=chunk.accepted_total,
+        orders_read=chunk.orders_read,
+        settled=chunk.settled,
+        replayed=chunk.replayed,
+        refunds=chunk.refunds,
+        lost=chunk.lost,
+        next_cursor=chunk.next_cursor,
+        at=chunk.at,
+    )
+    return [repo.new_item(item)]
+
+
+register(SettleChunk, Mapper(load=_load_settle_chunk, save=_save_settle_chunk))
 register(CloseProgress, Mapper(load=_load_progress, save=_save_progress))
 register(CloseChunk, Mapper(load=_load_chunk, save=_save_chunk))
 
