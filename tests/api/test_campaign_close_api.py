@@ -4,35 +4,24 @@ its progress meanwhile."""
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Iterator
 
-import boto3
 import pytest
-from moto import mock_aws
 
-from chalicelib.adapters.aws import reset_clients
 from chalicelib.adapters.dynamodb import keys
 from chalicelib.adapters.dynamodb.models import Item, PurchaseOrderItem
 from chalicelib.config import settings
 from chalicelib.domain.purchase_orders import po_id
-from chalicelib.local.provision import Provisioned, provision
-from chalicelib.topology import PURCHASE_ORDERS
+from chalicelib.local.provision import Provisioned
 from tests.adapters.close_queue import poller, run_queue, waiting
-from tests.api.support import API_TOPOLOGY, assert_error, order_body
-from tests.aws import ADMIN, ALICE, BOB, BUYER, CARE, SFN_CONFIG, live_campaign
-
-# The close route queues the close's first chunk: this suite's account has the purchase-orders queue.
-CLOSE_TOPOLOGY = dataclasses.replace(API_TOPOLOGY, queues=(PURCHASE_ORDERS,))
-_SESSION = boto3.session.Session(region_name="eu-west-1")
+from tests.api.support import assert_error, mocked_account_with_close_queue, order_body
+from tests.aws import ADMIN, ALICE, BOB, BUYER, CARE, live_campaign
 
 
 @pytest.fixture
 def aws() -> Iterator[Provisioned]:
-    with mock_aws(config=SFN_CONFIG):  # type: ignore[arg-type]
-        reset_clients()
-        yield provision(CLOSE_TOPOLOGY, session=_SESSION)
-    reset_clients()
+    with mocked_account_with_close_queue() as provisioned:  # the close route queues the close's first chunk
+        yield provisioned
 
 
 @pytest.fixture
