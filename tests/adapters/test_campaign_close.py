@@ -408,3 +408,22 @@ def test_a_chunk_that_crashed_half_way_is_finished_by_its_redelivery_into_the_sa
     _expected_pos(campaign_id)  # the same POs as one run over all the orders
     assert repo.get(keys.campaign(campaign_id), CampaignItem).status == "closed"
     assert order_status(ids["b1"])[0] == "ordered"
+
+
+def test_a_chunk_costs_one_transaction_per_order_and_four_requests_of_its_own(aws, campaign_id):
+    from chalicelib.adapters.dynamodb.metering import metered
+
+    for i in range(4):
+        shop.place(ALICE if i % 2 else BOB, campaign_id, ("PEN-1", i + 1))
+    end_campaign(campaign_id)
+    started = campaign_close.start_close(campaign_id)
+    assert isinstance(started, campaign_close.CloseProgress)
+
+    with metered() as m:
+        step = campaign_close.run_chunk(campaign_id, started.run_id, 0, None, page_size=2)
+
+    assert (step.orders_read, step.ordered, step.result) == (2, 2, None)
+    # the progress and the chunk record read (by key), one page of orders, one transaction per order,
+    # and the chunk record written with the progress in one more
+    assert dict(m.requests) == {"GetItem": 2, "Query": 1, "TransactWriteItems": 2 + 1}
+    assert m.items_read == 1 + 2  # the progress, and the page's two orders (no chunk record yet)
