@@ -447,12 +447,6 @@ def close_by_staff(actor: Principal, campaign_id: str) -> catalogue.CampaignView
     return catalogue.get_campaign(actor, campaign_id)  # with its close's progress
 
 
-def _require(read: Versioned[CampaignRecord] | None, campaign_id: str) -> Versioned[CampaignRecord]:
-    if read is None:
-        raise NotFound(f"campaign {campaign_id} not found")
-    return read
-
-
 # ---------------------------------------------------------------- steps
 
 
