@@ -10,9 +10,9 @@ page's cursor; after the last page the chunk sums the run's chunk records into t
 route only starts it (202); the campaign shows `orders_done` of `orders_total` meanwhile.
 `close_campaign` runs the same chain in one process (tools, tests, the bench's baseline).
 
-Orders still held for pre-approval are settled first, as `WAYBILL_HELD_AT_CLOSE` says
-(domain/holds.py): `reject` refuses each (its customer told why and what happens to the money; the
-audit event's internal note names the setting; its exception resolved with both notes); `wait` stops here, before
+Orders still held for pre-approval are settled as `WAYBILL_HELD_AT_CLOSE` says (domain/holds.py):
+`reject` refuses each as its chunk meets it (its customer told why and what happens to the money; the
+audit event's internal note names the setting; its exception resolved with both notes); `wait` stops at the start, before
 any order moves, raising `campaign_close_waiting` for the buyer and each held order's exception to
 critical: the campaign stays `ended` until staff have decided the last held order; then a
 `campaign.close_resumed` event (services/holds.py) has the purchase-orders consumer run it again
@@ -155,20 +155,20 @@ def run_queued_chunk(campaign_id: str, run_id: str, number: int, cursor: str | N
 
 
 def _begin(campaign_id: str, actor: Principal) -> CloseResult | CloseProgress:
-    """Check the campaign, settle the held orders, and record a new run's progress (or answer the
-    run under way)."""
+    """Check the campaign (and, `wait`, that no order is held), and record a new run's progress (or
+    answer the run under way)."""
     campaign, _, _, progress = _load_campaign(campaign_id)
     if campaign.status is CampaignStatus.CLOSED:
         return CloseResult(campaign_id, already_closed=True)
     campaign_rules.check_campaign_action(campaign, CampaignAction.CLOSE, actor)
     if progress is not None and progress.state == RUNNING:
         return progress
-    waits = settings().held_at_close_policy() is HeldAtClose.WAIT
-    held = holds.held_orders(campaign_id)
-    if held and waits:
-        return _wait_for(campaign, held)
-    for order in held:
-        _reject_held(order)
+    if settings().held_at_close_policy() is HeldAtClose.WAIT:
+        held = holds.held_orders(campaign_id)
+        if held:
+            return _wait_for(campaign, held)
+    # `reject`: each chunk refuses the held orders of its page, so the start stays one bounded step
+    # however many are held (the route answers within API Gateway's 29 s).
     return _new_run(campaign_id, actor)
 
 
