@@ -383,6 +383,27 @@ class TrackingStale(WorkflowEvent):
 
 WORKFLOW_EVENTS: dict[str, type[WorkflowEvent]] = {m.type: m for m in (StageOpened, StageOverdue, TrackingOpened, TrackingStale)}
 
+
+class ChunkDue(WorkflowEvent):
+    """One chunk of a long run the app queued for itself (services/campaign_close.py): a campaign's
+    close, or an acknowledged PO's settlement, `number` of run `run_id`, reading from `cursor`
+    (opaque; None: from the start). Never on the bus: sent straight to the purchase-orders queue."""
+
+    type: ClassVar[str] = "waybill.chunk_due"
+    job: Literal["close", "settle"]
+    subject_id: str  # the campaign (close) or the PO (settle)
+    run_id: str = Field(min_length=1)
+    number: int = Field(ge=0)
+    cursor: str | None = None
+
+    @property
+    def idempotency_key(self) -> str:
+        return f"{self.job}#{self.subject_id}#{self.run_id}#{self.number}"
+
+
+# Messages the app queues for itself (not bus events: not in the catalogue, the rules or the OpenAPI).
+WORK_MESSAGES: dict[str, type[WorkflowEvent]] = {ChunkDue.type: ChunkDue}
+
 Event = DomainEvent | WorkflowEvent
 
 
@@ -630,6 +651,11 @@ def parse(body: str) -> Event:
     if not isinstance(detail, dict):
         raise BadEvent("the detail is not an object")
     detail_type = envelope.get("detail-type")
+    if detail_type in WORK_MESSAGES:
+        try:
+            return WORK_MESSAGES[detail_type].model_validate(detail)
+        except ValidationError as exc:
+            raise BadEvent(f"{detail_type}: {exc}") from exc
     if "type" not in detail and (detail_type in WORKFLOW_EVENTS or detail_type is None):
         return workflow_event(detail_type, detail)
     return domain_event(detail)

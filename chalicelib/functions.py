@@ -159,6 +159,9 @@ API_EXPORTS = (
     # packing lists (services/packing.py) are written by the API, under their own prefix
     Grant(("s3:PutObject",), (Ref("bucket_objects", EXPORTS_BUCKET, prefix="packing-lists/"),)),
 )
+# A campaign close queues its chunks on the purchase-orders queue (adapters/queues.py): the staff
+# route its first, the purchase-orders consumer each next one.
+CLOSE_CHUNKS = Grant(("sqs:GetQueueUrl", "sqs:SendMessage"), (Ref("queue", PURCHASE_ORDERS.name),))
 INBOUND_SECRETS = Grant(("secretsmanager:GetSecretValue",), (Ref("secret", INBOUND_SECRET),))
 # Staff issue, rotate and revoke suppliers' inbound webhook secrets (services/supplier_access.py), and
 # invite and disable suppliers' users in the user pool (adapters/directory.py): the API only.
@@ -226,6 +229,7 @@ FUNCTIONS: tuple[Function, ...] = (
             BANK,
             SEALING,
             TRACK_LINKS,
+            CLOSE_CHUNKS,
         ),
         purpose="every route, the signed webhook receivers included (Chalice puts all routes in one function)",
     ),
@@ -239,8 +243,9 @@ FUNCTIONS: tuple[Function, ...] = (
     _consumer(NOTIFICATIONS, 30, DATA, MAIL, TRACK_LINKS),
     _consumer(CAMPAIGN_ORDERS, 120, DATA, GATEWAY),
     _consumer(PO_STAGES, 30, DATA, *WORKFLOWS, GATEWAY, BANK),
-    # Closing a campaign into POs runs up to the Lambda maximum; a redelivery resumes it.
-    _consumer(PURCHASE_ORDERS, 900, DATA, *WORKFLOWS, MAIL, GATEWAY),
+    # A campaign close runs one bounded chunk per message (a redelivery has one effect); settling an
+    # acknowledged PO still reads its orders in one invocation, up to the Lambda maximum.
+    _consumer(PURCHASE_ORDERS, 900, DATA, *WORKFLOWS, MAIL, GATEWAY, CLOSE_CHUNKS),
     _consumer(INBOUND_WEBHOOKS, 60, DATA, *WORKFLOWS, INBOUND_SECRETS, GATEWAY, BANK),
     _consumer(SHIPMENTS, 120, DATA, *WORKFLOWS, GATEWAY),
     # An export marks each exported record with BatchWriteItem (ExportMarkerItem.batch_write).

@@ -50,9 +50,11 @@ from ..services.ports import (
     Supplier,
     Versioned,
 )
+from ..services.ports_close import CloseProgress
 from ..services.ports_purchase_orders import InvoiceRecord, PORecord
 from .memory_access import ACCESS_KEYS, AccessMemory
 from .memory_assignments import ASSIGNMENTS_KEYS, AssignmentsMemory
+from .memory_close import CLOSE_KEYS, CloseMemory
 from .memory_complaints import COMPLAINTS_KEYS, ComplaintsMemory
 from .memory_consumers import CONSUMERS_KEYS, UNVERSIONED, ConsumersMemory
 from .memory_deadlines import DeadlinesMemory
@@ -81,6 +83,7 @@ KEYS.update(SHIPMENTS_KEYS)
 KEYS.update(CONSUMERS_KEYS)
 KEYS.update(ACCESS_KEYS)
 KEYS.update(ASSIGNMENTS_KEYS)
+KEYS.update(CLOSE_KEYS)
 # Kinds with no version of their own: a save with any version writes them as they are (version 1).
 AS_THEY_ARE = FOLLOWERS | UNVERSIONED
 
@@ -140,6 +143,7 @@ def _created(order: Order) -> tuple[str, ...]:
 class MemoryStore(
     AccessMemory,
     AssignmentsMemory,
+    CloseMemory,
     ComplaintsMemory,
     ConsumersMemory,
     DeadlinesMemory,
@@ -314,7 +318,8 @@ class MemoryStore(
         if record is None:
             return None
         products = sorted((p for p in self._all(CampaignProduct) if p.campaign_id == campaign_id), key=lambda p: p.product.sku)
-        return CampaignWithProducts(record, [p.product for p in products])
+        close = self.load(CloseProgress, campaign_id)
+        return CampaignWithProducts(record, [p.product for p in products], None if close is None else close.value)
 
     def _campaigns(self, status: CampaignStatus) -> list[tuple[tuple[str, ...], Versioned[CampaignRecord]]]:
         return [

@@ -220,10 +220,12 @@ def cancel_campaign(call: Call, campaign_id: str) -> views.CampaignView:
     staff_api,
     "/staff/campaigns/{campaign_id}/close",
     "POST",
-    summary="Close a campaign now: one purchase order per supplier (a live one is ended first)",
+    summary="Start closing a campaign into one purchase order per supplier (a live one is ended first); "
+    "the close runs from a queue, its progress on the campaign (`close`)",
     tag="staff: catalogue",
     roles=MANAGE_CATALOGUE,
     response="CampaignView",
+    status=202,
 )
 def close_campaign(call: Call, campaign_id: str) -> views.CampaignView:
     return views.CampaignView.of(campaign_close.close_by_staff(call.actor, campaign_id))

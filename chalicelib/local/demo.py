@@ -84,7 +84,15 @@ class Demo:
 
     def close_campaign(self) -> dict[str, Any]:
         buyer, _, _ = self.actors("acme")
-        closed = self.call("POST", f"/staff/campaigns/{self.campaign_id}/close", buyer)
+        started = self.call("POST", f"/staff/campaigns/{self.campaign_id}/close", buyer)
+        # The route only starts the close (202); its chunks run from the purchase-orders queue.
+        deadline = time.monotonic() + 120  # generous: a loaded machine runs the queues slowly
+        closed = started
+        while closed["status"] != "closed":
+            if time.monotonic() > deadline:
+                raise SystemExit(f"campaign {self.campaign_id} did not close in time: {closed.get('close')}")
+            time.sleep(1)
+            closed = self.call("GET", f"/staff/campaigns/{self.campaign_id}", buyer)
         print(f"1. buyer closed campaign {self.campaign_id}: {closed['status']}")
         return closed
 

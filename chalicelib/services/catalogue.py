@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from ..config import settings
@@ -15,6 +15,7 @@ from . import uow
 from .clock import new_id, now
 from .guard import require
 from .ports import CampaignProduct, CampaignRecord, Change, Customer, Record, Save, Supplier, Versioned
+from .ports_close import CloseProgress
 
 # ---------------------------------------------------------------- suppliers
 
@@ -65,6 +66,7 @@ class CampaignView:
     buyer_email: str | None
     version: int
     products: list[Product] = field(default_factory=list)
+    close: CloseProgress | None = None  # its close's progress, once one started (services/campaign_close.py)
 
 
 def _view(record: Versioned[CampaignRecord], products: list[Product] | None = None) -> CampaignView:
@@ -122,8 +124,10 @@ def _load_campaign(campaign_id: str) -> tuple[Versioned[CampaignRecord], list[Pr
 
 def get_campaign(actor: Principal, campaign_id: str) -> CampaignView:
     require(actor, READ_STAFF, "read campaigns")
-    meta, products = _load_campaign(campaign_id)
-    return _view(meta, products)
+    found = uow.store().campaign_with_products(campaign_id)  # one read: campaign, products, close progress
+    if found is None:
+        raise NotFound(f"campaign {campaign_id} not found")
+    return replace(_view(found.record, found.products), close=found.close)
 
 
 def list_campaigns(

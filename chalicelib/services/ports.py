@@ -33,6 +33,7 @@ from ..domain.packing import PackingEntry
 from ..domain.purchase_orders import PurchaseOrder, Stage
 from .ports_access import AccessReads
 from .ports_assignments import AssignmentReads
+from .ports_close import CloseProgress, CloseReads
 from .ports_common import Page as Page  # re-exported: every service and store imports them from here
 from .ports_common import Versioned as Versioned
 from .ports_complaints import AddRefunded as AddRefunded  # a change of a commit, like the others here
@@ -120,6 +121,7 @@ class CampaignProduct:
 class CampaignWithProducts:
     record: Versioned[CampaignRecord]
     products: list[Product]
+    close: CloseProgress | None = None  # where its close stands, once one started (services/ports_close.py)
 
 
 @dataclass
@@ -220,6 +222,7 @@ Change = (
 class Store(
     AccessReads,
     AssignmentReads,
+    CloseReads,
     ComplaintsReads,
     ConsumerRecords,
     DeadlineWrites,

@@ -14,16 +14,23 @@ captures only what ships; offline and pay-on-delivery simply owe less. The
 
 Redelivery-safe: orders settled by an earlier run are replayed into the allocator (what they
 kept is read off the order), never settled twice, so a rerun shares out exactly as the first.
+
+Bounded: the orders are settled in chunks of `close_chunk_orders`, one purchase-orders queue
+message each (as a campaign close runs: services/campaign_close.py). Each chunk is recorded once
+with what is left to share out after it, so the next chunk, or a redelivery of one that crashed
+half-way, starts from exactly there.
 """
 
 from __future__ import annotations
 
+from contextlib import suppress
 from dataclasses import dataclass
 
+from ..config import settings
 from ..domain import orders as order_rules
 from ..domain import payments as money
 from ..domain.audit import AuditEvent
-from ..domain.errors import Conflict
+from ..domain.errors import AlreadyExists, Conflict
 from ..domain.orders import DeliveryStatus, LostLine, Order, OrderStatus
 from ..domain.payments import refunds_through_gateway
 from ..domain.permissions import SYSTEM
@@ -31,9 +38,11 @@ from ..domain.purchase_orders import PurchaseOrder, RejectReason
 from ..domain.supply import Allocator, accepted_quantities
 from ..observability import logger
 from . import sales, uow
+from .campaign_close import queue_chunk
 from .clock import new_id, now
 from .customer_payments import flag_transfers, money_back_changes
 from .ports import Change, Record, Save, Versioned
+from .ports_close import SettleChunk
 from .ports_purchase_orders import PORecord
 from .retry import on_conflict
 from .stages import load_po
@@ -73,23 +82,102 @@ def customer_note(lost: list[LostLine], reasons: dict[str, RejectReason | None],
     )
 
 
-def settle_acknowledgement(po_id: str, *, page_size: int = 100) -> Settlement:
-    """Share out an acknowledged PO over its orders (see the module docstring)."""
+def settle_acknowledgement(po_id: str, *, page_size: int | None = None, run_id: str = "once") -> Settlement:
+    """Share out an acknowledged PO over its orders in this process: the same chunks the queue runs
+    (see `settle_chunk`), one after another; the counts of them all."""
+    total = Settlement(po_id)
+    number, cursor = 0, None
+    while True:
+        step = settle_chunk(po_id, run_id, number, cursor, page_size=page_size)
+        for name in ("settled", "replayed", "refunds", "lost"):
+            setattr(total, name, getattr(total, name) + getattr(step.settlement, name))
+        total.accepted = step.settlement.accepted
+        if step.next_cursor is None:
+            return total
+        number, cursor = number + 1, step.next_cursor
+
+
+@dataclass
+class SettleStep:
+    """One chunk of a settlement: its counts (`accepted`: the run's so far), where the next starts (None:
+    it was the last)."""
+
+    settlement: Settlement
+    next_cursor: str | None = None
+    orders_read: int = 0
+
+
+def settle_queued_chunk(po_id: str, run_id: str, number: int, cursor: str | None) -> SettleStep:
+    """One chunk as the purchase-orders consumer runs it (the acknowledgement's event runs chunk 0):
+    the chunk, then the next one queued on the same queue."""
+    step = settle_chunk(po_id, run_id, number, cursor)
+    if step.next_cursor is not None:
+        queue_chunk("settle", po_id, run_id, number + 1, step.next_cursor)
+    return step
+
+
+def settle_chunk(po_id: str, run_id: str, number: int, cursor: str | None, *, page_size: int | None = None) -> SettleStep:
+    """Settle one page of the PO's orders (at most `close_chunk_orders`), oldest first, from what the
+    chunk before left to share out; record the chunk once (a redelivered chunk finds its record and
+    answers its orders as replayed, changing nothing). After the last page, the PO's orders to ship."""
     po = load_po(po_id).po
-    result = Settlement(po_id)
+    step = SettleStep(Settlement(po_id))
     if any(line.accepted_quantity is None for line in po.lines):
         logger.warning("purchase order not acknowledged yet", extra={"po_id": po_id})
-        return result
-    allocator = Allocator(accepted_quantities(po))
-    cursor: str | None = None
-    while True:
-        page = uow.store().campaign_orders_supplied_by(po.campaign_id, po.supplier_id, limit=page_size, cursor=cursor)
+        return step
+    done = uow.store().load(SettleChunk, po_id, run_id, str(number))
+    if done is None:
+        if number == 0:
+            allocator, accepted_before = Allocator(accepted_quantities(po)), 0
+        else:
+            before = uow.store().load(SettleChunk, po_id, run_id, str(number - 1))
+            if before is None:
+                raise Conflict(f"purchase order {po_id}: settlement chunk {number - 1} not recorded yet; will retry")
+            allocator, accepted_before, cursor = (
+                Allocator(before.value.remaining),
+                before.value.accepted_total,
+                before.value.next_cursor,
+            )
+        limit = page_size or settings().close_chunk_orders
+        page = uow.store().campaign_orders_supplied_by(po.campaign_id, po.supplier_id, limit=limit, cursor=cursor)
+        result = step.settlement
         for read in page.items:
             _settle_order(read, po, allocator, result)
-        if page.cursor is None:
-            _set_orders_to_ship(po_id, result.accepted)
-            return result
-        cursor = page.cursor
+        chunk = SettleChunk(
+            po_id=po_id,
+            run_id=run_id,
+            number=number,
+            remaining=dict(allocator.remaining),
+            accepted_total=accepted_before + result.accepted,
+            orders_read=len(page.items),
+            settled=result.settled,
+            replayed=result.replayed,
+            refunds=result.refunds,
+            lost=result.lost,
+            next_cursor=page.cursor,
+            at=now(),
+        )
+        with suppress(AlreadyExists):  # a redelivery of this chunk recorded it first: the same shares
+            uow.store().commit([Save(chunk, None)], what=f"purchase order {po_id}'s settlement", at=chunk.at)
+        recorded = chunk
+    else:  # recorded by an earlier delivery: every order of it is settled already
+        recorded = done.value
+        step.settlement.replayed = recorded.settled + recorded.replayed
+    step.settlement.accepted = recorded.accepted_total
+    step.next_cursor, step.orders_read = recorded.next_cursor, recorded.orders_read
+    if recorded.next_cursor is None:
+        _set_orders_to_ship(po_id, recorded.accepted_total)
+    logger.info(
+        "settlement chunk",
+        extra={
+            "po_id": po_id,
+            "run_id": run_id,
+            "chunk": number,
+            "orders_read": recorded.orders_read,
+            "replayed": done is not None,
+        },
+    )
+    return step
 
 
 def _set_orders_to_ship(po_id: str, count: int, retries: int = 5) -> None:

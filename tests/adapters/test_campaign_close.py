@@ -24,6 +24,7 @@ from chalicelib.services import campaign_close, catalogue, notify, orders, uow
 from chalicelib.services.clock import now
 from chalicelib.topology import NOTIFICATIONS, PURCHASE_ORDERS, TOPOLOGY
 from tests.adapters import shop
+from tests.adapters.close_queue import run_queue
 from tests.adapters.events import drain, published, sqs_event, stream_records, typed
 from tests.adapters.shop import ALICE, BOB, CARE
 
@@ -76,7 +77,9 @@ def test_the_sweep_and_the_consumer_close_a_campaign_into_one_po_per_supplier(aw
     (ended,) = deliver(aws, seen)
     assert ended.type == "campaign.ended"
 
-    purchase_orders.handle(ended)
+    purchase_orders.handle(ended)  # starts the close: its chunks follow on the queue
+    assert pos_of(campaign_id) == {}
+    assert run_queue(aws) == 1  # five orders: one chunk, which also makes the POs
 
     pos = pos_of(campaign_id)
     assert set(pos) == {"acme", "bolt"}  # cove's only order was cancelled; the held one is not ordered
@@ -137,6 +140,7 @@ def test_closing_twice_or_a_redelivered_event_creates_no_duplicate_po_and_no_sec
     end_campaign(campaign_id)
     (ended,) = deliver(aws, seen)
     purchase_orders.handle(ended)
+    run_queue(aws)
     created = [e for e in published(aws, NOTIFICATIONS.name, seen) if e.type == "po.created"]
     assert len(created) == 2
     for event in created:
@@ -261,6 +265,11 @@ def test_the_consumer_lambda_closes_the_campaign_from_a_queued_event(aws, campai
     response = client.lambda_.invoke(PURCHASE_ORDERS.handler, sqs_event(messages, arn))
 
     assert response.payload == {"batchItemFailures": []}
+    assert pos_of(campaign_id) == {}  # started: the first chunk is queued
+    chunk = drain(aws.queue_urls[PURCHASE_ORDERS.name])
+    assert len(chunk) == 1
+    response = client.lambda_.invoke(PURCHASE_ORDERS.handler, sqs_event(chunk, arn))
+    assert response.payload == {"batchItemFailures": []}
     assert set(pos_of(campaign_id)) == {"acme"}
 
 
@@ -289,8 +298,132 @@ def test_a_held_order_cannot_be_approved_once_its_campaign_has_closed(aws, campa
     ids = shop_with_orders(campaign_id)
     end_campaign(campaign_id)
     view = campaign_close.close_by_staff(shop.BUYER, campaign_id)
-    assert view.campaign.status.value == "closed"
+    assert view.campaign.status.value == "ended" and view.close is not None and view.close.state == "running"
+    run_queue(aws)
+    assert catalogue.get_campaign(shop.BUYER, campaign_id).campaign.status.value == "closed"
     with pytest.raises(InvalidTransition):
         orders.change_order(CARE, ids["held"], OrderAction.APPROVE)
     assert order_status(ids["held"])[0] == "rejected"  # never left waiting for a PO that went out
     assert int(pos_of(campaign_id)["acme"].version) == 2  # created, then its execution ARN stored
+
+
+# ---------------------------------------------------------------- the close in chunks
+
+
+@pytest.fixture
+def chunk_of_two(monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setenv("WAYBILL_CLOSE_CHUNK_ORDERS", "2")
+    settings.cache_clear()
+    yield
+    monkeypatch.delenv("WAYBILL_CLOSE_CHUNK_ORDERS")
+    settings.cache_clear()
+
+
+def _expected_pos(campaign_id: str) -> None:
+    """The POs `shop_with_orders` closes into, whatever the chunking."""
+    pos = pos_of(campaign_id)
+    assert set(pos) == {"acme", "bolt"}
+    assert [(l.sku, int(l.ordered_quantity)) for l in pos["acme"].lines] == [("MUG-1", 5), ("MUG-2", 3)]
+    assert int(pos["acme"].order_count) == 3
+    assert [(l.sku, int(l.ordered_quantity)) for l in pos["bolt"].lines] == [("CAP-1", 1)]
+    assert int(pos["bolt"].order_count) == 1
+
+
+def _chunk_records(campaign_id: str, run_id: str) -> list[Item]:
+    from chalicelib.adapters.dynamodb.store_close import CloseChunkItem, close_chunks_pk
+
+    return [i for i in Item.query(close_chunks_pk(campaign_id, run_id)) if isinstance(i, CloseChunkItem)]
+
+
+def test_a_redelivered_chunk_has_one_effect_no_doubled_sums_and_no_duplicate_po(aws, campaign_id):
+    shop_with_orders(campaign_id)  # five orders, three of which go on POs
+    end_campaign(campaign_id)
+    started = campaign_close.start_close(campaign_id)
+    assert isinstance(started, campaign_close.CloseProgress)
+    (queued,) = [batch.domain_event(m["Body"]) for m in drain(aws.queue_urls[PURCHASE_ORDERS.name])]
+    assert (queued.number, queued.cursor, queued.run_id) == (0, None, started.run_id)
+
+    first = campaign_close.run_chunk(campaign_id, started.run_id, 0, None, page_size=2)
+    again = campaign_close.run_chunk(campaign_id, started.run_id, 0, None, page_size=2)  # the same message, redelivered
+
+    assert (first.replayed, again.replayed) == (False, True)
+    assert again.next_cursor == first.next_cursor and again.orders_read == first.orders_read == 2
+    progress = uow.store().load(campaign_close.CloseProgress, campaign_id)
+    assert progress is not None and (progress.value.orders_done, progress.value.chunks_done) == (2, 1)
+    number, cursor = 1, first.next_cursor
+    while True:
+        step = campaign_close.run_chunk(campaign_id, started.run_id, number, cursor, page_size=2)
+        if step.result is not None:
+            break
+        number, cursor = number + 1, step.next_cursor
+    _expected_pos(campaign_id)
+    versions = {s: int(p.version) for s, p in pos_of(campaign_id).items()}
+
+    last = campaign_close.run_chunk(campaign_id, started.run_id, number, cursor, page_size=2)  # the last one again
+
+    assert last.stale  # the run is over: nothing done
+    assert {s: int(p.version) for s, p in pos_of(campaign_id).items()} == versions
+    assert len(_chunk_records(campaign_id, started.run_id)) == number + 1 == 3
+    progress = uow.store().load(campaign_close.CloseProgress, campaign_id)
+    # the held order was read (and refused) by its chunk; the cancelled one is not read: four read
+    assert progress is not None and (progress.value.state, progress.value.orders_done) == ("done", 4)
+
+
+def test_a_chunk_that_crashed_half_way_is_finished_by_its_redelivery_into_the_same_pos(
+    aws, campaign_id, chunk_of_two, monkeypatch
+):
+    ids = shop_with_orders(campaign_id)
+    end_campaign(campaign_id)
+    assert isinstance(campaign_close.start_close(campaign_id), campaign_close.CloseProgress)
+    real = campaign_close._send_to_suppliers
+    calls = {"n": 0}
+
+    def crash_on_the_second_order(read, actor, retries=3):
+        calls["n"] += 1
+        if calls["n"] == 2:
+            raise RuntimeError("the function timed out")
+        return real(read, actor, retries)
+
+    monkeypatch.setattr(campaign_close, "_send_to_suppliers", crash_on_the_second_order)
+    import app
+
+    received: list[str] = []
+
+    def consumer(event, context):
+        received.extend(r["receiptHandle"] for r in event["Records"])
+        return app.purchase_orders_consumer(event, context)
+
+    from tests.adapters.close_queue import poller
+
+    runner = poller(aws, consumer)
+    assert runner.step()  # chunk 0: the first order ordered, then the crash: the message is left for a redelivery
+    assert order_status(ids["a1"])[0] == "ordered" and order_status(ids["b1"])[0] == "placed"
+    assert pos_of(campaign_id) == {}
+    boto3.client("sqs").change_message_visibility(  # the visibility timeout passes
+        QueueUrl=aws.queue_urls[PURCHASE_ORDERS.name], ReceiptHandle=received[-1], VisibilityTimeout=0
+    )
+
+    assert run_queue(aws) == 3  # chunk 0 again, then chunks 1 and 2 (five orders, two a chunk)
+
+    _expected_pos(campaign_id)  # the same POs as one run over all the orders
+    assert repo.get(keys.campaign(campaign_id), CampaignItem).status == "closed"
+    assert order_status(ids["b1"])[0] == "ordered"
+
+
+def test_a_chunk_costs_one_transaction_per_order_and_four_requests_of_its_own(aws, campaign_id):
+    from chalicelib.adapters.dynamodb.metering import metered
+
+    for i in range(4):
+        shop.place(ALICE if i % 2 else BOB, campaign_id, ("PEN-1", i + 1))
+    end_campaign(campaign_id)
+    started = campaign_close.start_close(campaign_id)
+    assert isinstance(started, campaign_close.CloseProgress)
+
+    with metered() as m:
+        step = campaign_close.run_chunk(campaign_id, started.run_id, 0, None, page_size=2)
+
+    assert (step.orders_read, step.ordered, step.result) == (2, 2, None)
+    # the progress and the chunk record read (by key), one page of orders, one transaction per order,
+    # and the chunk record written with the progress in one more
+    assert dict(m.requests) == {"GetItem": 2, "Query": 1, "TransactWriteItems": 2 + 1}
+    assert m.items_read == 1 + 2  # the progress, and the page's two orders (no chunk record yet)

@@ -6,12 +6,14 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
 from moto.core import DEFAULT_ACCOUNT_ID
 from moto.ses.models import ses_backends
 
 from chalicelib.adapters.dynamodb import keys
 from chalicelib.adapters.dynamodb import repository as repo
 from chalicelib.adapters.dynamodb.models import OrderItem, PaymentTxnItem
+from chalicelib.config import settings
 from chalicelib.domain.orders import Order
 from chalicelib.domain.purchase_orders import LineAcceptance, RejectReason, Stage, acknowledge, po_id
 from chalicelib.handlers import notifications, purchase_orders
@@ -19,6 +21,7 @@ from chalicelib.services import campaign_close, catalogue, orders, refunds, uow
 from chalicelib.services.clock import now
 from chalicelib.services.stages import load_po
 from tests.adapters import shop
+from tests.adapters.close_queue import run_queue
 from tests.adapters.events import deliver_mail, seen_so_far, typed
 from tests.adapters.shop import ALICE, BOB
 
@@ -202,3 +205,63 @@ def test_a_redelivered_lines_rejected_event_sends_no_second_mail(aws, campaign_i
     assert len(sent()) == 2
     (bob,) = [m for m in sent() if m.destinations["ToAddresses"] == ["bob@example.com"]]
     assert "12.00 EUR" in bob.body
+
+
+# ---------------------------------------------------------------- the settlement in chunks
+
+
+@pytest.fixture
+def chunk_of_two(monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setenv("WAYBILL_CLOSE_CHUNK_ORDERS", "2")
+    settings.cache_clear()
+    yield
+    monkeypatch.delenv("WAYBILL_CLOSE_CHUNK_ORDERS")
+    settings.cache_clear()
+
+
+def _shared_out_first_come_first_served(campaign_id: str, ids: dict[str, str]) -> None:
+    """What acme's answer (MUG-1 x4 of 6, MUG-2 none) shares out over `closed_shop`'s orders."""
+    assert delivery(ids["first"], "acme") == "accepted" and lines(ids["first"]) == [("MUG-1", 3)]
+    assert delivery(ids["second"], "acme") == "accepted" and lines(ids["second"]) == [("MUG-1", 1), ("CAP-1", 1)]
+    assert delivery(ids["third"], "acme") == "rejected"
+    assert refunds_of(ids["second"]) == [(1200, "pending")]
+    assert refunds_of(ids["third"]) == [(1200 + 2500, "pending")]
+    assert load_po(po_id(campaign_id, "acme")).po.orders_to_ship == 2
+
+
+def test_an_acknowledgement_over_more_orders_than_a_chunk_shares_out_across_the_queued_chunks(aws, campaign_id, chunk_of_two):
+    ids = closed_shop(campaign_id)
+    event = acknowledged(campaign_id, "acme", ("MUG-1", 4, OOS), ("MUG-2", 0, OOS))
+
+    first = purchase_orders.handle(event)  # the first chunk: the two oldest orders; the next one queued
+
+    assert (first.settled, first.accepted) == (2, 2) and delivery(ids["third"], "acme") == "ordered"
+    assert run_queue(aws) == 1
+    _shared_out_first_come_first_served(campaign_id, ids)
+
+
+def test_a_settlement_chunk_that_crashed_half_way_is_finished_by_its_redelivery(aws, campaign_id, chunk_of_two, monkeypatch):
+    ids = closed_shop(campaign_id)
+    event = acknowledged(campaign_id, "acme", ("MUG-1", 4, OOS), ("MUG-2", 0, OOS))
+    real = refunds._settle_order
+    calls = {"n": 0}
+
+    def crash_on_the_second_order(*args, **kwargs):
+        calls["n"] += 1
+        if calls["n"] == 2:
+            raise RuntimeError("the function timed out")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(refunds, "_settle_order", crash_on_the_second_order)
+    with pytest.raises(RuntimeError):
+        purchase_orders.handle(event)
+    assert delivery(ids["first"], "acme") == "accepted" and delivery(ids["second"], "acme") == "ordered"
+
+    again = purchase_orders.handle(event)  # the queue delivers it again
+    repeated = purchase_orders.handle(event)  # and once more, after the chunk was recorded
+
+    assert (again.settled, again.replayed) == (1, 1)
+    assert (repeated.settled, repeated.replayed, repeated.refunds) == (0, 2, 0)
+    assert run_queue(aws) == 2  # the next chunk, queued twice: the second delivery is skipped
+    _shared_out_first_come_first_served(campaign_id, ids)
+    assert len(refunds_of(ids["third"])) == 1

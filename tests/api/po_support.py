@@ -26,7 +26,7 @@ from chalicelib.domain.orders import DeliveryAction, apply_delivery_action
 from chalicelib.domain.purchase_orders import POLine, PurchaseOrder, Stage, po_id
 from chalicelib.local.provision import Provisioned, provision
 from chalicelib.services.clock import now
-from chalicelib.topology import TOPOLOGY
+from chalicelib.topology import PURCHASE_ORDERS, TOPOLOGY
 from tests.api.support import _SESSION, API_TOPOLOGY, headers
 from tests.aws import SFN_CONFIG
 
@@ -38,8 +38,9 @@ ORDERED_CENTS = 3800
 
 @pytest.fixture
 def aws() -> Iterator[Provisioned]:
-    """The API's account plus the uploads bucket (invoices and product files)."""
-    topology = dataclasses.replace(API_TOPOLOGY, buckets=TOPOLOGY.buckets[:1])
+    """The API's account plus the uploads bucket (invoices and product files) and the purchase-orders
+    queue (a campaign close runs from it)."""
+    topology = dataclasses.replace(API_TOPOLOGY, buckets=TOPOLOGY.buckets[:1], queues=(PURCHASE_ORDERS,))
     with mock_aws(config=SFN_CONFIG):  # type: ignore[arg-type]
         reset_clients()
         yield provision(topology, session=_SESSION)

@@ -13,7 +13,7 @@ from moto import mock_aws
 
 from chalicelib.adapters.aws import reset_clients
 from chalicelib.local.provision import Provisioned, provision
-from chalicelib.topology import TOPOLOGY
+from chalicelib.topology import PURCHASE_ORDERS, TOPOLOGY
 from tests.aws import ALICE, SFN_CONFIG, Api, headers
 
 # The HTTP API reads and writes only the table (queues, rules, buckets and mail belong to the
@@ -30,6 +30,20 @@ def mocked_account() -> Iterator[Provisioned]:
     with mock_aws(config=SFN_CONFIG):  # type: ignore[arg-type]
         reset_clients()
         yield provision(API_TOPOLOGY, session=_SESSION)
+    reset_clients()
+
+
+# Closing a campaign queues its chunks on the purchase-orders queue: suites that close one add it.
+CLOSE_TOPOLOGY = dataclasses.replace(API_TOPOLOGY, queues=(PURCHASE_ORDERS,))
+
+
+@contextmanager
+def mocked_account_with_close_queue() -> Iterator[Provisioned]:
+    """`mocked_account` with the purchase-orders queue, which a campaign close runs from (drive it
+    with tests.adapters.close_queue.run_queue)."""
+    with mock_aws(config=SFN_CONFIG):  # type: ignore[arg-type]
+        reset_clients()
+        yield provision(CLOSE_TOPOLOGY, session=_SESSION)
     reset_clients()
 
 

@@ -22,6 +22,7 @@ def test_without_variables_the_defaults_apply():
 def test_the_integer_settings_are_the_ones_expected():
     assert set(INT_FIELDS) == {
         "campaign_default_days",
+        "close_chunk_orders",
         "hold_threshold_cents",
         "hold_decide_before_close_s",
         "max_line_quantity",
@@ -164,3 +165,9 @@ def test_the_region_falls_back_to_the_aws_default_region():
 def test_settings_read_from_the_process_environment_by_default(monkeypatch):
     monkeypatch.setenv("WAYBILL_MAX_ORDER_LINES", "7")
     assert load_settings().max_order_lines == 7
+
+
+def test_a_close_chunk_of_no_orders_is_refused_at_start():
+    assert load_settings({"WAYBILL_CLOSE_CHUNK_ORDERS": "500"}).close_chunk_orders == 500
+    with pytest.raises(ValueError, match="WAYBILL_CLOSE_CHUNK_ORDERS"):
+        load_settings({"WAYBILL_CLOSE_CHUNK_ORDERS": "0"})

@@ -54,7 +54,7 @@ export default {
     if (manage && ['live', 'ended'].includes(c.status)) {
       const close = button('Close', { class: 'primary' });
       close.addEventListener('click', async () => {
-        if (await act(close, slot, () => api.post(`${base}/close`))) done('The campaign is closed: one purchase order per supplier.');
+        if (await act(close, slot, () => api.post(`${base}/close`))) done('Closing started: the purchase orders follow once every order is sent (reload to follow it).');
       });
       actionParts.push(h('div', { class: 'inline-form' }, close,
         h('p', { class: 'hint' }, c.status === 'live' ? 'Ends the campaign now and sends the purchase orders.' : 'Sends the purchase orders.')));
@@ -199,6 +199,9 @@ export default {
     return [
       heading(c.name, badge(c.status, { testid: 'campaign-status' })),
       shown ? notice(shown) : null,
+      c.close && c.close.state === 'running'
+        ? h('p', { role: 'status', 'data-testid': 'campaign-closing' }, `Closing: ${number(c.close.orders_done)} of ${number(c.close.orders_total)} orders`)
+        : null,
       facts([
         ['Campaign id', code(c.id)],
         ['Currency', c.currency],

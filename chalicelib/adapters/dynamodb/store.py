@@ -68,6 +68,7 @@ from .models import (
 )
 from .store_access import AccessDynamo
 from .store_assignments import AssignmentsDynamo
+from .store_close import CloseDynamo, CloseProgressItem, progress_from_item
 from .store_complaints import ComplaintsDynamo, refunded_write
 from .store_consumers import ConsumersDynamo
 from .store_deadlines import DeadlinesDynamo, deadline_writes
@@ -141,6 +142,7 @@ def _stats_pk(scope: CounterScope) -> str:
 class DynamoStore(
     AccessDynamo,
     AssignmentsDynamo,
+    CloseDynamo,
     ComplaintsDynamo,
     ConsumersDynamo,
     DeadlinesDynamo,
@@ -361,8 +363,9 @@ class DynamoStore(
         meta = next((i for i in items if isinstance(i, CampaignItem)), None)
         if meta is None:
             return None
+        close = next((progress_from_item(i) for i in items if isinstance(i, CloseProgressItem)), None)
         return CampaignWithProducts(
-            campaign_record(meta), [repo.product_from_item(i) for i in items if isinstance(i, ProductItem)]
+            campaign_record(meta), [repo.product_from_item(i) for i in items if isinstance(i, ProductItem)], close
         )
 
     def campaigns_in_status(

@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from ...services.catalogue import CampaignView as CampaignRecord
     from ...services.metrics import StageReport
     from ...services.orders import OrderRecord
+    from ...services.ports_close import CloseProgress
     from ...services.ports_exports import ExportRun
     from ...services.tracking import ParcelDetail
 
@@ -323,6 +324,18 @@ class ProductView(View):
     unit_cost_cents: int
 
 
+class CampaignCloseView(View):
+    """Where the campaign's close stands: `running` while its chunks run (orders done of about the total:
+    the total is the campaign's standing orders when it started), `waiting` for held orders, `done`."""
+
+    state: str
+    orders_done: int
+    orders_total: int
+    chunks_done: int
+    started_at: datetime
+    updated_at: datetime
+
+
 class CampaignView(View):
     id: str
     name: str
@@ -337,6 +350,7 @@ class CampaignView(View):
     supplier_ids: list[str]
     version: int
     products: list[ProductView] | None = None
+    close: CampaignCloseView | None = None
 
     @classmethod
     def of(cls, v: CampaignRecord, with_products: bool = False) -> CampaignView:
@@ -355,7 +369,21 @@ class CampaignView(View):
             supplier_ids=sorted(c.supplier_ids),
             version=v.version,
             products=[ProductView.pick(p) for p in v.products] if with_products else None,
+            close=_close_view(v.close),
         )
+
+
+def _close_view(close: CloseProgress | None) -> CampaignCloseView | None:
+    if close is None:
+        return None
+    return CampaignCloseView(
+        state=close.state,
+        orders_done=close.orders_done,
+        orders_total=max(close.orders_total, close.orders_done),  # the summary may lag the orders read
+        chunks_done=close.chunks_done,
+        started_at=close.started_at,
+        updated_at=close.updated_at,
+    )
 
 
 class CampaignPage(Page):
