@@ -179,7 +179,7 @@ def replay(orders_n: int, meter: WriteMeter | None = None, seed: int = 20) -> Mi
     from chalicelib.domain.orders import DeliveryAction, PaymentMode, RequestedLine, apply_delivery_action
     from chalicelib.domain.purchase_orders import POLine, PurchaseOrder, Stage, po_id
     from chalicelib.domain.shipments import CarrierEvent, TrackingStatus
-    from chalicelib.services import catalogue, complaints, inbound, orders, shipments, uow
+    from chalicelib.services import catalogue, complaints, inbound, orders, shipments, tracking, uow
     from chalicelib.services.ports import CountCampaign, CountStage, Save
 
     rng = random.Random(seed)
@@ -275,15 +275,20 @@ def replay(orders_n: int, meter: WriteMeter | None = None, seed: int = 20) -> Mi
             shipments._dispatch(order_id, found.value.shipment)  # what on_recorded does per order (no gateway here)
         mix.parcels = len(parcels)
 
-        # Carrier events, as the inbound consumer applies them.
+        # Carrier events, as the inbound consumer applies them, then what the shipments consumer does for
+        # each `shipment.status_changed` they record (order events, completed deliveries, exceptions).
         t0 = datetime.now(UTC) - timedelta(hours=6)
         for step, status in enumerate((TrackingStatus.IN_TRANSIT, TrackingStatus.OUT_FOR_DELIVERY, TrackingStatus.DELIVERED)):
             for number, _, _ in parcels:
                 event = CarrierEvent(number, status.value.upper(), status, t0 + timedelta(hours=step), description=status.value)
+                before = store.load(_shipment_kind(), "dhl", number)
                 outcome = inbound.apply_carrier_event("dhl", event, webhook_id=f"msg-{number}-{step}")
                 mix.carrier_events += 1
                 if not outcome.startswith(("moved", "recorded")):
                     mix.refused[f"carrier event: {outcome}"] += 1
+                after = store.load(_shipment_kind(), "dhl", number)
+                if before is not None and after is not None and after.value.shipment.status is not before.value.shipment.status:
+                    tracking.follow_up(after.value.shipment, after.value.shipment.status, event)
 
         # Complaints on a share of the delivered orders.
         for order_id, customer, lines, complains in placed:

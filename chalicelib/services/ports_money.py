@@ -58,14 +58,16 @@ class MoneyReads(Protocol):
     def campaign_orders_supplied_by(
         self, campaign_id: str, supplier_id: str, *, limit: int, cursor: str | None = None
     ) -> Page[Versioned[Order]]:
-        """The campaign's orders with a delivery by that supplier, oldest first, each with its version: one
-        read a page (a filtered listing of the campaign's orders, so a page may hold fewer than `limit`
-        while a cursor follows)."""
+        """The campaign's orders with a delivery by that supplier, each once with its version, in no promised
+        order (a settlement shares out in chunks, not by age): a page reads its items once, shard after
+        shard of the campaign's orders (a filtered listing, so a page may hold fewer than `limit` while a
+        cursor follows)."""
         ...
 
     def campaign_orders_to_close(
         self, campaign_id: str, statuses: Sequence[OrderStatus], *, limit: int, cursor: str | None = None
     ) -> Page[Versioned[Order]]:
-        """The campaign's orders in those statuses, oldest first, each with its version: one read a page
-        (a filtered listing, so a page may hold fewer than `limit` while a cursor follows)."""
+        """The campaign's orders in those statuses, each once with its version, in no promised order (a close
+        orders them in chunks, not by age): a page reads its items once, shard after shard (a filtered
+        listing, so a page may hold fewer than `limit` while a cursor follows)."""
         ...

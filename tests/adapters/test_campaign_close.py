@@ -347,9 +347,11 @@ def test_a_redelivered_chunk_has_one_effect_no_doubled_sums_and_no_duplicate_po(
     again = campaign_close.run_chunk(campaign_id, started.run_id, 0, None, page_size=2)  # the same message, redelivered
 
     assert (first.replayed, again.replayed) == (False, True)
-    assert again.next_cursor == first.next_cursor and again.orders_read == first.orders_read == 2
+    # a chunk evaluates two orders of the campaign's index (its shards in turn); the cancelled one is
+    # filtered out, so it may hold fewer
+    assert again.next_cursor == first.next_cursor and again.orders_read == first.orders_read in (1, 2)
     progress = uow.store().load(campaign_close.CloseProgress, campaign_id)
-    assert progress is not None and (progress.value.orders_done, progress.value.chunks_done) == (2, 1)
+    assert progress is not None and (progress.value.orders_done, progress.value.chunks_done) == (first.orders_read, 1)
     number, cursor = 1, first.next_cursor
     while True:
         step = campaign_close.run_chunk(campaign_id, started.run_id, number, cursor, page_size=2)
@@ -363,7 +365,7 @@ def test_a_redelivered_chunk_has_one_effect_no_doubled_sums_and_no_duplicate_po(
 
     assert last.stale  # the run is over: nothing done
     assert {s: int(p.version) for s, p in pos_of(campaign_id).items()} == versions
-    assert len(_chunk_records(campaign_id, started.run_id)) == number + 1 == 3
+    assert len(_chunk_records(campaign_id, started.run_id)) == number + 1 >= 3  # five orders, at most two a chunk
     progress = uow.store().load(campaign_close.CloseProgress, campaign_id)
     # the held order was read (and refused) by its chunk; the cancelled one is not read: four read
     assert progress is not None and (progress.value.state, progress.value.orders_done) == ("done", 4)
@@ -374,7 +376,8 @@ def test_a_chunk_that_crashed_half_way_is_finished_by_its_redelivery_into_the_sa
 ):
     ids = shop_with_orders(campaign_id)
     end_campaign(campaign_id)
-    assert isinstance(campaign_close.start_close(campaign_id), campaign_close.CloseProgress)
+    started = campaign_close.start_close(campaign_id)
+    assert isinstance(started, campaign_close.CloseProgress)
     real = campaign_close._send_to_suppliers
     calls = {"n": 0}
 
@@ -396,18 +399,21 @@ def test_a_chunk_that_crashed_half_way_is_finished_by_its_redelivery_into_the_sa
     from tests.adapters.close_queue import poller
 
     runner = poller(aws, consumer)
-    assert runner.step()  # chunk 0: the first order ordered, then the crash: the message is left for a redelivery
-    assert order_status(ids["a1"])[0] == "ordered" and order_status(ids["b1"])[0] == "placed"
+    while calls["n"] < 2:  # the chunks up to the crash: its first order ordered, then the function dies
+        assert runner.step()
+    statuses = [order_status(i)[0] for i in ids.values()]
+    assert "placed" in statuses  # the order it died on (and those after it) wait for the redelivery
     assert pos_of(campaign_id) == {}
     boto3.client("sqs").change_message_visibility(  # the visibility timeout passes
         QueueUrl=aws.queue_urls[PURCHASE_ORDERS.name], ReceiptHandle=received[-1], VisibilityTimeout=0
     )
 
-    assert run_queue(aws) == 3  # chunk 0 again, then chunks 1 and 2 (five orders, two a chunk)
+    assert run_queue(aws) >= 1  # the crashed chunk again, then the rest (five orders, at most two a chunk)
+    assert len(_chunk_records(campaign_id, started.run_id)) >= 3  # one record a chunk, none twice (by key)
 
     _expected_pos(campaign_id)  # the same POs as one run over all the orders
     assert repo.get(keys.campaign(campaign_id), CampaignItem).status == "closed"
-    assert order_status(ids["b1"])[0] == "ordered"
+    assert order_status(ids["a1"])[0] == order_status(ids["b1"])[0] == "ordered"
 
 
 def test_a_chunk_costs_one_transaction_per_order_and_four_requests_of_its_own(aws, campaign_id):
@@ -423,7 +429,10 @@ def test_a_chunk_costs_one_transaction_per_order_and_four_requests_of_its_own(aw
         step = campaign_close.run_chunk(campaign_id, started.run_id, 0, None, page_size=2)
 
     assert (step.orders_read, step.ordered, step.result) == (2, 2, None)
-    # the progress and the chunk record read (by key), one page of orders, one transaction per order,
-    # and the chunk record written with the progress in one more
-    assert dict(m.requests) == {"GetItem": 2, "Query": 1, "TransactWriteItems": 2 + 1}
-    assert m.items_read == 1 + 2  # the progress, and the page's two orders (no chunk record yet)
+    # the progress and the chunk record read (by key), one page of orders (the index's shards in turn
+    # until two are read: an empty shard is a Query that reads nothing), one transaction per order, and
+    # the chunk record written with the progress in one more
+    requests = dict(m.requests)
+    assert 1 <= requests.pop("Query") <= keys.INDEX_SHARDS
+    assert requests == {"GetItem": 2, "TransactWriteItems": 2 + 1}
+    assert m.items_read == 1 + 2  # the progress, and the page's two orders, each read once (no chunk record yet)

@@ -127,3 +127,54 @@ def query_shards(
         # else: nothing of it on the page; it starts where it started again
     next_cursor = None if all(p == _DONE for p in positions) else cursors.encode({"of": listing, "shards": positions})
     return repo.Page(items=[t[4] for t in taken], cursor=next_cursor, scanned=scanned)
+
+
+def query_shards_in_turn(
+    source: Any,
+    hash_keys: Sequence[str],
+    *,
+    filter_condition: Condition | None = None,
+    limit: int,
+    cursor: str | None = None,
+    newest_first: bool = False,
+) -> repo.Page:
+    """A page of a sharded listing for a reader that needs every item once but no order across shards
+    (a campaign's close and settlement, in chunks): the shards read one after the other, each item read
+    once. A page fills from the shard the cursor names and, when that shard ends with room left, from
+    the next ones (an empty shard costs a Query that reads nothing); the cursor names the shard and its
+    position. `limit` bounds the items evaluated, as one Query's Limit does."""
+    names, _ = _names(source)
+    listing = _listing(source, hash_keys) + "/turn"
+    shard, start = 0, None
+    if cursor:
+        raw = cursors.decode(cursor)
+        ok = isinstance(raw, dict) and raw.get("of") == listing and isinstance(raw.get("shard"), int)
+        if not ok or not 0 <= raw["shard"] < len(hash_keys):
+            raise cursors.invalid()
+        shard = raw["shard"]
+        if raw.get("start") is not None:
+            start = repo.decode_cursor(cursors.encode(raw["start"]), names, bound=(names[2], hash_keys[shard]))
+    items: list[Item] = []
+    scanned = 0
+    position: dict[str, Any] | None = None
+    while True:
+        page = repo.query_page(
+            source,
+            hash_keys[shard],
+            filter_condition=filter_condition,
+            limit=limit - scanned,
+            cursor=cursors.encode(start) if start is not None else None,
+            newest_first=newest_first,
+        )
+        items += page.items
+        scanned += page.scanned
+        if page.cursor:  # this shard has more: the next page resumes in it
+            position = {"of": listing, "shard": shard, "start": cursors.decode(page.cursor)}
+            break
+        shard, start = shard + 1, None
+        if shard == len(hash_keys):
+            break
+        if scanned >= limit:
+            position = {"of": listing, "shard": shard, "start": None}
+            break
+    return repo.Page(items=items, cursor=cursors.encode(position) if position else None, scanned=scanned)
