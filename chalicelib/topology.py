@@ -15,6 +15,11 @@ from .domain.webhooks import OFFERED_EVENT_TYPES as webhook_event_types
 
 APP_NAME = "waybill"
 EVENT_SOURCE = "waybill"
+# The stream publisher marks an offered event some active webhook subscription chose (its cached view of
+# them, services/webhooks.py `wanted`) with `"webhook": "subscribed"`; only marked events are queued to
+# the webhooks-out consumer, so an event nobody subscribed to costs no message and no read there.
+WEBHOOK_MARK = "webhook"
+SUBSCRIBED = "subscribed"
 
 
 @dataclass(frozen=True)
@@ -70,10 +75,14 @@ class Rule:
     detail_types: tuple[str, ...]
     queue: str
     description: str = ""
+    detail: dict[str, list[Any]] | None = None  # a further match on the event's detail (e.g. `SUBSCRIBED`)
 
     @property
     def pattern(self) -> dict[str, Any]:
-        return {"source": [EVENT_SOURCE], "detail-type": list(self.detail_types)}
+        pattern: dict[str, Any] = {"source": [EVENT_SOURCE], "detail-type": list(self.detail_types)}
+        if self.detail:
+            pattern["detail"] = self.detail
+        return pattern
 
 
 @dataclass(frozen=True)
@@ -295,7 +304,9 @@ TOPOLOGY = Topology(
             name=f"{APP_NAME}-webhooks-out",
             detail_types=webhook_event_types,
             queue=WEBHOOKS_OUT.name,
-            description="every event offered to webhook subscribers (domain/webhooks.py) is delivered to those subscribed",
+            description="every event offered to webhook subscribers (domain/webhooks.py) that an active subscription "
+            "chose (marked by the stream publisher) is delivered to those subscribed",
+            detail={WEBHOOK_MARK: [SUBSCRIBED]},
         ),
     ),
     buckets=(
