@@ -17,7 +17,7 @@ from .env import setup
 setup()  # before anything reads chalicelib.config
 
 from . import admin_page, carriers, dynamo, exports, imports, package, po_generation, sweep, workflow  # noqa: E402
-from .report import FAIL, NA, PASS, Section, summary  # noqa: E402
+from .report import FAIL, NA, PASS, Section, exit_code, summary  # noqa: E402
 
 SECTIONS = ("dynamo", "imports", "package", "po", "workflow", "carriers", "sweep", "exports", "admin")
 
@@ -73,7 +73,7 @@ def main(argv: list[str] | None = None) -> int:
         f"Summary: {verdicts.count(PASS)} PASS, {verdicts.count(FAIL)} FAIL, {verdicts.count(NA)} n/a "
         f"({time.perf_counter() - started:.0f} s)"
     )
-    return 1 if FAIL in verdicts and not args.report_only else 0
+    return exit_code(table, report_only=args.report_only)
 
 
 if __name__ == "__main__":

@@ -88,3 +88,8 @@ def summary(sections: Iterable[Section]) -> Section:
         for figure, goal, measured, verdict in section.summary_rows():
             table.add(figure, goal, measured, verdict=verdict)
     return table
+
+
+def exit_code(table: Section, *, report_only: bool = False) -> int:
+    """1 when any figure of the summary missed its goal (0 with `report_only`)."""
+    return 1 if FAIL in table.verdicts and not report_only else 0

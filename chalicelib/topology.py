@@ -14,7 +14,6 @@ from .domain.notifications import event_types as notification_event_types
 from .domain.webhooks import OFFERED_EVENT_TYPES as webhook_event_types
 
 APP_NAME = "waybill"
-LOCAL_POLLERS = 4  # the local stack's poller threads per queue at most (one machine, not Lambda's fleet)
 EVENT_SOURCE = "waybill"
 # The stream publisher marks an offered event some active webhook subscription chose (its cached view of
 # them, services/webhooks.py `wanted`) with `"webhook": "subscribed"`; only marked events are queued to
@@ -52,13 +51,11 @@ class Queue:
     batch_size: int = 10
     # Batches consumed at once: the SQS event source's ScalingConfig.MaximumConcurrency in AWS
     # (2 is its minimum; sized from the rates at 100 orders/s: docs/design-notes.md "Consumer
-    # sizing"), up to `LOCAL_POLLERS` poller threads locally. Consumers are idempotent either way.
+    # sizing"). Consumers are idempotent either way.
     max_concurrency: int = 2
-
-    @property
-    def local_pollers(self) -> int:
-        """Poller threads the local stack runs for this queue: the AWS figure, capped for one machine."""
-        return min(self.max_concurrency, LOCAL_POLLERS)
+    # Poller threads the local stack runs for the queue (one machine, not Lambda's fleet: every idle
+    # long poll costs the embedded moto server, so only a queue that takes bursts gets more).
+    local_pollers: int = 2
 
     @property
     def dlq_name(self) -> str:
@@ -203,7 +200,11 @@ CAMPAIGN_ORDERS = Queue(
 )
 # inbound ~1,000 msg/s x ~0.025 s (verify + parse, 1 read + 1 transaction) = 25, x2 -> 50.
 INBOUND_WEBHOOKS = Queue(
-    name=f"{APP_NAME}-inbound-webhooks", handler="inbound_webhooks_consumer", visibility_timeout_s=120, max_concurrency=50
+    name=f"{APP_NAME}-inbound-webhooks",
+    handler="inbound_webhooks_consumer",
+    visibility_timeout_s=120,
+    max_concurrency=50,
+    local_pollers=4,
 )
 SHIPMENTS = Queue(name=f"{APP_NAME}-shipments", handler="shipments_consumer", batch_size=5, visibility_timeout_s=300)
 # Exports run for up to the Lambda maximum (15 min); a redelivery resumes the run from its checkpoint.
