@@ -438,6 +438,11 @@ def run(*, reps: int = 10, count_reps: int = 3, warmup: int = 2, seed_value: int
                     f"{m.mean_ms:.1f}",
                     f"{m.in_calls_ms:.1f}",
                     verdict=INFO if judged is None else PASS if judged(m.requests) else FAIL,
+                    summary=(
+                        f"{op.name} ({layer})",
+                        op.target.text,
+                        f"{_fmt_requests(m.requests)}, {m.items_read} items read, {m.mean_ms:.1f} ms",
+                    ),
                 )
         reset_clients()
     statuses = ", ".join(f"{k} {v}" for k, v in sorted(data.status_counts.items()))
