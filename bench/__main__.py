@@ -1,6 +1,7 @@
-"""`python -m bench`: measure, print one table per section, then a PASS/FAIL summary.
+"""`python -m bench`: measure, print one table per section, then one summary table (figure, goal,
+measured, verdict) of every judged figure of every section.
 
-Exits 0 unless `--strict` is given and a figure misses its target."""
+Exits 1 when a figure misses its goal (`--report-only`: always 0)."""
 
 from __future__ import annotations
 
@@ -23,13 +24,14 @@ from . import (  # noqa: E402
     exports,
     hotkeys,
     imports,
+    outbound,
     package,
     po_generation,
     reads,
     sweep,
     workflow,
 )
-from .report import FAIL, NA, PASS, Section  # noqa: E402
+from .report import FAIL, NA, PASS, Section, exit_code, summary  # noqa: E402
 
 SECTIONS = (
     "dynamo",
@@ -42,6 +44,7 @@ SECTIONS = (
     "sweep",
     "exports",
     "admin",
+    "outbound",
     "hotkeys",
     "reads",
 )
@@ -55,8 +58,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--only", default=",".join(SECTIONS), help=f"comma-separated subset of {', '.join(SECTIONS)}")
     parser.add_argument("--reps", type=int, default=10, help="timed calls per operation and layer (default 10)")
     parser.add_argument("--import-runs", type=int, default=7, help="subprocess runs per import figure (default 7)")
-    parser.add_argument("--close-orders", type=int, default=100_000, help="orders of the campaign closed in chunks")
-    parser.add_argument("--strict", action="store_true", help="exit 1 when a figure misses its target")
+    parser.add_argument(
+        "--close-orders", type=int, default=10_000, help="orders of the campaign closed in chunks (the issue asks 100000)"
+    )
+    parser.add_argument("--strict", action="store_true", help="exit 1 when a figure misses its goal (the default)")
+    parser.add_argument("--report-only", action="store_true", help="exit 0 even when a figure misses its goal")
     args = parser.parse_args(argv)
     wanted = [s.strip() for s in args.only.split(",") if s.strip()]
     unknown = set(wanted) - set(SECTIONS)
@@ -81,6 +87,7 @@ def main(argv: list[str] | None = None) -> int:
         "sweep": sweep.run,
         "exports": exports.run,
         "admin": admin_page.run,
+        "outbound": outbound.run,
         "hotkeys": hotkeys.run,
         "reads": reads.run,
     }
@@ -89,25 +96,19 @@ def main(argv: list[str] | None = None) -> int:
         sections.append(section)
         print(section.render(), end="\n\n", flush=True)
 
-    if set(wanted) == set(SECTIONS):
+    if NOT_YET and set(wanted) == set(SECTIONS):
         print(
             "Not measured yet (the features are not built): " + "; ".join(f"{fig} [{target}]" for fig, target in NOT_YET),
             end="\n\n",
         )
-    verdicts = [v for s in sections for v in s.verdicts]
-    failed = [
-        (s.title.split(".")[0], r.cells[0] + (f" [{r.cells[1]}]" if s.title.startswith("1.") else ""))
-        for s in sections
-        for r in s.rows
-        if r.verdict == FAIL
-    ]
+    table = summary(sections)
+    print(table.render(), end="\n\n")
+    verdicts = table.verdicts
     print(
         f"Summary: {verdicts.count(PASS)} PASS, {verdicts.count(FAIL)} FAIL, {verdicts.count(NA)} n/a "
         f"({time.perf_counter() - started:.0f} s)"
     )
-    for where, what in failed:
-        print(f"  FAIL  section {where}: {what}")
-    return 1 if args.strict and failed else 0
+    return exit_code(table, report_only=args.report_only)
 
 
 if __name__ == "__main__":

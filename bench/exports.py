@@ -438,6 +438,11 @@ def run(sizes: tuple[int, ...] | None = None) -> Section:
             "",
             f"{ratio:.2f}x",
             verdict=PASS if ratio <= MEMORY_RATIO_TARGET else FAIL,
+            summary=(
+                f"export working memory, {big.orders:,} / {small.orders:,} orders",
+                f"<= {MEMORY_RATIO_TARGET}x",
+                f"{ratio:.2f}x ({big.working_kib:.0f} / {small.working_kib:.0f} KiB)",
+            ),
         )
     section.notes += [
         "the run: exporter orders_paid over every order (per page of 100: one Query, one BatchGetItem of markers, "

@@ -240,6 +240,11 @@ def run(sizes: tuple[int, ...] | None = None) -> Section:
             f"{r.second_read} ({_fmt_requests(Counter(r.second_requests))})",
             f"{r.seconds:.2f}",
             verdict=PASS if r.ratio <= RATIO_TARGET else FAIL,
+            summary=(
+                f"escalation sweep, {r.orders:,} orders: items read / items due",
+                f"<= {RATIO_TARGET}",
+                f"{r.ratio:.2f} ({r.items_read} / {r.due_in_index}); 2nd sweep read {r.second_read}",
+            ),
         )
     if runs:
         r = runs[0]

@@ -263,9 +263,11 @@ FUNCTIONS: tuple[Function, ...] = (
             Grant(("dynamodb:ListStreams",), (Ref("any"),)),
             Grant(("sqs:SendMessage",), (Ref("queue", STREAM_FAILURES.name),)),  # the on-failure destination
             Grant(("events:PutEvents",), (Ref("bus", TOPOLOGY.bus),)),
+            # which event types active webhook subscriptions chose (one Query per cache period)
+            _table("dynamodb:Query"),
         ),
         stream=StreamSource(),
-        purpose="puts the audit events of each stream batch on the bus",
+        purpose="puts the audit events of each stream batch on the bus, marking those a webhook subscription chose",
     ),
     _scheduled("end_campaigns", 60, DATA, GATEWAY),
     _scheduled("escalation_sweep", 300, DATA, GATEWAY),

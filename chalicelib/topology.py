@@ -15,6 +15,11 @@ from .domain.webhooks import OFFERED_EVENT_TYPES as webhook_event_types
 
 APP_NAME = "waybill"
 EVENT_SOURCE = "waybill"
+# The stream publisher marks an offered event some active webhook subscription chose (its cached view of
+# them, services/webhooks.py `wanted`) with `"webhook": "subscribed"`; only marked events are queued to
+# the webhooks-out consumer, so an event nobody subscribed to costs no message and no read there.
+WEBHOOK_MARK = "webhook"
+SUBSCRIBED = "subscribed"
 
 
 @dataclass(frozen=True)
@@ -45,8 +50,12 @@ class Queue:
     visibility_timeout_s: int = 60
     batch_size: int = 10
     # Batches consumed at once: the SQS event source's ScalingConfig.MaximumConcurrency in AWS
-    # (2 is its minimum), as many poller threads locally. Consumers are idempotent either way.
+    # (2 is its minimum; sized from the rates at 100 orders/s: docs/design-notes.md "Consumer
+    # sizing"). Consumers are idempotent either way.
     max_concurrency: int = 2
+    # Poller threads the local stack runs for the queue (one machine, not Lambda's fleet: every idle
+    # long poll costs the embedded moto server, so only a queue that takes bursts gets more).
+    local_pollers: int = 2
 
     @property
     def dlq_name(self) -> str:
@@ -70,10 +79,14 @@ class Rule:
     detail_types: tuple[str, ...]
     queue: str
     description: str = ""
+    detail: dict[str, list[Any]] | None = None  # a further match on the event's detail (e.g. `SUBSCRIBED`)
 
     @property
     def pattern(self) -> dict[str, Any]:
-        return {"source": [EVENT_SOURCE], "detail-type": list(self.detail_types)}
+        pattern: dict[str, Any] = {"source": [EVENT_SOURCE], "detail-type": list(self.detail_types)}
+        if self.detail:
+            pattern["detail"] = self.detail
+        return pattern
 
 
 @dataclass(frozen=True)
@@ -174,7 +187,10 @@ TABLE = Table(
     ttl_attribute="expires_at",
 )
 
-NOTIFICATIONS = Queue(name=f"{APP_NAME}-notifications", handler="notifications_consumer")
+# Consumer sizing at 100 orders/s (issue 20; the arithmetic is in docs/design-notes.md "Consumer sizing"):
+# concurrency = messages/s x seconds per message (one batch runs its messages one after another) x headroom.
+# notifications ~700 msg/s x ~0.08 s (2 reads + one SES send) = 56, x1.5 -> 90.
+NOTIFICATIONS = Queue(name=f"{APP_NAME}-notifications", handler="notifications_consumer", max_concurrency=90)
 PO_STAGES = Queue(name=f"{APP_NAME}-po-stages", handler="po_stages_consumer")
 PURCHASE_ORDERS = Queue(
     name=f"{APP_NAME}-purchase-orders", handler="purchase_orders_consumer", batch_size=1, visibility_timeout_s=900
@@ -182,8 +198,13 @@ PURCHASE_ORDERS = Queue(
 CAMPAIGN_ORDERS = Queue(
     name=f"{APP_NAME}-campaign-orders", handler="campaign_orders_consumer", batch_size=1, visibility_timeout_s=300
 )
+# inbound ~1,000 msg/s x ~0.025 s (verify + parse, 1 read + 1 transaction) = 25, x2 -> 50.
 INBOUND_WEBHOOKS = Queue(
-    name=f"{APP_NAME}-inbound-webhooks", handler="inbound_webhooks_consumer", visibility_timeout_s=120, max_concurrency=4
+    name=f"{APP_NAME}-inbound-webhooks",
+    handler="inbound_webhooks_consumer",
+    visibility_timeout_s=120,
+    max_concurrency=50,
+    local_pollers=4,
 )
 SHIPMENTS = Queue(name=f"{APP_NAME}-shipments", handler="shipments_consumer", batch_size=5, visibility_timeout_s=300)
 # Exports run for up to the Lambda maximum (15 min); a redelivery resumes the run from its checkpoint.
@@ -201,7 +222,16 @@ SCHEDULE_FAILURES = FailureQueue(
     name=f"{APP_NAME}-schedule-failures",
     purpose="EventBridge Scheduler's dead-letter queue: scheduled invocations that failed every retry",
 )
-WEBHOOKS_OUT = Queue(name=f"{APP_NAME}-webhooks-out", handler="webhooks_out_consumer", batch_size=5, visibility_timeout_s=300)
+# webhooks-out <= ~1,700 msg/s (every offered event subscribed; only subscribed ones are queued) x ~0.3 s
+# (the delivery's create + a subscriber's POST, p50 well under its timeout + the attempt's log) = 510 -> 600;
+# batches of 5 so one slow subscriber holds back few others.
+WEBHOOKS_OUT = Queue(
+    name=f"{APP_NAME}-webhooks-out",
+    handler="webhooks_out_consumer",
+    batch_size=5,
+    visibility_timeout_s=300,
+    max_concurrency=600,
+)
 
 PAYMENT_GATEWAY_SECRET = f"{APP_NAME}/payment-gateway"
 BANK_SECRET = f"{APP_NAME}/bank"
@@ -302,7 +332,9 @@ TOPOLOGY = Topology(
             name=f"{APP_NAME}-webhooks-out",
             detail_types=webhook_event_types,
             queue=WEBHOOKS_OUT.name,
-            description="every event offered to webhook subscribers (domain/webhooks.py) is delivered to those subscribed",
+            description="every event offered to webhook subscribers (domain/webhooks.py) that an active subscription "
+            "chose (marked by the stream publisher) is delivered to those subscribed",
+            detail={WEBHOOK_MARK: [SUBSCRIBED]},
         ),
     ),
     buckets=(

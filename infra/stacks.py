@@ -342,7 +342,7 @@ class WaybillStack(cdk.Stack):
                 rule_name=rule.name,
                 description=rule.description or None,
                 event_bus=self.bus,
-                event_pattern=events.EventPattern(source=[EVENT_SOURCE], detail_type=list(rule.detail_types)),
+                event_pattern=events.EventPattern(source=[EVENT_SOURCE], detail_type=list(rule.detail_types), detail=rule.detail),
                 targets=[targets.SqsQueue(self.queues[rule.queue])],
             )
             acknowledge(

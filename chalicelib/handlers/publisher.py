@@ -16,8 +16,10 @@ from typing import Any
 from ..adapters import bus
 from ..adapters.dynamodb.models import AuditEventItem, InboxItem, Item
 from ..domain.audit import STAFF_ONLY_DATA
+from ..domain.webhooks import OFFERED_EVENT_TYPES
 from ..events import DomainEvent, model_for
 from ..observability import logger
+from ..topology import SUBSCRIBED, WEBHOOK_MARK
 
 INLINE_BODY_BYTES = 64 * 1024  # EventBridge takes 256 KB per entry; bigger bodies are read back from the inbox
 
@@ -77,6 +79,16 @@ def received_event(item: InboxItem) -> dict[str, Any]:
 PUBLISHED_KINDS = ("event", "inbox")
 
 
+def offered(event: dict[str, Any]) -> dict[str, Any]:
+    """Mark an event some active webhook subscription chose, so the bus queues it to the webhooks-out
+    consumer (topology.WEBHOOK_MARK); the subscribed types are cached for a short time (SUBSCRIBED_TTL_S)."""
+    if event["type"] not in OFFERED_EVENT_TYPES:
+        return event  # most events: no read, no import of the outbound service
+    from ..services import webhooks
+
+    return {**event, WEBHOOK_MARK: SUBSCRIBED} if webhooks.wanted(str(event["type"])) else event
+
+
 def events_from_records(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
     events = []
     for record in records:
@@ -85,7 +97,7 @@ def events_from_records(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
             continue
         item = Item.from_raw_data(image)
         if isinstance(item, AuditEventItem):
-            events.append(domain_event(item))
+            events.append(offered(domain_event(item)))
         elif isinstance(item, InboxItem):
             events.append(received_event(item))
     return events

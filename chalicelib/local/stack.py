@@ -389,7 +389,7 @@ class Stack:
                 continue
             queue = fn.queue
             url = provisioned.queue_urls[queue.name]
-            for n in range(queue.max_concurrency):  # as Lambda's event source polls with concurrent batches
+            for n in range(queue.local_pollers):  # as Lambda's event source polls with concurrent batches
                 self.threads.append(
                     SqsPoller(
                         queue_name=queue.name,

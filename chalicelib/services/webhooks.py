@@ -18,6 +18,8 @@ from __future__ import annotations
 import base64
 import contextlib
 import secrets as random
+import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
@@ -45,6 +47,9 @@ FAILING = "webhook_delivery_failing"
 SUBJECT = "subscription"
 KEPT = timedelta(days=30)  # finished deliveries expire (TTL) after this
 HISTORY_PAGE = 100
+# How stale the publisher's view of the subscribed event types may be: a subscription created in another
+# process takes effect within this long (the process that wrote it sees it at once). One Query per TTL.
+SUBSCRIBED_TTL_S = 60.0
 
 
 # ---------------------------------------------------------------- subscriptions
@@ -115,6 +120,7 @@ def create_subscription(
     uow.store().commit(
         [Save(sub, None), _audit(sub, "webhook_subscription.created", actor, at)], what=f"subscription {sub_id}", at=at
     )
+    forget_subscribed()
     sub.version = 1
     return Subscription(sub, secret)
 
@@ -158,6 +164,7 @@ def _change(
         uow.store().commit(
             [Save(sub, found.version), _audit(sub, change[0], actor, at, change[1])], what=f"subscription {sub_id}", at=at
         )
+        forget_subscribed()
         sub.version = found.version + 1
         return sub, True
 
@@ -275,6 +282,38 @@ def subscription_events(sub_id: str) -> list[AuditEvent]:
         if page.cursor is None:
             return found
         cursor = page.cursor
+
+
+# ---------------------------------------------------------------- what is offered to the queue
+
+_subscribed_lock = threading.Lock()
+_subscribed: tuple[float, frozenset[str]] | None = None  # (read at, monotonic; the active subscriptions' types)
+
+
+def subscribed_types() -> frozenset[str]:
+    """The event types (and patterns: `*`, `order.*`) some active subscription chose, read at most once
+    per `SUBSCRIBED_TTL_S` in this process (one Query of the active-subscriptions index)."""
+    global _subscribed
+    with _subscribed_lock:
+        cached = _subscribed
+        if cached is not None and time.monotonic() - cached[0] < SUBSCRIBED_TTL_S:
+            return cached[1]
+        types = frozenset(t for s in uow.store().active_webhook_subscriptions() for t in s.value.event_types)
+        _subscribed = (time.monotonic(), types)
+        return types
+
+
+def forget_subscribed() -> None:
+    """Drop the cached subscribed types: the next `wanted` reads them again (called on every change)."""
+    global _subscribed
+    with _subscribed_lock:
+        _subscribed = None
+
+
+def wanted(event_type: str) -> bool:
+    """Whether an event of this type goes to the webhooks-out queue: only offered types some active
+    subscription chose (an event nobody subscribed to costs no message and, between refreshes, no read)."""
+    return event_type in rules.OFFERED_EVENT_TYPES and rules.matches(event_type, subscribed_types())
 
 
 # ---------------------------------------------------------------- deliveries

@@ -8,7 +8,7 @@ import pytest
 
 from chalicelib.config import Settings
 from chalicelib.domain.notifications import RULES
-from chalicelib.topology import EVENT_SOURCE, NOTIFICATIONS, TOPOLOGY
+from chalicelib.topology import EVENT_SOURCE, NOTIFICATIONS, SUBSCRIBED, TOPOLOGY, WEBHOOK_MARK, WEBHOOKS_OUT
 
 
 def _unique(names: list[str]) -> bool:
@@ -46,7 +46,9 @@ def test_every_dead_letter_queue_is_named_after_its_queue():
 
 def test_rules_match_only_events_from_waybill():
     for rule in TOPOLOGY.rules:
-        assert rule.pattern == {"source": [EVENT_SOURCE], "detail-type": list(rule.detail_types)}
+        # the webhooks-out rule also needs the publisher's mark: only events a subscription chose are queued
+        marked = {"detail": {WEBHOOK_MARK: [SUBSCRIBED]}} if rule.queue == WEBHOOKS_OUT.name else {}
+        assert rule.pattern == {"source": [EVENT_SOURCE], "detail-type": list(rule.detail_types), **marked}
         assert rule.detail_types
 
 
