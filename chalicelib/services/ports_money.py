@@ -58,10 +58,9 @@ class MoneyReads(Protocol):
     def campaign_orders_supplied_by(
         self, campaign_id: str, supplier_id: str, *, limit: int, cursor: str | None = None
     ) -> Page[Versioned[Order]]:
-        """The campaign's orders with a delivery by that supplier, each once with its version, in no promised
-        order (a settlement shares out in chunks, not by age): a page reads its items once, shard after
-        shard of the campaign's orders (a filtered listing, so a page may hold fewer than `limit` while a
-        cursor follows)."""
+        """The campaign's orders with a delivery by that supplier, oldest first (a short acceptance goes to
+        the earliest orders), each with its version: one parallel step over the campaign's order shards a
+        page (a filtered listing, so a page may hold fewer than `limit` while a cursor follows)."""
         ...
 
     def campaign_orders_to_close(

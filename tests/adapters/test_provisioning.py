@@ -6,7 +6,7 @@ import json
 
 import boto3
 
-from chalicelib.topology import EVENT_SOURCE, TOPOLOGY
+from chalicelib.topology import EVENT_SOURCE, SUBSCRIBED, TOPOLOGY, WEBHOOK_MARK
 
 
 def test_the_table_has_every_index_of_the_topology_with_its_keys(aws):
@@ -70,7 +70,8 @@ def test_an_event_of_each_routed_type_lands_in_its_queue_and_nowhere_else(aws):
                     "Source": EVENT_SOURCE,
                     "DetailType": detail_type,
                     "EventBusName": TOPOLOGY.bus,
-                    "Detail": json.dumps({"type": detail_type}),
+                    # marked as a subscriber's, as the publisher marks what someone subscribed to
+                    "Detail": json.dumps({"type": detail_type, WEBHOOK_MARK: SUBSCRIBED}),
                 }
             ]
         )

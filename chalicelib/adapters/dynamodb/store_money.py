@@ -18,7 +18,7 @@ from ...services.ports_common import Page, Versioned
 from ...services.ports_money import Payment, PaymentRead
 from . import keys
 from . import repository as repo
-from .fan_in import query_shards_in_turn
+from .fan_in import query_shards, query_shards_in_turn
 from .mapping import Mapper, Writes, register
 from .models import Item, OrderItem, PaymentTxnItem
 
@@ -97,7 +97,7 @@ class MoneyDynamo:
     def campaign_orders_supplied_by(
         self, campaign_id: str, supplier_id: str, *, limit: int, cursor: str | None = None
     ) -> Page[Versioned[Order]]:
-        page = query_shards_in_turn(
+        page = query_shards(
             Item.gsi2,
             keys.campaign_orders_pks(campaign_id),
             filter_condition=OrderItem.supplier_ids.contains(supplier_id),
