@@ -83,6 +83,10 @@ def _use_staff_settings() -> None:
     environment's values (read at most once per settings_cache_s). Not at import: `chalice package` and
     the CDK synth import this module with no table to read."""
     if settings.overrides is None:
+        # imported before the loader is installed: the import itself reads settings (the models' table
+        # name), which must not call a loader whose storage is still being imported
+        from chalicelib.services import tunables  # noqa: F401
+
         settings.use_overrides(_stored_settings)
 
 

@@ -263,8 +263,9 @@ FUNCTIONS: tuple[Function, ...] = (
             Grant(("dynamodb:ListStreams",), (Ref("any"),)),
             Grant(("sqs:SendMessage",), (Ref("queue", STREAM_FAILURES.name),)),  # the on-failure destination
             Grant(("events:PutEvents",), (Ref("bus", TOPOLOGY.bus),)),
-            # which event types active webhook subscriptions chose (one Query per cache period)
-            _table("dynamodb:Query"),
+            # which event types active webhook subscriptions chose (one Query per cache period), and
+            # staff's settings overrides (services/tunables.py: one GetItem per settings_cache_s)
+            _table("dynamodb:Query", "dynamodb:GetItem"),
         ),
         stream=StreamSource(),
         purpose="puts the audit events of each stream batch on the bus, marking those a webhook subscription chose",

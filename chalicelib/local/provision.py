@@ -184,6 +184,9 @@ OPERATOR = "waybill-local-operator"
 # evaluates against the resource "*", which a statement naming an ARN never matches. Locally
 # those statements are scoped to "*": the actions stay exactly the deployed ones.
 RESOURCE_CHECKED = ("s3:", "sqs:", "iam:", "sts:")
+# ... except these, which name no queue or bucket in the request (GetQueueUrl takes a queue's name):
+# moto evaluates them against "*" too.
+RESOURCE_UNCHECKED = ("sqs:GetQueueUrl",)
 # moto names a DynamoDB transaction's action after the API call; IAM authorizes its parts.
 MOTO_ACTIONS = {
     "dynamodb:ConditionCheckItem": "dynamodb:TransactWriteItems",
@@ -217,8 +220,15 @@ def for_moto(document: dict[str, Any]) -> dict[str, Any]:
     for st in document["Statement"]:
         actions = list(st["Action"])
         actions += [MOTO_ACTIONS[a] for a in st["Action"] if a in MOTO_ACTIONS]
-        checked = all(a.startswith(RESOURCE_CHECKED) for a in actions)
-        statements.append({**st, "Action": actions, "Resource": st["Resource"] if checked else "*"})
+        checked = [a for a in actions if a.startswith(RESOURCE_CHECKED) and a not in RESOURCE_UNCHECKED]
+        if len(checked) == len(actions):
+            statements.append({**st, "Action": actions, "Resource": st["Resource"]})
+        elif not checked:
+            statements.append({**st, "Action": actions, "Resource": "*"})
+        else:  # split: what moto checks keeps its resources, the rest is scoped to "*"
+            statements.append({**st, "Action": checked, "Resource": st["Resource"]})
+            rest = {k: v for k, v in st.items() if k != "Sid"}  # a Sid names one statement
+            statements.append({**rest, "Action": [a for a in actions if a not in checked], "Resource": "*"})
     return {**document, "Statement": statements}
 
 
