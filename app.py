@@ -71,23 +71,14 @@ app.register_blueprint(assignments_api)
 app.register_middleware(translate_gateway_errors, "http")
 
 
-def _stored_settings(base: Any) -> Any:
-    """Staff's overrides of the business settings (services/tunables.py), imported on first use."""
-    from chalicelib.services import tunables
-
-    return tunables.load_overrides(base)
-
-
 def _use_staff_settings() -> None:
     """From the first event a function handles, `settings()` lays staff's stored overrides over the
     environment's values (read at most once per settings_cache_s). Not at import: `chalice package` and
     the CDK synth import this module with no table to read."""
     if settings.overrides is None:
-        # imported before the loader is installed: the import itself reads settings (the models' table
-        # name), which must not call a loader whose storage is still being imported
-        from chalicelib.services import tunables  # noqa: F401
+        from chalicelib.services import tunables
 
-        settings.use_overrides(_stored_settings)
+        tunables.install()
 
 
 @app.middleware("all")

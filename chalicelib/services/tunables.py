@@ -244,7 +244,10 @@ def load_overrides(_base: Settings) -> dict[str, int | str]:
 
 
 def install() -> None:
-    """Have `settings()` lay the stored overrides over the environment's values (app.py calls this)."""
+    """Have `settings()` lay the stored overrides over the environment's values (app.py calls this at a
+    function's first event). The storage is imported and built first: importing it reads settings (the
+    models' table name), which must not call a loader whose storage is half imported."""
+    uow.store()
     settings.use_overrides(load_overrides)
 
 
