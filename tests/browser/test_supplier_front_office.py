@@ -192,14 +192,29 @@ def _walk_po(page: Page, stack: Stack, site: str, walks: Walks) -> dict[str, Any
             shipped += _import_the_rest(page, walks, po_id, carrier=form_carrier)
         assert len(shipped) <= 60, "the parcel form never went away"
     assert shipped, "cobalt's PO had no orders to pack"
-    expect(page.get_by_test_id("shipment-card")).to_have_count(len(shipped))
+    # the PO's detail carries the first page of its parcels; "More parcels" reads the next ones
+    cards = page.get_by_test_id("shipment-card")
+    for _ in range(10):
+        more = page.get_by_test_id("more-parcels")
+        if not more.count():
+            break
+        button = more.element_handle()
+        button.click()
+        button.wait_for_element_state("hidden")  # the list is drawn again: more cards, and the button if more follow
+    expect(cards).to_have_count(len(shipped))
     expect(page.get_by_test_id("po-status")).to_have_attribute("data-status", "shipped", timeout=STAGE_TIMEOUT_MS)
     screen_ok(page, "PO: shipped")
 
     who = stack.headers(COBALT["sub"], "supplier", supplier_id=SUPPLIER)
     po = requests.get(f"{stack.api}/supplier/purchase-orders/{po_id}", headers=who, timeout=10).json()
     assert po["status"] == "shipped"
-    assert sorted(s["tracking_number"] for s in po["shipments"]) == sorted(t for _, t in shipped)
+    parcels, cursor = list(po["shipments"]), po.get("shipments_cursor")
+    while cursor:  # the detail's first page, then GET .../shipments?cursor= for the rest
+        more = requests.get(
+            f"{stack.api}/supplier/purchase-orders/{po_id}/shipments", params={"cursor": cursor}, headers=who, timeout=10
+        ).json()
+        parcels, cursor = parcels + more["items"], more.get("next_cursor")
+    assert sorted(s["tracking_number"] for s in parcels) == sorted(t for _, t in shipped)
     # each order's delivery leaves once the shipments consumer has dispatched its parcel (asynchronously)
     deadline = time.monotonic() + 60
     while not all(e["has_left"] for e in walks.demo.packing_list(po_id, who)):
