@@ -23,6 +23,7 @@ from chalicelib.api.http import translate_gateway_errors
 from chalicelib.api.metrics import metrics_api
 from chalicelib.api.notifications import notifications_api
 from chalicelib.api.public import public_api
+from chalicelib.api.search import search_api
 from chalicelib.api.settings import settings_api
 from chalicelib.api.staff import staff_api
 from chalicelib.api.staff_purchase_orders import staff_po_api
@@ -68,6 +69,7 @@ app.register_blueprint(metrics_api)
 app.register_blueprint(console_api)
 app.register_blueprint(settings_api)
 app.register_blueprint(assignments_api)
+app.register_blueprint(search_api)
 app.register_middleware(translate_gateway_errors, "http")
 
 

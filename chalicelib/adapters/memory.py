@@ -66,6 +66,7 @@ from .memory_outbound import OUTBOUND_KEYS, OutboundMemory
 from .memory_purchase_orders import PurchaseOrdersMemory
 from .memory_purchase_orders import keys as purchase_order_keys
 from .memory_sales import SalesMemory
+from .memory_search import SEARCH_KEYS, SearchMemory
 from .memory_shipments import FOLLOWERS, SHIPMENTS_KEYS, ShipmentsMemory
 from .memory_track import TrackMemory
 
@@ -84,6 +85,7 @@ KEYS.update(CONSUMERS_KEYS)
 KEYS.update(ACCESS_KEYS)
 KEYS.update(ASSIGNMENTS_KEYS)
 KEYS.update(CLOSE_KEYS)
+KEYS.update(SEARCH_KEYS)
 # Kinds with no version of their own: a save with any version writes them as they are (version 1).
 AS_THEY_ARE = FOLLOWERS | UNVERSIONED
 
@@ -154,6 +156,7 @@ class MemoryStore(
     OrdersMemory,
     MoneyMemory,
     SalesMemory,
+    SearchMemory,
     ShipmentsMemory,
     TrackMemory,
 ):

@@ -91,14 +91,14 @@ def _listing(f: OrderFilters) -> str:
         return f"orders/campaign/{f.campaign_id}"
     if f.supplier_id:
         return f"orders/supplier/{f.supplier_id}"
-    if f.status:
-        return f"orders/status/{f.status.value}"
+    if f.wanted_statuses:
+        return f"orders/status/{','.join(s.value for s in f.wanted_statuses)}"
     return "orders/all"
 
 
 def _matches(o: Order, f: OrderFilters) -> bool:
     return (
-        (f.status is None or o.status is f.status)
+        (not f.wanted_statuses or o.status in f.wanted_statuses)
         and (f.campaign_id is None or o.campaign_id == f.campaign_id)
         and (f.supplier_id is None or f.supplier_id in o.supplier_ids)
         and (f.customer_id is None or o.customer_id == f.customer_id)

@@ -93,7 +93,18 @@ REGISTRY: list[EndpointSpec] = []
 # The view modules, by audience (chalicelib/api/views); a route names its models, each defined in one of them.
 _VIEWS: tuple[ModuleType, ...] = tuple(
     lazy_module(f"chalicelib.api.views.{audience}")
-    for audience in ("common", "customer", "supplier", "staff", "complaints", "webhooks", "storefront", "settings", "work")
+    for audience in (
+        "common",
+        "customer",
+        "supplier",
+        "staff",
+        "complaints",
+        "webhooks",
+        "storefront",
+        "settings",
+        "work",
+        "search",
+    )
 )
 
 

@@ -265,7 +265,7 @@ def flag_customer(call: Call, customer_id: str) -> views.CustomerProfileView:
 def search_orders(call: Call) -> views.OrderPage:
     q: views.OrderSearchQuery = call.query
     filters = orders.OrderFilters(
-        status=q.status,
+        statuses=q.statuses,
         campaign_id=q.campaign_id,
         supplier_id=q.supplier_id,
         customer_id=q.customer_id,

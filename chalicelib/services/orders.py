@@ -290,7 +290,7 @@ def find_orders(
 
 def _matches(s: OrderSummary, f: OrderFilters) -> bool:
     return (
-        (f.status is None or s.status == f.status.value)
+        (not f.wanted_statuses or s.status in {w.value for w in f.wanted_statuses})
         and (f.campaign_id is None or s.campaign_id == f.campaign_id)
         and (f.supplier_id is None or f.supplier_id in s.supplier_ids)
         and (f.customer_id is None or s.customer_id == f.customer_id)

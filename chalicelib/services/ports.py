@@ -51,6 +51,7 @@ from .ports_outbound import OutboundReads
 from .ports_purchase_orders import PurchaseOrdersReads
 from .ports_sales import CountSales as CountSales  # a change of a commit, like the others here
 from .ports_sales import SalesReads
+from .ports_search import SearchReads
 from .ports_shipments import ShipmentsReads
 from .ports_track import TrackReads
 
@@ -232,6 +233,7 @@ class Store(
     PurchaseOrdersReads,
     OrdersReads,
     SalesReads,
+    SearchReads,
     MoneyReads,
     ShipmentsReads,
     TrackReads,

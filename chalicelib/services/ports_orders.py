@@ -177,6 +177,15 @@ class OrderFilters:
     customer_email: str | None = None
     created_from: datetime | None = None
     created_to: datetime | None = None
+    # Several statuses at once (the staff list's multi-select): one Query per status's shards, merged.
+    # `status` alone is the one-status filter it always was; both given: their union.
+    statuses: tuple[OrderStatus, ...] = ()
+
+    @property
+    def wanted_statuses(self) -> tuple[OrderStatus, ...]:
+        """Every status asked for, each once, in a stable order (the listing a cursor belongs to)."""
+        asked = {*self.statuses, *([self.status] if self.status else [])}
+        return tuple(s for s in OrderStatus if s in asked)
 
 
 class OrdersReads(Protocol):

@@ -34,6 +34,7 @@ MOVED = (
     "packing",
     "payments",
     "refunds",
+    "search",
     "shipment_records",
     "shipments",
     "stages",

@@ -27,6 +27,9 @@ Access patterns (pattern -> key / index -> operation):
 | idempotent request | `IDEMPOTENCY#<scope>#<key>` / `#META` | conditional Put in the transaction |
 | consumer dedupe | `PROCESSED#<consumer>#<event id>` / `#META` | conditional Put (TTL) |
 | the order page's lookup attempts of one client address or reference in one window | `ATTEMPTS#<scope>` / `WINDOW#<n>` | UpdateItem ADD (TTL) |
+| staff's search box: terms by prefix (order reference, customer e-mail and name, tracking number, supplier and campaign id and name) | sparse GSI1 `FIND#<first 3 chars of the term>` / begins_with `<term>#<kind>#<id>#<slot>` on find items `SEARCH#<kind>#<id>` / `TERM#<slot>` (written in the transaction that creates the thing) | Query (one or two per search) |
+| ... a two-character query (suppliers and campaigns only) | sparse GSI2 `FIND2#<first 2 chars>` / the same | Query |
+| a person's saved views of the list screens | `STAFF#<address>` / `VIEW#<screen>#<name>` | Query on PK (begins_with `VIEW#`) / GetItem |
 
 `<n>`: a write shard of an index key that every order (or parcel) would otherwise write to
 (`index_shard`, picked by the item's id): at 100 orders/s one key value would take all of them
@@ -757,3 +760,31 @@ def team_work_pk(team: str) -> str:
 def work_sk(rank: int, assigned_at: datetime, subject: str, subject_id: str) -> str:
     """Priority first (0 = critical), then oldest."""
     return f"{rank}#{ts(assigned_at)}#{subject}#{subject_id}"
+
+
+# ---------------------------------------------------------------- search (services/search.py)
+# A find item per (thing, slot) under the thing's own search partition: a rename Puts its slot again,
+# moving its index entry. Terms are normalised (domain/search.py) and indexed under their first 3
+# characters; an order's reference without its constant "WB" (that would put every order under one key).
+SAVED_VIEW_PREFIX = "VIEW#"
+
+
+def find_item(kind: str, thing_id: str, slot: str) -> tuple[str, str]:
+    return f"SEARCH#{kind}#{thing_id}", f"TERM#{slot}"
+
+
+def find_pk(term: str, prefix: int) -> str:
+    """GSI1 (3 characters) or GSI2 (2, suppliers and campaigns only): the partition a term is found in."""
+    return f"FIND{'' if prefix == 3 else prefix}#{term[:prefix]}"
+
+
+def find_sk(term: str, kind: str, thing_id: str, slot: str) -> str:
+    return f"{term}#{kind}#{thing_id}#{slot}"
+
+
+def staff_pk(owner: str) -> str:
+    return f"STAFF#{owner.strip().lower()}"
+
+
+def saved_view(owner: str, screen: str, name_key: str) -> tuple[str, str]:
+    return staff_pk(owner), f"{SAVED_VIEW_PREFIX}{screen}#{name_key}"

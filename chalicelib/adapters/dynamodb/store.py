@@ -79,6 +79,7 @@ from .store_orders import OrdersDynamo
 from .store_outbound import OutboundDynamo
 from .store_purchase_orders import PurchaseOrdersDynamo
 from .store_sales import SalesDynamo, sales_update
+from .store_search import SearchDynamo, find_writes
 from .store_shipments import ShipmentsDynamo
 from .store_track import TrackDynamo
 
@@ -152,6 +153,7 @@ class DynamoStore(
     PurchaseOrdersDynamo,
     OrdersDynamo,
     SalesDynamo,
+    SearchDynamo,
     MoneyDynamo,
     ShipmentsDynamo,
     TrackDynamo,
@@ -205,6 +207,7 @@ class DynamoStore(
                 if change.expected_version is None:
                     creates.add(len(writes))
                 writes += self._save(change, at)
+                writes += find_writes(change.obj, change.expected_version)  # staff's search box, in the same transaction
             elif isinstance(change, Remove) and (mapper := MAPPERS.get(type(change.obj))) is not None:
                 if mapper.remove is None:
                     raise TypeError(f"{type(change.obj).__name__} cannot be removed")

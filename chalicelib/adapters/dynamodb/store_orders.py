@@ -7,6 +7,9 @@ its most selective filter picks.
 
 from __future__ import annotations
 
+import base64
+import binascii
+import zlib
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
@@ -28,6 +31,7 @@ from ...services.ports_orders import (
     ShipmentCopy,
     TrackingStep,
 )
+from .. import cursors
 from . import keys
 from . import repository as repo
 from .fan_in import query_shards
@@ -232,6 +236,26 @@ def _and(conditions: list[Condition]) -> Condition | None:
     return result
 
 
+_PACKED = "z."
+
+
+def _pack(cursor: str | None) -> str | None:
+    """A several-statuses cursor holds each status's shards' positions: compressed, it stays a URL's size."""
+    if cursor is None:
+        return None
+    return _PACKED + base64.urlsafe_b64encode(zlib.compress(cursor.encode(), 9)).decode().rstrip("=")
+
+
+def _unpack(cursor: str) -> str:
+    if not cursor.startswith(_PACKED):
+        raise cursors.invalid()
+    body = cursor[len(_PACKED) :]
+    try:
+        return zlib.decompress(base64.urlsafe_b64decode(body + "=" * (-len(body) % 4))).decode()
+    except (ValueError, zlib.error, binascii.Error, UnicodeDecodeError):
+        raise cursors.invalid() from None
+
+
 class OrdersDynamo:
     """`services.ports_orders.OrdersReads` on the single table."""
 
@@ -289,6 +313,7 @@ class OrdersDynamo:
 
     def search_orders(self, filters: OrderFilters, *, limit: int, cursor: str | None = None) -> Page[OrderSummary]:
         f = filters
+        statuses = f.wanted_statuses
         status_attr: Any = OrderItem.status
         extra: list[Condition] = []
         if f.customer_id:
@@ -301,12 +326,14 @@ class OrdersDynamo:
         elif f.supplier_id:
             source, hash_keys, sk = Item.gsi1, keys.supplier_deliveries_pks(f.supplier_id), Item.GSI1SK
             status_attr = DeliveryIndexItem.order_status
-        elif f.status:
-            source, hash_keys, sk = Item.gsi3, keys.status_orders_pks(f.status.value), Item.GSI3SK
+        elif statuses:  # several: every shard of each status, one parallel step merged by creation time
+            source, hash_keys, sk = Item.gsi3, [pk for s in statuses for pk in keys.status_orders_pks(s.value)], Item.GSI3SK
         else:
             source, hash_keys, sk = Item.gsi4, keys.all_orders_pks(), Item.GSI4SK
-        if f.status and source is not Item.gsi3:
-            extra.append(status_attr == f.status.value)
+        if len(statuses) == 1 and source is not Item.gsi3:
+            extra.append(status_attr == statuses[0].value)
+        elif statuses and source is not Item.gsi3:
+            extra.append(status_attr.is_in(*(s.value for s in statuses)))
         if f.campaign_id and hash_keys != keys.campaign_orders_pks(f.campaign_id):
             extra.append(OrderItem.campaign_id == f.campaign_id)
         if f.customer_email and f.customer_id:
@@ -332,9 +359,17 @@ class OrdersDynamo:
                 cursor=cursor,
             )
         else:  # a key every order writes: its shards, one parallel step
+            packed = len(statuses) > 1 and source is Item.gsi3  # a shard position per status and shard: packed
             page = query_shards(
-                source, hash_keys, range_key_condition=range_condition, filter_condition=_and(extra), limit=limit, cursor=cursor
+                source,
+                hash_keys,
+                range_key_condition=range_condition,
+                filter_condition=_and(extra),
+                limit=limit,
+                cursor=_unpack(cursor) if packed and cursor else cursor,
             )
+            if packed:
+                page = repo.Page(page.items, _pack(page.cursor), page.scanned)
         return Page([_summary(i) for i in page.items], page.cursor)
 
     def orders_shipped_as(self, tracking_number: str) -> list[Order]:

@@ -60,13 +60,33 @@ class OrderSearchQuery(PageQuery):
         max_length=254,
         description="an order id, a customer's e-mail or a tracking number; the other filters narrow what it finds",
     )
-    status: OrderStatus | None = None
+    status: str | None = Field(
+        None,
+        pattern=r"^[a-z_]+(,[a-z_]+)*$",
+        max_length=400,
+        description="one status, or several separated by commas (one query per status, merged newest first)",
+    )
     campaign_id: Id | None = None
     supplier_id: Id | None = None
     customer_id: Id | None = None
     customer_email: Email | None = None
     created_from: AwareDatetime | None = None
     created_to: AwareDatetime | None = None
+    # a several-statuses cursor holds a position per status and shard (compressed): longer than one listing's
+    cursor: str | None = Field(None, max_length=8192, description="next_cursor from the previous page")
+
+    @field_validator("status")
+    @classmethod
+    def _known_statuses(cls, value: str | None) -> str | None:
+        if value is not None:
+            unknown = sorted(set(value.split(",")) - {s.value for s in OrderStatus})
+            if unknown:
+                raise ValueError(f"unknown status: {', '.join(unknown)}")
+        return value
+
+    @property
+    def statuses(self) -> tuple[OrderStatus, ...]:
+        return tuple(OrderStatus(s) for s in dict.fromkeys(self.status.split(","))) if self.status else ()
 
 
 class CampaignListQuery(PageQuery):
