@@ -13,7 +13,7 @@ from pydantic import BaseModel
 import app  # noqa: F401  (registers every route)
 from chalicelib.adapters.files import Upload
 from chalicelib.api.http import REGISTRY, model
-from chalicelib.api.views import common, complaints, customer, settings, staff, storefront, supplier, webhooks, work
+from chalicelib.api.views import common, complaints, customer, search, settings, staff, storefront, supplier, webhooks, work
 from chalicelib.domain.campaigns import Product
 from chalicelib.domain.exceptions import ExceptionRecord
 from chalicelib.domain.metrics import CampaignSummary
@@ -24,7 +24,7 @@ from chalicelib.services.orders import OrderSummary
 from chalicelib.services.packing import PackingFile
 from chalicelib.services.supplier_portal import CampaignFile, Invoice, POSummary, Proposal, Shipment, SupplierCampaign
 
-VIEW_MODULES = (common, customer, supplier, staff, complaints, webhooks, storefront, settings, work)
+VIEW_MODULES = (common, customer, supplier, staff, complaints, webhooks, storefront, settings, work, search)
 
 
 def fields_of(view: type[BaseModel]) -> set[str]:
