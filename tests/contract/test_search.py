@@ -78,8 +78,10 @@ def test_several_statuses_are_merged_newest_first_and_paged_once_each(store: Sto
     assert ids(store, both, limit=1) == ["ord-5", "ord-4", "ord-3", "ord-2"]
     assert ids(store, OrderFilters(customer_id="cust-1", statuses=(O.CANCELLED, O.ON_HOLD))) == ["ord-4", "ord-3", "ord-2"]
     assert ids(store, OrderFilters(status=O.PLACED, statuses=(O.ON_HOLD,))) == ["ord-5", "ord-3", "ord-1"]
+    dated = OrderFilters(statuses=(O.CANCELLED, O.ON_HOLD), created_from=NOW + timedelta(minutes=3))
+    assert ids(store, dated, limit=1) == ["ord-5", "ord-4", "ord-3"]
     first = store.search_orders(both, limit=1)
-    assert first.cursor is not None
+    assert first.cursor is not None and len(first.cursor) < 200  # however many statuses and shards are merged
     with pytest.raises(RuleViolation):  # a cursor of another listing
         store.search_orders(OrderFilters(status=O.CANCELLED), limit=1, cursor=first.cursor)
 

@@ -72,8 +72,6 @@ class OrderSearchQuery(PageQuery):
     customer_email: Email | None = None
     created_from: AwareDatetime | None = None
     created_to: AwareDatetime | None = None
-    # a several-statuses cursor holds a position per status and shard (compressed): longer than one listing's
-    cursor: str | None = Field(None, max_length=8192, description="next_cursor from the previous page")
 
     @field_validator("status")
     @classmethod
