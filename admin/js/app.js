@@ -30,6 +30,7 @@ import purchaseOrder from './screens/purchase-order.js';
 import settings from './screens/settings.js';
 import deliveries from './screens/webhook-deliveries.js';
 import webhooks from './screens/webhooks.js';
+import { mountSearch } from './search.js';
 
 const ROUTES = [
   [/^\/dashboard$/, dashboard],
@@ -120,6 +121,7 @@ function renderShell() {
   const staff = signedIn && can('staff');
   nav.hidden = !staff;
   menuButton.hidden = !staff;
+  mountSearch(document.querySelector('.topbar'), { enabled: staff, navigate }); // the header's search box
   whoami.hidden = !signedIn;
   if (staff) {
     const { path } = parseHash(HOME);

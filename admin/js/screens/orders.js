@@ -1,12 +1,14 @@
 // Order search: GET /staff/orders with q (an order id, a customer e-mail or a tracking number: the
-// API decides) and the filters, cursor pagination; GET /staff/suppliers for the supplier choice,
-// at the same time.
+// API decides) and the filters, cursor pagination; GET /staff/suppliers for the supplier choice and
+// GET /staff/views for my saved views of this list, at the same time. Several statuses may be chosen at
+// once (`status=a,b`: the API merges them newest first).
 
 import * as api from '../api.js';
 import { ORDER_STATUSES } from '../constants.js';
 import { h } from '../dom.js';
 import { dayBound, money, when } from '../format.js';
-import { badge, button, errorSlot, field, heading, input, link, pager, select, table } from '../ui.js';
+import { savedViews } from '../saved-views.js';
+import { badge, button, checkbox, errorSlot, field, heading, input, link, pager, select, table } from '../ui.js';
 
 const FILTERS = ['q', 'status', 'campaign_id', 'supplier_id', 'customer_id', 'customer_email', 'created_from', 'created_to'];
 const PAGE_SIZE = 25;
@@ -32,6 +34,7 @@ export default {
     const r = await api.parallel({
       orders: api.get('/staff/orders', apiQuery, { signal }),
       suppliers: api.get('/staff/suppliers', { limit: 100 }, { signal }),
+      views: api.get('/staff/views', { screen: 'orders' }, { signal }),
     });
 
     const hashFor = (values, extra = {}) => {
@@ -43,7 +46,18 @@ export default {
 
     // -------------------------------------------------------------- the form
     const qInput = input('q', { type: 'search', value: filters.q, autocomplete: 'off', spellcheck: 'false' });
-    const statusSelect = select('status', [['', 'Any status'], ...ORDER_STATUSES.map((s) => [s, s.replace(/_/g, ' ')])], filters.status);
+    const chosen = new Set(filters.status.split(',').filter(Boolean));
+    const statusBoxes = ORDER_STATUSES.map((s) => checkbox(s.replace(/_/g, ' '), {
+      name: 'status', value: s, checked: chosen.has(s), 'data-testid': 'status-choice' }));
+    const statusSummary = h('summary', { 'data-testid': 'status-summary' });
+    const describeStatuses = () => {
+      const picked = statusBoxes.filter((b) => b.input.checked).map((b) => b.input.value.replace(/_/g, ' '));
+      statusSummary.textContent = picked.length ? `Status: ${picked.join(', ')}` : 'Status: any';
+    };
+    describeStatuses();
+    const statusPicker = h('details', { class: 'status-picker', 'data-testid': 'status-picker', onchange: describeStatuses },
+      statusSummary,
+      h('fieldset', {}, h('legend', { class: 'visually-hidden' }, 'Statuses to list (none: any)'), statusBoxes));
     const suppliers = r.suppliers.ok ? r.suppliers.value.items : [];
     const supplierControl = suppliers.length
       ? select('supplier_id', [['', 'Any supplier'], ...suppliers.map((s) => [s.id, `${s.name} (${s.id})`])], filters.supplier_id)
@@ -58,7 +72,7 @@ export default {
 
     const form = h('form', { class: 'form filters', role: 'search', 'aria-label': 'Search orders' },
       field('Order id, customer e-mail or tracking number', qInput, { class: 'wide' }),
-      field('Status', statusSelect),
+      h('div', { class: 'field' }, statusPicker),
       field('Supplier', supplierControl),
       h('details', { class: 'more-filters', open: more },
         h('summary', {}, 'More filters'),
@@ -75,7 +89,9 @@ export default {
     form.addEventListener('submit', (event) => {
       event.preventDefault();
       navigate(hashFor({
-        q: qInput.value.trim(), status: statusSelect.value, supplier_id: supplierControl.value.trim(),
+        q: qInput.value.trim(),
+        status: statusBoxes.filter((b) => b.input.checked).map((b) => b.input.value).join(','),
+        supplier_id: supplierControl.value.trim(),
         campaign_id: campaignInput.value.trim(), customer_id: customerInput.value.trim(),
         customer_email: emailInput.value.trim(), created_from: fromInput.value, created_to: toInput.value,
       }));
@@ -116,6 +132,9 @@ export default {
         onNext: () => { stack.push(cursor); navigate(hashFor(filters, { cursor: page.next_cursor })); },
       });
     }
-    return [heading('Orders'), form, results, pages];
+    const views = savedViews({
+      screen: 'orders', views: r.views, filters, hashFor: (values) => hashFor(values), reload: () => navigate(location.hash),
+    });
+    return [heading('Orders'), form, views, results, pages];
   },
 };
