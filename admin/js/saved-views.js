@@ -26,7 +26,7 @@ export function savedViews({ screen, views, filters, hashFor, reload }) {
       return h('li', { 'data-id': `view-${v.name}` },
         h('a', { href: hashFor(v.filters), 'data-testid': 'saved-view' }, v.name), ' ', remove);
     }))
-    : h('p', { class: 'muted' }, views && !views.ok ? 'Saved views could not be read.' : 'None yet: filter the list, then save it here.');
+    : h('p', { class: 'muted' }, views && !views.ok ? 'Saved views could not be read.' : 'None yet.');
 
   const nameInput = input('name', { maxlength: 40, autocomplete: 'off', required: true, 'data-testid': 'view-name' });
   const save = h('button', { type: 'submit' }, 'Save view');
@@ -41,6 +41,8 @@ export function savedViews({ screen, views, filters, hashFor, reload }) {
       reload();
     });
   });
-  return h('section', { class: 'saved-views panel', 'aria-labelledby': headingId, 'data-testid': 'saved-views' },
-    h('h2', { id: headingId }, 'Saved views'), list, form);
+  // One line above the list: the views to apply; saving folds away (it is the rarer act).
+  return h('section', { class: 'saved-views', 'aria-labelledby': headingId, 'data-testid': 'saved-views' },
+    h('h2', { id: headingId }, 'Saved views'), list,
+    h('details', { class: 'save-view-fold' }, h('summary', {}, 'Save these filters…'), form));
 }

@@ -91,6 +91,8 @@ def test_care_lists_two_statuses_at_once_saves_the_view_and_applies_it(page: Pag
     assert statuses and statuses <= {"placed", "cancelled"}, statuses
 
     views = page.get_by_test_id("saved-views")
+    expect(views).to_contain_text("None yet.")
+    views.get_by_text("Save these filters…").click()
     views.get_by_label("Save these filters as").fill("Placed or cancelled")
     views.get_by_role("button", name="Save view").click()
     saved = page.get_by_test_id("saved-view").filter(has_text="Placed or cancelled")
@@ -105,6 +107,7 @@ def test_care_lists_two_statuses_at_once_saves_the_view_and_applies_it(page: Pag
     check_accessibility(page, "orders, a saved view applied")
 
     # a name too long is marked on the field; then the view is deleted
+    page.get_by_test_id("saved-views").get_by_text("Save these filters…").click()
     page.get_by_test_id("saved-views").get_by_label("Save these filters as").evaluate("el => el.removeAttribute('maxlength')")
     page.get_by_test_id("saved-views").get_by_label("Save these filters as").fill("x" * 41)
     page.get_by_test_id("saved-views").get_by_role("button", name="Save view").click()
