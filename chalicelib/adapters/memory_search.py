@@ -31,7 +31,7 @@ class SearchMemory:
             if kind is Order:
                 name = obj.shipping_address.name if obj.shipping_address else None
                 found += order_entries(obj.id, obj.customer_id, obj.customer_email, name)
-            elif kind is ShipmentRecord:
+            elif kind is ShipmentRecord and not obj.superseded_by:  # a corrected number is no longer found
                 s = obj.shipment
                 found += shipment_entries(s.carrier, s.tracking_number, s.po_id, s.order_ids)
             elif kind is Supplier:

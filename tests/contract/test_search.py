@@ -3,6 +3,7 @@ statuses at once merged newest first with one cursor, and a person's saved views
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 
 import pytest
@@ -57,6 +58,15 @@ def test_an_order_is_found_by_its_reference_and_a_parcel_by_its_tracking_number(
     assert next(e for e in by_reference if e.id == "ord-2").opens == "ord-2"
     parcels = store.find(normalise("JD00000000"), limit=20)
     assert [(e.kind, e.id, e.opens) for e in parcels] == [(FindKind.SHIPMENT, "dhl#JD0000000001", "order:ord-1")]
+
+
+def test_a_corrected_tracking_number_is_found_and_the_wrong_one_no_longer(store: Store):
+    wrong = shipment("JD0000000009", orders=("ord-1",))
+    store.commit([Save(ShipmentRecord(wrong), None)], what="parcel", at=NOW)
+    right = replace(wrong, tracking_number="JD0000000010")
+    superseded = ShipmentRecord(wrong, superseded_by=f"dhl#{right.tracking_number}")
+    store.commit([Save(superseded, 1), Save(ShipmentRecord(right), None)], what="correction", at=NOW)
+    assert [e.id for e in store.find("jd00000000", limit=20)] == ["dhl#JD0000000010"]
 
 
 def test_a_find_reads_at_most_its_limit(store: Store):

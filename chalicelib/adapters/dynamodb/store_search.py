@@ -102,7 +102,12 @@ def entries_of(obj: Any) -> list[FindEntry]:
 def find_writes(obj: Any, expected_version: int | None) -> Writes:
     """The find items a Save adds to its transaction: on creation only (what they index never changes
     after it; a rename would Put its slot again, replacing the entry). Plain Puts: each item is its
-    thing's own, so writing it twice is harmless."""
+    thing's own, so writing it twice is harmless. A parcel record superseded by a corrected tracking
+    number takes its entry away (the new record, created in the same transaction, brings its own)."""
+    if isinstance(obj, ShipmentRecord) and obj.superseded_by:  # a corrected tracking number: the wrong one leaves
+        s = obj.shipment
+        (gone,) = shipment_entries(s.carrier, s.tracking_number, s.po_id, s.order_ids)
+        return [repo.Delete(FindItem(*keys.find_item(gone.kind.value, gone.id, gone.slot)))]
     if expected_version is not None:
         return []
     return [repo.Write(find_item(e)) for e in entries_of(obj)]
@@ -112,6 +117,8 @@ def _entries_of_item(item: Item) -> list[FindEntry]:
     if isinstance(item, OrderItem):
         return _order_entries(repo.order_from_item(item))
     if isinstance(item, ShipmentItem):
+        if item.superseded_by:
+            return []
         return shipment_entries(item.carrier, item.tracking_number, item.po_id, [str(o) for o in item.order_ids or []])
     if isinstance(item, SupplierItem):
         return named_entries(FindKind.SUPPLIER, item.id, item.name)
