@@ -1,8 +1,9 @@
 """Staff's search box, several statuses at once and saved views on the admin page, in headless Chromium
 against the local stack: customer care types the start of a customer's e-mail, picks the result with the
 keyboard and lands on that customer's orders; the start of an order's reference and of a parcel's tracking
-number open the order; the orders list shows two statuses at once; a saved view is saved, applied from
-another filter and deleted. axe checks each screen, the results list open."""
+number open the order; the orders list's own box, finding nothing whole, offers what starts so; the
+orders list shows two statuses at once; a saved view is saved, applied from another filter and deleted.
+axe checks each screen, the results list open."""
 
 from __future__ import annotations
 
@@ -71,6 +72,20 @@ def test_care_finds_a_customer_an_order_and_a_parcel_from_the_header(page: Page,
     box.press_sequentially("zzqq")
     expect(page.get_by_test_id("search-status")).to_contain_text("Nothing starts with")
     expect(page.get_by_test_id("search-results")).to_be_hidden()
+
+    # the orders list's own box matches whole values; what only starts so is offered beside "No orders"
+    page.goto(f"{stack.admin}/#/orders")
+    ready(page, "orders")
+    page.get_by_label("Order id, customer e-mail or tracking number").fill("cust-05")
+    page.get_by_role("button", name="Search").click()
+    expect(page).to_have_url(re.compile(r"q=cust-05"))
+    starting = page.get_by_test_id("starting-with")
+    expect(starting.get_by_role("link")).to_contain_text(["cust-05@example.com"])
+    check_accessibility(page, "orders, nothing whole, what starts so")
+    starting.get_by_role("link").first.click()
+    expect(page).to_have_url(re.compile(r"customer_email=cust-05%40example\.com"))
+    ready(page, "orders")
+    expect(page.get_by_test_id("order-row").first).to_contain_text("cust-05@example.com")
 
 
 def test_care_lists_two_statuses_at_once_saves_the_view_and_applies_it(page: Page, stack: Stack):

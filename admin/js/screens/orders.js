@@ -105,11 +105,21 @@ export default {
     } else {
       const page = r.orders.value;
       const searched = filters.q ? ` for “${filters.q}”` : '';
+      // The box matches whole ids, e-mails and tracking numbers; when that finds nothing, what merely
+      // starts so (the header's search) is offered instead: one more request, only then.
+      const starting = !page.items.length && !cursor && filters.q.length >= 2
+        ? await api.get('/staff/search', { q: filters.q }, { signal }).catch(() => null)
+        : null;
       results = [
         h('p', { class: 'summary', 'data-testid': 'orders-summary', role: 'status' },
           page.items.length
             ? `${page.items.length} order${page.items.length === 1 ? '' : 's'}${searched} on this page${page.next_cursor ? '; more on the next page' : ''}.`
             : `No orders found${searched}.`),
+        starting && starting.items.length
+          ? h('section', { class: 'panel', 'aria-labelledby': 'starting-with', 'data-testid': 'starting-with' },
+            h('h2', { id: 'starting-with' }, `Starting with “${filters.q}”`),
+            h('ul', {}, starting.items.map((x) => h('li', {}, link(x.link, x.label, { 'data-kind': x.kind })))))
+          : null,
         table({
           caption: 'Orders', testid: 'orders-table', empty: 'Try another search or fewer filters.',
           columns: [
