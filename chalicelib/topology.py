@@ -217,8 +217,9 @@ EXPORTS_BUCKET = f"{APP_NAME}-exports"
 # The escalation sweep's continuation: a tick that finds more due than one chunk queues the rest here,
 # one bounded chunk per message (services/escalations.py). Its own queue, not another consumer's: its
 # function has only the sweep's grants, its dead letters name the sweep, and its chain never waits
-# behind a campaign close's or an export's long messages. A chain is serial: the default 2 is plenty.
-SWEEP = Queue(name=f"{APP_NAME}-sweep", handler="sweep_consumer", batch_size=1, visibility_timeout_s=300)
+# behind a campaign close's or an export's long messages. A chain is serial (one message at a time):
+# the default concurrency of 2 is plenty, and one local poller.
+SWEEP = Queue(name=f"{APP_NAME}-sweep", handler="sweep_consumer", batch_size=1, visibility_timeout_s=300, local_pollers=1)
 COMPLAINTS = Queue(name=f"{APP_NAME}-complaints", handler="complaints_consumer", batch_size=1, visibility_timeout_s=120)
 PAYMENTS = Queue(name=f"{APP_NAME}-payments", handler="payments_consumer", batch_size=1, visibility_timeout_s=120)
 STREAM_FAILURES = FailureQueue(
