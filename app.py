@@ -45,6 +45,7 @@ from chalicelib.topology import (
     PO_STAGES,
     PURCHASE_ORDERS,
     SHIPMENTS,
+    SWEEP,
     WEBHOOKS_OUT,
 )
 
@@ -163,6 +164,15 @@ def escalation_sweep(event: Any, context: Any) -> dict[str, Any]:
     result = schedules.escalation_sweep()
     metrics.add_metric(name="SweepItemsRead", unit=MetricUnit.Count, value=result["read"])
     return result
+
+
+@app.on_sqs_message(queue=SWEEP.name, batch_size=SWEEP.batch_size)
+@traced
+def sweep_consumer(event: Any) -> dict[str, Any]:
+    """The escalation sweep's next chunk, when one tick found more due than a chunk handles."""
+    from chalicelib.handlers import batch, sweep
+
+    return batch.process(event, sweep.handle)
 
 
 @app.lambda_function(name="daily_digest")

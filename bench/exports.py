@@ -9,6 +9,12 @@ account itself: the items `order_writes` builds, serialized by PynamoDB as `batc
 through moto's own `put_item` (where BatchWriteItem ends). The run (`orders_paid`: every order is taken,
 and marked) is measured with tracemalloc: peak, and working memory (peak minus what is still allocated
 when the run returns: the clients and connections the run creates), which is the figure judged.
+
+A run is bounded per invocation (issue 20 item 1): after `WAYBILL_EXPORT_CHUNK_ROWS` rows (here
+`WAYBILL_BENCH_EXPORT_CHUNK_ROWS`, default a quarter of the smallest size, so every size continues) it
+checkpoints and queues its continuation on the exports queue, which the local stack's poller runs
+through the app's `exports_consumer` until it is empty: rows per invocation, the longest invocation and
+the continuations are printed, and every row must be in the file once.
 """
 
 from __future__ import annotations
@@ -35,6 +41,8 @@ from .report import FAIL, PASS, Section
 # DESIGN section 9: 10,000 -> 100,000 orders. WAYBILL_BENCH_EXPORT_SIZES=1000,10000 for a quick run.
 SIZES = tuple(int(n) for n in os.environ.get("WAYBILL_BENCH_EXPORT_SIZES", "10000,100000").split(",") if n.strip())
 MEMORY_RATIO_TARGET = 1.2
+CHUNK_ROWS = int(os.environ.get("WAYBILL_BENCH_EXPORT_CHUNK_ROWS", "0")) or max(1, min(SIZES) // 4)
+LONGEST_TARGET_S = 300  # an invocation's budget is 240 s (export_chunk_s): a third of Lambda's 900 s
 
 
 class _PartitionView:
@@ -316,10 +324,17 @@ class Run:
     size_bytes: int
     peak_kib: float
     retained_kib: float
+    per_invocation: list[int]  # rows each invocation added: the first run_export's first
+    times_s: list[float]  # each invocation's wall time
+    unique_rows: bool  # every order in the file once
 
     @property
     def working_kib(self) -> float:
         return self.peak_kib - self.retained_kib
+
+    @property
+    def continuations(self) -> int:
+        return len(self.per_invocation) - 1
 
 
 def _seed(n: int) -> None:
@@ -368,14 +383,39 @@ def _put_orders(n: int, put: Callable[[dict[str, Any]], object], start: datetime
 
 
 def measure(n: int, server: Server) -> Run:
+    import csv
+    from dataclasses import replace
+    from unittest import mock
+
+    import app
+    from chalicelib.adapters import export_files
     from chalicelib.adapters.dynamodb import keys
     from chalicelib.adapters.dynamodb import repository as repo
     from chalicelib.adapters.dynamodb.models import ExportRunItem, Item
+    from chalicelib.config import settings
     from chalicelib.domain.exports import ExportFormat, ExportKind
     from chalicelib.domain.permissions import SYSTEM
     from chalicelib.services import exports
+    from chalicelib.topology import EXPORTS
 
-    with account(server):
+    from .sweep import drain
+
+    chunked = replace(settings(), export_chunk_rows=CHUNK_ROWS)
+    per_invocation: list[int] = []
+    real_run = exports.run_export
+
+    def counted(run_id: str, **kw: Any) -> Any:
+        found = repo.get(keys.export_run(run_id), ExportRunItem)
+        before = 0 if found is None else int(found.rows or 0)
+        outcome = real_run(run_id, **kw)
+        per_invocation.append(outcome.rows - before)
+        return outcome
+
+    with (
+        account(server),
+        mock.patch.object(exports, "settings", lambda: chunked),
+        mock.patch.object(exports, "run_export", counted),
+    ):
         seeded = server.seed(n)
         # The export's first Query would fill the server's partition cache (one walk of the table):
         # a Query of the same partition does it here, outside the timing.
@@ -384,21 +424,30 @@ def measure(n: int, server: Server) -> Run:
         before = tracemalloc.get_traced_memory()[0]
         t0 = time.perf_counter()
         item = exports.request_export(SYSTEM, kind=ExportKind.ORDERS, fmt=ExportFormat.CSV, exporter="orders_paid")
-        outcome = exports.run_export(item.id)
+        exports.run_export(item.id)
+        first_s = time.perf_counter() - t0
+        times_s = [first_s, *(ms / 1000 for ms in drain(EXPORTS, app.exports_consumer))]  # the continuations
         seconds = time.perf_counter() - t0
         current, peak = tracemalloc.get_traced_memory()
         tracemalloc.stop()
 
         done = repo.get(keys.export_run(item.id), ExportRunItem)
-        assert outcome.rows == n and done is not None, (outcome, n)
+        assert done is not None and done.status == "done" and int(done.rows) == n, (done, n)
+        with tempfile.TemporaryFile() as file:
+            export_files.copy_to(file, done.bucket, done.csv_key)
+            file.seek(0)
+            ids = [row["order_id"] for row in csv.DictReader(io.TextIOWrapper(file, encoding="utf-8"))]
         return Run(
             orders=n,
-            rows=outcome.rows,
+            rows=int(done.rows),
             seconds=seconds,
             seed_seconds=seeded,
             size_bytes=int(done.size_bytes or 0),
             peak_kib=(peak - before) / 1024,
             retained_kib=(current - before) / 1024,
+            per_invocation=per_invocation,
+            times_s=times_s,
+            unique_rows=len(ids) == len(set(ids)) == n,
         )
 
 
@@ -406,7 +455,7 @@ def run(sizes: tuple[int, ...] | None = None) -> Section:
     sizes = sizes or SIZES
     section = Section(
         "8. Exports: orders to CSV in S3 (DynamoDB and S3 on a moto server)",
-        ["orders", "rows", "file MB", "export s", "rows/s", "peak KiB", "working KiB"],
+        ["orders", "rows", "file MB", "export s", "rows/s", "peak KiB", "working KiB", "invocations"],
     )
     runs: list[Run] = []
     with ExitStack() as stack:
@@ -425,6 +474,25 @@ def run(sizes: tuple[int, ...] | None = None) -> Section:
             f"{r.rows / r.seconds:.0f}",
             f"{r.peak_kib:.0f}",
             f"{r.working_kib:.0f}",
+            f"{len(r.per_invocation)} (max {max(r.per_invocation)} rows, longest {max(r.times_s):.1f} s)",
+        )
+        bounded = max(r.per_invocation) <= CHUNK_ROWS + 100 and r.unique_rows  # the budget is checked per page of 100
+        section.add(
+            f"{r.orders} chunked",
+            "",
+            "",
+            "",
+            "",
+            "",
+            "",
+            f"{r.continuations} continuations",
+            verdict=PASS if bounded and max(r.times_s) <= LONGEST_TARGET_S else FAIL,
+            summary=(
+                f"export of {r.orders:,} orders: rows / invocation; longest invocation; rows once",
+                f"<= {CHUNK_ROWS} + a page; <= {LONGEST_TARGET_S} s; yes",
+                f"max {max(r.per_invocation)} in {len(r.per_invocation)} invocations ({r.continuations} continuations); "
+                f"longest {max(r.times_s):.1f} s; {'yes' if r.unique_rows else 'NO'}",
+            ),
         )
     if len(runs) >= 2:
         small, big = runs[0], runs[-1]
@@ -437,6 +505,7 @@ def run(sizes: tuple[int, ...] | None = None) -> Section:
             "working memory ratio",
             "",
             f"{ratio:.2f}x",
+            "",
             verdict=PASS if ratio <= MEMORY_RATIO_TARGET else FAIL,
             summary=(
                 f"export working memory, {big.orders:,} / {small.orders:,} orders",
@@ -445,6 +514,11 @@ def run(sizes: tuple[int, ...] | None = None) -> Section:
             ),
         )
     section.notes += [
+        f"chunked: WAYBILL_EXPORT_CHUNK_ROWS={CHUNK_ROWS} (WAYBILL_BENCH_EXPORT_CHUNK_ROWS); the first invocation "
+        "is run_export in this process, its continuations the exports queue run by the local stack's poller through "
+        "the app's exports_consumer (same process, same tracemalloc); rows per invocation: "
+        + "; ".join(", ".join(str(n) for n in r.per_invocation) for r in runs)
+        + "; rows once: every order id in the CSV exactly once.",
         "the run: exporter orders_paid over every order (per page of 100: one Query, one BatchGetItem of markers, "
         "BatchWriteItem calls of 25 claims), rows to a temporary file, 5 MiB parts uploaded from disk, a checkpoint "
         "after each part.",

@@ -11,7 +11,12 @@ For each size a fresh moto account (in-process) is seeded with what the real wri
   past their first escalation threshold, snoozed ones whose snooze has ended.
 Then `escalations.sweep()` runs at the real time, metered: every DynamoDB request and item read,
 against the entries due. A second sweep right after must read nothing: handled entries leave the
-due range (deleted, or moved to their next due time)."""
+due range (deleted, or moved to their next due time).
+
+Then the chain (issue 20 item 1): `CHAIN_DUE` deadlines all due at once, more than one chunk
+(`WAYBILL_SWEEP_CHUNK`) holds: the schedule's tick handles one chunk and queues the rest on the sweep
+queue, which the local stack's poller runs through the app's `sweep_consumer` until it is empty: entries
+per invocation, the longest invocation, continuations, and that every entry was handled once."""
 
 from __future__ import annotations
 
@@ -20,12 +25,14 @@ import os
 import time
 import warnings
 from collections import Counter
+from collections.abc import Callable
 from contextlib import ExitStack, redirect_stdout
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 from unittest import mock
 
+from .close import CHUNK_TARGET_MS
 from .dynamo import _fmt_requests, _principal
 from .po_generation import large_table_account
 from .report import FAIL, PASS, Section
@@ -38,6 +45,8 @@ DUE_GRACE_OVER = 10  # delivery_exception raised 3 h ago: its 2 h grace is over 
 DUE_ESCALATIONS = 10  # tracking_stale raised 2 days ago: past its 24 h level-1 threshold -> escalate
 DUE_WAKES = 5  # snoozed 2 h ago for an hour -> wake
 RATIO_TARGET = 1.1
+# The chain: entries due at once and the chunk (WAYBILL_BENCH_SWEEP_CHAIN=due,chunk overrides).
+CHAIN_DUE, CHAIN_CHUNK = (int(v) for v in os.environ.get("WAYBILL_BENCH_SWEEP_CHAIN", "2000,200").split(","))
 NOT_DUE_IN = timedelta(days=30)
 
 
@@ -207,6 +216,102 @@ def measure(n: int) -> Run:
     )
 
 
+def drain(queue: Any, consumer: Callable[[dict[str, Any], Any], Any]) -> list[float]:
+    """Run `queue` through the local stack's poller, calling `consumer` (an app Lambda handler) until
+    the queue is empty; each invocation's wall time in ms."""
+    import threading
+
+    from chalicelib.adapters.aws import client
+    from chalicelib.local.pollers import SqsPoller
+
+    sqs = client("sqs")
+    url = sqs.get_queue_url(QueueName=queue.name)["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    times: list[float] = []
+
+    def timed(event: dict[str, Any], context: Any) -> Any:
+        t0 = time.perf_counter()
+        try:
+            return consumer(event, context)
+        finally:
+            times.append((time.perf_counter() - t0) * 1000)
+
+    poller = SqsPoller(
+        queue_name=queue.name,
+        queue_url=url,
+        queue_arn=arn,
+        handler_name=queue.handler,
+        handler=timed,
+        batch_size=queue.batch_size,
+        timeout_s=queue.visibility_timeout_s,
+        sqs=sqs,
+        region="eu-west-1",
+        stop=threading.Event(),
+    )
+    poller.wait_s = 0  # nothing arrives meanwhile: an empty receive means the chain is over
+    while poller.step():
+        pass
+    return times
+
+
+@dataclass
+class Chain:
+    due: int
+    chunk: int
+    per_invocation: list[int]  # entries each invocation read: the tick's first
+    times_ms: list[float]  # each invocation's wall time: the tick's first
+    handled: int  # deadlines raised and retired (each once)
+    raised_once: bool
+
+    @property
+    def continuations(self) -> int:
+        return len(self.per_invocation) - 1
+
+
+def measure_chain(due: int = CHAIN_DUE, chunk: int = CHAIN_CHUNK) -> Chain:
+    """`due` deadlines due at once, swept in chunks of `chunk` by the tick and its queued chain."""
+    from dataclasses import replace
+
+    import app
+    from chalicelib.adapters.aws import reset_clients
+    from chalicelib.config import settings
+    from chalicelib.services import escalations
+    from chalicelib.services.clock import now
+    from chalicelib.topology import SWEEP
+
+    chunked = replace(settings(), sweep_chunk=chunk)
+    per_invocation: list[int] = []
+    real_chunk = escalations._chunk
+
+    def counted(at: datetime, positions: dict[int, str | None]) -> Any:
+        result, left = real_chunk(at, positions)
+        per_invocation.append(result.read)
+        return result, left
+
+    with ExitStack() as stack:
+        stack.enter_context(large_table_account())
+        stack.enter_context(mock.patch.object(escalations, "settings", lambda: chunked))
+        stack.enter_context(mock.patch.object(escalations, "_chunk", counted))
+        from chalicelib.adapters.dynamodb.models import Item
+
+        at = now()
+        with Item.batch_write() as batch:
+            for i in range(due):
+                batch.save(
+                    deadline_write("shipment", parcel(i), "shipment_late", at - timedelta(hours=1), {"po_id": "po_x"}).item
+                )
+        t0 = time.perf_counter()
+        escalations.sweep(now())
+        times = [(time.perf_counter() - t0) * 1000, *drain(SWEEP, app.sweep_consumer)]
+        from chalicelib.services import exceptions
+
+        records = [exceptions.get(exceptions.exception_id("shipment_late", "shipment", parcel(i))) for i in range(due)]
+        handled = sum(1 for r in records if r is not None)
+        once = all(r is not None and r.count == 1 for r in records)
+        reset_clients()
+    return Chain(due, chunk, per_invocation, times, handled, once)
+
+
 def run(sizes: tuple[int, ...] | None = None) -> Section:
     sizes = sizes or SIZES
     section = Section(
@@ -229,6 +334,7 @@ def run(sizes: tuple[int, ...] | None = None) -> Section:
         warnings.filterwarnings("ignore", message="No application metrics to publish")
         for n in sizes:
             runs.append(measure(n))
+        chain = measure_chain()
     for r in runs:
         section.add(
             f"{r.orders:,}",
@@ -246,6 +352,33 @@ def run(sizes: tuple[int, ...] | None = None) -> Section:
                 f"{r.ratio:.2f} ({r.items_read} / {r.due_in_index}); 2nd sweep read {r.second_read}",
             ),
         )
+    bounded = max(chain.per_invocation) <= chain.chunk and chain.handled == chain.due and chain.raised_once
+    fast = max(chain.times_ms) <= CHUNK_TARGET_MS
+    section.add(
+        f"chain: {chain.due:,} due",
+        "",
+        f"chunk {chain.chunk}",
+        f"{len(chain.per_invocation)} invocations ({chain.continuations} continuations)",
+        f"max {max(chain.per_invocation)} / invocation",
+        f"handled {chain.handled:,}" + (" once each" if chain.raised_once else " (some twice!)"),
+        f"longest {max(chain.times_ms) / 1000:.1f} s",
+        f"{sum(chain.times_ms) / 1000:.1f}",
+        verdict=PASS if bounded and fast else FAIL,
+        summary=(
+            f"escalation sweep chain, {chain.due:,} due: entries / invocation; longest invocation",
+            f"<= {chain.chunk}; <= {CHUNK_TARGET_MS / 1000:.0f} s",
+            f"max {max(chain.per_invocation)} in {len(chain.per_invocation)} invocations "
+            f"({chain.continuations} continuations); longest {max(chain.times_ms) / 1000:.1f} s",
+        ),
+    )
+    section.notes.append(
+        f"chain: {chain.due:,} deadlines due at once (batch-written), WAYBILL_SWEEP_CHUNK={chain.chunk}: the tick (its "
+        "chunk, then the chain's record and the first continuation) and the sweep queue run by the local stack's "
+        "poller through the app's sweep_consumer until empty; entries per invocation: "
+        + ", ".join(str(n) for n in chain.per_invocation)
+        + f"; target: each invocation <= the chunk, every entry handled once, the longest <= {CHUNK_TARGET_MS / 1000:.0f} s "
+        "(a tenth of Lambda's maximum)."
+    )
     if runs:
         r = runs[0]
         section.notes += [

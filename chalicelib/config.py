@@ -92,6 +92,11 @@ class Settings:
     export_part_bytes: int = 5 * 1024 * 1024
     export_page_size: int = 100
     export_lease_s: int = 300  # a running export renews this at each checkpoint; a stale one may be resumed
+    # One invocation of an export stops after this many rows or seconds (whichever first), checkpoints
+    # and queues its own continuation on the exports queue (services/exports.py), far inside the 900 s
+    # Lambda maximum whatever the export's size.
+    export_chunk_rows: int = 100_000
+    export_chunk_s: int = 240
     export_link_expiry_s: int = 900
     # The bank: an HTTP API taking payment orders (the local stack runs a sandbox).
     bank_url: str = ""
@@ -133,6 +138,11 @@ class Settings:
     exception_escalation_h: str = ""
     escalation_sweep_rate_minutes: int = 5
     due_index_shards: int = 4
+    # One sweep invocation handles at most this many due entries; more continue in a queued chain
+    # (services/escalations.py). A chain not moved on for `sweep_chain_stale_s` (its message died) is
+    # taken over by the next schedule tick.
+    sweep_chunk: int = 200
+    sweep_chain_stale_s: int = 900
     # A parcel not delivered this long after it was dispatched is late (shipment_late).
     delivery_expected_within_s: int = 7 * 86400
     # Team mailboxes (notification recipients by role) and the daily digest.
@@ -226,6 +236,9 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         raise ValueError(f"WAYBILL_DEFAULT_LOCALE must be one of {', '.join(SUPPORTED)}")
     if loaded.close_chunk_orders < 1:
         raise ValueError("WAYBILL_CLOSE_CHUNK_ORDERS must be at least 1")
+    for name in ("sweep_chunk", "export_chunk_rows", "export_chunk_s"):
+        if getattr(loaded, name) < 1:
+            raise ValueError(f"WAYBILL_{name.upper()} must be at least 1")
     if loaded.hold_decide_before_close_s < 0:
         raise ValueError("WAYBILL_HOLD_DECIDE_BEFORE_CLOSE_S must not be negative")
     return loaded

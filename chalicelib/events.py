@@ -385,13 +385,15 @@ WORKFLOW_EVENTS: dict[str, type[WorkflowEvent]] = {m.type: m for m in (StageOpen
 
 
 class ChunkDue(WorkflowEvent):
-    """One chunk of a long run the app queued for itself (services/campaign_close.py): a campaign's
-    close, or an acknowledged PO's settlement, `number` of run `run_id`, reading from `cursor`
-    (opaque; None: from the start). Never on the bus: sent straight to the purchase-orders queue."""
+    """One chunk of a long run the app queued for itself: a campaign's close or an acknowledged PO's
+    settlement (services/campaign_close.py, on the purchase-orders queue), the escalation sweep's chain
+    (services/escalations.py, on the sweep queue), an export's next invocation (services/exports.py, on
+    the exports queue); `number` of run `run_id`, reading from `cursor` (opaque; None: from the start).
+    Never on the bus: sent straight to its queue."""
 
     type: ClassVar[str] = "waybill.chunk_due"
-    job: Literal["close", "settle"]
-    subject_id: str  # the campaign (close) or the PO (settle)
+    job: Literal["close", "settle", "sweep", "export"]
+    subject_id: str  # the campaign (close), the PO (settle), the sweep (`SWEEP_RUN`), the export run (export)
     run_id: str = Field(min_length=1)
     number: int = Field(ge=0)
     cursor: str | None = None

@@ -33,6 +33,7 @@ from .topology import (
     SCHEDULE_FAILURES,
     SHIPMENTS,
     STREAM_FAILURES,
+    SWEEP,
     TOPOLOGY,
     TRACK_LINKS_SECRET,
     WEBHOOKS_OUT,
@@ -162,6 +163,12 @@ API_EXPORTS = (
 # A campaign close queues its chunks on the purchase-orders queue (adapters/queues.py): the staff
 # route its first, the purchase-orders consumer each next one.
 CLOSE_CHUNKS = Grant(("sqs:GetQueueUrl", "sqs:SendMessage"), (Ref("queue", PURCHASE_ORDERS.name),))
+# The escalation sweep queues its continuation on its own queue: the schedule's tick the first, the
+# sweep consumer each next one.
+SWEEP_CHUNKS = Grant(("sqs:GetQueueUrl", "sqs:SendMessage"), (Ref("queue", SWEEP.name),))
+# A bounded export run queues its continuation on the exports queue: the exports consumer, and the
+# schedule that starts or resumes runs.
+EXPORT_CHUNKS = Grant(("sqs:GetQueueUrl", "sqs:SendMessage"), (Ref("queue", EXPORTS.name),))
 INBOUND_SECRETS = Grant(("secretsmanager:GetSecretValue",), (Ref("secret", INBOUND_SECRET),))
 # Staff issue, rotate and revoke suppliers' inbound webhook secrets (services/supplier_access.py), and
 # invite and disable suppliers' users in the user pool (adapters/directory.py): the API only.
@@ -249,10 +256,12 @@ FUNCTIONS: tuple[Function, ...] = (
     _consumer(INBOUND_WEBHOOKS, 60, DATA, *WORKFLOWS, INBOUND_SECRETS, GATEWAY, BANK),
     _consumer(SHIPMENTS, 120, DATA, *WORKFLOWS, GATEWAY),
     # An export marks each exported record with BatchWriteItem (ExportMarkerItem.batch_write).
-    _consumer(EXPORTS, 900, _table(*READ, *WRITE, "dynamodb:BatchWriteItem"), *EXPORT_FILES),
+    _consumer(EXPORTS, 900, _table(*READ, *WRITE, "dynamodb:BatchWriteItem"), *EXPORT_FILES, EXPORT_CHUNKS),
     _consumer(COMPLAINTS, 60, DATA, GATEWAY),
     _consumer(PAYMENTS, 60, DATA, GATEWAY),
     _consumer(WEBHOOKS_OUT, 120, DATA, SEALING),
+    # The sweep's continuation: one chunk of `sweep_chunk` due entries per message, the tick's grants.
+    _consumer(SWEEP, 300, DATA, GATEWAY, SWEEP_CHUNKS),
     Function(
         name="stream_publisher",
         timeout_s=60,
@@ -271,9 +280,9 @@ FUNCTIONS: tuple[Function, ...] = (
         purpose="puts the audit events of each stream batch on the bus, marking those a webhook subscription chose",
     ),
     _scheduled("end_campaigns", 60, DATA, GATEWAY),
-    _scheduled("escalation_sweep", 300, DATA, GATEWAY),
+    _scheduled("escalation_sweep", 300, DATA, GATEWAY, SWEEP_CHUNKS),
     _scheduled("daily_digest", 300, DATA, MAIL),
-    _scheduled("scheduled_exports", 900, _table(*READ, *WRITE, "dynamodb:BatchWriteItem"), *EXPORT_FILES),
+    _scheduled("scheduled_exports", 900, _table(*READ, *WRITE, "dynamodb:BatchWriteItem"), *EXPORT_FILES, EXPORT_CHUNKS),
 )
 
 

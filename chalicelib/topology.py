@@ -207,11 +207,19 @@ INBOUND_WEBHOOKS = Queue(
     local_pollers=4,
 )
 SHIPMENTS = Queue(name=f"{APP_NAME}-shipments", handler="shipments_consumer", batch_size=5, visibility_timeout_s=300)
-# Exports run for up to the Lambda maximum (15 min); a redelivery resumes the run from its checkpoint.
+# An export runs `export_chunk_s` / `export_chunk_rows` per invocation, then queues its continuation
+# here; a redelivery resumes the run from its checkpoint (the timeout stays the Lambda maximum: the
+# budget is checked between pages, and the XLSX step runs in the last invocation).
 EXPORTS = Queue(
     name=f"{APP_NAME}-exports", handler="exports_consumer", batch_size=1, visibility_timeout_s=900, max_receive_count=3
 )
 EXPORTS_BUCKET = f"{APP_NAME}-exports"
+# The escalation sweep's continuation: a tick that finds more due than one chunk queues the rest here,
+# one bounded chunk per message (services/escalations.py). Its own queue, not another consumer's: its
+# function has only the sweep's grants, its dead letters name the sweep, and its chain never waits
+# behind a campaign close's or an export's long messages. A chain is serial (one message at a time):
+# the default concurrency of 2 is plenty, and one local poller.
+SWEEP = Queue(name=f"{APP_NAME}-sweep", handler="sweep_consumer", batch_size=1, visibility_timeout_s=300, local_pollers=1)
 COMPLAINTS = Queue(name=f"{APP_NAME}-complaints", handler="complaints_consumer", batch_size=1, visibility_timeout_s=120)
 PAYMENTS = Queue(name=f"{APP_NAME}-payments", handler="payments_consumer", batch_size=1, visibility_timeout_s=120)
 STREAM_FAILURES = FailureQueue(
@@ -259,6 +267,7 @@ TOPOLOGY = Topology(
         WEBHOOKS_OUT,
         COMPLAINTS,
         PAYMENTS,
+        SWEEP,
     ),
     rules=(
         Rule(

@@ -74,6 +74,22 @@ class MultipartWriter:
         self.close()
         return int(s3.head_object(Bucket=self.bucket, Key=self.key)["ContentLength"])
 
+    def keep_tail(self, key: str) -> str | None:
+        """Keep what is buffered (less than a part: S3 refuses a part under 5 MiB but the last) as its
+        own object `key`, for the next invocation to carry on with (`take_tail`); None when nothing is
+        buffered. One PutObject from the file."""
+        if self.buffered == 0:
+            return None
+        self._file.seek(0)
+        client("s3").put_object(Bucket=self.bucket, Key=key, Body=self._file, ContentType=CONTENT_TYPES["csv"])
+        self._file.seek(0, io.SEEK_END)
+        return key
+
+    def take_tail(self, key: str) -> None:
+        """Start the buffer with a kept tail (`keep_tail`): it goes into the next part. One GetObject."""
+        body = client("s3").get_object(Bucket=self.bucket, Key=key)["Body"]
+        shutil.copyfileobj(body, self._file, _COPY_CHUNK)
+
     def close(self) -> None:
         if not self._file.closed:
             self._text.detach()

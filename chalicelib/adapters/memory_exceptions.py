@@ -5,6 +5,7 @@ default key)."""
 from __future__ import annotations
 
 import copy
+import hashlib
 from collections.abc import Iterable
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -17,6 +18,7 @@ from ..domain.exceptions import ExceptionRecord
 from ..services.ports_common import Page
 from ..services.ports_exceptions import Cell, CountExceptions, Deadline, Due, DueDeadline, ExceptionWithHistory, QueueSlice
 from ..services.ports_outbound import WebhookDelivery
+from . import cursors
 
 T = TypeVar("T")
 
@@ -80,6 +82,10 @@ class ExceptionsMemory:
         return ExceptionWithHistory(replace(copy.deepcopy(found[0]), version=found[1]), [copy.deepcopy(e) for e in events])
 
     def due_entries(self, at: datetime, *, shards: int) -> list[Due]:
+        return [entry for _, _, entry in self._due_keyed(at)]
+
+    def _due_keyed(self, at: datetime) -> list[tuple[datetime, str, Due]]:
+        """Everything due by `at` with its due time and id, earliest first (then by id)."""
         policy = settings().exception_policy()
         found: list[tuple[datetime, str, Due]] = []
         for record in self._exception_records():
@@ -91,4 +97,20 @@ class ExceptionsMemory:
                 found.append((value.due_at, value.id, DueDeadline(copy.deepcopy(value), version)))
             elif kind is WebhookDelivery and value.next_attempt_at is not None and value.next_attempt_at <= at:
                 found.append((value.next_attempt_at, value.id, replace(copy.deepcopy(value), version=version)))
-        return [entry for _, _, entry in sorted(found, key=lambda f: (f[0], f[1]))]
+        return sorted(found, key=lambda f: (f[0], f[1]))
+
+    def due_page(self, at: datetime, *, shard: int, shards: int, limit: int, cursor: str | None = None) -> Page[Due]:
+        after = tuple(cursors.decode(cursor)) if cursor else None
+        mine: list[tuple[str, str, Due]] = []
+        for due, entry_id, entry in self._due_keyed(at):
+            position = (due.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f"), entry_id)
+            if _due_shard(entry_id, shards) == shard and (after is None or position > after):
+                mine.append((*position, entry))
+        page = mine[:limit]
+        more = len(mine) > limit
+        return Page([entry for _, _, entry in page], cursors.encode(list(page[-1][:2])) if more else None)
+
+
+def _due_shard(item_id: str, shards: int) -> int:
+    """The due index's shard of an entry, as the DynamoDB store spreads them (stable per id)."""
+    return int(hashlib.sha256(item_id.encode()).hexdigest()[:8], 16) % max(1, shards)

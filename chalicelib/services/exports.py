@@ -7,7 +7,15 @@ page's records (this exporter's and its chain predecessor's), the rules in `doma
 each row, one batch write claims the new rows (marker with this run's id) and the rows go to a
 temporary file. Each time a part's worth is buffered it is uploaded and the run checkpoints (cursor,
 parts, counts), so a run stopped anywhere resumes from its checkpoint: rows it claimed after that
-checkpoint are written again (`Take.AGAIN`), rows other runs claimed are skipped. One run per exporter
+checkpoint are written again (`Take.AGAIN`), rows other runs claimed are skipped.
+
+An invocation is bounded (docs/design-notes.md, "Sweep and exports"): after `export_chunk_rows` rows or
+`export_chunk_s` seconds (checked between pages) it stops, keeps the rows buffered since the last part
+as a tail object in S3 (a part must be 5 MiB but the last; the next part starts with the tail), checkpoints
+(cursor, parts, tail, counts) and queues its own continuation on the exports queue (`waybill.chunk_due`,
+job `export`, numbered by the run's `chunks`). The multipart upload stays open across invocations: its
+id and parts are in the checkpoint. A continuation whose number is not the run's (redelivered after the
+run moved on) does nothing. One run per exporter
 at a time (a lock), and an exporter waits while its predecessor runs. On the storage port
 (`services.ports_exports`): the checkpoint, the claims and the lock's release are its writes outside a
 transaction.
@@ -16,18 +24,21 @@ transaction.
 from __future__ import annotations
 
 import json
+import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from ..adapters import export_files
+from ..adapters import export_files, queues
 from ..config import settings
 from ..domain import exports as rules
 from ..domain.audit import AuditEvent
 from ..domain.errors import Conflict, NotFound
 from ..domain.exports import ExportFormat, ExportKind, RunStatus, Take
 from ..domain.permissions import SYSTEM, Principal
+from ..events import ChunkDue
 from ..observability import logger
+from ..topology import EXPORTS
 from . import uow
 from .clock import new_id, now
 from .ports import Record, Save
@@ -141,9 +152,12 @@ class LostRun(Exception):
     """Another worker took the run over (its lease had lapsed): this one stops without a trace."""
 
 
-def run_export(run_id: str) -> Outcome:
+def run_export(run_id: str, *, continuation: int | None = None, deadline: float | None = None) -> Outcome:
     """Run a queued run, or resume a failed one, or a running one whose worker's lease lapsed (it
-    crashed), from its checkpoint. A run another worker holds, or a finished one, is left as is."""
+    crashed) or that stopped at its budget, from its checkpoint, for one invocation's budget (a
+    `deadline` on `time.monotonic()` may shorten it): the outcome is `running` when it stopped there
+    and queued its continuation. A run another worker holds, or a finished one, is left as is; so is
+    one a `continuation` message names by a number that is no longer the run's."""
     found = uow.store().load(ExportRun, run_id)
     if found is None:
         raise NotFound(f"no export {run_id}")
@@ -151,7 +165,8 @@ def run_export(run_id: str) -> Outcome:
     item.version = found.version
     at = now()
     held = item.status == RunStatus.RUNNING and item.lease_until is not None and item.lease_until > at
-    if item.status == RunStatus.DONE or held:
+    stale = continuation is not None and item.chunks != continuation  # the run moved on (or another took it)
+    if item.status == RunStatus.DONE or held or stale:
         return Outcome(item.id, item.status, int(item.rows), dict(item.counts))
     item.status = RunStatus.RUNNING.value
     item.started_at = item.started_at or at
@@ -159,7 +174,7 @@ def run_export(run_id: str) -> Outcome:
     item.error = None
     try:
         _save(item)  # under its version: of two workers claiming the run at once, one loses here
-        _stream(item)
+        _stream(item, deadline)
     except Exception as exc:
         if isinstance(exc, LostRun) or not _fail(item, exc):
             logger.info("export taken over by another worker", extra={"run": item.id, "error": repr(exc)})
@@ -168,17 +183,20 @@ def run_export(run_id: str) -> Outcome:
     return Outcome(item.id, item.status, int(item.rows), dict(item.counts))
 
 
-def _save(item: ExportRun) -> None:
-    """Save the run under its version, renewing the lease; a lost condition means another worker has it."""
-    item.lease_until = now() + timedelta(seconds=settings().export_lease_s)
+def _save(item: ExportRun, *, lease: bool = True) -> None:
+    """Save the run under its version, renewing the lease (or, `lease=False`, letting it go: the run
+    stopped at its budget); a lost condition means another worker has it."""
+    item.lease_until = now() + timedelta(seconds=settings().export_lease_s) if lease else None
     try:
         item.version = uow.store().save_export_run(item)
     except Conflict as exc:
         raise LostRun(item.id) from exc
 
 
-def _stream(item: ExportRun) -> None:
+def _stream(item: ExportRun, deadline: float | None = None) -> None:
     s = settings()
+    started = time.monotonic()
+    stop_at = started + s.export_chunk_s if deadline is None else min(deadline, started + s.export_chunk_s)
     kind = ExportKind(item.kind)
     chosen = rules.exporter(item.exporter) if item.exporter else None
     writer = export_files.MultipartWriter(
@@ -192,10 +210,13 @@ def _stream(item: ExportRun) -> None:
         if item.upload_id is None:
             item.upload_id = writer.upload_id
             _save(item)
-        if not writer.parts:  # nothing uploaded yet: the file starts again from its header
+        if item.tail_key:  # the rows a stopped invocation kept: the next part starts with them
+            writer.take_tail(item.tail_key)
+        elif not writer.parts:  # nothing uploaded yet: the file starts again from its header
             item.cursor, item.rows, item.counts = None, 0, rules.counts_zero()
             writer.write_rows([[c.name for c in rules.COLUMNS[kind]]])
         rows = item.rows
+        rows_before = rows
         counts = dict(item.counts)
         cursor: str | None = item.cursor
         while True:
@@ -213,6 +234,9 @@ def _stream(item: ExportRun) -> None:
                 _checkpoint(item, writer, cursor, rows, counts)
             if cursor is None:
                 break
+            if rows - rows_before >= s.export_chunk_rows or time.monotonic() >= stop_at:
+                _stop(item, writer, cursor, rows, counts)
+                return
         item.size_bytes = writer.complete()
     finally:
         writer.close_quietly()
@@ -266,10 +290,29 @@ def _checkpoint(
     item: ExportRun, writer: export_files.MultipartWriter, cursor: str | None, rows: int, counts: dict[str, int]
 ) -> None:
     item.parts_json = json.dumps(writer.parts)
+    item.tail_key = None  # a kept tail went into the part just uploaded
     item.cursor = cursor
     item.rows = rows
     item.counts = counts
     _save(item)
+
+
+def _stop(item: ExportRun, writer: export_files.MultipartWriter, cursor: str, rows: int, counts: dict[str, int]) -> None:
+    """The invocation's budget is spent: what is buffered becomes a part (a part's worth) or a kept
+    tail object (less: named afresh each time, so a worker that lost the run cannot overwrite the tail
+    the checkpoint names), the run checkpoints without a lease (its continuation, or a schedule, takes
+    it on) and its continuation is queued."""
+    if writer.buffered >= settings().export_part_bytes:
+        writer.flush()
+    tail = writer.keep_tail(f"{item.csv_key}.tail/{new_id('tail')}")
+    item.parts_json = json.dumps(writer.parts)
+    item.tail_key = tail
+    item.cursor, item.rows, item.counts = cursor, rows, counts
+    item.chunks += 1
+    _save(item, lease=False)
+    detail = {"job": "export", "subject_id": item.id, "run_id": item.id, "number": item.chunks, "cursor": None}
+    queues.send(EXPORTS.name, ChunkDue.type, detail)
+    logger.info("export continues in its next invocation", extra={"run": item.id, "rows": rows, "chunk": item.chunks})
 
 
 def _finish(item: ExportRun) -> None:
@@ -339,10 +382,12 @@ def _fail(item: ExportRun, exc: Exception) -> bool:
 
 def scheduled(*, formats: ExportFormat = ExportFormat.CSV) -> dict[str, Any]:
     """Every exporter, chains in order: resume the exporter's unfinished run if it has one, else start one
-    over the lookback window. A failed exporter stops the rest of its chain until the next schedule."""
+    over the lookback window. A failed exporter, or one whose run continues from the exports queue (the
+    invocation's budget spent), stops the rest of its chain until the next schedule."""
     s = settings()
+    deadline = time.monotonic() + s.export_chunk_s  # the invocation's budget, shared by its exporters
     results: dict[str, Any] = {}
-    failed: set[str] = set()
+    failed: set[str] = set()  # failed, or not finished in this invocation: their chains wait
     for e in rules.schedule_order():
         if e.after in failed:
             failed.add(e.name)
@@ -356,8 +401,11 @@ def scheduled(*, formats: ExportFormat = ExportFormat.CSV) -> dict[str, Any]:
             else:
                 since = now() - timedelta(days=s.exports_lookback_days)
                 run_id = request_export(SYSTEM, kind=e.kind, fmt=formats, exporter=e.name, created_from=since).id
-            outcome = run_export(run_id)
+            outcome = run_export(run_id, deadline=deadline)
             results[e.name] = {"run": outcome.run_id, "rows": outcome.rows}
+            if outcome.status != RunStatus.DONE:  # continues from the exports queue; its successors next time
+                failed.add(e.name)
+                results[e.name]["continues"] = True
         except Exception:  # noqa: BLE001 - one exporter's failure must not stop the other chains
             logger.exception("scheduled export failed", extra={"exporter": e.name})
             failed.add(e.name)

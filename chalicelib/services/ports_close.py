@@ -14,6 +14,10 @@ run and number (`load(CloseChunk, campaign_id, run_id, str(number))`); a run's c
 Settling an acknowledged PO over its orders runs the same way (services/refunds.py): a `SettleChunk`
 per page of the PO's orders, created once, carries what is left to share out after it, so the next
 chunk (and a redelivery of it) starts from exactly there: `load(SettleChunk, po_id, run_id, str(number))`.
+
+The escalation sweep's chain (services/escalations.py) keeps one `SweepRun`, `load(SweepRun, SWEEP_RUN)`,
+written only when a sweep needs more than one invocation: its cut-off time, the chunks done and the
+per-shard cursor of the next, moved on under its version by each chunk.
 """
 
 from __future__ import annotations
@@ -82,6 +86,29 @@ class SettleChunk:
     lost: int
     next_cursor: str | None
     at: datetime
+
+
+SWEEP_RUN = "escalation"  # the key of the one SweepRun
+
+
+@dataclass
+class SweepRun:
+    """The escalation sweep's chain under way (or the last one): entries due by `at` are handled in
+    chunks; `cursor` (opaque: a position per shard still to read) is where chunk `chunks_done` starts;
+    `state` RUNNING until the last chunk, then DONE."""
+
+    run_id: str
+    at: datetime
+    state: str
+    started_at: datetime
+    updated_at: datetime
+    chunks_done: int = 0
+    read: int = 0  # entries the recorded chunks read
+    cursor: str | None = None
+
+    @property
+    def id(self) -> str:
+        return SWEEP_RUN
 
 
 class CloseReads(Protocol):

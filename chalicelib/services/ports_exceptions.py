@@ -147,3 +147,11 @@ class ExceptionsReads(Protocol):
         No order is promised. Reads only what is due, never the table: on DynamoDB one Query per shard
         of the due index (`shards`, from the settings), more pages only when more is due."""
         ...
+
+    def due_page(self, at: datetime, *, shard: int, shards: int, limit: int, cursor: str | None = None) -> Page[Due]:
+        """Up to `limit` entries of one shard (of `shards`) of the due index that are due by `at`,
+        earliest first, after `cursor` (opaque, from the previous page of that shard and `at`; None:
+        from the start); the page's cursor is None once the shard holds nothing more due. On DynamoDB
+        exactly one Query reading at most `limit` items. A handled entry leaves the due range, so a
+        cursor stays valid while the entries before it are handled (it points past them)."""
+        ...

@@ -25,8 +25,8 @@ from .ports_common import Page
 @dataclass
 class ExportRun:
     """An export run: what it exports, its window, where its file goes, and its checkpoint (the
-    listing's cursor after the last page whose rows are in uploaded parts, those parts, the counts
-    then), so a run stopped anywhere resumes from it. `version`: the one read (or last saved)."""
+    listing's cursor after the last page whose rows are in uploaded parts or the kept tail, those
+    parts, the counts then), so a run stopped anywhere resumes from it. `version`: the one read (or last saved)."""
 
     id: str
     kind: str
@@ -52,6 +52,11 @@ class ExportRun:
     error: str | None = None
     size_bytes: int | None = None
     lease_until: datetime | None = None  # while running: no other worker takes it over before then
+    # An invocation stops at its budget (`export_chunk_rows` / `export_chunk_s`) between pages: the rows
+    # after the last uploaded part (under S3's 5 MiB part minimum) are kept as this object until the
+    # next invocation carries on with them; `chunks` counts those stops (the next continuation's number).
+    tail_key: str | None = None
+    chunks: int = 0
     version: int = 0
 
 

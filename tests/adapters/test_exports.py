@@ -290,3 +290,141 @@ def test_a_run_another_worker_holds_is_left_alone_and_a_worker_that_lost_its_run
     assert ids(done) == [f"ord_{i:03d}" for i in range(5)]  # every row once, none lost to the handover
     events = [e.type for e in Item.query(keys.export_pk(requested.id)) if isinstance(e, AuditEventItem)]
     assert "export.failed" not in events
+
+
+# ---------------------------------------------------------------- bounded invocations (issue 20 item 1)
+
+
+def exports_poller(aws: Any) -> Any:
+    """The exports queue's poller as the local stack runs it, calling the app's consumer."""
+    import threading
+
+    import boto3
+
+    import app
+    from chalicelib.local.pollers import SqsPoller
+    from chalicelib.topology import EXPORTS
+
+    found = SqsPoller(
+        queue_name=EXPORTS.name,
+        queue_url=aws.queue_urls[EXPORTS.name],
+        queue_arn=aws.queue_arns[EXPORTS.name],
+        handler_name=EXPORTS.handler,
+        handler=app.exports_consumer,
+        batch_size=EXPORTS.batch_size,
+        timeout_s=EXPORTS.visibility_timeout_s,
+        sqs=boto3.client("sqs", region_name="eu-west-1"),
+        region="eu-west-1",
+        stop=threading.Event(),
+    )
+    found.wait_s = 0  # nothing arrives while a test waits: an empty receive means done
+    return found
+
+
+def continuations(aws: Any) -> list[str]:
+    """The bodies of the continuation messages on the exports queue now (left there)."""
+    import boto3
+
+    from chalicelib.topology import EXPORTS
+
+    got = boto3.client("sqs", region_name="eu-west-1").receive_message(
+        QueueUrl=aws.queue_urls[EXPORTS.name], MaxNumberOfMessages=10, VisibilityTimeout=0
+    )
+    return [m["Body"] for m in got.get("Messages", [])]
+
+
+def drain(aws: Any, at_most: int = 50) -> int:
+    runner = exports_poller(aws)
+    for _ in range(at_most):
+        if not runner.step():
+            return runner.invocations
+    raise AssertionError("the exports queue still had work")
+
+
+@pytest.fixture
+def budget(monkeypatch: pytest.MonkeyPatch, aws: Any) -> Any:
+    """Pages of 2 records, 3 rows per invocation, and parts (64 KiB) bigger than a whole run's rows, so
+    every stop keeps its rows as a tail object (moto's 5 MiB part minimum lowered to match)."""
+    import moto.s3.models
+
+    chunked = replace(settings(), export_page_size=2, export_part_bytes=64 * 1024, export_chunk_rows=3)
+    monkeypatch.setattr(exports, "settings", lambda: chunked)
+    monkeypatch.setattr(export_files, "settings", lambda: chunked)
+    monkeypatch.setattr(moto.s3.models, "S3_UPLOAD_PART_MIN_SIZE", 1)
+    return aws
+
+
+def test_a_run_stops_at_its_budget_keeps_its_tail_and_its_continuations_finish_it_with_every_row_once(budget: Any) -> None:
+    for i in range(9):
+        order(i)
+    requested = exports.request_export(ACCOUNTANT, kind=ExportKind.ORDERS, fmt=ExportFormat.CSV, exporter="orders_paid")
+
+    first = exports.run_export(requested.id)
+
+    assert first.status == "running" and first.rows == 4  # stopped after the page that passed 3 rows
+    stopped = repo.get(keys.export_run(requested.id), ExportRunItem)
+    assert stopped is not None and stopped.tail_key and stopped.lease_until is None and int(stopped.chunks) == 1
+    assert __import__("json").loads(stopped.parts_json) == []  # under a part's worth: nothing uploaded yet
+    [body] = continuations(budget)
+    assert '"job":"export"' in body and '"number":1' in body
+
+    invocations = drain(budget)
+
+    done = repo.get(keys.export_run(requested.id), ExportRunItem)
+    assert done is not None and done.status == "done" and int(done.rows) == 9 and done.tail_key is None
+    assert invocations == 2 and int(done.chunks) == 2  # 4 + 4 + 1 rows: two stops, each continued once
+    assert ids(done) == [f"ord_{i:03d}" for i in range(9)]  # in order, none twice, none lost
+    assert len(__import__("json").loads(done.parts_json)) == 1  # the tails carried into one last part
+
+
+def test_a_redelivered_continuation_adds_no_row(budget: Any) -> None:
+    for i in range(6):
+        order(i)
+    requested = exports.request_export(ACCOUNTANT, kind=ExportKind.ORDERS, fmt=ExportFormat.CSV, exporter="orders_paid")
+    exports.run_export(requested.id)
+    [body] = continuations(budget)
+    drain(budget)
+    done = repo.get(keys.export_run(requested.id), ExportRunItem)
+    assert done is not None and done.status == "done"
+
+    import boto3
+
+    from chalicelib.topology import EXPORTS
+
+    boto3.client("sqs", region_name="eu-west-1").send_message(QueueUrl=budget.queue_urls[EXPORTS.name], MessageBody=body)
+    assert drain(budget) == 1  # delivered again: the consumer's record skips it
+    again = exports.run_export(requested.id, continuation=1)  # and past that record: the run is done
+    assert again.status == "done" and again.rows == 6
+
+    after = repo.get(keys.export_run(requested.id), ExportRunItem)
+    assert after is not None and int(after.version) == int(done.version) and int(after.rows) == 6
+    assert ids(after) == [f"ord_{i:03d}" for i in range(6)]
+
+
+def test_a_continuation_that_crashed_is_resumed_by_its_redelivery_without_duplicating_rows(
+    budget: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for i in range(9):
+        order(i)
+    requested = exports.request_export(ACCOUNTANT, kind=ExportKind.ORDERS, fmt=ExportFormat.CSV, exporter="orders_paid")
+    exports.run_export(requested.id)  # rows 0-3, tail kept, continuation 1 queued
+
+    def crash(item: ExportRunItem, rows: int) -> None:
+        if rows >= 6:  # half-way through continuation 1, after claiming rows it had not checkpointed
+            raise RuntimeError("Lambda timed out")
+
+    monkeypatch.setattr(exports, "after_page", crash)
+    with pytest.raises(RuntimeError):
+        exports.run_export(requested.id, continuation=1)
+    failed = repo.get(keys.export_run(requested.id), ExportRunItem)
+    assert failed is not None and failed.status == "failed" and int(failed.rows) == 4  # its checkpoint: the stop
+    monkeypatch.setattr(exports, "after_page", lambda *_: None)
+
+    exports.run_export(requested.id, continuation=1)  # the message, redelivered
+    drain(budget)
+
+    done = repo.get(keys.export_run(requested.id), ExportRunItem)
+    assert done is not None and done.status == "done"
+    assert ids(done) == [f"ord_{i:03d}" for i in range(9)]
+    markers = [m for i in range(9) for m in Item.query(keys.order_pk(f"ord_{i:03d}")) if isinstance(m, ExportMarkerItem)]
+    assert len(markers) == 9 and {m.run_id for m in markers} == {done.id}

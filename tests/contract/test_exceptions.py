@@ -204,6 +204,35 @@ def test_due_entries_are_the_records_and_deadlines_due_by_then_and_nothing_else(
     assert store.due_entries(NOW - timedelta(days=1), shards=SHARDS) == []
 
 
+def test_due_pages_read_each_shard_earliest_first_in_bounded_pages_that_cover_it_once(store: Store):
+    passed = [deadline(f"dhl#p{i:02d}", due_in=-timedelta(minutes=60 - i)) for i in range(12)]
+    later = deadline("dhl#later", due_in=timedelta(days=3))
+    commit(store, *(Save(d, None) for d in (*passed, later)))
+
+    seen: list[str] = []
+    for shard in range(SHARDS):
+        cursor: str | None = None
+        while True:
+            page = store.due_page(NOW, shard=shard, shards=SHARDS, limit=2, cursor=cursor)
+            assert len(page.items) <= 2
+            due = [e.deadline for e in page.items if isinstance(e, DueDeadline)]
+            assert [d.due_at for d in due] == sorted(d.due_at for d in due)  # earliest first
+            seen += [d.id for d in due]
+            if page.cursor is None:
+                break
+            cursor = page.cursor
+    assert sorted(seen) == sorted(d.id for d in passed)  # every due entry once, nothing not due
+
+    # a handled entry leaves the range: a cursor taken before it was handled still reads on past it
+    first = store.due_page(NOW, shard=0, shards=SHARDS, limit=1)
+    if first.items and first.cursor is not None:
+        [entry] = first.items
+        assert isinstance(entry, DueDeadline)
+        commit(store, Save(replace(entry.deadline, fired_at=NOW), entry.version))
+        rest = store.due_page(NOW, shard=0, shards=SHARDS, limit=50, cursor=first.cursor)
+        assert entry.deadline.id not in {e.deadline.id for e in rest.items if isinstance(e, DueDeadline)}
+
+
 def test_a_webhook_delivery_whose_next_attempt_has_come_is_due_with_the_version_read(store: Store):
     def delivery(n: int, next_attempt_in: timedelta | None) -> WebhookDelivery:
         return WebhookDelivery(

@@ -7,12 +7,15 @@ tests/adapters/test_sweep_cost.py; the HTTP side in tests/api/test_exceptions_ap
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime, timedelta
 
 import pytest
 
+from chalicelib.adapters import cursors
 from chalicelib.adapters.memory import MemoryStore
+from chalicelib.config import settings
 from chalicelib.domain.audit import AuditEvent
 from chalicelib.domain.errors import Conflict
 from chalicelib.domain.exceptions import ExceptionRecord, Status
@@ -20,7 +23,9 @@ from chalicelib.domain.permissions import SYSTEM, Principal, Role
 from chalicelib.services import escalations, exceptions
 from chalicelib.services.clock import now
 from chalicelib.services.ports import Record, Save
-from chalicelib.services.ports_exceptions import Deadline, DueDeadline
+from chalicelib.services.ports_close import SWEEP_RUN, SweepRun
+from chalicelib.services.ports_common import Page
+from chalicelib.services.ports_exceptions import Deadline, Due, DueDeadline
 
 CARE = Principal(sub="care-1", roles=frozenset({Role.CUSTOMER_CARE}), email="care@waybill.example", name="Care")
 
@@ -36,6 +41,11 @@ def seed_deadlines(store: MemoryStore, n: int, due_in: timedelta) -> list[str]:
         deadline = Deadline("shipment_late", "shipment", parcel(i), at + due_in, {"po_id": f"po_{i}", "supplier_id": "acme"})
         store.commit([Save(deadline, None)], what=f"deadline of {parcel(i)}", at=at)
     return [parcel(i) for i in range(n)]
+
+
+def reading(entries: list[Due]) -> Callable[..., Page[Due]]:
+    """A sweep's read that answers `entries` (read earlier) as the first shard's one page, nothing more."""
+    return lambda at, shard, shards, limit, cursor: Page(entries if shard == 0 and cursor is None else [], None)
 
 
 def escalations_of(exc_id: str) -> list[tuple[int, str]]:
@@ -148,7 +158,7 @@ def test_a_deadline_moved_after_the_sweep_read_it_raises_nothing_and_stays(store
     moved = store.load(Deadline, deadline_id)
     assert moved is not None
     store.commit([Save(replace(moved.value, due_at=now() + timedelta(days=2)), moved.version)], what="moved", at=now())
-    monkeypatch.setattr(escalations, "due_entries", lambda at, shards: read)
+    monkeypatch.setattr(escalations, "due_page", reading(read))
 
     result = escalations.sweep(now())
     assert result.actions == {"lost_race": 1}
@@ -166,9 +176,89 @@ def test_a_passed_action_deadline_is_retired_before_its_action_runs_once(store, 
     assert [type(e) for e in read] == [DueDeadline]
 
     assert escalations.sweep(at).actions == {"deadline_acted": 1}
-    monkeypatch.setattr(escalations, "due_entries", lambda at, shards: read)  # a second sweep read it due too
+    monkeypatch.setattr(escalations, "due_page", reading(read))  # a second sweep read it due too
     assert escalations.sweep(at).actions == {"lost_race": 1}
     assert acted == ["ord-1"]
+
+
+# ---------------------------------------------------------------- the sweep in bounded chunks
+
+
+@pytest.fixture
+def chunked(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, object]]:
+    """Chunks of 4 entries; the continuations the sweep queues, as sent (the SQS side runs on moto in
+    tests/adapters/test_sweep_chain.py)."""
+    small = replace(settings(), sweep_chunk=4)
+    monkeypatch.setattr(escalations, "settings", lambda: small)
+    sent: list[dict[str, object]] = []
+    monkeypatch.setattr(escalations, "_queue", lambda run_id, n, cursor: sent.append({"run": run_id, "n": n, "cursor": cursor}))
+    return sent
+
+
+def retired_count(store: MemoryStore, subjects: list[str]) -> int:
+    found = [store.load(Deadline, f"shipment_late:shipment:{s}") for s in subjects]
+    return sum(1 for f in found if f is not None and f.value.fired_at is not None)
+
+
+def test_a_tick_handles_at_most_one_chunk_and_queues_the_rest_with_a_cursor_per_shard(store, chunked):
+    subjects = seed_deadlines(store, 10, -timedelta(hours=1))
+    result = escalations.sweep(now())
+
+    assert (result.read, result.actions["deadline_passed"], result.continued) == (4, 4, True)
+    assert retired_count(store, subjects) == 4
+    [message] = chunked
+    assert message["n"] == 1 and isinstance(message["cursor"], str)
+    run = store.load(SweepRun, SWEEP_RUN)
+    assert run is not None and (run.value.state, run.value.chunks_done, run.value.read) == ("running", 1, 4)
+    assert run.value.cursor == message["cursor"]
+    assert set(cursors.decode(run.value.cursor)) <= {"0", "1", "2", "3"}  # the shards still to read
+
+
+def test_the_chain_runs_to_its_last_chunk_and_every_entry_is_handled_once(store, chunked):
+    subjects = seed_deadlines(store, 10, -timedelta(hours=1))
+    first = escalations.sweep(now())
+    total = first.read
+    while chunked:
+        message = chunked.pop(0)
+        step = escalations.run_queued_chunk(str(message["run"]), int(str(message["n"])), str(message["cursor"]))
+        assert step.read <= 4  # bounded, whatever is due
+        total += step.read
+    assert total == 10 and retired_count(store, subjects) == 10
+    run = store.load(SweepRun, SWEEP_RUN)
+    assert run is not None and (run.value.state, run.value.cursor, run.value.read) == ("done", None, 10)
+    assert escalations.sweep(now()).read == 0  # the next tick finds nothing due and starts no chain
+
+
+def test_a_redelivered_continuation_handles_nothing_twice(store, chunked):
+    subjects = seed_deadlines(store, 10, -timedelta(hours=1))
+    escalations.sweep(now())
+    message = chunked.pop(0)
+    args = (str(message["run"]), 1, str(message["cursor"]))
+    first = escalations.run_queued_chunk(*args)
+    commits = store.commits
+    again = escalations.run_queued_chunk(*args)  # the same message, delivered again
+
+    assert first.read == 4 and again.read == 0 and again.actions == {"replayed": 1}
+    assert store.commits == commits  # nothing written
+    assert [m["n"] for m in chunked] == [2, 2]  # the next chunk queued again: the consumer drops the duplicate
+    raised = [exceptions.get(exceptions.exception_id("shipment_late", "shipment", s)) for s in subjects]
+    assert all(r is None or r.count == 1 for r in raised)
+
+
+def test_a_tick_while_a_chain_runs_leaves_the_entries_to_it_and_a_stale_chain_is_replaced(store, chunked, monkeypatch):
+    seed_deadlines(store, 10, -timedelta(hours=1))
+    escalations.sweep(now())
+    commits = store.commits
+
+    tick = escalations.sweep(now())
+    assert tick.actions == {"chain_running": 1} and tick.read == 0 and store.commits == commits
+
+    stale = replace(settings(), sweep_chunk=4, sweep_chain_stale_s=0)
+    monkeypatch.setattr(escalations, "settings", lambda: stale)
+    old_run = chunked[0]["run"]
+    taken = escalations.sweep(now() + timedelta(seconds=1))
+    assert taken.read == 4 and chunked[-1]["run"] != old_run
+    assert escalations.run_queued_chunk(str(old_run), 1, None).read == 0  # the old chain's message is dropped
 
 
 # ---------------------------------------------------------------- raised, bumped, resolved with the caller's changes

@@ -52,6 +52,8 @@ def test_the_integer_settings_are_the_ones_expected():
         "export_part_bytes",
         "export_page_size",
         "export_lease_s",
+        "export_chunk_rows",
+        "export_chunk_s",
         "export_link_expiry_s",
         "payment_gateway_timeout_s",
         "payment_gateway_retries",
@@ -64,6 +66,8 @@ def test_the_integer_settings_are_the_ones_expected():
         "tracking_give_up_after_s",
         "escalation_sweep_rate_minutes",
         "due_index_shards",
+        "sweep_chunk",
+        "sweep_chain_stale_s",
         "delivery_expected_within_s",
         "daily_digest_rate_minutes",
         "complaint_window_s",
@@ -171,3 +175,10 @@ def test_a_close_chunk_of_no_orders_is_refused_at_start():
     assert load_settings({"WAYBILL_CLOSE_CHUNK_ORDERS": "500"}).close_chunk_orders == 500
     with pytest.raises(ValueError, match="WAYBILL_CLOSE_CHUNK_ORDERS"):
         load_settings({"WAYBILL_CLOSE_CHUNK_ORDERS": "0"})
+
+
+@pytest.mark.parametrize("name", ["WAYBILL_SWEEP_CHUNK", "WAYBILL_EXPORT_CHUNK_ROWS", "WAYBILL_EXPORT_CHUNK_S"])
+def test_a_sweep_or_export_chunk_of_nothing_is_refused_at_start(name):
+    assert getattr(load_settings({name: "7"}), name.removeprefix("WAYBILL_").lower()) == 7
+    with pytest.raises(ValueError, match=name):
+        load_settings({name: "0"})

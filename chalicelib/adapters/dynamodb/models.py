@@ -821,6 +821,8 @@ class ExportRunItem(Item, discriminator="export_run"):
     error = UnicodeAttribute(null=True)
     size_bytes = NumberAttribute(null=True)
     lease_until = UTCDateTimeAttribute(null=True)  # while running: no other worker takes it over before then
+    tail_key = UnicodeAttribute(null=True)  # the rows after the last part, kept in S3 between invocations
+    chunks = NumberAttribute(default=0)  # invocations that stopped at their budget and queued the next
     version = VersionAttribute()
 
 

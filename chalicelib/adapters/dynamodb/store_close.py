@@ -6,6 +6,7 @@
 | one chunk of a close run | `CAMPAIGN#<id>#CLOSE#<run>` / `CHUNK#<number, 8 digits>` | conditional Put |
 | a run's chunks, in order | `CAMPAIGN#<id>#CLOSE#<run>` | Query on PK |
 | one chunk of a PO's settlement | `PO#<id>#SETTLE#<run>` / `CHUNK#<number, 8 digits>` | conditional Put / GetItem |
+| the escalation sweep's chain (one) | `SWEEP#escalation` / `#RUN` | GetItem / versioned Put |
 
 The chunks live in a partition of their own, so reading the campaign never reads them. A chunk is
 created once (the key must not exist); the progress is changed under its version.
@@ -18,7 +19,7 @@ from datetime import datetime
 
 from pynamodb.attributes import ListAttribute, NumberAttribute, UnicodeAttribute, UTCDateTimeAttribute, VersionAttribute
 
-from ...services.ports_close import CloseChunk, CloseProgress, SettleChunk
+from ...services.ports_close import SWEEP_RUN, CloseChunk, CloseProgress, SettleChunk, SweepRun
 from . import keys
 from . import repository as repo
 from .mapping import Mapper, Writes, register
@@ -53,6 +54,18 @@ class CloseProgressItem(Item, discriminator="close_progress"):
     cursor = UnicodeAttribute(null=True)
     actor_sub = UnicodeAttribute()
     actor_roles = ListAttribute(of=UnicodeAttribute, default=list)
+    started_at = UTCDateTimeAttribute()
+    updated_at = UTCDateTimeAttribute()
+    version = VersionAttribute()
+
+
+class SweepRunItem(Item, discriminator="sweep_run"):
+    run_id = UnicodeAttribute()
+    at = UTCDateTimeAttribute()
+    state = UnicodeAttribute()
+    chunks_done = NumberAttribute(default=0)
+    read = NumberAttribute(default=0)
+    cursor = UnicodeAttribute(null=True)
     started_at = UTCDateTimeAttribute()
     updated_at = UTCDateTimeAttribute()
     version = VersionAttribute()
@@ -218,3 +231,43 @@ class CloseDynamo:
         # consistent: the last chunk's record was written a moment ago, by this invocation
         items = Item.query(close_chunks_pk(campaign_id, run_id), consistent_read=True)
         return [_chunk_from_item(i) for i in items if isinstance(i, CloseChunkItem)]
+
+
+def _sweep_run_key() -> tuple[str, str]:
+    return f"SWEEP#{SWEEP_RUN}", "#RUN"
+
+
+def _load_sweep_run(key: str) -> tuple[SweepRun, int] | None:
+    item = repo.get(_sweep_run_key(), SweepRunItem)
+    if item is None:
+        return None
+    run = SweepRun(
+        run_id=item.run_id,
+        at=item.at,
+        state=item.state,
+        started_at=item.started_at,
+        updated_at=item.updated_at,
+        chunks_done=int(item.chunks_done or 0),
+        read=int(item.read or 0),
+        cursor=item.cursor,
+    )
+    return run, int(item.version)
+
+
+def _save_sweep_run(run: SweepRun, version: int | None, at: datetime) -> Writes:
+    item = SweepRunItem(
+        *_sweep_run_key(),
+        run_id=run.run_id,
+        at=run.at,
+        state=run.state,
+        chunks_done=run.chunks_done,
+        read=run.read,
+        cursor=run.cursor,
+        started_at=run.started_at,
+        updated_at=run.updated_at,
+    )
+    item = repo.with_version(item, version)
+    return [repo.Write(item, Item.PK.does_not_exist()) if version is None else repo.Write(item)]
+
+
+register(SweepRun, Mapper(load=_load_sweep_run, save=_save_sweep_run))

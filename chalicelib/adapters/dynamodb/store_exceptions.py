@@ -288,16 +288,19 @@ class ExceptionsDynamo:
         found: list[Due] = []
         for shard in range(shards):
             for item in Item.gsi4.query(keys.due_shard_pk(shard), keys.due_until_sk(at) >= Item.GSI4SK, page_size=PAGE):
-                if isinstance(item, ExceptionItem):
-                    found.append(record_from_item(item))
-                elif isinstance(item, DeadlineItem):
-                    deadline = deadline_from_item(item)
-                    found.append(DueDeadline(deadline, deadline_version(deadline)))
-                elif isinstance(item, WebhookDeliveryItem):
-                    found.append(delivery_record(item).value)  # its `version`: the item's
-                else:
-                    found.append(DueElsewhere("unknown", item))
+                found.append(_due(item))
         return found
+
+    def due_page(self, at: datetime, *, shard: int, shards: int, limit: int, cursor: str | None = None) -> Page[Due]:
+        page = repo.query_page(
+            Item.gsi4,
+            keys.due_shard_pk(shard),
+            range_key_condition=keys.due_until_sk(at) >= Item.GSI4SK,
+            limit=limit,
+            cursor=cursor,
+            newest_first=False,
+        )
+        return Page([_due(item) for item in page.items], page.cursor)
 
     def exception_with_history(self, exc_id: str) -> ExceptionWithHistory | None:
         record: ExceptionRecord | None = None
@@ -308,3 +311,15 @@ class ExceptionsDynamo:
             elif isinstance(item, AuditEventItem):
                 events.append(repo.event_from_item(item))
         return None if record is None else ExceptionWithHistory(record, events)
+
+
+def _due(item: Item) -> Due:
+    """One item of the due index as the sweep handles it."""
+    if isinstance(item, ExceptionItem):
+        return record_from_item(item)
+    if isinstance(item, DeadlineItem):
+        deadline = deadline_from_item(item)
+        return DueDeadline(deadline, deadline_version(deadline))
+    if isinstance(item, WebhookDeliveryItem):
+        return delivery_record(item).value  # its `version`: the item's
+    return DueElsewhere("unknown", item)

@@ -77,6 +77,8 @@ def run_from_item(item: ExportRunItem) -> ExportRun:
         error=item.error,
         size_bytes=None if item.size_bytes is None else int(item.size_bytes),
         lease_until=item.lease_until,
+        tail_key=item.tail_key,
+        chunks=int(item.chunks or 0),
         version=int(item.version or 0),
     )
 
@@ -113,6 +115,8 @@ def run_item(run: ExportRun, version: int | None) -> ExportRunItem:
         error=run.error,
         size_bytes=run.size_bytes,
         lease_until=run.lease_until,
+        tail_key=run.tail_key,
+        chunks=run.chunks,
     )
     return repo.with_version(item, version)
 
