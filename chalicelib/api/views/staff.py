@@ -470,6 +470,7 @@ class StaffPOView(View):
 
 class StaffPOCancelRequest(Request):
     internal_note: Note | None = None
+    expected_version: Version | None = Field(None, description="the version read: 409 naming who changed it since")
 
 
 class ShipmentEventView(AuditEventView):
