@@ -555,6 +555,9 @@ class ExceptionListQuery(PageQuery):
     assignee: Annotated[str, StringConstraints(pattern=r"^(none|[^@\s]+@[^@\s]+\.[^@\s]+)$", max_length=254)] | None = Field(
         None, description="an assignee's address, or `none` for the unassigned"
     )
+    team: Literal["buyer", "accounting", "logistics", "customer_care", "admin"] | None = Field(
+        None, description="the team that owns the kinds (each kind has one): its exceptions only, counts included"
+    )
 
     @field_validator("kind", "severity", "status", mode="before")
     @classmethod
