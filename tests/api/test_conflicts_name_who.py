@@ -33,6 +33,8 @@ def test_a_stale_decision_on_an_order_names_who_decided_first(api):
     seen = staff_order(api, order["id"], CARE_ANA)["version"]
     path = f"/staff/orders/{order['id']}/transitions"
     assert api.post(path, CARE_ANA, {"action": "approve", "expected_version": seen})[0] == 200
+    # a note after it moves no version: the change that won is still Ana's approval
+    assert api.post(f"/staff/orders/{order['id']}/notes", CARE_BEN, {"internal_note": "called the customer"})[0] in (200, 201)
 
     with metered() as m:
         status, body = api.post(path, CARE_BEN, {"action": "reject", "expected_version": seen})
