@@ -126,7 +126,8 @@ def test_an_admin_edits_the_notification_rules_in_a_table_and_puts_back_the_defa
     assert api_get(stack, "/staff/settings/notification-rules", admin)["rules"] == read["rules"]
 
 
-def test_a_buyer_reads_the_notification_rules_without_controls(page: Page, stack: Stack):
+def test_a_buyer_reads_the_notification_rules_without_controls_on_a_phone(page: Page, stack: Stack):
+    page.set_viewport_size({"width": 390, "height": 844})
     sign_in(page, stack, "buyer")
     ready(page, "dashboard")
     page.goto(f"{stack.admin}/#/settings")
@@ -135,3 +136,6 @@ def test_a_buyer_reads_the_notification_rules_without_controls(page: Page, stack
     expect(table.get_by_test_id("rule").first).to_be_visible()
     expect(table.get_by_role("combobox")).to_have_count(0)
     expect(page.get_by_role("button", name="Save rules")).to_have_count(0)
+    overflow = page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
+    assert overflow <= 0, f"the settings page scrolls sideways by {overflow}px at 390 px"
+    check_accessibility(page, "settings, notification rules read-only (390 px)")
