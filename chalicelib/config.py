@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from .domain.complaints import ComplaintPolicy
     from .domain.exceptions import Policy
     from .domain.holds import HeldAtClose
+    from .domain.notifications import NotificationRule
 
 
 @dataclass(frozen=True)
@@ -136,6 +137,9 @@ class Settings:
     exception_severities: str = ""
     exception_graces_s: str = ""
     exception_escalation_h: str = ""
+    # Who is told of which event (domain/notifications.py): a JSON list of rules staff keep on the
+    # settings screen; empty: the rules in the code.
+    notification_rules: str = ""
     escalation_sweep_rate_minutes: int = 5
     due_index_shards: int = 4
     # One sweep invocation handles at most this many due entries; more continue in a queued chain
@@ -187,6 +191,11 @@ class Settings:
 
         return parse_policy(self.exception_severities, self.exception_graces_s, self.exception_escalation_h)
 
+    def notification_rule_set(self) -> tuple[NotificationRule, ...]:
+        from .domain.notifications import rules_from_text
+
+        return rules_from_text(self.notification_rules)
+
     def held_at_close_policy(self) -> HeldAtClose:
         from .domain.holds import held_at_close
 
@@ -230,6 +239,7 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
     loaded.exception_policy()  # refuse a malformed exception policy at start, not at the first exception
     loaded.complaint_policy()
     loaded.held_at_close_policy()
+    loaded.notification_rule_set()
     from .i18n import SUPPORTED  # refuse a default no catalogue speaks at start, not at the first e-mail
 
     if loaded.default_locale not in SUPPORTED:
@@ -349,6 +359,7 @@ def overlay(base: Settings, values: Mapping[str, Any]) -> Settings:
     merged.exception_policy()
     merged.complaint_policy()
     merged.held_at_close_policy()
+    merged.notification_rule_set()
     return merged
 
 

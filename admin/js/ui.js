@@ -65,6 +65,9 @@ function conflictAlert(error, changed, title, reread) {
 /** The control a 422 detail's field names ("body.url" -> the control named url) within `scope`. */
 function controlFor(scope, fieldPath) {
   const parts = String(fieldPath || '').split('.').filter((p) => p && !['body', 'query', 'path'].includes(p));
+  // A control named by the whole path first ("rules[3].channel": one cell of a table of rows).
+  const whole = parts.length > 1 ? scope.querySelector(`[name="${CSS.escape(parts.join('.'))}"]`) : null;
+  if (whole) return whole;
   for (let i = parts.length - 1; i >= 0; i -= 1) {
     const found = scope.querySelector(`[name="${CSS.escape(parts[i])}"]`);
     if (found) return found;

@@ -81,6 +81,7 @@ def _filter(q: views.ExceptionListQuery, statuses: frozenset[rules.Status]) -> r
         campaign_id=q.campaign_id,
         assignee=q.assignee.lower() if q.assignee else None,
         statuses=statuses,
+        team=rules.Owner(q.team) if q.team else None,
     )
 
 

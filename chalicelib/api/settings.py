@@ -70,3 +70,34 @@ def settings_history(call: Call) -> views.SettingsHistoryPage:
     q = call.query
     page = tunables.history(call.actor, limit=q.limit, cursor=q.cursor)
     return views.SettingsHistoryPage(items=[views.SettingsChangeView.of(e) for e in page.items], next_cursor=page.cursor)
+
+
+@endpoint(
+    settings_api,
+    "/staff/settings/notification-rules",
+    "GET",
+    summary="Who is told of which event: the rules in force (event, role, channel, immediate or digest)",
+    tag=TAG,
+    roles=READ_STAFF,
+    response="NotificationRulesView",
+)
+def get_notification_rules(call: Call) -> views.NotificationRulesView:
+    return views.NotificationRulesView.of(tunables.current_rules(call.actor), settings().settings_cache_s)
+
+
+@endpoint(
+    settings_api,
+    "/staff/settings/notification-rules",
+    "PUT",
+    summary="Replace the notification rules (null: the rules in the code); 422 names rules[i].field; 409 if "
+    "the settings changed since read",
+    tag=TAG,
+    roles=MANAGE_SETTINGS,
+    body="NotificationRulesChangeRequest",
+    response="NotificationRulesView",
+    extra_errors=(409,),
+)
+def put_notification_rules(call: Call) -> views.NotificationRulesView:
+    body: views.NotificationRulesChangeRequest = call.body
+    report = tunables.change_rules(call.actor, body.rules, expected_version=body.expected_version)
+    return views.NotificationRulesView.of(report, settings().settings_cache_s)

@@ -130,7 +130,8 @@ def purchase_order_parcels(call: Call, po_id: str) -> common.POShipmentPage:
     response="StaffPOView",
 )
 def cancel_purchase_order(call: Call, po_id: str) -> views.StaffPOView:
-    workflow.cancel_po(call.actor, po_id, internal_note=call.body.internal_note)
+    b: views.StaffPOCancelRequest = call.body
+    workflow.cancel_po(call.actor, po_id, internal_note=b.internal_note, expected_version=b.expected_version)
     return _view(workflow.get_po(po_id))
 
 

@@ -577,8 +577,15 @@ class QueueFilter:
     campaign_id: str | None = None
     assignee: str | None = None  # an address, or "none" for the unassigned
     statuses: frozenset[Status] = frozenset({Status.OPEN, Status.ACKNOWLEDGED})  # snoozed hidden by default
+    team: Owner | None = None  # the team that owns the kind
+
+    def owns(self, kind_name: str) -> bool:
+        """Whether the team filter (if any) keeps this kind."""
+        return self.team is None or (kind_name in KINDS and KINDS[kind_name].owner is self.team)
 
     def matches(self, r: ExceptionRecord, *, ignore: str = "") -> bool:
+        if not self.owns(r.kind):
+            return False
         if ignore != "kind" and self.kinds and r.kind not in self.kinds:
             return False
         if ignore != "severity" and self.severities and r.severity not in self.severities:

@@ -17,9 +17,11 @@ anything else is noise."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import json
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
+from functools import lru_cache
 from typing import Any
 
 
@@ -355,10 +357,10 @@ RULES: tuple[NotificationRule, ...] = (
 )
 
 
-def rules_for(event: object) -> list[NotificationRule]:
-    """The rules that fire for a domain event (its typed model, or its JSON form as published on the
-    bus), in declaration order."""
-    return [r for r in RULES if r.fires(event)]
+def rules_for(event: object, rules: Sequence[NotificationRule] = RULES) -> list[NotificationRule]:
+    """The rules (by default the code's; the notifications consumer passes the settings') that fire for
+    a domain event (its typed model, or its JSON form as published on the bus), in declaration order."""
+    return [r for r in rules if r.fires(event)]
 
 
 def event_types() -> tuple[str, ...]:
@@ -367,4 +369,199 @@ def event_types() -> tuple[str, ...]:
 
 
 def templates() -> tuple[str, ...]:
-    return tuple(sorted({r.template for r in RULES} | {"daily_digest"}))
+    return tuple(sorted({r.template for r in RULES} | {"daily_digest", STAFF_EVENT}))
+
+
+# ---------------------------------------------------------------- the rules as data (issue 21, item 6)
+# Staff change the rules on the settings screen: the set above is the default, a stored set replaces
+# it (config.Settings.notification_rules, read through the cached settings). A stored rule names its
+# event, role, channel and timing (and optionally conditions and a template); what it cannot choose
+# is taken from the default rules, so a stored rule never asks for a mail nobody wrote:
+# - the event must be one the notifications queue subscribes to (the default rules' event types);
+# - the template is one a default rule of that event sends to that role, else to a role on the same
+#   side (customer, supplier, staff): a mail written for a customer never goes to staff;
+# - the headline (and "only with a customer note") come from the default rule it borrows from.
+# Staff may also be told of any event no default rule tells them of: the plain `staff_event` mail
+# (what happened, to what, with a link to its screen).
+
+STAFF_EVENT = "staff_event"
+CHANNELS: tuple[str, ...] = ("email",)  # the only channel the consumer sends through
+
+
+class Timing(StrEnum):
+    IMMEDIATE = "immediate"
+    DIGEST = "digest"  # held for the recipient's daily digest (`notify.daily_digest`)
+
+
+MAX_RULES = 200
+MAX_CONDITIONS = 5
+MAX_VALUES = 20
+_PATH_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz_.")
+SUBSCRIBED: tuple[str, ...] = tuple(sorted({r.event_type for r in RULES}))
+
+
+def side(recipient: Recipient) -> str:
+    if recipient in (Recipient.CUSTOMER, Recipient.SUPPLIER):
+        return recipient.value
+    return "staff"
+
+
+def category_of(timing: Timing, *, mandatory: bool) -> Category:
+    if timing is Timing.DIGEST:
+        return Category.DIGEST
+    return Category.TRANSACTIONAL if mandatory else Category.ALERT
+
+
+def rule_data(rule: NotificationRule) -> dict[str, Any]:
+    """A rule as stored and as the settings screen edits it."""
+    return {
+        "event": rule.event_type,
+        "recipient": rule.recipient.value,
+        "channel": CHANNELS[0],
+        "timing": (Timing.DIGEST if rule.category is Category.DIGEST else Timing.IMMEDIATE).value,
+        "mandatory": rule.category is Category.TRANSACTIONAL,
+        "when": [{"path": c.path, "values": list(c.values)} for c in rule.conditions],
+        "template": rule.template,
+    }
+
+
+def default_rule_data() -> list[dict[str, Any]]:
+    return [rule_data(r) for r in RULES]
+
+
+def templates_for(event_type: str, recipient: Recipient) -> list[str]:
+    """The templates a stored rule of this event may send this role: the default rules' for the role
+    first, then those for a role on its side."""
+    own = [r.template for r in RULES if r.event_type == event_type and r.recipient is recipient]
+    near = [r.template for r in RULES if r.event_type == event_type and side(r.recipient) == side(recipient)]
+    plain = [STAFF_EVENT] if side(recipient) == "staff" and event_type in SUBSCRIBED else []
+    return list(dict.fromkeys(own + near + plain))
+
+
+def _borrowed(event_type: str, template: str, recipient: Recipient) -> NotificationRule:
+    same = [r for r in RULES if r.event_type == event_type and r.template == template]
+    if not same:  # the plain staff mail: headlined by the event in words
+        words = event_type.replace(".", " ").replace("_", " ")
+        return NotificationRule(event_type, recipient, template, Category.ALERT, words[:1].upper() + words[1:])
+    mine = [r for r in same if r.recipient is recipient] + [r for r in same if side(r.recipient) == side(recipient)]
+    return (mine or same)[0]
+
+
+class RulesInvalid(ValueError):
+    """A stored or sent rule set that does not hold: `problems` are (field, message), e.g.
+    ("rules[3].channel", "must be one of email")."""
+
+    def __init__(self, problems: list[tuple[str, str]]) -> None:
+        super().__init__("; ".join(f"{f}: {m}" for f, m in problems))
+        self.problems = problems
+
+
+def _conditions(raw: Any, where: str, problems: list[tuple[str, str]]) -> tuple[When, ...]:
+    if raw is None:
+        return ()
+    if not isinstance(raw, list) or len(raw) > MAX_CONDITIONS:
+        problems.append((where, f"a list of at most {MAX_CONDITIONS} conditions"))
+        return ()
+    out: list[When] = []
+    for j, c in enumerate(raw):
+        at = f"{where}[{j}]"
+        path = c.get("path") if isinstance(c, Mapping) else None
+        values = c.get("values") if isinstance(c, Mapping) else None
+        if not isinstance(path, str) or not path or not set(path) <= _PATH_CHARS or ".." in path or path[0] == ".":
+            problems.append((f"{at}.path", "a field of the event, such as data.severity"))
+            continue
+        if (
+            not isinstance(values, list)
+            or not 1 <= len(values) <= MAX_VALUES
+            or not all(isinstance(v, str | bool | int) and v != "" for v in values)
+        ):
+            problems.append((f"{at}.values", f"1 to {MAX_VALUES} values (text, numbers, true or false)"))
+            continue
+        out.append(When(path, tuple(values)))
+    return tuple(out)
+
+
+def _one_of(raw: Any, choices: tuple[str, ...], where: str, problems: list[tuple[str, str]]) -> str | None:
+    if isinstance(raw, str) and raw in choices:
+        return raw
+    shown = ", ".join(choices) if len(choices) <= 10 else "one of the events the notifications queue receives"
+    problems.append((where, f"must be one of {shown}" if len(choices) <= 10 else f"must be {shown}"))
+    return None
+
+
+def parse_rules(raw: Any) -> tuple[NotificationRule, ...]:
+    """The rules a stored (or sent) list stands for, every problem named by its field; RulesInvalid if any."""
+    problems: list[tuple[str, str]] = []
+    if not isinstance(raw, list) or len(raw) > MAX_RULES:
+        raise RulesInvalid([("rules", f"a list of at most {MAX_RULES} rules")])
+    roles = tuple(r.value for r in Recipient)
+    out: list[NotificationRule] = []
+    for i, item in enumerate(raw):
+        at = f"rules[{i}]"
+        if not isinstance(item, Mapping):
+            problems.append((at, "a rule: event, recipient, channel, timing"))
+            continue
+        found = len(problems)
+        event = _one_of(item.get("event"), SUBSCRIBED, f"{at}.event", problems)
+        role = _one_of(item.get("recipient"), roles, f"{at}.recipient", problems)
+        _one_of(item.get("channel"), CHANNELS, f"{at}.channel", problems)
+        timing = _one_of(item.get("timing"), tuple(t.value for t in Timing), f"{at}.timing", problems)
+        mandatory = item.get("mandatory", False)
+        if not isinstance(mandatory, bool):
+            problems.append((f"{at}.mandatory", "true or false"))
+        elif mandatory and timing == Timing.DIGEST:
+            problems.append(
+                (f"{at}.mandatory", "a digest waits for the recipient's choice: only an immediate mail is always sent")
+            )
+        conditions = _conditions(item.get("when"), f"{at}.when", problems)
+        if event is None or role is None or timing is None or len(problems) > found:
+            continue
+        recipient = Recipient(role)
+        allowed = templates_for(event, recipient)
+        if not allowed:
+            problems.append((f"{at}.recipient", f"no e-mail is written for the {role.replace('_', ' ')} on {event}"))
+            continue
+        template = item.get("template") or allowed[0]
+        if template not in allowed:
+            problems.append((f"{at}.template", f"must be one of {', '.join(allowed)}"))
+            continue
+        source = _borrowed(event, template, recipient)
+        out.append(
+            NotificationRule(
+                event,
+                recipient,
+                template,
+                category_of(Timing(timing), mandatory=bool(mandatory)),
+                source.headline,
+                needs_customer_note=source.needs_customer_note,
+                conditions=conditions,
+            )
+        )
+    if problems:
+        raise RulesInvalid(problems)
+    return tuple(out)
+
+
+def rules_from_text(text: str) -> tuple[NotificationRule, ...]:
+    """The rules a setting's value stands for: empty for the default rules, else their JSON list."""
+    if not text.strip():
+        return RULES
+    return _parsed(text)
+
+
+@lru_cache(maxsize=4)
+def _parsed(text: str) -> tuple[NotificationRule, ...]:
+    try:
+        raw = json.loads(text)
+    except ValueError as exc:
+        raise RulesInvalid([("rules", f"not JSON: {exc}")]) from exc
+    return parse_rules(raw)
+
+
+def rule_label(data: Mapping[str, Any]) -> str:
+    """A rule in words for the audit trail: 'po.created -> buyer by email, digest'."""
+    when = "; ".join(f"{c['path']}={','.join(str(v) for v in c['values'])}" for c in data.get("when") or [])
+    always = ", always" if data.get("mandatory") else ""
+    return f"{data['event']} -> {data['recipient']} by {data['channel']}, {data['timing']}{always}" + (
+        f" when {when}" if when else ""
+    )

@@ -19,11 +19,11 @@ from typing import Any
 from ..domain import orders as domain
 from ..domain.addresses import Address, order_reference, parse_address
 from ..domain.audit import AuditEvent
-from ..domain.errors import Conflict
 from ..domain.permissions import CORRECT_ADDRESSES, Principal
 from ..domain.purchase_orders import po_id
 from . import orders, uow
 from .clock import new_id, now
+from .conflicts import stale_subject
 from .guard import require
 from .ports import Record, Save
 
@@ -50,7 +50,7 @@ def correct_address(
     require(actor, CORRECT_ADDRESSES, "correct shipping addresses")
     record = orders.get_order_for_staff(actor, order_id)
     if expected_version is not None and expected_version != record.version:
-        raise Conflict(f"order {order_id} is at version {record.version}, not {expected_version}")
+        raise stale_subject(f"order {order_id}", "order", order_id, record.version, expected_version, record.events)
     address = parse_address(shipping_address, where="body.shipping_address")
     order = record.order
     if address == order.shipping_address:

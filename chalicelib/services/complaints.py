@@ -63,6 +63,7 @@ from ..observability import logger
 from . import exceptions, uow
 from .capture import CAPTURE, FAILED, PENDING, SUCCEEDED, declined
 from .clock import new_id, now
+from .conflicts import stale_subject
 from .guard import require
 from .ports import Change, CountCampaign, Record, Save
 from .ports_common import Versioned
@@ -535,8 +536,8 @@ def act(
         record = _own(_load(complaint_id, with_order=action in (A.SUBMIT_PLAN, A.APPROVE_PLAN)), actor, order_id)
         stored, complaint = record.stored.value, record.complaint
         if expected_version is not None and expected_version != record.version:
-            raise Conflict(
-                f"complaint {complaint_id} is at version {record.version}, not {expected_version}; reload and try again"
+            raise stale_subject(
+                f"complaint {complaint_id}", "complaint", complaint_id, record.version, expected_version, record.events
             )
         at = now()
         before = complaint.status.value

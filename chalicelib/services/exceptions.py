@@ -473,12 +473,13 @@ class QueuePage:
 
 
 def _counted(flt: QueueFilter, cells: dict[Cell, int]) -> QueueCounts:
-    """The counts from the counters' cells: exact for the filters the cells keep (status, severity, kind)."""
+    """The counts from the counters' cells: exact for the filters the cells keep (status, severity, kind,
+    hence the team that owns the kind)."""
     by_kind: dict[str, int] = {}
     by_severity = {s.value: 0 for s in Severity}
     total = 0
     for (status, severity, kind), n in cells.items():
-        if n <= 0 or Status(status) not in flt.statuses:
+        if n <= 0 or Status(status) not in flt.statuses or not flt.owns(kind):
             continue
         sev_ok = not flt.severities or Severity(severity) in flt.severities
         kind_ok = not flt.kinds or kind in flt.kinds
@@ -512,18 +513,42 @@ def counts(flt: QueueFilter) -> QueueCounts:
 
 
 def _indexed(flt: QueueFilter) -> bool:
-    """Whether the counters answer the filter's counts (assignee, supplier and campaign are not kept)."""
+    """Whether the counters answer the filter's counts (assignee, supplier and campaign are not kept; a
+    team is its kinds)."""
     return not (flt.supplier_id or flt.campaign_id or flt.assignee)
+
+
+def _team_window(flt: QueueFilter, cells: dict[Cell, int]) -> tuple[int, int, int] | None:
+    """Where a team's exceptions lie in the queue index, from the counters: the first and last severity
+    rank holding one, and how many index entries there are in that span per one of the team's (so a
+    slice of the index read for a page of the team's is that many times a page). None: it has none."""
+    ours: list[int] = []
+    everyone: list[tuple[int, int]] = []
+    for (status, severity, kind), n in cells.items():
+        if n <= 0:
+            continue
+        rank = rules.SEVERITY_RANK[Severity(severity)]
+        everyone.append((rank, n))
+        if Status(status) in flt.statuses and flt.owns(kind) and (not flt.severities or Severity(severity) in flt.severities):
+            ours += [rank] * n
+    if not ours:
+        return None
+    low, high = min(ours), max(ours)
+    span = sum(n for rank, n in everyone if low <= rank <= high)
+    return low, high, -(-span // len(ours))
 
 
 def page(flt: QueueFilter, *, limit: int, after: tuple[int, datetime, str] | None = None) -> QueuePage:
     """One page of the queue in rank order (severity, then age), after the rank key `after`.
 
-    Filters on status, severity and kind: the page is read from the queue index from `after` (from the
-    first selected severity on), `limit` + 1 records a read, until `limit` + 1 match, the index ends, or
-    `READ_CAP` records were read (`truncated`; then the page may be short and `next_after` is the last
-    record read); the counts come from the counters, read with the first page when it starts at the
-    head of the index (one Query in all), else one GetItem more. With an assignee, supplier or campaign filter,
+    Filters on status, severity, kind and team (the kinds it owns): the page is read from the queue
+    index from `after` (from the first selected severity on), `limit` + 1 records a read, until
+    `limit` + 1 match, the index ends, or `READ_CAP` records were read (`truncated`; then the page
+    may be short and `next_after` is the last record read); the counts come from the counters, read
+    with the first page when it starts at the head of the index (one Query in all), else one GetItem
+    more. A team's page reads the counters first (one GetItem): they say which severities hold its
+    exceptions and how sparse they are there, so the index is read from the first of those ranks in
+    slices sized to fill a page in about one Query. With an assignee, supplier or campaign filter,
     one read of up to `READ_CAP` records from the start of the index serves both the page and the
     counts (complete when the index ended within the cap)."""
     store = uow.store()
@@ -547,8 +572,15 @@ def page(flt: QueueFilter, *, limit: int, after: tuple[int, datetime, str] | Non
     matched: list[ExceptionRecord] = []
     read, cursor, more, last = 0, after, True, None
     cells: dict[Cell, int] | None = None
+    step = limit + 1
+    if flt.team is not None:
+        cells = store.open_exception_counts()
+        window = _team_window(flt, cells)
+        if window is None:
+            return QueuePage([], None, _counted(flt, cells))
+        ranks, step = [window[0], window[1]], min(READ_CAP, (limit + 1) * window[2])
     while more and len(matched) <= limit and read < READ_CAP:
-        want = min(limit + 1, READ_CAP - read)
+        want = min(step, READ_CAP - read)
         if cells is None and cursor is None and ranks[0] == 0:
             cells, found = store.open_exceptions_head(limit=want)  # the first page and the counters: one read
         else:

@@ -14,6 +14,9 @@ redelivery reads the outbox records of the event and retries exactly the address
 A record left `sending` by a consumer that died is taken over once its lease has run out (the only
 window in which one mail could go twice: SES accepted it and the process died before the write).
 
+The rules in force are the settings' (`active_rules`: staff edit them on the settings screen; the
+code's rules are the default), so a change reaches the consumer without a deploy.
+
 The daily digest (`daily_digest`) goes out through the same outbox, once per (address, UTC day):
 per team mailbox the open exceptions of the kinds the team owns, plus the mail held for that
 address; people who opted out get nothing."""
@@ -38,6 +41,7 @@ from ..domain.holds import HELD_AT_CLOSE_SETTING, reasons_text
 from ..domain.notifications import (
     MAILBOXES,
     RULES,
+    STAFF_EVENT,
     STAGE_TITLE,
     AlertMode,
     Category,
@@ -352,6 +356,12 @@ def catalogue_keys() -> frozenset[str]:
     return frozenset({*customer, *statuses, WHOLE_ORDER_HEADLINE})
 
 
+def active_rules() -> tuple[NotificationRule, ...]:
+    """The rules in force: staff's (the settings screen), else the code's; read through the cached
+    settings, so a change reaches every consumer within `settings_cache_s` without a deploy."""
+    return settings().notification_rule_set()
+
+
 def rules_for_customers() -> list[NotificationRule]:
     return [r for r in RULES if r.recipient is Recipient.CUSTOMER]
 
@@ -543,6 +553,9 @@ def context(rule: NotificationRule, loaded: Loaded, locale: str | None = None) -
         "preferences_url": _url("/me/notification-preferences"),
     }
     t = rule.template
+    if t == STAFF_EVENT:  # the plain staff mail a stored rule may send for any event
+        ctx.update(event_type=event.type, subject_type=event.subject_type, subject_id=event.subject_id, at=event.at)
+        return ctx
     if isinstance(event.data, ExceptionData):
         ctx.update(_exception_context(rule, event, loaded))
     elif t.startswith("complaint_"):
@@ -666,7 +679,7 @@ def handle(event: DomainEvent) -> Outcome:
     """Deliver what the rules say for one domain event. Every address is tried; if any failed,
     DeliveryFailed is raised at the end so the message comes back for exactly those."""
     # The rules read the event's fields by attribute and the templates get the facts of its model.
-    rules = rules_for(event)
+    rules = rules_for(event, active_rules())
     outcome = Outcome()
     if not rules:
         return outcome

@@ -22,7 +22,7 @@ from ..domain import metrics
 from ..domain import orders as order_rules
 from ..domain import payments as money
 from ..domain.audit import AuditEvent
-from ..domain.errors import Conflict, InvalidTransition, NotFound, RuleViolation
+from ..domain.errors import InvalidTransition, NotFound, RuleViolation
 from ..domain.orders import OrderLine, PaymentMode, RequestedLine
 from ..domain.payments import PaymentKind
 from ..domain.permissions import (
@@ -36,6 +36,7 @@ from ..domain.permissions import (
 from . import exceptions, uow
 from .capture import capture_pending
 from .clock import new_id, now
+from .conflicts import stale_subject
 from .customer_payments import (
     MANUAL_REFUND_KIND,
     OFFLINE_DUE_KIND,
@@ -100,7 +101,7 @@ def _order_for(actor: Principal, order_id: str, expected_version: int | None) ->
     read = _load(order_id)
     record = read.record
     if expected_version is not None and expected_version != record.version:
-        raise Conflict(f"order {order_id} is at version {record.version}, not {expected_version}; reload it")
+        raise stale_subject(f"order {order_id}", "order", order_id, record.version, expected_version, record.events)
     return read
 
 

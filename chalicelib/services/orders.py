@@ -23,6 +23,7 @@ from ..domain.payments import back_by_transfer
 from ..domain.permissions import PLACE_ORDERS, READ_STAFF, SYSTEM, Principal, Role
 from . import customer_payments, exceptions, holds, sales, uow
 from .clock import new_id, now
+from .conflicts import stale_subject
 from .guard import require
 from .ports import Change, CountCampaign, Record, Save
 from .ports_money import Payment
@@ -316,7 +317,7 @@ def change_order(
     if actor.roles == CUSTOMERS and order.customer_id != actor.sub:
         raise NotFound(f"order {order_id} not found")
     if expected_version is not None and expected_version != record.version:
-        raise Conflict(f"order {order_id} is at version {record.version}, not {expected_version}")
+        raise stale_subject(f"order {order_id}", "order", order_id, record.version, expected_version, record.events)
     transition = domain.apply_order_action(order, action, actor)
     at = now()
     withdrawn = metrics.order_changed(transition.from_status, transition.to_status, order.total_cents)

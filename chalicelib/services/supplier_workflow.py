@@ -34,6 +34,7 @@ from ..events import StageOpened, StageOverdue
 from ..observability import logger
 from . import exceptions, stages, uow
 from .clock import new_id, now
+from .conflicts import stale_subject
 from .ports import Record, Save, Versioned
 from .ports_purchase_orders import ChargeBack, PORecord
 from .retry import on_conflict
@@ -220,10 +221,15 @@ def _overdue(po_id: str, stage: Stage) -> Outcome:
 # ---------------------------------------------------------------- staff: cancel
 
 
-def cancel_po(actor: Principal, po_id: str, *, internal_note: str | None = None) -> PurchaseOrder:
+def cancel_po(
+    actor: Principal, po_id: str, *, internal_note: str | None = None, expected_version: int | None = None
+) -> PurchaseOrder:
     """Cancel a PO. With a stage open, through the stage path (its 'cancelled' decision ends the
-    execution); between stages, directly (the next opening answers 'cancelled')."""
+    execution); between stages, directly (the next opening answers 'cancelled'). `expected_version`:
+    the version the page showed; a PO changed since is a 409 naming who changed it."""
     current = stages.load_po(po_id)
+    if expected_version is not None and expected_version != current.version:
+        raise stale_subject(f"purchase order {po_id}", "po", po_id, current.version, expected_version)
     if current.po.status is not POStatus.OPEN:
         raise InvalidTransition(f"purchase order {po_id} is {current.po.status.value}")
     if current.task_token is not None and current.po.stage is not None:

@@ -13,11 +13,13 @@ change stands: a PO already waiting keeps the deadline it was given.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from typing import Any, Literal
 
 from ..config import Settings, environment_settings, overlay, settings
+from ..domain import notifications
 from ..domain.audit import AuditEvent
 from ..domain.errors import Conflict, RuleViolation
 from ..domain.permissions import MANAGE_SETTINGS, Principal
@@ -208,6 +210,7 @@ TUNABLES: tuple[Tunable, ...] = (
     ),
 )
 BY_NAME = {t.name: t for t in TUNABLES}
+RULES_SETTING = "notification_rules"  # edited as a table of rules (`change_rules`), not as a value
 _FIELDS = {f.name for f in fields(Settings)}
 assert set(BY_NAME) <= _FIELDS, set(BY_NAME) - _FIELDS  # a tunable is always a setting
 
@@ -234,8 +237,9 @@ def _stored() -> tuple[StoredSettings, int]:
 
 
 def _known(values: Mapping[str, Any]) -> dict[str, int | str]:
-    """The stored values still tunable (a name a newer version dropped is ignored, not fatal)."""
-    return {k: v for k, v in values.items() if k in BY_NAME}
+    """The stored values still tunable (a name a newer version dropped is ignored, not fatal), and the
+    notification rules (kept in the same record: one read, one version, one history)."""
+    return {k: v for k, v in values.items() if k in BY_NAME or k == RULES_SETTING}
 
 
 def load_overrides(_base: Settings) -> dict[str, int | str]:
@@ -352,8 +356,23 @@ def change(actor: Principal, values: Mapping[str, Any], *, expected_version: int
         for name in sorted(set(before) | set(after))
         if before.get(name) != after.get(name)
     }
+    new = _commit(actor, stored, version, after, changes, expected_version)
+    return _report(new, version + 1) if new is not None else _report(stored, version)
+
+
+def _commit(
+    actor: Principal,
+    stored: StoredSettings,
+    version: int,
+    after: dict[str, int | str],
+    changes: Mapping[str, Any],
+    expected_version: int,
+) -> StoredSettings | None:
+    """Store `after` as the next version with a `settings.changed` event naming `changes` (nothing when
+    nothing changed); 409 naming who changed the settings since they were read."""
+    store = uow.store()
     if not changes:
-        return _report(stored, version)  # nothing differs: nothing written
+        return None  # nothing differs: nothing written
     at = now()
     who = actor.email or actor.name or actor.sub
     new = StoredSettings(after, at, who)
@@ -364,7 +383,80 @@ def change(actor: Principal, values: Mapping[str, Any], *, expected_version: int
         last = store.history("settings", SETTINGS_ID, limit=1, newest_first=True).items
         raise stale_version("the settings", None, expected_version, last[0] if last else None) from None
     settings.refresh()  # this process at once; the others within settings_cache_s
-    return _report(new, version + 1)
+    return new
+
+
+# ---------------------------------------------------------------- the notification rules
+
+
+@dataclass(frozen=True)
+class RulesReport:
+    """The rules in force as the settings screen edits them, whether they are the code's (`default`),
+    and the settings' version to send back."""
+
+    version: int
+    updated_at: Any
+    updated_by: str | None
+    default: bool
+    rules: list[dict[str, Any]]
+
+
+def _rules_report(stored: StoredSettings, version: int) -> RulesReport:
+    text = str(_known(stored.values).get(RULES_SETTING) or environment_settings().notification_rules)
+    try:
+        rules = [notifications.rule_data(r) for r in notifications.rules_from_text(text)]
+    except notifications.RulesInvalid:  # a stored set a newer code refuses: the code's rules are in force
+        rules = notifications.default_rule_data()
+    return RulesReport(version, stored.updated_at, stored.updated_by, RULES_SETTING not in stored.values, rules)
+
+
+def current_rules(actor: Principal) -> RulesReport:
+    from ..domain.permissions import READ_STAFF
+
+    require(actor, READ_STAFF, "read the notification rules")
+    return _rules_report(*_stored())
+
+
+def change_rules(actor: Principal, rules: list[Any] | None, *, expected_version: int) -> RulesReport:
+    """Replace the notification rules (None: back to the code's), as one change of the settings'
+    version the caller read: each rule checked (a 422 names `rules[3].channel`), stored canonical, the
+    audit event naming the rules added and removed; 409 naming who changed the settings since."""
+    require(actor, MANAGE_SETTINGS, "change the notification rules")
+    chosen: str | None = None
+    if rules is not None:
+        try:
+            parsed = notifications.parse_rules(rules)
+        except notifications.RulesInvalid as exc:
+            raise RuleViolation(
+                "invalid_notification_rules",
+                f"the notification rules do not hold: {exc}",
+                details=[{"field": f, "message": m} for f, m in exc.problems],
+            ) from exc
+        canonical = [notifications.rule_data(r) for r in parsed]
+        chosen = None if parsed == notifications.RULES else json.dumps(canonical, sort_keys=True, separators=(",", ":"))
+    store = uow.store()
+    stored, version = _stored()
+    if version != expected_version:
+        last = store.history("settings", SETTINGS_ID, limit=1, newest_first=True).items
+        raise stale_version("the settings", version, expected_version, last[0] if last else None)
+    before = _rules_report(stored, version).rules
+    after = {k: v for k, v in _known(stored.values).items() if k != RULES_SETTING}
+    if chosen is not None:
+        after[RULES_SETTING] = chosen
+    now_in_force = [notifications.rule_data(r) for r in notifications.rules_from_text(chosen or "")]
+    was = [notifications.rule_label(r) for r in before]
+    will = [notifications.rule_label(r) for r in now_in_force]
+    changes: dict[str, Any] = {}
+    if was != will or stored.values.get(RULES_SETTING) != after.get(RULES_SETTING):
+        changes[RULES_SETTING] = {
+            "from": f"{len(was)} rules" + (" (the default)" if RULES_SETTING not in stored.values else ""),
+            "to": f"{len(will)} rules" + (" (the default)" if chosen is None else ""),
+            "default": chosen is None,
+            "added": [w for w in will if w not in was],
+            "removed": [w for w in was if w not in will],
+        }
+    new = _commit(actor, stored, version, after, changes, expected_version)
+    return _rules_report(new, version + 1) if new is not None else _rules_report(stored, version)
 
 
 def history(actor: Principal, *, limit: int, cursor: str | None = None) -> Page[AuditEvent]:

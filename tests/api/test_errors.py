@@ -142,6 +142,7 @@ VALID_BODIES = {
     "ExceptionResolveRequest": {"note": "x"},
     "ExceptionBulkRequest": {"action": "acknowledge", "ids": ["exc_01h00000000000000000000000"]},
     "SettingsChangeRequest": {"expected_version": 0, "values": {"max_stage_reminders": 3}},
+    "NotificationRulesChangeRequest": {"expected_version": 0, "rules": None},
     "AssignRequest": {"assignee": "ada@waybill.example", "priority": "high"},
     # notification preferences (issue 6)
     "NotificationPreferencesIn": {"opt_out": False, "alerts": "daily_digest"},

@@ -1,13 +1,16 @@
 """Customer care acting from the exceptions queue in headless Chromium against the local stack: each row
 says why, about what, how old and when due; several rows acknowledged (1280 px) or snoozed (390 px) at
 once with the counts read again and focus kept on the bulk bar; an exception's history; the resolved
-list. The seed's queue is the material: the wide test acknowledges two open rows, the phone test
-snoozes those two and resolves one, so the two run in this order."""
+list; the queue filtered by team, reading itself again every 30 s (a fake clock) without redrawing
+when nothing changed and keeping the selection and focus when something did. The seed's queue is the
+material: the wide test acknowledges two open rows, the phone test snoozes those two and resolves one,
+so the two run in this order; the team test assigns a row and puts it back unassigned."""
 
 from __future__ import annotations
 
 import re
 
+import requests
 from playwright.sync_api import Page, expect
 
 from tests.browser.a11y import check_accessibility
@@ -121,3 +124,59 @@ def test_care_bulk_snoozes_on_a_phone_resolves_one_and_lists_it_among_the_resolv
     expect(row).to_have_attribute("data-status", "resolved")
     expect(row).to_contain_text("paid by transfer")
     check_accessibility(page, "resolved exceptions (390 px)")
+
+
+POLL_MS = 30_000  # admin/js/screens/exceptions.js POLL_MS
+
+
+def test_the_queue_filtered_by_team_reads_itself_again_keeping_selection_and_focus(page: Page, stack: Stack):
+    who = stack.headers(*CARE)
+    by_team = {
+        team: api_get(stack, f"/staff/exceptions?team={team}&limit=50", who)
+        for team in ("buyer", "accounting", "logistics", "customer_care", "admin")
+    }
+    team, listed = max(by_team.items(), key=lambda kv: len(kv[1]["items"]))
+    assert len(listed["items"]) >= 2, {t: len(p["items"]) for t, p in by_team.items()}
+    assert {i["owner"] for i in listed["items"]} == {team}
+
+    page.clock.install()
+    page.set_viewport_size({"width": 1280, "height": 800})
+    sign_in(page, stack, "customer_care")
+    ready(page, "dashboard")
+    page.goto(f"{stack.admin}/#/exceptions")
+    ready(page, "exceptions")
+    page.get_by_label("Team").select_option(team)
+    page.get_by_role("button", name="Filter", exact=True).click()
+    expect(page).to_have_url(re.compile(rf"team={team}"))
+    expect(page.get_by_test_id("exceptions-summary")).to_contain_text(f"{listed['counts']['total']} exception")
+    assert set(row_ids(page)) == {i["id"] for i in listed["items"]}
+    check_accessibility(page, "exceptions queue filtered by team")
+
+    # the second row ticked and focused; nothing changes: the next read redraws nothing
+    first_id, second_id = row_ids(page)[:2]
+    second = page.locator(f"[data-testid='exception-row'][data-id='{second_id}']").get_by_test_id("select-row")
+    second.check()
+    page.evaluate("document.querySelector(\"[data-testid='exception-row']\").dataset.untouched = 'yes'")
+    with page.expect_response(lambda r: "/staff/exceptions?" in r.url and f"team={team}" in r.url):
+        page.clock.run_for(POLL_MS + 1000)
+    expect(page.locator(".table-host[data-polls='1']")).to_have_count(1)
+    expect(page.locator("[data-testid='exception-row'][data-untouched='yes']")).to_have_count(1)
+
+    # someone else assigns the first row: the next read shows it, the tick and the focus stay
+    first = next(i for i in listed["items"] if i["id"] == first_id)
+    path = f"{stack.api}/staff/exceptions/{first_id}/assign"
+    r = requests.post(
+        path, json={"assignee": "dana@waybill.example", "expected_version": first["version"]}, headers=who, timeout=10
+    )
+    assert r.status_code == 200, r.text
+    with page.expect_response(lambda r: "/staff/exceptions?" in r.url and f"team={team}" in r.url):
+        page.clock.run_for(POLL_MS + 1000)
+    first_row = page.locator(f"[data-testid='exception-row'][data-id='{first_id}']")
+    expect(first_row).to_contain_text("dana@waybill.example")
+    expect(page.locator("[data-testid='exception-row'][data-untouched='yes']")).to_have_count(0)
+    expect(second).to_be_checked()
+    expect(second).to_be_focused()
+    expect(page.get_by_test_id("bulk-count")).to_have_text("1 selected")
+
+    back = {"assignee": None, "expected_version": r.json()["version"]}
+    assert requests.post(path, json=back, headers=who, timeout=10).status_code == 200  # as it was found

@@ -70,3 +70,72 @@ def test_a_buyer_sees_the_settings_in_force_but_cannot_change_them(page: Page, s
     expect(setting(page, "deadline_acknowledge_s").get_by_role("spinbutton")).to_be_disabled()
     expect(form.get_by_role("button", name="Save settings")).to_have_count(0)
     check_accessibility(page, "settings, read-only")
+
+
+def rule_row(page: Page, n: int):
+    return page.get_by_test_id("rules-table").get_by_test_id("rule").nth(n)
+
+
+def test_an_admin_edits_the_notification_rules_in_a_table_and_puts_back_the_default(page: Page, stack: Stack):
+    admin = stack.headers("alex", "admin", email="alex@waybill.example", name="Alex Admin")
+    read = api_get(stack, "/staff/settings/notification-rules", admin)
+    assert read["default"] is True
+    buyers_copy = next(i for i, r in enumerate(read["rules"]) if (r["event"], r["recipient"]) == ("po.created", "buyer"))
+    sign_in(page, stack, "admin")
+    ready(page, "dashboard")
+    page.goto(f"{stack.admin}/#/settings")
+    ready(page, "settings")
+    rules = page.get_by_role("form", name="Notification rules")
+    expect(page.get_by_test_id("rules-table").get_by_test_id("rule")).to_have_count(len(read["rules"]))
+
+    # the buyer's copy of a new PO goes to the digest; a new rule tells the customer of po.created,
+    # for which no mail is written: the 422 marks that rule's recipient, nothing is saved
+    rule_row(page, buyers_copy).get_by_role("combobox", name=f"Rule {buyers_copy + 1}: timing").select_option("digest")
+    rules.get_by_role("button", name="Add a rule").click()
+    added = len(read["rules"])
+    expect(rule_row(page, added).get_by_role("combobox", name=f"Rule {added + 1}: event")).to_be_focused()
+    rule_row(page, added).get_by_role("combobox", name=f"Rule {added + 1}: event").select_option("po.created")
+    recipient = rule_row(page, added).get_by_role("combobox", name=f"Rule {added + 1}: recipient")
+    recipient.select_option("customer")
+    rules.get_by_role("button", name="Save rules").click()
+    expect(recipient).to_have_attribute("aria-invalid", "true")
+    expect(rule_row(page, added).get_by_test_id("field-error")).to_contain_text("no e-mail is written")
+    assert api_get(stack, "/staff/settings/notification-rules", admin)["version"] == read["version"]
+    check_accessibility(page, "settings, a refused notification rule")
+
+    recipient.select_option("logistics")
+    rules.get_by_role("button", name="Save rules").click()
+    expect(page.get_by_test_id("rules-saved")).to_contain_text(f"Saved {added + 1} rules")
+    now = api_get(stack, "/staff/settings/notification-rules", admin)
+    assert now["default"] is False and now["version"] == read["version"] + 1
+    assert now["rules"][buyers_copy]["timing"] == "digest"
+    assert (now["rules"][-1]["event"], now["rules"][-1]["recipient"], now["rules"][-1]["template"]) == (
+        "po.created",
+        "logistics",
+        "po_created",
+    )
+    changes = page.get_by_test_id("settings-change").first.get_by_test_id("rule-changes")
+    expect(changes).to_contain_text("po.created -> logistics by email, immediate")
+
+    # a rule removed, then everything back to the code's rules
+    rule_row(page, added).get_by_role("button", name=f"Remove rule {added + 1}").click()
+    expect(page.get_by_test_id("rules-table").get_by_test_id("rule")).to_have_count(added)
+    page.get_by_test_id("reset-rules").click()
+    expect(page.get_by_test_id("rules-saved")).to_contain_text("Saved the default rules")
+    expect(page.get_by_test_id("rules-state")).to_contain_text("the rules in the code")
+    assert api_get(stack, "/staff/settings/notification-rules", admin)["rules"] == read["rules"]
+
+
+def test_a_buyer_reads_the_notification_rules_without_controls_on_a_phone(page: Page, stack: Stack):
+    page.set_viewport_size({"width": 390, "height": 844})
+    sign_in(page, stack, "buyer")
+    ready(page, "dashboard")
+    page.goto(f"{stack.admin}/#/settings")
+    ready(page, "settings")
+    table = page.get_by_test_id("rules-table")
+    expect(table.get_by_test_id("rule").first).to_be_visible()
+    expect(table.get_by_role("combobox")).to_have_count(0)
+    expect(page.get_by_role("button", name="Save rules")).to_have_count(0)
+    overflow = page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
+    assert overflow <= 0, f"the settings page scrolls sideways by {overflow}px at 390 px"
+    check_accessibility(page, "settings, notification rules read-only (390 px)")

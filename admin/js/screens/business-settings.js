@@ -1,6 +1,7 @@
 // Business settings staff can change without a deploy (GET /staff/settings, PUT /staff/settings,
 // GET /staff/settings/history): deadlines per supplier stage, thresholds, campaign length, grace
-// periods and escalation levels. Every staff role reads them; settings.manage (admins) changes them,
+// periods and escalation levels, and the notification rules (notification-rules.js; they share the
+// settings' version, so a save of either reads both again). Every staff role reads them; settings.manage (admins) changes them,
 // sending only what changed and the version read. Durations are edited in hours or days, amounts in
 // units (stored in seconds and cents); a 422 marks the field it names, a 409 says who changed them.
 
@@ -8,6 +9,7 @@ import * as api from '../api.js';
 import { h, replace, uid } from '../dom.js';
 import { number, when } from '../format.js';
 import { act, button, code, errorSlot, muted, notice } from '../ui.js';
+import { rulesEditor, rulesSaved } from './notification-rules.js';
 
 const UNITS = [['h', 'hours', 3600], ['d', 'days', 86400]];
 
@@ -58,7 +60,16 @@ function historyList(page) {
   return h('ol', { class: 'history', 'data-testid': 'settings-history' }, page.items.map((c) => h('li', { 'data-testid': 'settings-change' },
     h('p', {}, h('strong', {}, c.by), ' · ', when(c.at)),
     h('ul', { class: 'plain-list' }, Object.entries(c.changes).map(([name, d]) => h('li', {},
-      code(name), `: ${String(d.from)} → ${String(d.to)}`, d.default ? muted(' (back to the default)') : null))))));
+      code(name), `: ${String(d.from)} → ${String(d.to)}`, d.default ? muted(' (back to the default)') : null,
+      ruleChanges(d)))))));
+}
+
+/** The rules a notification-rules change added and removed (other settings have neither). */
+function ruleChanges(d) {
+  const lines = [...(d.added || []).map((r) => ['Added', r]), ...(d.removed || []).map((r) => ['Removed', r])];
+  return lines.length
+    ? h('ul', { class: 'plain-list', 'data-testid': 'rule-changes' }, lines.map(([what, r]) => h('li', {}, `${what}: `, code(r))))
+    : null;
 }
 
 /** The section; `can('settings.manage')` makes it a form. */
@@ -66,10 +77,12 @@ export async function businessSettings({ signal, can }) {
   const slot = errorSlot();
   let report;
   let history;
+  let rules;
   try {
-    [report, history] = await Promise.all([
+    [report, history, rules] = await Promise.all([
       api.get('/staff/settings', undefined, { signal }),
       api.get('/staff/settings/history', { limit: 10 }, { signal }),
+      api.get('/staff/settings/notification-rules', undefined, { signal }),
     ]);
   } catch (error) {
     if (error.name === 'AbortError' || error.status === 401) throw error;
@@ -131,12 +144,29 @@ export async function businessSettings({ signal, can }) {
     save(values);
   });
 
+  async function saveRules(list, rulesSlot) {
+    let saved;
+    try {
+      saved = await api.put('/staff/settings/notification-rules', { expected_version: report.version, rules: list });
+    } catch (error) {
+      if (error.name === 'AbortError') return;
+      rulesSlot.show(error);
+      return;
+    }
+    const next = await businessSettings({ signal, can });
+    host.replaceWith(next);
+    rulesSaved(next, list === null ? null : saved.rules.length, saved.cache_seconds);
+    const again = next.querySelector('[data-testid="rules-form"] button[type="submit"]');
+    if (again) again.focus();
+  }
+
   const host = h('div', { 'data-testid': 'business-settings' },
     h('p', {}, editable
       ? 'Changed here, a setting takes effect everywhere within a minute, without a deploy. Work already under way keeps what it was given (a purchase order keeps the deadline its stage opened with).'
       : 'Admins change these; you see what is in force.'),
     report.updated_at ? h('p', { class: 'hint' }, `Version ${report.version}, last changed by ${report.updated_by} `, when(report.updated_at), '.') : null,
     form,
+    rulesEditor(rules, { editable, save: saveRules }),
     h('h3', {}, 'Recent changes'),
     historyList(history));
   return host;

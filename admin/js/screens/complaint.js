@@ -168,7 +168,8 @@ export default {
       if (result !== undefined) {
         flash = { id: c.id, message };
         reload();
-      } else if (conflict) {
+      } else if (conflict && !slot.querySelector('[data-testid="conflict-reload"]')) {
+        // A 409 that names who changed it carries its own Reload (ui.js); a bare one gets this.
         slot.append(button('Reload the complaint', { class: 'primary', onclick: reload }));
       }
     }

@@ -3,7 +3,10 @@
 // phone), a client-side "Sort by" on the loaded page, the row actions
 // POST /staff/exceptions/{id}/acknowledge | assign | snooze | resolve, and the bulk bar's
 // POST /staff/exceptions/bulk. After every action the list and its counts are read again, and keyboard
-// focus stays on the row (or on the bulk bar).
+// focus stays on the row (or on the bulk bar). A team filter (the team owning each kind) narrows the
+// queue and its counts. While the tab is visible the page reads itself again every 30 s: nothing is
+// redrawn if nothing changed, and when something did, the selection and the focused control stay
+// (a row being worked on, with a form open or a field focused, is never redrawn under the user).
 
 import * as api from '../api.js';
 import { EXCEPTION_KINDS, QUEUE_STATUSES, SEVERITIES, SEVERITY_RANK, subjectHref } from '../constants.js';
@@ -14,6 +17,8 @@ import {
 } from '../ui.js';
 
 const PAGE_SIZE = 50;
+export const POLL_MS = 30000;
+const TEAMS = ['buyer', 'accounting', 'logistics', 'customer_care', 'admin'];
 const SORTS = [
   ['severity', 'Severity'],
   ['opened', 'Opened'],
@@ -73,6 +78,7 @@ export default {
       severity: query.get('severity') || '',
       status: query.get('status') || '',
       assignee: query.get('assignee') || '',
+      team: query.get('team') || '',
     };
     const resolvedView = filters.status === 'resolved';
     let sort = query.get('sort') || (resolvedView ? 'resolved' : 'severity');
@@ -95,11 +101,21 @@ export default {
     let items = [];
     const selected = new Set();
 
-    async function load() {
-      page = await api.get('/staff/exceptions', { ...filters, limit: PAGE_SIZE, cursor }, { signal });
+    /** What the page shows of an answer: equal fingerprints, nothing to redraw. */
+    const fingerprint = (answer) => JSON.stringify([answer.counts, answer.next_cursor, answer.truncated,
+      (answer.items || []).map((i) => [i.id, i.version, i.status, i.severity, i.assignee, i.due_at, i.count, i.last_seen])]);
+    let shown = '';
+
+    function take(answer) {
+      page = answer;
+      shown = fingerprint(answer);
       counts = page.counts || counts;
       items = page.items || [];
       for (const id of [...selected]) if (!items.some((i) => i.id === id)) selected.delete(id);
+    }
+
+    async function load() {
+      take(await api.get('/staff/exceptions', { ...filters, limit: PAGE_SIZE, cursor }, { signal }));
     }
     try {
       await load();
@@ -115,11 +131,13 @@ export default {
     const severitySelect = select('severity', [['', 'Any severity'], ...SEVERITIES.map((s) => [s, severityText(s)])], filters.severity);
     const statusSelect = select('status', [['', 'Open and acknowledged'], ...QUEUE_STATUSES.map((s) => [s, label(s)])],
       filters.status);
+    const teamSelect = select('team', [['', 'Any team'], ...TEAMS.map((t) => [t, label(t)])], filters.team);
     const assigneeInput = input('assignee', { value: filters.assignee, placeholder: 'someone@waybill.example or none', autocomplete: 'off' });
     const filterForm = h('form', { class: 'form filters', 'aria-label': 'Filter exceptions' },
       field('Kind', kindSelect),
       field('Severity', severitySelect),
       field('Status', statusSelect),
+      field('Team', teamSelect, { hint: 'The team that handles the kind.' }),
       field('Assignee', assigneeInput, { hint: 'An e-mail address, or "none" for the unassigned.' }),
       h('div', { class: 'actions' },
         h('button', { type: 'submit', class: 'primary' }, 'Filter'),
@@ -130,11 +148,11 @@ export default {
       event.preventDefault();
       Object.assign(filters, {
         kind: kindSelect.value, severity: severitySelect.value, status: statusSelect.value,
-        assignee: assigneeInput.value.trim(),
+        assignee: assigneeInput.value.trim(), team: teamSelect.value,
       });
       navigate(hashFor({ cursor: '', sort: filters.status === 'resolved' ? '' : sort }));
     });
-    const active = [filters.kind, filters.severity, filters.assignee].filter(Boolean).length;
+    const active = [filters.kind, filters.severity, filters.assignee, filters.team].filter(Boolean).length;
     const fold = h('details', { class: 'filters-fold', 'data-testid': 'filters-fold' },
       h('summary', {}, `Filters${active ? ` (${active} on)` : ''}`), filterForm);
     // Open on a wide screen; on a phone folded, so the first row shows without scrolling.
@@ -409,6 +427,53 @@ export default {
 
     renderTable();
     renderBulk();
+
+    // -------------------------------------------------------------- reading itself again
+    /** True while someone works on a row: a form or "More actions" open, a field of it focused, a request running. */
+    function busy() {
+      const active = document.activeElement;
+      if (active && tableHost.contains(active) && active.matches('input:not([type="checkbox"]), textarea, select')) return true;
+      return Boolean(tableHost.querySelector('details[open], [aria-busy="true"]')) || controls.some((c) => c.getAttribute('aria-busy') === 'true');
+    }
+
+    let polls = 0;
+    async function poll() {
+      if (document.hidden || signal.aborted || busy()) return;
+      let answer;
+      try {
+        answer = await api.get('/staff/exceptions', { ...filters, limit: PAGE_SIZE, cursor }, { signal });
+      } catch (error) {
+        return; // the next tick tries again; an action's own errors are shown where it was taken
+      } finally {
+        polls += 1;
+        tableHost.dataset.polls = String(polls); // how many reads the page made by itself (tests wait on it)
+      }
+      if (signal.aborted || busy() || fingerprint(answer) === shown) return;
+      // The focused control, by its row and its role in it, to focus its counterpart after the redraw.
+      const active = document.activeElement;
+      const row = active && tableHost.contains(active) ? active.closest('[data-id]') : null;
+      const which = row && active.dataset.testid ? `[data-testid="${active.dataset.testid}"]` : null;
+      take(answer);
+      refreshFacets();
+      renderTable();
+      renderBulk();
+      if (row) {
+        const again = tableHost.querySelector(`[data-id="${CSS.escape(row.dataset.id)}"]`);
+        const target = again && ((which && again.querySelector(which)) || again);
+        if (target) target.focus();
+      }
+    }
+    const timer = setInterval(poll, POLL_MS);
+    let hiddenAt = 0;
+    const onVisibility = () => {
+      if (document.hidden) hiddenAt = Date.now();
+      else if (hiddenAt && Date.now() - hiddenAt >= POLL_MS) poll(); // back after a while: read at once
+    };
+    document.addEventListener('visibilitychange', onVisibility);
+    signal.addEventListener('abort', () => {
+      clearInterval(timer);
+      document.removeEventListener('visibilitychange', onVisibility);
+    }, { once: true });
 
     const pages = pager({
       hasPrevious: Boolean(cursor),

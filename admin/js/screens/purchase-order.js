@@ -92,7 +92,8 @@ export default {
         field('Internal note (optional)', note), h('div', { class: 'actions' }, submit), slot);
       form.addEventListener('submit', async (event) => {
         event.preventDefault();
-        const body = note.value.trim() ? { internal_note: note.value } : {};
+        // The version shown: a PO changed since (a supplier acknowledged) is a 409 naming who, with Reload.
+        const body = { expected_version: po.version, ...(note.value.trim() ? { internal_note: note.value } : {}) };
         if (await act(submit, slot, () => api.post(`${path}/cancel`, body))) { flash = 'The purchase order is cancelled.'; reload(); }
       });
       cancel = h('details', { class: 'panel-details' }, h('summary', {}, 'Cancel this purchase order'), form);

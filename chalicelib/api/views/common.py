@@ -54,6 +54,12 @@ class ErrorDetail(View):
     field: str | None = None
     message: str
     type: str | None = None
+    # A 409 from a stale expected_version (services/conflicts.py): the version now, and who made the
+    # change that won, when, and which change it was (its audit event's type).
+    current_version: int | None = None
+    changed_by: str | None = None
+    changed_at: str | None = Field(None, description="ISO 8601")
+    change: str | None = None
 
 
 class ErrorInfo(View):

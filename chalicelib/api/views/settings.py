@@ -11,7 +11,7 @@ from .common import Page, PageQuery, Request, View
 
 if TYPE_CHECKING:
     from ...domain.audit import AuditEvent
-    from ...services.tunables import SettingsReport, TunableState
+    from ...services.tunables import RulesReport, SettingsReport, TunableState
 
 
 class TunableView(View):
@@ -89,3 +89,58 @@ class SettingsHistoryPage(Page):
 
 class SettingsHistoryQuery(PageQuery):
     pass
+
+
+class NotificationRuleView(View):
+    event: str
+    recipient: str = Field(description="a role: customer, supplier, buyer, accounting, logistics, customer_care, admin, assignee")
+    channel: str = Field(description="email (the only channel the notifications consumer sends through)")
+    timing: Literal["immediate", "digest"] = Field(description="digest: held for the recipient's daily digest")
+    mandatory: bool = Field(description="sent whatever the recipient's preferences (immediate only)")
+    when: list[dict[str, Any]] = Field(description="conditions on the event's fields: [{path, values}]; all must hold")
+    template: str
+
+
+class NotificationRuleChoices(View):
+    events: list[str]
+    recipients: list[str]
+    channels: list[str]
+    timings: list[str]
+
+
+class NotificationRulesView(View):
+    version: int = Field(description="the settings' version: send it back as expected_version")
+    updated_at: datetime | None
+    updated_by: str | None
+    default: bool = Field(description="true: the rules in the code are in force")
+    cache_seconds: int
+    rules: list[NotificationRuleView]
+    choices: NotificationRuleChoices
+
+    @classmethod
+    def of(cls, r: RulesReport, cache_seconds: int) -> NotificationRulesView:
+        from ...domain import notifications as n
+
+        return cls(
+            version=r.version,
+            updated_at=r.updated_at,
+            updated_by=r.updated_by,
+            default=r.default,
+            cache_seconds=cache_seconds,
+            rules=[NotificationRuleView(**rule) for rule in r.rules],
+            choices=NotificationRuleChoices(
+                events=list(n.SUBSCRIBED),
+                recipients=[x.value for x in n.Recipient],
+                channels=list(n.CHANNELS),
+                timings=[t.value for t in n.Timing],
+            ),
+        )
+
+
+class NotificationRulesChangeRequest(Request):
+    expected_version: int = Field(strict=True, ge=0, description="the settings' version read (0: never changed)")
+    rules: list[dict[str, Any]] | None = Field(
+        max_length=200,
+        description="the whole set, in order (each {event, recipient, channel, timing, mandatory?, when?, template?}); "
+        "null: back to the rules in the code",
+    )

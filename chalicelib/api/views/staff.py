@@ -488,6 +488,7 @@ class StaffPOView(View):
 
 class StaffPOCancelRequest(Request):
     internal_note: Note | None = None
+    expected_version: Version | None = Field(None, description="the version read: 409 naming who changed it since")
 
 
 class ShipmentEventView(AuditEventView):
@@ -571,6 +572,9 @@ class ExceptionListQuery(PageQuery):
     campaign_id: Id | None = None
     assignee: Annotated[str, StringConstraints(pattern=r"^(none|[^@\s]+@[^@\s]+\.[^@\s]+)$", max_length=254)] | None = Field(
         None, description="an assignee's address, or `none` for the unassigned"
+    )
+    team: Literal["buyer", "accounting", "logistics", "customer_care", "admin"] | None = Field(
+        None, description="the team that owns the kinds (each kind has one): its exceptions only, counts included"
     )
 
     @field_validator("kind", "severity", "status", mode="before")
