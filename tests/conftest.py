@@ -18,6 +18,10 @@ ISSUER = DevIssuer.generate(kid="waybill-test-1")
 
 os.environ.update(in_process_environment(ISSUER))
 os.environ.pop("AWS_ENDPOINT_URL", None)
+# Staff's overrides are read once per process and test, whatever a setup took: with the deployed 60 s,
+# a setup slowed by a loaded machine adds the re-read to a request whose DynamoDB cost a test counts.
+# (The local stack's children get a clean environment: they keep the deployed default.)
+os.environ["WAYBILL_SETTINGS_CACHE_S"] = "86400"
 
 
 @pytest.fixture(scope="session")

@@ -26,6 +26,8 @@ def crowded(api) -> None:
         at = now()
         details = {"supplier_id": "acme" if i % 3 else "brio"}
         uow.store().commit(exceptions.opening_changes(KINDS[i % 3], "po", f"po-{i}", details, at), what=f"po-{i}", at=at)
+    # A process reads staff's settings once per settings_cache_s, at its first request: not a view's cost.
+    assert api.get("/staff/exceptions?limit=1", CARE)[0] == 200
 
 
 def get(api, path: str) -> tuple[dict[str, Any], Any]:
