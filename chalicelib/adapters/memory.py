@@ -68,6 +68,7 @@ from .memory_purchase_orders import keys as purchase_order_keys
 from .memory_sales import SalesMemory
 from .memory_shipments import FOLLOWERS, SHIPMENTS_KEYS, ShipmentsMemory
 from .memory_track import TrackMemory
+from .memory_trends import TrendsMemory
 
 T = TypeVar("T")
 Key = tuple[type, tuple[str, ...]]
@@ -156,6 +157,7 @@ class MemoryStore(
     SalesMemory,
     ShipmentsMemory,
     TrackMemory,
+    TrendsMemory,
 ):
     """`services.ports.Store` over dicts; `commits` counts the transactions committed."""
 
@@ -165,6 +167,7 @@ class MemoryStore(
         self._stages: dict[CounterScope, dict[Stage, dict[str, int]]] = {}
         self._summaries: dict[str, dict[str, int]] = {}
         self._init_sales()
+        self._init_trends()
         self.commits = 0
 
     _page = staticmethod(_page)  # for the areas' mixins, which cannot import this module back
@@ -189,6 +192,7 @@ class MemoryStore(
             raise next((e for e in failed if isinstance(e, AlreadyExists)), failed[0])
         for change in changes:
             self._apply(change, at)
+        self._apply_trends(changes, at)
         self.commits += 1
 
     def _check(self, change: Change, what: str) -> None:

@@ -53,6 +53,7 @@ from .ports_sales import CountSales as CountSales  # a change of a commit, like 
 from .ports_sales import SalesReads
 from .ports_shipments import ShipmentsReads
 from .ports_track import TrackReads
+from .ports_trends import TrendReads
 
 T = TypeVar("T")
 
@@ -235,6 +236,7 @@ class Store(
     MoneyReads,
     ShipmentsReads,
     TrackReads,
+    TrendReads,
     Protocol,
 ):
     """The repository and unit of work services speak to (see the module docstring)."""
