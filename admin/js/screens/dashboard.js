@@ -2,7 +2,7 @@
 // its count and links to act), then the trends (GET /staff/trends: orders per day, exceptions opened
 // vs resolved, on-time rate per week) and the figures (GET /staff/dashboard, GET /staff/metrics/stages):
 // orders per status, open exceptions by kind and severity, time per stage, supplier on-time rate.
-// All four at the same time. The home's lists are read again only when the menu's counts (polled by
+// All four at the same time; the screen is shown when all but the trends are there (they follow). The home's lists are read again only when the menu's counts (polled by
 // shell.js with an ETag) say something changed: the `waybill:counts` event with a new tag.
 
 import * as api from '../api.js';
@@ -101,6 +101,16 @@ function trendsSection(trends) {
       })));
 }
 
+/** The trends' place on the screen: "Loading…" until they arrive, then the charts (or the error). */
+function trendsSlot(pending, isCurrent) {
+  const slot = h('div', { 'data-testid': 'trends-slot', 'aria-busy': 'true' }, section('Trends', h('p', { class: 'muted' }, 'Loading trends…')));
+  pending.then(
+    (value) => { if (isCurrent()) replace(slot, trendsSection(value)); },
+    (error) => { if (isCurrent() && error.name !== 'AbortError') replace(slot, section('Trends', errorAlert(error))); },
+  ).finally(() => slot.removeAttribute('aria-busy'));
+  return slot;
+}
+
 // ------------------------------------------------------------------ the figures
 
 function ordersSection(byStatus) {
@@ -192,9 +202,11 @@ export default {
   name: 'dashboard',
   title: 'Dashboard',
   async render({ signal, me, isCurrent }) {
+    // The trends come after the screen is shown (its first render waits for the lists, not the charts).
+    const trends = api.get('/staff/trends', undefined, { signal });
+    trends.catch(() => {}); // handled where it is shown; an abort needs no word
     const r = await api.parallel({
       home: api.get('/staff/home', undefined, { signal }),
-      trends: api.get('/staff/trends', undefined, { signal }),
       dashboard: api.get('/staff/dashboard', undefined, { signal }),
       stages: api.get('/staff/metrics/stages', undefined, { signal }),
     });
@@ -207,7 +219,7 @@ export default {
       heading('Dashboard'),
       h('p', { class: 'lede', 'data-testid': 'home-roles' }, `What is waiting for you as ${roles || 'staff'}, most urgent first.`),
       slot,
-      r.trends.ok ? trendsSection(r.trends.value) : section('Trends', errorAlert(r.trends.error)),
+      trendsSlot(trends, isCurrent),
       h('div', { class: 'grid' },
         d ? ordersSection(d.orders_by_status || {}) : section('Orders by status', errorAlert(r.dashboard.error)),
         d ? exceptionsSection(d.open_exceptions || {}) : section('Open exceptions', errorAlert(r.dashboard.error))),
