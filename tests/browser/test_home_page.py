@@ -138,3 +138,17 @@ def test_the_trend_charts_have_a_legend_fixed_colours_and_a_table(page: Page, st
     clipped = stages.evaluate("t => t.closest('.table-wrap').scrollWidth - t.closest('.table-wrap').clientWidth")
     assert clipped <= 0, f"the stages table is clipped by {clipped}px at 1280px"
     check_accessibility(page, "home with its trends")
+
+
+def test_the_home_and_its_charts_fit_a_phone(page: Page, stack: Stack):
+    page.set_viewport_size({"width": 390, "height": 844})
+    sign_in_as(page, stack, "admin")
+    expect(page.get_by_test_id("trend-orders")).to_be_visible()  # the charts follow the screen: wait for them
+    expect(page.get_by_test_id("home-section").first).to_be_visible()
+    overflow = page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
+    assert overflow <= 0, f"the home scrolls sideways by {overflow}px at 390px"
+    first_act = page.get_by_test_id("home-act").first  # the seed leaves exceptions in the queue
+    expect(first_act).to_be_visible()
+    box = first_act.bounding_box()
+    assert box is not None and box["x"] + box["width"] <= 390, "an item's link to act is on screen"
+    check_accessibility(page, "home on a phone")
