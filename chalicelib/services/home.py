@@ -10,6 +10,7 @@ What it reads is bounded whatever the table holds:
   section says so and links to the queue);
 - a buyer's purchase orders nearest their acknowledgement deadline: one Query (`pos_in`, oldest first);
 - a buyer's campaigns closing within `CLOSING_WITHIN`: one Query (`campaigns_due`);
+- accounting's payment proposals waiting for a decision, oldest first: one Query (`proposals_in`);
 - what is assigned to me: one Query, and one per team of my roles (`assigned_to`, `assigned_to_team`).
 
 The menu's counts (`counts`) are one read of the queue's counters, hashed into a tag (`Counts.tag`) a
@@ -40,7 +41,14 @@ SHOWN = 5  # items per section
 POS_READ = 25  # POs in the acknowledgement stage read, oldest first
 NEAR_DEADLINE = timedelta(hours=24)  # a PO due this soon is "near" its deadline
 CLOSING_WITHIN = timedelta(hours=48)
-LISTED = frozenset({Status.OPEN, Status.ACKNOWLEDGED})  # as the queue lists by default (snoozed hidden)
+PENDING_PROPOSAL = "pending"  # services.payments.PENDING (not imported: that module brings the bank adapter)
+LISTED = frozenset({Status.OPEN, Status.ACKNOWLEDGED})
+PRIORITY_RANK = {
+    "critical": 0,
+    "high": 1,
+    "medium": 2,
+    "low": 3,
+}  # severities and priorities alike  # as the queue lists by default (snoozed hidden)
 
 
 @dataclass(frozen=True)
@@ -191,6 +199,24 @@ def _pos_near_deadline(now: datetime) -> tuple[list[HomeItem], bool]:
     return items, page.cursor is not None
 
 
+def _proposals_waiting() -> tuple[list[HomeItem], bool]:
+    page = uow.store().proposals_in(PENDING_PROPOSAL, limit=SHOWN)
+    items = [
+        HomeItem(
+            "payment_proposal",
+            p.value.id,
+            f"Pay {p.value.supplier_id} {p.value.amount_cents / 100:.2f} {p.value.currency}",
+            "medium",
+            p.value.created_at,
+            None,
+            "purchase_order",
+            p.value.po_id,
+        )
+        for p in page.items
+    ]
+    return items, page.cursor is not None
+
+
 def _campaigns_closing(now: datetime) -> list[HomeItem]:
     due = uow.store().campaigns_due(now + CLOSING_WITHIN, limit=SHOWN + 1)
     return [
@@ -248,19 +274,31 @@ def home(actor: Principal) -> Home:
     for spec in SECTIONS:
         if spec.owner not in teams:
             continue
-        mine = [_exception_item(r) for r in listed if r.kind in spec.kinds]
+        records = [r for r in listed if r.kind in spec.kinds]
         count = tally.sections[spec.key]
-        extra: list[HomeItem] = []
-        more = count > min(len(mine), SHOWN)
+        more = count > min(len(records), SHOWN)
+        subjects: list[HomeItem] = []  # what the section reads beside the queue
         if spec.key == "purchase_orders":
-            extra, more_pos = _pos_near_deadline(now)
-            more = more or more_pos or len(extra) > SHOWN
-            count += len(extra)
+            subjects, more_read = _pos_near_deadline(now)
+        elif spec.key == "payments":
+            subjects, more_read = _proposals_waiting()
         elif spec.key == "campaigns":
-            extra = _campaigns_closing(now)
-            more = more or len(extra) > SHOWN
-            count += min(len(extra), SHOWN)
-        sections.append(Section(spec.key, spec.title, count, (mine + extra)[:SHOWN], spec.kinds, more))
+            subjects = _campaigns_closing(now)
+            more_read = len(subjects) > SHOWN
+        else:
+            more_read = False
+        # a subject listed for itself is not listed again for its exception of the same wait (a PO past
+        # its acknowledgement deadline, a proposal past its approval deadline), nor counted twice
+        listed_for_itself = {i.subject_id for i in subjects}
+        same_wait = {"po_not_acknowledged", "payment_approval_pending"}
+        before = len(records)
+        records = [r for r in records if not (r.kind in same_wait and r.subject_id in listed_for_itself)]
+        count += len(subjects) - (before - len(records))
+        merged = subjects + [_exception_item(r) for r in records]
+        merged.sort(key=lambda i: (PRIORITY_RANK.get(i.priority, 2), i.since, i.id))  # as the queue ranks
+        items = merged[:SHOWN]
+        more = more or more_read or len(merged) > SHOWN
+        sections.append(Section(spec.key, spec.title, count, items, spec.kinds, more))
     assigned, more = _assigned(actor, teams, listed)
     sections.insert(0, Section("assigned", "Assigned to me or my team", len(assigned), assigned, (), more))
     return Home(sorted(r.value for r in actor.roles), sections, tally)

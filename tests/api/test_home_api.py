@@ -91,7 +91,9 @@ def test_a_home_reads_a_bounded_number_of_queries_however_full_the_queue_is(api)
     _, m = home(api, BUYER)
     assert dict(m.requests) == {"Query": 5}, "the head, POs by deadline, campaigns closing, my work, my team's"
     _, m = home(api, ADMIN)
-    assert dict(m.requests) == {"Query": 4}, "the head, POs by deadline, campaigns closing, my work"
+    assert dict(m.requests) == {"Query": 5}, "the head, POs by deadline, campaigns closing, proposals, my work"
+    _, m = home(api, ACCOUNTING)  # a token without an address: no work of mine to read
+    assert dict(m.requests) == {"Query": 3}, "the head, the proposals to decide, my team's work"
 
 
 def counts(api, who=CARE, etag: str | None = None):

@@ -99,9 +99,15 @@ def test_a_buyer_sees_the_pos_nearest_their_deadline_and_the_campaigns_closing(s
         store.commit([Save(CampaignRecord(c, NOW, "bea@waybill.example"), None)], what="campaign", at=NOW)
     assert closing.status is CampaignStatus.LIVE
 
+    exceptions.raise_or_bump("po_not_acknowledged", "po", late, {})  # the same wait, seen by the sweep
+
     pos = section(BUYER, "purchase_orders")
-    assert [(i.id, i.priority) for i in pos.items] == [(late, "critical"), (soon, "high")]
+    assert [(i.kind, i.id, i.priority) for i in pos.items] == [
+        ("purchase_order", late, "critical"),
+        ("purchase_order", soon, "high"),
+    ]
     assert pos.items[0].due_at == NOW - timedelta(hours=2)
+    assert pos.count == 2, "the PO past its deadline is listed and counted once, not again for its exception"
     assert [i.id for i in section(BUYER, "campaigns").items] == ["cmp-2"]
 
 
@@ -131,3 +137,23 @@ def test_trends_count_each_days_orders_and_exceptions_and_each_weeks_stages(stor
     weeks = series["stages"].points
     assert len(weeks) == 3 and weeks[-1][1] == {"completed": 2, "late": 1} and weeks[0][1] == {"completed": 0, "late": 0}
     assert series["exceptions"].period == "day" and series["stages"].period == "week"
+
+
+def test_accounting_sees_the_proposals_to_decide_and_a_late_one_only_once(store):
+    from chalicelib.services.ports_purchase_orders import PaymentProposal, proposal_id
+
+    def pending(po: str, minutes: int) -> PaymentProposal:
+        at = NOW + timedelta(minutes=minutes)
+        found = PaymentProposal(proposal_id(po, "pp-001"), po, "acme", "cmp-1", 6200, "EUR", "pending", at, at)
+        store.commit([Save(found, None)], what="proposal", at=at)
+        return found
+
+    first, second = pending("po-a", 1), pending("po-b", 2)
+    exceptions.raise_or_bump("payment_approval_pending", "po", "po-a", {})  # first is past its approval deadline
+    exceptions.raise_or_bump("payment_approval_pending", "po", "po-z", {})  # a PO whose proposal is not pending
+
+    payments = section(ACCOUNTING, "payments")
+    listed = [(i.kind, i.subject_id) for i in payments.items]
+    assert sorted(listed) == [("exception", "po-z"), ("payment_proposal", "po-a"), ("payment_proposal", "po-b")]
+    assert payments.count == 3
+    assert {i.id for i in payments.items if i.kind == "payment_proposal"} == {first.id, second.id}

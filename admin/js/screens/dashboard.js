@@ -17,7 +17,8 @@ import { dueText } from './exceptions.js';
 
 function itemLine(item) {
   const exception = item.kind === 'exception';
-  const subjectLink = exception
+  const proposal = item.kind === 'payment_proposal'; // decided on the payments screen; its PO is the subject
+  const subjectLink = exception || proposal
     ? (subjectHref(item.subject_type, item.subject_id) ? link(subjectHref(item.subject_type, item.subject_id), item.subject_id) : item.subject_id)
     : link(subjectHref(item.kind, item.id), item.id, { 'data-testid': 'home-subject' });
   const due = item.due_at ? dueText({ due_at: item.due_at, status: 'open' }) : null;
@@ -27,7 +28,8 @@ function itemLine(item) {
       item.reason || item.title,
       item.reason ? h('span', { class: 'muted' }, ` (${item.title})`) : null,
       subjectLink ? [' · ', subjectLink] : null,
-      exception ? [' · ', link(`#/exceptions/${encodeURIComponent(item.id)}`, 'Act on it', { 'data-testid': 'home-act' })] : null),
+      exception ? [' · ', link(`#/exceptions/${encodeURIComponent(item.id)}`, 'Act on it', { 'data-testid': 'home-act' })] : null,
+      proposal ? [' · ', link('#/payments', 'Decide', { 'data-testid': 'home-act' })] : null),
     h('span', { class: 'muted' }, 'since ', when(item.since)),
     due ? h('span', { class: due.overdue ? 'overdue' : 'muted', 'data-testid': 'home-due' }, due.text) : null,
     item.assignee ? h('span', { class: 'muted' }, `→ ${item.assignee}`) : null);

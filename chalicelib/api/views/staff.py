@@ -870,7 +870,7 @@ class DashboardView(View):
 
 
 class HomeItemView(View):
-    kind: Literal["exception", "purchase_order", "campaign", "order", "complaint"]
+    kind: Literal["exception", "purchase_order", "campaign", "order", "complaint", "payment_proposal"]
     id: str
     title: str
     priority: str = Field(description="the exception's severity, or the assignment's priority")
