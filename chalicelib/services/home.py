@@ -205,7 +205,7 @@ def _proposals_waiting() -> tuple[list[HomeItem], bool]:
         HomeItem(
             "payment_proposal",
             p.value.id,
-            f"Pay {p.value.supplier_id} {p.value.amount_cents / 100:.2f} {p.value.currency}",
+            f"Proposal to pay {p.value.supplier_id}: waiting for a decision",  # the amount: on the payments screen
             "medium",
             p.value.created_at,
             None,
