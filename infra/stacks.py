@@ -632,7 +632,7 @@ class WaybillStack(cdk.Stack):
             "ApiOriginRequestPolicy",
             comment="Waybill API: the headers and query the routes read",
             header_behavior=cloudfront.OriginRequestHeaderBehavior.allow_list(
-                "Content-Type", "Idempotency-Key", "Accept", "X-Request-Id"
+                "Content-Type", "Idempotency-Key", "Accept", "X-Request-Id", "If-None-Match"
             ),
             query_string_behavior=cloudfront.OriginRequestQueryStringBehavior.all(),
             cookie_behavior=cloudfront.OriginRequestCookieBehavior.none(),

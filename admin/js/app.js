@@ -10,7 +10,7 @@ import { configError } from './config.js';
 import { loadVocabularies } from './constants.js';
 import { h, replace } from './dom.js';
 import {
-  displayName, isSilent, match, navigations, navList, page, parseHash, renderScreen, showConfigError,
+  displayName, isSilent, match, navigations, navList, page, parseHash, pollMenuCounts, renderScreen, showConfigError,
   showNotFound, startRouting, wireChrome,
 } from './shell.js';
 import { button, errorAlert, heading, keepRowFocus } from './ui.js';
@@ -259,4 +259,5 @@ async function route() {
 
 startRouting({ route, onUnauthorized: () => { me = null; } });
 keepRowFocus(main);
+pollMenuCounts(nav, { enabled: () => can('staff') && Boolean(auth.token()) }); // "Exceptions 12", kept fresh
 auth.onSessionChange(() => { me = null; route(); }); // another tab signed in or out

@@ -152,6 +152,73 @@ export async function renderScreen(main, screen, ctx, { isCurrent, page: { finis
   finish(screen.name, title);
 }
 
+// ------------------------------------------------------------------ the menu's counts
+
+export const COUNTS_POLL_MS = 30_000;
+
+/**
+ * Counts beside the menu's links ("Exceptions 12"), kept fresh without reading any list again:
+ * GET /staff/counts with the last tag as If-None-Match (an unchanged answer is a 304 with no body),
+ * every COUNTS_POLL_MS while the page is visible, at once when it becomes visible again, after each
+ * screen is shown and after each action a screen announces in the live region (#status). New counts are written into the menu
+ * (each time the menu is drawn again too) and sent to the page as a `waybill:counts` event
+ * (detail: {menu, sections, etag}), on which a screen may read its lists again.
+ */
+export function pollMenuCounts(nav, { enabled }) {
+  let counts = null;
+  let busy = false;
+  const decorate = () => {
+    if (!counts) return;
+    for (const [key, n] of Object.entries(counts.menu || {})) {
+      const a = nav.querySelector(`a[href="#/${key}"]`);
+      if (!a) continue;
+      let badge = a.querySelector('.nav-count');
+      if (!n) {
+        if (badge) badge.remove();
+        continue;
+      }
+      if (!badge) {
+        badge = h('span', { class: 'nav-count', 'data-testid': `nav-count-${key}` });
+        a.append(' ', badge);
+      }
+      badge.textContent = String(n);
+    }
+  };
+  let again = false;
+  async function poll() {
+    if (!enabled() || document.visibilityState !== 'visible') return;
+    if (busy) { // one at a time; a poll asked for meanwhile runs after it (it may follow a change)
+      again = true;
+      return;
+    }
+    busy = true;
+    again = false;
+    try {
+      const headers = counts ? { 'If-None-Match': `"${counts.etag}"` } : {};
+      counts = await api.get('/staff/counts', undefined, { headers });
+      decorate();
+      window.dispatchEvent(new CustomEvent('waybill:counts', { detail: counts }));
+    } catch {
+      // A 304: nothing changed. Anything else: the last counts stay until the next poll.
+    } finally {
+      busy = false;
+      if (again) poll();
+    }
+  }
+  setInterval(poll, COUNTS_POLL_MS);
+  document.addEventListener('visibilitychange', () => { if (document.visibilityState === 'visible') poll(); });
+  new MutationObserver(decorate).observe(nav, { childList: true }); // the menu is drawn again on each route
+  new MutationObserver(() => { if (document.body.dataset.ready) poll(); })
+    .observe(document.body, { attributes: true, attributeFilter: ['data-ready'] });
+  // an action done on a screen says so in the live region (ui.act): its counts may have moved
+  const status = document.getElementById('status');
+  if (status) {
+    new MutationObserver(() => { if (status.textContent) poll(); })
+      .observe(status, { childList: true, characterData: true, subtree: true });
+  }
+  return { poll };
+}
+
 // ------------------------------------------------------------------ start
 
 /**

@@ -69,6 +69,7 @@ from .memory_sales import SalesMemory
 from .memory_search import SEARCH_KEYS, SearchMemory
 from .memory_shipments import FOLLOWERS, SHIPMENTS_KEYS, ShipmentsMemory
 from .memory_track import TrackMemory
+from .memory_trends import TrendsMemory
 
 T = TypeVar("T")
 Key = tuple[type, tuple[str, ...]]
@@ -159,6 +160,7 @@ class MemoryStore(
     SearchMemory,
     ShipmentsMemory,
     TrackMemory,
+    TrendsMemory,
 ):
     """`services.ports.Store` over dicts; `commits` counts the transactions committed."""
 
@@ -168,6 +170,7 @@ class MemoryStore(
         self._stages: dict[CounterScope, dict[Stage, dict[str, int]]] = {}
         self._summaries: dict[str, dict[str, int]] = {}
         self._init_sales()
+        self._init_trends()
         self.commits = 0
 
     _page = staticmethod(_page)  # for the areas' mixins, which cannot import this module back
@@ -192,6 +195,7 @@ class MemoryStore(
             raise next((e for e in failed if isinstance(e, AlreadyExists)), failed[0])
         for change in changes:
             self._apply(change, at)
+        self._apply_trends(changes, at)
         self.commits += 1
 
     def _check(self, change: Change, what: str) -> None:

@@ -122,11 +122,13 @@ class PurchaseOrdersMemory:
         ]
         return self._page(f"campaign_pos/{campaign_id}", rows, limit=limit, cursor=cursor)
 
-    def pos_in(self, stage_or_status: str, *, limit: int, cursor: str | None = None) -> Page[Versioned[PORecord]]:
+    def pos_in(
+        self, stage_or_status: str, *, limit: int, cursor: str | None = None, newest_first: bool = True
+    ) -> Page[Versioned[PORecord]]:
         rows = [
             ((_ts(r.value.po.created_at), r.value.po.id), r) for r in self._po_records() if _where(r.value) == stage_or_status
         ]
-        return self._page(f"pos_in/{stage_or_status}", rows, limit=limit, cursor=cursor, reverse=True)
+        return self._page(f"pos_in/{stage_or_status}", rows, limit=limit, cursor=cursor, reverse=newest_first)
 
     def proposals_in(self, status: str, *, limit: int, cursor: str | None = None) -> Page[Versioned[PaymentProposal]]:
         rows = [((_ts(p.value.created_at), p.value.id), p) for p in self._versioned(PaymentProposal) if p.value.status == status]

@@ -14,8 +14,9 @@ and staff sign in with Cognito's hosted UI. Locally this server stands in for bo
 - `POST /dev/sign-in`   `{"sub", "role"}` -> `{"token", "expires_at"}`, minted by the stack's dev
                         issuer for one of the demo users and one of its roles (400 otherwise);
 - `/api/<path>`         proxied to `<api_url>/<path>`: method, query string, body and the headers
-                        Authorization, Content-Type, Idempotency-Key and Accept go through; status,
-                        body, Content-Type and X-Request-Id come back unchanged. An API that does not
+                        Authorization, Content-Type, Idempotency-Key, Accept and If-None-Match go
+                        through; status, body, Content-Type, X-Request-Id and ETag come back unchanged
+                        (the menu's counts poll with If-None-Match and get a 304). An API that does not
                         answer is a 502 in the API's error shape.
 
 Standard library only (`http.server.ThreadingHTTPServer`, `urllib.request`)."""
@@ -97,8 +98,8 @@ SECURITY_HEADERS = {
     "img-src 'self' data: {images}; connect-src {connect}; frame-ancestors 'none'; base-uri 'none'; "
     "form-action 'self'",
 }
-FORWARDED_REQUEST_HEADERS = ("Authorization", "Content-Type", "Idempotency-Key", "Accept")
-FORWARDED_RESPONSE_HEADERS = ("Content-Type", "X-Request-Id", "Content-Disposition", "Location")
+FORWARDED_REQUEST_HEADERS = ("Authorization", "Content-Type", "Idempotency-Key", "Accept", "If-None-Match")
+FORWARDED_RESPONSE_HEADERS = ("Content-Type", "X-Request-Id", "Content-Disposition", "Location", "ETag")
 MAX_BODY_BYTES = 10 * 1024 * 1024
 PROXY_TIMEOUT_S = 60.0
 TOKEN_TTL_S = 12 * 3600

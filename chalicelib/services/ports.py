@@ -54,6 +54,7 @@ from .ports_sales import SalesReads
 from .ports_search import SearchReads
 from .ports_shipments import ShipmentsReads
 from .ports_track import TrackReads
+from .ports_trends import TrendReads
 
 T = TypeVar("T")
 
@@ -237,6 +238,7 @@ class Store(
     MoneyReads,
     ShipmentsReads,
     TrackReads,
+    TrendReads,
     Protocol,
 ):
     """The repository and unit of work services speak to (see the module docstring)."""

@@ -165,9 +165,11 @@ class PurchaseOrdersReads(Protocol):
         given. One query per page; a filtered page may hold fewer than `limit` with a cursor after."""
         ...
 
-    def pos_in(self, stage_or_status: str, *, limit: int, cursor: str | None = None) -> Page[Versioned[PORecord]]:
+    def pos_in(
+        self, stage_or_status: str, *, limit: int, cursor: str | None = None, newest_first: bool = True
+    ) -> Page[Versioned[PORecord]]:
         """The POs waiting in a stage (an open PO) or ending in a status (a finished one), newest
-        first. One query per page."""
+        first (or oldest first: the staff home's POs nearest their deadline). One query per page."""
         ...
 
     def proposals_in(self, status: str, *, limit: int, cursor: str | None = None) -> Page[Versioned[PaymentProposal]]:

@@ -25,6 +25,7 @@ from chalicelib.domain.audit import AuditEvent
 from chalicelib.domain.errors import Conflict
 from chalicelib.domain.orders import OrderAction, apply_order_action
 from chalicelib.services import catalogue, orders
+from chalicelib.services.ports_trends import period_of
 from chalicelib.topology import TOPOLOGY
 from tests.adapters import shop
 from tests.adapters.shop import ALICE, BOB, BUYER, CARE
@@ -136,14 +137,15 @@ def test_placing_an_order_is_one_batch_read_and_one_transaction(campaign_id):
     (tx,) = txs
     # prepaid: the payment at checkout is recorded in the same transaction
     assert [i["kind"]["S"] for i in puts(tx)] == ["order", "delivery", "delivery", "event", "idempotency", "payment_txn"]
-    # counters ADDed in place: one more order in its status, the campaign's metrics, and the campaign's
-    # sales per supplier and product (one sharded item, whatever the number of lines), each in the shard
-    # the order's id picks
+    # counters ADDed in place: one more order in its status, the campaign's metrics, the campaign's
+    # sales per supplier and product (one sharded item, whatever the number of lines), and the orders
+    # placed that day (the trend), each in the shard the order's id picks
     counters = [entry["Update"] for entry in tx if "Update" in entry]
     assert [(c["Key"]["PK"]["S"], c["Key"]["SK"]["S"]) for c in counters] == [
         keys.order_status_stats(record.order.id),
         keys.campaign_summary(campaign_id, record.order.id),
         keys.campaign_sales(campaign_id, record.order.id),
+        keys.trend("orders", period_of("orders", record.order.created_at), record.order.id),
     ]
     event = puts(tx)[3]
     assert event["PK"]["S"] == keys.order_pk(record.order.id)

@@ -872,6 +872,20 @@ class StatsItem(Item, discriminator="stats"):
     pos_created = NumberAttribute(null=True)
 
 
+class TrendItem(Item, discriminator="trend"):
+    """One shard of a trend's counters in one period (`TREND#<series>` / `<period>#<n>`: keys.py),
+    created and grown only by atomic ADDs in the transactions of the events it counts
+    (services/ports_trends.py)."""
+
+    series = UnicodeAttribute(null=True)
+    period = UnicodeAttribute(null=True)
+    placed = NumberAttribute(null=True)
+    opened = NumberAttribute(null=True)
+    resolved = NumberAttribute(null=True)
+    completed = NumberAttribute(null=True)
+    late = NumberAttribute(null=True)
+
+
 class SettingsItem(Item, discriminator="settings"):
     """Staff's overrides of the business settings (`SETTINGS` / `#CURRENT`; services/tunables.py):
     the values as a JSON object by setting name, versioned."""

@@ -82,6 +82,7 @@ from .store_sales import SalesDynamo, sales_update
 from .store_search import SearchDynamo, find_writes
 from .store_shipments import ShipmentsDynamo
 from .store_track import TrackDynamo
+from .store_trends import TrendsDynamo, trend_writes
 
 Writes = list[repo.Write | repo.Update | repo.Delete]
 _SENT_FIRST: dict[type, int] = {repo.Delete: 0, repo.Write: 1, repo.Update: 2}
@@ -157,6 +158,7 @@ class DynamoStore(
     MoneyDynamo,
     ShipmentsDynamo,
     TrackDynamo,
+    TrendsDynamo,
 ):
     """`services.ports.Store` on the table the PynamoDB models are bound to."""
 
@@ -237,6 +239,7 @@ class DynamoStore(
                 writes.append(repo.campaign_summary_update(change.campaign_id, change.subject_id, change.deltas))
         if any(counted.values()):
             writes += count_writes(CountExceptions(counted))
+        writes += trend_writes(changes, at)  # the trends move in the transaction of the events they count
         return writes, creates
 
     def _save(self, change: Save, at: datetime) -> Writes:

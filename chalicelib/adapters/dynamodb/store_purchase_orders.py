@@ -275,8 +275,11 @@ class PurchaseOrdersDynamo:
         )
         return _records(page)
 
-    def pos_in(self, stage_or_status: str, *, limit: int, cursor: str | None = None) -> Page[Versioned[PORecord]]:
-        return _records(repo.query_page(Item.gsi3, keys.pos_in_pk(stage_or_status), limit=limit, cursor=cursor))
+    def pos_in(
+        self, stage_or_status: str, *, limit: int, cursor: str | None = None, newest_first: bool = True
+    ) -> Page[Versioned[PORecord]]:
+        page = repo.query_page(Item.gsi3, keys.pos_in_pk(stage_or_status), limit=limit, cursor=cursor, newest_first=newest_first)
+        return _records(page)
 
     def proposals_in(self, status: str, *, limit: int, cursor: str | None = None) -> Page[Versioned[PaymentProposal]]:
         page = repo.query_page(Item.gsi3, keys.proposals_pk(status), limit=limit, cursor=cursor, newest_first=False)

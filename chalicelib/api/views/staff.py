@@ -888,6 +888,61 @@ class DashboardView(View):
     suppliers: list[SupplierOnTimeView] = Field(description="on-time rate over all stages, per supplier")
 
 
+# ---------------------------------------------------------------- the staff home (services/home.py)
+
+
+class HomeItemView(View):
+    kind: Literal["exception", "purchase_order", "campaign", "order", "complaint", "payment_proposal"]
+    id: str
+    title: str
+    priority: str = Field(description="the exception's severity, or the assignment's priority")
+    since: datetime
+    due_at: datetime | None = Field(description="an exception's next step by time, a PO's deadline, a campaign's end")
+    subject_type: str | None
+    subject_id: str | None
+    reason: str | None = Field(description="an exception's `details.reason`")
+    assignee: str | None
+    version: int | None = Field(description="an exception's version (for its actions)")
+
+
+class HomeSectionView(View):
+    key: str
+    title: str
+    count: int = Field(description="exceptions: from the queue's counters (exact); subjects: those read")
+    items: list[HomeItemView] = Field(description="the top of the section, ranked as the queue is")
+    kinds: list[str] = Field(description="the exception kinds the section lists (the queue's filter for all of them)")
+    more: bool = Field(description="more than the items shown")
+
+
+class StaffCountsView(View):
+    menu: dict[str, int] = Field(description="per menu entry: exceptions, orders, campaigns, complaints, payments")
+    sections: dict[str, int] = Field(description="per home section, from the exceptions queue's counters")
+    etag: str = Field(description="the tag of these counts (also the ETag header): send it as If-None-Match")
+
+
+class HomeView(View):
+    roles: list[str]
+    sections: list[HomeSectionView]
+    counts: StaffCountsView
+
+
+class TrendPointView(View):
+    period: str = Field(description="the day, or the Monday of the week (ISO date, UTC)")
+    counts: dict[str, int]
+
+
+class TrendSeriesView(View):
+    name: Literal["orders", "exceptions", "stages"]
+    period: Literal["day", "week"]
+    points: list[TrendPointView]
+
+
+class TrendsView(View):
+    series: list[TrendSeriesView] = Field(
+        description="orders placed per day; exceptions opened and resolved per day; PO stages completed and late per week"
+    )
+
+
 class AddressCorrectionIn(Request):
     shipping_address: AddressIn = Field(description="where the order ships from now on (checked as at placement)")
     note: Note | None = Field(None, description="internal: why (staff only)")
