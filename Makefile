@@ -84,19 +84,19 @@ infra-check: synth
 	$(VENV)/bin/cfn-lint --ignore-checks W3005 -- cdk.out/*.template.json
 	$(INFRA_ENV) $(PY) -m pytest -q tests/infra
 
-# Two lines of work at once on the two cores, once the dev packages are in (Chromium downloads
-# beside them): the main line runs the unit, moto and workflow suites; the side line starts the local
-# stack for the end-to-end and browser tests (mostly waiting on the stack and Chromium), then lints,
-# type-checks, installs the CDK packages and checks the infra.
+# Two lines of work at once on the two cores, once every package is in (Chromium and the CDK packages
+# download beside the dev packages): the main line runs the unit, moto and workflow suites, then lints
+# and type-checks; the side line starts the local stack for the end-to-end and browser tests (the
+# longest piece, mostly waiting on the stack and Chromium), then checks the infra.
 test:
-	$(MAKE) -j2 $(STAMP) $(CHROMIUM) $(AXE)
+	$(MAKE) -j2 $(STAMP) $(INFRA_STAMP) $(CHROMIUM) $(AXE)
 	$(MAKE) -j2 --output-sync=line test-main test-side
 
 test-main: $(STAMP)
-	$(MAKE) -j1 test-unit test-aws test-workflows
+	$(MAKE) -j1 test-unit test-aws test-workflows lint typecheck
 
-test-side: $(STAMP) $(CHROMIUM) $(AXE)
-	$(MAKE) -j1 test-e2e lint typecheck infra-check
+test-side: $(STAMP) $(INFRA_STAMP) $(CHROMIUM) $(AXE)
+	$(MAKE) -j1 test-e2e infra-check
 
 bench: $(STAMP)
 	$(PY) -m bench
