@@ -136,7 +136,9 @@ def test_placing_an_order_is_one_batch_read_and_one_transaction(campaign_id):
     assert m.requests == {"BatchGetItem": 1, "TransactWriteItems": 1}
     (tx,) = txs
     # prepaid: the payment at checkout is recorded in the same transaction
-    assert [i["kind"]["S"] for i in puts(tx)] == ["order", "delivery", "delivery", "event", "idempotency", "payment_txn"]
+    # and the staff search's find items (reference, e-mail, name) written with the order they find
+    kinds = [i["kind"]["S"] for i in puts(tx)]
+    assert kinds == ["order", "delivery", "delivery", "find", "find", "find", "event", "idempotency", "payment_txn"]
     # counters ADDed in place: one more order in its status, the campaign's metrics, the campaign's
     # sales per supplier and product (one sharded item, whatever the number of lines), and the orders
     # placed that day (the trend), each in the shard the order's id picks
@@ -147,7 +149,7 @@ def test_placing_an_order_is_one_batch_read_and_one_transaction(campaign_id):
         keys.campaign_sales(campaign_id, record.order.id),
         keys.trend("orders", period_of("orders", record.order.created_at), record.order.id),
     ]
-    event = puts(tx)[3]
+    event = puts(tx)[kinds.index("event")]
     assert event["PK"]["S"] == keys.order_pk(record.order.id)
     assert event["SK"]["S"] == keys.event_sk(record.events[0].at, record.events[0].id)
 

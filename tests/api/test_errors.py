@@ -116,6 +116,7 @@ VALID_BODIES = {
     "PlaceOrderRequest": {"campaign_id": "cmp_x", "lines": [{"sku": "A-1", "quantity": 1}], "address_id": "adr_x"},
     "CustomerCancelRequest": {"reason": "changed my mind"},
     "TrackLookupRequest": {"reference": "WB-0000-0000", "email": "a@b.example"},
+    "SavedViewRequest": {"name": "mine", "filters": {"status": "placed"}},
     "SupplierIn": {"name": "X", "contact_emails": ["a@b.example"]},
     "CampaignIn": {"name": "X"},
     "ProductsIn": {"products": [{"sku": "A-1", "name": "A", "supplier_id": "acme", "unit_price_cents": 1, "unit_cost_cents": 1}]},
