@@ -286,6 +286,45 @@ def _retention_read_from_the_queue() -> None:
     SQSBackend.is_message_valid_based_on_retention_period = is_valid  # type: ignore[method-assign]
 
 
+def _stream_records_answered_as_stored() -> None:
+    """moto 5.2.5 answers GetRecords through its generic response serializer, which walks every
+    attribute of every record's images (old and new) against the API's shapes: under carrier webhooks
+    that was about a quarter of the local stack's CPU. moto keeps each record in DynamoDB's JSON form
+    already (`StreamRecord.record`), so the answer is that JSON, with the one timestamp of a record
+    converted as the serializer converts it (`stream_answer`; the same answer, checked in
+    tests/workflows/test_local_server.py). Idempotent."""
+    from moto.dynamodbstreams.responses import DynamoDBStreamsHandler
+
+    original = DynamoDBStreamsHandler.get_records
+    if getattr(original, "_waybill_patched", False):
+        return
+
+    def get_records(self: Any) -> str:
+        limit = self._get_param("Limit")
+        return stream_answer(self.backend.get_records(self._get_param("ShardIterator"), 1000 if limit is None else limit))
+
+    get_records._waybill_patched = True  # type: ignore[attr-defined]
+    DynamoDBStreamsHandler.get_records = get_records  # type: ignore[assignment, method-assign]
+
+
+def stream_answer(result: dict[str, Any]) -> str:
+    """moto's GetRecords result as the JSON its serializer sends: datetimes as epoch seconds, binary
+    attribute values in base64."""
+    import base64
+    from datetime import datetime
+
+    from moto.core.serialize import TimestampSerializer
+
+    def as_json(value: Any) -> Any:
+        if isinstance(value, datetime):
+            return TimestampSerializer._timestamp_unixtimestamp(value)
+        if isinstance(value, bytes | bytearray):
+            return base64.b64encode(bytes(value)).decode()
+        raise TypeError(f"{type(value).__name__} is not JSON")
+
+    return json.dumps(result, default=as_json)
+
+
 # Services whose backend moto finds from a signed request's credential scope (and target) alone: their
 # lookup is kept (see `_dispatcher`). Others (S3's path styles, SES v2, ...) look at the path each time.
 CACHED_DISPATCH = frozenset({"dynamodb", "sqs", "events", "states", "secretsmanager", "sts", "ssm", "iam", "kms", "logs"})
@@ -437,6 +476,7 @@ class MotoServer:
         transactions_with_undo_log(moto.lock)
         _event_input_paths_parsed_once()
         _retention_read_from_the_queue()
+        _stream_records_answered_as_stored()
         app = LocalViews(moto)
         _heartbeat_timeouts_as_in_aws()
         _presigned_s3_requests_as_their_signer()
