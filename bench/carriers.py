@@ -63,6 +63,8 @@ def put_item_rate(n: int) -> float:
     from chalicelib.topology import TOPOLOGY
 
     ddb = boto3.client("dynamodb", region_name=REGION)
+    for i in range(30):  # unmeasured: the client's first calls load its service model and open its connection
+        ddb.put_item(TableName=TOPOLOGY.table.name, Item={"PK": {"S": f"BENCH#{i}"}, "SK": {"S": "#META"}})
     started = time.perf_counter()
     for i in range(n):
         ddb.put_item(TableName=TOPOLOGY.table.name, Item={"PK": {"S": f"BENCH#{i}"}, "SK": {"S": "#META"}, "n": {"N": str(i)}})
@@ -151,6 +153,15 @@ def _measure(section: Section, n: int, parcels: int) -> None:
         failed = batch.process([_Message(body)], handle)["batchItemFailures"]
         return seen[0] if seen and not failed else f"failed:{failed}"
 
+    # One unmeasured webhook first: each process reads the staff's settings once per settings_cache_s (one
+    # GetItem, services/tunables.py), which is no part of a webhook's cost.
+    warm_raw, warm_headers = signed_request(
+        payload("dhl", numbers[0], TrackingStatus.IN_TRANSIT, at - timedelta(hours=1), description="warm-up"),
+        secret,
+        webhook_id="msg_bench_warm",
+    )
+    assert client.http.post("/webhooks/carriers/dhl", headers=warm_headers, body=warm_raw).status_code == 202
+
     statuses: dict[int, int] = {}
     outcomes: dict[str, int] = {}
     started = time.perf_counter()
@@ -218,8 +229,8 @@ def _measure(section: Section, n: int, parcels: int) -> None:
     section.add(
         "DynamoDB requests per webhook: the consumer's exactly-once record (claim + complete)",
         f"{guard_requests / n:.2f}",
-        "(quote only: batch.py)",
-        verdict=INFO,
+        "0 (a recorded parcel's TRACK item guards it)",
+        verdict=PASS if guard_requests == 0 else FAIL,
     )
     section.add(
         "in-process, one at a time: handled per second / put_item per second",
