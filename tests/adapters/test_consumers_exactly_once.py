@@ -361,9 +361,7 @@ def unknown_tracking(number: str) -> Any:
     return exceptions.get(exceptions.exception_id("unknown_tracking", "tracking", f"dhl#{number}"))
 
 
-def test_a_carrier_event_for_a_recorded_parcel_costs_the_consumer_no_record_and_a_redelivery_has_no_effect(
-    aws, api, sfn_calls
-):
+def test_a_carrier_event_for_a_recorded_parcel_costs_the_consumer_no_record_and_a_redelivery_has_no_effect(aws, api, sfn_calls):
     shipped(api, "JD0021")
     record = carrier_message([("JD0021", TrackingStatus.IN_TRANSIT, 0)])
 
