@@ -5,6 +5,9 @@ idempotency mechanism of every consumer: a record per (consumer, event) on the t
 before the work (in progress, for as long as the queue hides the message), completed after it,
 deleted when the work fails so the redelivery does it again, and expired by TTL. A redelivered
 event that was completed is skipped; one still in progress elsewhere fails and comes back later.
+A consumer whose effects for some events are guarded by their own create-only writes says so
+(`guards_itself` in its module, see `guarding_itself`) and takes the record itself, with `once`,
+only around what is not (the inbound consumer's carrier webhooks: 2 writes fewer per message).
 
 Inside, each consumer's effects keep their own guard, because a failure part-way leaves some of
 them done: an e-mail has its outbox record per (event, address), a webhook delivery its id per
@@ -79,16 +82,26 @@ def once(consumer: str, queue: Queue, event: E, handle: Callable[[E], Any]) -> A
     return result
 
 
+def guarding_itself(handle: Callable[..., Any]) -> Callable[[Any], bool]:
+    """Which events a consumer's handler guards itself (its module's `guards_itself`; none when it has
+    none): for those it takes the exactly-once record only where its effects need one, with `once`."""
+    guards: Callable[[Any], bool] = getattr(importlib.import_module(handle.__module__), "guards_itself", lambda _: False)
+    return guards
+
+
 def process(records: Iterable[Any], handle: Callable[[Any], Any]) -> dict[str, Any]:
     """Run `handle` once on each record's typed event; report the failures as batchItemFailures
     (a message that is no event of the catalogue among them)."""
     consumer, queue, wants = consumer_of(handle)
+    guards_itself = guarding_itself(handle)
     failures = []
     for record in records:
         message_id = record.to_dict().get("messageId")
         try:
             event = parse(record.body)
-            if wants(event):
+            if wants(event) and guards_itself(event):
+                handle(event)
+            elif wants(event):
                 once(consumer, queue, event, handle)
         except BadEvent as exc:
             logger.error("not an event", extra={"message_id": message_id, "consumer": consumer, "error": str(exc)})

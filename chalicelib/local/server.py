@@ -250,6 +250,115 @@ def transactions_with_undo_log(lock: Any) -> None:
     models.DynamoDBBackend.transact_write_items = transact_write_items  # type: ignore[method-assign]
 
 
+def _event_input_paths_parsed_once() -> None:
+    """moto 5.2.5's EventBridge parses each rule target's input paths (JSONPath) for every event it
+    routes, and each parse builds a new parser (its grammar tables included): under carrier webhooks
+    that was about an eighth of the local stack's CPU. The paths are the same for every event, and a
+    parsed path is not changed by matching it: each is parsed once, then kept. Idempotent."""
+    import functools
+
+    import jsonpath_ng.ext as jsonpath
+
+    original = getattr(jsonpath, "parse")  # noqa: B009 - not re-exported for the type checker
+    if getattr(original, "_waybill_patched", False):
+        return
+    parse = functools.lru_cache(maxsize=512)(original)
+    parse._waybill_patched = True  # type: ignore[attr-defined]
+    setattr(jsonpath, "parse", parse)  # noqa: B010 - moto's EventTemplateParser imports it by name at each call
+
+
+def _retention_read_from_the_queue() -> None:
+    """moto 5.2.5 checks each received message against the queue's retention period by building all
+    the queue's attributes (counting its messages, three times) per message: the same period is read
+    from the queue itself. Idempotent."""
+    from moto.core.utils import unix_time
+    from moto.sqs.models import SQSBackend
+
+    original = SQSBackend.is_message_valid_based_on_retention_period
+    if getattr(original, "_waybill_patched", False):
+        return
+
+    def is_valid(self: Any, queue_name: str, message: Any) -> bool:
+        retention_period = int(self.get_queue(queue_name).message_retention_period)
+        return bool(retention_period + message.sent_timestamp / 1000 > unix_time())
+
+    is_valid._waybill_patched = True  # type: ignore[attr-defined]
+    SQSBackend.is_message_valid_based_on_retention_period = is_valid  # type: ignore[method-assign]
+
+
+def _stream_records_answered_as_stored() -> None:
+    """moto 5.2.5 answers GetRecords through its generic response serializer, which walks every
+    attribute of every record's images (old and new) against the API's shapes: under carrier webhooks
+    that was about a quarter of the local stack's CPU. moto keeps each record in DynamoDB's JSON form
+    already (`StreamRecord.record`), so the answer is that JSON, with the one timestamp of a record
+    converted as the serializer converts it (`stream_answer`; the same answer, checked in
+    tests/workflows/test_local_server.py). Idempotent."""
+    from moto.dynamodbstreams.responses import DynamoDBStreamsHandler
+
+    original = DynamoDBStreamsHandler.get_records
+    if getattr(original, "_waybill_patched", False):
+        return
+
+    def get_records(self: Any) -> str:
+        limit = self._get_param("Limit")
+        return stream_answer(self.backend.get_records(self._get_param("ShardIterator"), 1000 if limit is None else limit))
+
+    get_records._waybill_patched = True  # type: ignore[attr-defined]
+    DynamoDBStreamsHandler.get_records = get_records  # type: ignore[assignment, method-assign]
+
+
+def stream_answer(result: dict[str, Any]) -> str:
+    """moto's GetRecords result as the JSON its serializer sends: datetimes as epoch seconds, binary
+    attribute values in base64."""
+    import base64
+    from datetime import datetime
+
+    from moto.core.serialize import TimestampSerializer
+
+    def as_json(value: Any) -> Any:
+        if isinstance(value, datetime):
+            return TimestampSerializer._timestamp_unixtimestamp(value)
+        if isinstance(value, bytes | bytearray):
+            return base64.b64encode(bytes(value)).decode()
+        raise TypeError(f"{type(value).__name__} is not JSON")
+
+    return json.dumps(result, default=as_json)
+
+
+# Services whose backend moto finds from a signed request's credential scope (and target) alone: their
+# lookup is kept (see `_dispatcher`). Others (S3's path styles, SES v2, ...) look at the path each time.
+CACHED_DISPATCH = frozenset({"dynamodb", "sqs", "events", "states", "secretsmanager", "sts", "ssm", "iam", "kms", "logs"})
+
+
+def _dispatcher(create_backend_app: Any) -> Any:
+    """moto's dispatcher, keeping which backend a signed request of a `CACHED_DISPATCH` service goes to
+    by (service, region, target prefix): moto works it out for every request under one lock (host
+    patterns, then the credential scope), the same answer each time for these services."""
+    from moto.moto_server.werkzeug_app import DomainDispatcherApplication
+
+    class Dispatcher(DomainDispatcherApplication):
+        cached: dict[tuple[str, str, str], Any]
+
+        def get_application(self, environ: dict[str, Any]) -> Any:
+            path = environ.get("PATH_INFO", "")
+            auth = environ.get("HTTP_AUTHORIZATION", "")
+            key = None
+            if auth.startswith("AWS4-HMAC-SHA256") and not path.startswith(("/moto-api", "/latest/", "/favicon.ico")):
+                scope = auth.split("Credential=", 1)[-1].split(",", 1)[0].split("/")
+                if len(scope) == 5 and scope[3].lower() in CACHED_DISPATCH:
+                    key = (scope[3].lower(), scope[2], environ.get("HTTP_X_AMZ_TARGET", "").split(".", 1)[0])
+            if key is None:
+                return super().get_application(environ)
+            app = self.cached.get(key)
+            if app is None:
+                app = self.cached[key] = super().get_application(environ)
+            return app
+
+    dispatcher = Dispatcher(create_backend_app)
+    dispatcher.cached = {}
+    return dispatcher
+
+
 def _heartbeat_timeouts_as_in_aws() -> None:
     """moto 5.2.5 reports a missed heartbeat on a callback task as `States.Timeout`; AWS reports
     `States.HeartbeatTimeout`. The tracking workflow catches the two differently (stale and wait
@@ -360,11 +469,14 @@ class MotoServer:
         return f"http://{self.host}:{self.port}"
 
     def start(self) -> str:
-        from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
+        from moto.moto_server.werkzeug_app import MotoRequestHandler, create_backend_app
         from werkzeug.serving import make_server
 
-        moto = SerializeDynamoDB(DomainDispatcherApplication(create_backend_app))
+        moto = SerializeDynamoDB(_dispatcher(create_backend_app))
         transactions_with_undo_log(moto.lock)
+        _event_input_paths_parsed_once()
+        _retention_read_from_the_queue()
+        _stream_records_answered_as_stored()
         app = LocalViews(moto)
         _heartbeat_timeouts_as_in_aws()
         _presigned_s3_requests_as_their_signer()

@@ -456,8 +456,11 @@ class Stack:
             code = self.chalice.stop()
             log.info("chalice local stopped (exit code %s)", code)
         for thread in self.threads:
-            thread.join(timeout=10)
-            if thread.is_alive():
+            # A queue's poller inside its long poll (SqsPoller.wait_s) hands nothing over once stopped: its
+            # daemon thread is not waited for; one whose function is running is.
+            polling = getattr(thread, "receiving", False)
+            thread.join(timeout=0.2 if polling else 10)
+            if thread.is_alive() and not getattr(thread, "receiving", False):
                 log.warning("%s did not stop within 10 s", thread.name)
         for worker in self.workers:
             worker.stop()

@@ -12,7 +12,9 @@ Nothing is stored for a request that fails 1 or 2.
 Applying (`process`, the inbound-webhooks queue): the stream publisher turns each new inbox item
 into a `webhook.received` event (carrying the body when it is small). Carrier events are applied
 straight from it: each is idempotent on its own (a TRACK item per carrier event, the shipment's
-version) and names its webhook, so they cost one read and one transaction each. Bank and
+version) and names its webhook, so they cost one read and one transaction each, and the consumer
+takes its exactly-once record (claim + complete, handlers/batch.py) only for the events no recorded
+parcel took (`once`: an unknown number's exception bump is not create-only). Bank and
 supplier webhooks (stage actions and complaint answers, which must not run twice) are read back
 from the inbox, applied once and marked processed with their outcome. A business refusal (the PO is not at that stage,
 say) is recorded on the inbox item and raised as `inbound_webhook_failed` for staff; a lost race
@@ -226,8 +228,27 @@ def parse_supplier(body: dict[str, Any]) -> SupplierEvent:
 # ---------------------------------------------------------------- carrier events: where each one goes
 
 
-def apply_carrier_events(carrier: str, events: list[CarrierEvent], *, webhook_id: str | None = None) -> list[str]:
-    return [apply_carrier_event(carrier, event, webhook_id=webhook_id) for event in events]
+# Runs `work` under the consumer's exactly-once record for the message; None when the message was
+# handled already (the inbound consumer's: handlers/inbound.py).
+Once = Callable[[Callable[[], list[str]]], list[str] | None]
+
+
+def apply_carrier_events(
+    carrier: str, events: list[CarrierEvent], *, webhook_id: str | None = None, once: Once | None = None
+) -> list[str]:
+    """Each event routed (`apply_carrier_event`); their outcomes, in order. With `once`, the events a
+    recorded parcel takes are applied without it (the parcel's create-only TRACK item in the same
+    transaction makes a repeat a `duplicate`), and the others, together, under it (see `_keep`); a
+    message handled already gives those `duplicate`. Without it the caller guards the whole message."""
+    if once is None:
+        return [apply_carrier_event(carrier, event, webhook_id=webhook_id) for event in events]
+    routed = [_to_shipment(carrier, event, webhook_id) for event in events]
+    rest = [(i, event, known) for i, (event, (outcome, known)) in enumerate(zip(events, routed, strict=True)) if outcome is None]
+    kept = once(lambda: [_keep(carrier, event, webhook_id, known) for _, event, known in rest]) if rest else []
+    outcomes = [outcome or "" for outcome, _ in routed]
+    for n, (i, _, _) in enumerate(rest):
+        outcomes[i] = kept[n] if kept is not None else "duplicate"
+    return outcomes
 
 
 def apply_carrier_event(carrier: str, event: CarrierEvent, *, webhook_id: str | None = None) -> str:
@@ -239,7 +260,15 @@ def apply_carrier_event(carrier: str, event: CarrierEvent, *, webhook_id: str | 
     complaint's return or replacement parcel hears of it (`complaints.on_parcel_event`, once per
     carrier event); a number nobody knows raises `unknown_tracking` (the shipment recorded later
     replays it: `tracking.replay_early_events` on `shipment.recorded`); a superseded number keeps it."""
-    ref = shipment_rules.parcel_ref(carrier, event.tracking_number)
+    outcome, known = _to_shipment(carrier, event, webhook_id)
+    if outcome is not None:
+        return outcome
+    return _keep(carrier, event, webhook_id, known)
+
+
+def _to_shipment(carrier: str, event: CarrierEvent, webhook_id: str | None) -> tuple[str | None, bool]:
+    """The event applied to its recorded shipment (None when there is none, or it was superseded),
+    and whether the number is recorded at all."""
 
     def to_shipment() -> tuple[str | None, bool]:
         found = uow.store().load(ShipmentRecord, carrier, event.tracking_number)
@@ -247,9 +276,14 @@ def apply_carrier_event(carrier: str, event: CarrierEvent, *, webhook_id: str | 
             return None, found is not None
         return tracking.apply_to_shipment(found, event, webhook_id=webhook_id), True
 
-    outcome, known = on_conflict(to_shipment, what=f"shipment {ref}")
-    if outcome is not None:
-        return outcome
+    return on_conflict(to_shipment, what=f"shipment {shipment_rules.parcel_ref(carrier, event.tracking_number)}")
+
+
+def _keep(carrier: str, event: CarrierEvent, webhook_id: str | None, known: bool) -> str:
+    """An event no recorded parcel took, kept under its tracking number (see `apply_carrier_event`).
+    Not idempotent on its own (the kept item is written as it is, the exception bumped): the caller
+    runs it once per message."""
+    ref = shipment_rules.parcel_ref(carrier, event.tracking_number)
     track = TrackEvent(carrier, event, now(), webhook_id)
     parcel = complaints.parcel_for(carrier, event.tracking_number) if not known else None
     if parcel is not None:  # a complaint's return or replacement parcel
@@ -279,8 +313,9 @@ def apply_carrier_event(carrier: str, event: CarrierEvent, *, webhook_id: str | 
 # ---------------------------------------------------------------- applying (queue consumer)
 
 
-def process(sender: str, webhook_id: str, body: str | None = None) -> str:
-    """Apply one stored webhook; returns its outcome (see the module docstring)."""
+def process(sender: str, webhook_id: str, body: str | None = None, *, once: Once | None = None) -> str:
+    """Apply one stored webhook; returns its outcome (see the module docstring). `once`: the consumer's
+    exactly-once record, for what is not idempotent on its own (None: the caller holds it already)."""
     kind, _, name = sender.partition(":")
     if kind == "carrier" and body is not None:
         try:
@@ -288,7 +323,16 @@ def process(sender: str, webhook_id: str, body: str | None = None) -> str:
         except (DomainError, ValueError):
             pass  # checked on receipt, so not expected: the stored copy decides (and records why)
         else:
-            return ", ".join(apply_carrier_events(name, events, webhook_id=webhook_id)) or "no events"
+            return ", ".join(apply_carrier_events(name, events, webhook_id=webhook_id, once=once)) or "no events"
+    if once is None:
+        return _from_inbox(sender, webhook_id)
+    done = once(lambda: [_from_inbox(sender, webhook_id)])
+    return done[0] if done is not None else "duplicate"
+
+
+def _from_inbox(sender: str, webhook_id: str) -> str:
+    """A webhook applied from its stored copy, then marked processed with its outcome."""
+    kind, _, name = sender.partition(":")
     found = uow.store().load(InboxEntry, sender, webhook_id)
     if found is None:
         logger.warning("inbound webhook not found (expired?)", extra={"sender": sender, "webhook_id": webhook_id})

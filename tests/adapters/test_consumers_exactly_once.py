@@ -327,3 +327,97 @@ def test_a_run_in_progress_elsewhere_fails_the_redelivery_until_its_lease_runs_o
     assert repo.claim_event("notifications", "evt-1", later, lease_seconds=lease, ttl_seconds=3600) == repo.COMPLETED
     expired = later + timedelta(seconds=3601)  # the TTL passed before DynamoDB deleted the record
     assert repo.claim_event("notifications", "evt-1", expired, lease_seconds=lease, ttl_seconds=3600) == "claimed"
+
+
+# ---------------------------------------------------------------- carrier webhooks guard themselves
+
+
+def carrier_message(events: list[tuple[str, TrackingStatus, int]], webhook_id: str = "msg_g") -> Record:
+    """A `webhook.received` message for a DHL webhook with its body inline, as the stream publisher
+    makes it: (tracking number, status, minutes after T0) per event."""
+    shipments_ = [
+        carrier_sim.payload("dhl", number, status, T0 + timedelta(minutes=minutes))["shipments"][0]
+        for number, status, minutes in events
+    ]
+    received = {
+        "id": f"whk_{webhook_id}",
+        "type": "webhook.received",
+        "subject_type": "webhook",
+        "subject_id": f"carrier:dhl/{webhook_id}",
+        "at": "2030-01-01T00:00:00+00:00",
+        "actor": {"sub": "system", "role": "admin"},
+        "to_status": "received",
+        "data": {
+            "provider": "carrier:dhl",
+            "webhook_id": webhook_id,
+            "event_type": None,
+            "body": json.dumps({"shipments": shipments_}),
+        },
+    }
+    return Record(json.dumps({"detail-type": "webhook.received", "detail": received}), message_id=webhook_id)
+
+
+def unknown_tracking(number: str) -> Any:
+    return exceptions.get(exceptions.exception_id("unknown_tracking", "tracking", f"dhl#{number}"))
+
+
+def test_a_carrier_event_for_a_recorded_parcel_costs_the_consumer_no_record_and_a_redelivery_has_no_effect(aws, api, sfn_calls):
+    shipped(api, "JD0021")
+    record = carrier_message([("JD0021", TrackingStatus.IN_TRANSIT, 0)])
+
+    with metered() as m:
+        assert delivered(inbound.handle, record) == []
+    assert m.requests == {"GetItem": 1, "TransactWriteItems": 1}  # no claim, no complete
+    with metered() as m:
+        assert delivered(inbound.handle, record) == []  # the queue delivers it again
+    # a repeat reads the parcel's carrier events (it is not newer than the last) and its transaction is
+    # refused by the create-only TRACK item: no record is written either way
+    assert m.requests == {"GetItem": 1, "Query": 1, "TransactWriteItems": 1}
+
+    assert len(track_items("dhl", "JD0021")) == 1
+    assert timeline("JD0021") == [("in_transit", "transit")]
+    assert repo.get(keys.processed("inbound", "whk_msg_g"), ProcessedItem) is None
+
+
+def test_a_carrier_event_for_an_unknown_number_is_kept_and_raised_once_under_the_consumers_record(aws):
+    record = carrier_message([("JD-NOBODY", TrackingStatus.IN_TRANSIT, 0)])
+
+    assert delivered(inbound.handle, record) == []
+    assert delivered(inbound.handle, record) == []
+
+    assert len(track_items("dhl", "JD-NOBODY")) == 1
+    problem = unknown_tracking("JD-NOBODY")
+    assert problem is not None and problem.count == 1  # the redelivery did not bump it
+    assert completed("inbound", "whk_msg_g")
+
+
+def test_a_webhook_with_known_and_unknown_parcels_applies_each_once_when_the_run_fails_after_keeping(
+    aws, api, sfn_calls, monkeypatch
+):
+    shipped(api, "JD0022")
+    record = carrier_message([("JD0022", TrackingStatus.IN_TRANSIT, 0), ("JD-LATER", TrackingStatus.IN_TRANSIT, 1)])
+    fail_once(monkeypatch, exceptions, "raise_or_bump")  # the unknown number's exception, then a crash
+
+    fails_then_redelivered(inbound.handle, record)
+
+    assert timeline("JD0022") == [("in_transit", "transit")] and len(track_items("dhl", "JD0022")) == 1
+    assert len(track_items("dhl", "JD-LATER")) == 1
+    problem = unknown_tracking("JD-LATER")
+    assert problem is not None and problem.count == 2  # the crashed run's bump and the redelivery's: nothing is lost
+    assert completed("inbound", "whk_msg_g")
+
+
+def test_the_outcomes_of_a_carrier_webhook_keep_their_order_and_a_handled_message_reads_duplicate(aws, api, sfn_calls):
+    shipped(api, "JD0023")
+    events = [("JD-ALONE", TrackingStatus.IN_TRANSIT, 0), ("JD0023", TrackingStatus.IN_TRANSIT, 1)]
+    record = json.loads(carrier_message(events).body)["detail"]["data"]
+    handled: list[Callable[[], list[str]]] = []
+
+    def skipped(work: Callable[[], list[str]]) -> list[str] | None:
+        handled.append(work)
+        return None  # the consumer's record says this message was handled already
+
+    outcomes = inbound_service.process("carrier:dhl", "msg_g", record["body"], once=skipped)
+
+    assert outcomes == "duplicate, moved:in_transit" and len(handled) == 1
+    assert track_items("dhl", "JD-ALONE") == [] and unknown_tracking("JD-ALONE") is None

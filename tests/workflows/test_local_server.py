@@ -4,7 +4,9 @@ Its views: the sent mail, and moto's data dump, readable while S3 holds a multip
 
 from __future__ import annotations
 
+import json
 import uuid
+from datetime import datetime
 
 import boto3
 import pytest
@@ -118,3 +120,49 @@ def test_the_sent_mail_and_the_moto_data_views_answer_while_an_s3_multipart_uplo
         assert {f"Hello {run}", f"Not for the reader {run}"} <= {m["subject"] for m in everyone}
     finally:
         s3.abort_multipart_upload(Bucket=bucket, Key="exports/orders.csv", UploadId=upload)
+
+
+def test_stream_records_are_answered_as_moto_serializes_them_with_every_attribute_type(moto_server):
+    from moto.core.serialize import XFormedAttributePicker, get_serializer_class
+    from moto.core.utils import get_service_model
+    from moto.dynamodbstreams.models import dynamodbstreams_backends
+
+    from chalicelib.local.server import stream_answer
+
+    ddb = boto3.client("dynamodb", region_name="eu-west-1")
+    every_type = {
+        "s": {"S": "text é"},
+        "n": {"N": "12.50"},
+        "b": {"B": b"\x00\xffbytes"},
+        "t": {"BOOL": True},
+        "z": {"NULL": True},
+        "ss": {"SS": ["a", "b"]},
+        "ns": {"NS": ["1", "2.5"]},
+        "bs": {"BS": [b"\x01", b"\x02"]},
+        "l": {"L": [{"S": "x"}, {"M": {"deep": {"N": "3"}}}]},
+        "m": {"M": {"inner": {"L": [{"BOOL": False}]}}},
+    }
+    pk = f"STREAM#{uuid.uuid4().hex}"
+    ddb.put_item(TableName=TABLE, Item={"PK": {"S": pk}, "SK": {"S": "#META"}, **every_type})
+    ddb.put_item(TableName=TABLE, Item={"PK": {"S": pk}, "SK": {"S": "#META"}, "s": {"S": "changed"}})  # old and new images
+    ddb.delete_item(TableName=TABLE, Key={"PK": {"S": pk}, "SK": {"S": "#META"}})
+    streams = boto3.client("dynamodbstreams", region_name="eu-west-1")
+    [shard] = streams.describe_stream(StreamArn=moto_server.stream_arn)["StreamDescription"]["Shards"]
+    iterator = streams.get_shard_iterator(
+        StreamArn=moto_server.stream_arn, ShardId=shard["ShardId"], ShardIteratorType="TRIM_HORIZON"
+    )["ShardIterator"]
+    backend = dynamodbstreams_backends["123456789012"]["eu-west-1"]
+
+    result = backend.get_records(iterator, 1000)
+    operation = get_service_model("dynamodbstreams").operation_model("GetRecords")
+    serializer = get_serializer_class("dynamodbstreams", "json")(
+        operation_model=operation, pretty_print=False, value_picker=XFormedAttributePicker(response_transformers=None)
+    )
+    ours = json.loads(stream_answer(result))
+    assert ours == json.loads(serializer.serialize(result)["body"])
+    assert [r["eventName"] for r in ours["Records"]][-3:] == ["INSERT", "MODIFY", "REMOVE"]
+    # and through the server, as boto3 reads it
+    page = streams.get_records(ShardIterator=iterator, Limit=1000)
+    mine = [r for r in page["Records"] if r["dynamodb"]["Keys"]["PK"]["S"] == pk]
+    assert mine[0]["dynamodb"]["NewImage"]["b"] == {"B": b"\x00\xffbytes"} and mine[1]["dynamodb"]["OldImage"]["ns"]["NS"]
+    assert isinstance(mine[0]["dynamodb"]["ApproximateCreationDateTime"], datetime)
