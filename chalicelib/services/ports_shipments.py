@@ -57,8 +57,8 @@ class ShippedOrder:
 class ShippedCount:
     """Orders a parcel (`shipment_id`) shipped for the first time, added to its PO's count
     (`PurchaseOrder.orders_shipped`) apart from the PO itself: a save ADDs them, whatever the version
-    named (a count has none), so parcels of one PO never conflict over it. Never loaded alone: the PO's
-    record, read by its id, counts them in (`orders_shipped_apart`)."""
+    named (a count has none), so parcels of one PO never conflict over it; one per commit (the parcel's).
+    Never loaded alone: the PO's record, read by its id, counts them in (`orders_shipped_apart`)."""
 
     po_id: str
     shipment_id: str

@@ -19,6 +19,7 @@ from chalicelib.adapters.dynamodb import keys
 from chalicelib.adapters.dynamodb import repository as repo
 from chalicelib.adapters.dynamodb.metering import metered
 from chalicelib.adapters.dynamodb.models import AuditEventItem
+from chalicelib.adapters.dynamodb.store import DynamoStore
 from chalicelib.config import settings
 from chalicelib.domain.purchase_orders import Stage
 from chalicelib.domain.shipments import CarrierEvent, ShipmentStatus, TrackingStatus
@@ -331,6 +332,44 @@ def test_repeating_a_tracking_correction_changes_nothing_and_tells_nobody(api, s
     assert len([m for m in send_order_mail(order["id"]) if "New tracking number" in m.subject]) == 1
     # Another parcel's number is still refused: two parcels never share one.
     assert_error(*api.put(path, ACME, {"carrier": "dhl", "tracking_number": other["tracking_number"]}), 409, "already_exists")
+
+
+def test_the_last_two_parcels_recorded_together_each_miss_the_end_and_the_consumer_ends_the_stage_once(
+    api, sfn_calls, monkeypatch
+):
+    """Two parcels of one PO read its counts before either commits: neither sees that it ships the last
+    order (nor waits for the other: neither writes the PO), both are recorded, and the shipments
+    consumer, looking again once their counts are in, ends the stage once."""
+    campaign = three_supplier_campaign(api)
+    first, second = order_of(api, campaign["id"], "prepaid"), order_of(api, campaign["id"], "prepaid")
+    po = make_po(campaign["id"], "acme", stage=Stage.SHIPMENT, accepted=True, orders_to_ship=2)
+    accept_deliveries("acme", first["id"], second["id"])
+    real_intake = DynamoStore.shipment_intake
+
+    def together(self: DynamoStore, *args: Any, **kwargs: Any) -> Any:
+        read = real_intake(self, *args, **kwargs)
+        if args[2] == [first["id"]]:  # the first parcel has read: the second is recorded before it commits
+            post("TOGETHER2", second["id"])
+        return read
+
+    def post(tracking_number: str, order_id: str) -> None:
+        body = {"carrier": "dhl", "tracking_number": tracking_number, "order_ids": [order_id]}
+        status, answer = api.post(f"/supplier/purchase-orders/{po}/shipments", ACME, body)
+        assert status == 201, answer
+
+    def consumed(tracking_number: str) -> None:
+        shipments.on_recorded(
+            typed({"type": "shipment.recorded", "data": {"carrier": "dhl", "tracking_number": tracking_number}})
+        )
+
+    monkeypatch.setattr(DynamoStore, "shipment_intake", together)
+    post("TOGETHER1", first["id"])
+    assert shipped(po) == 2 and sfn_calls == [] and po_item(po).stage == "shipment"  # both counted, neither ended it
+    consumed("TOGETHER2")
+    consumed("TOGETHER1")
+    consumed("TOGETHER2")  # a redelivery
+    assert sfn_calls == [("tok", {"decision": "done", "stage": "shipment"})]
+    assert po_item(po).status == "shipped" and shipped(po) == 2
 
 
 @pytest.mark.parametrize(("orders_to_ship", "reads_made"), [(2, 1), (1, 2)])
