@@ -415,6 +415,26 @@ def report(meter: WriteMeter, mix: Mix, *, one_supplier: bool = False) -> Sectio
         "",
         "(quote)",
     )
+    from chalicelib.adapters.dynamodb import keys
+
+    # A PO's own item (versioned: a parcel used to rewrite it) and its parcels' count items (ADDed).
+    for family, match in (
+        ("a PO's item (PO#<id> / #META)", lambda k: k[0].startswith("PO#") and k[1] == keys.META),
+        (f"a PO's count items (PO#<id> / {keys.PO_SHIPPED_PREFIX}<n>)", lambda k: k[1].startswith(keys.PO_SHIPPED_PREFIX)),
+    ):
+        held = {k: n for k, n in meter.items.items() if match(k)}
+        if not held:
+            continue
+        (pk, sk), top = max(held.items(), key=lambda t: t[1])
+        rate = top / seconds
+        section.add(
+            f"table: {family}, busiest of {len(held)}",
+            f"{pk} / {sk}",
+            f"{rate:.1f}",
+            "",
+            f"<= {COUNTER_ITEM_WRITES} writes/s per item",
+            verdict=PASS if rate <= COUNTER_ITEM_WRITES else FAIL,
+        )
     families: dict[str, list[tuple[tuple[str, str], int]]] = {}
     for item, n in meter.counters.items():
         families.setdefault(_counter_family(*item), []).append((item, n))

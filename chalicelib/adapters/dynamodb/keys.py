@@ -240,6 +240,7 @@ def processed(consumer: str, event_id: str) -> tuple[str, str]:
 
 # ---------------------------------------------------------------- purchase orders
 # | a PO with its invoices, proposals, shipments, events | `PO#<id>` / (`#META`, `INVOICE#`, `PROPOSAL#`, `SHIPMENT#`, `EVENT#`) | Query on PK |
+# | a PO by id, with its parcels' counts of orders shipped | `PO#<id>` / `#COUNT#SHIPPED#` .. `#META` | Query |
 # | a supplier's POs, newest first | GSI1 `SUPPLIER#<id>#POS` / `<created>#<po>` | Query |
 # | a campaign's POs | GSI2 `CAMPAIGN#<id>#POS` / `<supplier>` | Query |
 # | POs waiting in a stage (staff queues) | GSI3 `POS#<stage or status>` / `<created>#<po>` | Query |
