@@ -61,6 +61,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--close-orders", type=int, default=10_000, help="orders of the campaign closed in chunks (the issue asks 100000)"
     )
+    parser.add_argument("--one-supplier", action="store_true", help="hotkeys: every order goes to one supplier (one PO)")
     parser.add_argument("--strict", action="store_true", help="exit 1 when a figure misses its goal (the default)")
     parser.add_argument("--report-only", action="store_true", help="exit 0 even when a figure misses its goal")
     args = parser.parse_args(argv)
@@ -88,7 +89,7 @@ def main(argv: list[str] | None = None) -> int:
         "exports": exports.run,
         "admin": admin_page.run,
         "outbound": outbound.run,
-        "hotkeys": hotkeys.run,
+        "hotkeys": lambda: hotkeys.run(one_supplier=args.one_supplier),
         "reads": reads.run,
     }
     for name in wanted:

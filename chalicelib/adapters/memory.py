@@ -52,6 +52,7 @@ from ..services.ports import (
 )
 from ..services.ports_close import CloseProgress
 from ..services.ports_purchase_orders import InvoiceRecord, PORecord
+from ..services.ports_shipments import ShippedCount
 from .memory_access import ACCESS_KEYS, AccessMemory
 from .memory_assignments import ASSIGNMENTS_KEYS, AssignmentsMemory
 from .memory_close import CLOSE_KEYS, CloseMemory
@@ -169,6 +170,7 @@ class MemoryStore(
         self._events: dict[tuple[str, str], dict[str, AuditEvent]] = {}
         self._stages: dict[CounterScope, dict[Stage, dict[str, int]]] = {}
         self._summaries: dict[str, dict[str, int]] = {}
+        self._shipped_apart = {}
         self._init_sales()
         self._init_trends()
         self.commits = 0
@@ -178,9 +180,12 @@ class MemoryStore(
     # ------------------------------------------------------------ aggregates
 
     def load(self, kind: type[A], *key: str) -> Versioned[A] | None:
-        if kind is PurchaseOrder:  # the domain object of its stored record
+        if kind is PurchaseOrder or kind is PORecord:  # the stored record (or its PO) with its parcels' counts
             record = self._aggregates.get((PORecord, tuple(key)))
-            return None if record is None else Versioned(cast("A", copy.deepcopy(record[0].po)), record[1])
+            if record is None:
+                return None
+            counted = self._counted(copy.deepcopy(record[0]))
+            return Versioned(cast("A", counted.po if kind is PurchaseOrder else counted), record[1])
         found = self._aggregates.get((kind, tuple(key)))
         return None if found is None else Versioned(cast("A", copy.deepcopy(found[0])), found[1])
 
@@ -223,12 +228,17 @@ class MemoryStore(
             self._check_refunded(change, what)
 
     def _apply(self, change: Change, at: datetime) -> None:
-        if isinstance(change, Save):
+        if isinstance(change, Save) and isinstance(change.obj, ShippedCount):
+            self._count_shipped(change.obj)
+        elif isinstance(change, Save):
             obj = copy.deepcopy(change.obj)
             if isinstance(obj, PurchaseOrder):  # created without a stage open
                 obj = PORecord(obj)
             if isinstance(obj, PORecord):
                 obj.updated_at = at
+                # What the record counts itself; its parcels' counts stay where they are.
+                obj.po.orders_shipped -= obj.po.orders_shipped_apart
+                obj.po.orders_shipped_apart = 0
             if isinstance(obj, Order):  # the first save that shows a delivery arrived stamps when
                 obj.deliveries = [
                     replace(d, delivered_at=at) if d.status in ARRIVED and d.delivered_at is None else d for d in obj.deliveries

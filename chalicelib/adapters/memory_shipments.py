@@ -4,7 +4,8 @@ stored orders, shipment records, shipped markers, carrier events and recorded ev
 `SHIPMENTS_KEYS` (merged into `adapters.memory.KEYS`) keys the area's kinds; `FOLLOWERS` are the kinds
 that follow their shipment and carry no version of their own (the PO's pointer, the customer's copy, a
 carrier event kept before its parcel was known): a save with any version writes them as they are, and
-they stay at version 1, as the DynamoDB store answers them.
+they stay at version 1, as the DynamoDB store answers them. A parcel's `ShippedCount` carries none
+either: a save adds it to its PO's count, which the PO's record counts in when read by its id.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from ..services.ports_shipments import (
     ParcelTrail,
     ShipmentIntake,
     ShipmentRecord,
+    ShippedCount,
     ShippedOrder,
     TrackEvent,
 )
@@ -34,10 +36,11 @@ if TYPE_CHECKING:
 SHIPMENTS_KEYS: dict[type, Callable[[Any], tuple[str, ...]]] = {
     ShipmentRecord: lambda r: (r.shipment.carrier, r.shipment.tracking_number),
     ShippedOrder: lambda m: (m.po_id, m.order_id),
+    ShippedCount: lambda c: (c.po_id, c.shipment_id),  # never stored under it: added to its PO's count
     TrackEvent: lambda t: (t.carrier, t.event.tracking_number, t.event.key),
 }
 
-FOLLOWERS: frozenset[type] = frozenset({POShipment, ShipmentCopy, TrackEvent})
+FOLLOWERS: frozenset[type] = frozenset({POShipment, ShipmentCopy, TrackEvent, ShippedCount})
 
 
 class ShipmentsMemory:
@@ -50,6 +53,19 @@ class ShipmentsMemory:
 
         def load(self, kind: type[A], *key: str) -> Versioned[A] | None: ...
         def _all(self, kind: type[Any]) -> list[Any]: ...
+
+    _shipped_apart: dict[str, int]  # by PO: what its parcels counted (`ShippedCount`), apart from its record
+
+    def _count_shipped(self, count: ShippedCount) -> None:
+        """A parcel's count added (never stored as an aggregate: the PO's record counts it in on load)."""
+        self._shipped_apart[count.po_id] = self._shipped_apart.get(count.po_id, 0) + count.orders
+
+    def _counted(self, record: PORecord) -> PORecord:
+        """The record (a copy) as read by the PO's id: its parcels' counts added in."""
+        apart = self._shipped_apart.get(record.po.id, 0)
+        record.po.orders_shipped += apart
+        record.po.orders_shipped_apart = apart
+        return record
 
     def shipment_intake(
         self,

@@ -101,6 +101,10 @@ class PurchaseOrder:
     order_count: int = 0
     orders_to_ship: int | None = None  # orders with an accepted delivery (known once the acknowledgement is shared out)
     orders_shipped: int = 0
+    # Of `orders_shipped`, those its parcels counted on their own, apart from the PO (so that parcels of
+    # one PO never wait for each other): a store adds them in when it reads the PO by its id, and a save
+    # of the PO leaves them where they are (see services/shipments.py).
+    orders_shipped_apart: int = 0
     status: POStatus = POStatus.OPEN
     stage: Stage | None = None  # the stage open now (None between stages and when finished)
     invoiced_cents: int = 0
@@ -214,12 +218,18 @@ def decide_payment(po: PurchaseOrder, approved: bool, amount_cents: int) -> Deci
     return Decision.APPROVED if approved else Decision.REJECTED
 
 
+def completes_shipment(po: PurchaseOrder, newly_shipped: int) -> bool:
+    """Whether a parcel with `newly_shipped` orders not shipped before is the one that ends the
+    shipment stage (every order with an accepted delivery has left, counting it)."""
+    return po.orders_to_ship is not None and po.orders_shipped + newly_shipped >= po.orders_to_ship
+
+
 def record_shipment(po: PurchaseOrder, newly_shipped: int) -> Decision | None:
     """A shipment left with `newly_shipped` orders not shipped before. The stage ends (DONE) when
     every order with an accepted delivery has left; until then it stays open for more shipments."""
     require_stage(po, Stage.SHIPMENT)
     po.orders_shipped += newly_shipped
-    if po.orders_to_ship is None or po.orders_shipped < po.orders_to_ship:
+    if not completes_shipment(po, 0):
         return None
     po.stage = None
     po.status = POStatus.SHIPPED

@@ -2,7 +2,8 @@
 
 Kinds: a `ShipmentRecord` (the parcel as `domain.shipments.Shipment` plus what the tracking workflow
 keeps on it; keyed by carrier and tracking number, saved under its version), a `ShippedOrder` (an
-order counted once towards its PO's shipment stage: created once, never changed) and a `TrackEvent`
+order counted once towards its PO's shipment stage: created once, never changed), a `ShippedCount`
+(what a parcel adds to its PO's count of orders shipped: added, never read alone) and a `TrackEvent`
 (a carrier event as received, keyed by carrier, tracking number and the event's key: created once).
 The PO's pointer to a parcel is the purchase-order area's `POShipment` and the customer's copy the
 orders area's `ShipmentCopy`: both follow their shipment, so they carry no version of their own (a
@@ -50,6 +51,18 @@ class ShippedOrder:
     order_id: str
     shipment_id: str
     at: datetime
+
+
+@dataclass(frozen=True)
+class ShippedCount:
+    """Orders a parcel (`shipment_id`) shipped for the first time, added to its PO's count
+    (`PurchaseOrder.orders_shipped`) apart from the PO itself: a save ADDs them, whatever the version
+    named (a count has none), so parcels of one PO never conflict over it; one per commit (the parcel's).
+    Never loaded alone: the PO's record, read by its id, counts them in (`orders_shipped_apart`)."""
+
+    po_id: str
+    shipment_id: str
+    orders: int
 
 
 @dataclass(frozen=True)
@@ -110,7 +123,7 @@ class ShipmentsReads(Protocol):
         with_po: bool = False,
     ) -> ShipmentIntake:
         """See `ShipmentIntake`: one read (a BatchGetItem of the deliveries, the PO's shipped markers of
-        those orders, the parcel's record and, `with_po`, the PO's record)."""
+        those orders, the parcel's record and, `with_po`, the PO's record with its parcels' counts)."""
         ...
 
     def parcel_orders(self, order_ids: Sequence[str]) -> list[Order]:

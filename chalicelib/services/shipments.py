@@ -4,15 +4,18 @@ orders it carries are dispatched, and a tracking execution follows it until deli
 Write path, in order:
 1. `record_shipment` (supplier API or supplier webhook), one transaction: the shipment record
    (`SHIPMENT#<carrier>#<tracking>`, which must be new), the PO's pointer to it, a marker per
-   order shipped for the first time (so each order counts once towards the shipment stage), the
-   PO under its version and a `shipment.recorded` event. When every order with an accepted
-   delivery has left, the PO's shipment stage completes (SendTaskSuccess, once). Afterwards a
+   order shipped for the first time (so each order counts once towards the shipment stage), those
+   orders ADDed to one of the PO's counts (`ShippedCount`: no version, so parcels of one PO never
+   wait for each other; the PO itself is not written) and a `shipment.recorded` event. The parcel
+   that ships the last order with an accepted delivery writes the PO instead (under its version) and
+   completes its shipment stage (SendTaskSuccess, once); parcels recorded at the same moment may each
+   miss that they were last, so the consumer looks again (`finish_if_all_shipped`). Afterwards a
    parcel may still carry orders that left before (goods sent again after a return to sender).
 2. The `shipment.recorded` event comes back through the shipments queue (`on_recorded`): each
    order's delivery is dispatched with the customer's copy of the shipment and an `order.shipped`
    event (the customer's e-mail), authorise-then-capture payments are captured, carrier events
-   that arrived before the shipment was known are replayed, and the tracking execution starts.
-   Every step is safe to run again.
+   that arrived before the shipment was known are replayed, the tracking execution starts, and the
+   PO's shipment stage completes if every order has left. Every step is safe to run again.
 3. The tracking execution opens a wait (`shipment.tracking_opened`, its task token stored here),
    and carrier events heartbeat it (`services.tracking`); silence past the heartbeat comes back
    as `shipment.tracking_stale` (`on_stale`); delivered or returned ends it.
@@ -36,7 +39,7 @@ from ..domain import shipments as rules
 from ..domain.audit import AuditEvent
 from ..domain.errors import AlreadyExists, Conflict, InvalidTransition, NotFound, RuleViolation
 from ..domain.orders import DeliveryAction, DeliveryStatus, apply_delivery_action
-from ..domain.permissions import Principal
+from ..domain.permissions import SYSTEM, Principal
 from ..domain.purchase_orders import Decision, Stage
 from ..domain.shipments import Shipment, ShipmentStatus
 from ..events import ShipmentCorrected, ShipmentRecorded, TrackingOpened, TrackingStale
@@ -46,7 +49,7 @@ from .clock import new_id, now
 from .ports import Change, Record, Save
 from .ports_exceptions import Deadline
 from .ports_purchase_orders import POShipment
-from .ports_shipments import ShipmentRecord, ShippedOrder
+from .ports_shipments import ShipmentRecord, ShippedCount, ShippedOrder
 from .retry import on_conflict
 from .shipment_records import copy_of, order_audit, pointer_of, refs, shipment_audit
 from .tracking import complete_deliveries
@@ -156,36 +159,39 @@ def record_shipment(actor: Principal, po_id: str, *, carrier: str, tracking_numb
             Save(late_deadline(s), None),
         ]
         event_data = {"shipment_id": s.id, "carrier": carrier, "tracking_number": tracking_number, "order_ids": wanted}
-        will_complete = not resend and po.orders_to_ship is not None and po.orders_shipped + len(newly) >= po.orders_to_ship
-        if will_complete:
+        if not resend and po_rules.completes_shipment(po, len(newly)):
+            # The parcel that ships the last order ends the stage: the one write of the PO itself a
+            # parcel makes (under its version: a parcel that raced it is read again and sees it shipped).
 
             def finish(p: po_rules.PurchaseOrder) -> Decision:
                 return po_rules.record_shipment(p, len(newly)) or Decision.DONE
 
             stages.complete_stage(actor, po_id, Stage.SHIPMENT, finish, loaded=loaded, extra=changes, event_data=event_data)
-        else:
-            if not resend:
-                po_rules.record_shipment(po, len(newly))
-            where = po.status.value if resend else Stage.SHIPMENT.value
-            event = AuditEvent(
-                id=new_id("evt"),
-                subject_type="po",
-                subject_id=po_id,
-                type="po.shipment_added",
-                actor=actor,
-                at=at,
-                from_status=where,
-                to_status=where,
-                data={
-                    "po_id": po_id,
-                    "campaign_id": po.campaign_id,
-                    "supplier_id": po.supplier_id,
-                    "orders_shipped": po.orders_shipped,
-                    "orders_to_ship": po.orders_to_ship,
-                    **event_data,
-                },
-            )
-            uow.store().commit([loaded.save(), Record(event), *changes], what=f"purchase order {po_id}", at=at)
+            return view(s)
+        # Any other parcel leaves the PO as it is: its orders are ADDed to one of the PO's counts (no
+        # version), so parcels of one PO never wait for each other; the markers above, created once in
+        # the same transaction, keep each order counted once.
+        where = po.status.value if resend else Stage.SHIPMENT.value
+        event = AuditEvent(
+            id=new_id("evt"),
+            subject_type="po",
+            subject_id=po_id,
+            type="po.shipment_added",
+            actor=actor,
+            at=at,
+            from_status=where,
+            to_status=where,
+            data={
+                "po_id": po_id,
+                "campaign_id": po.campaign_id,
+                "supplier_id": po.supplier_id,
+                "orders_shipped": po.orders_shipped + len(newly),  # at least: parcels recorded meanwhile add theirs
+                "orders_to_ship": po.orders_to_ship,
+                **event_data,
+            },
+        )
+        counted = [Save(ShippedCount(po_id, s.id, len(newly)), FOLLOWS)] if newly else []
+        uow.store().commit([Record(event), *changes, *counted], what=f"purchase order {po_id}", at=at)
         return view(s)
 
     recorded = on_conflict(attempt, what=f"purchase order {po_id}")
@@ -293,11 +299,39 @@ def on_recorded(event: ShipmentRecorded) -> str:
     if s.status is not ShipmentStatus.SUPERSEDED:
         tracking.replay_early_events(s.carrier, s.tracking_number)
         start_tracking(s)
+    finish_if_all_shipped(s.po_id)
     # Last: a gateway that does not answer fails the message, and the redelivery (every step above
     # is idempotent) captures again with the same key; tracking does not wait for the gateway.
     for order_id in s.order_ids:
         capture.capture_delivery(order_id, s.supplier_id)
     return "dispatched"
+
+
+def finish_if_all_shipped(po_id: str) -> bool:
+    """Complete the shipment stage if every order to ship has left (True), else nothing (one read).
+
+    The parcel that ships the last order completes the stage as it is recorded, when it sees so. Parcels
+    recorded at the same moment each read the PO's counts before the others added theirs, so the last
+    of them may not see it: the shipments consumer looks again after each parcel, when its count is in,
+    and whoever finds every order counted completes the stage (under the PO's version: once)."""
+    try:
+        loaded = stages.load_po(po_id)
+    except NotFound:
+        return False
+    po = loaded.po
+    if po.status is not po_rules.POStatus.OPEN or po.stage is not Stage.SHIPMENT or loaded.task_token is None:
+        return False
+    if not po_rules.completes_shipment(po, 0):
+        return False
+
+    def finish(p: po_rules.PurchaseOrder) -> Decision:
+        return po_rules.record_shipment(p, 0) or Decision.DONE
+
+    try:
+        stages.complete_stage(SYSTEM, po_id, Stage.SHIPMENT, finish, loaded=loaded, internal_note="every order to ship has left")
+    except InvalidTransition:  # completed meanwhile (by the parcel itself, or another consumer)
+        return False
+    return True
 
 
 def on_corrected(event: ShipmentCorrected) -> str:

@@ -83,3 +83,24 @@ def test_every_index_key_every_order_writes_is_spread_over_its_shards_none_above
             continue  # too few writes for a share to mean anything (a status few orders reach)
         assert len(shards) > keys.INDEX_SHARDS // 2, f"{family}: {len(shards)} shards written"
         assert max(shards.values()) <= 3 * total / keys.INDEX_SHARDS, f"{family}: {shards}"
+
+
+def test_parcels_leave_their_po_item_as_it_is_but_the_last_and_spread_their_counts_over_its_count_items(written):
+    """Every parcel used to rewrite its PO under a version (and its four index copies): one supplier's
+    parcels waited for each other on one item. Now the PO item is written once, by the parcel that ends
+    its stage, and the parcels' counts go to the PO's count items (no index attributes), a share each."""
+    meter, _ = written
+    po_items = {pk: n for (pk, sk), n in meter.items.items() if pk.startswith("PO#") and sk == keys.META}
+    assert po_items and set(po_items.values()) == {1}, po_items  # each PO: its last parcel, once
+    counts: dict[str, dict[str, int]] = {}
+    for (pk, sk), n in meter.items.items():
+        if sk.startswith(keys.PO_SHIPPED_PREFIX):
+            counts.setdefault(pk, {})[sk] = n
+    assert set(counts) == set(po_items)
+    for shards in counts.values():
+        parcels = sum(shards.values())
+        assert len(shards) > keys.PO_SHIPPED_SHARDS // 2 and max(shards.values()) <= 3 * parcels / keys.PO_SHIPPED_SHARDS, shards
+    # ... and the PO's index keys take no write per parcel (the PO's one write, to each of its four indexes)
+    for index, prefix in (("GSI1", "SUPPLIER#"), ("GSI2", "CAMPAIGN#"), ("GSI4", keys.ALL_POS_PK)):
+        pos_keys = {k: n for k, n in meter.gsi[index].items() if k.startswith(prefix) and k.endswith(("#POS", "POS"))}
+        assert pos_keys and max(pos_keys.values()) <= len(po_items), (index, pos_keys)

@@ -151,7 +151,8 @@ def test_a_stage_completion_stays_one_read_and_one_transaction_with_its_counters
     assert po_item(acme).stage_started_at is not None
     with metered() as m:
         stages.complete_stage(SYSTEM, acme, Stage.PAYMENT_PROPOSAL, lambda po: Decision.DONE)
-    assert dict(m.requests) == {"GetItem": 1, "TransactWriteItems": 1}
+    # One read: the PO with its parcels' counts of orders shipped, one Query of the items beside it (none yet).
+    assert dict(m.requests) == {"Query": 1, "TransactWriteItems": 1} and m.items_read == 1
     assert po_item(acme).stage_started_at is None and po_item(acme).stage_due_at is None  # the next stage starts afresh
     assert by_stage(api.get("/staff/metrics/suppliers/acme", BUYER)[1])["payment_proposal"]["completed"] == 1
 

@@ -19,6 +19,7 @@ from chalicelib.adapters.dynamodb import keys
 from chalicelib.adapters.dynamodb import repository as repo
 from chalicelib.adapters.dynamodb.metering import metered
 from chalicelib.adapters.dynamodb.models import AuditEventItem
+from chalicelib.adapters.dynamodb.store import DynamoStore
 from chalicelib.config import settings
 from chalicelib.domain.purchase_orders import Stage
 from chalicelib.domain.shipments import CarrierEvent, ShipmentStatus, TrackingStatus
@@ -27,7 +28,8 @@ from chalicelib.events import domain_event as typed_event
 from chalicelib.handlers import notifications
 from chalicelib.handlers.publisher import domain_event
 from chalicelib.local.sandbox_gateway import SandboxGateway
-from chalicelib.services import shipments, stages, supplier_workflow
+from chalicelib.services import shipments, stages, supplier_workflow, uow
+from chalicelib.services.ports_purchase_orders import PORecord
 from tests.adapters.events import typed
 from tests.api import po_support
 from tests.api.po_support import ACME, BOLT, accept_deliveries, make_po, po_item
@@ -52,6 +54,13 @@ def gateway(monkeypatch: pytest.MonkeyPatch) -> Iterator[SandboxGateway]:
     yield sandbox
     sandbox.stop()
     settings.cache_clear()
+
+
+def shipped(po_id_: str) -> int:
+    """The PO's orders shipped, as the store reads the PO by its id (its item and its parcels' counts)."""
+    found = uow.store().load(PORecord, po_id_)
+    assert found is not None
+    return found.value.po.orders_shipped
 
 
 def three_supplier_campaign(api) -> dict[str, Any]:
@@ -247,13 +256,16 @@ def test_the_shipment_stage_ends_when_every_accepted_order_has_left(api, sfn_cal
     first, second = order_of(api, campaign["id"], "prepaid"), order_of(api, campaign["id"], "prepaid")
     po = make_po(campaign["id"], "acme", stage=Stage.SHIPMENT, accepted=True, orders_to_ship=2)
     accept_deliveries("acme", first["id"], second["id"])
+    version = int(po_item(po).version)
     ship(api, po, "acme", "SPLIT001", first["id"])
-    assert sfn_calls == [] and po_item(po).stage == "shipment" and int(po_item(po).orders_shipped) == 1
+    assert sfn_calls == [] and po_item(po).stage == "shipment" and shipped(po) == 1
     ship(api, po, "acme", "SPLIT002", first["id"])  # a second parcel for the same order: counted once
-    assert sfn_calls == [] and int(po_item(po).orders_shipped) == 1
+    assert sfn_calls == [] and shipped(po) == 1
+    # Neither parcel wrote the PO itself (its count is kept apart): parcels of one PO never wait for each other.
+    assert int(po_item(po).version) == version and int(po_item(po).orders_shipped) == 0
     ship(api, po, "acme", "SPLIT003", second["id"])
     assert sfn_calls == [("tok", {"decision": "done", "stage": "shipment"})]
-    assert po_item(po).status == "shipped"
+    assert po_item(po).status == "shipped" and int(po_item(po).version) == version + 1  # the last parcel wrote it, once
     # After the stage, a further parcel may only carry orders that left before (goods sent again after a
     # return to sender): recorded, and the stage does not complete twice.
     status, _ = api.post(
@@ -262,7 +274,7 @@ def test_the_shipment_stage_ends_when_every_accepted_order_has_left(api, sfn_cal
         {"carrier": "dhl", "tracking_number": "SPLIT004", "order_ids": [second["id"]]},
     )
     assert status == 201
-    assert len(sfn_calls) == 1 and po_item(po).status == "shipped" and int(po_item(po).orders_shipped) == 2
+    assert len(sfn_calls) == 1 and po_item(po).status == "shipped" and shipped(po) == 2
     # A delivery in two parcels is delivered when both are.
     scan("SPLIT001", TrackingStatus.DELIVERED, 3)
     acme = next(d for d in customer_view(api, first["id"])["deliveries"] if d["supplier_id"] == "acme")
@@ -322,12 +334,53 @@ def test_repeating_a_tracking_correction_changes_nothing_and_tells_nobody(api, s
     assert_error(*api.put(path, ACME, {"carrier": "dhl", "tracking_number": other["tracking_number"]}), 409, "already_exists")
 
 
-def test_a_parcel_recorded_while_a_reminder_changes_the_po_is_recorded_on_a_second_read(api, sfn_calls, monkeypatch):
+def test_the_last_two_parcels_recorded_together_each_miss_the_end_and_the_consumer_ends_the_stage_once(
+    api, sfn_calls, monkeypatch
+):
+    """Two parcels of one PO read its counts before either commits: neither sees that it ships the last
+    order (nor waits for the other: neither writes the PO), both are recorded, and the shipments
+    consumer, looking again once their counts are in, ends the stage once."""
+    campaign = three_supplier_campaign(api)
+    first, second = order_of(api, campaign["id"], "prepaid"), order_of(api, campaign["id"], "prepaid")
+    po = make_po(campaign["id"], "acme", stage=Stage.SHIPMENT, accepted=True, orders_to_ship=2)
+    accept_deliveries("acme", first["id"], second["id"])
+    real_intake = DynamoStore.shipment_intake
+
+    def together(self: DynamoStore, *args: Any, **kwargs: Any) -> Any:
+        read = real_intake(self, *args, **kwargs)
+        if args[2] == [first["id"]]:  # the first parcel has read: the second is recorded before it commits
+            post("TOGETHER2", second["id"])
+        return read
+
+    def post(tracking_number: str, order_id: str) -> None:
+        body = {"carrier": "dhl", "tracking_number": tracking_number, "order_ids": [order_id]}
+        status, answer = api.post(f"/supplier/purchase-orders/{po}/shipments", ACME, body)
+        assert status == 201, answer
+
+    def consumed(tracking_number: str) -> None:
+        shipments.on_recorded(
+            typed({"type": "shipment.recorded", "data": {"carrier": "dhl", "tracking_number": tracking_number}})
+        )
+
+    monkeypatch.setattr(DynamoStore, "shipment_intake", together)
+    post("TOGETHER1", first["id"])
+    assert shipped(po) == 2 and sfn_calls == [] and po_item(po).stage == "shipment"  # both counted, neither ended it
+    consumed("TOGETHER2")
+    consumed("TOGETHER1")
+    consumed("TOGETHER2")  # a redelivery
+    assert sfn_calls == [("tok", {"decision": "done", "stage": "shipment"})]
+    assert po_item(po).status == "shipped" and shipped(po) == 2
+
+
+@pytest.mark.parametrize(("orders_to_ship", "reads_made"), [(2, 1), (1, 2)])
+def test_a_parcel_recorded_while_a_reminder_changes_the_po_is_recorded(api, sfn_calls, monkeypatch, orders_to_ship, reads_made):
     """The stage's reminder writes the PO between the supplier's read and its commit: the parcel is
-    recorded anyway (read again), not refused with a 409 the supplier can do nothing about."""
+    recorded anyway, not refused with a 409 the supplier can do nothing about. A parcel that does not
+    end the stage does not write the PO, so the reminder is no conflict at all (one read); the last
+    parcel writes it under its version, so it reads it again and ends the stage on the fresh PO."""
     campaign = three_supplier_campaign(api)
     order = order_of(api, campaign["id"], payment_mode="prepaid")
-    po = make_po(campaign["id"], "acme", stage=Stage.SHIPMENT, accepted=True, orders_to_ship=2)
+    po = make_po(campaign["id"], "acme", stage=Stage.SHIPMENT, accepted=True, orders_to_ship=orders_to_ship)
     accept_deliveries("acme", order["id"])
     real_load = stages.loaded_po  # the supplier's read: the PO with the deliveries, checked here
     reads = [0]
@@ -346,8 +399,11 @@ def test_a_parcel_recorded_while_a_reminder_changes_the_po_is_recorded_on_a_seco
         {"carrier": "dhl", "tracking_number": "BUSY0001", "order_ids": [order["id"]]},
     )
     assert status == 201, body
-    assert reads[0] == 2
-    assert repo.po_from_item(po_item(po)).reminders == {"shipment": 1} and int(po_item(po).orders_shipped) == 1
+    assert reads[0] == reads_made
+    assert repo.po_from_item(po_item(po)).reminders == {"shipment": 1} and shipped(po) == 1
+    assert len(sfn_calls) == (1 if orders_to_ship == 1 else 0) and po_item(po).status == (
+        "shipped" if orders_to_ship == 1 else "open"
+    )
 
 
 def test_a_parcel_delivered_while_its_orders_are_dispatched_delivers_the_order_and_keeps_the_customers_copy(

@@ -280,3 +280,38 @@ def test_a_pos_file_can_carry_one_page_of_its_parcels_and_leave_its_events_unrea
     assert [p.id for p in rest.items] == ["shp_2", "shp_3", "shp_4"] and rest.cursor is None
     everything = store.po_file(po.id)
     assert everything is not None and len(everything.shipments) == 5 and [e.id for e in everything.events] == ["evt-001"]
+
+
+def test_parcels_counts_add_to_the_pos_orders_shipped_when_read_by_id_and_a_save_of_the_po_leaves_them(store: Store):
+    from chalicelib.services.ports_shipments import ShippedCount
+
+    po = replace(purchase_order(), orders_shipped=1)  # one the PO itself counts
+    created(store, po)
+    # Parcels add their orders apart from the PO, with any version (a count has none), none in the way
+    # of another: the PO's own version does not move.
+    counts = [ShippedCount(po.id, f"shp_{n}", n % 3) for n in range(12)]
+    for n, c in enumerate(counts):  # each in its parcel's transaction
+        store.commit([Save(c, 1 if n % 2 else None)], what=f"parcel {c.shipment_id}", at=NOW)
+    apart = sum(c.orders for c in counts)
+    found = store.load(PORecord, po.id)
+    assert found is not None and found.version == 1
+    assert (found.value.po.orders_shipped, found.value.po.orders_shipped_apart) == (1 + apart, apart)
+    alone = store.load(PurchaseOrder, po.id)
+    assert alone is not None and alone.value.orders_shipped == 1 + apart
+
+    # A save of the PO as read (a stage completing with one more order shipped) counts that one on the PO
+    # and leaves the parcels' counts where they are: nothing counted twice, nothing lost.
+    found.value.po.orders_shipped += 1
+    store.commit([Save(PORecord(found.value.po), found.version)], what="the PO", at=NOW)
+    store.commit([Save(ShippedCount(po.id, "shp_late", 2), 1)], what="a parcel", at=NOW)
+    again = store.load(PORecord, po.id)
+    assert again is not None and again.version == 2
+    assert (again.value.po.orders_shipped, again.value.po.orders_shipped_apart) == (1 + apart + 1 + 2, apart + 2)
+    # A PO read without them (its file, its listings) counts what the PO itself holds, and saves as well.
+    page = store.supplier_pos("acme", limit=10)
+    assert [(r.value.po.orders_shipped, r.value.po.orders_shipped_apart) for r in page.items] == [(2, 0)]
+    file = store.po_file(po.id)
+    assert file is not None and file.record.po.orders_shipped == 2
+    store.commit([Save(PORecord(file.record.po), file.version)], what="the PO", at=NOW)
+    last = store.load(PORecord, po.id)
+    assert last is not None and last.value.po.orders_shipped == 1 + apart + 1 + 2

@@ -59,6 +59,8 @@ def test_recording_a_parcel_writes_it_its_pointer_its_marker_and_its_deadline_an
     assert deadline is not None and deadline.value.details["shipment_id"] == view.id
     po = store.load(PORecord, PO)
     assert po is not None and po.value.po.orders_shipped == 1 and po.value.task_token == "tok-shipment"  # the stage waits on
+    # counted apart from the PO, which the parcel left as it was (another parcel never waits for it)
+    assert po.version == 1 and po.value.po.orders_shipped_apart == 1
     assert [e.type for e in store.history("po", PO, limit=10).items] == ["po.shipment_added"]
     recorded = store.history("shipment", "dhl#JD0001", limit=10).items
     assert [e.type for e in recorded] == ["shipment.recorded"] and recorded[0].data["new_order_ids"] == ["ord-1"]

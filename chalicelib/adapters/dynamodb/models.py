@@ -432,6 +432,15 @@ class POShippedOrderItem(Item, discriminator="po_shipped"):
     at = UTCDateTimeAttribute()
 
 
+class POShippedCountItem(Item, discriminator="po_shipped_count"):
+    """`PO#<id>` / `#COUNT#SHIPPED#<n>`: orders the PO's parcels shipped, one shard of the count
+    (keys.PO_SHIPPED_SHARDS), grown only by atomic ADDs in the parcels' transactions. No index
+    attributes: a parcel writes the table and nothing else."""
+
+    po_id = UnicodeAttribute(null=True)
+    orders = NumberAttribute(default=0)
+
+
 class TimelineMap(MapAttribute[str, Any]):
     status = UnicodeAttribute()
     carrier_code = UnicodeAttribute()

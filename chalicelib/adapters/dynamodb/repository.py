@@ -695,7 +695,7 @@ def po_write(
         ],
         order_count=po.order_count,
         orders_to_ship=po.orders_to_ship,
-        orders_shipped=po.orders_shipped,
+        orders_shipped=po.orders_shipped - po.orders_shipped_apart,  # the parcels' counts stay where they are
         ordered_cents=po.ordered_cents,
         accepted_cents=po.accepted_cents,
         invoiced_cents=po.invoiced_cents,

@@ -63,7 +63,6 @@ from .models import (
     Item,
     OrderItem,
     ProductItem,
-    PurchaseOrderItem,
     SupplierItem,
 )
 from .store_access import AccessDynamo
@@ -77,7 +76,7 @@ from .store_exports import ExportsDynamo
 from .store_money import MoneyDynamo
 from .store_orders import OrdersDynamo
 from .store_outbound import OutboundDynamo
-from .store_purchase_orders import PurchaseOrdersDynamo
+from .store_purchase_orders import PurchaseOrdersDynamo, load_po
 from .store_sales import SalesDynamo, sales_update
 from .store_search import SearchDynamo, find_writes
 from .store_shipments import ShipmentsDynamo
@@ -173,9 +172,9 @@ class DynamoStore(
         if kind is Order:
             order = repo.get(keys.order(*key), OrderItem)
             found = Versioned(repo.order_from_item(order), int(order.version)) if order else None
-        elif kind is PurchaseOrder:
-            po = repo.get(keys.po(*key), PurchaseOrderItem)
-            found = Versioned(repo.po_from_item(po), int(po.version)) if po else None
+        elif kind is PurchaseOrder:  # its record's PO, with its parcels' counts (one read)
+            record = load_po(*key)
+            found = Versioned(record[0].po, record[1]) if record else None
         elif kind is AddressEntry:
             address = repo.get(keys.customer_address(*key), AddressItem)
             found = _entry(address) if address else None

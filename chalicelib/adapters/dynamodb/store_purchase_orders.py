@@ -35,21 +35,39 @@ from .models import (
     Item,
     PaymentProposalItem,
     POShipmentItem,
+    POShippedCountItem,
     PurchaseOrderItem,
 )
 
 
-def po_record(item: PurchaseOrderItem) -> Versioned[PORecord]:
+def po_record(item: PurchaseOrderItem, counts: Iterable[POShippedCountItem] = ()) -> Versioned[PORecord]:
+    """The PO's record from its item and, when read with it, its parcels' counts of orders shipped
+    (added to what the PO item counts; without them the record counts only what the item holds, and a
+    save of it still leaves the parcels' counts as they are)."""
     record = PORecord(repo.po_from_item(item), item.task_token, item.stage_deadline, item.execution_arn, item.updated_at)
+    apart = sum(int(c.orders or 0) for c in counts)
+    record.po.orders_shipped += apart
+    record.po.orders_shipped_apart = apart
     return Versioned(record, int(item.version))
 
 
-def _load_po(po_id: str) -> tuple[PORecord, int] | None:
-    item = repo.get(keys.po(po_id), PurchaseOrderItem)
-    if item is None:
-        return None
-    found = po_record(item)
-    return found.value, found.version
+def po_with_counts(items: Iterable[Item]) -> Versioned[PORecord] | None:
+    """The PO's record among items read with its counts (a Query from `#COUNT#SHIPPED#` to `#META`, or a
+    BatchGetItem naming them), or None."""
+    found = list(items)
+    meta = next((i for i in found if isinstance(i, PurchaseOrderItem)), None)
+    return None if meta is None else po_record(meta, (i for i in found if isinstance(i, POShippedCountItem)))
+
+
+def po_count_keys(po_id: str) -> list[tuple[str, str]]:
+    return [keys.po_shipped_count(po_id, n) for n in range(keys.PO_SHIPPED_SHARDS)]
+
+
+def load_po(po_id: str) -> tuple[PORecord, int] | None:
+    # One Query, as one GetItem was: the PO with its parcels' counts, which sort just before it.
+    pk, sk = keys.po(po_id)
+    found = po_with_counts(repo.query_all(pk, range_key_condition=Item.SK.between(keys.PO_SHIPPED_PREFIX, sk)))
+    return None if found is None else (found.value, found.version)
 
 
 def _save_po(record: PORecord, version: int | None, at: datetime) -> Writes:
@@ -160,7 +178,7 @@ def _save_proposal(proposal: PaymentProposal, version: int | None, at: datetime)
     return [repo.Write(repo.with_version(item, version))]
 
 
-register(PORecord, Mapper(load=_load_po, save=_save_po))
+register(PORecord, Mapper(load=load_po, save=_save_po))
 register(InvoiceRecord, Mapper(load=_load_invoice, save=_save_invoice))
 register(PaymentProposal, Mapper(load=_load_proposal, save=_save_proposal))
 
@@ -210,13 +228,15 @@ class PurchaseOrdersDynamo:
         return proposal, po
 
     def po_file(self, po_id: str, *, parcels: int | None = None, events: bool = True) -> POFile | None:
-        # The partition sorts #META, CHARGEBACK#, EVENT#, INVOICE#, PROPOSAL#, SHIPMENT#, SHIPPED#.
-        pk = keys.po_pk(po_id)
+        # The partition sorts #COUNT#SHIPPED#, #META, CHARGEBACK#, EVENT#, INVOICE#, PROPOSAL#, SHIPMENT#,
+        # SHIPPED#. The file reads from #META on: the parcels' counts are not part of it (nothing it shows
+        # is counted), so its record counts what the PO item holds.
+        pk, meta_sk = keys.po(po_id)
         before = keys.po_child(po_id, "SHIPMENT" if parcels is not None else "SHIPPED", "")[1]
         if events:
-            items = repo.query_all(pk, range_key_condition=before > Item.SK)
+            items = repo.query_all(pk, range_key_condition=Item.SK.between(meta_sk, before))
         else:  # around the events: what sorts before them, then invoices and proposals
-            items = repo.query_all(pk, range_key_condition=keys.po_child(po_id, "EVENT", "")[1] > Item.SK)
+            items = repo.query_all(pk, range_key_condition=Item.SK.between(meta_sk, keys.po_child(po_id, "EVENT", "")[1]))
             items += repo.query_all(pk, range_key_condition=Item.SK.between(keys.po_child(po_id, "INVOICE", "")[1], before))
         meta = next((i for i in items if isinstance(i, PurchaseOrderItem)), None)
         if meta is None:

@@ -3,7 +3,8 @@
 The one mapping between a parcel and its items: a parcel's partition `SHIPMENT#<carrier>#<tracking>`
 holds its record (`#META`, in the tracking index by number and in the exports index by creation),
 its carrier events (`TRACK#<occurred>#<code>`) and its audit events; the PO keeps a pointer to it
-(`PO#<po>` / `SHIPMENT#<id>`) and a marker per order shipped (`PO#<po>` / `SHIPPED#<order>`).
+(`PO#<po>` / `SHIPMENT#<id>`), a marker per order shipped (`PO#<po>` / `SHIPPED#<order>`) and the
+count of orders its parcels shipped, in shards (`PO#<po>` / `#COUNT#SHIPPED#<n>`).
 `services.shipment_records`, for the services not yet on the port, builds its items from here.
 """
 
@@ -21,6 +22,7 @@ from ...services.ports_shipments import (
     ParcelTrail,
     ShipmentIntake,
     ShipmentRecord,
+    ShippedCount,
     ShippedOrder,
     TrackEvent,
 )
@@ -33,13 +35,13 @@ from .models import (
     Item,
     OrderItem,
     POShipmentItem,
+    POShippedCountItem,
     POShippedOrderItem,
-    PurchaseOrderItem,
     ShipmentItem,
     TimelineMap,
     TrackEventItem,
 )
-from .store_purchase_orders import po_record
+from .store_purchase_orders import po_count_keys, po_with_counts
 
 # ---------------------------------------------------------------- the shipment record
 
@@ -186,6 +188,21 @@ def _save_shipped(m: ShippedOrder, version: int | None, at: datetime) -> Writes:
     return [repo.new_item(item)]
 
 
+def _load_count(po_id: str, shipment_id: str) -> tuple[ShippedCount, int] | None:
+    raise TypeError("a parcel's count is read with its PO (its record counts it in), never alone")
+
+
+def _save_count(c: ShippedCount, version: int | None, at: datetime) -> Writes:
+    """An atomic ADD to one shard of the PO's count, whatever the version named: no condition, so
+    parcels of one PO never conflict over it (the shipped markers, created once in the same
+    transaction, keep each order counted once)."""
+    if c.orders == 0:
+        return []
+    item = POShippedCountItem(*keys.po_shipped_count(c.po_id, keys.po_shipped_shard(c.shipment_id)))
+    actions = [POShippedCountItem.kind.set(POShippedCountItem), POShippedCountItem.po_id.set(c.po_id)]
+    return [repo.Update(item, [*actions, POShippedCountItem.orders.add(c.orders)])]
+
+
 # ---------------------------------------------------------------- carrier events as received
 
 
@@ -245,6 +262,7 @@ def _save_track_event(t: TrackEvent, version: int | None, at: datetime) -> Write
 register(ShipmentRecord, Mapper(load=_load_shipment, save=_save_shipment))
 register(POShipment, Mapper(load=_load_pointer, save=_save_pointer))
 register(ShippedOrder, Mapper(load=_load_shipped, save=_save_shipped))
+register(ShippedCount, Mapper(load=_load_count, save=_save_count))
 register(TrackEvent, Mapper(load=_load_track_event, save=_save_track_event))
 
 
@@ -266,11 +284,11 @@ class ShipmentsDynamo:
                 *(keys.delivery(o, supplier_id) for o in order_ids),
                 *(keys.po_shipped_order(po_id, o) for o in order_ids),
                 keys.shipment(carrier, tracking_number),
-                *([keys.po(po_id)] if with_po else []),
+                *([keys.po(po_id), *po_count_keys(po_id)] if with_po else []),  # the PO with its parcels' counts
             ]
         )
         return ShipmentIntake(
-            po=next((po_record(i) for i in found if isinstance(i, PurchaseOrderItem)), None),
+            po=po_with_counts(found) if with_po else None,
             deliveries={
                 i.order_id: DeliveryToShip(i.order_id, i.campaign_id, DeliveryStatus(i.delivery_status))
                 for i in found
