@@ -27,6 +27,7 @@ import order from './screens/order.js';
 import orders from './screens/orders.js';
 import payments from './screens/payments.js';
 import purchaseOrder from './screens/purchase-order.js';
+import purchaseOrders from './screens/purchase-orders.js';
 import settings from './screens/settings.js';
 import deliveries from './screens/webhook-deliveries.js';
 import webhooks from './screens/webhooks.js';
@@ -41,6 +42,7 @@ const ROUTES = [
   [/^\/orders\/([^/]+)$/, order, ['orderId']],
   [/^\/campaigns$/, campaigns],
   [/^\/campaigns\/([^/]+)$/, campaign, ['campaignId']],
+  [/^\/purchase-orders$/, purchaseOrders],
   [/^\/purchase-orders\/([^/]+)$/, purchaseOrder, ['poId']],
   [/^\/complaints$/, complaints],
   [/^\/complaints\/([^/]+)$/, complaint, ['complaintId']],
@@ -57,7 +59,8 @@ const NAV = [
   ['#/my-work', 'My work', 'staff', /^\/my-work/],
   ['#/exceptions', 'Exceptions', 'staff', /^\/exceptions/],
   ['#/orders', 'Orders', 'staff', /^\/orders/],
-  ['#/campaigns', 'Campaigns', 'staff', /^\/(campaigns|purchase-orders)/],
+  ['#/campaigns', 'Campaigns', 'staff', /^\/campaigns/],
+  ['#/purchase-orders', 'Purchase orders', 'staff', /^\/purchase-orders/],
   ['#/complaints', 'Complaints', 'complaints.read', /^\/complaints/],
   ['#/payments', 'Payments', 'payments.read', /^\/payments/],
   ['#/exports', 'Exports', 'exports.run', /^\/exports/],

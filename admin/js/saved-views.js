@@ -8,7 +8,8 @@ import { act, announce, button, errorSlot, field, input } from './ui.js';
 
 /**
  * The panel: `views` (the screen's saved views, or an error), `filters` (the screen's current filters,
- * by query name), `hashFor(filters)` the hash that shows them, `reload()` to render the screen again.
+ * by query name; or a function answering them, for a screen that changes some without rendering again),
+ * `hashFor(filters)` the hash that shows them, `reload()` to render the screen again.
  */
 export function savedViews({ screen, views, filters, hashFor, reload }) {
   const headingId = `saved-views-${screen}`;
@@ -34,7 +35,8 @@ export function savedViews({ screen, views, filters, hashFor, reload }) {
     field('Save these filters as', nameInput), h('div', { class: 'actions' }, save), slot);
   form.addEventListener('submit', (event) => {
     event.preventDefault();
-    const chosen = Object.fromEntries(Object.entries(filters).filter(([k, v]) => v && k !== 'cursor'));
+    const current = typeof filters === 'function' ? filters() : filters;
+    const chosen = Object.fromEntries(Object.entries(current).filter(([k, v]) => v && k !== 'cursor'));
     act(save, slot, async () => {
       await api.put(`/staff/views/${screen}`, { name: nameInput.value.trim(), filters: chosen });
       announce(`Saved as ${nameInput.value.trim()}.`);

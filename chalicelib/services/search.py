@@ -16,10 +16,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from urllib.parse import quote, urlencode
 
+from ..domain import exceptions as exc_rules
 from ..domain.complaints import ComplaintStatus
 from ..domain.errors import NotFound, RuleViolation
 from ..domain.orders import OrderStatus
 from ..domain.permissions import READ_STAFF, Principal
+from ..domain.purchase_orders import POStatus, Stage
 from ..domain.search import (
     MAX_QUERY,
     MAX_RESULTS,
@@ -107,26 +109,66 @@ def index_existing(*, chunk: int = 100) -> int:
 MAX_VIEWS = 30
 NAME_MAX = 40
 VALUE_MAX = 200
-_STATUS_LIST = re.compile(r"^[a-z_]+(,[a-z_]+)*$")
+_LIST = re.compile(r"^[a-z_]+(,[a-z_]+)*$")
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_ID = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
+_ASSIGNEE = re.compile(r"^(none|[^@\s]+@[^@\s]+\.[^@\s]+)$")
 
-# What each list screen filters by (its hash's query): a saved view holds only these.
+# What each list screen filters by (its hash's query, under the same names): a saved view holds only these.
 SCREENS: dict[str, frozenset[str]] = {
     "orders": frozenset(
         {"q", "status", "campaign_id", "supplier_id", "customer_id", "customer_email", "created_from", "created_to"}
     ),
-    "exceptions": frozenset({"kind", "severity", "status", "assignee", "team", "sort", "subject_type"}),
-    "complaints": frozenset({"status", "supplier_id", "order_id"}),
+    "exceptions": frozenset({"kind", "severity", "status", "assignee", "team", "sort"}),
+    "complaints": frozenset({"status", "supplier_id"}),
     "purchase_orders": frozenset({"stage", "campaign_id"}),
 }
-_STATUSES: dict[str, frozenset[str]] = {
-    "orders": frozenset(s.value for s in OrderStatus),
-    "complaints": frozenset(s.value for s in ComplaintStatus),
+
+
+@dataclass(frozen=True)
+class _Choice:
+    allowed: frozenset[str]
+    several: bool  # comma-separated, like the list's own query
+
+
+# The filters whose values are one of a set; the others are free text (ids, dates, addresses: below).
+_CHOICES: dict[tuple[str, str], _Choice] = {
+    ("orders", "status"): _Choice(frozenset(s.value for s in OrderStatus), several=True),
+    ("exceptions", "kind"): _Choice(frozenset(exc_rules.KINDS), several=True),
+    ("exceptions", "severity"): _Choice(frozenset(s.value for s in exc_rules.Severity), several=True),
+    ("exceptions", "status"): _Choice(
+        frozenset(s.value for s in exc_rules.Status if s is not exc_rules.Status.PENDING), several=True
+    ),
+    ("exceptions", "team"): _Choice(frozenset(o.value for o in exc_rules.Owner), several=False),
+    ("exceptions", "sort"): _Choice(frozenset({"severity", "opened", "last_seen", "due", "resolved"}), several=False),
+    # `care` (the statuses waiting for customer care, the screen's default) and `any` are the screen's own.
+    ("complaints", "status"): _Choice(frozenset({"care", "any"} | {s.value for s in ComplaintStatus}), several=True),
+    ("purchase_orders", "stage"): _Choice(frozenset({s.value for s in Stage} | {s.value for s in POStatus}), several=False),
+}
+_PATTERNS: dict[str, tuple[re.Pattern[str], str]] = {
+    "created_from": (_DATE, "a date: YYYY-MM-DD"),
+    "created_to": (_DATE, "a date: YYYY-MM-DD"),
+    "campaign_id": (_ID, "an id: letters, digits, . _ -"),
+    "supplier_id": (_ID, "an id: letters, digits, . _ -"),
+    "assignee": (_ASSIGNEE, "an e-mail address, or none"),
 }
 
 
 def _problem(field: str, message: str) -> RuleViolation:
     return RuleViolation("invalid_view", message, details=[{"field": field, "message": message}])
+
+
+def _check_value(screen: str, key: str, text: str) -> None:
+    where = f"filters.{key}"
+    choice = _CHOICES.get((screen, key))
+    if choice is not None:
+        values = text.split(",") if choice.several else [text]
+        if (choice.several and not _LIST.match(text)) or set(values) - choice.allowed:
+            each = ", ".join(sorted(choice.allowed))
+            raise _problem(where, f"{'values separated by commas, each' if choice.several else 'one'} of: {each}")
+    pattern = _PATTERNS.get(key)
+    if pattern is not None and not pattern[0].match(text):
+        raise _problem(where, pattern[1])
 
 
 def _checked(screen: str, name: str, filters: dict[str, str]) -> tuple[str, dict[str, str]]:
@@ -145,11 +187,7 @@ def _checked(screen: str, name: str, filters: dict[str, str]) -> tuple[str, dict
             raise _problem(where, f"at most {VALUE_MAX} printable characters")
         if not text:
             continue
-        allowed = _STATUSES.get(screen) if key == "status" else None
-        if allowed is not None and (not _STATUS_LIST.match(text) or set(text.split(",")) - allowed):
-            raise _problem(where, f"statuses separated by commas, each one of: {', '.join(sorted(_STATUSES[screen]))}")
-        if key in ("created_from", "created_to") and not _DATE.match(text):
-            raise _problem(where, "a date: YYYY-MM-DD")
+        _check_value(screen, key, text)
         kept[key] = text
     return clean_name, kept
 

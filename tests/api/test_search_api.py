@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from urllib.parse import quote
 
+import pytest
+
 from chalicelib.adapters.dynamodb import keys
 from chalicelib.adapters.dynamodb.metering import metered
 from chalicelib.adapters.dynamodb.store import DynamoStore
@@ -101,6 +103,41 @@ def test_saved_views_are_saved_listed_replaced_and_deleted(api):
     assert status == 200 and body["items"] == []
     assert_error(*api.call("DELETE", "/staff/views/orders?name=held", CARE), 404, "not_found")
     assert api.get("/staff/views", BOB)[0] == 403
+
+
+@pytest.mark.parametrize(
+    ("screen", "filters", "unknown", "bad_value"),
+    [
+        (
+            "exceptions",
+            {
+                "kind": "stage_overdue,shipment_late",
+                "severity": "high",
+                "status": "resolved",
+                "team": "buyer",
+                "assignee": "none",
+                "sort": "due",
+            },
+            {"q": "x"},
+            {"severity": "urgent"},
+        ),
+        ("complaints", {"status": "care", "supplier_id": "sup-1"}, {"order_id": "o-1"}, {"status": "on_hold"}),
+        ("complaints", {"status": "any"}, {"kind": "x"}, {"supplier_id": "not an id"}),
+        ("purchase_orders", {"stage": "acknowledge", "campaign_id": "camp-1"}, {"status": "open"}, {"stage": "late"}),
+        ("purchase_orders", {"stage": "shipped"}, {"supplier_id": "sup-1"}, {"campaign_id": "a/b"}),
+    ],
+)
+def test_each_list_screen_keeps_its_own_filters_and_refuses_others_naming_them(
+    api, screen: str, filters: dict[str, str], unknown: dict[str, str], bad_value: dict[str, str]
+):
+    status, body = api.put(f"/staff/views/{screen}", CARE, {"name": "Mine", "filters": filters})
+    assert status == 200 and body["screen"] == screen and body["filters"] == filters, body
+    for refused in (unknown, bad_value):
+        status, body = api.put(f"/staff/views/{screen}", CARE, {"name": "Other", "filters": refused})
+        field = f"filters.{next(iter(refused))}"
+        assert [d["field"] for d in assert_error(status, body, 422, "invalid_view")["details"]] == [field]
+    listed = api.get(f"/staff/views?screen={screen}", CARE)[1]["items"]
+    assert [(v["name"], v["filters"]) for v in listed] == [("Mine", filters)]  # the refused ones were not kept
 
 
 def test_the_backfill_indexes_orders_placed_before_find_items_once(api):

@@ -1,11 +1,13 @@
 // Complaints queue: GET /staff/complaints?status=&supplier_id= (by default the statuses waiting for
-// customer care: open, supplier answered, disputed, needs approval, plan proposed) and
-// GET /staff/suppliers for the supplier choice, at the same time; cursor pagination.
+// customer care: open, supplier answered, disputed, needs approval, plan proposed),
+// GET /staff/suppliers for the supplier choice and GET /staff/views for my saved views of this list, at
+// the same time; cursor pagination.
 
 import * as api from '../api.js';
 import { COMPLAINT_CARE_STATUSES, COMPLAINT_STATUSES } from '../constants.js';
 import { h } from '../dom.js';
 import { label, money, when } from '../format.js';
+import { savedViews } from '../saved-views.js';
 import { badge, button, errorAlert, errorSlot, field, heading, input, link, pager, select, table } from '../ui.js';
 
 /** The complaints of one order or PO, as a table (`testid`, rows `<testid>-row`... see rowTestid). The
@@ -60,6 +62,7 @@ export default {
         status: statusQuery(filters.status), supplier_id: filters.supplier_id, limit: PAGE_SIZE, cursor,
       }, { signal }),
       suppliers: api.get('/staff/suppliers', { limit: 100 }, { signal }),
+      views: api.get('/staff/views', { screen: 'complaints' }, { signal }),
     });
 
     const hashFor = (values, extra = {}) => {
@@ -129,10 +132,14 @@ export default {
         onNext: () => { stack.push(cursor); navigate(hashFor(filters, { cursor: page.next_cursor })); },
       });
     }
+    const views = savedViews({
+      screen: 'complaints', views: r.views, filters, hashFor: (values) => hashFor(values), reload: () => navigate(location.hash),
+    });
     return [
       heading('Complaints'),
       h('p', { class: 'lede' }, 'Customers\' complaints about their deliveries: ask the supplier, propose a plan, see it through.'),
       form,
+      views,
       results,
       pages,
     ];

@@ -7,11 +7,14 @@
 // queue and its counts. While the tab is visible the page reads itself again every 30 s: nothing is
 // redrawn if nothing changed, and when something did, the selection and the focused control stay
 // (a row being worked on, with a form open or a field focused, is never redrawn under the user).
+// My saved views of the queue (GET /staff/views?screen=exceptions) are read with the first page, at the
+// same time, and sit inside the filters' fold; applying one is going to its hash.
 
 import * as api from '../api.js';
 import { EXCEPTION_KINDS, QUEUE_STATUSES, SEVERITIES, SEVERITY_RANK, subjectHref } from '../constants.js';
 import { h, replace } from '../dom.js';
 import { duration, label, number, when } from '../format.js';
+import { savedViews } from '../saved-views.js';
 import {
   act, announce, badge, button, errorAlert, errorSlot, field, heading, input, muted, notice, pager, select, textarea,
 } from '../ui.js';
@@ -117,11 +120,16 @@ export default {
     async function load() {
       take(await api.get('/staff/exceptions', { ...filters, limit: PAGE_SIZE, cursor }, { signal }));
     }
-    try {
-      await load();
-    } catch (error) {
-      if (error.name === 'AbortError' || error.status === 401) throw error;
-      filterSlot.show(error);
+    // The first page and my saved views at once (a later read of the list is `load` alone).
+    const first = await api.parallel({
+      page: api.get('/staff/exceptions', { ...filters, limit: PAGE_SIZE, cursor }, { signal }),
+      views: api.get('/staff/views', { screen: 'exceptions' }, { signal }),
+    });
+    if (first.page.ok) {
+      take(first.page.value);
+    } else {
+      if (first.page.error.status === 401) throw first.page.error;
+      filterSlot.show(first.page.error);
     }
 
     // -------------------------------------------------------------- filters (folded away on a phone)
@@ -153,8 +161,22 @@ export default {
       navigate(hashFor({ cursor: '', sort: filters.status === 'resolved' ? '' : sort }));
     });
     const active = [filters.kind, filters.severity, filters.assignee, filters.team].filter(Boolean).length;
+    // A saved view holds the filters and the sort (when it is not the default), as the hash does.
+    const viewHash = (values) => {
+      const params = new URLSearchParams();
+      for (const [k, v] of Object.entries(values)) if (v) params.set(k, v);
+      const text = params.toString();
+      return `#/exceptions${text ? `?${text}` : ''}`;
+    };
+    const saved = savedViews({
+      screen: 'exceptions',
+      views: first.views,
+      filters: () => ({ ...filters, sort: sort === (resolvedView ? 'resolved' : 'severity') ? '' : sort }),
+      hashFor: viewHash,
+      reload: () => navigate(location.hash),
+    });
     const fold = h('details', { class: 'filters-fold', 'data-testid': 'filters-fold' },
-      h('summary', {}, `Filters${active ? ` (${active} on)` : ''}`), filterForm);
+      h('summary', {}, `Filters${active ? ` (${active} on)` : ''}`), filterForm, saved);
     // Open on a wide screen; on a phone folded, so the first row shows without scrolling.
     if (window.matchMedia && window.matchMedia('(min-width: 48em)').matches) fold.open = true;
 
