@@ -66,9 +66,9 @@ SECTIONS: tuple[SectionSpec, ...] = (
         "Purchase orders near or past their deadline",
         Owner.BUYER,
         ("supplier_rejected", "out_of_stock", "po_not_acknowledged", "stage_overdue"),
-        "campaigns",
+        "purchase-orders",
     ),
-    SectionSpec("campaigns", "Campaigns closing", Owner.BUYER, ("campaign_close_waiting",)),
+    SectionSpec("campaigns", "Campaigns closing", Owner.BUYER, ("campaign_close_waiting",), "campaigns"),
     SectionSpec("complaints", "Complaints waiting", Owner.CUSTOMER_CARE, ("complaint_open",), "complaints"),
     SectionSpec("held_orders", "Held orders waiting", Owner.CUSTOMER_CARE, ("order_on_hold", "cancellation_requested"), "orders"),
     SectionSpec("payments", "Payment proposals", Owner.ACCOUNTING, ("payment_approval_pending", "invoice_missing"), "payments"),
@@ -86,7 +86,7 @@ SECTIONS: tuple[SectionSpec, ...] = (
     ),
     SectionSpec("webhooks", "Webhooks failing", Owner.ADMIN, ("webhook_delivery_failing", "inbound_webhook_failed")),
 )
-MENUS = ("exceptions", "orders", "campaigns", "complaints", "payments")
+MENUS = ("exceptions", "orders", "campaigns", "purchase-orders", "complaints", "payments")
 
 
 @dataclass(frozen=True)

@@ -915,7 +915,9 @@ class HomeSectionView(View):
 
 
 class StaffCountsView(View):
-    menu: dict[str, int] = Field(description="per menu entry: exceptions, orders, campaigns, complaints, payments")
+    menu: dict[str, int] = Field(
+        description="per menu entry, by its screen's path: exceptions, orders, campaigns, purchase-orders, complaints, payments"
+    )
     sections: dict[str, int] = Field(description="per home section, from the exceptions queue's counters")
     etag: str = Field(description="the tag of these counts (also the ETag header): send it as If-None-Match")
 
