@@ -350,6 +350,10 @@ class MemoryStore(
     ) -> Page[Versioned[CampaignRecord]]:
         return _page(f"campaigns/{status.value}", self._campaigns(status), limit=limit, cursor=cursor, reverse=newest_first)
 
+    def campaigns_any_status(self, *, limit: int, cursor: str | None = None) -> Page[Versioned[CampaignRecord]]:
+        rows = [row for s in CampaignStatus for row in self._campaigns(s)]
+        return _page("campaigns/any", rows, limit=limit, cursor=cursor, reverse=True)
+
     def campaigns_due(self, cutoff: datetime, *, limit: int) -> list[Versioned[CampaignRecord]]:
         due = [
             (k, v) for k, v in self._campaigns(CampaignStatus.LIVE) if (v.value.campaign.ends_at or v.value.created_at) <= cutoff

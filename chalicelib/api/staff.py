@@ -126,7 +126,7 @@ def create_campaign(call: Call) -> views.CampaignView:
     staff_api,
     "/staff/campaigns",
     "GET",
-    summary="List campaigns in a status",
+    summary="List campaigns in a status, or in any status",
     tag="staff: catalogue",
     roles=READ_STAFF,
     query="CampaignListQuery",
@@ -134,7 +134,8 @@ def create_campaign(call: Call) -> views.CampaignView:
 )
 def list_campaigns(call: Call) -> views.CampaignPage:
     q: views.CampaignListQuery = call.query
-    items, cursor = catalogue.list_campaigns(call.actor, status=CampaignStatus(q.status), limit=q.limit, cursor=q.cursor)
+    status = None if q.status == "any" else CampaignStatus(q.status)
+    items, cursor = catalogue.list_campaigns(call.actor, status=status, limit=q.limit, cursor=q.cursor)
     return views.CampaignPage(items=[views.CampaignView.of(v) for v in items], next_cursor=cursor)
 
 

@@ -131,10 +131,14 @@ def get_campaign(actor: Principal, campaign_id: str) -> CampaignView:
 
 
 def list_campaigns(
-    actor: Principal, *, status: CampaignStatus, limit: int, cursor: str | None
+    actor: Principal, *, status: CampaignStatus | None, limit: int, cursor: str | None
 ) -> tuple[list[CampaignView], str | None]:
+    """`status` None: campaigns in any status, newest first."""
     require(actor, READ_STAFF, "list campaigns")
-    page = uow.store().campaigns_in_status(status, limit=limit, cursor=cursor, newest_first=status is not CampaignStatus.LIVE)
+    if status is None:
+        page = uow.store().campaigns_any_status(limit=limit, cursor=cursor)
+    else:
+        page = uow.store().campaigns_in_status(status, limit=limit, cursor=cursor, newest_first=status is not CampaignStatus.LIVE)
     return [_view(r) for r in page.items], page.cursor
 
 

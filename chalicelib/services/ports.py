@@ -296,6 +296,10 @@ class Store(
         """The campaigns in a status, by end (a campaign without one: by creation), then id."""
         ...
 
+    def campaigns_any_status(self, *, limit: int, cursor: str | None = None) -> Page[Versioned[CampaignRecord]]:
+        """Campaigns in every status, merged newest first by the same date (end, else creation), then id."""
+        ...
+
     def campaigns_due(self, cutoff: datetime, *, limit: int) -> list[Versioned[CampaignRecord]]:
         """Live campaigns whose end is at or before `cutoff`, the earliest end first, at most `limit`:
         one read that reads only the due ones."""

@@ -149,6 +149,11 @@ def test_campaigns_are_listed_by_status(api):
     assert ids("cancelled") == [doomed["id"]]
     assert ids("ended") == []
     assert [c["id"] for c in api.get("/staff/campaigns", CARE)[1]["items"]] == [live["id"]]  # live by default
+    code, every = api.get("/staff/campaigns?status=any&limit=2", CARE)
+    assert code == 200 and len(every["items"]) == 2 and every["next_cursor"]
+    code, rest = api.get(f"/staff/campaigns?status=any&limit=2&cursor={every['next_cursor']}", CARE)
+    assert code == 200 and rest["next_cursor"] is None
+    assert sorted(c["id"] for c in every["items"] + rest["items"]) == sorted([live["id"], draft["id"], doomed["id"]])
 
 
 def test_listing_campaigns_in_an_unknown_status_is_refused(api):

@@ -442,6 +442,23 @@ def test_campaigns_list_by_status_in_either_order_and_the_due_ones_are_read_alon
     assert store.campaigns_due(NOW, limit=10) == []
 
 
+def test_campaigns_in_any_status_merge_newest_first_across_statuses_and_page_on(store: Store):
+    records = [
+        campaign_record("cmp-live-5h", CampaignStatus.LIVE, ends_in_hours=5),
+        campaign_record("cmp-draft", CampaignStatus.DRAFT, ends_in_hours=None, created=30),
+        campaign_record("cmp-live-1h", CampaignStatus.LIVE, ends_in_hours=1),
+        campaign_record("cmp-closed", CampaignStatus.CLOSED, ends_in_hours=3),
+        campaign_record("cmp-old-draft", CampaignStatus.DRAFT, ends_in_hours=None, created=-30),
+    ]
+    for r in records:
+        store.commit([Save(r, None)], what=r.campaign.id, at=NOW)
+    first = store.campaigns_any_status(limit=3)
+    assert [r.value.campaign.id for r in first.items] == ["cmp-live-5h", "cmp-closed", "cmp-live-1h"]
+    assert first.cursor is not None
+    rest = store.campaigns_any_status(limit=3, cursor=first.cursor)
+    assert [r.value.campaign.id for r in rest.items] == ["cmp-draft", "cmp-old-draft"] and rest.cursor is None
+
+
 def test_a_customer_profile_saves_under_its_version(store: Store):
     flagged = Customer("cust-1", None, True, "chargebacks", NOW)
     store.commit([Save(flagged, None)], what="cust-1", at=NOW)

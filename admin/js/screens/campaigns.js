@@ -58,7 +58,7 @@ export default {
   name: 'campaigns',
   title: 'Campaigns',
   async render({ query, signal, can, navigate }) {
-    const status = query.get('status') || 'live';
+    const status = query.get('status') || 'any';  // every campaign, newest first; a status narrows it
     const cursor = query.get('cursor') || '';
     const stack = cursorStacks.get(status) || [];
     cursorStacks.set(status, stack);
@@ -74,7 +74,7 @@ export default {
     };
 
     // -------------------------------------------------------------- list
-    const statusSelect = select('status', CAMPAIGN_STATUSES.map((s) => [s, label(s)]), status);
+    const statusSelect = select('status', [['any', 'Any status'], ...CAMPAIGN_STATUSES.map((s) => [s, label(s)])], status);
     statusSelect.addEventListener('change', () => navigate(`#/campaigns?status=${statusSelect.value}`));
     const listSlot = errorSlot();
     let list = null;
@@ -82,7 +82,8 @@ export default {
     if (r.campaigns.ok) {
       const page = r.campaigns.value;
       list = table({
-        caption: `${label(status)} campaigns`, testid: 'campaigns-table', empty: `No ${status} campaigns.`,
+        caption: status === 'any' ? 'Campaigns' : `${label(status)} campaigns`, testid: 'campaigns-table',
+        empty: status === 'any' ? 'No campaigns yet.' : `No ${status} campaigns.`,
         columns: [
           { label: 'Campaign', cell: (c) => link(`#/campaigns/${encodeURIComponent(c.id)}`, c.name) },
           { label: 'Status', cell: (c) => badge(c.status, { testid: 'campaign-status' }) },

@@ -381,6 +381,12 @@ class DynamoStore(
         )
         return Page([campaign_record(i) for i in page.items if isinstance(i, CampaignItem)], page.cursor)
 
+    def campaigns_any_status(self, *, limit: int, cursor: str | None = None) -> Page[Versioned[CampaignRecord]]:
+        # One Query per status in ONE parallel step, merged by the index's sort key (a handful of statuses)
+        pks = [keys.campaigns_status_pk(s.value) for s in CampaignStatus]
+        page = query_shards(Item.gsi1, pks, limit=limit, cursor=cursor, newest_first=True)
+        return Page([campaign_record(i) for i in page.items if isinstance(i, CampaignItem)], page.cursor)
+
     def campaigns_due(self, cutoff: datetime, *, limit: int) -> list[Versioned[CampaignRecord]]:
         page = repo.query_page(
             Item.gsi1,

@@ -88,7 +88,19 @@ class OrderSearchQuery(PageQuery):
 
 
 class CampaignListQuery(PageQuery):
-    status: CampaignStatus = CampaignStatus.LIVE
+    status: str = Field(
+        CampaignStatus.LIVE.value,
+        description="a campaign status, or `any`: every status, newest first (by end, else creation)",
+        json_schema_extra={"enum": ["any", *(s.value for s in CampaignStatus)]},
+    )
+
+    @field_validator("status")
+    @classmethod
+    def _known_status(cls, value: str) -> str:
+        allowed = ["any", *(s.value for s in CampaignStatus)]
+        if value not in allowed:
+            raise ValueError(f"Input should be {', '.join(repr(a) for a in allowed)}")
+        return value
 
 
 class OrderTransitionRequest(Request):
