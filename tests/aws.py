@@ -22,6 +22,28 @@ from tests.conftest import ISSUER
 # outcome, and those copies were about 40% of the api/ and adapters/ suites' time.
 transactions_with_undo_log(threading.Lock())
 
+
+def _share_the_unused_key_pair_of_symmetric_keys() -> None:
+    """moto makes every KMS key an RSA-2048 key pair, symmetric ones too, where only Sign/Verify/
+    GetPublicKey (asymmetric keys) ever use it: ~50 ms of each test's provisioning, for nothing. A
+    symmetric key here gets one pair made once; its own key material, and every other spec, stay moto's."""
+    from moto.kms import models
+
+    real = models.generate_private_key
+    made: dict[str, Any] = {}
+
+    def generate(key_spec: str) -> Any:
+        if key_spec != "SYMMETRIC_DEFAULT":
+            return real(key_spec)
+        if key_spec not in made:
+            made[key_spec] = real(key_spec)
+        return made[key_spec]
+
+    models.generate_private_key = generate
+
+
+_share_the_unused_key_pair_of_symmetric_keys()
+
 # In-process moto cannot run a state machine's service integrations (they call a moto server:
 # tests/workflows has one), and parsing the ASL for execution costs 0.6 s per account. Here
 # executions are only started and described.

@@ -6,6 +6,7 @@ The CDK app reads the same topology; nothing here lists a resource of its own.
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from secrets import token_urlsafe
@@ -51,15 +52,22 @@ class _Clients:
 
 
 _clients: dict[int, _Clients] = {}
+_defaults: dict[tuple[str, str | None, str | None], _Clients] = {}
+
+
+def _default_clients(region: str) -> _Clients:
+    """One session per region, endpoint and credentials in this process: a new session parses every
+    service model again (about a second per provisioned account, which the tests make one of per test)."""
+    key = (region, os.environ.get("AWS_ENDPOINT_URL"), os.environ.get("AWS_ACCESS_KEY_ID"))
+    if key not in _defaults:
+        _defaults[key] = _Clients(boto3.session.Session(region_name=region))
+    return _defaults[key]
 
 
 def provision(
     topology: Topology = TOPOLOGY, *, region: str = "eu-west-1", session: Any = None, state_machine_dir: Path | None = None
 ) -> Provisioned:
-    if session is None:
-        s: Any = boto3.session.Session(region_name=region)
-    else:
-        s = _clients.setdefault(id(session), _Clients(session))
+    s: Any = _default_clients(region) if session is None else _clients.setdefault(id(session), _Clients(session))
     ddb, sqs, events = s.client("dynamodb"), s.client("sqs"), s.client("events")
     s3, ses = s.client("s3"), s.client("ses")
 

@@ -14,6 +14,7 @@ from chalicelib.adapters.dynamodb.store import DynamoStore
 from chalicelib.adapters.memory import MemoryStore
 from chalicelib.local.provision import provision
 from chalicelib.services.ports import Store
+from tests.api.support import API_TOPOLOGY
 from tests.aws import SFN_CONFIG
 
 _SESSION = boto3.session.Session(region_name="eu-west-1")
@@ -26,6 +27,6 @@ def store(request: pytest.FixtureRequest) -> Iterator[Store]:
         return
     with mock_aws(config=SFN_CONFIG):  # type: ignore[arg-type]
         reset_clients()
-        provision(session=_SESSION)
+        provision(API_TOPOLOGY, session=_SESSION)  # the table and what the API needs: the store uses no queue
         yield DynamoStore()
     reset_clients()
