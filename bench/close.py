@@ -18,12 +18,8 @@ import warnings
 from contextlib import ExitStack, redirect_stdout
 from typing import Any
 
+from .chains import CHUNK_TARGET_MS
 from .report import FAIL, PASS, Section
-
-LAMBDA_MAX_MS = 900_000
-# One chunk must stay well inside one invocation: a tenth of the Lambda maximum leaves room for
-# AWS's slower transactions (~20 ms each against moto's) and for a retried conflict.
-CHUNK_TARGET_MS = LAMBDA_MAX_MS / 10
 
 
 def _drive(campaign_id: str) -> tuple[int, list[float]]:

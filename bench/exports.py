@@ -35,7 +35,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import IO, Any
 
-from .po_generation import faster_moto_dynamodb
+from .moto_speed import faster_moto_dynamodb
 from .report import FAIL, PASS, Section
 
 # DESIGN section 9: 10,000 -> 100,000 orders. WAYBILL_BENCH_EXPORT_SIZES=1000,10000 for a quick run.
@@ -398,7 +398,7 @@ def measure(n: int, server: Server) -> Run:
     from chalicelib.services import exports
     from chalicelib.topology import EXPORTS
 
-    from .sweep import drain
+    from .chains import drain
 
     chunked = replace(settings(), export_chunk_rows=CHUNK_ROWS)
     per_invocation: list[int] = []

@@ -15,7 +15,6 @@ at once.
 from __future__ import annotations
 
 import io
-import json
 import os
 import random
 import time
@@ -28,6 +27,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from .dynamo import _fmt_requests, _principal, no_table_snapshots
+from .moto_speed import faster_moto_dynamodb
 from .report import FAIL, PASS, Section
 
 SUPPLIERS = [
@@ -43,39 +43,6 @@ HELD_SHARE = 0.03  # orders still on hold at close: read (filtered out), never o
 PAGE = 100
 ITEMS_PER_LINE_TARGET = 1.1
 MEMORY_RATIO_TARGET = 1.5  # 10x the orders; a close holding its orders would grow ~10x
-
-
-@contextmanager
-def faster_moto_dynamodb() -> Iterator[None]:
-    """Two shortcuts through moto 5.2.5's DynamoDB internals, for this benchmark only:
-    - reads (Query, GetItem, BatchGetItem) are answered with `json.dumps` of moto's result
-      instead of its model-driven serializer, which spends ~20 ms per order item of a Query page
-      walking the botocore shape of every nested attribute value: the same JSON document, so
-      what the client parses and every request count are unchanged;
-    - moto's 400 KB item-size check (re-summing every attribute on each attribute set: O(n^2)
-      per item) is skipped; the items here are a few hundred bytes."""
-    from moto.dynamodb.models.dynamo_type import LimitedSizeDict
-    from moto.dynamodb.responses import DynamoResult
-
-    saved = DynamoResult.__dict__.get("execute_result")
-    original = DynamoResult.execute_result
-    saved_setitem = LimitedSizeDict.__setitem__
-
-    def execute_result(self: Any, context: Any) -> Any:
-        if context.operation_model.name in ("Query", "GetItem", "BatchGetItem"):
-            return 200, {"Content-Type": "application/x-amz-json-1.0"}, json.dumps(self.result)
-        return original(self, context)
-
-    DynamoResult.execute_result = execute_result  # type: ignore[method-assign]
-    LimitedSizeDict.__setitem__ = dict.__setitem__  # type: ignore[method-assign]
-    try:
-        yield
-    finally:
-        LimitedSizeDict.__setitem__ = saved_setitem  # type: ignore[method-assign]
-        if saved is None:
-            del DynamoResult.execute_result
-        else:
-            DynamoResult.execute_result = saved  # type: ignore[method-assign]
 
 
 @contextmanager

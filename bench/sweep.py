@@ -25,14 +25,13 @@ import os
 import time
 import warnings
 from collections import Counter
-from collections.abc import Callable
 from contextlib import ExitStack, redirect_stdout
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 from unittest import mock
 
-from .close import CHUNK_TARGET_MS
+from .chains import CHUNK_TARGET_MS, drain
 from .dynamo import _fmt_requests, _principal
 from .po_generation import large_table_account
 from .report import FAIL, PASS, Section
@@ -214,44 +213,6 @@ def measure(n: int) -> Run:
         seed_seconds=seeded,
         batch_seconds=batch_seconds,
     )
-
-
-def drain(queue: Any, consumer: Callable[[dict[str, Any], Any], Any]) -> list[float]:
-    """Run `queue` through the local stack's poller, calling `consumer` (an app Lambda handler) until
-    the queue is empty; each invocation's wall time in ms."""
-    import threading
-
-    from chalicelib.adapters.aws import client
-    from chalicelib.local.pollers import SqsPoller
-
-    sqs = client("sqs")
-    url = sqs.get_queue_url(QueueName=queue.name)["QueueUrl"]
-    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-    times: list[float] = []
-
-    def timed(event: dict[str, Any], context: Any) -> Any:
-        t0 = time.perf_counter()
-        try:
-            return consumer(event, context)
-        finally:
-            times.append((time.perf_counter() - t0) * 1000)
-
-    poller = SqsPoller(
-        queue_name=queue.name,
-        queue_url=url,
-        queue_arn=arn,
-        handler_name=queue.handler,
-        handler=timed,
-        batch_size=queue.batch_size,
-        timeout_s=queue.visibility_timeout_s,
-        sqs=sqs,
-        region="eu-west-1",
-        stop=threading.Event(),
-    )
-    poller.wait_s = 0  # nothing arrives meanwhile: an empty receive means the chain is over
-    while poller.step():
-        pass
-    return times
 
 
 @dataclass

@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from bench.dynamo import no_table_snapshots
-from bench.po_generation import faster_moto_dynamodb
+from bench.moto_speed import faster_moto_dynamodb
 from chalicelib.adapters.dynamodb import keys
 from chalicelib.adapters.dynamodb import repository as repo
 from chalicelib.adapters.dynamodb.metering import metered
