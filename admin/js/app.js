@@ -14,43 +14,29 @@ import {
   showNotFound, startRouting, wireChrome,
 } from './shell.js';
 import { button, errorAlert, heading, keepRowFocus } from './ui.js';
-import campaign from './screens/campaign.js';
-import campaigns from './screens/campaigns.js';
-import complaint from './screens/complaint.js';
-import complaints from './screens/complaints.js';
-import dashboard from './screens/dashboard.js';
-import exception from './screens/exception.js';
-import exceptions from './screens/exceptions.js';
-import exportsScreen from './screens/exports.js';
-import myWork from './screens/my-work.js';
-import order from './screens/order.js';
-import orders from './screens/orders.js';
-import payments from './screens/payments.js';
-import purchaseOrder from './screens/purchase-order.js';
-import purchaseOrders from './screens/purchase-orders.js';
-import settings from './screens/settings.js';
-import deliveries from './screens/webhook-deliveries.js';
-import webhooks from './screens/webhooks.js';
 import { mountSearch } from './search.js';
 
+// Each screen is loaded when its route is first opened (its module and what only it imports), so a
+// cold load fetches the shell and the one screen it shows, not the whole console.
+const screen = (load) => () => load().then((module) => module.default);
 const ROUTES = [
-  [/^\/dashboard$/, dashboard],
-  [/^\/my-work$/, myWork],
-  [/^\/exceptions$/, exceptions],
-  [/^\/exceptions\/([^/]+)$/, exception, ['exceptionId']],
-  [/^\/orders$/, orders],
-  [/^\/orders\/([^/]+)$/, order, ['orderId']],
-  [/^\/campaigns$/, campaigns],
-  [/^\/campaigns\/([^/]+)$/, campaign, ['campaignId']],
-  [/^\/purchase-orders$/, purchaseOrders],
-  [/^\/purchase-orders\/([^/]+)$/, purchaseOrder, ['poId']],
-  [/^\/complaints$/, complaints],
-  [/^\/complaints\/([^/]+)$/, complaint, ['complaintId']],
-  [/^\/payments$/, payments],
-  [/^\/exports$/, exportsScreen],
-  [/^\/webhooks$/, webhooks],
-  [/^\/webhooks\/deliveries$/, deliveries],
-  [/^\/settings$/, settings],
+  [/^\/dashboard$/, screen(() => import('./screens/dashboard.js'))],
+  [/^\/my-work$/, screen(() => import('./screens/my-work.js'))],
+  [/^\/exceptions$/, screen(() => import('./screens/exceptions.js'))],
+  [/^\/exceptions\/([^/]+)$/, screen(() => import('./screens/exception.js')), ['exceptionId']],
+  [/^\/orders$/, screen(() => import('./screens/orders.js'))],
+  [/^\/orders\/([^/]+)$/, screen(() => import('./screens/order.js')), ['orderId']],
+  [/^\/campaigns$/, screen(() => import('./screens/campaigns.js'))],
+  [/^\/campaigns\/([^/]+)$/, screen(() => import('./screens/campaign.js')), ['campaignId']],
+  [/^\/purchase-orders$/, screen(() => import('./screens/purchase-orders.js'))],
+  [/^\/purchase-orders\/([^/]+)$/, screen(() => import('./screens/purchase-order.js')), ['poId']],
+  [/^\/complaints$/, screen(() => import('./screens/complaints.js'))],
+  [/^\/complaints\/([^/]+)$/, screen(() => import('./screens/complaint.js')), ['complaintId']],
+  [/^\/payments$/, screen(() => import('./screens/payments.js'))],
+  [/^\/exports$/, screen(() => import('./screens/exports.js'))],
+  [/^\/webhooks$/, screen(() => import('./screens/webhooks.js'))],
+  [/^\/webhooks\/deliveries$/, screen(() => import('./screens/webhook-deliveries.js'))],
+  [/^\/settings$/, screen(() => import('./screens/settings.js'))],
 ];
 
 // [hash, text, capability, paths it stays highlighted for]
@@ -98,15 +84,21 @@ async function fetchMe(signal) {
 // The OpenAPI document, fetched once per page load: the filters' vocabularies come from it.
 let apiDocument = null;
 
-async function loadWords(signal) {
+/** Start fetching the document (public, so it can go beside GET /me); once per page load. */
+function fetchApiDocument() {
   if (!apiDocument) {
     // Not tied to this navigation's signal: another navigation may be awaiting the same promise.
     apiDocument = api.get('/openapi.json').catch((error) => {
       apiDocument = null;
       throw error;
     });
+    apiDocument.catch(() => {}); // awaited by loadWords; a failure there shows it
   }
-  loadVocabularies(await apiDocument, me);
+  return apiDocument;
+}
+
+async function loadWords() {
+  loadVocabularies(await fetchApiDocument(), me);
 }
 
 const can = (capability) => Boolean(me && (me.capabilities || []).includes(capability));
@@ -202,6 +194,13 @@ async function route() {
     return;
   }
 
+  // What this screen needs besides who I am starts now, beside GET /me: its module and the API's
+  // vocabularies (a cold load then waits for the slowest of the three, not their sum).
+  const found = match(ROUTES, path);
+  const loading = found ? found.screen() : null;
+  if (loading) loading.catch(() => {}); // awaited below; a failure there shows it
+  fetchApiDocument();
+
   const cached = me || auth.cachedMe();
   let refresh = null;
   if (cached && cached.vocabularies) { // one remembered before /me carried vocabularies is fetched again
@@ -225,7 +224,7 @@ async function route() {
   }
   renderShell();
   try {
-    await loadWords(signal);
+    await loadWords();
   } catch (error) {
     if (isSilent(error, isCurrent)) return;
     showFatal('Could not load the API description', error);
@@ -233,11 +232,19 @@ async function route() {
   }
   if (!isCurrent()) return;
 
-  const found = match(ROUTES, path);
   if (!found) {
     showNotFound(main, shell, `#${HOME}`, 'Go to the dashboard.');
     return;
   }
+  let screenModule;
+  try {
+    screenModule = await loading;
+  } catch (error) {
+    if (!isCurrent()) return;
+    showFatal('Could not load this screen', error); // e.g. the network dropped: reloading loads it again
+    return;
+  }
+  if (!isCurrent()) return;
 
   if (refresh) {
     refresh.then((fresh) => {
@@ -257,7 +264,7 @@ async function route() {
     navigate,
     reload: () => navigate(location.hash),
   };
-  await renderScreen(main, found.screen, ctx, { isCurrent, page: shell });
+  await renderScreen(main, screenModule, ctx, { isCurrent, page: shell });
 }
 
 startRouting({ route, onUnauthorized: () => { me = null; } });
