@@ -3,10 +3,8 @@ in-process (the sections that read 10^4..10^5 items share them)."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
 
 
 @contextmanager
@@ -21,16 +19,12 @@ def faster_moto_dynamodb() -> Iterator[None]:
     from moto.dynamodb.models.dynamo_type import LimitedSizeDict
     from moto.dynamodb.responses import DynamoResult
 
+    from chalicelib.local.moto_index import json_read_answer
+
     saved = DynamoResult.__dict__.get("execute_result")
-    original = DynamoResult.execute_result
     saved_setitem = LimitedSizeDict.__setitem__
-
-    def execute_result(self: Any, context: Any) -> Any:
-        if context.operation_model.name in ("Query", "GetItem", "BatchGetItem"):
-            return 200, {"Content-Type": "application/x-amz-json-1.0"}, json.dumps(self.result)
-        return original(self, context)
-
-    DynamoResult.execute_result = execute_result  # type: ignore[method-assign]
+    if not getattr(DynamoResult.execute_result, "_waybill_patched", False):  # the local stack's patch answers so already
+        DynamoResult.execute_result = json_read_answer(DynamoResult.execute_result)  # type: ignore[method-assign]
     LimitedSizeDict.__setitem__ = dict.__setitem__  # type: ignore[method-assign]
     try:
         yield

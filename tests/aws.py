@@ -13,6 +13,7 @@ from moto import mock_aws
 
 from chalicelib.adapters.aws import reset_clients
 from chalicelib.config import settings
+from chalicelib.local.moto_index import queries_read_their_partition, reads_answered_as_json
 from chalicelib.local.provision import Provisioned, provision
 from chalicelib.local.server import transactions_with_undo_log
 from tests.conftest import ISSUER
@@ -21,6 +22,9 @@ from tests.conftest import ISSUER
 # items it touched) instead of moto's copy of the whole table per transaction item: the same
 # outcome, and those copies were about 40% of the api/ and adapters/ suites' time.
 transactions_with_undo_log(threading.Lock())
+# and reads cost what they cost on the embedded AWS (chalicelib/local/moto_index.py)
+queries_read_their_partition()
+reads_answered_as_json()
 
 
 def _share_the_unused_key_pair_of_symmetric_keys() -> None:

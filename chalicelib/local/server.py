@@ -25,6 +25,9 @@ from urllib.parse import parse_qs
 
 import requests
 
+from .moto_index import queries_read_their_partition, reads_answered_as_json
+from .moto_index import touched as index_touched
+
 log = logging.getLogger("chalicelib.local")
 
 LOOPBACK = "127.0.0.1"
@@ -221,6 +224,7 @@ def transactions_with_undo_log(lock: Any) -> None:
 
     def roll_back(undo: list[tuple[Any, Any, Any, Any]], streams: dict[int, tuple[Any, int]]) -> None:
         for table, hash_value, range_value, before in reversed(undo):
+            index_touched(table, hash_value, range_value)
             if table.has_range_key:
                 if before is None:
                     table.items.get(hash_value, {}).pop(range_value, None)
@@ -474,6 +478,8 @@ class MotoServer:
 
         moto = SerializeDynamoDB(_dispatcher(create_backend_app))
         transactions_with_undo_log(moto.lock)
+        queries_read_their_partition()
+        reads_answered_as_json()
         _event_input_paths_parsed_once()
         _retention_read_from_the_queue()
         _stream_records_answered_as_stored()
