@@ -52,8 +52,10 @@ def large_table_account() -> Iterator[None]:
     from moto import mock_aws
 
     from chalicelib.adapters.aws import reset_clients
+    from chalicelib.local.moto_index import queries_read_their_partition
     from chalicelib.local.provision import provision
 
+    queries_read_their_partition()  # as the local stack's moto does: a Query reads its partition
     with mock_aws(), no_table_snapshots(), faster_moto_dynamodb():
         reset_clients()
         provision()
