@@ -3,6 +3,8 @@ test with every resource of the topology provisioned, a Chalice test client, tok
 
 from __future__ import annotations
 
+import contextlib
+import copy
 import json
 import threading
 from collections.abc import Iterator
@@ -48,6 +50,70 @@ def _share_the_unused_key_pair_of_symmetric_keys() -> None:
 
 _share_the_unused_key_pair_of_symmetric_keys()
 
+# ---------------------------------------------------------------- provisioning, once per process
+
+_SNAPSHOTS: dict[Any, tuple[tuple[list[Any], list[Any]], Provisioned]] = {}
+
+
+@contextlib.contextmanager
+def _copyable_moto_state() -> Iterator[None]:
+    """What `copy.deepcopy` needs to copy moto's backends: a fresh lock or condition for each one (an
+    SQS queue's), and SSM's parameter dict (its constructor takes the account and region)."""
+    from moto.ssm.models import ParameterDict
+
+    def parameters(d: Any, memo: dict[int, Any]) -> Any:
+        new = ParameterDict(d.account_id, d.region_name)
+        memo[id(d)] = new
+        new.__dict__.update(copy.deepcopy(d.__dict__, memo))
+        for k, v in d.items():
+            new[k] = copy.deepcopy(v, memo)
+        return new
+
+    dispatch = copy._deepcopy_dispatch  # type: ignore[attr-defined]
+    added = {
+        type(threading.Lock()): lambda _x, _memo: threading.Lock(),
+        type(threading.RLock()): lambda _x, _memo: threading.RLock(),
+        threading.Condition: lambda _x, _memo: threading.Condition(),
+        ParameterDict: parameters,
+    }
+    dispatch.update(added)
+    try:
+        yield
+    finally:
+        for k in added:
+            dispatch.pop(k, None)
+
+
+def provisioned(topology: Any = None, *, session: Any = None) -> Provisioned:
+    """`provision()` into the running moto mock, made once per process and topology: the first
+    account is provisioned through the API and kept as a copy of moto's backends; every later one
+    starts from a copy of that copy (~5 ms instead of ~270 ms of API calls per test). Call it right
+    after `mock_aws` starts, before anything else touches the account."""
+    from moto.core.base_backend import BackendDict
+
+    from chalicelib.local.provision import ACCOUNT
+    from chalicelib.topology import TOPOLOGY
+
+    topology = TOPOLOGY if topology is None else topology
+    key = (repr(topology), id(session) if session is not None else None)  # a Topology holds dicts: not hashable
+    kept = _SNAPSHOTS.get(key)
+    if kept is None:
+        result = provision(topology, session=session) if session is not None else provision(topology)
+        services = [b for b in BackendDict._instances if dict.__contains__(b, ACCOUNT)]
+        with _copyable_moto_state():  # one copy of them all, so what they share stays shared
+            accounts = copy.deepcopy([dict.__getitem__(b, ACCOUNT) for b in services])
+        _SNAPSHOTS[key] = ((services, accounts), result)
+        return result
+    (services, accounts), result = kept
+    with _copyable_moto_state():
+        fresh = copy.deepcopy(accounts)
+    for backend_dict, account in zip(services, fresh, strict=True):
+        dict.__setitem__(backend_dict, ACCOUNT, account)
+        if backend_dict not in BackendDict._instances:
+            BackendDict._instances.append(backend_dict)  # so that the mock's end resets it
+    return result
+
+
 # In-process moto cannot run a state machine's service integrations (they call a moto server:
 # tests/workflows has one), and parsing the ASL for execution costs 0.6 s per account. Here
 # executions are only started and described.
@@ -59,7 +125,7 @@ def aws() -> Iterator[Provisioned]:
     with mock_aws(config=SFN_CONFIG):  # type: ignore[arg-type]
         reset_clients()
         settings.use_overrides(None)  # staff's overrides read from this test's table, not a previous one's
-        yield provision()
+        yield provisioned()
     settings.use_overrides(None)
     reset_clients()
 

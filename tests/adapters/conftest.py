@@ -13,11 +13,11 @@ from moto import mock_aws
 from chalicelib.adapters import gateway
 from chalicelib.adapters.aws import reset_clients
 from chalicelib.config import settings
-from chalicelib.local.provision import Provisioned, provision
+from chalicelib.local.provision import Provisioned
 from chalicelib.local.sandbox_gateway import SandboxGateway
 from chalicelib.services import customer_payments
 from tests.adapters import shop
-from tests.aws import SFN_CONFIG, api, client  # noqa: F401  (fixtures)
+from tests.aws import SFN_CONFIG, api, client, provisioned  # noqa: F401  (fixtures)
 
 _SESSION = boto3.session.Session(region_name="eu-west-1")
 
@@ -26,7 +26,7 @@ _SESSION = boto3.session.Session(region_name="eu-west-1")
 def aws() -> Iterator[Provisioned]:
     with mock_aws(config=SFN_CONFIG):  # type: ignore[arg-type]
         reset_clients()
-        yield provision(session=_SESSION)
+        yield provisioned(session=_SESSION)
     reset_clients()
 
 

@@ -32,16 +32,15 @@ def written() -> tuple[WriteMeter, int]:
     from moto import mock_aws
 
     from chalicelib.adapters.aws import reset_clients
-    from chalicelib.local.provision import provision
     from tests.adapters.conftest import _SESSION
-    from tests.aws import SFN_CONFIG
+    from tests.aws import SFN_CONFIG, provisioned
 
     sequence = itertools.count()
     with pytest.MonkeyPatch.context() as patch, mock_aws(config=SFN_CONFIG), no_table_snapshots():  # type: ignore[arg-type]
         for module in (orders, shipments):
             patch.setattr(module, "new_id", lambda prefix: f"{prefix}_{next(sequence):026d}")
         reset_clients()
-        provision(session=_SESSION)
+        provisioned(session=_SESSION)
         meter = WriteMeter()
         mix = replay(ORDERS, meter)
         reset_clients()

@@ -19,12 +19,12 @@ from chalicelib.adapters.dynamodb import keys
 from chalicelib.adapters.dynamodb.metering import metered
 from chalicelib.domain.campaigns import Product
 from chalicelib.domain.orders import OrderAction, OrderStatus
-from chalicelib.local.provision import provision
 from chalicelib.services import orders
 from chalicelib.services.orders import OrderFilters
 from tests.adapters import shop
 from tests.adapters.conftest import _SESSION
 from tests.adapters.shop import ALICE, BOB, CARE
+from tests.aws import provisioned
 
 T0 = (datetime.now(UTC) - timedelta(days=1)).replace(microsecond=0)
 
@@ -44,7 +44,7 @@ def shop_orders():
     """Two campaigns, seven orders by two customers over seven minutes, in several statuses."""
     with mock_aws(), pytest.MonkeyPatch.context() as mp:
         reset_clients()
-        provision(session=_SESSION)
+        provisioned(session=_SESSION)
         shop.suppliers()
         winter = shop.live_campaign(name="Winter")
         spring = shop.live_campaign(

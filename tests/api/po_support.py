@@ -24,11 +24,11 @@ from chalicelib.adapters.dynamodb import repository as repo
 from chalicelib.adapters.dynamodb.models import OrderItem, PurchaseOrderItem
 from chalicelib.domain.orders import DeliveryAction, apply_delivery_action
 from chalicelib.domain.purchase_orders import POLine, PurchaseOrder, Stage, po_id
-from chalicelib.local.provision import Provisioned, provision
+from chalicelib.local.provision import Provisioned
 from chalicelib.services.clock import now
 from chalicelib.topology import PURCHASE_ORDERS, TOPOLOGY
 from tests.api.support import _SESSION, API_TOPOLOGY, headers
-from tests.aws import SFN_CONFIG
+from tests.aws import SFN_CONFIG, provisioned
 
 ACME = headers("sup-acme-1", "supplier", supplier_id="acme")
 BOLT = headers("sup-bolt-1", "supplier", supplier_id="bolt")
@@ -43,7 +43,7 @@ def aws() -> Iterator[Provisioned]:
     topology = dataclasses.replace(API_TOPOLOGY, buckets=TOPOLOGY.buckets[:1], queues=(PURCHASE_ORDERS,))
     with mock_aws(config=SFN_CONFIG):  # type: ignore[arg-type]
         reset_clients()
-        yield provision(topology, session=_SESSION)
+        yield provisioned(topology, session=_SESSION)
     reset_clients()
 
 

@@ -12,9 +12,9 @@ import boto3
 from moto import mock_aws
 
 from chalicelib.adapters.aws import reset_clients
-from chalicelib.local.provision import Provisioned, provision
+from chalicelib.local.provision import Provisioned
 from chalicelib.topology import PURCHASE_ORDERS, TOPOLOGY
-from tests.aws import ALICE, SFN_CONFIG, Api, headers
+from tests.aws import ALICE, SFN_CONFIG, Api, headers, provisioned
 
 # The HTTP API reads and writes only the table (queues, rules, buckets and mail belong to the
 # consumers, tested in tests/adapters): provisioning just the table and bus keeps a fresh account
@@ -29,7 +29,7 @@ def mocked_account() -> Iterator[Provisioned]:
     """A fresh moto account with the API's resources; everything in it is gone on exit."""
     with mock_aws(config=SFN_CONFIG):  # type: ignore[arg-type]
         reset_clients()
-        yield provision(API_TOPOLOGY, session=_SESSION)
+        yield provisioned(API_TOPOLOGY, session=_SESSION)
     reset_clients()
 
 
@@ -43,7 +43,7 @@ def mocked_account_with_close_queue() -> Iterator[Provisioned]:
     with tests.adapters.close_queue.run_queue)."""
     with mock_aws(config=SFN_CONFIG):  # type: ignore[arg-type]
         reset_clients()
-        yield provision(CLOSE_TOPOLOGY, session=_SESSION)
+        yield provisioned(CLOSE_TOPOLOGY, session=_SESSION)
     reset_clients()
 
 

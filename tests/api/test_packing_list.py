@@ -26,7 +26,7 @@ from chalicelib.config import settings
 from chalicelib.domain.orders import DeliveryAction, apply_delivery_action, settle_acknowledgement
 from chalicelib.domain.purchase_orders import Stage
 from chalicelib.domain.shipments import TrackingStatus
-from chalicelib.local.provision import Provisioned, provision
+from chalicelib.local.provision import Provisioned
 from chalicelib.services import packing as packing_service
 from chalicelib.services.clock import now
 from chalicelib.topology import TOPOLOGY
@@ -34,7 +34,7 @@ from tests.api import po_support, test_complaints, test_shipments
 from tests.api.po_support import ACME, BOLT, accept_deliveries, make_po
 from tests.api.support import _SESSION, API_TOPOLOGY, SHIP_TO, assert_error, follow_pages, place
 from tests.api.test_shipments import scan, ship
-from tests.aws import ALICE, BOB, CARE, SFN_CONFIG, live_campaign
+from tests.aws import ALICE, BOB, CARE, SFN_CONFIG, live_campaign, provisioned
 
 sfn_calls = po_support.sfn_calls  # fixture
 gateway = test_shipments.gateway  # fixture: the sandbox payment gateway
@@ -56,7 +56,7 @@ def aws() -> Iterator[Provisioned]:
     topology = dataclasses.replace(API_TOPOLOGY, buckets=TOPOLOGY.buckets)
     with mock_aws(config=SFN_CONFIG):  # type: ignore[arg-type]
         reset_clients()
-        yield provision(topology, session=_SESSION)
+        yield provisioned(topology, session=_SESSION)
     reset_clients()
 
 

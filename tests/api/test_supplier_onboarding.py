@@ -19,11 +19,11 @@ from standardwebhooks.webhooks import Webhook
 from chalicelib.adapters import secrets
 from chalicelib.adapters.aws import client, reset_clients
 from chalicelib.config import settings
-from chalicelib.local.provision import Provisioned, provision
+from chalicelib.local.provision import Provisioned
 from chalicelib.services import inbound
 from chalicelib.topology import TOPOLOGY
 from tests.api.support import _SESSION, API_TOPOLOGY, assert_error
-from tests.aws import ADMIN, ALICE, BUYER, CARE, SFN_CONFIG
+from tests.aws import ADMIN, ALICE, BUYER, CARE, SFN_CONFIG, provisioned
 
 WITH_MAIL = dataclasses.replace(API_TOPOLOGY, email_identities=TOPOLOGY.email_identities)
 
@@ -34,7 +34,7 @@ def aws() -> Iterator[Provisioned]:
     with mock_aws(config=SFN_CONFIG):  # type: ignore[arg-type]
         reset_clients()
         secrets.forget()
-        yield provision(WITH_MAIL, session=_SESSION)
+        yield provisioned(WITH_MAIL, session=_SESSION)
     reset_clients()
     secrets.forget()
 

@@ -17,10 +17,9 @@ from chalicelib.adapters.dynamodb.store import DynamoStore
 from chalicelib.domain.errors import RuleViolation
 from chalicelib.domain.exports import ExportKind
 from chalicelib.domain.orders import OrderStatus
-from chalicelib.local.provision import provision
 from chalicelib.services.ports import Store
 from chalicelib.services.ports_orders import OrderFilters
-from tests.aws import SFN_CONFIG
+from tests.aws import SFN_CONFIG, provisioned
 from tests.contract.conftest import _SESSION
 from tests.contract.test_orders import create, order
 from tests.unit.factories import NOW
@@ -116,7 +115,7 @@ def test_a_sharded_cursor_is_good_only_for_its_own_listing(store: Store):
 def dynamo_store():
     with mock_aws(config=SFN_CONFIG):  # type: ignore[arg-type]
         reset_clients()
-        provision(session=_SESSION)
+        provisioned(session=_SESSION)
         yield DynamoStore()
     reset_clients()
 
