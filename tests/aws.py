@@ -17,7 +17,7 @@ from chalicelib.adapters.aws import reset_clients
 from chalicelib.config import settings
 from chalicelib.local.moto_index import queries_read_their_partition, reads_answered_as_json
 from chalicelib.local.provision import Provisioned, provision
-from chalicelib.local.server import transactions_with_undo_log
+from chalicelib.local.server import stream_records_answered_as_stored, transactions_with_undo_log
 from tests.conftest import ISSUER
 
 # In-process moto undoes a cancelled transaction the way the embedded AWS does (an undo log of the
@@ -27,6 +27,7 @@ transactions_with_undo_log(threading.Lock())
 # and reads cost what they cost on the embedded AWS (chalicelib/local/moto_index.py)
 queries_read_their_partition()
 reads_answered_as_json()
+stream_records_answered_as_stored()
 
 
 def _share_the_unused_key_pair_of_symmetric_keys() -> None:

@@ -290,7 +290,7 @@ def _retention_read_from_the_queue() -> None:
     SQSBackend.is_message_valid_based_on_retention_period = is_valid  # type: ignore[method-assign]
 
 
-def _stream_records_answered_as_stored() -> None:
+def stream_records_answered_as_stored() -> None:
     """moto 5.2.5 answers GetRecords through its generic response serializer, which walks every
     attribute of every record's images (old and new) against the API's shapes: under carrier webhooks
     that was about a quarter of the local stack's CPU. moto keeps each record in DynamoDB's JSON form
@@ -482,7 +482,7 @@ class MotoServer:
         reads_answered_as_json()
         _event_input_paths_parsed_once()
         _retention_read_from_the_queue()
-        _stream_records_answered_as_stored()
+        stream_records_answered_as_stored()
         app = LocalViews(moto)
         _heartbeat_timeouts_as_in_aws()
         _presigned_s3_requests_as_their_signer()
