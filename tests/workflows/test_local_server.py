@@ -166,3 +166,31 @@ def test_stream_records_are_answered_as_moto_serializes_them_with_every_attribut
     mine = [r for r in page["Records"] if r["dynamodb"]["Keys"]["PK"]["S"] == pk]
     assert mine[0]["dynamodb"]["NewImage"]["b"] == {"B": b"\x00\xffbytes"} and mine[1]["dynamodb"]["OldImage"]["ns"]["NS"]
     assert isinstance(mine[0]["dynamodb"]["ApproximateCreationDateTime"], datetime)
+
+
+def test_a_send_reads_content_based_deduplication_as_the_queues_attributes_state_it(moto_server):
+    """The embedded AWS reads a queue's ContentBasedDeduplication from the queue during a send instead
+    of building every attribute: a FIFO queue with it on still drops a duplicate body, one with it off
+    still asks for a deduplication id, a standard queue keeps every message, and the attributes read
+    afterwards are moto's whole set."""
+    from botocore.exceptions import ClientError
+
+    sqs = boto3.client("sqs", region_name="eu-west-1")
+    name = uuid.uuid4().hex[:12]
+    on = sqs.create_queue(QueueName=f"{name}-on.fifo", Attributes={"FifoQueue": "true", "ContentBasedDeduplication": "true"})
+    off = sqs.create_queue(QueueName=f"{name}-off.fifo", Attributes={"FifoQueue": "true", "ContentBasedDeduplication": "false"})
+    standard = sqs.create_queue(QueueName=f"{name}-std")
+    for _ in range(2):
+        sqs.send_message(QueueUrl=on["QueueUrl"], MessageBody="same", MessageGroupId="g")
+        sqs.send_message(QueueUrl=standard["QueueUrl"], MessageBody="same")
+    with pytest.raises(ClientError, match="ContentBasedDeduplication enabled or MessageDeduplicationId"):
+        sqs.send_message(QueueUrl=off["QueueUrl"], MessageBody="same", MessageGroupId="g")
+
+    def waiting(url: str) -> dict[str, str]:
+        return sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
+
+    assert waiting(on["QueueUrl"])["ApproximateNumberOfMessages"] == "1"
+    assert waiting(on["QueueUrl"])["ContentBasedDeduplication"] == "true"
+    assert waiting(standard["QueueUrl"])["ApproximateNumberOfMessages"] == "2"
+    assert "ContentBasedDeduplication" not in waiting(standard["QueueUrl"])
+    assert waiting(off["QueueUrl"])["ApproximateNumberOfMessages"] == "0"
