@@ -12,55 +12,25 @@ from __future__ import annotations
 
 import io
 import random
-import threading
 import time
 import warnings
 from contextlib import ExitStack, redirect_stdout
 from typing import Any
 
-from .chains import CHUNK_TARGET_MS
+from .chains import CHUNK_TARGET_MS, drain
 from .report import FAIL, PASS, Section
 
 
 def _drive(campaign_id: str) -> tuple[int, list[float]]:
     """Start the close, then run the purchase-orders queue through the local stack's poller until
-    it is empty; each invocation's wall time."""
-    import boto3
-
+    it is empty; the invocations and each one's wall time."""
     import app
-    from chalicelib.local.pollers import SqsPoller
     from chalicelib.services import campaign_close
     from chalicelib.topology import PURCHASE_ORDERS
 
-    sqs = boto3.client("sqs", region_name="eu-west-1")
-    url = sqs.get_queue_url(QueueName=PURCHASE_ORDERS.name)["QueueUrl"]
-    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-    times: list[float] = []
-
-    def consumer(event: dict[str, Any], context: Any) -> Any:
-        t0 = time.perf_counter()
-        try:
-            return app.purchase_orders_consumer(event, context)
-        finally:
-            times.append((time.perf_counter() - t0) * 1000)
-
     campaign_close.start_close(campaign_id)
-    poller = SqsPoller(
-        queue_name=PURCHASE_ORDERS.name,
-        queue_url=url,
-        queue_arn=arn,
-        handler_name=PURCHASE_ORDERS.handler,
-        handler=consumer,
-        batch_size=PURCHASE_ORDERS.batch_size,
-        timeout_s=900,
-        sqs=sqs,
-        region="eu-west-1",
-        stop=threading.Event(),
-    )
-    poller.wait_s = 0
-    while poller.step():
-        pass
-    return poller.invocations, times
+    times = drain(PURCHASE_ORDERS, app.purchase_orders_consumer)
+    return len(times), times
 
 
 def measure(orders: int, seed_value: int = 13) -> dict[str, Any]:

@@ -33,3 +33,19 @@ def local_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
 
     with running_stack(tmp_path_factory.mktemp("waybill-local"), "--schedule-scale", "0.01") as stack:
         yield stack
+
+
+# An item holding a value of every DynamoDB attribute type (nested too): the embedded AWS's answers
+# written without moto's serializer are compared with the serializer's on it.
+EVERY_ATTRIBUTE_TYPE = {
+    "s": {"S": 'text é ✓ "quoted" </script>'},
+    "n": {"N": "12.50"},
+    "b": {"B": b"\x00\xffbytes"},
+    "t": {"BOOL": True},
+    "z": {"NULL": True},
+    "ss": {"SS": ["a", "b"]},
+    "ns": {"NS": ["1", "2.5"]},
+    "bs": {"BS": [b"\x01", b"\x02"]},
+    "l": {"L": [{"S": "x"}, {"N": "1"}, {"M": {"deep": {"N": "3"}}}]},
+    "m": {"M": {"inner": {"L": [{"BOOL": False}, {"SS": ["x", "y"]}]}, "n": {"N": "1e3"}}},
+}

@@ -14,6 +14,7 @@ from botocore.exceptions import ClientError
 from chalicelib.local.moto_index import _MAPS
 from chalicelib.local.provision import Provisioned
 from chalicelib.topology import TABLE
+from tests.conftest import EVERY_ATTRIBUTE_TYPE
 
 HASHES = ["A", "B", "C"]
 
@@ -170,18 +171,7 @@ def test_reads_written_as_json_are_what_motos_serializer_writes(aws: Provisioned
     from moto.dynamodb.responses import DynamoResult
 
     ddb = _client()
-    every_kind = {
-        "s": {"S": 'é ✓ "quoted" </script>'},
-        "n": {"N": "-12.50"},
-        "b": {"B": b"\x00\xffbytes"},
-        "t": {"BOOL": True},
-        "z": {"NULL": True},
-        "l": {"L": [{"S": "a"}, {"N": "1"}, {"M": {"x": {"BOOL": False}}}]},
-        "m": {"M": {"nested": {"L": [{"SS": ["x", "y"]}]}, "n": {"N": "1e3"}}},
-        "ss": {"SS": ["b", "a"]},
-        "ns": {"NS": ["1", "2.5"]},
-        "bs": {"BS": [b"\x01", b"\x02"]},
-    }
+    every_kind = EVERY_ATTRIBUTE_TYPE
     for i in range(5):
         ddb.put_item(
             TableName=TABLE.name,

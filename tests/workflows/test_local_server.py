@@ -14,6 +14,7 @@ import requests
 
 from chalicelib.local.server import MAIL_PATH
 from chalicelib.topology import TOPOLOGY
+from tests.conftest import EVERY_ATTRIBUTE_TYPE
 
 TABLE = TOPOLOGY.table.name
 
@@ -130,18 +131,7 @@ def test_stream_records_are_answered_as_moto_serializes_them_with_every_attribut
     from chalicelib.local.server import stream_answer
 
     ddb = boto3.client("dynamodb", region_name="eu-west-1")
-    every_type = {
-        "s": {"S": "text é"},
-        "n": {"N": "12.50"},
-        "b": {"B": b"\x00\xffbytes"},
-        "t": {"BOOL": True},
-        "z": {"NULL": True},
-        "ss": {"SS": ["a", "b"]},
-        "ns": {"NS": ["1", "2.5"]},
-        "bs": {"BS": [b"\x01", b"\x02"]},
-        "l": {"L": [{"S": "x"}, {"M": {"deep": {"N": "3"}}}]},
-        "m": {"M": {"inner": {"L": [{"BOOL": False}]}}},
-    }
+    every_type = EVERY_ATTRIBUTE_TYPE
     pk = f"STREAM#{uuid.uuid4().hex}"
     ddb.put_item(TableName=TABLE, Item={"PK": {"S": pk}, "SK": {"S": "#META"}, **every_type})
     ddb.put_item(TableName=TABLE, Item={"PK": {"S": pk}, "SK": {"S": "#META"}, "s": {"S": "changed"}})  # old and new images
