@@ -52,10 +52,12 @@ def large_table_account() -> Iterator[None]:
     from moto import mock_aws
 
     from chalicelib.adapters.aws import reset_clients
+    from chalicelib.local.moto_costs import cut_per_request_costs
     from chalicelib.local.moto_index import queries_read_their_partition
     from chalicelib.local.provision import provision
 
     queries_read_their_partition()  # as the local stack's moto does: a Query reads its partition
+    cut_per_request_costs()
     with mock_aws(), no_table_snapshots(), faster_moto_dynamodb():
         reset_clients()
         provision()

@@ -65,10 +65,22 @@ class Grant:
     resources: tuple[Ref, ...]
 
 
+# Items whose creation the stream publisher puts on the bus (the `kind` attribute of the table's items):
+# an audit event, a newly stored inbound webhook.
+PUBLISHED_KINDS = ("event", "inbox")
+# The publisher's filter: only those INSERTs reach it. Every other write (an order's or a parcel's
+# update, a counter, a marker: most of the stream, with both images) is dropped by Lambda before any
+# invocation, so it costs no invocation and no transfer of its images.
+PUBLISHED_RECORDS: dict[str, Any] = {"eventName": ["INSERT"], "dynamodb": {"NewImage": {"kind": {"S": list(PUBLISHED_KINDS)}}}}
+
+
 @dataclass(frozen=True)
 class StreamSource:
-    """The DynamoDB stream event source mapping: Lambda's retry semantics, applied locally too."""
+    """The DynamoDB stream event source mapping: Lambda's retry semantics and its filter criteria (a
+    record reaches the function when it matches one of `filters`, Lambda's event filter patterns over
+    the record as the function receives it), applied locally too."""
 
+    filters: tuple[dict[str, Any], ...] = ()
     batch_size: int = 100
     starting_position: str = "TRIM_HORIZON"
     maximum_retry_attempts: int = 5
@@ -276,7 +288,7 @@ FUNCTIONS: tuple[Function, ...] = (
             # staff's settings overrides (services/tunables.py: one GetItem per settings_cache_s)
             _table("dynamodb:Query", "dynamodb:GetItem"),
         ),
-        stream=StreamSource(),
+        stream=StreamSource(filters=(PUBLISHED_RECORDS,)),
         purpose="puts the audit events of each stream batch on the bus, marking those a webhook subscription chose",
     ),
     _scheduled("end_campaigns", 60, DATA, GATEWAY),

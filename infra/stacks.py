@@ -957,6 +957,9 @@ class WaybillStack(cdk.Stack):
                 resource.add_override(f"{source}.BisectBatchOnFunctionError", stream.bisect_on_error)
                 resource.add_override(f"{source}.MaximumRetryAttempts", stream.maximum_retry_attempts)
                 resource.add_override(f"{source}.MaximumRecordAgeInSeconds", stream.maximum_record_age_s)
+                if stream.filters:
+                    patterns = [{"Pattern": json.dumps(p, separators=(",", ":"))} for p in stream.filters]
+                    resource.add_override(f"{source}.FilterCriteria", {"Filters": patterns})
                 failures = self.failure_queues[self.deployment.name(stream.on_failure_queue)]
                 resource.add_override(f"{source}.DestinationConfig", {"OnFailure": {"Destination": failures.queue_arn}})
             if fn.schedule is not None:

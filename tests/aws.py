@@ -15,6 +15,7 @@ from moto import mock_aws
 
 from chalicelib.adapters.aws import reset_clients
 from chalicelib.config import settings
+from chalicelib.local.moto_costs import cut_per_request_costs
 from chalicelib.local.moto_index import queries_read_their_partition, reads_answered_as_json
 from chalicelib.local.provision import Provisioned, provision
 from chalicelib.local.server import stream_records_answered_as_stored, transactions_with_undo_log
@@ -28,6 +29,7 @@ transactions_with_undo_log(threading.Lock())
 queries_read_their_partition()
 reads_answered_as_json()
 stream_records_answered_as_stored()
+cut_per_request_costs()  # and what moto costs per request (chalicelib/local/moto_costs.py)
 
 
 def _share_the_unused_key_pair_of_symmetric_keys() -> None:

@@ -18,6 +18,7 @@ from ..adapters.dynamodb.models import AuditEventItem, InboxItem, Item
 from ..domain.audit import STAFF_ONLY_DATA
 from ..domain.webhooks import OFFERED_EVENT_TYPES
 from ..events import DomainEvent, model_for
+from ..functions import PUBLISHED_KINDS
 from ..observability import logger
 from ..topology import SUBSCRIBED, WEBHOOK_MARK
 
@@ -76,9 +77,6 @@ def received_event(item: InboxItem) -> dict[str, Any]:
     )
 
 
-PUBLISHED_KINDS = ("event", "inbox")
-
-
 def offered(event: dict[str, Any]) -> dict[str, Any]:
     """Mark an event some active webhook subscription chose, so the bus queues it to the webhooks-out
     consumer (topology.WEBHOOK_MARK); the subscribed types are cached for a short time (SUBSCRIBED_TTL_S)."""
@@ -90,6 +88,8 @@ def offered(event: dict[str, Any]) -> dict[str, Any]:
 
 
 def events_from_records(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The bus events of a batch. Lambda's filter (functions.PUBLISHED_RECORDS) already keeps every
+    other record away; they are still skipped here, so a batch handed over whole is published the same."""
     events = []
     for record in records:
         image = (record.get("dynamodb") or {}).get("NewImage")

@@ -241,6 +241,35 @@ def stream_record(record: dict[str, Any], *, stream_arn: str, region: str) -> di
     }
 
 
+def check_filter(pattern: dict[str, Any]) -> None:
+    """Refuse a filter pattern this stand-in cannot apply as Lambda does (it knows exact values only:
+    prefix, anything-but, numeric and exists matching are not here), so no topology can declare a filter
+    the local stack would silently apply differently."""
+    for key, expected in pattern.items():
+        if isinstance(expected, dict):
+            check_filter(expected)
+        elif not isinstance(expected, list) or not expected or any(isinstance(v, (dict, list)) for v in expected):
+            raise ValueError(f"filter pattern at {key!r}: only nested objects and non-empty lists of exact values are supported")
+
+
+def matches_filter(pattern: dict[str, Any], value: Any) -> bool:
+    """Lambda's event filtering for exact values: every key of the pattern is in `value` and matches (a
+    nested object recursively; a list of values when the field equals one of them, or, for an array
+    field, when one of its elements does)."""
+    if not isinstance(value, dict):
+        return False
+    for key, expected in pattern.items():
+        if key not in value:
+            return False
+        field = value[key]
+        if isinstance(expected, dict):
+            if not matches_filter(expected, field):
+                return False
+        elif not any(f in expected for f in (field if isinstance(field, list) else [field])):
+            return False
+    return True
+
+
 @dataclass
 class PendingBatch:
     """Records of one shard waiting to be (re)delivered, with the tries they have had."""
@@ -274,8 +303,13 @@ class StreamPoller(Loop):
         on_failure: Callable[[dict[str, Any]], None] | None = None,
         shard_refresh_s: float = 5.0,
         backoff_s: float = 0.5,
+        filters: tuple[dict[str, Any], ...] = (),
     ) -> None:
         super().__init__("stream:" + stream_arn.rsplit("/", 1)[-1], stop)
+        for pattern in filters:
+            check_filter(pattern)
+        self.filters = filters
+        self.filtered = 0  # records no filter matched: dropped before any invocation, as Lambda drops them
         self.stream_arn, self.region = stream_arn, region
         self.handler_name, self.handler = handler_name, handler
         self.streams, self.batch_size = streams, batch_size
@@ -320,6 +354,10 @@ class StreamPoller(Loop):
                 response = self.streams.get_records(ShardIterator=iterator, Limit=self.batch_size)
                 records = [stream_record(r, stream_arn=self.stream_arn, region=self.region) for r in response.get("Records", [])]
                 self.iterators[shard_id] = response.get("NextShardIterator")
+                if self.filters:
+                    wanted = [r for r in records if any(matches_filter(p, r) for p in self.filters)]
+                    self.filtered += len(records) - len(wanted)
+                    records = wanted
                 if not records:
                     continue
                 queue.append(PendingBatch(records))

@@ -25,6 +25,7 @@ from urllib.parse import parse_qs
 
 import requests
 
+from .moto_costs import cut_per_request_costs
 from .moto_index import queries_read_their_partition, reads_answered_as_json
 from .moto_index import touched as index_touched
 
@@ -536,6 +537,7 @@ class MotoServer:
         transactions_with_undo_log(moto.lock)
         queries_read_their_partition()
         reads_answered_as_json()
+        cut_per_request_costs()
         _event_input_paths_parsed_once()
         _retention_read_from_the_queue()
         _sends_read_deduplication_from_the_queue()

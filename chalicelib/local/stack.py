@@ -422,6 +422,7 @@ class Stack:
                     bisect=fn.stream.bisect_on_error,
                     timeout_s=fn.timeout_s,
                     on_failure=send_to(fn.stream.on_failure_queue),
+                    filters=fn.stream.filters,
                 )
             )
         scheduled = [fn for fn in FUNCTIONS if fn.schedule is not None]

@@ -113,3 +113,39 @@ def test_a_failing_scheduled_run_is_retried_then_left_in_the_schedule_failure_qu
     record = json.loads(message["Body"])
     assert record["requestContext"]["condition"] == "RetriesExhausted"
     assert record["requestPayload"]["id"] == runs[0]
+
+
+def test_only_the_records_the_publishers_filter_matches_reach_it_as_lambda_filters_them(aws):
+    """functions.PUBLISHED_RECORDS: an audit event's or a webhook's INSERT reaches the publisher; every
+    other write (an update of an event, an order, a delete) is dropped before any invocation."""
+    ddb = boto3.client("dynamodb")
+    table = TOPOLOGY.table.name
+    ddb.put_item(TableName=table, Item={"PK": {"S": "ORDER#1"}, "SK": {"S": "#META"}, "kind": {"S": "order"}})
+    ddb.put_item(TableName=table, Item={"PK": {"S": "ORDER#1"}, "SK": {"S": "EVENT#1"}, "kind": {"S": "event"}})
+    ddb.put_item(TableName=table, Item={"PK": {"S": "ORDER#1"}, "SK": {"S": "EVENT#1"}, "kind": {"S": "event"}, "x": {"N": "1"}})
+    ddb.put_item(TableName=table, Item={"PK": {"S": "INBOX#dhl#1"}, "SK": {"S": "#META"}, "kind": {"S": "inbox"}})
+    ddb.put_item(TableName=table, Item={"PK": {"S": "NOKIND"}, "SK": {"S": "#META"}})
+    ddb.delete_item(TableName=table, Key={"PK": {"S": "ORDER#1"}, "SK": {"S": "#META"}})
+    seen: list[tuple[str, str]] = []
+
+    def publisher(event: dict[str, Any], context: Any) -> None:
+        seen.extend((r["eventName"], r["dynamodb"]["Keys"]["PK"]["S"]) for r in event["Records"])
+
+    source = function("stream_publisher").stream
+    assert source is not None and source.filters
+    poller = _poller(aws, publisher, filters=source.filters)
+    for _ in range(20):
+        if not poller.step():
+            break
+    assert seen == [("INSERT", "ORDER#1"), ("INSERT", "INBOX#dhl#1")]
+    assert poller.filtered == 4 and poller.invocations == 1
+
+
+def test_a_filter_the_local_stack_cannot_apply_as_lambda_does_is_refused(aws):
+    for pattern in ({"eventName": [{"prefix": "IN"}]}, {"eventName": "INSERT"}, {"eventName": []}):
+        try:
+            _poller(aws, lambda event, context: None, filters=(pattern,))
+        except ValueError as refused:
+            assert "only nested objects" in str(refused)
+        else:
+            raise AssertionError(f"{pattern} was accepted")

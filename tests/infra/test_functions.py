@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from chalicelib.functions import API_HANDLER, AUTHORIZER, FUNCTIONS, Function, function, policy_document
+from chalicelib.functions import API_HANDLER, AUTHORIZER, FUNCTIONS, PUBLISHED_RECORDS, Function, function, policy_document
 from chalicelib.topology import EXPORTS, TOPOLOGY
 from infra.stacks import function_logical_id
 from tests.infra.conftest import STAGED, resources
@@ -154,6 +154,9 @@ def test_the_stream_mapping_bisects_retries_boundedly_and_sends_what_it_gives_up
     failures = {"Fn::GetAtt": [queue_ids[fn.stream.on_failure_queue], "Arn"]}
     assert props["DestinationConfig"] == {"OnFailure": {"Destination": failures}}
     assert ("Allow", "sqs:SendMessage", json.dumps(failures, sort_keys=True)) in _pairs(_policy(template, fn))
+    # Lambda's filter: only the INSERTs the publisher puts on the bus invoke it (the local poller applies the same)
+    patterns = [json.loads(f["Pattern"]) for f in props["FilterCriteria"]["Filters"]]
+    assert patterns == list(fn.stream.filters) == [PUBLISHED_RECORDS]
 
 
 def test_each_schedule_and_scheduled_function_retries_boundedly_and_leaves_failures_in_the_failure_queue(template):
