@@ -1,4 +1,4 @@
-"""Three of moto 5.2.5's per-request costs that grow with what a request carries or what a queue
+"""Four of moto 5.2.5's per-request costs that grow with what a request carries or what a queue
 holds, cut without changing any answer (docs/design-notes.md, "Carrier webhook throughput").
 
 Measured under carrier webhooks on the local stack (its moto server and pollers share one process,
@@ -13,6 +13,9 @@ one GIL, and that process was the bottleneck: ~0.85 of a core while the rest of 
   methods do not change while the server runs: listed once per class.
 - `visible_messages_read_at_one_time`: a queue's visible messages were found by reading the clock
   twice per message held (in flight or not) on every receive: the clock is read once per receive.
+- `conditions_lexed_once`: every condition and filter expression was split into tokens again on
+  each request, six regular expressions tried per token (~4.5 %): an expression's tokens depend on
+  its text alone, so each text is split once (the parse of names and values still runs per request).
 
 Each is idempotent and applies to the whole process (the local stack's server, and the tests'
 and benchmarks' in-process moto: tests/adapters/test_moto_costs.py compares each with moto's own).
@@ -84,8 +87,33 @@ def visible_messages_read_at_one_time() -> None:
     Queue.messages = property(messages)  # type: ignore[method-assign, assignment]
 
 
+def conditions_lexed_once() -> None:
+    from collections import deque
+
+    from moto.dynamodb.comparisons import ConditionExpressionParser
+
+    original = ConditionExpressionParser._lex_condition_expression
+    if getattr(original, "_waybill_patched", False):
+        return
+
+    @functools.lru_cache(maxsize=4096)
+    def tokens(expression: str) -> tuple[Any, ...]:
+        parser = ConditionExpressionParser(expression, None, None)
+        return tuple(original(parser))
+
+    def _lex_condition_expression(self: Any) -> Any:
+        # The tokens are immutable named tuples (their empty `children` lists are never changed): the
+        # parse after the lexing consumes the deque, so each call gets its own.
+        return deque(tokens(self.condition_expression))
+
+    _lex_condition_expression._waybill_patched = True  # type: ignore[attr-defined]
+    _lex_condition_expression.original = original  # type: ignore[attr-defined]
+    ConditionExpressionParser._lex_condition_expression = _lex_condition_expression  # type: ignore[method-assign]
+
+
 def cut_per_request_costs() -> None:
-    """All three (idempotent)."""
+    """All four (idempotent)."""
     items_sized_once()
     action_methods_listed_once()
     visible_messages_read_at_one_time()
+    conditions_lexed_once()

@@ -101,3 +101,42 @@ def test_a_queues_visible_messages_are_the_ones_moto_finds() -> None:
     assert ours == motos == ["m0", "m3"]
     time.sleep(0.002)
     assert [m.id for m in queue.messages] == ["m0", "m3"]
+
+
+@pytest.mark.parametrize(
+    "expression",
+    [
+        "attribute_not_exists(PK)",
+        "#v = :v AND (attribute_exists(#s) OR size(#l) > :n) AND NOT begins_with(a.b[0], :p)",
+        "x IN (:a, :b) AND y BETWEEN :lo AND :hi",
+    ],
+)
+def test_a_condition_is_split_into_the_tokens_moto_splits_it_into(expression: str) -> None:
+    from moto.dynamodb.comparisons import ConditionExpressionParser
+
+    lex = ConditionExpressionParser._lex_condition_expression
+    parser = ConditionExpressionParser(expression, None, None)
+    first, motos = lex(parser), lex.original(parser)  # type: ignore[attr-defined]
+    assert list(first) == list(motos) and len(first) > 1
+    first.clear()  # the parse consumes what it is given: the next one is whole again
+    assert list(lex(parser)) == list(motos)
+
+
+def test_conditions_still_decide_as_moto_decides(aws: Provisioned) -> None:
+    ddb = boto3.client("dynamodb", region_name="eu-west-1")
+    key = {"PK": {"S": "COND"}, "SK": {"S": "#META"}}
+    ddb.put_item(TableName=TABLE.name, Item={**key, "version": {"N": "1"}}, ConditionExpression="attribute_not_exists(PK)")
+    with pytest.raises(ClientError) as again:
+        ddb.put_item(TableName=TABLE.name, Item={**key, "version": {"N": "1"}}, ConditionExpression="attribute_not_exists(PK)")
+    assert again.value.response["Error"]["Code"] == "ConditionalCheckFailedException"
+    for stale, fresh in ((3, 1), (1, 2)):  # the same text with other values: each decided on its own values
+        update = {
+            "TableName": TABLE.name,
+            "Key": key,
+            "UpdateExpression": "SET version = :new",
+            "ConditionExpression": "version = :seen",
+        }
+        with pytest.raises(ClientError):
+            ddb.update_item(**update, ExpressionAttributeValues={":seen": {"N": str(stale)}, ":new": {"N": "9"}})
+        ddb.update_item(**update, ExpressionAttributeValues={":seen": {"N": str(fresh)}, ":new": {"N": str(fresh + 1)}})
+    assert ddb.get_item(TableName=TABLE.name, Key=key)["Item"]["version"] == {"N": "3"}
