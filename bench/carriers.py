@@ -380,12 +380,32 @@ def _drive(
             time.sleep(0.25)
         return accepted, time.perf_counter() - started
 
+    sqs = boto3.client("sqs", region_name=REGION)
+    urls = [sqs.get_queue_url(QueueName=q.name)["QueueUrl"] for q in TOPOLOGY.queues]
+
+    def settle(timeout_s: float = 60) -> None:
+        """Wait until no queue holds a message (visible, in flight or delayed) twice in a row: what a burst
+        set off downstream (the events its consumers raise, and those consumers' cold starts) must not run
+        during a put_item loop, or the baseline reads low."""
+        names = ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible", "ApproximateNumberOfMessagesDelayed"]
+        quiet, deadline = 0, time.perf_counter() + timeout_s
+        while quiet < 2 and time.perf_counter() < deadline:
+            held = sum(
+                int(v)
+                for url in urls
+                for v in sqs.get_queue_attributes(QueueUrl=url, AttributeNames=names)["Attributes"].values()
+            )
+            quiet = quiet + 1 if held == 0 else 0
+            time.sleep(0.5)
+
     # Warm-up, not measured: the first webhooks start the API's and the functions' processes (Lambda's
     # cold starts) and read what each process reads once (secrets, settings); the steady rate is the figure.
     burst("WARM", 2 * parcels)
     statuses.clear()
+    settle()
     puts_before = put_item_rate(n)
     accepted, seconds = burst("STACK", n)
+    settle()
     puts_after = put_item_rate(n)
     if errors:
         print("server errors:", *errors, sep="\n  ")
