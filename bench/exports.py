@@ -273,7 +273,9 @@ def _serve() -> None:
     from chalicelib.local.server import MotoServer
 
     replies = sys.stdout  # the answers to the commands; anything else printed goes to the log
-    with faster_moto_dynamodb(), cached_index_partitions(), redirect_stdout(sys.stderr):
+    # MotoServer reads each Query's partition (chalicelib/local/moto_index.py, the local stack's own): the
+    # bench's older partition cache (`cached_index_partitions`) is no longer stacked on it here.
+    with faster_moto_dynamodb(), redirect_stdout(sys.stderr):
         server = MotoServer(port=0)
         server.start()
         try:
