@@ -39,6 +39,14 @@ def _poller(aws: Any, handler: Any, **settings: Any) -> StreamPoller:
     )
 
 
+def _until_idle(poller: StreamPoller, steps: int) -> StreamPoller:
+    """Step the poller until a step finds nothing to do (at most `steps` steps)."""
+    for _ in range(steps):
+        if not poller.step():
+            break
+    return poller
+
+
 def _keys(event: dict[str, Any]) -> list[str]:
     return [r["dynamodb"]["Keys"]["PK"]["S"] for r in event["Records"]]
 
@@ -57,10 +65,7 @@ def test_a_bad_record_is_bisected_out_retried_then_sent_to_the_on_failure_queue_
 
     source = function("stream_publisher").stream
     assert source is not None and source.bisect_on_error
-    poller = _poller(aws, publisher, maximum_retry_attempts=source.maximum_retry_attempts)
-    for _ in range(100):
-        if not poller.step():
-            break
+    _until_idle(_poller(aws, publisher, maximum_retry_attempts=source.maximum_retry_attempts), 100)
 
     assert delivered == [f"STREAMTEST#{i}" for i in range(8) if i != 5]  # in order, only the bad one held back
     # the lone bad record: its first try, then maximum_retry_attempts retries, then given up on
@@ -133,10 +138,7 @@ def test_only_the_records_the_publishers_filter_matches_reach_it_as_lambda_filte
 
     source = function("stream_publisher").stream
     assert source is not None and source.filters
-    poller = _poller(aws, publisher, filters=source.filters)
-    for _ in range(20):
-        if not poller.step():
-            break
+    poller = _until_idle(_poller(aws, publisher, filters=source.filters), 20)
     assert seen == [("INSERT", "ORDER#1"), ("INSERT", "INBOX#dhl#1")]
     assert poller.filtered == 4 and poller.invocations == 1
 
