@@ -2,16 +2,17 @@
 
 Starts moto's server on loopback (Step Functions execution on), provisions every resource of
 `chalicelib.topology`, creates (or reuses) the dev issuer, seeds demo data, serves the API
-with `chalice local --no-autoreload` in a child process, and runs in this process the stand-ins
-for what AWS would trigger: an SQS poller per queue, a poller on the table's stream, and a
-scheduler for the schedules. SIGINT/SIGTERM stop all of it.
+with `chalice local --no-autoreload` in a child process, and runs in another child process
+(`chalicelib.local.triggers`) the stand-ins for what AWS would trigger: an SQS poller per queue, a
+poller on the table's stream, and a scheduler for the schedules; this process serves the embedded
+AWS. SIGINT/SIGTERM stop all of it.
 
 IAM is enforced as in AWS: provisioning is free, then the server checks every request against
 its caller's policies. Each function has a moto role with the policy the CDK app deploys
 (`chalicelib.functions`); the API (`chalice local`, the authorizer included) and each poller's
 or schedule's worker process (`chalicelib.local.worker`) run with their function's role
-credentials. This process, standing in for Lambda's pollers and Scheduler, and a developer's
-tools act as the account's operator (`testing`/`testing`).
+credentials. The pollers' process, standing in for Lambda's pollers and Scheduler, and a
+developer's tools act as the account's operator (`testing`/`testing`).
 
 State lives in the state directory (default `.local/`, gitignored): `issuer.json` (the dev
 issuer's key, so `make token` works while and after the stack runs) and `stack.json` (URLs
@@ -21,7 +22,6 @@ and ports, while the stack runs).
 from __future__ import annotations
 
 import contextlib
-import importlib
 import json
 import logging
 import os
@@ -131,8 +131,7 @@ class Stack:
     bank: Any = None  # the sandbox bank (chalicelib.local.sandbox_bank)
     gateway: Any = None  # the sandbox payment gateway (chalicelib.local.sandbox_gateway)
     admin: Any = None  # the admin page's host (chalicelib.local.admin_site)
-    threads: list[Any] = field(default_factory=list)
-    workers: list[Any] = field(default_factory=list)  # a process per running function (chalicelib.local.worker)
+    triggers: Any = None  # the pollers' and scheduler's process (chalicelib.local.triggers)
     roles: dict[str, str] = field(default_factory=dict)  # function name -> its role's ARN
     env: dict[str, str] = field(default_factory=dict)
     info: dict[str, Any] = field(default_factory=dict)
@@ -250,11 +249,6 @@ class Stack:
         self.chalice = ChaliceProcess(project_dir=self.project_dir, port=o.api_port, env=api_env, host=o.host, stage=o.stage)
         self.chalice.start()
 
-        # Only now: settings are read once, at import, from the environment set above.
-        if str(self.project_dir) not in sys.path:
-            sys.path.insert(0, str(self.project_dir))
-        app_module = importlib.import_module("app")
-
         seeded = None
         if o.seed:  # before the pollers start: they then work through the seed's events, like any others
             from .seed import seed
@@ -262,7 +256,7 @@ class Stack:
             t0 = time.monotonic()
             seeded = seed()
             log.info("seeded %d orders %s in %.1f s", seeded.orders, seeded.statuses, time.monotonic() - t0)
-        self._start_triggers(app_module, provisioned)
+        self._start_triggers(provisioned)
 
         self.chalice.wait_ready(o.ready_timeout_s, self.stop)
         from ..services.supplier_access import dev_sign_in_users
@@ -298,6 +292,7 @@ class Stack:
             "payment_gateway_url": self.gateway.url if self.gateway else None,
             "buckets": provisioned.buckets,
             "chalice_pid": self.chalice.proc.pid if self.chalice.proc else None,
+            "triggers_pid": self.triggers.pid if self.triggers else None,
             "schedule_scale": o.schedule_scale,
             "started_at": datetime.now(UTC).isoformat(),
             "startup_seconds": round(time.monotonic() - started, 2),
@@ -354,94 +349,16 @@ class Stack:
         log.info("sandbox payment gateway on %s (declines a reference containing 'decline')", url)
         return url
 
-    def _worker(self, function: str) -> Any:
-        """A process that runs `function` under its role's credentials (started at its first invocation)."""
-        from .credentials import role_variables
-        from .worker import FunctionProcess
+    def _start_triggers(self, provisioned: Any) -> None:
+        """The pollers and the scheduler, in their own process (chalicelib.local.triggers)."""
+        from .triggers import TriggerSpec, TriggersProcess
 
-        endpoint, role = self.env["AWS_ENDPOINT_URL"], self.roles[function]
-        worker = FunctionProcess(
-            function,
-            env=function_environment(self.env),
-            cwd=self.project_dir,
-            credentials=lambda: role_variables(endpoint, role, function, region=REGION),
+        spec = TriggerSpec.from_provisioned(
+            provisioned, project_dir=self.project_dir, roles=self.roles, schedule_scale=self.options.schedule_scale
         )
-        self.workers.append(worker)
-        return worker
-
-    def _start_triggers(self, app_module: Any, provisioned: Any) -> None:
-        import boto3
-
-        from ..config import settings
-        from ..functions import FUNCTIONS
-        from .pollers import SqsPoller, StreamPoller
-        from .scheduler import Scheduler
-
-        session = boto3.session.Session(region_name=REGION)
-        sqs = session.client("sqs")
-
-        def send_to(queue: str) -> Any:
-            url = provisioned.failure_queue_urls[queue]
-            return lambda record: sqs.send_message(QueueUrl=url, MessageBody=json.dumps(record, default=str))
-
-        for fn in FUNCTIONS:
-            if fn.queue is None:
-                continue
-            queue = fn.queue
-            url = provisioned.queue_urls[queue.name]
-            for n in range(queue.local_pollers):  # as Lambda's event source polls with concurrent batches
-                self.threads.append(
-                    SqsPoller(
-                        queue_name=queue.name,
-                        queue_url=url,
-                        queue_arn=provisioned.queue_arns[queue.name],
-                        handler_name=fn.name,
-                        handler=self._worker(fn.name),
-                        batch_size=queue.batch_size,
-                        timeout_s=fn.timeout_s,
-                        sqs=session.client("sqs"),
-                        region=REGION,
-                        stop=self.stop,
-                        worker=n,
-                    )
-                )
-        for fn in FUNCTIONS:
-            if fn.stream is None:
-                continue
-            self.threads.append(
-                StreamPoller(
-                    stream_arn=provisioned.stream_arn,
-                    handler_name=fn.name,
-                    handler=self._worker(fn.name),
-                    streams=session.client("dynamodbstreams"),
-                    region=REGION,
-                    stop=self.stop,
-                    batch_size=fn.stream.batch_size,
-                    maximum_retry_attempts=fn.stream.maximum_retry_attempts,
-                    maximum_record_age_s=fn.stream.maximum_record_age_s,
-                    bisect=fn.stream.bisect_on_error,
-                    timeout_s=fn.timeout_s,
-                    on_failure=send_to(fn.stream.on_failure_queue),
-                    filters=fn.stream.filters,
-                )
-            )
-        scheduled = [fn for fn in FUNCTIONS if fn.schedule is not None]
-        scheduler = Scheduler.from_topology(
-            self.topology.schedules,
-            app_module,
-            settings(),
-            scale=self.options.schedule_scale,
-            region=REGION,
-            stop=self.stop,
-            handlers={fn.name: self._worker(fn.name) for fn in scheduled},
-            on_failure=send_to(scheduled[0].schedule.dead_letter_queue) if scheduled and scheduled[0].schedule else None,
-        )
-        self.threads.append(scheduler)
-        for thread in self.threads:
-            thread.start()
-        for job in scheduler.jobs:
-            log.info("schedule %s -> %s every %.1f s", job.name, job.handler_name, job.period_s)
-        log.info("pollers: %s", ", ".join(t.name for t in self.threads))
+        self.triggers = TriggersProcess(spec, env=self.env, cwd=self.project_dir)
+        self.triggers.start(self.options.ready_timeout_s, self.stop)
+        log.info("pollers and scheduler running in process %s", self.triggers.pid)
 
     # ------------------------------------------------------------ stop
 
@@ -456,15 +373,9 @@ class Stack:
         if self.chalice is not None:
             code = self.chalice.stop()
             log.info("chalice local stopped (exit code %s)", code)
-        for thread in self.threads:
-            # A queue's poller inside its long poll (SqsPoller.wait_s) hands nothing over once stopped: its
-            # daemon thread is not waited for; one whose function is running is.
-            polling = getattr(thread, "receiving", False)
-            thread.join(timeout=0.2 if polling else 10)
-            if thread.is_alive() and not getattr(thread, "receiving", False):
-                log.warning("%s did not stop within 10 s", thread.name)
-        for worker in self.workers:
-            worker.stop()
+        if self.triggers is not None:
+            code = self.triggers.stop()
+            log.info("pollers stopped (exit code %s)", code)
         if self.moto is not None:
             self.moto.stop()
             log.info("moto server stopped")
@@ -531,6 +442,10 @@ class Stack:
                         "chalice local exited (code %s); stopping the stack",
                         self.chalice.proc.returncode if self.chalice.proc else None,
                     )
+                    code = 1
+                    break
+                if self.triggers is not None and not self.triggers.running():
+                    log.error("the pollers' process exited; stopping the stack")
                     code = 1
                     break
         except KeyboardInterrupt:

@@ -65,8 +65,9 @@ def stack(local_stack: Stack) -> Stack:
 
 
 def test_ctrl_c_stops_everything_it_started(stack: Stack) -> None:
-    chalice_pid = stack.info["chalice_pid"]
+    chalice_pid, triggers_pid = stack.info["chalice_pid"], stack.info["triggers_pid"]
     assert alive(chalice_pid) and listening(stack.api_port) and listening(stack.moto_port)
+    assert alive(triggers_pid) and triggers_pid != stack.proc.pid, "the pollers do not run in a process of their own"
     assert workers_of(stack.moto), "no function ran in its own process"  # the seed's events reached some
     assert listening(stack.admin_port)
 
@@ -79,6 +80,7 @@ def test_ctrl_c_stops_everything_it_started(stack: Stack) -> None:
     assert code == 0, stack.output()[-5000:]
     assert "Waybill stopped" in stack.output()
     assert not alive(chalice_pid), "chalice local outlived the stack"
+    assert not alive(triggers_pid), "the pollers' process outlived the stack"
     assert not listening(stack.api_port), "the API port is still open"
     assert not listening(stack.moto_port), "the moto port is still open"
     assert not listening(stack.admin_port), "the admin page's port is still open"
@@ -86,3 +88,24 @@ def test_ctrl_c_stops_everything_it_started(stack: Stack) -> None:
     assert not processes_mentioning("chalicelib.local", str(stack.state_dir))
     assert not workers_of(stack.moto), "a function's worker process outlived the stack"
     assert not (stack.state_dir / "stack.json").exists()
+
+
+def test_a_stack_whose_pollers_process_dies_stops_rather_than_serving_without_them(tmp_path: Path) -> None:
+    """Without its pollers nothing a request sets off would ever run (no mail, no stage, no webhook
+    applied): the stack says so and stops, with everything it started."""
+    from chalicelib.local.child import child_stack
+
+    with child_stack(tmp_path, "--no-seed") as child:
+        triggers_pid, chalice_pid = child.info["triggers_pid"], child.info["chalice_pid"]
+        assert alive(triggers_pid) and triggers_pid not in (child.proc.pid, chalice_pid)
+        os.kill(triggers_pid, signal.SIGKILL)
+        try:
+            code = child.proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            pytest.fail(f"the stack kept running without its pollers:\n{child.log.read_text()[-3000:]}")
+        output = child.log.read_text(errors="replace")
+        assert code == 1, output[-3000:]
+        assert "the pollers' process exited; stopping the stack" in output
+        assert not alive(chalice_pid), "chalice local outlived the stack"
+        assert not listening(child.moto_port) and not listening(child.api_port)
+        assert not (tmp_path / "stack.json").exists()
