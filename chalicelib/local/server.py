@@ -581,6 +581,14 @@ class MotoServer:
             self._thread.join(timeout=5)
 
 
+def configure_logging() -> None:
+    """The local stack's processes (the stack, the pollers' process): its own lines at INFO, libraries' at WARNING."""
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s", datefmt="%H:%M:%S")
+    logging.getLogger("chalicelib.local").setLevel(logging.INFO)
+    for noisy in ("werkzeug", "botocore", "boto3", "urllib3"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
 def _die_with_parent() -> Any:
     """Linux: a pre-exec hook so the child gets SIGTERM if this process dies without cleaning
     up (e.g. SIGKILL). libc is resolved here, in the parent: the hook itself only calls it."""

@@ -38,7 +38,7 @@ from typing import Any
 from ..topology import TOPOLOGY, Topology
 from .credentials import OPERATOR_CREDENTIALS, function_environment, write_config
 from .issuer import DevIssuer
-from .server import LOOPBACK, ChaliceProcess, MotoServer, PortInUse, port_is_free
+from .server import LOOPBACK, ChaliceProcess, MotoServer, PortInUse, configure_logging, port_is_free
 
 log = logging.getLogger("chalicelib.local")
 
@@ -461,13 +461,6 @@ class Stack:
                 signal.signal(sig, handler)
         print("Waybill stopped", flush=True)
         return code
-
-
-def configure_logging() -> None:
-    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s", datefmt="%H:%M:%S")
-    logging.getLogger("chalicelib.local").setLevel(logging.INFO)
-    for noisy in ("werkzeug", "botocore", "boto3", "urllib3"):
-        logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
 def run(options: Options) -> int:

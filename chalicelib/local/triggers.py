@@ -248,7 +248,7 @@ class TriggersProcess:
 
 
 def main() -> int:
-    from .stack import configure_logging
+    from .server import configure_logging
 
     configure_logging()
     ready_out = os.fdopen(os.dup(1), "w")
