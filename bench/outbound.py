@@ -30,14 +30,18 @@ def _records(stream_arn: str, seen: set[str]) -> list[dict[str, Any]]:
     fresh: list[dict[str, Any]] = []
     for shard in streams.describe_stream(StreamArn=stream_arn)["StreamDescription"]["Shards"]:
         iterator = streams.get_shard_iterator(StreamArn=stream_arn, ShardId=shard["ShardId"], ShardIteratorType="TRIM_HORIZON")
-        for record in streams.get_records(ShardIterator=iterator["ShardIterator"], Limit=1000)["Records"]:
-            if record["eventID"] in seen:
-                continue
-            seen.add(record["eventID"])
-            created = record["dynamodb"].get("ApproximateCreationDateTime")
-            if isinstance(created, datetime):
-                record["dynamodb"]["ApproximateCreationDateTime"] = created.timestamp()
-            fresh.append(record)
+        position: str | None = iterator["ShardIterator"]
+        while position:  # GetRecords answers at most 1,000 records: read on until the shard has no more
+            answer = streams.get_records(ShardIterator=position, Limit=1000)
+            for record in answer["Records"]:
+                if record["eventID"] in seen:
+                    continue
+                seen.add(record["eventID"])
+                created = record["dynamodb"].get("ApproximateCreationDateTime")
+                if isinstance(created, datetime):
+                    record["dynamodb"]["ApproximateCreationDateTime"] = created.timestamp()
+                fresh.append(record)
+            position = answer.get("NextShardIterator") if answer["Records"] else None
     return fresh
 
 
